@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# scripts/deps.sh run|test — installs the Debian packages sluice needs.
+#
+#   run   what building and running sluiced needs
+#   test  that plus the reference servers and real client libraries the
+#         tests drive, and the npm packages of tests/clients/node
+#
+# Only missing packages are installed, and only when running as root (CI and
+# a fresh Debian 12 machine); otherwise the missing ones are listed and the
+# script fails so the reason is clear.
+set -eu
+cd "$(dirname "$0")/.."
+what=${1:-run}
+
+RUN_PKGS="gcc make libc6-dev"
+TEST_PKGS="$RUN_PKGS
+  redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3
+  python3 python3-pytest python3-pytest-timeout python3-confluent-kafka python3-kafka python3-redis
+  golang-go golang-github-shopify-sarama-dev golang-github-gomodule-redigo-dev
+  php-cli php-pda-pheanstalk php-predis ruby ruby-beaneater nodejs npm"
+
+case $what in
+run) pkgs=$RUN_PKGS ;;
+test) pkgs=$TEST_PKGS ;;
+*) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# node/npm may come from outside Debian on a developer machine.
+if [ -n "$missing" ] && command -v node >/dev/null && command -v npm >/dev/null; then
+	missing=$(echo "$missing" | tr ' ' '\n' | grep -vxE 'nodejs|npm' | tr '\n' ' ')
+fi
+missing=$(echo $missing)
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps.sh: missing Debian packages (run as root to install): $missing" >&2
+		exit 1
+	fi
+	echo "deps.sh: installing: $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# Serialise with other installers (parallel make runs, dpkg's own lock).
+	exec 9>/tmp/sluice-deps.lock
+	flock 9
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+
+if [ "$what" = test ] && [ -f tests/clients/node/package.json ]; then
+	if [ ! -d tests/clients/node/node_modules ] ||
+		[ tests/clients/node/package-lock.json -nt tests/clients/node/node_modules ]; then
+		(cd tests/clients/node && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+fi
+exit 0

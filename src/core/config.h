@@ -1,0 +1,148 @@
+/*
+ * config.h — sluiced's settings: one table gives the struct fields, the
+ * defaults, the parsers, `--help` and the config-file keys.
+ *
+ * Names follow Kafka's server properties where the concept is Kafka's. A key
+ * is matched with '-' and '.' treated alike, so `--data-dir`, `--data.dir`
+ * and `data.dir = ...` in a file all set the same field, and Redis- or
+ * beanstalkd-style keys (`max-job-size`) work as well.
+ *
+ * Types:  STR  — string (owned copy)
+ *         INT  — int64 within [min, max]
+ *         BOOL — true/false/yes/no/on/off/1/0
+ *         PORT — a TCP port number, 0 for an ephemeral port, `off` (-1)
+ *         FSYNC— always | interval:MS | never
+ *         LEVEL— error | warn | info | debug
+ *
+ * Each protocol has its own list below so that adding a key is one line in
+ * that protocol's list. Not thread-safe; the loop thread reads it.
+ */
+#ifndef SL_CORE_CONFIG_H
+#define SL_CORE_CONFIG_H
+
+#include "core/log.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum fsync_mode {
+	FSYNC_NEVER = 0,
+	FSYNC_INTERVAL = 1,
+	FSYNC_ALWAYS = 2,
+} fsync_mode_t;
+
+typedef struct fsync_policy {
+	fsync_mode_t mode;
+	int interval_ms; /* FSYNC_INTERVAL only */
+} fsync_policy_t;
+
+/* Parses always | never | interval:MS (1..3600000). 0 or SL_EINVAL. */
+int fsync_policy_parse(const char *s, fsync_policy_t *out);
+/* Formats a policy as it is written in the config ("interval:100"). */
+void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
+
+#define CFG_I64MAX INT64_MAX
+
+/* X(type, field, key, default, min, max, help) — min/max apply to INT only. */
+#define SL_CONFIG_CORE(X)                                                                       \
+	X(STR, data_dir, "data.dir", "./data", 0, 0, "directory for logs, journals and the lock") \
+	X(STR, bind, "bind", "127.0.0.1", 0, 0, "address every listener binds")                   \
+	X(PORT, kafka_port, "kafka.port", "9092", 0, 0, "Kafka listener: N, 0 (ephemeral) or off") \
+	X(PORT, resp_port, "resp.port", "6379", 0, 0, "Redis listener: N, 0 (ephemeral) or off")   \
+	X(PORT, beanstalk_port, "beanstalk.port", "11300", 0, 0,                                  \
+	  "beanstalkd listener: N, 0 (ephemeral) or off")                                         \
+	X(PORT, http_port, "http.port", "8080", 0, 0, "HTTP metrics/admin: N, 0 or off")           \
+	X(FSYNC, fsync, "fsync", "always", 0, 0, "durability: always | interval:MS | never")      \
+	X(INT, ready_fd, "ready.fd", "-1", -1, 1024, "write the READY line to this fd")            \
+	X(LEVEL, log_level, "log.level", "info", 0, 0, "error | warn | info | debug")              \
+	X(INT, max_request_bytes, "max.request.bytes", "104857600", 1024, 1073741824,             \
+	  "largest request any protocol buffers before closing the connection")                   \
+	X(INT, output_high_water, "output.high.water", "8388608", 4096, CFG_I64MAX,               \
+	  "stop reading a connection whose unsent output exceeds this")                           \
+	X(INT, output_low_water, "output.low.water", "1048576", 0, CFG_I64MAX,                    \
+	  "resume reading once unsent output falls below this")                                   \
+	X(INT, log_segment_bytes, "log.segment.bytes", "1073741824", 16384, 4294967295,           \
+	  "roll a partition segment at this size")                                                \
+	X(INT, log_roll_ms, "log.roll.ms", "604800000", 1, CFG_I64MAX,                            \
+	  "roll a partition segment after this age")                                              \
+	X(INT, log_retention_bytes, "log.retention.bytes", "-1", -1, CFG_I64MAX,                  \
+	  "delete oldest segments beyond this partition size (-1: no limit)")                     \
+	X(INT, log_retention_ms, "log.retention.ms", "604800000", -1, CFG_I64MAX,                 \
+	  "delete segments older than this (-1: keep forever)")                                   \
+	X(INT, log_retention_check_interval_ms, "log.retention.check.interval.ms", "300000", 1,    \
+	  CFG_I64MAX, "how often retention runs")                                                 \
+	X(INT, log_index_interval_bytes, "log.index.interval.bytes", "4096", 1, 1073741824,       \
+	  "bytes of log between sparse index entries")                                            \
+	X(INT, message_max_bytes, "message.max.bytes", "1048588", 64, 1073741824,                 \
+	  "largest record batch accepted")                                                        \
+	X(INT, journal_compact_ratio, "journal.compact.ratio", "50", 1, 99,                       \
+	  "compact a state journal when this percent of it is garbage")                           \
+	X(INT, journal_compact_min_bytes, "journal.compact.min.bytes", "1048576", 0, CFG_I64MAX,  \
+	  "never compact a journal smaller than this")
+
+#define SL_CONFIG_KAFKA(X)                                                                       \
+	X(STR, advertised_host, "advertised.host", "127.0.0.1", 0, 0,                              \
+	  "host name advertised in Metadata")                                                      \
+	X(BOOL, auto_create_topics_enable, "auto.create.topics.enable", "true", 0, 0,              \
+	  "create unknown topics on Metadata/Produce")                                             \
+	X(INT, num_partitions, "num.partitions", "1", 1, 100000, "partitions of an auto-created topic") \
+	X(INT, socket_request_max_bytes, "socket.request.max.bytes", "104857600", 1024,            \
+	  1073741824, "largest Kafka request frame")                                               \
+	X(INT, group_initial_rebalance_delay_ms, "group.initial.rebalance.delay.ms", "3000", 0,    \
+	  CFG_I64MAX, "wait before the first rebalance of a new group")                           \
+	X(INT, group_min_session_timeout_ms, "group.min.session.timeout.ms", "6000", 1,            \
+	  CFG_I64MAX, "smallest session timeout a member may ask for")                            \
+	X(INT, group_max_session_timeout_ms, "group.max.session.timeout.ms", "1800000", 1,         \
+	  CFG_I64MAX, "largest session timeout a member may ask for")                             \
+	X(INT, offsets_retention_minutes, "offsets.retention.minutes", "10080", 1, CFG_I64MAX,     \
+	  "expire committed offsets of empty groups after this")
+
+#define SL_CONFIG_RESP(X)                                                                        \
+	X(STR, requirepass, "requirepass", "", 0, 0, "password for AUTH (empty: no password)")     \
+	X(INT, proto_max_bulk_len, "proto-max-bulk-len", "536870912", 1024, 1073741824,           \
+	  "largest RESP bulk string")                                                              \
+	X(INT, client_output_buffer_limit_pubsub, "client-output-buffer-limit-pubsub", "33554432", \
+	  0, CFG_I64MAX, "disconnect a subscriber whose unsent output passes this (0: no limit)")
+
+#define SL_CONFIG_BEANSTALK(X)                                                                   \
+	X(INT, max_job_size, "max-job-size", "65535", 0, 1073741824, "largest beanstalkd job body")
+
+#define SL_CONFIG(X)           \
+	SL_CONFIG_CORE(X)      \
+	SL_CONFIG_KAFKA(X)     \
+	SL_CONFIG_RESP(X)      \
+	SL_CONFIG_BEANSTALK(X)
+
+#define CFG_CTYPE_STR char *
+#define CFG_CTYPE_INT int64_t
+#define CFG_CTYPE_BOOL int
+#define CFG_CTYPE_PORT int /* -1 = off */
+#define CFG_CTYPE_FSYNC fsync_policy_t
+#define CFG_CTYPE_LEVEL log_level_t
+
+typedef struct sl_config {
+#define CFG_FIELD(type, field, key, def, min, max, help) CFG_CTYPE_##type field;
+	SL_CONFIG(CFG_FIELD)
+#undef CFG_FIELD
+} sl_config_t;
+
+/* Fills every field with its default. */
+void config_init(sl_config_t *c);
+void config_deinit(sl_config_t *c);
+
+/* Sets one key from its text value. On error writes a one-line message
+ * naming the key into err (size errn) and returns SL_EINVAL (bad value) or
+ * SL_ENOENT (unknown key). */
+int config_set(sl_config_t *c, const char *key, const char *value, char *err, size_t errn);
+
+/* Reads `key = value` lines (`#` starts a comment) from a file. */
+int config_load_file(sl_config_t *c, const char *path, char *err, size_t errn);
+
+/* Parses argv: --config FILE is applied first, then --key=value / --key value
+ * flags in order. Returns 0, 1 if --help was given, or a negative code. */
+int config_parse_args(sl_config_t *c, int argc, char **argv, char *err, size_t errn);
+
+/* Writes the --help text: every setting with its default. */
+void config_print_help(FILE *out);
+
+#endif

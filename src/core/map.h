@@ -1,0 +1,50 @@
+/*
+ * map.h — hash map from byte-string keys to pointers.
+ *
+ * Open addressing with linear probing and backward-shift deletion (no
+ * tombstones). Keys are copied into the map; values are borrowed pointers the
+ * caller owns. The hash is seeded per map so that clients cannot predict
+ * collisions (topic names, Redis keys and tube names are client-chosen).
+ * Iteration order is unspecified; the map must not be modified during
+ * iteration except through map_iter_del(). Not thread-safe.
+ */
+#ifndef SL_CORE_MAP_H
+#define SL_CORE_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct map_slot {
+	char *key; /* NUL-terminated copy; NULL marks an empty slot */
+	size_t klen;
+	uint64_t hash;
+	void *val;
+} map_slot_t;
+
+typedef struct map {
+	map_slot_t *slots;
+	size_t cap; /* power of two, or 0 */
+	size_t n;
+	uint64_t seed;
+} map_t;
+
+void map_init(map_t *m);
+/* Frees the keys and slots; the values are the caller's to free first. */
+void map_deinit(map_t *m);
+
+static inline size_t map_len(const map_t *m) { return m->n; }
+
+/* Returns the value for key, or NULL. */
+void *map_get(const map_t *m, const void *key, size_t klen);
+/* Sets key to val, replacing any old value (returned, or NULL). */
+void *map_put(map_t *m, const void *key, size_t klen, void *val);
+/* Removes key; returns its value, or NULL when absent. */
+void *map_del(map_t *m, const void *key, size_t klen);
+
+/* Iteration: size_t it = 0; while (map_next(m, &it, &k, &kl, &v)) ...
+ * k is a NUL-terminated view valid until the entry is removed. */
+int map_next(const map_t *m, size_t *it, const char **key, size_t *klen, void **val);
+
+uint64_t map_hash(uint64_t seed, const void *key, size_t klen);
+
+#endif

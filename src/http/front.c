@@ -1,0 +1,50 @@
+/*
+ * front.c — placeholder http front: accepts a connection, logs it and closes
+ * it. Replaced by the real protocol implementation (see issues).
+ */
+#include "proto/front.h"
+
+static int on_open(conn_t *c, void *srv)
+{
+	broker_t *b = srv;
+	log_info(b->log, "http: connection from %s accepted; protocol not implemented yet, closing",
+		 c->peer);
+	conn_close(c, 0);
+	return 0;
+}
+
+static int on_input(conn_t *c)
+{
+	(void)c;
+	return -1;
+}
+
+static void on_close(conn_t *c)
+{
+	(void)c;
+}
+
+static const proto_t http_proto = {
+	.name = "http",
+	.on_open = on_open,
+	.on_input = on_input,
+	.on_close = on_close,
+};
+
+static int start(broker_t *b, void **srv)
+{
+	*srv = b;
+	return 0;
+}
+
+static void stop(void *srv)
+{
+	(void)srv;
+}
+
+const front_t http_front = {
+	.name = "http",
+	.proto = &http_proto,
+	.start = start,
+	.stop = stop,
+};

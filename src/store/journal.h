@@ -1,0 +1,83 @@
+/*
+ * journal.h — the state journal: an append-only file of framed records
+ * replayed on open, compacted by snapshot-and-truncate.
+ *
+ * Each subsystem that keeps mutable state (committed offsets, groups, jobs,
+ * lists, keys, topic configs) owns one journal and decides what its record
+ * types mean. The journal only guarantees: records come back on replay in
+ * the order they were appended, each intact (length + CRC32C checked), and a
+ * torn or corrupt tail is cut at the last valid record and logged.
+ *
+ * Record frame (all integers big-endian):
+ *   u32 length   — bytes of type + payload
+ *   u32 crc32c   — over type + payload
+ *   u8  type     — owner-defined, 1..255 (0 is reserved)
+ *   payload
+ *
+ * Appends are buffered and written at the end of the loop turn (or when the
+ * buffer is large); jrnl_when_durable() flushes and waits for a sync through
+ * the syncer, sharing syncs with every other append of that turn.
+ *
+ * Compaction: the owner reports dead bytes with jrnl_garbage(); once garbage
+ * passes the configured ratio (and the file the minimum size), the journal
+ * calls the owner's snapshot function, which re-appends the live state into
+ * a new file; the new file is synced and renamed over the old one, so a
+ * crash at any point leaves one complete journal. Loop thread only.
+ */
+#ifndef SL_STORE_JOURNAL_H
+#define SL_STORE_JOURNAL_H
+
+#include "core/config.h"
+#include "core/log.h"
+#include "store/syncer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct jrnl jrnl_t;
+
+/* Called once per valid record during jrnl_open. Returning non-zero stops the
+ * open with that error (the owner found a record it cannot apply). */
+typedef int (*jrnl_replay_fn)(void *arg, uint8_t type, const uint8_t *payload, size_t len);
+/* Called during compaction: append the complete live state with
+ * jrnl_append() (to the new file). Return 0 or a negative code. */
+typedef int (*jrnl_snapshot_fn)(void *arg, jrnl_t *j);
+
+typedef struct jrnl_opts {
+	fsync_policy_t fsync;
+	int compact_ratio_pct;  /* compact when garbage*100/size >= this */
+	int64_t compact_min_bytes;
+	size_t max_record;      /* largest record accepted on append or replay */
+} jrnl_opts_t;
+
+/* Opens (creating if needed) DIR/NAME.journal, replays it into fn, and
+ * returns an owned journal in *out. Borrows loop, syncer and log. */
+int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
+	      const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg);
+
+/* Appends one record. Returns 0, SL_ETOOBIG, or SL_EIO/SL_ENOSPC if an
+ * earlier write failed (the journal then refuses appends until reopened). */
+int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len);
+/* Same, with the payload in two parts (header + body) to avoid a copy. */
+int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
+
+/* Calls fn on the loop thread when every record appended so far is durable
+ * (forces a sync whatever the policy). */
+void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg);
+/* Whether acknowledgements must wait for jrnl_when_durable (policy always). */
+int jrnl_sync_required(const jrnl_t *j);
+
+/* The owner reports that `bytes` of earlier records no longer matter. */
+void jrnl_garbage(jrnl_t *j, uint64_t bytes);
+/* Compacts now if garbage passed the ratio; snapshot writes live state.
+ * Owners call this after a burst of deletes (cheap when not needed). */
+int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg);
+
+/* Size of the journal file and of its garbage, for stats and tests. */
+uint64_t jrnl_size(const jrnl_t *j);
+uint64_t jrnl_garbage_bytes(const jrnl_t *j);
+
+/* Flushes, syncs and closes. */
+void jrnl_close(jrnl_t *j);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * plog.h — a partition log: the ordered, durable record-batch log behind a
+ * Kafka topic partition and a Redis stream.
+ *
+ * A partition log is a directory of segments (see segment.h for the file
+ * formats). Appends take a Kafka RecordBatch v2 as received, validate it
+ * (batch.h), rewrite its BaseOffset, and write it to the active segment.
+ * Reads return file regions of whole batches, to be sent with sendfile.
+ *
+ * Offsets: log start offset (first offset still stored) and end offset (the
+ * next offset to be assigned = high watermark; sluice is one node, so every
+ * written batch is "replicated"). Durable offset: what the syncer has put on
+ * disk.
+ *
+ * Loop thread only.
+ */
+#ifndef SL_STORE_PLOG_H
+#define SL_STORE_PLOG_H
+
+#include "core/config.h"
+#include "core/log.h"
+#include "store/syncer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct plog plog_t;
+
+typedef struct plog_opts {
+	int64_t segment_bytes;     /* roll at this size */
+	int64_t roll_ms;           /* roll when the active segment is this old */
+	int64_t retention_bytes;   /* -1: unlimited */
+	int64_t retention_ms;      /* -1: forever */
+	int64_t max_batch_bytes;   /* message.max.bytes */
+	int64_t index_interval_bytes;
+	fsync_policy_t fsync;
+} plog_opts_t;
+
+/* Options from the server config (per-topic overrides are applied by the
+ * caller on the returned struct). */
+void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg);
+
+/* Opens or creates the log in dir. clean: the server shut down cleanly, so
+ * the active segment's tail need not be scanned. Returns an owned log. */
+int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
+	      const log_t *log, int clean);
+/* Syncs (if any policy but never... always syncs on close) and closes. */
+void plog_close(plog_t *p);
+/* Closes and deletes the directory (topic deletion). */
+int plog_destroy(plog_t *p);
+
+/* Appends one RecordBatch v2 (batch[0..len)). The batch is validated, its
+ * BaseOffset rewritten in place (the caller's buffer is modified), and, when
+ * log_append_time_ms >= 0, its timestamp type set to LogAppendTime with
+ * that MaxTimestamp and the CRC recomputed. On success *base_offset is the
+ * first offset assigned. Errors: SL_ECORRUPT (bad CRC / framing),
+ * SL_ETOOBIG (over max_batch_bytes), SL_EPROTO (invalid record counts),
+ * SL_EIO / SL_ENOSPC (write failed; the log stays readable). */
+int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_ms,
+		int64_t *base_offset);
+
+int64_t plog_start_offset(const plog_t *p);
+int64_t plog_end_offset(const plog_t *p);
+/* Largest timestamp and its offset in the log (ListOffsets -3), or -1s. */
+void plog_max_timestamp(const plog_t *p, int64_t *ts, int64_t *offset);
+
+/* A stored range of whole batches. fd is borrowed: valid until the loop
+ * turn ends (queue it with conn_send_file before returning to the loop). */
+typedef struct plog_region {
+	int fd;
+	off_t pos;
+	size_t len;
+	int64_t first_offset; /* BaseOffset of the first batch in the region */
+} plog_region_t;
+
+/* Finds batches starting with the one that contains `offset`, up to
+ * max_bytes, but always at least one whole batch. Returns 0 with
+ * region.len == 0 when offset == end offset, SL_ERANGE when offset is
+ * outside [start, end]. Stops at a segment boundary (call again). */
+int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region);
+
+/* First offset whose batch MaxTimestamp >= ts (ListOffsets by time), or
+ * SL_ENOENT when no such batch. */
+int plog_find_by_time(plog_t *p, int64_t ts, int64_t *offset);
+
+/* Calls fn on the loop thread once every offset < end_offset is durable.
+ * Forces a sync whatever the policy. */
+void plog_when_durable(plog_t *p, int64_t end_offset, sync_cb fn, void *arg);
+/* Whether this log's policy is `always` (acks must wait for durability). */
+int plog_sync_required(const plog_t *p);
+
+/* Runs time- and size-based retention and time-based rolling; deletes whole
+ * segments. Returns the number of segments deleted. */
+int plog_housekeep(plog_t *p, int64_t now_wall_ms);
+/* Advances the log start offset (DeleteRecords / XTRIM); whole segments
+ * below it are deleted. offset must be <= end offset. */
+int plog_delete_before(plog_t *p, int64_t offset);
+
+/* Disk usage (all segments) and segment count, for stats and tests. */
+uint64_t plog_size_bytes(const plog_t *p);
+int plog_segment_count(const plog_t *p);
+
+#endif

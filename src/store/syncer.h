@@ -1,0 +1,57 @@
+/*
+ * syncer.h — durability: fdatasync on a helper thread, group commit, and
+ * "tell me when position P of this file is durable".
+ *
+ * The loop thread registers files (sync_file_t), reports how far each has
+ * been written (page cache), and asks for callbacks when a position is on
+ * disk. A helper thread performs fdatasync; it reports completion through a
+ * loop_async_t (eventfd), and the callbacks run on the loop thread. Waiters
+ * that arrive while a sync is running ride on the next sync of that file,
+ * which covers everything written by the time it starts (group commit).
+ *
+ * Policy: FSYNC_ALWAYS — callers wait with sync_file_when_durable() before
+ * acknowledging; FSYNC_INTERVAL — the syncer syncs dirty files every MS in
+ * the background; FSYNC_NEVER — nothing is synced except on explicit
+ * request and on close. sync_file_when_durable() always forces a sync,
+ * whatever the policy (Kafka acks=-1 needs it even under `never`).
+ *
+ * Threads: everything here is loop-thread only, except the helper thread's
+ * internals. A sync_file_t is reference-counted so that a file closed while
+ * its sync is in flight stays valid until the sync finishes.
+ */
+#ifndef SL_STORE_SYNCER_H
+#define SL_STORE_SYNCER_H
+
+#include "core/config.h"
+#include "core/log.h"
+#include "net/loop.h"
+
+#include <stdint.h>
+
+typedef struct syncer syncer_t;
+typedef struct sync_file sync_file_t;
+
+/* status: 0, or a negative SL_E* code when fdatasync failed. */
+typedef void (*sync_cb)(void *arg, int status);
+
+/* Starts the helper thread. Borrows loop and log. */
+syncer_t *syncer_new(loop_t *loop, const log_t *log);
+/* Syncs every registered file, joins the thread and frees. Files must have
+ * been released first. */
+void syncer_free(syncer_t *s);
+
+/* Registers an open fd (borrowed: the caller closes it after
+ * sync_file_release()). name is for log lines. */
+sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name);
+/* Bytes [0, pos) of the file are written to the page cache. Monotonic. */
+void sync_file_written(sync_file_t *f, uint64_t pos);
+uint64_t sync_file_synced_pos(const sync_file_t *f);
+/* Calls fn(arg, status) on the loop thread once bytes [0, pos) are durable
+ * (in a later turn, never re-entrantly). */
+void sync_file_when_durable(sync_file_t *f, uint64_t pos, sync_cb fn, void *arg);
+/* Syncs now, blocking the caller (shutdown, segment seal). */
+int sync_file_sync_now(sync_file_t *f);
+/* Drops the caller's reference. Pending waiters still fire. */
+void sync_file_release(sync_file_t *f);
+
+#endif

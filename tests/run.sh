@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# tests/run.sh — runs every test suite and ends with "N passed, N failed".
+#
+# Suites: the C unit tests (build/asan/test-unit), then every integration
+# suite: tests/integration/*.py under pytest with Debian's Python
+# (/usr/bin/python3, which has the Debian client libraries). Each suite's own
+# summary is parsed and added up; a suite that dies without a summary counts
+# as one failure. Logs go to build/test-logs/.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export SLUICE_BUILD="$ROOT/build/asan"
+export SLUICE_HELPERS="$SLUICE_BUILD/helpers"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+LOGS="$ROOT/build/test-logs"
+mkdir -p "$LOGS"
+
+total_pass=0
+total_fail=0
+
+# add_counts LOGFILE RC: parse "N passed" / "N failed" / "N error(s)" from
+# the last summary-looking line of a suite's output.
+add_counts() {
+	local log=$1 rc=$2 line p f e
+	line=$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -n 1)
+	p=$(sed -nE 's/.*[^0-9]?([0-9]+) passed.*/\1/p' <<<"$line" | head -n1)
+	f=$(sed -nE 's/.*[^0-9]([0-9]+) failed.*/\1/p; s/^([0-9]+) failed.*/\1/p' <<<"$line" | head -n1)
+	e=$(sed -nE 's/.*[^0-9]([0-9]+) errors?.*/\1/p' <<<"$line" | head -n1)
+	p=${p:-0}; f=${f:-0}; e=${e:-0}
+	f=$((f + e))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "suite exited with status $rc without reporting a failure: counted as 1 failed"
+	fi
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+}
+
+run_suite() {
+	local name=$1
+	shift
+	echo "=== $name"
+	local log="$LOGS/$name.log"
+	"$@" 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	add_counts "$log" "$rc"
+}
+
+run_suite unit "$SLUICE_BUILD/test-unit"
+
+if compgen -G "tests/integration/test_*.py" >/dev/null; then
+	run_suite integration /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+		-o addopts="" --timeout=600 -rfE tests/integration
+fi
+
+echo
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
