@@ -49,10 +49,15 @@ if [ -n "$missing" ]; then
 fi
 
 
-if [ "$what" = test ] && [ -f tests/clients/node/package.json ]; then
-	if [ ! -d tests/clients/node/node_modules ] ||
-		[ tests/clients/node/package-lock.json -nt tests/clients/node/node_modules ]; then
-		(cd tests/clients/node && npm ci --no-audit --no-fund --loglevel=error)
-	fi
+# Each tests/clients/<name>/ with a package.json is an npm project with a
+# committed lock file; install it when node_modules is missing or stale.
+if [ "$what" = test ]; then
+	for pj in tests/clients/*/package.json; do
+		[ -e "$pj" ] || continue
+		d=$(dirname "$pj")
+		if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules" ]; then
+			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+		fi
+	done
 fi
 exit 0
