@@ -14,7 +14,7 @@ CC      ?= cc
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wimplicit-fallthrough
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -g -fno-omit-frame-pointer \
-           -Isrc -Iinclude -MMD -MP
+           -Isrc -Iinclude -Itests/unit -MMD -MP
 ifdef CI
 CFLAGS_BASE += -Werror
 endif
@@ -52,7 +52,8 @@ build: $(B)/sluiced $(HELPERS) $(TOOLS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libsluiced.a: $(OBJ)
 	@rm -f $@
