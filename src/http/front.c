@@ -9,6 +9,7 @@
  * request head is limited to 8 KiB before anything is parsed.
  * Loop thread only.
  */
+#include "core/err.h"
 #include "core/time.h"
 #include "proto/front.h"
 
