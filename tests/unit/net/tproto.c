@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -118,6 +119,9 @@ int tcli_connect(int port, int rcvbuf)
 	CHECK_MSG(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0, "connect: %s",
 		  strerror(errno));
 	CHECK_EQ(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+	/* Small requests must leave at once, not wait for an ACK (Nagle). */
+	int one = 1;
+	CHECK_EQ(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
 	return fd;
 }
 
