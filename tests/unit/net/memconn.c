@@ -128,6 +128,46 @@ int memconn_recv_wait(memconn_t *m, buf_t *out, size_t n, int timeout_ms)
 	return ok ? 0 : SL_EAGAIN;
 }
 
+/* Appends a printable form of p[0..n) to out, at most 300 bytes of it. */
+static void escape(buf_t *out, const uint8_t *p, size_t n)
+{
+	size_t shown = n < 300 ? n : 300;
+	for (size_t i = 0; i < shown; i++) {
+		if (p[i] == '\r')
+			buf_puts(out, "\\r");
+		else if (p[i] == '\n')
+			buf_puts(out, "\\n");
+		else if (p[i] == '\\')
+			buf_puts(out, "\\\\");
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			buf_put_u8(out, p[i]);
+		else
+			buf_printf(out, "\\x%02x", p[i]);
+	}
+	if (shown < n)
+		buf_printf(out, "... (%zu bytes)", n);
+	buf_put_u8(out, 0);
+}
+
+void memconn_expect(memconn_t *m, const void *want, size_t n)
+{
+	buf_t got = BUF_INIT;
+	memconn_recv(m, &got);
+	if (buf_len(&got) != n || (n > 0 && memcmp(buf_data(&got), want, n) != 0)) {
+		buf_t a = BUF_INIT, b = BUF_INIT;
+		escape(&a, buf_data(&got), buf_len(&got));
+		escape(&b, want, n);
+		test_fail(__FILE__, __LINE__, "memconn_expect: got \"%s\", want \"%s\"",
+			  (const char *)buf_data(&a), (const char *)buf_data(&b));
+	}
+	buf_deinit(&got);
+}
+
+void memconn_expect_str(memconn_t *m, const char *want)
+{
+	memconn_expect(m, want, strlen(want));
+}
+
 int memconn_server_closed(memconn_t *m)
 {
 	memconn_pump(m);

@@ -10,10 +10,11 @@
  *	memconn_t *m = memconn_new(NULL, &resp_proto, srv, NULL);
  *	memconn_send_str(m, "*1\r\n$4\r\nPING\r\n");
  *	memconn_pump(m);
+ *	memconn_expect_str(m, "+PONG\r\n");  // exactly these bytes, or fail
+ *	memconn_send_str(m, "*1\r\n$4\r\nPING\r\n");
  *	buf_t out = BUF_INIT;
- *	memconn_recv(m, &out);              // appends what the server sent
+ *	memconn_recv(m, &out);              // or: append what the server sent
  *	CHECK_EQ(buf_len(&out), 7);
- *	CHECK_MEM(buf_data(&out), "+PONG\r\n", 7);
  *	buf_deinit(&out);
  *	memconn_free(m);                    // closes; on_close runs; frees
  *
@@ -74,6 +75,10 @@ size_t memconn_recv(memconn_t *m, buf_t *out);
  * closed; then appends what arrived to out. Returns 0 if n bytes arrived,
  * SL_EAGAIN otherwise. */
 int memconn_recv_wait(memconn_t *m, buf_t *out, size_t n, int timeout_ms);
+/* Pumps, receives everything and fails the test unless it is exactly the n
+ * bytes of want (the message shows both, escaped). */
+void memconn_expect(memconn_t *m, const void *want, size_t n);
+void memconn_expect_str(memconn_t *m, const char *want);
 /* Whether the server closed its end (pumps first). */
 int memconn_server_closed(memconn_t *m);
 /* Half-closes the client end: the server reads EOF after what was sent. */
