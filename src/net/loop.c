@@ -38,6 +38,7 @@ struct loop {
 	const log_t *log;
 	int64_t now_ms;
 	int stopped;
+	int in_turn;   /* dispatching: now_ms is the turn's cached clock */
 	unsigned work; /* callbacks run by the last turn */
 
 	/* The batch being dispatched, so loop_watch_del can blank entries. */
@@ -137,7 +138,7 @@ void loop_timer_start_at(loop_t *loop, loop_timer_t *t, int64_t due_ms)
 
 void loop_timer_start(loop_t *loop, loop_timer_t *t, int64_t delay_ms)
 {
-	loop_timer_start_at(loop, t, loop->now_ms + (delay_ms > 0 ? delay_ms : 0));
+	loop_timer_start_at(loop, t, loop_now_ms(loop) + (delay_ms > 0 ? delay_ms : 0));
 }
 
 void loop_timer_stop(loop_t *loop, loop_timer_t *t)
@@ -250,7 +251,9 @@ void loop_free(loop_t *loop)
 
 int64_t loop_now_ms(const loop_t *loop)
 {
-	return loop->now_ms;
+	/* Outside a turn (set-up code before loop_run, which may run long
+	 * after loop_new) there is no turn clock: read the real one. */
+	return loop->in_turn ? loop->now_ms : time_mono_ms();
 }
 
 const log_t *loop_log(const loop_t *loop)
@@ -293,6 +296,7 @@ int loop_run_once(loop_t *loop, int timeout_ms)
 		n = 0;
 	}
 	loop->now_ms = time_mono_ms();
+	loop->in_turn = 1;
 	loop->ev_n = n;
 	for (loop->ev_i = 0; loop->ev_i < n; loop->ev_i++) {
 		loop_watch_t *w = loop->events[loop->ev_i].data.ptr;
@@ -304,6 +308,7 @@ int loop_run_once(loop_t *loop, int timeout_ms)
 	loop->ev_n = loop->ev_i = 0;
 	run_timers(loop);
 	run_tasks(loop);
+	loop->in_turn = 0;
 	return 0;
 }
 

@@ -89,7 +89,8 @@ void loop_task_cancel(loop_t *loop, loop_task_t *task);
 loop_t *loop_new(const log_t *log);
 void loop_free(loop_t *loop);
 
-/* Monotonic milliseconds, cached at the start of the current turn. */
+/* Monotonic milliseconds, cached at the start of the current turn (outside
+ * a turn: the current time). Timer delays count from it. */
 int64_t loop_now_ms(const loop_t *loop);
 const log_t *loop_log(const loop_t *loop);
 

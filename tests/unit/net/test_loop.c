@@ -331,3 +331,38 @@ TEST(loop_watch_is_level_triggered_and_mod_disables)
 	close(sp[1]);
 	loop_free(loop);
 }
+
+typedef struct clock_probe {
+	loop_timer_t t;
+	int64_t a, b;
+} clock_probe_t;
+
+static void on_probe(loop_t *loop, loop_timer_t *t)
+{
+	clock_probe_t *p = t->arg;
+	p->a = loop_now_ms(loop);
+	int64_t until = time_mono_ms() + 3;
+	while (time_mono_ms() < until)
+		;
+	p->b = loop_now_ms(loop);
+}
+
+TEST(loop_now_is_cached_within_a_turn_and_fresh_outside)
+{
+	loop_t *loop = loop_new(NULL);
+	int64_t t0 = loop_now_ms(loop);
+	int64_t until = t0 + 3;
+	while (time_mono_ms() < until)
+		;
+	/* Set-up code before the loop runs sees the real clock, so a timer
+	 * started late after loop_new does not fire early. */
+	CHECK(loop_now_ms(loop) >= until);
+	clock_probe_t p = { .a = 0 };
+	loop_timer_init(&p.t, on_probe, &p);
+	loop_timer_start(loop, &p.t, 0);
+	CHECK(p.t.due_ms >= until);
+	CHECK_EQ(loop_run_once(loop, 100), 0);
+	CHECK(p.a >= until);
+	CHECK_EQ(p.a, p.b); /* one turn, one clock reading */
+	loop_free(loop);
+}
