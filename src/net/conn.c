@@ -737,6 +737,12 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
 	loop_task_init(&p->task, conn_task, c);
 	loop_timer_init(&p->linger, on_linger, c);
 
+	/* Everything here assumes a non-blocking socket; accept4 gives one,
+	 * but a caller-made socket (tests) may not be. */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+
 	/* Replies are coalesced per turn already; Nagle would only add delay.
 	 * Fails harmlessly on non-TCP sockets (tests use socketpairs). */
 	int one = 1;
@@ -762,6 +768,11 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
 	}
 	p->opened = 1;
 	return c;
+}
+
+const conn_limits_t *conn_get_limits(const conn_t *c)
+{
+	return &c->priv->limits;
 }
 
 size_t conn_count(loop_t *loop)

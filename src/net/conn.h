@@ -150,6 +150,9 @@ void conn_unref(conn_t *c);
 conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
 		 const conn_limits_t *limits);
 
+/* The limits in force (defaults filled in). */
+const conn_limits_t *conn_get_limits(const conn_t *c);
+
 /* Number of connections on this loop whose on_close has not run yet
  * (including ones still flushing after conn_close), and calls fn for each
  * (for CLIENT LIST, stats, shutdown). fn may call conn_close. */

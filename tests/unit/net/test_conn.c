@@ -36,6 +36,10 @@ TEST(conn_pipelined_requests_answered_in_order)
 	CHECK(m != NULL);
 	CHECK_EQ(s.opens, 1);
 	CHECK_EQ(m->conn->id, 1);
+	/* Zero limits take the defaults. */
+	CHECK(conn_get_limits(m->conn)->max_input >= conn_get_limits(m->conn)->high_water);
+	CHECK(conn_get_limits(m->conn)->high_water > conn_get_limits(m->conn)->low_water);
+	CHECK(conn_get_limits(m->conn)->low_water > 0);
 	memconn_send_str(m, "one\ntwo\nthree\nfour");
 	memconn_pump(m);
 	/* All complete requests in the buffer are handled in one on_input. */
@@ -484,6 +488,8 @@ TEST(conn_max_input_without_progress_closes)
 	conn_limits_t lim = { .max_input = 1000, .high_water = 1 << 20, .low_water = 1 << 19 };
 	memconn_t *m = memconn_new(NULL, &tproto, &s, &lim);
 	memconn_t *other = memconn_new(m->loop, &tproto, &s, &lim);
+	CHECK_EQ(conn_get_limits(m->conn)->max_input, 1000);
+	CHECK_EQ(conn_get_limits(m->conn)->low_water, 1 << 19);
 	CHECK_EQ(other->conn->id, 2);
 	memconn_send_str(m, "fine\n");
 	char junk[1500];
