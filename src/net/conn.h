@@ -73,12 +73,12 @@ typedef struct conn_limits {
 struct conn {
 	uint64_t id; /* unique per loop, starts at 1 */
 	int fd;
-	buf_t in;            /* unconsumed input; the protocol consumes from it */
-	void *pdata;         /* protocol per-connection state */
-	void *srv;           /* the listener's protocol context */
+	buf_t in;    /* unconsumed input; the protocol consumes from it */
+	void *pdata; /* protocol per-connection state */
+	void *srv;   /* the listener's protocol context */
 	const proto_t *proto;
 	loop_t *loop;
-	char peer[64];       /* "127.0.0.1:54321" */
+	char peer[64]; /* "127.0.0.1:54321" */
 	/* The rest is net/'s own; protocols use the functions below. */
 	struct conn_priv *priv;
 };
@@ -148,7 +148,7 @@ void conn_unref(conn_t *c);
 /* Wraps an accepted, non-blocking socket. Calls proto->on_open. Returns NULL
  * (fd closed) if on_open refused. */
 conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
-		 const conn_limits_t *limits);
+                 const conn_limits_t *limits);
 
 /* The limits in force (defaults filled in). */
 const conn_limits_t *conn_get_limits(const conn_t *c);

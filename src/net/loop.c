@@ -57,14 +57,13 @@ struct loop {
 
 /* --- file descriptors -------------------------------------------------- */
 
-int loop_watch_add(loop_t *loop, loop_watch_t *w, int fd, uint32_t events, loop_io_fn fn,
-		   void *arg)
+int loop_watch_add(loop_t *loop, loop_watch_t *w, int fd, uint32_t events, loop_io_fn fn, void *arg)
 {
 	w->fd = fd;
 	w->events = events;
 	w->fn = fn;
 	w->arg = arg;
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int e = errno;
 		log_error(loop->log, "loop: epoll_ctl(ADD, fd %d): %s", fd, strerror(e));
@@ -80,7 +79,7 @@ int loop_watch_mod(loop_t *loop, loop_watch_t *w, uint32_t events)
 		return SL_ESTATE;
 	if (events == w->events)
 		return 0;
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0) {
 		int e = errno;
 		log_error(loop->log, "loop: epoll_ctl(MOD, fd %d): %s", w->fd, strerror(e));
@@ -106,8 +105,10 @@ void loop_watch_del(loop_t *loop, loop_watch_t *w)
 
 static int timer_less(const heap_node_t *a, const heap_node_t *b)
 {
-	const loop_timer_t *x = (const loop_timer_t *)((const char *)a - offsetof(loop_timer_t, node));
-	const loop_timer_t *y = (const loop_timer_t *)((const char *)b - offsetof(loop_timer_t, node));
+	const loop_timer_t *x =
+	    (const loop_timer_t *)((const char *)a - offsetof(loop_timer_t, node));
+	const loop_timer_t *y =
+	    (const loop_timer_t *)((const char *)b - offsetof(loop_timer_t, node));
 	if (x->due_ms != y->due_ms)
 		return x->due_ms < y->due_ms;
 	return x->seq < y->seq;

@@ -15,12 +15,11 @@
 
 #define PUMP_MAX_TURNS 100000
 
-memconn_t *memconn_new(loop_t *loop, const proto_t *proto, void *srv,
-		       const conn_limits_t *limits)
+memconn_t *memconn_new(loop_t *loop, const proto_t *proto, void *srv, const conn_limits_t *limits)
 {
 	int sp[2];
 	CHECK_MSG(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) == 0,
-		  "socketpair: %s", strerror(errno));
+	          "socketpair: %s", strerror(errno));
 	memconn_t *m = calloc(1, sizeof *m);
 	CHECK(m != NULL);
 	m->own_loop = loop == NULL;
@@ -73,7 +72,7 @@ void memconn_pump(memconn_t *m)
 		}
 	}
 	test_fail(__FILE__, __LINE__, "memconn_pump: loop still busy after %d turns",
-		  PUMP_MAX_TURNS);
+	          PUMP_MAX_TURNS);
 }
 
 void memconn_send(memconn_t *m, const void *p, size_t n)
@@ -89,7 +88,7 @@ void memconn_send(memconn_t *m, const void *p, size_t n)
 			continue;
 		}
 		CHECK_MSG(w < 0 && (errno == EAGAIN || errno == EINTR), "memconn_send: %s",
-			  strerror(errno));
+		          strerror(errno));
 		/* The socket is full: let the server read (one turn at a time,
 		 * since a pump would also run until the server is idle). */
 		drain_client(m);
@@ -158,7 +157,7 @@ void memconn_expect(memconn_t *m, const void *want, size_t n)
 		escape(&a, buf_data(&got), buf_len(&got));
 		escape(&b, want, n);
 		test_fail(__FILE__, __LINE__, "memconn_expect: got \"%s\", want \"%s\"",
-			  (const char *)buf_data(&a), (const char *)buf_data(&b));
+		          (const char *)buf_data(&a), (const char *)buf_data(&b));
 	}
 	buf_deinit(&got);
 }

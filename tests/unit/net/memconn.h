@@ -48,19 +48,18 @@
 #include <stddef.h>
 
 typedef struct memconn {
-	loop_t *loop;  /* the loop the server side runs on */
-	conn_t *conn;  /* the server side (referenced by the memconn) */
-	int fd;        /* the client end, non-blocking; -1 after memconn_close_client */
-	buf_t rx;      /* bytes received from the server, not yet handed over */
-	int eof;       /* the client end read EOF: the server closed */
+	loop_t *loop; /* the loop the server side runs on */
+	conn_t *conn; /* the server side (referenced by the memconn) */
+	int fd;       /* the client end, non-blocking; -1 after memconn_close_client */
+	buf_t rx;     /* bytes received from the server, not yet handed over */
+	int eof;      /* the client end read EOF: the server closed */
 	int own_loop;
 } memconn_t;
 
 /* Creates the socketpair and the server conn (calls proto->on_open with
  * srv). loop NULL: the memconn owns a new loop. Returns NULL if on_open
  * refused. */
-memconn_t *memconn_new(loop_t *loop, const proto_t *proto, void *srv,
-		       const conn_limits_t *limits);
+memconn_t *memconn_new(loop_t *loop, const proto_t *proto, void *srv, const conn_limits_t *limits);
 /* Writes all n bytes as the client, running the loop whenever the socket
  * is full. Does not run the loop otherwise. */
 void memconn_send(memconn_t *m, const void *p, size_t n);

@@ -30,7 +30,7 @@ static listener_t *listen_any(loop_t *loop, tsrv_t *s, const conn_limits_t *lim)
 TEST(listener_many_clients_pipelined_echo)
 {
 	enum { N = 200, REQS = 20 };
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	loop_t *loop = loop_new(NULL);
 	listener_t *l = listen_any(loop, &s, NULL);
 	int fds[N];
@@ -71,11 +71,11 @@ TEST(listener_many_clients_pipelined_echo)
 
 TEST(listener_partial_writes_to_a_slow_reader)
 {
-	tsrv_t s = { .sndbuf = 32 * 1024 };
+	tsrv_t s = {.sndbuf = 32 * 1024};
 	loop_t *loop = loop_new(NULL);
 	listener_t *l = listen_any(loop, &s, NULL);
 	int fd = tcli_connect(listener_port(l), 16 * 1024);
-	const size_t sizes[3] = { 5 * 1000 * 1000, 1, 700000 };
+	const size_t sizes[3] = {5 * 1000 * 1000, 1, 700000};
 	tcli_send(loop, fd, "big 5000000\nbig 1\nbig 700000\n", 29);
 	size_t total = sizes[0] + sizes[1] + sizes[2];
 	buf_t got = BUF_INIT;
@@ -110,9 +110,9 @@ TEST(listener_partial_writes_to_a_slow_reader)
 TEST(listener_backpressure_stops_reading_and_drain_resumes)
 {
 	enum { REQS = 40, SIZE = 200000 };
-	tsrv_t s = { .sndbuf = 16 * 1024 };
-	conn_limits_t lim = { .max_input = 1 << 20, .high_water = 256 * 1024,
-			      .low_water = 64 * 1024 };
+	tsrv_t s = {.sndbuf = 16 * 1024};
+	conn_limits_t lim = {
+	    .max_input = 1 << 20, .high_water = 256 * 1024, .low_water = 64 * 1024};
 	loop_t *loop = loop_new(NULL);
 	listener_t *l = listen_any(loop, &s, &lim);
 	int fd = tcli_connect(listener_port(l), 16 * 1024);
@@ -154,8 +154,8 @@ TEST(listener_backpressure_stops_reading_and_drain_resumes)
 
 TEST(listener_max_input_disconnects_only_the_offender)
 {
-	tsrv_t s = { 0 };
-	conn_limits_t lim = { .max_input = 8192, .high_water = 1 << 20, .low_water = 1 << 18 };
+	tsrv_t s = {0};
+	conn_limits_t lim = {.max_input = 8192, .high_water = 1 << 20, .low_water = 1 << 18};
 	loop_t *loop = loop_new(NULL);
 	listener_t *l = listen_any(loop, &s, &lim);
 	int bad = tcli_connect(listener_port(l), 0);
@@ -185,7 +185,7 @@ TEST(listener_max_input_disconnects_only_the_offender)
 
 TEST(listener_file_region_over_tcp_after_unlink)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	loop_t *loop = loop_new(NULL);
 	listener_t *l = listen_any(loop, &s, NULL);
 	int fd = tcli_connect(listener_port(l), 0);
@@ -228,7 +228,7 @@ TEST(listener_file_region_over_tcp_after_unlink)
 
 TEST(listener_peer_reset_closes_connection)
 {
-	tsrv_t s = { .sndbuf = 16 * 1024 };
+	tsrv_t s = {.sndbuf = 16 * 1024};
 	loop_t *loop = loop_new(NULL);
 	listener_t *l = listen_any(loop, &s, NULL);
 	int fd = tcli_connect(listener_port(l), 16 * 1024);
@@ -238,7 +238,7 @@ TEST(listener_peer_reset_closes_connection)
 		CHECK_EQ(loop_run_once(loop, 1), 0);
 	CHECK_EQ(s.requests, 1);
 	CHECK(conn_out_pending(s.last) > 0);
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
 	close(fd);
 	for (int i = 0; i < 1000 && s.closes == 0; i++)
@@ -252,7 +252,7 @@ TEST(listener_peer_reset_closes_connection)
 
 TEST(listener_refused_connection_is_closed)
 {
-	tsrv_t s = { .refuse = 1 };
+	tsrv_t s = {.refuse = 1};
 	loop_t *loop = loop_new(NULL);
 	listener_t *l = listen_any(loop, &s, NULL);
 	int fd = tcli_connect(listener_port(l), 0);
@@ -271,7 +271,7 @@ TEST(listener_refused_connection_is_closed)
 TEST(listener_bind_failure_reports_error)
 {
 	loop_t *loop = loop_new(NULL);
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	listener_t *a = listen_any(loop, &s, NULL);
 	int err = 0;
 	/* The same port again without SO_REUSEPORT: address in use. */
@@ -288,7 +288,7 @@ TEST(listener_bind_failure_reports_error)
 
 TEST(listener_out_of_descriptors_does_not_spin)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	loop_t *loop = loop_new(NULL);
 	listener_t *l = listen_any(loop, &s, NULL);
 	int port = listener_port(l);
@@ -302,7 +302,7 @@ TEST(listener_out_of_descriptors_does_not_spin)
 	CHECK_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	int fill[64];
 	int nfill = 0;
-	struct rlimit low = { .rlim_cur = (rlim_t)probe + 4, .rlim_max = rl.rlim_max };
+	struct rlimit low = {.rlim_cur = (rlim_t)probe + 4, .rlim_max = rl.rlim_max};
 	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
 	for (;;) {
 		int x = dup(0);

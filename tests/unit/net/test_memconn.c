@@ -16,7 +16,7 @@
 
 TEST(memconn_expect_matches_exact_bytes)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	memconn_send_str(m, "a\r\nb\n");
 	memconn_expect_str(m, "a\r\nb\n");
@@ -39,7 +39,7 @@ TEST(memconn_expect_matches_exact_bytes)
 
 TEST(memconn_large_reply_does_not_stall)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	/* Larger than any socketpair buffer: the pump collects as it goes. */
 	memconn_send_str(m, "big 8000000\n");
@@ -78,9 +78,9 @@ static void *worker(void *arg)
 
 TEST(memconn_recv_wait_sees_replies_completed_from_another_thread)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
-	syncish_t x = { .c = m->conn };
+	syncish_t x = {.c = m->conn};
 	CHECK_EQ(loop_async_init(m->loop, &x.async, on_done, &x), 0);
 	x.h = conn_hold(m->conn);
 	memconn_send_str(m, "after\n");
