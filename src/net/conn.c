@@ -629,6 +629,20 @@ static void list_unlink(conn_t *c)
 	lc->n--;
 }
 
+/* Closing a socket with unread input makes the kernel send a reset, and a
+ * reset can destroy the reply the peer has not read yet (the "bye" after a
+ * quit that was followed by more pipelined requests). After a flushing
+ * close, read away what already arrived so the peer gets a plain FIN. */
+static void discard_unread(conn_t *c)
+{
+	char scratch[16384];
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(c->fd, scratch, sizeof scratch);
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			return;
+	}
+}
+
 static void finish_close(conn_t *c)
 {
 	struct conn_priv *p = c->priv;
@@ -646,6 +660,8 @@ static void finish_close(conn_t *c)
 	loop_task_cancel(c->loop, &p->task);
 	loop_timer_stop(c->loop, &p->linger);
 	loop_watch_del(c->loop, &p->watch);
+	if (p->close_flush && !p->dead)
+		discard_unread(c);
 	close(c->fd);
 	c->fd = -1;
 	while (p->head) {
