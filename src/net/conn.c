@@ -52,7 +52,9 @@
 #define FLUSH_BUDGET (8u * 1024 * 1024) /* bytes per connection per turn */
 #define FLUSH_IOV 64
 #define CLOSE_LINGER_MS 5000       /* a flushing close gives the peer this long */
-#define IDLE_BUF_KEEP (256 * 1024) /* larger idle buffers are released */
+/* An idle connection keeps no input buffer and at most this much output
+ * buffer, so ten thousand idle clients cost little memory. */
+#define IDLE_OUT_KEEP (16 * 1024)
 
 #define DEFAULT_MAX_INPUT (64u * 1024 * 1024)
 #define DEFAULT_HIGH_WATER (4u * 1024 * 1024)
@@ -367,7 +369,7 @@ static int flush(conn_t *c)
 		}
 	}
 	if (p->tail && p->tail->kind == OUT_MEM && buf_len(&p->tail->b) == 0 &&
-	    p->tail->b.cap > IDLE_BUF_KEEP)
+	    p->tail->b.cap > IDLE_OUT_KEEP)
 		buf_shrink(&p->tail->b, 0);
 	/* Budget spent with more to send: continue when writable (next turn). */
 	if (budget == 0 && conn_out_pending(c) > 0)
@@ -461,7 +463,7 @@ static void process_input(conn_t *c)
 			break;
 		}
 	}
-	if (buf_len(&c->in) == 0 && c->in.cap > IDLE_BUF_KEEP)
+	if (buf_len(&c->in) == 0)
 		buf_shrink(&c->in, 0);
 	check_high_water(c);
 }
