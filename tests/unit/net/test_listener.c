@@ -295,7 +295,7 @@ TEST(listener_out_of_descriptors_does_not_spin)
 	/* Leave room for exactly one more descriptor in this process, then
 	 * connect two clients: the first client's socket takes the last
 	 * slot, so the server cannot accept it. */
-	int probe = dup(0);
+	int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	CHECK(probe >= 0);
 	close(probe);
 	struct rlimit rl;
@@ -305,7 +305,7 @@ TEST(listener_out_of_descriptors_does_not_spin)
 	struct rlimit low = {.rlim_cur = (rlim_t)probe + 4, .rlim_max = rl.rlim_max};
 	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
 	for (;;) {
-		int x = dup(0);
+		int x = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (x < 0)
 			break;
 		CHECK(nfill < 64);
