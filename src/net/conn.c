@@ -51,7 +51,7 @@
 #define READS_PER_TURN 4
 #define FLUSH_BUDGET (8u * 1024 * 1024) /* bytes per connection per turn */
 #define FLUSH_IOV 64
-#define CLOSE_LINGER_MS 5000       /* a flushing close gives the peer this long */
+#define CLOSE_LINGER_MS 5000 /* a flushing close gives the peer this long */
 /* An idle connection keeps no input buffer and at most this much output
  * buffer, so ten thousand idle clients cost little memory. */
 #define IDLE_OUT_KEEP (16 * 1024)
