@@ -50,9 +50,9 @@
  * fsyncs the directory, and switches the fd and the syncer registration to
  * the new file. It runs synchronously on the loop thread; compactions are
  * rare and bounded by the live state. Waiters registered on the old file
- * keep waiting on it: the old inode is still synced and, before the switch,
- * it was the journal; after the switch the snapshot (already fsynced)
- * contains every record they covered, so their success is true either way.
+ * are answered with success right after the switch: the snapshot, fsynced
+ * and renamed in, holds every record they covered. They fire before any
+ * waiter on the new file, so jrnl_when_durable callbacks stay in order.
  */
 #include "store/journal.h"
 
@@ -76,11 +76,6 @@
 #define READ_CHUNK (1024 * 1024)
 #define DEFAULT_MAX_RECORD (64u * 1024 * 1024)
 
-typedef struct err_waiter {
-	sync_cb fn;
-	void *arg;
-} err_waiter_t;
-
 struct jrnl {
 	loop_t *loop;
 	syncer_t *syncer;
@@ -96,9 +91,6 @@ struct jrnl {
 	int compacting;     /* appends go to the .tmp file */
 	int compact_err;    /* first write failure into the .tmp */
 	loop_task_t flush_task;
-	err_waiter_t *ew;   /* durability waiters refused because of err */
-	size_t n_ew, cap_ew;
-	loop_task_t err_task;
 };
 
 static const uint8_t header[JRNL_HDR] = { 'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION };
@@ -172,6 +164,9 @@ static void fail(jrnl_t *j, int err, const char *what)
 	if (j->err)
 		return;
 	j->err = err;
+	/* Waiters not yet answered get the error too, in order: the syncer
+	 * answers them as if a sync had failed. */
+	sync_file_fail(j->sf, err);
 	log_error(j->log, "journal %s: %s failed at offset %llu: %s; refusing appends until reopened",
 		  j->path, what, (unsigned long long)j->file_pos, sl_strerror(err));
 }
@@ -198,20 +193,6 @@ static void on_flush_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
 	flush(t->arg);
-}
-
-static void on_err_task(loop_t *loop, loop_task_t *t)
-{
-	(void)loop;
-	jrnl_t *j = t->arg;
-	/* Callbacks may register more; fire only those present now. */
-	size_t n = j->n_ew;
-	err_waiter_t *list = j->ew;
-	j->ew = NULL;
-	j->n_ew = j->cap_ew = 0;
-	for (size_t i = 0; i < n; i++)
-		list[i].fn(list[i].arg, j->err ? j->err : SL_EIO);
-	free(list);
 }
 
 int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void *b, size_t blen)
@@ -246,19 +227,10 @@ int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
 
 void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg)
 {
+	/* After a write failure the sync file is failed too, so this answers
+	 * with the error, in order with earlier waiters. */
 	flush(j);
-	if (!j->err && j->sf) {
-		sync_file_when_durable(j->sf, j->file_pos, fn, arg);
-		return;
-	}
-	if (j->n_ew == j->cap_ew) {
-		j->cap_ew = j->cap_ew ? j->cap_ew * 2 : 8;
-		j->ew = realloc(j->ew, j->cap_ew * sizeof *j->ew);
-		if (!j->ew)
-			abort();
-	}
-	j->ew[j->n_ew++] = (err_waiter_t){ fn, arg };
-	loop_defer(j->loop, &j->err_task);
+	sync_file_when_durable(j->sf, j->file_pos, fn, arg);
 }
 
 int jrnl_sync_required(const jrnl_t *j)
@@ -325,18 +297,27 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	}
 
 	/* Committed: from here on the new file is the journal. */
+	int drc = fsync_dir(j->dir);
 	sync_file_t *nsf = sync_file_new(j->syncer, tfd, j->opts.fsync, j->path);
-	sync_file_release(j->sf);
 	close(old_fd);
-	j->sf = nsf;
 	j->garbage = 0;
-	if (nsf)
-		sync_file_written(nsf, j->file_pos);
-	else
+	if (!nsf) {
+		/* Keep the old registration as the place waiters are failed. */
 		fail(j, SL_EIO, "registering the compacted file");
-	rc = fsync_dir(j->dir);
-	if (rc)
-		fail(j, SL_EIO, "fsync of the directory after compaction");
+	} else {
+		/* The old file's waiters are covered by the snapshot, which is on
+		 * disk once the directory is: answer them now, so that they fire
+		 * before any waiter on the new file (callbacks stay in order). If
+		 * the directory sync failed, they keep waiting for the old file's
+		 * own sync, which is right whichever file a crash leaves. */
+		if (drc == 0)
+			sync_file_assume_synced(j->sf, old_pos);
+		sync_file_release(j->sf);
+		j->sf = nsf;
+		sync_file_written(nsf, j->file_pos);
+		if (drc)
+			fail(j, SL_EIO, "fsync of the directory after compaction");
+	}
 	log_info(j->log, "journal %s: compacted %llu -> %llu bytes", j->path,
 		 (unsigned long long)old_size, (unsigned long long)j->file_pos);
 	return j->err;
@@ -522,7 +503,6 @@ bad:
 static void jrnl_destroy(jrnl_t *j)
 {
 	buf_deinit(&j->wbuf);
-	free(j->ew);
 	free(j->dir);
 	free(j->name);
 	free(j->path);
@@ -554,7 +534,6 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 	j->fd = -1;
 	buf_init(&j->wbuf);
 	loop_task_init(&j->flush_task, on_flush_task, j);
-	loop_task_init(&j->err_task, on_err_task, j);
 
 	int rc = 0;
 	if (unlink(j->tmp_path) == 0)
@@ -621,14 +600,10 @@ void jrnl_close(jrnl_t *j)
 		return;
 	loop_task_cancel(j->loop, &j->flush_task);
 	flush(j);
-	if (j->sf) {
-		if (!j->err)
-			(void)sync_file_sync_now(j->sf);
-		sync_file_release(j->sf);
-	}
+	if (!j->err)
+		(void)sync_file_sync_now(j->sf);
+	/* Waiters still pending are answered by the syncer in a later turn. */
+	sync_file_release(j->sf);
 	close(j->fd);
-	loop_task_cancel(j->loop, &j->err_task);
-	if (j->n_ew)
-		on_err_task(j->loop, &j->err_task);
 	jrnl_destroy(j);
 }

@@ -478,6 +478,26 @@ int sync_file_sync_now(sync_file_t *f)
 	return f->err;
 }
 
+void sync_file_assume_synced(sync_file_t *f, uint64_t pos)
+{
+	if (f->err || pos <= f->synced)
+		return;
+	f->synced = pos;
+	if (f->nw)
+		schedule_fire(f);
+}
+
+void sync_file_fail(sync_file_t *f, int err)
+{
+	if (f->err)
+		return;
+	f->err = err < 0 ? err : SL_EIO;
+	if (loop_timer_armed(&f->timer))
+		loop_timer_stop(f->s->loop, &f->timer);
+	if (f->nw)
+		schedule_fire(f);
+}
+
 void sync_file_release(sync_file_t *f)
 {
 	if (!f)
