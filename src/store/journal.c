@@ -87,13 +87,13 @@ struct jrnl {
 	uint64_t file_pos; /* bytes of the file written so far */
 	buf_t wbuf;        /* framed appends not yet written */
 	uint64_t garbage;
-	int err;            /* sticky write/sync failure */
-	int compacting;     /* appends go to the .tmp file */
-	int compact_err;    /* first write failure into the .tmp */
+	int err;         /* sticky write/sync failure */
+	int compacting;  /* appends go to the .tmp file */
+	int compact_err; /* first write failure into the .tmp */
 	loop_task_t flush_task;
 };
 
-static const uint8_t header[JRNL_HDR] = { 'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION };
+static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
 
 /* Returns an owned "DIR/NAME<suffix>". */
 static char *path_of(const char *dir, const char *name, const char *suffix)
@@ -167,8 +167,9 @@ static void fail(jrnl_t *j, int err, const char *what)
 	/* Waiters not yet answered get the error too, in order: the syncer
 	 * answers them as if a sync had failed. */
 	sync_file_fail(j->sf, err);
-	log_error(j->log, "journal %s: %s failed at offset %llu: %s; refusing appends until reopened",
-		  j->path, what, (unsigned long long)j->file_pos, sl_strerror(err));
+	log_error(j->log,
+	          "journal %s: %s failed at offset %llu: %s; refusing appends until reopened",
+	          j->path, what, (unsigned long long)j->file_pos, sl_strerror(err));
 }
 
 /* Writes pending appends; a failure makes the journal refuse appends. */
@@ -265,7 +266,7 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	if (tfd < 0) {
 		int rc = sl_from_errno(errno);
 		log_warn(j->log, "journal %s: compaction skipped: cannot create %s: %s", j->path,
-			 j->tmp_path, strerror(errno));
+		         j->tmp_path, strerror(errno));
 		return rc;
 	}
 	int old_fd = j->fd;
@@ -287,7 +288,7 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 		rc = sl_from_errno(errno);
 	if (rc) {
 		log_warn(j->log, "journal %s: compaction abandoned, the old journal stays: %s",
-			 j->path, sl_strerror(rc));
+		         j->path, sl_strerror(rc));
 		buf_reset(&j->wbuf);
 		close(tfd);
 		unlink(j->tmp_path);
@@ -319,7 +320,7 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 			fail(j, SL_EIO, "fsync of the directory after compaction");
 	}
 	log_info(j->log, "journal %s: compacted %llu -> %llu bytes", j->path,
-		 (unsigned long long)old_size, (unsigned long long)j->file_pos);
+	         (unsigned long long)old_size, (unsigned long long)j->file_pos);
 	return j->err;
 }
 
@@ -364,9 +365,9 @@ static int oversized(jrnl_t *j, uint64_t off, uint32_t len, uint64_t size, const
 	if (crc != be32_load(h + 4))
 		return 0;
 	log_error(j->log,
-		  "journal %s: valid %u-byte record at offset %llu is over the record limit "
-		  "(%zu); refusing to open: raise the limit",
-		  j->path, len - 1, (unsigned long long)off, j->opts.max_record);
+	          "journal %s: valid %u-byte record at offset %llu is over the record limit "
+	          "(%zu); refusing to open: raise the limit",
+	          j->path, len - 1, (unsigned long long)off, j->opts.max_record);
 	return SL_ETOOBIG;
 }
 
@@ -374,11 +375,11 @@ static int oversized(jrnl_t *j, uint64_t off, uint32_t len, uint64_t size, const
  * *valid_end set to the end of the last valid record, or the replay fn's
  * error, or an I/O error. */
 static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64_t *valid_end,
-		  const char **why)
+                  const char **why)
 {
 	buf_t rb = BUF_INIT;
-	uint64_t off = JRNL_HDR;   /* file offset of the next record */
-	uint64_t rd = JRNL_HDR;    /* file offset of the next byte to read */
+	uint64_t off = JRNL_HDR; /* file offset of the next record */
+	uint64_t rd = JRNL_HDR;  /* file offset of the next byte to read */
 	int rc = 0;
 	*why = NULL;
 	for (;;) {
@@ -413,7 +414,7 @@ static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64
 			if (k < 0) {
 				rc = SL_EIO;
 				log_error(j->log, "journal %s: read at %llu failed: %s", j->path,
-					  (unsigned long long)rd, strerror(errno));
+				          (unsigned long long)rd, strerror(errno));
 				break;
 			}
 			if (k == 0) {
@@ -435,8 +436,9 @@ static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64
 		}
 		rc = fn(arg, p[8], p + 9, len - 1);
 		if (rc) {
-			log_error(j->log, "journal %s: the owner refused the record at offset %llu: %s",
-				  j->path, (unsigned long long)off, sl_strerror(rc));
+			log_error(j->log,
+			          "journal %s: the owner refused the record at offset %llu: %s",
+			          j->path, (unsigned long long)off, sl_strerror(rc));
 			break;
 		}
 		buf_consume(&rb, need);
@@ -478,8 +480,9 @@ static int check_header(jrnl_t *j, uint64_t *size)
 	if (n < JRNL_HDR) {
 		if (memcmp(h, header, n) != 0)
 			goto bad;
-		log_warn(j->log, "journal %s: %zu-byte file holds no complete header; starting empty",
-			 j->path, n);
+		log_warn(j->log,
+		         "journal %s: %zu-byte file holds no complete header; starting empty",
+		         j->path, n);
 		if (ftruncate(j->fd, 0) < 0 || write_all(j->fd, header, JRNL_HDR, 0, NULL) ||
 		    fsync(j->fd) < 0)
 			return SL_EIO;
@@ -490,13 +493,13 @@ static int check_header(jrnl_t *j, uint64_t *size)
 		goto bad;
 	if (be16_load(h + 6) != JRNL_VERSION) {
 		log_error(j->log, "journal %s: unsupported format version %u", j->path,
-			  (unsigned)be16_load(h + 6));
+		          (unsigned)be16_load(h + 6));
 		return SL_ECORRUPT;
 	}
 	return 0;
 bad:
 	log_error(j->log, "journal %s: not a sluice journal (bad magic); refusing to open it",
-		  j->path);
+	          j->path);
 	return SL_ECORRUPT;
 }
 
@@ -511,7 +514,7 @@ static void jrnl_destroy(jrnl_t *j)
 }
 
 int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
-	      const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg)
+              const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg)
 {
 	*out = NULL;
 	jrnl_t *j = calloc(1, sizeof *j);
@@ -538,7 +541,7 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 	int rc = 0;
 	if (unlink(j->tmp_path) == 0)
 		log_info(log, "journal %s: removed %s left by an unfinished compaction", j->path,
-			 j->tmp_path);
+		         j->tmp_path);
 	j->fd = open(j->path, O_RDWR | O_CLOEXEC);
 	if (j->fd < 0 && errno == ENOENT) {
 		rc = create_file(j);
@@ -568,13 +571,14 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 	if (rc)
 		goto fail;
 	if (end < size) {
-		log_warn(log, "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
-			 j->path, (unsigned long long)(size - end), (unsigned long long)end,
-			 why ? why : "unreadable");
+		log_warn(log,
+		         "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
+		         j->path, (unsigned long long)(size - end), (unsigned long long)end,
+		         why ? why : "unreadable");
 		if (ftruncate(j->fd, (off_t)end) < 0 || fsync(j->fd) < 0) {
 			rc = SL_EIO;
 			log_error(log, "journal %s: cannot truncate the damaged tail: %s", j->path,
-				  strerror(errno));
+			          strerror(errno));
 			goto fail;
 		}
 	}

@@ -253,8 +253,8 @@ static void complete(sync_file_t *f)
 	if (f->req_status < 0) {
 		if (!f->err)
 			log_error(f->s->log, "syncer: fdatasync of %s failed at position %llu: %s",
-				  f->name, (unsigned long long)f->req_pos,
-				  sl_strerror(f->req_status));
+			          f->name, (unsigned long long)f->req_pos,
+			          sl_strerror(f->req_status));
 		f->err = f->err ? f->err : f->req_status;
 	} else if (f->req_pos > f->synced) {
 		f->synced = f->req_pos;
@@ -451,7 +451,7 @@ void sync_file_when_durable(sync_file_t *f, uint64_t pos, sync_cb fn, void *arg)
 		if (!f->w)
 			abort();
 	}
-	f->w[f->nw++] = (waiter_t){ pos, fn, arg };
+	f->w[f->nw++] = (waiter_t){pos, fn, arg};
 	if (f->err || pos <= f->synced)
 		schedule_fire(f);
 	else if (!f->in_flight)
@@ -469,7 +469,7 @@ int sync_file_sync_now(sync_file_t *f)
 	if (rc < 0) {
 		f->err = sync_errno(e);
 		log_error(f->s->log, "syncer: fdatasync of %s failed at position %llu: %s", f->name,
-			  (unsigned long long)pos, strerror(e));
+		          (unsigned long long)pos, strerror(e));
 	} else if (pos > f->synced) {
 		f->synced = pos;
 	}

@@ -156,8 +156,8 @@ int main(int argc, char **argv)
 	syncer_t *syncer = a.loop ? syncer_new(a.loop, &log) : NULL;
 	if (!syncer)
 		return 1;
-	jrnl_opts_t o = { { FSYNC_ALWAYS, 0 }, 50, 64 * 1024, 4096 };
-	crash_state_t st = { 0, 0 };
+	jrnl_opts_t o = {{FSYNC_ALWAYS, 0}, 50, 64 * 1024, 4096};
+	crash_state_t st = {0, 0};
 	int rc = jrnl_open(&a.j, a.loop, syncer, &log, argv[1], "crash", &o, crash_replay, &st);
 	if (rc) {
 		fprintf(stderr, "jrnl_crash: open: %s\n", sl_strerror(rc));

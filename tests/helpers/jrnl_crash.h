@@ -24,7 +24,10 @@
 enum { CRASH_DATA = 1, CRASH_SUMMARY = 2 };
 #define CRASH_MAX_PAYLOAD (8 + 500)
 
-static inline size_t crash_len(uint64_t seq) { return 8 + (size_t)((seq * 13) % 500); }
+static inline size_t crash_len(uint64_t seq)
+{
+	return 8 + (size_t)((seq * 13) % 500);
+}
 
 static inline void crash_fill(uint64_t seq, uint8_t *p)
 {

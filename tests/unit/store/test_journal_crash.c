@@ -70,7 +70,7 @@ static uint64_t run_once(const char *helper, int delay_ms, uint64_t *lines)
 		_exit(127);
 	}
 	close(p[1]);
-	reader_t r = { .len = 0 };
+	reader_t r = {.len = 0};
 	int64_t kill_at = -1;
 	int alive = 1;
 	for (;;) {
@@ -79,7 +79,7 @@ static uint64_t run_once(const char *helper, int delay_ms, uint64_t *lines)
 			int64_t left = kill_at - time_mono_ms();
 			timeout = left > 0 ? (int)left : 0;
 		}
-		struct pollfd pf = { p[0], POLLIN, 0 };
+		struct pollfd pf = {p[0], POLLIN, 0};
 		int n = poll(&pf, 1, alive ? timeout : -1);
 		CHECK(n >= 0 || errno == EINTR);
 		if (n > 0 && !read_acks(p[0], &r))
@@ -94,7 +94,7 @@ static uint64_t run_once(const char *helper, int delay_ms, uint64_t *lines)
 	int st;
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
-		  "helper ended by itself (status %d) instead of being killed", st);
+	          "helper ended by itself (status %d) instead of being killed", st);
 	close(p[0]);
 	*lines += r.lines;
 	return r.max_plus_one;
@@ -117,15 +117,15 @@ TEST_T(jrnl_kill9_keeps_every_acknowledged_record, 120)
 
 		/* Reopen here, as the server would after the crash. */
 		fx_init(&fx);
-		crash_state_t st = { 0, 0 };
-		jrnl_opts_t o = { { FSYNC_ALWAYS, 0 }, 50, 64 * 1024, 4096 };
+		crash_state_t st = {0, 0};
+		jrnl_opts_t o = {{FSYNC_ALWAYS, 0}, 50, 64 * 1024, 4096};
 		jrnl_t *j;
-		int rc = jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "crash", &o, crash_replay,
-				   &st);
+		int rc =
+		    jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "crash", &o, crash_replay, &st);
 		CHECK_MSG(rc == 0, "run %d: reopen failed: %s", run, sl_strerror(rc));
 		CHECK_MSG(st.next >= acked,
-			  "run %d: %llu records acknowledged but only %llu replayed", run,
-			  (unsigned long long)acked, (unsigned long long)st.next);
+		          "run %d: %llu records acknowledged but only %llu replayed", run,
+		          (unsigned long long)acked, (unsigned long long)st.next);
 		CHECK(st.next >= prev_next);
 		/* Fewer records than seqs: the journal starts with a compaction
 		 * summary, so compactions happened (and were killed) too. */
@@ -135,9 +135,10 @@ TEST_T(jrnl_kill9_keeps_every_acknowledged_record, 120)
 		jrnl_close(j);
 		fx_deinit(&fx);
 	}
-	fprintf(stderr, "  %d kills, %llu acknowledgements, %llu records survive, %d reopens "
-		"after compactions\n", RUNS, (unsigned long long)lines,
-		(unsigned long long)prev_next, compacted);
+	fprintf(stderr,
+	        "  %d kills, %llu acknowledgements, %llu records survive, %d reopens "
+	        "after compactions\n",
+	        RUNS, (unsigned long long)lines, (unsigned long long)prev_next, compacted);
 	CHECK(acked > (uint64_t)RUNS);
 	CHECK(compacted > 0);
 }
