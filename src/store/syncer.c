@@ -372,7 +372,17 @@ void syncer_free(syncer_t *s)
 			pthread_mutex_unlock(&s->mu);
 			f = next;
 		}
-		if (drain_done(s) == 0)
+		int n = drain_done(s);
+		/* Answers due in a fire task would otherwise be lost with it. */
+		for (sync_file_t *g = s->files; g; g = g->next) {
+			if (g->fire_queued) {
+				loop_task_cancel(s->loop, &g->fire_task);
+				on_fire_task(s->loop, &g->fire_task);
+				n++;
+				break; /* the list may have changed: start over */
+			}
+		}
+		if (n == 0)
 			break;
 	}
 	while (s->files) {

@@ -393,3 +393,30 @@ TEST(syncer_free_with_sync_in_flight)
 	CHECK_EQ(rec.status[0], 0);
 	loop_free(loop);
 }
+
+/* A waiter whose answer is only queued (already durable, fire task not yet
+ * run) is still answered by syncer_free. */
+TEST(syncer_free_answers_queued_fires)
+{
+	loop_t *loop = loop_new(NULL);
+	syncer_t *s = syncer_new(loop, NULL);
+	int fd = open_file("q");
+	sync_file_t *f = sync_file_new(s, fd, ALWAYS, "q");
+	uint64_t pos = append_bytes(fd, 0, 10);
+	sync_file_written(f, pos);
+	CHECK_EQ(sync_file_sync_now(f), 0);
+	rec_t rec = {.n = 0};
+	waiter_arg_t w[2] = {{&rec, 0}, {&rec, 1}};
+	sync_file_when_durable(f, pos, on_durable, &w[0]);
+	sync_file_when_durable(f, pos + 1, on_durable, &w[1]);
+	sync_file_release(f);
+	close(fd);
+	CHECK_EQ(rec.n, 0);
+	syncer_free(s);
+	CHECK_EQ(rec.n, 2);
+	CHECK_EQ(rec.order[0], 0);
+	CHECK_EQ(rec.status[0], 0);
+	CHECK_EQ(rec.order[1], 1);
+	CHECK_EQ(rec.status[1], SL_ECLOSED);
+	loop_free(loop);
+}
