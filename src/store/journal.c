@@ -316,6 +316,9 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 		sync_file_release(j->sf);
 		j->sf = nsf;
 		sync_file_written(nsf, j->file_pos);
+		/* The new file itself was fsynced before the rename. */
+		if (drc == 0)
+			sync_file_assume_synced(nsf, j->file_pos);
 		if (drc)
 			fail(j, SL_EIO, "fsync of the directory after compaction");
 	}
