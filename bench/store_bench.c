@@ -215,14 +215,15 @@ static double plog_mbps(const bench_t *b, size_t size, fsync_policy_t pol, int a
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: store_bench DIR [SECONDS_PER_ROW] [MIB_PER_ROW] [ROW_FILTER]\n");
+		fprintf(stderr,
+		        "usage: store_bench DIR [SECONDS_PER_ROW] [MIB_PER_ROW] [ROW_FILTER]\n");
 		return 2;
 	}
-	bench_t b = { argv[1], argc > 2 ? atof(argv[2]) : 2.0,
-		      (uint64_t)(argc > 3 ? atoll(argv[3]) : 256) << 20 };
+	bench_t b = {argv[1], argc > 2 ? atof(argv[2]) : 2.0,
+	             (uint64_t)(argc > 3 ? atoll(argv[3]) : 256) << 20};
 	const char *filter = argc > 4 ? argv[4] : NULL;
-	static const size_t sizes[] = { 1024, 16384, 1 << 20 };
-	static const char *const names[] = { "1KiB", "16KiB", "1MiB" };
+	static const size_t sizes[] = {1024, 16384, 1 << 20};
+	static const char *const names[] = {"1KiB", "16KiB", "1MiB"};
 	printf("%-6s %-22s %10s %14s %14s\n", "batch", "mode", "MB/s", "vs raw-match",
 	       "vs raw-nosync");
 	for (size_t s = 0; s < 3; s++) {
@@ -235,9 +236,9 @@ int main(int argc, char **argv)
 			const char *name;
 			fsync_policy_t pol;
 		} pols[] = {
-			{ "never", { FSYNC_NEVER, 0 } },
-			{ "interval:100", { FSYNC_INTERVAL, 100 } },
-			{ "always", { FSYNC_ALWAYS, 0 } },
+		    {"never", {FSYNC_NEVER, 0}},
+		    {"interval:100", {FSYNC_INTERVAL, 100}},
+		    {"always", {FSYNC_ALWAYS, 0}},
 		};
 		for (size_t p = 0; p < 3; p++) {
 			for (int a = 1; a <= 64; a *= 64) {

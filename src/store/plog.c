@@ -77,7 +77,10 @@ void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
 	o->fsync = cfg->fsync;
 }
 
-static seg_t *active(const plog_t *p) { return p->segs[p->nsegs - 1]; }
+static seg_t *active(const plog_t *p)
+{
+	return p->segs[p->nsegs - 1];
+}
 
 static void segs_push(plog_t *p, seg_t *s)
 {
@@ -257,7 +260,7 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 			continue;
 		char path[4096];
 		log_info(p->log, "%s: removing index files of deleted segment %020" PRId64, p->dir,
-			 orph[i]);
+		         orph[i]);
 		seg_path(path, sizeof path, p->dir, orph[i], ".index");
 		unlink(path);
 		seg_path(path, sizeof path, p->dir, orph[i], ".timeindex");
@@ -290,7 +293,7 @@ static void free_segs(plog_t *p)
 }
 
 int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
-	      const log_t *log, int clean)
+              const log_t *log, int clean)
 {
 	int rc = mkdir_p(dir);
 	if (rc < 0) {
@@ -316,8 +319,9 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		rc = ckpt_read(p, &ckpt);
 	for (size_t i = 0; rc == 0 && i < nb; i++) {
 		seg_t *s = NULL;
-		int verify = clean ? SEG_VERIFY_NONE
-				   : i + 1 == nb ? SEG_VERIFY_ALL : SEG_VERIFY_TAIL;
+		int verify = clean         ? SEG_VERIFY_NONE
+		             : i + 1 == nb ? SEG_VERIFY_ALL
+		                           : SEG_VERIFY_TAIL;
 		rc = seg_open(&s, dir, bases[i], verify, (uint64_t)p->o.index_interval_bytes, log);
 		if (rc < 0)
 			break;
@@ -325,9 +329,10 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		if (prev && s->base < prev->next) {
 			/* Overlapping offsets cannot come from sluice: leave the
 			 * file for an operator rather than guess. */
-			log_error(log, "%s: segment %020" PRId64 " overlaps offsets before %" PRId64
-				       "; ignored",
-				  dir, s->base, prev->next);
+			log_error(log,
+			          "%s: segment %020" PRId64 " overlaps offsets before %" PRId64
+			          "; ignored",
+			          dir, s->base, prev->next);
 			seg_close(s);
 			continue;
 		}
@@ -338,7 +343,7 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		}
 		if (prev && prev->next != s->base && prev->size)
 			log_warn(log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
-				 prev->next, s->base - 1);
+			         prev->next, s->base - 1);
 		segs_push(p, s);
 	}
 	free(bases);
@@ -430,7 +435,7 @@ static int roll(plog_t *p)
 }
 
 int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_ms,
-		int64_t *base_offset)
+                int64_t *base_offset)
 {
 	batch_hdr_t h;
 	size_t max = p->o.max_batch_bytes > 0 ? (size_t)p->o.max_batch_bytes : SIZE_MAX;
@@ -439,8 +444,9 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 		return rc;
 	seg_t *a = active(p);
 	int64_t end = a->next;
-	if (a->size > 0 && (a->size + len > (uint64_t)p->o.segment_bytes ||
-			    (uint64_t)(end - a->base) + (uint64_t)h.last_offset_delta >= UINT32_MAX)) {
+	if (a->size > 0 &&
+	    (a->size + len > (uint64_t)p->o.segment_bytes ||
+	     (uint64_t)(end - a->base) + (uint64_t)h.last_offset_delta >= UINT32_MAX)) {
 		rc = roll(p);
 		if (rc < 0)
 			return rc;
@@ -455,7 +461,7 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 		h.max_ts = log_append_time_ms;
 		h.attributes |= BATCH_ATTR_LOG_APPEND_TIME;
 	}
-	seg_params_t prm = { (uint64_t)p->o.segment_bytes };
+	seg_params_t prm = {(uint64_t)p->o.segment_bytes};
 	rc = seg_append(a, batch, len, &h, &prm);
 	if (rc < 0)
 		return rc;
@@ -467,8 +473,14 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 
 /* --- queries ---------------------------------------------------------------------- */
 
-int64_t plog_start_offset(const plog_t *p) { return p->start; }
-int64_t plog_end_offset(const plog_t *p) { return active(p)->next; }
+int64_t plog_start_offset(const plog_t *p)
+{
+	return p->start;
+}
+int64_t plog_end_offset(const plog_t *p)
+{
+	return active(p)->next;
+}
 
 void plog_max_timestamp(const plog_t *p, int64_t *ts, int64_t *offset)
 {
@@ -571,7 +583,10 @@ void plog_when_durable(plog_t *p, int64_t end_offset, sync_cb fn, void *arg)
 	sync_file_when_durable(p->sf, end_offset > a->base ? a->size : 0, fn, arg);
 }
 
-int plog_sync_required(const plog_t *p) { return p->o.fsync.mode == FSYNC_ALWAYS; }
+int plog_sync_required(const plog_t *p)
+{
+	return p->o.fsync.mode == FSYNC_ALWAYS;
+}
 
 /* --- retention -------------------------------------------------------------------- */
 
@@ -579,7 +594,7 @@ static void drop_first(plog_t *p)
 {
 	seg_t *s = p->segs[0];
 	log_info(p->log, "%s: deleting segment %020" PRId64 " (offsets %" PRId64 "..%" PRId64 ")",
-		 p->dir, s->base, s->base, s->next - 1);
+	         p->dir, s->base, s->base, s->next - 1);
 	if (seg_remove(s) < 0)
 		log_warn(p->log, "%s: segment files not fully removed", p->dir);
 	segs_drop_first(p);
@@ -656,4 +671,7 @@ uint64_t plog_size_bytes(const plog_t *p)
 	return n;
 }
 
-int plog_segment_count(const plog_t *p) { return (int)p->nsegs; }
+int plog_segment_count(const plog_t *p)
+{
+	return (int)p->nsegs;
+}

@@ -72,7 +72,7 @@
 
 #define IDX_ENTRY 8
 #define TIDX_ENTRY 12
-#define SCAN_CHUNK (64 * 1024)
+#define SCAN_CHUNK (16 * 1024)
 #define PREALLOC_MIN (1u << 20)
 #define PREALLOC_MAX (64u << 20)
 
@@ -134,26 +134,28 @@ const char *seg_parse_name(const char *name, int64_t *base)
 
 /* --- buffered sequential reader for header walks --------------------------- */
 
+/* Lives on the caller's stack: reads are short walks (an index interval
+ * plus a batch header or two), so a small buffer and no allocation. */
 typedef struct scan {
 	int fd;
 	uint64_t limit; /* bytes [0, limit) may be read */
-	uint8_t *buf;
 	uint64_t bpos;
 	size_t blen;
+	uint8_t buf[SCAN_CHUNK];
 } scan_t;
 
 static void scan_init(scan_t *sc, int fd, uint64_t limit)
 {
 	sc->fd = fd;
 	sc->limit = limit;
-	sc->buf = malloc(SCAN_CHUNK);
-	if (!sc->buf)
-		abort();
 	sc->bpos = 0;
 	sc->blen = 0;
 }
 
-static void scan_deinit(scan_t *sc) { free(sc->buf); }
+static void scan_deinit(scan_t *sc)
+{
+	(void)sc;
+}
 
 /* A view of [pos, pos+n) (n <= SCAN_CHUNK), or NULL with *err: SL_EAGAIN
  * when the range passes the limit, SL_EIO when the read fails or the file
@@ -215,7 +217,7 @@ static void idx_push(seg_t *s, uint32_t rel, uint32_t pos)
 		if (!s->idx)
 			abort();
 	}
-	s->idx[s->nidx++] = (seg_idx_t){ rel, pos };
+	s->idx[s->nidx++] = (seg_idx_t){rel, pos};
 }
 
 static void tidx_push(seg_t *s, int64_t ts, uint32_t rel)
@@ -226,7 +228,7 @@ static void tidx_push(seg_t *s, int64_t ts, uint32_t rel)
 		if (!s->tidx)
 			abort();
 	}
-	s->tidx[s->ntidx++] = (seg_tidx_t){ ts, rel };
+	s->tidx[s->ntidx++] = (seg_tidx_t){ts, rel};
 }
 
 static void idx_encode(uint8_t *p, const seg_idx_t *e)
@@ -264,7 +266,7 @@ static int write_indexes(seg_t *s)
 		s->index_dirty = 0;
 	else
 		log_warn(s->log, "segment %s: cannot write index files: %s", s->path,
-			 sl_strerror(rc));
+		         sl_strerror(rc));
 	return rc;
 }
 
@@ -274,9 +276,10 @@ static int write_indexes(seg_t *s)
 static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len, int write)
 {
 	if (s->since_index >= s->index_interval && pos <= UINT32_MAX) {
-		seg_idx_t e = { (uint32_t)(h->base_offset - s->base), (uint32_t)pos };
+		seg_idx_t e = {(uint32_t)(h->base_offset - s->base), (uint32_t)pos};
 		idx_push(s, e.rel, e.pos);
-		int add_t = s->max_ts >= 0 && (s->ntidx == 0 || s->max_ts > s->tidx[s->ntidx - 1].ts);
+		int add_t =
+		    s->max_ts >= 0 && (s->ntidx == 0 || s->max_ts > s->tidx[s->ntidx - 1].ts);
 		if (add_t)
 			tidx_push(s, s->max_ts, (uint32_t)(s->max_ts_off - s->base));
 		if (write && !s->index_dirty) {
@@ -285,11 +288,13 @@ static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len
 			int rc = pwrite_full(s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
 			if (rc == 0 && add_t) {
 				tidx_encode(b, &s->tidx[s->ntidx - 1]);
-				rc = pwrite_full(s->tfd, b, TIDX_ENTRY, (s->ntidx - 1) * TIDX_ENTRY);
+				rc =
+				    pwrite_full(s->tfd, b, TIDX_ENTRY, (s->ntidx - 1) * TIDX_ENTRY);
 			}
 			if (rc < 0) {
-				log_warn(s->log, "segment %s: index write failed (%s); rewritten on seal",
-					 s->path, sl_strerror(rc));
+				log_warn(s->log,
+				         "segment %s: index write failed (%s); rewritten on seal",
+				         s->path, sl_strerror(rc));
 				s->index_dirty = 1;
 			}
 		} else {
@@ -351,8 +356,8 @@ static int load_tindex(seg_t *s, uint64_t fsize)
 	for (uint64_t i = 0; rc == 0 && i < n / TIDX_ENTRY; i++) {
 		int64_t ts = (int64_t)be64_load(b + i * TIDX_ENTRY);
 		uint32_t rel = be32_load(b + i * TIDX_ENTRY + 8);
-		if (ts < 0 || (s->ntidx && (ts <= s->tidx[s->ntidx - 1].ts ||
-					    rel < s->tidx[s->ntidx - 1].rel)))
+		if (ts < 0 || (s->ntidx &&
+		               (ts <= s->tidx[s->ntidx - 1].ts || rel < s->tidx[s->ntidx - 1].rel)))
 			rc = SL_ECORRUPT;
 		else
 			tidx_push(s, ts, rel);
@@ -390,7 +395,7 @@ static int open_ext(seg_t *s, const char *ext, int flags)
 }
 
 int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
-	       const log_t *log)
+               const log_t *log)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
 	s->fd = open_ext(s, ".log", O_RDWR | O_CREAT | O_TRUNC);
@@ -452,7 +457,7 @@ static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 }
 
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
-	     const log_t *log)
+             const log_t *log)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
 	int rc = 0;
@@ -519,7 +524,7 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 			k--;
 		if (k < s->nidx)
 			log_warn(log, "segment %s: dropped %zu index entries past the valid log",
-				 s->path, s->nidx - k);
+			         s->path, s->nidx - k);
 		s->nidx = k;
 		uint32_t from_rel = k ? s->idx[k - 1].rel : 0;
 		while (s->ntidx > 0 && (k == 0 || s->tidx[s->ntidx - 1].rel >= from_rel))
@@ -543,13 +548,14 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 	s->alloc = fsize;
 	if (pos < fsize) {
 		if (why && strcmp(why, "zero tail") == 0)
-			log_info(log, "segment %s: trimmed %" PRIu64 " preallocated bytes at %" PRIu64,
-				 s->path, fsize - pos, pos);
+			log_info(log,
+			         "segment %s: trimmed %" PRIu64 " preallocated bytes at %" PRIu64,
+			         s->path, fsize - pos, pos);
 		else
 			log_warn(log,
-				 "segment %s: cut %" PRIu64 " bytes at position %" PRIu64
-				 " (offset %" PRId64 "): %s",
-				 s->path, fsize - pos, pos, next, why ? why : "?");
+			         "segment %s: cut %" PRIu64 " bytes at position %" PRIu64
+			         " (offset %" PRId64 "): %s",
+			         s->path, fsize - pos, pos, next, why ? why : "?");
 		if (ftruncate(s->fd, (off_t)pos) == 0)
 			s->alloc = pos;
 		else
@@ -576,14 +582,14 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 		s->index_dirty = !same;
 		if (s->index_dirty && !rebuild)
 			log_warn(log, "segment %s: index files did not match the log; rewritten",
-				 s->path);
+			         s->path);
 		free(old_idx);
 		free(old_tidx);
 	}
 	if (s->index_dirty)
 		(void)write_indexes(s);
 	else if (ftruncate(s->ifd, (off_t)(s->nidx * IDX_ENTRY)) < 0 ||
-		 ftruncate(s->tfd, (off_t)(s->ntidx * TIDX_ENTRY)) < 0)
+	         ftruncate(s->tfd, (off_t)(s->ntidx * TIDX_ENTRY)) < 0)
 		s->index_dirty = 1;
 	*out = s;
 	return 0;
@@ -625,7 +631,7 @@ static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 }
 
 int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
-	       const seg_params_t *prm)
+               const seg_params_t *prm)
 {
 	uint64_t pos = s->size;
 	int rc = prealloc(s, pos + len, prm->max_size);
@@ -633,8 +639,8 @@ int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
 		return rc;
 	rc = pwrite_full(s->fd, batch, len, pos);
 	if (rc < 0) {
-		log_warn(s->log, "segment %s: write of %zu bytes at %" PRIu64 " failed: %s", s->path,
-			 len, pos, sl_strerror(rc));
+		log_warn(s->log, "segment %s: write of %zu bytes at %" PRIu64 " failed: %s",
+		         s->path, len, pos, sl_strerror(rc));
 		return rc;
 	}
 	if (pos + len > s->alloc)
@@ -698,8 +704,8 @@ int seg_rebuild_index(seg_t *s)
 	const char *why = walk(s, &sc, &pos, &next, 0, 0);
 	scan_deinit(&sc);
 	if (why || pos != s->size || next != s->next) {
-		log_error(s->log, "segment %s: log changed under us at %" PRIu64 ": %s", s->path, pos,
-			  why ? why : "length");
+		log_error(s->log, "segment %s: log changed under us at %" PRIu64 ": %s", s->path,
+		          pos, why ? why : "length");
 		return SL_EIO;
 	}
 	return write_indexes(s);
@@ -873,7 +879,7 @@ void seg_close(seg_t *s)
 
 int seg_remove(seg_t *s)
 {
-	static const char *const exts[] = { ".log", ".index", ".timeindex" };
+	static const char *const exts[] = {".log", ".index", ".timeindex"};
 	int rc = 0;
 	char p[4096];
 	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {

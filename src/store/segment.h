@@ -37,14 +37,14 @@ typedef struct seg_tidx {
 } seg_tidx_t;
 
 typedef struct seg {
-	int64_t base;    /* base offset (the file name) */
-	int64_t next;    /* offset after the last batch; == base when empty */
-	uint64_t size;   /* logical end: bytes of whole, valid batches */
-	uint64_t alloc;  /* file size, >= size (preallocated zero tail) */
-	int fd;          /* .log, O_RDWR */
-	int ifd;         /* .index */
-	int tfd;         /* .timeindex */
-	char *path;      /* DIR/<20-digit base>, without extension */
+	int64_t base;   /* base offset (the file name) */
+	int64_t next;   /* offset after the last batch; == base when empty */
+	uint64_t size;  /* logical end: bytes of whole, valid batches */
+	uint64_t alloc; /* file size, >= size (preallocated zero tail) */
+	int fd;         /* .log, O_RDWR */
+	int ifd;        /* .index */
+	int tfd;        /* .timeindex */
+	char *path;     /* DIR/<20-digit base>, without extension */
 	seg_idx_t *idx;
 	size_t nidx, cidx;
 	seg_tidx_t *tidx;
@@ -55,9 +55,9 @@ typedef struct seg {
 	int64_t first_ts;     /* MaxTimestamp of the first batch (roll by time) */
 	uint64_t prealloc_step;
 	uint64_t index_interval;
-	int no_prealloc;      /* the filesystem refused fallocate */
-	int index_dirty;      /* files lag the in-memory indexes: rewrite on seal */
-	int unsynced;         /* sealed without fdatasync (fsync=never) */
+	int no_prealloc; /* the filesystem refused fallocate */
+	int index_dirty; /* files lag the in-memory indexes: rewrite on seal */
+	int unsynced;    /* sealed without fdatasync (fsync=never) */
 	const log_t *log;
 } seg_t;
 
@@ -74,7 +74,7 @@ const char *seg_parse_name(const char *name, int64_t *base);
 
 /* Creates an empty segment (truncating leftovers). Returns an owned segment. */
 int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
-	       const log_t *log);
+               const log_t *log);
 
 /* How much of a segment seg_open checks. */
 enum {
@@ -89,14 +89,14 @@ enum {
  * byte. index_interval rebuilds entries at the same spacing as appends.
  * Returns an owned segment. */
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
-	     const log_t *log);
+             const log_t *log);
 
 /* Writes one batch (already validated and rewritten; h describes it) at
  * the logical end. On failure (SL_EIO/SL_ENOSPC) nothing changes: the
  * logical end stays where it was and the next append overwrites the
  * partial bytes. */
 int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
-	       const seg_params_t *prm);
+               const seg_params_t *prm);
 
 /* Position of the first batch whose last offset >= offset. SL_ENOENT when
  * the segment has none; SL_EIO when the file cannot be read. */

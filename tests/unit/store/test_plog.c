@@ -70,7 +70,7 @@ TEST(plog_when_durable_group_commit)
 	uint64_t syncs0 = syncer_sync_count(f.syncer);
 	for (int i = 0; i < 64; i++) {
 		t_append(p, i);
-		w[i] = (waiter_t){ &a, plog_end_offset(p) };
+		w[i] = (waiter_t){&a, plog_end_offset(p)};
 		plog_when_durable(p, w[i].end, on_durable, &w[i]);
 		CHECK_EQ(a.n, 0); /* never called back re-entrantly */
 	}
@@ -99,7 +99,7 @@ TEST(plog_when_durable_across_rolls)
 	static waiter_t w[300];
 	for (int i = 0; i < 300; i++) {
 		t_append(p, i);
-		w[i] = (waiter_t){ &a, plog_end_offset(p) };
+		w[i] = (waiter_t){&a, plog_end_offset(p)};
 		plog_when_durable(p, w[i].end, on_durable, &w[i]);
 		if (i % 7 == 0)
 			CHECK(loop_run_once(f.loop, 0) >= 0);
@@ -130,7 +130,7 @@ TEST(plog_when_durable_older_offsets_under_never)
 		t_append(p, i);
 	CHECK(plog_segment_count(p) > 2);
 	static acks_t a;
-	waiter_t w1 = { &a, 3 }, w2 = { &a, plog_end_offset(p) };
+	waiter_t w1 = {&a, 3}, w2 = {&a, plog_end_offset(p)};
 	plog_when_durable(p, 3, on_durable, &w1);
 	plog_when_durable(p, w2.end, on_durable, &w2);
 	CHECK_EQ(a.n, 0);

@@ -39,7 +39,8 @@ static void m_verify(const model_t *m, plog_t *p, int from)
 		t_stored(&want, m->seed[i], m->base[i]);
 		for (int64_t o = m->base[i]; o < m->base[i] + t_nrec(m->seed[i]); o++) {
 			size_t max = (size_t)(o * 977 % 9000);
-			CHECK_EQ(t_check_read(p, o, max, buf_data(&want), buf_len(&want)), m->base[i]);
+			CHECK_EQ(t_check_read(p, o, max, buf_data(&want), buf_len(&want)),
+			         m->base[i]);
 		}
 	}
 	buf_deinit(&want);
@@ -141,7 +142,7 @@ TEST(plog_time_index_lookups)
 			} else {
 				CHECK_EQ(rc, 0);
 				CHECK_MSG(off == want, "ts %lld: got %lld want %lld", (long long)ts,
-					  (long long)off, (long long)want);
+				          (long long)off, (long long)want);
 			}
 		}
 		plog_close(p);
@@ -424,7 +425,7 @@ TEST(plog_reopen_clean_and_unclean)
 	 * all) into another directory, then open that one unclean. */
 	CHECK_EQ(mkdir("crash", 0755), 0);
 	for (int i = 0; i < m.n; i++) {
-		static const char *const ext[] = { ".log", ".index", ".timeindex" };
+		static const char *const ext[] = {".log", ".index", ".timeindex"};
 		for (int e = 0; e < 3; e++) {
 			char from[256], to[256];
 			seg_path(from, sizeof from, "log", m.base[i], ext[e]);
@@ -491,7 +492,7 @@ TEST(plog_rebuilds_missing_and_garbage_indexes)
 			buf_append(&x, buf_data(&i0), buf_len(&i0));
 			for (size_t k = 1; k < buf_len(&x) / 8 / 2; k++)
 				be32_store(buf_data(&x) + k * 8 + 4,
-					   be32_load(buf_data(&x) + k * 8 + 4) + 1);
+				           be32_load(buf_data(&x) + k * 8 + 4) + 1);
 			t_spit("log/00000000000000000000.index", buf_data(&x), buf_len(&x));
 		}
 		CHECK_EQ(plog_open(&p, "log", &o, NULL, NULL, round & 1), 0);
