@@ -577,3 +577,33 @@ TEST(plog_write_failure_keeps_log_consistent)
 	m_verify(&m, p, 0);
 	plog_close(p);
 }
+
+TEST(plog_read_takes_as_many_whole_batches_as_fit)
+{
+	plog_opts_t o = t_opts();
+	o.index_interval_bytes = 2000;
+	plog_t *p;
+	CHECK_EQ(plog_open(&p, "log", &o, NULL, NULL, 0), 0);
+	static model_t m;
+	static uint64_t size[MAXB];
+	for (int i = 0; i < 120; i++) {
+		m_append(&m, p, i);
+		buf_t b = BUF_INIT;
+		t_batch(&b, i);
+		size[i] = buf_len(&b);
+		buf_deinit(&b);
+	}
+	uint64_t s = 7;
+	for (int k = 0; k < 2000; k++) {
+		int i = (int)(test_rand(&s) % (uint64_t)m.n);
+		size_t max = (size_t)(test_rand(&s) % 60000);
+		uint64_t want = size[i];
+		for (int j = i + 1; j < m.n && want + size[j] <= max; j++)
+			want += size[j];
+		plog_region_t r;
+		CHECK_EQ(plog_read(p, m.base[i], max, &r), 0);
+		CHECK_MSG(r.len == want, "batch %d max %zu: len %zu want %llu", i, max, r.len,
+		          (unsigned long long)want);
+	}
+	plog_close(p);
+}
