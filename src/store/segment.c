@@ -445,10 +445,11 @@ static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 		uint64_t len = batch_size(&h);
 		if (len > sc->limit - *pos)
 			return "batch passes the end of the file";
-		if (batch_last_offset(&h) - s->base > UINT32_MAX)
+		if (h.last_offset_delta > INT64_MAX - h.base_offset ||
+		    batch_last_offset(&h) - s->base > UINT32_MAX)
 			return "offset out of segment range";
-		if (verify && scan_crc(sc, *pos, len, h.crc) < 0)
-			return "CRC mismatch";
+		if (verify && (rc = scan_crc(sc, *pos, len, h.crc)) < 0)
+			return rc == SL_ECORRUPT ? "CRC mismatch" : "read error";
 		index_batch(s, *pos, &h, (size_t)len, write);
 		*pos += len;
 		*next = batch_last_offset(&h) + 1;
@@ -543,6 +544,15 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 		}
 	}
 	why = walk(s, &sc, &pos, &next, verify != SEG_VERIFY_NONE, !rebuild && !old_idx);
+	if (why && strcmp(why, "read error") == 0) {
+		/* Never cut data because the disk failed to return it. */
+		log_error(log, "segment %s: read error at position %" PRIu64 ": %s", s->path, pos,
+		          strerror(errno));
+		free(old_idx);
+		free(old_tidx);
+		seg_close(s);
+		return SL_EIO;
+	}
 	s->size = pos;
 	s->next = next;
 	s->alloc = fsize;
