@@ -607,3 +607,62 @@ TEST(plog_read_takes_as_many_whole_batches_as_fit)
 	}
 	plog_close(p);
 }
+
+/* The fd number this process has open on path, or -1. */
+static int fd_of(const char *path)
+{
+	char want[4096], link[64], got[4096];
+	if (!realpath(path, want))
+		return -1;
+	for (int fd = 3; fd < 1024; fd++) {
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, got, sizeof got - 1);
+		if (n <= 0)
+			continue;
+		got[n] = 0;
+		if (strcmp(got, want) == 0)
+			return fd;
+	}
+	return -1;
+}
+
+TEST(plog_failed_pwrite_leaves_log_readable)
+{
+	plog_opts_t o = t_opts();
+	plog_t *p;
+	CHECK_EQ(plog_open(&p, "log", &o, NULL, NULL, 0), 0);
+	static model_t m;
+	for (int i = 0; i < 30; i++)
+		m_append(&m, p, i);
+	/* Swap the segment's descriptor for a read-only one: the next write
+	 * fails (EBADF) after preallocation, on the pwrite path itself. */
+	const char *path = "log/00000000000000000000.log";
+	int fd = fd_of(path);
+	CHECK(fd >= 0);
+	int saved = dup(fd);
+	int ro = open(path, O_RDONLY);
+	CHECK(saved >= 0 && ro >= 0);
+	CHECK(dup2(ro, fd) == fd);
+	close(ro);
+	int64_t end = plog_end_offset(p);
+	uint64_t size = plog_size_bytes(p);
+	for (int k = 0; k < 3; k++) {
+		buf_t b = BUF_INIT;
+		t_batch(&b, 30);
+		int64_t base;
+		CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &base), SL_EIO);
+		buf_deinit(&b);
+		CHECK_EQ(plog_end_offset(p), end);
+		CHECK_EQ(plog_size_bytes(p), size);
+		m_verify(&m, p, 0);
+	}
+	CHECK(dup2(saved, fd) == fd);
+	close(saved);
+	for (int i = 30; i < 40; i++)
+		m_append(&m, p, i);
+	m_verify(&m, p, 0);
+	plog_close(p);
+	CHECK_EQ(plog_open(&p, "log", &o, NULL, NULL, 0), 0);
+	m_verify(&m, p, 0);
+	plog_close(p);
+}
