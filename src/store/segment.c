@@ -413,6 +413,39 @@ int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interv
 	return 0;
 }
 
+/* Index of the last entry with rel <= want, or -1. */
+static ssize_t idx_floor_rel(const seg_t *s, uint32_t want)
+{
+	size_t lo = 0, hi = s->nidx;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->idx[mid].rel <= want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
+static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
+{
+	size_t lo = 0, hi = s->nidx;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->idx[mid].pos <= want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
+uint64_t seg_index_floor_pos(const seg_t *s, uint64_t pos)
+{
+	ssize_t k = idx_floor_pos(s, pos);
+	return k < 0 ? 0 : s->idx[k].pos;
+}
+
 /* Whether the index entry k points at a batch header with its offset. */
 static int idx_entry_ok(seg_t *s, scan_t *sc, size_t k)
 {
@@ -457,8 +490,8 @@ static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 	return NULL;
 }
 
-int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
-             const log_t *log)
+int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
+             uint64_t index_interval, const log_t *log)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
 	int rc = 0;
@@ -501,49 +534,55 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 	scan_init(&sc, s->fd, fsize);
 	uint64_t pos = 0;
 	int64_t next = base;
-	seg_idx_t *old_idx = NULL;
-	seg_tidx_t *old_tidx = NULL;
-	size_t old_n = 0, old_tn = 0;
+	/* The loaded index entries the walk will recompute, kept to rewrite
+	 * the files only if the walk disagrees with them. */
+	size_t keep_n = 0, keep_tn = 0, old_n = s->nidx, old_tn = s->ntidx;
+	seg_idx_t *old_idx = s->idx;
+	seg_tidx_t *old_tidx = s->tidx;
 	if (rebuild) {
 		if (fsize > 0)
 			log_warn(log, "segment %s: index files %s; rebuilding", s->path, why);
-		s->nidx = s->ntidx = 0;
-		s->index_dirty = 1;
-	} else if (verify == SEG_VERIFY_ALL) {
-		/* Recompute the indexes while checking every batch; keep the
-		 * loaded ones to rewrite the files only if they differ. */
-		old_idx = s->idx;
-		old_n = s->nidx;
-		old_tidx = s->tidx;
-		old_tn = s->ntidx;
-		s->idx = NULL;
-		s->tidx = NULL;
-		s->nidx = s->cidx = s->ntidx = s->ctidx = 0;
+		old_n = old_tn = 0;
 	} else {
+		/* Start at the last entry (at or below `from` for a partial
+		 * check) whose batch header matches it. */
 		size_t k = s->nidx;
+		if (verify == SEG_VERIFY_ALL)
+			k = 0;
+		else if (verify == SEG_VERIFY_TAIL && from < UINT64_MAX)
+			k = (size_t)(idx_floor_pos(s, from) + 1);
+		size_t want_k = k;
 		while (k > 0 && !idx_entry_ok(s, &sc, k - 1))
 			k--;
-		if (k < s->nidx)
-			log_warn(log, "segment %s: dropped %zu index entries past the valid log",
-			         s->path, s->nidx - k);
-		s->nidx = k;
+		if (k < want_k)
+			log_warn(log, "segment %s: %zu index entries do not match the log", s->path,
+			         want_k - k);
+		keep_n = k ? k - 1 : 0;
 		uint32_t from_rel = k ? s->idx[k - 1].rel : 0;
-		while (s->ntidx > 0 && (k == 0 || s->tidx[s->ntidx - 1].rel >= from_rel))
-			s->ntidx--;
-		if (s->ntidx > 0) {
-			s->max_ts = s->tidx[s->ntidx - 1].ts;
-			s->max_ts_off = base + s->tidx[s->ntidx - 1].rel;
+		keep_tn = s->ntidx;
+		while (keep_tn > 0 && (k == 0 || s->tidx[keep_tn - 1].rel >= from_rel))
+			keep_tn--;
+		if (keep_tn > 0) {
+			s->max_ts = s->tidx[keep_tn - 1].ts;
+			s->max_ts_off = base + s->tidx[keep_tn - 1].rel;
 		}
 		if (k > 0) {
 			/* Walk again from the entry's own batch; pretending a full
 			 * interval has passed re-adds that same entry. */
 			pos = s->idx[k - 1].pos;
 			next = base + s->idx[k - 1].rel;
-			s->nidx = k - 1;
 			s->since_index = s->index_interval;
 		}
 	}
-	why = walk(s, &sc, &pos, &next, verify != SEG_VERIFY_NONE, !rebuild && !old_idx);
+	/* Fresh arrays: the kept prefix, then what the walk adds. */
+	s->idx = NULL;
+	s->tidx = NULL;
+	s->nidx = s->cidx = s->ntidx = s->ctidx = 0;
+	for (size_t i = 0; i < keep_n; i++)
+		idx_push(s, old_idx[i].rel, old_idx[i].pos);
+	for (size_t i = 0; i < keep_tn; i++)
+		tidx_push(s, old_tidx[i].ts, old_tidx[i].rel);
+	why = walk(s, &sc, &pos, &next, verify != SEG_VERIFY_NONE, 0);
 	if (why && strcmp(why, "read error") == 0) {
 		/* Never cut data because the disk failed to return it. */
 		log_error(log, "segment %s: read error at position %" PRIu64 ": %s", s->path, pos,
@@ -583,24 +622,18 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 			s->first_ts = h.max_ts;
 	}
 	scan_deinit(&sc);
-	if (old_idx || old_tidx || verify == SEG_VERIFY_ALL) {
-		int same = !rebuild && s->nidx == old_n && s->ntidx == old_tn;
-		for (size_t i = 0; same && i < old_n; i++)
-			same = s->idx[i].rel == old_idx[i].rel && s->idx[i].pos == old_idx[i].pos;
-		for (size_t i = 0; same && i < old_tn; i++)
-			same = s->tidx[i].ts == old_tidx[i].ts && s->tidx[i].rel == old_tidx[i].rel;
-		s->index_dirty = !same;
-		if (s->index_dirty && !rebuild)
-			log_warn(log, "segment %s: index files did not match the log; rewritten",
-			         s->path);
-		free(old_idx);
-		free(old_tidx);
-	}
+	int same = !rebuild && s->nidx == old_n && s->ntidx == old_tn;
+	for (size_t i = keep_n; same && i < old_n; i++)
+		same = s->idx[i].rel == old_idx[i].rel && s->idx[i].pos == old_idx[i].pos;
+	for (size_t i = keep_tn; same && i < old_tn; i++)
+		same = s->tidx[i].ts == old_tidx[i].ts && s->tidx[i].rel == old_tidx[i].rel;
+	s->index_dirty = !same;
+	if (!same && !rebuild)
+		log_info(log, "segment %s: index files updated to match the log", s->path);
+	free(old_idx);
+	free(old_tidx);
 	if (s->index_dirty)
 		(void)write_indexes(s);
-	else if (ftruncate(s->ifd, (off_t)(s->nidx * IDX_ENTRY)) < 0 ||
-	         ftruncate(s->tfd, (off_t)(s->ntidx * TIDX_ENTRY)) < 0)
-		s->index_dirty = 1;
 	*out = s;
 	return 0;
 }
@@ -671,33 +704,6 @@ int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h)
 	if (pread_full(s->fd, b, sizeof b, pos) != (ssize_t)sizeof b)
 		return SL_EIO;
 	return batch_peek(b, sizeof b, h) < 0 ? SL_EIO : 0;
-}
-
-/* Index of the last entry with rel <= want, or -1. */
-static ssize_t idx_floor_rel(const seg_t *s, uint32_t want)
-{
-	size_t lo = 0, hi = s->nidx;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->idx[mid].rel <= want)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (ssize_t)lo - 1;
-}
-
-static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
-{
-	size_t lo = 0, hi = s->nidx;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->idx[mid].pos <= want)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (ssize_t)lo - 1;
 }
 
 int seg_rebuild_index(seg_t *s)

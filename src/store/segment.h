@@ -79,7 +79,8 @@ int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interv
 /* How much of a segment seg_open checks. */
 enum {
 	SEG_VERIFY_NONE = 0, /* clean shutdown: headers from the last index entry */
-	SEG_VERIFY_TAIL = 1, /* headers and CRCs from the last index entry */
+	SEG_VERIFY_TAIL = 1, /* headers and CRCs from the last index entry at or
+	                      * below `from` (UINT64_MAX: the last entry) */
 	SEG_VERIFY_ALL = 2,  /* headers and CRCs of every batch */
 };
 
@@ -87,9 +88,10 @@ enum {
  * loaded and checked (rebuilt when missing or inconsistent), batches are
  * walked as `verify` says, and the file is truncated at the first invalid
  * byte. index_interval rebuilds entries at the same spacing as appends.
- * Returns an owned segment. */
-int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
-             const log_t *log);
+ * Returns an owned segment; SL_EIO when the file cannot be read (nothing
+ * is cut then). */
+int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
+             uint64_t index_interval, const log_t *log);
 
 /* Writes one batch (already validated and rewritten; h describes it) at
  * the logical end. On failure (SL_EIO/SL_ENOSPC) nothing changes: the
@@ -119,6 +121,10 @@ void seg_close(seg_t *s);
 /* Deletes the files (the .log first, so a crash leaves only orphan index
  * files, which the next open removes), then closes and frees. */
 int seg_remove(seg_t *s);
+
+/* The position of the last indexed batch start <= pos (0 if none): a batch
+ * boundary at or below pos. */
+uint64_t seg_index_floor_pos(const seg_t *s, uint64_t pos);
 
 /* Reads the header of the batch at pos. */
 int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h);
