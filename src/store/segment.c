@@ -243,6 +243,30 @@ static void tidx_encode(uint8_t *p, const seg_tidx_t *e)
 	be32_store(p + 8, e->rel);
 }
 
+static int open_ext(seg_t *s, const char *ext, int flags);
+
+/* Index files are open only while needed (active segment, rewrites): a
+ * sealed segment keeps just its .log descriptor. */
+static int ensure_index_fds(seg_t *s)
+{
+	if (s->ifd < 0)
+		s->ifd = open_ext(s, ".index", O_RDWR | O_CREAT);
+	if (s->tfd < 0)
+		s->tfd = open_ext(s, ".timeindex", O_RDWR | O_CREAT);
+	return s->ifd >= 0 && s->tfd >= 0 ? 0 : sl_from_errno(errno);
+}
+
+void seg_close_index_files(seg_t *s)
+{
+	if (s->index_dirty)
+		return;
+	if (s->ifd >= 0)
+		close(s->ifd);
+	if (s->tfd >= 0)
+		close(s->tfd);
+	s->ifd = s->tfd = -1;
+}
+
 /* Rewrites both index files from memory. */
 static int write_indexes(seg_t *s)
 {
@@ -252,7 +276,9 @@ static int write_indexes(seg_t *s)
 		abort();
 	for (size_t i = 0; i < s->nidx; i++)
 		idx_encode(b + i * IDX_ENTRY, &s->idx[i]);
-	int rc = pwrite_full(s->ifd, b, n, 0);
+	int rc = ensure_index_fds(s);
+	if (rc == 0)
+		rc = pwrite_full(s->ifd, b, n, 0);
 	if (rc == 0 && ftruncate(s->ifd, (off_t)n) < 0)
 		rc = sl_from_errno(errno);
 	for (size_t i = 0; rc == 0 && i < s->ntidx; i++)
@@ -285,7 +311,9 @@ static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len
 		if (write && !s->index_dirty) {
 			uint8_t b[TIDX_ENTRY];
 			idx_encode(b, &e);
-			int rc = pwrite_full(s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
+			int rc = ensure_index_fds(s);
+			if (rc == 0)
+				rc = pwrite_full(s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
 			if (rc == 0 && add_t) {
 				tidx_encode(b, &s->tidx[s->ntidx - 1]);
 				rc =
@@ -870,7 +898,7 @@ int seg_seal(seg_t *s, int sync)
 	}
 	if (s->index_dirty && write_indexes(s) < 0)
 		rc = rc ? rc : SL_EIO;
-	if (sync && (fsync(s->ifd) < 0 || fsync(s->tfd) < 0))
+	if (sync && !s->index_dirty && s->ifd >= 0 && (fsync(s->ifd) < 0 || fsync(s->tfd) < 0))
 		rc = rc ? rc : sl_from_errno(errno);
 	if (rc < 0)
 		log_warn(s->log, "segment %s: seal: %s", s->path, sl_strerror(rc));

@@ -113,6 +113,10 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset);
  * fsyncs them when sync. The log data itself is synced by the caller (it
  * is registered with the syncer). */
 int seg_seal(seg_t *s, int sync);
+/* Closes the index files of a sealed segment (its indexes live in memory;
+ * the files are reopened if they must be rewritten), so that a sealed
+ * segment holds one descriptor. No-op while they lag memory. */
+void seg_close_index_files(seg_t *s);
 /* Recomputes both indexes by walking every batch header. */
 int seg_rebuild_index(seg_t *s);
 
