@@ -64,6 +64,7 @@
 #include "core/buf.h"
 #include "core/crc32c.h"
 #include "core/err.h"
+#include "core/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,16 +137,6 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off, size_t *d
 	}
 	if (done)
 		*done = w;
-	return rc;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return sl_from_errno(errno);
-	int rc = fsync(dfd) < 0 ? SL_EIO : 0;
-	close(dfd);
 	return rc;
 }
 
@@ -326,7 +317,7 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	}
 
 	/* Committed: from here on the new file is the journal. */
-	int drc = fsync_dir(j->dir);
+	int drc = fs_fsync_dir(j->dir);
 	sync_file_t *nsf = sync_file_new(j->syncer, tfd, j->opts.fsync, j->path);
 	close(old_fd);
 	j->garbage = 0;
@@ -512,7 +503,7 @@ static int create_file(jrnl_t *j)
 	if (rc == 0 && rename(j->tmp_path, j->path) < 0)
 		rc = sl_from_errno(errno);
 	if (rc == 0)
-		rc = fsync_dir(j->dir);
+		rc = fs_fsync_dir(j->dir);
 	close(fd);
 	if (rc)
 		unlink(j->tmp_path);
