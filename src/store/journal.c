@@ -35,10 +35,11 @@
  *      cut and nothing is logged above debug level. Otherwise, at the first
  *      invalid frame (short frame, L = 0, bad CRC, type 0) the file is
  *      truncated to the end of the last valid record, fsynced, and one
- *      warning says how many bytes were cut. New appends continue from there. A frame whose L is over the
- *      record limit is invalid unless it is whole with a matching CRC: then
- *      it was written under a larger limit, and the open is refused
- *      (SL_ETOOBIG) rather than cutting acknowledged data.
+ *      warning says how many bytes were cut. New appends continue from
+ *      there. A frame whose L is over the record limit is invalid unless it
+ *      is whole with a matching CRC: then it was written under a larger
+ *      limit, and the open is refused (SL_ETOOBIG) rather than cutting
+ *      acknowledged data.
  *
  * Writes. Appends are framed into a memory buffer and written with pwrite()
  * at the end of the loop turn (loop_defer), or at once when the buffer
@@ -46,9 +47,11 @@
  * syncer for a callback at the resulting file size, so every append of the
  * turn shares one fdatasync. The file is grown ahead of the writes with
  * fallocate (1 MiB steps; zeros) so that a sync rarely has to commit a size
- * change; jrnl_close trims it back to the records. A failed write leaves at most a partial frame
- * at the tail (cut on the next open); the error is logged once and is
- * sticky: later appends and durability waits fail with it.
+ * change; jrnl_close trims it back to the records. A failed write leaves at
+ * most a partial frame at the tail (cut on the next open); the error is
+ * logged once and is sticky: later appends and durability waits fail with
+ * it, and waiters not yet answered get it too (conservatively: their
+ * records may in fact be on disk).
  *
  * Compaction writes the owner's snapshot (its live state, re-appended with
  * jrnl_append) to NAME.journal.tmp, fsyncs it, renames it over the journal,
