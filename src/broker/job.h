@@ -36,8 +36,8 @@
 #include <stdint.h>
 
 #define JOB_URGENT_PRI 1024
-#define JOB_SAFETY_MARGIN_NS 1000000000LL
-#define NS_PER_SEC 1000000000LL
+#define JOB_SAFETY_MARGIN_NS ((int64_t)1000000000)
+#define NS_PER_SEC ((int64_t)1000000000)
 
 typedef enum job_state {
 	JOB_READY = 0,
