@@ -60,6 +60,10 @@ void jobs_deinit(jobs_t *s)
 {
 	if (s->loop)
 		loop_timer_stop(s->loop, &s->timer);
+	/* Heaps reset their nodes' slots, so they go before the jobs. */
+	heap_deinit(&s->delayq);
+	heap_deinit(&s->ttrq);
+	tube_reg_deinit(&s->tubes);
 	for (size_t i = 0; i < s->tabcap; i++) {
 		job_t *j = s->tab[i];
 		while (j) {
@@ -69,9 +73,6 @@ void jobs_deinit(jobs_t *s)
 		}
 	}
 	free(s->tab);
-	heap_deinit(&s->delayq);
-	heap_deinit(&s->ttrq);
-	tube_reg_deinit(&s->tubes);
 	memset(s, 0, sizeof *s);
 }
 
@@ -254,10 +255,10 @@ static void serve(jobs_t *s, tube_t *t)
 			now = jobs_now();
 		if (tube_paused(t, now))
 			return;
-		job_client_t *c = t->waiters[0];
+		job_client_t *c = tube_waiter_take(t);
 		job_t *j = JOB_OF(heap_peek(&t->ready), tnode);
 		take_out(s, j);
-		stop_wait(c);
+		stop_wait(c); /* leaves the waiter sets of its other tubes */
 		make_reserved(s, c, j, now);
 		c->wake(c, JOB_WAKE_RESERVED, j);
 	}

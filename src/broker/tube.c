@@ -130,12 +130,24 @@ void tube_waiter_del(tube_t *t, struct job_client *c)
 {
 	for (size_t i = 0; i < t->nwaiters; i++) {
 		if (t->waiters[i] == c) {
-			memmove(&t->waiters[i], &t->waiters[i + 1],
-				(t->nwaiters - i - 1) * sizeof *t->waiters);
-			t->nwaiters--;
+			t->waiters[i] = t->waiters[--t->nwaiters];
 			return;
 		}
 	}
+}
+
+struct job_client *tube_waiter_take(tube_t *t)
+{
+	if (!t->nwaiters)
+		return NULL;
+	/* beanstalkd's ms_take: a rotating cursor over a set whose removals
+	 * move the last element into the hole. Mostly oldest first; kept
+	 * exactly so that the same client gets the job as with beanstalkd. */
+	t->wlast %= t->nwaiters;
+	struct job_client *c = t->waiters[t->wlast];
+	t->waiters[t->wlast] = t->waiters[--t->nwaiters];
+	t->wlast++;
+	return c;
 }
 
 void tube_buried_push(tube_t *t, struct job *j)

@@ -11,7 +11,8 @@
  *
  * Per tube: ready heap ordered by (priority, id), delay heap ordered by
  * (deadline, id), a FIFO list of buried jobs, and the FIFO of connections
- * waiting in reserve that watch it. Loop thread only.
+ * waiting in reserve that watch it, served in beanstalkd's order.
+ * Loop thread only.
  */
 #ifndef SL_BROKER_TUBE_H
 #define SL_BROKER_TUBE_H
@@ -38,9 +39,10 @@ typedef struct tube {
 	struct job *buried_first, *buried_last;
 	size_t buried_n;
 
-	/* Connections blocked in reserve that watch this tube, oldest first. */
+	/* Connections blocked in reserve that watch this tube (see
+	 * tube_waiter_take for the order). */
 	struct job_client **waiters;
-	size_t nwaiters, capwaiters;
+	size_t nwaiters, capwaiters, wlast;
 
 	uint64_t urgent_n;   /* ready jobs with pri < 1024 */
 	uint64_t reserved_n;
@@ -78,9 +80,10 @@ void tube_ref(tube_t *t);
 /* Drops a reference; the tube is freed when none remain. */
 void tube_unref(tube_reg_t *r, tube_t *t);
 
-/* Waiter FIFO. */
+/* Waiters: add, remove, and take the next one to serve (NULL if none). */
 void tube_waiter_add(tube_t *t, struct job_client *c);
 void tube_waiter_del(tube_t *t, struct job_client *c);
+struct job_client *tube_waiter_take(tube_t *t);
 
 /* Buried FIFO. */
 void tube_buried_push(tube_t *t, struct job *j);
