@@ -328,15 +328,13 @@ int main(int argc, char **argv)
 	s.broker.loop = loop_new(&s.log);
 	if (!s.broker.loop)
 		goto out;
-	/* Signals are blocked before the syncer thread starts so that it
-	 * inherits the mask and SIGTERM reaches the signalfd. */
+	s.broker.syncer = syncer_new(s.broker.loop, &s.log);
+	if (!s.broker.syncer)
+		goto out;
 	if (setup_signals(&s)) {
 		log_error(&s.log, "cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
-	s.broker.syncer = syncer_new(s.broker.loop, &s.log);
-	if (!s.broker.syncer)
-		goto out;
 	if (start_fronts(&s))
 		goto out;
 	write_ready(&s);
