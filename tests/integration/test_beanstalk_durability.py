@@ -29,6 +29,14 @@ def new_server(tmp_path, **kw):
 
 def test_sigkill_during_puts_keeps_every_acknowledged_job(tmp_path):
     sl = new_server(tmp_path, fsync="always")
+    try:
+        sigkill_during_puts(sl)
+    finally:
+        if sl.proc is not None:
+            sl.stop(check=False)
+
+
+def sigkill_during_puts(sl):
     port = sl.port("beanstalk")
     acked = {}  # id -> (tube, pri, delay, body)
     lock = threading.Lock()
@@ -69,25 +77,31 @@ def test_sigkill_during_puts_keeps_every_acknowledged_job(tmp_path):
     assert len(snapshot) >= 1500
 
     sl.start()
-    try:
-        c = bstk.Client(sl.port("beanstalk"))
-        for jid, (tube, pri, delay, body) in sorted(snapshot.items()):
-            r = c.cmd(b"peek %d\r\n" % jid)
-            assert r == b"FOUND %d %d\r\n%s\r\n" % (jid, len(body), body), (jid, r)
-            st = stats_job(c, jid)
-            assert st["tube"] == tube.decode() and st["pri"] == str(pri), (jid, st)
-            if delay:
-                assert st["state"] == "delayed", st
-                assert 500 <= int(st["time-left"]) <= delay, st
-            else:
-                assert st["state"] == "ready", st
-        c.close()
-    finally:
-        sl.stop()
+    c = bstk.Client(sl.port("beanstalk"))
+    for jid, (tube, pri, delay, body) in sorted(snapshot.items()):
+        r = c.cmd(b"peek %d\r\n" % jid)
+        assert r == b"FOUND %d %d\r\n%s\r\n" % (jid, len(body), body), (jid, r)
+        st = stats_job(c, jid)
+        assert st["tube"] == tube.decode() and st["pri"] == str(pri), (jid, st)
+        if delay:
+            assert st["state"] == "delayed", st
+            assert 500 <= int(st["time-left"]) <= delay, st
+        else:
+            assert st["state"] == "ready", st
+    c.close()
+    sl.stop()
 
 
 def test_clean_restart_keeps_state(tmp_path):
     sl = new_server(tmp_path, fsync="always")
+    try:
+        clean_restart(sl)
+    finally:
+        if sl.proc is not None:
+            sl.stop(check=False)
+
+
+def clean_restart(sl):
     c = bstk.Client(sl.port("beanstalk"))
     assert c.cmd(b"use work\r\n") == b"USING work\r\n"
     assert c.cmd(b"put 5 0 20 5\r\nready\r\n") == b"INSERTED 1\r\n"
@@ -148,6 +162,14 @@ def test_clean_restart_keeps_state(tmp_path):
 def test_compaction_keeps_disk_proportional_to_live_jobs(tmp_path):
     sl = new_server(tmp_path, fsync="never",
                     extra=["--journal.compact.min.bytes=65536", "--journal.compact.ratio=50"])
+    try:
+        compaction(sl)
+    finally:
+        if sl.proc is not None:
+            sl.stop(check=False)
+
+
+def compaction(sl):
     c = bstk.Client(sl.port("beanstalk"))
     body = b"b" * 1000
     live = []
