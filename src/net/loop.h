@@ -3,8 +3,8 @@
  * tasks.
  *
  * One loop runs on one thread and owns everything registered with it; no
- * call here is thread-safe except loop_wake(), which other threads (the
- * syncer) use to make the loop look at something. Callbacks run on the loop
+ * call here is thread-safe except loop_async_send(), which other threads
+ * (the syncer) use to make the loop look at something. Callbacks run on the loop
  * thread. A turn is: wait (epoll, bounded by the next timer), run ready I/O
  * callbacks, run due timers, run end-of-turn tasks (deferred closes,
  * coalesced flushes), repeat.
@@ -36,7 +36,7 @@ struct loop_watch {
 /* Registers fd for events (EPOLLIN/EPOLLOUT, level-triggered). The watch is
  * embedded in the caller's struct and must outlive the registration. */
 int loop_watch_add(loop_t *loop, loop_watch_t *w, int fd, uint32_t events, loop_io_fn fn,
-		   void *arg);
+                   void *arg);
 int loop_watch_mod(loop_t *loop, loop_watch_t *w, uint32_t events);
 void loop_watch_del(loop_t *loop, loop_watch_t *w);
 
@@ -59,7 +59,10 @@ void loop_timer_start(loop_t *loop, loop_timer_t *t, int64_t delay_ms);
 /* (Re)arms the timer to fire at a monotonic instant (time_mono_ms clock). */
 void loop_timer_start_at(loop_t *loop, loop_timer_t *t, int64_t due_ms);
 void loop_timer_stop(loop_t *loop, loop_timer_t *t);
-static inline int loop_timer_armed(const loop_timer_t *t) { return heap_node_linked(&t->node); }
+static inline int loop_timer_armed(const loop_timer_t *t)
+{
+	return heap_node_linked(&t->node);
+}
 
 /* --- end-of-turn tasks --------------------------------------------------- */
 
@@ -68,6 +71,7 @@ typedef void (*loop_task_fn)(loop_t *loop, loop_task_t *task);
 
 struct loop_task {
 	loop_task_t *next;
+	loop_task_t *prev; /* private: O(1) cancel */
 	loop_task_fn fn;
 	void *arg;
 	int queued;
@@ -75,7 +79,9 @@ struct loop_task {
 
 void loop_task_init(loop_task_t *task, loop_task_fn fn, void *arg);
 /* Queues the task to run once at the end of this turn; queuing an already
- * queued task does nothing (so many appends can share one flush). */
+ * queued task does nothing (so many appends can share one flush). Tasks run
+ * in queue order; a task queued while the end-of-turn tasks are running
+ * (including by itself) runs in the same drain, before the next wait. */
 void loop_defer(loop_t *loop, loop_task_t *task);
 /* Unqueues a task that has not run yet. */
 void loop_task_cancel(loop_t *loop, loop_task_t *task);
@@ -86,7 +92,8 @@ void loop_task_cancel(loop_t *loop, loop_task_t *task);
 loop_t *loop_new(const log_t *log);
 void loop_free(loop_t *loop);
 
-/* Monotonic milliseconds, cached at the start of the current turn. */
+/* Monotonic milliseconds, cached at the start of the current turn (outside
+ * a turn: the current time). Timer delays count from it. */
 int64_t loop_now_ms(const loop_t *loop);
 const log_t *loop_log(const loop_t *loop);
 
@@ -94,8 +101,12 @@ const log_t *loop_log(const loop_t *loop);
  * failure. */
 int loop_run(loop_t *loop);
 /* Runs one turn, waiting at most timeout_ms (-1: until something happens,
- * still bounded by timers). For tests and for shutdown draining. */
+ * still bounded by timers; the wait is 0 when tasks are queued). For tests
+ * and for shutdown draining. Returns 0 or a negative code (epoll failure). */
 int loop_run_once(loop_t *loop, int timeout_ms);
+/* How many callbacks (I/O, timers, tasks) the last turn ran; 0 means that
+ * turn found nothing to do. Lets tests run the loop until it is idle. */
+unsigned loop_turn_work(const loop_t *loop);
 void loop_stop(loop_t *loop);
 int loop_stopped(const loop_t *loop);
 

@@ -87,8 +87,9 @@ static double now_s(void)
 
 static int run_one(const test_t *t, const char *tmproot)
 {
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s/%s-XXXXXX", tmproot, t->name);
+	char dir[PATH_MAX + 128];
+	if (snprintf(dir, sizeof dir, "%s/%s-XXXXXX", tmproot, t->name) >= (int)sizeof dir)
+		return 0;
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
 		return 0;
@@ -132,13 +133,13 @@ int main(int argc, char **argv)
 	if (env) {
 		snprintf(helpers_dir, sizeof helpers_dir, "%s", env);
 	} else {
-		char self[PATH_MAX];
+		char self[PATH_MAX - 16];
 		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 		self[n > 0 ? n : 0] = 0;
 		char *slash = strrchr(self, '/');
 		if (slash)
 			*slash = 0;
-		snprintf(helpers_dir, sizeof helpers_dir, "%s/helpers", self);
+		snprintf(helpers_dir, sizeof helpers_dir, "%.*s/helpers", (int)(sizeof self), self);
 	}
 	const char *tmp = getenv("TMPDIR");
 	char root[PATH_MAX];

@@ -1,0 +1,359 @@
+/*
+ * main.c — sluiced: configuration, data directory, listeners, signals.
+ *
+ * Start-up: parse settings (a bad value is one line naming the key, exit 2),
+ * lock the data directory (a second sluiced on the same directory is
+ * refused), read and remove the clean-shutdown marker, open every enabled
+ * protocol front, bind its listener, then write the READY line to
+ * --ready-fd so tests never sleep or race.
+ *
+ * Shutdown on SIGTERM/SIGINT: stop accepting, let in-flight work finish
+ * (held replies waiting for fsync, queued output) for a bounded time, close
+ * the fronts (which sync their logs and journals), write the clean-shutdown
+ * marker, exit 0.
+ *
+ * Everything runs on the one loop thread; the syncer owns a helper thread.
+ */
+#include "broker/broker.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "net/loop.h"
+#include "proto/front.h"
+#include "store/syncer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Exit codes: 2 for a configuration error, 1 for any other start-up
+ * failure (including a data directory in use). */
+enum { EXIT_CONFIG = 2 };
+
+#define CLEAN_MARKER "CLEAN"
+#define LOCK_FILE "LOCK"
+#define SHUTDOWN_GRACE_MS 10000
+
+typedef struct server {
+	sl_config_t cfg;
+	log_t log;
+	broker_t broker;
+	int lock_fd;
+	loop_watch_t sig_watch;
+	int sig_fd;
+	struct {
+		const front_t *front;
+		int port;  /* configured: -1 off, 0 ephemeral, N */
+		void *srv; /* front state, NULL until started */
+		listener_t *listener;
+	} fronts[4];
+	int nfronts;
+} server_t;
+
+static int mkdir_p(const char *path)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+		return SL_EINVAL;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return sl_from_errno(errno);
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+		return sl_from_errno(errno);
+	return 0;
+}
+
+static void fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+/* Takes an exclusive flock on DATA/LOCK. The lock dies with the process,
+ * so a SIGKILLed server never leaves a stale lock behind. */
+static int lock_data_dir(server_t *s)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, LOCK_FILE);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_error(&s->log, "cannot open %s: %s", path, strerror(errno));
+		return SL_EIO;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		log_error(&s->log, "data directory %s is in use by another sluiced (pid %s)",
+		          s->cfg.data_dir, pid[0] ? pid : "?");
+		close(fd);
+		return SL_EBUSY;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn(&s->log, "cannot write pid to %s: %s", path, strerror(errno));
+	s->lock_fd = fd;
+	return 0;
+}
+
+/* Reads and removes the clean-shutdown marker. Removing it (durably) before
+ * serving means a crash from here on is never mistaken for a clean stop. */
+static int take_clean_marker(server_t *s)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, CLEAN_MARKER);
+	if (unlink(path) == 0) {
+		fsync_dir(s->cfg.data_dir);
+		return 1;
+	}
+	return 0;
+}
+
+static void write_clean_marker(server_t *s)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, CLEAN_MARKER);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_error(&s->log, "cannot write clean-shutdown marker %s: %s", path,
+		          strerror(errno));
+		return;
+	}
+	(void)fsync(fd);
+	close(fd);
+	fsync_dir(s->cfg.data_dir);
+}
+
+static void on_signal(loop_t *loop, loop_watch_t *w, uint32_t events)
+{
+	(void)events;
+	server_t *s = w->arg;
+	struct signalfd_siginfo si;
+	while (read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		log_info(&s->log, "received %s, shutting down", strsignal((int)si.ssi_signo));
+		s->broker.shutting_down = 1;
+		loop_stop(loop);
+	}
+}
+
+static int setup_signals(server_t *s)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return SL_EIO;
+	signal(SIGPIPE, SIG_IGN);
+	s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sig_fd < 0)
+		return SL_EIO;
+	return loop_watch_add(s->broker.loop, &s->sig_watch, s->sig_fd, EPOLLIN, on_signal, s);
+}
+
+static int start_fronts(server_t *s)
+{
+	const sl_config_t *c = &s->cfg;
+	const front_t *fronts[] = {&kafka_front, &resp_front, &bstk_front, &http_front};
+	const int ports[] = {c->kafka_port, c->resp_port, c->beanstalk_port, c->http_port};
+	conn_limits_t limits = {
+	    .max_input = (size_t)c->max_request_bytes,
+	    .high_water = (size_t)c->output_high_water,
+	    .low_water = (size_t)c->output_low_water,
+	};
+	for (int i = 0; i < 4; i++) {
+		s->fronts[i].front = fronts[i];
+		s->fronts[i].port = ports[i];
+		s->nfronts = i + 1;
+		if (ports[i] < 0)
+			continue;
+		int rc = fronts[i]->start(&s->broker, &s->fronts[i].srv);
+		if (rc) {
+			log_error(&s->log, "%s: cannot start: %s", fronts[i]->name,
+			          sl_strerror(rc));
+			return rc;
+		}
+		s->fronts[i].listener =
+		    listener_new(s->broker.loop, c->bind, ports[i], fronts[i]->proto,
+		                 s->fronts[i].srv, &limits, &rc);
+		if (!s->fronts[i].listener) {
+			log_error(&s->log, "%s: cannot listen on %s:%d: %s", fronts[i]->name,
+			          c->bind, ports[i], sl_strerror(rc));
+			return rc ? rc : SL_EIO;
+		}
+		log_info(&s->log, "%s: listening on %s:%d", fronts[i]->name, c->bind,
+		         listener_port(s->fronts[i].listener));
+	}
+	return 0;
+}
+
+static void write_ready(server_t *s)
+{
+	if (s->cfg.ready_fd < 0)
+		return;
+	char line[256];
+	size_t n = (size_t)snprintf(line, sizeof line, "READY");
+	for (int i = 0; i < s->nfronts; i++) {
+		if (s->fronts[i].listener)
+			n += (size_t)snprintf(line + n, sizeof line - n, " %s=%d",
+			                      s->fronts[i].front->name,
+			                      listener_port(s->fronts[i].listener));
+	}
+	n += (size_t)snprintf(line + n, sizeof line - n, "\n");
+	int fd = (int)s->cfg.ready_fd;
+	if (write(fd, line, n) != (ssize_t)n)
+		log_warn(&s->log, "cannot write READY line to fd %d: %s", fd, strerror(errno));
+	close(fd);
+}
+
+static int any_busy(server_t *s)
+{
+	for (int i = 0; i < s->nfronts; i++) {
+		const front_t *f = s->fronts[i].front;
+		if (s->fronts[i].srv && f->busy && f->busy(s->fronts[i].srv))
+			return 1;
+	}
+	return 0;
+}
+
+static void close_conn(conn_t *c, void *arg)
+{
+	(void)arg;
+	conn_close(c, 1);
+}
+
+/* Stops accepting, finishes in-flight work for a bounded time, closes the
+ * connections (flushing their output), then the fronts. */
+static void shutdown_server(server_t *s)
+{
+	loop_t *loop = s->broker.loop;
+	for (int i = 0; i < s->nfronts; i++) {
+		if (s->fronts[i].listener) {
+			listener_free(s->fronts[i].listener);
+			s->fronts[i].listener = NULL;
+		}
+	}
+	int64_t deadline = time_mono_ms() + SHUTDOWN_GRACE_MS;
+	while (any_busy(s) && time_mono_ms() < deadline)
+		loop_run_once(loop, 50);
+	conn_foreach(loop, close_conn, NULL);
+	while (conn_count(loop) > 0 && time_mono_ms() < deadline)
+		loop_run_once(loop, 50);
+	if (conn_count(loop) > 0)
+		log_warn(&s->log, "%zu connections did not finish within %d ms", conn_count(loop),
+		         SHUTDOWN_GRACE_MS);
+	for (int i = s->nfronts - 1; i >= 0; i--) {
+		if (s->fronts[i].srv) {
+			s->fronts[i].front->stop(s->fronts[i].srv);
+			s->fronts[i].srv = NULL;
+		}
+	}
+	/* Let callbacks queued by the fronts' final syncs run. */
+	loop_run_once(loop, 0);
+}
+
+int main(int argc, char **argv)
+{
+	server_t s;
+	memset(&s, 0, sizeof s);
+	s.lock_fd = s.sig_fd = -1;
+	config_init(&s.cfg);
+	log_init(&s.log, LOG_INFO, STDERR_FILENO);
+
+	char err[512];
+	int rc = config_parse_args(&s.cfg, argc, argv, err, sizeof err);
+	if (rc == 1) {
+		config_print_help(stdout);
+		config_deinit(&s.cfg);
+		return 0;
+	}
+	if (rc) {
+		fprintf(stderr, "sluiced: %s\n", err);
+		config_deinit(&s.cfg);
+		return EXIT_CONFIG;
+	}
+	s.log.level = s.cfg.log_level;
+	if (s.cfg.output_low_water > s.cfg.output_high_water) {
+		fprintf(stderr, "sluiced: config: bad value for output.low.water: must not exceed "
+		                "output.high.water\n");
+		config_deinit(&s.cfg);
+		return EXIT_CONFIG;
+	}
+	int status = 1;
+	rc = mkdir_p(s.cfg.data_dir);
+	if (rc) {
+		log_error(&s.log, "cannot create data directory %s: %s", s.cfg.data_dir,
+		          sl_strerror(rc));
+		goto out;
+	}
+	if (lock_data_dir(&s))
+		goto out;
+	s.broker.cfg = &s.cfg;
+	s.broker.log = &s.log;
+	s.broker.data_dir = s.cfg.data_dir;
+	s.broker.clean_start = take_clean_marker(&s);
+	log_info(&s.log, "data directory %s (%s)", s.cfg.data_dir,
+	         s.broker.clean_start ? "clean shutdown last time"
+	                              : "recovering: no clean-shutdown marker");
+	s.broker.loop = loop_new(&s.log);
+	if (!s.broker.loop)
+		goto out;
+	s.broker.syncer = syncer_new(s.broker.loop, &s.log);
+	if (!s.broker.syncer)
+		goto out;
+	if (setup_signals(&s)) {
+		log_error(&s.log, "cannot set up signal handling: %s", strerror(errno));
+		goto out;
+	}
+	if (start_fronts(&s))
+		goto out;
+	write_ready(&s);
+	rc = loop_run(s.broker.loop);
+	if (rc)
+		log_error(&s.log, "event loop failed: %s", sl_strerror(rc));
+	shutdown_server(&s);
+	status = rc ? 1 : 0;
+out:
+	for (int i = 0; i < s.nfronts; i++) {
+		if (s.fronts[i].listener)
+			listener_free(s.fronts[i].listener);
+		if (s.fronts[i].srv)
+			s.fronts[i].front->stop(s.fronts[i].srv);
+	}
+	if (s.sig_fd >= 0) {
+		loop_watch_del(s.broker.loop, &s.sig_watch);
+		close(s.sig_fd);
+	}
+	if (s.broker.syncer)
+		syncer_free(s.broker.syncer);
+	if (s.broker.loop)
+		loop_free(s.broker.loop);
+	if (status == 0) {
+		write_clean_marker(&s);
+		log_info(&s.log, "clean shutdown");
+	}
+	if (s.lock_fd >= 0)
+		close(s.lock_fd);
+	config_deinit(&s.cfg);
+	return status;
+}

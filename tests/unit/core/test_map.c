@@ -1,0 +1,73 @@
+/* The hash map against a brute-force model, including deletion runs that
+ * wrap around the table (backward-shift deletion). */
+#include "core/map.h"
+#include "test.h"
+
+TEST(map_put_get_del_model)
+{
+	enum { N = 5000 };
+	static int present[N];
+	static int vals[N];
+	map_t m;
+	map_init(&m);
+	uint64_t seed = 99;
+	size_t count = 0;
+	for (int step = 0; step < 60000; step++) {
+		int k = (int)(test_rand(&seed) % N);
+		char key[32];
+		int klen = snprintf(key, sizeof key, "key:%d", k);
+		switch (test_rand(&seed) % 3) {
+		case 0:
+			vals[k] = step;
+			if (map_put(&m, key, (size_t)klen, &vals[k]) == NULL)
+				count++;
+			present[k] = 1;
+			break;
+		case 1:
+			if (map_del(&m, key, (size_t)klen)) {
+				CHECK(present[k]);
+				count--;
+			} else {
+				CHECK(!present[k]);
+			}
+			present[k] = 0;
+			break;
+		default:
+			CHECK((map_get(&m, key, (size_t)klen) != NULL) == present[k]);
+		}
+		CHECK_EQ(map_len(&m), count);
+	}
+	for (int k = 0; k < N; k++) {
+		char key[32];
+		int klen = snprintf(key, sizeof key, "key:%d", k);
+		void *v = map_get(&m, key, (size_t)klen);
+		CHECK((v != NULL) == present[k]);
+		if (v)
+			CHECK(v == &vals[k]);
+	}
+	size_t it = 0, seen = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&m, &it, &k, &kl, &v)) {
+		CHECK_EQ(strlen(k), kl);
+		seen++;
+	}
+	CHECK_EQ(seen, count);
+	map_deinit(&m);
+}
+
+TEST(map_binary_keys)
+{
+	map_t m;
+	map_init(&m);
+	int a = 1, b = 2;
+	CHECK(map_put(&m, "a\0b", 3, &a) == NULL);
+	CHECK(map_put(&m, "a\0c", 3, &b) == NULL);
+	CHECK(map_get(&m, "a\0b", 3) == &a);
+	CHECK(map_get(&m, "a\0c", 3) == &b);
+	CHECK(map_get(&m, "a", 1) == NULL);
+	CHECK(map_put(&m, "", 0, &a) == NULL);
+	CHECK(map_get(&m, "", 0) == &a);
+	map_deinit(&m);
+}
