@@ -95,6 +95,10 @@ static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratc
 	cl->out = durable ? scratch : conn_out(cl->c);
 	cl->dirty = 0;
 	int rc = resp_dispatch(cl, argc, argv);
+	/* Between commands the model and the journal agree: the one safe
+	 * point for compaction (cheap when not needed). */
+	if (cl->dirty)
+		sstore_maintain(srv->store);
 	if (durable && buf_len(scratch)) {
 		if (cl->dirty)
 			hold_reply(cl, scratch);
