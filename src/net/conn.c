@@ -51,8 +51,10 @@
 #define READS_PER_TURN 4
 #define FLUSH_BUDGET (8u * 1024 * 1024) /* bytes per connection per turn */
 #define FLUSH_IOV 64
-#define CLOSE_LINGER_MS 5000       /* a flushing close gives the peer this long */
-#define IDLE_BUF_KEEP (256 * 1024) /* larger idle buffers are released */
+#define CLOSE_LINGER_MS 5000 /* a flushing close gives the peer this long */
+/* An idle connection keeps no input buffer and at most this much output
+ * buffer, so ten thousand idle clients cost little memory. */
+#define IDLE_OUT_KEEP (16 * 1024)
 
 #define DEFAULT_MAX_INPUT (64u * 1024 * 1024)
 #define DEFAULT_HIGH_WATER (4u * 1024 * 1024)
@@ -367,7 +369,7 @@ static int flush(conn_t *c)
 		}
 	}
 	if (p->tail && p->tail->kind == OUT_MEM && buf_len(&p->tail->b) == 0 &&
-	    p->tail->b.cap > IDLE_BUF_KEEP)
+	    p->tail->b.cap > IDLE_OUT_KEEP)
 		buf_shrink(&p->tail->b, 0);
 	/* Budget spent with more to send: continue when writable (next turn). */
 	if (budget == 0 && conn_out_pending(c) > 0)
@@ -461,7 +463,7 @@ static void process_input(conn_t *c)
 			break;
 		}
 	}
-	if (buf_len(&c->in) == 0 && c->in.cap > IDLE_BUF_KEEP)
+	if (buf_len(&c->in) == 0)
 		buf_shrink(&c->in, 0);
 	check_high_water(c);
 }
@@ -629,6 +631,20 @@ static void list_unlink(conn_t *c)
 	lc->n--;
 }
 
+/* Closing a socket with unread input makes the kernel send a reset, and a
+ * reset can destroy the reply the peer has not read yet (the "bye" after a
+ * quit that was followed by more pipelined requests). After a flushing
+ * close, read away what already arrived so the peer gets a plain FIN. */
+static void discard_unread(conn_t *c)
+{
+	char scratch[16384];
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(c->fd, scratch, sizeof scratch);
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			return;
+	}
+}
+
 static void finish_close(conn_t *c)
 {
 	struct conn_priv *p = c->priv;
@@ -646,6 +662,8 @@ static void finish_close(conn_t *c)
 	loop_task_cancel(c->loop, &p->task);
 	loop_timer_stop(c->loop, &p->linger);
 	loop_watch_del(c->loop, &p->watch);
+	if (p->close_flush && !p->dead)
+		discard_unread(c);
 	close(c->fd);
 	c->fd = -1;
 	while (p->head) {

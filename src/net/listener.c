@@ -178,8 +178,8 @@ listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t
 		*err = SL_EIO;
 		return NULL;
 	}
-	log_info(loop_log(loop), "listening on %s:%d (%s)", addr ? addr : "*", bound,
-	         proto->name ? proto->name : "?");
+	log_debug(loop_log(loop), "listening on %s:%d (%s)", addr ? addr : "*", bound,
+	          proto->name ? proto->name : "?");
 	*err = 0;
 	return l;
 }

@@ -6,6 +6,8 @@
  * AF_UNIX socketpair; the test plays the client on the other end. Nothing
  * touches the network and nothing sleeps: the test writes request bytes,
  * runs the loop until it has nothing left to do, and reads the reply bytes.
+ * Include it as "net/memconn.h" (tests/unit is on the include path); it is
+ * compiled into the unit-test binary with the rest of tests/unit.
  *
  *	memconn_t *m = memconn_new(NULL, &resp_proto, srv, NULL);
  *	memconn_send_str(m, "*1\r\n$4\r\nPING\r\n");

@@ -46,8 +46,16 @@ TEST(conn_pipelined_requests_answered_in_order)
 	CHECK_EQ(s.inputs, 1);
 	CHECK_EQ(s.requests, 3);
 	recv_expect(m, "one\ntwo\nthree\n");
+	/* Only the partial request is kept... */
+	CHECK_EQ(buf_len(&m->conn->in), 4);
 	memconn_send_str(m, "\n");
 	recv_expect(m, "four\n");
+	/* ...and an idle connection holds no input buffer. */
+	CHECK_EQ(m->conn->in.cap, 0);
+	memconn_send_str(m, "five");
+	memconn_pump(m);
+	memconn_send_str(m, "\n");
+	recv_expect(m, "five\n");
 	CHECK(!s.reentered);
 	memconn_free(m);
 	CHECK_EQ(s.closes, 1);

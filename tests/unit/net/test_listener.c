@@ -295,7 +295,7 @@ TEST(listener_out_of_descriptors_does_not_spin)
 	/* Leave room for exactly one more descriptor in this process, then
 	 * connect two clients: the first client's socket takes the last
 	 * slot, so the server cannot accept it. */
-	int probe = dup(0);
+	int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	CHECK(probe >= 0);
 	close(probe);
 	struct rlimit rl;
@@ -305,7 +305,7 @@ TEST(listener_out_of_descriptors_does_not_spin)
 	struct rlimit low = {.rlim_cur = (rlim_t)probe + 4, .rlim_max = rl.rlim_max};
 	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
 	for (;;) {
-		int x = dup(0);
+		int x = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (x < 0)
 			break;
 		CHECK(nfill < 64);
@@ -334,6 +334,55 @@ TEST(listener_out_of_descriptors_does_not_spin)
 	CHECK_MEM(buf_data(&b), "hi\n", 3);
 	CHECK_EQ(s.opens, 1);
 	buf_deinit(&b);
+	close(fd);
+	listener_free(l);
+	loop_free(loop);
+	tcheck_no_leaks();
+}
+
+TEST(listener_flushing_close_ends_with_fin_despite_unread_input)
+{
+	tsrv_t s = {.sndbuf = 16 * 1024};
+	loop_t *loop = loop_new(NULL);
+	listener_t *l = listen_any(loop, &s, NULL);
+	int fd = tcli_connect(listener_port(l), 16 * 1024);
+	tcli_send(loop, fd, "big 2000000\nquit\n", 17);
+	for (int i = 0; i < 20 && !(s.last && conn_is_closed(s.last)); i++)
+		CHECK_EQ(loop_run_once(loop, 10), 0);
+	CHECK(s.last && conn_is_closed(s.last));
+	/* Requests after quit arrive while the reply is still flushing; the
+	 * server never reads them. */
+	for (int i = 0; i < 100; i++)
+		tcli_send(loop, fd, "ignored request\n", 16);
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(loop_run_once(loop, 1), 0);
+	/* The whole reply and "bye" arrive, then a FIN, not a reset. */
+	buf_t got = BUF_INIT;
+	int64_t deadline = time_mono_ms() + 20000;
+	int rc;
+	for (;;) {
+		uint8_t *p = buf_reserve(&got, 65536);
+		ssize_t n = read(fd, p, 65536);
+		if (n > 0) {
+			buf_commit(&got, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			rc = 0;
+			break;
+		}
+		if (errno != EAGAIN) {
+			rc = -errno;
+			break;
+		}
+		CHECK(time_mono_ms() < deadline);
+		CHECK_EQ(loop_run_once(loop, 10), 0);
+	}
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(buf_len(&got), 2000000 + 4);
+	CHECK_MEM(buf_data(&got) + 2000000, "bye\n", 4);
+	CHECK_EQ(s.closes, 1);
+	buf_deinit(&got);
 	close(fd);
 	listener_free(l);
 	loop_free(loop);
