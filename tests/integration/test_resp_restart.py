@@ -62,6 +62,8 @@ def test_streams_survive_restart(tmp_path, sig, compact):
             s.restart()
         after = snapshot(s.port("resp"))
         assert after == before
+        if compact:
+            assert "streams.journal: compacted" in s.stderr()
         # The restarted server keeps working: new IDs, deliveries and acks.
         c = Conn(s.port("resp"))
         assert c.call("XADD", "s", "301-1", "n", "301")[0] == b"$5\r\n301-1\r\n"
