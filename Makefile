@@ -21,7 +21,10 @@ endif
 LDLIBS  := -lpthread
 
 MODE    ?= release
-ifeq ($(MODE),asan)
+ifeq ($(MODE),fuzz)
+CFLAGS_MODE := -O1 -fsanitize=address,undefined
+LDFLAGS_MODE := -fsanitize=address,undefined
+else ifeq ($(MODE),asan)
 CFLAGS_MODE := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS_MODE := -fsanitize=address,undefined
 else
@@ -42,13 +45,14 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
 HELPERS  := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(wildcard tests/helpers/*.c))
 BENCHES  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS    := $(patsubst tools/%.c,$(B)/tools/%,$(wildcard tools/*.c))
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # Extra libraries for individual programs: LIBS_<name> = ...
 LIBS_kafka_load := -lrdkafka
 
-.PHONY: all build benches run test test-build bench clean deps-run deps-test
+.PHONY: all build fuzz benches run test test-build bench clean deps-run deps-test
 all: build
-build: $(B)/sluiced $(HELPERS) $(TOOLS)
+build: $(B)/sluiced $(HELPERS) $(TOOLS) $(FUZZERS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,6 +76,20 @@ $(B)/helpers/%: $(B)/tests/helpers/%.o $(B)/libsluiced.a
 $(B)/bench/%: $(B)/bench/%.o $(B)/libsluiced.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS_$*)
+
+# Fuzz targets: corpus replayers in the normal build; `make fuzz` builds
+# real libFuzzer binaries with clang.
+$(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay_main.o $(B)/libsluiced.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz:
+	$(MAKE) MODE=fuzz CC=clang EXTRA_CFLAGS="-fsanitize=fuzzer-no-link" \
+		$(patsubst tests/fuzz/%.c,build/fuzz/lf/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/lf/%: build/fuzz/tests/fuzz/%.o build/fuzz/libsluiced.a
+	@mkdir -p $(dir $@)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 $(B)/tools/%: $(B)/tools/%.o $(B)/libsluiced.a
 	@mkdir -p $(dir $@)

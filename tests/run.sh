@@ -49,6 +49,13 @@ run_suite() {
 
 run_suite unit "$SLUICE_BUILD/test-unit"
 
+# Fuzz targets replay their committed corpora (tests/fuzz/README.md).
+for f in "$SLUICE_BUILD"/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	run_suite "$name" "$f" "tests/fuzz/corpus/${name#fuzz_}"
+done
+
 if compgen -G "tests/integration/test_*.py" >/dev/null; then
 	run_suite integration /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 		-o addopts="" --timeout=600 -rfE tests/integration

@@ -112,3 +112,25 @@ def test_sigkill_leaves_no_stale_lock(tmp_path):
     s.kill()
     s.start()
     s.stop()
+
+
+def test_http_health_and_metrics(server):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", server.port("http"), timeout=5)
+    c.request("GET", "/health")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b"ok\n"
+    c.request("GET", "/metrics")  # same keep-alive connection
+    r = c.getresponse()
+    body = r.read().decode()
+    assert r.status == 200
+    assert "sluice_connections 1" in body
+    assert "sluice_http_requests_total 1" in body
+    c.request("GET", "/nope")
+    assert c.getresponse().status == 404
+    c.close()
+    with socket.create_connection(("127.0.0.1", server.port("http")), timeout=5) as s:
+        s.sendall(b"garbage\r\n\r\n")
+        data = s.recv(4096)
+        assert data.startswith(b"HTTP/1.1 400")
+        assert s.recv(4096) == b""  # closed after a malformed request
