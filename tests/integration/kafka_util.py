@@ -77,3 +77,17 @@ def kserver(tmp_path):
     yield s
     if s.proc is not None:
         s.stop()
+
+
+def first_batch_codec(server, topic, partition=0):
+    """The codec bits of the first RecordBatch stored for a partition, read
+    straight from its first segment file."""
+    import os
+    import struct as st
+    path = os.path.join(server.data_dir, "topics", "%s-%d" % (topic, partition),
+                        "%020d.log" % 0)
+    with open(path, "rb") as f:
+        hdr = f.read(61)
+    assert hdr[16] == 2, "magic"
+    (attrs,) = st.unpack(">h", hdr[21:23])
+    return attrs & 7
