@@ -45,15 +45,15 @@ typedef int (*jrnl_snapshot_fn)(void *arg, jrnl_t *j);
 
 typedef struct jrnl_opts {
 	fsync_policy_t fsync;
-	int compact_ratio_pct;  /* compact when garbage*100/size >= this */
+	int compact_ratio_pct; /* compact when garbage*100/size >= this */
 	int64_t compact_min_bytes;
-	size_t max_record;      /* largest payload accepted on append or replay (0: 64 MiB) */
+	size_t max_record; /* largest payload accepted on append or replay (0: 64 MiB) */
 } jrnl_opts_t;
 
 /* Opens (creating if needed) DIR/NAME.journal, replays it into fn, and
  * returns an owned journal in *out. Borrows loop, syncer and log. */
 int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
-	      const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg);
+              const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg);
 
 /* Appends one record. Returns 0, SL_ETOOBIG (payload over max_record),
  * SL_EINVAL (type 0), or SL_EIO/SL_ENOSPC if an earlier write failed (the
@@ -71,7 +71,10 @@ int jrnl_sync_required(const jrnl_t *j);
 /* Bytes one record with a payload of payload_len takes in the file (frame
  * header included): what the owner passes to jrnl_garbage() when that
  * record stops mattering. */
-static inline uint64_t jrnl_record_size(size_t payload_len) { return 9 + (uint64_t)payload_len; }
+static inline uint64_t jrnl_record_size(size_t payload_len)
+{
+	return 9 + (uint64_t)payload_len;
+}
 
 /* The owner reports that `bytes` of earlier records no longer matter. */
 void jrnl_garbage(jrnl_t *j, uint64_t bytes);

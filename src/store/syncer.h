@@ -58,6 +58,16 @@ void sync_file_when_durable(sync_file_t *f, uint64_t pos, sync_cb fn, void *arg)
 /* Syncs now, blocking the caller (shutdown, segment seal). Waiters it
  * satisfies fire in a later turn. Returns 0 or the file's sync error. */
 int sync_file_sync_now(sync_file_t *f);
+/* Declares bytes [0, pos) durable by other means (the journal after a
+ * compaction: their content is in a file that was fsynced and renamed in).
+ * Waiters it satisfies fire in a later turn, in order. No-op after an
+ * error. */
+void sync_file_assume_synced(sync_file_t *f, uint64_t pos);
+/* Marks the file failed with err (a negative SL_E* code) as if a sync had
+ * failed: every waiter not yet answered, and every later one, gets err (in
+ * registration order, in a later turn). For owners whose write failed. */
+void sync_file_fail(sync_file_t *f, int err);
+
 /* Drops the caller's reference. Pending waiters still fire (with the sync
  * result, or SL_ECLOSED for a position that was never written). */
 void sync_file_release(sync_file_t *f);

@@ -115,7 +115,7 @@ static void kv_check_equal(const kv_t *a, const kv_t *b)
 {
 	for (int k = 0; k < NKEYS; k++) {
 		CHECK_MSG(a->live[k] == b->live[k], "key %d: live %d != %d", k, a->live[k],
-			  b->live[k]);
+		          b->live[k]);
 		if (!a->live[k])
 			continue;
 		CHECK_EQ(a->len[k], b->len[k]);
@@ -157,19 +157,20 @@ TEST(jrnl_compaction_keeps_exactly_live_state)
 	jrnl_opts_t o = opts_default();
 	o.compact_ratio_pct = 50;
 	o.compact_min_bytes = 64 * 1024;
-	kv_t m = { 0 };
+	kv_t m = {0};
 	CHECK_EQ(jrnl_open(&m.j, fx.loop, fx.syncer, &fx.log, ".", "kv", &o, kv_replay, &m), 0);
 	uint64_t seed = 0x5eed1234;
 	int compactions = 0;
 	random_ops(&m, &seed, 4000, &fx, &compactions);
 	CHECK(compactions >= 2);
 	drain(&fx, 1);
-	CHECK_EQ(file_size("kv.journal"), (long long)jrnl_size(m.j));
 	CHECK_EQ(file_size("kv.journal.tmp"), -1);
+	uint64_t logical = jrnl_size(m.j);
 	jrnl_close(m.j);
+	CHECK_EQ(file_size("kv.journal"), (long long)logical);
 
 	/* Replay reproduces the model. */
-	kv_t r = { 0 };
+	kv_t r = {0};
 	CHECK_EQ(jrnl_open(&r.j, fx.loop, fx.syncer, &fx.log, ".", "kv", &o, kv_replay, &r), 0);
 	kv_check_equal(&m, &r);
 
@@ -177,7 +178,7 @@ TEST(jrnl_compaction_keeps_exactly_live_state)
 	int more = 0;
 	random_ops(&r, &seed, 500, &fx, &more);
 	jrnl_close(r.j);
-	kv_t r2 = { 0 };
+	kv_t r2 = {0};
 	CHECK_EQ(jrnl_open(&r2.j, fx.loop, fx.syncer, &fx.log, ".", "kv", &o, kv_replay, &r2), 0);
 	kv_check_equal(&r, &r2);
 	jrnl_close(r2.j);
@@ -207,10 +208,10 @@ TEST(jrnl_compaction_waiters_still_fire)
 	fx_init(&fx);
 	jrnl_opts_t o = opts_default();
 	o.compact_ratio_pct = 10;
-	kv_t m = { 0 };
+	kv_t m = {0};
 	CHECK_EQ(jrnl_open(&m.j, fx.loop, fx.syncer, &fx.log, ".", "w", &o, kv_replay, &m), 0);
-	durable_t d[3] = { { 0, 1 }, { 0, 1 }, { 0, 1 } };
-	uint8_t v[100] = { 1 };
+	durable_t d[3] = {{0, 1}, {0, 1}, {0, 1}};
+	uint8_t v[100] = {1};
 	for (int i = 0; i < 50; i++)
 		CHECK_EQ(kv_set(&m, (uint32_t)(i % 4), v, sizeof v), 0);
 	jrnl_when_durable(m.j, on_durable, &d[0]);
@@ -228,7 +229,7 @@ TEST(jrnl_compaction_waiters_still_fire)
 		CHECK_EQ(d[i].status, 0);
 	}
 	jrnl_close(m.j);
-	kv_t r = { 0 };
+	kv_t r = {0};
 	CHECK_EQ(jrnl_open(&r.j, fx.loop, fx.syncer, &fx.log, ".", "w", &o, kv_replay, &r), 0);
 	kv_check_equal(&m, &r);
 	jrnl_close(r.j);
@@ -250,9 +251,9 @@ TEST(jrnl_compaction_failure_keeps_old_journal)
 	fx_init(&fx);
 	jrnl_opts_t o = opts_default();
 	o.compact_ratio_pct = 10;
-	kv_t m = { 0 };
+	kv_t m = {0};
 	CHECK_EQ(jrnl_open(&m.j, fx.loop, fx.syncer, &fx.log, ".", "f", &o, kv_replay, &m), 0);
-	uint8_t v[5000] = { 3 };
+	uint8_t v[5000] = {3};
 	for (int i = 0; i < 200; i++)
 		CHECK_EQ(kv_set(&m, (uint32_t)(i % 8), v, sizeof v), 0);
 	uint64_t size = jrnl_size(m.j);
@@ -261,7 +262,7 @@ TEST(jrnl_compaction_failure_keeps_old_journal)
 	CHECK_EQ(file_size("f.journal.tmp"), -1);
 	CHECK_EQ(kv_set(&m, 9, v, 10), 0);
 	jrnl_close(m.j);
-	kv_t r = { 0 };
+	kv_t r = {0};
 	CHECK_EQ(jrnl_open(&r.j, fx.loop, fx.syncer, &fx.log, ".", "f", &o, kv_replay, &r), 0);
 	kv_check_equal(&m, &r);
 	jrnl_close(r.j);
@@ -289,7 +290,7 @@ TEST(jrnl_crash_before_rename_keeps_old_journal)
 	fixture_t fx;
 	fx_init(&fx);
 	jrnl_opts_t o = opts_default();
-	collector_t c = { 0 };
+	collector_t c = {0};
 	jrnl_t *j;
 	CHECK_EQ(mkdir("other", 0755), 0);
 	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "a", &o, collect, &c), 0);
@@ -316,7 +317,7 @@ static int killing_snapshot(void *arg, jrnl_t *j)
 {
 	/* Write more than the flush threshold so the .tmp has data, then die
 	 * mid-compaction. */
-	uint8_t v[4096] = { 9 };
+	uint8_t v[4096] = {9};
 	for (uint32_t i = 0; i < 200; i++) {
 		uint8_t kb[4];
 		be32_store(kb, i % NKEYS);
@@ -331,7 +332,7 @@ static int killing_snapshot(void *arg, jrnl_t *j)
 /* A real process killed inside its snapshot: the old journal is intact. */
 TEST(jrnl_crash_during_snapshot_keeps_old_journal)
 {
-	kv_t m = { 0 };
+	kv_t m = {0};
 	uint8_t v[700];
 	for (size_t b = 0; b < sizeof v; b++)
 		v[b] = (uint8_t)b;
@@ -365,7 +366,7 @@ TEST(jrnl_crash_during_snapshot_keeps_old_journal)
 	fixture_t fx;
 	fx_init(&fx);
 	jrnl_opts_t o = opts_default();
-	kv_t r = { 0 };
+	kv_t r = {0};
 	CHECK_EQ(jrnl_open(&r.j, fx.loop, fx.syncer, &fx.log, ".", "s", &o, kv_replay, &r), 0);
 	kv_check_equal(&m, &r);
 	CHECK_EQ(file_size("s.journal.tmp"), -1);
@@ -409,7 +410,7 @@ TEST_T(jrnl_damage_replays_exactly_the_intact_prefix, 120)
 	fixture_t fx;
 	fx_init(&fx);
 	jrnl_opts_t o = opts_default();
-	collector_t c = { 0 };
+	collector_t c = {0};
 	jrnl_t *j;
 	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, NULL, ".", "orig", &o, collect, &c), 0);
 	uint64_t end[DMG_RECORDS + 1];
@@ -458,14 +459,14 @@ TEST_T(jrnl_damage_replays_exactly_the_intact_prefix, 120)
 		if (flip && pos < 8) {
 			/* A damaged header is refused, not guessed at. */
 			CHECK_MSG(rc == SL_ECORRUPT, "case %d pos %llu: rc %d", cs,
-				  (unsigned long long)pos, rc);
+			          (unsigned long long)pos, rc);
 			CHECK_EQ(c.n, 0);
 			continue;
 		}
 		CHECK_MSG(rc == 0, "case %d pos %llu flip %d: rc %d", cs, (unsigned long long)pos,
-			  flip, rc);
+		          flip, rc);
 		CHECK_MSG(c.n == keep, "case %d pos %llu flip %d: replayed %zu, want %u", cs,
-			  (unsigned long long)pos, flip, c.n, keep);
+		          (unsigned long long)pos, flip, c.n, keep);
 		check_gen(&c, 0, 0, keep);
 		CHECK_EQ(file_size("d.journal"), (long long)end[keep]);
 		CHECK_EQ(jrnl_append(j, 77, "after", 5), 0);
@@ -494,7 +495,7 @@ TEST(jrnl_torn_tail_is_cut_and_appends_follow)
 	fixture_t fx;
 	fx_init(&fx);
 	jrnl_opts_t o = opts_default();
-	collector_t c = { 0 };
+	collector_t c = {0};
 	jrnl_t *j;
 	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
 	for (uint32_t i = 0; i < 10; i++)
@@ -502,7 +503,7 @@ TEST(jrnl_torn_tail_is_cut_and_appends_follow)
 	jrnl_close(j);
 	int64_t good = file_size("t.journal");
 	/* Half a frame: length 100, a CRC, a type and 20 of 99 payload bytes. */
-	uint8_t torn[29] = { 0, 0, 0, 100, 1, 2, 3, 4, 5 };
+	uint8_t torn[29] = {0, 0, 0, 100, 1, 2, 3, 4, 5};
 	int fd = open("t.journal", O_WRONLY | O_APPEND);
 	CHECK_EQ(write(fd, torn, sizeof torn), (long long)sizeof torn);
 	close(fd);
@@ -520,9 +521,9 @@ TEST(jrnl_torn_tail_is_cut_and_appends_follow)
 	check_gen(&c, 0, 0, 20);
 	jrnl_close(j);
 
-	/* Zero-filled space after the records (as preallocation or a crash
-	 * after a size change leaves it) ends the journal too. */
-	uint8_t zeros[4096] = { 0 };
+	/* Zeros up to the end of the file are preallocated space: the journal
+	 * ends there, nothing is cut, and appends go right after the records. */
+	uint8_t zeros[4096] = {0};
 	good = file_size("t.journal");
 	fd = open("t.journal", O_WRONLY | O_APPEND);
 	CHECK_EQ(write(fd, zeros, sizeof zeros), (long long)sizeof zeros);
@@ -530,7 +531,64 @@ TEST(jrnl_torn_tail_is_cut_and_appends_follow)
 	collector_free(&c);
 	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
 	CHECK_EQ(c.n, 20);
+	CHECK_EQ(jrnl_size(j), good);
+	CHECK_EQ(file_size("t.journal"), good + 4096);
+	CHECK_EQ(gen_append(j, 20), 0);
+	jrnl_close(j);
+	CHECK_EQ(file_size("t.journal"), (long long)(good + jrnl_record_size(gen_len(20))));
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 21);
+	check_gen(&c, 0, 0, 21);
+	jrnl_close(j);
+
+	/* Zeros followed by anything else are damage, and are cut. */
+	good = file_size("t.journal");
+	fd = open("t.journal", O_WRONLY | O_APPEND);
+	CHECK_EQ(write(fd, zeros, sizeof zeros), (long long)sizeof zeros);
+	CHECK_EQ(write(fd, "x", 1), 1);
+	CHECK_EQ(write(fd, zeros, sizeof zeros), (long long)sizeof zeros);
+	close(fd);
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 21);
 	CHECK_EQ(file_size("t.journal"), good);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+/* The file as a crash leaves it, preallocated space and all (copied while
+ * the journal is open): every record replays, and appends continue at the
+ * end of the records, not at the end of the file. */
+TEST(jrnl_preallocated_file_reopens_after_crash)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(mkdir("copy", 0755), 0);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "p", &o, collect, &c), 0);
+	for (uint32_t i = 0; i < 30; i++)
+		CHECK_EQ(gen_append(j, i), 0);
+	drain(&fx, 1);
+	uint64_t logical = jrnl_size(j);
+	CHECK(file_size("p.journal") > (long long)logical);
+	copy_file("p.journal", "copy/p.journal");
+	jrnl_close(j);
+
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, "copy", "p", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 30);
+	check_gen(&c, 0, 0, 30);
+	CHECK_EQ(jrnl_size(j), logical);
+	for (uint32_t i = 30; i < 40; i++)
+		CHECK_EQ(gen_append(j, i), 0);
+	jrnl_close(j);
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, "copy", "p", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 40);
+	check_gen(&c, 0, 0, 40);
 	jrnl_close(j);
 	collector_free(&c);
 	fx_deinit(&fx);

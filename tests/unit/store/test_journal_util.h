@@ -40,7 +40,7 @@ static inline void fx_deinit(fixture_t *fx)
 
 static inline jrnl_opts_t opts_default(void)
 {
-	jrnl_opts_t o = { { FSYNC_ALWAYS, 0 }, 50, 0, 1 << 20 };
+	jrnl_opts_t o = {{FSYNC_ALWAYS, 0}, 50, 0, 1 << 20};
 	return o;
 }
 
@@ -56,7 +56,10 @@ static inline size_t gen_len(uint32_t i)
 		return 0;
 	return (i * 37u) % 1000;
 }
-static inline uint8_t gen_type(uint32_t i) { return (uint8_t)(1 + i % 255); }
+static inline uint8_t gen_type(uint32_t i)
+{
+	return (uint8_t)(1 + i % 255);
+}
 static inline void gen_fill(uint32_t i, uint8_t *p, size_t n)
 {
 	for (size_t k = 0; k < n; k++)
@@ -103,7 +106,7 @@ static inline int collect(void *arg, uint8_t type, const uint8_t *payload, size_
 	CHECK(d);
 	if (len)
 		memcpy(d, payload, len);
-	c->r[c->n++] = (rec_copy_t){ type, len, d };
+	c->r[c->n++] = (rec_copy_t){type, len, d};
 	return 0;
 }
 
@@ -125,11 +128,12 @@ static inline void check_gen(const collector_t *c, size_t at, uint32_t first, ui
 		const rec_copy_t *r = &c->r[at + k];
 		size_t len = gen_len(i);
 		CHECK_MSG(r->type == gen_type(i), "record %u: type %u != %u", i, r->type,
-			  gen_type(i));
+		          gen_type(i));
 		CHECK_MSG(r->len == len, "record %u: len %zu != %zu", i, r->len, len);
 		uint8_t *p = malloc(len ? len : 1);
 		gen_fill(i, p, len);
-		CHECK_MSG(len == 0 || memcmp(p, r->data, len) == 0, "record %u: payload differs", i);
+		CHECK_MSG(len == 0 || memcmp(p, r->data, len) == 0, "record %u: payload differs",
+		          i);
 		free(p);
 	}
 }

@@ -58,7 +58,7 @@ static uint64_t append_bytes(int fd, uint64_t pos, size_t n)
 	return pos;
 }
 
-static const fsync_policy_t ALWAYS = { FSYNC_ALWAYS, 0 };
+static const fsync_policy_t ALWAYS = {FSYNC_ALWAYS, 0};
 
 TEST(syncer_callbacks_fire_in_order_after_sync)
 {
@@ -68,10 +68,10 @@ TEST(syncer_callbacks_fire_in_order_after_sync)
 	int fd = open_file("a");
 	sync_file_t *f = sync_file_new(s, fd, ALWAYS, "a");
 	CHECK(f);
-	rec_t rec = { .n = 0 };
+	rec_t rec = {.n = 0};
 	waiter_arg_t w[4];
 	for (int i = 0; i < 4; i++)
-		w[i] = (waiter_arg_t){ &rec, i };
+		w[i] = (waiter_arg_t){&rec, i};
 
 	uint64_t pos = append_bytes(fd, 0, 100);
 	sync_file_written(f, pos);
@@ -107,7 +107,7 @@ TEST(syncer_group_commit_64_waiters_share_syncs)
 	syncer_t *s = syncer_new(loop, NULL);
 	int fd = open_file("g");
 	sync_file_t *f = sync_file_new(s, fd, ALWAYS, "g");
-	rec_t rec = { .n = 0 };
+	rec_t rec = {.n = 0};
 	waiter_arg_t w[64];
 	uint64_t before = syncer_sync_count(s);
 
@@ -115,7 +115,7 @@ TEST(syncer_group_commit_64_waiters_share_syncs)
 	 * queued or running and must ride on at most one more. */
 	uint64_t pos = 0;
 	for (int i = 0; i < 64; i++) {
-		w[i] = (waiter_arg_t){ &rec, i };
+		w[i] = (waiter_arg_t){&rec, i};
 		pos = append_bytes(fd, pos, 4096);
 		sync_file_written(f, pos);
 		sync_file_when_durable(f, pos, on_durable, &w[i]);
@@ -145,11 +145,11 @@ TEST(syncer_waiters_across_turns_complete_in_order)
 	syncer_t *s = syncer_new(loop, NULL);
 	int fd = open_file("t");
 	sync_file_t *f = sync_file_new(s, fd, ALWAYS, "t");
-	rec_t rec = { .n = 0 };
+	rec_t rec = {.n = 0};
 	waiter_arg_t w[200];
 	uint64_t before = syncer_sync_count(s), pos = 0;
 	for (int i = 0; i < 200; i++) {
-		w[i] = (waiter_arg_t){ &rec, i };
+		w[i] = (waiter_arg_t){&rec, i};
 		pos = append_bytes(fd, pos, 512);
 		sync_file_written(f, pos);
 		sync_file_when_durable(f, pos, on_durable, &w[i]);
@@ -172,7 +172,7 @@ TEST(syncer_interval_policy_syncs_in_background)
 	loop_t *loop = loop_new(NULL);
 	syncer_t *s = syncer_new(loop, NULL);
 	int fd = open_file("i");
-	sync_file_t *f = sync_file_new(s, fd, (fsync_policy_t){ FSYNC_INTERVAL, 10 }, "i");
+	sync_file_t *f = sync_file_new(s, fd, (fsync_policy_t){FSYNC_INTERVAL, 10}, "i");
 	uint64_t before = syncer_sync_count(s);
 	uint64_t pos = append_bytes(fd, 0, 1000);
 	sync_file_written(f, pos);
@@ -199,7 +199,7 @@ TEST(syncer_never_policy_syncs_only_on_request)
 	loop_t *loop = loop_new(NULL);
 	syncer_t *s = syncer_new(loop, NULL);
 	int fd = open_file("n");
-	sync_file_t *f = sync_file_new(s, fd, (fsync_policy_t){ FSYNC_NEVER, 0 }, "n");
+	sync_file_t *f = sync_file_new(s, fd, (fsync_policy_t){FSYNC_NEVER, 0}, "n");
 	uint64_t before = syncer_sync_count(s);
 	uint64_t pos = append_bytes(fd, 0, 1000);
 	sync_file_written(f, pos);
@@ -209,8 +209,8 @@ TEST(syncer_never_policy_syncs_only_on_request)
 	CHECK_EQ(sync_file_synced_pos(f), 0);
 
 	/* An explicit wait forces a sync whatever the policy. */
-	rec_t rec = { .n = 0 };
-	waiter_arg_t w = { &rec, 7 };
+	rec_t rec = {.n = 0};
+	waiter_arg_t w = {&rec, 7};
 	sync_file_when_durable(f, pos, on_durable, &w);
 	run_until(loop, &rec, 1);
 	CHECK_EQ(rec.status[0], 0);
@@ -232,7 +232,7 @@ TEST(syncer_release_while_in_flight_is_safe)
 {
 	loop_t *loop = loop_new(NULL);
 	syncer_t *s = syncer_new(loop, NULL);
-	rec_t rec = { .n = 0 };
+	rec_t rec = {.n = 0};
 	waiter_arg_t w[20];
 	for (int i = 0; i < 20; i++) {
 		char name[16];
@@ -241,7 +241,7 @@ TEST(syncer_release_while_in_flight_is_safe)
 		sync_file_t *f = sync_file_new(s, fd, ALWAYS, name);
 		uint64_t pos = append_bytes(fd, 0, 8192);
 		sync_file_written(f, pos);
-		w[i] = (waiter_arg_t){ &rec, i };
+		w[i] = (waiter_arg_t){&rec, i};
 		sync_file_when_durable(f, pos, on_durable, &w[i]);
 		sync_file_release(f);
 		close(fd);
@@ -264,8 +264,8 @@ TEST(syncer_release_fails_unreachable_waiters)
 	sync_file_t *f = sync_file_new(s, fd, ALWAYS, "u");
 	uint64_t pos = append_bytes(fd, 0, 100);
 	sync_file_written(f, pos);
-	rec_t rec = { .n = 0 };
-	waiter_arg_t w[2] = { { &rec, 0 }, { &rec, 1 } };
+	rec_t rec = {.n = 0};
+	waiter_arg_t w[2] = {{&rec, 0}, {&rec, 1}};
 	sync_file_when_durable(f, 100, on_durable, &w[0]);
 	sync_file_when_durable(f, 500, on_durable, &w[1]);
 	sync_file_release(f);
@@ -296,8 +296,8 @@ TEST(syncer_fdatasync_failure_reaches_waiters)
 	uint64_t pos = append_bytes(fd, 0, 10);
 	sync_file_written(good, pos);
 
-	rec_t rec = { .n = 0 };
-	waiter_arg_t w[4] = { { &rec, 0 }, { &rec, 1 }, { &rec, 2 }, { &rec, 3 } };
+	rec_t rec = {.n = 0};
+	waiter_arg_t w[4] = {{&rec, 0}, {&rec, 1}, {&rec, 2}, {&rec, 3}};
 	sync_file_when_durable(bad, 1, on_durable, &w[0]);
 	sync_file_when_durable(good, pos, on_durable, &w[1]);
 	run_until(loop, &rec, 2);
@@ -356,7 +356,7 @@ TEST(syncer_callback_may_wait_again)
 {
 	loop_t *loop = loop_new(NULL);
 	syncer_t *s = syncer_new(loop, NULL);
-	chain_t c = { 0 };
+	chain_t c = {0};
 	c.fd = open_file("c");
 	c.f = sync_file_new(s, c.fd, ALWAYS, "c");
 	c.pos = append_bytes(c.fd, 0, 100);
@@ -383,13 +383,40 @@ TEST(syncer_free_with_sync_in_flight)
 	sync_file_t *f = sync_file_new(s, fd, ALWAYS, "f");
 	uint64_t pos = append_bytes(fd, 0, 1 << 20);
 	sync_file_written(f, pos);
-	rec_t rec = { .n = 0 };
-	waiter_arg_t w = { &rec, 0 };
+	rec_t rec = {.n = 0};
+	waiter_arg_t w = {&rec, 0};
 	sync_file_when_durable(f, pos, on_durable, &w);
 	sync_file_release(f);
 	close(fd);
 	syncer_free(s);
 	CHECK_EQ(rec.n, 1);
 	CHECK_EQ(rec.status[0], 0);
+	loop_free(loop);
+}
+
+/* A waiter whose answer is only queued (already durable, fire task not yet
+ * run) is still answered by syncer_free. */
+TEST(syncer_free_answers_queued_fires)
+{
+	loop_t *loop = loop_new(NULL);
+	syncer_t *s = syncer_new(loop, NULL);
+	int fd = open_file("q");
+	sync_file_t *f = sync_file_new(s, fd, ALWAYS, "q");
+	uint64_t pos = append_bytes(fd, 0, 10);
+	sync_file_written(f, pos);
+	CHECK_EQ(sync_file_sync_now(f), 0);
+	rec_t rec = {.n = 0};
+	waiter_arg_t w[2] = {{&rec, 0}, {&rec, 1}};
+	sync_file_when_durable(f, pos, on_durable, &w[0]);
+	sync_file_when_durable(f, pos + 1, on_durable, &w[1]);
+	sync_file_release(f);
+	close(fd);
+	CHECK_EQ(rec.n, 0);
+	syncer_free(s);
+	CHECK_EQ(rec.n, 2);
+	CHECK_EQ(rec.order[0], 0);
+	CHECK_EQ(rec.status[0], 0);
+	CHECK_EQ(rec.order[1], 1);
+	CHECK_EQ(rec.status[1], SL_ECLOSED);
 	loop_free(loop);
 }
