@@ -3,8 +3,8 @@
  * tasks.
  *
  * One loop runs on one thread and owns everything registered with it; no
- * call here is thread-safe except loop_wake(), which other threads (the
- * syncer) use to make the loop look at something. Callbacks run on the loop
+ * call here is thread-safe except loop_async_send(), which other threads
+ * (the syncer) use to make the loop look at something. Callbacks run on the loop
  * thread. A turn is: wait (epoll, bounded by the next timer), run ready I/O
  * callbacks, run due timers, run end-of-turn tasks (deferred closes,
  * coalesced flushes), repeat.
@@ -68,6 +68,7 @@ typedef void (*loop_task_fn)(loop_t *loop, loop_task_t *task);
 
 struct loop_task {
 	loop_task_t *next;
+	loop_task_t *prev; /* private: O(1) cancel */
 	loop_task_fn fn;
 	void *arg;
 	int queued;
@@ -75,7 +76,9 @@ struct loop_task {
 
 void loop_task_init(loop_task_t *task, loop_task_fn fn, void *arg);
 /* Queues the task to run once at the end of this turn; queuing an already
- * queued task does nothing (so many appends can share one flush). */
+ * queued task does nothing (so many appends can share one flush). Tasks run
+ * in queue order; a task queued while the end-of-turn tasks are running
+ * (including by itself) runs in the same drain, before the next wait. */
 void loop_defer(loop_t *loop, loop_task_t *task);
 /* Unqueues a task that has not run yet. */
 void loop_task_cancel(loop_t *loop, loop_task_t *task);
@@ -94,8 +97,12 @@ const log_t *loop_log(const loop_t *loop);
  * failure. */
 int loop_run(loop_t *loop);
 /* Runs one turn, waiting at most timeout_ms (-1: until something happens,
- * still bounded by timers). For tests and for shutdown draining. */
+ * still bounded by timers; the wait is 0 when tasks are queued). For tests
+ * and for shutdown draining. Returns 0 or a negative code (epoll failure). */
 int loop_run_once(loop_t *loop, int timeout_ms);
+/* How many callbacks (I/O, timers, tasks) the last turn ran; 0 means that
+ * turn found nothing to do. Lets tests run the loop until it is idle. */
+unsigned loop_turn_work(const loop_t *loop);
 void loop_stop(loop_t *loop);
 int loop_stopped(const loop_t *loop);
 

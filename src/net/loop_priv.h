@@ -1,0 +1,27 @@
+/*
+ * loop_priv.h — net/-private parts of the loop that conn.c and listener.c
+ * share: the list of live connections kept per loop (for conn_count and
+ * conn_foreach) and the connection id counter. Not for use outside src/net/.
+ * Loop thread only.
+ */
+#ifndef SL_NET_LOOP_PRIV_H
+#define SL_NET_LOOP_PRIV_H
+
+#include "net/loop.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+
+typedef struct loop_conns {
+	struct conn *head; /* doubly linked through conn_priv; open connections only */
+	size_t n;
+	uint64_t next_id; /* last id handed out; ids start at 1 */
+	/* Called by loop_free() to close whatever is still open. */
+	void (*close_all)(loop_t *loop);
+} loop_conns_t;
+
+loop_conns_t *loop_conns(loop_t *loop);
+
+#endif
