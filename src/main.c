@@ -53,8 +53,8 @@ typedef struct server {
 	int sig_fd;
 	struct {
 		const front_t *front;
-		int port;           /* configured: -1 off, 0 ephemeral, N */
-		void *srv;          /* front state, NULL until started */
+		int port;  /* configured: -1 off, 0 ephemeral, N */
+		void *srv; /* front state, NULL until started */
 		listener_t *listener;
 	} fronts[4];
 	int nfronts;
@@ -104,7 +104,7 @@ static int lock_data_dir(server_t *s)
 		pid[n > 0 ? n : 0] = 0;
 		pid[strcspn(pid, "\n")] = 0;
 		log_error(&s->log, "data directory %s is in use by another sluiced (pid %s)",
-			  s->cfg.data_dir, pid[0] ? pid : "?");
+		          s->cfg.data_dir, pid[0] ? pid : "?");
 		close(fd);
 		return SL_EBUSY;
 	}
@@ -135,7 +135,8 @@ static void write_clean_marker(server_t *s)
 	snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, CLEAN_MARKER);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		log_error(&s->log, "cannot write clean-shutdown marker %s: %s", path, strerror(errno));
+		log_error(&s->log, "cannot write clean-shutdown marker %s: %s", path,
+		          strerror(errno));
 		return;
 	}
 	(void)fsync(fd);
@@ -173,12 +174,12 @@ static int setup_signals(server_t *s)
 static int start_fronts(server_t *s)
 {
 	const sl_config_t *c = &s->cfg;
-	const front_t *fronts[] = { &kafka_front, &resp_front, &bstk_front, &http_front };
-	const int ports[] = { c->kafka_port, c->resp_port, c->beanstalk_port, c->http_port };
+	const front_t *fronts[] = {&kafka_front, &resp_front, &bstk_front, &http_front};
+	const int ports[] = {c->kafka_port, c->resp_port, c->beanstalk_port, c->http_port};
 	conn_limits_t limits = {
-		.max_input = (size_t)c->max_request_bytes,
-		.high_water = (size_t)c->output_high_water,
-		.low_water = (size_t)c->output_low_water,
+	    .max_input = (size_t)c->max_request_bytes,
+	    .high_water = (size_t)c->output_high_water,
+	    .low_water = (size_t)c->output_low_water,
 	};
 	for (int i = 0; i < 4; i++) {
 		s->fronts[i].front = fronts[i];
@@ -188,18 +189,20 @@ static int start_fronts(server_t *s)
 			continue;
 		int rc = fronts[i]->start(&s->broker, &s->fronts[i].srv);
 		if (rc) {
-			log_error(&s->log, "%s: cannot start: %s", fronts[i]->name, sl_strerror(rc));
+			log_error(&s->log, "%s: cannot start: %s", fronts[i]->name,
+			          sl_strerror(rc));
 			return rc;
 		}
-		s->fronts[i].listener = listener_new(s->broker.loop, c->bind, ports[i],
-						     fronts[i]->proto, s->fronts[i].srv, &limits, &rc);
+		s->fronts[i].listener =
+		    listener_new(s->broker.loop, c->bind, ports[i], fronts[i]->proto,
+		                 s->fronts[i].srv, &limits, &rc);
 		if (!s->fronts[i].listener) {
 			log_error(&s->log, "%s: cannot listen on %s:%d: %s", fronts[i]->name,
-				  c->bind, ports[i], sl_strerror(rc));
+			          c->bind, ports[i], sl_strerror(rc));
 			return rc ? rc : SL_EIO;
 		}
 		log_info(&s->log, "%s: listening on %s:%d", fronts[i]->name, c->bind,
-			 listener_port(s->fronts[i].listener));
+		         listener_port(s->fronts[i].listener));
 	}
 	return 0;
 }
@@ -213,8 +216,8 @@ static void write_ready(server_t *s)
 	for (int i = 0; i < s->nfronts; i++) {
 		if (s->fronts[i].listener)
 			n += (size_t)snprintf(line + n, sizeof line - n, " %s=%d",
-					      s->fronts[i].front->name,
-					      listener_port(s->fronts[i].listener));
+			                      s->fronts[i].front->name,
+			                      listener_port(s->fronts[i].listener));
 	}
 	n += (size_t)snprintf(line + n, sizeof line - n, "\n");
 	int fd = (int)s->cfg.ready_fd;
@@ -258,7 +261,7 @@ static void shutdown_server(server_t *s)
 		loop_run_once(loop, 50);
 	if (conn_count(loop) > 0)
 		log_warn(&s->log, "%zu connections did not finish within %d ms", conn_count(loop),
-			 SHUTDOWN_GRACE_MS);
+		         SHUTDOWN_GRACE_MS);
 	for (int i = s->nfronts - 1; i >= 0; i--) {
 		if (s->fronts[i].srv) {
 			s->fronts[i].front->stop(s->fronts[i].srv);
@@ -292,7 +295,7 @@ int main(int argc, char **argv)
 	s.log.level = s.cfg.log_level;
 	if (s.cfg.output_low_water > s.cfg.output_high_water) {
 		fprintf(stderr, "sluiced: config: bad value for output.low.water: must not exceed "
-				"output.high.water\n");
+		                "output.high.water\n");
 		config_deinit(&s.cfg);
 		return EXIT_CONFIG;
 	}
@@ -300,7 +303,7 @@ int main(int argc, char **argv)
 	rc = mkdir_p(s.cfg.data_dir);
 	if (rc) {
 		log_error(&s.log, "cannot create data directory %s: %s", s.cfg.data_dir,
-			  sl_strerror(rc));
+		          sl_strerror(rc));
 		goto out;
 	}
 	if (lock_data_dir(&s))
@@ -310,7 +313,8 @@ int main(int argc, char **argv)
 	s.broker.data_dir = s.cfg.data_dir;
 	s.broker.clean_start = take_clean_marker(&s);
 	log_info(&s.log, "data directory %s (%s)", s.cfg.data_dir,
-		 s.broker.clean_start ? "clean shutdown last time" : "recovering: no clean-shutdown marker");
+	         s.broker.clean_start ? "clean shutdown last time"
+	                              : "recovering: no clean-shutdown marker");
 	s.broker.loop = loop_new(&s.log);
 	if (!s.broker.loop)
 		goto out;

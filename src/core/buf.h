@@ -22,7 +22,10 @@ typedef struct buf {
 	size_t cap;
 } buf_t;
 
-#define BUF_INIT { NULL, 0, 0, 0 }
+#define BUF_INIT              \
+	{                     \
+		NULL, 0, 0, 0 \
+	}
 
 static inline void buf_init(buf_t *b)
 {
@@ -32,26 +35,44 @@ static inline void buf_init(buf_t *b)
 void buf_deinit(buf_t *b);
 
 /* Live bytes: a view valid until the next call that modifies the buffer. */
-static inline uint8_t *buf_data(const buf_t *b) { return b->data + b->start; }
-static inline size_t buf_len(const buf_t *b) { return b->end - b->start; }
+static inline uint8_t *buf_data(const buf_t *b)
+{
+	return b->data + b->start;
+}
+static inline size_t buf_len(const buf_t *b)
+{
+	return b->end - b->start;
+}
 
 /* Ensures at least n writable bytes after the live data; returns a pointer to
  * them. Aborts on out-of-memory. */
 uint8_t *buf_reserve(buf_t *b, size_t n);
 /* Marks n bytes written after a buf_reserve(). */
-static inline void buf_commit(buf_t *b, size_t n) { b->end += n; }
+static inline void buf_commit(buf_t *b, size_t n)
+{
+	b->end += n;
+}
 /* Drops n bytes from the front (n <= buf_len). */
 void buf_consume(buf_t *b, size_t n);
 /* Empties the buffer, keeping its allocation. */
-static inline void buf_reset(buf_t *b) { b->start = b->end = 0; }
+static inline void buf_reset(buf_t *b)
+{
+	b->start = b->end = 0;
+}
 /* Releases memory beyond what the live data needs once it is mostly idle. */
 void buf_shrink(buf_t *b, size_t keep_cap);
 
 void buf_append(buf_t *b, const void *p, size_t n);
-static inline void buf_puts(buf_t *b, const char *s) { buf_append(b, s, strlen(s)); }
+static inline void buf_puts(buf_t *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
 void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static inline void buf_put_u8(buf_t *b, uint8_t v) { *buf_reserve(b, 1) = v, b->end++; }
+static inline void buf_put_u8(buf_t *b, uint8_t v)
+{
+	*buf_reserve(b, 1) = v, b->end++;
+}
 void buf_put_be16(buf_t *b, uint16_t v);
 void buf_put_be32(buf_t *b, uint32_t v);
 void buf_put_be64(buf_t *b, uint64_t v);
@@ -78,7 +99,10 @@ static inline void be64_store(uint8_t *p, uint64_t v)
 	be32_store(p, (uint32_t)(v >> 32));
 	be32_store(p + 4, (uint32_t)v);
 }
-static inline uint16_t be16_load(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t be16_load(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t be32_load(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

@@ -10,11 +10,11 @@
 int fsync_policy_parse(const char *s, fsync_policy_t *out)
 {
 	if (strcmp(s, "always") == 0) {
-		*out = (fsync_policy_t){ FSYNC_ALWAYS, 0 };
+		*out = (fsync_policy_t){FSYNC_ALWAYS, 0};
 		return 0;
 	}
 	if (strcmp(s, "never") == 0) {
-		*out = (fsync_policy_t){ FSYNC_NEVER, 0 };
+		*out = (fsync_policy_t){FSYNC_NEVER, 0};
 		return 0;
 	}
 	if (strncmp(s, "interval:", 9) == 0) {
@@ -23,7 +23,7 @@ int fsync_policy_parse(const char *s, fsync_policy_t *out)
 		long ms = strtol(s + 9, &end, 10);
 		if (errno || end == s + 9 || *end || ms < 1 || ms > 3600000)
 			return SL_EINVAL;
-		*out = (fsync_policy_t){ FSYNC_INTERVAL, (int)ms };
+		*out = (fsync_policy_t){FSYNC_INTERVAL, (int)ms};
 		return 0;
 	}
 	return SL_EINVAL;
@@ -79,8 +79,8 @@ static int set_INT(int64_t *f, const char *v, int64_t min, int64_t max)
 static int set_BOOL(int *f, const char *v, int64_t min, int64_t max)
 {
 	(void)min, (void)max;
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
 	for (int i = 0; i < 4; i++) {
 		if (strcasecmp(v, yes[i]) == 0)
 			return *f = 1, 0;
@@ -130,20 +130,21 @@ static const char *type_hint(const char *type)
 }
 
 static int set_keylen(sl_config_t *c, const char *key, size_t klen, const char *value, char *err,
-		      size_t errn)
+                      size_t errn)
 {
-#define CFG_SET(type, field, name, def, min, max, help)                                        \
-	if (key_eq(name, key, klen)) {                                                          \
-		if (set_##type(&c->field, value, (min), (max)) == 0)                            \
-			return 0;                                                               \
-		if (!strcmp(#type, "INT"))                                                      \
-			snprintf(err, errn, "config: bad value '%s' for %s: expected an integer in " \
-				 "[%lld, %lld]",                                                \
-				 value, name, (long long)(min), (long long)(max));              \
-		else                                                                            \
+#define CFG_SET(type, field, name, def, min, max, help)                                          \
+	if (key_eq(name, key, klen)) {                                                           \
+		if (set_##type(&c->field, value, (min), (max)) == 0)                             \
+			return 0;                                                                \
+		if (!strcmp(#type, "INT"))                                                       \
+			snprintf(err, errn,                                                      \
+			         "config: bad value '%s' for %s: expected an integer in "        \
+			         "[%lld, %lld]",                                                 \
+			         value, name, (long long)(min), (long long)(max));               \
+		else                                                                             \
 			snprintf(err, errn, "config: bad value '%s' for %s: expected %s", value, \
-				 name, type_hint(#type));                                       \
-		return SL_EINVAL;                                                               \
+			         name, type_hint(#type));                                        \
+		return SL_EINVAL;                                                                \
 	}
 	SL_CONFIG(CFG_SET)
 #undef CFG_SET
@@ -160,22 +161,40 @@ void config_init(sl_config_t *c)
 {
 	memset(c, 0, sizeof *c);
 	char err[256];
-#define CFG_DEF(type, field, name, def, min, max, help)            \
-	if (set_##type(&c->field, def, (min), (max)) != 0) {       \
-		fprintf(stderr, "bad default for %s\n", name);     \
-		abort();                                           \
+#define CFG_DEF(type, field, name, def, min, max, help)        \
+	if (set_##type(&c->field, def, (min), (max)) != 0) {   \
+		fprintf(stderr, "bad default for %s\n", name); \
+		abort();                                       \
 	}
 	SL_CONFIG(CFG_DEF)
 #undef CFG_DEF
 	(void)err;
 }
 
-static void free_STR(char **f) { free(*f), *f = NULL; }
-static void free_INT(int64_t *f) { (void)f; }
-static void free_BOOL(int *f) { (void)f; }
-static void free_PORT(int *f) { (void)f; }
-static void free_FSYNC(fsync_policy_t *f) { (void)f; }
-static void free_LEVEL(log_level_t *f) { (void)f; }
+static void free_STR(char **f)
+{
+	free(*f), *f = NULL;
+}
+static void free_INT(int64_t *f)
+{
+	(void)f;
+}
+static void free_BOOL(int *f)
+{
+	(void)f;
+}
+static void free_PORT(int *f)
+{
+	(void)f;
+}
+static void free_FSYNC(fsync_policy_t *f)
+{
+	(void)f;
+}
+static void free_LEVEL(log_level_t *f)
+{
+	(void)f;
+}
 
 void config_deinit(sl_config_t *c)
 {
@@ -275,8 +294,8 @@ int config_parse_args(sl_config_t *c, int argc, char **argv, char *err, size_t e
 void config_print_help(FILE *out)
 {
 	fprintf(out, "usage: sluiced [--config FILE] [--key=value ...]\n\n"
-		     "Every setting can be given as --key=value, --key value, or as\n"
-		     "'key = value' in the config file; '-' and '.' in keys are the same.\n\n");
+	             "Every setting can be given as --key=value, --key value, or as\n"
+	             "'key = value' in the config file; '-' and '.' in keys are the same.\n\n");
 #define CFG_HELP(type, field, name, def, min, max, help) \
 	fprintf(out, "  --%-36s %s (default: %s)\n", name, help, def[0] ? def : "\"\"");
 	SL_CONFIG(CFG_HELP)

@@ -41,6 +41,7 @@ int fsync_policy_parse(const char *s, fsync_policy_t *out);
 /* Formats a policy as it is written in the config ("interval:100"). */
 void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 
+/* clang-format off */
 #define CFG_I64MAX INT64_MAX
 
 /* X(type, field, key, default, min, max, help) — min/max apply to INT only. */
@@ -131,6 +132,7 @@ typedef struct sl_config {
 	SL_CONFIG(CFG_FIELD)
 #undef CFG_FIELD
 } sl_config_t;
+/* clang-format on */
 
 /* Fills every field with its default. */
 void config_init(sl_config_t *c);

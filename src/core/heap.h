@@ -31,10 +31,22 @@ typedef struct heap {
 void heap_init(heap_t *h, heap_less_fn less);
 void heap_deinit(heap_t *h);
 
-static inline void heap_node_init(heap_node_t *n) { n->heap_idx = HEAP_NONE; }
-static inline int heap_node_linked(const heap_node_t *n) { return n->heap_idx != HEAP_NONE; }
-static inline size_t heap_len(const heap_t *h) { return h->n; }
-static inline heap_node_t *heap_peek(const heap_t *h) { return h->n ? h->v[0] : NULL; }
+static inline void heap_node_init(heap_node_t *n)
+{
+	n->heap_idx = HEAP_NONE;
+}
+static inline int heap_node_linked(const heap_node_t *n)
+{
+	return n->heap_idx != HEAP_NONE;
+}
+static inline size_t heap_len(const heap_t *h)
+{
+	return h->n;
+}
+static inline heap_node_t *heap_peek(const heap_t *h)
+{
+	return h->n ? h->v[0] : NULL;
+}
 
 /* Inserts a node that is not in any heap. Aborts on out-of-memory. */
 void heap_push(heap_t *h, heap_node_t *node);

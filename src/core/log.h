@@ -30,7 +30,7 @@ int log_level_parse(const char *s, log_level_t *out);
 const char *log_level_name(log_level_t level);
 
 void log_msg(const log_t *l, log_level_t level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(l, ...) log_msg((l), LOG_ERROR, __VA_ARGS__)
 #define log_warn(l, ...) log_msg((l), LOG_WARN, __VA_ARGS__)

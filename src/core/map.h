@@ -32,7 +32,10 @@ void map_init(map_t *m);
 /* Frees the keys and slots; the values are the caller's to free first. */
 void map_deinit(map_t *m);
 
-static inline size_t map_len(const map_t *m) { return m->n; }
+static inline size_t map_len(const map_t *m)
+{
+	return m->n;
+}
 
 /* Returns the value for key, or NULL. */
 void *map_get(const map_t *m, const void *key, size_t klen);

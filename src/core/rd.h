@@ -29,7 +29,10 @@ static inline void rd_init(rd_t *r, const void *p, size_t n)
 	r->err = 0;
 }
 
-static inline size_t rd_left(const rd_t *r) { return r->err ? 0 : (size_t)(r->end - r->p); }
+static inline size_t rd_left(const rd_t *r)
+{
+	return r->err ? 0 : (size_t)(r->end - r->p);
+}
 
 static inline void rd_fail(rd_t *r)
 {
@@ -49,7 +52,10 @@ static inline const uint8_t *rd_bytes(rd_t *r, size_t n)
 	return p;
 }
 
-static inline void rd_skip(rd_t *r, size_t n) { (void)rd_bytes(r, n); }
+static inline void rd_skip(rd_t *r, size_t n)
+{
+	(void)rd_bytes(r, n);
+}
 
 static inline uint8_t rd_u8(rd_t *r)
 {

@@ -15,7 +15,10 @@ static inline int64_t time_mono_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-static inline int64_t time_mono_ms(void) { return time_mono_ns() / 1000000; }
+static inline int64_t time_mono_ms(void)
+{
+	return time_mono_ns() / 1000000;
+}
 
 static inline int64_t time_wall_us(void)
 {
@@ -23,6 +26,9 @@ static inline int64_t time_wall_us(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
-static inline int64_t time_wall_ms(void) { return time_wall_us() / 1000; }
+static inline int64_t time_wall_ms(void)
+{
+	return time_wall_us() / 1000;
+}
 
 #endif

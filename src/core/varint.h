@@ -11,8 +11,14 @@
 
 #define VARINT_MAX 10
 
-static inline uint64_t varint_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
-static inline int64_t varint_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+static inline uint64_t varint_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t varint_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 /* Encodes v into out (at least VARINT_MAX bytes); returns the length. */
 size_t varint_enc_u64(uint8_t *out, uint64_t v);

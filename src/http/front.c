@@ -9,6 +9,7 @@
  * request head is limited to 8 KiB before anything is parsed.
  * Loop thread only.
  */
+#include "core/err.h"
 #include "core/time.h"
 #include "proto/front.h"
 
@@ -25,13 +26,13 @@ typedef struct http_srv {
 } http_srv_t;
 
 static void reply(conn_t *c, int code, const char *reason, const char *ctype, const char *body,
-		  size_t blen, int keep_alive)
+                  size_t blen, int keep_alive)
 {
 	buf_t *out = conn_out(c);
 	buf_printf(out,
-		   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		   "Connection: %s\r\n\r\n",
-		   code, reason, ctype, blen, keep_alive ? "keep-alive" : "close");
+	           "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	           "Connection: %s\r\n\r\n",
+	           code, reason, ctype, blen, keep_alive ? "keep-alive" : "close");
 	buf_append(out, body, blen);
 }
 
@@ -39,17 +40,17 @@ static void metrics(conn_t *c, http_srv_t *h, int keep_alive)
 {
 	buf_t body = BUF_INIT;
 	buf_printf(&body,
-		   "# HELP sluice_uptime_seconds Seconds since sluiced started.\n"
-		   "# TYPE sluice_uptime_seconds gauge\n"
-		   "sluice_uptime_seconds %.3f\n"
-		   "# HELP sluice_connections Open client connections, all protocols.\n"
-		   "# TYPE sluice_connections gauge\n"
-		   "sluice_connections %zu\n"
-		   "# HELP sluice_http_requests_total HTTP requests served.\n"
-		   "# TYPE sluice_http_requests_total counter\n"
-		   "sluice_http_requests_total %llu\n",
-		   (double)(time_mono_ms() - h->started_ms) / 1000.0, conn_count(c->loop),
-		   (unsigned long long)h->requests);
+	           "# HELP sluice_uptime_seconds Seconds since sluiced started.\n"
+	           "# TYPE sluice_uptime_seconds gauge\n"
+	           "sluice_uptime_seconds %.3f\n"
+	           "# HELP sluice_connections Open client connections, all protocols.\n"
+	           "# TYPE sluice_connections gauge\n"
+	           "sluice_connections %zu\n"
+	           "# HELP sluice_http_requests_total HTTP requests served.\n"
+	           "# TYPE sluice_http_requests_total counter\n"
+	           "sluice_http_requests_total %llu\n",
+	           (double)(time_mono_ms() - h->started_ms) / 1000.0, conn_count(c->loop),
+	           (unsigned long long)h->requests);
 	reply(c, 200, "OK", "text/plain; version=0.0.4", (const char *)buf_data(&body),
 	      buf_len(&body), keep_alive);
 	buf_deinit(&body);
@@ -73,7 +74,8 @@ static int on_input(conn_t *c)
 		size_t hl = head_len(p, n < HTTP_MAX_HEAD ? n : HTTP_MAX_HEAD);
 		if (!hl) {
 			if (n >= HTTP_MAX_HEAD) {
-				reply(c, 431, "Request Header Fields Too Large", "text/plain", "", 0, 0);
+				reply(c, 431, "Request Header Fields Too Large", "text/plain", "",
+				      0, 0);
 				return -1;
 			}
 			return 0;
@@ -95,9 +97,10 @@ static int on_input(conn_t *c)
 		}
 		/* HTTP/1.1 keeps the connection unless told otherwise; 1.0 closes. */
 		int keep_alive = strcmp(version, "HTTP/1.1") == 0 &&
-				 !memmem(p, hl, "Connection: close", 17) &&
-				 !memmem(p, hl, "connection: close", 17);
-		if (memmem(p, hl, "Content-Length:", 15) || memmem(p, hl, "Transfer-Encoding:", 18)) {
+		                 !memmem(p, hl, "Connection: close", 17) &&
+		                 !memmem(p, hl, "connection: close", 17);
+		if (memmem(p, hl, "Content-Length:", 15) ||
+		    memmem(p, hl, "Transfer-Encoding:", 18)) {
 			reply(c, 413, "Payload Too Large", "text/plain", "", 0, 0);
 			return -1;
 		}
@@ -131,10 +134,10 @@ static void on_close(conn_t *c)
 }
 
 static const proto_t http_proto = {
-	.name = "http",
-	.on_open = on_open,
-	.on_input = on_input,
-	.on_close = on_close,
+    .name = "http",
+    .on_open = on_open,
+    .on_input = on_input,
+    .on_close = on_close,
 };
 
 static int start(broker_t *b, void **srv)
@@ -154,8 +157,8 @@ static void stop(void *srv)
 }
 
 const front_t http_front = {
-	.name = "http",
-	.proto = &http_proto,
-	.start = start,
-	.stop = stop,
+    .name = "http",
+    .proto = &http_proto,
+    .start = start,
+    .stop = stop,
 };

@@ -241,8 +241,7 @@ void loop_free(loop_t *loop)
 		return;
 	/* Connections still open are closed (without flushing) and their
 	 * on_close hooks run, so nothing they own leaks. */
-	if (loop->conns.close_all)
-		loop->conns.close_all(loop);
+	conn_close_all(loop);
 	run_tasks(loop);
 	heap_deinit(&loop->timers);
 	close(loop->epfd);

@@ -18,10 +18,11 @@ typedef struct loop_conns {
 	struct conn *head; /* doubly linked through conn_priv; open connections only */
 	size_t n;
 	uint64_t next_id; /* last id handed out; ids start at 1 */
-	/* Called by loop_free() to close whatever is still open. */
-	void (*close_all)(loop_t *loop);
 } loop_conns_t;
 
 loop_conns_t *loop_conns(loop_t *loop);
+/* Closes every open connection at once, without flushing (conn.c); used by
+ * loop_free() so nothing a connection owns outlives its loop. */
+void conn_close_all(loop_t *loop);
 
 #endif

@@ -45,18 +45,19 @@ typedef int (*jrnl_snapshot_fn)(void *arg, jrnl_t *j);
 
 typedef struct jrnl_opts {
 	fsync_policy_t fsync;
-	int compact_ratio_pct;  /* compact when garbage*100/size >= this */
+	int compact_ratio_pct; /* compact when garbage*100/size >= this */
 	int64_t compact_min_bytes;
-	size_t max_record;      /* largest record accepted on append or replay */
+	size_t max_record; /* largest payload accepted on append or replay (0: 64 MiB) */
 } jrnl_opts_t;
 
 /* Opens (creating if needed) DIR/NAME.journal, replays it into fn, and
  * returns an owned journal in *out. Borrows loop, syncer and log. */
 int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
-	      const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg);
+              const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg);
 
-/* Appends one record. Returns 0, SL_ETOOBIG, or SL_EIO/SL_ENOSPC if an
- * earlier write failed (the journal then refuses appends until reopened). */
+/* Appends one record. Returns 0, SL_ETOOBIG (payload over max_record),
+ * SL_EINVAL (type 0), or SL_EIO/SL_ENOSPC if an earlier write failed (the
+ * journal then refuses appends until reopened). */
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len);
 /* Same, with the payload in two parts (header + body) to avoid a copy. */
 int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
@@ -67,13 +68,25 @@ void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg);
 /* Whether acknowledgements must wait for jrnl_when_durable (policy always). */
 int jrnl_sync_required(const jrnl_t *j);
 
+/* Bytes one record with a payload of payload_len takes in the file (frame
+ * header included): what the owner passes to jrnl_garbage() when that
+ * record stops mattering. */
+static inline uint64_t jrnl_record_size(size_t payload_len)
+{
+	return 9 + (uint64_t)payload_len;
+}
+
 /* The owner reports that `bytes` of earlier records no longer matter. */
 void jrnl_garbage(jrnl_t *j, uint64_t bytes);
 /* Compacts now if garbage passed the ratio; snapshot writes live state.
- * Owners call this after a burst of deletes (cheap when not needed). */
+ * Owners call this after a burst of deletes (cheap when not needed).
+ * Returns 0 (compacted or not needed) or an error; after a failed snapshot
+ * or write the old journal stays in use. Blocks the loop thread for the
+ * snapshot's write and fsync. */
 int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg);
 
-/* Size of the journal file and of its garbage, for stats and tests. */
+/* Size of the journal file (header and appends not yet written included)
+ * and of its garbage, for stats and tests. */
 uint64_t jrnl_size(const jrnl_t *j);
 uint64_t jrnl_garbage_bytes(const jrnl_t *j);
 

@@ -31,17 +31,23 @@
 typedef struct syncer syncer_t;
 typedef struct sync_file sync_file_t;
 
-/* status: 0, or a negative SL_E* code when fdatasync failed. */
+/* status: 0, or a negative SL_E* code when fdatasync failed (SL_EIO, or
+ * SL_ENOSPC). A failure is sticky for that file: every later waiter on it
+ * gets the error too, since pages lost by a failed sync may never reach the
+ * disk even if a later fdatasync succeeds. */
 typedef void (*sync_cb)(void *arg, int status);
 
 /* Starts the helper thread. Borrows loop and log. */
 syncer_t *syncer_new(loop_t *loop, const log_t *log);
 /* Syncs every registered file, joins the thread and frees. Files must have
- * been released first. */
+ * been released first. Waiters still pending are fired from here, on the
+ * calling (loop) thread. */
 void syncer_free(syncer_t *s);
 
 /* Registers an open fd (borrowed: the caller closes it after
- * sync_file_release()). name is for log lines. */
+ * sync_file_release(); the syncer syncs through its own dup of it, so a sync
+ * still in flight after the release is safe). name is for log lines.
+ * Returns NULL if the fd cannot be duplicated. */
 sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name);
 /* Bytes [0, pos) of the file are written to the page cache. Monotonic. */
 void sync_file_written(sync_file_t *f, uint64_t pos);
@@ -49,9 +55,25 @@ uint64_t sync_file_synced_pos(const sync_file_t *f);
 /* Calls fn(arg, status) on the loop thread once bytes [0, pos) are durable
  * (in a later turn, never re-entrantly). */
 void sync_file_when_durable(sync_file_t *f, uint64_t pos, sync_cb fn, void *arg);
-/* Syncs now, blocking the caller (shutdown, segment seal). */
+/* Syncs now, blocking the caller (shutdown, segment seal). Waiters it
+ * satisfies fire in a later turn. Returns 0 or the file's sync error. */
 int sync_file_sync_now(sync_file_t *f);
-/* Drops the caller's reference. Pending waiters still fire. */
+/* Declares bytes [0, pos) durable by other means (the journal after a
+ * compaction: their content is in a file that was fsynced and renamed in).
+ * Waiters it satisfies fire in a later turn, in order. No-op after an
+ * error. */
+void sync_file_assume_synced(sync_file_t *f, uint64_t pos);
+/* Marks the file failed with err (a negative SL_E* code) as if a sync had
+ * failed: every waiter not yet answered, and every later one, gets err (in
+ * registration order, in a later turn). For owners whose write failed. */
+void sync_file_fail(sync_file_t *f, int err);
+
+/* Drops the caller's reference. Pending waiters still fire (with the sync
+ * result, or SL_ECLOSED for a position that was never written). */
 void sync_file_release(sync_file_t *f);
+
+/* Number of fdatasync calls made so far (helper thread and sync_now), for
+ * stats and tests (group commit shows as fewer syncs than waiters). */
+uint64_t syncer_sync_count(const syncer_t *s);
 
 #endif

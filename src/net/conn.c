@@ -1,0 +1,787 @@
+/*
+ * conn.c — client connections: reading into c->in, the protocol hooks, the
+ * output queue (memory, file regions, holds), backpressure and deferred
+ * close (see conn.h for the contract). Loop thread only.
+ *
+ * Output queue: a singly linked list of chunks, oldest first. Every chunk is
+ * a struct conn_hold; the kind says what it carries:
+ *   OUT_MEM   bytes in b (consecutive writes coalesce into the tail chunk),
+ *   OUT_FILE  a dup()ed fd with an offset and length, sent with sendfile(2),
+ *   OUT_HOLD  a placeholder whose bytes (in b) are not final yet; nothing
+ *             behind it is sent. conn_hold_done() turns it into OUT_MEM.
+ *
+ * Byte accounting: `sealed` is the number of unsent bytes in every chunk
+ * except a memory chunk at the tail; pending = sealed + bytes in that tail.
+ * The tail memory chunk is where protocols build replies in place
+ * (conn_out), so it stays allocated after it is sent: the pointer
+ * conn_out() returned stays valid until a non-memory chunk is queued.
+ *
+ * Per turn: readable → read (bounded) → on_input once; every change that
+ * may need work queues the connection's end-of-turn task, which processes
+ * input a conn_resume()/drain asked for, flushes (one writev/sendfile burst,
+ * bounded), applies the watermarks, and finishes a close. So replies for
+ * pipelined requests leave in one burst and a close takes effect only at
+ * the end of the turn.
+ *
+ * Lifetime: the loop holds one reference while the connection is open
+ * (state OPEN or CLOSING), and every outstanding hold holds one. Finishing a
+ * close (state CLOSED) runs on_close, closes the socket, frees the queue
+ * except holds not yet done (they become orphans, freed by conn_hold_done),
+ * and drops the loop's reference.
+ */
+#include "net/conn.h"
+#include "net/loop_priv.h"
+
+#include "core/err.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define READ_CHUNK (64 * 1024)
+#define READS_PER_TURN 4
+#define FLUSH_BUDGET (8u * 1024 * 1024) /* bytes per connection per turn */
+#define FLUSH_IOV 64
+#define CLOSE_LINGER_MS 5000 /* a flushing close gives the peer this long */
+#define IDLE_BUF_KEEP (256 * 1024) /* larger idle buffers are released */
+
+#define DEFAULT_MAX_INPUT (64u * 1024 * 1024)
+#define DEFAULT_HIGH_WATER (4u * 1024 * 1024)
+#define DEFAULT_LOW_WATER (1u * 1024 * 1024)
+
+typedef enum out_kind { OUT_MEM, OUT_FILE, OUT_HOLD } out_kind_t;
+
+struct conn_hold {
+	struct conn_hold *next;
+	out_kind_t kind;
+	int orphan; /* a hold whose connection closed before it was done */
+	conn_t *c;
+	buf_t b;
+	int fd;
+	off_t off;
+	size_t len;
+};
+typedef struct conn_hold chunk_t;
+
+typedef enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_CLOSED } conn_state_t;
+static const char *const conn_state_names[] = { "open", "closing", "closed" };
+
+struct conn_priv {
+	conn_t *prev, *next; /* the loop's list of open connections */
+	int refs;
+	conn_state_t state;
+	conn_limits_t limits;
+	loop_watch_t watch;
+	loop_task_t task;
+	loop_timer_t linger;
+
+	chunk_t *head, *tail;
+	size_t sealed;
+	unsigned holds; /* holds in the queue not yet done */
+	buf_t discard;  /* what conn_out() hands out once the connection closed */
+
+	unsigned paused : 1;
+	unsigned close_flush : 1;
+	unsigned dead : 1;          /* the socket failed: close without flushing */
+	unsigned eof : 1;           /* the peer will send nothing more */
+	unsigned above : 1;         /* over the high watermark: not reading */
+	unsigned write_blocked : 1; /* the socket said EAGAIN: wait for EPOLLOUT */
+	unsigned input_pending : 1; /* run on_input for buffered input at turn end */
+	unsigned in_input : 1;
+	unsigned opened : 1; /* on_open accepted: on_close is owed */
+};
+
+typedef struct conn_full {
+	conn_t c;
+	struct conn_priv p;
+} conn_full_t;
+
+static void conn_task(loop_t *loop, loop_task_t *task);
+static void finish_close(conn_t *c);
+
+static const log_t *conn_log(const conn_t *c)
+{
+	return loop_log(c->loop);
+}
+
+static void set_state(conn_t *c, conn_state_t s)
+{
+	log_debug(conn_log(c), "conn %llu %s: %s -> %s", (unsigned long long)c->id, c->peer,
+		  conn_state_names[c->priv->state], conn_state_names[s]);
+	c->priv->state = s;
+}
+
+static void schedule(conn_t *c)
+{
+	if (c->priv->state != CONN_CLOSED)
+		loop_defer(c->loop, &c->priv->task);
+}
+
+/* --- output queue ---------------------------------------------------------- */
+
+static chunk_t *chunk_new(conn_t *c, out_kind_t kind)
+{
+	chunk_t *ch = calloc(1, sizeof *ch);
+	if (!ch)
+		abort();
+	ch->kind = kind;
+	ch->c = c;
+	ch->fd = -1;
+	buf_init(&ch->b);
+	return ch;
+}
+
+static void chunk_free(chunk_t *ch)
+{
+	if (ch->fd >= 0)
+		close(ch->fd);
+	buf_deinit(&ch->b);
+	free(ch);
+}
+
+/* Bytes a chunk still has to send (a hold not yet done has none). */
+static size_t chunk_bytes(const chunk_t *ch)
+{
+	switch (ch->kind) {
+	case OUT_MEM:
+		return buf_len(&ch->b);
+	case OUT_FILE:
+		return ch->len;
+	case OUT_HOLD:
+		break;
+	}
+	return 0;
+}
+
+static void queue_push(conn_t *c, chunk_t *ch)
+{
+	struct conn_priv *p = c->priv;
+	if (p->tail && p->tail->kind == OUT_MEM)
+		p->sealed += buf_len(&p->tail->b);
+	p->sealed += chunk_bytes(ch);
+	if (p->tail)
+		p->tail->next = ch;
+	else
+		p->head = ch;
+	p->tail = ch;
+}
+
+/* Unlinks the head chunk; the caller frees it. */
+static chunk_t *queue_pop(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	chunk_t *ch = p->head;
+	p->head = ch->next;
+	if (!p->head)
+		p->tail = NULL;
+	ch->next = NULL;
+	return ch;
+}
+
+size_t conn_out_pending(const conn_t *c)
+{
+	const struct conn_priv *p = c->priv;
+	size_t n = p->sealed;
+	if (p->tail && p->tail->kind == OUT_MEM)
+		n += buf_len(&p->tail->b);
+	return n;
+}
+
+buf_t *conn_out(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (p->state == CONN_CLOSED) {
+		buf_reset(&p->discard);
+		return &p->discard;
+	}
+	if (!p->tail || p->tail->kind != OUT_MEM)
+		queue_push(c, chunk_new(c, OUT_MEM));
+	schedule(c);
+	return &p->tail->b;
+}
+
+void conn_write(conn_t *c, const void *ptr, size_t n)
+{
+	if (n == 0 || c->priv->state == CONN_CLOSED)
+		return;
+	buf_append(conn_out(c), ptr, n);
+}
+
+int conn_send_file(conn_t *c, int fd, off_t off, size_t len)
+{
+	if (len == 0 || c->priv->state == CONN_CLOSED)
+		return 0;
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dfd < 0) {
+		log_warn(conn_log(c), "conn %llu %s: dup of file fd %d: %s", (unsigned long long)c->id,
+			 c->peer, fd, strerror(errno));
+		return SL_EIO;
+	}
+	chunk_t *ch = chunk_new(c, OUT_FILE);
+	ch->fd = dfd;
+	ch->off = off;
+	ch->len = len;
+	queue_push(c, ch);
+	schedule(c);
+	return 0;
+}
+
+conn_hold_t *conn_hold(conn_t *c)
+{
+	chunk_t *h = chunk_new(c, OUT_HOLD);
+	conn_ref(c);
+	if (c->priv->state == CONN_CLOSED) {
+		h->orphan = 1;
+		return h;
+	}
+	queue_push(c, h);
+	c->priv->holds++;
+	return h;
+}
+
+buf_t *conn_hold_buf(conn_hold_t *h)
+{
+	return &h->b;
+}
+
+void conn_hold_done(conn_t *c, conn_hold_t *h)
+{
+	struct conn_priv *p = c->priv;
+	if (h->orphan) {
+		chunk_free(h);
+		conn_unref(c);
+		return;
+	}
+	h->kind = OUT_MEM;
+	p->holds--;
+	if (h != p->tail)
+		p->sealed += buf_len(&h->b);
+	schedule(c);
+	conn_unref(c); /* the loop's reference keeps c alive while it is queued */
+}
+
+/* Sends from the head of the queue: consecutive memory chunks with one
+ * sendmsg, file regions with sendfile, until the socket is full, a hold is
+ * reached, the queue is empty or the turn's budget is spent. Returns 0, or
+ * a negative code when the socket failed. */
+static int flush(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	size_t budget = FLUSH_BUDGET;
+	while (budget > 0 && p->head) {
+		chunk_t *ch = p->head;
+		if (ch->kind == OUT_MEM && buf_len(&ch->b) == 0) {
+			if (ch == p->tail)
+				break;
+			chunk_free(queue_pop(c));
+			continue;
+		}
+		if (ch->kind == OUT_HOLD)
+			break;
+		if (ch->kind == OUT_FILE) {
+			size_t want = ch->len < budget ? ch->len : budget;
+			ssize_t n = sendfile(c->fd, ch->fd, &ch->off, want);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN) {
+					p->write_blocked = 1;
+					return 0;
+				}
+				log_debug(conn_log(c), "conn %llu %s: sendfile: %s", (unsigned long long)c->id,
+					  c->peer, strerror(errno));
+				return SL_EIO;
+			}
+			if (n == 0) {
+				/* The file is shorter than the region: the bytes the
+				 * client was promised do not exist. */
+				log_warn(conn_log(c), "conn %llu %s: file region ends early (%zu bytes missing)",
+					 (unsigned long long)c->id, c->peer, ch->len);
+				return SL_EIO;
+			}
+			ch->len -= (size_t)n;
+			p->sealed -= (size_t)n;
+			budget -= (size_t)n;
+			if (ch->len == 0)
+				chunk_free(queue_pop(c));
+			else if ((size_t)n < want)
+				p->write_blocked = 1;
+			if (p->write_blocked)
+				return 0;
+			continue;
+		}
+		struct iovec iov[FLUSH_IOV];
+		int niov = 0;
+		size_t total = 0;
+		for (chunk_t *x = ch; x && x->kind == OUT_MEM && niov < FLUSH_IOV && total < budget;
+		     x = x->next) {
+			size_t len = buf_len(&x->b);
+			if (len == 0)
+				continue;
+			if (len > budget - total)
+				len = budget - total;
+			iov[niov].iov_base = buf_data(&x->b);
+			iov[niov].iov_len = len;
+			niov++;
+			total += len;
+		}
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)niov };
+		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				p->write_blocked = 1;
+				return 0;
+			}
+			log_debug(conn_log(c), "conn %llu %s: send: %s", (unsigned long long)c->id, c->peer,
+				  strerror(errno));
+			return SL_EIO;
+		}
+		budget -= (size_t)n;
+		size_t left = (size_t)n;
+		while (left > 0) {
+			chunk_t *x = p->head;
+			size_t len = buf_len(&x->b);
+			size_t take = len < left ? len : left;
+			buf_consume(&x->b, take);
+			if (x != p->tail)
+				p->sealed -= take;
+			left -= take;
+			if (buf_len(&x->b) == 0 && x != p->tail)
+				chunk_free(queue_pop(c));
+		}
+		if ((size_t)n < total) {
+			p->write_blocked = 1;
+			return 0;
+		}
+	}
+	if (p->tail && p->tail->kind == OUT_MEM && buf_len(&p->tail->b) == 0 &&
+	    p->tail->b.cap > IDLE_BUF_KEEP)
+		buf_shrink(&p->tail->b, 0);
+	/* Budget spent with more to send: continue when writable (next turn). */
+	if (budget == 0 && conn_out_pending(c) > 0)
+		p->write_blocked = 1;
+	return 0;
+}
+
+/* Whether something at the head can be sent now (not a hold). */
+static int sendable(const conn_t *c)
+{
+	for (const chunk_t *ch = c->priv->head; ch; ch = ch->next) {
+		if (ch->kind == OUT_HOLD)
+			return 0;
+		if (chunk_bytes(ch) > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* --- readiness and watermarks ---------------------------------------------- */
+
+static void update_events(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (p->state == CONN_CLOSED)
+		return;
+	uint32_t ev = 0;
+	if (p->state == CONN_OPEN && !p->eof && !p->above &&
+	    !(p->paused && buf_len(&c->in) >= p->limits.max_input))
+		ev |= EPOLLIN;
+	if (p->write_blocked && sendable(c))
+		ev |= EPOLLOUT;
+	loop_watch_mod(c->loop, &p->watch, ev);
+}
+
+static void check_high_water(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (!p->above && conn_out_pending(c) > p->limits.high_water) {
+		p->above = 1;
+		log_debug(conn_log(c), "conn %llu %s: %zu bytes unsent, reading paused",
+			  (unsigned long long)c->id, c->peer, conn_out_pending(c));
+	}
+}
+
+static void check_low_water(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (!p->above || conn_out_pending(c) >= p->limits.low_water)
+		return;
+	p->above = 0;
+	if (p->state != CONN_OPEN)
+		return;
+	if (buf_len(&c->in) > 0)
+		p->input_pending = 1;
+	schedule(c);
+	if (c->proto->on_drain)
+		c->proto->on_drain(c);
+}
+
+/* --- input ------------------------------------------------------------------- */
+
+/* Runs on_input for what is buffered. A protocol handles every complete
+ * request in one call, so input at or over max_input after a call means
+ * one request is larger than allowed; it gets one more call to show
+ * progress (a protocol that stops early, e.g. after pausing, keeps its
+ * connection) and is closed if it makes none. */
+static void process_input(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	for (int round = 0; round < 8; round++) {
+		if (p->in_input || p->paused || p->state != CONN_OPEN || buf_len(&c->in) == 0)
+			break;
+		size_t before = buf_len(&c->in);
+		p->in_input = 1;
+		int r = c->proto->on_input(c);
+		p->in_input = 0;
+		if (r < 0) {
+			conn_close(c, 1);
+			break;
+		}
+		size_t after = buf_len(&c->in);
+		if (after < p->limits.max_input || p->paused || p->state != CONN_OPEN)
+			break;
+		if (after >= before) {
+			log_info(conn_log(c),
+				 "conn %llu %s: %zu bytes of input without a complete request, closing",
+				 (unsigned long long)c->id, c->peer, after);
+			conn_close(c, 1);
+			break;
+		}
+	}
+	if (buf_len(&c->in) == 0 && c->in.cap > IDLE_BUF_KEEP)
+		buf_shrink(&c->in, 0);
+	check_high_water(c);
+}
+
+static void do_read(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	size_t got = 0;
+	for (int i = 0; i < READS_PER_TURN; i++) {
+		if (p->paused && buf_len(&c->in) >= p->limits.max_input)
+			break;
+		buf_reserve(&c->in, READ_CHUNK);
+		size_t room = c->in.cap - c->in.end;
+		ssize_t n = read(c->fd, c->in.data + c->in.end, room);
+		if (n > 0) {
+			buf_commit(&c->in, (size_t)n);
+			got += (size_t)n;
+			if ((size_t)n < room || buf_len(&c->in) >= p->limits.max_input)
+				break;
+			continue;
+		}
+		if (n == 0) {
+			p->eof = 1;
+			break;
+		}
+		if (errno == EINTR) {
+			i--;
+			continue;
+		}
+		if (errno != EAGAIN) {
+			log_debug(conn_log(c), "conn %llu %s: read: %s", (unsigned long long)c->id, c->peer,
+				  strerror(errno));
+			p->dead = 1;
+			conn_close(c, 0);
+			return;
+		}
+		break;
+	}
+	if (got > 0)
+		process_input(c);
+	if (p->eof && p->state == CONN_OPEN) {
+		log_debug(conn_log(c), "conn %llu %s: peer closed its side", (unsigned long long)c->id,
+			  c->peer);
+		/* Replies to what it sent before its FIN still go out. */
+		conn_close(c, 1);
+	}
+	update_events(c);
+}
+
+static void on_io(loop_t *loop, loop_watch_t *w, uint32_t events)
+{
+	(void)loop;
+	conn_t *c = w->arg;
+	struct conn_priv *p = c->priv;
+	if (p->state == CONN_CLOSED)
+		return;
+	conn_ref(c);
+	if (events & EPOLLOUT) {
+		p->write_blocked = 0;
+		schedule(c);
+	}
+	if (events & EPOLLIN) {
+		if (p->state == CONN_OPEN)
+			do_read(c);
+	} else if (events & (EPOLLERR | EPOLLHUP)) {
+		/* Reset, or both directions shut: nothing can be sent any more. */
+		p->dead = 1;
+		conn_close(c, 0);
+	}
+	conn_unref(c);
+}
+
+/* --- end of turn ---------------------------------------------------------- */
+
+static void on_linger(loop_t *loop, loop_timer_t *t)
+{
+	(void)loop;
+	conn_t *c = t->arg;
+	log_debug(conn_log(c), "conn %llu %s: flush on close timed out with %zu bytes unsent",
+		  (unsigned long long)c->id, c->peer, conn_out_pending(c));
+	finish_close(c);
+}
+
+static void conn_task(loop_t *loop, loop_task_t *task)
+{
+	(void)loop;
+	conn_t *c = task->arg;
+	struct conn_priv *p = c->priv;
+	if (p->state == CONN_CLOSED)
+		return;
+	conn_ref(c);
+	if (p->input_pending && !p->paused && !p->above && p->state == CONN_OPEN) {
+		p->input_pending = 0;
+		process_input(c);
+	}
+	if (!p->dead && !p->write_blocked && flush(c) < 0) {
+		p->dead = 1;
+		if (p->state == CONN_OPEN)
+			conn_close(c, 0);
+	}
+	if (p->state == CONN_OPEN) {
+		check_high_water(c);
+		check_low_water(c);
+		update_events(c);
+	} else if (p->state == CONN_CLOSING) {
+		if (p->dead || !p->close_flush || (conn_out_pending(c) == 0 && p->holds == 0)) {
+			finish_close(c);
+		} else {
+			if (!loop_timer_armed(&p->linger))
+				loop_timer_start(c->loop, &p->linger, CLOSE_LINGER_MS);
+			update_events(c);
+		}
+	}
+	conn_unref(c);
+}
+
+/* --- lifetime ------------------------------------------------------------ */
+
+void conn_close(conn_t *c, int flush_first)
+{
+	struct conn_priv *p = c->priv;
+	if (p->state == CONN_CLOSED)
+		return;
+	if (p->state == CONN_OPEN) {
+		p->close_flush = flush_first ? 1 : 0;
+		set_state(c, CONN_CLOSING);
+	} else if (!flush_first) {
+		p->close_flush = 0; /* a hard close overrides a flushing one */
+	}
+	schedule(c);
+}
+
+int conn_is_closed(const conn_t *c)
+{
+	return c->priv->state != CONN_OPEN;
+}
+
+void conn_ref(conn_t *c)
+{
+	c->priv->refs++;
+}
+
+void conn_unref(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (--p->refs > 0)
+		return;
+	if (p->state != CONN_CLOSED)
+		abort(); /* the loop's reference was dropped twice */
+	buf_deinit(&p->discard);
+	free((conn_full_t *)c);
+}
+
+static void list_unlink(conn_t *c)
+{
+	loop_conns_t *lc = loop_conns(c->loop);
+	struct conn_priv *p = c->priv;
+	if (p->prev)
+		p->prev->priv->next = p->next;
+	else
+		lc->head = p->next;
+	if (p->next)
+		p->next->priv->prev = p->prev;
+	p->prev = p->next = NULL;
+	lc->n--;
+}
+
+static void finish_close(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (p->state == CONN_CLOSED)
+		return;
+	if (p->state == CONN_OPEN)
+		set_state(c, CONN_CLOSING);
+	log_debug(conn_log(c), "conn %llu %s: closed", (unsigned long long)c->id, c->peer);
+	list_unlink(c);
+	/* on_close runs while the queue and holds are intact (it may complete
+	 * holds itself) and before the state says CLOSED. */
+	if (p->opened && c->proto->on_close)
+		c->proto->on_close(c);
+	set_state(c, CONN_CLOSED);
+	loop_task_cancel(c->loop, &p->task);
+	loop_timer_stop(c->loop, &p->linger);
+	loop_watch_del(c->loop, &p->watch);
+	close(c->fd);
+	c->fd = -1;
+	while (p->head) {
+		chunk_t *ch = queue_pop(c);
+		if (ch->kind == OUT_HOLD)
+			ch->orphan = 1; /* freed by conn_hold_done */
+		else
+			chunk_free(ch);
+	}
+	p->sealed = 0;
+	p->holds = 0;
+	buf_deinit(&c->in);
+	conn_unref(c);
+}
+
+/* --- input control -------------------------------------------------------- */
+
+void conn_pause(conn_t *c)
+{
+	c->priv->paused = 1;
+	if (!c->priv->in_input)
+		update_events(c);
+}
+
+void conn_resume(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (!p->paused)
+		return;
+	p->paused = 0;
+	if (buf_len(&c->in) > 0)
+		p->input_pending = 1;
+	schedule(c);
+	if (!p->in_input)
+		update_events(c);
+}
+
+int conn_paused(const conn_t *c)
+{
+	return c->priv->paused;
+}
+
+/* --- creation -------------------------------------------------------------- */
+
+static void format_peer(int fd, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char host[INET6_ADDRSTRLEN];
+	snprintf(out, size, "unknown");
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		snprintf(out, size, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		snprintf(out, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else if (ss.ss_family == AF_UNIX) {
+		snprintf(out, size, "unix");
+	}
+}
+
+conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
+		 const conn_limits_t *limits)
+{
+	conn_full_t *full = calloc(1, sizeof *full);
+	if (!full)
+		abort();
+	conn_t *c = &full->c;
+	struct conn_priv *p = &full->p;
+	loop_conns_t *lc = loop_conns(loop);
+	c->priv = p;
+	c->id = ++lc->next_id;
+	c->fd = fd;
+	c->srv = srv;
+	c->proto = proto;
+	c->loop = loop;
+	buf_init(&c->in);
+	format_peer(fd, c->peer, sizeof c->peer);
+	p->refs = 1;
+	p->state = CONN_OPEN;
+	p->limits.max_input = limits && limits->max_input ? limits->max_input : DEFAULT_MAX_INPUT;
+	p->limits.high_water = limits && limits->high_water ? limits->high_water : DEFAULT_HIGH_WATER;
+	p->limits.low_water = limits && limits->low_water ? limits->low_water : DEFAULT_LOW_WATER;
+	if (p->limits.low_water > p->limits.high_water)
+		p->limits.low_water = p->limits.high_water;
+	buf_init(&p->discard);
+	loop_task_init(&p->task, conn_task, c);
+	loop_timer_init(&p->linger, on_linger, c);
+
+	/* Replies are coalesced per turn already; Nagle would only add delay.
+	 * Fails harmlessly on non-TCP sockets (tests use socketpairs). */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+	if (loop_watch_add(loop, &p->watch, fd, EPOLLIN, on_io, c) < 0) {
+		close(fd);
+		free(full);
+		return NULL;
+	}
+	p->next = lc->head;
+	if (lc->head)
+		lc->head->priv->prev = c;
+	lc->head = c;
+	lc->n++;
+	log_debug(loop_log(loop), "conn %llu %s: accepted (%s)", (unsigned long long)c->id, c->peer,
+		  proto->name ? proto->name : "?");
+	if (proto->on_open && proto->on_open(c, srv) < 0) {
+		log_debug(loop_log(loop), "conn %llu %s: refused by %s", (unsigned long long)c->id,
+			  c->peer, proto->name ? proto->name : "?");
+		finish_close(c);
+		return NULL;
+	}
+	p->opened = 1;
+	return c;
+}
+
+size_t conn_count(loop_t *loop)
+{
+	return loop_conns(loop)->n;
+}
+
+void conn_foreach(loop_t *loop, void (*fn)(conn_t *c, void *arg), void *arg)
+{
+	conn_t *c = loop_conns(loop)->head;
+	while (c) {
+		conn_t *next = c->priv->next;
+		fn(c, arg);
+		c = next;
+	}
+}
+
+void conn_close_all(loop_t *loop)
+{
+	loop_conns_t *lc = loop_conns(loop);
+	while (lc->head)
+		finish_close(lc->head);
+}

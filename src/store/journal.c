@@ -1,0 +1,616 @@
+/*
+ * journal.c — the state journal: framed records appended to one file,
+ * replayed on open, compacted by snapshot-and-rename. See journal.h for the
+ * API. Loop thread only; syncs go through the syncer's helper thread.
+ *
+ * File DIR/NAME.journal, format version 1 (all integers big-endian):
+ *
+ *   offset  size  field
+ *   0       6     magic "SLJRNL"
+ *   6       2     u16 format version (1)
+ *   8       ...   records, back to back, each:
+ *     +0    4     u32 length L: bytes of type + payload (1 <= L <= max_record+1)
+ *     +4    4     u32 CRC-32C (Castagnoli) over the L bytes that follow
+ *     +8    1     u8 type, 1..255 (owner-defined; 0 is never written)
+ *     +9    L-1   payload
+ *
+ * A record is valid when its whole frame is inside the file, L is in range,
+ * the CRC matches and the type is not 0. The journal is the header followed
+ * by the longest run of valid records; nothing after the first invalid byte
+ * is ever replayed, because a record after a damaged one may depend on it.
+ *
+ * Recovery rule, applied by jrnl_open in this order:
+ *   1. DIR/NAME.journal.tmp is deleted if present: it is an unfinished
+ *      compaction (or creation), and the rename over NAME.journal is the
+ *      commit point of both.
+ *   2. NAME.journal absent: a new one (header only) is written to the .tmp,
+ *      fsynced, renamed into place and the directory fsynced.
+ *   3. A file shorter than the header whose bytes are a prefix of it (a
+ *      damaged or truncated new journal) is reset to an empty journal. A
+ *      wrong magic or an unknown version refuses the open with SL_ECORRUPT:
+ *      that file is not ours to cut.
+ *   4. Records are replayed from offset 8. At the first invalid frame (short
+ *      frame, L = 0, bad CRC, type 0) the file is truncated to the end of the
+ *      last valid record, fsynced, and one warning says how many bytes were
+ *      cut. New appends continue from there. A frame whose L is over the
+ *      record limit is invalid unless it is whole with a matching CRC: then
+ *      it was written under a larger limit, and the open is refused
+ *      (SL_ETOOBIG) rather than cutting acknowledged data.
+ *
+ * Writes. Appends are framed into a memory buffer and written with pwrite()
+ * at the end of the loop turn (loop_defer), or at once when the buffer
+ * passes FLUSH_AT. jrnl_when_durable() writes the buffer now and asks the
+ * syncer for a callback at the resulting file size, so every append of the
+ * turn shares one fdatasync. A failed write leaves at most a partial frame
+ * at the tail (cut on the next open); the error is logged once and is
+ * sticky: later appends and durability waits fail with it.
+ *
+ * Compaction writes the owner's snapshot (its live state, re-appended with
+ * jrnl_append) to NAME.journal.tmp, fsyncs it, renames it over the journal,
+ * fsyncs the directory, and switches the fd and the syncer registration to
+ * the new file. It runs synchronously on the loop thread; compactions are
+ * rare and bounded by the live state. Waiters registered on the old file
+ * are answered with success right after the switch: the snapshot, fsynced
+ * and renamed in, holds every record they covered. They fire before any
+ * waiter on the new file, so jrnl_when_durable callbacks stay in order.
+ */
+#include "store/journal.h"
+
+#include "core/buf.h"
+#include "core/crc32c.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JRNL_MAGIC "SLJRNL"
+#define JRNL_VERSION 1
+#define JRNL_HDR 8
+#define JRNL_FRAME 9 /* length + crc + type */
+#define FLUSH_AT (256 * 1024)
+#define READ_CHUNK (1024 * 1024)
+#define DEFAULT_MAX_RECORD (64u * 1024 * 1024)
+
+struct jrnl {
+	loop_t *loop;
+	syncer_t *syncer;
+	const log_t *log;
+	char *dir, *name, *path, *tmp_path;
+	jrnl_opts_t opts;
+	int fd;
+	sync_file_t *sf;
+	uint64_t file_pos; /* bytes of the file written so far */
+	buf_t wbuf;        /* framed appends not yet written */
+	uint64_t garbage;
+	int err;         /* sticky write/sync failure */
+	int compacting;  /* appends go to the .tmp file */
+	int compact_err; /* first write failure into the .tmp */
+	loop_task_t flush_task;
+};
+
+static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
+
+/* Returns an owned "DIR/NAME<suffix>". */
+static char *path_of(const char *dir, const char *name, const char *suffix)
+{
+	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
+	char *s = malloc(n);
+	if (!s)
+		abort();
+	snprintf(s, n, "%s/%s%s", dir, name, suffix);
+	return s;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off, size_t *done)
+{
+	size_t w = 0;
+	int rc = 0;
+	while (w < n) {
+		ssize_t k = pwrite(fd, p + w, n - w, (off_t)(off + w));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = sl_from_errno(errno);
+			if (rc != SL_ENOSPC)
+				rc = SL_EIO;
+			break;
+		}
+		if (k == 0) {
+			rc = SL_EIO;
+			break;
+		}
+		w += (size_t)k;
+	}
+	if (done)
+		*done = w;
+	return rc;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return sl_from_errno(errno);
+	int rc = fsync(dfd) < 0 ? SL_EIO : 0;
+	close(dfd);
+	return rc;
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+/* Writes the buffer to the current fd at file_pos. On failure the bytes that
+ * did reach the file are counted (a partial frame stays at the tail) and the
+ * rest is dropped. */
+static int write_buffer(jrnl_t *j)
+{
+	size_t n = buf_len(&j->wbuf), done = 0;
+	if (n == 0)
+		return 0;
+	int rc = write_all(j->fd, buf_data(&j->wbuf), n, j->file_pos, &done);
+	j->file_pos += done;
+	buf_reset(&j->wbuf);
+	if (rc == 0 && j->sf && !j->compacting)
+		sync_file_written(j->sf, j->file_pos);
+	return rc;
+}
+
+static void fail(jrnl_t *j, int err, const char *what)
+{
+	if (j->err)
+		return;
+	j->err = err;
+	/* Waiters not yet answered get the error too, in order: the syncer
+	 * answers them as if a sync had failed. */
+	sync_file_fail(j->sf, err);
+	log_error(j->log,
+	          "journal %s: %s failed at offset %llu: %s; refusing appends until reopened",
+	          j->path, what, (unsigned long long)j->file_pos, sl_strerror(err));
+}
+
+/* Writes pending appends; a failure makes the journal refuse appends. */
+static void flush(jrnl_t *j)
+{
+	if (j->compacting) {
+		int rc = write_buffer(j);
+		if (rc && !j->compact_err)
+			j->compact_err = rc;
+		return;
+	}
+	if (j->err) {
+		buf_reset(&j->wbuf);
+		return;
+	}
+	int rc = write_buffer(j);
+	if (rc)
+		fail(j, rc, "write");
+}
+
+static void on_flush_task(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	flush(t->arg);
+}
+
+int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (j->err && !j->compacting)
+		return j->err;
+	if (type == 0)
+		return SL_EINVAL;
+	if (alen > j->opts.max_record || blen > j->opts.max_record - alen)
+		return SL_ETOOBIG;
+	size_t len = alen + blen;
+	uint8_t *p = buf_reserve(&j->wbuf, JRNL_FRAME + len);
+	be32_store(p, (uint32_t)(len + 1));
+	p[8] = type;
+	if (alen)
+		memcpy(p + 9, a, alen);
+	if (blen)
+		memcpy(p + 9 + alen, b, blen);
+	be32_store(p + 4, crc32c(0, p + 8, len + 1));
+	buf_commit(&j->wbuf, JRNL_FRAME + len);
+	if (buf_len(&j->wbuf) >= FLUSH_AT)
+		flush(j);
+	else if (!j->compacting)
+		loop_defer(j->loop, &j->flush_task);
+	return 0;
+}
+
+int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
+{
+	return jrnl_append2(j, type, payload, len, NULL, 0);
+}
+
+void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg)
+{
+	/* After a write failure the sync file is failed too, so this answers
+	 * with the error, in order with earlier waiters. */
+	flush(j);
+	sync_file_when_durable(j->sf, j->file_pos, fn, arg);
+}
+
+int jrnl_sync_required(const jrnl_t *j)
+{
+	return j->opts.fsync.mode == FSYNC_ALWAYS;
+}
+
+void jrnl_garbage(jrnl_t *j, uint64_t bytes)
+{
+	j->garbage += bytes;
+}
+
+uint64_t jrnl_size(const jrnl_t *j)
+{
+	return j->file_pos + buf_len(&j->wbuf);
+}
+
+uint64_t jrnl_garbage_bytes(const jrnl_t *j)
+{
+	return j->garbage;
+}
+
+/* --- compaction ---------------------------------------------------------- */
+
+static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
+{
+	uint64_t old_size = jrnl_size(j);
+	flush(j);
+	if (j->err)
+		return j->err;
+	int tfd = open(j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (tfd < 0) {
+		int rc = sl_from_errno(errno);
+		log_warn(j->log, "journal %s: compaction skipped: cannot create %s: %s", j->path,
+		         j->tmp_path, strerror(errno));
+		return rc;
+	}
+	int old_fd = j->fd;
+	uint64_t old_pos = j->file_pos;
+	j->fd = tfd;
+	j->file_pos = 0;
+	j->compacting = 1;
+	j->compact_err = 0;
+	buf_append(&j->wbuf, header, JRNL_HDR);
+	int rc = snapshot(arg, j);
+	if (rc == 0)
+		flush(j);
+	j->compacting = 0;
+	if (rc == 0)
+		rc = j->compact_err;
+	if (rc == 0 && fsync(tfd) < 0)
+		rc = SL_EIO;
+	if (rc == 0 && rename(j->tmp_path, j->path) < 0)
+		rc = sl_from_errno(errno);
+	if (rc) {
+		log_warn(j->log, "journal %s: compaction abandoned, the old journal stays: %s",
+		         j->path, sl_strerror(rc));
+		buf_reset(&j->wbuf);
+		close(tfd);
+		unlink(j->tmp_path);
+		j->fd = old_fd;
+		j->file_pos = old_pos;
+		return rc;
+	}
+
+	/* Committed: from here on the new file is the journal. */
+	int drc = fsync_dir(j->dir);
+	sync_file_t *nsf = sync_file_new(j->syncer, tfd, j->opts.fsync, j->path);
+	close(old_fd);
+	j->garbage = 0;
+	if (!nsf) {
+		/* Keep the old registration as the place waiters are failed. */
+		fail(j, SL_EIO, "registering the compacted file");
+	} else {
+		/* The old file's waiters are covered by the snapshot, which is on
+		 * disk once the directory is: answer them now, so that they fire
+		 * before any waiter on the new file (callbacks stay in order). If
+		 * the directory sync failed, they keep waiting for the old file's
+		 * own sync, which is right whichever file a crash leaves. */
+		if (drc == 0)
+			sync_file_assume_synced(j->sf, old_pos);
+		sync_file_release(j->sf);
+		j->sf = nsf;
+		sync_file_written(nsf, j->file_pos);
+		/* The new file itself was fsynced before the rename. */
+		if (drc == 0)
+			sync_file_assume_synced(nsf, j->file_pos);
+		if (drc)
+			fail(j, SL_EIO, "fsync of the directory after compaction");
+	}
+	log_info(j->log, "journal %s: compacted %llu -> %llu bytes", j->path,
+	         (unsigned long long)old_size, (unsigned long long)j->file_pos);
+	return j->err;
+}
+
+int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
+{
+	if (j->err)
+		return j->err;
+	if (j->compacting)
+		return SL_ESTATE;
+	uint64_t size = jrnl_size(j);
+	if (size == 0 || size < (uint64_t)j->opts.compact_min_bytes)
+		return 0;
+	if (j->garbage * 100 / size < (uint64_t)j->opts.compact_ratio_pct)
+		return 0;
+	return compact(j, snapshot, arg);
+}
+
+/* --- open and replay ----------------------------------------------------- */
+
+/* A length over max_record at off: either damage (cut it) or a whole valid
+ * record written under a larger limit. Cutting the latter would lose
+ * acknowledged data, so it refuses the open instead (the operator raises the
+ * limit). The CRC is checked in chunks, never allocating the claimed size. */
+static int oversized(jrnl_t *j, uint64_t off, uint32_t len, uint64_t size, const char **why)
+{
+	*why = "length over the record limit";
+	if (off + 8 + len > size)
+		return 0;
+	uint8_t h[8], chunk[65536];
+	if (pread(j->fd, h, 8, (off_t)off) != 8)
+		return 0;
+	uint32_t crc = 0;
+	for (uint64_t done = 0; done < len;) {
+		size_t n = len - done < sizeof chunk ? (size_t)(len - done) : sizeof chunk;
+		if (pread(j->fd, chunk, n, (off_t)(off + 8 + done)) != (ssize_t)n)
+			return 0;
+		if (done == 0 && chunk[0] == 0)
+			return 0;
+		crc = crc32c(crc, chunk, n);
+		done += n;
+	}
+	if (crc != be32_load(h + 4))
+		return 0;
+	log_error(j->log,
+	          "journal %s: valid %u-byte record at offset %llu is over the record limit "
+	          "(%zu); refusing to open: raise the limit",
+	          j->path, len - 1, (unsigned long long)off, j->opts.max_record);
+	return SL_ETOOBIG;
+}
+
+/* Reads the file from offset 8, replaying valid records; returns 0 with
+ * *valid_end set to the end of the last valid record, or the replay fn's
+ * error, or an I/O error. */
+static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64_t *valid_end,
+                  const char **why)
+{
+	buf_t rb = BUF_INIT;
+	uint64_t off = JRNL_HDR; /* file offset of the next record */
+	uint64_t rd = JRNL_HDR;  /* file offset of the next byte to read */
+	int rc = 0;
+	*why = NULL;
+	for (;;) {
+		size_t have = buf_len(&rb);
+		size_t need = JRNL_FRAME;
+		uint32_t len = 0;
+		if (have >= 4) {
+			len = be32_load(buf_data(&rb));
+			if (len == 0) {
+				*why = "zero length";
+				break;
+			}
+			if ((uint64_t)len - 1 > j->opts.max_record) {
+				rc = oversized(j, off, len, size, why);
+				break;
+			}
+			need = 8 + (size_t)len;
+		}
+		if (have < need) {
+			if (rd >= size) {
+				if (have)
+					*why = "short frame";
+				break;
+			}
+			size_t want = need - have > READ_CHUNK ? need - have : READ_CHUNK;
+			if ((uint64_t)want > size - rd)
+				want = (size_t)(size - rd);
+			uint8_t *p = buf_reserve(&rb, want);
+			ssize_t k = pread(j->fd, p, want, (off_t)rd);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				rc = SL_EIO;
+				log_error(j->log, "journal %s: read at %llu failed: %s", j->path,
+				          (unsigned long long)rd, strerror(errno));
+				break;
+			}
+			if (k == 0) {
+				size = rd; /* the file shrank under us */
+				continue;
+			}
+			buf_commit(&rb, (size_t)k);
+			rd += (uint64_t)k;
+			continue;
+		}
+		const uint8_t *p = buf_data(&rb);
+		if (crc32c(0, p + 8, len) != be32_load(p + 4)) {
+			*why = "checksum mismatch";
+			break;
+		}
+		if (p[8] == 0) {
+			*why = "type 0";
+			break;
+		}
+		rc = fn(arg, p[8], p + 9, len - 1);
+		if (rc) {
+			log_error(j->log,
+			          "journal %s: the owner refused the record at offset %llu: %s",
+			          j->path, (unsigned long long)off, sl_strerror(rc));
+			break;
+		}
+		buf_consume(&rb, need);
+		off += need;
+	}
+	buf_deinit(&rb);
+	*valid_end = off;
+	return rc;
+}
+
+/* Creates an empty journal atomically: header into the .tmp, fsync, rename,
+ * fsync the directory. */
+static int create_file(jrnl_t *j)
+{
+	int fd = open(j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return sl_from_errno(errno);
+	int rc = write_all(fd, header, JRNL_HDR, 0, NULL);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = SL_EIO;
+	if (rc == 0 && rename(j->tmp_path, j->path) < 0)
+		rc = sl_from_errno(errno);
+	if (rc == 0)
+		rc = fsync_dir(j->dir);
+	close(fd);
+	if (rc)
+		unlink(j->tmp_path);
+	return rc;
+}
+
+/* Checks the header; resets a file that holds only a prefix of one. */
+static int check_header(jrnl_t *j, uint64_t *size)
+{
+	uint8_t h[JRNL_HDR];
+	size_t n = *size < JRNL_HDR ? (size_t)*size : JRNL_HDR;
+	ssize_t k = pread(j->fd, h, n, 0);
+	if (k != (ssize_t)n)
+		return SL_EIO;
+	if (n < JRNL_HDR) {
+		if (memcmp(h, header, n) != 0)
+			goto bad;
+		log_warn(j->log,
+		         "journal %s: %zu-byte file holds no complete header; starting empty",
+		         j->path, n);
+		if (ftruncate(j->fd, 0) < 0 || write_all(j->fd, header, JRNL_HDR, 0, NULL) ||
+		    fsync(j->fd) < 0)
+			return SL_EIO;
+		*size = JRNL_HDR;
+		return 0;
+	}
+	if (memcmp(h, JRNL_MAGIC, 6) != 0)
+		goto bad;
+	if (be16_load(h + 6) != JRNL_VERSION) {
+		log_error(j->log, "journal %s: unsupported format version %u", j->path,
+		          (unsigned)be16_load(h + 6));
+		return SL_ECORRUPT;
+	}
+	return 0;
+bad:
+	log_error(j->log, "journal %s: not a sluice journal (bad magic); refusing to open it",
+	          j->path);
+	return SL_ECORRUPT;
+}
+
+static void jrnl_destroy(jrnl_t *j)
+{
+	buf_deinit(&j->wbuf);
+	free(j->dir);
+	free(j->name);
+	free(j->path);
+	free(j->tmp_path);
+	free(j);
+}
+
+int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
+              const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg)
+{
+	*out = NULL;
+	jrnl_t *j = calloc(1, sizeof *j);
+	if (!j)
+		abort();
+	j->loop = loop;
+	j->syncer = syncer;
+	j->log = log;
+	j->opts = *opts;
+	if (j->opts.max_record == 0)
+		j->opts.max_record = DEFAULT_MAX_RECORD;
+	if (j->opts.max_record > UINT32_MAX - 1)
+		j->opts.max_record = UINT32_MAX - 1;
+	j->dir = strdup(dir);
+	j->name = strdup(name);
+	if (!j->dir || !j->name)
+		abort();
+	j->path = path_of(dir, name, ".journal");
+	j->tmp_path = path_of(dir, name, ".journal.tmp");
+	j->fd = -1;
+	buf_init(&j->wbuf);
+	loop_task_init(&j->flush_task, on_flush_task, j);
+
+	int rc = 0;
+	if (unlink(j->tmp_path) == 0)
+		log_info(log, "journal %s: removed %s left by an unfinished compaction", j->path,
+		         j->tmp_path);
+	j->fd = open(j->path, O_RDWR | O_CLOEXEC);
+	if (j->fd < 0 && errno == ENOENT) {
+		rc = create_file(j);
+		if (rc) {
+			log_error(log, "journal %s: cannot create: %s", j->path, sl_strerror(rc));
+			goto fail;
+		}
+		j->fd = open(j->path, O_RDWR | O_CLOEXEC);
+	}
+	if (j->fd < 0) {
+		rc = sl_from_errno(errno);
+		log_error(log, "journal %s: cannot open: %s", j->path, strerror(errno));
+		goto fail;
+	}
+	struct stat st;
+	if (fstat(j->fd, &st) < 0) {
+		rc = SL_EIO;
+		goto fail;
+	}
+	uint64_t size = (uint64_t)st.st_size;
+	rc = check_header(j, &size);
+	if (rc)
+		goto fail;
+	uint64_t end;
+	const char *why;
+	rc = replay(j, size, fn, arg, &end, &why);
+	if (rc)
+		goto fail;
+	if (end < size) {
+		log_warn(log,
+		         "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
+		         j->path, (unsigned long long)(size - end), (unsigned long long)end,
+		         why ? why : "unreadable");
+		if (ftruncate(j->fd, (off_t)end) < 0 || fsync(j->fd) < 0) {
+			rc = SL_EIO;
+			log_error(log, "journal %s: cannot truncate the damaged tail: %s", j->path,
+			          strerror(errno));
+			goto fail;
+		}
+	}
+	j->file_pos = end;
+	j->sf = sync_file_new(syncer, j->fd, j->opts.fsync, j->path);
+	if (!j->sf) {
+		rc = SL_EIO;
+		goto fail;
+	}
+	sync_file_written(j->sf, end);
+	*out = j;
+	return 0;
+fail:
+	if (j->fd >= 0)
+		close(j->fd);
+	jrnl_destroy(j);
+	return rc;
+}
+
+void jrnl_close(jrnl_t *j)
+{
+	if (!j)
+		return;
+	loop_task_cancel(j->loop, &j->flush_task);
+	flush(j);
+	if (!j->err)
+		(void)sync_file_sync_now(j->sf);
+	/* Waiters still pending are answered by the syncer in a later turn. */
+	sync_file_release(j->sf);
+	close(j->fd);
+	jrnl_destroy(j);
+}

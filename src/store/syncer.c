@@ -1,0 +1,521 @@
+/*
+ * syncer.c — fdatasync on a helper thread, group commit, durability
+ * callbacks. See syncer.h for the contract.
+ *
+ * Threads. The loop thread owns every sync_file_t field except three
+ * hand-off points:
+ *   - f->written is atomic: the loop thread stores it after write() returns,
+ *     the helper thread loads it just before fdatasync. Whatever the helper
+ *     read was in the page cache before the sync began, so the sync covers
+ *     it (this is the "position recorded when the sync starts").
+ *   - the request queue and the done list (s->q_*, s->d_*) and the result
+ *     fields f->req_pos / f->req_status are guarded by s->mu.
+ *   - s->nsyncs is an atomic counter (stats and tests).
+ * The helper thread never touches reference counts, waiters or timers.
+ *
+ * Invariants (loop thread).
+ *   - At most one sync per file is queued or running (f->in_flight). A
+ *     waiter that arrives meanwhile is simply kept; when the running sync
+ *     completes, any waiter it did not cover triggers exactly one more sync,
+ *     which then covers every byte written by the time it starts (group
+ *     commit: many waiters, one fdatasync).
+ *   - A file holds one reference for its owner (until sync_file_release),
+ *     one while a sync is in flight, and one while its fire task is queued.
+ *     It is freed when the count reaches zero, so a file released during a
+ *     sync stays valid until the sync is reported. The syncer works on its
+ *     own dup() of the caller's fd, so the caller may close its fd right
+ *     after releasing while a sync on the same open file is still running.
+ *   - Callbacks run only from the async handler or the file's end-of-turn
+ *     task, never from inside a sync_file_* call (no re-entrancy), and in
+ *     registration order among the waiters a sync satisfies.
+ *   - A failed fdatasync makes the file's error sticky: after a failure the
+ *     kernel may have dropped dirty pages and a later fdatasync can succeed
+ *     without them (the "fsyncgate" lesson), so no later waiter on that file
+ *     is ever told its data is durable. Its waiters get the error instead.
+ */
+#include "store/syncer.h"
+
+#include "core/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct waiter {
+	uint64_t pos;
+	sync_cb fn;
+	void *arg;
+} waiter_t;
+
+struct sync_file {
+	syncer_t *s;
+	int fd; /* our own dup of the caller's fd */
+	char *name;
+	fsync_policy_t policy;
+	int refs;
+	int released;
+	_Atomic uint64_t written;
+	uint64_t synced;
+	int err; /* sticky: the first fdatasync failure, or 0 */
+	int in_flight;
+	waiter_t *w;
+	size_t nw, capw;
+	int fire_queued;
+	loop_task_t fire_task;
+	loop_timer_t timer;
+	/* Guarded by s->mu while in the request queue or the done list. */
+	sync_file_t *next_req;
+	uint64_t req_pos;
+	int req_status;
+	/* Registry of live files (loop thread). */
+	sync_file_t *prev, *next;
+};
+
+struct syncer {
+	loop_t *loop;
+	const log_t *log;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sync_file_t *q_head, *q_tail; /* requests for the helper */
+	sync_file_t *d_head, *d_tail; /* results for the loop */
+	int stop;
+	int thread_started;
+	loop_async_t async;
+	_Atomic uint64_t nsyncs;
+	sync_file_t *files;
+};
+
+static void request_sync(sync_file_t *f);
+
+/* fdatasync errors as sluice codes: a full disk stays recognisable, every
+ * other failure (EIO, EINVAL on a file that cannot be synced...) is EIO. */
+static int sync_errno(int e)
+{
+	return sl_from_errno(e) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
+}
+
+static void fifo_push(sync_file_t **head, sync_file_t **tail, sync_file_t *f)
+{
+	f->next_req = NULL;
+	if (*tail)
+		(*tail)->next_req = f;
+	else
+		*head = f;
+	*tail = f;
+}
+
+/* --- helper thread ------------------------------------------------------- */
+
+static void *helper_main(void *arg)
+{
+	syncer_t *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->q_head && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		sync_file_t *f = s->q_head;
+		if (!f)
+			break;
+		s->q_head = f->next_req;
+		if (!s->q_head)
+			s->q_tail = NULL;
+		pthread_mutex_unlock(&s->mu);
+
+		uint64_t pos = atomic_load(&f->written);
+		int rc = fdatasync(f->fd);
+		int e = rc < 0 ? errno : 0;
+		atomic_fetch_add(&s->nsyncs, 1);
+
+		pthread_mutex_lock(&s->mu);
+		f->req_pos = pos;
+		f->req_status = rc < 0 ? sync_errno(e) : 0;
+		fifo_push(&s->d_head, &s->d_tail, f);
+		pthread_mutex_unlock(&s->mu);
+		loop_async_send(&s->async);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* --- loop thread ----------------------------------------------------------- */
+
+static void file_destroy(sync_file_t *f)
+{
+	syncer_t *s = f->s;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		s->files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	if (loop_timer_armed(&f->timer))
+		loop_timer_stop(s->loop, &f->timer);
+	close(f->fd);
+	free(f->w);
+	free(f->name);
+	free(f);
+}
+
+static void file_unref(sync_file_t *f)
+{
+	if (--f->refs == 0)
+		file_destroy(f);
+}
+
+/* Fires, in registration order, every waiter the file's state satisfies:
+ * all of them with the sticky error if there is one, else those whose
+ * position is synced. Waiters added by callbacks go after the survivors. */
+static void fire_waiters(sync_file_t *f)
+{
+	waiter_t *list = f->w;
+	size_t n = f->nw, cap = f->capw, keep = 0;
+	f->w = NULL;
+	f->nw = f->capw = 0;
+	f->refs++;
+	for (size_t i = 0; i < n; i++) {
+		if (f->err || list[i].pos <= f->synced)
+			list[i].fn(list[i].arg, f->err);
+		else
+			list[keep++] = list[i];
+	}
+	/* Survivors first, then whatever the callbacks registered. */
+	if (keep + f->nw > cap) {
+		cap = keep + f->nw;
+		list = realloc(list, cap * sizeof *list);
+		if (!list)
+			abort();
+	}
+	if (f->nw)
+		memcpy(list + keep, f->w, f->nw * sizeof *list);
+	keep += f->nw;
+	free(f->w);
+	f->w = list;
+	f->nw = keep;
+	f->capw = cap;
+	file_unref(f);
+}
+
+/* After a sync or a fire pass: start another sync if a waiter can still be
+ * satisfied by one; fail waiters that never can be once the owner is gone;
+ * re-arm the interval timer if the file is dirty. */
+static void after_sync(sync_file_t *f)
+{
+	if (f->in_flight)
+		return;
+	uint64_t written = atomic_load(&f->written);
+	int need = 0;
+	for (size_t i = 0; i < f->nw; i++) {
+		if (f->w[i].pos <= written) {
+			need = 1;
+			break;
+		}
+	}
+	if (need && !f->err) {
+		request_sync(f);
+		return;
+	}
+	if (f->released && f->nw) {
+		/* Nothing will ever be written up to these positions. */
+		f->refs++;
+		while (f->nw) {
+			waiter_t w = f->w[0];
+			memmove(f->w, f->w + 1, --f->nw * sizeof *f->w);
+			w.fn(w.arg, f->err ? f->err : SL_ECLOSED);
+		}
+		file_unref(f);
+		return;
+	}
+	if (!f->released && !f->err && f->policy.mode == FSYNC_INTERVAL && written > f->synced &&
+	    !loop_timer_armed(&f->timer))
+		loop_timer_start(f->s->loop, &f->timer, f->policy.interval_ms);
+}
+
+static void request_sync(sync_file_t *f)
+{
+	syncer_t *s = f->s;
+	f->in_flight = 1;
+	f->refs++;
+	pthread_mutex_lock(&s->mu);
+	fifo_push(&s->q_head, &s->q_tail, f);
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void complete(sync_file_t *f)
+{
+	f->in_flight = 0;
+	if (f->req_status < 0) {
+		if (!f->err)
+			log_error(f->s->log, "syncer: fdatasync of %s failed at position %llu: %s",
+			          f->name, (unsigned long long)f->req_pos,
+			          sl_strerror(f->req_status));
+		f->err = f->err ? f->err : f->req_status;
+	} else if (f->req_pos > f->synced) {
+		f->synced = f->req_pos;
+	}
+	f->refs++;
+	fire_waiters(f);
+	after_sync(f);
+	file_unref(f);
+	file_unref(f); /* the in-flight reference */
+}
+
+/* Takes every reported result and completes it. */
+static int drain_done(syncer_t *s)
+{
+	pthread_mutex_lock(&s->mu);
+	sync_file_t *f = s->d_head;
+	s->d_head = s->d_tail = NULL;
+	pthread_mutex_unlock(&s->mu);
+	int n = 0;
+	while (f) {
+		sync_file_t *next = f->next_req;
+		complete(f);
+		f = next;
+		n++;
+	}
+	return n;
+}
+
+static void on_async(loop_t *loop, loop_async_t *a)
+{
+	(void)loop;
+	drain_done(a->arg);
+}
+
+static void on_fire_task(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	sync_file_t *f = t->arg;
+	f->fire_queued = 0;
+	fire_waiters(f);
+	after_sync(f);
+	file_unref(f);
+}
+
+static void schedule_fire(sync_file_t *f)
+{
+	if (f->fire_queued)
+		return;
+	f->fire_queued = 1;
+	f->refs++;
+	loop_defer(f->s->loop, &f->fire_task);
+}
+
+static void on_interval(loop_t *loop, loop_timer_t *t)
+{
+	(void)loop;
+	sync_file_t *f = t->arg;
+	if (!f->in_flight && !f->err && atomic_load(&f->written) > f->synced)
+		request_sync(f);
+}
+
+syncer_t *syncer_new(loop_t *loop, const log_t *log)
+{
+	syncer_t *s = calloc(1, sizeof *s);
+	if (!s)
+		abort();
+	s->loop = loop;
+	s->log = log;
+	atomic_init(&s->nsyncs, 0);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (loop_async_init(loop, &s->async, on_async, s) < 0) {
+		log_error(log, "syncer: cannot create the completion eventfd");
+		goto fail;
+	}
+	if (pthread_create(&s->thread, NULL, helper_main, s) != 0) {
+		log_error(log, "syncer: cannot start the sync thread");
+		loop_async_deinit(loop, &s->async);
+		goto fail;
+	}
+	s->thread_started = 1;
+	return s;
+fail:
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+	return NULL;
+}
+
+void syncer_free(syncer_t *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->thread_started)
+		pthread_join(s->thread, NULL);
+
+	/* The helper is gone: run what it left queued here, report, and repeat
+	 * until completions stop asking for more syncs. */
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		sync_file_t *f = s->q_head;
+		s->q_head = s->q_tail = NULL;
+		pthread_mutex_unlock(&s->mu);
+		while (f) {
+			sync_file_t *next = f->next_req;
+			f->req_pos = atomic_load(&f->written);
+			f->req_status = fdatasync(f->fd) < 0 ? sync_errno(errno) : 0;
+			atomic_fetch_add(&s->nsyncs, 1);
+			pthread_mutex_lock(&s->mu);
+			fifo_push(&s->d_head, &s->d_tail, f);
+			pthread_mutex_unlock(&s->mu);
+			f = next;
+		}
+		int n = drain_done(s);
+		/* Answers due in a fire task would otherwise be lost with it. */
+		for (sync_file_t *g = s->files; g; g = g->next) {
+			if (g->fire_queued) {
+				loop_task_cancel(s->loop, &g->fire_task);
+				on_fire_task(s->loop, &g->fire_task);
+				n++;
+				break; /* the list may have changed: start over */
+			}
+		}
+		if (n == 0)
+			break;
+	}
+	while (s->files) {
+		sync_file_t *f = s->files;
+		if (!f->released)
+			log_error(s->log, "syncer: %s was never released", f->name);
+		if (atomic_load(&f->written) > f->synced && !f->err)
+			(void)fdatasync(f->fd);
+		if (f->fire_queued)
+			loop_task_cancel(s->loop, &f->fire_task);
+		file_destroy(f);
+	}
+	loop_async_deinit(s->loop, &s->async);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+uint64_t syncer_sync_count(const syncer_t *s)
+{
+	return atomic_load(&((syncer_t *)s)->nsyncs);
+}
+
+sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name)
+{
+	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dfd < 0) {
+		log_error(s->log, "syncer: cannot register %s: dup: %s", name, strerror(errno));
+		return NULL;
+	}
+	sync_file_t *f = calloc(1, sizeof *f);
+	if (!f)
+		abort();
+	f->name = strdup(name ? name : "?");
+	if (!f->name)
+		abort();
+	f->s = s;
+	f->fd = dfd;
+	f->policy = policy;
+	f->refs = 1;
+	atomic_init(&f->written, 0);
+	loop_task_init(&f->fire_task, on_fire_task, f);
+	loop_timer_init(&f->timer, on_interval, f);
+	f->next = s->files;
+	if (s->files)
+		s->files->prev = f;
+	s->files = f;
+	return f;
+}
+
+void sync_file_written(sync_file_t *f, uint64_t pos)
+{
+	if (pos <= atomic_load(&f->written))
+		return;
+	atomic_store(&f->written, pos);
+	if (f->err)
+		return;
+	if (f->nw && !f->in_flight) {
+		after_sync(f);
+		return;
+	}
+	if (f->policy.mode == FSYNC_INTERVAL && !f->released && !loop_timer_armed(&f->timer))
+		loop_timer_start(f->s->loop, &f->timer, f->policy.interval_ms);
+}
+
+uint64_t sync_file_synced_pos(const sync_file_t *f)
+{
+	return f->synced;
+}
+
+void sync_file_when_durable(sync_file_t *f, uint64_t pos, sync_cb fn, void *arg)
+{
+	if (f->nw == f->capw) {
+		f->capw = f->capw ? f->capw * 2 : 8;
+		f->w = realloc(f->w, f->capw * sizeof *f->w);
+		if (!f->w)
+			abort();
+	}
+	f->w[f->nw++] = (waiter_t){pos, fn, arg};
+	if (f->err || pos <= f->synced)
+		schedule_fire(f);
+	else if (!f->in_flight)
+		request_sync(f);
+}
+
+int sync_file_sync_now(sync_file_t *f)
+{
+	if (f->err)
+		return f->err;
+	uint64_t pos = atomic_load(&f->written);
+	int rc = fdatasync(f->fd);
+	int e = errno;
+	atomic_fetch_add(&f->s->nsyncs, 1);
+	if (rc < 0) {
+		f->err = sync_errno(e);
+		log_error(f->s->log, "syncer: fdatasync of %s failed at position %llu: %s", f->name,
+		          (unsigned long long)pos, strerror(e));
+	} else if (pos > f->synced) {
+		f->synced = pos;
+	}
+	if (f->nw)
+		schedule_fire(f);
+	return f->err;
+}
+
+void sync_file_assume_synced(sync_file_t *f, uint64_t pos)
+{
+	if (f->err || pos <= f->synced)
+		return;
+	f->synced = pos;
+	if (f->nw)
+		schedule_fire(f);
+}
+
+void sync_file_fail(sync_file_t *f, int err)
+{
+	if (f->err)
+		return;
+	f->err = err < 0 ? err : SL_EIO;
+	if (loop_timer_armed(&f->timer))
+		loop_timer_stop(f->s->loop, &f->timer);
+	if (f->nw)
+		schedule_fire(f);
+}
+
+void sync_file_release(sync_file_t *f)
+{
+	if (!f)
+		return;
+	f->released = 1;
+	if (loop_timer_armed(&f->timer))
+		loop_timer_stop(f->s->loop, &f->timer);
+	if (f->nw && !f->in_flight && !f->fire_queued)
+		schedule_fire(f);
+	file_unref(f);
+}

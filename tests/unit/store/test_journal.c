@@ -1,0 +1,292 @@
+/*
+ * test_journal.c — unit tests for store/journal.c: append/replay round
+ * trips, reopen, durability callbacks, limits, write failures and the
+ * header rules. Compaction and damage tests are in test_journal_recovery.c.
+ * Each test runs in its own temporary directory (the cwd).
+ */
+#include "test_journal_util.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+
+typedef struct durable {
+	int fired;
+	int status;
+} durable_t;
+
+static void on_durable(void *arg, int status)
+{
+	durable_t *d = arg;
+	d->fired++;
+	d->status = status;
+}
+
+static void wait_durable(fixture_t *fx, durable_t *d, int n)
+{
+	for (int i = 0; i < 400 && d->fired < n; i++)
+		CHECK_EQ(loop_run_once(fx->loop, 50), 0);
+	CHECK_EQ(d->fired, n);
+}
+
+TEST(jrnl_roundtrip_many_records)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "rt", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 0);
+	CHECK_EQ(jrnl_size(j), 8);
+	CHECK_EQ(file_size("rt.journal"), 8);
+	uint64_t expect = 8;
+	for (uint32_t i = 0; i < 3000; i++) {
+		CHECK_EQ(gen_append(j, i), 0);
+		expect += jrnl_record_size(gen_len(i));
+		if (i % 100 == 0)
+			drain(&fx, 1);
+	}
+	CHECK_EQ(jrnl_size(j), expect);
+	drain(&fx, 1);
+	/* Written at the end of the turn: the file has every byte. */
+	CHECK_EQ(file_size("rt.journal"), (long long)expect);
+	jrnl_close(j);
+
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "rt", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 3000);
+	check_gen(&c, 0, 0, 3000);
+	CHECK_EQ(jrnl_size(j), expect);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+TEST(jrnl_reopen_appends_continue)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	uint32_t next = 0;
+	for (int round = 0; round < 5; round++) {
+		collector_t c = {0};
+		jrnl_t *j;
+		CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "re", &o, collect, &c), 0);
+		CHECK_EQ(c.n, next);
+		check_gen(&c, 0, 0, next);
+		for (int k = 0; k < 100; k++)
+			CHECK_EQ(gen_append(j, next++), 0);
+		/* Closing flushes what the turn has not written yet. */
+		jrnl_close(j);
+		collector_free(&c);
+	}
+	fx_deinit(&fx);
+}
+
+TEST(jrnl_when_durable_fires_after_sync)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "d", &o, collect, &c), 0);
+	CHECK(jrnl_sync_required(j));
+	durable_t d[3] = {{0, 1}, {0, 1}, {0, 1}};
+	CHECK_EQ(jrnl_append(j, 1, "a", 1), 0);
+	jrnl_when_durable(j, on_durable, &d[0]);
+	CHECK_EQ(jrnl_append(j, 2, "bb", 2), 0);
+	jrnl_when_durable(j, on_durable, &d[1]);
+	/* Flushed by the call: on disk before the sync is asked for. */
+	CHECK_EQ(file_size("d.journal"), (long long)(8 + 10 + 11));
+	CHECK_EQ(d[0].fired + d[1].fired, 0);
+	wait_durable(&fx, &d[0], 1);
+	wait_durable(&fx, &d[1], 1);
+	CHECK_EQ(d[0].status, 0);
+	CHECK_EQ(d[1].status, 0);
+	/* Nothing new: still answered, in a later turn. */
+	jrnl_when_durable(j, on_durable, &d[2]);
+	CHECK_EQ(d[2].fired, 0);
+	wait_durable(&fx, &d[2], 1);
+	CHECK_EQ(d[2].status, 0);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+TEST(jrnl_policies)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	o.fsync = (fsync_policy_t){FSYNC_NEVER, 0};
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "p", &o, collect, &c), 0);
+	CHECK(!jrnl_sync_required(j));
+	CHECK_EQ(jrnl_append(j, 9, "x", 1), 0);
+	/* when_durable forces a sync even under `never`. */
+	durable_t d = {0, 1};
+	jrnl_when_durable(j, on_durable, &d);
+	wait_durable(&fx, &d, 1);
+	CHECK_EQ(d.status, 0);
+	jrnl_close(j);
+	o.fsync = (fsync_policy_t){FSYNC_INTERVAL, 5};
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "p", &o, collect, &c), 0);
+	CHECK(!jrnl_sync_required(j));
+	CHECK_EQ(c.n, 1);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+TEST(jrnl_limits)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	o.max_record = 100;
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "l", &o, collect, &c), 0);
+	uint8_t big[200] = {0};
+	CHECK_EQ(jrnl_append(j, 1, big, 101), SL_ETOOBIG);
+	CHECK_EQ(jrnl_append2(j, 1, big, 60, big, 41), SL_ETOOBIG);
+	CHECK_EQ(jrnl_append2(j, 1, big, (size_t)-1, big, 2), SL_ETOOBIG);
+	CHECK_EQ(jrnl_append(j, 0, big, 1), SL_EINVAL);
+	CHECK_EQ(jrnl_append(j, 1, big, 100), 0);
+	CHECK_EQ(jrnl_append2(j, 2, big, 50, big, 50), 0);
+	jrnl_close(j);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "l", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 2);
+	jrnl_close(j);
+
+	/* Reopened with a smaller limit, a valid record above it refuses the
+	 * open instead of being cut as damage. */
+	int64_t size = file_size("l.journal");
+	o.max_record = 99;
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "l", &o, collect, &c), SL_ETOOBIG);
+	CHECK_EQ(file_size("l.journal"), size);
+
+	/* Damage it (CRC mismatch): now it is a corrupt tail and is cut. */
+	int fd = open("l.journal", O_RDWR);
+	CHECK_EQ(pwrite(fd, "\xff", 1, 8 + 9 + 50), 1);
+	close(fd);
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "l", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 0);
+	CHECK_EQ(file_size("l.journal"), 8);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+static int refuse_third(void *arg, uint8_t type, const uint8_t *p, size_t len)
+{
+	int *n = arg;
+	(void)type, (void)p, (void)len;
+	return ++*n == 3 ? SL_EPROTO : 0;
+}
+
+TEST(jrnl_replay_error_stops_open)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "e", &o, collect, &c), 0);
+	for (uint32_t i = 0; i < 5; i++)
+		CHECK_EQ(gen_append(j, i), 0);
+	jrnl_close(j);
+	int64_t size = file_size("e.journal");
+	int n = 0;
+	j = (jrnl_t *)&n;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "e", &o, refuse_third, &n),
+	         SL_EPROTO);
+	CHECK(j == NULL);
+	CHECK_EQ(n, 3);
+	/* The owner's refusal is not damage: nothing was cut. */
+	CHECK_EQ(file_size("e.journal"), size);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+TEST(jrnl_refuses_foreign_files)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	FILE *f = fopen("x.journal", "w");
+	fputs("this is not a journal at all\n", f);
+	fclose(f);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "x", &o, collect, &c),
+	         SL_ECORRUPT);
+	CHECK_EQ(file_size("x.journal"), 29);
+
+	/* A future format version is refused too, not cut. */
+	uint8_t hdr[12] = {'S', 'L', 'J', 'R', 'N', 'L', 0, 2, 1, 2, 3, 4};
+	f = fopen("v.journal", "w");
+	fwrite(hdr, 1, sizeof hdr, f);
+	fclose(f);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "v", &o, collect, &c),
+	         SL_ECORRUPT);
+	CHECK_EQ(file_size("v.journal"), 12);
+
+	/* A missing directory is an error, not a crash. */
+	CHECK(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, "nodir", "y", &o, collect, &c) < 0);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+/* A write failure (here: the file-size limit, EFBIG) is logged, refuses
+ * later appends and fails durability waits; the process keeps running and
+ * a reopen replays every record written whole before the failure. */
+TEST(jrnl_write_failure_is_sticky)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "w", &o, collect, &c), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit old, lim;
+	CHECK_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 10000;
+	CHECK_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+
+	uint8_t p[300];
+	memset(p, 7, sizeof p);
+	int ok = 0, rc = 0;
+	for (int i = 0; i < 100 && rc == 0; i++) {
+		rc = jrnl_append(j, 1, p, sizeof p);
+		if (rc == 0)
+			ok++;
+		drain(&fx, 1);
+	}
+	CHECK_EQ(rc, SL_EIO);
+	CHECK(ok > 0);
+	CHECK_EQ(jrnl_append(j, 1, p, 1), SL_EIO);
+	durable_t d = {0, 0};
+	jrnl_when_durable(j, on_durable, &d);
+	CHECK_EQ(d.fired, 0);
+	wait_durable(&fx, &d, 1);
+	CHECK_EQ(d.status, SL_EIO);
+	CHECK_EQ(jrnl_maybe_compact(j, NULL, NULL), SL_EIO);
+	jrnl_close(j);
+
+	CHECK_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "w", &o, collect, &c), 0);
+	/* Whole records before the limit survive; the partial one is cut. */
+	size_t whole = (10000 - 8) / jrnl_record_size(sizeof p);
+	CHECK_EQ(c.n, whole);
+	CHECK_EQ(file_size("w.journal"), (long long)(8 + whole * jrnl_record_size(sizeof p)));
+	CHECK_EQ(jrnl_append(j, 1, p, 1), 0);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
