@@ -27,6 +27,12 @@
 
 typedef struct plog plog_t;
 
+/* PartitionLeaderEpoch written into every stored batch: sluice is a single
+ * node whose leader epoch never changes (Metadata should report 0 too).
+ * The field is outside the CRC, so recovery treats any other value as
+ * damage (segment.h SEG_LEADER_EPOCH). */
+#define PLOG_LEADER_EPOCH 0
+
 typedef struct plog_opts {
 	int64_t segment_bytes;     /* roll at this size */
 	int64_t roll_ms;           /* roll when the active segment is this old */

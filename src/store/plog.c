@@ -1,0 +1,655 @@
+/*
+ * plog.c — the partition log: an ordered list of segments (segment.c), the
+ * active one last, plus the log start offset. Loop thread only; the syncer
+ * thread fdatasyncs the active segment's fd.
+ *
+ * Directory layout (see docs/formats-log.md):
+ *   <20-digit base>.log / .index / .timeindex   segments (segment.c)
+ *   start-offset                                log start checkpoint
+ *
+ * start-offset (16 bytes, big-endian):
+ *   off 0  4  magic "SLSO"
+ *   off 4  8  i64 log start offset
+ *   off 12 4  u32 CRC-32C of bytes [0, 12)
+ * Written (tmp file, fsync, rename, fsync dir) by plog_delete_before before
+ * the start offset moves. Recovery rule: start = max(checkpoint, base of the
+ * first segment), clamped to the end offset; a missing or invalid
+ * checkpoint counts as 0 (with a warning when invalid).
+ *
+ * Invariants: segments are sorted by base offset; only the last (active)
+ * segment is appended to and registered with the syncer; a segment's base
+ * equals the previous segment's next offset except where recovery cut a
+ * damaged sealed segment (then reads skip the gap). Every stored batch has
+ * PartitionLeaderEpoch PLOG_LEADER_EPOCH.
+ *
+ * Open scans every segment's tail from its last index entry (cheap: at
+ * most index.interval bytes plus one batch each), CRC-checked when the
+ * shutdown was not clean; see segment.c for the per-segment rule.
+ *
+ * Without a syncer (NULL, for tools and tests) syncs run inline and
+ * plog_when_durable calls back before returning.
+ */
+#include "store/plog.h"
+
+#include "core/crc32c.h"
+#include "core/err.h"
+#include "core/time.h"
+#include "store/batch.h"
+#include "store/segment.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+_Static_assert(PLOG_LEADER_EPOCH == SEG_LEADER_EPOCH, "one leader epoch");
+
+#define CKPT_NAME "start-offset"
+#define CKPT_TMP "start-offset.tmp"
+#define CKPT_SIZE 16
+
+struct plog {
+	char *dir;
+	plog_opts_t o;
+	syncer_t *syncer;
+	const log_t *log;
+	seg_t **segs; /* sorted by base; segs[nsegs - 1] is active */
+	size_t nsegs, csegs;
+	sync_file_t *sf; /* the active segment's registration (NULL without syncer) */
+	int64_t start;
+};
+
+void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
+{
+	o->segment_bytes = cfg->log_segment_bytes;
+	o->roll_ms = cfg->log_roll_ms;
+	o->retention_bytes = cfg->log_retention_bytes;
+	o->retention_ms = cfg->log_retention_ms;
+	o->max_batch_bytes = cfg->message_max_bytes;
+	o->index_interval_bytes = cfg->log_index_interval_bytes;
+	o->fsync = cfg->fsync;
+}
+
+static seg_t *active(const plog_t *p) { return p->segs[p->nsegs - 1]; }
+
+static void segs_push(plog_t *p, seg_t *s)
+{
+	if (p->nsegs == p->csegs) {
+		p->csegs = p->csegs ? p->csegs * 2 : 8;
+		p->segs = realloc(p->segs, p->csegs * sizeof *p->segs);
+		if (!p->segs)
+			abort();
+	}
+	p->segs[p->nsegs++] = s;
+}
+
+static void segs_drop_first(plog_t *p)
+{
+	memmove(p->segs, p->segs + 1, (p->nsegs - 1) * sizeof *p->segs);
+	p->nsegs--;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sl_from_errno(errno);
+	int rc = fsync(fd) < 0 ? sl_from_errno(errno) : 0;
+	close(fd);
+	return rc;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[4096];
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof tmp)
+		return SL_EINVAL;
+	memcpy(tmp, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		char c = tmp[i];
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return sl_from_errno(errno);
+		tmp[i] = c;
+	}
+	return 0;
+}
+
+/* --- syncing (through the syncer, or inline without one) --------------------- */
+
+static void sync_register(plog_t *p)
+{
+	if (!p->syncer)
+		return;
+	seg_t *a = active(p);
+	p->sf = sync_file_new(p->syncer, a->fd, p->o.fsync, a->path);
+	sync_file_written(p->sf, a->size);
+}
+
+static int sync_active_now(plog_t *p)
+{
+	if (p->sf)
+		return sync_file_sync_now(p->sf);
+	return fdatasync(active(p)->fd) < 0 ? sl_from_errno(errno) : 0;
+}
+
+static void sync_release(plog_t *p)
+{
+	if (p->sf)
+		sync_file_release(p->sf);
+	p->sf = NULL;
+}
+
+/* --- checkpoint ---------------------------------------------------------------- */
+
+static int ckpt_read(plog_t *p, int64_t *out)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", p->dir, CKPT_NAME);
+	*out = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : sl_from_errno(errno);
+	uint8_t b[CKPT_SIZE + 1];
+	ssize_t n = read(fd, b, sizeof b);
+	close(fd);
+	if (n != CKPT_SIZE || memcmp(b, "SLSO", 4) != 0 || crc32c(0, b, 12) != be32_load(b + 12) ||
+	    (int64_t)be64_load(b + 4) < 0) {
+		log_warn(p->log, "%s: invalid %s ignored", p->dir, CKPT_NAME);
+		return 0;
+	}
+	*out = (int64_t)be64_load(b + 4);
+	return 0;
+}
+
+static int ckpt_write(plog_t *p, int64_t start)
+{
+	char tmp[4096], path[4096];
+	snprintf(tmp, sizeof tmp, "%s/%s", p->dir, CKPT_TMP);
+	snprintf(path, sizeof path, "%s/%s", p->dir, CKPT_NAME);
+	uint8_t b[CKPT_SIZE];
+	memcpy(b, "SLSO", 4);
+	be64_store(b + 4, (uint64_t)start);
+	be32_store(b + 12, crc32c(0, b, 12));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return sl_from_errno(errno);
+	int rc = 0;
+	if (write(fd, b, sizeof b) != (ssize_t)sizeof b || fsync(fd) < 0)
+		rc = sl_from_errno(errno ? errno : EIO);
+	close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = sl_from_errno(errno);
+	if (rc == 0)
+		rc = fsync_dir(p->dir);
+	if (rc < 0)
+		log_error(p->log, "%s: cannot write %s: %s", p->dir, CKPT_NAME, sl_strerror(rc));
+	return rc;
+}
+
+/* --- open / close ---------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Lists segment bases (sorted) and cleans up what a crash may leave:
+ * orphan index files (their .log was deleted first) and the checkpoint's
+ * temporary file. Anything else is reported and left alone. */
+static int list_dir(plog_t *p, int64_t **bases, size_t *n)
+{
+	DIR *d = opendir(p->dir);
+	if (!d)
+		return sl_from_errno(errno);
+	size_t cap = 16;
+	int64_t *v = malloc(cap * sizeof *v), *orph = NULL;
+	size_t norph = 0;
+	if (!v)
+		abort();
+	*n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int64_t base;
+		const char *ext;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    !strcmp(e->d_name, CKPT_NAME))
+			continue;
+		if (!strcmp(e->d_name, CKPT_TMP)) {
+			unlinkat(dirfd(d), e->d_name, 0);
+			continue;
+		}
+		ext = seg_parse_name(e->d_name, &base);
+		if (!ext) {
+			log_warn(p->log, "%s: ignoring unexpected file %s", p->dir, e->d_name);
+			continue;
+		}
+		if (strcmp(ext, ".log") != 0) {
+			orph = realloc(orph, (norph + 1) * sizeof *orph);
+			if (!orph)
+				abort();
+			orph[norph++] = base;
+			continue;
+		}
+		if (*n == cap) {
+			cap *= 2;
+			v = realloc(v, cap * sizeof *v);
+			if (!v)
+				abort();
+		}
+		v[(*n)++] = base;
+	}
+	closedir(d);
+	qsort(v, *n, sizeof *v, cmp_i64);
+	for (size_t i = 0; i < norph; i++) {
+		if (bsearch(&orph[i], v, *n, sizeof *v, cmp_i64))
+			continue;
+		char path[4096];
+		log_info(p->log, "%s: removing index files of deleted segment %020" PRId64, p->dir,
+			 orph[i]);
+		seg_path(path, sizeof path, p->dir, orph[i], ".index");
+		unlink(path);
+		seg_path(path, sizeof path, p->dir, orph[i], ".timeindex");
+		unlink(path);
+	}
+	free(orph);
+	*bases = v;
+	return 0;
+}
+
+static int new_segment(plog_t *p, int64_t base, seg_t **out)
+{
+	int rc = seg_create(out, p->dir, base, (uint64_t)p->o.index_interval_bytes, p->log);
+	if (rc == 0 && p->o.fsync.mode != FSYNC_NEVER)
+		rc = fsync_dir(p->dir);
+	if (rc < 0 && *out) {
+		seg_remove(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static void free_segs(plog_t *p)
+{
+	for (size_t i = 0; i < p->nsegs; i++)
+		seg_close(p->segs[i]);
+	free(p->segs);
+	free(p->dir);
+	free(p);
+}
+
+int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
+	      const log_t *log, int clean)
+{
+	int rc = mkdir_p(dir);
+	if (rc < 0) {
+		log_error(log, "%s: cannot create directory: %s", dir, sl_strerror(rc));
+		return rc;
+	}
+	plog_t *p = calloc(1, sizeof *p);
+	if (!p)
+		abort();
+	p->dir = strdup(dir);
+	if (!p->dir)
+		abort();
+	p->o = *opts;
+	if (p->o.index_interval_bytes <= 0)
+		p->o.index_interval_bytes = 4096;
+	p->syncer = syncer;
+	p->log = log;
+
+	int64_t *bases = NULL, ckpt = 0;
+	size_t nb = 0;
+	rc = list_dir(p, &bases, &nb);
+	if (rc == 0)
+		rc = ckpt_read(p, &ckpt);
+	for (size_t i = 0; rc == 0 && i < nb; i++) {
+		seg_t *s = NULL;
+		rc = seg_open(&s, dir, bases[i], !clean, (uint64_t)p->o.index_interval_bytes, log);
+		if (rc < 0)
+			break;
+		seg_t *prev = p->nsegs ? active(p) : NULL;
+		if (prev && s->base < prev->next) {
+			/* Overlapping offsets cannot come from sluice: leave the
+			 * file for an operator rather than guess. */
+			log_error(log, "%s: segment %020" PRId64 " overlaps offsets before %" PRId64
+				       "; ignored",
+				  dir, s->base, prev->next);
+			seg_close(s);
+			continue;
+		}
+		if (prev && prev->size == 0) {
+			/* An empty non-last segment (cut to nothing by recovery). */
+			seg_remove(prev);
+			p->nsegs--;
+		}
+		if (prev && prev->next != s->base && prev->size)
+			log_warn(log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
+				 prev->next, s->base - 1);
+		segs_push(p, s);
+	}
+	free(bases);
+	if (rc == 0 && p->nsegs == 0) {
+		seg_t *s = NULL;
+		rc = new_segment(p, ckpt, &s);
+		if (rc == 0)
+			segs_push(p, s);
+	}
+	if (rc < 0) {
+		free_segs(p);
+		return rc;
+	}
+	int64_t end = active(p)->next;
+	p->start = p->segs[0]->base > ckpt ? p->segs[0]->base : ckpt;
+	if (p->start > end)
+		p->start = end;
+	sync_register(p);
+	if (!clean && p->o.fsync.mode != FSYNC_NEVER) {
+		/* What survived a process crash may still be only in the page
+		 * cache: make it durable before building on it. */
+		for (size_t i = 0; i + 1 < p->nsegs; i++)
+			(void)fdatasync(p->segs[i]->fd);
+		(void)sync_active_now(p);
+	}
+	*out = p;
+	return 0;
+}
+
+void plog_close(plog_t *p)
+{
+	if (!p)
+		return;
+	seg_t *a = active(p);
+	(void)seg_seal(a, 1);
+	(void)sync_active_now(p);
+	for (size_t i = 0; i + 1 < p->nsegs; i++)
+		if (p->segs[i]->unsynced)
+			(void)fdatasync(p->segs[i]->fd);
+	sync_release(p);
+	free_segs(p);
+}
+
+int plog_destroy(plog_t *p)
+{
+	char *dir = strdup(p->dir);
+	if (!dir)
+		abort();
+	sync_release(p);
+	free_segs(p);
+	int rc = 0;
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+			    unlinkat(dirfd(d), e->d_name, 0) < 0 && rc == 0)
+				rc = sl_from_errno(errno);
+		closedir(d);
+	}
+	if (rmdir(dir) < 0 && rc == 0)
+		rc = sl_from_errno(errno);
+	free(dir);
+	return rc;
+}
+
+/* --- append ----------------------------------------------------------------------- */
+
+/* Seals the active segment and starts a new one at its end offset. On
+ * failure the old segment stays active (sealing only trimmed it). */
+static int roll(plog_t *p)
+{
+	seg_t *a = active(p);
+	int sync = p->o.fsync.mode != FSYNC_NEVER;
+	(void)seg_seal(a, sync);
+	if (sync)
+		(void)sync_active_now(p);
+	else
+		a->unsynced = 1;
+	seg_t *s = NULL;
+	int rc = new_segment(p, a->next, &s);
+	if (rc < 0)
+		return rc;
+	sync_release(p);
+	segs_push(p, s);
+	sync_register(p);
+	log_debug(p->log, "%s: rolled to segment %020" PRId64, p->dir, s->base);
+	return 0;
+}
+
+int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_ms,
+		int64_t *base_offset)
+{
+	batch_hdr_t h;
+	size_t max = p->o.max_batch_bytes > 0 ? (size_t)p->o.max_batch_bytes : SIZE_MAX;
+	int rc = batch_validate(batch, len, max, &h);
+	if (rc < 0)
+		return rc;
+	seg_t *a = active(p);
+	int64_t end = a->next;
+	if (a->size > 0 && (a->size + len > (uint64_t)p->o.segment_bytes ||
+			    (uint64_t)(end - a->base) + (uint64_t)h.last_offset_delta >= UINT32_MAX)) {
+		rc = roll(p);
+		if (rc < 0)
+			return rc;
+		a = active(p);
+	}
+	batch_set_base_offset(batch, end);
+	batch_set_leader_epoch(batch, PLOG_LEADER_EPOCH);
+	h.base_offset = end;
+	h.leader_epoch = PLOG_LEADER_EPOCH;
+	if (log_append_time_ms >= 0) {
+		batch_set_log_append_time(batch, len, log_append_time_ms);
+		h.max_ts = log_append_time_ms;
+		h.attributes |= BATCH_ATTR_LOG_APPEND_TIME;
+	}
+	seg_params_t prm = { (uint64_t)p->o.segment_bytes };
+	rc = seg_append(a, batch, len, &h, &prm);
+	if (rc < 0)
+		return rc;
+	if (p->sf)
+		sync_file_written(p->sf, a->size);
+	*base_offset = end;
+	return 0;
+}
+
+/* --- queries ---------------------------------------------------------------------- */
+
+int64_t plog_start_offset(const plog_t *p) { return p->start; }
+int64_t plog_end_offset(const plog_t *p) { return active(p)->next; }
+
+void plog_max_timestamp(const plog_t *p, int64_t *ts, int64_t *offset)
+{
+	*ts = -1;
+	*offset = -1;
+	for (size_t i = 0; i < p->nsegs; i++) {
+		const seg_t *s = p->segs[i];
+		if (s->max_ts > *ts && s->max_ts_off >= p->start) {
+			*ts = s->max_ts;
+			*offset = s->max_ts_off;
+		}
+	}
+}
+
+/* Index of the last segment with base <= offset (0 if none). */
+static size_t seg_floor(const plog_t *p, int64_t offset)
+{
+	size_t lo = 0, hi = p->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->segs[mid]->base <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : 0;
+}
+
+int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region)
+{
+	int64_t end = plog_end_offset(p);
+	if (offset < p->start || offset > end)
+		return SL_ERANGE;
+	region->fd = -1;
+	region->pos = 0;
+	region->len = 0;
+	region->first_offset = end;
+	if (offset == end)
+		return 0;
+	for (size_t i = seg_floor(p, offset); i < p->nsegs; i++) {
+		seg_t *s = p->segs[i];
+		uint64_t pos;
+		int64_t first;
+		int rc = seg_locate(s, offset, &pos, &first);
+		if (rc == SL_ENOENT)
+			continue; /* empty, or a gap left by recovery */
+		if (rc < 0)
+			return rc;
+		size_t len;
+		rc = seg_extent(s, pos, max_bytes, &len);
+		if (rc < 0)
+			return rc;
+		region->fd = s->fd;
+		region->pos = (off_t)pos;
+		region->len = len;
+		region->first_offset = first;
+		return 0;
+	}
+	return 0;
+}
+
+int plog_find_by_time(plog_t *p, int64_t ts, int64_t *offset)
+{
+	for (size_t i = 0; i < p->nsegs; i++) {
+		seg_t *s = p->segs[i];
+		if (s->next <= p->start || s->max_ts < ts)
+			continue;
+		int rc = seg_find_by_time(s, ts, offset);
+		if (rc == SL_ENOENT)
+			continue;
+		if (rc < 0)
+			return rc;
+		if (*offset < p->start)
+			*offset = p->start;
+		return 0;
+	}
+	return SL_ENOENT;
+}
+
+/* --- durability ------------------------------------------------------------------- */
+
+void plog_when_durable(plog_t *p, int64_t end_offset, sync_cb fn, void *arg)
+{
+	seg_t *a = active(p);
+	if (end_offset <= a->base) {
+		/* Older data lives in sealed segments; under fsync=never those
+		 * were sealed without a sync. Rare: do it now. */
+		for (size_t i = 0; i + 1 < p->nsegs; i++) {
+			seg_t *s = p->segs[i];
+			if (s->unsynced && s->base < end_offset) {
+				if (fdatasync(s->fd) == 0)
+					s->unsynced = 0;
+			}
+		}
+	}
+	if (!p->sf) {
+		fn(arg, sync_active_now(p));
+		return;
+	}
+	sync_file_when_durable(p->sf, end_offset > a->base ? a->size : 0, fn, arg);
+}
+
+int plog_sync_required(const plog_t *p) { return p->o.fsync.mode == FSYNC_ALWAYS; }
+
+/* --- retention -------------------------------------------------------------------- */
+
+static void drop_first(plog_t *p)
+{
+	seg_t *s = p->segs[0];
+	log_info(p->log, "%s: deleting segment %020" PRId64 " (offsets %" PRId64 "..%" PRId64 ")",
+		 p->dir, s->base, s->base, s->next - 1);
+	if (seg_remove(s) < 0)
+		log_warn(p->log, "%s: segment files not fully removed", p->dir);
+	segs_drop_first(p);
+	if (p->segs[0]->base > p->start)
+		p->start = p->segs[0]->base;
+}
+
+/* Age basis: the segment's largest timestamp, or its file time when no
+ * batch carries one. */
+static int64_t seg_age_ts(const seg_t *s)
+{
+	if (s->max_ts >= 0)
+		return s->max_ts;
+	struct stat st;
+	if (fstat(s->fd, &st) < 0)
+		return -1;
+	return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+int plog_housekeep(plog_t *p, int64_t now_wall_ms)
+{
+	int deleted = 0;
+	seg_t *a = active(p);
+	int64_t first = a->first_ts >= 0 ? a->first_ts : seg_age_ts(a);
+	if (a->size > 0 && p->o.roll_ms > 0 && now_wall_ms - first >= p->o.roll_ms)
+		(void)roll(p);
+	if (p->o.retention_ms >= 0) {
+		a = active(p);
+		/* When everything expired, roll so that the active data can go
+		 * too (Kafka does the same). */
+		if (a->size > 0 && now_wall_ms - seg_age_ts(a) > p->o.retention_ms) {
+			int all = 1;
+			for (size_t i = 0; i + 1 < p->nsegs; i++)
+				all &= now_wall_ms - seg_age_ts(p->segs[i]) > p->o.retention_ms;
+			if (all)
+				(void)roll(p);
+		}
+		while (p->nsegs > 1 && now_wall_ms - seg_age_ts(p->segs[0]) > p->o.retention_ms) {
+			drop_first(p);
+			deleted++;
+		}
+	}
+	if (p->o.retention_bytes >= 0) {
+		uint64_t total = plog_size_bytes(p);
+		while (p->nsegs > 1 && total - p->segs[0]->size >= (uint64_t)p->o.retention_bytes) {
+			total -= p->segs[0]->size;
+			drop_first(p);
+			deleted++;
+		}
+	}
+	return deleted;
+}
+
+int plog_delete_before(plog_t *p, int64_t offset)
+{
+	if (offset > plog_end_offset(p) || offset < 0)
+		return SL_ERANGE;
+	if (offset <= p->start)
+		return 0;
+	int rc = ckpt_write(p, offset);
+	if (rc < 0)
+		return rc;
+	p->start = offset;
+	while (p->nsegs > 1 && p->segs[0]->next <= offset)
+		drop_first(p);
+	return 0;
+}
+
+uint64_t plog_size_bytes(const plog_t *p)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < p->nsegs; i++)
+		n += p->segs[i]->size;
+	return n;
+}
+
+int plog_segment_count(const plog_t *p) { return (int)p->nsegs; }

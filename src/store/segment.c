@@ -1,0 +1,856 @@
+/*
+ * segment.c — one partition-log segment: the .log file, the sparse offset
+ * index and the time index. Loop thread only.
+ *
+ * Files (BASE = base offset as 20 decimal digits, e.g. 00000000000000000000):
+ *
+ *   BASE.log        RecordBatch v2 batches back to back, exactly as stored
+ *                   (see batch.h): BaseOffset rewritten to the assigned
+ *                   offset, PartitionLeaderEpoch set by plog. The first batch
+ *                   starts at byte 0 with BaseOffset == BASE, and each next
+ *                   batch's BaseOffset is the previous one's last offset + 1.
+ *                   The active segment is preallocated with fallocate, so
+ *                   zero bytes may follow the last batch; a sealed segment is
+ *                   trimmed to its last batch.
+ *
+ *   BASE.index      8-byte entries, big-endian:
+ *                     off 0 u32 relative offset (BaseOffset - BASE)
+ *                     off 4 u32 byte position of that batch in BASE.log
+ *                   One entry per log.index.interval.bytes of log: an entry
+ *                   is added for a batch when at least that many bytes were
+ *                   appended since the previous entry (the batch at position
+ *                   0 never has one). Both columns strictly increase.
+ *
+ *   BASE.timeindex  12-byte entries, big-endian:
+ *                     off 0 i64 largest MaxTimestamp of the batches before
+ *                               the index entry it was written with
+ *                     off 8 u32 relative offset of the batch carrying it
+ *                   Appended together with an offset-index entry when the
+ *                   largest timestamp grew since the last time entry, so
+ *                   timestamps strictly increase.
+ *
+ * Validity: a batch is valid when its header parses (magic 2, BatchLength
+ * >= 49), it lies entirely inside the file, its BaseOffset is the expected
+ * next offset, its PartitionLeaderEpoch is SEG_LEADER_EPOCH (both fields
+ * are outside the CRC), RecordsCount == LastOffsetDelta + 1, and (when verifying)
+ * its CRC-32C matches. An index file is valid when its size is a multiple
+ * of the entry size, its columns increase, and its positions lie inside
+ * the file.
+ *
+ * Recovery rule (seg_open): load both indexes; if either is missing or
+ * invalid, drop both and rebuild by walking the whole log. Otherwise check
+ * the last offset-index entry: the batch at its position must have the
+ * expected BaseOffset; drop entries from the end until one does. Time-index
+ * entries newer than that entry are dropped too. Then walk from that entry
+ * to the end of the file, re-adding index entries as appends would, and
+ * stop at the first invalid batch (after an unclean shutdown: CRC-checked).
+ * The file is truncated there — this also removes a preallocated zero tail —
+ * and what was cut is logged. Index entries that still point into the cut
+ * part are lagging (an index page reached disk before its log data) and are
+ * caught either here or, for an entry in the middle of the file, lazily on
+ * read: a read checks the batch header at the entry it uses and rebuilds
+ * the indexes when it does not match. Nothing is ever read past the logical
+ * end, so a damaged tail is never served.
+ */
+#include "store/segment.h"
+
+#include "core/crc32c.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IDX_ENTRY 8
+#define TIDX_ENTRY 12
+#define SCAN_CHUNK (64 * 1024)
+#define PREALLOC_MIN (1u << 20)
+#define PREALLOC_MAX (64u << 20)
+
+/* --- small file helpers --------------------------------------------------- */
+
+static ssize_t pread_full(int fd, void *p, size_t n, uint64_t pos)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, (uint8_t *)p + got, n - got, (off_t)(pos + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int pwrite_full(int fd, const void *p, size_t n, uint64_t pos)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t r = pwrite(fd, (const uint8_t *)p + done, n - done, (off_t)(pos + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return sl_from_errno(errno);
+		if (r == 0)
+			return SL_EIO;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+void seg_path(char *out, size_t n, const char *dir, int64_t base, const char *ext)
+{
+	snprintf(out, n, "%s/%020" PRId64 "%s", dir, base, ext);
+}
+
+const char *seg_parse_name(const char *name, int64_t *base)
+{
+	int64_t v = 0;
+	for (int i = 0; i < 20; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return NULL;
+		if (v > (INT64_MAX - 9) / 10)
+			return NULL;
+		v = v * 10 + (name[i] - '0');
+	}
+	const char *ext = name + 20;
+	if (strcmp(ext, ".log") && strcmp(ext, ".index") && strcmp(ext, ".timeindex"))
+		return NULL;
+	*base = v;
+	return ext;
+}
+
+/* --- buffered sequential reader for header walks --------------------------- */
+
+typedef struct scan {
+	int fd;
+	uint64_t limit; /* bytes [0, limit) may be read */
+	uint8_t *buf;
+	uint64_t bpos;
+	size_t blen;
+} scan_t;
+
+static void scan_init(scan_t *sc, int fd, uint64_t limit)
+{
+	sc->fd = fd;
+	sc->limit = limit;
+	sc->buf = malloc(SCAN_CHUNK);
+	if (!sc->buf)
+		abort();
+	sc->bpos = 0;
+	sc->blen = 0;
+}
+
+static void scan_deinit(scan_t *sc) { free(sc->buf); }
+
+/* A view of [pos, pos+n) (n <= SCAN_CHUNK), or NULL with *err: SL_EAGAIN
+ * when the range passes the limit, SL_EIO when the read fails or the file
+ * is shorter than the limit. */
+static const uint8_t *scan_get(scan_t *sc, uint64_t pos, size_t n, int *err)
+{
+	if (pos + n > sc->limit || n > SCAN_CHUNK) {
+		*err = SL_EAGAIN;
+		return NULL;
+	}
+	if (pos >= sc->bpos && pos + n <= sc->bpos + sc->blen)
+		return sc->buf + (pos - sc->bpos);
+	size_t want = SCAN_CHUNK;
+	if (sc->limit - pos < want)
+		want = (size_t)(sc->limit - pos);
+	ssize_t r = pread_full(sc->fd, sc->buf, want, pos);
+	if (r < 0 || (size_t)r < n) {
+		sc->blen = 0;
+		*err = SL_EIO;
+		return NULL;
+	}
+	sc->bpos = pos;
+	sc->blen = (size_t)r;
+	return sc->buf;
+}
+
+static int scan_hdr(scan_t *sc, uint64_t pos, batch_hdr_t *h)
+{
+	int err = 0;
+	const uint8_t *p = scan_get(sc, pos, BATCH_HDR_SIZE, &err);
+	if (!p)
+		return err;
+	return batch_peek(p, BATCH_HDR_SIZE, h);
+}
+
+static int scan_crc(scan_t *sc, uint64_t pos, uint64_t len, uint32_t want)
+{
+	uint32_t c = 0;
+	uint64_t at = pos + BATCH_OFF_ATTRIBUTES, end = pos + len;
+	while (at < end) {
+		size_t n = end - at < SCAN_CHUNK ? (size_t)(end - at) : SCAN_CHUNK;
+		int err = 0;
+		const uint8_t *p = scan_get(sc, at, n, &err);
+		if (!p)
+			return err;
+		c = crc32c(c, p, n);
+		at += n;
+	}
+	return c == want ? 0 : SL_ECORRUPT;
+}
+
+/* --- indexes ---------------------------------------------------------------- */
+
+static void idx_push(seg_t *s, uint32_t rel, uint32_t pos)
+{
+	if (s->nidx == s->cidx) {
+		s->cidx = s->cidx ? s->cidx * 2 : 64;
+		s->idx = realloc(s->idx, s->cidx * sizeof *s->idx);
+		if (!s->idx)
+			abort();
+	}
+	s->idx[s->nidx++] = (seg_idx_t){ rel, pos };
+}
+
+static void tidx_push(seg_t *s, int64_t ts, uint32_t rel)
+{
+	if (s->ntidx == s->ctidx) {
+		s->ctidx = s->ctidx ? s->ctidx * 2 : 64;
+		s->tidx = realloc(s->tidx, s->ctidx * sizeof *s->tidx);
+		if (!s->tidx)
+			abort();
+	}
+	s->tidx[s->ntidx++] = (seg_tidx_t){ ts, rel };
+}
+
+static void idx_encode(uint8_t *p, const seg_idx_t *e)
+{
+	be32_store(p, e->rel);
+	be32_store(p + 4, e->pos);
+}
+
+static void tidx_encode(uint8_t *p, const seg_tidx_t *e)
+{
+	be64_store(p, (uint64_t)e->ts);
+	be32_store(p + 8, e->rel);
+}
+
+/* Rewrites both index files from memory. */
+static int write_indexes(seg_t *s)
+{
+	size_t n = s->nidx * IDX_ENTRY, m = s->ntidx * TIDX_ENTRY;
+	uint8_t *b = malloc((n > m ? n : m) + 1);
+	if (!b)
+		abort();
+	for (size_t i = 0; i < s->nidx; i++)
+		idx_encode(b + i * IDX_ENTRY, &s->idx[i]);
+	int rc = pwrite_full(s->ifd, b, n, 0);
+	if (rc == 0 && ftruncate(s->ifd, (off_t)n) < 0)
+		rc = sl_from_errno(errno);
+	for (size_t i = 0; rc == 0 && i < s->ntidx; i++)
+		tidx_encode(b + i * TIDX_ENTRY, &s->tidx[i]);
+	if (rc == 0)
+		rc = pwrite_full(s->tfd, b, m, 0);
+	if (rc == 0 && ftruncate(s->tfd, (off_t)m) < 0)
+		rc = sl_from_errno(errno);
+	free(b);
+	if (rc == 0)
+		s->index_dirty = 0;
+	else
+		log_warn(s->log, "segment %s: cannot write index files: %s", s->path,
+			 sl_strerror(rc));
+	return rc;
+}
+
+/* Accounts one batch at pos as an append does: maybe an index entry (and a
+ * time entry) first, then the running counters. write: also append the new
+ * entries to the index files (otherwise they are marked dirty). */
+static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len, int write)
+{
+	if (s->since_index >= s->index_interval && pos <= UINT32_MAX) {
+		seg_idx_t e = { (uint32_t)(h->base_offset - s->base), (uint32_t)pos };
+		idx_push(s, e.rel, e.pos);
+		int add_t = s->max_ts >= 0 && (s->ntidx == 0 || s->max_ts > s->tidx[s->ntidx - 1].ts);
+		if (add_t)
+			tidx_push(s, s->max_ts, (uint32_t)(s->max_ts_off - s->base));
+		if (write && !s->index_dirty) {
+			uint8_t b[TIDX_ENTRY];
+			idx_encode(b, &e);
+			int rc = pwrite_full(s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
+			if (rc == 0 && add_t) {
+				tidx_encode(b, &s->tidx[s->ntidx - 1]);
+				rc = pwrite_full(s->tfd, b, TIDX_ENTRY, (s->ntidx - 1) * TIDX_ENTRY);
+			}
+			if (rc < 0) {
+				log_warn(s->log, "segment %s: index write failed (%s); rewritten on seal",
+					 s->path, sl_strerror(rc));
+				s->index_dirty = 1;
+			}
+		} else {
+			s->index_dirty = 1;
+		}
+		s->since_index = 0;
+	}
+	s->since_index += len;
+	if (h->max_ts > s->max_ts) {
+		s->max_ts = h->max_ts;
+		s->max_ts_off = h->base_offset;
+	}
+	if (pos == 0)
+		s->first_ts = h->max_ts;
+}
+
+/* Loads an index file into memory; returns 0 (possibly with no entries),
+ * SL_ENOENT when missing, SL_ECORRUPT when inconsistent. */
+static int load_index(seg_t *s, uint64_t fsize)
+{
+	struct stat st;
+	if (fstat(s->ifd, &st) < 0)
+		return SL_EIO;
+	uint64_t n = (uint64_t)st.st_size;
+	if (n % IDX_ENTRY || n / IDX_ENTRY > fsize / BATCH_HDR_SIZE + 1)
+		return SL_ECORRUPT;
+	uint8_t *b = malloc(n + 1);
+	if (!b)
+		abort();
+	int rc = 0;
+	if (pread_full(s->ifd, b, n, 0) != (ssize_t)n)
+		rc = SL_EIO;
+	for (uint64_t i = 0; rc == 0 && i < n / IDX_ENTRY; i++) {
+		uint32_t rel = be32_load(b + i * IDX_ENTRY), pos = be32_load(b + i * IDX_ENTRY + 4);
+		if (pos >= fsize || pos < BATCH_HDR_SIZE ||
+		    (s->nidx && (rel <= s->idx[s->nidx - 1].rel || pos <= s->idx[s->nidx - 1].pos)))
+			rc = SL_ECORRUPT;
+		else
+			idx_push(s, rel, pos);
+	}
+	free(b);
+	return rc;
+}
+
+static int load_tindex(seg_t *s, uint64_t fsize)
+{
+	struct stat st;
+	if (fstat(s->tfd, &st) < 0)
+		return SL_EIO;
+	uint64_t n = (uint64_t)st.st_size;
+	if (n % TIDX_ENTRY || n / TIDX_ENTRY > fsize / BATCH_HDR_SIZE + 1)
+		return SL_ECORRUPT;
+	uint8_t *b = malloc(n + 1);
+	if (!b)
+		abort();
+	int rc = 0;
+	if (pread_full(s->tfd, b, n, 0) != (ssize_t)n)
+		rc = SL_EIO;
+	for (uint64_t i = 0; rc == 0 && i < n / TIDX_ENTRY; i++) {
+		int64_t ts = (int64_t)be64_load(b + i * TIDX_ENTRY);
+		uint32_t rel = be32_load(b + i * TIDX_ENTRY + 8);
+		if (ts < 0 || (s->ntidx && (ts <= s->tidx[s->ntidx - 1].ts ||
+					    rel < s->tidx[s->ntidx - 1].rel)))
+			rc = SL_ECORRUPT;
+		else
+			tidx_push(s, ts, rel);
+	}
+	free(b);
+	return rc;
+}
+
+/* --- open / create ---------------------------------------------------------- */
+
+static seg_t *seg_alloc(const char *dir, int64_t base, uint64_t index_interval, const log_t *log)
+{
+	seg_t *s = calloc(1, sizeof *s);
+	if (!s)
+		abort();
+	size_t n = strlen(dir) + 32;
+	s->path = malloc(n);
+	if (!s->path)
+		abort();
+	seg_path(s->path, n, dir, base, "");
+	s->base = s->next = base;
+	s->fd = s->ifd = s->tfd = -1;
+	s->max_ts = s->max_ts_off = s->first_ts = -1;
+	s->index_interval = index_interval ? index_interval : 1;
+	s->prealloc_step = PREALLOC_MIN;
+	s->log = log;
+	return s;
+}
+
+static int open_ext(seg_t *s, const char *ext, int flags)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s%s", s->path, ext);
+	return open(p, flags | O_CLOEXEC, 0644);
+}
+
+int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
+	       const log_t *log)
+{
+	seg_t *s = seg_alloc(dir, base, index_interval, log);
+	s->fd = open_ext(s, ".log", O_RDWR | O_CREAT | O_TRUNC);
+	if (s->fd >= 0)
+		s->ifd = open_ext(s, ".index", O_RDWR | O_CREAT | O_TRUNC);
+	if (s->ifd >= 0)
+		s->tfd = open_ext(s, ".timeindex", O_RDWR | O_CREAT | O_TRUNC);
+	if (s->tfd < 0) {
+		int rc = sl_from_errno(errno);
+		log_error(log, "segment %s: cannot create: %s", s->path, strerror(errno));
+		seg_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Whether the index entry k points at a batch header with its offset. */
+static int idx_entry_ok(seg_t *s, scan_t *sc, size_t k)
+{
+	batch_hdr_t h;
+	if (scan_hdr(sc, s->idx[k].pos, &h) < 0)
+		return 0;
+	return h.base_offset == s->base + s->idx[k].rel;
+}
+
+/* Walks batches from *pos (a batch start whose BaseOffset should be *next)
+ * to the scan limit, accounting each. Returns NULL at a clean end, or why
+ * it stopped. */
+static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int verify, int write)
+{
+	while (*pos < sc->limit) {
+		batch_hdr_t h;
+		if (sc->limit - *pos < BATCH_HDR_SIZE)
+			return "short header";
+		int rc = scan_hdr(sc, *pos, &h);
+		if (rc == SL_EIO)
+			return "read error";
+		if (rc < 0)
+			return h.length == 0 && h.base_offset == 0 ? "zero tail" : "bad header";
+		if (h.base_offset != *next)
+			return "unexpected offset";
+		if (h.leader_epoch != SEG_LEADER_EPOCH)
+			return "unexpected leader epoch";
+		if (h.count <= 0 || (int64_t)h.count != (int64_t)h.last_offset_delta + 1)
+			return "bad record count";
+		uint64_t len = batch_size(&h);
+		if (len > sc->limit - *pos)
+			return "batch passes the end of the file";
+		if (batch_last_offset(&h) - s->base > UINT32_MAX)
+			return "offset out of segment range";
+		if (verify && scan_crc(sc, *pos, len, h.crc) < 0)
+			return "CRC mismatch";
+		index_batch(s, *pos, &h, (size_t)len, write);
+		*pos += len;
+		*next = batch_last_offset(&h) + 1;
+	}
+	return NULL;
+}
+
+int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
+	     const log_t *log)
+{
+	seg_t *s = seg_alloc(dir, base, index_interval, log);
+	int rc = 0;
+	s->fd = open_ext(s, ".log", O_RDWR);
+	if (s->fd < 0) {
+		rc = sl_from_errno(errno);
+		log_error(log, "segment %s: cannot open: %s", s->path, strerror(errno));
+		seg_close(s);
+		return rc;
+	}
+	struct stat st;
+	if (fstat(s->fd, &st) < 0) {
+		seg_close(s);
+		return SL_EIO;
+	}
+	uint64_t fsize = (uint64_t)st.st_size;
+
+	s->ifd = open_ext(s, ".index", O_RDWR);
+	s->tfd = open_ext(s, ".timeindex", O_RDWR);
+	int rebuild = 0;
+	const char *why = NULL;
+	if (s->ifd < 0 || s->tfd < 0) {
+		rebuild = 1;
+		why = "missing";
+		if (s->ifd < 0)
+			s->ifd = open_ext(s, ".index", O_RDWR | O_CREAT | O_TRUNC);
+		if (s->tfd < 0)
+			s->tfd = open_ext(s, ".timeindex", O_RDWR | O_CREAT | O_TRUNC);
+		if (s->ifd < 0 || s->tfd < 0) {
+			rc = sl_from_errno(errno);
+			seg_close(s);
+			return rc;
+		}
+	} else if (load_index(s, fsize) < 0 || load_tindex(s, fsize) < 0) {
+		rebuild = 1;
+		why = "inconsistent";
+	}
+
+	scan_t sc;
+	scan_init(&sc, s->fd, fsize);
+	uint64_t pos = 0;
+	int64_t next = base;
+	if (rebuild) {
+		if (fsize > 0)
+			log_warn(log, "segment %s: index files %s; rebuilding", s->path, why);
+		s->nidx = s->ntidx = 0;
+		s->index_dirty = 1;
+	} else {
+		size_t k = s->nidx;
+		while (k > 0 && !idx_entry_ok(s, &sc, k - 1))
+			k--;
+		if (k < s->nidx)
+			log_warn(log, "segment %s: dropped %zu index entries past the valid log",
+				 s->path, s->nidx - k);
+		s->nidx = k;
+		uint32_t from_rel = k ? s->idx[k - 1].rel : 0;
+		while (s->ntidx > 0 && (k == 0 || s->tidx[s->ntidx - 1].rel >= from_rel))
+			s->ntidx--;
+		if (s->ntidx > 0) {
+			s->max_ts = s->tidx[s->ntidx - 1].ts;
+			s->max_ts_off = base + s->tidx[s->ntidx - 1].rel;
+		}
+		if (k > 0) {
+			/* Walk again from the entry's own batch; pretending a full
+			 * interval has passed re-adds that same entry. */
+			pos = s->idx[k - 1].pos;
+			next = base + s->idx[k - 1].rel;
+			s->nidx = k - 1;
+			s->since_index = s->index_interval;
+		}
+	}
+	why = walk(s, &sc, &pos, &next, verify, !rebuild);
+	s->size = pos;
+	s->next = next;
+	s->alloc = fsize;
+	if (pos < fsize) {
+		if (why && strcmp(why, "zero tail") == 0)
+			log_info(log, "segment %s: trimmed %" PRIu64 " preallocated bytes at %" PRIu64,
+				 s->path, fsize - pos, pos);
+		else
+			log_warn(log,
+				 "segment %s: cut %" PRIu64 " bytes at position %" PRIu64
+				 " (offset %" PRId64 "): %s",
+				 s->path, fsize - pos, pos, next, why ? why : "?");
+		if (ftruncate(s->fd, (off_t)pos) == 0)
+			s->alloc = pos;
+		else
+			log_error(log, "segment %s: cannot truncate: %s", s->path, strerror(errno));
+	}
+	/* The walk may have stopped at an indexed batch (a CRC failure there):
+	 * drop entries that point at or past the new end. */
+	while (s->nidx && s->idx[s->nidx - 1].pos >= s->size)
+		s->nidx--;
+	while (s->ntidx && base + s->tidx[s->ntidx - 1].rel >= s->next)
+		s->ntidx--;
+	if (s->first_ts < 0 && s->size > 0) {
+		batch_hdr_t h;
+		if (scan_hdr(&sc, 0, &h) == 0)
+			s->first_ts = h.max_ts;
+	}
+	scan_deinit(&sc);
+	if (s->index_dirty)
+		(void)write_indexes(s);
+	else if (ftruncate(s->ifd, (off_t)(s->nidx * IDX_ENTRY)) < 0 ||
+		 ftruncate(s->tfd, (off_t)(s->ntidx * TIDX_ENTRY)) < 0)
+		s->index_dirty = 1;
+	*out = s;
+	return 0;
+}
+
+/* --- append ----------------------------------------------------------------- */
+
+/* Makes sure [0, end) is allocated. Steps start at 1 MiB and double up to
+ * 64 MiB, so a quiet partition holds little unused space and a busy one
+ * changes the file size (which a sync must also commit) rarely. */
+static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
+{
+	if (end <= s->alloc || s->no_prealloc)
+		return 0;
+	uint64_t want = s->alloc + s->prealloc_step;
+	uint64_t cap = max_size > end ? max_size : end;
+	if (want > cap)
+		want = cap;
+	if (want < end)
+		want = end;
+	if (fallocate(s->fd, 0, (off_t)s->alloc, (off_t)(want - s->alloc)) == 0) {
+		s->alloc = want;
+		if (s->prealloc_step < PREALLOC_MAX)
+			s->prealloc_step *= 2;
+		return 0;
+	}
+	if (errno == EOPNOTSUPP || errno == ENOSYS) {
+		s->no_prealloc = 1;
+		return 0;
+	}
+	/* Near a full disk: take exactly what this batch needs. */
+	if (want > end && fallocate(s->fd, 0, (off_t)s->alloc, (off_t)(end - s->alloc)) == 0) {
+		s->alloc = end;
+		return 0;
+	}
+	int rc = sl_from_errno(errno);
+	log_warn(s->log, "segment %s: cannot preallocate: %s", s->path, strerror(errno));
+	return rc;
+}
+
+int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
+	       const seg_params_t *prm)
+{
+	uint64_t pos = s->size;
+	int rc = prealloc(s, pos + len, prm->max_size);
+	if (rc < 0)
+		return rc;
+	rc = pwrite_full(s->fd, batch, len, pos);
+	if (rc < 0) {
+		log_warn(s->log, "segment %s: write of %zu bytes at %" PRIu64 " failed: %s", s->path,
+			 len, pos, sl_strerror(rc));
+		return rc;
+	}
+	if (pos + len > s->alloc)
+		s->alloc = pos + len;
+	index_batch(s, pos, h, len, 1);
+	s->size = pos + len;
+	s->next = batch_last_offset(h) + 1;
+	return 0;
+}
+
+/* --- reads ------------------------------------------------------------------ */
+
+int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h)
+{
+	uint8_t b[BATCH_HDR_SIZE];
+	if (pos + BATCH_HDR_SIZE > s->size)
+		return SL_EIO;
+	if (pread_full(s->fd, b, sizeof b, pos) != (ssize_t)sizeof b)
+		return SL_EIO;
+	return batch_peek(b, sizeof b, h) < 0 ? SL_EIO : 0;
+}
+
+/* Index of the last entry with rel <= want, or -1. */
+static ssize_t idx_floor_rel(const seg_t *s, uint32_t want)
+{
+	size_t lo = 0, hi = s->nidx;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->idx[mid].rel <= want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
+static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
+{
+	size_t lo = 0, hi = s->nidx;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->idx[mid].pos <= want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
+int seg_rebuild_index(seg_t *s)
+{
+	log_warn(s->log, "segment %s: index does not match the log; rebuilding", s->path);
+	s->nidx = s->ntidx = 0;
+	s->since_index = 0;
+	s->max_ts = s->max_ts_off = -1;
+	s->index_dirty = 1;
+	scan_t sc;
+	scan_init(&sc, s->fd, s->size);
+	uint64_t pos = 0;
+	int64_t next = s->base;
+	const char *why = walk(s, &sc, &pos, &next, 0, 0);
+	scan_deinit(&sc);
+	if (why || pos != s->size || next != s->next) {
+		log_error(s->log, "segment %s: log changed under us at %" PRIu64 ": %s", s->path, pos,
+			  why ? why : "length");
+		return SL_EIO;
+	}
+	return write_indexes(s);
+}
+
+/* Start position for a walk towards offset: the index entry at or below it,
+ * checked against the batch header there. */
+static int idx_start(seg_t *s, scan_t *sc, int64_t offset, uint64_t *pos)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		ssize_t k = idx_floor_rel(s, (uint32_t)(offset - s->base));
+		if (k < 0) {
+			*pos = 0;
+			return 0;
+		}
+		if (idx_entry_ok(s, sc, (size_t)k)) {
+			*pos = s->idx[k].pos;
+			return 0;
+		}
+		int rc = seg_rebuild_index(s);
+		if (rc < 0)
+			return rc;
+	}
+	return SL_EIO;
+}
+
+int seg_locate(seg_t *s, int64_t offset, uint64_t *pos, int64_t *batch_base)
+{
+	if (offset >= s->next || s->size == 0)
+		return SL_ENOENT;
+	if (offset < s->base)
+		offset = s->base;
+	scan_t sc;
+	scan_init(&sc, s->fd, s->size);
+	uint64_t p = 0;
+	int rc = idx_start(s, &sc, offset, &p);
+	while (rc == 0) {
+		batch_hdr_t h;
+		if (scan_hdr(&sc, p, &h) < 0) {
+			rc = SL_EIO;
+			break;
+		}
+		if (batch_last_offset(&h) >= offset) {
+			*pos = p;
+			*batch_base = h.base_offset;
+			break;
+		}
+		p += batch_size(&h);
+		if (p >= s->size)
+			rc = SL_ENOENT;
+	}
+	scan_deinit(&sc);
+	return rc;
+}
+
+int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len)
+{
+	batch_hdr_t h;
+	int rc = seg_read_hdr(s, pos, &h);
+	if (rc < 0)
+		return rc;
+	uint64_t first = batch_size(&h);
+	if (pos + first > s->size)
+		return SL_EIO;
+	if (first >= max_bytes || s->size - pos <= max_bytes) {
+		uint64_t n = s->size - pos <= max_bytes ? s->size - pos : first;
+		*len = (size_t)n;
+		return 0;
+	}
+	uint64_t target = pos + max_bytes;
+	scan_t sc;
+	scan_init(&sc, s->fd, s->size);
+	uint64_t cur = pos + first;
+	ssize_t k = idx_floor_pos(s, target);
+	if (k >= 0 && s->idx[k].pos > cur) {
+		if (idx_entry_ok(s, &sc, (size_t)k))
+			cur = s->idx[k].pos;
+		else if ((rc = seg_rebuild_index(s)) < 0)
+			goto out;
+	}
+	while (cur < target) {
+		if (scan_hdr(&sc, cur, &h) < 0) {
+			rc = SL_EIO;
+			goto out;
+		}
+		if (cur + batch_size(&h) > target)
+			break;
+		cur += batch_size(&h);
+	}
+	*len = (size_t)(cur - pos);
+out:
+	scan_deinit(&sc);
+	return rc;
+}
+
+int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
+{
+	if (s->size == 0 || s->max_ts < ts)
+		return SL_ENOENT;
+	/* Entries before the first one reaching ts cover only batches whose
+	 * timestamps are all below ts: start at the last such entry. */
+	size_t lo = 0, hi = s->ntidx;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->tidx[mid].ts < ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	scan_t sc;
+	scan_init(&sc, s->fd, s->size);
+	uint64_t p = 0;
+	int rc = 0;
+	if (lo > 0)
+		rc = idx_start(s, &sc, s->base + s->tidx[lo - 1].rel, &p);
+	while (rc == 0) {
+		batch_hdr_t h;
+		if (p >= s->size) {
+			rc = SL_ENOENT;
+			break;
+		}
+		if (scan_hdr(&sc, p, &h) < 0) {
+			rc = SL_EIO;
+			break;
+		}
+		if (h.max_ts >= ts) {
+			*offset = h.base_offset;
+			break;
+		}
+		p += batch_size(&h);
+	}
+	scan_deinit(&sc);
+	return rc;
+}
+
+/* --- seal / close ------------------------------------------------------------ */
+
+int seg_seal(seg_t *s, int sync)
+{
+	int rc = 0;
+	if (s->alloc != s->size) {
+		if (ftruncate(s->fd, (off_t)s->size) == 0)
+			s->alloc = s->size;
+		else
+			rc = sl_from_errno(errno);
+	}
+	if (s->index_dirty && write_indexes(s) < 0)
+		rc = rc ? rc : SL_EIO;
+	if (sync && (fsync(s->ifd) < 0 || fsync(s->tfd) < 0))
+		rc = rc ? rc : sl_from_errno(errno);
+	if (rc < 0)
+		log_warn(s->log, "segment %s: seal: %s", s->path, sl_strerror(rc));
+	return rc;
+}
+
+void seg_close(seg_t *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->ifd >= 0)
+		close(s->ifd);
+	if (s->tfd >= 0)
+		close(s->tfd);
+	free(s->idx);
+	free(s->tidx);
+	free(s->path);
+	free(s);
+}
+
+int seg_remove(seg_t *s)
+{
+	static const char *const exts[] = { ".log", ".index", ".timeindex" };
+	int rc = 0;
+	char p[4096];
+	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		snprintf(p, sizeof p, "%s%s", s->path, exts[i]);
+		if (unlink(p) < 0 && errno != ENOENT && rc == 0)
+			rc = sl_from_errno(errno);
+	}
+	seg_close(s);
+	return rc;
+}

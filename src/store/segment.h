@@ -1,0 +1,119 @@
+/*
+ * segment.h — one segment of a partition log: the .log file of whole
+ * RecordBatch v2 batches, its sparse offset index (.index) and its time
+ * index (.timeindex). The byte layouts and the recovery rule are described
+ * at the top of segment.c and in docs/formats-log.md.
+ *
+ * A segment tracks its logical end (`size`) itself: the active segment's
+ * file is preallocated beyond it with zeros, so the file size is not the
+ * end. Only bytes [0, size) are ever served.
+ *
+ * Loop thread only (the syncer thread only fdatasyncs the log fd).
+ */
+#ifndef SL_STORE_SEGMENT_H
+#define SL_STORE_SEGMENT_H
+
+#include "core/log.h"
+#include "store/batch.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The PartitionLeaderEpoch of every stored batch (plog.h
+ * PLOG_LEADER_EPOCH); a batch with another value is damaged. */
+#define SEG_LEADER_EPOCH 0
+
+/* Offset index entry: offset - base → byte position of the batch start. */
+typedef struct seg_idx {
+	uint32_t rel;
+	uint32_t pos;
+} seg_idx_t;
+
+/* Time index entry: the largest MaxTimestamp so far and the relative
+ * offset of the batch that carries it. */
+typedef struct seg_tidx {
+	int64_t ts;
+	uint32_t rel;
+} seg_tidx_t;
+
+typedef struct seg {
+	int64_t base;    /* base offset (the file name) */
+	int64_t next;    /* offset after the last batch; == base when empty */
+	uint64_t size;   /* logical end: bytes of whole, valid batches */
+	uint64_t alloc;  /* file size, >= size (preallocated zero tail) */
+	int fd;          /* .log, O_RDWR */
+	int ifd;         /* .index */
+	int tfd;         /* .timeindex */
+	char *path;      /* DIR/<20-digit base>, without extension */
+	seg_idx_t *idx;
+	size_t nidx, cidx;
+	seg_tidx_t *tidx;
+	size_t ntidx, ctidx;
+	uint64_t since_index; /* log bytes appended since the last index entry */
+	int64_t max_ts;       /* largest batch MaxTimestamp, -1 when none */
+	int64_t max_ts_off;   /* base offset of the batch carrying it */
+	int64_t first_ts;     /* MaxTimestamp of the first batch (roll by time) */
+	uint64_t prealloc_step;
+	uint64_t index_interval;
+	int no_prealloc;      /* the filesystem refused fallocate */
+	int index_dirty;      /* files lag the in-memory indexes: rewrite on seal */
+	int unsynced;         /* sealed without fdatasync (fsync=never) */
+	const log_t *log;
+} seg_t;
+
+/* Settings an append needs. */
+typedef struct seg_params {
+	uint64_t max_size; /* log.segment.bytes: preallocation stops here */
+} seg_params_t;
+
+/* Writes "DIR/<20-digit base><ext>" into out. */
+void seg_path(char *out, size_t n, const char *dir, int64_t base, const char *ext);
+/* Parses a segment file name "<20 digits><ext>"; returns the extension
+ * (".log", ".index", ".timeindex") or NULL when the name is not one. */
+const char *seg_parse_name(const char *name, int64_t *base);
+
+/* Creates an empty segment (truncating leftovers). Returns an owned segment. */
+int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
+	       const log_t *log);
+
+/* Opens an existing segment and recovers it (see segment.c): indexes are
+ * loaded and checked (rebuilt when missing or inconsistent), the tail after
+ * the last good index entry is walked — with CRC checks when verify — and
+ * the file is truncated at the first invalid byte. index_interval rebuilds
+ * entries at the same spacing as appends. Returns an owned segment. */
+int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
+	     const log_t *log);
+
+/* Writes one batch (already validated and rewritten; h describes it) at
+ * the logical end. On failure (SL_EIO/SL_ENOSPC) nothing changes: the
+ * logical end stays where it was and the next append overwrites the
+ * partial bytes. */
+int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
+	       const seg_params_t *prm);
+
+/* Position of the first batch whose last offset >= offset. SL_ENOENT when
+ * the segment has none; SL_EIO when the file cannot be read. */
+int seg_locate(seg_t *s, int64_t offset, uint64_t *pos, int64_t *batch_base);
+/* Length of the run of whole batches starting at pos (a batch start) that
+ * fits in max_bytes, but at least one batch. */
+int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len);
+/* Base offset of the first batch with MaxTimestamp >= ts, or SL_ENOENT. */
+int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset);
+
+/* Trims the preallocated tail, brings the index files up to date, and
+ * fsyncs them when sync. The log data itself is synced by the caller (it
+ * is registered with the syncer). */
+int seg_seal(seg_t *s, int sync);
+/* Recomputes both indexes by walking every batch header. */
+int seg_rebuild_index(seg_t *s);
+
+/* Closes the files and frees. */
+void seg_close(seg_t *s);
+/* Deletes the files (the .log first, so a crash leaves only orphan index
+ * files, which the next open removes), then closes and frees. */
+int seg_remove(seg_t *s);
+
+/* Reads the header of the batch at pos. */
+int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h);
+
+#endif
