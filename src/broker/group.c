@@ -182,7 +182,7 @@ void grp_destroy(grp_t *g)
 
 void grp_drop_if_unused(grp_t *g)
 {
-	if (g->state == GRP_EMPTY && g->nmembers == 0 && map_len(&g->pending) == 0 &&
+	if (g->state == GRP_EMPTY && g->generation == 0 && g->nmembers == 0 && map_len(&g->pending) == 0 &&
 	    map_len(&g->offsets) == 0 && buf_len(&g->meta_rec) == 0)
 		grp_destroy(g);
 }

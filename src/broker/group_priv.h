@@ -132,8 +132,10 @@ grp_t *grp_create(grp_coord_t *gc, grp_str_t id);
 /* Removes the group from the coordinator and frees it (no callbacks may be
  * parked on it). */
 void grp_destroy(grp_t *g);
-/* Drops a group that holds nothing (no members, pending ids, offsets or
- * stored metadata): one that a failed join or commit just created. */
+/* Drops a group that never formed (generation 0) and holds nothing (no
+ * members, pending ids, offsets or stored metadata): one that a failed
+ * join or commit just created. Groups that did form stay, Empty, until
+ * offsets retention removes them, as in Kafka. */
 void grp_drop_if_unused(grp_t *g);
 void grp_set_state(grp_t *g, grp_state_t to, const char *why);
 grp_member_t *grp_member_find(grp_t *g, grp_str_t id);
