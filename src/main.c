@@ -26,6 +26,7 @@
 #include "store/syncer.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -156,15 +157,22 @@ static void on_signal(loop_t *loop, loop_watch_t *w, uint32_t events)
 	}
 }
 
+/* Blocks SIGTERM/SIGINT in the calling thread. Called first thing in main,
+ * before the syncer starts its thread: threads inherit the mask, so the
+ * signals can only be taken through the loop's signalfd. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int setup_signals(server_t *s)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return SL_EIO;
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&set);
 	s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sig_fd < 0)
 		return SL_EIO;
@@ -275,6 +283,8 @@ static void shutdown_server(server_t *s)
 int main(int argc, char **argv)
 {
 	server_t s;
+	sigset_t blocked;
+	block_signals(&blocked);
 	memset(&s, 0, sizeof s);
 	s.lock_fd = s.sig_fd = -1;
 	config_init(&s.cfg);

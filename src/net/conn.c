@@ -52,7 +52,9 @@
 #define FLUSH_BUDGET (8u * 1024 * 1024) /* bytes per connection per turn */
 #define FLUSH_IOV 64
 #define CLOSE_LINGER_MS 5000 /* a flushing close gives the peer this long */
-#define IDLE_BUF_KEEP (256 * 1024) /* larger idle buffers are released */
+/* An idle connection keeps no input buffer and at most this much output
+ * buffer, so ten thousand idle clients cost little memory. */
+#define IDLE_OUT_KEEP (16 * 1024)
 
 #define DEFAULT_MAX_INPUT (64u * 1024 * 1024)
 #define DEFAULT_HIGH_WATER (4u * 1024 * 1024)
@@ -73,7 +75,7 @@ struct conn_hold {
 typedef struct conn_hold chunk_t;
 
 typedef enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_CLOSED } conn_state_t;
-static const char *const conn_state_names[] = { "open", "closing", "closed" };
+static const char *const conn_state_names[] = {"open", "closing", "closed"};
 
 struct conn_priv {
 	conn_t *prev, *next; /* the loop's list of open connections */
@@ -116,7 +118,7 @@ static const log_t *conn_log(const conn_t *c)
 static void set_state(conn_t *c, conn_state_t s)
 {
 	log_debug(conn_log(c), "conn %llu %s: %s -> %s", (unsigned long long)c->id, c->peer,
-		  conn_state_names[c->priv->state], conn_state_names[s]);
+	          conn_state_names[c->priv->state], conn_state_names[s]);
 	c->priv->state = s;
 }
 
@@ -222,8 +224,8 @@ int conn_send_file(conn_t *c, int fd, off_t off, size_t len)
 		return 0;
 	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dfd < 0) {
-		log_warn(conn_log(c), "conn %llu %s: dup of file fd %d: %s", (unsigned long long)c->id,
-			 c->peer, fd, strerror(errno));
+		log_warn(conn_log(c), "conn %llu %s: dup of file fd %d: %s",
+		         (unsigned long long)c->id, c->peer, fd, strerror(errno));
 		return SL_EIO;
 	}
 	chunk_t *ch = chunk_new(c, OUT_FILE);
@@ -297,15 +299,16 @@ static int flush(conn_t *c)
 					p->write_blocked = 1;
 					return 0;
 				}
-				log_debug(conn_log(c), "conn %llu %s: sendfile: %s", (unsigned long long)c->id,
-					  c->peer, strerror(errno));
+				log_debug(conn_log(c), "conn %llu %s: sendfile: %s",
+				          (unsigned long long)c->id, c->peer, strerror(errno));
 				return SL_EIO;
 			}
 			if (n == 0) {
 				/* The file is shorter than the region: the bytes the
 				 * client was promised do not exist. */
-				log_warn(conn_log(c), "conn %llu %s: file region ends early (%zu bytes missing)",
-					 (unsigned long long)c->id, c->peer, ch->len);
+				log_warn(conn_log(c),
+				         "conn %llu %s: file region ends early (%zu bytes missing)",
+				         (unsigned long long)c->id, c->peer, ch->len);
 				return SL_EIO;
 			}
 			ch->len -= (size_t)n;
@@ -334,7 +337,7 @@ static int flush(conn_t *c)
 			niov++;
 			total += len;
 		}
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)niov };
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
 		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -343,8 +346,8 @@ static int flush(conn_t *c)
 				p->write_blocked = 1;
 				return 0;
 			}
-			log_debug(conn_log(c), "conn %llu %s: send: %s", (unsigned long long)c->id, c->peer,
-				  strerror(errno));
+			log_debug(conn_log(c), "conn %llu %s: send: %s", (unsigned long long)c->id,
+			          c->peer, strerror(errno));
 			return SL_EIO;
 		}
 		budget -= (size_t)n;
@@ -366,7 +369,7 @@ static int flush(conn_t *c)
 		}
 	}
 	if (p->tail && p->tail->kind == OUT_MEM && buf_len(&p->tail->b) == 0 &&
-	    p->tail->b.cap > IDLE_BUF_KEEP)
+	    p->tail->b.cap > IDLE_OUT_KEEP)
 		buf_shrink(&p->tail->b, 0);
 	/* Budget spent with more to send: continue when writable (next turn). */
 	if (budget == 0 && conn_out_pending(c) > 0)
@@ -408,7 +411,7 @@ static void check_high_water(conn_t *c)
 	if (!p->above && conn_out_pending(c) > p->limits.high_water) {
 		p->above = 1;
 		log_debug(conn_log(c), "conn %llu %s: %zu bytes unsent, reading paused",
-			  (unsigned long long)c->id, c->peer, conn_out_pending(c));
+		          (unsigned long long)c->id, c->peer, conn_out_pending(c));
 	}
 }
 
@@ -452,14 +455,15 @@ static void process_input(conn_t *c)
 		if (after < p->limits.max_input || p->paused || p->state != CONN_OPEN)
 			break;
 		if (after >= before) {
-			log_info(conn_log(c),
-				 "conn %llu %s: %zu bytes of input without a complete request, closing",
-				 (unsigned long long)c->id, c->peer, after);
+			log_info(
+			    conn_log(c),
+			    "conn %llu %s: %zu bytes of input without a complete request, closing",
+			    (unsigned long long)c->id, c->peer, after);
 			conn_close(c, 1);
 			break;
 		}
 	}
-	if (buf_len(&c->in) == 0 && c->in.cap > IDLE_BUF_KEEP)
+	if (buf_len(&c->in) == 0)
 		buf_shrink(&c->in, 0);
 	check_high_water(c);
 }
@@ -490,8 +494,8 @@ static void do_read(conn_t *c)
 			continue;
 		}
 		if (errno != EAGAIN) {
-			log_debug(conn_log(c), "conn %llu %s: read: %s", (unsigned long long)c->id, c->peer,
-				  strerror(errno));
+			log_debug(conn_log(c), "conn %llu %s: read: %s", (unsigned long long)c->id,
+			          c->peer, strerror(errno));
 			p->dead = 1;
 			conn_close(c, 0);
 			return;
@@ -501,8 +505,8 @@ static void do_read(conn_t *c)
 	if (got > 0)
 		process_input(c);
 	if (p->eof && p->state == CONN_OPEN) {
-		log_debug(conn_log(c), "conn %llu %s: peer closed its side", (unsigned long long)c->id,
-			  c->peer);
+		log_debug(conn_log(c), "conn %llu %s: peer closed its side",
+		          (unsigned long long)c->id, c->peer);
 		/* Replies to what it sent before its FIN still go out. */
 		conn_close(c, 1);
 	}
@@ -539,7 +543,7 @@ static void on_linger(loop_t *loop, loop_timer_t *t)
 	(void)loop;
 	conn_t *c = t->arg;
 	log_debug(conn_log(c), "conn %llu %s: flush on close timed out with %zu bytes unsent",
-		  (unsigned long long)c->id, c->peer, conn_out_pending(c));
+	          (unsigned long long)c->id, c->peer, conn_out_pending(c));
 	finish_close(c);
 }
 
@@ -627,6 +631,20 @@ static void list_unlink(conn_t *c)
 	lc->n--;
 }
 
+/* Closing a socket with unread input makes the kernel send a reset, and a
+ * reset can destroy the reply the peer has not read yet (the "bye" after a
+ * quit that was followed by more pipelined requests). After a flushing
+ * close, read away what already arrived so the peer gets a plain FIN. */
+static void discard_unread(conn_t *c)
+{
+	char scratch[16384];
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(c->fd, scratch, sizeof scratch);
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			return;
+	}
+}
+
 static void finish_close(conn_t *c)
 {
 	struct conn_priv *p = c->priv;
@@ -644,6 +662,8 @@ static void finish_close(conn_t *c)
 	loop_task_cancel(c->loop, &p->task);
 	loop_timer_stop(c->loop, &p->linger);
 	loop_watch_del(c->loop, &p->watch);
+	if (p->close_flush && !p->dead)
+		discard_unread(c);
 	close(c->fd);
 	c->fd = -1;
 	while (p->head) {
@@ -709,8 +729,7 @@ static void format_peer(int fd, char *out, size_t size)
 	}
 }
 
-conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
-		 const conn_limits_t *limits)
+conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const conn_limits_t *limits)
 {
 	conn_full_t *full = calloc(1, sizeof *full);
 	if (!full)
@@ -729,13 +748,20 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
 	p->refs = 1;
 	p->state = CONN_OPEN;
 	p->limits.max_input = limits && limits->max_input ? limits->max_input : DEFAULT_MAX_INPUT;
-	p->limits.high_water = limits && limits->high_water ? limits->high_water : DEFAULT_HIGH_WATER;
+	p->limits.high_water =
+	    limits && limits->high_water ? limits->high_water : DEFAULT_HIGH_WATER;
 	p->limits.low_water = limits && limits->low_water ? limits->low_water : DEFAULT_LOW_WATER;
 	if (p->limits.low_water > p->limits.high_water)
 		p->limits.low_water = p->limits.high_water;
 	buf_init(&p->discard);
 	loop_task_init(&p->task, conn_task, c);
 	loop_timer_init(&p->linger, on_linger, c);
+
+	/* Everything here assumes a non-blocking socket; accept4 gives one,
+	 * but a caller-made socket (tests) may not be. */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 
 	/* Replies are coalesced per turn already; Nagle would only add delay.
 	 * Fails harmlessly on non-TCP sockets (tests use socketpairs). */
@@ -753,15 +779,20 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
 	lc->head = c;
 	lc->n++;
 	log_debug(loop_log(loop), "conn %llu %s: accepted (%s)", (unsigned long long)c->id, c->peer,
-		  proto->name ? proto->name : "?");
+	          proto->name ? proto->name : "?");
 	if (proto->on_open && proto->on_open(c, srv) < 0) {
 		log_debug(loop_log(loop), "conn %llu %s: refused by %s", (unsigned long long)c->id,
-			  c->peer, proto->name ? proto->name : "?");
+		          c->peer, proto->name ? proto->name : "?");
 		finish_close(c);
 		return NULL;
 	}
 	p->opened = 1;
 	return c;
+}
+
+const conn_limits_t *conn_get_limits(const conn_t *c)
+{
+	return &c->priv->limits;
 }
 
 size_t conn_count(loop_t *loop)

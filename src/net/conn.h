@@ -40,18 +40,30 @@ typedef struct conn_hold conn_hold_t;
 typedef struct proto {
 	const char *name;
 	/* Called once after accept; returns 0 or negative to refuse. May set
-	 * c->pdata. srv is the listener's proto_arg. */
+	 * c->pdata. srv is the listener's proto_arg. A refused connection gets
+	 * no on_close. on_open may queue output or call conn_close. */
 	int (*on_open)(conn_t *c, void *srv);
-	/* New bytes are in c->in. Return 0 to continue, negative to close
-	 * (after flushing what is already queued). */
+	/* New bytes are in c->in (never called with c->in empty, while
+	 * paused, or after conn_close). Handle every complete request, consume
+	 * it (buf_consume), and return 0 to continue or negative to close
+	 * (after flushing what is already queued). If c->in still holds
+	 * max_input bytes or more afterwards, on_input is called once more;
+	 * if that consumes nothing the connection is closed (logged at info),
+	 * so check client-chosen sizes against your own limits first and
+	 * answer with the protocol's error where it has one. */
 	int (*on_input)(conn_t *c);
-	/* Optional: output fell below the low watermark after being above it. */
+	/* Optional: output fell below the low watermark after being above it.
+	 * Runs at the end of a turn; buffered input is processed right after. */
 	void (*on_drain)(conn_t *c);
 	/* Called once when the connection closes (peer, error or conn_close),
-	 * before holds are abandoned; frees c->pdata. */
+	 * before holds are abandoned; frees c->pdata. With a flushing close it
+	 * runs when the flush ends (or times out), so pdata stays valid while
+	 * held replies are completed. May complete holds itself. */
 	void (*on_close)(conn_t *c);
 } proto_t;
 
+/* A zero field takes net/'s default (max_input 64 MiB, high_water 4 MiB,
+ * low_water 1 MiB); low_water is capped at high_water. */
 typedef struct conn_limits {
 	size_t max_input;  /* input bytes buffered without progress before closing */
 	size_t high_water; /* unsent output that stops reading */
@@ -61,43 +73,58 @@ typedef struct conn_limits {
 struct conn {
 	uint64_t id; /* unique per loop, starts at 1 */
 	int fd;
-	buf_t in;            /* unconsumed input; the protocol consumes from it */
-	void *pdata;         /* protocol per-connection state */
-	void *srv;           /* the listener's protocol context */
+	buf_t in;    /* unconsumed input; the protocol consumes from it */
+	void *pdata; /* protocol per-connection state */
+	void *srv;   /* the listener's protocol context */
 	const proto_t *proto;
 	loop_t *loop;
-	char peer[64];       /* "127.0.0.1:54321" */
+	char peer[64]; /* "127.0.0.1:54321" */
 	/* The rest is net/'s own; protocols use the functions below. */
 	struct conn_priv *priv;
 };
 
 /* --- output -------------------------------------------------------------- */
 
-/* Copies bytes to the end of the output queue. */
+/* Copies bytes to the end of the output queue. Output to a closed
+ * connection (after on_close) is dropped silently. */
 void conn_write(conn_t *c, const void *p, size_t n);
 /* The memory buffer at the end of the output queue, to build a reply in
  * place (buf_put_*, buf_reserve/commit). Valid until the next conn_* call
- * that queues a non-memory chunk (file region or hold). */
+ * that queues a non-memory chunk (file region or hold); sending it does not
+ * invalidate it. Bytes already in it may be patched (length prefixes) until
+ * the end of the turn, when they are sent. */
 buf_t *conn_out(conn_t *c);
 /* Queues a file region; the fd is dup()ed, so the caller's fd may be closed
- * or the file unlinked before the bytes are sent. Returns 0 or SL_EIO. */
+ * or the file unlinked before the bytes are sent. Returns 0 or SL_EIO. If
+ * the file turns out shorter than the region when it is sent, the
+ * connection is closed (the promised bytes do not exist). */
 int conn_send_file(conn_t *c, int fd, off_t off, size_t len);
 /* Bytes queued but not yet sent (memory + file regions). */
 size_t conn_out_pending(const conn_t *c);
 
 /* Inserts a placeholder at the current end of the output queue. Returns a
  * handle owned by the connection; valid until conn_hold_done(), even if the
- * connection closes meanwhile (then written bytes are discarded). */
+ * connection closes meanwhile (then written bytes are discarded). Every
+ * outstanding hold holds a reference on c, so c itself stays valid memory
+ * until each of its holds is done: conn_hold_done() on a closed connection
+ * is the normal way to let go of an abandoned hold. Bytes queued after the
+ * hold count in conn_out_pending() (and towards the high watermark); the
+ * hold's own bytes count once it is done. */
 conn_hold_t *conn_hold(conn_t *c);
 /* The buffer to write the deferred reply into. */
 buf_t *conn_hold_buf(conn_hold_t *h);
-/* The reply in the hold is complete; output can flow past it. */
+/* The reply in the hold is complete; output can flow past it (sent at the
+ * end of the turn). Exactly once per hold; h is invalid afterwards. */
 void conn_hold_done(conn_t *c, conn_hold_t *h);
 
 /* --- input control -------------------------------------------------------- */
 
-/* Stops calling on_input (data stays buffered) until conn_resume(); resume
- * schedules an on_input call for what is already buffered. */
+/* Stops calling on_input (data stays buffered; the socket is still read
+ * until c->in holds max_input bytes) until conn_resume(). Pausing inside
+ * on_input takes effect when it returns: handlers should stop their parse
+ * loop when conn_paused(). Resume never calls on_input itself: if input is
+ * buffered, on_input runs from the connection's end-of-turn task (this
+ * turn's, even when resume is called from inside on_input or a timer). */
 void conn_pause(conn_t *c);
 void conn_resume(conn_t *c);
 int conn_paused(const conn_t *c);
@@ -105,8 +132,13 @@ int conn_paused(const conn_t *c);
 /* --- lifetime -------------------------------------------------------------- */
 
 /* Closes at the end of this turn. If flush is true, queued output is sent
- * first (bounded: a peer that does not read is cut off). */
+ * first, including replies behind holds once they are done (bounded: after
+ * 5 s the connection is cut). on_input is not called after conn_close.
+ * The peer's EOF acts as conn_close(c, 1) (a half-closed client still gets
+ * its replies); a reset or error as conn_close(c, 0). */
 void conn_close(conn_t *c, int flush);
+/* True from conn_close() (or the peer's EOF/error) on: start no new work
+ * for this connection. c->pdata stays valid until on_close has run. */
 int conn_is_closed(const conn_t *c);
 void conn_ref(conn_t *c);
 void conn_unref(conn_t *c);
@@ -116,10 +148,14 @@ void conn_unref(conn_t *c);
 /* Wraps an accepted, non-blocking socket. Calls proto->on_open. Returns NULL
  * (fd closed) if on_open refused. */
 conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
-		 const conn_limits_t *limits);
+                 const conn_limits_t *limits);
 
-/* Number of open connections on this loop, and calls fn for each (for
- * CLIENT LIST, stats, shutdown). */
+/* The limits in force (defaults filled in). */
+const conn_limits_t *conn_get_limits(const conn_t *c);
+
+/* Number of connections on this loop whose on_close has not run yet
+ * (including ones still flushing after conn_close), and calls fn for each
+ * (for CLIENT LIST, stats, shutdown). fn may call conn_close. */
 size_t conn_count(loop_t *loop);
 void conn_foreach(loop_t *loop, void (*fn)(conn_t *c, void *arg), void *arg);
 

@@ -91,8 +91,10 @@ static void on_accept(loop_t *loop, loop_watch_t *w, uint32_t events)
 			if (e == EINTR)
 				continue;
 			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-				log_warn(llog(l), "listener %s port %d: accept: %s; dropping a connection",
-					 l->proto->name ? l->proto->name : "?", l->port, strerror(e));
+				log_warn(llog(l),
+				         "listener %s port %d: accept: %s; dropping a connection",
+				         l->proto->name ? l->proto->name : "?", l->port,
+				         strerror(e));
 				shed(l);
 				return;
 			}
@@ -103,21 +105,22 @@ static void on_accept(loop_t *loop, loop_watch_t *w, uint32_t events)
 	}
 }
 
-listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t *proto,
-			 void *srv, const conn_limits_t *limits, int *err)
+listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t *proto, void *srv,
+                         const conn_limits_t *limits, int *err)
 {
 	int err_local;
 	if (!err)
 		err = &err_local;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	char portstr[16];
 	snprintf(portstr, sizeof portstr, "%d", port);
 	int gai = getaddrinfo(addr, portstr, &hints, &res);
 	if (gai != 0) {
 		log_error(loop_log(loop), "listen %s:%d: %s", addr ? addr : "*", port,
-			  gai_strerror(gai));
+		          gai_strerror(gai));
 		*err = SL_EIO;
 		return NULL;
 	}
@@ -125,7 +128,7 @@ listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t
 	int e = 0;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
+		            ai->ai_protocol);
 		if (fd < 0) {
 			e = errno;
 			continue;
@@ -175,8 +178,8 @@ listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t
 		*err = SL_EIO;
 		return NULL;
 	}
-	log_info(loop_log(loop), "listening on %s:%d (%s)", addr ? addr : "*", bound,
-		 proto->name ? proto->name : "?");
+	log_debug(loop_log(loop), "listening on %s:%d (%s)", addr ? addr : "*", bound,
+	          proto->name ? proto->name : "?");
 	*err = 0;
 	return l;
 }

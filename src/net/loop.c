@@ -38,6 +38,7 @@ struct loop {
 	const log_t *log;
 	int64_t now_ms;
 	int stopped;
+	int in_turn;   /* dispatching: now_ms is the turn's cached clock */
 	unsigned work; /* callbacks run by the last turn */
 
 	/* The batch being dispatched, so loop_watch_del can blank entries. */
@@ -56,14 +57,13 @@ struct loop {
 
 /* --- file descriptors -------------------------------------------------- */
 
-int loop_watch_add(loop_t *loop, loop_watch_t *w, int fd, uint32_t events, loop_io_fn fn,
-		   void *arg)
+int loop_watch_add(loop_t *loop, loop_watch_t *w, int fd, uint32_t events, loop_io_fn fn, void *arg)
 {
 	w->fd = fd;
 	w->events = events;
 	w->fn = fn;
 	w->arg = arg;
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int e = errno;
 		log_error(loop->log, "loop: epoll_ctl(ADD, fd %d): %s", fd, strerror(e));
@@ -79,7 +79,7 @@ int loop_watch_mod(loop_t *loop, loop_watch_t *w, uint32_t events)
 		return SL_ESTATE;
 	if (events == w->events)
 		return 0;
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0) {
 		int e = errno;
 		log_error(loop->log, "loop: epoll_ctl(MOD, fd %d): %s", w->fd, strerror(e));
@@ -105,8 +105,10 @@ void loop_watch_del(loop_t *loop, loop_watch_t *w)
 
 static int timer_less(const heap_node_t *a, const heap_node_t *b)
 {
-	const loop_timer_t *x = (const loop_timer_t *)((const char *)a - offsetof(loop_timer_t, node));
-	const loop_timer_t *y = (const loop_timer_t *)((const char *)b - offsetof(loop_timer_t, node));
+	const loop_timer_t *x =
+	    (const loop_timer_t *)((const char *)a - offsetof(loop_timer_t, node));
+	const loop_timer_t *y =
+	    (const loop_timer_t *)((const char *)b - offsetof(loop_timer_t, node));
 	if (x->due_ms != y->due_ms)
 		return x->due_ms < y->due_ms;
 	return x->seq < y->seq;
@@ -137,7 +139,7 @@ void loop_timer_start_at(loop_t *loop, loop_timer_t *t, int64_t due_ms)
 
 void loop_timer_start(loop_t *loop, loop_timer_t *t, int64_t delay_ms)
 {
-	loop_timer_start_at(loop, t, loop->now_ms + (delay_ms > 0 ? delay_ms : 0));
+	loop_timer_start_at(loop, t, loop_now_ms(loop) + (delay_ms > 0 ? delay_ms : 0));
 }
 
 void loop_timer_stop(loop_t *loop, loop_timer_t *t)
@@ -250,7 +252,9 @@ void loop_free(loop_t *loop)
 
 int64_t loop_now_ms(const loop_t *loop)
 {
-	return loop->now_ms;
+	/* Outside a turn (set-up code before loop_run, which may run long
+	 * after loop_new) there is no turn clock: read the real one. */
+	return loop->in_turn ? loop->now_ms : time_mono_ms();
 }
 
 const log_t *loop_log(const loop_t *loop)
@@ -293,6 +297,7 @@ int loop_run_once(loop_t *loop, int timeout_ms)
 		n = 0;
 	}
 	loop->now_ms = time_mono_ms();
+	loop->in_turn = 1;
 	loop->ev_n = n;
 	for (loop->ev_i = 0; loop->ev_i < n; loop->ev_i++) {
 		loop_watch_t *w = loop->events[loop->ev_i].data.ptr;
@@ -304,6 +309,7 @@ int loop_run_once(loop_t *loop, int timeout_ms)
 	loop->ev_n = loop->ev_i = 0;
 	run_timers(loop);
 	run_tasks(loop);
+	loop->in_turn = 0;
 	return 0;
 }
 

@@ -36,7 +36,7 @@ struct loop_watch {
 /* Registers fd for events (EPOLLIN/EPOLLOUT, level-triggered). The watch is
  * embedded in the caller's struct and must outlive the registration. */
 int loop_watch_add(loop_t *loop, loop_watch_t *w, int fd, uint32_t events, loop_io_fn fn,
-		   void *arg);
+                   void *arg);
 int loop_watch_mod(loop_t *loop, loop_watch_t *w, uint32_t events);
 void loop_watch_del(loop_t *loop, loop_watch_t *w);
 
@@ -59,7 +59,10 @@ void loop_timer_start(loop_t *loop, loop_timer_t *t, int64_t delay_ms);
 /* (Re)arms the timer to fire at a monotonic instant (time_mono_ms clock). */
 void loop_timer_start_at(loop_t *loop, loop_timer_t *t, int64_t due_ms);
 void loop_timer_stop(loop_t *loop, loop_timer_t *t);
-static inline int loop_timer_armed(const loop_timer_t *t) { return heap_node_linked(&t->node); }
+static inline int loop_timer_armed(const loop_timer_t *t)
+{
+	return heap_node_linked(&t->node);
+}
 
 /* --- end-of-turn tasks --------------------------------------------------- */
 
@@ -89,7 +92,8 @@ void loop_task_cancel(loop_t *loop, loop_task_t *task);
 loop_t *loop_new(const log_t *log);
 void loop_free(loop_t *loop);
 
-/* Monotonic milliseconds, cached at the start of the current turn. */
+/* Monotonic milliseconds, cached at the start of the current turn (outside
+ * a turn: the current time). Timer delays count from it. */
 int64_t loop_now_ms(const loop_t *loop);
 const log_t *loop_log(const loop_t *loop);
 

@@ -22,9 +22,11 @@
  * damaged sealed segment (then reads skip the gap). Every stored batch has
  * PartitionLeaderEpoch PLOG_LEADER_EPOCH.
  *
- * Open scans every segment's tail from its last index entry (cheap: at
- * most index.interval bytes plus one batch each), CRC-checked when the
- * shutdown was not clean; see segment.c for the per-segment rule.
+ * Open walks every segment's tail from its last index entry (cheap: at
+ * most index.interval bytes plus one batch each); after an unclean
+ * shutdown those tails are CRC-checked and the active segment is checked
+ * whole (it holds everything that may not have been synced); see segment.c
+ * for the per-segment rule.
  *
  * Without a syncer (NULL, for tools and tests) syncs run inline and
  * plog_when_durable calls back before returning.
@@ -314,7 +316,9 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		rc = ckpt_read(p, &ckpt);
 	for (size_t i = 0; rc == 0 && i < nb; i++) {
 		seg_t *s = NULL;
-		rc = seg_open(&s, dir, bases[i], !clean, (uint64_t)p->o.index_interval_bytes, log);
+		int verify = clean ? SEG_VERIFY_NONE
+				   : i + 1 == nb ? SEG_VERIFY_ALL : SEG_VERIFY_TAIL;
+		rc = seg_open(&s, dir, bases[i], verify, (uint64_t)p->o.index_interval_bytes, log);
 		if (rc < 0)
 			break;
 		seg_t *prev = p->nsegs ? active(p) : NULL;

@@ -38,7 +38,11 @@
  * the file.
  *
  * Recovery rule (seg_open): load both indexes; if either is missing or
- * invalid, drop both and rebuild by walking the whole log. Otherwise check
+ * invalid, drop both and rebuild by walking the whole log. After an unclean
+ * shutdown the active segment is walked whole with CRC checks
+ * (SEG_VERIFY_ALL: anything not yet synced may be damaged anywhere in it)
+ * and its index files are rewritten if they differ from what the walk
+ * computes; sealed segments were synced and trimmed when sealed. Otherwise check
  * the last offset-index entry: the batch at its position must have the
  * expected BaseOffset; drop entries from the end until one does. Time-index
  * entries newer than that entry are dropped too. Then walk from that entry
@@ -491,11 +495,24 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 	scan_init(&sc, s->fd, fsize);
 	uint64_t pos = 0;
 	int64_t next = base;
+	seg_idx_t *old_idx = NULL;
+	seg_tidx_t *old_tidx = NULL;
+	size_t old_n = 0, old_tn = 0;
 	if (rebuild) {
 		if (fsize > 0)
 			log_warn(log, "segment %s: index files %s; rebuilding", s->path, why);
 		s->nidx = s->ntidx = 0;
 		s->index_dirty = 1;
+	} else if (verify == SEG_VERIFY_ALL) {
+		/* Recompute the indexes while checking every batch; keep the
+		 * loaded ones to rewrite the files only if they differ. */
+		old_idx = s->idx;
+		old_n = s->nidx;
+		old_tidx = s->tidx;
+		old_tn = s->ntidx;
+		s->idx = NULL;
+		s->tidx = NULL;
+		s->nidx = s->cidx = s->ntidx = s->ctidx = 0;
 	} else {
 		size_t k = s->nidx;
 		while (k > 0 && !idx_entry_ok(s, &sc, k - 1))
@@ -520,7 +537,7 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 			s->since_index = s->index_interval;
 		}
 	}
-	why = walk(s, &sc, &pos, &next, verify, !rebuild);
+	why = walk(s, &sc, &pos, &next, verify != SEG_VERIFY_NONE, !rebuild && !old_idx);
 	s->size = pos;
 	s->next = next;
 	s->alloc = fsize;
@@ -550,6 +567,19 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 			s->first_ts = h.max_ts;
 	}
 	scan_deinit(&sc);
+	if (old_idx || old_tidx || verify == SEG_VERIFY_ALL) {
+		int same = !rebuild && s->nidx == old_n && s->ntidx == old_tn;
+		for (size_t i = 0; same && i < old_n; i++)
+			same = s->idx[i].rel == old_idx[i].rel && s->idx[i].pos == old_idx[i].pos;
+		for (size_t i = 0; same && i < old_tn; i++)
+			same = s->tidx[i].ts == old_tidx[i].ts && s->tidx[i].rel == old_tidx[i].rel;
+		s->index_dirty = !same;
+		if (s->index_dirty && !rebuild)
+			log_warn(log, "segment %s: index files did not match the log; rewritten",
+				 s->path);
+		free(old_idx);
+		free(old_tidx);
+	}
 	if (s->index_dirty)
 		(void)write_indexes(s);
 	else if (ftruncate(s->ifd, (off_t)(s->nidx * IDX_ENTRY)) < 0 ||

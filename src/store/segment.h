@@ -76,11 +76,18 @@ const char *seg_parse_name(const char *name, int64_t *base);
 int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
 	       const log_t *log);
 
+/* How much of a segment seg_open checks. */
+enum {
+	SEG_VERIFY_NONE = 0, /* clean shutdown: headers from the last index entry */
+	SEG_VERIFY_TAIL = 1, /* headers and CRCs from the last index entry */
+	SEG_VERIFY_ALL = 2,  /* headers and CRCs of every batch */
+};
+
 /* Opens an existing segment and recovers it (see segment.c): indexes are
- * loaded and checked (rebuilt when missing or inconsistent), the tail after
- * the last good index entry is walked — with CRC checks when verify — and
- * the file is truncated at the first invalid byte. index_interval rebuilds
- * entries at the same spacing as appends. Returns an owned segment. */
+ * loaded and checked (rebuilt when missing or inconsistent), batches are
+ * walked as `verify` says, and the file is truncated at the first invalid
+ * byte. index_interval rebuilds entries at the same spacing as appends.
+ * Returns an owned segment. */
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
 	     const log_t *log);
 

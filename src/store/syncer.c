@@ -114,6 +114,8 @@ static void fifo_push(sync_file_t **head, sync_file_t **tail, sync_file_t *f)
 static void *helper_main(void *arg)
 {
 	syncer_t *s = arg;
+	/* Named so that top -H and perf show which thread waits on the disk. */
+	pthread_setname_np(pthread_self(), "sluice-sync");
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->q_head && !s->stop)

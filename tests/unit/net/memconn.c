@@ -15,12 +15,11 @@
 
 #define PUMP_MAX_TURNS 100000
 
-memconn_t *memconn_new(loop_t *loop, const proto_t *proto, void *srv,
-		       const conn_limits_t *limits)
+memconn_t *memconn_new(loop_t *loop, const proto_t *proto, void *srv, const conn_limits_t *limits)
 {
 	int sp[2];
 	CHECK_MSG(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) == 0,
-		  "socketpair: %s", strerror(errno));
+	          "socketpair: %s", strerror(errno));
 	memconn_t *m = calloc(1, sizeof *m);
 	CHECK(m != NULL);
 	m->own_loop = loop == NULL;
@@ -73,7 +72,7 @@ void memconn_pump(memconn_t *m)
 		}
 	}
 	test_fail(__FILE__, __LINE__, "memconn_pump: loop still busy after %d turns",
-		  PUMP_MAX_TURNS);
+	          PUMP_MAX_TURNS);
 }
 
 void memconn_send(memconn_t *m, const void *p, size_t n)
@@ -89,7 +88,7 @@ void memconn_send(memconn_t *m, const void *p, size_t n)
 			continue;
 		}
 		CHECK_MSG(w < 0 && (errno == EAGAIN || errno == EINTR), "memconn_send: %s",
-			  strerror(errno));
+		          strerror(errno));
 		/* The socket is full: let the server read (one turn at a time,
 		 * since a pump would also run until the server is idle). */
 		drain_client(m);
@@ -126,6 +125,46 @@ int memconn_recv_wait(memconn_t *m, buf_t *out, size_t n, int timeout_ms)
 	buf_append(out, buf_data(&m->rx), buf_len(&m->rx));
 	buf_reset(&m->rx);
 	return ok ? 0 : SL_EAGAIN;
+}
+
+/* Appends a printable form of p[0..n) to out, at most 300 bytes of it. */
+static void escape(buf_t *out, const uint8_t *p, size_t n)
+{
+	size_t shown = n < 300 ? n : 300;
+	for (size_t i = 0; i < shown; i++) {
+		if (p[i] == '\r')
+			buf_puts(out, "\\r");
+		else if (p[i] == '\n')
+			buf_puts(out, "\\n");
+		else if (p[i] == '\\')
+			buf_puts(out, "\\\\");
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			buf_put_u8(out, p[i]);
+		else
+			buf_printf(out, "\\x%02x", p[i]);
+	}
+	if (shown < n)
+		buf_printf(out, "... (%zu bytes)", n);
+	buf_put_u8(out, 0);
+}
+
+void memconn_expect(memconn_t *m, const void *want, size_t n)
+{
+	buf_t got = BUF_INIT;
+	memconn_recv(m, &got);
+	if (buf_len(&got) != n || (n > 0 && memcmp(buf_data(&got), want, n) != 0)) {
+		buf_t a = BUF_INIT, b = BUF_INIT;
+		escape(&a, buf_data(&got), buf_len(&got));
+		escape(&b, want, n);
+		test_fail(__FILE__, __LINE__, "memconn_expect: got \"%s\", want \"%s\"",
+		          (const char *)buf_data(&a), (const char *)buf_data(&b));
+	}
+	buf_deinit(&got);
+}
+
+void memconn_expect_str(memconn_t *m, const char *want)
+{
+	memconn_expect(m, want, strlen(want));
 }
 
 int memconn_server_closed(memconn_t *m)

@@ -6,14 +6,17 @@
  * AF_UNIX socketpair; the test plays the client on the other end. Nothing
  * touches the network and nothing sleeps: the test writes request bytes,
  * runs the loop until it has nothing left to do, and reads the reply bytes.
+ * Include it as "net/memconn.h" (tests/unit is on the include path); it is
+ * compiled into the unit-test binary with the rest of tests/unit.
  *
  *	memconn_t *m = memconn_new(NULL, &resp_proto, srv, NULL);
  *	memconn_send_str(m, "*1\r\n$4\r\nPING\r\n");
  *	memconn_pump(m);
+ *	memconn_expect_str(m, "+PONG\r\n");  // exactly these bytes, or fail
+ *	memconn_send_str(m, "*1\r\n$4\r\nPING\r\n");
  *	buf_t out = BUF_INIT;
- *	memconn_recv(m, &out);              // appends what the server sent
+ *	memconn_recv(m, &out);              // or: append what the server sent
  *	CHECK_EQ(buf_len(&out), 7);
- *	CHECK_MEM(buf_data(&out), "+PONG\r\n", 7);
  *	buf_deinit(&out);
  *	memconn_free(m);                    // closes; on_close runs; frees
  *
@@ -47,19 +50,18 @@
 #include <stddef.h>
 
 typedef struct memconn {
-	loop_t *loop;  /* the loop the server side runs on */
-	conn_t *conn;  /* the server side (referenced by the memconn) */
-	int fd;        /* the client end, non-blocking; -1 after memconn_close_client */
-	buf_t rx;      /* bytes received from the server, not yet handed over */
-	int eof;       /* the client end read EOF: the server closed */
+	loop_t *loop; /* the loop the server side runs on */
+	conn_t *conn; /* the server side (referenced by the memconn) */
+	int fd;       /* the client end, non-blocking; -1 after memconn_close_client */
+	buf_t rx;     /* bytes received from the server, not yet handed over */
+	int eof;      /* the client end read EOF: the server closed */
 	int own_loop;
 } memconn_t;
 
 /* Creates the socketpair and the server conn (calls proto->on_open with
  * srv). loop NULL: the memconn owns a new loop. Returns NULL if on_open
  * refused. */
-memconn_t *memconn_new(loop_t *loop, const proto_t *proto, void *srv,
-		       const conn_limits_t *limits);
+memconn_t *memconn_new(loop_t *loop, const proto_t *proto, void *srv, const conn_limits_t *limits);
 /* Writes all n bytes as the client, running the loop whenever the socket
  * is full. Does not run the loop otherwise. */
 void memconn_send(memconn_t *m, const void *p, size_t n);
@@ -74,6 +76,10 @@ size_t memconn_recv(memconn_t *m, buf_t *out);
  * closed; then appends what arrived to out. Returns 0 if n bytes arrived,
  * SL_EAGAIN otherwise. */
 int memconn_recv_wait(memconn_t *m, buf_t *out, size_t n, int timeout_ms);
+/* Pumps, receives everything and fails the test unless it is exactly the n
+ * bytes of want (the message shows both, escaped). */
+void memconn_expect(memconn_t *m, const void *want, size_t n);
+void memconn_expect_str(memconn_t *m, const char *want);
 /* Whether the server closed its end (pumps first). */
 int memconn_server_closed(memconn_t *m);
 /* Half-closes the client end: the server reads EOF after what was sent. */

@@ -17,8 +17,8 @@
 static void check_buf(const buf_t *b, const char *want)
 {
 	size_t n = strlen(want);
-	CHECK_MSG(buf_len(b) == n && (n == 0 || memcmp(buf_data(b), want, n) == 0), "got \"%.*s\", want \"%s\"",
-		  (int)buf_len(b), (const char *)buf_data(b), want);
+	CHECK_MSG(buf_len(b) == n && (n == 0 || memcmp(buf_data(b), want, n) == 0),
+	          "got \"%.*s\", want \"%s\"", (int)buf_len(b), (const char *)buf_data(b), want);
 }
 
 static void recv_expect(memconn_t *m, const char *want)
@@ -31,19 +31,31 @@ static void recv_expect(memconn_t *m, const char *want)
 
 TEST(conn_pipelined_requests_answered_in_order)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	CHECK(m != NULL);
 	CHECK_EQ(s.opens, 1);
 	CHECK_EQ(m->conn->id, 1);
+	/* Zero limits take the defaults. */
+	CHECK(conn_get_limits(m->conn)->max_input >= conn_get_limits(m->conn)->high_water);
+	CHECK(conn_get_limits(m->conn)->high_water > conn_get_limits(m->conn)->low_water);
+	CHECK(conn_get_limits(m->conn)->low_water > 0);
 	memconn_send_str(m, "one\ntwo\nthree\nfour");
 	memconn_pump(m);
 	/* All complete requests in the buffer are handled in one on_input. */
 	CHECK_EQ(s.inputs, 1);
 	CHECK_EQ(s.requests, 3);
 	recv_expect(m, "one\ntwo\nthree\n");
+	/* Only the partial request is kept... */
+	CHECK_EQ(buf_len(&m->conn->in), 4);
 	memconn_send_str(m, "\n");
 	recv_expect(m, "four\n");
+	/* ...and an idle connection holds no input buffer. */
+	CHECK_EQ(m->conn->in.cap, 0);
+	memconn_send_str(m, "five");
+	memconn_pump(m);
+	memconn_send_str(m, "\n");
+	recv_expect(m, "five\n");
 	CHECK(!s.reentered);
 	memconn_free(m);
 	CHECK_EQ(s.closes, 1);
@@ -52,7 +64,7 @@ TEST(conn_pipelined_requests_answered_in_order)
 
 TEST(conn_partial_reads_one_byte_at_a_time)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	const char *req = "hello world\nsecond line\nbig 3\n";
 	buf_t out = BUF_INIT;
@@ -94,7 +106,7 @@ static uint8_t file_byte(size_t i)
 
 TEST(conn_file_regions_interleave_with_memory_and_survive_unlink)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	write_pattern_file("data.bin", 1 << 20);
 	int fd = open("data.bin", O_RDONLY);
@@ -136,7 +148,7 @@ TEST(conn_file_regions_interleave_with_memory_and_survive_unlink)
 
 TEST(conn_file_region_past_end_of_file_closes)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	write_pattern_file("short.bin", 100);
 	int fd = open("short.bin", O_RDONLY);
@@ -157,7 +169,7 @@ TEST(conn_file_region_past_end_of_file_closes)
 
 TEST(conn_replies_after_a_hold_wait_for_it)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	conn_t *c = m->conn;
 	conn_write(c, "1", 1);
@@ -189,7 +201,7 @@ TEST(conn_replies_after_a_hold_wait_for_it)
 
 TEST(conn_holds_done_out_of_order_release_in_order)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	conn_t *c = m->conn;
 	conn_hold_t *h1 = conn_hold(c);
@@ -211,7 +223,7 @@ TEST(conn_holds_done_out_of_order_release_in_order)
 
 TEST(conn_closed_with_outstanding_hold_does_not_crash_or_leak)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	conn_t *c = m->conn;
 	conn_hold_t *h1 = conn_hold(c);
@@ -245,7 +257,7 @@ TEST(conn_closed_with_outstanding_hold_does_not_crash_or_leak)
 
 TEST(conn_flushing_close_waits_for_hold_then_sends_fin)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	conn_t *c = m->conn;
 	conn_write(c, "a", 1);
@@ -272,7 +284,7 @@ TEST(conn_flushing_close_waits_for_hold_then_sends_fin)
 
 TEST(conn_deferred_close_with_flush_delivers_reply_before_fin)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	/* 3 MB does not fit in the socket buffers: the close must wait for
 	 * the reader. */
@@ -295,7 +307,7 @@ TEST(conn_deferred_close_with_flush_delivers_reply_before_fin)
 
 TEST(conn_close_without_flush_takes_effect_at_turn_end)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	conn_t *c = m->conn;
 	conn_close(c, 0);
@@ -314,7 +326,7 @@ TEST(conn_close_without_flush_takes_effect_at_turn_end)
 
 TEST(conn_on_input_negative_flushes_queued_output_then_closes)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	memconn_send_str(m, "ok\nbad\nlater\n");
 	buf_t out = BUF_INIT;
@@ -330,7 +342,7 @@ TEST(conn_on_input_negative_flushes_queued_output_then_closes)
 
 TEST(conn_peer_half_close_still_gets_replies)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	memconn_send_str(m, "a\nb\n");
 	memconn_shutdown(m);
@@ -346,7 +358,7 @@ TEST(conn_peer_half_close_still_gets_replies)
 
 TEST(conn_peer_half_close_waits_for_held_reply)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	memconn_send_str(m, "a\n");
 	memconn_pump(m);
@@ -373,7 +385,7 @@ TEST(conn_peer_half_close_waits_for_held_reply)
 
 TEST(conn_peer_gone_closes_despite_a_hold)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	conn_hold_t *h = conn_hold(m->conn);
 	memconn_close_client(m);
@@ -402,7 +414,7 @@ static void resume_later(loop_t *loop, loop_timer_t *t)
 
 TEST(conn_pause_holds_input_until_resume)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	conn_t *c = m->conn;
 	memconn_send_str(m, "a\npause\nb\nc\n");
@@ -418,7 +430,7 @@ TEST(conn_pause_holds_input_until_resume)
 	CHECK_EQ(s.inputs, 1);
 	/* Resume from a timer: the buffered requests run at the end of that
 	 * turn, not inside conn_resume. */
-	resume_ctx_t r = { .c = c };
+	resume_ctx_t r = {.c = c};
 	loop_timer_init(&r.t, resume_later, &r);
 	loop_timer_start(m->loop, &r.t, 0);
 	CHECK_EQ(loop_run_once(m->loop, 0), 0);
@@ -442,8 +454,8 @@ TEST(conn_pause_holds_input_until_resume)
 
 TEST(conn_paused_stops_reading_past_max_input)
 {
-	tsrv_t s = { 0 };
-	conn_limits_t lim = { .max_input = 4096, .high_water = 1 << 20, .low_water = 1 << 19 };
+	tsrv_t s = {0};
+	conn_limits_t lim = {.max_input = 4096, .high_water = 1 << 20, .low_water = 1 << 19};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, &lim);
 	memconn_send_str(m, "pause\n");
 	memconn_pump(m);
@@ -480,10 +492,12 @@ TEST(conn_paused_stops_reading_past_max_input)
 
 TEST(conn_max_input_without_progress_closes)
 {
-	tsrv_t s = { 0 };
-	conn_limits_t lim = { .max_input = 1000, .high_water = 1 << 20, .low_water = 1 << 19 };
+	tsrv_t s = {0};
+	conn_limits_t lim = {.max_input = 1000, .high_water = 1 << 20, .low_water = 1 << 19};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, &lim);
 	memconn_t *other = memconn_new(m->loop, &tproto, &s, &lim);
+	CHECK_EQ(conn_get_limits(m->conn)->max_input, 1000);
+	CHECK_EQ(conn_get_limits(m->conn)->low_water, 1 << 19);
 	CHECK_EQ(other->conn->id, 2);
 	memconn_send_str(m, "fine\n");
 	char junk[1500];
@@ -508,7 +522,7 @@ TEST(conn_max_input_without_progress_closes)
 
 TEST(conn_on_open_refusal_returns_null)
 {
-	tsrv_t s = { .refuse = 1 };
+	tsrv_t s = {.refuse = 1};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	CHECK(m == NULL);
 	CHECK_EQ(s.closes, 0);
@@ -525,7 +539,7 @@ static void count_cb(conn_t *c, void *arg)
 
 TEST(conn_count_foreach_and_loop_free_close_everything)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	loop_t *loop = loop_new(NULL);
 	memconn_t *m[5];
 	for (int i = 0; i < 5; i++)
@@ -557,7 +571,7 @@ TEST(conn_count_foreach_and_loop_free_close_everything)
 
 TEST(conn_out_buffer_builds_replies_in_place)
 {
-	tsrv_t s = { 0 };
+	tsrv_t s = {0};
 	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
 	conn_t *c = m->conn;
 	buf_t *b = conn_out(c);

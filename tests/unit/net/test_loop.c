@@ -38,9 +38,9 @@ static void run_until(loop_t *loop, rec_t *rec, int n)
 TEST(loop_timers_fire_in_due_order)
 {
 	loop_t *loop = loop_new(NULL);
-	rec_t rec = { { 0 }, 0 };
+	rec_t rec = {{0}, 0};
 	tagged_timer_t t[4];
-	int delays[4] = { 30, 10, 20, 0 };
+	int delays[4] = {30, 10, 20, 0};
 	for (int i = 0; i < 4; i++) {
 		t[i].rec = &rec;
 		t[i].tag = i;
@@ -62,11 +62,11 @@ TEST(loop_timers_fire_in_due_order)
 TEST(loop_timers_same_deadline_fire_in_start_order)
 {
 	loop_t *loop = loop_new(NULL);
-	rec_t rec = { { 0 }, 0 };
+	rec_t rec = {{0}, 0};
 	tagged_timer_t t[16];
 	int64_t due = loop_now_ms(loop) + 5;
 	/* Start them in a scrambled order; the tie-break is the start order. */
-	int start[16] = { 7, 3, 15, 0, 9, 12, 1, 4, 14, 2, 11, 6, 8, 13, 5, 10 };
+	int start[16] = {7, 3, 15, 0, 9, 12, 1, 4, 14, 2, 11, 6, 8, 13, 5, 10};
 	for (int i = 0; i < 16; i++) {
 		tagged_timer_t *x = &t[start[i]];
 		x->rec = &rec;
@@ -84,9 +84,9 @@ TEST(loop_timers_same_deadline_fire_in_start_order)
 TEST(loop_timer_stop_and_restart)
 {
 	loop_t *loop = loop_new(NULL);
-	rec_t rec = { { 0 }, 0 };
-	tagged_timer_t a = { .rec = &rec, .tag = 1 }, b = { .rec = &rec, .tag = 2 },
-		       c = { .rec = &rec, .tag = 3 };
+	rec_t rec = {{0}, 0};
+	tagged_timer_t a = {.rec = &rec, .tag = 1}, b = {.rec = &rec, .tag = 2},
+	               c = {.rec = &rec, .tag = 3};
 	loop_timer_init(&a.t, on_timer, &a);
 	loop_timer_init(&b.t, on_timer, &b);
 	loop_timer_init(&c.t, on_timer, &c);
@@ -115,8 +115,8 @@ TEST(loop_timer_stop_and_restart)
 TEST(loop_timer_start_at_and_now_cached)
 {
 	loop_t *loop = loop_new(NULL);
-	rec_t rec = { { 0 }, 0 };
-	tagged_timer_t a = { .rec = &rec, .tag = 1 }, b = { .rec = &rec, .tag = 2 };
+	rec_t rec = {{0}, 0};
+	tagged_timer_t a = {.rec = &rec, .tag = 1}, b = {.rec = &rec, .tag = 2};
 	loop_timer_init(&a.t, on_timer, &a);
 	loop_timer_init(&b.t, on_timer, &b);
 	int64_t t0 = time_mono_ms();
@@ -148,7 +148,7 @@ static void on_rearm(loop_t *loop, loop_timer_t *t)
 TEST(loop_timer_rearming_itself_waits_for_next_turn)
 {
 	loop_t *loop = loop_new(NULL);
-	rearm_t r = { .fired = 0 };
+	rearm_t r = {.fired = 0};
 	loop_timer_init(&r.t, on_rearm, &r);
 	loop_timer_start(loop, &r.t, 0);
 	CHECK_EQ(loop_run_once(loop, 0), 0);
@@ -180,9 +180,9 @@ static void on_task(loop_t *loop, loop_task_t *task)
 TEST(loop_tasks_run_once_in_queue_order)
 {
 	loop_t *loop = loop_new(NULL);
-	rec_t rec = { { 0 }, 0 };
-	counted_task_t a = { .rec = &rec, .tag = 1 }, b = { .rec = &rec, .tag = 2 },
-		       c = { .rec = &rec, .tag = 3 }, d = { .rec = &rec, .tag = 4 };
+	rec_t rec = {{0}, 0};
+	counted_task_t a = {.rec = &rec, .tag = 1}, b = {.rec = &rec, .tag = 2},
+	               c = {.rec = &rec, .tag = 3}, d = {.rec = &rec, .tag = 4};
 	loop_task_init(&a.task, on_task, &a);
 	loop_task_init(&b.task, on_task, &b);
 	loop_task_init(&c.task, on_task, &c);
@@ -236,7 +236,7 @@ static void *sender(void *arg)
 TEST(loop_async_from_another_thread_wakes_the_loop)
 {
 	loop_t *loop = loop_new(NULL);
-	async_ctx_t ctx = { .calls = 0, .sends = 5 };
+	async_ctx_t ctx = {.calls = 0, .sends = 5};
 	ctx.target = &ctx.async;
 	CHECK_EQ(loop_async_init(loop, &ctx.async, on_async, &ctx), 0);
 	pthread_t th;
@@ -275,11 +275,12 @@ TEST(loop_watch_deleted_mid_batch_gets_no_callback)
 {
 	loop_t *loop = loop_new(NULL);
 	int sp[2][2];
-	two_watch_t tw = { .calls = { 0, 0 } };
+	two_watch_t tw = {.calls = {0, 0}};
 	for (int i = 0; i < 2; i++) {
 		CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp[i]), 0);
 		CHECK_EQ(write(sp[i][1], "x", 1), 1);
-		CHECK_EQ(loop_watch_add(loop, &tw.w[i], sp[i][0], EPOLLIN, on_ready_del_other, &tw), 0);
+		CHECK_EQ(loop_watch_add(loop, &tw.w[i], sp[i][0], EPOLLIN, on_ready_del_other, &tw),
+		         0);
 	}
 	/* Both are ready in the same batch; whichever runs first deletes the
 	 * other, which must then not be called. */
@@ -311,7 +312,7 @@ TEST(loop_watch_is_level_triggered_and_mod_disables)
 	loop_t *loop = loop_new(NULL);
 	int sp[2];
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
-	lvl_t l = { .calls = 0 };
+	lvl_t l = {.calls = 0};
 	CHECK_EQ(loop_watch_add(loop, &l.w, sp[0], EPOLLIN, on_level, &l), 0);
 	CHECK_EQ(loop_run_once(loop, 0), 0);
 	CHECK_EQ(l.calls, 0);
@@ -329,5 +330,40 @@ TEST(loop_watch_is_level_triggered_and_mod_disables)
 	loop_watch_del(loop, &l.w);
 	close(sp[0]);
 	close(sp[1]);
+	loop_free(loop);
+}
+
+typedef struct clock_probe {
+	loop_timer_t t;
+	int64_t a, b;
+} clock_probe_t;
+
+static void on_probe(loop_t *loop, loop_timer_t *t)
+{
+	clock_probe_t *p = t->arg;
+	p->a = loop_now_ms(loop);
+	int64_t until = time_mono_ms() + 3;
+	while (time_mono_ms() < until)
+		;
+	p->b = loop_now_ms(loop);
+}
+
+TEST(loop_now_is_cached_within_a_turn_and_fresh_outside)
+{
+	loop_t *loop = loop_new(NULL);
+	int64_t t0 = loop_now_ms(loop);
+	int64_t until = t0 + 3;
+	while (time_mono_ms() < until)
+		;
+	/* Set-up code before the loop runs sees the real clock, so a timer
+	 * started late after loop_new does not fire early. */
+	CHECK(loop_now_ms(loop) >= until);
+	clock_probe_t p = {.a = 0};
+	loop_timer_init(&p.t, on_probe, &p);
+	loop_timer_start(loop, &p.t, 0);
+	CHECK(p.t.due_ms >= until);
+	CHECK_EQ(loop_run_once(loop, 100), 0);
+	CHECK(p.a >= until);
+	CHECK_EQ(p.a, p.b); /* one turn, one clock reading */
 	loop_free(loop);
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -99,11 +100,11 @@ static void t_close(conn_t *c)
 }
 
 const proto_t tproto = {
-	.name = "tproto",
-	.on_open = t_open,
-	.on_input = t_input,
-	.on_drain = t_drain,
-	.on_close = t_close,
+    .name = "tproto",
+    .on_open = t_open,
+    .on_input = t_input,
+    .on_drain = t_drain,
+    .on_close = t_close,
 };
 
 int tcli_connect(int port, int rcvbuf)
@@ -112,12 +113,15 @@ int tcli_connect(int port, int rcvbuf)
 	CHECK(fd >= 0);
 	if (rcvbuf > 0)
 		CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* A loopback connect completes from the backlog, before any accept. */
 	CHECK_MSG(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0, "connect: %s",
-		  strerror(errno));
+	          strerror(errno));
 	CHECK_EQ(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+	/* Small requests must leave at once, not wait for an ACK (Nagle). */
+	int one = 1;
+	CHECK_EQ(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
 	return fd;
 }
 
@@ -133,7 +137,7 @@ void tcli_send(loop_t *loop, int fd, const void *p, size_t n)
 			continue;
 		}
 		CHECK_MSG(w < 0 && (errno == EAGAIN || errno == EINTR), "tcli_send: %s",
-			  strerror(errno));
+		          strerror(errno));
 		CHECK_EQ(loop_run_once(loop, 10), 0);
 	}
 }
@@ -169,8 +173,8 @@ int tcli_read_until(loop_t *loop, int fd, buf_t *out, size_t n)
 	int64_t deadline = time_mono_ms() + 20000;
 	int eof = tcli_read(fd, out, 0);
 	while (buf_len(out) < n && !eof) {
-		CHECK_MSG(time_mono_ms() < deadline, "tcli_read_until: %zu of %zu bytes", buf_len(out),
-			  n);
+		CHECK_MSG(time_mono_ms() < deadline, "tcli_read_until: %zu of %zu bytes",
+		          buf_len(out), n);
 		CHECK_EQ(loop_run_once(loop, 10), 0);
 		eof = tcli_read(fd, out, 0);
 	}

@@ -25,14 +25,14 @@
 typedef struct tsrv {
 	int opens;
 	int closes;
-	int inputs;    /* on_input calls */
-	int requests;  /* requests handled, all connections */
-	int drains;    /* on_drain calls */
-	int refuse;    /* on_open refuses when set */
-	int in_input;  /* re-entrancy detector */
+	int inputs;   /* on_input calls */
+	int requests; /* requests handled, all connections */
+	int drains;   /* on_drain calls */
+	int refuse;   /* on_open refuses when set */
+	int in_input; /* re-entrancy detector */
 	int reentered;
-	int sndbuf;    /* if > 0, SO_SNDBUF for accepted sockets */
-	conn_t *last;  /* the most recently opened connection */
+	int sndbuf;   /* if > 0, SO_SNDBUF for accepted sockets */
+	conn_t *last; /* the most recently opened connection */
 } tsrv_t;
 
 extern const proto_t tproto;

@@ -1,5 +1,5 @@
 /* test_batch.c — RecordBatch v2 validation, rewrites, builder, iterator. */
-#include "../test.h"
+#include "test.h"
 
 #include "core/crc32c.h"
 #include "core/err.h"

@@ -48,9 +48,11 @@ TEST(jrnl_roundtrip_many_records)
 	}
 	CHECK_EQ(jrnl_size(j), expect);
 	drain(&fx, 1);
-	/* Written at the end of the turn: the file has every byte. */
-	CHECK_EQ(file_size("rt.journal"), (long long)expect);
+	/* Written at the end of the turn (the file is preallocated beyond). */
+	CHECK(file_size("rt.journal") >= (long long)expect);
 	jrnl_close(j);
+	/* Closing trims the preallocated space. */
+	CHECK_EQ(file_size("rt.journal"), (long long)expect);
 
 	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "rt", &o, collect, &c), 0);
 	CHECK_EQ(c.n, 3000);
@@ -96,8 +98,15 @@ TEST(jrnl_when_durable_fires_after_sync)
 	jrnl_when_durable(j, on_durable, &d[0]);
 	CHECK_EQ(jrnl_append(j, 2, "bb", 2), 0);
 	jrnl_when_durable(j, on_durable, &d[1]);
-	/* Flushed by the call: on disk before the sync is asked for. */
-	CHECK_EQ(file_size("d.journal"), (long long)(8 + 10 + 11));
+	/* Flushed by the call: in the file before the sync is asked for. */
+	int fd = open("d.journal", O_RDONLY);
+	uint8_t frames[21];
+	CHECK_EQ(pread(fd, frames, sizeof frames, 8), (long long)sizeof frames);
+	close(fd);
+	CHECK_EQ(be32_load(frames), 2);
+	CHECK_EQ(frames[8], 1);
+	CHECK_EQ(be32_load(frames + 10), 3);
+	CHECK_MEM(frames + 19, "bb", 2);
 	CHECK_EQ(d[0].fired + d[1].fired, 0);
 	wait_durable(&fx, &d[0], 1);
 	wait_durable(&fx, &d[1], 1);

@@ -164,9 +164,10 @@ TEST(jrnl_compaction_keeps_exactly_live_state)
 	random_ops(&m, &seed, 4000, &fx, &compactions);
 	CHECK(compactions >= 2);
 	drain(&fx, 1);
-	CHECK_EQ(file_size("kv.journal"), (long long)jrnl_size(m.j));
 	CHECK_EQ(file_size("kv.journal.tmp"), -1);
+	uint64_t logical = jrnl_size(m.j);
 	jrnl_close(m.j);
+	CHECK_EQ(file_size("kv.journal"), (long long)logical);
 
 	/* Replay reproduces the model. */
 	kv_t r = {0};
@@ -520,8 +521,8 @@ TEST(jrnl_torn_tail_is_cut_and_appends_follow)
 	check_gen(&c, 0, 0, 20);
 	jrnl_close(j);
 
-	/* Zero-filled space after the records (as preallocation or a crash
-	 * after a size change leaves it) ends the journal too. */
+	/* Zeros up to the end of the file are preallocated space: the journal
+	 * ends there, nothing is cut, and appends go right after the records. */
 	uint8_t zeros[4096] = {0};
 	good = file_size("t.journal");
 	fd = open("t.journal", O_WRONLY | O_APPEND);
@@ -530,7 +531,64 @@ TEST(jrnl_torn_tail_is_cut_and_appends_follow)
 	collector_free(&c);
 	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
 	CHECK_EQ(c.n, 20);
+	CHECK_EQ(jrnl_size(j), good);
+	CHECK_EQ(file_size("t.journal"), good + 4096);
+	CHECK_EQ(gen_append(j, 20), 0);
+	jrnl_close(j);
+	CHECK_EQ(file_size("t.journal"), (long long)(good + jrnl_record_size(gen_len(20))));
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 21);
+	check_gen(&c, 0, 0, 21);
+	jrnl_close(j);
+
+	/* Zeros followed by anything else are damage, and are cut. */
+	good = file_size("t.journal");
+	fd = open("t.journal", O_WRONLY | O_APPEND);
+	CHECK_EQ(write(fd, zeros, sizeof zeros), (long long)sizeof zeros);
+	CHECK_EQ(write(fd, "x", 1), 1);
+	CHECK_EQ(write(fd, zeros, sizeof zeros), (long long)sizeof zeros);
+	close(fd);
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 21);
 	CHECK_EQ(file_size("t.journal"), good);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+/* The file as a crash leaves it, preallocated space and all (copied while
+ * the journal is open): every record replays, and appends continue at the
+ * end of the records, not at the end of the file. */
+TEST(jrnl_preallocated_file_reopens_after_crash)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(mkdir("copy", 0755), 0);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "p", &o, collect, &c), 0);
+	for (uint32_t i = 0; i < 30; i++)
+		CHECK_EQ(gen_append(j, i), 0);
+	drain(&fx, 1);
+	uint64_t logical = jrnl_size(j);
+	CHECK(file_size("p.journal") > (long long)logical);
+	copy_file("p.journal", "copy/p.journal");
+	jrnl_close(j);
+
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, "copy", "p", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 30);
+	check_gen(&c, 0, 0, 30);
+	CHECK_EQ(jrnl_size(j), logical);
+	for (uint32_t i = 30; i < 40; i++)
+		CHECK_EQ(gen_append(j, i), 0);
+	jrnl_close(j);
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, "copy", "p", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 40);
+	check_gen(&c, 0, 0, 40);
 	jrnl_close(j);
 	collector_free(&c);
 	fx_deinit(&fx);
