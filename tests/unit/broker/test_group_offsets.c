@@ -9,7 +9,6 @@
 
 #include "store/journal.h"
 
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -400,6 +399,13 @@ TEST(group_offsets_deleted_group_stays_deleted_after_restart)
 	gfx_deinit(&fx);
 }
 
+static int count_record(void *arg, uint8_t type, const uint8_t *p, size_t len)
+{
+	(void)type, (void)p, (void)len;
+	(*(int *)arg)++;
+	return 0;
+}
+
 TEST_T(group_offsets_journal_compacts_and_keeps_the_latest, 120)
 {
 	gfx_t fx = { 0 };
@@ -410,12 +416,14 @@ TEST_T(group_offsets_journal_compacts_and_keeps_the_latest, 120)
 	gfx_init(&fx, "groups");
 	for (int i = 0; i < 5000; i++)
 		CHECK_EQ(commit1(&fx, "s", "", -1, "t", i % 3, i, "meta"), GRP_ERR_OK);
-	gfx_run_for(&fx, 10);
-	struct stat st;
-	CHECK_EQ(stat("groups/groups.journal", &st), 0);
-	/* 5000 records of ~60 bytes would be ~300 KB without compaction. */
-	CHECK_MSG(st.st_size < 64 * 1024, "journal is %lld bytes", (long long)st.st_size);
 	gfx_close(&fx);
+	/* Without compaction the journal would hold 5000 offset records. */
+	int nrec = 0;
+	jrnl_t *j = NULL;
+	jrnl_opts_t o = { { FSYNC_NEVER, 0 }, 50, 1 << 30, 1 << 20 };
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, NULL, "groups", "groups", &o, count_record, &nrec), 0);
+	jrnl_close(j);
+	CHECK_MSG(nrec < 1000, "journal holds %d records", nrec);
 	CHECK_EQ(grp_coord_open(&fx.gc, fx.loop, fx.syncer, &fx.log, &fx.opts, "groups"), 0);
 	CHECK_EQ(fetch1(&fx, "s", "t", 0, NULL), 4998);
 	CHECK_EQ(fetch1(&fx, "s", "t", 1, NULL), 4999);
