@@ -22,13 +22,13 @@
 
 static const char *const state_names[] = {
 #define GRP_STATE_NAME(name, text) text,
-	GRP_STATES(GRP_STATE_NAME)
+    GRP_STATES(GRP_STATE_NAME)
 #undef GRP_STATE_NAME
 };
 
 static const char *const err_names[] = {
 #define GRP_ERR_NAME(name, text) text,
-	GRP_ERRORS(GRP_ERR_NAME)
+    GRP_ERRORS(GRP_ERR_NAME)
 #undef GRP_ERR_NAME
 };
 
@@ -64,7 +64,7 @@ void grp_set_state(grp_t *g, grp_state_t to, const char *why)
 {
 	assert(transition_ok(g->state, to));
 	log_info(g->gc->log, "group %s: %s -> %s (generation %d, %zu members): %s", gstr_z(&g->id),
-		 grp_state_name(g->state), grp_state_name(to), g->generation, g->nmembers, why);
+	         grp_state_name(g->state), grp_state_name(to), g->generation, g->nmembers, why);
 	g->state = to;
 	g->state_ts = time_wall_ms();
 }
@@ -77,8 +77,8 @@ void grp_opts_from_config(grp_opts_t *o, const sl_config_t *cfg)
 	o->max_session_timeout_ms = cfg->group_max_session_timeout_ms;
 	o->max_size = cfg->group_max_size;
 	o->offsets_retention_ms = cfg->offsets_retention_minutes > INT64_MAX / 60000
-					  ? INT64_MAX
-					  : cfg->offsets_retention_minutes * 60000;
+	                              ? INT64_MAX
+	                              : cfg->offsets_retention_minutes * 60000;
 	o->retention_check_ms = cfg->offsets_retention_check_interval_ms;
 	o->metadata_max_bytes = cfg->offset_metadata_max_bytes;
 	/* Kafka's GroupCoordinator.NewMemberJoinTimeoutMs. */
@@ -92,7 +92,7 @@ void grp_opts_from_config(grp_opts_t *o, const sl_config_t *cfg)
 
 gstr_t gstr_dup(grp_str_t s)
 {
-	gstr_t d = { NULL, -1 };
+	gstr_t d = {NULL, -1};
 	if (s.len < 0)
 		return d;
 	d.p = malloc((size_t)s.len + 1);
@@ -105,7 +105,10 @@ gstr_t gstr_dup(grp_str_t s)
 	return d;
 }
 
-gstr_t gstr_dupz(const char *z) { return gstr_dup(grp_s(z)); }
+gstr_t gstr_dupz(const char *z)
+{
+	return gstr_dup(grp_s(z));
+}
 
 void gstr_free(gstr_t *s)
 {
@@ -139,8 +142,8 @@ grp_t *grp_create(grp_coord_t *gc, grp_str_t id)
 	g->id = gstr_dup(id);
 	g->state = GRP_EMPTY;
 	g->state_ts = time_wall_ms();
-	g->protocol_type = (gstr_t){ NULL, -1 };
-	g->protocol_name = (gstr_t){ NULL, -1 };
+	g->protocol_type = (gstr_t){NULL, -1};
+	g->protocol_name = (gstr_t){NULL, -1};
 	map_init(&g->by_id);
 	map_init(&g->by_instance);
 	map_init(&g->pending);
@@ -182,8 +185,8 @@ void grp_destroy(grp_t *g)
 
 void grp_drop_if_unused(grp_t *g)
 {
-	if (g->state == GRP_EMPTY && g->generation == 0 && g->nmembers == 0 && map_len(&g->pending) == 0 &&
-	    map_len(&g->offsets) == 0 && buf_len(&g->meta_rec) == 0)
+	if (g->state == GRP_EMPTY && g->generation == 0 && g->nmembers == 0 &&
+	    map_len(&g->pending) == 0 && map_len(&g->offsets) == 0 && buf_len(&g->meta_rec) == 0)
 		grp_destroy(g);
 }
 
@@ -204,7 +207,7 @@ grp_member_t *grp_member_by_instance(grp_t *g, grp_str_t instance)
 }
 
 grp_member_t *grp_member_add(grp_t *g, grp_str_t id, grp_str_t instance, grp_str_t client_id,
-			     grp_str_t client_host, int32_t session_ms, int32_t rebalance_ms)
+                             grp_str_t client_host, int32_t session_ms, int32_t rebalance_ms)
 {
 	grp_member_t *m = calloc(1, sizeof *m);
 	if (!m)
@@ -268,7 +271,8 @@ void grp_member_remove(grp_member_t *m)
 	assert(!m->join_cb && !m->sync_cb);
 	loop_timer_stop(g->gc->loop, &m->timer);
 	map_del(&g->by_id, m->id.p, (size_t)m->id.len);
-	if (m->instance.len >= 0 && map_get(&g->by_instance, m->instance.p, (size_t)m->instance.len) == m)
+	if (m->instance.len >= 0 &&
+	    map_get(&g->by_instance, m->instance.p, (size_t)m->instance.len) == m)
 		map_del(&g->by_instance, m->instance.p, (size_t)m->instance.len);
 	if (m->prev)
 		m->prev->next = m->next;
@@ -299,16 +303,25 @@ void grp_member_rename(grp_member_t *m, grp_str_t new_id)
 	map_put(&g->by_id, m->id.p, (size_t)m->id.len, m);
 }
 
-int grp_has_offsets(const grp_t *g) { return map_len(&g->offsets) > 0; }
+int grp_has_offsets(const grp_t *g)
+{
+	return map_len(&g->offsets) > 0;
+}
 
-void grp_parked_inc(grp_coord_t *gc) { gc->parked++; }
+void grp_parked_inc(grp_coord_t *gc)
+{
+	gc->parked++;
+}
 void grp_parked_dec(grp_coord_t *gc)
 {
 	assert(gc->parked > 0);
 	gc->parked--;
 }
 
-size_t grp_coord_parked(const grp_coord_t *gc) { return gc->parked; }
+size_t grp_coord_parked(const grp_coord_t *gc)
+{
+	return gc->parked;
+}
 
 /* --- lifecycle -------------------------------------------------------------------------- */
 
@@ -333,7 +346,7 @@ static int mkdir_p(const char *path)
 }
 
 int grp_coord_open(grp_coord_t **out, loop_t *loop, syncer_t *syncer, const log_t *log,
-		   const grp_opts_t *opts, const char *dir)
+                   const grp_opts_t *opts, const char *dir)
 {
 	*out = NULL;
 	grp_coord_t *gc = calloc(1, sizeof *gc);
@@ -434,7 +447,8 @@ grp_listing_t *grp_list(grp_coord_t *gc, size_t *n)
 	while (map_next(&gc->groups, &it, &k, &kl, &val)) {
 		grp_t *g = val;
 		v[*n].group_id = gstr_view(&g->id);
-		v[*n].protocol_type = g->protocol_type.len < 0 ? grp_s("") : gstr_view(&g->protocol_type);
+		v[*n].protocol_type =
+		    g->protocol_type.len < 0 ? grp_s("") : gstr_view(&g->protocol_type);
 		v[*n].state = g->state;
 		(*n)++;
 	}

@@ -47,6 +47,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct grp_coord grp_coord_t;
 
@@ -56,16 +57,25 @@ typedef struct grp_str {
 	int32_t len;
 } grp_str_t;
 
-#define GRP_NULL ((grp_str_t){ NULL, -1 })
-static inline grp_str_t grp_s(const char *z);
+#define GRP_NULL ((grp_str_t){NULL, -1})
+/* A view of a C string (NULL gives null). */
+static inline grp_str_t grp_s(const char *z)
+{
+	grp_str_t s = {z, z ? (int32_t)strlen(z) : -1};
+	return s;
+}
+static inline int grp_str_eq(grp_str_t a, grp_str_t b)
+{
+	return a.len == b.len && (a.len <= 0 || memcmp(a.p, b.p, (size_t)a.len) == 0);
+}
 
 /* --- states and results ---------------------------------------------------- */
 
-#define GRP_STATES(X)                                 \
-	X(EMPTY, "Empty")                             \
-	X(PREPARING_REBALANCE, "PreparingRebalance")  \
+#define GRP_STATES(X)                                  \
+	X(EMPTY, "Empty")                              \
+	X(PREPARING_REBALANCE, "PreparingRebalance")   \
 	X(COMPLETING_REBALANCE, "CompletingRebalance") \
-	X(STABLE, "Stable")                           \
+	X(STABLE, "Stable")                            \
 	X(DEAD, "Dead")
 
 typedef enum grp_state {
@@ -78,23 +88,23 @@ typedef enum grp_state {
  * ListGroups report it. */
 const char *grp_state_name(grp_state_t s);
 
-#define GRP_ERRORS(X)                                                         \
-	X(OK, "success")                                                      \
-	X(COORDINATOR_NOT_AVAILABLE, "coordinator not available")             \
-	X(INVALID_GROUP_ID, "invalid group id")                               \
-	X(UNKNOWN_MEMBER_ID, "unknown member id")                             \
-	X(ILLEGAL_GENERATION, "illegal generation")                           \
-	X(INCONSISTENT_GROUP_PROTOCOL, "inconsistent group protocol")         \
-	X(INVALID_SESSION_TIMEOUT, "invalid session timeout")                 \
-	X(REBALANCE_IN_PROGRESS, "rebalance in progress")                     \
-	X(MEMBER_ID_REQUIRED, "member id required")                           \
-	X(FENCED_INSTANCE_ID, "fenced instance id")                           \
-	X(GROUP_MAX_SIZE_REACHED, "group max size reached")                   \
-	X(OFFSET_METADATA_TOO_LARGE, "offset metadata too large")             \
-	X(UNKNOWN_TOPIC_OR_PARTITION, "unknown topic or partition")           \
-	X(GROUP_ID_NOT_FOUND, "group id not found")                           \
-	X(NON_EMPTY_GROUP, "group is not empty")                              \
-	X(GROUP_SUBSCRIBED_TO_TOPIC, "group is subscribed to the topic")      \
+#define GRP_ERRORS(X)                                                    \
+	X(OK, "success")                                                 \
+	X(COORDINATOR_NOT_AVAILABLE, "coordinator not available")        \
+	X(INVALID_GROUP_ID, "invalid group id")                          \
+	X(UNKNOWN_MEMBER_ID, "unknown member id")                        \
+	X(ILLEGAL_GENERATION, "illegal generation")                      \
+	X(INCONSISTENT_GROUP_PROTOCOL, "inconsistent group protocol")    \
+	X(INVALID_SESSION_TIMEOUT, "invalid session timeout")            \
+	X(REBALANCE_IN_PROGRESS, "rebalance in progress")                \
+	X(MEMBER_ID_REQUIRED, "member id required")                      \
+	X(FENCED_INSTANCE_ID, "fenced instance id")                      \
+	X(GROUP_MAX_SIZE_REACHED, "group max size reached")              \
+	X(OFFSET_METADATA_TOO_LARGE, "offset metadata too large")        \
+	X(UNKNOWN_TOPIC_OR_PARTITION, "unknown topic or partition")      \
+	X(GROUP_ID_NOT_FOUND, "group id not found")                      \
+	X(NON_EMPTY_GROUP, "group is not empty")                         \
+	X(GROUP_SUBSCRIBED_TO_TOPIC, "group is subscribed to the topic") \
 	X(STORAGE_ERROR, "the state journal failed")
 
 typedef enum grp_err {
@@ -130,7 +140,7 @@ void grp_opts_from_config(grp_opts_t *opts, const sl_config_t *cfg);
  * memory (tests). Borrows loop, syncer (may be NULL only with dir NULL),
  * log and opts (copied). */
 int grp_coord_open(grp_coord_t **out, loop_t *loop, syncer_t *syncer, const log_t *log,
-		   const grp_opts_t *opts, const char *dir);
+                   const grp_opts_t *opts, const char *dir);
 /* Answers every parked request with COORDINATOR_NOT_AVAILABLE, flushes and
  * closes the journal, frees everything. */
 void grp_coord_close(grp_coord_t *gc);
@@ -168,12 +178,12 @@ typedef struct grp_join_member {
 
 typedef struct grp_join_res {
 	grp_err_t err;
-	int32_t generation;      /* -1 on error */
-	grp_str_t protocol_type; /* null when unknown */
-	grp_str_t protocol_name; /* null on error */
-	grp_str_t leader_id;     /* "" on error */
-	grp_str_t member_id;     /* the member's id (a new one for first joins) */
-	int skip_assignment;     /* v9: a static leader rejoined a stable group */
+	int32_t generation;               /* -1 on error */
+	grp_str_t protocol_type;          /* null when unknown */
+	grp_str_t protocol_name;          /* null on error */
+	grp_str_t leader_id;              /* "" on error */
+	grp_str_t member_id;              /* the member's id (a new one for first joins) */
+	int skip_assignment;              /* v9: a static leader rejoined a stable group */
 	const grp_join_member_t *members; /* only for the leader */
 	size_t nmembers;
 } grp_join_res_t;
@@ -196,8 +206,8 @@ typedef struct grp_sync_req {
 	grp_str_t member_id;
 	grp_str_t instance_id;
 	int32_t generation;
-	grp_str_t protocol_type; /* v5+, null when absent */
-	grp_str_t protocol_name; /* v5+, null when absent */
+	grp_str_t protocol_type;             /* v5+, null when absent */
+	grp_str_t protocol_name;             /* v5+, null when absent */
 	const grp_assignment_t *assignments; /* the leader's; empty for followers */
 	size_t nassignments;
 } grp_sync_req_t;
@@ -218,13 +228,13 @@ void grp_sync(grp_coord_t *gc, const grp_sync_req_t *req, grp_sync_cb cb, void *
 /* --- Heartbeat / LeaveGroup ------------------------------------------------------- */
 
 grp_err_t grp_heartbeat(grp_coord_t *gc, grp_str_t group_id, grp_str_t member_id,
-			grp_str_t instance_id, int32_t generation);
+                        grp_str_t instance_id, int32_t generation);
 
 typedef struct grp_leave_member {
 	grp_str_t member_id;   /* may be "" when instance_id is set */
 	grp_str_t instance_id; /* or null */
 	grp_str_t reason;
-	grp_err_t err;         /* out */
+	grp_err_t err; /* out */
 } grp_leave_member_t;
 
 /* Removes members (LeaveGroup v0–2 send one, v3+ several). Returns the
@@ -235,10 +245,10 @@ grp_err_t grp_leave(grp_coord_t *gc, grp_str_t group_id, grp_leave_member_t *mem
 
 typedef struct grp_commit_req {
 	grp_str_t group_id;
-	grp_str_t member_id;   /* "" for simple consumers */
+	grp_str_t member_id; /* "" for simple consumers */
 	grp_str_t instance_id;
-	int32_t generation;    /* -1 for simple consumers (and OffsetCommit v0) */
-	int64_t retention_ms;  /* v2–v4 RetentionTimeMs; -1: broker default */
+	int32_t generation;   /* -1 for simple consumers (and OffsetCommit v0) */
+	int64_t retention_ms; /* v2–v4 RetentionTimeMs; -1: broker default */
 } grp_commit_req_t;
 
 typedef struct grp_commit_part {
@@ -256,7 +266,7 @@ typedef struct grp_commit_part {
  * is 0 or a negative SL_E* code (then the commit may not have reached the
  * disk and should be reported as failed). */
 int grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_part_t *parts,
-		      size_t n, sync_cb done, void *arg);
+                      size_t n, sync_cb done, void *arg);
 
 typedef struct grp_offset {
 	grp_str_t topic;
@@ -270,7 +280,7 @@ typedef struct grp_offset {
 /* Looks up one committed offset. Returns 0 and fills *out (views valid until
  * the next call that changes the coordinator), or SL_ENOENT. */
 int grp_offset_get(grp_coord_t *gc, grp_str_t group_id, grp_str_t topic, int32_t partition,
-		   grp_offset_t *out);
+                   grp_offset_t *out);
 /* Every committed offset of a group, sorted by topic then partition, in an
  * array the caller frees (views inside valid until the next change). */
 grp_offset_t *grp_offsets_all(grp_coord_t *gc, grp_str_t group_id, size_t *n);
@@ -326,18 +336,5 @@ typedef struct grp_desc {
 /* DescribeGroups for one group. Returns OK or INVALID_GROUP_ID. */
 grp_err_t grp_describe(grp_coord_t *gc, grp_str_t group_id, grp_desc_t *out);
 void grp_desc_free(grp_desc_t *d);
-
-/* --- helpers -------------------------------------------------------------------------- */
-
-#include <string.h>
-static inline grp_str_t grp_s(const char *z)
-{
-	grp_str_t s = { z, z ? (int32_t)strlen(z) : -1 };
-	return s;
-}
-static inline int grp_str_eq(grp_str_t a, grp_str_t b)
-{
-	return a.len == b.len && (a.len <= 0 || memcmp(a.p, b.p, (size_t)a.len) == 0);
-}
 
 #endif

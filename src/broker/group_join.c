@@ -44,7 +44,10 @@
 static void prepare_rebalance(grp_t *g, const char *why);
 static void try_complete_join(grp_t *g);
 
-static grp_str_t str_or_empty(grp_str_t s) { return s.len < 0 ? grp_s("") : s; }
+static grp_str_t str_or_empty(grp_str_t s)
+{
+	return s.len < 0 ? grp_s("") : s;
+}
 
 static int32_t group_rebalance_timeout(const grp_t *g)
 {
@@ -215,11 +218,14 @@ static void on_member_timer(loop_t *loop, loop_timer_t *t)
 	char why[96];
 	snprintf(why, sizeof why, "member session expired after %d ms", m->session_timeout_ms);
 	log_info(g->gc->log, "group %s: member %s expired (no heartbeat for %d ms)", gstr_z(&g->id),
-		 gstr_z(&m->id), m->session_timeout_ms);
+	         gstr_z(&m->id), m->session_timeout_ms);
 	remove_member_and_update(g, m, why);
 }
 
-void grp_join_member_init(grp_member_t *m) { loop_timer_init(&m->timer, on_member_timer, m); }
+void grp_join_member_init(grp_member_t *m)
+{
+	loop_timer_init(&m->timer, on_member_timer, m);
+}
 
 void grp_pending_free(grp_pending_t *p)
 {
@@ -240,7 +246,7 @@ static void on_pending_timer(loop_t *loop, loop_timer_t *t)
 	grp_pending_t *p = t->arg;
 	grp_t *g = p->g;
 	log_info(g->gc->log, "group %s: pending member %s never rejoined; dropped", gstr_z(&g->id),
-		 gstr_z(&p->id));
+	         gstr_z(&p->id));
 	remove_pending(g, p);
 	try_complete_join(g);
 	grp_drop_if_unused(g);
@@ -279,8 +285,10 @@ static void on_sync_timer(loop_t *loop, loop_timer_t *t)
 		next = m->next;
 		if (!m->pending_sync)
 			continue;
-		log_info(g->gc->log, "group %s: member %s sent no SyncGroup within the rebalance timeout; removed",
-			 gstr_z(&g->id), gstr_z(&m->id));
+		log_info(
+		    g->gc->log,
+		    "group %s: member %s sent no SyncGroup within the rebalance timeout; removed",
+		    gstr_z(&g->id), gstr_z(&m->id));
 		member_join_error(m, GRP_NULL, GRP_ERR_UNKNOWN_MEMBER_ID);
 		member_sync_answer(m, GRP_ERR_UNKNOWN_MEMBER_ID);
 		grp_member_remove(m);
@@ -394,7 +402,7 @@ int grp_parse_subscription_topics(grp_str_t meta, gstr_t **topics)
 			free(v);
 			return -1;
 		}
-		v[i] = gstr_dup((grp_str_t){ (const char *)p, len });
+		v[i] = gstr_dup((grp_str_t){(const char *)p, len});
 	}
 	*topics = v;
 	return n;
@@ -413,7 +421,8 @@ void grp_compute_topics(grp_t *g)
 		return;
 	for (grp_member_t *m = g->head; m; m = m->next) {
 		gstr_t *t;
-		int n = grp_parse_subscription_topics(grp_member_meta(m, gstr_view(&g->protocol_name)), &t);
+		int n = grp_parse_subscription_topics(
+		    grp_member_meta(m, gstr_view(&g->protocol_name)), &t);
 		if (n < 0)
 			return; /* unknown: every topic counts as subscribed */
 		g->topics = realloc(g->topics, (g->ntopics + (size_t)n + 1) * sizeof *g->topics);
@@ -481,8 +490,8 @@ static void complete_join(grp_t *g)
 		next = m->next;
 		if (m->join_cb || m->instance.len >= 0)
 			continue;
-		log_info(gc->log, "group %s: member %s did not rejoin in time; removed", gstr_z(&g->id),
-			 gstr_z(&m->id));
+		log_info(gc->log, "group %s: member %s did not rejoin in time; removed",
+		         gstr_z(&g->id), gstr_z(&m->id));
 		member_sync_answer(m, GRP_ERR_UNKNOWN_MEMBER_ID);
 		grp_member_remove(m);
 	}
@@ -508,7 +517,8 @@ static void complete_join(grp_t *g)
 	}
 	gstr_set(&g->protocol_name, select_protocol(g));
 	grp_compute_topics(g);
-	grp_set_state(g, GRP_COMPLETING_REBALANCE, "every member joined or the rebalance timed out");
+	grp_set_state(g, GRP_COMPLETING_REBALANCE,
+	              "every member joined or the rebalance timed out");
 	size_t n = 0;
 	grp_join_member_t *list = member_list(g, &n);
 	for (grp_member_t *m = g->head; m; m = m->next) {
@@ -571,7 +581,7 @@ static gstr_t new_member_id(grp_str_t client_id)
 			s[k++] = '-';
 	}
 	s[k] = 0;
-	gstr_t id = { s, k };
+	gstr_t id = {s, k};
 	return id;
 }
 
@@ -595,12 +605,12 @@ static void update_member(grp_member_t *m, const grp_join_req_t *req)
 }
 
 static void add_member_and_rebalance(grp_t *g, grp_str_t id, const grp_join_req_t *req,
-				     grp_join_cb cb, void *arg)
+                                     grp_join_cb cb, void *arg)
 {
 	if (g->nmembers == 0)
 		gstr_set(&g->protocol_type, req->protocol_type);
 	grp_member_t *m = grp_member_add(g, id, req->instance_id, req->client_id, req->client_host,
-					 req->session_timeout_ms, req_rebalance_timeout(req));
+	                                 req->session_timeout_ms, req_rebalance_timeout(req));
 	grp_member_set_protocols(m, req->protocols, req->nprotocols);
 	m->is_new = 1;
 	if (g->state == GRP_PREPARING_REBALANCE && g->generation == 0)
@@ -609,14 +619,15 @@ static void add_member_and_rebalance(grp_t *g, grp_str_t id, const grp_join_req_
 	m->last_seen_ms = loop_now_ms(g->gc->loop);
 	loop_timer_start(g->gc->loop, &m->timer, g->gc->opts.new_member_join_timeout_ms);
 	log_info(g->gc->log, "group %s: member %s (client %.*s%s%.*s) joins", gstr_z(&g->id),
-		 gstr_z(&m->id), (int)m->client_id.len, m->client_id.p,
-		 m->instance.len >= 0 ? ", instance " : "", m->instance.len >= 0 ? (int)m->instance.len : 0,
-		 m->instance.len >= 0 ? m->instance.p : "");
+	         gstr_z(&m->id), (int)m->client_id.len, m->client_id.p,
+	         m->instance.len >= 0 ? ", instance " : "",
+	         m->instance.len >= 0 ? (int)m->instance.len : 0,
+	         m->instance.len >= 0 ? m->instance.p : "");
 	maybe_prepare_rebalance(g, "a new member joined");
 }
 
 static void update_member_and_rebalance(grp_t *g, grp_member_t *m, const grp_join_req_t *req,
-					grp_join_cb cb, void *arg, const char *why)
+                                        grp_join_cb cb, void *arg, const char *why)
 {
 	update_member(m, req);
 	park_join(m, cb, arg);
@@ -636,11 +647,11 @@ static int member_matches(const grp_member_t *m, const grp_join_req_t *req)
 
 /* KIP-345: a known group.instance.id joins with a new member id. */
 static void static_rejoin(grp_t *g, grp_member_t *m, grp_str_t new_id, const grp_join_req_t *req,
-			  grp_join_cb cb, void *arg)
+                          grp_join_cb cb, void *arg)
 {
 	log_info(g->gc->log, "group %s: static member %.*s rejoins; member id %s replaced by %.*s",
-		 gstr_z(&g->id), (int)m->instance.len, m->instance.p, gstr_z(&m->id), (int)new_id.len,
-		 new_id.p);
+	         gstr_z(&g->id), (int)m->instance.len, m->instance.p, gstr_z(&m->id),
+	         (int)new_id.len, new_id.p);
 	member_join_error(m, gstr_view(&m->id), GRP_ERR_FENCED_INSTANCE_ID);
 	member_sync_answer(m, GRP_ERR_FENCED_INSTANCE_ID);
 	grp_member_rename(m, new_id);
@@ -650,8 +661,9 @@ static void static_rejoin(grp_t *g, grp_member_t *m, grp_str_t new_id, const grp
 	case GRP_STABLE:
 		if (grp_str_eq(select_protocol(g), gstr_view(&g->protocol_name))) {
 			if (grp_store_group(g))
-				log_warn(g->gc->log, "group %s: cannot store the replaced static member",
-					 gstr_z(&g->id));
+				log_warn(g->gc->log,
+				         "group %s: cannot store the replaced static member",
+				         gstr_z(&g->id));
 			answer_current(g, m, cb, arg, m == g->leader);
 			return;
 		}
@@ -750,8 +762,9 @@ static void join_known_member(grp_t *g, const grp_join_req_t *req, grp_join_cb c
 	case GRP_STABLE:
 		if (m == g->leader || !member_matches(m, req)) {
 			update_member_and_rebalance(g, m, req, cb, arg,
-						    m == g->leader ? "the leader rejoined"
-								   : "member changed its protocols");
+			                            m == g->leader
+			                                ? "the leader rejoined"
+			                                : "member changed its protocols");
 			return;
 		}
 		grp_member_touch(m);
@@ -790,8 +803,9 @@ void grp_join(grp_coord_t *gc, const grp_join_req_t *req, grp_join_cb cb, void *
 	}
 	if (req->reason.len > 0)
 		log_debug(gc->log, "group %s: JoinGroup from %.*s: %.*s", gstr_z(&g->id),
-			  (int)str_or_empty(req->member_id).len, req->member_id.p ? req->member_id.p : "",
-			  (int)req->reason.len, req->reason.p);
+		          (int)str_or_empty(req->member_id).len,
+		          req->member_id.p ? req->member_id.p : "", (int)req->reason.len,
+		          req->reason.p);
 	if (first)
 		join_new_member(g, req, cb, arg);
 	else
@@ -804,7 +818,7 @@ void grp_join(grp_coord_t *gc, const grp_join_req_t *req, grp_join_cb cb, void *
 
 static void sync_error(grp_sync_cb cb, void *arg, grp_err_t err)
 {
-	grp_sync_res_t r = { err, GRP_NULL, GRP_NULL, { "", 0 } };
+	grp_sync_res_t r = {err, GRP_NULL, GRP_NULL, {"", 0}};
 	cb(arg, &r);
 }
 
@@ -869,12 +883,13 @@ void grp_sync(grp_coord_t *gc, const grp_sync_req_t *req, grp_sync_cb cb, void *
 			for (size_t i = 0; i < req->nassignments; i++) {
 				grp_member_t *x = grp_member_find(g, req->assignments[i].member_id);
 				if (x)
-					gstr_set(&x->assignment, str_or_empty(req->assignments[i].assignment));
+					gstr_set(&x->assignment,
+					         str_or_empty(req->assignments[i].assignment));
 			}
 			grp_set_state(g, GRP_STABLE, "the leader sent the assignment");
 			if (grp_store_group(g))
 				log_warn(gc->log, "group %s: cannot store the group's assignment",
-					 gstr_z(&g->id));
+				         gstr_z(&g->id));
 			for (grp_member_t *x = g->head; x; x = x->next) {
 				if (x->sync_cb) {
 					member_sync_answer(x, GRP_ERR_OK);
@@ -887,8 +902,8 @@ void grp_sync(grp_coord_t *gc, const grp_sync_req_t *req, grp_sync_cb cb, void *
 	case GRP_STABLE: {
 		m->pending_sync = 0;
 		grp_member_touch(m);
-		grp_sync_res_t r = { GRP_ERR_OK, gstr_view(&g->protocol_type), gstr_view(&g->protocol_name),
-				     gstr_view(&m->assignment) };
+		grp_sync_res_t r = {GRP_ERR_OK, gstr_view(&g->protocol_type),
+		                    gstr_view(&g->protocol_name), gstr_view(&m->assignment)};
 		cb(arg, &r);
 		stop_sync_timer_if_done(g);
 		return;
@@ -899,7 +914,7 @@ void grp_sync(grp_coord_t *gc, const grp_sync_req_t *req, grp_sync_cb cb, void *
 /* --- Heartbeat / LeaveGroup --------------------------------------------------------------- */
 
 grp_err_t grp_heartbeat(grp_coord_t *gc, grp_str_t group_id, grp_str_t member_id,
-			grp_str_t instance_id, int32_t generation)
+                        grp_str_t instance_id, int32_t generation)
 {
 	if (group_id.len <= 0)
 		return GRP_ERR_INVALID_GROUP_ID;
@@ -943,9 +958,9 @@ grp_err_t grp_leave(grp_coord_t *gc, grp_str_t group_id, grp_leave_member_t *ms,
 		x->err = GRP_ERR_UNKNOWN_MEMBER_ID;
 		if (!g)
 			continue;
-		grp_pending_t *p = x->member_id.len > 0
-					   ? map_get(&g->pending, x->member_id.p, (size_t)x->member_id.len)
-					   : NULL;
+		grp_pending_t *p = x->member_id.len > 0 ? map_get(&g->pending, x->member_id.p,
+		                                                  (size_t)x->member_id.len)
+		                                        : NULL;
 		if (x->member_id.len > 0 && grp_fenced(g, x->member_id, x->instance_id)) {
 			x->err = GRP_ERR_FENCED_INSTANCE_ID;
 		} else if (p) {
@@ -957,10 +972,11 @@ grp_err_t grp_leave(grp_coord_t *gc, grp_str_t group_id, grp_leave_member_t *ms,
 			if (!m)
 				m = grp_member_find(g, x->member_id);
 			if (m) {
-				log_info(gc->log, "group %s: member %s leaves%s%.*s", gstr_z(&g->id),
-					 gstr_z(&m->id), x->reason.len > 0 ? ": " : "",
-					 x->reason.len > 0 ? (int)x->reason.len : 0,
-					 x->reason.len > 0 ? x->reason.p : "");
+				log_info(gc->log, "group %s: member %s leaves%s%.*s",
+				         gstr_z(&g->id), gstr_z(&m->id),
+				         x->reason.len > 0 ? ": " : "",
+				         x->reason.len > 0 ? (int)x->reason.len : 0,
+				         x->reason.len > 0 ? x->reason.p : "");
 				remove_member_and_update(g, m, "a member left the group");
 				x->err = GRP_ERR_OK;
 			}

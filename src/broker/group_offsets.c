@@ -154,7 +154,7 @@ static grp_err_t commit_one(grp_t *g, const grp_commit_part_t *p, int64_t now, i
 }
 
 int grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_part_t *parts,
-		      size_t n, sync_cb done, void *arg)
+                      size_t n, sync_cb done, void *arg)
 {
 	grp_err_t top = GRP_ERR_OK;
 	grp_t *g = NULL;
@@ -208,7 +208,7 @@ static void fill_view(const goffset_t *o, grp_offset_t *out)
 }
 
 int grp_offset_get(grp_coord_t *gc, grp_str_t group_id, grp_str_t topic, int32_t partition,
-		   grp_offset_t *out)
+                   grp_offset_t *out)
 {
 	grp_t *g = grp_find(gc, group_id);
 	goffset_t *o = g ? grp_offset_find(g, topic, partition) : NULL;
@@ -255,7 +255,7 @@ static void delete_offset(grp_t *g, goffset_t *o)
 {
 	if (grp_store_offset_del(g, o))
 		log_warn(g->gc->log, "group %s: cannot journal the deletion of an offset",
-			 gstr_z(&g->id));
+		         gstr_z(&g->id));
 	grp_offset_remove(g, o);
 }
 

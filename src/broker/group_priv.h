@@ -44,14 +44,14 @@ struct grp_member {
 	gproto_t *protos;
 	size_t nprotos;
 	gstr_t assignment;
-	loop_timer_t timer;    /* session expiry */
-	int64_t last_seen_ms;  /* monotonic: last heartbeat, join or sync */
-	grp_join_cb join_cb;   /* set while a JoinGroup is parked */
+	loop_timer_t timer;   /* session expiry */
+	int64_t last_seen_ms; /* monotonic: last heartbeat, join or sync */
+	grp_join_cb join_cb;  /* set while a JoinGroup is parked */
 	void *join_arg;
-	grp_sync_cb sync_cb;   /* set while a SyncGroup is parked */
+	grp_sync_cb sync_cb; /* set while a SyncGroup is parked */
 	void *sync_arg;
-	int is_new;            /* joined during the current rebalance */
-	int pending_sync;      /* got its JoinGroup answer, no SyncGroup yet */
+	int is_new;       /* joined during the current rebalance */
+	int pending_sync; /* got its JoinGroup answer, no SyncGroup yet */
 };
 
 /* A member id handed out with MEMBER_ID_REQUIRED, valid for one session
@@ -68,8 +68,8 @@ typedef struct goffset {
 	int64_t offset;
 	int32_t leader_epoch;
 	gstr_t meta;
-	int64_t commit_ts; /* wall ms */
-	int64_t expire_ts; /* wall ms, -1: the retention rule decides */
+	int64_t commit_ts;  /* wall ms */
+	int64_t expire_ts;  /* wall ms, -1: the retention rule decides */
 	uint32_t rec_bytes; /* journal bytes of its live record (garbage once superseded) */
 } goffset_t;
 
@@ -77,7 +77,7 @@ struct grp {
 	grp_coord_t *gc;
 	gstr_t id;
 	grp_state_t state;
-	int64_t state_ts;  /* wall ms the state was entered (retention of Empty groups) */
+	int64_t state_ts;     /* wall ms the state was entered (retention of Empty groups) */
 	gstr_t protocol_type; /* len -1: a simple group (offsets only) */
 	gstr_t protocol_name; /* len -1: none chosen */
 	int32_t generation;
@@ -85,9 +85,9 @@ struct grp {
 	grp_member_t *head, *tail;
 	size_t nmembers;
 	size_t n_awaiting_join;
-	map_t by_id;       /* member id -> grp_member_t */
-	map_t by_instance; /* group.instance.id -> grp_member_t */
-	map_t pending;     /* member id -> grp_pending_t */
+	map_t by_id;             /* member id -> grp_member_t */
+	map_t by_instance;       /* group.instance.id -> grp_member_t */
+	map_t pending;           /* member id -> grp_pending_t */
 	loop_timer_t join_timer; /* rebalance timeout or initial delay */
 	int initial_delay;       /* join_timer is the initial delay */
 	int new_member_added;    /* a member joined during the initial delay */
@@ -97,7 +97,7 @@ struct grp {
 	buf_t meta_rec;          /* the last GROUP record written (snapshots copy it) */
 	gstr_t *topics;          /* topics of the chosen "consumer" subscriptions */
 	size_t ntopics;
-	int topics_known;        /* 0: unknown, treat every topic as subscribed */
+	int topics_known; /* 0: unknown, treat every topic as subscribed */
 };
 
 struct grp_coord {
@@ -108,7 +108,7 @@ struct grp_coord {
 	map_t groups;
 	jrnl_t *j;
 	loop_timer_t retention_timer;
-	size_t parked;  /* parked JoinGroup/SyncGroup callbacks */
+	size_t parked; /* parked JoinGroup/SyncGroup callbacks */
 	int closing;
 	uint64_t replay_garbage; /* superseded bytes seen while replaying */
 };
@@ -120,11 +120,17 @@ void gstr_free(gstr_t *s);
 void gstr_set(gstr_t *dst, grp_str_t s);
 static inline grp_str_t gstr_view(const gstr_t *s)
 {
-	grp_str_t v = { s->p, s->len };
+	grp_str_t v = {s->p, s->len};
 	return v;
 }
-static inline int gstr_eq(const gstr_t *a, grp_str_t b) { return grp_str_eq(gstr_view(a), b); }
-static inline const char *gstr_z(const gstr_t *s) { return s->p ? s->p : ""; }
+static inline int gstr_eq(const gstr_t *a, grp_str_t b)
+{
+	return grp_str_eq(gstr_view(a), b);
+}
+static inline const char *gstr_z(const gstr_t *s)
+{
+	return s->p ? s->p : "";
+}
 
 /* --- groups and members (group.c) --- */
 grp_t *grp_find(grp_coord_t *gc, grp_str_t id);
@@ -142,7 +148,7 @@ grp_member_t *grp_member_find(grp_t *g, grp_str_t id);
 grp_member_t *grp_member_by_instance(grp_t *g, grp_str_t instance);
 /* Creates a member at the end of the join order (not awaiting anything). */
 grp_member_t *grp_member_add(grp_t *g, grp_str_t id, grp_str_t instance, grp_str_t client_id,
-			     grp_str_t client_host, int32_t session_ms, int32_t rebalance_ms);
+                             grp_str_t client_host, int32_t session_ms, int32_t rebalance_ms);
 void grp_member_set_protocols(grp_member_t *m, const grp_protocol_t *p, size_t n);
 /* The member's metadata for protocol name (a view), or an empty view. */
 grp_str_t grp_member_meta(const grp_member_t *m, grp_str_t protocol);

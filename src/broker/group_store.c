@@ -73,7 +73,7 @@ static grp_str_t get_str(rd_t *r)
 		return GRP_NULL;
 	}
 	const uint8_t *p = rd_bytes(r, n);
-	grp_str_t s = { p ? (const char *)p : "", p ? (int32_t)n : -1 };
+	grp_str_t s = {p ? (const char *)p : "", p ? (int32_t)n : -1};
 	return s;
 }
 
@@ -234,14 +234,15 @@ static int replay_group(grp_coord_t *gc, const uint8_t *p, size_t len)
 	g->generation = gen;
 	g->state_ts = state_ts;
 	for (uint32_t i = 0; i < n; i++) {
-		grp_str_t mid = get_str(&r), inst = get_str(&r), cid = get_str(&r), host = get_str(&r);
+		grp_str_t mid = get_str(&r), inst = get_str(&r), cid = get_str(&r),
+		          host = get_str(&r);
 		int32_t session = (int32_t)rd_be32(&r), rebalance = (int32_t)rd_be32(&r);
 		grp_str_t meta = get_str(&r), asg = get_str(&r);
 		if (r.err || mid.len < 0)
 			return SL_ECORRUPT;
 		grp_member_t *m = grp_member_add(g, mid, inst, cid, host, session, rebalance);
 		if (pname.len >= 0) {
-			grp_protocol_t proto = { pname, meta };
+			grp_protocol_t proto = {pname, meta};
 			grp_member_set_protocols(m, &proto, 1);
 		}
 		gstr_set(&m->assignment, asg.len < 0 ? grp_s("") : asg);
@@ -359,7 +360,8 @@ static int snapshot(void *arg, jrnl_t *j)
 	while (!rc && map_next(&gc->groups, &it, &k, &kl, &v)) {
 		grp_t *g = v;
 		if (buf_len(&g->meta_rec))
-			rc = jrnl_append(j, REC_GROUP, buf_data(&g->meta_rec), buf_len(&g->meta_rec));
+			rc = jrnl_append(j, REC_GROUP, buf_data(&g->meta_rec),
+			                 buf_len(&g->meta_rec));
 		size_t oit = 0;
 		const char *ok;
 		size_t okl;
@@ -393,7 +395,8 @@ int grp_store_open(grp_coord_t *gc, const char *dir)
 	jrnl_t *j = NULL;
 	int rc = jrnl_open(&j, gc->loop, gc->syncer, gc->log, dir, "groups", &o, on_replay, gc);
 	if (rc) {
-		log_error(gc->log, "groups: cannot open the journal in %s: %s", dir, sl_strerror(rc));
+		log_error(gc->log, "groups: cannot open the journal in %s: %s", dir,
+		          sl_strerror(rc));
 		return rc;
 	}
 	gc->j = j;
@@ -407,8 +410,9 @@ int grp_store_open(grp_coord_t *gc, const char *dir)
 	void *v;
 	while (map_next(&gc->groups, &it, &k, &kl, &v))
 		noff += map_len(&((grp_t *)v)->offsets);
-	log_info(gc->log, "groups: %zu groups and %zu committed offsets restored from %s/groups.journal",
-		 map_len(&gc->groups), noff, dir);
+	log_info(gc->log,
+	         "groups: %zu groups and %zu committed offsets restored from %s/groups.journal",
+	         map_len(&gc->groups), noff, dir);
 	return 0;
 }
 

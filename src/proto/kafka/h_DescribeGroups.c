@@ -14,7 +14,7 @@
 
 static grp_str_t gs(kstr_t k)
 {
-	grp_str_t s = { k.p, k.len };
+	grp_str_t s = {k.p, k.len};
 	return s;
 }
 

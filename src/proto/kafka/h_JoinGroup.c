@@ -80,11 +80,14 @@ void kafka_groups_stop(kafka_srv_t *srv)
 
 static grp_str_t gs(kstr_t k)
 {
-	grp_str_t s = { k.p, k.len };
+	grp_str_t s = {k.p, k.len};
 	return s;
 }
 
-static void w_gs(buf_t *b, int flex, grp_str_t s) { kw_strn(b, flex, s.p, s.len); }
+static void w_gs(buf_t *b, int flex, grp_str_t s)
+{
+	kw_strn(b, flex, s.p, s.len);
+}
 
 /* A non-nullable string field: null is written as "". */
 static void w_gs_nn(buf_t *b, int flex, grp_str_t s)
@@ -103,11 +106,11 @@ static void w_bytes(buf_t *b, int flex, grp_str_t s)
 /* --- parked replies -------------------------------------------------------------- */
 
 typedef struct gwait {
-	kreq_t *rq;       /* while the handler runs */
-	kreq_t saved;     /* header fields for a late reply (no body views) */
+	kreq_t *rq;   /* while the handler runs */
+	kreq_t saved; /* header fields for a late reply (no body views) */
 	conn_t *c;
 	conn_hold_t *hold;
-	buf_t *out;       /* rq->out of a connection-less (test) request */
+	buf_t *out; /* rq->out of a connection-less (test) request */
 	int in_call;
 	int answered;
 } gwait_t;

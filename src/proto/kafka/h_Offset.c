@@ -26,7 +26,7 @@ enum { ERR_UNKNOWN_TOPIC_OR_PARTITION = 3, ERR_COORDINATOR_NOT_AVAILABLE = 15 };
 
 static grp_str_t gs(kstr_t k)
 {
-	grp_str_t s = { k.p, k.len };
+	grp_str_t s = {k.p, k.len};
 	return s;
 }
 
@@ -47,7 +47,8 @@ static void commit_durable(void *arg, int status)
 		if (status < 0) {
 			buf_t *b = conn_hold_buf(w->hold);
 			for (size_t i = 0; i < w->npos; i++)
-				be16_store(buf_data(b) + w->err_pos[i], ERR_COORDINATOR_NOT_AVAILABLE);
+				be16_store(buf_data(b) + w->err_pos[i],
+				           ERR_COORDINATOR_NOT_AVAILABLE);
 		}
 		conn_hold_done(w->c, w->hold);
 		conn_unref(w->c);
@@ -64,7 +65,7 @@ typedef struct ctopic {
 
 /* Writes the reply; records where accepted partitions' error codes are. */
 static void commit_reply(const kreq_t *rq, buf_t *b, const ctopic_t *topics, int32_t nt,
-			 const grp_commit_part_t *parts, size_t *err_pos, size_t *npos)
+                         const grp_commit_part_t *parts, size_t *err_pos, size_t *npos)
 {
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
@@ -114,7 +115,8 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 			rd_fail(r);
 			break;
 		}
-		topic_t *tp = topics_find(rq->srv->topics, topics[t].name.p, (size_t)topics[t].name.len);
+		topic_t *tp =
+		    topics_find(rq->srv->topics, topics[t].name.p, (size_t)topics[t].name.len);
 		topics[t].first = np;
 		topics[t].n = (size_t)n;
 		for (int32_t i = 0; i < n; i++) {
@@ -134,8 +136,8 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 			p->metadata = gs(kr_str(r, flex));
 			kr_tags(r, flex);
 			p->err = tp && p->partition >= 0 && p->partition < tp->npart
-					 ? GRP_ERR_OK
-					 : GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+			             ? GRP_ERR_OK
+			             : GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 		}
 		kr_tags(r, flex);
 	}
@@ -178,7 +180,7 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 /* --- OffsetFetch ------------------------------------------------------------------------- */
 
 static void write_partition(buf_t *b, int16_t v, int flex, grp_coord_t *gc, grp_str_t group,
-			    grp_str_t topic, int32_t partition)
+                            grp_str_t topic, int32_t partition)
 {
 	grp_offset_t o;
 	int found = grp_offset_get(gc, group, topic, partition, &o) == 0;
@@ -221,7 +223,7 @@ static void write_all(buf_t *b, int16_t v, int flex, grp_coord_t *gc, grp_str_t 
  * set, writes the group's offsets for it. Returns the topic count (-1:
  * null) or SL_EPROTO. */
 static int32_t fetch_topics(rd_t *r, buf_t *b, int16_t v, int flex, grp_coord_t *gc,
-			    grp_str_t group, int nullable)
+                            grp_str_t group, int nullable)
 {
 	int32_t nt = kr_arr(r, flex, flex ? 2 : 6);
 	if (r->err || (nt < 0 && !nullable))

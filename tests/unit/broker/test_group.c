@@ -54,10 +54,10 @@ TEST(group_state_names_match_kafka)
 
 TEST(group_member_id_required_round_trip_then_stable)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t j;
-	jargs_t a = { "g", NULL, NULL, "range=sub", 0, 0, 1, NULL };
+	jargs_t a = {"g", NULL, NULL, "range=sub", 0, 0, 1, NULL};
 	join_req(fx.gc, &a, &j);
 	CHECK_EQ(j.called, 1);
 	CHECK_EQ(j.err, GRP_ERR_MEMBER_ID_REQUIRED);
@@ -86,10 +86,11 @@ TEST(group_member_id_required_round_trip_then_stable)
 	CHECK_EQ(grp_coord_parked(fx.gc), 0);
 
 	/* The leader's assignment passes through unchanged, NUL bytes too. */
-	static const char bytes[] = { 0, 1, 2, 0, 'x', (char)0xff };
-	grp_assignment_t asg = { grp_s(id), { bytes, (int32_t)sizeof bytes } };
-	grp_sync_req_t sr = { grp_s("g"), grp_s(id), GRP_NULL, 1, grp_s("consumer"), grp_s("range"), &asg, 1 };
-	srec_t s = { 0 };
+	static const char bytes[] = {0, 1, 2, 0, 'x', (char)0xff};
+	grp_assignment_t asg = {grp_s(id), {bytes, (int32_t)sizeof bytes}};
+	grp_sync_req_t sr = {grp_s("g"),        grp_s(id),      GRP_NULL, 1,
+	                     grp_s("consumer"), grp_s("range"), &asg,     1};
+	srec_t s = {0};
 	grp_sync(fx.gc, &sr, on_sync, &s);
 	CHECK_EQ(s.called, 1);
 	CHECK_EQ(s.err, GRP_ERR_OK);
@@ -103,7 +104,7 @@ TEST(group_member_id_required_round_trip_then_stable)
 
 TEST(group_only_the_leader_gets_member_metadata_and_sync_waits_for_leader)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
 	join_new(&fx, "g", "range=ma", &a);
@@ -121,7 +122,7 @@ TEST(group_only_the_leader_gets_member_metadata_and_sync_waits_for_leader)
 	sync_req(fx.gc, "g", b.member_id, b.generation, NULL, &sb);
 	CHECK_EQ(sb.called, 0); /* parked until the leader's SyncGroup */
 	CHECK_EQ(grp_coord_parked(fx.gc), 1);
-	const char *asg[] = { a.member_id, "for-a", b.member_id, "for-b", NULL };
+	const char *asg[] = {a.member_id, "for-a", b.member_id, "for-b", NULL};
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &sa);
 	CHECK_EQ(sa.called, 1);
 	CHECK_EQ(sb.called, 1);
@@ -136,7 +137,7 @@ TEST(group_only_the_leader_gets_member_metadata_and_sync_waits_for_leader)
 
 TEST(group_leader_leaving_out_a_member_gives_it_an_empty_assignment)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
 	join_new(&fx, "g", NULL, &a);
@@ -144,7 +145,7 @@ TEST(group_leader_leaving_out_a_member_gives_it_an_empty_assignment)
 	gfx_run_until(&fx, &b.called);
 	srec_t sa, sb;
 	sync_req(fx.gc, "g", b.member_id, b.generation, NULL, &sb);
-	const char *asg[] = { a.member_id, "x", "ghost", "y", NULL };
+	const char *asg[] = {a.member_id, "x", "ghost", "y", NULL};
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &sa);
 	CHECK_EQ(sb.called, 1);
 	CHECK_EQ(sb.err, GRP_ERR_OK);
@@ -154,7 +155,7 @@ TEST(group_leader_leaving_out_a_member_gives_it_an_empty_assignment)
 
 TEST(group_protocol_chosen_by_vote_and_inconsistent_protocols_refused)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b, c, d, e;
 	join_new(&fx, "g", "range=1,roundrobin=2", &a);
@@ -165,7 +166,7 @@ TEST(group_protocol_chosen_by_vote_and_inconsistent_protocols_refused)
 	CHECK_EQ(d.called, 1);
 	CHECK_EQ(d.err, GRP_ERR_INCONSISTENT_GROUP_PROTOCOL);
 	/* Another protocol type. */
-	jargs_t x = { "g", NULL, NULL, "range=1", 0, 0, 0, "connect" };
+	jargs_t x = {"g", NULL, NULL, "range=1", 0, 0, 0, "connect"};
 	join_req(fx.gc, &x, &e);
 	CHECK_EQ(e.err, GRP_ERR_INCONSISTENT_GROUP_PROTOCOL);
 	gfx_run_until(&fx, &c.called);
@@ -176,7 +177,7 @@ TEST(group_protocol_chosen_by_vote_and_inconsistent_protocols_refused)
 	CHECK_STR(a.metas[1], "3");
 	CHECK_STR(a.metas[2], "5");
 	/* An empty protocol type or list is refused even for a new group. */
-	jargs_t y = { "h", NULL, NULL, "range=1", 0, 0, 0, "" };
+	jargs_t y = {"h", NULL, NULL, "range=1", 0, 0, 0, ""};
 	join_req(fx.gc, &y, &e);
 	CHECK_EQ(e.err, GRP_ERR_INCONSISTENT_GROUP_PROTOCOL);
 	CHECK_EQ(state_of(fx.gc, "h"), GRP_DEAD); /* not created */
@@ -185,14 +186,14 @@ TEST(group_protocol_chosen_by_vote_and_inconsistent_protocols_refused)
 
 TEST(group_join_validation_errors)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	fx.opts.max_session_timeout_ms = 0;
 	gfx_opts(&fx.opts);
 	fx.opts.min_session_timeout_ms = 6000;
 	fx.opts.max_session_timeout_ms = 30000;
 	gfx_init(&fx, NULL);
 	jrec_t j;
-	jargs_t a = { "g", NULL, NULL, NULL, 5999, 0, 0, NULL };
+	jargs_t a = {"g", NULL, NULL, NULL, 5999, 0, 0, NULL};
 	join_req(fx.gc, &a, &j);
 	CHECK_EQ(j.err, GRP_ERR_INVALID_SESSION_TIMEOUT);
 	a.session_ms = 30001;
@@ -213,7 +214,7 @@ TEST(group_join_validation_errors)
 
 TEST(group_heartbeat_errors_follow_the_state)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	CHECK_EQ(hb(fx.gc, "nope", "m", 1), GRP_ERR_UNKNOWN_MEMBER_ID);
 	CHECK_EQ(hb(fx.gc, "", "m", 1), GRP_ERR_INVALID_GROUP_ID);
@@ -224,7 +225,7 @@ TEST(group_heartbeat_errors_follow_the_state)
 	CHECK_EQ(hb(fx.gc, "g", a.member_id, a.generation), GRP_ERR_OK);
 	CHECK_EQ(hb(fx.gc, "g", a.member_id, a.generation + 1), GRP_ERR_ILLEGAL_GENERATION);
 	CHECK_EQ(hb(fx.gc, "g", "other", a.generation), GRP_ERR_UNKNOWN_MEMBER_ID);
-	const char *asg[] = { a.member_id, "x", NULL };
+	const char *asg[] = {a.member_id, "x", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	CHECK_EQ(hb(fx.gc, "g", a.member_id, a.generation), GRP_ERR_OK);
@@ -239,14 +240,14 @@ TEST(group_heartbeat_errors_follow_the_state)
 
 TEST(group_member_that_does_not_rejoin_is_dropped_after_rebalance_timeout)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
-	jargs_t ja = { "g", NULL, NULL, NULL, 5000, 150, 0, NULL };
+	jargs_t ja = {"g", NULL, NULL, NULL, 5000, 150, 0, NULL};
 	join_req(fx.gc, &ja, &a);
 	join_req(fx.gc, &ja, &b);
 	gfx_run_until(&fx, &b.called);
-	const char *asg[] = { a.member_id, "1", b.member_id, "2", NULL };
+	const char *asg[] = {a.member_id, "1", b.member_id, "2", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	sync_req(fx.gc, "g", b.member_id, b.generation, NULL, &s);
@@ -270,15 +271,15 @@ TEST(group_member_that_does_not_rejoin_is_dropped_after_rebalance_timeout)
 
 TEST(group_expired_session_removes_member_and_rebalances)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
-	jargs_t ja = { "g", NULL, NULL, NULL, 2000, 2000, 0, NULL };
-	jargs_t jb = { "g", NULL, NULL, NULL, 100, 2000, 0, NULL };
+	jargs_t ja = {"g", NULL, NULL, NULL, 2000, 2000, 0, NULL};
+	jargs_t jb = {"g", NULL, NULL, NULL, 100, 2000, 0, NULL};
 	join_req(fx.gc, &ja, &a);
 	join_req(fx.gc, &jb, &b);
 	gfx_run_until(&fx, &b.called);
-	const char *asg[] = { a.member_id, "1", b.member_id, "2", NULL };
+	const char *asg[] = {a.member_id, "1", b.member_id, "2", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	sync_req(fx.gc, "g", b.member_id, b.generation, NULL, &s);
@@ -303,14 +304,14 @@ TEST(group_expired_session_removes_member_and_rebalances)
 
 TEST(group_leave_several_members_then_empty)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	char ids[3][160];
 	int32_t gen = make_stable(&fx, "g", 3, ids);
 	grp_leave_member_t lm[3] = {
-		{ grp_s(ids[1]), GRP_NULL, grp_s("bye"), GRP_ERR_OK },
-		{ grp_s("ghost"), GRP_NULL, GRP_NULL, GRP_ERR_OK },
-		{ grp_s(ids[2]), GRP_NULL, GRP_NULL, GRP_ERR_OK },
+	    {grp_s(ids[1]), GRP_NULL, grp_s("bye"), GRP_ERR_OK},
+	    {grp_s("ghost"), GRP_NULL, GRP_NULL, GRP_ERR_OK},
+	    {grp_s(ids[2]), GRP_NULL, GRP_NULL, GRP_ERR_OK},
 	};
 	CHECK_EQ(grp_leave(fx.gc, grp_s("g"), lm, 3), GRP_ERR_OK);
 	CHECK_EQ(lm[0].err, GRP_ERR_OK);
@@ -318,7 +319,7 @@ TEST(group_leave_several_members_then_empty)
 	CHECK_EQ(lm[2].err, GRP_ERR_OK);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_PREPARING_REBALANCE);
 	CHECK_EQ(hb(fx.gc, "g", ids[0], gen), GRP_ERR_REBALANCE_IN_PROGRESS);
-	grp_leave_member_t last = { grp_s(ids[0]), GRP_NULL, GRP_NULL, GRP_ERR_OK };
+	grp_leave_member_t last = {grp_s(ids[0]), GRP_NULL, GRP_NULL, GRP_ERR_OK};
 	CHECK_EQ(grp_leave(fx.gc, grp_s("g"), &last, 1), GRP_ERR_OK);
 	CHECK_EQ(last.err, GRP_ERR_OK);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_EMPTY);
@@ -328,7 +329,7 @@ TEST(group_leave_several_members_then_empty)
 	CHECK_EQ(d.generation, gen + 1);
 	grp_desc_free(&d);
 	/* Leaving a group that does not exist. */
-	grp_leave_member_t x = { grp_s("m"), GRP_NULL, GRP_NULL, GRP_ERR_OK };
+	grp_leave_member_t x = {grp_s("m"), GRP_NULL, GRP_NULL, GRP_ERR_OK};
 	CHECK_EQ(grp_leave(fx.gc, grp_s("nope"), &x, 1), GRP_ERR_OK);
 	CHECK_EQ(x.err, GRP_ERR_UNKNOWN_MEMBER_ID);
 	CHECK_EQ(grp_leave(fx.gc, grp_s(""), &x, 1), GRP_ERR_INVALID_GROUP_ID);
@@ -337,15 +338,15 @@ TEST(group_leave_several_members_then_empty)
 
 TEST(group_leave_of_a_parked_joiner_answers_it)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	char ids[2][160];
 	make_stable(&fx, "g", 2, ids);
 	jrec_t a;
-	jargs_t ja = { "g", ids[0], NULL, NULL, 0, 0, 0, NULL };
+	jargs_t ja = {"g", ids[0], NULL, NULL, 0, 0, 0, NULL};
 	join_req(fx.gc, &ja, &a);
 	CHECK_EQ(a.called, 0);
-	grp_leave_member_t lm = { grp_s(ids[0]), GRP_NULL, GRP_NULL, GRP_ERR_OK };
+	grp_leave_member_t lm = {grp_s(ids[0]), GRP_NULL, GRP_NULL, GRP_ERR_OK};
 	CHECK_EQ(grp_leave(fx.gc, grp_s("g"), &lm, 1), GRP_ERR_OK);
 	CHECK_EQ(a.called, 1);
 	CHECK_EQ(a.err, GRP_ERR_UNKNOWN_MEMBER_ID);
@@ -355,7 +356,7 @@ TEST(group_leave_of_a_parked_joiner_answers_it)
 
 TEST(group_sync_errors)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	srec_t s;
 	sync_req(fx.gc, "nope", "m", 1, NULL, &s);
@@ -371,8 +372,8 @@ TEST(group_sync_errors)
 	sync_req(fx.gc, "g", a.member_id, a.generation - 1, NULL, &s);
 	CHECK_EQ(s.err, GRP_ERR_ILLEGAL_GENERATION);
 	/* v5: the client names what it joined; a mismatch is refused. */
-	grp_sync_req_t sr = { grp_s("g"), grp_s(b.member_id), GRP_NULL, b.generation, grp_s("consumer"),
-			      grp_s("roundrobin"), NULL, 0 };
+	grp_sync_req_t sr = {grp_s("g"),        grp_s(b.member_id),  GRP_NULL, b.generation,
+	                     grp_s("consumer"), grp_s("roundrobin"), NULL,     0};
 	grp_sync(fx.gc, &sr, on_sync, &s);
 	CHECK_EQ(s.err, GRP_ERR_INCONSISTENT_GROUP_PROTOCOL);
 	/* A parked follower is told to rejoin when a rebalance starts. */
@@ -390,14 +391,14 @@ TEST(group_sync_errors)
 
 TEST(group_member_without_sync_is_removed_after_rebalance_timeout)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
-	jargs_t ja = { "g", NULL, NULL, NULL, 10000, 100, 0, NULL };
+	jargs_t ja = {"g", NULL, NULL, NULL, 10000, 100, 0, NULL};
 	join_req(fx.gc, &ja, &a);
 	join_req(fx.gc, &ja, &b);
 	gfx_run_until(&fx, &b.called);
-	const char *asg[] = { a.member_id, "1", b.member_id, "2", NULL };
+	const char *asg[] = {a.member_id, "1", b.member_id, "2", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_STABLE);
@@ -414,17 +415,17 @@ TEST(group_member_without_sync_is_removed_after_rebalance_timeout)
 
 TEST(group_static_member_rejoins_without_rebalance_and_old_id_is_fenced)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
-	jargs_t ja = { "g", NULL, "inst-a", NULL, 0, 0, 1, NULL };
-	jargs_t jb = { "g", NULL, "inst-b", NULL, 0, 0, 1, NULL };
+	jargs_t ja = {"g", NULL, "inst-a", NULL, 0, 0, 1, NULL};
+	jargs_t jb = {"g", NULL, "inst-b", NULL, 0, 0, 1, NULL};
 	/* Static members skip MEMBER_ID_REQUIRED even on v4+. */
 	join_req(fx.gc, &ja, &a);
 	join_req(fx.gc, &jb, &b);
 	CHECK_EQ(a.called, 0);
 	gfx_run_until(&fx, &b.called);
-	const char *asg[] = { a.member_id, "pa", b.member_id, "pb", NULL };
+	const char *asg[] = {a.member_id, "pa", b.member_id, "pb", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", b.member_id, b.generation, NULL, &s);
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
@@ -443,25 +444,29 @@ TEST(group_static_member_rejoins_without_rebalance_and_old_id_is_fenced)
 	CHECK_EQ(s.err, GRP_ERR_OK);
 	CHECK_STR(s.asg, "pb");
 	/* The old id is fenced wherever it shows up with the instance id. */
-	CHECK_EQ(grp_heartbeat(fx.gc, grp_s("g"), grp_s(b.member_id), grp_s("inst-b"), b.generation),
-		 GRP_ERR_FENCED_INSTANCE_ID);
+	CHECK_EQ(
+	    grp_heartbeat(fx.gc, grp_s("g"), grp_s(b.member_id), grp_s("inst-b"), b.generation),
+	    GRP_ERR_FENCED_INSTANCE_ID);
 	CHECK_EQ(hb(fx.gc, "g", b.member_id, b.generation), GRP_ERR_UNKNOWN_MEMBER_ID);
-	CHECK_EQ(grp_heartbeat(fx.gc, grp_s("g"), grp_s(b2.member_id), grp_s("inst-b"), b.generation),
-		 GRP_ERR_OK);
+	CHECK_EQ(
+	    grp_heartbeat(fx.gc, grp_s("g"), grp_s(b2.member_id), grp_s("inst-b"), b.generation),
+	    GRP_ERR_OK);
 	jrec_t old;
 	jargs_t jold = jb;
 	jold.member = b.member_id;
 	join_req(fx.gc, &jold, &old);
 	CHECK_EQ(old.err, GRP_ERR_FENCED_INSTANCE_ID);
-	grp_sync_req_t sr = { grp_s("g"), grp_s(b.member_id), grp_s("inst-b"), b.generation, GRP_NULL, GRP_NULL, NULL, 0 };
+	grp_sync_req_t sr = {
+	    grp_s("g"), grp_s(b.member_id), grp_s("inst-b"), b.generation, GRP_NULL, GRP_NULL, NULL,
+	    0};
 	grp_sync(fx.gc, &sr, on_sync, &s);
 	CHECK_EQ(s.err, GRP_ERR_FENCED_INSTANCE_ID);
-	grp_leave_member_t lm = { grp_s(b.member_id), grp_s("inst-b"), GRP_NULL, GRP_ERR_OK };
+	grp_leave_member_t lm = {grp_s(b.member_id), grp_s("inst-b"), GRP_NULL, GRP_ERR_OK};
 	grp_leave(fx.gc, grp_s("g"), &lm, 1);
 	CHECK_EQ(lm.err, GRP_ERR_FENCED_INSTANCE_ID);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_STABLE);
 	/* Leaving by instance id alone works. */
-	grp_leave_member_t li = { grp_s(""), grp_s("inst-b"), GRP_NULL, GRP_ERR_OK };
+	grp_leave_member_t li = {grp_s(""), grp_s("inst-b"), GRP_NULL, GRP_ERR_OK};
 	grp_leave(fx.gc, grp_s("g"), &li, 1);
 	CHECK_EQ(li.err, GRP_ERR_OK);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_PREPARING_REBALANCE);
@@ -470,15 +475,15 @@ TEST(group_static_member_rejoins_without_rebalance_and_old_id_is_fenced)
 
 TEST(group_static_leader_rejoin_returns_members_with_skip_assignment)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
-	jargs_t ja = { "g", NULL, "inst-a", NULL, 0, 0, 0, NULL };
-	jargs_t jb = { "g", NULL, "inst-b", NULL, 0, 0, 0, NULL };
+	jargs_t ja = {"g", NULL, "inst-a", NULL, 0, 0, 0, NULL};
+	jargs_t jb = {"g", NULL, "inst-b", NULL, 0, 0, 0, NULL};
 	join_req(fx.gc, &ja, &a);
 	join_req(fx.gc, &jb, &b);
 	gfx_run_until(&fx, &b.called);
-	const char *asg[] = { a.member_id, "pa", b.member_id, "pb", NULL };
+	const char *asg[] = {a.member_id, "pa", b.member_id, "pb", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	jrec_t a2;
@@ -493,22 +498,23 @@ TEST(group_static_leader_rejoin_returns_members_with_skip_assignment)
 
 TEST(group_static_member_that_never_returns_expires)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
-	jargs_t ja = { "g", NULL, "inst-a", NULL, 5000, 5000, 0, NULL };
-	jargs_t jb = { "g", NULL, "inst-b", NULL, 100, 5000, 0, NULL };
+	jargs_t ja = {"g", NULL, "inst-a", NULL, 5000, 5000, 0, NULL};
+	jargs_t jb = {"g", NULL, "inst-b", NULL, 100, 5000, 0, NULL};
 	join_req(fx.gc, &ja, &a);
 	join_req(fx.gc, &jb, &b);
 	gfx_run_until(&fx, &b.called);
-	const char *asg[] = { a.member_id, "pa", b.member_id, "pb", NULL };
+	const char *asg[] = {a.member_id, "pa", b.member_id, "pb", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", b.member_id, b.generation, NULL, &s);
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	grp_err_t e = GRP_ERR_OK;
 	for (int i = 0; i < 200 && e == GRP_ERR_OK; i++) {
 		gfx_run_for(&fx, 20);
-		e = grp_heartbeat(fx.gc, grp_s("g"), grp_s(a.member_id), grp_s("inst-a"), a.generation);
+		e = grp_heartbeat(fx.gc, grp_s("g"), grp_s(a.member_id), grp_s("inst-a"),
+		                  a.generation);
 	}
 	CHECK_EQ(e, GRP_ERR_REBALANCE_IN_PROGRESS);
 	grp_desc_t d;
@@ -520,7 +526,7 @@ TEST(group_static_member_that_never_returns_expires)
 
 TEST(group_initial_delay_batches_joiners_into_one_generation)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_opts(&fx.opts);
 	fx.opts.initial_rebalance_delay_ms = 150;
 	gfx_init(&fx, NULL);
@@ -541,14 +547,14 @@ TEST(group_initial_delay_batches_joiners_into_one_generation)
 
 TEST(group_rejoin_during_completing_with_same_metadata_repeats_the_answer)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
 	join_new(&fx, "g", "range=x", &a);
 	join_new(&fx, "g", "range=y", &b);
 	gfx_run_until(&fx, &b.called);
 	jrec_t b2;
-	jargs_t jb = { "g", b.member_id, NULL, "range=y", 0, 0, 0, NULL };
+	jargs_t jb = {"g", b.member_id, NULL, "range=y", 0, 0, 0, NULL};
 	join_req(fx.gc, &jb, &b2);
 	CHECK_EQ(b2.called, 1);
 	CHECK_EQ(b2.generation, b.generation);
@@ -563,18 +569,18 @@ TEST(group_rejoin_during_completing_with_same_metadata_repeats_the_answer)
 
 TEST(group_stable_follower_rejoin_with_same_metadata_changes_nothing)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	char ids[2][160];
 	int32_t gen = make_stable(&fx, "g", 2, ids);
 	jrec_t j;
-	jargs_t jb = { "g", ids[1], NULL, "range=m", 0, 0, 0, NULL };
+	jargs_t jb = {"g", ids[1], NULL, "range=m", 0, 0, 0, NULL};
 	join_req(fx.gc, &jb, &j);
 	CHECK_EQ(j.called, 1);
 	CHECK_EQ(j.generation, gen);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_STABLE);
 	/* The leader rejoining always rebalances (it wants to reassign). */
-	jargs_t ja = { "g", ids[0], NULL, "range=m", 0, 0, 0, NULL };
+	jargs_t ja = {"g", ids[0], NULL, "range=m", 0, 0, 0, NULL};
 	join_req(fx.gc, &ja, &j);
 	CHECK_EQ(j.called, 0);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_PREPARING_REBALANCE);
@@ -583,10 +589,10 @@ TEST(group_stable_follower_rejoin_with_same_metadata_changes_nothing)
 
 TEST(group_pending_member_id_expires)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t j;
-	jargs_t a = { "g", NULL, NULL, NULL, 50, 0, 1, NULL };
+	jargs_t a = {"g", NULL, NULL, NULL, 50, 0, 1, NULL};
 	join_req(fx.gc, &a, &j);
 	CHECK_EQ(j.err, GRP_ERR_MEMBER_ID_REQUIRED);
 	char id[160];
@@ -601,21 +607,21 @@ TEST(group_pending_member_id_expires)
 
 TEST(group_pending_member_holds_the_rebalance_until_it_joins_or_leaves)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	char ids[1][160];
 	make_stable(&fx, "g", 1, ids);
 	jrec_t p;
-	jargs_t a = { "g", NULL, NULL, NULL, 0, 0, 1, NULL };
+	jargs_t a = {"g", NULL, NULL, NULL, 0, 0, 1, NULL};
 	join_req(fx.gc, &a, &p);
 	CHECK_EQ(p.err, GRP_ERR_MEMBER_ID_REQUIRED);
 	jrec_t l;
-	jargs_t jl = { "g", ids[0], NULL, NULL, 0, 0, 0, NULL };
+	jargs_t jl = {"g", ids[0], NULL, NULL, 0, 0, 0, NULL};
 	join_req(fx.gc, &jl, &l); /* the leader rejoins: rebalance */
 	for (int i = 0; i < 5; i++)
 		loop_run_once(fx.loop, 0);
 	CHECK_EQ(l.called, 0); /* waits for the pending id */
-	grp_leave_member_t lm = { grp_s(p.member_id), GRP_NULL, GRP_NULL, GRP_ERR_OK };
+	grp_leave_member_t lm = {grp_s(p.member_id), GRP_NULL, GRP_NULL, GRP_ERR_OK};
 	CHECK_EQ(grp_leave(fx.gc, grp_s("g"), &lm, 1), GRP_ERR_OK);
 	CHECK_EQ(lm.err, GRP_ERR_OK);
 	CHECK_EQ(l.called, 1);
@@ -625,7 +631,7 @@ TEST(group_pending_member_holds_the_rebalance_until_it_joins_or_leaves)
 
 TEST(group_max_size_is_enforced)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_opts(&fx.opts);
 	fx.opts.max_size = 1;
 	gfx_init(&fx, NULL);
@@ -641,12 +647,12 @@ TEST(group_max_size_is_enforced)
 
 TEST(group_second_join_from_same_member_answers_the_first)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	char ids[2][160];
 	make_stable(&fx, "g", 2, ids);
 	jrec_t j1, j2;
-	jargs_t a = { "g", ids[1], NULL, "range=new", 0, 0, 0, NULL };
+	jargs_t a = {"g", ids[1], NULL, "range=new", 0, 0, 0, NULL};
 	join_req(fx.gc, &a, &j1);
 	CHECK_EQ(j1.called, 0);
 	join_req(fx.gc, &a, &j2);
@@ -659,7 +665,7 @@ TEST(group_second_join_from_same_member_answers_the_first)
 
 TEST(group_close_answers_parked_requests)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	jrec_t a, b;
 	join_new(&fx, "g", NULL, &a);
@@ -681,7 +687,7 @@ TEST(group_close_answers_parked_requests)
 
 TEST(group_describe_and_list)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	char ids[2][160];
 	int32_t gen = make_stable(&fx, "g", 2, ids);
@@ -728,14 +734,14 @@ TEST(group_describe_and_list)
 
 TEST(group_delete_only_empty_groups)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	char ids[1][160];
 	make_stable(&fx, "g", 1, ids);
 	CHECK_EQ(grp_delete(fx.gc, grp_s("g")), GRP_ERR_NON_EMPTY_GROUP);
 	CHECK_EQ(grp_delete(fx.gc, grp_s("nope")), GRP_ERR_GROUP_ID_NOT_FOUND);
 	CHECK_EQ(grp_delete(fx.gc, GRP_NULL), GRP_ERR_INVALID_GROUP_ID);
-	grp_leave_member_t lm = { grp_s(ids[0]), GRP_NULL, GRP_NULL, GRP_ERR_OK };
+	grp_leave_member_t lm = {grp_s(ids[0]), GRP_NULL, GRP_NULL, GRP_ERR_OK};
 	grp_leave(fx.gc, grp_s("g"), &lm, 1);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_EMPTY);
 	CHECK_EQ(grp_delete(fx.gc, grp_s("g")), GRP_ERR_OK);

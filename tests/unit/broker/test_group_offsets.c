@@ -27,11 +27,11 @@ static void on_done(void *arg, int status)
 /* Commits one offset; returns the partition's result (waits for the sync
  * when the module asks for it). */
 static grp_err_t commit1(gfx_t *fx, const char *group, const char *member, int32_t gen,
-			 const char *topic, int32_t part, int64_t off, const char *meta)
+                         const char *topic, int32_t part, int64_t off, const char *meta)
 {
-	grp_commit_req_t req = { grp_s(group), grp_s(member), GRP_NULL, gen, -1 };
-	grp_commit_part_t p = { grp_s(topic), part, off, 7, grp_s(meta), GRP_ERR_OK };
-	done_t d = { 0, 0 };
+	grp_commit_req_t req = {grp_s(group), grp_s(member), GRP_NULL, gen, -1};
+	grp_commit_part_t p = {grp_s(topic), part, off, 7, grp_s(meta), GRP_ERR_OK};
+	done_t d = {0, 0};
 	if (grp_offset_commit(fx->gc, &req, &p, 1, on_done, &d) == 1) {
 		gfx_run_until(fx, &d.called);
 		CHECK_EQ(d.status, 0);
@@ -51,7 +51,7 @@ static int64_t fetch1(gfx_t *fx, const char *group, const char *topic, int32_t p
 
 TEST(group_offsets_simple_consumer_commit_and_fetch)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	CHECK_EQ(commit1(&fx, "simple", "", -1, "t", 0, 42, "hello"), GRP_ERR_OK);
 	CHECK_EQ(commit1(&fx, "simple", "", -1, "t", 1, 7, ""), GRP_ERR_OK);
@@ -82,8 +82,8 @@ TEST(group_offsets_simple_consumer_commit_and_fetch)
 	/* The empty group id is allowed for commits (Kafka keeps it for
 	 * backwards compatibility); a null one is not. */
 	CHECK_EQ(commit1(&fx, "", "", -1, "t", 0, 1, ""), GRP_ERR_OK);
-	grp_commit_req_t req = { GRP_NULL, grp_s(""), GRP_NULL, -1, -1 };
-	grp_commit_part_t p = { grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK };
+	grp_commit_req_t req = {GRP_NULL, grp_s(""), GRP_NULL, -1, -1};
+	grp_commit_part_t p = {grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK};
 	CHECK_EQ(grp_offset_commit(fx.gc, &req, &p, 1, on_done, NULL), 0);
 	CHECK_EQ(p.err, GRP_ERR_INVALID_GROUP_ID);
 	gfx_deinit(&fx);
@@ -91,7 +91,7 @@ TEST(group_offsets_simple_consumer_commit_and_fetch)
 
 TEST(group_offsets_commit_rules_for_managed_groups)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, NULL);
 	/* A generation for a group that does not exist: an older generation. */
 	CHECK_EQ(commit1(&fx, "g", "m", 3, "t", 0, 1, ""), GRP_ERR_ILLEGAL_GENERATION);
@@ -102,14 +102,15 @@ TEST(group_offsets_commit_rules_for_managed_groups)
 	gfx_run_until(&fx, &b.called);
 	/* CompletingRebalance. */
 	CHECK_EQ(commit1(&fx, "g", a.member_id, a.generation, "t", 0, 1, ""),
-		 GRP_ERR_REBALANCE_IN_PROGRESS);
-	const char *asg[] = { a.member_id, "1", b.member_id, "2", NULL };
+	         GRP_ERR_REBALANCE_IN_PROGRESS);
+	const char *asg[] = {a.member_id, "1", b.member_id, "2", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	CHECK_EQ(commit1(&fx, "g", a.member_id, a.generation, "t", 0, 10, "m"), GRP_ERR_OK);
 	CHECK_EQ(commit1(&fx, "g", a.member_id, a.generation - 1, "t", 0, 11, ""),
-		 GRP_ERR_ILLEGAL_GENERATION);
-	CHECK_EQ(commit1(&fx, "g", "ghost", a.generation, "t", 0, 11, ""), GRP_ERR_UNKNOWN_MEMBER_ID);
+	         GRP_ERR_ILLEGAL_GENERATION);
+	CHECK_EQ(commit1(&fx, "g", "ghost", a.generation, "t", 0, 11, ""),
+	         GRP_ERR_UNKNOWN_MEMBER_ID);
 	/* A simple commit to a group with members is refused. */
 	CHECK_EQ(commit1(&fx, "g", "", -1, "t", 0, 11, ""), GRP_ERR_UNKNOWN_MEMBER_ID);
 	CHECK_EQ(fetch1(&fx, "g", "t", 0, NULL), 10);
@@ -124,15 +125,15 @@ TEST(group_offsets_commit_rules_for_managed_groups)
 
 TEST(group_offsets_per_partition_errors)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_opts(&fx.opts);
 	fx.opts.metadata_max_bytes = 4;
 	gfx_init(&fx, NULL);
-	grp_commit_req_t req = { grp_s("s"), grp_s(""), GRP_NULL, -1, -1 };
+	grp_commit_req_t req = {grp_s("s"), grp_s(""), GRP_NULL, -1, -1};
 	grp_commit_part_t p[3] = {
-		{ grp_s("t"), 0, 5, -1, grp_s("1234"), GRP_ERR_OK },
-		{ grp_s("t"), 1, 5, -1, grp_s("12345"), GRP_ERR_OK },
-		{ grp_s("gone"), 0, 5, -1, GRP_NULL, GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION },
+	    {grp_s("t"), 0, 5, -1, grp_s("1234"), GRP_ERR_OK},
+	    {grp_s("t"), 1, 5, -1, grp_s("12345"), GRP_ERR_OK},
+	    {grp_s("gone"), 0, 5, -1, GRP_NULL, GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION},
 	};
 	CHECK_EQ(grp_offset_commit(fx.gc, &req, p, 3, on_done, NULL), 0);
 	CHECK_EQ(p[0].err, GRP_ERR_OK);
@@ -146,7 +147,7 @@ TEST(group_offsets_per_partition_errors)
 
 TEST(group_offsets_survive_close_and_reopen_with_members)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_opts(&fx.opts);
 	fx.opts.fsync.mode = FSYNC_ALWAYS;
 	gfx_init(&fx, "groups");
@@ -154,7 +155,7 @@ TEST(group_offsets_survive_close_and_reopen_with_members)
 	join_new(&fx, "g", "range=sub-a", &a);
 	join_new(&fx, "g", "range=sub-b", &b);
 	gfx_run_until(&fx, &b.called);
-	const char *asg[] = { a.member_id, "asg-a", b.member_id, "asg-b", NULL };
+	const char *asg[] = {a.member_id, "asg-a", b.member_id, "asg-b", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	CHECK_EQ(commit1(&fx, "g", a.member_id, a.generation, "t", 0, 100, "meta-0"), GRP_ERR_OK);
@@ -187,13 +188,13 @@ TEST(group_offsets_survive_close_and_reopen_with_members)
 
 TEST(group_offsets_restored_members_expire_if_they_never_return)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, "groups");
 	jrec_t a;
-	jargs_t ja = { "g", NULL, NULL, NULL, 100, 100, 0, NULL };
+	jargs_t ja = {"g", NULL, NULL, NULL, 100, 100, 0, NULL};
 	join_req(fx.gc, &ja, &a);
 	gfx_run_until(&fx, &a.called);
-	const char *asg[] = { a.member_id, "x", NULL };
+	const char *asg[] = {a.member_id, "x", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	gfx_close(&fx);
@@ -217,7 +218,7 @@ TEST(group_offsets_acknowledged_commits_survive_a_crash)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		gfx_t fx = { 0 };
+		gfx_t fx = {0};
 		gfx_opts(&fx.opts);
 		fx.opts.fsync.mode = FSYNC_ALWAYS;
 		gfx_init(&fx, "groups");
@@ -230,7 +231,7 @@ TEST(group_offsets_acknowledged_commits_survive_a_crash)
 	int status = 0;
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, "groups");
 	for (int p = 0; p < 5; p++)
 		CHECK_EQ(fetch1(&fx, "s", "t", p, NULL), 1045 + p);
@@ -239,23 +240,23 @@ TEST(group_offsets_acknowledged_commits_survive_a_crash)
 
 TEST(group_offsets_commit_waits_for_sync_only_with_fsync_always)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_opts(&fx.opts);
 	fx.opts.fsync.mode = FSYNC_ALWAYS;
 	gfx_init(&fx, "groups");
-	grp_commit_req_t req = { grp_s("s"), grp_s(""), GRP_NULL, -1, -1 };
-	grp_commit_part_t p = { grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK };
-	done_t d = { 0, -1 };
+	grp_commit_req_t req = {grp_s("s"), grp_s(""), GRP_NULL, -1, -1};
+	grp_commit_part_t p = {grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK};
+	done_t d = {0, -1};
 	CHECK_EQ(grp_offset_commit(fx.gc, &req, &p, 1, on_done, &d), 1);
 	CHECK_EQ(d.called, 0);
 	gfx_run_until(&fx, &d.called);
 	CHECK_EQ(d.status, 0);
 	/* A refused commit writes nothing and needs no wait. */
-	grp_commit_req_t bad = { grp_s("s"), grp_s("ghost"), GRP_NULL, 4, -1 };
+	grp_commit_req_t bad = {grp_s("s"), grp_s("ghost"), GRP_NULL, 4, -1};
 	CHECK_EQ(grp_offset_commit(fx.gc, &bad, &p, 1, on_done, &d), 0);
 	gfx_deinit(&fx);
 
-	gfx_t fx2 = { 0 };
+	gfx_t fx2 = {0};
 	gfx_opts(&fx2.opts);
 	fx2.opts.fsync.mode = FSYNC_NEVER;
 	gfx_init(&fx2, "groups2");
@@ -267,23 +268,23 @@ TEST(group_offsets_commit_waits_for_sync_only_with_fsync_always)
 
 TEST(group_offsets_retention_for_simple_and_empty_groups)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_opts(&fx.opts);
 	fx.opts.offsets_retention_ms = 150;
 	fx.opts.retention_check_ms = 10;
 	gfx_init(&fx, "groups");
 	CHECK_EQ(commit1(&fx, "simple", "", -1, "t", 0, 1, ""), GRP_ERR_OK);
 	/* An explicit retention (OffsetCommit v2-v4) wins. */
-	grp_commit_req_t req = { grp_s("short"), grp_s(""), GRP_NULL, -1, 20 };
-	grp_commit_part_t p = { grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK };
-	done_t dn = { 0, 0 };
+	grp_commit_req_t req = {grp_s("short"), grp_s(""), GRP_NULL, -1, 20};
+	grp_commit_part_t p = {grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK};
+	done_t dn = {0, 0};
 	if (grp_offset_commit(fx.gc, &req, &p, 1, on_done, &dn))
 		gfx_run_until(&fx, &dn.called);
 	CHECK_EQ(p.err, GRP_ERR_OK);
 	jrec_t a;
 	join_new(&fx, "g", NULL, &a);
 	gfx_run_until(&fx, &a.called);
-	const char *asg[] = { a.member_id, "x", NULL };
+	const char *asg[] = {a.member_id, "x", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	CHECK_EQ(commit1(&fx, "g", a.member_id, a.generation, "t", 0, 5, ""), GRP_ERR_OK);
@@ -305,7 +306,7 @@ TEST(group_offsets_retention_for_simple_and_empty_groups)
 	}
 	CHECK_EQ(fetch1(&fx, "g", "t", 0, NULL), 5);
 	/* Once Empty, the group's offsets expire and the group goes. */
-	grp_leave_member_t lm = { grp_s(a.member_id), GRP_NULL, GRP_NULL, GRP_ERR_OK };
+	grp_leave_member_t lm = {grp_s(a.member_id), GRP_NULL, GRP_NULL, GRP_ERR_OK};
 	grp_leave(fx.gc, grp_s("g"), &lm, 1);
 	CHECK_EQ(state_of(fx.gc, "g"), GRP_EMPTY);
 	for (int i = 0; i < 100 && state_of(fx.gc, "g") != GRP_DEAD; i++)
@@ -324,16 +325,16 @@ TEST(group_offsets_retention_for_simple_and_empty_groups)
 
 TEST(group_offsets_delete_rules)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, "groups");
-	grp_tp_t tp[2] = { { grp_s("t"), 0, GRP_ERR_OK }, { grp_s("u"), 0, GRP_ERR_OK } };
+	grp_tp_t tp[2] = {{grp_s("t"), 0, GRP_ERR_OK}, {grp_s("u"), 0, GRP_ERR_OK}};
 	CHECK_EQ(grp_offset_delete(fx.gc, grp_s("nope"), tp, 2), GRP_ERR_GROUP_ID_NOT_FOUND);
 	CHECK_EQ(grp_offset_delete(fx.gc, grp_s(""), tp, 2), GRP_ERR_INVALID_GROUP_ID);
 	/* A consumer group subscribed to t: t's offsets stay, u's go. */
 	char sub[64];
-	const char *topics[] = { "t", NULL };
+	const char *topics[] = {"t", NULL};
 	size_t sl = subscription(sub, sizeof sub, topics);
-	grp_protocol_t proto = { grp_s("range"), { sub, (int32_t)sl } };
+	grp_protocol_t proto = {grp_s("range"), {sub, (int32_t)sl}};
 	grp_join_req_t req;
 	memset(&req, 0, sizeof req);
 	req.group_id = grp_s("g");
@@ -350,7 +351,7 @@ TEST(group_offsets_delete_rules)
 	memset(&a, 0, sizeof a);
 	grp_join(fx.gc, &req, on_join, &a);
 	gfx_run_until(&fx, &a.called);
-	const char *asg[] = { a.member_id, "x", NULL };
+	const char *asg[] = {a.member_id, "x", NULL};
 	srec_t s;
 	sync_req(fx.gc, "g", a.member_id, a.generation, asg, &s);
 	CHECK_EQ(commit1(&fx, "g", a.member_id, a.generation, "t", 0, 1, ""), GRP_ERR_OK);
@@ -362,14 +363,14 @@ TEST(group_offsets_delete_rules)
 	CHECK_EQ(fetch1(&fx, "g", "u", 0, NULL), -1);
 	/* A non-consumer group with members: NON_EMPTY_GROUP. */
 	jrec_t c;
-	jargs_t jc = { "connect", NULL, NULL, NULL, 0, 0, 0, "connect" };
+	jargs_t jc = {"connect", NULL, NULL, NULL, 0, 0, 0, "connect"};
 	join_req(fx.gc, &jc, &c);
 	gfx_run_until(&fx, &c.called);
 	CHECK_EQ(grp_offset_delete(fx.gc, grp_s("connect"), tp, 1), GRP_ERR_NON_EMPTY_GROUP);
 	/* Empty: everything listed goes, and stays gone after a restart. */
 	CHECK_EQ(commit1(&fx, "s", "", -1, "t", 0, 1, ""), GRP_ERR_OK);
 	CHECK_EQ(commit1(&fx, "s", "", -1, "t", 1, 1, ""), GRP_ERR_OK);
-	grp_tp_t one = { grp_s("t"), 0, GRP_ERR_OK };
+	grp_tp_t one = {grp_s("t"), 0, GRP_ERR_OK};
 	CHECK_EQ(grp_offset_delete(fx.gc, grp_s("s"), &one, 1), GRP_ERR_OK);
 	CHECK_EQ(one.err, GRP_ERR_OK);
 	gfx_close(&fx);
@@ -383,7 +384,7 @@ TEST(group_offsets_delete_rules)
 
 TEST(group_offsets_deleted_group_stays_deleted_after_restart)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, "groups");
 	CHECK_EQ(commit1(&fx, "s", "", -1, "t", 0, 1, ""), GRP_ERR_OK);
 	CHECK_EQ(commit1(&fx, "keep", "", -1, "t", 0, 2, ""), GRP_ERR_OK);
@@ -408,7 +409,7 @@ static int count_record(void *arg, uint8_t type, const uint8_t *p, size_t len)
 
 TEST_T(group_offsets_journal_compacts_and_keeps_the_latest, 120)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_opts(&fx.opts);
 	fx.opts.fsync.mode = FSYNC_NEVER;
 	fx.opts.compact_ratio_pct = 50;
@@ -420,8 +421,10 @@ TEST_T(group_offsets_journal_compacts_and_keeps_the_latest, 120)
 	/* Without compaction the journal would hold 5000 offset records. */
 	int nrec = 0;
 	jrnl_t *j = NULL;
-	jrnl_opts_t o = { { FSYNC_NEVER, 0 }, 50, 1 << 30, 1 << 20 };
-	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, NULL, "groups", "groups", &o, count_record, &nrec), 0);
+	jrnl_opts_t o = {{FSYNC_NEVER, 0}, 50, 1 << 30, 1 << 20};
+	CHECK_EQ(
+	    jrnl_open(&j, fx.loop, fx.syncer, NULL, "groups", "groups", &o, count_record, &nrec),
+	    0);
 	jrnl_close(j);
 	CHECK_MSG(nrec < 1000, "journal holds %d records", nrec);
 	CHECK_EQ(grp_coord_open(&fx.gc, fx.loop, fx.syncer, &fx.log, &fx.opts, "groups"), 0);
@@ -439,15 +442,17 @@ static int ignore_record(void *arg, uint8_t type, const uint8_t *p, size_t len)
 
 TEST(group_offsets_unknown_record_refuses_open)
 {
-	gfx_t fx = { 0 };
+	gfx_t fx = {0};
 	gfx_init(&fx, "groups");
 	CHECK_EQ(commit1(&fx, "s", "", -1, "t", 0, 1, ""), GRP_ERR_OK);
 	gfx_close(&fx);
 	/* A record of a type this version does not know, in a valid frame:
 	 * the coordinator refuses to start rather than drop state. */
 	jrnl_t *j = NULL;
-	jrnl_opts_t o = { { FSYNC_ALWAYS, 0 }, 50, 0, 1 << 20 };
-	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, NULL, "groups", "groups", &o, ignore_record, NULL), 0);
+	jrnl_opts_t o = {{FSYNC_ALWAYS, 0}, 50, 0, 1 << 20};
+	CHECK_EQ(
+	    jrnl_open(&j, fx.loop, fx.syncer, NULL, "groups", "groups", &o, ignore_record, NULL),
+	    0);
 	CHECK_EQ(jrnl_append(j, 99, "x", 1), 0);
 	jrnl_close(j);
 	loop_run_once(fx.loop, 0);

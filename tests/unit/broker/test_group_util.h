@@ -210,7 +210,7 @@ static inline void on_sync(void *arg, const grp_sync_res_t *r)
 
 /* assignments: alternating member id, assignment bytes; NULL-terminated. */
 static inline void sync_req(grp_coord_t *gc, const char *group, const char *member, int32_t gen,
-			    const char *const *asg, srec_t *out)
+                            const char *const *asg, srec_t *out)
 {
 	memset(out, 0, sizeof *out);
 	grp_assignment_t a[8];
@@ -250,7 +250,7 @@ static inline grp_state_t state_of(grp_coord_t *gc, const char *group)
  * recorder; the answer comes when the rebalance completes. */
 static inline void join_new(gfx_t *fx, const char *group, const char *protos, jrec_t *out)
 {
-	jargs_t a = { group, NULL, NULL, protos, 0, 0, 0, NULL };
+	jargs_t a = {group, NULL, NULL, protos, 0, 0, 0, NULL};
 	join_req(fx->gc, &a, out);
 }
 

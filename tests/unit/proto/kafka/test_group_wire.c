@@ -80,9 +80,18 @@ static void req_begin(req_t *q, int16_t key, int16_t ver, int32_t corr, int flex
 		buf_put_u8(&q->b, 0);
 }
 
-static void q_i8(req_t *q, int8_t v) { buf_put_u8(&q->b, (uint8_t)v); }
-static void q_i32(req_t *q, int32_t v) { buf_put_be32(&q->b, (uint32_t)v); }
-static void q_i64(req_t *q, int64_t v) { buf_put_be64(&q->b, (uint64_t)v); }
+static void q_i8(req_t *q, int8_t v)
+{
+	buf_put_u8(&q->b, (uint8_t)v);
+}
+static void q_i32(req_t *q, int32_t v)
+{
+	buf_put_be32(&q->b, (uint32_t)v);
+}
+static void q_i64(req_t *q, int64_t v)
+{
+	buf_put_be64(&q->b, (uint64_t)v);
+}
 static void q_strn(req_t *q, const char *s, int32_t n)
 {
 	if (q->flex) {
@@ -93,7 +102,10 @@ static void q_strn(req_t *q, const char *s, int32_t n)
 	if (n > 0)
 		buf_append(&q->b, s, (size_t)n);
 }
-static void q_str(req_t *q, const char *s) { q_strn(q, s, s ? (int32_t)strlen(s) : -1); }
+static void q_str(req_t *q, const char *s)
+{
+	q_strn(q, s, s ? (int32_t)strlen(s) : -1);
+}
 static void q_bytes(req_t *q, const char *s, int32_t n)
 {
 	if (q->flex)
@@ -135,7 +147,8 @@ typedef struct resp {
 static int resp_next(wfx_t *f, buf_t *in, resp_t *rs, int flex_hdr, int timeout_ms)
 {
 	while (buf_len(in) < 4 || buf_len(in) < 4 + be32_load(buf_data(in))) {
-		size_t need = buf_len(in) < 4 ? 4 - buf_len(in) : 4 + be32_load(buf_data(in)) - buf_len(in);
+		size_t need =
+		    buf_len(in) < 4 ? 4 - buf_len(in) : 4 + be32_load(buf_data(in)) - buf_len(in);
 		if (memconn_recv_wait(f->m, in, need, timeout_ms))
 			return SL_EAGAIN;
 	}
@@ -151,10 +164,22 @@ static int resp_next(wfx_t *f, buf_t *in, resp_t *rs, int flex_hdr, int timeout_
 	return 0;
 }
 
-static int16_t r_i16(resp_t *rs) { return (int16_t)rd_be16(&rs->r); }
-static int32_t r_i32(resp_t *rs) { return (int32_t)rd_be32(&rs->r); }
-static int64_t r_i64(resp_t *rs) { return (int64_t)rd_be64(&rs->r); }
-static int8_t r_i8(resp_t *rs) { return (int8_t)rd_u8(&rs->r); }
+static int16_t r_i16(resp_t *rs)
+{
+	return (int16_t)rd_be16(&rs->r);
+}
+static int32_t r_i32(resp_t *rs)
+{
+	return (int32_t)rd_be32(&rs->r);
+}
+static int64_t r_i64(resp_t *rs)
+{
+	return (int64_t)rd_be64(&rs->r);
+}
+static int8_t r_i8(resp_t *rs)
+{
+	return (int8_t)rd_u8(&rs->r);
+}
 
 /* Reads a string into out (NUL-terminated); returns its length or -1. */
 static int32_t r_str(resp_t *rs, char *out, size_t cap)
@@ -202,7 +227,7 @@ static void resp_end(resp_t *rs)
 /* --- JoinGroup helpers ---------------------------------------------------------------- */
 
 static void send_join(wfx_t *f, int16_t v, int32_t corr, const char *group, const char *member,
-		      const char *instance, const char *meta)
+                      const char *instance, const char *meta)
 {
 	int flex = v >= 6;
 	req_t q;
@@ -363,7 +388,7 @@ TEST(group_wire_flexible_join_sync_heartbeat_leave)
 	CHECK_EQ(j.nmembers, 1);
 	char member[160];
 	snprintf(member, sizeof member, "%s", j.member);
-	static const char asg[] = { 0, 1, 0, 'a', 0 };
+	static const char asg[] = {0, 1, 0, 'a', 0};
 	req_t q;
 	req_begin(&q, 14, 5, 2, 1);
 	q_str(&q, "g9");
@@ -533,7 +558,7 @@ TEST(group_wire_offsets_commit_and_fetch_across_versions)
 	r_str(&rs, s, sizeof s);
 	CHECK_STR(s, "t");
 	CHECK_EQ(r_arr(&rs), 2);
-	int64_t want[2] = { 42, 7 };
+	int64_t want[2] = {42, 7};
 	for (int p = 0; p < 2; p++) {
 		CHECK_EQ(r_i32(&rs), p);
 		CHECK_EQ(r_i64(&rs), want[p]);
