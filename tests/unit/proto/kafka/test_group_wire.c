@@ -719,3 +719,29 @@ TEST(group_wire_truncated_requests_close_without_a_reply)
 	}
 	buf_deinit(&full.b);
 }
+
+TEST(group_wire_parked_join_survives_close_and_shutdown)
+{
+	/* A JoinGroup parked in a long initial delay; the client goes away and
+	 * the server shuts down: the late answer lands in the dead
+	 * connection's hold and is dropped, without leaks or crashes. */
+	wfx_t f;
+	memset(&f, 0, sizeof f);
+	wfx_init(&f);
+	char err[128];
+	CHECK_EQ(config_set(&f.cfg, "group.initial.rebalance.delay.ms", "60000", err, sizeof err),
+	         0);
+	kafka_front.stop(f.srv);
+	memconn_free(f.m);
+	CHECK_EQ(kafka_front.start(&f.b, &f.srv), 0);
+	f.m = memconn_new(f.b.loop, kafka_front.proto, f.srv, NULL);
+	send_join(&f, 2, 1, "slow", "", NULL, "x");
+	memconn_pump(f.m);
+	buf_t out = BUF_INIT;
+	memconn_recv(f.m, &out);
+	CHECK_EQ(buf_len(&out), 0);
+	buf_deinit(&out);
+	memconn_free(f.m);
+	f.m = NULL;
+	wfx_deinit(&f);
+}
