@@ -188,7 +188,7 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 	int64_t timeout = -1, count = 0;
 	int streams_arg = 0, nstreams = 0, noack = 0;
 	const resp_arg_t *group = NULL, *consumer = NULL;
-	const char *fullname = xreadgroup ? "xreadgroup" : "xread";
+	const char *fullname = xreadgroup ? "XREADGROUP" : "XREAD";
 	for (int i = 1; i < argc; i++) {
 		int more = argc - i - 1;
 		const resp_arg_t *o = &argv[i];
@@ -213,7 +213,7 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 			nstreams = argc - streams_arg;
 			if (nstreams % 2) {
 				resp_errorf(cl->out,
-					    "ERR Unbalanced '%s' list of streams: for each stream key an "
+					    "ERR Unbalanced %s list of streams: for each stream key an "
 					    "ID or '%c' must be specified.",
 					    fullname, xreadgroup ? '>' : '$');
 				return 0;

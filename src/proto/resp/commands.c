@@ -65,7 +65,7 @@ static const resp_cmd_t xgroup_subs[] = {
 	CMD("createconsumer", 5, W | M, resp_c_xgroup_createconsumer, 2, 2, 1, "stream", "6.2.0", "write stream slow", "Creates a consumer in a consumer group."),
 	CMD("delconsumer", 5, W, resp_c_xgroup_delconsumer, 2, 2, 1, "stream", "5.0.0", "write stream slow", "Deletes a consumer from a consumer group."),
 	CMD("help", 2, L | S, resp_c_xgroup_help, 0, 0, 0, "stream", "5.0.0", "stream slow", "Returns helpful text about the different subcommands."),
-	CMD("destroy", 5, W, resp_c_xgroup_destroy, 2, 2, 1, "stream", "5.0.0", "write stream slow", "Destroys a consumer group."),
+	CMD("destroy", 4, W, resp_c_xgroup_destroy, 2, 2, 1, "stream", "5.0.0", "write stream slow", "Destroys a consumer group."),
 	CMD("setid", -5, W, resp_c_xgroup_setid, 2, 2, 1, "stream", "5.0.0", "write stream slow", "Sets the last-delivered ID of a consumer group."),
 	END,
 };
