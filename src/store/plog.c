@@ -51,6 +51,7 @@
 
 #include "core/crc32c.h"
 #include "core/err.h"
+#include "core/fs.h"
 #include "core/time.h"
 #include "store/batch.h"
 #include "store/segment.h"
@@ -118,35 +119,6 @@ static void segs_drop_first(plog_t *p)
 	p->nsegs--;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return sl_from_errno(errno);
-	int rc = fsync(fd) < 0 ? sl_from_errno(errno) : 0;
-	close(fd);
-	return rc;
-}
-
-static int mkdir_p(const char *dir)
-{
-	char tmp[4096];
-	size_t n = strlen(dir);
-	if (n == 0 || n >= sizeof tmp)
-		return SL_EINVAL;
-	memcpy(tmp, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		char c = tmp[i];
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return sl_from_errno(errno);
-		tmp[i] = c;
-	}
-	return 0;
-}
-
 /* --- syncing (through the syncer, or inline without one) --------------------- */
 
 static void sync_register(plog_t *p)
@@ -190,7 +162,7 @@ static int small_write(plog_t *p, const char *name, const uint8_t *b, size_t n)
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = sl_from_errno(errno);
 	if (rc == 0)
-		rc = fsync_dir(p->dir);
+		rc = fs_fsync_dir(p->dir);
 	if (rc < 0)
 		log_error(p->log, "%s: cannot write %s: %s", p->dir, name, sl_strerror(rc));
 	return rc;
@@ -363,7 +335,7 @@ static int new_segment(plog_t *p, int64_t base, seg_t **out)
 {
 	int rc = seg_create(out, p->dir, base, (uint64_t)p->o.index_interval_bytes, p->log);
 	if (rc == 0 && p->o.fsync.mode != FSYNC_NEVER)
-		rc = fsync_dir(p->dir);
+		rc = fs_fsync_dir(p->dir);
 	if (rc < 0 && *out) {
 		seg_remove(*out);
 		*out = NULL;
@@ -383,7 +355,7 @@ static void free_segs(plog_t *p)
 int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
               const log_t *log, int clean)
 {
-	int rc = mkdir_p(dir);
+	int rc = fs_mkdir_p(dir);
 	if (rc < 0) {
 		log_error(log, "%s: cannot create directory: %s", dir, sl_strerror(rc));
 		return rc;
