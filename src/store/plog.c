@@ -626,7 +626,7 @@ int plog_find_by_time(plog_t *p, int64_t ts, int64_t *offset)
 		seg_t *s = p->segs[i];
 		if (s->next <= p->start || s->max_ts < ts)
 			continue;
-		int rc = seg_find_by_time(s, ts, offset);
+		int rc = seg_find_by_time(s, ts, p->start, offset);
 		if (rc == SL_ENOENT)
 			continue;
 		if (rc < 0)

@@ -900,12 +900,13 @@ out:
 	return rc;
 }
 
-int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
+int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset)
 {
-	if (s->size == 0 || s->max_ts < ts)
+	if (s->size == 0 || s->max_ts < ts || min_offset >= s->next)
 		return SL_ENOENT;
 	/* Entries before the first one reaching ts cover only batches whose
-	 * timestamps are all below ts: start at the last such entry. */
+	 * timestamps are all below ts: start at the last such entry, or at
+	 * the batch holding min_offset if that is later. */
 	size_t lo = 0, hi = s->ntidx;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -914,12 +915,14 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
 		else
 			hi = mid;
 	}
+	int64_t from = lo > 0 ? s->base + tx_rel(s, lo - 1) : s->base;
+	if (min_offset > from)
+		from = min_offset;
+	uint64_t p = 0;
+	int64_t first;
+	int rc = from > s->base ? seg_locate(s, from, &p, &first) : 0;
 	scan_t sc;
 	scan_init(&sc, s->fd, s->size);
-	uint64_t p = 0;
-	int rc = 0;
-	if (lo > 0)
-		rc = idx_start(s, &sc, s->base + tx_rel(s, lo - 1), &p);
 	while (rc == 0) {
 		batch_hdr_t h;
 		if (p >= s->size) {

@@ -109,8 +109,9 @@ int seg_locate(seg_t *s, int64_t offset, uint64_t *pos, int64_t *batch_base);
 /* Length of the run of whole batches starting at pos (a batch start) that
  * fits in max_bytes, but at least one batch. */
 int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len);
-/* Base offset of the first batch with MaxTimestamp >= ts, or SL_ENOENT. */
-int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset);
+/* Base offset of the first batch with MaxTimestamp >= ts among those whose
+ * last offset >= min_offset, or SL_ENOENT. */
+int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset);
 
 /* Trims the preallocated tail, brings the index files up to date, and
  * fsyncs them when sync. The log data itself is synced by the caller (it
