@@ -565,10 +565,17 @@ void plog_max_timestamp(const plog_t *p, int64_t *ts, int64_t *offset)
 	*ts = -1;
 	*offset = -1;
 	for (size_t i = 0; i < p->nsegs; i++) {
-		const seg_t *s = p->segs[i];
-		if (s->max_ts > *ts && s->max_ts_off >= p->start) {
-			*ts = s->max_ts;
-			*offset = s->max_ts_off;
+		seg_t *s = p->segs[i];
+		int64_t t = s->max_ts, o = s->max_ts_off;
+		if (s->next <= p->start)
+			continue;
+		/* After DeleteRecords inside this segment its maximum may lie
+		 * below the start: look at what is left of it (rare). */
+		if (o < p->start && seg_max_ts_from(s, p->start, &t, &o) < 0)
+			continue;
+		if (t > *ts) {
+			*ts = t;
+			*offset = o < p->start ? p->start : o;
 		}
 	}
 }

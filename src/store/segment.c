@@ -943,6 +943,33 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset)
 	return rc;
 }
 
+int seg_max_ts_from(seg_t *s, int64_t min_offset, int64_t *ts, int64_t *offset)
+{
+	*ts = -1;
+	*offset = -1;
+	uint64_t p = 0;
+	int64_t first;
+	int rc = seg_locate(s, min_offset, &p, &first);
+	if (rc == SL_ENOENT)
+		return 0;
+	scan_t sc;
+	scan_init(&sc, s->fd, s->size);
+	while (rc == 0 && p < s->size) {
+		batch_hdr_t h;
+		if (scan_hdr(&sc, p, &h) < 0) {
+			rc = SL_EIO;
+			break;
+		}
+		if (h.max_ts > *ts) {
+			*ts = h.max_ts;
+			*offset = h.base_offset;
+		}
+		p += batch_size(&h);
+	}
+	scan_deinit(&sc);
+	return rc;
+}
+
 /* --- seal / close ------------------------------------------------------------ */
 
 int seg_seal(seg_t *s, int sync)

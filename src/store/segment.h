@@ -113,6 +113,10 @@ int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len);
  * last offset >= min_offset, or SL_ENOENT. */
 int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset);
 
+/* Largest MaxTimestamp (and its batch's base offset) among the batches
+ * whose last offset >= min_offset; -1s when none. Walks those batches. */
+int seg_max_ts_from(seg_t *s, int64_t min_offset, int64_t *ts, int64_t *offset);
+
 /* Trims the preallocated tail, brings the index files up to date, and
  * fsyncs them when sync. The log data itself is synced by the caller (it
  * is registered with the syncer). */

@@ -109,6 +109,23 @@ static void check_time(model_t *m, plog_t *p, int64_t ts)
 	}
 }
 
+static void check_max(model_t *m, plog_t *p)
+{
+	int64_t wts = -1, woff = -1;
+	for (int i = 0; i < m->n; i++) {
+		if (m->b[i].base + t_nrec(m->b[i].seed) <= m->start)
+			continue;
+		if (m->b[i].max_ts > wts) {
+			wts = m->b[i].max_ts;
+			woff = m->b[i].base < m->start ? m->start : m->b[i].base;
+		}
+	}
+	int64_t ts, off;
+	plog_max_timestamp(p, &ts, &off);
+	CHECK_EQ(ts, wts);
+	CHECK_EQ(off, woff);
+}
+
 static void run_model(uint64_t seed, int ops)
 {
 	static model_t m;
@@ -149,6 +166,7 @@ static void run_model(uint64_t seed, int ops)
 			           &want);
 		} else if (r < 83) {
 			check_time(&m, p, T_TS0 - 20 + (int64_t)(test_rand(&seed) % 5000));
+			check_max(&m, p);
 		} else if (r < 86) {
 			int64_t span = m_end(&m) - m.start + 1;
 			int64_t off = m.start + (int64_t)(test_rand(&seed) % (uint64_t)span);
