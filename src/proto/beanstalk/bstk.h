@@ -90,6 +90,10 @@ typedef struct bstk_cmd {
 	bstk_handler h;
 } bstk_cmd_t;
 
+/* Changes a connection's input mode (the one place it changes; logged at
+ * debug level). */
+void bstk_set_mode(bstk_conn_t *bc, int mode);
+
 /* Finds the command for a NUL-terminated line (beanstalkd's prefix match);
  * NULL for UNKNOWN_COMMAND. */
 const bstk_cmd_t *bstk_cmd_find(const char *line);

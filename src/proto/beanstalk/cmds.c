@@ -161,7 +161,7 @@ static int h_put(bstk_conn_t *bc, const char *args, uint64_t id)
 	/* Checked before the trailing-garbage check, as in beanstalkd; the
 	 * body is read and thrown away before the reply. */
 	if (bytes > srv->jobs.max_job_size) {
-		bc->mode = M_SKIP;
+		bstk_set_mode(bc, M_SKIP);
 		bc->skip_left = (uint64_t)bytes + 2;
 		bc->skip_reply = "JOB_TOO_BIG\r\n";
 		return 0;
@@ -172,7 +172,7 @@ static int h_put(bstk_conn_t *bc, const char *args, uint64_t id)
 	}
 	bc->in_job = jobs_new_job(&srv->jobs, pri, delay, ttr, bytes + 2);
 	bc->in_got = 0;
-	bc->mode = M_BODY;
+	bstk_set_mode(bc, M_BODY);
 	return 0;
 }
 
@@ -180,7 +180,7 @@ void bstk_put_done(bstk_conn_t *bc)
 {
 	job_t *j = bc->in_job;
 	bc->in_job = NULL;
-	bc->mode = M_CMD;
+	bstk_set_mode(bc, M_CMD);
 	if (j->body[j->body_len - 2] != '\r' || j->body[j->body_len - 1] != '\n') {
 		jobs_discard(&bc->srv->jobs, j);
 		bstk_reply(bc, "EXPECTED_CRLF\r\n");

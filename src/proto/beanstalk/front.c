@@ -127,6 +127,15 @@ static void batch_flush(loop_t *loop, loop_task_t *task)
 
 /* --- input ---------------------------------------------------------------------- */
 
+static const char *const mode_names[] = {"command", "endline", "body", "skip"};
+
+void bstk_set_mode(bstk_conn_t *bc, int mode)
+{
+	log_debug(bc->srv->b->log, "beanstalk: conn %llu %s: %s -> %s",
+		  (unsigned long long)bc->c->id, bc->c->peer, mode_names[bc->mode], mode_names[mode]);
+	bc->mode = mode;
+}
+
 static int on_input(conn_t *c)
 {
 	bstk_conn_t *bc = c->pdata;
@@ -154,7 +163,7 @@ static int on_input(conn_t *c)
 			bc->skip_left -= k;
 			if (bc->skip_left)
 				break;
-			bc->mode = M_CMD;
+			bstk_set_mode(bc, M_CMD);
 			bstk_reply(bc, bc->skip_reply);
 			continue;
 		}
@@ -164,12 +173,13 @@ static int on_input(conn_t *c)
 			break;
 		if (r == BSTK_OVERFLOW) {
 			buf_consume(&c->in, BSTK_LINE_MAX);
-			bc->mode = M_ENDLINE;
+			if (bc->mode != M_ENDLINE)
+				bstk_set_mode(bc, M_ENDLINE);
 			continue;
 		}
 		if (bc->mode == M_ENDLINE) {
 			buf_consume(&c->in, len);
-			bc->mode = M_CMD;
+			bstk_set_mode(bc, M_CMD);
 			bstk_reply(bc, "BAD_FORMAT\r\n");
 			continue;
 		}
