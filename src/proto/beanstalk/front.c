@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "proto/beanstalk/bstk.h"
 #include "proto/beanstalk/parse.h"
 
@@ -315,16 +316,23 @@ static void stop(void *arg)
 	bstk_srv_t *srv = arg;
 	if (!srv)
 		return;
-	if (srv->loop)
+	if (srv->loop) {
 		loop_task_cancel(srv->loop, &srv->batch_task);
+		/* Held acknowledgements must be released (and their connection
+		 * references dropped) before srv goes away: hand the open batch
+		 * to the journal and let every pending sync report, bounded. */
+		if (srv->batch && srv->jr)
+			batch_flush(srv->loop, &srv->batch_task);
+		int64_t deadline = time_mono_ms() + 10000;
+		while (srv->pending > 0 && time_mono_ms() < deadline)
+			loop_run_once(srv->loop, 50);
+		if (srv->pending > 0)
+			log_error(srv->b->log, "beanstalk: %d journal syncs did not finish",
+				  srv->pending);
+	}
 	if (srv->jr) {
 		jrnl_close(srv->jr);
 		srv->jr = NULL;
-	}
-	if (srv->batch) {
-		free(srv->batch->conns);
-		free(srv->batch->holds);
-		free(srv->batch);
 	}
 	srv->jobs.jr = NULL;
 	jobs_deinit(&srv->jobs);
