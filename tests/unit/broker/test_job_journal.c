@@ -18,7 +18,10 @@ typedef struct jfx {
 	job_client_t c;
 } jfx_t;
 
-static void on_wake(job_client_t *c, int what, job_t *j) { (void)c, (void)what, (void)j; }
+static void on_wake(job_client_t *c, int what, job_t *j)
+{
+	(void)c, (void)what, (void)j;
+}
 
 static int jfx_open(jfx_t *f)
 {
@@ -26,10 +29,12 @@ static int jfx_open(jfx_t *f)
 	f->loop = loop_new(NULL);
 	f->syncer = syncer_new(f->loop, NULL);
 	jobs_init(&f->jobs, f->loop, 65535);
-	jrnl_opts_t o = {.fsync = {FSYNC_NEVER, 0}, .compact_ratio_pct = 50,
-			 .compact_min_bytes = 1 << 20, .max_record = 70000};
-	int rc = jrnl_open(&f->jr, f->loop, f->syncer, NULL, ".", "jobs", &o, jobs_j_replay,
-			   &f->jobs);
+	jrnl_opts_t o = {.fsync = {FSYNC_NEVER, 0},
+	                 .compact_ratio_pct = 50,
+	                 .compact_min_bytes = 1 << 20,
+	                 .max_record = 70000};
+	int rc =
+	    jrnl_open(&f->jr, f->loop, f->syncer, NULL, ".", "jobs", &o, jobs_j_replay, &f->jobs);
 	if (rc)
 		return rc;
 	jobs_j_replay_done(&f->jobs);
@@ -54,8 +59,8 @@ static void jfx_close(jfx_t *f)
 static job_t *put(jfx_t *f, uint32_t pri, int64_t delay_s, const char *body)
 {
 	size_t n = strlen(body);
-	job_t *j = jobs_new_job(&f->jobs, pri, delay_s * NS_PER_SEC, 5 * NS_PER_SEC,
-				(uint32_t)n + 2);
+	job_t *j =
+	    jobs_new_job(&f->jobs, pri, delay_s * NS_PER_SEC, 5 * NS_PER_SEC, (uint32_t)n + 2);
 	memcpy(j->body, body, n);
 	memcpy(j->body + n, "\r\n", 2);
 	jobs_put(&f->jobs, &f->c, j);
