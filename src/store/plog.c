@@ -420,6 +420,10 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 			log_warn(log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
 			         prev->next, s->base - 1);
 		segs_push(p, s);
+		/* Map the previous one's indexes now, so that opening a long log
+		 * never holds every index in memory at once. */
+		if (p->nsegs >= 2)
+			seg_idle(p->segs[p->nsegs - 2]);
 	}
 	free(bases);
 	if (rc == 0 && p->nsegs == 0) {
@@ -432,8 +436,7 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		free_segs(p);
 		return rc;
 	}
-	for (size_t i = 0; i + 1 < p->nsegs; i++)
-		seg_idle(p->segs[i]);
+	seg_activate(active(p));
 	int64_t end = active(p)->next;
 	p->start = p->segs[0]->base > ckpt ? p->segs[0]->base : ckpt;
 	if (p->start > end)

@@ -318,6 +318,38 @@ void seg_idle(seg_t *s)
 	s->ifd = s->tfd = -1;
 }
 
+void seg_activate(seg_t *s)
+{
+	if (!s->sealed)
+		return;
+	if (s->imap) {
+		size_t n = s->nidx;
+		seg_idx_t *v = malloc((n ? n : 1) * sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			v[i] = (seg_idx_t){ix_rel(s, i), ix_pos(s, i)};
+		munmap((void *)s->imap, n * IDX_ENTRY);
+		s->imap = NULL;
+		s->idx = v;
+		s->cidx = n ? n : 1;
+	}
+	if (s->tmap) {
+		size_t n = s->ntidx;
+		seg_tidx_t *v = malloc((n ? n : 1) * sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			v[i] = (seg_tidx_t){tx_ts(s, i), tx_rel(s, i)};
+		munmap((void *)s->tmap, n * TIDX_ENTRY);
+		s->tmap = NULL;
+		s->tidx = v;
+		s->ctidx = n ? n : 1;
+	}
+	s->sealed = 0;
+	(void)ensure_index_fds(s);
+}
+
 /* Rewrites both index files from memory. */
 static int write_indexes(seg_t *s)
 {

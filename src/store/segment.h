@@ -127,6 +127,9 @@ int seg_seal(seg_t *s, int sync);
  * A later rebuild goes back to arrays, rewrites the files and maps again.
  * No-op on the mapping while the files lag memory. */
 void seg_idle(seg_t *s);
+/* Undoes seg_idle (the segment becomes the active one again after the
+ * segment meant to follow it was set aside at open). */
+void seg_activate(seg_t *s);
 /* Recomputes both indexes by walking every batch header. */
 int seg_rebuild_index(seg_t *s);
 
