@@ -32,29 +32,33 @@
  * Validity: a batch is valid when its header parses (magic 2, BatchLength
  * >= 49), it lies entirely inside the file, its BaseOffset is the expected
  * next offset, its PartitionLeaderEpoch is SEG_LEADER_EPOCH (both fields
- * are outside the CRC), RecordsCount == LastOffsetDelta + 1, and (when verifying)
- * its CRC-32C matches. An index file is valid when its size is a multiple
- * of the entry size, its columns increase, and its positions lie inside
- * the file.
+ * are outside the CRC), RecordsCount == LastOffsetDelta + 1, and (when
+ * verifying) its CRC-32C matches. An index file is valid when its size is
+ * a multiple of the entry size, its columns increase, and its positions
+ * lie inside the file.
  *
  * Recovery rule (seg_open): load both indexes; if either is missing or
- * invalid, drop both and rebuild by walking the whole log. After an unclean
- * shutdown the active segment is walked whole with CRC checks
- * (SEG_VERIFY_ALL: anything not yet synced may be damaged anywhere in it)
- * and its index files are rewritten if they differ from what the walk
- * computes; sealed segments were synced and trimmed when sealed. Otherwise check
- * the last offset-index entry: the batch at its position must have the
- * expected BaseOffset; drop entries from the end until one does. Time-index
- * entries newer than that entry are dropped too. Then walk from that entry
- * to the end of the file, re-adding index entries as appends would, and
- * stop at the first invalid batch (after an unclean shutdown: CRC-checked).
- * The file is truncated there — this also removes a preallocated zero tail —
- * and what was cut is logged. Index entries that still point into the cut
- * part are lagging (an index page reached disk before its log data) and are
- * caught either here or, for an entry in the middle of the file, lazily on
- * read: a read checks the batch header at the entry it uses and rebuilds
- * the indexes when it does not match. Nothing is ever read past the logical
- * end, so a damaged tail is never served.
+ * invalid, drop both and rebuild by walking the whole log. Otherwise pick
+ * a start entry — the last one (SEG_VERIFY_NONE after a clean shutdown,
+ * SEG_VERIFY_TAIL), the last one at or below a known-synced position
+ * (SEG_VERIFY_TAIL with `from`), or none (SEG_VERIFY_ALL: the whole
+ * segment) — and step back while the batch header at the entry does not
+ * carry the entry's offset. Walk from there to the end of the file,
+ * recomputing index entries as appends would, and stop at the first
+ * invalid batch (CRC-checked unless NONE). The file is truncated there —
+ * this also removes a preallocated zero tail — and what was cut is logged;
+ * a read error stops the open instead (nothing is cut for it). The index
+ * files are rewritten only if the walk disagrees with them. Which mode
+ * each segment gets is plog's decision (plog.c: the recovery point).
+ *
+ * Index entries in the middle of a file are not checked at open: a read
+ * checks the batch header at every entry it uses and rebuilds the indexes
+ * when it does not match, and a binary search over damaged entries still
+ * only returns an entry at or below the target. Nothing is ever read past
+ * the logical end, so a damaged tail is never served.
+ *
+ * Memory: the active segment's indexes are heap arrays; a sealed
+ * segment's are read-only mappings of its files (seg_idle).
  */
 #include "store/segment.h"
 
