@@ -55,7 +55,7 @@ int resp_db_delete(resp_srv_t *srv, const char *key, size_t klen)
 	if (!o)
 		return 0;
 	if (o->type == RESP_T_STREAM && srv->store)
-		sstore_log_delkey(srv->store, key, klen);
+		sstore_log_delkey(srv->store, key, klen, o->ptr);
 	obj_free(o);
 	resp_signal_key(srv, key, klen);
 	return 1;
