@@ -8,6 +8,7 @@
  * rows, so adding a command is one line here plus its handler in a c_*.c
  * file. Error texts follow Redis 7.0's processCommand. Loop thread only.
  */
+#include "proto/resp/c_lists.h"
 #include "proto/resp/resp.h"
 
 #include <ctype.h>
@@ -24,6 +25,7 @@
 #define S RESP_CMD_STALE
 #define M RESP_CMD_DENYOOM
 #define NS RESP_CMD_NOSCRIPT
+#define P RESP_CMD_PUBSUB
 
 /* name, arity, flags, handler, first key, last key, step, group, since,
  * acl categories, summary, subcommands */
@@ -76,7 +78,76 @@ static const resp_cmd_t xinfo_subs[] = {
 	END,
 };
 
+static const resp_cmd_t pubsub_subs[] = {
+	CMD("channels", -2, P | L | S, resp_c_pubsub_channels, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns the active channels."),
+	CMD("numpat", 2, P | L | S, resp_c_pubsub_numpat, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns a count of unique pattern subscriptions."),
+	CMD("numsub", -2, P | L | S, resp_c_pubsub_numsub, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns a count of subscribers to channels."),
+	END,
+};
+
 static const resp_cmd_t table[] = {
+	/* lists, strings, expiry, pub/sub, transactions (c_list.c,
+	 * c_list_block.c, c_string.c, c_expire.c, c_pubsub.c, c_multi.c): one
+	 * block, sorted within, ahead of the rest so the hot queue commands
+	 * are found first by the linear lookup. */
+	CMD("append", 3, W | M | F, resp_c_append, 1, 1, 1, "string", "2.0.0", "write string fast", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
+	CMD("blmove", 6, W | M | B, resp_c_blmove, 1, 2, 1, "list", "6.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+	CMD("blmpop", -5, W | B, resp_c_blmpop, 0, 0, 1, "list", "7.0.0", "write list slow blocking", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+	CMD("blpop", -3, W | B, resp_c_blpop, 1, -2, 1, "list", "2.0.0", "write list slow blocking", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+	CMD("brpop", -3, W | B, resp_c_brpop, 1, -2, 1, "list", "2.0.0", "write list slow blocking", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+	CMD("brpoplpush", 4, W | M | B, resp_c_brpoplpush, 1, 2, 1, "list", "2.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+	CMD("decr", 2, W | M | F, resp_c_decr, 1, 1, 1, "string", "1.0.0", "write string fast", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+	CMD("decrby", 3, W | M | F, resp_c_decrby, 1, 1, 1, "string", "1.0.0", "write string fast", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+	CMD("discard", 1, NS | L | S | F, resp_c_discard, 0, 0, 0, "transactions", "2.0.0", "fast transaction", "Discards a transaction."),
+	CMD("exec", 1, NS | L | S, resp_c_exec, 0, 0, 0, "transactions", "1.2.0", "slow transaction", "Executes all commands in a transaction."),
+	CMD("expire", -3, W | F, resp_c_expire, 1, 1, 1, "generic", "1.0.0", "keyspace write fast", "Sets the expiration time of a key in seconds."),
+	CMD("expireat", -3, W | F, resp_c_expireat, 1, 1, 1, "generic", "1.2.0", "keyspace write fast", "Sets the expiration time of a key to a Unix timestamp."),
+	CMD("get", 2, R | F, resp_c_get, 1, 1, 1, "string", "1.0.0", "read string fast", "Returns the string value of a key."),
+	CMD("getdel", 2, W | F, resp_c_getdel, 1, 1, 1, "string", "6.2.0", "write string fast", "Returns the string value of a key after deleting the key."),
+	CMD("getex", -2, W | F, resp_c_getex, 1, 1, 1, "string", "6.2.0", "write string fast", "Returns the string value of a key after setting its expiration time."),
+	CMD("incr", 2, W | M | F, resp_c_incr, 1, 1, 1, "string", "1.0.0", "write string fast", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+	CMD("incrby", 3, W | M | F, resp_c_incrby, 1, 1, 1, "string", "1.0.0", "write string fast", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+	CMD("lindex", 3, R, resp_c_lindex, 1, 1, 1, "list", "1.0.0", "read list slow", "Returns an element from a list by its index."),
+	CMD("linsert", 5, W | M, resp_c_linsert, 1, 1, 1, "list", "2.2.0", "write list slow", "Inserts an element before or after another element in a list."),
+	CMD("llen", 2, R | F, resp_c_llen, 1, 1, 1, "list", "1.0.0", "read list fast", "Returns the length of a list."),
+	CMD("lmove", 5, W | M, resp_c_lmove, 1, 2, 1, "list", "6.2.0", "write list slow", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
+	CMD("lmpop", -4, W, resp_c_lmpop, 0, 0, 1, "list", "7.0.0", "write list slow", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+	CMD("lpop", -2, W | F, resp_c_lpop, 1, 1, 1, "list", "1.0.0", "write list fast", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
+	CMD("lpos", -3, R, resp_c_lpos, 1, 1, 1, "list", "6.0.6", "read list slow", "Returns the index of matching elements in a list."),
+	CMD("lpush", -3, W | M | F, resp_c_lpush, 1, 1, 1, "list", "1.0.0", "write list fast", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
+	CMD("lpushx", -3, W | M | F, resp_c_lpushx, 1, 1, 1, "list", "2.2.0", "write list fast", "Prepends one or more elements to a list only when the list exists."),
+	CMD("lrange", 4, R, resp_c_lrange, 1, 1, 1, "list", "1.0.0", "read list slow", "Returns a range of elements from a list."),
+	CMD("lrem", 4, W, resp_c_lrem, 1, 1, 1, "list", "1.0.0", "write list slow", "Removes elements from a list. Deletes the list if the last element was removed."),
+	CMD("lset", 4, W | M, resp_c_lset, 1, 1, 1, "list", "1.0.0", "write list slow", "Sets the value of an element in a list by its index."),
+	CMD("ltrim", 4, W, resp_c_ltrim, 1, 1, 1, "list", "1.0.0", "write list slow", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+	CMD("mget", -2, R | F, resp_c_mget, 1, -1, 1, "string", "1.0.0", "read string fast", "Atomically returns the string values of one or more keys."),
+	CMD("mset", -3, W | M, resp_c_mset, 1, -1, 2, "string", "1.0.1", "write string slow", "Atomically creates or modifies the string values of one or more keys."),
+	CMD("multi", 1, NS | L | S | F, resp_c_multi, 0, 0, 0, "transactions", "1.2.0", "fast transaction", "Starts a transaction."),
+	CMD("persist", 2, W | F, resp_c_persist, 1, 1, 1, "generic", "2.2.0", "keyspace write fast", "Removes the expiration time of a key."),
+	CMD("pexpire", -3, W | F, resp_c_pexpire, 1, 1, 1, "generic", "2.6.0", "keyspace write fast", "Sets the expiration time of a key in milliseconds."),
+	CMD("pexpireat", -3, W | F, resp_c_pexpireat, 1, 1, 1, "generic", "2.6.0", "keyspace write fast", "Sets the expiration time of a key to a Unix milliseconds timestamp."),
+	CMD("psetex", 4, W | M, resp_c_psetex, 1, 1, 1, "string", "2.6.0", "write string slow", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."),
+	CMD("psubscribe", -2, P | NS | L | S, resp_c_psubscribe, 0, 0, 0, "pubsub", "2.0.0", "pubsub slow", "Listens for messages published to channels that match one or more patterns."),
+	CMD("pttl", 2, R | F, resp_c_pttl, 1, 1, 1, "generic", "2.6.0", "keyspace read fast", "Returns the expiration time in milliseconds of a key."),
+	CMD("publish", 3, P | L | S | F, resp_c_publish, 0, 0, 0, "pubsub", "2.0.0", "pubsub fast", "Posts a message to a channel."),
+	CONTAINER("pubsub", -2, 0, NULL, "pubsub", "2.8.0", "slow", "A container for Pub/Sub commands.", pubsub_subs),
+	CMD("punsubscribe", -1, P | NS | L | S, resp_c_punsubscribe, 0, 0, 0, "pubsub", "2.0.0", "pubsub slow", "Stops listening to messages published to channels that match one or more patterns."),
+	CMD("rename", 3, W, resp_c_rename, 1, 2, 1, "generic", "1.0.0", "keyspace write slow", "Renames a key and overwrites the destination."),
+	CMD("rpop", -2, W | F, resp_c_rpop, 1, 1, 1, "list", "1.0.0", "write list fast", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
+	CMD("rpoplpush", 3, W | M, resp_c_rpoplpush, 1, 2, 1, "list", "1.2.0", "write list slow", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
+	CMD("rpush", -3, W | M | F, resp_c_rpush, 1, 1, 1, "list", "1.0.0", "write list fast", "Appends one or more elements to a list. Creates the key if it doesn't exist."),
+	CMD("rpushx", -3, W | M | F, resp_c_rpushx, 1, 1, 1, "list", "2.2.0", "write list fast", "Appends an element to a list only when the list exists."),
+	CMD("set", -3, W | M, resp_c_set, 1, 1, 1, "string", "1.0.0", "write string slow", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+	CMD("setex", 4, W | M, resp_c_setex, 1, 1, 1, "string", "2.0.0", "write string slow", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
+	CMD("setnx", 3, W | M | F, resp_c_setnx, 1, 1, 1, "string", "1.0.0", "write string fast", "Set the string value of a key only when the key doesn't exist."),
+	CMD("strlen", 2, R | F, resp_c_strlen, 1, 1, 1, "string", "2.2.0", "read string fast", "Returns the length of a string value."),
+	CMD("subscribe", -2, P | NS | L | S, resp_c_subscribe, 0, 0, 0, "pubsub", "2.0.0", "pubsub slow", "Listens for messages published to channels."),
+	CMD("ttl", 2, R | F, resp_c_ttl, 1, 1, 1, "generic", "1.0.0", "keyspace read fast", "Returns the expiration time in seconds of a key."),
+	CMD("unlink", -2, W | F, resp_c_unlink, 1, -1, 1, "generic", "4.0.0", "keyspace write fast", "Asynchronously deletes one or more keys."),
+	CMD("unsubscribe", -1, P | NS | L | S, resp_c_unsubscribe, 0, 0, 0, "pubsub", "2.0.0", "pubsub slow", "Stops listening to messages posted to channels."),
+	CMD("unwatch", 1, NS | L | S | F, resp_c_unwatch, 0, 0, 0, "transactions", "2.2.0", "fast transaction", "Forgets about watched keys of a transaction."),
+	CMD("watch", -2, NS | L | S | F, resp_c_watch, 1, -1, 1, "transactions", "2.2.0", "fast transaction", "Monitors changes to keys to determine the execution of a transaction."),
+	/* end of the lists/strings/pub-sub/transactions block */
 	CMD("auth", -2, NS | L | S | NA | F, resp_c_auth, 0, 0, 0, "connection", "1.0.0", "fast connection", "Authenticates the connection."),
 	CONTAINER("client", -2, 0, NULL, "connection", "2.4.0", "slow", "A container for client connection commands.", client_subs),
 	CONTAINER("command", -1, L | S, resp_c_command, "server", "2.8.13", "slow connection", "Returns detailed information about all commands.", command_subs),
@@ -229,6 +300,8 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	resp_srv_t *srv = cl->srv;
 	char fullname[160];
 	if (argc == 0)
+		return 0;
+	if (cl->lx && resp_lx_intercept(cl, argc, argv))
 		return 0;
 	const resp_cmd_t *cmd = resp_cmd_lookup(table, argv[0].p, argv[0].len);
 	if (!cmd) {

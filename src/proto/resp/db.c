@@ -8,6 +8,7 @@
  * signals blocked clients (an XREADGROUP waiting on a deleted stream gets
  * Redis's UNBLOCKED error). Loop thread only.
  */
+#include "proto/resp/c_lists.h"
 #include "proto/resp/resp.h"
 
 #include <stdlib.h>
@@ -17,6 +18,10 @@ const char *resp_type_name(resp_type_id_t t)
 	switch (t) {
 	case RESP_T_STREAM:
 		return "stream";
+	case RESP_T_LIST:
+		return "list";
+	case RESP_T_STRING:
+		return "string";
 	}
 	return "none";
 }
@@ -27,12 +32,18 @@ static void obj_free(resp_obj_t *o)
 	case RESP_T_STREAM:
 		stream_free(o->ptr);
 		break;
+	case RESP_T_LIST:
+	case RESP_T_STRING:
+		resp_lx_obj_free(o);
+		break;
 	}
 	free(o);
 }
 
 resp_obj_t *resp_db_find(resp_srv_t *srv, const char *key, size_t klen)
 {
+	if (srv->lx)
+		resp_lx_expire_if_needed(srv, key, klen);
 	return map_get(&srv->keys, key, klen);
 }
 
@@ -56,6 +67,8 @@ int resp_db_delete(resp_srv_t *srv, const char *key, size_t klen)
 		return 0;
 	if (o->type == RESP_T_STREAM && srv->store)
 		sstore_log_delkey(srv->store, key, klen, o->ptr);
+	if (srv->lx)
+		resp_lx_on_delete(srv, key, klen, o);
 	obj_free(o);
 	resp_signal_key(srv, key, klen);
 	return 1;

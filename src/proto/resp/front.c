@@ -16,6 +16,7 @@
  * Loop thread only.
  */
 #include "proto/front.h"
+#include "proto/resp/c_lists.h"
 #include "proto/resp/resp.h"
 
 #include "core/err.h"
@@ -32,6 +33,7 @@ typedef struct resp_pending {
 typedef struct sync_batch {
 	resp_srv_t *srv;
 	resp_pending_t *list;
+	int left, status; /* journals still syncing (streams, keys), worst status */
 } sync_batch_t;
 
 static void on_durable(void *arg, int status)
@@ -54,6 +56,16 @@ static void on_durable(void *arg, int status)
 	free(b);
 }
 
+/* Each journal's sync reports here; the replies go once both are done. */
+static void on_part_durable(void *arg, int status)
+{
+	sync_batch_t *b = arg;
+	if (status < 0)
+		b->status = status;
+	if (--b->left == 0)
+		on_durable(b, b->status);
+}
+
 static void sync_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
@@ -67,7 +79,10 @@ static void sync_task(loop_t *loop, loop_task_t *t)
 	b->list = srv->pending;
 	srv->pending = NULL;
 	srv->inflight_syncs++;
-	sstore_when_durable(srv->store, on_durable, b);
+	b->left = 2;
+	b->status = 0;
+	sstore_when_durable(srv->store, on_part_durable, b);
+	resp_lx_when_durable(srv, on_part_durable, b);
 }
 
 static void hold_reply(resp_cli_t *cl, buf_t *reply)
@@ -97,8 +112,10 @@ static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratc
 	int rc = resp_dispatch(cl, argc, argv);
 	/* Between commands the model and the journal agree: the one safe
 	 * point for compaction (cheap when not needed). */
-	if (cl->dirty)
+	if (cl->dirty) {
 		sstore_maintain(srv->store);
+		resp_lx_maintain(srv);
+	}
 	if (durable && buf_len(scratch)) {
 		if (cl->dirty)
 			hold_reply(cl, scratch);
@@ -165,6 +182,8 @@ static void on_close(conn_t *c)
 		return;
 	if (cl->blk)
 		resp_unblock(cl);
+	if (cl->lx)
+		resp_lx_cli_close(cl);
 	cl->srv->nclients--;
 	resp_parser_deinit(&cl->parser);
 	free(cl->name);
@@ -243,6 +262,16 @@ static int start(broker_t *b, void **out)
 		free(srv);
 		return rc;
 	}
+	rc = resp_lx_start(srv);
+	if (rc < 0) {
+		log_error(b->log, "resp: cannot open the keys store: %s", sl_strerror(rc));
+		sstore_close(srv->store);
+		resp_db_free_all(srv);
+		map_deinit(&srv->keys);
+		map_deinit(&srv->waiting);
+		free(srv);
+		return rc;
+	}
 	*out = srv;
 	return 0;
 }
@@ -267,6 +296,7 @@ static void stop(void *p)
 		free(p2);
 	}
 	sstore_close(srv->store);
+	resp_lx_stop(srv);
 	resp_db_free_all(srv);
 	map_deinit(&srv->keys);
 	map_deinit(&srv->waiting);

@@ -60,6 +60,8 @@ struct resp_cmd {
 
 typedef enum resp_type_id {
 	RESP_T_STREAM = 1,
+	RESP_T_LIST,   /* qlist_t (c_lists.h) */
+	RESP_T_STRING, /* qlv_t */
 } resp_type_id_t;
 
 typedef struct resp_obj {
@@ -126,6 +128,7 @@ struct resp_srv {
 	struct resp_pending *pending;
 	loop_task_t sync_task;
 	size_t inflight_syncs;
+	struct resp_lx *lx; /* lists, strings, expiry, pub/sub (c_lists.h) */
 };
 
 struct resp_cli {
@@ -142,6 +145,7 @@ struct resp_cli {
 	buf_t *out;        /* where the current reply goes */
 	resp_block_t *blk; /* non-NULL while blocked */
 	int dirty;         /* the current command changed durable state */
+	struct resp_lxcli *lx; /* pub/sub, MULTI, WATCH state (c_lists.h) */
 };
 
 /* Dispatch one parsed request (commands.c). */
