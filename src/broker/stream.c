@@ -199,10 +199,14 @@ void stream_free(stream_t *s)
 	for (size_t i = s->head; i < s->head + s->n; i++)
 		free(s->v[i]);
 	free(s->v);
-	if (s->log)
+	if (s->log) {
+		stream_flush(s);
 		plog_close(s->log);
+	}
 	buf_deinit(&s->rbuf);
 	free(s->roff);
+	buf_deinit(&s->pbuf);
+	free(s->poff);
 	size_t it = 0;
 	const char *k;
 	size_t kl;
@@ -251,27 +255,53 @@ static void drop_leading_holes(stream_t *s)
  * npairs, all big-endian; value = the packed payload; timestamp = ms. */
 #define REC_KEY_LEN 20
 
-static int log_append(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len)
+/* Pending records in pbuf: [u32 len][key REC_KEY_LEN][payload]. */
+#define PEND_FLUSH_BYTES (1u << 20)
+
+static void pend_add(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len)
 {
-	uint8_t key[REC_KEY_LEN];
-	be64_store(key, id.ms);
-	be64_store(key + 8, id.seq);
-	be32_store(key + 16, npairs);
-	batch_record_t rec;
-	memset(&rec, 0, sizeof rec);
-	rec.timestamp = (int64_t)(id.ms & INT64_MAX);
-	rec.key = key;
-	rec.key_len = REC_KEY_LEN;
-	rec.value = data;
-	rec.value_len = (int32_t)len;
+	if (s->pn == 0)
+		s->pfirst = s->next_pos;
+	if (s->pn == s->pcap) {
+		s->pcap = s->pcap ? s->pcap * 2 : 64;
+		s->poff = xrealloc(s->poff, s->pcap * sizeof *s->poff);
+	}
+	s->poff[s->pn++] = (uint32_t)buf_len(&s->pbuf);
+	buf_put_be32(&s->pbuf, (uint32_t)len);
+	buf_put_be64(&s->pbuf, id.ms);
+	buf_put_be64(&s->pbuf, id.seq);
+	buf_put_be32(&s->pbuf, npairs);
+	buf_append(&s->pbuf, data, len);
+}
+
+int stream_flush(stream_t *s)
+{
+	if (!s->log || s->pn == 0)
+		return 0;
+	batch_record_t *recs = xmalloc(s->pn * sizeof *recs);
+	const uint8_t *base = buf_data(&s->pbuf);
+	for (size_t i = 0; i < s->pn; i++) {
+		const uint8_t *r = base + s->poff[i];
+		memset(&recs[i], 0, sizeof recs[i]);
+		recs[i].timestamp = (int64_t)(be64_load(r + 4) & INT64_MAX);
+		recs[i].key = r + 4;
+		recs[i].key_len = REC_KEY_LEN;
+		recs[i].value = r + 4 + REC_KEY_LEN;
+		recs[i].value_len = (int32_t)be32_load(r);
+	}
 	buf_t b = BUF_INIT;
-	int rc = batch_build(&b, NULL, &rec, 1);
-	int64_t base = 0;
+	int rc = batch_build(&b, NULL, recs, s->pn);
+	int64_t first = 0;
 	if (rc == 0)
-		rc = plog_append(s->log, buf_data(&b), buf_len(&b), -1, &base);
-	buf_deinit(&b);
-	if (rc == 0 && (uint64_t)base != s->next_pos)
+		rc = plog_append(s->log, buf_data(&b), buf_len(&b), -1, &first);
+	if (rc == 0 && (uint64_t)first != s->pfirst)
 		rc = SL_ECORRUPT;
+	buf_deinit(&b);
+	free(recs);
+	/* On failure the entries stay indexed but unreadable (their payload
+	 * reads fail); the caller reports the error. */
+	buf_reset(&s->pbuf);
+	s->pn = 0;
 	return rc;
 }
 
@@ -283,8 +313,10 @@ sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data
 	if (len > UINT32_MAX - 64)
 		return NULL;
 	if (s->log) {
-		if (log_append(s, id, npairs, data, len) < 0)
+		/* Consecutive appends of a turn share one batch (stream_flush). */
+		if (s->pn && buf_len(&s->pbuf) + len > PEND_FLUSH_BYTES && stream_flush(s) < 0)
 			return NULL;
+		pend_add(s, id, npairs, data, len);
 		e = xmalloc(sizeof *e);
 		e->len = 0;
 		e->ondisk = 1;
@@ -484,6 +516,9 @@ static void release_log_head(stream_t *s)
 		return;
 	sentry_t *f = stream_first(s);
 	uint64_t keep = f ? f->pos : s->next_pos;
+	/* Entries still pending are not in the log yet. */
+	if ((int64_t)keep > plog_end_offset(s->log))
+		keep = (uint64_t)plog_end_offset(s->log);
 	if ((int64_t)keep > plog_start_offset(s->log))
 		plog_delete_before(s->log, (int64_t)keep);
 }
@@ -874,6 +909,8 @@ const uint8_t *stream_entry_data(stream_t *s, const sentry_t *e)
 {
 	if (!e->ondisk)
 		return e->data;
+	if (s->pn && e->pos >= s->pfirst && e->pos < s->pfirst + s->pn)
+		return buf_data(&s->pbuf) + s->poff[e->pos - s->pfirst] + 4 + REC_KEY_LEN;
 	if (!(e->pos >= s->rfirst && e->pos < s->rfirst + s->rn)) {
 		if (fill_cache(s, e->pos) < 0)
 			return NULL;

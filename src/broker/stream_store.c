@@ -88,6 +88,8 @@ struct sstore {
 	const log_t *log;
 	buf_t tmp;
 	uint64_t entry_bytes, entries; /* running size of ADD records, for garbage */
+	loop_task_t flush;             /* end of turn: write pending entries */
+	int flush_err;                 /* a flush failed since the last sync request */
 };
 
 static void put_str(buf_t *b, const void *p, size_t n)
@@ -149,14 +151,41 @@ int sstore_log_create(sstore_t *st, const char *key, size_t klen, stream_t *s)
 	return 0;
 }
 
+static void flush_one(void *arg, const char *key, size_t klen, stream_t *s)
+{
+	sstore_t *st = arg;
+	(void)klen;
+	if (s->pn) {
+		int rc = stream_flush(s);
+		if (rc < 0) {
+			log_error(st->log, "streams: writing entries of %s failed: %s", key,
+				  sl_strerror(rc));
+			st->flush_err = rc;
+		}
+	}
+}
+
+static void flush_all(sstore_t *st)
+{
+	st->sink.each(st->sink.arg, flush_one, st);
+}
+
+static void flush_task(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	flush_all(t->arg);
+}
+
 void sstore_log_add(sstore_t *st, const char *key, size_t klen, const sentry_t *e)
 {
-	/* The entry is in the stream's partition log already (stream_append);
-	 * the stream is marked dirty for the next durability request. */
-	(void)st;
+	/* The entry waits in its stream's pending batch (stream_append); all
+	 * appends of this turn are written together at its end, or before a
+	 * durability request. */
 	(void)key;
 	(void)klen;
 	(void)e;
+	if (st)
+		loop_defer(st->b->loop, &st->flush);
 }
 
 static uint64_t avg_entry(const sstore_t *st)
@@ -556,6 +585,7 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	st->sink = *sink;
 	st->log = b->log;
 	st->b = b;
+	loop_task_init(&st->flush, flush_task, st);
 	snprintf(st->dir, sizeof st->dir, "%s", dir);
 	plog_opts_from_config(&st->popts, b->cfg);
 	/* Streams are trimmed by their owners, never by time or size. */
@@ -594,6 +624,8 @@ void sstore_close(sstore_t *st)
 {
 	if (!st)
 		return;
+	loop_task_cancel(st->b->loop, &st->flush);
+	flush_all(st);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);
@@ -636,8 +668,11 @@ void sstore_when_durable(sstore_t *st, void (*fn)(void *arg, int status), void *
 	durable_wait_t *w = calloc(1, sizeof *w);
 	if (!w)
 		abort();
+	flush_all(st);
 	w->fn = fn;
 	w->arg = arg;
+	w->status = st->flush_err;
+	st->flush_err = 0;
 	w->pending = 1; /* the journal */
 	st->sink.each(st->sink.arg, wait_log, w);
 	jrnl_when_durable(st->j, part_done, w);
