@@ -68,7 +68,23 @@ int sid_decr(sid_t *a)
 
 int sid_fmt(sid_t id, char *out)
 {
-	return snprintf(out, SID_STRLEN, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
+	char tmp[SID_STRLEN];
+	char *end = tmp + sizeof tmp, *p = end;
+	uint64_t v = id.seq;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	*--p = '-';
+	v = id.ms;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	int n = (int)(end - p);
+	memcpy(out, p, (size_t)n);
+	out[n] = 0;
+	return n;
 }
 
 /* Redis's string2ull: a strict integer, else whatever strtoull accepts
