@@ -370,6 +370,40 @@ sentry_t *stream_append_argv(stream_t *s, sid_t id, uint32_t npairs, const char 
 			     const size_t *lens)
 {
 	size_t len = 0;
+	if (s->log) {
+		/* Pack straight into the pending batch. */
+		for (uint32_t i = 0; i < 2 * npairs; i++)
+			len += 4 + lens[i];
+		if (s->pn && buf_len(&s->pbuf) + len > PEND_FLUSH_BYTES && stream_flush(s) < 0)
+			return NULL;
+		if (s->pn == 0)
+			s->pfirst = s->next_pos;
+		if (s->pn == s->pcap) {
+			s->pcap = s->pcap ? s->pcap * 2 : 64;
+			s->poff = xrealloc(s->poff, s->pcap * sizeof *s->poff);
+		}
+		s->poff[s->pn++] = (uint32_t)buf_len(&s->pbuf);
+		uint8_t *p = buf_reserve(&s->pbuf, 4 + REC_KEY_LEN + len);
+		be32_store(p, (uint32_t)len);
+		be64_store(p + 4, id.ms);
+		be64_store(p + 12, id.seq);
+		be32_store(p + 20, npairs);
+		p += 4 + REC_KEY_LEN;
+		for (uint32_t i = 0; i < 2 * npairs; i++) {
+			be32_store(p, (uint32_t)lens[i]);
+			memcpy(p + 4, ptrs[i], lens[i]);
+			p += 4 + lens[i];
+		}
+		buf_commit(&s->pbuf, 4 + REC_KEY_LEN + len);
+		sentry_t *e = xmalloc(sizeof *e);
+		e->len = 0;
+		e->ondisk = 1;
+		s->dirty = 1;
+		e->id = id;
+		e->pos = s->next_pos++;
+		e->npairs = npairs;
+		return push_entry(s, e);
+	}
 	for (uint32_t i = 0; i < 2 * npairs; i++)
 		len += 4 + lens[i];
 	uint8_t *tmp = xmalloc(len);
