@@ -132,6 +132,7 @@ typedef struct stream {
 	struct plog *log;
 	uint64_t num;   /* the store's number for this stream (directory name) */
 	int dirty;      /* appended since the last durability request */
+	int touched;    /* in the store's list of streams to flush/sync */
 	/* Read cache: payloads of positions [rfirst, rfirst + rn) in rbuf. */
 	buf_t rbuf;
 	uint64_t rfirst;

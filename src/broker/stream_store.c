@@ -89,6 +89,8 @@ struct sstore {
 	buf_t tmp;
 	uint64_t entry_bytes, entries; /* running size of ADD records, for garbage */
 	loop_task_t flush;             /* end of turn: write pending entries */
+	stream_t **touched;            /* streams appended to since the last flush/sync */
+	size_t ntouched, touched_cap;
 	int flush_err;                 /* a flush failed since the last sync request */
 };
 
@@ -167,25 +169,54 @@ static void flush_one(void *arg, const char *key, size_t klen, stream_t *s)
 
 static void flush_all(sstore_t *st)
 {
-	st->sink.each(st->sink.arg, flush_one, st);
+	for (size_t i = 0; i < st->ntouched; i++)
+		flush_one(st, "stream", 0, st->touched[i]);
+}
+
+static void untouch_all(sstore_t *st)
+{
+	for (size_t i = 0; i < st->ntouched; i++)
+		st->touched[i]->touched = 0;
+	st->ntouched = 0;
 }
 
 static void flush_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
-	flush_all(t->arg);
+	sstore_t *st = t->arg;
+	flush_all(st);
+	/* Under `always` the list also tells the next sync which logs to
+	 * wait for; otherwise it is done. */
+	if (!jrnl_sync_required(st->j))
+		untouch_all(st);
 }
 
-void sstore_log_add(sstore_t *st, const char *key, size_t klen, const sentry_t *e)
+void sstore_touch(sstore_t *st, stream_t *s)
 {
-	/* The entry waits in its stream's pending batch (stream_append); all
-	 * appends of this turn are written together at its end, or before a
-	 * durability request. */
-	(void)key;
-	(void)klen;
-	(void)e;
-	if (st)
-		loop_defer(st->b->loop, &st->flush);
+	if (!st || s->touched)
+		return;
+	if (st->ntouched == st->touched_cap) {
+		st->touched_cap = st->touched_cap ? st->touched_cap * 2 : 16;
+		st->touched = realloc(st->touched, st->touched_cap * sizeof *st->touched);
+		if (!st->touched)
+			abort();
+	}
+	st->touched[st->ntouched++] = s;
+	s->touched = 1;
+	loop_defer(st->b->loop, &st->flush);
+}
+
+static void untouch(sstore_t *st, stream_t *s)
+{
+	if (!s->touched)
+		return;
+	for (size_t i = 0; i < st->ntouched; i++) {
+		if (st->touched[i] == s) {
+			st->touched[i] = st->touched[--st->ntouched];
+			break;
+		}
+	}
+	s->touched = 0;
 }
 
 static uint64_t avg_entry(const sstore_t *st)
@@ -222,6 +253,7 @@ void sstore_log_delkey(sstore_t *st, const char *key, size_t klen, stream_t *s)
 {
 	if (!st)
 		return;
+	untouch(st, s);
 	if (s->log) {
 		int rc = plog_destroy(s->log);
 		if (rc < 0)
@@ -626,6 +658,8 @@ void sstore_close(sstore_t *st)
 		return;
 	loop_task_cancel(st->b->loop, &st->flush);
 	flush_all(st);
+	untouch_all(st);
+	free(st->touched);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);
@@ -651,11 +685,8 @@ static void part_done(void *arg, int status)
 	}
 }
 
-static void wait_log(void *arg, const char *key, size_t klen, stream_t *s)
+static void wait_log(durable_wait_t *w, stream_t *s)
 {
-	(void)key;
-	(void)klen;
-	durable_wait_t *w = arg;
 	if (!s->dirty || !s->log)
 		return;
 	s->dirty = 0;
@@ -674,7 +705,9 @@ void sstore_when_durable(sstore_t *st, void (*fn)(void *arg, int status), void *
 	w->status = st->flush_err;
 	st->flush_err = 0;
 	w->pending = 1; /* the journal */
-	st->sink.each(st->sink.arg, wait_log, w);
+	for (size_t i = 0; i < st->ntouched; i++)
+		wait_log(w, st->touched[i]);
+	untouch_all(st);
 	jrnl_when_durable(st->j, part_done, w);
 }
 

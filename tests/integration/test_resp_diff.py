@@ -162,7 +162,13 @@ SESSIONS = {
         "XINFO GROUPS s", "XDEL s 2-1", "XINFO STREAM s", "XINFO GROUPS s",
     ],
     "wrongtype": [
-        "XADD s 1-1 a 1", "XGROUP CREATE s g 0",
+        "XADD s 1-1 a 1", "XGROUP CREATE s g 0", "SET s v", "TYPE s", "XLEN s", "XADD s 2-1 a b",
+        "XADD s NOMKSTREAM 2-1 a b", "XRANGE s - +", "XREVRANGE s + -", "XREAD STREAMS s 0",
+        "XREADGROUP GROUP g c STREAMS s >", "XGROUP CREATE s g 0", "XGROUP CREATE s g 0 MKSTREAM",
+        "XGROUP SETID s g 0", "XGROUP DESTROY s g", "XINFO STREAM s", "XINFO GROUPS s",
+        "XINFO CONSUMERS s g", "XACK s g 1-1", "XPENDING s g", "XCLAIM s g c 0 1-1",
+        "XAUTOCLAIM s g c 0 0", "XTRIM s MAXLEN 0", "XDEL s 1-1", "XSETID s 5-5", "DEL s",
+        "XADD s 1-1 a 1", "LPUSH s x", "XLEN s", "TYPE s",
     ],
     "pipeline_and_case": [
         "xadd S 1-1 a 1", "XaDd S 2-1 b 2", "xrange S - +", "xlen S", "Xgroup Create S g 0",
