@@ -324,3 +324,40 @@ def test_blocking_timeout_and_pipeline(servers):
         results.append([c.read()[0] for _ in range(5)])
         c.close()
     assert results[0] == results[1]
+
+
+def test_requirepass():
+    """AUTH and HELLO AUTH with requirepass, NOAUTH before, and the tighter
+    request limits of unauthenticated clients, against redis-server."""
+    ref = sluice.redis_ref(["--requirepass", "s3cret"])
+    srv = sluice.Sluiced(fsync="never", listeners=("resp",), extra=["--requirepass=s3cret"])
+    try:
+        lines = ["PING", "XADD s 1-1 a b", "NOSUCH x", "AUTH wrong", "AUTH default wrong",
+                 "AUTH nobody s3cret", "HELLO 3", "HELLO 2 AUTH default wrong",
+                 "~ HELLO 2 AUTH default s3cret", "PING", "AUTH s3cret", "AUTH default s3cret",
+                 "RESET", "PING", "AUTH s3cret", "XLEN s"]
+        outs = []
+        for port in (ref.port, srv.port("resp")):
+            c = Conn(port)
+            got = []
+            for line in lines:
+                raw, v = c.call(*shlex.split(line.lstrip("~ ")))
+                got.append(mask(v) if line.startswith("~") else raw)
+            c.close()
+            # Before AUTH, a request of more than 10 arguments is refused.
+            c = Conn(port)
+            c.send_raw(b"*11\r\n")
+            data = b""
+            try:
+                while True:
+                    c._fill()
+            except EOFError:
+                data = c.buf
+            c.close()
+            got.append(data)
+            outs.append(got)
+        for line, a, b in zip(lines + ["*11 before AUTH"], outs[0], outs[1]):
+            assert b == a, "`%s`:\n redis:  %r\n sluice: %r" % (line, a, b)
+    finally:
+        srv.stop()
+        ref.stop()
