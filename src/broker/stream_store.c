@@ -603,6 +603,59 @@ static int snapshot(void *arg, jrnl_t *j)
 
 /* --- lifecycle ------------------------------------------------------------------- */
 
+typedef struct nums {
+	uint64_t *v;
+	size_t n, cap;
+} nums_t;
+
+static void collect_num(void *arg, const char *key, size_t klen, stream_t *s)
+{
+	(void)key;
+	(void)klen;
+	nums_t *x = arg;
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 64;
+		x->v = realloc(x->v, x->cap * sizeof *x->v);
+		if (!x->v)
+			abort();
+	}
+	x->v[x->n++] = s->num;
+}
+
+/* Removes logs no stream refers to: their CREATE never became durable, or
+ * their DELKEY did while the directory removal did not finish. */
+static void remove_orphans(sstore_t *st)
+{
+	nums_t used = { NULL, 0, 0 };
+	st->sink.each(st->sink.arg, collect_num, &used);
+	DIR *d = opendir(st->dir);
+	if (!d) {
+		free(used.v);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long long n = strtoull(de->d_name, &end, 10);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end)
+			continue;
+		int live = 0;
+		for (size_t i = 0; i < used.n && !live; i++)
+			live = used.v[i] == n;
+		if (live)
+			continue;
+		char path[4096 + 300];
+		snprintf(path, sizeof path, "%s/%s", st->dir, de->d_name);
+		plog_t *p;
+		if (plog_open(&p, path, &st->popts, st->b->syncer, st->log, 0) == 0) {
+			log_info(st->log, "streams: removing orphaned log %s", path);
+			plog_destroy(p);
+		}
+	}
+	closedir(d);
+	free(used.v);
+}
+
 int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 {
 	char dir[4096];
@@ -648,6 +701,7 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 		free(st);
 		return rc;
 	}
+	remove_orphans(st);
 	*out = st;
 	return 0;
 }
