@@ -87,7 +87,6 @@ struct sstore {
 	sstore_sink_t sink;
 	const log_t *log;
 	buf_t tmp;
-	uint64_t entry_bytes, entries; /* running size of ADD records, for garbage */
 	loop_task_t flush;             /* end of turn: write pending entries */
 	stream_t **touched;            /* streams appended to since the last flush/sync */
 	size_t ntouched, touched_cap;
@@ -219,17 +218,13 @@ static void untouch(sstore_t *st, stream_t *s)
 	s->touched = 0;
 }
 
-static uint64_t avg_entry(const sstore_t *st)
-{
-	return st->entries ? st->entry_bytes / st->entries : 64;
-}
-
 void sstore_log_del(sstore_t *st, const char *key, size_t klen, sid_t id)
 {
 	if (!st)
 		return;
 	put_id(begin(st, key, klen), id);
-	jrnl_garbage(st->j, avg_entry(st) + jrnl_record_size(buf_len(&st->tmp)));
+	/* Not reported as garbage: a DEL stays meaningful until a trim passes
+	 * the entry, and a snapshot rewrites deletions as position ranges. */
 	emit(st, R_DEL);
 }
 
