@@ -17,6 +17,7 @@
 #include "broker/broker.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "net/conn.h"
@@ -61,33 +62,6 @@ typedef struct server {
 	int nfronts;
 } server_t;
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-		return SL_EINVAL;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return sl_from_errno(errno);
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return sl_from_errno(errno);
-	return 0;
-}
-
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
 /* Takes an exclusive flock on DATA/LOCK. The lock dies with the process,
  * so a SIGKILLed server never leaves a stale lock behind. */
 static int lock_data_dir(server_t *s)
@@ -124,7 +98,7 @@ static int take_clean_marker(server_t *s)
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, CLEAN_MARKER);
 	if (unlink(path) == 0) {
-		fsync_dir(s->cfg.data_dir);
+		(void)fs_fsync_dir(s->cfg.data_dir);
 		return 1;
 	}
 	return 0;
@@ -142,7 +116,7 @@ static void write_clean_marker(server_t *s)
 	}
 	(void)fsync(fd);
 	close(fd);
-	fsync_dir(s->cfg.data_dir);
+	(void)fs_fsync_dir(s->cfg.data_dir);
 }
 
 static void on_signal(loop_t *loop, loop_watch_t *w, uint32_t events)
@@ -310,7 +284,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	int status = 1;
-	rc = mkdir_p(s.cfg.data_dir);
+	rc = fs_mkdir_p(s.cfg.data_dir);
 	if (rc) {
 		log_error(&s.log, "cannot create data directory %s: %s", s.cfg.data_dir,
 		          sl_strerror(rc));
