@@ -17,6 +17,7 @@
 #include "broker/broker.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "net/conn.h"
@@ -26,6 +27,7 @@
 #include "store/syncer.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,33 +61,6 @@ typedef struct server {
 	} fronts[4];
 	int nfronts;
 } server_t;
-
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-		return SL_EINVAL;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return sl_from_errno(errno);
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return sl_from_errno(errno);
-	return 0;
-}
-
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
 
 /* Takes an exclusive flock on DATA/LOCK. The lock dies with the process,
  * so a SIGKILLed server never leaves a stale lock behind. */
@@ -123,7 +98,7 @@ static int take_clean_marker(server_t *s)
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", s->cfg.data_dir, CLEAN_MARKER);
 	if (unlink(path) == 0) {
-		fsync_dir(s->cfg.data_dir);
+		(void)fs_fsync_dir(s->cfg.data_dir);
 		return 1;
 	}
 	return 0;
@@ -141,7 +116,7 @@ static void write_clean_marker(server_t *s)
 	}
 	(void)fsync(fd);
 	close(fd);
-	fsync_dir(s->cfg.data_dir);
+	(void)fs_fsync_dir(s->cfg.data_dir);
 }
 
 static void on_signal(loop_t *loop, loop_watch_t *w, uint32_t events)
@@ -156,15 +131,22 @@ static void on_signal(loop_t *loop, loop_watch_t *w, uint32_t events)
 	}
 }
 
+/* Blocks SIGTERM/SIGINT in the calling thread. Called first thing in main,
+ * before the syncer starts its thread: threads inherit the mask, so the
+ * signals can only be taken through the loop's signalfd. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int setup_signals(server_t *s)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return SL_EIO;
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&set);
 	s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sig_fd < 0)
 		return SL_EIO;
@@ -275,6 +257,8 @@ static void shutdown_server(server_t *s)
 int main(int argc, char **argv)
 {
 	server_t s;
+	sigset_t blocked;
+	block_signals(&blocked);
 	memset(&s, 0, sizeof s);
 	s.lock_fd = s.sig_fd = -1;
 	config_init(&s.cfg);
@@ -300,7 +284,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	int status = 1;
-	rc = mkdir_p(s.cfg.data_dir);
+	rc = fs_mkdir_p(s.cfg.data_dir);
 	if (rc) {
 		log_error(&s.log, "cannot create data directory %s: %s", s.cfg.data_dir,
 		          sl_strerror(rc));

@@ -24,9 +24,9 @@ total_fail=0
 add_counts() {
 	local log=$1 rc=$2 line p f e
 	line=$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -n 1)
-	p=$(sed -nE 's/.*[^0-9]?([0-9]+) passed.*/\1/p' <<<"$line" | head -n1)
-	f=$(sed -nE 's/.*[^0-9]([0-9]+) failed.*/\1/p; s/^([0-9]+) failed.*/\1/p' <<<"$line" | head -n1)
-	e=$(sed -nE 's/.*[^0-9]([0-9]+) errors?.*/\1/p' <<<"$line" | head -n1)
+	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' | head -n1)
+	f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' | head -n1)
+	e=$(grep -oE '[0-9]+ errors?' <<<"$line" | grep -oE '[0-9]+' | head -n1)
 	p=${p:-0}; f=${f:-0}; e=${e:-0}
 	f=$((f + e))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

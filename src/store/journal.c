@@ -35,10 +35,11 @@
  *      cut and nothing is logged above debug level. Otherwise, at the first
  *      invalid frame (short frame, L = 0, bad CRC, type 0) the file is
  *      truncated to the end of the last valid record, fsynced, and one
- *      warning says how many bytes were cut. New appends continue from there. A frame whose L is over the
- *      record limit is invalid unless it is whole with a matching CRC: then
- *      it was written under a larger limit, and the open is refused
- *      (SL_ETOOBIG) rather than cutting acknowledged data.
+ *      warning says how many bytes were cut. New appends continue from
+ *      there. A frame whose L is over the record limit is invalid unless it
+ *      is whole with a matching CRC: then it was written under a larger
+ *      limit, and the open is refused (SL_ETOOBIG) rather than cutting
+ *      acknowledged data.
  *
  * Writes. Appends are framed into a memory buffer and written with pwrite()
  * at the end of the loop turn (loop_defer), or at once when the buffer
@@ -46,9 +47,11 @@
  * syncer for a callback at the resulting file size, so every append of the
  * turn shares one fdatasync. The file is grown ahead of the writes with
  * fallocate (1 MiB steps; zeros) so that a sync rarely has to commit a size
- * change; jrnl_close trims it back to the records. A failed write leaves at most a partial frame
- * at the tail (cut on the next open); the error is logged once and is
- * sticky: later appends and durability waits fail with it.
+ * change; jrnl_close trims it back to the records. A failed write leaves at
+ * most a partial frame at the tail (cut on the next open); the error is
+ * logged once and is sticky: later appends and durability waits fail with
+ * it, and waiters not yet answered get it too (conservatively: their
+ * records may in fact be on disk).
  *
  * Compaction writes the owner's snapshot (its live state, re-appended with
  * jrnl_append) to NAME.journal.tmp, fsyncs it, renames it over the journal,
@@ -64,6 +67,7 @@
 #include "core/buf.h"
 #include "core/crc32c.h"
 #include "core/err.h"
+#include "core/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,16 +140,6 @@ static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off, size_t *d
 	}
 	if (done)
 		*done = w;
-	return rc;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return sl_from_errno(errno);
-	int rc = fsync(dfd) < 0 ? SL_EIO : 0;
-	close(dfd);
 	return rc;
 }
 
@@ -326,7 +320,7 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	}
 
 	/* Committed: from here on the new file is the journal. */
-	int drc = fsync_dir(j->dir);
+	int drc = fs_fsync_dir(j->dir);
 	sync_file_t *nsf = sync_file_new(j->syncer, tfd, j->opts.fsync, j->path);
 	close(old_fd);
 	j->garbage = 0;
@@ -512,7 +506,7 @@ static int create_file(jrnl_t *j)
 	if (rc == 0 && rename(j->tmp_path, j->path) < 0)
 		rc = sl_from_errno(errno);
 	if (rc == 0)
-		rc = fsync_dir(j->dir);
+		rc = fs_fsync_dir(j->dir);
 	close(fd);
 	if (rc)
 		unlink(j->tmp_path);

@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,10 @@ static void *helper_main(void *arg)
 	syncer_t *s = arg;
 	/* Named so that top -H and perf show which thread waits on the disk. */
 	pthread_setname_np(pthread_self(), "sluice-sync");
+	/* Process signals (SIGTERM, SIGINT...) belong to the loop thread. */
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->q_head && !s->stop)

@@ -41,7 +41,8 @@ class Sluiced:
         for name in ("kafka", "resp", "beanstalk", "http"):
             args.append("--%s-port=%s" % (name, "0" if name in self.listeners else "off"))
         args += self.extra
-        self.stderr_path = os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".stderr")
+        d = os.path.abspath(self.data_dir)
+        self.stderr_path = os.path.join(os.path.dirname(d), os.path.basename(d) + ".stderr")
         self.stderr_file = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(args, pass_fds=(wfd,), stdin=subprocess.DEVNULL,
                                      stdout=self.stderr_file, stderr=self.stderr_file)

@@ -59,9 +59,8 @@ def test_each_codec_round_trips(kserver, codec):
     assert got[5][1] == b"k5"
     # Stored as received: the first stored batch carries the producer's codec.
     # librdkafka 2.0.2 enables lz4 only when FindCoordinator v0 is advertised
-    # (its feature probe), which arrives with consumer groups (issue 4); until
-    # then it sends lz4 batches uncompressed. Sarama's test covers stored lz4.
-    expect = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 0, "zstd": 4}[codec]
+    # (its feature probe), which the consumer-group APIs do.
+    expect = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}[codec]
     assert first_batch_codec(kserver, topic) == expect
 
 

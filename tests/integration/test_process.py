@@ -125,7 +125,7 @@ def test_http_health_and_metrics(server):
     body = r.read().decode()
     assert r.status == 200
     assert "sluice_connections 1" in body
-    assert "sluice_http_requests_total 1" in body
+    assert "sluice_http_requests_total 2" in body  # counts this request too
     c.request("GET", "/nope")
     assert c.getresponse().status == 404
     c.close()

@@ -98,6 +98,12 @@ static int start(broker_t *b, void **out)
 		free(srv);
 		return rc;
 	}
+	rc = kafka_groups_start(srv);
+	if (rc < 0) {
+		topics_close(srv->topics);
+		free(srv);
+		return rc;
+	}
 	loop_timer_init(&srv->housekeep, housekeep, srv);
 	loop_timer_start(b->loop, &srv->housekeep, b->cfg->log_retention_check_interval_ms);
 	*out = srv;
@@ -114,6 +120,7 @@ static void stop(void *p)
 {
 	kafka_srv_t *srv = p;
 	loop_timer_stop(srv->b->loop, &srv->housekeep);
+	kafka_groups_stop(srv);
 	topics_close(srv->topics);
 	free(srv);
 }

@@ -1,0 +1,498 @@
+/*
+ * kv_store.c — the journal of lists, string keys and expiry times (see
+ * kv_store.h).
+ *
+ * File: <data-dir>/resp/keys.journal, framed by store/journal.c
+ * ([u32 length][u32 crc32c][u8 type][payload], torn tail cut on open).
+ * Payload fields, all integers big-endian:
+ *   str = u32 length, bytes
+ *
+ *   type  record   payload
+ *   1     PUSH     str key, u8 tail, u32 n, n*str   (LPUSH order: each at the end)
+ *   2     POP      str key, u8 tail, u64 n
+ *   3     LSET     str key, u64 index, str value
+ *   4     LINSERT  str key, u64 index, str value    (inserted before index)
+ *   5     LREM     str key, i64 count, str value
+ *   6     LTRIM    str key, i64 start, i64 stop
+ *   7     SET      str key, i64 expire_at_ms (0: none), str value
+ *   8     DEL      str key
+ *   9     EXPIRE   str key, i64 at_ms (0: persist)
+ *   10    RENAME   str src, str dst
+ *
+ * Replay applies each record to the model in order; the list operations
+ * are deterministic, so the model ends where it was. Expiry times are
+ * absolute wall-clock milliseconds: a key whose time passed while the
+ * server was down is gone on its first lookup after restart. A list left
+ * empty by a record is deleted, as Redis does. Recovery rule: replay
+ * everything the journal returns (it has already cut a torn tail); a
+ * record naming a missing key or a key of another type is skipped (it can
+ * only follow a deletion that made it moot); a malformed record stops the
+ * open (the file is not ours or was damaged beyond a torn tail).
+ *
+ * Garbage: `live` estimates what a snapshot would hold (kvs_cost per
+ * value); whatever the file holds beyond that is reported as garbage, so a
+ * queue that pushes and pops compacts once the dead history passes the
+ * ratio. Compaction snapshot: PUSH records of up to SNAP_BATCH values per
+ * list, SET per string, EXPIRE per list or other key with a time.
+ * Loop thread only.
+ */
+#include "broker/kv_store.h"
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/rd.h"
+#include "store/journal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum {
+	R_PUSH = 1,
+	R_POP,
+	R_LSET,
+	R_LINSERT,
+	R_LREM,
+	R_LTRIM,
+	R_SET,
+	R_DEL,
+	R_EXPIRE,
+	R_RENAME,
+};
+
+#define SNAP_BATCH 1024
+#define REC_SPLIT (1024 * 1024) /* a PUSH record is split past this */
+
+struct kvs {
+	jrnl_t *j;
+	kvs_sink_t sink;
+	const log_t *log;
+	buf_t tmp;
+	uint64_t live;
+	int replaying;
+};
+
+static void put_str(buf_t *b, const void *p, size_t n)
+{
+	buf_put_be32(b, (uint32_t)n);
+	buf_append(b, p, n);
+}
+
+static void account(kvs_t *st)
+{
+	uint64_t size = jrnl_size(st->j), g = jrnl_garbage_bytes(st->j);
+	uint64_t want = size > st->live ? size - st->live : 0;
+	if (want > g)
+		jrnl_garbage(st->j, want - g);
+}
+
+static void emit(kvs_t *st, uint8_t type)
+{
+	int rc = jrnl_append(st->j, type, buf_data(&st->tmp), buf_len(&st->tmp));
+	if (rc < 0)
+		log_error(st->log, "keys: journal append failed: %s", sl_strerror(rc));
+	buf_reset(&st->tmp);
+}
+
+static buf_t *begin(kvs_t *st, const char *key, size_t klen)
+{
+	buf_reset(&st->tmp);
+	put_str(&st->tmp, key, klen);
+	return &st->tmp;
+}
+
+static void sub_live(kvs_t *st, uint64_t freed)
+{
+	st->live = st->live > freed ? st->live - freed : 0;
+}
+
+/* --- logging ------------------------------------------------------------------ */
+
+void kvs_log_push(kvs_t *st, const char *key, size_t klen, int tail, int n, const void *const *vals,
+		  const size_t *lens)
+{
+	if (!st)
+		return;
+	int i = 0;
+	while (i < n) {
+		buf_t *b = begin(st, key, klen);
+		buf_put_u8(b, (uint8_t)(tail != 0));
+		size_t cnt_at = buf_len(b);
+		buf_put_be32(b, 0);
+		uint32_t cnt = 0;
+		do {
+			put_str(b, vals[i], lens[i]);
+			st->live += kvs_cost(lens[i]);
+			i++;
+			cnt++;
+		} while (i < n && buf_len(b) + lens[i] < REC_SPLIT);
+		be32_store(buf_data(b) + cnt_at, cnt);
+		emit(st, R_PUSH);
+	}
+	account(st);
+}
+
+void kvs_log_pop(kvs_t *st, const char *key, size_t klen, int tail, uint64_t n, uint64_t freed)
+{
+	if (!st)
+		return;
+	buf_t *b = begin(st, key, klen);
+	buf_put_u8(b, (uint8_t)(tail != 0));
+	buf_put_be64(b, n);
+	emit(st, R_POP);
+	sub_live(st, freed);
+	account(st);
+}
+
+void kvs_log_lset(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v, size_t n,
+		  uint64_t freed)
+{
+	if (!st)
+		return;
+	buf_t *b = begin(st, key, klen);
+	buf_put_be64(b, idx);
+	put_str(b, v, n);
+	emit(st, R_LSET);
+	st->live += kvs_cost(n);
+	sub_live(st, freed);
+	account(st);
+}
+
+void kvs_log_linsert(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v,
+		     size_t n)
+{
+	if (!st)
+		return;
+	buf_t *b = begin(st, key, klen);
+	buf_put_be64(b, idx);
+	put_str(b, v, n);
+	emit(st, R_LINSERT);
+	st->live += kvs_cost(n);
+	account(st);
+}
+
+void kvs_log_lrem(kvs_t *st, const char *key, size_t klen, int64_t count, const void *v, size_t n,
+		  uint64_t freed)
+{
+	if (!st)
+		return;
+	buf_t *b = begin(st, key, klen);
+	buf_put_be64(b, (uint64_t)count);
+	put_str(b, v, n);
+	emit(st, R_LREM);
+	sub_live(st, freed);
+	account(st);
+}
+
+void kvs_log_ltrim(kvs_t *st, const char *key, size_t klen, int64_t start, int64_t stop,
+		   uint64_t freed)
+{
+	if (!st)
+		return;
+	buf_t *b = begin(st, key, klen);
+	buf_put_be64(b, (uint64_t)start);
+	buf_put_be64(b, (uint64_t)stop);
+	emit(st, R_LTRIM);
+	sub_live(st, freed);
+	account(st);
+}
+
+void kvs_log_set(kvs_t *st, const char *key, size_t klen, const void *v, size_t n,
+		 int64_t expire_at_ms, uint64_t freed)
+{
+	if (!st)
+		return;
+	buf_t *b = begin(st, key, klen);
+	buf_put_be64(b, (uint64_t)expire_at_ms);
+	put_str(b, v, n);
+	emit(st, R_SET);
+	st->live += kvs_cost(n) + klen;
+	sub_live(st, freed);
+	account(st);
+}
+
+void kvs_log_del(kvs_t *st, const char *key, size_t klen, uint64_t freed)
+{
+	if (!st)
+		return;
+	begin(st, key, klen);
+	emit(st, R_DEL);
+	sub_live(st, freed);
+	account(st);
+}
+
+void kvs_log_expire(kvs_t *st, const char *key, size_t klen, int64_t at_ms)
+{
+	if (!st)
+		return;
+	buf_put_be64(begin(st, key, klen), (uint64_t)at_ms);
+	emit(st, R_EXPIRE);
+	account(st);
+}
+
+void kvs_log_rename(kvs_t *st, const char *src, size_t slen, const char *dst, size_t dlen,
+		    uint64_t freed)
+{
+	if (!st)
+		return;
+	put_str(begin(st, src, slen), dst, dlen);
+	emit(st, R_RENAME);
+	sub_live(st, freed);
+	account(st);
+}
+
+/* --- replay ------------------------------------------------------------------- */
+
+static const char *rd_str(rd_t *r, size_t *n)
+{
+	uint32_t len = rd_be32(r);
+	const uint8_t *p = rd_bytes(r, len);
+	*n = len;
+	return (const char *)p;
+}
+
+static void drop_if_empty(kvs_t *st, const char *key, size_t klen, qlist_t *l)
+{
+	if (l && qlist_len(l) == 0)
+		st->sink.del(st->sink.arg, key, klen);
+}
+
+static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
+{
+	kvs_t *st = arg;
+	const kvs_sink_t *s = &st->sink;
+	rd_t r;
+	rd_init(&r, payload, len);
+	size_t klen, vlen;
+	const char *key = rd_str(&r, &klen);
+	if (r.err)
+		return SL_EPROTO;
+	switch (type) {
+	case R_PUSH: {
+		int tail = rd_u8(&r);
+		uint32_t n = rd_be32(&r);
+		qlist_t *l = NULL;
+		for (uint32_t i = 0; i < n && !r.err; i++) {
+			const char *v = rd_str(&r, &vlen);
+			if (r.err)
+				break;
+			if (!l)
+				l = s->list(s->arg, key, klen, 1);
+			if (!l)
+				break;
+			qlist_push(l, tail, qlv_new(v, vlen));
+			st->live += kvs_cost(vlen);
+		}
+		break;
+	}
+	case R_POP: {
+		int tail = rd_u8(&r);
+		uint64_t n = rd_be64(&r);
+		qlist_t *l = r.err ? NULL : s->list(s->arg, key, klen, 0);
+		for (uint64_t i = 0; l && i < n && qlist_len(l); i++) {
+			qlv_t *v = qlist_pop(l, tail);
+			sub_live(st, kvs_cost(v->len));
+			free(v);
+		}
+		drop_if_empty(st, key, klen, l);
+		break;
+	}
+	case R_LSET:
+	case R_LINSERT: {
+		uint64_t idx = rd_be64(&r);
+		const char *v = rd_str(&r, &vlen);
+		qlist_t *l = r.err ? NULL : s->list(s->arg, key, klen, 0);
+		if (!l)
+			break;
+		if (type == R_LINSERT) {
+			qlist_insert(l, (int64_t)idx, qlv_new(v, vlen));
+		} else if (idx < qlist_len(l)) {
+			sub_live(st, kvs_cost(qlist_at(l, (int64_t)idx)->len));
+			qlist_set(l, (int64_t)idx, qlv_new(v, vlen));
+		}
+		st->live += kvs_cost(vlen);
+		break;
+	}
+	case R_LREM: {
+		int64_t count = (int64_t)rd_be64(&r);
+		const char *v = rd_str(&r, &vlen);
+		qlist_t *l = r.err ? NULL : s->list(s->arg, key, klen, 0);
+		if (!l)
+			break;
+		size_t k = qlist_rem(l, count, v, vlen);
+		sub_live(st, k * kvs_cost(vlen));
+		drop_if_empty(st, key, klen, l);
+		break;
+	}
+	case R_LTRIM: {
+		int64_t a = (int64_t)rd_be64(&r), b = (int64_t)rd_be64(&r);
+		qlist_t *l = r.err ? NULL : s->list(s->arg, key, klen, 0);
+		if (!l)
+			break;
+		uint64_t before = l->bytes + 4 * qlist_len(l);
+		qlist_trim(l, a, b);
+		sub_live(st, before - (l->bytes + 4 * qlist_len(l)));
+		drop_if_empty(st, key, klen, l);
+		break;
+	}
+	case R_SET: {
+		int64_t at = (int64_t)rd_be64(&r);
+		const char *v = rd_str(&r, &vlen);
+		if (!r.err) {
+			s->set(s->arg, key, klen, qlv_new(v, vlen), at);
+			st->live += kvs_cost(vlen) + klen;
+		}
+		break;
+	}
+	case R_DEL:
+		s->del(s->arg, key, klen);
+		break;
+	case R_EXPIRE: {
+		int64_t at = (int64_t)rd_be64(&r);
+		if (!r.err)
+			s->expire(s->arg, key, klen, at);
+		break;
+	}
+	case R_RENAME: {
+		const char *dst = rd_str(&r, &vlen);
+		if (!r.err)
+			s->rename(s->arg, key, klen, dst, vlen);
+		break;
+	}
+	default:
+		log_error(st->log, "keys: unknown journal record type %u", type);
+		return SL_EPROTO;
+	}
+	if (r.err) {
+		log_error(st->log, "keys: malformed journal record of type %u", type);
+		return SL_EPROTO;
+	}
+	return 0;
+}
+
+/* --- snapshot ------------------------------------------------------------------ */
+
+typedef struct snap {
+	kvs_t *st;
+	jrnl_t *j;
+	int rc;
+} snap_t;
+
+static void snap_emit(snap_t *sn, uint8_t type)
+{
+	buf_t *b = &sn->st->tmp;
+	int rc = jrnl_append(sn->j, type, buf_data(b), buf_len(b));
+	if (rc < 0 && !sn->rc)
+		sn->rc = rc;
+	buf_reset(b);
+}
+
+static void snap_one(void *farg, const char *key, size_t klen, int kind, const void *val,
+		     int64_t expire_at)
+{
+	snap_t *sn = farg;
+	kvs_t *st = sn->st;
+	if (kind == KVS_LIST) {
+		const qlist_t *l = val;
+		qlist_iter_t it;
+		qlist_iter_init(l, &it, 0, 0);
+		qlv_t *v = qlist_iter_next(&it);
+		while (v) {
+			buf_t *b = begin(st, key, klen);
+			buf_put_u8(b, 1);
+			size_t cnt_at = buf_len(b);
+			buf_put_be32(b, 0);
+			uint32_t cnt = 0;
+			do {
+				put_str(b, v->p, v->len);
+				st->live += kvs_cost(v->len);
+				cnt++;
+				v = qlist_iter_next(&it);
+			} while (v && cnt < SNAP_BATCH && buf_len(b) + v->len < REC_SPLIT);
+			be32_store(buf_data(b) + cnt_at, cnt);
+			snap_emit(sn, R_PUSH);
+		}
+	} else if (kind == KVS_STRING) {
+		const qlv_t *v = val;
+		buf_t *b = begin(st, key, klen);
+		buf_put_be64(b, (uint64_t)expire_at);
+		put_str(b, v->p, v->len);
+		st->live += kvs_cost(v->len) + klen;
+		snap_emit(sn, R_SET);
+		return;
+	}
+	if (expire_at) {
+		buf_put_be64(begin(st, key, klen), (uint64_t)expire_at);
+		snap_emit(sn, R_EXPIRE);
+	}
+}
+
+static int snapshot(void *arg, jrnl_t *j)
+{
+	kvs_t *st = arg;
+	snap_t sn = { st, j, 0 };
+	st->live = 0;
+	st->sink.each(st->sink.arg, snap_one, &sn);
+	return sn.rc;
+}
+
+/* --- lifecycle ------------------------------------------------------------------ */
+
+int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/resp", b->data_dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		log_error(b->log, "keys: cannot create %s: %s", dir, strerror(errno));
+		return sl_from_errno(errno);
+	}
+	kvs_t *st = calloc(1, sizeof *st);
+	if (!st)
+		abort();
+	st->sink = *sink;
+	st->log = b->log;
+	jrnl_opts_t o = {
+		.fsync = b->cfg->fsync,
+		.compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
+		.compact_min_bytes = b->cfg->journal_compact_min_bytes,
+		.max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + REC_SPLIT + 4096,
+	};
+	st->replaying = 1;
+	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "keys", &o, replay, st);
+	st->replaying = 0;
+	if (rc < 0) {
+		buf_deinit(&st->tmp);
+		free(st);
+		return rc;
+	}
+	account(st);
+	*out = st;
+	return 0;
+}
+
+void kvs_close(kvs_t *st)
+{
+	if (!st)
+		return;
+	jrnl_close(st->j);
+	buf_deinit(&st->tmp);
+	free(st);
+}
+
+int kvs_sync_required(const kvs_t *st) { return st && jrnl_sync_required(st->j); }
+
+void kvs_when_durable(kvs_t *st, void (*fn)(void *arg, int status), void *arg)
+{
+	jrnl_when_durable(st->j, fn, arg);
+}
+
+void kvs_maintain(kvs_t *st)
+{
+	if (!st)
+		return;
+	int rc = jrnl_maybe_compact(st->j, snapshot, st);
+	if (rc < 0)
+		log_warn(st->log, "keys: journal compaction failed: %s", sl_strerror(rc));
+}

@@ -1,0 +1,159 @@
+/*
+ * reply.c — RESP2/RESP3 reply writers (see reply.h). Loop thread only.
+ */
+#include "proto/resp/reply.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void put_len(buf_t *b, char type, int64_t n)
+{
+	char tmp[32];
+	int k = snprintf(tmp, sizeof tmp, "%c%" PRId64 "\r\n", type, n);
+	buf_append(b, tmp, (size_t)k);
+}
+
+void resp_ok(buf_t *b) { buf_append(b, "+OK\r\n", 5); }
+
+void resp_simple(buf_t *b, const char *s)
+{
+	buf_put_u8(b, '+');
+	buf_puts(b, s);
+	buf_append(b, "\r\n", 2);
+}
+
+void resp_error(buf_t *b, const char *text)
+{
+	size_t n = strlen(text);
+	uint8_t *p = buf_reserve(b, n + 3);
+	p[0] = '-';
+	for (size_t i = 0; i < n; i++)
+		p[1 + i] = (text[i] == '\r' || text[i] == '\n') ? ' ' : (uint8_t)text[i];
+	p[n + 1] = '\r';
+	p[n + 2] = '\n';
+	buf_commit(b, n + 3);
+}
+
+void resp_errorf(buf_t *b, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	resp_error(b, tmp);
+}
+
+void resp_int(buf_t *b, int64_t v) { put_len(b, ':', v); }
+
+void resp_bulk(buf_t *b, const void *p, size_t n)
+{
+	put_len(b, '$', (int64_t)n);
+	uint8_t *d = buf_reserve(b, n + 2);
+	if (n)
+		memcpy(d, p, n);
+	d[n] = '\r';
+	d[n + 1] = '\n';
+	buf_commit(b, n + 2);
+}
+
+void resp_bulk_str(buf_t *b, const char *s) { resp_bulk(b, s, strlen(s)); }
+
+void resp_bulk_i64(buf_t *b, int64_t v)
+{
+	char tmp[24];
+	int k = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+	resp_bulk(b, tmp, (size_t)k);
+}
+
+void resp_bulk_u64(buf_t *b, uint64_t v)
+{
+	char tmp[24];
+	int k = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+	resp_bulk(b, tmp, (size_t)k);
+}
+
+void resp_array(buf_t *b, size_t n) { put_len(b, '*', (int64_t)n); }
+
+void resp_null(buf_t *b, int proto)
+{
+	if (proto >= 3)
+		buf_append(b, "_\r\n", 3);
+	else
+		buf_append(b, "$-1\r\n", 5);
+}
+
+void resp_null_array(buf_t *b, int proto)
+{
+	if (proto >= 3)
+		buf_append(b, "_\r\n", 3);
+	else
+		buf_append(b, "*-1\r\n", 5);
+}
+
+void resp_map(buf_t *b, int proto, size_t n)
+{
+	if (proto >= 3)
+		put_len(b, '%', (int64_t)n);
+	else
+		put_len(b, '*', (int64_t)(2 * n));
+}
+
+void resp_set(buf_t *b, int proto, size_t n) { put_len(b, proto >= 3 ? '~' : '*', (int64_t)n); }
+
+void resp_push(buf_t *b, int proto, size_t n) { put_len(b, proto >= 3 ? '>' : '*', (int64_t)n); }
+
+void resp_double(buf_t *b, int proto, double d)
+{
+	char tmp[64];
+	int k;
+	if (isinf(d))
+		k = snprintf(tmp, sizeof tmp, "%s", d > 0 ? "inf" : "-inf");
+	else
+		k = snprintf(tmp, sizeof tmp, "%.17g", d);
+	if (proto >= 3) {
+		buf_put_u8(b, ',');
+		buf_append(b, tmp, (size_t)k);
+		buf_append(b, "\r\n", 2);
+	} else {
+		resp_bulk(b, tmp, (size_t)k);
+	}
+}
+
+void resp_verbatim(buf_t *b, int proto, const void *p, size_t n)
+{
+	if (proto < 3) {
+		resp_bulk(b, p, n);
+		return;
+	}
+	put_len(b, '=', (int64_t)(n + 4));
+	buf_append(b, "txt:", 4);
+	buf_append(b, p, n);
+	buf_append(b, "\r\n", 2);
+}
+
+size_t resp_defer(buf_t *b) { return buf_len(b); }
+
+void resp_defer_set(buf_t *b, size_t mark, char type, size_t n)
+{
+	char tmp[32];
+	int k = snprintf(tmp, sizeof tmp, "%c%zu\r\n", type, n);
+	size_t tail = buf_len(b) - mark;
+	buf_reserve(b, (size_t)k);
+	uint8_t *at = buf_data(b) + mark;
+	memmove(at + k, at, tail);
+	memcpy(at, tmp, (size_t)k);
+	buf_commit(b, (size_t)k);
+}
+
+void resp_defer_map(buf_t *b, size_t mark, int proto, size_t n)
+{
+	if (proto >= 3)
+		resp_defer_set(b, mark, '%', n);
+	else
+		resp_defer_set(b, mark, '*', 2 * n);
+}

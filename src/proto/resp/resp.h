@@ -1,0 +1,225 @@
+/*
+ * resp.h — internals shared by the RESP front's files: the server context,
+ * the per-connection client, the command table types, the keyspace and the
+ * blocking machinery.
+ *
+ * Layout: parse.c reads requests, commands.c holds the one command table
+ * and dispatches, reply.c writes replies, db.c is the keyspace (key →
+ * type-tagged object, generic so lists/strings/hashes can join as new
+ * types), block.c parks clients that wait for a key, c_*.c are the command
+ * families, front.c plugs it all into net/. Loop thread only.
+ */
+#ifndef SL_PROTO_RESP_RESP_H
+#define SL_PROTO_RESP_RESP_H
+
+#include "broker/broker.h"
+#include "broker/stream.h"
+#include "broker/stream_store.h"
+#include "core/map.h"
+#include "net/conn.h"
+#include "proto/resp/parse.h"
+#include "proto/resp/reply.h"
+
+#include <stdint.h>
+
+typedef struct resp_srv resp_srv_t;
+typedef struct resp_cli resp_cli_t;
+typedef struct resp_cmd resp_cmd_t;
+
+/* Handlers write the reply to cl->out and return 0; a negative return
+ * closes the connection (after flushing). argv[0] is the command name. */
+typedef int (*resp_cmd_fn)(resp_cli_t *cl, int argc, resp_arg_t *argv);
+
+enum {
+	RESP_CMD_WRITE = 1 << 0,    /* mutates durable state: replies wait for fsync */
+	RESP_CMD_READONLY = 1 << 1,
+	RESP_CMD_NOAUTH = 1 << 2,   /* allowed before AUTH */
+	RESP_CMD_FAST = 1 << 3,
+	RESP_CMD_BLOCKING = 1 << 4,
+	RESP_CMD_LOADING = 1 << 5,
+	RESP_CMD_STALE = 1 << 6,
+	RESP_CMD_DENYOOM = 1 << 7,
+	RESP_CMD_NOSCRIPT = 1 << 8,
+	RESP_CMD_PUBSUB = 1 << 9,
+};
+
+struct resp_cmd {
+	const char *name;    /* lower case; subcommands without the parent */
+	int arity;           /* > 0 exact, < 0 at least -arity (Redis rule) */
+	uint32_t flags;
+	resp_cmd_fn fn;      /* NULL for a container (see subs) */
+	int first_key, last_key, key_step;
+	const char *group;   /* COMMAND DOCS group */
+	const char *since;
+	const char *summary;
+	const char *acl;     /* ACL categories, space separated, without '@' */
+	const resp_cmd_t *subs; /* container's subcommands, NULL-name terminated */
+};
+
+/* --- keyspace -------------------------------------------------------------- */
+
+typedef enum resp_type_id {
+	RESP_T_STREAM = 1,
+	RESP_T_LIST,   /* qlist_t (c_lists.h) */
+	RESP_T_STRING, /* qlv_t */
+} resp_type_id_t;
+
+typedef struct resp_obj {
+	resp_type_id_t type;
+	void *ptr;
+} resp_obj_t;
+
+const char *resp_type_name(resp_type_id_t t);
+resp_obj_t *resp_db_find(resp_srv_t *srv, const char *key, size_t klen);
+resp_obj_t *resp_db_add(resp_srv_t *srv, const char *key, size_t klen, resp_type_id_t t, void *ptr);
+/* Deletes a key: journals it, frees the value and wakes its waiters.
+ * Returns 1 if it existed. */
+int resp_db_delete(resp_srv_t *srv, const char *key, size_t klen);
+void resp_db_flush(resp_srv_t *srv);
+size_t resp_db_size(resp_srv_t *srv);
+void resp_db_free_all(resp_srv_t *srv);
+
+/* --- blocking ---------------------------------------------------------------- */
+
+typedef struct resp_wait resp_wait_t;
+typedef struct resp_block resp_block_t;
+
+/* Tries to serve a blocked client now; returns 1 when it wrote a reply
+ * (the client is then unblocked by the caller), 0 to keep waiting. */
+typedef int (*resp_serve_fn)(resp_cli_t *cl, resp_block_t *bk);
+typedef void (*resp_block_free_fn)(resp_block_t *bk);
+
+struct resp_block {
+	resp_cli_t *cl;
+	resp_serve_fn serve;
+	resp_block_free_fn free_fn; /* frees what the command put in arg */
+	void *arg;
+	loop_timer_t timer;
+	size_t nwaits;
+	resp_wait_t **waits;
+};
+
+/* Parks cl on keys until serve() succeeds, a timeout (ms > 0; 0 = forever)
+ * writes a null array, or the client goes away. Pauses the connection. */
+void resp_block(resp_cli_t *cl, int nkeys, const resp_arg_t *keys, int64_t timeout_ms,
+		resp_serve_fn serve, resp_block_free_fn free_fn, void *arg);
+void resp_unblock(resp_cli_t *cl);
+/* A key received data or was deleted: its waiters get a chance to run
+ * after the current command (Redis serves blocked clients between
+ * commands). */
+void resp_signal_key(resp_srv_t *srv, const char *key, size_t klen);
+void resp_serve_ready(resp_srv_t *srv);
+
+/* --- server and client ------------------------------------------------------- */
+
+struct resp_srv {
+	broker_t *b;
+	const sl_config_t *cfg;
+	map_t keys;          /* key → resp_obj_t */
+	map_t waiting;       /* key → list of resp_wait_t (blocked clients) */
+	char **ready;        /* keys signalled since the last serve */
+	size_t *ready_len;
+	size_t nready, ready_cap;
+	sstore_t *store;
+	int64_t start_wall_ms;
+	uint64_t total_conns, total_cmds;
+	size_t nclients, nblocked;
+	/* Replies waiting for durability, flushed together at end of turn. */
+	struct resp_pending *pending;
+	loop_task_t sync_task;
+	size_t inflight_syncs;
+	struct resp_lx *lx; /* lists, strings, expiry, pub/sub (c_lists.h) */
+};
+
+struct resp_cli {
+	conn_t *c;
+	resp_srv_t *srv;
+	resp_parser_t parser;
+	int proto;        /* 2 or 3 */
+	int authed;
+	int closing;
+	char *name, *lib_name, *lib_ver;
+	int64_t ctime_ms;  /* wall */
+	int64_t last_ms;   /* mono, last command */
+	const char *last_cmd;
+	buf_t *out;        /* where the current reply goes */
+	resp_block_t *blk; /* non-NULL while blocked */
+	int dirty;         /* the current command changed durable state */
+	struct resp_lxcli *lx; /* pub/sub, MULTI, WATCH state (c_lists.h) */
+};
+
+/* Dispatch one parsed request (commands.c). */
+int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv);
+const resp_cmd_t *resp_cmd_table(size_t *n);
+const resp_cmd_t *resp_cmd_lookup(const resp_cmd_t *table, const char *name, size_t len);
+
+/* Shared error replies (Redis's texts). */
+void resp_err_arity(resp_cli_t *cl, const char *fullname);
+void resp_err_syntax(resp_cli_t *cl);
+void resp_err_wrongtype(resp_cli_t *cl);
+void resp_err_int(resp_cli_t *cl);
+
+/* Argument helpers. */
+int resp_arg_is(const resp_arg_t *a, const char *s);       /* case-insensitive */
+int resp_arg_ll(const resp_arg_t *a, int64_t *out);        /* strict integer */
+/* Integer or the "value is not an integer or out of range" reply. */
+int resp_arg_ll_or_reply(resp_cli_t *cl, const resp_arg_t *a, int64_t *out);
+
+/* Command families (c_*.c): the table in commands.c points at these. */
+#define RESP_HANDLER(name) int name(resp_cli_t *cl, int argc, resp_arg_t *argv)
+RESP_HANDLER(resp_c_ping);
+RESP_HANDLER(resp_c_echo);
+RESP_HANDLER(resp_c_quit);
+RESP_HANDLER(resp_c_reset);
+RESP_HANDLER(resp_c_select);
+RESP_HANDLER(resp_c_auth);
+RESP_HANDLER(resp_c_hello);
+RESP_HANDLER(resp_c_client_setname);
+RESP_HANDLER(resp_c_client_getname);
+RESP_HANDLER(resp_c_client_id);
+RESP_HANDLER(resp_c_client_list);
+RESP_HANDLER(resp_c_client_info);
+RESP_HANDLER(resp_c_client_setinfo);
+RESP_HANDLER(resp_c_info);
+RESP_HANDLER(resp_c_config_get);
+RESP_HANDLER(resp_c_config_set);
+RESP_HANDLER(resp_c_config_resetstat);
+RESP_HANDLER(resp_c_time);
+RESP_HANDLER(resp_c_dbsize);
+RESP_HANDLER(resp_c_flushdb);
+RESP_HANDLER(resp_c_command);
+RESP_HANDLER(resp_c_command_count);
+RESP_HANDLER(resp_c_command_docs);
+RESP_HANDLER(resp_c_command_info);
+RESP_HANDLER(resp_c_command_list);
+RESP_HANDLER(resp_c_help);
+RESP_HANDLER(resp_c_type);
+RESP_HANDLER(resp_c_del);
+RESP_HANDLER(resp_c_exists);
+RESP_HANDLER(resp_c_keys);
+RESP_HANDLER(resp_c_scan);
+RESP_HANDLER(resp_c_xadd);
+RESP_HANDLER(resp_c_xrange);
+RESP_HANDLER(resp_c_xrevrange);
+RESP_HANDLER(resp_c_xlen);
+RESP_HANDLER(resp_c_xtrim);
+RESP_HANDLER(resp_c_xdel);
+RESP_HANDLER(resp_c_xsetid);
+RESP_HANDLER(resp_c_xread);
+RESP_HANDLER(resp_c_xreadgroup);
+RESP_HANDLER(resp_c_xgroup_create);
+RESP_HANDLER(resp_c_xgroup_setid);
+RESP_HANDLER(resp_c_xgroup_destroy);
+RESP_HANDLER(resp_c_xgroup_createconsumer);
+RESP_HANDLER(resp_c_xgroup_delconsumer);
+RESP_HANDLER(resp_c_xack);
+RESP_HANDLER(resp_c_xpending);
+RESP_HANDLER(resp_c_xclaim);
+RESP_HANDLER(resp_c_xautoclaim);
+RESP_HANDLER(resp_c_xinfo_stream);
+RESP_HANDLER(resp_c_xinfo_groups);
+RESP_HANDLER(resp_c_xinfo_consumers);
+RESP_HANDLER(resp_c_xgroup_help);
+RESP_HANDLER(resp_c_xinfo_help);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * test_front.c — the RESP front through in-memory connections: pipelined
+ * requests split at every byte boundary, replies held for fsync=always,
+ * blocked XREAD woken by another client, protocol errors closing the
+ * connection, and state surviving a front restart on the same directory.
+ */
+#include "../../test.h"
+
+#include "net/memconn.h"
+#include "proto/front.h"
+
+#include <unistd.h>
+
+typedef struct env {
+	sl_config_t cfg;
+	broker_t b;
+	void *srv;
+} env_t;
+
+static void env_start(env_t *e, const char *fsync)
+{
+	char err[128];
+	memset(e, 0, sizeof *e);
+	config_init(&e->cfg);
+	CHECK(config_set(&e->cfg, "fsync", fsync, err, sizeof err) == 0);
+	e->b.cfg = &e->cfg;
+	e->b.loop = loop_new(NULL);
+	e->b.syncer = syncer_new(e->b.loop, NULL);
+	e->b.data_dir = ".";
+	CHECK(resp_front.start(&e->b, &e->srv) == 0);
+}
+
+static void env_stop(env_t *e)
+{
+	for (int i = 0; i < 1000 && resp_front.busy(e->srv); i++)
+		loop_run_once(e->b.loop, 10);
+	resp_front.stop(e->srv);
+	syncer_free(e->b.syncer);
+	loop_free(e->b.loop);
+	config_deinit(&e->cfg);
+}
+
+static memconn_t *client(env_t *e) { return memconn_new(e->b.loop, resp_front.proto, e->srv, NULL); }
+
+static const char session[] =
+	"*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$3\r\n1-1\r\n$1\r\na\r\n$1\r\nb\r\n"
+	"PING\r\n"
+	"*4\r\n$6\r\nXRANGE\r\n$1\r\ns\r\n$1\r\n-\r\n$1\r\n+\r\n"
+	"*2\r\n$4\r\nXLEN\r\n$1\r\ns\r\n";
+static const char replies[] = "$3\r\n1-1\r\n+PONG\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n:1\r\n";
+
+TEST(resp_front_pipeline_split_everywhere)
+{
+	env_t e;
+	env_start(&e, "never");
+	memconn_t *m = client(&e);
+	for (size_t cut = 0; cut <= sizeof session - 1; cut++) {
+		memconn_send_str(m, "*1\r\n$8\r\nFLUSHALL\r\n");
+		memconn_pump(m);
+		memconn_expect_str(m, "+OK\r\n");
+		memconn_send(m, session, cut);
+		memconn_pump(m);
+		memconn_send(m, session + cut, sizeof session - 1 - cut);
+		memconn_pump(m);
+		memconn_expect_str(m, replies);
+	}
+	memconn_free(m);
+	env_stop(&e);
+}
+
+TEST(resp_front_fsync_always_holds_write_replies)
+{
+	env_t e;
+	env_start(&e, "always");
+	memconn_t *m = client(&e);
+	memconn_send_str(m, session);
+	buf_t out = BUF_INIT;
+	CHECK(memconn_recv_wait(m, &out, sizeof replies - 1, 5000) == 0);
+	CHECK_EQ(buf_len(&out), sizeof replies - 1);
+	CHECK_MEM(buf_data(&out), replies, sizeof replies - 1);
+	buf_deinit(&out);
+	memconn_free(m);
+	env_stop(&e);
+	/* Reopen the same directory: the entry is there. */
+	env_start(&e, "always");
+	m = client(&e);
+	memconn_send_str(m, "XLEN s\r\n");
+	memconn_pump(m);
+	memconn_expect_str(m, ":1\r\n");
+	memconn_free(m);
+	env_stop(&e);
+}
+
+TEST(resp_front_blocked_xread_pauses_pipeline)
+{
+	env_t e;
+	env_start(&e, "never");
+	memconn_t *r = client(&e), *w = client(&e);
+	memconn_send_str(r, "XREAD BLOCK 0 STREAMS s $\r\nPING\r\n");
+	memconn_pump(r);
+	memconn_expect_str(r, "");
+	memconn_send_str(w, "XADD s 5-1 k v\r\n");
+	memconn_pump(w);
+	memconn_expect_str(w, "$3\r\n5-1\r\n");
+	memconn_pump(r);
+	memconn_expect_str(r, "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n5-1\r\n*2\r\n$1\r\nk\r\n$1\r\nv\r\n"
+			      "+PONG\r\n");
+	/* A client that goes away while blocked is simply forgotten. */
+	memconn_send_str(r, "XREAD BLOCK 0 STREAMS s $\r\n");
+	memconn_pump(r);
+	memconn_free(r);
+	memconn_send_str(w, "XADD s 6-1 k v\r\n");
+	memconn_pump(w);
+	memconn_expect_str(w, "$3\r\n6-1\r\n");
+	memconn_free(w);
+	env_stop(&e);
+}
+
+TEST(resp_front_protocol_error_closes)
+{
+	env_t e;
+	env_start(&e, "never");
+	memconn_t *m = client(&e), *other = client(&e);
+	memconn_send_str(m, "PING\r\n*1\r\n$99999999999\r\n");
+	memconn_pump(m);
+	memconn_expect_str(m, "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n");
+	CHECK(memconn_server_closed(m));
+	memconn_send_str(other, "PING\r\n");
+	memconn_pump(other);
+	memconn_expect_str(other, "+PONG\r\n");
+	memconn_free(m);
+	memconn_free(other);
+	env_stop(&e);
+}
