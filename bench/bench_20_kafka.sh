@@ -42,10 +42,9 @@ KPORT=$(sed -nE 's/.*kafka=([0-9]+).*/\1/p' <<<"$ready")
 [ -n "$KPORT" ] || { echo "sluiced did not start"; cat "$TMP/sluiced.log"; exit 1; }
 BS=127.0.0.1:$KPORT
 
-topic=0
+# Each run gets its own topic (run is called in a subshell, so no counter).
 run() {
-	topic=$((topic + 1))
-	"$LOAD" "$@" --topic "t$topic" 2>>"$TMP/load.log" | tail -n 1 | tee -a "$TMP/raw.log"
+	"$LOAD" "$@" --topic "t-$(date +%s%N)" 2>>"$TMP/load.log" | tail -n 1 | tee -a "$TMP/raw.log"
 }
 
 echo "kafka: sluiced at $BS (fsync=always), librdkafka load generator, scale $SCALE"

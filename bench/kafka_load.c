@@ -12,6 +12,8 @@
  * MODE latency: produce --rate messages/s for --seconds while a consumer
  *   reads them; each value carries its send time; prints
  *     latency_msgs=N p50_us=X p99_us=Y
+ *   The latency producer does not linger (linger.ms=0; KL_LINGER=MS in the
+ *   environment overrides it).
  *
  * --mock runs the same code against librdkafka's in-process mock broker
  * (test.mock.num.brokers=1, no disk): the reference for "the fastest a
@@ -196,7 +198,7 @@ static void latency(const opts_t *o)
 	rd_kafka_t *c = consumer(o, RD_KAFKA_OFFSET_END);
 	/* Let the consumer reach the end of the (empty or old) log first. */
 	/* Latency: no lingering; batches form only from what queues meanwhile. */
-	rd_kafka_t *p = producer(o, "1", "0");
+	rd_kafka_t *p = producer(o, "1", getenv("KL_LINGER") ? getenv("KL_LINGER") : "0");
 	int64_t marker = -1;
 	memcpy(buf, &marker, 8);
 	produce_one(p, o, buf, (size_t)o->size);

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define TOPIC_NAME_MAX 249
-#define TOPIC_MAX_PARTITIONS 100000
+#define TOPIC_MAX_PARTITIONS 10000 /* per topic: each partition keeps files open */
 
 typedef struct topic_kv {
 	char *key;

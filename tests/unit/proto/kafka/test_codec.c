@@ -155,9 +155,14 @@ TEST(kafka_apis_table_matches_schemas)
 		int16_t schema_max;
 		int16_t flex;
 	} schema[] = {
-		{ 0, 11, 9 },  { 1, 17, 12 }, { 2, 9, 6 },  { 3, 12, 9 },  { 18, 4, 3 },
-		{ 19, 7, 5 },  { 20, 6, 4 },  { 21, 2, 2 }, { 22, 5, 2 },  { 32, 4, 4 },
-		{ 33, 2, 2 },  { 37, 3, 2 },  { 44, 1, 1 }, { 60, 1, 0 },
+		{ 0, 11, 9 },  { 1, 17, 12 }, { 2, 9, 6 },  { 3, 12, 9 },  { 8, 9, 8 },
+		{ 9, 9, 6 },   { 10, 6, 3 },  { 11, 9, 6 }, { 12, 4, 4 },  { 13, 5, 4 },
+		{ 14, 5, 4 },  { 15, 5, 5 },  { 16, 5, 3 }, { 18, 4, 3 },  { 19, 7, 5 },
+		{ 20, 6, 4 },  { 21, 2, 2 },  { 22, 5, 2 }, { 32, 4, 4 },  { 33, 2, 2 },
+		{ 37, 3, 2 },  { 42, 2, 2 },  { 44, 1, 1 }, { 60, 1, 0 },
+		/* OffsetDelete (47): v0 only, never flexible (Apache Kafka's
+		 * OffsetDeleteRequest.json: validVersions 0, flexibleVersions none). */
+		{ 47, 0, INT16_MAX },
 	};
 	int n = 0;
 	for (const kafka_api_t *a = kafka_apis; a->name; a++, n++) {
