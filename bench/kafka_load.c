@@ -87,7 +87,8 @@ static rd_kafka_t *producer(const opts_t *o, const char *acks, const char *linge
 	set(c, "queue.buffering.max.messages", "1000000");
 	set(c, "queue.buffering.max.kbytes", "2097151");
 	char mmb[32];
-	snprintf(mmb, sizeof mmb, "%d", o->size * 2 + 4096 > 1000000 ? o->size * 2 + 4096 : 1000000);
+	snprintf(mmb, sizeof mmb, "%d",
+	         o->size * 2 + 4096 > 1000000 ? o->size * 2 + 4096 : 1000000);
 	set(c, "message.max.bytes", mmb);
 	rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
@@ -121,10 +122,10 @@ static rd_kafka_t *consumer(const opts_t *o, int64_t start)
 static void produce_one(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len)
 {
 	for (;;) {
-		rd_kafka_resp_err_t e = rd_kafka_producev(
-			rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
-			RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_END);
+		rd_kafka_resp_err_t e =
+		    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
+		                      RD_KAFKA_V_VALUE(buf, len),
+		                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 			return;
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -152,8 +153,8 @@ static void throughput(const opts_t *o)
 	rd_kafka_destroy(p);
 	double ps = (double)(t1 - t0) / 1e6;
 
-	long want = o->consume_count > 0 && o->consume_count < o->count ? o->consume_count
-									  : o->count;
+	long want =
+	    o->consume_count > 0 && o->consume_count < o->count ? o->consume_count : o->count;
 	rd_kafka_t *c = consumer(o, o->count - want);
 	long got = 0;
 	int64_t c0 = 0, c1 = 0, deadline = now_us() + 120000000;
@@ -255,8 +256,12 @@ static void latency(const opts_t *o)
 
 int main(int argc, char **argv)
 {
-	opts_t o = { .topic = "bench", .count = 200000, .size = 100, .acks = "1",
-		     .rate = 10000, .seconds = 5 };
+	opts_t o = {.topic = "bench",
+	            .count = 200000,
+	            .size = 100,
+	            .acks = "1",
+	            .rate = 10000,
+	            .seconds = 5};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -284,8 +289,9 @@ int main(int argc, char **argv)
 			die("unknown option", a);
 	}
 	if (!o.mode || (!o.bootstrap && !o.mock) || o.size < 8 || o.count < 1 || o.rate < 1)
-		die("usage", "kafka_load (--bootstrap H:P | --mock) [--topic T] throughput|latency "
-			     "[--count N --consume-count N --size B --acks A --rate R --seconds S]");
+		die("usage",
+		    "kafka_load (--bootstrap H:P | --mock) [--topic T] throughput|latency "
+		    "[--count N --consume-count N --size B --acks A --rate R --seconds S]");
 	rd_kafka_t *holder = NULL;
 	if (o.mock) {
 		/* A handle that owns the in-process mock cluster for the run. */

@@ -20,32 +20,32 @@
 #define NOFLEX INT16_MAX
 
 const kafka_api_t kafka_apis[] = {
-	{ 0, "Produce", 0, 9, 9, kafka_h_Produce },
-	{ 1, "Fetch", 0, 12, 12, kafka_h_Fetch },
-	{ 2, "ListOffsets", 1, 7, 6, kafka_h_ListOffsets },
-	{ 3, "Metadata", 0, 12, 9, kafka_h_Metadata },
-	{ 8, "OffsetCommit", 0, 9, 8, kafka_h_OffsetCommit },
-	{ 9, "OffsetFetch", 0, 9, 6, kafka_h_OffsetFetch },
-	{ 10, "FindCoordinator", 0, 4, 3, kafka_h_FindCoordinator },
-	{ 11, "JoinGroup", 0, 9, 6, kafka_h_JoinGroup },
-	{ 12, "Heartbeat", 0, 4, 4, kafka_h_Heartbeat },
-	{ 13, "LeaveGroup", 0, 5, 4, kafka_h_LeaveGroup },
-	{ 14, "SyncGroup", 0, 5, 4, kafka_h_SyncGroup },
-	{ 15, "DescribeGroups", 0, 5, 5, kafka_h_DescribeGroups },
-	{ 16, "ListGroups", 0, 4, 3, kafka_h_ListGroups },
-	{ 18, "ApiVersions", 0, 3, 3, kafka_h_ApiVersions },
-	{ 19, "CreateTopics", 1, 7, 5, kafka_h_CreateTopics },
-	{ 20, "DeleteTopics", 1, 6, 4, kafka_h_DeleteTopics },
-	{ 21, "DeleteRecords", 0, 2, 2, kafka_h_DeleteRecords },
-	{ 22, "InitProducerId", 0, 5, 2, kafka_h_InitProducerId },
-	{ 32, "DescribeConfigs", 0, 4, 4, kafka_h_DescribeConfigs },
-	{ 33, "AlterConfigs", 0, 2, 2, kafka_h_AlterConfigs },
-	{ 37, "CreatePartitions", 0, 3, 2, kafka_h_CreatePartitions },
-	{ 42, "DeleteGroups", 0, 2, 2, kafka_h_DeleteGroups },
-	{ 44, "IncrementalAlterConfigs", 0, 1, 1, kafka_h_IncrementalAlterConfigs },
-	{ 47, "OffsetDelete", 0, 0, NOFLEX, kafka_h_OffsetDelete },
-	{ 60, "DescribeCluster", 0, 1, 0, kafka_h_DescribeCluster },
-	{ -1, NULL, 0, 0, NOFLEX, NULL },
+    {0, "Produce", 0, 9, 9, kafka_h_Produce},
+    {1, "Fetch", 0, 12, 12, kafka_h_Fetch},
+    {2, "ListOffsets", 1, 7, 6, kafka_h_ListOffsets},
+    {3, "Metadata", 0, 12, 9, kafka_h_Metadata},
+    {8, "OffsetCommit", 0, 9, 8, kafka_h_OffsetCommit},
+    {9, "OffsetFetch", 0, 9, 6, kafka_h_OffsetFetch},
+    {10, "FindCoordinator", 0, 4, 3, kafka_h_FindCoordinator},
+    {11, "JoinGroup", 0, 9, 6, kafka_h_JoinGroup},
+    {12, "Heartbeat", 0, 4, 4, kafka_h_Heartbeat},
+    {13, "LeaveGroup", 0, 5, 4, kafka_h_LeaveGroup},
+    {14, "SyncGroup", 0, 5, 4, kafka_h_SyncGroup},
+    {15, "DescribeGroups", 0, 5, 5, kafka_h_DescribeGroups},
+    {16, "ListGroups", 0, 4, 3, kafka_h_ListGroups},
+    {18, "ApiVersions", 0, 3, 3, kafka_h_ApiVersions},
+    {19, "CreateTopics", 1, 7, 5, kafka_h_CreateTopics},
+    {20, "DeleteTopics", 1, 6, 4, kafka_h_DeleteTopics},
+    {21, "DeleteRecords", 0, 2, 2, kafka_h_DeleteRecords},
+    {22, "InitProducerId", 0, 5, 2, kafka_h_InitProducerId},
+    {32, "DescribeConfigs", 0, 4, 4, kafka_h_DescribeConfigs},
+    {33, "AlterConfigs", 0, 2, 2, kafka_h_AlterConfigs},
+    {37, "CreatePartitions", 0, 3, 2, kafka_h_CreatePartitions},
+    {42, "DeleteGroups", 0, 2, 2, kafka_h_DeleteGroups},
+    {44, "IncrementalAlterConfigs", 0, 1, 1, kafka_h_IncrementalAlterConfigs},
+    {47, "OffsetDelete", 0, 0, NOFLEX, kafka_h_OffsetDelete},
+    {60, "DescribeCluster", 0, 1, 0, kafka_h_DescribeCluster},
+    {-1, NULL, 0, 0, NOFLEX, NULL},
 };
 
 const kafka_api_t *kafka_api_find(int16_t key)
@@ -65,7 +65,7 @@ size_t kafka_reply_begin(const kreq_t *rq, buf_t *b)
 
 int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size_t len)
 {
-	kreq_t rq = { .srv = srv, .c = c, .out = out };
+	kreq_t rq = {.srv = srv, .c = c, .out = out};
 	rd_t r;
 	rd_init(&r, frame, len);
 	if (kafka_reqhdr_read(&r, &rq.h) < 0)
@@ -94,7 +94,7 @@ int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size
 	int rc = api->fn(&rq);
 	if (rc < 0)
 		log_debug(log, "kafka: bad %s v%d request (%s), closing", api->name,
-			  rq.h.ApiVersion, sl_strerror(rc));
+		          rq.h.ApiVersion, sl_strerror(rc));
 	return rc;
 }
 

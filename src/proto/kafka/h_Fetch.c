@@ -368,7 +368,8 @@ int kafka_h_Fetch(kreq_t *rq)
 	for (int i = 0; i < f->ntopics; i++)
 		for (int k = 0; k < f->topics[i].npart; k++) {
 			int16_t err;
-			partition_t *p = resolve(f->srv, &f->topics[i], &f->topics[i].parts[k], &err);
+			partition_t *p =
+			    resolve(f->srv, &f->topics[i], &f->topics[i].parts[k], &err);
 			if (p)
 				parts[n++] = p;
 		}

@@ -21,15 +21,15 @@
 #include <stdlib.h>
 
 typedef struct presult {
-	kstr_t topic;        /* view into the request */
-	int topic_first;     /* first partition of this topic in the request */
+	kstr_t topic;    /* view into the request */
+	int topic_first; /* first partition of this topic in the request */
 	int32_t index;
 	int16_t err;
 	int64_t base_offset;
 	int64_t log_append_time;
 	int64_t log_start;
-	partition_t *p;      /* set when the batch was appended (or a duplicate) */
-	size_t err_pos;      /* where ErrorCode sits in the response buffer */
+	partition_t *p; /* set when the batch was appended (or a duplicate) */
+	size_t err_pos; /* where ErrorCode sits in the response buffer */
 } presult_t;
 
 /* A deferred acks=-1 response. */
@@ -87,7 +87,7 @@ static void append_one(kreq_t *rq, topic_t *t, presult_t *res, kstr_t rec)
 	if (rc < 0) {
 		if (rc != SL_ESTATE && rc != SL_ECORRUPT && rc != SL_ETOOBIG && rc != SL_EPROTO)
 			log_warn(rq->srv->b->log, "kafka: append to %s-%d failed: %s", t->name,
-				 (int)res->index, sl_strerror(rc));
+			         (int)res->index, sl_strerror(rc));
 		return;
 	}
 	res->base_offset = a.base_offset;
@@ -121,7 +121,7 @@ static void write_response(const kreq_t *rq, buf_t *b, presult_t *res, int n)
 			if (v >= 5)
 				kw_i64(b, res[k].err ? -1 : res[k].log_start);
 			if (v >= 8) {
-				kw_arr(b, flex, 0);   /* RecordErrors */
+				kw_arr(b, flex, 0);    /* RecordErrors */
 				kw_str(b, flex, NULL); /* ErrorMessage */
 			}
 			kw_tags(b, flex);
@@ -217,8 +217,8 @@ int kafka_h_Produce(kreq_t *rq)
 	presult_t *res = calloc(total ? (size_t)total : 1, sizeof *res);
 	if (!res)
 		abort();
-	int16_t acks_err = (acks == 0 || acks == 1 || acks == -1) ? KERR_NONE
-								  : KERR_INVALID_REQUIRED_ACKS;
+	int16_t acks_err =
+	    (acks == 0 || acks == 1 || acks == -1) ? KERR_NONE : KERR_INVALID_REQUIRED_ACKS;
 	int n = 0;
 	for (int32_t i = 0; i < ntopics; i++) {
 		kstr_t name = kr_str(&topics_r, flex);
@@ -276,7 +276,7 @@ int kafka_h_Produce(kreq_t *rq)
 	for (int i = 0; i < n; i++)
 		if (res[i].p)
 			plog_when_durable(res[i].p->log, plog_end_offset(res[i].p->log),
-					  pwait_durable, w);
+			                  pwait_durable, w);
 	free(res);
 	pwait_durable(w, 0);
 	return 0;

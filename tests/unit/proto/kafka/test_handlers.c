@@ -102,7 +102,7 @@ TEST(kafka_requests_split_at_every_byte)
 /* Sends one Metadata request and returns the topic error / partition count
  * of the single topic asked for. */
 static void metadata(memconn_t *m, int16_t v, const char *topic, int allow, int16_t *err,
-		     int32_t *nparts, char *cluster_id)
+                     int32_t *nparts, char *cluster_id)
 {
 	int flex = v >= 9;
 	buf_t req = BUF_INIT, resp = BUF_INIT;
