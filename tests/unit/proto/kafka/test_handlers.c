@@ -7,6 +7,11 @@
  */
 #include "kafka_test.h"
 
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 static void apiversions_req(buf_t *b, int16_t v, int32_t corr)
 {
 	size_t m = kt_begin(b, 18, v, corr, v >= 3);
@@ -525,5 +530,74 @@ TEST(kafka_unknown_api_and_garbage_close_only_that_connection)
 	buf_deinit(&resp);
 	memconn_free(bad);
 	memconn_free(good);
+	kfix_stop(&f);
+}
+
+/* The descriptor this process holds open on path, or -1. */
+static int fd_of(const char *path)
+{
+	char want[4096], link[64], got[4096];
+	if (!realpath(path, want))
+		return -1;
+	for (int fd = 3; fd < 1024; fd++) {
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, got, sizeof got - 1);
+		if (n <= 0)
+			continue;
+		got[n] = 0;
+		if (strcmp(got, want) == 0)
+			return fd;
+	}
+	return -1;
+}
+
+TEST(kafka_write_failure_is_storage_error_and_reads_continue)
+{
+	kfix_t f;
+	kfix_start(&f);
+	memconn_t *m = kfix_conn(&f);
+	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
+	int16_t err;
+	int64_t base;
+	kt_batch(&batch, 3, -1, -1, -1, 1);
+	kt_produce(&req, 7, 1, "sto", 0, 1, &batch);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	kt_recv(m, &resp);
+	produce_result(&resp, 7, 1, &err, &base);
+	CHECK_EQ(err, 0);
+	/* Swap the segment's descriptor for a read-only one: writes now fail
+	 * (EBADF) the way a dying disk would. */
+	int fd = fd_of("topics/sto-0/00000000000000000000.log");
+	CHECK(fd >= 0);
+	int ro = open("topics/sto-0/00000000000000000000.log", O_RDONLY);
+	CHECK(ro >= 0 && dup2(ro, fd) == fd);
+	close(ro);
+	for (int i = 0; i < 2; i++) {
+		buf_reset(&req);
+		buf_reset(&resp);
+		kt_produce(&req, 7, 2 + i, "sto", 0, i ? -1 : 1, &batch);
+		memconn_send(m, buf_data(&req), buf_len(&req));
+		kt_recv(m, &resp);
+		produce_result(&resp, 7, 2 + i, &err, &base);
+		CHECK_EQ(err, KERR_KAFKA_STORAGE_ERROR);
+		CHECK_EQ(base, -1);
+	}
+	/* Reads are still served, and the connection stays open. */
+	buf_reset(&req);
+	buf_reset(&resp);
+	kt_fetch(&req, 11, 9, "sto", 0, 0, 0, 1);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	kt_recv(m, &resp);
+	int64_t hw;
+	kstr_t rec = fetch_result(&resp, 11, 9, &err, &hw);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(hw, 3);
+	CHECK_EQ(rec.len, (int32_t)buf_len(&batch));
+	CHECK(!memconn_server_closed(m));
+	CHECK_EQ(f.srv->inflight, 0);
+	buf_deinit(&req);
+	buf_deinit(&batch);
+	buf_deinit(&resp);
+	memconn_free(m);
 	kfix_stop(&f);
 }
