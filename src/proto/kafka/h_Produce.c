@@ -12,8 +12,9 @@
  * acks: 0 — no response at all; 1 — answer once written to the page cache;
  * -1 — the complete response is written now into a conn hold and released
  * when every partition it touched is durable (plog_when_durable: group
- * commit). Should a sync fail, the partitions' error codes are patched to
- * KAFKA_STORAGE_ERROR before release. Loop thread.
+ * commit), and, when the request auto-created a topic under fsync=always,
+ * the topic journal too. Should a sync fail, the partitions' error codes
+ * are patched to KAFKA_STORAGE_ERROR before release. Loop thread.
  */
 #include "proto/kafka/kafka.h"
 #include "store/batch.h"
@@ -214,6 +215,7 @@ int kafka_h_Produce(kreq_t *rq)
 	if (v < 3)
 		return produce_old(rq, acks, topics_r, ntopics);
 
+	size_t ntopics_before = topics_count(rq->srv->topics);
 	presult_t *res = calloc(total ? (size_t)total : 1, sizeof *res);
 	if (!res)
 		abort();
@@ -248,6 +250,10 @@ int kafka_h_Produce(kreq_t *rq)
 	int waits = 0;
 	for (int i = 0; i < n; i++)
 		waits += acks == -1 && res[i].p != NULL;
+	/* A topic auto-created by this request must be durable too. */
+	jrnl_t *j = topics_journal(rq->srv->topics);
+	int journal_wait =
+	    waits > 0 && topics_count(rq->srv->topics) != ntopics_before && jrnl_sync_required(j);
 	if (waits == 0 || !rq->c) {
 		write_response(rq, kreq_out(rq), res, n);
 		free(res);
@@ -272,11 +278,13 @@ int kafka_h_Produce(kreq_t *rq)
 	conn_ref(rq->c);
 	rq->srv->inflight++;
 	/* Count first, so a callback that fires early cannot finish the wait. */
-	w->pending = waits + 1;
+	w->pending = waits + journal_wait + 1;
 	for (int i = 0; i < n; i++)
 		if (res[i].p)
 			plog_when_durable(res[i].p->log, plog_end_offset(res[i].p->log),
 			                  pwait_durable, w);
+	if (journal_wait)
+		jrnl_when_durable(j, pwait_durable, w);
 	free(res);
 	pwait_durable(w, 0);
 	return 0;

@@ -61,6 +61,10 @@ int kafka_advertised_port(const kreq_t *rq);
 
 typedef int (*kafka_handler_fn)(kreq_t *rq);
 
+/* The API changes the topic journal (topics, configs, producer ids): under
+ * fsync=always its response is held until the journal is synced. */
+#define KAPI_JOURNAL 1
+
 typedef struct kafka_api {
 	int16_t key;
 	const char *name;
@@ -68,6 +72,7 @@ typedef struct kafka_api {
 	int16_t max;  /* advertised maximum */
 	int16_t flex; /* first flexible version (INT16_MAX: none) */
 	kafka_handler_fn fn;
+	int flags; /* KAPI_* */
 } kafka_api_t;
 
 /* The API table, ordered by key, terminated by an entry with name NULL. */
