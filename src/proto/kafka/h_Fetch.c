@@ -104,7 +104,7 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 			if (fp->offset == fp->hw)
 				continue;
 			size_t limit = fp->max_bytes > 0 ? (size_t)fp->max_bytes : 0;
-			if (have_data && budget < limit)
+			if (budget < limit)
 				limit = budget;
 			if (limit == 0 && have_data)
 				continue;
@@ -115,6 +115,9 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 				*any_error = 1;
 				continue;
 			}
+			/* Only the first partition with data may exceed the limits. */
+			if (have_data && fp->reg.len > limit)
+				fp->reg.len = 0;
 			fp->bytes = fp->reg.len;
 			if (fp->bytes)
 				have_data = 1;

@@ -601,3 +601,106 @@ TEST(kafka_write_failure_is_storage_error_and_reads_continue)
 	memconn_free(m);
 	kfix_stop(&f);
 }
+
+/* Fetch v11 over two partitions with explicit byte limits; returns the
+ * records lengths of both. */
+static void fetch_two(memconn_t *m, const char *topic, int32_t max_bytes, int32_t part_max,
+                      int32_t *len0, int32_t *len1)
+{
+	buf_t req = BUF_INIT, resp = BUF_INIT;
+	size_t mk = kt_begin(&req, 1, 11, 21, 0);
+	kw_i32(&req, -1);
+	kw_i32(&req, 0);
+	kw_i32(&req, 1);
+	kw_i32(&req, max_bytes);
+	kw_i8(&req, 0);
+	kw_i32(&req, 0);
+	kw_i32(&req, -1);
+	kw_arr(&req, 0, 1);
+	kw_str(&req, 0, topic);
+	kw_arr(&req, 0, 2);
+	for (int32_t p = 0; p < 2; p++) {
+		kw_i32(&req, p);
+		kw_i32(&req, -1);
+		kw_i64(&req, 0);
+		kw_i64(&req, -1);
+		kw_i32(&req, part_max);
+	}
+	kw_arr(&req, 0, 0);
+	kw_str(&req, 0, "");
+	kt_end(&req, mk);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	kt_recv(m, &resp);
+	rd_t r;
+	rd_init(&r, buf_data(&resp), buf_len(&resp));
+	CHECK_EQ(kr_i32(&r), 21);
+	kr_i32(&r);
+	kr_i16(&r);
+	kr_i32(&r);
+	CHECK_EQ(kr_arr(&r, 0, 1), 1);
+	kr_str(&r, 0);
+	CHECK_EQ(kr_arr(&r, 0, 1), 2);
+	for (int p = 0; p < 2; p++) {
+		CHECK_EQ(kr_i32(&r), p);
+		CHECK_EQ(kr_i16(&r), 0);
+		kr_i64(&r);
+		kr_i64(&r);
+		kr_i64(&r);
+		kr_arr(&r, 0, 16);
+		kr_i32(&r);
+		kstr_t rec = kr_bytes(&r, 0);
+		*(p ? len1 : len0) = rec.len;
+	}
+	CHECK_EQ(r.err, 0);
+	CHECK_EQ(rd_left(&r), 0);
+	buf_deinit(&req);
+	buf_deinit(&resp);
+}
+
+TEST(kafka_fetch_respects_max_bytes_but_returns_one_whole_batch)
+{
+	kfix_t f;
+	kfix_start(&f);
+	f.cfg.num_partitions = 2;
+	memconn_t *m = kfix_conn(&f);
+	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
+	kt_batch(&batch, 10, -1, -1, -1, 1);
+	int32_t one = (int32_t)buf_len(&batch);
+	for (int i = 0; i < 10; i++)
+		kt_produce(&req, 7, i, "mb", i % 2, 1, &batch);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	for (int i = 0; i < 10; i++) {
+		buf_reset(&resp);
+		kt_recv(m, &resp);
+	}
+	int32_t a, b;
+	/* Generous limits: all five batches of each partition. */
+	fetch_two(m, "mb", 1 << 20, 1 << 20, &a, &b);
+	CHECK_EQ(a, 5 * one);
+	CHECK_EQ(b, 5 * one);
+	/* PartitionMaxBytes of 2.5 batches: two whole batches each. */
+	fetch_two(m, "mb", 1 << 20, one * 5 / 2, &a, &b);
+	CHECK_EQ(a, 2 * one);
+	CHECK_EQ(b, 2 * one);
+	/* Limits below one batch still return one whole batch for the first
+	 * partition (KIP-74); the response budget is then spent. */
+	fetch_two(m, "mb", 10, 10, &a, &b);
+	CHECK_EQ(a, one);
+	CHECK_EQ(b, 0);
+	/* MaxBytes of three batches: the second partition gets what is left. */
+	fetch_two(m, "mb", 3 * one, 1 << 20, &a, &b);
+	CHECK_EQ(a, 3 * one);
+	CHECK_EQ(b, 0);
+	fetch_two(m, "mb", 4 * one, 2 * one, &a, &b);
+	CHECK_EQ(a, 2 * one);
+	CHECK_EQ(b, 2 * one);
+	/* Less than a batch left for the second partition: nothing for it. */
+	fetch_two(m, "mb", 2 * one + one / 2, 2 * one, &a, &b);
+	CHECK_EQ(a, 2 * one);
+	CHECK_EQ(b, 0);
+	buf_deinit(&req);
+	buf_deinit(&batch);
+	buf_deinit(&resp);
+	memconn_free(m);
+	kfix_stop(&f);
+}
