@@ -7,7 +7,8 @@
  *   then consume them from the start of the topic (partition 0; with
  *   --consume-count N only the last N, since the mock broker keeps just its
  *   last 5 MB) with a fresh consumer, timed from the first message to the
- *   last so connection set-up is not counted; prints one line:
+ *   last so connection set-up is not counted, best of three; prints one
+ *   line:
  *     produce_msgs=N produce_s=S produce_mps=R produce_mbps=M consume_s=S consume_mps=R consume_mbps=M
  * MODE latency: produce --rate messages/s for --seconds while a consumer
  *   reads them; each value carries its send time; prints
@@ -134,6 +135,34 @@ static void produce_one(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len)
 	}
 }
 
+/* Consumes want messages from offset start with a fresh consumer; returns
+ * the microseconds from the first message's arrival to the last's (the
+ * first one starts the clock, so set-up is not counted). */
+static int64_t consume_span(const opts_t *o, int64_t start, long want)
+{
+	rd_kafka_t *c = consumer(o, start);
+	long got = 0;
+	int64_t c0 = 0, c1 = 0, deadline = now_us() + 120000000;
+	while (got < want && now_us() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+		if (!m)
+			continue;
+		if (!m->err) {
+			if (got++ == 0)
+				c0 = now_us();
+			c1 = now_us();
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(c);
+	rd_kafka_destroy(c);
+	if (got != want) {
+		fprintf(stderr, "kafka_load: consumed %ld of %ld\n", got, want);
+		exit(1);
+	}
+	return c1 - c0;
+}
+
 static void throughput(const opts_t *o)
 {
 	char *buf = malloc((size_t)o->size);
@@ -155,28 +184,16 @@ static void throughput(const opts_t *o)
 
 	long want =
 	    o->consume_count > 0 && o->consume_count < o->count ? o->consume_count : o->count;
-	rd_kafka_t *c = consumer(o, o->count - want);
-	long got = 0;
-	int64_t c0 = 0, c1 = 0, deadline = now_us() + 120000000;
-	while (got < want && now_us() < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
-		if (!m)
-			continue;
-		if (!m->err) {
-			if (got++ == 0)
-				c0 = now_us();
-			c1 = now_us();
-		}
-		rd_kafka_message_destroy(m);
-	}
-	rd_kafka_consumer_close(c);
-	rd_kafka_destroy(c);
-	if (got != want) {
-		fprintf(stderr, "kafka_load: consumed %ld of %ld\n", got, want);
-		exit(1);
+	/* The best of three consumes from the same offset: short windows on a
+	 * shared 2-core machine are noisy. */
+	int64_t best = 0;
+	for (int round = 0; round < 3; round++) {
+		int64_t span = consume_span(o, o->count - want, want);
+		if (round == 0 || span < best)
+			best = span;
 	}
 	/* The first message's arrival starts the clock: count it out. */
-	double cs = (double)(c1 - c0 > 0 ? c1 - c0 : 1) / 1e6;
+	double cs = (double)(best > 0 ? best : 1) / 1e6;
 	double mb = (double)o->count * o->size / 1e6;
 	double cmb = (double)(want - 1) * o->size / 1e6;
 	printf("produce_msgs=%ld produce_s=%.3f produce_mps=%.0f produce_mbps=%.1f "
