@@ -4,12 +4,13 @@
  *   kafka_load (--bootstrap HOST:PORT | --mock) --topic T MODE [options]
  *
  * MODE throughput: produce --count messages of --size bytes with --acks,
- *   then consume them from the start of the topic (partition 0; with
- *   --consume-count N only the last N, since the mock broker keeps just its
- *   last 5 MB) with a fresh consumer, timed from the first message to the
- *   last so connection set-up is not counted, best of three; prints one
- *   line:
- *     produce_msgs=N produce_s=S produce_mps=R produce_mbps=M consume_s=S consume_mps=R consume_mbps=M
+ *   three times (the best round counts), then consume all of partition 0
+ *   from the start (with --consume-count N only the last N, since the mock
+ *   broker keeps just its last 5 MB) with a fresh consumer, timed from the
+ *   first message to the last so connection set-up is not counted, best of
+ *   three; prints one line:
+ *     produce_msgs=N produce_s=S produce_mps=R produce_mbps=M
+ *     consume_msgs=N consume_s=S consume_mps=R consume_mbps=M
  * MODE latency: produce --rate messages/s for --seconds while a consumer
  *   reads them; each value carries its send time; prints
  *     latency_msgs=N p50_us=X p99_us=Y
@@ -167,28 +168,37 @@ static void throughput(const opts_t *o)
 {
 	char *buf = malloc((size_t)o->size);
 	memset(buf, 'x', (size_t)o->size);
+	/* The best of three produce rounds into the same topic (noisy machine). */
 	rd_kafka_t *p = producer(o, o->acks, "5");
-	int64_t t0 = now_us();
-	for (long i = 0; i < o->count; i++) {
-		produce_one(p, o, buf, (size_t)o->size);
-		rd_kafka_poll(p, 0);
-	}
-	rd_kafka_flush(p, 120000);
-	int64_t t1 = now_us();
-	if (failed || delivered != o->count) {
-		fprintf(stderr, "kafka_load: %ld delivered, %ld failed\n", delivered, failed);
-		exit(1);
+	int64_t bestp = 0;
+	for (int round = 0; round < 3; round++) {
+		long before = delivered;
+		int64_t t0 = now_us();
+		for (long i = 0; i < o->count; i++) {
+			produce_one(p, o, buf, (size_t)o->size);
+			rd_kafka_poll(p, 0);
+		}
+		rd_kafka_flush(p, 120000);
+		int64_t t1 = now_us();
+		if (failed || delivered - before != o->count) {
+			fprintf(stderr, "kafka_load: %ld delivered, %ld failed\n",
+			        delivered - before, failed);
+			exit(1);
+		}
+		if (round == 0 || t1 - t0 < bestp)
+			bestp = t1 - t0;
 	}
 	rd_kafka_destroy(p);
-	double ps = (double)(t1 - t0) / 1e6;
+	double ps = (double)bestp / 1e6;
+	int64_t total = 3 * (int64_t)o->count;
 
 	long want =
-	    o->consume_count > 0 && o->consume_count < o->count ? o->consume_count : o->count;
+	    o->consume_count > 0 && o->consume_count < total ? o->consume_count : (long)total;
 	/* The best of three consumes from the same offset: short windows on a
 	 * shared 2-core machine are noisy. */
 	int64_t best = 0;
 	for (int round = 0; round < 3; round++) {
-		int64_t span = consume_span(o, o->count - want, want);
+		int64_t span = consume_span(o, total - want, want);
 		if (round == 0 || span < best)
 			best = span;
 	}
