@@ -3,7 +3,12 @@
  */
 #include "broker/stream.h"
 
+#include "core/err.h"
+#include "store/batch.h"
+#include "store/plog.h"
+
 #include <errno.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +68,23 @@ int sid_decr(sid_t *a)
 
 int sid_fmt(sid_t id, char *out)
 {
-	return snprintf(out, SID_STRLEN, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
+	char tmp[SID_STRLEN];
+	char *end = tmp + sizeof tmp, *p = end;
+	uint64_t v = id.seq;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	*--p = '-';
+	v = id.ms;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	int n = (int)(end - p);
+	memcpy(out, p, (size_t)n);
+	out[n] = 0;
+	return n;
 }
 
 /* Redis's string2ull: a strict integer, else whatever strtoull accepts
@@ -141,8 +162,7 @@ int sid_parse(const char *s, size_t n, sid_t *out, uint64_t missing_seq, int str
 
 const uint8_t *sentry_field(const uint8_t *p, const uint8_t **s, uint32_t *n)
 {
-	uint32_t len;
-	memcpy(&len, p, 4);
+	uint32_t len = be32_load(p);
 	*s = p + 4;
 	*n = len;
 	return p + 4 + len;
@@ -162,8 +182,8 @@ static void pel_free(spel_t *p, int owns)
 	if (owns)
 		for (size_t i = 0; i < p->n; i++)
 			free(p->v[i]);
-	free(p->v);
-	p->v = NULL;
+	free(p->base);
+	p->v = p->base = NULL;
 	p->n = p->cap = 0;
 }
 
@@ -195,6 +215,14 @@ void stream_free(stream_t *s)
 	for (size_t i = s->head; i < s->head + s->n; i++)
 		free(s->v[i]);
 	free(s->v);
+	if (s->log) {
+		stream_flush(s);
+		plog_close(s->log);
+	}
+	buf_deinit(&s->rbuf);
+	free(s->roff);
+	buf_deinit(&s->pbuf);
+	free(s->poff);
 	size_t it = 0;
 	const char *k;
 	size_t kl;
@@ -239,14 +267,90 @@ static void drop_leading_holes(stream_t *s)
 		s->head = 0;
 }
 
+/* Record layout in the partition log: key = ID (u64 ms, u64 seq) + u32
+ * npairs, all big-endian; value = the packed payload; timestamp = ms. */
+#define REC_KEY_LEN 20
+
+/* Pending records in pbuf: [u32 len][key REC_KEY_LEN][payload]. */
+#define PEND_FLUSH_BYTES (1u << 20)
+
+static void pend_add(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len)
+{
+	if (s->pn == 0)
+		s->pfirst = s->next_pos;
+	if (s->pn == s->pcap) {
+		s->pcap = s->pcap ? s->pcap * 2 : 64;
+		s->poff = xrealloc(s->poff, s->pcap * sizeof *s->poff);
+	}
+	s->poff[s->pn++] = (uint32_t)buf_len(&s->pbuf);
+	buf_put_be32(&s->pbuf, (uint32_t)len);
+	buf_put_be64(&s->pbuf, id.ms);
+	buf_put_be64(&s->pbuf, id.seq);
+	buf_put_be32(&s->pbuf, npairs);
+	buf_append(&s->pbuf, data, len);
+}
+
+int stream_flush(stream_t *s)
+{
+	if (!s->log || s->pn == 0)
+		return 0;
+	batch_record_t *recs = xmalloc(s->pn * sizeof *recs);
+	const uint8_t *base = buf_data(&s->pbuf);
+	for (size_t i = 0; i < s->pn; i++) {
+		const uint8_t *r = base + s->poff[i];
+		memset(&recs[i], 0, sizeof recs[i]);
+		recs[i].timestamp = (int64_t)(be64_load(r + 4) & INT64_MAX);
+		recs[i].key = r + 4;
+		recs[i].key_len = REC_KEY_LEN;
+		recs[i].value = r + 4 + REC_KEY_LEN;
+		recs[i].value_len = (int32_t)be32_load(r);
+	}
+	buf_t b = BUF_INIT;
+	int rc = batch_build(&b, NULL, recs, s->pn);
+	int64_t first = 0;
+	if (rc == 0)
+		rc = plog_append(s->log, buf_data(&b), buf_len(&b), -1, &first);
+	if (rc == 0 && (uint64_t)first != s->pfirst)
+		rc = SL_ECORRUPT;
+	buf_deinit(&b);
+	free(recs);
+	/* On failure the entries stay indexed but unreadable (their payload
+	 * reads fail); the caller reports the error. */
+	buf_reset(&s->pbuf);
+	s->pn = 0;
+	return rc;
+}
+
+static sentry_t *push_entry(stream_t *s, sentry_t *e);
+
 sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len)
 {
-	sentry_t *e = xmalloc(sizeof *e + len);
+	sentry_t *e;
+	if (len > UINT32_MAX - 64)
+		return NULL;
+	if (s->log) {
+		/* Consecutive appends of a turn share one batch (stream_flush). */
+		if (s->pn && buf_len(&s->pbuf) + len > PEND_FLUSH_BYTES && stream_flush(s) < 0)
+			return NULL;
+		pend_add(s, id, npairs, data, len);
+		e = xmalloc(sizeof *e);
+		e->len = 0;
+		e->ondisk = 1;
+		s->dirty = 1;
+	} else {
+		e = xmalloc(sizeof *e + len);
+		e->len = (uint32_t)len;
+		e->ondisk = 0;
+		memcpy(e->data, data, len);
+	}
 	e->id = id;
 	e->pos = s->next_pos++;
 	e->npairs = npairs;
-	e->len = (uint32_t)len;
-	memcpy(e->data, data, len);
+	return push_entry(s, e);
+}
+
+static sentry_t *push_entry(stream_t *s, sentry_t *e)
+{
 	if (s->head + s->n == s->cap) {
 		if (s->head > 0 && (s->head >= s->cap / 2 || s->holes >= s->n / 2))
 			compact(s);
@@ -257,7 +361,7 @@ sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data
 	}
 	s->v[s->head + s->n++] = e;
 	s->length++;
-	s->last_id = id;
+	s->last_id = e->id;
 	s->entries_added++;
 	return e;
 }
@@ -266,13 +370,46 @@ sentry_t *stream_append_argv(stream_t *s, sid_t id, uint32_t npairs, const char 
 			     const size_t *lens)
 {
 	size_t len = 0;
+	if (s->log) {
+		/* Pack straight into the pending batch. */
+		for (uint32_t i = 0; i < 2 * npairs; i++)
+			len += 4 + lens[i];
+		if (s->pn && buf_len(&s->pbuf) + len > PEND_FLUSH_BYTES && stream_flush(s) < 0)
+			return NULL;
+		if (s->pn == 0)
+			s->pfirst = s->next_pos;
+		if (s->pn == s->pcap) {
+			s->pcap = s->pcap ? s->pcap * 2 : 64;
+			s->poff = xrealloc(s->poff, s->pcap * sizeof *s->poff);
+		}
+		s->poff[s->pn++] = (uint32_t)buf_len(&s->pbuf);
+		uint8_t *p = buf_reserve(&s->pbuf, 4 + REC_KEY_LEN + len);
+		be32_store(p, (uint32_t)len);
+		be64_store(p + 4, id.ms);
+		be64_store(p + 12, id.seq);
+		be32_store(p + 20, npairs);
+		p += 4 + REC_KEY_LEN;
+		for (uint32_t i = 0; i < 2 * npairs; i++) {
+			be32_store(p, (uint32_t)lens[i]);
+			memcpy(p + 4, ptrs[i], lens[i]);
+			p += 4 + lens[i];
+		}
+		buf_commit(&s->pbuf, 4 + REC_KEY_LEN + len);
+		sentry_t *e = xmalloc(sizeof *e);
+		e->len = 0;
+		e->ondisk = 1;
+		s->dirty = 1;
+		e->id = id;
+		e->pos = s->next_pos++;
+		e->npairs = npairs;
+		return push_entry(s, e);
+	}
 	for (uint32_t i = 0; i < 2 * npairs; i++)
 		len += 4 + lens[i];
 	uint8_t *tmp = xmalloc(len);
 	uint8_t *p = tmp;
 	for (uint32_t i = 0; i < 2 * npairs; i++) {
-		uint32_t l = (uint32_t)lens[i];
-		memcpy(p, &l, 4);
+		be32_store(p, (uint32_t)lens[i]);
 		memcpy(p + 4, ptrs[i], lens[i]);
 		p += 4 + lens[i];
 	}
@@ -421,6 +558,21 @@ static size_t node_span(const stream_t *s, size_t i, uint64_t *live, sid_t *last
 	return j;
 }
 
+/* Lets the partition log delete whole segments below the first live
+ * entry (trimmed entries are never read again). */
+static void release_log_head(stream_t *s)
+{
+	if (!s->log)
+		return;
+	sentry_t *f = stream_first(s);
+	uint64_t keep = f ? f->pos : s->next_pos;
+	/* Entries still pending are not in the log yet. */
+	if ((int64_t)keep > plog_end_offset(s->log))
+		keep = (uint64_t)plog_end_offset(s->log);
+	if ((int64_t)keep > plog_start_offset(s->log))
+		plog_delete_before(s->log, (int64_t)keep);
+}
+
 static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx, int64_t limit)
 {
 	int64_t removed = 0;
@@ -430,7 +582,7 @@ static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx,
 			i++;
 		if (approx) {
 			uint64_t live;
-			sid_t last;
+			sid_t last = SID_MIN;
 			size_t end = node_span(s, i, &live, &last);
 			if (minid) {
 				if (sid_cmp(last, *minid) >= 0)
@@ -462,6 +614,8 @@ static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx,
 	}
 	if (s->holes > 64 && s->holes >= s->n / 2)
 		compact(s);
+	if (removed)
+		release_log_head(s);
 	return removed;
 }
 
@@ -634,9 +788,19 @@ sconsumer_t *stream_consumer_create(sgroup_t *g, const char *name, size_t nlen, 
 static void pel_insert(spel_t *p, snack_t *n)
 {
 	size_t i = spel_lower(p, n->id);
-	if (p->n == p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 8;
-		p->v = xrealloc(p->v, p->cap * sizeof *p->v);
+	size_t off = (size_t)(p->v - p->base);
+	if (off + p->n == p->cap) {
+		if (off > p->cap / 2) {
+			memmove(p->base, p->v, p->n * sizeof *p->v);
+		} else {
+			p->cap = p->cap ? p->cap * 2 : 8;
+			snack_t **nb = xmalloc(p->cap * sizeof *nb);
+			if (p->n)
+				memcpy(nb, p->v, p->n * sizeof *nb);
+			free(p->base);
+			p->base = nb;
+		}
+		p->v = p->base;
 	}
 	memmove(p->v + i + 1, p->v + i, (p->n - i) * sizeof *p->v);
 	p->v[i] = n;
@@ -647,8 +811,16 @@ static void pel_remove(spel_t *p, sid_t id)
 {
 	size_t i = spel_lower(p, id);
 	if (i < p->n && sid_cmp(p->v[i]->id, id) == 0) {
-		memmove(p->v + i, p->v + i + 1, (p->n - i - 1) * sizeof *p->v);
+		/* Shift whichever side is shorter. */
+		if (i < p->n / 2) {
+			memmove(p->v + 1, p->v, i * sizeof *p->v);
+			p->v++;
+		} else {
+			memmove(p->v + i, p->v + i + 1, (p->n - i - 1) * sizeof *p->v);
+		}
 		p->n--;
+		if (p->n == 0)
+			p->v = p->base;
 	}
 }
 
@@ -719,4 +891,166 @@ int stream_pel_ack(sgroup_t *g, sid_t id)
 	pel_remove(&g->pel, id);
 	free(n);
 	return 1;
+}
+
+/* --- the partition log ----------------------------------------------------------- */
+
+/* Reads the batches starting at position pos into the cache. */
+static int fill_cache(stream_t *s, uint64_t pos)
+{
+	plog_region_t rg;
+	int rc = plog_read(s->log, (int64_t)pos, 256 * 1024, &rg);
+	if (rc < 0)
+		return rc;
+	if (rg.len == 0)
+		return SL_ERANGE;
+	buf_t raw = BUF_INIT;
+	uint8_t *p = buf_reserve(&raw, rg.len);
+	size_t got = 0;
+	while (got < rg.len) {
+		ssize_t k = pread(rg.fd, p + got, rg.len - got, rg.pos + (off_t)got);
+		if (k <= 0) {
+			buf_deinit(&raw);
+			return SL_EIO;
+		}
+		got += (size_t)k;
+	}
+	buf_reset(&s->rbuf);
+	s->rn = 0;
+	s->rfirst = (uint64_t)rg.first_offset;
+	size_t off = 0;
+	rc = 0;
+	while (off < rg.len && rc == 0) {
+		batch_hdr_t h;
+		if (batch_peek(p + off, rg.len - off, &h) < 0 || batch_size(&h) > rg.len - off) {
+			rc = SL_ECORRUPT;
+			break;
+		}
+		batch_iter_t it;
+		batch_record_t rec;
+		if (batch_iter_init(&it, p + off, batch_size(&h)) < 0) {
+			rc = SL_ECORRUPT;
+			break;
+		}
+		int r;
+		while ((r = batch_iter_next(&it, &rec)) == 1) {
+			if ((uint64_t)rec.offset != s->rfirst + s->rn) {
+				rc = SL_ECORRUPT;
+				break;
+			}
+			if (s->rn == s->rcap) {
+				s->rcap = s->rcap ? s->rcap * 2 : 256;
+				s->roff = xrealloc(s->roff, s->rcap * sizeof *s->roff);
+			}
+			s->roff[s->rn++] = (uint32_t)buf_len(&s->rbuf);
+			buf_append(&s->rbuf, rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0);
+		}
+		if (r < 0)
+			rc = SL_ECORRUPT;
+		off += batch_size(&h);
+	}
+	buf_deinit(&raw);
+	if (rc < 0)
+		s->rn = 0;
+	return rc;
+}
+
+const uint8_t *stream_entry_data(stream_t *s, const sentry_t *e)
+{
+	if (!e->ondisk)
+		return e->data;
+	if (s->pn && e->pos >= s->pfirst && e->pos < s->pfirst + s->pn)
+		return buf_data(&s->pbuf) + s->poff[e->pos - s->pfirst] + 4 + REC_KEY_LEN;
+	if (!(e->pos >= s->rfirst && e->pos < s->rfirst + s->rn)) {
+		if (fill_cache(s, e->pos) < 0)
+			return NULL;
+		if (!(e->pos >= s->rfirst && e->pos < s->rfirst + s->rn))
+			return NULL;
+	}
+	return buf_data(&s->rbuf) + s->roff[e->pos - s->rfirst];
+}
+
+int stream_attach_log(stream_t *s, struct plog *p)
+{
+	s->log = p;
+	int64_t pos = plog_start_offset(p), end = plog_end_offset(p);
+	s->next_pos = (uint64_t)pos;
+	while (pos < end) {
+		plog_region_t rg;
+		int rc = plog_read(p, pos, 1 << 20, &rg);
+		if (rc < 0)
+			return rc;
+		if (rg.len == 0)
+			break;
+		buf_t raw = BUF_INIT;
+		uint8_t *d = buf_reserve(&raw, rg.len);
+		size_t got = 0;
+		while (got < rg.len) {
+			ssize_t k = pread(rg.fd, d + got, rg.len - got, rg.pos + (off_t)got);
+			if (k <= 0) {
+				buf_deinit(&raw);
+				return SL_EIO;
+			}
+			got += (size_t)k;
+		}
+		size_t off = 0;
+		while (off < rg.len) {
+			batch_hdr_t h;
+			batch_iter_t it;
+			batch_record_t rec;
+			if (batch_peek(d + off, rg.len - off, &h) < 0 || batch_size(&h) > rg.len - off ||
+			    batch_iter_init(&it, d + off, batch_size(&h)) < 0) {
+				buf_deinit(&raw);
+				return SL_ECORRUPT;
+			}
+			while (batch_iter_next(&it, &rec) == 1) {
+				if (rec.key_len != REC_KEY_LEN)
+					continue;
+				sentry_t *e = xmalloc(sizeof *e);
+				e->id.ms = be64_load(rec.key);
+				e->id.seq = be64_load(rec.key + 8);
+				e->npairs = be32_load(rec.key + 16);
+				e->len = 0;
+				e->ondisk = 1;
+				e->pos = (uint64_t)rec.offset;
+				s->next_pos = e->pos + 1;
+				push_entry(s, e);
+			}
+			off += batch_size(&h);
+			pos = (int64_t)s->next_pos;
+		}
+		buf_deinit(&raw);
+	}
+	s->next_pos = (uint64_t)end;
+	s->entries_added = (uint64_t)end;
+	return 0;
+}
+
+void stream_drop_below(stream_t *s, uint64_t pos)
+{
+	while (s->length) {
+		sentry_t *f = stream_first(s);
+		if (f->pos >= pos)
+			break;
+		remove_at(s, s->head);
+	}
+	if (s->holes > 64 && s->holes >= s->n / 2)
+		compact(s);
+	release_log_head(s);
+}
+
+void stream_drop_range(stream_t *s, uint64_t from, uint64_t to)
+{
+	for (size_t i = s->head; i < s->head + s->n; i++) {
+		sentry_t *e = s->v[i];
+		if (e && e->pos >= from && e->pos < to) {
+			free(e);
+			s->v[i] = NULL;
+			s->holes++;
+			s->length--;
+		}
+	}
+	drop_leading_holes(s);
+	if (s->holes > 64 && s->holes >= s->n / 2)
+		compact(s);
 }

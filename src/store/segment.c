@@ -32,29 +32,33 @@
  * Validity: a batch is valid when its header parses (magic 2, BatchLength
  * >= 49), it lies entirely inside the file, its BaseOffset is the expected
  * next offset, its PartitionLeaderEpoch is SEG_LEADER_EPOCH (both fields
- * are outside the CRC), RecordsCount == LastOffsetDelta + 1, and (when verifying)
- * its CRC-32C matches. An index file is valid when its size is a multiple
- * of the entry size, its columns increase, and its positions lie inside
- * the file.
+ * are outside the CRC), RecordsCount == LastOffsetDelta + 1, and (when
+ * verifying) its CRC-32C matches. An index file is valid when its size is
+ * a multiple of the entry size, its columns increase, and its positions
+ * lie inside the file.
  *
  * Recovery rule (seg_open): load both indexes; if either is missing or
- * invalid, drop both and rebuild by walking the whole log. After an unclean
- * shutdown the active segment is walked whole with CRC checks
- * (SEG_VERIFY_ALL: anything not yet synced may be damaged anywhere in it)
- * and its index files are rewritten if they differ from what the walk
- * computes; sealed segments were synced and trimmed when sealed. Otherwise check
- * the last offset-index entry: the batch at its position must have the
- * expected BaseOffset; drop entries from the end until one does. Time-index
- * entries newer than that entry are dropped too. Then walk from that entry
- * to the end of the file, re-adding index entries as appends would, and
- * stop at the first invalid batch (after an unclean shutdown: CRC-checked).
- * The file is truncated there — this also removes a preallocated zero tail —
- * and what was cut is logged. Index entries that still point into the cut
- * part are lagging (an index page reached disk before its log data) and are
- * caught either here or, for an entry in the middle of the file, lazily on
- * read: a read checks the batch header at the entry it uses and rebuilds
- * the indexes when it does not match. Nothing is ever read past the logical
- * end, so a damaged tail is never served.
+ * invalid, drop both and rebuild by walking the whole log. Otherwise pick
+ * a start entry — the last one (SEG_VERIFY_NONE after a clean shutdown,
+ * SEG_VERIFY_TAIL), the last one at or below a known-synced position
+ * (SEG_VERIFY_TAIL with `from`), or none (SEG_VERIFY_ALL: the whole
+ * segment) — and step back while the batch header at the entry does not
+ * carry the entry's offset. Walk from there to the end of the file,
+ * recomputing index entries as appends would, and stop at the first
+ * invalid batch (CRC-checked unless NONE). The file is truncated there —
+ * this also removes a preallocated zero tail — and what was cut is logged;
+ * a read error stops the open instead (nothing is cut for it). The index
+ * files are rewritten only if the walk disagrees with them. Which mode
+ * each segment gets is plog's decision (plog.c: the recovery point).
+ *
+ * Index entries in the middle of a file are not checked at open: a read
+ * checks the batch header at every entry it uses and rebuilds the indexes
+ * when it does not match, and a binary search over damaged entries still
+ * only returns an entry at or below the target. Nothing is ever read past
+ * the logical end, so a damaged tail is never served.
+ *
+ * Memory: the active segment's indexes are heap arrays; a sealed
+ * segment's are read-only mappings of its files (seg_idle).
  */
 #include "store/segment.h"
 
@@ -67,6 +71,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -231,6 +236,36 @@ static void tidx_push(seg_t *s, int64_t ts, uint32_t rel)
 	s->tidx[s->ntidx++] = (seg_tidx_t){ts, rel};
 }
 
+/* Index entries live in arrays while a segment is active (and after a
+ * rebuild) and in read-only mappings of the files once it is sealed, so
+ * that old segments cost page cache the kernel can reclaim rather than
+ * heap. These read either. */
+static inline uint32_t ix_rel(const seg_t *s, size_t k)
+{
+	return s->imap ? be32_load(s->imap + k * IDX_ENTRY) : s->idx[k].rel;
+}
+static inline uint32_t ix_pos(const seg_t *s, size_t k)
+{
+	return s->imap ? be32_load(s->imap + k * IDX_ENTRY + 4) : s->idx[k].pos;
+}
+static inline int64_t tx_ts(const seg_t *s, size_t k)
+{
+	return s->tmap ? (int64_t)be64_load(s->tmap + k * TIDX_ENTRY) : s->tidx[k].ts;
+}
+static inline uint32_t tx_rel(const seg_t *s, size_t k)
+{
+	return s->tmap ? be32_load(s->tmap + k * TIDX_ENTRY + 8) : s->tidx[k].rel;
+}
+
+static void unmap_indexes(seg_t *s)
+{
+	if (s->imap)
+		munmap((void *)s->imap, s->nidx * IDX_ENTRY);
+	if (s->tmap)
+		munmap((void *)s->tmap, s->ntidx * TIDX_ENTRY);
+	s->imap = s->tmap = NULL;
+}
+
 static void idx_encode(uint8_t *p, const seg_idx_t *e)
 {
 	be32_store(p, e->rel);
@@ -256,15 +291,67 @@ static int ensure_index_fds(seg_t *s)
 	return s->ifd >= 0 && s->tfd >= 0 ? 0 : sl_from_errno(errno);
 }
 
-void seg_close_index_files(seg_t *s)
+/* Maps an index file of n entries of size esz, or returns NULL (then the
+ * arrays stay). The file must hold exactly those entries. */
+static const uint8_t *map_file(int fd, size_t n, size_t esz)
 {
-	if (s->index_dirty)
+	struct stat st;
+	if (n == 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != (uint64_t)n * esz)
+		return NULL;
+	void *m = mmap(NULL, n * esz, PROT_READ, MAP_SHARED, fd, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+void seg_idle(seg_t *s)
+{
+	s->sealed = 1;
+	if (s->index_dirty || ensure_index_fds(s) < 0)
 		return;
-	if (s->ifd >= 0)
-		close(s->ifd);
-	if (s->tfd >= 0)
-		close(s->tfd);
+	if (!s->imap && (s->imap = map_file(s->ifd, s->nidx, IDX_ENTRY)) != NULL) {
+		free(s->idx);
+		s->idx = NULL;
+		s->cidx = 0;
+	}
+	if (!s->tmap && (s->tmap = map_file(s->tfd, s->ntidx, TIDX_ENTRY)) != NULL) {
+		free(s->tidx);
+		s->tidx = NULL;
+		s->ctidx = 0;
+	}
+	close(s->ifd);
+	close(s->tfd);
 	s->ifd = s->tfd = -1;
+}
+
+void seg_activate(seg_t *s)
+{
+	if (!s->sealed)
+		return;
+	if (s->imap) {
+		size_t n = s->nidx;
+		seg_idx_t *v = malloc((n ? n : 1) * sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			v[i] = (seg_idx_t){ix_rel(s, i), ix_pos(s, i)};
+		munmap((void *)s->imap, n * IDX_ENTRY);
+		s->imap = NULL;
+		s->idx = v;
+		s->cidx = n ? n : 1;
+	}
+	if (s->tmap) {
+		size_t n = s->ntidx;
+		seg_tidx_t *v = malloc((n ? n : 1) * sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			v[i] = (seg_tidx_t){tx_ts(s, i), tx_rel(s, i)};
+		munmap((void *)s->tmap, n * TIDX_ENTRY);
+		s->tmap = NULL;
+		s->tidx = v;
+		s->ctidx = n ? n : 1;
+	}
+	s->sealed = 0;
+	(void)ensure_index_fds(s);
 }
 
 /* Rewrites both index files from memory. */
@@ -447,7 +534,7 @@ static ssize_t idx_floor_rel(const seg_t *s, uint32_t want)
 	size_t lo = 0, hi = s->nidx;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->idx[mid].rel <= want)
+		if (ix_rel(s, mid) <= want)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -460,7 +547,7 @@ static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
 	size_t lo = 0, hi = s->nidx;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->idx[mid].pos <= want)
+		if (ix_pos(s, mid) <= want)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -471,16 +558,16 @@ static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
 uint64_t seg_index_floor_pos(const seg_t *s, uint64_t pos)
 {
 	ssize_t k = idx_floor_pos(s, pos);
-	return k < 0 ? 0 : s->idx[k].pos;
+	return k < 0 ? 0 : ix_pos(s, (size_t)k);
 }
 
 /* Whether the index entry k points at a batch header with its offset. */
 static int idx_entry_ok(seg_t *s, scan_t *sc, size_t k)
 {
 	batch_hdr_t h;
-	if (scan_hdr(sc, s->idx[k].pos, &h) < 0)
+	if (scan_hdr(sc, ix_pos(s, k), &h) < 0)
 		return 0;
-	return h.base_offset == s->base + s->idx[k].rel;
+	return h.base_offset == s->base + ix_rel(s, k);
 }
 
 /* Walks batches from *pos (a batch start whose BaseOffset should be *next)
@@ -737,6 +824,7 @@ int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h)
 int seg_rebuild_index(seg_t *s)
 {
 	log_warn(s->log, "segment %s: index does not match the log; rebuilding", s->path);
+	unmap_indexes(s);
 	s->nidx = s->ntidx = 0;
 	s->since_index = 0;
 	s->max_ts = s->max_ts_off = -1;
@@ -752,7 +840,10 @@ int seg_rebuild_index(seg_t *s)
 		          pos, why ? why : "length");
 		return SL_EIO;
 	}
-	return write_indexes(s);
+	int rc = write_indexes(s);
+	if (rc == 0 && s->sealed)
+		seg_idle(s);
+	return rc;
 }
 
 /* Start position for a walk towards offset: the index entry at or below it,
@@ -766,7 +857,7 @@ static int idx_start(seg_t *s, scan_t *sc, int64_t offset, uint64_t *pos)
 			return 0;
 		}
 		if (idx_entry_ok(s, sc, (size_t)k)) {
-			*pos = s->idx[k].pos;
+			*pos = ix_pos(s, (size_t)k);
 			return 0;
 		}
 		int rc = seg_rebuild_index(s);
@@ -824,9 +915,9 @@ int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len)
 	scan_init(&sc, s->fd, s->size);
 	uint64_t cur = pos + first;
 	ssize_t k = idx_floor_pos(s, target);
-	if (k >= 0 && s->idx[k].pos > cur) {
+	if (k >= 0 && ix_pos(s, (size_t)k) > cur) {
 		if (idx_entry_ok(s, &sc, (size_t)k))
-			cur = s->idx[k].pos;
+			cur = ix_pos(s, (size_t)k);
 		else if ((rc = seg_rebuild_index(s)) < 0)
 			goto out;
 	}
@@ -845,26 +936,29 @@ out:
 	return rc;
 }
 
-int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
+int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset)
 {
-	if (s->size == 0 || s->max_ts < ts)
+	if (s->size == 0 || s->max_ts < ts || min_offset >= s->next)
 		return SL_ENOENT;
 	/* Entries before the first one reaching ts cover only batches whose
-	 * timestamps are all below ts: start at the last such entry. */
+	 * timestamps are all below ts: start at the last such entry, or at
+	 * the batch holding min_offset if that is later. */
 	size_t lo = 0, hi = s->ntidx;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->tidx[mid].ts < ts)
+		if (tx_ts(s, mid) < ts)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	int64_t from = lo > 0 ? s->base + tx_rel(s, lo - 1) : s->base;
+	if (min_offset > from)
+		from = min_offset;
+	uint64_t p = 0;
+	int64_t first;
+	int rc = from > s->base ? seg_locate(s, from, &p, &first) : 0;
 	scan_t sc;
 	scan_init(&sc, s->fd, s->size);
-	uint64_t p = 0;
-	int rc = 0;
-	if (lo > 0)
-		rc = idx_start(s, &sc, s->base + s->tidx[lo - 1].rel, &p);
 	while (rc == 0) {
 		batch_hdr_t h;
 		if (p >= s->size) {
@@ -878,6 +972,33 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
 		if (h.max_ts >= ts) {
 			*offset = h.base_offset;
 			break;
+		}
+		p += batch_size(&h);
+	}
+	scan_deinit(&sc);
+	return rc;
+}
+
+int seg_max_ts_from(seg_t *s, int64_t min_offset, int64_t *ts, int64_t *offset)
+{
+	*ts = -1;
+	*offset = -1;
+	uint64_t p = 0;
+	int64_t first;
+	int rc = seg_locate(s, min_offset, &p, &first);
+	if (rc == SL_ENOENT)
+		return 0;
+	scan_t sc;
+	scan_init(&sc, s->fd, s->size);
+	while (rc == 0 && p < s->size) {
+		batch_hdr_t h;
+		if (scan_hdr(&sc, p, &h) < 0) {
+			rc = SL_EIO;
+			break;
+		}
+		if (h.max_ts > *ts) {
+			*ts = h.max_ts;
+			*offset = h.base_offset;
 		}
 		p += batch_size(&h);
 	}
@@ -915,6 +1036,7 @@ void seg_close(seg_t *s)
 		close(s->ifd);
 	if (s->tfd >= 0)
 		close(s->tfd);
+	unmap_indexes(s);
 	free(s->idx);
 	free(s->tidx);
 	free(s->path);

@@ -1,6 +1,7 @@
 """Streams and consumer groups survive SIGTERM and SIGKILL restarts: every
 acknowledged XADD, XDEL, XTRIM, XSETID, group change, delivery and XACK is
 there afterwards, including across journal compactions."""
+import os
 import signal
 
 import pytest
@@ -15,7 +16,7 @@ def snapshot(port):
     for line in [("XRANGE", "s", "-", "+"), ("XLEN", "s"), ("XINFO", "GROUPS", "s"),
                  ("XPENDING", "s", "g"), ("XPENDING", "s", "g", "-", "+", "100"),
                  ("XINFO", "CONSUMERS", "s", "g"), ("XRANGE", "t", "-", "+"), ("EXISTS", "gone"),
-                 ("XINFO", "STREAM", "e"), ("DBSIZE",)]:
+                 ("XINFO", "STREAM", "e"), ("DBSIZE",), ("TYPE", "ow"), ("GET", "ow")]:
         raw, v = c.call(*line)
         # Idle times move on; everything else must be identical.
         out.append(mask(v) if line[0] in ("XINFO",) and line[1] == "CONSUMERS" or
@@ -43,13 +44,20 @@ def workload(port):
     c.call("DEL", "gone")
     c.call("XGROUP", "CREATE", "e", "g", "$", "MKSTREAM")
     c.call("XSETID", "e", "500-5", "ENTRIESADDED", "7", "MAXDELETEDID", "400-1")
+    # A stream overwritten by a string loses its entries for good.
+    c.call("XADD", "ow", "1-1", "a", "b")
+    c.call("SET", "ow", "now a string")
     c.close()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 @pytest.mark.parametrize("compact", [False, True])
 def test_streams_survive_restart(tmp_path, sig, compact):
-    extra = ["--journal.compact.min.bytes=0", "--journal.compact.ratio=1"] if compact else []
+    # Small segments: reads cross segment boundaries and trimming deletes
+    # whole segments of the stream's partition log.
+    extra = ["--log.segment.bytes=16384"]
+    if compact:
+        extra += ["--journal.compact.min.bytes=0", "--journal.compact.ratio=1"]
     data = tmp_path / "d"
     data.mkdir()
     with sluice.Sluiced(data_dir=str(data), fsync="always", listeners=("resp",), extra=extra) as s:
@@ -57,13 +65,22 @@ def test_streams_survive_restart(tmp_path, sig, compact):
         before = snapshot(s.port("resp"))
         if sig == signal.SIGKILL:
             s.kill()
+            # A log directory whose creation never reached the journal.
+            orphan = os.path.join(str(data), "streams", "77")
+            os.mkdir(orphan)
             s.start()
+            assert not os.path.exists(orphan)
         else:
             s.restart()
         after = snapshot(s.port("resp"))
         assert after == before
         if compact:
             assert "streams.journal: compacted" in s.stderr()
+        segs = [f for f in os.listdir(os.path.join(str(data), "streams", "0")) if f.endswith(".log")]
+        assert 1 < len(segs) < 10
+        # Logs left: s, t, e (gone and ow were deleted with their keys).
+        logs = sorted(d for d in os.listdir(os.path.join(str(data), "streams")) if d.isdigit())
+        assert len(logs) == 3, logs
         # The restarted server keeps working: new IDs, deliveries and acks.
         c = Conn(s.port("resp"))
         assert c.call("XADD", "s", "301-1", "n", "301")[0] == b"$5\r\n301-1\r\n"

@@ -129,6 +129,7 @@ struct resp_srv {
 	loop_task_t sync_task;
 	size_t inflight_syncs;
 	struct resp_lx *lx; /* lists, strings, expiry, pub/sub (c_lists.h) */
+	map_t cmds;         /* lower-case name → top-level resp_cmd_t (dispatch) */
 };
 
 struct resp_cli {
@@ -148,10 +149,16 @@ struct resp_cli {
 	struct resp_lxcli *lx; /* pub/sub, MULTI, WATCH state (c_lists.h) */
 };
 
+/* Queues reply (copied) behind a hold released when everything journaled
+ * so far is durable (front.c; group commit at the end of the turn). */
+void resp_hold_reply(resp_cli_t *cl, buf_t *reply);
+
 /* Dispatch one parsed request (commands.c). */
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv);
 const resp_cmd_t *resp_cmd_table(size_t *n);
 const resp_cmd_t *resp_cmd_lookup(const resp_cmd_t *table, const char *name, size_t len);
+/* Builds srv->cmds from the table (front start) / frees it (stop). */
+void resp_cmds_index(resp_srv_t *srv);
 
 /* Shared error replies (Redis's texts). */
 void resp_err_arity(resp_cli_t *cl, const char *fullname);
