@@ -27,9 +27,10 @@ TEST(crc32c_known_vectors)
 		buf[i] = (uint8_t)(31 - i);
 	check_impls(buf, 32, 0x113fdb5cu);
 	/* The iSCSI read command PDU of RFC 3720 B.4. */
-	static const uint8_t pdu[48] = { 0x01, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-					 0x14, 0, 0, 0, 0, 0, 0x04, 0, 0, 0, 0, 0x14, 0, 0, 0, 0x18,
-					 0x28, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t pdu[48] = {0x01, 0xc0, 0, 0,    0,    0, 0, 0,    0,    0, 0,    0,
+	                                0,    0,    0, 0,    0x14, 0, 0, 0,    0,    0, 0x04, 0,
+	                                0,    0,    0, 0x14, 0,    0, 0, 0x18, 0x28, 0, 0,    0,
+	                                0,    0,    0, 0,    0x02, 0, 0, 0,    0,    0, 0,    0};
 	check_impls(pdu, 48, 0xd9963a56u);
 }
 
@@ -47,5 +48,29 @@ TEST(crc32c_chaining_and_alignment)
 	for (size_t off = 0; off < 16; off++) {
 		uint32_t a = crc32c_sw(0, data + off, sizeof data - off);
 		CHECK_EQ(crc32c(0, data + off, sizeof data - off), a);
+	}
+}
+
+/* Inputs long enough for the three-stream path, at every alignment and with
+ * lengths around its block multiples, agree with the table implementation. */
+TEST(crc32c_long_inputs_match_software)
+{
+	enum { N = 3 * 4096 * 3 + 100 };
+	static uint8_t data[N];
+	uint64_t seed = 1234;
+	for (size_t i = 0; i < N; i++)
+		data[i] = (uint8_t)test_rand(&seed);
+	const size_t lens[] = {3 * 4096 - 1, 3 * 4096, 3 * 4096 + 1,
+	                       6 * 4096 + 7, N - 8,    100000 > N - 8 ? N - 8 : 100000};
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+			size_t len = lens[k];
+			CHECK(off + len <= N);
+			uint32_t want = crc32c_sw(0, data + off, len);
+			CHECK_EQ(crc32c(0, data + off, len), want);
+			/* Continuing from a non-zero CRC, too. */
+			uint32_t a = crc32c(0, data + off, 13);
+			CHECK_EQ(crc32c(a, data + off + 13, len - 13), want);
+		}
 	}
 }
