@@ -530,12 +530,15 @@ static void snap_stream(void *arg, const char *key, size_t klen, stream_t *s)
 	snap_emit(x, R_CREATE);
 	buf_put_be64(begin(st, key, klen), first_pos(s));
 	snap_emit(x, R_TRIM);
-	/* Deleted entries between live ones, as position ranges. */
+	/* Deleted entries between live ones, as position ranges (only a stream
+	 * that ever had XDEL can have gaps: skip the scan otherwise). */
 	siter_t it;
 	stream_iter(&it, s, SID_MIN, SID_MAX, 0);
 	sentry_t *e;
 	uint64_t expect = first_pos(s);
-	while ((e = stream_iter_next(&it))) {
+	if (!s->ndeleted)
+		expect = s->next_pos;
+	while (s->ndeleted && (e = stream_iter_next(&it))) {
 		if (e->pos > expect) {
 			buf_t *g = begin(st, key, klen);
 			buf_put_be64(g, expect);
