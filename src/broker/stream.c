@@ -162,8 +162,8 @@ static void pel_free(spel_t *p, int owns)
 	if (owns)
 		for (size_t i = 0; i < p->n; i++)
 			free(p->v[i]);
-	free(p->v);
-	p->v = NULL;
+	free(p->base);
+	p->v = p->base = NULL;
 	p->n = p->cap = 0;
 }
 
@@ -430,7 +430,7 @@ static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx,
 			i++;
 		if (approx) {
 			uint64_t live;
-			sid_t last;
+			sid_t last = SID_MIN;
 			size_t end = node_span(s, i, &live, &last);
 			if (minid) {
 				if (sid_cmp(last, *minid) >= 0)
@@ -634,9 +634,19 @@ sconsumer_t *stream_consumer_create(sgroup_t *g, const char *name, size_t nlen, 
 static void pel_insert(spel_t *p, snack_t *n)
 {
 	size_t i = spel_lower(p, n->id);
-	if (p->n == p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 8;
-		p->v = xrealloc(p->v, p->cap * sizeof *p->v);
+	size_t off = (size_t)(p->v - p->base);
+	if (off + p->n == p->cap) {
+		if (off > p->cap / 2) {
+			memmove(p->base, p->v, p->n * sizeof *p->v);
+		} else {
+			p->cap = p->cap ? p->cap * 2 : 8;
+			snack_t **nb = xmalloc(p->cap * sizeof *nb);
+			if (p->n)
+				memcpy(nb, p->v, p->n * sizeof *nb);
+			free(p->base);
+			p->base = nb;
+		}
+		p->v = p->base;
 	}
 	memmove(p->v + i + 1, p->v + i, (p->n - i) * sizeof *p->v);
 	p->v[i] = n;
@@ -647,8 +657,16 @@ static void pel_remove(spel_t *p, sid_t id)
 {
 	size_t i = spel_lower(p, id);
 	if (i < p->n && sid_cmp(p->v[i]->id, id) == 0) {
-		memmove(p->v + i, p->v + i + 1, (p->n - i - 1) * sizeof *p->v);
+		/* Shift whichever side is shorter. */
+		if (i < p->n / 2) {
+			memmove(p->v + 1, p->v, i * sizeof *p->v);
+			p->v++;
+		} else {
+			memmove(p->v + i, p->v + i + 1, (p->n - i - 1) * sizeof *p->v);
+		}
 		p->n--;
+		if (p->n == 0)
+			p->v = p->base;
 	}
 }
 

@@ -86,9 +86,13 @@ typedef struct snack {
 	sconsumer_t *consumer;
 } snack_t;
 
+/* Ordered by ID. v points into base at the first live slot, so acks at the
+ * front (the common case) are O(1). */
 typedef struct spel {
 	snack_t **v;
-	size_t n, cap;
+	size_t n;
+	snack_t **base;
+	size_t cap; /* slots allocated at base */
 } spel_t;
 
 struct sconsumer {
