@@ -96,7 +96,13 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(INT, group_max_session_timeout_ms, "group.max.session.timeout.ms", "1800000", 1,         \
 	  CFG_I64MAX, "largest session timeout a member may ask for")                             \
 	X(INT, offsets_retention_minutes, "offsets.retention.minutes", "10080", 1, CFG_I64MAX,     \
-	  "expire committed offsets of empty groups after this")
+	  "expire committed offsets of empty groups after this")                                   \
+	X(INT, offsets_retention_check_interval_ms, "offsets.retention.check.interval.ms", "600000", \
+	  1, CFG_I64MAX, "how often expired committed offsets are removed")                       \
+	X(INT, offset_metadata_max_bytes, "offset.metadata.max.bytes", "4096", 0, 1048576,         \
+	  "largest metadata string of a committed offset")                                         \
+	X(INT, group_max_size, "group.max.size", "2147483647", 1, 2147483647,                     \
+	  "most members a consumer group may have")
 
 #define SL_CONFIG_RESP(X)                                                                        \
 	X(STR, requirepass, "requirepass", "", 0, 0, "password for AUTH (empty: no password)")     \

@@ -76,12 +76,15 @@ void batch_set_log_append_time(uint8_t *p, size_t len, int64_t ts)
 	be16_store(p + BATCH_OFF_ATTRIBUTES, (uint16_t)(attr | BATCH_ATTR_LOG_APPEND_TIME));
 	be64_store(p + BATCH_OFF_MAX_TIMESTAMP, (uint64_t)ts);
 	be32_store(p + BATCH_OFF_CRC,
-		   crc32c(0, p + BATCH_OFF_ATTRIBUTES, len - BATCH_OFF_ATTRIBUTES));
+	           crc32c(0, p + BATCH_OFF_ATTRIBUTES, len - BATCH_OFF_ATTRIBUTES));
 }
 
 /* --- builder -------------------------------------------------------------- */
 
-static size_t varint_len_s(int64_t v) { return varint_len_u64(varint_zigzag(v)); }
+static size_t varint_len_s(int64_t v)
+{
+	return varint_len_u64(varint_zigzag(v));
+}
 
 static int check_len(int32_t n, int nullable)
 {
@@ -115,8 +118,7 @@ static void put_bytes(buf_t *b, const uint8_t *p, int32_t n)
 		buf_append(b, p, (size_t)n);
 }
 
-int batch_build(buf_t *out, const batch_build_opts_t *opts, const batch_record_t *recs,
-		size_t n)
+int batch_build(buf_t *out, const batch_build_opts_t *opts, const batch_record_t *recs, size_t n)
 {
 	if (n == 0 || n > (size_t)INT32_MAX)
 		return SL_EINVAL;
@@ -141,7 +143,7 @@ int batch_build(buf_t *out, const batch_build_opts_t *opts, const batch_record_t
 	be32_store(h + BATCH_OFF_LEADER_EPOCH, (uint32_t)-1);
 	h[BATCH_OFF_MAGIC] = BATCH_MAGIC;
 	be16_store(h + BATCH_OFF_ATTRIBUTES,
-		   (opts && opts->log_append_time) ? BATCH_ATTR_LOG_APPEND_TIME : 0);
+	           (opts && opts->log_append_time) ? BATCH_ATTR_LOG_APPEND_TIME : 0);
 	be32_store(h + BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)(n - 1));
 	be64_store(h + BATCH_OFF_BASE_TIMESTAMP, (uint64_t)base_ts);
 	be64_store(h + BATCH_OFF_MAX_TIMESTAMP, (uint64_t)max_ts);
@@ -169,7 +171,7 @@ int batch_build(buf_t *out, const batch_build_opts_t *opts, const batch_record_t
 	}
 	uint8_t *b = buf_data(out) + start;
 	be32_store(b + BATCH_OFF_CRC,
-		   crc32c(0, b + BATCH_OFF_ATTRIBUTES, (size_t)total - BATCH_OFF_ATTRIBUTES));
+	           crc32c(0, b + BATCH_OFF_ATTRIBUTES, (size_t)total - BATCH_OFF_ATTRIBUTES));
 	return 0;
 }
 

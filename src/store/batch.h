@@ -53,8 +53,8 @@
 #define BATCH_OFF_PRODUCER_EPOCH 51
 #define BATCH_OFF_BASE_SEQUENCE 53
 #define BATCH_OFF_RECORDS_COUNT 57
-#define BATCH_HDR_SIZE 61      /* fixed header, records follow */
-#define BATCH_LOG_OVERHEAD 12  /* BaseOffset + BatchLength */
+#define BATCH_HDR_SIZE 61     /* fixed header, records follow */
+#define BATCH_LOG_OVERHEAD 12 /* BaseOffset + BatchLength */
 #define BATCH_MAGIC 2
 
 #define BATCH_ATTR_CODEC_MASK 0x07
@@ -157,8 +157,7 @@ typedef struct batch_build_opts {
  * largest. Returns 0, or SL_EINVAL when n == 0 or a length is negative
  * (other than -1 for null key/value), or SL_ETOOBIG when the batch would
  * exceed INT32_MAX bytes. */
-int batch_build(buf_t *out, const batch_build_opts_t *opts, const batch_record_t *recs,
-		size_t n);
+int batch_build(buf_t *out, const batch_build_opts_t *opts, const batch_record_t *recs, size_t n);
 
 /* Iterates the records of one uncompressed batch p[0..len) (borrowed). */
 typedef struct batch_iter {

@@ -6,15 +6,32 @@
  * Directory layout (see docs/formats-log.md):
  *   <20-digit base>.log / .index / .timeindex   segments (segment.c)
  *   start-offset                                log start checkpoint
+ *   recovery-point                              how far the log is durable
  *
  * start-offset (16 bytes, big-endian):
  *   off 0  4  magic "SLSO"
  *   off 4  8  i64 log start offset
  *   off 12 4  u32 CRC-32C of bytes [0, 12)
- * Written (tmp file, fsync, rename, fsync dir) by plog_delete_before before
- * the start offset moves. Recovery rule: start = max(checkpoint, base of the
- * first segment), clamped to the end offset; a missing or invalid
- * checkpoint counts as 0 (with a warning when invalid).
+ * Written by plog_delete_before before the start offset moves. Recovery
+ * rule: start = max(checkpoint, base of the first segment), clamped to the
+ * end offset; a missing or invalid checkpoint counts as 0 (with a warning
+ * when invalid).
+ *
+ * recovery-point (24 bytes, big-endian):
+ *   off 0  4  magic "SLRP"
+ *   off 4  8  i64 segment base B
+ *   off 12 8  u64 byte position P in segment B, a batch start
+ *   off 20 4  u32 CRC-32C of bytes [0, 20)
+ * Meaning: every segment before B, and bytes [0, P) of B, were synced.
+ * Written by plog_housekeep when it moved; read and deleted by plog_open
+ * (it describes one run: a later recovery could cut below it). Recovery
+ * rule after an unclean shutdown: segments before B get the tail check,
+ * segment B is CRC-checked from its last index entry at or below P, and
+ * every later segment whole. Without the file the active segment is
+ * checked whole and the others get the tail check.
+ *
+ * Both small files are written atomically: NAME.tmp, fsync, rename, fsync
+ * of the directory; a leftover NAME.tmp is removed at open.
  *
  * Invariants: segments are sorted by base offset; only the last (active)
  * segment is appended to and registered with the syncer; a segment's base
@@ -24,9 +41,8 @@
  *
  * Open walks every segment's tail from its last index entry (cheap: at
  * most index.interval bytes plus one batch each); after an unclean
- * shutdown those tails are CRC-checked and the active segment is checked
- * whole (it holds everything that may not have been synced); see segment.c
- * for the per-segment rule.
+ * shutdown those walks are CRC-checked and extended as the recovery point
+ * says; see segment.c for the per-segment rule.
  *
  * Without a syncer (NULL, for tools and tests) syncs run inline and
  * plog_when_durable calls back before returning.
@@ -53,8 +69,9 @@
 _Static_assert(PLOG_LEADER_EPOCH == SEG_LEADER_EPOCH, "one leader epoch");
 
 #define CKPT_NAME "start-offset"
-#define CKPT_TMP "start-offset.tmp"
 #define CKPT_SIZE 16
+#define RP_NAME "recovery-point"
+#define RP_SIZE 24
 
 struct plog {
 	char *dir;
@@ -65,6 +82,8 @@ struct plog {
 	size_t nsegs, csegs;
 	sync_file_t *sf; /* the active segment's registration (NULL without syncer) */
 	int64_t start;
+	int64_t rp_base; /* recovery point last written, or -1 */
+	uint64_t rp_pos;
 };
 
 void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
@@ -78,7 +97,10 @@ void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
 	o->fsync = cfg->fsync;
 }
 
-static seg_t *active(const plog_t *p) { return p->segs[p->nsegs - 1]; }
+static seg_t *active(const plog_t *p)
+{
+	return p->segs[p->nsegs - 1];
+}
 
 static void segs_push(plog_t *p, seg_t *s)
 {
@@ -122,42 +144,19 @@ static void sync_release(plog_t *p)
 	p->sf = NULL;
 }
 
-/* --- checkpoint ---------------------------------------------------------------- */
+/* --- checkpoint files ------------------------------------------------------------ */
 
-static int ckpt_read(plog_t *p, int64_t *out)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", p->dir, CKPT_NAME);
-	*out = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : sl_from_errno(errno);
-	uint8_t b[CKPT_SIZE + 1];
-	ssize_t n = read(fd, b, sizeof b);
-	close(fd);
-	if (n != CKPT_SIZE || memcmp(b, "SLSO", 4) != 0 || crc32c(0, b, 12) != be32_load(b + 12) ||
-	    (int64_t)be64_load(b + 4) < 0) {
-		log_warn(p->log, "%s: invalid %s ignored", p->dir, CKPT_NAME);
-		return 0;
-	}
-	*out = (int64_t)be64_load(b + 4);
-	return 0;
-}
-
-static int ckpt_write(plog_t *p, int64_t start)
+/* Writes a small file atomically: DIR/NAME.tmp, fsync, rename, fsync dir. */
+static int small_write(plog_t *p, const char *name, const uint8_t *b, size_t n)
 {
 	char tmp[4096], path[4096];
-	snprintf(tmp, sizeof tmp, "%s/%s", p->dir, CKPT_TMP);
-	snprintf(path, sizeof path, "%s/%s", p->dir, CKPT_NAME);
-	uint8_t b[CKPT_SIZE];
-	memcpy(b, "SLSO", 4);
-	be64_store(b + 4, (uint64_t)start);
-	be32_store(b + 12, crc32c(0, b, 12));
+	snprintf(tmp, sizeof tmp, "%s/%s.tmp", p->dir, name);
+	snprintf(path, sizeof path, "%s/%s", p->dir, name);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return sl_from_errno(errno);
 	int rc = 0;
-	if (write(fd, b, sizeof b) != (ssize_t)sizeof b || fsync(fd) < 0)
+	if (write(fd, b, n) != (ssize_t)n || fsync(fd) < 0)
 		rc = sl_from_errno(errno ? errno : EIO);
 	close(fd);
 	if (rc == 0 && rename(tmp, path) < 0)
@@ -165,8 +164,100 @@ static int ckpt_write(plog_t *p, int64_t start)
 	if (rc == 0)
 		rc = fs_fsync_dir(p->dir);
 	if (rc < 0)
-		log_error(p->log, "%s: cannot write %s: %s", p->dir, CKPT_NAME, sl_strerror(rc));
+		log_error(p->log, "%s: cannot write %s: %s", p->dir, name, sl_strerror(rc));
 	return rc;
+}
+
+/* Reads DIR/NAME of exactly n bytes starting with magic and ending with
+ * the CRC-32C of the rest. Returns 0, SL_ENOENT when absent, SL_ECORRUPT
+ * (logged) when invalid. */
+static int small_read(plog_t *p, const char *name, const char *magic, uint8_t *b, size_t n)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", p->dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? SL_ENOENT : sl_from_errno(errno);
+	uint8_t tmp[64];
+	ssize_t got = read(fd, tmp, sizeof tmp);
+	close(fd);
+	if (got != (ssize_t)n || memcmp(tmp, magic, 4) != 0 ||
+	    crc32c(0, tmp, n - 4) != be32_load(tmp + n - 4)) {
+		log_warn(p->log, "%s: invalid %s ignored", p->dir, name);
+		return SL_ECORRUPT;
+	}
+	memcpy(b, tmp, n);
+	return 0;
+}
+
+static int64_t ckpt_read(plog_t *p)
+{
+	uint8_t b[CKPT_SIZE];
+	if (small_read(p, CKPT_NAME, "SLSO", b, sizeof b) < 0)
+		return 0;
+	int64_t v = (int64_t)be64_load(b + 4);
+	return v < 0 ? 0 : v;
+}
+
+static int ckpt_write(plog_t *p, int64_t start)
+{
+	uint8_t b[CKPT_SIZE];
+	memcpy(b, "SLSO", 4);
+	be64_store(b + 4, (uint64_t)start);
+	be32_store(b + 12, crc32c(0, b, 12));
+	return small_write(p, CKPT_NAME, b, sizeof b);
+}
+
+/* Reads and removes the recovery point: it describes one run only (a
+ * later recovery may cut below it), so it is consumed at open and written
+ * again by housekeeping. Returns 0 with the segment base and position, or
+ * SL_ENOENT. */
+static int rp_take(plog_t *p, int64_t *base, uint64_t *pos)
+{
+	uint8_t b[RP_SIZE];
+	int rc = small_read(p, RP_NAME, "SLRP", b, sizeof b);
+	if (rc == SL_ENOENT)
+		return rc;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", p->dir, RP_NAME);
+	if (unlink(path) == 0)
+		(void)fsync_dir(p->dir);
+	if (rc < 0)
+		return SL_ENOENT;
+	*base = (int64_t)be64_load(b + 4);
+	*pos = be64_load(b + 12);
+	return 0;
+}
+
+/* Records how far this log is known durable: segments before the active
+ * one were synced when sealed (unless fsync=never, then the first unsynced
+ * one bounds it), and the active one up to the syncer's synced position,
+ * rounded down to a batch start from the index. */
+static void rp_update(plog_t *p)
+{
+	if (!p->sf)
+		return;
+	seg_t *a = active(p);
+	int64_t base = a->base;
+	uint64_t pos = seg_index_floor_pos(a, sync_file_synced_pos(p->sf));
+	for (size_t i = 0; i + 1 < p->nsegs; i++) {
+		if (p->segs[i]->unsynced) {
+			base = p->segs[i]->base;
+			pos = 0;
+			break;
+		}
+	}
+	if (base == p->rp_base && pos == p->rp_pos)
+		return;
+	uint8_t b[RP_SIZE];
+	memcpy(b, "SLRP", 4);
+	be64_store(b + 4, (uint64_t)base);
+	be64_store(b + 12, pos);
+	be32_store(b + 20, crc32c(0, b, 20));
+	if (small_write(p, RP_NAME, b, sizeof b) == 0) {
+		p->rp_base = base;
+		p->rp_pos = pos;
+	}
 }
 
 /* --- open / close ---------------------------------------------------------------- */
@@ -196,9 +287,9 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 		int64_t base;
 		const char *ext;
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-		    !strcmp(e->d_name, CKPT_NAME))
+		    !strcmp(e->d_name, CKPT_NAME) || !strcmp(e->d_name, RP_NAME))
 			continue;
-		if (!strcmp(e->d_name, CKPT_TMP)) {
+		if (!strcmp(e->d_name, CKPT_NAME ".tmp") || !strcmp(e->d_name, RP_NAME ".tmp")) {
 			unlinkat(dirfd(d), e->d_name, 0);
 			continue;
 		}
@@ -229,7 +320,7 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 			continue;
 		char path[4096];
 		log_info(p->log, "%s: removing index files of deleted segment %020" PRId64, p->dir,
-			 orph[i]);
+		         orph[i]);
 		seg_path(path, sizeof path, p->dir, orph[i], ".index");
 		unlink(path);
 		seg_path(path, sizeof path, p->dir, orph[i], ".timeindex");
@@ -262,7 +353,7 @@ static void free_segs(plog_t *p)
 }
 
 int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
-	      const log_t *log, int clean)
+              const log_t *log, int clean)
 {
 	int rc = fs_mkdir_p(dir);
 	if (rc < 0) {
@@ -281,25 +372,42 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 	p->syncer = syncer;
 	p->log = log;
 
-	int64_t *bases = NULL, ckpt = 0;
+	p->rp_base = -1;
+	int64_t *bases = NULL, ckpt = 0, rp_base = -1;
+	uint64_t rp_pos = 0;
 	size_t nb = 0;
 	rc = list_dir(p, &bases, &nb);
-	if (rc == 0)
-		rc = ckpt_read(p, &ckpt);
+	if (rc == 0) {
+		ckpt = ckpt_read(p);
+		if (rp_take(p, &rp_base, &rp_pos) < 0)
+			rp_base = -1;
+	}
 	for (size_t i = 0; rc == 0 && i < nb; i++) {
 		seg_t *s = NULL;
-		int verify = clean ? SEG_VERIFY_NONE
-				   : i + 1 == nb ? SEG_VERIFY_ALL : SEG_VERIFY_TAIL;
-		rc = seg_open(&s, dir, bases[i], verify, (uint64_t)p->o.index_interval_bytes, log);
+		/* Unclean: what the recovery point says is durable gets the
+		 * tail check, everything after it a full one. Without a
+		 * recovery point the active segment is checked whole. */
+		int verify = SEG_VERIFY_NONE;
+		uint64_t from = UINT64_MAX;
+		if (!clean && rp_base >= 0) {
+			verify = bases[i] <= rp_base ? SEG_VERIFY_TAIL : SEG_VERIFY_ALL;
+			if (bases[i] == rp_base)
+				from = rp_pos;
+		} else if (!clean) {
+			verify = i + 1 == nb ? SEG_VERIFY_ALL : SEG_VERIFY_TAIL;
+		}
+		rc = seg_open(&s, dir, bases[i], verify, from, (uint64_t)p->o.index_interval_bytes,
+		              log);
 		if (rc < 0)
 			break;
 		seg_t *prev = p->nsegs ? active(p) : NULL;
 		if (prev && s->base < prev->next) {
 			/* Overlapping offsets cannot come from sluice: leave the
 			 * file for an operator rather than guess. */
-			log_error(log, "%s: segment %020" PRId64 " overlaps offsets before %" PRId64
-				       "; ignored",
-				  dir, s->base, prev->next);
+			log_error(log,
+			          "%s: segment %020" PRId64 " overlaps offsets before %" PRId64
+			          "; ignored",
+			          dir, s->base, prev->next);
 			seg_close(s);
 			continue;
 		}
@@ -310,7 +418,7 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		}
 		if (prev && prev->next != s->base && prev->size)
 			log_warn(log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
-				 prev->next, s->base - 1);
+			         prev->next, s->base - 1);
 		segs_push(p, s);
 	}
 	free(bases);
@@ -324,6 +432,8 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		free_segs(p);
 		return rc;
 	}
+	for (size_t i = 0; i + 1 < p->nsegs; i++)
+		seg_close_index_files(p->segs[i]);
 	int64_t end = active(p)->next;
 	p->start = p->segs[0]->base > ckpt ? p->segs[0]->base : ckpt;
 	if (p->start > end)
@@ -395,6 +505,7 @@ static int roll(plog_t *p)
 	if (rc < 0)
 		return rc;
 	sync_release(p);
+	seg_close_index_files(a);
 	segs_push(p, s);
 	sync_register(p);
 	log_debug(p->log, "%s: rolled to segment %020" PRId64, p->dir, s->base);
@@ -402,7 +513,7 @@ static int roll(plog_t *p)
 }
 
 int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_ms,
-		int64_t *base_offset)
+                int64_t *base_offset)
 {
 	batch_hdr_t h;
 	size_t max = p->o.max_batch_bytes > 0 ? (size_t)p->o.max_batch_bytes : SIZE_MAX;
@@ -411,8 +522,9 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 		return rc;
 	seg_t *a = active(p);
 	int64_t end = a->next;
-	if (a->size > 0 && (a->size + len > (uint64_t)p->o.segment_bytes ||
-			    (uint64_t)(end - a->base) + (uint64_t)h.last_offset_delta >= UINT32_MAX)) {
+	if (a->size > 0 &&
+	    (a->size + len > (uint64_t)p->o.segment_bytes ||
+	     (uint64_t)(end - a->base) + (uint64_t)h.last_offset_delta >= UINT32_MAX)) {
 		rc = roll(p);
 		if (rc < 0)
 			return rc;
@@ -427,7 +539,7 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 		h.max_ts = log_append_time_ms;
 		h.attributes |= BATCH_ATTR_LOG_APPEND_TIME;
 	}
-	seg_params_t prm = { (uint64_t)p->o.segment_bytes };
+	seg_params_t prm = {(uint64_t)p->o.segment_bytes};
 	rc = seg_append(a, batch, len, &h, &prm);
 	if (rc < 0)
 		return rc;
@@ -439,8 +551,14 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 
 /* --- queries ---------------------------------------------------------------------- */
 
-int64_t plog_start_offset(const plog_t *p) { return p->start; }
-int64_t plog_end_offset(const plog_t *p) { return active(p)->next; }
+int64_t plog_start_offset(const plog_t *p)
+{
+	return p->start;
+}
+int64_t plog_end_offset(const plog_t *p)
+{
+	return active(p)->next;
+}
 
 void plog_max_timestamp(const plog_t *p, int64_t *ts, int64_t *offset)
 {
@@ -543,7 +661,10 @@ void plog_when_durable(plog_t *p, int64_t end_offset, sync_cb fn, void *arg)
 	sync_file_when_durable(p->sf, end_offset > a->base ? a->size : 0, fn, arg);
 }
 
-int plog_sync_required(const plog_t *p) { return p->o.fsync.mode == FSYNC_ALWAYS; }
+int plog_sync_required(const plog_t *p)
+{
+	return p->o.fsync.mode == FSYNC_ALWAYS;
+}
 
 /* --- retention -------------------------------------------------------------------- */
 
@@ -551,7 +672,7 @@ static void drop_first(plog_t *p)
 {
 	seg_t *s = p->segs[0];
 	log_info(p->log, "%s: deleting segment %020" PRId64 " (offsets %" PRId64 "..%" PRId64 ")",
-		 p->dir, s->base, s->base, s->next - 1);
+	         p->dir, s->base, s->base, s->next - 1);
 	if (seg_remove(s) < 0)
 		log_warn(p->log, "%s: segment files not fully removed", p->dir);
 	segs_drop_first(p);
@@ -602,6 +723,7 @@ int plog_housekeep(plog_t *p, int64_t now_wall_ms)
 			deleted++;
 		}
 	}
+	rp_update(p);
 	return deleted;
 }
 
@@ -628,4 +750,7 @@ uint64_t plog_size_bytes(const plog_t *p)
 	return n;
 }
 
-int plog_segment_count(const plog_t *p) { return (int)p->nsegs; }
+int plog_segment_count(const plog_t *p)
+{
+	return (int)p->nsegs;
+}

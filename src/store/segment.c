@@ -72,7 +72,7 @@
 
 #define IDX_ENTRY 8
 #define TIDX_ENTRY 12
-#define SCAN_CHUNK (64 * 1024)
+#define SCAN_CHUNK (16 * 1024)
 #define PREALLOC_MIN (1u << 20)
 #define PREALLOC_MAX (64u << 20)
 
@@ -134,26 +134,28 @@ const char *seg_parse_name(const char *name, int64_t *base)
 
 /* --- buffered sequential reader for header walks --------------------------- */
 
+/* Lives on the caller's stack: reads are short walks (an index interval
+ * plus a batch header or two), so a small buffer and no allocation. */
 typedef struct scan {
 	int fd;
 	uint64_t limit; /* bytes [0, limit) may be read */
-	uint8_t *buf;
 	uint64_t bpos;
 	size_t blen;
+	uint8_t buf[SCAN_CHUNK];
 } scan_t;
 
 static void scan_init(scan_t *sc, int fd, uint64_t limit)
 {
 	sc->fd = fd;
 	sc->limit = limit;
-	sc->buf = malloc(SCAN_CHUNK);
-	if (!sc->buf)
-		abort();
 	sc->bpos = 0;
 	sc->blen = 0;
 }
 
-static void scan_deinit(scan_t *sc) { free(sc->buf); }
+static void scan_deinit(scan_t *sc)
+{
+	(void)sc;
+}
 
 /* A view of [pos, pos+n) (n <= SCAN_CHUNK), or NULL with *err: SL_EAGAIN
  * when the range passes the limit, SL_EIO when the read fails or the file
@@ -215,7 +217,7 @@ static void idx_push(seg_t *s, uint32_t rel, uint32_t pos)
 		if (!s->idx)
 			abort();
 	}
-	s->idx[s->nidx++] = (seg_idx_t){ rel, pos };
+	s->idx[s->nidx++] = (seg_idx_t){rel, pos};
 }
 
 static void tidx_push(seg_t *s, int64_t ts, uint32_t rel)
@@ -226,7 +228,7 @@ static void tidx_push(seg_t *s, int64_t ts, uint32_t rel)
 		if (!s->tidx)
 			abort();
 	}
-	s->tidx[s->ntidx++] = (seg_tidx_t){ ts, rel };
+	s->tidx[s->ntidx++] = (seg_tidx_t){ts, rel};
 }
 
 static void idx_encode(uint8_t *p, const seg_idx_t *e)
@@ -241,6 +243,30 @@ static void tidx_encode(uint8_t *p, const seg_tidx_t *e)
 	be32_store(p + 8, e->rel);
 }
 
+static int open_ext(seg_t *s, const char *ext, int flags);
+
+/* Index files are open only while needed (active segment, rewrites): a
+ * sealed segment keeps just its .log descriptor. */
+static int ensure_index_fds(seg_t *s)
+{
+	if (s->ifd < 0)
+		s->ifd = open_ext(s, ".index", O_RDWR | O_CREAT);
+	if (s->tfd < 0)
+		s->tfd = open_ext(s, ".timeindex", O_RDWR | O_CREAT);
+	return s->ifd >= 0 && s->tfd >= 0 ? 0 : sl_from_errno(errno);
+}
+
+void seg_close_index_files(seg_t *s)
+{
+	if (s->index_dirty)
+		return;
+	if (s->ifd >= 0)
+		close(s->ifd);
+	if (s->tfd >= 0)
+		close(s->tfd);
+	s->ifd = s->tfd = -1;
+}
+
 /* Rewrites both index files from memory. */
 static int write_indexes(seg_t *s)
 {
@@ -250,7 +276,9 @@ static int write_indexes(seg_t *s)
 		abort();
 	for (size_t i = 0; i < s->nidx; i++)
 		idx_encode(b + i * IDX_ENTRY, &s->idx[i]);
-	int rc = pwrite_full(s->ifd, b, n, 0);
+	int rc = ensure_index_fds(s);
+	if (rc == 0)
+		rc = pwrite_full(s->ifd, b, n, 0);
 	if (rc == 0 && ftruncate(s->ifd, (off_t)n) < 0)
 		rc = sl_from_errno(errno);
 	for (size_t i = 0; rc == 0 && i < s->ntidx; i++)
@@ -264,7 +292,7 @@ static int write_indexes(seg_t *s)
 		s->index_dirty = 0;
 	else
 		log_warn(s->log, "segment %s: cannot write index files: %s", s->path,
-			 sl_strerror(rc));
+		         sl_strerror(rc));
 	return rc;
 }
 
@@ -274,22 +302,27 @@ static int write_indexes(seg_t *s)
 static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len, int write)
 {
 	if (s->since_index >= s->index_interval && pos <= UINT32_MAX) {
-		seg_idx_t e = { (uint32_t)(h->base_offset - s->base), (uint32_t)pos };
+		seg_idx_t e = {(uint32_t)(h->base_offset - s->base), (uint32_t)pos};
 		idx_push(s, e.rel, e.pos);
-		int add_t = s->max_ts >= 0 && (s->ntidx == 0 || s->max_ts > s->tidx[s->ntidx - 1].ts);
+		int add_t =
+		    s->max_ts >= 0 && (s->ntidx == 0 || s->max_ts > s->tidx[s->ntidx - 1].ts);
 		if (add_t)
 			tidx_push(s, s->max_ts, (uint32_t)(s->max_ts_off - s->base));
 		if (write && !s->index_dirty) {
 			uint8_t b[TIDX_ENTRY];
 			idx_encode(b, &e);
-			int rc = pwrite_full(s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
+			int rc = ensure_index_fds(s);
+			if (rc == 0)
+				rc = pwrite_full(s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
 			if (rc == 0 && add_t) {
 				tidx_encode(b, &s->tidx[s->ntidx - 1]);
-				rc = pwrite_full(s->tfd, b, TIDX_ENTRY, (s->ntidx - 1) * TIDX_ENTRY);
+				rc =
+				    pwrite_full(s->tfd, b, TIDX_ENTRY, (s->ntidx - 1) * TIDX_ENTRY);
 			}
 			if (rc < 0) {
-				log_warn(s->log, "segment %s: index write failed (%s); rewritten on seal",
-					 s->path, sl_strerror(rc));
+				log_warn(s->log,
+				         "segment %s: index write failed (%s); rewritten on seal",
+				         s->path, sl_strerror(rc));
 				s->index_dirty = 1;
 			}
 		} else {
@@ -351,8 +384,8 @@ static int load_tindex(seg_t *s, uint64_t fsize)
 	for (uint64_t i = 0; rc == 0 && i < n / TIDX_ENTRY; i++) {
 		int64_t ts = (int64_t)be64_load(b + i * TIDX_ENTRY);
 		uint32_t rel = be32_load(b + i * TIDX_ENTRY + 8);
-		if (ts < 0 || (s->ntidx && (ts <= s->tidx[s->ntidx - 1].ts ||
-					    rel < s->tidx[s->ntidx - 1].rel)))
+		if (ts < 0 || (s->ntidx &&
+		               (ts <= s->tidx[s->ntidx - 1].ts || rel < s->tidx[s->ntidx - 1].rel)))
 			rc = SL_ECORRUPT;
 		else
 			tidx_push(s, ts, rel);
@@ -390,7 +423,7 @@ static int open_ext(seg_t *s, const char *ext, int flags)
 }
 
 int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
-	       const log_t *log)
+               const log_t *log)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
 	s->fd = open_ext(s, ".log", O_RDWR | O_CREAT | O_TRUNC);
@@ -406,6 +439,39 @@ int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interv
 	}
 	*out = s;
 	return 0;
+}
+
+/* Index of the last entry with rel <= want, or -1. */
+static ssize_t idx_floor_rel(const seg_t *s, uint32_t want)
+{
+	size_t lo = 0, hi = s->nidx;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->idx[mid].rel <= want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
+static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
+{
+	size_t lo = 0, hi = s->nidx;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->idx[mid].pos <= want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
+uint64_t seg_index_floor_pos(const seg_t *s, uint64_t pos)
+{
+	ssize_t k = idx_floor_pos(s, pos);
+	return k < 0 ? 0 : s->idx[k].pos;
 }
 
 /* Whether the index entry k points at a batch header with its offset. */
@@ -440,10 +506,11 @@ static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 		uint64_t len = batch_size(&h);
 		if (len > sc->limit - *pos)
 			return "batch passes the end of the file";
-		if (batch_last_offset(&h) - s->base > UINT32_MAX)
+		if (h.last_offset_delta > INT64_MAX - h.base_offset ||
+		    batch_last_offset(&h) - s->base > UINT32_MAX)
 			return "offset out of segment range";
-		if (verify && scan_crc(sc, *pos, len, h.crc) < 0)
-			return "CRC mismatch";
+		if (verify && (rc = scan_crc(sc, *pos, len, h.crc)) < 0)
+			return rc == SL_ECORRUPT ? "CRC mismatch" : "read error";
 		index_batch(s, *pos, &h, (size_t)len, write);
 		*pos += len;
 		*next = batch_last_offset(&h) + 1;
@@ -451,8 +518,8 @@ static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 	return NULL;
 }
 
-int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
-	     const log_t *log)
+int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
+             uint64_t index_interval, const log_t *log)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
 	int rc = 0;
@@ -495,61 +562,77 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 	scan_init(&sc, s->fd, fsize);
 	uint64_t pos = 0;
 	int64_t next = base;
-	seg_idx_t *old_idx = NULL;
-	seg_tidx_t *old_tidx = NULL;
-	size_t old_n = 0, old_tn = 0;
+	/* The loaded index entries the walk will recompute, kept to rewrite
+	 * the files only if the walk disagrees with them. */
+	size_t keep_n = 0, keep_tn = 0, old_n = s->nidx, old_tn = s->ntidx;
+	seg_idx_t *old_idx = s->idx;
+	seg_tidx_t *old_tidx = s->tidx;
 	if (rebuild) {
 		if (fsize > 0)
 			log_warn(log, "segment %s: index files %s; rebuilding", s->path, why);
-		s->nidx = s->ntidx = 0;
-		s->index_dirty = 1;
-	} else if (verify == SEG_VERIFY_ALL) {
-		/* Recompute the indexes while checking every batch; keep the
-		 * loaded ones to rewrite the files only if they differ. */
-		old_idx = s->idx;
-		old_n = s->nidx;
-		old_tidx = s->tidx;
-		old_tn = s->ntidx;
-		s->idx = NULL;
-		s->tidx = NULL;
-		s->nidx = s->cidx = s->ntidx = s->ctidx = 0;
+		old_n = old_tn = 0;
 	} else {
+		/* Start at the last entry (at or below `from` for a partial
+		 * check) whose batch header matches it. */
 		size_t k = s->nidx;
+		if (verify == SEG_VERIFY_ALL)
+			k = 0;
+		else if (verify == SEG_VERIFY_TAIL && from < UINT64_MAX)
+			k = (size_t)(idx_floor_pos(s, from) + 1);
+		size_t want_k = k;
 		while (k > 0 && !idx_entry_ok(s, &sc, k - 1))
 			k--;
-		if (k < s->nidx)
-			log_warn(log, "segment %s: dropped %zu index entries past the valid log",
-				 s->path, s->nidx - k);
-		s->nidx = k;
+		if (k < want_k)
+			log_warn(log, "segment %s: %zu index entries do not match the log", s->path,
+			         want_k - k);
+		keep_n = k ? k - 1 : 0;
 		uint32_t from_rel = k ? s->idx[k - 1].rel : 0;
-		while (s->ntidx > 0 && (k == 0 || s->tidx[s->ntidx - 1].rel >= from_rel))
-			s->ntidx--;
-		if (s->ntidx > 0) {
-			s->max_ts = s->tidx[s->ntidx - 1].ts;
-			s->max_ts_off = base + s->tidx[s->ntidx - 1].rel;
+		keep_tn = s->ntidx;
+		while (keep_tn > 0 && (k == 0 || s->tidx[keep_tn - 1].rel >= from_rel))
+			keep_tn--;
+		if (keep_tn > 0) {
+			s->max_ts = s->tidx[keep_tn - 1].ts;
+			s->max_ts_off = base + s->tidx[keep_tn - 1].rel;
 		}
 		if (k > 0) {
 			/* Walk again from the entry's own batch; pretending a full
 			 * interval has passed re-adds that same entry. */
 			pos = s->idx[k - 1].pos;
 			next = base + s->idx[k - 1].rel;
-			s->nidx = k - 1;
 			s->since_index = s->index_interval;
 		}
 	}
-	why = walk(s, &sc, &pos, &next, verify != SEG_VERIFY_NONE, !rebuild && !old_idx);
+	/* Fresh arrays: the kept prefix, then what the walk adds. */
+	s->idx = NULL;
+	s->tidx = NULL;
+	s->nidx = s->cidx = s->ntidx = s->ctidx = 0;
+	for (size_t i = 0; i < keep_n; i++)
+		idx_push(s, old_idx[i].rel, old_idx[i].pos);
+	for (size_t i = 0; i < keep_tn; i++)
+		tidx_push(s, old_tidx[i].ts, old_tidx[i].rel);
+	why = walk(s, &sc, &pos, &next, verify != SEG_VERIFY_NONE, 0);
+	if (why && strcmp(why, "read error") == 0) {
+		/* Never cut data because the disk failed to return it. */
+		log_error(log, "segment %s: read error at position %" PRIu64 ": %s", s->path, pos,
+		          strerror(errno));
+		free(old_idx);
+		free(old_tidx);
+		seg_close(s);
+		return SL_EIO;
+	}
 	s->size = pos;
 	s->next = next;
 	s->alloc = fsize;
 	if (pos < fsize) {
 		if (why && strcmp(why, "zero tail") == 0)
-			log_info(log, "segment %s: trimmed %" PRIu64 " preallocated bytes at %" PRIu64,
-				 s->path, fsize - pos, pos);
+			log_info(log,
+			         "segment %s: trimmed %" PRIu64 " preallocated bytes at %" PRIu64,
+			         s->path, fsize - pos, pos);
 		else
 			log_warn(log,
-				 "segment %s: cut %" PRIu64 " bytes at position %" PRIu64
-				 " (offset %" PRId64 "): %s",
-				 s->path, fsize - pos, pos, next, why ? why : "?");
+			         "segment %s: cut %" PRIu64 " bytes at position %" PRIu64
+			         " (offset %" PRId64 "): %s",
+			         s->path, fsize - pos, pos, next, why ? why : "?");
 		if (ftruncate(s->fd, (off_t)pos) == 0)
 			s->alloc = pos;
 		else
@@ -567,24 +650,18 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t in
 			s->first_ts = h.max_ts;
 	}
 	scan_deinit(&sc);
-	if (old_idx || old_tidx || verify == SEG_VERIFY_ALL) {
-		int same = !rebuild && s->nidx == old_n && s->ntidx == old_tn;
-		for (size_t i = 0; same && i < old_n; i++)
-			same = s->idx[i].rel == old_idx[i].rel && s->idx[i].pos == old_idx[i].pos;
-		for (size_t i = 0; same && i < old_tn; i++)
-			same = s->tidx[i].ts == old_tidx[i].ts && s->tidx[i].rel == old_tidx[i].rel;
-		s->index_dirty = !same;
-		if (s->index_dirty && !rebuild)
-			log_warn(log, "segment %s: index files did not match the log; rewritten",
-				 s->path);
-		free(old_idx);
-		free(old_tidx);
-	}
+	int same = !rebuild && s->nidx == old_n && s->ntidx == old_tn;
+	for (size_t i = keep_n; same && i < old_n; i++)
+		same = s->idx[i].rel == old_idx[i].rel && s->idx[i].pos == old_idx[i].pos;
+	for (size_t i = keep_tn; same && i < old_tn; i++)
+		same = s->tidx[i].ts == old_tidx[i].ts && s->tidx[i].rel == old_tidx[i].rel;
+	s->index_dirty = !same;
+	if (!same && !rebuild)
+		log_info(log, "segment %s: index files updated to match the log", s->path);
+	free(old_idx);
+	free(old_tidx);
 	if (s->index_dirty)
 		(void)write_indexes(s);
-	else if (ftruncate(s->ifd, (off_t)(s->nidx * IDX_ENTRY)) < 0 ||
-		 ftruncate(s->tfd, (off_t)(s->ntidx * TIDX_ENTRY)) < 0)
-		s->index_dirty = 1;
 	*out = s;
 	return 0;
 }
@@ -625,7 +702,7 @@ static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 }
 
 int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
-	       const seg_params_t *prm)
+               const seg_params_t *prm)
 {
 	uint64_t pos = s->size;
 	int rc = prealloc(s, pos + len, prm->max_size);
@@ -633,8 +710,8 @@ int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
 		return rc;
 	rc = pwrite_full(s->fd, batch, len, pos);
 	if (rc < 0) {
-		log_warn(s->log, "segment %s: write of %zu bytes at %" PRIu64 " failed: %s", s->path,
-			 len, pos, sl_strerror(rc));
+		log_warn(s->log, "segment %s: write of %zu bytes at %" PRIu64 " failed: %s",
+		         s->path, len, pos, sl_strerror(rc));
 		return rc;
 	}
 	if (pos + len > s->alloc)
@@ -657,33 +734,6 @@ int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h)
 	return batch_peek(b, sizeof b, h) < 0 ? SL_EIO : 0;
 }
 
-/* Index of the last entry with rel <= want, or -1. */
-static ssize_t idx_floor_rel(const seg_t *s, uint32_t want)
-{
-	size_t lo = 0, hi = s->nidx;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->idx[mid].rel <= want)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (ssize_t)lo - 1;
-}
-
-static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
-{
-	size_t lo = 0, hi = s->nidx;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->idx[mid].pos <= want)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (ssize_t)lo - 1;
-}
-
 int seg_rebuild_index(seg_t *s)
 {
 	log_warn(s->log, "segment %s: index does not match the log; rebuilding", s->path);
@@ -698,8 +748,8 @@ int seg_rebuild_index(seg_t *s)
 	const char *why = walk(s, &sc, &pos, &next, 0, 0);
 	scan_deinit(&sc);
 	if (why || pos != s->size || next != s->next) {
-		log_error(s->log, "segment %s: log changed under us at %" PRIu64 ": %s", s->path, pos,
-			  why ? why : "length");
+		log_error(s->log, "segment %s: log changed under us at %" PRIu64 ": %s", s->path,
+		          pos, why ? why : "length");
 		return SL_EIO;
 	}
 	return write_indexes(s);
@@ -848,7 +898,7 @@ int seg_seal(seg_t *s, int sync)
 	}
 	if (s->index_dirty && write_indexes(s) < 0)
 		rc = rc ? rc : SL_EIO;
-	if (sync && (fsync(s->ifd) < 0 || fsync(s->tfd) < 0))
+	if (sync && !s->index_dirty && s->ifd >= 0 && (fsync(s->ifd) < 0 || fsync(s->tfd) < 0))
 		rc = rc ? rc : sl_from_errno(errno);
 	if (rc < 0)
 		log_warn(s->log, "segment %s: seal: %s", s->path, sl_strerror(rc));
@@ -873,7 +923,7 @@ void seg_close(seg_t *s)
 
 int seg_remove(seg_t *s)
 {
-	static const char *const exts[] = { ".log", ".index", ".timeindex" };
+	static const char *const exts[] = {".log", ".index", ".timeindex"};
 	int rc = 0;
 	char p[4096];
 	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {

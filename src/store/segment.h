@@ -37,14 +37,14 @@ typedef struct seg_tidx {
 } seg_tidx_t;
 
 typedef struct seg {
-	int64_t base;    /* base offset (the file name) */
-	int64_t next;    /* offset after the last batch; == base when empty */
-	uint64_t size;   /* logical end: bytes of whole, valid batches */
-	uint64_t alloc;  /* file size, >= size (preallocated zero tail) */
-	int fd;          /* .log, O_RDWR */
-	int ifd;         /* .index */
-	int tfd;         /* .timeindex */
-	char *path;      /* DIR/<20-digit base>, without extension */
+	int64_t base;   /* base offset (the file name) */
+	int64_t next;   /* offset after the last batch; == base when empty */
+	uint64_t size;  /* logical end: bytes of whole, valid batches */
+	uint64_t alloc; /* file size, >= size (preallocated zero tail) */
+	int fd;         /* .log, O_RDWR */
+	int ifd;        /* .index */
+	int tfd;        /* .timeindex */
+	char *path;     /* DIR/<20-digit base>, without extension */
 	seg_idx_t *idx;
 	size_t nidx, cidx;
 	seg_tidx_t *tidx;
@@ -55,9 +55,9 @@ typedef struct seg {
 	int64_t first_ts;     /* MaxTimestamp of the first batch (roll by time) */
 	uint64_t prealloc_step;
 	uint64_t index_interval;
-	int no_prealloc;      /* the filesystem refused fallocate */
-	int index_dirty;      /* files lag the in-memory indexes: rewrite on seal */
-	int unsynced;         /* sealed without fdatasync (fsync=never) */
+	int no_prealloc; /* the filesystem refused fallocate */
+	int index_dirty; /* files lag the in-memory indexes: rewrite on seal */
+	int unsynced;    /* sealed without fdatasync (fsync=never) */
 	const log_t *log;
 } seg_t;
 
@@ -74,12 +74,13 @@ const char *seg_parse_name(const char *name, int64_t *base);
 
 /* Creates an empty segment (truncating leftovers). Returns an owned segment. */
 int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
-	       const log_t *log);
+               const log_t *log);
 
 /* How much of a segment seg_open checks. */
 enum {
 	SEG_VERIFY_NONE = 0, /* clean shutdown: headers from the last index entry */
-	SEG_VERIFY_TAIL = 1, /* headers and CRCs from the last index entry */
+	SEG_VERIFY_TAIL = 1, /* headers and CRCs from the last index entry at or
+	                      * below `from` (UINT64_MAX: the last entry) */
 	SEG_VERIFY_ALL = 2,  /* headers and CRCs of every batch */
 };
 
@@ -87,16 +88,17 @@ enum {
  * loaded and checked (rebuilt when missing or inconsistent), batches are
  * walked as `verify` says, and the file is truncated at the first invalid
  * byte. index_interval rebuilds entries at the same spacing as appends.
- * Returns an owned segment. */
-int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t index_interval,
-	     const log_t *log);
+ * Returns an owned segment; SL_EIO when the file cannot be read (nothing
+ * is cut then). */
+int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
+             uint64_t index_interval, const log_t *log);
 
 /* Writes one batch (already validated and rewritten; h describes it) at
  * the logical end. On failure (SL_EIO/SL_ENOSPC) nothing changes: the
  * logical end stays where it was and the next append overwrites the
  * partial bytes. */
 int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
-	       const seg_params_t *prm);
+               const seg_params_t *prm);
 
 /* Position of the first batch whose last offset >= offset. SL_ENOENT when
  * the segment has none; SL_EIO when the file cannot be read. */
@@ -111,6 +113,10 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset);
  * fsyncs them when sync. The log data itself is synced by the caller (it
  * is registered with the syncer). */
 int seg_seal(seg_t *s, int sync);
+/* Closes the index files of a sealed segment (its indexes live in memory;
+ * the files are reopened if they must be rewritten), so that a sealed
+ * segment holds one descriptor. No-op while they lag memory. */
+void seg_close_index_files(seg_t *s);
 /* Recomputes both indexes by walking every batch header. */
 int seg_rebuild_index(seg_t *s);
 
@@ -119,6 +125,10 @@ void seg_close(seg_t *s);
 /* Deletes the files (the .log first, so a crash leaves only orphan index
  * files, which the next open removes), then closes and frees. */
 int seg_remove(seg_t *s);
+
+/* The position of the last indexed batch start <= pos (0 if none): a batch
+ * boundary at or below pos. */
+uint64_t seg_index_floor_pos(const seg_t *s, uint64_t pos);
 
 /* Reads the header of the batch at pos. */
 int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h);

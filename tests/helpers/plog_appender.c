@@ -75,7 +75,7 @@ static void append_next(slot_t *s)
 	buf_deinit(&b);
 	if (rc < 0 || base != want) {
 		fprintf(stderr, "plog_appender: append: %s (base %lld, want %lld)\n",
-			sl_strerror(rc), (long long)base, (long long)want);
+		        sl_strerror(rc), (long long)base, (long long)want);
 		a->failed = 1;
 		loop_stop(a->loop);
 		return;
@@ -93,12 +93,12 @@ int main(int argc, char **argv)
 	}
 	log_t log;
 	log_init(&log, LOG_WARN, 2);
-	app_t a = { 0 };
+	app_t a = {0};
 	a.loop = loop_new(&log);
 	syncer_t *syncer = a.loop ? syncer_new(a.loop, &log) : NULL;
 	if (!syncer)
 		return 1;
-	plog_opts_t o = { 0 };
+	plog_opts_t o = {0};
 	o.segment_bytes = argc > 2 ? atoll(argv[2]) : 256 * 1024;
 	o.roll_ms = 7LL * 24 * 3600 * 1000;
 	o.retention_bytes = -1;

@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static inline int plog_gen_nrec(int64_t seed) { return 1 + (int)(seed % 4); }
+static inline int plog_gen_nrec(int64_t seed)
+{
+	return 1 + (int)(seed % 4);
+}
 
 /* Appends the batch for seed to out (BaseOffset 0, as a producer sends). */
 static inline int plog_gen_batch(buf_t *out, int64_t seed)

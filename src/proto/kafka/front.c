@@ -1,27 +1,75 @@
 /*
- * front.c — placeholder kafka front: accepts a connection, logs it and closes
- * it. Replaced by the real protocol implementation (see issues).
+ * front.c — the Kafka protocol front: connection hooks, the request loop,
+ * start/busy/stop for main.c (proto/front.h).
+ *
+ * on_input cuts every complete request out of the input buffer and
+ * dispatches it (apis.c), so pipelined requests are answered in one write
+ * burst. Responses stay in request order: an acks=-1 produce leaves a conn
+ * hold in the output queue, and a long-poll fetch pauses the connection
+ * (Kafka itself handles one request per connection at a time), so nothing
+ * later can overtake either. A bad frame closes only its own connection.
+ * Loop thread only.
  */
 #include "proto/front.h"
+#include "core/time.h"
+#include "proto/kafka/kafka.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 
 static int on_open(conn_t *c, void *srv)
 {
-	broker_t *b = srv;
-	log_info(b->log, "kafka: connection from %s accepted; protocol not implemented yet, closing",
-		 c->peer);
-	conn_close(c, 0);
+	kafka_conn_t *kc = calloc(1, sizeof *kc);
+	if (!kc)
+		abort();
+	kc->srv = srv;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (c->fd >= 0 && getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			kc->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			kc->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	c->pdata = kc;
 	return 0;
 }
 
 static int on_input(conn_t *c)
 {
-	(void)c;
-	return -1;
+	kafka_conn_t *kc = c->pdata;
+	kafka_srv_t *srv = kc->srv;
+	size_t max = (size_t)srv->b->cfg->socket_request_max_bytes;
+	while (!conn_paused(c) && !conn_is_closed(c)) {
+		size_t len = 0;
+		int n = kafka_frame_next(buf_data(&c->in), buf_len(&c->in), max, &len);
+		if (n == SL_EAGAIN)
+			break;
+		if (n < 0) {
+			log_info(srv->b->log, "kafka: %s: %s request frame, closing", c->peer,
+				 n == SL_ETOOBIG ? "oversized" : "malformed");
+			return -1;
+		}
+		int rc = kafka_dispatch(srv, c, NULL, buf_data(&c->in) + 4, len);
+		buf_consume(&c->in, (size_t)n);
+		if (rc < 0) {
+			log_info(srv->b->log, "kafka: %s: unparsable request, closing", c->peer);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void on_close(conn_t *c)
 {
-	(void)c;
+	kafka_conn_t *kc = c->pdata;
+	if (!kc)
+		return;
+	if (kc->parked)
+		kafka_fetch_abandon(kc->parked);
+	free(kc);
+	c->pdata = NULL;
 }
 
 static const proto_t kafka_proto = {
@@ -31,20 +79,56 @@ static const proto_t kafka_proto = {
 	.on_close = on_close,
 };
 
-static int start(broker_t *b, void **srv)
+static void housekeep(loop_t *loop, loop_timer_t *t)
 {
-	*srv = b;
+	kafka_srv_t *srv = t->arg;
+	topics_housekeep(srv->topics, time_wall_ms());
+	loop_timer_start(loop, t, srv->b->cfg->log_retention_check_interval_ms);
+}
+
+static int start(broker_t *b, void **out)
+{
+	kafka_srv_t *srv = calloc(1, sizeof *srv);
+	if (!srv)
+		abort();
+	srv->b = b;
+	srv->port = b->cfg->kafka_port > 0 ? b->cfg->kafka_port : 9092;
+	int rc = topics_open(&srv->topics, b);
+	if (rc < 0) {
+		free(srv);
+		return rc;
+	}
+	rc = kafka_groups_start(srv);
+	if (rc < 0) {
+		topics_close(srv->topics);
+		free(srv);
+		return rc;
+	}
+	loop_timer_init(&srv->housekeep, housekeep, srv);
+	loop_timer_start(b->loop, &srv->housekeep, b->cfg->log_retention_check_interval_ms);
+	*out = srv;
 	return 0;
 }
 
-static void stop(void *srv)
+static int busy(void *p)
 {
-	(void)srv;
+	kafka_srv_t *srv = p;
+	return srv->inflight > 0;
+}
+
+static void stop(void *p)
+{
+	kafka_srv_t *srv = p;
+	loop_timer_stop(srv->b->loop, &srv->housekeep);
+	kafka_groups_stop(srv);
+	topics_close(srv->topics);
+	free(srv);
 }
 
 const front_t kafka_front = {
 	.name = "kafka",
 	.proto = &kafka_proto,
 	.start = start,
+	.busy = busy,
 	.stop = stop,
 };

@@ -8,8 +8,8 @@
 static void build_sample(buf_t *b, int nrec)
 {
 	batch_rec_header_t hdrs[2] = {
-		{ (const uint8_t *)"h1", 2, (const uint8_t *)"v1", 2 },
-		{ (const uint8_t *)"h2", 2, NULL, -1 },
+	    {(const uint8_t *)"h1", 2, (const uint8_t *)"v1", 2},
+	    {(const uint8_t *)"h2", 2, NULL, -1},
 	};
 	batch_record_t recs[16];
 	char keys[16][16], vals[16][32];

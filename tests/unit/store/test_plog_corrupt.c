@@ -22,7 +22,7 @@ typedef struct image {
 	buf_t log, idx, tidx;
 } image_t;
 
-static const char *const EXT[3] = { ".log", ".index", ".timeindex" };
+static const char *const EXT[3] = {".log", ".index", ".timeindex"};
 
 /* Builds the log and keeps a copy of its files taken while it was open,
  * i.e. what a crash at that moment would leave behind. */
@@ -44,7 +44,7 @@ static void make_image(image_t *im)
 	}
 	im->end = plog_end_offset(p);
 	im->data = pos;
-	buf_t *dst[3] = { &im->log, &im->idx, &im->tidx };
+	buf_t *dst[3] = {&im->log, &im->idx, &im->tidx};
 	for (int e = 0; e < 3; e++) {
 		char path[256];
 		seg_path(path, sizeof path, "tpl", 0, EXT[e]);
@@ -63,16 +63,15 @@ static void check_case(const image_t *im, const char *dir, int64_t want_end, int
 	plog_t *p;
 	CHECK_EQ(plog_open(&p, dir, &o, NULL, NULL, 0), 0);
 	CHECK_MSG(plog_end_offset(p) == want_end, "%s: end %lld, want %lld", dir,
-		  (long long)plog_end_offset(p), (long long)want_end);
+	          (long long)plog_end_offset(p), (long long)want_end);
 	buf_t want = BUF_INIT;
 	for (int i = 0; i < NB && im->base[i] < want_end; i++) {
 		buf_reset(&want);
 		t_stored(&want, i, im->base[i]);
 		int64_t last = im->base[i] + t_nrec(i) - 1;
 		CHECK_EQ(t_check_read(p, im->base[i], 1, buf_data(&want), buf_len(&want)),
-			 im->base[i]);
-		CHECK_EQ(t_check_read(p, last, 5000, buf_data(&want), buf_len(&want)),
-			 im->base[i]);
+		         im->base[i]);
+		CHECK_EQ(t_check_read(p, last, 5000, buf_data(&want), buf_len(&want)), im->base[i]);
 	}
 	plog_region_t r;
 	CHECK_EQ(plog_read(p, want_end, 1 << 20, &r), 0);
@@ -93,8 +92,8 @@ static void check_case(const image_t *im, const char *dir, int64_t want_end, int
 			if (exp < 0)
 				CHECK_EQ(rc, SL_ENOENT);
 			else
-				CHECK_MSG(rc == 0 && off == exp, "%s: time %d: %lld want %lld", dir, i,
-					  (long long)off, (long long)exp);
+				CHECK_MSG(rc == 0 && off == exp, "%s: time %d: %lld want %lld", dir,
+				          i, (long long)off, (long long)exp);
 		}
 	}
 	/* The log takes appends again right after the cut. */
@@ -112,14 +111,14 @@ TEST_T(plog_corruption_random_positions, 120)
 	static image_t im;
 	make_image(&im);
 	uint64_t seed = 0x5eed5eedull;
-	int counts[5] = { 0 };
+	int counts[5] = {0};
 	for (int c = 0; c < CASES; c++) {
 		char dir[64];
 		snprintf(dir, sizeof dir, "case%03d", c);
 		CHECK_EQ(mkdir(dir, 0755), 0);
 		int mode = (int)(test_rand(&seed) % 5);
 		counts[mode]++;
-		buf_t files[3] = { BUF_INIT, BUF_INIT, BUF_INIT };
+		buf_t files[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
 		buf_append(&files[0], buf_data(&im.log), buf_len(&im.log));
 		buf_append(&files[1], buf_data(&im.idx), buf_len(&im.idx));
 		buf_append(&files[2], buf_data(&im.tidx), buf_len(&im.tidx));

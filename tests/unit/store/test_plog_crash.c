@@ -54,13 +54,13 @@ static void run_and_kill(const char *dir, int ms)
 		_exit(127);
 	}
 	close(fds[1]);
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 	kill(pid, SIGKILL);
 	int st = 0;
 	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK_MSG(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 0),
-		  "appender failed (status %d)", st);
+	          "appender failed (status %d)", st);
 	buf_t out = BUF_INIT;
 	char tmp[65536];
 	ssize_t n;

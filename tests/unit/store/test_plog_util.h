@@ -34,7 +34,10 @@ static inline plog_opts_t t_opts(void)
 }
 
 /* Number of records of the batch built for seed (1..5). */
-static inline int t_nrec(int64_t seed) { return 1 + (int)(seed % 5); }
+static inline int t_nrec(int64_t seed)
+{
+	return 1 + (int)(seed % 5);
+}
 
 /* Appends to out the deterministic batch for seed: t_nrec(seed) records
  * whose values (derived from seed) total roughly 40..~3000 bytes, every
@@ -108,8 +111,8 @@ static inline void t_read_region(const plog_region_t *r, buf_t *out)
 /* Checks that reading at offset returns whole batches, the first one
  * containing offset, and (when want != NULL) that the first batch equals
  * want[0..wlen). Returns the first batch's base offset. */
-static inline int64_t t_check_read(plog_t *p, int64_t offset, size_t max_bytes,
-				   const uint8_t *want, size_t wlen)
+static inline int64_t t_check_read(plog_t *p, int64_t offset, size_t max_bytes, const uint8_t *want,
+                                   size_t wlen)
 {
 	plog_region_t r;
 	int rc = plog_read(p, offset, max_bytes, &r);
@@ -122,8 +125,8 @@ static inline int64_t t_check_read(plog_t *p, int64_t offset, size_t max_bytes,
 	while (at < r.len) {
 		batch_hdr_t h;
 		CHECK_EQ(batch_validate(buf_data(&b) + at,
-					batch_size_at(buf_data(&b) + at, r.len - at), 1 << 30, &h),
-			 0);
+		                        batch_size_at(buf_data(&b) + at, r.len - at), 1 << 30, &h),
+		         0);
 		if (nb == 0) {
 			CHECK_EQ(h.base_offset, r.first_offset);
 			CHECK(h.base_offset <= offset && batch_last_offset(&h) >= offset);

@@ -1,0 +1,309 @@
+/*
+ * kafka_load.c — a librdkafka load generator for bench/bench_20_kafka.sh.
+ *
+ *   kafka_load (--bootstrap HOST:PORT | --mock) --topic T MODE [options]
+ *
+ * MODE throughput: produce --count messages of --size bytes with --acks,
+ *   then consume them from the start of the topic (partition 0; with
+ *   --consume-count N only the last N, since the mock broker keeps just its
+ *   last 5 MB) with a fresh consumer, timed from the first message to the
+ *   last so connection set-up is not counted; prints one line:
+ *     produce_msgs=N produce_s=S produce_mps=R produce_mbps=M consume_s=S consume_mps=R consume_mbps=M
+ * MODE latency: produce --rate messages/s for --seconds while a consumer
+ *   reads them; each value carries its send time; prints
+ *     latency_msgs=N p50_us=X p99_us=Y
+ *
+ * --mock runs the same code against librdkafka's in-process mock broker
+ * (test.mock.num.brokers=1, no disk): the reference for "the fastest a
+ * broker could look to this client on this machine".
+ *
+ * Runs client threads of librdkafka; the main thread drives the loops.
+ * Benchmark code, not part of the server.
+ */
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct opts {
+	const char *bootstrap;
+	const char *topic;
+	const char *mode;
+	int mock;
+	long count;
+	long consume_count; /* consume the last N of count (the mock keeps only 5 MB) */
+	int size;
+	const char *acks;
+	long rate;
+	int seconds;
+} opts_t;
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void die(const char *what, const char *detail)
+{
+	fprintf(stderr, "kafka_load: %s: %s\n", what, detail);
+	exit(1);
+}
+
+static void set(rd_kafka_conf_t *c, const char *k, const char *v)
+{
+	char err[256];
+	if (rd_kafka_conf_set(c, k, v, err, sizeof err) != RD_KAFKA_CONF_OK)
+		die(k, err);
+}
+
+static long delivered, failed;
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err)
+		failed++;
+	else
+		delivered++;
+}
+
+static rd_kafka_t *producer(const opts_t *o, const char *acks, const char *linger)
+{
+	char err[256];
+	rd_kafka_conf_t *c = rd_kafka_conf_new();
+	set(c, "bootstrap.servers", o->bootstrap);
+	set(c, "acks", acks);
+	set(c, "linger.ms", linger);
+	set(c, "batch.size", "1000000");
+	set(c, "queue.buffering.max.messages", "1000000");
+	set(c, "queue.buffering.max.kbytes", "2097151");
+	char mmb[32];
+	snprintf(mmb, sizeof mmb, "%d", o->size * 2 + 4096 > 1000000 ? o->size * 2 + 4096 : 1000000);
+	set(c, "message.max.bytes", mmb);
+	rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+	if (!rk)
+		die("producer", err);
+	return rk;
+}
+
+static rd_kafka_t *consumer(const opts_t *o, int64_t start)
+{
+	char err[256];
+	rd_kafka_conf_t *c = rd_kafka_conf_new();
+	set(c, "bootstrap.servers", o->bootstrap);
+	set(c, "group.id", "kafka_load");
+	set(c, "enable.auto.commit", "false");
+	set(c, "fetch.wait.max.ms", "100");
+	set(c, "fetch.message.max.bytes", "4194304");
+	set(c, "queued.min.messages", "1000000");
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+	if (!rk)
+		die("consumer", err);
+	rd_kafka_poll_set_consumer(rk);
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, o->topic, 0)->offset = start;
+	if (rd_kafka_assign(rk, l))
+		die("assign", o->topic);
+	rd_kafka_topic_partition_list_destroy(l);
+	return rk;
+}
+
+static void produce_one(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len)
+{
+	for (;;) {
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
+			RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_END);
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return;
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			die("produce", rd_kafka_err2str(e));
+		rd_kafka_poll(rk, 10);
+	}
+}
+
+static void throughput(const opts_t *o)
+{
+	char *buf = malloc((size_t)o->size);
+	memset(buf, 'x', (size_t)o->size);
+	rd_kafka_t *p = producer(o, o->acks, "5");
+	int64_t t0 = now_us();
+	for (long i = 0; i < o->count; i++) {
+		produce_one(p, o, buf, (size_t)o->size);
+		rd_kafka_poll(p, 0);
+	}
+	rd_kafka_flush(p, 120000);
+	int64_t t1 = now_us();
+	if (failed || delivered != o->count) {
+		fprintf(stderr, "kafka_load: %ld delivered, %ld failed\n", delivered, failed);
+		exit(1);
+	}
+	rd_kafka_destroy(p);
+	double ps = (double)(t1 - t0) / 1e6;
+
+	long want = o->consume_count > 0 && o->consume_count < o->count ? o->consume_count
+									  : o->count;
+	rd_kafka_t *c = consumer(o, o->count - want);
+	long got = 0;
+	int64_t c0 = 0, c1 = 0, deadline = now_us() + 120000000;
+	while (got < want && now_us() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+		if (!m)
+			continue;
+		if (!m->err) {
+			if (got++ == 0)
+				c0 = now_us();
+			c1 = now_us();
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(c);
+	rd_kafka_destroy(c);
+	if (got != want) {
+		fprintf(stderr, "kafka_load: consumed %ld of %ld\n", got, want);
+		exit(1);
+	}
+	/* The first message's arrival starts the clock: count it out. */
+	double cs = (double)(c1 - c0 > 0 ? c1 - c0 : 1) / 1e6;
+	double mb = (double)o->count * o->size / 1e6;
+	double cmb = (double)(want - 1) * o->size / 1e6;
+	printf("produce_msgs=%ld produce_s=%.3f produce_mps=%.0f produce_mbps=%.1f "
+	       "consume_msgs=%ld consume_s=%.3f consume_mps=%.0f consume_mbps=%.1f\n",
+	       o->count, ps, o->count / ps, mb / ps, want, cs, (want - 1) / cs, cmb / cs);
+	free(buf);
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void latency(const opts_t *o)
+{
+	long total = o->rate * o->seconds;
+	int64_t *lat = calloc((size_t)total, sizeof *lat);
+	char *buf = calloc(1, (size_t)(o->size < 16 ? 16 : o->size));
+	rd_kafka_t *c = consumer(o, RD_KAFKA_OFFSET_END);
+	/* Let the consumer reach the end of the (empty or old) log first. */
+	/* Latency: no lingering; batches form only from what queues meanwhile. */
+	rd_kafka_t *p = producer(o, "1", "0");
+	int64_t marker = -1;
+	memcpy(buf, &marker, 8);
+	produce_one(p, o, buf, (size_t)o->size);
+	rd_kafka_flush(p, 30000);
+	for (int64_t d = now_us() + 30000000; now_us() < d;) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+		int done = m && !m->err && m->len >= 8 && memcmp(m->payload, &marker, 8) == 0;
+		if (m)
+			rd_kafka_message_destroy(m);
+		if (done)
+			break;
+	}
+	long sent = 0, got = 0;
+	int64_t start = now_us(), end = start + (int64_t)o->seconds * 1000000;
+	while (got < total && now_us() < end + 10000000) {
+		int64_t now = now_us();
+		long due = now >= end ? total : (long)((now - start) * o->rate / 1000000);
+		while (sent < due && sent < total) {
+			int64_t t = now_us();
+			memcpy(buf, &t, 8);
+			produce_one(p, o, buf, (size_t)o->size);
+			sent++;
+		}
+		rd_kafka_poll(p, 0);
+		/* Block for the next message, but not past the next send: a busy
+		 * loop here would steal a core from the broker being measured. */
+		int wait_ms = sent < total ? 1 : 10;
+		rd_kafka_message_t *m;
+		while ((m = rd_kafka_consumer_poll(c, wait_ms))) {
+			wait_ms = 0;
+			if (!m->err && m->len >= 8) {
+				int64_t t;
+				memcpy(&t, m->payload, 8);
+				if (t > 0 && got < total)
+					lat[got++] = now_us() - t;
+			}
+			rd_kafka_message_destroy(m);
+		}
+	}
+	rd_kafka_flush(p, 30000);
+	rd_kafka_destroy(p);
+	rd_kafka_consumer_close(c);
+	rd_kafka_destroy(c);
+	if (got < total / 2) {
+		fprintf(stderr, "kafka_load: latency run received %ld of %ld\n", got, total);
+		exit(1);
+	}
+	qsort(lat, (size_t)got, sizeof *lat, cmp64);
+	printf("latency_msgs=%ld p50_us=%" PRId64 " p99_us=%" PRId64 "\n", got, lat[got / 2],
+	       lat[got * 99 / 100]);
+	free(lat);
+	free(buf);
+}
+
+int main(int argc, char **argv)
+{
+	opts_t o = { .topic = "bench", .count = 200000, .size = 100, .acks = "1",
+		     .rate = 10000, .seconds = 5 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--mock"))
+			o.mock = 1;
+		else if (!strcmp(a, "--bootstrap") && v)
+			o.bootstrap = argv[++i];
+		else if (!strcmp(a, "--topic") && v)
+			o.topic = argv[++i];
+		else if (!strcmp(a, "--count") && v)
+			o.count = atol(argv[++i]);
+		else if (!strcmp(a, "--consume-count") && v)
+			o.consume_count = atol(argv[++i]);
+		else if (!strcmp(a, "--size") && v)
+			o.size = atoi(argv[++i]);
+		else if (!strcmp(a, "--acks") && v)
+			o.acks = argv[++i];
+		else if (!strcmp(a, "--rate") && v)
+			o.rate = atol(argv[++i]);
+		else if (!strcmp(a, "--seconds") && v)
+			o.seconds = atoi(argv[++i]);
+		else if (a[0] != '-')
+			o.mode = a;
+		else
+			die("unknown option", a);
+	}
+	if (!o.mode || (!o.bootstrap && !o.mock) || o.size < 8 || o.count < 1 || o.rate < 1)
+		die("usage", "kafka_load (--bootstrap H:P | --mock) [--topic T] throughput|latency "
+			     "[--count N --consume-count N --size B --acks A --rate R --seconds S]");
+	rd_kafka_t *holder = NULL;
+	if (o.mock) {
+		/* A handle that owns the in-process mock cluster for the run. */
+		char err[256];
+		rd_kafka_conf_t *c = rd_kafka_conf_new();
+		set(c, "test.mock.num.brokers", "1");
+		holder = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+		if (!holder)
+			die("mock", err);
+		rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(holder);
+		o.bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
+		rd_kafka_mock_topic_create(mc, o.topic, 1, 1);
+	}
+	if (!strcmp(o.mode, "throughput"))
+		throughput(&o);
+	else if (!strcmp(o.mode, "latency"))
+		latency(&o);
+	else
+		die("unknown mode", o.mode);
+	if (holder)
+		rd_kafka_destroy(holder);
+	return 0;
+}

@@ -1,0 +1,140 @@
+/*
+ * partition.c — one topic partition; see partition.h.
+ *
+ * Only the batch header is read here (store/batch.h: producer id, epoch,
+ * base sequence, last offset delta); plog validates the rest (CRC, counts)
+ * on append.
+ *
+ * Idempotent producer state is rebuilt on open by reading the headers of
+ * the batches in the last PSTATE_SCAN_OFFSETS offsets of the log.
+ * Loop thread only.
+ */
+#include "broker/partition.h"
+#include "broker/fetchwait.h"
+#include "broker/topic.h"
+#include "core/err.h"
+#include "core/time.h"
+#include "store/batch.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static int32_t seq_add(int32_t seq, int32_t delta)
+{
+	int64_t v = (int64_t)seq + delta;
+	return (int32_t)(v > INT32_MAX ? v - INT32_MAX - 1 : v);
+}
+
+static void rebuild_pstate(partition_t *p)
+{
+	int64_t end = plog_end_offset(p->log);
+	int64_t off = plog_start_offset(p->log);
+	if (end - off > PSTATE_SCAN_OFFSETS)
+		off = end - PSTATE_SCAN_OFFSETS;
+	while (off < end) {
+		plog_region_t reg;
+		if (plog_read(p->log, off, 1 << 20, &reg) < 0 || reg.len == 0)
+			return;
+		off_t pos = reg.pos;
+		off_t stop = reg.pos + (off_t)reg.len;
+		int64_t next = off;
+		while (pos + BATCH_HDR_SIZE <= stop) {
+			uint8_t hb[BATCH_HDR_SIZE];
+			batch_hdr_t h;
+			if (pread(reg.fd, hb, sizeof hb, pos) != (ssize_t)sizeof hb ||
+			    batch_peek(hb, sizeof hb, &h) < 0)
+				return;
+			if (h.producer_id >= 0 && h.base_sequence >= 0)
+				pstate_record(&p->pstate, h.producer_id, h.producer_epoch,
+					      h.base_sequence,
+					      seq_add(h.base_sequence, h.last_offset_delta),
+					      h.base_offset);
+			next = batch_last_offset(&h) + 1;
+			pos += (off_t)batch_size(&h);
+		}
+		if (next <= off)
+			return;
+		off = next;
+	}
+}
+
+int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir,
+		   const plog_opts_t *opts, syncer_t *syncer, const log_t *log, int clean)
+{
+	partition_t *p = calloc(1, sizeof *p);
+	if (!p)
+		abort();
+	p->topic = t;
+	p->index = index;
+	pstate_init(&p->pstate);
+	int rc = plog_open(&p->log, dir, opts, syncer, log, clean);
+	if (rc < 0) {
+		pstate_deinit(&p->pstate);
+		free(p);
+		return rc;
+	}
+	rebuild_pstate(p);
+	*out = p;
+	return 0;
+}
+
+void partition_close(partition_t *p)
+{
+	fetchwait_forget(p);
+	plog_close(p->log);
+	pstate_deinit(&p->pstate);
+	free(p);
+}
+
+void partition_destroy(partition_t *p)
+{
+	fetchwait_forget(p);
+	plog_destroy(p->log);
+	pstate_deinit(&p->pstate);
+	free(p);
+}
+
+int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *res)
+{
+	res->base_offset = -1;
+	res->log_append_time = -1;
+	res->duplicate = 0;
+	res->pserr = PS_OK;
+	if ((int64_t)len > p->topic->max_message_bytes)
+		return SL_ETOOBIG;
+	batch_hdr_t h;
+	if (batch_peek(batch, len, &h) < 0)
+		return SL_ECORRUPT;
+	if (p->write_failed)
+		return SL_EIO;
+	int idem = h.producer_id >= 0;
+	int32_t last_seq = seq_add(h.base_sequence, h.last_offset_delta);
+	if (idem) {
+		if (h.base_sequence < 0 || h.last_offset_delta < 0)
+			return SL_EPROTO;
+		int64_t dup = -1;
+		int ps = pstate_check(&p->pstate, h.producer_id, h.producer_epoch,
+				      h.base_sequence, last_seq, &dup);
+		if (ps == PS_DUPLICATE) {
+			res->base_offset = dup;
+			res->duplicate = 1;
+			return 0;
+		}
+		if (ps != PS_OK) {
+			res->pserr = ps;
+			return SL_ESTATE;
+		}
+	}
+	int64_t lat = p->topic->log_append_time ? time_wall_ms() : -1;
+	int rc = plog_append(p->log, batch, len, lat, &res->base_offset);
+	if (rc == SL_EIO || rc == SL_ENOSPC)
+		p->write_failed = 1;
+	if (rc < 0)
+		return rc;
+	res->log_append_time = lat;
+	if (idem)
+		pstate_record(&p->pstate, h.producer_id, h.producer_epoch, h.base_sequence,
+			      last_seq, res->base_offset);
+	fetchwait_notify(p);
+	return 0;
+}

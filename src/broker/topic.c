@@ -1,0 +1,713 @@
+/*
+ * topic.c — the topic registry and its state journal; see topic.h.
+ *
+ * Journal `kafka.journal` (store/journal.h frames), record types 1..31
+ * (32..63 are reserved for consumer groups). Strings are u16 length +
+ * bytes, integers big-endian:
+ *
+ *   1 CLUSTER     str cluster_id                  — written once, first start
+ *   2 TOPIC       str name, u8[16] id, i32 npart, u16 n, n × (str key, str value)
+ *                                                 — a topic as created (or its
+ *                                                   full state in a snapshot)
+ *   3 DELETE      str name
+ *   4 PARTITIONS  str name, i32 npart             — CreatePartitions
+ *   5 CONFIG      str name, str key, u8 set, [str value]
+ *   6 PRODUCER_ID i64 next                        — next producer id to hand out
+ *
+ * Replay applies records in order; a record naming an unknown topic is
+ * skipped (it can only follow a DELETE). After replay, partition
+ * directories that belong to no topic are removed: they are leftovers of a
+ * deletion interrupted by a crash. Loop thread only.
+ */
+#include "broker/topic.h"
+#include "broker/fetchwait.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/rd.h"
+#include "core/time.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { REC_CLUSTER = 1, REC_TOPIC, REC_DELETE, REC_PARTITIONS, REC_CONFIG, REC_PRODUCER_ID };
+
+struct topics {
+	broker_t *b;
+	jrnl_t *j;
+	map_t byname;
+	char cluster_id[32];
+	int64_t next_pid;
+	char topics_dir[4096];
+	int replaying;
+};
+
+/* --- config keys ----------------------------------------------------------- */
+
+typedef enum { CK_INT, CK_ENUM } ckind_t;
+
+typedef struct cfgkey {
+	const char *key;
+	ckind_t kind;
+	int64_t min, max;
+	const char *choices; /* CK_ENUM: '|'-separated */
+} cfgkey_t;
+
+static const cfgkey_t cfgkeys[] = {
+	{ "cleanup.policy", CK_ENUM, 0, 0, "delete" },
+	{ "compression.type", CK_ENUM, 0, 0, "producer" },
+	{ "max.message.bytes", CK_INT, 64, 1073741824, NULL },
+	{ "message.timestamp.type", CK_ENUM, 0, 0, "CreateTime|LogAppendTime" },
+	{ "min.insync.replicas", CK_INT, 1, 1, NULL },
+	{ "retention.bytes", CK_INT, -1, INT64_MAX, NULL },
+	{ "retention.ms", CK_INT, -1, INT64_MAX, NULL },
+	{ "segment.bytes", CK_INT, 16384, 4294967295, NULL },
+	{ "segment.ms", CK_INT, 1, INT64_MAX, NULL },
+	{ "unclean.leader.election.enable", CK_ENUM, 0, 0, "false" },
+	{ NULL, CK_INT, 0, 0, NULL },
+};
+
+const char *topics_config_key(int i)
+{
+	if (i < 0 || i >= (int)(sizeof cfgkeys / sizeof cfgkeys[0]))
+		return NULL;
+	return cfgkeys[i].key;
+}
+
+static const cfgkey_t *cfgkey_find(const char *key)
+{
+	for (const cfgkey_t *k = cfgkeys; k->key; k++)
+		if (strcmp(k->key, key) == 0)
+			return k;
+	return NULL;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+	if (!*s)
+		return SL_EINVAL;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return SL_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int topics_config_check(const char *key, const char *value)
+{
+	const cfgkey_t *k = cfgkey_find(key);
+	if (!k)
+		return SL_ENOENT;
+	if (!value)
+		return 0;
+	if (k->kind == CK_INT) {
+		int64_t v;
+		if (parse_i64(value, &v) < 0 || v < k->min || v > k->max)
+			return SL_EINVAL;
+		return 0;
+	}
+	size_t n = strlen(value);
+	for (const char *c = k->choices; c && *c;) {
+		const char *bar = strchr(c, '|');
+		size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+		if (cl == n && memcmp(c, value, n) == 0)
+			return 0;
+		c = bar ? bar + 1 : NULL;
+	}
+	return SL_EINVAL;
+}
+
+const char *topic_config(const topic_t *t, const char *key)
+{
+	for (int i = 0; i < t->ncfg; i++)
+		if (strcmp(t->cfg[i].key, key) == 0)
+			return t->cfg[i].value;
+	return NULL;
+}
+
+const char *topics_config_value(const topics_t *ts, const topic_t *t, const char *key,
+				int *is_default, char *tmp, size_t tmpn)
+{
+	const cfgkey_t *k = cfgkey_find(key);
+	if (!k)
+		return NULL;
+	const char *v = t ? topic_config(t, key) : NULL;
+	*is_default = v == NULL;
+	if (v)
+		return v;
+	const sl_config_t *cfg = ts->b->cfg;
+	int64_t d = 0;
+	if (strcmp(key, "max.message.bytes") == 0)
+		d = cfg->message_max_bytes;
+	else if (strcmp(key, "retention.bytes") == 0)
+		d = cfg->log_retention_bytes;
+	else if (strcmp(key, "retention.ms") == 0)
+		d = cfg->log_retention_ms;
+	else if (strcmp(key, "segment.bytes") == 0)
+		d = cfg->log_segment_bytes;
+	else if (strcmp(key, "segment.ms") == 0)
+		d = cfg->log_roll_ms;
+	else if (strcmp(key, "min.insync.replicas") == 0)
+		d = 1;
+	else {
+		/* Enumerations default to their first choice. */
+		const char *bar = strchr(k->choices, '|');
+		size_t n = bar ? (size_t)(bar - k->choices) : strlen(k->choices);
+		snprintf(tmp, tmpn, "%.*s", (int)n, k->choices);
+		return tmp;
+	}
+	snprintf(tmp, tmpn, "%lld", (long long)d);
+	return tmp;
+}
+
+/* Applies the configs that take effect at once. */
+static void topic_apply_config(const topics_t *ts, topic_t *t)
+{
+	const char *ts_type = topic_config(t, "message.timestamp.type");
+	t->log_append_time = ts_type && strcmp(ts_type, "LogAppendTime") == 0;
+	const char *mm = topic_config(t, "max.message.bytes");
+	int64_t v;
+	t->max_message_bytes = ts->b->cfg->message_max_bytes;
+	if (mm && parse_i64(mm, &v) == 0)
+		t->max_message_bytes = v;
+}
+
+static void plog_opts_for(const topics_t *ts, const topic_t *t, plog_opts_t *o)
+{
+	plog_opts_from_config(o, ts->b->cfg);
+	int64_t v;
+	const char *s;
+	if ((s = topic_config(t, "retention.ms")) && parse_i64(s, &v) == 0)
+		o->retention_ms = v;
+	if ((s = topic_config(t, "retention.bytes")) && parse_i64(s, &v) == 0)
+		o->retention_bytes = v;
+	if ((s = topic_config(t, "segment.bytes")) && parse_i64(s, &v) == 0)
+		o->segment_bytes = v;
+	if ((s = topic_config(t, "segment.ms")) && parse_i64(s, &v) == 0)
+		o->roll_ms = v;
+	/* The topic's max.message.bytes is enforced by partition_append, so
+	 * it can change without reopening the log. */
+	o->max_batch_bytes = 1073741824;
+}
+
+/* --- names ------------------------------------------------------------------ */
+
+int topics_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > TOPIC_NAME_MAX)
+		return 0;
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* --- records ------------------------------------------------------------------ */
+
+static void put_str(buf_t *b, const char *s)
+{
+	size_t n = strlen(s);
+	buf_put_be16(b, (uint16_t)n);
+	buf_append(b, s, n);
+}
+
+/* Reads a u16-length string into a fresh NUL-terminated copy. */
+static char *get_str(rd_t *r)
+{
+	uint16_t n = rd_be16(r);
+	const uint8_t *p = rd_bytes(r, n);
+	if (!p)
+		return NULL;
+	char *s = malloc((size_t)n + 1);
+	if (!s)
+		abort();
+	memcpy(s, p, n);
+	s[n] = 0;
+	return s;
+}
+
+static int journal_put(topics_t *ts, uint8_t type, buf_t *b)
+{
+	if (ts->replaying)
+		return 0;
+	int rc = jrnl_append(ts->j, type, buf_data(b), buf_len(b));
+	buf_deinit(b);
+	return rc;
+}
+
+static void encode_topic(const topic_t *t, buf_t *b)
+{
+	put_str(b, t->name);
+	buf_append(b, t->id, 16);
+	buf_put_be32(b, (uint32_t)t->npart);
+	buf_put_be16(b, (uint16_t)t->ncfg);
+	for (int i = 0; i < t->ncfg; i++) {
+		put_str(b, t->cfg[i].key);
+		put_str(b, t->cfg[i].value);
+	}
+}
+
+/* --- topics ------------------------------------------------------------------- */
+
+static void topic_free(topic_t *t)
+{
+	for (int i = 0; i < t->ncfg; i++) {
+		free(t->cfg[i].key);
+		free(t->cfg[i].value);
+	}
+	free(t->cfg);
+	free(t->parts);
+	free(t->name);
+	free(t);
+}
+
+static int part_dir(const topics_t *ts, const topic_t *t, int32_t i, char *out, size_t n)
+{
+	int len = snprintf(out, n, "%s/%s-%d", ts->topics_dir, t->name, (int)i);
+	return len < 0 || (size_t)len >= n ? SL_EINVAL : 0;
+}
+
+static int open_partitions(topics_t *ts, topic_t *t, int32_t from, int32_t to)
+{
+	plog_opts_t o;
+	plog_opts_for(ts, t, &o);
+	partition_t **np = realloc(t->parts, sizeof *np * (size_t)(to > 0 ? to : 1));
+	if (!np)
+		abort();
+	t->parts = np;
+	for (int32_t i = from; i < to; i++) {
+		char dir[4352];
+		int rc = part_dir(ts, t, i, dir, sizeof dir);
+		if (rc == 0)
+			rc = partition_open(&t->parts[i], t, i, dir, &o, ts->b->syncer, ts->b->log,
+					    ts->b->clean_start);
+		if (rc < 0) {
+			log_error(ts->b->log, "kafka: cannot open partition %s-%d: %s", t->name,
+				  (int)i, sl_strerror(rc));
+			for (int32_t k = from; k < i; k++)
+				partition_close(t->parts[k]);
+			return rc;
+		}
+	}
+	t->npart = to;
+	return 0;
+}
+
+static void random_bytes(uint8_t *p, size_t n)
+{
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	if (fd >= 0) {
+		while (got < n) {
+			ssize_t r = read(fd, p + got, n - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		close(fd);
+	}
+	/* Fallback: time-seeded mix; uniqueness matters, not secrecy. */
+	uint64_t s = (uint64_t)time_wall_us() ^ (uint64_t)getpid() << 32;
+	for (; got < n; got++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		p[got] = (uint8_t)(s >> 56);
+	}
+}
+
+static topic_t *topic_new(const char *name, const uint8_t id[16], int32_t npart)
+{
+	topic_t *t = calloc(1, sizeof *t);
+	if (!t)
+		abort();
+	t->name = strdup(name);
+	if (!t->name)
+		abort();
+	memcpy(t->id, id, 16);
+	t->npart = npart; /* partitions are opened after replay */
+	return t;
+}
+
+static void cfg_set(topic_t *t, const char *key, const char *value)
+{
+	for (int i = 0; i < t->ncfg; i++) {
+		if (strcmp(t->cfg[i].key, key) != 0)
+			continue;
+		free(t->cfg[i].value);
+		if (value) {
+			t->cfg[i].value = strdup(value);
+			if (!t->cfg[i].value)
+				abort();
+		} else {
+			free(t->cfg[i].key);
+			t->cfg[i] = t->cfg[--t->ncfg];
+		}
+		return;
+	}
+	if (!value)
+		return;
+	topic_kv_t *n = realloc(t->cfg, sizeof *n * (size_t)(t->ncfg + 1));
+	if (!n)
+		abort();
+	t->cfg = n;
+	t->cfg[t->ncfg].key = strdup(key);
+	t->cfg[t->ncfg].value = strdup(value);
+	if (!t->cfg[t->ncfg].key || !t->cfg[t->ncfg].value)
+		abort();
+	t->ncfg++;
+}
+
+static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
+{
+	topics_t *ts = arg;
+	rd_t r;
+	rd_init(&r, payload, len);
+	char *name = NULL;
+	switch (type) {
+	case REC_CLUSTER: {
+		char *id = get_str(&r);
+		if (id)
+			snprintf(ts->cluster_id, sizeof ts->cluster_id, "%s", id);
+		free(id);
+		break;
+	}
+	case REC_TOPIC: {
+		name = get_str(&r);
+		const uint8_t *id = rd_bytes(&r, 16);
+		int32_t np = (int32_t)rd_be32(&r);
+		uint16_t nc = rd_be16(&r);
+		if (r.err || np < 1 || np > TOPIC_MAX_PARTITIONS)
+			break;
+		topic_t *t = topic_new(name, id, np);
+		for (uint16_t i = 0; i < nc && !r.err; i++) {
+			char *k = get_str(&r), *v = get_str(&r);
+			if (k && v)
+				cfg_set(t, k, v);
+			free(k);
+			free(v);
+		}
+		topic_t *old = map_put(&ts->byname, name, strlen(name), t);
+		if (old)
+			topic_free(old);
+		break;
+	}
+	case REC_DELETE: {
+		name = get_str(&r);
+		topic_t *t = name ? map_del(&ts->byname, name, strlen(name)) : NULL;
+		if (t)
+			topic_free(t);
+		break;
+	}
+	case REC_PARTITIONS: {
+		name = get_str(&r);
+		int32_t np = (int32_t)rd_be32(&r);
+		topic_t *t = name ? map_get(&ts->byname, name, strlen(name)) : NULL;
+		if (t && !r.err && np > t->npart && np <= TOPIC_MAX_PARTITIONS)
+			t->npart = np;
+		break;
+	}
+	case REC_CONFIG: {
+		name = get_str(&r);
+		char *k = get_str(&r);
+		uint8_t set = rd_u8(&r);
+		char *v = set ? get_str(&r) : NULL;
+		topic_t *t = name ? map_get(&ts->byname, name, strlen(name)) : NULL;
+		if (t && k && !r.err)
+			cfg_set(t, k, v);
+		free(k);
+		free(v);
+		break;
+	}
+	case REC_PRODUCER_ID: {
+		int64_t v = (int64_t)rd_be64(&r);
+		if (!r.err && v > ts->next_pid)
+			ts->next_pid = v;
+		break;
+	}
+	default:
+		/* Records of later subsystems sharing the journal. */
+		break;
+	}
+	free(name);
+	return 0;
+}
+
+static int snapshot(void *arg, jrnl_t *j)
+{
+	topics_t *ts = arg;
+	buf_t b = BUF_INIT;
+	put_str(&b, ts->cluster_id);
+	int rc = jrnl_append(j, REC_CLUSTER, buf_data(&b), buf_len(&b));
+	buf_reset(&b);
+	buf_put_be64(&b, (uint64_t)ts->next_pid);
+	if (rc == 0)
+		rc = jrnl_append(j, REC_PRODUCER_ID, buf_data(&b), buf_len(&b));
+	size_t it = 0;
+	topic_t *t;
+	while (rc == 0 && (t = topics_next(ts, &it))) {
+		buf_reset(&b);
+		encode_topic(t, &b);
+		rc = jrnl_append(j, REC_TOPIC, buf_data(&b), buf_len(&b));
+	}
+	buf_deinit(&b);
+	return rc;
+}
+
+/* Removes partition directories that belong to no topic. */
+static void sweep_orphans(topics_t *ts)
+{
+	DIR *d = opendir(ts->topics_dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *dash = strrchr(e->d_name, '-');
+		int orphan = 1;
+		if (dash) {
+			topic_t *t = map_get(&ts->byname, e->d_name, (size_t)(dash - e->d_name));
+			char *end;
+			long idx = strtol(dash + 1, &end, 10);
+			if (t && !*end && idx >= 0 && idx < t->npart)
+				orphan = 0;
+		}
+		if (!orphan)
+			continue;
+		char path[4352];
+		snprintf(path, sizeof path, "%s/%s", ts->topics_dir, e->d_name);
+		plog_opts_t o;
+		plog_opts_from_config(&o, ts->b->cfg);
+		plog_t *p = NULL;
+		if (plog_open(&p, path, &o, ts->b->syncer, ts->b->log, 0) == 0) {
+			log_info(ts->b->log, "kafka: removing leftover partition directory %s", path);
+			plog_destroy(p);
+		}
+	}
+	closedir(d);
+}
+
+int topics_open(topics_t **out, broker_t *b)
+{
+	topics_t *ts = calloc(1, sizeof *ts);
+	if (!ts)
+		abort();
+	ts->b = b;
+	ts->next_pid = 1000;
+	map_init(&ts->byname);
+	snprintf(ts->topics_dir, sizeof ts->topics_dir, "%s/topics", b->data_dir);
+	if (mkdir(ts->topics_dir, 0755) < 0 && errno != EEXIST) {
+		log_error(b->log, "kafka: cannot create %s: %s", ts->topics_dir, strerror(errno));
+		free(ts);
+		return sl_from_errno(errno);
+	}
+	jrnl_opts_t jo = {
+		.fsync = b->cfg->fsync,
+		.compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
+		.compact_min_bytes = b->cfg->journal_compact_min_bytes,
+		.max_record = 1 << 20,
+	};
+	ts->replaying = 1;
+	int rc = jrnl_open(&ts->j, b->loop, b->syncer, b->log, b->data_dir, "kafka", &jo, replay, ts);
+	ts->replaying = 0;
+	if (rc < 0) {
+		log_error(b->log, "kafka: cannot open the topic journal: %s", sl_strerror(rc));
+		topics_close(ts);
+		return rc;
+	}
+	if (!ts->cluster_id[0]) {
+		/* A Kafka-style cluster id: 16 random bytes, base64url, 22 chars. */
+		static const char a[] =
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		uint8_t rnd[22];
+		random_bytes(rnd, sizeof rnd);
+		for (int i = 0; i < 22; i++)
+			ts->cluster_id[i] = a[rnd[i] & 63];
+		ts->cluster_id[22] = 0;
+		buf_t rb = BUF_INIT;
+		put_str(&rb, ts->cluster_id);
+		rc = journal_put(ts, REC_CLUSTER, &rb);
+		if (rc < 0) {
+			topics_close(ts);
+			return rc;
+		}
+	}
+	size_t it = 0;
+	topic_t *t;
+	while ((t = topics_next(ts, &it))) {
+		int32_t np = t->npart;
+		t->npart = 0;
+		topic_apply_config(ts, t);
+		rc = open_partitions(ts, t, 0, np);
+		if (rc < 0) {
+			topics_close(ts);
+			return rc;
+		}
+	}
+	sweep_orphans(ts);
+	*out = ts;
+	return 0;
+}
+
+void topics_close(topics_t *ts)
+{
+	if (!ts)
+		return;
+	size_t it = 0;
+	topic_t *t;
+	while ((t = topics_next(ts, &it))) {
+		for (int32_t i = 0; i < t->npart; i++)
+			if (t->parts && t->parts[i])
+				partition_close(t->parts[i]);
+		topic_free(t);
+	}
+	map_deinit(&ts->byname);
+	if (ts->j)
+		jrnl_close(ts->j);
+	free(ts);
+}
+
+const char *topics_cluster_id(const topics_t *ts) { return ts->cluster_id; }
+broker_t *topics_broker(const topics_t *ts) { return ts->b; }
+jrnl_t *topics_journal(const topics_t *ts) { return ts->j; }
+size_t topics_count(const topics_t *ts) { return map_len(&ts->byname); }
+
+topic_t *topics_find(const topics_t *ts, const char *name, size_t len)
+{
+	return map_get(&ts->byname, name, len);
+}
+
+topic_t *topics_next(const topics_t *ts, size_t *it)
+{
+	const char *k;
+	size_t kl;
+	void *v;
+	return map_next(&ts->byname, it, &k, &kl, &v) ? v : NULL;
+}
+
+int topics_create(topics_t *ts, const char *name, int32_t npart, const topic_kv_t *cfg, int ncfg,
+		  topic_t **out)
+{
+	size_t len = strlen(name);
+	if (!topics_name_valid(name, len) || npart < 1 || npart > TOPIC_MAX_PARTITIONS)
+		return SL_EINVAL;
+	if (map_get(&ts->byname, name, len))
+		return SL_EEXIST;
+	for (int i = 0; i < ncfg; i++) {
+		int rc = topics_config_check(cfg[i].key, cfg[i].value);
+		if (rc < 0)
+			return rc == SL_EINVAL ? SL_ENOENT : rc;
+	}
+	uint8_t id[16];
+	random_bytes(id, 16);
+	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* UUID v4 */
+	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+	topic_t *t = topic_new(name, id, npart);
+	for (int i = 0; i < ncfg; i++)
+		if (cfg[i].value)
+			cfg_set(t, cfg[i].key, cfg[i].value);
+	topic_apply_config(ts, t);
+	buf_t b = BUF_INIT;
+	encode_topic(t, &b);
+	int rc = journal_put(ts, REC_TOPIC, &b);
+	if (rc == 0) {
+		t->npart = 0;
+		rc = open_partitions(ts, t, 0, npart);
+	}
+	if (rc < 0) {
+		topic_free(t);
+		return rc;
+	}
+	map_put(&ts->byname, name, len, t);
+	log_info(ts->b->log, "kafka: created topic %s with %d partition(s)", name, (int)npart);
+	if (out)
+		*out = t;
+	return 0;
+}
+
+int topics_delete(topics_t *ts, const char *name)
+{
+	size_t len = strlen(name);
+	topic_t *t = map_get(&ts->byname, name, len);
+	if (!t)
+		return SL_ENOENT;
+	buf_t b = BUF_INIT;
+	put_str(&b, name);
+	int rc = journal_put(ts, REC_DELETE, &b);
+	if (rc < 0)
+		return rc;
+	map_del(&ts->byname, name, len);
+	for (int32_t i = 0; i < t->npart; i++) {
+		fetchwait_forget(t->parts[i]);
+		partition_destroy(t->parts[i]);
+	}
+	jrnl_garbage(ts->j, 64 + len * 2 + (size_t)t->ncfg * 32);
+	topic_free(t);
+	jrnl_maybe_compact(ts->j, snapshot, ts);
+	log_info(ts->b->log, "kafka: deleted topic %s", name);
+	return 0;
+}
+
+int topics_add_partitions(topics_t *ts, topic_t *t, int32_t npart)
+{
+	if (npart <= t->npart || npart > TOPIC_MAX_PARTITIONS)
+		return SL_EINVAL;
+	buf_t b = BUF_INIT;
+	put_str(&b, t->name);
+	buf_put_be32(&b, (uint32_t)npart);
+	int rc = journal_put(ts, REC_PARTITIONS, &b);
+	if (rc == 0)
+		rc = open_partitions(ts, t, t->npart, npart);
+	return rc;
+}
+
+int topics_set_config(topics_t *ts, topic_t *t, const char *key, const char *value)
+{
+	int rc = topics_config_check(key, value);
+	if (rc < 0)
+		return rc;
+	buf_t b = BUF_INIT;
+	put_str(&b, t->name);
+	put_str(&b, key);
+	buf_put_u8(&b, value ? 1 : 0);
+	if (value)
+		put_str(&b, value);
+	rc = journal_put(ts, REC_CONFIG, &b);
+	if (rc < 0)
+		return rc;
+	cfg_set(t, key, value);
+	topic_apply_config(ts, t);
+	jrnl_garbage(ts->j, 32 + strlen(key));
+	return 0;
+}
+
+int64_t topics_next_producer_id(topics_t *ts)
+{
+	int64_t pid = ts->next_pid++;
+	buf_t b = BUF_INIT;
+	buf_put_be64(&b, (uint64_t)ts->next_pid);
+	(void)journal_put(ts, REC_PRODUCER_ID, &b);
+	jrnl_garbage(ts->j, 17);
+	return pid;
+}
+
+void topics_housekeep(topics_t *ts, int64_t now_wall_ms)
+{
+	size_t it = 0;
+	topic_t *t;
+	while ((t = topics_next(ts, &it)))
+		for (int32_t i = 0; i < t->npart; i++)
+			plog_housekeep(t->parts[i]->log, now_wall_ms);
+	jrnl_maybe_compact(ts->j, snapshot, ts);
+}

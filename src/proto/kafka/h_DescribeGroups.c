@@ -1,0 +1,183 @@
+/*
+ * h_DescribeGroups.c — group administration: DescribeGroups (key 15,
+ * v0–5), ListGroups (key 16, v0–4, with the v4 states filter) and
+ * DeleteGroups (key 42, v0–2). States use Kafka's names ("Stable",
+ * "PreparingRebalance", ...); an unknown group describes as "Dead", as in
+ * Kafka. Requests are validated before anything is written. Loop thread.
+ */
+#include "broker/group.h"
+#include "proto/kafka/kafka.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static grp_str_t gs(kstr_t k)
+{
+	grp_str_t s = {k.p, k.len};
+	return s;
+}
+
+static void w_gs_nn(buf_t *b, int flex, grp_str_t s)
+{
+	kw_strn(b, flex, s.len < 0 ? "" : s.p, s.len < 0 ? 0 : s.len);
+}
+
+static void w_bytes(buf_t *b, int flex, grp_str_t s)
+{
+	int32_t n = s.len < 0 ? 0 : s.len;
+	kw_bytes_len(b, flex, n);
+	if (n)
+		buf_append(b, s.p, (size_t)n);
+}
+
+/* Reads a []string into an owned array of views (NULL on a bad request). */
+static kstr_t *read_strings(rd_t *r, int flex, int32_t *n)
+{
+	*n = kr_arr(r, flex, flex ? 1 : 2);
+	if (r->err || *n < 0)
+		return NULL;
+	kstr_t *v = calloc((size_t)*n + 1, sizeof *v);
+	if (!v)
+		abort();
+	for (int32_t i = 0; i < *n; i++) {
+		v[i] = kr_str(r, flex);
+		if (v[i].len < 0)
+			rd_fail(r);
+	}
+	if (r->err) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+int kafka_h_DescribeGroups(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	int32_t n;
+	kstr_t *ids = read_strings(r, flex, &n);
+	if (!ids)
+		return SL_EPROTO;
+	if (v >= 3)
+		(void)kr_i8(r); /* IncludeAuthorizedOperations */
+	kr_tags(r, flex);
+	if (r->err) {
+		free(ids);
+		return SL_EPROTO;
+	}
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	if (v >= 1)
+		kw_i32(b, 0);
+	kw_arr(b, flex, n);
+	for (int32_t i = 0; i < n; i++) {
+		grp_desc_t d;
+		grp_err_t e = grp_describe(rq->srv->groups, gs(ids[i]), &d);
+		kw_i16(b, kafka_err_from_grp(e));
+		kw_kstr(b, flex, ids[i]);
+		kw_str(b, flex, e ? "" : grp_state_name(d.state));
+		w_gs_nn(b, flex, d.protocol_type);
+		w_gs_nn(b, flex, d.protocol_name);
+		kw_arr(b, flex, (int32_t)d.nmembers);
+		for (size_t k = 0; k < d.nmembers; k++) {
+			const grp_member_desc_t *m = &d.members[k];
+			w_gs_nn(b, flex, m->member_id);
+			if (v >= 4)
+				kw_strn(b, flex, m->instance_id.p, m->instance_id.len);
+			w_gs_nn(b, flex, m->client_id);
+			w_gs_nn(b, flex, m->client_host);
+			w_bytes(b, flex, m->meta);
+			w_bytes(b, flex, m->assignment);
+			kw_tags(b, flex);
+		}
+		if (v >= 3)
+			kw_i32(b, INT32_MIN); /* authorized operations: not computed */
+		kw_tags(b, flex);
+		grp_desc_free(&d);
+	}
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+	free(ids);
+	return 0;
+}
+
+int kafka_h_ListGroups(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	int32_t nf = 0;
+	kstr_t *filter = NULL;
+	if (v >= 4) {
+		filter = read_strings(r, flex, &nf);
+		if (!filter)
+			return SL_EPROTO;
+	}
+	kr_tags(r, flex);
+	if (r->err) {
+		free(filter);
+		return SL_EPROTO;
+	}
+	size_t n;
+	grp_listing_t *l = grp_list(rq->srv->groups, &n);
+	/* Kafka matches the states filter case-insensitively. */
+	size_t keep = 0;
+	for (size_t i = 0; i < n; i++) {
+		int ok = nf == 0;
+		const char *name = grp_state_name(l[i].state);
+		for (int32_t k = 0; k < nf && !ok; k++)
+			ok = (size_t)filter[k].len == strlen(name) &&
+			     strncasecmp(filter[k].p, name, (size_t)filter[k].len) == 0;
+		if (ok)
+			l[keep++] = l[i];
+	}
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	if (v >= 1)
+		kw_i32(b, 0);
+	kw_i16(b, 0);
+	kw_arr(b, flex, (int32_t)keep);
+	for (size_t i = 0; i < keep; i++) {
+		kw_strn(b, flex, l[i].group_id.p, l[i].group_id.len);
+		w_gs_nn(b, flex, l[i].protocol_type);
+		if (v >= 4)
+			kw_str(b, flex, grp_state_name(l[i].state));
+		kw_tags(b, flex);
+	}
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+	free(l);
+	free(filter);
+	return 0;
+}
+
+int kafka_h_DeleteGroups(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int flex = rq->flex;
+	int32_t n;
+	kstr_t *ids = read_strings(r, flex, &n);
+	if (!ids)
+		return SL_EPROTO;
+	kr_tags(r, flex);
+	if (r->err) {
+		free(ids);
+		return SL_EPROTO;
+	}
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	kw_i32(b, 0);
+	kw_arr(b, flex, n);
+	for (int32_t i = 0; i < n; i++) {
+		kw_kstr(b, flex, ids[i]);
+		kw_i16(b, kafka_err_from_grp(grp_delete(rq->srv->groups, gs(ids[i]))));
+		kw_tags(b, flex);
+	}
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+	free(ids);
+	return 0;
+}

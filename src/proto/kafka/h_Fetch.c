@@ -1,0 +1,382 @@
+/*
+ * h_Fetch.c — Fetch (key 1), v4–12 served, v0–3 answered with
+ * UNSUPPORTED_VERSION (advertised from v0 for librdkafka's probes).
+ *
+ * Sessionless (SessionId 0 in every answer, so clients keep sending full
+ * fetches), no transactions (LastStableOffset = high watermark, empty
+ * AbortedTransactions), PreferredReadReplica -1. Record data goes out as
+ * file regions (sendfile) straight from the segments.
+ *
+ * Sizes (KIP-74): each partition gets at most PartitionMaxBytes and the
+ * response at most MaxBytes, except that the first partition with data
+ * always gets at least one whole batch, so a consumer never stalls on a
+ * batch bigger than its limits. Like Kafka, one fetch reads from one segment
+ * per partition; the client's next fetch continues in the next segment.
+ *
+ * Long poll: when fewer than MinBytes are available and MaxWaitMs > 0, the
+ * request is copied into a kafka_fetch, parked on its partitions
+ * (broker/fetchwait.h) and the connection paused, so later requests on it
+ * wait their turn; a produce or the timer re-runs it. Parked fetches keep
+ * topic names, not pointers, so a topic deleted meanwhile is simply
+ * reported unknown. Loop thread.
+ */
+#include "broker/fetchwait.h"
+#include "proto/kafka/kafka.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct fpart {
+	int32_t index;
+	int64_t offset;
+	int32_t max_bytes;
+	/* Results of the last evaluation. */
+	int16_t err;
+	int64_t hw, log_start;
+	plog_region_t reg; /* one segment's worth, as Kafka reads */
+	size_t bytes;
+} fpart_t;
+
+typedef struct ftopic {
+	char *name;
+	int npart;
+	fpart_t *parts;
+} ftopic_t;
+
+typedef struct kafka_fetch {
+	kafka_srv_t *srv;
+	conn_t *c;
+	kafka_reqhdr_t h; /* ClientId is not kept */
+	int flex;
+	int32_t min_bytes;
+	int32_t max_bytes;
+	int ntopics;
+	ftopic_t *topics;
+	fetchwait_t wait;
+	int parked;
+} kafka_fetch_t;
+
+static void fetch_free(kafka_fetch_t *f)
+{
+	for (int i = 0; i < f->ntopics; i++) {
+		free(f->topics[i].name);
+		free(f->topics[i].parts);
+	}
+	free(f->topics);
+	free(f);
+}
+
+static partition_t *resolve(kafka_srv_t *srv, const ftopic_t *t, const fpart_t *p, int16_t *err)
+{
+	topic_t *tp = topics_find(srv->topics, t->name, strlen(t->name));
+	if (!tp || p->index < 0 || p->index >= tp->npart) {
+		*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return NULL;
+	}
+	*err = KERR_NONE;
+	return tp->parts[p->index];
+}
+
+/* Reads what each partition has to offer; returns the total byte count. */
+static size_t evaluate(kafka_fetch_t *f, int *any_error)
+{
+	size_t total = 0;
+	size_t budget = f->max_bytes > 0 ? (size_t)f->max_bytes : 0;
+	int have_data = 0;
+	*any_error = 0;
+	for (int i = 0; i < f->ntopics; i++) {
+		for (int k = 0; k < f->topics[i].npart; k++) {
+			fpart_t *fp = &f->topics[i].parts[k];
+			fp->bytes = 0;
+			fp->hw = fp->log_start = -1;
+			partition_t *p = resolve(f->srv, &f->topics[i], fp, &fp->err);
+			if (!p) {
+				*any_error = 1;
+				continue;
+			}
+			fp->hw = plog_end_offset(p->log);
+			fp->log_start = plog_start_offset(p->log);
+			if (fp->offset < fp->log_start || fp->offset > fp->hw) {
+				fp->err = KERR_OFFSET_OUT_OF_RANGE;
+				*any_error = 1;
+				continue;
+			}
+			if (fp->offset == fp->hw)
+				continue;
+			size_t limit = fp->max_bytes > 0 ? (size_t)fp->max_bytes : 0;
+			if (have_data && budget < limit)
+				limit = budget;
+			if (limit == 0 && have_data)
+				continue;
+			/* At least one whole batch: plog_read never returns less. */
+			int rc = plog_read(p->log, fp->offset, limit ? limit : 1, &fp->reg);
+			if (rc < 0) {
+				fp->err = kafka_err_from_sl(rc);
+				*any_error = 1;
+				continue;
+			}
+			fp->bytes = fp->reg.len;
+			if (fp->bytes)
+				have_data = 1;
+			total += fp->bytes;
+			budget = budget > fp->bytes ? budget - fp->bytes : 0;
+		}
+	}
+	return total;
+}
+
+typedef struct insert {
+	size_t pos; /* in the memory part */
+	const plog_region_t *reg;
+} insert_t;
+
+/* Writes the response: to the connection (memory + file regions), or, for
+ * handler tests without a connection, entirely into `direct`. Returns 0 or
+ * negative when a file region could not be queued (close). */
+static int respond(kafka_fetch_t *f, buf_t *direct)
+{
+	int16_t v = f->h.ApiVersion;
+	int flex = f->flex;
+	buf_t m = BUF_INIT;
+	int nins = 0;
+	for (int i = 0; i < f->ntopics; i++)
+		nins += f->topics[i].npart;
+	insert_t *ins = calloc(nins ? (size_t)nins : 1, sizeof *ins);
+	if (!ins)
+		abort();
+	nins = 0;
+	size_t file_bytes = 0;
+	size_t mark = kafka_resp_begin(&m, f->h.CorrelationId, flex);
+	if (v >= 1)
+		kw_i32(&m, 0);
+	if (v >= 7) {
+		kw_i16(&m, KERR_NONE);
+		kw_i32(&m, 0); /* SessionId: sessionless */
+	}
+	kw_arr(&m, flex, f->ntopics);
+	for (int i = 0; i < f->ntopics; i++) {
+		ftopic_t *t = &f->topics[i];
+		kw_str(&m, flex, t->name);
+		kw_arr(&m, flex, t->npart);
+		for (int k = 0; k < t->npart; k++) {
+			fpart_t *fp = &t->parts[k];
+			kw_i32(&m, fp->index);
+			kw_i16(&m, fp->err);
+			kw_i64(&m, fp->hw);
+			kw_i64(&m, fp->hw); /* LastStableOffset: no transactions */
+			if (v >= 5)
+				kw_i64(&m, fp->log_start);
+			kw_arr(&m, flex, 0); /* AbortedTransactions */
+			if (v >= 11)
+				kw_i32(&m, -1); /* PreferredReadReplica */
+			size_t bytes = fp->err ? 0 : fp->bytes;
+			kw_bytes_len(&m, flex, (int32_t)bytes);
+			if (bytes) {
+				ins[nins].pos = buf_len(&m);
+				ins[nins].reg = &fp->reg;
+				nins++;
+				file_bytes += bytes;
+			}
+			kw_tags(&m, flex);
+		}
+		kw_tags(&m, flex);
+	}
+	kw_tags(&m, flex);
+	be32_store(buf_data(&m) + mark, (uint32_t)(buf_len(&m) - mark - 4 + file_bytes));
+	int rc = 0;
+	size_t pos = 0;
+	for (int i = 0; i <= nins; i++) {
+		size_t upto = i < nins ? ins[i].pos : buf_len(&m);
+		if (f->c)
+			conn_write(f->c, buf_data(&m) + pos, upto - pos);
+		else
+			buf_append(direct, buf_data(&m) + pos, upto - pos);
+		pos = upto;
+		if (i == nins)
+			break;
+		const plog_region_t *rg = ins[i].reg;
+		if (f->c) {
+			rc = conn_send_file(f->c, rg->fd, rg->pos, rg->len);
+			if (rc < 0)
+				break;
+		} else {
+			uint8_t *dst = buf_reserve(direct, rg->len);
+			if (pread(rg->fd, dst, rg->len, rg->pos) != (ssize_t)rg->len) {
+				rc = SL_EIO;
+				break;
+			}
+			buf_commit(direct, rg->len);
+		}
+	}
+	free(ins);
+	buf_deinit(&m);
+	return rc;
+}
+
+static void finish_parked(kafka_fetch_t *f)
+{
+	conn_t *c = f->c;
+	kafka_conn_t *kc = c->pdata;
+	fetchwait_cancel(&f->wait);
+	if (kc)
+		kc->parked = NULL;
+	if (!conn_is_closed(c)) {
+		if (respond(f, NULL) < 0)
+			conn_close(c, 0);
+		conn_resume(c);
+	}
+	conn_unref(c);
+	fetch_free(f);
+}
+
+static void on_wake(fetchwait_t *w, int timed_out)
+{
+	kafka_fetch_t *f = w->arg;
+	int any_error;
+	size_t total = evaluate(f, &any_error);
+	if (timed_out || any_error || total >= (size_t)(f->min_bytes > 0 ? f->min_bytes : 1))
+		finish_parked(f);
+}
+
+void kafka_fetch_abandon(kafka_fetch_t *f)
+{
+	fetchwait_cancel(&f->wait);
+	conn_unref(f->c);
+	fetch_free(f);
+}
+
+/* Fetch v0–3: every partition answered UNSUPPORTED_VERSION. */
+static void fetch_old(kreq_t *rq, kafka_fetch_t *f)
+{
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	if (rq->h.ApiVersion >= 1)
+		kw_i32(b, 0);
+	kw_arr(b, 0, f->ntopics);
+	for (int i = 0; i < f->ntopics; i++) {
+		kw_str(b, 0, f->topics[i].name);
+		kw_arr(b, 0, f->topics[i].npart);
+		for (int k = 0; k < f->topics[i].npart; k++) {
+			kw_i32(b, f->topics[i].parts[k].index);
+			kw_i16(b, KERR_UNSUPPORTED_VERSION);
+			kw_i64(b, -1);
+			kw_bytes_len(b, 0, 0);
+		}
+	}
+	kafka_reply_end(b, mark);
+}
+
+int kafka_h_Fetch(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	kafka_fetch_t *f = calloc(1, sizeof *f);
+	if (!f)
+		abort();
+	f->srv = rq->srv;
+	f->h = rq->h;
+	f->h.ClientId = KSTR_NULL;
+	f->flex = flex;
+	(void)kr_i32(r); /* ReplicaId */
+	int32_t max_wait = kr_i32(r);
+	f->min_bytes = kr_i32(r);
+	f->max_bytes = v >= 3 ? kr_i32(r) : INT32_MAX;
+	if (v >= 4)
+		(void)kr_i8(r); /* IsolationLevel: no transactions, both levels read the same */
+	if (v >= 7) {
+		(void)kr_i32(r); /* SessionId */
+		(void)kr_i32(r); /* SessionEpoch */
+	}
+	int32_t nt = kr_arr(r, flex, 2);
+	if (nt > 0) {
+		f->topics = calloc((size_t)nt, sizeof *f->topics);
+		if (!f->topics)
+			abort();
+	}
+	for (int32_t i = 0; i < nt && !r->err; i++) {
+		ftopic_t *t = &f->topics[i];
+		f->ntopics = i + 1;
+		kstr_t name = kr_str(r, flex);
+		int32_t np = kr_arr(r, flex, 16);
+		if (r->err || name.len < 0) {
+			rd_fail(r);
+			break;
+		}
+		t->name = strndup(name.p, (size_t)name.len);
+		if (!t->name)
+			abort();
+		if (np > 0) {
+			t->parts = calloc((size_t)np, sizeof *t->parts);
+			if (!t->parts)
+				abort();
+		}
+		for (int32_t k = 0; k < np && !r->err; k++) {
+			fpart_t *fp = &t->parts[k];
+			t->npart = k + 1;
+			fp->index = kr_i32(r);
+			if (v >= 9)
+				(void)kr_i32(r); /* CurrentLeaderEpoch */
+			fp->offset = kr_i64(r);
+			if (v >= 12)
+				(void)kr_i32(r); /* LastFetchedEpoch */
+			if (v >= 5)
+				(void)kr_i64(r); /* LogStartOffset (followers only) */
+			fp->max_bytes = kr_i32(r);
+			kr_tags(r, flex);
+		}
+		kr_tags(r, flex);
+	}
+	if (v >= 7) {
+		int32_t nf = kr_arr(r, flex, 2);
+		for (int32_t i = 0; i < nf && !r->err; i++) {
+			(void)kr_str(r, flex);
+			int32_t np = kr_arr(r, flex, 4);
+			rd_skip(r, np > 0 ? (size_t)np * 4 : 0);
+			kr_tags(r, flex);
+		}
+	}
+	if (v >= 11)
+		(void)kr_str(r, flex); /* RackId */
+	kr_tags(r, flex);
+	if (r->err || nt < 0) {
+		fetch_free(f);
+		return SL_EPROTO;
+	}
+	if (v < 4) {
+		fetch_old(rq, f);
+		fetch_free(f);
+		return 0;
+	}
+	int any_error;
+	size_t total = evaluate(f, &any_error);
+	size_t min = (size_t)(f->min_bytes > 0 ? f->min_bytes : 1);
+	if (total >= min || max_wait <= 0 || any_error || !rq->c || f->ntopics == 0) {
+		f->c = rq->c;
+		int rc = respond(f, rq->out);
+		fetch_free(f);
+		return rc;
+	}
+	/* Park: collect the partitions to watch. */
+	int n = 0;
+	for (int i = 0; i < f->ntopics; i++)
+		n += f->topics[i].npart;
+	partition_t **parts = calloc((size_t)n, sizeof *parts);
+	if (!parts)
+		abort();
+	n = 0;
+	for (int i = 0; i < f->ntopics; i++)
+		for (int k = 0; k < f->topics[i].npart; k++) {
+			int16_t err;
+			partition_t *p = resolve(f->srv, &f->topics[i], &f->topics[i].parts[k], &err);
+			if (p)
+				parts[n++] = p;
+		}
+	f->c = rq->c;
+	conn_ref(f->c);
+	conn_pause(f->c);
+	((kafka_conn_t *)rq->c->pdata)->parked = f;
+	fetchwait_start(&f->wait, rq->srv->b->loop, parts, n, max_wait, on_wake, f);
+	free(parts);
+	return 0;
+}

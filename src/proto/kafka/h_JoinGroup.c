@@ -1,0 +1,410 @@
+/*
+ * h_JoinGroup.c — the group membership APIs: JoinGroup (key 11, v0–9),
+ * SyncGroup (14, v0–5), Heartbeat (12, v0–4), LeaveGroup (13, v0–5);
+ * plus the coordinator's lifecycle with the front and the one mapping of
+ * coordinator results to Kafka error codes.
+ *
+ * JoinGroup and SyncGroup are long polls: the coordinator (broker/group.h)
+ * answers them through a callback, possibly much later. A reply that is not
+ * ready when the handler returns goes into a conn hold, so the responses
+ * to requests pipelined behind it stay in order while they are processed.
+ * The hold keeps a reference on the connection; a connection that closes
+ * meanwhile just discards the late reply. Loop thread only.
+ */
+#include "broker/group.h"
+#include "proto/kafka/kafka.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int16_t kafka_err_from_grp(int e)
+{
+	switch ((grp_err_t)e) {
+	case GRP_ERR_OK:
+		return 0;
+	case GRP_ERR_OFFSET_METADATA_TOO_LARGE:
+		return 12;
+	case GRP_ERR_COORDINATOR_NOT_AVAILABLE:
+	case GRP_ERR_STORAGE_ERROR: /* retriable: the client retries its commit */
+		return 15;
+	case GRP_ERR_ILLEGAL_GENERATION:
+		return 22;
+	case GRP_ERR_INCONSISTENT_GROUP_PROTOCOL:
+		return 23;
+	case GRP_ERR_INVALID_GROUP_ID:
+		return 24;
+	case GRP_ERR_UNKNOWN_MEMBER_ID:
+		return 25;
+	case GRP_ERR_INVALID_SESSION_TIMEOUT:
+		return 26;
+	case GRP_ERR_REBALANCE_IN_PROGRESS:
+		return 27;
+	case GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION:
+		return 3;
+	case GRP_ERR_NON_EMPTY_GROUP:
+		return 68;
+	case GRP_ERR_GROUP_ID_NOT_FOUND:
+		return 69;
+	case GRP_ERR_MEMBER_ID_REQUIRED:
+		return 79;
+	case GRP_ERR_GROUP_MAX_SIZE_REACHED:
+		return 81;
+	case GRP_ERR_FENCED_INSTANCE_ID:
+		return 82;
+	case GRP_ERR_GROUP_SUBSCRIBED_TO_TOPIC:
+		return 86;
+	}
+	return 15;
+}
+
+int kafka_groups_start(kafka_srv_t *srv)
+{
+	broker_t *b = srv->b;
+	grp_opts_t o;
+	grp_opts_from_config(&o, b->cfg);
+	size_t n = strlen(b->data_dir) + sizeof "/groups";
+	char *dir = malloc(n);
+	if (!dir)
+		abort();
+	snprintf(dir, n, "%s/groups", b->data_dir);
+	int rc = grp_coord_open(&srv->groups, b->loop, b->syncer, b->log, &o, dir);
+	free(dir);
+	return rc;
+}
+
+void kafka_groups_stop(kafka_srv_t *srv)
+{
+	grp_coord_close(srv->groups);
+	srv->groups = NULL;
+}
+
+static grp_str_t gs(kstr_t k)
+{
+	grp_str_t s = {k.p, k.len};
+	return s;
+}
+
+static void w_gs(buf_t *b, int flex, grp_str_t s)
+{
+	kw_strn(b, flex, s.p, s.len);
+}
+
+/* A non-nullable string field: null is written as "". */
+static void w_gs_nn(buf_t *b, int flex, grp_str_t s)
+{
+	kw_strn(b, flex, s.len < 0 ? "" : s.p, s.len < 0 ? 0 : s.len);
+}
+
+static void w_bytes(buf_t *b, int flex, grp_str_t s)
+{
+	int32_t n = s.len < 0 ? 0 : s.len;
+	kw_bytes_len(b, flex, n);
+	if (n)
+		buf_append(b, s.p, (size_t)n);
+}
+
+/* --- parked replies -------------------------------------------------------------- */
+
+typedef struct gwait {
+	kreq_t *rq;   /* while the handler runs */
+	kreq_t saved; /* header fields for a late reply (no body views) */
+	conn_t *c;
+	conn_hold_t *hold;
+	buf_t *out; /* rq->out of a connection-less (test) request */
+	int in_call;
+	int answered;
+} gwait_t;
+
+static gwait_t *gwait_new(kreq_t *rq)
+{
+	gwait_t *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	w->rq = rq;
+	w->saved = *rq;
+	w->saved.h.ClientId = KSTR_NULL;
+	w->saved.body = NULL;
+	w->saved.body_len = 0;
+	w->out = rq->out;
+	w->in_call = 1;
+	return w;
+}
+
+/* Where the reply goes: straight out while the handler runs, else the hold. */
+static buf_t *gwait_buf(gwait_t *w)
+{
+	if (w->in_call)
+		return kreq_out(w->rq);
+	return w->hold ? conn_hold_buf(w->hold) : w->out;
+}
+
+static void gwait_finish(gwait_t *w)
+{
+	w->answered = 1;
+	if (w->in_call)
+		return;
+	if (w->hold) {
+		conn_hold_done(w->c, w->hold);
+		conn_unref(w->c);
+	}
+	free(w);
+}
+
+/* After the coordinator call: frees an answered wait, or parks it. */
+static void gwait_park(gwait_t *w, kreq_t *rq)
+{
+	w->in_call = 0;
+	w->rq = NULL;
+	if (w->answered) {
+		free(w);
+		return;
+	}
+	if (rq->c) {
+		w->c = rq->c;
+		w->hold = conn_hold(rq->c);
+		conn_ref(rq->c);
+	}
+}
+
+/* --- JoinGroup ----------------------------------------------------------------------- */
+
+static void join_reply(void *arg, const grp_join_res_t *res)
+{
+	gwait_t *w = arg;
+	const kreq_t *rq = &w->saved;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	buf_t *b = gwait_buf(w);
+	size_t mark = kafka_reply_begin(rq, b);
+	if (v >= 2)
+		kw_i32(b, 0);
+	kw_i16(b, kafka_err_from_grp(res->err));
+	kw_i32(b, res->generation);
+	if (v >= 7) {
+		w_gs(b, flex, res->protocol_type);
+		w_gs(b, flex, res->protocol_name);
+	} else {
+		w_gs_nn(b, flex, res->protocol_name);
+	}
+	w_gs_nn(b, flex, res->leader_id);
+	if (v >= 9)
+		kw_bool(b, res->skip_assignment);
+	w_gs_nn(b, flex, res->member_id);
+	kw_arr(b, flex, (int32_t)res->nmembers);
+	for (size_t i = 0; i < res->nmembers; i++) {
+		w_gs_nn(b, flex, res->members[i].member_id);
+		if (v >= 5)
+			w_gs(b, flex, res->members[i].instance_id);
+		w_bytes(b, flex, res->members[i].meta);
+		kw_tags(b, flex);
+	}
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+	gwait_finish(w);
+}
+
+static const char *peer_host(const kreq_t *rq, char *buf, size_t n)
+{
+	/* Kafka reports the client address as "/host". */
+	if (!rq->c) {
+		snprintf(buf, n, "/127.0.0.1");
+		return buf;
+	}
+	const char *p = rq->c->peer;
+	const char *colon = strrchr(p, ':');
+	int len = colon ? (int)(colon - p) : (int)strlen(p);
+	snprintf(buf, n, "/%.*s", len, p);
+	return buf;
+}
+
+int kafka_h_JoinGroup(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	grp_join_req_t req;
+	memset(&req, 0, sizeof req);
+	req.group_id = gs(kr_str(r, flex));
+	req.session_timeout_ms = kr_i32(r);
+	req.rebalance_timeout_ms = v >= 1 ? kr_i32(r) : -1;
+	req.member_id = gs(kr_str(r, flex));
+	req.instance_id = v >= 5 ? gs(kr_str(r, flex)) : GRP_NULL;
+	req.protocol_type = gs(kr_str(r, flex));
+	int32_t n = kr_arr(r, flex, flex ? 3 : 6);
+	if (r->err || n < 0)
+		return SL_EPROTO;
+	grp_protocol_t *protos = calloc((size_t)n + 1, sizeof *protos);
+	if (!protos)
+		abort();
+	for (int32_t i = 0; i < n; i++) {
+		protos[i].name = gs(kr_str(r, flex));
+		protos[i].meta = gs(kr_bytes(r, flex));
+		kr_tags(r, flex);
+	}
+	req.reason = v >= 8 ? gs(kr_str(r, flex)) : GRP_NULL;
+	kr_tags(r, flex);
+	if (r->err || req.group_id.len < 0 || req.member_id.len < 0 || req.protocol_type.len < 0) {
+		free(protos);
+		return SL_EPROTO;
+	}
+	req.protocols = protos;
+	req.nprotocols = (size_t)n;
+	req.client_id = gs(rq->h.ClientId);
+	char host[80];
+	req.client_host = grp_s(peer_host(rq, host, sizeof host));
+	req.require_known_member_id = v >= 4;
+	gwait_t *w = gwait_new(rq);
+	grp_join(rq->srv->groups, &req, join_reply, w);
+	free(protos);
+	gwait_park(w, rq);
+	return 0;
+}
+
+/* --- SyncGroup ------------------------------------------------------------------------ */
+
+static void sync_reply(void *arg, const grp_sync_res_t *res)
+{
+	gwait_t *w = arg;
+	const kreq_t *rq = &w->saved;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	buf_t *b = gwait_buf(w);
+	size_t mark = kafka_reply_begin(rq, b);
+	if (v >= 1)
+		kw_i32(b, 0);
+	kw_i16(b, kafka_err_from_grp(res->err));
+	if (v >= 5) {
+		w_gs(b, flex, res->protocol_type);
+		w_gs(b, flex, res->protocol_name);
+	}
+	w_bytes(b, flex, res->assignment);
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+	gwait_finish(w);
+}
+
+int kafka_h_SyncGroup(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	grp_sync_req_t req;
+	memset(&req, 0, sizeof req);
+	req.group_id = gs(kr_str(r, flex));
+	req.generation = kr_i32(r);
+	req.member_id = gs(kr_str(r, flex));
+	req.instance_id = v >= 3 ? gs(kr_str(r, flex)) : GRP_NULL;
+	req.protocol_type = v >= 5 ? gs(kr_str(r, flex)) : GRP_NULL;
+	req.protocol_name = v >= 5 ? gs(kr_str(r, flex)) : GRP_NULL;
+	int32_t n = kr_arr(r, flex, flex ? 3 : 6);
+	if (r->err || n < 0)
+		return SL_EPROTO;
+	grp_assignment_t *a = calloc((size_t)n + 1, sizeof *a);
+	if (!a)
+		abort();
+	for (int32_t i = 0; i < n; i++) {
+		a[i].member_id = gs(kr_str(r, flex));
+		a[i].assignment = gs(kr_bytes(r, flex));
+		kr_tags(r, flex);
+	}
+	kr_tags(r, flex);
+	if (r->err || req.group_id.len < 0 || req.member_id.len < 0) {
+		free(a);
+		return SL_EPROTO;
+	}
+	req.assignments = a;
+	req.nassignments = (size_t)n;
+	gwait_t *w = gwait_new(rq);
+	grp_sync(rq->srv->groups, &req, sync_reply, w);
+	free(a);
+	gwait_park(w, rq);
+	return 0;
+}
+
+/* --- Heartbeat ------------------------------------------------------------------------ */
+
+int kafka_h_Heartbeat(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	grp_str_t group = gs(kr_str(r, flex));
+	int32_t gen = kr_i32(r);
+	grp_str_t member = gs(kr_str(r, flex));
+	grp_str_t instance = v >= 3 ? gs(kr_str(r, flex)) : GRP_NULL;
+	kr_tags(r, flex);
+	if (r->err || group.len < 0 || member.len < 0)
+		return SL_EPROTO;
+	grp_err_t e = grp_heartbeat(rq->srv->groups, group, member, instance, gen);
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	if (v >= 1)
+		kw_i32(b, 0);
+	kw_i16(b, kafka_err_from_grp(e));
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+	return 0;
+}
+
+/* --- LeaveGroup ----------------------------------------------------------------------- */
+
+int kafka_h_LeaveGroup(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	grp_str_t group = gs(kr_str(r, flex));
+	grp_leave_member_t *ms;
+	int32_t n = 1;
+	if (v <= 2) {
+		ms = calloc(1, sizeof *ms);
+		if (!ms)
+			abort();
+		ms[0].member_id = gs(kr_str(r, flex));
+		ms[0].instance_id = GRP_NULL;
+		ms[0].reason = GRP_NULL;
+	} else {
+		n = kr_arr(r, flex, flex ? 3 : 4);
+		if (r->err || n < 0)
+			return SL_EPROTO;
+		ms = calloc((size_t)n + 1, sizeof *ms);
+		if (!ms)
+			abort();
+		for (int32_t i = 0; i < n; i++) {
+			ms[i].member_id = gs(kr_str(r, flex));
+			ms[i].instance_id = gs(kr_str(r, flex));
+			ms[i].reason = v >= 5 ? gs(kr_str(r, flex)) : GRP_NULL;
+			kr_tags(r, flex);
+			if (ms[i].member_id.len < 0)
+				rd_fail(r);
+		}
+	}
+	kr_tags(r, flex);
+	if (r->err || group.len < 0 || (v <= 2 && ms[0].member_id.len < 0)) {
+		free(ms);
+		return SL_EPROTO;
+	}
+	grp_err_t top = grp_leave(rq->srv->groups, group, ms, (size_t)n);
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	if (v >= 1)
+		kw_i32(b, 0);
+	/* v0–2 carry one member: its result is the request's. */
+	if (v <= 2 && top == GRP_ERR_OK)
+		top = ms[0].err;
+	kw_i16(b, kafka_err_from_grp(top));
+	if (v >= 3) {
+		int all = top == GRP_ERR_OK;
+		kw_arr(b, flex, all ? n : 0);
+		for (int32_t i = 0; all && i < n; i++) {
+			w_gs_nn(b, flex, ms[i].member_id);
+			w_gs(b, flex, ms[i].instance_id);
+			kw_i16(b, kafka_err_from_grp(ms[i].err));
+			kw_tags(b, flex);
+		}
+	}
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+	free(ms);
+	return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * h_ListOffsets.c — ListOffsets (key 2), v1–7: earliest (-2), latest (-1),
+ * max timestamp (-3, v7) and first offset at or after a timestamp.
+ *
+ * No transactions, so read_committed "latest" is the high watermark too.
+ * For a timestamp lookup sluice answers the first batch whose MaxTimestamp
+ * is at or after the time (the partition log's time index) and returns the
+ * requested timestamp, where Kafka returns the found record's own timestamp
+ * (clients use only the offset). No match: offset -1, timestamp -1.
+ * Loop thread.
+ */
+#include "proto/kafka/kafka.h"
+
+static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t *b, int16_t v,
+		   int16_t terr)
+{
+	int16_t err = terr;
+	int64_t off = -1, rts = -1;
+	if (!err && (idx < 0 || idx >= t->npart))
+		err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	if (!err) {
+		plog_t *p = t->parts[idx]->log;
+		if (ts == -1) {
+			off = plog_end_offset(p);
+		} else if (ts == -2) {
+			off = plog_start_offset(p);
+		} else if (ts == -3) {
+			plog_max_timestamp(p, &rts, &off);
+		} else if (ts < 0) {
+			err = KERR_INVALID_REQUEST;
+		} else {
+			int rc = plog_find_by_time(p, ts, &off);
+			if (rc == 0)
+				rts = ts;
+			else if (rc == SL_ENOENT)
+				off = -1;
+			else
+				err = kafka_err_from_sl(rc);
+		}
+	}
+	(void)srv;
+	kw_i16(b, err);
+	kw_i64(b, err ? -1 : rts);
+	kw_i64(b, err ? -1 : off);
+	if (v >= 4)
+		kw_i32(b, 0); /* LeaderEpoch */
+}
+
+int kafka_h_ListOffsets(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	(void)kr_i32(r); /* ReplicaId */
+	if (v >= 2)
+		(void)kr_i8(r); /* IsolationLevel */
+	int32_t nt = kr_arr(r, flex, 2);
+	rd_t tr = *r;
+	for (int32_t i = 0; i < nt && !r->err; i++) {
+		(void)kr_str(r, flex);
+		int32_t np = kr_arr(r, flex, 12);
+		for (int32_t k = 0; k < np && !r->err; k++) {
+			(void)kr_i32(r);
+			if (v >= 4)
+				(void)kr_i32(r);
+			(void)kr_i64(r);
+			kr_tags(r, flex);
+		}
+		kr_tags(r, flex);
+	}
+	kr_tags(r, flex);
+	if (r->err || nt < 0)
+		return SL_EPROTO;
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	if (v >= 2)
+		kw_i32(b, 0);
+	kw_arr(b, flex, nt);
+	for (int32_t i = 0; i < nt; i++) {
+		kstr_t name = kr_str(&tr, flex);
+		int32_t np = kr_arr(&tr, flex, 12);
+		int16_t terr;
+		topic_t *t = kafka_topic_get(rq->srv, name, 0, &terr);
+		kw_kstr(b, flex, name);
+		kw_arr(b, flex, np);
+		for (int32_t k = 0; k < np; k++) {
+			int32_t idx = kr_i32(&tr);
+			if (v >= 4)
+				(void)kr_i32(&tr);
+			int64_t ts = kr_i64(&tr);
+			kr_tags(&tr, flex);
+			kw_i32(b, idx);
+			lookup(rq->srv, t, idx, ts, b, v, terr);
+			kw_tags(b, flex);
+		}
+		kr_tags(&tr, flex);
+		kw_tags(b, flex);
+	}
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+	return 0;
+}

@@ -1,0 +1,382 @@
+/*
+ * h_Offset.c — committed offsets: OffsetCommit (key 8, v0–9), OffsetFetch
+ * (key 9, v0–9; v8+ asks for several groups at once) and OffsetDelete
+ * (key 47, v0).
+ *
+ * OffsetCommit: partitions of topics that do not exist are refused with
+ * UNKNOWN_TOPIC_OR_PARTITION, as Kafka does; the rest go to the
+ * coordinator, which journals them. Under fsync=always the reply is
+ * written at once into a conn hold and released when the journal sync
+ * completes; if the sync fails, every accepted partition is reported as
+ * COORDINATOR_NOT_AVAILABLE so the client retries.
+ *
+ * OffsetFetch answers -1 with empty metadata for a partition without a
+ * commit, and with a null topic list every committed offset of the group.
+ * Requests are validated in a first pass so a malformed request never
+ * leaves half a reply behind. Loop thread only.
+ */
+#include "broker/group.h"
+#include "broker/topic.h"
+#include "proto/kafka/kafka.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { ERR_UNKNOWN_TOPIC_OR_PARTITION = 3, ERR_COORDINATOR_NOT_AVAILABLE = 15 };
+
+static grp_str_t gs(kstr_t k)
+{
+	grp_str_t s = {k.p, k.len};
+	return s;
+}
+
+/* --- OffsetCommit --------------------------------------------------------------------- */
+
+typedef struct cwait {
+	kafka_srv_t *srv;
+	conn_t *c;
+	conn_hold_t *hold;
+	size_t *err_pos; /* ErrorCode positions of accepted partitions in the hold */
+	size_t npos;
+} cwait_t;
+
+static void commit_durable(void *arg, int status)
+{
+	cwait_t *w = arg;
+	if (w->hold) {
+		if (status < 0) {
+			buf_t *b = conn_hold_buf(w->hold);
+			for (size_t i = 0; i < w->npos; i++)
+				be16_store(buf_data(b) + w->err_pos[i],
+				           ERR_COORDINATOR_NOT_AVAILABLE);
+		}
+		conn_hold_done(w->c, w->hold);
+		conn_unref(w->c);
+	}
+	w->srv->inflight--;
+	free(w->err_pos);
+	free(w);
+}
+
+typedef struct ctopic {
+	kstr_t name;
+	size_t first, n; /* its partitions in the parts array */
+} ctopic_t;
+
+/* Writes the reply; records where accepted partitions' error codes are. */
+static void commit_reply(const kreq_t *rq, buf_t *b, const ctopic_t *topics, int32_t nt,
+                         const grp_commit_part_t *parts, size_t *err_pos, size_t *npos)
+{
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	size_t mark = kafka_reply_begin(rq, b);
+	if (v >= 3)
+		kw_i32(b, 0);
+	kw_arr(b, flex, nt);
+	for (int32_t t = 0; t < nt; t++) {
+		kw_kstr(b, flex, topics[t].name);
+		kw_arr(b, flex, (int32_t)topics[t].n);
+		for (size_t i = topics[t].first; i < topics[t].first + topics[t].n; i++) {
+			kw_i32(b, parts[i].partition);
+			if (err_pos && parts[i].err == GRP_ERR_OK)
+				err_pos[(*npos)++] = buf_len(b);
+			kw_i16(b, kafka_err_from_grp(parts[i].err));
+			kw_tags(b, flex);
+		}
+		kw_tags(b, flex);
+	}
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+}
+
+int kafka_h_OffsetCommit(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	grp_commit_req_t req;
+	req.group_id = gs(kr_str(r, flex));
+	req.generation = v >= 1 ? kr_i32(r) : -1;
+	req.member_id = v >= 1 ? gs(kr_str(r, flex)) : grp_s("");
+	req.instance_id = v >= 7 ? gs(kr_str(r, flex)) : GRP_NULL;
+	req.retention_ms = v >= 2 && v <= 4 ? kr_i64(r) : -1;
+	int32_t nt = kr_arr(r, flex, flex ? 3 : 6);
+	if (r->err || nt < 0 || req.group_id.len < 0 || req.member_id.len < 0)
+		return SL_EPROTO;
+	ctopic_t *topics = calloc((size_t)nt + 1, sizeof *topics);
+	size_t cap = 16, np = 0;
+	grp_commit_part_t *parts = malloc(cap * sizeof *parts);
+	if (!topics || !parts)
+		abort();
+	for (int32_t t = 0; t < nt && !r->err; t++) {
+		topics[t].name = kr_str(r, flex);
+		int32_t n = kr_arr(r, flex, 13);
+		if (r->err || n < 0 || topics[t].name.len < 0) {
+			rd_fail(r);
+			break;
+		}
+		topic_t *tp =
+		    topics_find(rq->srv->topics, topics[t].name.p, (size_t)topics[t].name.len);
+		topics[t].first = np;
+		topics[t].n = (size_t)n;
+		for (int32_t i = 0; i < n; i++) {
+			if (np == cap) {
+				cap *= 2;
+				parts = realloc(parts, cap * sizeof *parts);
+				if (!parts)
+					abort();
+			}
+			grp_commit_part_t *p = &parts[np++];
+			p->topic = gs(topics[t].name);
+			p->partition = kr_i32(r);
+			p->offset = kr_i64(r);
+			p->leader_epoch = v >= 6 ? kr_i32(r) : -1;
+			if (v == 1)
+				(void)kr_i64(r); /* CommitTimestamp: ignored since Kafka 2.1 */
+			p->metadata = gs(kr_str(r, flex));
+			kr_tags(r, flex);
+			p->err = tp && p->partition >= 0 && p->partition < tp->npart
+			             ? GRP_ERR_OK
+			             : GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+		}
+		kr_tags(r, flex);
+	}
+	kr_tags(r, flex);
+	if (r->err) {
+		free(topics);
+		free(parts);
+		return SL_EPROTO;
+	}
+	cwait_t *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	int wait = grp_offset_commit(rq->srv->groups, &req, parts, np, commit_durable, w);
+	if (!wait) {
+		free(w);
+		commit_reply(rq, kreq_out(rq), topics, nt, parts, NULL, NULL);
+	} else if (!rq->c) {
+		/* Connection-less (tests): answer now, nothing to hold. */
+		commit_reply(rq, kreq_out(rq), topics, nt, parts, NULL, NULL);
+		w->srv = rq->srv;
+		w->err_pos = NULL;
+		rq->srv->inflight++;
+		w->hold = NULL;
+	} else {
+		w->srv = rq->srv;
+		w->c = rq->c;
+		w->hold = conn_hold(rq->c);
+		w->err_pos = calloc(np + 1, sizeof *w->err_pos);
+		if (!w->err_pos)
+			abort();
+		commit_reply(rq, conn_hold_buf(w->hold), topics, nt, parts, w->err_pos, &w->npos);
+		conn_ref(rq->c);
+		rq->srv->inflight++;
+	}
+	free(topics);
+	free(parts);
+	return 0;
+}
+
+/* --- OffsetFetch ------------------------------------------------------------------------- */
+
+static void write_partition(buf_t *b, int16_t v, int flex, grp_coord_t *gc, grp_str_t group,
+                            grp_str_t topic, int32_t partition)
+{
+	grp_offset_t o;
+	int found = grp_offset_get(gc, group, topic, partition, &o) == 0;
+	kw_i32(b, partition);
+	kw_i64(b, found ? o.offset : -1);
+	if (v >= 5)
+		kw_i32(b, found ? o.leader_epoch : -1);
+	if (found)
+		kw_strn(b, flex, o.metadata.p, o.metadata.len);
+	else
+		kw_str(b, flex, "");
+	kw_i16(b, 0);
+	kw_tags(b, flex);
+}
+
+/* Every committed offset of the group, grouped by topic. */
+static void write_all(buf_t *b, int16_t v, int flex, grp_coord_t *gc, grp_str_t group)
+{
+	size_t n;
+	grp_offset_t *all = grp_offsets_all(gc, group, &n);
+	int32_t nt = 0;
+	for (size_t i = 0; i < n; i++)
+		nt += i == 0 || !grp_str_eq(all[i].topic, all[i - 1].topic);
+	kw_arr(b, flex, nt);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && grp_str_eq(all[j].topic, all[i].topic))
+			j++;
+		kw_strn(b, flex, all[i].topic.p, all[i].topic.len);
+		kw_arr(b, flex, (int32_t)(j - i));
+		for (size_t k = i; k < j; k++)
+			write_partition(b, v, flex, gc, group, all[k].topic, all[k].partition);
+		kw_tags(b, flex);
+		i = j;
+	}
+	free(all);
+}
+
+/* Reads a topic list ([]{Name, PartitionIndexes []int32}) and, when b is
+ * set, writes the group's offsets for it. Returns the topic count (-1:
+ * null) or SL_EPROTO. */
+static int32_t fetch_topics(rd_t *r, buf_t *b, int16_t v, int flex, grp_coord_t *gc,
+                            grp_str_t group, int nullable)
+{
+	int32_t nt = kr_arr(r, flex, flex ? 2 : 6);
+	if (r->err || (nt < 0 && !nullable))
+		return SL_EPROTO;
+	if (nt < 0) {
+		if (b)
+			write_all(b, v, flex, gc, group);
+		return -1;
+	}
+	if (b)
+		kw_arr(b, flex, nt);
+	for (int32_t t = 0; t < nt; t++) {
+		kstr_t name = kr_str(r, flex);
+		int32_t np = kr_arr(r, flex, 4);
+		if (r->err || np < 0 || name.len < 0)
+			return SL_EPROTO;
+		if (b) {
+			kw_kstr(b, flex, name);
+			kw_arr(b, flex, np);
+		}
+		for (int32_t i = 0; i < np; i++) {
+			int32_t p = kr_i32(r);
+			if (b)
+				write_partition(b, v, flex, gc, group, gs(name), p);
+		}
+		kr_tags(r, flex);
+		if (b)
+			kw_tags(b, flex);
+	}
+	return r->err ? SL_EPROTO : nt;
+}
+
+int kafka_h_OffsetFetch(kreq_t *rq)
+{
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	grp_coord_t *gc = rq->srv->groups;
+	/* Pass 1 validates; pass 2 (same bytes) writes. */
+	for (int pass = 0; pass < 2; pass++) {
+		rd_t r = rq->r;
+		buf_t *b = NULL;
+		size_t mark = 0;
+		if (pass == 1) {
+			b = kreq_out(rq);
+			mark = kafka_reply_begin(rq, b);
+			if (v >= 3)
+				kw_i32(b, 0);
+		}
+		if (v <= 7) {
+			grp_str_t group = gs(kr_str(&r, flex));
+			if (r.err || group.len < 0)
+				return SL_EPROTO;
+			if (fetch_topics(&r, b, v, flex, gc, group, v >= 2) == SL_EPROTO)
+				return SL_EPROTO;
+			if (b && v >= 2)
+				kw_i16(b, 0);
+		} else {
+			int32_t ng = kr_arr(&r, flex, 3);
+			if (r.err || ng < 0)
+				return SL_EPROTO;
+			if (b)
+				kw_arr(b, flex, ng);
+			for (int32_t g = 0; g < ng; g++) {
+				grp_str_t group = gs(kr_str(&r, flex));
+				if (v >= 9) {
+					(void)kr_str(&r, flex); /* MemberId (KIP-848) */
+					(void)kr_i32(&r);       /* MemberEpoch */
+				}
+				if (r.err || group.len < 0)
+					return SL_EPROTO;
+				if (b)
+					kw_strn(b, flex, group.p, group.len);
+				if (fetch_topics(&r, b, v, flex, gc, group, 1) == SL_EPROTO)
+					return SL_EPROTO;
+				kr_tags(&r, flex);
+				if (b) {
+					kw_i16(b, 0);
+					kw_tags(b, flex);
+				}
+			}
+		}
+		if (v >= 7)
+			(void)kr_i8(&r); /* RequireStable: no transactions, always stable */
+		kr_tags(&r, flex);
+		if (r.err)
+			return SL_EPROTO;
+		if (b) {
+			kw_tags(b, flex);
+			kafka_reply_end(b, mark);
+		}
+	}
+	return 0;
+}
+
+/* --- OffsetDelete ------------------------------------------------------------------------ */
+
+int kafka_h_OffsetDelete(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	grp_str_t group = gs(kr_str(r, 0));
+	int32_t nt = kr_arr(r, 0, 6);
+	if (r->err || nt < 0 || group.len < 0)
+		return SL_EPROTO;
+	kstr_t *names = calloc((size_t)nt + 1, sizeof *names);
+	int32_t *counts = calloc((size_t)nt + 1, sizeof *counts);
+	size_t cap = 16, np = 0;
+	grp_tp_t *tps = malloc(cap * sizeof *tps);
+	if (!names || !counts || !tps)
+		abort();
+	for (int32_t t = 0; t < nt && !r->err; t++) {
+		names[t] = kr_str(r, 0);
+		counts[t] = kr_arr(r, 0, 4);
+		if (r->err || counts[t] < 0 || names[t].len < 0) {
+			rd_fail(r);
+			break;
+		}
+		for (int32_t i = 0; i < counts[t]; i++) {
+			if (np == cap) {
+				cap *= 2;
+				tps = realloc(tps, cap * sizeof *tps);
+				if (!tps)
+					abort();
+			}
+			tps[np].topic = gs(names[t]);
+			tps[np].partition = kr_i32(r);
+			tps[np].err = GRP_ERR_OK;
+			np++;
+		}
+	}
+	if (r->err) {
+		free(names);
+		free(counts);
+		free(tps);
+		return SL_EPROTO;
+	}
+	grp_err_t top = grp_offset_delete(rq->srv->groups, group, tps, np);
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	kw_i16(b, kafka_err_from_grp(top));
+	kw_i32(b, 0);
+	kw_arr(b, 0, top == GRP_ERR_OK ? nt : 0);
+	size_t k = 0;
+	for (int32_t t = 0; top == GRP_ERR_OK && t < nt; t++) {
+		kw_kstr(b, 0, names[t]);
+		kw_arr(b, 0, counts[t]);
+		for (int32_t i = 0; i < counts[t]; i++, k++) {
+			kw_i32(b, tps[k].partition);
+			kw_i16(b, kafka_err_from_grp(tps[k].err));
+		}
+	}
+	kafka_reply_end(b, mark);
+	free(names);
+	free(counts);
+	free(tps);
+	return 0;
+}

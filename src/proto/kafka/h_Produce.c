@@ -1,0 +1,283 @@
+/*
+ * h_Produce.c — Produce (key 0), v3–9 served, v0–2 answered with
+ * UNSUPPORTED_VERSION (advertised from v0 for librdkafka's compression
+ * probe, KAFKA-18659).
+ *
+ * Each partition carries exactly one RecordBatch v2 (Kafka's rule from v3),
+ * stored as received whatever its codec; only BaseOffset (and, for
+ * LogAppendTime topics, the timestamp type, MaxTimestamp and CRC) is
+ * rewritten. Batches are rewritten in place in the connection's input
+ * buffer, which the request owns until it returns.
+ *
+ * acks: 0 — no response at all; 1 — answer once written to the page cache;
+ * -1 — the complete response is written now into a conn hold and released
+ * when every partition it touched is durable (plog_when_durable: group
+ * commit). Should a sync fail, the partitions' error codes are patched to
+ * KAFKA_STORAGE_ERROR before release. Loop thread.
+ */
+#include "proto/kafka/kafka.h"
+#include "store/batch.h"
+
+#include <stdlib.h>
+
+typedef struct presult {
+	kstr_t topic;        /* view into the request */
+	int topic_first;     /* first partition of this topic in the request */
+	int32_t index;
+	int16_t err;
+	int64_t base_offset;
+	int64_t log_append_time;
+	int64_t log_start;
+	partition_t *p;      /* set when the batch was appended (or a duplicate) */
+	size_t err_pos;      /* where ErrorCode sits in the response buffer */
+} presult_t;
+
+/* A deferred acks=-1 response. */
+typedef struct pwait {
+	kafka_srv_t *srv;
+	conn_t *c;
+	conn_hold_t *hold;
+	int pending;
+	int failed;
+	int n;
+	size_t *err_pos; /* positions of ErrorCode fields in the hold buffer */
+	int16_t *ok;     /* which of them belong to appended partitions */
+} pwait_t;
+
+static int16_t check_batch(const uint8_t *p, size_t len, int16_t v)
+{
+	batch_hdr_t h;
+	if (batch_peek(p, len, &h) < 0)
+		return KERR_CORRUPT_MESSAGE;
+	if (batch_size(&h) < len)
+		return KERR_INVALID_RECORD; /* more than one batch */
+	if (batch_size(&h) > len)
+		return KERR_CORRUPT_MESSAGE;
+	if (h.attributes & (BATCH_ATTR_TRANSACTIONAL | BATCH_ATTR_CONTROL))
+		return KERR_INVALID_RECORD; /* transactions are not supported */
+	if ((h.attributes & BATCH_ATTR_CODEC_MASK) > 4)
+		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+	if ((h.attributes & BATCH_ATTR_CODEC_MASK) == 4 && v < 7)
+		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+	return KERR_NONE;
+}
+
+static void append_one(kreq_t *rq, topic_t *t, presult_t *res, kstr_t rec)
+{
+	if (res->index < 0 || res->index >= t->npart) {
+		res->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return;
+	}
+	partition_t *p = t->parts[res->index];
+	if (rec.len <= 0) {
+		res->err = KERR_CORRUPT_MESSAGE;
+		return;
+	}
+	/* The records lie inside the request body, which this request owns. */
+	uint8_t *batch = rq->body + ((const uint8_t *)rec.p - rq->body);
+	res->err = check_batch(batch, (size_t)rec.len, rq->h.ApiVersion);
+	if (res->err)
+		return;
+	part_append_t a;
+	int rc = partition_append(p, batch, (size_t)rec.len, &a);
+	if (rc == SL_ESTATE)
+		res->err = kafka_err_from_pstate(a.pserr);
+	else if (rc < 0)
+		res->err = kafka_err_from_sl(rc);
+	if (rc < 0) {
+		if (rc != SL_ESTATE && rc != SL_ECORRUPT && rc != SL_ETOOBIG && rc != SL_EPROTO)
+			log_warn(rq->srv->b->log, "kafka: append to %s-%d failed: %s", t->name,
+				 (int)res->index, sl_strerror(rc));
+		return;
+	}
+	res->base_offset = a.base_offset;
+	res->log_append_time = a.log_append_time;
+	res->log_start = plog_start_offset(p->log);
+	res->p = p;
+}
+
+static void write_response(const kreq_t *rq, buf_t *b, presult_t *res, int n)
+{
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	size_t mark = kafka_reply_begin(rq, b);
+	int ntopics = 0;
+	for (int i = 0; i < n; i++)
+		ntopics += res[i].topic_first == i;
+	kw_arr(b, flex, ntopics);
+	for (int i = 0; i < n;) {
+		int j = i + 1;
+		while (j < n && res[j].topic_first == i)
+			j++;
+		kw_kstr(b, flex, res[i].topic);
+		kw_arr(b, flex, j - i);
+		for (int k = i; k < j; k++) {
+			kw_i32(b, res[k].index);
+			res[k].err_pos = buf_len(b);
+			kw_i16(b, res[k].err);
+			kw_i64(b, res[k].err ? -1 : res[k].base_offset);
+			if (v >= 2)
+				kw_i64(b, res[k].err ? -1 : res[k].log_append_time);
+			if (v >= 5)
+				kw_i64(b, res[k].err ? -1 : res[k].log_start);
+			if (v >= 8) {
+				kw_arr(b, flex, 0);   /* RecordErrors */
+				kw_str(b, flex, NULL); /* ErrorMessage */
+			}
+			kw_tags(b, flex);
+		}
+		kw_tags(b, flex);
+		i = j;
+	}
+	if (v >= 1)
+		kw_i32(b, 0);
+	kw_tags(b, flex);
+	kafka_reply_end(b, mark);
+}
+
+static void pwait_durable(void *arg, int status)
+{
+	pwait_t *w = arg;
+	if (status < 0)
+		w->failed = 1;
+	if (--w->pending > 0)
+		return;
+	if (w->failed) {
+		buf_t *b = conn_hold_buf(w->hold);
+		for (int i = 0; i < w->n; i++)
+			if (w->ok[i])
+				be16_store(buf_data(b) + w->err_pos[i], KERR_KAFKA_STORAGE_ERROR);
+	}
+	conn_hold_done(w->c, w->hold);
+	conn_unref(w->c);
+	w->srv->inflight--;
+	free(w->err_pos);
+	free(w->ok);
+	free(w);
+}
+
+/* Produce v0–2: parsed only to answer every partition UNSUPPORTED_VERSION. */
+static int produce_old(kreq_t *rq, int16_t acks, rd_t topics_r, int32_t ntopics)
+{
+	if (acks == 0)
+		return 0;
+	int flex = 0;
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	kw_arr(b, flex, ntopics);
+	for (int32_t i = 0; i < ntopics; i++) {
+		kw_kstr(b, flex, kr_str(&topics_r, 0));
+		int32_t np = kr_arr(&topics_r, 0, 8);
+		kw_arr(b, flex, np < 0 ? 0 : np);
+		for (int32_t k = 0; k < np; k++) {
+			kw_i32(b, kr_i32(&topics_r));
+			(void)kr_bytes(&topics_r, 0);
+			kw_i16(b, KERR_UNSUPPORTED_VERSION);
+			kw_i64(b, -1);
+			if (rq->h.ApiVersion >= 2)
+				kw_i64(b, -1);
+		}
+	}
+	if (rq->h.ApiVersion >= 1)
+		kw_i32(b, 0);
+	kafka_reply_end(b, mark);
+	return 0;
+}
+
+int kafka_h_Produce(kreq_t *rq)
+{
+	rd_t *r = &rq->r;
+	int16_t v = rq->h.ApiVersion;
+	int flex = rq->flex;
+	if (v >= 3)
+		(void)kr_str(r, flex); /* TransactionalId: transactions are not supported */
+	int16_t acks = kr_i16(r);
+	(void)kr_i32(r); /* TimeoutMs */
+	int32_t ntopics = kr_arr(r, flex, 2);
+	rd_t topics_r = *r;
+	/* First pass: validate the framing and count partitions. */
+	int total = 0;
+	for (int32_t i = 0; i < ntopics && !r->err; i++) {
+		(void)kr_str(r, flex);
+		int32_t np = kr_arr(r, flex, 5);
+		for (int32_t k = 0; k < np && !r->err; k++) {
+			(void)kr_i32(r);
+			(void)kr_bytes(r, flex);
+			kr_tags(r, flex);
+			total++;
+		}
+		kr_tags(r, flex);
+	}
+	kr_tags(r, flex);
+	if (r->err || ntopics < 0)
+		return SL_EPROTO;
+	if (v < 3)
+		return produce_old(rq, acks, topics_r, ntopics);
+
+	presult_t *res = calloc(total ? (size_t)total : 1, sizeof *res);
+	if (!res)
+		abort();
+	int16_t acks_err = (acks == 0 || acks == 1 || acks == -1) ? KERR_NONE
+								  : KERR_INVALID_REQUIRED_ACKS;
+	int n = 0;
+	for (int32_t i = 0; i < ntopics; i++) {
+		kstr_t name = kr_str(&topics_r, flex);
+		int32_t np = kr_arr(&topics_r, flex, 5);
+		int16_t terr = acks_err;
+		topic_t *t = NULL;
+		if (!terr)
+			t = kafka_topic_get(rq->srv, name, 1, &terr);
+		int first = n;
+		for (int32_t k = 0; k < np; k++, n++) {
+			res[n].topic = name;
+			res[n].topic_first = first;
+			res[n].index = kr_i32(&topics_r);
+			kstr_t rec = kr_bytes(&topics_r, flex);
+			kr_tags(&topics_r, flex);
+			res[n].base_offset = res[n].log_append_time = res[n].log_start = -1;
+			res[n].err = terr;
+			if (!terr && t)
+				append_one(rq, t, &res[n], rec);
+		}
+		kr_tags(&topics_r, flex);
+	}
+	if (acks == 0) {
+		free(res);
+		return 0;
+	}
+	int waits = 0;
+	for (int i = 0; i < n; i++)
+		waits += acks == -1 && res[i].p != NULL;
+	if (waits == 0 || !rq->c) {
+		write_response(rq, kreq_out(rq), res, n);
+		free(res);
+		return 0;
+	}
+	pwait_t *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	w->srv = rq->srv;
+	w->c = rq->c;
+	w->hold = conn_hold(rq->c);
+	w->n = n;
+	w->err_pos = calloc((size_t)n, sizeof *w->err_pos);
+	w->ok = calloc((size_t)n, sizeof *w->ok);
+	if (!w->err_pos || !w->ok)
+		abort();
+	write_response(rq, conn_hold_buf(w->hold), res, n);
+	for (int i = 0; i < n; i++) {
+		w->err_pos[i] = res[i].err_pos;
+		w->ok[i] = res[i].p != NULL;
+	}
+	conn_ref(rq->c);
+	rq->srv->inflight++;
+	/* Count first, so a callback that fires early cannot finish the wait. */
+	w->pending = waits + 1;
+	for (int i = 0; i < n; i++)
+		if (res[i].p)
+			plog_when_durable(res[i].p->log, plog_end_offset(res[i].p->log),
+					  pwait_durable, w);
+	free(res);
+	pwait_durable(w, 0);
+	return 0;
+}

@@ -1,0 +1,167 @@
+/*
+ * kafka.h — internals shared by the Kafka front's files: the server
+ * context, a decoded request, the API table and the handlers.
+ *
+ * Flow (front.c): frame.c cuts one size-prefixed request out of the
+ * connection's input, codec.c reads its header, apis.c finds the API in the
+ * one table and checks the version, and the API's handler (h_<Api>.c) reads
+ * the body and writes the response. A handler either answers at once
+ * (kafka_resp_begin/kafka_resp_end on rq->out), answers later (a conn hold
+ * for acks=-1 produces; a paused connection for long-poll fetches), or not
+ * at all (acks=0). Returning a negative code closes the connection.
+ * Loop thread only.
+ */
+#ifndef SL_PROTO_KAFKA_KAFKA_H
+#define SL_PROTO_KAFKA_KAFKA_H
+
+#include "broker/broker.h"
+#include "broker/topic.h"
+#include "net/conn.h"
+#include "proto/kafka/codec.h"
+
+#include <stdint.h>
+
+#define KAFKA_NODE_ID 1
+
+typedef struct kafka_srv {
+	broker_t *b;
+	topics_t *topics;
+	int port;             /* advertised port when no connection tells (tests) */
+	int inflight;         /* acks=-1 replies waiting for a sync */
+	struct grp_coord *groups; /* consumer groups (h_JoinGroup.c) */
+	loop_timer_t housekeep;
+} kafka_srv_t;
+
+/* Per-connection state. */
+typedef struct kafka_conn {
+	kafka_srv_t *srv;
+	int port;                   /* local port the client connected to (advertised) */
+	struct kafka_fetch *parked; /* a long-poll fetch holding the connection paused */
+} kafka_conn_t;
+
+typedef struct kreq {
+	kafka_srv_t *srv;
+	conn_t *c;           /* NULL in unit tests of handlers that need no connection */
+	kafka_reqhdr_t h;
+	int flex;            /* the request version is flexible */
+	rd_t r;              /* the body */
+	uint8_t *body;       /* writable view of the body (Produce rewrites batches in place) */
+	size_t body_len;
+	buf_t *out;          /* where an immediate response goes (kreq_out) */
+} kreq_t;
+
+/* The buffer for an immediate response: rq->out, or the connection's
+ * output queue (fetched anew: it changes after a hold or file region). */
+static inline buf_t *kreq_out(kreq_t *rq) { return rq->out ? rq->out : conn_out(rq->c); }
+/* The port to advertise in Metadata. */
+int kafka_advertised_port(const kreq_t *rq);
+
+typedef int (*kafka_handler_fn)(kreq_t *rq);
+
+typedef struct kafka_api {
+	int16_t key;
+	const char *name;
+	int16_t min;      /* advertised minimum */
+	int16_t max;      /* advertised maximum */
+	int16_t flex;     /* first flexible version (INT16_MAX: none) */
+	kafka_handler_fn fn;
+} kafka_api_t;
+
+/* The API table, ordered by key, terminated by an entry with name NULL. */
+extern const kafka_api_t kafka_apis[];
+const kafka_api_t *kafka_api_find(int16_t key);
+
+/* Starts/ends the response to rq in b (response header v1 when the request
+ * is flexible, except for ApiVersions which always uses header v0). */
+size_t kafka_reply_begin(const kreq_t *rq, buf_t *b);
+static inline void kafka_reply_end(buf_t *b, size_t mark) { kafka_resp_end(b, mark); }
+
+/* Handles one whole request frame (the bytes after the size field). The
+ * frame stays valid for the call only. out: where immediate responses go,
+ * or NULL for the connection's output queue. Returns 0 or negative to
+ * close. */
+int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size_t len);
+
+/* frame.c: finds the next request in p[0..n). Returns the frame size
+ * including its 4-byte length (frame at p+4, *len bytes), SL_EAGAIN, or
+ * SL_ETOOBIG / SL_EPROTO (negative or oversized length: close). */
+int kafka_frame_next(const uint8_t *p, size_t n, size_t max, size_t *len);
+
+/* errors.c: one place that maps domain errors to Kafka error codes. */
+enum {
+	KERR_NONE = 0,
+	KERR_OFFSET_OUT_OF_RANGE = 1,
+	KERR_CORRUPT_MESSAGE = 2,
+	KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+	KERR_LEADER_NOT_AVAILABLE = 5,
+	KERR_MESSAGE_TOO_LARGE = 10,
+	KERR_INVALID_TOPIC_EXCEPTION = 17,
+	KERR_INVALID_REQUIRED_ACKS = 21,
+	KERR_UNSUPPORTED_VERSION = 35,
+	KERR_TOPIC_ALREADY_EXISTS = 36,
+	KERR_INVALID_PARTITIONS = 37,
+	KERR_INVALID_REPLICATION_FACTOR = 38,
+	KERR_INVALID_REPLICA_ASSIGNMENT = 39,
+	KERR_INVALID_CONFIG = 40,
+	KERR_INVALID_REQUEST = 42,
+	KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+	KERR_INVALID_PRODUCER_EPOCH = 47,
+	KERR_KAFKA_STORAGE_ERROR = 56,
+	KERR_UNKNOWN_PRODUCER_ID = 59,
+	KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
+	KERR_INVALID_RECORD = 87,
+	KERR_UNKNOWN_TOPIC_ID = 100,
+};
+/* Maps an SL_E* code from the broker/store layers (0 → 0). */
+int16_t kafka_err_from_sl(int err);
+/* Maps a PS_* producer-state verdict. */
+int16_t kafka_err_from_pstate(int ps);
+/* Maps a topic-creation error (SL_EEXIST → TOPIC_ALREADY_EXISTS, ...). */
+int16_t kafka_err_from_create(int err);
+
+/* Handlers (h_<Api>.c). */
+int kafka_h_Produce(kreq_t *rq);
+int kafka_h_Fetch(kreq_t *rq);
+int kafka_h_ListOffsets(kreq_t *rq);
+int kafka_h_Metadata(kreq_t *rq);
+int kafka_h_ApiVersions(kreq_t *rq);
+int kafka_h_CreateTopics(kreq_t *rq);
+int kafka_h_DeleteTopics(kreq_t *rq);
+int kafka_h_InitProducerId(kreq_t *rq);
+int kafka_h_DescribeConfigs(kreq_t *rq);
+int kafka_h_AlterConfigs(kreq_t *rq);
+int kafka_h_IncrementalAlterConfigs(kreq_t *rq);
+int kafka_h_CreatePartitions(kreq_t *rq);
+int kafka_h_DeleteRecords(kreq_t *rq);
+int kafka_h_DescribeCluster(kreq_t *rq);
+
+/* Consumer groups (issue 4): h_FindCoordinator.c, h_JoinGroup.c,
+ * h_Offset.c, h_DescribeGroups.c. kafka_groups_start/stop open and close
+ * the coordinator with the front; kafka_err_from_grp maps its results. */
+int kafka_h_FindCoordinator(kreq_t *rq);
+int kafka_h_JoinGroup(kreq_t *rq);
+int kafka_h_SyncGroup(kreq_t *rq);
+int kafka_h_Heartbeat(kreq_t *rq);
+int kafka_h_LeaveGroup(kreq_t *rq);
+int kafka_h_OffsetCommit(kreq_t *rq);
+int kafka_h_OffsetFetch(kreq_t *rq);
+int kafka_h_OffsetDelete(kreq_t *rq);
+int kafka_h_ListGroups(kreq_t *rq);
+int kafka_h_DescribeGroups(kreq_t *rq);
+int kafka_h_DeleteGroups(kreq_t *rq);
+int kafka_groups_start(kafka_srv_t *srv);
+void kafka_groups_stop(kafka_srv_t *srv);
+int16_t kafka_err_from_grp(int grp_err);
+
+/* ApiVersions' answer to a version it does not support (KIP-511): a v0
+ * body with UNSUPPORTED_VERSION and the ApiVersions entry. */
+void kafka_apiversions_unsupported(const kreq_t *rq, buf_t *b);
+
+/* Fetch: a parked fetch is dropped when its connection closes. */
+void kafka_fetch_abandon(struct kafka_fetch *f);
+
+/* Auto-creation used by Metadata and Produce. Returns the topic or NULL
+ * (with *err a Kafka error code). */
+topic_t *kafka_topic_get(kafka_srv_t *srv, kstr_t name, int allow_create, int16_t *err);
+
+#endif
