@@ -221,7 +221,7 @@ static int rp_take(plog_t *p, int64_t *base, uint64_t *pos)
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", p->dir, RP_NAME);
 	if (unlink(path) == 0)
-		(void)fsync_dir(p->dir);
+		(void)fs_fsync_dir(p->dir);
 	if (rc < 0)
 		return SL_ENOENT;
 	*base = (int64_t)be64_load(b + 4);
