@@ -33,7 +33,7 @@ PUBSUB = [
 RESP2_RULES = [
     c(0, "SUBSCRIBE", "ch"), c(0, "GET", "k"), c(0, "SET", "k", "v"), c(0, "PING"), c(0, "PING", "hi"),
     c(0, "CLIENT", "GETNAME"), c(0, "NOSUCHCMD"), c(0, "PUBLISH", "ch", "x"), c(0, "MULTI"), c(0, "SUBSCRIBE", "ch2"),
-    c(0, "PSUBSCRIBE", "p*"), c(0, "UNSUBSCRIBE"), rr(0), c(0, "PING"), c(0, "PUNSUBSCRIBE"), c(0, "PING"),
+    c(0, "PSUBSCRIBE", "p*"), c(0, "UNSUBSCRIBE", "ch2"), c(0, "UNSUBSCRIBE"), c(0, "PING"), c(0, "PUNSUBSCRIBE"), c(0, "PING"),
     c(0, "SUBSCRIBE", "ch"), c(0, "RESET"), c(0, "GET", "k"), c(1, "PUBLISH", "ch", "x"),
 ]
 
