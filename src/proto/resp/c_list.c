@@ -222,11 +222,12 @@ RESP_HANDLER(resp_c_lrange)
 RESP_HANDLER(resp_c_lindex)
 {
 	(void)argc;
-	int64_t idx;
-	if (resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
-		return 0;
+	int64_t idx = 0;
 	qlist_t *l;
+	/* Redis looks the key up before parsing the index. */
 	if (read_list(cl, &argv[1], &l) < 0)
+		return 0;
+	if (l && resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
 		return 0;
 	int64_t i = l ? qlist_norm(l, idx) : -1;
 	if (i < 0) {
@@ -242,15 +243,16 @@ RESP_HANDLER(resp_c_lset)
 {
 	(void)argc;
 	int64_t idx;
-	if (resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
-		return 0;
 	qlist_t *l;
+	/* Redis looks the key up before parsing the index. */
 	if (read_list(cl, &argv[1], &l) < 0)
 		return 0;
 	if (!l) {
 		resp_error(cl->out, "ERR no such key");
 		return 0;
 	}
+	if (resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
+		return 0;
 	int64_t i = qlist_norm(l, idx);
 	if (i < 0) {
 		resp_error(cl->out, "ERR index out of range");

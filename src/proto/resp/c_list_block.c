@@ -59,7 +59,7 @@ int resp_lx_timeout(resp_cli_t *cl, const resp_arg_t *a, int64_t *ms)
 		return -1;
 	}
 	*ms = (int64_t)(f * 1000.0L);
-	if (*ms > INT64_MAX - time_wall_ms()) {
+	if (*ms > INT64_MAX / 2 && *ms > INT64_MAX - time_wall_ms()) {
 		resp_error(cl->out, "ERR timeout is out of range");
 		return -1;
 	}
