@@ -3,7 +3,12 @@
  */
 #include "broker/stream.h"
 
+#include "core/err.h"
+#include "store/batch.h"
+#include "store/plog.h"
+
 #include <errno.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,8 +146,7 @@ int sid_parse(const char *s, size_t n, sid_t *out, uint64_t missing_seq, int str
 
 const uint8_t *sentry_field(const uint8_t *p, const uint8_t **s, uint32_t *n)
 {
-	uint32_t len;
-	memcpy(&len, p, 4);
+	uint32_t len = be32_load(p);
 	*s = p + 4;
 	*n = len;
 	return p + 4 + len;
@@ -195,6 +199,10 @@ void stream_free(stream_t *s)
 	for (size_t i = s->head; i < s->head + s->n; i++)
 		free(s->v[i]);
 	free(s->v);
+	if (s->log)
+		plog_close(s->log);
+	buf_deinit(&s->rbuf);
+	free(s->roff);
 	size_t it = 0;
 	const char *k;
 	size_t kl;
@@ -239,14 +247,62 @@ static void drop_leading_holes(stream_t *s)
 		s->head = 0;
 }
 
+/* Record layout in the partition log: key = ID (u64 ms, u64 seq) + u32
+ * npairs, all big-endian; value = the packed payload; timestamp = ms. */
+#define REC_KEY_LEN 20
+
+static int log_append(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len)
+{
+	uint8_t key[REC_KEY_LEN];
+	be64_store(key, id.ms);
+	be64_store(key + 8, id.seq);
+	be32_store(key + 16, npairs);
+	batch_record_t rec;
+	memset(&rec, 0, sizeof rec);
+	rec.timestamp = (int64_t)(id.ms & INT64_MAX);
+	rec.key = key;
+	rec.key_len = REC_KEY_LEN;
+	rec.value = data;
+	rec.value_len = (int32_t)len;
+	buf_t b = BUF_INIT;
+	int rc = batch_build(&b, NULL, &rec, 1);
+	int64_t base = 0;
+	if (rc == 0)
+		rc = plog_append(s->log, buf_data(&b), buf_len(&b), -1, &base);
+	buf_deinit(&b);
+	if (rc == 0 && (uint64_t)base != s->next_pos)
+		rc = SL_ECORRUPT;
+	return rc;
+}
+
+static sentry_t *push_entry(stream_t *s, sentry_t *e);
+
 sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len)
 {
-	sentry_t *e = xmalloc(sizeof *e + len);
+	sentry_t *e;
+	if (len > UINT32_MAX - 64)
+		return NULL;
+	if (s->log) {
+		if (log_append(s, id, npairs, data, len) < 0)
+			return NULL;
+		e = xmalloc(sizeof *e);
+		e->len = 0;
+		e->ondisk = 1;
+		s->dirty = 1;
+	} else {
+		e = xmalloc(sizeof *e + len);
+		e->len = (uint32_t)len;
+		e->ondisk = 0;
+		memcpy(e->data, data, len);
+	}
 	e->id = id;
 	e->pos = s->next_pos++;
 	e->npairs = npairs;
-	e->len = (uint32_t)len;
-	memcpy(e->data, data, len);
+	return push_entry(s, e);
+}
+
+static sentry_t *push_entry(stream_t *s, sentry_t *e)
+{
 	if (s->head + s->n == s->cap) {
 		if (s->head > 0 && (s->head >= s->cap / 2 || s->holes >= s->n / 2))
 			compact(s);
@@ -257,7 +313,7 @@ sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data
 	}
 	s->v[s->head + s->n++] = e;
 	s->length++;
-	s->last_id = id;
+	s->last_id = e->id;
 	s->entries_added++;
 	return e;
 }
@@ -271,8 +327,7 @@ sentry_t *stream_append_argv(stream_t *s, sid_t id, uint32_t npairs, const char 
 	uint8_t *tmp = xmalloc(len);
 	uint8_t *p = tmp;
 	for (uint32_t i = 0; i < 2 * npairs; i++) {
-		uint32_t l = (uint32_t)lens[i];
-		memcpy(p, &l, 4);
+		be32_store(p, (uint32_t)lens[i]);
 		memcpy(p + 4, ptrs[i], lens[i]);
 		p += 4 + lens[i];
 	}
@@ -421,6 +476,18 @@ static size_t node_span(const stream_t *s, size_t i, uint64_t *live, sid_t *last
 	return j;
 }
 
+/* Lets the partition log delete whole segments below the first live
+ * entry (trimmed entries are never read again). */
+static void release_log_head(stream_t *s)
+{
+	if (!s->log)
+		return;
+	sentry_t *f = stream_first(s);
+	uint64_t keep = f ? f->pos : s->next_pos;
+	if ((int64_t)keep > plog_start_offset(s->log))
+		plog_delete_before(s->log, (int64_t)keep);
+}
+
 static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx, int64_t limit)
 {
 	int64_t removed = 0;
@@ -462,6 +529,8 @@ static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx,
 	}
 	if (s->holes > 64 && s->holes >= s->n / 2)
 		compact(s);
+	if (removed)
+		release_log_head(s);
 	return removed;
 }
 
@@ -737,4 +806,164 @@ int stream_pel_ack(sgroup_t *g, sid_t id)
 	pel_remove(&g->pel, id);
 	free(n);
 	return 1;
+}
+
+/* --- the partition log ----------------------------------------------------------- */
+
+/* Reads the batches starting at position pos into the cache. */
+static int fill_cache(stream_t *s, uint64_t pos)
+{
+	plog_region_t rg;
+	int rc = plog_read(s->log, (int64_t)pos, 256 * 1024, &rg);
+	if (rc < 0)
+		return rc;
+	if (rg.len == 0)
+		return SL_ERANGE;
+	buf_t raw = BUF_INIT;
+	uint8_t *p = buf_reserve(&raw, rg.len);
+	size_t got = 0;
+	while (got < rg.len) {
+		ssize_t k = pread(rg.fd, p + got, rg.len - got, rg.pos + (off_t)got);
+		if (k <= 0) {
+			buf_deinit(&raw);
+			return SL_EIO;
+		}
+		got += (size_t)k;
+	}
+	buf_reset(&s->rbuf);
+	s->rn = 0;
+	s->rfirst = (uint64_t)rg.first_offset;
+	size_t off = 0;
+	rc = 0;
+	while (off < rg.len && rc == 0) {
+		batch_hdr_t h;
+		if (batch_peek(p + off, rg.len - off, &h) < 0 || batch_size(&h) > rg.len - off) {
+			rc = SL_ECORRUPT;
+			break;
+		}
+		batch_iter_t it;
+		batch_record_t rec;
+		if (batch_iter_init(&it, p + off, batch_size(&h)) < 0) {
+			rc = SL_ECORRUPT;
+			break;
+		}
+		int r;
+		while ((r = batch_iter_next(&it, &rec)) == 1) {
+			if ((uint64_t)rec.offset != s->rfirst + s->rn) {
+				rc = SL_ECORRUPT;
+				break;
+			}
+			if (s->rn == s->rcap) {
+				s->rcap = s->rcap ? s->rcap * 2 : 256;
+				s->roff = xrealloc(s->roff, s->rcap * sizeof *s->roff);
+			}
+			s->roff[s->rn++] = (uint32_t)buf_len(&s->rbuf);
+			buf_append(&s->rbuf, rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0);
+		}
+		if (r < 0)
+			rc = SL_ECORRUPT;
+		off += batch_size(&h);
+	}
+	buf_deinit(&raw);
+	if (rc < 0)
+		s->rn = 0;
+	return rc;
+}
+
+const uint8_t *stream_entry_data(stream_t *s, const sentry_t *e)
+{
+	if (!e->ondisk)
+		return e->data;
+	if (!(e->pos >= s->rfirst && e->pos < s->rfirst + s->rn)) {
+		if (fill_cache(s, e->pos) < 0)
+			return NULL;
+		if (!(e->pos >= s->rfirst && e->pos < s->rfirst + s->rn))
+			return NULL;
+	}
+	return buf_data(&s->rbuf) + s->roff[e->pos - s->rfirst];
+}
+
+int stream_attach_log(stream_t *s, struct plog *p)
+{
+	s->log = p;
+	int64_t pos = plog_start_offset(p), end = plog_end_offset(p);
+	s->next_pos = (uint64_t)pos;
+	while (pos < end) {
+		plog_region_t rg;
+		int rc = plog_read(p, pos, 1 << 20, &rg);
+		if (rc < 0)
+			return rc;
+		if (rg.len == 0)
+			break;
+		buf_t raw = BUF_INIT;
+		uint8_t *d = buf_reserve(&raw, rg.len);
+		size_t got = 0;
+		while (got < rg.len) {
+			ssize_t k = pread(rg.fd, d + got, rg.len - got, rg.pos + (off_t)got);
+			if (k <= 0) {
+				buf_deinit(&raw);
+				return SL_EIO;
+			}
+			got += (size_t)k;
+		}
+		size_t off = 0;
+		while (off < rg.len) {
+			batch_hdr_t h;
+			batch_iter_t it;
+			batch_record_t rec;
+			if (batch_peek(d + off, rg.len - off, &h) < 0 || batch_size(&h) > rg.len - off ||
+			    batch_iter_init(&it, d + off, batch_size(&h)) < 0) {
+				buf_deinit(&raw);
+				return SL_ECORRUPT;
+			}
+			while (batch_iter_next(&it, &rec) == 1) {
+				if (rec.key_len != REC_KEY_LEN)
+					continue;
+				sentry_t *e = xmalloc(sizeof *e);
+				e->id.ms = be64_load(rec.key);
+				e->id.seq = be64_load(rec.key + 8);
+				e->npairs = be32_load(rec.key + 16);
+				e->len = 0;
+				e->ondisk = 1;
+				e->pos = (uint64_t)rec.offset;
+				s->next_pos = e->pos + 1;
+				push_entry(s, e);
+			}
+			off += batch_size(&h);
+			pos = (int64_t)s->next_pos;
+		}
+		buf_deinit(&raw);
+	}
+	s->next_pos = (uint64_t)end;
+	s->entries_added = (uint64_t)end;
+	return 0;
+}
+
+void stream_drop_below(stream_t *s, uint64_t pos)
+{
+	while (s->length) {
+		sentry_t *f = stream_first(s);
+		if (f->pos >= pos)
+			break;
+		remove_at(s, s->head);
+	}
+	if (s->holes > 64 && s->holes >= s->n / 2)
+		compact(s);
+	release_log_head(s);
+}
+
+void stream_drop_range(stream_t *s, uint64_t from, uint64_t to)
+{
+	for (size_t i = s->head; i < s->head + s->n; i++) {
+		sentry_t *e = s->v[i];
+		if (e && e->pos >= from && e->pos < to) {
+			free(e);
+			s->v[i] = NULL;
+			s->holes++;
+			s->length--;
+		}
+	}
+	drop_leading_holes(s);
+	if (s->holes > 64 && s->holes >= s->n / 2)
+		compact(s);
 }

@@ -23,6 +23,7 @@
 #ifndef SL_BROKER_STREAM_H
 #define SL_BROKER_STREAM_H
 
+#include "core/buf.h"
 #include "core/map.h"
 
 #include <stddef.h>
@@ -62,20 +63,25 @@ int sid_fmt(sid_t id, char *out);
 int sid_parse(const char *s, size_t n, sid_t *out, uint64_t missing_seq, int strict,
 	      int *seq_given);
 
-/* One entry: its ID and field/value pairs packed as
- * [u32 len][bytes] repeated 2*npairs times (native endianness; never
- * written to disk as such — see stream_store.c for the stored form). */
+/* One entry: its ID, its position (the insertion index, which is also its
+ * offset in the stream's partition log) and its field/value pairs packed
+ * as [u32 big-endian len][bytes] repeated 2*npairs times — the same bytes
+ * as the record value on disk. When the stream has a partition log the
+ * payload is not kept in RAM (ondisk, len 0): stream_entry_data() reads
+ * it back. */
 typedef struct sentry {
 	sid_t id;
-	uint64_t pos;     /* insertion index (for approximate trimming) */
+	uint64_t pos;
 	uint32_t npairs;
 	uint32_t len;
+	uint8_t ondisk;
 	uint8_t data[];
 } sentry_t;
 
-/* Iterates the fields of an entry: for (const uint8_t *p = e->data, i...)
- * use sentry_field(). */
+/* Walks packed fields: p = sentry_field(p, &s, &n) for each of 2*npairs. */
 const uint8_t *sentry_field(const uint8_t *p, const uint8_t **s, uint32_t *n);
+
+struct plog;
 
 typedef struct sconsumer sconsumer_t;
 
@@ -122,6 +128,15 @@ typedef struct stream {
 	sid_t max_deleted_id;
 	uint64_t entries_added;
 	map_t groups;
+	/* Partition log holding the payloads (NULL: payloads in RAM). */
+	struct plog *log;
+	uint64_t num;   /* the store's number for this stream (directory name) */
+	int dirty;      /* appended since the last durability request */
+	/* Read cache: payloads of positions [rfirst, rfirst + rn) in rbuf. */
+	buf_t rbuf;
+	uint64_t rfirst;
+	size_t rn, rcap;
+	uint32_t *roff; /* offset of each cached payload in rbuf */
 } stream_t;
 
 stream_t *stream_new(void);
@@ -131,8 +146,19 @@ void stream_free(stream_t *s);
  * stream has exhausted the ID space. */
 int stream_next_id(const stream_t *s, uint64_t now_ms, sid_t *out);
 /* Appends an entry with packed fields (data[0..len), npairs pairs). The ID
- * must be greater than last_id (caller checks). Copies data. */
+ * must be greater than last_id (caller checks). Copies data, or writes it
+ * to the partition log; returns NULL when that write failed. */
 sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len);
+/* Attaches a partition log and loads the index (IDs and positions) of
+ * every entry it holds; payloads stay on disk. Returns 0 or SL_ECORRUPT. */
+int stream_attach_log(stream_t *s, struct plog *p);
+/* The packed payload of e (RAM or read back from the log); a view valid
+ * until the next call on this stream, or NULL if the log read failed. */
+const uint8_t *stream_entry_data(stream_t *s, const sentry_t *e);
+/* Drops entries whose position is below pos (replay of trims), or in
+ * [from, to) (replay of deletions recorded as position ranges). */
+void stream_drop_below(stream_t *s, uint64_t pos);
+void stream_drop_range(stream_t *s, uint64_t from, uint64_t to);
 /* Packs argv-style field/value pairs: ptrs[i], lens[i] for i < 2*npairs. */
 sentry_t *stream_append_argv(stream_t *s, sid_t id, uint32_t npairs, const char *const *ptrs,
 			     const size_t *lens);

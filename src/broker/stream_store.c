@@ -8,12 +8,13 @@
  *   id   = u64 ms, u64 seq
  *
  *   type  record         payload
- *   1     CREATE         str key                        (empty stream)
- *   2     ADD            str key, id, u32 npairs, npairs*2 str
+ *   1     CREATE         str key, u64 number            (log: streams/<number>/)
+ *   2     (reserved)
  *   3     DEL            str key, id                    (XDEL of one entry)
- *   4     TRIM           str key, u64 n                 (first n live entries)
+ *   4     TRIM           str key, u64 pos               (entries below pos gone)
  *   5     DELKEY         str key
- *   6     META           str key, id last, u64 entries_added, id max_deleted
+ *   6     META           str key, id last, i64 added_adjust, id max_deleted
+ *                        (entries-added = log end offset + added_adjust)
  *   7     GROUP          str key, str group, id last_delivered, i64 entries_read
  *   8     GROUPDEL       str key, str group
  *   9     CONSUMER       str key, str group, str consumer, i64 seen_time_ms
@@ -21,19 +22,28 @@
  *   11    NACK           str key, str group, str consumer, id, i64 delivery_ms,
  *                        u64 delivery_count             (create or overwrite)
  *   12    ACK            str key, str group, id
+ *   13    DELRANGE       str key, u64 from, u64 to      (positions [from,to) gone)
  *
- * Every record states a result, not a command, so replay is plain
- * application through stream.h and needs no clock or randomness. Records
- * are idempotent except TRIM; compaction therefore only runs between
- * commands (sstore_maintain), when the model and the journal agree.
+ * Entries themselves are records in the stream's own partition log
+ * (<data-dir>/streams/<number>/, store/plog.h): record key = ID (u64 ms,
+ * u64 seq) + u32 npairs, value = the packed fields ([u32 len][bytes]...),
+ * one record per XADD; the record's offset is the entry's position. The
+ * RAM index keeps only ID and position per entry; payloads are read back
+ * from the log when replied.
+ *
+ * Every journal record states a result, not a command, so replay is plain
+ * application through stream.h and needs no clock. CREATE opens the log
+ * and loads the index of every entry it still holds; TRIM, DEL and
+ * DELRANGE then remove what was trimmed or deleted (idempotent: by
+ * position or ID). Compaction runs only between commands (sstore_maintain).
  * Recovery rule: replay everything the journal returns (it has already cut
- * a torn tail); a record naming a missing key, group or consumer is
- * skipped (it can only follow a deletion that made it moot).
- * Compaction snapshot: CREATE, ADD per live entry, META, then per group
- * GROUP, CONSUMER per consumer, NACK per pending entry.
+ * a torn tail; each log recovers its own tail); a record naming a missing
+ * key, group or consumer is skipped (a later deletion made it moot).
+ * Compaction snapshot: CREATE, TRIM, DELRANGE per gap, META, then per
+ * group GROUP, CONSUMER per consumer, NACK per pending entry.
  *
- * Memory: entries are kept in RAM by the model; this file is their durable
- * copy. Loop thread only.
+ * Durability: a sync request covers the journal and the log of every
+ * stream appended to since the previous request. Loop thread only.
  */
 #include "broker/stream_store.h"
 
@@ -41,6 +51,10 @@
 #include "core/err.h"
 #include "core/rd.h"
 #include "store/journal.h"
+#include "store/plog.h"
+
+#include <dirent.h>
+#include <inttypes.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -61,9 +75,14 @@ enum {
 	R_CONSUMERDEL,
 	R_NACK,
 	R_ACK,
+	R_DELRANGE,
 };
 
 struct sstore {
+	broker_t *b;
+	char dir[4096];
+	plog_opts_t popts;
+	uint64_t next_num;
 	jrnl_t *j;
 	sstore_sink_t sink;
 	const log_t *log;
@@ -100,36 +119,44 @@ static buf_t *begin(sstore_t *st, const char *key, size_t klen)
 
 /* --- logging ------------------------------------------------------------------ */
 
-void sstore_log_create(sstore_t *st, const char *key, size_t klen)
+static int open_log(sstore_t *st, stream_t *s, uint64_t num)
 {
-	if (!st)
-		return;
-	begin(st, key, klen);
-	emit(st, R_CREATE);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%" PRIu64, st->dir, num);
+	plog_t *p;
+	int rc = plog_open(&p, path, &st->popts, st->b->syncer, st->log, st->b->clean_start);
+	if (rc < 0) {
+		log_error(st->log, "streams: cannot open %s: %s", path, sl_strerror(rc));
+		return rc;
+	}
+	s->num = num;
+	rc = stream_attach_log(s, p);
+	if (rc < 0)
+		log_error(st->log, "streams: cannot load %s: %s", path, sl_strerror(rc));
+	return rc;
 }
 
-static void put_entry(buf_t *b, const sentry_t *e)
+int sstore_log_create(sstore_t *st, const char *key, size_t klen, stream_t *s)
 {
-	put_id(b, e->id);
-	buf_put_be32(b, e->npairs);
-	const uint8_t *p = e->data;
-	for (uint32_t i = 0; i < 2 * e->npairs; i++) {
-		const uint8_t *s;
-		uint32_t n;
-		p = sentry_field(p, &s, &n);
-		put_str(b, s, n);
-	}
+	if (!st)
+		return 0;
+	uint64_t num = st->next_num++;
+	int rc = open_log(st, s, num);
+	if (rc < 0)
+		return rc;
+	buf_put_be64(begin(st, key, klen), num);
+	emit(st, R_CREATE);
+	return 0;
 }
 
 void sstore_log_add(sstore_t *st, const char *key, size_t klen, const sentry_t *e)
 {
-	if (!st)
-		return;
-	buf_t *b = begin(st, key, klen);
-	put_entry(b, e);
-	st->entry_bytes += jrnl_record_size(buf_len(b));
-	st->entries++;
-	emit(st, R_ADD);
+	/* The entry is in the stream's partition log already (stream_append);
+	 * the stream is marked dirty for the next durability request. */
+	(void)st;
+	(void)key;
+	(void)klen;
+	(void)e;
 }
 
 static uint64_t avg_entry(const sstore_t *st)
@@ -146,19 +173,33 @@ void sstore_log_del(sstore_t *st, const char *key, size_t klen, sid_t id)
 	emit(st, R_DEL);
 }
 
-void sstore_log_trim(sstore_t *st, const char *key, size_t klen, uint64_t n)
+static uint64_t first_pos(const stream_t *s)
+{
+	sentry_t *f = stream_first(s);
+	return f ? f->pos : s->next_pos;
+}
+
+void sstore_log_trim(sstore_t *st, const char *key, size_t klen, const stream_t *s)
 {
 	if (!st)
 		return;
-	buf_put_be64(begin(st, key, klen), n);
-	jrnl_garbage(st->j, n * avg_entry(st) + jrnl_record_size(buf_len(&st->tmp)));
+	buf_put_be64(begin(st, key, klen), first_pos(s));
+	/* Superseded TRIM and DEL records are garbage now. */
+	jrnl_garbage(st->j, jrnl_record_size(buf_len(&st->tmp)));
 	emit(st, R_TRIM);
 }
 
-void sstore_log_delkey(sstore_t *st, const char *key, size_t klen)
+void sstore_log_delkey(sstore_t *st, const char *key, size_t klen, stream_t *s)
 {
 	if (!st)
 		return;
+	if (s->log) {
+		int rc = plog_destroy(s->log);
+		if (rc < 0)
+			log_warn(st->log, "streams: removing the log of a deleted key: %s",
+				 sl_strerror(rc));
+		s->log = NULL;
+	}
 	begin(st, key, klen);
 	emit(st, R_DELKEY);
 	/* The whole key's history is garbage; compaction finds out how much. */
@@ -171,7 +212,7 @@ void sstore_log_meta(sstore_t *st, const char *key, size_t klen, const stream_t 
 		return;
 	buf_t *b = begin(st, key, klen);
 	put_id(b, s->last_id);
-	buf_put_be64(b, s->entries_added);
+	buf_put_be64(b, s->entries_added - s->next_pos);
 	put_id(b, s->max_deleted_id);
 	emit(st, R_META);
 }
@@ -264,31 +305,6 @@ static sid_t get_id(rd_t *r)
 	return id;
 }
 
-static int replay_add(stream_t *s, rd_t *r)
-{
-	sid_t id = get_id(r);
-	uint32_t npairs = rd_be32(r);
-	if (r->err || npairs > rd_left(r) / 8)
-		return SL_ECORRUPT;
-	buf_t packed = BUF_INIT;
-	for (uint32_t i = 0; i < 2 * npairs; i++) {
-		uint32_t n;
-		const uint8_t *p = get_str(r, &n);
-		if (!p)
-			break;
-		uint32_t ln = n;
-		buf_append(&packed, &ln, 4);
-		buf_append(&packed, p, n);
-	}
-	int rc = 0;
-	if (r->err)
-		rc = SL_ECORRUPT;
-	else if (sid_cmp(id, s->last_id) > 0 || (s->entries_added == 0 && sid_is_zero(s->last_id)))
-		stream_append(s, id, npairs, buf_data(&packed), buf_len(&packed));
-	buf_deinit(&packed);
-	return rc;
-}
-
 static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 {
 	sstore_t *st = arg;
@@ -299,17 +315,30 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 	if (!key)
 		return SL_ECORRUPT;
 	if (type == R_DELKEY) {
+		stream_t *old = st->sink.get(st->sink.arg, key, klen, 0);
+		if (old && old->log) {
+			plog_destroy(old->log);
+			old->log = NULL;
+		}
 		st->sink.del(st->sink.arg, key, klen);
 		return 0;
 	}
-	stream_t *s = st->sink.get(st->sink.arg, key, klen, type == R_CREATE || type == R_ADD);
+	if (type == R_CREATE) {
+		uint64_t num = rd_be64(&r);
+		if (r.err)
+			return SL_ECORRUPT;
+		/* A CREATE for a key that exists can only come from a journal
+		 * written before its DELKEY was; start over from this one. */
+		st->sink.del(st->sink.arg, key, klen);
+		stream_t *ns = st->sink.get(st->sink.arg, key, klen, 1);
+		if (num >= st->next_num)
+			st->next_num = num + 1;
+		return open_log(st, ns, num);
+	}
+	stream_t *s = st->sink.get(st->sink.arg, key, klen, 0);
 	if (!s)
 		return 0;
 	switch (type) {
-	case R_CREATE:
-		return 0;
-	case R_ADD:
-		return replay_add(s, &r);
 	case R_DEL: {
 		sid_t id = get_id(&r);
 		if (r.err)
@@ -318,21 +347,29 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		return 0;
 	}
 	case R_TRIM: {
-		uint64_t n = rd_be64(&r);
+		uint64_t pos = rd_be64(&r);
 		if (r.err)
 			return SL_ECORRUPT;
-		int64_t keep = (int64_t)(s->length > n ? s->length - n : 0);
-		stream_trim_maxlen(s, keep, 0, 0);
+		stream_drop_below(s, pos);
+		return 0;
+	}
+	case R_DELRANGE: {
+		uint64_t from = rd_be64(&r), to = rd_be64(&r);
+		if (r.err)
+			return SL_ECORRUPT;
+		stream_drop_range(s, from, to);
 		return 0;
 	}
 	case R_META: {
 		sid_t last = get_id(&r);
-		uint64_t added = rd_be64(&r);
+		uint64_t adjust = rd_be64(&r);
 		sid_t maxdel = get_id(&r);
 		if (r.err)
 			return SL_ECORRUPT;
-		s->last_id = last;
-		s->entries_added = added;
+		/* Entries appended after this record are in the log already. */
+		if (sid_cmp(last, s->last_id) > 0)
+			s->last_id = last;
+		s->entries_added = s->next_pos + adjust;
 		s->max_deleted_id = maxdel;
 		return 0;
 	}
@@ -433,22 +470,33 @@ static void snap_stream(void *arg, const char *key, size_t klen, stream_t *s)
 {
 	snap_ctx_t *x = arg;
 	sstore_t *st = x->st;
-	begin(st, key, klen);
+	buf_put_be64(begin(st, key, klen), s->num);
 	snap_emit(x, R_CREATE);
+	buf_put_be64(begin(st, key, klen), first_pos(s));
+	snap_emit(x, R_TRIM);
+	/* Deleted entries between live ones, as position ranges. */
 	siter_t it;
 	stream_iter(&it, s, SID_MIN, SID_MAX, 0);
 	sentry_t *e;
-	st->entry_bytes = st->entries = 0;
+	uint64_t expect = first_pos(s);
 	while ((e = stream_iter_next(&it))) {
-		buf_t *b = begin(st, key, klen);
-		put_entry(b, e);
-		st->entry_bytes += jrnl_record_size(buf_len(b));
-		st->entries++;
-		snap_emit(x, R_ADD);
+		if (e->pos > expect) {
+			buf_t *g = begin(st, key, klen);
+			buf_put_be64(g, expect);
+			buf_put_be64(g, e->pos);
+			snap_emit(x, R_DELRANGE);
+		}
+		expect = e->pos + 1;
+	}
+	if (s->next_pos > expect) {
+		buf_t *g = begin(st, key, klen);
+		buf_put_be64(g, expect);
+		buf_put_be64(g, s->next_pos);
+		snap_emit(x, R_DELRANGE);
 	}
 	buf_t *b = begin(st, key, klen);
 	put_id(b, s->last_id);
-	buf_put_be64(b, s->entries_added);
+	buf_put_be64(b, s->entries_added - s->next_pos);
 	put_id(b, s->max_deleted_id);
 	snap_emit(x, R_META);
 	size_t ng;
@@ -507,6 +555,26 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 		abort();
 	st->sink = *sink;
 	st->log = b->log;
+	st->b = b;
+	snprintf(st->dir, sizeof st->dir, "%s", dir);
+	plog_opts_from_config(&st->popts, b->cfg);
+	/* Streams are trimmed by their owners, never by time or size. */
+	st->popts.retention_bytes = -1;
+	st->popts.retention_ms = -1;
+	st->popts.max_batch_bytes = (int64_t)b->cfg->proto_max_bulk_len * 2 + 4096;
+	/* Numbers of logs whose CREATE never became durable must not be
+	 * reused: start above every directory present. */
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			char *end;
+			unsigned long long n = strtoull(de->d_name, &end, 10);
+			if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && !*end && n >= st->next_num)
+				st->next_num = n + 1;
+		}
+		closedir(d);
+	}
 	jrnl_opts_t o = {
 		.fsync = b->cfg->fsync,
 		.compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
@@ -533,9 +601,46 @@ void sstore_close(sstore_t *st)
 
 int sstore_sync_required(const sstore_t *st) { return st && jrnl_sync_required(st->j); }
 
+typedef struct durable_wait {
+	void (*fn)(void *arg, int status);
+	void *arg;
+	int pending;
+	int status;
+} durable_wait_t;
+
+static void part_done(void *arg, int status)
+{
+	durable_wait_t *w = arg;
+	if (status < 0 && w->status == 0)
+		w->status = status;
+	if (--w->pending == 0) {
+		w->fn(w->arg, w->status);
+		free(w);
+	}
+}
+
+static void wait_log(void *arg, const char *key, size_t klen, stream_t *s)
+{
+	(void)key;
+	(void)klen;
+	durable_wait_t *w = arg;
+	if (!s->dirty || !s->log)
+		return;
+	s->dirty = 0;
+	w->pending++;
+	plog_when_durable(s->log, (int64_t)s->next_pos, part_done, w);
+}
+
 void sstore_when_durable(sstore_t *st, void (*fn)(void *arg, int status), void *arg)
 {
-	jrnl_when_durable(st->j, fn, arg);
+	durable_wait_t *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	w->fn = fn;
+	w->arg = arg;
+	w->pending = 1; /* the journal */
+	st->sink.each(st->sink.arg, wait_log, w);
+	jrnl_when_durable(st->j, part_done, w);
 }
 
 void sstore_maintain(sstore_t *st)

@@ -40,12 +40,15 @@ void sstore_when_durable(sstore_t *st, void (*fn)(void *arg, int status), void *
 void sstore_maintain(sstore_t *st);
 
 /* Mutations, logged after they were applied to the model. */
-void sstore_log_create(sstore_t *st, const char *key, size_t klen);
+/* A new stream: gives it a number and its partition log (entries go
+ * there, not to the journal). Returns 0 or a negative code. */
+int sstore_log_create(sstore_t *st, const char *key, size_t klen, stream_t *s);
 void sstore_log_add(sstore_t *st, const char *key, size_t klen, const sentry_t *e);
 void sstore_log_del(sstore_t *st, const char *key, size_t klen, sid_t id);
-/* The first n live entries were trimmed. */
-void sstore_log_trim(sstore_t *st, const char *key, size_t klen, uint64_t n);
-void sstore_log_delkey(sstore_t *st, const char *key, size_t klen);
+/* Entries were trimmed from the front of s. */
+void sstore_log_trim(sstore_t *st, const char *key, size_t klen, const stream_t *s);
+/* The key is being deleted: its partition log is destroyed. */
+void sstore_log_delkey(sstore_t *st, const char *key, size_t klen, stream_t *s);
 void sstore_log_meta(sstore_t *st, const char *key, size_t klen, const stream_t *s);
 /* A group was created or its last ID / read counter changed. */
 void sstore_log_group(sstore_t *st, const char *key, size_t klen, const sgroup_t *g);

@@ -433,7 +433,7 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		return rc;
 	}
 	for (size_t i = 0; i + 1 < p->nsegs; i++)
-		seg_close_index_files(p->segs[i]);
+		seg_idle(p->segs[i]);
 	int64_t end = active(p)->next;
 	p->start = p->segs[0]->base > ckpt ? p->segs[0]->base : ckpt;
 	if (p->start > end)
@@ -505,7 +505,7 @@ static int roll(plog_t *p)
 	if (rc < 0)
 		return rc;
 	sync_release(p);
-	seg_close_index_files(a);
+	seg_idle(a);
 	segs_push(p, s);
 	sync_register(p);
 	log_debug(p->log, "%s: rolled to segment %020" PRId64, p->dir, s->base);

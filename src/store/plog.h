@@ -48,7 +48,9 @@ typedef struct plog_opts {
 void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg);
 
 /* Opens or creates the log in dir. clean: the server shut down cleanly, so
- * the active segment's tail need not be scanned. Returns an owned log. */
+ * the active segment's tail need not be scanned. Returns an owned log.
+ * Borrows syncer and log. syncer may be NULL (tools and tests): syncs then
+ * run inline and plog_when_durable calls back before returning. */
 int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
 	      const log_t *log, int clean);
 /* Syncs (if any policy but never... always syncs on close) and closes. */
@@ -57,7 +59,8 @@ void plog_close(plog_t *p);
 int plog_destroy(plog_t *p);
 
 /* Appends one RecordBatch v2 (batch[0..len)). The batch is validated, its
- * BaseOffset rewritten in place (the caller's buffer is modified), and, when
+ * BaseOffset and PartitionLeaderEpoch rewritten in place (the caller's
+ * buffer is modified; appending the same buffer again is fine), and, when
  * log_append_time_ms >= 0, its timestamp type set to LogAppendTime with
  * that MaxTimestamp and the CRC recomputed. On success *base_offset is the
  * first offset assigned. Errors: SL_ECORRUPT (bad CRC / framing),
@@ -82,8 +85,9 @@ typedef struct plog_region {
 
 /* Finds batches starting with the one that contains `offset`, up to
  * max_bytes, but always at least one whole batch. Returns 0 with
- * region.len == 0 when offset == end offset, SL_ERANGE when offset is
- * outside [start, end]. Stops at a segment boundary (call again). */
+ * region.len == 0 (and fd -1) when offset == end offset, SL_ERANGE when
+ * offset is outside [start, end]. Stops at a segment boundary (call again).
+ * The first batch may start before `offset` (as in Kafka). */
 int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region);
 
 /* First offset whose batch MaxTimestamp >= ts (ListOffsets by time), or
@@ -97,10 +101,14 @@ void plog_when_durable(plog_t *p, int64_t end_offset, sync_cb fn, void *arg);
 int plog_sync_required(const plog_t *p);
 
 /* Runs time- and size-based retention and time-based rolling; deletes whole
- * segments. Returns the number of segments deleted. */
+ * segments. Returns the number of segments deleted. Also records how far
+ * the log is synced (the recovery point that bounds the next unclean
+ * open's check). */
 int plog_housekeep(plog_t *p, int64_t now_wall_ms);
 /* Advances the log start offset (DeleteRecords / XTRIM); whole segments
- * below it are deleted. offset must be <= end offset. */
+ * below it are deleted. offset must be <= end offset (else SL_ERANGE); an
+ * offset at or below the start is a no-op. The new start is persisted
+ * before it takes effect (SL_EIO/SL_ENOSPC if that fails). */
 int plog_delete_before(plog_t *p, int64_t offset);
 
 /* Disk usage (all segments) and segment count, for stats and tests. */

@@ -67,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -231,6 +232,36 @@ static void tidx_push(seg_t *s, int64_t ts, uint32_t rel)
 	s->tidx[s->ntidx++] = (seg_tidx_t){ts, rel};
 }
 
+/* Index entries live in arrays while a segment is active (and after a
+ * rebuild) and in read-only mappings of the files once it is sealed, so
+ * that old segments cost page cache the kernel can reclaim rather than
+ * heap. These read either. */
+static inline uint32_t ix_rel(const seg_t *s, size_t k)
+{
+	return s->imap ? be32_load(s->imap + k * IDX_ENTRY) : s->idx[k].rel;
+}
+static inline uint32_t ix_pos(const seg_t *s, size_t k)
+{
+	return s->imap ? be32_load(s->imap + k * IDX_ENTRY + 4) : s->idx[k].pos;
+}
+static inline int64_t tx_ts(const seg_t *s, size_t k)
+{
+	return s->tmap ? (int64_t)be64_load(s->tmap + k * TIDX_ENTRY) : s->tidx[k].ts;
+}
+static inline uint32_t tx_rel(const seg_t *s, size_t k)
+{
+	return s->tmap ? be32_load(s->tmap + k * TIDX_ENTRY + 8) : s->tidx[k].rel;
+}
+
+static void unmap_indexes(seg_t *s)
+{
+	if (s->imap)
+		munmap((void *)s->imap, s->nidx * IDX_ENTRY);
+	if (s->tmap)
+		munmap((void *)s->tmap, s->ntidx * TIDX_ENTRY);
+	s->imap = s->tmap = NULL;
+}
+
 static void idx_encode(uint8_t *p, const seg_idx_t *e)
 {
 	be32_store(p, e->rel);
@@ -256,14 +287,34 @@ static int ensure_index_fds(seg_t *s)
 	return s->ifd >= 0 && s->tfd >= 0 ? 0 : sl_from_errno(errno);
 }
 
-void seg_close_index_files(seg_t *s)
+/* Maps an index file of n entries of size esz, or returns NULL (then the
+ * arrays stay). The file must hold exactly those entries. */
+static const uint8_t *map_file(int fd, size_t n, size_t esz)
 {
-	if (s->index_dirty)
+	struct stat st;
+	if (n == 0 || fstat(fd, &st) < 0 || (uint64_t)st.st_size != (uint64_t)n * esz)
+		return NULL;
+	void *m = mmap(NULL, n * esz, PROT_READ, MAP_SHARED, fd, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+void seg_idle(seg_t *s)
+{
+	s->sealed = 1;
+	if (s->index_dirty || ensure_index_fds(s) < 0)
 		return;
-	if (s->ifd >= 0)
-		close(s->ifd);
-	if (s->tfd >= 0)
-		close(s->tfd);
+	if (!s->imap && (s->imap = map_file(s->ifd, s->nidx, IDX_ENTRY)) != NULL) {
+		free(s->idx);
+		s->idx = NULL;
+		s->cidx = 0;
+	}
+	if (!s->tmap && (s->tmap = map_file(s->tfd, s->ntidx, TIDX_ENTRY)) != NULL) {
+		free(s->tidx);
+		s->tidx = NULL;
+		s->ctidx = 0;
+	}
+	close(s->ifd);
+	close(s->tfd);
 	s->ifd = s->tfd = -1;
 }
 
@@ -447,7 +498,7 @@ static ssize_t idx_floor_rel(const seg_t *s, uint32_t want)
 	size_t lo = 0, hi = s->nidx;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->idx[mid].rel <= want)
+		if (ix_rel(s, mid) <= want)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -460,7 +511,7 @@ static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
 	size_t lo = 0, hi = s->nidx;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->idx[mid].pos <= want)
+		if (ix_pos(s, mid) <= want)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -471,16 +522,16 @@ static ssize_t idx_floor_pos(const seg_t *s, uint64_t want)
 uint64_t seg_index_floor_pos(const seg_t *s, uint64_t pos)
 {
 	ssize_t k = idx_floor_pos(s, pos);
-	return k < 0 ? 0 : s->idx[k].pos;
+	return k < 0 ? 0 : ix_pos(s, (size_t)k);
 }
 
 /* Whether the index entry k points at a batch header with its offset. */
 static int idx_entry_ok(seg_t *s, scan_t *sc, size_t k)
 {
 	batch_hdr_t h;
-	if (scan_hdr(sc, s->idx[k].pos, &h) < 0)
+	if (scan_hdr(sc, ix_pos(s, k), &h) < 0)
 		return 0;
-	return h.base_offset == s->base + s->idx[k].rel;
+	return h.base_offset == s->base + ix_rel(s, k);
 }
 
 /* Walks batches from *pos (a batch start whose BaseOffset should be *next)
@@ -737,6 +788,7 @@ int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h)
 int seg_rebuild_index(seg_t *s)
 {
 	log_warn(s->log, "segment %s: index does not match the log; rebuilding", s->path);
+	unmap_indexes(s);
 	s->nidx = s->ntidx = 0;
 	s->since_index = 0;
 	s->max_ts = s->max_ts_off = -1;
@@ -752,7 +804,10 @@ int seg_rebuild_index(seg_t *s)
 		          pos, why ? why : "length");
 		return SL_EIO;
 	}
-	return write_indexes(s);
+	int rc = write_indexes(s);
+	if (rc == 0 && s->sealed)
+		seg_idle(s);
+	return rc;
 }
 
 /* Start position for a walk towards offset: the index entry at or below it,
@@ -766,7 +821,7 @@ static int idx_start(seg_t *s, scan_t *sc, int64_t offset, uint64_t *pos)
 			return 0;
 		}
 		if (idx_entry_ok(s, sc, (size_t)k)) {
-			*pos = s->idx[k].pos;
+			*pos = ix_pos(s, (size_t)k);
 			return 0;
 		}
 		int rc = seg_rebuild_index(s);
@@ -824,9 +879,9 @@ int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len)
 	scan_init(&sc, s->fd, s->size);
 	uint64_t cur = pos + first;
 	ssize_t k = idx_floor_pos(s, target);
-	if (k >= 0 && s->idx[k].pos > cur) {
+	if (k >= 0 && ix_pos(s, (size_t)k) > cur) {
 		if (idx_entry_ok(s, &sc, (size_t)k))
-			cur = s->idx[k].pos;
+			cur = ix_pos(s, (size_t)k);
 		else if ((rc = seg_rebuild_index(s)) < 0)
 			goto out;
 	}
@@ -854,7 +909,7 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
 	size_t lo = 0, hi = s->ntidx;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (s->tidx[mid].ts < ts)
+		if (tx_ts(s, mid) < ts)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -864,7 +919,7 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
 	uint64_t p = 0;
 	int rc = 0;
 	if (lo > 0)
-		rc = idx_start(s, &sc, s->base + s->tidx[lo - 1].rel, &p);
+		rc = idx_start(s, &sc, s->base + tx_rel(s, lo - 1), &p);
 	while (rc == 0) {
 		batch_hdr_t h;
 		if (p >= s->size) {
@@ -915,6 +970,7 @@ void seg_close(seg_t *s)
 		close(s->ifd);
 	if (s->tfd >= 0)
 		close(s->tfd);
+	unmap_indexes(s);
 	free(s->idx);
 	free(s->tidx);
 	free(s->path);

@@ -49,6 +49,9 @@ typedef struct seg {
 	size_t nidx, cidx;
 	seg_tidx_t *tidx;
 	size_t ntidx, ctidx;
+	const uint8_t *imap;  /* sealed: the .index file mapped (then idx is NULL) */
+	const uint8_t *tmap;  /* sealed: the .timeindex file mapped */
+	int sealed;           /* seg_idle was called: no more appends */
 	uint64_t since_index; /* log bytes appended since the last index entry */
 	int64_t max_ts;       /* largest batch MaxTimestamp, -1 when none */
 	int64_t max_ts_off;   /* base offset of the batch carrying it */
@@ -113,10 +116,12 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset);
  * fsyncs them when sync. The log data itself is synced by the caller (it
  * is registered with the syncer). */
 int seg_seal(seg_t *s, int sync);
-/* Closes the index files of a sealed segment (its indexes live in memory;
- * the files are reopened if they must be rewritten), so that a sealed
- * segment holds one descriptor. No-op while they lag memory. */
-void seg_close_index_files(seg_t *s);
+/* Marks a segment sealed for good: its indexes are served from read-only
+ * mappings of the files (the heap arrays are freed) and the index files
+ * are closed, so a sealed segment holds one descriptor and little memory.
+ * A later rebuild goes back to arrays, rewrites the files and maps again.
+ * No-op on the mapping while the files lag memory. */
+void seg_idle(seg_t *s);
 /* Recomputes both indexes by walking every batch header. */
 int seg_rebuild_index(seg_t *s);
 

@@ -57,13 +57,19 @@ void xs_reply_id(buf_t *b, sid_t id)
 	resp_bulk(b, tmp, (size_t)n);
 }
 
-void xs_reply_entry(resp_cli_t *cl, const sentry_t *e)
+void xs_reply_entry(resp_cli_t *cl, stream_t *st, const sentry_t *e)
 {
 	buf_t *b = cl->out;
 	resp_array(b, 2);
 	xs_reply_id(b, e->id);
+	const uint8_t *p = stream_entry_data(st, e);
+	if (!p) {
+		/* The log could not be read back (logged there); the entry's
+		 * fields are reported missing rather than invented. */
+		resp_null_array(b, cl->proto);
+		return;
+	}
 	resp_array(b, 2 * (size_t)e->npairs);
-	const uint8_t *p = e->data;
 	for (uint32_t i = 0; i < 2 * e->npairs; i++) {
 		const uint8_t *s;
 		uint32_t n;
@@ -80,7 +86,7 @@ size_t xs_reply_range(resp_cli_t *cl, stream_t *s, sid_t start, sid_t end, int64
 		stream_iter(&it, s, start, end, rev);
 		sentry_t *e;
 		while ((count == 0 || (int64_t)n < count) && (e = stream_iter_next(&it))) {
-			xs_reply_entry(cl, e);
+			xs_reply_entry(cl, s, e);
 			n++;
 		}
 	}
@@ -193,7 +199,7 @@ static int64_t do_trim(resp_cli_t *cl, const resp_arg_t *key, stream_t *s, const
 	else
 		n = stream_trim_minid(s, a->minid, a->approx, a->limit);
 	if (n > 0) {
-		sstore_log_trim(XS_STORE(cl), key->p, key->len, (uint64_t)n);
+		sstore_log_trim(XS_STORE(cl), key->p, key->len, s);
 		cl->dirty = 1;
 	}
 	return n;
@@ -223,8 +229,12 @@ RESP_HANDLER(resp_c_xadd)
 			return 0;
 		}
 		s = stream_new();
+		if (sstore_log_create(XS_STORE(cl), argv[1].p, argv[1].len, s) < 0) {
+			stream_free(s);
+			resp_error(cl->out, "ERR sluice: cannot create the stream's log");
+			return 0;
+		}
 		resp_db_add(cl->srv, argv[1].p, argv[1].len, RESP_T_STREAM, s);
-		sstore_log_create(XS_STORE(cl), argv[1].p, argv[1].len);
 		cl->dirty = 1;
 	}
 	if (s->last_id.ms == UINT64_MAX && s->last_id.seq == UINT64_MAX) {
@@ -264,6 +274,10 @@ RESP_HANDLER(resp_c_xadd)
 	sentry_t *e = stream_append_argv(s, id, npairs, ptrs, lens);
 	free(ptrs);
 	free(lens);
+	if (!e) {
+		resp_error(cl->out, "ERR sluice: the stream entry could not be written");
+		return 0;
+	}
 	sstore_log_add(XS_STORE(cl), argv[1].p, argv[1].len, e);
 	cl->dirty = 1;
 	xs_reply_id(cl->out, id);

@@ -17,7 +17,7 @@ int xs_parse_id(resp_cli_t *cl, const resp_arg_t *a, sid_t *id, uint64_t missing
 int xs_parse_interval(resp_cli_t *cl, const resp_arg_t *a, sid_t *id, int *excl,
 		      uint64_t missing_seq);
 void xs_reply_id(buf_t *b, sid_t id);
-void xs_reply_entry(resp_cli_t *cl, const sentry_t *e);
+void xs_reply_entry(resp_cli_t *cl, stream_t *s, const sentry_t *e);
 /* Entries of [start, end] (count 0 = all); returns how many. */
 size_t xs_reply_range(resp_cli_t *cl, stream_t *s, sid_t start, sid_t end, int64_t count, int rev);
 /* Journals the current state of a stream key for the store. */

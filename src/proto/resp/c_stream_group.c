@@ -96,8 +96,12 @@ RESP_HANDLER(resp_c_xgroup_create)
 	}
 	if (!s) {
 		s = stream_new();
+		if (sstore_log_create(XS_STORE(cl), argv[2].p, argv[2].len, s) < 0) {
+			stream_free(s);
+			resp_error(cl->out, "ERR sluice: cannot create the stream's log");
+			return 0;
+		}
 		resp_db_add(cl->srv, argv[2].p, argv[2].len, RESP_T_STREAM, s);
-		sstore_log_create(XS_STORE(cl), argv[2].p, argv[2].len);
 	}
 	sgroup_t *g = stream_group_create(s, argv[3].p, argv[3].len, id, er);
 	sstore_log_group(XS_STORE(cl), argv[2].p, argv[2].len, g);
@@ -476,7 +480,7 @@ RESP_HANDLER(resp_c_xclaim)
 		if (justid)
 			xs_reply_id(cl->out, id);
 		else
-			xs_reply_entry(cl, e);
+			xs_reply_entry(cl, s, e);
 		k++;
 	}
 	resp_defer_set(cl->out, mark, '*', k);
@@ -567,7 +571,7 @@ RESP_HANDLER(resp_c_xautoclaim)
 		if (justid)
 			xs_reply_id(&entries, id);
 		else
-			xs_reply_entry(cl, e);
+			xs_reply_entry(cl, s, e);
 		k++;
 		count--;
 		i++;

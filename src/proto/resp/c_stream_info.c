@@ -164,12 +164,12 @@ RESP_HANDLER(resp_c_xinfo_stream)
 	sentry_t *f = stream_first(s), *l = stream_last(s);
 	key_str(o, "first-entry");
 	if (f)
-		xs_reply_entry(cl, f);
+		xs_reply_entry(cl, s, f);
 	else
 		resp_null(o, cl->proto);
 	key_str(o, "last-entry");
 	if (l)
-		xs_reply_entry(cl, l);
+		xs_reply_entry(cl, s, l);
 	else
 		resp_null(o, cl->proto);
 	return 0;

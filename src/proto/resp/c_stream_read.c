@@ -97,7 +97,7 @@ static void reply_new(resp_cli_t *cl, const resp_arg_t *key, stream_t *s, sid_t 
 				sstore_log_nack(XS_STORE(cl), key->p, key->len, g, k);
 			}
 		}
-		xs_reply_entry(cl, e);
+		xs_reply_entry(cl, s, e);
 		n++;
 	}
 	if (g && n) {
@@ -120,7 +120,7 @@ static void reply_history(resp_cli_t *cl, const resp_arg_t *key, stream_t *s, si
 			snack_t *k = c->pel.v[i];
 			sentry_t *e = stream_get(s, k->id);
 			if (e) {
-				xs_reply_entry(cl, e);
+				xs_reply_entry(cl, s, e);
 				k->delivery_time = now;
 				k->delivery_count++;
 				sstore_log_nack(XS_STORE(cl), key->p, key->len, g, k);

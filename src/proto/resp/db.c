@@ -66,7 +66,7 @@ int resp_db_delete(resp_srv_t *srv, const char *key, size_t klen)
 	if (!o)
 		return 0;
 	if (o->type == RESP_T_STREAM && srv->store)
-		sstore_log_delkey(srv->store, key, klen);
+		sstore_log_delkey(srv->store, key, klen, o->ptr);
 	if (srv->lx)
 		resp_lx_on_delete(srv, key, klen, o);
 	obj_free(o);

@@ -683,6 +683,42 @@ static int count_fds(const char *suffix)
 	return n;
 }
 
+/* Mappings of files whose name ends with suffix. */
+static int count_maps(const char *suffix)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	CHECK(f != NULL);
+	char line[4096];
+	int n = 0;
+	size_t sl = strlen(suffix);
+	while (fgets(line, sizeof line, f)) {
+		size_t k = strcspn(line, "\n");
+		line[k] = 0;
+		n += k >= sl && strcmp(line + k - sl, suffix) == 0;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Sealed segments (all but the highest base) with a non-empty file ext. */
+static int count_nonempty_sealed(const model_t *m, const char *ext)
+{
+	int n = 0;
+	int64_t last = -1;
+	char path[256];
+	for (int i = 0; i < m->n; i++) {
+		seg_path(path, sizeof path, "log", m->base[i], ".log");
+		if (t_file_size(path) != (uint64_t)-1)
+			last = m->base[i];
+	}
+	for (int i = 0; i < m->n; i++) {
+		seg_path(path, sizeof path, "log", m->base[i], ext);
+		uint64_t sz = t_file_size(path);
+		n += m->base[i] != last && sz != (uint64_t)-1 && sz > 0;
+	}
+	return n;
+}
+
 TEST(plog_sealed_segments_keep_one_fd_and_rebuild_lazily)
 {
 	plog_opts_t o = t_opts();
@@ -698,6 +734,12 @@ TEST(plog_sealed_segments_keep_one_fd_and_rebuild_lazily)
 	CHECK_EQ(count_fds(".log"), n);
 	CHECK_EQ(count_fds(".index"), 1);
 	CHECK_EQ(count_fds(".timeindex"), 1);
+	/* Sealed segments' indexes are mapped files, not heap. */
+	int mapped = count_nonempty_sealed(&m, ".index");
+	CHECK(mapped > 3);
+	CHECK_EQ(count_maps(".index"), mapped);
+	CHECK_EQ(count_maps(".timeindex"), count_nonempty_sealed(&m, ".timeindex"));
+	m_verify(&m, p, 0);
 	plog_close(p);
 	/* Damage a middle entry of the first (sealed) segment's index in a
 	 * way the open-time checks cannot see; the first read through it
@@ -710,6 +752,8 @@ TEST(plog_sealed_segments_keep_one_fd_and_rebuild_lazily)
 	CHECK_EQ(plog_open(&p, "log", &o, NULL, NULL, 1), 0);
 	CHECK_EQ(count_fds(".index"), 1);
 	m_verify(&m, p, 0);
+	CHECK_EQ(count_fds(".index"), 1);
+	CHECK_EQ(count_maps(".index"), mapped);
 	plog_close(p);
 	CHECK(t_slurp("log/00000000000000000000.index", &x) >= 0);
 	CHECK_EQ(buf_len(&x), buf_len(&i0));
