@@ -35,7 +35,7 @@ static void die(const char *m)
 static int dial(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
 		die("connect");
@@ -129,7 +129,7 @@ typedef struct shared {
 static void *worker(void *arg)
 {
 	shared_t *s = arg;
-	rbuf_t r = { .fd = dial(s->port) };
+	rbuf_t r = {.fd = dial(s->port)};
 	static const char req[] = "*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n1\r\n";
 	while (atomic_load(&s->popped) < s->n) {
 		send_all(r.fd, req, sizeof req - 1);
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 	int port = atoi(argv[1]);
 	long long n = atoll(argv[3]);
 	if (strcmp(argv[2], "fill") == 0) {
-		rbuf_t r = { .fd = dial(port) };
+		rbuf_t r = {.fd = dial(port)};
 		char val[101];
 		memset(val, 'v', 100);
 		val[100] = 0;
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[2], "drain") == 0 && argc == 5) {
 		int w = atoi(argv[4]);
-		shared_t s = { .port = port, .n = n, .mu = PTHREAD_MUTEX_INITIALIZER };
+		shared_t s = {.port = port, .n = n, .mu = PTHREAD_MUTEX_INITIALIZER};
 		pthread_t *t = calloc((size_t)w, sizeof *t);
 		double t0 = now_s();
 		for (int i = 0; i < w; i++)

@@ -111,7 +111,7 @@ static void sub_live(kvs_t *st, uint64_t freed)
 /* --- logging ------------------------------------------------------------------ */
 
 void kvs_log_push(kvs_t *st, const char *key, size_t klen, int tail, int n, const void *const *vals,
-		  const size_t *lens)
+                  const size_t *lens)
 {
 	if (!st)
 		return;
@@ -147,7 +147,7 @@ void kvs_log_pop(kvs_t *st, const char *key, size_t klen, int tail, uint64_t n, 
 }
 
 void kvs_log_lset(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v, size_t n,
-		  uint64_t freed)
+                  uint64_t freed)
 {
 	if (!st)
 		return;
@@ -160,8 +160,7 @@ void kvs_log_lset(kvs_t *st, const char *key, size_t klen, uint64_t idx, const v
 	account(st);
 }
 
-void kvs_log_linsert(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v,
-		     size_t n)
+void kvs_log_linsert(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v, size_t n)
 {
 	if (!st)
 		return;
@@ -174,7 +173,7 @@ void kvs_log_linsert(kvs_t *st, const char *key, size_t klen, uint64_t idx, cons
 }
 
 void kvs_log_lrem(kvs_t *st, const char *key, size_t klen, int64_t count, const void *v, size_t n,
-		  uint64_t freed)
+                  uint64_t freed)
 {
 	if (!st)
 		return;
@@ -187,7 +186,7 @@ void kvs_log_lrem(kvs_t *st, const char *key, size_t klen, int64_t count, const 
 }
 
 void kvs_log_ltrim(kvs_t *st, const char *key, size_t klen, int64_t start, int64_t stop,
-		   uint64_t freed)
+                   uint64_t freed)
 {
 	if (!st)
 		return;
@@ -200,7 +199,7 @@ void kvs_log_ltrim(kvs_t *st, const char *key, size_t klen, int64_t start, int64
 }
 
 void kvs_log_set(kvs_t *st, const char *key, size_t klen, const void *v, size_t n,
-		 int64_t expire_at_ms, uint64_t freed)
+                 int64_t expire_at_ms, uint64_t freed)
 {
 	if (!st)
 		return;
@@ -233,7 +232,7 @@ void kvs_log_expire(kvs_t *st, const char *key, size_t klen, int64_t at_ms)
 }
 
 void kvs_log_rename(kvs_t *st, const char *src, size_t slen, const char *dst, size_t dlen,
-		    uint64_t freed)
+                    uint64_t freed)
 {
 	if (!st)
 		return;
@@ -390,7 +389,7 @@ static void snap_emit(snap_t *sn, uint8_t type)
 }
 
 static void snap_one(void *farg, const char *key, size_t klen, int kind, const void *val,
-		     int64_t expire_at)
+                     int64_t expire_at)
 {
 	snap_t *sn = farg;
 	kvs_t *st = sn->st;
@@ -432,7 +431,7 @@ static void snap_one(void *farg, const char *key, size_t klen, int kind, const v
 static int snapshot(void *arg, jrnl_t *j)
 {
 	kvs_t *st = arg;
-	snap_t sn = { st, j, 0 };
+	snap_t sn = {st, j, 0};
 	st->live = 0;
 	st->sink.each(st->sink.arg, snap_one, &sn);
 	return sn.rc;
@@ -454,10 +453,10 @@ int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
 	st->sink = *sink;
 	st->log = b->log;
 	jrnl_opts_t o = {
-		.fsync = b->cfg->fsync,
-		.compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
-		.compact_min_bytes = b->cfg->journal_compact_min_bytes,
-		.max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + REC_SPLIT + 4096,
+	    .fsync = b->cfg->fsync,
+	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
+	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
+	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + REC_SPLIT + 4096,
 	};
 	st->replaying = 1;
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "keys", &o, replay, st);
@@ -481,7 +480,10 @@ void kvs_close(kvs_t *st)
 	free(st);
 }
 
-int kvs_sync_required(const kvs_t *st) { return st && jrnl_sync_required(st->j); }
+int kvs_sync_required(const kvs_t *st)
+{
+	return st && jrnl_sync_required(st->j);
+}
 
 void kvs_when_durable(kvs_t *st, void (*fn)(void *arg, int status), void *arg)
 {

@@ -221,7 +221,7 @@ int resp_lx_start(resp_srv_t *srv)
 	map_init(&lx->channels);
 	map_init(&lx->watched);
 	srv->lx = lx;
-	kvs_sink_t sink = { sink_list, sink_set, sink_del, sink_expire, sink_rename, sink_each, srv };
+	kvs_sink_t sink = {sink_list, sink_set, sink_del, sink_expire, sink_rename, sink_each, srv};
 	int rc = kvs_open(&lx->store, srv->b, &sink);
 	if (rc < 0) {
 		srv->lx = NULL;
@@ -268,7 +268,10 @@ void resp_lx_stop(resp_srv_t *srv)
 	srv->lx = NULL;
 }
 
-int resp_lx_sync_required(resp_srv_t *srv) { return srv->lx && kvs_sync_required(srv->lx->store); }
+int resp_lx_sync_required(resp_srv_t *srv)
+{
+	return srv->lx && kvs_sync_required(srv->lx->store);
+}
 
 void resp_lx_when_durable(resp_srv_t *srv, void (*fn)(void *arg, int status), void *arg)
 {
@@ -289,7 +292,7 @@ void resp_lx_maintain(resp_srv_t *srv)
 enum { X_NX = 1, X_XX = 2, X_GT = 4, X_LT = 8 };
 
 static int expire_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t base, int secs,
-			  const char *cmd)
+                          const char *cmd)
 {
 	int flags = 0;
 	for (int j = 3; j < argc; j++) {
@@ -303,12 +306,13 @@ static int expire_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t ba
 			flags |= X_LT;
 		else {
 			resp_errorf(cl->out, "ERR Unsupported option %.*s", (int)argv[j].len,
-				    argv[j].p);
+			            argv[j].p);
 			return 0;
 		}
 	}
 	if ((flags & X_NX) && (flags & (X_XX | X_GT | X_LT))) {
-		resp_error(cl->out, "ERR NX and XX, GT or LT options at the same time are not compatible");
+		resp_error(cl->out,
+		           "ERR NX and XX, GT or LT options at the same time are not compatible");
 		return 0;
 	}
 	if ((flags & X_GT) && (flags & X_LT)) {
@@ -354,10 +358,22 @@ static int expire_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t ba
 	return 0;
 }
 
-RESP_HANDLER(resp_c_expire) { return expire_generic(cl, argc, argv, time_wall_ms(), 1, "expire"); }
-RESP_HANDLER(resp_c_pexpire) { return expire_generic(cl, argc, argv, time_wall_ms(), 0, "pexpire"); }
-RESP_HANDLER(resp_c_expireat) { return expire_generic(cl, argc, argv, 0, 1, "expireat"); }
-RESP_HANDLER(resp_c_pexpireat) { return expire_generic(cl, argc, argv, 0, 0, "pexpireat"); }
+RESP_HANDLER(resp_c_expire)
+{
+	return expire_generic(cl, argc, argv, time_wall_ms(), 1, "expire");
+}
+RESP_HANDLER(resp_c_pexpire)
+{
+	return expire_generic(cl, argc, argv, time_wall_ms(), 0, "pexpire");
+}
+RESP_HANDLER(resp_c_expireat)
+{
+	return expire_generic(cl, argc, argv, 0, 1, "expireat");
+}
+RESP_HANDLER(resp_c_pexpireat)
+{
+	return expire_generic(cl, argc, argv, 0, 0, "pexpireat");
+}
 
 static int ttl_generic(resp_cli_t *cl, resp_arg_t *argv, int ms)
 {
@@ -393,7 +409,8 @@ RESP_HANDLER(resp_c_persist)
 {
 	(void)argc;
 	resp_srv_t *srv = cl->srv;
-	if (!resp_db_find(srv, argv[1].p, argv[1].len) || !get_exp(srv->lx, argv[1].p, argv[1].len)) {
+	if (!resp_db_find(srv, argv[1].p, argv[1].len) ||
+	    !get_exp(srv->lx, argv[1].p, argv[1].len)) {
 		resp_int(cl->out, 0);
 		return 0;
 	}
@@ -405,7 +422,10 @@ RESP_HANDLER(resp_c_persist)
 	return 0;
 }
 
-RESP_HANDLER(resp_c_unlink) { return resp_c_del(cl, argc, argv); }
+RESP_HANDLER(resp_c_unlink)
+{
+	return resp_c_del(cl, argc, argv);
+}
 
 RESP_HANDLER(resp_c_rename)
 {

@@ -25,8 +25,8 @@ enum { K_POP, K_MPOP, K_MOVE };
 
 typedef struct bwait {
 	int kind;
-	int from, to;   /* head 0 / tail 1 */
-	int64_t count;  /* BLMPOP */
+	int from, to;  /* head 0 / tail 1 */
+	int64_t count; /* BLMPOP */
 	int nkeys;
 	resp_arg_t *keys; /* owned copies; for K_MOVE keys[0] = src, keys[1] = dst */
 } bwait_t;
@@ -179,8 +179,14 @@ static int bpop(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail)
 	return 0;
 }
 
-RESP_HANDLER(resp_c_blpop) { return bpop(cl, argc, argv, 0); }
-RESP_HANDLER(resp_c_brpop) { return bpop(cl, argc, argv, 1); }
+RESP_HANDLER(resp_c_blpop)
+{
+	return bpop(cl, argc, argv, 0);
+}
+RESP_HANDLER(resp_c_brpop)
+{
+	return bpop(cl, argc, argv, 1);
+}
 
 RESP_HANDLER(resp_c_blmpop)
 {

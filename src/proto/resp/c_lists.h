@@ -32,16 +32,16 @@ typedef struct lx_pat {
 
 /* Per-server state (srv->lx). */
 struct resp_lx {
-	map_t expires;        /* key → (void *)(uintptr_t)absolute wall ms */
+	map_t expires; /* key → (void *)(uintptr_t)absolute wall ms */
 	loop_timer_t expire_timer;
 	size_t expire_cursor; /* where active expiry's sampling resumes */
 	kvs_t *store;
-	map_t channels;       /* channel → lx_subs_t */
-	lx_pat_t *pats;       /* pattern subscriptions, in subscription order */
+	map_t channels; /* channel → lx_subs_t */
+	lx_pat_t *pats; /* pattern subscriptions, in subscription order */
 	size_t npats, pats_cap;
-	map_t watched;        /* key → lx_subs_t of watching clients */
+	map_t watched; /* key → lx_subs_t of watching clients */
 	uint64_t expired_keys;
-	int quiet_delete;     /* the deletion in progress is journaled by its caller */
+	int quiet_delete; /* the deletion in progress is journaled by its caller */
 };
 
 typedef struct lx_queued {
@@ -51,12 +51,12 @@ typedef struct lx_queued {
 
 /* Per-client state (cl->lx), created on first use. */
 struct resp_lxcli {
-	map_t chans;          /* subscribed channels (value unused) */
-	size_t npats;         /* patterns this client subscribed to */
+	map_t chans;  /* subscribed channels (value unused) */
+	size_t npats; /* patterns this client subscribed to */
 	int in_multi, multi_err, in_exec, watch_dirty;
 	lx_queued_t *q;
 	size_t nq, qcap;
-	char **wkeys;         /* watched keys */
+	char **wkeys; /* watched keys */
 	size_t *wlens;
 	size_t nw;
 };
@@ -107,11 +107,11 @@ void resp_lx_pubsub_reset(resp_cli_t *cl);
  * it as a bulk string. Returns 0, or -1 after replying WRONGTYPE when dst
  * holds another type (nothing moved). */
 int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, int from, int to,
-		 qlist_t *sl);
+                 qlist_t *sl);
 /* Parses LMPOP/BLMPOP's numkeys, LEFT|RIGHT and COUNT (replies on error,
  * returning -1). */
-int resp_lx_mpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numkeys_idx,
-		      int64_t *numkeys, int *where, int64_t *count);
+int resp_lx_mpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numkeys_idx, int64_t *numkeys,
+                      int *where, int64_t *count);
 /* Pops from the first non-empty list of keys: replies [key, [elements]]
  * and returns 1; 0 when all are empty (nothing written); -1 after a
  * WRONGTYPE reply. */

@@ -115,7 +115,7 @@ RESP_HANDLER(resp_c_psubscribe)
 				abort();
 			memcpy(p, argv[i].p, argv[i].len);
 			p[argv[i].len] = 0;
-			lx->pats[lx->npats++] = (lx_pat_t){ p, argv[i].len, cl };
+			lx->pats[lx->npats++] = (lx_pat_t){p, argv[i].len, cl};
 			x->npats++;
 		}
 		confirm(cl, "psubscribe", argv[i].p, argv[i].len, 0);
@@ -200,9 +200,9 @@ static void check_limit(resp_cli_t *cl, resp_cli_t *to)
 	int64_t limit = cl->srv->cfg->client_output_buffer_limit_pubsub;
 	if (limit > 0 && conn_out_pending(to->c) > (size_t)limit && !conn_is_closed(to->c)) {
 		log_warn(cl->srv->b->log,
-			 "resp: closing subscriber %s: output buffer over "
-			 "client-output-buffer-limit-pubsub (%lld bytes)",
-			 to->c->peer, (long long)limit);
+		         "resp: closing subscriber %s: output buffer over "
+		         "client-output-buffer-limit-pubsub (%lld bytes)",
+		         to->c->peer, (long long)limit);
 		conn_close(to->c, 0);
 	}
 }

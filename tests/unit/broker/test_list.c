@@ -33,7 +33,10 @@ static qlv_t *mk(int x)
 	return qlv_new(b, (size_t)n);
 }
 
-static int val(const qlv_t *v) { return atoi(v->p); }
+static int val(const qlv_t *v)
+{
+	return atoi(v->p);
+}
 
 static void check_same(const qlist_t *l, const model_t *m)
 {
@@ -140,7 +143,7 @@ TEST(list_random_ops_match_array_model)
 						keep[n2++] = m.v[i];
 				}
 			} else {
-				int drop[MAXN] = { 0 };
+				int drop[MAXN] = {0};
 				for (int i = m.n - 1; i >= 0; i--)
 					if (m.v[i] == x && want < lim)
 						drop[i] = 1, want++;

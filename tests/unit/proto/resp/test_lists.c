@@ -40,7 +40,10 @@ static void env_stop(env_t *e)
 	config_deinit(&e->cfg);
 }
 
-static memconn_t *client(env_t *e) { return memconn_new(e->b.loop, resp_front.proto, e->srv, NULL); }
+static memconn_t *client(env_t *e)
+{
+	return memconn_new(e->b.loop, resp_front.proto, e->srv, NULL);
+}
 
 static void cmd(memconn_t *m, const char *req, const char *want)
 {
@@ -108,8 +111,9 @@ TEST(resp_lists_state_survives_restart)
 	env_start(&e, "always");
 	memconn_t *m = client(&e);
 	memconn_send_str(m, "RPUSH l a b c\r\nLPOP l\r\nSET k v EX 1000\r\nMULTI\r\nINCR n\r\n"
-			    "INCR n\r\nEXEC\r\n");
-	const char want[] = ":3\r\n$1\r\na\r\n+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n:2\r\n";
+	                    "INCR n\r\nEXEC\r\n");
+	const char want[] =
+	    ":3\r\n$1\r\na\r\n+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n:2\r\n";
 	buf_t out = BUF_INIT;
 	CHECK(memconn_recv_wait(m, &out, sizeof want - 1, 5000) == 0);
 	CHECK_EQ(buf_len(&out), sizeof want - 1);
