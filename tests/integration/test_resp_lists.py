@@ -276,6 +276,8 @@ LIST_MOVES = [
     C("LMPOP", "0", "m1", "LEFT"), C("LMPOP", "2", "m1", "LEFT"), C("LMPOP", "1", "m1", "UP"),
     C("LMPOP", "1", "m1", "LEFT", "COUNT", "0"), C("LMPOP", "1", "m1", "LEFT", "COUNT"),
     C("LMPOP", "2", "s", "m1", "LEFT"), C("LMPOP", "x", "m1", "LEFT"),
+    C("LMPOP", "9223372036854775807", "m1", "LEFT"), C("LMPOP", "5", "m1", "LEFT"),
+    C("BLMPOP", "0", "9223372036854775807", "m1", "LEFT"),
 ]
 
 BLOCKING_IMMEDIATE = [

@@ -529,7 +529,8 @@ int resp_lx_mpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numkeys_id
 		resp_error(cl->out, "ERR numkeys should be greater than 0");
 		return -1;
 	}
-	int64_t where_idx = numkeys_idx + *numkeys + 1;
+	/* (numkeys is checked against argc first so the sum cannot overflow) */
+	int64_t where_idx = *numkeys >= argc ? argc : numkeys_idx + *numkeys + 1;
 	if (where_idx >= argc) {
 		resp_err_syntax(cl);
 		return -1;
