@@ -35,6 +35,9 @@ WATCH = [
     c(0, "WATCH", "w"), c(1, "GET", "w"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
     c(0, "SET", "e", "v", "PX", "50"), c(0, "WATCH", "e"), ("sleep", 0.1), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
     c(0, "RPUSH", "wl", "a"), c(0, "WATCH", "wl"), c(1, "LPOP", "wl"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
+    c(0, "WATCH", "st"), c(1, "XADD", "st", "1-1", "f", "v"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
+    c(0, "WATCH", "st"), c(1, "XTRIM", "st", "MAXLEN", "0"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
+    c(0, "WATCH", "st"), c(1, "XLEN", "st"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
 ]
 
 SERVED_AFTER_EXEC = [

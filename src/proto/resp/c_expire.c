@@ -281,10 +281,23 @@ void resp_lx_when_durable(resp_srv_t *srv, void (*fn)(void *arg, int status), vo
 		fn(arg, 0);
 }
 
-void resp_lx_maintain(resp_srv_t *srv)
+void resp_lx_after_write(resp_cli_t *cl, int argc, resp_arg_t *argv)
 {
-	if (srv->lx)
-		kvs_maintain(srv->lx->store);
+	resp_srv_t *srv = cl->srv;
+	if (!srv->lx)
+		return;
+	if (map_len(&srv->lx->watched) && argc > 0) {
+		size_t n;
+		const resp_cmd_t *c = resp_cmd_lookup(resp_cmd_table(&n), argv[0].p, argv[0].len);
+		if (c && c->subs && argc > 1)
+			c = resp_cmd_lookup(c->subs, argv[1].p, argv[1].len);
+		if (c && c->first_key > 0 && c->key_step > 0) {
+			int last = c->last_key < 0 ? argc + c->last_key : c->last_key;
+			for (int i = c->first_key; i <= last && i < argc; i += c->key_step)
+				resp_lx_touch(srv, argv[i].p, argv[i].len);
+		}
+	}
+	kvs_maintain(srv->lx->store);
 }
 
 /* --- commands ------------------------------------------------------------------ */

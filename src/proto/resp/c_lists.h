@@ -77,7 +77,10 @@ void resp_lx_obj_free(resp_obj_t *o);
 /* Durability of the keys journal, for front.c's held replies. */
 int resp_lx_sync_required(resp_srv_t *srv);
 void resp_lx_when_durable(resp_srv_t *srv, void (*fn)(void *arg, int status), void *arg);
-void resp_lx_maintain(resp_srv_t *srv);
+/* After a command that changed durable state: touches its keys for WATCH
+ * (streams and other families that do not touch keys themselves) and
+ * compacts the keys journal when due. */
+void resp_lx_after_write(resp_cli_t *cl, int argc, resp_arg_t *argv);
 
 /* --- shared between the c_*.c files ----------------------------------------------- */
 
