@@ -145,15 +145,20 @@ static void discard(resp_cli_t *cl)
 
 void resp_lx_cli_close(resp_cli_t *cl)
 {
-	if (!cl->srv->lx) {
-		free(cl->lx);
-		cl->lx = NULL;
-		return;
+	resp_lxcli_t *x = cl->lx;
+	if (cl->srv->lx) {
+		discard(cl);
+		resp_lx_pubsub_reset(cl);
+	} else {
+		/* The server state is already gone (shutdown): only ours is left. */
+		free_queue(x);
+		for (size_t i = 0; i < x->nw; i++)
+			free(x->wkeys[i]);
+		free(x->wkeys);
+		free(x->wlens);
 	}
-	discard(cl);
-	resp_lx_pubsub_reset(cl);
-	map_deinit(&cl->lx->chans);
-	free(cl->lx);
+	map_deinit(&x->chans);
+	free(x);
 	cl->lx = NULL;
 }
 
