@@ -382,3 +382,29 @@ def random_session(seed, n=500):
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_random_sessions(pair, seed):
     diff(pair, random_session(seed), proto=2 + (seed % 2))
+
+
+MY_COMMANDS = ("append blmove blmpop blpop brpop brpoplpush decr decrby discard exec expire expireat get "
+               "getdel getex incr incrby lindex linsert llen lmove lmpop lpop lpos lpush lpushx lrange lrem "
+               "lset ltrim mget mset multi persist pexpire pexpireat psetex psubscribe pttl publish "
+               "punsubscribe rename rpop rpoplpush rpush rpushx set setex setnx strlen subscribe ttl unlink "
+               "unsubscribe unwatch watch").split()
+
+
+def test_command_info_matches(pair):
+    # Arity, flags, key positions and ACL categories as Redis 7.0 reports
+    # them (flags sluice does not model are left out: allow_busy,
+    # skip_slowlog, movablekeys).
+    skip = {"allow_busy", "skip_slowlog", "movablekeys"}
+    infos = []
+    for port in pair:
+        r = Raw(port)
+        out = {}
+        for c in MY_COMMANDS:
+            v = parse(r.cmd("COMMAND", "INFO", c))[1][0][1]
+            out[c] = (v[1], [f for f in v[2][1] if f not in skip], v[3:6], sorted(v[6][1]))
+        infos.append(out)
+        r.close()
+    ref, got = infos
+    for c in MY_COMMANDS:
+        assert ref[c] == got[c], (c, ref[c], got[c])

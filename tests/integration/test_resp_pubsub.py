@@ -23,7 +23,7 @@ PUBSUB = [
     c(1, "PUBLISH", "nobody", "x"), c(0, "PSUBSCRIBE", "n*", "s?ort"), rr(0),
     c(1, "PUBLISH", "news", "both"), rr(0), rr(0), c(1, "PUBLISH", "sport", "goal"), rr(0), rr(0),
     c(1, "PUBSUB", "NUMSUB", "news", "sport", "none"), c(1, "PUBSUB", "NUMPAT"), ("sorted", 1, "PUBSUB", "CHANNELS"),
-    ("sorted", 1, "PUBSUB", "CHANNELS", "n*"), c(1, "PUBSUB", "FOO"), c(1, "PUBSUB"),
+    ("sorted", 1, "PUBSUB", "CHANNELS", "n*"), c(1, "PUBSUB", "FOO"), c(1, "PUBSUB"), c(1, "PUBSUB", "HELP"),
     c(0, "UNSUBSCRIBE", "news"), c(0, "UNSUBSCRIBE", "nosuch"), c(0, "PUNSUBSCRIBE", "n*"),
     c(0, "SUBSCRIBE", "news"), c(0, "SUBSCRIBE", "news"), c(1, "PUBLISH", "news", "once"), rr(0),
     c(0, "UNSUBSCRIBE", "news", "sport"), rr(0), c(0, "PUNSUBSCRIBE"), c(0, "UNSUBSCRIBE"), c(0, "PUNSUBSCRIBE"),

@@ -174,6 +174,7 @@ RESP_HANDLER(resp_c_publish);
 RESP_HANDLER(resp_c_pubsub_channels);
 RESP_HANDLER(resp_c_pubsub_numsub);
 RESP_HANDLER(resp_c_pubsub_numpat);
+RESP_HANDLER(resp_c_pubsub_help);
 RESP_HANDLER(resp_c_multi);
 RESP_HANDLER(resp_c_exec);
 RESP_HANDLER(resp_c_discard);

@@ -290,3 +290,30 @@ RESP_HANDLER(resp_c_pubsub_numpat)
 	resp_int(cl->out, n);
 	return 0;
 }
+
+RESP_HANDLER(resp_c_pubsub_help)
+{
+	(void)argc;
+	(void)argv;
+	static const char *const lines[] = {
+	    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	    "CHANNELS [<pattern>]",
+	    "    Return the currently active channels matching a <pattern> (default: '*').",
+	    "NUMPAT",
+	    "    Return number of subscriptions to patterns.",
+	    "NUMSUB [<channel> ...]",
+	    "    Return the number of subscribers for the specified channels, excluding",
+	    "    pattern subscriptions(default: no channels).",
+	    "SHARDCHANNELS [<pattern>]",
+	    "    Return the currently active shard level channels matching a <pattern> (default: "
+	    "'*').",
+	    "SHARDNUMSUB [<shardchannel> ...]",
+	    "    Return the number of subscribers for the specified shard level channel(s)",
+	    "HELP",
+	    "    Prints this help.",
+	};
+	resp_array(cl->out, sizeof lines / sizeof lines[0]);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		resp_simple(cl->out, lines[i]);
+	return 0;
+}
