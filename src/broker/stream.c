@@ -68,7 +68,23 @@ int sid_decr(sid_t *a)
 
 int sid_fmt(sid_t id, char *out)
 {
-	return snprintf(out, SID_STRLEN, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
+	char tmp[SID_STRLEN];
+	char *end = tmp + sizeof tmp, *p = end;
+	uint64_t v = id.seq;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	*--p = '-';
+	v = id.ms;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	int n = (int)(end - p);
+	memcpy(out, p, (size_t)n);
+	out[n] = 0;
+	return n;
 }
 
 /* Redis's string2ull: a strict integer, else whatever strtoull accepts
@@ -199,10 +215,14 @@ void stream_free(stream_t *s)
 	for (size_t i = s->head; i < s->head + s->n; i++)
 		free(s->v[i]);
 	free(s->v);
-	if (s->log)
+	if (s->log) {
+		stream_flush(s);
 		plog_close(s->log);
+	}
 	buf_deinit(&s->rbuf);
 	free(s->roff);
+	buf_deinit(&s->pbuf);
+	free(s->poff);
 	size_t it = 0;
 	const char *k;
 	size_t kl;
@@ -251,27 +271,53 @@ static void drop_leading_holes(stream_t *s)
  * npairs, all big-endian; value = the packed payload; timestamp = ms. */
 #define REC_KEY_LEN 20
 
-static int log_append(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len)
+/* Pending records in pbuf: [u32 len][key REC_KEY_LEN][payload]. */
+#define PEND_FLUSH_BYTES (1u << 20)
+
+static void pend_add(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len)
 {
-	uint8_t key[REC_KEY_LEN];
-	be64_store(key, id.ms);
-	be64_store(key + 8, id.seq);
-	be32_store(key + 16, npairs);
-	batch_record_t rec;
-	memset(&rec, 0, sizeof rec);
-	rec.timestamp = (int64_t)(id.ms & INT64_MAX);
-	rec.key = key;
-	rec.key_len = REC_KEY_LEN;
-	rec.value = data;
-	rec.value_len = (int32_t)len;
+	if (s->pn == 0)
+		s->pfirst = s->next_pos;
+	if (s->pn == s->pcap) {
+		s->pcap = s->pcap ? s->pcap * 2 : 64;
+		s->poff = xrealloc(s->poff, s->pcap * sizeof *s->poff);
+	}
+	s->poff[s->pn++] = (uint32_t)buf_len(&s->pbuf);
+	buf_put_be32(&s->pbuf, (uint32_t)len);
+	buf_put_be64(&s->pbuf, id.ms);
+	buf_put_be64(&s->pbuf, id.seq);
+	buf_put_be32(&s->pbuf, npairs);
+	buf_append(&s->pbuf, data, len);
+}
+
+int stream_flush(stream_t *s)
+{
+	if (!s->log || s->pn == 0)
+		return 0;
+	batch_record_t *recs = xmalloc(s->pn * sizeof *recs);
+	const uint8_t *base = buf_data(&s->pbuf);
+	for (size_t i = 0; i < s->pn; i++) {
+		const uint8_t *r = base + s->poff[i];
+		memset(&recs[i], 0, sizeof recs[i]);
+		recs[i].timestamp = (int64_t)(be64_load(r + 4) & INT64_MAX);
+		recs[i].key = r + 4;
+		recs[i].key_len = REC_KEY_LEN;
+		recs[i].value = r + 4 + REC_KEY_LEN;
+		recs[i].value_len = (int32_t)be32_load(r);
+	}
 	buf_t b = BUF_INIT;
-	int rc = batch_build(&b, NULL, &rec, 1);
-	int64_t base = 0;
+	int rc = batch_build(&b, NULL, recs, s->pn);
+	int64_t first = 0;
 	if (rc == 0)
-		rc = plog_append(s->log, buf_data(&b), buf_len(&b), -1, &base);
-	buf_deinit(&b);
-	if (rc == 0 && (uint64_t)base != s->next_pos)
+		rc = plog_append(s->log, buf_data(&b), buf_len(&b), -1, &first);
+	if (rc == 0 && (uint64_t)first != s->pfirst)
 		rc = SL_ECORRUPT;
+	buf_deinit(&b);
+	free(recs);
+	/* On failure the entries stay indexed but unreadable (their payload
+	 * reads fail); the caller reports the error. */
+	buf_reset(&s->pbuf);
+	s->pn = 0;
 	return rc;
 }
 
@@ -283,8 +329,10 @@ sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data
 	if (len > UINT32_MAX - 64)
 		return NULL;
 	if (s->log) {
-		if (log_append(s, id, npairs, data, len) < 0)
+		/* Consecutive appends of a turn share one batch (stream_flush). */
+		if (s->pn && buf_len(&s->pbuf) + len > PEND_FLUSH_BYTES && stream_flush(s) < 0)
 			return NULL;
+		pend_add(s, id, npairs, data, len);
 		e = xmalloc(sizeof *e);
 		e->len = 0;
 		e->ondisk = 1;
@@ -322,6 +370,40 @@ sentry_t *stream_append_argv(stream_t *s, sid_t id, uint32_t npairs, const char 
 			     const size_t *lens)
 {
 	size_t len = 0;
+	if (s->log) {
+		/* Pack straight into the pending batch. */
+		for (uint32_t i = 0; i < 2 * npairs; i++)
+			len += 4 + lens[i];
+		if (s->pn && buf_len(&s->pbuf) + len > PEND_FLUSH_BYTES && stream_flush(s) < 0)
+			return NULL;
+		if (s->pn == 0)
+			s->pfirst = s->next_pos;
+		if (s->pn == s->pcap) {
+			s->pcap = s->pcap ? s->pcap * 2 : 64;
+			s->poff = xrealloc(s->poff, s->pcap * sizeof *s->poff);
+		}
+		s->poff[s->pn++] = (uint32_t)buf_len(&s->pbuf);
+		uint8_t *p = buf_reserve(&s->pbuf, 4 + REC_KEY_LEN + len);
+		be32_store(p, (uint32_t)len);
+		be64_store(p + 4, id.ms);
+		be64_store(p + 12, id.seq);
+		be32_store(p + 20, npairs);
+		p += 4 + REC_KEY_LEN;
+		for (uint32_t i = 0; i < 2 * npairs; i++) {
+			be32_store(p, (uint32_t)lens[i]);
+			memcpy(p + 4, ptrs[i], lens[i]);
+			p += 4 + lens[i];
+		}
+		buf_commit(&s->pbuf, 4 + REC_KEY_LEN + len);
+		sentry_t *e = xmalloc(sizeof *e);
+		e->len = 0;
+		e->ondisk = 1;
+		s->dirty = 1;
+		e->id = id;
+		e->pos = s->next_pos++;
+		e->npairs = npairs;
+		return push_entry(s, e);
+	}
 	for (uint32_t i = 0; i < 2 * npairs; i++)
 		len += 4 + lens[i];
 	uint8_t *tmp = xmalloc(len);
@@ -484,6 +566,9 @@ static void release_log_head(stream_t *s)
 		return;
 	sentry_t *f = stream_first(s);
 	uint64_t keep = f ? f->pos : s->next_pos;
+	/* Entries still pending are not in the log yet. */
+	if ((int64_t)keep > plog_end_offset(s->log))
+		keep = (uint64_t)plog_end_offset(s->log);
 	if ((int64_t)keep > plog_start_offset(s->log))
 		plog_delete_before(s->log, (int64_t)keep);
 }
@@ -874,6 +959,8 @@ const uint8_t *stream_entry_data(stream_t *s, const sentry_t *e)
 {
 	if (!e->ondisk)
 		return e->data;
+	if (s->pn && e->pos >= s->pfirst && e->pos < s->pfirst + s->pn)
+		return buf_data(&s->pbuf) + s->poff[e->pos - s->pfirst] + 4 + REC_KEY_LEN;
 	if (!(e->pos >= s->rfirst && e->pos < s->rfirst + s->rn)) {
 		if (fill_cache(s, e->pos) < 0)
 			return NULL;

@@ -132,11 +132,19 @@ typedef struct stream {
 	struct plog *log;
 	uint64_t num;   /* the store's number for this stream (directory name) */
 	int dirty;      /* appended since the last durability request */
+	int touched;    /* in the store's list of streams to flush/sync */
 	/* Read cache: payloads of positions [rfirst, rfirst + rn) in rbuf. */
 	buf_t rbuf;
 	uint64_t rfirst;
 	size_t rn, rcap;
 	uint32_t *roff; /* offset of each cached payload in rbuf */
+	/* Appended this turn, not yet in the log: records (key + payload) of
+	 * positions [pfirst, pfirst + pn) in pbuf; stream_flush() writes them
+	 * as one batch. */
+	buf_t pbuf;
+	uint64_t pfirst;
+	size_t pn, pcap;
+	uint32_t *poff; /* offset of each pending record in pbuf */
 } stream_t;
 
 stream_t *stream_new(void);
@@ -149,6 +157,9 @@ int stream_next_id(const stream_t *s, uint64_t now_ms, sid_t *out);
  * must be greater than last_id (caller checks). Copies data, or writes it
  * to the partition log; returns NULL when that write failed. */
 sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len);
+/* Writes the entries appended since the last flush to the log as one
+ * batch. Returns 0 or the log's error. */
+int stream_flush(stream_t *s);
 /* Attaches a partition log and loads the index (IDs and positions) of
  * every entry it holds; payloads stay on disk. Returns 0 or SL_ECORRUPT. */
 int stream_attach_log(stream_t *s, struct plog *p);

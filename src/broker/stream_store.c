@@ -88,6 +88,10 @@ struct sstore {
 	const log_t *log;
 	buf_t tmp;
 	uint64_t entry_bytes, entries; /* running size of ADD records, for garbage */
+	loop_task_t flush;             /* end of turn: write pending entries */
+	stream_t **touched;            /* streams appended to since the last flush/sync */
+	size_t ntouched, touched_cap;
+	int flush_err;                 /* a flush failed since the last sync request */
 };
 
 static void put_str(buf_t *b, const void *p, size_t n)
@@ -149,14 +153,70 @@ int sstore_log_create(sstore_t *st, const char *key, size_t klen, stream_t *s)
 	return 0;
 }
 
-void sstore_log_add(sstore_t *st, const char *key, size_t klen, const sentry_t *e)
+static void flush_one(void *arg, const char *key, size_t klen, stream_t *s)
 {
-	/* The entry is in the stream's partition log already (stream_append);
-	 * the stream is marked dirty for the next durability request. */
-	(void)st;
-	(void)key;
+	sstore_t *st = arg;
 	(void)klen;
-	(void)e;
+	if (s->pn) {
+		int rc = stream_flush(s);
+		if (rc < 0) {
+			log_error(st->log, "streams: writing entries of %s failed: %s", key,
+				  sl_strerror(rc));
+			st->flush_err = rc;
+		}
+	}
+}
+
+static void flush_all(sstore_t *st)
+{
+	for (size_t i = 0; i < st->ntouched; i++)
+		flush_one(st, "stream", 0, st->touched[i]);
+}
+
+static void untouch_all(sstore_t *st)
+{
+	for (size_t i = 0; i < st->ntouched; i++)
+		st->touched[i]->touched = 0;
+	st->ntouched = 0;
+}
+
+static void flush_task(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	sstore_t *st = t->arg;
+	flush_all(st);
+	/* Under `always` the list also tells the next sync which logs to
+	 * wait for; otherwise it is done. */
+	if (!jrnl_sync_required(st->j))
+		untouch_all(st);
+}
+
+void sstore_touch(sstore_t *st, stream_t *s)
+{
+	if (!st || s->touched)
+		return;
+	if (st->ntouched == st->touched_cap) {
+		st->touched_cap = st->touched_cap ? st->touched_cap * 2 : 16;
+		st->touched = realloc(st->touched, st->touched_cap * sizeof *st->touched);
+		if (!st->touched)
+			abort();
+	}
+	st->touched[st->ntouched++] = s;
+	s->touched = 1;
+	loop_defer(st->b->loop, &st->flush);
+}
+
+static void untouch(sstore_t *st, stream_t *s)
+{
+	if (!s->touched)
+		return;
+	for (size_t i = 0; i < st->ntouched; i++) {
+		if (st->touched[i] == s) {
+			st->touched[i] = st->touched[--st->ntouched];
+			break;
+		}
+	}
+	s->touched = 0;
 }
 
 static uint64_t avg_entry(const sstore_t *st)
@@ -193,6 +253,7 @@ void sstore_log_delkey(sstore_t *st, const char *key, size_t klen, stream_t *s)
 {
 	if (!st)
 		return;
+	untouch(st, s);
 	if (s->log) {
 		int rc = plog_destroy(s->log);
 		if (rc < 0)
@@ -556,6 +617,7 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	st->sink = *sink;
 	st->log = b->log;
 	st->b = b;
+	loop_task_init(&st->flush, flush_task, st);
 	snprintf(st->dir, sizeof st->dir, "%s", dir);
 	plog_opts_from_config(&st->popts, b->cfg);
 	/* Streams are trimmed by their owners, never by time or size. */
@@ -594,6 +656,10 @@ void sstore_close(sstore_t *st)
 {
 	if (!st)
 		return;
+	loop_task_cancel(st->b->loop, &st->flush);
+	flush_all(st);
+	untouch_all(st);
+	free(st->touched);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);
@@ -619,11 +685,8 @@ static void part_done(void *arg, int status)
 	}
 }
 
-static void wait_log(void *arg, const char *key, size_t klen, stream_t *s)
+static void wait_log(durable_wait_t *w, stream_t *s)
 {
-	(void)key;
-	(void)klen;
-	durable_wait_t *w = arg;
 	if (!s->dirty || !s->log)
 		return;
 	s->dirty = 0;
@@ -636,10 +699,15 @@ void sstore_when_durable(sstore_t *st, void (*fn)(void *arg, int status), void *
 	durable_wait_t *w = calloc(1, sizeof *w);
 	if (!w)
 		abort();
+	flush_all(st);
 	w->fn = fn;
 	w->arg = arg;
+	w->status = st->flush_err;
+	st->flush_err = 0;
 	w->pending = 1; /* the journal */
-	st->sink.each(st->sink.arg, wait_log, w);
+	for (size_t i = 0; i < st->ntouched; i++)
+		wait_log(w, st->touched[i]);
+	untouch_all(st);
 	jrnl_when_durable(st->j, part_done, w);
 }
 

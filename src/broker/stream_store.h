@@ -43,8 +43,10 @@ void sstore_maintain(sstore_t *st);
 /* A new stream: gives it a number and its partition log (entries go
  * there, not to the journal). Returns 0 or a negative code. */
 int sstore_log_create(sstore_t *st, const char *key, size_t klen, stream_t *s);
-void sstore_log_add(sstore_t *st, const char *key, size_t klen, const sentry_t *e);
 void sstore_log_del(sstore_t *st, const char *key, size_t klen, sid_t id);
+/* s was appended to: its pending entries are written at the end of the
+ * turn and its log joins the next durability request. */
+void sstore_touch(sstore_t *st, stream_t *s);
 /* Entries were trimmed from the front of s. */
 void sstore_log_trim(sstore_t *st, const char *key, size_t klen, const stream_t *s);
 /* The key is being deleted: its partition log is destroyed. */

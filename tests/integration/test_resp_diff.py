@@ -162,7 +162,13 @@ SESSIONS = {
         "XINFO GROUPS s", "XDEL s 2-1", "XINFO STREAM s", "XINFO GROUPS s",
     ],
     "wrongtype": [
-        "XADD s 1-1 a 1", "XGROUP CREATE s g 0",
+        "XADD s 1-1 a 1", "XGROUP CREATE s g 0", "SET s v", "TYPE s", "XLEN s", "XADD s 2-1 a b",
+        "XADD s NOMKSTREAM 2-1 a b", "XRANGE s - +", "XREVRANGE s + -", "XREAD STREAMS s 0",
+        "XREADGROUP GROUP g c STREAMS s >", "XGROUP CREATE s g 0", "XGROUP CREATE s g 0 MKSTREAM",
+        "XGROUP SETID s g 0", "XGROUP DESTROY s g", "XINFO STREAM s", "XINFO GROUPS s",
+        "XINFO CONSUMERS s g", "XACK s g 1-1", "XPENDING s g", "XCLAIM s g c 0 1-1",
+        "XAUTOCLAIM s g c 0 0", "XTRIM s MAXLEN 0", "XDEL s 1-1", "XSETID s 5-5", "DEL s",
+        "XADD s 1-1 a 1", "LPUSH s x", "XLEN s", "TYPE s",
     ],
     "pipeline_and_case": [
         "xadd S 1-1 a 1", "XaDd S 2-1 b 2", "xrange S - +", "xlen S", "Xgroup Create S g 0",
@@ -318,3 +324,40 @@ def test_blocking_timeout_and_pipeline(servers):
         results.append([c.read()[0] for _ in range(5)])
         c.close()
     assert results[0] == results[1]
+
+
+def test_requirepass():
+    """AUTH and HELLO AUTH with requirepass, NOAUTH before, and the tighter
+    request limits of unauthenticated clients, against redis-server."""
+    ref = sluice.redis_ref(["--requirepass", "s3cret"])
+    srv = sluice.Sluiced(fsync="never", listeners=("resp",), extra=["--requirepass=s3cret"])
+    try:
+        lines = ["PING", "XADD s 1-1 a b", "NOSUCH x", "AUTH wrong", "AUTH default wrong",
+                 "AUTH nobody s3cret", "HELLO 3", "HELLO 2 AUTH default wrong",
+                 "~ HELLO 2 AUTH default s3cret", "PING", "AUTH s3cret", "AUTH default s3cret",
+                 "RESET", "PING", "AUTH s3cret", "XLEN s"]
+        outs = []
+        for port in (ref.port, srv.port("resp")):
+            c = Conn(port)
+            got = []
+            for line in lines:
+                raw, v = c.call(*shlex.split(line.lstrip("~ ")))
+                got.append(mask(v) if line.startswith("~") else raw)
+            c.close()
+            # Before AUTH, a request of more than 10 arguments is refused.
+            c = Conn(port)
+            c.send_raw(b"*11\r\n")
+            data = b""
+            try:
+                while True:
+                    c._fill()
+            except EOFError:
+                data = c.buf
+            c.close()
+            got.append(data)
+            outs.append(got)
+        for line, a, b in zip(lines + ["*11 before AUTH"], outs[0], outs[1]):
+            assert b == a, "`%s`:\n redis:  %r\n sluice: %r" % (line, a, b)
+    finally:
+        srv.stop()
+        ref.stop()

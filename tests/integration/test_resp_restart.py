@@ -16,7 +16,7 @@ def snapshot(port):
     for line in [("XRANGE", "s", "-", "+"), ("XLEN", "s"), ("XINFO", "GROUPS", "s"),
                  ("XPENDING", "s", "g"), ("XPENDING", "s", "g", "-", "+", "100"),
                  ("XINFO", "CONSUMERS", "s", "g"), ("XRANGE", "t", "-", "+"), ("EXISTS", "gone"),
-                 ("XINFO", "STREAM", "e"), ("DBSIZE",)]:
+                 ("XINFO", "STREAM", "e"), ("DBSIZE",), ("TYPE", "ow"), ("GET", "ow")]:
         raw, v = c.call(*line)
         # Idle times move on; everything else must be identical.
         out.append(mask(v) if line[0] in ("XINFO",) and line[1] == "CONSUMERS" or
@@ -44,6 +44,9 @@ def workload(port):
     c.call("DEL", "gone")
     c.call("XGROUP", "CREATE", "e", "g", "$", "MKSTREAM")
     c.call("XSETID", "e", "500-5", "ENTRIESADDED", "7", "MAXDELETEDID", "400-1")
+    # A stream overwritten by a string loses its entries for good.
+    c.call("XADD", "ow", "1-1", "a", "b")
+    c.call("SET", "ow", "now a string")
     c.close()
 
 
@@ -71,6 +74,9 @@ def test_streams_survive_restart(tmp_path, sig, compact):
             assert "streams.journal: compacted" in s.stderr()
         segs = [f for f in os.listdir(os.path.join(str(data), "streams", "0")) if f.endswith(".log")]
         assert 1 < len(segs) < 10
+        # Logs left: s, t, e (gone and ow were deleted with their keys).
+        logs = sorted(d for d in os.listdir(os.path.join(str(data), "streams")) if d.isdigit())
+        assert len(logs) == 3, logs
         # The restarted server keeps working: new IDs, deliveries and acks.
         c = Conn(s.port("resp"))
         assert c.call("XADD", "s", "301-1", "n", "301")[0] == b"$5\r\n301-1\r\n"

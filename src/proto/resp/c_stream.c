@@ -278,7 +278,7 @@ RESP_HANDLER(resp_c_xadd)
 		resp_error(cl->out, "ERR sluice: the stream entry could not be written");
 		return 0;
 	}
-	sstore_log_add(XS_STORE(cl), argv[1].p, argv[1].len, e);
+	sstore_touch(XS_STORE(cl), s);
 	cl->dirty = 1;
 	xs_reply_id(cl->out, id);
 	if (a.strategy != TRIM_NONE)

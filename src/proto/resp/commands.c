@@ -187,6 +187,13 @@ static const resp_cmd_t table[] = {
 	END,
 };
 
+void resp_cmds_index(resp_srv_t *srv)
+{
+	map_init(&srv->cmds);
+	for (const resp_cmd_t *t = table; t->name; t++)
+		map_put(&srv->cmds, t->name, strlen(t->name), (void *)t);
+}
+
 const resp_cmd_t *resp_cmd_table(size_t *n)
 {
 	*n = sizeof table / sizeof table[0] - 1;
@@ -304,7 +311,13 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		return 0;
 	if (cl->lx && resp_lx_intercept(cl, argc, argv))
 		return 0;
-	const resp_cmd_t *cmd = resp_cmd_lookup(table, argv[0].p, argv[0].len);
+	const resp_cmd_t *cmd = NULL;
+	char lower[32];
+	if (argv[0].len < sizeof lower) {
+		for (size_t i = 0; i < argv[0].len; i++)
+			lower[i] = (char)tolower((unsigned char)argv[0].p[i]);
+		cmd = map_get(&srv->cmds, lower, argv[0].len);
+	}
 	if (!cmd) {
 		unknown_command(cl, argc, argv);
 		return 0;

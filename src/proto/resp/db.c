@@ -55,8 +55,13 @@ resp_obj_t *resp_db_add(resp_srv_t *srv, const char *key, size_t klen, resp_type
 	o->type = t;
 	o->ptr = ptr;
 	resp_obj_t *old = map_put(&srv->keys, key, klen, o);
-	if (old)
+	if (old) {
+		/* A stream overwritten by another type loses its log like a
+		 * deleted one. */
+		if (old->type == RESP_T_STREAM && srv->store)
+			sstore_log_delkey(srv->store, key, klen, old->ptr);
 		obj_free(old);
+	}
 	return o;
 }
 

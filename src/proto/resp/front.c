@@ -251,6 +251,7 @@ static int start(broker_t *b, void **out)
 	srv->start_wall_ms = time_wall_ms();
 	map_init(&srv->keys);
 	map_init(&srv->waiting);
+	resp_cmds_index(srv);
 	loop_task_init(&srv->sync_task, sync_task, srv);
 	sstore_sink_t sink = { sink_get, sink_del, sink_each, srv };
 	int rc = sstore_open(&srv->store, b, &sink);
@@ -259,6 +260,7 @@ static int start(broker_t *b, void **out)
 		resp_db_free_all(srv);
 		map_deinit(&srv->keys);
 		map_deinit(&srv->waiting);
+		map_deinit(&srv->cmds);
 		free(srv);
 		return rc;
 	}
@@ -269,6 +271,7 @@ static int start(broker_t *b, void **out)
 		resp_db_free_all(srv);
 		map_deinit(&srv->keys);
 		map_deinit(&srv->waiting);
+		map_deinit(&srv->cmds);
 		free(srv);
 		return rc;
 	}
@@ -300,6 +303,7 @@ static void stop(void *p)
 	resp_db_free_all(srv);
 	map_deinit(&srv->keys);
 	map_deinit(&srv->waiting);
+	map_deinit(&srv->cmds);
 	free(srv->ready);
 	free(srv->ready_len);
 	free(srv);

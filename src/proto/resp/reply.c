@@ -10,11 +10,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Decimal digits of v written backwards ending at end; returns the start.
+ * Replies are mostly lengths and IDs: this is the hot path of every read. */
+static char *u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 static void put_len(buf_t *b, char type, int64_t n)
 {
 	char tmp[32];
-	int k = snprintf(tmp, sizeof tmp, "%c%" PRId64 "\r\n", type, n);
-	buf_append(b, tmp, (size_t)k);
+	char *end = tmp + sizeof tmp;
+	*--end = '\n';
+	*--end = '\r';
+	char *p = u64_digits(end, n < 0 ? 0 - (uint64_t)n : (uint64_t)n);
+	if (n < 0)
+		*--p = '-';
+	*--p = type;
+	buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void resp_ok(buf_t *b) { buf_append(b, "+OK\r\n", 5); }

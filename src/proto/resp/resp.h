@@ -129,6 +129,7 @@ struct resp_srv {
 	loop_task_t sync_task;
 	size_t inflight_syncs;
 	struct resp_lx *lx; /* lists, strings, expiry, pub/sub (c_lists.h) */
+	map_t cmds;         /* lower-case name → top-level resp_cmd_t (dispatch) */
 };
 
 struct resp_cli {
@@ -152,6 +153,8 @@ struct resp_cli {
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv);
 const resp_cmd_t *resp_cmd_table(size_t *n);
 const resp_cmd_t *resp_cmd_lookup(const resp_cmd_t *table, const char *name, size_t len);
+/* Builds srv->cmds from the table (front start) / frees it (stop). */
+void resp_cmds_index(resp_srv_t *srv);
 
 /* Shared error replies (Redis's texts). */
 void resp_err_arity(resp_cli_t *cl, const char *fullname);
