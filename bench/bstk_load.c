@@ -72,8 +72,9 @@ static void flush_out(lconn_t *c)
 static int connect_to(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(0x7f000001)};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(0x7f000001)};
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
 		die("connect failed");
 	int one = 1;
@@ -161,7 +162,8 @@ static void run_phase(lconn_t *cs, int n, int phase, long jobs, long window)
 			if (pf[i].fd < 0)
 				continue;
 			if (pf[i].revents & POLLIN) {
-				ssize_t r = recv(c->fd, c->in + c->inlen, sizeof c->in - c->inlen, 0);
+				ssize_t r =
+				    recv(c->fd, c->in + c->inlen, sizeof c->in - c->inlen, 0);
 				if (r <= 0)
 					die("connection closed");
 				c->inlen += (size_t)r;

@@ -12,7 +12,7 @@
 
 const char *const job_state_names[4] = {"ready", "reserved", "delayed", "buried"};
 
-#define JOB_OF(node, field) ((job_t *)((char *)(node) - offsetof(job_t, field)))
+#define JOB_OF(node, field) ((job_t *)((char *)(node)-offsetof(job_t, field)))
 
 static int gnode_less(const heap_node_t *a, const heap_node_t *b)
 {
@@ -30,7 +30,10 @@ static int cnode_less(const heap_node_t *a, const heap_node_t *b)
 	return x->id < y->id;
 }
 
-int64_t jobs_now(void) { return time_mono_ns(); }
+int64_t jobs_now(void)
+{
+	return time_mono_ns();
+}
 
 static void on_timer(loop_t *loop, loop_timer_t *t)
 {
@@ -143,7 +146,10 @@ void jobs_foreach(jobs_t *s, void (*fn)(job_t *j, void *arg), void *arg)
 
 /* --- timers -------------------------------------------------------------- */
 
-static int64_t ceil_ms(int64_t ns) { return ns <= 0 ? 0 : (ns + 999999) / 1000000; }
+static int64_t ceil_ms(int64_t ns)
+{
+	return ns <= 0 ? 0 : (ns + 999999) / 1000000;
+}
 
 static void arm(jobs_t *s, int64_t due)
 {
@@ -232,7 +238,10 @@ static void take_out(jobs_t *s, job_t *j)
 	}
 }
 
-int tube_paused(tube_t *t, int64_t now) { return t->pause_ns && t->unpause_at > now; }
+int tube_paused(tube_t *t, int64_t now)
+{
+	return t->pause_ns && t->unpause_at > now;
+}
 
 static void stop_wait(job_client_t *c)
 {
@@ -271,9 +280,15 @@ static void free_job(jobs_t *s, job_t *j)
 	free(j);
 }
 
-void jobs_restore(jobs_t *s, job_t *j) { tab_put(s, j); }
+void jobs_restore(jobs_t *s, job_t *j)
+{
+	tab_put(s, j);
+}
 
-void jobs_forget(jobs_t *s, job_t *j) { free_job(s, j); }
+void jobs_forget(jobs_t *s, job_t *j)
+{
+	free_job(s, j);
+}
 
 void jobs_place(jobs_t *s, job_t *j, job_state_t state, int64_t deadline)
 {
@@ -630,7 +645,10 @@ int jobs_reserve(jobs_t *s, job_client_t *c, int64_t timeout_s, job_t **out)
 	return JOB_RES_WAITING;
 }
 
-void jobs_cancel_wait(job_client_t *c) { stop_wait(c); }
+void jobs_cancel_wait(job_client_t *c)
+{
+	stop_wait(c);
+}
 
 int jobs_pause(jobs_t *s, const char *name, size_t len, int64_t delay_ns)
 {
@@ -663,7 +681,10 @@ job_t *jobs_peek_delayed(tube_t *t)
 	return n ? JOB_OF(n, tnode) : NULL;
 }
 
-job_t *jobs_peek_buried(tube_t *t) { return t->buried_first; }
+job_t *jobs_peek_buried(tube_t *t)
+{
+	return t->buried_first;
+}
 
 void jobs_tick(jobs_t *s)
 {

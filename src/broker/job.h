@@ -54,21 +54,21 @@ typedef struct job {
 	uint64_t id;
 	uint32_t pri;
 	job_state_t state;
-	int64_t delay_ns;    /* delay of the last put/release */
+	int64_t delay_ns; /* delay of the last put/release */
 	int64_t ttr_ns;
 	int64_t created_ns;  /* monotonic */
 	int64_t deadline_ns; /* monotonic: end of delay or of TTR */
 	tube_t *tube;        /* holds a reference */
 	job_client_t *reserver;
-	heap_node_t tnode;   /* tube ready or delay heap */
-	heap_node_t gnode;   /* server delay or TTR heap */
-	heap_node_t cnode;   /* reserver's heap */
+	heap_node_t tnode; /* tube ready or delay heap */
+	heap_node_t gnode; /* server delay or TTR heap */
+	heap_node_t cnode; /* reserver's heap */
 	struct job *bprev, *bnext;
-	struct job *hnext;   /* id table chain */
+	struct job *hnext; /* id table chain */
 	uint32_t reserves, timeouts, releases, buries, kicks;
-	uint32_t jput;       /* journal bytes of the put record */
-	uint32_t jstate;     /* journal bytes of the latest state record */
-	uint32_t body_len;   /* including the trailing CRLF */
+	uint32_t jput;     /* journal bytes of the put record */
+	uint32_t jstate;   /* journal bytes of the latest state record */
+	uint32_t body_len; /* including the trailing CRLF */
 	uint8_t body[];
 } job_t;
 

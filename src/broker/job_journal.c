@@ -46,15 +46,26 @@ enum { REC_PUT = 1, REC_STATE = 2, REC_DELETE = 3, REC_PAUSE = 4, REC_NEXTID = 5
 #define FRAME_OVERHEAD 9 /* u32 length + u32 crc + u8 type */
 #define PUT_HDR_MAX (8 + 4 + 1 + 8 + 8 + 8 + 8 + 20 + 1 + TUBE_NAME_MAX + 4)
 
-static uint8_t disk_state(const job_t *j) { return j->state == JOB_RESERVED ? JOB_READY : j->state; }
+static uint8_t disk_state(const job_t *j)
+{
+	return j->state == JOB_RESERVED ? JOB_READY : j->state;
+}
 
 static int64_t mono_to_wall_us(int64_t mono_ns)
 {
 	return time_wall_us() + (mono_ns - jobs_now()) / 1000;
 }
 
-static uint8_t *put32(uint8_t *p, uint32_t v) { be32_store(p, v); return p + 4; }
-static uint8_t *put64(uint8_t *p, uint64_t v) { be64_store(p, v); return p + 8; }
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	be32_store(p, v);
+	return p + 4;
+}
+static uint8_t *put64(uint8_t *p, uint64_t v)
+{
+	be64_store(p, v);
+	return p + 8;
+}
 
 static uint8_t *put_counters(uint8_t *p, const job_t *j)
 {
@@ -163,7 +174,10 @@ static void rd_counters(rd_t *r, job_t *j)
 
 /* Replayed jobs are in the id table and hold a tube reference, but are in
  * no queue until jobs_j_replay_done. */
-static void drop_replayed(jobs_t *s, job_t *j) { jobs_forget(s, j); }
+static void drop_replayed(jobs_t *s, job_t *j)
+{
+	jobs_forget(s, j);
+}
 
 int jobs_j_replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 {

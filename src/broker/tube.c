@@ -65,7 +65,8 @@ int tube_name_valid(const char *name, size_t len)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9'))
 			continue;
 		if (!strchr("-+/;.$_()", ch) || ch == 0)
 			return 0;
@@ -101,7 +102,10 @@ tube_t *tube_get(tube_reg_t *r, const char *name, size_t len)
 	return t;
 }
 
-void tube_ref(tube_t *t) { t->refs++; }
+void tube_ref(tube_t *t)
+{
+	t->refs++;
+}
 
 void tube_unref(tube_reg_t *r, tube_t *t)
 {

@@ -34,8 +34,8 @@ typedef struct tube {
 	uint32_t refs;
 	size_t reg_idx; /* slot in the registry array */
 
-	heap_t ready;   /* jobs by (pri, id) */
-	heap_t delay;   /* jobs by (deadline, id) */
+	heap_t ready; /* jobs by (pri, id) */
+	heap_t delay; /* jobs by (deadline, id) */
 	struct job *buried_first, *buried_last;
 	size_t buried_n;
 
@@ -44,7 +44,7 @@ typedef struct tube {
 	struct job_client **waiters;
 	size_t nwaiters, capwaiters, wlast;
 
-	uint64_t urgent_n;   /* ready jobs with pri < 1024 */
+	uint64_t urgent_n; /* ready jobs with pri < 1024 */
 	uint64_t reserved_n;
 	uint64_t total_jobs;
 	uint64_t deletes;

@@ -23,11 +23,33 @@
 
 /* Operations, in the order of beanstalkd's op table (stats counters). */
 enum bstk_op {
-	OP_UNKNOWN, OP_PUT, OP_PEEKJOB, OP_RESERVE, OP_DELETE, OP_RELEASE, OP_BURY, OP_KICK,
-	OP_STATS, OP_STATSJOB, OP_PEEK_BURIED, OP_USE, OP_WATCH, OP_IGNORE, OP_LIST_TUBES,
-	OP_LIST_TUBE_USED, OP_LIST_TUBES_WATCHED, OP_STATS_TUBE, OP_PEEK_READY,
-	OP_PEEK_DELAYED, OP_RESERVE_TIMEOUT, OP_TOUCH, OP_QUIT, OP_PAUSE_TUBE, OP_KICKJOB,
-	OP_RESERVE_JOB, BSTK_NOPS
+	OP_UNKNOWN,
+	OP_PUT,
+	OP_PEEKJOB,
+	OP_RESERVE,
+	OP_DELETE,
+	OP_RELEASE,
+	OP_BURY,
+	OP_KICK,
+	OP_STATS,
+	OP_STATSJOB,
+	OP_PEEK_BURIED,
+	OP_USE,
+	OP_WATCH,
+	OP_IGNORE,
+	OP_LIST_TUBES,
+	OP_LIST_TUBE_USED,
+	OP_LIST_TUBES_WATCHED,
+	OP_STATS_TUBE,
+	OP_PEEK_READY,
+	OP_PEEK_DELAYED,
+	OP_RESERVE_TIMEOUT,
+	OP_TOUCH,
+	OP_QUIT,
+	OP_PAUSE_TUBE,
+	OP_KICKJOB,
+	OP_RESERVE_JOB,
+	BSTK_NOPS
 };
 
 struct bstk_batch;
@@ -43,8 +65,8 @@ typedef struct bstk_srv {
 	struct bstk_batch *batch; /* open batch of this turn, or NULL */
 	uint64_t batch_seq;       /* id of the open batch */
 	loop_task_t batch_task;
-	int pending;              /* batches waiting for their sync */
-	buf_t scratch;            /* stats formatting */
+	int pending;   /* batches waiting for their sync */
+	buf_t scratch; /* stats formatting */
 	struct utsname uts;
 	char instance[17];
 } bstk_srv_t;
@@ -65,12 +87,12 @@ typedef struct bstk_conn {
 	const char *skip_reply;
 	job_t *in_job;
 	uint32_t in_got;
-	int waiting;      /* blocked in reserve; input paused */
-	int quit;         /* close once held replies are out */
+	int waiting; /* blocked in reserve; input paused */
+	int quit;    /* close once held replies are out */
 	conn_hold_t *hold;
 	uint64_t hold_seq; /* batch the hold belongs to */
 	int nholds;
-	uint64_t seq0;     /* jobs.jseq before the current command */
+	uint64_t seq0; /* jobs.jseq before the current command */
 } bstk_conn_t;
 
 /* args: the line after the command name; id: the parsed id (ARG_ID). */
@@ -89,6 +111,10 @@ typedef struct bstk_cmd {
 	int shape;
 	bstk_handler h;
 } bstk_cmd_t;
+
+/* Changes a connection's input mode (the one place it changes; logged at
+ * debug level). */
+void bstk_set_mode(bstk_conn_t *bc, int mode);
 
 /* Finds the command for a NUL-terminated line (beanstalkd's prefix match);
  * NULL for UNKNOWN_COMMAND. */

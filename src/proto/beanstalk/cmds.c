@@ -51,31 +51,31 @@ static int h_pause_tube(bstk_conn_t *bc, const char *args, uint64_t id);
 
 /* Matched in this order, as beanstalkd's which_cmd does. */
 static const bstk_cmd_t cmds[] = {
-	{"put ", OP_PUT, ARG_RAW, h_put},
-	{"peek ", OP_PEEKJOB, ARG_ID, h_peek},
-	{"peek-ready", OP_PEEK_READY, ARG_NONE, h_peek_ready},
-	{"peek-delayed", OP_PEEK_DELAYED, ARG_NONE, h_peek_delayed},
-	{"peek-buried", OP_PEEK_BURIED, ARG_NONE, h_peek_buried},
-	{"reserve-with-timeout ", OP_RESERVE_TIMEOUT, ARG_RAW, h_reserve_timeout},
-	{"reserve-job ", OP_RESERVE_JOB, ARG_ID, h_reserve_job},
-	{"reserve", OP_RESERVE, ARG_NONE, h_reserve},
-	{"delete ", OP_DELETE, ARG_ID, h_delete},
-	{"release ", OP_RELEASE, ARG_RAW, h_release},
-	{"bury ", OP_BURY, ARG_RAW, h_bury},
-	{"kick ", OP_KICK, ARG_RAW, h_kick},
-	{"kick-job ", OP_KICKJOB, ARG_ID, h_kick_job},
-	{"touch ", OP_TOUCH, ARG_ID, h_touch},
-	{"stats-job ", OP_STATSJOB, ARG_ID, h_stats_job},
-	{"stats-tube ", OP_STATS_TUBE, ARG_TUBE, h_stats_tube},
-	{"stats", OP_STATS, ARG_NONE, h_stats},
-	{"use ", OP_USE, ARG_TUBE, h_use},
-	{"watch ", OP_WATCH, ARG_TUBE, h_watch},
-	{"ignore ", OP_IGNORE, ARG_TUBE, h_ignore},
-	{"list-tubes-watched", OP_LIST_TUBES_WATCHED, ARG_NONE, h_list_tubes_watched},
-	{"list-tube-used", OP_LIST_TUBE_USED, ARG_NONE, h_list_tube_used},
-	{"list-tubes", OP_LIST_TUBES, ARG_NONE, h_list_tubes},
-	{"quit", OP_QUIT, ARG_RAW, h_quit},
-	{"pause-tube", OP_PAUSE_TUBE, ARG_RAW, h_pause_tube},
+    {"put ", OP_PUT, ARG_RAW, h_put},
+    {"peek ", OP_PEEKJOB, ARG_ID, h_peek},
+    {"peek-ready", OP_PEEK_READY, ARG_NONE, h_peek_ready},
+    {"peek-delayed", OP_PEEK_DELAYED, ARG_NONE, h_peek_delayed},
+    {"peek-buried", OP_PEEK_BURIED, ARG_NONE, h_peek_buried},
+    {"reserve-with-timeout ", OP_RESERVE_TIMEOUT, ARG_RAW, h_reserve_timeout},
+    {"reserve-job ", OP_RESERVE_JOB, ARG_ID, h_reserve_job},
+    {"reserve", OP_RESERVE, ARG_NONE, h_reserve},
+    {"delete ", OP_DELETE, ARG_ID, h_delete},
+    {"release ", OP_RELEASE, ARG_RAW, h_release},
+    {"bury ", OP_BURY, ARG_RAW, h_bury},
+    {"kick ", OP_KICK, ARG_RAW, h_kick},
+    {"kick-job ", OP_KICKJOB, ARG_ID, h_kick_job},
+    {"touch ", OP_TOUCH, ARG_ID, h_touch},
+    {"stats-job ", OP_STATSJOB, ARG_ID, h_stats_job},
+    {"stats-tube ", OP_STATS_TUBE, ARG_TUBE, h_stats_tube},
+    {"stats", OP_STATS, ARG_NONE, h_stats},
+    {"use ", OP_USE, ARG_TUBE, h_use},
+    {"watch ", OP_WATCH, ARG_TUBE, h_watch},
+    {"ignore ", OP_IGNORE, ARG_TUBE, h_ignore},
+    {"list-tubes-watched", OP_LIST_TUBES_WATCHED, ARG_NONE, h_list_tubes_watched},
+    {"list-tube-used", OP_LIST_TUBE_USED, ARG_NONE, h_list_tube_used},
+    {"list-tubes", OP_LIST_TUBES, ARG_NONE, h_list_tubes},
+    {"quit", OP_QUIT, ARG_RAW, h_quit},
+    {"pause-tube", OP_PAUSE_TUBE, ARG_RAW, h_pause_tube},
 };
 
 const bstk_cmd_t *bstk_cmd_find(const char *line)
@@ -161,7 +161,7 @@ static int h_put(bstk_conn_t *bc, const char *args, uint64_t id)
 	/* Checked before the trailing-garbage check, as in beanstalkd; the
 	 * body is read and thrown away before the reply. */
 	if (bytes > srv->jobs.max_job_size) {
-		bc->mode = M_SKIP;
+		bstk_set_mode(bc, M_SKIP);
 		bc->skip_left = (uint64_t)bytes + 2;
 		bc->skip_reply = "JOB_TOO_BIG\r\n";
 		return 0;
@@ -172,7 +172,7 @@ static int h_put(bstk_conn_t *bc, const char *args, uint64_t id)
 	}
 	bc->in_job = jobs_new_job(&srv->jobs, pri, delay, ttr, bytes + 2);
 	bc->in_got = 0;
-	bc->mode = M_BODY;
+	bstk_set_mode(bc, M_BODY);
 	return 0;
 }
 
@@ -180,7 +180,7 @@ void bstk_put_done(bstk_conn_t *bc)
 {
 	job_t *j = bc->in_job;
 	bc->in_job = NULL;
-	bc->mode = M_CMD;
+	bstk_set_mode(bc, M_CMD);
 	if (j->body[j->body_len - 2] != '\r' || j->body[j->body_len - 1] != '\n') {
 		jobs_discard(&bc->srv->jobs, j);
 		bstk_reply(bc, "EXPECTED_CRLF\r\n");
@@ -508,14 +508,14 @@ static int h_stats_job(bstk_conn_t *bc, const char *args, uint64_t id)
 	buf_t *s = &bc->srv->scratch;
 	buf_reset(s);
 	buf_printf(s,
-		   "---\nid: %" PRIu64 "\ntube: %s\nstate: %s\npri: %" PRIu32 "\nage: %" PRId64
-		   "\ndelay: %" PRId64 "\nttr: %" PRId64 "\ntime-left: %" PRId64
-		   "\nfile: 0\nreserves: %" PRIu32 "\ntimeouts: %" PRIu32 "\nreleases: %" PRIu32
-		   "\nburies: %" PRIu32 "\nkicks: %" PRIu32 "\n",
-		   j->id, j->tube->name, job_state_names[j->state], j->pri,
-		   (now - j->created_ns) / NS_PER_SEC, j->delay_ns / NS_PER_SEC,
-		   j->ttr_ns / NS_PER_SEC, left, j->reserves, j->timeouts, j->releases, j->buries,
-		   j->kicks);
+	           "---\nid: %" PRIu64 "\ntube: %s\nstate: %s\npri: %" PRIu32 "\nage: %" PRId64
+	           "\ndelay: %" PRId64 "\nttr: %" PRId64 "\ntime-left: %" PRId64
+	           "\nfile: 0\nreserves: %" PRIu32 "\ntimeouts: %" PRIu32 "\nreleases: %" PRIu32
+	           "\nburies: %" PRIu32 "\nkicks: %" PRIu32 "\n",
+	           j->id, j->tube->name, job_state_names[j->state], j->pri,
+	           (now - j->created_ns) / NS_PER_SEC, j->delay_ns / NS_PER_SEC,
+	           j->ttr_ns / NS_PER_SEC, left, j->reserves, j->timeouts, j->releases, j->buries,
+	           j->kicks);
 	send_yaml(bc);
 	return 0;
 }
@@ -532,15 +532,15 @@ static int h_stats_tube(bstk_conn_t *bc, const char *args, uint64_t id)
 	buf_t *s = &bc->srv->scratch;
 	buf_reset(s);
 	buf_printf(s,
-		   "---\nname: %s\ncurrent-jobs-urgent: %" PRIu64 "\ncurrent-jobs-ready: %zu\n"
-		   "current-jobs-reserved: %" PRIu64 "\ncurrent-jobs-delayed: %zu\n"
-		   "current-jobs-buried: %zu\ntotal-jobs: %" PRIu64 "\ncurrent-using: %" PRIu32
-		   "\ncurrent-watching: %" PRIu32 "\ncurrent-waiting: %zu\ncmd-delete: %" PRIu64
-		   "\ncmd-pause-tube: %" PRIu64 "\npause: %" PRId64 "\npause-time-left: %" PRId64
-		   "\n",
-		   t->name, t->urgent_n, heap_len(&t->ready), t->reserved_n, heap_len(&t->delay),
-		   t->buried_n, t->total_jobs, t->using_n, t->watching_n, t->nwaiters, t->deletes,
-		   t->pauses, t->pause_ns / NS_PER_SEC, left);
+	           "---\nname: %s\ncurrent-jobs-urgent: %" PRIu64 "\ncurrent-jobs-ready: %zu\n"
+	           "current-jobs-reserved: %" PRIu64 "\ncurrent-jobs-delayed: %zu\n"
+	           "current-jobs-buried: %zu\ntotal-jobs: %" PRIu64 "\ncurrent-using: %" PRIu32
+	           "\ncurrent-watching: %" PRIu32 "\ncurrent-waiting: %zu\ncmd-delete: %" PRIu64
+	           "\ncmd-pause-tube: %" PRIu64 "\npause: %" PRId64 "\npause-time-left: %" PRId64
+	           "\n",
+	           t->name, t->urgent_n, heap_len(&t->ready), t->reserved_n, heap_len(&t->delay),
+	           t->buried_n, t->total_jobs, t->using_n, t->watching_n, t->nwaiters, t->deletes,
+	           t->pauses, t->pause_ns / NS_PER_SEC, left);
 	send_yaml(bc);
 	return 0;
 }
@@ -557,47 +557,64 @@ static int h_stats(bstk_conn_t *bc, const char *args, uint64_t id)
 	buf_t *s = &srv->scratch;
 	buf_reset(s);
 	buf_printf(s,
-		   "---\ncurrent-jobs-urgent: %" PRIu64 "\ncurrent-jobs-ready: %" PRIu64
-		   "\ncurrent-jobs-reserved: %" PRIu64 "\ncurrent-jobs-delayed: %" PRIu64
-		   "\ncurrent-jobs-buried: %" PRIu64 "\n",
-		   js->urgent_n, js->ready_n, js->reserved_n, js->delayed_n, js->buried_n);
+	           "---\ncurrent-jobs-urgent: %" PRIu64 "\ncurrent-jobs-ready: %" PRIu64
+	           "\ncurrent-jobs-reserved: %" PRIu64 "\ncurrent-jobs-delayed: %" PRIu64
+	           "\ncurrent-jobs-buried: %" PRIu64 "\n",
+	           js->urgent_n, js->ready_n, js->reserved_n, js->delayed_n, js->buried_n);
 	static const struct {
 		const char *name;
 		int op;
 	} counted[] = {
-		{"put", OP_PUT}, {"peek", OP_PEEKJOB}, {"peek-ready", OP_PEEK_READY},
-		{"peek-delayed", OP_PEEK_DELAYED}, {"peek-buried", OP_PEEK_BURIED},
-		{"reserve", OP_RESERVE}, {"reserve-with-timeout", OP_RESERVE_TIMEOUT},
-		{"delete", OP_DELETE}, {"release", OP_RELEASE}, {"use", OP_USE},
-		{"watch", OP_WATCH}, {"ignore", OP_IGNORE}, {"bury", OP_BURY}, {"kick", OP_KICK},
-		{"touch", OP_TOUCH}, {"stats", OP_STATS}, {"stats-job", OP_STATSJOB},
-		{"stats-tube", OP_STATS_TUBE}, {"list-tubes", OP_LIST_TUBES},
-		{"list-tube-used", OP_LIST_TUBE_USED}, {"list-tubes-watched", OP_LIST_TUBES_WATCHED},
-		{"pause-tube", OP_PAUSE_TUBE},
+	    {"put", OP_PUT},
+	    {"peek", OP_PEEKJOB},
+	    {"peek-ready", OP_PEEK_READY},
+	    {"peek-delayed", OP_PEEK_DELAYED},
+	    {"peek-buried", OP_PEEK_BURIED},
+	    {"reserve", OP_RESERVE},
+	    {"reserve-with-timeout", OP_RESERVE_TIMEOUT},
+	    {"delete", OP_DELETE},
+	    {"release", OP_RELEASE},
+	    {"use", OP_USE},
+	    {"watch", OP_WATCH},
+	    {"ignore", OP_IGNORE},
+	    {"bury", OP_BURY},
+	    {"kick", OP_KICK},
+	    {"touch", OP_TOUCH},
+	    {"stats", OP_STATS},
+	    {"stats-job", OP_STATSJOB},
+	    {"stats-tube", OP_STATS_TUBE},
+	    {"list-tubes", OP_LIST_TUBES},
+	    {"list-tube-used", OP_LIST_TUBE_USED},
+	    {"list-tubes-watched", OP_LIST_TUBES_WATCHED},
+	    {"pause-tube", OP_PAUSE_TUBE},
 	};
 	for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
 		buf_printf(s, "cmd-%s: %" PRIu64 "\n", counted[i].name, op[counted[i].op]);
 	buf_printf(s,
-		   "job-timeouts: %" PRIu64 "\ntotal-jobs: %" PRIu64 "\nmax-job-size: %zu\n"
-		   "current-tubes: %zu\ncurrent-connections: %" PRIu32 "\ncurrent-producers: %" PRIu32
-		   "\ncurrent-workers: %" PRIu32 "\ncurrent-waiting: %" PRIu64
-		   "\ntotal-connections: %" PRIu32 "\npid: %ld\nversion: \"1.12\"\n"
-		   "rusage-utime: %d.%06d\nrusage-stime: %d.%06d\nuptime: %" PRId64 "\n"
-		   "binlog-oldest-index: 0\nbinlog-current-index: 0\nbinlog-records-migrated: 0\n"
-		   "binlog-records-written: %" PRIu64 "\nbinlog-max-size: 10485760\n"
-		   "draining: false\nid: %s\nhostname: %s\nos: %s\nplatform: %s\n",
-		   js->timeouts, js->total_jobs, js->max_job_size, js->tubes.n, js->conns_n,
-		   js->producers_n, js->workers_n, js->waiting_n, js->conns_total, (long)getpid(),
-		   (int)ru.ru_utime.tv_sec, (int)ru.ru_utime.tv_usec, (int)ru.ru_stime.tv_sec,
-		   (int)ru.ru_stime.tv_usec, (jobs_now() - js->started_ns) / NS_PER_SEC, js->jseq,
-		   srv->instance, srv->uts.nodename, srv->uts.version, srv->uts.machine);
+	           "job-timeouts: %" PRIu64 "\ntotal-jobs: %" PRIu64 "\nmax-job-size: %zu\n"
+	           "current-tubes: %zu\ncurrent-connections: %" PRIu32
+	           "\ncurrent-producers: %" PRIu32 "\ncurrent-workers: %" PRIu32
+	           "\ncurrent-waiting: %" PRIu64 "\ntotal-connections: %" PRIu32
+	           "\npid: %ld\nversion: \"1.12\"\n"
+	           "rusage-utime: %d.%06d\nrusage-stime: %d.%06d\nuptime: %" PRId64 "\n"
+	           "binlog-oldest-index: 0\nbinlog-current-index: 0\nbinlog-records-migrated: 0\n"
+	           "binlog-records-written: %" PRIu64 "\nbinlog-max-size: 10485760\n"
+	           "draining: false\nid: %s\nhostname: %s\nos: %s\nplatform: %s\n",
+	           js->timeouts, js->total_jobs, js->max_job_size, js->tubes.n, js->conns_n,
+	           js->producers_n, js->workers_n, js->waiting_n, js->conns_total, (long)getpid(),
+	           (int)ru.ru_utime.tv_sec, (int)ru.ru_utime.tv_usec, (int)ru.ru_stime.tv_sec,
+	           (int)ru.ru_stime.tv_usec, (jobs_now() - js->started_ns) / NS_PER_SEC, js->jseq,
+	           srv->instance, srv->uts.nodename, srv->uts.version, srv->uts.machine);
 	send_yaml(bc);
 	return 0;
 }
 
 /* --- replies ------------------------------------------------------------------------------ */
 
-void bstk_reply(bstk_conn_t *bc, const char *msg) { buf_puts(bstk_out(bc), msg); }
+void bstk_reply(bstk_conn_t *bc, const char *msg)
+{
+	buf_puts(bstk_out(bc), msg);
+}
 
 void bstk_reply_job(bstk_conn_t *bc, buf_t *out, const char *word, const job_t *j)
 {

@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "proto/beanstalk/bstk.h"
 #include "proto/beanstalk/parse.h"
 
@@ -89,8 +90,9 @@ static void batch_done(void *arg, int status)
 	bstk_batch_t *bt = arg;
 	bstk_srv_t *srv = bt->srv;
 	if (status < 0)
-		log_error(srv->b->log, "beanstalk: journal sync failed: %s; closing %zu connections",
-			  sl_strerror(status), bt->n);
+		log_error(srv->b->log,
+		          "beanstalk: journal sync failed: %s; closing %zu connections",
+		          sl_strerror(status), bt->n);
 	for (size_t i = 0; i < bt->n; i++) {
 		conn_t *c = bt->conns[i];
 		bstk_conn_t *bc = c->pdata; /* NULL once on_close ran */
@@ -127,6 +129,16 @@ static void batch_flush(loop_t *loop, loop_task_t *task)
 
 /* --- input ---------------------------------------------------------------------- */
 
+static const char *const mode_names[] = {"command", "endline", "body", "skip"};
+
+void bstk_set_mode(bstk_conn_t *bc, int mode)
+{
+	log_debug(bc->srv->b->log, "beanstalk: conn %llu %s: %s -> %s",
+	          (unsigned long long)bc->c->id, bc->c->peer, mode_names[bc->mode],
+	          mode_names[mode]);
+	bc->mode = mode;
+}
+
 static int on_input(conn_t *c)
 {
 	bstk_conn_t *bc = c->pdata;
@@ -154,7 +166,7 @@ static int on_input(conn_t *c)
 			bc->skip_left -= k;
 			if (bc->skip_left)
 				break;
-			bc->mode = M_CMD;
+			bstk_set_mode(bc, M_CMD);
 			bstk_reply(bc, bc->skip_reply);
 			continue;
 		}
@@ -164,12 +176,13 @@ static int on_input(conn_t *c)
 			break;
 		if (r == BSTK_OVERFLOW) {
 			buf_consume(&c->in, BSTK_LINE_MAX);
-			bc->mode = M_ENDLINE;
+			if (bc->mode != M_ENDLINE)
+				bstk_set_mode(bc, M_ENDLINE);
 			continue;
 		}
 		if (bc->mode == M_ENDLINE) {
 			buf_consume(&c->in, len);
-			bc->mode = M_CMD;
+			bstk_set_mode(bc, M_CMD);
 			bstk_reply(bc, "BAD_FORMAT\r\n");
 			continue;
 		}
@@ -213,10 +226,10 @@ static void on_close(conn_t *c)
 }
 
 static const proto_t bstk_proto = {
-	.name = "beanstalk",
-	.on_open = on_open,
-	.on_input = on_input,
-	.on_close = on_close,
+    .name = "beanstalk",
+    .on_open = on_open,
+    .on_input = on_input,
+    .on_close = on_close,
 };
 
 /* --- start / stop --------------------------------------------------------------- */
@@ -268,18 +281,18 @@ static int start(broker_t *b, void **out)
 		return rc;
 	}
 	jrnl_opts_t o = {
-		.fsync = b->cfg->fsync,
-		.compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
-		.compact_min_bytes = b->cfg->journal_compact_min_bytes,
-		.max_record = (size_t)b->cfg->max_job_size + 1024,
+	    .fsync = b->cfg->fsync,
+	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
+	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
+	    .max_record = (size_t)b->cfg->max_job_size + 1024,
 	};
 	srv->jobs.replaying = 1;
 	rc = jrnl_open(&srv->jr, b->loop, b->syncer, b->log, dir, "jobs", &o, jobs_j_replay,
-		       &srv->jobs);
+	               &srv->jobs);
 	srv->jobs.replaying = 0;
 	if (rc) {
 		log_error(b->log, "beanstalk: cannot open the job journal in %s: %s", dir,
-			  sl_strerror(rc));
+		          sl_strerror(rc));
 		stop(srv);
 		return rc;
 	}
@@ -289,7 +302,7 @@ static int start(broker_t *b, void **out)
 		jrnl_garbage(srv->jr, srv->jobs.replay_garbage);
 	srv->sync_required = jrnl_sync_required(srv->jr);
 	log_info(b->log, "beanstalk: %zu jobs restored, next id %llu", srv->jobs.njobs,
-		 (unsigned long long)srv->jobs.next_id);
+	         (unsigned long long)srv->jobs.next_id);
 	*out = srv;
 	return 0;
 }
@@ -305,16 +318,23 @@ static void stop(void *arg)
 	bstk_srv_t *srv = arg;
 	if (!srv)
 		return;
-	if (srv->loop)
+	if (srv->loop) {
 		loop_task_cancel(srv->loop, &srv->batch_task);
+		/* Held acknowledgements must be released (and their connection
+		 * references dropped) before srv goes away: hand the open batch
+		 * to the journal and let every pending sync report, bounded. */
+		if (srv->batch && srv->jr)
+			batch_flush(srv->loop, &srv->batch_task);
+		int64_t deadline = time_mono_ms() + 10000;
+		while (srv->pending > 0 && time_mono_ms() < deadline)
+			loop_run_once(srv->loop, 50);
+		if (srv->pending > 0)
+			log_error(srv->b->log, "beanstalk: %d journal syncs did not finish",
+			          srv->pending);
+	}
 	if (srv->jr) {
 		jrnl_close(srv->jr);
 		srv->jr = NULL;
-	}
-	if (srv->batch) {
-		free(srv->batch->conns);
-		free(srv->batch->holds);
-		free(srv->batch);
 	}
 	srv->jobs.jr = NULL;
 	jobs_deinit(&srv->jobs);
@@ -323,9 +343,9 @@ static void stop(void *arg)
 }
 
 const front_t bstk_front = {
-	.name = "beanstalk",
-	.proto = &bstk_proto,
-	.start = start,
-	.busy = busy,
-	.stop = stop,
+    .name = "beanstalk",
+    .proto = &bstk_proto,
+    .start = start,
+    .busy = busy,
+    .stop = stop,
 };

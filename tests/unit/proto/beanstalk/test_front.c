@@ -32,7 +32,10 @@ static void fx_start_in(fx_t *f, const char *fsync, const char *dir)
 	CHECK_EQ(bstk_front.start(&f->b, &f->srv), 0);
 }
 
-static void fx_start(fx_t *f, const char *fsync) { fx_start_in(f, fsync, "data"); }
+static void fx_start(fx_t *f, const char *fsync)
+{
+	fx_start_in(f, fsync, "data");
+}
 
 static void fx_stop(fx_t *f)
 {
@@ -43,45 +46,43 @@ static void fx_stop(fx_t *f)
 	config_deinit(&f->cfg);
 }
 
-#define LONG_LINE                                                                          \
-	"this line is far too long for beanstalkd, which reads commands into a buffer of "  \
+#define LONG_LINE                                                                            \
+	"this line is far too long for beanstalkd, which reads commands into a buffer of "   \
 	"two hundred and twenty-four bytes, crlf included, and answers bad_format once the " \
 	"end of such an over-long line finally arrives here, after all of these words\r\n"
 
-static const char session[] =
-	"put 1 0 10 5\r\nhello\r\n"
-	"use other\r\n"
-	"put 0 0 10 0\r\n\r\n"
-	"put 1 0 1 101\r\n" /* over max-job-size 100: body skipped */
-	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	"\r\n"
-	"put 1 0 1 2\r\nabcd\r\n"
-	"watch other\r\n"
-	"reserve\r\n"
-	"bury 2 5\r\n"
-	"peek-buried\r\n" LONG_LINE
-	"kick-job 2\r\n"
-	"reserve-with-timeout 0\r\n"
-	"delete 2\r\n"
-	"list-tubes-watched\r\n"
-	"quit\r\n";
+static const char session[] = "put 1 0 10 5\r\nhello\r\n"
+                              "use other\r\n"
+                              "put 0 0 10 0\r\n\r\n"
+                              "put 1 0 1 101\r\n" /* over max-job-size 100: body skipped */
+                              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                              "\r\n"
+                              "put 1 0 1 2\r\nabcd\r\n"
+                              "watch other\r\n"
+                              "reserve\r\n"
+                              "bury 2 5\r\n"
+                              "peek-buried\r\n" LONG_LINE "kick-job 2\r\n"
+                              "reserve-with-timeout 0\r\n"
+                              "delete 2\r\n"
+                              "list-tubes-watched\r\n"
+                              "quit\r\n";
 
-static const char expect[] =
-	"INSERTED 1\r\n"
-	"USING other\r\n"
-	"INSERTED 2\r\n"
-	"JOB_TOO_BIG\r\n"
-	"EXPECTED_CRLF\r\n"
-	"UNKNOWN_COMMAND\r\n" /* the CRLF left after the bad body */
-	"WATCHING 2\r\n"
-	"RESERVED 2 0\r\n\r\n"
-	"BURIED\r\n"
-	"FOUND 2 0\r\n\r\n"
-	"BAD_FORMAT\r\n"
-	"KICKED\r\n"
-	"RESERVED 1 5\r\nhello\r\n" /* bury gave job 2 priority 5 */
-	"DELETED\r\n"
-	"OK 22\r\n---\n- default\n- other\n\r\n";
+static const char expect[] = "INSERTED 1\r\n"
+                             "USING other\r\n"
+                             "INSERTED 2\r\n"
+                             "JOB_TOO_BIG\r\n"
+                             "EXPECTED_CRLF\r\n"
+                             "UNKNOWN_COMMAND\r\n" /* the CRLF left after the bad body */
+                             "WATCHING 2\r\n"
+                             "RESERVED 2 0\r\n\r\n"
+                             "BURIED\r\n"
+                             "FOUND 2 0\r\n\r\n"
+                             "BAD_FORMAT\r\n"
+                             "KICKED\r\n"
+                             "RESERVED 1 5\r\nhello\r\n" /* bury gave job 2 priority 5 */
+                             "DELETED\r\n"
+                             "OK 22\r\n---\n- default\n- other\n\r\n";
 
 static void run_split(size_t at)
 {
@@ -100,7 +101,7 @@ static void run_split(size_t at)
 	memconn_recv(m, &out);
 	if (buf_len(&out) != sizeof expect - 1 || memcmp(buf_data(&out), expect, buf_len(&out)))
 		test_fail(__FILE__, __LINE__, "split at %zu: got %.*s", at, (int)buf_len(&out),
-			  (const char *)buf_data(&out));
+		          (const char *)buf_data(&out));
 	CHECK(memconn_server_closed(m)); /* quit */
 	buf_deinit(&out);
 	memconn_free(m);

@@ -6,7 +6,10 @@
 #include "proto/beanstalk/parse.h"
 #include "test.h"
 
-static int scan(const char *s, size_t *len) { return bstk_scan_line((const uint8_t *)s, strlen(s), len); }
+static int scan(const char *s, size_t *len)
+{
+	return bstk_scan_line((const uint8_t *)s, strlen(s), len);
+}
 
 TEST(bstk_scan_line_rules)
 {
