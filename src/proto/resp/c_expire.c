@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/time.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #define EXPIRE_TICK_MS 100
@@ -92,6 +93,45 @@ void resp_lx_drop(resp_srv_t *srv, const char *key, size_t klen)
 	srv->lx->quiet_delete = 1;
 	resp_db_delete(srv, key, klen);
 	srv->lx->quiet_delete = 0;
+}
+
+/* --- ready order (see resp_lx_t.ready) ----------------------------------------- */
+
+void resp_lx_signal(resp_srv_t *srv, const char *key, size_t klen)
+{
+	resp_lx_t *lx = srv->lx;
+	size_t before = srv->nready;
+	resp_signal_key(srv, key, klen);
+	if (srv->nready == before)
+		return;    /* no waiters, or already queued this round */
+	if (before == 0) { /* a new serving round: forget the last one */
+		for (size_t i = 0; i < lx->nready; i++)
+			free(lx->ready[i]);
+		lx->nready = 0;
+	}
+	if (lx->nready == lx->ready_cap) {
+		lx->ready_cap = lx->ready_cap ? lx->ready_cap * 2 : 8;
+		lx->ready = realloc(lx->ready, lx->ready_cap * sizeof *lx->ready);
+		lx->ready_len = realloc(lx->ready_len, lx->ready_cap * sizeof *lx->ready_len);
+		if (!lx->ready || !lx->ready_len)
+			abort();
+	}
+	char *k = malloc(klen + 1);
+	if (!k)
+		abort();
+	memcpy(k, key, klen);
+	k[klen] = 0;
+	lx->ready[lx->nready] = k;
+	lx->ready_len[lx->nready++] = klen;
+}
+
+size_t resp_lx_ready_rank(resp_srv_t *srv, const char *key, size_t klen)
+{
+	resp_lx_t *lx = srv->lx;
+	for (size_t i = 0; i < lx->nready; i++)
+		if (lx->ready_len[i] == klen && memcmp(lx->ready[i], key, klen) == 0)
+			return i;
+	return SIZE_MAX;
 }
 
 /* --- active expiry ------------------------------------------------------------- */
@@ -261,6 +301,10 @@ void resp_lx_stop(resp_srv_t *srv)
 	for (size_t i = 0; i < lx->npats; i++)
 		free(lx->pats[i].pat);
 	free(lx->pats);
+	for (size_t i = 0; i < lx->nready; i++)
+		free(lx->ready[i]);
+	free(lx->ready);
+	free(lx->ready_len);
 	map_deinit(&lx->expires);
 	map_deinit(&lx->channels);
 	map_deinit(&lx->watched);
@@ -478,7 +522,7 @@ RESP_HANDLER(resp_c_rename)
 	kvs_log_rename(srv->lx->store, s->p, s->len, d->p, d->len, freed);
 	resp_lx_touch(srv, s->p, s->len);
 	resp_lx_touch(srv, d->p, d->len);
-	resp_signal_key(srv, d->p, d->len);
+	resp_lx_signal(srv, d->p, d->len);
 	cl->dirty = 1;
 	resp_ok(cl->out);
 	return 0;

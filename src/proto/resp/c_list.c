@@ -85,7 +85,7 @@ static int push(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail, int only_e
 	}
 	resp_int(cl->out, (int64_t)qlist_len(l));
 	changed(cl, argv[1].p, argv[1].len);
-	resp_signal_key(srv, argv[1].p, argv[1].len);
+	resp_lx_signal(srv, argv[1].p, argv[1].len);
 	return 0;
 }
 
@@ -486,7 +486,7 @@ int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, i
 	if (sl != dl)
 		drop_if_empty(srv, src->p, src->len, sl);
 	changed(cl, dst->p, dst->len);
-	resp_signal_key(srv, dst->p, dst->len);
+	resp_lx_signal(srv, dst->p, dst->len);
 	return 0;
 }
 

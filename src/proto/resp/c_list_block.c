@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 enum { K_POP, K_MPOP, K_MOVE };
@@ -125,27 +126,43 @@ static int try_pop(resp_cli_t *cl, int nkeys, const resp_arg_t *keys, int tail)
 	return 0;
 }
 
+/* The key to serve a multi-key waiter from: among its keys that hold a
+ * list, the one signalled first this round (Redis serves ready keys in
+ * order), else the first in the client's order; -1 when none has data. A
+ * wrong type appearing on a key is not served (Redis keeps the client
+ * blocked too). */
+static int pick_key(resp_cli_t *cl, const bwait_t *w)
+{
+	if (w->nkeys == 1) {
+		int wrong;
+		return resp_lx_list(cl->srv, w->keys[0].p, w->keys[0].len, &wrong) ? 0 : -1;
+	}
+	int best = -1;
+	size_t best_rank = SIZE_MAX;
+	for (int i = 0; i < w->nkeys; i++) {
+		int wrong;
+		if (!resp_lx_list(cl->srv, w->keys[i].p, w->keys[i].len, &wrong))
+			continue;
+		size_t rank = resp_lx_ready_rank(cl->srv, w->keys[i].p, w->keys[i].len);
+		if (best < 0 || rank < best_rank) {
+			best = i;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
 static int serve(resp_cli_t *cl, resp_block_t *bk)
 {
 	bwait_t *w = bk->arg;
+	int i;
 	switch (w->kind) {
 	case K_POP:
-		for (int i = 0; i < w->nkeys; i++) {
-			/* A wrong type appearing on a key we wait on is not served
-			 * (Redis keeps the client blocked too). */
-			int wrong;
-			qlist_t *l = resp_lx_list(cl->srv, w->keys[i].p, w->keys[i].len, &wrong);
-			if (l)
-				return try_pop(cl, 1, &w->keys[i], w->from);
-		}
-		return 0;
+		i = pick_key(cl, w);
+		return i >= 0 && try_pop(cl, 1, &w->keys[i], w->from);
 	case K_MPOP:
-		for (int i = 0; i < w->nkeys; i++) {
-			int wrong;
-			if (resp_lx_list(cl->srv, w->keys[i].p, w->keys[i].len, &wrong))
-				return resp_lx_mpop(cl, 1, &w->keys[i], w->from, w->count) != 0;
-		}
-		return 0;
+		i = pick_key(cl, w);
+		return i >= 0 && resp_lx_mpop(cl, 1, &w->keys[i], w->from, w->count) != 0;
 	case K_MOVE: {
 		int wrong;
 		qlist_t *sl = resp_lx_list(cl->srv, w->keys[0].p, w->keys[0].len, &wrong);

@@ -41,6 +41,12 @@ struct resp_lx {
 	size_t npats, pats_cap;
 	map_t watched; /* key → lx_subs_t of watching clients */
 	uint64_t expired_keys;
+	/* Keys signalled to blocked clients since the last serving round, in
+	 * signal order: a client blocked on several keys is served from the
+	 * one signalled first, as Redis serves ready keys in order. */
+	char **ready;
+	size_t *ready_len;
+	size_t nready, ready_cap;
 	int quiet_delete; /* the deletion in progress is journaled by its caller */
 };
 
@@ -88,6 +94,10 @@ struct resp_lxcli *resp_lx_cli(resp_cli_t *cl);
 /* A key changed: WATCHers see it. */
 void resp_lx_touch(resp_srv_t *srv, const char *key, size_t klen);
 int64_t resp_lx_expire_get(resp_srv_t *srv, const char *key, size_t klen);
+/* resp_signal_key() plus the note of the order keys became ready. */
+void resp_lx_signal(resp_srv_t *srv, const char *key, size_t klen);
+/* Position of key in this round's ready order, or SIZE_MAX. */
+size_t resp_lx_ready_rank(resp_srv_t *srv, const char *key, size_t klen);
 /* Sets (at > 0) or clears (at == 0) a key's expiry in memory only. */
 void resp_lx_expire_set(resp_srv_t *srv, const char *key, size_t klen, int64_t at);
 /* The list at key: *wrong set when the key holds another type. */
