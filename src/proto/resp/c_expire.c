@@ -54,6 +54,14 @@ void resp_lx_expire_if_needed(resp_srv_t *srv, const char *key, size_t klen)
 	}
 }
 
+int resp_lx_expired(resp_srv_t *srv, const char *key, size_t klen)
+{
+	int64_t at = srv->lx ? get_exp(srv->lx, key, klen) : 0;
+	return at && at <= time_wall_ms();
+}
+
+size_t resp_lx_expires_count(resp_srv_t *srv) { return srv->lx ? map_len(&srv->lx->expires) : 0; }
+
 uint64_t resp_lx_obj_cost(const resp_obj_t *o)
 {
 	if (o->type == RESP_T_LIST) {

@@ -77,6 +77,11 @@ void resp_lx_cli_close(resp_cli_t *cl);
 int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv);
 /* Lazy expiry, called by resp_db_find. */
 void resp_lx_expire_if_needed(resp_srv_t *srv, const char *key, size_t klen);
+/* For listings that walk the key map directly (KEYS, SCAN): whether the
+ * key's time has passed (it is gone for every lookup), and for INFO
+ * keyspace the number of keys with a time. */
+int resp_lx_expired(resp_srv_t *srv, const char *key, size_t klen);
+size_t resp_lx_expires_count(resp_srv_t *srv);
 /* A key is being deleted (journal, expiry, WATCH). o is still valid. */
 void resp_lx_on_delete(resp_srv_t *srv, const char *key, size_t klen, const resp_obj_t *o);
 void resp_lx_obj_free(resp_obj_t *o);
