@@ -79,7 +79,8 @@ $(B)/bench/%: $(B)/bench/%.o $(B)/libsluiced.a
 
 # Fuzz targets: corpus replayers in the normal build; `make fuzz` builds
 # real libFuzzer binaries with clang.
-$(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay_main.o $(B)/libsluiced.a
+FUZZ_SUPPORT = $(B)/tests/fuzz/front_harness.o $(B)/tests/unit/net/memconn.o
+$(B)/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay_main.o $(FUZZ_SUPPORT) $(B)/libsluiced.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -87,7 +88,7 @@ fuzz:
 	$(MAKE) MODE=fuzz CC=clang EXTRA_CFLAGS="-fsanitize=fuzzer-no-link" \
 		$(patsubst tests/fuzz/%.c,build/fuzz/lf/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-build/fuzz/lf/%: build/fuzz/tests/fuzz/%.o build/fuzz/libsluiced.a
+build/fuzz/lf/%: build/fuzz/tests/fuzz/%.o $(FUZZ_SUPPORT) build/fuzz/libsluiced.a
 	@mkdir -p $(dir $@)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 

@@ -125,6 +125,14 @@ static void on_signal(loop_t *loop, loop_watch_t *w, uint32_t events)
 	server_t *s = w->arg;
 	struct signalfd_siginfo si;
 	while (read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGUSR1) {
+			/* beanstalkd's drain mode: new jobs are refused, the rest
+			 * keeps working, so workers can empty the server. */
+			if (!s->broker.draining)
+				log_info(&s->log, "received SIGUSR1: entering drain mode");
+			s->broker.draining = 1;
+			continue;
+		}
 		log_info(&s->log, "received %s, shutting down", strsignal((int)si.ssi_signo));
 		s->broker.shutting_down = 1;
 		loop_stop(loop);
@@ -139,6 +147,7 @@ static void block_signals(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }

@@ -53,7 +53,10 @@ run_suite unit "$SLUICE_BUILD/test-unit"
 for f in "$SLUICE_BUILD"/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
-	run_suite "$name" "$f" "tests/fuzz/corpus/${name#fuzz_}"
+	corpus="tests/fuzz/corpus/${name#fuzz_}"
+	# fuzz_resp_parse shares corpus/resp with fuzz_resp, and so on.
+	[ -d "$corpus" ] || corpus="tests/fuzz/corpus/$(cut -d_ -f2 <<<"$name")"
+	run_suite "$name" "$f" "$corpus"
 done
 
 if compgen -G "tests/integration/test_*.py" >/dev/null; then

@@ -21,8 +21,9 @@ typedef struct broker {
 	loop_t *loop;
 	syncer_t *syncer;
 	const char *data_dir;
-	int clean_start;        /* the previous run shut down cleanly */
-	int shutting_down;      /* set when SIGTERM/SIGINT arrived */
+	int clean_start;   /* the previous run shut down cleanly */
+	int shutting_down; /* set when SIGTERM/SIGINT arrived */
+	int draining;      /* SIGUSR1: refuse new beanstalkd jobs (DRAINING) */
 } broker_t;
 
 #endif

@@ -469,6 +469,14 @@ void jobs_discard(jobs_t *s, job_t *j)
 	free(j);
 }
 
+void jobs_mark_producer(jobs_t *s, job_client_t *c)
+{
+	if (!c->producer) {
+		c->producer = 1;
+		s->producers_n++;
+	}
+}
+
 void jobs_put(jobs_t *s, job_client_t *c, job_t *j)
 {
 	j->tube = c->use;
@@ -476,10 +484,7 @@ void jobs_put(jobs_t *s, job_client_t *c, job_t *j)
 	tab_put(s, j);
 	s->total_jobs++;
 	j->tube->total_jobs++;
-	if (c && !c->producer) {
-		c->producer = 1;
-		s->producers_n++;
-	}
+	jobs_mark_producer(s, c);
 	if (j->delay_ns > 0)
 		make_delayed(s, j, j->created_ns + j->delay_ns);
 	else

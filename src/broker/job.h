@@ -149,6 +149,9 @@ long job_client_ignore(job_client_t *c, const char *name, size_t len);
 job_t *jobs_new_job(jobs_t *s, uint32_t pri, int64_t delay_ns, int64_t ttr_ns, uint32_t body_len);
 /* Frees a job that was never put. */
 void jobs_discard(jobs_t *s, job_t *j);
+/* A connection counts as a producer from its first well-formed put line on
+ * (beanstalkd's rule: even if the body then fails or drain mode refuses). */
+void jobs_mark_producer(jobs_t *s, job_client_t *c);
 /* Puts a new job into the client's used tube (ready or delayed). */
 void jobs_put(jobs_t *s, job_client_t *c, job_t *j);
 

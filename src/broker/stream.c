@@ -96,24 +96,31 @@ static int parse_u64(const char *s, uint64_t *out)
 	int neg = s[0] == '-';
 	size_t n = strlen(s);
 	int strict = n <= 20 && !(n > 1 && s[neg] == '0') && !(neg && n == 1);
-	for (size_t i = (size_t)neg; strict && i < n; i++)
+	uint64_t v = 0;
+	for (size_t i = (size_t)neg; strict && i < n; i++) {
 		strict = s[i] >= '0' && s[i] <= '9';
+		if (strict) {
+			uint64_t d = (uint64_t)(s[i] - '0');
+			if (v > (UINT64_MAX - d) / 10)
+				strict = 0;
+			else
+				v = v * 10 + d;
+		}
+	}
 	if (strict) {
 		if (neg)
 			return -1;
-		errno = 0;
-		unsigned long long v = strtoull(s, NULL, 10);
-		if (errno == 0 && v <= INT64_MAX) {
+		if (v <= INT64_MAX) {
 			*out = v;
 			return 0;
 		}
 	}
 	char *end = NULL;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long lv = strtoull(s, &end, 10);
 	if (errno == EINVAL || errno == ERANGE || *end != 0)
 		return -1;
-	*out = v;
+	*out = lv;
 	return 0;
 }
 
@@ -535,6 +542,7 @@ int stream_delete(stream_t *s, sid_t id)
 	if (i >= s->head + s->n || sid_cmp(s->v[i]->id, id) != 0)
 		return 0;
 	remove_at(s, i);
+	s->ndeleted++;
 	if (sid_cmp(id, s->max_deleted_id) > 0)
 		s->max_deleted_id = id;
 	return 1;
@@ -1044,6 +1052,7 @@ void stream_drop_range(stream_t *s, uint64_t from, uint64_t to)
 	for (size_t i = s->head; i < s->head + s->n; i++) {
 		sentry_t *e = s->v[i];
 		if (e && e->pos >= from && e->pos < to) {
+			s->ndeleted++;
 			free(e);
 			s->v[i] = NULL;
 			s->holes++;

@@ -133,6 +133,7 @@ typedef struct stream {
 	uint64_t num;   /* the store's number for this stream (directory name) */
 	int dirty;      /* appended since the last durability request */
 	int touched;    /* in the store's list of streams to flush/sync */
+	uint64_t ndeleted; /* entries ever removed by XDEL (0: no gaps between live entries) */
 	/* Read cache: payloads of positions [rfirst, rfirst + rn) in rbuf. */
 	buf_t rbuf;
 	uint64_t rfirst;

@@ -87,7 +87,6 @@ struct sstore {
 	sstore_sink_t sink;
 	const log_t *log;
 	buf_t tmp;
-	uint64_t entry_bytes, entries; /* running size of ADD records, for garbage */
 	loop_task_t flush;             /* end of turn: write pending entries */
 	stream_t **touched;            /* streams appended to since the last flush/sync */
 	size_t ntouched, touched_cap;
@@ -219,17 +218,13 @@ static void untouch(sstore_t *st, stream_t *s)
 	s->touched = 0;
 }
 
-static uint64_t avg_entry(const sstore_t *st)
-{
-	return st->entries ? st->entry_bytes / st->entries : 64;
-}
-
 void sstore_log_del(sstore_t *st, const char *key, size_t klen, sid_t id)
 {
 	if (!st)
 		return;
 	put_id(begin(st, key, klen), id);
-	jrnl_garbage(st->j, avg_entry(st) + jrnl_record_size(buf_len(&st->tmp)));
+	/* Not reported as garbage: a DEL stays meaningful until a trim passes
+	 * the entry, and a snapshot rewrites deletions as position ranges. */
 	emit(st, R_DEL);
 }
 
@@ -535,12 +530,15 @@ static void snap_stream(void *arg, const char *key, size_t klen, stream_t *s)
 	snap_emit(x, R_CREATE);
 	buf_put_be64(begin(st, key, klen), first_pos(s));
 	snap_emit(x, R_TRIM);
-	/* Deleted entries between live ones, as position ranges. */
+	/* Deleted entries between live ones, as position ranges (only a stream
+	 * that ever had XDEL can have gaps: skip the scan otherwise). */
 	siter_t it;
 	stream_iter(&it, s, SID_MIN, SID_MAX, 0);
 	sentry_t *e;
 	uint64_t expect = first_pos(s);
-	while ((e = stream_iter_next(&it))) {
+	if (!s->ndeleted)
+		expect = s->next_pos;
+	while (s->ndeleted && (e = stream_iter_next(&it))) {
 		if (e->pos > expect) {
 			buf_t *g = begin(st, key, klen);
 			buf_put_be64(g, expect);
@@ -603,6 +601,59 @@ static int snapshot(void *arg, jrnl_t *j)
 
 /* --- lifecycle ------------------------------------------------------------------- */
 
+typedef struct nums {
+	uint64_t *v;
+	size_t n, cap;
+} nums_t;
+
+static void collect_num(void *arg, const char *key, size_t klen, stream_t *s)
+{
+	(void)key;
+	(void)klen;
+	nums_t *x = arg;
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 64;
+		x->v = realloc(x->v, x->cap * sizeof *x->v);
+		if (!x->v)
+			abort();
+	}
+	x->v[x->n++] = s->num;
+}
+
+/* Removes logs no stream refers to: their CREATE never became durable, or
+ * their DELKEY did while the directory removal did not finish. */
+static void remove_orphans(sstore_t *st)
+{
+	nums_t used = { NULL, 0, 0 };
+	st->sink.each(st->sink.arg, collect_num, &used);
+	DIR *d = opendir(st->dir);
+	if (!d) {
+		free(used.v);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long long n = strtoull(de->d_name, &end, 10);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end)
+			continue;
+		int live = 0;
+		for (size_t i = 0; i < used.n && !live; i++)
+			live = used.v[i] == n;
+		if (live)
+			continue;
+		char path[4096 + 300];
+		snprintf(path, sizeof path, "%s/%s", st->dir, de->d_name);
+		plog_t *p;
+		if (plog_open(&p, path, &st->popts, st->b->syncer, st->log, 0) == 0) {
+			log_info(st->log, "streams: removing orphaned log %s", path);
+			plog_destroy(p);
+		}
+	}
+	closedir(d);
+	free(used.v);
+}
+
 int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 {
 	char dir[4096];
@@ -648,6 +699,7 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 		free(st);
 		return rc;
 	}
+	remove_orphans(st);
 	*out = st;
 	return 0;
 }

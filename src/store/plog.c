@@ -420,6 +420,10 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 			log_warn(log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
 			         prev->next, s->base - 1);
 		segs_push(p, s);
+		/* Map the previous one's indexes now, so that opening a long log
+		 * never holds every index in memory at once. */
+		if (p->nsegs >= 2)
+			seg_idle(p->segs[p->nsegs - 2]);
 	}
 	free(bases);
 	if (rc == 0 && p->nsegs == 0) {
@@ -432,8 +436,7 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		free_segs(p);
 		return rc;
 	}
-	for (size_t i = 0; i + 1 < p->nsegs; i++)
-		seg_idle(p->segs[i]);
+	seg_activate(active(p));
 	int64_t end = active(p)->next;
 	p->start = p->segs[0]->base > ckpt ? p->segs[0]->base : ckpt;
 	if (p->start > end)
@@ -565,10 +568,17 @@ void plog_max_timestamp(const plog_t *p, int64_t *ts, int64_t *offset)
 	*ts = -1;
 	*offset = -1;
 	for (size_t i = 0; i < p->nsegs; i++) {
-		const seg_t *s = p->segs[i];
-		if (s->max_ts > *ts && s->max_ts_off >= p->start) {
-			*ts = s->max_ts;
-			*offset = s->max_ts_off;
+		seg_t *s = p->segs[i];
+		int64_t t = s->max_ts, o = s->max_ts_off;
+		if (s->next <= p->start)
+			continue;
+		/* After DeleteRecords inside this segment its maximum may lie
+		 * below the start: look at what is left of it (rare). */
+		if (o < p->start && seg_max_ts_from(s, p->start, &t, &o) < 0)
+			continue;
+		if (t > *ts) {
+			*ts = t;
+			*offset = o < p->start ? p->start : o;
 		}
 	}
 }
@@ -626,7 +636,7 @@ int plog_find_by_time(plog_t *p, int64_t ts, int64_t *offset)
 		seg_t *s = p->segs[i];
 		if (s->next <= p->start || s->max_ts < ts)
 			continue;
-		int rc = seg_find_by_time(s, ts, offset);
+		int rc = seg_find_by_time(s, ts, p->start, offset);
 		if (rc == SL_ENOENT)
 			continue;
 		if (rc < 0)

@@ -53,7 +53,8 @@ void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg);
  * run inline and plog_when_durable calls back before returning. */
 int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
 	      const log_t *log, int clean);
-/* Syncs (if any policy but never... always syncs on close) and closes. */
+/* Trims the active segment's preallocated tail, syncs everything (whatever
+ * the policy) and closes. */
 void plog_close(plog_t *p);
 /* Closes and deletes the directory (topic deletion). */
 int plog_destroy(plog_t *p);

@@ -32,29 +32,33 @@
  * Validity: a batch is valid when its header parses (magic 2, BatchLength
  * >= 49), it lies entirely inside the file, its BaseOffset is the expected
  * next offset, its PartitionLeaderEpoch is SEG_LEADER_EPOCH (both fields
- * are outside the CRC), RecordsCount == LastOffsetDelta + 1, and (when verifying)
- * its CRC-32C matches. An index file is valid when its size is a multiple
- * of the entry size, its columns increase, and its positions lie inside
- * the file.
+ * are outside the CRC), RecordsCount == LastOffsetDelta + 1, and (when
+ * verifying) its CRC-32C matches. An index file is valid when its size is
+ * a multiple of the entry size, its columns increase, and its positions
+ * lie inside the file.
  *
  * Recovery rule (seg_open): load both indexes; if either is missing or
- * invalid, drop both and rebuild by walking the whole log. After an unclean
- * shutdown the active segment is walked whole with CRC checks
- * (SEG_VERIFY_ALL: anything not yet synced may be damaged anywhere in it)
- * and its index files are rewritten if they differ from what the walk
- * computes; sealed segments were synced and trimmed when sealed. Otherwise check
- * the last offset-index entry: the batch at its position must have the
- * expected BaseOffset; drop entries from the end until one does. Time-index
- * entries newer than that entry are dropped too. Then walk from that entry
- * to the end of the file, re-adding index entries as appends would, and
- * stop at the first invalid batch (after an unclean shutdown: CRC-checked).
- * The file is truncated there — this also removes a preallocated zero tail —
- * and what was cut is logged. Index entries that still point into the cut
- * part are lagging (an index page reached disk before its log data) and are
- * caught either here or, for an entry in the middle of the file, lazily on
- * read: a read checks the batch header at the entry it uses and rebuilds
- * the indexes when it does not match. Nothing is ever read past the logical
- * end, so a damaged tail is never served.
+ * invalid, drop both and rebuild by walking the whole log. Otherwise pick
+ * a start entry — the last one (SEG_VERIFY_NONE after a clean shutdown,
+ * SEG_VERIFY_TAIL), the last one at or below a known-synced position
+ * (SEG_VERIFY_TAIL with `from`), or none (SEG_VERIFY_ALL: the whole
+ * segment) — and step back while the batch header at the entry does not
+ * carry the entry's offset. Walk from there to the end of the file,
+ * recomputing index entries as appends would, and stop at the first
+ * invalid batch (CRC-checked unless NONE). The file is truncated there —
+ * this also removes a preallocated zero tail — and what was cut is logged;
+ * a read error stops the open instead (nothing is cut for it). The index
+ * files are rewritten only if the walk disagrees with them. Which mode
+ * each segment gets is plog's decision (plog.c: the recovery point).
+ *
+ * Index entries in the middle of a file are not checked at open: a read
+ * checks the batch header at every entry it uses and rebuilds the indexes
+ * when it does not match, and a binary search over damaged entries still
+ * only returns an entry at or below the target. Nothing is ever read past
+ * the logical end, so a damaged tail is never served.
+ *
+ * Memory: the active segment's indexes are heap arrays; a sealed
+ * segment's are read-only mappings of its files (seg_idle).
  */
 #include "store/segment.h"
 
@@ -316,6 +320,38 @@ void seg_idle(seg_t *s)
 	close(s->ifd);
 	close(s->tfd);
 	s->ifd = s->tfd = -1;
+}
+
+void seg_activate(seg_t *s)
+{
+	if (!s->sealed)
+		return;
+	if (s->imap) {
+		size_t n = s->nidx;
+		seg_idx_t *v = malloc((n ? n : 1) * sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			v[i] = (seg_idx_t){ix_rel(s, i), ix_pos(s, i)};
+		munmap((void *)s->imap, n * IDX_ENTRY);
+		s->imap = NULL;
+		s->idx = v;
+		s->cidx = n ? n : 1;
+	}
+	if (s->tmap) {
+		size_t n = s->ntidx;
+		seg_tidx_t *v = malloc((n ? n : 1) * sizeof *v);
+		if (!v)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			v[i] = (seg_tidx_t){tx_ts(s, i), tx_rel(s, i)};
+		munmap((void *)s->tmap, n * TIDX_ENTRY);
+		s->tmap = NULL;
+		s->tidx = v;
+		s->ctidx = n ? n : 1;
+	}
+	s->sealed = 0;
+	(void)ensure_index_fds(s);
 }
 
 /* Rewrites both index files from memory. */
@@ -900,12 +936,13 @@ out:
 	return rc;
 }
 
-int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
+int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset)
 {
-	if (s->size == 0 || s->max_ts < ts)
+	if (s->size == 0 || s->max_ts < ts || min_offset >= s->next)
 		return SL_ENOENT;
 	/* Entries before the first one reaching ts cover only batches whose
-	 * timestamps are all below ts: start at the last such entry. */
+	 * timestamps are all below ts: start at the last such entry, or at
+	 * the batch holding min_offset if that is later. */
 	size_t lo = 0, hi = s->ntidx;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -914,12 +951,14 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
 		else
 			hi = mid;
 	}
+	int64_t from = lo > 0 ? s->base + tx_rel(s, lo - 1) : s->base;
+	if (min_offset > from)
+		from = min_offset;
+	uint64_t p = 0;
+	int64_t first;
+	int rc = from > s->base ? seg_locate(s, from, &p, &first) : 0;
 	scan_t sc;
 	scan_init(&sc, s->fd, s->size);
-	uint64_t p = 0;
-	int rc = 0;
-	if (lo > 0)
-		rc = idx_start(s, &sc, s->base + tx_rel(s, lo - 1), &p);
 	while (rc == 0) {
 		batch_hdr_t h;
 		if (p >= s->size) {
@@ -933,6 +972,33 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset)
 		if (h.max_ts >= ts) {
 			*offset = h.base_offset;
 			break;
+		}
+		p += batch_size(&h);
+	}
+	scan_deinit(&sc);
+	return rc;
+}
+
+int seg_max_ts_from(seg_t *s, int64_t min_offset, int64_t *ts, int64_t *offset)
+{
+	*ts = -1;
+	*offset = -1;
+	uint64_t p = 0;
+	int64_t first;
+	int rc = seg_locate(s, min_offset, &p, &first);
+	if (rc == SL_ENOENT)
+		return 0;
+	scan_t sc;
+	scan_init(&sc, s->fd, s->size);
+	while (rc == 0 && p < s->size) {
+		batch_hdr_t h;
+		if (scan_hdr(&sc, p, &h) < 0) {
+			rc = SL_EIO;
+			break;
+		}
+		if (h.max_ts > *ts) {
+			*ts = h.max_ts;
+			*offset = h.base_offset;
 		}
 		p += batch_size(&h);
 	}

@@ -109,8 +109,13 @@ int seg_locate(seg_t *s, int64_t offset, uint64_t *pos, int64_t *batch_base);
 /* Length of the run of whole batches starting at pos (a batch start) that
  * fits in max_bytes, but at least one batch. */
 int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len);
-/* Base offset of the first batch with MaxTimestamp >= ts, or SL_ENOENT. */
-int seg_find_by_time(seg_t *s, int64_t ts, int64_t *offset);
+/* Base offset of the first batch with MaxTimestamp >= ts among those whose
+ * last offset >= min_offset, or SL_ENOENT. */
+int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset);
+
+/* Largest MaxTimestamp (and its batch's base offset) among the batches
+ * whose last offset >= min_offset; -1s when none. Walks those batches. */
+int seg_max_ts_from(seg_t *s, int64_t min_offset, int64_t *ts, int64_t *offset);
 
 /* Trims the preallocated tail, brings the index files up to date, and
  * fsyncs them when sync. The log data itself is synced by the caller (it
@@ -122,6 +127,9 @@ int seg_seal(seg_t *s, int sync);
  * A later rebuild goes back to arrays, rewrites the files and maps again.
  * No-op on the mapping while the files lag memory. */
 void seg_idle(seg_t *s);
+/* Undoes seg_idle (the segment becomes the active one again after the
+ * segment meant to follow it was set aside at open). */
+void seg_activate(seg_t *s);
 /* Recomputes both indexes by walking every batch header. */
 int seg_rebuild_index(seg_t *s);
 

@@ -40,8 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	loop_t *loop = loop_new(NULL);
 	syncer_t *syncer = syncer_new(loop, NULL);
-	jrnl_opts_t o = { .fsync = { FSYNC_NEVER, 0 }, .compact_ratio_pct = 50,
-			  .compact_min_bytes = 1 << 20, .max_record = 1 << 16 };
+	jrnl_opts_t o = {.fsync = {FSYNC_NEVER, 0},
+	                 .compact_ratio_pct = 50,
+	                 .compact_min_bytes = 1 << 20,
+	                 .max_record = 1 << 16};
 	jrnl_t *j = NULL;
 	size_t n1 = 0, n2 = 0;
 	if (jrnl_open(&j, loop, syncer, NULL, dir, "fuzz", &o, count_records, &n1) == 0) {

@@ -361,3 +361,28 @@ def test_requirepass():
     finally:
         srv.stop()
         ref.stop()
+
+
+def test_keys_glob_patterns(servers):
+    """KEYS and SCAN MATCH use Redis's glob rules; key order is the hash
+    table's, so results are compared as sorted sets."""
+    keys = ["a", "ab", "abc", "b[1]", "h?llo", "hello", "hallo", "hbllo", "x*y", "aaaaaaaaaaaaaaaaaaaaab"]
+    pats = ["*", "a*", "?b*", "h[ae]llo", "h[^e]llo", "h[a-b]llo", "h[b-a]llo", "*\\[*", "b\\[1]",
+            "x\\*y", "*a*a*a*a*a*b", "h\\?llo", "[", "a[", "*[", "\\", "H*", "*c"]
+    results = []
+    for port in servers:
+        c = Conn(port)
+        c.call("FLUSHALL")
+        for k in keys:
+            c.call("XADD", k, "1-1", "f", "v")
+        got = []
+        for p in pats:
+            raw, v = c.call("KEYS", p)
+            got.append(sorted(x[1] for x in v[2]))
+            raw, v = c.call("SCAN", "0", "MATCH", p, "COUNT", "1000")
+            got.append(sorted(x[1] for x in v[2][1][2]))
+        results.append(got)
+        c.close()
+    for i, p in enumerate(pats):
+        assert results[1][2 * i] == results[0][2 * i], p
+        assert results[1][2 * i + 1] == results[0][2 * i + 1], p

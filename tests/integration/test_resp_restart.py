@@ -65,7 +65,11 @@ def test_streams_survive_restart(tmp_path, sig, compact):
         before = snapshot(s.port("resp"))
         if sig == signal.SIGKILL:
             s.kill()
+            # A log directory whose creation never reached the journal.
+            orphan = os.path.join(str(data), "streams", "77")
+            os.mkdir(orphan)
             s.start()
+            assert not os.path.exists(orphan)
         else:
             s.restart()
         after = snapshot(s.port("resp"))

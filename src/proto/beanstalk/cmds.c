@@ -170,6 +170,7 @@ static int h_put(bstk_conn_t *bc, const char *args, uint64_t id)
 		bstk_reply(bc, MSG_BAD_FORMAT);
 		return 0;
 	}
+	jobs_mark_producer(&srv->jobs, &bc->jc);
 	bc->in_job = jobs_new_job(&srv->jobs, pri, delay, ttr, bytes + 2);
 	bc->in_got = 0;
 	bstk_set_mode(bc, M_BODY);
@@ -184,6 +185,13 @@ void bstk_put_done(bstk_conn_t *bc)
 	if (j->body[j->body_len - 2] != '\r' || j->body[j->body_len - 1] != '\n') {
 		jobs_discard(&bc->srv->jobs, j);
 		bstk_reply(bc, "EXPECTED_CRLF\r\n");
+		return;
+	}
+	/* Drain mode (SIGUSR1, as in beanstalkd): the body was read, the job
+	 * is refused; its id stays used. */
+	if (bc->srv->b->draining) {
+		jobs_discard(&bc->srv->jobs, j);
+		bstk_reply(bc, "DRAINING\r\n");
 		return;
 	}
 	bc->seq0 = bc->srv->jobs.jseq;
@@ -599,12 +607,12 @@ static int h_stats(bstk_conn_t *bc, const char *args, uint64_t id)
 	           "rusage-utime: %d.%06d\nrusage-stime: %d.%06d\nuptime: %" PRId64 "\n"
 	           "binlog-oldest-index: 0\nbinlog-current-index: 0\nbinlog-records-migrated: 0\n"
 	           "binlog-records-written: %" PRIu64 "\nbinlog-max-size: 10485760\n"
-	           "draining: false\nid: %s\nhostname: %s\nos: %s\nplatform: %s\n",
+	           "draining: %s\nid: %s\nhostname: %s\nos: %s\nplatform: %s\n",
 	           js->timeouts, js->total_jobs, js->max_job_size, js->tubes.n, js->conns_n,
 	           js->producers_n, js->workers_n, js->waiting_n, js->conns_total, (long)getpid(),
 	           (int)ru.ru_utime.tv_sec, (int)ru.ru_utime.tv_usec, (int)ru.ru_stime.tv_sec,
 	           (int)ru.ru_stime.tv_usec, (jobs_now() - js->started_ns) / NS_PER_SEC, js->jseq,
-	           srv->instance, srv->uts.nodename, srv->uts.version, srv->uts.machine);
+	           srv->b->draining ? "true" : "false", srv->instance, srv->uts.nodename, srv->uts.version, srv->uts.machine);
 	send_yaml(bc);
 	return 0;
 }

@@ -167,8 +167,22 @@ void resp_serve_ready(resp_srv_t *srv)
 			resp_cli_t *cl = cls[i];
 			if (!cl->blk || conn_is_closed(cl->c))
 				continue;
-			cl->out = conn_out(cl->c);
-			if (cl->blk->serve(cl, cl->blk))
+			/* A served XREADGROUP changed the PEL: under fsync=always its
+			 * reply waits for the sync like any other write's. */
+			int durable = srv->store && sstore_sync_required(srv->store);
+			buf_t scratch = BUF_INIT;
+			cl->dirty = 0;
+			cl->out = durable ? &scratch : conn_out(cl->c);
+			int served = cl->blk->serve(cl, cl->blk);
+			if (durable && buf_len(&scratch)) {
+				if (cl->dirty)
+					resp_hold_reply(cl, &scratch);
+				else
+					conn_write(cl->c, buf_data(&scratch), buf_len(&scratch));
+			}
+			buf_deinit(&scratch);
+			cl->out = NULL;
+			if (served)
 				resp_unblock(cl);
 		}
 		free(cls);

@@ -85,7 +85,7 @@ static void sync_task(loop_t *loop, loop_task_t *t)
 	resp_lx_when_durable(srv, on_part_durable, b);
 }
 
-static void hold_reply(resp_cli_t *cl, buf_t *reply)
+void resp_hold_reply(resp_cli_t *cl, buf_t *reply)
 {
 	resp_srv_t *srv = cl->srv;
 	resp_pending_t *p = malloc(sizeof *p);
@@ -118,7 +118,7 @@ static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratc
 	}
 	if (durable && buf_len(scratch)) {
 		if (cl->dirty)
-			hold_reply(cl, scratch);
+			resp_hold_reply(cl, scratch);
 		else
 			conn_write(cl->c, buf_data(scratch), buf_len(scratch));
 	}

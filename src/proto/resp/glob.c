@@ -7,7 +7,12 @@
 
 #include <ctype.h>
 
-static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase, int depth)
+/* skip: set once a '*' tried every remaining suffix of s without a match;
+ * then no outer '*' can succeed with a longer prefix either (the same cut
+ * Redis uses), which keeps patterns like "*a*a*a*b" linear-ish instead of
+ * exponential. */
+static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase, int depth,
+		 int *skip)
 {
 	if (depth > 1000)
 		return 0;
@@ -18,9 +23,13 @@ static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase,
 				p++, pl--;
 			if (pl == 1)
 				return 1;
-			for (size_t i = 0; i <= sl; i++)
-				if (match(p + 1, pl - 1, s + i, sl - i, nocase, depth + 1))
+			for (size_t i = 0; i <= sl; i++) {
+				if (match(p + 1, pl - 1, s + i, sl - i, nocase, depth + 1, skip))
 					return 1;
+				if (*skip)
+					return 0;
+			}
+			*skip = 1;
 			return 0;
 		case '?':
 			s++, sl--;
@@ -75,7 +84,7 @@ static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase,
 		case '\\':
 			if (pl >= 2)
 				p++, pl--;
-			/* fall through */
+			__attribute__((fallthrough));
 		default:
 			if (nocase ? tolower((unsigned char)p[0]) != tolower((unsigned char)s[0])
 				   : p[0] != s[0])
@@ -97,5 +106,6 @@ static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase,
 
 int resp_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase)
 {
-	return match(pat, plen, s, slen, nocase, 0);
+	int skip = 0;
+	return match(pat, plen, s, slen, nocase, 0, &skip);
 }

@@ -149,6 +149,10 @@ struct resp_cli {
 	struct resp_lxcli *lx; /* pub/sub, MULTI, WATCH state (c_lists.h) */
 };
 
+/* Queues reply (copied) behind a hold released when everything journaled
+ * so far is durable (front.c; group commit at the end of the turn). */
+void resp_hold_reply(resp_cli_t *cl, buf_t *reply);
+
 /* Dispatch one parsed request (commands.c). */
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv);
 const resp_cmd_t *resp_cmd_table(size_t *n);

@@ -162,3 +162,86 @@ TEST_T(plog_corruption_random_positions, 120)
 	buf_deinit(&im.idx);
 	buf_deinit(&im.tidx);
 }
+
+/* Files that were never a log: random bytes, random sizes, sometimes
+ * behind a valid first batch, with random or empty index files; opened
+ * clean and unclean. Whatever survives must be whole valid batches. */
+TEST(plog_garbage_files_never_crash)
+{
+	uint64_t seed = 0xbadf00dull;
+	plog_opts_t o = t_opts();
+	for (int c = 0; c < 60; c++) {
+		char dir[64];
+		snprintf(dir, sizeof dir, "g%02d", c);
+		CHECK_EQ(mkdir(dir, 0755), 0);
+		buf_t f = BUF_INIT;
+		int valid_first = c % 3 == 0;
+		if (valid_first)
+			t_stored(&f, 1, 0);
+		size_t n = (size_t)(test_rand(&seed) % 5000);
+		uint8_t *p = buf_reserve(&f, n + 1);
+		for (size_t i = 0; i < n; i++)
+			p[i] = (uint8_t)(c % 2 ? test_rand(&seed)
+			                       : (i % 61 == 8 ? 0 : test_rand(&seed) % 3));
+		buf_commit(&f, n);
+		/* The same files twice: "t" is opened clean first (structure
+		 * trusted, only no crash is asked), dir unclean first. */
+		char tdir[64], path[256];
+		snprintf(tdir, sizeof tdir, "t%02d", c);
+		CHECK_EQ(mkdir(tdir, 0755), 0);
+		uint8_t g[2][64];
+		size_t m[2];
+		for (int e = 0; e < 2; e++) {
+			m[e] = (size_t)(test_rand(&seed) % 64);
+			for (size_t i = 0; i < m[e]; i++)
+				g[e][i] = (uint8_t)test_rand(&seed);
+		}
+		for (int d = 0; d < 2; d++) {
+			const char *dd = d ? tdir : dir;
+			seg_path(path, sizeof path, dd, 0, ".log");
+			t_spit(path, buf_data(&f), buf_len(&f));
+			seg_path(path, sizeof path, dd, 0, ".index");
+			t_spit(path, g[0], m[0]);
+			seg_path(path, sizeof path, dd, 0, ".timeindex");
+			t_spit(path, g[1], m[1]);
+		}
+		buf_deinit(&f);
+		plog_t *tl;
+		CHECK_EQ(plog_open(&tl, tdir, &o, NULL, NULL, 1), 0);
+		for (int64_t off = 0; off < plog_end_offset(tl);) {
+			plog_region_t r;
+			uint8_t hb[BATCH_HDR_SIZE];
+			batch_hdr_t h;
+			CHECK_EQ(plog_read(tl, off, 1, &r), 0);
+			CHECK(r.len >= BATCH_HDR_SIZE);
+			CHECK_EQ(pread(r.fd, hb, sizeof hb, r.pos), (ssize_t)sizeof hb);
+			CHECK_EQ(batch_peek(hb, sizeof hb, &h), 0);
+			CHECK(batch_last_offset(&h) >= off);
+			off = batch_last_offset(&h) + 1;
+		}
+		int64_t tend = plog_end_offset(tl);
+		CHECK_EQ(t_append(tl, 2), tend);
+		plog_close(tl);
+		for (int clean = 0; clean < 2; clean++) {
+			plog_t *pl;
+			CHECK_EQ(plog_open(&pl, dir, &o, NULL, NULL, clean), 0);
+			int64_t end = plog_end_offset(pl);
+			if (valid_first)
+				CHECK(end >= t_nrec(1));
+			for (int64_t off = 0; off < end;) {
+				CHECK_EQ(t_check_read(pl, off, 1, NULL, 0), off);
+				plog_region_t r;
+				uint8_t hb[BATCH_HDR_SIZE];
+				batch_hdr_t h;
+				CHECK_EQ(plog_read(pl, off, 1, &r), 0);
+				CHECK_EQ(pread(r.fd, hb, sizeof hb, r.pos), (ssize_t)sizeof hb);
+				CHECK_EQ(batch_peek(hb, sizeof hb, &h), 0);
+				off = batch_last_offset(&h) + 1;
+			}
+			int64_t ts;
+			(void)plog_find_by_time(pl, T_TS0, &ts);
+			CHECK_EQ(t_append(pl, 2), end);
+			plog_close(pl);
+		}
+	}
+}

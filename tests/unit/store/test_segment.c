@@ -761,3 +761,48 @@ TEST(plog_sealed_segments_keep_one_fd_and_rebuild_lazily)
 	buf_deinit(&i0);
 	buf_deinit(&x);
 }
+
+/* seg_idle maps the indexes; seg_activate turns the segment back into an
+ * appendable one whose indexes keep growing correctly. */
+TEST(segment_idle_and_activate)
+{
+	CHECK_EQ(mkdir("s", 0755), 0);
+	seg_t *s;
+	CHECK_EQ(seg_create(&s, "s", 0, 400, NULL), 0);
+	seg_params_t prm = {1 << 20};
+	static model_t m;
+	int64_t next = 0;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 40; i++) {
+			int64_t seed = round * 40 + i;
+			buf_t b = BUF_INIT;
+			t_stored(&b, seed, next);
+			batch_hdr_t h;
+			CHECK_EQ(batch_validate(buf_data(&b), buf_len(&b), 1 << 20, &h), 0);
+			CHECK_EQ(seg_append(s, buf_data(&b), buf_len(&b), &h, &prm), 0);
+			m.base[m.n] = next;
+			m.seed[m.n++] = seed;
+			next += t_nrec(seed);
+			buf_deinit(&b);
+		}
+		CHECK_EQ(s->next, next);
+		CHECK_EQ(seg_seal(s, 0), 0);
+		seg_idle(s);
+		CHECK(s->imap != NULL && s->idx == NULL);
+		for (int i = 0; i < m.n; i++) {
+			uint64_t pos;
+			int64_t first;
+			CHECK_EQ(seg_locate(s, m.base[i], &pos, &first), 0);
+			CHECK_EQ(first, m.base[i]);
+		}
+		seg_activate(s);
+		CHECK(s->imap == NULL && s->idx != NULL);
+	}
+	size_t nidx = s->nidx;
+	seg_close(s);
+	CHECK_EQ(seg_open(&s, "s", 0, SEG_VERIFY_ALL, UINT64_MAX, 400, NULL), 0);
+	CHECK_EQ(s->next, next);
+	CHECK_EQ(s->nidx, nidx);
+	CHECK_EQ(s->index_dirty, 0); /* the files matched what the walk computed */
+	seg_close(s);
+}

@@ -132,3 +132,34 @@ TEST(resp_front_protocol_error_closes)
 	memconn_free(other);
 	env_stop(&e);
 }
+
+TEST(resp_front_blocked_xreadgroup_reply_is_durable)
+{
+	env_t e;
+	env_start(&e, "always");
+	memconn_t *r = client(&e), *w = client(&e);
+	buf_t out = BUF_INIT;
+	memconn_send_str(w, "XGROUP CREATE s g $ MKSTREAM\r\n");
+	CHECK(memconn_recv_wait(w, &out, 5, 5000) == 0);
+	buf_reset(&out);
+	memconn_send_str(r, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >\r\n");
+	memconn_pump(r);
+	memconn_send_str(w, "XADD s 7-1 k v\r\n");
+	CHECK(memconn_recv_wait(w, &out, 9, 5000) == 0);
+	buf_reset(&out);
+	const char want[] = "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n7-1\r\n*2\r\n$1\r\nk\r\n$1\r\nv\r\n";
+	CHECK(memconn_recv_wait(r, &out, sizeof want - 1, 5000) == 0);
+	CHECK_EQ(buf_len(&out), sizeof want - 1);
+	CHECK_MEM(buf_data(&out), want, sizeof want - 1);
+	buf_deinit(&out);
+	memconn_free(r);
+	memconn_free(w);
+	env_stop(&e);
+	env_start(&e, "always");
+	r = client(&e);
+	memconn_send_str(r, "XPENDING s g\r\n");
+	memconn_pump(r);
+	memconn_expect_str(r, "*4\r\n:1\r\n$3\r\n7-1\r\n$3\r\n7-1\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n1\r\n");
+	memconn_free(r);
+	env_stop(&e);
+}
