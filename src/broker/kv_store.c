@@ -8,7 +8,9 @@
  *   str = u32 length, bytes
  *
  *   type  record   payload
- *   1     PUSH     str key, u8 tail, u32 n, n*str   (LPUSH order: each at the end)
+ *   1     PUSH     str key, u8 tail, u32 n, n*str   (each pushed in turn at the
+ *                                                   head (tail 0) or tail, as
+ *                                                   LPUSH/RPUSH do)
  *   2     POP      str key, u8 tail, u64 n
  *   3     LSET     str key, u64 index, str value
  *   4     LINSERT  str key, u64 index, str value    (inserted before index)
@@ -27,12 +29,17 @@
  * everything the journal returns (it has already cut a torn tail); a
  * record naming a missing key or a key of another type is skipped (it can
  * only follow a deletion that made it moot); a malformed record stops the
- * open (the file is not ours or was damaged beyond a torn tail).
+ * open (the file is not ours or was damaged beyond a torn tail). The
+ * streams journal is replayed first; records here never replace or delete
+ * a stream key (a key has one type at a time, so each journal's last word
+ * on a key of its own types is the truth), except EXPIRE, which applies to
+ * keys of every type.
  *
  * Garbage: `live` estimates what a snapshot would hold (kvs_cost per
  * value); whatever the file holds beyond that is reported as garbage, so a
  * queue that pushes and pops compacts once the dead history passes the
- * ratio. Compaction snapshot: PUSH records of up to SNAP_BATCH values per
+ * ratio; after replay `live` is recounted from the model. Compaction
+ * snapshot: PUSH records of up to SNAP_BATCH values per
  * list, SET per string, EXPIRE per list or other key with a time.
  * Loop thread only.
  */
@@ -438,7 +445,7 @@ static int snapshot(void *arg, jrnl_t *j)
 }
 
 static void count_live(void *farg, const char *key, size_t klen, int kind, const void *val,
-		       int64_t expire_at)
+                       int64_t expire_at)
 {
 	kvs_t *st = farg;
 	(void)key;
