@@ -42,10 +42,9 @@ KPORT=$(sed -nE 's/.*kafka=([0-9]+).*/\1/p' <<<"$ready")
 [ -n "$KPORT" ] || { echo "sluiced did not start"; cat "$TMP/sluiced.log"; exit 1; }
 BS=127.0.0.1:$KPORT
 
-topic=0
+# Each run gets its own topic (run is called in a subshell, so no counter).
 run() {
-	topic=$((topic + 1))
-	"$LOAD" "$@" --topic "t$topic" 2>>"$TMP/load.log" | tail -n 1 | tee -a "$TMP/raw.log"
+	"$LOAD" "$@" --topic "t-$(date +%s%N)" 2>>"$TMP/load.log" | tail -n 1 | tee -a "$TMP/raw.log"
 }
 
 echo "kafka: sluiced at $BS (fsync=always), librdkafka load generator, scale $SCALE"
@@ -53,15 +52,19 @@ S100=$(run --bootstrap "$BS" throughput --size 100 --count "$(n 500000)" --acks 
 S1K=$(run --bootstrap "$BS" throughput --size 1024 --count "$(n 200000)" --acks 1)
 S100A=$(run --bootstrap "$BS" throughput --size 100 --count "$(n 300000)" --acks -1)
 S1KA=$(run --bootstrap "$BS" throughput --size 1024 --count "$(n 100000)" --acks -1)
-S1M=$(run --bootstrap "$BS" throughput --size 1000000 --count "$(n 300)" --acks 1)
+S1M=$(run --bootstrap "$BS" throughput --size 1000000 --count "$(n 200)" --acks 1)
 M100=$(run --mock throughput --size 100 --count "$(n 500000)" --consume-count 40000 --acks 1)
 M1K=$(run --mock throughput --size 1024 --count "$(n 200000)" --consume-count 4000 --acks 1)
-for v in S100 S1K S100A S1KA S1M M100 M1K; do
+# The same tail length for sluice's consume, to compare like with like.
+S100T=$(run --bootstrap "$BS" throughput --size 100 --count "$(n 500000)" --consume-count 40000 --acks 1)
+S1KT=$(run --bootstrap "$BS" throughput --size 1024 --count "$(n 200000)" --consume-count 4000 --acks 1)
+for v in S100 S1K S100A S1KA S1M M100 M1K S100T S1KT; do
 	[ -n "${!v}" ] || { echo "load run $v failed:"; tail -5 "$TMP/load.log"; exit 1; }
 done
 PEAK=$(field produce_mps "$S100")
 HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%d", p / 2 }')
 LAT=$(run --bootstrap "$BS" latency --size 100 --rate "$HALF" --seconds 3)
+LAT50=$(run --bootstrap "$BS" latency --size 100 --rate 50000 --seconds 3)
 # The mock broker does not long-poll, so its latency is a loose reference;
 # it may not keep up at this rate at all (then n/a).
 LATM=$(run --mock latency --size 100 --rate "$HALF" --seconds 3)
@@ -98,10 +101,14 @@ p "produce 100 B acks=1" "$(field produce_mps "$S100")" \
 	"mock $(field produce_mps "$M100") ratio $(ratio "$(field produce_mps "$S100")" "$(field produce_mps "$M100")"); redis XADD $R100 ratio $(ratio "$(field produce_mps "$S100")" "$R100")"
 p "produce 1 KiB acks=1" "$(field produce_mps "$S1K")" \
 	"mock $(field produce_mps "$M1K") ratio $(ratio "$(field produce_mps "$S1K")" "$(field produce_mps "$M1K")"); redis XADD $R1K ratio $(ratio "$(field produce_mps "$S1K")" "$R1K")"
-p "consume 100 B from start" "$(field consume_mps "$S100")" \
-	"mock $(field consume_mps "$M100") ratio $(ratio "$(field consume_mps "$S100")" "$(field consume_mps "$M100")"); redis XADD $R100 ratio $(ratio "$(field consume_mps "$S100")" "$R100")"
-p "consume 1 KiB from start" "$(field consume_mps "$S1K")" \
-	"mock $(field consume_mps "$M1K") ratio $(ratio "$(field consume_mps "$S1K")" "$(field consume_mps "$M1K")"); redis XADD $R1K ratio $(ratio "$(field consume_mps "$S1K")" "$R1K")"
+p "consume 100 B (all 1.5M from start)" "$(field consume_mps "$S100")" \
+	"redis XADD $R100 ratio $(ratio "$(field consume_mps "$S100")" "$R100")"
+p "consume 100 B (last 40000, as the mock)" "$(field consume_mps "$S100T")" \
+	"mock $(field consume_mps "$M100") ratio $(ratio "$(field consume_mps "$S100T")" "$(field consume_mps "$M100")")"
+p "consume 1 KiB (all 600k from start)" "$(field consume_mps "$S1K")" \
+	"redis XADD $R1K ratio $(ratio "$(field consume_mps "$S1K")" "$R1K")"
+p "consume 1 KiB (last 4000, as the mock)" "$(field consume_mps "$S1KT")" \
+	"mock $(field consume_mps "$M1K") ratio $(ratio "$(field consume_mps "$S1KT")" "$(field consume_mps "$M1K")")"
 p "produce 100 B acks=-1 fsync=always" "$(field produce_mps "$S100A")" \
 	"vs acks=1 ratio $(ratio "$(field produce_mps "$S100A")" "$(field produce_mps "$S100")")"
 p "produce 1 KiB acks=-1 fsync=always" "$(field produce_mps "$S1KA")" \
@@ -110,3 +117,4 @@ p "consume 1 MB messages (MB/s)" "$(field consume_mbps "$S1M")" \
 	"iperf3 loopback $IPERF_MB MB/s ratio $(ratio "$(field consume_mbps "$S1M")" "$IPERF_MB")"
 p "latency at $HALF msgs/s p50/p99 (us)" "$(field p50_us "$LAT")/$(field p99_us "$LAT")" \
 	"mock $(field p50_us "$LATM")/$(field p99_us "$LATM")"
+p "latency at 50000 msgs/s p50/p99 (us)" "$(field p50_us "$LAT50")/$(field p99_us "$LAT50")" ""

@@ -4,14 +4,18 @@
  *   kafka_load (--bootstrap HOST:PORT | --mock) --topic T MODE [options]
  *
  * MODE throughput: produce --count messages of --size bytes with --acks,
- *   then consume them from the start of the topic (partition 0; with
- *   --consume-count N only the last N, since the mock broker keeps just its
- *   last 5 MB) with a fresh consumer, timed from the first message to the
- *   last so connection set-up is not counted; prints one line:
- *     produce_msgs=N produce_s=S produce_mps=R produce_mbps=M consume_s=S consume_mps=R consume_mbps=M
+ *   three times (the best round counts), then consume all of partition 0
+ *   from the start (with --consume-count N only the last N, since the mock
+ *   broker keeps just its last 5 MB) with a fresh consumer, timed from the
+ *   first message to the last so connection set-up is not counted, best of
+ *   three; prints one line:
+ *     produce_msgs=N produce_s=S produce_mps=R produce_mbps=M
+ *     consume_msgs=N consume_s=S consume_mps=R consume_mbps=M
  * MODE latency: produce --rate messages/s for --seconds while a consumer
  *   reads them; each value carries its send time; prints
  *     latency_msgs=N p50_us=X p99_us=Y
+ *   The latency producer does not linger (linger.ms=0; KL_LINGER=MS in the
+ *   environment overrides it).
  *
  * --mock runs the same code against librdkafka's in-process mock broker
  * (test.mock.num.brokers=1, no disk): the reference for "the fastest a
@@ -85,7 +89,8 @@ static rd_kafka_t *producer(const opts_t *o, const char *acks, const char *linge
 	set(c, "queue.buffering.max.messages", "1000000");
 	set(c, "queue.buffering.max.kbytes", "2097151");
 	char mmb[32];
-	snprintf(mmb, sizeof mmb, "%d", o->size * 2 + 4096 > 1000000 ? o->size * 2 + 4096 : 1000000);
+	snprintf(mmb, sizeof mmb, "%d",
+	         o->size * 2 + 4096 > 1000000 ? o->size * 2 + 4096 : 1000000);
 	set(c, "message.max.bytes", mmb);
 	rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
@@ -119,10 +124,10 @@ static rd_kafka_t *consumer(const opts_t *o, int64_t start)
 static void produce_one(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len)
 {
 	for (;;) {
-		rd_kafka_resp_err_t e = rd_kafka_producev(
-			rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
-			RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_END);
+		rd_kafka_resp_err_t e =
+		    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
+		                      RD_KAFKA_V_VALUE(buf, len),
+		                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
 			return;
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -131,28 +136,12 @@ static void produce_one(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len)
 	}
 }
 
-static void throughput(const opts_t *o)
+/* Consumes want messages from offset start with a fresh consumer; returns
+ * the microseconds from the first message's arrival to the last's (the
+ * first one starts the clock, so set-up is not counted). */
+static int64_t consume_span(const opts_t *o, int64_t start, long want)
 {
-	char *buf = malloc((size_t)o->size);
-	memset(buf, 'x', (size_t)o->size);
-	rd_kafka_t *p = producer(o, o->acks, "5");
-	int64_t t0 = now_us();
-	for (long i = 0; i < o->count; i++) {
-		produce_one(p, o, buf, (size_t)o->size);
-		rd_kafka_poll(p, 0);
-	}
-	rd_kafka_flush(p, 120000);
-	int64_t t1 = now_us();
-	if (failed || delivered != o->count) {
-		fprintf(stderr, "kafka_load: %ld delivered, %ld failed\n", delivered, failed);
-		exit(1);
-	}
-	rd_kafka_destroy(p);
-	double ps = (double)(t1 - t0) / 1e6;
-
-	long want = o->consume_count > 0 && o->consume_count < o->count ? o->consume_count
-									  : o->count;
-	rd_kafka_t *c = consumer(o, o->count - want);
+	rd_kafka_t *c = consumer(o, start);
 	long got = 0;
 	int64_t c0 = 0, c1 = 0, deadline = now_us() + 120000000;
 	while (got < want && now_us() < deadline) {
@@ -172,8 +161,49 @@ static void throughput(const opts_t *o)
 		fprintf(stderr, "kafka_load: consumed %ld of %ld\n", got, want);
 		exit(1);
 	}
+	return c1 - c0;
+}
+
+static void throughput(const opts_t *o)
+{
+	char *buf = malloc((size_t)o->size);
+	memset(buf, 'x', (size_t)o->size);
+	/* The best of three produce rounds into the same topic (noisy machine). */
+	rd_kafka_t *p = producer(o, o->acks, "5");
+	int64_t bestp = 0;
+	for (int round = 0; round < 3; round++) {
+		long before = delivered;
+		int64_t t0 = now_us();
+		for (long i = 0; i < o->count; i++) {
+			produce_one(p, o, buf, (size_t)o->size);
+			rd_kafka_poll(p, 0);
+		}
+		rd_kafka_flush(p, 120000);
+		int64_t t1 = now_us();
+		if (failed || delivered - before != o->count) {
+			fprintf(stderr, "kafka_load: %ld delivered, %ld failed\n",
+			        delivered - before, failed);
+			exit(1);
+		}
+		if (round == 0 || t1 - t0 < bestp)
+			bestp = t1 - t0;
+	}
+	rd_kafka_destroy(p);
+	double ps = (double)bestp / 1e6;
+	int64_t total = 3 * (int64_t)o->count;
+
+	long want =
+	    o->consume_count > 0 && o->consume_count < total ? o->consume_count : (long)total;
+	/* The best of three consumes from the same offset: short windows on a
+	 * shared 2-core machine are noisy. */
+	int64_t best = 0;
+	for (int round = 0; round < 3; round++) {
+		int64_t span = consume_span(o, total - want, want);
+		if (round == 0 || span < best)
+			best = span;
+	}
 	/* The first message's arrival starts the clock: count it out. */
-	double cs = (double)(c1 - c0 > 0 ? c1 - c0 : 1) / 1e6;
+	double cs = (double)(best > 0 ? best : 1) / 1e6;
 	double mb = (double)o->count * o->size / 1e6;
 	double cmb = (double)(want - 1) * o->size / 1e6;
 	printf("produce_msgs=%ld produce_s=%.3f produce_mps=%.0f produce_mbps=%.1f "
@@ -196,7 +226,7 @@ static void latency(const opts_t *o)
 	rd_kafka_t *c = consumer(o, RD_KAFKA_OFFSET_END);
 	/* Let the consumer reach the end of the (empty or old) log first. */
 	/* Latency: no lingering; batches form only from what queues meanwhile. */
-	rd_kafka_t *p = producer(o, "1", "0");
+	rd_kafka_t *p = producer(o, "1", getenv("KL_LINGER") ? getenv("KL_LINGER") : "0");
 	int64_t marker = -1;
 	memcpy(buf, &marker, 8);
 	produce_one(p, o, buf, (size_t)o->size);
@@ -253,8 +283,12 @@ static void latency(const opts_t *o)
 
 int main(int argc, char **argv)
 {
-	opts_t o = { .topic = "bench", .count = 200000, .size = 100, .acks = "1",
-		     .rate = 10000, .seconds = 5 };
+	opts_t o = {.topic = "bench",
+	            .count = 200000,
+	            .size = 100,
+	            .acks = "1",
+	            .rate = 10000,
+	            .seconds = 5};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -282,8 +316,9 @@ int main(int argc, char **argv)
 			die("unknown option", a);
 	}
 	if (!o.mode || (!o.bootstrap && !o.mock) || o.size < 8 || o.count < 1 || o.rate < 1)
-		die("usage", "kafka_load (--bootstrap H:P | --mock) [--topic T] throughput|latency "
-			     "[--count N --consume-count N --size B --acks A --rate R --seconds S]");
+		die("usage",
+		    "kafka_load (--bootstrap H:P | --mock) [--topic T] throughput|latency "
+		    "[--count N --consume-count N --size B --acks A --rate R --seconds S]");
 	rd_kafka_t *holder = NULL;
 	if (o.mock) {
 		/* A handle that owns the in-process mock cluster for the run. */

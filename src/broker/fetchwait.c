@@ -37,8 +37,8 @@ static void unlink_one(struct fwlink *l)
 	l->p = NULL;
 }
 
-void fetchwait_start(fetchwait_t *w, loop_t *loop, partition_t **parts, int n,
-		     int64_t timeout_ms, fetchwait_fn fn, void *arg)
+void fetchwait_start(fetchwait_t *w, loop_t *loop, partition_t **parts, int n, int64_t timeout_ms,
+                     fetchwait_fn fn, void *arg)
 {
 	w->loop = loop;
 	w->fn = fn;

@@ -35,8 +35,8 @@ struct fetchwait {
 };
 
 /* Parks w (embedded in the caller's struct) on parts[0..n) for timeout_ms. */
-void fetchwait_start(fetchwait_t *w, loop_t *loop, partition_t **parts, int n,
-		     int64_t timeout_ms, fetchwait_fn fn, void *arg);
+void fetchwait_start(fetchwait_t *w, loop_t *loop, partition_t **parts, int n, int64_t timeout_ms,
+                     fetchwait_fn fn, void *arg);
 void fetchwait_cancel(fetchwait_t *w);
 /* Partition p grew: wake its waiters at the end of the turn. */
 void fetchwait_notify(partition_t *p);

@@ -264,7 +264,8 @@ typedef struct grp_commit_part {
  * the answer may be sent now, or 1 when the caller must wait for done(arg,
  * status), which fires once the commit is durable (fsync always); status
  * is 0 or a negative SL_E* code (then the commit may not have reached the
- * disk and should be reported as failed). */
+ * disk and should be reported as failed). done NULL: never wait (a caller
+ * with nobody to answer later). */
 int grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_part_t *parts,
                       size_t n, sync_cb done, void *arg);
 

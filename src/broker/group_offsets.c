@@ -189,7 +189,7 @@ int grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_p
 	if (!wrote || !gc->j)
 		return 0;
 	grp_store_maybe_compact(gc);
-	if (!jrnl_sync_required(gc->j))
+	if (!done || !jrnl_sync_required(gc->j))
 		return 0;
 	jrnl_when_durable(gc->j, done, arg);
 	return 1;

@@ -45,10 +45,9 @@ static void rebuild_pstate(partition_t *p)
 			    batch_peek(hb, sizeof hb, &h) < 0)
 				return;
 			if (h.producer_id >= 0 && h.base_sequence >= 0)
-				pstate_record(&p->pstate, h.producer_id, h.producer_epoch,
-					      h.base_sequence,
-					      seq_add(h.base_sequence, h.last_offset_delta),
-					      h.base_offset);
+				pstate_record(
+				    &p->pstate, h.producer_id, h.producer_epoch, h.base_sequence,
+				    seq_add(h.base_sequence, h.last_offset_delta), h.base_offset);
 			next = batch_last_offset(&h) + 1;
 			pos += (off_t)batch_size(&h);
 		}
@@ -59,7 +58,7 @@ static void rebuild_pstate(partition_t *p)
 }
 
 int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir,
-		   const plog_opts_t *opts, syncer_t *syncer, const log_t *log, int clean)
+                   const plog_opts_t *opts, syncer_t *syncer, const log_t *log, int clean)
 {
 	partition_t *p = calloc(1, sizeof *p);
 	if (!p)
@@ -113,8 +112,8 @@ int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *
 		if (h.base_sequence < 0 || h.last_offset_delta < 0)
 			return SL_EPROTO;
 		int64_t dup = -1;
-		int ps = pstate_check(&p->pstate, h.producer_id, h.producer_epoch,
-				      h.base_sequence, last_seq, &dup);
+		int ps = pstate_check(&p->pstate, h.producer_id, h.producer_epoch, h.base_sequence,
+		                      last_seq, &dup);
 		if (ps == PS_DUPLICATE) {
 			res->base_offset = dup;
 			res->duplicate = 1;
@@ -134,7 +133,7 @@ int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *
 	res->log_append_time = lat;
 	if (idem)
 		pstate_record(&p->pstate, h.producer_id, h.producer_epoch, h.base_sequence,
-			      last_seq, res->base_offset);
+		              last_seq, res->base_offset);
 	fetchwait_notify(p);
 	return 0;
 }

@@ -20,17 +20,17 @@ typedef struct topic topic_t;
 typedef struct fetchwait fetchwait_t;
 
 typedef struct partition {
-	topic_t *topic;     /* borrowed back pointer */
+	topic_t *topic; /* borrowed back pointer */
 	int32_t index;
-	plog_t *log;        /* owned */
-	pstate_t pstate;    /* idempotent producers */
-	int write_failed;   /* last append hit an I/O error */
+	plog_t *log;            /* owned */
+	pstate_t pstate;        /* idempotent producers */
+	int write_failed;       /* last append hit an I/O error */
 	struct fwlink *waiters; /* fetches waiting for data (fetchwait.c) */
 } partition_t;
 
 /* Result of an append. */
 typedef struct part_append {
-	int64_t base_offset;     /* first offset of the batch (or of the original, for a duplicate) */
+	int64_t base_offset; /* first offset of the batch (or of the original, for a duplicate) */
 	int64_t log_append_time; /* -1 unless LogAppendTime */
 	int duplicate;           /* an idempotent retry: nothing was written */
 	int pserr;               /* PS_* producer-state verdict when the append was refused */
@@ -38,7 +38,7 @@ typedef struct part_append {
 
 /* Opens (creating) the log of partition `index` of t in dir. */
 int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir,
-		   const plog_opts_t *opts, syncer_t *syncer, const log_t *log, int clean);
+                   const plog_opts_t *opts, syncer_t *syncer, const log_t *log, int clean);
 void partition_close(partition_t *p);
 /* Closes and deletes the partition's directory. */
 void partition_destroy(partition_t *p);

@@ -7,7 +7,10 @@
 
 #include <stdlib.h>
 
-void pstate_init(pstate_t *s) { map_init(&s->by_pid); }
+void pstate_init(pstate_t *s)
+{
+	map_init(&s->by_pid);
+}
 
 void pstate_deinit(pstate_t *s)
 {
@@ -20,7 +23,10 @@ void pstate_deinit(pstate_t *s)
 	map_deinit(&s->by_pid);
 }
 
-size_t pstate_count(const pstate_t *s) { return map_len(&s->by_pid); }
+size_t pstate_count(const pstate_t *s)
+{
+	return map_len(&s->by_pid);
+}
 
 static pstate_entry_t *find(const pstate_t *s, int64_t pid)
 {
@@ -30,10 +36,13 @@ static pstate_entry_t *find(const pstate_t *s, int64_t pid)
 }
 
 /* The sequence after `seq`; sequences wrap from INT32_MAX to 0 (KIP-98). */
-static int32_t seq_next(int32_t seq) { return seq == INT32_MAX ? 0 : seq + 1; }
+static int32_t seq_next(int32_t seq)
+{
+	return seq == INT32_MAX ? 0 : seq + 1;
+}
 
-int pstate_check(const pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq,
-		 int32_t last_seq, int64_t *dup_offset)
+int pstate_check(const pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, int32_t last_seq,
+                 int64_t *dup_offset)
 {
 	const pstate_entry_t *e = find(s, pid);
 	if (!e || e->n == 0)
@@ -54,7 +63,7 @@ int pstate_check(const pstate_t *s, int64_t pid, int16_t epoch, int32_t first_se
 }
 
 void pstate_record(pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, int32_t last_seq,
-		   int64_t base_offset)
+                   int64_t base_offset)
 {
 	pstate_entry_t *e = find(s, pid);
 	if (!e) {
@@ -73,5 +82,5 @@ void pstate_record(pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, i
 			e->b[i - 1] = e->b[i];
 		e->n--;
 	}
-	e->b[e->n++] = (pstate_batch_t){ first_seq, last_seq, base_offset };
+	e->b[e->n++] = (pstate_batch_t){first_seq, last_seq, base_offset};
 }

@@ -26,10 +26,10 @@
 #define PSTATE_SCAN_OFFSETS 100000
 
 enum {
-	PS_OK = 0,        /* append, then pstate_record() */
-	PS_DUPLICATE,     /* retry of a remembered batch: answer with its offset */
-	PS_OUT_OF_ORDER,  /* sequence gap */
-	PS_FENCED,        /* epoch older than the producer's current one */
+	PS_OK = 0,       /* append, then pstate_record() */
+	PS_DUPLICATE,    /* retry of a remembered batch: answer with its offset */
+	PS_OUT_OF_ORDER, /* sequence gap */
+	PS_FENCED,       /* epoch older than the producer's current one */
 };
 
 typedef struct pstate_batch {
@@ -40,7 +40,7 @@ typedef struct pstate_batch {
 
 typedef struct pstate_entry {
 	int16_t epoch;
-	int n;                 /* remembered batches, newest last */
+	int n; /* remembered batches, newest last */
 	pstate_batch_t b[PSTATE_BATCHES];
 } pstate_entry_t;
 
@@ -53,12 +53,12 @@ void pstate_deinit(pstate_t *s);
 
 /* Checks a batch (pid >= 0). On PS_DUPLICATE, *dup_offset is the original
  * base offset. */
-int pstate_check(const pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq,
-		 int32_t last_seq, int64_t *dup_offset);
+int pstate_check(const pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, int32_t last_seq,
+                 int64_t *dup_offset);
 /* Remembers an appended batch (after pstate_check said PS_OK, or while
  * rebuilding from the log). */
 void pstate_record(pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, int32_t last_seq,
-		   int64_t base_offset);
+                   int64_t base_offset);
 /* Number of producers tracked. */
 size_t pstate_count(const pstate_t *s);
 

@@ -59,17 +59,17 @@ typedef struct cfgkey {
 } cfgkey_t;
 
 static const cfgkey_t cfgkeys[] = {
-	{ "cleanup.policy", CK_ENUM, 0, 0, "delete" },
-	{ "compression.type", CK_ENUM, 0, 0, "producer" },
-	{ "max.message.bytes", CK_INT, 64, 1073741824, NULL },
-	{ "message.timestamp.type", CK_ENUM, 0, 0, "CreateTime|LogAppendTime" },
-	{ "min.insync.replicas", CK_INT, 1, 1, NULL },
-	{ "retention.bytes", CK_INT, -1, INT64_MAX, NULL },
-	{ "retention.ms", CK_INT, -1, INT64_MAX, NULL },
-	{ "segment.bytes", CK_INT, 16384, 4294967295, NULL },
-	{ "segment.ms", CK_INT, 1, INT64_MAX, NULL },
-	{ "unclean.leader.election.enable", CK_ENUM, 0, 0, "false" },
-	{ NULL, CK_INT, 0, 0, NULL },
+    {"cleanup.policy", CK_ENUM, 0, 0, "delete"},
+    {"compression.type", CK_ENUM, 0, 0, "producer"},
+    {"max.message.bytes", CK_INT, 64, 1073741824, NULL},
+    {"message.timestamp.type", CK_ENUM, 0, 0, "CreateTime|LogAppendTime"},
+    {"min.insync.replicas", CK_INT, 1, 1, NULL},
+    {"retention.bytes", CK_INT, -1, INT64_MAX, NULL},
+    {"retention.ms", CK_INT, -1, INT64_MAX, NULL},
+    {"segment.bytes", CK_INT, 16384, 4294967295, NULL},
+    {"segment.ms", CK_INT, 1, INT64_MAX, NULL},
+    {"unclean.leader.election.enable", CK_ENUM, 0, 0, "false"},
+    {NULL, CK_INT, 0, 0, NULL},
 };
 
 const char *topics_config_key(int i)
@@ -133,7 +133,7 @@ const char *topic_config(const topic_t *t, const char *key)
 }
 
 const char *topics_config_value(const topics_t *ts, const topic_t *t, const char *key,
-				int *is_default, char *tmp, size_t tmpn)
+                                int *is_default, char *tmp, size_t tmpn)
 {
 	const cfgkey_t *k = cfgkey_find(key);
 	if (!k)
@@ -292,10 +292,10 @@ static int open_partitions(topics_t *ts, topic_t *t, int32_t from, int32_t to)
 		int rc = part_dir(ts, t, i, dir, sizeof dir);
 		if (rc == 0)
 			rc = partition_open(&t->parts[i], t, i, dir, &o, ts->b->syncer, ts->b->log,
-					    ts->b->clean_start);
+			                    ts->b->clean_start);
 		if (rc < 0) {
 			log_error(ts->b->log, "kafka: cannot open partition %s-%d: %s", t->name,
-				  (int)i, sl_strerror(rc));
+			          (int)i, sl_strerror(rc));
 			for (int32_t k = from; k < i; k++)
 				partition_close(t->parts[k]);
 			return rc;
@@ -491,7 +491,8 @@ static void sweep_orphans(topics_t *ts)
 		plog_opts_from_config(&o, ts->b->cfg);
 		plog_t *p = NULL;
 		if (plog_open(&p, path, &o, ts->b->syncer, ts->b->log, 0) == 0) {
-			log_info(ts->b->log, "kafka: removing leftover partition directory %s", path);
+			log_info(ts->b->log, "kafka: removing leftover partition directory %s",
+			         path);
 			plog_destroy(p);
 		}
 	}
@@ -513,13 +514,14 @@ int topics_open(topics_t **out, broker_t *b)
 		return sl_from_errno(errno);
 	}
 	jrnl_opts_t jo = {
-		.fsync = b->cfg->fsync,
-		.compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
-		.compact_min_bytes = b->cfg->journal_compact_min_bytes,
-		.max_record = 1 << 20,
+	    .fsync = b->cfg->fsync,
+	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
+	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
+	    .max_record = 1 << 20,
 	};
 	ts->replaying = 1;
-	int rc = jrnl_open(&ts->j, b->loop, b->syncer, b->log, b->data_dir, "kafka", &jo, replay, ts);
+	int rc =
+	    jrnl_open(&ts->j, b->loop, b->syncer, b->log, b->data_dir, "kafka", &jo, replay, ts);
 	ts->replaying = 0;
 	if (rc < 0) {
 		log_error(b->log, "kafka: cannot open the topic journal: %s", sl_strerror(rc));
@@ -529,7 +531,7 @@ int topics_open(topics_t **out, broker_t *b)
 	if (!ts->cluster_id[0]) {
 		/* A Kafka-style cluster id: 16 random bytes, base64url, 22 chars. */
 		static const char a[] =
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 		uint8_t rnd[22];
 		random_bytes(rnd, sizeof rnd);
 		for (int i = 0; i < 22; i++)
@@ -578,10 +580,22 @@ void topics_close(topics_t *ts)
 	free(ts);
 }
 
-const char *topics_cluster_id(const topics_t *ts) { return ts->cluster_id; }
-broker_t *topics_broker(const topics_t *ts) { return ts->b; }
-jrnl_t *topics_journal(const topics_t *ts) { return ts->j; }
-size_t topics_count(const topics_t *ts) { return map_len(&ts->byname); }
+const char *topics_cluster_id(const topics_t *ts)
+{
+	return ts->cluster_id;
+}
+broker_t *topics_broker(const topics_t *ts)
+{
+	return ts->b;
+}
+jrnl_t *topics_journal(const topics_t *ts)
+{
+	return ts->j;
+}
+size_t topics_count(const topics_t *ts)
+{
+	return map_len(&ts->byname);
+}
 
 topic_t *topics_find(const topics_t *ts, const char *name, size_t len)
 {
@@ -597,7 +611,7 @@ topic_t *topics_next(const topics_t *ts, size_t *it)
 }
 
 int topics_create(topics_t *ts, const char *name, int32_t npart, const topic_kv_t *cfg, int ncfg,
-		  topic_t **out)
+                  topic_t **out)
 {
 	size_t len = strlen(name);
 	if (!topics_name_valid(name, len) || npart < 1 || npart > TOPIC_MAX_PARTITIONS)

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define TOPIC_NAME_MAX 249
-#define TOPIC_MAX_PARTITIONS 100000
+#define TOPIC_MAX_PARTITIONS 10000 /* per topic: each partition keeps files open */
 
 typedef struct topic_kv {
 	char *key;
@@ -35,10 +35,10 @@ typedef struct topic_kv {
 
 typedef struct topic {
 	char *name;
-	uint8_t id[16];            /* topic UUID, random at creation */
+	uint8_t id[16]; /* topic UUID, random at creation */
 	int32_t npart;
-	partition_t **parts;       /* npart owned partitions */
-	topic_kv_t *cfg;           /* per-topic overrides, owned */
+	partition_t **parts; /* npart owned partitions */
+	topic_kv_t *cfg;     /* per-topic overrides, owned */
 	int ncfg;
 	int log_append_time;       /* message.timestamp.type=LogAppendTime */
 	int64_t max_message_bytes; /* effective max.message.bytes */
@@ -73,7 +73,7 @@ int topics_config_check(const char *key, const char *value);
  * SL_EEXIST, SL_EINVAL (bad name or partition count), SL_ENOENT/SL_EINVAL
  * (bad config), SL_EIO. */
 int topics_create(topics_t *ts, const char *name, int32_t npart, const topic_kv_t *cfg, int ncfg,
-		  topic_t **out);
+                  topic_t **out);
 int topics_delete(topics_t *ts, const char *name);
 /* Grows a topic to npart partitions (SL_EINVAL if not larger). */
 int topics_add_partitions(topics_t *ts, topic_t *t, int32_t npart);
@@ -86,7 +86,7 @@ const char *topic_config(const topic_t *t, const char *key);
  * returns NULL for unknown keys. Iterate known keys with topics_config_key(i)
  * until it returns NULL. */
 const char *topics_config_value(const topics_t *ts, const topic_t *t, const char *key,
-				int *is_default, char *tmp, size_t tmpn);
+                                int *is_default, char *tmp, size_t tmpn);
 const char *topics_config_key(int i);
 
 /* Hands out a new idempotent producer id (journaled). */

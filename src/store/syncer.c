@@ -67,6 +67,8 @@ struct sync_file {
 	size_t nw, capw;
 	int fire_queued;
 	loop_task_t fire_task;
+	int req_queued; /* a sync request waits for the end of the turn */
+	loop_task_t req_task;
 	loop_timer_t timer;
 	/* Guarded by s->mu while in the request queue or the done list. */
 	sync_file_t *next_req;
@@ -92,6 +94,8 @@ struct syncer {
 };
 
 static void request_sync(sync_file_t *f);
+static void schedule_request(sync_file_t *f);
+static void file_unref(sync_file_t *f);
 
 /* fdatasync errors as sluice codes: a full disk stays recognisable, every
  * other failure (EIO, EINVAL on a file that cannot be synced...) is EIO. */
@@ -224,7 +228,7 @@ static void after_sync(sync_file_t *f)
 		}
 	}
 	if (need && !f->err) {
-		request_sync(f);
+		schedule_request(f);
 		return;
 	}
 	if (f->released && f->nw) {
@@ -241,6 +245,30 @@ static void after_sync(sync_file_t *f)
 	if (!f->released && !f->err && f->policy.mode == FSYNC_INTERVAL && written > f->synced &&
 	    !loop_timer_armed(&f->timer))
 		loop_timer_start(f->s->loop, &f->timer, f->policy.interval_ms);
+}
+
+/* Group commit within a turn: a sync is requested at the end of the loop
+ * turn, not at the first waiter, so that every append made in this turn
+ * (typically by all the writers woken by the previous sync) rides on the
+ * same fdatasync. Measured with 64 appenders: the first append of a turn
+ * no longer takes a sync of its own while the other 63 wait for the next. */
+static void on_req_task(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	sync_file_t *f = t->arg;
+	f->req_queued = 0;
+	if (!f->in_flight && !f->err && f->nw)
+		request_sync(f);
+	file_unref(f);
+}
+
+static void schedule_request(sync_file_t *f)
+{
+	if (f->req_queued || f->in_flight)
+		return;
+	f->req_queued = 1;
+	f->refs++;
+	loop_defer(f->s->loop, &f->req_task);
 }
 
 static void request_sync(sync_file_t *f)
@@ -380,8 +408,15 @@ void syncer_free(syncer_t *s)
 			f = next;
 		}
 		int n = drain_done(s);
-		/* Answers due in a fire task would otherwise be lost with it. */
+		/* Answers due in a fire task, and syncs due at the end of the
+		 * turn, would otherwise be lost with them. */
 		for (sync_file_t *g = s->files; g; g = g->next) {
+			if (g->req_queued) {
+				loop_task_cancel(s->loop, &g->req_task);
+				on_req_task(s->loop, &g->req_task);
+				n++;
+				break;
+			}
 			if (g->fire_queued) {
 				loop_task_cancel(s->loop, &g->fire_task);
 				on_fire_task(s->loop, &g->fire_task);
@@ -400,6 +435,8 @@ void syncer_free(syncer_t *s)
 			(void)fdatasync(f->fd);
 		if (f->fire_queued)
 			loop_task_cancel(s->loop, &f->fire_task);
+		if (f->req_queued)
+			loop_task_cancel(s->loop, &f->req_task);
 		file_destroy(f);
 	}
 	loop_async_deinit(s->loop, &s->async);
@@ -432,6 +469,7 @@ sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const cha
 	f->refs = 1;
 	atomic_init(&f->written, 0);
 	loop_task_init(&f->fire_task, on_fire_task, f);
+	loop_task_init(&f->req_task, on_req_task, f);
 	loop_timer_init(&f->timer, on_interval, f);
 	f->next = s->files;
 	if (s->files)
@@ -472,7 +510,7 @@ void sync_file_when_durable(sync_file_t *f, uint64_t pos, sync_cb fn, void *arg)
 	if (f->err || pos <= f->synced)
 		schedule_fire(f);
 	else if (!f->in_flight)
-		request_sync(f);
+		schedule_request(f);
 }
 
 int sync_file_sync_now(sync_file_t *f)

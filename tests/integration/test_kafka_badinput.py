@@ -180,3 +180,16 @@ def test_pipelined_requests_answered_in_order(kserver, healthy):
     for i in range(50):
         resp = read_response(s)
         assert struct.unpack(">i", resp[:4])[0] == i
+
+
+def test_fetch_v3_is_unsupported_version(kserver, healthy):
+    s = raw_conn(kserver)
+    body = struct.pack(">iiii", -1, 100, 1, 1 << 20) + struct.pack(">i", 1)
+    body += struct.pack(">h", 2) + b"f3" + struct.pack(">i", 1) + struct.pack(">iqi", 0, 0, 1 << 20)
+    s.sendall(request(1, 3, 6, body))
+    resp = read_response(s)
+    corr, thr, nt, nl = struct.unpack(">iiih", resp[:14])
+    assert (corr, thr, nt, nl) == (6, 0, 1, 2)
+    np_, part, err, hw, rlen = struct.unpack(">iihqi", resp[16:38])
+    assert (np_, part, err, hw, rlen) == (1, 0, 35, -1, 0)
+    assert len(resp) == 38

@@ -17,7 +17,7 @@ kstr_t kr_str(rd_t *r, int flex)
 	const uint8_t *p = rd_bytes(r, (size_t)len);
 	if (!p)
 		goto bad;
-	return (kstr_t){ (const char *)p, (int32_t)len };
+	return (kstr_t){(const char *)p, (int32_t)len};
 bad:
 	rd_fail(r);
 	return KSTR_NULL;
@@ -37,7 +37,7 @@ kstr_t kr_bytes(rd_t *r, int flex)
 	const uint8_t *p = rd_bytes(r, (size_t)len);
 	if (!p)
 		goto bad;
-	return (kstr_t){ (const char *)p, (int32_t)len };
+	return (kstr_t){(const char *)p, (int32_t)len};
 bad:
 	rd_fail(r);
 	return KSTR_NULL;

@@ -28,7 +28,7 @@ typedef struct kstr {
 	int32_t len;
 } kstr_t;
 
-#define KSTR_NULL ((kstr_t){ NULL, -1 })
+#define KSTR_NULL ((kstr_t){NULL, -1})
 
 static inline int kstr_eq(kstr_t s, const char *z)
 {
@@ -38,10 +38,22 @@ static inline int kstr_eq(kstr_t s, const char *z)
 
 /* --- readers --------------------------------------------------------------- */
 
-static inline int8_t kr_i8(rd_t *r) { return (int8_t)rd_u8(r); }
-static inline int16_t kr_i16(rd_t *r) { return (int16_t)rd_be16(r); }
-static inline int32_t kr_i32(rd_t *r) { return (int32_t)rd_be32(r); }
-static inline int64_t kr_i64(rd_t *r) { return (int64_t)rd_be64(r); }
+static inline int8_t kr_i8(rd_t *r)
+{
+	return (int8_t)rd_u8(r);
+}
+static inline int16_t kr_i16(rd_t *r)
+{
+	return (int16_t)rd_be16(r);
+}
+static inline int32_t kr_i32(rd_t *r)
+{
+	return (int32_t)rd_be32(r);
+}
+static inline int64_t kr_i64(rd_t *r)
+{
+	return (int64_t)rd_be64(r);
+}
 
 /* STRING / NULLABLE_STRING (int16 length) or COMPACT_(NULLABLE_)STRING. */
 kstr_t kr_str(rd_t *r, int flex);
@@ -54,21 +66,42 @@ int32_t kr_arr(rd_t *r, int flex, size_t min_elem);
 /* Skips a tagged-field section (flexible versions only; no-op otherwise). */
 void kr_tags(rd_t *r, int flex);
 /* A 16-byte UUID; returns a view or NULL. */
-static inline const uint8_t *kr_uuid(rd_t *r) { return rd_bytes(r, 16); }
+static inline const uint8_t *kr_uuid(rd_t *r)
+{
+	return rd_bytes(r, 16);
+}
 
 /* --- writers --------------------------------------------------------------- */
 
-static inline void kw_i8(buf_t *b, int8_t v) { buf_put_u8(b, (uint8_t)v); }
-static inline void kw_bool(buf_t *b, int v) { buf_put_u8(b, v ? 1 : 0); }
-static inline void kw_i16(buf_t *b, int16_t v) { buf_put_be16(b, (uint16_t)v); }
-static inline void kw_i32(buf_t *b, int32_t v) { buf_put_be32(b, (uint32_t)v); }
-static inline void kw_i64(buf_t *b, int64_t v) { buf_put_be64(b, (uint64_t)v); }
+static inline void kw_i8(buf_t *b, int8_t v)
+{
+	buf_put_u8(b, (uint8_t)v);
+}
+static inline void kw_bool(buf_t *b, int v)
+{
+	buf_put_u8(b, v ? 1 : 0);
+}
+static inline void kw_i16(buf_t *b, int16_t v)
+{
+	buf_put_be16(b, (uint16_t)v);
+}
+static inline void kw_i32(buf_t *b, int32_t v)
+{
+	buf_put_be32(b, (uint32_t)v);
+}
+static inline void kw_i64(buf_t *b, int64_t v)
+{
+	buf_put_be64(b, (uint64_t)v);
+}
 
 /* Writes a string of len bytes (len -1: null). */
 void kw_strn(buf_t *b, int flex, const char *s, int32_t len);
 /* Writes a NUL-terminated string, or null for s == NULL. */
 void kw_str(buf_t *b, int flex, const char *s);
-static inline void kw_kstr(buf_t *b, int flex, kstr_t s) { kw_strn(b, flex, s.p, s.len); }
+static inline void kw_kstr(buf_t *b, int flex, kstr_t s)
+{
+	kw_strn(b, flex, s.p, s.len);
+}
 /* Writes a bytes length (len -1: null) followed by nothing: the caller
  * appends the bytes (or queues them as a file region). */
 void kw_bytes_len(buf_t *b, int flex, int32_t len);

@@ -48,7 +48,7 @@ static int on_input(conn_t *c)
 			break;
 		if (n < 0) {
 			log_info(srv->b->log, "kafka: %s: %s request frame, closing", c->peer,
-				 n == SL_ETOOBIG ? "oversized" : "malformed");
+			         n == SL_ETOOBIG ? "oversized" : "malformed");
 			return -1;
 		}
 		int rc = kafka_dispatch(srv, c, NULL, buf_data(&c->in) + 4, len);
@@ -73,10 +73,10 @@ static void on_close(conn_t *c)
 }
 
 static const proto_t kafka_proto = {
-	.name = "kafka",
-	.on_open = on_open,
-	.on_input = on_input,
-	.on_close = on_close,
+    .name = "kafka",
+    .on_open = on_open,
+    .on_input = on_input,
+    .on_close = on_close,
 };
 
 static void housekeep(loop_t *loop, loop_timer_t *t)
@@ -126,9 +126,9 @@ static void stop(void *p)
 }
 
 const front_t kafka_front = {
-	.name = "kafka",
-	.proto = &kafka_proto,
-	.start = start,
-	.busy = busy,
-	.stop = stop,
+    .name = "kafka",
+    .proto = &kafka_proto,
+    .start = start,
+    .busy = busy,
+    .stop = stop,
 };

@@ -30,7 +30,7 @@ static int wanted(rd_t keys, int32_t nkeys, int flex, const char *name)
 }
 
 static void write_entry(buf_t *b, int16_t v, int flex, const char *name, const char *value,
-			int read_only, int dflt, int source, int type, int synonyms)
+                        int read_only, int dflt, int source, int type, int synonyms)
 {
 	kw_str(b, flex, name);
 	kw_str(b, flex, value);
@@ -57,8 +57,7 @@ static void write_entry(buf_t *b, int16_t v, int flex, const char *name, const c
 	kw_tags(b, flex);
 }
 
-static void describe_topic(kreq_t *rq, buf_t *b, topic_t *t, rd_t keys, int32_t nkeys,
-			   int synonyms)
+static void describe_topic(kreq_t *rq, buf_t *b, topic_t *t, rd_t keys, int32_t nkeys, int synonyms)
 {
 	int16_t v = rq->h.ApiVersion;
 	int n = 0;
@@ -71,11 +70,12 @@ static void describe_topic(kreq_t *rq, buf_t *b, topic_t *t, rd_t keys, int32_t 
 			continue;
 		char tmp[64];
 		int dflt;
-		const char *val = topics_config_value(rq->srv->topics, t, k, &dflt, tmp, sizeof tmp);
-		int type = (val[0] == '-' || (val[0] >= '0' && val[0] <= '9')) ? TYPE_LONG
-									     : TYPE_STRING;
+		const char *val =
+		    topics_config_value(rq->srv->topics, t, k, &dflt, tmp, sizeof tmp);
+		int type =
+		    (val[0] == '-' || (val[0] >= '0' && val[0] <= '9')) ? TYPE_LONG : TYPE_STRING;
 		write_entry(b, v, rq->flex, k, val, 0, dflt, dflt ? SRC_DEFAULT : SRC_DYNAMIC_TOPIC,
-			    type, synonyms);
+		            type, synonyms);
 	}
 }
 
@@ -83,9 +83,10 @@ static void describe_broker(kreq_t *rq, buf_t *b, rd_t keys, int32_t nkeys, int 
 {
 	const sl_config_t *c = rq->srv->b->cfg;
 	char vals[8][32];
-	const char *names[8] = { "auto.create.topics.enable", "num.partitions", "message.max.bytes",
-				 "log.retention.ms", "log.retention.bytes", "log.segment.bytes",
-				 "socket.request.max.bytes", "default.replication.factor" };
+	const char *names[8] = {"auto.create.topics.enable", "num.partitions",
+	                        "message.max.bytes",         "log.retention.ms",
+	                        "log.retention.bytes",       "log.segment.bytes",
+	                        "socket.request.max.bytes",  "default.replication.factor"};
 	snprintf(vals[0], 32, "%s", c->auto_create_topics_enable ? "true" : "false");
 	snprintf(vals[1], 32, "%lld", (long long)c->num_partitions);
 	snprintf(vals[2], 32, "%lld", (long long)c->message_max_bytes);
@@ -101,7 +102,7 @@ static void describe_broker(kreq_t *rq, buf_t *b, rd_t keys, int32_t nkeys, int 
 	for (int i = 0; i < 8; i++)
 		if (wanted(keys, nkeys, rq->flex, names[i]))
 			write_entry(b, rq->h.ApiVersion, rq->flex, names[i], vals[i], 1, 0,
-				    SRC_STATIC_BROKER, i == 0 ? TYPE_BOOLEAN : TYPE_LONG, synonyms);
+			            SRC_STATIC_BROKER, i == 0 ? TYPE_BOOLEAN : TYPE_LONG, synonyms);
 }
 
 int kafka_h_DescribeConfigs(kreq_t *rq)
@@ -142,7 +143,7 @@ int kafka_h_DescribeConfigs(kreq_t *rq)
 		const char *msg = NULL;
 		if (type == RES_TOPIC) {
 			t = name.len >= 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len)
-					  : NULL;
+			                  : NULL;
 			if (!t)
 				err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		} else if (type != RES_BROKER) {
@@ -189,7 +190,7 @@ static char *zdup(kstr_t s)
 /* Applies changes to topic t. incremental: ops are SET (0) / DELETE (1);
  * otherwise the changes replace every override. */
 static int16_t apply(kafka_srv_t *srv, topic_t *t, change_t *ch, int n, int incremental,
-		     int validate_only)
+                     int validate_only)
 {
 	for (int i = 0; i < n; i++) {
 		if (incremental && ch[i].op != 0 && ch[i].op != 1)
@@ -217,7 +218,7 @@ static int16_t apply(kafka_srv_t *srv, topic_t *t, change_t *ch, int n, int incr
 		int rc = topics_set_config(srv->topics, t, ch[i].key, val);
 		if (rc < 0)
 			return rc == SL_EINVAL || rc == SL_ENOENT ? KERR_INVALID_CONFIG
-								  : kafka_err_from_sl(rc);
+			                                          : kafka_err_from_sl(rc);
 	}
 	return KERR_NONE;
 }
@@ -275,8 +276,8 @@ static int alter(kreq_t *rq, int incremental)
 		if (!err) {
 			if (type == RES_TOPIC) {
 				topic_t *t = name.len >= 0 ? topics_find(rq->srv->topics, name.p,
-									 (size_t)name.len)
-							   : NULL;
+				                                         (size_t)name.len)
+				                           : NULL;
 				if (!t)
 					err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 				else
@@ -301,5 +302,11 @@ static int alter(kreq_t *rq, int incremental)
 	return 0;
 }
 
-int kafka_h_AlterConfigs(kreq_t *rq) { return alter(rq, 0); }
-int kafka_h_IncrementalAlterConfigs(kreq_t *rq) { return alter(rq, 1); }
+int kafka_h_AlterConfigs(kreq_t *rq)
+{
+	return alter(rq, 0);
+}
+int kafka_h_IncrementalAlterConfigs(kreq_t *rq)
+{
+	return alter(rq, 1);
+}

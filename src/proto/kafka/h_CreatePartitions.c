@@ -44,14 +44,14 @@ int kafka_h_CreatePartitions(kreq_t *rq)
 			kr_tags(&tr, flex);
 		}
 		kr_tags(&tr, flex);
-		topic_t *t = name.len >= 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len)
-					   : NULL;
+		topic_t *t =
+		    name.len >= 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len) : NULL;
 		if (!t) {
 			err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		} else if (!err && (count <= t->npart || count > TOPIC_MAX_PARTITIONS)) {
 			err = KERR_INVALID_PARTITIONS;
 			msg = count <= t->npart ? "the partition count can only grow"
-						: "too many partitions";
+			                        : "too many partitions";
 		} else if (!err && !validate_only) {
 			err = kafka_err_from_sl(topics_add_partitions(rq->srv->topics, t, count));
 		}

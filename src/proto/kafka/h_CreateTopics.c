@@ -28,9 +28,9 @@ static void write_configs(kafka_srv_t *srv, buf_t *b, int flex, const topic_t *t
 		const char *val = topics_config_value(srv->topics, t, k, &dflt, tmp, sizeof tmp);
 		kw_str(b, flex, k);
 		kw_str(b, flex, val);
-		kw_bool(b, 0);            /* ReadOnly */
-		kw_i8(b, dflt ? 5 : 1);   /* DEFAULT_CONFIG / DYNAMIC_TOPIC_CONFIG */
-		kw_bool(b, 0);            /* IsSensitive */
+		kw_bool(b, 0);          /* ReadOnly */
+		kw_i8(b, dflt ? 5 : 1); /* DEFAULT_CONFIG / DYNAMIC_TOPIC_CONFIG */
+		kw_bool(b, 0);          /* IsSensitive */
 		kw_tags(b, flex);
 	}
 }

@@ -32,8 +32,8 @@ int kafka_h_DeleteRecords(kreq_t *rq)
 	for (int32_t i = 0; i < nt; i++) {
 		kstr_t name = kr_str(&tr, flex);
 		int32_t np = kr_arr(&tr, flex, 12);
-		topic_t *t = name.len >= 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len)
-					   : NULL;
+		topic_t *t =
+		    name.len >= 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len) : NULL;
 		kw_kstr(b, flex, name);
 		kw_arr(b, flex, np);
 		for (int32_t k = 0; k < np; k++) {

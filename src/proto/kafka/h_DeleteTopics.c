@@ -31,7 +31,7 @@ static void delete_one(kreq_t *rq, buf_t *b, kstr_t name, const uint8_t *id)
 	if (!t)
 		err = name.len >= 0 ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
 	char z[TOPIC_NAME_MAX + 1] = "";
-	uint8_t tid[16] = { 0 };
+	uint8_t tid[16] = {0};
 	if (t) {
 		snprintf(z, sizeof z, "%s", t->name);
 		memcpy(tid, t->id, 16);

@@ -104,7 +104,7 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 			if (fp->offset == fp->hw)
 				continue;
 			size_t limit = fp->max_bytes > 0 ? (size_t)fp->max_bytes : 0;
-			if (have_data && budget < limit)
+			if (budget < limit)
 				limit = budget;
 			if (limit == 0 && have_data)
 				continue;
@@ -115,6 +115,9 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 				*any_error = 1;
 				continue;
 			}
+			/* Only the first partition with data may exceed the limits. */
+			if (have_data && fp->reg.len > limit)
+				fp->reg.len = 0;
 			fp->bytes = fp->reg.len;
 			if (fp->bytes)
 				have_data = 1;
@@ -368,7 +371,8 @@ int kafka_h_Fetch(kreq_t *rq)
 	for (int i = 0; i < f->ntopics; i++)
 		for (int k = 0; k < f->topics[i].npart; k++) {
 			int16_t err;
-			partition_t *p = resolve(f->srv, &f->topics[i], &f->topics[i].parts[k], &err);
+			partition_t *p =
+			    resolve(f->srv, &f->topics[i], &f->topics[i].parts[k], &err);
 			if (p)
 				parts[n++] = p;
 		}

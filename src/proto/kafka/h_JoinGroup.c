@@ -110,7 +110,7 @@ typedef struct gwait {
 	kreq_t saved; /* header fields for a late reply (no body views) */
 	conn_t *c;
 	conn_hold_t *hold;
-	buf_t *out; /* rq->out of a connection-less (test) request */
+	buf_t scratch; /* a late reply with no connection to go to */
 	int in_call;
 	int answered;
 } gwait_t;
@@ -125,17 +125,19 @@ static gwait_t *gwait_new(kreq_t *rq)
 	w->saved.h.ClientId = KSTR_NULL;
 	w->saved.body = NULL;
 	w->saved.body_len = 0;
-	w->out = rq->out;
+	buf_init(&w->scratch);
 	w->in_call = 1;
 	return w;
 }
 
-/* Where the reply goes: straight out while the handler runs, else the hold. */
+/* Where the reply goes: straight out while the handler runs, else the
+ * hold. A connection-less request (the fuzz harness, tests) cannot wait:
+ * its caller's buffer is gone by then, so a late reply is dropped. */
 static buf_t *gwait_buf(gwait_t *w)
 {
 	if (w->in_call)
 		return kreq_out(w->rq);
-	return w->hold ? conn_hold_buf(w->hold) : w->out;
+	return w->hold ? conn_hold_buf(w->hold) : &w->scratch;
 }
 
 static void gwait_finish(gwait_t *w)
@@ -147,6 +149,7 @@ static void gwait_finish(gwait_t *w)
 		conn_hold_done(w->c, w->hold);
 		conn_unref(w->c);
 	}
+	buf_deinit(&w->scratch);
 	free(w);
 }
 
@@ -156,6 +159,7 @@ static void gwait_park(gwait_t *w, kreq_t *rq)
 	w->in_call = 0;
 	w->rq = NULL;
 	if (w->answered) {
+		buf_deinit(&w->scratch);
 		free(w);
 		return;
 	}

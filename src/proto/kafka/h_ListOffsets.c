@@ -12,7 +12,7 @@
 #include "proto/kafka/kafka.h"
 
 static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t *b, int16_t v,
-		   int16_t terr)
+                   int16_t terr)
 {
 	int16_t err = terr;
 	int64_t off = -1, rts = -1;

@@ -48,8 +48,7 @@ static topic_t *find_by_id(kafka_srv_t *srv, const uint8_t *id)
 	return NULL;
 }
 
-static void write_topic(buf_t *b, int16_t v, int flex, int16_t err, kstr_t name,
-			const topic_t *t)
+static void write_topic(buf_t *b, int16_t v, int flex, int16_t err, kstr_t name, const topic_t *t)
 {
 	kw_i16(b, err);
 	if (t)

@@ -43,16 +43,13 @@ typedef struct cwait {
 static void commit_durable(void *arg, int status)
 {
 	cwait_t *w = arg;
-	if (w->hold) {
-		if (status < 0) {
-			buf_t *b = conn_hold_buf(w->hold);
-			for (size_t i = 0; i < w->npos; i++)
-				be16_store(buf_data(b) + w->err_pos[i],
-				           ERR_COORDINATOR_NOT_AVAILABLE);
-		}
-		conn_hold_done(w->c, w->hold);
-		conn_unref(w->c);
+	if (status < 0) {
+		buf_t *b = conn_hold_buf(w->hold);
+		for (size_t i = 0; i < w->npos; i++)
+			be16_store(buf_data(b) + w->err_pos[i], ERR_COORDINATOR_NOT_AVAILABLE);
 	}
+	conn_hold_done(w->c, w->hold);
+	conn_unref(w->c);
 	w->srv->inflight--;
 	free(w->err_pos);
 	free(w);
@@ -147,20 +144,16 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 		free(parts);
 		return SL_EPROTO;
 	}
+	/* Without a connection (fuzzing, tests) there is nobody to answer
+	 * later: answer now, as Produce does. */
 	cwait_t *w = calloc(1, sizeof *w);
 	if (!w)
 		abort();
-	int wait = grp_offset_commit(rq->srv->groups, &req, parts, np, commit_durable, w);
+	int wait =
+	    grp_offset_commit(rq->srv->groups, &req, parts, np, rq->c ? commit_durable : NULL, w);
 	if (!wait) {
 		free(w);
 		commit_reply(rq, kreq_out(rq), topics, nt, parts, NULL, NULL);
-	} else if (!rq->c) {
-		/* Connection-less (tests): answer now, nothing to hold. */
-		commit_reply(rq, kreq_out(rq), topics, nt, parts, NULL, NULL);
-		w->srv = rq->srv;
-		w->err_pos = NULL;
-		rq->srv->inflight++;
-		w->hold = NULL;
 	} else {
 		w->srv = rq->srv;
 		w->c = rq->c;

@@ -12,8 +12,9 @@
  * acks: 0 — no response at all; 1 — answer once written to the page cache;
  * -1 — the complete response is written now into a conn hold and released
  * when every partition it touched is durable (plog_when_durable: group
- * commit). Should a sync fail, the partitions' error codes are patched to
- * KAFKA_STORAGE_ERROR before release. Loop thread.
+ * commit), and, when the request auto-created a topic under fsync=always,
+ * the topic journal too. Should a sync fail, the partitions' error codes
+ * are patched to KAFKA_STORAGE_ERROR before release. Loop thread.
  */
 #include "proto/kafka/kafka.h"
 #include "store/batch.h"
@@ -21,15 +22,15 @@
 #include <stdlib.h>
 
 typedef struct presult {
-	kstr_t topic;        /* view into the request */
-	int topic_first;     /* first partition of this topic in the request */
+	kstr_t topic;    /* view into the request */
+	int topic_first; /* first partition of this topic in the request */
 	int32_t index;
 	int16_t err;
 	int64_t base_offset;
 	int64_t log_append_time;
 	int64_t log_start;
-	partition_t *p;      /* set when the batch was appended (or a duplicate) */
-	size_t err_pos;      /* where ErrorCode sits in the response buffer */
+	partition_t *p; /* set when the batch was appended (or a duplicate) */
+	size_t err_pos; /* where ErrorCode sits in the response buffer */
 } presult_t;
 
 /* A deferred acks=-1 response. */
@@ -87,7 +88,7 @@ static void append_one(kreq_t *rq, topic_t *t, presult_t *res, kstr_t rec)
 	if (rc < 0) {
 		if (rc != SL_ESTATE && rc != SL_ECORRUPT && rc != SL_ETOOBIG && rc != SL_EPROTO)
 			log_warn(rq->srv->b->log, "kafka: append to %s-%d failed: %s", t->name,
-				 (int)res->index, sl_strerror(rc));
+			         (int)res->index, sl_strerror(rc));
 		return;
 	}
 	res->base_offset = a.base_offset;
@@ -121,7 +122,7 @@ static void write_response(const kreq_t *rq, buf_t *b, presult_t *res, int n)
 			if (v >= 5)
 				kw_i64(b, res[k].err ? -1 : res[k].log_start);
 			if (v >= 8) {
-				kw_arr(b, flex, 0);   /* RecordErrors */
+				kw_arr(b, flex, 0);    /* RecordErrors */
 				kw_str(b, flex, NULL); /* ErrorMessage */
 			}
 			kw_tags(b, flex);
@@ -214,11 +215,12 @@ int kafka_h_Produce(kreq_t *rq)
 	if (v < 3)
 		return produce_old(rq, acks, topics_r, ntopics);
 
+	size_t ntopics_before = topics_count(rq->srv->topics);
 	presult_t *res = calloc(total ? (size_t)total : 1, sizeof *res);
 	if (!res)
 		abort();
-	int16_t acks_err = (acks == 0 || acks == 1 || acks == -1) ? KERR_NONE
-								  : KERR_INVALID_REQUIRED_ACKS;
+	int16_t acks_err =
+	    (acks == 0 || acks == 1 || acks == -1) ? KERR_NONE : KERR_INVALID_REQUIRED_ACKS;
 	int n = 0;
 	for (int32_t i = 0; i < ntopics; i++) {
 		kstr_t name = kr_str(&topics_r, flex);
@@ -248,6 +250,10 @@ int kafka_h_Produce(kreq_t *rq)
 	int waits = 0;
 	for (int i = 0; i < n; i++)
 		waits += acks == -1 && res[i].p != NULL;
+	/* A topic auto-created by this request must be durable too. */
+	jrnl_t *j = topics_journal(rq->srv->topics);
+	int journal_wait =
+	    waits > 0 && topics_count(rq->srv->topics) != ntopics_before && jrnl_sync_required(j);
 	if (waits == 0 || !rq->c) {
 		write_response(rq, kreq_out(rq), res, n);
 		free(res);
@@ -272,11 +278,13 @@ int kafka_h_Produce(kreq_t *rq)
 	conn_ref(rq->c);
 	rq->srv->inflight++;
 	/* Count first, so a callback that fires early cannot finish the wait. */
-	w->pending = waits + 1;
+	w->pending = waits + journal_wait + 1;
 	for (int i = 0; i < n; i++)
 		if (res[i].p)
 			plog_when_durable(res[i].p->log, plog_end_offset(res[i].p->log),
-					  pwait_durable, w);
+			                  pwait_durable, w);
+	if (journal_wait)
+		jrnl_when_durable(j, pwait_durable, w);
 	free(res);
 	pwait_durable(w, 0);
 	return 0;

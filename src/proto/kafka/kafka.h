@@ -26,8 +26,8 @@
 typedef struct kafka_srv {
 	broker_t *b;
 	topics_t *topics;
-	int port;             /* advertised port when no connection tells (tests) */
-	int inflight;         /* acks=-1 replies waiting for a sync */
+	int port;                 /* advertised port when no connection tells (tests) */
+	int inflight;             /* acks=-1 replies waiting for a sync */
 	struct grp_coord *groups; /* consumer groups (h_JoinGroup.c) */
 	loop_timer_t housekeep;
 } kafka_srv_t;
@@ -41,30 +41,38 @@ typedef struct kafka_conn {
 
 typedef struct kreq {
 	kafka_srv_t *srv;
-	conn_t *c;           /* NULL in unit tests of handlers that need no connection */
+	conn_t *c; /* NULL in unit tests of handlers that need no connection */
 	kafka_reqhdr_t h;
-	int flex;            /* the request version is flexible */
-	rd_t r;              /* the body */
-	uint8_t *body;       /* writable view of the body (Produce rewrites batches in place) */
+	int flex;      /* the request version is flexible */
+	rd_t r;        /* the body */
+	uint8_t *body; /* writable view of the body (Produce rewrites batches in place) */
 	size_t body_len;
-	buf_t *out;          /* where an immediate response goes (kreq_out) */
+	buf_t *out; /* where an immediate response goes (kreq_out) */
 } kreq_t;
 
 /* The buffer for an immediate response: rq->out, or the connection's
  * output queue (fetched anew: it changes after a hold or file region). */
-static inline buf_t *kreq_out(kreq_t *rq) { return rq->out ? rq->out : conn_out(rq->c); }
+static inline buf_t *kreq_out(kreq_t *rq)
+{
+	return rq->out ? rq->out : conn_out(rq->c);
+}
 /* The port to advertise in Metadata. */
 int kafka_advertised_port(const kreq_t *rq);
 
 typedef int (*kafka_handler_fn)(kreq_t *rq);
 
+/* The API changes the topic journal (topics, configs, producer ids): under
+ * fsync=always its response is held until the journal is synced. */
+#define KAPI_JOURNAL 1
+
 typedef struct kafka_api {
 	int16_t key;
 	const char *name;
-	int16_t min;      /* advertised minimum */
-	int16_t max;      /* advertised maximum */
-	int16_t flex;     /* first flexible version (INT16_MAX: none) */
+	int16_t min;  /* advertised minimum */
+	int16_t max;  /* advertised maximum */
+	int16_t flex; /* first flexible version (INT16_MAX: none) */
 	kafka_handler_fn fn;
+	int flags; /* KAPI_* */
 } kafka_api_t;
 
 /* The API table, ordered by key, terminated by an entry with name NULL. */
@@ -74,7 +82,10 @@ const kafka_api_t *kafka_api_find(int16_t key);
 /* Starts/ends the response to rq in b (response header v1 when the request
  * is flexible, except for ApiVersions which always uses header v0). */
 size_t kafka_reply_begin(const kreq_t *rq, buf_t *b);
-static inline void kafka_reply_end(buf_t *b, size_t mark) { kafka_resp_end(b, mark); }
+static inline void kafka_reply_end(buf_t *b, size_t mark)
+{
+	kafka_resp_end(b, mark);
+}
 
 /* Handles one whole request frame (the bytes after the size field). The
  * frame stays valid for the call only. out: where immediate responses go,

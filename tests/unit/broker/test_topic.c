@@ -52,8 +52,7 @@ TEST(topics_persist_across_reopen)
 	char cid[32];
 	snprintf(cid, sizeof cid, "%s", topics_cluster_id(ts));
 	CHECK_EQ(strlen(cid), 22);
-	topic_kv_t cfg[] = { { "retention.ms", "1000" },
-			     { "message.timestamp.type", "LogAppendTime" } };
+	topic_kv_t cfg[] = {{"retention.ms", "1000"}, {"message.timestamp.type", "LogAppendTime"}};
 	topic_t *t;
 	CHECK_EQ(topics_create(ts, "alpha", 2, cfg, 2, &t), 0);
 	CHECK(t->log_append_time);
@@ -62,7 +61,7 @@ TEST(topics_persist_across_reopen)
 	CHECK_EQ(topics_create(ts, "alpha", 2, NULL, 0, NULL), SL_EEXIST);
 	CHECK_EQ(topics_create(ts, "bad name", 1, NULL, 0, NULL), SL_EINVAL);
 	CHECK_EQ(topics_create(ts, "zero", 0, NULL, 0, NULL), SL_EINVAL);
-	topic_kv_t bad[] = { { "no.such", "1" } };
+	topic_kv_t bad[] = {{"no.such", "1"}};
 	CHECK_EQ(topics_create(ts, "badcfg", 1, bad, 1, NULL), SL_ENOENT);
 	CHECK_EQ(topics_create(ts, "beta", 1, NULL, 0, NULL), 0);
 	CHECK_EQ(topics_create(ts, "gamma", 1, NULL, 0, NULL), 0);
@@ -70,7 +69,7 @@ TEST(topics_persist_across_reopen)
 	CHECK_EQ(topics_add_partitions(ts, topics_find(ts, "beta", 4), 2), SL_EINVAL);
 	CHECK_EQ(topics_set_config(ts, topics_find(ts, "beta", 4), "segment.bytes", "100000"), 0);
 	CHECK_EQ(topics_set_config(ts, topics_find(ts, "beta", 4), "segment.bytes", "1"),
-		 SL_EINVAL);
+	         SL_EINVAL);
 	CHECK_EQ(topics_set_config(ts, t, "retention.ms", NULL), 0);
 	CHECK_EQ(topics_delete(ts, "gamma"), 0);
 	CHECK(!isdir("topics/gamma-0"));
@@ -126,11 +125,11 @@ TEST(topics_idempotent_state_rebuilt_from_log)
 	CHECK_EQ(topics_create(ts, "idem", 1, NULL, 0, &t), 0);
 	for (int i = 0; i < 3; i++) {
 		buf_t b = BUF_INIT;
-		batch_record_t r = { 0 };
+		batch_record_t r = {0};
 		r.key_len = -1;
 		r.value = (const uint8_t *)"x";
 		r.value_len = 1;
-		batch_build_opts_t o = { 42, 0, i, 0, 0 };
+		batch_build_opts_t o = {42, 0, i, 0, 0};
 		CHECK_EQ(batch_build(&b, &o, &r, 1), 0);
 		part_append_t a;
 		CHECK_EQ(partition_append(t->parts[0], buf_data(&b), buf_len(&b), &a), 0);

@@ -93,8 +93,7 @@ static inline void kt_recv(memconn_t *m, buf_t *out)
 }
 
 /* One uncompressed batch of n records "v0".."v<n-1>". */
-static inline void kt_batch(buf_t *out, int n, int64_t pid, int16_t epoch, int32_t seq,
-			    int64_t ts)
+static inline void kt_batch(buf_t *out, int n, int64_t pid, int16_t epoch, int32_t seq, int64_t ts)
 {
 	batch_record_t recs[64];
 	char vals[64][16];
@@ -107,13 +106,13 @@ static inline void kt_batch(buf_t *out, int n, int64_t pid, int16_t epoch, int32
 		recs[i].value = (const uint8_t *)vals[i];
 		recs[i].value_len = (int32_t)strlen(vals[i]);
 	}
-	batch_build_opts_t o = { pid, epoch, seq, 0, 0 };
+	batch_build_opts_t o = {pid, epoch, seq, 0, 0};
 	CHECK_EQ(batch_build(out, &o, recs, (size_t)n), 0);
 }
 
 /* A Produce request (v3..v9) of one batch to topic/partition. */
-static inline void kt_produce(buf_t *b, int16_t v, int32_t corr, const char *topic,
-			      int32_t part, int16_t acks, const buf_t *batch)
+static inline void kt_produce(buf_t *b, int16_t v, int32_t corr, const char *topic, int32_t part,
+                              int16_t acks, const buf_t *batch)
 {
 	int flex = v >= 9;
 	size_t mark = kt_begin(b, 0, v, corr, flex);
@@ -133,8 +132,8 @@ static inline void kt_produce(buf_t *b, int16_t v, int32_t corr, const char *top
 }
 
 /* A Fetch request (v4..v12) of one partition. */
-static inline void kt_fetch(buf_t *b, int16_t v, int32_t corr, const char *topic,
-			    int32_t part, int64_t offset, int32_t max_wait, int32_t min_bytes)
+static inline void kt_fetch(buf_t *b, int16_t v, int32_t corr, const char *topic, int32_t part,
+                            int64_t offset, int32_t max_wait, int32_t min_bytes)
 {
 	int flex = v >= 12;
 	size_t mark = kt_begin(b, 1, v, corr, flex);

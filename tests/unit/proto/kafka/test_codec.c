@@ -45,7 +45,7 @@ TEST(kafka_codec_compact_lengths_are_plus_one_varints)
 	kw_str(&b, 1, "ab");
 	kw_str(&b, 1, NULL);
 	kw_arr(&b, 1, 200);
-	static const uint8_t want[] = { 3, 'a', 'b', 0, 0xc9, 0x01 };
+	static const uint8_t want[] = {3, 'a', 'b', 0, 0xc9, 0x01};
 	CHECK_EQ(buf_len(&b), sizeof want);
 	CHECK_MEM(buf_data(&b), want, sizeof want);
 	buf_deinit(&b);
@@ -54,28 +54,28 @@ TEST(kafka_codec_compact_lengths_are_plus_one_varints)
 TEST(kafka_codec_rejects_lengths_beyond_the_frame)
 {
 	/* String longer than what is left. */
-	static const uint8_t s1[] = { 0, 10, 'a', 'b' };
+	static const uint8_t s1[] = {0, 10, 'a', 'b'};
 	rd_t r;
 	rd_init(&r, s1, sizeof s1);
 	(void)kr_str(&r, 0);
 	CHECK(r.err);
 	/* Negative lengths other than -1. */
-	static const uint8_t s2[] = { 0xff, 0xfe };
+	static const uint8_t s2[] = {0xff, 0xfe};
 	rd_init(&r, s2, sizeof s2);
 	(void)kr_str(&r, 0);
 	CHECK(r.err);
 	/* An array count that cannot fit in the rest of the frame. */
-	static const uint8_t a1[] = { 0, 0, 0, 100, 1, 2, 3 };
+	static const uint8_t a1[] = {0, 0, 0, 100, 1, 2, 3};
 	rd_init(&r, a1, sizeof a1);
 	CHECK_EQ(kr_arr(&r, 0, 4), 0);
 	CHECK(r.err);
 	/* Truncated varint. */
-	static const uint8_t v1[] = { 0x80, 0x80 };
+	static const uint8_t v1[] = {0x80, 0x80};
 	rd_init(&r, v1, sizeof v1);
 	(void)kr_str(&r, 1);
 	CHECK(r.err);
 	/* Tagged field whose size runs past the end. */
-	static const uint8_t t1[] = { 1, 0, 9, 1, 2 };
+	static const uint8_t t1[] = {1, 0, 9, 1, 2};
 	rd_init(&r, t1, sizeof t1);
 	kr_tags(&r, 1);
 	CHECK(r.err);
@@ -83,7 +83,7 @@ TEST(kafka_codec_rejects_lengths_beyond_the_frame)
 
 TEST(kafka_codec_skips_tagged_fields)
 {
-	static const uint8_t t[] = { 2, 0, 2, 'x', 'y', 5, 0, 7 };
+	static const uint8_t t[] = {2, 0, 2, 'x', 'y', 5, 0, 7};
 	rd_t r;
 	rd_init(&r, t, sizeof t);
 	kr_tags(&r, 1);
@@ -93,7 +93,7 @@ TEST(kafka_codec_skips_tagged_fields)
 
 TEST(kafka_codec_request_header_and_response_header)
 {
-	static const uint8_t h[] = { 0, 3, 0, 9, 0, 0, 0, 42, 0, 3, 'c', 'l', 'i', 0 };
+	static const uint8_t h[] = {0, 3, 0, 9, 0, 0, 0, 42, 0, 3, 'c', 'l', 'i', 0};
 	rd_t r;
 	rd_init(&r, h, sizeof h);
 	kafka_reqhdr_t hdr;
@@ -110,7 +110,7 @@ TEST(kafka_codec_request_header_and_response_header)
 	size_t m = kafka_resp_begin(&b, 42, 1);
 	kw_i16(&b, 7);
 	kafka_resp_end(&b, m);
-	static const uint8_t want[] = { 0, 0, 0, 7, 0, 0, 0, 42, 0, 0, 7 };
+	static const uint8_t want[] = {0, 0, 0, 7, 0, 0, 0, 42, 0, 0, 7};
 	CHECK_EQ(buf_len(&b), sizeof want);
 	CHECK_MEM(buf_data(&b), want, sizeof want);
 	buf_deinit(&b);
@@ -155,9 +155,33 @@ TEST(kafka_apis_table_matches_schemas)
 		int16_t schema_max;
 		int16_t flex;
 	} schema[] = {
-		{ 0, 11, 9 },  { 1, 17, 12 }, { 2, 9, 6 },  { 3, 12, 9 },  { 18, 4, 3 },
-		{ 19, 7, 5 },  { 20, 6, 4 },  { 21, 2, 2 }, { 22, 5, 2 },  { 32, 4, 4 },
-		{ 33, 2, 2 },  { 37, 3, 2 },  { 44, 1, 1 }, { 60, 1, 0 },
+	    {0, 11, 9},
+	    {1, 17, 12},
+	    {2, 9, 6},
+	    {3, 12, 9},
+	    {8, 9, 8},
+	    {9, 9, 6},
+	    {10, 6, 3},
+	    {11, 9, 6},
+	    {12, 4, 4},
+	    {13, 5, 4},
+	    {14, 5, 4},
+	    {15, 5, 5},
+	    {16, 5, 3},
+	    {18, 4, 3},
+	    {19, 7, 5},
+	    {20, 6, 4},
+	    {21, 2, 2},
+	    {22, 5, 2},
+	    {32, 4, 4},
+	    {33, 2, 2},
+	    {37, 3, 2},
+	    {42, 2, 2},
+	    {44, 1, 1},
+	    {60, 1, 0},
+	    /* OffsetDelete (47): v0 only, never flexible (Apache Kafka's
+		 * OffsetDeleteRequest.json: validVersions 0, flexibleVersions none). */
+	    {47, 0, INT16_MAX},
 	};
 	int n = 0;
 	for (const kafka_api_t *a = kafka_apis; a->name; a++, n++) {

@@ -7,6 +7,11 @@
  */
 #include "kafka_test.h"
 
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 static void apiversions_req(buf_t *b, int16_t v, int32_t corr)
 {
 	size_t m = kt_begin(b, 18, v, corr, v >= 3);
@@ -102,7 +107,7 @@ TEST(kafka_requests_split_at_every_byte)
 /* Sends one Metadata request and returns the topic error / partition count
  * of the single topic asked for. */
 static void metadata(memconn_t *m, int16_t v, const char *topic, int allow, int16_t *err,
-		     int32_t *nparts, char *cluster_id)
+                     int32_t *nparts, char *cluster_id)
 {
 	int flex = v >= 9;
 	buf_t req = BUF_INIT, resp = BUF_INIT;
@@ -525,5 +530,177 @@ TEST(kafka_unknown_api_and_garbage_close_only_that_connection)
 	buf_deinit(&resp);
 	memconn_free(bad);
 	memconn_free(good);
+	kfix_stop(&f);
+}
+
+/* The descriptor this process holds open on path, or -1. */
+static int fd_of(const char *path)
+{
+	char want[4096], link[64], got[4096];
+	if (!realpath(path, want))
+		return -1;
+	for (int fd = 3; fd < 1024; fd++) {
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, got, sizeof got - 1);
+		if (n <= 0)
+			continue;
+		got[n] = 0;
+		if (strcmp(got, want) == 0)
+			return fd;
+	}
+	return -1;
+}
+
+TEST(kafka_write_failure_is_storage_error_and_reads_continue)
+{
+	kfix_t f;
+	kfix_start(&f);
+	memconn_t *m = kfix_conn(&f);
+	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
+	int16_t err;
+	int64_t base;
+	kt_batch(&batch, 3, -1, -1, -1, 1);
+	kt_produce(&req, 7, 1, "sto", 0, 1, &batch);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	kt_recv(m, &resp);
+	produce_result(&resp, 7, 1, &err, &base);
+	CHECK_EQ(err, 0);
+	/* Swap the segment's descriptor for a read-only one: writes now fail
+	 * (EBADF) the way a dying disk would. */
+	int fd = fd_of("topics/sto-0/00000000000000000000.log");
+	CHECK(fd >= 0);
+	int ro = open("topics/sto-0/00000000000000000000.log", O_RDONLY);
+	CHECK(ro >= 0 && dup2(ro, fd) == fd);
+	close(ro);
+	for (int i = 0; i < 2; i++) {
+		buf_reset(&req);
+		buf_reset(&resp);
+		kt_produce(&req, 7, 2 + i, "sto", 0, i ? -1 : 1, &batch);
+		memconn_send(m, buf_data(&req), buf_len(&req));
+		kt_recv(m, &resp);
+		produce_result(&resp, 7, 2 + i, &err, &base);
+		CHECK_EQ(err, KERR_KAFKA_STORAGE_ERROR);
+		CHECK_EQ(base, -1);
+	}
+	/* Reads are still served, and the connection stays open. */
+	buf_reset(&req);
+	buf_reset(&resp);
+	kt_fetch(&req, 11, 9, "sto", 0, 0, 0, 1);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	kt_recv(m, &resp);
+	int64_t hw;
+	kstr_t rec = fetch_result(&resp, 11, 9, &err, &hw);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(hw, 3);
+	CHECK_EQ(rec.len, (int32_t)buf_len(&batch));
+	CHECK(!memconn_server_closed(m));
+	CHECK_EQ(f.srv->inflight, 0);
+	buf_deinit(&req);
+	buf_deinit(&batch);
+	buf_deinit(&resp);
+	memconn_free(m);
+	kfix_stop(&f);
+}
+
+/* Fetch v11 over two partitions with explicit byte limits; returns the
+ * records lengths of both. */
+static void fetch_two(memconn_t *m, const char *topic, int32_t max_bytes, int32_t part_max,
+                      int32_t *len0, int32_t *len1)
+{
+	buf_t req = BUF_INIT, resp = BUF_INIT;
+	size_t mk = kt_begin(&req, 1, 11, 21, 0);
+	kw_i32(&req, -1);
+	kw_i32(&req, 0);
+	kw_i32(&req, 1);
+	kw_i32(&req, max_bytes);
+	kw_i8(&req, 0);
+	kw_i32(&req, 0);
+	kw_i32(&req, -1);
+	kw_arr(&req, 0, 1);
+	kw_str(&req, 0, topic);
+	kw_arr(&req, 0, 2);
+	for (int32_t p = 0; p < 2; p++) {
+		kw_i32(&req, p);
+		kw_i32(&req, -1);
+		kw_i64(&req, 0);
+		kw_i64(&req, -1);
+		kw_i32(&req, part_max);
+	}
+	kw_arr(&req, 0, 0);
+	kw_str(&req, 0, "");
+	kt_end(&req, mk);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	kt_recv(m, &resp);
+	rd_t r;
+	rd_init(&r, buf_data(&resp), buf_len(&resp));
+	CHECK_EQ(kr_i32(&r), 21);
+	kr_i32(&r);
+	kr_i16(&r);
+	kr_i32(&r);
+	CHECK_EQ(kr_arr(&r, 0, 1), 1);
+	kr_str(&r, 0);
+	CHECK_EQ(kr_arr(&r, 0, 1), 2);
+	for (int p = 0; p < 2; p++) {
+		CHECK_EQ(kr_i32(&r), p);
+		CHECK_EQ(kr_i16(&r), 0);
+		kr_i64(&r);
+		kr_i64(&r);
+		kr_i64(&r);
+		kr_arr(&r, 0, 16);
+		kr_i32(&r);
+		kstr_t rec = kr_bytes(&r, 0);
+		*(p ? len1 : len0) = rec.len;
+	}
+	CHECK_EQ(r.err, 0);
+	CHECK_EQ(rd_left(&r), 0);
+	buf_deinit(&req);
+	buf_deinit(&resp);
+}
+
+TEST(kafka_fetch_respects_max_bytes_but_returns_one_whole_batch)
+{
+	kfix_t f;
+	kfix_start(&f);
+	f.cfg.num_partitions = 2;
+	memconn_t *m = kfix_conn(&f);
+	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
+	kt_batch(&batch, 10, -1, -1, -1, 1);
+	int32_t one = (int32_t)buf_len(&batch);
+	for (int i = 0; i < 10; i++)
+		kt_produce(&req, 7, i, "mb", i % 2, 1, &batch);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	for (int i = 0; i < 10; i++) {
+		buf_reset(&resp);
+		kt_recv(m, &resp);
+	}
+	int32_t a, b;
+	/* Generous limits: all five batches of each partition. */
+	fetch_two(m, "mb", 1 << 20, 1 << 20, &a, &b);
+	CHECK_EQ(a, 5 * one);
+	CHECK_EQ(b, 5 * one);
+	/* PartitionMaxBytes of 2.5 batches: two whole batches each. */
+	fetch_two(m, "mb", 1 << 20, one * 5 / 2, &a, &b);
+	CHECK_EQ(a, 2 * one);
+	CHECK_EQ(b, 2 * one);
+	/* Limits below one batch still return one whole batch for the first
+	 * partition (KIP-74); the response budget is then spent. */
+	fetch_two(m, "mb", 10, 10, &a, &b);
+	CHECK_EQ(a, one);
+	CHECK_EQ(b, 0);
+	/* MaxBytes of three batches: the second partition gets what is left. */
+	fetch_two(m, "mb", 3 * one, 1 << 20, &a, &b);
+	CHECK_EQ(a, 3 * one);
+	CHECK_EQ(b, 0);
+	fetch_two(m, "mb", 4 * one, 2 * one, &a, &b);
+	CHECK_EQ(a, 2 * one);
+	CHECK_EQ(b, 2 * one);
+	/* Less than a batch left for the second partition: nothing for it. */
+	fetch_two(m, "mb", 2 * one + one / 2, 2 * one, &a, &b);
+	CHECK_EQ(a, 2 * one);
+	CHECK_EQ(b, 0);
+	buf_deinit(&req);
+	buf_deinit(&batch);
+	buf_deinit(&resp);
+	memconn_free(m);
 	kfix_stop(&f);
 }
