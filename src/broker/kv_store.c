@@ -8,7 +8,9 @@
  *   str = u32 length, bytes
  *
  *   type  record   payload
- *   1     PUSH     str key, u8 tail, u32 n, n*str   (LPUSH order: each at the end)
+ *   1     PUSH     str key, u8 tail, u32 n, n*str   (each pushed in turn at the
+ *                                                   head (tail 0) or tail, as
+ *                                                   LPUSH/RPUSH do)
  *   2     POP      str key, u8 tail, u64 n
  *   3     LSET     str key, u64 index, str value
  *   4     LINSERT  str key, u64 index, str value    (inserted before index)
@@ -27,12 +29,17 @@
  * everything the journal returns (it has already cut a torn tail); a
  * record naming a missing key or a key of another type is skipped (it can
  * only follow a deletion that made it moot); a malformed record stops the
- * open (the file is not ours or was damaged beyond a torn tail).
+ * open (the file is not ours or was damaged beyond a torn tail). The
+ * streams journal is replayed first; records here never replace or delete
+ * a stream key (a key has one type at a time, so each journal's last word
+ * on a key of its own types is the truth), except EXPIRE, which applies to
+ * keys of every type.
  *
  * Garbage: `live` estimates what a snapshot would hold (kvs_cost per
  * value); whatever the file holds beyond that is reported as garbage, so a
  * queue that pushes and pops compacts once the dead history passes the
- * ratio. Compaction snapshot: PUSH records of up to SNAP_BATCH values per
+ * ratio; after replay `live` is recounted from the model. Compaction
+ * snapshot: PUSH records of up to SNAP_BATCH values per
  * list, SET per string, EXPIRE per list or other key with a time.
  * Loop thread only.
  */
@@ -111,7 +118,7 @@ static void sub_live(kvs_t *st, uint64_t freed)
 /* --- logging ------------------------------------------------------------------ */
 
 void kvs_log_push(kvs_t *st, const char *key, size_t klen, int tail, int n, const void *const *vals,
-		  const size_t *lens)
+                  const size_t *lens)
 {
 	if (!st)
 		return;
@@ -147,7 +154,7 @@ void kvs_log_pop(kvs_t *st, const char *key, size_t klen, int tail, uint64_t n, 
 }
 
 void kvs_log_lset(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v, size_t n,
-		  uint64_t freed)
+                  uint64_t freed)
 {
 	if (!st)
 		return;
@@ -160,8 +167,7 @@ void kvs_log_lset(kvs_t *st, const char *key, size_t klen, uint64_t idx, const v
 	account(st);
 }
 
-void kvs_log_linsert(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v,
-		     size_t n)
+void kvs_log_linsert(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v, size_t n)
 {
 	if (!st)
 		return;
@@ -174,7 +180,7 @@ void kvs_log_linsert(kvs_t *st, const char *key, size_t klen, uint64_t idx, cons
 }
 
 void kvs_log_lrem(kvs_t *st, const char *key, size_t klen, int64_t count, const void *v, size_t n,
-		  uint64_t freed)
+                  uint64_t freed)
 {
 	if (!st)
 		return;
@@ -187,7 +193,7 @@ void kvs_log_lrem(kvs_t *st, const char *key, size_t klen, int64_t count, const 
 }
 
 void kvs_log_ltrim(kvs_t *st, const char *key, size_t klen, int64_t start, int64_t stop,
-		   uint64_t freed)
+                   uint64_t freed)
 {
 	if (!st)
 		return;
@@ -200,7 +206,7 @@ void kvs_log_ltrim(kvs_t *st, const char *key, size_t klen, int64_t start, int64
 }
 
 void kvs_log_set(kvs_t *st, const char *key, size_t klen, const void *v, size_t n,
-		 int64_t expire_at_ms, uint64_t freed)
+                 int64_t expire_at_ms, uint64_t freed)
 {
 	if (!st)
 		return;
@@ -233,7 +239,7 @@ void kvs_log_expire(kvs_t *st, const char *key, size_t klen, int64_t at_ms)
 }
 
 void kvs_log_rename(kvs_t *st, const char *src, size_t slen, const char *dst, size_t dlen,
-		    uint64_t freed)
+                    uint64_t freed)
 {
 	if (!st)
 		return;
@@ -390,7 +396,7 @@ static void snap_emit(snap_t *sn, uint8_t type)
 }
 
 static void snap_one(void *farg, const char *key, size_t klen, int kind, const void *val,
-		     int64_t expire_at)
+                     int64_t expire_at)
 {
 	snap_t *sn = farg;
 	kvs_t *st = sn->st;
@@ -432,10 +438,24 @@ static void snap_one(void *farg, const char *key, size_t klen, int kind, const v
 static int snapshot(void *arg, jrnl_t *j)
 {
 	kvs_t *st = arg;
-	snap_t sn = { st, j, 0 };
+	snap_t sn = {st, j, 0};
 	st->live = 0;
 	st->sink.each(st->sink.arg, snap_one, &sn);
 	return sn.rc;
+}
+
+static void count_live(void *farg, const char *key, size_t klen, int kind, const void *val,
+                       int64_t expire_at)
+{
+	kvs_t *st = farg;
+	(void)key;
+	(void)expire_at;
+	if (kind == KVS_LIST) {
+		const qlist_t *l = val;
+		st->live += l->bytes + 4 * qlist_len(l);
+	} else if (kind == KVS_STRING) {
+		st->live += kvs_cost(((const qlv_t *)val)->len) + klen;
+	}
 }
 
 /* --- lifecycle ------------------------------------------------------------------ */
@@ -454,10 +474,10 @@ int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
 	st->sink = *sink;
 	st->log = b->log;
 	jrnl_opts_t o = {
-		.fsync = b->cfg->fsync,
-		.compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
-		.compact_min_bytes = b->cfg->journal_compact_min_bytes,
-		.max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + REC_SPLIT + 4096,
+	    .fsync = b->cfg->fsync,
+	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
+	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
+	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + REC_SPLIT + 4096,
 	};
 	st->replaying = 1;
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "keys", &o, replay, st);
@@ -467,6 +487,10 @@ int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
 		free(st);
 		return rc;
 	}
+	/* Replay's running estimate misses deleted keys' sizes: recount the
+	 * live state exactly, so the garbage reported from here on is right. */
+	st->live = 0;
+	st->sink.each(st->sink.arg, count_live, st);
 	account(st);
 	*out = st;
 	return 0;
@@ -481,7 +505,10 @@ void kvs_close(kvs_t *st)
 	free(st);
 }
 
-int kvs_sync_required(const kvs_t *st) { return st && jrnl_sync_required(st->j); }
+int kvs_sync_required(const kvs_t *st)
+{
+	return st && jrnl_sync_required(st->j);
+}
 
 void kvs_when_durable(kvs_t *st, void (*fn)(void *arg, int status), void *arg)
 {

@@ -21,7 +21,7 @@ typedef struct kvs kvs_t;
 enum { KVS_OTHER = 0, KVS_LIST = 1, KVS_STRING = 2 };
 
 typedef void (*kvs_each_fn)(void *farg, const char *key, size_t klen, int kind, const void *val,
-			    int64_t expire_at_ms);
+                            int64_t expire_at_ms);
 
 typedef struct kvs_sink {
 	/* The list at key, created empty when create is set; NULL if absent or
@@ -51,22 +51,22 @@ void kvs_maintain(kvs_t *st);
 /* Mutations, logged after they were applied. `freed` is the payload bytes
  * of values that stopped being live (for garbage accounting). */
 void kvs_log_push(kvs_t *st, const char *key, size_t klen, int tail, int n, const void *const *vals,
-		  const size_t *lens);
+                  const size_t *lens);
 void kvs_log_pop(kvs_t *st, const char *key, size_t klen, int tail, uint64_t n, uint64_t freed);
 void kvs_log_lset(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v, size_t n,
-		  uint64_t freed);
+                  uint64_t freed);
 void kvs_log_linsert(kvs_t *st, const char *key, size_t klen, uint64_t idx, const void *v,
-		     size_t n);
+                     size_t n);
 void kvs_log_lrem(kvs_t *st, const char *key, size_t klen, int64_t count, const void *v, size_t n,
-		  uint64_t freed);
+                  uint64_t freed);
 void kvs_log_ltrim(kvs_t *st, const char *key, size_t klen, int64_t start, int64_t stop,
-		   uint64_t freed);
+                   uint64_t freed);
 void kvs_log_set(kvs_t *st, const char *key, size_t klen, const void *v, size_t n,
-		 int64_t expire_at_ms, uint64_t freed);
+                 int64_t expire_at_ms, uint64_t freed);
 void kvs_log_del(kvs_t *st, const char *key, size_t klen, uint64_t freed);
 void kvs_log_expire(kvs_t *st, const char *key, size_t klen, int64_t at_ms);
 void kvs_log_rename(kvs_t *st, const char *src, size_t slen, const char *dst, size_t dlen,
-		    uint64_t freed);
+                    uint64_t freed);
 
 /* Live payload estimate of one element (what a snapshot costs for it). */
 static inline uint64_t kvs_cost(size_t n)

@@ -213,7 +213,7 @@ void qlist_insert(qlist_t *l, int64_t idx, qlv_t *v)
 	}
 	if (c->off + c->n < QLIST_CHUNK) {
 		memmove(c->e + c->off + pos + 1, c->e + c->off + pos,
-			(size_t)(c->n - pos) * sizeof *c->e);
+		        (size_t)(c->n - pos) * sizeof *c->e);
 	} else {
 		memmove(c->e + c->off - 1, c->e + c->off, (size_t)pos * sizeof *c->e);
 		c->off--;
@@ -229,9 +229,9 @@ size_t qlist_rem(qlist_t *l, int64_t count, const void *p, size_t n)
 	/* Rebuild the chain from the kept pointers: one pass, no shifting. */
 	int rev = count < 0;
 	uint64_t limit = count == 0  ? UINT64_MAX
-			 : count < 0 ? (uint64_t)0 - (uint64_t)count
-				     : (uint64_t)count;
-	qlist_t kept = { 0 };
+	                 : count < 0 ? (uint64_t)0 - (uint64_t)count
+	                             : (uint64_t)count;
+	qlist_t kept = {0};
 	size_t removed = 0;
 	qlv_t *v;
 	while ((v = qlist_pop(l, rev)) != NULL) {

@@ -35,12 +35,23 @@ WATCH = [
     c(0, "WATCH", "w"), c(1, "GET", "w"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
     c(0, "SET", "e", "v", "PX", "50"), c(0, "WATCH", "e"), ("sleep", 0.1), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
     c(0, "RPUSH", "wl", "a"), c(0, "WATCH", "wl"), c(1, "LPOP", "wl"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
+    c(0, "WATCH", "st"), c(1, "XADD", "st", "1-1", "f", "v"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
+    c(0, "WATCH", "st"), c(1, "XTRIM", "st", "MAXLEN", "0"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
+    c(0, "WATCH", "st"), c(1, "XLEN", "st"), c(0, "MULTI"), c(0, "PING"), c(0, "EXEC"),
 ]
 
 SERVED_AFTER_EXEC = [
     ("s", 0, "BLPOP", "q", "5"), c(1, "MULTI"), c(1, "RPUSH", "q", "a", "b"), c(1, "LPOP", "q"), c(1, "EXEC"),
     ("r", 0), c(1, "LLEN", "q"),
     ("s", 0, "BLPOP", "q2", "0.3"), c(1, "MULTI"), c(1, "RPUSH", "q2", "a"), c(1, "LPOP", "q2"), c(1, "EXEC"), ("r", 0),
+    # Several of a waiter's keys get data in one transaction: it is served
+    # from the key that became ready first.
+    ("s", 0, "BLPOP", "k1", "k2", "5"), c(1, "MULTI"), c(1, "RPUSH", "k2", "x"), c(1, "RPUSH", "k1", "y"),
+    c(1, "EXEC"), ("r", 0), c(1, "LRANGE", "k1", "0", "-1"),
+    ("s", 0, "BLMPOP", "5", "2", "m1", "m2", "LEFT", "COUNT", "5"), c(1, "MULTI"), c(1, "RPUSH", "m2", "a", "b"),
+    c(1, "RPUSH", "m1", "c"), c(1, "EXEC"), ("r", 0),
+    ("s", 0, "BRPOP", "z1", "z2", "5"), c(1, "MULTI"), c(1, "RPUSH", "z1", "1"), c(1, "RPUSH", "z2", "2"),
+    c(1, "EXEC"), ("r", 0),
 ]
 
 

@@ -23,7 +23,7 @@ PUBSUB = [
     c(1, "PUBLISH", "nobody", "x"), c(0, "PSUBSCRIBE", "n*", "s?ort"), rr(0),
     c(1, "PUBLISH", "news", "both"), rr(0), rr(0), c(1, "PUBLISH", "sport", "goal"), rr(0), rr(0),
     c(1, "PUBSUB", "NUMSUB", "news", "sport", "none"), c(1, "PUBSUB", "NUMPAT"), ("sorted", 1, "PUBSUB", "CHANNELS"),
-    ("sorted", 1, "PUBSUB", "CHANNELS", "n*"), c(1, "PUBSUB", "FOO"), c(1, "PUBSUB"),
+    ("sorted", 1, "PUBSUB", "CHANNELS", "n*"), c(1, "PUBSUB", "FOO"), c(1, "PUBSUB"), c(1, "PUBSUB", "HELP"),
     c(0, "UNSUBSCRIBE", "news"), c(0, "UNSUBSCRIBE", "nosuch"), c(0, "PUNSUBSCRIBE", "n*"),
     c(0, "SUBSCRIBE", "news"), c(0, "SUBSCRIBE", "news"), c(1, "PUBLISH", "news", "once"), rr(0),
     c(0, "UNSUBSCRIBE", "news", "sport"), rr(0), c(0, "PUNSUBSCRIBE"), c(0, "UNSUBSCRIBE"), c(0, "PUNSUBSCRIBE"),
@@ -33,7 +33,7 @@ PUBSUB = [
 RESP2_RULES = [
     c(0, "SUBSCRIBE", "ch"), c(0, "GET", "k"), c(0, "SET", "k", "v"), c(0, "PING"), c(0, "PING", "hi"),
     c(0, "CLIENT", "GETNAME"), c(0, "NOSUCHCMD"), c(0, "PUBLISH", "ch", "x"), c(0, "MULTI"), c(0, "SUBSCRIBE", "ch2"),
-    c(0, "PSUBSCRIBE", "p*"), c(0, "UNSUBSCRIBE"), rr(0), c(0, "PING"), c(0, "PUNSUBSCRIBE"), c(0, "PING"),
+    c(0, "PSUBSCRIBE", "p*"), c(0, "UNSUBSCRIBE", "ch2"), c(0, "UNSUBSCRIBE"), c(0, "PING"), c(0, "PUNSUBSCRIBE"), c(0, "PING"),
     c(0, "SUBSCRIBE", "ch"), c(0, "RESET"), c(0, "GET", "k"), c(1, "PUBLISH", "ch", "x"),
 ]
 

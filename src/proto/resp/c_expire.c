@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/time.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #define EXPIRE_TICK_MS 100
@@ -52,6 +53,14 @@ void resp_lx_expire_if_needed(resp_srv_t *srv, const char *key, size_t klen)
 		resp_db_delete(srv, key, klen);
 	}
 }
+
+int resp_lx_expired(resp_srv_t *srv, const char *key, size_t klen)
+{
+	int64_t at = srv->lx ? get_exp(srv->lx, key, klen) : 0;
+	return at && at <= time_wall_ms();
+}
+
+size_t resp_lx_expires_count(resp_srv_t *srv) { return srv->lx ? map_len(&srv->lx->expires) : 0; }
 
 uint64_t resp_lx_obj_cost(const resp_obj_t *o)
 {
@@ -92,6 +101,45 @@ void resp_lx_drop(resp_srv_t *srv, const char *key, size_t klen)
 	srv->lx->quiet_delete = 1;
 	resp_db_delete(srv, key, klen);
 	srv->lx->quiet_delete = 0;
+}
+
+/* --- ready order (see resp_lx_t.ready) ----------------------------------------- */
+
+void resp_lx_signal(resp_srv_t *srv, const char *key, size_t klen)
+{
+	resp_lx_t *lx = srv->lx;
+	size_t before = srv->nready;
+	resp_signal_key(srv, key, klen);
+	if (srv->nready == before)
+		return;    /* no waiters, or already queued this round */
+	if (before == 0) { /* a new serving round: forget the last one */
+		for (size_t i = 0; i < lx->nready; i++)
+			free(lx->ready[i]);
+		lx->nready = 0;
+	}
+	if (lx->nready == lx->ready_cap) {
+		lx->ready_cap = lx->ready_cap ? lx->ready_cap * 2 : 8;
+		lx->ready = realloc(lx->ready, lx->ready_cap * sizeof *lx->ready);
+		lx->ready_len = realloc(lx->ready_len, lx->ready_cap * sizeof *lx->ready_len);
+		if (!lx->ready || !lx->ready_len)
+			abort();
+	}
+	char *k = malloc(klen + 1);
+	if (!k)
+		abort();
+	memcpy(k, key, klen);
+	k[klen] = 0;
+	lx->ready[lx->nready] = k;
+	lx->ready_len[lx->nready++] = klen;
+}
+
+size_t resp_lx_ready_rank(resp_srv_t *srv, const char *key, size_t klen)
+{
+	resp_lx_t *lx = srv->lx;
+	for (size_t i = 0; i < lx->nready; i++)
+		if (lx->ready_len[i] == klen && memcmp(lx->ready[i], key, klen) == 0)
+			return i;
+	return SIZE_MAX;
 }
 
 /* --- active expiry ------------------------------------------------------------- */
@@ -221,7 +269,7 @@ int resp_lx_start(resp_srv_t *srv)
 	map_init(&lx->channels);
 	map_init(&lx->watched);
 	srv->lx = lx;
-	kvs_sink_t sink = { sink_list, sink_set, sink_del, sink_expire, sink_rename, sink_each, srv };
+	kvs_sink_t sink = {sink_list, sink_set, sink_del, sink_expire, sink_rename, sink_each, srv};
 	int rc = kvs_open(&lx->store, srv->b, &sink);
 	if (rc < 0) {
 		srv->lx = NULL;
@@ -261,6 +309,10 @@ void resp_lx_stop(resp_srv_t *srv)
 	for (size_t i = 0; i < lx->npats; i++)
 		free(lx->pats[i].pat);
 	free(lx->pats);
+	for (size_t i = 0; i < lx->nready; i++)
+		free(lx->ready[i]);
+	free(lx->ready);
+	free(lx->ready_len);
 	map_deinit(&lx->expires);
 	map_deinit(&lx->channels);
 	map_deinit(&lx->watched);
@@ -268,7 +320,10 @@ void resp_lx_stop(resp_srv_t *srv)
 	srv->lx = NULL;
 }
 
-int resp_lx_sync_required(resp_srv_t *srv) { return srv->lx && kvs_sync_required(srv->lx->store); }
+int resp_lx_sync_required(resp_srv_t *srv)
+{
+	return srv->lx && kvs_sync_required(srv->lx->store);
+}
 
 void resp_lx_when_durable(resp_srv_t *srv, void (*fn)(void *arg, int status), void *arg)
 {
@@ -278,10 +333,23 @@ void resp_lx_when_durable(resp_srv_t *srv, void (*fn)(void *arg, int status), vo
 		fn(arg, 0);
 }
 
-void resp_lx_maintain(resp_srv_t *srv)
+void resp_lx_after_write(resp_cli_t *cl, int argc, resp_arg_t *argv)
 {
-	if (srv->lx)
-		kvs_maintain(srv->lx->store);
+	resp_srv_t *srv = cl->srv;
+	if (!srv->lx)
+		return;
+	if (map_len(&srv->lx->watched) && argc > 0) {
+		size_t n;
+		const resp_cmd_t *c = resp_cmd_lookup(resp_cmd_table(&n), argv[0].p, argv[0].len);
+		if (c && c->subs && argc > 1)
+			c = resp_cmd_lookup(c->subs, argv[1].p, argv[1].len);
+		if (c && c->first_key > 0 && c->key_step > 0) {
+			int last = c->last_key < 0 ? argc + c->last_key : c->last_key;
+			for (int i = c->first_key; i <= last && i < argc; i += c->key_step)
+				resp_lx_touch(srv, argv[i].p, argv[i].len);
+		}
+	}
+	kvs_maintain(srv->lx->store);
 }
 
 /* --- commands ------------------------------------------------------------------ */
@@ -289,7 +357,7 @@ void resp_lx_maintain(resp_srv_t *srv)
 enum { X_NX = 1, X_XX = 2, X_GT = 4, X_LT = 8 };
 
 static int expire_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t base, int secs,
-			  const char *cmd)
+                          const char *cmd)
 {
 	int flags = 0;
 	for (int j = 3; j < argc; j++) {
@@ -303,12 +371,13 @@ static int expire_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t ba
 			flags |= X_LT;
 		else {
 			resp_errorf(cl->out, "ERR Unsupported option %.*s", (int)argv[j].len,
-				    argv[j].p);
+			            argv[j].p);
 			return 0;
 		}
 	}
 	if ((flags & X_NX) && (flags & (X_XX | X_GT | X_LT))) {
-		resp_error(cl->out, "ERR NX and XX, GT or LT options at the same time are not compatible");
+		resp_error(cl->out,
+		           "ERR NX and XX, GT or LT options at the same time are not compatible");
 		return 0;
 	}
 	if ((flags & X_GT) && (flags & X_LT)) {
@@ -354,10 +423,22 @@ static int expire_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t ba
 	return 0;
 }
 
-RESP_HANDLER(resp_c_expire) { return expire_generic(cl, argc, argv, time_wall_ms(), 1, "expire"); }
-RESP_HANDLER(resp_c_pexpire) { return expire_generic(cl, argc, argv, time_wall_ms(), 0, "pexpire"); }
-RESP_HANDLER(resp_c_expireat) { return expire_generic(cl, argc, argv, 0, 1, "expireat"); }
-RESP_HANDLER(resp_c_pexpireat) { return expire_generic(cl, argc, argv, 0, 0, "pexpireat"); }
+RESP_HANDLER(resp_c_expire)
+{
+	return expire_generic(cl, argc, argv, time_wall_ms(), 1, "expire");
+}
+RESP_HANDLER(resp_c_pexpire)
+{
+	return expire_generic(cl, argc, argv, time_wall_ms(), 0, "pexpire");
+}
+RESP_HANDLER(resp_c_expireat)
+{
+	return expire_generic(cl, argc, argv, 0, 1, "expireat");
+}
+RESP_HANDLER(resp_c_pexpireat)
+{
+	return expire_generic(cl, argc, argv, 0, 0, "pexpireat");
+}
 
 static int ttl_generic(resp_cli_t *cl, resp_arg_t *argv, int ms)
 {
@@ -393,7 +474,8 @@ RESP_HANDLER(resp_c_persist)
 {
 	(void)argc;
 	resp_srv_t *srv = cl->srv;
-	if (!resp_db_find(srv, argv[1].p, argv[1].len) || !get_exp(srv->lx, argv[1].p, argv[1].len)) {
+	if (!resp_db_find(srv, argv[1].p, argv[1].len) ||
+	    !get_exp(srv->lx, argv[1].p, argv[1].len)) {
 		resp_int(cl->out, 0);
 		return 0;
 	}
@@ -405,7 +487,10 @@ RESP_HANDLER(resp_c_persist)
 	return 0;
 }
 
-RESP_HANDLER(resp_c_unlink) { return resp_c_del(cl, argc, argv); }
+RESP_HANDLER(resp_c_unlink)
+{
+	return resp_c_del(cl, argc, argv);
+}
 
 RESP_HANDLER(resp_c_rename)
 {
@@ -445,7 +530,7 @@ RESP_HANDLER(resp_c_rename)
 	kvs_log_rename(srv->lx->store, s->p, s->len, d->p, d->len, freed);
 	resp_lx_touch(srv, s->p, s->len);
 	resp_lx_touch(srv, d->p, d->len);
-	resp_signal_key(srv, d->p, d->len);
+	resp_lx_signal(srv, d->p, d->len);
 	cl->dirty = 1;
 	resp_ok(cl->out);
 	return 0;

@@ -85,19 +85,31 @@ static int push(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail, int only_e
 	}
 	resp_int(cl->out, (int64_t)qlist_len(l));
 	changed(cl, argv[1].p, argv[1].len);
-	resp_signal_key(srv, argv[1].p, argv[1].len);
+	resp_lx_signal(srv, argv[1].p, argv[1].len);
 	return 0;
 }
 
-RESP_HANDLER(resp_c_lpush) { return push(cl, argc, argv, 0, 0); }
-RESP_HANDLER(resp_c_rpush) { return push(cl, argc, argv, 1, 0); }
-RESP_HANDLER(resp_c_lpushx) { return push(cl, argc, argv, 0, 1); }
-RESP_HANDLER(resp_c_rpushx) { return push(cl, argc, argv, 1, 1); }
+RESP_HANDLER(resp_c_lpush)
+{
+	return push(cl, argc, argv, 0, 0);
+}
+RESP_HANDLER(resp_c_rpush)
+{
+	return push(cl, argc, argv, 1, 0);
+}
+RESP_HANDLER(resp_c_lpushx)
+{
+	return push(cl, argc, argv, 0, 1);
+}
+RESP_HANDLER(resp_c_rpushx)
+{
+	return push(cl, argc, argv, 1, 1);
+}
 
 /* Pops up to n elements from l at key (journaled) and writes them as bulk
  * strings; deletes the key when the list empties. Returns how many. */
 static int64_t pop_reply(resp_cli_t *cl, const char *key, size_t klen, qlist_t *l, int tail,
-			 int64_t n)
+                         int64_t n)
 {
 	int64_t k = 0;
 	uint64_t freed = 0;
@@ -132,7 +144,8 @@ static int pop(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail)
 		resp_err_arity(cl, tail ? "rpop" : "lpop");
 		return 0;
 	}
-	if (has_count && positive_arg(cl, &argv[2], &count, "value is out of range, must be positive") < 0)
+	if (has_count &&
+	    positive_arg(cl, &argv[2], &count, "value is out of range, must be positive") < 0)
 		return 0;
 	int wrong;
 	qlist_t *l = resp_lx_list(cl->srv, argv[1].p, argv[1].len, &wrong);
@@ -160,8 +173,14 @@ static int pop(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail)
 	return 0;
 }
 
-RESP_HANDLER(resp_c_lpop) { return pop(cl, argc, argv, 0); }
-RESP_HANDLER(resp_c_rpop) { return pop(cl, argc, argv, 1); }
+RESP_HANDLER(resp_c_lpop)
+{
+	return pop(cl, argc, argv, 0);
+}
+RESP_HANDLER(resp_c_rpop)
+{
+	return pop(cl, argc, argv, 1);
+}
 
 /* A list for a read command: replies WRONGTYPE (returns -1) or gives the
  * list (NULL when absent). */
@@ -222,11 +241,12 @@ RESP_HANDLER(resp_c_lrange)
 RESP_HANDLER(resp_c_lindex)
 {
 	(void)argc;
-	int64_t idx;
-	if (resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
-		return 0;
+	int64_t idx = 0;
 	qlist_t *l;
+	/* Redis looks the key up before parsing the index. */
 	if (read_list(cl, &argv[1], &l) < 0)
+		return 0;
+	if (l && resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
 		return 0;
 	int64_t i = l ? qlist_norm(l, idx) : -1;
 	if (i < 0) {
@@ -242,15 +262,16 @@ RESP_HANDLER(resp_c_lset)
 {
 	(void)argc;
 	int64_t idx;
-	if (resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
-		return 0;
 	qlist_t *l;
+	/* Redis looks the key up before parsing the index. */
 	if (read_list(cl, &argv[1], &l) < 0)
 		return 0;
 	if (!l) {
 		resp_error(cl->out, "ERR no such key");
 		return 0;
 	}
+	if (resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
+		return 0;
 	int64_t i = qlist_norm(l, idx);
 	if (i < 0) {
 		resp_error(cl->out, "ERR index out of range");
@@ -258,8 +279,8 @@ RESP_HANDLER(resp_c_lset)
 	}
 	uint64_t freed = kvs_cost(qlist_at(l, i)->len);
 	qlist_set(l, i, qlv_new(argv[3].p, argv[3].len));
-	kvs_log_lset(cl->srv->lx->store, argv[1].p, argv[1].len, (uint64_t)i, argv[3].p, argv[3].len,
-		     freed);
+	kvs_log_lset(cl->srv->lx->store, argv[1].p, argv[1].len, (uint64_t)i, argv[3].p,
+	             argv[3].len, freed);
 	changed(cl, argv[1].p, argv[1].len);
 	resp_ok(cl->out);
 	return 0;
@@ -300,7 +321,7 @@ RESP_HANDLER(resp_c_linsert)
 	int64_t at = found + after;
 	qlist_insert(l, at, qlv_new(argv[4].p, argv[4].len));
 	kvs_log_linsert(cl->srv->lx->store, argv[1].p, argv[1].len, (uint64_t)at, argv[4].p,
-			argv[4].len);
+	                argv[4].len);
 	changed(cl, argv[1].p, argv[1].len);
 	resp_int(cl->out, (int64_t)qlist_len(l));
 	return 0;
@@ -322,7 +343,7 @@ RESP_HANDLER(resp_c_lrem)
 	size_t n = qlist_rem(l, count, argv[3].p, argv[3].len);
 	if (n) {
 		kvs_log_lrem(cl->srv->lx->store, argv[1].p, argv[1].len, count, argv[3].p,
-			     argv[3].len, n * kvs_cost(argv[3].len));
+		             argv[3].len, n * kvs_cost(argv[3].len));
 		changed(cl, argv[1].p, argv[1].len);
 		drop_if_empty(cl->srv, argv[1].p, argv[1].len, l);
 	}
@@ -346,7 +367,7 @@ RESP_HANDLER(resp_c_ltrim)
 		qlist_trim(l, start, stop);
 		if (qlist_len(l) != len) {
 			kvs_log_ltrim(cl->srv->lx->store, argv[1].p, argv[1].len, start, stop,
-				      before - (l->bytes + 4 * qlist_len(l)));
+			              before - (l->bytes + 4 * qlist_len(l)));
 			changed(cl, argv[1].p, argv[1].len);
 			drop_if_empty(cl->srv, argv[1].p, argv[1].len, l);
 		}
@@ -366,14 +387,16 @@ RESP_HANDLER(resp_c_lpos)
 				return 0;
 			if (rank == INT64_MIN) {
 				resp_error(cl->out, "ERR value is out of range, must be between "
-						    "-9223372036854775807 and 9223372036854775807");
+				                    "-9223372036854775807 and 9223372036854775807");
 				return 0;
 			}
 			if (rank == 0) {
-				resp_error(cl->out,
-					   "ERR RANK can't be zero: use 1 to start from the first match, 2 "
-					   "from the second ... or use negative to start from the end of "
-					   "the list");
+				resp_error(
+				    cl->out,
+				    "ERR RANK can't be zero: use 1 to start from the first match, "
+				    "2 "
+				    "from the second ... or use negative to start from the end of "
+				    "the list");
 				return 0;
 			}
 		} else if (resp_arg_is(&argv[j], "count") && more) {
@@ -439,7 +462,7 @@ RESP_HANDLER(resp_c_lpos)
  * replies it as a bulk string. Returns 0, or -1 after replying WRONGTYPE
  * when dst holds another type (nothing moved). */
 int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, int from, int to,
-		 qlist_t *sl)
+                 qlist_t *sl)
 {
 	resp_srv_t *srv = cl->srv;
 	int wrong;
@@ -463,7 +486,7 @@ int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, i
 	if (sl != dl)
 		drop_if_empty(srv, src->p, src->len, sl);
 	changed(cl, dst->p, dst->len);
-	resp_signal_key(srv, dst->p, dst->len);
+	resp_lx_signal(srv, dst->p, dst->len);
 	return 0;
 }
 
@@ -499,14 +522,15 @@ RESP_HANDLER(resp_c_rpoplpush)
 }
 
 /* Parses LMPOP/BLMPOP's numkeys, keys, LEFT|RIGHT and COUNT. */
-int resp_lx_mpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numkeys_idx,
-		      int64_t *numkeys, int *where, int64_t *count)
+int resp_lx_mpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numkeys_idx, int64_t *numkeys,
+                      int *where, int64_t *count)
 {
 	if (resp_arg_ll(&argv[numkeys_idx], numkeys) < 0 || *numkeys < 1) {
 		resp_error(cl->out, "ERR numkeys should be greater than 0");
 		return -1;
 	}
-	int64_t where_idx = numkeys_idx + *numkeys + 1;
+	/* (numkeys is checked against argc first so the sum cannot overflow) */
+	int64_t where_idx = *numkeys >= argc ? argc : numkeys_idx + *numkeys + 1;
 	if (where_idx >= argc) {
 		resp_err_syntax(cl);
 		return -1;

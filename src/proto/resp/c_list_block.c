@@ -19,14 +19,15 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 enum { K_POP, K_MPOP, K_MOVE };
 
 typedef struct bwait {
 	int kind;
-	int from, to;   /* head 0 / tail 1 */
-	int64_t count;  /* BLMPOP */
+	int from, to;  /* head 0 / tail 1 */
+	int64_t count; /* BLMPOP */
 	int nkeys;
 	resp_arg_t *keys; /* owned copies; for K_MOVE keys[0] = src, keys[1] = dst */
 } bwait_t;
@@ -59,7 +60,7 @@ int resp_lx_timeout(resp_cli_t *cl, const resp_arg_t *a, int64_t *ms)
 		return -1;
 	}
 	*ms = (int64_t)(f * 1000.0L);
-	if (*ms > INT64_MAX - time_wall_ms()) {
+	if (*ms > INT64_MAX / 2 && *ms > INT64_MAX - time_wall_ms()) {
 		resp_error(cl->out, "ERR timeout is out of range");
 		return -1;
 	}
@@ -125,27 +126,43 @@ static int try_pop(resp_cli_t *cl, int nkeys, const resp_arg_t *keys, int tail)
 	return 0;
 }
 
+/* The key to serve a multi-key waiter from: among its keys that hold a
+ * list, the one signalled first this round (Redis serves ready keys in
+ * order), else the first in the client's order; -1 when none has data. A
+ * wrong type appearing on a key is not served (Redis keeps the client
+ * blocked too). */
+static int pick_key(resp_cli_t *cl, const bwait_t *w)
+{
+	if (w->nkeys == 1) {
+		int wrong;
+		return resp_lx_list(cl->srv, w->keys[0].p, w->keys[0].len, &wrong) ? 0 : -1;
+	}
+	int best = -1;
+	size_t best_rank = SIZE_MAX;
+	for (int i = 0; i < w->nkeys; i++) {
+		int wrong;
+		if (!resp_lx_list(cl->srv, w->keys[i].p, w->keys[i].len, &wrong))
+			continue;
+		size_t rank = resp_lx_ready_rank(cl->srv, w->keys[i].p, w->keys[i].len);
+		if (best < 0 || rank < best_rank) {
+			best = i;
+			best_rank = rank;
+		}
+	}
+	return best;
+}
+
 static int serve(resp_cli_t *cl, resp_block_t *bk)
 {
 	bwait_t *w = bk->arg;
+	int i;
 	switch (w->kind) {
 	case K_POP:
-		for (int i = 0; i < w->nkeys; i++) {
-			/* A wrong type appearing on a key we wait on is not served
-			 * (Redis keeps the client blocked too). */
-			int wrong;
-			qlist_t *l = resp_lx_list(cl->srv, w->keys[i].p, w->keys[i].len, &wrong);
-			if (l)
-				return try_pop(cl, 1, &w->keys[i], w->from);
-		}
-		return 0;
+		i = pick_key(cl, w);
+		return i >= 0 && try_pop(cl, 1, &w->keys[i], w->from);
 	case K_MPOP:
-		for (int i = 0; i < w->nkeys; i++) {
-			int wrong;
-			if (resp_lx_list(cl->srv, w->keys[i].p, w->keys[i].len, &wrong))
-				return resp_lx_mpop(cl, 1, &w->keys[i], w->from, w->count) != 0;
-		}
-		return 0;
+		i = pick_key(cl, w);
+		return i >= 0 && resp_lx_mpop(cl, 1, &w->keys[i], w->from, w->count) != 0;
 	case K_MOVE: {
 		int wrong;
 		qlist_t *sl = resp_lx_list(cl->srv, w->keys[0].p, w->keys[0].len, &wrong);
@@ -179,8 +196,14 @@ static int bpop(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail)
 	return 0;
 }
 
-RESP_HANDLER(resp_c_blpop) { return bpop(cl, argc, argv, 0); }
-RESP_HANDLER(resp_c_brpop) { return bpop(cl, argc, argv, 1); }
+RESP_HANDLER(resp_c_blpop)
+{
+	return bpop(cl, argc, argv, 0);
+}
+RESP_HANDLER(resp_c_brpop)
+{
+	return bpop(cl, argc, argv, 1);
+}
 
 RESP_HANDLER(resp_c_blmpop)
 {

@@ -32,16 +32,22 @@ typedef struct lx_pat {
 
 /* Per-server state (srv->lx). */
 struct resp_lx {
-	map_t expires;        /* key → (void *)(uintptr_t)absolute wall ms */
+	map_t expires; /* key → (void *)(uintptr_t)absolute wall ms */
 	loop_timer_t expire_timer;
 	size_t expire_cursor; /* where active expiry's sampling resumes */
 	kvs_t *store;
-	map_t channels;       /* channel → lx_subs_t */
-	lx_pat_t *pats;       /* pattern subscriptions, in subscription order */
+	map_t channels; /* channel → lx_subs_t */
+	lx_pat_t *pats; /* pattern subscriptions, in subscription order */
 	size_t npats, pats_cap;
-	map_t watched;        /* key → lx_subs_t of watching clients */
+	map_t watched; /* key → lx_subs_t of watching clients */
 	uint64_t expired_keys;
-	int quiet_delete;     /* the deletion in progress is journaled by its caller */
+	/* Keys signalled to blocked clients since the last serving round, in
+	 * signal order: a client blocked on several keys is served from the
+	 * one signalled first, as Redis serves ready keys in order. */
+	char **ready;
+	size_t *ready_len;
+	size_t nready, ready_cap;
+	int quiet_delete; /* the deletion in progress is journaled by its caller */
 };
 
 typedef struct lx_queued {
@@ -51,12 +57,12 @@ typedef struct lx_queued {
 
 /* Per-client state (cl->lx), created on first use. */
 struct resp_lxcli {
-	map_t chans;          /* subscribed channels (value unused) */
-	size_t npats;         /* patterns this client subscribed to */
+	map_t chans;  /* subscribed channels (value unused) */
+	size_t npats; /* patterns this client subscribed to */
 	int in_multi, multi_err, in_exec, watch_dirty;
 	lx_queued_t *q;
 	size_t nq, qcap;
-	char **wkeys;         /* watched keys */
+	char **wkeys; /* watched keys */
 	size_t *wlens;
 	size_t nw;
 };
@@ -71,13 +77,21 @@ void resp_lx_cli_close(resp_cli_t *cl);
 int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv);
 /* Lazy expiry, called by resp_db_find. */
 void resp_lx_expire_if_needed(resp_srv_t *srv, const char *key, size_t klen);
+/* For listings that walk the key map directly (KEYS, SCAN): whether the
+ * key's time has passed (it is gone for every lookup), and for INFO
+ * keyspace the number of keys with a time. */
+int resp_lx_expired(resp_srv_t *srv, const char *key, size_t klen);
+size_t resp_lx_expires_count(resp_srv_t *srv);
 /* A key is being deleted (journal, expiry, WATCH). o is still valid. */
 void resp_lx_on_delete(resp_srv_t *srv, const char *key, size_t klen, const resp_obj_t *o);
 void resp_lx_obj_free(resp_obj_t *o);
 /* Durability of the keys journal, for front.c's held replies. */
 int resp_lx_sync_required(resp_srv_t *srv);
 void resp_lx_when_durable(resp_srv_t *srv, void (*fn)(void *arg, int status), void *arg);
-void resp_lx_maintain(resp_srv_t *srv);
+/* After a command that changed durable state: touches its keys for WATCH
+ * (streams and other families that do not touch keys themselves) and
+ * compacts the keys journal when due. */
+void resp_lx_after_write(resp_cli_t *cl, int argc, resp_arg_t *argv);
 
 /* --- shared between the c_*.c files ----------------------------------------------- */
 
@@ -85,6 +99,10 @@ struct resp_lxcli *resp_lx_cli(resp_cli_t *cl);
 /* A key changed: WATCHers see it. */
 void resp_lx_touch(resp_srv_t *srv, const char *key, size_t klen);
 int64_t resp_lx_expire_get(resp_srv_t *srv, const char *key, size_t klen);
+/* resp_signal_key() plus the note of the order keys became ready. */
+void resp_lx_signal(resp_srv_t *srv, const char *key, size_t klen);
+/* Position of key in this round's ready order, or SIZE_MAX. */
+size_t resp_lx_ready_rank(resp_srv_t *srv, const char *key, size_t klen);
 /* Sets (at > 0) or clears (at == 0) a key's expiry in memory only. */
 void resp_lx_expire_set(resp_srv_t *srv, const char *key, size_t klen, int64_t at);
 /* The list at key: *wrong set when the key holds another type. */
@@ -107,11 +125,11 @@ void resp_lx_pubsub_reset(resp_cli_t *cl);
  * it as a bulk string. Returns 0, or -1 after replying WRONGTYPE when dst
  * holds another type (nothing moved). */
 int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, int from, int to,
-		 qlist_t *sl);
+                 qlist_t *sl);
 /* Parses LMPOP/BLMPOP's numkeys, LEFT|RIGHT and COUNT (replies on error,
  * returning -1). */
-int resp_lx_mpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numkeys_idx,
-		      int64_t *numkeys, int *where, int64_t *count);
+int resp_lx_mpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numkeys_idx, int64_t *numkeys,
+                      int *where, int64_t *count);
 /* Pops from the first non-empty list of keys: replies [key, [elements]]
  * and returns 1; 0 when all are empty (nothing written); -1 after a
  * WRONGTYPE reply. */
@@ -171,6 +189,7 @@ RESP_HANDLER(resp_c_publish);
 RESP_HANDLER(resp_c_pubsub_channels);
 RESP_HANDLER(resp_c_pubsub_numsub);
 RESP_HANDLER(resp_c_pubsub_numpat);
+RESP_HANDLER(resp_c_pubsub_help);
 RESP_HANDLER(resp_c_multi);
 RESP_HANDLER(resp_c_exec);
 RESP_HANDLER(resp_c_discard);

@@ -40,7 +40,10 @@ resp_lxcli_t *resp_lx_cli(resp_cli_t *cl)
 	return cl->lx;
 }
 
-int resp_lx_in_exec(resp_cli_t *cl) { return cl->lx && cl->lx->in_exec; }
+int resp_lx_in_exec(resp_cli_t *cl)
+{
+	return cl->lx && cl->lx->in_exec;
+}
 
 /* --- WATCH registry ------------------------------------------------------------ */
 
@@ -142,15 +145,20 @@ static void discard(resp_cli_t *cl)
 
 void resp_lx_cli_close(resp_cli_t *cl)
 {
-	if (!cl->srv->lx) {
-		free(cl->lx);
-		cl->lx = NULL;
-		return;
+	resp_lxcli_t *x = cl->lx;
+	if (cl->srv->lx) {
+		discard(cl);
+		resp_lx_pubsub_reset(cl);
+	} else {
+		/* The server state is already gone (shutdown): only ours is left. */
+		free_queue(x);
+		for (size_t i = 0; i < x->nw; i++)
+			free(x->wkeys[i]);
+		free(x->wkeys);
+		free(x->wlens);
 	}
-	discard(cl);
-	resp_lx_pubsub_reset(cl);
-	map_deinit(&cl->lx->chans);
-	free(cl->lx);
+	map_deinit(&x->chans);
+	free(x);
 	cl->lx = NULL;
 }
 
@@ -190,10 +198,11 @@ static void queue(resp_lxcli_t *x, int argc, const resp_arg_t *argv)
 
 int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 {
-	static const char *const subscribed_ok[] = { "ping", "subscribe", "ssubscribe", "unsubscribe",
-		"sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset", NULL };
-	static const char *const not_queued[] = { "exec", "discard", "multi", "watch", "quit", "reset",
-		NULL };
+	static const char *const subscribed_ok[] = {
+	    "ping",       "subscribe",    "ssubscribe", "unsubscribe", "sunsubscribe",
+	    "psubscribe", "punsubscribe", "quit",       "reset",       NULL};
+	static const char *const not_queued[] = {"exec", "discard", "multi", "watch",
+	                                         "quit", "reset",   NULL};
 	resp_lxcli_t *x = cl->lx;
 	if (x->in_exec)
 		return 0;
@@ -223,10 +232,11 @@ int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	if (!cl->authed && !(cmd->flags & RESP_CMD_NOAUTH))
 		goto invalid;
 	if (subscribed2 && !is_one_of(cmd->name, subscribed_ok)) {
-		resp_errorf(cl->out,
-			    "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
-			    "QUIT / RESET are allowed in this context",
-			    fullname);
+		resp_errorf(
+		    cl->out,
+		    "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+		    "QUIT / RESET are allowed in this context",
+		    fullname);
 		if (x->in_multi)
 			x->multi_err = 1;
 		return 1;
@@ -353,7 +363,8 @@ RESP_HANDLER(resp_c_watch)
 	for (int i = 1; i < argc; i++) {
 		int dup = 0;
 		for (size_t j = 0; j < x->nw && !dup; j++)
-			dup = x->wlens[j] == argv[i].len && memcmp(x->wkeys[j], argv[i].p, argv[i].len) == 0;
+			dup = x->wlens[j] == argv[i].len &&
+			      memcmp(x->wkeys[j], argv[i].p, argv[i].len) == 0;
 		if (dup)
 			continue;
 		x->wkeys = realloc(x->wkeys, (x->nw + 1) * sizeof *x->wkeys);

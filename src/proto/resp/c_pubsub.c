@@ -115,7 +115,7 @@ RESP_HANDLER(resp_c_psubscribe)
 				abort();
 			memcpy(p, argv[i].p, argv[i].len);
 			p[argv[i].len] = 0;
-			lx->pats[lx->npats++] = (lx_pat_t){ p, argv[i].len, cl };
+			lx->pats[lx->npats++] = (lx_pat_t){p, argv[i].len, cl};
 			x->npats++;
 		}
 		confirm(cl, "psubscribe", argv[i].p, argv[i].len, 0);
@@ -200,9 +200,9 @@ static void check_limit(resp_cli_t *cl, resp_cli_t *to)
 	int64_t limit = cl->srv->cfg->client_output_buffer_limit_pubsub;
 	if (limit > 0 && conn_out_pending(to->c) > (size_t)limit && !conn_is_closed(to->c)) {
 		log_warn(cl->srv->b->log,
-			 "resp: closing subscriber %s: output buffer over "
-			 "client-output-buffer-limit-pubsub (%lld bytes)",
-			 to->c->peer, (long long)limit);
+		         "resp: closing subscriber %s: output buffer over "
+		         "client-output-buffer-limit-pubsub (%lld bytes)",
+		         to->c->peer, (long long)limit);
 		conn_close(to->c, 0);
 	}
 }
@@ -288,5 +288,32 @@ RESP_HANDLER(resp_c_pubsub_numpat)
 		n += !seen;
 	}
 	resp_int(cl->out, n);
+	return 0;
+}
+
+RESP_HANDLER(resp_c_pubsub_help)
+{
+	(void)argc;
+	(void)argv;
+	static const char *const lines[] = {
+	    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	    "CHANNELS [<pattern>]",
+	    "    Return the currently active channels matching a <pattern> (default: '*').",
+	    "NUMPAT",
+	    "    Return number of subscriptions to patterns.",
+	    "NUMSUB [<channel> ...]",
+	    "    Return the number of subscribers for the specified channels, excluding",
+	    "    pattern subscriptions(default: no channels).",
+	    "SHARDCHANNELS [<pattern>]",
+	    "    Return the currently active shard level channels matching a <pattern> (default: "
+	    "'*').",
+	    "SHARDNUMSUB [<shardchannel> ...]",
+	    "    Return the number of subscribers for the specified shard level channel(s)",
+	    "HELP",
+	    "    Prints this help.",
+	};
+	resp_array(cl->out, sizeof lines / sizeof lines[0]);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		resp_simple(cl->out, lines[i]);
 	return 0;
 }

@@ -68,8 +68,8 @@ static void store(resp_cli_t *cl, const resp_arg_t *key, qlv_t *v, int64_t at)
 }
 
 /* SET/GETEX option parsing (Redis's parseExtendedStringArgumentsOrReply). */
-static int parse_opts(resp_cli_t *cl, int argc, resp_arg_t *argv, int first, int is_set,
-		      int *flags, const resp_arg_t **expire)
+static int parse_opts(resp_cli_t *cl, int argc, resp_arg_t *argv, int first, int is_set, int *flags,
+                      const resp_arg_t **expire)
 {
 	for (int j = first; j < argc; j++) {
 		const resp_arg_t *a = &argv[j];
@@ -85,16 +85,20 @@ static int parse_opts(resp_cli_t *cl, int argc, resp_arg_t *argv, int first, int
 			*flags |= F_KEEPTTL;
 		else if (!is_set && resp_arg_is(a, "persist") && !(f & (F_ANYEXP | F_KEEPTTL)))
 			*flags |= F_PERSIST;
-		else if (resp_arg_is(a, "ex") && !(f & (F_KEEPTTL | F_PERSIST | F_EXAT | F_PX | F_PXAT)) && more) {
+		else if (resp_arg_is(a, "ex") &&
+		         !(f & (F_KEEPTTL | F_PERSIST | F_EXAT | F_PX | F_PXAT)) && more) {
 			*flags |= F_EX;
 			*expire = &argv[++j];
-		} else if (resp_arg_is(a, "px") && !(f & (F_KEEPTTL | F_PERSIST | F_EX | F_EXAT | F_PXAT)) && more) {
+		} else if (resp_arg_is(a, "px") &&
+		           !(f & (F_KEEPTTL | F_PERSIST | F_EX | F_EXAT | F_PXAT)) && more) {
 			*flags |= F_PX;
 			*expire = &argv[++j];
-		} else if (resp_arg_is(a, "exat") && !(f & (F_KEEPTTL | F_PERSIST | F_EX | F_PX | F_PXAT)) && more) {
+		} else if (resp_arg_is(a, "exat") &&
+		           !(f & (F_KEEPTTL | F_PERSIST | F_EX | F_PX | F_PXAT)) && more) {
 			*flags |= F_EXAT;
 			*expire = &argv[++j];
-		} else if (resp_arg_is(a, "pxat") && !(f & (F_KEEPTTL | F_PERSIST | F_EX | F_EXAT | F_PX)) && more) {
+		} else if (resp_arg_is(a, "pxat") &&
+		           !(f & (F_KEEPTTL | F_PERSIST | F_EX | F_EXAT | F_PX)) && more) {
 			*flags |= F_PXAT;
 			*expire = &argv[++j];
 		} else {
@@ -145,7 +149,7 @@ static void reply_str(resp_cli_t *cl, const qlv_t *v)
 
 /* The shared core of SET, SETNX, SETEX, PSETEX. */
 static int set_generic(resp_cli_t *cl, const resp_arg_t *key, const resp_arg_t *val, int flags,
-		       const resp_arg_t *expire, const char *cmd, int nx_int_reply)
+                       const resp_arg_t *expire, const char *cmd, int nx_int_reply)
 {
 	int64_t at = 0;
 	if (expire && (at = expire_ms(cl, expire, flags, cmd)) < 0)
@@ -285,13 +289,14 @@ static int incr(resp_cli_t *cl, const resp_arg_t *key, int64_t by)
 		return 0;
 	int64_t cur = 0;
 	if (v) {
-		resp_arg_t a = { v->p, v->len };
+		resp_arg_t a = {v->p, v->len};
 		if (resp_arg_ll(&a, &cur) < 0) {
 			resp_err_int(cl);
 			return 0;
 		}
 	}
-	if ((by < 0 && cur < 0 && by < INT64_MIN - cur) || (by > 0 && cur > 0 && by > INT64_MAX - cur)) {
+	if ((by < 0 && cur < 0 && by < INT64_MIN - cur) ||
+	    (by > 0 && cur > 0 && by > INT64_MAX - cur)) {
 		resp_error(cl->out, "ERR increment or decrement would overflow");
 		return 0;
 	}

@@ -80,6 +80,7 @@ static const resp_cmd_t xinfo_subs[] = {
 
 static const resp_cmd_t pubsub_subs[] = {
 	CMD("channels", -2, P | L | S, resp_c_pubsub_channels, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns the active channels."),
+	CMD("help", 2, L | S, resp_c_pubsub_help, 0, 0, 0, "pubsub", "6.2.0", "slow", "Returns helpful text about the different subcommands."),
 	CMD("numpat", 2, P | L | S, resp_c_pubsub_numpat, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns a count of unique pattern subscriptions."),
 	CMD("numsub", -2, P | L | S, resp_c_pubsub_numsub, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns a count of subscribers to channels."),
 	END,
@@ -91,11 +92,11 @@ static const resp_cmd_t table[] = {
 	 * block, sorted within, ahead of the rest so the hot queue commands
 	 * are found first by the linear lookup. */
 	CMD("append", 3, W | M | F, resp_c_append, 1, 1, 1, "string", "2.0.0", "write string fast", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
-	CMD("blmove", 6, W | M | B, resp_c_blmove, 1, 2, 1, "list", "6.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
-	CMD("blmpop", -5, W | B, resp_c_blmpop, 0, 0, 1, "list", "7.0.0", "write list slow blocking", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-	CMD("blpop", -3, W | B, resp_c_blpop, 1, -2, 1, "list", "2.0.0", "write list slow blocking", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-	CMD("brpop", -3, W | B, resp_c_brpop, 1, -2, 1, "list", "2.0.0", "write list slow blocking", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-	CMD("brpoplpush", 4, W | M | B, resp_c_brpoplpush, 1, 2, 1, "list", "2.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+	CMD("blmove", 6, W | M | NS | B, resp_c_blmove, 1, 2, 1, "list", "6.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+	CMD("blmpop", -5, W | B, resp_c_blmpop, 0, 0, 0, "list", "7.0.0", "write list slow blocking", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+	CMD("blpop", -3, W | NS | B, resp_c_blpop, 1, -2, 1, "list", "2.0.0", "write list slow blocking", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+	CMD("brpop", -3, W | NS | B, resp_c_brpop, 1, -2, 1, "list", "2.0.0", "write list slow blocking", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+	CMD("brpoplpush", 4, W | M | NS | B, resp_c_brpoplpush, 1, 2, 1, "list", "2.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
 	CMD("decr", 2, W | M | F, resp_c_decr, 1, 1, 1, "string", "1.0.0", "write string fast", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
 	CMD("decrby", 3, W | M | F, resp_c_decrby, 1, 1, 1, "string", "1.0.0", "write string fast", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
 	CMD("discard", 1, NS | L | S | F, resp_c_discard, 0, 0, 0, "transactions", "2.0.0", "fast transaction", "Discards a transaction."),
@@ -111,7 +112,7 @@ static const resp_cmd_t table[] = {
 	CMD("linsert", 5, W | M, resp_c_linsert, 1, 1, 1, "list", "2.2.0", "write list slow", "Inserts an element before or after another element in a list."),
 	CMD("llen", 2, R | F, resp_c_llen, 1, 1, 1, "list", "1.0.0", "read list fast", "Returns the length of a list."),
 	CMD("lmove", 5, W | M, resp_c_lmove, 1, 2, 1, "list", "6.2.0", "write list slow", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
-	CMD("lmpop", -4, W, resp_c_lmpop, 0, 0, 1, "list", "7.0.0", "write list slow", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+	CMD("lmpop", -4, W, resp_c_lmpop, 0, 0, 0, "list", "7.0.0", "write list slow", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
 	CMD("lpop", -2, W | F, resp_c_lpop, 1, 1, 1, "list", "1.0.0", "write list fast", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
 	CMD("lpos", -3, R, resp_c_lpos, 1, 1, 1, "list", "6.0.6", "read list slow", "Returns the index of matching elements in a list."),
 	CMD("lpush", -3, W | M | F, resp_c_lpush, 1, 1, 1, "list", "1.0.0", "write list fast", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
@@ -384,7 +385,7 @@ static void put_flags(resp_cli_t *cl, uint32_t f)
 		const char *name;
 	} names[] = {
 		{ RESP_CMD_WRITE, "write" },	 { RESP_CMD_READONLY, "readonly" },
-		{ RESP_CMD_DENYOOM, "denyoom" }, { RESP_CMD_NOSCRIPT, "noscript" },
+		{ RESP_CMD_DENYOOM, "denyoom" }, { RESP_CMD_PUBSUB, "pubsub" }, { RESP_CMD_NOSCRIPT, "noscript" },
 		{ RESP_CMD_LOADING, "loading" }, { RESP_CMD_STALE, "stale" },
 		{ RESP_CMD_NOAUTH, "no_auth" },	 { RESP_CMD_FAST, "fast" },
 		{ RESP_CMD_BLOCKING, "blocking" },

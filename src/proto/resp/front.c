@@ -114,7 +114,7 @@ static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratc
 	 * point for compaction (cheap when not needed). */
 	if (cl->dirty) {
 		sstore_maintain(srv->store);
-		resp_lx_maintain(srv);
+		resp_lx_after_write(cl, argc, argv);
 	}
 	if (durable && buf_len(scratch)) {
 		if (cl->dirty)

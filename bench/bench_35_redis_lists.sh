@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench_35_redis_lists.sh — Redis lists, pub/sub and string keys: sluiced vs
+# Debian's redis-server in the same run, printed as ratios (sluice / redis,
+# higher is better).
+#
+#   redis-benchmark, 50 clients, 100-byte values, pipeline 1, 16 and 64:
+#     LPUSH, RPOP, LPOP (on a list filled by the LPUSH run), PUBLISH (no
+#     subscribers), SET, GET; sluice fsync=never vs redis appendonly no, and
+#     sluice fsync=always vs redis appendonly yes + appendfsync always;
+#   a BLPOP worker pool (BENCH_BLPOP_WORKERS threads, default 8) draining
+#     BENCH_BLPOP_N items (default 1M) with BLPOP q 1 (bench/resp_blpop_drain.c).
+#
+# Uses $SLUICE_BUILD/sluiced (bench/run.sh exports build/release).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${SLUICE_BUILD:-$PWD/build/release}
+SLUICED=$BUILD/sluiced
+DRAIN=$BUILD/bench/resp_blpop_drain
+N_NEVER=${BENCH_LISTS_N:-200000}
+N_ALWAYS=${BENCH_LISTS_N_ALWAYS:-50000}
+N_BLPOP=${BENCH_BLPOP_N:-1000000}
+W_BLPOP=${BENCH_BLPOP_WORKERS:-8}
+for f in "$SLUICED" "$DRAIN"; do
+	[ -x "$f" ] || { echo "missing $f (make MODE=release build benches)"; exit 1; }
+done
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
+	{ echo "redis-server/redis-benchmark missing"; exit 1; }
+
+TMP=$(mktemp -d /tmp/bench-lists.XXXXXX)
+stop_servers() {
+	for f in "$TMP"/*.pid; do
+		[ -e "$f" ] || continue
+		kill "$(cat "$f")" 2>/dev/null
+		rm -f "$f"
+	done
+	wait 2>/dev/null
+}
+cleanup() {
+	stop_servers
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_sluice() { # FSYNC -> port (from the READY line)
+	local dir=$TMP/sluice-$1-$RANDOM fifo=$TMP/ready-$RANDOM
+	mkdir -p "$dir"
+	mkfifo "$fifo"
+	"$SLUICED" --data-dir="$dir" --fsync="$1" --resp-port=0 --kafka-port=off \
+		--beanstalk-port=off --http-port=off --log.level=warn --ready-fd=3 3>"$fifo" \
+		>>"$TMP/sluiced.log" 2>&1 &
+	echo $! >"$TMP/sluice-$RANDOM.pid"
+	local line
+	read -r line <"$fifo"
+	sed -E 's/.*resp=([0-9]+).*/\1/' <<<"$line"
+}
+
+start_redis() { # APPENDONLY APPENDFSYNC -> port
+	local port dir=$TMP/redis-$RANDOM
+	mkdir -p "$dir"
+	port=$(free_port)
+	redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly "$1" \
+		--appendfsync "$2" --dir "$dir" --daemonize no >/dev/null 2>&1 &
+	echo $! >"$TMP/redis-$RANDOM.pid"
+	for _ in $(seq 200); do
+		redis-cli -p "$port" ping >/dev/null 2>&1 && break
+		sleep 0.05 # a foreign server without a ready fd
+	done
+	echo "$port"
+}
+
+VAL=$(head -c 100 /dev/zero | tr '\0' v)
+rps() { # PORT PIPELINE N COMMAND...
+	local port=$1 pl=$2 n=$3
+	shift 3
+	redis-benchmark -p "$port" -c 50 -n "$n" -P "$pl" -q "$@" 2>/dev/null |
+		tr '\r' '\n' | grep -Eo '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+row() { printf "%-44s %12s %12s %8sx\n" "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+
+printf "%-44s %12s %12s %9s\n" "lists, pub/sub, keys (ops/s)" "sluice" "redis" "ratio"
+for mode in never always; do
+	if [ "$mode" = never ]; then
+		sp=$(start_sluice never); rp=$(start_redis no everysec); n=$N_NEVER; ref="aof no"
+	else
+		sp=$(start_sluice always); rp=$(start_redis yes always); n=$N_ALWAYS; ref="fsync always"
+	fi
+	for pl in 1 16 64; do
+		for p in "$sp" "$rp"; do redis-cli -p "$p" del bl >/dev/null; done
+		# LPUSH runs twice (2n items) so that RPOP and LPOP each pop n.
+		s=$(rps "$sp" "$pl" "$n" LPUSH bl "$VAL"); r=$(rps "$rp" "$pl" "$n" LPUSH bl "$VAL")
+		row "LPUSH P$pl fsync=$mode vs $ref" "$s" "$r"
+		rps "$sp" "$pl" "$n" LPUSH bl "$VAL" >/dev/null; rps "$rp" "$pl" "$n" LPUSH bl "$VAL" >/dev/null
+		s=$(rps "$sp" "$pl" "$n" RPOP bl); r=$(rps "$rp" "$pl" "$n" RPOP bl)
+		row "RPOP P$pl fsync=$mode vs $ref" "$s" "$r"
+		s=$(rps "$sp" "$pl" "$n" LPOP bl); r=$(rps "$rp" "$pl" "$n" LPOP bl)
+		row "LPOP P$pl fsync=$mode vs $ref" "$s" "$r"
+		s=$(rps "$sp" "$pl" "$n" PUBLISH ch "$VAL"); r=$(rps "$rp" "$pl" "$n" PUBLISH ch "$VAL")
+		row "PUBLISH P$pl fsync=$mode vs $ref" "$s" "$r"
+		s=$(rps "$sp" "$pl" "$n" -r 100000 SET k:__rand_int__ "$VAL")
+		r=$(rps "$rp" "$pl" "$n" -r 100000 SET k:__rand_int__ "$VAL")
+		row "SET P$pl fsync=$mode vs $ref" "$s" "$r"
+		s=$(rps "$sp" "$pl" "$n" -r 100000 GET k:__rand_int__)
+		r=$(rps "$rp" "$pl" "$n" -r 100000 GET k:__rand_int__)
+		row "GET P$pl fsync=$mode vs $ref" "$s" "$r"
+	done
+	if [ "$mode" = never ]; then
+		for p in "$sp" "$rp"; do
+			redis-cli -p "$p" del q >/dev/null
+			"$DRAIN" "$p" fill "$N_BLPOP" || exit 1
+		done
+		s=$("$DRAIN" "$sp" drain "$N_BLPOP" "$W_BLPOP")
+		r=$("$DRAIN" "$rp" drain "$N_BLPOP" "$W_BLPOP")
+		row "BLPOP x$W_BLPOP workers, $N_BLPOP items (items/s)" "$s" "$r"
+	fi
+	stop_servers
+done
