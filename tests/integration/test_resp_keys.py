@@ -92,3 +92,23 @@ def test_dedup_guard(pair):
              C("GET", "job:42:lock")]
     for proto in (2, 3):
         diff(pair, steps, proto)
+
+
+def test_keys_and_scan_skip_logically_expired_keys(pair):
+    # 20 ms lifetimes, read 60 ms later: whether or not the active sweep
+    # has run yet, KEYS and SCAN must not list them (Redis checks expiry
+    # per key); INFO keyspace counts keys that carry a TTL.
+    steps = [
+        C("SET", "keep", "1"), C("SET", "gone", "1", "PX", "20"), C("RPUSH", "gonelist", "x"),
+        C("PEXPIRE", "gonelist", "20"), ("sleep", 0.06), C("KEYS", "*"),
+        C("SCAN", "0", "COUNT", "100"),
+    ]
+    diff(pair, steps, 2)
+    for port in pair:
+        r = Raw(port)
+        r.cmd("FLUSHALL")
+        r.cmd("SET", "a", "1")
+        r.cmd("SET", "b", "1", "EX", "100")
+        info = r.cmd("INFO", "keyspace")
+        assert b"db0:keys=2,expires=1," in info, info
+        r.close()

@@ -3,6 +3,7 @@
  * KEYS, SCAN. They only look at the type tag, so they work for every type
  * db.c knows. Loop thread only.
  */
+#include "proto/resp/c_lists.h"
 #include "proto/resp/glob.h"
 #include "proto/resp/resp.h"
 
@@ -45,6 +46,10 @@ RESP_HANDLER(resp_c_keys)
 	void *v;
 	int all = argv[1].len == 1 && argv[1].p[0] == '*';
 	while (map_next(&cl->srv->keys, &it, &k, &kl, &v)) {
+		/* Logically expired keys are skipped, as Redis does, even
+		 * before the active sweep removes them. */
+		if (resp_lx_expired(cl->srv, k, kl))
+			continue;
 		if (all || resp_glob_match(argv[1].p, argv[1].len, k, kl, 0)) {
 			resp_bulk(cl->out, k, kl);
 			n++;
@@ -106,6 +111,8 @@ RESP_HANDLER(resp_c_scan)
 	while (seen < count && map_next(&cl->srv->keys, &it, &k, &kl, &v)) {
 		seen++;
 		resp_obj_t *o = v;
+		if (resp_lx_expired(cl->srv, k, kl))
+			continue;
 		if (pat && !resp_glob_match(pat->p, pat->len, k, kl, 0))
 			continue;
 		if (type && !resp_arg_is(type, resp_type_name(o->type)))

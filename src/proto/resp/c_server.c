@@ -7,6 +7,7 @@
  * plus a "# Sluice" section. CONFIG GET serves a fixed table of the keys
  * clients read, with the values that describe sluice. Loop thread only.
  */
+#include "proto/resp/c_lists.h"
 #include "proto/resp/glob.h"
 #include "proto/resp/resp.h"
 
@@ -20,44 +21,45 @@ static void sec_server(buf_t *b, resp_srv_t *srv)
 {
 	int64_t up = (time_wall_ms() - srv->start_wall_ms) / 1000;
 	buf_printf(b,
-		   "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n"
-		   "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
-		   "os:Linux\r\narch_bits:64\r\nmultiplexing_api:epoll\r\n"
-		   "process_id:%d\r\nrun_id:0000000000000000000000000000000000000000\r\n"
-		   "tcp_port:%d\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n"
-		   "executable:sluiced\r\nconfig_file:\r\n",
-		   (int)getpid(), srv->cfg->resp_port, (long long)up, (long long)(up / 86400));
+	           "# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:00000000\r\n"
+	           "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
+	           "os:Linux\r\narch_bits:64\r\nmultiplexing_api:epoll\r\n"
+	           "process_id:%d\r\nrun_id:0000000000000000000000000000000000000000\r\n"
+	           "tcp_port:%d\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n"
+	           "executable:sluiced\r\nconfig_file:\r\n",
+	           (int)getpid(), srv->cfg->resp_port, (long long)up, (long long)(up / 86400));
 }
 
 static void sec_clients(buf_t *b, resp_srv_t *srv)
 {
 	buf_printf(b,
-		   "# Clients\r\nconnected_clients:%zu\r\nmaxclients:10000\r\n"
-		   "blocked_clients:%zu\r\ntracking_clients:0\r\n",
-		   srv->nclients, srv->nblocked);
+	           "# Clients\r\nconnected_clients:%zu\r\nmaxclients:10000\r\n"
+	           "blocked_clients:%zu\r\ntracking_clients:0\r\n",
+	           srv->nclients, srv->nblocked);
 }
 
 static void sec_memory(buf_t *b)
 {
 	buf_printf(b, "# Memory\r\nused_memory:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
-		      "maxmemory_policy:noeviction\r\n");
+	              "maxmemory_policy:noeviction\r\n");
 }
 
 static void sec_persistence(buf_t *b, resp_srv_t *srv)
 {
 	char fs[32];
 	fsync_policy_format(&srv->cfg->fsync, fs, sizeof fs);
-	buf_printf(b,
-		   "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
-		   "aof_enabled:1\r\naof_rewrite_in_progress:0\r\nsluice_fsync:%s\r\n",
-		   fs);
+	buf_printf(
+	    b,
+	    "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
+	    "aof_enabled:1\r\naof_rewrite_in_progress:0\r\nsluice_fsync:%s\r\n",
+	    fs);
 }
 
 static void sec_stats(buf_t *b, resp_srv_t *srv)
 {
-	buf_printf(b,
-		   "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n",
-		   (unsigned long long)srv->total_conns, (unsigned long long)srv->total_cmds);
+	buf_printf(
+	    b, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n",
+	    (unsigned long long)srv->total_conns, (unsigned long long)srv->total_cmds);
 }
 
 static void sec_replication(buf_t *b)
@@ -69,13 +71,14 @@ static void sec_keyspace(buf_t *b, resp_srv_t *srv)
 {
 	buf_printf(b, "# Keyspace\r\n");
 	if (resp_db_size(srv))
-		buf_printf(b, "db0:keys=%zu,expires=0,avg_ttl=0\r\n", resp_db_size(srv));
+		buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", resp_db_size(srv),
+		           resp_lx_expires_count(srv));
 }
 
 static void sec_sluice(buf_t *b, resp_srv_t *srv)
 {
 	buf_printf(b, "# Sluice\r\nsluice_server:sluiced\r\nsluice_streams:%zu\r\n",
-		   resp_db_size(srv));
+	           resp_db_size(srv));
 }
 
 typedef struct section {
@@ -84,21 +87,37 @@ typedef struct section {
 } section_t;
 
 static const section_t sections[] = {
-	{ "server", 1 },  { "clients", 1 },  { "memory", 1 },	 { "persistence", 1 },
-	{ "stats", 1 },	  { "replication", 1 }, { "keyspace", 1 }, { "sluice", 1 },
+    {"server", 1}, {"clients", 1},     {"memory", 1},   {"persistence", 1},
+    {"stats", 1},  {"replication", 1}, {"keyspace", 1}, {"sluice", 1},
 };
 
 static void put_section(buf_t *b, resp_srv_t *srv, size_t i)
 {
 	switch (i) {
-	case 0: sec_server(b, srv); break;
-	case 1: sec_clients(b, srv); break;
-	case 2: sec_memory(b); break;
-	case 3: sec_persistence(b, srv); break;
-	case 4: sec_stats(b, srv); break;
-	case 5: sec_replication(b); break;
-	case 6: sec_keyspace(b, srv); break;
-	case 7: sec_sluice(b, srv); break;
+	case 0:
+		sec_server(b, srv);
+		break;
+	case 1:
+		sec_clients(b, srv);
+		break;
+	case 2:
+		sec_memory(b);
+		break;
+	case 3:
+		sec_persistence(b, srv);
+		break;
+	case 4:
+		sec_stats(b, srv);
+		break;
+	case 5:
+		sec_replication(b);
+		break;
+	case 6:
+		sec_keyspace(b, srv);
+		break;
+	case 7:
+		sec_sluice(b, srv);
+		break;
 	}
 }
 
@@ -106,14 +125,14 @@ RESP_HANDLER(resp_c_info)
 {
 	buf_t tmp = BUF_INIT;
 	size_t ns = sizeof sections / sizeof sections[0];
-	int want[8] = { 0 };
+	int want[8] = {0};
 	if (argc == 1) {
 		for (size_t i = 0; i < ns; i++)
 			want[i] = sections[i].dflt;
 	}
 	for (int a = 1; a < argc; a++) {
 		int all = resp_arg_is(&argv[a], "all") || resp_arg_is(&argv[a], "everything") ||
-			  resp_arg_is(&argv[a], "default");
+		          resp_arg_is(&argv[a], "default");
 		for (size_t i = 0; i < ns; i++)
 			if (all || resp_arg_is(&argv[a], sections[i].name))
 				want[i] = 1;
@@ -143,8 +162,9 @@ static void config_value(resp_srv_t *srv, const char *key, char *out, size_t n)
 		snprintf(out, n, "%lld", (long long)c->proto_max_bulk_len);
 	else if (!strcmp(key, "appendfsync"))
 		snprintf(out, n, "%s",
-			 c->fsync.mode == FSYNC_ALWAYS ? "always"
-			 : c->fsync.mode == FSYNC_NEVER ? "no" : "everysec");
+		         c->fsync.mode == FSYNC_ALWAYS  ? "always"
+		         : c->fsync.mode == FSYNC_NEVER ? "no"
+		                                        : "everysec");
 	else if (!strcmp(key, "port"))
 		snprintf(out, n, "%d", c->resp_port);
 	else if (!strcmp(key, "bind"))
@@ -153,8 +173,8 @@ static void config_value(resp_srv_t *srv, const char *key, char *out, size_t n)
 		snprintf(out, n, "%s", c->data_dir);
 	else if (!strcmp(key, "client-output-buffer-limit"))
 		snprintf(out, n, "normal 0 0 0 slave 268435456 67108864 60 pubsub %lld %lld 60",
-			 (long long)c->client_output_buffer_limit_pubsub,
-			 (long long)c->client_output_buffer_limit_pubsub / 4);
+		         (long long)c->client_output_buffer_limit_pubsub,
+		         (long long)c->client_output_buffer_limit_pubsub / 4);
 	else if (!strcmp(key, "databases"))
 		snprintf(out, n, "1");
 	else if (!strcmp(key, "maxmemory-policy"))
@@ -168,9 +188,22 @@ static void config_value(resp_srv_t *srv, const char *key, char *out, size_t n)
 }
 
 static const char *const config_keys[] = {
-	"appendfsync", "appendonly", "bind", "client-output-buffer-limit", "databases", "dir",
-	"maxclients", "maxmemory", "maxmemory-policy", "port", "proto-max-bulk-len", "requirepass",
-	"save", "stream-node-max-entries", "timeout", NULL,
+    "appendfsync",
+    "appendonly",
+    "bind",
+    "client-output-buffer-limit",
+    "databases",
+    "dir",
+    "maxclients",
+    "maxmemory",
+    "maxmemory-policy",
+    "port",
+    "proto-max-bulk-len",
+    "requirepass",
+    "save",
+    "stream-node-max-entries",
+    "timeout",
+    NULL,
 };
 
 RESP_HANDLER(resp_c_config_get)
@@ -181,7 +214,7 @@ RESP_HANDLER(resp_c_config_get)
 		int hit = 0;
 		for (int a = 2; a < argc && !hit; a++)
 			hit = resp_glob_match(argv[a].p, argv[a].len, config_keys[k],
-					      strlen(config_keys[k]), 1);
+			                      strlen(config_keys[k]), 1);
 		if (!hit)
 			continue;
 		if (!strcmp(config_keys[k], "save"))
@@ -202,7 +235,7 @@ RESP_HANDLER(resp_c_config_set)
 {
 	(void)argc;
 	resp_errorf(cl->out, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-		    (int)argv[2].len, argv[2].p);
+	            (int)argv[2].len, argv[2].p);
 	return 0;
 }
 
@@ -239,8 +272,8 @@ RESP_HANDLER(resp_c_dbsize)
 
 RESP_HANDLER(resp_c_flushdb)
 {
-	if (argc > 2 || (argc == 2 && !resp_arg_is(&argv[1], "async") &&
-			 !resp_arg_is(&argv[1], "sync"))) {
+	if (argc > 2 ||
+	    (argc == 2 && !resp_arg_is(&argv[1], "async") && !resp_arg_is(&argv[1], "sync"))) {
 		resp_err_syntax(cl);
 		return 0;
 	}
