@@ -26,53 +26,8 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
 	{ echo "redis-server/redis-benchmark missing"; exit 1; }
 
 TMP=$(mktemp -d /tmp/bench-streams.XXXXXX)
-# Servers are started inside $(...) subshells, so their pids go to files.
-stop_servers() {
-	for f in "$TMP"/*.pid; do
-		[ -e "$f" ] || continue
-		kill "$(cat "$f")" 2>/dev/null
-		rm -f "$f"
-	done
-	wait 2>/dev/null
-}
-cleanup() {
-	stop_servers
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. bench/redis_lib.sh
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start_sluice FSYNC -> prints the port (reads the READY line from a fifo).
-start_sluice() {
-	local dir=$TMP/sluice-$1-$RANDOM fifo=$TMP/ready-$RANDOM
-	mkdir -p "$dir"
-	mkfifo "$fifo"
-	"$SLUICED" --data-dir="$dir" --fsync="$1" --resp-port=0 --kafka-port=off \
-		--beanstalk-port=off --http-port=off --log.level=warn --ready-fd=3 3>"$fifo" \
-		>>"$TMP/sluiced.log" 2>&1 &
-	echo $! >"$TMP/sluice-$RANDOM.pid"
-	local line
-	read -r line <"$fifo"
-	sed -E 's/.*resp=([0-9]+).*/\1/' <<<"$line"
-}
-
-# start_redis APPENDONLY APPENDFSYNC -> prints the port.
-start_redis() {
-	local port dir=$TMP/redis-$RANDOM
-	mkdir -p "$dir"
-	port=$(free_port)
-	redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly "$1" \
-		--appendfsync "$2" --dir "$dir" --daemonize no >/dev/null 2>&1 &
-	echo $! >"$TMP/redis-$RANDOM.pid"
-	for _ in $(seq 200); do
-		redis-cli -p "$port" ping >/dev/null 2>&1 && break
-		sleep 0.05 # a foreign server without a ready fd
-	done
-	echo "$port"
-}
-
-VAL=$(head -c 100 /dev/zero | tr '\0' v)
 # The machine's disk and CPUs are shared: each figure is the best of 3.
 best3() {
 	local best=0 v
@@ -89,11 +44,7 @@ xadd_once() { # PORT PIPELINE N
 }
 xadd_rps() { best3 xadd_once "$@"; }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-row() { # LABEL SLUICE REDIS
-	printf "%-44s %12s %12s %8sx\n" "$1" "$2" "$3" "$(ratio "$2" "$3")"
-}
 
 printf "%-44s %12s %12s %9s\n" "streams" "sluice" "redis" "ratio"
 for mode in never always; do
