@@ -327,6 +327,20 @@ static void err_arity_of(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cm
 	resp_err_arity(cl, fullname);
 }
 
+/* Whether the request name p[0..n) is the lower-case table name lc, in
+ * any case (ASCII folding, like the index lookup in the C locale). */
+static int name_is(const char *lc, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!lc[i] || lc[i] != c) /* a NUL in the request must not run past lc */
+			return 0;
+	}
+	return lc[n] == 0;
+}
+
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 {
 	resp_srv_t *srv = cl->srv;
@@ -334,10 +348,16 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		return 0;
 	if (cl->lx && resp_lx_intercept(cl, argc, argv))
 		return 0;
-	const resp_cmd_t *cmd = resp_cmd_find(srv, argv[0].p, argv[0].len), *parent = NULL;
-	if (!cmd) {
-		unknown_command(cl, argc, argv);
-		return 0;
+	/* Pipelines mostly repeat one command: checking the client's last one
+	 * first skips hashing the name. */
+	const resp_cmd_t *cmd = cl->last_top, *parent = NULL;
+	if (!cmd || !name_is(cmd->name, argv[0].p, argv[0].len)) {
+		cmd = resp_cmd_find(srv, argv[0].p, argv[0].len);
+		if (!cmd) {
+			unknown_command(cl, argc, argv);
+			return 0;
+		}
+		cl->last_top = cmd;
 	}
 	if (cmd->subs) {
 		if (argc < 2 && cmd->fn) {

@@ -143,6 +143,7 @@ struct resp_cli {
 	int64_t ctime_ms;  /* wall */
 	int64_t last_ms;   /* mono, last command */
 	const char *last_cmd;
+	const resp_cmd_t *last_top; /* dispatch cache: the last top-level command found */
 	buf_t *out;        /* where the current reply goes */
 	resp_block_t *blk; /* non-NULL while blocked */
 	int dirty;         /* the current command changed durable state */
