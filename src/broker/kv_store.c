@@ -83,8 +83,13 @@ struct kvs {
 
 static void put_str(buf_t *b, const void *p, size_t n)
 {
-	buf_put_be32(b, (uint32_t)n);
-	buf_append(b, p, n);
+	/* One reserve for length and bytes: compaction snapshots call this
+	 * once per list element, and it showed in RPOP profiles. */
+	uint8_t *d = buf_reserve(b, 4 + n);
+	be32_store(d, (uint32_t)n);
+	if (n)
+		memcpy(d + 4, p, n);
+	buf_commit(b, 4 + n);
 }
 
 static void account(kvs_t *st)

@@ -339,8 +339,7 @@ void resp_lx_after_write(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	if (!srv->lx)
 		return;
 	if (map_len(&srv->lx->watched) && argc > 0) {
-		size_t n;
-		const resp_cmd_t *c = resp_cmd_lookup(resp_cmd_table(&n), argv[0].p, argv[0].len);
+		const resp_cmd_t *c = resp_cmd_find(srv, argv[0].p, argv[0].len);
 		if (c && c->subs && argc > 1)
 			c = resp_cmd_lookup(c->subs, argv[1].p, argv[1].len);
 		if (c && c->first_key > 0 && c->key_step > 0) {

@@ -212,8 +212,7 @@ int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 			discard(cl), resp_lx_pubsub_reset(cl);
 		return 0;
 	}
-	size_t n;
-	const resp_cmd_t *cmd = resp_cmd_lookup(resp_cmd_table(&n), argv[0].p, argv[0].len);
+	const resp_cmd_t *cmd = resp_cmd_find(cl->srv, argv[0].p, argv[0].len);
 	char fullname[160];
 	if (!cmd)
 		goto invalid;

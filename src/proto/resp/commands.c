@@ -89,8 +89,8 @@ static const resp_cmd_t pubsub_subs[] = {
 static const resp_cmd_t table[] = {
 	/* lists, strings, expiry, pub/sub, transactions (c_list.c,
 	 * c_list_block.c, c_string.c, c_expire.c, c_pubsub.c, c_multi.c): one
-	 * block, sorted within, ahead of the rest so the hot queue commands
-	 * are found first by the linear lookup. */
+	 * block, sorted within, ahead of the rest. A name listed twice resolves
+	 * to its first entry (resp_cmds_index keeps the first). */
 	CMD("append", 3, W | M | F, resp_c_append, 1, 1, 1, "string", "2.0.0", "write string fast", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
 	CMD("blmove", 6, W | M | NS | B, resp_c_blmove, 1, 2, 1, "list", "6.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
 	CMD("blmpop", -5, W | B, resp_c_blmpop, 0, 0, 0, "list", "7.0.0", "write list slow blocking", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
@@ -191,7 +191,19 @@ void resp_cmds_index(resp_srv_t *srv)
 {
 	map_init(&srv->cmds);
 	for (const resp_cmd_t *t = table; t->name; t++)
-		map_put(&srv->cmds, t->name, strlen(t->name), (void *)t);
+		if (!map_get(&srv->cmds, t->name, strlen(t->name)))
+			map_put(&srv->cmds, t->name, strlen(t->name), (void *)t);
+}
+
+const resp_cmd_t *resp_cmd_find(const resp_srv_t *srv, const char *name, size_t len)
+{
+	/* Every table name is shorter than this: a longer one cannot match. */
+	char lower[32];
+	if (len >= sizeof lower)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		lower[i] = (char)tolower((unsigned char)name[i]);
+	return map_get(&srv->cmds, lower, len);
 }
 
 const resp_cmd_t *resp_cmd_table(size_t *n)
@@ -303,31 +315,55 @@ static void unknown_command(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		    argv[0].p, args);
 }
 
+/* "parent|sub" or the name alone, for arity errors only: dispatch itself
+ * never formats it, so the hot path stays free of snprintf. */
+static void err_arity_of(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd)
+{
+	char fullname[160];
+	if (parent && parent != cmd)
+		snprintf(fullname, sizeof fullname, "%s|%s", parent->name, cmd->name);
+	else
+		snprintf(fullname, sizeof fullname, "%s", cmd->name);
+	resp_err_arity(cl, fullname);
+}
+
+/* Whether the request name p[0..n) is the lower-case table name lc, in
+ * any case (ASCII folding, like the index lookup in the C locale). */
+static int name_is(const char *lc, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!lc[i] || lc[i] != c) /* a NUL in the request must not run past lc */
+			return 0;
+	}
+	return lc[n] == 0;
+}
+
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 {
 	resp_srv_t *srv = cl->srv;
-	char fullname[160];
 	if (argc == 0)
 		return 0;
 	if (cl->lx && resp_lx_intercept(cl, argc, argv))
 		return 0;
-	const resp_cmd_t *cmd = NULL;
-	char lower[32];
-	if (argv[0].len < sizeof lower) {
-		for (size_t i = 0; i < argv[0].len; i++)
-			lower[i] = (char)tolower((unsigned char)argv[0].p[i]);
-		cmd = map_get(&srv->cmds, lower, argv[0].len);
+	/* Pipelines mostly repeat one command: checking the client's last one
+	 * first skips hashing the name. */
+	const resp_cmd_t *cmd = cl->last_top, *parent = NULL;
+	if (!cmd || !name_is(cmd->name, argv[0].p, argv[0].len)) {
+		cmd = resp_cmd_find(srv, argv[0].p, argv[0].len);
+		if (!cmd) {
+			unknown_command(cl, argc, argv);
+			return 0;
+		}
+		cl->last_top = cmd;
 	}
-	if (!cmd) {
-		unknown_command(cl, argc, argv);
-		return 0;
-	}
-	snprintf(fullname, sizeof fullname, "%s", cmd->name);
 	if (cmd->subs) {
 		if (argc < 2 && cmd->fn) {
 			/* COMMAND alone lists everything. */
 		} else if (argc < 2) {
-			resp_err_arity(cl, fullname);
+			err_arity_of(cl, NULL, cmd);
 			return 0;
 		}
 		const resp_cmd_t *sub =
@@ -343,12 +379,11 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 				    up);
 			return 0;
 		}
-		if (sub != cmd)
-			snprintf(fullname, sizeof fullname, "%s|%s", cmd->name, sub->name);
+		parent = cmd;
 		cmd = sub;
 	}
 	if (!arity_ok(cmd, argc)) {
-		resp_err_arity(cl, fullname);
+		err_arity_of(cl, parent, cmd);
 		return 0;
 	}
 	if (!cl->authed && !(cmd->flags & RESP_CMD_NOAUTH)) {

@@ -161,7 +161,9 @@ static int on_input(conn_t *c)
 			rc = -1;
 			break;
 		}
-		cl->last_ms = time_mono_ms();
+		/* Idle time has second resolution: the turn's cached clock is
+		 * enough and saves a clock read per pipelined request. */
+		cl->last_ms = loop_now_ms(c->loop);
 		rc = run_request(cl, (int)argc, cl->parser.argv, &scratch);
 		buf_consume(&c->in, (size_t)n);
 		if (cl->srv->nready)

@@ -83,15 +83,19 @@ void resp_bulk_str(buf_t *b, const char *s) { resp_bulk(b, s, strlen(s)); }
 void resp_bulk_i64(buf_t *b, int64_t v)
 {
 	char tmp[24];
-	int k = snprintf(tmp, sizeof tmp, "%" PRId64, v);
-	resp_bulk(b, tmp, (size_t)k);
+	char *end = tmp + sizeof tmp;
+	char *p = u64_digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	resp_bulk(b, p, (size_t)(end - p));
 }
 
 void resp_bulk_u64(buf_t *b, uint64_t v)
 {
 	char tmp[24];
-	int k = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-	resp_bulk(b, tmp, (size_t)k);
+	char *end = tmp + sizeof tmp;
+	char *p = u64_digits(end, v);
+	resp_bulk(b, p, (size_t)(end - p));
 }
 
 void resp_array(buf_t *b, size_t n) { put_len(b, '*', (int64_t)n); }
@@ -157,14 +161,19 @@ size_t resp_defer(buf_t *b) { return buf_len(b); }
 
 void resp_defer_set(buf_t *b, size_t mark, char type, size_t n)
 {
-	char tmp[32];
-	int k = snprintf(tmp, sizeof tmp, "%c%zu\r\n", type, n);
+	char buf[32];
+	char *end = buf + sizeof buf;
+	*--end = '\n';
+	*--end = '\r';
+	char *tmp = u64_digits(end, (uint64_t)n);
+	*--tmp = type;
+	size_t k = (size_t)(buf + sizeof buf - tmp);
 	size_t tail = buf_len(b) - mark;
-	buf_reserve(b, (size_t)k);
+	buf_reserve(b, k);
 	uint8_t *at = buf_data(b) + mark;
 	memmove(at + k, at, tail);
-	memcpy(at, tmp, (size_t)k);
-	buf_commit(b, (size_t)k);
+	memcpy(at, tmp, k);
+	buf_commit(b, k);
 }
 
 void resp_defer_map(buf_t *b, size_t mark, int proto, size_t n)

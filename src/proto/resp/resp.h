@@ -143,6 +143,7 @@ struct resp_cli {
 	int64_t ctime_ms;  /* wall */
 	int64_t last_ms;   /* mono, last command */
 	const char *last_cmd;
+	const resp_cmd_t *last_top; /* dispatch cache: the last top-level command found */
 	buf_t *out;        /* where the current reply goes */
 	resp_block_t *blk; /* non-NULL while blocked */
 	int dirty;         /* the current command changed durable state */
@@ -157,6 +158,9 @@ void resp_hold_reply(resp_cli_t *cl, buf_t *reply);
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv);
 const resp_cmd_t *resp_cmd_table(size_t *n);
 const resp_cmd_t *resp_cmd_lookup(const resp_cmd_t *table, const char *name, size_t len);
+/* Top-level command by name, any case, through srv->cmds (the hash index
+ * of the table): what dispatch, MULTI queueing and WATCH use. */
+const resp_cmd_t *resp_cmd_find(const resp_srv_t *srv, const char *name, size_t len);
 /* Builds srv->cmds from the table (front start) / frees it (stop). */
 void resp_cmds_index(resp_srv_t *srv);
 
