@@ -11,6 +11,7 @@
  */
 #include "broker/group_priv.h"
 
+#include "core/fs.h"
 #include "core/err.h"
 #include "core/time.h"
 
@@ -325,26 +326,6 @@ size_t grp_coord_parked(const grp_coord_t *gc)
 
 /* --- lifecycle -------------------------------------------------------------------------- */
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof tmp)
-		return SL_EINVAL;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return sl_from_errno(errno);
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return sl_from_errno(errno);
-	return 0;
-}
-
 int grp_coord_open(grp_coord_t **out, loop_t *loop, syncer_t *syncer, const log_t *log,
                    const grp_opts_t *opts, const char *dir)
 {
@@ -360,7 +341,7 @@ int grp_coord_open(grp_coord_t **out, loop_t *loop, syncer_t *syncer, const log_
 	grp_retention_init(gc);
 	int rc = 0;
 	if (dir) {
-		rc = mkdir_p(dir);
+		rc = fs_mkdir_p(dir);
 		if (rc) {
 			log_error(log, "groups: cannot create %s: %s", dir, sl_strerror(rc));
 			goto fail;

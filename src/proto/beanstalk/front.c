@@ -18,6 +18,7 @@
  */
 #include "proto/front.h"
 
+#include "core/fs.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -234,26 +235,6 @@ static const proto_t bstk_proto = {
 
 /* --- start / stop --------------------------------------------------------------- */
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[4096];
-	size_t n = strlen(dir);
-	if (n >= sizeof tmp)
-		return SL_EINVAL;
-	memcpy(tmp, dir, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return sl_from_errno(errno);
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return sl_from_errno(errno);
-	return 0;
-}
-
 static void stop(void *arg);
 
 static int start(broker_t *b, void **out)
@@ -274,7 +255,7 @@ static int start(broker_t *b, void **out)
 
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/beanstalk", b->data_dir);
-	int rc = mkdir_p(dir);
+	int rc = fs_mkdir_p(dir);
 	if (rc) {
 		log_error(b->log, "beanstalk: cannot create %s: %s", dir, sl_strerror(rc));
 		stop(srv);
