@@ -9,65 +9,11 @@
  *   resp_stream_read PORT xread N BATCH
  *   resp_stream_read PORT group N BATCH
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#define BENCH_NAME "resp_stream_read"
+#include "resp_client.h"
+
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
-
-typedef struct rbuf {
-	int fd;
-	char *p;
-	size_t start, end, cap;
-} rbuf_t;
-
-static void die(const char *m)
-{
-	fprintf(stderr, "resp_stream_read: %s\n", m);
-	exit(1);
-}
-
-static void fill(rbuf_t *r)
-{
-	if (r->start > 0 && r->start == r->end)
-		r->start = r->end = 0;
-	if (r->end == r->cap) {
-		if (r->start > 0) {
-			memmove(r->p, r->p + r->start, r->end - r->start);
-			r->end -= r->start;
-			r->start = 0;
-		} else {
-			r->cap = r->cap ? r->cap * 2 : 1 << 20;
-			r->p = realloc(r->p, r->cap);
-			if (!r->p)
-				die("oom");
-		}
-	}
-	ssize_t n = read(r->fd, r->p + r->end, r->cap - r->end);
-	if (n <= 0)
-		die("connection closed");
-	r->end += (size_t)n;
-}
-
-/* Reads one line (without CRLF) into a view valid until the next read. */
-static char *line(rbuf_t *r, size_t *len)
-{
-	for (;;) {
-		char *s = r->p + r->start;
-		char *e = memmem(s, r->end - r->start, "\r\n", 2);
-		if (e) {
-			*len = (size_t)(e - s);
-			r->start += *len + 2;
-			return s;
-		}
-		fill(r);
-	}
-}
 
 /* Skips one reply; if ids is set, collects the bulk strings that are entry
  * IDs (first element of each 2-element entry array) into it. */
@@ -166,14 +112,8 @@ int main(int argc, char **argv)
 	int port = atoi(argv[1]);
 	long n = atol(argv[3]);
 	int batch = argc > 4 ? atoi(argv[4]) : 1000;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
-		die("connect");
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	rbuf_t r = { .fd = fd };
+	int fd = dial(port);
+	rbuf_t r = {.fd = fd};
 	char *b = NULL;
 	size_t bn = 0, bcap = 0;
 	char last[48] = "0";
@@ -210,8 +150,8 @@ int main(int argc, char **argv)
 		size_t nids = 0;
 		bn = 0;
 		if (group)
-			cmd(&b, &bn, &bcap, 9, "XREADGROUP", "GROUP", "bg", "c", "COUNT", cnt, "STREAMS",
-			    "bs", ">");
+			cmd(&b, &bn, &bcap, 9, "XREADGROUP", "GROUP", "bg", "c", "COUNT", cnt,
+			    "STREAMS", "bs", ">");
 		else
 			cmd(&b, &bn, &bcap, 6, "XREAD", "COUNT", cnt, "STREAMS", "bs", last);
 		send_all(fd, b, bn);
@@ -223,8 +163,9 @@ int main(int argc, char **argv)
 			/* XACK bs bg id... */
 			bn = 0;
 			char tmp[32];
-			put(&b, &bn, &bcap, tmp, (size_t)snprintf(tmp, sizeof tmp, "*%zu\r\n", nids + 3));
-			const char *hdr[3] = { "XACK", "bs", "bg" };
+			put(&b, &bn, &bcap, tmp,
+			    (size_t)snprintf(tmp, sizeof tmp, "*%zu\r\n", nids + 3));
+			const char *hdr[3] = {"XACK", "bs", "bg"};
 			for (int i = 0; i < 3; i++) {
 				put(&b, &bn, &bcap, tmp,
 				    (size_t)snprintf(tmp, sizeof tmp, "$%zu\r\n", strlen(hdr[i])));
@@ -233,7 +174,8 @@ int main(int argc, char **argv)
 			}
 			for (size_t i = 0; i < nids; i++) {
 				size_t l = strlen(ids[i]);
-				put(&b, &bn, &bcap, tmp, (size_t)snprintf(tmp, sizeof tmp, "$%zu\r\n", l));
+				put(&b, &bn, &bcap, tmp,
+				    (size_t)snprintf(tmp, sizeof tmp, "$%zu\r\n", l));
 				put(&b, &bn, &bcap, ids[i], l);
 				put(&b, &bn, &bcap, "\r\n", 2);
 			}
