@@ -5,16 +5,20 @@
 #   make test       install test dependencies, build with ASan+UBSan, run
 #                   every test, end with "N passed, N failed"
 #   make bench      build optimised and run the benchmarks (bench/run.sh)
+#   make install    install sluiced, sluice, libsluice (.a, .so), its
+#                   headers and sluice.pc under $(DESTDIR)$(PREFIX)
 #
 # Sources are found by wildcard: a new .c file under src/ is part of the
 # server, under tests/unit/ part of the unit-test binary, under
 # tests/helpers/ its own helper program, under bench/ its own benchmark.
+# lib/ is libsluice (the client library), tools/sluice/ the sluice tool,
+# tests/lib/ one test program per file linked against libsluice.
 
 CC      ?= cc
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wimplicit-fallthrough
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -g -fno-omit-frame-pointer \
-           -Isrc -Iinclude -Itests/unit -MMD -MP
+           -Isrc -Iinclude -Ilib -Itests/unit -MMD -MP
 ifdef CI
 CFLAGS_BASE += -Werror
 endif
@@ -44,20 +48,52 @@ UNIT_SRC := $(call rwildcard,tests/unit,*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
 HELPERS  := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(wildcard tests/helpers/*.c))
 BENCHES  := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
-TOOLS    := $(patsubst tools/%.c,$(B)/tools/%,$(wildcard tools/*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+# libsluice: lib/ plus the one core file it shares with the server (the
+# error table). Position-independent, symbols hidden unless marked SL_API.
+LIB_SRC  := $(call rwildcard,lib,*.c) src/core/err.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/pic/%.o)
+LIB_LIBS := -lrdkafka -lyaml -lpthread
+SOVERSION := 0
+LIBVERSION := 0.1.0
+CLI_SRC  := $(call rwildcard,tools/sluice,*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+LIBTESTS := $(patsubst tests/lib/%.c,$(B)/libtests/%,$(wildcard tests/lib/*.c))
 
 # Extra libraries for individual programs: LIBS_<name> = ...
 LIBS_kafka_load := -lrdkafka
 
-.PHONY: all build fuzz benches run test test-build bench clean deps-run deps-test
+.PHONY: all build lib fuzz benches run test test-build bench clean deps-run deps-test install
 all: build
-build: $(B)/sluiced $(HELPERS) $(TOOLS) $(FUZZERS)
+build: $(B)/sluiced $(HELPERS) $(FUZZERS) lib $(B)/sluice $(LIBTESTS)
+lib: $(B)/libsluice.a $(B)/libsluice.so.$(LIBVERSION)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC PIC  $<"
+	@$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(B)/libsluice.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libsluice.so.$(LIBVERSION): $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libsluice.so.$(SOVERSION) -o $@ $^ $(LIB_LIBS)
+	ln -sf libsluice.so.$(LIBVERSION) $(B)/libsluice.so.$(SOVERSION)
+	ln -sf libsluice.so.$(SOVERSION) $(B)/libsluice.so
+
+$(B)/sluice: $(CLI_OBJ) $(B)/libsluice.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lm
+
+$(B)/libtests/%: $(B)/tests/lib/%.o $(B)/libsluice.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lm
 
 $(B)/libsluiced.a: $(OBJ)
 	@rm -f $@
@@ -66,8 +102,8 @@ $(B)/libsluiced.a: $(OBJ)
 $(B)/sluiced: $(B)/src/main.o $(B)/libsluiced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test-unit: $(UNIT_OBJ) $(B)/libsluiced.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/test-unit: $(UNIT_OBJ) $(B)/libsluiced.a $(B)/libsluice.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIB_LIBS)
 
 $(B)/helpers/%: $(B)/tests/helpers/%.o $(B)/libsluiced.a
 	@mkdir -p $(dir $@)
@@ -91,10 +127,6 @@ fuzz:
 build/fuzz/lf/%: build/fuzz/tests/fuzz/%.o $(FUZZ_SUPPORT) build/fuzz/libsluiced.a
 	@mkdir -p $(dir $@)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
-
-$(B)/tools/%: $(B)/tools/%.o $(B)/libsluiced.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(LIBS_$*)
 
 run: deps-run
 	$(MAKE) MODE=release build
@@ -120,7 +152,25 @@ bench: deps-test
 	$(MAKE) MODE=release build benches
 	bench/run.sh
 
+# Installs the release build. PREFIX is written into sluice.pc, so
+# `make install PREFIX=/opt/sluice` gives a pkg-config file that works
+# there; DESTDIR only prefixes the copy (for packaging).
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+install:
+	$(MAKE) MODE=release build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/sluice
+	install -m 755 build/release/sluiced build/release/sluice $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 build/release/libsluice.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 build/release/libsluice.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsluice.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/libsluice.so.$(SOVERSION)
+	ln -sf libsluice.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsluice.so
+	install -m 644 include/sluice/*.h $(DESTDIR)$(PREFIX)/include/sluice/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(LIBVERSION)|' \
+		lib/sluice.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/sluice.pc
+
 clean:
 	rm -rf build
 
 -include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(B)/src/main.d $(HELPERS:$(B)/helpers/%=$(B)/tests/helpers/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIBTESTS:$(B)/libtests/%=$(B)/tests/lib/%.d)
