@@ -15,6 +15,9 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("SLUICE_BUILD", os.path.join(ROOT, "build", "asan"))
 SLUICED = os.path.join(BUILD, "sluiced")
+# libsluice test programs (tests/lib/*.c) and the sluice tool.
+LIBTESTS = os.path.join(BUILD, "libtests")
+SLUICE_CLI = os.path.join(BUILD, "sluice")
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
