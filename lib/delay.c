@@ -33,8 +33,8 @@ int lib_dq_nodes(const sl_conf *c, dq_node_addr *out, int max)
 		if (!lib_jobs_valid_tube(tube))
 			return lib_err(SL_ECONF, "beanstalks: \"%s\": invalid tube name \"%s\"", items[i],
 				       tube);
-		snprintf(out[i].endpoint, sizeof out[i].endpoint, "%s", items[i]);
-		snprintf(out[i].tube, sizeof out[i].tube, "%s", tube);
+		snprintf(out[i].endpoint, sizeof out[i].endpoint, "%.255s", items[i]);
+		snprintf(out[i].tube, sizeof out[i].tube, "%.203s", tube);
 		for (int k = 0; k < i; k++) {
 			/* Two copies on one node would count as two replicas. */
 			if (!strcmp(out[k].endpoint, out[i].endpoint) && !strcmp(out[k].tube, tube))
