@@ -171,3 +171,50 @@ def test_go_queue_framing_both_ways(server):
     assert "\nstate: delayed\n" in stats and "\ndelay: 2\n" in stats, stats
     assert "\ntube: wire\n" in stats, stats
     bs.close()
+
+
+def test_producer_shared_by_threads(tmp_path):
+    with sluice.Sluiced(data_dir=str(tmp_path / "a")) as a, \
+            sluice.Sluiced(data_dir=str(tmp_path / "b")) as b:
+        p = run("parallel", node(a) + "," + node(b))
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "100 jobs from 4 threads" in p.stdout
+
+
+def test_consumer_reconnects_after_node_restart(tmp_path):
+    port = sluice.free_port()
+    s = sluice.Sluiced(data_dir=str(tmp_path / "a"), extra=["--beanstalk-port=%d" % port])
+    try:
+        assert s.port("beanstalk") == port
+        c = subprocess.Popen([CHECK, "consume", node(s), "", "2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            def put(body):
+                bs = Beanstalk(port)
+                assert bs.cmd("use remind") == "USING remind"
+                data = b"%d/%s" % (time.time_ns(), body)
+                assert bs.cmd("put 2 0 5 %d" % len(data), data).startswith("INSERTED ")
+                bs.close()
+
+            put(b"before restart")
+            assert c.stdout.readline() == "job 14 before restart\n"
+            s.restart()
+            assert s.port("beanstalk") == port
+            put(b"after restart")
+            lines = []
+            for line in c.stdout:  # ends when the program exits
+                lines.append(line)
+            c.wait(timeout=30)
+            err = c.stderr.read()
+        finally:
+            if c.poll() is None:
+                c.kill()
+                c.wait()
+        for m in sluice.SANITIZER_MARKERS:
+            assert m not in err, err
+        assert c.returncode == 0, "".join(lines) + err
+        assert "job 13 after restart\n" in lines
+        # The lost connection was reported to the error callback.
+        assert any(l.startswith("error ") for l in lines), lines
+    finally:
+        s.stop()

@@ -18,6 +18,9 @@
  *       callback as "error <code> <text>" until COUNT jobs were handled.
  *   delay_check produce BEANSTALKS DELAY_MS BODY
  *       puts one job and prints its id.
+ *   delay_check parallel BEANSTALKS
+ *       4 threads share one producer, 25 jobs each: every node then holds
+ *       100 jobs and the 100 ids are distinct.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -422,6 +425,75 @@ static int mode_produce(const char *beanstalks, const char *delay_ms, const char
 	return rc ? 1 : 0;
 }
 
+#define PAR_THREADS 4
+#define PAR_JOBS 25
+
+typedef struct par {
+	sl_dq_producer *p;
+	int t;
+	char ids[PAR_JOBS][256];
+	int errors;
+} par;
+
+static void *par_main(void *arg)
+{
+	par *w = arg;
+	for (int i = 0; i < PAR_JOBS; i++) {
+		char body[32];
+		snprintf(body, sizeof body, "t%d-%d", w->t, i);
+		if (sl_delay(w->p, body, strlen(body), 60000, w->ids[i], sizeof w->ids[i]))
+			w->errors++;
+	}
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int mode_parallel(const char *beanstalks)
+{
+	sl_conf *c = make_conf(beanstalks, "");
+	sl_dq_producer *p = sl_dq_producer_new(c);
+	if (!p) {
+		fprintf(stderr, "producer: %s\n", sl_last_error());
+		return 2;
+	}
+	static par w[PAR_THREADS];
+	pthread_t th[PAR_THREADS];
+	for (int t = 0; t < PAR_THREADS; t++) {
+		w[t].p = p;
+		w[t].t = t;
+		if (pthread_create(&th[t], NULL, par_main, &w[t]))
+			return 2;
+	}
+	static char all[PAR_THREADS * PAR_JOBS][256];
+	int n = 0;
+	for (int t = 0; t < PAR_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		EXPECT(w[t].errors == 0, "thread %d: %d failed puts", t, w[t].errors);
+		for (int i = 0; i < PAR_JOBS; i++)
+			memcpy(all[n++], w[t].ids[i], 256);
+	}
+	qsort(all, (size_t)n, sizeof all[0], cmp_str);
+	for (int i = 1; i < n; i++)
+		EXPECT(strcmp(all[i - 1], all[i]), "id %s twice", all[i]);
+	int nodes = 1;
+	for (const char *q = beanstalks; (q = strchr(q, ',')); q++)
+		nodes++;
+	for (int k = 0; k < nodes; k++) {
+		char endpoint[256], tube[204];
+		node_of(beanstalks, k, endpoint, tube);
+		long live = live_jobs(endpoint, tube, NULL);
+		EXPECT(live == n, "node %s holds %ld jobs, want %d", endpoint, live, n);
+	}
+	printf("%d jobs from %d threads\n", n, PAR_THREADS);
+	sl_dq_producer_free(p);
+	sl_conf_free(c);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -435,6 +507,8 @@ int main(int argc, char **argv)
 		return mode_consume(argv[2], argv[3], atoi(argv[4]));
 	if (argc >= 5 && !strcmp(argv[1], "produce"))
 		return mode_produce(argv[2], argv[3], argv[4]);
+	if (argc >= 3 && !strcmp(argv[1], "parallel"))
+		return mode_parallel(argv[2]);
 	fprintf(stderr, "usage: see the comment at the top of delay_check.c\n");
 	return 2;
 }
