@@ -16,7 +16,8 @@ int lib_dq_nodes(const sl_conf *c, dq_node_addr *out, int max)
 	char items[DQ_MAX_NODES + 1][256];
 	int n = lib_conf_list(c, "beanstalks", items, DQ_MAX_NODES + 1);
 	if (n == 0)
-		return lib_err(SL_ECONF, "beanstalks: no node configured (expected host:port/tube,…)");
+		return lib_err(SL_ECONF,
+		               "beanstalks: no node configured (expected host:port/tube,…)");
 	if (n > max)
 		return lib_err(SL_ECONF, "beanstalks: more than %d nodes", max);
 	for (int i = 0; i < n; i++) {
@@ -29,17 +30,18 @@ int lib_dq_nodes(const sl_conf *c, dq_node_addr *out, int max)
 		char host[256];
 		int port;
 		if (lib_net_split(items[i], host, sizeof host, &port))
-			return lib_err(SL_ECONF, "beanstalks: \"%s\": expected host:port/tube", items[i]);
+			return lib_err(SL_ECONF, "beanstalks: \"%s\": expected host:port/tube",
+			               items[i]);
 		if (!lib_jobs_valid_tube(tube))
-			return lib_err(SL_ECONF, "beanstalks: \"%s\": invalid tube name \"%s\"", items[i],
-				       tube);
+			return lib_err(SL_ECONF, "beanstalks: \"%s\": invalid tube name \"%s\"",
+			               items[i], tube);
 		snprintf(out[i].endpoint, sizeof out[i].endpoint, "%.255s", items[i]);
 		snprintf(out[i].tube, sizeof out[i].tube, "%.203s", tube);
 		for (int k = 0; k < i; k++) {
 			/* Two copies on one node would count as two replicas. */
 			if (!strcmp(out[k].endpoint, out[i].endpoint) && !strcmp(out[k].tube, tube))
 				return lib_err(SL_ECONF, "beanstalks: %s/%s is listed twice",
-					       out[i].endpoint, tube);
+				               out[i].endpoint, tube);
 		}
 	}
 	return n;
@@ -75,18 +77,18 @@ int lib_dq_id_split(const char *item, size_t n, dq_node_addr *node, uint64_t *jo
 	const char *last = memrchr(item, '/', n);
 	if (!first || last == first)
 		return lib_err(SL_EINVAL, "job id \"%.*s\": expected endpoint/tube/jobid",
-			       (int)(n > 300 ? 300 : n), item);
+		               (int)(n > 300 ? 300 : n), item);
 	size_t el = (size_t)(first - item), tl = (size_t)(last - first - 1);
 	const char *num = last + 1, *end = item + n;
 	if (el == 0 || el >= sizeof node->endpoint || tl == 0 || tl >= sizeof node->tube ||
 	    num == end || end - num > 20)
 		return lib_err(SL_EINVAL, "job id \"%.*s\": expected endpoint/tube/jobid",
-			       (int)(n > 300 ? 300 : n), item);
+		               (int)(n > 300 ? 300 : n), item);
 	uint64_t v = 0;
 	for (const char *q = num; q < end; q++) {
 		if (*q < '0' || *q > '9' || v > (UINT64_MAX - 9) / 10)
 			return lib_err(SL_EINVAL, "job id \"%.*s\": bad job number",
-				       (int)(n > 300 ? 300 : n), item);
+			               (int)(n > 300 ? 300 : n), item);
 		v = v * 10 + (uint64_t)(*q - '0');
 	}
 	memcpy(node->endpoint, item, el);
@@ -100,20 +102,18 @@ int lib_dq_id_split(const char *item, size_t n, dq_node_addr *node, uint64_t *jo
 /* MD5 (RFC 1321). Only a stable digest is needed, not security: dq keys
  * its de-duplication lock by md5hex of the framed body, and so do we. */
 static const uint32_t MD5_K[64] = {
-	0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
-	0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
-	0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
-	0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
-	0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
-	0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-	0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
-	0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-	0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-	0xeb86d391};
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
 static const uint8_t MD5_S[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-				  5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-				  4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-				  6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
+                                  5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
+                                  4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+                                  6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
 
 static void md5_block(uint32_t h[4], const uint8_t *p)
 {

@@ -94,7 +94,7 @@ static void nap(sl_dq_consumer *c, int64_t ms)
 }
 
 static void report(sl_dq_consumer *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void report(sl_dq_consumer *c, int err, const char *fmt, ...)
 {
 	if (!c->err_cb)
@@ -164,7 +164,8 @@ static void process(cnode *cn, lib_resp **r, const char *body, size_t len)
 		if (due_ns < now_ns - STALE_NS) {
 			report(c, SL_ERANGE,
 			       "%s/%s: job due %lld s ago dropped (more than 30 minutes late)",
-			       cn->a.endpoint, cn->a.tube, (long long)((now_ns - due_ns) / 1000000000));
+			       cn->a.endpoint, cn->a.tube,
+			       (long long)((now_ns - due_ns) / 1000000000));
 			return;
 		}
 		if (c->redis[0] && !first_copy(cn, r, body, len))
@@ -194,7 +195,8 @@ static void *node_main(void *arg)
 				report(c, err, "%s/%s: %s; retrying in %lld ms", cn->a.endpoint,
 				       cn->a.tube, sl_last_error(), (long long)backoff);
 				nap(c, backoff);
-				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+				backoff =
+				    backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 				continue;
 			}
 			backoff = BACKOFF_MIN_MS;
@@ -205,13 +207,15 @@ static void *node_main(void *arg)
 		int rc = sl_jobs_reserve(j, 1, &id, &body, &len);
 		if (rc) {
 			if (!lib_jobs_is_open(j)) {
-				report(c, rc, "%s/%s: %s", cn->a.endpoint, cn->a.tube, sl_last_error());
+				report(c, rc, "%s/%s: %s", cn->a.endpoint, cn->a.tube,
+				       sl_last_error());
 				sl_jobs_close(j);
 				j = NULL;
 			} else if (rc != SL_ETIMEDOUT) {
 				/* DEADLINE_SOON cannot happen (jobs are deleted at once);
 				 * anything else the server said is worth a report. */
-				report(c, rc, "%s/%s: %s", cn->a.endpoint, cn->a.tube, sl_last_error());
+				report(c, rc, "%s/%s: %s", cn->a.endpoint, cn->a.tube,
+				       sl_last_error());
 				nap(c, BACKOFF_MIN_MS);
 			}
 			continue;
@@ -257,8 +261,8 @@ sl_dq_consumer *sl_dq_consumer_new(const sl_conf *conf, sl_job_handler handler, 
 	const char *redis = lib_conf_str(conf, "redis");
 	char host[256];
 	int port;
-	if (*redis && (strlen(redis) >= sizeof c->redis ||
-		       lib_net_split(redis, host, sizeof host, &port))) {
+	if (*redis &&
+	    (strlen(redis) >= sizeof c->redis || lib_net_split(redis, host, sizeof host, &port))) {
 		free(c);
 		lib_err(SL_ECONF, "redis: \"%.200s\": expected host:port or \"\"", redis);
 		return NULL;

@@ -125,8 +125,8 @@ sl_dq_producer *sl_dq_producer_new(const sl_conf *conf)
 	int need = n < 2 ? n : 2;
 	if (up < need) {
 		sl_dq_producer_free(p);
-		lib_err(SL_EIO, "delay producer: %d of %d beanstalk nodes answered, %d needed: %s", up,
-			n, need, why);
+		lib_err(SL_EIO, "delay producer: %d of %d beanstalk nodes answered, %d needed: %s",
+		        up, n, need, why);
 		return NULL;
 	}
 	return p;
@@ -149,21 +149,21 @@ static void id_append(char *id, size_t idlen, size_t *used, const pnode *pn, uin
 	if (!id || !idlen || *used >= idlen - 1)
 		return;
 	int w = snprintf(id + *used, idlen - *used, "%s%s/%s/%llu", *used ? "," : "",
-			 pn->a.endpoint, pn->a.tube, (unsigned long long)jobid);
+	                 pn->a.endpoint, pn->a.tube, (unsigned long long)jobid);
 	if (w > 0)
 		*used += (size_t)w < idlen - *used ? (size_t)w : idlen - *used - 1;
 }
 
 /* Puts one framed copy on every node. */
 static int schedule(sl_dq_producer *p, const void *body, size_t len, int64_t due_ns,
-		    int64_t delay_ms, char *id, size_t idlen, const char *fn)
+                    int64_t delay_ms, char *id, size_t idlen, const char *fn)
 {
 	if (!p || (!body && len))
 		return lib_err(SL_EINVAL, "%s: NULL argument", fn);
 	int64_t delay_s = (delay_ms + 999) / 1000; /* whole seconds, never early */
 	if (delay_s > UINT32_MAX)
 		return lib_err(SL_ERANGE, "%s: delay of %lld s is beyond beanstalkd's range", fn,
-			       (long long)delay_s);
+		               (long long)delay_s);
 	char prefix[32];
 	size_t pl = lib_dq_frame(due_ns, prefix, sizeof prefix);
 	if (len > SIZE_MAX - pl)
@@ -197,7 +197,7 @@ static int schedule(sl_dq_producer *p, const void *body, size_t len, int64_t due
 			if (ok[i])
 				node_delete(&p->nodes[i], jobids[i]);
 		return lib_err(first_rc, "%s: %d of %d nodes accepted the job, %d needed: %s", fn,
-			       accepted, p->n, need, why);
+		               accepted, p->n, need, why);
 	}
 	size_t used = 0;
 	if (id && idlen)
@@ -216,24 +216,23 @@ static int64_t wall_ns(void)
 }
 
 int sl_delay(sl_dq_producer *p, const void *body, size_t len, int64_t delay_ms, char *id,
-	     size_t idlen)
+             size_t idlen)
 {
 	if (delay_ms < 0)
 		return lib_err(SL_EINVAL, "sl_delay: negative delay");
 	if (delay_ms > INT64_MAX / 1000000 - wall_ns() / 1000000)
 		return lib_err(SL_ERANGE, "sl_delay: delay too large");
 	return schedule(p, body, len, wall_ns() + delay_ms * 1000000, delay_ms, id, idlen,
-			"sl_delay");
+	                "sl_delay");
 }
 
-int sl_at(sl_dq_producer *p, const void *body, size_t len, int64_t when_ms, char *id,
-	  size_t idlen)
+int sl_at(sl_dq_producer *p, const void *body, size_t len, int64_t when_ms, char *id, size_t idlen)
 {
 	int64_t now = wall_ns() / 1000000;
 	/* dq's At: "can't schedule task to past time". */
 	if (when_ms < now)
 		return lib_err(SL_EINVAL, "sl_at: %lld is %lld ms in the past", (long long)when_ms,
-			       (long long)(now - when_ms));
+		               (long long)(now - when_ms));
 	if (when_ms > INT64_MAX / 1000000)
 		return lib_err(SL_ERANGE, "sl_at: time too large");
 	return schedule(p, body, len, when_ms * 1000000, when_ms - now, id, idlen, "sl_at");

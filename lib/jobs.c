@@ -32,12 +32,10 @@ static const struct {
 	const char *word;
 	int code;
 } KNOWN_ERRORS[] = {
-	{"NOT_FOUND", SL_ENOENT},        {"TIMED_OUT", SL_ETIMEDOUT},
-	{"JOB_TOO_BIG", SL_ETOOBIG},     {"BURIED", SL_EREMOTE},
-	{"NOT_IGNORED", SL_EREMOTE},     {"DEADLINE_SOON", SL_EREMOTE},
-	{"DRAINING", SL_EREMOTE},        {"EXPECTED_CRLF", SL_EREMOTE},
-	{"OUT_OF_MEMORY", SL_EREMOTE},   {"INTERNAL_ERROR", SL_EREMOTE},
-	{"BAD_FORMAT", SL_EREMOTE},      {"UNKNOWN_COMMAND", SL_EREMOTE},
+    {"NOT_FOUND", SL_ENOENT},       {"TIMED_OUT", SL_ETIMEDOUT},   {"JOB_TOO_BIG", SL_ETOOBIG},
+    {"BURIED", SL_EREMOTE},         {"NOT_IGNORED", SL_EREMOTE},   {"DEADLINE_SOON", SL_EREMOTE},
+    {"DRAINING", SL_EREMOTE},       {"EXPECTED_CRLF", SL_EREMOTE}, {"OUT_OF_MEMORY", SL_EREMOTE},
+    {"INTERNAL_ERROR", SL_EREMOTE}, {"BAD_FORMAT", SL_EREMOTE},    {"UNKNOWN_COMMAND", SL_EREMOTE},
 };
 
 static int fail_closed(sl_jobs *j, int rc)
@@ -65,8 +63,8 @@ bool lib_jobs_valid_tube(const char *t)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = t[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      strchr("-+/;.$_()", ch)))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || strchr("-+/;.$_()", ch)))
 			return false;
 	}
 	return true;
@@ -97,7 +95,7 @@ static const char *arg_of(const char *line)
  * line, waiting up to the I/O timeout plus wait_s seconds (wait_s < 0: no
  * limit). Returns 0 or a negative code with the connection closed. */
 static int roundtrip(sl_jobs *j, const char *cmd, const char *head, const void *body, size_t len,
-		     int wait_s, char *line)
+                     int wait_s, char *line)
 {
 	if (!j)
 		return lib_err(SL_EINVAL, "%s: NULL handle", cmd);
@@ -126,14 +124,14 @@ static int roundtrip(sl_jobs *j, const char *cmd, const char *head, const void *
 static int read_body(sl_jobs *j, const char *cmd, uint64_t size, char **out)
 {
 	if (size > SL_JOBS_MAX_BODY)
-		return fail_closed(j, lib_err(SL_ETOOBIG, "%s: reply of %" PRIu64
-						" bytes exceeds the %u-byte limit",
-						cmd, size, SL_JOBS_MAX_BODY));
+		return fail_closed(j, lib_err(SL_ETOOBIG,
+		                              "%s: reply of %" PRIu64
+		                              " bytes exceeds the %u-byte limit",
+		                              cmd, size, SL_JOBS_MAX_BODY));
 	char *buf = malloc((size_t)size + 2);
 	if (!buf)
 		return fail_closed(j, lib_err(SL_ENOMEM, "out of memory"));
-	int rc = lib_net_read_exact(&j->conn, buf, (size_t)size + 2,
-				    lib_net_deadline(j->io_ms));
+	int rc = lib_net_read_exact(&j->conn, buf, (size_t)size + 2, lib_net_deadline(j->io_ms));
 	if (rc == 0 && (buf[size] != '\r' || buf[size + 1] != '\n'))
 		rc = lib_err(SL_EPROTO, "%s: body not followed by CRLF", cmd);
 	if (rc) {
@@ -180,8 +178,8 @@ void sl_jobs_close(sl_jobs *j)
 
 /* A command whose success reply is one line starting with ok_word; the
  * rest of that line goes to rest (may be NULL). */
-static int simple(sl_jobs *j, const char *cmd, const char *head, const char *ok_word,
-		  char *rest, size_t cap)
+static int simple(sl_jobs *j, const char *cmd, const char *head, const char *ok_word, char *rest,
+                  size_t cap)
 {
 	char line[REPLY_LINE];
 	int rc = roundtrip(j, cmd, head, NULL, 0, 0, line);
@@ -198,7 +196,8 @@ static int simple(sl_jobs *j, const char *cmd, const char *head, const char *ok_
 static int tube_cmd(sl_jobs *j, const char *verb, const char *tube, const char *ok_word)
 {
 	if (!tube || !lib_jobs_valid_tube(tube))
-		return lib_err(SL_EINVAL, "%s: invalid tube name \"%.200s\"", verb, tube ? tube : "");
+		return lib_err(SL_EINVAL, "%s: invalid tube name \"%.200s\"", verb,
+		               tube ? tube : "");
 	char head[256];
 	snprintf(head, sizeof head, "%s %s\r\n", verb, tube);
 	return simple(j, verb, head, ok_word, NULL, 0);
@@ -223,20 +222,20 @@ int sl_jobs_pause_tube(sl_jobs *j, const char *tube, uint32_t delay_s)
 {
 	if (!tube || !lib_jobs_valid_tube(tube))
 		return lib_err(SL_EINVAL, "pause-tube: invalid tube name \"%.200s\"",
-			       tube ? tube : "");
+		               tube ? tube : "");
 	char head[256];
 	snprintf(head, sizeof head, "pause-tube %s %" PRIu32 "\r\n", tube, delay_s);
 	return simple(j, "pause-tube", head, "PAUSED", NULL, 0);
 }
 
 int sl_jobs_put(sl_jobs *j, uint32_t pri, uint32_t delay_s, uint32_t ttr_s, const void *body,
-		size_t len, uint64_t *id)
+                size_t len, uint64_t *id)
 {
 	if (!body && len)
 		return lib_err(SL_EINVAL, "put: NULL body");
 	char head[96], line[REPLY_LINE];
 	snprintf(head, sizeof head, "put %" PRIu32 " %" PRIu32 " %" PRIu32 " %zu\r\n", pri, delay_s,
-		 ttr_s, len);
+	         ttr_s, len);
 	int rc = roundtrip(j, "put", head, body ? body : "", len, 0, line);
 	if (rc)
 		return rc;
@@ -252,8 +251,8 @@ int sl_jobs_put(sl_jobs *j, uint32_t pri, uint32_t delay_s, uint32_t ttr_s, cons
 }
 
 /* Reads "<WORD> <id> <bytes>" + body, as RESERVED and FOUND carry. */
-static int job_reply(sl_jobs *j, const char *cmd, const char *word, const char *line,
-		     uint64_t *id, char **body, size_t *len)
+static int job_reply(sl_jobs *j, const char *cmd, const char *word, const char *line, uint64_t *id,
+                     char **body, size_t *len)
 {
 	size_t wl = strlen(word);
 	uint64_t jid, size;
@@ -261,7 +260,8 @@ static int job_reply(sl_jobs *j, const char *cmd, const char *word, const char *
 	if (strncmp(line, word, wl) || line[wl] != ' ')
 		return unexpected(j, cmd, line);
 	if (!parse_u64(a, &jid) || !parse_u64(arg_of(a), &size))
-		return fail_closed(j, lib_err(SL_EPROTO, "%s: malformed reply \"%.100s\"", cmd, line));
+		return fail_closed(j,
+		                   lib_err(SL_EPROTO, "%s: malformed reply \"%.100s\"", cmd, line));
 	char *buf;
 	int rc = read_body(j, cmd, size, &buf);
 	if (rc)
@@ -326,7 +326,7 @@ int sl_jobs_release(sl_jobs *j, uint64_t id, uint32_t pri, uint32_t delay_s)
 {
 	char head[96];
 	snprintf(head, sizeof head, "release %" PRIu64 " %" PRIu32 " %" PRIu32 "\r\n", id, pri,
-		 delay_s);
+	         delay_s);
 	return simple(j, "release", head, "RELEASED", NULL, 0);
 }
 
@@ -353,7 +353,7 @@ int sl_jobs_kick(sl_jobs *j, uint32_t bound, uint32_t *kicked)
 }
 
 int sl_jobs_peek(sl_jobs *j, const char *what, uint64_t id, uint64_t *out_id, char **body,
-		 size_t *len)
+                 size_t *len)
 {
 	char head[64], line[REPLY_LINE];
 	if (!what)
@@ -362,7 +362,7 @@ int sl_jobs_peek(sl_jobs *j, const char *what, uint64_t id, uint64_t *out_id, ch
 		snprintf(head, sizeof head, "peek-%s\r\n", what);
 	else
 		return lib_err(SL_EINVAL, "peek: expected ready, delayed or buried, got \"%.40s\"",
-			       what);
+		               what);
 	int rc = roundtrip(j, "peek", head, NULL, 0, 0, line);
 	if (rc)
 		return rc;
@@ -380,7 +380,8 @@ static int yaml_cmd(sl_jobs *j, const char *cmd, const char *head, char **yaml)
 	if (strncmp(line, "OK ", 3))
 		return unexpected(j, cmd, line);
 	if (!parse_u64(line + 3, &size) || strchr(line + 3, ' '))
-		return fail_closed(j, lib_err(SL_EPROTO, "%s: malformed reply \"%.100s\"", cmd, line));
+		return fail_closed(j,
+		                   lib_err(SL_EPROTO, "%s: malformed reply \"%.100s\"", cmd, line));
 	char *buf;
 	rc = read_body(j, cmd, size, &buf);
 	if (rc)
@@ -401,7 +402,7 @@ int sl_jobs_stats_tube(sl_jobs *j, const char *tube, char **yaml)
 {
 	if (!tube || !lib_jobs_valid_tube(tube))
 		return lib_err(SL_EINVAL, "stats-tube: invalid tube name \"%.200s\"",
-			       tube ? tube : "");
+		               tube ? tube : "");
 	char head[256];
 	snprintf(head, sizeof head, "stats-tube %s\r\n", tube);
 	return yaml_cmd(j, "stats-tube", head, yaml);

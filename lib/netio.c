@@ -68,8 +68,8 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 static int connect_one(const struct addrinfo *ai, int64_t deadline, int *out)
 {
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
+	int fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
@@ -119,7 +119,8 @@ int lib_net_open(lib_conn *c, const char *addr, int timeout_ms)
 	}
 	freeaddrinfo(res);
 	if (e == -ETIMEDOUT)
-		return lib_err(SL_ETIMEDOUT, "connect %.200s: timed out after %d ms", addr, timeout_ms);
+		return lib_err(SL_ETIMEDOUT, "connect %.200s: timed out after %d ms", addr,
+		               timeout_ms);
 	if (e)
 		return lib_err(SL_EIO, "connect %.200s: %s", addr, strerror(-e));
 	return 0;
@@ -202,14 +203,16 @@ int lib_net_read_line(lib_conn *c, char *line, size_t cap, int64_t deadline)
 	for (;;) {
 		const char *base = c->buf + c->start;
 		size_t have = c->end - c->start;
-		const char *nl = have > scanned ? memchr(base + scanned, '\n', have - scanned) : NULL;
+		const char *nl =
+		    have > scanned ? memchr(base + scanned, '\n', have - scanned) : NULL;
 		if (nl) {
 			size_t len = (size_t)(nl - base);
 			if (len == 0 || base[len - 1] != '\r')
 				return lib_err(SL_EPROTO, "reply line without CRLF");
 			len--;
 			if (len + 1 > cap)
-				return lib_err(SL_ETOOBIG, "reply line longer than %zu bytes", cap - 1);
+				return lib_err(SL_ETOOBIG, "reply line longer than %zu bytes",
+				               cap - 1);
 			memcpy(line, base, len);
 			line[len] = '\0';
 			c->start += len + 2;

@@ -18,7 +18,7 @@
 #include "lib.h"
 
 typedef struct lib_conn {
-	int fd; /* -1 when closed */
+	int fd;            /* -1 when closed */
 	size_t start, end; /* unread bytes are buf[start..end) */
 	char buf[8192];
 } lib_conn;

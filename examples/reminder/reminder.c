@@ -101,12 +101,12 @@ int main(int argc, char **argv)
 		if (i % 2 == 0) {
 			int64_t delay = (i / 2 % 3) * 1000;
 			snprintf(body, sizeof body, "%lld reminder #%d, %lld s after scheduling",
-				 (long long)(now_ms() + delay), i + 1, (long long)delay / 1000);
+			         (long long)(now_ms() + delay), i + 1, (long long)delay / 1000);
 			rc = sl_delay(p, body, strlen(body), delay, id, sizeof id);
 		} else {
 			int64_t when = now_ms() + 1000 + (i % 4) * 250;
-			snprintf(body, sizeof body, "%lld reminder #%d, at a set time", (long long)when,
-				 i + 1);
+			snprintf(body, sizeof body, "%lld reminder #%d, at a set time",
+			         (long long)when, i + 1);
 			rc = sl_at(p, body, strlen(body), when, id, sizeof id);
 		}
 		if (rc) {

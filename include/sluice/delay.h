@@ -60,10 +60,10 @@ SL_API void sl_dq_producer_free(sl_dq_producer *p);
  * truncated to idlen, which 1024 always fits for two nodes; id may be
  * NULL). Bodies are limited by the nodes (beanstalkd: 65535 bytes
  * including the 20-byte framing; SL_ETOOBIG beyond). */
-SL_API int sl_delay(sl_dq_producer *p, const void *body, size_t len, int64_t delay_ms,
-		    char *id, size_t idlen);
+SL_API int sl_delay(sl_dq_producer *p, const void *body, size_t len, int64_t delay_ms, char *id,
+                    size_t idlen);
 SL_API int sl_at(sl_dq_producer *p, const void *body, size_t len, int64_t when_ms, char *id,
-		 size_t idlen);
+                 size_t idlen);
 /* Deletes every copy of a job not yet taken: 0 if at least one copy was
  * deleted. SL_ENOENT if none was left (already run or revoked, or no
  * configured node matches), SL_EINVAL for a malformed id, the node's
@@ -77,8 +77,7 @@ SL_API int sl_revoke(sl_dq_producer *p, const char *id);
 typedef int (*sl_job_handler)(const void *body, size_t len, void *user);
 typedef void (*sl_job_error_cb)(int err, const char *reason, void *user);
 
-SL_API sl_dq_consumer *sl_dq_consumer_new(const sl_conf *conf, sl_job_handler handler,
-					  void *user);
+SL_API sl_dq_consumer *sl_dq_consumer_new(const sl_conf *conf, sl_job_handler handler, void *user);
 /* Set before start (ignored while running). err is an SL_E* code, or the
  * handler's return value; reason (a view valid during the call) names the
  * node. */

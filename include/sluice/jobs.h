@@ -53,8 +53,8 @@ SL_API int sl_jobs_pause_tube(sl_jobs *j, const char *tube, uint32_t delay_s);
 
 /* Server replies other than the expected one are SL_EREMOTE with the
  * reply line (e.g. "JOB_TOO_BIG") in sl_last_error(). */
-SL_API int sl_jobs_put(sl_jobs *j, uint32_t pri, uint32_t delay_s, uint32_t ttr_s,
-		       const void *body, size_t len, uint64_t *id);
+SL_API int sl_jobs_put(sl_jobs *j, uint32_t pri, uint32_t delay_s, uint32_t ttr_s, const void *body,
+                       size_t len, uint64_t *id);
 /* timeout_s < 0 waits forever. SL_ETIMEDOUT on TIMED_OUT. *body is owned
  * by the caller (free()). */
 SL_API int sl_jobs_reserve(sl_jobs *j, int timeout_s, uint64_t *id, char **body, size_t *len);
@@ -69,8 +69,8 @@ SL_API int sl_jobs_kick(sl_jobs *j, uint32_t bound, uint32_t *kicked);
 SL_API int sl_jobs_kick_job(sl_jobs *j, uint64_t id);
 /* peek-ready / peek-delayed / peek-buried (what = "ready"…) or peek <id>
  * (what = NULL). SL_ENOENT on NOT_FOUND. */
-SL_API int sl_jobs_peek(sl_jobs *j, const char *what, uint64_t id, uint64_t *out_id,
-			char **body, size_t *len);
+SL_API int sl_jobs_peek(sl_jobs *j, const char *what, uint64_t id, uint64_t *out_id, char **body,
+                        size_t *len);
 
 /* YAML replies of stats, stats-tube, stats-job, list-tubes: *yaml is owned
  * by the caller (free()), NUL-terminated. */

@@ -44,14 +44,14 @@ typedef struct seen {
 
 static int failures;
 
-#define EXPECT(cond, ...)                                  \
-	do {                                               \
-		if (!(cond)) {                             \
-			printf("FAIL %s: ", #cond);        \
-			printf(__VA_ARGS__);               \
-			printf("\n");                      \
-			failures++;                        \
-		}                                          \
+#define EXPECT(cond, ...)                           \
+	do {                                        \
+		if (!(cond)) {                      \
+			printf("FAIL %s: ", #cond); \
+			printf(__VA_ARGS__);        \
+			printf("\n");               \
+			failures++;                 \
+		}                                   \
 	} while (0)
 
 static int64_t wall_ms(void)
@@ -176,8 +176,8 @@ static long live_jobs(const char *endpoint, const char *tube, long *total_jobs)
 	if (rc)
 		return -1;
 	long n = 0;
-	static const char *const keys[] = {"current-jobs-ready: ", "current-jobs-reserved: ",
-					   "current-jobs-delayed: "};
+	static const char *const keys[] = {
+	    "current-jobs-ready: ", "current-jobs-reserved: ", "current-jobs-delayed: "};
 	for (int i = 0; i < 3; i++) {
 		const char *p = strstr(yaml, keys[i]);
 		if (p)
@@ -277,7 +277,7 @@ static int mode_schedule(const char *beanstalks, const char *redis)
 	EXPECT(sl_dq_consumer_stop(dc) == 0, "stop");
 	EXPECT(count_of(&s, "C", NULL) == 0, "revoked job ran");
 	EXPECT(count_of(&s, "A", NULL) == 1 && count_of(&s, "B", NULL) == 1 &&
-		       count_of(&s, "D", NULL) == 1,
+	           count_of(&s, "D", NULL) == 1,
 	       "each job once");
 	sl_metrics m;
 	sl_dq_consumer_metrics(dc, &m);

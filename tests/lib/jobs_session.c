@@ -137,9 +137,9 @@ int main(int argc, char **argv)
 	rc = sl_jobs_kick(j, 10, &kicked);
 	printf("kick 10 (none left): %s kicked=%u\n", code_name(rc), kicked);
 
-	static const char *const job_keys[] = {"id",       "tube",  "state",    "pri",
-					       "delay",    "ttr",   "reserves", "timeouts",
-					       "releases", "buries", "kicks",   NULL};
+	static const char *const job_keys[] = {"id",       "tube",   "state",    "pri",
+	                                       "delay",    "ttr",    "reserves", "timeouts",
+	                                       "releases", "buries", "kicks",    NULL};
 	rc = sl_jobs_stats_job(j, 1, &yaml);
 	print_yaml("stats-job 1", rc, yaml, job_keys);
 	rc = sl_jobs_stats_job(j, 99, &yaml);
@@ -150,10 +150,18 @@ int main(int argc, char **argv)
 	print_yaml("stats-tube nosuch", rc, yaml, NULL);
 	rc = sl_jobs_list_tubes(j, &yaml);
 	print_yaml("list-tubes", rc, yaml, NULL);
-	static const char *const stats_keys[] = {
-		"current-jobs-urgent", "current-jobs-ready", "current-jobs-reserved",
-		"current-jobs-delayed", "current-jobs-buried", "cmd-put", "cmd-delete",
-		"cmd-bury", "cmd-kick", "total-jobs", "current-tubes", NULL};
+	static const char *const stats_keys[] = {"current-jobs-urgent",
+	                                         "current-jobs-ready",
+	                                         "current-jobs-reserved",
+	                                         "current-jobs-delayed",
+	                                         "current-jobs-buried",
+	                                         "cmd-put",
+	                                         "cmd-delete",
+	                                         "cmd-bury",
+	                                         "cmd-kick",
+	                                         "total-jobs",
+	                                         "current-tubes",
+	                                         NULL};
 	rc = sl_jobs_stats(j, &yaml);
 	print_yaml("stats", rc, yaml, stats_keys);
 

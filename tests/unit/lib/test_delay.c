@@ -17,11 +17,11 @@ TEST(delay_md5_vectors)
 	static const struct {
 		const char *in, *out;
 	} rfc[] = {
-		{"", "d41d8cd98f00b204e9800998ecf8427e"},
-		{"abc", "900150983cd24fb0d6963f7d28e17f72"},
-		{"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
-		{"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
-		 "57edf4a22be3c955ac49da2e2107b67a"},
+	    {"", "d41d8cd98f00b204e9800998ecf8427e"},
+	    {"abc", "900150983cd24fb0d6963f7d28e17f72"},
+	    {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+	    {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+	     "57edf4a22be3c955ac49da2e2107b67a"},
 	};
 	for (size_t i = 0; i < sizeof rfc / sizeof rfc[0]; i++) {
 		lib_md5_hex(rfc[i].in, strlen(rfc[i].in), hex);
@@ -33,10 +33,10 @@ TEST(delay_md5_vectors)
 		size_t n;
 		const char *out;
 	} sized[] = {
-		{55, "8d24280288a696559fd8d5aa1b6d8c6e"},  {56, "ef2c72b7254c92459e498eddd4ace573"},
-		{63, "c4c8c6d513f4e1604eb18508a1769364"},  {64, "a2fcb39a253b9b785b1f97518fa37683"},
-		{65, "e49fe82d0bb12967a196c85de313e446"},  {119, "1640deea49ebb258ec6ede18d4b2d2d7"},
-		{120, "05f879f7b542a7ebf0605adff67d4423"}, {1000, "de809ff794e91b68f9e91a2b7030bcb0"},
+	    {55, "8d24280288a696559fd8d5aa1b6d8c6e"},  {56, "ef2c72b7254c92459e498eddd4ace573"},
+	    {63, "c4c8c6d513f4e1604eb18508a1769364"},  {64, "a2fcb39a253b9b785b1f97518fa37683"},
+	    {65, "e49fe82d0bb12967a196c85de313e446"},  {119, "1640deea49ebb258ec6ede18d4b2d2d7"},
+	    {120, "05f879f7b542a7ebf0605adff67d4423"}, {1000, "de809ff794e91b68f9e91a2b7030bcb0"},
 	};
 	unsigned char buf[1000];
 	for (size_t i = 0; i < sizeof buf; i++)
@@ -59,10 +59,15 @@ TEST(delay_framing_round_trip)
 	CHECK_EQ(pre, 20);
 	CHECK(lib_dq_unwrap(buf, 20, &got, &pre)); /* empty payload */
 	/* Not framing: other tools' bodies run whole. */
-	static const char *const plain[] = {
-		"", "hello", "12/x", "176370000012345678/x" /* 18 digits */,
-		"17637000001234567890/x" /* 20 digits */, "1763700000123456789x/",
-		"1763700000123456789", "-763700000123456789/x", "9999999999999999999/x" /* > int64 */};
+	static const char *const plain[] = {"",
+	                                    "hello",
+	                                    "12/x",
+	                                    "176370000012345678/x" /* 18 digits */,
+	                                    "17637000001234567890/x" /* 20 digits */,
+	                                    "1763700000123456789x/",
+	                                    "1763700000123456789",
+	                                    "-763700000123456789/x",
+	                                    "9999999999999999999/x" /* > int64 */};
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
 		CHECK_MSG(!lib_dq_unwrap(plain[i], strlen(plain[i]), &got, &pre), "%s", plain[i]);
 }
@@ -81,11 +86,12 @@ TEST(delay_id_split)
 	CHECK_EQ(lib_dq_id_split(s, 7, &a, &id), 0);
 	CHECK_STR(a.endpoint, "h:1");
 	CHECK_EQ(id, 7);
-	static const char *const bad[] = {"", "h:1", "h:1/7", "/t/7", "h:1//7", "h:1/t/",
-					  "h:1/t/7x", "h:1/t/123456789012345678901"};
+	static const char *const bad[] = {
+	    "",       "h:1",    "h:1/7",    "/t/7",
+	    "h:1//7", "h:1/t/", "h:1/t/7x", "h:1/t/123456789012345678901"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		CHECK_MSG(lib_dq_id_split(bad[i], strlen(bad[i]), &a, &id) == SL_EINVAL, "%s",
-			  bad[i]);
+		          bad[i]);
 }
 
 TEST(delay_node_list)
