@@ -130,9 +130,10 @@ static bool first_copy(cnode *cn, lib_resp **r, const char *body, size_t len)
 {
 	sl_dq_consumer *c = cn->c;
 	if (!*r) {
-		*r = lib_resp_connect(c->redis, c->redis_pass, IO_TIMEOUT_MS);
+		int err = 0;
+		*r = lib_resp_connect(c->redis, c->redis_pass, IO_TIMEOUT_MS, &err);
 		if (!*r) {
-			report(c, SL_EIO, "%s/%s: redis %s: %s; job skipped", cn->a.endpoint,
+			report(c, err, "%s/%s: redis %s: %s; job skipped", cn->a.endpoint,
 			       cn->a.tube, c->redis, sl_last_error());
 			return false;
 		}

@@ -22,11 +22,15 @@
 #include "dq.h"
 
 #define IO_TIMEOUT_MS 5000
+#define RETRY_MS 1000
 
 typedef struct pnode {
 	dq_node_addr a;
 	pthread_mutex_t mu;
-	sl_jobs *j; /* NULL while disconnected; guarded by mu */
+	sl_jobs *j;       /* NULL while disconnected; guarded by mu */
+	int64_t retry_at; /* lib_now_ms() before which no reconnect is tried */
+	int down_rc;      /* why the last connect failed */
+	char down_why[200];
 } pnode;
 
 struct sl_dq_producer {
@@ -41,19 +45,23 @@ static bool retryable(int rc)
 	return rc == SL_EIO || rc == SL_ETIMEDOUT || rc == SL_ECLOSED || rc == SL_EPROTO;
 }
 
-/* Connects pn and selects its tube. Called with pn->mu held. */
+/* Connects pn and selects its tube. Called with pn->mu held. A node that
+ * just failed is not tried again for RETRY_MS: with three nodes and one
+ * unreachable, each call would otherwise wait out a connect timeout. */
 static int node_open(pnode *pn)
 {
+	if (lib_now_ms() < pn->retry_at)
+		return lib_err(pn->down_rc, "%s (retrying soon)", pn->down_why);
+	int rc = SL_EIO;
 	pn->j = sl_jobs_connect(pn->a.endpoint, IO_TIMEOUT_MS);
-	if (!pn->j)
-		return SL_EIO;
-	int rc = sl_jobs_use(pn->j, pn->a.tube);
-	if (rc) {
-		sl_jobs_close(pn->j);
-		pn->j = NULL;
-		return rc < 0 ? rc : SL_EIO;
-	}
-	return 0;
+	if (pn->j && (rc = sl_jobs_use(pn->j, pn->a.tube)) == 0)
+		return 0;
+	sl_jobs_close(pn->j);
+	pn->j = NULL;
+	pn->down_rc = rc;
+	snprintf(pn->down_why, sizeof pn->down_why, "%s", sl_last_error());
+	pn->retry_at = lib_now_ms() + RETRY_MS;
+	return rc;
 }
 
 static int node_put(pnode *pn, const void *body, size_t len, uint32_t delay_s, uint64_t *id)

@@ -103,23 +103,25 @@ static int call(lib_resp *r, const char *cmd, int argc, const char *const *argv)
 	return read_reply(r, cmd, deadline);
 }
 
-lib_resp *lib_resp_connect(const char *addr, const char *password, int timeout_ms)
+lib_resp *lib_resp_connect(const char *addr, const char *password, int timeout_ms, int *err)
 {
 	lib_resp *r = malloc(sizeof *r);
 	if (!r) {
-		lib_err(SL_ENOMEM, "out of memory");
+		*err = lib_err(SL_ENOMEM, "out of memory");
 		return NULL;
 	}
 	r->io_ms = timeout_ms > 0 ? timeout_ms : 5000;
-	if (lib_net_open(&r->conn, addr, r->io_ms)) {
+	int rc = lib_net_open(&r->conn, addr, r->io_ms);
+	if (rc) {
 		free(r);
+		*err = rc;
 		return NULL;
 	}
 	if (password && *password) {
 		const char *argv[] = {"AUTH", password};
-		int rc = call(r, "AUTH", 2, argv);
-		if (rc < 0) {
+		if ((rc = call(r, "AUTH", 2, argv)) < 0) {
 			lib_resp_close(r);
+			*err = rc;
 			return NULL;
 		}
 	}

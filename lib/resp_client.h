@@ -15,8 +15,9 @@ typedef struct lib_resp lib_resp;
 
 /* Connects to "host:port" and, when password is not empty, sends AUTH.
  * timeout_ms bounds the connect and every reply. NULL with sl_last_error()
- * set on failure (SL_EREMOTE when AUTH was refused). */
-lib_resp *lib_resp_connect(const char *addr, const char *password, int timeout_ms);
+ * and *err (SL_EREMOTE when AUTH was refused, else SL_EIO, SL_ETIMEDOUT…)
+ * set on failure. */
+lib_resp *lib_resp_connect(const char *addr, const char *password, int timeout_ms, int *err);
 void lib_resp_close(lib_resp *r);
 
 /* SET key value NX EX ttl_s: 1 when the key was set, 0 when it already

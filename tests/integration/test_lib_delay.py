@@ -99,6 +99,17 @@ def test_two_nodes_run_each_job_once(tmp_path):
         assert re.search(rb"sluice:dq:[0-9a-f]{32}\r\n", reply)
 
 
+def test_real_redis_with_password(tmp_path):
+    """De-duplication against Debian's redis-server with AUTH."""
+    with sluice.Sluiced(data_dir=str(tmp_path / "a")) as a, \
+            sluice.Sluiced(data_dir=str(tmp_path / "b")) as b, \
+            sluice.redis_ref(["--requirepass", "s3cret"]) as r:
+        nodes = node(a) + "," + node(b)
+        p = run("copies", nodes, "s3cret@127.0.0.1:%d" % r.port, 6, 1)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "handled 6" in p.stdout
+
+
 def test_node_down_at_produce_time_leaves_nothing(tmp_path):
     with sluice.Sluiced(data_dir=str(tmp_path / "a")) as a:
         b = sluice.Sluiced(data_dir=str(tmp_path / "b"))

@@ -6,6 +6,8 @@
  *   delay_check schedule BEANSTALKS REDIS
  *       delay 1 s, at now+1.5 s, a revoked job, a job due now, at in the
  *       past, revoke of a consumed job, id format; each job handled once.
+ * REDIS is host:port, "password@host:port" or "" (no de-duplication).
+ *
  *   delay_check copies BEANSTALKS REDIS COUNT COPIES
  *       COUNT jobs written to every node; after the consumer drained all
  *       nodes each job was handled exactly COPIES times (1 with redis).
@@ -135,8 +137,17 @@ static bool wait_for(seen *s, const char *const *bodies, int64_t deadline)
 static sl_conf *make_conf(const char *beanstalks, const char *redis)
 {
 	sl_conf *c = sl_conf_new();
+	/* REDIS may be "password@host:port". */
+	const char *at = redis ? strrchr(redis, '@') : NULL;
+	char pass[256] = "";
+	if (at)
+		snprintf(pass, sizeof pass, "%.*s", (int)(at - redis), redis);
 	if (!c || sl_conf_set(c, "beanstalks", beanstalks) ||
-	    sl_conf_set(c, "redis", redis ? redis : "")) {
+	    sl_conf_set(c, "redis",
+	                at      ? at + 1
+	                : redis ? redis
+	                        : "") ||
+	    sl_conf_set(c, "redis.password", pass)) {
 		fprintf(stderr, "conf: %s\n", sl_last_error());
 		exit(2);
 	}
