@@ -248,8 +248,8 @@ int sl_at(sl_dq_producer *p, const void *body, size_t len, int64_t when_ms, char
 
 int sl_revoke(sl_dq_producer *p, const char *id)
 {
-	if (!p || !id)
-		return lib_err(SL_EINVAL, "sl_revoke: NULL argument");
+	if (!p || !id || !*id)
+		return lib_err(SL_EINVAL, "sl_revoke: no job id");
 	int deleted = 0, matched = 0, err = 0;
 	char why[300] = "";
 	for (const char *s = id; *s;) {

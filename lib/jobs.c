@@ -104,13 +104,13 @@ static int roundtrip(sl_jobs *j, const char *cmd, const char *head, const void *
 	struct iovec iov[3] = {{(void *)head, strlen(head)}, {(void *)body, len}, {"\r\n", 2}};
 	int64_t deadline = lib_net_deadline(j->io_ms);
 	int rc = lib_net_writev(&j->conn, iov, body ? 3 : 1, deadline);
-	if (rc)
-		return fail_closed(j, rc);
-	if (wait_s < 0)
-		deadline = -1;
-	else
-		deadline = lib_net_deadline((int64_t)j->io_ms + (int64_t)wait_s * 1000);
-	rc = lib_net_read_line(&j->conn, line, REPLY_LINE, deadline);
+	if (rc == 0) {
+		if (wait_s < 0)
+			deadline = -1;
+		else
+			deadline = lib_net_deadline((int64_t)j->io_ms + (int64_t)wait_s * 1000);
+		rc = lib_net_read_line(&j->conn, line, REPLY_LINE, deadline);
+	}
 	if (rc < 0) {
 		char why[256];
 		snprintf(why, sizeof why, "%s", sl_last_error());

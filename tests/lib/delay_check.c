@@ -264,6 +264,7 @@ static int mode_schedule(const char *beanstalks, const char *redis)
 	EXPECT(sl_at(p, "E", 1, wall_ms() - 1000, idx, sizeof idx) == SL_EINVAL, "at in the past");
 	EXPECT(sl_delay(p, "E", 1, -5, idx, sizeof idx) == SL_EINVAL, "negative delay");
 	EXPECT(sl_revoke(p, "garbage") == SL_EINVAL, "malformed id");
+	EXPECT(sl_revoke(p, "") == SL_EINVAL, "empty id");
 	EXPECT(sl_revoke(p, "10.0.0.1:1/x/5") == SL_ENOENT, "id of another node");
 
 	static const char *const abd[] = {"A", "B", "D", NULL};
