@@ -15,7 +15,8 @@
  * message says how many nodes accepted). The returned id names every copy
  * ("endpoint/tube/jobid" joined with ","), and sl_revoke() deletes them
  * all. A node whose connection failed is reconnected on its next use (one
- * retry per call); each exchange waits at most 5 s.
+ * retry per call, none within 1 s of a failed connect); each exchange
+ * waits at most 5 s.
  *
  * Consumer: one thread per node watches its tube (and ignores "default"
  * unless that is the tube — dq keeps "default" watched), reserves with a
