@@ -131,3 +131,27 @@ def test_login_log_pipeline(installed, tmp_path):
             assert out.read().count("\n") > 0
     finally:
         srv.stop()
+
+
+def test_reminder_service(installed, tmp_path):
+    """examples/reminder on two sluiced nodes, de-duplicated through the
+    first node's RESP port: every reminder runs once, the revoked one never."""
+    _, ex = installed
+    a = sluice.Sluiced(data_dir=str(tmp_path / "a"))
+    b = sluice.Sluiced(data_dir=str(tmp_path / "b"), listeners=("beanstalk",))
+    try:
+        nodes = "127.0.0.1:%d/reminders,127.0.0.1:%d/reminders" % (
+            a.port("beanstalk"), b.port("beanstalk"))
+        r = subprocess.run([str(ex / "reminder/reminder"), nodes,
+                            "127.0.0.1:%d" % a.port("resp"), "6"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "runtime error" not in r.stderr and "Sanitizer" not in r.stderr, r.stderr
+        ran = [l for l in r.stdout.splitlines() if l.startswith("reminder ")]
+        assert len(ran) == 6, r.stdout
+        nums = sorted(int(l.split("#")[1].split(",")[0]) for l in ran)
+        assert nums == list(range(1, 7)), r.stdout
+        assert "scheduled and cancelled" in r.stdout
+    finally:
+        a.stop()
+        b.stop()
