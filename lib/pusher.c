@@ -109,7 +109,13 @@ static void on_delivery(sl_pusher *p, rd_kafka_event_t *ev)
 	while ((m = rd_kafka_event_message_next(ev))) {
 		pmsg *pm = m->_private;
 		int err = lib_rdk_code(m->err);
-		const char *reason = m->err ? rd_kafka_message_errstr(m) : "";
+		/* Purged by sl_pusher_close after its flush timed out. */
+		if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+		    m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+			err = SL_ECLOSED;
+		/* Not rd_kafka_message_errstr: for a producer message it returns
+		 * the payload, which is not a string. */
+		const char *reason = m->err ? rd_kafka_err2str(m->err) : "";
 		if (err) {
 			atomic_fetch_add(&p->failed, 1);
 		} else {

@@ -114,7 +114,7 @@ def consume_all(server, topic, partitions):
         deadline = time.monotonic() + 15
         while any(seen[p] < want[p] for p in want):
             assert time.monotonic() < deadline, (seen, want)
-            for m in c.consume(500, timeout=1):
+            for m in c.consume(500, timeout=0.2):
                 assert m.error() is None, m.error()
                 got.append((m.partition(), m.offset(), m.key(), m.value(), m.headers()))
                 seen[m.partition()] = m.offset() + 1
@@ -350,3 +350,29 @@ def test_lib_pusher_acks_0(server):
     assert len(drs) == 10 and all(d["err"] == 0 and d["offset"] == -1 for d in drs)
     assert sorted(g[3] for g in consume_all(server, "a0", 2)) == sorted(
         b"p%d" % i for i in range(10))
+
+
+def test_lib_pusher_async_error_reaches_flush_and_callback(tmp_path):
+    with sluice.Sluiced(data_dir=str(tmp_path / "data"), extra=["--message.max.bytes=2000"]) as s:
+        create_topic(s, "tb", 1)
+        t = Tool(s, "tb", opts=["compression=none"], flags=("-a", "-d"))
+        t.send("small")
+        t.send("!flush 10000")
+        assert t.next("flush")["flush"] == 0
+        t.send("B" * 5000)  # queued fine; the broker refuses the batch
+        assert t.next("push")["push"] == 0
+        t.send("!flush 10000")
+        f = t.next("flush")
+        assert f["flush"] == -9 and "tb" in f["error"], f  # SL_ETOOBIG
+        t.send("!flush 10000")
+        assert t.next("flush")["flush"] == 0  # reported once
+        t.send("!metrics")
+        m = t.next("push_failed")
+        assert (m["pushed"], m["push_failed"], m["pushed_bytes"]) == (1, 1, 5)
+        t.close()
+        # In sync mode the push itself returns the broker's refusal.
+        out, err = run_tool(s, "tb", ["B" * 5000, "ok"],
+                            opts=["sync=true", "compression=none"], flags=["-d"], expect_rc=1)
+        assert [o["err"] for o in out if "dr" in o] == [-9, 0]
+        assert [o["push"] for o in out if "push" in o] == [-9], out
+        assert err == ""
