@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import queue
+import signal
 import struct
 import subprocess
 import threading
@@ -376,3 +377,69 @@ def test_lib_pusher_async_error_reaches_flush_and_callback(tmp_path):
         assert [o["err"] for o in out if "dr" in o] == [-9, 0]
         assert [o["push"] for o in out if "push" in o] == [-9], out
         assert err == ""
+
+
+THREADS = os.path.join(sluice.LIBTESTS, "pusher_threads")
+
+
+def test_lib_pusher_many_threads_one_pusher(server):
+    create_topic(server, "thr", 4)
+    p = subprocess.run([THREADS, brokers(server), "thr", "4", "5000", "balancer=hash"],
+                       capture_output=True, timeout=60)
+    no_sanitizer(p.stderr.decode(errors="replace"))
+    res = json.loads(p.stdout.decode().splitlines()[-1])
+    assert p.returncode == 0, res
+    assert res["pushed"] == res["callbacks"] == 20000
+    got = consume_all(server, "thr", 4)
+    assert len(got) == 20000
+    # Per key (thread), hash kept one partition and the push order.
+    by_key = {}
+    for part, off, key, value, _ in sorted(got, key=lambda g: (g[0], g[1])):
+        by_key.setdefault(key, []).append((part, int(value)))
+    for key, seq in by_key.items():
+        assert len({part for part, _ in seq}) == 1, key
+        assert [v for _, v in seq] == list(range(5000)), key
+
+
+def test_lib_pusher_full_queue_blocks_never_drops(server):
+    """With the broker stopped nothing drains; past librdkafka's queue
+    (262146 messages with the default chunk.size) a push must block, not
+    fail; once the broker runs again every message lands."""
+    create_topic(server, "full", 2)
+    server.proc.send_signal(signal.SIGSTOP)
+    stopped = True
+    try:
+        # auto.create=true skips the up-front topic check, which would
+        # wait for the stopped broker.
+        t = subprocess.Popen([THREADS, brokers(server), "full", "1", "300000", "progress=20000",
+                              "auto.create=true", "balancer=round-robin"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(l) for l in t.stdout] + [lines.put(None)],
+                         daemon=True).start()
+        at = 0
+        while at < 260000:
+            line = lines.get(timeout=30)
+            assert line is not None, t.stderr.read()
+            at = json.loads(line)["at"]
+        # The queue holds 262146: the pusher cannot get to 280000.
+        with pytest.raises(queue.Empty):
+            while True:
+                line = lines.get(timeout=1.0)
+                assert json.loads(line)["at"] <= 262146, line
+        server.proc.send_signal(signal.SIGCONT)
+        stopped = False
+        rc = t.wait(timeout=60)
+    finally:
+        if stopped:
+            server.proc.send_signal(signal.SIGCONT)
+    no_sanitizer(t.stderr.read().decode(errors="replace"))
+    out = []
+    while True:
+        line = lines.get(timeout=10)
+        if line is None:
+            break
+        out.append(json.loads(line))
+    assert rc == 0, out[-1]
+    assert out[-1]["pushed"] == 300000 and out[-1]["push_failed"] == 0, out[-1]
+    assert high_watermark(server, "full", 0) == high_watermark(server, "full", 1) == 150000
