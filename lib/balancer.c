@@ -28,16 +28,16 @@ struct lib_bal {
 	lib_bal_kind kind;
 	int32_t manual;
 	pthread_mutex_t mu;
-	uint64_t rr;      /* next round-robin position */
-	uint64_t rng;     /* xorshift64* state, never 0 */
-	uint64_t *bytes;  /* least-bytes: bytes handed to each partition */
-	int32_t nbytes;   /* entries of bytes */
+	uint64_t rr;     /* next round-robin position */
+	uint64_t rng;    /* xorshift64* state, never 0 */
+	uint64_t *bytes; /* least-bytes: bytes handed to each partition */
+	int32_t nbytes;  /* entries of bytes */
 };
 
 static const char *const KIND_NAMES[] = {
-	[LIB_BAL_LEAST_BYTES] = "least-bytes", [LIB_BAL_HASH] = "hash",
-	[LIB_BAL_ROUND_ROBIN] = "round-robin", [LIB_BAL_RANDOM] = "random",
-	[LIB_BAL_MANUAL] = "manual",           [LIB_BAL_CRC16] = "crc16",
+    [LIB_BAL_LEAST_BYTES] = "least-bytes", [LIB_BAL_HASH] = "hash",
+    [LIB_BAL_ROUND_ROBIN] = "round-robin", [LIB_BAL_RANDOM] = "random",
+    [LIB_BAL_MANUAL] = "manual",           [LIB_BAL_CRC16] = "crc16",
 };
 
 int lib_bal_kind_parse(const char *name)
@@ -96,7 +96,8 @@ uint16_t lib_bal_crc16(const void *data, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		crc ^= (uint16_t)(p[i] << 8);
 		for (int bit = 0; bit < 8; bit++)
-			crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+			crc =
+			    (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
 	}
 	return crc;
 }

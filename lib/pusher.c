@@ -53,10 +53,10 @@ typedef struct waiter {
 } waiter;
 
 typedef struct pmsg {
-	int64_t t0_us;  /* when the push call started */
-	void *user;     /* msg_opaque of sl_push_msg_opaque */
-	size_t bytes;   /* key + value */
-	waiter *w;      /* NULL for an asynchronous push */
+	int64_t t0_us; /* when the push call started */
+	void *user;    /* msg_opaque of sl_push_msg_opaque */
+	size_t bytes;  /* key + value */
+	waiter *w;     /* NULL for an asynchronous push */
 } pmsg;
 
 struct sl_pusher {
@@ -77,7 +77,7 @@ struct sl_pusher {
 	pthread_mutex_t check_mu; /* one topic check at a time */
 	atomic_bool topic_checked;
 
-	pthread_mutex_t mu; /* guards the fields below */
+	pthread_mutex_t mu;  /* guards the fields below */
 	pthread_cond_t cond; /* broadcast after each batch of delivery reports */
 	sl_delivery_cb cb;
 	void *cb_user;
@@ -137,14 +137,14 @@ static void on_delivery(sl_pusher *p, rd_kafka_event_t *ev)
 		pthread_mutex_lock(&p->mu);
 		if (pm && pm->w) {
 			pm->w->err = err;
-			snprintf(pm->w->reason, sizeof pm->w->reason, "push to %.249s: %s", p->topic,
-				 reason ? reason : "");
+			snprintf(pm->w->reason, sizeof pm->w->reason, "push to %.249s: %s",
+			         p->topic, reason ? reason : "");
 			pm->w->done = true;
 		} else if (err && !p->first_err) {
 			p->first_err = err;
 			snprintf(p->first_reason, sizeof p->first_reason,
-				 "push to %.249s partition %d: %s", p->topic, (int)m->partition,
-				 reason ? reason : "");
+			         "push to %.249s partition %d: %s", p->topic, (int)m->partition,
+			         reason ? reason : "");
 		}
 		pthread_mutex_unlock(&p->mu);
 		free(pm);
@@ -167,8 +167,8 @@ static void on_event(sl_pusher *p, rd_kafka_event_t *ev)
 			if (!p->first_err) {
 				p->first_err = SL_EREMOTE;
 				snprintf(p->first_reason, sizeof p->first_reason,
-					 "producer for %s failed: %s", p->topic,
-					 rd_kafka_event_error_string(ev));
+				         "producer for %s failed: %s", p->topic,
+				         rd_kafka_event_error_string(ev));
 			}
 			pthread_mutex_unlock(&p->mu);
 			pthread_cond_broadcast(&p->cond);
@@ -194,7 +194,7 @@ static void *dr_main(void *arg)
 /* librdkafka's partitioner callback: runs on a pushing thread or on
  * librdkafka's main thread, for messages pushed with RD_KAFKA_PARTITION_UA. */
 static int32_t partition_cb(const rd_kafka_topic_t *rkt, const void *key, size_t key_len,
-			    int32_t nparts, void *rkt_opaque, void *msg_opaque)
+                            int32_t nparts, void *rkt_opaque, void *msg_opaque)
 {
 	(void)rkt;
 	sl_pusher *p = rkt_opaque;
@@ -225,8 +225,8 @@ static int set_producer_conf(rd_kafka_conf_t *rc, const sl_conf *c, bool sync)
 	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "sticky.partitioning.linger.ms", "0");
 	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "compression.codec", lib_conf_str(c, "compression"));
 	rc_ = rc_ ? rc_
-		  : lib_rdk_set(rc, "allow.auto.create.topics",
-				lib_conf_bool(c, "auto.create") ? "true" : "false");
+	          : lib_rdk_set(rc, "allow.auto.create.topics",
+	                        lib_conf_bool(c, "auto.create") ? "true" : "false");
 	if (lib_conf_int(c, "acks") == -1)
 		rc_ = rc_ ? rc_ : lib_rdk_set(rc, "enable.idempotence", "true");
 	return rc_;
@@ -257,7 +257,7 @@ sl_pusher *sl_pusher_new(const sl_conf *c)
 	int ntopics = lib_conf_list(c, "topic", topics, 2);
 	if (ntopics != 1) {
 		lib_err(SL_ECONF, "topic: a pusher needs exactly one topic, got %s",
-			ntopics ? "several" : "none");
+		        ntopics ? "several" : "none");
 		return NULL;
 	}
 	int kind = lib_bal_kind_parse(lib_conf_str(c, "balancer"));
@@ -283,7 +283,7 @@ sl_pusher *sl_pusher_new(const sl_conf *c)
 	p->manual = kind == LIB_BAL_MANUAL;
 	p->partition = (int32_t)lib_conf_int(c, "partition");
 	p->bal = lib_bal_new((lib_bal_kind)kind, p->partition,
-			     (uint64_t)now_us() ^ (uint64_t)(uintptr_t)p);
+	                     (uint64_t)now_us() ^ (uint64_t)(uintptr_t)p);
 	if (!p->bal) {
 		lib_err(SL_ENOMEM, "out of memory");
 		goto fail;
@@ -373,7 +373,7 @@ static int check_topic(sl_pusher *p)
 	rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, p->rkt, &md, METADATA_TIMEOUT_MS);
 	if (e) {
 		rc = lib_err(lib_rdk_code(e), "topic %s: no metadata from the brokers: %s",
-			     p->topic, rd_kafka_err2str(e));
+		             p->topic, rd_kafka_err2str(e));
 		goto out;
 	}
 	rd_kafka_resp_err_t terr = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
@@ -388,9 +388,9 @@ static int check_topic(sl_pusher *p)
 	if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
 	    (terr == RD_KAFKA_RESP_ERR_NO_ERROR && nparts == 0)) {
 		rc = lib_err(SL_ENOENT,
-			     "topic %s does not exist (auto.create is false: create it first "
-			     "or set auto.create=true)",
-			     p->topic);
+		             "topic %s does not exist (auto.create is false: create it first "
+		             "or set auto.create=true)",
+		             p->topic);
 		goto out;
 	}
 	if (terr) {
@@ -427,7 +427,7 @@ static int push(sl_pusher *p, const sl_out_message *m, void *msg_opaque)
 	if ((!m->key && m->key_len) || (!m->value && m->value_len) ||
 	    (!m->headers && m->header_count) || m->partition < -1)
 		return lib_err(SL_EINVAL, "sl_push: inconsistent message (NULL data with a length, "
-					  "or a partition below -1)");
+		                          "or a partition below -1)");
 	int rc = check_topic(p);
 	if (rc) {
 		atomic_fetch_add(&p->failed, 1);
@@ -445,7 +445,8 @@ static int push(sl_pusher *p, const sl_out_message *m, void *msg_opaque)
 				rd_kafka_headers_destroy(hdrs);
 				return lib_err(SL_EINVAL, "sl_push: header %zu has a NULL key", i);
 			}
-			rd_kafka_header_add(hdrs, h->key, -1, h->value, h->value ? (ssize_t)h->value_len : 0);
+			rd_kafka_header_add(hdrs, h->key, -1, h->value,
+			                    h->value ? (ssize_t)h->value_len : 0);
 		}
 	}
 	pmsg *pm = calloc(1, sizeof *pm);
@@ -460,19 +461,18 @@ static int push(sl_pusher *p, const sl_out_message *m, void *msg_opaque)
 	pm->bytes = m->key_len + m->value_len;
 	pm->w = p->sync ? &w : NULL;
 	int32_t part = m->partition >= 0 ? m->partition
-		       : p->manual       ? p->partition
-					 : RD_KAFKA_PARTITION_UA;
+	               : p->manual       ? p->partition
+	                                 : RD_KAFKA_PARTITION_UA;
 
 	rd_kafka_resp_err_t e;
 	for (;;) {
 		/* Both the key and the value are copied (F_COPY); the headers
 		 * become librdkafka's only when producev succeeds. */
-		e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_PARTITION(part),
-				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				      RD_KAFKA_V_KEY(m->key, m->key_len),
-				      RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
-				      RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(pm),
-				      RD_KAFKA_V_END);
+		e = rd_kafka_producev(
+		    p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_PARTITION(part),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
+		    RD_KAFKA_V_VALUE((void *)m->value, m->value_len), RD_KAFKA_V_HEADERS(hdrs),
+		    RD_KAFKA_V_OPAQUE(pm), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
 		/* kq never drops a message: block until reports make room. */
@@ -484,9 +484,10 @@ static int push(sl_pusher *p, const sl_out_message *m, void *msg_opaque)
 		free(pm);
 		atomic_fetch_add(&p->failed, 1);
 		if (e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
-			return lib_err(SL_ENOENT, "push to %s: partition %d does not exist", p->topic,
-				       (int)part);
-		return lib_err(lib_rdk_code(e), "push to %.249s: %s", p->topic, rd_kafka_err2str(e));
+			return lib_err(SL_ENOENT, "push to %s: partition %d does not exist",
+			               p->topic, (int)part);
+		return lib_err(lib_rdk_code(e), "push to %.249s: %s", p->topic,
+		               rd_kafka_err2str(e));
 	}
 	if (!p->sync)
 		return 0;
@@ -528,8 +529,9 @@ int sl_pusher_flush(sl_pusher *p, int timeout_ms)
 		return lib_err(SL_EINVAL, "sl_pusher_flush: NULL pusher");
 	rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, timeout_ms < 0 ? -1 : timeout_ms);
 	if (e == RD_KAFKA_RESP_ERR__TIMED_OUT)
-		return lib_err(SL_ETIMEDOUT, "flush %s: %d messages still unacknowledged after %d ms",
-			       p->topic, rd_kafka_outq_len(p->rk), timeout_ms);
+		return lib_err(SL_ETIMEDOUT,
+		               "flush %s: %d messages still unacknowledged after %d ms", p->topic,
+		               rd_kafka_outq_len(p->rk), timeout_ms);
 	pthread_mutex_lock(&p->mu);
 	int err = p->first_err;
 	char reason[sizeof p->first_reason];

@@ -63,9 +63,9 @@ typedef struct sl_delivery {
 	int err;            /* 0 or a negative SL_E* code */
 	const char *reason; /* "" or the broker's / librdkafka's words */
 	int32_t partition;
-	int64_t offset;      /* -1 with acks=0 or on error */
-	int64_t latency_us;  /* from the push call to the acknowledgement */
-	void *msg_opaque;    /* as given to sl_push_msg_opaque */
+	int64_t offset;     /* -1 with acks=0 or on error */
+	int64_t latency_us; /* from the push call to the acknowledgement */
+	void *msg_opaque;   /* as given to sl_push_msg_opaque */
 } sl_delivery;
 typedef void (*sl_delivery_cb)(const sl_delivery *d, void *user);
 
@@ -87,7 +87,7 @@ SL_API void sl_pusher_set_delivery_cb(sl_pusher *p, sl_delivery_cb cb, void *use
  * error counts in push_failed. */
 SL_API int sl_push(sl_pusher *p, const void *value, size_t len);
 SL_API int sl_push_key(sl_pusher *p, const void *key, size_t key_len, const void *value,
-		       size_t len);
+                       size_t len);
 SL_API int sl_push_msg(sl_pusher *p, const sl_out_message *m);
 SL_API int sl_push_msg_opaque(sl_pusher *p, const sl_out_message *m, void *msg_opaque);
 

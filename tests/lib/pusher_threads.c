@@ -31,7 +31,7 @@ typedef struct run {
 	int progress;
 	atomic_uchar *seen; /* one per message: delivery reports received */
 	atomic_long callbacks;
-	atomic_long bad;     /* push errors, duplicate or foreign opaques */
+	atomic_long bad; /* push errors, duplicate or foreign opaques */
 	atomic_bool done;
 } run;
 
@@ -58,8 +58,11 @@ static void *pushing(void *arg)
 	for (int i = 0; i < r->per_thread; i++) {
 		int kl = snprintf(key, sizeof key, "t%d", w->id);
 		int vl = snprintf(val, sizeof val, "%d", i);
-		sl_out_message m = {.key = key, .key_len = (size_t)kl, .value = val,
-				    .value_len = (size_t)vl, .partition = -1};
+		sl_out_message m = {.key = key,
+		                    .key_len = (size_t)kl,
+		                    .value = val,
+		                    .value_len = (size_t)vl,
+		                    .partition = -1};
 		intptr_t id = (intptr_t)w->id * r->per_thread + i;
 		if (sl_push_msg_opaque(r->p, &m, (void *)id) != 0)
 			atomic_fetch_add(&r->bad, 1);
@@ -150,6 +153,6 @@ int main(int argc, char **argv)
 	       (unsigned long long)m.push_failed, atomic_load(&r.bad), missing, frc, crc,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	bool ok = frc == 0 && crc == 0 && m.pushed == (uint64_t)total && m.push_failed == 0 &&
-		  atomic_load(&r.callbacks) == total && atomic_load(&r.bad) == 0 && missing == 0;
+	          atomic_load(&r.callbacks) == total && atomic_load(&r.bad) == 0 && missing == 0;
 	return ok ? 0 : 1;
 }

@@ -164,8 +164,11 @@ int main(int argc, char **argv)
 			continue;
 		}
 		lineno++;
-		sl_out_message m = {.value = line, .value_len = (size_t)len, .partition = part,
-				    .headers = nh ? headers : NULL, .header_count = nh};
+		sl_out_message m = {.value = line,
+		                    .value_len = (size_t)len,
+		                    .partition = part,
+		                    .headers = nh ? headers : NULL,
+		                    .header_count = nh};
 		char *at = sep ? strstr(line, sep) : NULL;
 		if (at) {
 			m.key = line;
@@ -190,10 +193,12 @@ int main(int argc, char **argv)
 		free(hstore[--nh]);
 	/* Flush first so the metrics printed are final, then close. */
 	int frc = sl_pusher_flush(p, 30000);
-	printf("{\"flush\":%d,\"error\":\"%s\"}\n", frc, jstr(frc ? sl_last_error() : "", e, sizeof e));
+	printf("{\"flush\":%d,\"error\":\"%s\"}\n", frc,
+	       jstr(frc ? sl_last_error() : "", e, sizeof e));
 	print_metrics(p);
 	int rc = sl_pusher_close(p);
-	printf("{\"close\":%d,\"error\":\"%s\"}\n", rc, jstr(rc ? sl_last_error() : "", e, sizeof e));
+	printf("{\"close\":%d,\"error\":\"%s\"}\n", rc,
+	       jstr(rc ? sl_last_error() : "", e, sizeof e));
 	fflush(stdout);
 	return failed || frc || rc ? 1 : 0;
 }

@@ -43,11 +43,12 @@ TEST(balancer_hash_matches_librdkafka_fnv1a)
 		for (int j = 0; j < len; j++)
 			key[j] = (char)test_rand(&seed);
 		int32_t n = 1 + (int32_t)(test_rand(&seed) % 64);
-		int32_t want = rd_kafka_msg_partitioner_fnv1a(NULL, key, (size_t)len, n, NULL, NULL);
+		int32_t want =
+		    rd_kafka_msg_partitioner_fnv1a(NULL, key, (size_t)len, n, NULL, NULL);
 		lib_bal *b = lib_bal_new(LIB_BAL_HASH, 0, 1);
 		CHECK(b);
 		CHECK_MSG(lib_bal_choose(b, key, (size_t)len, 0, n) == want,
-			  "key %d len %d n %d: librdkafka says %d", i, len, n, want);
+		          "key %d len %d n %d: librdkafka says %d", i, len, n, want);
 		lib_bal_free(b);
 	}
 }
@@ -84,7 +85,7 @@ TEST(balancer_hash_spreads_keys)
 	}
 	for (int i = 0; i < 8; i++)
 		CHECK_MSG(count[i] > 800 && count[i] < 1200, "partition %d got %d of 8000", i,
-			  count[i]);
+		          count[i]);
 	lib_bal_free(b);
 }
 
@@ -107,7 +108,7 @@ TEST(balancer_random_uniform)
 	}
 	for (int i = 0; i < 8; i++)
 		CHECK_MSG(count[i] > 1600 && count[i] < 2400, "partition %d got %d of 16000", i,
-			  count[i]);
+		          count[i]);
 	lib_bal_free(b);
 }
 
