@@ -419,31 +419,40 @@ static void wait_progress(sl_pusher *p)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* A push that fails before librdkafka has the message: counted as failed
+ * (a failure after it is counted by its delivery report). */
+static int refuse(sl_pusher *p, int rc)
+{
+	atomic_fetch_add(&p->failed, 1);
+	return rc;
+}
+
 static int push(sl_pusher *p, const sl_out_message *m, void *msg_opaque)
 {
 	int64_t t0 = now_us();
-	if (!p || !m)
-		return lib_err(SL_EINVAL, "sl_push: NULL argument");
+	if (!p)
+		return lib_err(SL_EINVAL, "sl_push: NULL pusher");
+	if (!m)
+		return refuse(p, lib_err(SL_EINVAL, "sl_push: NULL message"));
 	if ((!m->key && m->key_len) || (!m->value && m->value_len) ||
 	    (!m->headers && m->header_count) || m->partition < -1)
-		return lib_err(SL_EINVAL, "sl_push: inconsistent message (NULL data with a length, "
-		                          "or a partition below -1)");
+		return refuse(p, lib_err(SL_EINVAL, "sl_push: inconsistent message (NULL data "
+		                                    "with a length, or a partition below -1)"));
 	int rc = check_topic(p);
-	if (rc) {
-		atomic_fetch_add(&p->failed, 1);
-		return rc;
-	}
+	if (rc)
+		return refuse(p, rc);
 
 	rd_kafka_headers_t *hdrs = NULL;
 	if (m->header_count) {
 		hdrs = rd_kafka_headers_new(m->header_count);
 		if (!hdrs)
-			return lib_err(SL_ENOMEM, "out of memory");
+			return refuse(p, lib_err(SL_ENOMEM, "out of memory"));
 		for (size_t i = 0; i < m->header_count; i++) {
 			const sl_header *h = &m->headers[i];
 			if (!h->key) {
 				rd_kafka_headers_destroy(hdrs);
-				return lib_err(SL_EINVAL, "sl_push: header %zu has a NULL key", i);
+				return refuse(
+				    p, lib_err(SL_EINVAL, "sl_push: header %zu has a NULL key", i));
 			}
 			rd_kafka_header_add(hdrs, h->key, -1, h->value,
 			                    h->value ? (ssize_t)h->value_len : 0);
@@ -453,7 +462,7 @@ static int push(sl_pusher *p, const sl_out_message *m, void *msg_opaque)
 	if (!pm) {
 		if (hdrs)
 			rd_kafka_headers_destroy(hdrs);
-		return lib_err(SL_ENOMEM, "out of memory");
+		return refuse(p, lib_err(SL_ENOMEM, "out of memory"));
 	}
 	waiter w = {0};
 	pm->t0_us = t0;
