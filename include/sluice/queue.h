@@ -24,8 +24,11 @@
  * sl_queue_set_partition(), and commits nothing: the console consumer.
  *
  * Thread-safety: new/set/start/stop/free from one controlling thread;
- * metrics and lag from any thread. The handler and error callback run on
- * processor threads, concurrently when processors > 1.
+ * metrics and lag from any thread. The handler runs on processor threads,
+ * concurrently when processors > 1. The error callback runs on processor
+ * threads for handler and dead-letter failures, and on fetcher or commit
+ * threads (or the thread in sl_queue_stop) for fetch and commit errors: it
+ * must be thread-safe.
  */
 #ifndef SLUICE_QUEUE_H
 #define SLUICE_QUEUE_H
@@ -50,6 +53,12 @@ SL_API sl_queue *sl_queue_new(const sl_conf *conf, sl_handler handler, void *use
 SL_API void sl_queue_set_error_cb(sl_queue *q, sl_error_cb cb, void *user);
 /* Without a group: read only this partition (-1 = all, the default). */
 SL_API int sl_queue_set_partition(sl_queue *q, int32_t partition);
+
+/* Sets a librdkafka consumer property (for example session.timeout.ms,
+ * heartbeat.interval.ms, ssl.*) on every Kafka client the queue creates,
+ * after the ones derived from the conf, so it overrides them. Before
+ * sl_queue_start only. SL_ECONF if librdkafka rejects name or value. */
+SL_API int sl_queue_set_rdkafka(sl_queue *q, const char *name, const char *value);
 
 /* Starts the threads; returns once the Kafka clients are created. */
 SL_API int sl_queue_start(sl_queue *q);
