@@ -465,6 +465,11 @@ static void *fetcher_main(void *arg)
 	sl_queue *q = c->q;
 	while (!atomic_load(&q->stopping)) {
 		pthread_mutex_lock(&c->poll_lock);
+		if (atomic_load(&q->stopping)) {
+			/* Fetchers queue on the lock; do not poll once more each. */
+			pthread_mutex_unlock(&c->poll_lock);
+			break;
+		}
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, FETCH_POLL_MS);
 		if (m && m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -726,7 +731,10 @@ static rd_kafka_conf_t *consumer_conf(sl_queue *q, qconn *c)
 		(maxb < 1000000 && set_int(rc, "message.max.bytes", maxb)) ||
 		(maxb + 512 > 100000000 && set_int(rc, "receive.message.max.bytes", maxb + 512)) ||
 		(wait + 1000 > 60000 && set_int(rc, "socket.timeout.ms", wait + 1000)) ||
-		(q->grouped && lib_rdk_set(rc, "group.id", lib_conf_str(sc, "group")));
+		/* librdkafka 2.0 consumes only with a group.id, even for
+		 * assign(): without a group the queue uses a placeholder that
+		 * never joins (no subscribe) and never commits. */
+		lib_rdk_set(rc, "group.id", q->grouped ? lib_conf_str(sc, "group") : "sluice.nogroup");
 	for (size_t i = 0; !r && i < q->nprops; i++)
 		r = lib_rdk_set(rc, q->props[i].name, q->props[i].value);
 	if (r) {
@@ -878,6 +886,10 @@ void sl_queue_request_stop(sl_queue *q)
 	pthread_cond_broadcast(&q->space);
 	pthread_cond_broadcast(&q->abort_wait);
 	pthread_mutex_unlock(&q->mu);
+	/* Cut the fetchers' current polls short. */
+	for (int i = 0; q->conns && i < q->nconns; i++)
+		if (q->conns[i].rk)
+			rd_kafka_yield(q->conns[i].rk);
 }
 
 /* Stops whatever runs, in the order the header promises; also undoes a
@@ -1003,8 +1015,11 @@ int sl_queue_lag(sl_queue *q, sl_partition_lag *out, size_t cap)
 		sl_partition_lag *l = &s[i].lag;
 		rd_kafka_t *rk = q->conns[s[i].conn].rk;
 		int64_t lo = -1, hi = -1;
-		if (rd_kafka_query_watermark_offsets(rk, l->topic, l->partition, &lo, &hi, 5000) &&
-		    rd_kafka_get_watermark_offsets(rk, l->topic, l->partition, &lo, &hi))
+		/* Every fetch response carries the high watermark, so the cached
+		 * one is at most a fetch old; asking the broker would queue
+		 * behind the long-polling fetch on the same connection. */
+		if ((rd_kafka_get_watermark_offsets(rk, l->topic, l->partition, &lo, &hi) || hi < 0) &&
+		    rd_kafka_query_watermark_offsets(rk, l->topic, l->partition, &lo, &hi, 5000))
 			hi = -1;
 		l->high_watermark = hi >= 0 ? hi : -1;
 		l->lag = l->high_watermark >= 0 && l->committed >= 0

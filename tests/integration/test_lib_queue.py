@@ -10,6 +10,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from kafka.admin import KafkaAdminClient
 
 import sluice
 
@@ -75,6 +76,8 @@ class Tool:
         self.out = str(tmp_path / (name + ".out"))
         self.err = str(tmp_path / (name + ".err"))
         argv = [TOOL, "-f", self.out, "-o", "brokers=" + bootstrap(s)]
+        # Small test batches: do not let fetches wait for 10 KiB.
+        opts = dict({"min.bytes": 1, "max.wait": "100ms"}, **opts)
         for k, v in opts.items():
             argv += ["-o", "%s=%s" % (k, v)]
         argv += list(rdk) + [str(a) for a in args]
@@ -153,3 +156,163 @@ def test_lib_queue_in_order_commits_with_several_processors(srv, tmp_path):
     m = t.metrics()
     assert m["handled"] == 300 and m["failed"] == 0
     assert m["handled_bytes"] == sum(len(v) for v in values)
+
+
+def test_lib_queue_sigkill_mid_batch_redelivers_never_skips(srv, tmp_path):
+    create_topic(srv, "kill", 2)
+    values = ["k%d" % i for i in range(200)]
+    produce(srv, "kill", values)
+    opts = {"group": "g-kill", "topic": "kill", "offset": "first", "processors": 4,
+            "consumers": 2, "commit.interval": "30ms", "queue.capacity": 16}
+    first = Tool(srv, tmp_path, "kill1", opts, ["-s", 15])
+    first.wait_for(lambda: len(first.handled()) >= 60, what="60 handled")
+    first.kill()  # SIGKILL with messages in flight and queued
+    run1 = first.handled()
+    assert len(run1) < 200
+    # Some offsets were committed before the kill, so run 2 resumes there.
+    before = committed(srv, "g-kill", "kill", 2)
+    assert sum(max(o, 0) for o in before.values()) > 0
+
+    second = Tool(srv, tmp_path, "kill2", opts, ["-s", 1])
+    seen1 = {v for _, _, v in run1}
+    second.wait_for(lambda: seen1 | {v for _, _, v in second.handled()} == set(values),
+                    timeout=30, what="every message handled across both runs")
+    second.proc.send_signal(signal.SIGTERM)
+    second.wait()
+    run2 = second.handled()
+    # Run 2 started at the committed offsets, not at the beginning...
+    for p, off in before.items():
+        offs = [o for q, o, _ in run2 if q == p]
+        if off >= 0 and offs:
+            assert min(offs) == off
+    assert len(run2) < 200
+    # ...and handled everything past them: at least once, none skipped.
+    assert seen1 | {v for _, _, v in run2} == set(values)
+    assert committed(srv, "g-kill", "kill", 2) == end_offsets(srv, "kill", 2)
+
+
+def describe_state(s, group):
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(s))
+    try:
+        d = admin.describe_consumer_groups([group])[0]
+        return d.state, len(d.members)
+    finally:
+        admin.close()
+
+
+def test_lib_queue_graceful_stop_commits_and_leaves_group(srv, tmp_path):
+    create_topic(srv, "grace", 1)
+    values = ["g%d" % i for i in range(50)]
+    produce(srv, "grace", values)
+    opts = {"group": "g-grace", "topic": "grace", "offset": "first", "processors": 1,
+            "consumers": 1, "commit.interval": "10s"}
+    a = Tool(srv, tmp_path, "grace1", opts, ["-c", 20])
+    a.wait()
+    got = a.handled()
+    assert [o for _, o, _ in got] == list(range(len(got))) and len(got) >= 20
+    # The 10 s interval never fired: the stop itself committed...
+    assert committed(srv, "g-grace", "grace", 1) == {0: len(got)}
+    # ...and left the group, which is empty at once (no session expiry wait).
+    deadline = time.monotonic() + 3
+    while describe_state(srv, "g-grace") != ("Empty", 0):
+        assert time.monotonic() < deadline, describe_state(srv, "g-grace")
+        time.sleep(0.05)
+    # A new member starts exactly at the committed offset.
+    b = Tool(srv, tmp_path, "grace2", opts, ["-n", 50 - len(got)])
+    b.wait()
+    assert [o for _, o, _ in b.handled()] == list(range(len(got), 50))
+
+
+def test_lib_queue_dead_letter_after_retries(srv, tmp_path):
+    create_topic(srv, "work", 1)
+    create_topic(srv, "dlq", 1)
+    values = ["ok0", "bad1", "ok2", "bad3", "ok4"]
+    produce(srv, "work", values, key=b"K", headers=[("trace", b"t-1")])
+    t = Tool(srv, tmp_path, "dlq", {"group": "g-dlq", "topic": "work", "offset": "first",
+                                     "processors": 2, "max.attempts": 3, "retry.backoff": "20ms",
+                                     "dead.letter.topic": "dlq", "commit.interval": "20ms"},
+             ["-x", "-1:bad", "-n", 5])
+    t.wait()
+    calls = [(int(l[2]), int(l[3]), l[4]) for l in t.lines("C")]
+    for off in (1, 3):
+        assert sorted(a for o, a, _ in calls if o == off) == [1, 2, 3]
+    for off in (0, 2, 4):
+        assert [a for o, a, _ in calls if o == off] == [1]
+    errs = [l for l in t.lines("E") if l[1] != "-"]
+    assert sorted((int(l[2]), int(l[3])) for l in errs) == sorted([(1, 7)] * 3 + [(3, 7)] * 3)
+    assert t.metrics()["dead_lettered"] == 2 and t.metrics()["failed"] == 6
+    assert t.metrics()["handled"] == 3
+    # The partition moved on past the dead-lettered messages.
+    assert committed(srv, "g-dlq", "work", 1) == {0: 5}
+
+    c = Consumer({"bootstrap.servers": bootstrap(srv), "group.id": "dlq-reader",
+                  "auto.offset.reset": "earliest"})
+    c.assign([TopicPartition("dlq", 0, 0)])
+    got = []
+    deadline = time.monotonic() + 10
+    while len(got) < 2 and time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            got.append(m)
+    c.close()
+    got.sort(key=lambda m: int(dict(m.headers())["sluice.offset"]))  # two processors: any order
+    assert [m.value() for m in got] == [b"bad1", b"bad3"]
+    for m, off in zip(got, (1, 3)):
+        h = dict(m.headers())
+        assert m.key() == b"K"
+        assert h["trace"] == b"t-1"
+        assert h["sluice.topic"] == b"work"
+        assert h["sluice.partition"] == b"0"
+        assert h["sluice.offset"] == str(off).encode()
+        assert b"3 attempts" in h["sluice.error"]
+
+
+def test_lib_queue_offset_first_and_last_for_a_new_group(srv, tmp_path):
+    create_topic(srv, "fl", 1)
+    produce(srv, "fl", ["old%d" % i for i in range(5)])
+    a = Tool(srv, tmp_path, "first", {"group": "g-first", "topic": "fl", "offset": "first"},
+             ["-c", 5])
+    b = Tool(srv, tmp_path, "last", {"group": "g-last", "topic": "fl", "offset": "last"},
+             ["-c", 1])
+    a.wait()
+    assert sorted(v for _, _, v in a.handled()) == ["old%d" % i for i in range(5)]
+    b.wait_for(lambda: b.lines("ASSIGNED"), what="assignment")
+    # "last" starts at the end once its fetch position is resolved, which
+    # may be a moment after the assignment: produce until one arrives.
+    deadline = time.monotonic() + 15
+    i = 0
+    while b.proc.poll() is None:
+        assert time.monotonic() < deadline
+        produce(srv, "fl", ["new%d" % i])
+        i += 1
+        try:
+            b.proc.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+    b.wait()
+    got = [v for _, _, v in b.handled()]
+    assert got and all(v.startswith("new") for v in got)
+
+
+def test_lib_queue_no_group_partition_and_numeric_offset(srv, tmp_path):
+    create_topic(srv, "ng", 3)
+    for p in range(3):
+        produce(srv, "ng", ["p%d-%d" % (p, i) for i in range(10)], partition=p)
+    t = Tool(srv, tmp_path, "ng", {"topic": "ng", "offset": "4", "processors": 1},
+             ["-p", 1, "-n", 6])
+    t.wait()
+    assert t.handled() == [(1, i, "p1-%d" % i) for i in range(4, 10)]
+    # All partitions from the first offset, nothing committed anywhere.
+    u = Tool(srv, tmp_path, "ngall", {"topic": "ng", "offset": "first"}, ["-n", 30])
+    u.wait()
+    assert sorted(v for _, _, v in u.handled()) == sorted("p%d-%d" % (p, i) for p in range(3) for i in range(10))
+
+
+def test_lib_queue_lag_is_produced_minus_committed(srv, tmp_path):
+    create_topic(srv, "lag", 1)
+    produce(srv, "lag", ["l%d" % i for i in range(20)])
+    t = Tool(srv, tmp_path, "lag", {"group": "g-lag", "topic": "lag", "offset": "first",
+                                     "processors": 1, "commit.interval": "20ms"},
+             ["-L", 8])
+    t.wait()
+    assert [l[1:] for l in t.lines("L")] == [["lag", "0", "8", "20", "12"]]
