@@ -74,11 +74,8 @@ typedef struct qconn {
 	pthread_mutex_t poll_lock;
 } qconn;
 
-typedef struct rdk_prop {
-	char *name, *value;
-} rdk_prop;
-
 enum { Q_NEW, Q_RUNNING, Q_STOPPED };
+
 
 struct sl_queue {
 	sl_conf *conf;
@@ -110,7 +107,7 @@ struct sl_queue {
 	size_t cap, head, len;
 	qpart **parts;
 	size_t nparts, partcap;
-	int state;
+	atomic_int state; /* written by the controller, read by sl_queue_lag */
 	atomic_bool stopping;
 	bool commit_stop;
 
@@ -832,7 +829,7 @@ static int start_clients(sl_queue *q)
 		if (r)
 			return r;
 	}
-	if (*q->dlq_topic && !(q->dlq = qdlq_new(q->conf)))
+	if (*q->dlq_topic && !(q->dlq = qdlq_new(q->conf, q->props, q->nprops)))
 		return SL_ECONF;
 	return 0;
 }

@@ -31,15 +31,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	atomic_store_explicit(&w->state, 1, memory_order_release);
 }
 
-rd_kafka_t *qdlq_new(const sl_conf *conf)
+rd_kafka_t *qdlq_new(const sl_conf *conf, const rdk_prop *props, size_t nprops)
 {
 	rd_kafka_conf_t *rc = lib_rdk_conf(conf);
 	if (!rc)
 		return NULL;
 	/* Bounded so a failing produce is reported (and retried) rather than
 	 * waiting forever; linger 0 because every send waits for its report. */
-	if (lib_rdk_set(rc, "acks", "all") || lib_rdk_set(rc, "message.timeout.ms", "10000") ||
-	    lib_rdk_set(rc, "linger.ms", "0")) {
+	int r = lib_rdk_set(rc, "acks", "all") || lib_rdk_set(rc, "message.timeout.ms", "10000") ||
+		lib_rdk_set(rc, "linger.ms", "0");
+	for (size_t i = 0; !r && i < nprops; i++)
+		r = lib_rdk_set(rc, props[i].name, props[i].value);
+	if (r) {
 		rd_kafka_conf_destroy(rc);
 		return NULL;
 	}

@@ -12,8 +12,14 @@
 
 #include "rdk.h"
 
-/* Returns an owned producer for conf's brokers, or NULL (sl_last_error). */
-rd_kafka_t *qdlq_new(const sl_conf *conf);
+/* A librdkafka property given with sl_queue_set_rdkafka. */
+typedef struct rdk_prop {
+	char *name, *value;
+} rdk_prop;
+
+/* Returns an owned producer for conf's brokers with props applied last,
+ * or NULL (sl_last_error). props borrowed. */
+rd_kafka_t *qdlq_new(const sl_conf *conf, const rdk_prop *props, size_t nprops);
 
 /* Produces msg (its key, value and headers, plus sluice.topic,
  * sluice.partition, sluice.offset and sluice.error = error) to topic and

@@ -54,8 +54,10 @@ SL_API void sl_queue_set_error_cb(sl_queue *q, sl_error_cb cb, void *user);
 /* Without a group: read only this partition (-1 = all, the default). */
 SL_API int sl_queue_set_partition(sl_queue *q, int32_t partition);
 
-/* Sets a librdkafka consumer property (for example session.timeout.ms,
- * heartbeat.interval.ms, ssl.*) on every Kafka client the queue creates,
+/* Sets a librdkafka property (for example session.timeout.ms,
+ * heartbeat.interval.ms, ssl.*, message.timeout.ms) on every Kafka client
+ * the queue creates: its consumers and its dead-letter producer (which
+ * ignores consumer properties, and the consumers producer ones). Applied
  * after the ones derived from the conf, so it overrides them. Before
  * sl_queue_start only. SL_ECONF if librdkafka rejects name or value. */
 SL_API int sl_queue_set_rdkafka(sl_queue *q, const char *name, const char *value);

@@ -169,9 +169,16 @@ def test_lib_queue_sigkill_mid_batch_redelivers_never_skips(srv, tmp_path):
     first.kill()  # SIGKILL with messages in flight and queued
     run1 = first.handled()
     assert len(run1) < 200
-    # Some offsets were committed before the kill, so run 2 resumes there.
+    # Some offsets were committed before the kill, so run 2 resumes there,
+    # and each committed offset is in order: everything below it was handled.
     before = committed(srv, "g-kill", "kill", 2)
     assert sum(max(o, 0) for o in before.values()) > 0
+    for p, off in before.items():
+        done = {o for q, o, _ in run1 if q == p}
+        assert set(range(max(off, 0))) <= done, (p, off, sorted(done))
+    # Handled out of order, so something past a commit point was handled:
+    # those are the messages run 2 handles again.
+    assert any(o >= before[p] for p, o, _ in run1)
 
     second = Tool(srv, tmp_path, "kill2", opts, ["-s", 1])
     seen1 = {v for _, _, v in run1}
@@ -274,8 +281,12 @@ def test_lib_queue_offset_first_and_last_for_a_new_group(srv, tmp_path):
              ["-c", 5])
     b = Tool(srv, tmp_path, "last", {"group": "g-last", "topic": "fl", "offset": "last"},
              ["-c", 1])
+    n = Tool(srv, tmp_path, "numeric", {"group": "g-num", "topic": "fl", "offset": "3"},
+             ["-c", 2])
     a.wait()
     assert sorted(v for _, _, v in a.handled()) == ["old%d" % i for i in range(5)]
+    n.wait()
+    assert sorted(v for _, _, v in n.handled()) == ["old3", "old4"]
     b.wait_for(lambda: b.lines("ASSIGNED"), what="assignment")
     # "last" starts at the end once its fetch position is resolved, which
     # may be a moment after the assignment: produce until one arrives.
@@ -316,3 +327,54 @@ def test_lib_queue_lag_is_produced_minus_committed(srv, tmp_path):
              ["-L", 8])
     t.wait()
     assert [l[1:] for l in t.lines("L")] == [["lag", "0", "8", "20", "12"]]
+
+
+def test_lib_queue_rebalance_commits_before_handing_over(srv, tmp_path):
+    """Members join while a member is busy: the eager revoke drops the
+    queued messages, waits for those in flight and commits in order before
+    the partitions move, so nothing is handled twice or skipped."""
+    create_topic(srv, "reb", 4)
+    values = ["r%d" % i for i in range(400)]
+    produce(srv, "reb", values)
+    opts = {"group": "g-reb", "topic": "reb", "offset": "first", "processors": 4,
+            "commit.interval": "50ms", "queue.capacity": 16}
+    a = Tool(srv, tmp_path, "reb1", opts, ["-s", 20])  # ~1 s for everything alone
+    a.wait_for(lambda: len(a.handled()) >= 40, what="40 handled")
+    # Two more members from one process (conns=2).
+    b = Tool(srv, tmp_path, "reb2", dict(opts, conns=2), ["-s", 2])
+    both = lambda: a.handled() + b.handled()
+    a.wait_for(lambda: {v for _, _, v in both()} == set(values), timeout=30,
+               what="every message handled")
+    assert b.handled(), "the new members got no partitions"
+    for t in (a, b):
+        t.proc.send_signal(signal.SIGTERM)
+    for t in (a, b):
+        t.wait()
+    vals = [v for _, _, v in both()]
+    assert len(vals) == len(set(vals)), "handled twice across a rebalance"
+    assert committed(srv, "g-reb", "reb", 4) == end_offsets(srv, "reb", 4)
+
+
+def test_lib_queue_dead_letter_failure_is_retried_never_lost(tmp_path):
+    """The dead-letter topic does not exist (and is not auto-created): each
+    failed produce is reported and retried, the message is not counted
+    handled, and its offset is not committed, until the topic appears."""
+    with sluice.Sluiced(data_dir=str(tmp_path / "data"),
+                        extra=["--group.initial.rebalance.delay.ms=0",
+                               "--auto.create.topics.enable=false"]) as s:
+        create_topic(s, "w2", 1)
+        produce(s, "w2", ["bad0", "ok1"])
+        t = Tool(s, tmp_path, "dlqfail",
+                 {"group": "g-dlqf", "topic": "w2", "offset": "first", "max.attempts": 1,
+                  "retry.backoff": "50ms", "dead.letter.topic": "later", "commit.interval": "20ms"},
+                 ["-x", "-1:bad", "-n", 2, "-k", "message.timeout.ms=300"], rdk=())
+        dlq_errs = lambda: [l for l in t.lines("E") if "dead-letter" in " ".join(l)]
+        t.wait_for(lambda: len(dlq_errs()) >= 2 and t.handled(), what="two failed dead-letter produces")
+        assert dlq_errs()[0][1:3] == ["0", "0"]  # reported with the message
+        assert committed(s, "g-dlqf", "w2", 1)[0] in (0, -1001)  # nothing past bad0
+        create_topic(s, "later", 1)
+        t.wait(timeout=20)
+        m = t.metrics()
+        assert m["dead_lettered"] == 1 and m["handled"] == 1
+        assert committed(s, "g-dlqf", "w2", 1) == {0: 2}
+        assert end_offsets(s, "later", 1) == {0: 1}
