@@ -59,7 +59,7 @@ typedef struct qpart {
 	int inflight;      /* taken by processors, not finished */
 	qc_tracker tr;
 	int64_t committed; /* the broker's committed offset as last known, -1 */
-	int64_t sent;      /* highest commit point sent since assignment */
+	int64_t sent;      /* the commit point last sent since assignment */
 } qpart;
 
 typedef struct qitem {
@@ -208,19 +208,24 @@ static void ring_drop(sl_queue *q, bool all)
 
 /* ---- commits ---------------------------------------------------------- */
 
-/* Marks the partitions of a successful commit as committed; q->mu held. */
+/* Marks the partitions of a successful commit as committed; q->mu held.
+ * Commits of one client reach the coordinator, and come back, in order. */
 static void note_committed(sl_queue *q, int conn, const rd_kafka_topic_partition_list_t *l)
 {
 	for (int i = 0; i < l->cnt; i++) {
 		qpart *p = part_find(q, conn, l->elems[i].topic, l->elems[i].partition);
-		if (p && !l->elems[i].err && l->elems[i].offset > p->committed)
+		if (p && !l->elems[i].err && l->elems[i].offset >= 0)
 			p->committed = l->elems[i].offset;
 	}
 }
 
-/* The list of conn's partitions whose in-order point moved past what was
- * last sent (NULL if none); q->mu held. With only, just those in only. */
-static rd_kafka_topic_partition_list_t *commit_list(sl_queue *q, int conn, bool revoking_only)
+/* The list of conn's partitions to commit (NULL if none); q->mu held.
+ * Async rounds send an in-order point once; a sync commit (revoke, stop)
+ * sends every point the broker has not acknowledged, since an async one
+ * still in flight may yet fail. revoking_only picks the partitions being
+ * revoked, otherwise the assigned ones. */
+static rd_kafka_topic_partition_list_t *commit_list(sl_queue *q, int conn, bool sync,
+						    bool revoking_only)
 {
 	rd_kafka_topic_partition_list_t *l = NULL;
 	for (size_t i = 0; i < q->nparts; i++) {
@@ -228,7 +233,7 @@ static rd_kafka_topic_partition_list_t *commit_list(sl_queue *q, int conn, bool 
 		if (p->conn != conn || (revoking_only ? !p->revoking : !p->assigned))
 			continue;
 		int64_t cp = qc_commit_point(&p->tr);
-		if (cp < 0 || cp <= p->sent || cp == p->committed)
+		if (cp < 0 || cp == p->committed || (!sync && cp == p->sent))
 			continue;
 		if (!l && !(l = rd_kafka_topic_partition_list_new(8)))
 			return NULL;
@@ -243,7 +248,7 @@ static rd_kafka_topic_partition_list_t *commit_list(sl_queue *q, int conn, bool 
 static void commit_conn(sl_queue *q, qconn *c, bool sync, bool revoking_only)
 {
 	pthread_mutex_lock(&q->mu);
-	rd_kafka_topic_partition_list_t *l = commit_list(q, c->idx, revoking_only);
+	rd_kafka_topic_partition_list_t *l = commit_list(q, c->idx, sync, revoking_only);
 	pthread_mutex_unlock(&q->mu);
 	if (!l)
 		return;
