@@ -55,8 +55,8 @@ typedef struct qpart {
 	int32_t partition;
 	int conn;
 	bool assigned;
-	bool revoking;     /* revoke in progress: abandon retries */
-	int inflight;      /* taken by processors, not finished */
+	bool revoking; /* revoke in progress: abandon retries */
+	int inflight;  /* taken by processors, not finished */
 	qc_tracker tr;
 	int64_t committed; /* the broker's committed offset as last known, -1 */
 	int64_t sent;      /* the commit point last sent since assignment */
@@ -75,7 +75,6 @@ typedef struct qconn {
 } qconn;
 
 enum { Q_NEW, Q_RUNNING, Q_STOPPED };
-
 
 struct sl_queue {
 	sl_conf *conf;
@@ -117,7 +116,7 @@ struct sl_queue {
 /* ---- helpers ---------------------------------------------------------- */
 
 static void report(sl_queue *q, const sl_message *m, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void report(sl_queue *q, const sl_message *m, int err, const char *fmt, ...)
 {
 	if (!q->err_cb)
@@ -225,7 +224,7 @@ static void note_committed(sl_queue *q, int conn, const rd_kafka_topic_partition
  * still in flight may yet fail. revoking_only picks the partitions being
  * revoked, otherwise the assigned ones. */
 static rd_kafka_topic_partition_list_t *commit_list(sl_queue *q, int conn, bool sync,
-						    bool revoking_only)
+                                                    bool revoking_only)
 {
 	rd_kafka_topic_partition_list_t *l = NULL;
 	for (size_t i = 0; i < q->nparts; i++) {
@@ -271,8 +270,8 @@ static void commit_conn(sl_queue *q, qconn *c, bool sync, bool revoking_only)
 }
 
 /* Result of an async commit; runs inside a fetcher's poll. */
-static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-		      rd_kafka_topic_partition_list_t *l, void *opaque)
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *l,
+                      void *opaque)
 {
 	(void)rk;
 	qconn *c = opaque;
@@ -335,7 +334,7 @@ static void revoke_all(sl_queue *q, qconn *c)
 		bool busy = false;
 		for (size_t i = 0; i < q->nparts; i++)
 			busy |= q->parts[i]->revoking && q->parts[i]->conn == c->idx &&
-				q->parts[i]->inflight > 0;
+			        q->parts[i]->inflight > 0;
 		if (!busy)
 			break;
 		pthread_cond_wait(&q->idle, &q->mu);
@@ -363,7 +362,7 @@ static int64_t start_offset(const sl_queue *q)
 
 /* Assigns l (offsets filled in) and resets the partitions' trackers. */
 static void assign(sl_queue *q, qconn *c, rd_kafka_topic_partition_list_t *l,
-		   const int64_t *committed)
+                   const int64_t *committed)
 {
 	pthread_mutex_lock(&q->mu);
 	for (int i = 0; i < l->cnt; i++) {
@@ -388,7 +387,7 @@ static void assign(sl_queue *q, qconn *c, rd_kafka_topic_partition_list_t *l,
 /* Runs inside a poll of conn's fetcher (holding its poll_lock) or inside
  * rd_kafka_consumer_close in sl_queue_stop. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *l, void *opaque)
+                         rd_kafka_topic_partition_list_t *l, void *opaque)
 {
 	qconn *c = opaque;
 	sl_queue *q = c->q;
@@ -525,16 +524,16 @@ static bool process(sl_queue *q, qpart *p, const rd_kafka_message_t *m)
 	}
 	rd_kafka_timestamp_type_t tstype;
 	sl_message msg = {
-		.topic = rd_kafka_topic_name(m->rkt),
-		.partition = m->partition,
-		.offset = m->offset,
-		.timestamp_ms = rd_kafka_message_timestamp(m, &tstype),
-		.key = m->key,
-		.key_len = m->key_len,
-		.value = m->payload,
-		.value_len = m->len,
-		.headers = hdrs,
-		.header_count = nh,
+	    .topic = rd_kafka_topic_name(m->rkt),
+	    .partition = m->partition,
+	    .offset = m->offset,
+	    .timestamp_ms = rd_kafka_message_timestamp(m, &tstype),
+	    .key = m->key,
+	    .key_len = m->key_len,
+	    .value = m->payload,
+	    .value_len = m->len,
+	    .headers = hdrs,
+	    .header_count = nh,
 	};
 	bool done = false;
 	int rc = 0;
@@ -557,7 +556,8 @@ static bool process(sl_queue *q, qpart *p, const rd_kafka_message_t *m)
 		goto out;
 	}
 	char why[96];
-	snprintf(why, sizeof why, "handler returned %d on each of %d attempts", rc, q->max_attempts);
+	snprintf(why, sizeof why, "handler returned %d on each of %d attempts", rc,
+	         q->max_attempts);
 	for (;;) {
 		int r = qdlq_send(q->dlq, q->dlq_topic, &msg, why);
 		if (r == 0) {
@@ -566,7 +566,8 @@ static bool process(sl_queue *q, qpart *p, const rd_kafka_message_t *m)
 			break;
 		}
 		report(q, &msg, r, "%s", sl_last_error());
-		int64_t ms = q->backoff_ms > DLQ_MIN_BACKOFF_MS ? q->backoff_ms : DLQ_MIN_BACKOFF_MS;
+		int64_t ms =
+		    q->backoff_ms > DLQ_MIN_BACKOFF_MS ? q->backoff_ms : DLQ_MIN_BACKOFF_MS;
 		if (!backoff(q, p, ms))
 			break; /* not handled: re-delivered, never lost */
 	}
@@ -650,7 +651,8 @@ int sl_queue_set_partition(sl_queue *q, int32_t partition)
 	if (q->state != Q_NEW)
 		return lib_err(SL_ESTATE, "sl_queue_set_partition: the queue was started");
 	if (partition < -1)
-		return lib_err(SL_EINVAL, "partition %d: expected -1 or a partition", (int)partition);
+		return lib_err(SL_EINVAL, "partition %d: expected -1 or a partition",
+		               (int)partition);
 	q->only_partition = partition;
 	return 0;
 }
@@ -721,22 +723,22 @@ static rd_kafka_conf_t *consumer_conf(sl_queue *q, qconn *c)
 	if (!rc)
 		return NULL;
 	int64_t maxb = lib_conf_int(sc, "max.bytes"), wait = lib_conf_int(sc, "max.wait");
-	int r = lib_rdk_set(rc, "enable.auto.commit", "false") ||
-		lib_rdk_set(rc, "enable.auto.offset.store", "false") ||
-		lib_rdk_set(rc, "auto.offset.reset", q->offset == -1 ? "latest" : "earliest") ||
-		set_int(rc, "fetch.min.bytes", lib_conf_int(sc, "min.bytes")) ||
-		set_int(rc, "fetch.wait.max.ms", wait) ||
-		set_int(rc, "fetch.max.bytes", maxb) ||
-		set_int(rc, "max.partition.fetch.bytes", maxb) ||
-		/* librdkafka wants message.max.bytes <= fetch.max.bytes and
+	int r =
+	    lib_rdk_set(rc, "enable.auto.commit", "false") ||
+	    lib_rdk_set(rc, "enable.auto.offset.store", "false") ||
+	    lib_rdk_set(rc, "auto.offset.reset", q->offset == -1 ? "latest" : "earliest") ||
+	    set_int(rc, "fetch.min.bytes", lib_conf_int(sc, "min.bytes")) ||
+	    set_int(rc, "fetch.wait.max.ms", wait) || set_int(rc, "fetch.max.bytes", maxb) ||
+	    set_int(rc, "max.partition.fetch.bytes", maxb) ||
+	    /* librdkafka wants message.max.bytes <= fetch.max.bytes and
 		 * receive.message.max.bytes above it. */
-		(maxb < 1000000 && set_int(rc, "message.max.bytes", maxb)) ||
-		(maxb + 512 > 100000000 && set_int(rc, "receive.message.max.bytes", maxb + 512)) ||
-		(wait + 1000 > 60000 && set_int(rc, "socket.timeout.ms", wait + 1000)) ||
-		/* librdkafka 2.0 consumes only with a group.id, even for
+	    (maxb < 1000000 && set_int(rc, "message.max.bytes", maxb)) ||
+	    (maxb + 512 > 100000000 && set_int(rc, "receive.message.max.bytes", maxb + 512)) ||
+	    (wait + 1000 > 60000 && set_int(rc, "socket.timeout.ms", wait + 1000)) ||
+	    /* librdkafka 2.0 consumes only with a group.id, even for
 		 * assign(): without a group the queue uses a placeholder that
 		 * never joins (no subscribe) and never commits. */
-		lib_rdk_set(rc, "group.id", q->grouped ? lib_conf_str(sc, "group") : "sluice.nogroup");
+	    lib_rdk_set(rc, "group.id", q->grouped ? lib_conf_str(sc, "group") : "sluice.nogroup");
 	for (size_t i = 0; !r && i < q->nprops; i++)
 		r = lib_rdk_set(rc, q->props[i].name, q->props[i].value);
 	if (r) {
@@ -765,11 +767,13 @@ static int assign_static(sl_queue *q)
 		rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, q->topics[t], NULL);
 		const struct rd_kafka_metadata *md = NULL;
 		rd_kafka_resp_err_t err =
-			rkt ? rd_kafka_metadata(c->rk, 0, rkt, &md, META_TIMEOUT_MS) : RD_KAFKA_RESP_ERR__FAIL;
+		    rkt ? rd_kafka_metadata(c->rk, 0, rkt, &md, META_TIMEOUT_MS)
+		        : RD_KAFKA_RESP_ERR__FAIL;
 		if (!err && md->topic_cnt == 1 && md->topics[0].err)
 			err = md->topics[0].err;
 		if (err) {
-			r = lib_err(lib_rdk_code(err), "topic %s: %s", q->topics[t], rd_kafka_err2str(err));
+			r = lib_err(lib_rdk_code(err), "topic %s: %s", q->topics[t],
+			            rd_kafka_err2str(err));
 		} else {
 			const struct rd_kafka_metadata_topic *mt = &md->topics[0];
 			bool found = false;
@@ -778,11 +782,12 @@ static int assign_static(sl_queue *q)
 				if (q->only_partition >= 0 && id != q->only_partition)
 					continue;
 				found = true;
-				rd_kafka_topic_partition_list_add(l, q->topics[t], id)->offset = start_offset(q);
+				rd_kafka_topic_partition_list_add(l, q->topics[t], id)->offset =
+				    start_offset(q);
 			}
 			if (!found)
 				r = lib_err(SL_ENOENT, "topic %s has no partition %d", q->topics[t],
-					    (int)q->only_partition);
+				            (int)q->only_partition);
 		}
 		if (md)
 			rd_kafka_metadata_destroy(md);
@@ -818,15 +823,17 @@ static int start_clients(sl_queue *q)
 		rd_kafka_poll_set_consumer(c->rk);
 		if (q->grouped) {
 			rd_kafka_topic_partition_list_t *l =
-				rd_kafka_topic_partition_list_new(q->ntopics);
+			    rd_kafka_topic_partition_list_new(q->ntopics);
 			if (!l)
 				return lib_err(SL_ENOMEM, "out of memory");
 			for (int t = 0; t < q->ntopics; t++)
-				rd_kafka_topic_partition_list_add(l, q->topics[t], RD_KAFKA_PARTITION_UA);
+				rd_kafka_topic_partition_list_add(l, q->topics[t],
+				                                  RD_KAFKA_PARTITION_UA);
 			rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, l);
 			rd_kafka_topic_partition_list_destroy(l);
 			if (err)
-				return lib_err(lib_rdk_code(err), "subscribe: %s", rd_kafka_err2str(err));
+				return lib_err(lib_rdk_code(err), "subscribe: %s",
+				               rd_kafka_err2str(err));
 		}
 	}
 	if (!q->grouped) {
@@ -854,7 +861,7 @@ static int start_threads(sl_queue *q)
 			return lib_err(SL_ENOMEM, "cannot start processor threads");
 	for (; q->fetchers_started < q->nfetchers; q->fetchers_started++)
 		if (pthread_create(&q->fetchers[q->fetchers_started], NULL, fetcher_main,
-				   &q->conns[q->fetchers_started % q->nconns]))
+		                   &q->conns[q->fetchers_started % q->nconns]))
 			return lib_err(SL_ENOMEM, "cannot start fetcher threads");
 	return 0;
 }
@@ -1020,13 +1027,15 @@ int sl_queue_lag(sl_queue *q, sl_partition_lag *out, size_t cap)
 		/* Every fetch response carries the high watermark, so the cached
 		 * one is at most a fetch old; asking the broker would queue
 		 * behind the long-polling fetch on the same connection. */
-		if ((rd_kafka_get_watermark_offsets(rk, l->topic, l->partition, &lo, &hi) || hi < 0) &&
+		if ((rd_kafka_get_watermark_offsets(rk, l->topic, l->partition, &lo, &hi) ||
+		     hi < 0) &&
 		    rd_kafka_query_watermark_offsets(rk, l->topic, l->partition, &lo, &hi, 5000))
 			hi = -1;
 		l->high_watermark = hi >= 0 ? hi : -1;
-		l->lag = l->high_watermark >= 0 && l->committed >= 0
-				 ? (l->high_watermark > l->committed ? l->high_watermark - l->committed : 0)
-				 : -1;
+		l->lag =
+		    l->high_watermark >= 0 && l->committed >= 0
+		        ? (l->high_watermark > l->committed ? l->high_watermark - l->committed : 0)
+		        : -1;
 		out[i] = *l;
 	}
 	free(s);

@@ -56,7 +56,7 @@ int qc_add(qc_tracker *t, int64_t offset)
 {
 	if (offset <= t->last)
 		return lib_err(SL_EINVAL, "offset %lld not above %lld", (long long)offset,
-			       (long long)t->last);
+		               (long long)t->last);
 	if (t->len == t->cap && grow(t))
 		return SL_ENOMEM;
 	*at(t, t->len) = (qc_entry){offset, false};

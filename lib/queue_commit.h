@@ -33,7 +33,7 @@ typedef struct qc_entry {
 typedef struct qc_tracker {
 	qc_entry *ring; /* fetched offsets still at or after the commit point */
 	size_t cap, head, len;
-	int64_t last;   /* last fetched offset, -1 before the first */
+	int64_t last; /* last fetched offset, -1 before the first */
 } qc_tracker;
 
 void qc_init(qc_tracker *t);

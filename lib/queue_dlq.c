@@ -39,7 +39,7 @@ rd_kafka_t *qdlq_new(const sl_conf *conf, const rdk_prop *props, size_t nprops)
 	/* Bounded so a failing produce is reported (and retried) rather than
 	 * waiting forever; linger 0 because every send waits for its report. */
 	int r = lib_rdk_set(rc, "acks", "all") || lib_rdk_set(rc, "message.timeout.ms", "10000") ||
-		lib_rdk_set(rc, "linger.ms", "0");
+	        lib_rdk_set(rc, "linger.ms", "0");
 	for (size_t i = 0; !r && i < nprops; i++)
 		r = lib_rdk_set(rc, props[i].name, props[i].value);
 	if (r) {
@@ -63,7 +63,7 @@ int qdlq_send(rd_kafka_t *rk, const char *topic, const sl_message *msg, const ch
 		return lib_err(SL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < msg->header_count; i++)
 		rd_kafka_header_add(h, msg->headers[i].key, -1, msg->headers[i].value,
-				    msg->headers[i].value ? (ssize_t)msg->headers[i].value_len : 0);
+		                    msg->headers[i].value ? (ssize_t)msg->headers[i].value_len : 0);
 	char part[16], off[24];
 	snprintf(part, sizeof part, "%" PRId32, msg->partition);
 	snprintf(off, sizeof off, "%" PRId64, msg->offset);
@@ -74,21 +74,21 @@ int qdlq_send(rd_kafka_t *rk, const char *topic, const sl_message *msg, const ch
 
 	dlq_wait w = {.err = RD_KAFKA_RESP_ERR_NO_ERROR};
 	atomic_init(&w.state, 0);
-	rd_kafka_resp_err_t err = rd_kafka_producev(
-		rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		RD_KAFKA_V_KEY(msg->key, msg->key_len),
-		RD_KAFKA_V_VALUE((void *)msg->value, msg->value_len), RD_KAFKA_V_HEADERS(h),
-		RD_KAFKA_V_OPAQUE(&w), RD_KAFKA_V_END);
+	rd_kafka_resp_err_t err =
+	    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                      RD_KAFKA_V_KEY(msg->key, msg->key_len),
+	                      RD_KAFKA_V_VALUE((void *)msg->value, msg->value_len),
+	                      RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(&w), RD_KAFKA_V_END);
 	if (err) {
 		rd_kafka_headers_destroy(h); /* producev takes them only on success */
 		return lib_err(lib_rdk_code(err), "dead-letter produce to %s: %s", topic,
-			       rd_kafka_err2str(err));
+		               rd_kafka_err2str(err));
 	}
 	/* w lives on this stack until its report arrived: never leave early. */
 	while (!atomic_load_explicit(&w.state, memory_order_acquire))
 		rd_kafka_poll(rk, 50);
 	if (w.err)
 		return lib_err(lib_rdk_code(w.err), "dead-letter produce to %s: %s", topic,
-			       rd_kafka_err2str(w.err));
+		               rd_kafka_err2str(w.err));
 	return 0;
 }

@@ -230,7 +230,8 @@ int main(int argc, char **argv)
 				if (sum == lag_after) {
 					for (int i = 0; i < n && i < 64; i++)
 						out("L %s %d %lld %lld %lld", lags[i].topic,
-						    (int)lags[i].partition, (long long)lags[i].committed,
+						    (int)lags[i].partition,
+						    (long long)lags[i].committed,
 						    (long long)lags[i].high_watermark,
 						    (long long)lags[i].lag);
 					break;

@@ -32,7 +32,7 @@ TEST(queue_commit_out_of_order_completion)
 	CHECK_EQ(qc_done(&t, 0), 0);
 	CHECK_EQ(qc_commit_point(&t), 2);
 	CHECK_EQ(qc_done(&t, 2), 0);
-	CHECK_EQ(qc_commit_point(&t), 4); /* 3 was done already */
+	CHECK_EQ(qc_commit_point(&t), 4);    /* 3 was done already */
 	CHECK_EQ(qc_done(&t, 3), SL_ENOENT); /* twice */
 	CHECK_EQ(qc_done(&t, 5), 0);
 	CHECK_EQ(qc_commit_point(&t), 4);
@@ -110,7 +110,7 @@ TEST(queue_commit_random_against_model)
 		else if (added)
 			want = offs[added - 1] + 1;
 		CHECK_MSG(qc_commit_point(&t) == want, "step %d: %lld != %lld", step,
-			  (long long)qc_commit_point(&t), (long long)want);
+		          (long long)qc_commit_point(&t), (long long)want);
 	}
 	qc_deinit(&t);
 }
