@@ -734,7 +734,8 @@ static rd_kafka_conf_t *consumer_conf(sl_queue *q, qconn *c)
 		 * receive.message.max.bytes above it. */
 	    (maxb < 1000000 && set_int(rc, "message.max.bytes", maxb)) ||
 	    (maxb + 512 > 100000000 && set_int(rc, "receive.message.max.bytes", maxb + 512)) ||
-	    (wait + 1000 > 60000 && set_int(rc, "socket.timeout.ms", wait + 1000)) ||
+	    (wait + 1000 > 60000 &&
+	     set_int(rc, "socket.timeout.ms", wait + 1000 < 300000 ? wait + 1000 : 300000)) ||
 	    /* librdkafka 2.0 consumes only with a group.id, even for
 		 * assign(): without a group the queue uses a placeholder that
 		 * never joins (no subscribe) and never commits. */
