@@ -17,7 +17,15 @@
  * max.attempts calls; each failure goes to the error callback. After the
  * last attempt the message is produced to dead.letter.topic (with headers
  * sluice.topic, sluice.partition, sluice.offset, sluice.error) when one is
- * set, and counted as handled either way so the partition moves on.
+ * set, and counted as handled either way so the partition moves on. With a
+ * dead-letter topic it counts as handled only once the broker acknowledged
+ * the copy; a failed produce is reported and retried, never dropped.
+ *
+ * Rebalances use the eager protocol: on revoke the partition's queued
+ * messages are dropped, those being handled finish, the in-order point is
+ * committed synchronously, and only then is the partition given up.
+ * A partition without a committed offset starts at offset; an offset
+ * outside the log restarts at its first offset.
  *
  * Without a group (group = ""), the queue reads the given topic(s) from
  * offset (first|last|N) on every partition, or only the partition set with
