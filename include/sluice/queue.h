@@ -24,8 +24,9 @@
  * Rebalances use the eager protocol: on revoke the partition's queued
  * messages are dropped, those being handled finish, the in-order point is
  * committed synchronously, and only then is the partition given up.
- * A partition without a committed offset starts at offset; an offset
- * outside the log restarts at its first offset.
+ * A partition without a committed offset starts at offset. A start outside
+ * the log (a numeric offset, or a commit whose records were deleted)
+ * restarts at the log's first offset, or at its end with offset = last.
  *
  * Without a group (group = ""), the queue reads the given topic(s) from
  * offset (first|last|N) on every partition, or only the partition set with
