@@ -378,3 +378,25 @@ def test_lib_queue_dead_letter_failure_is_retried_never_lost(tmp_path):
         assert m["dead_lettered"] == 1 and m["handled"] == 1
         assert committed(s, "g-dlqf", "w2", 1) == {0: 2}
         assert end_offsets(s, "later", 1) == {0: 1}
+
+
+def test_lib_queue_stop_abandons_a_retrying_message_uncommitted(srv, tmp_path):
+    """A stop cuts a retry back-off short; the message was not handled, so
+    its offset is not committed and the next member gets it again."""
+    create_topic(srv, "retry", 1)
+    produce(srv, "retry", ["bad0", "ok1"])
+    opts = {"group": "g-retry", "topic": "retry", "offset": "first", "processors": 2,
+            "max.attempts": 5, "retry.backoff": "20s", "commit.interval": "20ms"}
+    t = Tool(srv, tmp_path, "retry1", opts, ["-x", "-1:bad"])
+    t.wait_for(lambda: t.handled() and any(l[4] == "bad0" for l in t.lines("C")),
+               what="bad0 failing, ok1 handled")
+    started = time.monotonic()
+    t.proc.send_signal(signal.SIGTERM)
+    t.wait()
+    assert time.monotonic() - started < 5  # did not sit out the 20 s back-off
+    assert [l[3] for l in t.lines("C") if l[4] == "bad0"] == ["1"]
+    assert committed(srv, "g-retry", "retry", 1)[0] in (0, -1001)
+    u = Tool(srv, tmp_path, "retry2", opts, ["-n", 2])
+    u.wait()
+    assert sorted(v for _, _, v in u.handled()) == ["bad0", "ok1"]
+    assert committed(srv, "g-retry", "retry", 1) == {0: 2}
