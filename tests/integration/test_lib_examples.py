@@ -73,8 +73,8 @@ def test_login_log_pipeline(installed, tmp_path):
     srv = sluice.Sluiced(data_dir=str(tmp_path / "data"),
                          extra=["--group.initial.rebalance.delay.ms=0"])
     try:
-        AdminClient({"bootstrap.servers": "127.0.0.1:%d" % srv.port("kafka")}).create_topics(
-            [NewTopic("login-events", 4, 1)])["login-events"].result(30)
+        admin = AdminClient({"bootstrap.servers": "127.0.0.1:%d" % srv.port("kafka")})
+        admin.create_topics([NewTopic("login-events", 4, 1)])["login-events"].result(30)
         wconf = write_conf(tmp_path / "worker.yaml", (ex / "login-log/worker.yaml").read_text(), srv)
         pconf = write_conf(tmp_path / "pusher.yaml", (ex / "login-log/pusher.yaml").read_text(), srv)
         workers = []
