@@ -48,6 +48,7 @@ struct cli {
 	const cli_cmd *cmd;
 	sl_conf *conf;  /* brokers etc.: defaults < SLUICE_BROKERS < --config < flags */
 	int timeout_ms; /* --timeout-ms: per request */
+	bool timeout_given;
 	char **pos;     /* positional arguments after parsing (views into argv) */
 	int npos;
 };
@@ -89,6 +90,23 @@ bool cli_split_kv(char *s, char **key, char **value);
 
 /* An admin handle on cli->conf with cli->timeout_ms, or NULL (printed). */
 sl_admin *cli_admin(const cli_t *cli);
+
+/* A table printed with every column as wide as its widest cell; an
+ * empty or NULL cell prints as "-". Zero-initialise with ncols set. */
+#define TBL_COLS 9
+#define TBL_CELL 256
+typedef struct table {
+	int ncols;
+	size_t nrows, cap;
+	char (*cells)[TBL_CELL]; /* nrows * ncols */
+	size_t width[TBL_COLS];
+} table;
+/* Adds a row of ncols strings; false when out of memory. */
+bool tbl_row(table *t, ...);
+/* Prints to stdout and frees the rows. */
+void tbl_print(table *t);
+/* v in decimal in buf (24 bytes), or "-" for a negative v. */
+const char *cli_num(char *buf, int64_t v);
 
 /* Wall-clock helpers. */
 int64_t cli_now_us(void);

@@ -63,63 +63,6 @@ static int on_opt(cli_t *cli, int id, const char *arg, void *st)
 	}
 }
 
-/* A table printed with every column as wide as its widest cell. */
-#define TBL_COLS 9
-#define TBL_CELL 256
-typedef struct table {
-	int ncols;
-	size_t nrows, cap;
-	char (*cells)[TBL_CELL]; /* nrows * ncols */
-	size_t width[TBL_COLS];
-} table;
-
-static bool tbl_row(table *t, ...)
-{
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		void *c = realloc(t->cells, cap * (size_t)t->ncols * TBL_CELL);
-		if (!c)
-			return false;
-		t->cells = c;
-		t->cap = cap;
-	}
-	va_list ap;
-	va_start(ap, t);
-	for (int i = 0; i < t->ncols; i++) {
-		char *cell = t->cells[t->nrows * (size_t)t->ncols + (size_t)i];
-		const char *s = va_arg(ap, const char *);
-		snprintf(cell, TBL_CELL, "%s", s && *s ? s : "-");
-		size_t w = strlen(cell);
-		if (w > t->width[i])
-			t->width[i] = w;
-	}
-	va_end(ap);
-	t->nrows++;
-	return true;
-}
-
-static void tbl_print(table *t)
-{
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (int i = 0; i < t->ncols; i++) {
-			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)i];
-			if (i == t->ncols - 1)
-				printf("%s\n", cell);
-			else
-				printf("%-*s ", (int)t->width[i], cell);
-		}
-	}
-	free(t->cells);
-}
-
-static const char *num(char *buf, int64_t v)
-{
-	if (v < 0)
-		return "-";
-	snprintf(buf, 24, "%" PRId64, v);
-	return buf;
-}
-
 static const cli_opt LIST_OPTS[] = {{"state", OPT_STATE, 0}, {NULL, 0, 0}};
 
 int cmd_groups_list(cli_t *cli, int argc, char **argv)
@@ -195,8 +138,8 @@ int cmd_groups_describe(cli_t *cli, int argc, char **argv)
 			const sl_group_offset *r = &g->offsets[i];
 			char part[16];
 			snprintf(part, sizeof part, "%" PRId32, r->partition);
-			ok = tbl_row(&t, group, r->topic, part, num(b1, r->committed), num(b2, r->log_end),
-				     num(b3, r->lag), r->member_id, r->host, r->client_id);
+			ok = tbl_row(&t, group, r->topic, part, cli_num(b1, r->committed), cli_num(b2, r->log_end),
+				     cli_num(b3, r->lag), r->member_id, r->host, r->client_id);
 		}
 	}
 	tbl_print(&t);
@@ -250,7 +193,7 @@ int cmd_groups_reset(cli_t *cli, int argc, char **argv)
 	for (size_t i = 0; ok && i < plan->count; i++) {
 		snprintf(part, sizeof part, "%" PRId32, plan->offsets[i].partition);
 		ok = tbl_row(&t, group, plan->offsets[i].topic, part,
-			     num(b1, plan->offsets[i].new_offset));
+			     cli_num(b1, plan->offsets[i].new_offset));
 	}
 	tbl_print(&t);
 	sl_offset_list_free(plan);

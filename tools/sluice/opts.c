@@ -230,6 +230,7 @@ int cli_parse(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn
 			if ((rc = cli_int(cli, "--timeout-ms", optarg, 1, 3600000, &v)))
 				return rc;
 			cli->timeout_ms = (int)v;
+			cli->timeout_given = true;
 			break;
 		}
 		default:
