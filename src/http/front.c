@@ -85,9 +85,9 @@ static void json_str(buf_t *b, const char *s)
 }
 
 /* Disk use (allocated blocks, as du counts) of everything under dir, and
- * the size of its regular files. Bounded depth: the data directory is two
- * levels deep. */
-static void du(const char *dir, int depth, uint64_t *used, uint64_t *size)
+ * the size of its regular files ending in suffix (NULL: all). Bounded
+ * depth: the data directory is two levels deep. */
+static void du(const char *dir, int depth, const char *suffix, uint64_t *used, uint64_t *size)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -102,10 +102,11 @@ static void du(const char *dir, int depth, uint64_t *used, uint64_t *size)
 		    lstat(path, &st) != 0)
 			continue;
 		*used += (uint64_t)st.st_blocks * 512;
-		if (S_ISREG(st.st_mode))
+		size_t nl = strlen(e->d_name), sl = suffix ? strlen(suffix) : 0;
+		if (S_ISREG(st.st_mode) && nl >= sl && !strcmp(e->d_name + nl - sl, suffix ? suffix : ""))
 			*size += (uint64_t)st.st_size;
 		else if (S_ISDIR(st.st_mode) && depth < 4)
-			du(path, depth + 1, used, size);
+			du(path, depth + 1, suffix, used, size);
 	}
 	closedir(d);
 }
@@ -116,7 +117,7 @@ static int cmp_name(const void *x, const void *y)
 }
 
 /* "topics":[{"name":…,"partitions":N,"bytes":N},…] from the partition
- * directories <topic>-<n>, sorted so one topic's partitions are adjacent. */
+ * directories <topic>-<n>; bytes are the segments' (.log) sizes. */
 static void topics_json(buf_t *b, const char *data_dir)
 {
 	char dir[4096];
@@ -158,7 +159,7 @@ static void topics_json(buf_t *b, const char *data_dir)
 			char path[4096];
 			if (snprintf(path, sizeof path, "%s/%s-%s", dir, names[j],
 			             names[j] + strlen(names[j]) + 1) < (int)sizeof path)
-				du(path, 3, &used, &bytes);
+				du(path, 3, ".log", &used, &bytes);
 			parts++;
 		}
 		buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
@@ -184,7 +185,7 @@ static void status(conn_t *c, http_srv_t *h, int keep_alive)
 		http_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 		                                           : ((struct sockaddr_in *)&ss)->sin_port);
 	uint64_t used = 0, size = 0;
-	du(br->data_dir, 0, &used, &size);
+	du(br->data_dir, 0, NULL, &used, &size);
 	struct statvfs vfs;
 	unsigned long long avail = 0;
 	if (statvfs(br->data_dir, &vfs) == 0)
