@@ -152,17 +152,18 @@ bench: deps-test
 	$(MAKE) MODE=release build benches
 	bench/run.sh
 
-# Installs the release build. PREFIX is written into sluice.pc, so
-# `make install PREFIX=/opt/sluice` gives a pkg-config file that works
-# there; DESTDIR only prefixes the copy (for packaging).
+# Installs the release build (MODE=asan installs the sanitizer build, which
+# the tests use). PREFIX is written into sluice.pc, so `make install
+# PREFIX=/opt/sluice` gives a pkg-config file that works there; DESTDIR
+# only prefixes the copy (for packaging).
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 install:
-	$(MAKE) MODE=release build
+	$(MAKE) MODE=$(MODE) build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/sluice
-	install -m 755 build/release/sluiced build/release/sluice $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 build/release/libsluice.a $(DESTDIR)$(LIBDIR)/
-	install -m 755 build/release/libsluice.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/sluiced $(B)/sluice $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(B)/libsluice.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libsluice.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libsluice.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/libsluice.so.$(SOVERSION)
 	ln -sf libsluice.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsluice.so
 	install -m 644 include/sluice/*.h $(DESTDIR)$(PREFIX)/include/sluice/

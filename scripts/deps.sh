@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 what=${1:-run}
 
-RUN_PKGS="gcc make libc6-dev"
+RUN_PKGS="gcc make libc6-dev librdkafka-dev libyaml-dev pkgconf"
 TEST_PKGS="$RUN_PKGS
   redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3
   python3 python3-pytest python3-pytest-timeout python3-confluent-kafka python3-kafka python3-redis
