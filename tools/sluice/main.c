@@ -17,14 +17,6 @@
  * are merged; until then the rows dispatch to "not built". */
 #pragma weak cmd_produce
 #pragma weak cmd_consume
-#pragma weak cmd_jobs_put
-#pragma weak cmd_jobs_reserve
-#pragma weak cmd_jobs_delete
-#pragma weak cmd_jobs_peek
-#pragma weak cmd_jobs_kick
-#pragma weak cmd_jobs_stats
-#pragma weak cmd_jobs_tubes
-#pragma weak cmd_status
 #pragma weak cmd_bench
 
 #define KAFKA_OPTS "[-b BROKERS] "
