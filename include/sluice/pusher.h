@@ -8,7 +8,19 @@
  * Batching: messages collect per partition until chunk.size bytes or
  * flush.interval ms, whichever first, then go out as one produce request.
  * With sync = true every push returns only after the broker acknowledged
- * that message (or refused it).
+ * that message (or refused it), and flush.interval is ignored (each
+ * message goes out at once, like kq's WithSyncPush).
+ *
+ * acks = all (the default) also turns on librdkafka's idempotent
+ * producer, so its retries never write a message twice. A message the
+ * broker does not acknowledge within librdkafka's message.timeout.ms
+ * (300 s) fails with SL_ETIMEDOUT.
+ *
+ * auto.create = false: the first push asks the brokers for the topic
+ * (waiting up to 10 s) and fails with SL_ENOENT if it does not exist, so
+ * a typo is an error at once, not a message held for minutes; a failed
+ * check is repeated by the next push. auto.create = true lets the broker
+ * create the topic (if its auto.create.topics.enable allows it).
  *
  * Balancers: least-bytes (the partition that was sent the fewest bytes,
  * kafka-go's LeastBytes), hash (FNV-1a of the key, kafka-go's Hash and
@@ -19,7 +31,8 @@
  *
  * Thread-safety: every function may be called from any thread. A
  * background thread serves librdkafka's delivery reports; the delivery
- * callback runs on it.
+ * callback runs on it, so the callback must not push in sync mode, flush
+ * or close the pusher (each would wait for that very thread).
  */
 #ifndef SLUICE_PUSHER_H
 #define SLUICE_PUSHER_H
@@ -41,7 +54,8 @@ typedef struct sl_out_message {
 	size_t value_len;
 	const sl_header *headers;
 	size_t header_count;
-	int32_t partition; /* -1 = the balancer chooses */
+	int32_t partition; /* -1 = the balancer chooses; >= 0 overrides any
+			      balancer (SL_ENOENT if the topic lacks it) */
 } sl_out_message;
 
 /* What the delivery callback is told about one pushed message. */
@@ -49,9 +63,9 @@ typedef struct sl_delivery {
 	int err;            /* 0 or a negative SL_E* code */
 	const char *reason; /* "" or the broker's / librdkafka's words */
 	int32_t partition;
-	int64_t offset;      /* -1 with acks=0 or on error */
-	int64_t latency_us;  /* from the push call to the acknowledgement */
-	void *msg_opaque;    /* as given to sl_push_msg_opaque */
+	int64_t offset;     /* -1 with acks=0 or on error */
+	int64_t latency_us; /* from the push call to the acknowledgement */
+	void *msg_opaque;   /* as given to sl_push_msg_opaque */
 } sl_delivery;
 typedef void (*sl_delivery_cb)(const sl_delivery *d, void *user);
 
@@ -65,10 +79,15 @@ SL_API void sl_pusher_set_delivery_cb(sl_pusher *p, sl_delivery_cb cb, void *use
 
 /* Push a value (null key) / a key and a value / a full message. In
  * asynchronous mode they return once the message is queued (blocking while
- * librdkafka's queue is full); in sync mode once it is acknowledged. */
+ * librdkafka's queue is full, never dropping); in sync mode once it is
+ * acknowledged, with its own result, after its delivery callback ran.
+ * Errors: SL_ENOENT (no such topic or partition), SL_EINVAL (NULL data with
+ * a length, a partition below -1), SL_ETOOBIG, SL_EIO / SL_ETIMEDOUT (no
+ * broker answered the topic check), SL_EREMOTE. A push that returns an
+ * error counts in push_failed. */
 SL_API int sl_push(sl_pusher *p, const void *value, size_t len);
 SL_API int sl_push_key(sl_pusher *p, const void *key, size_t key_len, const void *value,
-		       size_t len);
+                       size_t len);
 SL_API int sl_push_msg(sl_pusher *p, const sl_out_message *m);
 SL_API int sl_push_msg_opaque(sl_pusher *p, const sl_out_message *m, void *msg_opaque);
 
@@ -77,7 +96,8 @@ SL_API int sl_push_msg_opaque(sl_pusher *p, const sl_out_message *m, void *msg_o
  * first asynchronous delivery error since the last flush otherwise. */
 SL_API int sl_pusher_flush(sl_pusher *p, int timeout_ms);
 
-/* Flushes (waiting up to conf flush timeout of 30 s), then frees p.
+/* Flushes (waiting up to 30 s), then frees p; messages still unacknowledged
+ * then are dropped and reported as failed (SL_ETIMEDOUT is returned).
  * Returns what the flush returned. */
 SL_API int sl_pusher_close(sl_pusher *p);
 

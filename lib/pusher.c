@@ -1,0 +1,596 @@
+/*
+ * pusher.c — sl_pusher: go-queue kq's Pusher on a librdkafka producer.
+ *
+ * Mapping of the conf keys (see sluice/pusher.h):
+ *   chunk.size      batch.size; message.max.bytes at least as large so a
+ *                   whole chunk fits one request; batch.num.messages high
+ *                   enough that bytes, not a message count, close a batch
+ *   flush.interval  linger.ms (0 with sync: each push goes out at once,
+ *                   like kq's WithSyncPush, which sets kafka-go's BatchSize 1)
+ *   balancer        our partitioner callback (balancer.c); librdkafka's
+ *                   sticky partitioning is off so the callback also sees
+ *                   null keys
+ *   acks            acks; acks=all turns on enable.idempotence so
+ *                   librdkafka's retries cannot write a message twice
+ *   compression     compression.codec
+ *   auto.create     allow.auto.create.topics; when false the first push
+ *                   asks the brokers for the topic's metadata and fails
+ *                   with SL_ENOENT if it does not exist, instead of
+ *                   librdkafka holding the messages until
+ *                   topic.metadata.propagation.max.ms
+ *
+ * Threads: callers push from any thread. Delivery reports are librdkafka
+ * events (RD_KAFKA_EVENT_DR) on its main queue, served by one pusher
+ * thread (dr_main): it updates the metrics, calls the delivery callback,
+ * wakes a sync push waiting for its message and records the first
+ * asynchronous error for sl_pusher_flush. With event delivery reports,
+ * rd_kafka_flush does not serve callbacks itself; it waits until that
+ * thread has destroyed every report, so after a flush every callback of
+ * the flushed messages has returned.
+ *
+ * Each message carries a pmsg (librdkafka's per-message opaque) from the
+ * push to its delivery report, which frees it.
+ */
+#include "balancer.h"
+#include "rdk.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CLOSE_FLUSH_MS 30000
+#define PURGE_FLUSH_MS 5000
+#define METADATA_TIMEOUT_MS 10000
+
+/* A sync push waiting for its own delivery report (on its stack). */
+typedef struct waiter {
+	bool done;
+	int err;
+	char reason[512];
+} waiter;
+
+typedef struct pmsg {
+	int64_t t0_us; /* when the push call started */
+	void *user;    /* msg_opaque of sl_push_msg_opaque */
+	size_t bytes;  /* key + value */
+	waiter *w;     /* NULL for an asynchronous push */
+} pmsg;
+
+struct sl_pusher {
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *rkt;
+	rd_kafka_queue_t *mainq;
+	lib_bal *bal;
+	char topic[256];
+	bool sync;
+	bool auto_create;
+	bool manual;
+	int32_t partition; /* conf "partition", for balancer=manual */
+
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+
+	pthread_mutex_t check_mu; /* one topic check at a time */
+	atomic_bool topic_checked;
+
+	pthread_mutex_t mu;  /* guards the fields below */
+	pthread_cond_t cond; /* broadcast after each batch of delivery reports */
+	sl_delivery_cb cb;
+	void *cb_user;
+	int first_err;
+	char first_reason[512];
+
+	atomic_uint_fast64_t pushed;
+	atomic_uint_fast64_t failed;
+	atomic_uint_fast64_t pushed_bytes;
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- delivery reports (pusher thread) ---- */
+
+static void on_delivery(sl_pusher *p, rd_kafka_event_t *ev)
+{
+	pthread_mutex_lock(&p->mu);
+	sl_delivery_cb cb = p->cb;
+	void *user = p->cb_user;
+	pthread_mutex_unlock(&p->mu);
+
+	const rd_kafka_message_t *m;
+	while ((m = rd_kafka_event_message_next(ev))) {
+		pmsg *pm = m->_private;
+		int err = lib_rdk_code(m->err);
+		/* Purged by sl_pusher_close after its flush timed out. */
+		if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+		    m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+			err = SL_ECLOSED;
+		/* Not rd_kafka_message_errstr: for a producer message it returns
+		 * the payload, which is not a string. */
+		const char *reason = m->err ? rd_kafka_err2str(m->err) : "";
+		if (err) {
+			atomic_fetch_add(&p->failed, 1);
+		} else {
+			atomic_fetch_add(&p->pushed, 1);
+			atomic_fetch_add(&p->pushed_bytes, pm ? pm->bytes : 0);
+		}
+		if (cb) {
+			sl_delivery d = {
+			    .err = err,
+			    .reason = reason ? reason : "",
+			    .partition = m->partition,
+			    /* librdkafka reports RD_KAFKA_OFFSET_INVALID with acks=0. */
+			    .offset = err || m->offset < 0 ? -1 : m->offset,
+			    .latency_us = pm ? now_us() - pm->t0_us : 0,
+			    .msg_opaque = pm ? pm->user : NULL,
+			};
+			cb(&d, user);
+		}
+		pthread_mutex_lock(&p->mu);
+		if (pm && pm->w) {
+			pm->w->err = err;
+			snprintf(pm->w->reason, sizeof pm->w->reason, "push to %.249s: %s",
+			         p->topic, reason ? reason : "");
+			pm->w->done = true;
+		} else if (err && !p->first_err) {
+			p->first_err = err;
+			snprintf(p->first_reason, sizeof p->first_reason,
+			         "push to %.249s partition %d: %s", p->topic, (int)m->partition,
+			         reason ? reason : "");
+		}
+		pthread_mutex_unlock(&p->mu);
+		free(pm);
+	}
+	pthread_cond_broadcast(&p->cond);
+}
+
+static void on_event(sl_pusher *p, rd_kafka_event_t *ev)
+{
+	switch (rd_kafka_event_type(ev)) {
+	case RD_KAFKA_EVENT_DR:
+		on_delivery(p, ev);
+		break;
+	case RD_KAFKA_EVENT_ERROR:
+		/* Transient errors (a broker down) show in delivery reports if
+		 * they last; a fatal one (the idempotent producer lost its
+		 * guarantees) ends every later push, so flush must say so. */
+		if (rd_kafka_event_error_is_fatal(ev)) {
+			pthread_mutex_lock(&p->mu);
+			if (!p->first_err) {
+				p->first_err = SL_EREMOTE;
+				snprintf(p->first_reason, sizeof p->first_reason,
+				         "producer for %s failed: %s", p->topic,
+				         rd_kafka_event_error_string(ev));
+			}
+			pthread_mutex_unlock(&p->mu);
+			pthread_cond_broadcast(&p->cond);
+		}
+		break;
+	default:
+		break;
+	}
+	rd_kafka_event_destroy(ev);
+}
+
+static void *dr_main(void *arg)
+{
+	sl_pusher *p = arg;
+	while (!atomic_load(&p->stop)) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(p->mainq, 200);
+		if (ev)
+			on_event(p, ev);
+	}
+	return NULL;
+}
+
+/* librdkafka's partitioner callback: runs on a pushing thread or on
+ * librdkafka's main thread, for messages pushed with RD_KAFKA_PARTITION_UA. */
+static int32_t partition_cb(const rd_kafka_topic_t *rkt, const void *key, size_t key_len,
+                            int32_t nparts, void *rkt_opaque, void *msg_opaque)
+{
+	(void)rkt;
+	sl_pusher *p = rkt_opaque;
+	const pmsg *pm = msg_opaque;
+	return lib_bal_choose(p->bal, key, key_len, pm ? pm->bytes : key_len, nparts);
+}
+
+/* ---- construction ---- */
+
+static int set_producer_conf(rd_kafka_conf_t *rc, const sl_conf *c, bool sync)
+{
+	char v[32];
+	int64_t chunk = lib_conf_int(c, "chunk.size");
+	int64_t maxmsg = chunk < 1000000 ? 1000000 : chunk;
+	int64_t nmsgs = chunk / 8 + 1; /* a record takes at least ~8 bytes */
+	nmsgs = nmsgs < 10000 ? 10000 : nmsgs > 1000000 ? 1000000 : nmsgs;
+	int rc_ = 0;
+	snprintf(v, sizeof v, "%lld", (long long)chunk);
+	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "batch.size", v);
+	snprintf(v, sizeof v, "%lld", (long long)maxmsg);
+	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "message.max.bytes", v);
+	snprintf(v, sizeof v, "%lld", (long long)nmsgs);
+	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "batch.num.messages", v);
+	snprintf(v, sizeof v, "%lld", (long long)(nmsgs * 2 > 100000 ? nmsgs * 2 : 100000));
+	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "queue.buffering.max.messages", v);
+	snprintf(v, sizeof v, "%lld", sync ? 0LL : (long long)lib_conf_int(c, "flush.interval"));
+	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "linger.ms", v);
+	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "sticky.partitioning.linger.ms", "0");
+	rc_ = rc_ ? rc_ : lib_rdk_set(rc, "compression.codec", lib_conf_str(c, "compression"));
+	rc_ = rc_ ? rc_
+	          : lib_rdk_set(rc, "allow.auto.create.topics",
+	                        lib_conf_bool(c, "auto.create") ? "true" : "false");
+	if (lib_conf_int(c, "acks") == -1)
+		rc_ = rc_ ? rc_ : lib_rdk_set(rc, "enable.idempotence", "true");
+	return rc_;
+}
+
+static void pusher_free(sl_pusher *p)
+{
+	if (p->mainq)
+		rd_kafka_queue_destroy(p->mainq);
+	if (p->rkt)
+		rd_kafka_topic_destroy(p->rkt);
+	if (p->rk)
+		rd_kafka_destroy(p->rk);
+	lib_bal_free(p->bal);
+	pthread_mutex_destroy(&p->check_mu);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
+
+sl_pusher *sl_pusher_new(const sl_conf *c)
+{
+	if (!c) {
+		lib_err(SL_EINVAL, "sl_pusher_new: NULL conf");
+		return NULL;
+	}
+	char topics[2][256];
+	int ntopics = lib_conf_list(c, "topic", topics, 2);
+	if (ntopics != 1) {
+		lib_err(SL_ECONF, "topic: a pusher needs exactly one topic, got %s",
+		        ntopics ? "several" : "none");
+		return NULL;
+	}
+	int kind = lib_bal_kind_parse(lib_conf_str(c, "balancer"));
+	if (kind < 0) {
+		lib_err(SL_ECONF, "balancer: unknown balancer \"%s\"", lib_conf_str(c, "balancer"));
+		return NULL;
+	}
+	sl_pusher *p = calloc(1, sizeof *p);
+	if (!p) {
+		lib_err(SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&p->check_mu, NULL);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	snprintf(p->topic, sizeof p->topic, "%s", topics[0]);
+	p->sync = lib_conf_bool(c, "sync");
+	p->auto_create = lib_conf_bool(c, "auto.create");
+	p->manual = kind == LIB_BAL_MANUAL;
+	p->partition = (int32_t)lib_conf_int(c, "partition");
+	p->bal = lib_bal_new((lib_bal_kind)kind, p->partition,
+	                     (uint64_t)now_us() ^ (uint64_t)(uintptr_t)p);
+	if (!p->bal) {
+		lib_err(SL_ENOMEM, "out of memory");
+		goto fail;
+	}
+
+	rd_kafka_conf_t *rc = lib_rdk_conf(c);
+	if (!rc)
+		goto fail;
+	if (set_producer_conf(rc, c, p->sync)) {
+		rd_kafka_conf_destroy(rc);
+		goto fail;
+	}
+	rd_kafka_conf_set_events(rc, RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR);
+	char why[512];
+	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, rc, why, sizeof why);
+	if (!p->rk) {
+		rd_kafka_conf_destroy(rc);
+		lib_err(SL_ECONF, "librdkafka producer: %s", why);
+		goto fail;
+	}
+
+	/* acks is a topic property: an explicit topic conf does not inherit
+	 * what the global conf would pass to the default one. */
+	rd_kafka_topic_conf_t *tc = rd_kafka_topic_conf_new();
+	if (!tc) {
+		lib_err(SL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	char why2[256];
+	const char *acks = lib_conf_int(c, "acks") == -1 ? "-1" : lib_conf_str(c, "acks");
+	if (rd_kafka_topic_conf_set(tc, "acks", acks, why2, sizeof why2) != RD_KAFKA_CONF_OK) {
+		rd_kafka_topic_conf_destroy(tc);
+		lib_err(SL_ECONF, "acks: %s", why2);
+		goto fail;
+	}
+	rd_kafka_topic_conf_set_partitioner_cb(tc, partition_cb);
+	rd_kafka_topic_conf_set_opaque(tc, p);
+	/* rd_kafka_topic_new takes tc, also when it fails. */
+	p->rkt = rd_kafka_topic_new(p->rk, p->topic, tc);
+	if (!p->rkt) {
+		rd_kafka_resp_err_t e = rd_kafka_last_error();
+		lib_err(lib_rdk_code(e), "topic \"%s\": %s", p->topic, rd_kafka_err2str(e));
+		goto fail;
+	}
+	p->mainq = rd_kafka_queue_get_main(p->rk);
+	if (!p->mainq) {
+		lib_err(SL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (pthread_create(&p->thread, NULL, dr_main, p) != 0) {
+		lib_err(SL_ENOMEM, "cannot start the delivery-report thread");
+		goto fail;
+	}
+	p->thread_started = true;
+	return p;
+
+fail:
+	pusher_free(p);
+	return NULL;
+}
+
+void sl_pusher_set_delivery_cb(sl_pusher *p, sl_delivery_cb cb, void *user)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->cb = cb;
+	p->cb_user = user;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- pushing ---- */
+
+/* With auto.create=false, librdkafka would keep messages for a missing
+ * topic queued until topic.metadata.propagation.max.ms and only then fail
+ * them; asking once up front turns that into an immediate SL_ENOENT.
+ * A failed check is retried by the next push. */
+static int check_topic(sl_pusher *p)
+{
+	if (p->auto_create || atomic_load(&p->topic_checked))
+		return 0;
+	pthread_mutex_lock(&p->check_mu);
+	int rc = 0;
+	if (atomic_load(&p->topic_checked))
+		goto out;
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, p->rkt, &md, METADATA_TIMEOUT_MS);
+	if (e) {
+		rc = lib_err(lib_rdk_code(e), "topic %s: no metadata from the brokers: %s",
+		             p->topic, rd_kafka_err2str(e));
+		goto out;
+	}
+	rd_kafka_resp_err_t terr = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+	int nparts = 0;
+	for (int i = 0; i < md->topic_cnt; i++) {
+		if (strcmp(md->topics[i].topic, p->topic) == 0) {
+			terr = md->topics[i].err;
+			nparts = md->topics[i].partition_cnt;
+		}
+	}
+	rd_kafka_metadata_destroy(md);
+	if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+	    (terr == RD_KAFKA_RESP_ERR_NO_ERROR && nparts == 0)) {
+		rc = lib_err(SL_ENOENT,
+		             "topic %s does not exist (auto.create is false: create it first "
+		             "or set auto.create=true)",
+		             p->topic);
+		goto out;
+	}
+	if (terr) {
+		rc = lib_err(lib_rdk_code(terr), "topic %s: %s", p->topic, rd_kafka_err2str(terr));
+		goto out;
+	}
+	atomic_store(&p->topic_checked, true);
+out:
+	pthread_mutex_unlock(&p->check_mu);
+	return rc;
+}
+
+/* Waits until the pusher thread served some delivery reports (or 100 ms),
+ * so a push meeting a full queue retries once there is room. */
+static void wait_progress(sl_pusher *p)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += 100 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_timedwait(&p->cond, &p->mu, &ts);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* A push that fails before librdkafka has the message: counted as failed
+ * (a failure after it is counted by its delivery report). */
+static int refuse(sl_pusher *p, int rc)
+{
+	atomic_fetch_add(&p->failed, 1);
+	return rc;
+}
+
+static int push(sl_pusher *p, const sl_out_message *m, void *msg_opaque)
+{
+	int64_t t0 = now_us();
+	if (!p)
+		return lib_err(SL_EINVAL, "sl_push: NULL pusher");
+	if (!m)
+		return refuse(p, lib_err(SL_EINVAL, "sl_push: NULL message"));
+	if ((!m->key && m->key_len) || (!m->value && m->value_len) ||
+	    (!m->headers && m->header_count) || m->partition < -1)
+		return refuse(p, lib_err(SL_EINVAL, "sl_push: inconsistent message (NULL data "
+		                                    "with a length, or a partition below -1)"));
+	int rc = check_topic(p);
+	if (rc)
+		return refuse(p, rc);
+
+	rd_kafka_headers_t *hdrs = NULL;
+	if (m->header_count) {
+		hdrs = rd_kafka_headers_new(m->header_count);
+		if (!hdrs)
+			return refuse(p, lib_err(SL_ENOMEM, "out of memory"));
+		for (size_t i = 0; i < m->header_count; i++) {
+			const sl_header *h = &m->headers[i];
+			if (!h->key) {
+				rd_kafka_headers_destroy(hdrs);
+				return refuse(
+				    p, lib_err(SL_EINVAL, "sl_push: header %zu has a NULL key", i));
+			}
+			rd_kafka_header_add(hdrs, h->key, -1, h->value,
+			                    h->value ? (ssize_t)h->value_len : 0);
+		}
+	}
+	pmsg *pm = calloc(1, sizeof *pm);
+	if (!pm) {
+		if (hdrs)
+			rd_kafka_headers_destroy(hdrs);
+		return refuse(p, lib_err(SL_ENOMEM, "out of memory"));
+	}
+	waiter w = {0};
+	pm->t0_us = t0;
+	pm->user = msg_opaque;
+	pm->bytes = m->key_len + m->value_len;
+	pm->w = p->sync ? &w : NULL;
+	int32_t part = m->partition >= 0 ? m->partition
+	               : p->manual       ? p->partition
+	                                 : RD_KAFKA_PARTITION_UA;
+
+	rd_kafka_resp_err_t e;
+	for (;;) {
+		/* Both the key and the value are copied (F_COPY); the headers
+		 * become librdkafka's only when producev succeeds. */
+		e = rd_kafka_producev(
+		    p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_PARTITION(part),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
+		    RD_KAFKA_V_VALUE((void *)m->value, m->value_len), RD_KAFKA_V_HEADERS(hdrs),
+		    RD_KAFKA_V_OPAQUE(pm), RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		/* kq never drops a message: block until reports make room. */
+		wait_progress(p);
+	}
+	if (e) {
+		if (hdrs)
+			rd_kafka_headers_destroy(hdrs);
+		free(pm);
+		atomic_fetch_add(&p->failed, 1);
+		if (e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+			return lib_err(SL_ENOENT, "push to %s: partition %d does not exist",
+			               p->topic, (int)part);
+		return lib_err(lib_rdk_code(e), "push to %.249s: %s", p->topic,
+		               rd_kafka_err2str(e));
+	}
+	if (!p->sync)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	while (!w.done)
+		pthread_cond_wait(&p->cond, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	return w.err ? lib_err(w.err, "%s", w.reason) : 0;
+}
+
+int sl_push(sl_pusher *p, const void *value, size_t len)
+{
+	sl_out_message m = {.value = value, .value_len = len, .partition = -1};
+	return push(p, &m, NULL);
+}
+
+int sl_push_key(sl_pusher *p, const void *key, size_t key_len, const void *value, size_t len)
+{
+	sl_out_message m = {
+	    .key = key, .key_len = key_len, .value = value, .value_len = len, .partition = -1};
+	return push(p, &m, NULL);
+}
+
+int sl_push_msg(sl_pusher *p, const sl_out_message *m)
+{
+	return push(p, m, NULL);
+}
+
+int sl_push_msg_opaque(sl_pusher *p, const sl_out_message *m, void *msg_opaque)
+{
+	return push(p, m, msg_opaque);
+}
+
+/* ---- flush, close, metrics ---- */
+
+int sl_pusher_flush(sl_pusher *p, int timeout_ms)
+{
+	if (!p)
+		return lib_err(SL_EINVAL, "sl_pusher_flush: NULL pusher");
+	rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, timeout_ms < 0 ? -1 : timeout_ms);
+	if (e == RD_KAFKA_RESP_ERR__TIMED_OUT)
+		return lib_err(SL_ETIMEDOUT,
+		               "flush %s: %d messages still unacknowledged after %d ms", p->topic,
+		               rd_kafka_outq_len(p->rk), timeout_ms);
+	pthread_mutex_lock(&p->mu);
+	int err = p->first_err;
+	char reason[sizeof p->first_reason];
+	memcpy(reason, p->first_reason, sizeof reason);
+	p->first_err = 0;
+	p->first_reason[0] = '\0';
+	pthread_mutex_unlock(&p->mu);
+	if (err)
+		return lib_err(err, "%s", reason);
+	if (e)
+		return lib_err(lib_rdk_code(e), "flush %s: %s", p->topic, rd_kafka_err2str(e));
+	return 0;
+}
+
+int sl_pusher_close(sl_pusher *p)
+{
+	if (!p)
+		return 0;
+	int rc = sl_pusher_flush(p, CLOSE_FLUSH_MS);
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s", rc ? sl_last_error() : "");
+	if (rc == SL_ETIMEDOUT) {
+		/* Give up on what is left; the purged messages get delivery
+		 * reports (failed), which free their opaques. */
+		rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(p->rk, PURGE_FLUSH_MS);
+	}
+	if (p->thread_started) {
+		atomic_store(&p->stop, true);
+		rd_kafka_queue_yield(p->mainq);
+		pthread_join(p->thread, NULL);
+	}
+	/* Reports that arrived after the thread stopped. */
+	rd_kafka_event_t *ev;
+	while ((ev = rd_kafka_queue_poll(p->mainq, 0)))
+		on_event(p, ev);
+	pusher_free(p);
+	if (rc)
+		lib_err(rc, "%s", msg);
+	return rc;
+}
+
+void sl_pusher_metrics(const sl_pusher *p, sl_metrics *out)
+{
+	if (!out)
+		return;
+	memset(out, 0, sizeof *out);
+	if (!p)
+		return;
+	out->pushed = atomic_load(&p->pushed);
+	out->push_failed = atomic_load(&p->failed);
+	out->pushed_bytes = atomic_load(&p->pushed_bytes);
+}
