@@ -15,7 +15,6 @@
 
 /* Interim: these families link once the pusher, queue and jobs modules
  * are merged; until then the rows dispatch to "not built". */
-#pragma weak cmd_produce
 #pragma weak cmd_consume
 #pragma weak cmd_bench
 
