@@ -310,7 +310,9 @@ def test_usage_errors_exit_2_one_line(args):
 
 @pytest.mark.parametrize("args", [["topics", "list"], ["groups", "list"],
                                   ["topics", "create", "x"], ["groups", "describe", "g"],
-                                  ["status", "--http", "127.0.0.1:1"]])
+                                  ["status", "--http", "127.0.0.1:1"],
+                                  ["produce", "-t", "x", "--value", "v"],
+                                  ["jobs", "put", "--body", "x", "--beanstalk", "127.0.0.1:1"]])
 def test_unreachable_exits_1_quickly(args):
     t0 = time.monotonic()
     rc, out, err = run(args + ["--timeout-ms", "1500"], env={"SLUICE_BROKERS": "127.0.0.1:1"})

@@ -109,6 +109,28 @@ static int push(sl_pusher *p, const produce_opts *o, const char *key, size_t kle
 	return sl_push_msg(p, &m);
 }
 
+/* Asks the cluster for its topics first, within --timeout-ms: a dead
+ * broker or a missing topic is then one quick error line (the pusher's
+ * own check waits 10 s). With auto.create the topic may be missing. */
+static int check_topic(cli_t *cli, const char *topic)
+{
+	sl_admin *a = cli_admin(cli);
+	if (!a)
+		return EXIT_FAIL;
+	sl_topic_list *l;
+	int rc = sl_admin_list_topics(a, true, &l);
+	sl_admin_free(a);
+	if (rc)
+		return cli_lib_fail("produce", rc);
+	bool found = false;
+	for (size_t i = 0; i < l->count && !found; i++)
+		found = !strcmp(l->topics[i].name, topic);
+	sl_topic_list_free(l);
+	if (!found && strcmp(sl_conf_get(cli->conf, "auto.create"), "true"))
+		return cli_fail("produce: topic '%s' does not exist", topic);
+	return 0;
+}
+
 static const cli_opt PRODUCE_OPTS[] = {
     {"topic", OPT_TOPIC, 1},           {"key", OPT_KEY, 1},
     {"key-delimiter", OPT_KEY_DELIM, 1}, {"header", OPT_HEADER, 1},
@@ -137,6 +159,8 @@ int cmd_produce(cli_t *cli, int argc, char **argv)
 		if ((rc = cli_conf_set(cli, "partition", buf)))
 			return rc;
 	}
+	if ((rc = check_topic(cli, sl_conf_get(cli->conf, "topic"))))
+		return rc;
 	produce_state st = {.have_reason = ATOMIC_FLAG_INIT};
 	sl_pusher *p = sl_pusher_new(cli->conf);
 	if (!p)
