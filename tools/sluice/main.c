@@ -217,9 +217,13 @@ int main(int argc, char **argv)
 			cli_print_usage(c, stdout);
 			return EXIT_OK;
 		}
-		if (list(stdout, w))
+		if (list(NULL, w)) {
+			printf("usage: sluice %s SUBCOMMAND [ARGS]\n\nsubcommands:\n", w);
+			list(stdout, w);
 			return EXIT_OK;
-		return cli_fail("unknown command '%s' (see 'sluice --help')", w);
+		}
+		fprintf(stderr, "sluice: unknown command '%s' (see 'sluice --help')\n", w);
+		return EXIT_USAGE;
 	}
 	if (argc > 2) {
 		char name[128];
