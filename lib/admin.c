@@ -76,7 +76,7 @@ int admin_rdk_err(sl_admin *a, rd_kafka_resp_err_t err, const char *errstr, cons
 	if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT ||
 	    err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__RESOLVE)
 		return lib_err(code, "%s: no answer from %s within %d ms (%s)", what, a->brokers,
-			       a->timeout_ms, errstr);
+		               a->timeout_ms, errstr);
 	return lib_err(code, "%s: %s", what, errstr);
 }
 
@@ -120,7 +120,7 @@ int admin_metadata(sl_admin *a, const struct rd_kafka_metadata **md)
 }
 
 const rd_kafka_metadata_topic_t *admin_md_topic(const struct rd_kafka_metadata *md,
-						const char *topic)
+                                                const char *topic)
 {
 	for (int i = 0; i < md->topic_cnt; i++)
 		if (!strcmp(md->topics[i].topic, topic) && !md->topics[i].err)
@@ -203,8 +203,8 @@ static int cmp_config(const void *x, const void *y)
 static int topic_from_md(sl_topic_info *t, const rd_kafka_metadata_topic_t *mt)
 {
 	t->name = admin_strdup(mt->topic);
-	t->partitions = calloc((size_t)(mt->partition_cnt > 0 ? mt->partition_cnt : 1),
-			       sizeof *t->partitions);
+	t->partitions =
+	    calloc((size_t)(mt->partition_cnt > 0 ? mt->partition_cnt : 1), sizeof *t->partitions);
 	if (!t->name || !t->partitions)
 		return lib_err(SL_ENOMEM, "out of memory");
 	for (int i = 0; i < mt->partition_cnt; i++) {
@@ -233,7 +233,8 @@ int sl_admin_list_topics(sl_admin *a, bool include_internal, sl_topic_list **out
 		return rc;
 	sl_topic_list *l = calloc(1, sizeof *l);
 	if (l)
-		l->topics = calloc((size_t)(md->topic_cnt > 0 ? md->topic_cnt : 1), sizeof *l->topics);
+		l->topics =
+		    calloc((size_t)(md->topic_cnt > 0 ? md->topic_cnt : 1), sizeof *l->topics);
 	if (!l || !l->topics) {
 		rc = lib_err(SL_ENOMEM, "out of memory");
 		goto done;
@@ -258,9 +259,10 @@ done:
 
 /* DescribeConfigs of one topic; the caller destroys *ev. */
 static int describe_configs(sl_admin *a, const char *topic, rd_kafka_event_t **ev,
-			    const rd_kafka_ConfigEntry_t ***entries, size_t *n)
+                            const rd_kafka_ConfigEntry_t ***entries, size_t *n)
 {
-	rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+	rd_kafka_ConfigResource_t *res =
+	    rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
 	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
 	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
 	int rc = 0;
@@ -275,15 +277,16 @@ static int describe_configs(sl_admin *a, const char *topic, rd_kafka_event_t **e
 	if (rc)
 		goto done;
 	size_t nres;
-	const rd_kafka_ConfigResource_t **rs =
-	    rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(*ev), &nres);
+	const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
+	    rd_kafka_event_DescribeConfigs_result(*ev), &nres);
 	if (nres < 1) {
 		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
 	} else if (rd_kafka_ConfigResource_error(rs[0])) {
 		rc = admin_rdk_err(a, rd_kafka_ConfigResource_error(rs[0]),
-				   rd_kafka_ConfigResource_error_string(rs[0]), what);
+		                   rd_kafka_ConfigResource_error_string(rs[0]), what);
 	} else {
-		*entries = (const rd_kafka_ConfigEntry_t **)rd_kafka_ConfigResource_configs(rs[0], n);
+		*entries =
+		    (const rd_kafka_ConfigEntry_t **)rd_kafka_ConfigResource_configs(rs[0], n);
 	}
 	if (rc) {
 		rd_kafka_event_destroy(*ev);
@@ -320,8 +323,8 @@ int sl_admin_describe_topic(sl_admin *a, const char *topic, sl_topic_info **out)
 	rc = topic_from_md(t, mt);
 	for (size_t i = 0; !rc && i < t->partition_count; i++)
 		rc = admin_watermarks(a, topic, t->partitions[i].partition,
-				      &t->partitions[i].low_watermark,
-				      &t->partitions[i].high_watermark);
+		                      &t->partitions[i].low_watermark,
+		                      &t->partitions[i].high_watermark);
 	if (rc)
 		goto done;
 	const rd_kafka_ConfigEntry_t **ce;
@@ -360,8 +363,7 @@ done:
 }
 
 /* The per-topic result of CreateTopics / DeleteTopics / CreatePartitions. */
-static int topic_result(sl_admin *a, const rd_kafka_topic_result_t **tr, size_t n,
-			const char *what)
+static int topic_result(sl_admin *a, const rd_kafka_topic_result_t **tr, size_t n, const char *what)
 {
 	if (n < 1)
 		return lib_err(SL_EPROTO, "%s: empty reply", what);
@@ -372,7 +374,7 @@ static int topic_result(sl_admin *a, const rd_kafka_topic_result_t **tr, size_t 
 }
 
 int sl_admin_create_topic(sl_admin *a, const char *topic, int partitions, int replication_factor,
-			  const sl_kv *configs, size_t n)
+                          const sl_kv *configs, size_t n)
 {
 	char why[256], what[320];
 	snprintf(what, sizeof what, "create topic %s", topic);
@@ -454,8 +456,8 @@ int sl_admin_create_partitions(sl_admin *a, const char *topic, int total)
 {
 	char why[256], what[320];
 	snprintf(what, sizeof what, "add partitions to %s", topic);
-	rd_kafka_NewPartitions_t *np = rd_kafka_NewPartitions_new(topic, (size_t)(total > 0 ? total : 0),
-								  why, sizeof why);
+	rd_kafka_NewPartitions_t *np =
+	    rd_kafka_NewPartitions_new(topic, (size_t)(total > 0 ? total : 0), why, sizeof why);
 	if (!np)
 		return lib_err(SL_EINVAL, "%s: %s", what, why);
 	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
@@ -503,7 +505,8 @@ int sl_admin_alter_topic_configs(sl_admin *a, const char *topic, const sl_kv *se
 	int rc = describe_configs(a, topic, &dev, &ce, &nce);
 	if (rc)
 		return rc;
-	rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+	rd_kafka_ConfigResource_t *res =
+	    rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
 	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
 	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
 	if (!res || !q || !o) {
@@ -514,7 +517,8 @@ int sl_admin_alter_topic_configs(sl_admin *a, const char *topic, const sl_kv *se
 	 * are sent back unchanged. */
 	for (size_t i = 0; i < nce; i++) {
 		const char *name = rd_kafka_ConfigEntry_name(ce[i]);
-		if (rd_kafka_ConfigEntry_source(ce[i]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG ||
+		if (rd_kafka_ConfigEntry_source(ce[i]) !=
+		        RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG ||
 		    find_kv(set, n, name))
 			continue;
 		const char *v = rd_kafka_ConfigEntry_value(ce[i]);
@@ -524,7 +528,8 @@ int sl_admin_alter_topic_configs(sl_admin *a, const char *topic, const sl_kv *se
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (set[i].value && rd_kafka_ConfigResource_set_config(res, set[i].key, set[i].value)) {
+		if (set[i].value &&
+		    rd_kafka_ConfigResource_set_config(res, set[i].key, set[i].value)) {
 			rc = lib_err(SL_EINVAL, "%s: bad config %s", what, set[i].key);
 			goto done;
 		}
@@ -540,7 +545,7 @@ int sl_admin_alter_topic_configs(sl_admin *a, const char *topic, const sl_kv *se
 		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
 	else if (rd_kafka_ConfigResource_error(rs[0]))
 		rc = admin_rdk_err(a, rd_kafka_ConfigResource_error(rs[0]),
-				   rd_kafka_ConfigResource_error_string(rs[0]), what);
+		                   rd_kafka_ConfigResource_error_string(rs[0]), what);
 done:
 	if (ev)
 		rd_kafka_event_destroy(ev);

@@ -56,13 +56,15 @@ int sl_admin_list_groups(sl_admin *a, sl_group_list **out)
 	rc = admin_wait(a, q, &ev, "list groups");
 	if (rc)
 		goto done;
-	const rd_kafka_ListConsumerGroups_result_t *r = rd_kafka_event_ListConsumerGroups_result(ev);
+	const rd_kafka_ListConsumerGroups_result_t *r =
+	    rd_kafka_event_ListConsumerGroups_result(ev);
 	size_t n, nerr;
-	const rd_kafka_ConsumerGroupListing_t **gl = rd_kafka_ListConsumerGroups_result_valid(r, &n);
+	const rd_kafka_ConsumerGroupListing_t **gl =
+	    rd_kafka_ListConsumerGroups_result_valid(r, &n);
 	const rd_kafka_error_t **errs = rd_kafka_ListConsumerGroups_result_errors(r, &nerr);
 	if (nerr > 0 && n == 0) {
 		rc = admin_rdk_err(a, rd_kafka_error_code(errs[0]), rd_kafka_error_string(errs[0]),
-				   "list groups");
+		                   "list groups");
 		goto done;
 	}
 	l->groups = calloc(n ? n : 1, sizeof *l->groups);
@@ -189,8 +191,9 @@ static int describe_members(sl_admin *a, const char *group, sl_group_info *g, ro
 	if (rc)
 		goto done;
 	size_t n;
-	const rd_kafka_ConsumerGroupDescription_t **gd = rd_kafka_DescribeConsumerGroups_result_groups(
-	    rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
+	const rd_kafka_ConsumerGroupDescription_t **gd =
+	    rd_kafka_DescribeConsumerGroups_result_groups(
+	        rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
 	if (n < 1) {
 		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
 		goto done;
@@ -218,7 +221,8 @@ static int describe_members(sl_admin *a, const char *group, sl_group_info *g, ro
 		goto done;
 	}
 	for (size_t i = 0; i < nm; i++) {
-		const rd_kafka_MemberDescription_t *md = rd_kafka_ConsumerGroupDescription_member(gd[0], i);
+		const rd_kafka_MemberDescription_t *md =
+		    rd_kafka_ConsumerGroupDescription_member(gd[0], i);
 		sl_group_member *m = &g->members[g->member_count++];
 		m->member_id = admin_strdup(rd_kafka_MemberDescription_consumer_id(md));
 		m->client_id = admin_strdup(rd_kafka_MemberDescription_client_id(md));
@@ -231,7 +235,8 @@ static int describe_members(sl_admin *a, const char *group, sl_group_info *g, ro
 		const rd_kafka_topic_partition_list_t *tp =
 		    ma ? rd_kafka_MemberAssignment_partitions(ma) : NULL;
 		for (int j = 0; tp && j < tp->cnt; j++) {
-			sl_group_offset *r = rows_get(rows, tp->elems[j].topic, tp->elems[j].partition);
+			sl_group_offset *r =
+			    rows_get(rows, tp->elems[j].topic, tp->elems[j].partition);
 			if (!r || !(r->member_id = admin_strdup(m->member_id)) ||
 			    !(r->client_id = admin_strdup(m->client_id)) ||
 			    !(r->host = admin_strdup(m->host))) {
@@ -258,7 +263,8 @@ static int list_offsets(sl_admin *a, const char *group, rows_t *rows)
 {
 	char what[320];
 	snprintf(what, sizeof what, "committed offsets of %s", group);
-	rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+	rd_kafka_ListConsumerGroupOffsets_t *req =
+	    rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
 	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
 	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
 	rd_kafka_event_t *ev = NULL;
@@ -365,8 +371,8 @@ static int alter_offsets(sl_admin *a, const char *group, const rows_t *plan)
 	snprintf(what, sizeof what, "reset offsets of %s", group);
 	rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new((int)plan->n);
 	for (size_t i = 0; tp && i < plan->n; i++)
-		rd_kafka_topic_partition_list_add(tp, plan->v[i].topic, plan->v[i].partition)->offset =
-		    plan->v[i].new_offset;
+		rd_kafka_topic_partition_list_add(tp, plan->v[i].topic, plan->v[i].partition)
+		    ->offset = plan->v[i].new_offset;
 	rd_kafka_AlterConsumerGroupOffsets_t *req =
 	    tp ? rd_kafka_AlterConsumerGroupOffsets_new(group, tp) : NULL;
 	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
@@ -415,7 +421,7 @@ done:
 }
 
 int sl_admin_reset_offsets(sl_admin *a, const char *group, const char *topic, int32_t partition,
-			   sl_reset_to to, int64_t offset, bool execute, sl_offset_list **out)
+                           sl_reset_to to, int64_t offset, bool execute, sl_offset_list **out)
 {
 	if (out)
 		*out = NULL;
@@ -427,9 +433,9 @@ int sl_admin_reset_offsets(sl_admin *a, const char *group, const char *topic, in
 		return rc;
 	if (execute && strcmp(g->state, "Empty") && strcmp(g->state, "Dead")) {
 		rc = lib_err(SL_ESTATE,
-			     "assignments can only be reset if the group '%s' is inactive, but the "
-			     "current state is %s",
-			     group, g->state);
+		             "assignments can only be reset if the group '%s' is inactive, but the "
+		             "current state is %s",
+		             group, g->state);
 		goto done;
 	}
 	rc = admin_metadata(a, &md);
@@ -461,13 +467,14 @@ int sl_admin_reset_offsets(sl_admin *a, const char *group, const char *topic, in
 			r->new_offset = r->log_end;
 		else /* Kafka clamps an out-of-range target to the nearest end. */
 			r->new_offset = offset < r->log_start ? r->log_start
-				      : offset > r->log_end ? r->log_end
-							    : offset;
+			                : offset > r->log_end ? r->log_end
+			                                      : offset;
 		if (r->committed >= 0)
 			r->lag = r->log_end - r->committed;
 	}
 	if (!plan.n) {
-		rc = lib_err(SL_ENOENT, "partition %d of topic '%s' does not exist", partition, topic);
+		rc = lib_err(SL_ENOENT, "partition %d of topic '%s' does not exist", partition,
+		             topic);
 		goto done;
 	}
 	qsort(plan.v, plan.n, sizeof *plan.v, cmp_offset);

@@ -28,7 +28,7 @@ int admin_wait(sl_admin *a, rd_kafka_queue_t *q, rd_kafka_event_t **out, const c
 int admin_metadata(sl_admin *a, const struct rd_kafka_metadata **md);
 /* The topic in md without error, or NULL. */
 const rd_kafka_metadata_topic_t *admin_md_topic(const struct rd_kafka_metadata *md,
-						const char *topic);
+                                                const char *topic);
 int admin_watermarks(sl_admin *a, const char *topic, int32_t partition, int64_t *lo, int64_t *hi);
 
 #endif

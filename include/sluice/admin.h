@@ -86,7 +86,7 @@ SL_API void sl_topic_info_free(sl_topic_info *t);
  * configs (n entries, borrowed) are topic configs. SL_EEXIST if it
  * exists. */
 SL_API int sl_admin_create_topic(sl_admin *a, const char *topic, int partitions,
-				 int replication_factor, const sl_kv *configs, size_t n);
+                                 int replication_factor, const sl_kv *configs, size_t n);
 /* DeleteTopics. SL_ENOENT if it does not exist. */
 SL_API int sl_admin_delete_topic(sl_admin *a, const char *topic);
 /* CreatePartitions: grows the topic to total partitions. SL_EINVAL if
@@ -96,8 +96,7 @@ SL_API int sl_admin_create_partitions(sl_admin *a, const char *topic, int total)
  * keeping the other overrides: what IncrementalAlterConfigs does, done as
  * DescribeConfigs + AlterConfigs because librdkafka 2.0 has no
  * IncrementalAlterConfigs (not atomic against a concurrent alter). */
-SL_API int sl_admin_alter_topic_configs(sl_admin *a, const char *topic, const sl_kv *set,
-					size_t n);
+SL_API int sl_admin_alter_topic_configs(sl_admin *a, const char *topic, const sl_kv *set, size_t n);
 
 /* ---- consumer groups ------------------------------------------------- */
 
@@ -171,8 +170,8 @@ typedef struct sl_offset_list {
  * unknown): otherwise SL_ESTATE, as kafka-consumer-groups.sh refuses.
  * *out (the plan; owned, may be NULL if not wanted) is set on success. */
 SL_API int sl_admin_reset_offsets(sl_admin *a, const char *group, const char *topic,
-				  int32_t partition, sl_reset_to to, int64_t offset, bool execute,
-				  sl_offset_list **out);
+                                  int32_t partition, sl_reset_to to, int64_t offset, bool execute,
+                                  sl_offset_list **out);
 SL_API void sl_offset_list_free(sl_offset_list *l);
 
 /* DeleteGroups. SL_ENOENT if unknown, SL_ESTATE if it has members. */

@@ -49,7 +49,7 @@ struct cli {
 	sl_conf *conf;  /* brokers etc.: defaults < SLUICE_BROKERS < --config < flags */
 	int timeout_ms; /* --timeout-ms: per request */
 	bool timeout_given;
-	char **pos;     /* positional arguments after parsing (views into argv) */
+	char **pos; /* positional arguments after parsing (views into argv) */
 	int npos;
 };
 
@@ -60,10 +60,10 @@ extern const cli_cmd CLI_COMMANDS[];
  * opts, calling fn for each of opts. Returns 0, CLI_HELP (usage printed on
  * stdout) or EXIT_USAGE (message printed). */
 int cli_parse(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn fn, void *st);
-#define CLI_PARSE(cli, argc, argv, opts, fn, st)                           \
-	do {                                                              \
-		int parse_rc_ = cli_parse(cli, argc, argv, opts, fn, st); \
-		if (parse_rc_)                                            \
+#define CLI_PARSE(cli, argc, argv, opts, fn, st)                            \
+	do {                                                                \
+		int parse_rc_ = cli_parse(cli, argc, argv, opts, fn, st);   \
+		if (parse_rc_)                                              \
 			return parse_rc_ == CLI_HELP ? EXIT_OK : parse_rc_; \
 	} while (0)
 
@@ -78,7 +78,7 @@ int cli_lib_fail(const char *what, int rc);
 
 /* Number parsing for option values: 0 or EXIT_USAGE (printed). */
 int cli_int(const cli_t *cli, const char *opt, const char *arg, int64_t min, int64_t max,
-	    int64_t *out);
+            int64_t *out);
 /* sl_conf_set, reporting a bad value as a usage error. */
 int cli_conf_set(cli_t *cli, const char *key, const char *value);
 /* Exactly n positional arguments, named in the message if missing. */

@@ -51,10 +51,11 @@ static int on_opt(cli_t *cli, int id, const char *arg, void *st)
 	case OPT_LATEST:
 	case OPT_TO_OFFSET:
 		if (o->to != -1)
-			return cli_usage(cli, "give only one of --to-earliest, --to-latest, --to-offset");
+			return cli_usage(
+			    cli, "give only one of --to-earliest, --to-latest, --to-offset");
 		o->to = id == OPT_EARLIEST ? SL_RESET_EARLIEST
-		      : id == OPT_LATEST   ? SL_RESET_LATEST
-					   : SL_RESET_OFFSET;
+		        : id == OPT_LATEST ? SL_RESET_LATEST
+		                           : SL_RESET_OFFSET;
 		if (id == OPT_TO_OFFSET)
 			return cli_int(cli, "--to-offset", arg, 0, INT64_MAX, &o->offset);
 		return 0;
@@ -132,14 +133,15 @@ int cmd_groups_describe(cli_t *cli, int argc, char **argv)
 		}
 	} else {
 		t.ncols = 9;
-		ok = tbl_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
-			     "CONSUMER-ID", "HOST", "CLIENT-ID");
+		ok = tbl_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
+		             "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
 		for (size_t i = 0; ok && i < g->offset_count; i++) {
 			const sl_group_offset *r = &g->offsets[i];
 			char part[16];
 			snprintf(part, sizeof part, "%" PRId32, r->partition);
-			ok = tbl_row(&t, group, r->topic, part, cli_num(b1, r->committed), cli_num(b2, r->log_end),
-				     cli_num(b3, r->lag), r->member_id, r->host, r->client_id);
+			ok = tbl_row(&t, group, r->topic, part, cli_num(b1, r->committed),
+			             cli_num(b2, r->log_end), cli_num(b3, r->lag), r->member_id,
+			             r->host, r->client_id);
 		}
 	}
 	tbl_print(&t);
@@ -148,8 +150,12 @@ int cmd_groups_describe(cli_t *cli, int argc, char **argv)
 }
 
 static const cli_opt RESET_OPTS[] = {
-    {"topic", OPT_TOPIC, 1},         {"to-earliest", OPT_EARLIEST, 0}, {"to-latest", OPT_LATEST, 0},
-    {"to-offset", OPT_TO_OFFSET, 1}, {"execute", OPT_EXECUTE, 0},      {"dry-run", OPT_DRY_RUN, 0},
+    {"topic", OPT_TOPIC, 1},
+    {"to-earliest", OPT_EARLIEST, 0},
+    {"to-latest", OPT_LATEST, 0},
+    {"to-offset", OPT_TO_OFFSET, 1},
+    {"execute", OPT_EXECUTE, 0},
+    {"dry-run", OPT_DRY_RUN, 0},
     {NULL, 0, 0},
 };
 
@@ -180,20 +186,21 @@ int cmd_groups_reset(cli_t *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	sl_offset_list *plan;
 	rc = sl_admin_reset_offsets(a, group, topic, (int32_t)partition, (sl_reset_to)o.to,
-				    o.offset, o.execute, &plan);
+	                            o.offset, o.execute, &plan);
 	sl_admin_free(a);
 	if (rc)
 		return cli_lib_fail("groups reset-offsets", rc);
 	if (!o.execute)
-		fprintf(stderr, "WARN: No action will be performed as the --execute option is "
-				"missing. This is a dry run: add --execute to commit these offsets.\n");
+		fprintf(stderr,
+		        "WARN: No action will be performed as the --execute option is "
+		        "missing. This is a dry run: add --execute to commit these offsets.\n");
 	table t = {.ncols = 4};
 	bool ok = tbl_row(&t, "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
 	char b1[24], part[16];
 	for (size_t i = 0; ok && i < plan->count; i++) {
 		snprintf(part, sizeof part, "%" PRId32, plan->offsets[i].partition);
 		ok = tbl_row(&t, group, plan->offsets[i].topic, part,
-			     cli_num(b1, plan->offsets[i].new_offset));
+		             cli_num(b1, plan->offsets[i].new_offset));
 	}
 	tbl_print(&t);
 	sl_offset_list_free(plan);

@@ -70,16 +70,16 @@ static int on_opt(cli_t *cli, int id, const char *arg, void *st)
 }
 
 static const cli_opt JOBS_OPTS[] = {
-    {"beanstalk", OPT_BEANSTALK, 1}, {"tube", OPT_TUBE, 1},       {"pri", OPT_PRI, 1},
-    {"delay", OPT_DELAY, 1},         {"ttr", OPT_TTR, 1},         {"body", OPT_BODY, 1},
-    {"timeout", OPT_TIMEOUT, 1},     {"delete", OPT_DELETE, 0},   {"release", OPT_RELEASE, 0},
-    {"bury", OPT_BURY, 0},           {"id", OPT_ID, 1},           {NULL, 0, 0},
+    {"beanstalk", OPT_BEANSTALK, 1}, {"tube", OPT_TUBE, 1},     {"pri", OPT_PRI, 1},
+    {"delay", OPT_DELAY, 1},         {"ttr", OPT_TTR, 1},       {"body", OPT_BODY, 1},
+    {"timeout", OPT_TIMEOUT, 1},     {"delete", OPT_DELETE, 0}, {"release", OPT_RELEASE, 0},
+    {"bury", OPT_BURY, 0},           {"id", OPT_ID, 1},         {NULL, 0, 0},
 };
 
 /* Parses the options, checks for npos positional arguments (-1: any)
  * and connects; *j is NULL when rc is returned. */
 static int open_jobs(cli_t *cli, int argc, char **argv, jobs_opts *o, sl_jobs **j, int npos,
-		     const char *names)
+                     const char *names)
 {
 	*o = (jobs_opts){.pri = 1024, .ttr = 60, .id = -1};
 	*j = NULL;
@@ -105,11 +105,11 @@ fail:
 }
 
 /* Each handler: open, check positionals, act, close. */
-#define OPEN_JOBS(npos, names)                                     \
-	jobs_opts o;                                               \
-	sl_jobs *j;                                                \
+#define OPEN_JOBS(npos, names)                                      \
+	jobs_opts o;                                                \
+	sl_jobs *j;                                                 \
 	int rc = open_jobs(cli, argc, argv, &o, &j, (npos), names); \
-	if (rc)                                                    \
+	if (rc)                                                     \
 		return rc == CLI_HELP ? EXIT_OK : rc;
 
 static int jobs_fail(sl_jobs *j, const char *what, int rc)
@@ -176,7 +176,7 @@ int cmd_jobs_reserve(cli_t *cli, int argc, char **argv)
 {
 	OPEN_JOBS(0, "");
 	if (o.tube && ((rc = sl_jobs_watch(j, o.tube)) ||
-		       (strcmp(o.tube, "default") && (rc = sl_jobs_ignore(j, "default")))))
+	               (strcmp(o.tube, "default") && (rc = sl_jobs_ignore(j, "default")))))
 		return jobs_fail(j, "reserve", rc);
 	uint64_t id;
 	char *body;

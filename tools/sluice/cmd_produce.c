@@ -91,11 +91,11 @@ static void on_delivery(const sl_delivery *d, void *user)
 	atomic_fetch_add(&s->failed, 1);
 	if (!atomic_flag_test_and_set(&s->have_reason))
 		snprintf(s->reason, sizeof s->reason, "%s",
-			 d->reason && *d->reason ? d->reason : sl_strerror(d->err));
+		         d->reason && *d->reason ? d->reason : sl_strerror(d->err));
 }
 
 static int push(sl_pusher *p, const produce_opts *o, const char *key, size_t klen,
-		const char *value, size_t vlen)
+                const char *value, size_t vlen)
 {
 	sl_out_message m = {
 	    .key = key,
@@ -132,11 +132,16 @@ static int check_topic(cli_t *cli, const char *topic)
 }
 
 static const cli_opt PRODUCE_OPTS[] = {
-    {"topic", OPT_TOPIC, 1},           {"key", OPT_KEY, 1},
-    {"key-delimiter", OPT_KEY_DELIM, 1}, {"header", OPT_HEADER, 1},
-    {"partition", OPT_PARTITION, 1},   {"partitioner", OPT_PARTITIONER, 1},
-    {"acks", OPT_ACKS, 1},             {"compression", OPT_COMPRESSION, 1},
-    {"value", OPT_VALUE, 1},           {NULL, 0, 0},
+    {"topic", OPT_TOPIC, 1},
+    {"key", OPT_KEY, 1},
+    {"key-delimiter", OPT_KEY_DELIM, 1},
+    {"header", OPT_HEADER, 1},
+    {"partition", OPT_PARTITION, 1},
+    {"partitioner", OPT_PARTITIONER, 1},
+    {"acks", OPT_ACKS, 1},
+    {"compression", OPT_COMPRESSION, 1},
+    {"value", OPT_VALUE, 1},
+    {NULL, 0, 0},
 };
 
 int cmd_produce(cli_t *cli, int argc, char **argv)
@@ -186,11 +191,12 @@ int cmd_produce(cli_t *cli, int argc, char **argv)
 				if (!sep) {
 					free(line);
 					sl_pusher_close(p);
-					return cli_fail("produce: no key separator '%s' on line %" PRIu64,
-							o.delim, lineno);
+					return cli_fail(
+					    "produce: no key separator '%s' on line %" PRIu64,
+					    o.delim, lineno);
 				}
 				rc = push(p, &o, line, (size_t)(sep - line), sep + dl,
-					  (size_t)(line + n - sep - (ptrdiff_t)dl));
+				          (size_t)(line + n - sep - (ptrdiff_t)dl));
 			} else {
 				rc = push(p, &o, o.key, klen, line, (size_t)n);
 			}
@@ -211,7 +217,8 @@ int cmd_produce(cli_t *cli, int argc, char **argv)
 		return cli_fail("produce: %s", why[0] ? why : sl_strerror(rc));
 	if (failed)
 		return cli_fail("produce: %" PRIu64 " of %" PRIu64 " messages not delivered: %s",
-				failed, sent, atomic_flag_test_and_set(&st.have_reason) ? st.reason : "?");
+		                failed, sent,
+		                atomic_flag_test_and_set(&st.have_reason) ? st.reason : "?");
 	if (frc || crc)
 		return cli_fail("produce: %s", why[0] ? why : sl_strerror(frc ? frc : crc));
 	return EXIT_OK;

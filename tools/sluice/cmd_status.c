@@ -102,8 +102,7 @@ static int dial(const char *host, const char *port, int timeout_ms, const char *
 
 /* GET path from addr; *body (owned) is the reply body. 0 or EXIT_FAIL
  * (printed). */
-static int http_get(const char *addr, const char *path, int timeout_ms, char **body,
-		    size_t *len)
+static int http_get(const char *addr, const char *path, int timeout_ms, char **body, size_t *len)
 {
 	char host[256], port[32];
 	if (!split_addr(addr, host, sizeof host, port, sizeof port))
@@ -302,9 +301,9 @@ static int beanstalk_section(const char *addr, int timeout_ms)
 			goto done;
 		}
 		ok = tbl_row(&t, line + 2, cli_num(b[0], yaml_int(yaml, "current-jobs-ready")),
-			     cli_num(b[1], yaml_int(yaml, "current-jobs-delayed")),
-			     cli_num(b[2], yaml_int(yaml, "current-jobs-reserved")),
-			     cli_num(b[3], yaml_int(yaml, "current-jobs-buried")));
+		             cli_num(b[1], yaml_int(yaml, "current-jobs-delayed")),
+		             cli_num(b[2], yaml_int(yaml, "current-jobs-reserved")),
+		             cli_num(b[3], yaml_int(yaml, "current-jobs-buried")));
 		free(yaml);
 	}
 	printf("\n");

@@ -109,7 +109,7 @@ int cmd_topics_create(cli_t *cli, int argc, char **argv)
 	if (!a)
 		return EXIT_FAIL;
 	rc = sl_admin_create_topic(a, name, o.partitions ? (int)o.partitions : 1,
-				   o.rf ? (int)o.rf : -1, o.configs, o.nconfigs);
+	                           o.rf ? (int)o.rf : -1, o.configs, o.nconfigs);
 	sl_admin_free(a);
 	if (rc == SL_EEXIST && o.if_not_exists)
 		return EXIT_OK;
@@ -148,18 +148,20 @@ int cmd_topics_describe(cli_t *cli, int argc, char **argv)
 		if (e->is_default)
 			continue;
 		printf("%s%s=%s", n++ ? "," : "", e->name,
-		       e->sensitive ? "<sensitive>" : e->value ? e->value : "null");
+		       e->sensitive ? "<sensitive>"
+		       : e->value   ? e->value
+		                    : "null");
 	}
 	printf("\n");
 	for (size_t i = 0; i < t->partition_count; i++) {
 		const sl_partition_info *p = &t->partitions[i];
-		printf("\tTopic: %s\tPartition: %" PRId32 "\tLeader: %" PRId32 "\tReplicas: ", t->name,
-		       p->partition, p->leader);
+		printf("\tTopic: %s\tPartition: %" PRId32 "\tLeader: %" PRId32 "\tReplicas: ",
+		       t->name, p->partition, p->leader);
 		print_ids(p->replicas, p->replica_count);
 		printf("\tIsr: ");
 		print_ids(p->isr, p->isr_count);
-		printf("\tLogStartOffset: %" PRId64 "\tLogEndOffset: %" PRId64 "\n", p->low_watermark,
-		       p->high_watermark);
+		printf("\tLogStartOffset: %" PRId64 "\tLogEndOffset: %" PRId64 "\n",
+		       p->low_watermark, p->high_watermark);
 	}
 	sl_topic_info_free(t);
 	return EXIT_OK;

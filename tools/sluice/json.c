@@ -31,10 +31,10 @@ static bool lit(reader *r, const char *s)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0'
-	     : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	     : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				    : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
 }
 
 /* A string at r->p (after the quote) into an owned, NUL-terminated copy.
@@ -56,11 +56,21 @@ static char *string(reader *r)
 			break;
 		c = *r->p++;
 		switch (c) {
-		case 'n': out[n++] = '\n'; break;
-		case 't': out[n++] = '\t'; break;
-		case 'r': out[n++] = '\r'; break;
-		case 'b': out[n++] = '\b'; break;
-		case 'f': out[n++] = '\f'; break;
+		case 'n':
+			out[n++] = '\n';
+			break;
+		case 't':
+			out[n++] = '\t';
+			break;
+		case 'r':
+			out[n++] = '\r';
+			break;
+		case 'b':
+			out[n++] = '\b';
+			break;
+		case 'f':
+			out[n++] = '\f';
+			break;
 		case 'u': {
 			unsigned v = 0;
 			for (int i = 0; i < 4; i++) {
@@ -83,7 +93,9 @@ static char *string(reader *r)
 			}
 			break;
 		}
-		default: out[n++] = c; break;
+		default:
+			out[n++] = c;
+			break;
 		}
 	}
 	if (r->p >= r->end) {
@@ -188,7 +200,8 @@ static bool value(reader *r, json *v)
 	}
 	char *end;
 	char buf[64];
-	size_t n = (size_t)(r->end - r->p) < sizeof buf - 1 ? (size_t)(r->end - r->p) : sizeof buf - 1;
+	size_t n =
+	    (size_t)(r->end - r->p) < sizeof buf - 1 ? (size_t)(r->end - r->p) : sizeof buf - 1;
 	memcpy(buf, r->p, n);
 	buf[n] = 0;
 	v->num = strtod(buf, &end);

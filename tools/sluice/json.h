@@ -14,9 +14,9 @@ typedef struct json {
 	json_type type;
 	bool b;
 	double num;
-	char *str;          /* JSON_STR, owned */
-	struct json *kids;  /* JSON_ARR / JSON_OBJ members, owned */
-	char **keys;        /* JSON_OBJ member names (NULL in arrays), owned */
+	char *str;         /* JSON_STR, owned */
+	struct json *kids; /* JSON_ARR / JSON_OBJ members, owned */
+	char **keys;       /* JSON_OBJ member names (NULL in arrays), owned */
 	size_t n;
 } json;
 

@@ -19,7 +19,9 @@
 #pragma weak cmd_bench
 
 #define KAFKA_OPTS "[-b BROKERS] "
-#define BSTK "  --beanstalk HOST:PORT    beanstalkd server (env SLUICE_BEANSTALK, default localhost:11300)\n"
+#define BSTK                                                                           \
+	"  --beanstalk HOST:PORT    beanstalkd server (env SLUICE_BEANSTALK, default " \
+	"localhost:11300)\n"
 
 /* clang-format off */
 const cli_cmd CLI_COMMANDS[] = {
@@ -161,7 +163,7 @@ static int list(FILE *f, const char *family)
 static void overview(FILE *f)
 {
 	fprintf(f, "usage: sluice COMMAND [ARGS]   (sluice COMMAND --help for its options)\n\n"
-		   "commands:\n");
+	           "commands:\n");
 	list(f, NULL);
 	fprintf(f, "\nsluice %s; documentation: docs/cli.md\n", SL_VERSION_STRING);
 }
@@ -243,11 +245,12 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		}
 		if (argc > 2)
-			fprintf(stderr, "sluice: %s: unknown subcommand '%s' (see 'sluice %s --help')\n",
-				w, argv[2], w);
+			fprintf(stderr,
+			        "sluice: %s: unknown subcommand '%s' (see 'sluice %s --help')\n", w,
+			        argv[2], w);
 		else
-			fprintf(stderr, "sluice: %s: missing subcommand (see 'sluice %s --help')\n", w,
-				w);
+			fprintf(stderr, "sluice: %s: missing subcommand (see 'sluice %s --help')\n",
+			        w, w);
 		return EXIT_USAGE;
 	}
 	fprintf(stderr, "sluice: unknown command '%s' (see 'sluice --help')\n", w);

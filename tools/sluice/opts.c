@@ -31,7 +31,7 @@ enum {
 };
 
 static const cli_opt COMMON[] = {
-    {"brokers", OPT_BROKERS, 1},   {"config", OPT_CONFIG, 1}, {"conf-file", OPT_CONF_FILE, 1},
+    {"brokers", OPT_BROKERS, 1},    {"config", OPT_CONFIG, 1}, {"conf-file", OPT_CONF_FILE, 1},
     {"timeout-ms", OPT_TIMEOUT, 1}, {"help", OPT_HELP, 0},     {NULL, 0, 0},
 };
 
@@ -82,14 +82,15 @@ void cli_print_usage(const cli_cmd *cmd, FILE *f)
 }
 
 int cli_int(const cli_t *cli, const char *opt, const char *arg, int64_t min, int64_t max,
-	    int64_t *out)
+            int64_t *out)
 {
 	char *end;
 	errno = 0;
 	long long v = strtoll(arg, &end, 10);
 	if (errno || end == arg || *end || v < min || v > max)
-		return cli_usage(cli, "%s: expected an integer in [%" PRId64 ", %" PRId64 "], got '%s'",
-				 opt, min, max, arg);
+		return cli_usage(cli,
+		                 "%s: expected an integer in [%" PRId64 ", %" PRId64 "], got '%s'",
+		                 opt, min, max, arg);
 	*out = v;
 	return 0;
 }
@@ -144,8 +145,8 @@ static int add_opts(struct option *lo, int *nlo, char *shorts, size_t *ns, const
 	for (; o && o->name; o++) {
 		if (*nlo >= MAX_OPTS - 1)
 			return -1;
-		lo[(*nlo)++] = (struct option){o->name, o->has_arg ? required_argument : no_argument,
-					       NULL, o->id};
+		lo[(*nlo)++] = (struct option){
+		    o->name, o->has_arg ? required_argument : no_argument, NULL, o->id};
 		if (o->id < 128) {
 			shorts[(*ns)++] = (char)o->id;
 			if (o->has_arg)
@@ -254,7 +255,8 @@ int cli_parse(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn
 		if (!set_key[i]) {
 			snprintf(buf, sizeof buf, "%s", set_val[i]);
 			if (!cli_split_kv(buf, &k, &v))
-				return cli_usage(cli, "-o: expected KEY=VALUE, got '%s'", set_val[i]);
+				return cli_usage(cli, "-o: expected KEY=VALUE, got '%s'",
+				                 set_val[i]);
 		}
 		if ((rc = cli_conf_set(cli, k, v)))
 			return rc;
