@@ -159,7 +159,7 @@ int cmd_produce(cli_t *cli, int argc, char **argv)
 	if (o.key && o.delim)
 		return cli_usage(cli, "give -k or -K, not both");
 	if (o.partition >= 0) {
-		char buf[16];
+		char buf[24];
 		snprintf(buf, sizeof buf, "%" PRId64, o.partition);
 		if ((rc = cli_conf_set(cli, "partition", buf)))
 			return rc;

@@ -333,8 +333,8 @@ int cmd_status(cli_t *cli, int argc, char **argv)
 	const char *http = o.http ? o.http : getenv("SLUICE_HTTP");
 	if (!http || !*http)
 		http = "localhost:8080";
-	char *body;
-	size_t len;
+	char *body = NULL;
+	size_t len = 0;
 	if ((rc = http_get(http, "/status", cli->timeout_ms, &body, &len)))
 		return rc;
 	if (o.json) {
