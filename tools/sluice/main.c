@@ -45,7 +45,7 @@ const cli_cmd CLI_COMMANDS[] = {
      "  --offset N               without a group: start at offset N\n"
      "  --partition P            without a group: read only partition P\n"
      "  -f, --format FMT         output format (default \"%v\\n\"): %t topic, %p partition,\n"
-     "                           %o offset, %k key, %v value, %T timestamp (ms), %h headers\n"
+     "                           %o offset, %k key, %v (or %s) value, %T timestamp (ms), %h headers\n"
      "                           (k=v,k=v), %K key length, %S value length, %% a %, \\n \\t \\\\\n"
      "  -n, --count N            exit after N messages\n"
      "  --timeout-ms MS          exit after MS without a message (default: never)"},
