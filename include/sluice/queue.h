@@ -17,15 +17,27 @@
  * max.attempts calls; each failure goes to the error callback. After the
  * last attempt the message is produced to dead.letter.topic (with headers
  * sluice.topic, sluice.partition, sluice.offset, sluice.error) when one is
- * set, and counted as handled either way so the partition moves on.
+ * set, and counted as handled either way so the partition moves on. With a
+ * dead-letter topic it counts as handled only once the broker acknowledged
+ * the copy; a failed produce is reported and retried, never dropped.
+ *
+ * Rebalances use the eager protocol: on revoke the partition's queued
+ * messages are dropped, those being handled finish, the in-order point is
+ * committed synchronously, and only then is the partition given up.
+ * A partition without a committed offset starts at offset. A start outside
+ * the log (a numeric offset, or a commit whose records were deleted)
+ * restarts at the log's first offset, or at its end with offset = last.
  *
  * Without a group (group = ""), the queue reads the given topic(s) from
  * offset (first|last|N) on every partition, or only the partition set with
  * sl_queue_set_partition(), and commits nothing: the console consumer.
  *
  * Thread-safety: new/set/start/stop/free from one controlling thread;
- * metrics and lag from any thread. The handler and error callback run on
- * processor threads, concurrently when processors > 1.
+ * metrics and lag from any thread. The handler runs on processor threads,
+ * concurrently when processors > 1. The error callback runs on processor
+ * threads for handler and dead-letter failures, and on fetcher or commit
+ * threads (or the thread in sl_queue_stop) for fetch and commit errors: it
+ * must be thread-safe.
  */
 #ifndef SLUICE_QUEUE_H
 #define SLUICE_QUEUE_H
@@ -50,6 +62,14 @@ SL_API sl_queue *sl_queue_new(const sl_conf *conf, sl_handler handler, void *use
 SL_API void sl_queue_set_error_cb(sl_queue *q, sl_error_cb cb, void *user);
 /* Without a group: read only this partition (-1 = all, the default). */
 SL_API int sl_queue_set_partition(sl_queue *q, int32_t partition);
+
+/* Sets a librdkafka property (for example session.timeout.ms,
+ * heartbeat.interval.ms, ssl.*, message.timeout.ms) on every Kafka client
+ * the queue creates: its consumers and its dead-letter producer (which
+ * ignores consumer properties, and the consumers producer ones). Applied
+ * after the ones derived from the conf, so it overrides them. Before
+ * sl_queue_start only. SL_ECONF if librdkafka rejects name or value. */
+SL_API int sl_queue_set_rdkafka(sl_queue *q, const char *name, const char *value);
 
 /* Starts the threads; returns once the Kafka clients are created. */
 SL_API int sl_queue_start(sl_queue *q);

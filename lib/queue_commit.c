@@ -1,0 +1,101 @@
+/*
+ * queue_commit.c — the in-order commit tracker; see queue_commit.h.
+ *
+ * A ring of (offset, done) in fetch order. Handled entries at the front
+ * are popped at once, so the front is always the lowest pending offset and
+ * the ring holds no more than the messages between the commit point and
+ * the last fetch (bounded by the queue capacity plus those in flight).
+ * qc_done finds its entry by binary search: the ring is sorted.
+ */
+#include "queue_commit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib.h"
+
+void qc_init(qc_tracker *t)
+{
+	memset(t, 0, sizeof *t);
+	t->last = -1;
+}
+
+void qc_deinit(qc_tracker *t)
+{
+	free(t->ring);
+	qc_init(t);
+}
+
+void qc_reset(qc_tracker *t)
+{
+	t->head = t->len = 0;
+	t->last = -1;
+}
+
+static qc_entry *at(const qc_tracker *t, size_t i)
+{
+	return &t->ring[(t->head + i) % t->cap];
+}
+
+static int grow(qc_tracker *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 64;
+	qc_entry *n = malloc(ncap * sizeof *n);
+	if (!n)
+		return lib_err(SL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < t->len; i++)
+		n[i] = *at(t, i);
+	free(t->ring);
+	t->ring = n;
+	t->cap = ncap;
+	t->head = 0;
+	return 0;
+}
+
+int qc_add(qc_tracker *t, int64_t offset)
+{
+	if (offset <= t->last)
+		return lib_err(SL_EINVAL, "offset %lld not above %lld", (long long)offset,
+		               (long long)t->last);
+	if (t->len == t->cap && grow(t))
+		return SL_ENOMEM;
+	*at(t, t->len) = (qc_entry){offset, false};
+	t->len++;
+	t->last = offset;
+	return 0;
+}
+
+int qc_done(qc_tracker *t, int64_t offset)
+{
+	size_t lo = 0, hi = t->len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (at(t, mid)->offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == t->len || at(t, lo)->offset != offset || at(t, lo)->done)
+		return SL_ENOENT;
+	at(t, lo)->done = true;
+	while (t->len && at(t, 0)->done) {
+		t->head = (t->head + 1) % t->cap;
+		t->len--;
+	}
+	return 0;
+}
+
+int64_t qc_commit_point(const qc_tracker *t)
+{
+	if (t->len)
+		return at(t, 0)->offset;
+	return t->last < 0 ? -1 : t->last + 1;
+}
+
+size_t qc_pending(const qc_tracker *t)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->len; i++)
+		n += !at(t, i)->done;
+	return n;
+}

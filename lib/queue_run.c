@@ -1,0 +1,528 @@
+/*
+ * queue_run.c — the running sl_queue: fetcher, processor and commit
+ * threads and the librdkafka callbacks. The API, the clients and start/stop
+ * are in queue.c.
+ *
+ * Threads and what they own:
+ *   fetchers   (max(consumers, conns)) fetcher i polls conn i % conns with
+ *              rd_kafka_consumer_poll and appends each message to the ring
+ *              (queue.capacity), blocking while it is full. The rebalance
+ *              and commit callbacks run inside these polls.
+ *   processors take messages off the ring, call the handler (with retries
+ *              and the dead-letter topic), then mark the offset handled in
+ *              its partition's tracker (queue_commit.c).
+ *   committer  (group mode) every commit.interval commits each assigned
+ *              partition's in-order point asynchronously.
+ *   controller the caller of sl_queue_start/stop/free.
+ *
+ * Invariants that make "a crash re-delivers, never skips" hold:
+ *   - Every message of an assigned partition that a fetcher polled is
+ *     recorded in the tracker before anything later of that partition
+ *     (a fetcher holds its conn's poll_lock from poll until the message is
+ *     recorded, and the rebalance callback runs inside a poll, so no
+ *     message of an old assignment can be recorded after a revoke).
+ *     Dropping a polled message without recording it is allowed only when
+ *     no later message of that partition will be recorded (revoked, or
+ *     the queue is stopping).
+ *   - A recorded message dropped before it was handled (revoke, stop)
+ *     stays pending in the tracker, so the commit point stays below it.
+ *   - On revoke the partition's unstarted messages are dropped, in-flight
+ *     ones finish (retry back-offs are cut short and abandon the message),
+ *     then the in-order point is committed synchronously and only then is
+ *     the partition unassigned.
+ *
+ * Lock order: conn->poll_lock, then q->mu. The handler, the error callback
+ * and librdkafka calls that may block run without q->mu held.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "queue_priv.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+void qrun_report(sl_queue *q, const sl_message *m, int err, const char *fmt, ...)
+{
+	if (!q->err_cb)
+		return;
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	q->err_cb(m, err, why, q->err_user);
+}
+
+static void deadline_after(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* The partition entry of (conn, topic, partition); q->mu held. */
+static qpart *part_find(sl_queue *q, int conn, const char *topic, int32_t partition)
+{
+	for (size_t i = 0; i < q->nparts; i++) {
+		qpart *p = q->parts[i];
+		if (p->conn == conn && p->partition == partition && !strcmp(p->topic, topic))
+			return p;
+	}
+	return NULL;
+}
+
+/* Finds or creates; q->mu held. NULL when out of memory. */
+static qpart *part_get(sl_queue *q, int conn, const char *topic, int32_t partition)
+{
+	qpart *p = part_find(q, conn, topic, partition);
+	if (p)
+		return p;
+	if (q->nparts == q->partcap) {
+		size_t ncap = q->partcap ? q->partcap * 2 : 16;
+		qpart **n = realloc(q->parts, ncap * sizeof *n);
+		if (!n)
+			return NULL;
+		q->parts = n;
+		q->partcap = ncap;
+	}
+	p = calloc(1, sizeof *p);
+	if (!p || !(p->topic = strdup(topic))) {
+		free(p);
+		return NULL;
+	}
+	p->partition = partition;
+	p->conn = conn;
+	p->committed = p->sent = -1;
+	qc_init(&p->tr);
+	q->parts[q->nparts++] = p;
+	return p;
+}
+
+/* Removes the ring's messages of partitions being revoked (or all when
+ * all is set) and destroys them; q->mu held. They stay pending in their
+ * trackers, so nothing past them is committed. */
+void qrun_ring_drop(sl_queue *q, bool all)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < q->len; i++) {
+		qitem it = q->ring[(q->head + i) % q->cap];
+		if (all || it.p->revoking)
+			rd_kafka_message_destroy(it.m);
+		else
+			q->ring[(q->head + w++) % q->cap] = it;
+	}
+	q->len = w;
+	pthread_cond_broadcast(&q->space);
+}
+
+/* ---- commits ---------------------------------------------------------- */
+
+/* Marks the partitions of a successful commit as committed; q->mu held.
+ * Commits of one client reach the coordinator, and come back, in order. */
+static void note_committed(sl_queue *q, int conn, const rd_kafka_topic_partition_list_t *l)
+{
+	for (int i = 0; i < l->cnt; i++) {
+		qpart *p = part_find(q, conn, l->elems[i].topic, l->elems[i].partition);
+		if (p && !l->elems[i].err && l->elems[i].offset >= 0)
+			p->committed = l->elems[i].offset;
+	}
+}
+
+/* The list of conn's partitions to commit (NULL if none); q->mu held.
+ * Async rounds send an in-order point once; a sync commit (revoke, stop)
+ * sends every point the broker has not acknowledged, since an async one
+ * still in flight may yet fail. revoking_only picks the partitions being
+ * revoked, otherwise the assigned ones. */
+static rd_kafka_topic_partition_list_t *commit_list(sl_queue *q, int conn, bool sync,
+                                                    bool revoking_only)
+{
+	rd_kafka_topic_partition_list_t *l = NULL;
+	for (size_t i = 0; i < q->nparts; i++) {
+		qpart *p = q->parts[i];
+		if (p->conn != conn || (revoking_only ? !p->revoking : !p->assigned))
+			continue;
+		int64_t cp = qc_commit_point(&p->tr);
+		if (cp < 0 || cp == p->committed || (!sync && cp == p->sent))
+			continue;
+		if (!l && !(l = rd_kafka_topic_partition_list_new(8)))
+			return NULL;
+		rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = cp;
+		p->sent = cp;
+	}
+	return l;
+}
+
+/* Commits conn's in-order points; sync waits for the broker. Runs on the
+ * committer, in the rebalance callback, or in sl_queue_stop. */
+void qrun_commit_conn(sl_queue *q, qconn *c, bool sync, bool revoking_only)
+{
+	pthread_mutex_lock(&q->mu);
+	rd_kafka_topic_partition_list_t *l = commit_list(q, c->idx, sync, revoking_only);
+	pthread_mutex_unlock(&q->mu);
+	if (!l)
+		return;
+	rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
+	pthread_mutex_lock(&q->mu);
+	if (sync && !err) {
+		note_committed(q, c->idx, l);
+	} else if (err) {
+		/* Sent nothing: let the next round send these points again. */
+		for (int i = 0; i < l->cnt; i++) {
+			qpart *p = part_find(q, c->idx, l->elems[i].topic, l->elems[i].partition);
+			if (p)
+				p->sent = p->committed;
+		}
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (err)
+		qrun_report(q, NULL, lib_rdk_code(err), "commit: %s", rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Result of an async commit; runs inside a fetcher's poll. */
+void qrun_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *l,
+                    void *opaque)
+{
+	(void)rk;
+	qconn *c = opaque;
+	sl_queue *q = c->q;
+	if (!l || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+		return;
+	pthread_mutex_lock(&q->mu);
+	note_committed(q, c->idx, l);
+	rd_kafka_resp_err_t first = err;
+	for (int i = 0; i < l->cnt; i++) {
+		if (!l->elems[i].err)
+			continue;
+		if (!first)
+			first = l->elems[i].err;
+		qpart *p = part_find(q, c->idx, l->elems[i].topic, l->elems[i].partition);
+		if (p)
+			p->sent = p->committed;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (first)
+		qrun_report(q, NULL, lib_rdk_code(first), "commit: %s", rd_kafka_err2str(first));
+}
+
+void *qrun_committer_main(void *arg)
+{
+	sl_queue *q = arg;
+	pthread_mutex_lock(&q->mu);
+	while (!q->commit_stop) {
+		struct timespec ts;
+		deadline_after(&ts, q->commit_ms ? q->commit_ms : 1000);
+		pthread_cond_timedwait(&q->commit_wake, &q->mu, &ts);
+		if (q->commit_stop)
+			break;
+		pthread_mutex_unlock(&q->mu);
+		for (int i = 0; i < q->nconns; i++)
+			qrun_commit_conn(q, &q->conns[i], false, false);
+		pthread_mutex_lock(&q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* ---- rebalance -------------------------------------------------------- */
+
+/* Eager revoke of everything conn holds: stop handing its messages out,
+ * wait for those in flight, commit synchronously, unassign. */
+static void revoke_all(sl_queue *q, qconn *c)
+{
+	pthread_mutex_lock(&q->mu);
+	for (size_t i = 0; i < q->nparts; i++) {
+		qpart *p = q->parts[i];
+		if (p->conn == c->idx && p->assigned) {
+			p->assigned = false;
+			p->revoking = true;
+		}
+	}
+	qrun_ring_drop(q, false);
+	pthread_cond_broadcast(&q->abort_wait);
+	for (;;) {
+		bool busy = false;
+		for (size_t i = 0; i < q->nparts; i++)
+			busy |= q->parts[i]->revoking && q->parts[i]->conn == c->idx &&
+			        q->parts[i]->inflight > 0;
+		if (!busy)
+			break;
+		pthread_cond_wait(&q->idle, &q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (q->grouped)
+		qrun_commit_conn(q, c, true, true);
+	rd_kafka_assign(c->rk, NULL);
+	pthread_mutex_lock(&q->mu);
+	for (size_t i = 0; i < q->nparts; i++)
+		if (q->parts[i]->conn == c->idx)
+			q->parts[i]->revoking = false;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* The offset a partition without a commit starts at. */
+int64_t qrun_start_offset(const sl_queue *q)
+{
+	if (q->offset == -2)
+		return RD_KAFKA_OFFSET_BEGINNING;
+	if (q->offset == -1)
+		return RD_KAFKA_OFFSET_END;
+	return q->offset;
+}
+
+/* Assigns l (offsets filled in) and resets the partitions' trackers. */
+void qrun_assign(sl_queue *q, qconn *c, rd_kafka_topic_partition_list_t *l,
+                 const int64_t *committed)
+{
+	pthread_mutex_lock(&q->mu);
+	for (int i = 0; i < l->cnt; i++) {
+		qpart *p = part_get(q, c->idx, l->elems[i].topic, l->elems[i].partition);
+		if (!p) {
+			pthread_mutex_unlock(&q->mu);
+			qrun_report(q, NULL, SL_ENOMEM, "assign: out of memory");
+			atomic_store(&q->stopping, true);
+			return;
+		}
+		qc_reset(&p->tr);
+		p->assigned = true;
+		p->revoking = false;
+		p->committed = p->sent = committed ? committed[i] : -1;
+	}
+	pthread_mutex_unlock(&q->mu);
+	rd_kafka_resp_err_t err = rd_kafka_assign(c->rk, l);
+	if (err)
+		qrun_report(q, NULL, lib_rdk_code(err), "assign: %s", rd_kafka_err2str(err));
+}
+
+/* Runs inside a poll of conn's fetcher (holding its poll_lock) or inside
+ * rd_kafka_consumer_close in sl_queue_stop. */
+void qrun_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *l,
+                       void *opaque)
+{
+	qconn *c = opaque;
+	sl_queue *q = c->q;
+	if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		revoke_all(q, c);
+		return;
+	}
+	/* Resolve start offsets here: the committed one, else offset. If the
+	 * lookup fails, leave them to librdkafka (committed, else
+	 * auto.offset.reset), which loses only a numeric start. */
+	int64_t *committed = calloc((size_t)l->cnt + 1, sizeof *committed);
+	rd_kafka_resp_err_t cerr = rd_kafka_committed(rk, l, COMMITTED_TIMEOUT_MS);
+	if (cerr || !committed) {
+		if (cerr)
+			qrun_report(q, NULL, lib_rdk_code(cerr), "committed offsets: %s",
+			            rd_kafka_err2str(cerr));
+		for (int i = 0; i < l->cnt; i++)
+			l->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+		free(committed);
+		committed = NULL;
+	} else {
+		for (int i = 0; i < l->cnt; i++) {
+			committed[i] = l->elems[i].offset >= 0 ? l->elems[i].offset : -1;
+			if (l->elems[i].offset < 0)
+				l->elems[i].offset = qrun_start_offset(q);
+		}
+	}
+	qrun_assign(q, c, l, committed);
+	free(committed);
+}
+
+void qrun_on_client_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)rk;
+	qconn *c = opaque;
+	qrun_report(c->q, NULL, lib_rdk_code((rd_kafka_resp_err_t)err), "kafka: %s", reason);
+}
+
+/* ---- fetchers --------------------------------------------------------- */
+
+/* Records m in its partition's tracker and appends it to the ring, or
+ * drops it when it may be dropped (see the invariants at the top). */
+static void push(sl_queue *q, qconn *c, rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	pthread_mutex_lock(&q->mu);
+	qpart *p = part_find(q, c->idx, topic, m->partition);
+	while (p && p->assigned && q->len == q->cap && !atomic_load(&q->stopping))
+		pthread_cond_wait(&q->space, &q->mu);
+	if (!p || !p->assigned || atomic_load(&q->stopping)) {
+		pthread_mutex_unlock(&q->mu);
+		rd_kafka_message_destroy(m);
+		return;
+	}
+	int r = qc_add(&p->tr, m->offset);
+	if (r == 0) {
+		q->ring[(q->head + q->len) % q->cap] = (qitem){m, p};
+		q->len++;
+		pthread_cond_signal(&q->items);
+	} else if (r == SL_ENOMEM) {
+		/* It cannot be recorded, so nothing later may be: stop. */
+		atomic_store(&q->stopping, true);
+		pthread_cond_broadcast(&q->items);
+		pthread_cond_broadcast(&q->space);
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (r == SL_ENOMEM)
+		qrun_report(q, NULL, SL_ENOMEM, "out of memory recording an offset; stopping");
+	if (r)
+		rd_kafka_message_destroy(m); /* SL_EINVAL: a re-delivered duplicate */
+}
+
+void *qrun_fetcher_main(void *arg)
+{
+	qconn *c = arg;
+	sl_queue *q = c->q;
+	while (!atomic_load(&q->stopping)) {
+		pthread_mutex_lock(&c->poll_lock);
+		if (atomic_load(&q->stopping)) {
+			/* Fetchers queue on the lock; do not poll once more each. */
+			pthread_mutex_unlock(&c->poll_lock);
+			break;
+		}
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, FETCH_POLL_MS);
+		if (m && m->err) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				qrun_report(q, NULL, lib_rdk_code(m->err), "fetch: %s",
+				            rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+		} else if (m) {
+			push(q, c, m);
+		}
+		pthread_mutex_unlock(&c->poll_lock);
+	}
+	return NULL;
+}
+
+/* ---- processors ------------------------------------------------------- */
+
+/* Waits ms unless the queue stops or p is revoked; false then. */
+static bool backoff(sl_queue *q, qpart *p, int64_t ms)
+{
+	struct timespec ts;
+	deadline_after(&ts, ms);
+	pthread_mutex_lock(&q->mu);
+	while (!atomic_load(&q->stopping) && !p->revoking &&
+	       pthread_cond_timedwait(&q->abort_wait, &q->mu, &ts) == 0) {
+	}
+	bool go_on = !atomic_load(&q->stopping) && !p->revoking;
+	pthread_mutex_unlock(&q->mu);
+	return go_on;
+}
+
+/* Handles one message: the handler with retries, then the dead-letter
+ * topic. True when it is done (its offset may be committed). */
+static bool process(sl_queue *q, qpart *p, const rd_kafka_message_t *m)
+{
+	sl_header stack_hdrs[16], *hdrs = stack_hdrs;
+	size_t nh = 0;
+	rd_kafka_headers_t *rh = NULL;
+	if (rd_kafka_message_headers(m, &rh) == RD_KAFKA_RESP_ERR_NO_ERROR && rh) {
+		size_t cnt = rd_kafka_header_cnt(rh);
+		if (cnt > 16 && !(hdrs = malloc(cnt * sizeof *hdrs))) {
+			qrun_report(q, NULL, SL_ENOMEM, "out of memory for headers");
+			return false;
+		}
+		const char *name;
+		const void *val;
+		size_t size;
+		while (nh < cnt && rd_kafka_header_get_all(rh, nh, &name, &val, &size) == 0) {
+			hdrs[nh] = (sl_header){name, val, size};
+			nh++;
+		}
+	}
+	rd_kafka_timestamp_type_t tstype;
+	sl_message msg = {
+	    .topic = rd_kafka_topic_name(m->rkt),
+	    .partition = m->partition,
+	    .offset = m->offset,
+	    .timestamp_ms = rd_kafka_message_timestamp(m, &tstype),
+	    .key = m->key,
+	    .key_len = m->key_len,
+	    .value = m->payload,
+	    .value_len = m->len,
+	    .headers = hdrs,
+	    .header_count = nh,
+	};
+	bool done = false;
+	int rc = 0;
+	for (int attempt = 1; attempt <= q->max_attempts; attempt++) {
+		msg.attempt = attempt;
+		rc = q->handler(&msg, q->user);
+		if (rc == 0) {
+			atomic_fetch_add(&q->handled, 1);
+			atomic_fetch_add(&q->handled_bytes, m->key_len + m->len);
+			done = true;
+			goto out;
+		}
+		atomic_fetch_add(&q->failed, 1);
+		qrun_report(q, &msg, rc, "handler failed (attempt %d of %d)", attempt,
+		            q->max_attempts);
+		if (attempt < q->max_attempts && !backoff(q, p, q->backoff_ms))
+			goto out; /* abandoned: it will be re-delivered */
+	}
+	if (!q->dlq) {
+		done = true; /* no dead-letter topic: the partition moves on */
+		goto out;
+	}
+	char why[96];
+	snprintf(why, sizeof why, "handler returned %d on each of %d attempts", rc,
+	         q->max_attempts);
+	for (;;) {
+		int r = qdlq_send(q->dlq, q->dlq_topic, &msg, why);
+		if (r == 0) {
+			atomic_fetch_add(&q->dead_lettered, 1);
+			done = true;
+			break;
+		}
+		qrun_report(q, &msg, r, "%s", sl_last_error());
+		int64_t ms =
+		    q->backoff_ms > DLQ_MIN_BACKOFF_MS ? q->backoff_ms : DLQ_MIN_BACKOFF_MS;
+		if (!backoff(q, p, ms))
+			break; /* not handled: re-delivered, never lost */
+	}
+out:
+	if (hdrs != stack_hdrs)
+		free(hdrs);
+	return done;
+}
+
+void *qrun_processor_main(void *arg)
+{
+	sl_queue *q = arg;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!atomic_load(&q->stopping) && q->len == 0)
+			pthread_cond_wait(&q->items, &q->mu);
+		if (atomic_load(&q->stopping))
+			break;
+		qitem it = q->ring[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+		it.p->inflight++;
+		pthread_cond_signal(&q->space);
+		pthread_mutex_unlock(&q->mu);
+
+		bool done = process(q, it.p, it.m);
+		int64_t off = it.m->offset;
+		rd_kafka_message_destroy(it.m);
+
+		pthread_mutex_lock(&q->mu);
+		if (done)
+			qc_done(&it.p->tr, off);
+		it.p->inflight--;
+		pthread_cond_broadcast(&q->idle);
+		if (q->commit_ms == 0)
+			pthread_cond_signal(&q->commit_wake);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
