@@ -13,11 +13,6 @@
 
 #include "cli.h"
 
-/* Interim: these families link once the pusher, queue and jobs modules
- * are merged; until then the rows dispatch to "not built". */
-#pragma weak cmd_consume
-#pragma weak cmd_bench
-
 #define KAFKA_OPTS "[-b BROKERS] "
 #define BSTK                                                                           \
 	"  --beanstalk HOST:PORT    beanstalkd server (env SLUICE_BEANSTALK, default " \
@@ -175,8 +170,6 @@ static bool is_help(const char *s)
 
 static int run(const cli_cmd *cmd, int argc, char **argv)
 {
-	if (!cmd->run)
-		return cli_fail("%s: not built into this sluice", cmd->name);
 	cli_t cli = {.cmd = cmd, .timeout_ms = 10000};
 	cli.conf = sl_conf_new();
 	if (!cli.conf)
