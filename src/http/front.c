@@ -3,6 +3,13 @@
  *
  *   GET /health   → 200 "ok"
  *   GET /metrics  → 200, Prometheus text format
+ *   GET /status   → 200, JSON for `sluice status`: uptime, connections, the
+ *                   configured ports (0 = ephemeral; the HTTP one as bound),
+ *                   the data directory's disk use and free space, and each
+ *                   Kafka topic's partition count and log bytes as found
+ *                   under data/topics/. The fronts keep their state to
+ *                   themselves, so message counts, groups and tubes are
+ *                   asked of the protocols by the tool itself.
  *
  * HTTP/1.0 and 1.1 requests without bodies only; keep-alive is honoured.
  * Anything else gets 400/404/405/413 and, for malformed input, a close. The
@@ -13,9 +20,14 @@
 #include "core/time.h"
 #include "proto/front.h"
 
+#include <dirent.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #define HTTP_MAX_HEAD 8192
 
@@ -53,6 +65,147 @@ static void metrics(conn_t *c, http_srv_t *h, int keep_alive)
 	           (unsigned long long)h->requests);
 	reply(c, 200, "OK", "text/plain; version=0.0.4", (const char *)buf_data(&body),
 	      buf_len(&body), keep_alive);
+	buf_deinit(&body);
+}
+
+/* Appends s as a JSON string. */
+static void json_str(buf_t *b, const char *s)
+{
+	buf_append(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			buf_printf(b, "\\%c", ch);
+		else if (ch < 0x20)
+			buf_printf(b, "\\u%04x", ch);
+		else
+			buf_append(b, s, 1);
+	}
+	buf_append(b, "\"", 1);
+}
+
+/* Disk use (allocated blocks, as du counts) of everything under dir, and
+ * the size of its regular files ending in suffix (NULL: all). Bounded
+ * depth: the data directory is two levels deep. */
+static void du(const char *dir, int depth, const char *suffix, uint64_t *used, uint64_t *size)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char path[4096];
+		struct stat st;
+		if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+		    lstat(path, &st) != 0)
+			continue;
+		*used += (uint64_t)st.st_blocks * 512;
+		size_t nl = strlen(e->d_name), sl = suffix ? strlen(suffix) : 0;
+		if (S_ISREG(st.st_mode) && nl >= sl && !strcmp(e->d_name + nl - sl, suffix ? suffix : ""))
+			*size += (uint64_t)st.st_size;
+		else if (S_ISDIR(st.st_mode) && depth < 4)
+			du(path, depth + 1, suffix, used, size);
+	}
+	closedir(d);
+}
+
+static int cmp_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* "topics":[{"name":…,"partitions":N,"bytes":N},…] from the partition
+ * directories <topic>-<n>; bytes are the segments' (.log) sizes. */
+static void topics_json(buf_t *b, const char *data_dir)
+{
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/topics", data_dir);
+	buf_puts(b, "\"topics\":[");
+	DIR *d = opendir(dir);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || !strrchr(e->d_name, '-'))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = realloc(names, cap * sizeof *names);
+			if (!names)
+				abort(); /* the server's own bookkeeping */
+		}
+		names[n] = strdup(e->d_name);
+		if (!names[n])
+			abort(); /* the server's own bookkeeping */
+		n++;
+	}
+	if (d)
+		closedir(d);
+	/* "<topic>-<n>" becomes "<topic>\0<n>": sorting by topic then keeps
+	 * each topic's partitions adjacent whatever the names contain. */
+	for (size_t k = 0; k < n; k++)
+		*strrchr(names[k], '-') = 0;
+	if (n)
+		qsort(names, n, sizeof *names, cmp_name);
+	size_t i = 0;
+	int first = 1;
+	while (i < n) {
+		uint64_t bytes = 0, used = 0;
+		int parts = 0;
+		size_t j = i;
+		for (; j < n && !strcmp(names[j], names[i]); j++) {
+			char path[4096];
+			if (snprintf(path, sizeof path, "%s/%s-%s", dir, names[j],
+			             names[j] + strlen(names[j]) + 1) < (int)sizeof path)
+				du(path, 3, ".log", &used, &bytes);
+			parts++;
+		}
+		buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
+		json_str(b, names[i]);
+		buf_printf(b, ",\"partitions\":%d,\"bytes\":%llu}", parts, (unsigned long long)bytes);
+		first = 0;
+		i = j;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	buf_puts(b, "]");
+}
+
+static void status(conn_t *c, http_srv_t *h, int keep_alive)
+{
+	const broker_t *br = h->b;
+	const sl_config_t *cfg = br->cfg;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int http_port = cfg->http_port;
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0)
+		http_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                           : ((struct sockaddr_in *)&ss)->sin_port);
+	uint64_t used = 0, size = 0;
+	du(br->data_dir, 0, NULL, &used, &size);
+	struct statvfs vfs;
+	unsigned long long avail = 0;
+	if (statvfs(br->data_dir, &vfs) == 0)
+		avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	buf_t body = BUF_INIT;
+	buf_printf(&body,
+	           "{\"uptime_s\":%.3f,\"connections\":%zu,\"draining\":%s,\"bind\":",
+	           (double)(time_mono_ms() - h->started_ms) / 1000.0, conn_count(c->loop),
+	           br->draining ? "true" : "false");
+	json_str(&body, cfg->bind);
+	buf_printf(&body, ",\"ports\":{\"kafka\":%d,\"resp\":%d,\"beanstalk\":%d,\"http\":%d}",
+	           cfg->kafka_port, cfg->resp_port, cfg->beanstalk_port, http_port);
+	buf_puts(&body, ",\"data_dir\":");
+	json_str(&body, br->data_dir);
+	buf_printf(&body, ",\"disk_used_bytes\":%llu,\"disk_free_bytes\":%llu,",
+	           (unsigned long long)used, avail);
+	topics_json(&body, br->data_dir);
+	buf_puts(&body, "}\n");
+	reply(c, 200, "OK", "application/json", (const char *)buf_data(&body), buf_len(&body),
+	      keep_alive);
 	buf_deinit(&body);
 }
 
@@ -112,6 +265,8 @@ static int on_input(conn_t *c)
 			reply(c, 200, "OK", "text/plain", "ok\n", 3, keep_alive);
 		else if (strcmp(path, "/metrics") == 0)
 			metrics(c, h, keep_alive);
+		else if (strcmp(path, "/status") == 0)
+			status(c, h, keep_alive);
 		else
 			reply(c, 404, "Not Found", "text/plain", "not found\n", 10, keep_alive);
 		if (!keep_alive) {

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/bench_50_cli.sh — `sluice bench` (libsluice's pusher and queue)
+# against build/release/sluiced with fsync=always: produce, consume and
+# end-to-end latency, 100-byte messages. Prints the tool's summary lines
+# (msg/s, MB/s, p50/p99). Measured, never asserted. CLI_BENCH_SCALE=0.1
+# for a quick run.
+set -u
+cd "$(dirname "$0")/.."
+B=${SLUICE_BUILD:-$PWD/build/release}
+SCALE=${CLI_BENCH_SCALE:-1}
+for t in "$B/sluiced" "$B/sluice"; do
+	[ -x "$t" ] || { echo "bench_50_cli: missing $t (make MODE=release build)"; exit 1; }
+done
+TMP=$(mktemp -d /tmp/sluice-bench-cli.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+n() { awk -v s="$SCALE" -v v="$1" 'BEGIN { printf "%d", v * s < 100 ? 100 : v * s }'; }
+
+# sluiced with only Kafka on an ephemeral port; the READY line gives it.
+mkfifo "$TMP/ready"
+"$B/sluiced" --data-dir="$TMP/data" --kafka-port=0 --resp-port=off --beanstalk-port=off \
+	--http-port=off --fsync=always --log.level=warn --ready-fd=3 \
+	3>"$TMP/ready" 2>"$TMP/sluiced.log" &
+PIDS+=($!)
+read -r ready <"$TMP/ready"
+PORT=$(sed -n 's/.*kafka=\([0-9]*\).*/\1/p' <<<"$ready")
+[ -n "$PORT" ] || { echo "bench_50_cli: sluiced did not start"; cat "$TMP/sluiced.log"; exit 1; }
+export SLUICE_BROKERS=127.0.0.1:$PORT
+
+run() { # label args...
+	local label=$1 out
+	shift
+	out=$("$B/sluice" bench "$@" 2>"$TMP/err") || { echo "cli $label: failed: $(cat "$TMP/err")"; exit 1; }
+	printf 'cli %-22s %s\n' "$label" "$out"
+}
+
+"$B/sluice" topics create cli-bench --partitions 4 >/dev/null || exit 1
+run "produce acks=1" produce -t cli-bench -n "$(n 500000)" -s 100 --acks 1
+run "produce acks=all" produce -t cli-bench -n "$(n 200000)" -s 100 --acks all
+run "consume" consume -t cli-bench
+run "e2e 1000 msg/s" e2e -n "$(n 5000)" -s 100 --rate 1000
+run "e2e unpaced" e2e -n "$(n 100000)" -s 100
