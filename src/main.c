@@ -167,6 +167,8 @@ static int start_fronts(server_t *s)
 	const sl_config_t *c = &s->cfg;
 	const front_t *fronts[] = {&kafka_front, &resp_front, &bstk_front, &http_front};
 	const int ports[] = {c->kafka_port, c->resp_port, c->beanstalk_port, c->http_port};
+	int *bound[] = {&s->broker.ports.kafka, &s->broker.ports.resp, &s->broker.ports.beanstalk,
+	                &s->broker.ports.http};
 	conn_limits_t limits = {
 	    .max_input = (size_t)c->max_request_bytes,
 	    .high_water = (size_t)c->output_high_water,
@@ -176,6 +178,7 @@ static int start_fronts(server_t *s)
 		s->fronts[i].front = fronts[i];
 		s->fronts[i].port = ports[i];
 		s->nfronts = i + 1;
+		*bound[i] = -1;
 		if (ports[i] < 0)
 			continue;
 		int rc = fronts[i]->start(&s->broker, &s->fronts[i].srv);
@@ -192,8 +195,8 @@ static int start_fronts(server_t *s)
 			          c->bind, ports[i], sl_strerror(rc));
 			return rc ? rc : SL_EIO;
 		}
-		log_info(&s->log, "%s: listening on %s:%d", fronts[i]->name, c->bind,
-		         listener_port(s->fronts[i].listener));
+		*bound[i] = listener_port(s->fronts[i].listener);
+		log_info(&s->log, "%s: listening on %s:%d", fronts[i]->name, c->bind, *bound[i]);
 	}
 	return 0;
 }

@@ -24,6 +24,12 @@ typedef struct broker {
 	int clean_start;   /* the previous run shut down cleanly */
 	int shutting_down; /* set when SIGTERM/SIGINT arrived */
 	int draining;      /* SIGUSR1: refuse new beanstalkd jobs (DRAINING) */
+	/* Bound listener ports (the real ones when configured as 0), -1 for
+	 * a listener that is off; set by main.c as each listener opens, read
+	 * by the HTTP /status endpoint. */
+	struct {
+		int kafka, resp, beanstalk, http;
+	} ports;
 } broker_t;
 
 #endif

@@ -4,7 +4,7 @@
  *   GET /health   → 200 "ok"
  *   GET /metrics  → 200, Prometheus text format
  *   GET /status   → 200, JSON for `sluice status`: uptime, connections, the
- *                   configured ports (0 = ephemeral; the HTTP one as bound),
+ *                   bound listener ports (-1 = off),
  *                   the data directory's disk use and free space, and each
  *                   Kafka topic's partition count and log bytes as found
  *                   under data/topics/. The fronts keep their state to
@@ -178,12 +178,6 @@ static void status(conn_t *c, http_srv_t *h, int keep_alive)
 {
 	const broker_t *br = h->b;
 	const sl_config_t *cfg = br->cfg;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	int http_port = cfg->http_port;
-	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0)
-		http_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-		                                           : ((struct sockaddr_in *)&ss)->sin_port);
 	uint64_t used = 0, size = 0;
 	du(br->data_dir, 0, NULL, &used, &size);
 	struct statvfs vfs;
@@ -197,7 +191,7 @@ static void status(conn_t *c, http_srv_t *h, int keep_alive)
 	           br->draining ? "true" : "false");
 	json_str(&body, cfg->bind);
 	buf_printf(&body, ",\"ports\":{\"kafka\":%d,\"resp\":%d,\"beanstalk\":%d,\"http\":%d}",
-	           cfg->kafka_port, cfg->resp_port, cfg->beanstalk_port, http_port);
+	           br->ports.kafka, br->ports.resp, br->ports.beanstalk, br->ports.http);
 	buf_puts(&body, ",\"data_dir\":");
 	json_str(&body, br->data_dir);
 	buf_printf(&body, ",\"disk_used_bytes\":%llu,\"disk_free_bytes\":%llu,",

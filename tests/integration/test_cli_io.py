@@ -185,11 +185,13 @@ def test_status_text_matches_state(srv):
     ok(["consume", "-t", "stt", "-g", "stg", "--from-beginning", "-n", "3"], srv)
     ok(["jobs", "put", "--tube", "sttube", "--body", "x"], srv)
     ok(["jobs", "put", "--tube", "sttube", "--delay", "100", "--body", "y"], srv)
-    out = ok(["status", "--http", "127.0.0.1:%d" % srv.port("http")], srv)
+    # Only the HTTP address is given: Kafka and beanstalkd are found at the
+    # ports /status reports.
+    out = ok(["status", "--http", "127.0.0.1:%d" % srv.port("http")], None)
     lines = out.splitlines()
     assert lines[0].startswith("sluiced at 127.0.0.1:%d: up " % srv.port("http"))
-    assert lines[1] == "ports: kafka ephemeral, resp ephemeral, beanstalk ephemeral, http %d" % \
-        srv.port("http")
+    assert lines[1] == "ports: kafka %d, resp %d, beanstalk %d, http %d" % (
+        srv.port("kafka"), srv.port("resp"), srv.port("beanstalk"), srv.port("http"))
     assert lines[2].startswith("data: %s, " % srv.data_dir)
     blocks = out.split("\n\n")[1:]
     topics = {r["TOPIC"]: r for r in table(blocks[0])}
