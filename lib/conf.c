@@ -19,41 +19,41 @@
 #define I64MAX "9223372036854775807"
 
 const conf_key CONF_KEYS[] = {
-	/* common */
-	{"brokers", "Brokers", CONF_HOSTPORTS, "localhost:9092", 0, 0, NULL},
-	{"username", "Username", CONF_STR, "", 0, 0, NULL},
-	{"password", "Password", CONF_STR, "", 0, 0, NULL},
-	{"client.id", "ClientId", CONF_STR, "sluice", 0, 0, NULL},
-	{"topic", "Topic", CONF_LIST, "", 0, 0, NULL},
-	/* pusher */
-	{"chunk.size", "ChunkSize", CONF_INT, "1048576", 1, 1000000000, NULL},
-	{"flush.interval", "FlushInterval", CONF_MS, "1000", 0, 900000, NULL},
-	{"balancer", "Balancer", CONF_ENUM, "least-bytes", 0, 0,
-	 "least-bytes|hash|round-robin|random|manual|crc16"},
-	{"partition", "Partition", CONF_INT, "0", 0, INT32_MAX, NULL},
-	{"acks", "Acks", CONF_ENUM, "all", 0, 0, "0|1|all|-1"},
-	{"compression", "Compression", CONF_ENUM, "snappy", 0, 0, "none|gzip|snappy|lz4|zstd"},
-	{"sync", "SyncPush", CONF_BOOL, "false", 0, 0, NULL},
-	{"auto.create", "AllowAutoTopicCreation", CONF_BOOL, "false", 0, 0, NULL},
-	/* queue */
-	{"group", "Group", CONF_STR, "", 0, 0, NULL},
-	{"offset", "Offset", CONF_OFFSET, "last", 0, 0, NULL},
-	{"conns", "Conns", CONF_INT, "1", 1, 64, NULL},
-	{"consumers", "Consumers", CONF_INT, "8", 1, 256, NULL},
-	{"processors", "Processors", CONF_INT, "8", 1, 1024, NULL},
-	{"min.bytes", "MinBytes", CONF_INT, "10240", 1, 100000000, NULL},
-	{"max.bytes", "MaxBytes", CONF_INT, "10485760", 1024, 1000000000, NULL},
-	{"max.wait", "MaxWait", CONF_MS, "1000", 0, 300000, NULL},
-	{"queue.capacity", "QueueCapacity", CONF_INT, "1000", 1, 10000000, NULL},
-	{"commit.interval", "CommitInterval", CONF_MS, "1000", 0, 3600000, NULL},
-	{"max.attempts", "MaxAttempts", CONF_INT, "3", 1, 1000000, NULL},
-	{"retry.backoff", "RetryBackoff", CONF_MS, "100", 0, 3600000, NULL},
-	{"dead.letter.topic", "DeadLetterTopic", CONF_STR, "", 0, 0, NULL},
-	/* delay queue */
-	{"beanstalks", "Beanstalks", CONF_LIST, "", 0, 0, NULL},
-	{"redis", "Redis", CONF_STR, "", 0, 0, NULL},
-	{"redis.password", "RedisPass", CONF_STR, "", 0, 0, NULL},
-	{"dedupe.ttl", "DedupeTtl", CONF_INT, "3600", 1, 31536000, NULL},
+    /* common */
+    {"brokers", "Brokers", CONF_HOSTPORTS, "localhost:9092", 0, 0, NULL},
+    {"username", "Username", CONF_STR, "", 0, 0, NULL},
+    {"password", "Password", CONF_STR, "", 0, 0, NULL},
+    {"client.id", "ClientId", CONF_STR, "sluice", 0, 0, NULL},
+    {"topic", "Topic", CONF_LIST, "", 0, 0, NULL},
+    /* pusher */
+    {"chunk.size", "ChunkSize", CONF_INT, "1048576", 1, 1000000000, NULL},
+    {"flush.interval", "FlushInterval", CONF_MS, "1000", 0, 900000, NULL},
+    {"balancer", "Balancer", CONF_ENUM, "least-bytes", 0, 0,
+     "least-bytes|hash|round-robin|random|manual|crc16"},
+    {"partition", "Partition", CONF_INT, "0", 0, INT32_MAX, NULL},
+    {"acks", "Acks", CONF_ENUM, "all", 0, 0, "0|1|all|-1"},
+    {"compression", "Compression", CONF_ENUM, "snappy", 0, 0, "none|gzip|snappy|lz4|zstd"},
+    {"sync", "SyncPush", CONF_BOOL, "false", 0, 0, NULL},
+    {"auto.create", "AllowAutoTopicCreation", CONF_BOOL, "false", 0, 0, NULL},
+    /* queue */
+    {"group", "Group", CONF_STR, "", 0, 0, NULL},
+    {"offset", "Offset", CONF_OFFSET, "last", 0, 0, NULL},
+    {"conns", "Conns", CONF_INT, "1", 1, 64, NULL},
+    {"consumers", "Consumers", CONF_INT, "8", 1, 256, NULL},
+    {"processors", "Processors", CONF_INT, "8", 1, 1024, NULL},
+    {"min.bytes", "MinBytes", CONF_INT, "10240", 1, 100000000, NULL},
+    {"max.bytes", "MaxBytes", CONF_INT, "10485760", 1024, 1000000000, NULL},
+    {"max.wait", "MaxWait", CONF_MS, "1000", 0, 300000, NULL},
+    {"queue.capacity", "QueueCapacity", CONF_INT, "1000", 1, 10000000, NULL},
+    {"commit.interval", "CommitInterval", CONF_MS, "1000", 0, 3600000, NULL},
+    {"max.attempts", "MaxAttempts", CONF_INT, "3", 1, 1000000, NULL},
+    {"retry.backoff", "RetryBackoff", CONF_MS, "100", 0, 3600000, NULL},
+    {"dead.letter.topic", "DeadLetterTopic", CONF_STR, "", 0, 0, NULL},
+    /* delay queue */
+    {"beanstalks", "Beanstalks", CONF_LIST, "", 0, 0, NULL},
+    {"redis", "Redis", CONF_STR, "", 0, 0, NULL},
+    {"redis.password", "RedisPass", CONF_STR, "", 0, 0, NULL},
+    {"dedupe.ttl", "DedupeTtl", CONF_INT, "3600", 1, 31536000, NULL},
 };
 const int CONF_NKEYS = (int)(sizeof CONF_KEYS / sizeof CONF_KEYS[0]);
 
@@ -90,8 +90,8 @@ bool conf_parse_ms(const char *s, int64_t *out)
 	static const struct {
 		const char *unit;
 		double ms;
-	} units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1},
-		     {"s", 1000},  {"m", 60000}, {"h", 3600000}};
+	} units[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3},  {"ms", 1},
+	             {"s", 1000},  {"m", 60000}, {"h", 3600000}};
 	double total = 0;
 	const char *p = s;
 	if (!*p)
@@ -174,14 +174,15 @@ static bool check(const conf_key *k, const char *v, char *why, size_t whylen)
 		if (parse_i64(v, &n) && n >= k->min && n <= k->max)
 			return true;
 		snprintf(why, whylen, "expected an integer from %lld to %lld", (long long)k->min,
-			 (long long)k->max);
+		         (long long)k->max);
 		return false;
 	case CONF_MS:
 		if (conf_parse_ms(v, &n) && n >= k->min && n <= k->max)
 			return true;
 		snprintf(why, whylen,
-			 "expected a duration from %lld to %lld ms (milliseconds, or like 500ms, 2s, 1m)",
-			 (long long)k->min, (long long)k->max);
+		         "expected a duration from %lld to %lld ms (milliseconds, or like 500ms, "
+		         "2s, 1m)",
+		         (long long)k->min, (long long)k->max);
 		return false;
 	case CONF_BOOL:
 		if (!strcmp(v, "true") || !strcmp(v, "false"))

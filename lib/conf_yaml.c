@@ -21,8 +21,8 @@
 #include <yaml.h>
 
 static const char *const IGNORED[] = {
-	"Name", "Log", "Mode", "MetricsUrl", "Prometheus", "Telemetry", "DevServer",
-	"Shutdown", "Profiling", "ForceCommit", "CommitInOrder", NULL,
+    "Name",      "Log",      "Mode",      "MetricsUrl",  "Prometheus",    "Telemetry",
+    "DevServer", "Shutdown", "Profiling", "ForceCommit", "CommitInOrder", NULL,
 };
 
 typedef struct {
@@ -34,7 +34,7 @@ typedef struct {
 static int fail(const loader *l, const yaml_node_t *at, const char *key, const char *why)
 {
 	return lib_err(SL_ECONF, "%s:%lu: %s: %s", l->name, (unsigned long)at->start_mark.line + 1,
-		       key, why);
+	               key, why);
 }
 
 static int set_scalar(const loader *l, int idx, const char *key, const yaml_node_t *v)
@@ -61,7 +61,8 @@ static int append(char **buf, size_t *len, const char *s)
 
 static const yaml_node_t *map_get(const loader *l, const yaml_node_t *m, const char *key)
 {
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
 		if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key))
 			return yaml_document_get_node(l->doc, p->value);
@@ -71,7 +72,7 @@ static const yaml_node_t *map_get(const loader *l, const yaml_node_t *m, const c
 
 /* A scalar or a sequence of scalars (or of Beanstalks mappings) -> list. */
 static int set_list(const loader *l, int idx, const char *key, const yaml_node_t *v,
-		    bool beanstalks)
+                    bool beanstalks)
 {
 	if (v->type == YAML_SCALAR_NODE)
 		return set_scalar(l, idx, key, v);
@@ -94,13 +95,14 @@ static int set_list(const loader *l, int idx, const char *key, const yaml_node_t
 				break;
 			}
 			snprintf(item, sizeof item, "%s/%s", (char *)ep->data.scalar.value,
-				 tube && tube->type == YAML_SCALAR_NODE
-					 ? (char *)tube->data.scalar.value
-					 : "default");
+			         tube && tube->type == YAML_SCALAR_NODE
+			             ? (char *)tube->data.scalar.value
+			             : "default");
 		} else {
 			rc = fail(l, e, key,
-				  beanstalks ? "expected entries like {Endpoint: host:port, Tube: name}"
-					     : "expected a list of strings");
+			          beanstalks
+			              ? "expected entries like {Endpoint: host:port, Tube: name}"
+			              : "expected a list of strings");
 			break;
 		}
 		if (strchr(item, ',')) {
@@ -112,7 +114,7 @@ static int set_list(const loader *l, int idx, const char *key, const yaml_node_t
 	if (rc == 0) {
 		char where[300];
 		snprintf(where, sizeof where, "%s:%lu: ", l->name,
-			 (unsigned long)v->start_mark.line + 1);
+		         (unsigned long)v->start_mark.line + 1);
 		rc = conf_set_named(l->conf, idx, buf ? buf : "", where, key);
 	}
 	free(buf);
@@ -125,7 +127,8 @@ static int set_redis(const loader *l, const yaml_node_t *v)
 		return set_scalar(l, conf_index("redis"), "Redis", v);
 	if (v->type != YAML_MAPPING_NODE)
 		return fail(l, v, "Redis", "expected {Host: host:port, Pass: password}");
-	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+	     p++) {
 		const yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
 		const yaml_node_t *val = yaml_document_get_node(l->doc, p->value);
 		const char *kn = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "?";
@@ -140,9 +143,10 @@ static int set_redis(const loader *l, const yaml_node_t *v)
 			rc = set_scalar(l, conf_index("redis.password"), shown, val);
 		else if (!strcmp(kn, "Type"))
 			rc = strcmp((char *)val->data.scalar.value, "node") == 0
-				     ? 0
-				     : fail(l, val, shown, "only node is supported");
-		else if (!strcmp(kn, "Tls") || !strcmp(kn, "NonBlock") || !strcmp(kn, "PingTimeout"))
+			         ? 0
+			         : fail(l, val, shown, "only node is supported");
+		else if (!strcmp(kn, "Tls") || !strcmp(kn, "NonBlock") ||
+		         !strcmp(kn, "PingTimeout"))
 			rc = 0;
 		else
 			rc = fail(l, k, shown, "unknown key");
@@ -154,7 +158,8 @@ static int set_redis(const loader *l, const yaml_node_t *v)
 
 static int load_mapping(const loader *l, const yaml_node_t *m)
 {
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
 		const yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
 		const yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
 		if (k->type != YAML_SCALAR_NODE)
@@ -178,7 +183,8 @@ static int load_mapping(const loader *l, const yaml_node_t *m)
 				return fail(l, k, key, "unknown key");
 			conf_type t = CONF_KEYS[idx].type;
 			if (t == CONF_LIST || t == CONF_HOSTPORTS)
-				rc = set_list(l, idx, key, v, !strcmp(CONF_KEYS[idx].name, "beanstalks"));
+				rc = set_list(l, idx, key, v,
+				              !strcmp(CONF_KEYS[idx].name, "beanstalks"));
 			else if (v->type != YAML_SCALAR_NODE)
 				rc = fail(l, v, key, "expected a single value");
 			else
@@ -191,7 +197,7 @@ static int load_mapping(const loader *l, const yaml_node_t *m)
 }
 
 int sl_conf_load_yaml_string(sl_conf *conf, const char *text, size_t len, const char *name,
-			     const char *section)
+                             const char *section)
 {
 	if (!conf || !text)
 		return lib_err(SL_EINVAL, "sl_conf_load_yaml_string: NULL argument");
@@ -203,16 +209,17 @@ int sl_conf_load_yaml_string(sl_conf *conf, const char *text, size_t len, const 
 	int rc = 0;
 	if (!yaml_parser_load(&parser, &doc)) {
 		rc = lib_err(SL_ECONF, "%s:%lu: %s", name,
-			     (unsigned long)parser.problem_mark.line + 1,
-			     parser.problem ? parser.problem : "YAML syntax error");
+		             (unsigned long)parser.problem_mark.line + 1,
+		             parser.problem ? parser.problem : "YAML syntax error");
 		yaml_parser_delete(&parser);
 		return rc;
 	}
 	loader l = {conf, &doc, name};
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (!root) {
-		rc = section ? lib_err(SL_ECONF, "%s: %s: missing (the file is empty)", name, section)
-			     : 0;
+		rc = section
+		         ? lib_err(SL_ECONF, "%s: %s: missing (the file is empty)", name, section)
+		         : 0;
 	} else if (root->type != YAML_MAPPING_NODE) {
 		rc = fail(&l, root, "(top level)", "expected a mapping of keys");
 	} else if (section) {

@@ -38,10 +38,10 @@ int main(int argc, char **argv)
 		char user[32], event[256];
 		int klen = snprintf(user, sizeof user, "user-%ld", i % 10);
 		int vlen = snprintf(event, sizeof event,
-				    "{\"user\":\"%s\",\"seq\":%ld,\"ip\":\"10.0.%ld.%ld\","
-				    "\"ts\":%lld,\"ok\":%s}",
-				    user, i, i % 7, i % 250, (long long)time(NULL),
-				    i % 5 ? "true" : "false");
+		                    "{\"user\":\"%s\",\"seq\":%ld,\"ip\":\"10.0.%ld.%ld\","
+		                    "\"ts\":%lld,\"ok\":%s}",
+		                    user, i, i % 7, i % 250, (long long)time(NULL),
+		                    i % 5 ? "true" : "false");
 		rc = sl_push_key(p, user, (size_t)klen, event, (size_t)vlen);
 	}
 	if (rc == 0)

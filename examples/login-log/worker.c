@@ -43,7 +43,7 @@ static void on_error(const sl_message *m, int err, const char *reason, void *use
 {
 	(void)user;
 	fprintf(stderr, "worker: %s (offset %lld): %s\n", sl_strerror(err),
-		m ? (long long)m->offset : -1LL, reason);
+	        m ? (long long)m->offset : -1LL, reason);
 }
 
 int main(int argc, char **argv)

@@ -81,8 +81,8 @@ SL_API const char *sl_conf_get(const sl_conf *conf, const char *key);
  * conf keeps the values set before the bad key. */
 SL_API int sl_conf_load_yaml(sl_conf *conf, const char *path, const char *section);
 /* The same from a string in memory (name is used in messages). */
-SL_API int sl_conf_load_yaml_string(sl_conf *conf, const char *text, size_t len,
-				    const char *name, const char *section);
+SL_API int sl_conf_load_yaml_string(sl_conf *conf, const char *text, size_t len, const char *name,
+                                    const char *section);
 
 #ifdef __cplusplus
 }

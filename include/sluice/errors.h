@@ -13,23 +13,23 @@
 #define SL_API __attribute__((visibility("default")))
 #endif
 
-#define SL_ERRORS(X)                                      \
-	X(EAGAIN, -1, "need more input")                  \
-	X(EPROTO, -2, "protocol error")                   \
-	X(ENOMEM, -3, "out of memory")                    \
-	X(EINVAL, -4, "invalid argument")                 \
-	X(EIO, -5, "input/output error")                  \
-	X(ENOENT, -6, "not found")                        \
-	X(EEXIST, -7, "already exists")                   \
-	X(ECORRUPT, -8, "corrupt data")                   \
-	X(ETOOBIG, -9, "too large")                       \
-	X(ENOSPC, -10, "no space left on device")         \
-	X(ERANGE, -11, "out of range")                    \
-	X(ECLOSED, -12, "closed")                         \
-	X(EBUSY, -13, "in use by another process")        \
+#define SL_ERRORS(X)                                        \
+	X(EAGAIN, -1, "need more input")                    \
+	X(EPROTO, -2, "protocol error")                     \
+	X(ENOMEM, -3, "out of memory")                      \
+	X(EINVAL, -4, "invalid argument")                   \
+	X(EIO, -5, "input/output error")                    \
+	X(ENOENT, -6, "not found")                          \
+	X(EEXIST, -7, "already exists")                     \
+	X(ECORRUPT, -8, "corrupt data")                     \
+	X(ETOOBIG, -9, "too large")                         \
+	X(ENOSPC, -10, "no space left on device")           \
+	X(ERANGE, -11, "out of range")                      \
+	X(ECLOSED, -12, "closed")                           \
+	X(EBUSY, -13, "in use by another process")          \
 	X(ESTATE, -14, "operation not valid in this state") \
-	X(ETIMEDOUT, -15, "timed out")                    \
-	X(EREMOTE, -16, "the server refused the request") \
+	X(ETIMEDOUT, -15, "timed out")                      \
+	X(EREMOTE, -16, "the server refused the request")   \
 	X(ECONF, -17, "invalid configuration")
 
 enum {

@@ -52,30 +52,30 @@ TEST(conf_rejects_bad_values_naming_the_key)
 }
 
 static const char KQ_YAML[] = "Name: login-consumer\n"
-			      "Log:\n"
-			      "  Level: info\n"
-			      "Brokers:\n"
-			      "  - 127.0.0.1:19092\n"
-			      "  - 127.0.0.1:19093\n"
-			      "Group: logins\n"
-			      "Topic: login-events\n"
-			      "Offset: first\n"
-			      "Conns: 2\n"
-			      "Consumers: 4\n"
-			      "Processors: 16\n"
-			      "MinBytes: 1\n"
-			      "MaxBytes: 1048576\n"
-			      "CommitInOrder: true\n"
-			      "Username: u\n"
-			      "Password: p\n"
-			      "CommitInterval: 500ms\n"
-			      "DeadLetterTopic: login-dlq\n";
+                              "Log:\n"
+                              "  Level: info\n"
+                              "Brokers:\n"
+                              "  - 127.0.0.1:19092\n"
+                              "  - 127.0.0.1:19093\n"
+                              "Group: logins\n"
+                              "Topic: login-events\n"
+                              "Offset: first\n"
+                              "Conns: 2\n"
+                              "Consumers: 4\n"
+                              "Processors: 16\n"
+                              "MinBytes: 1\n"
+                              "MaxBytes: 1048576\n"
+                              "CommitInOrder: true\n"
+                              "Username: u\n"
+                              "Password: p\n"
+                              "CommitInterval: 500ms\n"
+                              "DeadLetterTopic: login-dlq\n";
 
 TEST(conf_yaml_kqconf)
 {
 	sl_conf *c = sl_conf_new();
-	CHECK_MSG(sl_conf_load_yaml_string(c, KQ_YAML, strlen(KQ_YAML), "kq.yaml", NULL) == 0,
-		  "%s", sl_last_error());
+	CHECK_MSG(sl_conf_load_yaml_string(c, KQ_YAML, strlen(KQ_YAML), "kq.yaml", NULL) == 0, "%s",
+	          sl_last_error());
 	CHECK_STR(sl_conf_get(c, "brokers"), "127.0.0.1:19092,127.0.0.1:19093");
 	CHECK_STR(sl_conf_get(c, "group"), "logins");
 	CHECK_EQ(lib_conf_int(c, "offset"), -2);
@@ -90,18 +90,18 @@ TEST(conf_yaml_kqconf)
 TEST(conf_yaml_dqconf_section)
 {
 	static const char y[] = "Name: reminders\n"
-				"DqConf:\n"
-				"  Beanstalks:\n"
-				"    - Endpoint: 127.0.0.1:11300\n"
-				"      Tube: tube\n"
-				"    - Endpoint: 127.0.0.1:11301\n"
-				"  Redis:\n"
-				"    Host: 127.0.0.1:6379\n"
-				"    Type: node\n"
-				"    Pass: secret\n";
+	                        "DqConf:\n"
+	                        "  Beanstalks:\n"
+	                        "    - Endpoint: 127.0.0.1:11300\n"
+	                        "      Tube: tube\n"
+	                        "    - Endpoint: 127.0.0.1:11301\n"
+	                        "  Redis:\n"
+	                        "    Host: 127.0.0.1:6379\n"
+	                        "    Type: node\n"
+	                        "    Pass: secret\n";
 	sl_conf *c = sl_conf_new();
 	CHECK_MSG(sl_conf_load_yaml_string(c, y, strlen(y), "dq.yaml", "DqConf") == 0, "%s",
-		  sl_last_error());
+	          sl_last_error());
 	CHECK_STR(sl_conf_get(c, "beanstalks"), "127.0.0.1:11300/tube,127.0.0.1:11301/default");
 	CHECK_STR(sl_conf_get(c, "redis"), "127.0.0.1:6379");
 	CHECK_STR(sl_conf_get(c, "redis.password"), "secret");
@@ -115,24 +115,24 @@ TEST(conf_yaml_errors_name_file_line_and_key)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{"Group: g\nProcessors: lots\n",
-		 "bad.yaml:2: Processors: expected an integer from 1 to 1024, got \"lots\""},
-		{"Brokers: [a:1, nohost]\n", "bad.yaml:1: Brokers: expected host:port"},
-		{"Group: g\n\nColour: red\n", "bad.yaml:3: Colour: unknown key"},
-		{"Group: [a, b]\n", "bad.yaml:1: Group: expected a single value"},
-		{"- a\n- b\n", "bad.yaml:1: (top level): expected a mapping of keys"},
-		{"Group: g\n  Topic: t\n", "bad.yaml:2: "},
-		{"Redis: {Host: h:1, Type: cluster}\n", "bad.yaml:1: Redis.Type: only node"},
-		{"Beanstalks:\n  - Tube: t\n", "bad.yaml:2: Beanstalks: each entry needs an Endpoint"},
-		{"Offset: middle\n", "bad.yaml:1: Offset: expected first, last or an offset >= 0"},
+	    {"Group: g\nProcessors: lots\n",
+	     "bad.yaml:2: Processors: expected an integer from 1 to 1024, got \"lots\""},
+	    {"Brokers: [a:1, nohost]\n", "bad.yaml:1: Brokers: expected host:port"},
+	    {"Group: g\n\nColour: red\n", "bad.yaml:3: Colour: unknown key"},
+	    {"Group: [a, b]\n", "bad.yaml:1: Group: expected a single value"},
+	    {"- a\n- b\n", "bad.yaml:1: (top level): expected a mapping of keys"},
+	    {"Group: g\n  Topic: t\n", "bad.yaml:2: "},
+	    {"Redis: {Host: h:1, Type: cluster}\n", "bad.yaml:1: Redis.Type: only node"},
+	    {"Beanstalks:\n  - Tube: t\n", "bad.yaml:2: Beanstalks: each entry needs an Endpoint"},
+	    {"Offset: middle\n", "bad.yaml:1: Offset: expected first, last or an offset >= 0"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		sl_conf *c = sl_conf_new();
 		int rc = sl_conf_load_yaml_string(c, cases[i].text, strlen(cases[i].text),
-						  "bad.yaml", NULL);
+		                                  "bad.yaml", NULL);
 		CHECK_MSG(rc == SL_ECONF, "case %zu: rc %d", i, rc);
 		CHECK_MSG(strncmp(sl_last_error(), cases[i].want, strlen(cases[i].want)) == 0,
-			  "case %zu: got \"%s\"", i, sl_last_error());
+		          "case %zu: got \"%s\"", i, sl_last_error());
 		sl_conf_free(c);
 	}
 }
