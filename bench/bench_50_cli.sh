@@ -45,3 +45,24 @@ run "produce acks=all" produce -t cli-bench -n "$(n 200000)" -s 100 --acks all
 run "consume" consume -t cli-bench
 run "e2e 1000 msg/s" e2e -n "$(n 5000)" -s 100 --rate 1000
 run "e2e unpaced" e2e -n "$(n 100000)" -s 100
+
+# Beside it, in the same run: the same produce with plain librdkafka
+# (bench/kafka_load.c: batch.size 1 MB, linger 5 ms, no compression, best of
+# three) against the same sluiced — what the library layer costs.
+LOAD=$B/bench/kafka_load
+if [ -x "$LOAD" ]; then
+	N=$(n 500000)
+	"$B/sluice" topics create raw-bench --partitions 4 >/dev/null || exit 1
+	"$B/sluice" topics create cli-raw --partitions 4 >/dev/null || exit 1
+	raw=$("$LOAD" --bootstrap "$SLUICE_BROKERS" --topic raw-bench throughput --count "$N" \
+		--size 100 --acks 1 2>"$TMP/err") || { echo "kafka_load failed: $(cat "$TMP/err")"; exit 1; }
+	raw_mps=$(grep -o 'produce_mps=[0-9.]*' <<<"$raw" | cut -d= -f2)
+	best=0
+	for _ in 1 2 3; do
+		out=$("$B/sluice" bench produce -t cli-raw -n "$N" -s 100 --acks 1 \
+			-o compression=none -o flush.interval=5 2>"$TMP/err") || { echo "cli failed: $(cat "$TMP/err")"; exit 1; }
+		mps=$(grep -oE '[0-9]+ msg/s' <<<"$out" | head -n1 | cut -d' ' -f1)
+		[ "${mps:-0}" -gt "$best" ] && best=$mps
+	done
+	awk -v c="$best" -v r="$raw_mps" 'BEGIN { printf "cli produce vs librdkafka  %d msg/s vs %d msg/s = %.2fx (100 B, acks=1, no compression, best of 3)\n", c, r, (r > 0 ? c / r : 0) }'
+fi
