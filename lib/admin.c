@@ -80,7 +80,8 @@ int admin_rdk_err(sl_admin *a, rd_kafka_resp_err_t err, const char *errstr, cons
 	return lib_err(code, "%s: %s", what, errstr);
 }
 
-rd_kafka_AdminOptions_t *admin_options(sl_admin *a, rd_kafka_admin_op_t op)
+/* Options with the handle's timeout; NULL when out of memory. */
+static rd_kafka_AdminOptions_t *admin_options(sl_admin *a, rd_kafka_admin_op_t op)
 {
 	rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(a->rk, op);
 	if (!o)
@@ -93,7 +94,9 @@ rd_kafka_AdminOptions_t *admin_options(sl_admin *a, rd_kafka_admin_op_t op)
 	return o;
 }
 
-int admin_wait(sl_admin *a, rd_kafka_queue_t *q, rd_kafka_event_t **out, const char *what)
+/* Waits for the result event of the request queued on q; *out is owned
+ * by the caller on success. */
+static int admin_wait(sl_admin *a, rd_kafka_queue_t *q, rd_kafka_event_t **out, const char *what)
 {
 	/* librdkafka ends a request at its own timeout; the extra second only
 	 * guards against a lost event. */
@@ -109,6 +112,75 @@ int admin_wait(sl_admin *a, rd_kafka_queue_t *q, rd_kafka_event_t **out, const c
 	}
 	*out = ev;
 	return 0;
+}
+
+/* Queues the request of op, whose one request object is at *req (see
+ * admin_request); -1 for an op this file does not send. */
+static int send_request(rd_kafka_t *rk, rd_kafka_admin_op_t op, void *req,
+                        rd_kafka_AdminOptions_t *o, rd_kafka_queue_t *q)
+{
+	switch (op) {
+	case RD_KAFKA_ADMIN_OP_CREATETOPICS:
+		rd_kafka_CreateTopics(rk, req, 1, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_DELETETOPICS:
+		rd_kafka_DeleteTopics(rk, req, 1, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_CREATEPARTITIONS:
+		rd_kafka_CreatePartitions(rk, req, 1, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS:
+		rd_kafka_DescribeConfigs(rk, req, 1, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_ALTERCONFIGS:
+		rd_kafka_AlterConfigs(rk, req, 1, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS:
+		rd_kafka_ListConsumerGroups(rk, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS:
+		rd_kafka_DescribeConsumerGroups(rk, req, 1, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS:
+		rd_kafka_ListConsumerGroupOffsets(rk, req, 1, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS:
+		rd_kafka_AlterConsumerGroupOffsets(rk, req, 1, o, q);
+		return 0;
+	case RD_KAFKA_ADMIN_OP_DELETEGROUPS:
+		rd_kafka_DeleteGroups(rk, req, 1, o, q);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The queue and the options live only for the round trip: librdkafka
+ * copies the options into the request, and a polled event no longer
+ * needs its queue. */
+int admin_request(sl_admin *a, rd_kafka_admin_op_t op, void *req, const char *what,
+                  rd_kafka_event_t **ev)
+{
+	*ev = NULL;
+	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
+	rd_kafka_AdminOptions_t *o = admin_options(a, op);
+	int rc;
+	if (!q || !o)
+		rc = lib_err(SL_ENOMEM, "out of memory");
+	else if (send_request(a->rk, op, req, o, q))
+		rc = lib_err(SL_EINVAL, "%s: not an admin request libsluice sends", what);
+	else
+		rc = admin_wait(a, q, ev, what);
+	if (o)
+		rd_kafka_AdminOptions_destroy(o);
+	if (q)
+		rd_kafka_queue_destroy(q);
+	return rc;
+}
+
+int admin_error(sl_admin *a, const rd_kafka_error_t *err, const char *what)
+{
+	return admin_rdk_err(a, rd_kafka_error_code(err), rd_kafka_error_string(err), what);
 }
 
 int admin_metadata(sl_admin *a, const struct rd_kafka_metadata **md)
@@ -257,49 +329,44 @@ done:
 	return rc;
 }
 
+/* The one resource of a DescribeConfigs / AlterConfigs reply: present and
+ * without error. */
+static int config_result(sl_admin *a, const rd_kafka_ConfigResource_t **rs, size_t n,
+                         const char *what)
+{
+	if (n < 1)
+		return lib_err(SL_EPROTO, "%s: empty reply", what);
+	rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(rs[0]);
+	if (err)
+		return admin_rdk_err(a, err, rd_kafka_ConfigResource_error_string(rs[0]), what);
+	return 0;
+}
+
 /* DescribeConfigs of one topic; the caller destroys *ev. */
 static int describe_configs(sl_admin *a, const char *topic, rd_kafka_event_t **ev,
                             const rd_kafka_ConfigEntry_t ***entries, size_t *n)
 {
 	rd_kafka_ConfigResource_t *res =
 	    rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-	int rc = 0;
-	if (!res || !q || !o) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_DescribeConfigs(a->rk, &res, 1, o, q);
+	if (!res)
+		return lib_err(SL_ENOMEM, "out of memory");
 	char what[320];
 	snprintf(what, sizeof what, "describe configs of %s", topic);
-	rc = admin_wait(a, q, ev, what);
+	int rc = admin_request(a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, &res, what, ev);
+	rd_kafka_ConfigResource_destroy(res);
 	if (rc)
-		goto done;
+		return rc;
 	size_t nres;
 	const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
 	    rd_kafka_event_DescribeConfigs_result(*ev), &nres);
-	if (nres < 1) {
-		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
-	} else if (rd_kafka_ConfigResource_error(rs[0])) {
-		rc = admin_rdk_err(a, rd_kafka_ConfigResource_error(rs[0]),
-		                   rd_kafka_ConfigResource_error_string(rs[0]), what);
-	} else {
-		*entries =
-		    (const rd_kafka_ConfigEntry_t **)rd_kafka_ConfigResource_configs(rs[0], n);
-	}
+	rc = config_result(a, rs, nres, what);
 	if (rc) {
 		rd_kafka_event_destroy(*ev);
 		*ev = NULL;
+		return rc;
 	}
-done:
-	if (res)
-		rd_kafka_ConfigResource_destroy(res);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
-	return rc;
+	*entries = (const rd_kafka_ConfigEntry_t **)rd_kafka_ConfigResource_configs(rs[0], n);
+	return 0;
 }
 
 int sl_admin_describe_topic(sl_admin *a, const char *topic, sl_topic_info **out)
@@ -362,15 +429,32 @@ done:
 	return rc;
 }
 
-/* The per-topic result of CreateTopics / DeleteTopics / CreatePartitions. */
-static int topic_result(sl_admin *a, const rd_kafka_topic_result_t **tr, size_t n, const char *what)
+/* CreateTopics, DeleteTopics or CreatePartitions of the one topic object
+ * at *req (borrowed), and the check of its per-topic result. */
+static int topic_request(sl_admin *a, rd_kafka_admin_op_t op, void *req, const char *what)
 {
+	rd_kafka_event_t *ev;
+	int rc = admin_request(a, op, req, what, &ev);
+	if (rc)
+		return rc;
+	size_t n = 0;
+	const rd_kafka_topic_result_t **tr;
+	if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS)
+		tr =
+		    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+	else if (op == RD_KAFKA_ADMIN_OP_DELETETOPICS)
+		tr =
+		    rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+	else
+		tr = rd_kafka_CreatePartitions_result_topics(
+		    rd_kafka_event_CreatePartitions_result(ev), &n);
 	if (n < 1)
-		return lib_err(SL_EPROTO, "%s: empty reply", what);
-	rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[0]);
-	if (err)
-		return admin_rdk_err(a, err, rd_kafka_topic_result_error_string(tr[0]), what);
-	return 0;
+		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
+	else if (rd_kafka_topic_result_error(tr[0]))
+		rc = admin_rdk_err(a, rd_kafka_topic_result_error(tr[0]),
+		                   rd_kafka_topic_result_error_string(tr[0]), what);
+	rd_kafka_event_destroy(ev);
+	return rc;
 }
 
 int sl_admin_create_topic(sl_admin *a, const char *topic, int partitions, int replication_factor,
@@ -385,36 +469,11 @@ int sl_admin_create_topic(sl_admin *a, const char *topic, int partitions, int re
 	if (!nt)
 		return lib_err(SL_EINVAL, "%s: %s", what, why);
 	int rc = 0;
-	rd_kafka_queue_t *q = NULL;
-	rd_kafka_AdminOptions_t *o = NULL;
-	rd_kafka_event_t *ev = NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (rd_kafka_NewTopic_set_config(nt, configs[i].key, configs[i].value)) {
+	for (size_t i = 0; !rc && i < n; i++)
+		if (rd_kafka_NewTopic_set_config(nt, configs[i].key, configs[i].value))
 			rc = lib_err(SL_EINVAL, "%s: bad config %s", what, configs[i].key);
-			goto done;
-		}
-	}
-	q = rd_kafka_queue_new(a->rk);
-	o = admin_options(a, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-	if (!q || !o) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_CreateTopics(a->rk, &nt, 1, o, q);
-	rc = admin_wait(a, q, &ev, what);
-	if (rc)
-		goto done;
-	size_t nr;
-	const rd_kafka_topic_result_t **tr =
-	    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &nr);
-	rc = topic_result(a, tr, nr, what);
-done:
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
+	if (!rc)
+		rc = topic_request(a, RD_KAFKA_ADMIN_OP_CREATETOPICS, &nt, what);
 	rd_kafka_NewTopic_destroy(nt);
 	return rc;
 }
@@ -424,31 +483,10 @@ int sl_admin_delete_topic(sl_admin *a, const char *topic)
 	char what[320];
 	snprintf(what, sizeof what, "delete topic %s", topic);
 	rd_kafka_DeleteTopic_t *dt = rd_kafka_DeleteTopic_new(topic);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-	rd_kafka_event_t *ev = NULL;
-	int rc = 0;
-	if (!dt || !q || !o) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_DeleteTopics(a->rk, &dt, 1, o, q);
-	rc = admin_wait(a, q, &ev, what);
-	if (rc)
-		goto done;
-	size_t nr;
-	const rd_kafka_topic_result_t **tr =
-	    rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &nr);
-	rc = topic_result(a, tr, nr, what);
-done:
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
-	if (dt)
-		rd_kafka_DeleteTopic_destroy(dt);
+	if (!dt)
+		return lib_err(SL_ENOMEM, "out of memory");
+	int rc = topic_request(a, RD_KAFKA_ADMIN_OP_DELETETOPICS, &dt, what);
+	rd_kafka_DeleteTopic_destroy(dt);
 	return rc;
 }
 
@@ -460,29 +498,7 @@ int sl_admin_create_partitions(sl_admin *a, const char *topic, int total)
 	    rd_kafka_NewPartitions_new(topic, (size_t)(total > 0 ? total : 0), why, sizeof why);
 	if (!np)
 		return lib_err(SL_EINVAL, "%s: %s", what, why);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
-	rd_kafka_event_t *ev = NULL;
-	int rc = 0;
-	if (!q || !o) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_CreatePartitions(a->rk, &np, 1, o, q);
-	rc = admin_wait(a, q, &ev, what);
-	if (rc)
-		goto done;
-	size_t nr;
-	const rd_kafka_topic_result_t **tr = rd_kafka_CreatePartitions_result_topics(
-	    rd_kafka_event_CreatePartitions_result(ev), &nr);
-	rc = topic_result(a, tr, nr, what);
-done:
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
+	int rc = topic_request(a, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, &np, what);
 	rd_kafka_NewPartitions_destroy(np);
 	return rc;
 }
@@ -507,9 +523,7 @@ int sl_admin_alter_topic_configs(sl_admin *a, const char *topic, const sl_kv *se
 		return rc;
 	rd_kafka_ConfigResource_t *res =
 	    rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
-	if (!res || !q || !o) {
+	if (!res) {
 		rc = lib_err(SL_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -534,27 +548,18 @@ int sl_admin_alter_topic_configs(sl_admin *a, const char *topic, const sl_kv *se
 			goto done;
 		}
 	}
-	rd_kafka_AlterConfigs(a->rk, &res, 1, o, q);
-	rc = admin_wait(a, q, &ev, what);
+	rc = admin_request(a, RD_KAFKA_ADMIN_OP_ALTERCONFIGS, &res, what, &ev);
 	if (rc)
 		goto done;
 	size_t nres;
 	const rd_kafka_ConfigResource_t **rs =
 	    rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &nres);
-	if (nres < 1)
-		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
-	else if (rd_kafka_ConfigResource_error(rs[0]))
-		rc = admin_rdk_err(a, rd_kafka_ConfigResource_error(rs[0]),
-		                   rd_kafka_ConfigResource_error_string(rs[0]), what);
+	rc = config_result(a, rs, nres, what);
 done:
 	if (ev)
 		rd_kafka_event_destroy(ev);
 	rd_kafka_event_destroy(dev);
 	if (res)
 		rd_kafka_ConfigResource_destroy(res);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
 	return rc;
 }

@@ -43,17 +43,11 @@ void sl_group_list_free(sl_group_list *l)
 int sl_admin_list_groups(sl_admin *a, sl_group_list **out)
 {
 	*out = NULL;
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
 	rd_kafka_event_t *ev = NULL;
 	sl_group_list *l = calloc(1, sizeof *l);
-	int rc = 0;
-	if (!q || !o || !l) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_ListConsumerGroups(a->rk, o, q);
-	rc = admin_wait(a, q, &ev, "list groups");
+	int rc =
+	    l ? admin_request(a, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, NULL, "list groups", &ev)
+	      : lib_err(SL_ENOMEM, "out of memory");
 	if (rc)
 		goto done;
 	const rd_kafka_ListConsumerGroups_result_t *r =
@@ -63,8 +57,7 @@ int sl_admin_list_groups(sl_admin *a, sl_group_list **out)
 	    rd_kafka_ListConsumerGroups_result_valid(r, &n);
 	const rd_kafka_error_t **errs = rd_kafka_ListConsumerGroups_result_errors(r, &nerr);
 	if (nerr > 0 && n == 0) {
-		rc = admin_rdk_err(a, rd_kafka_error_code(errs[0]), rd_kafka_error_string(errs[0]),
-		                   "list groups");
+		rc = admin_error(a, errs[0], "list groups");
 		goto done;
 	}
 	l->groups = calloc(n ? n : 1, sizeof *l->groups);
@@ -87,10 +80,6 @@ int sl_admin_list_groups(sl_admin *a, sl_group_list **out)
 done:
 	if (ev)
 		rd_kafka_event_destroy(ev);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
 	if (rc)
 		sl_group_list_free(l);
 	else
@@ -178,18 +167,10 @@ static int describe_members(sl_admin *a, const char *group, sl_group_info *g, ro
 {
 	char what[320];
 	snprintf(what, sizeof what, "describe group %s", group);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
-	rd_kafka_event_t *ev = NULL;
-	int rc = 0;
-	if (!q || !o) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_DescribeConsumerGroups(a->rk, &group, 1, o, q);
-	rc = admin_wait(a, q, &ev, what);
+	rd_kafka_event_t *ev;
+	int rc = admin_request(a, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, &group, what, &ev);
 	if (rc)
-		goto done;
+		return rc;
 	size_t n;
 	const rd_kafka_ConsumerGroupDescription_t **gd =
 	    rd_kafka_DescribeConsumerGroups_result_groups(
@@ -206,7 +187,7 @@ static int describe_members(sl_admin *a, const char *group, sl_group_info *g, ro
 		goto check;
 	}
 	if (err) {
-		rc = admin_rdk_err(a, rd_kafka_error_code(err), rd_kafka_error_string(err), what);
+		rc = admin_error(a, err, what);
 		goto done;
 	}
 	g->state = admin_strdup(
@@ -250,13 +231,40 @@ check:
 	if (!g->state || !g->assignor)
 		rc = lib_err(SL_ENOMEM, "out of memory");
 done:
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
+	rd_kafka_event_destroy(ev);
 	return rc;
+}
+
+/* ListConsumerGroupOffsets or AlterConsumerGroupOffsets of the one group
+ * object at *req (borrowed), with the check of the group's own error. On
+ * success *ev is the result event (owned by the caller) and *parts the
+ * group's partitions, a view into it (NULL when there are none). */
+static int offsets_request(sl_admin *a, rd_kafka_admin_op_t op, void *req, const char *what,
+                           rd_kafka_event_t **ev, const rd_kafka_topic_partition_list_t **parts)
+{
+	int rc = admin_request(a, op, req, what, ev);
+	if (rc)
+		return rc;
+	size_t n = 0;
+	const rd_kafka_group_result_t **gr;
+	if (op == RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS)
+		gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
+		    rd_kafka_event_ListConsumerGroupOffsets_result(*ev), &n);
+	else
+		gr = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+		    rd_kafka_event_AlterConsumerGroupOffsets_result(*ev), &n);
+	const rd_kafka_error_t *err = n ? rd_kafka_group_result_error(gr[0]) : NULL;
+	if (n < 1)
+		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
+	else if (err)
+		rc = admin_error(a, err, what);
+	if (rc) {
+		rd_kafka_event_destroy(*ev);
+		*ev = NULL;
+		return rc;
+	}
+	*parts = rd_kafka_group_result_partitions(gr[0]);
+	return 0;
 }
 
 static int list_offsets(sl_admin *a, const char *group, rows_t *rows)
@@ -265,31 +273,14 @@ static int list_offsets(sl_admin *a, const char *group, rows_t *rows)
 	snprintf(what, sizeof what, "committed offsets of %s", group);
 	rd_kafka_ListConsumerGroupOffsets_t *req =
 	    rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+	if (!req)
+		return lib_err(SL_ENOMEM, "out of memory");
 	rd_kafka_event_t *ev = NULL;
-	int rc = 0;
-	if (!req || !q || !o) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_ListConsumerGroupOffsets(a->rk, &req, 1, o, q);
-	rc = admin_wait(a, q, &ev, what);
+	const rd_kafka_topic_partition_list_t *tp;
+	int rc =
+	    offsets_request(a, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, &req, what, &ev, &tp);
 	if (rc)
 		goto done;
-	size_t n;
-	const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
-	    rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
-	if (n < 1) {
-		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
-		goto done;
-	}
-	const rd_kafka_error_t *err = rd_kafka_group_result_error(gr[0]);
-	if (err) {
-		rc = admin_rdk_err(a, rd_kafka_error_code(err), rd_kafka_error_string(err), what);
-		goto done;
-	}
-	const rd_kafka_topic_partition_list_t *tp = rd_kafka_group_result_partitions(gr[0]);
 	for (int i = 0; tp && i < tp->cnt; i++) {
 		if (tp->elems[i].err || tp->elems[i].offset < 0)
 			continue;
@@ -303,12 +294,7 @@ static int list_offsets(sl_admin *a, const char *group, rows_t *rows)
 done:
 	if (ev)
 		rd_kafka_event_destroy(ev);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
-	if (req)
-		rd_kafka_ListConsumerGroupOffsets_destroy(req);
+	rd_kafka_ListConsumerGroupOffsets_destroy(req);
 	return rc;
 }
 
@@ -375,31 +361,13 @@ static int alter_offsets(sl_admin *a, const char *group, const rows_t *plan)
 		    ->offset = plan->v[i].new_offset;
 	rd_kafka_AlterConsumerGroupOffsets_t *req =
 	    tp ? rd_kafka_AlterConsumerGroupOffsets_new(group, tp) : NULL;
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
 	rd_kafka_event_t *ev = NULL;
-	int rc = 0;
-	if (!req || !q || !o) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_AlterConsumerGroupOffsets(a->rk, &req, 1, o, q);
-	rc = admin_wait(a, q, &ev, what);
+	const rd_kafka_topic_partition_list_t *res;
+	int rc = req ? offsets_request(a, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, &req, what,
+	                               &ev, &res)
+	             : lib_err(SL_ENOMEM, "out of memory");
 	if (rc)
 		goto done;
-	size_t n;
-	const rd_kafka_group_result_t **gr = rd_kafka_AlterConsumerGroupOffsets_result_groups(
-	    rd_kafka_event_AlterConsumerGroupOffsets_result(ev), &n);
-	if (n < 1) {
-		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
-		goto done;
-	}
-	const rd_kafka_error_t *err = rd_kafka_group_result_error(gr[0]);
-	if (err) {
-		rc = admin_rdk_err(a, rd_kafka_error_code(err), rd_kafka_error_string(err), what);
-		goto done;
-	}
-	const rd_kafka_topic_partition_list_t *res = rd_kafka_group_result_partitions(gr[0]);
 	for (int i = 0; res && i < res->cnt; i++) {
 		if (res->elems[i].err) {
 			rc = admin_rdk_err(a, res->elems[i].err, NULL, what);
@@ -409,10 +377,6 @@ static int alter_offsets(sl_admin *a, const char *group, const rows_t *plan)
 done:
 	if (ev)
 		rd_kafka_event_destroy(ev);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
 	if (req)
 		rd_kafka_AlterConsumerGroupOffsets_destroy(req);
 	if (tp)
@@ -506,43 +470,27 @@ int sl_admin_delete_group(sl_admin *a, const char *group)
 	char what[320];
 	snprintf(what, sizeof what, "delete group %s", group);
 	rd_kafka_DeleteGroup_t *dg = rd_kafka_DeleteGroup_new(group);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(a->rk);
-	rd_kafka_AdminOptions_t *o = admin_options(a, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
-	rd_kafka_event_t *ev = NULL;
-	int rc = 0;
-	if (!dg || !q || !o) {
-		rc = lib_err(SL_ENOMEM, "out of memory");
-		goto done;
-	}
-	rd_kafka_DeleteGroups(a->rk, &dg, 1, o, q);
-	rc = admin_wait(a, q, &ev, what);
+	if (!dg)
+		return lib_err(SL_ENOMEM, "out of memory");
+	rd_kafka_event_t *ev;
+	int rc = admin_request(a, RD_KAFKA_ADMIN_OP_DELETEGROUPS, &dg, what, &ev);
+	rd_kafka_DeleteGroup_destroy(dg);
 	if (rc)
-		goto done;
+		return rc;
 	size_t n;
 	const rd_kafka_group_result_t **gr =
 	    rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
-	if (n < 1) {
+	/* The two errors a user can act on get their own words. */
+	const rd_kafka_error_t *err = n ? rd_kafka_group_result_error(gr[0]) : NULL;
+	rd_kafka_resp_err_t code = err ? rd_kafka_error_code(err) : RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (n < 1)
 		rc = lib_err(SL_EPROTO, "%s: empty reply", what);
-		goto done;
-	}
-	const rd_kafka_error_t *err = rd_kafka_group_result_error(gr[0]);
-	if (err) {
-		rd_kafka_resp_err_t code = rd_kafka_error_code(err);
-		if (code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND)
-			rc = lib_err(SL_ENOENT, "group '%s' does not exist", group);
-		else if (code == RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP)
-			rc = lib_err(SL_ESTATE, "group '%s' is not empty", group);
-		else
-			rc = admin_rdk_err(a, code, rd_kafka_error_string(err), what);
-	}
-done:
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	if (o)
-		rd_kafka_AdminOptions_destroy(o);
-	if (q)
-		rd_kafka_queue_destroy(q);
-	if (dg)
-		rd_kafka_DeleteGroup_destroy(dg);
+	else if (code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND)
+		rc = lib_err(SL_ENOENT, "group '%s' does not exist", group);
+	else if (code == RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP)
+		rc = lib_err(SL_ESTATE, "group '%s' is not empty", group);
+	else if (err)
+		rc = admin_error(a, err, what);
+	rd_kafka_event_destroy(ev);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * admin_priv.h — what admin.c (topics) and admin_group.c (consumer
- * groups) share: the handle and the round-trip helpers. Internal.
+ * groups) share: the handle and the round-trip helpers, so that each
+ * operation is only its request object and its result. Internal.
  */
 #ifndef SL_LIB_ADMIN_PRIV_H
 #define SL_LIB_ADMIN_PRIV_H
@@ -18,11 +19,16 @@ char *admin_strdup(const char *s);
 /* Sets the last error for a librdkafka error during `what`, naming the
  * brokers when nobody answered; returns the SL_E* code. */
 int admin_rdk_err(sl_admin *a, rd_kafka_resp_err_t err, const char *errstr, const char *what);
-/* Options with the handle's timeout; NULL when out of memory. */
-rd_kafka_AdminOptions_t *admin_options(sl_admin *a, rd_kafka_admin_op_t op);
-/* Waits for the result event of the request queued on q; *out is owned
- * by the caller on success. */
-int admin_wait(sl_admin *a, rd_kafka_queue_t *q, rd_kafka_event_t **out, const char *what);
+/* Sends one Admin API request of kind op and waits, within the handle's
+ * timeout, for its result. req points at the one-element request array
+ * the librdkafka call takes (rd_kafka_NewTopic_t ** for CreateTopics,
+ * const char ** for DescribeConsumerGroups, ...; NULL for
+ * ListConsumerGroups) and stays the caller's. On success *ev is the
+ * result event, owned by the caller; otherwise NULL with the error set. */
+int admin_request(sl_admin *a, rd_kafka_admin_op_t op, void *req, const char *what,
+                  rd_kafka_event_t **ev);
+/* admin_rdk_err for an rd_kafka_error_t (borrowed). */
+int admin_error(sl_admin *a, const rd_kafka_error_t *err, const char *what);
 /* All-topics metadata (never auto-creates); destroy with
  * rd_kafka_metadata_destroy. */
 int admin_metadata(sl_admin *a, const struct rd_kafka_metadata **md);
