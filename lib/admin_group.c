@@ -163,6 +163,21 @@ static sl_group_offset *rows_get(rows_t *r, const char *topic, int32_t partition
 	return o;
 }
 
+/* Hands the rows over to *v and *n, leaving r empty. */
+static void rows_move(rows_t *r, sl_group_offset **v, size_t *n)
+{
+	*v = r->v;
+	*n = r->n;
+	*r = (rows_t){0};
+}
+
+static void rows_free(rows_t *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		offset_deinit(&r->v[i]);
+	free(r->v);
+}
+
 static int describe_members(sl_admin *a, const char *group, sl_group_info *g, rows_t *rows)
 {
 	char what[320];
@@ -336,14 +351,9 @@ int sl_admin_describe_group(sl_admin *a, const char *group, sl_group_info **out)
 		goto done;
 	if (rows.n)
 		qsort(rows.v, rows.n, sizeof *rows.v, cmp_offset);
-	g->offsets = rows.v;
-	g->offset_count = rows.n;
-	rows.v = NULL;
-	rows.n = 0;
+	rows_move(&rows, &g->offsets, &g->offset_count);
 done:
-	for (size_t i = 0; i < rows.n; i++)
-		offset_deinit(&rows.v[i]);
-	free(rows.v);
+	rows_free(&rows);
 	if (rc)
 		sl_group_info_free(g);
 	else
@@ -450,15 +460,10 @@ int sl_admin_reset_offsets(sl_admin *a, const char *group, const char *topic, in
 			rc = lib_err(SL_ENOMEM, "out of memory");
 			goto done;
 		}
-		(*out)->offsets = plan.v;
-		(*out)->count = plan.n;
-		plan.v = NULL;
-		plan.n = 0;
+		rows_move(&plan, &(*out)->offsets, &(*out)->count);
 	}
 done:
-	for (size_t i = 0; i < plan.n; i++)
-		offset_deinit(&plan.v[i]);
-	free(plan.v);
+	rows_free(&plan);
 	if (md)
 		rd_kafka_metadata_destroy(md);
 	sl_group_info_free(g);
