@@ -60,11 +60,17 @@ extern const cli_cmd CLI_COMMANDS[];
  * opts, calling fn for each of opts. Returns 0, CLI_HELP (usage printed on
  * stdout) or EXIT_USAGE (message printed). */
 int cli_parse(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn fn, void *st);
-#define CLI_PARSE(cli, argc, argv, opts, fn, st)                            \
-	do {                                                                \
-		int parse_rc_ = cli_parse(cli, argc, argv, opts, fn, st);   \
-		if (parse_rc_)                                              \
-			return parse_rc_ == CLI_HELP ? EXIT_OK : parse_rc_; \
+/* cli_parse, then exactly npos positional arguments (cli_need_pos) unless
+ * npos is -1 (the command checks them itself). */
+int cli_parse_pos(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn fn, void *st,
+                  int npos, const char *names);
+/* The start of a handler: cli_parse_pos, returning from the handler after
+ * --help or a usage error. */
+#define CLI_PARSE(cli, argc, argv, opts, fn, st, npos, names)                              \
+	do {                                                                               \
+		int parse_rc_ = cli_parse_pos(cli, argc, argv, opts, fn, st, npos, names); \
+		if (parse_rc_)                                                             \
+			return parse_rc_ == CLI_HELP ? EXIT_OK : parse_rc_;                \
 	} while (0)
 
 void cli_print_usage(const cli_cmd *cmd, FILE *f);
@@ -90,6 +96,11 @@ bool cli_split_kv(char *s, char **key, char **value);
 
 /* An admin handle on cli->conf with cli->timeout_ms, or NULL (printed). */
 sl_admin *cli_admin(const cli_t *cli);
+/* The start of a handler that needs nothing between parsing and its admin
+ * handle: cli_parse_pos, then cli_admin. *a is the owned handle, or NULL
+ * with the exit status to return (EXIT_OK after --help). */
+int cli_admin_open(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn fn, void *st,
+                   int npos, const char *names, sl_admin **a);
 
 /* A table printed with every column as wide as its widest cell; an
  * empty or NULL cell prints as "-". Zero-initialise with ncols set. */
@@ -97,14 +108,20 @@ sl_admin *cli_admin(const cli_t *cli);
 #define TBL_CELL 256
 typedef struct table {
 	int ncols;
+	bool oom; /* a row was lost: tbl_print reports it */
 	size_t nrows, cap;
 	char (*cells)[TBL_CELL]; /* nrows * ncols */
 	size_t width[TBL_COLS];
 } table;
-/* Adds a row of ncols strings; false when out of memory. */
+/* Adds a row of ncols strings. Out of memory is remembered: later rows
+ * are dropped and tbl_print reports it; false from then on, for a loop
+ * that would rather stop. */
 bool tbl_row(table *t, ...);
-/* Prints to stdout and frees the rows. */
-void tbl_print(table *t);
+/* Prints to stdout and frees the rows; EXIT_OK, or EXIT_FAIL with "out
+ * of memory" printed when a row was lost. */
+int tbl_print(table *t);
+/* Frees the rows unprinted (a command that failed half-way). */
+void tbl_free(table *t);
 /* v in decimal in buf (24 bytes), or "-" for a negative v. */
 const char *cli_num(char *buf, int64_t v);
 

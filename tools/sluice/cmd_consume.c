@@ -230,10 +230,8 @@ int cmd_consume(cli_t *cli, int argc, char **argv)
 	sl_conf_set(cli->conf, "max.wait", "100");
 	sl_conf_set(cli->conf, "commit.interval", "200");
 	sl_conf_set(cli->conf, "max.attempts", "1");
-	CLI_PARSE(cli, argc, argv, CONSUME_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 0, "");
-	if (rc)
-		return rc;
+	CLI_PARSE(cli, argc, argv, CONSUME_OPTS, on_opt, &o, 0, "");
+	int rc;
 	const char *topic = sl_conf_get(cli->conf, "topic");
 	if (!*topic)
 		return cli_usage(cli, "missing -t TOPIC");

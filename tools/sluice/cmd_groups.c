@@ -69,13 +69,10 @@ static const cli_opt LIST_OPTS[] = {{"state", OPT_STATE, 0}, {NULL, 0, 0}};
 int cmd_groups_list(cli_t *cli, int argc, char **argv)
 {
 	groups_opts o = {.to = -1};
-	CLI_PARSE(cli, argc, argv, LIST_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 0, "");
-	if (rc)
-		return rc;
-	sl_admin *a = cli_admin(cli);
+	sl_admin *a;
+	int rc = cli_admin_open(cli, argc, argv, LIST_OPTS, on_opt, &o, 0, "", &a);
 	if (!a)
-		return EXIT_FAIL;
+		return rc;
 	sl_group_list *l;
 	rc = sl_admin_list_groups(a, &l);
 	sl_admin_free(a);
@@ -85,15 +82,14 @@ int cmd_groups_list(cli_t *cli, int argc, char **argv)
 	if (o.state)
 		tbl_row(&t, "GROUP", "STATE");
 	for (size_t i = 0; i < l->count; i++) {
-		if (!o.state)
+		if (o.state)
+			tbl_row(&t, l->groups[i].group, l->groups[i].state);
+		else
 			printf("%s\n", l->groups[i].group);
-		else if (!tbl_row(&t, l->groups[i].group, l->groups[i].state))
-			rc = cli_fail("out of memory");
 	}
-	if (o.state)
-		tbl_print(&t);
+	rc = o.state ? tbl_print(&t) : EXIT_OK;
 	sl_group_list_free(l);
-	return rc ? EXIT_FAIL : EXIT_OK;
+	return rc;
 }
 
 static const cli_opt DESCRIBE_OPTS[] = {{"members", OPT_MEMBERS, 0}, {NULL, 0, 0}};
@@ -101,14 +97,11 @@ static const cli_opt DESCRIBE_OPTS[] = {{"members", OPT_MEMBERS, 0}, {NULL, 0, 0
 int cmd_groups_describe(cli_t *cli, int argc, char **argv)
 {
 	groups_opts o = {.to = -1};
-	CLI_PARSE(cli, argc, argv, DESCRIBE_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 1, "GROUP");
-	if (rc)
+	sl_admin *a;
+	int rc = cli_admin_open(cli, argc, argv, DESCRIBE_OPTS, on_opt, &o, 1, "GROUP", &a);
+	if (!a)
 		return rc;
 	const char *group = cli->pos[0];
-	sl_admin *a = cli_admin(cli);
-	if (!a)
-		return EXIT_FAIL;
 	sl_group_info *g;
 	rc = sl_admin_describe_group(a, group, &g);
 	sl_admin_free(a);
@@ -121,32 +114,28 @@ int cmd_groups_describe(cli_t *cli, int argc, char **argv)
 	printf("Consumer group '%s' is %s with %zu member%s.\n", group, g->state, g->member_count,
 	       g->member_count == 1 ? "" : "s");
 	table t = {0};
-	bool ok = true;
-	char b1[24], b2[24], b3[24];
+	char b1[24], b2[24], b3[24], b4[24];
 	if (o.members) {
 		t.ncols = 5;
-		ok = tbl_row(&t, "GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS");
-		for (size_t i = 0; ok && i < g->member_count; i++) {
+		tbl_row(&t, "GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS");
+		for (size_t i = 0; i < g->member_count; i++) {
 			const sl_group_member *m = &g->members[i];
-			snprintf(b1, sizeof b1, "%zu", m->partition_count);
-			ok = tbl_row(&t, group, m->member_id, m->host, m->client_id, b1);
+			tbl_row(&t, group, m->member_id, m->host, m->client_id,
+			        cli_num(b1, (int64_t)m->partition_count));
 		}
 	} else {
 		t.ncols = 9;
-		ok = tbl_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
-		             "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
-		for (size_t i = 0; ok && i < g->offset_count; i++) {
+		tbl_row(&t, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
+		        "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
+		for (size_t i = 0; i < g->offset_count; i++) {
 			const sl_group_offset *r = &g->offsets[i];
-			char part[16];
-			snprintf(part, sizeof part, "%" PRId32, r->partition);
-			ok = tbl_row(&t, group, r->topic, part, cli_num(b1, r->committed),
-			             cli_num(b2, r->log_end), cli_num(b3, r->lag), r->member_id,
-			             r->host, r->client_id);
+			tbl_row(&t, group, r->topic, cli_num(b4, r->partition),
+			        cli_num(b1, r->committed), cli_num(b2, r->log_end),
+			        cli_num(b3, r->lag), r->member_id, r->host, r->client_id);
 		}
 	}
-	tbl_print(&t);
 	sl_group_info_free(g);
-	return ok ? EXIT_OK : cli_fail("out of memory");
+	return tbl_print(&t);
 }
 
 static const cli_opt RESET_OPTS[] = {
@@ -162,10 +151,7 @@ static const cli_opt RESET_OPTS[] = {
 int cmd_groups_reset(cli_t *cli, int argc, char **argv)
 {
 	groups_opts o = {.to = -1};
-	CLI_PARSE(cli, argc, argv, RESET_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 1, "GROUP");
-	if (rc)
-		return rc;
+	CLI_PARSE(cli, argc, argv, RESET_OPTS, on_opt, &o, 1, "GROUP");
 	if (!o.topic)
 		return cli_usage(cli, "missing -t TOPIC");
 	if (o.to == -1)
@@ -173,6 +159,7 @@ int cmd_groups_reset(cli_t *cli, int argc, char **argv)
 	/* TOPIC:PARTITION as kafka-consumer-groups.sh accepts it. */
 	char topic[256];
 	int64_t partition = -1;
+	int rc;
 	snprintf(topic, sizeof topic, "%s", o.topic);
 	char *colon = strrchr(topic, ':');
 	if (colon) {
@@ -195,27 +182,22 @@ int cmd_groups_reset(cli_t *cli, int argc, char **argv)
 		        "WARN: No action will be performed as the --execute option is "
 		        "missing. This is a dry run: add --execute to commit these offsets.\n");
 	table t = {.ncols = 4};
-	bool ok = tbl_row(&t, "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
-	char b1[24], part[16];
-	for (size_t i = 0; ok && i < plan->count; i++) {
-		snprintf(part, sizeof part, "%" PRId32, plan->offsets[i].partition);
-		ok = tbl_row(&t, group, plan->offsets[i].topic, part,
-		             cli_num(b1, plan->offsets[i].new_offset));
+	tbl_row(&t, "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
+	char b1[24], b2[24];
+	for (size_t i = 0; i < plan->count; i++) {
+		const sl_group_offset *r = &plan->offsets[i];
+		tbl_row(&t, group, r->topic, cli_num(b1, r->partition), cli_num(b2, r->new_offset));
 	}
-	tbl_print(&t);
 	sl_offset_list_free(plan);
-	return ok ? EXIT_OK : cli_fail("out of memory");
+	return tbl_print(&t);
 }
 
 int cmd_groups_delete(cli_t *cli, int argc, char **argv)
 {
-	CLI_PARSE(cli, argc, argv, NULL, NULL, NULL);
-	int rc = cli_need_pos(cli, 1, "GROUP");
-	if (rc)
-		return rc;
-	sl_admin *a = cli_admin(cli);
+	sl_admin *a;
+	int rc = cli_admin_open(cli, argc, argv, NULL, NULL, NULL, 1, "GROUP", &a);
 	if (!a)
-		return EXIT_FAIL;
+		return rc;
 	rc = sl_admin_delete_group(a, cli->pos[0]);
 	sl_admin_free(a);
 	if (rc)

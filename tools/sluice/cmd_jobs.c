@@ -83,10 +83,8 @@ static int open_jobs(cli_t *cli, int argc, char **argv, jobs_opts *o, sl_jobs **
 {
 	*o = (jobs_opts){.pri = 1024, .ttr = 60, .id = -1};
 	*j = NULL;
-	int rc = cli_parse(cli, argc, argv, JOBS_OPTS, on_opt, o);
+	int rc = cli_parse_pos(cli, argc, argv, JOBS_OPTS, on_opt, o, npos, names);
 	if (rc)
-		return rc;
-	if (npos >= 0 && (rc = cli_need_pos(cli, npos, names)))
 		return rc;
 	if (!o->addr)
 		o->addr = getenv("SLUICE_BEANSTALK");

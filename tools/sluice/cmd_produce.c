@@ -150,10 +150,8 @@ int cmd_produce(cli_t *cli, int argc, char **argv)
 	/* A console producer sends each line promptly; -o and --config may
 	 * still raise it. */
 	sl_conf_set(cli->conf, "flush.interval", "5");
-	CLI_PARSE(cli, argc, argv, PRODUCE_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 0, "");
-	if (rc)
-		return rc;
+	CLI_PARSE(cli, argc, argv, PRODUCE_OPTS, on_opt, &o, 0, "");
+	int rc;
 	if (!o.topic && !*sl_conf_get(cli->conf, "topic"))
 		return cli_usage(cli, "missing -t TOPIC");
 	if (o.key && o.delim)

@@ -205,6 +205,51 @@ static uint64_t topic_bytes(const json *st, const char *name)
 	return 0;
 }
 
+/* A section prints, after a blank line, only once all its rows are in:
+ * a failure (rc, already printed) drops it. */
+static int print_section(table *t, int rc)
+{
+	if (rc) {
+		tbl_free(t);
+		return rc;
+	}
+	printf("\n");
+	return tbl_print(t);
+}
+
+/* One TOPIC row: messages from the watermarks, bytes from /status. */
+static int topic_row(sl_admin *a, const json *st, table *t, const char *topic)
+{
+	sl_topic_info *ti;
+	int rc = sl_admin_describe_topic(a, topic, &ti);
+	if (rc)
+		return cli_lib_fail("status", rc);
+	int64_t msgs = 0;
+	for (size_t p = 0; p < ti->partition_count; p++)
+		msgs += ti->partitions[p].high_watermark - ti->partitions[p].low_watermark;
+	char b1[24], b2[24], b3[24];
+	tbl_row(t, ti->name, cli_num(b1, (int64_t)ti->partition_count), cli_num(b2, msgs),
+	        cli_num(b3, (int64_t)topic_bytes(st, ti->name)));
+	sl_topic_info_free(ti);
+	return 0;
+}
+
+/* One GROUP row: the lag summed over the partitions that have one. */
+static int group_row(sl_admin *a, table *t, const char *group)
+{
+	sl_group_info *gi;
+	int rc = sl_admin_describe_group(a, group, &gi);
+	if (rc)
+		return cli_lib_fail("status", rc);
+	int64_t lag = 0;
+	for (size_t p = 0; p < gi->offset_count; p++)
+		lag += gi->offsets[p].lag > 0 ? gi->offsets[p].lag : 0;
+	char b1[24], b2[24];
+	tbl_row(t, gi->group, gi->state, cli_num(b1, (int64_t)gi->member_count), cli_num(b2, lag));
+	sl_group_info_free(gi);
+	return 0;
+}
+
 static int kafka_section(cli_t *cli, const json *st)
 {
 	sl_admin *a = cli_admin(cli);
@@ -220,46 +265,16 @@ static int kafka_section(cli_t *cli, const json *st)
 		goto done;
 	}
 	table t = {.ncols = 4};
-	char b1[24], b2[24], b3[32], b4[24];
-	bool ok = tbl_row(&t, "TOPIC", "PARTITIONS", "MESSAGES", "BYTES");
-	for (size_t i = 0; ok && i < tl->count; i++) {
-		sl_topic_info *ti;
-		if ((rc = sl_admin_describe_topic(a, tl->topics[i].name, &ti))) {
-			free(t.cells);
-			rc = cli_lib_fail("status", rc);
-			goto done;
-		}
-		int64_t msgs = 0;
-		for (size_t p = 0; p < ti->partition_count; p++)
-			msgs += ti->partitions[p].high_watermark - ti->partitions[p].low_watermark;
-		snprintf(b1, sizeof b1, "%zu", ti->partition_count);
-		snprintf(b4, sizeof b4, "%" PRIu64, topic_bytes(st, ti->name));
-		ok = tbl_row(&t, ti->name, b1, cli_num(b2, msgs), b4);
-		sl_topic_info_free(ti);
-	}
-	printf("\n");
-	tbl_print(&t);
+	tbl_row(&t, "TOPIC", "PARTITIONS", "MESSAGES", "BYTES");
+	for (size_t i = 0; !rc && !t.oom && i < tl->count; i++)
+		rc = topic_row(a, st, &t, tl->topics[i].name);
+	if ((rc = print_section(&t, rc)))
+		goto done;
 	table g = {.ncols = 4};
-	ok = ok && tbl_row(&g, "GROUP", "STATE", "MEMBERS", "LAG");
-	for (size_t i = 0; ok && i < gl->count; i++) {
-		sl_group_info *gi;
-		if ((rc = sl_admin_describe_group(a, gl->groups[i].group, &gi))) {
-			free(g.cells);
-			rc = cli_lib_fail("status", rc);
-			goto done;
-		}
-		int64_t lag = 0;
-		for (size_t p = 0; p < gi->offset_count; p++)
-			lag += gi->offsets[p].lag > 0 ? gi->offsets[p].lag : 0;
-		snprintf(b1, sizeof b1, "%zu", gi->member_count);
-		snprintf(b3, sizeof b3, "%" PRId64, lag);
-		ok = tbl_row(&g, gi->group, gi->state, b1, b3);
-		sl_group_info_free(gi);
-	}
-	printf("\n");
-	tbl_print(&g);
-	if (!ok)
-		rc = cli_fail("out of memory");
+	tbl_row(&g, "GROUP", "STATE", "MEMBERS", "LAG");
+	for (size_t i = 0; !rc && !g.oom && i < gl->count; i++)
+		rc = group_row(a, &g, gl->groups[i].group);
+	rc = print_section(&g, rc);
 done:
 	sl_group_list_free(gl);
 	sl_topic_list_free(tl);
@@ -289,27 +304,23 @@ static int beanstalk_section(const char *addr, int timeout_ms)
 		goto done;
 	}
 	table t = {.ncols = 5};
-	bool ok = tbl_row(&t, "TUBE", "READY", "DELAYED", "RESERVED", "BURIED");
+	tbl_row(&t, "TUBE", "READY", "DELAYED", "RESERVED", "BURIED");
 	/* list-tubes is "---\n- name\n- name\n". */
-	for (char *line = strtok(tubes, "\n"); ok && line; line = strtok(NULL, "\n")) {
+	for (char *line = strtok(tubes, "\n"); !rc && !t.oom && line; line = strtok(NULL, "\n")) {
 		if (strncmp(line, "- ", 2))
 			continue;
 		char *yaml = NULL, b[4][24];
-		if ((rc = sl_jobs_stats_tube(j, line + 2, &yaml))) {
-			free(t.cells);
+		if (sl_jobs_stats_tube(j, line + 2, &yaml)) {
 			rc = cli_fail("status: stats-tube %s: %s", line + 2, sl_last_error());
-			goto done;
+			break;
 		}
-		ok = tbl_row(&t, line + 2, cli_num(b[0], yaml_int(yaml, "current-jobs-ready")),
-		             cli_num(b[1], yaml_int(yaml, "current-jobs-delayed")),
-		             cli_num(b[2], yaml_int(yaml, "current-jobs-reserved")),
-		             cli_num(b[3], yaml_int(yaml, "current-jobs-buried")));
+		tbl_row(&t, line + 2, cli_num(b[0], yaml_int(yaml, "current-jobs-ready")),
+		        cli_num(b[1], yaml_int(yaml, "current-jobs-delayed")),
+		        cli_num(b[2], yaml_int(yaml, "current-jobs-reserved")),
+		        cli_num(b[3], yaml_int(yaml, "current-jobs-buried")));
 		free(yaml);
 	}
-	printf("\n");
-	tbl_print(&t);
-	if (!ok)
-		rc = cli_fail("out of memory");
+	rc = print_section(&t, rc);
 done:
 	free(tubes);
 	sl_jobs_close(j);
@@ -326,10 +337,8 @@ static const cli_opt STATUS_OPTS[] = {
 int cmd_status(cli_t *cli, int argc, char **argv)
 {
 	status_opts o = {0};
-	CLI_PARSE(cli, argc, argv, STATUS_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 0, "");
-	if (rc)
-		return rc;
+	CLI_PARSE(cli, argc, argv, STATUS_OPTS, on_opt, &o, 0, "");
+	int rc;
 	const char *http = o.http ? o.http : getenv("SLUICE_HTTP");
 	if (!http || !*http)
 		http = "localhost:8080";

@@ -69,23 +69,18 @@ static const cli_opt LIST_OPTS[] = {{"internal", OPT_INTERNAL, 0}, {NULL, 0, 0}}
 int cmd_topics_list(cli_t *cli, int argc, char **argv)
 {
 	topics_opts o = {0};
-	CLI_PARSE(cli, argc, argv, LIST_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 0, "");
-	if (rc)
-		return rc;
-	sl_admin *a = cli_admin(cli);
+	sl_admin *a;
+	int rc = cli_admin_open(cli, argc, argv, LIST_OPTS, on_opt, &o, 0, "", &a);
 	if (!a)
-		return EXIT_FAIL;
+		return rc;
 	sl_topic_list *l;
 	rc = sl_admin_list_topics(a, o.internal, &l);
-	if (rc) {
-		sl_admin_free(a);
+	sl_admin_free(a);
+	if (rc)
 		return cli_lib_fail("topics list", rc);
-	}
 	for (size_t i = 0; i < l->count; i++)
 		printf("%s\n", l->topics[i].name);
 	sl_topic_list_free(l);
-	sl_admin_free(a);
 	return EXIT_OK;
 }
 
@@ -100,14 +95,11 @@ static const cli_opt CREATE_OPTS[] = {
 int cmd_topics_create(cli_t *cli, int argc, char **argv)
 {
 	topics_opts o = {0};
-	CLI_PARSE(cli, argc, argv, CREATE_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 1, "topic NAME");
-	if (rc)
+	sl_admin *a;
+	int rc = cli_admin_open(cli, argc, argv, CREATE_OPTS, on_opt, &o, 1, "topic NAME", &a);
+	if (!a)
 		return rc;
 	const char *name = cli->pos[0];
-	sl_admin *a = cli_admin(cli);
-	if (!a)
-		return EXIT_FAIL;
 	rc = sl_admin_create_topic(a, name, o.partitions ? (int)o.partitions : 1,
 	                           o.rf ? (int)o.rf : -1, o.configs, o.nconfigs);
 	sl_admin_free(a);
@@ -127,13 +119,10 @@ static void print_ids(const int32_t *ids, size_t n)
 
 int cmd_topics_describe(cli_t *cli, int argc, char **argv)
 {
-	CLI_PARSE(cli, argc, argv, NULL, NULL, NULL);
-	int rc = cli_need_pos(cli, 1, "topic NAME");
-	if (rc)
-		return rc;
-	sl_admin *a = cli_admin(cli);
+	sl_admin *a;
+	int rc = cli_admin_open(cli, argc, argv, NULL, NULL, NULL, 1, "topic NAME", &a);
 	if (!a)
-		return EXIT_FAIL;
+		return rc;
 	sl_topic_info *t;
 	rc = sl_admin_describe_topic(a, cli->pos[0], &t);
 	sl_admin_free(a);
@@ -172,13 +161,10 @@ static const cli_opt DELETE_OPTS[] = {{"if-exists", OPT_IF_EXISTS, 0}, {NULL, 0,
 int cmd_topics_delete(cli_t *cli, int argc, char **argv)
 {
 	topics_opts o = {0};
-	CLI_PARSE(cli, argc, argv, DELETE_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 1, "topic NAME");
-	if (rc)
-		return rc;
-	sl_admin *a = cli_admin(cli);
+	sl_admin *a;
+	int rc = cli_admin_open(cli, argc, argv, DELETE_OPTS, on_opt, &o, 1, "topic NAME", &a);
 	if (!a)
-		return EXIT_FAIL;
+		return rc;
 	rc = sl_admin_delete_topic(a, cli->pos[0]);
 	sl_admin_free(a);
 	if (rc == SL_ENOENT && o.if_exists)
@@ -199,32 +185,19 @@ static const cli_opt ALTER_OPTS[] = {
 int cmd_topics_alter(cli_t *cli, int argc, char **argv)
 {
 	topics_opts o = {0};
-	CLI_PARSE(cli, argc, argv, ALTER_OPTS, on_opt, &o);
-	int rc = cli_need_pos(cli, 1, "topic NAME");
-	if (rc)
-		return rc;
+	CLI_PARSE(cli, argc, argv, ALTER_OPTS, on_opt, &o, 1, "topic NAME");
 	if (!o.partitions && !o.nconfigs)
 		return cli_usage(cli, "nothing to alter: give --partitions or --config");
 	const char *name = cli->pos[0];
 	sl_admin *a = cli_admin(cli);
 	if (!a)
 		return EXIT_FAIL;
-	if (o.partitions) {
-		rc = sl_admin_create_partitions(a, name, (int)o.partitions);
-		if (rc) {
-			sl_admin_free(a);
-			return cli_lib_fail("topics alter", rc);
-		}
+	int rc = 0;
+	if (o.partitions && !(rc = sl_admin_create_partitions(a, name, (int)o.partitions)))
 		printf("Topic %s now has %" PRId64 " partitions.\n", name, o.partitions);
-	}
-	if (o.nconfigs) {
-		rc = sl_admin_alter_topic_configs(a, name, o.configs, o.nconfigs);
-		if (rc) {
-			sl_admin_free(a);
-			return cli_lib_fail("topics alter", rc);
-		}
+	if (!rc && o.nconfigs &&
+	    !(rc = sl_admin_alter_topic_configs(a, name, o.configs, o.nconfigs)))
 		printf("Completed updating config for topic %s.\n", name);
-	}
 	sl_admin_free(a);
-	return EXIT_OK;
+	return rc ? cli_lib_fail("topics alter", rc) : EXIT_OK;
 }

@@ -133,6 +133,17 @@ sl_admin *cli_admin(const cli_t *cli)
 	return a;
 }
 
+int cli_admin_open(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn fn, void *st,
+                   int npos, const char *names, sl_admin **a)
+{
+	*a = NULL;
+	int rc = cli_parse_pos(cli, argc, argv, opts, fn, st, npos, names);
+	if (rc)
+		return rc == CLI_HELP ? EXIT_OK : rc;
+	*a = cli_admin(cli);
+	return *a ? 0 : EXIT_FAIL;
+}
+
 int64_t cli_now_us(void)
 {
 	struct timespec ts;
@@ -262,4 +273,13 @@ int cli_parse(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn
 			return rc;
 	}
 	return 0;
+}
+
+int cli_parse_pos(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn fn, void *st,
+                  int npos, const char *names)
+{
+	int rc = cli_parse(cli, argc, argv, opts, fn, st);
+	if (!rc && npos >= 0)
+		rc = cli_need_pos(cli, npos, names);
+	return rc;
 }

@@ -12,11 +12,15 @@
 /* A table printed with every column as wide as its widest cell. */
 bool tbl_row(table *t, ...)
 {
+	if (t->oom)
+		return false;
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
 		void *c = realloc(t->cells, cap * (size_t)t->ncols * TBL_CELL);
-		if (!c)
+		if (!c) {
+			t->oom = true;
 			return false;
+		}
 		t->cells = c;
 		t->cap = cap;
 	}
@@ -35,7 +39,7 @@ bool tbl_row(table *t, ...)
 	return true;
 }
 
-void tbl_print(table *t)
+int tbl_print(table *t)
 {
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (int i = 0; i < t->ncols; i++) {
@@ -46,7 +50,15 @@ void tbl_print(table *t)
 				printf("%-*s ", (int)t->width[i], cell);
 		}
 	}
+	tbl_free(t);
+	return t->oom ? cli_fail("out of memory") : EXIT_OK;
+}
+
+void tbl_free(table *t)
+{
 	free(t->cells);
+	t->cells = NULL;
+	t->nrows = t->cap = 0;
 }
 
 const char *cli_num(char *buf, int64_t v)
