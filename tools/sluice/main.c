@@ -163,6 +163,14 @@ static void overview(FILE *f)
 	fprintf(f, "\nsluice %s; documentation: docs/cli.md\n", SL_VERSION_STRING);
 }
 
+/* `sluice topics --help`: the rows of one family. */
+static int family_help(const char *family)
+{
+	printf("usage: sluice %s SUBCOMMAND [ARGS]\n\nsubcommands:\n", family);
+	list(stdout, family);
+	return EXIT_OK;
+}
+
 static bool is_help(const char *s)
 {
 	return !strcmp(s, "--help") || !strcmp(s, "-h") || !strcmp(s, "help");
@@ -212,11 +220,8 @@ int main(int argc, char **argv)
 			cli_print_usage(c, stdout);
 			return EXIT_OK;
 		}
-		if (list(NULL, w)) {
-			printf("usage: sluice %s SUBCOMMAND [ARGS]\n\nsubcommands:\n", w);
-			list(stdout, w);
-			return EXIT_OK;
-		}
+		if (list(NULL, w))
+			return family_help(w);
 		fprintf(stderr, "sluice: unknown command '%s' (see 'sluice --help')\n", w);
 		return EXIT_USAGE;
 	}
@@ -232,11 +237,8 @@ int main(int argc, char **argv)
 		return run(c, argc - 1, argv + 1);
 	/* A family without (or with an unknown) subcommand. */
 	if (list(NULL, w)) {
-		if (argc > 2 && is_help(argv[2])) {
-			printf("usage: sluice %s SUBCOMMAND [ARGS]\n\nsubcommands:\n", w);
-			list(stdout, w);
-			return EXIT_OK;
-		}
+		if (argc > 2 && is_help(argv[2]))
+			return family_help(w);
 		if (argc > 2)
 			fprintf(stderr,
 			        "sluice: %s: unknown subcommand '%s' (see 'sluice %s --help')\n", w,
