@@ -96,6 +96,10 @@ bool cli_split_kv(char *s, char **key, char **value);
 
 /* An admin handle on cli->conf with cli->timeout_ms, or NULL (printed). */
 sl_admin *cli_admin(const cli_t *cli);
+/* One topic described on a short-lived admin handle, for the commands
+ * that check a topic before they start: *t is owned (sl_topic_info_free);
+ * 0, or EXIT_FAIL with "WHAT: ..." printed. */
+int cli_describe_topic(const cli_t *cli, const char *topic, const char *what, sl_topic_info **t);
 /* The start of a handler that needs nothing between parsing and its admin
  * handle: cli_parse_pos, then cli_admin. *a is the owned handle, or NULL
  * with the exit status to return (EXIT_OK after --help). */

@@ -188,14 +188,10 @@ static void on_error(const sl_message *m, int err, const char *reason, void *use
  * otherwise a typo or a dead broker would just wait forever. */
 static int check_topic(cli_t *cli, const char *topic, int64_t partition)
 {
-	sl_admin *a = cli_admin(cli);
-	if (!a)
-		return EXIT_FAIL;
 	sl_topic_info *t;
-	int rc = sl_admin_describe_topic(a, topic, &t);
-	sl_admin_free(a);
+	int rc = cli_describe_topic(cli, topic, "consume", &t);
 	if (rc)
-		return cli_lib_fail("consume", rc);
+		return rc;
 	bool found = partition < 0;
 	for (size_t i = 0; i < t->partition_count; i++)
 		found = found || t->partitions[i].partition == partition;

@@ -133,6 +133,16 @@ sl_admin *cli_admin(const cli_t *cli)
 	return a;
 }
 
+int cli_describe_topic(const cli_t *cli, const char *topic, const char *what, sl_topic_info **t)
+{
+	sl_admin *a = cli_admin(cli);
+	if (!a)
+		return EXIT_FAIL;
+	int rc = sl_admin_describe_topic(a, topic, t);
+	sl_admin_free(a);
+	return rc ? cli_lib_fail(what, rc) : 0;
+}
+
 int cli_admin_open(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn fn, void *st,
                    int npos, const char *names, sl_admin **a)
 {
