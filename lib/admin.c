@@ -2,11 +2,12 @@
  * admin.c — topics: list, describe, create, delete, grow, alter configs
  * (sluice/admin.h), over librdkafka's metadata and Admin API.
  *
- * Every operation is one synchronous round trip: the request goes out on a
- * private queue and the calling thread waits on it for the handle's
- * timeout. Topic listings come from an all-topics metadata request so that
- * describing a missing topic never auto-creates it. Consumer groups are in
- * admin_group.c; both share admin_priv.h.
+ * Every operation is one synchronous round trip (admin_request, shared
+ * with admin_group.c): the request goes out on a private queue and the
+ * calling thread waits on it for the handle's timeout. Topic listings
+ * come from an all-topics metadata request so that describing a missing
+ * topic never auto-creates it. Consumer groups are in admin_group.c; both
+ * share admin_priv.h.
  *
  * Threads: the calling thread, plus librdkafka's own internal threads.
  */
@@ -115,7 +116,9 @@ static int admin_wait(sl_admin *a, rd_kafka_queue_t *q, rd_kafka_event_t **out, 
 }
 
 /* Queues the request of op, whose one request object is at *req (see
- * admin_request); -1 for an op this file does not send. */
+ * admin_request); -1 for an op libsluice does not send. A switch rather
+ * than a table of function pointers: the calls differ in their request
+ * types, and each is called through its own prototype. */
 static int send_request(rd_kafka_t *rk, rd_kafka_admin_op_t op, void *req,
                         rd_kafka_AdminOptions_t *o, rd_kafka_queue_t *q)
 {
