@@ -299,6 +299,11 @@ grp_err_t grp_offset_delete(grp_coord_t *gc, grp_str_t group_id, grp_tp_t *parts
 /* Runs the offsets-retention pass now (normally a timer does). */
 void grp_expire_offsets(grp_coord_t *gc);
 
+/* DeleteTopics: removes every group's committed offsets of the topic, as
+ * Kafka does, so a topic created again under the same name is not read
+ * from the old topic's offsets. Groups left Empty without offsets go. */
+void grp_topic_deleted(grp_coord_t *gc, grp_str_t topic);
+
 /* --- administration ---------------------------------------------------------------------- */
 
 /* DeleteGroups for one group: OK, INVALID_GROUP_ID, GROUP_ID_NOT_FOUND or

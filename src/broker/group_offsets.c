@@ -309,10 +309,13 @@ static int expired(const grp_t *g, const goffset_t *o, int64_t now, int64_t rete
 	return now - base >= retention;
 }
 
-void grp_expire_offsets(grp_coord_t *gc)
+/* Removes, in every group, the offsets match() selects; a group left Empty
+ * with no members and no offsets is deleted, as Kafka removes it. Returns
+ * how many offsets went. */
+static size_t remove_offsets(grp_coord_t *gc,
+                             int (*match)(const grp_t *g, const goffset_t *o, const void *arg),
+                             const void *arg)
 {
-	int64_t now = time_wall_ms();
-	int64_t retention = gc->opts.offsets_retention_ms;
 	size_t ng = map_len(&gc->groups), k = 0;
 	grp_t **groups = calloc(ng + 1, sizeof *groups);
 	if (!groups)
@@ -332,7 +335,7 @@ void grp_expire_offsets(grp_coord_t *gc)
 			abort();
 		it = 0;
 		while (map_next(&g->offsets, &it, &key, &kl, &v))
-			if (expired(g, v, now, retention))
+			if (match(g, v, arg))
 				victims[m++] = v;
 		for (size_t j = 0; j < m; j++)
 			delete_offset(g, victims[j]);
@@ -347,9 +350,40 @@ void grp_expire_offsets(grp_coord_t *gc)
 		}
 	}
 	free(groups);
+	grp_store_maybe_compact(gc);
+	return removed;
+}
+
+typedef struct {
+	int64_t now, retention;
+} expiry_t;
+
+static int expired_match(const grp_t *g, const goffset_t *o, const void *arg)
+{
+	const expiry_t *e = arg;
+	return expired(g, o, e->now, e->retention);
+}
+
+void grp_expire_offsets(grp_coord_t *gc)
+{
+	expiry_t e = {time_wall_ms(), gc->opts.offsets_retention_ms};
+	size_t removed = remove_offsets(gc, expired_match, &e);
 	if (removed)
 		log_info(gc->log, "groups: %zu committed offsets expired", removed);
-	grp_store_maybe_compact(gc);
+}
+
+static int topic_match(const grp_t *g, const goffset_t *o, const void *arg)
+{
+	(void)g;
+	return gstr_eq(&o->topic, *(const grp_str_t *)arg);
+}
+
+void grp_topic_deleted(grp_coord_t *gc, grp_str_t topic)
+{
+	size_t removed = remove_offsets(gc, topic_match, &topic);
+	if (removed)
+		log_info(gc->log, "groups: %zu committed offsets of deleted topic %.*s removed",
+		         removed, (int)topic.len, topic.p);
 }
 
 static void on_retention_timer(loop_t *loop, loop_timer_t *t)

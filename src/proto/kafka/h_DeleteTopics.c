@@ -3,6 +3,7 @@
  * or by id). Parked fetches on a deleted topic answer it as unknown when
  * they wake. Loop thread.
  */
+#include "broker/group.h"
 #include "proto/kafka/kafka.h"
 
 #include <stdio.h>
@@ -36,6 +37,8 @@ static void delete_one(kreq_t *rq, buf_t *b, kstr_t name, const uint8_t *id)
 		snprintf(z, sizeof z, "%s", t->name);
 		memcpy(tid, t->id, 16);
 		err = kafka_err_from_sl(topics_delete(rq->srv->topics, z));
+		if (err == KERR_NONE && rq->srv->groups)
+			grp_topic_deleted(rq->srv->groups, grp_s(z));
 	}
 	if (t)
 		kw_str(b, flex, z);
