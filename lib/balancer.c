@@ -44,10 +44,10 @@ typedef struct lb_table {
 struct lib_bal {
 	lib_bal_kind kind;
 	int32_t manual;
-	pthread_mutex_t mu;          /* installs a new lb_table */
-	atomic_uint_fast64_t rr;     /* next round-robin position */
-	atomic_uint_fast64_t rng;    /* xorshift64* state, never 0 */
-	_Atomic(lb_table *) bytes;   /* least-bytes; NULL until the first choice */
+	pthread_mutex_t mu;        /* installs a new lb_table */
+	atomic_uint_fast64_t rr;   /* next round-robin position */
+	atomic_uint_fast64_t rng;  /* xorshift64* state, never 0 */
+	_Atomic(lb_table *) bytes; /* least-bytes; NULL until the first choice */
 };
 
 static const char *const KIND_NAMES[] = {
