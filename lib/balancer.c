@@ -15,23 +15,39 @@
  *                any client can compute it); a null key goes round-robin.
  * An empty key is a key (hashed), not a null one, as in kafka-go.
  *
- * Thread-safety: lib_bal_choose locks the balancer's mutex; the hash
+ * Thread-safety: lib_bal_choose is lock-free (it runs once per message,
+ * inside librdkafka's produce call): round-robin is one atomic add, random
+ * a compare-and-swap on the generator, least-bytes relaxed loads of the
+ * per-partition counters and one atomic add. Concurrent pushes may both see
+ * the same smallest counter and pick the same partition, which only
+ * delays the balance by a message, as kafka-go's own races do. Only a new
+ * partition count takes the mutex (to install fresh counters); the hash
  * functions are pure.
  */
 #include "balancer.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* least-bytes: the bytes handed to each of n partitions. A table replaced
+ * after a partition count change stays allocated (linked from its
+ * successor) until lib_bal_free, as another thread may still be reading
+ * it; counts only grow, so there are few. */
+typedef struct lb_table {
+	struct lb_table *older;
+	int32_t n;
+	atomic_uint_fast64_t bytes[];
+} lb_table;
 
 struct lib_bal {
 	lib_bal_kind kind;
 	int32_t manual;
-	pthread_mutex_t mu;
-	uint64_t rr;     /* next round-robin position */
-	uint64_t rng;    /* xorshift64* state, never 0 */
-	uint64_t *bytes; /* least-bytes: bytes handed to each partition */
-	int32_t nbytes;  /* entries of bytes */
+	pthread_mutex_t mu;        /* installs a new lb_table */
+	atomic_uint_fast64_t rr;   /* next round-robin position */
+	atomic_uint_fast64_t rng;  /* xorshift64* state, never 0 */
+	_Atomic(lb_table *) bytes; /* least-bytes; NULL until the first choice */
 };
 
 static const char *const KIND_NAMES[] = {
@@ -55,7 +71,9 @@ lib_bal *lib_bal_new(lib_bal_kind kind, int32_t manual, uint64_t seed)
 		return NULL;
 	b->kind = kind;
 	b->manual = manual;
-	b->rng = seed ? seed : 0x9E3779B97F4A7C15ull;
+	atomic_init(&b->rr, 0);
+	atomic_init(&b->rng, seed ? seed : 0x9E3779B97F4A7C15ull);
+	atomic_init(&b->bytes, NULL);
 	pthread_mutex_init(&b->mu, NULL);
 	return b;
 }
@@ -65,7 +83,12 @@ void lib_bal_free(lib_bal *b)
 	if (!b)
 		return;
 	pthread_mutex_destroy(&b->mu);
-	free(b->bytes);
+	lb_table *t = atomic_load(&b->bytes);
+	while (t) {
+		lb_table *older = t->older;
+		free(t);
+		t = older;
+	}
 	free(b);
 }
 
@@ -102,37 +125,65 @@ uint16_t lib_bal_crc16(const void *data, size_t len)
 	return crc;
 }
 
-/* The callers hold b->mu. */
 static int32_t round_robin(lib_bal *b, int32_t nparts)
 {
-	return (int32_t)(b->rr++ % (uint64_t)nparts);
+	return (int32_t)(atomic_fetch_add_explicit(&b->rr, 1, memory_order_relaxed) %
+	                 (uint64_t)nparts);
 }
 
 static int32_t random_pick(lib_bal *b, int32_t nparts)
 {
-	b->rng ^= b->rng >> 12;
-	b->rng ^= b->rng << 25;
-	b->rng ^= b->rng >> 27;
-	uint64_t r = b->rng * 2685821657736338717ull;
+	uint64_t s = atomic_load_explicit(&b->rng, memory_order_relaxed), x;
+	do {
+		x = s;
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+	} while (!atomic_compare_exchange_weak_explicit(&b->rng, &s, x, memory_order_relaxed,
+	                                                memory_order_relaxed));
+	uint64_t r = x * 2685821657736338717ull;
 	return (int32_t)((r >> 32) % (uint64_t)nparts);
+}
+
+/* The counters for nparts partitions, fresh ones when the count changed
+ * (kafka-go starts its counters over then); NULL when out of memory. */
+static lb_table *lb_counters(lib_bal *b, int32_t nparts)
+{
+	lb_table *t = atomic_load_explicit(&b->bytes, memory_order_acquire);
+	if (t && t->n == nparts)
+		return t;
+	pthread_mutex_lock(&b->mu);
+	t = atomic_load_explicit(&b->bytes, memory_order_acquire);
+	if (!t || t->n != nparts) {
+		lb_table *n = calloc(1, sizeof *n + (size_t)nparts * sizeof n->bytes[0]);
+		if (n) {
+			n->n = nparts;
+			for (int32_t i = 0; i < nparts; i++)
+				atomic_init(&n->bytes[i], 0);
+			n->older = t;
+			atomic_store_explicit(&b->bytes, n, memory_order_release);
+		}
+		t = n;
+	}
+	pthread_mutex_unlock(&b->mu);
+	return t;
 }
 
 static int32_t least_bytes(lib_bal *b, size_t bytes, int32_t nparts)
 {
-	if (b->nbytes != nparts) {
-		/* kafka-go starts its counters over when the partitions change. */
-		uint64_t *n = calloc((size_t)nparts, sizeof *n);
-		if (!n)
-			return round_robin(b, nparts); /* still a valid choice */
-		free(b->bytes);
-		b->bytes = n;
-		b->nbytes = nparts;
-	}
+	lb_table *t = lb_counters(b, nparts);
+	if (!t)
+		return round_robin(b, nparts); /* still a valid choice */
 	int32_t best = 0;
-	for (int32_t i = 1; i < nparts; i++)
-		if (b->bytes[i] < b->bytes[best])
+	uint64_t min = atomic_load_explicit(&t->bytes[0], memory_order_relaxed);
+	for (int32_t i = 1; i < nparts; i++) {
+		uint64_t v = atomic_load_explicit(&t->bytes[i], memory_order_relaxed);
+		if (v < min) {
+			min = v;
 			best = i;
-	b->bytes[best] += bytes;
+		}
+	}
+	atomic_fetch_add_explicit(&t->bytes[best], bytes, memory_order_relaxed);
 	return best;
 }
 
@@ -154,19 +205,12 @@ int32_t lib_bal_choose(lib_bal *b, const void *key, size_t key_len, size_t bytes
 	default:
 		break;
 	}
-	pthread_mutex_lock(&b->mu);
-	int32_t part;
 	switch (b->kind) {
 	case LIB_BAL_LEAST_BYTES:
-		part = least_bytes(b, bytes, nparts);
-		break;
+		return least_bytes(b, bytes, nparts);
 	case LIB_BAL_RANDOM:
-		part = random_pick(b, nparts);
-		break;
+		return random_pick(b, nparts);
 	default: /* round-robin, and hash / crc16 of a null key */
-		part = round_robin(b, nparts);
-		break;
+		return round_robin(b, nparts);
 	}
-	pthread_mutex_unlock(&b->mu);
-	return part;
 }

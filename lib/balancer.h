@@ -5,7 +5,8 @@
  *
  * A balancer is called from whichever thread librdkafka runs the
  * partitioner on (the pushing thread, or librdkafka's main thread for
- * messages that waited for metadata); its state is behind its own mutex.
+ * messages that waited for metadata); its state is atomics, so choosing
+ * takes no lock.
  */
 #ifndef SL_LIB_BALANCER_H
 #define SL_LIB_BALANCER_H

@@ -401,6 +401,20 @@ def test_lib_pusher_many_threads_one_pusher(server):
         assert [v for _, v in seq] == list(range(5000)), key
 
 
+def test_lib_pusher_latency_of_plain_pushes(server):
+    """sl_push without an opaque (the pusher's cheapest path) still reports
+    each message's latency from its push call; pusher_threads checks every
+    one against its own clock."""
+    create_topic(server, "lat", 1)
+    p = subprocess.run([THREADS, brokers(server), "lat", "1", "20000", "plain=1"],
+                       capture_output=True, timeout=60)
+    no_sanitizer(p.stderr.decode(errors="replace"))
+    res = json.loads(p.stdout.decode().splitlines()[-1])
+    assert p.returncode == 0, res
+    assert res["pushed"] == res["callbacks"] == 20000 and res["bad_latency"] == 0, res
+    assert res["max_latency_us"] > 0, res
+
+
 def test_lib_pusher_full_queue_blocks_never_drops(server):
     """With the broker stopped nothing drains; past librdkafka's queue
     (262146 messages with the default chunk.size) a push must block, not
@@ -442,4 +456,7 @@ def test_lib_pusher_full_queue_blocks_never_drops(server):
         out.append(json.loads(line))
     assert rc == 0, out[-1]
     assert out[-1]["pushed"] == 300000 and out[-1]["push_failed"] == 0, out[-1]
+    # Latencies count the time a push spent blocked (the broker was
+    # stopped for over a second), each checked against the tool's clock.
+    assert out[-1]["bad_latency"] == 0 and out[-1]["max_latency_us"] >= 1000000, out[-1]
     assert high_watermark(server, "full", 0) == high_watermark(server, "full", 1) == 150000

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 
 #include "balancer.h"
 
@@ -150,6 +151,64 @@ TEST(balancer_least_bytes_picks_smallest)
 		hi = total[i] > hi ? total[i] : hi;
 	}
 	CHECK_MSG(hi - lo <= 1000, "byte totals differ by %llu", (unsigned long long)(hi - lo));
+	lib_bal_free(b);
+}
+
+/* Several threads choosing at once (the balancer takes no lock). */
+typedef struct bal_thread_arg {
+	lib_bal *b;
+	int count[4];
+} bal_thread_arg;
+
+static void *balancer_thread_main(void *arg)
+{
+	bal_thread_arg *a = arg;
+	for (int i = 0; i < 20000; i++)
+		a->count[lib_bal_choose(a->b, NULL, 0, 10, 4)]++;
+	return NULL;
+}
+
+static void balancer_run_threads(lib_bal *b, int total[4])
+{
+	pthread_t th[4];
+	bal_thread_arg args[4];
+	for (int t = 0; t < 4; t++) {
+		args[t] = (bal_thread_arg){.b = b};
+		pthread_create(&th[t], NULL, balancer_thread_main, &args[t]);
+	}
+	for (int p = 0; p < 4; p++)
+		total[p] = 0;
+	for (int t = 0; t < 4; t++) {
+		pthread_join(th[t], NULL);
+		for (int p = 0; p < 4; p++)
+			total[p] += args[t].count[p];
+	}
+}
+
+TEST(balancer_threads_share_state)
+{
+	/* Round-robin hands out positions atomically: exactly even. */
+	lib_bal *b = lib_bal_new(LIB_BAL_ROUND_ROBIN, 0, 1);
+	int total[4];
+	balancer_run_threads(b, total);
+	for (int p = 0; p < 4; p++)
+		CHECK_MSG(total[p] == 20000, "round-robin partition %d got %d", p, total[p]);
+	lib_bal_free(b);
+
+	/* least-bytes: racing threads may pick the same smallest counter,
+	 * but no choice is lost, so the spread stays close. */
+	b = lib_bal_new(LIB_BAL_LEAST_BYTES, 0, 1);
+	balancer_run_threads(b, total);
+	for (int p = 0; p < 4; p++)
+		CHECK_MSG(total[p] > 19000 && total[p] < 21000, "least-bytes partition %d got %d",
+		          p, total[p]);
+	lib_bal_free(b);
+
+	b = lib_bal_new(LIB_BAL_RANDOM, 0, 99);
+	balancer_run_threads(b, total);
+	for (int p = 0; p < 4; p++)
+		CHECK_MSG(total[p] > 18000 && total[p] < 22000, "random partition %d got %d", p,
+		          total[p]);
 	lib_bal_free(b);
 }
 
