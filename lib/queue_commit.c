@@ -21,6 +21,7 @@ void qc_init(qc_tracker *t)
 {
 	memset(t, 0, sizeof *t);
 	t->last = -1;
+	t->hint = SIZE_MAX;
 }
 
 void qc_deinit(qc_tracker *t)
@@ -33,6 +34,7 @@ void qc_reset(qc_tracker *t)
 {
 	t->head = t->len = 0;
 	t->last = -1;
+	t->hint = SIZE_MAX;
 }
 
 static qc_entry *at(const qc_tracker *t, size_t i)
@@ -52,6 +54,7 @@ static int grow(qc_tracker *t)
 	t->ring = n;
 	t->cap = ncap;
 	t->head = 0;
+	t->hint = SIZE_MAX;
 	return 0;
 }
 
@@ -71,8 +74,13 @@ int qc_add(qc_tracker *t, int64_t offset)
 int qc_done(qc_tracker *t, int64_t offset)
 {
 	size_t lo = 0, hi = t->len;
+	/* Marks come in runs of consecutive fetched offsets (a processor's
+	 * batch): try the entry after the last one marked first. */
+	size_t next = t->hint == SIZE_MAX ? SIZE_MAX : (t->hint + 1 - t->head) & (t->cap - 1);
 	if (hi && at(t, 0)->offset >= offset)
 		hi = 0; /* the front or nothing: skip the search */
+	else if (next < t->len && at(t, next)->offset == offset)
+		lo = hi = next;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (at(t, mid)->offset < offset)
@@ -83,6 +91,7 @@ int qc_done(qc_tracker *t, int64_t offset)
 	if (lo == t->len || at(t, lo)->offset != offset || at(t, lo)->done)
 		return SL_ENOENT;
 	at(t, lo)->done = true;
+	t->hint = (t->head + lo) & (t->cap - 1);
 	while (t->len && at(t, 0)->done) {
 		t->head = (t->head + 1) & (t->cap - 1);
 		t->len--;

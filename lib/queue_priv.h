@@ -26,7 +26,7 @@
 /* A processor takes up to this many queued messages per lock, and only as
  * many as its handler calls are expected to finish in PROC_BUDGET_NS, so a
  * slow handler takes one at a time, as before batching. */
-#define PROC_BATCH 64
+#define PROC_BATCH 256
 #define PROC_BUDGET_NS 1000000
 
 typedef struct qpart {

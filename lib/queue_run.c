@@ -579,12 +579,14 @@ out:
 	return done;
 }
 
-/* How many queued messages one processor takes: its share of the ring
- * when all processors work, at least one and at most PROC_BATCH, so slow
- * handlers still spread over the processors; q->mu held. */
+/* How many queued messages one processor takes: what its handler is
+ * expected to finish in PROC_BUDGET_NS, at least one and at most
+ * PROC_BATCH. Slow handlers so take one at a time and spread over the
+ * processors as before batching (and a revoke or stop waits no longer);
+ * fast ones take many, and fewer processors need waking. q->mu held. */
 static size_t take_count(const sl_queue *q, const qproc *ps)
 {
-	size_t n = q->len / (size_t)q->nprocs;
+	size_t n = q->len;
 	int64_t fit = PROC_BUDGET_NS / (ps->avg_ns > 0 ? ps->avg_ns : 1);
 	if (n > (size_t)fit)
 		n = (size_t)fit;
