@@ -15,7 +15,10 @@
  *              the dead-letter topic), then mark the handled offsets in
  *              their partitions' trackers (queue_commit.c) under one lock.
  *              A taken message not started yet is dropped when the queue
- *              stops or its partition is revoked, as a queued one is.
+ *              stops or its partition is revoked, as a queued one is,
+ *              unless a later one of its partition was handled or started
+ *              (drop_ok): then it is handled, so no gap is left below the
+ *              handled ones (a rebalance causes no duplicates).
  *   committer  (group mode) every commit.interval commits each assigned
  *              partition's in-order point asynchronously.
  *   controller the caller of sl_queue_start/stop/free.
@@ -632,9 +635,8 @@ static bool drop_ok(sl_queue *q, const qproc *self, const qpart *p, int64_t off)
 		if (o == self)
 			continue;
 		size_t nd = atomic_load(&o->ndone);
-		for (size_t i = nd; i < o->n && i <= nd; i++)
-			if (o->batch[i].p == p && o->offs[i] > off)
-				return false;
+		if (nd < o->n && o->batch[nd].p == p && o->offs[nd] > off)
+			return false;
 	}
 	return true;
 }
