@@ -448,12 +448,14 @@ void *qrun_fetcher_main(void *arg)
 	rd_kafka_message_t *batch[FETCH_BATCH];
 	/* Never hold more polled messages than the ring takes. */
 	size_t max = q->cap < FETCH_BATCH ? q->cap : FETCH_BATCH;
+	bool locked = false;
 	while (!atomic_load(&q->stopping)) {
-		pthread_mutex_lock(&c->poll_lock);
-		if (atomic_load(&q->stopping)) {
+		if (!locked) {
+			pthread_mutex_lock(&c->poll_lock);
+			locked = true;
 			/* Fetchers queue on the lock; do not poll once more each. */
-			pthread_mutex_unlock(&c->poll_lock);
-			break;
+			if (atomic_load(&q->stopping))
+				break;
 		}
 		size_t n = 0;
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, FETCH_POLL_MS);
@@ -476,8 +478,17 @@ void *qrun_fetcher_main(void *arg)
 		}
 		if (n)
 			push_batch(q, c, batch, n);
-		pthread_mutex_unlock(&c->poll_lock);
+		/* Keep the conn while it delivers: handing the lock to the next
+		 * fetcher after every batch costs a wake-up and a sleep each, for
+		 * nothing (one poller per client is enough). Turns change when a
+		 * poll comes back empty. */
+		if (!n) {
+			pthread_mutex_unlock(&c->poll_lock);
+			locked = false;
+		}
 	}
+	if (locked)
+		pthread_mutex_unlock(&c->poll_lock);
 	return NULL;
 }
 
