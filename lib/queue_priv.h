@@ -39,7 +39,7 @@ typedef struct qpart {
 	 * processors without it. */
 	atomic_bool revoking;
 	qc_tracker tr;
-	int64_t max_done; /* highest offset marked handled since assignment, -1 */
+	int64_t max_done;  /* highest offset marked handled since assignment, -1 */
 	int64_t committed; /* the broker's committed offset as last known, -1 */
 	int64_t sent;      /* the commit point last sent since assignment */
 } qpart;

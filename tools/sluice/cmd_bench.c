@@ -42,7 +42,7 @@
 
 #define HIST_BUCKETS 480 /* 20 per factor e: 5% resolution up to ~e^24 us */
 #define HIST_SCALE 20.0
-#define E2E_HEADER 24 /* run id, sequence, send time: 3 x 8 bytes */
+#define E2E_HEADER 24         /* run id, sequence, send time: 3 x 8 bytes */
 #define WARMUP_SEQ UINT64_MAX /* the sequence number of e2e warm-ups */
 #define WARMUP_EVERY_MS 100
 #define TICK_MS 10
