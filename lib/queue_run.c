@@ -8,8 +8,10 @@
  *              rd_kafka_consumer_poll: one poll that may wait, then polls
  *              with timeout 0 for up to FETCH_BATCH messages in all, which
  *              it records and appends to the ring (queue.capacity) under
- *              one lock, blocking while it is full. The rebalance and
- *              commit callbacks run inside these polls.
+ *              one lock, blocking while it is full. A fetcher keeps its
+ *              conn's poll_lock while polls deliver and lets the conn's
+ *              other fetchers take over after an empty poll. The rebalance
+ *              and commit callbacks run inside these polls.
  *   processors take a share of the ring (up to PROC_BATCH messages) per
  *              lock, call the handler on each in order (with retries and
  *              the dead-letter topic), then mark the handled offsets in
