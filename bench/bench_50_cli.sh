@@ -79,3 +79,23 @@ if [ -x "$LOAD" ]; then
 		printf "cli produce vs librdkafka  %d msg/s vs %d msg/s = %.2fx (100 B, acks=1, no compression, best of 3, both 1 partition)\n", c, r, (r > 0 ? c / r : 0)
 		printf "cli produce, 4 partitions  %d msg/s = %.2fx of librdkafka on 1 (least-bytes spreads every message)\n", f, (r > 0 ? f / r : 0) }'
 fi
+
+# The consume side, likewise: plain librdkafka (kafka_load throughput: one
+# consumer reading partition 0 from the start, timed first to last message,
+# best of three) and `sluice bench consume` (sl_queue with the bench's
+# settings, also timed first to last counted message, best of three) over
+# the same messages of the same topic.
+if [ -x "$LOAD" ]; then
+	N=$(n 500000)
+	"$B/sluice" topics create raw-consume --partitions 1 >/dev/null || exit 1
+	raw=$("$LOAD" --bootstrap "$SLUICE_BROKERS" --topic raw-consume throughput --count "$N" \
+		--size 100 --acks 1 2>"$TMP/err") || { echo "kafka_load failed: $(cat "$TMP/err")"; exit 1; }
+	raw_mps=$(grep -o 'consume_mps=[0-9.]*' <<<"$raw" | cut -d= -f2)
+	best=0
+	for _ in 1 2 3; do
+		out=$("$B/sluice" bench consume -t raw-consume 2>"$TMP/err") || { echo "cli failed: $(cat "$TMP/err")"; exit 1; }
+		mps=$(grep -oE '[0-9]+ msg/s' <<<"$out" | head -n1 | cut -d' ' -f1)
+		[ "${mps:-0}" -gt "$best" ] && best=$mps
+	done
+	awk -v c="$best" -v r="$raw_mps" 'BEGIN { printf "cli consume vs librdkafka  %d msg/s vs %d msg/s = %.2fx (100 B, one partition, best of 3)\n", c, r, (r > 0 ? c / r : 0) }'
+fi

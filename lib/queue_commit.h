@@ -33,6 +33,7 @@ typedef struct qc_entry {
 typedef struct qc_tracker {
 	qc_entry *ring; /* fetched offsets still at or after the commit point */
 	size_t cap, head, len;
+	size_t hint;  /* ring slot of the last qc_done, SIZE_MAX if none */
 	int64_t last; /* last fetched offset, -1 before the first */
 } qc_tracker;
 

@@ -20,15 +20,26 @@
 #define META_TIMEOUT_MS 10000
 #define COMMITTED_TIMEOUT_MS 10000
 #define DLQ_MIN_BACKOFF_MS 100
+/* A fetcher takes up to this many messages per turn on its conn (polling
+ * with timeout 0 after the first) and records them under one lock. */
+#define FETCH_BATCH 256
+/* A processor takes up to this many queued messages per lock, and only as
+ * many as its handler calls are expected to finish in PROC_BUDGET_NS, so a
+ * slow handler takes one at a time, as before batching. */
+#define PROC_BATCH 256
+#define PROC_BUDGET_NS 1000000
 
 typedef struct qpart {
 	char *topic;
 	int32_t partition;
 	int conn;
 	bool assigned;
-	bool revoking; /* revoke in progress: abandon retries */
-	int inflight;  /* taken by processors, not finished */
+	/* Revoke in progress: abandon retries, drop taken but unstarted
+	 * messages (see drop_ok in queue_run.c). Written under q->mu, read by
+	 * processors without it. */
+	atomic_bool revoking;
 	qc_tracker tr;
+	int64_t max_done;  /* highest offset marked handled since assignment, -1 */
 	int64_t committed; /* the broker's committed offset as last known, -1 */
 	int64_t sent;      /* the commit point last sent since assignment */
 } qpart;
@@ -43,7 +54,34 @@ typedef struct qconn {
 	int idx;
 	rd_kafka_t *rk;
 	pthread_mutex_t poll_lock;
+	/* Bumped by every rebalance callback; read and written only by the
+	 * thread holding poll_lock (the callbacks run inside its poll). */
+	unsigned gen;
 } qconn;
+
+/* One processor thread: its counters and the batch it took.
+ *
+ * Counters: only the processor writes them (relaxed stores, no contended
+ * read-modify-write); sl_queue_metrics sums them.
+ *
+ * Batch: items, offs, n and applied change under q->mu only. The
+ * processor finishes items in order without the lock: it sets done[i]
+ * and then publishes ndone = i + 1. Whoever needs a commit point (the
+ * processor at the batch's end, commit_list, sl_queue_lag) first moves
+ * the published marks [applied, ndone) into the trackers under q->mu
+ * (qrun_fold), so a handled message becomes committable at once, not at
+ * the batch's end, without a lock per message. Items [ndone, n) are in
+ * flight (being handled, or taken and not started). */
+typedef struct qproc {
+	sl_queue *q;
+	atomic_uint_fast64_t handled, handled_bytes;
+	size_t n, applied;
+	atomic_size_t ndone;
+	int64_t avg_ns; /* handler time per message, smoothed; the processor's */
+	qitem batch[PROC_BATCH];
+	int64_t offs[PROC_BATCH];
+	bool done[PROC_BATCH];
+} qproc;
 
 enum { Q_NEW, Q_RUNNING, Q_STOPPED };
 
@@ -68,6 +106,7 @@ struct sl_queue {
 
 	qconn *conns;
 	pthread_t *fetchers, *procs, committer;
+	qproc *pstats; /* nprocs entries, the processors' thread arguments */
 	int fetchers_started, procs_started;
 	bool committer_started;
 
@@ -80,13 +119,23 @@ struct sl_queue {
 	atomic_int state; /* written by the controller, read by sl_queue_lag */
 	atomic_bool stopping;
 	bool commit_stop;
+	/* Threads blocked on items, space and idle (q->mu held): wake-ups are
+	 * sent only when someone waits. */
+	int items_waiting, space_waiting;
+	/* revoke_all calls waiting for processors (written under q->mu, read
+	 * by processors without it after each message). */
+	atomic_int idle_waiting;
 
-	atomic_uint_fast64_t handled, failed, dead_lettered, handled_bytes;
+	/* handled and handled_bytes live in pstats; these two are rare. */
+	atomic_uint_fast64_t failed, dead_lettered;
 };
 
 /* The error callback, if any, with a formatted reason. Any thread. */
 void qrun_report(sl_queue *q, const sl_message *m, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Moves the processors' published handled marks into the trackers;
+ * q->mu held. */
+void qrun_fold(sl_queue *q);
 /* Drops the ring's messages of revoking partitions, or all; q->mu held. */
 void qrun_ring_drop(sl_queue *q, bool all);
 /* Commits conn's in-order points (sync: waits for the broker). */
@@ -105,8 +154,8 @@ void qrun_on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_part
                     void *opaque);
 void qrun_on_client_error(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 
-/* Thread bodies: the committer and processors take the queue, a fetcher
- * its qconn. */
+/* Thread bodies: the committer takes the queue, a processor its qproc, a
+ * fetcher its qconn. */
 void *qrun_committer_main(void *q);
 void *qrun_fetcher_main(void *c);
 void *qrun_processor_main(void *q);

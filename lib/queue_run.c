@@ -5,12 +5,22 @@
  *
  * Threads and what they own:
  *   fetchers   (max(consumers, conns)) fetcher i polls conn i % conns with
- *              rd_kafka_consumer_poll and appends each message to the ring
- *              (queue.capacity), blocking while it is full. The rebalance
+ *              rd_kafka_consumer_poll: one poll that may wait, then polls
+ *              with timeout 0 for up to FETCH_BATCH messages in all, which
+ *              it records and appends to the ring (queue.capacity) under
+ *              one lock, blocking while it is full. A fetcher keeps its
+ *              conn's poll_lock while polls deliver and lets the conn's
+ *              other fetchers take over after an empty poll. The rebalance
  *              and commit callbacks run inside these polls.
- *   processors take messages off the ring, call the handler (with retries
- *              and the dead-letter topic), then mark the offset handled in
- *              its partition's tracker (queue_commit.c).
+ *   processors take a share of the ring (up to PROC_BATCH messages) per
+ *              lock, call the handler on each in order (with retries and
+ *              the dead-letter topic), then mark the handled offsets in
+ *              their partitions' trackers (queue_commit.c) under one lock.
+ *              A taken message not started yet is dropped when the queue
+ *              stops or its partition is revoked, as a queued one is,
+ *              unless a later one of its partition was handled or started
+ *              (drop_ok): then it is handled, so no gap is left below the
+ *              handled ones (a rebalance causes no duplicates).
  *   committer  (group mode) every commit.interval commits each assigned
  *              partition's in-order point asynchronously.
  *   controller the caller of sl_queue_start/stop/free.
@@ -18,9 +28,11 @@
  * Invariants that make "a crash re-delivers, never skips" hold:
  *   - Every message of an assigned partition that a fetcher polled is
  *     recorded in the tracker before anything later of that partition
- *     (a fetcher holds its conn's poll_lock from poll until the message is
+ *     (a fetcher holds its conn's poll_lock from poll until its batch is
  *     recorded, and the rebalance callback runs inside a poll, so no
- *     message of an old assignment can be recorded after a revoke).
+ *     message of an old assignment can be recorded after a revoke: when a
+ *     callback ran inside one of a batch's polls, which the conn's gen
+ *     tells, the messages polled before it are dropped unrecorded).
  *     Dropping a polled message without recording it is allowed only when
  *     no later message of that partition will be recorded (revoked, or
  *     the queue is stopping).
@@ -33,6 +45,11 @@
  *
  * Lock order: conn->poll_lock, then q->mu. The handler, the error callback
  * and librdkafka calls that may block run without q->mu held.
+ *
+ * Wake-ups: a thread about to wait on items, space or idle counts itself
+ * in q->*_waiting, and the other side signals only when that is non-zero.
+ * Processors wake one another in a chain (one that took messages and left
+ * some wakes one more), so a batch wakes as many as it has work for.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,7 +116,8 @@ static qpart *part_get(sl_queue *q, int conn, const char *topic, int32_t partiti
 	}
 	p->partition = partition;
 	p->conn = conn;
-	p->committed = p->sent = -1;
+	p->committed = p->sent = p->max_done = -1;
+	atomic_init(&p->revoking, false);
 	qc_init(&p->tr);
 	q->parts[q->nparts++] = p;
 	return p;
@@ -119,7 +137,8 @@ void qrun_ring_drop(sl_queue *q, bool all)
 			q->ring[(q->head + w++) % q->cap] = it;
 	}
 	q->len = w;
-	pthread_cond_broadcast(&q->space);
+	if (q->space_waiting)
+		pthread_cond_broadcast(&q->space);
 }
 
 /* ---- commits ---------------------------------------------------------- */
@@ -144,6 +163,7 @@ static rd_kafka_topic_partition_list_t *commit_list(sl_queue *q, int conn, bool 
                                                     bool revoking_only)
 {
 	rd_kafka_topic_partition_list_t *l = NULL;
+	qrun_fold(q);
 	for (size_t i = 0; i < q->nparts; i++) {
 		qpart *p = q->parts[i];
 		if (p->conn != conn || (revoking_only ? !p->revoking : !p->assigned))
@@ -233,6 +253,19 @@ void *qrun_committer_main(void *arg)
 
 /* ---- rebalance -------------------------------------------------------- */
 
+/* Whether a processor still has a message of conn's revoking partitions
+ * in flight (being handled, or taken and not started); q->mu held. */
+static bool revoke_busy(sl_queue *q, int conn)
+{
+	for (int k = 0; k < q->nprocs; k++) {
+		qproc *ps = &q->pstats[k];
+		for (size_t i = atomic_load(&ps->ndone); i < ps->n; i++)
+			if (ps->batch[i].p->conn == conn && atomic_load(&ps->batch[i].p->revoking))
+				return true;
+	}
+	return false;
+}
+
 /* Eager revoke of everything conn holds: stop handing its messages out,
  * wait for those in flight, commit synchronously, unassign. */
 static void revoke_all(sl_queue *q, qconn *c)
@@ -247,15 +280,12 @@ static void revoke_all(sl_queue *q, qconn *c)
 	}
 	qrun_ring_drop(q, false);
 	pthread_cond_broadcast(&q->abort_wait);
-	for (;;) {
-		bool busy = false;
-		for (size_t i = 0; i < q->nparts; i++)
-			busy |= q->parts[i]->revoking && q->parts[i]->conn == c->idx &&
-			        q->parts[i]->inflight > 0;
-		if (!busy)
-			break;
+	/* Counted before looking, so a processor that finishes after the look
+	 * sees it and wakes us (both sides use seq_cst: see processor_main). */
+	atomic_fetch_add(&q->idle_waiting, 1);
+	while (revoke_busy(q, c->idx))
 		pthread_cond_wait(&q->idle, &q->mu);
-	}
+	atomic_fetch_sub(&q->idle_waiting, 1);
 	pthread_mutex_unlock(&q->mu);
 	if (q->grouped)
 		qrun_commit_conn(q, c, true, true);
@@ -291,6 +321,7 @@ void qrun_assign(sl_queue *q, qconn *c, rd_kafka_topic_partition_list_t *l,
 			return;
 		}
 		qc_reset(&p->tr);
+		p->max_done = -1;
 		p->assigned = true;
 		p->revoking = false;
 		p->committed = p->sent = committed ? committed[i] : -1;
@@ -308,6 +339,7 @@ void qrun_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_p
 {
 	qconn *c = opaque;
 	sl_queue *q = c->q;
+	c->gen++; /* a fetcher drops what it polled before this (see top) */
 	if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		revoke_all(q, c);
 		return;
@@ -345,60 +377,120 @@ void qrun_on_client_error(rd_kafka_t *rk, int err, const char *reason, void *opa
 
 /* ---- fetchers --------------------------------------------------------- */
 
-/* Records m in its partition's tracker and appends it to the ring, or
- * drops it when it may be dropped (see the invariants at the top). */
-static void push(sl_queue *q, qconn *c, rd_kafka_message_t *m)
+/* Records a fetcher's batch in the partitions' trackers and appends it to
+ * the ring under one lock, or drops what may be dropped (see the
+ * invariants at the top). Waits for space as often as the ring fills. */
+static void push_batch(sl_queue *q, qconn *c, rd_kafka_message_t **batch, size_t n)
 {
-	const char *topic = rd_kafka_topic_name(m->rkt);
+	bool nomem = false;
+	size_t ndrop = 0;
+	/* A batch is mostly runs of one partition: remember the last lookup. */
+	const rd_kafka_topic_t *last_rkt = NULL;
+	int32_t last_part = -1;
+	qpart *p = NULL;
 	pthread_mutex_lock(&q->mu);
-	qpart *p = part_find(q, c->idx, topic, m->partition);
-	while (p && p->assigned && q->len == q->cap && !atomic_load(&q->stopping))
-		pthread_cond_wait(&q->space, &q->mu);
-	if (!p || !p->assigned || atomic_load(&q->stopping)) {
-		pthread_mutex_unlock(&q->mu);
-		rd_kafka_message_destroy(m);
-		return;
+	for (size_t i = 0; i < n; i++) {
+		rd_kafka_message_t *m = batch[i];
+		if (m->rkt != last_rkt || m->partition != last_part) {
+			p = part_find(q, c->idx, rd_kafka_topic_name(m->rkt), m->partition);
+			last_rkt = m->rkt;
+			last_part = m->partition;
+		}
+		while (p && p->assigned && q->len == q->cap && !atomic_load(&q->stopping)) {
+			/* Let idle processors at what is queued before sleeping. */
+			if (q->items_waiting)
+				pthread_cond_signal(&q->items);
+			q->space_waiting++;
+			pthread_cond_wait(&q->space, &q->mu);
+			q->space_waiting--;
+		}
+		int r = SL_EINVAL;
+		if (p && p->assigned && !atomic_load(&q->stopping) && !nomem)
+			r = qc_add(&p->tr, m->offset);
+		if (r == 0) {
+			q->ring[(q->head + q->len) % q->cap] = (qitem){m, p};
+			q->len++;
+			continue;
+		}
+		if (r == SL_ENOMEM && !nomem) {
+			/* It cannot be recorded, so nothing later may be: stop. */
+			nomem = true;
+			atomic_store(&q->stopping, true);
+			pthread_cond_broadcast(&q->items);
+			pthread_cond_broadcast(&q->space);
+		}
+		/* Not assigned, stopping, or SL_EINVAL (a re-delivered
+		 * duplicate): destroyed after the unlock. */
+		batch[ndrop++] = m;
 	}
-	int r = qc_add(&p->tr, m->offset);
-	if (r == 0) {
-		q->ring[(q->head + q->len) % q->cap] = (qitem){m, p};
-		q->len++;
+	if (q->len && q->items_waiting)
 		pthread_cond_signal(&q->items);
-	} else if (r == SL_ENOMEM) {
-		/* It cannot be recorded, so nothing later may be: stop. */
-		atomic_store(&q->stopping, true);
-		pthread_cond_broadcast(&q->items);
-		pthread_cond_broadcast(&q->space);
-	}
 	pthread_mutex_unlock(&q->mu);
-	if (r == SL_ENOMEM)
+	if (nomem)
 		qrun_report(q, NULL, SL_ENOMEM, "out of memory recording an offset; stopping");
-	if (r)
-		rd_kafka_message_destroy(m); /* SL_EINVAL: a re-delivered duplicate */
+	for (size_t i = 0; i < ndrop; i++)
+		rd_kafka_message_destroy(batch[i]);
+}
+
+/* Keeps m for the batch, or reports and destroys an error event. */
+static bool fetched(sl_queue *q, rd_kafka_message_t *m)
+{
+	if (!m->err)
+		return true;
+	if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+		qrun_report(q, NULL, lib_rdk_code(m->err), "fetch: %s", rd_kafka_message_errstr(m));
+	rd_kafka_message_destroy(m);
+	return false;
 }
 
 void *qrun_fetcher_main(void *arg)
 {
 	qconn *c = arg;
 	sl_queue *q = c->q;
+	rd_kafka_message_t *batch[FETCH_BATCH];
+	/* Never hold more polled messages than the ring takes. */
+	size_t max = q->cap < FETCH_BATCH ? q->cap : FETCH_BATCH;
+	bool locked = false;
 	while (!atomic_load(&q->stopping)) {
-		pthread_mutex_lock(&c->poll_lock);
-		if (atomic_load(&q->stopping)) {
+		if (!locked) {
+			pthread_mutex_lock(&c->poll_lock);
+			locked = true;
 			/* Fetchers queue on the lock; do not poll once more each. */
-			pthread_mutex_unlock(&c->poll_lock);
-			break;
+			if (atomic_load(&q->stopping))
+				break;
 		}
+		size_t n = 0;
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, FETCH_POLL_MS);
-		if (m && m->err) {
-			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				qrun_report(q, NULL, lib_rdk_code(m->err), "fetch: %s",
-				            rd_kafka_message_errstr(m));
-			rd_kafka_message_destroy(m);
-		} else if (m) {
-			push(q, c, m);
+		unsigned gen = c->gen; /* callbacks in that poll ran before m */
+		while (m) {
+			if (c->gen != gen) {
+				/* A rebalance ran inside the last poll: what was polled
+				 * before it belongs to the old assignment and must not be
+				 * recorded (see the invariants at the top). */
+				for (size_t i = 0; i < n; i++)
+					rd_kafka_message_destroy(batch[i]);
+				n = 0;
+				gen = c->gen;
+			}
+			if (fetched(q, m))
+				batch[n++] = m;
+			if (n == max || atomic_load(&q->stopping))
+				break;
+			m = rd_kafka_consumer_poll(c->rk, 0);
 		}
-		pthread_mutex_unlock(&c->poll_lock);
+		if (n)
+			push_batch(q, c, batch, n);
+		/* Keep the conn while it delivers: handing the lock to the next
+		 * fetcher after every batch costs a wake-up and a sleep each, for
+		 * nothing (one poller per client is enough). Turns change when a
+		 * poll comes back empty. */
+		if (!n) {
+			pthread_mutex_unlock(&c->poll_lock);
+			locked = false;
+		}
 	}
+	if (locked)
+		pthread_mutex_unlock(&c->poll_lock);
 	return NULL;
 }
 
@@ -420,7 +512,7 @@ static bool backoff(sl_queue *q, qpart *p, int64_t ms)
 
 /* Handles one message: the handler with retries, then the dead-letter
  * topic. True when it is done (its offset may be committed). */
-static bool process(sl_queue *q, qpart *p, const rd_kafka_message_t *m)
+static bool process(sl_queue *q, qproc *ps, qpart *p, const rd_kafka_message_t *m)
 {
 	sl_header stack_hdrs[16], *hdrs = stack_hdrs;
 	size_t nh = 0;
@@ -441,7 +533,7 @@ static bool process(sl_queue *q, qpart *p, const rd_kafka_message_t *m)
 	}
 	rd_kafka_timestamp_type_t tstype;
 	sl_message msg = {
-	    .topic = rd_kafka_topic_name(m->rkt),
+	    .topic = p->topic,
 	    .partition = m->partition,
 	    .offset = m->offset,
 	    .timestamp_ms = rd_kafka_message_timestamp(m, &tstype),
@@ -458,8 +550,16 @@ static bool process(sl_queue *q, qpart *p, const rd_kafka_message_t *m)
 		msg.attempt = attempt;
 		rc = q->handler(&msg, q->user);
 		if (rc == 0) {
-			atomic_fetch_add(&q->handled, 1);
-			atomic_fetch_add(&q->handled_bytes, m->key_len + m->len);
+			/* Only this thread writes its counters: no locked add. */
+			atomic_store_explicit(
+			    &ps->handled,
+			    atomic_load_explicit(&ps->handled, memory_order_relaxed) + 1,
+			    memory_order_relaxed);
+			atomic_store_explicit(
+			    &ps->handled_bytes,
+			    atomic_load_explicit(&ps->handled_bytes, memory_order_relaxed) +
+			        m->key_len + m->len,
+			    memory_order_relaxed);
 			done = true;
 			goto out;
 		}
@@ -495,33 +595,134 @@ out:
 	return done;
 }
 
+/* How many queued messages one processor takes: what its handler is
+ * expected to finish in PROC_BUDGET_NS, at least one and at most
+ * PROC_BATCH. Slow handlers so take one at a time and spread over the
+ * processors as before batching (and a revoke or stop waits no longer);
+ * fast ones take many, and fewer processors need waking. q->mu held. */
+static size_t take_count(const sl_queue *q, const qproc *ps)
+{
+	size_t n = q->len;
+	int64_t fit = PROC_BUDGET_NS / (ps->avg_ns > 0 ? ps->avg_ns : 1);
+	if (n > (size_t)fit)
+		n = (size_t)fit;
+	if (n > PROC_BATCH)
+		n = PROC_BATCH;
+	return n < 1 ? 1 : n;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Moves ps's published marks into the trackers; q->mu held. */
+static void fold_one(qproc *ps)
+{
+	size_t nd = atomic_load(&ps->ndone);
+	for (size_t i = ps->applied; i < nd; i++) {
+		qpart *p = ps->batch[i].p;
+		if (ps->done[i] && qc_done(&p->tr, ps->offs[i]) == 0 && ps->offs[i] > p->max_done)
+			p->max_done = ps->offs[i];
+	}
+	ps->applied = nd;
+}
+
+/* Whether self may drop its taken, unstarted message (p, off) on a stop or
+ * revoke without leaving a hole: only when no later message of p was
+ * handled or may have been started by another processor. Otherwise
+ * dropping it would put the commit point below handled messages, which a
+ * rebalance would then re-deliver (the docs promise it does not). Batches
+ * are taken in ring order, so other processors' later messages of p are
+ * in their batches; the one at a processor's ndone counts as started
+ * (it may be, without the lock). q->mu held. */
+static bool drop_ok(sl_queue *q, const qproc *self, const qpart *p, int64_t off)
+{
+	qrun_fold(q);
+	if (p->max_done > off)
+		return false;
+	for (int k = 0; k < q->nprocs; k++) {
+		const qproc *o = &q->pstats[k];
+		if (o == self)
+			continue;
+		size_t nd = atomic_load(&o->ndone);
+		if (nd < o->n && o->batch[nd].p == p && o->offs[nd] > off)
+			return false;
+	}
+	return true;
+}
+
+void qrun_fold(sl_queue *q)
+{
+	for (int k = 0; q->pstats && k < q->nprocs; k++)
+		fold_one(&q->pstats[k]);
+}
+
 void *qrun_processor_main(void *arg)
 {
-	sl_queue *q = arg;
+	qproc *ps = arg;
+	sl_queue *q = ps->q;
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (!atomic_load(&q->stopping) && q->len == 0)
+		while (!atomic_load(&q->stopping) && q->len == 0) {
+			q->items_waiting++;
 			pthread_cond_wait(&q->items, &q->mu);
+			q->items_waiting--;
+		}
 		if (atomic_load(&q->stopping))
 			break;
-		qitem it = q->ring[q->head];
-		q->head = (q->head + 1) % q->cap;
-		q->len--;
-		it.p->inflight++;
-		pthread_cond_signal(&q->space);
+		size_t n = take_count(q, ps);
+		for (size_t i = 0; i < n; i++) {
+			ps->batch[i] = q->ring[q->head];
+			ps->offs[i] = ps->batch[i].m->offset;
+			q->head = (q->head + 1) % q->cap;
+		}
+		q->len -= n;
+		ps->n = n;
+		ps->applied = 0;
+		atomic_store(&ps->ndone, 0);
+		/* Fetchers wait for room for a batch, not for one slot. */
+		if (q->space_waiting && q->len <= q->cap / 2)
+			pthread_cond_broadcast(&q->space);
+		if (q->len && q->items_waiting)
+			pthread_cond_signal(&q->items); /* the chain: see the top */
 		pthread_mutex_unlock(&q->mu);
 
-		bool done = process(q, it.p, it.m);
-		int64_t off = it.m->offset;
-		rd_kafka_message_destroy(it.m);
+		int64_t t0 = now_ns();
+		for (size_t i = 0; i < n; i++) {
+			qitem *it = &ps->batch[i];
+			/* Taken but not started counts as queued: dropped on stop and
+			 * revoke (it stays pending, so it is re-delivered), unless that
+			 * would leave a hole below handled messages. */
+			bool drop = false;
+			if (atomic_load(&q->stopping) || atomic_load(&it->p->revoking)) {
+				pthread_mutex_lock(&q->mu);
+				drop = drop_ok(q, ps, it->p, ps->offs[i]);
+				pthread_mutex_unlock(&q->mu);
+			}
+			ps->done[i] = !drop && process(q, ps, it->p, it->m);
+			rd_kafka_message_destroy(it->m);
+			/* Publish, then look for a waiting revoke: with the revoke's
+			 * count-then-look (seq_cst on both sides) one of the two sees
+			 * the other, so no wake-up is lost. */
+			atomic_store(&ps->ndone, i + 1);
+			if (atomic_load(&q->idle_waiting) || (q->commit_ms == 0 && ps->done[i])) {
+				pthread_mutex_lock(&q->mu);
+				pthread_cond_broadcast(&q->idle);
+				if (q->commit_ms == 0)
+					pthread_cond_signal(&q->commit_wake);
+				pthread_mutex_unlock(&q->mu);
+			}
+		}
+
+		ps->avg_ns = (ps->avg_ns + (now_ns() - t0) / (int64_t)n) / 2;
 
 		pthread_mutex_lock(&q->mu);
-		if (done)
-			qc_done(&it.p->tr, off);
-		it.p->inflight--;
-		pthread_cond_broadcast(&q->idle);
-		if (q->commit_ms == 0)
-			pthread_cond_signal(&q->commit_wake);
+		fold_one(ps);
+		ps->n = ps->applied = 0;
+		atomic_store(&ps->ndone, 0);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;

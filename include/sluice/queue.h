@@ -24,6 +24,11 @@
  * Rebalances use the eager protocol: on revoke the partition's queued
  * messages are dropped, those being handled finish, the in-order point is
  * committed synchronously, and only then is the partition given up.
+ * Processors take queued messages in small batches (as many as their
+ * handler calls finish in about 1 ms, one at a time for slow handlers); a
+ * taken message not started yet counts as queued, except that one below a
+ * message of its partition already handled or started is handled too, so
+ * neither a revoke nor a stop leaves a gap below handled messages.
  * A partition without a committed offset starts at offset. A start outside
  * the log (a numeric offset, or a commit whose records were deleted)
  * restarts at the log's first offset, or at its end with offset = last.

@@ -114,3 +114,34 @@ TEST(queue_commit_random_against_model)
 	}
 	qc_deinit(&t);
 }
+
+/* Runs of consecutive marks (a processor's batch) take the hint path, also
+ * across the ring's wrap and a grow, and a stale hint is never trusted. */
+TEST(queue_commit_batch_runs_across_wrap_and_grow)
+{
+	qc_tracker t;
+	qc_init(&t);
+	int64_t next = 0;
+	for (; next < 60; next++)
+		CHECK_EQ(qc_add(&t, next), 0);
+	for (int64_t o = 0; o < 50; o++) /* the front advances to 50 */
+		CHECK_EQ(qc_done(&t, o), 0);
+	for (; next < 100; next++) /* wraps the 64-slot ring */
+		CHECK_EQ(qc_add(&t, next), 0);
+	/* A run in the middle (hint path), then a stale hint target. */
+	for (int64_t o = 70; o < 80; o++)
+		CHECK_EQ(qc_done(&t, o), 0);
+	CHECK_EQ(qc_done(&t, 79), SL_ENOENT);
+	CHECK_EQ(qc_done(&t, 80), 0);
+	CHECK_EQ(qc_commit_point(&t), 50);
+	for (; next < 200; next++) /* grows: the hint is reset */
+		CHECK_EQ(qc_add(&t, next), 0);
+	CHECK_EQ(qc_done(&t, 81), 0);
+	CHECK_EQ(qc_done(&t, 150), 0);
+	CHECK_EQ(qc_done(&t, 151), 0);
+	for (int64_t o = 50; o < 70; o++)
+		CHECK_EQ(qc_done(&t, o), 0);
+	CHECK_EQ(qc_commit_point(&t), 82);
+	CHECK_EQ(qc_pending(&t), 200 - 82 - 2);
+	qc_deinit(&t);
+}
