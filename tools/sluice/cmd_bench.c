@@ -329,14 +329,10 @@ static const cli_opt BENCH_OPTS[] = {
 /* The topic's current message count (sum over partitions). */
 static int topic_messages(cli_t *cli, const char *topic, int64_t *n)
 {
-	sl_admin *a = cli_admin(cli);
-	if (!a)
-		return EXIT_FAIL;
 	sl_topic_info *t;
-	int rc = sl_admin_describe_topic(a, topic, &t);
-	sl_admin_free(a);
+	int rc = cli_describe_topic(cli, topic, "bench", &t);
 	if (rc)
-		return cli_lib_fail("bench", rc);
+		return rc;
 	*n = 0;
 	for (size_t i = 0; i < t->partition_count; i++)
 		*n += t->partitions[i].high_watermark - t->partitions[i].low_watermark;
