@@ -17,6 +17,13 @@ def healthy_roundtrip(s, corr):
     assert struct.unpack(">i", resp[:4])[0] == corr
 
 
+def ensure_topic(s, name):
+    """Creates a topic the way clients do: Metadata (v1 always allows
+    auto-creation); Produce itself never creates one, as in Kafka."""
+    s.sendall(metadata_v1_request(99, [name]))
+    assert struct.unpack(">i", read_response(s)[:4])[0] == 99
+
+
 @pytest.fixture
 def healthy(kserver):
     s = raw_conn(kserver)
@@ -93,6 +100,7 @@ def test_apiversions_too_new_gets_v0_error(kserver, healthy):
 
 def test_bad_crc_batch_is_corrupt_message(kserver, healthy):
     s = raw_conn(kserver)
+    ensure_topic(s, b"crc")
     good = record_batch([b"one", b"two"])
     bad = bytearray(good)
     bad[-1] ^= 0xFF
@@ -110,6 +118,7 @@ def test_bad_crc_batch_is_corrupt_message(kserver, healthy):
 def test_two_batches_and_truncated_batch_are_rejected(kserver, healthy):
     s = raw_conn(kserver)
     b = record_batch([b"x"])
+    ensure_topic(s, b"multi")
     s.sendall(produce_v3_request(3, b"multi", 0, b + b))
     assert parse_produce_v3_response(read_response(s))[1] == [(0, 87, -1)]
     s.sendall(produce_v3_request(4, b"multi", 0, b[:-3]))
@@ -124,11 +133,20 @@ def test_bad_acks_and_unknown_partition(kserver, healthy):
     assert parse_produce_v3_response(read_response(s))[1] == [(7, 3, -1)]
 
 
+def test_produce_never_creates_a_topic(kserver, healthy):
+    s = raw_conn(kserver)
+    s.sendall(produce_v3_request(3, b"nosuch", 0, record_batch([b"x"])))
+    assert parse_produce_v3_response(read_response(s)) == (3, [(0, 3, -1)])
+    s.sendall(metadata_v1_request(4))  # every topic, creates nothing
+    assert b"nosuch" not in read_response(s)
+
+
 def test_message_too_large(tmp_path):
     from kafka_util import start_server
     s = start_server(tmp_path, extra=["--message.max.bytes=1000"])
     try:
         c = raw_conn(s)
+        ensure_topic(c, b"big")
         c.sendall(produce_v3_request(3, b"big", 0, record_batch([b"v" * 2000])))
         assert parse_produce_v3_response(read_response(c))[1] == [(0, 10, -1)]
     finally:
@@ -149,6 +167,7 @@ def test_produce_v2_is_unsupported_version(kserver, healthy):
 
 def test_idempotent_duplicate_and_gap(kserver, healthy):
     s = raw_conn(kserver)
+    ensure_topic(s, b"idem")
     # InitProducerId v0: null transactional id.
     s.sendall(request(22, 0, 1, struct.pack(">hi", -1, 60000)))
     resp = read_response(s)

@@ -12,8 +12,8 @@
  * acks: 0 — no response at all; 1 — answer once written to the page cache;
  * -1 — the complete response is written now into a conn hold and released
  * when every partition it touched is durable (plog_when_durable: group
- * commit), and, when the request auto-created a topic under fsync=always,
- * the topic journal too. Should a sync fail, the partitions' error codes
+ * commit) and the topic journal is durable (Produce never creates a
+ * topic; a Metadata request may just have). Should a sync fail, the partitions' error codes
  * are patched to KAFKA_STORAGE_ERROR before release. Loop thread.
  */
 #include "proto/kafka/kafka.h"
@@ -215,7 +215,6 @@ int kafka_h_Produce(kreq_t *rq)
 	if (v < 3)
 		return produce_old(rq, acks, topics_r, ntopics);
 
-	size_t ntopics_before = topics_count(rq->srv->topics);
 	presult_t *res = calloc(total ? (size_t)total : 1, sizeof *res);
 	if (!res)
 		abort();
@@ -227,8 +226,11 @@ int kafka_h_Produce(kreq_t *rq)
 		int32_t np = kr_arr(&topics_r, flex, 5);
 		int16_t terr = acks_err;
 		topic_t *t = NULL;
+		/* As Kafka: Produce never creates a topic (UNKNOWN_TOPIC_OR_PARTITION);
+		 * clients create one through Metadata's allow_auto_topic_creation,
+		 * so a client that turned that off is not overruled here. */
 		if (!terr)
-			t = kafka_topic_get(rq->srv, name, 1, &terr);
+			t = kafka_topic_get(rq->srv, name, 0, &terr);
 		int first = n;
 		for (int32_t k = 0; k < np; k++, n++) {
 			res[n].topic = name;
@@ -250,10 +252,11 @@ int kafka_h_Produce(kreq_t *rq)
 	int waits = 0;
 	for (int i = 0; i < n; i++)
 		waits += acks == -1 && res[i].p != NULL;
-	/* A topic auto-created by this request must be durable too. */
+	/* The topic's own record must be durable too: a topic Metadata just
+	 * auto-created answers before its journal record is synced. Waiting
+	 * costs nothing once it is (the waiter fires at once). */
 	jrnl_t *j = topics_journal(rq->srv->topics);
-	int journal_wait =
-	    waits > 0 && topics_count(rq->srv->topics) != ntopics_before && jrnl_sync_required(j);
+	int journal_wait = waits > 0 && jrnl_sync_required(j);
 	if (waits == 0 || !rq->c) {
 		write_response(rq, kreq_out(rq), res, n);
 		free(res);

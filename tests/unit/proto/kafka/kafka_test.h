@@ -55,6 +55,14 @@ static inline memconn_t *kfix_conn(kfix_t *f)
 	return m;
 }
 
+/* Creates topic name with num.partitions partitions, as a client's
+ * Metadata request would (Produce never creates topics). */
+static inline void kfix_topic(kfix_t *f, const char *name)
+{
+	topic_t *t = NULL;
+	CHECK_EQ(topics_create(f->srv->topics, name, (int32_t)f->cfg.num_partitions, NULL, 0, &t), 0);
+}
+
 /* Starts a request frame in b; finish with kt_end. */
 static inline size_t kt_begin(buf_t *b, int16_t key, int16_t ver, int32_t corr, int flex)
 {

@@ -71,6 +71,7 @@ TEST(kafka_requests_split_at_every_byte)
 {
 	kfix_t f;
 	kfix_start(&f);
+	kfix_topic(&f, "split");
 	memconn_t *m = kfix_conn(&f);
 	buf_t req = BUF_INIT, batch = BUF_INIT;
 	apiversions_req(&req, 3, 7);
@@ -245,6 +246,7 @@ TEST(kafka_produce_every_version_acks_and_ordering)
 {
 	kfix_t f;
 	kfix_start(&f);
+	kfix_topic(&f, "p");
 	memconn_t *m = kfix_conn(&f);
 	int64_t next = 0;
 	for (int16_t v = 3; v <= 9; v++) {
@@ -315,6 +317,7 @@ TEST(kafka_fetch_every_version_and_out_of_range)
 {
 	kfix_t f;
 	kfix_start(&f);
+	kfix_topic(&f, "fv");
 	memconn_t *m = kfix_conn(&f);
 	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
 	for (int i = 0; i < 3; i++) {
@@ -374,6 +377,7 @@ TEST(kafka_long_poll_fetch_woken_by_produce_and_by_timeout)
 {
 	kfix_t f;
 	kfix_start(&f);
+	kfix_topic(&f, "lp");
 	memconn_t *a = kfix_conn(&f), *p = kfix_conn(&f);
 	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
 	kt_batch(&batch, 1, -1, -1, -1, 1);
@@ -477,6 +481,7 @@ TEST(kafka_list_offsets_every_version)
 {
 	kfix_t f;
 	kfix_start(&f);
+	kfix_topic(&f, "lo");
 	memconn_t *m = kfix_conn(&f);
 	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
 	for (int i = 0; i < 5; i++) {
@@ -555,6 +560,7 @@ TEST(kafka_write_failure_is_storage_error_and_reads_continue)
 {
 	kfix_t f;
 	kfix_start(&f);
+	kfix_topic(&f, "sto");
 	memconn_t *m = kfix_conn(&f);
 	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
 	int16_t err;
@@ -662,6 +668,7 @@ TEST(kafka_fetch_respects_max_bytes_but_returns_one_whole_batch)
 	kfix_t f;
 	kfix_start(&f);
 	f.cfg.num_partitions = 2;
+	kfix_topic(&f, "mb");
 	memconn_t *m = kfix_conn(&f);
 	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
 	kt_batch(&batch, 10, -1, -1, -1, 1);
