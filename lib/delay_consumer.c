@@ -80,13 +80,7 @@ static bool stopping(sl_dq_consumer *c)
 static void nap(sl_dq_consumer *c, int64_t ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	lib_deadline_after(&ts, ms);
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
 		;

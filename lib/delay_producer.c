@@ -64,17 +64,29 @@ static int node_open(pnode *pn)
 	return rc;
 }
 
-static int node_put(pnode *pn, const void *body, size_t len, uint32_t delay_s, uint64_t *id)
+/* One command on a node: a put (body set) or a delete of id. */
+typedef struct node_op {
+	const void *body; /* NULL: delete id */
+	size_t len;
+	uint32_t delay_s;
+	uint64_t id; /* delete: the job; put: receives the new id */
+} node_op;
+
+/* Runs op on pn's connection, opening it if needed, with one retry on a
+ * fresh connection after an I/O failure. */
+static int node_call(pnode *pn, node_op *op)
 {
 	int rc = SL_EIO;
 	pthread_mutex_lock(&pn->mu);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!pn->j && (rc = node_open(pn)))
 			continue;
-		rc = sl_jobs_put(pn->j, DQ_PRI, delay_s, DQ_TTR_S, body, len, id);
+		rc = op->body ? sl_jobs_put(pn->j, DQ_PRI, op->delay_s, DQ_TTR_S, op->body, op->len,
+		                            &op->id)
+		              : sl_jobs_delete(pn->j, op->id);
 		if (!retryable(rc))
 			break;
-		/* The reply may be lost after the job went in; a second copy on
+		/* A put's reply may be lost after the job went in; a second copy on
 		 * this node is harmless: both frame the same due time, so they
 		 * share one de-duplication key. */
 		sl_jobs_close(pn->j);
@@ -84,21 +96,18 @@ static int node_put(pnode *pn, const void *body, size_t len, uint32_t delay_s, u
 	return rc;
 }
 
+static int node_put(pnode *pn, const void *body, size_t len, uint32_t delay_s, uint64_t *id)
+{
+	node_op op = {body, len, delay_s, 0};
+	int rc = node_call(pn, &op);
+	*id = op.id;
+	return rc;
+}
+
 static int node_delete(pnode *pn, uint64_t id)
 {
-	int rc = SL_EIO;
-	pthread_mutex_lock(&pn->mu);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!pn->j && (rc = node_open(pn)))
-			continue;
-		rc = sl_jobs_delete(pn->j, id);
-		if (!retryable(rc))
-			break;
-		sl_jobs_close(pn->j);
-		pn->j = NULL;
-	}
-	pthread_mutex_unlock(&pn->mu);
-	return rc;
+	node_op op = {NULL, 0, 0, id};
+	return node_call(pn, &op);
 }
 
 sl_dq_producer *sl_dq_producer_new(const sl_conf *conf)

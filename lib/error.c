@@ -1,4 +1,5 @@
-/* error.c — sl_last_error(): one message buffer per thread (see lib.h). */
+/* error.c — sl_last_error() (one message buffer per thread) and the
+ * clock helpers every module shares; see lib.h. */
 #include "lib.h"
 
 #include <stdarg.h>
@@ -24,6 +25,17 @@ void lib_err_clear(void)
 const char *sl_last_error(void)
 {
 	return last_error;
+}
+
+void lib_deadline_after(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
 }
 
 int64_t lib_now_ms(void)

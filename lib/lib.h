@@ -32,6 +32,11 @@ bool lib_conf_bool(const sl_conf *c, const char *key);
  * count. */
 int lib_conf_list(const sl_conf *c, const char *key, char (*items)[256], int max);
 
+/* Sets *ts to now + ms on CLOCK_MONOTONIC: the absolute deadline for
+ * pthread_cond_timedwait on a condition variable made with that clock. */
+struct timespec;
+void lib_deadline_after(struct timespec *ts, int64_t ms);
+
 /* Milliseconds on CLOCK_MONOTONIC / CLOCK_REALTIME. */
 int64_t lib_now_ms(void);
 int64_t lib_wall_ms(void);

@@ -675,12 +675,7 @@ static uint64_t dr_batches(sl_pusher *p)
 static void wait_progress(sl_pusher *p, uint64_t seen)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += 100 * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	lib_deadline_after(&ts, 100);
 	pthread_mutex_lock(&p->mu);
 	while (p->dr_batches == seen)
 		if (pthread_cond_timedwait(&p->cond, &p->mu, &ts))

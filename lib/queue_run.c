@@ -73,17 +73,6 @@ void qrun_report(sl_queue *q, const sl_message *m, int err, const char *fmt, ...
 	q->err_cb(m, err, why, q->err_user);
 }
 
-static void deadline_after(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 /* The partition entry of (conn, topic, partition); q->mu held. */
 static qpart *part_find(sl_queue *q, int conn, const char *topic, int32_t partition)
 {
@@ -238,7 +227,7 @@ void *qrun_committer_main(void *arg)
 	pthread_mutex_lock(&q->mu);
 	while (!q->commit_stop) {
 		struct timespec ts;
-		deadline_after(&ts, q->commit_ms ? q->commit_ms : 1000);
+		lib_deadline_after(&ts, q->commit_ms ? q->commit_ms : 1000);
 		pthread_cond_timedwait(&q->commit_wake, &q->mu, &ts);
 		if (q->commit_stop)
 			break;
@@ -500,7 +489,7 @@ void *qrun_fetcher_main(void *arg)
 static bool backoff(sl_queue *q, qpart *p, int64_t ms)
 {
 	struct timespec ts;
-	deadline_after(&ts, ms);
+	lib_deadline_after(&ts, ms);
 	pthread_mutex_lock(&q->mu);
 	while (!atomic_load(&q->stopping) && !p->revoking &&
 	       pthread_cond_timedwait(&q->abort_wait, &q->mu, &ts) == 0) {

@@ -6,44 +6,7 @@
  * and lists, strings and expiry times surviving a front restart on the
  * same directory, with fsync=always replies arriving after the sync.
  */
-#include "../../test.h"
-
-#include "net/memconn.h"
-#include "proto/front.h"
-
-typedef struct env {
-	sl_config_t cfg;
-	broker_t b;
-	void *srv;
-} env_t;
-
-static void env_start(env_t *e, const char *fsync)
-{
-	char err[128];
-	memset(e, 0, sizeof *e);
-	config_init(&e->cfg);
-	CHECK(config_set(&e->cfg, "fsync", fsync, err, sizeof err) == 0);
-	e->b.cfg = &e->cfg;
-	e->b.loop = loop_new(NULL);
-	e->b.syncer = syncer_new(e->b.loop, NULL);
-	e->b.data_dir = ".";
-	CHECK(resp_front.start(&e->b, &e->srv) == 0);
-}
-
-static void env_stop(env_t *e)
-{
-	for (int i = 0; i < 1000 && resp_front.busy(e->srv); i++)
-		loop_run_once(e->b.loop, 10);
-	resp_front.stop(e->srv);
-	syncer_free(e->b.syncer);
-	loop_free(e->b.loop);
-	config_deinit(&e->cfg);
-}
-
-static memconn_t *client(env_t *e)
-{
-	return memconn_new(e->b.loop, resp_front.proto, e->srv, NULL);
-}
+#include "resp_test.h"
 
 static void cmd(memconn_t *m, const char *req, const char *want)
 {

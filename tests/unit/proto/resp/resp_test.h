@@ -1,0 +1,50 @@
+/*
+ * resp_test.h — the fixture of the RESP front's unit tests: a broker
+ * (config, loop, syncer, data dir = the test's cwd) with the RESP front
+ * started on it, and in-memory client connections to it.
+ */
+#ifndef SL_TESTS_RESP_TEST_H
+#define SL_TESTS_RESP_TEST_H
+
+#include "../../test.h"
+
+#include "net/memconn.h"
+#include "proto/front.h"
+
+typedef struct env {
+	sl_config_t cfg;
+	broker_t b;
+	void *srv;
+} env_t;
+
+/* Starts the front with fsync policy fsync ("always", "never"…). */
+static inline void env_start(env_t *e, const char *fsync)
+{
+	char err[128];
+	memset(e, 0, sizeof *e);
+	config_init(&e->cfg);
+	CHECK(config_set(&e->cfg, "fsync", fsync, err, sizeof err) == 0);
+	e->b.cfg = &e->cfg;
+	e->b.loop = loop_new(NULL);
+	e->b.syncer = syncer_new(e->b.loop, NULL);
+	e->b.data_dir = ".";
+	CHECK(resp_front.start(&e->b, &e->srv) == 0);
+}
+
+/* Lets in-flight work finish (bounded), then stops and frees everything. */
+static inline void env_stop(env_t *e)
+{
+	for (int i = 0; i < 1000 && resp_front.busy(e->srv); i++)
+		loop_run_once(e->b.loop, 10);
+	resp_front.stop(e->srv);
+	syncer_free(e->b.syncer);
+	loop_free(e->b.loop);
+	config_deinit(&e->cfg);
+}
+
+static inline memconn_t *client(env_t *e)
+{
+	return memconn_new(e->b.loop, resp_front.proto, e->srv, NULL);
+}
+
+#endif
