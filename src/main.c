@@ -24,6 +24,7 @@
 #include "net/listener.h"
 #include "net/loop.h"
 #include "proto/front.h"
+#include "store/sio.h"
 #include "store/syncer.h"
 
 #include <errno.h>
@@ -53,6 +54,7 @@ typedef struct server {
 	int lock_fd;
 	loop_watch_t sig_watch;
 	int sig_fd;
+	int broker_open; /* broker_open succeeded */
 	struct {
 		const front_t *front;
 		int port;  /* configured: -1 off, 0 ephemeral, N */
@@ -222,6 +224,8 @@ static void write_ready(server_t *s)
 
 static int any_busy(server_t *s)
 {
+	if (broker_busy(&s->broker))
+		return 1;
 	for (int i = 0; i < s->nfronts; i++) {
 		const front_t *f = s->fronts[i].front;
 		if (s->fronts[i].srv && f->busy && f->busy(s->fronts[i].srv))
@@ -264,6 +268,17 @@ static void shutdown_server(server_t *s)
 	}
 	/* Let callbacks queued by the fronts' final syncs run. */
 	loop_run_once(loop, 0);
+}
+
+/* Every domain is the broker's and opens whatever listeners are on. */
+static int open_broker(server_t *s)
+{
+	s->broker.io = sio_new();
+	syncer_set_io(s->broker.syncer, s->broker.io);
+	int rc = broker_open(&s->broker);
+	if (rc == 0)
+		s->broker_open = 1;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -321,6 +336,8 @@ int main(int argc, char **argv)
 		log_error(&s.log, "cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
+	if (open_broker(&s))
+		goto out;
 	if (start_fronts(&s))
 		goto out;
 	write_ready(&s);
@@ -336,12 +353,15 @@ out:
 		if (s.fronts[i].srv)
 			s.fronts[i].front->stop(s.fronts[i].srv);
 	}
+	if (s.broker_open)
+		broker_close(&s.broker);
 	if (s.sig_fd >= 0) {
 		loop_watch_del(s.broker.loop, &s.sig_watch);
 		close(s.sig_fd);
 	}
 	if (s.broker.syncer)
 		syncer_free(s.broker.syncer);
+	sio_free(s.broker.io);
 	if (s.broker.loop)
 		loop_free(s.broker.loop);
 	if (status == 0) {

@@ -1,10 +1,17 @@
 /*
- * broker.h — the shared context every protocol front receives.
+ * broker.h — the broker: the one owner of every piece of domain state, and
+ * the shared context every protocol front receives.
  *
- * main.c builds one broker_t: configuration, log, event loop, syncer and the
- * data directory. Protocol fronts keep their own state in their own structs
- * (created by front_t.start) and reach shared services through this one; no
- * module keeps globals, so two brokers can run in one test process.
+ * main.c fills in the services (configuration, log, event loop, syncer, the
+ * data directory) and calls broker_open(), which opens every domain
+ * whatever listeners are enabled: Kafka topics with their partitions and
+ * retention, consumer groups and committed offsets, beanstalkd jobs and
+ * tubes, and the Redis keyspace. Fronts are adapters: they parse, call the
+ * domain modules through the pointers below, and encode replies; they keep
+ * connection state only. How a reply waits for durability, and what
+ * happens when a write fails, is decided in one place: broker/dur.h.
+ *
+ * No module keeps globals, so two brokers can run in one test process.
  * Loop thread only.
  */
 #ifndef SL_BROKER_BROKER_H
@@ -13,9 +20,16 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/loop.h"
+#include "store/sio.h"
 #include "store/syncer.h"
 
+struct topics;
+struct grp_coord;
+struct jobs;
+struct keyspace;
+
 typedef struct broker {
+	/* Services, set by the caller before broker_open. */
 	const sl_config_t *cfg; /* borrowed, outlives the broker */
 	const log_t *log;
 	loop_t *loop;
@@ -30,6 +44,26 @@ typedef struct broker {
 	struct {
 		int kafka, resp, beanstalk, http;
 	} ports;
+
+	/* The store's file interface (faultable), borrowed: set it with the
+	 * syncer's (syncer_set_io) before broker_open, or leave it NULL to
+	 * take the syncer's. It must outlive the syncer. */
+	sio_t *io;
+	/* Owned, opened by broker_open. */
+	struct topics *topics;    /* Kafka topics, partitions, producer ids */
+	struct grp_coord *groups; /* Kafka consumer groups and offsets */
+	struct jobs *jobs;        /* beanstalkd jobs and tubes */
+	struct keyspace *ks;      /* the Redis keyspace (NULL until opened) */
+	loop_timer_t housekeep;   /* retention and rolling of every log */
+	int64_t started_ms;       /* monotonic */
 } broker_t;
+
+/* Opens every domain. On failure everything opened is closed again and the
+ * error returned (logged). */
+int broker_open(broker_t *b);
+/* Replies still waiting for durability, in any domain (shutdown waits). */
+int broker_busy(const broker_t *b);
+/* Flushes, syncs and closes every domain (after the fronts stopped). */
+void broker_close(broker_t *b);
 
 #endif

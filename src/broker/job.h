@@ -125,6 +125,12 @@ typedef struct jobs {
 void jobs_init(jobs_t *s, loop_t *loop, size_t max_job_size);
 void jobs_deinit(jobs_t *s);
 
+struct broker;
+/* job_store.c: opens <data-dir>/beanstalk/jobs.journal and replays it into
+ * a new jobs model (returned owned); closes both. */
+int jobs_open(jobs_t **out, struct broker *b);
+void jobs_close(jobs_t *s);
+
 /* Monotonic now in ns (the clock every deadline uses). */
 int64_t jobs_now(void);
 

@@ -57,6 +57,11 @@ static void rebuild_pstate(partition_t *p)
 	}
 }
 
+static void on_hw(void *arg)
+{
+	fetchwait_notify(arg);
+}
+
 int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir,
                    const plog_opts_t *opts, syncer_t *syncer, const log_t *log, int clean)
 {
@@ -73,6 +78,9 @@ int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir
 		return rc;
 	}
 	rebuild_pstate(p);
+	/* With fsync=always fetches see a batch once its sync lands: the
+	 * high watermark moving is what wakes them. */
+	plog_on_hw(p->log, on_hw, p);
 	*out = p;
 	return 0;
 }

@@ -671,6 +671,9 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	loop_task_init(&st->flush, flush_task, st);
 	snprintf(st->dir, sizeof st->dir, "%s", dir);
 	plog_opts_from_config(&st->popts, b->cfg);
+	/* Replies that read a stream are held by the keyspace's durability
+	 * domain instead (broker/dur.h): entries must stay readable. */
+	st->popts.gate_reads = 0;
 	/* Streams are trimmed by their owners, never by time or size. */
 	st->popts.retention_bytes = -1;
 	st->popts.retention_ms = -1;

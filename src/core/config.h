@@ -79,7 +79,11 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(INT, journal_compact_ratio, "journal.compact.ratio", "50", 1, 99,                       \
 	  "compact a state journal when this percent of it is garbage")                           \
 	X(INT, journal_compact_min_bytes, "journal.compact.min.bytes", "1048576", 0, CFG_I64MAX,  \
-	  "never compact a journal smaller than this")
+	  "never compact a journal smaller than this")                                            \
+	X(BOOL, debug_faults, "debug.faults", "false", 0, 0,                                      \
+	  "tests only: let PUT /debug/faults on the HTTP listener inject storage failures")        \
+	X(STR, debug_fault, "debug.fault", "", 0, 0,                                              \
+	  "tests only: a storage failure armed at start (see docs/operations.md)")
 
 #define SL_CONFIG_KAFKA(X)                                                                       \
 	X(STR, advertised_host, "advertised.host", "127.0.0.1", 0, 0,                              \

@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/time.h"
 #include "proto/front.h"
+#include "store/sio.h"
 
 #include <dirent.h>
 #include <netinet/in.h>
@@ -204,6 +205,41 @@ static void status(conn_t *c, http_srv_t *h, int keep_alive)
 }
 
 /* Finds the end of the request head ("\r\n\r\n"); returns its length or 0. */
+/* PUT /debug/faults?SPEC arms a storage failure (store/sio.h rule syntax),
+ * DELETE /debug/faults disarms all, GET /debug/faults tells how many calls
+ * failed so far. Only with debug.faults = true: tests drive the failure
+ * paths of a real server through it. */
+static void debug_faults(conn_t *c, http_srv_t *h, const char *method, const char *query,
+                         int keep_alive)
+{
+	sio_t *io = h->b->io;
+	char body[256];
+	int n;
+	if (!h->b->cfg->debug_faults || !io) {
+		reply(c, 404, "Not Found", "text/plain", "not found\n", 10, keep_alive);
+		return;
+	}
+	if (strcmp(method, "PUT") == 0) {
+		sio_fault_t f;
+		if (sio_fault_parse(query ? query : "", &f, body, sizeof body) < 0 ||
+		    (sio_fault_add(io, &f) < 0 && snprintf(body, sizeof body, "too many rules"))) {
+			n = (int)strlen(body);
+			reply(c, 400, "Bad Request", "text/plain", body, (size_t)n, keep_alive);
+			return;
+		}
+		log_warn(h->b->log, "http: storage failure armed: %s", query);
+	} else if (strcmp(method, "DELETE") == 0) {
+		sio_fault_clear(io);
+		log_info(h->b->log, "http: storage failures disarmed");
+	} else if (strcmp(method, "GET") != 0) {
+		reply(c, 405, "Method Not Allowed", "text/plain", "", 0, keep_alive);
+		return;
+	}
+	n = snprintf(body, sizeof body, "{\"hits\":%llu}\n",
+	             (unsigned long long)sio_fault_hits(io));
+	reply(c, 200, "OK", "application/json", body, (size_t)n, keep_alive);
+}
+
 static size_t head_len(const uint8_t *p, size_t n)
 {
 	for (size_t i = 3; i < n; i++)
@@ -253,7 +289,12 @@ static int on_input(conn_t *c)
 		}
 		buf_consume(&c->in, hl);
 		h->requests++;
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		char *query = strchr(path, '?');
+		if (query)
+			*query++ = 0;
+		if (strcmp(path, "/debug/faults") == 0)
+			debug_faults(c, h, method, query, keep_alive);
+		else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			reply(c, 405, "Method Not Allowed", "text/plain", "", 0, keep_alive);
 		else if (strcmp(path, "/health") == 0)
 			reply(c, 200, "OK", "text/plain", "ok\n", 3, keep_alive);

@@ -67,7 +67,7 @@
 #include "core/buf.h"
 #include "core/crc32c.h"
 #include "core/err.h"
-#include "core/fs.h"
+#include "store/sio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,6 +103,8 @@ struct jrnl {
 	int compacting;  /* appends go to the .tmp file */
 	int compact_err; /* first write failure into the .tmp */
 	loop_task_t flush_task;
+	sio_t *io;           /* the syncer's file interface (may be NULL) */
+	store_watch_t watch; /* the owner's hooks (zeroed: none) */
 };
 
 static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
@@ -118,53 +120,51 @@ static char *path_of(const char *dir, const char *name, const char *suffix)
 	return s;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off, size_t *done)
+static int write_all(jrnl_t *j, int fd, const uint8_t *p, size_t n, uint64_t off, size_t *done)
 {
-	size_t w = 0;
-	int rc = 0;
-	while (w < n) {
-		ssize_t k = pwrite(fd, p + w, n - w, (off_t)(off + w));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			rc = sl_from_errno(errno);
-			if (rc != SL_ENOSPC)
-				rc = SL_EIO;
-			break;
-		}
-		if (k == 0) {
-			rc = SL_EIO;
-			break;
-		}
-		w += (size_t)k;
-	}
-	if (done)
-		*done = w;
-	return rc;
+	return sio_pwrite_all(j->io, fd, p, n, (off_t)off, done);
 }
 
 /* --- writing ------------------------------------------------------------ */
 
-/* Writes the buffer to the current fd at file_pos. On failure the bytes that
- * did reach the file are counted (a partial frame stays at the tail) and the
- * rest is dropped. */
-/* Grows the file ahead of the writes, in PREALLOC steps, so that most
- * fdatasyncs commit data only and no size change (measured here: ~125 us
- * per sync into allocated space against ~1 ms when every write extends the
- * file). The space reads as zeros, which replay takes as the end. */
-static void preallocate(jrnl_t *j, uint64_t need)
+/* Reserves file space for bytes [0, need) ahead of the writes, in PREALLOC
+ * steps, so that most fdatasyncs commit data only and no size change
+ * (measured here: ~125 us per sync into allocated space against ~1 ms when
+ * every write extends the file), and so that a full disk shows up here,
+ * before the owner applies the change the record describes, rather than in
+ * the deferred write after it. The space reads as zeros, which replay takes
+ * as the end. Returns 0, or SL_ENOSPC / SL_EIO when the space cannot be had
+ * (nothing changed). A filesystem without fallocate gets plain appends
+ * (their failures then arrive with the write). */
+static int reserve(jrnl_t *j, uint64_t need)
 {
 	if (!j->prealloc || j->compacting || need <= j->alloc_end)
-		return;
+		return 0;
 	uint64_t end = (need / PREALLOC + 1) * PREALLOC;
-	if (fallocate(j->fd, 0, (off_t)j->alloc_end, (off_t)(end - j->alloc_end)) < 0) {
-		/* Unsupported here, or no room: plain appends still work (or
-		 * fail with the write's own error). */
-		log_debug(j->log, "journal %s: no preallocation: %s", j->path, strerror(errno));
-		j->prealloc = 0;
-		return;
+	if (sio_fallocate(j->io, j->fd, 0, (off_t)j->alloc_end, (off_t)(end - j->alloc_end)) == 0) {
+		j->alloc_end = end;
+		return 0;
 	}
-	j->alloc_end = end;
+	int e = errno;
+	if (e == EOPNOTSUPP || e == ENOSYS) {
+		log_debug(j->log, "journal %s: no preallocation: %s", j->path, strerror(e));
+		j->prealloc = 0;
+		return 0;
+	}
+	if (sl_from_errno(e) == SL_ENOSPC || e == EFBIG) {
+		/* Less than a step may still fit: just what this record needs. */
+		end = (need + 4095) / 4096 * 4096;
+		if (sio_fallocate(j->io, j->fd, 0, (off_t)j->alloc_end,
+		                  (off_t)(end - j->alloc_end)) == 0) {
+			j->alloc_end = end;
+			return 0;
+		}
+		e = errno;
+	}
+	int rc = sl_from_errno(e) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
+	log_warn(j->log, "journal %s: cannot reserve space for an append: %s", j->path,
+	         strerror(e));
+	return rc;
 }
 
 static int write_buffer(jrnl_t *j)
@@ -172,8 +172,7 @@ static int write_buffer(jrnl_t *j)
 	size_t n = buf_len(&j->wbuf), done = 0;
 	if (n == 0)
 		return 0;
-	preallocate(j, j->file_pos + n);
-	int rc = write_all(j->fd, buf_data(&j->wbuf), n, j->file_pos, &done);
+	int rc = write_all(j, j->fd, buf_data(&j->wbuf), n, j->file_pos, &done);
 	j->file_pos += done;
 	buf_reset(&j->wbuf);
 	if (rc == 0 && j->sf && !j->compacting)
@@ -187,10 +186,11 @@ static void fail(jrnl_t *j, int err, const char *what)
 		return;
 	j->err = err;
 	/* Waiters not yet answered get the error too, in order: the syncer
-	 * answers them as if a sync had failed. */
+	 * answers them as if a sync had failed, and tells the owner (from a
+	 * task, never inside this call) through on_sync_error. */
 	sync_file_fail(j->sf, err);
 	log_error(j->log,
-	          "journal %s: %s failed at offset %llu: %s; refusing appends until reopened",
+	          "journal %s: %s failed at offset %llu: %s; refusing appends until cut back",
 	          j->path, what, (unsigned long long)j->file_pos, sl_strerror(err));
 }
 
@@ -227,6 +227,9 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	if (alen > j->opts.max_record || blen > j->opts.max_record - alen)
 		return SL_ETOOBIG;
 	size_t len = alen + blen;
+	int rc = reserve(j, jrnl_size(j) + JRNL_FRAME + len);
+	if (rc < 0)
+		return rc;
 	uint8_t *p = buf_reserve(&j->wbuf, JRNL_FRAME + len);
 	be32_store(p, (uint32_t)(len + 1));
 	p[8] = type;
@@ -240,6 +243,8 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 		flush(j);
 	else if (!j->compacting)
 		loop_defer(j->loop, &j->flush_task);
+	if (!j->compacting && j->watch.appended)
+		j->watch.appended(j->watch.arg);
 	return 0;
 }
 
@@ -254,6 +259,24 @@ void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg)
 	 * with the error, in order with earlier waiters. */
 	flush(j);
 	sync_file_when_durable(j->sf, j->file_pos, fn, arg);
+}
+
+int jrnl_commit_now(jrnl_t *j)
+{
+	if (j->err)
+		return j->err;
+	uint64_t was = j->file_pos;
+	flush(j);
+	int rc = j->err;
+	if (rc == 0 && j->opts.fsync.mode != FSYNC_NEVER)
+		rc = sync_file_sync_now(j->sf);
+	if (rc == 0)
+		return 0;
+	/* Undo: what was just written must not survive, and nothing after
+	 * the failure may build on pages the kernel may have dropped. */
+	if (jrnl_cut(j, was) < 0)
+		log_error(j->log, "journal %s: left failed until it can be cut back", j->path);
+	return rc;
 }
 
 int jrnl_sync_required(const jrnl_t *j)
@@ -276,6 +299,74 @@ uint64_t jrnl_garbage_bytes(const jrnl_t *j)
 	return j->garbage;
 }
 
+/* The sync file failed (a sync, or a write through fail()): tell the owner.
+ * The syncer runs this from a task, so the owner is never called back from
+ * inside a journal call. */
+static void on_sync_error(void *arg, int err)
+{
+	jrnl_t *j = arg;
+	if (!j->err)
+		j->err = err;
+	if (j->watch.failed)
+		j->watch.failed(j->watch.arg, j->err);
+}
+
+void jrnl_watch(jrnl_t *j, const store_watch_t *w)
+{
+	j->watch = *w;
+}
+
+uint64_t jrnl_synced(const jrnl_t *j)
+{
+	/* Under `never` nothing is synced on purpose: what was written is the
+	 * best durable point there is. */
+	if (j->opts.fsync.mode == FSYNC_NEVER)
+		return j->file_pos;
+	return sync_file_synced_pos(j->sf);
+}
+
+int jrnl_error(const jrnl_t *j)
+{
+	return j->err;
+}
+
+int jrnl_cut(jrnl_t *j, uint64_t pos)
+{
+	if (j->compacting)
+		return SL_ESTATE;
+	buf_reset(&j->wbuf);
+	if (pos < JRNL_HDR)
+		pos = JRNL_HDR;
+	if (pos > j->file_pos)
+		pos = j->file_pos;
+	uint64_t was = j->file_pos;
+	/* The cut must be on disk before anything is built on it: a failed
+	 * sync leaves the page cache beyond the synced point unknowable. */
+	if (sio_ftruncate(j->io, j->fd, (off_t)pos) < 0 || sio_fdatasync(j->io, j->fd) < 0) {
+		int rc = sl_from_errno(errno) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
+		log_error(j->log, "journal %s: cannot cut back to %llu bytes: %s", j->path,
+		          (unsigned long long)pos, strerror(errno));
+		return rc;
+	}
+	sync_file_t *nsf = sync_file_new(j->syncer, j->fd, j->opts.fsync, j->path);
+	if (!nsf)
+		return SL_EIO;
+	/* Waiters on the old registration belong to writes being undone:
+	 * they get its error, or SL_ECLOSED. */
+	sync_file_release(j->sf);
+	j->sf = nsf;
+	sync_file_on_error(nsf, on_sync_error, j);
+	sync_file_written(nsf, pos);
+	sync_file_assume_synced(nsf, pos);
+	j->file_pos = pos;
+	j->alloc_end = pos;
+	j->garbage = 0;
+	j->err = 0;
+	log_warn(j->log, "journal %s: cut back from %llu to %llu bytes (writes not made durable)",
+	         j->path, (unsigned long long)was, (unsigned long long)pos);
+	return 0;
+}
+
 /* --- compaction ---------------------------------------------------------- */
 
 static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
@@ -284,7 +375,7 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	flush(j);
 	if (j->err)
 		return j->err;
-	int tfd = open(j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int tfd = sio_open(j->io, j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (tfd < 0) {
 		int rc = sl_from_errno(errno);
 		log_warn(j->log, "journal %s: compaction skipped: cannot create %s: %s", j->path,
@@ -304,25 +395,25 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	j->compacting = 0;
 	if (rc == 0)
 		rc = j->compact_err;
-	if (rc == 0 && fsync(tfd) < 0)
+	if (rc == 0 && sio_fsync(j->io, tfd) < 0)
 		rc = SL_EIO;
-	if (rc == 0 && rename(j->tmp_path, j->path) < 0)
+	if (rc == 0 && sio_rename(j->io, j->tmp_path, j->path) < 0)
 		rc = sl_from_errno(errno);
 	if (rc) {
 		log_warn(j->log, "journal %s: compaction abandoned, the old journal stays: %s",
 		         j->path, sl_strerror(rc));
 		buf_reset(&j->wbuf);
-		close(tfd);
-		unlink(j->tmp_path);
+		sio_close(j->io, tfd);
+		(void)sio_unlink(j->io, j->tmp_path);
 		j->fd = old_fd;
 		j->file_pos = old_pos;
 		return rc;
 	}
 
 	/* Committed: from here on the new file is the journal. */
-	int drc = fs_fsync_dir(j->dir);
+	int drc = sio_fsync_dir(j->io, j->dir);
 	sync_file_t *nsf = sync_file_new(j->syncer, tfd, j->opts.fsync, j->path);
-	close(old_fd);
+	sio_close(j->io, old_fd);
 	j->garbage = 0;
 	j->alloc_end = j->file_pos;
 	j->prealloc = 1;
@@ -339,6 +430,7 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 			sync_file_assume_synced(j->sf, old_pos);
 		sync_file_release(j->sf);
 		j->sf = nsf;
+		sync_file_on_error(nsf, on_sync_error, j);
 		sync_file_written(nsf, j->file_pos);
 		/* The new file itself was fsynced before the rename. */
 		if (drc == 0)
@@ -348,6 +440,8 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	}
 	log_info(j->log, "journal %s: compacted %llu -> %llu bytes", j->path,
 	         (unsigned long long)old_size, (unsigned long long)j->file_pos);
+	if (!j->err && j->watch.rebased)
+		j->watch.rebased(j->watch.arg);
 	return j->err;
 }
 
@@ -493,23 +587,40 @@ static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64
 	return rc;
 }
 
+int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg)
+{
+	flush(j);
+	if (j->err)
+		return j->err;
+	uint64_t end, count = 0;
+	const char *why;
+	int rc = replay(j, j->file_pos, fn, arg, &end, &why, &count);
+	if (rc == 0 && end < j->file_pos) {
+		log_error(j->log, "journal %s: replay stopped at %llu of %llu bytes (%s)", j->path,
+		          (unsigned long long)end, (unsigned long long)j->file_pos,
+		          why ? why : "unreadable");
+		rc = SL_ECORRUPT;
+	}
+	return rc;
+}
+
 /* Creates an empty journal atomically: header into the .tmp, fsync, rename,
  * fsync the directory. */
 static int create_file(jrnl_t *j)
 {
-	int fd = open(j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = sio_open(j->io, j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return sl_from_errno(errno);
-	int rc = write_all(fd, header, JRNL_HDR, 0, NULL);
-	if (rc == 0 && fsync(fd) < 0)
+	int rc = write_all(j, fd, header, JRNL_HDR, 0, NULL);
+	if (rc == 0 && sio_fsync(j->io, fd) < 0)
 		rc = SL_EIO;
-	if (rc == 0 && rename(j->tmp_path, j->path) < 0)
+	if (rc == 0 && sio_rename(j->io, j->tmp_path, j->path) < 0)
 		rc = sl_from_errno(errno);
 	if (rc == 0)
-		rc = fs_fsync_dir(j->dir);
-	close(fd);
+		rc = sio_fsync_dir(j->io, j->dir);
+	sio_close(j->io, fd);
 	if (rc)
-		unlink(j->tmp_path);
+		(void)sio_unlink(j->io, j->tmp_path);
 	return rc;
 }
 
@@ -527,8 +638,8 @@ static int check_header(jrnl_t *j, uint64_t *size)
 		log_warn(j->log,
 		         "journal %s: %zu-byte file holds no complete header; starting empty",
 		         j->path, n);
-		if (ftruncate(j->fd, 0) < 0 || write_all(j->fd, header, JRNL_HDR, 0, NULL) ||
-		    fsync(j->fd) < 0)
+		if (sio_ftruncate(j->io, j->fd, 0) < 0 ||
+		    write_all(j, j->fd, header, JRNL_HDR, 0, NULL) || sio_fsync(j->io, j->fd) < 0)
 			return SL_EIO;
 		*size = JRNL_HDR;
 		return 0;
@@ -579,21 +690,22 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 	j->path = path_of(dir, name, ".journal");
 	j->tmp_path = path_of(dir, name, ".journal.tmp");
 	j->fd = -1;
+	j->io = syncer_io(syncer);
 	buf_init(&j->wbuf);
 	loop_task_init(&j->flush_task, on_flush_task, j);
 
 	int rc = 0;
-	if (unlink(j->tmp_path) == 0)
+	if (sio_unlink(j->io, j->tmp_path) == 0)
 		log_info(log, "journal %s: removed %s left by an unfinished compaction", j->path,
 		         j->tmp_path);
-	j->fd = open(j->path, O_RDWR | O_CLOEXEC);
+	j->fd = sio_open(j->io, j->path, O_RDWR | O_CLOEXEC, 0);
 	if (j->fd < 0 && errno == ENOENT) {
 		rc = create_file(j);
 		if (rc) {
 			log_error(log, "journal %s: cannot create: %s", j->path, sl_strerror(rc));
 			goto fail;
 		}
-		j->fd = open(j->path, O_RDWR | O_CLOEXEC);
+		j->fd = sio_open(j->io, j->path, O_RDWR | O_CLOEXEC, 0);
 	}
 	if (j->fd < 0) {
 		rc = sl_from_errno(errno);
@@ -627,7 +739,7 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		         "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
 		         j->path, (unsigned long long)(size - end), (unsigned long long)end,
 		         why ? why : "unreadable");
-		if (ftruncate(j->fd, (off_t)end) < 0 || fsync(j->fd) < 0) {
+		if (sio_ftruncate(j->io, j->fd, (off_t)end) < 0 || sio_fsync(j->io, j->fd) < 0) {
 			rc = SL_EIO;
 			log_error(log, "journal %s: cannot truncate the damaged tail: %s", j->path,
 			          strerror(errno));
@@ -642,12 +754,22 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		rc = SL_EIO;
 		goto fail;
 	}
+	sync_file_on_error(j->sf, on_sync_error, j);
 	sync_file_written(j->sf, end);
+	/* What a crashed process left may be only in the page cache: make it
+	 * durable before anything builds on it, so the synced position (the
+	 * point a failure cuts back to) starts at the end of the records. */
+	if (j->opts.fsync.mode != FSYNC_NEVER && sync_file_sync_now(j->sf) < 0) {
+		rc = SL_EIO;
+		goto fail;
+	}
 	*out = j;
 	return 0;
 fail:
+	if (j->sf)
+		sync_file_release(j->sf);
 	if (j->fd >= 0)
-		close(j->fd);
+		sio_close(j->io, j->fd);
 	jrnl_destroy(j);
 	return rc;
 }
@@ -660,13 +782,13 @@ void jrnl_close(jrnl_t *j)
 	flush(j);
 	/* Give back the preallocated space: a closed journal is exactly its
 	 * records (the sync below commits the new size). */
-	if (j->alloc_end > j->file_pos && ftruncate(j->fd, (off_t)j->file_pos) < 0)
+	if (j->alloc_end > j->file_pos && sio_ftruncate(j->io, j->fd, (off_t)j->file_pos) < 0)
 		log_warn(j->log, "journal %s: cannot trim preallocated space: %s", j->path,
 		         strerror(errno));
 	if (!j->err)
 		(void)sync_file_sync_now(j->sf);
 	/* Waiters still pending are answered by the syncer in a later turn. */
 	sync_file_release(j->sf);
-	close(j->fd);
+	sio_close(j->io, j->fd);
 	jrnl_destroy(j);
 }

@@ -30,6 +30,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "store/syncer.h"
+#include "store/watch.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -56,8 +57,11 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
               const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg);
 
 /* Appends one record. Returns 0, SL_ETOOBIG (payload over max_record),
- * SL_EINVAL (type 0), or SL_EIO/SL_ENOSPC if an earlier write failed (the
- * journal then refuses appends until reopened). */
+ * SL_EINVAL (type 0), SL_ENOSPC / SL_EIO when the file space for it cannot
+ * be reserved (nothing appended: the caller must not apply the change), or
+ * the sticky error of an earlier failed write or sync (the journal refuses
+ * appends until jrnl_cut). Call it before applying the change it records:
+ * a 0 return is the licence to apply. */
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len);
 /* Same, with the payload in two parts (header + body) to avoid a copy. */
 int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
@@ -65,6 +69,13 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 /* Calls fn on the loop thread when every record appended so far is durable
  * (forces a sync whatever the policy). */
 void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg);
+/* Writes ahead, for rare operations: writes the buffered appends now and,
+ * unless the policy is `never`, syncs them (blocking the loop thread for
+ * one fdatasync). On failure the journal is cut back to where it was
+ * before (the cut's own failure leaves it failed) and the error returned:
+ * the caller must not apply the change, and nothing else was appended
+ * since its own jrnl_append. */
+int jrnl_commit_now(jrnl_t *j);
 /* Whether acknowledgements must wait for jrnl_when_durable (policy always). */
 int jrnl_sync_required(const jrnl_t *j);
 
@@ -89,6 +100,24 @@ int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg);
  * and of its garbage, for stats and tests. */
 uint64_t jrnl_size(const jrnl_t *j);
 uint64_t jrnl_garbage_bytes(const jrnl_t *j);
+
+/* The owner's hooks (copied): appended on every append, failed once after
+ * a write or sync failure, rebased after a compaction. */
+void jrnl_watch(jrnl_t *j, const store_watch_t *w);
+/* How far the file is known durable (a position as jrnl_size counts). */
+uint64_t jrnl_synced(const jrnl_t *j);
+/* The sticky write/sync error, or 0. */
+int jrnl_error(const jrnl_t *j);
+/* Cuts the journal back to pos (clamped to what was written; buffered
+ * appends are dropped), durably, and clears the error: the recovery after a
+ * failed write or sync, whose bytes beyond the last synced point cannot be
+ * trusted. Waiters not yet answered get an error. The owner then rebuilds
+ * its state with jrnl_replay. Returns 0, or SL_EIO/SL_ENOSPC when the cut
+ * itself failed (the journal stays failed; try again later). */
+int jrnl_cut(jrnl_t *j, uint64_t pos);
+/* Replays every record of the file again into fn (after jrnl_cut, to
+ * rebuild the owner's state from what is on disk). */
+int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg);
 
 /* Flushes, syncs and closes. */
 void jrnl_close(jrnl_t *j);

@@ -51,10 +51,10 @@
 
 #include "core/crc32c.h"
 #include "core/err.h"
-#include "core/fs.h"
 #include "core/time.h"
 #include "store/batch.h"
 #include "store/segment.h"
+#include "store/sio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,17 +73,45 @@ _Static_assert(PLOG_LEADER_EPOCH == SEG_LEADER_EPOCH, "one leader epoch");
 #define RP_NAME "recovery-point"
 #define RP_SIZE 24
 
+/* A sync waiter that advances the high watermark. It may fire after the
+ * log is closed (the syncer answers waiters of released files later), so
+ * it points back through this small box, which the log orphans on close. */
+typedef struct hw_wait {
+	plog_t *p; /* NULL once the log is gone */
+} hw_wait_t;
+
+/* A batch appended to the active segment but not yet known durable. */
+typedef struct pend {
+	uint64_t pos; /* end of the batch in the active segment */
+	int64_t end;  /* offset after the batch */
+} pend_t;
+
 struct plog {
 	char *dir;
 	plog_opts_t o;
 	syncer_t *syncer;
 	const log_t *log;
+	sio_t *io;
 	seg_t **segs; /* sorted by base; segs[nsegs - 1] is active */
 	size_t nsegs, csegs;
 	sync_file_t *sf; /* the active segment's registration (NULL without syncer) */
 	int64_t start;
 	int64_t rp_base; /* recovery point last written, or -1 */
 	uint64_t rp_pos;
+	int err;             /* sticky sync failure: appends refused until plog_cut */
+	store_watch_t watch; /* the owner's hooks */
+	/* High watermark: with fsync=always (and a syncer) readers get only
+	 * offsets below hw, which are on disk; hw_pos is its byte position in
+	 * the active segment. pend (a ring) holds the batches past it. */
+	int track_hw; /* pend is kept: fsync=always or interval */
+	int gate;     /* reads stop at hw: fsync=always */
+	int64_t hw;
+	uint64_t hw_pos;
+	pend_t *pend;
+	size_t pend_head, pend_n, pend_cap;
+	hw_wait_t *hww; /* the registered waiter, or NULL */
+	void (*on_hw)(void *arg);
+	void *on_hw_arg;
 };
 
 void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
@@ -95,6 +123,7 @@ void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
 	o->max_batch_bytes = cfg->message_max_bytes;
 	o->index_interval_bytes = cfg->log_index_interval_bytes;
 	o->fsync = cfg->fsync;
+	o->gate_reads = 1;
 }
 
 static seg_t *active(const plog_t *p)
@@ -121,20 +150,37 @@ static void segs_drop_first(plog_t *p)
 
 /* --- syncing (through the syncer, or inline without one) --------------------- */
 
-static void sync_register(plog_t *p)
+static void on_sync_error(void *arg, int err)
+{
+	plog_t *p = arg;
+	if (!p->err)
+		p->err = err;
+	if (p->watch.failed)
+		p->watch.failed(p->watch.arg, p->err);
+}
+
+static void on_synced(void *arg, uint64_t pos);
+
+static int sync_register(plog_t *p)
 {
 	if (!p->syncer)
-		return;
+		return 0;
 	seg_t *a = active(p);
 	p->sf = sync_file_new(p->syncer, a->fd, p->o.fsync, a->path);
+	if (!p->sf)
+		return SL_EIO;
+	sync_file_on_error(p->sf, on_sync_error, p);
+	if (p->track_hw)
+		sync_file_on_synced(p->sf, on_synced, p);
 	sync_file_written(p->sf, a->size);
+	return 0;
 }
 
 static int sync_active_now(plog_t *p)
 {
 	if (p->sf)
 		return sync_file_sync_now(p->sf);
-	return fdatasync(active(p)->fd) < 0 ? sl_from_errno(errno) : 0;
+	return sio_fdatasync(p->io, active(p)->fd) < 0 ? sl_from_errno(errno) : 0;
 }
 
 static void sync_release(plog_t *p)
@@ -142,6 +188,101 @@ static void sync_release(plog_t *p)
 	if (p->sf)
 		sync_file_release(p->sf);
 	p->sf = NULL;
+}
+
+/* --- high watermark -------------------------------------------------------------- */
+
+static void hw_set(plog_t *p, int64_t hw, uint64_t pos)
+{
+	if (hw <= p->hw)
+		return;
+	p->hw = hw;
+	p->hw_pos = pos;
+	if (p->on_hw)
+		p->on_hw(p->on_hw_arg);
+}
+
+/* Everything in the active segment up to byte `synced` is on disk. */
+static void hw_advance(plog_t *p, uint64_t synced)
+{
+	int64_t hw = p->hw;
+	uint64_t pos = p->hw_pos;
+	while (p->pend_n && p->pend[p->pend_head].pos <= synced) {
+		hw = p->pend[p->pend_head].end;
+		pos = p->pend[p->pend_head].pos;
+		p->pend_head = (p->pend_head + 1) % p->pend_cap;
+		p->pend_n--;
+	}
+	hw_set(p, hw, pos);
+}
+
+static void on_synced(void *arg, uint64_t pos)
+{
+	hw_advance(arg, pos);
+}
+
+static void hw_wait_register(plog_t *p);
+
+static void on_hw_synced(void *arg, int status)
+{
+	hw_wait_t *w = arg;
+	plog_t *p = w->p;
+	free(w);
+	if (!p)
+		return;
+	p->hww = NULL;
+	if (status == 0 && p->pend_n)
+		hw_wait_register(p);
+}
+
+/* fsync=always: asks for a sync covering every pending batch (the syncer
+ * starts it at the end of the turn, so it is shared with every other
+ * waiter); on_synced moves the watermark. */
+static void hw_wait_register(plog_t *p)
+{
+	if (!p->gate || p->hww || !p->sf || !p->pend_n)
+		return;
+	p->hww = malloc(sizeof *p->hww);
+	if (!p->hww)
+		abort();
+	p->hww->p = p;
+	size_t last = (p->pend_head + p->pend_n - 1) % p->pend_cap;
+	sync_file_when_durable(p->sf, p->pend[last].pos, on_hw_synced, p->hww);
+}
+
+static void hw_push(plog_t *p, uint64_t pos, int64_t end)
+{
+	if (p->pend_n == p->pend_cap) {
+		size_t cap = p->pend_cap ? p->pend_cap * 2 : 64;
+		pend_t *n = malloc(cap * sizeof *n);
+		if (!n)
+			abort();
+		for (size_t i = 0; i < p->pend_n; i++)
+			n[i] = p->pend[(p->pend_head + i) % p->pend_cap];
+		free(p->pend);
+		p->pend = n;
+		p->pend_cap = cap;
+		p->pend_head = 0;
+	}
+	p->pend[(p->pend_head + p->pend_n) % p->pend_cap] = (pend_t){pos, end};
+	p->pend_n++;
+	hw_wait_register(p);
+}
+
+/* The whole log is on disk (just opened, cut, or the active segment was
+ * sealed with a sync). */
+static void hw_reset(plog_t *p)
+{
+	p->pend_head = p->pend_n = 0;
+	p->hw = active(p)->next;
+	p->hw_pos = active(p)->size;
+}
+
+static void hw_orphan(plog_t *p)
+{
+	if (p->hww)
+		p->hww->p = NULL;
+	p->hww = NULL;
 }
 
 /* --- checkpoint files ------------------------------------------------------------ */
@@ -152,17 +293,17 @@ static int small_write(plog_t *p, const char *name, const uint8_t *b, size_t n)
 	char tmp[4096], path[4096];
 	snprintf(tmp, sizeof tmp, "%s/%s.tmp", p->dir, name);
 	snprintf(path, sizeof path, "%s/%s", p->dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = sio_open(p->io, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return sl_from_errno(errno);
-	int rc = 0;
-	if (write(fd, b, n) != (ssize_t)n || fsync(fd) < 0)
-		rc = sl_from_errno(errno ? errno : EIO);
-	close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
+	int rc = sio_pwrite_all(p->io, fd, b, n, 0, NULL);
+	if (rc == 0 && sio_fsync(p->io, fd) < 0)
+		rc = sl_from_errno(errno);
+	sio_close(p->io, fd);
+	if (rc == 0 && sio_rename(p->io, tmp, path) < 0)
 		rc = sl_from_errno(errno);
 	if (rc == 0)
-		rc = fs_fsync_dir(p->dir);
+		rc = sio_fsync_dir(p->io, p->dir);
 	if (rc < 0)
 		log_error(p->log, "%s: cannot write %s: %s", p->dir, name, sl_strerror(rc));
 	return rc;
@@ -220,8 +361,8 @@ static int rp_take(plog_t *p, int64_t *base, uint64_t *pos)
 		return rc;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s", p->dir, RP_NAME);
-	if (unlink(path) == 0)
-		(void)fs_fsync_dir(p->dir);
+	if (sio_unlink(p->io, path) == 0)
+		(void)sio_fsync_dir(p->io, p->dir);
 	if (rc < 0)
 		return SL_ENOENT;
 	*base = (int64_t)be64_load(b + 4);
@@ -290,7 +431,7 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 		    !strcmp(e->d_name, CKPT_NAME) || !strcmp(e->d_name, RP_NAME))
 			continue;
 		if (!strcmp(e->d_name, CKPT_NAME ".tmp") || !strcmp(e->d_name, RP_NAME ".tmp")) {
-			unlinkat(dirfd(d), e->d_name, 0);
+			(void)sio_unlinkat(p->io, dirfd(d), p->dir, e->d_name);
 			continue;
 		}
 		ext = seg_parse_name(e->d_name, &base);
@@ -322,9 +463,9 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 		log_info(p->log, "%s: removing index files of deleted segment %020" PRId64, p->dir,
 		         orph[i]);
 		seg_path(path, sizeof path, p->dir, orph[i], ".index");
-		unlink(path);
+		(void)sio_unlink(p->io, path);
 		seg_path(path, sizeof path, p->dir, orph[i], ".timeindex");
-		unlink(path);
+		(void)sio_unlink(p->io, path);
 	}
 	free(orph);
 	*bases = v;
@@ -333,9 +474,9 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 
 static int new_segment(plog_t *p, int64_t base, seg_t **out)
 {
-	int rc = seg_create(out, p->dir, base, (uint64_t)p->o.index_interval_bytes, p->log);
+	int rc = seg_create(out, p->dir, base, (uint64_t)p->o.index_interval_bytes, p->log, p->io);
 	if (rc == 0 && p->o.fsync.mode != FSYNC_NEVER)
-		rc = fs_fsync_dir(p->dir);
+		rc = sio_fsync_dir(p->io, p->dir);
 	if (rc < 0 && *out) {
 		seg_remove(*out);
 		*out = NULL;
@@ -343,40 +484,34 @@ static int new_segment(plog_t *p, int64_t base, seg_t **out)
 	return rc;
 }
 
-static void free_segs(plog_t *p)
+static void close_segs(plog_t *p)
 {
 	for (size_t i = 0; i < p->nsegs; i++)
 		seg_close(p->segs[i]);
 	free(p->segs);
+	p->segs = NULL;
+	p->nsegs = p->csegs = 0;
+}
+
+static void free_segs(plog_t *p)
+{
+	hw_orphan(p);
+	close_segs(p);
+	free(p->pend);
 	free(p->dir);
 	free(p);
 }
 
-int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
-              const log_t *log, int clean)
+/* Opens the segments of the directory (the recovery rule above), the log
+ * start, the syncer registration and the high watermark. */
+static int load(plog_t *p, int clean)
 {
-	int rc = fs_mkdir_p(dir);
-	if (rc < 0) {
-		log_error(log, "%s: cannot create directory: %s", dir, sl_strerror(rc));
-		return rc;
-	}
-	plog_t *p = calloc(1, sizeof *p);
-	if (!p)
-		abort();
-	p->dir = strdup(dir);
-	if (!p->dir)
-		abort();
-	p->o = *opts;
-	if (p->o.index_interval_bytes <= 0)
-		p->o.index_interval_bytes = 4096;
-	p->syncer = syncer;
-	p->log = log;
-
-	p->rp_base = -1;
+	const char *dir = p->dir;
 	int64_t *bases = NULL, ckpt = 0, rp_base = -1;
 	uint64_t rp_pos = 0;
 	size_t nb = 0;
-	rc = list_dir(p, &bases, &nb);
+	p->rp_base = -1;
+	int rc = list_dir(p, &bases, &nb);
 	if (rc == 0) {
 		ckpt = ckpt_read(p);
 		if (rp_take(p, &rp_base, &rp_pos) < 0)
@@ -397,14 +532,14 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 			verify = i + 1 == nb ? SEG_VERIFY_ALL : SEG_VERIFY_TAIL;
 		}
 		rc = seg_open(&s, dir, bases[i], verify, from, (uint64_t)p->o.index_interval_bytes,
-		              log);
+		              p->log, p->io);
 		if (rc < 0)
 			break;
 		seg_t *prev = p->nsegs ? active(p) : NULL;
 		if (prev && s->base < prev->next) {
 			/* Overlapping offsets cannot come from sluice: leave the
 			 * file for an operator rather than guess. */
-			log_error(log,
+			log_error(p->log,
 			          "%s: segment %020" PRId64 " overlaps offsets before %" PRId64
 			          "; ignored",
 			          dir, s->base, prev->next);
@@ -417,7 +552,7 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 			p->nsegs--;
 		}
 		if (prev && prev->next != s->base && prev->size)
-			log_warn(log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
+			log_warn(p->log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
 			         prev->next, s->base - 1);
 		segs_push(p, s);
 		/* Map the previous one's indexes now, so that opening a long log
@@ -432,22 +567,56 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 		if (rc == 0)
 			segs_push(p, s);
 	}
-	if (rc < 0) {
-		free_segs(p);
+	if (rc < 0)
 		return rc;
-	}
 	seg_activate(active(p));
 	int64_t end = active(p)->next;
 	p->start = p->segs[0]->base > ckpt ? p->segs[0]->base : ckpt;
 	if (p->start > end)
 		p->start = end;
-	sync_register(p);
+	rc = sync_register(p);
+	if (rc < 0)
+		return rc;
 	if (!clean && p->o.fsync.mode != FSYNC_NEVER) {
 		/* What survived a process crash may still be only in the page
 		 * cache: make it durable before building on it. */
 		for (size_t i = 0; i + 1 < p->nsegs; i++)
-			(void)fdatasync(p->segs[i]->fd);
+			(void)sio_fdatasync(p->io, p->segs[i]->fd);
 		(void)sync_active_now(p);
+	}
+	p->err = 0;
+	hw_reset(p);
+	return 0;
+}
+
+int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
+              const log_t *log, int clean)
+{
+	sio_t *io = syncer_io(syncer);
+	int rc = sio_mkdir_p(io, dir);
+	if (rc < 0) {
+		log_error(log, "%s: cannot create directory: %s", dir, sl_strerror(rc));
+		return rc;
+	}
+	plog_t *p = calloc(1, sizeof *p);
+	if (!p)
+		abort();
+	p->dir = strdup(dir);
+	if (!p->dir)
+		abort();
+	p->o = *opts;
+	if (p->o.index_interval_bytes <= 0)
+		p->o.index_interval_bytes = 4096;
+	p->syncer = syncer;
+	p->log = log;
+	p->io = io;
+	p->track_hw = syncer && p->o.fsync.mode != FSYNC_NEVER;
+	p->gate = syncer && p->o.fsync.mode == FSYNC_ALWAYS && p->o.gate_reads;
+	rc = load(p, clean);
+	if (rc < 0) {
+		sync_release(p);
+		free_segs(p);
+		return rc;
 	}
 	*out = p;
 	return 0;
@@ -459,10 +628,11 @@ void plog_close(plog_t *p)
 		return;
 	seg_t *a = active(p);
 	(void)seg_seal(a, 1);
-	(void)sync_active_now(p);
+	if (!p->err)
+		(void)sync_active_now(p);
 	for (size_t i = 0; i + 1 < p->nsegs; i++)
 		if (p->segs[i]->unsynced)
-			(void)fdatasync(p->segs[i]->fd);
+			(void)sio_fdatasync(p->io, p->segs[i]->fd);
 	sync_release(p);
 	free_segs(p);
 }
@@ -472,6 +642,7 @@ int plog_destroy(plog_t *p)
 	char *dir = strdup(p->dir);
 	if (!dir)
 		abort();
+	sio_t *io = p->io;
 	sync_release(p);
 	free_segs(p);
 	int rc = 0;
@@ -480,13 +651,99 @@ int plog_destroy(plog_t *p)
 		struct dirent *e;
 		while ((e = readdir(d)) != NULL)
 			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-			    unlinkat(dirfd(d), e->d_name, 0) < 0 && rc == 0)
+			    sio_unlinkat(io, dirfd(d), dir, e->d_name) < 0 && rc == 0)
 				rc = sl_from_errno(errno);
 		closedir(d);
 	}
 	if (rmdir(dir) < 0 && rc == 0)
 		rc = sl_from_errno(errno);
 	free(dir);
+	return rc;
+}
+
+void plog_watch(plog_t *p, const store_watch_t *w)
+{
+	p->watch = *w;
+}
+
+void plog_on_hw(plog_t *p, void (*fn)(void *arg), void *arg)
+{
+	p->on_hw = fn;
+	p->on_hw_arg = arg;
+}
+
+int64_t plog_hw(const plog_t *p)
+{
+	return p->gate ? p->hw : active(p)->next;
+}
+
+int64_t plog_synced_offset(const plog_t *p)
+{
+	/* Without tracking (fsync=never) only sealed segments are known to be
+	 * on disk, and only when they were synced at the roll. */
+	return p->track_hw ? p->hw : active(p)->base;
+}
+
+int plog_error(const plog_t *p)
+{
+	return p->err;
+}
+
+/* Index of the last segment with base <= offset (0 if none). */
+static size_t seg_floor(const plog_t *p, int64_t offset);
+
+int plog_cut(plog_t *p, int64_t offset)
+{
+	int64_t end = plog_end_offset(p);
+	if (offset > end)
+		offset = end;
+	if (offset < p->segs[0]->base)
+		offset = p->segs[0]->base;
+	size_t i = seg_floor(p, offset);
+	seg_t *s = p->segs[i];
+	uint64_t pos = s->size;
+	if (offset < s->next) {
+		int64_t first;
+		int rc = seg_locate(s, offset, &pos, &first);
+		if (rc < 0)
+			return rc;
+		if (first != offset) {
+			log_error(p->log, "%s: cannot cut at offset %" PRId64 ": not a batch start",
+			          p->dir, offset);
+			return SL_EINVAL;
+		}
+	}
+	/* Later segments hold nothing below the cut. */
+	int removed = 0;
+	while (p->nsegs > i + 1) {
+		(void)seg_remove(p->segs[--p->nsegs]);
+		removed = 1;
+	}
+	sync_release(p);
+	hw_orphan(p);
+	int rc = 0;
+	if (sio_ftruncate(p->io, s->fd, (off_t)pos) < 0 || sio_fdatasync(p->io, s->fd) < 0)
+		rc = sl_from_errno(errno) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
+	if (rc == 0 && removed)
+		rc = sio_fsync_dir(p->io, p->dir);
+	if (rc < 0) {
+		log_error(p->log, "%s: cannot cut back to offset %" PRId64 ": %s", p->dir, offset,
+		          sl_strerror(rc));
+		/* Keep a registration so the log stays usable for reads. */
+		(void)sync_register(p);
+		p->err = rc;
+		return rc;
+	}
+	log_warn(p->log, "%s: cut back from offset %" PRId64 " to %" PRId64
+	         " (writes not made durable)", p->dir, end, offset);
+	/* Reopen from the files: the same recovery as a start, so indexes and
+	 * offsets follow what is on disk. */
+	close_segs(p);
+	rc = load(p, 0);
+	if (rc < 0) {
+		log_error(p->log, "%s: cannot reopen after the cut: %s", p->dir, sl_strerror(rc));
+		p->err = rc;
+	}
 	return rc;
 }
 
@@ -499,18 +756,31 @@ static int roll(plog_t *p)
 	seg_t *a = active(p);
 	int sync = p->o.fsync.mode != FSYNC_NEVER;
 	(void)seg_seal(a, sync);
-	if (sync)
-		(void)sync_active_now(p);
-	else
+	if (sync) {
+		/* A failed sync leaves the segment's tail unknowable: nothing may
+		 * be built after it (the owner cuts the log back). */
+		int rc = sync_active_now(p);
+		if (rc < 0) {
+			p->err = rc;
+			return rc;
+		}
+	} else {
 		a->unsynced = 1;
+	}
 	seg_t *s = NULL;
 	int rc = new_segment(p, a->next, &s);
 	if (rc < 0)
 		return rc;
 	sync_release(p);
+	hw_orphan(p);
 	seg_idle(a);
 	segs_push(p, s);
-	sync_register(p);
+	rc = sync_register(p);
+	hw_reset(p);
+	if (rc < 0) {
+		p->err = rc;
+		return rc;
+	}
 	log_debug(p->log, "%s: rolled to segment %020" PRId64, p->dir, s->base);
 	return 0;
 }
@@ -523,6 +793,8 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 	int rc = batch_validate(batch, len, max, &h);
 	if (rc < 0)
 		return rc;
+	if (p->err)
+		return p->err;
 	seg_t *a = active(p);
 	int64_t end = a->next;
 	if (a->size > 0 &&
@@ -548,7 +820,11 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 		return rc;
 	if (p->sf)
 		sync_file_written(p->sf, a->size);
+	if (p->track_hw)
+		hw_push(p, a->size, a->next);
 	*base_offset = end;
+	if (p->watch.appended)
+		p->watch.appended(p->watch.arg);
 	return 0;
 }
 
@@ -600,13 +876,16 @@ static size_t seg_floor(const plog_t *p, int64_t offset)
 int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region)
 {
 	int64_t end = plog_end_offset(p);
+	int64_t hw = plog_hw(p);
 	if (offset < p->start || offset > end)
 		return SL_ERANGE;
 	region->fd = -1;
 	region->pos = 0;
 	region->len = 0;
-	region->first_offset = end;
-	if (offset == end)
+	region->first_offset = hw;
+	/* Offsets at or past the high watermark exist but are not durable
+	 * yet: nothing to read (as Kafka below its high watermark). */
+	if (offset >= hw)
 		return 0;
 	for (size_t i = seg_floor(p, offset); i < p->nsegs; i++) {
 		seg_t *s = p->segs[i];
@@ -621,6 +900,10 @@ int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region
 		rc = seg_extent(s, pos, max_bytes, &len);
 		if (rc < 0)
 			return rc;
+		if (p->gate && i + 1 == p->nsegs && pos + len > p->hw_pos)
+			len = p->hw_pos > pos ? (size_t)(p->hw_pos - pos) : 0;
+		if (len == 0)
+			return 0;
 		region->fd = s->fd;
 		region->pos = (off_t)pos;
 		region->len = len;
@@ -643,7 +926,7 @@ int plog_find_by_time(plog_t *p, int64_t ts, int64_t *offset)
 			return rc;
 		if (*offset < p->start)
 			*offset = p->start;
-		return 0;
+		return *offset < plog_hw(p) ? 0 : SL_ENOENT;
 	}
 	return SL_ENOENT;
 }
@@ -659,7 +942,7 @@ void plog_when_durable(plog_t *p, int64_t end_offset, sync_cb fn, void *arg)
 		for (size_t i = 0; i + 1 < p->nsegs; i++) {
 			seg_t *s = p->segs[i];
 			if (s->unsynced && s->base < end_offset) {
-				if (fdatasync(s->fd) == 0)
+				if (sio_fdatasync(p->io, s->fd) == 0)
 					s->unsynced = 0;
 			}
 		}

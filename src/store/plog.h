@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "store/syncer.h"
+#include "store/watch.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,10 @@ typedef struct plog_opts {
 	int64_t max_batch_bytes;   /* message.max.bytes */
 	int64_t index_interval_bytes;
 	fsync_policy_t fsync;
+	/* Reads stop at the high watermark (see plog_hw). Kafka partitions
+	 * set it (plog_opts_from_config does); a log whose readers are held
+	 * back by their owner instead (Redis streams) leaves it 0. */
+	int gate_reads;
 } plog_opts_t;
 
 /* Options from the server config (per-topic overrides are applied by the
@@ -72,6 +77,28 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 
 int64_t plog_start_offset(const plog_t *p);
 int64_t plog_end_offset(const plog_t *p);
+/* The high watermark: offsets below it are readable. With fsync=always,
+ * gate_reads (and a syncer) it trails the end offset until the sync
+ * covering each batch completes, so no reader ever receives bytes that
+ * are not on disk; otherwise it is the end offset. */
+int64_t plog_hw(const plog_t *p);
+/* The end of what is known to be on disk (fsync=never: the active
+ * segment's base). */
+int64_t plog_synced_offset(const plog_t *p);
+/* fn(arg) runs on the loop thread whenever the high watermark moves
+ * (long-poll fetches wait for it). */
+void plog_on_hw(plog_t *p, void (*fn)(void *arg), void *arg);
+/* The owner's hooks (copied): appended after each append, failed once a
+ * sync failed (appends are then refused until plog_cut). */
+void plog_watch(plog_t *p, const store_watch_t *w);
+/* The sticky sync error, or 0. */
+int plog_error(const plog_t *p);
+/* Cuts the log back so that its end offset is `offset` (a batch start,
+ * clamped to the log), durably, clears the error and reopens the segments
+ * from the files (the recovery rule of an open). The recovery after a
+ * failed sync, whose bytes past the synced point cannot be trusted, and
+ * the way an owner undoes appends whose acknowledgement failed. */
+int plog_cut(plog_t *p, int64_t offset);
 /* Largest timestamp and its offset in the log (ListOffsets -3), or -1s. */
 void plog_max_timestamp(const plog_t *p, int64_t *ts, int64_t *offset);
 
@@ -85,10 +112,11 @@ typedef struct plog_region {
 } plog_region_t;
 
 /* Finds batches starting with the one that contains `offset`, up to
- * max_bytes, but always at least one whole batch. Returns 0 with
- * region.len == 0 (and fd -1) when offset == end offset, SL_ERANGE when
- * offset is outside [start, end]. Stops at a segment boundary (call again).
- * The first batch may start before `offset` (as in Kafka). */
+ * max_bytes, but always at least one whole batch, and never a batch at or
+ * past the high watermark. Returns 0 with region.len == 0 (and fd -1) when
+ * offset >= the high watermark, SL_ERANGE when offset is outside
+ * [start, end]. Stops at a segment boundary (call again). The first batch
+ * may start before `offset` (as in Kafka). */
 int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region);
 
 /* First offset whose batch MaxTimestamp >= ts (ListOffsets by time), or

@@ -61,6 +61,7 @@
  * segment's are read-only mappings of its files (seg_idle).
  */
 #include "store/segment.h"
+#include "store/sio.h"
 
 #include "core/crc32c.h"
 #include "core/err.h"
@@ -99,20 +100,9 @@ static ssize_t pread_full(int fd, void *p, size_t n, uint64_t pos)
 	return (ssize_t)got;
 }
 
-static int pwrite_full(int fd, const void *p, size_t n, uint64_t pos)
+static int pwrite_full(const seg_t *s, int fd, const void *p, size_t n, uint64_t pos)
 {
-	size_t done = 0;
-	while (done < n) {
-		ssize_t r = pwrite(fd, (const uint8_t *)p + done, n - done, (off_t)(pos + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return sl_from_errno(errno);
-		if (r == 0)
-			return SL_EIO;
-		done += (size_t)r;
-	}
-	return 0;
+	return sio_pwrite_all(s->io, fd, p, n, (off_t)pos, NULL);
 }
 
 void seg_path(char *out, size_t n, const char *dir, int64_t base, const char *ext)
@@ -317,8 +307,8 @@ void seg_idle(seg_t *s)
 		s->tidx = NULL;
 		s->ctidx = 0;
 	}
-	close(s->ifd);
-	close(s->tfd);
+	sio_close(s->io, s->ifd);
+	sio_close(s->io, s->tfd);
 	s->ifd = s->tfd = -1;
 }
 
@@ -365,13 +355,13 @@ static int write_indexes(seg_t *s)
 		idx_encode(b + i * IDX_ENTRY, &s->idx[i]);
 	int rc = ensure_index_fds(s);
 	if (rc == 0)
-		rc = pwrite_full(s->ifd, b, n, 0);
+		rc = pwrite_full(s, s->ifd, b, n, 0);
 	if (rc == 0 && ftruncate(s->ifd, (off_t)n) < 0)
 		rc = sl_from_errno(errno);
 	for (size_t i = 0; rc == 0 && i < s->ntidx; i++)
 		tidx_encode(b + i * TIDX_ENTRY, &s->tidx[i]);
 	if (rc == 0)
-		rc = pwrite_full(s->tfd, b, m, 0);
+		rc = pwrite_full(s, s->tfd, b, m, 0);
 	if (rc == 0 && ftruncate(s->tfd, (off_t)m) < 0)
 		rc = sl_from_errno(errno);
 	free(b);
@@ -400,11 +390,11 @@ static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len
 			idx_encode(b, &e);
 			int rc = ensure_index_fds(s);
 			if (rc == 0)
-				rc = pwrite_full(s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
+				rc = pwrite_full(s, s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
 			if (rc == 0 && add_t) {
 				tidx_encode(b, &s->tidx[s->ntidx - 1]);
 				rc =
-				    pwrite_full(s->tfd, b, TIDX_ENTRY, (s->ntidx - 1) * TIDX_ENTRY);
+				    pwrite_full(s, s->tfd, b, TIDX_ENTRY, (s->ntidx - 1) * TIDX_ENTRY);
 			}
 			if (rc < 0) {
 				log_warn(s->log,
@@ -506,13 +496,14 @@ static int open_ext(seg_t *s, const char *ext, int flags)
 {
 	char p[4096];
 	snprintf(p, sizeof p, "%s%s", s->path, ext);
-	return open(p, flags | O_CLOEXEC, 0644);
+	return sio_open(s->io, p, flags | O_CLOEXEC, 0644);
 }
 
 int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
-               const log_t *log)
+               const log_t *log, sio_t *io)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
+	s->io = io;
 	s->fd = open_ext(s, ".log", O_RDWR | O_CREAT | O_TRUNC);
 	if (s->fd >= 0)
 		s->ifd = open_ext(s, ".index", O_RDWR | O_CREAT | O_TRUNC);
@@ -606,9 +597,10 @@ static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 }
 
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
-             uint64_t index_interval, const log_t *log)
+             uint64_t index_interval, const log_t *log, sio_t *io)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
+	s->io = io;
 	int rc = 0;
 	s->fd = open_ext(s, ".log", O_RDWR);
 	if (s->fd < 0) {
@@ -720,7 +712,7 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 			         "segment %s: cut %" PRIu64 " bytes at position %" PRIu64
 			         " (offset %" PRId64 "): %s",
 			         s->path, fsize - pos, pos, next, why ? why : "?");
-		if (ftruncate(s->fd, (off_t)pos) == 0)
+		if (sio_ftruncate(s->io, s->fd, (off_t)pos) == 0)
 			s->alloc = pos;
 		else
 			log_error(log, "segment %s: cannot truncate: %s", s->path, strerror(errno));
@@ -768,7 +760,7 @@ static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 		want = cap;
 	if (want < end)
 		want = end;
-	if (fallocate(s->fd, 0, (off_t)s->alloc, (off_t)(want - s->alloc)) == 0) {
+	if (sio_fallocate(s->io, s->fd, 0, (off_t)s->alloc, (off_t)(want - s->alloc)) == 0) {
 		s->alloc = want;
 		if (s->prealloc_step < PREALLOC_MAX)
 			s->prealloc_step *= 2;
@@ -779,11 +771,12 @@ static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 		return 0;
 	}
 	/* Near a full disk: take exactly what this batch needs. */
-	if (want > end && fallocate(s->fd, 0, (off_t)s->alloc, (off_t)(end - s->alloc)) == 0) {
+	if (want > end &&
+	    sio_fallocate(s->io, s->fd, 0, (off_t)s->alloc, (off_t)(end - s->alloc)) == 0) {
 		s->alloc = end;
 		return 0;
 	}
-	int rc = sl_from_errno(errno);
+	int rc = sl_from_errno(errno) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
 	log_warn(s->log, "segment %s: cannot preallocate: %s", s->path, strerror(errno));
 	return rc;
 }
@@ -795,7 +788,7 @@ int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
 	int rc = prealloc(s, pos + len, prm->max_size);
 	if (rc < 0)
 		return rc;
-	rc = pwrite_full(s->fd, batch, len, pos);
+	rc = pwrite_full(s, s->fd, batch, len, pos);
 	if (rc < 0) {
 		log_warn(s->log, "segment %s: write of %zu bytes at %" PRIu64 " failed: %s",
 		         s->path, len, pos, sl_strerror(rc));
@@ -1012,14 +1005,15 @@ int seg_seal(seg_t *s, int sync)
 {
 	int rc = 0;
 	if (s->alloc != s->size) {
-		if (ftruncate(s->fd, (off_t)s->size) == 0)
+		if (sio_ftruncate(s->io, s->fd, (off_t)s->size) == 0)
 			s->alloc = s->size;
 		else
 			rc = sl_from_errno(errno);
 	}
 	if (s->index_dirty && write_indexes(s) < 0)
 		rc = rc ? rc : SL_EIO;
-	if (sync && !s->index_dirty && s->ifd >= 0 && (fsync(s->ifd) < 0 || fsync(s->tfd) < 0))
+	if (sync && !s->index_dirty && s->ifd >= 0 &&
+	    (sio_fsync(s->io, s->ifd) < 0 || sio_fsync(s->io, s->tfd) < 0))
 		rc = rc ? rc : sl_from_errno(errno);
 	if (rc < 0)
 		log_warn(s->log, "segment %s: seal: %s", s->path, sl_strerror(rc));
@@ -1031,11 +1025,11 @@ void seg_close(seg_t *s)
 	if (!s)
 		return;
 	if (s->fd >= 0)
-		close(s->fd);
+		sio_close(s->io, s->fd);
 	if (s->ifd >= 0)
-		close(s->ifd);
+		sio_close(s->io, s->ifd);
 	if (s->tfd >= 0)
-		close(s->tfd);
+		sio_close(s->io, s->tfd);
 	unmap_indexes(s);
 	free(s->idx);
 	free(s->tidx);
@@ -1050,7 +1044,7 @@ int seg_remove(seg_t *s)
 	char p[4096];
 	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
 		snprintf(p, sizeof p, "%s%s", s->path, exts[i]);
-		if (unlink(p) < 0 && errno != ENOENT && rc == 0)
+		if (sio_unlink(s->io, p) < 0 && errno != ENOENT && rc == 0)
 			rc = sl_from_errno(errno);
 	}
 	seg_close(s);

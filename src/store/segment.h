@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "store/batch.h"
+#include "store/sio.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,7 @@ typedef struct seg {
 	int index_dirty; /* files lag the in-memory indexes: rewrite on seal */
 	int unsynced;    /* sealed without fdatasync (fsync=never) */
 	const log_t *log;
+	sio_t *io; /* file calls go through it (borrowed; may be NULL) */
 } seg_t;
 
 /* Settings an append needs. */
@@ -77,7 +79,7 @@ const char *seg_parse_name(const char *name, int64_t *base);
 
 /* Creates an empty segment (truncating leftovers). Returns an owned segment. */
 int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
-               const log_t *log);
+               const log_t *log, sio_t *io);
 
 /* How much of a segment seg_open checks. */
 enum {
@@ -94,7 +96,7 @@ enum {
  * Returns an owned segment; SL_EIO when the file cannot be read (nothing
  * is cut then). */
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
-             uint64_t index_interval, const log_t *log);
+             uint64_t index_interval, const log_t *log, sio_t *io);
 
 /* Writes one batch (already validated and rewritten; h describes it) at
  * the logical end. On failure (SL_EIO/SL_ENOSPC) nothing changes: the

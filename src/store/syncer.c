@@ -36,6 +36,7 @@
 #include "store/syncer.h"
 
 #include "core/err.h"
+#include "store/sio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +77,13 @@ struct sync_file {
 	int req_status;
 	/* Registry of live files (loop thread). */
 	sync_file_t *prev, *next;
+	/* The owner's failure hook (sync_file_on_error), run from a task. */
+	void (*on_error)(void *arg, int err);
+	void *on_error_arg;
+	void (*on_synced)(void *arg, uint64_t pos);
+	void *on_synced_arg;
+	int error_reported;
+	loop_task_t error_task;
 };
 
 struct syncer {
@@ -91,6 +99,7 @@ struct syncer {
 	loop_async_t async;
 	_Atomic uint64_t nsyncs;
 	sync_file_t *files;
+	sio_t *io; /* borrowed; NULL: plain system calls */
 };
 
 static void request_sync(sync_file_t *f);
@@ -138,7 +147,7 @@ static void *helper_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		uint64_t pos = atomic_load(&f->written);
-		int rc = fdatasync(f->fd);
+		int rc = sio_fdatasync(s->io, f->fd);
 		int e = rc < 0 ? errno : 0;
 		atomic_fetch_add(&s->nsyncs, 1);
 
@@ -167,7 +176,9 @@ static void file_destroy(sync_file_t *f)
 		f->next->prev = f->prev;
 	if (loop_timer_armed(&f->timer))
 		loop_timer_stop(s->loop, &f->timer);
-	close(f->fd);
+	if (f->error_reported == 1)
+		loop_task_cancel(s->loop, &f->error_task);
+	sio_close(s->io, f->fd);
 	free(f->w);
 	free(f->name);
 	free(f);
@@ -282,6 +293,26 @@ static void request_sync(sync_file_t *f)
 	pthread_mutex_unlock(&s->mu);
 }
 
+static void on_error_task(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	sync_file_t *f = t->arg;
+	f->error_reported = 2;
+	if (f->on_error && !f->released)
+		f->on_error(f->on_error_arg, f->err);
+	file_unref(f);
+}
+
+/* Tells the owner, once and never re-entrantly, that the file failed. */
+static void report_error(sync_file_t *f)
+{
+	if (f->error_reported || !f->on_error || f->released)
+		return;
+	f->error_reported = 1;
+	f->refs++;
+	loop_defer(f->s->loop, &f->error_task);
+}
+
 static void complete(sync_file_t *f)
 {
 	f->in_flight = 0;
@@ -291,8 +322,11 @@ static void complete(sync_file_t *f)
 			          f->name, (unsigned long long)f->req_pos,
 			          sl_strerror(f->req_status));
 		f->err = f->err ? f->err : f->req_status;
+		report_error(f);
 	} else if (f->req_pos > f->synced) {
 		f->synced = f->req_pos;
+		if (f->on_synced && !f->released)
+			f->on_synced(f->on_synced_arg, f->synced);
 	}
 	f->refs++;
 	fire_waiters(f);
@@ -400,7 +434,7 @@ void syncer_free(syncer_t *s)
 		while (f) {
 			sync_file_t *next = f->next_req;
 			f->req_pos = atomic_load(&f->written);
-			f->req_status = fdatasync(f->fd) < 0 ? sync_errno(errno) : 0;
+			f->req_status = sio_fdatasync(s->io, f->fd) < 0 ? sync_errno(errno) : 0;
 			atomic_fetch_add(&s->nsyncs, 1);
 			pthread_mutex_lock(&s->mu);
 			fifo_push(&s->d_head, &s->d_tail, f);
@@ -432,17 +466,31 @@ void syncer_free(syncer_t *s)
 		if (!f->released)
 			log_error(s->log, "syncer: %s was never released", f->name);
 		if (atomic_load(&f->written) > f->synced && !f->err)
-			(void)fdatasync(f->fd);
+			(void)sio_fdatasync(s->io, f->fd);
 		if (f->fire_queued)
 			loop_task_cancel(s->loop, &f->fire_task);
 		if (f->req_queued)
 			loop_task_cancel(s->loop, &f->req_task);
+		if (f->error_reported == 1) {
+			loop_task_cancel(s->loop, &f->error_task);
+			f->error_reported = 2;
+		}
 		file_destroy(f);
 	}
 	loop_async_deinit(s->loop, &s->async);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+void syncer_set_io(syncer_t *s, sio_t *io)
+{
+	s->io = io;
+}
+
+sio_t *syncer_io(const syncer_t *s)
+{
+	return s ? s->io : NULL;
 }
 
 uint64_t syncer_sync_count(const syncer_t *s)
@@ -452,7 +500,7 @@ uint64_t syncer_sync_count(const syncer_t *s)
 
 sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name)
 {
-	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int dfd = sio_dup(s->io, fd);
 	if (dfd < 0) {
 		log_error(s->log, "syncer: cannot register %s: dup: %s", name, strerror(errno));
 		return NULL;
@@ -471,6 +519,7 @@ sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const cha
 	loop_task_init(&f->fire_task, on_fire_task, f);
 	loop_task_init(&f->req_task, on_req_task, f);
 	loop_timer_init(&f->timer, on_interval, f);
+	loop_task_init(&f->error_task, on_error_task, f);
 	f->next = s->files;
 	if (s->files)
 		s->files->prev = f;
@@ -518,15 +567,18 @@ int sync_file_sync_now(sync_file_t *f)
 	if (f->err)
 		return f->err;
 	uint64_t pos = atomic_load(&f->written);
-	int rc = fdatasync(f->fd);
+	int rc = sio_fdatasync(f->s->io, f->fd);
 	int e = errno;
 	atomic_fetch_add(&f->s->nsyncs, 1);
 	if (rc < 0) {
 		f->err = sync_errno(e);
 		log_error(f->s->log, "syncer: fdatasync of %s failed at position %llu: %s", f->name,
 		          (unsigned long long)pos, strerror(e));
+		report_error(f);
 	} else if (pos > f->synced) {
 		f->synced = pos;
+		if (f->on_synced && !f->released)
+			f->on_synced(f->on_synced_arg, f->synced);
 	}
 	if (f->nw)
 		schedule_fire(f);
@@ -551,6 +603,26 @@ void sync_file_fail(sync_file_t *f, int err)
 		loop_timer_stop(f->s->loop, &f->timer);
 	if (f->nw)
 		schedule_fire(f);
+	report_error(f);
+}
+
+void sync_file_on_error(sync_file_t *f, void (*fn)(void *arg, int err), void *arg)
+{
+	f->on_error = fn;
+	f->on_error_arg = arg;
+	if (f->err)
+		report_error(f);
+}
+
+void sync_file_on_synced(sync_file_t *f, void (*fn)(void *arg, uint64_t pos), void *arg)
+{
+	f->on_synced = fn;
+	f->on_synced_arg = arg;
+}
+
+int sync_file_error(const sync_file_t *f)
+{
+	return f->err;
 }
 
 void sync_file_release(sync_file_t *f)

@@ -25,6 +25,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/loop.h"
+#include "store/sio.h"
 
 #include <stdint.h>
 
@@ -43,6 +44,13 @@ syncer_t *syncer_new(loop_t *loop, const log_t *log);
  * been released first. Waiters still pending are fired from here, on the
  * calling (loop) thread. */
 void syncer_free(syncer_t *s);
+
+/* Routes the syncer's file calls (dup, fdatasync, close) through io
+ * (borrowed; it must outlive the syncer). Stores opened with this syncer
+ * use the same io for their own file calls. Call before registering files. */
+void syncer_set_io(syncer_t *s, sio_t *io);
+/* The io set above, or NULL (also for s NULL). */
+sio_t *syncer_io(const syncer_t *s);
 
 /* Registers an open fd (borrowed: the caller closes it after
  * sync_file_release(); the syncer syncs through its own dup of it, so a sync
@@ -67,6 +75,16 @@ void sync_file_assume_synced(sync_file_t *f, uint64_t pos);
  * failed: every waiter not yet answered, and every later one, gets err (in
  * registration order, in a later turn). For owners whose write failed. */
 void sync_file_fail(sync_file_t *f, int err);
+
+/* The owner's hook for a failure: fn(arg, err) runs once, from a task on
+ * the loop thread, after the file's first sync failure or sync_file_fail
+ * (also when the file had already failed). Not after the release. */
+void sync_file_on_error(sync_file_t *f, void (*fn)(void *arg, int err), void *arg);
+/* fn(arg, pos) runs on the loop thread each time a sync (requested, timed
+ * or sync_now) moved the synced position to pos. Not after the release. */
+void sync_file_on_synced(sync_file_t *f, void (*fn)(void *arg, uint64_t pos), void *arg);
+/* The sticky error, or 0. */
+int sync_file_error(const sync_file_t *f);
 
 /* Drops the caller's reference. Pending waiters still fire (with the sync
  * result, or SL_ECLOSED for a position that was never written). */

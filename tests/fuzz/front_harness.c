@@ -68,7 +68,7 @@ void fuzz_front_run(const front_t *front, const uint8_t *data, size_t size, cons
 	b.syncer = syncer_new(b.loop, NULL);
 	b.data_dir = cfg.data_dir;
 	void *srv = NULL;
-	if (front->start(&b, &srv) != 0)
+	if (broker_open(&b) != 0 || front->start(&b, &srv) != 0)
 		abort();
 	conn_limits_t limits = {.max_input = 1 << 20, .high_water = 1 << 20, .low_water = 1 << 16};
 	memconn_t *bad = memconn_new(b.loop, front->proto, srv, &limits);
@@ -104,6 +104,7 @@ void fuzz_front_run(const front_t *front, const uint8_t *data, size_t size, cons
 	memconn_free(bad);
 	memconn_free(good);
 	front->stop(srv);
+	broker_close(&b);
 	loop_run_once(b.loop, 0);
 	syncer_free(b.syncer);
 	loop_free(b.loop);

@@ -36,6 +36,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 static void teardown(void)
 {
 	kafka_front.stop(srv);
+	broker_close(&broker);
 	loop_run_once(broker.loop, 0);
 	syncer_free(broker.syncer);
 	loop_free(broker.loop);
@@ -56,7 +57,8 @@ static void setup(void)
 	broker.loop = loop_new(NULL);
 	broker.syncer = syncer_new(broker.loop, &quiet);
 	void *s = NULL;
-	if (!broker.loop || !broker.syncer || kafka_front.start(&broker, &s) != 0)
+	if (!broker.loop || !broker.syncer || broker_open(&broker) != 0 ||
+	    kafka_front.start(&broker, &s) != 0)
 		abort();
 	srv = s;
 	atexit(teardown);

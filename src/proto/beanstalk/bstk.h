@@ -57,8 +57,7 @@ struct bstk_batch;
 typedef struct bstk_srv {
 	broker_t *b;
 	loop_t *loop;
-	jobs_t jobs;
-	jrnl_t *jr;
+	jobs_t *jobs; /* the broker's */
 	int sync_required;
 	uint64_t op_ct[BSTK_NOPS];
 	/* group commit: replies held until the journal is durable */

@@ -121,14 +121,14 @@ int bstk_dispatch(bstk_conn_t *bc, char *line, size_t len)
 	}
 	if (cmd->shape != ARG_RAW)
 		bc->srv->op_ct[cmd->op]++;
-	bc->seq0 = bc->srv->jobs.jseq;
+	bc->seq0 = bc->srv->jobs->jseq;
 	return cmd->h(bc, args, id);
 }
 
 /* Replies to a command that may have changed durable state. */
 static void ack(bstk_conn_t *bc, const char *msg)
 {
-	if (bc->srv->jobs.jseq != bc->seq0)
+	if (bc->srv->jobs->jseq != bc->seq0)
 		buf_puts(bstk_out_durable(bc), msg);
 	else
 		bstk_reply(bc, msg);
@@ -160,7 +160,7 @@ static int h_put(bstk_conn_t *bc, const char *args, uint64_t id)
 	srv->op_ct[OP_PUT]++;
 	/* Checked before the trailing-garbage check, as in beanstalkd; the
 	 * body is read and thrown away before the reply. */
-	if (bytes > srv->jobs.max_job_size) {
+	if (bytes > srv->jobs->max_job_size) {
 		bstk_set_mode(bc, M_SKIP);
 		bc->skip_left = (uint64_t)bytes + 2;
 		bc->skip_reply = "JOB_TOO_BIG\r\n";
@@ -170,8 +170,8 @@ static int h_put(bstk_conn_t *bc, const char *args, uint64_t id)
 		bstk_reply(bc, MSG_BAD_FORMAT);
 		return 0;
 	}
-	jobs_mark_producer(&srv->jobs, &bc->jc);
-	bc->in_job = jobs_new_job(&srv->jobs, pri, delay, ttr, bytes + 2);
+	jobs_mark_producer(srv->jobs, &bc->jc);
+	bc->in_job = jobs_new_job(srv->jobs, pri, delay, ttr, bytes + 2);
 	bc->in_got = 0;
 	bstk_set_mode(bc, M_BODY);
 	return 0;
@@ -183,20 +183,20 @@ void bstk_put_done(bstk_conn_t *bc)
 	bc->in_job = NULL;
 	bstk_set_mode(bc, M_CMD);
 	if (j->body[j->body_len - 2] != '\r' || j->body[j->body_len - 1] != '\n') {
-		jobs_discard(&bc->srv->jobs, j);
+		jobs_discard(bc->srv->jobs, j);
 		bstk_reply(bc, "EXPECTED_CRLF\r\n");
 		return;
 	}
 	/* Drain mode (SIGUSR1, as in beanstalkd): the body was read, the job
 	 * is refused; its id stays used. */
 	if (bc->srv->b->draining) {
-		jobs_discard(&bc->srv->jobs, j);
+		jobs_discard(bc->srv->jobs, j);
 		bstk_reply(bc, "DRAINING\r\n");
 		return;
 	}
-	bc->seq0 = bc->srv->jobs.jseq;
+	bc->seq0 = bc->srv->jobs->jseq;
 	uint64_t id = j->id;
-	jobs_put(&bc->srv->jobs, &bc->jc, j);
+	jobs_put(bc->srv->jobs, &bc->jc, j);
 	char msg[40];
 	snprintf(msg, sizeof msg, "INSERTED %" PRIu64 "\r\n", id);
 	ack(bc, msg);
@@ -207,7 +207,7 @@ void bstk_put_done(bstk_conn_t *bc)
 static void do_reserve(bstk_conn_t *bc, int64_t timeout)
 {
 	job_t *j = NULL;
-	switch (jobs_reserve(&bc->srv->jobs, &bc->jc, timeout, &j)) {
+	switch (jobs_reserve(bc->srv->jobs, &bc->jc, timeout, &j)) {
 	case JOB_RES_RESERVED:
 		bstk_reply_job(bc, bstk_out(bc), "RESERVED", j);
 		break;
@@ -261,12 +261,12 @@ static int h_reserve_timeout(bstk_conn_t *bc, const char *args, uint64_t id)
 static int h_reserve_job(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	job_t *j = jobs_reserve_job(&bc->srv->jobs, &bc->jc, id);
+	job_t *j = jobs_reserve_job(bc->srv->jobs, &bc->jc, id);
 	if (!j) {
 		bstk_reply(bc, MSG_NOT_FOUND);
 		return 0;
 	}
-	buf_t *out = bc->srv->jobs.jseq != bc->seq0 ? bstk_out_durable(bc) : bstk_out(bc);
+	buf_t *out = bc->srv->jobs->jseq != bc->seq0 ? bstk_out_durable(bc) : bstk_out(bc);
 	bstk_reply_job(bc, out, "RESERVED", j);
 	return 0;
 }
@@ -276,7 +276,7 @@ static int h_reserve_job(bstk_conn_t *bc, const char *args, uint64_t id)
 static int h_delete(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	if (jobs_delete(&bc->srv->jobs, &bc->jc, id))
+	if (jobs_delete(bc->srv->jobs, &bc->jc, id))
 		bstk_reply(bc, MSG_NOT_FOUND);
 	else
 		ack(bc, "DELETED\r\n");
@@ -296,7 +296,7 @@ static int h_release(bstk_conn_t *bc, const char *args, uint64_t unused)
 		return 0;
 	}
 	bc->srv->op_ct[OP_RELEASE]++;
-	if (jobs_release(&bc->srv->jobs, &bc->jc, id, pri, delay))
+	if (jobs_release(bc->srv->jobs, &bc->jc, id, pri, delay))
 		bstk_reply(bc, MSG_NOT_FOUND);
 	else
 		ack(bc, "RELEASED\r\n");
@@ -314,7 +314,7 @@ static int h_bury(bstk_conn_t *bc, const char *args, uint64_t unused)
 		return 0;
 	}
 	bc->srv->op_ct[OP_BURY]++;
-	if (jobs_bury(&bc->srv->jobs, &bc->jc, id, pri))
+	if (jobs_bury(bc->srv->jobs, &bc->jc, id, pri))
 		bstk_reply(bc, MSG_NOT_FOUND);
 	else
 		ack(bc, "BURIED\r\n");
@@ -330,7 +330,7 @@ static int h_kick(bstk_conn_t *bc, const char *args, uint64_t id)
 		return 0;
 	}
 	bc->srv->op_ct[OP_KICK]++;
-	uint32_t n = jobs_kick(&bc->srv->jobs, bc->jc.use, bound);
+	uint32_t n = jobs_kick(bc->srv->jobs, bc->jc.use, bound);
 	char msg[32];
 	snprintf(msg, sizeof msg, "KICKED %" PRIu32 "\r\n", n);
 	ack(bc, msg);
@@ -340,7 +340,7 @@ static int h_kick(bstk_conn_t *bc, const char *args, uint64_t id)
 static int h_kick_job(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	if (jobs_kick_job(&bc->srv->jobs, id))
+	if (jobs_kick_job(bc->srv->jobs, id))
 		bstk_reply(bc, MSG_NOT_FOUND);
 	else
 		ack(bc, "KICKED\r\n");
@@ -350,7 +350,7 @@ static int h_kick_job(bstk_conn_t *bc, const char *args, uint64_t id)
 static int h_touch(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	if (jobs_touch(&bc->srv->jobs, &bc->jc, id))
+	if (jobs_touch(bc->srv->jobs, &bc->jc, id))
 		bstk_reply(bc, MSG_NOT_FOUND);
 	else
 		bstk_reply(bc, "TOUCHED\r\n");
@@ -375,7 +375,7 @@ static int h_pause_tube(bstk_conn_t *bc, const char *args, uint64_t id)
 		bstk_reply(bc, MSG_BAD_FORMAT);
 		return 0;
 	}
-	if (jobs_pause(&bc->srv->jobs, args, n, delay))
+	if (jobs_pause(bc->srv->jobs, args, n, delay))
 		bstk_reply(bc, MSG_NOT_FOUND);
 	else
 		ack(bc, "PAUSED\r\n");
@@ -395,7 +395,7 @@ static void found(bstk_conn_t *bc, const job_t *j)
 static int h_peek(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	found(bc, jobs_find(&bc->srv->jobs, id));
+	found(bc, jobs_find(bc->srv->jobs, id));
 	return 0;
 }
 
@@ -465,7 +465,7 @@ static void list(bstk_conn_t *bc, tube_t *const *v, size_t n)
 static int h_list_tubes(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args, (void)id;
-	list(bc, bc->srv->jobs.tubes.v, bc->srv->jobs.tubes.n);
+	list(bc, bc->srv->jobs->tubes.v, bc->srv->jobs->tubes.n);
 	return 0;
 }
 
@@ -504,7 +504,7 @@ static void send_yaml(bstk_conn_t *bc)
 static int h_stats_job(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	job_t *j = jobs_find(&bc->srv->jobs, id);
+	job_t *j = jobs_find(bc->srv->jobs, id);
 	if (!j) {
 		bstk_reply(bc, MSG_NOT_FOUND);
 		return 0;
@@ -531,7 +531,7 @@ static int h_stats_job(bstk_conn_t *bc, const char *args, uint64_t id)
 static int h_stats_tube(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)id;
-	tube_t *t = tube_find(&bc->srv->jobs.tubes, args, strlen(args));
+	tube_t *t = tube_find(&bc->srv->jobs->tubes, args, strlen(args));
 	if (!t) {
 		bstk_reply(bc, MSG_NOT_FOUND);
 		return 0;
@@ -557,7 +557,7 @@ static int h_stats(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args, (void)id;
 	bstk_srv_t *srv = bc->srv;
-	jobs_t *js = &srv->jobs;
+	jobs_t *js = srv->jobs;
 	const uint64_t *op = srv->op_ct;
 	struct rusage ru;
 	memset(&ru, 0, sizeof ru);

@@ -125,7 +125,7 @@ static void batch_flush(loop_t *loop, loop_task_t *task)
 	srv->batch = NULL;
 	srv->batch_seq++;
 	srv->pending++;
-	jrnl_when_durable(srv->jr, batch_done, bt);
+	jrnl_when_durable(srv->jobs->jr, batch_done, bt);
 }
 
 /* --- input ---------------------------------------------------------------------- */
@@ -197,8 +197,9 @@ static int on_input(conn_t *c)
 		if (bc->quit && !bc->nholds)
 			conn_close(c, 1);
 	}
-	if (bc->srv->jr && jrnl_garbage_bytes(bc->srv->jr))
-		jrnl_maybe_compact(bc->srv->jr, jobs_j_snapshot, &bc->srv->jobs);
+	jrnl_t *jr = bc->srv->jobs->jr;
+	if (jr && jrnl_garbage_bytes(jr))
+		jrnl_maybe_compact(jr, jobs_j_snapshot, bc->srv->jobs);
 	return 0;
 }
 
@@ -209,7 +210,7 @@ static int on_open(conn_t *c, void *srv)
 		return SL_ENOMEM;
 	bc->c = c;
 	bc->srv = srv;
-	job_client_init(&bc->srv->jobs, &bc->jc, bstk_wake, bc);
+	job_client_init(bc->srv->jobs, &bc->jc, bstk_wake, bc);
 	c->pdata = bc;
 	return 0;
 }
@@ -220,7 +221,7 @@ static void on_close(conn_t *c)
 	if (!bc)
 		return;
 	if (bc->in_job)
-		jobs_discard(&bc->srv->jobs, bc->in_job);
+		jobs_discard(bc->srv->jobs, bc->in_job);
 	job_client_deinit(&bc->jc);
 	free(bc);
 	c->pdata = NULL;
@@ -235,8 +236,6 @@ static const proto_t bstk_proto = {
 
 /* --- start / stop --------------------------------------------------------------- */
 
-static void stop(void *arg);
-
 static int start(broker_t *b, void **out)
 {
 	bstk_srv_t *srv = calloc(1, sizeof *srv);
@@ -244,7 +243,7 @@ static int start(broker_t *b, void **out)
 		return SL_ENOMEM;
 	srv->b = b;
 	srv->loop = b->loop;
-	jobs_init(&srv->jobs, b->loop, (size_t)b->cfg->max_job_size);
+	srv->jobs = b->jobs; /* the broker's (broker_open) */
 	loop_task_init(&srv->batch_task, batch_flush, srv);
 	uname(&srv->uts);
 	uint8_t rnd[8] = {0};
@@ -252,38 +251,7 @@ static int start(broker_t *b, void **out)
 		memcpy(rnd, &srv, sizeof srv < sizeof rnd ? sizeof srv : sizeof rnd);
 	for (int i = 0; i < 8; i++)
 		snprintf(srv->instance + 2 * i, 3, "%02x", rnd[i]);
-
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/beanstalk", b->data_dir);
-	int rc = fs_mkdir_p(dir);
-	if (rc) {
-		log_error(b->log, "beanstalk: cannot create %s: %s", dir, sl_strerror(rc));
-		stop(srv);
-		return rc;
-	}
-	jrnl_opts_t o = {
-	    .fsync = b->cfg->fsync,
-	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
-	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
-	    .max_record = (size_t)b->cfg->max_job_size + 1024,
-	};
-	srv->jobs.replaying = 1;
-	rc = jrnl_open(&srv->jr, b->loop, b->syncer, b->log, dir, "jobs", &o, jobs_j_replay,
-	               &srv->jobs);
-	srv->jobs.replaying = 0;
-	if (rc) {
-		log_error(b->log, "beanstalk: cannot open the job journal in %s: %s", dir,
-		          sl_strerror(rc));
-		stop(srv);
-		return rc;
-	}
-	jobs_j_replay_done(&srv->jobs);
-	srv->jobs.jr = srv->jr;
-	if (srv->jobs.replay_garbage)
-		jrnl_garbage(srv->jr, srv->jobs.replay_garbage);
-	srv->sync_required = jrnl_sync_required(srv->jr);
-	log_info(b->log, "beanstalk: %zu jobs restored, next id %llu", srv->jobs.njobs,
-	         (unsigned long long)srv->jobs.next_id);
+	srv->sync_required = jrnl_sync_required(srv->jobs->jr);
 	*out = srv;
 	return 0;
 }
@@ -299,26 +267,17 @@ static void stop(void *arg)
 	bstk_srv_t *srv = arg;
 	if (!srv)
 		return;
-	if (srv->loop) {
-		loop_task_cancel(srv->loop, &srv->batch_task);
-		/* Held acknowledgements must be released (and their connection
-		 * references dropped) before srv goes away: hand the open batch
-		 * to the journal and let every pending sync report, bounded. */
-		if (srv->batch && srv->jr)
-			batch_flush(srv->loop, &srv->batch_task);
-		int64_t deadline = time_mono_ms() + 10000;
-		while (srv->pending > 0 && time_mono_ms() < deadline)
-			loop_run_once(srv->loop, 50);
-		if (srv->pending > 0)
-			log_error(srv->b->log, "beanstalk: %d journal syncs did not finish",
-			          srv->pending);
-	}
-	if (srv->jr) {
-		jrnl_close(srv->jr);
-		srv->jr = NULL;
-	}
-	srv->jobs.jr = NULL;
-	jobs_deinit(&srv->jobs);
+	loop_task_cancel(srv->loop, &srv->batch_task);
+	/* Held acknowledgements must be released (and their connection
+	 * references dropped) before srv goes away: hand the open batch to the
+	 * journal and let every pending sync report, bounded. */
+	if (srv->batch)
+		batch_flush(srv->loop, &srv->batch_task);
+	int64_t deadline = time_mono_ms() + 10000;
+	while (srv->pending > 0 && time_mono_ms() < deadline)
+		loop_run_once(srv->loop, 50);
+	if (srv->pending > 0)
+		log_error(srv->b->log, "beanstalk: %d journal syncs did not finish", srv->pending);
 	buf_deinit(&srv->scratch);
 	free(srv);
 }

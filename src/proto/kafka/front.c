@@ -11,7 +11,6 @@
  * Loop thread only.
  */
 #include "proto/front.h"
-#include "core/time.h"
 #include "proto/kafka/kafka.h"
 
 #include <netinet/in.h>
@@ -79,13 +78,6 @@ static const proto_t kafka_proto = {
     .on_close = on_close,
 };
 
-static void housekeep(loop_t *loop, loop_timer_t *t)
-{
-	kafka_srv_t *srv = t->arg;
-	topics_housekeep(srv->topics, time_wall_ms());
-	loop_timer_start(loop, t, srv->b->cfg->log_retention_check_interval_ms);
-}
-
 static int start(broker_t *b, void **out)
 {
 	kafka_srv_t *srv = calloc(1, sizeof *srv);
@@ -93,19 +85,10 @@ static int start(broker_t *b, void **out)
 		abort();
 	srv->b = b;
 	srv->port = b->cfg->kafka_port > 0 ? b->cfg->kafka_port : 9092;
-	int rc = topics_open(&srv->topics, b);
-	if (rc < 0) {
-		free(srv);
-		return rc;
-	}
-	rc = kafka_groups_start(srv);
-	if (rc < 0) {
-		topics_close(srv->topics);
-		free(srv);
-		return rc;
-	}
-	loop_timer_init(&srv->housekeep, housekeep, srv);
-	loop_timer_start(b->loop, &srv->housekeep, b->cfg->log_retention_check_interval_ms);
+	/* The broker owns topics and groups (broker_open); the front only
+	 * speaks the protocol. */
+	srv->topics = b->topics;
+	srv->groups = b->groups;
 	*out = srv;
 	return 0;
 }
@@ -118,11 +101,7 @@ static int busy(void *p)
 
 static void stop(void *p)
 {
-	kafka_srv_t *srv = p;
-	loop_timer_stop(srv->b->loop, &srv->housekeep);
-	kafka_groups_stop(srv);
-	topics_close(srv->topics);
-	free(srv);
+	free(p);
 }
 
 const front_t kafka_front = {

@@ -57,27 +57,6 @@ int16_t kafka_err_from_grp(int e)
 	return 15;
 }
 
-int kafka_groups_start(kafka_srv_t *srv)
-{
-	broker_t *b = srv->b;
-	grp_opts_t o;
-	grp_opts_from_config(&o, b->cfg);
-	size_t n = strlen(b->data_dir) + sizeof "/groups";
-	char *dir = malloc(n);
-	if (!dir)
-		abort();
-	snprintf(dir, n, "%s/groups", b->data_dir);
-	int rc = grp_coord_open(&srv->groups, b->loop, b->syncer, b->log, &o, dir);
-	free(dir);
-	return rc;
-}
-
-void kafka_groups_stop(kafka_srv_t *srv)
-{
-	grp_coord_close(srv->groups);
-	srv->groups = NULL;
-}
-
 static grp_str_t gs(kstr_t k)
 {
 	grp_str_t s = {k.p, k.len};

@@ -28,8 +28,7 @@ typedef struct kafka_srv {
 	topics_t *topics;
 	int port;                 /* advertised port when no connection tells (tests) */
 	int inflight;             /* acks=-1 replies waiting for a sync */
-	struct grp_coord *groups; /* consumer groups (h_JoinGroup.c) */
-	loop_timer_t housekeep;
+	struct grp_coord *groups; /* consumer groups (the broker's) */
 } kafka_srv_t;
 
 /* Per-connection state. */
@@ -147,8 +146,8 @@ int kafka_h_DeleteRecords(kreq_t *rq);
 int kafka_h_DescribeCluster(kreq_t *rq);
 
 /* Consumer groups (issue 4): h_FindCoordinator.c, h_JoinGroup.c,
- * h_Offset.c, h_DescribeGroups.c. kafka_groups_start/stop open and close
- * the coordinator with the front; kafka_err_from_grp maps its results. */
+ * h_Offset.c, h_DescribeGroups.c. The broker owns the coordinator;
+ * kafka_err_from_grp maps its results. */
 int kafka_h_FindCoordinator(kreq_t *rq);
 int kafka_h_JoinGroup(kreq_t *rq);
 int kafka_h_SyncGroup(kreq_t *rq);
@@ -160,8 +159,6 @@ int kafka_h_OffsetDelete(kreq_t *rq);
 int kafka_h_ListGroups(kreq_t *rq);
 int kafka_h_DescribeGroups(kreq_t *rq);
 int kafka_h_DeleteGroups(kreq_t *rq);
-int kafka_groups_start(kafka_srv_t *srv);
-void kafka_groups_stop(kafka_srv_t *srv);
 int16_t kafka_err_from_grp(int grp_err);
 
 /* ApiVersions' answer to a version it does not support (KIP-511): a v0

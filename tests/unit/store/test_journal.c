@@ -250,10 +250,11 @@ TEST(jrnl_refuses_foreign_files)
 	fx_deinit(&fx);
 }
 
-/* A write failure (here: the file-size limit, EFBIG) is logged, refuses
- * later appends and fails durability waits; the process keeps running and
- * a reopen replays every record written whole before the failure. */
-TEST(jrnl_write_failure_is_sticky)
+/* A file-size limit (like a full disk) shows up when an append reserves
+ * its space: that append is refused and nothing of it is written, the
+ * journal itself stays healthy, and appends resume once the limit is
+ * lifted, without a reopen. */
+TEST(jrnl_space_failure_refuses_the_append_and_recovers)
 {
 	fixture_t fx;
 	fx_init(&fx);
@@ -279,22 +280,164 @@ TEST(jrnl_write_failure_is_sticky)
 	}
 	CHECK_EQ(rc, SL_EIO);
 	CHECK(ok > 0);
-	CHECK_EQ(jrnl_append(j, 1, p, 1), SL_EIO);
+	CHECK_EQ(jrnl_error(j), 0);
 	durable_t d = {0, 0};
 	jrnl_when_durable(j, on_durable, &d);
-	CHECK_EQ(d.fired, 0);
 	wait_durable(&fx, &d, 1);
-	CHECK_EQ(d.status, SL_EIO);
-	CHECK_EQ(jrnl_maybe_compact(j, NULL, NULL), SL_EIO);
+	CHECK_EQ(d.status, 0);
+	CHECK_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
+	/* Space is back: the next append works on the same journal. */
+	CHECK_EQ(jrnl_append(j, 1, p, sizeof p), 0);
 	jrnl_close(j);
 
-	CHECK_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
 	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "w", &o, collect, &c), 0);
-	/* Whole records before the limit survive; the partial one is cut. */
-	size_t whole = (10000 - 8) / jrnl_record_size(sizeof p);
-	CHECK_EQ(c.n, whole);
-	CHECK_EQ(file_size("w.journal"), (long long)(8 + whole * jrnl_record_size(sizeof p)));
-	CHECK_EQ(jrnl_append(j, 1, p, 1), 0);
+	CHECK_EQ(c.n, (size_t)ok + 1);
+	CHECK_EQ(file_size("w.journal"), (long long)(8 + (ok + 1) * jrnl_record_size(sizeof p)));
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+typedef struct failcount {
+	int n, err;
+} failcount_t;
+
+static void on_failed(void *arg, int err)
+{
+	failcount_t *f = arg;
+	f->n++;
+	f->err = err;
+}
+
+/* A write that fails after the append was accepted (at the end of the turn)
+ * makes the journal refuse appends and fail its waiters until the owner
+ * cuts it back to the synced point; the owner hears of it once, from a
+ * task; the cut journal holds exactly the records synced before. */
+TEST(jrnl_deferred_write_failure_is_sticky_until_cut)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "d", &o, collect, &c), 0);
+	failcount_t fc = {0, 0};
+	store_watch_t w = {NULL, on_failed, NULL, &fc};
+	jrnl_watch(j, &w);
+	for (uint32_t i = 0; i < 10; i++)
+		CHECK_EQ(gen_append(j, i), 0);
+	durable_t d = {0, 0};
+	jrnl_when_durable(j, on_durable, &d);
+	wait_durable(&fx, &d, 1);
+	CHECK_EQ(d.status, 0);
+	uint64_t synced = jrnl_synced(j);
+	CHECK_EQ(synced, jrnl_size(j));
+
+	fx_fault(&fx, "op=pwrite,path=d.journal,count=1,errno=EIO");
+	for (uint32_t i = 10; i < 15; i++)
+		CHECK_EQ(gen_append(j, i), 0); /* space reserved: accepted */
+	durable_t d2 = {0, 0};
+	jrnl_when_durable(j, on_durable, &d2);
+	wait_durable(&fx, &d2, 1);
+	CHECK_EQ(d2.status, SL_EIO);
+	drain(&fx, 2);
+	CHECK_EQ(fc.n, 1);
+	CHECK_EQ(fc.err, SL_EIO);
+	CHECK_EQ(jrnl_error(j), SL_EIO);
+	CHECK_EQ(gen_append(j, 99), SL_EIO);
+
+	CHECK_EQ(jrnl_cut(j, synced), 0);
+	CHECK_EQ(jrnl_error(j), 0);
+	CHECK_EQ(jrnl_size(j), synced);
+	collector_free(&c);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(jrnl_replay(j, collect, &c), 0);
+	CHECK_EQ(c.n, 10);
+	check_gen(&c, 0, 0, 10);
+	/* Appends work again and are durable. */
+	CHECK_EQ(gen_append(j, 10), 0);
+	durable_t d3 = {0, 0};
+	jrnl_when_durable(j, on_durable, &d3);
+	wait_durable(&fx, &d3, 1);
+	CHECK_EQ(d3.status, 0);
+	jrnl_close(j);
+	collector_free(&c);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "d", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 11);
+	check_gen(&c, 0, 0, 11);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+/* A failed fdatasync: the waiters get the error, and cutting back to the
+ * synced point removes the records whose sync failed, on disk too. */
+TEST(jrnl_sync_failure_cut_back_to_synced)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "s", &o, collect, &c), 0);
+	for (uint32_t i = 0; i < 5; i++)
+		CHECK_EQ(gen_append(j, i), 0);
+	durable_t d = {0, 0};
+	jrnl_when_durable(j, on_durable, &d);
+	wait_durable(&fx, &d, 1);
+	uint64_t synced = jrnl_synced(j);
+	fx_fault(&fx, "op=fdatasync,path=s.journal,count=1,errno=EIO");
+	for (uint32_t i = 5; i < 9; i++)
+		CHECK_EQ(gen_append(j, i), 0);
+	durable_t d2 = {0, 0};
+	jrnl_when_durable(j, on_durable, &d2);
+	wait_durable(&fx, &d2, 1);
+	CHECK_EQ(d2.status, SL_EIO);
+	CHECK_EQ(sio_fault_hits(fx.io), 1);
+	CHECK_EQ(jrnl_synced(j), synced);
+	CHECK_EQ(jrnl_cut(j, jrnl_synced(j)), 0);
+	jrnl_close(j);
+	collector_free(&c);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "s", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 5);
+	check_gen(&c, 0, 0, 5);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+/* Write-ahead for rare operations: jrnl_commit_now writes and syncs at
+ * once; when either fails, the record is undone and the journal works on. */
+TEST(jrnl_commit_now_undoes_a_failed_record)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "c", &o, collect, &c), 0);
+	CHECK_EQ(gen_append(j, 0), 0);
+	CHECK_EQ(jrnl_commit_now(j), 0);
+	CHECK_EQ(jrnl_synced(j), jrnl_size(j));
+	uint64_t good = jrnl_size(j);
+	fx_fault(&fx, "op=fdatasync,path=c.journal,count=1");
+	CHECK_EQ(gen_append(j, 1), 0);
+	CHECK_EQ(jrnl_commit_now(j), SL_EIO);
+	CHECK_EQ(jrnl_size(j), good);
+	CHECK_EQ(jrnl_error(j), 0);
+	fx_fault(&fx, "op=pwrite,path=c.journal,count=1,errno=ENOSPC");
+	CHECK_EQ(gen_append(j, 2), 0);
+	CHECK_EQ(jrnl_commit_now(j), SL_ENOSPC);
+	CHECK_EQ(jrnl_size(j), good);
+	CHECK_EQ(gen_append(j, 1), 0);
+	CHECK_EQ(jrnl_commit_now(j), 0);
+	drain(&fx, 2);
+	jrnl_close(j);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "c", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 2);
+	check_gen(&c, 0, 0, 2);
 	jrnl_close(j);
 	collector_free(&c);
 	fx_deinit(&fx);

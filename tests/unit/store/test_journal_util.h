@@ -19,6 +19,7 @@
 typedef struct fixture {
 	loop_t *loop;
 	syncer_t *syncer;
+	sio_t *io; /* the syncer's file interface: tests arm faults on it */
 	log_t log;
 } fixture_t;
 
@@ -30,12 +31,24 @@ static inline void fx_init(fixture_t *fx)
 	CHECK(fx->loop);
 	fx->syncer = syncer_new(fx->loop, &fx->log);
 	CHECK(fx->syncer);
+	fx->io = sio_new();
+	syncer_set_io(fx->syncer, fx->io);
 }
 
 static inline void fx_deinit(fixture_t *fx)
 {
 	syncer_free(fx->syncer);
+	sio_free(fx->io);
 	loop_free(fx->loop);
+}
+
+/* Arms a fault rule in the store/sio.h syntax. */
+static inline void fx_fault(fixture_t *fx, const char *spec)
+{
+	sio_fault_t f;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &f, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(fx->io, &f), 0);
 }
 
 static inline jrnl_opts_t opts_default(void)

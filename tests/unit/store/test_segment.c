@@ -768,7 +768,7 @@ TEST(segment_idle_and_activate)
 {
 	CHECK_EQ(mkdir("s", 0755), 0);
 	seg_t *s;
-	CHECK_EQ(seg_create(&s, "s", 0, 400, NULL), 0);
+	CHECK_EQ(seg_create(&s, "s", 0, 400, NULL, NULL), 0);
 	seg_params_t prm = {1 << 20};
 	static model_t m;
 	int64_t next = 0;
@@ -800,7 +800,7 @@ TEST(segment_idle_and_activate)
 	}
 	size_t nidx = s->nidx;
 	seg_close(s);
-	CHECK_EQ(seg_open(&s, "s", 0, SEG_VERIFY_ALL, UINT64_MAX, 400, NULL), 0);
+	CHECK_EQ(seg_open(&s, "s", 0, SEG_VERIFY_ALL, UINT64_MAX, 400, NULL, NULL), 0);
 	CHECK_EQ(s->next, next);
 	CHECK_EQ(s->nidx, nidx);
 	CHECK_EQ(s->index_dirty, 0); /* the files matched what the walk computed */

@@ -29,6 +29,7 @@ static void fx_start_in(fx_t *f, const char *fsync, const char *dir)
 	f->b.loop = loop_new(NULL);
 	f->b.syncer = syncer_new(f->b.loop, NULL);
 	f->b.data_dir = f->dir;
+	CHECK_EQ(broker_open(&f->b), 0);
 	CHECK_EQ(bstk_front.start(&f->b, &f->srv), 0);
 }
 
@@ -40,6 +41,7 @@ static void fx_start(fx_t *f, const char *fsync)
 static void fx_stop(fx_t *f)
 {
 	bstk_front.stop(f->srv);
+	broker_close(&f->b);
 	loop_run_once(f->b.loop, 0);
 	syncer_free(f->b.syncer);
 	loop_free(f->b.loop);

@@ -25,6 +25,7 @@ typedef struct kfix {
 
 static inline void kfix_start(kfix_t *f)
 {
+	memset(f, 0, sizeof *f);
 	config_init(&f->cfg);
 	log_init(&f->log, LOG_WARN, 2);
 	f->b.cfg = &f->cfg;
@@ -35,6 +36,7 @@ static inline void kfix_start(kfix_t *f)
 	f->b.syncer = syncer_new(f->b.loop, &f->log);
 	CHECK(f->b.syncer);
 	void *srv = NULL;
+	CHECK_EQ(broker_open(&f->b), 0);
 	CHECK_EQ(kafka_front.start(&f->b, &srv), 0);
 	f->srv = srv;
 }
@@ -42,6 +44,7 @@ static inline void kfix_start(kfix_t *f)
 static inline void kfix_stop(kfix_t *f)
 {
 	kafka_front.stop(f->srv);
+	broker_close(&f->b);
 	loop_run_once(f->b.loop, 0);
 	syncer_free(f->b.syncer);
 	loop_free(f->b.loop);

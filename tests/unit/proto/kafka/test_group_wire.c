@@ -43,6 +43,7 @@ static void wfx_init(wfx_t *f)
 	f->b.loop = loop_new(NULL);
 	f->b.syncer = syncer_new(f->b.loop, &f->log);
 	f->b.data_dir = "data";
+	CHECK_EQ(broker_open(&f->b), 0);
 	CHECK_EQ(kafka_front.start(&f->b, &f->srv), 0);
 	f->m = memconn_new(f->b.loop, kafka_front.proto, f->srv, NULL);
 	CHECK(f->m);
@@ -53,6 +54,7 @@ static void wfx_deinit(wfx_t *f)
 	if (f->m)
 		memconn_free(f->m);
 	kafka_front.stop(f->srv);
+	broker_close(&f->b);
 	loop_run_once(f->b.loop, 0);
 	syncer_free(f->b.syncer);
 	loop_free(f->b.loop);
@@ -733,6 +735,8 @@ TEST(group_wire_parked_join_survives_close_and_shutdown)
 	         0);
 	kafka_front.stop(f.srv);
 	memconn_free(f.m);
+	broker_close(&f.b);
+	CHECK_EQ(broker_open(&f.b), 0);
 	CHECK_EQ(kafka_front.start(&f.b, &f.srv), 0);
 	f.m = memconn_new(f.b.loop, kafka_front.proto, f.srv, NULL);
 	send_join(&f, 2, 1, "slow", "", NULL, "x");

@@ -77,7 +77,8 @@ TEST(kafka_requests_split_at_every_byte)
 	apiversions_req(&req, 3, 7);
 	kt_batch(&batch, 3, -1, -1, -1, 1000);
 	kt_produce(&req, 9, 8, "split", 0, 1, &batch);
-	kt_fetch(&req, 12, 9, "split", 0, 0, 0, 1);
+	/* MaxWaitMs 5000: the fetch waits for the produced batch to be synced. */
+	kt_fetch(&req, 12, 9, "split", 0, 0, 5000, 1);
 	for (size_t i = 0; i < buf_len(&req); i++) {
 		memconn_send(m, buf_data(&req) + i, 1);
 		memconn_pump(m);
@@ -323,7 +324,7 @@ TEST(kafka_fetch_every_version_and_out_of_range)
 	for (int i = 0; i < 3; i++) {
 		buf_reset(&batch);
 		kt_batch(&batch, 2, -1, -1, -1, 1000 * i);
-		kt_produce(&req, 7, i, "fv", 0, 1, &batch);
+		kt_produce(&req, 7, i, "fv", 0, -1, &batch);
 	}
 	memconn_send(m, buf_data(&req), buf_len(&req));
 	for (int i = 0; i < 3; i++) {
@@ -381,7 +382,7 @@ TEST(kafka_long_poll_fetch_woken_by_produce_and_by_timeout)
 	memconn_t *a = kfix_conn(&f), *p = kfix_conn(&f);
 	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
 	kt_batch(&batch, 1, -1, -1, -1, 1);
-	kt_produce(&req, 7, 1, "lp", 0, 1, &batch);
+	kt_produce(&req, 7, 1, "lp", 0, -1, &batch);
 	memconn_send(p, buf_data(&req), buf_len(&req));
 	kt_recv(p, &resp);
 	/* Parked at the end of the log, with a pipelined ApiVersions behind. */
@@ -394,7 +395,7 @@ TEST(kafka_long_poll_fetch_woken_by_produce_and_by_timeout)
 	CHECK_EQ(memconn_recv(a, &resp), 0);
 	/* A produce on another connection wakes it. */
 	buf_reset(&req);
-	kt_produce(&req, 7, 4, "lp", 0, 1, &batch);
+	kt_produce(&req, 7, 4, "lp", 0, -1, &batch);
 	memconn_send(p, buf_data(&req), buf_len(&req));
 	buf_reset(&resp);
 	kt_recv(p, &resp);
@@ -674,7 +675,7 @@ TEST(kafka_fetch_respects_max_bytes_but_returns_one_whole_batch)
 	kt_batch(&batch, 10, -1, -1, -1, 1);
 	int32_t one = (int32_t)buf_len(&batch);
 	for (int i = 0; i < 10; i++)
-		kt_produce(&req, 7, i, "mb", i % 2, 1, &batch);
+		kt_produce(&req, 7, i, "mb", i % 2, -1, &batch);
 	memconn_send(m, buf_data(&req), buf_len(&req));
 	for (int i = 0; i < 10; i++) {
 		buf_reset(&resp);

@@ -28,6 +28,7 @@ static inline void env_start(env_t *e, const char *fsync)
 	e->b.loop = loop_new(NULL);
 	e->b.syncer = syncer_new(e->b.loop, NULL);
 	e->b.data_dir = ".";
+	CHECK(broker_open(&e->b) == 0);
 	CHECK(resp_front.start(&e->b, &e->srv) == 0);
 }
 
@@ -37,6 +38,7 @@ static inline void env_stop(env_t *e)
 	for (int i = 0; i < 1000 && resp_front.busy(e->srv); i++)
 		loop_run_once(e->b.loop, 10);
 	resp_front.stop(e->srv);
+	broker_close(&e->b);
 	syncer_free(e->b.syncer);
 	loop_free(e->b.loop);
 	config_deinit(&e->cfg);
