@@ -240,6 +240,23 @@ static void debug_faults(conn_t *c, http_srv_t *h, const char *method, const cha
 	reply(c, 200, "OK", "application/json", body, (size_t)n, keep_alive);
 }
 
+/* Whether the head announces a body (only bodiless requests are served;
+ * "Content-Length: 0", which clients send with an empty PUT, is none). */
+static int has_body(const uint8_t *p, size_t hl)
+{
+	if (memmem(p, hl, "Transfer-Encoding:", 18) || memmem(p, hl, "transfer-encoding:", 18))
+		return 1;
+	const uint8_t *cl = memmem(p, hl, "Content-Length:", 15);
+	if (!cl)
+		cl = memmem(p, hl, "content-length:", 15);
+	if (!cl)
+		return 0;
+	const uint8_t *v = cl + 15, *end = p + hl;
+	while (v < end && *v == ' ')
+		v++;
+	return !(v + 1 < end && v[0] == '0' && (v[1] == '\r' || v[1] == ' '));
+}
+
 static size_t head_len(const uint8_t *p, size_t n)
 {
 	for (size_t i = 3; i < n; i++)
@@ -282,8 +299,7 @@ static int on_input(conn_t *c)
 		int keep_alive = strcmp(version, "HTTP/1.1") == 0 &&
 		                 !memmem(p, hl, "Connection: close", 17) &&
 		                 !memmem(p, hl, "connection: close", 17);
-		if (memmem(p, hl, "Content-Length:", 15) ||
-		    memmem(p, hl, "Transfer-Encoding:", 18)) {
+		if (has_body(p, hl)) {
 			reply(c, 413, "Payload Too Large", "text/plain", "", 0, 0);
 			return -1;
 		}

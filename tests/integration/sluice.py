@@ -5,6 +5,8 @@ sluiced is started with every listener on port 0 and --ready-fd; the READY
 line tells the ports, so no test sleeps or races. On stop the server must
 exit 0 after SIGTERM with no sanitizer report in its stderr.
 """
+import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -25,11 +27,14 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 class Sluiced:
     """One sluiced process. Use as a context manager or call stop()."""
 
-    def __init__(self, data_dir=None, fsync="always", extra=None, listeners=("kafka", "resp", "beanstalk", "http"), ready_timeout=30):
+    def __init__(self, data_dir=None, fsync="always", extra=None, listeners=("kafka", "resp", "beanstalk", "http"), ready_timeout=30, faults=False):
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="sluiced-")
         self.fsync = fsync
         self.extra = list(extra or [])
+        if faults:
+            # Storage failures are injected through the HTTP debug endpoint.
+            self.extra.append("--debug.faults=true")
         self.listeners = listeners
         self.ready_timeout = ready_timeout
         self.proc = None
@@ -69,6 +74,30 @@ class Sluiced:
 
     def port(self, name):
         return self.ports[name]
+
+    def _http(self, method, path):
+        c = http.client.HTTPConnection("127.0.0.1", self.port("http"), timeout=10)
+        try:
+            c.request(method, path)
+            r = c.getresponse()
+            body = r.read().decode()
+            assert r.status == 200, "%s %s: %s %s" % (method, path, r.status, body)
+            return body
+        finally:
+            c.close()
+
+    def fault(self, spec):
+        """Arms a storage failure (store/sio.h rule syntax), e.g.
+        "op=fdatasync,path=jobs.journal,count=1,errno=EIO"."""
+        self._http("PUT", "/debug/faults?" + spec)
+
+    def clear_faults(self):
+        self._http("DELETE", "/debug/faults")
+
+    def fault_hits(self):
+        """How many file calls the armed rules failed so far."""
+        import json
+        return json.loads(self._http("GET", "/debug/faults"))["hits"]
 
     def stderr(self):
         try:
@@ -111,6 +140,19 @@ class Sluiced:
     def __exit__(self, *exc):
         if self.proc is not None:
             self.stop(check=exc[0] is None)
+
+
+@contextlib.contextmanager
+def tmpfs(size="4m"):
+    """A real small filesystem: a tmpfs of `size` mounted on a fresh
+    directory (needs root, as CI runs), unmounted afterwards."""
+    d = tempfile.mkdtemp(prefix="sluice-tmpfs-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", d], check=True)
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", d], check=False)
+        os.rmdir(d)
 
 
 def free_port():
