@@ -9,6 +9,7 @@
  */
 #include "broker/broker.h"
 
+#include "broker/dur.h"
 #include "broker/group.h"
 #include "broker/job.h"
 #include "broker/topic.h"
@@ -82,8 +83,7 @@ int broker_open(broker_t *b)
 
 int broker_busy(const broker_t *b)
 {
-	(void)b;
-	return 0;
+	return b->jobs && dur_busy(b->jobs->dur) > 0;
 }
 
 void broker_close(broker_t *b)

@@ -41,6 +41,12 @@ static void on_timer(loop_t *loop, loop_timer_t *t)
 	jobs_tick(t->arg);
 }
 
+static void on_maint(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	jobs_maintain(t->arg);
+}
+
 void jobs_init(jobs_t *s, loop_t *loop, size_t max_job_size)
 {
 	memset(s, 0, sizeof *s);
@@ -53,6 +59,7 @@ void jobs_init(jobs_t *s, loop_t *loop, size_t max_job_size)
 	heap_init(&s->delayq, gnode_less);
 	heap_init(&s->ttrq, gnode_less);
 	loop_timer_init(&s->timer, on_timer, s);
+	loop_task_init(&s->maint_task, on_maint, s);
 	s->timer_due = INT64_MAX;
 	s->next_id = 1;
 	s->max_job_size = max_job_size;
@@ -61,12 +68,15 @@ void jobs_init(jobs_t *s, loop_t *loop, size_t max_job_size)
 
 void jobs_deinit(jobs_t *s)
 {
-	if (s->loop)
+	if (s->loop) {
 		loop_timer_stop(s->loop, &s->timer);
+		loop_task_cancel(s->loop, &s->maint_task);
+	}
 	/* Heaps reset their nodes' slots, so they go before the jobs. */
 	heap_deinit(&s->delayq);
 	heap_deinit(&s->ttrq);
 	tube_reg_deinit(&s->tubes);
+	free(s->unres);
 	for (size_t i = 0; i < s->tabcap; i++) {
 		job_t *j = s->tab[i];
 		while (j) {
@@ -290,6 +300,32 @@ void jobs_forget(jobs_t *s, job_t *j)
 	free_job(s, j);
 }
 
+void jobs_drop(jobs_t *s, job_t *j)
+{
+	take_out(s, j);
+	free_job(s, j);
+}
+
+void jobs_rereserve(jobs_t *s, job_client_t *c, uint64_t id, int64_t deadline_ns)
+{
+	job_t *j = jobs_find(s, id);
+	if (!j || j->state != JOB_READY)
+		return;
+	take_out(s, j);
+	make_reserved(s, c, j, jobs_now());
+	j->reserves--; /* the same reservation, not a new one */
+	j->deadline_ns = deadline_ns;
+	heap_update(&c->reserved, &j->cnode);
+	heap_update(&s->ttrq, &j->gnode);
+	arm(s, deadline_ns);
+}
+
+void jobs_serve_all(jobs_t *s)
+{
+	for (size_t i = 0; i < s->tubes.n; i++)
+		serve(s, s->tubes.v[i]);
+}
+
 void jobs_place(jobs_t *s, job_t *j, job_state_t state, int64_t deadline)
 {
 	if (state == JOB_DELAYED)
@@ -357,6 +393,12 @@ void job_client_deinit(job_client_t *c)
 		s->workers_n--;
 	s->conns_n--;
 	stop_wait(c);
+	for (size_t i = 0; i < s->nunres;) {
+		if (s->unres[i].c == c)
+			s->unres[i] = s->unres[--s->nunres];
+		else
+			i++;
+	}
 	/* Reserved jobs go back to ready, as if their TTR expired now. */
 	heap_node_t *n;
 	while ((n = heap_peek(&c->reserved))) {
@@ -446,6 +488,23 @@ static void set_worker(job_client_t *c)
 
 /* --- commands ------------------------------------------------------------- */
 
+/* The reserver is about to end j's reservation with a journaled change
+ * (delete, release, bury): remember it, so that a failure of that change
+ * gives the job back to the client that still holds it as far as it knows.
+ * Forgotten when the domain is idle (every change durable). */
+static void note_unreserve(jobs_t *s, job_t *j)
+{
+	if (j->state != JOB_RESERVED || !s->jr)
+		return;
+	if (s->nunres == s->capunres) {
+		s->capunres = s->capunres ? s->capunres * 2 : 16;
+		s->unres = realloc(s->unres, s->capunres * sizeof *s->unres);
+		if (!s->unres)
+			abort();
+	}
+	s->unres[s->nunres++] = (job_unres_t){j->id, j->reserver, j->deadline_ns};
+}
+
 job_t *jobs_new_job(jobs_t *s, uint32_t pri, int64_t delay_ns, int64_t ttr_ns, uint32_t body_len)
 {
 	job_t *j = calloc(1, sizeof *j + body_len);
@@ -477,14 +536,19 @@ void jobs_mark_producer(jobs_t *s, job_client_t *c)
 	}
 }
 
-void jobs_put(jobs_t *s, job_client_t *c, job_t *j)
+int jobs_put(jobs_t *s, job_client_t *c, job_t *j)
 {
+	jobs_mark_producer(s, c);
 	j->tube = c->use;
+	int rc = jobs_writable(s, jobs_j_put_len(j));
+	if (rc < 0) {
+		j->tube = NULL;
+		return rc;
+	}
 	tube_ref(j->tube);
 	tab_put(s, j);
 	s->total_jobs++;
 	j->tube->total_jobs++;
-	jobs_mark_producer(s, c);
 	if (j->delay_ns > 0)
 		make_delayed(s, j, j->created_ns + j->delay_ns);
 	else
@@ -492,6 +556,7 @@ void jobs_put(jobs_t *s, job_client_t *c, job_t *j)
 	jobs_j_put(s, j);
 	if (j->state == JOB_READY)
 		serve(s, j->tube);
+	return 0;
 }
 
 int jobs_delete(jobs_t *s, job_client_t *c, uint64_t id)
@@ -499,6 +564,10 @@ int jobs_delete(jobs_t *s, job_client_t *c, uint64_t id)
 	job_t *j = jobs_find(s, id);
 	if (!j || (j->state == JOB_RESERVED && j->reserver != c))
 		return SL_ENOENT;
+	int rc = jobs_writable(s, JOBS_J_DELETE_LEN);
+	if (rc < 0)
+		return rc;
+	note_unreserve(s, j);
 	take_out(s, j);
 	j->tube->deletes++;
 	jobs_j_delete(s, j);
@@ -519,8 +588,13 @@ int jobs_release(jobs_t *s, job_client_t *c, uint64_t id, uint32_t pri, int64_t 
 	job_t *j = own_reserved(s, c, id);
 	if (!j)
 		return SL_ENOENT;
-	take_out(s, j);
 	int changed = delay_ns > 0 || pri != j->pri;
+	int rc = changed ? jobs_writable(s, JOBS_J_STATE_LEN) : 0;
+	if (rc < 0)
+		return rc;
+	if (changed)
+		note_unreserve(s, j);
+	take_out(s, j);
 	j->pri = pri;
 	j->delay_ns = delay_ns;
 	j->releases++;
@@ -541,6 +615,10 @@ int jobs_bury(jobs_t *s, job_client_t *c, uint64_t id, uint32_t pri)
 	job_t *j = own_reserved(s, c, id);
 	if (!j)
 		return SL_ENOENT;
+	int rc = jobs_writable(s, JOBS_J_STATE_LEN);
+	if (rc < 0)
+		return rc;
+	note_unreserve(s, j);
 	take_out(s, j);
 	j->pri = pri;
 	j->buries++;
@@ -575,12 +653,22 @@ int jobs_kick_job(jobs_t *s, uint64_t id)
 	job_t *j = jobs_find(s, id);
 	if (!j || (j->state != JOB_BURIED && j->state != JOB_DELAYED))
 		return SL_ENOENT;
+	int rc = jobs_writable(s, JOBS_J_STATE_LEN);
+	if (rc < 0)
+		return rc;
 	kick_one(s, j);
 	return 0;
 }
 
-uint32_t jobs_kick(jobs_t *s, tube_t *t, uint32_t bound)
+long jobs_kick(jobs_t *s, tube_t *t, uint32_t bound)
 {
+	uint64_t n = t->buried_n ? t->buried_n : heap_len(&t->delay);
+	if (n > bound)
+		n = bound;
+	/* Room for every record first: a kick is done whole or not at all. */
+	int rc = n ? jobs_writable(s, n * (JOBS_J_STATE_LEN + 9) - 9) : 0;
+	if (rc < 0)
+		return rc;
 	uint32_t i = 0;
 	if (t->buried_n) {
 		for (; i < bound && t->buried_first; i++)
@@ -592,12 +680,15 @@ uint32_t jobs_kick(jobs_t *s, tube_t *t, uint32_t bound)
 	return i;
 }
 
-job_t *jobs_reserve_job(jobs_t *s, job_client_t *c, uint64_t id)
+int jobs_reserve_job(jobs_t *s, job_client_t *c, uint64_t id, job_t **out)
 {
 	job_t *j = jobs_find(s, id);
 	if (!j || j->state == JOB_RESERVED)
-		return NULL;
+		return SL_ENOENT;
 	int was_ready = j->state == JOB_READY;
+	int rc = was_ready ? 0 : jobs_writable(s, JOBS_J_STATE_LEN);
+	if (rc < 0)
+		return rc;
 	take_out(s, j);
 	set_worker(c);
 	make_reserved(s, c, j, jobs_now());
@@ -605,7 +696,8 @@ job_t *jobs_reserve_job(jobs_t *s, job_client_t *c, uint64_t id)
 	 * one would come back in its old state without this record. */
 	if (!was_ready)
 		jobs_j_state(s, j);
-	return j;
+	*out = j;
+	return 0;
 }
 
 static int watched_ready(job_client_t *c)
@@ -660,6 +752,9 @@ int jobs_pause(jobs_t *s, const char *name, size_t len, int64_t delay_ns)
 	tube_t *t = tube_find(&s->tubes, name, len);
 	if (!t)
 		return SL_ENOENT;
+	int rc = jobs_writable(s, JOBS_J_PAUSE_LEN(t->name_len));
+	if (rc < 0)
+		return rc;
 	/* beanstalkd pauses for at least 1 ns so that waiters wake at the end. */
 	if (delay_ns == 0)
 		delay_ns = 1;

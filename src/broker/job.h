@@ -21,15 +21,22 @@
  *
  * Durability: when s->jr is set, every change beanstalkd's binlog keeps
  * (put, delete, bury, kick, release with a delay or new priority, pause) and
- * reserve-job of a buried or delayed job is appended to it; s->jseq counts
- * appends so a caller can tell whether a command changed durable state.
- * Loop thread only.
+ * reserve-job of a buried or delayed job is journaled by the call that makes
+ * it. Such a call first checks that it may write — the journal's
+ * durability domain (s->dur, broker/dur.h) is not recovering from a failure
+ * and the journal has room for its records — and returns the storage error
+ * (SL_ENOSPC, SL_EIO) without changing anything when not. When a write
+ * fails after it was applied, the domain fails the replies that depend on
+ * it, cuts the journal back, and job_store.c rebuilds the jobs from the
+ * journal (reservations of surviving jobs and the next id are kept, so ids
+ * are never handed out twice in one run). Loop thread only.
  */
 #ifndef SL_BROKER_JOB_H
 #define SL_BROKER_JOB_H
 
 #include "broker/tube.h"
 #include "core/heap.h"
+#include "core/log.h"
 #include "net/loop.h"
 
 #include <stddef.h>
@@ -98,6 +105,14 @@ struct job_client {
 	void *arg;
 };
 
+/* A reservation a change not yet durable ended (job_store.c restores it
+ * should the change fail). */
+typedef struct job_unres {
+	uint64_t id;
+	job_client_t *c;
+	int64_t deadline_ns;
+} job_unres_t;
+
 typedef struct jobs {
 	loop_t *loop; /* NULL in unit tests: timers are then driven by jobs_tick */
 	tube_reg_t tubes;
@@ -114,12 +129,16 @@ typedef struct jobs {
 	uint64_t ready_n, urgent_n, reserved_n, delayed_n, buried_n;
 	uint64_t total_jobs, timeouts, waiting_n;
 	uint32_t conns_n, conns_total, producers_n, workers_n;
-	/* durability (job_journal.c) */
+	/* durability (job_journal.c, job_store.c) */
 	struct jrnl *jr;
-	uint64_t jseq;
-	int jerr; /* first failed append (SL_EIO/SL_ENOSPC), sticky */
+	struct dur *dur;      /* the journal's durability domain */
+	const log_t *log;
+	uint64_t jseq;        /* records appended (stats: binlog-records-written) */
 	uint64_t replay_garbage;
 	int replaying;
+	loop_task_t maint_task; /* compaction check at the end of a turn */
+	job_unres_t *unres;     /* reservations ended since the domain was idle */
+	size_t nunres, capunres;
 } jobs_t;
 
 void jobs_init(jobs_t *s, loop_t *loop, size_t max_job_size);
@@ -158,21 +177,26 @@ void jobs_discard(jobs_t *s, job_t *j);
 /* A connection counts as a producer from its first well-formed put line on
  * (beanstalkd's rule: even if the body then fails or drain mode refuses). */
 void jobs_mark_producer(jobs_t *s, job_client_t *c);
-/* Puts a new job into the client's used tube (ready or delayed). */
-void jobs_put(jobs_t *s, job_client_t *c, job_t *j);
+/* Puts a new job into the client's used tube (ready or delayed). Returns 0,
+ * or a storage error: then the job was not put (the caller discards it;
+ * its id stays used). */
+int jobs_put(jobs_t *s, job_client_t *c, job_t *j);
 
 job_t *jobs_find(const jobs_t *s, uint64_t id);
 
-/* Each returns 0 or SL_ENOENT (beanstalkd's NOT_FOUND). */
+/* Each returns 0, SL_ENOENT (beanstalkd's NOT_FOUND), or a storage error
+ * (nothing changed). */
 int jobs_delete(jobs_t *s, job_client_t *c, uint64_t id);
 int jobs_release(jobs_t *s, job_client_t *c, uint64_t id, uint32_t pri, int64_t delay_ns);
 int jobs_bury(jobs_t *s, job_client_t *c, uint64_t id, uint32_t pri);
 int jobs_touch(jobs_t *s, job_client_t *c, uint64_t id);
 int jobs_kick_job(jobs_t *s, uint64_t id);
-/* Kicks up to bound buried jobs of t, or if it has none, delayed ones. */
-uint32_t jobs_kick(jobs_t *s, tube_t *t, uint32_t bound);
-/* Reserves a ready, delayed or buried job by id; NULL if none. */
-job_t *jobs_reserve_job(jobs_t *s, job_client_t *c, uint64_t id);
+/* Kicks up to bound buried jobs of t, or if it has none, delayed ones.
+ * Returns the number kicked, or a storage error (none kicked). */
+long jobs_kick(jobs_t *s, tube_t *t, uint32_t bound);
+/* Reserves a ready, delayed or buried job by id. Returns 0 with *out set,
+ * SL_ENOENT, or a storage error. */
+int jobs_reserve_job(jobs_t *s, job_client_t *c, uint64_t id, job_t **out);
 
 enum job_reserve_result {
 	JOB_RES_RESERVED = 0,
@@ -209,6 +233,25 @@ void jobs_foreach(jobs_t *s, void (*fn)(job_t *j, void *arg), void *arg);
 /* --- journal (job_journal.c) ----------------------------------------------- */
 
 struct jrnl;
+/* Payload bytes of the records below, for the space check before a change. */
+size_t jobs_j_put_len(const job_t *j);
+#define JOBS_J_STATE_LEN 49
+#define JOBS_J_DELETE_LEN 8
+#define JOBS_J_PAUSE_LEN(name_len) (1 + (size_t)(name_len) + 16)
+/* Whether a change whose records take `payload` bytes may be made now: 0,
+ * or the storage error to answer (job_store.c). */
+int jobs_writable(jobs_t *s, size_t payload);
+/* Compacts the journal when enough of it is garbage and no reply waits on
+ * it (job_store.c; run at the end of a turn that appended). */
+void jobs_maintain(jobs_t *s);
+/* Appends a NEXTID record (after a recovery). */
+int jobs_j_next_id(jobs_t *s);
+/* Recovery helpers (job_store.c's reload): take a job out of its queues
+ * and free it, without a record; reserve job id for c again with its old
+ * deadline if it is ready; hand ready jobs to every tube's waiters. */
+void jobs_drop(jobs_t *s, job_t *j);
+void jobs_rereserve(jobs_t *s, job_client_t *c, uint64_t id, int64_t deadline_ns);
+void jobs_serve_all(jobs_t *s);
 /* Journal records for the state changes above (no-ops when s->jr is NULL). */
 void jobs_j_put(jobs_t *s, job_t *j);
 void jobs_j_state(jobs_t *s, job_t *j);

@@ -94,11 +94,35 @@ static size_t enc_put(uint8_t *h, const job_t *j)
 	return (size_t)(p - h);
 }
 
+/* The caller checked jobs_writable for these bytes, so the append cannot
+ * be refused; should it be anyway, the journal has failed and its domain
+ * fails the replies and rebuilds the jobs from disk. */
 static void appended(jobs_t *s, int rc)
 {
 	s->jseq++;
+	if (s->loop)
+		loop_defer(s->loop, &s->maint_task);
 	if (rc < 0)
-		s->jerr = rc;
+		log_error(s->log, "beanstalk: journal append refused after the check: %s",
+		          sl_strerror(rc));
+}
+
+int jobs_j_next_id(jobs_t *s)
+{
+	if (!s->jr)
+		return 0;
+	uint8_t h[8];
+	put64(h, s->next_id);
+	int rc = jrnl_append(s->jr, REC_NEXTID, h, 8);
+	if (rc == 0)
+		jrnl_garbage(s->jr, FRAME_OVERHEAD + 8);
+	return rc;
+}
+
+size_t jobs_j_put_len(const job_t *j)
+{
+	uint8_t h[PUT_HDR_MAX];
+	return enc_put(h, j) + j->body_len;
 }
 
 void jobs_j_put(jobs_t *s, job_t *j)
@@ -123,6 +147,7 @@ void jobs_j_state(jobs_t *s, job_t *j)
 	p = put64(p, (uint64_t)j->delay_ns);
 	p = put64(p, (uint64_t)(j->state == JOB_DELAYED ? mono_to_wall_us(j->deadline_ns) : 0));
 	p = put_counters(p, j);
+	_Static_assert(sizeof h == JOBS_J_STATE_LEN, "state record length");
 	appended(s, jrnl_append(s->jr, REC_STATE, h, (size_t)(p - h)));
 	if (j->jstate)
 		jrnl_garbage(s->jr, j->jstate);

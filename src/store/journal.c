@@ -248,6 +248,15 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	return 0;
 }
 
+int jrnl_reserve(jrnl_t *j, size_t len)
+{
+	if (j->err && !j->compacting)
+		return j->err;
+	if (len > j->opts.max_record)
+		return SL_ETOOBIG;
+	return reserve(j, jrnl_size(j) + JRNL_FRAME + len);
+}
+
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
 {
 	return jrnl_append2(j, type, payload, len, NULL, 0);

@@ -63,6 +63,11 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
  * appends until jrnl_cut). Call it before applying the change it records:
  * a 0 return is the licence to apply. */
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len);
+/* Makes sure appends of `len` payload bytes in all (one record or several:
+ * pass the sum plus 9 per extra record) will succeed: 0, or the error they
+ * would return. For owners that must check before applying a change whose
+ * record they can only encode afterwards. */
+int jrnl_reserve(jrnl_t *j, size_t len);
 /* Same, with the payload in two parts (header + body) to avoid a copy. */
 int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
 

@@ -2,12 +2,14 @@
  * bstk.h — internals shared by the beanstalk front's files: the server
  * state, the per-connection state, the command table and reply helpers.
  *
- * Replies: a handler writes its reply with bstk_out() (or bstk_out_durable()
- * for the acknowledgement of a change that went through the journal). With
- * fsync=always, bstk_out_durable() puts the reply in a conn_hold that is
- * released when the journal's group commit for this loop turn is on disk;
- * every later reply of that connection in the same turn goes into the same
- * hold, so replies stay in request order. Loop thread only.
+ * Replies: a handler writes its reply with bstk_out() / bstk_reply(). Each
+ * reply is produced between bstk_reply_begin() and bstk_reply_end(), which
+ * hand it to the jobs' durability domain (broker/dur.h): with fsync=always it
+ * leaves once every job change it could depend on is on disk (its own, and
+ * any it could have observed); should that fail, the reply becomes
+ * OUT_OF_MEMORY for a journaled command (what beanstalkd answers when its
+ * binlog cannot take a change) and INTERNAL_ERROR for any other. Loop
+ * thread only.
  */
 #ifndef SL_PROTO_BEANSTALK_BSTK_H
 #define SL_PROTO_BEANSTALK_BSTK_H
@@ -52,19 +54,12 @@ enum bstk_op {
 	BSTK_NOPS
 };
 
-struct bstk_batch;
-
 typedef struct bstk_srv {
 	broker_t *b;
 	loop_t *loop;
-	jobs_t *jobs; /* the broker's */
-	int sync_required;
+	jobs_t *jobs;      /* the broker's */
+	int sync_required; /* fsync=always: replies go through the domain */
 	uint64_t op_ct[BSTK_NOPS];
-	/* group commit: replies held until the journal is durable */
-	struct bstk_batch *batch; /* open batch of this turn, or NULL */
-	uint64_t batch_seq;       /* id of the open batch */
-	loop_task_t batch_task;
-	int pending;   /* batches waiting for their sync */
 	buf_t scratch; /* stats formatting */
 	struct utsname uts;
 	char instance[17];
@@ -88,10 +83,9 @@ typedef struct bstk_conn {
 	uint32_t in_got;
 	int waiting; /* blocked in reserve; input paused */
 	int quit;    /* close once held replies are out */
-	conn_hold_t *hold;
-	uint64_t hold_seq; /* batch the hold belongs to */
-	int nholds;
-	uint64_t seq0; /* jobs.jseq before the current command */
+	buf_t reply; /* the reply being built (fsync=always) */
+	buf_t *out;  /* where the current reply goes */
+	int journaled; /* the current command changes jobs (its failure word) */
 } bstk_conn_t;
 
 /* args: the line after the command name; id: the parsed id (ARG_ID). */
@@ -109,6 +103,7 @@ typedef struct bstk_cmd {
 	int op;
 	int shape;
 	bstk_handler h;
+	int journaled; /* changes job state through the journal */
 } bstk_cmd_t;
 
 /* Changes a connection's input mode (the one place it changes; logged at
@@ -124,9 +119,12 @@ int bstk_dispatch(bstk_conn_t *bc, char *line, size_t len);
 /* The body of a put is complete (front.c calls it). */
 void bstk_put_done(bstk_conn_t *bc);
 
-/* Where the next reply goes (see the file comment). */
+/* Brackets the production of one reply (see the file comment). journaled:
+ * the command changes job state. */
+void bstk_reply_begin(bstk_conn_t *bc, int journaled);
+void bstk_reply_end(bstk_conn_t *bc);
+/* Where the reply goes. */
 buf_t *bstk_out(bstk_conn_t *bc);
-buf_t *bstk_out_durable(bstk_conn_t *bc);
 void bstk_reply(bstk_conn_t *bc, const char *msg);
 /* "<word> <id> <bytes>\r\n<body>" */
 void bstk_reply_job(bstk_conn_t *bc, buf_t *out, const char *word, const job_t *j);

@@ -49,34 +49,38 @@ static int h_list_tubes(bstk_conn_t *bc, const char *args, uint64_t id);
 static int h_quit(bstk_conn_t *bc, const char *args, uint64_t id);
 static int h_pause_tube(bstk_conn_t *bc, const char *args, uint64_t id);
 
+#define J 1 /* journaled: the command changes job state */
+
 /* Matched in this order, as beanstalkd's which_cmd does. */
 static const bstk_cmd_t cmds[] = {
-    {"put ", OP_PUT, ARG_RAW, h_put},
-    {"peek ", OP_PEEKJOB, ARG_ID, h_peek},
-    {"peek-ready", OP_PEEK_READY, ARG_NONE, h_peek_ready},
-    {"peek-delayed", OP_PEEK_DELAYED, ARG_NONE, h_peek_delayed},
-    {"peek-buried", OP_PEEK_BURIED, ARG_NONE, h_peek_buried},
-    {"reserve-with-timeout ", OP_RESERVE_TIMEOUT, ARG_RAW, h_reserve_timeout},
-    {"reserve-job ", OP_RESERVE_JOB, ARG_ID, h_reserve_job},
-    {"reserve", OP_RESERVE, ARG_NONE, h_reserve},
-    {"delete ", OP_DELETE, ARG_ID, h_delete},
-    {"release ", OP_RELEASE, ARG_RAW, h_release},
-    {"bury ", OP_BURY, ARG_RAW, h_bury},
-    {"kick ", OP_KICK, ARG_RAW, h_kick},
-    {"kick-job ", OP_KICKJOB, ARG_ID, h_kick_job},
-    {"touch ", OP_TOUCH, ARG_ID, h_touch},
-    {"stats-job ", OP_STATSJOB, ARG_ID, h_stats_job},
-    {"stats-tube ", OP_STATS_TUBE, ARG_TUBE, h_stats_tube},
-    {"stats", OP_STATS, ARG_NONE, h_stats},
-    {"use ", OP_USE, ARG_TUBE, h_use},
-    {"watch ", OP_WATCH, ARG_TUBE, h_watch},
-    {"ignore ", OP_IGNORE, ARG_TUBE, h_ignore},
-    {"list-tubes-watched", OP_LIST_TUBES_WATCHED, ARG_NONE, h_list_tubes_watched},
-    {"list-tube-used", OP_LIST_TUBE_USED, ARG_NONE, h_list_tube_used},
-    {"list-tubes", OP_LIST_TUBES, ARG_NONE, h_list_tubes},
-    {"quit", OP_QUIT, ARG_RAW, h_quit},
-    {"pause-tube", OP_PAUSE_TUBE, ARG_RAW, h_pause_tube},
+    {"put ", OP_PUT, ARG_RAW, h_put, J},
+    {"peek ", OP_PEEKJOB, ARG_ID, h_peek, 0},
+    {"peek-ready", OP_PEEK_READY, ARG_NONE, h_peek_ready, 0},
+    {"peek-delayed", OP_PEEK_DELAYED, ARG_NONE, h_peek_delayed, 0},
+    {"peek-buried", OP_PEEK_BURIED, ARG_NONE, h_peek_buried, 0},
+    {"reserve-with-timeout ", OP_RESERVE_TIMEOUT, ARG_RAW, h_reserve_timeout, 0},
+    {"reserve-job ", OP_RESERVE_JOB, ARG_ID, h_reserve_job, J},
+    {"reserve", OP_RESERVE, ARG_NONE, h_reserve, 0},
+    {"delete ", OP_DELETE, ARG_ID, h_delete, J},
+    {"release ", OP_RELEASE, ARG_RAW, h_release, J},
+    {"bury ", OP_BURY, ARG_RAW, h_bury, J},
+    {"kick ", OP_KICK, ARG_RAW, h_kick, J},
+    {"kick-job ", OP_KICKJOB, ARG_ID, h_kick_job, J},
+    {"touch ", OP_TOUCH, ARG_ID, h_touch, 0},
+    {"stats-job ", OP_STATSJOB, ARG_ID, h_stats_job, 0},
+    {"stats-tube ", OP_STATS_TUBE, ARG_TUBE, h_stats_tube, 0},
+    {"stats", OP_STATS, ARG_NONE, h_stats, 0},
+    {"use ", OP_USE, ARG_TUBE, h_use, 0},
+    {"watch ", OP_WATCH, ARG_TUBE, h_watch, 0},
+    {"ignore ", OP_IGNORE, ARG_TUBE, h_ignore, 0},
+    {"list-tubes-watched", OP_LIST_TUBES_WATCHED, ARG_NONE, h_list_tubes_watched, 0},
+    {"list-tube-used", OP_LIST_TUBE_USED, ARG_NONE, h_list_tube_used, 0},
+    {"list-tubes", OP_LIST_TUBES, ARG_NONE, h_list_tubes, 0},
+    {"quit", OP_QUIT, ARG_RAW, h_quit, 0},
+    {"pause-tube", OP_PAUSE_TUBE, ARG_RAW, h_pause_tube, J},
 };
+
+#undef J
 
 const bstk_cmd_t *bstk_cmd_find(const char *line)
 {
@@ -121,15 +125,19 @@ int bstk_dispatch(bstk_conn_t *bc, char *line, size_t len)
 	}
 	if (cmd->shape != ARG_RAW)
 		bc->srv->op_ct[cmd->op]++;
-	bc->seq0 = bc->srv->jobs->jseq;
+	bc->journaled = cmd->journaled;
 	return cmd->h(bc, args, id);
 }
 
-/* Replies to a command that may have changed durable state. */
-static void ack(bstk_conn_t *bc, const char *msg)
+/* The reply to a job change: its acknowledgement, NOT_FOUND, or
+ * OUT_OF_MEMORY when the change was refused because it could not be made
+ * durable (beanstalkd's answer when its binlog cannot take a change). */
+static void ack(bstk_conn_t *bc, int rc, const char *msg)
 {
-	if (bc->srv->jobs->jseq != bc->seq0)
-		buf_puts(bstk_out_durable(bc), msg);
+	if (rc == SL_ENOENT)
+		bstk_reply(bc, MSG_NOT_FOUND);
+	else if (rc < 0)
+		bstk_reply(bc, "OUT_OF_MEMORY\r\n");
 	else
 		bstk_reply(bc, msg);
 }
@@ -194,12 +202,13 @@ void bstk_put_done(bstk_conn_t *bc)
 		bstk_reply(bc, "DRAINING\r\n");
 		return;
 	}
-	bc->seq0 = bc->srv->jobs->jseq;
 	uint64_t id = j->id;
-	jobs_put(bc->srv->jobs, &bc->jc, j);
+	int rc = jobs_put(bc->srv->jobs, &bc->jc, j);
+	if (rc < 0)
+		jobs_discard(bc->srv->jobs, j); /* its id stays used */
 	char msg[40];
 	snprintf(msg, sizeof msg, "INSERTED %" PRIu64 "\r\n", id);
-	ack(bc, msg);
+	ack(bc, rc, msg);
 }
 
 /* --- reserve ------------------------------------------------------------------ */
@@ -229,12 +238,14 @@ void bstk_wake(job_client_t *jc, int what, job_t *j)
 {
 	bstk_conn_t *bc = jc->arg;
 	bc->waiting = 0;
+	bstk_reply_begin(bc, 0);
 	if (what == JOB_WAKE_RESERVED)
 		bstk_reply_job(bc, bstk_out(bc), "RESERVED", j);
 	else if (what == JOB_WAKE_DEADLINE_SOON)
 		bstk_reply(bc, "DEADLINE_SOON\r\n");
 	else
 		bstk_reply(bc, "TIMED_OUT\r\n");
+	bstk_reply_end(bc);
 	conn_resume(bc->c);
 }
 
@@ -261,13 +272,12 @@ static int h_reserve_timeout(bstk_conn_t *bc, const char *args, uint64_t id)
 static int h_reserve_job(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	job_t *j = jobs_reserve_job(bc->srv->jobs, &bc->jc, id);
-	if (!j) {
-		bstk_reply(bc, MSG_NOT_FOUND);
-		return 0;
-	}
-	buf_t *out = bc->srv->jobs->jseq != bc->seq0 ? bstk_out_durable(bc) : bstk_out(bc);
-	bstk_reply_job(bc, out, "RESERVED", j);
+	job_t *j = NULL;
+	int rc = jobs_reserve_job(bc->srv->jobs, &bc->jc, id, &j);
+	if (rc < 0)
+		ack(bc, rc, NULL);
+	else
+		bstk_reply_job(bc, bstk_out(bc), "RESERVED", j);
 	return 0;
 }
 
@@ -276,10 +286,7 @@ static int h_reserve_job(bstk_conn_t *bc, const char *args, uint64_t id)
 static int h_delete(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	if (jobs_delete(bc->srv->jobs, &bc->jc, id))
-		bstk_reply(bc, MSG_NOT_FOUND);
-	else
-		ack(bc, "DELETED\r\n");
+	ack(bc, jobs_delete(bc->srv->jobs, &bc->jc, id), "DELETED\r\n");
 	return 0;
 }
 
@@ -296,10 +303,7 @@ static int h_release(bstk_conn_t *bc, const char *args, uint64_t unused)
 		return 0;
 	}
 	bc->srv->op_ct[OP_RELEASE]++;
-	if (jobs_release(bc->srv->jobs, &bc->jc, id, pri, delay))
-		bstk_reply(bc, MSG_NOT_FOUND);
-	else
-		ack(bc, "RELEASED\r\n");
+	ack(bc, jobs_release(bc->srv->jobs, &bc->jc, id, pri, delay), "RELEASED\r\n");
 	return 0;
 }
 
@@ -314,10 +318,7 @@ static int h_bury(bstk_conn_t *bc, const char *args, uint64_t unused)
 		return 0;
 	}
 	bc->srv->op_ct[OP_BURY]++;
-	if (jobs_bury(bc->srv->jobs, &bc->jc, id, pri))
-		bstk_reply(bc, MSG_NOT_FOUND);
-	else
-		ack(bc, "BURIED\r\n");
+	ack(bc, jobs_bury(bc->srv->jobs, &bc->jc, id, pri), "BURIED\r\n");
 	return 0;
 }
 
@@ -330,20 +331,17 @@ static int h_kick(bstk_conn_t *bc, const char *args, uint64_t id)
 		return 0;
 	}
 	bc->srv->op_ct[OP_KICK]++;
-	uint32_t n = jobs_kick(bc->srv->jobs, bc->jc.use, bound);
+	long n = jobs_kick(bc->srv->jobs, bc->jc.use, bound);
 	char msg[32];
-	snprintf(msg, sizeof msg, "KICKED %" PRIu32 "\r\n", n);
-	ack(bc, msg);
+	snprintf(msg, sizeof msg, "KICKED %ld\r\n", n);
+	ack(bc, n < 0 ? (int)n : 0, msg);
 	return 0;
 }
 
 static int h_kick_job(bstk_conn_t *bc, const char *args, uint64_t id)
 {
 	(void)args;
-	if (jobs_kick_job(bc->srv->jobs, id))
-		bstk_reply(bc, MSG_NOT_FOUND);
-	else
-		ack(bc, "KICKED\r\n");
+	ack(bc, jobs_kick_job(bc->srv->jobs, id), "KICKED\r\n");
 	return 0;
 }
 
@@ -375,10 +373,7 @@ static int h_pause_tube(bstk_conn_t *bc, const char *args, uint64_t id)
 		bstk_reply(bc, MSG_BAD_FORMAT);
 		return 0;
 	}
-	if (jobs_pause(bc->srv->jobs, args, n, delay))
-		bstk_reply(bc, MSG_NOT_FOUND);
-	else
-		ack(bc, "PAUSED\r\n");
+	ack(bc, jobs_pause(bc->srv->jobs, args, n, delay), "PAUSED\r\n");
 	return 0;
 }
 

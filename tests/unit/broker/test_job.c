@@ -243,10 +243,13 @@ TEST(job_reserve_job_takes_any_unreserved_state)
 	put(&s, &c, 1, 0, "buried");
 	CHECK_EQ(reserve_now(&s, &c), 2);
 	CHECK_EQ(jobs_bury(&s, &c, 2, 1), 0);
-	CHECK(jobs_reserve_job(&s, &c, 1) != NULL);
-	CHECK(jobs_reserve_job(&s, &c, 2) != NULL);
-	CHECK(jobs_reserve_job(&s, &c, 2) == NULL);
-	CHECK(jobs_reserve_job(&s, &c, 3) == NULL);
+	job_t *j = NULL;
+	CHECK_EQ(jobs_reserve_job(&s, &c, 1, &j), 0);
+	CHECK_EQ(j->id, 1);
+	CHECK_EQ(jobs_reserve_job(&s, &c, 2, &j), 0);
+	CHECK_EQ(j->id, 2);
+	CHECK_EQ(jobs_reserve_job(&s, &c, 2, &j), SL_ENOENT);
+	CHECK_EQ(jobs_reserve_job(&s, &c, 3, &j), SL_ENOENT);
 	CHECK_EQ(s.delayed_n, 0);
 	CHECK_EQ(s.buried_n, 0);
 	CHECK_EQ(s.reserved_n, 2);

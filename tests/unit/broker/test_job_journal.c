@@ -63,7 +63,7 @@ static job_t *put(jfx_t *f, uint32_t pri, int64_t delay_s, const char *body)
 	    jobs_new_job(&f->jobs, pri, delay_s * NS_PER_SEC, 5 * NS_PER_SEC, (uint32_t)n + 2);
 	memcpy(j->body, body, n);
 	memcpy(j->body + n, "\r\n", 2);
-	jobs_put(&f->jobs, &f->c, j);
+	CHECK_EQ(jobs_put(&f->jobs, &f->c, j), 0);
 	return j;
 }
 
@@ -77,12 +77,13 @@ TEST(job_journal_replays_every_state)
 	put(&f, 3, 0, "buried");
 	put(&f, 4, 0, "gone");
 	put(&f, 5, 0, "reserved");
-	CHECK(jobs_reserve_job(&f.jobs, &f.c, 3) != NULL);
+	job_t *r = NULL;
+	CHECK_EQ(jobs_reserve_job(&f.jobs, &f.c, 3, &r), 0);
 	CHECK_EQ(jobs_bury(&f.jobs, &f.c, 3, 33), 0);
 	uint64_t before = jrnl_garbage_bytes(f.jr);
 	CHECK_EQ(jobs_delete(&f.jobs, &f.c, 4), 0);
 	CHECK(jrnl_garbage_bytes(f.jr) > before);
-	CHECK(jobs_reserve_job(&f.jobs, &f.c, 5) != NULL);
+	CHECK_EQ(jobs_reserve_job(&f.jobs, &f.c, 5, &r), 0);
 	CHECK_EQ(jobs_pause(&f.jobs, "t", 1, 100 * NS_PER_SEC), 0);
 	uint64_t garbage = jrnl_garbage_bytes(f.jr);
 	jfx_close(&f);
