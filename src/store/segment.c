@@ -356,13 +356,13 @@ static int write_indexes(seg_t *s)
 	int rc = ensure_index_fds(s);
 	if (rc == 0)
 		rc = pwrite_full(s, s->ifd, b, n, 0);
-	if (rc == 0 && ftruncate(s->ifd, (off_t)n) < 0)
+	if (rc == 0 && sio_ftruncate(s->io, s->ifd, (off_t)n) < 0)
 		rc = sl_from_errno(errno);
 	for (size_t i = 0; rc == 0 && i < s->ntidx; i++)
 		tidx_encode(b + i * TIDX_ENTRY, &s->tidx[i]);
 	if (rc == 0)
 		rc = pwrite_full(s, s->tfd, b, m, 0);
-	if (rc == 0 && ftruncate(s->tfd, (off_t)m) < 0)
+	if (rc == 0 && sio_ftruncate(s->io, s->tfd, (off_t)m) < 0)
 		rc = sl_from_errno(errno);
 	free(b);
 	if (rc == 0)

@@ -7,6 +7,7 @@
 #include "test_plog_util.h"
 
 #include "net/loop.h"
+#include "store/sio.h"
 #include "store/syncer.h"
 
 typedef struct fx {
@@ -245,4 +246,116 @@ TEST(plog_recovery_point_bounds_the_unclean_scan)
 	}
 	plog_close(p);
 	fx_deinit(&f);
+}
+
+static void hw_moved(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void run_until_hw(fx_t *f, plog_t *p, int64_t hw)
+{
+	for (int i = 0; i < 1000 && plog_hw(p) < hw; i++)
+		CHECK(loop_run_once(f->loop, 10) >= 0);
+	CHECK_EQ(plog_hw(p), hw);
+}
+
+/* fsync=always with gated reads: a batch is readable only once its sync
+ * landed (the high watermark), which the hook announces; nothing past it
+ * is ever returned. */
+TEST(plog_reads_stop_at_the_high_watermark)
+{
+	fx_t f;
+	fx_init(&f);
+	plog_opts_t o = t_opts();
+	o.fsync.mode = FSYNC_ALWAYS;
+	o.gate_reads = 1;
+	plog_t *p;
+	CHECK_EQ(plog_open(&p, "log", &o, f.syncer, &f.log, 0), 0);
+	int moved = 0;
+	plog_on_hw(p, hw_moved, &moved);
+	t_append(p, 0);
+	t_append(p, 1);
+	int64_t end = plog_end_offset(p);
+	CHECK(plog_hw(p) < end);
+	plog_region_t r;
+	CHECK_EQ(plog_read(p, 0, 1 << 20, &r), 0);
+	CHECK_EQ(r.len, 0);
+	run_until_hw(&f, p, end);
+	CHECK(moved > 0);
+	CHECK_EQ(plog_read(p, 0, 1 << 20, &r), 0);
+	CHECK(r.len > 0);
+	/* Without gating (a Redis stream's log) the end is readable at once. */
+	plog_close(p);
+	o.gate_reads = 0;
+	CHECK_EQ(plog_open(&p, "log2", &o, f.syncer, &f.log, 0), 0);
+	t_append(p, 0);
+	CHECK_EQ(plog_hw(p), plog_end_offset(p));
+	plog_close(p);
+	fx_deinit(&f);
+}
+
+typedef struct fails {
+	int n, err;
+} fails_t;
+
+static void on_failed(void *arg, int err)
+{
+	fails_t *fl = arg;
+	fl->n++;
+	fl->err = err;
+}
+
+/* A failed sync: the log refuses appends, tells its owner once, and
+ * plog_cut takes it back to the synced offset, on disk too; appends work
+ * again without a reopen. */
+TEST(plog_failed_sync_is_cut_back)
+{
+	fx_t f;
+	fx_init(&f);
+	sio_t *io = sio_new();
+	syncer_set_io(f.syncer, io);
+	plog_opts_t o = t_opts();
+	o.fsync.mode = FSYNC_ALWAYS;
+	o.gate_reads = 1;
+	plog_t *p;
+	CHECK_EQ(plog_open(&p, "log", &o, f.syncer, &f.log, 0), 0);
+	fails_t fl = {0, 0};
+	store_watch_t w = {NULL, on_failed, NULL, &fl};
+	plog_watch(p, &w);
+	for (int i = 0; i < 3; i++)
+		t_append(p, i);
+	int64_t good = plog_end_offset(p);
+	run_until_hw(&f, p, good);
+	sio_fault_t ft;
+	char err[80];
+	CHECK_EQ(sio_fault_parse("op=fdatasync,path=log/,count=1", &ft, err, sizeof err), 0);
+	CHECK_EQ(sio_fault_add(io, &ft), 0);
+	t_append(p, 3);
+	t_append(p, 4);
+	for (int i = 0; i < 1000 && !fl.n; i++)
+		CHECK(loop_run_once(f.loop, 10) >= 0);
+	CHECK_EQ(fl.n, 1);
+	CHECK_EQ(fl.err, SL_EIO);
+	CHECK_EQ(plog_error(p), SL_EIO);
+	CHECK_EQ(plog_hw(p), good);
+	CHECK_EQ(plog_synced_offset(p), good);
+	int64_t off;
+	buf_t b = BUF_INIT;
+	t_batch(&b, 9);
+	CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &off), SL_EIO);
+	buf_deinit(&b);
+	CHECK_EQ(plog_cut(p, plog_synced_offset(p)), 0);
+	CHECK_EQ(plog_error(p), 0);
+	CHECK_EQ(plog_end_offset(p), good);
+	t_append(p, 5);
+	int64_t end = plog_end_offset(p);
+	CHECK(end > good);
+	run_until_hw(&f, p, end);
+	plog_close(p);
+	CHECK_EQ(plog_open(&p, "log", &o, f.syncer, &f.log, 0), 0);
+	CHECK_EQ(plog_end_offset(p), end);
+	plog_close(p);
+	fx_deinit(&f);
+	sio_free(io);
 }
