@@ -4,18 +4,19 @@
  *   GET /health   → 200 "ok"
  *   GET /metrics  → 200, Prometheus text format
  *   GET /status   → 200, JSON for `sluice status`: uptime, connections, the
- *                   bound listener ports (-1 = off),
- *                   the data directory's disk use and free space, and each
- *                   Kafka topic's partition count and log bytes as found
- *                   under data/topics/. The fronts keep their state to
- *                   themselves, so message counts, groups and tubes are
- *                   asked of the protocols by the tool itself.
+ *                   bound listener ports (-1 = off), the data directory's
+ *                   disk use and free space, and what the broker holds
+ *                   (read from its live state, whichever listeners are
+ *                   on): each Kafka topic's partitions, log bytes and
+ *                   readable messages; the beanstalkd job counts.
  *
  * HTTP/1.0 and 1.1 requests without bodies only; keep-alive is honoured.
  * Anything else gets 400/404/405/413 and, for malformed input, a close. The
  * request head is limited to 8 KiB before anything is parsed.
  * Loop thread only.
  */
+#include "broker/job.h"
+#include "broker/topic.h"
 #include "core/err.h"
 #include "core/time.h"
 #include "proto/front.h"
@@ -112,67 +113,55 @@ static void du(const char *dir, int depth, const char *suffix, uint64_t *used, u
 	closedir(d);
 }
 
-static int cmp_name(const void *x, const void *y)
+static int cmp_topic(const void *x, const void *y)
 {
-	return strcmp(*(char *const *)x, *(char *const *)y);
+	return strcmp((*(topic_t *const *)x)->name, (*(topic_t *const *)y)->name);
 }
 
-/* "topics":[{"name":…,"partitions":N,"bytes":N},…] from the partition
- * directories <topic>-<n>; bytes are the segments' (.log) sizes. */
-static void topics_json(buf_t *b, const char *data_dir)
+/* "topics":[{"name":…,"partitions":N,"bytes":N,"messages":N},…], read from
+ * the broker's topics: bytes are the partitions' log sizes, messages the
+ * readable offsets (high watermark minus log start) summed. */
+static void topics_json(buf_t *b, const broker_t *br)
 {
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/topics", data_dir);
 	buf_puts(b, "\"topics\":[");
-	DIR *d = opendir(dir);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || !strrchr(e->d_name, '-'))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			names = realloc(names, cap * sizeof *names);
-			if (!names)
-				abort(); /* the server's own bookkeeping */
+	size_t n = br->topics ? topics_count(br->topics) : 0, it = 0, i = 0;
+	topic_t **v = malloc((n ? n : 1) * sizeof *v), *t;
+	if (!v)
+		abort(); /* the server's own bookkeeping */
+	while (br->topics && i < n && (t = topics_next(br->topics, &it)))
+		v[i++] = t;
+	n = i;
+	qsort(v, n, sizeof *v, cmp_topic);
+	for (i = 0; i < n; i++) {
+		uint64_t bytes = 0, msgs = 0;
+		for (int32_t k = 0; k < v[i]->npart; k++) {
+			plog_t *p = v[i]->parts[k]->log;
+			bytes += plog_size_bytes(p);
+			msgs += (uint64_t)(plog_hw(p) - plog_start_offset(p));
 		}
-		names[n] = strdup(e->d_name);
-		if (!names[n])
-			abort(); /* the server's own bookkeeping */
-		n++;
+		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+		json_str(b, v[i]->name);
+		buf_printf(b, ",\"partitions\":%d,\"bytes\":%llu,\"messages\":%llu}",
+		           (int)v[i]->npart, (unsigned long long)bytes, (unsigned long long)msgs);
 	}
-	if (d)
-		closedir(d);
-	/* "<topic>-<n>" becomes "<topic>\0<n>": sorting by topic then keeps
-	 * each topic's partitions adjacent whatever the names contain. */
-	for (size_t k = 0; k < n; k++)
-		*strrchr(names[k], '-') = 0;
-	if (n)
-		qsort(names, n, sizeof *names, cmp_name);
-	size_t i = 0;
-	int first = 1;
-	while (i < n) {
-		uint64_t bytes = 0, used = 0;
-		int parts = 0;
-		size_t j = i;
-		for (; j < n && !strcmp(names[j], names[i]); j++) {
-			char path[4096];
-			if (snprintf(path, sizeof path, "%s/%s-%s", dir, names[j],
-			             names[j] + strlen(names[j]) + 1) < (int)sizeof path)
-				du(path, 3, ".log", &used, &bytes);
-			parts++;
-		}
-		buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
-		json_str(b, names[i]);
-		buf_printf(b, ",\"partitions\":%d,\"bytes\":%llu}", parts, (unsigned long long)bytes);
-		first = 0;
-		i = j;
-	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	free(v);
 	buf_puts(b, "]");
+}
+
+/* "jobs":{"ready":N,…,"tubes":N} from the broker's jobs. */
+static void jobs_json(buf_t *b, const broker_t *br)
+{
+	const jobs_t *s = br->jobs;
+	if (!s) {
+		buf_puts(b, "\"jobs\":null");
+		return;
+	}
+	buf_printf(b,
+	           "\"jobs\":{\"ready\":%llu,\"reserved\":%llu,\"delayed\":%llu,"
+	           "\"buried\":%llu,\"tubes\":%zu,\"next_id\":%llu}",
+	           (unsigned long long)s->ready_n, (unsigned long long)s->reserved_n,
+	           (unsigned long long)s->delayed_n, (unsigned long long)s->buried_n, s->tubes.n,
+	           (unsigned long long)s->next_id);
 }
 
 static void status(conn_t *c, http_srv_t *h, int keep_alive)
@@ -197,7 +186,9 @@ static void status(conn_t *c, http_srv_t *h, int keep_alive)
 	json_str(&body, br->data_dir);
 	buf_printf(&body, ",\"disk_used_bytes\":%llu,\"disk_free_bytes\":%llu,",
 	           (unsigned long long)used, avail);
-	topics_json(&body, br->data_dir);
+	topics_json(&body, br);
+	buf_puts(&body, ",");
+	jobs_json(&body, br);
 	buf_puts(&body, "}\n");
 	reply(c, 200, "OK", "application/json", (const char *)buf_data(&body), buf_len(&body),
 	      keep_alive);
