@@ -275,7 +275,7 @@ static int h_reserve_job(bstk_conn_t *bc, const char *args, uint64_t id)
 	job_t *j = NULL;
 	int rc = jobs_reserve_job(bc->srv->jobs, &bc->jc, id, &j);
 	if (rc < 0)
-		ack(bc, rc, NULL);
+		ack(bc, rc, "");
 	else
 		bstk_reply_job(bc, bstk_out(bc), "RESERVED", j);
 	return 0;
