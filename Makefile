@@ -5,6 +5,8 @@
 #   make test       install test dependencies, build with ASan+UBSan, run
 #                   every test, end with "N passed, N failed"
 #   make bench      build optimised and run the benchmarks (bench/run.sh)
+#   make torture    crash sluiced (SIGKILL, simulated power loss) again and
+#                   again while every protocol writes; CYCLES=N (default 12)
 #   make install    install sluiced, sluice, libsluice (.a, .so), its
 #                   headers and sluice.pc under $(DESTDIR)$(PREFIX)
 #
@@ -64,7 +66,7 @@ LIBTESTS := $(patsubst tests/lib/%.c,$(B)/libtests/%,$(wildcard tests/lib/*.c))
 # Extra libraries for individual programs: LIBS_<name> = ...
 LIBS_kafka_load := -lrdkafka
 
-.PHONY: all build lib fuzz benches run test test-build bench clean deps-run deps-test install
+.PHONY: all build lib fuzz benches run test test-build bench torture clean deps-run deps-test install
 all: build
 build: $(B)/sluiced $(HELPERS) $(FUZZERS) lib $(B)/sluice $(LIBTESTS)
 lib: $(B)/libsluice.a $(B)/libsluice.so.$(LIBVERSION)
@@ -145,6 +147,10 @@ test-build:
 test: deps-test
 	$(MAKE) test-build
 	tests/run.sh
+
+torture: deps-test
+	$(MAKE) MODE=release build
+	SLUICE_BUILD=$(CURDIR)/build/release /usr/bin/python3 tests/torture/torture.py --cycles $(or $(CYCLES),12)
 
 benches: $(BENCHES)
 

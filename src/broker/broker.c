@@ -64,6 +64,15 @@ int broker_open(broker_t *b)
 	if (!b->io)
 		b->io = syncer_io(b->syncer);
 	int rc = arm_start_fault(b);
+	if (rc == 0 && b->cfg->debug_powerloss) {
+		if (!b->io) {
+			log_error(b->log, "debug.powerloss: no faultable file interface");
+			rc = SL_EINVAL;
+		} else {
+			log_warn(b->log, "debug.powerloss: recording unsynced writes (tests only)");
+			sio_powerloss_enable(b->io);
+		}
+	}
 	if (rc == 0 && (rc = sio_mkdir_p(b->io, b->data_dir)) < 0)
 		log_error(b->log, "cannot create the data directory %s: %s", b->data_dir,
 		          sl_strerror(rc));

@@ -83,7 +83,9 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(BOOL, debug_faults, "debug.faults", "false", 0, 0,                                      \
 	  "tests only: let PUT /debug/faults on the HTTP listener inject storage failures")        \
 	X(STR, debug_fault, "debug.fault", "", 0, 0,                                              \
-	  "tests only: a storage failure armed at start (see docs/operations.md)")
+	  "tests only: a storage failure armed at start (see docs/operations.md)")                 \
+	X(BOOL, debug_powerloss, "debug.powerloss", "false", 0, 0,                                \
+	  "tests only: record unsynced writes so PUT /debug/powerloss can simulate a power cut")
 
 #define SL_CONFIG_KAFKA(X)                                                                       \
 	X(STR, advertised_host, "advertised.host", "127.0.0.1", 0, 0,                              \

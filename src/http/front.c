@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #define HTTP_MAX_HEAD 8192
 
@@ -105,7 +106,8 @@ static void du(const char *dir, int depth, const char *suffix, uint64_t *used, u
 			continue;
 		*used += (uint64_t)st.st_blocks * 512;
 		size_t nl = strlen(e->d_name), sl = suffix ? strlen(suffix) : 0;
-		if (S_ISREG(st.st_mode) && nl >= sl && !strcmp(e->d_name + nl - sl, suffix ? suffix : ""))
+		if (S_ISREG(st.st_mode) && nl >= sl &&
+		    !strcmp(e->d_name + nl - sl, suffix ? suffix : ""))
 			*size += (uint64_t)st.st_size;
 		else if (S_ISDIR(st.st_mode) && depth < 4)
 			du(path, depth + 1, suffix, used, size);
@@ -175,8 +177,7 @@ static void status(conn_t *c, http_srv_t *h, int keep_alive)
 	if (statvfs(br->data_dir, &vfs) == 0)
 		avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
 	buf_t body = BUF_INIT;
-	buf_printf(&body,
-	           "{\"uptime_s\":%.3f,\"connections\":%zu,\"draining\":%s,\"bind\":",
+	buf_printf(&body, "{\"uptime_s\":%.3f,\"connections\":%zu,\"draining\":%s,\"bind\":",
 	           (double)(time_mono_ms() - h->started_ms) / 1000.0, conn_count(c->loop),
 	           br->draining ? "true" : "false");
 	json_str(&body, cfg->bind);
@@ -248,6 +249,30 @@ static int has_body(const uint8_t *p, size_t hl)
 	return !(v + 1 < end && v[0] == '0' && (v[1] == '\r' || v[1] == ' '));
 }
 
+/* PUT /debug/powerloss?tear=0|1&seed=N (debug.powerloss = true): every
+ * file is put back the way its last sync left it — unsynced writes dropped,
+ * or torn sector by sector — and the process ends at once, as a power cut
+ * would end it. The crash tests (make torture) use it. */
+static void debug_powerloss(conn_t *c, http_srv_t *h, const char *method, const char *query,
+                            int keep_alive)
+{
+	if (!h->b->cfg->debug_powerloss || !h->b->io) {
+		reply(c, 404, "Not Found", "text/plain", "not found\n", 10, keep_alive);
+		return;
+	}
+	if (strcmp(method, "PUT") != 0) {
+		reply(c, 405, "Method Not Allowed", "text/plain", "", 0, keep_alive);
+		return;
+	}
+	int tear = query && strstr(query, "tear=1") != NULL;
+	const char *sd = query ? strstr(query, "seed=") : NULL;
+	uint64_t seed = sd ? strtoull(sd + 5, NULL, 10) : 0;
+	int n = sio_powerloss(h->b->io, tear, seed);
+	log_warn(h->b->log, "http: simulated power loss (%s): %d files rewound; exiting",
+	         tear ? "torn writes" : "unsynced writes dropped", n);
+	_exit(137);
+}
+
 static size_t head_len(const uint8_t *p, size_t n)
 {
 	for (size_t i = 3; i < n; i++)
@@ -301,6 +326,8 @@ static int on_input(conn_t *c)
 			*query++ = 0;
 		if (strcmp(path, "/debug/faults") == 0)
 			debug_faults(c, h, method, query, keep_alive);
+		else if (strcmp(path, "/debug/powerloss") == 0)
+			debug_powerloss(c, h, method, query, keep_alive);
 		else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			reply(c, 405, "Method Not Allowed", "text/plain", "", 0, keep_alive);
 		else if (strcmp(path, "/health") == 0)

@@ -24,6 +24,25 @@
 
 #define MAX_RULES 16
 
+/* One change not yet made durable by a sync, and how to undo it. */
+typedef struct undo {
+	uint64_t seq; /* order of the change (a sync covers those before it) */
+	off_t off;    /* write: where; truncate/extend: unused */
+	size_t len;   /* bytes saved in old (write: overwritten; shrink: cut) */
+	uint8_t *old; /* owned */
+	off_t size;   /* the file's size before the change */
+} undo_t;
+
+typedef struct pfile {
+	dev_t dev;
+	ino_t ino;
+	int fd; /* our own descriptor, to rewind the file */
+	undo_t *u;
+	size_t n, cap;
+	uint64_t seq; /* last change recorded */
+	struct pfile *next;
+} pfile_t;
+
 typedef struct rule {
 	sio_fault_t f;
 	int64_t seen;  /* matching calls so far */
@@ -38,6 +57,8 @@ struct sio {
 	atomic_uint_fast64_t hits;
 	char **paths; /* fd → owned path, or NULL */
 	size_t npaths;
+	int powerloss;   /* recording unsynced changes */
+	pfile_t *pfiles; /* files with unsynced changes recorded */
 };
 
 sio_t *sio_new(void)
@@ -51,10 +72,36 @@ sio_t *sio_new(void)
 	return io;
 }
 
+/* Forgets the changes up to seq (all: UINT64_MAX): a sync made them durable. */
+static void pfile_forget(pfile_t *f, uint64_t seq)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->u[i].seq <= seq)
+			free(f->u[i].old);
+		else
+			f->u[keep++] = f->u[i];
+	}
+	f->n = keep;
+}
+
+static void pfile_clear(pfile_t *f)
+{
+	pfile_forget(f, UINT64_MAX);
+}
+
 void sio_free(sio_t *io)
 {
 	if (!io)
 		return;
+	while (io->pfiles) {
+		pfile_t *f = io->pfiles;
+		io->pfiles = f->next;
+		pfile_clear(f);
+		free(f->u);
+		close(f->fd);
+		free(f);
+	}
 	for (size_t i = 0; i < io->npaths; i++)
 		free(io->paths[i]);
 	free(io->paths);
@@ -299,6 +346,154 @@ static int check(sio_t *io, unsigned op, const char *path, int fd, int *err)
 		}                                                   \
 	} while (0)
 
+/* --- power-loss simulation -------------------------------------------------------- */
+
+void sio_powerloss_enable(sio_t *io)
+{
+	pthread_mutex_lock(&io->mu);
+	io->powerloss = 1;
+	pthread_mutex_unlock(&io->mu);
+}
+
+/* The record of fd's file, created on first sight (its content then counts
+ * as synced). Called with io->mu held. */
+static pfile_t *pfile_of(sio_t *io, int fd, struct stat *st)
+{
+	if (fstat(fd, st) < 0)
+		return NULL;
+	for (pfile_t *f = io->pfiles; f; f = f->next)
+		if (f->dev == st->st_dev && f->ino == st->st_ino)
+			return f;
+	pfile_t *f = calloc(1, sizeof *f);
+	if (!f)
+		abort();
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (f->fd < 0) {
+		free(f);
+		return NULL;
+	}
+	f->next = io->pfiles;
+	io->pfiles = f;
+	return f;
+}
+
+/* Saves bytes [off, off + len) of fd's file (the part that exists) and
+ * its size before a change. Called with io->mu held; the caller makes the
+ * change before releasing it, so the record order is the write order. */
+static void pl_record(sio_t *io, int fd, off_t off, size_t len)
+{
+	struct stat st;
+	pfile_t *f = pfile_of(io, fd, &st);
+	if (f) {
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 16;
+			f->u = realloc(f->u, f->cap * sizeof *f->u);
+			if (!f->u)
+				abort();
+		}
+		undo_t *u = &f->u[f->n++];
+		memset(u, 0, sizeof *u);
+		u->seq = ++f->seq;
+		u->size = st.st_size;
+		u->off = off;
+		if (off < st.st_size && len) {
+			size_t have =
+			    (size_t)(st.st_size - off) < len ? (size_t)(st.st_size - off) : len;
+			u->old = malloc(have);
+			if (!u->old)
+				abort();
+			ssize_t k = pread(fd, u->old, have, off);
+			u->len = k > 0 ? (size_t)k : 0;
+		}
+	}
+}
+
+static int recording(sio_t *io)
+{
+	return io && io->powerloss;
+}
+
+/* The last change recorded for fd's file (0: none): a sync that starts now
+ * makes everything up to it durable. */
+static uint64_t pl_seq(sio_t *io, int fd)
+{
+	uint64_t seq = 0;
+	pthread_mutex_lock(&io->mu);
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		for (pfile_t *f = io->pfiles; f; f = f->next)
+			if (f->dev == st.st_dev && f->ino == st.st_ino)
+				seq = f->seq;
+	pthread_mutex_unlock(&io->mu);
+	return seq;
+}
+
+/* A sync of fd that started after change seq succeeded. */
+static void pl_synced(sio_t *io, int fd, uint64_t seq)
+{
+	pthread_mutex_lock(&io->mu);
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		for (pfile_t *f = io->pfiles; f; f = f->next)
+			if (f->dev == st.st_dev && f->ino == st.st_ino)
+				pfile_forget(f, seq);
+	pthread_mutex_unlock(&io->mu);
+}
+
+/* A sync through fn (fdatasync or fsync), bookkept when recording. */
+static int pl_sync(sio_t *io, int fd, int (*fn)(int))
+{
+	if (!recording(io))
+		return fn(fd);
+	uint64_t seq = pl_seq(io, fd);
+	int rc = fn(fd);
+	if (rc == 0)
+		pl_synced(io, fd, seq);
+	return rc;
+}
+
+static uint64_t rnd_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+int sio_powerloss(sio_t *io, int tear, uint64_t seed)
+{
+	uint64_t r = seed ? seed : 0x9e3779b97f4a7c15ull;
+	int touched = 0;
+	pthread_mutex_lock(&io->mu);
+	for (pfile_t *f = io->pfiles; f; f = f->next) {
+		if (!f->n)
+			continue;
+		touched++;
+		/* Newest first, so each region ends with its synced bytes. */
+		for (size_t i = f->n; i-- > 0;) {
+			undo_t *u = &f->u[i];
+			for (size_t at = 0; at < u->len; at += 512) {
+				size_t k = u->len - at < 512 ? u->len - at : 512;
+				if (tear && (rnd_next(&r) & 1))
+					continue; /* this sector reached the disk */
+				if (pwrite(f->fd, u->old + at, k, u->off + (off_t)at) != (ssize_t)k)
+					break;
+			}
+		}
+		/* The size before the first unsynced change (a torn write may
+		 * have extended it: then keep the longer file). */
+		struct stat st;
+		if (fstat(f->fd, &st) == 0 && (!tear || (rnd_next(&r) & 1)) &&
+		    st.st_size != f->u[0].size)
+			(void)ftruncate(f->fd, f->u[0].size);
+		pfile_clear(f);
+	}
+	pthread_mutex_unlock(&io->mu);
+	return touched;
+}
+
 /* --- the calls ---------------------------------------------------------------------- */
 
 int sio_open(sio_t *io, const char *path, int flags, mode_t mode)
@@ -343,31 +538,60 @@ ssize_t sio_pwrite(sio_t *io, int fd, const void *p, size_t n, off_t off)
 			n /= 2;
 		break;
 	}
-	return pwrite(fd, p, n, off);
+	if (!recording(io))
+		return pwrite(fd, p, n, off);
+	pthread_mutex_lock(&io->mu);
+	pl_record(io, fd, off, n);
+	ssize_t k = pwrite(fd, p, n, off);
+	int saved = errno;
+	pthread_mutex_unlock(&io->mu);
+	errno = saved;
+	return k;
 }
 
 int sio_fallocate(sio_t *io, int fd, int mode, off_t off, off_t len)
 {
 	FAULTED(io, SIO_FALLOCATE, NULL, fd);
-	return fallocate(fd, mode, off, len);
+	if (!recording(io))
+		return fallocate(fd, mode, off, len);
+	pthread_mutex_lock(&io->mu);
+	pl_record(io, fd, off, 0);
+	int rc = fallocate(fd, mode, off, len);
+	int e = errno;
+	pthread_mutex_unlock(&io->mu);
+	errno = e;
+	return rc;
 }
 
 int sio_fdatasync(sio_t *io, int fd)
 {
 	FAULTED(io, SIO_FSYNC, NULL, fd);
-	return fdatasync(fd);
+	return pl_sync(io, fd, fdatasync);
 }
 
 int sio_fsync(sio_t *io, int fd)
 {
 	FAULTED(io, SIO_FSYNC, NULL, fd);
-	return fsync(fd);
+	return pl_sync(io, fd, fsync);
 }
 
 int sio_ftruncate(sio_t *io, int fd, off_t len)
 {
 	FAULTED(io, SIO_FTRUNCATE, NULL, fd);
-	return ftruncate(fd, len);
+	if (!recording(io))
+		return ftruncate(fd, len);
+	/* Shrinking: the bytes cut come back if the cut was not synced. */
+	pthread_mutex_lock(&io->mu);
+	struct stat st;
+	if (fstat(fd, &st) == 0 && len < st.st_size && st.st_size - len <= (64 << 20))
+		pl_record(io, fd, len, (size_t)(st.st_size - len));
+	else
+		pl_record(io, fd, len, 0);
+	int rc = ftruncate(fd, len);
+	int e = errno;
+	pthread_mutex_unlock(&io->mu);
+	errno = e;
+	return rc;
 }
 
 int sio_rename(sio_t *io, const char *from, const char *to)

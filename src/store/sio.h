@@ -88,6 +88,21 @@ int sio_unlink(sio_t *io, const char *path);
 int sio_unlinkat(sio_t *io, int dirfd, const char *dirpath, const char *name);
 int sio_mkdir(sio_t *io, const char *path, mode_t mode);
 
+/* --- power-loss simulation (tests) ---------------------------------------
+ *
+ * Once enabled, every pwrite, ftruncate and fallocate first saves what it
+ * changes, per file (by inode, so a dup'd descriptor is the same file),
+ * until that file's next successful fdatasync/fsync forgets it: what a sync
+ * made durable stays. sio_powerloss() then puts every file back the way
+ * its last sync left it — each unsynced write dropped, or, with tear, each
+ * 512-byte sector of it kept or dropped at random (seeded) — as a power cut
+ * loses what only the page cache held. The caller exits right after (the
+ * server's debug endpoint _exit()s). Creating, renaming and unlinking files
+ * count as durable at once (sluice syncs the directory after each). */
+void sio_powerloss_enable(sio_t *io);
+/* Rewinds every file as described; returns the number of files touched. */
+int sio_powerloss(sio_t *io, int tear, uint64_t seed);
+
 /* Whole-buffer pwrite: loops over short writes. Returns 0 or a negative
  * SL_E* code (SL_ENOSPC for a full disk, else SL_EIO); *done (may be NULL)
  * gets the bytes that reached the file. */
