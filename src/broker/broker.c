@@ -28,6 +28,25 @@ static void housekeep(loop_t *loop, loop_timer_t *t)
 	loop_timer_start(loop, t, b->cfg->log_retention_check_interval_ms);
 }
 
+/* Every byte served from a log written before this start is CRC-checked
+ * first; reads check what they reach, and this timer walks the rest at
+ * log.verify.bytes.per.sec so that damage is found (and logged) early. */
+#define VERIFY_TICK_MS 100
+#define VERIFY_IDLE_MS 1000
+
+static void verify_tick(loop_t *loop, loop_timer_t *t)
+{
+	broker_t *b = t->arg;
+	uint64_t budget = (uint64_t)b->cfg->log_verify_bytes_per_sec * VERIFY_TICK_MS / 1000;
+	uint64_t done = 0;
+	size_t it = 0;
+	topic_t *tp;
+	while (b->topics && done < budget && (tp = topics_next(b->topics, &it)))
+		for (int32_t i = 0; i < tp->npart && done < budget; i++)
+			done += plog_verify_step(tp->parts[i]->log, budget - done);
+	loop_timer_start(loop, t, done ? VERIFY_TICK_MS : VERIFY_IDLE_MS);
+}
+
 static int open_groups(broker_t *b)
 {
 	grp_opts_t o;
@@ -61,6 +80,7 @@ int broker_open(broker_t *b)
 {
 	b->started_ms = time_mono_ms();
 	loop_timer_init(&b->housekeep, housekeep, b);
+	loop_timer_init(&b->verify, verify_tick, b);
 	if (!b->io)
 		b->io = syncer_io(b->syncer);
 	int rc = arm_start_fault(b);
@@ -87,6 +107,8 @@ int broker_open(broker_t *b)
 		return rc;
 	}
 	loop_timer_start(b->loop, &b->housekeep, b->cfg->log_retention_check_interval_ms);
+	if (b->cfg->log_verify_bytes_per_sec > 0)
+		loop_timer_start(b->loop, &b->verify, VERIFY_TICK_MS);
 	return 0;
 }
 
@@ -99,6 +121,8 @@ void broker_close(broker_t *b)
 {
 	if (loop_timer_armed(&b->housekeep))
 		loop_timer_stop(b->loop, &b->housekeep);
+	if (loop_timer_armed(&b->verify))
+		loop_timer_stop(b->loop, &b->verify);
 	if (b->jobs)
 		jobs_close(b->jobs);
 	b->jobs = NULL;

@@ -55,6 +55,7 @@ typedef struct broker {
 	struct jobs *jobs;        /* beanstalkd jobs and tubes */
 	struct keyspace *ks;      /* the Redis keyspace (NULL until opened) */
 	loop_timer_t housekeep;   /* retention and rolling of every log */
+	loop_timer_t verify;      /* background CRC check of older logs */
 	int64_t started_ms;       /* monotonic */
 } broker_t;
 

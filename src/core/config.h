@@ -80,6 +80,8 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	  "compact a state journal when this percent of it is garbage")                           \
 	X(INT, journal_compact_min_bytes, "journal.compact.min.bytes", "1048576", 0, CFG_I64MAX,  \
 	  "never compact a journal smaller than this")                                            \
+	X(INT, log_verify_bytes_per_sec, "log.verify.bytes.per.sec", "67108864", 0, CFG_I64MAX,   \
+	  "background CRC check of logs written before this start (0: only as they are read)")    \
 	X(BOOL, debug_faults, "debug.faults", "false", 0, 0,                                      \
 	  "tests only: let PUT /debug/faults on the HTTP listener inject storage failures")        \
 	X(STR, debug_fault, "debug.fault", "", 0, 0,                                              \

@@ -891,13 +891,23 @@ int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region
 		seg_t *s = p->segs[i];
 		uint64_t pos;
 		int64_t first;
-		int rc = seg_locate(s, offset, &pos, &first);
-		if (rc == SL_ENOENT)
-			continue; /* empty, or a gap left by recovery */
-		if (rc < 0)
-			return rc;
 		size_t len;
-		rc = seg_extent(s, pos, max_bytes, &len);
+		int rc;
+		for (;;) {
+			rc = seg_locate(s, offset, &pos, &first);
+			if (rc < 0)
+				break;
+			rc = seg_extent(s, pos, max_bytes, &len);
+			if (rc < 0 || seg_verified(s, pos + len))
+				break;
+			/* Written before this run and not checked yet: check it
+			 * now (damage found becomes a hole), then look again. */
+			rc = seg_verify(s, pos + len, 0);
+			if (rc < 0)
+				break;
+		}
+		if (rc == SL_ENOENT)
+			continue; /* empty, or a gap left by recovery or damage */
 		if (rc < 0)
 			return rc;
 		if (p->gate && i + 1 == p->nsegs && pos + len > p->hw_pos)
@@ -911,6 +921,37 @@ int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region
 		return 0;
 	}
 	return 0;
+}
+
+uint64_t plog_verify_step(plog_t *p, uint64_t budget)
+{
+	uint64_t done = 0;
+	for (size_t i = 0; i < p->nsegs && done < budget; i++) {
+		seg_t *s = p->segs[i];
+		if (seg_verified(s, UINT64_MAX))
+			continue;
+		uint64_t before = s->vpos;
+		if (seg_verify(s, s->vend, budget - done) < 0)
+			break;
+		done += s->vpos - before;
+		if (s->vpos == before)
+			break;
+	}
+	return done;
+}
+
+size_t plog_damage(const plog_t *p, int64_t *missing)
+{
+	size_t n = 0;
+	int64_t m = 0;
+	for (size_t i = 0; i < p->nsegs; i++) {
+		n += p->segs[i]->nholes;
+		for (size_t k = 0; k < p->segs[i]->nholes; k++)
+			m += p->segs[i]->holes[k].off_to - p->segs[i]->holes[k].off_from;
+	}
+	if (missing)
+		*missing = m;
+	return n;
 }
 
 int plog_find_by_time(plog_t *p, int64_t ts, int64_t *offset)

@@ -112,12 +112,23 @@ typedef struct plog_region {
 } plog_region_t;
 
 /* Finds batches starting with the one that contains `offset`, up to
- * max_bytes, but always at least one whole batch, and never a batch at or
- * past the high watermark. Returns 0 with region.len == 0 (and fd -1) when
+ * max_bytes, but always at least one whole batch, never a batch at or past
+ * the high watermark, and only bytes checked against their CRC since they
+ * were written or since this process started (a segment from an earlier
+ * run is checked as far as the read reaches first; damage becomes a hole,
+ * skipped: the region then starts past `offset`, as at a Kafka gap). Returns 0 with region.len == 0 (and fd -1) when
  * offset >= the high watermark, SL_ERANGE when offset is outside
  * [start, end]. Stops at a segment boundary (call again). The first batch
  * may start before `offset` (as in Kafka). */
 int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region);
+
+/* Background verification: CRC-checks up to `budget` bytes of segments
+ * written before this run and not yet checked (reads check what they
+ * serve themselves). Returns the bytes checked; 0 when all is checked. */
+uint64_t plog_verify_step(plog_t *p, uint64_t budget);
+/* Damaged regions found so far (holes: never served; their offsets are
+ * skipped as Kafka skips a gap) and, in *missing, the offsets they took. */
+size_t plog_damage(const plog_t *p, int64_t *missing);
 
 /* First offset whose batch MaxTimestamp >= ts (ListOffsets by time), or
  * SL_ENOENT when no such batch. */

@@ -561,39 +561,217 @@ static int idx_entry_ok(seg_t *s, scan_t *sc, size_t k)
 	return h.base_offset == s->base + ix_rel(s, k);
 }
 
-/* Walks batches from *pos (a batch start whose BaseOffset should be *next)
- * to the scan limit, accounting each. Returns NULL at a clean end, or why
- * it stopped. */
-static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int verify, int write)
+/* --- holes ------------------------------------------------------------------- */
+
+/* The hole containing pos, or NULL. Holes are few (damage is rare). */
+static const seg_hole_t *hole_at(const seg_t *s, uint64_t pos)
 {
-	while (*pos < sc->limit) {
-		batch_hdr_t h;
-		if (sc->limit - *pos < BATCH_HDR_SIZE)
-			return "short header";
-		int rc = scan_hdr(sc, *pos, &h);
-		if (rc == SL_EIO)
-			return "read error";
-		if (rc < 0)
-			return h.length == 0 && h.base_offset == 0 ? "zero tail" : "bad header";
-		if (h.base_offset != *next)
-			return "unexpected offset";
-		if (h.leader_epoch != SEG_LEADER_EPOCH)
-			return "unexpected leader epoch";
-		if (h.count <= 0 || (int64_t)h.count != (int64_t)h.last_offset_delta + 1)
-			return "bad record count";
-		uint64_t len = batch_size(&h);
-		if (len > sc->limit - *pos)
-			return "batch passes the end of the file";
-		if (h.last_offset_delta > INT64_MAX - h.base_offset ||
-		    batch_last_offset(&h) - s->base > UINT32_MAX)
-			return "offset out of segment range";
-		if (verify && (rc = scan_crc(sc, *pos, len, h.crc)) < 0)
-			return rc == SL_ECORRUPT ? "CRC mismatch" : "read error";
-		index_batch(s, *pos, &h, (size_t)len, write);
+	for (size_t i = 0; i < s->nholes; i++)
+		if (pos >= s->holes[i].from && pos < s->holes[i].to)
+			return &s->holes[i];
+	return NULL;
+}
+
+/* Start of the first hole at or after pos, or the segment's end. */
+static uint64_t hole_after(const seg_t *s, uint64_t pos)
+{
+	uint64_t end = s->size;
+	for (size_t i = 0; i < s->nholes; i++)
+		if (s->holes[i].from >= pos && s->holes[i].from < end)
+			end = s->holes[i].from;
+	return end;
+}
+
+static void hole_add(seg_t *s, uint64_t from, uint64_t to, int64_t off_from, int64_t off_to,
+                     const char *why)
+{
+	if (hole_at(s, from))
+		return;
+	seg_hole_t *v = realloc(s->holes, (s->nholes + 1) * sizeof *v);
+	if (!v)
+		abort();
+	size_t i = s->nholes;
+	while (i > 0 && v[i - 1].from > from) {
+		v[i] = v[i - 1];
+		i--;
+	}
+	v[i] = (seg_hole_t){from, to, off_from, off_to};
+	s->holes = v;
+	s->nholes++;
+	log_warn(s->log,
+	         "segment %s: damaged bytes %" PRIu64 "..%" PRIu64 " (offsets %" PRId64 "..%" PRId64
+	         " missing): %s; serving the batches around them",
+	         s->path, from, to, off_from, off_to - 1, why);
+}
+
+/* --- walking batches ------------------------------------------------------------ */
+
+/* Checks the batch at pos, whose BaseOffset should be next. Returns NULL
+ * when it is valid (h and *len filled), else why not. */
+static const char *check_batch(seg_t *s, scan_t *sc, uint64_t pos, int64_t next, int crc,
+                               batch_hdr_t *h, uint64_t *len)
+{
+	if (sc->limit - pos < BATCH_HDR_SIZE)
+		return "short header";
+	int rc = scan_hdr(sc, pos, h);
+	if (rc == SL_EIO)
+		return "read error";
+	if (rc < 0)
+		return h->length == 0 && h->base_offset == 0 ? "zero tail" : "bad header";
+	if (next >= 0 && h->base_offset != next)
+		return "unexpected offset";
+	if (h->leader_epoch != SEG_LEADER_EPOCH)
+		return "unexpected leader epoch";
+	if (h->count <= 0 || (int64_t)h->count != (int64_t)h->last_offset_delta + 1)
+		return "bad record count";
+	*len = batch_size(h);
+	if (*len > sc->limit - pos)
+		return "batch passes the end of the file";
+	if (h->base_offset < s->base || h->last_offset_delta > INT64_MAX - h->base_offset ||
+	    batch_last_offset(h) - s->base > UINT32_MAX)
+		return "offset out of segment range";
+	if (crc && (rc = scan_crc(sc, pos, *len, h->crc)) < 0)
+		return rc == SL_ECORRUPT ? "CRC mismatch" : "read error";
+	return NULL;
+}
+
+/* Whether every byte of [pos, limit) is zero (preallocated space rather
+ * than a zeroed page with data after it). */
+static int zeros_to_end(scan_t *sc, uint64_t pos)
+{
+	while (pos < sc->limit) {
+		size_t n = sc->limit - pos < SCAN_CHUNK ? (size_t)(sc->limit - pos) : SCAN_CHUNK;
+		int err = 0;
+		const uint8_t *p = scan_get(sc, pos, n, &err);
+		if (!p)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if (p[i])
+				return 0;
+		pos += n;
+	}
+	return 1;
+}
+
+/* The first valid batch after damage at pos: a header that parses (magic
+ * 2), at an offset at or past next, whose CRC matches. SL_ENOENT when
+ * there is none before the limit. */
+static int find_resume(seg_t *s, scan_t *sc, uint64_t pos, int64_t next, uint64_t *at,
+                       batch_hdr_t *out)
+{
+	for (uint64_t q = pos + 1; q + BATCH_HDR_SIZE <= sc->limit; q++) {
+		int err = 0;
+		const uint8_t *p = scan_get(sc, q, BATCH_HDR_SIZE, &err);
+		if (!p)
+			return err == SL_EIO ? SL_EIO : SL_ENOENT;
+		if (p[BATCH_OFF_MAGIC] != 2)
+			continue;
+		uint64_t len;
+		if (check_batch(s, sc, q, -1, 1, out, &len) || out->base_offset < next)
+			continue;
+		*at = q;
+		return 0;
+	}
+	return SL_ENOENT;
+}
+
+enum { W_CRC = 1, W_INDEX = 2 };
+
+/* One step of a walk from *pos (a batch start whose BaseOffset should be
+ * *next): past a known hole, past one valid batch (indexed when W_INDEX),
+ * or — at damage before durable_end, where the bytes were once durable
+ * and are not a torn tail — past a new hole up to the next valid batch.
+ * Returns NULL after a step, or why the walk stops there. */
+static const char *step(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int flags,
+                        uint64_t durable_end)
+{
+	const seg_hole_t *hl = hole_at(s, *pos);
+	if (hl) {
+		*pos = hl->to;
+		*next = hl->off_to;
+		return NULL;
+	}
+	batch_hdr_t h;
+	uint64_t len;
+	const char *why = check_batch(s, sc, *pos, *next, flags & W_CRC, &h, &len);
+	if (!why) {
+		if (flags & W_INDEX)
+			index_batch(s, *pos, &h, (size_t)len, 0);
 		*pos += len;
 		*next = batch_last_offset(&h) + 1;
+		return NULL;
+	}
+	if (!strcmp(why, "read error") || *pos >= durable_end)
+		return why;
+	if (!strcmp(why, "zero tail") && zeros_to_end(sc, *pos))
+		return why;
+	uint64_t at;
+	int rc = find_resume(s, sc, *pos, *next, &at, &h);
+	if (rc == SL_EIO)
+		return "read error";
+	if (rc < 0)
+		return why; /* nothing valid after it: cut there */
+	hole_add(s, *pos, at, *next, h.base_offset, why);
+	*pos = at;
+	*next = h.base_offset;
+	return NULL;
+}
+
+/* Walks batches from *pos to the scan limit. Returns NULL at a clean end,
+ * or why it stopped. */
+static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int flags,
+                        uint64_t durable_end)
+{
+	while (*pos < sc->limit) {
+		const char *why = step(s, sc, pos, next, flags, durable_end);
+		if (why)
+			return why;
 	}
 	return NULL;
+}
+
+int seg_verify(seg_t *s, uint64_t upto, uint64_t budget)
+{
+	if (seg_verified(s, upto))
+		return 0;
+	uint64_t goal = upto < s->vend ? upto : s->vend;
+	if (budget && s->vpos + budget < goal)
+		goal = s->vpos + budget;
+	scan_t sc;
+	scan_init(&sc, s->fd, s->vend);
+	int rc = 0;
+	while (s->vpos < goal) {
+		uint64_t pos = s->vpos;
+		int64_t next = s->vnext;
+		const char *why = step(s, &sc, &pos, &next, W_CRC, s->vend);
+		if (why && !strcmp(why, "read error")) {
+			log_error(s->log, "segment %s: read error at %" PRIu64 " while checking it",
+			          s->path, s->vpos);
+			rc = SL_EIO;
+			break;
+		}
+		if (why) {
+			/* Damage with nothing valid after it before vend: the rest
+			 * of the checked range is a hole (nothing is ever cut
+			 * here; appends after vend follow it). */
+			batch_hdr_t h;
+			int64_t off_to = s->next;
+			if (s->vend < s->size) {
+				scan_t tail;
+				scan_init(&tail, s->fd, s->size);
+				if (scan_hdr(&tail, s->vend, &h) == 0)
+					off_to = h.base_offset;
+				scan_deinit(&tail);
+			}
+			hole_add(s, s->vpos, s->vend, s->vnext, off_to, why);
+			s->vpos = s->vend;
+			break;
+		}
+		s->vpos = pos;
+		s->vnext = next;
+	}
+	scan_deinit(&sc);
+	return rc;
 }
 
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
@@ -689,7 +867,17 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 		idx_push(s, old_idx[i].rel, old_idx[i].pos);
 	for (size_t i = 0; i < keep_tn; i++)
 		tidx_push(s, old_tidx[i].ts, old_tidx[i].rel);
-	why = walk(s, &sc, &pos, &next, verify != SEG_VERIFY_NONE, 0);
+	/* Damage in bytes that were durable (all of them after a clean stop,
+	 * those below the recovery point otherwise) becomes a hole and the
+	 * batches after it stay; past that point it is a torn tail: cut. */
+	uint64_t durable_end = fsize;
+	if (verify == SEG_VERIFY_ALL)
+		durable_end = 0;
+	else if (verify == SEG_VERIFY_TAIL && from < UINT64_MAX)
+		durable_end = from;
+	int walk_from_start = pos == 0;
+	why = walk(s, &sc, &pos, &next, (verify != SEG_VERIFY_NONE ? W_CRC : 0) | W_INDEX,
+	           durable_end);
 	if (why && strcmp(why, "read error") == 0) {
 		/* Never cut data because the disk failed to return it. */
 		log_error(log, "segment %s: read error at position %" PRIu64 ": %s", s->path, pos,
@@ -702,6 +890,11 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 	s->size = pos;
 	s->next = next;
 	s->alloc = fsize;
+	/* What was written before this run is checked once before it is
+	 * served (seg_verify), unless this walk just checked all of it. */
+	s->vend = pos;
+	s->vnext = base;
+	s->vpos = verify == SEG_VERIFY_ALL && walk_from_start ? pos : 0;
 	if (pos < fsize) {
 		if (why && strcmp(why, "zero tail") == 0)
 			log_info(log,
@@ -826,7 +1019,7 @@ int seg_rebuild_index(seg_t *s)
 	scan_init(&sc, s->fd, s->size);
 	uint64_t pos = 0;
 	int64_t next = s->base;
-	const char *why = walk(s, &sc, &pos, &next, 0, 0);
+	const char *why = walk(s, &sc, &pos, &next, W_INDEX, s->size);
 	scan_deinit(&sc);
 	if (why || pos != s->size || next != s->next) {
 		log_error(s->log, "segment %s: log changed under us at %" PRIu64 ": %s", s->path,
@@ -871,6 +1064,17 @@ int seg_locate(seg_t *s, int64_t offset, uint64_t *pos, int64_t *batch_base)
 	uint64_t p = 0;
 	int rc = idx_start(s, &sc, offset, &p);
 	while (rc == 0) {
+		const seg_hole_t *hl = hole_at(s, p);
+		if (hl) {
+			/* Offsets in a hole are missing: the batch after it is
+			 * the first one at or past them (as Kafka serves a gap). */
+			p = hl->to;
+			if (p >= s->size) {
+				rc = SL_ENOENT;
+				break;
+			}
+			continue;
+		}
 		batch_hdr_t h;
 		if (scan_hdr(&sc, p, &h) < 0) {
 			rc = SL_EIO;
@@ -895,17 +1099,19 @@ int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len)
 	int rc = seg_read_hdr(s, pos, &h);
 	if (rc < 0)
 		return rc;
+	/* Never into a hole: the run ends where the next one starts. */
+	uint64_t end = hole_after(s, pos);
 	uint64_t first = batch_size(&h);
-	if (pos + first > s->size)
+	if (pos + first > end)
 		return SL_EIO;
-	if (first >= max_bytes || s->size - pos <= max_bytes) {
-		uint64_t n = s->size - pos <= max_bytes ? s->size - pos : first;
+	if (first >= max_bytes || end - pos <= max_bytes) {
+		uint64_t n = end - pos <= max_bytes ? end - pos : first;
 		*len = (size_t)n;
 		return 0;
 	}
 	uint64_t target = pos + max_bytes;
 	scan_t sc;
-	scan_init(&sc, s->fd, s->size);
+	scan_init(&sc, s->fd, end);
 	uint64_t cur = pos + first;
 	ssize_t k = idx_floor_pos(s, target);
 	if (k >= 0 && ix_pos(s, (size_t)k) > cur) {
@@ -954,6 +1160,11 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset)
 	scan_init(&sc, s->fd, s->size);
 	while (rc == 0) {
 		batch_hdr_t h;
+		const seg_hole_t *hl = p < s->size ? hole_at(s, p) : NULL;
+		if (hl) {
+			p = hl->to;
+			continue;
+		}
 		if (p >= s->size) {
 			rc = SL_ENOENT;
 			break;
@@ -985,6 +1196,11 @@ int seg_max_ts_from(seg_t *s, int64_t min_offset, int64_t *ts, int64_t *offset)
 	scan_init(&sc, s->fd, s->size);
 	while (rc == 0 && p < s->size) {
 		batch_hdr_t h;
+		const seg_hole_t *hl = hole_at(s, p);
+		if (hl) {
+			p = hl->to;
+			continue;
+		}
 		if (scan_hdr(&sc, p, &h) < 0) {
 			rc = SL_EIO;
 			break;
@@ -1033,6 +1249,7 @@ void seg_close(seg_t *s)
 	unmap_indexes(s);
 	free(s->idx);
 	free(s->tidx);
+	free(s->holes);
 	free(s->path);
 	free(s);
 }

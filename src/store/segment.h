@@ -37,6 +37,14 @@ typedef struct seg_tidx {
 	uint32_t rel;
 } seg_tidx_t;
 
+/* A damaged region: bytes [from, to) held no valid batch (a CRC mismatch,
+ * a torn or overwritten header, an unexpected offset), and offsets
+ * [off_from, off_to) are missing from the segment. Never served. */
+typedef struct seg_hole {
+	uint64_t from, to;
+	int64_t off_from, off_to;
+} seg_hole_t;
+
 typedef struct seg {
 	int64_t base;   /* base offset (the file name) */
 	int64_t next;   /* offset after the last batch; == base when empty */
@@ -64,6 +72,14 @@ typedef struct seg {
 	int unsynced;    /* sealed without fdatasync (fsync=never) */
 	const log_t *log;
 	sio_t *io; /* file calls go through it (borrowed; may be NULL) */
+	/* Verification (seg_verify): bytes [0, vend) were written before this
+	 * run and are CRC-checked once before they are served; [0, vpos) is
+	 * checked (vnext: the offset expected at vpos). Bytes past vend were
+	 * written in this run and are trusted. */
+	uint64_t vpos, vend;
+	int64_t vnext;
+	seg_hole_t *holes; /* sorted, disjoint */
+	size_t nholes;
 } seg_t;
 
 /* Settings an append needs. */
@@ -98,6 +114,18 @@ enum {
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
              uint64_t index_interval, const log_t *log, sio_t *io);
 
+/* CRC-checks batches from the verified prefix on, up to byte `upto` (at
+ * least) and at most `budget` bytes (0: no bound), so that reads below
+ * `upto` serve only checked bytes. Damage becomes a hole (logged at warn;
+ * the batches after it stay readable); nothing is ever cut. Returns 0 or
+ * SL_EIO (a read failed). */
+int seg_verify(seg_t *s, uint64_t upto, uint64_t budget);
+/* Whether bytes [0, upto) need no more checking. */
+static inline int seg_verified(const seg_t *s, uint64_t upto)
+{
+	return s->vpos >= s->vend || s->vpos >= upto;
+}
+
 /* Writes one batch (already validated and rewritten; h describes it) at
  * the logical end. On failure (SL_EIO/SL_ENOSPC) nothing changes: the
  * logical end stays where it was and the next append overwrites the
@@ -105,11 +133,12 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
                const seg_params_t *prm);
 
-/* Position of the first batch whose last offset >= offset. SL_ENOENT when
- * the segment has none; SL_EIO when the file cannot be read. */
+/* Position of the first batch whose last offset >= offset, skipping holes
+ * (so *batch_base may be past offset). SL_ENOENT when the segment has
+ * none; SL_EIO when the file cannot be read. */
 int seg_locate(seg_t *s, int64_t offset, uint64_t *pos, int64_t *batch_base);
 /* Length of the run of whole batches starting at pos (a batch start) that
- * fits in max_bytes, but at least one batch. */
+ * fits in max_bytes, but at least one batch; never into a hole. */
 int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len);
 /* Base offset of the first batch with MaxTimestamp >= ts among those whose
  * last offset >= min_offset, or SL_ENOENT. */
