@@ -361,6 +361,9 @@ out:
 	}
 	if (s.broker.syncer)
 		syncer_free(s.broker.syncer);
+	/* What the syncer synced last was deferred too (broker_close). */
+	if (sio_sync_deferred(s.broker.io, s.cfg.data_dir) < 0)
+		status = status ? status : 1;
 	sio_free(s.broker.io);
 	if (s.broker.loop)
 		loop_free(s.broker.loop);

@@ -57,8 +57,10 @@ struct sio {
 	atomic_uint_fast64_t hits;
 	char **paths; /* fd → owned path, or NULL */
 	size_t npaths;
-	int powerloss;   /* recording unsynced changes */
-	pfile_t *pfiles; /* files with unsynced changes recorded */
+	int powerloss;    /* recording unsynced changes */
+	atomic_int defer; /* shutdown: syncs are owed, not made */
+	atomic_int owed;  /* a sync was deferred */
+	pfile_t *pfiles;  /* files with unsynced changes recorded */
 };
 
 sio_t *sio_new(void)
@@ -69,6 +71,8 @@ sio_t *sio_new(void)
 	pthread_mutex_init(&io->mu, NULL);
 	atomic_init(&io->armed, 0);
 	atomic_init(&io->hits, 0);
+	atomic_init(&io->defer, 0);
+	atomic_init(&io->owed, 0);
 	return io;
 }
 
@@ -445,6 +449,10 @@ static void pl_synced(sio_t *io, int fd, uint64_t seq)
 /* A sync through fn (fdatasync or fsync), bookkept when recording. */
 static int pl_sync(sio_t *io, int fd, int (*fn)(int))
 {
+	if (io && atomic_load(&io->defer)) {
+		atomic_store(&io->owed, 1);
+		return 0;
+	}
 	if (!recording(io))
 		return fn(fd);
 	uint64_t seq = pl_seq(io, fd);
@@ -492,6 +500,31 @@ int sio_powerloss(sio_t *io, int tear, uint64_t seed)
 	}
 	pthread_mutex_unlock(&io->mu);
 	return touched;
+}
+
+void sio_defer_syncs(sio_t *io)
+{
+	if (io)
+		atomic_store(&io->defer, 1);
+}
+
+void sio_resume_syncs(sio_t *io)
+{
+	if (io)
+		atomic_store(&io->defer, 0);
+}
+
+int sio_sync_deferred(sio_t *io, const char *dir)
+{
+	if (!io || !atomic_load(&io->owed))
+		return 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sl_from_errno(errno);
+	int rc = syncfs(fd) < 0 ? SL_EIO : 0;
+	close(fd);
+	atomic_store(&io->owed, 0);
+	return rc;
 }
 
 /* --- the calls ---------------------------------------------------------------------- */
@@ -649,6 +682,10 @@ int sio_pwrite_all(sio_t *io, int fd, const void *p, size_t n, off_t off, size_t
 
 int sio_fsync_dir(sio_t *io, const char *dir)
 {
+	if (io && atomic_load(&io->defer)) {
+		atomic_store(&io->owed, 1);
+		return 0;
+	}
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return sl_from_errno(errno);
