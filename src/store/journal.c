@@ -36,7 +36,12 @@
  *      invalid frame (short frame, L = 0, bad CRC, type 0) the file is
  *      truncated to the end of the last valid record, fsynced, and one
  *      warning says how many bytes were cut. New appends continue from
- *      there. A frame whose L is over the record limit is invalid unless it
+ *      there. If a whole valid frame follows the invalid one somewhere, the
+ *      invalid bytes are damage rather than a torn append: the records after
+ *      it cannot be replayed safely (each may depend on the lost one), so
+ *      the tail from the damage on is first copied, synced, to
+ *      NAME.journal.damaged-<unix time> (error logged; never deleted) and
+ *      only then cut. A frame whose L is over the record limit is invalid unless it
  *      is whole with a matching CRC: then it was written under a larger
  *      limit, and the open is refused (SL_ETOOBIG) rather than cutting
  *      acknowledged data.
@@ -74,7 +79,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JRNL_MAGIC "SLJRNL"
@@ -613,6 +620,69 @@ int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg)
 	return rc;
 }
 
+/* Whether a whole valid frame starts anywhere in (from, size): the sign of
+ * damage in the middle rather than a torn tail (a torn append is followed
+ * by nothing, or by preallocated zeros). */
+static int valid_frame_after(jrnl_t *j, uint64_t from, uint64_t size)
+{
+	if (size - from < JRNL_FRAME + 1)
+		return 0;
+	const uint8_t *m = mmap(NULL, size, PROT_READ, MAP_SHARED, j->fd, 0);
+	if (m == MAP_FAILED)
+		return 0;
+	int found = 0;
+	for (uint64_t off = from + 1; !found && off + JRNL_FRAME <= size; off++) {
+		uint32_t len = be32_load(m + off);
+		if (len == 0 || (uint64_t)len - 1 > j->opts.max_record || off + 8 + len > size ||
+		    m[off + 8] == 0)
+			continue;
+		found = crc32c(0, m + off + 8, len) == be32_load(m + off + 4);
+	}
+	munmap((void *)m, size);
+	return found;
+}
+
+/* Copies bytes [from, size) to DIR/NAME.journal.damaged-<unix time>,
+ * synced, before the journal is cut there. */
+static int keep_aside(jrnl_t *j, uint64_t from, uint64_t size)
+{
+	char *aside = NULL;
+	char suffix[64];
+	snprintf(suffix, sizeof suffix, ".journal.damaged-%lld", (long long)time(NULL));
+	aside = path_of(j->dir, j->name, suffix);
+	int fd = sio_open(j->io, aside, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = fd < 0 ? sl_from_errno(errno) : 0;
+	uint8_t chunk[65536];
+	for (uint64_t off = from; rc == 0 && off < size;) {
+		size_t n = size - off < sizeof chunk ? (size_t)(size - off) : sizeof chunk;
+		if (pread(j->fd, chunk, n, (off_t)off) != (ssize_t)n)
+			rc = SL_EIO;
+		else
+			rc = sio_pwrite_all(j->io, fd, chunk, n, (off_t)(off - from), NULL);
+		off += n;
+	}
+	if (rc == 0 && sio_fsync(j->io, fd) < 0)
+		rc = SL_EIO;
+	if (fd >= 0)
+		sio_close(j->io, fd);
+	if (rc == 0)
+		rc = sio_fsync_dir(j->io, j->dir);
+	if (rc == 0)
+		log_error(j->log,
+		          "journal %s: damaged record at offset %llu with valid records after it; "
+		          "they cannot be replayed safely (each may depend on the damaged one): the "
+		          "%llu bytes from there are kept in %s, the records before it are in use",
+		          j->path, (unsigned long long)from, (unsigned long long)(size - from), aside);
+	else
+		log_error(j->log,
+		          "journal %s: damaged record at offset %llu with valid records after it, "
+		          "and they cannot be kept aside in %s (%s); refusing to open: copy the "
+		          "file elsewhere, then start again",
+		          j->path, (unsigned long long)from, aside, sl_strerror(rc));
+	free(aside);
+	return rc;
+}
+
 /* Creates an empty journal atomically: header into the .tmp, fsync, rename,
  * fsync the directory. */
 static int create_file(jrnl_t *j)
@@ -748,6 +818,14 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		         "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
 		         j->path, (unsigned long long)(size - end), (unsigned long long)end,
 		         why ? why : "unreadable");
+		if (valid_frame_after(j, end, size)) {
+			/* Not a torn write: good records follow the damage. They
+			 * cannot be replayed safely (each may depend on the one
+			 * lost), but they are never deleted either. */
+			rc = keep_aside(j, end, size);
+			if (rc < 0)
+				goto fail;
+		}
 		if (sio_ftruncate(j->io, j->fd, (off_t)end) < 0 || sio_fsync(j->io, j->fd) < 0) {
 			rc = SL_EIO;
 			log_error(log, "journal %s: cannot truncate the damaged tail: %s", j->path,

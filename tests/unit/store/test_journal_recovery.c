@@ -7,6 +7,7 @@
  */
 #include "test_journal_util.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -589,6 +590,65 @@ TEST(jrnl_preallocated_file_reopens_after_crash)
 	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, "copy", "p", &o, collect, &c), 0);
 	CHECK_EQ(c.n, 40);
 	check_gen(&c, 0, 0, 40);
+	jrnl_close(j);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+/* Damage in the middle (valid records after it) is not a torn append: the
+ * prefix is replayed, and the tail from the damage on is kept aside in
+ * NAME.journal.damaged-* before the journal is cut, never deleted. */
+TEST(jrnl_damage_in_the_middle_keeps_the_tail_aside)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	jrnl_opts_t o = opts_default();
+	collector_t c = {0};
+	jrnl_t *j;
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "m", &o, collect, &c), 0);
+	uint64_t at5 = 0;
+	for (uint32_t i = 0; i < 10; i++) {
+		if (i == 5)
+			at5 = jrnl_size(j);
+		CHECK_EQ(gen_append(j, i), 0);
+	}
+	uint64_t size = jrnl_size(j);
+	jrnl_close(j);
+	int fd = open("m.journal", O_RDWR);
+	CHECK(fd >= 0);
+	uint8_t b = 0x77;
+	CHECK_EQ(pwrite(fd, &b, 1, (off_t)at5 + 12), 1); /* inside record 5 */
+	close(fd);
+	collector_free(&c);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "m", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 5);
+	check_gen(&c, 0, 0, 5);
+	jrnl_close(j);
+	CHECK_EQ(file_size("m.journal"), (long long)at5);
+	DIR *d = opendir(".");
+	CHECK(d != NULL);
+	struct dirent *e;
+	int aside = 0;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "m.journal.damaged-", 18))
+			continue;
+		aside++;
+		CHECK_EQ(file_size(e->d_name), (long long)(size - at5));
+	}
+	closedir(d);
+	CHECK_EQ(aside, 1);
+	/* A torn tail (nothing valid after it) is cut without a copy. */
+	collector_free(&c);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "m", &o, collect, &c), 0);
+	CHECK_EQ(gen_append(j, 5), 0);
+	jrnl_close(j);
+	CHECK(truncate("m.journal", (off_t)at5 + 5) == 0);
+	collector_free(&c);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "m", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 5);
 	jrnl_close(j);
 	collector_free(&c);
 	fx_deinit(&fx);
