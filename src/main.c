@@ -34,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -270,14 +272,55 @@ static void shutdown_server(server_t *s)
 	loop_run_once(loop, 0);
 }
 
+/* Raises the soft descriptor limit to the hard one, as Redis does: each
+ * partition holds a few files open, each client a socket. */
+static void raise_fd_limit(server_t *s)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info(&s->log, "file descriptor limit raised from %llu to %llu",
+		         (unsigned long long)was, (unsigned long long)rl.rlim_max);
+}
+
+/* After the broker opened: how many descriptors it holds against the limit,
+ * with a warning when clients would soon find none left. */
+static void report_fds(server_t *s)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	if (rl.rlim_cur != RLIM_INFINITY && n + 256 > rl.rlim_cur)
+		log_warn(&s->log,
+		         "%zu file descriptors in use of a limit of %llu: raise it (ulimit -n) "
+		         "so that clients and new partitions find some",
+		         n, (unsigned long long)rl.rlim_cur);
+	else
+		log_info(&s->log, "%zu file descriptors in use (limit %llu)", n,
+		         (unsigned long long)rl.rlim_cur);
+}
+
 /* Every domain is the broker's and opens whatever listeners are on. */
 static int open_broker(server_t *s)
 {
 	s->broker.io = sio_new();
 	syncer_set_io(s->broker.syncer, s->broker.io);
+	raise_fd_limit(s);
 	int rc = broker_open(&s->broker);
-	if (rc == 0)
+	if (rc == 0) {
 		s->broker_open = 1;
+		report_fds(s);
+	}
 	return rc;
 }
 

@@ -65,6 +65,7 @@
 
 #include "core/crc32c.h"
 #include "core/err.h"
+#include "core/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +80,7 @@
 #define IDX_ENTRY 8
 #define TIDX_ENTRY 12
 #define SCAN_CHUNK (16 * 1024)
-#define PREALLOC_MIN (1u << 20)
+#define PREALLOC_MIN (64u << 10)
 #define PREALLOC_MAX (64u << 20)
 
 /* --- small file helpers --------------------------------------------------- */
@@ -940,13 +941,24 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 
 /* --- append ----------------------------------------------------------------- */
 
-/* Makes sure [0, end) is allocated. Steps start at 1 MiB and double up to
- * 64 MiB, so a quiet partition holds little unused space and a busy one
- * changes the file size (which a sync must also commit) rarely. */
+/* Makes sure [0, end) is allocated. The step follows the write rate: it
+ * starts at 64 KiB, doubles (up to 64 MiB) when the previous step was used
+ * up within a second and halves when it lasted over ten, so thousands of
+ * quiet partitions hold little unused space (4,000 of them held 4 GB with
+ * a fixed 1 MiB start) while a busy one changes the file size, which a
+ * sync must also commit, rarely. */
 static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 {
 	if (end <= s->alloc || s->no_prealloc)
 		return 0;
+	int64_t now = time_mono_ms();
+	if (s->prealloc_at) {
+		if (now - s->prealloc_at < 1000 && s->prealloc_step < PREALLOC_MAX)
+			s->prealloc_step *= 2;
+		else if (now - s->prealloc_at > 10000 && s->prealloc_step > PREALLOC_MIN)
+			s->prealloc_step /= 2;
+	}
+	s->prealloc_at = now;
 	uint64_t want = s->alloc + s->prealloc_step;
 	uint64_t cap = max_size > end ? max_size : end;
 	if (want > cap)
@@ -955,8 +967,6 @@ static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 		want = end;
 	if (sio_fallocate(s->io, s->fd, 0, (off_t)s->alloc, (off_t)(want - s->alloc)) == 0) {
 		s->alloc = want;
-		if (s->prealloc_step < PREALLOC_MAX)
-			s->prealloc_step *= 2;
 		return 0;
 	}
 	if (errno == EOPNOTSUPP || errno == ENOSYS) {

@@ -66,6 +66,7 @@ typedef struct seg {
 	int64_t max_ts_off;   /* base offset of the batch carrying it */
 	int64_t first_ts;     /* MaxTimestamp of the first batch (roll by time) */
 	uint64_t prealloc_step;
+	int64_t prealloc_at; /* monotonic ms of the last preallocation */
 	uint64_t index_interval;
 	int no_prealloc; /* the filesystem refused fallocate */
 	int index_dirty; /* files lag the in-memory indexes: rewrite on seal */
