@@ -42,37 +42,107 @@ static void rm_rf(const char *dir)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
-void fuzz_front_run(const front_t *front, const uint8_t *data, size_t size, const void *probe,
-                    size_t probe_len)
-{
-	char dir[] = "/tmp/sluice-fuzz-front-XXXXXX";
-	if (!mkdtemp(dir))
-		abort();
+/* One broker and front per process (per front), kept across inputs: a
+ * fresh one per input (journals, a syncer thread, rm -rf) ran ~10 inputs a
+ * second. State carries over from input to input, as long-lived client
+ * traffic would; every RESET_EVERY inputs (and at exit) it starts over, so
+ * memory stays bounded. Data lives in /dev/shm when there is one. */
+#define RESET_EVERY 2000
+
+typedef struct world {
+	const front_t *front;
+	char dir[64];
 	sl_config_t cfg;
-	config_init(&cfg);
+	broker_t b;
+	void *srv;
+	unsigned runs;
+} world_t;
+
+static world_t worlds[4];
+
+static void world_stop(world_t *w)
+{
+	if (!w->front)
+		return;
+	w->front->stop(w->srv);
+	broker_close(&w->b);
+	loop_run_once(w->b.loop, 0);
+	syncer_free(w->b.syncer);
+	loop_free(w->b.loop);
+	config_deinit(&w->cfg);
+	rm_rf(w->dir);
+	w->front = NULL;
+}
+
+static void worlds_stop(void)
+{
+	for (size_t i = 0; i < sizeof worlds / sizeof worlds[0]; i++)
+		world_stop(&worlds[i]);
+}
+
+static void world_start(world_t *w, const front_t *front)
+{
+	static int registered;
+	if (!registered) {
+		registered = 1;
+		atexit(worlds_stop);
+	}
+	snprintf(w->dir, sizeof w->dir, "%s/sluice-fuzz-front-XXXXXX",
+	         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	if (!mkdtemp(w->dir))
+		abort();
+	config_init(&w->cfg);
 	char err[256];
 	const char *settings[][2] = {{"fsync", "never"},
-	                             {"data.dir", dir},
+	                             {"data.dir", w->dir},
 	                             {"max-job-size", "1000"},
 	                             {"proto-max-bulk-len", "65536"},
 	                             {"socket.request.max.bytes", "1048576"},
 	                             {"message.max.bytes", "65536"},
+	                             {"log.verify.bytes.per.sec", "0"},
 	                             {"group.initial.rebalance.delay.ms", "0"}};
 	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-		if (config_set(&cfg, settings[i][0], settings[i][1], err, sizeof err) != 0)
+		if (config_set(&w->cfg, settings[i][0], settings[i][1], err, sizeof err) != 0)
 			abort();
-	broker_t b;
-	memset(&b, 0, sizeof b);
-	b.cfg = &cfg;
-	b.loop = loop_new(NULL);
-	b.syncer = syncer_new(b.loop, NULL);
-	b.data_dir = cfg.data_dir;
-	void *srv = NULL;
-	if (broker_open(&b) != 0 || front->start(&b, &srv) != 0)
+	memset(&w->b, 0, sizeof w->b);
+	w->b.cfg = &w->cfg;
+	w->b.loop = loop_new(NULL);
+	w->b.syncer = syncer_new(w->b.loop, NULL);
+	w->b.data_dir = w->cfg.data_dir;
+	w->srv = NULL;
+	if (broker_open(&w->b) != 0 || front->start(&w->b, &w->srv) != 0)
 		abort();
+	w->front = front;
+	w->runs = 0;
+}
+
+static world_t *world_of(const front_t *front)
+{
+	world_t *free_slot = NULL;
+	for (size_t i = 0; i < sizeof worlds / sizeof worlds[0]; i++) {
+		if (worlds[i].front == front) {
+			if (++worlds[i].runs < RESET_EVERY)
+				return &worlds[i];
+			world_stop(&worlds[i]);
+			free_slot = &worlds[i];
+			break;
+		}
+		if (!worlds[i].front && !free_slot)
+			free_slot = &worlds[i];
+	}
+	if (!free_slot)
+		abort();
+	world_start(free_slot, front);
+	return free_slot;
+}
+
+void fuzz_front_run(const front_t *front, const uint8_t *data, size_t size, const void *probe,
+                    size_t probe_len)
+{
+	world_t *w = world_of(front);
 	conn_limits_t limits = {.max_input = 1 << 20, .high_water = 1 << 20, .low_water = 1 << 16};
-	memconn_t *bad = memconn_new(b.loop, front->proto, srv, &limits);
-	memconn_t *good = memconn_new(b.loop, front->proto, srv, &limits);
+	memconn_t *bad = memconn_new(w->b.loop, front->proto, w->srv, &limits);
+	memconn_t *good = memconn_new(w->b.loop, front->proto, w->srv, &limits);
 	if (!bad || !good)
 		abort();
 	buf_t sink = BUF_INIT;
@@ -103,11 +173,6 @@ void fuzz_front_run(const front_t *front, const uint8_t *data, size_t size, cons
 	buf_deinit(&sink);
 	memconn_free(bad);
 	memconn_free(good);
-	front->stop(srv);
-	broker_close(&b);
-	loop_run_once(b.loop, 0);
-	syncer_free(b.syncer);
-	loop_free(b.loop);
-	config_deinit(&cfg);
-	rm_rf(dir);
+	/* Closing connections may leave deferred work (released holds). */
+	loop_run_once(w->b.loop, 0);
 }

@@ -1,8 +1,9 @@
 /*
  * front_harness.h — drives a whole protocol front with fuzz input.
  *
- * fuzz_front_run() starts the front on a fresh broker (own loop, syncer,
- * temp data directory, fsync=never, small limits), opens two in-memory
+ * fuzz_front_run() runs the front on a broker kept for the whole process
+ * (own loop, syncer, data directory in /dev/shm, fsync=never, small
+ * limits; started again every few thousand inputs), opens two in-memory
  * connections (tests/unit/net/memconn.h), feeds the input to the first in
  * chunks whose sizes come from the input itself (so parsers see requests
  * split at many boundaries), and then checks that the second, healthy
