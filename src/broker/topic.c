@@ -261,9 +261,10 @@ static int commit(topics_t *ts, const uint8_t *types, buf_t *bufs, int n)
 	int rc = 0;
 	if (ts->replaying)
 		goto done;
-	/* A commit whose cut-back failed left the journal refusing appends:
-	 * try that cut again first. */
-	if (jrnl_error(ts->j))
+	/* A commit whose cut-back failed left its bytes in the journal (and
+	 * the journal refusing appends, once the syncer reported the failed
+	 * sync): cut them off first, durably. */
+	if (jrnl_error(ts->j) || jrnl_size(ts->j) != ts->good)
 		rc = jrnl_cut(ts->j, ts->good);
 	for (int i = 0; i < n && rc == 0; i++)
 		rc = jrnl_append(ts->j, types[i], buf_data(&bufs[i]), buf_len(&bufs[i]));
@@ -292,7 +293,7 @@ static int commit1(topics_t *ts, uint8_t type, buf_t *b)
 static int snapshot(void *arg, jrnl_t *j);
 static void maybe_compact(topics_t *ts)
 {
-	if (jrnl_error(ts->j))
+	if (jrnl_error(ts->j) || jrnl_size(ts->j) != ts->good)
 		return;
 	if (jrnl_maybe_compact(ts->j, snapshot, ts) == 0 && !jrnl_error(ts->j))
 		ts->good = jrnl_size(ts->j);
