@@ -47,13 +47,22 @@ static void verify_tick(loop_t *loop, loop_timer_t *t)
 	loop_timer_start(loop, t, done ? VERIFY_TICK_MS : VERIFY_IDLE_MS);
 }
 
+static int topic_exists(void *arg, grp_str_t topic)
+{
+	broker_t *b = arg;
+	return topic.len > 0 && topics_find(b->topics, topic.p, (size_t)topic.len) != NULL;
+}
+
 static int open_groups(broker_t *b)
 {
 	grp_opts_t o;
 	grp_opts_from_config(&o, b->cfg);
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/groups", b->data_dir);
-	return grp_coord_open(&b->groups, b->loop, b->syncer, b->log, &o, dir);
+	int rc = grp_coord_open(&b->groups, b->loop, b->syncer, b->log, &o, dir);
+	if (rc == 0)
+		grp_coord_set_topic_check(b->groups, topic_exists, b);
+	return rc;
 }
 
 /* Arms the start-up fault of debug.fault (tests of start-up failures). */

@@ -60,6 +60,7 @@ typedef struct bmem {
 
 typedef struct hlink {
 	dur_hold_t *h;
+	int *out; /* dur_hold_join_status: this domain's outcome */
 	struct hlink *next;
 } hlink_t;
 
@@ -311,6 +312,8 @@ static void batch_settle(dur_batch_t *b, int status)
 	b->holds = b->holds_tail = NULL;
 	while (l) {
 		hlink_t *n = l->next;
+		if (l->out && status < 0)
+			*l->out = status;
 		hold_settle(l->h, status);
 		free(l);
 		l = n;
@@ -366,13 +369,15 @@ static dur_batch_t *open_batch(dur_t *d)
 	return d->open;
 }
 
-void dur_hold_join(dur_hold_t *h, dur_t *d, int force)
+void dur_hold_join_status(dur_hold_t *h, dur_t *d, int force, int *status)
 {
 	if (!force && d->policy.mode != FSYNC_ALWAYS)
 		return;
 	if (d->failed) {
 		if (h->status == 0)
 			h->status = d->failed;
+		if (status)
+			*status = d->failed;
 		return;
 	}
 	if (!d->ndirty && !d->head && !d->open)
@@ -382,6 +387,7 @@ void dur_hold_join(dur_hold_t *h, dur_t *d, int force)
 	if (!l)
 		abort();
 	l->h = h;
+	l->out = status;
 	l->next = NULL;
 	if (b->holds_tail)
 		b->holds_tail->next = l;
@@ -393,6 +399,11 @@ void dur_hold_join(dur_hold_t *h, dur_t *d, int force)
 		h->counted = d;
 		d->busy++;
 	}
+}
+
+void dur_hold_join(dur_hold_t *h, dur_t *d, int force)
+{
+	dur_hold_join_status(h, d, force, NULL);
 }
 
 static void flush_task(loop_t *loop, loop_task_t *t)

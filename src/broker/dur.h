@@ -114,6 +114,13 @@ buf_t *dur_hold_buf(dur_hold_t *h);
  * pending; with force whenever anything is unsynced, whatever the policy
  * (Kafka acks=-1). */
 void dur_hold_join(dur_hold_t *h, dur_t *d, int force);
+/* Same, and *status (borrowed: it must stay valid until fin ran; the
+ * caller sets it to 0 first) receives this domain's own outcome: 0, or the
+ * error when the writes the reply waited for in d failed. A reply that
+ * covers several domains (a Kafka produce to several partitions) reports
+ * each part's result, since a failure in one domain leaves the others'
+ * writes durable. */
+void dur_hold_join_status(dur_hold_t *h, dur_t *d, int force, int *status);
 /* Every domain is joined: the reply leaves as soon as they allow (now, if
  * none is pending). h is invalid afterwards. */
 void dur_hold_arm(dur_hold_t *h);

@@ -11,8 +11,8 @@
  */
 #include "broker/group_priv.h"
 
-#include "core/fs.h"
 #include "core/err.h"
+#include "store/sio.h"
 #include "core/time.h"
 
 #include <assert.h>
@@ -324,6 +324,101 @@ size_t grp_coord_parked(const grp_coord_t *gc)
 	return gc->parked;
 }
 
+dur_t *grp_coord_dur(const grp_coord_t *gc)
+{
+	return gc->dur;
+}
+
+grp_err_t grp_writable(const grp_coord_t *gc)
+{
+	return dur_state(gc->dur) < 0 ? GRP_ERR_STORAGE_ERROR : GRP_ERR_OK;
+}
+
+void grp_coord_set_topic_check(grp_coord_t *gc, int (*exists)(void *arg, grp_str_t topic),
+                               void *arg)
+{
+	gc->topic_exists = exists;
+	gc->topic_arg = arg;
+}
+
+/* Destroys every group (their parked requests must have been answered). */
+static void destroy_all(grp_coord_t *gc)
+{
+	size_t it;
+	const char *k;
+	size_t kl;
+	void *v;
+	/* Destroying removes from the map; restart the iteration each time. */
+	for (;;) {
+		it = 0;
+		if (!map_next(&gc->groups, &it, &k, &kl, &v))
+			break;
+		grp_destroy(v);
+	}
+}
+
+static void abort_parked(grp_coord_t *gc, grp_err_t err)
+{
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&gc->groups, &it, &k, &kl, &v))
+		grp_join_abort(v, err);
+}
+
+static void restore_timers(grp_coord_t *gc)
+{
+	/* Restored members get a full session timeout to come back. */
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&gc->groups, &it, &k, &kl, &v))
+		grp_join_restored(v);
+}
+
+/* The domain cut the journal back to its last durable point: what the
+ * coordinator holds must be what the journal says, so nothing whose write
+ * failed stays visible. Parked members are answered as on a coordinator
+ * failover; they find the coordinator again and rejoin. */
+static int reload(void *arg)
+{
+	grp_coord_t *gc = arg;
+	abort_parked(gc, GRP_ERR_STORAGE_ERROR);
+	destroy_all(gc);
+	int rc = grp_store_reload(gc);
+	if (rc < 0)
+		return rc;
+	restore_timers(gc);
+	/* Removals of a deleted topic's offsets may have been cut back. */
+	if (gc->topic_exists)
+		loop_defer(gc->loop, &gc->sweep_task);
+	return 0;
+}
+
+static void on_idle(void *arg)
+{
+	grp_store_maybe_compact(arg);
+}
+
+static int missing_topic(const grp_t *g, const goffset_t *o, const void *arg)
+{
+	(void)g;
+	const grp_coord_t *gc = arg;
+	return !gc->topic_exists(gc->topic_arg, gstr_view(&o->topic));
+}
+
+static void sweep_task(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	grp_coord_t *gc = t->arg;
+	size_t n = grp_remove_offsets(gc, missing_topic, gc);
+	if (n)
+		log_info(gc->log, "groups: %zu committed offsets of deleted topics removed again",
+		         n);
+}
+
 /* --- lifecycle -------------------------------------------------------------------------- */
 
 int grp_coord_open(grp_coord_t **out, loop_t *loop, syncer_t *syncer, const log_t *log,
@@ -339,9 +434,12 @@ int grp_coord_open(grp_coord_t **out, loop_t *loop, syncer_t *syncer, const log_
 	gc->opts = *opts;
 	map_init(&gc->groups);
 	grp_retention_init(gc);
+	loop_task_init(&gc->sweep_task, sweep_task, gc);
+	dur_hooks_t hooks = {reload, on_idle, gc};
+	gc->dur = dur_new(loop, log, "kafka consumer groups", opts->fsync, &hooks);
 	int rc = 0;
 	if (dir) {
-		rc = fs_mkdir_p(dir);
+		rc = sio_mkdir_p(syncer_io(syncer), dir);
 		if (rc) {
 			log_error(log, "groups: cannot create %s: %s", dir, sl_strerror(rc));
 			goto fail;
@@ -349,14 +447,9 @@ int grp_coord_open(grp_coord_t **out, loop_t *loop, syncer_t *syncer, const log_
 		rc = grp_store_open(gc, dir);
 		if (rc)
 			goto fail;
+		gc->mem = dur_add_jrnl(gc->dur, gc->j);
 	}
-	/* Restored members get a full session timeout to come back. */
-	size_t it = 0;
-	const char *k;
-	size_t kl;
-	void *v;
-	while (map_next(&gc->groups, &it, &k, &kl, &v))
-		grp_join_restored(v);
+	restore_timers(gc);
 	grp_retention_start(gc);
 	*out = gc;
 	return 0;
@@ -371,20 +464,13 @@ void grp_coord_close(grp_coord_t *gc)
 		return;
 	gc->closing = 1;
 	loop_timer_stop(gc->loop, &gc->retention_timer);
-	size_t it = 0;
-	const char *k;
-	size_t kl;
-	void *v;
-	while (map_next(&gc->groups, &it, &k, &kl, &v))
-		grp_join_abort(v, GRP_ERR_COORDINATOR_NOT_AVAILABLE);
+	loop_task_cancel(gc->loop, &gc->sweep_task);
+	abort_parked(gc, GRP_ERR_COORDINATOR_NOT_AVAILABLE);
+	/* Replies still held get SL_ECLOSED (shutdown waited for them). */
+	dur_del(gc->dur, gc->mem);
+	dur_free(gc->dur);
 	grp_store_close(gc);
-	/* Destroying removes from the map; restart the iteration each time. */
-	for (;;) {
-		it = 0;
-		if (!map_next(&gc->groups, &it, &k, &kl, &v))
-			break;
-		grp_destroy(v);
-	}
+	destroy_all(gc);
 	map_deinit(&gc->groups);
 	free(gc);
 }
@@ -400,8 +486,14 @@ grp_err_t grp_delete(grp_coord_t *gc, grp_str_t group_id)
 		return GRP_ERR_GROUP_ID_NOT_FOUND;
 	if (g->state != GRP_EMPTY)
 		return GRP_ERR_NON_EMPTY_GROUP;
+	grp_err_t e = grp_writable(gc);
+	if (e)
+		return e;
+	/* The tombstone first: a group deleted in memory only would come
+	 * back after a restart. */
+	if (grp_store_group_del(g))
+		return GRP_ERR_STORAGE_ERROR;
 	grp_set_state(g, GRP_DEAD, "deleted by DeleteGroups");
-	grp_store_group_del(g);
 	grp_destroy(g);
 	grp_store_maybe_compact(gc);
 	return GRP_ERR_OK;

@@ -30,9 +30,20 @@
  *
  * Durability: committed offsets and group metadata (generation, protocol,
  * members with their assignments) are kept in a state journal
- * DIR/groups.journal. Offset commits follow the fsync policy: with
- * `always`, grp_offset_commit() asks the caller to wait for a callback that
- * fires once the commit is on disk.
+ * DIR/groups.journal, the one member of the coordinator's durability
+ * domain (broker/dur.h, grp_coord_dur()). Every change appends its record
+ * before memory changes, so a full disk refuses it at once (a commit's
+ * partition gets GRP_ERR_STORAGE_ERROR). The front hands every group-API
+ * reply to the domain, so under fsync=always no reply — an acknowledged
+ * commit, or an OffsetFetch showing one — leaves before what it depends on
+ * is on disk. When a write or sync fails the domain fails those replies,
+ * cuts the journal back to its last durable point and calls the reload
+ * hook, which answers parked JoinGroup/SyncGroup requests with
+ * GRP_ERR_STORAGE_ERROR and rebuilds every group from the cut journal, as
+ * after a coordinator failover in Kafka (members rejoin). While that runs,
+ * every call that changes the coordinator answers GRP_ERR_STORAGE_ERROR
+ * without changing anything. The journal is compacted only while the
+ * domain is idle.
  *
  * Strings: grp_str_t is a borrowed (pointer, length) view; length -1 means
  * null (Kafka's nullable strings). Everything runs on the loop thread.
@@ -40,6 +51,7 @@
 #ifndef SL_BROKER_GROUP_H
 #define SL_BROKER_GROUP_H
 
+#include "broker/dur.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "net/loop.h"
@@ -105,7 +117,7 @@ const char *grp_state_name(grp_state_t s);
 	X(GROUP_ID_NOT_FOUND, "group id not found")                      \
 	X(NON_EMPTY_GROUP, "group is not empty")                         \
 	X(GROUP_SUBSCRIBED_TO_TOPIC, "group is subscribed to the topic") \
-	X(STORAGE_ERROR, "the state journal failed")
+	X(STORAGE_ERROR, "the state journal failed or is recovering")
 
 typedef enum grp_err {
 #define GRP_ERR_ENUM(name, text) GRP_ERR_##name,
@@ -144,9 +156,16 @@ int grp_coord_open(grp_coord_t **out, loop_t *loop, syncer_t *syncer, const log_
 /* Answers every parked request with COORDINATOR_NOT_AVAILABLE, flushes and
  * closes the journal, frees everything. */
 void grp_coord_close(grp_coord_t *gc);
-/* Parked JoinGroup/SyncGroup requests (for the front's busy(); commits
- * waiting for a sync are the caller's to count). */
+/* Parked JoinGroup/SyncGroup requests. */
 size_t grp_coord_parked(const grp_coord_t *gc);
+/* The coordinator's durability domain (borrowed, lives as long as gc):
+ * every group-API reply goes through it. */
+dur_t *grp_coord_dur(const grp_coord_t *gc);
+/* How the coordinator learns whether a topic exists (the broker wires it
+ * to the topic registry): after a recovery cut back the removal of a
+ * deleted topic's offsets, they are removed again. */
+void grp_coord_set_topic_check(grp_coord_t *gc, int (*exists)(void *arg, grp_str_t topic),
+                               void *arg);
 
 /* --- JoinGroup ------------------------------------------------------------------ */
 
@@ -260,14 +279,11 @@ typedef struct grp_commit_part {
 	grp_err_t err;        /* in: preset errors (e.g. unknown topic) are kept; out: result */
 } grp_commit_part_t;
 
-/* Commits offsets. Per-partition results go to parts[i].err. Returns 0 when
- * the answer may be sent now, or 1 when the caller must wait for done(arg,
- * status), which fires once the commit is durable (fsync always); status
- * is 0 or a negative SL_E* code (then the commit may not have reached the
- * disk and should be reported as failed). done NULL: never wait (a caller
- * with nobody to answer later). */
-int grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_part_t *parts,
-                      size_t n, sync_cb done, void *arg);
+/* Commits offsets. Per-partition results go to parts[i].err: an accepted
+ * commit is appended to the journal (GRP_ERR_STORAGE_ERROR when it cannot
+ * be) and applied; its acknowledgement must go through grp_coord_dur(). */
+void grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_part_t *parts,
+                       size_t n);
 
 typedef struct grp_offset {
 	grp_str_t topic;
@@ -293,10 +309,13 @@ typedef struct grp_tp {
 } grp_tp_t;
 
 /* OffsetDelete: removes the offsets of partitions the group no longer
- * consumes. Returns the request-level error. */
+ * consumes. Returns the request-level error (STORAGE_ERROR while the
+ * domain recovers); a removal that cannot be journaled leaves the offset
+ * and reports STORAGE_ERROR for its partition. */
 grp_err_t grp_offset_delete(grp_coord_t *gc, grp_str_t group_id, grp_tp_t *parts, size_t n);
 
-/* Runs the offsets-retention pass now (normally a timer does). */
+/* Runs the offsets-retention pass now (normally a timer does). Offsets
+ * whose removal cannot be journaled stay until a later pass. */
 void grp_expire_offsets(grp_coord_t *gc);
 
 /* DeleteTopics: removes every group's committed offsets of the topic, as
@@ -306,8 +325,9 @@ void grp_topic_deleted(grp_coord_t *gc, grp_str_t topic);
 
 /* --- administration ---------------------------------------------------------------------- */
 
-/* DeleteGroups for one group: OK, INVALID_GROUP_ID, GROUP_ID_NOT_FOUND or
- * NON_EMPTY_GROUP. */
+/* DeleteGroups for one group: OK, INVALID_GROUP_ID, GROUP_ID_NOT_FOUND,
+ * NON_EMPTY_GROUP or STORAGE_ERROR (the deletion could not be journaled:
+ * nothing changed). */
 grp_err_t grp_delete(grp_coord_t *gc, grp_str_t group_id);
 
 typedef struct grp_listing {

@@ -27,6 +27,14 @@
  *    current generation, so the member keeps its assignment and nobody
  *    rebalances. The old member id is fenced (FENCED_INSTANCE_ID).
  *
+ * Durability (group_store.c): the group's metadata is journaled when it
+ * becomes Stable (the leader's assignment) or Empty, and when a static
+ * member is replaced. If that record cannot be appended, the change is not
+ * made, as Kafka does when it cannot store a group: the SyncGroup callers
+ * get STORAGE_ERROR and the group rebalances; a replaced static member
+ * keeps its old id and the joiner gets STORAGE_ERROR. While the domain
+ * recovers from a failed sync every call answers STORAGE_ERROR at once.
+ *
  * Loop thread only; parked callbacks are answered from timers and from
  * other members' requests.
  */
@@ -654,34 +662,44 @@ static void static_rejoin(grp_t *g, grp_member_t *m, grp_str_t new_id, const grp
 	         (int)new_id.len, new_id.p);
 	member_join_error(m, gstr_view(&m->id), GRP_ERR_FENCED_INSTANCE_ID);
 	member_sync_answer(m, GRP_ERR_FENCED_INSTANCE_ID);
+	gstr_t old_id = gstr_dup(gstr_view(&m->id));
 	grp_member_rename(m, new_id);
 	update_member(m, req);
 	grp_member_touch(m);
 	switch (g->state) {
 	case GRP_STABLE:
 		if (grp_str_eq(select_protocol(g), gstr_view(&g->protocol_name))) {
-			if (grp_store_group(g))
+			if (grp_store_group(g)) {
+				/* Kafka's rule: the replacement is undone and the
+				 * joiner told; the old id stays valid. */
 				log_warn(g->gc->log,
-				         "group %s: cannot store the replaced static member",
+				         "group %s: cannot store the replaced static member; "
+				         "replacement undone",
 				         gstr_z(&g->id));
-			answer_current(g, m, cb, arg, m == g->leader);
+				grp_member_rename(m, gstr_view(&old_id));
+				join_error(cb, arg, req->member_id, GRP_ERR_STORAGE_ERROR);
+			} else {
+				answer_current(g, m, cb, arg, m == g->leader);
+			}
+			gstr_free(&old_id);
 			return;
 		}
 		park_join(m, cb, arg);
 		prepare_rebalance(g, "a static member rejoined with other protocols");
-		return;
+		break;
 	case GRP_COMPLETING_REBALANCE:
 		/* It may have missed the generation it was given: start over. */
 		park_join(m, cb, arg);
 		prepare_rebalance(g, "a static member rejoined during CompletingRebalance");
-		return;
+		break;
 	case GRP_PREPARING_REBALANCE:
 	case GRP_EMPTY:
 	case GRP_DEAD:
 		park_join(m, cb, arg);
 		maybe_prepare_rebalance(g, "a static member rejoined");
-		return;
+		break;
 	}
+	gstr_free(&old_id);
 }
 
 static void join_new_member(grp_t *g, const grp_join_req_t *req, grp_join_cb cb, void *arg)
@@ -792,6 +810,10 @@ void grp_join(grp_coord_t *gc, const grp_join_req_t *req, grp_join_cb cb, void *
 		join_error(cb, arg, req->member_id, GRP_ERR_COORDINATOR_NOT_AVAILABLE);
 		return;
 	}
+	if (grp_writable(gc)) {
+		join_error(cb, arg, req->member_id, GRP_ERR_STORAGE_ERROR);
+		return;
+	}
 	int first = req->member_id.len <= 0;
 	grp_t *g = grp_find(gc, req->group_id);
 	if (!g) {
@@ -840,6 +862,10 @@ void grp_sync(grp_coord_t *gc, const grp_sync_req_t *req, grp_sync_cb cb, void *
 		sync_error(cb, arg, GRP_ERR_COORDINATOR_NOT_AVAILABLE);
 		return;
 	}
+	if (grp_writable(gc)) {
+		sync_error(cb, arg, GRP_ERR_STORAGE_ERROR);
+		return;
+	}
 	grp_t *g = grp_find(gc, req->group_id);
 	if (!g) {
 		sync_error(cb, arg, GRP_ERR_UNKNOWN_MEMBER_ID);
@@ -886,10 +912,23 @@ void grp_sync(grp_coord_t *gc, const grp_sync_req_t *req, grp_sync_cb cb, void *
 					gstr_set(&x->assignment,
 					         str_or_empty(req->assignments[i].assignment));
 			}
-			grp_set_state(g, GRP_STABLE, "the leader sent the assignment");
-			if (grp_store_group(g))
-				log_warn(gc->log, "group %s: cannot store the group's assignment",
+			/* The record first (it does not depend on the state):
+			 * a Stable group must be on disk. */
+			if (grp_store_group(g)) {
+				/* Kafka's doSyncGroup: every member gets the error
+				 * and the group rebalances. */
+				log_warn(gc->log,
+				         "group %s: cannot store the group's assignment; "
+				         "rebalancing",
 				         gstr_z(&g->id));
+				for (grp_member_t *x = g->head; x; x = x->next) {
+					gstr_set(&x->assignment, grp_s(""));
+					member_sync_answer(x, GRP_ERR_STORAGE_ERROR);
+				}
+				prepare_rebalance(g, "the assignment could not be stored");
+				return;
+			}
+			grp_set_state(g, GRP_STABLE, "the leader sent the assignment");
 			for (grp_member_t *x = g->head; x; x = x->next) {
 				if (x->sync_cb) {
 					member_sync_answer(x, GRP_ERR_OK);
@@ -920,6 +959,8 @@ grp_err_t grp_heartbeat(grp_coord_t *gc, grp_str_t group_id, grp_str_t member_id
 		return GRP_ERR_INVALID_GROUP_ID;
 	if (gc->closing)
 		return GRP_ERR_COORDINATOR_NOT_AVAILABLE;
+	if (grp_writable(gc))
+		return GRP_ERR_STORAGE_ERROR;
 	grp_t *g = grp_find(gc, group_id);
 	if (!g)
 		return GRP_ERR_UNKNOWN_MEMBER_ID;
@@ -952,6 +993,8 @@ grp_err_t grp_leave(grp_coord_t *gc, grp_str_t group_id, grp_leave_member_t *ms,
 		return GRP_ERR_INVALID_GROUP_ID;
 	if (gc->closing)
 		return GRP_ERR_COORDINATOR_NOT_AVAILABLE;
+	if (grp_writable(gc))
+		return GRP_ERR_STORAGE_ERROR;
 	grp_t *g = grp_find(gc, group_id);
 	for (size_t i = 0; i < n; i++) {
 		grp_leave_member_t *x = &ms[i];

@@ -14,6 +14,12 @@
  *    they processed before rejoining); during CompletingRebalance they get
  *    REBALANCE_IN_PROGRESS.
  *
+ * Durability: every change is appended to the journal before it is
+ * applied (a commit whose record cannot be appended gets STORAGE_ERROR for
+ * its partition, a removal that cannot be journaled is not made), and
+ * nothing changes while the domain recovers from a failed write
+ * (grp_writable). Acknowledgements go through the domain (the front).
+ *
  * Retention (KIP-211): an offset with an explicit expiry (OffsetCommit
  * v2–v4 RetentionTimeMs) expires then; offsets of a simple group expire
  * offsets.retention.minutes after their commit; offsets of a consumer
@@ -153,8 +159,8 @@ static grp_err_t commit_one(grp_t *g, const grp_commit_part_t *p, int64_t now, i
 	return GRP_ERR_OK;
 }
 
-int grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_part_t *parts,
-                      size_t n, sync_cb done, void *arg)
+void grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_part_t *parts,
+                       size_t n)
 {
 	grp_err_t top = GRP_ERR_OK;
 	grp_t *g = NULL;
@@ -162,7 +168,7 @@ int grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_p
 		top = GRP_ERR_INVALID_GROUP_ID;
 	else if (gc->closing)
 		top = GRP_ERR_COORDINATOR_NOT_AVAILABLE;
-	else {
+	else if ((top = grp_writable(gc)) == GRP_ERR_OK) {
 		g = grp_find(gc, req->group_id);
 		if (!g && req->generation < 0)
 			g = grp_create(gc, req->group_id);
@@ -186,13 +192,8 @@ int grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_p
 	}
 	if (g)
 		grp_drop_if_unused(g);
-	if (!wrote || !gc->j)
-		return 0;
-	grp_store_maybe_compact(gc);
-	if (!done || !jrnl_sync_required(gc->j))
-		return 0;
-	jrnl_when_durable(gc->j, done, arg);
-	return 1;
+	if (wrote)
+		grp_store_maybe_compact(gc);
 }
 
 /* --- OffsetFetch ------------------------------------------------------------------------ */
@@ -251,12 +252,18 @@ grp_offset_t *grp_offsets_all(grp_coord_t *gc, grp_str_t group_id, size_t *n)
 
 /* --- OffsetDelete ------------------------------------------------------------------------ */
 
-static void delete_offset(grp_t *g, goffset_t *o)
+/* Removes an offset once its removal is journaled. Returns 0, or the
+ * journal's error (the offset stays). */
+static int delete_offset(grp_t *g, goffset_t *o)
 {
-	if (grp_store_offset_del(g, o))
-		log_warn(g->gc->log, "group %s: cannot journal the deletion of an offset",
+	int rc = grp_store_offset_del(g, o);
+	if (rc) {
+		log_warn(g->gc->log, "group %s: cannot journal the deletion of an offset; kept",
 		         gstr_z(&g->id));
+		return rc;
+	}
 	grp_offset_remove(g, o);
+	return 0;
 }
 
 static int subscribed(const grp_t *g, grp_str_t topic)
@@ -275,6 +282,9 @@ grp_err_t grp_offset_delete(grp_coord_t *gc, grp_str_t group_id, grp_tp_t *parts
 		return GRP_ERR_INVALID_GROUP_ID;
 	if (gc->closing)
 		return GRP_ERR_COORDINATOR_NOT_AVAILABLE;
+	grp_err_t e = grp_writable(gc);
+	if (e)
+		return e;
 	grp_t *g = grp_find(gc, group_id);
 	if (!g || g->state == GRP_DEAD)
 		return GRP_ERR_GROUP_ID_NOT_FOUND;
@@ -288,8 +298,8 @@ grp_err_t grp_offset_delete(grp_coord_t *gc, grp_str_t group_id, grp_tp_t *parts
 			continue;
 		}
 		goffset_t *o = grp_offset_find(g, parts[i].topic, parts[i].partition);
-		if (o)
-			delete_offset(g, o);
+		if (o && delete_offset(g, o))
+			parts[i].err = GRP_ERR_STORAGE_ERROR;
 	}
 	grp_store_maybe_compact(gc);
 	return GRP_ERR_OK;
@@ -309,13 +319,14 @@ static int expired(const grp_t *g, const goffset_t *o, int64_t now, int64_t rete
 	return now - base >= retention;
 }
 
-/* Removes, in every group, the offsets match() selects; a group left Empty
- * with no members and no offsets is deleted, as Kafka removes it. Returns
- * how many offsets went. */
-static size_t remove_offsets(grp_coord_t *gc,
-                             int (*match)(const grp_t *g, const goffset_t *o, const void *arg),
-                             const void *arg)
+size_t grp_remove_offsets(grp_coord_t *gc,
+                          int (*match)(const grp_t *g, const goffset_t *o, const void *arg),
+                          const void *arg)
 {
+	/* Expiry and topic deletion change the coordinator like any request:
+	 * not while the domain recovers (a later pass catches up). */
+	if (grp_writable(gc) || gc->closing)
+		return 0;
 	size_t ng = map_len(&gc->groups), k = 0;
 	grp_t **groups = calloc(ng + 1, sizeof *groups);
 	if (!groups)
@@ -338,14 +349,12 @@ static size_t remove_offsets(grp_coord_t *gc,
 			if (match(g, v, arg))
 				victims[m++] = v;
 		for (size_t j = 0; j < m; j++)
-			delete_offset(g, victims[j]);
+			removed += delete_offset(g, victims[j]) == 0;
 		free(victims);
-		removed += m;
 		if (g->state == GRP_EMPTY && g->nmembers == 0 && map_len(&g->pending) == 0 &&
-		    map_len(&g->offsets) == 0) {
+		    map_len(&g->offsets) == 0 &&
+		    (!buf_len(&g->meta_rec) || grp_store_group_del(g) == 0)) {
 			grp_set_state(g, GRP_DEAD, "empty, with no committed offsets left");
-			if (buf_len(&g->meta_rec))
-				grp_store_group_del(g);
 			grp_destroy(g);
 		}
 	}
@@ -367,7 +376,7 @@ static int expired_match(const grp_t *g, const goffset_t *o, const void *arg)
 void grp_expire_offsets(grp_coord_t *gc)
 {
 	expiry_t e = {time_wall_ms(), gc->opts.offsets_retention_ms};
-	size_t removed = remove_offsets(gc, expired_match, &e);
+	size_t removed = grp_remove_offsets(gc, expired_match, &e);
 	if (removed)
 		log_info(gc->log, "groups: %zu committed offsets expired", removed);
 }
@@ -380,7 +389,7 @@ static int topic_match(const grp_t *g, const goffset_t *o, const void *arg)
 
 void grp_topic_deleted(grp_coord_t *gc, grp_str_t topic)
 {
-	size_t removed = remove_offsets(gc, topic_match, &topic);
+	size_t removed = grp_remove_offsets(gc, topic_match, &topic);
 	if (removed)
 		log_info(gc->log, "groups: %zu committed offsets of deleted topic %.*s removed",
 		         removed, (int)topic.len, topic.p);

@@ -14,6 +14,7 @@
 #ifndef SL_BROKER_GROUP_PRIV_H
 #define SL_BROKER_GROUP_PRIV_H
 
+#include "broker/dur.h"
 #include "broker/group.h"
 #include "core/buf.h"
 #include "core/map.h"
@@ -107,7 +108,12 @@ struct grp_coord {
 	grp_opts_t opts;
 	map_t groups;
 	jrnl_t *j;
+	dur_t *dur;     /* the coordinator's durability domain (owned) */
+	dur_mem_t *mem; /* the journal's membership in dur */
 	loop_timer_t retention_timer;
+	loop_task_t sweep_task; /* after a reload: forget offsets of deleted topics */
+	int (*topic_exists)(void *arg, grp_str_t topic);
+	void *topic_arg;
 	size_t parked; /* parked JoinGroup/SyncGroup callbacks */
 	int closing;
 	uint64_t replay_garbage; /* superseded bytes seen while replaying */
@@ -184,6 +190,12 @@ void grp_offsets_free(grp_t *g);
 goffset_t *grp_offset_put(grp_t *g, grp_str_t topic, int32_t partition);
 goffset_t *grp_offset_find(grp_t *g, grp_str_t topic, int32_t partition);
 void grp_offset_remove(grp_t *g, goffset_t *o);
+/* Removes, in every group, the offsets match() selects (each only once its
+ * removal is journaled); a group left Empty with no members and no offsets
+ * is deleted, as Kafka removes it. Returns how many offsets went. */
+size_t grp_remove_offsets(grp_coord_t *gc,
+                          int (*match)(const grp_t *g, const goffset_t *o, const void *arg),
+                          const void *arg);
 void grp_retention_init(grp_coord_t *gc);
 void grp_retention_start(grp_coord_t *gc);
 
@@ -198,6 +210,13 @@ int grp_store_offset(grp_t *g, goffset_t *o);
 int grp_store_offset_del(grp_t *g, goffset_t *o);
 /* Reports journal bytes that no longer matter. */
 void grp_store_garbage(grp_coord_t *gc, uint64_t bytes);
+/* Compacts if worthwhile and the domain is idle (dur.h: never while a
+ * reply waits on writes a snapshot would make durable). */
 void grp_store_maybe_compact(grp_coord_t *gc);
+/* Rebuilds every group from the journal (after the domain cut it back). */
+int grp_store_reload(grp_coord_t *gc);
+/* The mutation check of dur.h: GRP_ERR_STORAGE_ERROR while the domain is
+ * recovering from a failed write or sync, else OK. */
+grp_err_t grp_writable(const grp_coord_t *gc);
 
 #endif

@@ -28,13 +28,16 @@
  * this code cannot read (unknown type or version, bad lengths) stops the
  * open with SL_ECORRUPT rather than silently dropping state.
  *
- * When written: OFFSET on every accepted commit (the reply waits for the
- * sync under fsync=always); GROUP when a group becomes Stable or Empty and
- * when a static member is replaced; GROUP_DEL on DeleteGroups and when an
- * Empty group with no offsets is removed; OFFSET_DEL on OffsetDelete and
- * retention. Membership writes are not waited for: after a crash members
- * find an older generation and rejoin, as after a coordinator move in
- * Kafka.
+ * When written: OFFSET on every accepted commit; GROUP when a group
+ * becomes Stable or Empty and when a static member is replaced; GROUP_DEL
+ * on DeleteGroups and when an Empty group with no offsets is removed;
+ * OFFSET_DEL on OffsetDelete, retention and topic deletion. Each record is
+ * appended before the change it describes is applied, and every reply of
+ * the group APIs waits in the coordinator's durability domain (under
+ * fsync=always, until what it could have observed is synced). After a
+ * crash, or a failed sync that the domain cut back (grp_store_reload),
+ * members may find an older generation and rejoin, as after a coordinator
+ * move in Kafka.
  *
  * Garbage: each live record's size is remembered (goffset_t.rec_bytes, the
  * cached GROUP payload); superseded records and tombstones are reported to
@@ -377,7 +380,11 @@ static int snapshot(void *arg, jrnl_t *j)
 
 void grp_store_maybe_compact(grp_coord_t *gc)
 {
-	if (!gc->j)
+	/* A snapshot makes everything in memory durable at once: never while
+	 * a reply waits on writes whose sync could still fail (and be undone
+	 * after the snapshot made them durable). The domain's idle hook calls
+	 * back when it is safe. */
+	if (!gc->j || !dur_idle(gc->dur))
 		return;
 	int rc = jrnl_maybe_compact(gc->j, snapshot, gc);
 	if (rc)
@@ -413,6 +420,26 @@ int grp_store_open(grp_coord_t *gc, const char *dir)
 	log_info(gc->log,
 	         "groups: %zu groups and %zu committed offsets restored from %s/groups.journal",
 	         map_len(&gc->groups), noff, dir);
+	return 0;
+}
+
+int grp_store_reload(grp_coord_t *gc)
+{
+	if (!gc->j)
+		return 0;
+	gc->replay_garbage = 0;
+	int rc = jrnl_replay(gc->j, on_replay, gc);
+	if (rc < 0) {
+		log_error(gc->log, "groups: cannot rebuild the groups from the journal: %s",
+		          sl_strerror(rc));
+		gc->replay_garbage = 0;
+		return rc;
+	}
+	/* The cut forgot the garbage count; the replay saw it again. */
+	jrnl_garbage(gc->j, gc->replay_garbage);
+	gc->replay_garbage = 0;
+	log_warn(gc->log, "groups: %zu groups rebuilt from the journal after a storage failure",
+	         map_len(&gc->groups));
 	return 0;
 }
 

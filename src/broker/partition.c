@@ -5,17 +5,21 @@
  * base sequence, last offset delta); plog validates the rest (CRC, counts)
  * on append.
  *
- * Idempotent producer state is rebuilt on open by reading the headers of
- * the batches in the last PSTATE_SCAN_OFFSETS offsets of the log.
- * Loop thread only.
+ * Idempotent producer state is rebuilt on open, and again after the domain
+ * cut the log back (reload), by reading the headers of the batches in the
+ * last PSTATE_SCAN_OFFSETS offsets of the log: the log is the record of
+ * what was appended, so batches undone by a cut are forgotten and their
+ * retries accepted. Loop thread only.
  */
 #include "broker/partition.h"
+#include "broker/broker.h"
 #include "broker/fetchwait.h"
 #include "broker/topic.h"
 #include "core/err.h"
 #include "core/time.h"
 #include "store/batch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -62,8 +66,21 @@ static void on_hw(void *arg)
 	fetchwait_notify(arg);
 }
 
+/* The domain cut the log back after a failed sync: what producers did is
+ * now what the log holds. */
+static int reload(void *arg)
+{
+	partition_t *p = arg;
+	pstate_deinit(&p->pstate);
+	pstate_init(&p->pstate);
+	rebuild_pstate(p);
+	/* Parked fetches past the new end learn it (OFFSET_OUT_OF_RANGE). */
+	fetchwait_notify(p);
+	return 0;
+}
+
 int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir,
-                   const plog_opts_t *opts, syncer_t *syncer, const log_t *log, int clean)
+                   const plog_opts_t *opts, broker_t *b)
 {
 	partition_t *p = calloc(1, sizeof *p);
 	if (!p)
@@ -71,7 +88,7 @@ int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir
 	p->topic = t;
 	p->index = index;
 	pstate_init(&p->pstate);
-	int rc = plog_open(&p->log, dir, opts, syncer, log, clean);
+	int rc = plog_open(&p->log, dir, opts, b->syncer, b->log, b->clean_start);
 	if (rc < 0) {
 		pstate_deinit(&p->pstate);
 		free(p);
@@ -81,24 +98,38 @@ int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir
 	/* With fsync=always fetches see a batch once its sync lands: the
 	 * high watermark moving is what wakes them. */
 	plog_on_hw(p->log, on_hw, p);
+	char name[TOPIC_NAME_MAX + 32];
+	snprintf(name, sizeof name, "kafka partition %s-%d", t->name, (int)index);
+	dur_hooks_t hooks = {reload, NULL, p};
+	p->dur = dur_new(b->loop, b->log, name, opts->fsync, &hooks);
+	p->mem = dur_add_plog(p->dur, p->log);
 	*out = p;
 	return 0;
 }
 
-void partition_close(partition_t *p)
+/* Finishes what is held on the domain (those replies get SL_ECLOSED) and
+ * frees everything but the log. */
+static void partition_free(partition_t *p)
 {
 	fetchwait_forget(p);
-	plog_close(p->log);
+	dur_del(p->dur, p->mem);
+	dur_free(p->dur);
 	pstate_deinit(&p->pstate);
+}
+
+void partition_close(partition_t *p)
+{
+	partition_free(p);
+	plog_close(p->log);
 	free(p);
 }
 
-void partition_destroy(partition_t *p)
+int partition_destroy(partition_t *p)
 {
-	fetchwait_forget(p);
-	plog_destroy(p->log);
-	pstate_deinit(&p->pstate);
+	partition_free(p);
+	int rc = plog_destroy(p->log);
 	free(p);
+	return rc;
 }
 
 int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *res)
@@ -112,8 +143,11 @@ int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *
 	batch_hdr_t h;
 	if (batch_peek(batch, len, &h) < 0)
 		return SL_ECORRUPT;
-	if (p->write_failed)
-		return SL_EIO;
+	/* Recovering from a failed sync: nothing may build on the log until
+	 * it is cut back (the policy of broker/dur.h). */
+	int rc = dur_state(p->dur);
+	if (rc < 0)
+		return rc;
 	int idem = h.producer_id >= 0;
 	int32_t last_seq = seq_add(h.base_sequence, h.last_offset_delta);
 	if (idem) {
@@ -133,15 +167,16 @@ int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *
 		}
 	}
 	int64_t lat = p->topic->log_append_time ? time_wall_ms() : -1;
-	int rc = plog_append(p->log, batch, len, lat, &res->base_offset);
-	if (rc == SL_EIO || rc == SL_ENOSPC)
-		p->write_failed = 1;
+	rc = plog_append(p->log, batch, len, lat, &res->base_offset);
 	if (rc < 0)
 		return rc;
 	res->log_append_time = lat;
 	if (idem)
 		pstate_record(&p->pstate, h.producer_id, h.producer_epoch, h.base_sequence,
 		              last_seq, res->base_offset);
-	fetchwait_notify(p);
+	/* Readable at once unless reads wait for the sync (then the high
+	 * watermark moving wakes the fetches: on_hw). */
+	if (plog_hw(p->log) == plog_end_offset(p->log))
+		fetchwait_notify(p);
 	return 0;
 }

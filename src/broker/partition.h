@@ -1,16 +1,31 @@
 /*
  * partition.h — one Kafka topic partition: its partition log, idempotent
- * producer state, and the fetch waiters to wake when it grows.
+ * producer state, its durability domain, and the fetch waiters to wake
+ * when it grows.
  *
  * Appends go through partition_append(), which checks producer sequences
- * (producer_state.h) before writing and records the batch after. A write
- * failure marks the partition read-only until restart: appends answer
- * SL_EIO, reads are still served (KAFKA_STORAGE_ERROR for producers only).
+ * (producer_state.h) before writing and records the batch after.
+ *
+ * Durability: each partition is one domain (broker/dur.h) with its log as
+ * the only member. An acks=-1 produce holds its reply on the domain of
+ * every partition it wrote to. Reads need no hold: under fsync=always the
+ * log's high watermark (plog_hw) stops readers at the last synced batch.
+ * Failures:
+ *   - an append whose write or space reservation fails changes nothing
+ *     (plog_append is pre-apply): the producer gets the error at once and
+ *     may retry the same batch;
+ *   - a failed sync fails the domain: every unreleased acks=-1 reply gets
+ *     the error, appends are refused (dur_state) until the domain cut the
+ *     log back to its last synced batch, and the reload hook rebuilds the
+ *     idempotent producer state from the cut log, so a producer's retry of
+ *     a failed batch (same sequence) is accepted once the log recovered.
+ *     Reads continue throughout; writes resume without a restart.
  * Loop thread only.
  */
 #ifndef SL_BROKER_PARTITION_H
 #define SL_BROKER_PARTITION_H
 
+#include "broker/dur.h"
 #include "broker/producer_state.h"
 #include "store/plog.h"
 
@@ -18,13 +33,15 @@
 
 typedef struct topic topic_t;
 typedef struct fetchwait fetchwait_t;
+struct broker;
 
 typedef struct partition {
 	topic_t *topic; /* borrowed back pointer */
 	int32_t index;
 	plog_t *log;            /* owned */
 	pstate_t pstate;        /* idempotent producers */
-	int write_failed;       /* last append hit an I/O error */
+	dur_t *dur;             /* owned: the partition's durability domain */
+	dur_mem_t *mem;         /* the log's membership in dur */
 	struct fwlink *waiters; /* fetches waiting for data (fetchwait.c) */
 } partition_t;
 
@@ -36,16 +53,22 @@ typedef struct part_append {
 	int pserr;               /* PS_* producer-state verdict when the append was refused */
 } part_append_t;
 
-/* Opens (creating) the log of partition `index` of t in dir. */
+/* Opens (creating) the log of partition `index` of t in dir, with the
+ * broker's loop, syncer and log (b borrowed, outlives the partition). */
 int partition_open(partition_t **out, topic_t *t, int32_t index, const char *dir,
-                   const plog_opts_t *opts, syncer_t *syncer, const log_t *log, int clean);
+                   const plog_opts_t *opts, struct broker *b);
+/* Finishes replies still held on the partition (SL_ECLOSED), closes. */
 void partition_close(partition_t *p);
-/* Closes and deletes the partition's directory. */
-void partition_destroy(partition_t *p);
+/* The same, then deletes the partition's directory. Returns 0 or the
+ * error of the deletion (files may be left: topics_open sweeps them). */
+int partition_destroy(partition_t *p);
 
 /* Appends one RecordBatch v2 (modified in place: BaseOffset, maybe
  * LogAppendTime). Returns 0 (res filled), SL_ESTATE with res->pserr set when
- * producer state refuses the batch, or the plog_append error. */
+ * producer state refuses the batch, the domain's error while it recovers
+ * from a failed sync, or the plog_append error (nothing appended). A
+ * duplicate (res->duplicate) is answered with the original's offset: its
+ * acknowledgement must wait for the domain like the original's. */
 int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *res);
 
 #endif

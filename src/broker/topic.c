@@ -17,7 +17,21 @@
  * Replay applies records in order; a record naming an unknown topic is
  * skipped (it can only follow a DELETE). After replay, partition
  * directories that belong to no topic are removed: they are leftovers of a
- * deletion interrupted by a crash. Loop thread only.
+ * deletion interrupted by a crash, or of a creation whose record never
+ * became durable.
+ *
+ * Write-ahead: every mutation appends its record(s) and makes them durable
+ * at once (jrnl_commit_now: one write and, unless fsync=never, one
+ * fdatasync on the loop thread — these operations are rare), and changes
+ * memory only when that succeeded. A failed commit is cut back by the
+ * journal, so nothing is applied, nothing is acknowledged and the error is
+ * returned; should the cut itself fail, the next mutation tries it again
+ * (to `good`, the journal size after the last committed record), so writes
+ * resume once the disk works again, without a restart. Creating a topic or
+ * partitions opens the new logs first and removes them again if the
+ * record cannot be committed: a topic is never journaled half. Because
+ * everything in the journal is durable once acknowledged, it needs no
+ * durability domain and may be compacted at any time. Loop thread only.
  */
 #include "broker/topic.h"
 #include "broker/fetchwait.h"
@@ -40,6 +54,7 @@ enum { REC_CLUSTER = 1, REC_TOPIC, REC_DELETE, REC_PARTITIONS, REC_CONFIG, REC_P
 struct topics {
 	broker_t *b;
 	jrnl_t *j;
+	uint64_t good; /* journal size after the last committed record */
 	map_t byname;
 	char cluster_id[32];
 	int64_t next_pid;
@@ -238,13 +253,50 @@ static char *get_str(rd_t *r)
 	return s;
 }
 
-static int journal_put(topics_t *ts, uint8_t type, buf_t *b)
+/* Writes records ahead of the change they describe: appends bufs[0..n)
+ * (record types types[i]) and makes them durable now. 0 is the licence to
+ * apply the change; otherwise nothing was recorded. Frees the buffers. */
+static int commit(topics_t *ts, const uint8_t *types, buf_t *bufs, int n)
 {
+	int rc = 0;
 	if (ts->replaying)
-		return 0;
-	int rc = jrnl_append(ts->j, type, buf_data(b), buf_len(b));
-	buf_deinit(b);
+		goto done;
+	/* A commit whose cut-back failed left its bytes in the journal (and
+	 * the journal refusing appends, once the syncer reported the failed
+	 * sync): cut them off first, durably. */
+	if (jrnl_error(ts->j) || jrnl_size(ts->j) != ts->good)
+		rc = jrnl_cut(ts->j, ts->good);
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = jrnl_append(ts->j, types[i], buf_data(&bufs[i]), buf_len(&bufs[i]));
+	if (rc == 0)
+		rc = jrnl_commit_now(ts->j);
+	else if (jrnl_size(ts->j) != ts->good)
+		(void)jrnl_cut(ts->j, ts->good); /* drops the records appended before the failure */
+	if (rc == 0)
+		ts->good = jrnl_size(ts->j);
+	else
+		log_error(ts->b->log, "kafka: the topic journal could not record a change: %s",
+		          sl_strerror(rc));
+done:
+	for (int i = 0; i < n; i++)
+		buf_deinit(&bufs[i]);
 	return rc;
+}
+
+static int commit1(topics_t *ts, uint8_t type, buf_t *b)
+{
+	return commit(ts, &type, b, 1);
+}
+
+/* Compacts when worthwhile; everything in the journal is durable, so any
+ * time is a safe point. */
+static int snapshot(void *arg, jrnl_t *j);
+static void maybe_compact(topics_t *ts)
+{
+	if (jrnl_error(ts->j) || jrnl_size(ts->j) != ts->good)
+		return;
+	if (jrnl_maybe_compact(ts->j, snapshot, ts) == 0 && !jrnl_error(ts->j))
+		ts->good = jrnl_size(ts->j);
 }
 
 static void encode_topic(const topic_t *t, buf_t *b)
@@ -279,7 +331,41 @@ static int part_dir(const topics_t *ts, const topic_t *t, int32_t i, char *out, 
 	return len < 0 || (size_t)len >= n ? SL_EINVAL : 0;
 }
 
-static int open_partitions(topics_t *ts, topic_t *t, int32_t from, int32_t to)
+/* Removes a partition directory that belongs to no topic (a crash's or
+ * a failed deletion's leftover): opened as a log first, so only a log's
+ * files are removed. 0 when the directory is gone (or never existed). */
+static int remove_leftover(topics_t *ts, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : sl_from_errno(errno);
+	plog_opts_t o;
+	plog_opts_from_config(&o, ts->b->cfg);
+	plog_t *p = NULL;
+	int rc = plog_open(&p, path, &o, ts->b->syncer, ts->b->log, 0);
+	if (rc == 0) {
+		log_info(ts->b->log, "kafka: removing leftover partition directory %s", path);
+		rc = plog_destroy(p);
+	}
+	return rc;
+}
+
+/* Destroys partitions [from, to) of t (a creation being undone). */
+static void destroy_partitions(topics_t *ts, topic_t *t, int32_t from, int32_t to)
+{
+	for (int32_t i = from; i < to; i++)
+		if (partition_destroy(t->parts[i]) < 0)
+			log_warn(
+			    ts->b->log,
+			    "kafka: files of partition %s-%d are left; removed at the next start",
+			    t->name, (int)i);
+}
+
+/* Opens partitions [from, to) of t into t->parts (grown as needed; t->npart
+ * is the caller's to set). fresh: new partitions, whose directories must
+ * start empty (a leftover is removed first) and are destroyed again if a
+ * later one fails; otherwise existing ones, closed again on failure. */
+static int open_partitions(topics_t *ts, topic_t *t, int32_t from, int32_t to, int fresh)
 {
 	plog_opts_t o;
 	plog_opts_for(ts, t, &o);
@@ -290,18 +376,21 @@ static int open_partitions(topics_t *ts, topic_t *t, int32_t from, int32_t to)
 	for (int32_t i = from; i < to; i++) {
 		char dir[4352];
 		int rc = part_dir(ts, t, i, dir, sizeof dir);
+		if (rc == 0 && fresh)
+			rc = remove_leftover(ts, dir);
 		if (rc == 0)
-			rc = partition_open(&t->parts[i], t, i, dir, &o, ts->b->syncer, ts->b->log,
-			                    ts->b->clean_start);
+			rc = partition_open(&t->parts[i], t, i, dir, &o, ts->b);
 		if (rc < 0) {
 			log_error(ts->b->log, "kafka: cannot open partition %s-%d: %s", t->name,
 			          (int)i, sl_strerror(rc));
-			for (int32_t k = from; k < i; k++)
-				partition_close(t->parts[k]);
+			if (fresh)
+				destroy_partitions(ts, t, from, i);
+			else
+				for (int32_t k = from; k < i; k++)
+					partition_close(t->parts[k]);
 			return rc;
 		}
 	}
-	t->npart = to;
 	return 0;
 }
 
@@ -487,14 +576,9 @@ static void sweep_orphans(topics_t *ts)
 			continue;
 		char path[4352];
 		snprintf(path, sizeof path, "%s/%s", ts->topics_dir, e->d_name);
-		plog_opts_t o;
-		plog_opts_from_config(&o, ts->b->cfg);
-		plog_t *p = NULL;
-		if (plog_open(&p, path, &o, ts->b->syncer, ts->b->log, 0) == 0) {
-			log_info(ts->b->log, "kafka: removing leftover partition directory %s",
+		if (remove_leftover(ts, path) < 0)
+			log_warn(ts->b->log, "kafka: cannot remove leftover partition directory %s",
 			         path);
-			plog_destroy(p);
-		}
 	}
 	closedir(d);
 }
@@ -537,25 +621,28 @@ int topics_open(topics_t **out, broker_t *b)
 		for (int i = 0; i < 22; i++)
 			ts->cluster_id[i] = a[rnd[i] & 63];
 		ts->cluster_id[22] = 0;
+		ts->good = jrnl_size(ts->j);
 		buf_t rb = BUF_INIT;
 		put_str(&rb, ts->cluster_id);
-		rc = journal_put(ts, REC_CLUSTER, &rb);
+		rc = commit1(ts, REC_CLUSTER, &rb);
 		if (rc < 0) {
 			topics_close(ts);
 			return rc;
 		}
 	}
+	ts->good = jrnl_size(ts->j);
 	size_t it = 0;
 	topic_t *t;
 	while ((t = topics_next(ts, &it))) {
 		int32_t np = t->npart;
 		t->npart = 0;
 		topic_apply_config(ts, t);
-		rc = open_partitions(ts, t, 0, np);
+		rc = open_partitions(ts, t, 0, np, 0);
 		if (rc < 0) {
 			topics_close(ts);
 			return rc;
 		}
+		t->npart = np;
 	}
 	sweep_orphans(ts);
 	*out = ts;
@@ -587,10 +674,6 @@ const char *topics_cluster_id(const topics_t *ts)
 broker_t *topics_broker(const topics_t *ts)
 {
 	return ts->b;
-}
-jrnl_t *topics_journal(const topics_t *ts)
-{
-	return ts->j;
 }
 size_t topics_count(const topics_t *ts)
 {
@@ -632,14 +715,19 @@ int topics_create(topics_t *ts, const char *name, int32_t npart, const topic_kv_
 		if (cfg[i].value)
 			cfg_set(t, cfg[i].key, cfg[i].value);
 	topic_apply_config(ts, t);
-	buf_t b = BUF_INIT;
-	encode_topic(t, &b);
-	int rc = journal_put(ts, REC_TOPIC, &b);
+	/* The logs first, then the record: a failed commit leaves nothing
+	 * behind, and a crash between the two leaves only directories that
+	 * the next start sweeps. */
+	int rc = open_partitions(ts, t, 0, npart, 1);
 	if (rc == 0) {
-		t->npart = 0;
-		rc = open_partitions(ts, t, 0, npart);
+		buf_t b = BUF_INIT;
+		encode_topic(t, &b);
+		rc = commit1(ts, REC_TOPIC, &b);
+		if (rc < 0)
+			destroy_partitions(ts, t, 0, npart);
 	}
 	if (rc < 0) {
+		t->npart = 0;
 		topic_free(t);
 		return rc;
 	}
@@ -658,17 +746,16 @@ int topics_delete(topics_t *ts, const char *name)
 		return SL_ENOENT;
 	buf_t b = BUF_INIT;
 	put_str(&b, name);
-	int rc = journal_put(ts, REC_DELETE, &b);
+	int rc = commit1(ts, REC_DELETE, &b);
 	if (rc < 0)
 		return rc;
 	map_del(&ts->byname, name, len);
-	for (int32_t i = 0; i < t->npart; i++) {
-		fetchwait_forget(t->parts[i]);
-		partition_destroy(t->parts[i]);
-	}
+	/* Replies still held on the partitions are finished (SL_ECLOSED);
+	 * files that cannot be removed now are swept at the next start. */
+	destroy_partitions(ts, t, 0, t->npart);
 	jrnl_garbage(ts->j, 64 + len * 2 + (size_t)t->ncfg * 32);
 	topic_free(t);
-	jrnl_maybe_compact(ts->j, snapshot, ts);
+	maybe_compact(ts);
 	log_info(ts->b->log, "kafka: deleted topic %s", name);
 	return 0;
 }
@@ -677,43 +764,85 @@ int topics_add_partitions(topics_t *ts, topic_t *t, int32_t npart)
 {
 	if (npart <= t->npart || npart > TOPIC_MAX_PARTITIONS)
 		return SL_EINVAL;
+	int32_t from = t->npart;
+	int rc = open_partitions(ts, t, from, npart, 1);
+	if (rc < 0)
+		return rc;
 	buf_t b = BUF_INIT;
 	put_str(&b, t->name);
 	buf_put_be32(&b, (uint32_t)npart);
-	int rc = journal_put(ts, REC_PARTITIONS, &b);
-	if (rc == 0)
-		rc = open_partitions(ts, t, t->npart, npart);
-	return rc;
+	rc = commit1(ts, REC_PARTITIONS, &b);
+	if (rc < 0) {
+		destroy_partitions(ts, t, from, npart);
+		return rc;
+	}
+	t->npart = npart;
+	log_info(ts->b->log, "kafka: topic %s grown to %d partitions", t->name, (int)npart);
+	return 0;
+}
+
+int topics_set_configs(topics_t *ts, topic_t *t, const topic_kv_t *kv, int n)
+{
+	if (n <= 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		int rc = topics_config_check(kv[i].key, kv[i].value);
+		if (rc < 0)
+			return rc;
+	}
+	uint8_t *types = malloc((size_t)n * sizeof *types);
+	buf_t *bufs = calloc((size_t)n, sizeof *bufs);
+	if (!types || !bufs)
+		abort();
+	for (int i = 0; i < n; i++) {
+		types[i] = REC_CONFIG;
+		put_str(&bufs[i], t->name);
+		put_str(&bufs[i], kv[i].key);
+		buf_put_u8(&bufs[i], kv[i].value ? 1 : 0);
+		if (kv[i].value)
+			put_str(&bufs[i], kv[i].value);
+	}
+	int rc = commit(ts, types, bufs, n);
+	free(types);
+	free(bufs);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		cfg_set(t, kv[i].key, kv[i].value);
+		jrnl_garbage(ts->j, 32 + strlen(kv[i].key));
+	}
+	topic_apply_config(ts, t);
+	return 0;
 }
 
 int topics_set_config(topics_t *ts, topic_t *t, const char *key, const char *value)
 {
-	int rc = topics_config_check(key, value);
-	if (rc < 0)
-		return rc;
+	topic_kv_t kv = {(char *)key, (char *)value};
+	return topics_set_configs(ts, t, &kv, 1);
+}
+
+int topics_next_producer_id(topics_t *ts, int64_t *pid)
+{
+	/* The counter moves on disk before the id is handed out, so no id is
+	 * ever handed out twice, even across a crash. */
 	buf_t b = BUF_INIT;
-	put_str(&b, t->name);
-	put_str(&b, key);
-	buf_put_u8(&b, value ? 1 : 0);
-	if (value)
-		put_str(&b, value);
-	rc = journal_put(ts, REC_CONFIG, &b);
+	buf_put_be64(&b, (uint64_t)(ts->next_pid + 1));
+	int rc = commit1(ts, REC_PRODUCER_ID, &b);
 	if (rc < 0)
 		return rc;
-	cfg_set(t, key, value);
-	topic_apply_config(ts, t);
-	jrnl_garbage(ts->j, 32 + strlen(key));
+	*pid = ts->next_pid++;
+	jrnl_garbage(ts->j, 17);
 	return 0;
 }
 
-int64_t topics_next_producer_id(topics_t *ts)
+size_t topics_busy(const topics_t *ts)
 {
-	int64_t pid = ts->next_pid++;
-	buf_t b = BUF_INIT;
-	buf_put_be64(&b, (uint64_t)ts->next_pid);
-	(void)journal_put(ts, REC_PRODUCER_ID, &b);
-	jrnl_garbage(ts->j, 17);
-	return pid;
+	size_t n = 0, it = 0;
+	topic_t *t;
+	while ((t = topics_next(ts, &it)))
+		for (int32_t i = 0; i < t->npart; i++)
+			n += dur_busy(t->parts[i]->dur);
+	return n;
 }
 
 void topics_housekeep(topics_t *ts, int64_t now_wall_ms)
@@ -723,5 +852,5 @@ void topics_housekeep(topics_t *ts, int64_t now_wall_ms)
 	while ((t = topics_next(ts, &it)))
 		for (int32_t i = 0; i < t->npart; i++)
 			plog_housekeep(t->parts[i]->log, now_wall_ms);
-	jrnl_maybe_compact(ts->j, snapshot, ts);
+	maybe_compact(ts);
 }

@@ -4,13 +4,13 @@
  *
  * Durable state lives in one state journal, `<data-dir>/kafka.journal`
  * (record types in topic.c). Each partition's records live in a partition
- * log under `<data-dir>/topics/<topic>-<n>/`. Creating a topic journals it
- * first and then opens its partition logs; deleting journals the deletion
- * and then destroys the logs, so a crash in between is repaired on the next
- * start (logs of unknown topics are removed, missing logs are created).
- *
- * The journal is shared with later Kafka subsystems (consumer groups add
- * their own record types, 32..63, through topics_journal()).
+ * log under `<data-dir>/topics/<topic>-<n>/`. Every change is written ahead:
+ * its record is durable before memory changes, and when it cannot be made
+ * durable nothing changes and the storage error (SL_EIO, SL_ENOSPC) is
+ * returned. Creating a topic opens its partition logs and then commits the
+ * record (removing the logs again if that fails); deleting commits the
+ * deletion and then destroys the logs, so a crash in between is repaired
+ * on the next start (logs of unknown topics are removed).
  *
  * Errors are domain errors (SL_E*); protocol fronts map them.
  * Loop thread only.
@@ -54,7 +54,6 @@ void topics_close(topics_t *ts);
 
 const char *topics_cluster_id(const topics_t *ts);
 broker_t *topics_broker(const topics_t *ts);
-jrnl_t *topics_journal(const topics_t *ts);
 
 topic_t *topics_find(const topics_t *ts, const char *name, size_t len);
 /* Iterates topics in unspecified order: size_t it = 0; while ((t = topics_next(ts, &it))) */
@@ -71,14 +70,19 @@ int topics_config_check(const char *key, const char *value);
 
 /* Creates a topic. cfg (borrowed) are the per-topic overrides. Errors:
  * SL_EEXIST, SL_EINVAL (bad name or partition count), SL_ENOENT/SL_EINVAL
- * (bad config), SL_EIO. */
+ * (bad config), SL_EIO/SL_ENOSPC (nothing created). */
 int topics_create(topics_t *ts, const char *name, int32_t npart, const topic_kv_t *cfg, int ncfg,
                   topic_t **out);
+/* Deletes a topic and its logs (SL_ENOENT, or a storage error: nothing
+ * deleted). */
 int topics_delete(topics_t *ts, const char *name);
-/* Grows a topic to npart partitions (SL_EINVAL if not larger). */
+/* Grows a topic to npart partitions (SL_EINVAL if not larger; a storage
+ * error leaves it as it was). */
 int topics_add_partitions(topics_t *ts, topic_t *t, int32_t npart);
 /* Sets (value != NULL) or removes (value == NULL) a topic config. */
 int topics_set_config(topics_t *ts, topic_t *t, const char *key, const char *value);
+/* Applies kv[0..n) (borrowed) the same way, all or none: one commit. */
+int topics_set_configs(topics_t *ts, topic_t *t, const topic_kv_t *kv, int n);
 /* The topic's override for key, or NULL. */
 const char *topic_config(const topic_t *t, const char *key);
 
@@ -89,8 +93,12 @@ const char *topics_config_value(const topics_t *ts, const topic_t *t, const char
                                 int *is_default, char *tmp, size_t tmpn);
 const char *topics_config_key(int i);
 
-/* Hands out a new idempotent producer id (journaled). */
-int64_t topics_next_producer_id(topics_t *ts);
+/* Hands out a new idempotent producer id in *pid, journaled first; a
+ * storage error hands out nothing. */
+int topics_next_producer_id(topics_t *ts, int64_t *pid);
+
+/* Replies held on the partitions' durability domains (shutdown waits). */
+size_t topics_busy(const topics_t *ts);
 
 /* Runs retention/rolling on every partition. */
 void topics_housekeep(topics_t *ts, int64_t now_wall_ms);

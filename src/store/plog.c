@@ -721,21 +721,32 @@ int plog_cut(plog_t *p, int64_t offset)
 	}
 	sync_release(p);
 	hw_orphan(p);
-	int rc = 0;
-	if (sio_ftruncate(p->io, s->fd, (off_t)pos) < 0 || sio_fdatasync(p->io, s->fd) < 0)
+	int rc = 0, truncated = 0;
+	if (sio_ftruncate(p->io, s->fd, (off_t)pos) < 0)
+		rc = sl_from_errno(errno) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
+	else if ((truncated = 1) && sio_fdatasync(p->io, s->fd) < 0)
 		rc = sl_from_errno(errno) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
 	if (rc == 0 && removed)
 		rc = sio_fsync_dir(p->io, p->dir);
 	if (rc < 0) {
 		log_error(p->log, "%s: cannot cut back to offset %" PRId64 ": %s", p->dir, offset,
 		          sl_strerror(rc));
+		/* The file already ends at the cut: say so, so that the owner's
+		 * retry finds the cut point (scanning for it would read past the
+		 * end of the file). */
+		if (truncated) {
+			s->size = s->alloc = pos;
+			if (offset < s->next)
+				s->next = offset;
+		}
 		/* Keep a registration so the log stays usable for reads. */
 		(void)sync_register(p);
 		p->err = rc;
 		return rc;
 	}
-	log_warn(p->log, "%s: cut back from offset %" PRId64 " to %" PRId64
-	         " (writes not made durable)", p->dir, end, offset);
+	log_warn(p->log,
+	         "%s: cut back from offset %" PRId64 " to %" PRId64 " (writes not made durable)",
+	         p->dir, end, offset);
 	/* Reopen from the files: the same recovery as a start, so indexes and
 	 * offsets follow what is on disk. */
 	close_segs(p);

@@ -62,13 +62,16 @@ def metadata_v1_request(corr, topics=None):
     return request(3, 1, corr, body)
 
 
-def start_server(tmp_path, name="data", **kw):
-    """Starts sluiced with only the Kafka listener on a fresh data dir.
+def start_server(tmp_path, name="data", listeners=("kafka",), **kw):
+    """Starts sluiced with only the Kafka listener on a fresh data dir (and
+    the HTTP one when faults=True: storage failures are armed through it).
     (The data dir is created first: sluice.Sluiced writes its stderr file
     next to it.)"""
     d = tmp_path / name
     d.mkdir(exist_ok=True)
-    return sluice.Sluiced(data_dir=str(d), listeners=("kafka",), **kw)
+    if kw.get("faults") and "http" not in listeners:
+        listeners = tuple(listeners) + ("http",)
+    return sluice.Sluiced(data_dir=str(d), listeners=listeners, **kw)
 
 
 @pytest.fixture
@@ -162,3 +165,116 @@ def parse_produce_v3_response(resp):
             pos += 22
             out.append((part, err, base))
     return corr, out
+
+
+# --- raw requests for the write paths no installed client exposes --------------------
+
+
+def kstr(s):
+    """A (non-compact) Kafka string; None is null."""
+    if s is None:
+        return struct.pack(">h", -1)
+    if isinstance(s, str):
+        s = s.encode()
+    return struct.pack(">h", len(s)) + s
+
+
+def init_producer_id_v1(corr):
+    """InitProducerId v1 for an idempotent (non-transactional) producer."""
+    return request(22, 1, corr, kstr(None) + struct.pack(">i", 60000))
+
+
+def parse_init_producer_id_v1(resp):
+    """Returns (correlation id, error code, producer id, epoch)."""
+    corr, _throttle, err, pid, epoch = struct.unpack(">iihqh", resp[:20])
+    return corr, err, pid, epoch
+
+
+def offset_commit_v2(corr, group, topic, commits):
+    """OffsetCommit v2 of a simple consumer (no generation): commits is a
+    list of (partition, offset)."""
+    body = kstr(group) + struct.pack(">i", -1) + kstr("") + struct.pack(">q", -1)
+    body += struct.pack(">i", 1) + kstr(topic) + struct.pack(">i", len(commits))
+    for part, off in commits:
+        body += struct.pack(">iq", part, off) + kstr("")
+    return request(8, 2, corr, body)
+
+
+def parse_offset_commit_v2(resp):
+    """Returns (correlation id, {partition: error code}) of a one-topic reply."""
+    (corr,) = struct.unpack(">i", resp[:4])
+    pos = 4
+    (nt,) = struct.unpack(">i", resp[pos:pos + 4])
+    pos += 4
+    out = {}
+    for _ in range(nt):
+        (nl,) = struct.unpack(">h", resp[pos:pos + 2])
+        pos += 2 + nl
+        (np_,) = struct.unpack(">i", resp[pos:pos + 4])
+        pos += 4
+        for _ in range(np_):
+            part, err = struct.unpack(">ih", resp[pos:pos + 6])
+            pos += 6
+            out[part] = err
+    return corr, out
+
+
+def incremental_alter_configs_v0(corr, topic, configs):
+    """IncrementalAlterConfigs v0 SETting configs ({name: value}) of a
+    topic (no installed Python client sends this API)."""
+    body = struct.pack(">i", 1) + struct.pack(">b", 2) + kstr(topic)
+    body += struct.pack(">i", len(configs))
+    for k, v in configs.items():
+        body += kstr(k) + struct.pack(">b", 0) + kstr(v)
+    body += struct.pack(">b", 0)
+    return request(44, 0, corr, body)
+
+
+def parse_incremental_alter_configs_v0(resp):
+    """Returns (correlation id, [(error code, message, resource name)])."""
+    corr, _throttle, n = struct.unpack(">iii", resp[:12])
+    pos = 12
+    out = []
+    for _ in range(n):
+        (err, ml) = struct.unpack(">hh", resp[pos:pos + 4])
+        pos += 4
+        msg = None
+        if ml >= 0:
+            msg = resp[pos:pos + ml].decode()
+            pos += ml
+        pos += 1  # ResourceType
+        (nl,) = struct.unpack(">h", resp[pos:pos + 2])
+        name = resp[pos + 2:pos + 2 + nl].decode()
+        pos += 2 + nl
+        out.append((err, msg, name))
+    return corr, out
+
+
+def roundtrip(server, frame):
+    """Sends one request frame on a fresh connection; returns the reply."""
+    s = raw_conn(server)
+    try:
+        s.sendall(frame)
+        return read_response(s)
+    finally:
+        s.close()
+
+
+def producer_ids(server, topic, partition=0):
+    """The ProducerId of every batch stored for a partition, in log order,
+    read straight from its segment files."""
+    import os
+    d = os.path.join(server.data_dir, "topics", "%s-%d" % (topic, partition))
+    out = []
+    for name in sorted(f for f in os.listdir(d) if f.endswith(".log")):
+        with open(os.path.join(d, name), "rb") as f:
+            data = f.read()
+        pos = 0
+        while pos + 61 <= len(data):
+            (blen,) = struct.unpack(">i", data[pos + 8:pos + 12])
+            if blen <= 0 or data[pos + 16] != 2:
+                break  # the zeroed, preallocated tail
+            (pid,) = struct.unpack(">q", data[pos + 43:pos + 51])
+            out.append(pid)
+            pos += 12 + blen
+    return out

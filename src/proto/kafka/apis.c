@@ -13,14 +13,12 @@
  *   - Consumer groups (FindCoordinator, JoinGroup, ... , OffsetCommit/Fetch)
  *     are more rows (issue 4); FindCoordinator is advertised from v0 for
  *     librdkafka's group (and lz4) feature probe.
- *   - KAPI_JOURNAL rows change the topic journal; with fsync=always their
- *     response waits in a conn hold until the journal is synced, so an
- *     acknowledged topic (or producer id) survives a power loss.
+ *   - Durability is not decided here: the topic journal writes ahead
+ *     (broker/topic.h), and replies that must wait for a sync are held
+ *     by the handlers on the broker's durability domains (broker/dur.h).
  * Loop thread only.
  */
 #include "proto/kafka/kafka.h"
-
-#include <stdlib.h>
 
 #define NOFLEX INT16_MAX
 
@@ -39,15 +37,15 @@ const kafka_api_t kafka_apis[] = {
     {15, "DescribeGroups", 0, 5, 5, kafka_h_DescribeGroups, 0},
     {16, "ListGroups", 0, 4, 3, kafka_h_ListGroups, 0},
     {18, "ApiVersions", 0, 3, 3, kafka_h_ApiVersions, 0},
-    {19, "CreateTopics", 1, 7, 5, kafka_h_CreateTopics, KAPI_JOURNAL},
-    {20, "DeleteTopics", 1, 6, 4, kafka_h_DeleteTopics, KAPI_JOURNAL},
+    {19, "CreateTopics", 1, 7, 5, kafka_h_CreateTopics, 0},
+    {20, "DeleteTopics", 1, 6, 4, kafka_h_DeleteTopics, 0},
     {21, "DeleteRecords", 0, 2, 2, kafka_h_DeleteRecords, 0},
-    {22, "InitProducerId", 0, 5, 2, kafka_h_InitProducerId, KAPI_JOURNAL},
+    {22, "InitProducerId", 0, 5, 2, kafka_h_InitProducerId, 0},
     {32, "DescribeConfigs", 0, 4, 4, kafka_h_DescribeConfigs, 0},
-    {33, "AlterConfigs", 0, 2, 2, kafka_h_AlterConfigs, KAPI_JOURNAL},
-    {37, "CreatePartitions", 0, 3, 2, kafka_h_CreatePartitions, KAPI_JOURNAL},
+    {33, "AlterConfigs", 0, 2, 2, kafka_h_AlterConfigs, 0},
+    {37, "CreatePartitions", 0, 3, 2, kafka_h_CreatePartitions, 0},
     {42, "DeleteGroups", 0, 2, 2, kafka_h_DeleteGroups, 0},
-    {44, "IncrementalAlterConfigs", 0, 1, 1, kafka_h_IncrementalAlterConfigs, KAPI_JOURNAL},
+    {44, "IncrementalAlterConfigs", 0, 1, 1, kafka_h_IncrementalAlterConfigs, 0},
     {47, "OffsetDelete", 0, 0, NOFLEX, kafka_h_OffsetDelete, 0},
     {60, "DescribeCluster", 0, 1, 0, kafka_h_DescribeCluster, 0},
     {-1, NULL, 0, 0, NOFLEX, NULL, 0},
@@ -66,49 +64,6 @@ size_t kafka_reply_begin(const kreq_t *rq, buf_t *b)
 	/* KIP-511: the ApiVersions response header is always v0. */
 	int hdr_flex = rq->flex && rq->h.ApiKey != 18;
 	return kafka_resp_begin(b, rq->h.CorrelationId, hdr_flex);
-}
-
-typedef struct jwait {
-	kafka_srv_t *srv;
-	conn_t *c;
-	conn_hold_t *hold;
-} jwait_t;
-
-static void journal_synced(void *arg, int status)
-{
-	jwait_t *w = arg;
-	/* A failed journal sync has already been logged by the journal, which
-	 * now refuses appends; the answer sent stands for what was applied in
-	 * memory, as with any write error. */
-	(void)status;
-	conn_hold_done(w->c, w->hold);
-	conn_unref(w->c);
-	w->srv->inflight--;
-	free(w);
-}
-
-/* Runs a KAPI_JOURNAL handler with its response in a hold, released once
- * the topic journal is durable (at once unless fsync=always). */
-static int durable_call(const kafka_api_t *api, kreq_t *rq)
-{
-	conn_hold_t *h = conn_hold(rq->c);
-	rq->out = conn_hold_buf(h);
-	int rc = api->fn(rq);
-	jrnl_t *j = topics_journal(rq->srv->topics);
-	if (rc < 0 || !jrnl_sync_required(j)) {
-		conn_hold_done(rq->c, h);
-		return rc;
-	}
-	jwait_t *w = calloc(1, sizeof *w);
-	if (!w)
-		abort();
-	w->srv = rq->srv;
-	w->c = rq->c;
-	w->hold = h;
-	conn_ref(rq->c);
-	rq->srv->inflight++;
-	jrnl_when_durable(j, journal_synced, w);
-	return 0;
 }
 
 int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size_t len)
@@ -139,11 +94,7 @@ int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size
 	rq.body = frame + (len - rd_left(&r));
 	rq.body_len = rd_left(&r);
 	rq.r = r;
-	int rc;
-	if ((api->flags & KAPI_JOURNAL) && c && !out)
-		rc = durable_call(api, &rq);
-	else
-		rc = api->fn(&rq);
+	int rc = api->fn(&rq);
 	if (rc < 0)
 		log_debug(log, "kafka: bad %s v%d request (%s), closing", api->name,
 		          rq.h.ApiVersion, sl_strerror(rc));

@@ -4,12 +4,14 @@
  *
  * on_input cuts every complete request out of the input buffer and
  * dispatches it (apis.c), so pipelined requests are answered in one write
- * burst. Responses stay in request order: an acks=-1 produce leaves a conn
- * hold in the output queue, and a long-poll fetch pauses the connection
+ * burst. Responses stay in request order: a reply waiting for a sync
+ * leaves a hold in the output queue (broker/dur.h), and a long-poll fetch
+ * pauses the connection
  * (Kafka itself handles one request per connection at a time), so nothing
  * later can overtake either. A bad frame closes only its own connection.
  * Loop thread only.
  */
+#include "broker/group.h"
 #include "proto/front.h"
 #include "proto/kafka/kafka.h"
 
@@ -93,10 +95,13 @@ static int start(broker_t *b, void **out)
 	return 0;
 }
 
+/* Replies waiting for a sync in the partitions' or the groups' domains
+ * (parked JoinGroups may wait minutes and are answered at close). */
 static int busy(void *p)
 {
 	kafka_srv_t *srv = p;
-	return srv->inflight > 0;
+	return topics_busy(srv->topics) > 0 ||
+	       (srv->groups && dur_busy(grp_coord_dur(srv->groups)) > 0);
 }
 
 static void stop(void *p)

@@ -8,7 +8,9 @@
  * read-only from the server settings and cannot be altered. AlterConfigs
  * replaces a topic's whole override set, as in Kafka; the incremental form
  * supports SET and DELETE (no list-valued topic configs exist here, so
- * APPEND/SUBTRACT answer INVALID_CONFIG). Loop thread.
+ * APPEND/SUBTRACT answer INVALID_CONFIG). A resource's changes are one
+ * write-ahead commit (topics_set_configs): should the disk fail, none is
+ * applied and the resource answers KAFKA_STORAGE_ERROR. Loop thread.
  */
 #include "proto/kafka/kafka.h"
 
@@ -201,6 +203,10 @@ static int16_t apply(kafka_srv_t *srv, topic_t *t, change_t *ch, int n, int incr
 	}
 	if (validate_only)
 		return KERR_NONE;
+	/* One commit for the whole resource: all of it applies, or (on a
+	 * storage failure) none of it. */
+	topic_kv_t kv[MAX_CHANGES + 16];
+	int nkv = 0;
 	if (!incremental) {
 		/* Remove overrides the new set does not mention. */
 		for (int k = 0; topics_config_key(k); k++) {
@@ -208,18 +214,17 @@ static int16_t apply(kafka_srv_t *srv, topic_t *t, change_t *ch, int n, int incr
 			int keep = 0;
 			for (int i = 0; i < n; i++)
 				keep |= strcmp(ch[i].key, key) == 0;
-			if (!keep && topic_config(t, key))
-				if (topics_set_config(srv->topics, t, key, NULL) < 0)
-					return KERR_KAFKA_STORAGE_ERROR;
+			if (!keep && topic_config(t, key) && nkv < MAX_CHANGES + 16)
+				kv[nkv++] = (topic_kv_t){(char *)key, NULL};
 		}
 	}
-	for (int i = 0; i < n; i++) {
-		const char *val = (incremental && ch[i].op == 1) ? NULL : ch[i].value;
-		int rc = topics_set_config(srv->topics, t, ch[i].key, val);
-		if (rc < 0)
-			return rc == SL_EINVAL || rc == SL_ENOENT ? KERR_INVALID_CONFIG
-			                                          : kafka_err_from_sl(rc);
-	}
+	for (int i = 0; i < n && nkv < MAX_CHANGES + 16; i++)
+		kv[nkv++] =
+		    (topic_kv_t){ch[i].key, (incremental && ch[i].op == 1) ? NULL : ch[i].value};
+	int rc = topics_set_configs(srv->topics, t, kv, nkv);
+	if (rc < 0)
+		return rc == SL_EINVAL || rc == SL_ENOENT ? KERR_INVALID_CONFIG
+		                                          : kafka_err_from_sl(rc);
 	return KERR_NONE;
 }
 
@@ -282,6 +287,10 @@ static int alter(kreq_t *rq, int incremental)
 					err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 				else
 					err = apply(rq->srv, t, ch, n, incremental, validate_only);
+				if (err == KERR_KAFKA_STORAGE_ERROR)
+					msg =
+					    "storage failure: the change could not be made durable "
+					    "and was not applied";
 			} else {
 				err = KERR_INVALID_REQUEST;
 				msg = "only topic configs can be altered";

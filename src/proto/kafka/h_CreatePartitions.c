@@ -1,6 +1,8 @@
 /*
  * h_CreatePartitions.c — CreatePartitions (key 37), v0–3: grows a topic.
- * Manual assignments may only name node 1. Loop thread.
+ * Manual assignments may only name node 1. New partitions exist only once
+ * their record is durable; a storage failure leaves the topic as it was and
+ * answers KAFKA_STORAGE_ERROR. Loop thread.
  */
 #include "proto/kafka/kafka.h"
 
@@ -54,6 +56,9 @@ int kafka_h_CreatePartitions(kreq_t *rq)
 			                        : "too many partitions";
 		} else if (!err && !validate_only) {
 			err = kafka_err_from_sl(topics_add_partitions(rq->srv->topics, t, count));
+			if (err == KERR_KAFKA_STORAGE_ERROR)
+				msg = "storage failure: the partitions could not be made durable "
+				      "and were not created";
 		}
 		kw_kstr(b, flex, name);
 		kw_i16(b, err);

@@ -5,7 +5,9 @@
  * sluice is one node: a replication factor other than 1 (or -1) gets
  * INVALID_REPLICATION_FACTOR, and manual assignments may only name node 1.
  * v5+ answers with the topic's effective configuration; v7 with its id.
- * Loop thread.
+ * A topic is created only once its record is durable (broker/topic.h); if
+ * the disk fails it is not created and answers KAFKA_STORAGE_ERROR, which
+ * clients report to the application. Loop thread.
  */
 #include "proto/kafka/kafka.h"
 
@@ -146,6 +148,9 @@ int kafka_h_CreateTopics(kreq_t *rq)
 			snprintf(z, sizeof z, "%.*s", (int)name.len, name.p);
 			int rc = topics_create(rq->srv->topics, z, np, cfg, ncfg, &t);
 			err = kafka_err_from_create(rc);
+			if (err == KERR_KAFKA_STORAGE_ERROR)
+				msg = "storage failure: the topic could not be made durable and "
+				      "was not created";
 		}
 		for (int c = 0; c < ncfg; c++) {
 			free(cfg[c].key);

@@ -1,7 +1,11 @@
 /*
  * h_DeleteRecords.c — DeleteRecords (key 21), v0–2: advances a partition's
  * log start offset (whole segments below it are removed). Offset -1 means
- * the high watermark. Loop thread.
+ * the high watermark, and offsets past it are out of range (Kafka's rule:
+ * under fsync=always nothing not yet synced can be deleted up to). The new
+ * start is persisted before it takes effect (plog_delete_before), so a
+ * storage failure changes nothing and answers KAFKA_STORAGE_ERROR, as does
+ * a partition recovering from a failed sync. Loop thread.
  */
 #include "proto/kafka/kafka.h"
 
@@ -45,10 +49,13 @@ int kafka_h_DeleteRecords(kreq_t *rq)
 			if (!t || idx < 0 || idx >= t->npart) {
 				err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 			} else {
-				plog_t *p = t->parts[idx]->log;
+				partition_t *part = t->parts[idx];
+				plog_t *p = part->log;
 				if (off == -1)
-					off = plog_end_offset(p);
-				if (off < 0 || off > plog_end_offset(p))
+					off = plog_hw(p);
+				if (dur_state(part->dur) < 0)
+					err = KERR_KAFKA_STORAGE_ERROR;
+				else if (off < 0 || off > plog_hw(p))
 					err = KERR_OFFSET_OUT_OF_RANGE;
 				else if (off > plog_start_offset(p))
 					err = kafka_err_from_sl(plog_delete_before(p, off));

@@ -1,7 +1,10 @@
 /*
  * h_DeleteTopics.c — DeleteTopics (key 20), v1–6 (v6 names topics by name
  * or by id). Parked fetches on a deleted topic answer it as unknown when
- * they wake. Loop thread.
+ * they wake. A topic is deleted only once the deletion is durable; if the
+ * disk fails it is kept and answers KAFKA_STORAGE_ERROR. The groups' offsets
+ * of a deleted topic are removed through the coordinator's own journal
+ * (grp_topic_deleted). Loop thread.
  */
 #include "broker/group.h"
 #include "proto/kafka/kafka.h"
@@ -48,7 +51,11 @@ static void delete_one(kreq_t *rq, buf_t *b, kstr_t name, const uint8_t *id)
 		kw_uuid(b, t ? tid : id);
 	kw_i16(b, err);
 	if (v >= 5)
-		kw_str(b, flex, NULL);
+		kw_str(b, flex,
+		       err == KERR_KAFKA_STORAGE_ERROR
+		           ? "storage failure: the deletion could not be made durable; the "
+		             "topic is kept"
+		           : NULL);
 	kw_tags(b, flex);
 }
 

@@ -3,7 +3,11 @@
  * v0–5), ListGroups (key 16, v0–4, with the v4 states filter) and
  * DeleteGroups (key 42, v0–2). States use Kafka's names ("Stable",
  * "PreparingRebalance", ...); an unknown group describes as "Dead", as in
- * Kafka. Requests are validated before anything is written. Loop thread.
+ * Kafka. Requests are validated before anything is written. Replies go
+ * through the coordinator's durability domain (kdur.c), so under
+ * fsync=always they show only state that is on disk, and their ErrorCode
+ * fields become NOT_COORDINATOR should the journal fail first (a deletion
+ * is then undone by the domain's reload). Loop thread.
  */
 #include "broker/group.h"
 #include "proto/kafka/kafka.h"
@@ -68,7 +72,10 @@ int kafka_h_DescribeGroups(kreq_t *rq)
 		free(ids);
 		return SL_EPROTO;
 	}
-	buf_t *b = kreq_out(rq);
+	dur_t *dd = grp_coord_dur(rq->srv->groups);
+	kdur_t kd;
+	kdur_begin(&kd, rq, dd);
+	buf_t *b = kd.b;
 	size_t mark = kafka_reply_begin(rq, b);
 	if (v >= 1)
 		kw_i32(b, 0);
@@ -76,7 +83,7 @@ int kafka_h_DescribeGroups(kreq_t *rq)
 	for (int32_t i = 0; i < n; i++) {
 		grp_desc_t d;
 		grp_err_t e = grp_describe(rq->srv->groups, gs(ids[i]), &d);
-		kw_i16(b, kafka_err_from_grp(e));
+		kdur_err(&kd, kafka_err_from_grp(e));
 		kw_kstr(b, flex, ids[i]);
 		kw_str(b, flex, e ? "" : grp_state_name(d.state));
 		w_gs_nn(b, flex, d.protocol_type);
@@ -100,6 +107,7 @@ int kafka_h_DescribeGroups(kreq_t *rq)
 	}
 	kw_tags(b, flex);
 	kafka_reply_end(b, mark);
+	kdur_end(&kd, dd, KERR_NOT_COORDINATOR);
 	free(ids);
 	return 0;
 }
@@ -134,11 +142,14 @@ int kafka_h_ListGroups(kreq_t *rq)
 		if (ok)
 			l[keep++] = l[i];
 	}
-	buf_t *b = kreq_out(rq);
+	dur_t *d = grp_coord_dur(rq->srv->groups);
+	kdur_t kd;
+	kdur_begin(&kd, rq, d);
+	buf_t *b = kd.b;
 	size_t mark = kafka_reply_begin(rq, b);
 	if (v >= 1)
 		kw_i32(b, 0);
-	kw_i16(b, 0);
+	kdur_err(&kd, KERR_NONE);
 	kw_arr(b, flex, (int32_t)keep);
 	for (size_t i = 0; i < keep; i++) {
 		kw_strn(b, flex, l[i].group_id.p, l[i].group_id.len);
@@ -149,6 +160,7 @@ int kafka_h_ListGroups(kreq_t *rq)
 	}
 	kw_tags(b, flex);
 	kafka_reply_end(b, mark);
+	kdur_end(&kd, d, KERR_NOT_COORDINATOR);
 	free(l);
 	free(filter);
 	return 0;
@@ -167,17 +179,29 @@ int kafka_h_DeleteGroups(kreq_t *rq)
 		free(ids);
 		return SL_EPROTO;
 	}
-	buf_t *b = kreq_out(rq);
+	/* The deletions first: the reply is begun once the domain holds
+	 * their records (kdur_begin decides whether it must wait). */
+	grp_err_t *res = calloc((size_t)n + 1, sizeof *res);
+	if (!res)
+		abort();
+	for (int32_t i = 0; i < n; i++)
+		res[i] = grp_delete(rq->srv->groups, gs(ids[i]));
+	dur_t *d = grp_coord_dur(rq->srv->groups);
+	kdur_t kd;
+	kdur_begin(&kd, rq, d);
+	buf_t *b = kd.b;
 	size_t mark = kafka_reply_begin(rq, b);
 	kw_i32(b, 0);
 	kw_arr(b, flex, n);
 	for (int32_t i = 0; i < n; i++) {
 		kw_kstr(b, flex, ids[i]);
-		kw_i16(b, kafka_err_from_grp(grp_delete(rq->srv->groups, gs(ids[i]))));
+		kdur_err(&kd, kafka_err_from_grp(res[i]));
 		kw_tags(b, flex);
 	}
 	kw_tags(b, flex);
 	kafka_reply_end(b, mark);
+	kdur_end(&kd, d, KERR_NOT_COORDINATOR);
+	free(res);
 	free(ids);
 	return 0;
 }

@@ -4,7 +4,11 @@
  *
  * Sessionless (SessionId 0 in every answer, so clients keep sending full
  * fetches), no transactions (LastStableOffset = high watermark, empty
- * AbortedTransactions), PreferredReadReplica -1. Record data goes out as
+ * AbortedTransactions), PreferredReadReplica -1. The high watermark is
+ * plog_hw: under fsync=always the end of the last synced batch, so a
+ * consumer never receives (or is told of) data that could still be lost;
+ * a fetch between it and the log end gets no records (as in Kafka), and
+ * the watermark moving wakes parked fetches. Record data goes out as
  * file regions (sendfile) straight from the segments.
  *
  * Sizes (KIP-74): each partition gets at most PartitionMaxBytes and the
@@ -94,14 +98,16 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 				*any_error = 1;
 				continue;
 			}
-			fp->hw = plog_end_offset(p->log);
+			/* The high watermark: under fsync=always the last synced
+			 * batch, so nothing that could still be lost is served. */
+			fp->hw = plog_hw(p->log);
 			fp->log_start = plog_start_offset(p->log);
-			if (fp->offset < fp->log_start || fp->offset > fp->hw) {
+			if (fp->offset < fp->log_start || fp->offset > plog_end_offset(p->log)) {
 				fp->err = KERR_OFFSET_OUT_OF_RANGE;
 				*any_error = 1;
 				continue;
 			}
-			if (fp->offset == fp->hw)
+			if (fp->offset >= fp->hw)
 				continue;
 			size_t limit = fp->max_bytes > 0 ? (size_t)fp->max_bytes : 0;
 			if (budget < limit)

@@ -1,7 +1,9 @@
 /*
  * h_InitProducerId.c — InitProducerId (key 22), v0–5, for idempotent
- * producers. Producer ids come from a journaled counter, so they are never
- * reused across restarts. A v3+ request that names its current id and
+ * producers. Producer ids come from a counter written ahead (the record is
+ * durable before the id is handed out), so they are never reused across
+ * restarts; when it cannot be written the answer is
+ * COORDINATOR_LOAD_IN_PROGRESS, which clients retry. A v3+ request that names its current id and
  * epoch (KIP-360, recovering after an error) gets the same id with the
  * next epoch. Transactional ids are refused: sluice has no transactions.
  * Loop thread.
@@ -33,8 +35,14 @@ int kafka_h_InitProducerId(kreq_t *rq)
 		epoch = -1;
 	} else if (pid >= 0 && epoch >= 0 && epoch < INT16_MAX - 1) {
 		epoch++;
+	} else if (topics_next_producer_id(rq->srv->topics, &pid) < 0) {
+		/* The counter could not be made durable: no id handed out.
+		 * Kafka's answer when it cannot allocate producer ids; every
+		 * client retries it (librdkafka retries any non-fatal code). */
+		err = KERR_COORDINATOR_LOAD_IN_PROGRESS;
+		pid = -1;
+		epoch = -1;
 	} else {
-		pid = topics_next_producer_id(rq->srv->topics);
 		epoch = 0;
 	}
 	buf_t *b = kreq_out(rq);

@@ -6,10 +6,16 @@
  *
  * JoinGroup and SyncGroup are long polls: the coordinator (broker/group.h)
  * answers them through a callback, possibly much later. A reply that is not
- * ready when the handler returns goes into a conn hold, so the responses
- * to requests pipelined behind it stay in order while they are processed.
- * The hold keeps a reference on the connection; a connection that closes
- * meanwhile just discards the late reply. Loop thread only.
+ * ready when the handler returns goes into a hold opened when it parks, so
+ * the responses to requests pipelined behind it stay in order while they
+ * are processed. The hold keeps a reference on the connection; a
+ * connection that closes meanwhile just discards the late reply.
+ *
+ * Every reply goes through the coordinator's durability domain (kdur.c):
+ * under fsync=always it leaves once the group state it reflects is on
+ * disk. Should the journal fail first, its ErrorCode fields become
+ * NOT_COORDINATOR, Kafka's answer to a coordinator storage failure, and the
+ * members rejoin. Loop thread only.
  */
 #include "broker/group.h"
 #include "proto/kafka/kafka.h"
@@ -25,8 +31,12 @@ int16_t kafka_err_from_grp(int e)
 	case GRP_ERR_OFFSET_METADATA_TOO_LARGE:
 		return 12;
 	case GRP_ERR_COORDINATOR_NOT_AVAILABLE:
-	case GRP_ERR_STORAGE_ERROR: /* retriable: the client retries its commit */
 		return 15;
+	case GRP_ERR_STORAGE_ERROR:
+		/* Kafka's GroupMetadataManager answers a storage failure with
+		 * NOT_COORDINATOR: clients find the coordinator again and retry
+		 * (a commit, a join), which works once the domain recovered. */
+		return KERR_NOT_COORDINATOR;
 	case GRP_ERR_ILLEGAL_GENERATION:
 		return 22;
 	case GRP_ERR_INCONSISTENT_GROUP_PROTOCOL:
@@ -85,10 +95,11 @@ static void w_bytes(buf_t *b, int flex, grp_str_t s)
 /* --- parked replies -------------------------------------------------------------- */
 
 typedef struct gwait {
-	kreq_t *rq;   /* while the handler runs */
-	kreq_t saved; /* header fields for a late reply (no body views) */
-	conn_t *c;
-	conn_hold_t *hold;
+	kreq_t *rq;    /* while the handler runs */
+	kreq_t saved;  /* header fields for a late reply (no body views) */
+	dur_t *dur;    /* the coordinator's domain (the front may stop first) */
+	kdur_t k;      /* the reply's hold, once parked */
+	int parked;    /* k holds a place in the connection's output */
 	buf_t scratch; /* a late reply with no connection to go to */
 	int in_call;
 	int answered;
@@ -104,30 +115,34 @@ static gwait_t *gwait_new(kreq_t *rq)
 	w->saved.h.ClientId = KSTR_NULL;
 	w->saved.body = NULL;
 	w->saved.body_len = 0;
+	w->dur = grp_coord_dur(rq->srv->groups);
 	buf_init(&w->scratch);
 	w->in_call = 1;
 	return w;
 }
 
-/* Where the reply goes: straight out while the handler runs, else the
- * hold. A connection-less request (the fuzz harness, tests) cannot wait:
- * its caller's buffer is gone by then, so a late reply is dropped. */
-static buf_t *gwait_buf(gwait_t *w)
+/* Where the reply goes: through the domain while the handler runs, else
+ * into the hold opened when the request parked. A connection-less request
+ * (the fuzz harness, tests) cannot wait: its caller's buffer is gone by
+ * then, so a late reply is dropped. */
+static void gwait_begin(gwait_t *w, kdur_t *k)
 {
-	if (w->in_call)
-		return kreq_out(w->rq);
-	return w->hold ? conn_hold_buf(w->hold) : &w->scratch;
+	if (w->in_call) {
+		kdur_begin(k, w->rq, w->dur);
+	} else if (w->parked) {
+		*k = w->k;
+	} else {
+		memset(k, 0, sizeof *k);
+		k->b = &w->scratch;
+	}
 }
 
-static void gwait_finish(gwait_t *w)
+static void gwait_finish(gwait_t *w, kdur_t *k)
 {
+	kdur_end(k, w->dur, KERR_NOT_COORDINATOR);
 	w->answered = 1;
 	if (w->in_call)
 		return;
-	if (w->hold) {
-		conn_hold_done(w->c, w->hold);
-		conn_unref(w->c);
-	}
 	buf_deinit(&w->scratch);
 	free(w);
 }
@@ -142,10 +157,9 @@ static void gwait_park(gwait_t *w, kreq_t *rq)
 		free(w);
 		return;
 	}
-	if (rq->c) {
-		w->c = rq->c;
-		w->hold = conn_hold(rq->c);
-		conn_ref(rq->c);
+	if (rq->c && !rq->out) {
+		kdur_hold(&w->k, rq->c);
+		w->parked = 1;
 	}
 }
 
@@ -157,11 +171,13 @@ static void join_reply(void *arg, const grp_join_res_t *res)
 	const kreq_t *rq = &w->saved;
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
-	buf_t *b = gwait_buf(w);
+	kdur_t k;
+	gwait_begin(w, &k);
+	buf_t *b = k.b;
 	size_t mark = kafka_reply_begin(rq, b);
 	if (v >= 2)
 		kw_i32(b, 0);
-	kw_i16(b, kafka_err_from_grp(res->err));
+	kdur_err(&k, kafka_err_from_grp(res->err));
 	kw_i32(b, res->generation);
 	if (v >= 7) {
 		w_gs(b, flex, res->protocol_type);
@@ -183,7 +199,7 @@ static void join_reply(void *arg, const grp_join_res_t *res)
 	}
 	kw_tags(b, flex);
 	kafka_reply_end(b, mark);
-	gwait_finish(w);
+	gwait_finish(w, &k);
 }
 
 static const char *peer_host(const kreq_t *rq, char *buf, size_t n)
@@ -251,11 +267,13 @@ static void sync_reply(void *arg, const grp_sync_res_t *res)
 	const kreq_t *rq = &w->saved;
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
-	buf_t *b = gwait_buf(w);
+	kdur_t k;
+	gwait_begin(w, &k);
+	buf_t *b = k.b;
 	size_t mark = kafka_reply_begin(rq, b);
 	if (v >= 1)
 		kw_i32(b, 0);
-	kw_i16(b, kafka_err_from_grp(res->err));
+	kdur_err(&k, kafka_err_from_grp(res->err));
 	if (v >= 5) {
 		w_gs(b, flex, res->protocol_type);
 		w_gs(b, flex, res->protocol_name);
@@ -263,7 +281,7 @@ static void sync_reply(void *arg, const grp_sync_res_t *res)
 	w_bytes(b, flex, res->assignment);
 	kw_tags(b, flex);
 	kafka_reply_end(b, mark);
-	gwait_finish(w);
+	gwait_finish(w, &k);
 }
 
 int kafka_h_SyncGroup(kreq_t *rq)
@@ -319,13 +337,16 @@ int kafka_h_Heartbeat(kreq_t *rq)
 	if (r->err || group.len < 0 || member.len < 0)
 		return SL_EPROTO;
 	grp_err_t e = grp_heartbeat(rq->srv->groups, group, member, instance, gen);
-	buf_t *b = kreq_out(rq);
-	size_t mark = kafka_reply_begin(rq, b);
+	dur_t *d = grp_coord_dur(rq->srv->groups);
+	kdur_t k;
+	kdur_begin(&k, rq, d);
+	size_t mark = kafka_reply_begin(rq, k.b);
 	if (v >= 1)
-		kw_i32(b, 0);
-	kw_i16(b, kafka_err_from_grp(e));
-	kw_tags(b, flex);
-	kafka_reply_end(b, mark);
+		kw_i32(k.b, 0);
+	kdur_err(&k, kafka_err_from_grp(e));
+	kw_tags(k.b, flex);
+	kafka_reply_end(k.b, mark);
+	kdur_end(&k, d, KERR_NOT_COORDINATOR);
 	return 0;
 }
 
@@ -368,26 +389,30 @@ int kafka_h_LeaveGroup(kreq_t *rq)
 		return SL_EPROTO;
 	}
 	grp_err_t top = grp_leave(rq->srv->groups, group, ms, (size_t)n);
-	buf_t *b = kreq_out(rq);
+	dur_t *d = grp_coord_dur(rq->srv->groups);
+	kdur_t k;
+	kdur_begin(&k, rq, d);
+	buf_t *b = k.b;
 	size_t mark = kafka_reply_begin(rq, b);
 	if (v >= 1)
 		kw_i32(b, 0);
 	/* v0–2 carry one member: its result is the request's. */
 	if (v <= 2 && top == GRP_ERR_OK)
 		top = ms[0].err;
-	kw_i16(b, kafka_err_from_grp(top));
+	kdur_err(&k, kafka_err_from_grp(top));
 	if (v >= 3) {
 		int all = top == GRP_ERR_OK;
 		kw_arr(b, flex, all ? n : 0);
 		for (int32_t i = 0; all && i < n; i++) {
 			w_gs_nn(b, flex, ms[i].member_id);
 			w_gs(b, flex, ms[i].instance_id);
-			kw_i16(b, kafka_err_from_grp(ms[i].err));
+			kdur_err(&k, kafka_err_from_grp(ms[i].err));
 			kw_tags(b, flex);
 		}
 	}
 	kw_tags(b, flex);
 	kafka_reply_end(b, mark);
+	kdur_end(&k, d, KERR_NOT_COORDINATOR);
 	free(ms);
 	return 0;
 }

@@ -2,7 +2,10 @@
  * h_ListOffsets.c — ListOffsets (key 2), v1–7: earliest (-2), latest (-1),
  * max timestamp (-3, v7) and first offset at or after a timestamp.
  *
- * No transactions, so read_committed "latest" is the high watermark too.
+ * "Latest" is the high watermark (plog_hw: under fsync=always the end of the
+ * last synced batch), and lookups by time find only batches below it, as
+ * Kafka answers consumers. No transactions, so read_committed "latest" is
+ * the high watermark too.
  * For a timestamp lookup sluice answers the first batch whose MaxTimestamp
  * is at or after the time (the partition log's time index) and returns the
  * requested timestamp, where Kafka returns the found record's own timestamp
@@ -21,11 +24,14 @@ static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t 
 	if (!err) {
 		plog_t *p = t->parts[idx]->log;
 		if (ts == -1) {
-			off = plog_end_offset(p);
+			off = plog_hw(p);
 		} else if (ts == -2) {
 			off = plog_start_offset(p);
 		} else if (ts == -3) {
 			plog_max_timestamp(p, &rts, &off);
+			/* As Kafka: only what a consumer may read counts. */
+			if (off >= plog_hw(p))
+				rts = off = -1;
 		} else if (ts < 0) {
 			err = KERR_INVALID_REQUEST;
 		} else {

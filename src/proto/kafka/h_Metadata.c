@@ -31,6 +31,13 @@ topic_t *kafka_topic_get(kafka_srv_t *srv, kstr_t name, int allow_create, int16_
 	memcpy(z, name.p, (size_t)name.len);
 	z[name.len] = 0;
 	int rc = topics_create(srv->topics, z, (int32_t)srv->b->cfg->num_partitions, NULL, 0, &t);
+	if (rc == SL_EIO || rc == SL_ENOSPC) {
+		/* Nothing was created. As Kafka answers a topic whose creation
+		 * is under way: retriable, so the client asks again (and the
+		 * creation is tried again) without failing its messages. */
+		*err = KERR_LEADER_NOT_AVAILABLE;
+		return NULL;
+	}
 	if (rc < 0) {
 		*err = rc == SL_EEXIST ? KERR_NONE : kafka_err_from_sl(rc);
 		return topics_find(srv->topics, name.p, (size_t)name.len);

@@ -5,10 +5,15 @@
  *
  * OffsetCommit: partitions of topics that do not exist are refused with
  * UNKNOWN_TOPIC_OR_PARTITION, as Kafka does; the rest go to the
- * coordinator, which journals them. Under fsync=always the reply is
- * written at once into a conn hold and released when the journal sync
- * completes; if the sync fails, every accepted partition is reported as
- * COORDINATOR_NOT_AVAILABLE so the client retries.
+ * coordinator, which journals them (a full disk: NOT_COORDINATOR for the
+ * partition at once). Every reply goes through the coordinator's
+ * durability domain (kdur.c): under fsync=always it leaves once the
+ * journal is synced, and if that sync fails every accepted partition is
+ * reported as NOT_COORDINATOR (Kafka's code for a storage failure on
+ * commit), so the client finds the coordinator again and retries. An
+ * OffsetFetch reply waits the same way, so it never shows an offset that
+ * is not on disk; should the domain fail first, its ErrorCode fields say
+ * NOT_COORDINATOR.
  *
  * OffsetFetch answers -1 with empty metadata for a partition without a
  * commit, and with a null topic list every committed offset of the group.
@@ -22,8 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ERR_UNKNOWN_TOPIC_OR_PARTITION = 3, ERR_COORDINATOR_NOT_AVAILABLE = 15 };
-
 static grp_str_t gs(kstr_t k)
 {
 	grp_str_t s = {k.p, k.len};
@@ -32,40 +35,19 @@ static grp_str_t gs(kstr_t k)
 
 /* --- OffsetCommit --------------------------------------------------------------------- */
 
-typedef struct cwait {
-	kafka_srv_t *srv;
-	conn_t *c;
-	conn_hold_t *hold;
-	size_t *err_pos; /* ErrorCode positions of accepted partitions in the hold */
-	size_t npos;
-} cwait_t;
-
-static void commit_durable(void *arg, int status)
-{
-	cwait_t *w = arg;
-	if (status < 0) {
-		buf_t *b = conn_hold_buf(w->hold);
-		for (size_t i = 0; i < w->npos; i++)
-			be16_store(buf_data(b) + w->err_pos[i], ERR_COORDINATOR_NOT_AVAILABLE);
-	}
-	conn_hold_done(w->c, w->hold);
-	conn_unref(w->c);
-	w->srv->inflight--;
-	free(w->err_pos);
-	free(w);
-}
-
 typedef struct ctopic {
 	kstr_t name;
 	size_t first, n; /* its partitions in the parts array */
 } ctopic_t;
 
-/* Writes the reply; records where accepted partitions' error codes are. */
-static void commit_reply(const kreq_t *rq, buf_t *b, const ctopic_t *topics, int32_t nt,
-                         const grp_commit_part_t *parts, size_t *err_pos, size_t *npos)
+/* Writes the reply; the accepted partitions' error codes are the ones a
+ * failed sync rewrites. */
+static void commit_reply(const kreq_t *rq, kdur_t *k, const ctopic_t *topics, int32_t nt,
+                         const grp_commit_part_t *parts)
 {
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
+	buf_t *b = k->b;
 	size_t mark = kafka_reply_begin(rq, b);
 	if (v >= 3)
 		kw_i32(b, 0);
@@ -75,9 +57,10 @@ static void commit_reply(const kreq_t *rq, buf_t *b, const ctopic_t *topics, int
 		kw_arr(b, flex, (int32_t)topics[t].n);
 		for (size_t i = topics[t].first; i < topics[t].first + topics[t].n; i++) {
 			kw_i32(b, parts[i].partition);
-			if (err_pos && parts[i].err == GRP_ERR_OK)
-				err_pos[(*npos)++] = buf_len(b);
-			kw_i16(b, kafka_err_from_grp(parts[i].err));
+			if (parts[i].err == GRP_ERR_OK)
+				kdur_err(k, KERR_NONE);
+			else
+				kw_i16(b, kafka_err_from_grp(parts[i].err));
 			kw_tags(b, flex);
 		}
 		kw_tags(b, flex);
@@ -144,27 +127,12 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 		free(parts);
 		return SL_EPROTO;
 	}
-	/* Without a connection (fuzzing, tests) there is nobody to answer
-	 * later: answer now, as Produce does. */
-	cwait_t *w = calloc(1, sizeof *w);
-	if (!w)
-		abort();
-	int wait =
-	    grp_offset_commit(rq->srv->groups, &req, parts, np, rq->c ? commit_durable : NULL, w);
-	if (!wait) {
-		free(w);
-		commit_reply(rq, kreq_out(rq), topics, nt, parts, NULL, NULL);
-	} else {
-		w->srv = rq->srv;
-		w->c = rq->c;
-		w->hold = conn_hold(rq->c);
-		w->err_pos = calloc(np + 1, sizeof *w->err_pos);
-		if (!w->err_pos)
-			abort();
-		commit_reply(rq, conn_hold_buf(w->hold), topics, nt, parts, w->err_pos, &w->npos);
-		conn_ref(rq->c);
-		rq->srv->inflight++;
-	}
+	grp_offset_commit(rq->srv->groups, &req, parts, np);
+	dur_t *d = grp_coord_dur(rq->srv->groups);
+	kdur_t k;
+	kdur_begin(&k, rq, d);
+	commit_reply(rq, &k, topics, nt, parts);
+	kdur_end(&k, d, KERR_NOT_COORDINATOR);
 	free(topics);
 	free(parts);
 	return 0;
@@ -172,9 +140,10 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 
 /* --- OffsetFetch ------------------------------------------------------------------------- */
 
-static void write_partition(buf_t *b, int16_t v, int flex, grp_coord_t *gc, grp_str_t group,
+static void write_partition(kdur_t *k, int16_t v, int flex, grp_coord_t *gc, grp_str_t group,
                             grp_str_t topic, int32_t partition)
 {
+	buf_t *b = k->b;
 	grp_offset_t o;
 	int found = grp_offset_get(gc, group, topic, partition, &o) == 0;
 	kw_i32(b, partition);
@@ -185,13 +154,14 @@ static void write_partition(buf_t *b, int16_t v, int flex, grp_coord_t *gc, grp_
 		kw_strn(b, flex, o.metadata.p, o.metadata.len);
 	else
 		kw_str(b, flex, "");
-	kw_i16(b, 0);
+	kdur_err(k, KERR_NONE);
 	kw_tags(b, flex);
 }
 
 /* Every committed offset of the group, grouped by topic. */
-static void write_all(buf_t *b, int16_t v, int flex, grp_coord_t *gc, grp_str_t group)
+static void write_all(kdur_t *k, int16_t v, int flex, grp_coord_t *gc, grp_str_t group)
 {
+	buf_t *b = k->b;
 	size_t n;
 	grp_offset_t *all = grp_offsets_all(gc, group, &n);
 	int32_t nt = 0;
@@ -204,26 +174,27 @@ static void write_all(buf_t *b, int16_t v, int flex, grp_coord_t *gc, grp_str_t 
 			j++;
 		kw_strn(b, flex, all[i].topic.p, all[i].topic.len);
 		kw_arr(b, flex, (int32_t)(j - i));
-		for (size_t k = i; k < j; k++)
-			write_partition(b, v, flex, gc, group, all[k].topic, all[k].partition);
+		for (size_t x = i; x < j; x++)
+			write_partition(k, v, flex, gc, group, all[x].topic, all[x].partition);
 		kw_tags(b, flex);
 		i = j;
 	}
 	free(all);
 }
 
-/* Reads a topic list ([]{Name, PartitionIndexes []int32}) and, when b is
+/* Reads a topic list ([]{Name, PartitionIndexes []int32}) and, when k is
  * set, writes the group's offsets for it. Returns the topic count (-1:
  * null) or SL_EPROTO. */
-static int32_t fetch_topics(rd_t *r, buf_t *b, int16_t v, int flex, grp_coord_t *gc,
+static int32_t fetch_topics(rd_t *r, kdur_t *k, int16_t v, int flex, grp_coord_t *gc,
                             grp_str_t group, int nullable)
 {
+	buf_t *b = k ? k->b : NULL;
 	int32_t nt = kr_arr(r, flex, flex ? 2 : 6);
 	if (r->err || (nt < 0 && !nullable))
 		return SL_EPROTO;
 	if (nt < 0) {
-		if (b)
-			write_all(b, v, flex, gc, group);
+		if (k)
+			write_all(k, v, flex, gc, group);
 		return -1;
 	}
 	if (b)
@@ -239,8 +210,8 @@ static int32_t fetch_topics(rd_t *r, buf_t *b, int16_t v, int flex, grp_coord_t 
 		}
 		for (int32_t i = 0; i < np; i++) {
 			int32_t p = kr_i32(r);
-			if (b)
-				write_partition(b, v, flex, gc, group, gs(name), p);
+			if (k)
+				write_partition(k, v, flex, gc, group, gs(name), p);
 		}
 		kr_tags(r, flex);
 		if (b)
@@ -254,13 +225,18 @@ int kafka_h_OffsetFetch(kreq_t *rq)
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
 	grp_coord_t *gc = rq->srv->groups;
+	dur_t *d = grp_coord_dur(gc);
+	kdur_t k;
 	/* Pass 1 validates; pass 2 (same bytes) writes. */
 	for (int pass = 0; pass < 2; pass++) {
 		rd_t r = rq->r;
+		kdur_t *kp = NULL;
 		buf_t *b = NULL;
 		size_t mark = 0;
 		if (pass == 1) {
-			b = kreq_out(rq);
+			kdur_begin(&k, rq, d);
+			kp = &k;
+			b = k.b;
 			mark = kafka_reply_begin(rq, b);
 			if (v >= 3)
 				kw_i32(b, 0);
@@ -269,10 +245,10 @@ int kafka_h_OffsetFetch(kreq_t *rq)
 			grp_str_t group = gs(kr_str(&r, flex));
 			if (r.err || group.len < 0)
 				return SL_EPROTO;
-			if (fetch_topics(&r, b, v, flex, gc, group, v >= 2) == SL_EPROTO)
+			if (fetch_topics(&r, kp, v, flex, gc, group, v >= 2) == SL_EPROTO)
 				return SL_EPROTO;
 			if (b && v >= 2)
-				kw_i16(b, 0);
+				kdur_err(kp, KERR_NONE);
 		} else {
 			int32_t ng = kr_arr(&r, flex, 3);
 			if (r.err || ng < 0)
@@ -289,11 +265,11 @@ int kafka_h_OffsetFetch(kreq_t *rq)
 					return SL_EPROTO;
 				if (b)
 					kw_strn(b, flex, group.p, group.len);
-				if (fetch_topics(&r, b, v, flex, gc, group, 1) == SL_EPROTO)
+				if (fetch_topics(&r, kp, v, flex, gc, group, 1) == SL_EPROTO)
 					return SL_EPROTO;
 				kr_tags(&r, flex);
 				if (b) {
-					kw_i16(b, 0);
+					kdur_err(kp, KERR_NONE);
 					kw_tags(b, flex);
 				}
 			}
@@ -306,6 +282,7 @@ int kafka_h_OffsetFetch(kreq_t *rq)
 		if (b) {
 			kw_tags(b, flex);
 			kafka_reply_end(b, mark);
+			kdur_end(&k, d, KERR_NOT_COORDINATOR);
 		}
 	}
 	return 0;
@@ -353,9 +330,12 @@ int kafka_h_OffsetDelete(kreq_t *rq)
 		return SL_EPROTO;
 	}
 	grp_err_t top = grp_offset_delete(rq->srv->groups, group, tps, np);
-	buf_t *b = kreq_out(rq);
+	dur_t *d = grp_coord_dur(rq->srv->groups);
+	kdur_t kd;
+	kdur_begin(&kd, rq, d);
+	buf_t *b = kd.b;
 	size_t mark = kafka_reply_begin(rq, b);
-	kw_i16(b, kafka_err_from_grp(top));
+	kdur_err(&kd, kafka_err_from_grp(top));
 	kw_i32(b, 0);
 	kw_arr(b, 0, top == GRP_ERR_OK ? nt : 0);
 	size_t k = 0;
@@ -368,6 +348,7 @@ int kafka_h_OffsetDelete(kreq_t *rq)
 		}
 	}
 	kafka_reply_end(b, mark);
+	kdur_end(&kd, d, KERR_NOT_COORDINATOR);
 	free(names);
 	free(counts);
 	free(tps);

@@ -9,12 +9,24 @@
  * rewritten. Batches are rewritten in place in the connection's input
  * buffer, which the request owns until it returns.
  *
- * acks: 0 — no response at all; 1 — answer once written to the page cache;
- * -1 — the complete response is written now into a conn hold and released
- * when every partition it touched is durable (plog_when_durable: group
- * commit) and the topic journal is durable (Produce never creates a
- * topic; a Metadata request may just have). Should a sync fail, the partitions' error codes
- * are patched to KAFKA_STORAGE_ERROR before release. Loop thread.
+ * acks: 0 — no response at all; 1 — answer once written to the page cache
+ * (as Kafka's leader-only acknowledgement: should the sync fail, the domain
+ * cuts the batch back, so it can be lost like a Kafka leader's unreplicated
+ * write); -1 — the complete response is written now into one dur_hold
+ * joined (forced, whatever the fsync policy) to the durability domain of
+ * every partition it appended to (broker/partition.h), and released when
+ * they are all durable (group commit). Each partition's own outcome comes
+ * back through dur_hold_join_status: should a partition's sync fail, its
+ * ErrorCode is patched to KAFKA_STORAGE_ERROR (and its offsets to -1) before
+ * release, while partitions whose writes were made durable keep their
+ * success, so nothing errored is ever durable and nothing acknowledged is
+ * lost. A duplicate of an idempotent batch waits too: its original may
+ * still be unsynced. Appends whose write fails, and appends to a partition
+ * recovering from a failed sync, answer KAFKA_STORAGE_ERROR at once; the
+ * producer's retry is accepted once the partition recovered. The topic
+ * journal needs no wait: it writes ahead (Produce never creates a topic;
+ * a Metadata request that did answered only after its record was
+ * durable). Loop thread.
  */
 #include "proto/kafka/kafka.h"
 #include "store/batch.h"
@@ -33,16 +45,15 @@ typedef struct presult {
 	size_t err_pos; /* where ErrorCode sits in the response buffer */
 } presult_t;
 
-/* A deferred acks=-1 response. */
+/* A held acks=-1 response: one allocation, one entry per partition that
+ * waits (the hold's arg, freed by produce_fin). */
 typedef struct pwait {
-	kafka_srv_t *srv;
-	conn_t *c;
-	conn_hold_t *hold;
-	int pending;
-	int failed;
+	int16_t v;
 	int n;
-	size_t *err_pos; /* positions of ErrorCode fields in the hold buffer */
-	int16_t *ok;     /* which of them belong to appended partitions */
+	struct {
+		size_t err_pos; /* ErrorCode of the partition in the hold buffer */
+		int status;     /* the partition's domain outcome (dur_hold_join_status) */
+	} e[];
 } pwait_t;
 
 static int16_t check_batch(const uint8_t *p, size_t len, int16_t v)
@@ -136,25 +147,23 @@ static void write_response(const kreq_t *rq, buf_t *b, presult_t *res, int n)
 	kafka_reply_end(b, mark);
 }
 
-static void pwait_durable(void *arg, int status)
+static int produce_fin(dur_hold_t *h, buf_t *reply, int status, void *arg)
 {
+	(void)h;
 	pwait_t *w = arg;
-	if (status < 0)
-		w->failed = 1;
-	if (--w->pending > 0)
-		return;
-	if (w->failed) {
-		buf_t *b = conn_hold_buf(w->hold);
-		for (int i = 0; i < w->n; i++)
-			if (w->ok[i])
-				be16_store(buf_data(b) + w->err_pos[i], KERR_KAFKA_STORAGE_ERROR);
+	for (int i = 0; status < 0 && i < w->n; i++) {
+		if (w->e[i].status == 0)
+			continue;
+		uint8_t *p = buf_data(reply) + w->e[i].err_pos;
+		be16_store(p, KERR_KAFKA_STORAGE_ERROR);
+		be64_store(p + 2, (uint64_t)-1); /* BaseOffset */
+		if (w->v >= 2)
+			be64_store(p + 10, (uint64_t)-1); /* LogAppendTimeMs */
+		if (w->v >= 5)
+			be64_store(p + 18, (uint64_t)-1); /* LogStartOffset */
 	}
-	conn_hold_done(w->c, w->hold);
-	conn_unref(w->c);
-	w->srv->inflight--;
-	free(w->err_pos);
-	free(w->ok);
 	free(w);
+	return 0;
 }
 
 /* Produce v0–2: parsed only to answer every partition UNSUPPORTED_VERSION. */
@@ -252,43 +261,27 @@ int kafka_h_Produce(kreq_t *rq)
 	int waits = 0;
 	for (int i = 0; i < n; i++)
 		waits += acks == -1 && res[i].p != NULL;
-	/* The topic's own record must be durable too: a topic Metadata just
-	 * auto-created answers before its journal record is synced. Waiting
-	 * costs nothing once it is (the waiter fires at once). */
-	jrnl_t *j = topics_journal(rq->srv->topics);
-	int journal_wait = waits > 0 && jrnl_sync_required(j);
-	if (waits == 0 || !rq->c) {
+	if (waits == 0 || !rq->c || rq->out) {
 		write_response(rq, kreq_out(rq), res, n);
 		free(res);
 		return 0;
 	}
-	pwait_t *w = calloc(1, sizeof *w);
+	pwait_t *w = malloc(sizeof *w + (size_t)waits * sizeof w->e[0]);
 	if (!w)
 		abort();
-	w->srv = rq->srv;
-	w->c = rq->c;
-	w->hold = conn_hold(rq->c);
-	w->n = n;
-	w->err_pos = calloc((size_t)n, sizeof *w->err_pos);
-	w->ok = calloc((size_t)n, sizeof *w->ok);
-	if (!w->err_pos || !w->ok)
-		abort();
-	write_response(rq, conn_hold_buf(w->hold), res, n);
-	for (int i = 0; i < n; i++) {
-		w->err_pos[i] = res[i].err_pos;
-		w->ok[i] = res[i].p != NULL;
+	w->v = rq->h.ApiVersion;
+	w->n = waits;
+	dur_hold_t *h = dur_hold_new(rq->c, produce_fin, w);
+	write_response(rq, dur_hold_buf(h), res, n);
+	for (int i = 0, k = 0; i < n; i++) {
+		if (!res[i].p)
+			continue;
+		w->e[k].err_pos = res[i].err_pos;
+		w->e[k].status = 0;
+		dur_hold_join_status(h, res[i].p->dur, 1, &w->e[k].status);
+		k++;
 	}
-	conn_ref(rq->c);
-	rq->srv->inflight++;
-	/* Count first, so a callback that fires early cannot finish the wait. */
-	w->pending = waits + journal_wait + 1;
-	for (int i = 0; i < n; i++)
-		if (res[i].p)
-			plog_when_durable(res[i].p->log, plog_end_offset(res[i].p->log),
-			                  pwait_durable, w);
-	if (journal_wait)
-		jrnl_when_durable(j, pwait_durable, w);
 	free(res);
-	pwait_durable(w, 0);
+	dur_hold_arm(h);
 	return 0;
 }

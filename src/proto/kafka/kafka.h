@@ -6,15 +6,18 @@
  * connection's input, codec.c reads its header, apis.c finds the API in the
  * one table and checks the version, and the API's handler (h_<Api>.c) reads
  * the body and writes the response. A handler either answers at once
- * (kafka_resp_begin/kafka_resp_end on rq->out), answers later (a conn hold
- * for acks=-1 produces; a paused connection for long-poll fetches), or not
- * at all (acks=0). Returning a negative code closes the connection.
+ * (kafka_resp_begin/kafka_resp_end on rq->out), answers through a
+ * durability domain (a dur_hold for acks=-1 produces and every group API:
+ * see kdur_* below), answers later (a paused connection for long-poll
+ * fetches), or not at all (acks=0). Returning a negative code closes the
+ * connection.
  * Loop thread only.
  */
 #ifndef SL_PROTO_KAFKA_KAFKA_H
 #define SL_PROTO_KAFKA_KAFKA_H
 
 #include "broker/broker.h"
+#include "broker/dur.h"
 #include "broker/topic.h"
 #include "net/conn.h"
 #include "proto/kafka/codec.h"
@@ -27,7 +30,6 @@ typedef struct kafka_srv {
 	broker_t *b;
 	topics_t *topics;
 	int port;                 /* advertised port when no connection tells (tests) */
-	int inflight;             /* acks=-1 replies waiting for a sync */
 	struct grp_coord *groups; /* consumer groups (the broker's) */
 } kafka_srv_t;
 
@@ -60,10 +62,6 @@ int kafka_advertised_port(const kreq_t *rq);
 
 typedef int (*kafka_handler_fn)(kreq_t *rq);
 
-/* The API changes the topic journal (topics, configs, producer ids): under
- * fsync=always its response is held until the journal is synced. */
-#define KAPI_JOURNAL 1
-
 typedef struct kafka_api {
 	int16_t key;
 	const char *name;
@@ -71,7 +69,7 @@ typedef struct kafka_api {
 	int16_t max;  /* advertised maximum */
 	int16_t flex; /* first flexible version (INT16_MAX: none) */
 	kafka_handler_fn fn;
-	int flags; /* KAPI_* */
+	int flags; /* none defined yet */
 } kafka_api_t;
 
 /* The API table, ordered by key, terminated by an entry with name NULL. */
@@ -104,6 +102,9 @@ enum {
 	KERR_CORRUPT_MESSAGE = 2,
 	KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
 	KERR_LEADER_NOT_AVAILABLE = 5,
+	KERR_COORDINATOR_LOAD_IN_PROGRESS = 14,
+	KERR_COORDINATOR_NOT_AVAILABLE = 15,
+	KERR_NOT_COORDINATOR = 16,
 	KERR_MESSAGE_TOO_LARGE = 10,
 	KERR_INVALID_TOPIC_EXCEPTION = 17,
 	KERR_INVALID_REQUIRED_ACKS = 21,
@@ -167,6 +168,22 @@ void kafka_apiversions_unsupported(const kreq_t *rq, buf_t *b);
 
 /* Fetch: a parked fetch is dropped when its connection closes. */
 void kafka_fetch_abandon(struct kafka_fetch *f);
+
+/* kdur.c: a reply that may have to wait for a durability domain (group
+ * APIs). Begin it after the broker call that made the request's changes;
+ * write the reply into k->b, writing each ErrorCode field with kdur_err()
+ * (such fields become fail_code should the domain fail before the reply
+ * leaves); finish with kdur_end(). kdur_hold() opens the hold at once (a
+ * request that parks: its reply is written when it is answered). */
+typedef struct kdur {
+	buf_t *b;
+	dur_hold_t *h; /* NULL: the reply goes out at once */
+	struct kdur_patch *patch;
+} kdur_t;
+void kdur_begin(kdur_t *k, kreq_t *rq, dur_t *d);
+void kdur_hold(kdur_t *k, conn_t *c);
+void kdur_err(kdur_t *k, int16_t code);
+void kdur_end(kdur_t *k, dur_t *d, int16_t fail_code);
 
 /* Auto-creation used by Metadata and Produce. Returns the topic or NULL
  * (with *err a Kafka error code). */

@@ -12,30 +12,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct done {
-	int called;
-	int status;
-} done_t;
-
-static void on_done(void *arg, int status)
-{
-	done_t *d = arg;
-	d->called++;
-	d->status = status;
-}
-
-/* Commits one offset; returns the partition's result (waits for the sync
- * when the module asks for it). */
+/* Commits one offset; returns the partition's result, once the
+ * acknowledgement went through the domain as a front's would. */
 static grp_err_t commit1(gfx_t *fx, const char *group, const char *member, int32_t gen,
                          const char *topic, int32_t part, int64_t off, const char *meta)
 {
 	grp_commit_req_t req = {grp_s(group), grp_s(member), GRP_NULL, gen, -1};
 	grp_commit_part_t p = {grp_s(topic), part, off, 7, grp_s(meta), GRP_ERR_OK};
-	done_t d = {0, 0};
-	if (grp_offset_commit(fx->gc, &req, &p, 1, on_done, &d) == 1) {
-		gfx_run_until(fx, &d.called);
-		CHECK_EQ(d.status, 0);
-	}
+	grp_offset_commit(fx->gc, &req, &p, 1);
+	CHECK_EQ(gfx_ack(fx), 0);
 	return p.err;
 }
 
@@ -84,7 +69,7 @@ TEST(group_offsets_simple_consumer_commit_and_fetch)
 	CHECK_EQ(commit1(&fx, "", "", -1, "t", 0, 1, ""), GRP_ERR_OK);
 	grp_commit_req_t req = {GRP_NULL, grp_s(""), GRP_NULL, -1, -1};
 	grp_commit_part_t p = {grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK};
-	CHECK_EQ(grp_offset_commit(fx.gc, &req, &p, 1, on_done, NULL), 0);
+	grp_offset_commit(fx.gc, &req, &p, 1);
 	CHECK_EQ(p.err, GRP_ERR_INVALID_GROUP_ID);
 	gfx_deinit(&fx);
 }
@@ -135,7 +120,7 @@ TEST(group_offsets_per_partition_errors)
 	    {grp_s("t"), 1, 5, -1, grp_s("12345"), GRP_ERR_OK},
 	    {grp_s("gone"), 0, 5, -1, GRP_NULL, GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION},
 	};
-	CHECK_EQ(grp_offset_commit(fx.gc, &req, p, 3, on_done, NULL), 0);
+	grp_offset_commit(fx.gc, &req, p, 3);
 	CHECK_EQ(p[0].err, GRP_ERR_OK);
 	CHECK_EQ(p[1].err, GRP_ERR_OFFSET_METADATA_TOO_LARGE);
 	CHECK_EQ(p[2].err, GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION);
@@ -246,14 +231,20 @@ TEST(group_offsets_commit_waits_for_sync_only_with_fsync_always)
 	gfx_init(&fx, "groups");
 	grp_commit_req_t req = {grp_s("s"), grp_s(""), GRP_NULL, -1, -1};
 	grp_commit_part_t p = {grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK};
-	done_t d = {0, -1};
-	CHECK_EQ(grp_offset_commit(fx.gc, &req, &p, 1, on_done, &d), 1);
-	CHECK_EQ(d.called, 0);
-	gfx_run_until(&fx, &d.called);
-	CHECK_EQ(d.status, 0);
-	/* A refused commit writes nothing and needs no wait. */
+	dur_t *d = grp_coord_dur(fx.gc);
+	grp_offset_commit(fx.gc, &req, &p, 1);
+	CHECK_EQ(p.err, GRP_ERR_OK);
+	/* The acknowledgement must wait for the sync... */
+	CHECK(dur_must_hold(d));
+	uint64_t syncs = syncer_sync_count(fx.syncer);
+	CHECK_EQ(gfx_ack(&fx), 0);
+	CHECK(syncer_sync_count(fx.syncer) > syncs);
+	CHECK(!dur_must_hold(d));
+	/* ... but a refused commit writes nothing and needs no wait. */
 	grp_commit_req_t bad = {grp_s("s"), grp_s("ghost"), GRP_NULL, 4, -1};
-	CHECK_EQ(grp_offset_commit(fx.gc, &bad, &p, 1, on_done, &d), 0);
+	grp_offset_commit(fx.gc, &bad, &p, 1);
+	CHECK_EQ(p.err, GRP_ERR_UNKNOWN_MEMBER_ID);
+	CHECK(!dur_must_hold(d));
 	gfx_deinit(&fx);
 
 	gfx_t fx2 = {0};
@@ -261,8 +252,9 @@ TEST(group_offsets_commit_waits_for_sync_only_with_fsync_always)
 	fx2.opts.fsync.mode = FSYNC_NEVER;
 	gfx_init(&fx2, "groups2");
 	p.err = GRP_ERR_OK;
-	CHECK_EQ(grp_offset_commit(fx2.gc, &req, &p, 1, on_done, &d), 0);
+	grp_offset_commit(fx2.gc, &req, &p, 1);
 	CHECK_EQ(p.err, GRP_ERR_OK);
+	CHECK(!dur_must_hold(grp_coord_dur(fx2.gc)));
 	gfx_deinit(&fx2);
 }
 
@@ -277,9 +269,8 @@ TEST(group_offsets_retention_for_simple_and_empty_groups)
 	/* An explicit retention (OffsetCommit v2-v4) wins. */
 	grp_commit_req_t req = {grp_s("short"), grp_s(""), GRP_NULL, -1, 20};
 	grp_commit_part_t p = {grp_s("t"), 0, 1, -1, GRP_NULL, GRP_ERR_OK};
-	done_t dn = {0, 0};
-	if (grp_offset_commit(fx.gc, &req, &p, 1, on_done, &dn))
-		gfx_run_until(&fx, &dn.called);
+	grp_offset_commit(fx.gc, &req, &p, 1);
+	CHECK_EQ(gfx_ack(&fx), 0);
 	CHECK_EQ(p.err, GRP_ERR_OK);
 	jrec_t a;
 	join_new(&fx, "g", NULL, &a);

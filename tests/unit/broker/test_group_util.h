@@ -9,10 +9,13 @@
 
 #include "test.h"
 
+#include "broker/dur.h"
 #include "broker/group.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "net/loop.h"
+#include "net/memconn.h"
+#include "net/tproto.h"
 #include "store/syncer.h"
 
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 typedef struct gfx {
 	loop_t *loop;
 	syncer_t *syncer;
+	sio_t *io; /* the syncer's file interface: tests arm faults on it */
 	log_t log;
 	grp_opts_t opts;
 	grp_coord_t *gc;
@@ -47,6 +51,8 @@ static inline void gfx_init(gfx_t *fx, const char *dir)
 	CHECK(fx->loop);
 	fx->syncer = syncer_new(fx->loop, &fx->log);
 	CHECK(fx->syncer);
+	fx->io = sio_new();
+	syncer_set_io(fx->syncer, fx->io);
 	if (fx->opts.max_session_timeout_ms == 0)
 		gfx_opts(&fx->opts);
 	CHECK_EQ(grp_coord_open(&fx->gc, fx->loop, fx->syncer, &fx->log, &fx->opts, dir), 0);
@@ -65,7 +71,43 @@ static inline void gfx_deinit(gfx_t *fx)
 	if (fx->gc)
 		gfx_close(fx);
 	syncer_free(fx->syncer);
+	sio_free(fx->io);
 	loop_free(fx->loop);
+}
+
+/* Arms a fault rule in the store/sio.h syntax. */
+static inline void gfx_fault(gfx_t *fx, const char *spec)
+{
+	sio_fault_t f;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &f, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(fx->io, &f), 0);
+}
+
+/* What a front does with an acknowledgement: hands a one-byte reply to the
+ * coordinator's domain and waits for it. Returns 0 once it arrived (what
+ * the domain held is durable, under fsync=always), or SL_EIO when the
+ * domain failed it (the probe's connection is closed). */
+static inline int gfx_ack(gfx_t *fx)
+{
+	tsrv_t ts;
+	memset(&ts, 0, sizeof ts);
+	memconn_t *m = memconn_new(fx->loop, &tproto, &ts, NULL);
+	CHECK(m);
+	dur_reply(grp_coord_dur(fx->gc), m->conn, "k", 1, NULL, NULL);
+	buf_t out = BUF_INIT;
+	int rc = SL_EIO;
+	for (int i = 0; i < 100 && rc == SL_EIO; i++) {
+		(void)memconn_recv_wait(m, &out, 1, 50);
+		if (buf_len(&out) == 1)
+			rc = 0;
+		else if (conn_is_closed(m->conn))
+			break;
+	}
+	CHECK(buf_len(&out) <= 1);
+	buf_deinit(&out);
+	memconn_free(m);
+	return rc;
 }
 
 /* Runs loop turns until *flag is non-zero (bounded: 10 s). */

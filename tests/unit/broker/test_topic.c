@@ -2,7 +2,8 @@
  * test_topic.c — the topic registry: create, configs, partitions, delete,
  * everything persisted across reopen through the journal; leftover
  * partition directories swept; idempotent producer state rebuilt from the
- * log on reopen.
+ * log on reopen; every change written ahead, so that a storage failure
+ * (injected through store/sio.h) changes nothing, in memory or on disk.
  */
 #include "test.h"
 
@@ -15,6 +16,7 @@ typedef struct tfix {
 	sl_config_t cfg;
 	log_t log;
 	broker_t b;
+	sio_t *io;
 } tfix_t;
 
 static void tf_init(tfix_t *f)
@@ -27,14 +29,26 @@ static void tf_init(tfix_t *f)
 	f->b.loop = loop_new(NULL);
 	f->b.syncer = syncer_new(f->b.loop, &f->log);
 	CHECK(f->b.loop && f->b.syncer);
+	f->io = sio_new();
+	syncer_set_io(f->b.syncer, f->io);
+	f->b.io = f->io;
 }
 
 static void tf_deinit(tfix_t *f)
 {
 	loop_run_once(f->b.loop, 0);
 	syncer_free(f->b.syncer);
+	sio_free(f->io);
 	loop_free(f->b.loop);
 	config_deinit(&f->cfg);
+}
+
+static void tf_fault(tfix_t *f, const char *spec)
+{
+	sio_fault_t sf;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &sf, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(f->io, &sf), 0);
 }
 
 static int isdir(const char *p)
@@ -74,7 +88,9 @@ TEST(topics_persist_across_reopen)
 	CHECK_EQ(topics_delete(ts, "gamma"), 0);
 	CHECK(!isdir("topics/gamma-0"));
 	CHECK_EQ(topics_delete(ts, "gamma"), SL_ENOENT);
-	int64_t pid = topics_next_producer_id(ts);
+	int64_t pid = -1;
+	CHECK_EQ(topics_next_producer_id(ts, &pid), 0);
+	CHECK(pid >= 0);
 	topics_close(ts);
 
 	CHECK_EQ(topics_open(&ts, &f.b), 0);
@@ -91,7 +107,9 @@ TEST(topics_persist_across_reopen)
 	int dflt;
 	CHECK_STR(topics_config_value(ts, b, "cleanup.policy", &dflt, tmp, sizeof tmp), "delete");
 	CHECK(dflt);
-	CHECK(topics_next_producer_id(ts) > pid);
+	int64_t pid2 = -1;
+	CHECK_EQ(topics_next_producer_id(ts, &pid2), 0);
+	CHECK(pid2 > pid);
 	topics_close(ts);
 	tf_deinit(&f);
 }
@@ -143,6 +161,114 @@ TEST(topics_idempotent_state_rebuilt_from_log)
 	CHECK_EQ(pstate_check(&t->parts[0]->pstate, 42, 0, 1, 1, &dup), PS_DUPLICATE);
 	CHECK_EQ(dup, 1);
 	CHECK_EQ(pstate_check(&t->parts[0]->pstate, 42, 0, 5, 5, &dup), PS_OUT_OF_ORDER);
+	topics_close(ts);
+	tf_deinit(&f);
+}
+
+TEST(topics_storage_failures_change_nothing)
+{
+	tfix_t f;
+	memset(&f, 0, sizeof f);
+	tf_init(&f);
+	topics_t *ts;
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	topic_t *t;
+	CHECK_EQ(topics_create(ts, "base", 1, NULL, 0, &t), 0);
+	const char *journal = "op=fdatasync,path=kafka.journal,count=1,errno=EIO";
+	/* Create: nothing in memory, no directory left behind. */
+	tf_fault(&f, journal);
+	CHECK_EQ(topics_create(ts, "nope", 2, NULL, 0, NULL), SL_EIO);
+	CHECK(!topics_find(ts, "nope", 4));
+	CHECK(!isdir("topics/nope-0") && !isdir("topics/nope-1"));
+	tf_fault(&f, "op=pwrite,path=kafka.journal,count=1,errno=ENOSPC");
+	CHECK_EQ(topics_create(ts, "nope", 2, NULL, 0, NULL), SL_ENOSPC);
+	CHECK(!topics_find(ts, "nope", 4));
+	/* Delete: kept with its files. */
+	tf_fault(&f, journal);
+	CHECK_EQ(topics_delete(ts, "base"), SL_EIO);
+	CHECK(topics_find(ts, "base", 4) && isdir("topics/base-0"));
+	/* Partitions: the count stays, the new logs are removed again. */
+	tf_fault(&f, journal);
+	CHECK_EQ(topics_add_partitions(ts, t, 3), SL_EIO);
+	CHECK_EQ(t->npart, 1);
+	CHECK(!isdir("topics/base-1") && !isdir("topics/base-2"));
+	/* Configs: all of a call or none. */
+	topic_kv_t kv[] = {{"retention.ms", "5000"}, {"segment.bytes", "100000"}};
+	tf_fault(&f, journal);
+	CHECK_EQ(topics_set_configs(ts, t, kv, 2), SL_EIO);
+	CHECK(!topic_config(t, "retention.ms") && !topic_config(t, "segment.bytes"));
+	/* Producer ids: none handed out, none skipped. */
+	int64_t pid = -1, pid2 = -1;
+	tf_fault(&f, journal);
+	CHECK_EQ(topics_next_producer_id(ts, &pid), SL_EIO);
+	CHECK_EQ(pid, -1);
+	CHECK_EQ(sio_fault_hits(f.io), 6);
+	/* Everything works again without a reopen. */
+	CHECK_EQ(topics_next_producer_id(ts, &pid), 0);
+	CHECK_EQ(topics_add_partitions(ts, t, 2), 0);
+	CHECK_EQ(topics_set_configs(ts, t, kv, 2), 0);
+	CHECK_EQ(topics_create(ts, "later", 1, NULL, 0, NULL), 0);
+	topics_close(ts);
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	CHECK(!topics_find(ts, "nope", 4));
+	t = topics_find(ts, "base", 4);
+	CHECK(t && t->npart == 2);
+	CHECK_STR(topic_config(t, "retention.ms"), "5000");
+	CHECK_STR(topic_config(t, "segment.bytes"), "100000");
+	CHECK(topics_find(ts, "later", 5));
+	CHECK_EQ(topics_next_producer_id(ts, &pid2), 0);
+	CHECK(pid2 > pid);
+	topics_close(ts);
+	tf_deinit(&f);
+}
+
+TEST(topics_failed_cut_back_is_retried_by_the_next_change)
+{
+	tfix_t f;
+	memset(&f, 0, sizeof f);
+	tf_init(&f);
+	topics_t *ts;
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	/* The commit's sync fails, then the cut's own: the journal refuses
+	 * appends until the next change cuts it back. */
+	tf_fault(&f, "op=fdatasync,path=kafka.journal,count=2,errno=EIO");
+	CHECK_EQ(topics_create(ts, "first", 1, NULL, 0, NULL), SL_EIO);
+	CHECK_EQ(sio_fault_hits(f.io), 2);
+	CHECK_EQ(topics_create(ts, "second", 1, NULL, 0, NULL), 0);
+	topics_close(ts);
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	CHECK(!topics_find(ts, "first", 5));
+	CHECK(topics_find(ts, "second", 6));
+	topics_close(ts);
+	tf_deinit(&f);
+}
+
+TEST(topics_create_never_adopts_a_leftover_log)
+{
+	tfix_t f;
+	memset(&f, 0, sizeof f);
+	tf_init(&f);
+	topics_t *ts;
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	topic_t *t;
+	CHECK_EQ(topics_create(ts, "re", 1, NULL, 0, &t), 0);
+	buf_t b = BUF_INIT;
+	batch_record_t r = {0};
+	r.key_len = -1;
+	r.value = (const uint8_t *)"old";
+	r.value_len = 3;
+	batch_build_opts_t o = {-1, -1, -1, 0, 0};
+	CHECK_EQ(batch_build(&b, &o, &r, 1), 0);
+	part_append_t a;
+	CHECK_EQ(partition_append(t->parts[0], buf_data(&b), buf_len(&b), &a), 0);
+	buf_deinit(&b);
+	/* The deletion is committed but its files cannot be removed. */
+	tf_fault(&f, "op=unlink,path=re-0/,count=-1,errno=EIO");
+	CHECK_EQ(topics_delete(ts, "re"), 0);
+	CHECK(isdir("topics/re-0"));
+	sio_fault_clear(f.io);
+	CHECK_EQ(topics_create(ts, "re", 1, NULL, 0, &t), 0);
+	CHECK_EQ(plog_end_offset(t->parts[0]->log), 0);
 	topics_close(ts);
 	tf_deinit(&f);
 }

@@ -20,13 +20,14 @@ typedef struct kfix {
 	sl_config_t cfg;
 	log_t log;
 	broker_t b;
+	sio_t *io; /* the store's file interface: tests arm faults on it */
 	kafka_srv_t *srv;
 } kfix_t;
 
-static inline void kfix_start(kfix_t *f)
+/* Starts the broker and the front; kfix_start0 leaves f->cfg as the caller
+ * set it (after config_init), kfix_start uses the defaults. */
+static inline void kfix_start0(kfix_t *f)
 {
-	memset(f, 0, sizeof *f);
-	config_init(&f->cfg);
 	log_init(&f->log, LOG_WARN, 2);
 	f->b.cfg = &f->cfg;
 	f->b.log = &f->log;
@@ -35,10 +36,28 @@ static inline void kfix_start(kfix_t *f)
 	CHECK(f->b.loop);
 	f->b.syncer = syncer_new(f->b.loop, &f->log);
 	CHECK(f->b.syncer);
+	f->io = sio_new();
+	syncer_set_io(f->b.syncer, f->io);
 	void *srv = NULL;
 	CHECK_EQ(broker_open(&f->b), 0);
 	CHECK_EQ(kafka_front.start(&f->b, &srv), 0);
 	f->srv = srv;
+}
+
+static inline void kfix_start(kfix_t *f)
+{
+	memset(f, 0, sizeof *f);
+	config_init(&f->cfg);
+	kfix_start0(f);
+}
+
+/* Arms a fault rule in the store/sio.h syntax. */
+static inline void kfix_fault(kfix_t *f, const char *spec)
+{
+	sio_fault_t sf;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &sf, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(f->io, &sf), 0);
 }
 
 static inline void kfix_stop(kfix_t *f)
@@ -47,6 +66,7 @@ static inline void kfix_stop(kfix_t *f)
 	broker_close(&f->b);
 	loop_run_once(f->b.loop, 0);
 	syncer_free(f->b.syncer);
+	sio_free(f->io);
 	loop_free(f->b.loop);
 	config_deinit(&f->cfg);
 }
@@ -63,7 +83,8 @@ static inline memconn_t *kfix_conn(kfix_t *f)
 static inline void kfix_topic(kfix_t *f, const char *name)
 {
 	topic_t *t = NULL;
-	CHECK_EQ(topics_create(f->srv->topics, name, (int32_t)f->cfg.num_partitions, NULL, 0, &t), 0);
+	CHECK_EQ(topics_create(f->srv->topics, name, (int32_t)f->cfg.num_partitions, NULL, 0, &t),
+	         0);
 }
 
 /* Starts a request frame in b; finish with kt_end. */

@@ -275,7 +275,7 @@ TEST(kafka_produce_every_version_acks_and_ordering)
 			buf_deinit(&resp);
 		}
 	}
-	CHECK_EQ(f.srv->inflight, 0);
+	CHECK_EQ(kafka_front.busy(f.srv), 0);
 	memconn_free(m);
 	kfix_stop(&f);
 }
@@ -488,7 +488,8 @@ TEST(kafka_list_offsets_every_version)
 	for (int i = 0; i < 5; i++) {
 		buf_reset(&batch);
 		kt_batch(&batch, 2, -1, -1, -1, 10000 + 1000 * i);
-		kt_produce(&req, 7, i, "lo", 0, 1, &batch);
+		/* acks=-1: answered once synced, so below the high watermark. */
+		kt_produce(&req, 7, i, "lo", 0, -1, &batch);
 	}
 	memconn_send(m, buf_data(&req), buf_len(&req));
 	for (int i = 0; i < 5; i++) {
@@ -539,22 +540,35 @@ TEST(kafka_unknown_api_and_garbage_close_only_that_connection)
 	kfix_stop(&f);
 }
 
-/* The descriptor this process holds open on path, or -1. */
-static int fd_of(const char *path)
+/* One Produce round trip of one batch; returns its error and base offset. */
+static void produce1(memconn_t *m, int16_t v, int32_t corr, const char *topic, int32_t part,
+                     int16_t acks, const buf_t *batch, int16_t *err, int64_t *base)
 {
-	char want[4096], link[64], got[4096];
-	if (!realpath(path, want))
-		return -1;
-	for (int fd = 3; fd < 1024; fd++) {
-		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-		ssize_t n = readlink(link, got, sizeof got - 1);
-		if (n <= 0)
-			continue;
-		got[n] = 0;
-		if (strcmp(got, want) == 0)
-			return fd;
-	}
-	return -1;
+	buf_t req = BUF_INIT, resp = BUF_INIT;
+	kt_produce(&req, v, corr, topic, part, acks, batch);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	kt_recv(m, &resp);
+	produce_result(&resp, v, corr, err, base);
+	buf_deinit(&req);
+	buf_deinit(&resp);
+}
+
+/* Fetches partition part from offset 0 (no wait); returns the high
+ * watermark and the record bytes' length. */
+static int64_t fetch_hw(memconn_t *m, const char *topic, int32_t part, int32_t *len)
+{
+	buf_t req = BUF_INIT, resp = BUF_INIT;
+	kt_fetch(&req, 11, 77, topic, part, 0, 0, 1);
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	kt_recv(m, &resp);
+	int16_t err;
+	int64_t hw;
+	kstr_t rec = fetch_result(&resp, 11, 77, &err, &hw);
+	CHECK_EQ(err, 0);
+	*len = rec.len < 0 ? 0 : rec.len;
+	buf_deinit(&req);
+	buf_deinit(&resp);
+	return hw;
 }
 
 TEST(kafka_write_failure_is_storage_error_and_reads_continue)
@@ -563,48 +577,150 @@ TEST(kafka_write_failure_is_storage_error_and_reads_continue)
 	kfix_start(&f);
 	kfix_topic(&f, "sto");
 	memconn_t *m = kfix_conn(&f);
-	buf_t req = BUF_INIT, batch = BUF_INIT, resp = BUF_INIT;
+	buf_t batch = BUF_INIT;
 	int16_t err;
 	int64_t base;
+	int32_t len;
 	kt_batch(&batch, 3, -1, -1, -1, 1);
-	kt_produce(&req, 7, 1, "sto", 0, 1, &batch);
-	memconn_send(m, buf_data(&req), buf_len(&req));
-	kt_recv(m, &resp);
-	produce_result(&resp, 7, 1, &err, &base);
+	produce1(m, 7, 1, "sto", 0, -1, &batch, &err, &base);
 	CHECK_EQ(err, 0);
-	/* Swap the segment's descriptor for a read-only one: writes now fail
-	 * (EBADF) the way a dying disk would. */
-	int fd = fd_of("topics/sto-0/00000000000000000000.log");
-	CHECK(fd >= 0);
-	int ro = open("topics/sto-0/00000000000000000000.log", O_RDONLY);
-	CHECK(ro >= 0 && dup2(ro, fd) == fd);
-	close(ro);
-	for (int i = 0; i < 2; i++) {
-		buf_reset(&req);
-		buf_reset(&resp);
-		kt_produce(&req, 7, 2 + i, "sto", 0, i ? -1 : 1, &batch);
-		memconn_send(m, buf_data(&req), buf_len(&req));
-		kt_recv(m, &resp);
-		produce_result(&resp, 7, 2 + i, &err, &base);
+	CHECK_EQ(base, 0);
+	/* A write that fails changes nothing: the error at once, for either
+	 * acks, and the next write takes the same offset. */
+	for (int acks = -1; acks <= 1; acks += 2) {
+		kfix_fault(&f, "op=pwrite,path=sto-0/,count=1,errno=EIO");
+		produce1(m, 7, 2, "sto", 0, (int16_t)acks, &batch, &err, &base);
 		CHECK_EQ(err, KERR_KAFKA_STORAGE_ERROR);
 		CHECK_EQ(base, -1);
 	}
+	produce1(m, 7, 4, "sto", 0, -1, &batch, &err, &base);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(base, 3);
+	/* A failed sync: the acks=-1 reply gets the error, the batch is cut
+	 * back, and it was never readable. */
+	kfix_fault(&f, "op=fdatasync,path=sto-0/,count=1,errno=EIO");
+	produce1(m, 7, 5, "sto", 0, -1, &batch, &err, &base);
+	CHECK_EQ(err, KERR_KAFKA_STORAGE_ERROR);
+	CHECK_EQ(base, -1);
 	/* Reads are still served, and the connection stays open. */
-	buf_reset(&req);
-	buf_reset(&resp);
-	kt_fetch(&req, 11, 9, "sto", 0, 0, 0, 1);
+	CHECK_EQ(fetch_hw(m, "sto", 0, &len), 6);
+	CHECK_EQ(len, 2 * (int32_t)buf_len(&batch));
+	CHECK(!memconn_server_closed(m));
+	/* Writes resume without a restart. */
+	produce1(m, 7, 6, "sto", 0, -1, &batch, &err, &base);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(base, 6);
+	CHECK_EQ(fetch_hw(m, "sto", 0, &len), 9);
+	partition_t *p = topics_find(f.srv->topics, "sto", 3)->parts[0];
+	CHECK_EQ(dur_recoveries(p->dur), 1);
+	CHECK_EQ(kafka_front.busy(f.srv), 0);
+	buf_deinit(&batch);
+	memconn_free(m);
+	kfix_stop(&f);
+}
+
+/* One acks=-1 Produce v7 of batch to partitions 0 and 1 of topic; the two
+ * partitions' error codes. */
+static void produce2(memconn_t *m, const char *topic, const buf_t *batch, int16_t err[2])
+{
+	buf_t req = BUF_INIT, resp = BUF_INIT;
+	size_t mark = kt_begin(&req, 0, 7, 31, 0);
+	kw_str(&req, 0, NULL);
+	kw_i16(&req, -1);
+	kw_i32(&req, 5000);
+	kw_arr(&req, 0, 1);
+	kw_str(&req, 0, topic);
+	kw_arr(&req, 0, 2);
+	for (int32_t p = 0; p < 2; p++) {
+		kw_i32(&req, p);
+		kw_bytes_len(&req, 0, (int32_t)buf_len(batch));
+		buf_append(&req, buf_data(batch), buf_len(batch));
+	}
+	kt_end(&req, mark);
 	memconn_send(m, buf_data(&req), buf_len(&req));
 	kt_recv(m, &resp);
-	int64_t hw;
-	kstr_t rec = fetch_result(&resp, 11, 9, &err, &hw);
-	CHECK_EQ(err, 0);
-	CHECK_EQ(hw, 3);
-	CHECK_EQ(rec.len, (int32_t)buf_len(&batch));
-	CHECK(!memconn_server_closed(m));
-	CHECK_EQ(f.srv->inflight, 0);
+	rd_t r;
+	rd_init(&r, buf_data(&resp), buf_len(&resp));
+	CHECK_EQ(kr_i32(&r), 31);
+	CHECK_EQ(kr_arr(&r, 0, 1), 1);
+	kr_str(&r, 0);
+	CHECK_EQ(kr_arr(&r, 0, 2), 2);
+	for (int p = 0; p < 2; p++) {
+		CHECK_EQ(kr_i32(&r), p);
+		err[p] = kr_i16(&r);
+		int64_t base = kr_i64(&r);
+		CHECK(err[p] ? base == -1 : base >= 0);
+		kr_i64(&r);
+		kr_i64(&r);
+	}
+	kr_i32(&r);
+	CHECK_EQ(r.err, 0);
+	CHECK_EQ(rd_left(&r), 0);
 	buf_deinit(&req);
-	buf_deinit(&batch);
 	buf_deinit(&resp);
+}
+
+TEST(kafka_produce_to_two_partitions_errors_only_the_one_that_failed)
+{
+	kfix_t f;
+	memset(&f, 0, sizeof f);
+	config_init(&f.cfg);
+	f.cfg.num_partitions = 2;
+	kfix_start0(&f);
+	kfix_topic(&f, "mp");
+	memconn_t *m = kfix_conn(&f);
+	buf_t batch = BUF_INIT;
+	kt_batch(&batch, 2, -1, -1, -1, 1);
+	int16_t err[2];
+	produce2(m, "mp", &batch, err);
+	CHECK(err[0] == 0 && err[1] == 0);
+	kfix_fault(&f, "op=fdatasync,path=mp-1/,count=1,errno=EIO");
+	produce2(m, "mp", &batch, err);
+	/* Partition 0's batch is durable and acknowledged; 1's is not. */
+	CHECK_EQ(err[0], 0);
+	CHECK_EQ(err[1], KERR_KAFKA_STORAGE_ERROR);
+	int32_t len;
+	CHECK_EQ(fetch_hw(m, "mp", 0, &len), 4);
+	CHECK_EQ(fetch_hw(m, "mp", 1, &len), 2);
+	produce2(m, "mp", &batch, err);
+	CHECK(err[0] == 0 && err[1] == 0);
+	CHECK_EQ(fetch_hw(m, "mp", 1, &len), 4);
+	buf_deinit(&batch);
+	memconn_free(m);
+	kfix_stop(&f);
+}
+
+TEST(kafka_idempotent_retry_of_a_failed_batch_is_accepted_after_recovery)
+{
+	kfix_t f;
+	kfix_start(&f);
+	kfix_topic(&f, "idr");
+	memconn_t *m = kfix_conn(&f);
+	int16_t err;
+	int64_t base;
+	buf_t b0 = BUF_INIT, b1 = BUF_INIT, b2 = BUF_INIT;
+	kt_batch(&b0, 2, 4242, 0, 0, 1);
+	kt_batch(&b1, 2, 4242, 0, 2, 1);
+	kt_batch(&b2, 2, 4242, 0, 4, 1);
+	produce1(m, 7, 1, "idr", 0, -1, &b0, &err, &base);
+	CHECK_EQ(err, 0);
+	kfix_fault(&f, "op=fdatasync,path=idr-0/,count=1,errno=EIO");
+	produce1(m, 7, 2, "idr", 0, -1, &b1, &err, &base);
+	CHECK_EQ(err, KERR_KAFKA_STORAGE_ERROR);
+	/* The retry (same sequence) is the next batch in order again. */
+	produce1(m, 7, 3, "idr", 0, -1, &b1, &err, &base);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(base, 2);
+	/* And a retry of the acknowledged one is a duplicate, as before. */
+	produce1(m, 7, 4, "idr", 0, -1, &b1, &err, &base);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(base, 2);
+	produce1(m, 7, 5, "idr", 0, -1, &b2, &err, &base);
+	CHECK_EQ(err, 0);
+	CHECK_EQ(base, 4);
+	buf_deinit(&b0);
+	buf_deinit(&b1);
+	buf_deinit(&b2);
 	memconn_free(m);
 	kfix_stop(&f);
 }
