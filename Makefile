@@ -40,8 +40,11 @@ CFLAGS_MODE := -O1 -fsanitize=thread
 LDFLAGS_MODE := -fsanitize=thread
 else ifeq ($(MODE),clang)
 # make check's warnings build: clang's diagnostics, every warning an error.
+# Except -Wstring-concatenation (clang's -Wextra), still shown: a help
+# table in src/proto/resp/c_pubsub.c splits one long line on purpose;
+# drop the exception once that string is parenthesised.
 CC := clang
-CFLAGS_MODE := -O1 -Werror
+CFLAGS_MODE := -O1 -Werror -Wno-error=string-concatenation
 LDFLAGS_MODE :=
 else
 CFLAGS_MODE := -O2

@@ -101,7 +101,9 @@ TSAN_SKIP="queue_api_extreme_fetch_settings_start"
 check_tsan() {
 	local log=build/check-tsan.log
 	mkdir -p build
-	if ! make -j"$NPROC" MODE=tsan build/tsan/test-unit >"$log" 2>&1; then
+	# Warnings are the clang check's business; gcc at -O1 with TSan sees
+	# format-truncation cases the normal builds do not, so no -Werror here.
+	if ! env -u CI make -j"$NPROC" MODE=tsan build/tsan/test-unit >"$log" 2>&1; then
 		tail -n 30 "$log"
 		echo "tsan: build failed (full log: $log)"
 		return 1
