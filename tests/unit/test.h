@@ -8,7 +8,13 @@
  * expression with file:line and end the child with status 1, so a failure
  * never leaks into the next test.
  *
- * Run a subset: build/asan/test-unit SUBSTRING...
+ * Tests run in parallel (-j N, default the CPU count), each in its own
+ * process group and directory; a test's output is captured and shown only
+ * if it fails. Tests must not share anything but the machine: no fixed
+ * ports or paths outside the test's directory.
+ *
+ * Run a subset: build/asan/test-unit SUBSTRING... (-x SUBSTRING leaves
+ * tests out, -l lists them, -j 1 runs one at a time).
  */
 #ifndef SL_TESTS_TEST_H
 #define SL_TESTS_TEST_H
