@@ -12,6 +12,8 @@
 #
 # Uses $SLUICE_BUILD/sluiced (bench/run.sh exports build/release).
 set -u
+# Every load run is bounded (bench/run.sh; bound.h for the C programs).
+export BENCH_TIME_LIMIT=${BENCH_TIME_LIMIT:-600}
 cd "$(dirname "$0")/.."
 BUILD=${SLUICE_BUILD:-$PWD/build/release}
 SLUICED=$BUILD/sluiced
@@ -39,7 +41,7 @@ best3() {
 }
 
 xadd_once() { # PORT PIPELINE N
-	redis-benchmark -p "$1" -c 50 -n "$3" -P "$2" -q XADD bench '*' f "$VAL" 2>/dev/null |
+	timeout -k 5 "$BENCH_TIME_LIMIT" redis-benchmark -p "$1" -c 50 -n "$3" -P "$2" -q XADD bench '*' f "$VAL" 2>/dev/null |
 		tr '\r' '\n' | grep -Eo '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1
 }
 xadd_rps() { best3 xadd_once "$@"; }

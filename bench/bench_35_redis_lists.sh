@@ -12,6 +12,8 @@
 #
 # Uses $SLUICE_BUILD/sluiced (bench/run.sh exports build/release).
 set -u
+# Every load run is bounded (bench/run.sh; bound.h for the C programs).
+export BENCH_TIME_LIMIT=${BENCH_TIME_LIMIT:-600}
 cd "$(dirname "$0")/.."
 BUILD=${SLUICE_BUILD:-$PWD/build/release}
 SLUICED=$BUILD/sluiced
@@ -32,7 +34,7 @@ TMP=$(mktemp -d /tmp/bench-lists.XXXXXX)
 rps() { # PORT PIPELINE N COMMAND...
 	local port=$1 pl=$2 n=$3
 	shift 3
-	redis-benchmark -p "$port" -c 50 -n "$n" -P "$pl" -q "$@" 2>/dev/null |
+	timeout -k 5 "$BENCH_TIME_LIMIT" redis-benchmark -p "$port" -c 50 -n "$n" -P "$pl" -q "$@" 2>/dev/null |
 		tr '\r' '\n' | grep -Eo '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1
 }
 

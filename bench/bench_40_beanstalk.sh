@@ -7,6 +7,8 @@
 # Prints jobs/s of both and the ratio sluice/beanstalkd. Goals: >= 1.5x in
 # memory, >= 3x durable.
 set -u
+# Every load run is bounded (bench/run.sh; bound.h for the C programs).
+export BENCH_TIME_LIMIT=${BENCH_TIME_LIMIT:-600}
 cd "$(dirname "$0")/.."
 B=${SLUICE_BUILD:-$PWD/build/release}
 LOAD=$B/bench/bstk_load

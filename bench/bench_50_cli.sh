@@ -5,6 +5,8 @@
 # (msg/s, MB/s, p50/p99). Measured, never asserted. CLI_BENCH_SCALE=0.1
 # for a quick run.
 set -u
+# Every load run is bounded (bench/run.sh; bound.h for the C programs).
+export BENCH_TIME_LIMIT=${BENCH_TIME_LIMIT:-600}
 cd "$(dirname "$0")/.."
 B=${SLUICE_BUILD:-$PWD/build/release}
 SCALE=${CLI_BENCH_SCALE:-1}
@@ -35,7 +37,7 @@ export SLUICE_BROKERS=127.0.0.1:$PORT
 run() { # label args...
 	local label=$1 out
 	shift
-	out=$("$B/sluice" bench "$@" 2>"$TMP/err") || { echo "cli $label: failed: $(cat "$TMP/err")"; exit 1; }
+	out=$(timeout -k 5 "$BENCH_TIME_LIMIT" "$B/sluice" bench "$@" 2>"$TMP/err") || { echo "cli $label: failed: $(cat "$TMP/err")"; exit 1; }
 	printf 'cli %-22s %s\n' "$label" "$out"
 }
 
@@ -66,7 +68,7 @@ if [ -x "$LOAD" ]; then
 	best_of3() { # topic: the best msg/s of three runs
 		local best=0 out mps
 		for _ in 1 2 3; do
-			out=$("$B/sluice" bench produce -t "$1" -n "$N" -s 100 --acks 1 \
+			out=$(timeout -k 5 "$BENCH_TIME_LIMIT" "$B/sluice" bench produce -t "$1" -n "$N" -s 100 --acks 1 \
 				-o compression=none -o flush.interval=5 2>"$TMP/err") || { echo "cli failed: $(cat "$TMP/err")" >&2; return 1; }
 			mps=$(grep -oE '[0-9]+ msg/s' <<<"$out" | head -n1 | cut -d' ' -f1)
 			[ "${mps:-0}" -gt "$best" ] && best=$mps
@@ -93,7 +95,7 @@ if [ -x "$LOAD" ]; then
 	raw_mps=$(grep -o 'consume_mps=[0-9.]*' <<<"$raw" | cut -d= -f2)
 	best=0
 	for _ in 1 2 3; do
-		out=$("$B/sluice" bench consume -t raw-consume 2>"$TMP/err") || { echo "cli failed: $(cat "$TMP/err")"; exit 1; }
+		out=$(timeout -k 5 "$BENCH_TIME_LIMIT" "$B/sluice" bench consume -t raw-consume 2>"$TMP/err") || { echo "cli failed: $(cat "$TMP/err")"; exit 1; }
 		mps=$(grep -oE '[0-9]+ msg/s' <<<"$out" | head -n1 | cut -d' ' -f1)
 		[ "${mps:-0}" -gt "$best" ] && best=$mps
 	done

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "bound.h"
 
 #define BODY 100
 
@@ -179,6 +180,8 @@ static void run_phase(lconn_t *cs, int n, int phase, long jobs, long window)
 
 int main(int argc, char **argv)
 {
+	/* make bench never hangs on a server that stopped answering. */
+	bench_bound("bstk_load", 600);
 	if (argc != 5) {
 		fprintf(stderr, "usage: bstk_load PORT CONNS JOBS_PER_CONN WINDOW\n");
 		return 2;

@@ -15,7 +15,19 @@
  *   reads them; each value carries its send time; prints
  *     latency_msgs=N p50_us=X p99_us=Y
  *   The latency producer does not linger (linger.ms=0; KL_LINGER=MS in the
- *   environment overrides it).
+ *   environment overrides it). A rate the broker cannot sustain ends the
+ *   run at --seconds plus 10 s with what arrived by then (never a wait for
+ *   librdkafka's queue to drain).
+ * MODE sustain: produce as fast as the client queue allows (acks=1, the
+ *   latency run's linger) while a consumer reads, for --seconds; the consumed rate
+ *   over the second half (past the ramp-up) is the produce+consume rate the
+ *   broker sustains on this machine; prints
+ *     sustain_msgs=N sustain_s=S sustain_mps=R
+ *   bench_20_kafka.sh measures latency at half of it: at half the
+ *   produce-only peak, producer and consumer together overload two cores.
+ *
+ * Every run is bounded: --max-seconds (default 300; BENCH_TIME_LIMIT too,
+ * bound.h) ends it with a message and exit status 3.
  *
  * --mock runs the same code against librdkafka's in-process mock broker
  * (test.mock.num.brokers=1, no disk): the reference for "the fastest a
@@ -33,6 +45,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bound.h"
+
 typedef struct opts {
 	const char *bootstrap;
 	const char *topic;
@@ -44,7 +58,12 @@ typedef struct opts {
 	const char *acks;
 	long rate;
 	int seconds;
+	int max_seconds;
 } opts_t;
+
+/* Past this (now_us), a run gives up instead of waiting on a broker that
+ * cannot keep up: produce_one stops blocking on a full queue. */
+static int64_t run_deadline = INT64_MAX;
 
 static int64_t now_us(void)
 {
@@ -121,7 +140,9 @@ static rd_kafka_t *consumer(const opts_t *o, int64_t start)
 	return rk;
 }
 
-static void produce_one(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len)
+/* Produces one message, waiting on a full queue until until_us; returns 0,
+ * or -1 if the queue stayed full past until_us. */
+static int produce_until(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len, int64_t until_us)
 {
 	for (;;) {
 		rd_kafka_resp_err_t e =
@@ -129,11 +150,19 @@ static void produce_one(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len)
 		                      RD_KAFKA_V_VALUE(buf, len),
 		                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-			return;
+			return 0;
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			die("produce", rd_kafka_err2str(e));
+		if (now_us() >= until_us)
+			return -1;
 		rd_kafka_poll(rk, 10);
 	}
+}
+
+static void produce_one(rd_kafka_t *rk, const opts_t *o, void *buf, size_t len)
+{
+	if (produce_until(rk, o, buf, len, run_deadline) < 0)
+		die("produce", "the broker did not keep up within --max-seconds");
 }
 
 /* Consumes want messages from offset start with a fresh consumer; returns
@@ -144,6 +173,8 @@ static int64_t consume_span(const opts_t *o, int64_t start, long want)
 	rd_kafka_t *c = consumer(o, start);
 	long got = 0;
 	int64_t c0 = 0, c1 = 0, deadline = now_us() + 120000000;
+	if (deadline > run_deadline)
+		deadline = run_deadline;
 	while (got < want && now_us() < deadline) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
 		if (!m)
@@ -178,7 +209,8 @@ static void throughput(const opts_t *o)
 			produce_one(p, o, buf, (size_t)o->size);
 			rd_kafka_poll(p, 0);
 		}
-		rd_kafka_flush(p, 120000);
+		int64_t left_ms = (run_deadline - now_us()) / 1000;
+		rd_kafka_flush(p, left_ms > 0 ? (int)left_ms : 1);
 		int64_t t1 = now_us();
 		if (failed || delivered - before != o->count) {
 			fprintf(stderr, "kafka_load: %ld delivered, %ld failed\n",
@@ -218,6 +250,82 @@ static int cmp64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Produces markers and reads until one arrives (30 s at most), so the
+ * consumer sits at the end of the log before a timed window starts. A
+ * marker sent before the consumer found the end is skipped by it, so one
+ * is sent again every 200 ms (a single marker cost a 30 s wait then). */
+static void sync_consumer(rd_kafka_t *p, rd_kafka_t *c, const opts_t *o, char *buf)
+{
+	int64_t marker = -1;
+	memcpy(buf, &marker, 8);
+	int64_t give_up = now_us() + 30000000, resend = 0;
+	while (now_us() < give_up) {
+		if (now_us() >= resend) {
+			produce_one(p, o, buf, (size_t)o->size);
+			rd_kafka_poll(p, 0);
+			resend = now_us() + 200000;
+		}
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 50);
+		int done = m && !m->err && m->len >= 8 && memcmp(m->payload, &marker, 8) == 0;
+		if (m)
+			rd_kafka_message_destroy(m);
+		if (done)
+			break;
+	}
+	rd_kafka_flush(p, 10000);
+}
+
+static void sustain(const opts_t *o)
+{
+	char *buf = calloc(1, (size_t)(o->size < 16 ? 16 : o->size));
+	rd_kafka_t *c = consumer(o, RD_KAFKA_OFFSET_END);
+	/* The latency run's client settings (no linger), so that half of
+	 * this rate is a load that run can actually be measured at. */
+	rd_kafka_t *p = producer(o, "1", getenv("KL_LINGER") ? getenv("KL_LINGER") : "0");
+	sync_consumer(p, c, o, buf);
+	long got = 0, got_half = 0;
+	int64_t start = now_us(), end = start + (int64_t)o->seconds * 1000000;
+	int64_t half = start + (end - start) / 2, half_at = 0;
+	for (int64_t now = start; now < end; now = now_us()) {
+		/* Fill the client queue without blocking, then read what came. */
+		for (int k = 0; k < 1000; k++) {
+			rd_kafka_resp_err_t e = rd_kafka_producev(
+			    p, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION(0),
+			    RD_KAFKA_V_VALUE(buf, (size_t)o->size),
+			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+			if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				break;
+			if (e)
+				die("produce", rd_kafka_err2str(e));
+		}
+		rd_kafka_poll(p, 0);
+		rd_kafka_message_t *m;
+		int wait_ms = 1;
+		while ((m = rd_kafka_consumer_poll(c, wait_ms))) {
+			wait_ms = 0;
+			if (!m->err)
+				got++;
+			rd_kafka_message_destroy(m);
+		}
+		if (!half_at && now >= half) {
+			half_at = now;
+			got_half = got;
+		}
+	}
+	int64_t stop = now_us();
+	rd_kafka_purge(p, RD_KAFKA_PURGE_F_QUEUE);
+	rd_kafka_flush(p, 10000);
+	rd_kafka_destroy(p);
+	rd_kafka_consumer_close(c);
+	rd_kafka_destroy(c);
+	double s = (double)(stop - (half_at ? half_at : start)) / 1e6;
+	long n = got - got_half;
+	if (n <= 0 || s <= 0)
+		die("sustain", "nothing was consumed");
+	printf("sustain_msgs=%ld sustain_s=%.3f sustain_mps=%.0f\n", n, s, n / s);
+	free(buf);
+}
+
 static void latency(const opts_t *o)
 {
 	long total = o->rate * o->seconds;
@@ -227,18 +335,7 @@ static void latency(const opts_t *o)
 	/* Let the consumer reach the end of the (empty or old) log first. */
 	/* Latency: no lingering; batches form only from what queues meanwhile. */
 	rd_kafka_t *p = producer(o, "1", getenv("KL_LINGER") ? getenv("KL_LINGER") : "0");
-	int64_t marker = -1;
-	memcpy(buf, &marker, 8);
-	produce_one(p, o, buf, (size_t)o->size);
-	rd_kafka_flush(p, 30000);
-	for (int64_t d = now_us() + 30000000; now_us() < d;) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
-		int done = m && !m->err && m->len >= 8 && memcmp(m->payload, &marker, 8) == 0;
-		if (m)
-			rd_kafka_message_destroy(m);
-		if (done)
-			break;
-	}
+	sync_consumer(p, c, o, buf);
 	long sent = 0, got = 0;
 	int64_t start = now_us(), end = start + (int64_t)o->seconds * 1000000;
 	while (got < total && now_us() < end + 10000000) {
@@ -247,7 +344,12 @@ static void latency(const opts_t *o)
 		while (sent < due && sent < total) {
 			int64_t t = now_us();
 			memcpy(buf, &t, 8);
-			produce_one(p, o, buf, (size_t)o->size);
+			/* Overloaded: stop sending at the window's end rather
+			 * than wait for the client queue to drain. */
+			if (produce_until(p, o, buf, (size_t)o->size, end) < 0) {
+				total = sent;
+				break;
+			}
 			sent++;
 		}
 		rd_kafka_poll(p, 0);
@@ -266,7 +368,9 @@ static void latency(const opts_t *o)
 			rd_kafka_message_destroy(m);
 		}
 	}
-	rd_kafka_flush(p, 30000);
+	/* What is still queued after the window is not measured. */
+	rd_kafka_purge(p, RD_KAFKA_PURGE_F_QUEUE);
+	rd_kafka_flush(p, 10000);
 	rd_kafka_destroy(p);
 	rd_kafka_consumer_close(c);
 	rd_kafka_destroy(c);
@@ -288,7 +392,8 @@ int main(int argc, char **argv)
 	            .size = 100,
 	            .acks = "1",
 	            .rate = 10000,
-	            .seconds = 5};
+	            .seconds = 5,
+	            .max_seconds = 300};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -310,6 +415,8 @@ int main(int argc, char **argv)
 			o.rate = atol(argv[++i]);
 		else if (!strcmp(a, "--seconds") && v)
 			o.seconds = atoi(argv[++i]);
+		else if (!strcmp(a, "--max-seconds") && v)
+			o.max_seconds = atoi(argv[++i]);
 		else if (a[0] != '-')
 			o.mode = a;
 		else
@@ -317,8 +424,14 @@ int main(int argc, char **argv)
 	}
 	if (!o.mode || (!o.bootstrap && !o.mock) || o.size < 8 || o.count < 1 || o.rate < 1)
 		die("usage",
-		    "kafka_load (--bootstrap H:P | --mock) [--topic T] throughput|latency "
-		    "[--count N --consume-count N --size B --acks A --rate R --seconds S]");
+		    "kafka_load (--bootstrap H:P | --mock) [--topic T] throughput|latency|sustain "
+		    "[--count N --consume-count N --size B --acks A --rate R --seconds S "
+		    "--max-seconds S]");
+	if (o.max_seconds < 1)
+		o.max_seconds = 300;
+	/* The soft bound gives up cleanly; bound.h's alarm is the hard one. */
+	run_deadline = now_us() + (int64_t)o.max_seconds * 1000000;
+	bench_bound("kafka_load", (unsigned)o.max_seconds + 60);
 	rd_kafka_t *holder = NULL;
 	if (o.mock) {
 		/* A handle that owns the in-process mock cluster for the run. */
@@ -336,6 +449,8 @@ int main(int argc, char **argv)
 		throughput(&o);
 	else if (!strcmp(o.mode, "latency"))
 		latency(&o);
+	else if (!strcmp(o.mode, "sustain"))
+		sustain(&o);
 	else
 		die("unknown mode", o.mode);
 	if (holder)

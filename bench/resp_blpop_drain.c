@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
+#include "bound.h"
 
 /* Skips one reply; returns its aggregate/bulk length (-1 for nil). */
 static long long skip_reply(rbuf_t *r)
@@ -83,6 +84,8 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
+	/* make bench never hangs on a server that stopped answering. */
+	bench_bound("resp_blpop_drain", 600);
 	if (argc < 4)
 		die("usage: PORT fill N | PORT drain N WORKERS");
 	int port = atoi(argv[1]);

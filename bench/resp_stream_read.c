@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <time.h>
+#include "bound.h"
 
 /* Skips one reply; if ids is set, collects the bulk strings that are entry
  * IDs (first element of each 2-element entry array) into it. */
@@ -107,6 +108,8 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
+	/* make bench never hangs on a server that stopped answering. */
+	bench_bound("resp_stream_read", 600);
 	if (argc < 4)
 		die("usage: PORT fill|xread|group N [BATCH]");
 	int port = atoi(argv[1]);

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "bound.h"
 
 #define APPENDERS_MAX 64
 
@@ -244,6 +245,8 @@ static double best_plog(const bench_t *b, size_t size, fsync_policy_t pol, int a
 
 int main(int argc, char **argv)
 {
+	/* make bench never hangs on a server that stopped answering. */
+	bench_bound("store_bench", 600);
 	if (argc < 2) {
 		fprintf(stderr,
 		        "usage: store_bench DIR [SECONDS_PER_ROW] [MIB_PER_ROW] [ROW_FILTER]\n");

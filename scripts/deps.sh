@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# scripts/deps.sh run|test — installs the Debian packages sluice needs.
+# scripts/deps.sh run|test|check — installs the Debian packages sluice needs.
 #
 #   run   what building and running sluiced needs
 #   test  that plus the reference servers and real client libraries the
-#         tests drive, and the npm packages of tests/clients/node
+#         tests drive (pytest-xdist runs the integration suites in
+#         parallel), and the npm packages of tests/clients/node
+#   check what `make check` needs: clang, clang-format
 #
 # Only missing packages are installed, and only when running as root (CI and
 # a fresh Debian 12 machine); otherwise the missing ones are listed and the
@@ -15,14 +17,16 @@ what=${1:-run}
 RUN_PKGS="gcc make libc6-dev librdkafka-dev libyaml-dev pkgconf"
 TEST_PKGS="$RUN_PKGS
   redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3
-  python3 python3-pytest python3-pytest-timeout python3-confluent-kafka python3-kafka python3-redis
+  python3 python3-pytest python3-pytest-timeout python3-pytest-xdist
+  python3-confluent-kafka python3-kafka python3-redis
   golang-go golang-github-shopify-sarama-dev golang-github-gomodule-redigo-dev
   php-cli php-pda-pheanstalk php-predis ruby ruby-beaneater nodejs npm"
 
 case $what in
 run) pkgs=$RUN_PKGS ;;
 test) pkgs=$TEST_PKGS ;;
-*) echo "usage: $0 run|test" >&2; exit 2 ;;
+check) pkgs="$RUN_PKGS clang clang-format git" ;;
+*) echo "usage: $0 run|test|check" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -4,8 +4,10 @@
  * Start-up: parse settings (a bad value is one line naming the key, exit 2),
  * lock the data directory (a second sluiced on the same directory is
  * refused), read and remove the clean-shutdown marker, open every enabled
- * protocol front, bind its listener, then write the READY line to
- * --ready-fd so tests never sleep or race.
+ * protocol front, bind its listeners (TCP, and a unix socket for RESP and
+ * beanstalkd when configured), then write the READY line to --ready-fd so
+ * tests never sleep or race. A listener that cannot bind is one error line
+ * naming the listener, the address and the setting to change.
  *
  * Shutdown on SIGTERM/SIGINT: stop accepting, let in-flight work finish
  * (held replies waiting for fsync, queued output) for a bounded time, close
@@ -62,6 +64,7 @@ typedef struct server {
 		int port;  /* configured: -1 off, 0 ephemeral, N */
 		void *srv; /* front state, NULL until started */
 		listener_t *listener;
+		listener_t *unix_listener; /* --resp-unixsocket, --beanstalk-unixsocket */
 	} fronts[4];
 	int nfronts;
 } server_t;
@@ -93,6 +96,26 @@ static int lock_data_dir(server_t *s)
 		log_warn(&s->log, "cannot write pid to %s: %s", path, strerror(errno));
 	s->lock_fd = fd;
 	return 0;
+}
+
+/* Whether the data directory holds nothing yet (missing, or only what a
+ * start that never got further leaves: the lock file), so the first start
+ * says "new" instead of reporting a recovery. Checked before the lock file
+ * is created. */
+static int data_dir_is_new(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT;
+	int fresh = 1;
+	struct dirent *e;
+	while (fresh && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, LOCK_FILE))
+			fresh = 0;
+	}
+	closedir(d);
+	return fresh;
 }
 
 /* Reads and removes the clean-shutdown marker. Removing it (durably) before
@@ -166,11 +189,50 @@ static int setup_signals(server_t *s)
 	return loop_watch_add(s->broker.loop, &s->sig_watch, s->sig_fd, EPOLLIN, on_signal, s);
 }
 
+/* Binds front i's TCP listener (port >= 0) and unix-socket listener
+ * (path non-empty). A failure is one line: the listener, the address and
+ * the setting that chooses it. */
+static int listen_front(server_t *s, int i, int port, const char *path, unsigned mode,
+                        const conn_limits_t *limits)
+{
+	const sl_config_t *c = &s->cfg;
+	const front_t *f = s->fronts[i].front;
+	char why[256] = "";
+	int rc = 0;
+	if (port >= 0) {
+		s->fronts[i].listener =
+		    listener_new(s->broker.loop, c->bind, port, f->proto, s->fronts[i].srv, limits,
+		                 why, sizeof why, &rc);
+		if (!s->fronts[i].listener) {
+			log_error(&s->log,
+			          "%s listener: cannot listen: %s (choose another with --%s-port)",
+			          f->name, why[0] ? why : sl_strerror(rc), f->name);
+			return rc ? rc : SL_EIO;
+		}
+		log_info(&s->log, "%s: listening on %s:%d", f->name, c->bind,
+		         listener_port(s->fronts[i].listener));
+	}
+	if (path && *path) {
+		s->fronts[i].unix_listener =
+		    listener_new_unix(s->broker.loop, path, mode, f->proto, s->fronts[i].srv,
+		                      limits, why, sizeof why, &rc);
+		if (!s->fronts[i].unix_listener) {
+			log_error(&s->log, "%s listener: cannot listen: %s (set --%s-unixsocket)",
+			          f->name, why[0] ? why : sl_strerror(rc), f->name);
+			return rc ? rc : SL_EIO;
+		}
+		log_info(&s->log, "%s: listening on unix:%s (mode %03o)", f->name, path, mode);
+	}
+	return 0;
+}
+
 static int start_fronts(server_t *s)
 {
 	const sl_config_t *c = &s->cfg;
 	const front_t *fronts[] = {&kafka_front, &resp_front, &bstk_front, &http_front};
 	const int ports[] = {c->kafka_port, c->resp_port, c->beanstalk_port, c->http_port};
+	const char *paths[] = {NULL, c->resp_unixsocket, c->beanstalk_unixsocket, NULL};
+	const unsigned modes[] = {0, c->resp_unixsocketperm, c->beanstalk_unixsocketperm, 0};
 	int *bound[] = {&s->broker.ports.kafka, &s->broker.ports.resp, &s->broker.ports.beanstalk,
 	                &s->broker.ports.http};
 	conn_limits_t limits = {
@@ -183,7 +245,7 @@ static int start_fronts(server_t *s)
 		s->fronts[i].port = ports[i];
 		s->nfronts = i + 1;
 		*bound[i] = -1;
-		if (ports[i] < 0)
+		if (ports[i] < 0 && !(paths[i] && *paths[i]))
 			continue;
 		int rc = fronts[i]->start(&s->broker, &s->fronts[i].srv);
 		if (rc) {
@@ -191,16 +253,11 @@ static int start_fronts(server_t *s)
 			          sl_strerror(rc));
 			return rc;
 		}
-		s->fronts[i].listener =
-		    listener_new(s->broker.loop, c->bind, ports[i], fronts[i]->proto,
-		                 s->fronts[i].srv, &limits, &rc);
-		if (!s->fronts[i].listener) {
-			log_error(&s->log, "%s: cannot listen on %s:%d: %s", fronts[i]->name,
-			          c->bind, ports[i], sl_strerror(rc));
-			return rc ? rc : SL_EIO;
-		}
-		*bound[i] = listener_port(s->fronts[i].listener);
-		log_info(&s->log, "%s: listening on %s:%d", fronts[i]->name, c->bind, *bound[i]);
+		rc = listen_front(s, i, ports[i], paths[i], modes[i], &limits);
+		if (rc)
+			return rc;
+		if (s->fronts[i].listener)
+			*bound[i] = listener_port(s->fronts[i].listener);
 	}
 	return 0;
 }
@@ -248,10 +305,10 @@ static void shutdown_server(server_t *s)
 {
 	loop_t *loop = s->broker.loop;
 	for (int i = 0; i < s->nfronts; i++) {
-		if (s->fronts[i].listener) {
-			listener_free(s->fronts[i].listener);
-			s->fronts[i].listener = NULL;
-		}
+		listener_free(s->fronts[i].listener);
+		s->fronts[i].listener = NULL;
+		listener_free(s->fronts[i].unix_listener);
+		s->fronts[i].unix_listener = NULL;
 	}
 	int64_t deadline = time_mono_ms() + SHUTDOWN_GRACE_MS;
 	while (any_busy(s) && time_mono_ms() < deadline)
@@ -354,6 +411,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	int status = 1;
+	int fresh = data_dir_is_new(s.cfg.data_dir);
 	rc = fs_mkdir_p(s.cfg.data_dir);
 	if (rc) {
 		log_error(&s.log, "cannot create data directory %s: %s", s.cfg.data_dir,
@@ -367,8 +425,9 @@ int main(int argc, char **argv)
 	s.broker.data_dir = s.cfg.data_dir;
 	s.broker.clean_start = take_clean_marker(&s);
 	log_info(&s.log, "data directory %s (%s)", s.cfg.data_dir,
-	         s.broker.clean_start ? "clean shutdown last time"
-	                              : "recovering: no clean-shutdown marker");
+	         fresh                  ? "new data directory"
+	         : s.broker.clean_start ? "clean shutdown last time"
+	                                : "recovering: no clean-shutdown marker");
 	s.broker.loop = loop_new(&s.log);
 	if (!s.broker.loop)
 		goto out;
@@ -391,8 +450,8 @@ int main(int argc, char **argv)
 	status = rc ? 1 : 0;
 out:
 	for (int i = 0; i < s.nfronts; i++) {
-		if (s.fronts[i].listener)
-			listener_free(s.fronts[i].listener);
+		listener_free(s.fronts[i].listener);
+		listener_free(s.fronts[i].unix_listener);
 		if (s.fronts[i].srv)
 			s.fronts[i].front->stop(s.fronts[i].srv);
 	}

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # tests/run.sh — runs every test suite and ends with "N passed, N failed".
 #
-# Suites: the C unit tests (build/asan/test-unit), then every integration
-# suite: tests/integration/*.py under pytest with Debian's Python
-# (/usr/bin/python3, which has the Debian client libraries). Each suite's own
-# summary is parsed and added up; a suite that dies without a summary counts
-# as one failure. Logs go to build/test-logs/.
+# Suites: the C unit tests (build/asan/test-unit), the fuzz corpus
+# replayers, then every integration suite: tests/integration/*.py under
+# pytest with Debian's Python (/usr/bin/python3, which has the Debian client
+# libraries). Each suite's own summary is parsed and added up; a suite that
+# dies without a summary counts as one failure. Logs go to build/test-logs/.
+#
+# Parallel: the unit runner runs SLUICE_TEST_JOBS tests at once, and pytest
+# (with pytest-xdist) as many workers; the default is twice the CPUs, since
+# the tests mostly wait on fsync, sockets and child processes. Each
+# integration test starts its own sluiced on ephemeral ports; tests sharing
+# a module-scoped server stay together on one worker (conftest.py).
+# SLUICE_TEST_JOBS=1 runs everything one at a time.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -13,6 +20,7 @@ export SLUICE_BUILD="$ROOT/build/asan"
 export SLUICE_HELPERS="$SLUICE_BUILD/helpers"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+JOBS=${SLUICE_TEST_JOBS:-$((2 * $(nproc 2>/dev/null || echo 1)))}
 LOGS="$ROOT/build/test-logs"
 mkdir -p "$LOGS"
 
@@ -47,7 +55,7 @@ run_suite() {
 	add_counts "$log" "$rc"
 }
 
-run_suite unit "$SLUICE_BUILD/test-unit"
+run_suite unit "$SLUICE_BUILD/test-unit" -j "$JOBS"
 
 # Fuzz targets replay their committed corpora (tests/fuzz/README.md).
 for f in "$SLUICE_BUILD"/fuzz/fuzz_*; do
@@ -60,8 +68,16 @@ for f in "$SLUICE_BUILD"/fuzz/fuzz_*; do
 done
 
 if compgen -G "tests/integration/test_*.py" >/dev/null; then
+	par=()
+	if [ "$JOBS" -gt 1 ]; then
+		if /usr/bin/python3 -c 'import xdist' 2>/dev/null; then
+			par=(-n "$JOBS" --dist loadgroup)
+		else
+			echo "pytest-xdist is missing (scripts/deps.sh test): integration tests run one at a time"
+		fi
+	fi
 	run_suite integration /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-		-o addopts="" --timeout=600 -rfE tests/integration
+		-o addopts="" --timeout=600 -rfE --durations=15 "${par[@]}" tests/integration
 fi
 
 echo

@@ -102,6 +102,20 @@ static int set_PORT(int *f, const char *v, int64_t min, int64_t max)
 	return 0;
 }
 
+/* Octal permission bits, as chmod and redis-server's unixsocketperm take
+ * them: "700", "0770". */
+static int set_MODE(unsigned *f, const char *v, int64_t min, int64_t max)
+{
+	(void)min, (void)max;
+	if (!*v || strlen(v) > 4 || strspn(v, "01234567") != strlen(v))
+		return SL_EINVAL;
+	unsigned long x = strtoul(v, NULL, 8);
+	if (x > 0777)
+		return SL_EINVAL;
+	*f = (unsigned)x;
+	return 0;
+}
+
 static int set_FSYNC(fsync_policy_t *f, const char *v, int64_t min, int64_t max)
 {
 	(void)min, (void)max;
@@ -126,6 +140,8 @@ static const char *type_hint(const char *type)
 		return "always, never or interval:MS";
 	if (!strcmp(type, "LEVEL"))
 		return "error, warn, info or debug";
+	if (!strcmp(type, "MODE"))
+		return "octal permission bits such as 700 or 770";
 	return "a string";
 }
 
@@ -192,6 +208,10 @@ static void free_FSYNC(fsync_policy_t *f)
 	(void)f;
 }
 static void free_LEVEL(log_level_t *f)
+{
+	(void)f;
+}
+static void free_MODE(unsigned *f)
 {
 	(void)f;
 }

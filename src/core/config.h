@@ -13,6 +13,7 @@
  *         PORT — a TCP port number, 0 for an ephemeral port, `off` (-1)
  *         FSYNC— always | interval:MS | never
  *         LEVEL— error | warn | info | debug
+ *         MODE — file permission bits in octal (700, 0770), at most 777
  *
  * Each protocol has its own list below so that adding a key is one line in
  * that protocol's list. Not thread-safe; the loop thread reads it.
@@ -53,6 +54,14 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(PORT, beanstalk_port, "beanstalk.port", "11300", 0, 0,                                  \
 	  "beanstalkd listener: N, 0 (ephemeral) or off")                                         \
 	X(PORT, http_port, "http.port", "8080", 0, 0, "HTTP metrics/admin: N, 0 or off")           \
+	X(STR, resp_unixsocket, "resp.unixsocket", "", 0, 0,                                      \
+	  "also serve Redis on a unix socket at this path (empty: none)")                          \
+	X(MODE, resp_unixsocketperm, "resp.unixsocketperm", "700", 0, 0,                          \
+	  "permission bits of the Redis unix socket, octal")                                     \
+	X(STR, beanstalk_unixsocket, "beanstalk.unixsocket", "", 0, 0,                            \
+	  "also serve beanstalkd on a unix socket at this path (empty: none)")                     \
+	X(MODE, beanstalk_unixsocketperm, "beanstalk.unixsocketperm", "700", 0, 0,                \
+	  "permission bits of the beanstalkd unix socket, octal")                                \
 	X(FSYNC, fsync, "fsync", "always", 0, 0, "durability: always | interval:MS | never")      \
 	X(INT, ready_fd, "ready.fd", "-1", -1, 1024, "write the READY line to this fd")            \
 	X(LEVEL, log_level, "log.level", "info", 0, 0, "error | warn | info | debug")              \
@@ -134,6 +143,7 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 #define CFG_CTYPE_PORT int /* -1 = off */
 #define CFG_CTYPE_FSYNC fsync_policy_t
 #define CFG_CTYPE_LEVEL log_level_t
+#define CFG_CTYPE_MODE unsigned
 
 typedef struct sl_config {
 #define CFG_FIELD(type, field, key, def, min, max, help) CFG_CTYPE_##type field;

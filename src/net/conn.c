@@ -39,12 +39,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define READ_CHUNK (64 * 1024)
@@ -725,7 +727,16 @@ static void format_peer(int fd, char *out, size_t size)
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
 		snprintf(out, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
 	} else if (ss.ss_family == AF_UNIX) {
-		snprintf(out, size, "unix");
+		/* A unix client is unnamed; the socket it came through (the
+		 * listener's path) is what tells connections apart in logs. */
+		struct sockaddr_un sun;
+		socklen_t sl = sizeof sun;
+		if (getsockname(fd, (struct sockaddr *)&sun, &sl) == 0 &&
+		    sl > offsetof(struct sockaddr_un, sun_path) && sun.sun_path[0])
+			snprintf(out, size, "unix:%.*s",
+			         (int)(sl - offsetof(struct sockaddr_un, sun_path)), sun.sun_path);
+		else
+			snprintf(out, size, "unix");
 	}
 }
 

@@ -1,6 +1,6 @@
 /*
- * listener.c — a non-blocking TCP listener (see listener.h). Loop thread
- * only.
+ * listener.c — a non-blocking TCP or unix-socket listener (see
+ * listener.h). Loop thread only.
  *
  * Each readable event accepts up to ACCEPTS_PER_TURN connections with
  * accept4(SOCK_NONBLOCK | SOCK_CLOEXEC), so one busy port cannot starve the
@@ -9,6 +9,19 @@
  * descriptor, gives it up to accept the waiting connection and close it at
  * once (the client sees the connection end instead of hanging), then takes
  * it back. If even that fails, accepting is paused for ACCEPT_BACKOFF_MS.
+ *
+ * Binding failures are reported, not logged: the caller names the
+ * listener and the setting to change in one line ("port 9092 is already
+ * in use"), where a log line here and another there would say the same
+ * thing twice and the second one wrongly ("input/output error").
+ *
+ * Unix sockets: a socket file is left behind when a process dies without
+ * closing it. Before binding, the path is probed with connect(): refused
+ * means nobody listens any more and the file is replaced; accepted means
+ * another server is serving it (EBUSY). Anything that is not a socket is
+ * never removed. The permission bits are set with chmod between bind and
+ * listen, so no client can connect before they apply. On free the file is
+ * removed only if it is still the one this listener created (same inode).
  */
 #include "net/listener.h"
 
@@ -22,7 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define ACCEPTS_PER_TURN 64
@@ -33,11 +49,15 @@ struct listener {
 	loop_t *loop;
 	int fd;
 	int port;
+	char *path; /* unix socket file, or NULL for TCP */
+	dev_t dev;  /* the socket file's identity, checked before unlinking */
+	ino_t ino;
 	int spare_fd; /* reserved for shedding connections on EMFILE */
 	const proto_t *proto;
 	void *srv;
 	conn_limits_t limits;
 	loop_watch_t watch;
+	int watching; /* watch added */
 	loop_timer_t backoff;
 };
 
@@ -98,15 +118,88 @@ static void on_accept(loop_t *loop, loop_watch_t *w, uint32_t events)
 				shed(l);
 				return;
 			}
-			log_error(llog(l), "listener port %d: accept: %s", l->port, strerror(e));
+			log_error(llog(l), "listener %s: accept: %s",
+			          l->proto->name ? l->proto->name : "?", strerror(e));
 			return;
 		}
 		conn_new(loop, fd, l->proto, l->srv, &l->limits);
 	}
 }
 
+static void say(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *why, size_t why_len, const char *fmt, ...)
+{
+	if (!why || !why_len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+}
+
+/* The reason a bind or listen failed with errno e, in the listener's
+ * terms, and the matching error code. */
+static int bind_error(int e, const char *what, char *why, size_t why_len)
+{
+	switch (e) {
+	case EADDRINUSE:
+		say(why, why_len, "%s is already in use", what);
+		return SL_EBUSY;
+	case EACCES:
+		say(why, why_len, "%s: permission denied", what);
+		return SL_EIO;
+	case EADDRNOTAVAIL:
+		say(why, why_len, "%s: no such local address", what);
+		return SL_EINVAL;
+	default:
+		say(why, why_len, "%s: %s", what, strerror(e));
+		return SL_EIO;
+	}
+}
+
+/* Wraps a bound, listening socket; NULL (and fd closed) on failure. */
+static listener_t *wrap(loop_t *loop, int fd, int port, const char *path, const proto_t *proto,
+                        void *srv, const conn_limits_t *limits, char *why, size_t why_len, int *err)
+{
+	listener_t *l = calloc(1, sizeof *l);
+	if (!l)
+		abort();
+	l->loop = loop;
+	l->fd = fd;
+	l->port = port;
+	l->spare_fd = -1;
+	l->proto = proto;
+	l->srv = srv;
+	if (limits)
+		l->limits = *limits;
+	if (path) {
+		struct stat st;
+		l->path = strdup(path);
+		if (!l->path)
+			abort();
+		if (stat(path, &st) == 0) {
+			l->dev = st.st_dev;
+			l->ino = st.st_ino;
+		}
+	}
+	loop_timer_init(&l->backoff, on_backoff, l);
+	take_spare(l);
+	int r = loop_watch_add(loop, &l->watch, fd, EPOLLIN, on_accept, l);
+	if (r < 0) {
+		say(why, why_len, "cannot watch the listening socket: %s", sl_strerror(r));
+		listener_free(l);
+		*err = SL_EIO;
+		return NULL;
+	}
+	l->watching = 1;
+	*err = 0;
+	return l;
+}
+
 listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t *proto, void *srv,
-                         const conn_limits_t *limits, int *err)
+                         const conn_limits_t *limits, char *why, size_t why_len, int *err)
 {
 	int err_local;
 	if (!err)
@@ -119,9 +212,9 @@ listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t
 	snprintf(portstr, sizeof portstr, "%d", port);
 	int gai = getaddrinfo(addr, portstr, &hints, &res);
 	if (gai != 0) {
-		log_error(loop_log(loop), "listen %s:%d: %s", addr ? addr : "*", port,
-		          gai_strerror(gai));
-		*err = SL_EIO;
+		say(why, why_len, "address %s: %s", addr ? addr : "*",
+		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		*err = SL_EINVAL;
 		return NULL;
 	}
 	int fd = -1;
@@ -143,8 +236,9 @@ listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		log_error(loop_log(loop), "listen %s:%d: %s", addr ? addr : "*", port, strerror(e));
-		*err = SL_EIO;
+		char what[128];
+		snprintf(what, sizeof what, "port %d on %s", port, addr ? addr : "*");
+		*err = bind_error(e, what, why, why_len);
 		return NULL;
 	}
 	struct sockaddr_storage ss;
@@ -156,31 +250,86 @@ listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t
 		else if (ss.ss_family == AF_INET6)
 			bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
-	listener_t *l = calloc(1, sizeof *l);
-	if (!l)
-		abort();
-	l->loop = loop;
-	l->fd = fd;
-	l->port = bound;
-	l->spare_fd = -1;
-	l->proto = proto;
-	l->srv = srv;
-	if (limits)
-		l->limits = *limits;
-	loop_timer_init(&l->backoff, on_backoff, l);
-	take_spare(l);
-	int r = loop_watch_add(loop, &l->watch, fd, EPOLLIN, on_accept, l);
-	if (r < 0) {
-		if (l->spare_fd >= 0)
-			close(l->spare_fd);
-		close(fd);
-		free(l);
+	listener_t *l = wrap(loop, fd, bound, NULL, proto, srv, limits, why, why_len, err);
+	if (l)
+		log_debug(loop_log(loop), "listening on %s:%d (%s)", addr ? addr : "*", bound,
+		          proto->name ? proto->name : "?");
+	return l;
+}
+
+/* Whether something accepts connections on the unix socket at sun. */
+static int unix_in_use(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int r = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+	int e = errno;
+	close(fd);
+	/* A full backlog (EAGAIN) still means a live server. */
+	return r == 0 || e == EAGAIN;
+}
+
+listener_t *listener_new_unix(loop_t *loop, const char *path, unsigned mode, const proto_t *proto,
+                              void *srv, const conn_limits_t *limits, char *why, size_t why_len,
+                              int *err)
+{
+	int err_local;
+	if (!err)
+		err = &err_local;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t n = path ? strlen(path) : 0;
+	if (n == 0 || n >= sizeof sun.sun_path) {
+		say(why, why_len, "unix socket path must be 1 to %zu bytes long",
+		    sizeof sun.sun_path - 1);
+		*err = SL_EINVAL;
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, n);
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			say(why, why_len, "%s exists and is not a socket", path);
+			*err = SL_EEXIST;
+			return NULL;
+		}
+		if (unix_in_use(&sun)) {
+			say(why, why_len, "unix socket %s is already in use", path);
+			*err = SL_EBUSY;
+			return NULL;
+		}
+		/* Left behind by a server that is gone. */
+		if (unlink(path) != 0 && errno != ENOENT) {
+			say(why, why_len, "cannot remove stale socket %s: %s", path,
+			    strerror(errno));
+			*err = SL_EIO;
+			return NULL;
+		}
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		say(why, why_len, "socket: %s", strerror(errno));
 		*err = SL_EIO;
 		return NULL;
 	}
-	log_debug(loop_log(loop), "listening on %s:%d (%s)", addr ? addr : "*", bound,
-	          proto->name ? proto->name : "?");
-	*err = 0;
+	char what[sizeof sun.sun_path + 16];
+	snprintf(what, sizeof what, "unix socket %s", path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		*err = bind_error(errno, what, why, why_len);
+		close(fd);
+		return NULL;
+	}
+	/* Before listen(): until then every connect() is refused. */
+	if (chmod(path, (mode_t)mode) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+		*err = bind_error(errno, what, why, why_len);
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	listener_t *l = wrap(loop, fd, 0, path, proto, srv, limits, why, why_len, err);
+	if (l)
+		log_debug(loop_log(loop), "listening on unix:%s (%s)", path,
+		          proto->name ? proto->name : "?");
 	return l;
 }
 
@@ -189,14 +338,28 @@ int listener_port(const listener_t *l)
 	return l->port;
 }
 
+const char *listener_path(const listener_t *l)
+{
+	return l->path;
+}
+
 void listener_free(listener_t *l)
 {
 	if (!l)
 		return;
 	loop_timer_stop(l->loop, &l->backoff);
-	loop_watch_del(l->loop, &l->watch);
+	if (l->watching)
+		loop_watch_del(l->loop, &l->watch);
 	close(l->fd);
 	if (l->spare_fd >= 0)
 		close(l->spare_fd);
+	if (l->path) {
+		/* Only our own socket file: another server may have replaced
+		 * it since. */
+		struct stat st;
+		if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+			unlink(l->path);
+		free(l->path);
+	}
 	free(l);
 }

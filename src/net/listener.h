@@ -1,6 +1,10 @@
 /*
- * listener.h — a non-blocking TCP listener that accepts connections and
- * hands them to one protocol. Loop thread only.
+ * listener.h — a non-blocking stream listener, TCP or unix socket, that
+ * accepts connections and hands them to one protocol. Loop thread only.
+ *
+ * The protocol never sees the socket family: a connection accepted on a
+ * unix socket goes to the same proto_t as one from TCP (conn.c names its
+ * peer "unix:PATH").
  */
 #ifndef SL_NET_LISTENER_H
 #define SL_NET_LISTENER_H
@@ -8,16 +12,36 @@
 #include "net/conn.h"
 #include "net/loop.h"
 
+#include <stddef.h>
+
 typedef struct listener listener_t;
 
-/* Binds addr:port (port 0 = ephemeral) and starts accepting. Returns an
- * owned listener or NULL with *err set (SL_EIO with errno logged).
- * proto and srv are borrowed and must outlive the listener. */
+/* Binds addr:port (port 0 = ephemeral; addr NULL = every address) and
+ * starts accepting. Returns an owned listener, or NULL with *err set
+ * (SL_EBUSY: the address is in use; SL_EINVAL: the address does not
+ * resolve; SL_EIO: anything else) and a one-line reason written to why
+ * (e.g. "port 9092 is already in use"). Logs nothing on failure: the
+ * caller, who knows which listener this is, says it once. proto and srv
+ * are borrowed and must outlive the listener. why may be NULL. */
 listener_t *listener_new(loop_t *loop, const char *addr, int port, const proto_t *proto, void *srv,
-                         const conn_limits_t *limits, int *err);
-/* The port actually bound. */
+                         const conn_limits_t *limits, char *why, size_t why_len, int *err);
+
+/* Listens on a unix socket at path whose file gets the permission bits
+ * mode (as redis-server's unixsocketperm). A socket file left behind by
+ * a process that is gone is replaced; a path where something still
+ * accepts connections is SL_EBUSY, and a path that is not a socket is
+ * never removed (SL_EEXIST). The socket file is removed when the listener
+ * is freed. Errors as listener_new. */
+listener_t *listener_new_unix(loop_t *loop, const char *path, unsigned mode, const proto_t *proto,
+                              void *srv, const conn_limits_t *limits, char *why, size_t why_len,
+                              int *err);
+
+/* The TCP port actually bound; 0 for a unix socket. */
 int listener_port(const listener_t *l);
-/* Stops accepting (closes the socket); existing connections stay. */
+/* The unix socket's path, or NULL for TCP. Borrowed, valid until free. */
+const char *listener_path(const listener_t *l);
+/* Stops accepting (closes the socket, removes a unix socket's file);
+ * existing connections stay. */
 void listener_free(listener_t *l);
 
 #endif

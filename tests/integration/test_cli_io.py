@@ -86,9 +86,29 @@ def test_produce_partition_value_and_offset_reads(srv):
     assert out == "zero\n" and time.monotonic() - t0 < 10
 
 
+def test_produce_creates_a_missing_topic_when_the_broker_auto_creates(srv):
+    """`seq 1 500 | sluice produce -t new-topic` works as with kcat: the
+    broker auto-creates (its default) and every line arrives."""
+    assert "autotopic" not in ok(["topics", "list"], srv).split()
+    ok(["produce", "-t", "autotopic"], srv, input=b"".join(b"%d\n" % i for i in range(1, 501)))
+    assert "autotopic" in ok(["topics", "list"], srv).split()
+    got = read_all_py(srv, "autotopic", 500)
+    assert sorted(int(m.value()) for m in got) == list(range(1, 501))
+
+
+def test_produce_to_a_missing_topic_without_auto_create_is_one_line(tmp_path):
+    with sluice.Sluiced(data_dir=str(tmp_path / "data"),
+                        extra=["--auto.create.topics.enable=false"]) as s:
+        t0 = time.monotonic()
+        rc, out, err = run(["produce", "-t", "nosuchtopic", "--value", "x"], s, timeout=40)
+        assert rc == 1 and err.count("\n") == 1 and err.startswith("sluice: "), err
+        assert "'nosuchtopic' does not exist" in err and "sluice topics create" in err, err
+        assert time.monotonic() - t0 < 20
+        # Nothing was created by asking.
+        assert "nosuchtopic" not in ok(["topics", "list"], s).split()
+
+
 def test_produce_and_consume_failures(srv):
-    rc, out, err = run(["produce", "-t", "nosuchtopic", "--value", "x"], srv, timeout=40)
-    assert rc == 1 and err.count("\n") == 1 and err.startswith("sluice: "), err
     rc, out, err = run(["consume", "-t", "nosuchtopic", "-n", "1"], srv)
     assert rc == 1 and "does not exist" in err and err.count("\n") == 1
     rc, out, err = run(["produce", "-t", "io1", "-K", ":"], srv, input=b"no separator\n")

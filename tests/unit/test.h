@@ -8,7 +8,13 @@
  * expression with file:line and end the child with status 1, so a failure
  * never leaks into the next test.
  *
- * Run a subset: build/asan/test-unit SUBSTRING...
+ * Tests run in parallel (-j N, default the CPU count), each in its own
+ * process group and directory; a test's output is captured and shown only
+ * if it fails. Tests must not share anything but the machine: no fixed
+ * ports or paths outside the test's directory.
+ *
+ * Run a subset: build/asan/test-unit SUBSTRING... (-x SUBSTRING leaves
+ * tests out, -l lists them, -j 1 runs one at a time).
  */
 #ifndef SL_TESTS_TEST_H
 #define SL_TESTS_TEST_H
@@ -21,14 +27,14 @@
 typedef void (*test_fn)(void);
 void test_register(const char *name, const char *file, test_fn fn, int timeout_s);
 void test_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
+    __attribute__((format(printf, 3, 4), noreturn));
 
-#define TEST_T(name, timeout_s)                                                   \
-	static void name(void);                                                  \
-	__attribute__((constructor)) static void register_##name(void)           \
-	{                                                                        \
-		test_register(#name, __FILE__, name, (timeout_s));               \
-	}                                                                        \
+#define TEST_T(name, timeout_s)                                        \
+	static void name(void);                                        \
+	__attribute__((constructor)) static void register_##name(void) \
+	{                                                              \
+		test_register(#name, __FILE__, name, (timeout_s));     \
+	}                                                              \
 	static void name(void)
 
 /* Default timeout 60 s; use TEST_T for longer tests. */
@@ -40,32 +46,32 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 			test_fail(__FILE__, __LINE__, "%s", #cond); \
 	} while (0)
 
-#define CHECK_MSG(cond, ...)                                         \
-	do {                                                         \
-		if (!(cond))                                         \
-			test_fail(__FILE__, __LINE__, __VA_ARGS__);  \
+#define CHECK_MSG(cond, ...)                                        \
+	do {                                                        \
+		if (!(cond))                                        \
+			test_fail(__FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                        \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b);                    \
+		if (check_a_ != check_b_)                                                          \
+			test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b, check_a_, \
+			          check_b_);                                                       \
+	} while (0)
+
+#define CHECK_MEM(a, b, n)                                                                    \
 	do {                                                                                  \
-		long long check_a_ = (long long)(a), check_b_ = (long long)(b);               \
-		if (check_a_ != check_b_)                                                     \
-			test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, #b,      \
-				  check_a_, check_b_);                                        \
-	} while (0)
-
-#define CHECK_MEM(a, b, n)                                                              \
-	do {                                                                            \
-		if (memcmp((a), (b), (n)) != 0)                                         \
+		if (memcmp((a), (b), (n)) != 0)                                               \
 			test_fail(__FILE__, __LINE__, "memcmp(%s, %s, %s) != 0", #a, #b, #n); \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                     \
-	do {                                                                                \
-		const char *check_a_ = (a), *check_b_ = (b);                                \
-		if (strcmp(check_a_, check_b_) != 0)                                        \
+#define CHECK_STR(a, b)                                                                      \
+	do {                                                                                 \
+		const char *check_a_ = (a), *check_b_ = (b);                                 \
+		if (strcmp(check_a_, check_b_) != 0)                                         \
 			test_fail(__FILE__, __LINE__, "%s == %s (\"%s\" != \"%s\")", #a, #b, \
-				  check_a_, check_b_);                                      \
+			          check_a_, check_b_);                                       \
 	} while (0)
 
 /* Deterministic PRNG for tests (xorshift64*); seed printed on failure by

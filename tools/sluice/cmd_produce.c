@@ -2,6 +2,11 @@
  * cmd_produce.c — `sluice produce`: one message per line of stdin (or one
  * --value), as kafka-console-producer.sh does, through sl_pusher.
  *
+ * A missing topic follows the broker, as kcat and Kafka's console producer
+ * do: the tool sends one Metadata request for the topic that allows
+ * auto-creation; if the broker creates it (auto.create.topics.enable),
+ * produce goes on, otherwise it is one error line at once.
+ *
  * Lines lose their trailing "\n" only; an empty line is an empty message.
  * Messages are sent asynchronously and flushed at EOF; the exit status is
  * 1 if any was not delivered (the first reason is printed). The delivery
@@ -13,6 +18,9 @@
 #include <string.h>
 
 #include "cli.h"
+/* The library's librdkafka configuration (brokers, client id, SASL), for
+ * the one auto-creating Metadata request the public API does not offer. */
+#include "rdk.h"
 
 #define MAX_HEADERS 64
 #define FLUSH_TIMEOUT_MS 60000
@@ -109,9 +117,74 @@ static int push(sl_pusher *p, const produce_opts *o, const char *key, size_t kle
 	return sl_push_msg(p, &m);
 }
 
+/* Asks for topic's metadata allowing auto-creation, as a producer's
+ * Metadata request does (librdkafka sends AllowAutoTopicCreation from
+ * allow.auto.create.topics). *exists says whether the topic is there
+ * afterwards. Kafka may answer LEADER_NOT_AVAILABLE while a topic it just
+ * created gets its partitions; that is asked again within the timeout.
+ * 0, or EXIT_FAIL (printed). */
+static int create_by_metadata(cli_t *cli, const char *topic, bool *exists)
+{
+	*exists = false;
+	char why[256];
+	rd_kafka_conf_t *rc = lib_rdk_conf(cli->conf);
+	if (!rc || lib_rdk_set(rc, "allow.auto.create.topics", "true")) {
+		if (rc)
+			rd_kafka_conf_destroy(rc);
+		return cli_lib_fail("produce", SL_ECONF);
+	}
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, rc, why, sizeof why);
+	if (!rk) {
+		rd_kafka_conf_destroy(rc);
+		return cli_fail("produce: %s", why);
+	}
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	int ret = 0;
+	int64_t deadline = lib_now_ms() + cli->timeout_ms;
+	for (;;) {
+		int64_t left = deadline - lib_now_ms();
+		const struct rd_kafka_metadata *md = NULL;
+		rd_kafka_resp_err_t e =
+		    rd_kafka_metadata(rk, 0, rkt, &md, left > 0 ? (int)left : 1);
+		if (e) {
+			ret = cli_fail("produce: no metadata for topic '%s' from %s: %s", topic,
+			               sl_conf_get(cli->conf, "brokers"), rd_kafka_err2str(e));
+			break;
+		}
+		rd_kafka_resp_err_t terr = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+		int nparts = 0;
+		for (int i = 0; i < md->topic_cnt; i++) {
+			if (strcmp(md->topics[i].topic, topic) == 0) {
+				terr = md->topics[i].err;
+				nparts = md->topics[i].partition_cnt;
+			}
+		}
+		rd_kafka_metadata_destroy(md);
+		if (terr == RD_KAFKA_RESP_ERR_NO_ERROR && nparts > 0) {
+			*exists = true;
+			break;
+		}
+		if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+			break;
+		if ((terr != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+		     terr != RD_KAFKA_RESP_ERR_NO_ERROR) ||
+		    lib_now_ms() >= deadline) {
+			ret =
+			    cli_fail("produce: topic '%s': %s", topic,
+			             rd_kafka_err2str(terr ? terr : RD_KAFKA_RESP_ERR__TIMED_OUT));
+			break;
+		}
+	}
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_destroy(rk);
+	return ret;
+}
+
 /* Asks the cluster for its topics first, within --timeout-ms: a dead
  * broker or a missing topic is then one quick error line (the pusher's
- * own check waits 10 s). With auto.create the topic may be missing. */
+ * own check waits 10 s). A missing topic is created if the broker
+ * auto-creates topics; with -o auto.create=true the pusher's own requests
+ * may create it later, so the tool does not ask. */
 static int check_topic(cli_t *cli, const char *topic)
 {
 	sl_admin *a = cli_admin(cli);
@@ -126,8 +199,14 @@ static int check_topic(cli_t *cli, const char *topic)
 	for (size_t i = 0; i < l->count && !found; i++)
 		found = !strcmp(l->topics[i].name, topic);
 	sl_topic_list_free(l);
-	if (!found && strcmp(sl_conf_get(cli->conf, "auto.create"), "true"))
-		return cli_fail("produce: topic '%s' does not exist", topic);
+	if (found || !strcmp(sl_conf_get(cli->conf, "auto.create"), "true"))
+		return 0;
+	if ((rc = create_by_metadata(cli, topic, &found)))
+		return rc;
+	if (!found)
+		return cli_fail("produce: topic '%s' does not exist and the broker does not "
+		                "create topics on use (create it: sluice topics create %s)",
+		                topic, topic);
 	return 0;
 }
 

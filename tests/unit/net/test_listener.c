@@ -1,13 +1,16 @@
 /*
  * test_listener.c — net/ over real TCP sockets on 127.0.0.1: a listener on
  * port 0, many clients, large replies to slow readers, backpressure,
- * max_input, resets and running out of descriptors. The test thread plays
- * every client and drives the loop with loop_run_once.
+ * max_input, resets and running out of descriptors; bind failures reported
+ * in one reason; unix-socket listeners (permissions, stale and live socket
+ * files, peer names, removal). The test thread plays every client and
+ * drives the loop with loop_run_once.
  */
 #include "test.h"
 
 #include "tproto.h"
 
+#include "core/err.h"
 #include "core/time.h"
 #include "net/listener.h"
 
@@ -15,12 +18,14 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static listener_t *listen_any(loop_t *loop, tsrv_t *s, const conn_limits_t *lim)
 {
 	int err = 1;
-	listener_t *l = listener_new(loop, "127.0.0.1", 0, &tproto, s, lim, &err);
+	listener_t *l = listener_new(loop, "127.0.0.1", 0, &tproto, s, lim, NULL, 0, &err);
 	CHECK(l != NULL);
 	CHECK_EQ(err, 0);
 	CHECK(listener_port(l) > 0);
@@ -274,14 +279,148 @@ TEST(listener_bind_failure_reports_error)
 	tsrv_t s = {0};
 	listener_t *a = listen_any(loop, &s, NULL);
 	int err = 0;
-	/* The same port again without SO_REUSEPORT: address in use. */
-	listener_t *b = listener_new(loop, "127.0.0.1", listener_port(a), &tproto, &s, NULL, &err);
+	char why[256] = "";
+	char want[64];
+	/* The same port again without SO_REUSEPORT: address in use, said
+	 * with the port. */
+	listener_t *b = listener_new(loop, "127.0.0.1", listener_port(a), &tproto, &s, NULL, why,
+	                             sizeof why, &err);
 	CHECK(b == NULL);
-	CHECK(err < 0);
+	CHECK_EQ(err, SL_EBUSY);
+	snprintf(want, sizeof want, "port %d on 127.0.0.1 is already in use", listener_port(a));
+	CHECK_STR(why, want);
 	err = 0;
-	CHECK(listener_new(loop, "not-an-address", 0, &tproto, &s, NULL, &err) == NULL);
-	CHECK(err < 0);
+	why[0] = 0;
+	CHECK(listener_new(loop, "not-an-address", 0, &tproto, &s, NULL, why, sizeof why, &err) ==
+	      NULL);
+	CHECK_EQ(err, SL_EINVAL);
+	CHECK_MSG(strncmp(why, "address not-an-address: ", 24) == 0, "%s", why);
+	/* A NULL reason buffer is allowed. */
+	CHECK(listener_new(loop, "127.0.0.1", listener_port(a), &tproto, &s, NULL, NULL, 0, &err) ==
+	      NULL);
+	CHECK_EQ(err, SL_EBUSY);
 	listener_free(a);
+	loop_free(loop);
+	tcheck_no_leaks();
+}
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		close(fd);
+		return -1;
+	}
+	CHECK(fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+	return fd;
+}
+
+static listener_t *listen_unix(loop_t *loop, tsrv_t *s, const char *path, unsigned mode)
+{
+	int err = 1;
+	char why[256] = "";
+	listener_t *l =
+	    listener_new_unix(loop, path, mode, &tproto, s, NULL, why, sizeof why, &err);
+	CHECK_MSG(l != NULL, "%s", why);
+	CHECK_EQ(err, 0);
+	return l;
+}
+
+TEST(listener_unix_socket_serves_the_same_protocol)
+{
+	loop_t *loop = loop_new(NULL);
+	tsrv_t s = {0};
+	char path[256];
+	CHECK(getcwd(path, 200) != NULL);
+	strcat(path, "/echo.sock");
+	listener_t *l = listen_unix(loop, &s, path, 0750);
+	CHECK_EQ(listener_port(l), 0);
+	CHECK_STR(listener_path(l), path);
+	struct stat st;
+	CHECK_EQ(lstat(path, &st), 0);
+	CHECK(S_ISSOCK(st.st_mode));
+	CHECK_EQ(st.st_mode & 0777, 0750);
+	int fd = unix_connect(path);
+	CHECK(fd >= 0);
+	tcli_send(loop, fd, "hello\n", 6);
+	buf_t got = BUF_INIT;
+	CHECK_EQ(tcli_read_until(loop, fd, &got, 6), 0);
+	CHECK_EQ(buf_len(&got), 6);
+	CHECK_MEM(buf_data(&got), "hello\n", 6);
+	CHECK_EQ(s.opens, 1);
+	/* The peer names the socket it came through. */
+	char want[300];
+	snprintf(want, sizeof want, "unix:%s", path);
+	CHECK_MSG(strncmp(s.last->peer, want, sizeof s.last->peer - 1) == 0, "peer %s",
+	          s.last->peer);
+	close(fd);
+	for (int i = 0; i < 1000 && conn_count(loop) > 0; i++)
+		CHECK_EQ(loop_run_once(loop, 10), 0);
+	CHECK_EQ(conn_count(loop), 0);
+	/* Freeing the listener removes its socket file. */
+	listener_free(l);
+	CHECK(lstat(path, &st) != 0 && errno == ENOENT);
+	buf_deinit(&got);
+	loop_free(loop);
+	tcheck_no_leaks();
+}
+
+TEST(listener_unix_socket_stale_live_and_foreign_paths)
+{
+	loop_t *loop = loop_new(NULL);
+	tsrv_t s = {0};
+	int err = 0;
+	char why[256] = "";
+	/* A socket file nobody listens on (a crashed server's) is replaced. */
+	int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof sun.sun_path, "stale.sock");
+	CHECK_EQ(bind(stale, (struct sockaddr *)&sun, sizeof sun), 0);
+	close(stale);
+	listener_t *a = listen_unix(loop, &s, "stale.sock", 0700);
+	int fd = unix_connect("stale.sock");
+	CHECK(fd >= 0);
+	close(fd);
+	/* A path another listener serves is in use, and left alone. */
+	CHECK(listener_new_unix(loop, "stale.sock", 0700, &tproto, &s, NULL, why, sizeof why,
+	                        &err) == NULL);
+	CHECK_EQ(err, SL_EBUSY);
+	CHECK_STR(why, "unix socket stale.sock is already in use");
+	fd = unix_connect("stale.sock");
+	CHECK(fd >= 0);
+	close(fd);
+	/* A regular file is never removed. */
+	FILE *f = fopen("plain", "w");
+	CHECK(f != NULL);
+	fclose(f);
+	CHECK(listener_new_unix(loop, "plain", 0700, &tproto, &s, NULL, why, sizeof why, &err) ==
+	      NULL);
+	CHECK_EQ(err, SL_EEXIST);
+	CHECK_STR(why, "plain exists and is not a socket");
+	struct stat st;
+	CHECK_EQ(stat("plain", &st), 0);
+	CHECK(S_ISREG(st.st_mode));
+	/* Too long a path, and a directory that does not exist. */
+	char longp[200];
+	memset(longp, 'x', sizeof longp - 1);
+	longp[sizeof longp - 1] = 0;
+	CHECK(listener_new_unix(loop, longp, 0700, &tproto, &s, NULL, why, sizeof why, &err) ==
+	      NULL);
+	CHECK_EQ(err, SL_EINVAL);
+	CHECK(listener_new_unix(loop, "no/such/dir.sock", 0700, &tproto, &s, NULL, why, sizeof why,
+	                        &err) == NULL);
+	CHECK(err < 0);
+	CHECK_MSG(strstr(why, "no/such/dir.sock") != NULL, "%s", why);
+	/* A socket file replaced by someone else is not removed on free. */
+	CHECK_EQ(rename("stale.sock", "moved.sock"), 0);
+	int other = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK_EQ(bind(other, (struct sockaddr *)&sun, sizeof sun), 0);
+	listener_free(a);
+	CHECK_EQ(lstat("stale.sock", &st), 0);
+	close(other);
 	loop_free(loop);
 	tcheck_no_leaks();
 }

@@ -667,17 +667,24 @@ TEST(plog_failed_pwrite_leaves_log_readable)
 	plog_close(p);
 }
 
+/* Descriptors open on files of the test's log/ directory whose name ends
+ * with suffix. Only that directory counts: the process may hold other
+ * files with the same suffix (stdout redirected to a "*.log" file). */
 static int count_fds(const char *suffix)
 {
 	int n = 0;
-	char link[64], got[4096];
+	char link[64], got[4096], dir[4096];
+	CHECK(realpath("log", dir) != NULL);
+	size_t dl = strlen(dir);
+	size_t sl = strlen(suffix);
 	for (int fd = 0; fd < 1024; fd++) {
 		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 		ssize_t k = readlink(link, got, sizeof got - 1);
 		if (k <= 0)
 			continue;
 		got[k] = 0;
-		size_t sl = strlen(suffix);
+		if (strncmp(got, dir, dl) != 0 || got[dl] != '/')
+			continue;
 		n += (size_t)k >= sl && strcmp(got + k - sl, suffix) == 0;
 	}
 	return n;
