@@ -150,5 +150,6 @@ void broker_close(broker_t *b)
 	loop_run_once(b->loop, 0);
 	int rc = sio_sync_deferred(b->io, b->data_dir);
 	if (rc < 0)
-		log_error(b->log, "cannot sync the data directory at shutdown: %s", sl_strerror(rc));
+		log_error(b->log, "cannot sync the data directory at shutdown: %s",
+		          sl_strerror(rc));
 }

@@ -668,11 +668,12 @@ static int keep_aside(jrnl_t *j, uint64_t from, uint64_t size)
 	if (rc == 0)
 		rc = sio_fsync_dir(j->io, j->dir);
 	if (rc == 0)
-		log_error(j->log,
-		          "journal %s: damaged record at offset %llu with valid records after it; "
-		          "they cannot be replayed safely (each may depend on the damaged one): the "
-		          "%llu bytes from there are kept in %s, the records before it are in use",
-		          j->path, (unsigned long long)from, (unsigned long long)(size - from), aside);
+		log_error(
+		    j->log,
+		    "journal %s: damaged record at offset %llu with valid records after it; "
+		    "they cannot be replayed safely (each may depend on the damaged one): the "
+		    "%llu bytes from there are kept in %s, the records before it are in use",
+		    j->path, (unsigned long long)from, (unsigned long long)(size - from), aside);
 	else
 		log_error(j->log,
 		          "journal %s: damaged record at offset %llu with valid records after it, "

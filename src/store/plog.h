@@ -35,11 +35,11 @@ typedef struct plog plog_t;
 #define PLOG_LEADER_EPOCH 0
 
 typedef struct plog_opts {
-	int64_t segment_bytes;     /* roll at this size */
-	int64_t roll_ms;           /* roll when the active segment is this old */
-	int64_t retention_bytes;   /* -1: unlimited */
-	int64_t retention_ms;      /* -1: forever */
-	int64_t max_batch_bytes;   /* message.max.bytes */
+	int64_t segment_bytes;   /* roll at this size */
+	int64_t roll_ms;         /* roll when the active segment is this old */
+	int64_t retention_bytes; /* -1: unlimited */
+	int64_t retention_ms;    /* -1: forever */
+	int64_t max_batch_bytes; /* message.max.bytes */
 	int64_t index_interval_bytes;
 	fsync_policy_t fsync;
 	/* Reads stop at the high watermark (see plog_hw). Kafka partitions
@@ -57,7 +57,7 @@ void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg);
  * Borrows syncer and log. syncer may be NULL (tools and tests): syncs then
  * run inline and plog_when_durable calls back before returning. */
 int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
-	      const log_t *log, int clean);
+              const log_t *log, int clean);
 /* Trims the active segment's preallocated tail, syncs everything (whatever
  * the policy) and closes. */
 void plog_close(plog_t *p);
@@ -73,7 +73,7 @@ int plog_destroy(plog_t *p);
  * SL_ETOOBIG (over max_batch_bytes), SL_EPROTO (invalid record counts),
  * SL_EIO / SL_ENOSPC (write failed; the log stays readable). */
 int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_ms,
-		int64_t *base_offset);
+                int64_t *base_offset);
 
 int64_t plog_start_offset(const plog_t *p);
 int64_t plog_end_offset(const plog_t *p);

@@ -391,11 +391,12 @@ static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len
 			idx_encode(b, &e);
 			int rc = ensure_index_fds(s);
 			if (rc == 0)
-				rc = pwrite_full(s, s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
+				rc =
+				    pwrite_full(s, s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
 			if (rc == 0 && add_t) {
 				tidx_encode(b, &s->tidx[s->ntidx - 1]);
-				rc =
-				    pwrite_full(s, s->tfd, b, TIDX_ENTRY, (s->ntidx - 1) * TIDX_ENTRY);
+				rc = pwrite_full(s, s->tfd, b, TIDX_ENTRY,
+				                 (s->ntidx - 1) * TIDX_ENTRY);
 			}
 			if (rc < 0) {
 				log_warn(s->log,

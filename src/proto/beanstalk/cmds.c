@@ -607,7 +607,8 @@ static int h_stats(bstk_conn_t *bc, const char *args, uint64_t id)
 	           js->producers_n, js->workers_n, js->waiting_n, js->conns_total, (long)getpid(),
 	           (int)ru.ru_utime.tv_sec, (int)ru.ru_utime.tv_usec, (int)ru.ru_stime.tv_sec,
 	           (int)ru.ru_stime.tv_usec, (jobs_now() - js->started_ns) / NS_PER_SEC, js->jseq,
-	           srv->b->draining ? "true" : "false", srv->instance, srv->uts.nodename, srv->uts.version, srv->uts.machine);
+	           srv->b->draining ? "true" : "false", srv->instance, srv->uts.nodename,
+	           srv->uts.version, srv->uts.machine);
 	send_yaml(bc);
 	return 0;
 }
