@@ -2,7 +2,8 @@
 # scripts/check_includes.sh — the include-direction rule over every
 # `#include "..."` line under src/ (STYLE.md's layers):
 #
-#   src/proto/X  -> proto/X (its own front), proto/front.h, broker, store,
+#   src/proto/X  -> proto/X (its own front), proto/front.h, proto/sniff.h
+#                   (the helpers shared by every front), broker, store,
 #                   net, core
 #   src/http     -> http, proto/front.h, broker, store, net, core
 #   src/broker   -> broker, store, net, core
@@ -31,8 +32,8 @@ allowed() { # allowed FROM_LAYER INCLUDE_PATH
 	store) case $inc in core/* | net/* | store/*) return 0 ;; esac ;;
 	broker) case $inc in core/* | net/* | store/* | broker/*) return 0 ;; esac ;;
 	http) case $inc in core/* | net/* | store/* | broker/* | http/* | proto/front.h) return 0 ;; esac ;;
-	proto) case $inc in core/* | net/* | store/* | broker/* | proto/front.h) return 0 ;; esac ;;
-	proto/*) case $inc in core/* | net/* | store/* | broker/* | proto/front.h | "$from"/*) return 0 ;; esac ;;
+	proto) case $inc in core/* | net/* | store/* | broker/* | proto/front.h | proto/sniff.h) return 0 ;; esac ;;
+	proto/*) case $inc in core/* | net/* | store/* | broker/* | proto/front.h | proto/sniff.h | "$from"/*) return 0 ;; esac ;;
 	esac
 	return 1
 }

@@ -81,11 +81,13 @@ typedef struct bstk_conn {
 	const char *skip_reply;
 	job_t *in_job;
 	uint32_t in_got;
-	int waiting; /* blocked in reserve; input paused */
-	int quit;    /* close once held replies are out */
-	buf_t reply; /* the reply being built (fsync=always) */
-	buf_t *out;  /* where the current reply goes */
-	int journaled; /* the current command changes jobs (its failure word) */
+	int waiting;    /* blocked in reserve; input paused */
+	int quit;       /* close once held replies are out */
+	buf_t reply;    /* the reply being built (fsync=always) */
+	buf_t *out;     /* where the current reply goes */
+	int journaled;  /* the current command changes jobs (its failure word) */
+	uint64_t lines; /* command lines seen */
+	int sniffed;    /* the wrong-protocol hint was logged */
 } bstk_conn_t;
 
 /* args: the line after the command name; id: the parsed id (ARG_ID). */

@@ -26,6 +26,7 @@
 #include "core/time.h"
 #include "proto/beanstalk/bstk.h"
 #include "proto/beanstalk/parse.h"
+#include "proto/sniff.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -87,6 +88,24 @@ void bstk_set_mode(bstk_conn_t *bc, int mode)
 	bc->mode = mode;
 }
 
+/* The first thing a connection sends is no beanstalkd command: log once,
+ * with the peer, what it looks like (another protocol on the wrong port). */
+static void sniff_first(bstk_conn_t *bc, const uint8_t *p, size_t n)
+{
+	if (bc->lines || bc->sniffed)
+		return;
+	bc->sniffed = 1;
+	const char *what = proto_sniff(p, n);
+	if (what && strcmp(what, "a beanstalkd command") == 0)
+		what = NULL; /* a command still arriving, or a mistyped one */
+	if (!what) {
+		bc->sniffed = 0; /* look again at the next bytes */
+		return;
+	}
+	log_info(bc->srv->b->log, "beanstalk: %s: looks like %s on the beanstalkd listener",
+	         bc->c->peer, what);
+}
+
 static int on_input(conn_t *c)
 {
 	bstk_conn_t *bc = c->pdata;
@@ -124,9 +143,14 @@ static int on_input(conn_t *c)
 		}
 		size_t len = 0;
 		int r = bstk_scan_line(p, avail, &len);
-		if (r == BSTK_NEED)
+		if (r == BSTK_NEED) {
+			/* A binary client (Kafka, TLS) may never send a CRLF. */
+			if (!bc->lines)
+				sniff_first(bc, p, avail);
 			break;
+		}
 		if (r == BSTK_OVERFLOW) {
+			sniff_first(bc, p, avail);
 			buf_consume(&c->in, BSTK_LINE_MAX);
 			if (bc->mode != M_ENDLINE)
 				bstk_set_mode(bc, M_ENDLINE);
@@ -143,6 +167,9 @@ static int on_input(conn_t *c)
 		char line[BSTK_LINE_MAX + 1];
 		memcpy(line, p, len - 2);
 		line[len - 2] = 0;
+		if (!bstk_cmd_find(line))
+			sniff_first(bc, p, avail);
+		bc->lines++;
 		buf_consume(&c->in, len);
 		bstk_reply_begin(bc, 0);
 		int rc = bstk_dispatch(bc, line, len - 2);

@@ -71,12 +71,15 @@ int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size
 	kreq_t rq = {.srv = srv, .c = c, .out = out};
 	rd_t r;
 	rd_init(&r, frame, len);
-	if (kafka_reqhdr_read(&r, &rq.h) < 0)
-		return SL_EPROTO;
-	const kafka_api_t *api = kafka_api_find(rq.h.ApiKey);
 	const log_t *log = srv && srv->b ? srv->b->log : NULL;
+	if (kafka_reqhdr_read(&r, &rq.h) < 0) {
+		log_info(log, "kafka: %s: unparsable request header, closing", c ? c->peer : "-");
+		return SL_EPROTO;
+	}
+	const kafka_api_t *api = kafka_api_find(rq.h.ApiKey);
 	if (!api) {
-		log_debug(log, "kafka: unknown API key %d, closing", rq.h.ApiKey);
+		log_info(log, "kafka: %s: unsupported API key %d (v%d), closing", c ? c->peer : "-",
+		         rq.h.ApiKey, rq.h.ApiVersion);
 		return SL_EPROTO;
 	}
 	if (api->key == 18 && rq.h.ApiVersion > api->max) {
@@ -84,7 +87,8 @@ int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size
 		return 0;
 	}
 	if (rq.h.ApiVersion < api->min || rq.h.ApiVersion > api->max) {
-		log_debug(log, "kafka: %s v%d not supported, closing", api->name, rq.h.ApiVersion);
+		log_info(log, "kafka: %s: %s v%d not supported (v%d..v%d are), closing",
+		         c ? c->peer : "-", api->name, rq.h.ApiVersion, api->min, api->max);
 		return SL_EPROTO;
 	}
 	rq.flex = rq.h.ApiVersion >= api->flex;
@@ -96,8 +100,8 @@ int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size
 	rq.r = r;
 	int rc = api->fn(&rq);
 	if (rc < 0)
-		log_debug(log, "kafka: bad %s v%d request (%s), closing", api->name,
-		          rq.h.ApiVersion, sl_strerror(rc));
+		log_info(log, "kafka: %s: malformed %s v%d request (%s), closing",
+		         c ? c->peer : "-", api->name, rq.h.ApiVersion, sl_strerror(rc));
 	return rc;
 }
 

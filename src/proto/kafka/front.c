@@ -14,6 +14,7 @@
 #include "broker/group.h"
 #include "proto/front.h"
 #include "proto/kafka/kafka.h"
+#include "proto/sniff.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -48,16 +49,24 @@ static int on_input(conn_t *c)
 		if (n == SL_EAGAIN)
 			break;
 		if (n < 0) {
-			log_info(srv->b->log, "kafka: %s: %s request frame, closing", c->peer,
-			         n == SL_ETOOBIG ? "oversized" : "malformed");
+			/* Usually another protocol's client on the wrong port. */
+			const char *what =
+			    kc->requests ? NULL : proto_sniff(buf_data(&c->in), buf_len(&c->in));
+			if (what)
+				log_info(srv->b->log,
+				         "kafka: %s: looks like %s on the Kafka listener; closing",
+				         c->peer, what);
+			else
+				log_info(srv->b->log, "kafka: %s: %s request frame, closing",
+				         c->peer, n == SL_ETOOBIG ? "oversized" : "malformed");
 			return -1;
 		}
+		kc->requests++;
+		/* dispatch logs why it refuses a request (with the peer). */
 		int rc = kafka_dispatch(srv, c, NULL, buf_data(&c->in) + 4, len);
 		buf_consume(&c->in, (size_t)n);
-		if (rc < 0) {
-			log_info(srv->b->log, "kafka: %s: unparsable request, closing", c->peer);
+		if (rc < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
