@@ -158,8 +158,6 @@ static void on_appended(void *arg)
 	d->ndirty++;
 }
 
-static void dur_fail(dur_t *d, int err);
-
 static void on_failed(void *arg, int err)
 {
 	dur_mem_t *m = arg;
@@ -443,7 +441,7 @@ static void flush_task(loop_t *loop, loop_task_t *t)
 
 static void recover_task(loop_t *loop, loop_task_t *t);
 
-static void dur_fail(dur_t *d, int err)
+void dur_fail(dur_t *d, int err)
 {
 	if (d->failed)
 		return;

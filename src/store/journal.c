@@ -248,6 +248,13 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	return 0;
 }
 
+int jrnl_reserve(jrnl_t *j, uint64_t bytes)
+{
+	if (j->err && !j->compacting)
+		return j->err;
+	return reserve(j, jrnl_size(j) + bytes);
+}
+
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
 {
 	return jrnl_append2(j, type, payload, len, NULL, 0);
