@@ -10,10 +10,12 @@
 
 #include "net/memconn.h"
 #include "proto/front.h"
+#include "store/sio.h"
 
 typedef struct env {
 	sl_config_t cfg;
 	broker_t b;
+	sio_t *io; /* the store's file interface: tests arm faults on it */
 	void *srv;
 } env_t;
 
@@ -27,6 +29,9 @@ static inline void env_start(env_t *e, const char *fsync)
 	e->b.cfg = &e->cfg;
 	e->b.loop = loop_new(NULL);
 	e->b.syncer = syncer_new(e->b.loop, NULL);
+	e->io = sio_new();
+	syncer_set_io(e->b.syncer, e->io);
+	e->b.io = e->io;
 	e->b.data_dir = ".";
 	CHECK(broker_open(&e->b) == 0);
 	CHECK(resp_front.start(&e->b, &e->srv) == 0);
@@ -40,8 +45,18 @@ static inline void env_stop(env_t *e)
 	resp_front.stop(e->srv);
 	broker_close(&e->b);
 	syncer_free(e->b.syncer);
+	sio_free(e->io);
 	loop_free(e->b.loop);
 	config_deinit(&e->cfg);
+}
+
+/* Arms a storage fault (store/sio.h rule syntax). */
+static inline void env_fault(env_t *e, const char *spec)
+{
+	sio_fault_t f;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &f, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(e->io, &f), 0);
 }
 
 static inline memconn_t *client(env_t *e)
