@@ -695,11 +695,27 @@ static int compact_due(const keyspace_t *ks, jrnl_t *j, uint64_t failed_at)
 	return jrnl_garbage_bytes(j) * 100 / size >= (uint64_t)ks->cfg->journal_compact_ratio;
 }
 
+/* Journal garbage past which a compaction that waits for an idle domain
+ * no longer waits for one to come by itself (ks_wants_quiet): 64 times the
+ * compaction's minimum size, at least 4 MiB. Below it, idle moments come
+ * often enough under any load measured (between bursts, whenever every
+ * client waits for its replies); pausing every connection for each
+ * compaction would cost throughput for nothing. */
+static uint64_t quiet_garbage(const keyspace_t *ks)
+{
+	uint64_t g = 64 * (uint64_t)ks->cfg->journal_compact_min_bytes;
+	return g > (4u << 20) ? g : (4u << 20);
+}
+
+static int quiet_due(const keyspace_t *ks, jrnl_t *j, uint64_t failed_at)
+{
+	return compact_due(ks, j, failed_at) && jrnl_garbage_bytes(j) >= quiet_garbage(ks);
+}
+
 int ks_wants_quiet(const keyspace_t *ks)
 {
 	return ks->always && !dur_idle(ks->dur) && !dur_state(ks->dur) &&
-	       (compact_due(ks, ks->kj, ks->kj_failed_at) ||
-	        compact_due(ks, ks->sj, ks->sj_failed_at));
+	       (quiet_due(ks, ks->kj, ks->kj_failed_at) || quiet_due(ks, ks->sj, ks->sj_failed_at));
 }
 
 static void maintain(keyspace_t *ks)

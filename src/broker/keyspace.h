@@ -110,9 +110,10 @@ int ks_state(const keyspace_t *ks);
  * a front may write replies straight to the connection. */
 int ks_must_hold(const keyspace_t *ks);
 /* Whether the front should hold back new requests until the domain is
- * idle: a journal is due for compaction, which may only run then (dur.h),
- * and under a steady load with fsync=always the domain is otherwise never
- * idle. The `quiet` hook says when to go on. */
+ * idle: a journal due for compaction, which may only run then (dur.h), has
+ * waited for an idle moment long enough (its garbage grew far past the
+ * threshold: under a steady load with fsync=always the domain may never
+ * be idle by itself). The `quiet` hook says when to go on. */
 int ks_wants_quiet(const keyspace_t *ks);
 /* The reply p[0..n) of one request: sent now when nothing is pending,
  * else held (copied) until durable; fin rewrites it on failure (dur.h). */

@@ -20,8 +20,8 @@ RESP_HANDLER(resp_c_type)
 RESP_HANDLER(resp_c_del)
 {
 	int n = argc - 1;
-	const char *keys_small[16];
-	size_t lens_small[16];
+	const char *keys_small[16] = {NULL};
+	size_t lens_small[16] = {0};
 	const char **keys = keys_small;
 	size_t *lens = lens_small;
 	if (n > 16) {

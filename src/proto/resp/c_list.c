@@ -36,8 +36,8 @@ static void put_val(void *arg, const char *p, size_t n)
 static int push(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail, int only_existing)
 {
 	int n = argc - 2;
-	const char *vals_small[16];
-	size_t lens_small[16];
+	const char *vals_small[16] = {NULL};
+	size_t lens_small[16] = {0};
 	const char **vals = vals_small;
 	size_t *lens = lens_small;
 	if (n > 16) {

@@ -80,8 +80,12 @@ static void sec_keyspace(buf_t *b, resp_srv_t *srv)
 
 static void sec_sluice(buf_t *b, resp_srv_t *srv)
 {
-	buf_printf(b, "# Sluice\r\nsluice_server:sluiced\r\nsluice_streams:%zu\r\n",
-	           ks_size(srv->ks));
+	/* sluice_quiet_pauses: connections held back until the keyspace was
+	 * idle for a compaction that could not wait longer (keyspace.h). */
+	buf_printf(b,
+	           "# Sluice\r\nsluice_server:sluiced\r\nsluice_streams:%zu\r\n"
+	           "sluice_quiet_pauses:%llu\r\n",
+	           ks_size(srv->ks), (unsigned long long)srv->quiet_pauses);
 }
 
 typedef struct section {

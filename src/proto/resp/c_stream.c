@@ -205,8 +205,8 @@ RESP_HANDLER(resp_c_xadd)
 	if (xs_lookup(cl, &argv[1], &s) < 0)
 		return 0;
 	uint32_t npairs = (uint32_t)((argc - field_pos) / 2);
-	const char *ptrs_small[16];
-	size_t lens_small[16];
+	const char *ptrs_small[16] = {NULL};
+	size_t lens_small[16] = {0};
 	const char **ptrs = ptrs_small;
 	size_t *lens = lens_small;
 	if (2 * npairs > 16) {

@@ -132,6 +132,7 @@ static void quiet_pause(resp_cli_t *cl)
 			abort();
 	}
 	srv->quiet[srv->nquiet++] = cl;
+	srv->quiet_pauses++;
 	cl->quieted = 1;
 	conn_pause(cl->c);
 }

@@ -108,6 +108,7 @@ struct resp_srv {
 	/* Connections paused until the keyspace is quiet (ks_wants_quiet). */
 	resp_cli_t **quiet;
 	size_t nquiet, quiet_cap;
+	uint64_t quiet_pauses; /* connections paused so (INFO) */
 	int64_t start_wall_ms;
 	uint64_t total_conns, total_cmds;
 	size_t nclients, nblocked;

@@ -19,13 +19,16 @@ typedef struct env {
 	void *srv;
 } env_t;
 
-/* Starts the front with fsync policy fsync ("always", "never"…). */
-static inline void env_start(env_t *e, const char *fsync)
+/* Starts the front with fsync policy fsync ("always", "never"…) and, when
+ * key is not NULL, one more setting. */
+static inline void env_start_with(env_t *e, const char *fsync, const char *key, const char *val)
 {
 	char err[128];
 	memset(e, 0, sizeof *e);
 	config_init(&e->cfg);
 	CHECK(config_set(&e->cfg, "fsync", fsync, err, sizeof err) == 0);
+	if (key)
+		CHECK(config_set(&e->cfg, key, val, err, sizeof err) == 0);
 	e->b.cfg = &e->cfg;
 	e->b.loop = loop_new(NULL);
 	e->b.syncer = syncer_new(e->b.loop, NULL);
@@ -35,6 +38,11 @@ static inline void env_start(env_t *e, const char *fsync)
 	e->b.data_dir = ".";
 	CHECK(broker_open(&e->b) == 0);
 	CHECK(resp_front.start(&e->b, &e->srv) == 0);
+}
+
+static inline void env_start(env_t *e, const char *fsync)
+{
+	env_start_with(e, fsync, NULL, NULL);
 }
 
 /* Lets in-flight work finish (bounded), then stops and frees everything. */

@@ -7,6 +7,7 @@
  */
 #include "resp_test.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char session[] = "*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$3\r\n1-1\r\n$1\r\na\r\n$1\r\nb\r\n"
@@ -193,6 +194,44 @@ TEST(resp_front_full_disk_refuses_one_command_of_exec)
 	sio_fault_clear(e.io);
 	memconn_send_str(m, "SET k v\r\n");
 	recv_exact(m, "+OK\r\n");
+	memconn_free(m);
+	env_stop(&e);
+}
+
+TEST(resp_front_compaction_that_cannot_wait_pauses_requests)
+{
+	env_t e;
+	/* Quiet points are forced past 64 x 64 KiB = 4 MiB of garbage. */
+	env_start_with(&e, "always", "journal.compact.min.bytes", "65536");
+	memconn_t *m = client(&e);
+	size_t vlen = 48 * 1024, n = 160;
+	buf_t req = BUF_INIT;
+	char *v = malloc(vlen);
+	CHECK(v);
+	memset(v, 'x', vlen);
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&req, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\n", vlen);
+		buf_append(&req, v, vlen);
+		buf_puts(&req, "\r\n");
+	}
+	memconn_send(m, buf_data(&req), buf_len(&req));
+	buf_t out = BUF_INIT;
+	CHECK(memconn_recv_wait(m, &out, 5 * n, 20000) == 0);
+	CHECK_EQ(buf_len(&out), 5 * n);
+	/* The burst never left the domain idle by itself: requests were held
+	 * back once, the journal compacted, and everything was answered. */
+	memconn_send_str(m, "INFO sluice\r\n");
+	buf_reset(&out);
+	CHECK(memconn_recv_wait(m, &out, 60, 5000) == 0);
+	buf_puts(&out, "");
+	CHECK(memmem(buf_data(&out), buf_len(&out), "sluice_quiet_pauses:0", 21) == NULL);
+	CHECK(memmem(buf_data(&out), buf_len(&out), "sluice_quiet_pauses:", 20) != NULL);
+	struct stat st;
+	CHECK(stat("resp/keys.journal", &st) == 0);
+	CHECK_MSG(st.st_size < 6 * 1024 * 1024, "keys.journal %lld bytes", (long long)st.st_size);
+	buf_deinit(&out);
+	buf_deinit(&req);
+	free(v);
 	memconn_free(m);
 	env_stop(&e);
 }
