@@ -724,8 +724,20 @@ static void maintain(keyspace_t *ks)
 		return;
 	if (compact_due(ks, ks->kj, ks->kj_failed_at))
 		ks->kj_failed_at = kvs_maintain(ks->kv) < 0 ? jrnl_size(ks->kj) : 0;
-	if (!ks->nflush && compact_due(ks, ks->sj, ks->sj_failed_at))
-		ks->sj_failed_at = sstore_maintain(ks->ss) < 0 ? jrnl_size(ks->sj) : 0;
+	if (!ks->nflush && compact_due(ks, ks->sj, ks->sj_failed_at)) {
+		int rc = sstore_maintain(ks->ss);
+		ks->sj_failed_at = rc < 0 ? jrnl_size(ks->sj) : 0;
+		if (rc == 0 && jrnl_garbage_bytes(ks->sj) == 0) {
+			/* Compacted: the new file, synced, holds the whole model,
+			 * so every deletion and trim is durable (and the positions
+			 * they waited for belonged to the old file). */
+			for (size_t i = 0; i < ks->ngraves; i++)
+				ks->graves[i].jpos = 0;
+			for (size_t i = 0; i < ks->nrel; i++)
+				ks->rel[i]->release_jpos = 0;
+			settle_logs(ks);
+		}
+	}
 	if (ks->hooks.quiet)
 		ks->hooks.quiet(ks->hooks.arg);
 }
