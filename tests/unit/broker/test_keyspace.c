@@ -386,3 +386,23 @@ TEST(keyspace_never_policy_refuses_on_full_disk_too)
 	check_list(&f, "q", "b");
 	kfx_close(&f);
 }
+
+TEST(keyspace_failure_under_never_keeps_what_was_acknowledged)
+{
+	/* Without `always`, replies leave at once: a failed write loses only
+	 * what it did not get to disk, never what came before it. */
+	kfx_t f;
+	kfx_open(&f, "never");
+	CHECK_EQ(push(&f, "q", "a"), 0);
+	CHECK_EQ(push(&f, "q", "b"), 0);
+	for (int i = 0; i < 5; i++)
+		loop_run_once(f.b.loop, 0);
+	fault(&f, "op=pwrite,path=keys.journal,count=1,errno=EIO");
+	CHECK_EQ(push(&f, "q", "c"), 0);
+	wait_recoveries(&f, 1);
+	check_list(&f, "q", "a,b");
+	CHECK_EQ(push(&f, "q", "d"), 0);
+	kfx_reopen(&f);
+	check_list(&f, "q", "a,b,d");
+	kfx_close(&f);
+}
