@@ -24,11 +24,12 @@
  * looked at again).
  *
  * Quiet points. A journal may only be compacted while nothing is in flight
- * (broker/dur.h); under a steady load with fsync=always that never
- * happens by itself. When the keyspace asks for it (ks_wants_quiet), a
- * connection about to run a request is paused instead, until the keyspace
- * reports it compacted (the quiet hook): one sync's wait, as rare as
- * compactions. Loop thread only.
+ * (broker/dur.h). Such moments come by themselves under any measured load,
+ * but a steady enough stream of requests under fsync=always could keep the
+ * domain busy for ever; once a due compaction has waited too long the
+ * keyspace asks for one (ks_wants_quiet), and a connection about to run a
+ * request is paused instead until the keyspace reports it compacted (the
+ * quiet hook): one sync's wait. Loop thread only.
  */
 #include "proto/front.h"
 #include "proto/resp/c_lists.h"
