@@ -3,8 +3,9 @@
  *
  * Order: the file interface first (every store does its I/O through it),
  * then the domains, each independent of the others: Kafka topics (and
- * their partition logs), consumer groups, beanstalkd jobs. Retention runs
- * from here, on a timer, so it runs whichever listeners are enabled.
+ * their partition logs), consumer groups, beanstalkd jobs, the Redis
+ * keyspace. Retention runs from here, on a timer, so it runs whichever
+ * listeners are enabled.
  * Loop thread only.
  */
 #include "broker/broker.h"
@@ -12,6 +13,7 @@
 #include "broker/dur.h"
 #include "broker/group.h"
 #include "broker/job.h"
+#include "broker/keyspace.h"
 #include "broker/topic.h"
 #include "core/err.h"
 #include "core/time.h"
@@ -112,6 +114,8 @@ int broker_open(broker_t *b)
 		log_error(b->log, "kafka: cannot open the consumer groups: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = jobs_open(&b->jobs, b)) < 0)
 		log_error(b->log, "beanstalk: cannot open the jobs: %s", sl_strerror(rc));
+	if (rc == 0 && (rc = ks_open(&b->ks, b)) < 0)
+		log_error(b->log, "resp: cannot open the keyspace: %s", sl_strerror(rc));
 	if (rc < 0) {
 		broker_close(b);
 		return rc;
@@ -137,6 +141,9 @@ void broker_close(broker_t *b)
 		loop_timer_stop(b->loop, &b->housekeep);
 	if (loop_timer_armed(&b->verify))
 		loop_timer_stop(b->loop, &b->verify);
+	if (b->ks)
+		ks_close(b->ks);
+	b->ks = NULL;
 	if (b->jobs)
 		jobs_close(b->jobs);
 	b->jobs = NULL;

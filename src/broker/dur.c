@@ -159,8 +159,6 @@ static void on_appended(void *arg)
 	d->ndirty++;
 }
 
-static void dur_fail(dur_t *d, int err);
-
 static void on_failed(void *arg, int err)
 {
 	dur_mem_t *m = arg;
@@ -454,7 +452,7 @@ static void flush_task(loop_t *loop, loop_task_t *t)
 
 static void recover_task(loop_t *loop, loop_task_t *t);
 
-static void dur_fail(dur_t *d, int err)
+void dur_fail(dur_t *d, int err)
 {
 	if (d->failed)
 		return;
@@ -478,7 +476,12 @@ static void abandon_batches(dur_t *d)
 {
 	for (dur_mem_t *m = d->mems; m; m = m->next) {
 		m->cut = INT64_MAX;
-		if (m->dirty)
+		/* Data not yet taken into a batch was written by requests whose
+		 * replies are still held under `always`. Under interval/never
+		 * no batch ever forms (unless forced), so that data goes back
+		 * to the domain's start, and its replies were released at once:
+		 * it stays (only a failed store loses what it did not sync). */
+		if (m->dirty && d->policy.mode == FSYNC_ALWAYS)
 			lower(m, m->unflushed);
 		if (m->failed)
 			lower(m, mem_synced(m));

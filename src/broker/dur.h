@@ -82,6 +82,13 @@ dur_mem_t *dur_add_plog(dur_t *d, plog_t *p);
  * journal reopened). Safe while batches still wait on it. NULL is a no-op. */
 void dur_del(dur_t *d, dur_mem_t *m);
 
+/* The owner's own deferred write into a member failed after it applied
+ * the change (entries it buffered for one write at the end of the turn):
+ * the domain fails as when a store reports a failure (every unreleased
+ * reply failed, stores cut back, the owner reloaded). Idempotent while
+ * failed. */
+void dur_fail(dur_t *d, int err);
+
 /* 0, or the storage error while the domain is recovering from a failure:
  * a mutation must check it first and refuse (not apply) when it is set. */
 int dur_state(const dur_t *d);

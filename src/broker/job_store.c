@@ -32,7 +32,7 @@ int jobs_writable(jobs_t *s, size_t payload)
 	if (!s->jr)
 		return 0;
 	int rc = s->dur ? dur_state(s->dur) : 0;
-	return rc ? rc : jrnl_reserve(s->jr, payload);
+	return rc ? rc : jrnl_reserve(s->jr, jrnl_record_size(payload));
 }
 
 void jobs_maintain(jobs_t *s)

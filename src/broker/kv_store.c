@@ -20,6 +20,8 @@
  *   8     DEL      str key
  *   9     EXPIRE   str key, i64 at_ms (0: persist)
  *   10    RENAME   str src, str dst
+ *   11    FLUSH    (empty)                          (every list and string key
+ *                                                   and every expiry time gone)
  *
  * Replay applies each record to the model in order; the list operations
  * are deterministic, so the model ends where it was. Expiry times are
@@ -33,7 +35,16 @@
  * streams journal is replayed first; records here never replace or delete
  * a stream key (a key has one type at a time, so each journal's last word
  * on a key of its own types is the truth), except EXPIRE, which applies to
- * keys of every type.
+ * keys of every type: so FLUSH clears the expiry of every key (a stream
+ * that survives it in the streams journal was created after it, and its
+ * own EXPIRE records follow the FLUSH here), and the deletion of a stream
+ * that had a time writes EXPIRE 0 here beside its DELKEY there.
+ *
+ * Writing: the owner reserves a change's records first (one change may
+ * take several records, in both journals); the records are appended after
+ * the model changed. The replay after a storage failure (kvs_replay) runs
+ * on a journal the domain has cut back to its last durable record, into an
+ * owner that dropped its keys first.
  *
  * Garbage: `live` estimates what a snapshot would hold (kvs_cost per
  * value); whatever the file holds beyond that is reported as garbage, so a
@@ -49,6 +60,7 @@
 #include "core/err.h"
 #include "core/rd.h"
 #include "store/journal.h"
+#include "store/sio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,6 +79,7 @@ enum {
 	R_DEL,
 	R_EXPIRE,
 	R_RENAME,
+	R_FLUSH,
 };
 
 #define SNAP_BATCH 1024
@@ -103,8 +116,11 @@ static void account(kvs_t *st)
 static void emit(kvs_t *st, uint8_t type)
 {
 	int rc = jrnl_append(st->j, type, buf_data(&st->tmp), buf_len(&st->tmp));
-	if (rc < 0)
+	if (rc < 0) {
 		log_error(st->log, "keys: journal append failed: %s", sl_strerror(rc));
+		if (st->sink.failed)
+			st->sink.failed(st->sink.arg, rc);
+	}
 	buf_reset(&st->tmp);
 }
 
@@ -121,6 +137,18 @@ static void sub_live(kvs_t *st, uint64_t freed)
 }
 
 /* --- logging ------------------------------------------------------------------ */
+
+uint64_t kvs_push_bytes(size_t klen, int n, const size_t *lens)
+{
+	/* A record closes once the next value would take it to REC_SPLIT, so
+	 * a record and the first value of the next one pass REC_SPLIT
+	 * together: records <= 1 + 2 * total / REC_SPLIT. */
+	uint64_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += 4 + (uint64_t)lens[i];
+	uint64_t nrec = 1 + 2 * total / REC_SPLIT;
+	return total + nrec * jrnl_record_size(4 + klen + 1 + 4);
+}
 
 void kvs_log_push(kvs_t *st, const char *key, size_t klen, int tail, int n, const void *const *vals,
                   const size_t *lens)
@@ -254,6 +282,16 @@ void kvs_log_rename(kvs_t *st, const char *src, size_t slen, const char *dst, si
 	account(st);
 }
 
+void kvs_log_flush(kvs_t *st)
+{
+	if (!st)
+		return;
+	buf_reset(&st->tmp);
+	emit(st, R_FLUSH);
+	st->live = 0;
+	account(st);
+}
+
 /* --- replay ------------------------------------------------------------------- */
 
 static const char *rd_str(rd_t *r, size_t *n)
@@ -275,6 +313,11 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 	kvs_t *st = arg;
 	const kvs_sink_t *s = &st->sink;
 	rd_t r;
+	if (type == R_FLUSH) {
+		s->flush(s->arg);
+		st->live = 0;
+		return 0;
+	}
 	rd_init(&r, payload, len);
 	size_t klen, vlen;
 	const char *key = rd_str(&r, &klen);
@@ -469,9 +512,10 @@ int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
 {
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/resp", b->data_dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		log_error(b->log, "keys: cannot create %s: %s", dir, strerror(errno));
-		return sl_from_errno(errno);
+	int mrc = sio_mkdir_p(b->io, dir);
+	if (mrc < 0) {
+		log_error(b->log, "keys: cannot create %s: %s", dir, sl_strerror(mrc));
+		return mrc;
 	}
 	kvs_t *st = calloc(1, sizeof *st);
 	if (!st)
@@ -501,6 +545,23 @@ int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
 	return 0;
 }
 
+jrnl_t *kvs_jrnl(kvs_t *st)
+{
+	return st->j;
+}
+
+int kvs_replay(kvs_t *st)
+{
+	st->live = 0;
+	st->replaying = 1;
+	int rc = jrnl_replay(st->j, replay, st);
+	st->replaying = 0;
+	st->live = 0;
+	st->sink.each(st->sink.arg, count_live, st);
+	account(st);
+	return rc;
+}
+
 void kvs_close(kvs_t *st)
 {
 	if (!st)
@@ -510,21 +571,10 @@ void kvs_close(kvs_t *st)
 	free(st);
 }
 
-int kvs_sync_required(const kvs_t *st)
+int kvs_maintain(kvs_t *st)
 {
-	return st && jrnl_sync_required(st->j);
-}
-
-void kvs_when_durable(kvs_t *st, void (*fn)(void *arg, int status), void *arg)
-{
-	jrnl_when_durable(st->j, fn, arg);
-}
-
-void kvs_maintain(kvs_t *st)
-{
-	if (!st)
-		return;
 	int rc = jrnl_maybe_compact(st->j, snapshot, st);
 	if (rc < 0)
 		log_warn(st->log, "keys: journal compaction failed: %s", sl_strerror(rc));
+	return rc;
 }

@@ -124,8 +124,7 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-int sid_parse(const char *s, size_t n, sid_t *out, uint64_t missing_seq, int strict,
-	      int *seq_given)
+int sid_parse(const char *s, size_t n, sid_t *out, uint64_t missing_seq, int strict, int *seq_given)
 {
 	char buf[128];
 	if (seq_given)
@@ -242,12 +241,13 @@ void stream_free(stream_t *s)
 
 int stream_next_id(const stream_t *s, uint64_t now_ms, sid_t *out)
 {
-	if (now_ms > s->last_id.ms) {
+	sid_t base = stream_gen_base(s);
+	if (now_ms > base.ms) {
 		out->ms = now_ms;
 		out->seq = 0;
 		return 0;
 	}
-	*out = s->last_id;
+	*out = base;
 	return sid_incr(out);
 }
 
@@ -297,6 +297,23 @@ static void pend_add(stream_t *s, sid_t id, uint32_t npairs, const void *data, s
 	buf_append(&s->pbuf, data, len);
 }
 
+int stream_flush_due(const stream_t *s, size_t payload_len)
+{
+	return s->log && s->pn && buf_len(&s->pbuf) + payload_len > PEND_FLUSH_BYTES;
+}
+
+size_t stream_pending_bytes(const stream_t *s, uint32_t npairs, size_t payload_len)
+{
+	/* A record's framing (length, attributes, timestamp and offset
+	 * deltas, key and value lengths, header count: varints) is at most 32
+	 * bytes beside its key and value; BATCH_HDR_SIZE heads the batch. The
+	 * pending buffer holds per record a u32 length, the key and the
+	 * value. */
+	(void)npairs;
+	size_t pend = buf_len(&s->pbuf) + s->pn * 32;
+	return BATCH_HDR_SIZE + pend + 32 + REC_KEY_LEN + payload_len;
+}
+
 int stream_flush(stream_t *s)
 {
 	if (!s->log || s->pn == 0)
@@ -343,7 +360,6 @@ sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data
 		e = xmalloc(sizeof *e);
 		e->len = 0;
 		e->ondisk = 1;
-		s->dirty = 1;
 	} else {
 		e = xmalloc(sizeof *e + len);
 		e->len = (uint32_t)len;
@@ -374,7 +390,7 @@ static sentry_t *push_entry(stream_t *s, sentry_t *e)
 }
 
 sentry_t *stream_append_argv(stream_t *s, sid_t id, uint32_t npairs, const char *const *ptrs,
-			     const size_t *lens)
+                             const size_t *lens)
 {
 	size_t len = 0;
 	if (s->log) {
@@ -405,7 +421,6 @@ sentry_t *stream_append_argv(stream_t *s, sid_t id, uint32_t npairs, const char 
 		sentry_t *e = xmalloc(sizeof *e);
 		e->len = 0;
 		e->ondisk = 1;
-		s->dirty = 1;
 		e->id = id;
 		e->pos = s->next_pos++;
 		e->npairs = npairs;
@@ -566,14 +581,14 @@ static size_t node_span(const stream_t *s, size_t i, uint64_t *live, sid_t *last
 	return j;
 }
 
-/* Lets the partition log delete whole segments below the first live
- * entry (trimmed entries are never read again). */
-static void release_log_head(stream_t *s)
+void stream_release_log(stream_t *s, uint64_t below)
 {
 	if (!s->log)
 		return;
 	sentry_t *f = stream_first(s);
 	uint64_t keep = f ? f->pos : s->next_pos;
+	if (below < keep)
+		keep = below;
 	/* Entries still pending are not in the log yet. */
 	if ((int64_t)keep > plog_end_offset(s->log))
 		keep = (uint64_t)plog_end_offset(s->log);
@@ -622,8 +637,6 @@ static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx,
 	}
 	if (s->holes > 64 && s->holes >= s->n / 2)
 		compact(s);
-	if (removed)
-		release_log_head(s);
 	return removed;
 }
 
@@ -707,7 +720,7 @@ sgroup_t *stream_group_find(const stream_t *s, const char *name, size_t nlen)
 }
 
 sgroup_t *stream_group_create(stream_t *s, const char *name, size_t nlen, sid_t last_id,
-			      int64_t entries_read)
+                              int64_t entries_read)
 {
 	if (map_get(&s->groups, name, nlen))
 		return NULL;
@@ -951,7 +964,8 @@ static int fill_cache(stream_t *s, uint64_t pos)
 				s->roff = xrealloc(s->roff, s->rcap * sizeof *s->roff);
 			}
 			s->roff[s->rn++] = (uint32_t)buf_len(&s->rbuf);
-			buf_append(&s->rbuf, rec.value, rec.value_len > 0 ? (size_t)rec.value_len : 0);
+			buf_append(&s->rbuf, rec.value,
+			           rec.value_len > 0 ? (size_t)rec.value_len : 0);
 		}
 		if (r < 0)
 			rc = SL_ECORRUPT;
@@ -1006,7 +1020,8 @@ int stream_attach_log(stream_t *s, struct plog *p)
 			batch_hdr_t h;
 			batch_iter_t it;
 			batch_record_t rec;
-			if (batch_peek(d + off, rg.len - off, &h) < 0 || batch_size(&h) > rg.len - off ||
+			if (batch_peek(d + off, rg.len - off, &h) < 0 ||
+			    batch_size(&h) > rg.len - off ||
 			    batch_iter_init(&it, d + off, batch_size(&h)) < 0) {
 				buf_deinit(&raw);
 				return SL_ECORRUPT;
@@ -1044,7 +1059,7 @@ void stream_drop_below(stream_t *s, uint64_t pos)
 	}
 	if (s->holes > 64 && s->holes >= s->n / 2)
 		compact(s);
-	release_log_head(s);
+	stream_release_log(s, pos);
 }
 
 void stream_drop_range(stream_t *s, uint64_t from, uint64_t to)

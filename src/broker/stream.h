@@ -49,7 +49,10 @@ static inline int sid_cmp(sid_t a, sid_t b)
 		return a.seq < b.seq ? -1 : 1;
 	return 0;
 }
-static inline int sid_is_zero(sid_t a) { return a.ms == 0 && a.seq == 0; }
+static inline int sid_is_zero(sid_t a)
+{
+	return a.ms == 0 && a.seq == 0;
+}
 /* The next ID after a; returns -1 (a unchanged) when a is the maximum. */
 int sid_incr(sid_t *a);
 int sid_decr(sid_t *a);
@@ -61,7 +64,7 @@ int sid_fmt(sid_t id, char *out);
  * seq_given non-NULL, "ms-*" is accepted and *seq_given set to 0.
  * Returns 0 or -1 (invalid). */
 int sid_parse(const char *s, size_t n, sid_t *out, uint64_t missing_seq, int strict,
-	      int *seq_given);
+              int *seq_given);
 
 /* One entry: its ID, its position (the insertion index, which is also its
  * offset in the stream's partition log) and its field/value pairs packed
@@ -115,7 +118,6 @@ typedef struct sgroup {
 	int64_t entries_read;
 	spel_t pel; /* owns the nacks */
 	map_t consumers;
-	void *waiters; /* the front's list of blocked XREADGROUP clients */
 } sgroup_t;
 
 typedef struct stream {
@@ -130,9 +132,16 @@ typedef struct stream {
 	map_t groups;
 	/* Partition log holding the payloads (NULL: payloads in RAM). */
 	struct plog *log;
-	uint64_t num;   /* the store's number for this stream (directory name) */
-	int dirty;      /* appended since the last durability request */
-	int touched;    /* in the store's list of streams to flush/sync */
+	uint64_t num;  /* the store's number for this stream (directory name) */
+	void *dmem;    /* the log's membership in the keyspace's durability domain */
+	int inflush;   /* in the keyspace's list of streams with pending entries */
+	int inrelease; /* in the keyspace's list of logs whose head may go */
+	/* The log below release_pos may be deleted once the streams journal
+	 * is durable up to release_jpos (the trim that allowed it). */
+	uint64_t release_pos, release_jpos;
+	/* Auto-generated IDs (XADD * and ms-*) stay above this: the highest ID
+	 * handed out for an entry whose write failed, so it is never reused. */
+	sid_t id_floor;
 	uint64_t ndeleted; /* entries ever removed by XDEL (0: no gaps between live entries) */
 	/* Read cache: payloads of positions [rfirst, rfirst + rn) in rbuf. */
 	buf_t rbuf;
@@ -151,29 +160,47 @@ typedef struct stream {
 stream_t *stream_new(void);
 void stream_free(stream_t *s);
 
-/* The ID XADD '*' would assign now (Redis streamNextID), or -1 when the
- * stream has exhausted the ID space. */
+/* The ID generation starts from: the last ID, or the floor above it. */
+static inline sid_t stream_gen_base(const stream_t *s)
+{
+	return sid_cmp(s->id_floor, s->last_id) > 0 ? s->id_floor : s->last_id;
+}
+/* The ID XADD '*' would assign now (Redis streamNextID, from
+ * stream_gen_base), or -1 when the stream has exhausted the ID space. */
 int stream_next_id(const stream_t *s, uint64_t now_ms, sid_t *out);
 /* Appends an entry with packed fields (data[0..len), npairs pairs). The ID
  * must be greater than last_id (caller checks). Copies data, or writes it
  * to the partition log; returns NULL when that write failed. */
 sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data, size_t len);
 /* Writes the entries appended since the last flush to the log as one
- * batch. Returns 0 or the log's error. */
+ * batch. Returns 0 or the log's error (the entries then stay indexed but
+ * unreadable: the owner must rebuild the stream). */
 int stream_flush(stream_t *s);
+/* Whether appending an entry with payload_len packed bytes would first
+ * write the entries pending now (the batch grew past its limit). */
+int stream_flush_due(const stream_t *s, size_t payload_len);
+/* Upper bound of the log bytes the entries not yet flushed take once
+ * written as one batch, plus one more entry of npairs pairs and
+ * payload_len packed bytes (what the log must reserve before it). */
+size_t stream_pending_bytes(const stream_t *s, uint32_t npairs, size_t payload_len);
+/* Lets the log delete what lies below the first live entry (whole
+ * segments; the start offset moves). Trimming does not do it by itself:
+ * the owner calls this once the trim is durable. */
+void stream_release_log(stream_t *s, uint64_t below);
 /* Attaches a partition log and loads the index (IDs and positions) of
  * every entry it holds; payloads stay on disk. Returns 0 or SL_ECORRUPT. */
 int stream_attach_log(stream_t *s, struct plog *p);
 /* The packed payload of e (RAM or read back from the log); a view valid
  * until the next call on this stream, or NULL if the log read failed. */
 const uint8_t *stream_entry_data(stream_t *s, const sentry_t *e);
-/* Drops entries whose position is below pos (replay of trims), or in
- * [from, to) (replay of deletions recorded as position ranges). */
+/* Drops entries whose position is below pos (replay of trims, which also
+ * releases the log below them), or in [from, to) (replay of deletions
+ * recorded as position ranges). */
 void stream_drop_below(stream_t *s, uint64_t pos);
 void stream_drop_range(stream_t *s, uint64_t from, uint64_t to);
 /* Packs argv-style field/value pairs: ptrs[i], lens[i] for i < 2*npairs. */
 sentry_t *stream_append_argv(stream_t *s, sid_t id, uint32_t npairs, const char *const *ptrs,
-			     const size_t *lens);
+                             const size_t *lens);
 
 /* First/last live entry or NULL. */
 sentry_t *stream_first(const stream_t *s);
@@ -183,7 +210,7 @@ sentry_t *stream_get(const stream_t *s, sid_t id);
 /* Range iteration over live entries. A cursor is an index into v. */
 typedef struct siter {
 	const stream_t *s;
-	size_t i;   /* next index to look at */
+	size_t i; /* next index to look at */
 	sid_t start, end;
 	int rev;
 	int done;
@@ -213,7 +240,7 @@ void stream_group_advance(stream_t *s, sgroup_t *g, sid_t id);
 sgroup_t *stream_group_find(const stream_t *s, const char *name, size_t nlen);
 /* Returns NULL if it exists already. */
 sgroup_t *stream_group_create(stream_t *s, const char *name, size_t nlen, sid_t last_id,
-			      int64_t entries_read);
+                              int64_t entries_read);
 void stream_group_destroy(stream_t *s, sgroup_t *g);
 /* Groups (or a group's consumers) in name order; returns an owned array. */
 sgroup_t **stream_groups_sorted(const stream_t *s, size_t *n);

@@ -23,6 +23,7 @@
  *                        u64 delivery_count             (create or overwrite)
  *   12    ACK            str key, str group, id
  *   13    DELRANGE       str key, u64 from, u64 to      (positions [from,to) gone)
+ *   14    FLUSH          (empty)                        (every stream gone)
  *
  * Entries themselves are records in the stream's own partition log
  * (<data-dir>/streams/<number>/, store/plog.h): record key = ID (u64 ms,
@@ -33,17 +34,21 @@
  *
  * Every journal record states a result, not a command, so replay is plain
  * application through stream.h and needs no clock. CREATE opens the log
- * and loads the index of every entry it still holds; TRIM, DEL and
- * DELRANGE then remove what was trimmed or deleted (idempotent: by
- * position or ID). Compaction runs only between commands (sstore_maintain).
+ * (through the owner, which may already hold it open) and loads the index
+ * of every entry it still holds; TRIM, DEL and DELRANGE then remove what
+ * was trimmed or deleted (idempotent: by position or ID). A log is only
+ * removed, and its head only released after a trim, once the record that
+ * allows it is durable (the owner's rule): a DELKEY or TRIM whose sync
+ * failed is cut back, and the entries must still be there. Compaction runs
+ * only while the owner's durability domain is idle (sstore_maintain).
  * Recovery rule: replay everything the journal returns (it has already cut
  * a torn tail; each log recovers its own tail); a record naming a missing
  * key, group or consumer is skipped (a later deletion made it moot).
  * Compaction snapshot: CREATE, TRIM, DELRANGE per gap, META, then per
  * group GROUP, CONSUMER per consumer, NACK per pending entry.
  *
- * Durability: a sync request covers the journal and the log of every
- * stream appended to since the previous request. Loop thread only.
+ * Durability: the owner's domain (broker/dur.h) syncs the journal and the
+ * logs and decides when replies go. Loop thread only.
  */
 #include "broker/stream_store.h"
 
@@ -51,6 +56,7 @@
 #include "core/err.h"
 #include "core/rd.h"
 #include "store/journal.h"
+#include "store/sio.h"
 #include "store/plog.h"
 
 #include <dirent.h>
@@ -76,6 +82,7 @@ enum {
 	R_NACK,
 	R_ACK,
 	R_DELRANGE,
+	R_FLUSH,
 };
 
 struct sstore {
@@ -87,10 +94,6 @@ struct sstore {
 	sstore_sink_t sink;
 	const log_t *log;
 	buf_t tmp;
-	loop_task_t flush;             /* end of turn: write pending entries */
-	stream_t **touched;            /* streams appended to since the last flush/sync */
-	size_t ntouched, touched_cap;
-	int flush_err;                 /* a flush failed since the last sync request */
 };
 
 static void put_str(buf_t *b, const void *p, size_t n)
@@ -108,8 +111,11 @@ static void put_id(buf_t *b, sid_t id)
 static void emit(sstore_t *st, uint8_t type)
 {
 	int rc = jrnl_append(st->j, type, buf_data(&st->tmp), buf_len(&st->tmp));
-	if (rc < 0)
+	if (rc < 0) {
 		log_error(st->log, "streams: journal append failed: %s", sl_strerror(rc));
+		if (st->sink.failed)
+			st->sink.failed(st->sink.arg, rc);
+	}
 	buf_reset(&st->tmp);
 }
 
@@ -122,106 +128,29 @@ static buf_t *begin(sstore_t *st, const char *key, size_t klen)
 
 /* --- logging ------------------------------------------------------------------ */
 
-static int open_log(sstore_t *st, stream_t *s, uint64_t num)
+int sstore_open_log(sstore_t *st, uint64_t num, plog_t **out)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/%" PRIu64, st->dir, num);
-	plog_t *p;
-	int rc = plog_open(&p, path, &st->popts, st->b->syncer, st->log, st->b->clean_start);
-	if (rc < 0) {
-		log_error(st->log, "streams: cannot open %s: %s", path, sl_strerror(rc));
-		return rc;
-	}
-	s->num = num;
-	rc = stream_attach_log(s, p);
+	int rc = plog_open(out, path, &st->popts, st->b->syncer, st->log, st->b->clean_start);
 	if (rc < 0)
-		log_error(st->log, "streams: cannot load %s: %s", path, sl_strerror(rc));
+		log_error(st->log, "streams: cannot open %s: %s", path, sl_strerror(rc));
 	return rc;
 }
 
-int sstore_log_create(sstore_t *st, const char *key, size_t klen, stream_t *s)
+uint64_t sstore_new_num(sstore_t *st)
 {
-	if (!st)
-		return 0;
-	uint64_t num = st->next_num++;
-	int rc = open_log(st, s, num);
-	if (rc < 0)
-		return rc;
+	return st->next_num++;
+}
+
+void sstore_log_create(sstore_t *st, const char *key, size_t klen, uint64_t num)
+{
 	buf_put_be64(begin(st, key, klen), num);
 	emit(st, R_CREATE);
-	return 0;
-}
-
-static void flush_one(void *arg, const char *key, size_t klen, stream_t *s)
-{
-	sstore_t *st = arg;
-	(void)klen;
-	if (s->pn) {
-		int rc = stream_flush(s);
-		if (rc < 0) {
-			log_error(st->log, "streams: writing entries of %s failed: %s", key,
-				  sl_strerror(rc));
-			st->flush_err = rc;
-		}
-	}
-}
-
-static void flush_all(sstore_t *st)
-{
-	for (size_t i = 0; i < st->ntouched; i++)
-		flush_one(st, "stream", 0, st->touched[i]);
-}
-
-static void untouch_all(sstore_t *st)
-{
-	for (size_t i = 0; i < st->ntouched; i++)
-		st->touched[i]->touched = 0;
-	st->ntouched = 0;
-}
-
-static void flush_task(loop_t *loop, loop_task_t *t)
-{
-	(void)loop;
-	sstore_t *st = t->arg;
-	flush_all(st);
-	/* Under `always` the list also tells the next sync which logs to
-	 * wait for; otherwise it is done. */
-	if (!jrnl_sync_required(st->j))
-		untouch_all(st);
-}
-
-void sstore_touch(sstore_t *st, stream_t *s)
-{
-	if (!st || s->touched)
-		return;
-	if (st->ntouched == st->touched_cap) {
-		st->touched_cap = st->touched_cap ? st->touched_cap * 2 : 16;
-		st->touched = realloc(st->touched, st->touched_cap * sizeof *st->touched);
-		if (!st->touched)
-			abort();
-	}
-	st->touched[st->ntouched++] = s;
-	s->touched = 1;
-	loop_defer(st->b->loop, &st->flush);
-}
-
-static void untouch(sstore_t *st, stream_t *s)
-{
-	if (!s->touched)
-		return;
-	for (size_t i = 0; i < st->ntouched; i++) {
-		if (st->touched[i] == s) {
-			st->touched[i] = st->touched[--st->ntouched];
-			break;
-		}
-	}
-	s->touched = 0;
 }
 
 void sstore_log_del(sstore_t *st, const char *key, size_t klen, sid_t id)
 {
-	if (!st)
-		return;
 	put_id(begin(st, key, klen), id);
 	/* Not reported as garbage: a DEL stays meaningful until a trim passes
 	 * the entry, and a snapshot rewrites deletions as position ranges. */
@@ -236,36 +165,29 @@ static uint64_t first_pos(const stream_t *s)
 
 void sstore_log_trim(sstore_t *st, const char *key, size_t klen, const stream_t *s)
 {
-	if (!st)
-		return;
 	buf_put_be64(begin(st, key, klen), first_pos(s));
 	/* Superseded TRIM and DEL records are garbage now. */
 	jrnl_garbage(st->j, jrnl_record_size(buf_len(&st->tmp)));
 	emit(st, R_TRIM);
 }
 
-void sstore_log_delkey(sstore_t *st, const char *key, size_t klen, stream_t *s)
+void sstore_log_delkey(sstore_t *st, const char *key, size_t klen)
 {
-	if (!st)
-		return;
-	untouch(st, s);
-	if (s->log) {
-		int rc = plog_destroy(s->log);
-		if (rc < 0)
-			log_warn(st->log, "streams: removing the log of a deleted key: %s",
-				 sl_strerror(rc));
-		s->log = NULL;
-	}
 	begin(st, key, klen);
 	emit(st, R_DELKEY);
 	/* The whole key's history is garbage; compaction finds out how much. */
 	jrnl_garbage(st->j, jrnl_size(st->j) / 4 + 1);
 }
 
+void sstore_log_flush(sstore_t *st)
+{
+	buf_reset(&st->tmp);
+	emit(st, R_FLUSH);
+	jrnl_garbage(st->j, jrnl_size(st->j));
+}
+
 void sstore_log_meta(sstore_t *st, const char *key, size_t klen, const stream_t *s)
 {
-	if (!st)
-		return;
 	buf_t *b = begin(st, key, klen);
 	put_id(b, s->last_id);
 	buf_put_be64(b, s->entries_added - s->next_pos);
@@ -275,8 +197,6 @@ void sstore_log_meta(sstore_t *st, const char *key, size_t klen, const stream_t 
 
 void sstore_log_group(sstore_t *st, const char *key, size_t klen, const sgroup_t *g)
 {
-	if (!st)
-		return;
 	buf_t *b = begin(st, key, klen);
 	put_str(b, g->name, g->nlen);
 	put_id(b, g->last_id);
@@ -286,18 +206,14 @@ void sstore_log_group(sstore_t *st, const char *key, size_t klen, const sgroup_t
 
 void sstore_log_group_del(sstore_t *st, const char *key, size_t klen, const sgroup_t *g)
 {
-	if (!st)
-		return;
 	put_str(begin(st, key, klen), g->name, g->nlen);
 	jrnl_garbage(st->j, g->pel.n * 64);
 	emit(st, R_GROUPDEL);
 }
 
 void sstore_log_consumer(sstore_t *st, const char *key, size_t klen, const sgroup_t *g,
-			 const sconsumer_t *c)
+                         const sconsumer_t *c)
 {
-	if (!st)
-		return;
 	buf_t *b = begin(st, key, klen);
 	put_str(b, g->name, g->nlen);
 	put_str(b, c->name, c->nlen);
@@ -308,10 +224,8 @@ void sstore_log_consumer(sstore_t *st, const char *key, size_t klen, const sgrou
 }
 
 void sstore_log_consumer_del(sstore_t *st, const char *key, size_t klen, const sgroup_t *g,
-			     const sconsumer_t *c)
+                             const sconsumer_t *c)
 {
-	if (!st)
-		return;
 	buf_t *b = begin(st, key, klen);
 	put_str(b, g->name, g->nlen);
 	put_str(b, c->name, c->nlen);
@@ -320,10 +234,8 @@ void sstore_log_consumer_del(sstore_t *st, const char *key, size_t klen, const s
 }
 
 void sstore_log_nack(sstore_t *st, const char *key, size_t klen, const sgroup_t *g,
-		     const snack_t *n)
+                     const snack_t *n)
 {
-	if (!st)
-		return;
 	buf_t *b = begin(st, key, klen);
 	put_str(b, g->name, g->nlen);
 	put_str(b, n->consumer->name, n->consumer->nlen);
@@ -335,8 +247,6 @@ void sstore_log_nack(sstore_t *st, const char *key, size_t klen, const sgroup_t 
 
 void sstore_log_ack(sstore_t *st, const char *key, size_t klen, const sgroup_t *g, sid_t id)
 {
-	if (!st)
-		return;
 	buf_t *b = begin(st, key, klen);
 	put_str(b, g->name, g->nlen);
 	put_id(b, id);
@@ -366,16 +276,15 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 	sstore_t *st = arg;
 	rd_t r;
 	rd_init(&r, payload, len);
+	if (type == R_FLUSH) {
+		st->sink.flush(st->sink.arg);
+		return 0;
+	}
 	uint32_t klen;
 	const char *key = (const char *)get_str(&r, &klen);
 	if (!key)
 		return SL_ECORRUPT;
 	if (type == R_DELKEY) {
-		stream_t *old = st->sink.get(st->sink.arg, key, klen, 0);
-		if (old && old->log) {
-			plog_destroy(old->log);
-			old->log = NULL;
-		}
 		st->sink.del(st->sink.arg, key, klen);
 		return 0;
 	}
@@ -389,7 +298,7 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		stream_t *ns = st->sink.get(st->sink.arg, key, klen, 1);
 		if (num >= st->next_num)
 			st->next_num = num + 1;
-		return open_log(st, ns, num);
+		return st->sink.attach(st->sink.arg, st, ns, num);
 	}
 	stream_t *s = st->sink.get(st->sink.arg, key, klen, 0);
 	if (!s)
@@ -594,7 +503,7 @@ static void snap_stream(void *arg, const char *key, size_t klen, stream_t *s)
 static int snapshot(void *arg, jrnl_t *j)
 {
 	sstore_t *st = arg;
-	snap_ctx_t x = { st, j, 0 };
+	snap_ctx_t x = {st, j, 0};
 	st->sink.each(st->sink.arg, snap_stream, &x);
 	return x.rc;
 }
@@ -624,7 +533,7 @@ static void collect_num(void *arg, const char *key, size_t klen, stream_t *s)
  * their DELKEY did while the directory removal did not finish. */
 static void remove_orphans(sstore_t *st)
 {
-	nums_t used = { NULL, 0, 0 };
+	nums_t used = {NULL, 0, 0};
 	st->sink.each(st->sink.arg, collect_num, &used);
 	DIR *d = opendir(st->dir);
 	if (!d) {
@@ -658,9 +567,10 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 {
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/streams", b->data_dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		log_error(b->log, "streams: cannot create %s: %s", dir, strerror(errno));
-		return sl_from_errno(errno);
+	int mrc = sio_mkdir_p(b->io, dir);
+	if (mrc < 0) {
+		log_error(b->log, "streams: cannot create %s: %s", dir, sl_strerror(mrc));
+		return mrc;
 	}
 	sstore_t *st = calloc(1, sizeof *st);
 	if (!st)
@@ -668,7 +578,6 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	st->sink = *sink;
 	st->log = b->log;
 	st->b = b;
-	loop_task_init(&st->flush, flush_task, st);
 	snprintf(st->dir, sizeof st->dir, "%s", dir);
 	plog_opts_from_config(&st->popts, b->cfg);
 	/* Replies that read a stream are held by the keyspace's durability
@@ -686,16 +595,17 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 		while ((de = readdir(d))) {
 			char *end;
 			unsigned long long n = strtoull(de->d_name, &end, 10);
-			if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && !*end && n >= st->next_num)
+			if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && !*end &&
+			    n >= st->next_num)
 				st->next_num = n + 1;
 		}
 		closedir(d);
 	}
 	jrnl_opts_t o = {
-		.fsync = b->cfg->fsync,
-		.compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
-		.compact_min_bytes = b->cfg->journal_compact_min_bytes,
-		.max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + 4096,
+	    .fsync = b->cfg->fsync,
+	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
+	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
+	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + 4096,
 	};
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "streams", &o, replay, st);
 	if (rc < 0) {
@@ -711,66 +621,25 @@ void sstore_close(sstore_t *st)
 {
 	if (!st)
 		return;
-	loop_task_cancel(st->b->loop, &st->flush);
-	flush_all(st);
-	untouch_all(st);
-	free(st->touched);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);
 }
 
-int sstore_sync_required(const sstore_t *st) { return st && jrnl_sync_required(st->j); }
-
-typedef struct durable_wait {
-	void (*fn)(void *arg, int status);
-	void *arg;
-	int pending;
-	int status;
-} durable_wait_t;
-
-static void part_done(void *arg, int status)
+jrnl_t *sstore_jrnl(sstore_t *st)
 {
-	durable_wait_t *w = arg;
-	if (status < 0 && w->status == 0)
-		w->status = status;
-	if (--w->pending == 0) {
-		w->fn(w->arg, w->status);
-		free(w);
-	}
+	return st->j;
 }
 
-static void wait_log(durable_wait_t *w, stream_t *s)
+int sstore_replay(sstore_t *st)
 {
-	if (!s->dirty || !s->log)
-		return;
-	s->dirty = 0;
-	w->pending++;
-	plog_when_durable(s->log, (int64_t)s->next_pos, part_done, w);
+	return jrnl_replay(st->j, replay, st);
 }
 
-void sstore_when_durable(sstore_t *st, void (*fn)(void *arg, int status), void *arg)
+int sstore_maintain(sstore_t *st)
 {
-	durable_wait_t *w = calloc(1, sizeof *w);
-	if (!w)
-		abort();
-	flush_all(st);
-	w->fn = fn;
-	w->arg = arg;
-	w->status = st->flush_err;
-	st->flush_err = 0;
-	w->pending = 1; /* the journal */
-	for (size_t i = 0; i < st->ntouched; i++)
-		wait_log(w, st->touched[i]);
-	untouch_all(st);
-	jrnl_when_durable(st->j, part_done, w);
-}
-
-void sstore_maintain(sstore_t *st)
-{
-	if (!st)
-		return;
 	int rc = jrnl_maybe_compact(st->j, snapshot, st);
 	if (rc < 0)
 		log_warn(st->log, "streams: journal compaction failed: %s", sl_strerror(rc));
+	return rc;
 }

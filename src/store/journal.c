@@ -255,13 +255,11 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	return 0;
 }
 
-int jrnl_reserve(jrnl_t *j, size_t len)
+int jrnl_reserve(jrnl_t *j, uint64_t bytes)
 {
 	if (j->err && !j->compacting)
 		return j->err;
-	if (len > j->opts.max_record)
-		return SL_ETOOBIG;
-	return reserve(j, jrnl_size(j) + JRNL_FRAME + len);
+	return reserve(j, jrnl_size(j) + bytes);
 }
 
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)

@@ -63,14 +63,16 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
  * appends until jrnl_cut). Call it before applying the change it records:
  * a 0 return is the licence to apply. */
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len);
-/* Makes sure appends of `len` payload bytes in all (one record or several:
- * pass the sum plus 9 per extra record) will succeed: 0, or the error they
- * would return. For owners that must check before applying a change whose
- * record they can only encode afterwards. */
-int jrnl_reserve(jrnl_t *j, size_t len);
 /* Same, with the payload in two parts (header + body) to avoid a copy. */
 int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void *b, size_t blen);
 
+/* Reserves file space for the next appends, `bytes` in all (frames
+ * included: sum jrnl_record_size() over the records), so that an owner
+ * whose one change takes several records (possibly in several journals)
+ * can refuse it before appending any: after a 0 return those appends do
+ * not fail for lack of space. Returns 0, the sticky error, or SL_ENOSPC /
+ * SL_EIO (nothing changed). */
+int jrnl_reserve(jrnl_t *j, uint64_t bytes);
 /* Calls fn on the loop thread when every record appended so far is durable
  * (forces a sync whatever the policy). */
 void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg);

@@ -839,6 +839,20 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 	return 0;
 }
 
+int plog_reserve(plog_t *p, size_t bytes)
+{
+	if (p->err)
+		return p->err;
+	seg_t *a = active(p);
+	if (a->size > 0 && a->size + bytes > (uint64_t)p->o.segment_bytes) {
+		int rc = roll(p);
+		if (rc < 0)
+			return rc;
+		a = active(p);
+	}
+	return seg_reserve(a, a->size + bytes, (uint64_t)p->o.segment_bytes);
+}
+
 /* --- queries ---------------------------------------------------------------------- */
 
 int64_t plog_start_offset(const plog_t *p)

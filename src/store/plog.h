@@ -75,6 +75,13 @@ int plog_destroy(plog_t *p);
 int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_ms,
                 int64_t *base_offset);
 
+/* Reserves room for the next appends, `bytes` of batches in all, rolling
+ * first when they would not fit in the active segment, so that an owner
+ * that buffers entries and appends them later (Redis streams, once per
+ * turn) finds a full disk before it applies anything. Returns 0, the
+ * sticky error, SL_ENOSPC or SL_EIO. */
+int plog_reserve(plog_t *p, size_t bytes);
+
 int64_t plog_start_offset(const plog_t *p);
 int64_t plog_end_offset(const plog_t *p);
 /* The high watermark: offsets below it are readable. With fsync=always,

@@ -985,6 +985,11 @@ static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 	return rc;
 }
 
+int seg_reserve(seg_t *s, uint64_t end, uint64_t max_size)
+{
+	return prealloc(s, end, max_size);
+}
+
 int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
                const seg_params_t *prm)
 {

@@ -127,6 +127,11 @@ static inline int seg_verified(const seg_t *s, uint64_t upto)
 	return s->vpos >= s->vend || s->vpos >= upto;
 }
 
+/* Makes sure bytes [0, end) of the file are allocated (fallocate, in the
+ * same growing steps appends use, never past max_size unless end is), so
+ * that appends up to end do not fail for lack of space. 0, or SL_ENOSPC /
+ * SL_EIO (nothing changed). A filesystem without fallocate gets 0. */
+int seg_reserve(seg_t *s, uint64_t end, uint64_t max_size);
 /* Writes one batch (already validated and rewritten; h describes it) at
  * the logical end. On failure (SL_EIO/SL_ENOSPC) nothing changes: the
  * logical end stays where it was and the next append overwrites the

@@ -7,7 +7,7 @@
  */
 #include "broker/stream.h"
 #include "core/err.h"
-#include "proto/resp/glob.h"
+#include "broker/keyspace_glob.h"
 #include "proto/resp/parse.h"
 
 #include <stdint.h>
@@ -47,7 +47,7 @@ static uint64_t run(const uint8_t *data, size_t size, size_t cut)
 			int given;
 			(void)sid_parse(p.argv[i].p, p.argv[i].len, &id, 0, 1, &given);
 			if (i > 0)
-				(void)resp_glob_match(p.argv[i].p, p.argv[i].len, p.argv[0].p,
+				(void)ks_glob_match(p.argv[i].p, p.argv[i].len, p.argv[0].p,
 						      p.argv[0].len, (int)(i & 1));
 		}
 		h = (h ^ 0x200) * 1099511628211ull;

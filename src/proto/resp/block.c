@@ -10,7 +10,10 @@
  * rules for free: an XADD wakes every XREAD (each finds entries), but only
  * the first XREADGROUP `>` consumer of a group (it advances the group, the
  * next finds nothing new). A blocked client's connection is paused so its
- * pipelined commands wait until it has its answer. Loop thread only.
+ * pipelined commands wait until it has its answer. Answers given later
+ * (served, timed out) take the reply path like any other (resp.h): under
+ * fsync=always a served pop's reply waits for its journal sync.
+ * Loop thread only.
  */
 #include "proto/resp/resp.h"
 
@@ -34,12 +37,17 @@ static void on_timeout(loop_t *loop, loop_timer_t *t)
 	(void)loop;
 	resp_block_t *bk = t->arg;
 	resp_cli_t *cl = bk->cl;
-	resp_null_array(conn_out(cl->c), cl->proto);
+	buf_t scratch = BUF_INIT;
+	cl->out = resp_reply_begin(cl, &scratch);
+	resp_null_array(cl->out, cl->proto);
+	resp_reply_end(cl, &scratch);
+	cl->out = NULL;
+	buf_deinit(&scratch);
 	resp_unblock(cl);
 }
 
 void resp_block(resp_cli_t *cl, int nkeys, const resp_arg_t *keys, int64_t timeout_ms,
-		resp_serve_fn serve, resp_block_free_fn free_fn, void *arg)
+                resp_serve_fn serve, resp_block_free_fn free_fn, void *arg)
 {
 	resp_srv_t *srv = cl->srv;
 	resp_block_t *bk = calloc(1, sizeof *bk);
@@ -167,19 +175,12 @@ void resp_serve_ready(resp_srv_t *srv)
 			resp_cli_t *cl = cls[i];
 			if (!cl->blk || conn_is_closed(cl->c))
 				continue;
-			/* A served XREADGROUP changed the PEL: under fsync=always its
-			 * reply waits for the sync like any other write's. */
-			int durable = srv->store && sstore_sync_required(srv->store);
+			/* A served pop or XREADGROUP changed the keyspace: its
+			 * reply takes the reply path like any other write's. */
 			buf_t scratch = BUF_INIT;
-			cl->dirty = 0;
-			cl->out = durable ? &scratch : conn_out(cl->c);
+			cl->out = resp_reply_begin(cl, &scratch);
 			int served = cl->blk->serve(cl, cl->blk);
-			if (durable && buf_len(&scratch)) {
-				if (cl->dirty)
-					resp_hold_reply(cl, &scratch);
-				else
-					conn_write(cl->c, buf_data(&scratch), buf_len(&scratch));
-			}
+			resp_reply_end(cl, &scratch);
 			buf_deinit(&scratch);
 			cl->out = NULL;
 			if (served)

@@ -1,10 +1,10 @@
 /*
  * c_keys.c — generic key commands over the keyspace: TYPE, DEL, EXISTS,
  * KEYS, SCAN. They only look at the type tag, so they work for every type
- * db.c knows. Loop thread only.
+ * the keyspace knows. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
-#include "proto/resp/glob.h"
+#include "broker/keyspace_glob.h"
 #include "proto/resp/resp.h"
 
 #include <stdlib.h>
@@ -12,19 +12,38 @@
 RESP_HANDLER(resp_c_type)
 {
 	(void)argc;
-	resp_obj_t *o = resp_db_find(cl->srv, argv[1].p, argv[1].len);
-	resp_simple(cl->out, o ? resp_type_name(o->type) : "none");
+	ks_obj_t *o = ks_find(cl->srv->ks, argv[1].p, argv[1].len);
+	resp_simple(cl->out, o ? ks_type_name(o->type) : "none");
 	return 0;
 }
 
 RESP_HANDLER(resp_c_del)
 {
-	int64_t n = 0;
-	for (int i = 1; i < argc; i++)
-		n += resp_db_delete(cl->srv, argv[i].p, argv[i].len);
-	if (n)
-		cl->dirty = 1;
-	resp_int(cl->out, n);
+	int n = argc - 1;
+	const char *keys_small[16] = {NULL};
+	size_t lens_small[16] = {0};
+	const char **keys = keys_small;
+	size_t *lens = lens_small;
+	if (n > 16) {
+		keys = malloc((size_t)n * sizeof *keys);
+		lens = malloc((size_t)n * sizeof *lens);
+		if (!keys || !lens)
+			abort();
+	}
+	for (int i = 0; i < n; i++) {
+		keys[i] = argv[1 + i].p;
+		lens[i] = argv[1 + i].len;
+	}
+	int64_t deleted;
+	int rc = ks_del(cl->srv->ks, n, keys, lens, &deleted);
+	if (keys != keys_small) {
+		free(keys);
+		free(lens);
+	}
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, deleted);
 	return 0;
 }
 
@@ -32,7 +51,7 @@ RESP_HANDLER(resp_c_exists)
 {
 	int64_t n = 0;
 	for (int i = 1; i < argc; i++)
-		n += resp_db_find(cl->srv, argv[i].p, argv[i].len) != NULL;
+		n += ks_find(cl->srv->ks, argv[i].p, argv[i].len) != NULL;
 	resp_int(cl->out, n);
 	return 0;
 }
@@ -40,17 +59,17 @@ RESP_HANDLER(resp_c_exists)
 RESP_HANDLER(resp_c_keys)
 {
 	(void)argc;
+	keyspace_t *ks = cl->srv->ks;
 	size_t mark = resp_defer(cl->out), n = 0, it = 0;
 	const char *k;
 	size_t kl;
-	void *v;
 	int all = argv[1].len == 1 && argv[1].p[0] == '*';
-	while (map_next(&cl->srv->keys, &it, &k, &kl, &v)) {
+	while (ks_next(ks, &it, &k, &kl, NULL)) {
 		/* Logically expired keys are skipped, as Redis does, even
 		 * before the active sweep removes them. */
-		if (resp_lx_expired(cl->srv, k, kl))
+		if (ks_expired(ks, k, kl))
 			continue;
-		if (all || resp_glob_match(argv[1].p, argv[1].len, k, kl, 0)) {
+		if (all || ks_glob_match(argv[1].p, argv[1].len, k, kl, 0)) {
 			resp_bulk(cl->out, k, kl);
 			n++;
 		}
@@ -102,26 +121,26 @@ RESP_HANDLER(resp_c_scan)
 			return 0;
 		}
 	}
+	keyspace_t *ks = cl->srv->ks;
 	buf_t keys = BUF_INIT;
 	size_t it = (size_t)cursor, n = 0;
 	const char *k;
 	size_t kl;
-	void *v;
+	ks_obj_t *o;
 	int64_t seen = 0;
-	while (seen < count && map_next(&cl->srv->keys, &it, &k, &kl, &v)) {
+	while (seen < count && ks_next(ks, &it, &k, &kl, &o)) {
 		seen++;
-		resp_obj_t *o = v;
-		if (resp_lx_expired(cl->srv, k, kl))
+		if (ks_expired(ks, k, kl))
 			continue;
-		if (pat && !resp_glob_match(pat->p, pat->len, k, kl, 0))
+		if (pat && !ks_glob_match(pat->p, pat->len, k, kl, 0))
 			continue;
-		if (type && !resp_arg_is(type, resp_type_name(o->type)))
+		if (type && !resp_arg_is(type, ks_type_name(o->type)))
 			continue;
 		resp_bulk(&keys, k, kl);
 		n++;
 	}
 	size_t probe = it;
-	if (!map_next(&cl->srv->keys, &probe, NULL, NULL, NULL))
+	if (!ks_next(ks, &probe, NULL, NULL, NULL))
 		it = 0;
 	resp_array(cl->out, 2);
 	resp_bulk_u64(cl->out, it);

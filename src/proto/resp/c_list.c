@@ -3,12 +3,14 @@
  * LLEN, LRANGE, LINDEX, LSET, LINSERT, LREM, LTRIM, LPOS, LMOVE,
  * RPOPLPUSH, LMPOP. Replies and error texts follow Redis 7.0 (t_list.c).
  *
- * Every mutation is applied to the model, then logged to the keys journal
- * (kv_store.h), then the key is signalled (blocked clients run after the
- * command) and touched (WATCH). A list that becomes empty is deleted.
- * Loop thread only.
+ * Every mutation is one keyspace call (broker/keyspace.h), which journals
+ * it and tells the front which keys changed (blocked clients run after
+ * the command, WATCHers are invalidated). A refused write (storage) gets
+ * MISCONF and changed nothing. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
+
+#include "core/err.h"
 
 #include <stdlib.h>
 
@@ -25,47 +27,18 @@ static int where_arg(resp_cli_t *cl, const resp_arg_t *a)
 	return WHERE_ERR;
 }
 
-qlist_t *resp_lx_list(resp_srv_t *srv, const char *key, size_t klen, int *wrong)
+/* Writes one popped or moved element as a bulk string. */
+static void put_val(void *arg, const char *p, size_t n)
 {
-	resp_obj_t *o = resp_db_find(srv, key, klen);
-	*wrong = o && o->type != RESP_T_LIST;
-	return o && o->type == RESP_T_LIST ? o->ptr : NULL;
-}
-
-/* After a pop: deletes the key when the list became empty. */
-static void drop_if_empty(resp_srv_t *srv, const char *key, size_t klen, qlist_t *l)
-{
-	if (qlist_len(l) == 0)
-		resp_lx_drop(srv, key, klen);
-}
-
-static void changed(resp_cli_t *cl, const char *key, size_t klen)
-{
-	cl->dirty = 1;
-	resp_lx_touch(cl->srv, key, klen);
+	resp_bulk(arg, p, n);
 }
 
 static int push(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail, int only_existing)
 {
-	resp_srv_t *srv = cl->srv;
-	int wrong;
-	qlist_t *l = resp_lx_list(srv, argv[1].p, argv[1].len, &wrong);
-	if (wrong) {
-		resp_err_wrongtype(cl);
-		return 0;
-	}
-	if (!l) {
-		if (only_existing) {
-			resp_int(cl->out, 0);
-			return 0;
-		}
-		l = qlist_new();
-		resp_db_add(srv, argv[1].p, argv[1].len, RESP_T_LIST, l);
-	}
 	int n = argc - 2;
-	const void *vals_small[16];
-	size_t lens_small[16];
-	const void **vals = vals_small;
+	const char *vals_small[16] = {NULL};
+	size_t lens_small[16] = {0};
+	const char **vals = vals_small;
 	size_t *lens = lens_small;
 	if (n > 16) {
 		vals = malloc((size_t)n * sizeof *vals);
@@ -74,18 +47,20 @@ static int push(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail, int only_e
 			abort();
 	}
 	for (int i = 0; i < n; i++) {
-		qlist_push(l, tail, qlv_new(argv[2 + i].p, argv[2 + i].len));
 		vals[i] = argv[2 + i].p;
 		lens[i] = argv[2 + i].len;
 	}
-	kvs_log_push(srv->lx->store, argv[1].p, argv[1].len, tail, n, vals, lens);
+	int64_t len;
+	int rc =
+	    ks_push(cl->srv->ks, argv[1].p, argv[1].len, tail, only_existing, n, vals, lens, &len);
 	if (vals != vals_small) {
 		free(vals);
 		free(lens);
 	}
-	resp_int(cl->out, (int64_t)qlist_len(l));
-	changed(cl, argv[1].p, argv[1].len);
-	resp_lx_signal(srv, argv[1].p, argv[1].len);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, len);
 	return 0;
 }
 
@@ -104,26 +79,6 @@ RESP_HANDLER(resp_c_lpushx)
 RESP_HANDLER(resp_c_rpushx)
 {
 	return push(cl, argc, argv, 1, 1);
-}
-
-/* Pops up to n elements from l at key (journaled) and writes them as bulk
- * strings; deletes the key when the list empties. Returns how many. */
-static int64_t pop_reply(resp_cli_t *cl, const char *key, size_t klen, qlist_t *l, int tail,
-                         int64_t n)
-{
-	int64_t k = 0;
-	uint64_t freed = 0;
-	while (k < n && qlist_len(l)) {
-		qlv_t *v = qlist_pop(l, tail);
-		resp_bulk(cl->out, v->p, v->len);
-		freed += kvs_cost(v->len);
-		free(v);
-		k++;
-	}
-	kvs_log_pop(cl->srv->lx->store, key, klen, tail, (uint64_t)k, freed);
-	changed(cl, key, klen);
-	drop_if_empty(cl->srv, key, klen, l);
-	return k;
 }
 
 /* Redis's getPositiveLongFromObjectOrReply with a custom message. */
@@ -148,7 +103,7 @@ static int pop(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail)
 	    positive_arg(cl, &argv[2], &count, "value is out of range, must be positive") < 0)
 		return 0;
 	int wrong;
-	qlist_t *l = resp_lx_list(cl->srv, argv[1].p, argv[1].len, &wrong);
+	qlist_t *l = ks_list(cl->srv->ks, argv[1].p, argv[1].len, &wrong);
 	if (wrong) {
 		resp_err_wrongtype(cl);
 		return 0;
@@ -160,16 +115,23 @@ static int pop(resp_cli_t *cl, int argc, resp_arg_t *argv, int tail)
 			resp_null(cl->out, cl->proto);
 		return 0;
 	}
-	if (!has_count) {
-		pop_reply(cl, argv[1].p, argv[1].len, l, tail, 1);
-		return 0;
-	}
-	if (count == 0) {
+	if (has_count && count == 0) {
 		resp_array(cl->out, 0);
 		return 0;
 	}
-	resp_array(cl->out, (size_t)((size_t)count < qlist_len(l) ? (size_t)count : qlist_len(l)));
-	pop_reply(cl, argv[1].p, argv[1].len, l, tail, count);
+	/* The elements are written as they are popped; the header goes
+	 * first, and is taken back if the pop is refused. */
+	size_t mark = resp_defer(cl->out);
+	if (has_count)
+		resp_array(cl->out,
+		           (size_t)((size_t)count < qlist_len(l) ? (size_t)count : qlist_len(l)));
+	int64_t popped;
+	int rc = ks_pop(cl->srv->ks, argv[1].p, argv[1].len, tail, has_count ? count : 1, put_val,
+	                cl->out, &popped);
+	if (rc < 0) {
+		resp_undo(cl->out, mark);
+		resp_err_ks(cl, rc);
+	}
 	return 0;
 }
 
@@ -187,7 +149,7 @@ RESP_HANDLER(resp_c_rpop)
 static int read_list(resp_cli_t *cl, const resp_arg_t *key, qlist_t **out)
 {
 	int wrong;
-	*out = resp_lx_list(cl->srv, key->p, key->len, &wrong);
+	*out = ks_list(cl->srv->ks, key->p, key->len, &wrong);
 	if (wrong) {
 		resp_err_wrongtype(cl);
 		return -1;
@@ -272,17 +234,15 @@ RESP_HANDLER(resp_c_lset)
 	}
 	if (resp_arg_ll_or_reply(cl, &argv[2], &idx) < 0)
 		return 0;
-	int64_t i = qlist_norm(l, idx);
-	if (i < 0) {
+	int rc = ks_lset(cl->srv->ks, argv[1].p, argv[1].len, idx, argv[3].p, argv[3].len);
+	if (rc == SL_ENOENT)
+		resp_error(cl->out, "ERR no such key");
+	else if (rc == SL_ERANGE)
 		resp_error(cl->out, "ERR index out of range");
-		return 0;
-	}
-	uint64_t freed = kvs_cost(qlist_at(l, i)->len);
-	qlist_set(l, i, qlv_new(argv[3].p, argv[3].len));
-	kvs_log_lset(cl->srv->lx->store, argv[1].p, argv[1].len, (uint64_t)i, argv[3].p,
-	             argv[3].len, freed);
-	changed(cl, argv[1].p, argv[1].len);
-	resp_ok(cl->out);
+	else if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_ok(cl->out);
 	return 0;
 }
 
@@ -298,32 +258,13 @@ RESP_HANDLER(resp_c_linsert)
 		resp_err_syntax(cl);
 		return 0;
 	}
-	qlist_t *l;
-	if (read_list(cl, &argv[1], &l) < 0)
-		return 0;
-	if (!l) {
-		resp_int(cl->out, 0);
-		return 0;
-	}
-	qlist_iter_t it;
-	qlist_iter_init(l, &it, 0, 0);
-	int64_t i = 0, found = -1;
-	for (qlv_t *v; (v = qlist_iter_next(&it)) != NULL; i++) {
-		if (v->len == argv[3].len && memcmp(v->p, argv[3].p, v->len) == 0) {
-			found = i;
-			break;
-		}
-	}
-	if (found < 0) {
-		resp_int(cl->out, -1);
-		return 0;
-	}
-	int64_t at = found + after;
-	qlist_insert(l, at, qlv_new(argv[4].p, argv[4].len));
-	kvs_log_linsert(cl->srv->lx->store, argv[1].p, argv[1].len, (uint64_t)at, argv[4].p,
-	                argv[4].len);
-	changed(cl, argv[1].p, argv[1].len);
-	resp_int(cl->out, (int64_t)qlist_len(l));
+	int64_t len;
+	int rc = ks_linsert(cl->srv->ks, argv[1].p, argv[1].len, after, argv[3].p, argv[3].len,
+	                    argv[4].p, argv[4].len, &len);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, len);
 	return 0;
 }
 
@@ -333,21 +274,12 @@ RESP_HANDLER(resp_c_lrem)
 	int64_t count;
 	if (resp_arg_ll_or_reply(cl, &argv[2], &count) < 0)
 		return 0;
-	qlist_t *l;
-	if (read_list(cl, &argv[1], &l) < 0)
-		return 0;
-	if (!l) {
-		resp_int(cl->out, 0);
-		return 0;
-	}
-	size_t n = qlist_rem(l, count, argv[3].p, argv[3].len);
-	if (n) {
-		kvs_log_lrem(cl->srv->lx->store, argv[1].p, argv[1].len, count, argv[3].p,
-		             argv[3].len, n * kvs_cost(argv[3].len));
-		changed(cl, argv[1].p, argv[1].len);
-		drop_if_empty(cl->srv, argv[1].p, argv[1].len, l);
-	}
-	resp_int(cl->out, (int64_t)n);
+	int64_t n;
+	int rc = ks_lrem(cl->srv->ks, argv[1].p, argv[1].len, count, argv[3].p, argv[3].len, &n);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, n);
 	return 0;
 }
 
@@ -358,21 +290,11 @@ RESP_HANDLER(resp_c_ltrim)
 	if (resp_arg_ll_or_reply(cl, &argv[2], &start) < 0 ||
 	    resp_arg_ll_or_reply(cl, &argv[3], &stop) < 0)
 		return 0;
-	qlist_t *l;
-	if (read_list(cl, &argv[1], &l) < 0)
-		return 0;
-	if (l) {
-		uint64_t before = l->bytes + 4 * qlist_len(l);
-		size_t len = qlist_len(l);
-		qlist_trim(l, start, stop);
-		if (qlist_len(l) != len) {
-			kvs_log_ltrim(cl->srv->lx->store, argv[1].p, argv[1].len, start, stop,
-			              before - (l->bytes + 4 * qlist_len(l)));
-			changed(cl, argv[1].p, argv[1].len);
-			drop_if_empty(cl->srv, argv[1].p, argv[1].len, l);
-		}
-	}
-	resp_ok(cl->out);
+	int rc = ks_ltrim(cl->srv->ks, argv[1].p, argv[1].len, start, stop);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_ok(cl->out);
 	return 0;
 }
 
@@ -458,48 +380,19 @@ RESP_HANDLER(resp_c_lpos)
 	return 0;
 }
 
-/* Moves one element from sl (the list at src, non-empty) to dst and
- * replies it as a bulk string. Returns 0, or -1 after replying WRONGTYPE
- * when dst holds another type (nothing moved). */
-int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, int from, int to,
-                 qlist_t *sl)
+int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, int from, int to)
 {
-	resp_srv_t *srv = cl->srv;
-	int wrong;
-	qlist_t *dl = resp_lx_list(srv, dst->p, dst->len, &wrong);
-	if (wrong) {
-		resp_err_wrongtype(cl);
-		return -1;
-	}
-	qlv_t *v = qlist_pop(sl, from);
-	kvs_log_pop(srv->lx->store, src->p, src->len, from, 1, kvs_cost(v->len));
-	changed(cl, src->p, src->len);
-	resp_bulk(cl->out, v->p, v->len);
-	const void *vp = v->p;
-	size_t vl = v->len;
-	if (!dl) { /* (src == dst gives dl == sl, so this is another key) */
-		dl = qlist_new();
-		resp_db_add(srv, dst->p, dst->len, RESP_T_LIST, dl);
-	}
-	qlist_push(dl, to, v);
-	kvs_log_push(srv->lx->store, dst->p, dst->len, to, 1, &vp, &vl);
-	if (sl != dl)
-		drop_if_empty(srv, src->p, src->len, sl);
-	changed(cl, dst->p, dst->len);
-	resp_lx_signal(srv, dst->p, dst->len);
-	return 0;
+	int rc =
+	    ks_lmove(cl->srv->ks, src->p, src->len, dst->p, dst->len, from, to, put_val, cl->out);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	return rc != 0;
 }
 
 static int lmove(resp_cli_t *cl, resp_arg_t *argv, int from, int to)
 {
-	qlist_t *sl;
-	if (read_list(cl, &argv[1], &sl) < 0)
-		return 0;
-	if (!sl) {
+	if (!resp_lx_move(cl, &argv[1], &argv[2], from, to))
 		resp_null(cl->out, cl->proto);
-		return 0;
-	}
-	resp_lx_move(cl, &argv[1], &argv[2], from, to, sl);
 	return 0;
 }
 
@@ -565,10 +458,18 @@ int resp_lx_mpop(resp_cli_t *cl, int nkeys, const resp_arg_t *keys, int where, i
 		if (!l)
 			continue;
 		size_t n = (size_t)count < qlist_len(l) ? (size_t)count : qlist_len(l);
+		size_t mark = resp_defer(cl->out);
 		resp_array(cl->out, 2);
 		resp_bulk(cl->out, keys[i].p, keys[i].len);
 		resp_array(cl->out, n);
-		pop_reply(cl, keys[i].p, keys[i].len, l, where, count);
+		int64_t popped;
+		int rc = ks_pop(cl->srv->ks, keys[i].p, keys[i].len, where, count, put_val, cl->out,
+		                &popped);
+		if (rc < 0) {
+			resp_undo(cl->out, mark);
+			resp_err_ks(cl, rc);
+			return -1;
+		}
 		return 1;
 	}
 	return 0;

@@ -9,9 +9,9 @@
  * FIFO. Inside EXEC nothing blocks: an empty result is returned at once
  * (a null array, or a null bulk for BLMOVE/BRPOPLPUSH, as Redis 7.0 does).
  * Timeouts are float seconds (0 forever); the timeout reply is a null
- * array (block.c). A served pop is journaled but its reply is not held for
- * the sync: a crash can at worst hand the element out again, never lose
- * it. Loop thread only.
+ * array (block.c). A served pop is a keyspace write like any other: its
+ * reply takes the reply path (held until durable under fsync=always; the
+ * MISCONF error if the write failed). Loop thread only.
  */
 #include "proto/resp/c_lists.h"
 
@@ -98,29 +98,34 @@ static bwait_t *bwait_new(int kind, int nkeys, const resp_arg_t *keys)
 	return w;
 }
 
+static void put_val(void *arg, const char *p, size_t n)
+{
+	resp_bulk(arg, p, n);
+}
+
 /* BLPOP/BRPOP: the first non-empty key gives [key, element]. Returns 1
- * when it replied (element or WRONGTYPE), 0 when all are empty. */
+ * when it replied (element or an error), 0 when all are empty. */
 static int try_pop(resp_cli_t *cl, int nkeys, const resp_arg_t *keys, int tail)
 {
 	for (int i = 0; i < nkeys; i++) {
 		int wrong;
-		qlist_t *l = resp_lx_list(cl->srv, keys[i].p, keys[i].len, &wrong);
+		qlist_t *l = ks_list(cl->srv->ks, keys[i].p, keys[i].len, &wrong);
 		if (wrong) {
 			resp_err_wrongtype(cl);
 			return 1;
 		}
 		if (!l)
 			continue;
-		qlv_t *v = qlist_pop(l, tail);
+		size_t mark = resp_defer(cl->out);
 		resp_array(cl->out, 2);
 		resp_bulk(cl->out, keys[i].p, keys[i].len);
-		resp_bulk(cl->out, v->p, v->len);
-		kvs_log_pop(cl->srv->lx->store, keys[i].p, keys[i].len, tail, 1, kvs_cost(v->len));
-		free(v);
-		cl->dirty = 1;
-		resp_lx_touch(cl->srv, keys[i].p, keys[i].len);
-		if (qlist_len(l) == 0)
-			resp_lx_drop(cl->srv, keys[i].p, keys[i].len);
+		int64_t popped;
+		int rc =
+		    ks_pop(cl->srv->ks, keys[i].p, keys[i].len, tail, 1, put_val, cl->out, &popped);
+		if (rc < 0) {
+			resp_undo(cl->out, mark);
+			resp_err_ks(cl, rc);
+		}
 		return 1;
 	}
 	return 0;
@@ -135,13 +140,13 @@ static int pick_key(resp_cli_t *cl, const bwait_t *w)
 {
 	if (w->nkeys == 1) {
 		int wrong;
-		return resp_lx_list(cl->srv, w->keys[0].p, w->keys[0].len, &wrong) ? 0 : -1;
+		return ks_list(cl->srv->ks, w->keys[0].p, w->keys[0].len, &wrong) ? 0 : -1;
 	}
 	int best = -1;
 	size_t best_rank = SIZE_MAX;
 	for (int i = 0; i < w->nkeys; i++) {
 		int wrong;
-		if (!resp_lx_list(cl->srv, w->keys[i].p, w->keys[i].len, &wrong))
+		if (!ks_list(cl->srv->ks, w->keys[i].p, w->keys[i].len, &wrong))
 			continue;
 		size_t rank = resp_lx_ready_rank(cl->srv, w->keys[i].p, w->keys[i].len);
 		if (best < 0 || rank < best_rank) {
@@ -165,14 +170,13 @@ static int serve(resp_cli_t *cl, resp_block_t *bk)
 		return i >= 0 && resp_lx_mpop(cl, 1, &w->keys[i], w->from, w->count) != 0;
 	case K_MOVE: {
 		int wrong;
-		qlist_t *sl = resp_lx_list(cl->srv, w->keys[0].p, w->keys[0].len, &wrong);
+		qlist_t *sl = ks_list(cl->srv->ks, w->keys[0].p, w->keys[0].len, &wrong);
 		if (!sl)
 			return 0;
-		resp_obj_t *d = resp_db_find(cl->srv, w->keys[1].p, w->keys[1].len);
-		if (d && d->type != RESP_T_LIST)
+		ks_obj_t *d = ks_find(cl->srv->ks, w->keys[1].p, w->keys[1].len);
+		if (d && d->type != KS_LIST)
 			return 0;
-		resp_lx_move(cl, &w->keys[0], &w->keys[1], w->from, w->to, sl);
-		return 1;
+		return resp_lx_move(cl, &w->keys[0], &w->keys[1], w->from, w->to);
 	}
 	}
 	return 0;
@@ -232,15 +236,13 @@ static int bmove(resp_cli_t *cl, resp_arg_t *argv, int from, int to, const resp_
 	if (resp_lx_timeout(cl, timeout, &ms) < 0)
 		return 0;
 	int wrong;
-	qlist_t *sl = resp_lx_list(cl->srv, argv[1].p, argv[1].len, &wrong);
+	qlist_t *sl = ks_list(cl->srv->ks, argv[1].p, argv[1].len, &wrong);
 	if (wrong) {
 		resp_err_wrongtype(cl);
 		return 0;
 	}
-	if (sl) {
-		resp_lx_move(cl, &argv[1], &argv[2], from, to, sl);
+	if (sl && resp_lx_move(cl, &argv[1], &argv[2], from, to))
 		return 0;
-	}
 	if (resp_lx_in_exec(cl)) {
 		resp_null(cl->out, cl->proto);
 		return 0;

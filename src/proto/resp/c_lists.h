@@ -1,18 +1,19 @@
 /*
  * c_lists.h — lists, string keys, expiry, pub/sub and transactions in the
- * RESP front: their per-server and per-client state, the hooks the shared
- * files (db.c, commands.c, front.c) call, and the handlers the command
- * table points at.
+ * RESP front: their per-server and per-client connection state, the hooks
+ * the shared files (commands.c, front.c) call, and the handlers the
+ * command table points at. The data itself is the keyspace's
+ * (broker/keyspace.h); pub/sub subscriptions live in its registry
+ * (broker/pubsub.h), each connection keeping its own list.
  *
  * Files: c_list.c (list commands), c_list_block.c (blocking pops and
  * moves), c_string.c (string keys), c_expire.c (expiry, TTL commands,
- * RENAME/UNLINK, the keys journal sink), c_pubsub.c, c_multi.c
+ * RENAME/UNLINK, the ready order of blocked keys), c_pubsub.c, c_multi.c
  * (MULTI/EXEC/WATCH and the dispatch intercept). Loop thread only.
  */
 #ifndef SL_PROTO_RESP_C_LISTS_H
 #define SL_PROTO_RESP_C_LISTS_H
 
-#include "broker/kv_store.h"
 #include "broker/list.h"
 #include "proto/resp/resp.h"
 
@@ -24,30 +25,15 @@ typedef struct lx_subs {
 	size_t n, cap;
 } lx_subs_t;
 
-typedef struct lx_pat {
-	char *pat;
-	size_t len;
-	resp_cli_t *cl;
-} lx_pat_t;
-
 /* Per-server state (srv->lx). */
 struct resp_lx {
-	map_t expires; /* key → (void *)(uintptr_t)absolute wall ms */
-	loop_timer_t expire_timer;
-	size_t expire_cursor; /* where active expiry's sampling resumes */
-	kvs_t *store;
-	map_t channels; /* channel → lx_subs_t */
-	lx_pat_t *pats; /* pattern subscriptions, in subscription order */
-	size_t npats, pats_cap;
 	map_t watched; /* key → lx_subs_t of watching clients */
-	uint64_t expired_keys;
 	/* Keys signalled to blocked clients since the last serving round, in
 	 * signal order: a client blocked on several keys is served from the
 	 * one signalled first, as Redis serves ready keys in order. */
 	char **ready;
 	size_t *ready_len;
 	size_t nready, ready_cap;
-	int quiet_delete; /* the deletion in progress is journaled by its caller */
 };
 
 typedef struct lx_queued {
@@ -55,10 +41,18 @@ typedef struct lx_queued {
 	resp_arg_t *argv; /* owned copies */
 } lx_queued_t;
 
+typedef struct lx_pat {
+	char *p;
+	size_t len;
+} lx_pat_t;
+
 /* Per-client state (cl->lx), created on first use. */
 struct resp_lxcli {
-	map_t chans;  /* subscribed channels (value unused) */
-	size_t npats; /* patterns this client subscribed to */
+	resp_cli_t *cl;
+	ps_sub_t sub;   /* this connection in the keyspace's pub/sub registry */
+	map_t chans;    /* subscribed channels (value unused) */
+	lx_pat_t *pats; /* subscribed patterns, in subscription order */
+	size_t npats, pats_cap;
 	int in_multi, multi_err, in_exec, watch_dirty;
 	lx_queued_t *q;
 	size_t nq, qcap;
@@ -69,70 +63,49 @@ struct resp_lxcli {
 
 /* --- hooks for the shared files ----------------------------------------------- */
 
-int resp_lx_start(resp_srv_t *srv);
+void resp_lx_start(resp_srv_t *srv);
 void resp_lx_stop(resp_srv_t *srv);
 void resp_lx_cli_close(resp_cli_t *cl);
 /* Before dispatch: MULTI queueing and RESP2 subscribed-mode rules. Returns
  * 1 when it handled the request (reply written). */
 int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv);
-/* Lazy expiry, called by resp_db_find. */
-void resp_lx_expire_if_needed(resp_srv_t *srv, const char *key, size_t klen);
-/* For listings that walk the key map directly (KEYS, SCAN): whether the
- * key's time has passed (it is gone for every lookup), and for INFO
- * keyspace the number of keys with a time. */
-int resp_lx_expired(resp_srv_t *srv, const char *key, size_t klen);
-size_t resp_lx_expires_count(resp_srv_t *srv);
-/* A key is being deleted (journal, expiry, WATCH). o is still valid. */
-void resp_lx_on_delete(resp_srv_t *srv, const char *key, size_t klen, const resp_obj_t *o);
-void resp_lx_obj_free(resp_obj_t *o);
-/* Durability of the keys journal, for front.c's held replies. */
-int resp_lx_sync_required(resp_srv_t *srv);
-void resp_lx_when_durable(resp_srv_t *srv, void (*fn)(void *arg, int status), void *arg);
-/* After a command that changed durable state: touches its keys for WATCH
- * (streams and other families that do not touch keys themselves) and
- * compacts the keys journal when due. */
-void resp_lx_after_write(resp_cli_t *cl, int argc, resp_arg_t *argv);
+/* The keyspace was rebuilt: every WATCH is invalidated. */
+void resp_lx_reloaded(resp_srv_t *srv);
 
 /* --- shared between the c_*.c files ----------------------------------------------- */
 
 struct resp_lxcli *resp_lx_cli(resp_cli_t *cl);
 /* A key changed: WATCHers see it. */
 void resp_lx_touch(resp_srv_t *srv, const char *key, size_t klen);
-int64_t resp_lx_expire_get(resp_srv_t *srv, const char *key, size_t klen);
 /* resp_signal_key() plus the note of the order keys became ready. */
 void resp_lx_signal(resp_srv_t *srv, const char *key, size_t klen);
 /* Position of key in this round's ready order, or SIZE_MAX. */
 size_t resp_lx_ready_rank(resp_srv_t *srv, const char *key, size_t klen);
-/* Sets (at > 0) or clears (at == 0) a key's expiry in memory only. */
-void resp_lx_expire_set(resp_srv_t *srv, const char *key, size_t klen, int64_t at);
-/* The list at key: *wrong set when the key holds another type. */
-qlist_t *resp_lx_list(resp_srv_t *srv, const char *key, size_t klen, int *wrong);
-uint64_t resp_lx_obj_cost(const resp_obj_t *o);
-/* Removes a list or string key whose value became empty / is replaced,
- * without journaling (the caller logged the operation). */
-void resp_lx_drop(resp_srv_t *srv, const char *key, size_t klen);
 /* BLPOP-style timeout in float seconds → ms (0 = forever); replies the
  * error and returns -1 when invalid. */
 int resp_lx_timeout(resp_cli_t *cl, const resp_arg_t *a, int64_t *ms);
 int resp_lx_in_exec(resp_cli_t *cl);
-/* key → lx_subs_t registries (channels, WATCH): add / remove one client,
- * dropping the entry when its last client goes. */
+/* key → lx_subs_t registry (WATCH): add / remove one client, dropping the
+ * entry when its last client goes. */
 void resp_lx_subs_add(map_t *m, const char *key, size_t klen, resp_cli_t *cl);
 void resp_lx_subs_del(map_t *m, const char *key, size_t klen, resp_cli_t *cl);
 /* Drops every subscription of cl without replies (RESET, close). */
 void resp_lx_pubsub_reset(resp_cli_t *cl);
-/* Moves one element from sl (the non-empty list at src) to dst and replies
- * it as a bulk string. Returns 0, or -1 after replying WRONGTYPE when dst
- * holds another type (nothing moved). */
-int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, int from, int to,
-                 qlist_t *sl);
+/* The pub/sub registry's delivery callback: writes the message frame into
+ * the subscriber's output (broker/pubsub.h). */
+void resp_lx_deliver(ps_sub_t *s, const char *pat, size_t plen, const char *ch, size_t chlen,
+                     const char *msg, size_t mlen);
+/* LMOVE and friends: moves one element from src to dst and replies it as
+ * a bulk string (null when src is empty). Returns 1 when an element moved
+ * or an error was replied, 0 when src was empty (nothing written). */
+int resp_lx_move(resp_cli_t *cl, const resp_arg_t *src, const resp_arg_t *dst, int from, int to);
 /* Parses LMPOP/BLMPOP's numkeys, LEFT|RIGHT and COUNT (replies on error,
  * returning -1). */
 int resp_lx_mpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numkeys_idx, int64_t *numkeys,
                       int *where, int64_t *count);
 /* Pops from the first non-empty list of keys: replies [key, [elements]]
- * and returns 1; 0 when all are empty (nothing written); -1 after a
- * WRONGTYPE reply. */
+ * and returns 1; 0 when all are empty (nothing written); -1 after an
+ * error reply. */
 int resp_lx_mpop(resp_cli_t *cl, int nkeys, const resp_arg_t *keys, int where, int64_t count);
 
 RESP_HANDLER(resp_c_lpush);

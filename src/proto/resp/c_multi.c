@@ -16,10 +16,21 @@
  * keys after each request), so a value pushed and popped inside one
  * transaction never reaches them.
  *
- * WATCH: srv->lx->watched maps a key to its watching clients; every write
- * of a list, string or expiry and every deletion touches the key, which
- * marks its watchers dirty; EXEC also treats a watched key whose time has
- * passed as touched. Loop thread only.
+ * Failures: while the keyspace recovers from a storage failure, a write
+ * command sent inside MULTI is refused with MISCONF (and the transaction
+ * flagged), and EXEC of a transaction holding writes answers EXECABORT,
+ * as Redis's processCommand does. EXEC runs its commands one by one, as
+ * Redis does: when one of them is refused (its journal space cannot be
+ * had, say on a full disk), the ones before it stay applied and it
+ * answers MISCONF in EXEC's array; each command is itself all or nothing.
+ * EXEC's whole reply is one reply: if a write of the transaction then
+ * fails to sync, the client gets one MISCONF error instead of the array.
+ *
+ * WATCH: srv->lx->watched maps a key to its watching clients; every change
+ * the keyspace reports (any write, deletion or expiry of the key) marks
+ * its watchers dirty, and so does a rebuild of the keyspace after a
+ * storage failure; EXEC also treats a watched key whose time has passed
+ * as touched. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
 
@@ -35,6 +46,8 @@ resp_lxcli_t *resp_lx_cli(resp_cli_t *cl)
 		cl->lx = calloc(1, sizeof *cl->lx);
 		if (!cl->lx)
 			abort();
+		cl->lx->cl = cl;
+		cl->lx->sub.deliver = resp_lx_deliver;
 		map_init(&cl->lx->chans);
 	}
 	return cl->lx;
@@ -96,6 +109,20 @@ void resp_lx_subs_del(map_t *m, const char *key, size_t klen, resp_cli_t *cl)
 	}
 }
 
+void resp_lx_reloaded(resp_srv_t *srv)
+{
+	/* Anything may have changed: every watcher's transaction fails. */
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&srv->lx->watched, &it, &k, &kl, &v)) {
+		lx_subs_t *s = v;
+		for (size_t i = 0; i < s->n; i++)
+			s->cl[i]->lx->watch_dirty = 1;
+	}
+}
+
 void resp_lx_touch(resp_srv_t *srv, const char *key, size_t klen)
 {
 	resp_lx_t *lx = srv->lx;
@@ -146,18 +173,10 @@ static void discard(resp_cli_t *cl)
 void resp_lx_cli_close(resp_cli_t *cl)
 {
 	resp_lxcli_t *x = cl->lx;
-	if (cl->srv->lx) {
-		discard(cl);
-		resp_lx_pubsub_reset(cl);
-	} else {
-		/* The server state is already gone (shutdown): only ours is left. */
-		free_queue(x);
-		for (size_t i = 0; i < x->nw; i++)
-			free(x->wkeys[i]);
-		free(x->wkeys);
-		free(x->wlens);
-	}
+	discard(cl);
+	resp_lx_pubsub_reset(cl);
 	map_deinit(&x->chans);
+	free(x->pats);
 	free(x);
 	cl->lx = NULL;
 }
@@ -260,6 +279,12 @@ int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	}
 	if (!x->in_multi || is_one_of(cmd->name, not_queued))
 		return 0;
+	int st = ks_state(cl->srv->ks);
+	if (st && ((cmd->flags & RESP_CMD_WRITE) || cmd->fn == resp_c_ping)) {
+		resp_misconf(cl->out, st);
+		x->multi_err = 1;
+		return 1;
+	}
 	queue(x, argc, argv);
 	resp_simple(cl->out, "QUEUED");
 	return 1;
@@ -303,8 +328,23 @@ static int watched_key_expired(resp_cli_t *cl)
 	resp_lxcli_t *x = cl->lx;
 	int64_t now = time_wall_ms();
 	for (size_t i = 0; i < x->nw; i++) {
-		int64_t at = resp_lx_expire_get(cl->srv, x->wkeys[i], x->wlens[i]);
+		int64_t at = ks_expire_at(cl->srv->ks, x->wkeys[i], x->wlens[i]);
 		if (at && at <= now)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the queued transaction holds a write command. */
+static int queue_writes(resp_cli_t *cl)
+{
+	resp_lxcli_t *x = cl->lx;
+	for (size_t i = 0; i < x->nq; i++) {
+		const resp_arg_t *a = x->q[i].argv;
+		const resp_cmd_t *c = resp_cmd_find(cl->srv, a[0].p, a[0].len);
+		if (c && c->subs && x->q[i].argc > 1)
+			c = resp_cmd_lookup(c->subs, a[1].p, a[1].len);
+		if (c && (c->flags & RESP_CMD_WRITE))
 			return 1;
 	}
 	return 0;
@@ -329,6 +369,17 @@ RESP_HANDLER(resp_c_exec)
 		discard(cl);
 		return 0;
 	}
+	int st = ks_state(cl->srv->ks);
+	if (st && queue_writes(cl)) {
+		buf_t e = BUF_INIT;
+		resp_misconf(&e, st);
+		/* "-MISCONF ...\r\n" → "EXECABORT ... because of: MISCONF ..." */
+		resp_errorf(cl->out, "EXECABORT Transaction discarded because of: %.*s",
+		            (int)buf_len(&e) - 3, (const char *)buf_data(&e) + 1);
+		buf_deinit(&e);
+		discard(cl);
+		return 0;
+	}
 	unwatch_all(cl);
 	lx_queued_t *q = x->q;
 	size_t nq = x->nq;
@@ -337,15 +388,13 @@ RESP_HANDLER(resp_c_exec)
 	x->in_multi = 0;
 	x->in_exec = 1;
 	resp_array(cl->out, nq);
-	int dirty = 0, rc = 0;
+	int rc = 0;
 	for (size_t i = 0; i < nq; i++) {
 		int r = resp_dispatch(cl, q[i].argc, q[i].argv);
-		dirty |= cl->dirty;
 		if (r < 0)
 			rc = r;
 	}
 	x->in_exec = 0;
-	cl->dirty = dirty;
 	x->q = q;
 	x->nq = x->qcap = nq;
 	free_queue(x);

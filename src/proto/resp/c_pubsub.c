@@ -2,20 +2,22 @@
  * c_pubsub.c — SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH,
  * PUBSUB CHANNELS / NUMSUB / NUMPAT. In memory only, as in Redis.
  *
- * srv->lx->channels maps a channel to its subscribers in subscription
- * order; patterns are one list of (pattern, client) in subscription order.
- * Messages are written straight into each subscriber's output queue as
- * arrays (RESP2) or push frames (RESP3). A subscriber that does not read
- * is cut off once its unsent output passes
- * client-output-buffer-limit-pubsub, as Redis does, instead of growing
- * without bound. The RESP2 subscribed-mode command rules live in the
- * intercept (c_multi.c). Loop thread only.
+ * The registry of who listens where is the keyspace's (broker/pubsub.h);
+ * a connection is in it through the ps_sub_t in its resp_lxcli_t, and
+ * keeps its own channel set and pattern list (subscription order) for the
+ * confirmations, UNSUBSCRIBE without arguments and the RESP2
+ * subscribed-mode rules (the intercept, c_multi.c). Messages are written
+ * straight into each subscriber's output queue as arrays (RESP2) or push
+ * frames (RESP3): they carry no stored data, so they never wait for a
+ * sync. A subscriber that does not read is cut off once its unsent output
+ * passes client-output-buffer-limit-pubsub, as Redis does, instead of
+ * growing without bound. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
 
-#include "proto/resp/glob.h"
-
+#include <stddef.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 static size_t nsubs(resp_cli_t *cl)
 {
@@ -33,52 +35,46 @@ static void confirm(resp_cli_t *cl, const char *kind, const void *name, size_t l
 	resp_int(cl->out, (int64_t)nsubs(cl));
 }
 
+static ps_t *registry(resp_cli_t *cl)
+{
+	return ks_pubsub(cl->srv->ks);
+}
+
 static int unsub_channel(resp_cli_t *cl, const char *ch, size_t len)
 {
 	if (!cl->lx || !map_del(&cl->lx->chans, ch, len))
 		return 0;
-	resp_lx_subs_del(&cl->srv->lx->channels, ch, len, cl);
+	ps_unsubscribe(registry(cl), &cl->lx->sub, ch, len);
 	return 1;
 }
 
-static int unsub_pattern(resp_cli_t *cl, const char *pat, size_t len)
+/* Index of pattern p in the client's list, or -1. */
+static ssize_t find_pattern(resp_lxcli_t *x, const char *p, size_t len)
 {
-	resp_lx_t *lx = cl->srv->lx;
-	for (size_t i = 0; i < lx->npats; i++) {
-		lx_pat_t *p = &lx->pats[i];
-		if (p->cl == cl && p->len == len && memcmp(p->pat, pat, len) == 0) {
-			free(p->pat);
-			memmove(p, p + 1, (lx->npats - i - 1) * sizeof *p);
-			lx->npats--;
-			cl->lx->npats--;
-			return 1;
-		}
-	}
-	return 0;
+	for (size_t i = 0; i < x->npats; i++)
+		if (x->pats[i].len == len && memcmp(x->pats[i].p, p, len) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void drop_pattern(resp_lxcli_t *x, size_t i)
+{
+	free(x->pats[i].p);
+	memmove(&x->pats[i], &x->pats[i + 1], (x->npats - i - 1) * sizeof *x->pats);
+	x->npats--;
 }
 
 void resp_lx_pubsub_reset(resp_cli_t *cl)
 {
-	resp_lx_t *lx = cl->srv->lx;
-	if (!cl->lx)
+	resp_lxcli_t *x = cl->lx;
+	if (!x)
 		return;
-	size_t it = 0;
-	const char *k;
-	size_t kl;
-	void *v;
-	while (map_next(&cl->lx->chans, &it, &k, &kl, &v))
-		resp_lx_subs_del(&lx->channels, k, kl, cl);
-	map_deinit(&cl->lx->chans);
-	map_init(&cl->lx->chans);
-	size_t j = 0;
-	for (size_t i = 0; i < lx->npats; i++) {
-		if (lx->pats[i].cl == cl)
-			free(lx->pats[i].pat);
-		else
-			lx->pats[j++] = lx->pats[i];
-	}
-	lx->npats = j;
-	cl->lx->npats = 0;
+	ps_drop(registry(cl), &x->sub);
+	map_deinit(&x->chans);
+	map_init(&x->chans);
+	for (size_t i = 0; i < x->npats; i++)
+		free(x->pats[i].p);
+	x->npats = 0;
 }
 
 RESP_HANDLER(resp_c_subscribe)
@@ -87,7 +83,7 @@ RESP_HANDLER(resp_c_subscribe)
 	for (int i = 1; i < argc; i++) {
 		if (!map_get(&x->chans, argv[i].p, argv[i].len)) {
 			map_put(&x->chans, argv[i].p, argv[i].len, cl);
-			resp_lx_subs_add(&cl->srv->lx->channels, argv[i].p, argv[i].len, cl);
+			ps_subscribe(registry(cl), &x->sub, argv[i].p, argv[i].len);
 		}
 		confirm(cl, "subscribe", argv[i].p, argv[i].len, 0);
 	}
@@ -97,17 +93,12 @@ RESP_HANDLER(resp_c_subscribe)
 RESP_HANDLER(resp_c_psubscribe)
 {
 	resp_lxcli_t *x = resp_lx_cli(cl);
-	resp_lx_t *lx = cl->srv->lx;
 	for (int i = 1; i < argc; i++) {
-		int have = 0;
-		for (size_t j = 0; j < lx->npats && !have; j++)
-			have = lx->pats[j].cl == cl && lx->pats[j].len == argv[i].len &&
-			       memcmp(lx->pats[j].pat, argv[i].p, argv[i].len) == 0;
-		if (!have) {
-			if (lx->npats == lx->pats_cap) {
-				lx->pats_cap = lx->pats_cap ? lx->pats_cap * 2 : 8;
-				lx->pats = realloc(lx->pats, lx->pats_cap * sizeof *lx->pats);
-				if (!lx->pats)
+		if (find_pattern(x, argv[i].p, argv[i].len) < 0) {
+			if (x->npats == x->pats_cap) {
+				x->pats_cap = x->pats_cap ? x->pats_cap * 2 : 4;
+				x->pats = realloc(x->pats, x->pats_cap * sizeof *x->pats);
+				if (!x->pats)
 					abort();
 			}
 			char *p = malloc(argv[i].len + 1);
@@ -115,8 +106,8 @@ RESP_HANDLER(resp_c_psubscribe)
 				abort();
 			memcpy(p, argv[i].p, argv[i].len);
 			p[argv[i].len] = 0;
-			lx->pats[lx->npats++] = (lx_pat_t){p, argv[i].len, cl};
-			x->npats++;
+			x->pats[x->npats++] = (lx_pat_t){p, argv[i].len};
+			ps_psubscribe(registry(cl), &x->sub, argv[i].p, argv[i].len);
 		}
 		confirm(cl, "psubscribe", argv[i].p, argv[i].len, 0);
 	}
@@ -164,42 +155,40 @@ RESP_HANDLER(resp_c_unsubscribe)
 
 RESP_HANDLER(resp_c_punsubscribe)
 {
-	resp_lx_t *lx = cl->srv->lx;
+	resp_lxcli_t *x = cl->lx;
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++) {
-			if (cl->lx)
-				unsub_pattern(cl, argv[i].p, argv[i].len);
+			ssize_t at = x ? find_pattern(x, argv[i].p, argv[i].len) : -1;
+			if (at >= 0) {
+				ps_punsubscribe(registry(cl), &x->sub, argv[i].p, argv[i].len);
+				drop_pattern(x, (size_t)at);
+			}
 			confirm(cl, "punsubscribe", argv[i].p, argv[i].len, 0);
 		}
 		return 0;
 	}
-	if (!cl->lx || !cl->lx->npats) {
+	if (!x || !x->npats) {
 		confirm(cl, "punsubscribe", NULL, 0, 1);
 		return 0;
 	}
-	for (size_t i = 0; i < lx->npats;) {
-		if (lx->pats[i].cl != cl) {
-			i++;
-			continue;
-		}
-		char *p = lx->pats[i].pat;
-		size_t len = lx->pats[i].len;
-		lx->pats[i].pat = NULL;
-		memmove(&lx->pats[i], &lx->pats[i + 1], (lx->npats - i - 1) * sizeof *lx->pats);
-		lx->npats--;
-		cl->lx->npats--;
-		confirm(cl, "punsubscribe", p, len, 0);
-		free(p);
+	/* In subscription order, each confirmed with the count left. */
+	while (x->npats) {
+		lx_pat_t p = x->pats[0];
+		ps_punsubscribe(registry(cl), &x->sub, p.p, p.len);
+		memmove(&x->pats[0], &x->pats[1], (x->npats - 1) * sizeof *x->pats);
+		x->npats--;
+		confirm(cl, "punsubscribe", p.p, p.len, 0);
+		free(p.p);
 	}
 	return 0;
 }
 
 /* Cuts a subscriber whose unsent output passed the pub/sub limit. */
-static void check_limit(resp_cli_t *cl, resp_cli_t *to)
+static void check_limit(resp_cli_t *to)
 {
-	int64_t limit = cl->srv->cfg->client_output_buffer_limit_pubsub;
+	int64_t limit = to->srv->cfg->client_output_buffer_limit_pubsub;
 	if (limit > 0 && conn_out_pending(to->c) > (size_t)limit && !conn_is_closed(to->c)) {
-		log_warn(cl->srv->b->log,
+		log_warn(to->srv->b->log,
 		         "resp: closing subscriber %s: output buffer over "
 		         "client-output-buffer-limit-pubsub (%lld bytes)",
 		         to->c->peer, (long long)limit);
@@ -207,69 +196,62 @@ static void check_limit(resp_cli_t *cl, resp_cli_t *to)
 	}
 }
 
+void resp_lx_deliver(ps_sub_t *s, const char *pat, size_t plen, const char *ch, size_t chlen,
+                     const char *msg, size_t mlen)
+{
+	resp_lxcli_t *x = (resp_lxcli_t *)((char *)s - offsetof(resp_lxcli_t, sub));
+	resp_cli_t *to = x->cl;
+	if (conn_is_closed(to->c))
+		return;
+	buf_t *o = conn_out(to->c);
+	if (pat) {
+		resp_push(o, to->proto, 4);
+		resp_bulk(o, "pmessage", 8);
+		resp_bulk(o, pat, plen);
+	} else {
+		resp_push(o, to->proto, 3);
+		resp_bulk(o, "message", 7);
+	}
+	resp_bulk(o, ch, chlen);
+	resp_bulk(o, msg, mlen);
+	check_limit(to);
+}
+
 RESP_HANDLER(resp_c_publish)
 {
 	(void)argc;
-	resp_lx_t *lx = cl->srv->lx;
-	const resp_arg_t *ch = &argv[1], *msg = &argv[2];
-	int64_t n = 0;
-	lx_subs_t *s = map_len(&lx->channels) ? map_get(&lx->channels, ch->p, ch->len) : NULL;
-	for (size_t i = 0; s && i < s->n; i++) {
-		resp_cli_t *to = s->cl[i];
-		n++;
-		if (conn_is_closed(to->c))
-			continue;
-		buf_t *o = conn_out(to->c);
-		resp_push(o, to->proto, 3);
-		resp_bulk(o, "message", 7);
-		resp_bulk(o, ch->p, ch->len);
-		resp_bulk(o, msg->p, msg->len);
-		check_limit(cl, to);
-	}
-	for (size_t i = 0; i < lx->npats; i++) {
-		lx_pat_t *p = &lx->pats[i];
-		if (!resp_glob_match(p->pat, p->len, ch->p, ch->len, 0))
-			continue;
-		n++;
-		if (conn_is_closed(p->cl->c))
-			continue;
-		buf_t *o = conn_out(p->cl->c);
-		resp_push(o, p->cl->proto, 4);
-		resp_bulk(o, "pmessage", 8);
-		resp_bulk(o, p->pat, p->len);
-		resp_bulk(o, ch->p, ch->len);
-		resp_bulk(o, msg->p, msg->len);
-		check_limit(cl, p->cl);
-	}
-	resp_int(cl->out, n);
+	resp_int(cl->out, ps_publish(registry(cl), argv[1].p, argv[1].len, argv[2].p, argv[2].len));
 	return 0;
+}
+
+typedef struct chan_acc {
+	buf_t *out;
+	size_t n;
+} chan_acc_t;
+
+static void put_channel(void *arg, const char *ch, size_t len)
+{
+	chan_acc_t *a = arg;
+	resp_bulk(a->out, ch, len);
+	a->n++;
 }
 
 RESP_HANDLER(resp_c_pubsub_channels)
 {
-	resp_lx_t *lx = cl->srv->lx;
-	size_t mark = resp_defer(cl->out), n = 0, it = 0;
-	const char *k;
-	size_t kl;
-	void *v;
-	while (map_next(&lx->channels, &it, &k, &kl, &v)) {
-		if (argc > 2 && !resp_glob_match(argv[2].p, argv[2].len, k, kl, 0))
-			continue;
-		resp_bulk(cl->out, k, kl);
-		n++;
-	}
-	resp_defer_set(cl->out, mark, '*', n);
+	chan_acc_t a = {cl->out, 0};
+	size_t mark = resp_defer(cl->out);
+	ps_channels(registry(cl), argc > 2 ? argv[2].p : NULL, argc > 2 ? argv[2].len : 0,
+	            put_channel, &a);
+	resp_defer_set(cl->out, mark, '*', a.n);
 	return 0;
 }
 
 RESP_HANDLER(resp_c_pubsub_numsub)
 {
-	resp_lx_t *lx = cl->srv->lx;
 	resp_array(cl->out, (size_t)(argc - 2) * 2);
 	for (int i = 2; i < argc; i++) {
-		lx_subs_t *s = map_get(&lx->channels, argv[i].p, argv[i].len);
 		resp_bulk(cl->out, argv[i].p, argv[i].len);
-		resp_int(cl->out, s ? (int64_t)s->n : 0);
+		resp_int(cl->out, (int64_t)ps_numsub(registry(cl), argv[i].p, argv[i].len));
 	}
 	return 0;
 }
@@ -278,16 +260,7 @@ RESP_HANDLER(resp_c_pubsub_numpat)
 {
 	(void)argc;
 	(void)argv;
-	resp_lx_t *lx = cl->srv->lx;
-	int64_t n = 0;
-	for (size_t i = 0; i < lx->npats; i++) {
-		int seen = 0;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = lx->pats[j].len == lx->pats[i].len &&
-			       memcmp(lx->pats[j].pat, lx->pats[i].pat, lx->pats[i].len) == 0;
-		n += !seen;
-	}
-	resp_int(cl->out, n);
+	resp_int(cl->out, (int64_t)ps_numpat(registry(cl)));
 	return 0;
 }
 
@@ -305,8 +278,8 @@ RESP_HANDLER(resp_c_pubsub_help)
 	    "    Return the number of subscribers for the specified channels, excluding",
 	    "    pattern subscriptions(default: no channels).",
 	    "SHARDCHANNELS [<pattern>]",
-	    "    Return the currently active shard level channels matching a <pattern> (default: "
-	    "'*').",
+	    ("    Return the currently active shard level channels matching a <pattern> (default: "
+	     "'*')."),
 	    "SHARDNUMSUB [<shardchannel> ...]",
 	    "    Return the number of subscribers for the specified shard level channel(s)",
 	    "HELP",

@@ -8,7 +8,7 @@
  * clients read, with the values that describe sluice. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
-#include "proto/resp/glob.h"
+#include "broker/keyspace_glob.h"
 #include "proto/resp/resp.h"
 
 #include "core/time.h"
@@ -48,11 +48,14 @@ static void sec_persistence(buf_t *b, resp_srv_t *srv)
 {
 	char fs[32];
 	fsync_policy_format(&srv->cfg->fsync, fs, sizeof fs);
+	/* aof_last_write_status: err while the keyspace recovers from a
+	 * storage failure (writes answer MISCONF meanwhile). */
 	buf_printf(
 	    b,
 	    "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
-	    "aof_enabled:1\r\naof_rewrite_in_progress:0\r\nsluice_fsync:%s\r\n",
-	    fs);
+	    "aof_enabled:1\r\naof_rewrite_in_progress:0\r\naof_last_write_status:%s\r\n"
+	    "sluice_fsync:%s\r\n",
+	    ks_state(srv->ks) ? "err" : "ok", fs);
 }
 
 static void sec_stats(buf_t *b, resp_srv_t *srv)
@@ -70,15 +73,19 @@ static void sec_replication(buf_t *b)
 static void sec_keyspace(buf_t *b, resp_srv_t *srv)
 {
 	buf_printf(b, "# Keyspace\r\n");
-	if (resp_db_size(srv))
-		buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", resp_db_size(srv),
-		           resp_lx_expires_count(srv));
+	if (ks_size(srv->ks))
+		buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", ks_size(srv->ks),
+		           ks_expires_count(srv->ks));
 }
 
 static void sec_sluice(buf_t *b, resp_srv_t *srv)
 {
-	buf_printf(b, "# Sluice\r\nsluice_server:sluiced\r\nsluice_streams:%zu\r\n",
-	           resp_db_size(srv));
+	/* sluice_quiet_pauses: connections held back until the keyspace was
+	 * idle for a compaction that could not wait longer (keyspace.h). */
+	buf_printf(b,
+	           "# Sluice\r\nsluice_server:sluiced\r\nsluice_streams:%zu\r\n"
+	           "sluice_quiet_pauses:%llu\r\n",
+	           ks_size(srv->ks), (unsigned long long)srv->quiet_pauses);
 }
 
 typedef struct section {
@@ -213,8 +220,8 @@ RESP_HANDLER(resp_c_config_get)
 	for (size_t k = 0; config_keys[k]; k++) {
 		int hit = 0;
 		for (int a = 2; a < argc && !hit; a++)
-			hit = resp_glob_match(argv[a].p, argv[a].len, config_keys[k],
-			                      strlen(config_keys[k]), 1);
+			hit = ks_glob_match(argv[a].p, argv[a].len, config_keys[k],
+			                    strlen(config_keys[k]), 1);
 		if (!hit)
 			continue;
 		if (!strcmp(config_keys[k], "save"))
@@ -266,7 +273,7 @@ RESP_HANDLER(resp_c_dbsize)
 {
 	(void)argc;
 	(void)argv;
-	resp_int(cl->out, (int64_t)resp_db_size(cl->srv));
+	resp_int(cl->out, (int64_t)ks_size(cl->srv->ks));
 	return 0;
 }
 
@@ -277,9 +284,10 @@ RESP_HANDLER(resp_c_flushdb)
 		resp_err_syntax(cl);
 		return 0;
 	}
-	if (resp_db_size(cl->srv))
-		cl->dirty = 1;
-	resp_db_flush(cl->srv);
-	resp_ok(cl->out);
+	int rc = ks_flush(cl->srv->ks);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_ok(cl->out);
 	return 0;
 }

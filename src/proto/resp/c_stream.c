@@ -3,12 +3,13 @@
  * XLEN, XTRIM, XDEL, XSETID, XREAD (with BLOCK).
  *
  * Argument order, checks and error texts follow Redis 7.0's t_stream.c so
- * that the same mistakes get the same replies. Every mutation is applied
- * to the model first and then journaled (the reply may wait for the sync).
- * Loop thread only.
+ * that the same mistakes get the same replies. Every mutation is one
+ * keyspace call (broker/keyspace.h): it is journaled, or refused with
+ * MISCONF having changed nothing. Loop thread only.
  */
 #include "proto/resp/c_stream.h"
 
+#include "core/err.h"
 #include "core/time.h"
 
 #include <stdlib.h>
@@ -17,20 +18,15 @@
 
 int xs_lookup(resp_cli_t *cl, const resp_arg_t *key, stream_t **s)
 {
-	resp_obj_t *o = resp_db_find(cl->srv, key->p, key->len);
-	*s = NULL;
-	if (!o)
-		return 0;
-	if (o->type != RESP_T_STREAM) {
+	if (ks_stream(cl->srv->ks, key->p, key->len, s) < 0) {
 		resp_err_wrongtype(cl);
 		return -1;
 	}
-	*s = o->ptr;
 	return 0;
 }
 
 int xs_parse_id(resp_cli_t *cl, const resp_arg_t *a, sid_t *id, uint64_t missing_seq, int strict,
-		int *seq_given)
+                int *seq_given)
 {
 	if (sid_parse(a->p, a->len, id, missing_seq, strict, seq_given) == 0)
 		return 0;
@@ -39,11 +35,11 @@ int xs_parse_id(resp_cli_t *cl, const resp_arg_t *a, sid_t *id, uint64_t missing
 }
 
 int xs_parse_interval(resp_cli_t *cl, const resp_arg_t *a, sid_t *id, int *excl,
-		      uint64_t missing_seq)
+                      uint64_t missing_seq)
 {
 	*excl = 0;
 	if (a->len > 1 && a->p[0] == '(') {
-		resp_arg_t b = { a->p + 1, a->len - 1 };
+		resp_arg_t b = {a->p + 1, a->len - 1};
 		*excl = 1;
 		return xs_parse_id(cl, &b, id, missing_seq, 1, NULL);
 	}
@@ -96,14 +92,8 @@ size_t xs_reply_range(resp_cli_t *cl, stream_t *s, sid_t start, sid_t end, int64
 
 /* --- XADD / XTRIM ------------------------------------------------------------ */
 
-enum { TRIM_NONE, TRIM_MAXLEN, TRIM_MINID };
-
 typedef struct trim_args {
-	int strategy;
-	int approx;
-	int64_t maxlen;
-	sid_t minid;
-	int64_t limit;
+	ks_trim_t t;
 	int id_given, seq_given, nomkstream;
 	sid_t id;
 } trim_args_t;
@@ -113,8 +103,9 @@ typedef struct trim_args {
 static int parse_add_trim(resp_cli_t *cl, int argc, resp_arg_t *argv, trim_args_t *a, int xadd)
 {
 	memset(a, 0, sizeof *a);
-	a->maxlen = -1;
-	a->limit = -1;
+	a->t.strategy = KS_TRIM_NONE;
+	a->t.maxlen = -1;
+	a->t.limit = -1;
 	int limit_given = 0, i = 2;
 	for (; i < argc; i++) {
 		int more = argc - 1 - i;
@@ -123,37 +114,39 @@ static int parse_add_trim(resp_cli_t *cl, int argc, resp_arg_t *argv, trim_args_
 			break;
 		} else if ((resp_arg_is(o, "maxlen") || resp_arg_is(o, "minid")) && more) {
 			int minid = resp_arg_is(o, "minid");
-			if (a->strategy != TRIM_NONE) {
-				resp_error(cl->out, "ERR syntax error, MAXLEN and MINID options at the "
-						    "same time are not compatible");
+			if (a->t.strategy != KS_TRIM_NONE) {
+				resp_error(cl->out,
+				           "ERR syntax error, MAXLEN and MINID options at the "
+				           "same time are not compatible");
 				return -1;
 			}
-			a->approx = 0;
+			a->t.approx = 0;
 			const resp_arg_t *nx = &argv[i + 1];
 			if (more >= 2 && nx->len == 1 && nx->p[0] == '~') {
-				a->approx = 1;
+				a->t.approx = 1;
 				i++;
 			} else if (more >= 2 && nx->len == 1 && nx->p[0] == '=') {
 				i++;
 			}
 			if (minid) {
-				if (xs_parse_id(cl, &argv[i + 1], &a->minid, 0, 1, NULL) < 0)
+				if (xs_parse_id(cl, &argv[i + 1], &a->t.minid, 0, 1, NULL) < 0)
 					return -1;
-				a->strategy = TRIM_MINID;
+				a->t.strategy = KS_TRIM_MINID;
 			} else {
-				if (resp_arg_ll_or_reply(cl, &argv[i + 1], &a->maxlen) < 0)
+				if (resp_arg_ll_or_reply(cl, &argv[i + 1], &a->t.maxlen) < 0)
 					return -1;
-				if (a->maxlen < 0) {
-					resp_error(cl->out, "ERR The MAXLEN argument must be >= 0.");
+				if (a->t.maxlen < 0) {
+					resp_error(cl->out,
+					           "ERR The MAXLEN argument must be >= 0.");
 					return -1;
 				}
-				a->strategy = TRIM_MAXLEN;
+				a->t.strategy = KS_TRIM_MAXLEN;
 			}
 			i++;
 		} else if (resp_arg_is(o, "limit") && more) {
-			if (resp_arg_ll_or_reply(cl, &argv[i + 1], &a->limit) < 0)
+			if (resp_arg_ll_or_reply(cl, &argv[i + 1], &a->t.limit) < 0)
 				return -1;
-			if (a->limit < 0) {
+			if (a->t.limit < 0) {
 				resp_error(cl->out, "ERR The LIMIT argument must be >= 0.");
 				return -1;
 			}
@@ -170,39 +163,27 @@ static int parse_add_trim(resp_cli_t *cl, int argc, resp_arg_t *argv, trim_args_
 			break;
 		}
 	}
-	if (limit_given && a->strategy == TRIM_NONE) {
+	if (limit_given && a->t.strategy == KS_TRIM_NONE) {
 		resp_error(cl->out, "ERR syntax error, LIMIT cannot be used without specifying a "
-				    "trimming strategy");
+		                    "trimming strategy");
 		return -1;
 	}
-	if (!xadd && a->strategy == TRIM_NONE) {
-		resp_error(cl->out, "ERR syntax error, XTRIM must be called with a trimming strategy");
+	if (!xadd && a->t.strategy == KS_TRIM_NONE) {
+		resp_error(cl->out,
+		           "ERR syntax error, XTRIM must be called with a trimming strategy");
 		return -1;
 	}
 	if (limit_given) {
-		if (!a->approx) {
-			resp_error(cl->out,
-				   "ERR syntax error, LIMIT cannot be used without the special ~ option");
+		if (!a->t.approx) {
+			resp_error(
+			    cl->out,
+			    "ERR syntax error, LIMIT cannot be used without the special ~ option");
 			return -1;
 		}
 	} else {
-		a->limit = a->approx ? 100 * STREAM_NODE_ENTRIES : 0;
+		a->t.limit = a->t.approx ? 100 * STREAM_NODE_ENTRIES : 0;
 	}
 	return i;
-}
-
-static int64_t do_trim(resp_cli_t *cl, const resp_arg_t *key, stream_t *s, const trim_args_t *a)
-{
-	int64_t n;
-	if (a->strategy == TRIM_MAXLEN)
-		n = stream_trim_maxlen(s, a->maxlen, a->approx, a->limit);
-	else
-		n = stream_trim_minid(s, a->minid, a->approx, a->limit);
-	if (n > 0) {
-		sstore_log_trim(XS_STORE(cl), key->p, key->len, s);
-		cl->dirty = 1;
-	}
-	return n;
 }
 
 RESP_HANDLER(resp_c_xadd)
@@ -223,67 +204,43 @@ RESP_HANDLER(resp_c_xadd)
 	stream_t *s;
 	if (xs_lookup(cl, &argv[1], &s) < 0)
 		return 0;
-	if (!s) {
-		if (a.nomkstream) {
-			resp_null(cl->out, cl->proto);
-			return 0;
-		}
-		s = stream_new();
-		if (sstore_log_create(XS_STORE(cl), argv[1].p, argv[1].len, s) < 0) {
-			stream_free(s);
-			resp_error(cl->out, "ERR sluice: cannot create the stream's log");
-			return 0;
-		}
-		resp_db_add(cl->srv, argv[1].p, argv[1].len, RESP_T_STREAM, s);
-		cl->dirty = 1;
-	}
-	if (s->last_id.ms == UINT64_MAX && s->last_id.seq == UINT64_MAX) {
-		resp_error(cl->out,
-			   "ERR The stream has exhausted the last possible ID, unable to add more items");
-		return 0;
-	}
-	sid_t id;
-	if (!a.id_given) {
-		stream_next_id(s, (uint64_t)time_wall_ms(), &id);
-	} else if (a.seq_given) {
-		id = a.id;
-	} else if (s->last_id.ms == a.id.ms) {
-		id = s->last_id;
-		if (sid_incr(&id) < 0 || id.ms != a.id.ms) {
-			resp_error(cl->out, "ERR The ID specified in XADD is equal or smaller than the "
-					    "target stream top item");
-			return 0;
-		}
-	} else {
-		id = a.id;
-	}
-	if (sid_cmp(id, s->last_id) <= 0) {
-		resp_error(cl->out, "ERR The ID specified in XADD is equal or smaller than the target "
-				    "stream top item");
-		return 0;
-	}
 	uint32_t npairs = (uint32_t)((argc - field_pos) / 2);
-	const char **ptrs = malloc(2 * npairs * sizeof *ptrs);
-	size_t *lens = malloc(2 * npairs * sizeof *lens);
-	if (!ptrs || !lens)
-		abort();
+	const char *ptrs_small[16] = {NULL};
+	size_t lens_small[16] = {0};
+	const char **ptrs = ptrs_small;
+	size_t *lens = lens_small;
+	if (2 * npairs > 16) {
+		ptrs = malloc(2 * npairs * sizeof *ptrs);
+		lens = malloc(2 * npairs * sizeof *lens);
+		if (!ptrs || !lens)
+			abort();
+	}
 	for (uint32_t k = 0; k < 2 * npairs; k++) {
 		ptrs[k] = argv[field_pos + (int)k].p;
 		lens[k] = argv[field_pos + (int)k].len;
 	}
-	sentry_t *e = stream_append_argv(s, id, npairs, ptrs, lens);
-	free(ptrs);
-	free(lens);
-	if (!e) {
-		resp_error(cl->out, "ERR sluice: the stream entry could not be written");
-		return 0;
+	int mode = !a.id_given ? KS_ID_AUTO : a.seq_given ? KS_ID_EXPLICIT : KS_ID_AUTOSEQ;
+	sid_t id;
+	int rc = ks_xadd(cl->srv->ks, argv[1].p, argv[1].len, a.id, mode, a.nomkstream, npairs,
+	                 ptrs, lens, &a.t, &id);
+	if (ptrs != ptrs_small) {
+		free(ptrs);
+		free(lens);
 	}
-	sstore_touch(XS_STORE(cl), s);
-	cl->dirty = 1;
-	xs_reply_id(cl->out, id);
-	if (a.strategy != TRIM_NONE)
-		do_trim(cl, &argv[1], s, &a);
-	resp_signal_key(cl->srv, argv[1].p, argv[1].len);
+	if (rc == SL_ENOENT)
+		resp_null(cl->out, cl->proto);
+	else if (rc == SL_ERANGE)
+		resp_error(
+		    cl->out,
+		    "ERR The stream has exhausted the last possible ID, unable to add more items");
+	else if (rc == SL_EINVAL)
+		resp_error(cl->out,
+		           "ERR The ID specified in XADD is equal or smaller than the target "
+		           "stream top item");
+	else if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		xs_reply_id(cl->out, id);
 	return 0;
 }
 
@@ -300,7 +257,12 @@ RESP_HANDLER(resp_c_xtrim)
 	stream_t *s;
 	if (xs_lookup(cl, &argv[1], &s) < 0)
 		return 0;
-	resp_int(cl->out, s ? do_trim(cl, &argv[1], s, &a) : 0);
+	int64_t n = 0;
+	int rc = s ? ks_xtrim(cl->srv->ks, argv[1].p, argv[1].len, &a.t, &n) : 0;
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, n);
 	return 0;
 }
 
@@ -351,8 +313,14 @@ static int xrange(resp_cli_t *cl, int argc, resp_arg_t *argv, int rev)
 	return 0;
 }
 
-RESP_HANDLER(resp_c_xrange) { return xrange(cl, argc, argv, 0); }
-RESP_HANDLER(resp_c_xrevrange) { return xrange(cl, argc, argv, 1); }
+RESP_HANDLER(resp_c_xrange)
+{
+	return xrange(cl, argc, argv, 0);
+}
+RESP_HANDLER(resp_c_xrevrange)
+{
+	return xrange(cl, argc, argv, 1);
+}
 
 RESP_HANDLER(resp_c_xlen)
 {
@@ -383,16 +351,12 @@ RESP_HANDLER(resp_c_xdel)
 		}
 	}
 	int64_t n = 0;
-	for (int j = 0; j < argc - 2; j++) {
-		if (stream_delete(s, ids[j])) {
-			sstore_log_del(XS_STORE(cl), argv[1].p, argv[1].len, ids[j]);
-			n++;
-		}
-	}
+	int rc = ks_xdel(cl->srv->ks, argv[1].p, argv[1].len, (size_t)(argc - 2), ids, &n);
 	free(ids);
-	if (n)
-		cl->dirty = 1;
-	resp_int(cl->out, n);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, n);
 	return 0;
 }
 
@@ -416,8 +380,9 @@ RESP_HANDLER(resp_c_xsetid)
 			if (xs_parse_id(cl, &argv[i + 1], &maxdel, 0, 1, NULL) < 0)
 				return 0;
 			if (sid_cmp(id, maxdel) < 0) {
-				resp_error(cl->out, "ERR The ID specified in XSETID is smaller than the "
-						    "provided max_deleted_entry_id");
+				resp_error(cl->out,
+				           "ERR The ID specified in XSETID is smaller than the "
+				           "provided max_deleted_entry_id");
 				return 0;
 			}
 			i += 2;
@@ -435,29 +400,28 @@ RESP_HANDLER(resp_c_xsetid)
 	}
 	if (sid_cmp(id, s->max_deleted_id) < 0) {
 		resp_error(cl->out, "ERR The ID specified in XSETID is smaller than current "
-				    "max_deleted_entry_id");
+		                    "max_deleted_entry_id");
 		return 0;
 	}
 	if (s->length > 0) {
 		sentry_t *last = stream_last(s);
 		if (sid_cmp(id, last->id) < 0) {
-			resp_error(cl->out, "ERR The ID specified in XSETID is smaller than the target "
-					    "stream top item");
+			resp_error(cl->out,
+			           "ERR The ID specified in XSETID is smaller than the target "
+			           "stream top item");
 			return 0;
 		}
 		if (added != -1 && s->length > (uint64_t)added) {
-			resp_error(cl->out, "ERR The entries_added specified in XSETID is smaller than "
-					    "the target stream length");
+			resp_error(cl->out,
+			           "ERR The entries_added specified in XSETID is smaller than "
+			           "the target stream length");
 			return 0;
 		}
 	}
-	s->last_id = id;
-	if (added != -1)
-		s->entries_added = (uint64_t)added;
-	if (!sid_is_zero(maxdel))
-		s->max_deleted_id = maxdel;
-	sstore_log_meta(XS_STORE(cl), argv[1].p, argv[1].len, s);
-	cl->dirty = 1;
-	resp_ok(cl->out);
+	int rc = ks_xsetid(cl->srv->ks, argv[1].p, argv[1].len, id, added, maxdel);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_ok(cl->out);
 	return 0;
 }

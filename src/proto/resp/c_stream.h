@@ -12,15 +12,13 @@
 int xs_lookup(resp_cli_t *cl, const resp_arg_t *key, stream_t **s);
 /* Parses an ID argument or replies "Invalid stream ID". */
 int xs_parse_id(resp_cli_t *cl, const resp_arg_t *a, sid_t *id, uint64_t missing_seq, int strict,
-		int *seq_given);
+                int *seq_given);
 /* Interval bound with optional '(' (exclusive). */
 int xs_parse_interval(resp_cli_t *cl, const resp_arg_t *a, sid_t *id, int *excl,
-		      uint64_t missing_seq);
+                      uint64_t missing_seq);
 void xs_reply_id(buf_t *b, sid_t id);
 void xs_reply_entry(resp_cli_t *cl, stream_t *s, const sentry_t *e);
 /* Entries of [start, end] (count 0 = all); returns how many. */
 size_t xs_reply_range(resp_cli_t *cl, stream_t *s, sid_t start, sid_t end, int64_t count, int rev);
-/* Journals the current state of a stream key for the store. */
-#define XS_STORE(cl) ((cl)->srv->store)
 
 #endif

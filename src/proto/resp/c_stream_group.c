@@ -5,12 +5,14 @@
  *
  * Check order and error texts are Redis 7.0's (t_stream.c): option syntax
  * first, then the key (WRONGTYPE / "requires the key to exist"), then the
- * group (NOGROUP). Every change is journaled as the resulting state of the
- * group, consumer or pending entry, so replay needs no command semantics.
+ * group (NOGROUP). Every change is one keyspace call (broker/keyspace.h),
+ * journaled there as the resulting state of the group, consumer or
+ * pending entry, or refused with MISCONF having changed nothing.
  * Loop thread only.
  */
 #include "proto/resp/c_stream.h"
 
+#include "core/err.h"
 #include "core/time.h"
 
 #include <stdlib.h>
@@ -18,25 +20,26 @@
 static void reply_nogroup_key(resp_cli_t *cl, const resp_arg_t *key, const resp_arg_t *grp)
 {
 	resp_errorf(cl->out, "NOGROUP No such consumer group '%.*s' for key name '%.*s'",
-		    (int)grp->len, grp->p, (int)key->len, key->p);
+	            (int)grp->len, grp->p, (int)key->len, key->p);
 }
 
 static void reply_nogroup(resp_cli_t *cl, const resp_arg_t *key, const resp_arg_t *grp)
 {
 	resp_errorf(cl->out, "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)key->len,
-		    key->p, (int)grp->len, grp->p);
+	            key->p, (int)grp->len, grp->p);
 }
 
 static void subcommand_syntax(resp_cli_t *cl, const resp_arg_t *sub)
 {
-	resp_errorf(cl->out,
-		    "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try XGROUP HELP.",
-		    (int)sub->len, sub->p);
+	resp_errorf(
+	    cl->out,
+	    "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try XGROUP HELP.",
+	    (int)sub->len, sub->p);
 }
 
 /* Parses [MKSTREAM] [ENTRIESREAD n] from argv[5..]; -1 after replying. */
 static int parse_group_opts(resp_cli_t *cl, int argc, resp_arg_t *argv, int allow_mkstream,
-			    int *mkstream, int64_t *entries_read)
+                            int *mkstream, int64_t *entries_read)
 {
 	for (int i = 5; i < argc;) {
 		if (allow_mkstream && resp_arg_is(&argv[i], "mkstream")) {
@@ -46,7 +49,8 @@ static int parse_group_opts(resp_cli_t *cl, int argc, resp_arg_t *argv, int allo
 			if (resp_arg_ll_or_reply(cl, &argv[i + 1], entries_read) < 0)
 				return -1;
 			if (*entries_read < 0 && *entries_read != STREAM_ENTRIES_READ_INVALID) {
-				resp_error(cl->out, "ERR value for ENTRIESREAD must be positive or -1");
+				resp_error(cl->out,
+				           "ERR value for ENTRIESREAD must be positive or -1");
 				return -1;
 			}
 			i += 2;
@@ -64,9 +68,10 @@ static int group_key(resp_cli_t *cl, resp_arg_t *argv, int mkstream, stream_t **
 	if (xs_lookup(cl, &argv[2], s) < 0)
 		return -1;
 	if (!*s && !mkstream) {
-		resp_error(cl->out, "ERR The XGROUP subcommand requires the key to exist. Note that "
-				    "for CREATE you may want to use the MKSTREAM option to create an "
-				    "empty stream automatically.");
+		resp_error(cl->out,
+		           "ERR The XGROUP subcommand requires the key to exist. Note that "
+		           "for CREATE you may want to use the MKSTREAM option to create an "
+		           "empty stream automatically.");
 		return -1;
 	}
 	return 0;
@@ -85,28 +90,18 @@ RESP_HANDLER(resp_c_xgroup_create)
 	stream_t *s;
 	if (group_key(cl, argv, mkstream, &s) < 0)
 		return 0;
-	sid_t id;
-	if (argv[4].len == 1 && argv[4].p[0] == '$')
-		id = s ? s->last_id : SID_MIN;
-	else if (xs_parse_id(cl, &argv[4], &id, 0, 1, NULL) < 0)
+	sid_t id = SID_MIN;
+	int dollar = argv[4].len == 1 && argv[4].p[0] == '$';
+	if (!dollar && xs_parse_id(cl, &argv[4], &id, 0, 1, NULL) < 0)
 		return 0;
-	if (s && stream_group_find(s, argv[3].p, argv[3].len)) {
+	int rc = ks_xgroup_create(cl->srv->ks, argv[2].p, argv[2].len, argv[3].p, argv[3].len, id,
+	                          dollar, er, mkstream);
+	if (rc == SL_EEXIST)
 		resp_error(cl->out, "BUSYGROUP Consumer Group name already exists");
-		return 0;
-	}
-	if (!s) {
-		s = stream_new();
-		if (sstore_log_create(XS_STORE(cl), argv[2].p, argv[2].len, s) < 0) {
-			stream_free(s);
-			resp_error(cl->out, "ERR sluice: cannot create the stream's log");
-			return 0;
-		}
-		resp_db_add(cl->srv, argv[2].p, argv[2].len, RESP_T_STREAM, s);
-	}
-	sgroup_t *g = stream_group_create(s, argv[3].p, argv[3].len, id, er);
-	sstore_log_group(XS_STORE(cl), argv[2].p, argv[2].len, g);
-	cl->dirty = 1;
-	resp_ok(cl->out);
+	else if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_ok(cl->out);
 	return 0;
 }
 
@@ -133,11 +128,11 @@ RESP_HANDLER(resp_c_xgroup_setid)
 		id = s->last_id;
 	else if (xs_parse_id(cl, &argv[4], &id, 0, 1, NULL) < 0)
 		return 0;
-	g->last_id = id;
-	g->entries_read = er;
-	sstore_log_group(XS_STORE(cl), argv[2].p, argv[2].len, g);
-	cl->dirty = 1;
-	resp_ok(cl->out);
+	int rc = ks_xgroup_setid(cl->srv->ks, argv[2].p, argv[2].len, g, id, er);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_ok(cl->out);
 	return 0;
 }
 
@@ -152,12 +147,13 @@ RESP_HANDLER(resp_c_xgroup_destroy)
 		resp_int(cl->out, 0);
 		return 0;
 	}
-	sstore_log_group_del(XS_STORE(cl), argv[2].p, argv[2].len, g);
-	stream_group_destroy(s, g);
-	cl->dirty = 1;
-	/* Blocked XREADGROUP clients of this group learn it is gone. */
-	resp_signal_key(cl->srv, argv[2].p, argv[2].len);
-	resp_int(cl->out, 1);
+	/* Blocked XREADGROUP clients of this group learn it is gone (the
+	 * keyspace reports the key). */
+	int rc = ks_xgroup_destroy(cl->srv->ks, argv[2].p, argv[2].len, g);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, 1);
 	return 0;
 }
 
@@ -172,14 +168,12 @@ RESP_HANDLER(resp_c_xgroup_createconsumer)
 		reply_nogroup_key(cl, &argv[2], &argv[3]);
 		return 0;
 	}
-	if (stream_consumer_find(g, argv[4].p, argv[4].len)) {
-		resp_int(cl->out, 0);
-		return 0;
-	}
-	sconsumer_t *c = stream_consumer_create(g, argv[4].p, argv[4].len, time_wall_ms());
-	sstore_log_consumer(XS_STORE(cl), argv[2].p, argv[2].len, g, c);
-	cl->dirty = 1;
-	resp_int(cl->out, 1);
+	int rc = ks_xgroup_createconsumer(cl->srv->ks, argv[2].p, argv[2].len, g, argv[4].p,
+	                                  argv[4].len);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, rc);
 	return 0;
 }
 
@@ -199,9 +193,12 @@ RESP_HANDLER(resp_c_xgroup_delconsumer)
 		resp_int(cl->out, 0);
 		return 0;
 	}
-	sstore_log_consumer_del(XS_STORE(cl), argv[2].p, argv[2].len, g, c);
-	resp_int(cl->out, (int64_t)stream_consumer_delete(g, c));
-	cl->dirty = 1;
+	int64_t pending;
+	int rc = ks_xgroup_delconsumer(cl->srv->ks, argv[2].p, argv[2].len, g, c, &pending);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, pending);
 	return 0;
 }
 
@@ -228,17 +225,13 @@ RESP_HANDLER(resp_c_xack)
 			return 0;
 		}
 	}
-	int64_t n = 0;
-	for (int j = 0; j < argc - 3; j++) {
-		if (stream_pel_ack(g, ids[j])) {
-			sstore_log_ack(XS_STORE(cl), argv[1].p, argv[1].len, g, ids[j]);
-			n++;
-		}
-	}
+	int64_t n;
+	int rc = ks_xack(cl->srv->ks, argv[1].p, argv[1].len, g, (size_t)(argc - 3), ids, &n);
 	free(ids);
-	if (n)
-		cl->dirty = 1;
-	resp_int(cl->out, n);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, n);
 	return 0;
 }
 
@@ -361,16 +354,25 @@ static int ll_or_msg(resp_cli_t *cl, const resp_arg_t *a, int64_t *v, const char
 	return -1;
 }
 
-static sconsumer_t *claim_consumer(resp_cli_t *cl, sgroup_t *g, const resp_arg_t *name,
-				   const resp_arg_t *key)
+/* Claimed entries: the entry (or its ID alone for JUSTID). */
+typedef struct claim_out {
+	resp_cli_t *cl;
+	buf_t *out;
+	int justid;
+	size_t n;
+} claim_out_t;
+
+static void put_claimed(void *arg, stream_t *s, sid_t id, const sentry_t *e)
 {
-	sconsumer_t *c = stream_consumer_find(g, name->p, name->len);
-	int64_t now = time_wall_ms();
-	if (!c)
-		c = stream_consumer_create(g, name->p, name->len, now);
-	c->seen_time = now;
-	sstore_log_consumer(XS_STORE(cl), key->p, key->len, g, c);
-	return c;
+	claim_out_t *o = arg;
+	buf_t *saved = o->cl->out;
+	o->cl->out = o->out;
+	if (o->justid || !e)
+		xs_reply_id(o->out, id);
+	else
+		xs_reply_entry(o->cl, s, e);
+	o->cl->out = saved;
+	o->n++;
 }
 
 RESP_HANDLER(resp_c_xclaim)
@@ -409,31 +411,29 @@ RESP_HANDLER(resp_c_xclaim)
 			justid = 1;
 		} else if (resp_arg_is(o, "idle") && more) {
 			j++;
-			if (ll_or_msg(cl, &argv[j], &dtime, "Invalid IDLE option argument for XCLAIM") < 0)
+			if (ll_or_msg(cl, &argv[j], &dtime,
+			              "Invalid IDLE option argument for XCLAIM") < 0)
 				return 0;
 			dtime = now - dtime;
 		} else if (resp_arg_is(o, "time") && more) {
 			j++;
-			if (ll_or_msg(cl, &argv[j], &dtime, "Invalid TIME option argument for XCLAIM") < 0)
+			if (ll_or_msg(cl, &argv[j], &dtime,
+			              "Invalid TIME option argument for XCLAIM") < 0)
 				return 0;
 		} else if (resp_arg_is(o, "retrycount") && more) {
 			j++;
 			if (ll_or_msg(cl, &argv[j], &retrycount,
-				      "Invalid RETRYCOUNT option argument for XCLAIM") < 0)
+			              "Invalid RETRYCOUNT option argument for XCLAIM") < 0)
 				return 0;
 		} else if (resp_arg_is(o, "lastid") && more) {
 			j++;
 			if (xs_parse_id(cl, &argv[j], &last_id, 0, 1, NULL) < 0)
 				return 0;
 		} else {
-			resp_errorf(cl->out, "ERR Unrecognized XCLAIM option '%.*s'", (int)o->len, o->p);
+			resp_errorf(cl->out, "ERR Unrecognized XCLAIM option '%.*s'", (int)o->len,
+			            o->p);
 			return 0;
 		}
-	}
-	if (sid_cmp(last_id, g->last_id) > 0) {
-		g->last_id = last_id;
-		sstore_log_group(XS_STORE(cl), argv[1].p, argv[1].len, g);
-		cl->dirty = 1;
 	}
 	if (dtime != -1) {
 		if (dtime < 0 || dtime > now)
@@ -441,50 +441,41 @@ RESP_HANDLER(resp_c_xclaim)
 	} else {
 		dtime = now;
 	}
-	sconsumer_t *c = NULL;
-	size_t mark = resp_defer(cl->out), k = 0;
-	for (int a = 5; a <= last_id_arg; a++) {
-		sid_t id;
-		sid_parse(argv[a].p, argv[a].len, &id, 0, 1, NULL);
-		snack_t *n = spel_find(&g->pel, id);
-		sentry_t *e = stream_get(s, id);
-		if (!e) {
-			if (n) {
-				stream_pel_ack(g, id);
-				sstore_log_ack(XS_STORE(cl), argv[1].p, argv[1].len, g, id);
-				cl->dirty = 1;
-			}
-			continue;
-		}
-		int fresh = 0;
-		if (force && !n) {
-			if (!c)
-				c = claim_consumer(cl, g, &argv[3], &argv[1]);
-			n = stream_pel_add(g, c, id, now, 1);
-			fresh = 1;
-		}
-		if (!n)
-			continue;
-		if (!fresh && minidle && now - n->delivery_time < minidle)
-			continue;
-		if (!c)
-			c = claim_consumer(cl, g, &argv[3], &argv[1]);
-		stream_pel_move(n, c);
-		n->delivery_time = dtime;
-		if (retrycount >= 0)
-			n->delivery_count = (uint64_t)retrycount;
-		else if (!justid)
-			n->delivery_count++;
-		sstore_log_nack(XS_STORE(cl), argv[1].p, argv[1].len, g, n);
-		cl->dirty = 1;
-		if (justid)
-			xs_reply_id(cl->out, id);
-		else
-			xs_reply_entry(cl, s, e);
-		k++;
+	size_t nids = (size_t)(last_id_arg - 4);
+	sid_t *ids = malloc((nids ? nids : 1) * sizeof *ids);
+	if (!ids)
+		abort();
+	for (size_t k = 0; k < nids; k++)
+		sid_parse(argv[5 + k].p, argv[5 + k].len, &ids[k], 0, 1, NULL);
+	ks_claim_t a = {ids, nids, minidle, dtime, retrycount, force, justid, last_id};
+	buf_t entries = BUF_INIT;
+	claim_out_t co = {cl, &entries, justid, 0};
+	int rc = ks_xclaim(cl->srv->ks, argv[1].p, argv[1].len, s, g, argv[3].p, argv[3].len, &a,
+	                   put_claimed, &co);
+	free(ids);
+	if (rc < 0) {
+		resp_err_ks(cl, rc);
+	} else {
+		resp_array(cl->out, co.n);
+		buf_append(cl->out, buf_data(&entries), buf_len(&entries));
 	}
-	resp_defer_set(cl->out, mark, '*', k);
+	buf_deinit(&entries);
 	return 0;
+}
+
+typedef struct autoclaim_out {
+	claim_out_t claimed, deleted;
+} autoclaim_out_t;
+
+static void put_auto_claimed(void *arg, stream_t *s, sid_t id, const sentry_t *e)
+{
+	put_claimed(&((autoclaim_out_t *)arg)->claimed, s, id, e);
+}
+
+static void put_auto_deleted(void *arg, stream_t *s, sid_t id, const sentry_t *e)
+{
+	(void)e;
+	put_claimed(&((autoclaim_out_t *)arg)->deleted, s, id, NULL);
 }
 
 RESP_HANDLER(resp_c_xautoclaim)
@@ -528,63 +519,23 @@ RESP_HANDLER(resp_c_xautoclaim)
 		reply_nogroup(cl, &argv[1], &argv[2]);
 		return 0;
 	}
-	int64_t attempts = count * 10, now = time_wall_ms();
-	sconsumer_t *c = NULL;
-	sid_t *deleted = malloc((size_t)(count < 1024 ? count : 1024) * sizeof *deleted);
-	size_t ndel = 0, delcap = (size_t)(count < 1024 ? count : 1024);
-	if (!deleted)
-		abort();
-	buf_t entries = BUF_INIT;
-	buf_t *saved = cl->out;
-	cl->out = &entries;
-	size_t k = 0, i = spel_lower(&g->pel, start);
-	while (attempts-- && count && i < g->pel.n) {
-		snack_t *n = g->pel.v[i];
-		sid_t id = n->id;
-		sentry_t *e = stream_get(s, id);
-		if (!e) {
-			stream_pel_ack(g, id);
-			sstore_log_ack(XS_STORE(cl), argv[1].p, argv[1].len, g, id);
-			cl->dirty = 1;
-			if (ndel == delcap) {
-				delcap *= 2;
-				deleted = realloc(deleted, delcap * sizeof *deleted);
-				if (!deleted)
-					abort();
-			}
-			deleted[ndel++] = id;
-			count--;
-			continue;
-		}
-		if (minidle && now - n->delivery_time < minidle) {
-			i++;
-			continue;
-		}
-		if (!c)
-			c = claim_consumer(cl, g, &argv[3], &argv[1]);
-		stream_pel_move(n, c);
-		n->delivery_time = now;
-		if (!justid)
-			n->delivery_count++;
-		sstore_log_nack(XS_STORE(cl), argv[1].p, argv[1].len, g, n);
-		cl->dirty = 1;
-		if (justid)
-			xs_reply_id(&entries, id);
-		else
-			xs_reply_entry(cl, s, e);
-		k++;
-		count--;
-		i++;
+	buf_t entries = BUF_INIT, deleted = BUF_INIT;
+	autoclaim_out_t o = {{cl, &entries, justid, 0}, {cl, &deleted, 1, 0}};
+	sid_t next;
+	int rc = ks_xautoclaim(cl->srv->ks, argv[1].p, argv[1].len, s, g, argv[3].p, argv[3].len,
+	                       minidle, start, count, justid, put_auto_claimed, put_auto_deleted,
+	                       &o, &next);
+	if (rc < 0) {
+		resp_err_ks(cl, rc);
+	} else {
+		resp_array(cl->out, 3);
+		xs_reply_id(cl->out, next);
+		resp_array(cl->out, o.claimed.n);
+		buf_append(cl->out, buf_data(&entries), buf_len(&entries));
+		resp_array(cl->out, o.deleted.n);
+		buf_append(cl->out, buf_data(&deleted), buf_len(&deleted));
 	}
-	cl->out = saved;
-	resp_array(cl->out, 3);
-	xs_reply_id(cl->out, i < g->pel.n ? g->pel.v[i]->id : SID_MIN);
-	resp_array(cl->out, k);
-	buf_append(cl->out, buf_data(&entries), buf_len(&entries));
 	buf_deinit(&entries);
-	resp_array(cl->out, ndel);
-	for (size_t d = 0; d < ndel; d++)
-		xs_reply_id(cl->out, deleted[d]);
-	free(deleted);
+	buf_deinit(&deleted);
 	return 0;
 }

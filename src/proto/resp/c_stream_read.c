@@ -10,7 +10,10 @@
  * the group's last ID each time so only one consumer takes each new entry.
  * XREADGROUP with an explicit ID reads the consumer's own PEL (history),
  * never blocks, and reports deleted entries as [id, nil].
- * Loop thread only.
+ *
+ * XREAD only reads. An XREADGROUP's deliveries over all its streams are
+ * one keyspace call (broker/keyspace.h), journaled or refused as a whole;
+ * this file encodes what it hands back. Loop thread only.
  */
 #include "proto/resp/c_stream.h"
 
@@ -53,87 +56,59 @@ static char *dup_arg(const resp_arg_t *a)
 	return p;
 }
 
-static sconsumer_t *consumer_get(resp_cli_t *cl, const resp_arg_t *key, sgroup_t *g,
-				 const char *name, size_t nlen)
-{
-	int64_t now = time_wall_ms();
-	sconsumer_t *c = stream_consumer_find(g, name, nlen);
-	if (!c) {
-		c = stream_consumer_create(g, name, nlen, now);
-	}
-	c->seen_time = now;
-	sstore_log_consumer(XS_STORE(cl), key->p, key->len, g, c);
-	cl->dirty = 1;
-	return c;
-}
-
-/* Delivers new entries (> start-1) to a group consumer, or plain entries
- * to XREAD when g is NULL. Writes the entries array. */
-static void reply_new(resp_cli_t *cl, const resp_arg_t *key, stream_t *s, sid_t after,
-		      int64_t count, sgroup_t *g, sconsumer_t *c, int noack)
+/* XREAD: the entries after `after`, as an array. */
+static void reply_plain(resp_cli_t *cl, stream_t *s, sid_t after, int64_t count)
 {
 	sid_t start = after;
 	if (sid_incr(&start) < 0) {
 		resp_array(cl->out, 0);
 		return;
 	}
-	size_t mark = resp_defer(cl->out), n = 0;
-	siter_t it;
-	stream_iter(&it, s, start, SID_MAX, 0);
-	sentry_t *e;
-	int64_t now = time_wall_ms();
-	while ((count == 0 || (int64_t)n < count) && (e = stream_iter_next(&it))) {
-		if (g) {
-			stream_group_advance(s, g, e->id);
-			if (!noack) {
-				snack_t *k = spel_find(&g->pel, e->id);
-				if (k) {
-					stream_pel_move(k, c);
-					k->delivery_time = now;
-					k->delivery_count = 1;
-				} else {
-					k = stream_pel_add(g, c, e->id, now, 1);
-				}
-				sstore_log_nack(XS_STORE(cl), key->p, key->len, g, k);
-			}
-		}
-		xs_reply_entry(cl, s, e);
-		n++;
-	}
-	if (g && n) {
-		sstore_log_group(XS_STORE(cl), key->p, key->len, g);
-		cl->dirty = 1;
-	}
-	resp_defer_set(cl->out, mark, '*', n);
+	xs_reply_range(cl, s, start, SID_MAX, count, 0);
 }
 
-/* The consumer's own pending entries after `after` (XREADGROUP history). */
-static void reply_history(resp_cli_t *cl, const resp_arg_t *key, stream_t *s, sid_t after,
-			  int64_t count, sgroup_t *g, sconsumer_t *c)
+/* The stream's key before its entries: [key, entries] in RESP2, a map
+ * entry in RESP3 (the caller wrote the outer header). */
+static void put_key(resp_cli_t *cl, const char *key, size_t klen)
 {
-	sid_t start = after;
-	size_t mark = resp_defer(cl->out), n = 0;
-	if (sid_incr(&start) == 0) {
-		int64_t now = time_wall_ms();
-		for (size_t i = spel_lower(&c->pel, start);
-		     i < c->pel.n && (count == 0 || (int64_t)n < count); i++) {
-			snack_t *k = c->pel.v[i];
-			sentry_t *e = stream_get(s, k->id);
-			if (e) {
-				xs_reply_entry(cl, s, e);
-				k->delivery_time = now;
-				k->delivery_count++;
-				sstore_log_nack(XS_STORE(cl), key->p, key->len, g, k);
-				cl->dirty = 1;
-			} else {
-				resp_array(cl->out, 2);
-				xs_reply_id(cl->out, k->id);
-				resp_null_array(cl->out, cl->proto);
-			}
-			n++;
-		}
+	if (cl->proto == 2)
+		resp_array(cl->out, 2);
+	resp_bulk(cl->out, key, klen);
+}
+
+/* Encoding of XREADGROUP's deliveries (ks_xread_cb_t). */
+typedef struct xrg_out {
+	resp_cli_t *cl;
+	const ks_xread_t *r;
+	size_t mark;
+	int put_keys; /* write each stream's key before its entries */
+} xrg_out_t;
+
+static void xrg_begin(void *arg, size_t i)
+{
+	xrg_out_t *o = arg;
+	if (o->put_keys)
+		put_key(o->cl, o->r[i].key, o->r[i].klen);
+	o->mark = resp_defer(o->cl->out);
+}
+
+static void xrg_entry(void *arg, stream_t *s, sid_t id, const sentry_t *e)
+{
+	xrg_out_t *o = arg;
+	if (e) {
+		xs_reply_entry(o->cl, s, e);
+	} else {
+		resp_array(o->cl->out, 2);
+		xs_reply_id(o->cl->out, id);
+		resp_null_array(o->cl->out, o->cl->proto);
 	}
-	resp_defer_set(cl->out, mark, '*', n);
+}
+
+static void xrg_end(void *arg, size_t i, size_t n)
+{
+	xrg_out_t *o = arg;
+	(void)i;
+	resp_defer_set(o->cl->out, o->mark, '*', n);
 }
 
 /* Serves a blocked XREAD/XREADGROUP from one of its keys, as Redis's
@@ -143,8 +118,8 @@ static int serve_blocked(resp_cli_t *cl, resp_block_t *bk)
 	xread_req_t *r = bk->arg;
 	for (int i = 0; i < r->nkeys; i++) {
 		const resp_arg_t *key = &r->keys[i];
-		resp_obj_t *o = resp_db_find(cl->srv, key->p, key->len);
-		if (!o || o->type != RESP_T_STREAM) {
+		ks_obj_t *o = ks_find(cl->srv->ks, key->p, key->len);
+		if (!o || o->type != KS_STREAM) {
 			if (r->group) {
 				resp_error(cl->out, "UNBLOCKED the stream key no longer exists");
 				return 1;
@@ -158,30 +133,41 @@ static int serve_blocked(resp_cli_t *cl, resp_block_t *bk)
 			g = stream_group_find(s, r->group, r->glen);
 			if (!g) {
 				resp_error(cl->out, "NOGROUP the consumer group this client was "
-						    "blocked on no longer exists");
+				                    "blocked on no longer exists");
 				return 1;
 			}
 			gt = g->last_id;
 		}
 		if (sid_cmp(s->last_id, gt) <= 0)
 			continue;
-		sconsumer_t *c = NULL;
-		if (g)
-			c = consumer_get(cl, key, g, r->consumer, r->clen);
-		if (cl->proto == 2) {
+		size_t mark = resp_defer(cl->out);
+		if (cl->proto == 2)
 			resp_array(cl->out, 1);
-			resp_array(cl->out, 2);
-		} else {
+		else
 			resp_map(cl->out, 3, 1);
+		put_key(cl, key->p, key->len);
+		if (!g) {
+			reply_plain(cl, s, gt, r->count);
+			return 1;
 		}
-		resp_bulk(cl->out, key->p, key->len);
-		reply_new(cl, key, s, gt, r->count, g, c, r->noack);
+		ks_xread_t rd = {key->p, key->len, s, g, gt, 0};
+		xrg_out_t out = {cl, &rd, 0, 0};
+		ks_xread_cb_t cb = {xrg_begin, xrg_entry, xrg_end, &out};
+		int rc = ks_xreadgroup(cl->srv->ks, 1, &rd, r->consumer, r->clen, r->count,
+		                       r->noack, &cb);
+		if (rc < 0) {
+			resp_undo(cl->out, mark);
+			resp_err_ks(cl, rc);
+		}
 		return 1;
 	}
 	return 0;
 }
 
-static void block_free(resp_block_t *bk) { req_free(bk->arg); }
+static void block_free(resp_block_t *bk)
+{
+	req_free(bk->arg);
+}
 
 static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgroup)
 {
@@ -195,7 +181,8 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 		if (resp_arg_is(o, "block") && more) {
 			i++;
 			if (resp_arg_ll(&argv[i], &timeout) < 0) {
-				resp_error(cl->out, "ERR timeout is not an integer or out of range");
+				resp_error(cl->out,
+				           "ERR timeout is not an integer or out of range");
 				return 0;
 			}
 			if (timeout < 0) {
@@ -212,10 +199,11 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 			streams_arg = i + 1;
 			nstreams = argc - streams_arg;
 			if (nstreams % 2) {
-				resp_errorf(cl->out,
-					    "ERR Unbalanced %s list of streams: for each stream key an "
-					    "ID or '%c' must be specified.",
-					    fullname, xreadgroup ? '>' : '$');
+				resp_errorf(
+				    cl->out,
+				    "ERR Unbalanced %s list of streams: for each stream key an "
+				    "ID or '%c' must be specified.",
+				    fullname, xreadgroup ? '>' : '$');
 				return 0;
 			}
 			nstreams /= 2;
@@ -223,7 +211,7 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 		} else if (resp_arg_is(o, "group") && more >= 2) {
 			if (!xreadgroup) {
 				resp_error(cl->out, "ERR The GROUP option is only supported by "
-						    "XREADGROUP. You called XREAD instead.");
+				                    "XREADGROUP. You called XREAD instead.");
 				return 0;
 			}
 			group = &argv[i + 1];
@@ -232,7 +220,7 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 		} else if (resp_arg_is(o, "noack")) {
 			if (!xreadgroup) {
 				resp_error(cl->out, "ERR The NOACK option is only supported by "
-						    "XREADGROUP. You called XREAD instead.");
+				                    "XREADGROUP. You called XREAD instead.");
 				return 0;
 			}
 			noack = 1;
@@ -251,30 +239,35 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 	}
 	sid_t *ids = calloc((size_t)nstreams, sizeof *ids);
 	sgroup_t **groups = calloc((size_t)nstreams, sizeof *groups);
-	if (!ids || !groups)
+	ks_xread_t *rd = calloc((size_t)nstreams, sizeof *rd);
+	if (!ids || !groups || !rd)
 		abort();
 	int rc = 0;
 	for (int k = 0; k < nstreams; k++) {
-		const resp_arg_t *key = &argv[streams_arg + k], *ida = &argv[streams_arg + nstreams + k];
+		const resp_arg_t *key = &argv[streams_arg + k],
+		                 *ida = &argv[streams_arg + nstreams + k];
 		stream_t *s;
 		if (xs_lookup(cl, key, &s) < 0)
 			goto done;
 		if (group) {
 			if (!s || !(groups[k] = stream_group_find(s, group->p, group->len))) {
-				resp_errorf(cl->out,
-					    "NOGROUP No such key '%.*s' or consumer group '%.*s' in "
-					    "XREADGROUP with GROUP option",
-					    (int)key->len, key->p, (int)group->len, group->p);
+				resp_errorf(
+				    cl->out,
+				    "NOGROUP No such key '%.*s' or consumer group '%.*s' in "
+				    "XREADGROUP with GROUP option",
+				    (int)key->len, key->p, (int)group->len, group->p);
 				goto done;
 			}
 		}
 		if (ida->len == 1 && ida->p[0] == '$') {
 			if (xreadgroup) {
-				resp_error(cl->out,
-					   "ERR The $ ID is meaningless in the context of XREADGROUP: you "
-					   "want to read the history of this consumer by specifying a "
-					   "proper ID, or use the > ID to get new messages. The $ ID would "
-					   "just return an empty result set.");
+				resp_error(
+				    cl->out,
+				    "ERR The $ ID is meaningless in the context of XREADGROUP: you "
+				    "want to read the history of this consumer by specifying a "
+				    "proper ID, or use the > ID to get new messages. The $ ID "
+				    "would "
+				    "just return an empty result set.");
 				goto done;
 			}
 			ids[k] = s ? s->last_id : SID_MIN;
@@ -282,8 +275,9 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 		}
 		if (ida->len == 1 && ida->p[0] == '>') {
 			if (!xreadgroup) {
-				resp_error(cl->out, "ERR The > ID can be specified only when calling "
-						    "XREADGROUP using the GROUP <group> <consumer> option.");
+				resp_error(cl->out,
+				           "ERR The > ID can be specified only when calling "
+				           "XREADGROUP using the GROUP <group> <consumer> option.");
 				goto done;
 			}
 			ids[k] = SID_MAX;
@@ -292,6 +286,7 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 		if (xs_parse_id(cl, ida, &ids[k], 0, 1, NULL) < 0)
 			goto done;
 	}
+	/* Which streams have something to serve now, from which ID. */
 	size_t mark = resp_defer(cl->out), served = 0;
 	for (int k = 0; k < nstreams; k++) {
 		const resp_arg_t *key = &argv[streams_arg + k];
@@ -317,18 +312,23 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 		}
 		if (!sync)
 			continue;
-		served++;
-		if (cl->proto == 2)
-			resp_array(cl->out, 2);
-		resp_bulk(cl->out, key->p, key->len);
-		if (groups[k]) {
-			sconsumer_t *c = consumer_get(cl, key, groups[k], consumer->p, consumer->len);
-			if (history)
-				reply_history(cl, key, s, gt, count, groups[k], c);
-			else
-				reply_new(cl, key, s, gt, count, groups[k], c, noack);
+		if (!group) {
+			put_key(cl, key->p, key->len);
+			reply_plain(cl, s, gt, count);
 		} else {
-			reply_new(cl, key, s, gt, count, NULL, NULL, 0);
+			rd[served] = (ks_xread_t){key->p, key->len, s, groups[k], gt, history};
+		}
+		served++;
+	}
+	if (served && group) {
+		xrg_out_t out = {cl, rd, 0, 1};
+		ks_xread_cb_t cb = {xrg_begin, xrg_entry, xrg_end, &out};
+		int r = ks_xreadgroup(cl->srv->ks, served, rd, consumer->p, consumer->len, count,
+		                      noack, &cb);
+		if (r < 0) {
+			resp_undo(cl->out, mark);
+			resp_err_ks(cl, r);
+			goto done;
 		}
 	}
 	if (served) {
@@ -367,8 +367,15 @@ static int xread_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int xreadgr
 done:
 	free(ids);
 	free(groups);
+	free(rd);
 	return rc;
 }
 
-RESP_HANDLER(resp_c_xread) { return xread_generic(cl, argc, argv, 0); }
-RESP_HANDLER(resp_c_xreadgroup) { return xread_generic(cl, argc, argv, 1); }
+RESP_HANDLER(resp_c_xread)
+{
+	return xread_generic(cl, argc, argv, 0);
+}
+RESP_HANDLER(resp_c_xreadgroup)
+{
+	return xread_generic(cl, argc, argv, 1);
+}

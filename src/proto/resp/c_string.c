@@ -3,13 +3,15 @@
  * GETDEL, GETEX, SETNX, SETEX, PSETEX, MGET, MSET, INCR/DECR(BY), APPEND,
  * STRLEN. Replies and error texts follow Redis 7.0 (t_string.c).
  *
- * A string value is an immutable qlv_t; writes replace it. Expiry times
- * are absolute wall-clock milliseconds kept by c_expire.c; each write logs
- * the resulting value with its expiry, so replay needs no clock.
- * Loop thread only.
+ * Options are checked here; every write is one keyspace call
+ * (broker/keyspace.h), which journals the value with its absolute expiry.
+ * A refused write (storage) gets MISCONF and changed nothing: a reply that
+ * reports an old value (SET GET, GETDEL) is only written once the write
+ * is certain. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
 
+#include "core/err.h"
 #include "core/time.h"
 
 #include <stdio.h>
@@ -31,11 +33,11 @@ enum {
 /* The string at key: returns -1 after a WRONGTYPE reply. */
 static int get_str(resp_cli_t *cl, const resp_arg_t *key, qlv_t **out)
 {
-	resp_obj_t *o = resp_db_find(cl->srv, key->p, key->len);
+	ks_obj_t *o = ks_find(cl->srv->ks, key->p, key->len);
 	*out = NULL;
 	if (!o)
 		return 0;
-	if (o->type != RESP_T_STRING) {
+	if (o->type != KS_STRING) {
 		resp_err_wrongtype(cl);
 		return -1;
 	}
@@ -43,28 +45,9 @@ static int get_str(resp_cli_t *cl, const resp_arg_t *key, qlv_t **out)
 	return 0;
 }
 
-/* Stores v (owned) at key with expiry `at` (0: none; -1: keep the current
- * one), replacing any value of any type, and journals it. */
-static void store(resp_cli_t *cl, const resp_arg_t *key, qlv_t *v, int64_t at)
+static void put_val(void *arg, const char *p, size_t n)
 {
-	resp_srv_t *srv = cl->srv;
-	resp_obj_t *o = resp_db_find(srv, key->p, key->len);
-	uint64_t freed = 0;
-	if (at < 0)
-		at = resp_lx_expire_get(srv, key->p, key->len);
-	if (o && o->type == RESP_T_STRING) {
-		freed = resp_lx_obj_cost(o) + key->len;
-		free(o->ptr);
-		o->ptr = v;
-	} else {
-		if (o) /* another type: delete it (journaled, waiters woken) */
-			resp_db_delete(srv, key->p, key->len);
-		resp_db_add(srv, key->p, key->len, RESP_T_STRING, v);
-	}
-	resp_lx_expire_set(srv, key->p, key->len, at);
-	kvs_log_set(srv->lx->store, key->p, key->len, v->p, v->len, at, freed);
-	cl->dirty = 1;
-	resp_lx_touch(srv, key->p, key->len);
+	resp_bulk(arg, p, n);
 }
 
 /* SET/GETEX option parsing (Redis's parseExtendedStringArgumentsOrReply). */
@@ -154,25 +137,40 @@ static int set_generic(resp_cli_t *cl, const resp_arg_t *key, const resp_arg_t *
 	int64_t at = 0;
 	if (expire && (at = expire_ms(cl, expire, flags, cmd)) < 0)
 		return 0;
+	/* SET GET reports the old value: copied, since the write frees it,
+	 * and written only once the write went through. */
+	buf_t old = BUF_INIT;
 	if (flags & F_GET) {
-		qlv_t *old;
-		if (get_str(cl, key, &old) < 0)
+		qlv_t *v;
+		if (get_str(cl, key, &v) < 0)
 			return 0;
-		reply_str(cl, old);
+		if (v)
+			resp_bulk(&old, v->p, v->len);
+		else
+			resp_null(&old, cl->proto);
 	}
-	int found = resp_db_find(cl->srv, key->p, key->len) != NULL;
+	int found = ks_find(cl->srv->ks, key->p, key->len) != NULL;
 	if (((flags & F_NX) && found) || ((flags & F_XX) && !found)) {
 		if (nx_int_reply)
 			resp_int(cl->out, 0);
-		else if (!(flags & F_GET))
+		else if (flags & F_GET)
+			buf_append(cl->out, buf_data(&old), buf_len(&old));
+		else
 			resp_null(cl->out, cl->proto);
+		buf_deinit(&old);
 		return 0;
 	}
-	store(cl, key, qlv_new(val->p, val->len), (flags & F_KEEPTTL) ? -1 : at);
-	if (nx_int_reply)
+	int rc =
+	    ks_set(cl->srv->ks, key->p, key->len, val->p, val->len, (flags & F_KEEPTTL) ? -1 : at);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else if (nx_int_reply)
 		resp_int(cl->out, 1);
-	else if (!(flags & F_GET))
+	else if (flags & F_GET)
+		buf_append(cl->out, buf_data(&old), buf_len(&old));
+	else
 		resp_ok(cl->out);
+	buf_deinit(&old);
 	return 0;
 }
 
@@ -213,18 +211,21 @@ RESP_HANDLER(resp_c_get)
 	return 0;
 }
 
+/* GETDEL / GETEX: the value is written once the change is certain. */
+static int getex(resp_cli_t *cl, const resp_arg_t *key, int mode, int64_t at)
+{
+	int rc = ks_getex(cl->srv->ks, key->p, key->len, mode, at, put_val, cl->out);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else if (rc == 0)
+		resp_null(cl->out, cl->proto);
+	return 0;
+}
+
 RESP_HANDLER(resp_c_getdel)
 {
 	(void)argc;
-	qlv_t *v;
-	if (get_str(cl, &argv[1], &v) < 0)
-		return 0;
-	reply_str(cl, v);
-	if (v) {
-		resp_db_delete(cl->srv, argv[1].p, argv[1].len);
-		cl->dirty = 1;
-	}
-	return 0;
+	return getex(cl, &argv[1], KS_GETEX_DEL, 0);
 }
 
 RESP_HANDLER(resp_c_getex)
@@ -236,36 +237,20 @@ RESP_HANDLER(resp_c_getex)
 	int64_t at = 0;
 	if (expire && (at = expire_ms(cl, expire, flags, "getex")) < 0)
 		return 0;
-	qlv_t *v;
-	if (get_str(cl, &argv[1], &v) < 0)
-		return 0;
-	reply_str(cl, v);
-	if (!v)
-		return 0;
-	resp_srv_t *srv = cl->srv;
-	if (expire && (flags & (F_EXAT | F_PXAT)) && at <= time_wall_ms()) {
-		resp_db_delete(srv, argv[1].p, argv[1].len);
-		cl->dirty = 1;
-	} else if (expire) {
-		resp_lx_expire_set(srv, argv[1].p, argv[1].len, at);
-		kvs_log_expire(srv->lx->store, argv[1].p, argv[1].len, at);
-		cl->dirty = 1;
-		resp_lx_touch(srv, argv[1].p, argv[1].len);
-	} else if ((flags & F_PERSIST) && resp_lx_expire_get(srv, argv[1].p, argv[1].len)) {
-		resp_lx_expire_set(srv, argv[1].p, argv[1].len, 0);
-		kvs_log_expire(srv->lx->store, argv[1].p, argv[1].len, 0);
-		cl->dirty = 1;
-		resp_lx_touch(srv, argv[1].p, argv[1].len);
-	}
-	return 0;
+	int mode = KS_GETEX_KEEP;
+	if (expire)
+		mode = KS_GETEX_AT; /* a time not in the future deletes */
+	else if (flags & F_PERSIST)
+		mode = KS_GETEX_PERSIST;
+	return getex(cl, &argv[1], mode, at);
 }
 
 RESP_HANDLER(resp_c_mget)
 {
 	resp_array(cl->out, (size_t)(argc - 1));
 	for (int i = 1; i < argc; i++) {
-		resp_obj_t *o = resp_db_find(cl->srv, argv[i].p, argv[i].len);
-		reply_str(cl, o && o->type == RESP_T_STRING ? o->ptr : NULL);
+		ks_obj_t *o = ks_find(cl->srv->ks, argv[i].p, argv[i].len);
+		reply_str(cl, o && o->type == KS_STRING ? o->ptr : NULL);
 	}
 	return 0;
 }
@@ -276,35 +261,43 @@ RESP_HANDLER(resp_c_mset)
 		resp_err_arity(cl, "mset");
 		return 0;
 	}
-	for (int i = 1; i < argc; i += 2)
-		store(cl, &argv[i], qlv_new(argv[i + 1].p, argv[i + 1].len), 0);
-	resp_ok(cl->out);
+	int n = (argc - 1) / 2;
+	const char **keys = malloc((size_t)n * sizeof *keys),
+	           **vals = malloc((size_t)n * sizeof *vals);
+	size_t *klens = malloc((size_t)n * sizeof *klens),
+	       *vlens = malloc((size_t)n * sizeof *vlens);
+	if (!keys || !vals || !klens || !vlens)
+		abort();
+	for (int i = 0; i < n; i++) {
+		keys[i] = argv[1 + 2 * i].p;
+		klens[i] = argv[1 + 2 * i].len;
+		vals[i] = argv[2 + 2 * i].p;
+		vlens[i] = argv[2 + 2 * i].len;
+	}
+	int rc = ks_mset(cl->srv->ks, n, keys, klens, vals, vlens);
+	free(keys);
+	free(vals);
+	free(klens);
+	free(vlens);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_ok(cl->out);
 	return 0;
 }
 
 static int incr(resp_cli_t *cl, const resp_arg_t *key, int64_t by)
 {
-	qlv_t *v;
-	if (get_str(cl, key, &v) < 0)
-		return 0;
-	int64_t cur = 0;
-	if (v) {
-		resp_arg_t a = {v->p, v->len};
-		if (resp_arg_ll(&a, &cur) < 0) {
-			resp_err_int(cl);
-			return 0;
-		}
-	}
-	if ((by < 0 && cur < 0 && by < INT64_MIN - cur) ||
-	    (by > 0 && cur > 0 && by > INT64_MAX - cur)) {
+	int64_t v;
+	int rc = ks_incrby(cl->srv->ks, key->p, key->len, by, &v);
+	if (rc == SL_EINVAL)
+		resp_err_int(cl);
+	else if (rc == SL_ERANGE)
 		resp_error(cl->out, "ERR increment or decrement would overflow");
-		return 0;
-	}
-	cur += by;
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%lld", (long long)cur);
-	store(cl, key, qlv_new(tmp, (size_t)n), -1);
-	resp_int(cl->out, cur);
+	else if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, v);
 	return 0;
 }
 
@@ -345,24 +338,15 @@ RESP_HANDLER(resp_c_decrby)
 RESP_HANDLER(resp_c_append)
 {
 	(void)argc;
-	qlv_t *v;
-	if (get_str(cl, &argv[1], &v) < 0)
-		return 0;
-	size_t old = v ? v->len : 0;
-	if (old + argv[2].len > (size_t)cl->srv->cfg->proto_max_bulk_len) {
+	int64_t len;
+	int rc = ks_append(cl->srv->ks, argv[1].p, argv[1].len, argv[2].p, argv[2].len,
+	                   (size_t)cl->srv->cfg->proto_max_bulk_len, &len);
+	if (rc == SL_ETOOBIG)
 		resp_error(cl->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-		return 0;
-	}
-	qlv_t *nv = malloc(sizeof *nv + old + argv[2].len + 1);
-	if (!nv)
-		abort();
-	nv->len = old + argv[2].len;
-	if (old)
-		memcpy(nv->p, v->p, old);
-	memcpy(nv->p + old, argv[2].p, argv[2].len);
-	nv->p[nv->len] = 0;
-	store(cl, &argv[1], nv, -1);
-	resp_int(cl->out, (int64_t)nv->len);
+	else if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, len);
 	return 0;
 }
 

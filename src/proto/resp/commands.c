@@ -6,7 +6,9 @@
  * subcommands instead of a handler. Dispatch, arity errors, NOAUTH and the
  * COMMAND / COMMAND COUNT / DOCS / INFO / LIST replies all come from these
  * rows, so adding a command is one line here plus its handler in a c_*.c
- * file. Error texts follow Redis 7.0's processCommand. Loop thread only.
+ * file. Error texts and check order follow Redis 7.0's processCommand,
+ * MISCONF for writes while the keyspace recovers from a storage failure
+ * included. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
 #include "proto/resp/resp.h"
@@ -390,9 +392,15 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		resp_error(cl->out, "NOAUTH Authentication required.");
 		return 0;
 	}
+	/* Redis's processCommand: while persistence is failing, writes (and
+	 * PING) are refused before they run. */
+	int st = ks_state(srv->ks);
+	if (st && ((cmd->flags & RESP_CMD_WRITE) || cmd->fn == resp_c_ping)) {
+		resp_misconf(cl->out, st);
+		return 0;
+	}
 	cl->last_cmd = cmd->name;
 	srv->total_cmds++;
-	cl->dirty = 0;
 	return cmd->fn(cl, argc, argv);
 }
 

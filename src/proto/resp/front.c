@@ -1,6 +1,7 @@
 /*
- * front.c — the RESP front: plugs the parser, command table and keyspace
- * into net/ (proto_t hooks) and into sluiced (front_t start/busy/stop).
+ * front.c — the RESP front: plugs the parser and the command table into
+ * net/ (proto_t hooks), into sluiced (front_t start/busy/stop), and into
+ * the broker's keyspace (the reply path and the key notifications).
  *
  * on_input parses and runs every complete request in the input buffer
  * (pipelining), serves clients blocked on keys the command touched, and
@@ -8,12 +9,27 @@
  * rest waits) or asked to quit. A malformed request gets Redis's protocol
  * error and the connection is closed after that reply is flushed.
  *
- * Durability: a write command's reply is built in a scratch buffer; if the
- * command changed state and the fsync policy is `always`, the reply goes
- * into a conn hold and waits for the journal sync. All holds of a turn
- * share one sync (group commit through one end-of-turn task). Replies of
- * later commands queue behind the hold, so order is kept.
- * Loop thread only.
+ * Replies. Under fsync other than always no reply ever waits, so handlers
+ * write straight into the connection's output. Under always each
+ * request's reply is built in a scratch buffer and handed to the keyspace
+ * (ks_reply): sent at once when nothing it could depend on is pending,
+ * else held — in order with the connection's later output — until it is
+ * durable, and replaced by MISCONF if a write failed (fin_reply). Reads
+ * wait too while writes are unsynced, as Redis does with appendfsync
+ * always, so no client is shown data that could still be lost.
+ *
+ * Notifications. The keyspace tells the front when a key changed (WATCH),
+ * received data or was deleted (blocked clients), and when it was rebuilt
+ * after a storage failure (every WATCH invalidated, every blocked client
+ * looked at again).
+ *
+ * Quiet points. A journal may only be compacted while nothing is in flight
+ * (broker/dur.h). Such moments come by themselves under any measured load,
+ * but a steady enough stream of requests under fsync=always could keep the
+ * domain busy for ever; once a due compaction has waited too long the
+ * keyspace asks for one (ks_wants_quiet), and a connection about to run a
+ * request is paused instead until the keyspace reports it compacted (the
+ * quiet hook): one sync's wait. Loop thread only.
  */
 #include "proto/front.h"
 #include "proto/resp/c_lists.h"
@@ -22,109 +38,69 @@
 #include "core/err.h"
 #include "core/time.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
-typedef struct resp_pending {
-	struct resp_pending *next;
-	conn_t *c;
-	conn_hold_t *h;
-} resp_pending_t;
+/* --- replies -------------------------------------------------------------------- */
 
-typedef struct sync_batch {
-	resp_srv_t *srv;
-	resp_pending_t *list;
-	int left, status; /* journals still syncing (streams, keys), worst status */
-} sync_batch_t;
-
-static void on_durable(void *arg, int status)
+void resp_misconf(buf_t *b, int rc)
 {
-	sync_batch_t *b = arg;
-	resp_pending_t *p = b->list;
-	while (p) {
-		resp_pending_t *next = p->next;
-		if (status < 0) {
-			buf_t *hb = conn_hold_buf(p->h);
-			buf_reset(hb);
-			resp_error(hb, "ERR sluice: the write could not be made durable");
-		}
-		conn_hold_done(p->c, p->h);
-		conn_unref(p->c);
-		free(p);
-		p = next;
+	int e = rc == SL_ENOSPC ? ENOSPC : EIO;
+	resp_errorf(b, "MISCONF Errors writing to the AOF file: %s", strerror(e));
+}
+
+void resp_err_ks(resp_cli_t *cl, int rc)
+{
+	if (rc == SL_ESTATE)
+		resp_err_wrongtype(cl);
+	else
+		resp_misconf(cl->out, rc);
+}
+
+/* A held reply is released: on a failure it becomes the MISCONF error
+ * (one reply in, one error out). */
+static int fin_reply(dur_hold_t *h, buf_t *reply, int status, void *arg)
+{
+	(void)h;
+	(void)arg;
+	if (status < 0) {
+		buf_reset(reply);
+		resp_misconf(reply, status);
 	}
-	b->srv->inflight_syncs--;
-	free(b);
+	return 0;
 }
 
-/* Each journal's sync reports here; the replies go once both are done. */
-static void on_part_durable(void *arg, int status)
+buf_t *resp_reply_begin(resp_cli_t *cl, buf_t *scratch)
 {
-	sync_batch_t *b = arg;
-	if (status < 0)
-		b->status = status;
-	if (--b->left == 0)
-		on_durable(b, b->status);
+	if (!cl->srv->always)
+		return conn_out(cl->c);
+	buf_reset(scratch);
+	return scratch;
 }
 
-static void sync_task(loop_t *loop, loop_task_t *t)
+void resp_reply_end(resp_cli_t *cl, buf_t *scratch)
 {
-	(void)loop;
-	resp_srv_t *srv = t->arg;
-	if (!srv->pending)
+	if (!cl->srv->always || !buf_len(scratch))
 		return;
-	sync_batch_t *b = malloc(sizeof *b);
-	if (!b)
-		abort();
-	b->srv = srv;
-	b->list = srv->pending;
-	srv->pending = NULL;
-	srv->inflight_syncs++;
-	b->left = 2;
-	b->status = 0;
-	sstore_when_durable(srv->store, on_part_durable, b);
-	resp_lx_when_durable(srv, on_part_durable, b);
+	keyspace_t *ks = cl->srv->ks;
+	if (ks_must_hold(ks))
+		ks_reply(ks, cl->c, buf_data(scratch), buf_len(scratch), fin_reply, NULL);
+	else
+		conn_write(cl->c, buf_data(scratch), buf_len(scratch));
 }
 
-void resp_hold_reply(resp_cli_t *cl, buf_t *reply)
-{
-	resp_srv_t *srv = cl->srv;
-	resp_pending_t *p = malloc(sizeof *p);
-	if (!p)
-		abort();
-	p->c = cl->c;
-	p->h = conn_hold(cl->c);
-	buf_append(conn_hold_buf(p->h), buf_data(reply), buf_len(reply));
-	conn_ref(cl->c);
-	p->next = srv->pending;
-	srv->pending = p;
-	loop_defer(cl->c->loop, &srv->sync_task);
-}
-
-/* Runs one request; the reply of a state-changing command waits for the
- * sync when the policy requires it. */
+/* Runs one request, its reply through the reply path. */
 static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratch)
 {
-	resp_srv_t *srv = cl->srv;
-	int durable = srv->store && sstore_sync_required(srv->store);
-	buf_reset(scratch);
-	cl->out = durable ? scratch : conn_out(cl->c);
-	cl->dirty = 0;
+	cl->out = resp_reply_begin(cl, scratch);
 	int rc = resp_dispatch(cl, argc, argv);
-	/* Between commands the model and the journal agree: the one safe
-	 * point for compaction (cheap when not needed). */
-	if (cl->dirty) {
-		sstore_maintain(srv->store);
-		resp_lx_after_write(cl, argc, argv);
-	}
-	if (durable && buf_len(scratch)) {
-		if (cl->dirty)
-			resp_hold_reply(cl, scratch);
-		else
-			conn_write(cl->c, buf_data(scratch), buf_len(scratch));
-	}
+	resp_reply_end(cl, scratch);
 	cl->out = NULL;
 	return rc;
 }
+
+/* --- connections ------------------------------------------------------------------ */
 
 static int on_open(conn_t *c, void *srvp)
 {
@@ -146,17 +122,51 @@ static int on_open(conn_t *c, void *srvp)
 	return 0;
 }
 
+/* Pauses cl until the keyspace is quiet (see the top comment). */
+static void quiet_pause(resp_cli_t *cl)
+{
+	resp_srv_t *srv = cl->srv;
+	if (srv->nquiet == srv->quiet_cap) {
+		srv->quiet_cap = srv->quiet_cap ? srv->quiet_cap * 2 : 16;
+		srv->quiet = realloc(srv->quiet, srv->quiet_cap * sizeof *srv->quiet);
+		if (!srv->quiet)
+			abort();
+	}
+	srv->quiet[srv->nquiet++] = cl;
+	srv->quiet_pauses++;
+	cl->quieted = 1;
+	conn_pause(cl->c);
+}
+
+static void quiet_forget(resp_cli_t *cl)
+{
+	resp_srv_t *srv = cl->srv;
+	for (size_t i = 0; i < srv->nquiet; i++) {
+		if (srv->quiet[i] == cl) {
+			srv->quiet[i] = srv->quiet[--srv->nquiet];
+			break;
+		}
+	}
+	cl->quieted = 0;
+}
+
 static int on_input(conn_t *c)
 {
 	resp_cli_t *cl = c->pdata;
 	buf_t scratch = BUF_INIT;
 	int rc = 0;
 	while (!cl->blk && !cl->closing && !conn_is_closed(c)) {
+		if (cl->srv->always && ks_wants_quiet(cl->srv->ks)) {
+			quiet_pause(cl);
+			break;
+		}
 		size_t argc;
 		int64_t n = resp_parse(&cl->parser, buf_data(&c->in), buf_len(&c->in), &argc);
 		if (n == SL_EAGAIN)
 			break;
 		if (n == SL_EPROTO) {
+			/* Not an answer about data: it goes out behind whatever is
+			 * held, then the connection closes. */
 			resp_errorf(conn_out(c), "ERR %s", cl->parser.err);
 			rc = -1;
 			break;
@@ -184,6 +194,8 @@ static void on_close(conn_t *c)
 		return;
 	if (cl->blk)
 		resp_unblock(cl);
+	if (cl->quieted)
+		quiet_forget(cl);
 	if (cl->lx)
 		resp_lx_cli_close(cl);
 	cl->srv->nclients--;
@@ -196,87 +208,84 @@ static void on_close(conn_t *c)
 }
 
 static const proto_t resp_proto = {
-	.name = "resp",
-	.on_open = on_open,
-	.on_input = on_input,
-	.on_close = on_close,
+    .name = "resp",
+    .on_open = on_open,
+    .on_input = on_input,
+    .on_close = on_close,
 };
 
-/* --- the keyspace as the stream store's sink ----------------------------------- */
+/* --- keyspace notifications ----------------------------------------------------------- */
 
-static stream_t *sink_get(void *arg, const char *key, size_t klen, int create)
+static void on_key(void *arg, const char *key, size_t klen, int ev)
 {
 	resp_srv_t *srv = arg;
-	resp_obj_t *o = resp_db_find(srv, key, klen);
-	if (o)
-		return o->type == RESP_T_STREAM ? o->ptr : NULL;
-	if (!create)
-		return NULL;
-	stream_t *s = stream_new();
-	resp_db_add(srv, key, klen, RESP_T_STREAM, s);
-	return s;
+	resp_lx_touch(srv, key, klen);
+	if (!map_len(&srv->waiting))
+		return;
+	if (ev == KS_EV_DATA)
+		resp_lx_signal(srv, key, klen);
+	else if (ev == KS_EV_DELETED || ev == KS_EV_GROUP)
+		resp_signal_key(srv, key, klen);
 }
 
-static void sink_del(void *arg, const char *key, size_t klen)
+static void serve_task(loop_t *loop, loop_task_t *t)
 {
-	resp_srv_t *srv = arg;
-	resp_obj_t *o = map_del(&srv->keys, key, klen);
-	if (o) {
-		if (o->type == RESP_T_STREAM)
-			stream_free(o->ptr);
-		free(o);
-	}
+	(void)loop;
+	resp_srv_t *srv = t->arg;
+	if (srv->nready)
+		resp_serve_ready(srv);
 }
 
-static void sink_each(void *arg, void (*fn)(void *farg, const char *key, size_t klen, stream_t *s),
-		      void *farg)
+static void on_reloaded(void *arg)
 {
 	resp_srv_t *srv = arg;
+	resp_lx_reloaded(srv);
+	/* Every blocked client looks again (a group or key it waits on may be
+	 * gone); served after the recovery finished, from a task, so their
+	 * replies are not failed with the error being recovered from. */
 	size_t it = 0;
 	const char *k;
 	size_t kl;
 	void *v;
-	while (map_next(&srv->keys, &it, &k, &kl, &v)) {
-		resp_obj_t *o = v;
-		if (o->type == RESP_T_STREAM)
-			fn(farg, k, kl, o->ptr);
+	while (map_next(&srv->waiting, &it, &k, &kl, &v))
+		resp_signal_key(srv, k, kl);
+	if (srv->nready)
+		loop_defer(srv->b->loop, &srv->serve_task);
+}
+
+static void on_quiet(void *arg)
+{
+	resp_srv_t *srv = arg;
+	while (srv->nquiet) {
+		resp_cli_t *cl = srv->quiet[--srv->nquiet];
+		cl->quieted = 0;
+		if (!conn_is_closed(cl->c))
+			conn_resume(cl->c);
 	}
 }
 
+/* --- the front ----------------------------------------------------------------------- */
+
 static int start(broker_t *b, void **out)
 {
+	if (!b->ks) {
+		log_error(b->log, "resp: the broker has no keyspace");
+		return SL_ESTATE;
+	}
 	resp_srv_t *srv = calloc(1, sizeof *srv);
 	if (!srv)
 		abort();
 	srv->b = b;
 	srv->cfg = b->cfg;
+	srv->ks = b->ks;
+	srv->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
 	srv->start_wall_ms = time_wall_ms();
-	map_init(&srv->keys);
 	map_init(&srv->waiting);
+	loop_task_init(&srv->serve_task, serve_task, srv);
 	resp_cmds_index(srv);
-	loop_task_init(&srv->sync_task, sync_task, srv);
-	sstore_sink_t sink = { sink_get, sink_del, sink_each, srv };
-	int rc = sstore_open(&srv->store, b, &sink);
-	if (rc < 0) {
-		log_error(b->log, "resp: cannot open the stream store: %s", sl_strerror(rc));
-		resp_db_free_all(srv);
-		map_deinit(&srv->keys);
-		map_deinit(&srv->waiting);
-		map_deinit(&srv->cmds);
-		free(srv);
-		return rc;
-	}
-	rc = resp_lx_start(srv);
-	if (rc < 0) {
-		log_error(b->log, "resp: cannot open the keys store: %s", sl_strerror(rc));
-		sstore_close(srv->store);
-		resp_db_free_all(srv);
-		map_deinit(&srv->keys);
-		map_deinit(&srv->waiting);
-		map_deinit(&srv->cmds);
-		free(srv);
-		return rc;
-	}
+	resp_lx_start(srv);
+	ks_hooks_t hooks = {on_key, on_reloaded, on_quiet, srv};
+	ks_set_hooks(srv->ks, &hooks);
 	*out = srv;
 	return 0;
 }
@@ -284,37 +293,28 @@ static int start(broker_t *b, void **out)
 static int busy(void *p)
 {
 	resp_srv_t *srv = p;
-	return srv->inflight_syncs > 0 || srv->pending != NULL;
+	return ks_busy(srv->ks) > 0;
 }
 
 static void stop(void *p)
 {
 	resp_srv_t *srv = p;
-	loop_task_cancel(srv->b->loop, &srv->sync_task);
-	/* busy() kept the loop running until every held reply was released;
-	 * anything still pending here belongs to connections being torn down. */
-	while (srv->pending) {
-		resp_pending_t *p2 = srv->pending;
-		srv->pending = p2->next;
-		conn_hold_done(p2->c, p2->h);
-		conn_unref(p2->c);
-		free(p2);
-	}
-	sstore_close(srv->store);
+	/* The keyspace outlives the front (the broker closes it). */
+	ks_set_hooks(srv->ks, NULL);
+	loop_task_cancel(srv->b->loop, &srv->serve_task);
 	resp_lx_stop(srv);
-	resp_db_free_all(srv);
-	map_deinit(&srv->keys);
 	map_deinit(&srv->waiting);
 	map_deinit(&srv->cmds);
+	free(srv->quiet);
 	free(srv->ready);
 	free(srv->ready_len);
 	free(srv);
 }
 
 const front_t resp_front = {
-	.name = "resp",
-	.proto = &resp_proto,
-	.start = start,
-	.busy = busy,
-	.stop = stop,
+    .name = "resp",
+    .proto = &resp_proto,
+    .start = start,
+    .busy = busy,
+    .stop = stop,
 };

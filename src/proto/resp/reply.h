@@ -50,5 +50,11 @@ size_t resp_defer(buf_t *b);
 void resp_defer_set(buf_t *b, size_t mark, char type, size_t n);
 /* Same for a map: the right header for the protocol (n pairs). */
 void resp_defer_map(buf_t *b, size_t mark, int proto, size_t n);
+/* Takes back what was written since mark (a resp_defer() mark): a reply
+ * begun before the write it reports on was refused. */
+static inline void resp_undo(buf_t *b, size_t mark)
+{
+	b->end = b->start + mark;
+}
 
 #endif

@@ -1,20 +1,26 @@
 /*
  * resp.h — internals shared by the RESP front's files: the server context,
- * the per-connection client, the command table types, the keyspace and the
- * blocking machinery.
+ * the per-connection client, the command table types, the reply path and
+ * the blocking machinery.
+ *
+ * The front is an adapter over the broker's keyspace (broker/keyspace.h,
+ * srv->ks): handlers parse, call the keyspace, and encode what it returns;
+ * the data, its durability and its failure policy are the keyspace's.
+ * What lives here is connection state: blocked clients, MULTI queues,
+ * WATCH lists, each connection's subscriptions.
  *
  * Layout: parse.c reads requests, commands.c holds the one command table
- * and dispatches, reply.c writes replies, db.c is the keyspace (key →
- * type-tagged object, generic so lists/strings/hashes can join as new
- * types), block.c parks clients that wait for a key, c_*.c are the command
- * families, front.c plugs it all into net/. Loop thread only.
+ * and dispatches, reply.c writes replies, block.c parks clients that wait
+ * for a key, c_*.c are the command families, front.c plugs it all into
+ * net/ and into the keyspace (replies, key notifications). Loop thread
+ * only.
  */
 #ifndef SL_PROTO_RESP_RESP_H
 #define SL_PROTO_RESP_RESP_H
 
 #include "broker/broker.h"
 #include "broker/stream.h"
-#include "broker/stream_store.h"
+#include "broker/keyspace.h"
 #include "core/map.h"
 #include "net/conn.h"
 #include "proto/resp/parse.h"
@@ -31,9 +37,9 @@ typedef struct resp_cmd resp_cmd_t;
 typedef int (*resp_cmd_fn)(resp_cli_t *cl, int argc, resp_arg_t *argv);
 
 enum {
-	RESP_CMD_WRITE = 1 << 0,    /* mutates durable state: replies wait for fsync */
+	RESP_CMD_WRITE = 1 << 0, /* mutates the keyspace: MISCONF while it recovers */
 	RESP_CMD_READONLY = 1 << 1,
-	RESP_CMD_NOAUTH = 1 << 2,   /* allowed before AUTH */
+	RESP_CMD_NOAUTH = 1 << 2, /* allowed before AUTH */
 	RESP_CMD_FAST = 1 << 3,
 	RESP_CMD_BLOCKING = 1 << 4,
 	RESP_CMD_LOADING = 1 << 5,
@@ -44,40 +50,17 @@ enum {
 };
 
 struct resp_cmd {
-	const char *name;    /* lower case; subcommands without the parent */
-	int arity;           /* > 0 exact, < 0 at least -arity (Redis rule) */
+	const char *name; /* lower case; subcommands without the parent */
+	int arity;        /* > 0 exact, < 0 at least -arity (Redis rule) */
 	uint32_t flags;
-	resp_cmd_fn fn;      /* NULL for a container (see subs) */
+	resp_cmd_fn fn; /* NULL for a container (see subs) */
 	int first_key, last_key, key_step;
-	const char *group;   /* COMMAND DOCS group */
+	const char *group; /* COMMAND DOCS group */
 	const char *since;
 	const char *summary;
-	const char *acl;     /* ACL categories, space separated, without '@' */
+	const char *acl;        /* ACL categories, space separated, without '@' */
 	const resp_cmd_t *subs; /* container's subcommands, NULL-name terminated */
 };
-
-/* --- keyspace -------------------------------------------------------------- */
-
-typedef enum resp_type_id {
-	RESP_T_STREAM = 1,
-	RESP_T_LIST,   /* qlist_t (c_lists.h) */
-	RESP_T_STRING, /* qlv_t */
-} resp_type_id_t;
-
-typedef struct resp_obj {
-	resp_type_id_t type;
-	void *ptr;
-} resp_obj_t;
-
-const char *resp_type_name(resp_type_id_t t);
-resp_obj_t *resp_db_find(resp_srv_t *srv, const char *key, size_t klen);
-resp_obj_t *resp_db_add(resp_srv_t *srv, const char *key, size_t klen, resp_type_id_t t, void *ptr);
-/* Deletes a key: journals it, frees the value and wakes its waiters.
- * Returns 1 if it existed. */
-int resp_db_delete(resp_srv_t *srv, const char *key, size_t klen);
-void resp_db_flush(resp_srv_t *srv);
-size_t resp_db_size(resp_srv_t *srv);
-void resp_db_free_all(resp_srv_t *srv);
 
 /* --- blocking ---------------------------------------------------------------- */
 
@@ -102,7 +85,7 @@ struct resp_block {
 /* Parks cl on keys until serve() succeeds, a timeout (ms > 0; 0 = forever)
  * writes a null array, or the client goes away. Pauses the connection. */
 void resp_block(resp_cli_t *cl, int nkeys, const resp_arg_t *keys, int64_t timeout_ms,
-		resp_serve_fn serve, resp_block_free_fn free_fn, void *arg);
+                resp_serve_fn serve, resp_block_free_fn free_fn, void *arg);
 void resp_unblock(resp_cli_t *cl);
 /* A key received data or was deleted: its waiters get a chance to run
  * after the current command (Redis serves blocked clients between
@@ -115,20 +98,21 @@ void resp_serve_ready(resp_srv_t *srv);
 struct resp_srv {
 	broker_t *b;
 	const sl_config_t *cfg;
-	map_t keys;          /* key → resp_obj_t */
-	map_t waiting;       /* key → list of resp_wait_t (blocked clients) */
-	char **ready;        /* keys signalled since the last serve */
+	keyspace_t *ks; /* the broker's */
+	int always;     /* fsync=always: replies may have to wait */
+	map_t waiting;  /* key → list of resp_wait_t (blocked clients) */
+	char **ready;   /* keys signalled since the last serve */
 	size_t *ready_len;
 	size_t nready, ready_cap;
-	sstore_t *store;
+	loop_task_t serve_task; /* serves blocked clients after a reload */
+	/* Connections paused until the keyspace is quiet (ks_wants_quiet). */
+	resp_cli_t **quiet;
+	size_t nquiet, quiet_cap;
+	uint64_t quiet_pauses; /* connections paused so (INFO) */
 	int64_t start_wall_ms;
 	uint64_t total_conns, total_cmds;
 	size_t nclients, nblocked;
-	/* Replies waiting for durability, flushed together at end of turn. */
-	struct resp_pending *pending;
-	loop_task_t sync_task;
-	size_t inflight_syncs;
-	struct resp_lx *lx; /* lists, strings, expiry, pub/sub (c_lists.h) */
+	struct resp_lx *lx; /* WATCH registry, ready order (c_lists.h) */
 	map_t cmds;         /* lower-case name → top-level resp_cmd_t (dispatch) */
 };
 
@@ -136,23 +120,29 @@ struct resp_cli {
 	conn_t *c;
 	resp_srv_t *srv;
 	resp_parser_t parser;
-	int proto;        /* 2 or 3 */
+	int proto; /* 2 or 3 */
 	int authed;
 	int closing;
 	char *name, *lib_name, *lib_ver;
-	int64_t ctime_ms;  /* wall */
-	int64_t last_ms;   /* mono, last command */
+	int64_t ctime_ms; /* wall */
+	int64_t last_ms;  /* mono, last command */
 	const char *last_cmd;
 	const resp_cmd_t *last_top; /* dispatch cache: the last top-level command found */
-	buf_t *out;        /* where the current reply goes */
-	resp_block_t *blk; /* non-NULL while blocked */
-	int dirty;         /* the current command changed durable state */
-	struct resp_lxcli *lx; /* pub/sub, MULTI, WATCH state (c_lists.h) */
+	buf_t *out;                 /* where the current reply goes */
+	resp_block_t *blk;          /* non-NULL while blocked */
+	int quieted;                /* paused until the keyspace is quiet */
+	struct resp_lxcli *lx;      /* pub/sub, MULTI, WATCH state (c_lists.h) */
 };
 
-/* Queues reply (copied) behind a hold released when everything journaled
- * so far is durable (front.c; group commit at the end of the turn). */
-void resp_hold_reply(resp_cli_t *cl, buf_t *reply);
+/* The reply path (front.c). A request's reply is written to the buffer
+ * resp_reply_begin() returns: the connection itself while replies can
+ * never wait (fsync other than always), else scratch. resp_reply_end()
+ * then hands a scratch reply to the keyspace, which sends it at once or
+ * holds it until everything it could depend on is durable; on a storage
+ * failure it becomes the MISCONF error. One pair per request (or served
+ * blocked client, or timeout): one reply in, one error out. */
+buf_t *resp_reply_begin(resp_cli_t *cl, buf_t *scratch);
+void resp_reply_end(resp_cli_t *cl, buf_t *scratch);
 
 /* Dispatch one parsed request (commands.c). */
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv);
@@ -169,10 +159,16 @@ void resp_err_arity(resp_cli_t *cl, const char *fullname);
 void resp_err_syntax(resp_cli_t *cl);
 void resp_err_wrongtype(resp_cli_t *cl);
 void resp_err_int(resp_cli_t *cl);
+/* "-MISCONF Errors writing to the AOF file: <strerror>", Redis's reply to
+ * a write refused because persistence failed, for the storage error rc. */
+void resp_misconf(buf_t *b, int rc);
+/* The reply for a keyspace error that is not the command's own: SL_ESTATE
+ * is WRONGTYPE, anything else a storage error (MISCONF). */
+void resp_err_ks(resp_cli_t *cl, int rc);
 
 /* Argument helpers. */
-int resp_arg_is(const resp_arg_t *a, const char *s);       /* case-insensitive */
-int resp_arg_ll(const resp_arg_t *a, int64_t *out);        /* strict integer */
+int resp_arg_is(const resp_arg_t *a, const char *s); /* case-insensitive */
+int resp_arg_ll(const resp_arg_t *a, int64_t *out);  /* strict integer */
 /* Integer or the "value is not an integer or out of range" reply. */
 int resp_arg_ll_or_reply(resp_cli_t *cl, const resp_arg_t *a, int64_t *out);
 

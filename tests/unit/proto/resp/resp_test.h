@@ -10,26 +10,39 @@
 
 #include "net/memconn.h"
 #include "proto/front.h"
+#include "store/sio.h"
 
 typedef struct env {
 	sl_config_t cfg;
 	broker_t b;
+	sio_t *io; /* the store's file interface: tests arm faults on it */
 	void *srv;
 } env_t;
 
-/* Starts the front with fsync policy fsync ("always", "never"…). */
-static inline void env_start(env_t *e, const char *fsync)
+/* Starts the front with fsync policy fsync ("always", "never"…) and, when
+ * key is not NULL, one more setting. */
+static inline void env_start_with(env_t *e, const char *fsync, const char *key, const char *val)
 {
 	char err[128];
 	memset(e, 0, sizeof *e);
 	config_init(&e->cfg);
 	CHECK(config_set(&e->cfg, "fsync", fsync, err, sizeof err) == 0);
+	if (key)
+		CHECK(config_set(&e->cfg, key, val, err, sizeof err) == 0);
 	e->b.cfg = &e->cfg;
 	e->b.loop = loop_new(NULL);
 	e->b.syncer = syncer_new(e->b.loop, NULL);
+	e->io = sio_new();
+	syncer_set_io(e->b.syncer, e->io);
+	e->b.io = e->io;
 	e->b.data_dir = ".";
 	CHECK(broker_open(&e->b) == 0);
 	CHECK(resp_front.start(&e->b, &e->srv) == 0);
+}
+
+static inline void env_start(env_t *e, const char *fsync)
+{
+	env_start_with(e, fsync, NULL, NULL);
 }
 
 /* Lets in-flight work finish (bounded), then stops and frees everything. */
@@ -40,8 +53,18 @@ static inline void env_stop(env_t *e)
 	resp_front.stop(e->srv);
 	broker_close(&e->b);
 	syncer_free(e->b.syncer);
+	sio_free(e->io);
 	loop_free(e->b.loop);
 	config_deinit(&e->cfg);
+}
+
+/* Arms a storage fault (store/sio.h rule syntax). */
+static inline void env_fault(env_t *e, const char *spec)
+{
+	sio_fault_t f;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &f, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(e->io, &f), 0);
 }
 
 static inline memconn_t *client(env_t *e)

@@ -1,9 +1,10 @@
 /*
- * glob.c — glob-style matching with Redis's stringmatchlen rules (see
- * glob.h). The recursion on '*' is bounded by collapsing runs of '*' and
- * by a nesting limit, so a hostile pattern cannot exhaust the stack.
+ * keyspace_glob.c — glob-style matching with Redis's stringmatchlen rules
+ * (see keyspace_glob.h). The recursion on '*' is bounded by collapsing runs
+ * of '*' and by a nesting limit, so a hostile pattern cannot exhaust the
+ * stack.
  */
-#include "proto/resp/glob.h"
+#include "broker/keyspace_glob.h"
 
 #include <ctype.h>
 
@@ -12,7 +13,7 @@
  * Redis uses), which keeps patterns like "*a*a*a*b" linear-ish instead of
  * exponential. */
 static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase, int depth,
-		 int *skip)
+                 int *skip)
 {
 	if (depth > 1000)
 		return 0;
@@ -68,13 +69,14 @@ static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase,
 					p += 2, pl -= 2;
 					if (c >= lo && c <= hi)
 						hit = 1;
-				} else if (nocase ? tolower((unsigned char)p[0]) == tolower((unsigned char)s[0])
-						  : p[0] == s[0]) {
+				} else if (nocase ? tolower((unsigned char)p[0]) ==
+				                        tolower((unsigned char)s[0])
+				                  : p[0] == s[0]) {
 					hit = 1;
 				}
 				p++, pl--;
 			}
-			if (not)
+			if (not )
 				hit = !hit;
 			if (!hit)
 				return 0;
@@ -87,7 +89,7 @@ static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase,
 			__attribute__((fallthrough));
 		default:
 			if (nocase ? tolower((unsigned char)p[0]) != tolower((unsigned char)s[0])
-				   : p[0] != s[0])
+			           : p[0] != s[0])
 				return 0;
 			s++, sl--;
 			break;
@@ -104,7 +106,7 @@ static int match(const char *p, size_t pl, const char *s, size_t sl, int nocase,
 	return pl == 0 && sl == 0;
 }
 
-int resp_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase)
+int ks_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase)
 {
 	int skip = 0;
 	return match(pat, plen, s, slen, nocase, 0, &skip);

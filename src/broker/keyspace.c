@@ -1,0 +1,1212 @@
+/*
+ * keyspace.c — the Redis keyspace's core (see keyspace.h): the key map,
+ * expiry, generic key commands, the stores and the durability domain, the
+ * replies, and the rebuild after a storage failure.
+ *
+ * Files: <data-dir>/resp/keys.journal (lists, strings, expiry times;
+ * record layouts in kv_store.c), <data-dir>/streams/streams.journal
+ * (streams' metadata, groups, PEL; stream_store.c) and one partition log
+ * per stream, <data-dir>/streams/<n>/ (the entries). On open the streams
+ * journal is replayed first, then the keys journal (see kv_store.c for why
+ * that order gives each key its last word).
+ *
+ * The domain. One durability domain (broker/dur.h) holds both journals and
+ * every stream's log. Its reload hook (after the stores were cut back to
+ * their last durable point) drops every key and replays both journals,
+ * reattaching the logs that are open; logs no stream refers to afterwards
+ * are removed (their CREATE was undone). Stream IDs handed out for entries
+ * that were undone are never generated again in this run: each stream's
+ * ID floor is kept across the reload (a stream that vanished keeps it in
+ * `floors` for the next stream of that key). Across a restart the floor is
+ * not kept: auto IDs then come from the wall clock (and the last ID on
+ * disk), so they are not reused unless the clock went back past them.
+ *
+ * Turn work (turn_task, at the end of every turn that changed something):
+ * write the streams' pending entries to their logs (a failure fails the
+ * domain: the entries were applied and maybe seen), join the replies held
+ * behind them, remove the logs of deleted streams and release trimmed log
+ * heads whose records became durable, and compact a journal when the
+ * domain is idle (nothing written but not yet durable, so a snapshot
+ * cannot make durable what a failed sync is about to undo).
+ *
+ * Expiry times are absolute wall-clock milliseconds, for keys of any type.
+ * A key whose time has passed is deleted (journaled) by the first lookup
+ * that sees it, or by the active cycle: every EXPIRE_TICK_MS it checks up
+ * to EXPIRE_SAMPLE keys with a time from a rolling cursor and repeats
+ * (bounded) while more than a quarter of them had expired. When the
+ * deletion cannot be written (a full disk), the key is still reported
+ * gone to reads and a write to it is refused.
+ *
+ * Loop thread only.
+ */
+#include "broker/keyspace_priv.h"
+
+#include "core/err.h"
+#include "core/time.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPIRE_TICK_MS 100
+#define EXPIRE_SAMPLE 64
+#define EXPIRE_ROUNDS 16
+
+const char *ks_type_name(ks_type_t t)
+{
+	switch (t) {
+	case KS_STREAM:
+		return "stream";
+	case KS_LIST:
+		return "list";
+	case KS_STRING:
+		return "string";
+	}
+	return "none";
+}
+
+static void *xgrow(void *p, size_t *cap, size_t elem)
+{
+	*cap = *cap ? *cap * 2 : 16;
+	p = realloc(p, *cap * elem);
+	if (!p)
+		abort();
+	return p;
+}
+
+static char *xmemdup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+	if (!p)
+		abort();
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+/* --- expiry times and objects ---------------------------------------------------------- */
+
+int64_t ks_exp_get(const keyspace_t *ks, const char *key, size_t klen)
+{
+	if (!map_len(&ks->expires))
+		return 0;
+	return (int64_t)(uintptr_t)map_get(&ks->expires, key, klen);
+}
+
+void ks_exp_set(keyspace_t *ks, const char *key, size_t klen, int64_t at)
+{
+	if (at > 0)
+		map_put(&ks->expires, key, klen, (void *)(uintptr_t)at);
+	else if (map_len(&ks->expires))
+		map_del(&ks->expires, key, klen);
+}
+
+ks_obj_t *ks_obj_add(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, void *ptr)
+{
+	ks_obj_t *o = malloc(sizeof *o);
+	if (!o)
+		abort();
+	o->type = t;
+	o->ptr = ptr;
+	map_put(&ks->keys, key, klen, o);
+	return o;
+}
+
+uint64_t ks_obj_cost(const ks_obj_t *o)
+{
+	if (o->type == KS_LIST) {
+		const qlist_t *l = o->ptr;
+		return l->bytes + 4 * qlist_len(l);
+	}
+	if (o->type == KS_STRING)
+		return kvs_cost(((const qlv_t *)o->ptr)->len);
+	return 0;
+}
+
+static void obj_free(keyspace_t *ks, ks_obj_t *o, int now)
+{
+	switch (o->type) {
+	case KS_STREAM:
+		ks_stream_free(ks, o->ptr, now);
+		break;
+	case KS_LIST:
+		qlist_free(o->ptr);
+		break;
+	case KS_STRING:
+		free(o->ptr);
+		break;
+	}
+	free(o);
+}
+
+void ks_obj_drop(keyspace_t *ks, const char *key, size_t klen)
+{
+	ks_obj_t *o = map_del(&ks->keys, key, klen);
+	ks_exp_set(ks, key, klen, 0);
+	if (o)
+		obj_free(ks, o, 0);
+}
+
+/* --- events ------------------------------------------------------------------------ */
+
+void ks_set_hooks(keyspace_t *ks, const ks_hooks_t *h)
+{
+	if (h)
+		ks->hooks = *h;
+	else
+		memset(&ks->hooks, 0, sizeof ks->hooks);
+}
+
+void ks_changed(keyspace_t *ks)
+{
+	loop_defer(ks->loop, &ks->turn_task);
+}
+
+void ks_event(keyspace_t *ks, const char *key, size_t klen, int ev)
+{
+	if (ks->hooks.key)
+		ks->hooks.key(ks->hooks.arg, key, klen, ev);
+	ks_changed(ks);
+}
+
+/* --- writes ------------------------------------------------------------------------- */
+
+int ks_writable(const keyspace_t *ks)
+{
+	int rc = dur_state(ks->dur);
+	if (rc == 0)
+		rc = jrnl_error(ks->kj);
+	if (rc == 0)
+		rc = jrnl_error(ks->sj);
+	return rc;
+}
+
+int ks_reserve(keyspace_t *ks, uint64_t kv, uint64_t ss)
+{
+	int rc = kv ? jrnl_reserve(ks->kj, kv) : 0;
+	if (rc == 0 && ss)
+		rc = jrnl_reserve(ks->sj, ss);
+	return rc;
+}
+
+void ks_del_cost(const keyspace_t *ks, const char *key, size_t klen, const ks_obj_t *o,
+                 uint64_t *kv, uint64_t *ss)
+{
+	if (o->type == KS_STREAM) {
+		*ss += sstore_rec_bytes(klen, 0);
+		if (ks_exp_get(ks, key, klen))
+			*kv += kvs_rec_bytes(klen, 0);
+	} else {
+		*kv += kvs_rec_bytes(klen, 0);
+	}
+}
+
+void ks_del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o)
+{
+	if (o->type == KS_STREAM) {
+		sstore_log_delkey(ks->ss, key, klen);
+		/* The keys journal holds the times of streams too: a later stream
+		 * of this key must not inherit this one's. */
+		if (ks_exp_get(ks, key, klen))
+			kvs_log_expire(ks->kv, key, klen, 0);
+	} else {
+		kvs_log_del(ks->kv, key, klen, ks_obj_cost(o) + klen);
+	}
+	ks_obj_drop(ks, key, klen);
+	ks_event(ks, key, klen, KS_EV_DELETED);
+}
+
+static int is_expired(const keyspace_t *ks, const char *key, size_t klen)
+{
+	int64_t at = ks_exp_get(ks, key, klen);
+	return at && at <= time_wall_ms();
+}
+
+/* Deletes an expired key (journaled). 0, or why it could not be written. */
+static int expire_now(keyspace_t *ks, const char *key, size_t klen)
+{
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (!o) {
+		ks_exp_set(ks, key, klen, 0);
+		return 0;
+	}
+	uint64_t kv = 0, ss = 0;
+	ks_del_cost(ks, key, klen, o, &kv, &ss);
+	int rc = ks_writable(ks);
+	if (rc == 0)
+		rc = ks_reserve(ks, kv, ss);
+	if (rc < 0)
+		return rc;
+	ks->expired_keys++;
+	ks_del_key(ks, key, klen, o);
+	return 0;
+}
+
+ks_obj_t *ks_lookup_w(keyspace_t *ks, const char *key, size_t klen, int *rc)
+{
+	*rc = 0;
+	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+		*rc = expire_now(ks, key, klen);
+		return NULL;
+	}
+	return map_get(&ks->keys, key, klen);
+}
+
+/* --- lookups -------------------------------------------------------------------------- */
+
+ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen)
+{
+	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+		/* Gone for every reader, even when its deletion cannot be
+		 * written now (it is retried by the next lookup or sweep). */
+		(void)expire_now(ks, key, klen);
+		return NULL;
+	}
+	return map_get(&ks->keys, key, klen);
+}
+
+qlist_t *ks_list(keyspace_t *ks, const char *key, size_t klen, int *wrong)
+{
+	ks_obj_t *o = ks_find(ks, key, klen);
+	*wrong = o && o->type != KS_LIST;
+	return o && o->type == KS_LIST ? o->ptr : NULL;
+}
+
+int ks_stream(keyspace_t *ks, const char *key, size_t klen, stream_t **s)
+{
+	ks_obj_t *o = ks_find(ks, key, klen);
+	*s = NULL;
+	if (!o)
+		return 0;
+	if (o->type != KS_STREAM)
+		return SL_ESTATE;
+	*s = o->ptr;
+	return 0;
+}
+
+int64_t ks_expire_at(const keyspace_t *ks, const char *key, size_t klen)
+{
+	return ks_exp_get(ks, key, klen);
+}
+
+int ks_expired(const keyspace_t *ks, const char *key, size_t klen)
+{
+	return map_len(&ks->expires) && is_expired(ks, key, klen);
+}
+
+size_t ks_size(const keyspace_t *ks)
+{
+	return map_len(&ks->keys);
+}
+
+size_t ks_expires_count(const keyspace_t *ks)
+{
+	return map_len(&ks->expires);
+}
+
+uint64_t ks_expired_keys(const keyspace_t *ks)
+{
+	return ks->expired_keys;
+}
+
+int ks_next(const keyspace_t *ks, size_t *it, const char **key, size_t *klen, ks_obj_t **o)
+{
+	void *v;
+	if (!map_next(&ks->keys, it, key, klen, &v))
+		return 0;
+	if (o)
+		*o = v;
+	return 1;
+}
+
+ps_t *ks_pubsub(keyspace_t *ks)
+{
+	return ks->ps;
+}
+
+dur_t *ks_dur(keyspace_t *ks)
+{
+	return ks->dur;
+}
+
+int ks_state(const keyspace_t *ks)
+{
+	return dur_state(ks->dur);
+}
+
+/* --- generic key commands ------------------------------------------------------------------ */
+
+int ks_del(keyspace_t *ks, int n, const char *const *keys, const size_t *klens, int64_t *deleted)
+{
+	*deleted = 0;
+	int rc = ks_writable(ks);
+	if (rc < 0)
+		return rc;
+	uint64_t kv = 0, ss = 0;
+	for (int i = 0; i < n; i++) {
+		ks_obj_t *o = ks_lookup_w(ks, keys[i], klens[i], &rc);
+		if (rc < 0)
+			return rc;
+		if (o)
+			ks_del_cost(ks, keys[i], klens[i], o, &kv, &ss);
+	}
+	if ((rc = ks_reserve(ks, kv, ss)) < 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		ks_obj_t *o = map_get(&ks->keys, keys[i], klens[i]);
+		if (!o)
+			continue;
+		ks_del_key(ks, keys[i], klens[i], o);
+		(*deleted)++;
+	}
+	return 0;
+}
+
+int ks_flush(keyspace_t *ks)
+{
+	int rc = ks_writable(ks);
+	if (rc == 0)
+		rc = ks_reserve(ks, kvs_rec_bytes(0, 0), sstore_rec_bytes(0, 0));
+	if (rc < 0)
+		return rc;
+	kvs_log_flush(ks->kv);
+	sstore_log_flush(ks->ss);
+	/* Collect first: deleting while iterating the map is not allowed. */
+	size_t n = map_len(&ks->keys), i = 0, it = 0;
+	char **keys = malloc((n ? n : 1) * sizeof *keys);
+	size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+	if (!keys || !lens)
+		abort();
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
+		keys[i] = xmemdup(k, kl);
+		lens[i++] = kl;
+	}
+	for (size_t j = 0; j < i; j++) {
+		ks_obj_drop(ks, keys[j], lens[j]);
+		ks_event(ks, keys[j], lens[j], KS_EV_DELETED);
+		free(keys[j]);
+	}
+	free(keys);
+	free(lens);
+	map_deinit(&ks->expires);
+	map_init(&ks->expires);
+	ks_changed(ks);
+	return 0;
+}
+
+int ks_expire(keyspace_t *ks, const char *key, size_t klen, int64_t at)
+{
+	int rc = ks_writable(ks);
+	if (rc < 0)
+		return rc;
+	ks_obj_t *o = ks_lookup_w(ks, key, klen, &rc);
+	if (rc < 0)
+		return rc;
+	if (!o)
+		return 0;
+	if (at <= time_wall_ms()) {
+		uint64_t kv = 0, ss = 0;
+		ks_del_cost(ks, key, klen, o, &kv, &ss);
+		if ((rc = ks_reserve(ks, kv, ss)) < 0)
+			return rc;
+		ks_del_key(ks, key, klen, o);
+		return 1;
+	}
+	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, 0), 0)) < 0)
+		return rc;
+	ks_exp_set(ks, key, klen, at);
+	kvs_log_expire(ks->kv, key, klen, at);
+	ks_event(ks, key, klen, KS_EV_CHANGED);
+	return 1;
+}
+
+int ks_persist(keyspace_t *ks, const char *key, size_t klen)
+{
+	int rc = ks_writable(ks);
+	if (rc < 0)
+		return rc;
+	ks_obj_t *o = ks_lookup_w(ks, key, klen, &rc);
+	if (rc < 0)
+		return rc;
+	if (!o || !ks_exp_get(ks, key, klen))
+		return 0;
+	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, 0), 0)) < 0)
+		return rc;
+	ks_exp_set(ks, key, klen, 0);
+	kvs_log_expire(ks->kv, key, klen, 0);
+	ks_event(ks, key, klen, KS_EV_CHANGED);
+	return 1;
+}
+
+int ks_rename(keyspace_t *ks, const char *src, size_t slen, const char *dst, size_t dlen)
+{
+	int rc = ks_writable(ks);
+	if (rc < 0)
+		return rc;
+	ks_obj_t *o = ks_lookup_w(ks, src, slen, &rc);
+	if (rc < 0)
+		return rc;
+	if (!o)
+		return SL_ENOENT;
+	if (slen == dlen && memcmp(src, dst, slen) == 0)
+		return 0;
+	if (o->type == KS_STREAM)
+		return SL_EINVAL;
+	ks_obj_t *d = ks_lookup_w(ks, dst, dlen, &rc);
+	if (rc < 0)
+		return rc;
+	uint64_t kv = kvs_rec_bytes(slen, dlen), ss = 0, freed = 0;
+	if (d && d->type == KS_STREAM)
+		ks_del_cost(ks, dst, dlen, d, &kv, &ss);
+	if ((rc = ks_reserve(ks, kv, ss)) < 0)
+		return rc;
+	if (d && d->type == KS_STREAM) {
+		/* A stream is deleted through its own journal; an overwritten
+		 * list or string is implied by the RENAME record. */
+		ks_del_key(ks, dst, dlen, d);
+	} else if (d) {
+		freed = ks_obj_cost(d) + dlen;
+		ks_obj_drop(ks, dst, dlen);
+	}
+	int64_t at = ks_exp_get(ks, src, slen);
+	o = map_del(&ks->keys, src, slen);
+	ks_exp_set(ks, src, slen, 0);
+	map_put(&ks->keys, dst, dlen, o);
+	ks_exp_set(ks, dst, dlen, at);
+	kvs_log_rename(ks->kv, src, slen, dst, dlen, freed);
+	ks_event(ks, src, slen, KS_EV_DELETED);
+	ks_event(ks, dst, dlen, KS_EV_DATA);
+	return 0;
+}
+
+/* --- streams' logs ---------------------------------------------------------------------- */
+
+int ks_stream_new(keyspace_t *ks, const char *key, size_t klen, stream_t **out)
+{
+	uint64_t num = sstore_new_num(ks->ss);
+	plog_t *p;
+	int rc = sstore_open_log(ks->ss, num, &p);
+	if (rc < 0)
+		return rc;
+	stream_t *s = stream_new();
+	s->num = num;
+	rc = stream_attach_log(s, p);
+	if (rc < 0) {
+		s->log = NULL;
+		stream_free(s);
+		plog_destroy(p);
+		return rc;
+	}
+	s->dmem = dur_add_plog(ks->dur, p);
+	sid_t *floor = map_get(&ks->floors, key, klen);
+	if (floor) {
+		s->id_floor = *floor;
+		map_del(&ks->floors, key, klen);
+		free(floor);
+	}
+	*out = s;
+	return 0;
+}
+
+static void list_del(stream_t **v, size_t *n, stream_t *s)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (v[i] == s) {
+			v[i] = v[--*n];
+			return;
+		}
+	}
+}
+
+static void log_destroy(keyspace_t *ks, plog_t *p, dur_mem_t *dmem)
+{
+	dur_del(ks->dur, dmem);
+	int rc = plog_destroy(p);
+	if (rc < 0)
+		log_warn(ks->log, "streams: removing the log of a deleted key: %s",
+		         sl_strerror(rc));
+}
+
+static void bury(keyspace_t *ks, plog_t *p, dur_mem_t *dmem, uint64_t num, uint64_t jpos)
+{
+	if (ks->ngraves == ks->graves_cap)
+		ks->graves = xgrow(ks->graves, &ks->graves_cap, sizeof *ks->graves);
+	ks->graves[ks->ngraves++] = (grave_t){p, dmem, num, jpos};
+	ks_changed(ks);
+}
+
+void ks_stream_discard(keyspace_t *ks, stream_t *s)
+{
+	ks_stream_free(ks, s, 1);
+}
+
+void ks_stream_free(keyspace_t *ks, stream_t *s, int now)
+{
+	if (s->inflush)
+		list_del(ks->flush, &ks->nflush, s);
+	if (s->inrelease)
+		list_del(ks->rel, &ks->nrel, s);
+	if (s->log) {
+		if (now) {
+			log_destroy(ks, s->log, s->dmem);
+		} else {
+			/* Its deletion may still be undone (a failed sync): keep the
+			 * log until the DELKEY record is durable. */
+			bury(ks, s->log, s->dmem, s->num, jrnl_size(ks->sj));
+		}
+	}
+	/* Pending entries of a deleted stream are never written. */
+	s->log = NULL;
+	stream_free(s);
+}
+
+void ks_stream_pending(keyspace_t *ks, stream_t *s)
+{
+	if (!s->inflush) {
+		if (ks->nflush == ks->flush_cap)
+			ks->flush = xgrow(ks->flush, &ks->flush_cap, sizeof *ks->flush);
+		ks->flush[ks->nflush++] = s;
+		s->inflush = 1;
+	}
+	ks_changed(ks);
+}
+
+void ks_stream_trimmed(keyspace_t *ks, const char *key, size_t klen, stream_t *s)
+{
+	sstore_log_trim(ks->ss, key, klen, s);
+	sentry_t *f = stream_first(s);
+	uint64_t pos = f ? f->pos : s->next_pos;
+	if (!ks->always) {
+		/* Without `always` nothing waits for the sync: the trim is as
+		 * final as its acknowledgement. */
+		stream_release_log(s, pos);
+		return;
+	}
+	s->release_pos = pos;
+	s->release_jpos = jrnl_size(ks->sj);
+	if (!s->inrelease) {
+		if (ks->nrel == ks->rel_cap)
+			ks->rel = xgrow(ks->rel, &ks->rel_cap, sizeof *ks->rel);
+		ks->rel[ks->nrel++] = s;
+		s->inrelease = 1;
+	}
+	ks_changed(ks);
+}
+
+/* Removes buried logs and releases log heads whose records are durable. */
+static void settle_logs(keyspace_t *ks)
+{
+	if (!ks->ngraves && !ks->nrel)
+		return;
+	if (jrnl_error(ks->sj) || dur_state(ks->dur))
+		return;
+	uint64_t synced = jrnl_synced(ks->sj);
+	size_t j = 0;
+	for (size_t i = 0; i < ks->ngraves; i++) {
+		grave_t *g = &ks->graves[i];
+		if (g->jpos <= synced)
+			log_destroy(ks, g->log, g->dmem);
+		else
+			ks->graves[j++] = *g;
+	}
+	ks->ngraves = j;
+	for (size_t i = 0; i < ks->nrel;) {
+		stream_t *s = ks->rel[i];
+		if (s->release_jpos <= synced) {
+			s->inrelease = 0;
+			ks->rel[i] = ks->rel[--ks->nrel];
+			stream_release_log(s, s->release_pos);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* --- replies --------------------------------------------------------------------------- */
+
+int ks_must_hold(const keyspace_t *ks)
+{
+	return ks->always && (ks->nflush || dur_must_hold(ks->dur));
+}
+
+void ks_reply(keyspace_t *ks, conn_t *c, const void *p, size_t n, dur_fin_fn fin, void *arg)
+{
+	if (!ks->nflush || !ks->always) {
+		dur_reply(ks->dur, c, p, n, fin, arg);
+		return;
+	}
+	/* Streams have entries this reply may have seen that are not even
+	 * written yet: it joins the domain once they are (turn_task). */
+	dur_hold_t *h = dur_hold_new(c, fin, arg);
+	buf_append(dur_hold_buf(h), p, n);
+	if (ks->nlate == ks->late_cap)
+		ks->late = xgrow(ks->late, &ks->late_cap, sizeof *ks->late);
+	ks->late[ks->nlate++] = h;
+}
+
+size_t ks_busy(const keyspace_t *ks)
+{
+	return dur_busy(ks->dur) + ks->nlate;
+}
+
+static void release_late(keyspace_t *ks)
+{
+	for (size_t i = 0; i < ks->nlate; i++) {
+		dur_hold_join(ks->late[i], ks->dur, 0);
+		dur_hold_arm(ks->late[i]);
+	}
+	ks->nlate = 0;
+}
+
+/* --- the end of a turn ------------------------------------------------------------------- */
+
+static void write_pending(keyspace_t *ks)
+{
+	int err = 0;
+	for (size_t i = 0; i < ks->nflush; i++) {
+		stream_t *s = ks->flush[i];
+		s->inflush = 0;
+		int rc = stream_flush(s);
+		if (rc < 0) {
+			log_error(ks->log, "streams: writing the entries of stream %llu failed: %s",
+			          (unsigned long long)s->num, sl_strerror(rc));
+			if (!err)
+				err = rc;
+		}
+	}
+	ks->nflush = 0;
+	if (err)
+		dur_fail(ks->dur, err);
+}
+
+#define COMPACT_RETRY_STEP (1u << 20)
+
+static int compact_due(const keyspace_t *ks, jrnl_t *j, uint64_t failed_at)
+{
+	uint64_t size = jrnl_size(j);
+	if (size == 0 || size < (uint64_t)ks->cfg->journal_compact_min_bytes)
+		return 0;
+	if (failed_at && size < failed_at + COMPACT_RETRY_STEP)
+		return 0;
+	return jrnl_garbage_bytes(j) * 100 / size >= (uint64_t)ks->cfg->journal_compact_ratio;
+}
+
+/* Journal garbage past which a compaction that waits for an idle domain
+ * no longer waits for one to come by itself (ks_wants_quiet): 64 times the
+ * compaction's minimum size, at least 4 MiB. Below it, idle moments come
+ * often enough under any load measured (between bursts, whenever every
+ * client waits for its replies); pausing every connection for each
+ * compaction would cost throughput for nothing. */
+static uint64_t quiet_garbage(const keyspace_t *ks)
+{
+	uint64_t g = 64 * (uint64_t)ks->cfg->journal_compact_min_bytes;
+	return g > (4u << 20) ? g : (4u << 20);
+}
+
+static int quiet_due(const keyspace_t *ks, jrnl_t *j, uint64_t failed_at)
+{
+	/* The garbage first: it is what keeps this cheap on every request. */
+	return jrnl_garbage_bytes(j) >= quiet_garbage(ks) && compact_due(ks, j, failed_at);
+}
+
+int ks_wants_quiet(const keyspace_t *ks)
+{
+	return ks->always && !dur_idle(ks->dur) && !dur_state(ks->dur) &&
+	       (quiet_due(ks, ks->kj, ks->kj_failed_at) || quiet_due(ks, ks->sj, ks->sj_failed_at));
+}
+
+static void maintain(keyspace_t *ks)
+{
+	if (!dur_idle(ks->dur) || ks->closing)
+		return;
+	if (compact_due(ks, ks->kj, ks->kj_failed_at))
+		ks->kj_failed_at = kvs_maintain(ks->kv) < 0 ? jrnl_size(ks->kj) : 0;
+	if (!ks->nflush && compact_due(ks, ks->sj, ks->sj_failed_at)) {
+		int rc = sstore_maintain(ks->ss);
+		ks->sj_failed_at = rc < 0 ? jrnl_size(ks->sj) : 0;
+		if (rc == 0 && jrnl_garbage_bytes(ks->sj) == 0) {
+			/* Compacted: the new file, synced, holds the whole model,
+			 * so every deletion and trim is durable (and the positions
+			 * they waited for belonged to the old file). */
+			for (size_t i = 0; i < ks->ngraves; i++)
+				ks->graves[i].jpos = 0;
+			for (size_t i = 0; i < ks->nrel; i++)
+				ks->rel[i]->release_jpos = 0;
+			settle_logs(ks);
+		}
+	}
+	if (ks->hooks.quiet)
+		ks->hooks.quiet(ks->hooks.arg);
+}
+
+static void turn_task(loop_t *loop, loop_task_t *t)
+{
+	(void)loop;
+	keyspace_t *ks = t->arg;
+	write_pending(ks);
+	release_late(ks);
+	settle_logs(ks);
+	maintain(ks);
+}
+
+static void on_idle(void *arg)
+{
+	keyspace_t *ks = arg;
+	settle_logs(ks);
+	maintain(ks);
+}
+
+/* --- active expiry ------------------------------------------------------------------------- */
+
+static void expire_tick(loop_t *loop, loop_timer_t *t)
+{
+	keyspace_t *ks = t->arg;
+	int64_t now = time_wall_ms();
+	char *keys[EXPIRE_SAMPLE];
+	size_t lens[EXPIRE_SAMPLE];
+	for (int round = 0; round < EXPIRE_ROUNDS && map_len(&ks->expires); round++) {
+		int n = 0, seen = 0, failed = 0;
+		const char *k;
+		size_t kl;
+		void *v;
+		while (seen < EXPIRE_SAMPLE) {
+			if (!map_next(&ks->expires, &ks->expire_cursor, &k, &kl, &v)) {
+				ks->expire_cursor = 0;
+				break;
+			}
+			seen++;
+			if ((int64_t)(uintptr_t)v <= now) {
+				keys[n] = xmemdup(k, kl);
+				lens[n++] = kl;
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			if (!failed && expire_now(ks, keys[i], lens[i]) < 0)
+				failed = 1; /* retried next tick */
+			free(keys[i]);
+		}
+		if (failed || n * 4 <= seen)
+			break;
+	}
+	/* Under interval and never nothing else may come by to settle. */
+	settle_logs(ks);
+	maintain(ks);
+	loop_timer_start(loop, t, EXPIRE_TICK_MS);
+}
+
+/* --- replay sinks ----------------------------------------------------------------------- */
+
+static void sink_drop(keyspace_t *ks, const char *key, size_t klen)
+{
+	/* Replay: what a record deletes is deleted for good. */
+	ks_obj_t *o = map_del(&ks->keys, key, klen);
+	ks_exp_set(ks, key, klen, 0);
+	if (o)
+		obj_free(ks, o, 1);
+}
+
+static qlist_t *kv_list(void *arg, const char *key, size_t klen, int create)
+{
+	keyspace_t *ks = arg;
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (o)
+		return o->type == KS_LIST ? o->ptr : NULL;
+	if (!create)
+		return NULL;
+	qlist_t *l = qlist_new();
+	ks_obj_add(ks, key, klen, KS_LIST, l);
+	return l;
+}
+
+static void kv_set(void *arg, const char *key, size_t klen, qlv_t *v, int64_t at)
+{
+	keyspace_t *ks = arg;
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (o && o->type == KS_STREAM) {
+		free(v);
+		return;
+	}
+	if (o)
+		sink_drop(ks, key, klen);
+	ks_obj_add(ks, key, klen, KS_STRING, v);
+	ks_exp_set(ks, key, klen, at);
+}
+
+static void kv_del(void *arg, const char *key, size_t klen)
+{
+	keyspace_t *ks = arg;
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (o && o->type != KS_STREAM)
+		sink_drop(ks, key, klen);
+}
+
+static void kv_expire(void *arg, const char *key, size_t klen, int64_t at)
+{
+	ks_exp_set(arg, key, klen, at);
+}
+
+static void kv_rename(void *arg, const char *src, size_t slen, const char *dst, size_t dlen)
+{
+	keyspace_t *ks = arg;
+	ks_obj_t *s = map_get(&ks->keys, src, slen), *d = map_get(&ks->keys, dst, dlen);
+	if (!s || s->type == KS_STREAM || (d && d->type == KS_STREAM))
+		return;
+	int64_t at = ks_exp_get(ks, src, slen);
+	ks_obj_t *o = map_del(&ks->keys, src, slen);
+	ks_exp_set(ks, src, slen, 0);
+	if (d)
+		sink_drop(ks, dst, dlen);
+	map_put(&ks->keys, dst, dlen, o);
+	ks_exp_set(ks, dst, dlen, at);
+}
+
+static void kv_each(void *arg, kvs_each_fn fn, void *farg)
+{
+	keyspace_t *ks = arg;
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
+		ks_obj_t *o = v;
+		int64_t at = ks_exp_get(ks, k, kl);
+		if (o->type == KS_LIST)
+			fn(farg, k, kl, KVS_LIST, o->ptr, at);
+		else if (o->type == KS_STRING)
+			fn(farg, k, kl, KVS_STRING, o->ptr, at);
+		else if (at)
+			fn(farg, k, kl, KVS_OTHER, NULL, at);
+	}
+}
+
+/* Deletes every key of the given types (type 0: streams; else lists and
+ * strings). */
+static void drop_all(keyspace_t *ks, int streams)
+{
+	size_t n = map_len(&ks->keys), i = 0, it = 0;
+	char **keys = malloc((n ? n : 1) * sizeof *keys);
+	size_t *lens = malloc((n ? n : 1) * sizeof *lens);
+	if (!keys || !lens)
+		abort();
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
+		if ((((ks_obj_t *)v)->type == KS_STREAM) != streams)
+			continue;
+		keys[i] = xmemdup(k, kl);
+		lens[i++] = kl;
+	}
+	for (size_t j = 0; j < i; j++) {
+		sink_drop(ks, keys[j], lens[j]);
+		free(keys[j]);
+	}
+	free(keys);
+	free(lens);
+}
+
+static void kv_flush(void *arg)
+{
+	keyspace_t *ks = arg;
+	drop_all(ks, 0);
+	/* Every time, streams' included (see kv_store.c). */
+	map_deinit(&ks->expires);
+	map_init(&ks->expires);
+}
+
+static void on_store_failed(void *arg, int err)
+{
+	keyspace_t *ks = arg;
+	/* A record could not be appended after its room was reserved: its
+	 * journal failed; the domain cuts back and reloads. */
+	dur_fail(ks->dur, err);
+}
+
+static stream_t *ss_get(void *arg, const char *key, size_t klen, int create)
+{
+	keyspace_t *ks = arg;
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (o)
+		return o->type == KS_STREAM ? o->ptr : NULL;
+	if (!create)
+		return NULL;
+	stream_t *s = stream_new();
+	ks_obj_add(ks, key, klen, KS_STREAM, s);
+	return s;
+}
+
+static void ss_del(void *arg, const char *key, size_t klen)
+{
+	keyspace_t *ks = arg;
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (o && o->type == KS_STREAM)
+		sink_drop(ks, key, klen);
+}
+
+typedef struct reuse {
+	plog_t *log;
+	dur_mem_t *dmem;
+} reuse_t;
+
+static int ss_attach(void *arg, sstore_t *st, stream_t *s, uint64_t num)
+{
+	keyspace_t *ks = arg;
+	reuse_t *r = ks->reuse ? map_get(ks->reuse, &num, sizeof num) : NULL;
+	plog_t *p;
+	dur_mem_t *dmem = NULL;
+	if (r) {
+		/* The log is open (the reload after a failure): keep it. */
+		p = r->log;
+		dmem = r->dmem;
+		map_del(ks->reuse, &num, sizeof num);
+		free(r);
+	} else {
+		int rc = sstore_open_log(st, num, &p);
+		if (rc < 0)
+			return rc;
+	}
+	s->num = num;
+	int rc = stream_attach_log(s, p);
+	s->dmem = dmem ? dmem : dur_add_plog(ks->dur, p);
+	if (rc < 0)
+		log_error(ks->log, "streams: cannot load log %llu: %s", (unsigned long long)num,
+		          sl_strerror(rc));
+	return rc;
+}
+
+static void ss_each(void *arg, void (*fn)(void *farg, const char *key, size_t klen, stream_t *s),
+                    void *farg)
+{
+	keyspace_t *ks = arg;
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
+		ks_obj_t *o = v;
+		if (o->type == KS_STREAM)
+			fn(farg, k, kl, o->ptr);
+	}
+}
+
+static void ss_flush(void *arg)
+{
+	drop_all(arg, 1);
+}
+
+/* --- reload after a storage failure -------------------------------------------------------- */
+
+static void keep_floor(keyspace_t *ks, const char *key, size_t klen, sid_t id)
+{
+	sid_t *f = map_get(&ks->floors, key, klen);
+	if (!f) {
+		f = malloc(sizeof *f);
+		if (!f)
+			abort();
+		*f = id;
+		map_put(&ks->floors, key, klen, f);
+	} else if (sid_cmp(id, *f) > 0) {
+		*f = id;
+	}
+}
+
+static void reuse_put(map_t *m, uint64_t num, plog_t *p, dur_mem_t *dmem)
+{
+	reuse_t *r = malloc(sizeof *r);
+	if (!r)
+		abort();
+	r->log = p;
+	r->dmem = dmem;
+	map_put(m, &num, sizeof num, r);
+}
+
+/* Drops every key, keeping the open logs in reuse (and the ID floors). */
+static void drop_model(keyspace_t *ks, map_t *reuse)
+{
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
+		ks_obj_t *o = v;
+		if (o->type == KS_STREAM) {
+			stream_t *s = o->ptr;
+			keep_floor(ks, k, kl, stream_gen_base(s));
+			if (s->log)
+				reuse_put(reuse, s->num, s->log, s->dmem);
+			s->log = NULL;
+			s->inflush = s->inrelease = 0;
+			stream_free(s);
+		} else if (o->type == KS_LIST) {
+			qlist_free(o->ptr);
+		} else {
+			free(o->ptr);
+		}
+		free(o);
+	}
+	map_deinit(&ks->keys);
+	map_init(&ks->keys);
+	map_deinit(&ks->expires);
+	map_init(&ks->expires);
+	ks->expire_cursor = 0;
+	for (size_t i = 0; i < ks->ngraves; i++)
+		reuse_put(reuse, ks->graves[i].num, ks->graves[i].log, ks->graves[i].dmem);
+	ks->ngraves = 0;
+	ks->nflush = 0;
+	ks->nrel = 0;
+}
+
+static int reload(void *arg)
+{
+	keyspace_t *ks = arg;
+	/* Replies held behind entries that will never be written fail with
+	 * the domain's error (it is still failed while this runs). */
+	release_late(ks);
+	map_t reuse;
+	map_init(&reuse);
+	drop_model(ks, &reuse);
+	ks->reuse = &reuse;
+	int rc = sstore_replay(ks->ss);
+	if (rc == 0)
+		rc = kvs_replay(ks->kv);
+	ks->reuse = NULL;
+	/* Logs nothing refers to any more: their CREATE was undone, or their
+	 * deletion is durable now. */
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&reuse, &it, &k, &kl, &v)) {
+		reuse_t *r = v;
+		uint64_t num;
+		memcpy(&num, k, sizeof num);
+		if (rc == 0)
+			log_destroy(ks, r->log, r->dmem);
+		else /* the next attempt takes it from the graves again */
+			bury(ks, r->log, r->dmem, num, UINT64_MAX);
+		free(r);
+	}
+	map_deinit(&reuse);
+	/* Streams keep generating IDs above what was handed out. */
+	it = 0;
+	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
+		ks_obj_t *o = v;
+		sid_t *f = o->type == KS_STREAM ? map_get(&ks->floors, k, kl) : NULL;
+		if (!f)
+			continue;
+		stream_t *s = o->ptr;
+		if (sid_cmp(*f, s->id_floor) > 0)
+			s->id_floor = *f;
+		map_del(&ks->floors, k, kl);
+		free(f);
+	}
+	if (rc < 0) {
+		log_error(ks->log, "keyspace: rebuilding from disk failed: %s", sl_strerror(rc));
+		return rc;
+	}
+	log_warn(ks->log, "keyspace: rebuilt from disk after a storage failure (%zu keys)",
+	         map_len(&ks->keys));
+	if (ks->hooks.reloaded)
+		ks->hooks.reloaded(ks->hooks.arg);
+	return 0;
+}
+
+/* --- lifecycle ---------------------------------------------------------------------------- */
+
+int ks_open(keyspace_t **out, broker_t *b)
+{
+	keyspace_t *ks = calloc(1, sizeof *ks);
+	if (!ks)
+		abort();
+	ks->b = b;
+	ks->cfg = b->cfg;
+	ks->log = b->log;
+	ks->loop = b->loop;
+	ks->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
+	map_init(&ks->keys);
+	map_init(&ks->expires);
+	map_init(&ks->floors);
+	ks->ps = ps_new();
+	loop_task_init(&ks->turn_task, turn_task, ks);
+	loop_timer_init(&ks->expire_timer, expire_tick, ks);
+	dur_hooks_t hooks = {reload, on_idle, ks};
+	ks->dur = dur_new(b->loop, b->log, "keyspace", b->cfg->fsync, &hooks);
+	/* Streams first: the keys journal's records on a key defer to a
+	 * stream there (kv_store.c). */
+	sstore_sink_t ssink = {ss_get, ss_del, ss_attach, ss_each, ss_flush, on_store_failed, ks};
+	int rc = sstore_open(&ks->ss, b, &ssink);
+	if (rc < 0) {
+		log_error(b->log, "resp: cannot open the stream store: %s", sl_strerror(rc));
+		goto fail;
+	}
+	kvs_sink_t ksink = {kv_list, kv_set,   kv_del,          kv_expire, kv_rename,
+	                    kv_each, kv_flush, on_store_failed, ks};
+	rc = kvs_open(&ks->kv, b, &ksink);
+	if (rc < 0) {
+		log_error(b->log, "resp: cannot open the keys store: %s", sl_strerror(rc));
+		goto fail;
+	}
+	ks->kj = kvs_jrnl(ks->kv);
+	ks->sj = sstore_jrnl(ks->ss);
+	dur_add_jrnl(ks->dur, ks->kj);
+	dur_add_jrnl(ks->dur, ks->sj);
+	loop_timer_start(b->loop, &ks->expire_timer, EXPIRE_TICK_MS);
+	*out = ks;
+	return 0;
+fail:
+	ks->closing = 1;
+	ks_close(ks);
+	return rc;
+}
+
+void ks_close(keyspace_t *ks)
+{
+	if (!ks)
+		return;
+	ks->closing = 1;
+	memset(&ks->hooks, 0, sizeof ks->hooks);
+	if (loop_timer_armed(&ks->expire_timer))
+		loop_timer_stop(ks->loop, &ks->expire_timer);
+	loop_task_cancel(ks->loop, &ks->turn_task);
+	write_pending(ks);
+	release_late(ks);
+	/* The domain first (it detaches from the stores), then the stores:
+	 * each closes with a final sync. */
+	dur_free(ks->dur);
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
+		ks_obj_t *o = v;
+		if (o->type == KS_STREAM)
+			stream_free(o->ptr); /* closes its log */
+		else if (o->type == KS_LIST)
+			qlist_free(o->ptr);
+		else
+			free(o->ptr);
+		free(o);
+	}
+	/* Logs of deleted streams whose deletion was not durable yet: closed,
+	 * not removed; the next start removes them if the deletion made it. */
+	for (size_t i = 0; i < ks->ngraves; i++)
+		plog_close(ks->graves[i].log);
+	sstore_close(ks->ss);
+	kvs_close(ks->kv);
+	it = 0;
+	while (map_next(&ks->floors, &it, &k, &kl, &v))
+		free(v);
+	map_deinit(&ks->floors);
+	map_deinit(&ks->keys);
+	map_deinit(&ks->expires);
+	ps_free(ks->ps);
+	free(ks->flush);
+	free(ks->late);
+	free(ks->graves);
+	free(ks->rel);
+	free(ks);
+}

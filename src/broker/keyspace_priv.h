@@ -1,0 +1,122 @@
+/*
+ * keyspace_priv.h — what the keyspace's files share (keyspace.c: the key
+ * map, expiry, replies, the domain and its reload; keyspace_list.c,
+ * keyspace_string.c, keyspace_stream.c: the mutations of each type).
+ *
+ * Invariants (between calls):
+ *   - keys holds each key once, with a ks_obj_t; expires holds a time only
+ *     for keys that exist (a time left by replay for a missing key is
+ *     dropped by the active cycle);
+ *   - the model equals what the journals' records say, plus the stream
+ *     entries listed in `flush` (written to their logs at the end of the
+ *     turn, their room reserved);
+ *   - every open stream log is registered with the domain (s->dmem), and
+ *     is either a live stream's or in `graves` until its deletion is
+ *     durable.
+ * Loop thread only.
+ */
+#ifndef SL_BROKER_KEYSPACE_PRIV_H
+#define SL_BROKER_KEYSPACE_PRIV_H
+
+#include "broker/keyspace.h"
+#include "broker/kv_store.h"
+#include "broker/stream_store.h"
+#include "core/map.h"
+
+typedef struct grave {
+	plog_t *log;
+	dur_mem_t *dmem;
+	uint64_t num;
+	uint64_t jpos; /* the streams journal must be durable up to here */
+} grave_t;
+
+struct keyspace {
+	broker_t *b;
+	const sl_config_t *cfg;
+	const log_t *log;
+	loop_t *loop;
+	map_t keys;    /* key → ks_obj_t * */
+	map_t expires; /* key → (void *)(uintptr_t)absolute wall ms */
+	size_t expire_cursor;
+	loop_timer_t expire_timer;
+	uint64_t expired_keys;
+	kvs_t *kv;
+	sstore_t *ss;
+	jrnl_t *kj, *sj; /* their journals */
+	dur_t *dur;
+	int always; /* fsync=always */
+	ps_t *ps;
+	ks_hooks_t hooks;
+	loop_task_t turn_task; /* end of a turn that changed something */
+	/* Streams with entries not yet in their logs. */
+	stream_t **flush;
+	size_t nflush, flush_cap;
+	/* Replies that could have seen those entries: joined to the domain
+	 * once the entries are written (fsync=always only). */
+	dur_hold_t **late;
+	size_t nlate, late_cap;
+	/* Logs of deleted streams, removed once the deletion is durable. */
+	grave_t *graves;
+	size_t ngraves, graves_cap;
+	/* Streams whose log head may go once their trim is durable. */
+	stream_t **rel;
+	size_t nrel, rel_cap;
+	/* ID floors (sid_t *) of stream keys that vanished in a reload. */
+	map_t floors;
+	/* During a reload: the open logs by number, to reattach. */
+	map_t *reuse;
+	/* A compaction of this journal failed at this size: not due again
+	 * before it grew by a step (a full disk must not stall every turn). */
+	uint64_t kj_failed_at, sj_failed_at;
+	int closing;
+};
+
+/* Keys ----------------------------------------------------------------------- */
+
+int64_t ks_exp_get(const keyspace_t *ks, const char *key, size_t klen);
+void ks_exp_set(keyspace_t *ks, const char *key, size_t klen, int64_t at);
+/* Adds a key that does not exist. */
+ks_obj_t *ks_obj_add(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, void *ptr);
+/* Journal cost of a list or string value (what its snapshot takes). */
+uint64_t ks_obj_cost(const ks_obj_t *o);
+/* Removes a key from the map and frees its value without journaling (the
+ * caller logged it); a stream's log goes to the graves. */
+void ks_obj_drop(keyspace_t *ks, const char *key, size_t klen);
+
+/* Writes -------------------------------------------------------------------- */
+
+/* 0, or why no write can be made now (the domain recovers, a journal
+ * failed). */
+int ks_writable(const keyspace_t *ks);
+/* Reserves the records of one change: kv bytes in the keys journal, ss in
+ * the streams journal. */
+int ks_reserve(keyspace_t *ks, uint64_t kv, uint64_t ss);
+/* The key for a write: an expired key is deleted first (journaled); *rc
+ * gets the error when that deletion cannot be written. */
+ks_obj_t *ks_lookup_w(keyspace_t *ks, const char *key, size_t klen, int *rc);
+/* The records the deletion of key (holding o) takes. */
+void ks_del_cost(const keyspace_t *ks, const char *key, size_t klen, const ks_obj_t *o,
+                 uint64_t *kv, uint64_t *ss);
+/* Deletes key (holding o), its records reserved: logs, frees, notifies. */
+void ks_del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o);
+/* Tells the front (hooks) and schedules the end-of-turn work. */
+void ks_event(keyspace_t *ks, const char *key, size_t klen, int ev);
+void ks_changed(keyspace_t *ks);
+
+/* Streams ------------------------------------------------------------------- */
+
+/* A new, empty stream with its own log (numbered, opened, registered);
+ * not yet in the map nor journaled. */
+int ks_stream_new(keyspace_t *ks, const char *key, size_t klen, stream_t **out);
+/* Undoes ks_stream_new for a stream never journaled. */
+void ks_stream_discard(keyspace_t *ks, stream_t *s);
+/* s has pending entries: written at the end of the turn. */
+void ks_stream_pending(keyspace_t *ks, stream_t *s);
+/* Entries were trimmed from s (the TRIM record is logged here): its log
+ * head is released now, or once the record is durable (fsync=always). */
+void ks_stream_trimmed(keyspace_t *ks, const char *key, size_t klen, stream_t *s);
+/* Frees a stream being deleted: its log is destroyed now (replay: the
+ * deletion is durable) or buried until the deletion is durable. */
+void ks_stream_free(keyspace_t *ks, stream_t *s, int now);
+
+#endif

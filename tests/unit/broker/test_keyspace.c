@@ -1,0 +1,408 @@
+/*
+ * test_keyspace.c — the keyspace's write and recovery paths with storage
+ * faults (store/sio.h): a write refused for lack of space changes nothing
+ * and the next one goes through; a failed sync or log write rebuilds the
+ * keyspace from disk without the failed writes, keeps stream IDs from
+ * being handed out twice, and keeps a deleted or trimmed stream's entries
+ * until the deletion is durable; a change of several records is all or
+ * nothing; and a reopen finds exactly what was acknowledged.
+ */
+#include "../test.h"
+
+#include "broker/keyspace.h"
+#include "core/err.h"
+#include "net/memconn.h"
+#include "store/sio.h"
+
+#include <unistd.h>
+
+typedef struct kfx {
+	sl_config_t cfg;
+	log_t log;
+	broker_t b;
+	sio_t *io;
+	keyspace_t *ks;
+	memconn_t *m; /* a connection to hand replies on (they drive syncs) */
+	int released, failed;
+} kfx_t;
+
+static int ignore_input(conn_t *c)
+{
+	buf_consume(&c->in, buf_len(&c->in));
+	return 0;
+}
+
+static const proto_t null_proto = {.name = "null", .on_input = ignore_input};
+
+static int fin(dur_hold_t *h, buf_t *reply, int status, void *arg)
+{
+	kfx_t *f = arg;
+	(void)h;
+	(void)reply;
+	f->released++;
+	f->failed += status < 0;
+	return 0;
+}
+
+/* A reply, as a front hands one: it waits for everything written so far
+ * (fsync=always). */
+static void reply(kfx_t *f)
+{
+	ks_reply(f->ks, f->m->conn, "x", 1, fin, f);
+}
+
+static void kfx_open(kfx_t *f, const char *fsync)
+{
+	char err[128];
+	memset(f, 0, sizeof *f);
+	config_init(&f->cfg);
+	CHECK(config_set(&f->cfg, "fsync", fsync, err, sizeof err) == 0);
+	log_init(&f->log, LOG_ERROR, 2);
+	f->b.cfg = &f->cfg;
+	f->b.log = &f->log;
+	f->b.data_dir = ".";
+	f->b.loop = loop_new(NULL);
+	f->b.syncer = syncer_new(f->b.loop, &f->log);
+	f->io = sio_new();
+	syncer_set_io(f->b.syncer, f->io);
+	f->b.io = f->io;
+	CHECK_EQ(ks_open(&f->ks, &f->b), 0);
+	f->m = memconn_new(f->b.loop, &null_proto, NULL, NULL);
+	CHECK(f->m);
+}
+
+static void kfx_close(kfx_t *f)
+{
+	memconn_free(f->m);
+	for (int i = 0; i < 1000 && ks_busy(f->ks); i++)
+		loop_run_once(f->b.loop, 10);
+	ks_close(f->ks);
+	loop_run_once(f->b.loop, 0);
+	syncer_free(f->b.syncer);
+	sio_free(f->io);
+	loop_free(f->b.loop);
+	config_deinit(&f->cfg);
+}
+
+static void kfx_reopen(kfx_t *f)
+{
+	char fs[32];
+	fsync_policy_format(&f->cfg.fsync, fs, sizeof fs);
+	kfx_close(f);
+	kfx_open(f, fs);
+}
+
+static void fault(kfx_t *f, const char *spec)
+{
+	sio_fault_t r;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &r, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(f->io, &r), 0);
+}
+
+/* Hands a reply and runs the loop until it is released: everything
+ * written before it is durable (or failed). Returns the reply's status. */
+static int settle(kfx_t *f)
+{
+	int released = f->released, failed = f->failed;
+	if (!ks_must_hold(f->ks))
+		return 0; /* a reply would go at once */
+	reply(f);
+	for (int i = 0; i < 5000 && f->released == released; i++)
+		loop_run_once(f->b.loop, 1);
+	CHECK_MSG(f->released > released, "the reply was never released");
+	return f->failed > failed ? -1 : 0;
+}
+
+/* Runs the loop until the domain recovered n times. */
+static void wait_recoveries(kfx_t *f, uint64_t n)
+{
+	for (int i = 0; i < 5000 && dur_recoveries(ks_dur(f->ks)) < n; i++)
+		loop_run_once(f->b.loop, 1);
+	CHECK_EQ(dur_recoveries(ks_dur(f->ks)), n);
+	CHECK_EQ(ks_state(f->ks), 0);
+}
+
+static int push(kfx_t *f, const char *key, const char *v)
+{
+	int64_t len;
+	size_t n = strlen(v);
+	return ks_push(f->ks, key, strlen(key), 1, 0, 1, &v, &n, &len);
+}
+
+/* The list at key as "a,b,c" ("" when absent). */
+static void list_str(kfx_t *f, const char *key, char *out, size_t cap)
+{
+	int wrong;
+	qlist_t *l = ks_list(f->ks, key, strlen(key), &wrong);
+	out[0] = 0;
+	CHECK(!wrong);
+	if (!l)
+		return;
+	qlist_iter_t it;
+	qlist_iter_init(l, &it, 0, 0);
+	size_t o = 0;
+	for (qlv_t *v; (v = qlist_iter_next(&it)) != NULL;)
+		o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? "," : "", (int)v->len, v->p);
+}
+
+static void check_list(kfx_t *f, const char *key, const char *want)
+{
+	char got[256];
+	list_str(f, key, got, sizeof got);
+	CHECK_STR(got, want);
+}
+
+static int xadd(kfx_t *f, const char *key, sid_t id, int mode, sid_t *out)
+{
+	const char *p[2] = {"f", "v"};
+	size_t l[2] = {1, 1};
+	return ks_xadd(f->ks, key, strlen(key), id, mode, 0, 1, p, l, NULL, out);
+}
+
+static uint64_t stream_len(kfx_t *f, const char *key)
+{
+	stream_t *s;
+	CHECK_EQ(ks_stream(f->ks, key, strlen(key), &s), 0);
+	return s ? s->length : 0;
+}
+
+TEST(keyspace_full_disk_refuses_before_anything_changes)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	/* A new journal reserves its first step on the first append. */
+	fault(&f, "op=fallocate,path=keys.journal,count=-1,errno=ENOSPC");
+	CHECK_EQ(push(&f, "q", "a"), SL_ENOSPC);
+	CHECK_EQ(ks_set(f.ks, "k", 1, "v", 1, 0), SL_ENOSPC);
+	CHECK(ks_find(f.ks, "q", 1) == NULL);
+	CHECK(ks_find(f.ks, "k", 1) == NULL);
+	CHECK_EQ(ks_state(f.ks), 0); /* the journal stays healthy */
+	sio_fault_clear(f.io);
+	CHECK_EQ(push(&f, "q", "b"), 0);
+	CHECK_EQ(settle(&f), 0);
+	check_list(&f, "q", "b");
+	kfx_reopen(&f);
+	check_list(&f, "q", "b");
+	CHECK(ks_find(f.ks, "k", 1) == NULL);
+	kfx_close(&f);
+}
+
+TEST(keyspace_failed_sync_is_undone_and_writes_resume)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	CHECK_EQ(push(&f, "q", "a"), 0);
+	CHECK_EQ(push(&f, "q", "b"), 0);
+	CHECK_EQ(settle(&f), 0);
+	fault(&f, "op=fdatasync,path=keys.journal,count=1,errno=EIO");
+	CHECK_EQ(push(&f, "q", "c"), 0);
+	CHECK_EQ(ks_set(f.ks, "k", 1, "v", 1, 0), 0);
+	/* Applied, not yet durable: a reply waits, and gets the error. */
+	CHECK(ks_must_hold(f.ks));
+	CHECK_EQ(settle(&f), -1);
+	wait_recoveries(&f, 1);
+	check_list(&f, "q", "a,b");
+	CHECK(ks_find(f.ks, "k", 1) == NULL);
+	CHECK_EQ(push(&f, "q", "d"), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	check_list(&f, "q", "a,b,d");
+	CHECK(ks_find(f.ks, "k", 1) == NULL);
+	kfx_close(&f);
+}
+
+TEST(keyspace_failed_write_refuses_until_recovered)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	CHECK_EQ(push(&f, "q", "a"), 0);
+	CHECK_EQ(settle(&f), 0);
+	fault(&f, "op=pwrite,path=keys.journal,count=1,errno=EIO");
+	CHECK_EQ(push(&f, "q", "b"), 0);
+	/* The end-of-turn write fails: the reply gets the error, and writes
+	 * are refused until the domain cut back and reloaded. */
+	reply(&f);
+	loop_run_once(f.b.loop, 0);
+	wait_recoveries(&f, 1);
+	CHECK_EQ(f.failed, 1);
+	check_list(&f, "q", "a");
+	CHECK_EQ(push(&f, "q", "c"), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	check_list(&f, "q", "a,c");
+	kfx_close(&f);
+}
+
+TEST(keyspace_failed_log_write_keeps_ids_unique)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	sid_t id;
+	CHECK_EQ(xadd(&f, "s", (sid_t){5, 1}, KS_ID_EXPLICIT, &id), 0);
+	CHECK_EQ(settle(&f), 0);
+	/* The turn's entries are written at its end: that write fails. */
+	fault(&f, "op=pwrite,path=.log,count=1,errno=EIO");
+	CHECK_EQ(xadd(&f, "s", (sid_t){5, 0}, KS_ID_AUTOSEQ, &id), 0);
+	CHECK_EQ(id.ms, 5);
+	CHECK_EQ(id.seq, 2);
+	CHECK_EQ(stream_len(&f, "s"), 2);
+	/* A reply that may have seen the entry waits for its write. */
+	CHECK(ks_must_hold(f.ks));
+	CHECK_EQ(settle(&f), -1);
+	wait_recoveries(&f, 1);
+	CHECK_EQ(stream_len(&f, "s"), 1);
+	/* 5-2 was handed out for a write that failed: never again. */
+	CHECK_EQ(xadd(&f, "s", (sid_t){5, 0}, KS_ID_AUTOSEQ, &id), 0);
+	CHECK_EQ(id.seq, 3);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	stream_t *s;
+	CHECK_EQ(ks_stream(f.ks, "s", 1, &s), 0);
+	CHECK(s && s->length == 2);
+	CHECK_EQ(stream_first(s)->id.seq, 1);
+	CHECK_EQ(stream_last(s)->id.seq, 3);
+	CHECK(stream_entry_data(s, stream_last(s)) != NULL);
+	kfx_close(&f);
+}
+
+TEST(keyspace_failed_stream_creation_leaves_no_stream)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	fault(&f, "op=fdatasync,path=streams.journal,count=1,errno=EIO");
+	sid_t id;
+	CHECK_EQ(xadd(&f, "s", (sid_t){9, 0}, KS_ID_AUTOSEQ, &id), 0);
+	CHECK_EQ(id.seq, 0);
+	CHECK_EQ(settle(&f), -1);
+	wait_recoveries(&f, 1);
+	CHECK(ks_find(f.ks, "s", 1) == NULL);
+	/* The vanished stream's IDs are not handed out again either. */
+	CHECK_EQ(xadd(&f, "s", (sid_t){9, 0}, KS_ID_AUTOSEQ, &id), 0);
+	CHECK_EQ(id.seq, 1);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	CHECK_EQ(stream_len(&f, "s"), 1);
+	/* The log of the undone creation is gone; the new one is the only. */
+	CHECK(access("streams/0", F_OK) != 0);
+	CHECK(access("streams/1", F_OK) == 0);
+	kfx_close(&f);
+}
+
+TEST(keyspace_undone_delete_keeps_the_stream_log)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	sid_t id;
+	for (int i = 1; i <= 3; i++)
+		CHECK_EQ(xadd(&f, "s", (sid_t){(uint64_t)i, 1}, KS_ID_EXPLICIT, &id), 0);
+	CHECK_EQ(settle(&f), 0);
+	fault(&f, "op=fdatasync,path=streams.journal,count=1,errno=EIO");
+	const char *k = "s";
+	size_t kl = 1;
+	int64_t n;
+	CHECK_EQ(ks_del(f.ks, 1, &k, &kl, &n), 0);
+	CHECK_EQ(n, 1);
+	CHECK(ks_find(f.ks, "s", 1) == NULL);
+	CHECK_EQ(settle(&f), -1);
+	wait_recoveries(&f, 1);
+	/* The deletion was undone: the stream and its entries are back. */
+	CHECK_EQ(stream_len(&f, "s"), 3);
+	stream_t *s;
+	ks_stream(f.ks, "s", 1, &s);
+	CHECK(stream_entry_data(s, stream_first(s)) != NULL);
+	/* A durable deletion removes the log. */
+	CHECK_EQ(ks_del(f.ks, 1, &k, &kl, &n), 0);
+	CHECK_EQ(settle(&f), 0);
+	CHECK(access("streams/0", F_OK) != 0);
+	kfx_reopen(&f);
+	CHECK(ks_find(f.ks, "s", 1) == NULL);
+	kfx_close(&f);
+}
+
+TEST(keyspace_undone_trim_keeps_the_entries)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	sid_t id;
+	for (int i = 1; i <= 5; i++)
+		CHECK_EQ(xadd(&f, "s", (sid_t){(uint64_t)i, 1}, KS_ID_EXPLICIT, &id), 0);
+	CHECK_EQ(settle(&f), 0);
+	fault(&f, "op=fdatasync,path=streams.journal,count=1,errno=EIO");
+	ks_trim_t t = {KS_TRIM_MAXLEN, 0, 1, SID_MIN, 0};
+	int64_t n;
+	CHECK_EQ(ks_xtrim(f.ks, "s", 1, &t, &n), 0);
+	CHECK_EQ(n, 4);
+	CHECK_EQ(settle(&f), -1);
+	wait_recoveries(&f, 1);
+	CHECK_EQ(stream_len(&f, "s"), 5);
+	stream_t *s;
+	ks_stream(f.ks, "s", 1, &s);
+	CHECK(stream_entry_data(s, stream_first(s)) != NULL);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	CHECK_EQ(stream_len(&f, "s"), 5);
+	kfx_close(&f);
+}
+
+TEST(keyspace_change_across_journals_is_all_or_nothing)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	sid_t id;
+	CHECK_EQ(xadd(&f, "s", (sid_t){1, 1}, KS_ID_EXPLICIT, &id), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f); /* journals trimmed: the next append reserves */
+	/* MSET over a stream takes a DELKEY in the streams journal and SETs
+	 * in the keys journal: the streams journal has no room. */
+	fault(&f, "op=fallocate,path=streams.journal,count=-1,errno=ENOSPC");
+	const char *keys[2] = {"a", "s"}, *vals[2] = {"1", "2"};
+	size_t kl[2] = {1, 1}, vl[2] = {1, 1};
+	CHECK_EQ(ks_mset(f.ks, 2, keys, kl, vals, vl), SL_ENOSPC);
+	CHECK(ks_find(f.ks, "a", 1) == NULL);
+	CHECK_EQ(stream_len(&f, "s"), 1);
+	sio_fault_clear(f.io);
+	CHECK_EQ(ks_mset(f.ks, 2, keys, kl, vals, vl), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	ks_obj_t *o = ks_find(f.ks, "s", 1);
+	CHECK(o && o->type == KS_STRING);
+	CHECK(ks_find(f.ks, "a", 1) != NULL);
+	kfx_close(&f);
+}
+
+TEST(keyspace_never_policy_refuses_on_full_disk_too)
+{
+	kfx_t f;
+	kfx_open(&f, "never");
+	fault(&f, "op=fallocate,path=keys.journal,count=-1,errno=ENOSPC");
+	CHECK_EQ(push(&f, "q", "a"), SL_ENOSPC);
+	CHECK(ks_find(f.ks, "q", 1) == NULL);
+	CHECK(!ks_must_hold(f.ks));
+	sio_fault_clear(f.io);
+	CHECK_EQ(push(&f, "q", "b"), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	check_list(&f, "q", "b");
+	kfx_close(&f);
+}
+
+TEST(keyspace_failure_under_never_keeps_what_was_acknowledged)
+{
+	/* Without `always`, replies leave at once: a failed write loses only
+	 * what it did not get to disk, never what came before it. */
+	kfx_t f;
+	kfx_open(&f, "never");
+	CHECK_EQ(push(&f, "q", "a"), 0);
+	CHECK_EQ(push(&f, "q", "b"), 0);
+	for (int i = 0; i < 5; i++)
+		loop_run_once(f.b.loop, 0);
+	fault(&f, "op=pwrite,path=keys.journal,count=1,errno=EIO");
+	CHECK_EQ(push(&f, "q", "c"), 0);
+	wait_recoveries(&f, 1);
+	check_list(&f, "q", "a,b");
+	CHECK_EQ(push(&f, "q", "d"), 0);
+	kfx_reopen(&f);
+	check_list(&f, "q", "a,b,d");
+	kfx_close(&f);
+}
