@@ -48,7 +48,7 @@ static uint64_t run(const uint8_t *data, size_t size, size_t cut)
 			(void)sid_parse(p.argv[i].p, p.argv[i].len, &id, 0, 1, &given);
 			if (i > 0)
 				(void)ks_glob_match(p.argv[i].p, p.argv[i].len, p.argv[0].p,
-						      p.argv[0].len, (int)(i & 1));
+				                    p.argv[0].len, (int)(i & 1));
 		}
 		h = (h ^ 0x200) * 1099511628211ull;
 		start += (size_t)r;

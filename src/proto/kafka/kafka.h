@@ -38,7 +38,7 @@ typedef struct kafka_conn {
 	kafka_srv_t *srv;
 	int port;                   /* local port the client connected to (advertised) */
 	struct kafka_fetch *parked; /* a long-poll fetch holding the connection paused */
-	uint64_t requests;          /* complete frames seen (0: the first one decides the log hint) */
+	uint64_t requests; /* complete frames seen (0: the first one decides the log hint) */
 } kafka_conn_t;
 
 typedef struct kreq {

@@ -31,162 +31,318 @@
 
 /* name, arity, flags, handler, first key, last key, step, group, since,
  * acl categories, summary, subcommands */
-#define CMD(n, a, f, h, fk, lk, st, g, since, acl, sum) \
-	{ n, a, f, h, fk, lk, st, g, since, sum, acl, NULL }
-#define CONTAINER(n, a, f, h, g, since, acl, sum, subs) \
-	{ n, a, f, h, 0, 0, 0, g, since, sum, acl, subs }
-#define END { NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
+#define CMD(n, a, f, h, fk, lk, st, g, since, acl, sum)          \
+	{                                                        \
+		n, a, f, h, fk, lk, st, g, since, sum, acl, NULL \
+	}
+#define CONTAINER(n, a, f, h, g, since, acl, sum, subs)       \
+	{                                                     \
+		n, a, f, h, 0, 0, 0, g, since, sum, acl, subs \
+	}
+#define END                                                             \
+	{                                                               \
+		NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL \
+	}
 
 static const resp_cmd_t client_subs[] = {
-	CMD("getname", 2, NS | L | S, resp_c_client_getname, 0, 0, 0, "connection", "2.6.9", "slow connection", "Returns the name of the connection."),
-	CMD("id", 2, NS | L | S, resp_c_client_id, 0, 0, 0, "connection", "5.0.0", "slow connection", "Returns the unique client ID of the connection."),
-	CMD("info", 2, NS | L | S, resp_c_client_info, 0, 0, 0, "connection", "6.2.0", "slow connection", "Returns information about the connection."),
-	CMD("list", -2, NS | L | S, resp_c_client_list, 0, 0, 0, "connection", "2.4.0", "admin slow dangerous connection", "Lists open connections."),
-	CMD("setinfo", 4, NS | L | S, resp_c_client_setinfo, 0, 0, 0, "connection", "7.2.0", "slow connection", "Sets information specific to the client or connection."),
-	CMD("setname", 3, NS | L | S, resp_c_client_setname, 0, 0, 0, "connection", "2.6.9", "slow connection", "Sets the connection name."),
-	END,
+    CMD("getname", 2, NS | L | S, resp_c_client_getname, 0, 0, 0, "connection", "2.6.9",
+        "slow connection", "Returns the name of the connection."),
+    CMD("id", 2, NS | L | S, resp_c_client_id, 0, 0, 0, "connection", "5.0.0", "slow connection",
+        "Returns the unique client ID of the connection."),
+    CMD("info", 2, NS | L | S, resp_c_client_info, 0, 0, 0, "connection", "6.2.0",
+        "slow connection", "Returns information about the connection."),
+    CMD("list", -2, NS | L | S, resp_c_client_list, 0, 0, 0, "connection", "2.4.0",
+        "admin slow dangerous connection", "Lists open connections."),
+    CMD("setinfo", 4, NS | L | S, resp_c_client_setinfo, 0, 0, 0, "connection", "7.2.0",
+        "slow connection", "Sets information specific to the client or connection."),
+    CMD("setname", 3, NS | L | S, resp_c_client_setname, 0, 0, 0, "connection", "2.6.9",
+        "slow connection", "Sets the connection name."),
+    END,
 };
 
 static const resp_cmd_t config_subs[] = {
-	CMD("get", -3, NS | L | S, resp_c_config_get, 0, 0, 0, "server", "2.0.0", "admin slow dangerous", "Returns the effective values of configuration parameters."),
-	CMD("resetstat", 2, NS | L | S, resp_c_config_resetstat, 0, 0, 0, "server", "2.0.0", "admin slow dangerous", "Resets the server's statistics."),
-	CMD("set", -4, NS | L | S, resp_c_config_set, 0, 0, 0, "server", "2.0.0", "admin slow dangerous", "Sets configuration parameters in-flight."),
-	END,
+    CMD("get", -3, NS | L | S, resp_c_config_get, 0, 0, 0, "server", "2.0.0",
+        "admin slow dangerous", "Returns the effective values of configuration parameters."),
+    CMD("resetstat", 2, NS | L | S, resp_c_config_resetstat, 0, 0, 0, "server", "2.0.0",
+        "admin slow dangerous", "Resets the server's statistics."),
+    CMD("set", -4, NS | L | S, resp_c_config_set, 0, 0, 0, "server", "2.0.0",
+        "admin slow dangerous", "Sets configuration parameters in-flight."),
+    END,
 };
 
 static const resp_cmd_t command_subs[] = {
-	CMD("count", 2, L | S, resp_c_command_count, 0, 0, 0, "server", "2.8.13", "slow connection", "Returns a count of commands."),
-	CMD("docs", -2, L | S, resp_c_command_docs, 0, 0, 0, "server", "7.0.0", "slow connection", "Returns documentary information about one, multiple or all commands."),
-	CMD("info", -2, L | S, resp_c_command_info, 0, 0, 0, "server", "2.8.13", "slow connection", "Returns information about one, multiple or all commands."),
-	CMD("list", -2, L | S, resp_c_command_list, 0, 0, 0, "server", "7.0.0", "slow connection", "Returns a list of command names."),
-	END,
+    CMD("count", 2, L | S, resp_c_command_count, 0, 0, 0, "server", "2.8.13", "slow connection",
+        "Returns a count of commands."),
+    CMD("docs", -2, L | S, resp_c_command_docs, 0, 0, 0, "server", "7.0.0", "slow connection",
+        "Returns documentary information about one, multiple or all commands."),
+    CMD("info", -2, L | S, resp_c_command_info, 0, 0, 0, "server", "2.8.13", "slow connection",
+        "Returns information about one, multiple or all commands."),
+    CMD("list", -2, L | S, resp_c_command_list, 0, 0, 0, "server", "7.0.0", "slow connection",
+        "Returns a list of command names."),
+    END,
 };
 
 static const resp_cmd_t xgroup_subs[] = {
-	CMD("create", -5, W | M, resp_c_xgroup_create, 2, 2, 1, "stream", "5.0.0", "write stream slow", "Creates a consumer group."),
-	CMD("createconsumer", 5, W | M, resp_c_xgroup_createconsumer, 2, 2, 1, "stream", "6.2.0", "write stream slow", "Creates a consumer in a consumer group."),
-	CMD("delconsumer", 5, W, resp_c_xgroup_delconsumer, 2, 2, 1, "stream", "5.0.0", "write stream slow", "Deletes a consumer from a consumer group."),
-	CMD("help", 2, L | S, resp_c_xgroup_help, 0, 0, 0, "stream", "5.0.0", "stream slow", "Returns helpful text about the different subcommands."),
-	CMD("destroy", 4, W, resp_c_xgroup_destroy, 2, 2, 1, "stream", "5.0.0", "write stream slow", "Destroys a consumer group."),
-	CMD("setid", -5, W, resp_c_xgroup_setid, 2, 2, 1, "stream", "5.0.0", "write stream slow", "Sets the last-delivered ID of a consumer group."),
-	END,
+    CMD("create", -5, W | M, resp_c_xgroup_create, 2, 2, 1, "stream", "5.0.0", "write stream slow",
+        "Creates a consumer group."),
+    CMD("createconsumer", 5, W | M, resp_c_xgroup_createconsumer, 2, 2, 1, "stream", "6.2.0",
+        "write stream slow", "Creates a consumer in a consumer group."),
+    CMD("delconsumer", 5, W, resp_c_xgroup_delconsumer, 2, 2, 1, "stream", "5.0.0",
+        "write stream slow", "Deletes a consumer from a consumer group."),
+    CMD("help", 2, L | S, resp_c_xgroup_help, 0, 0, 0, "stream", "5.0.0", "stream slow",
+        "Returns helpful text about the different subcommands."),
+    CMD("destroy", 4, W, resp_c_xgroup_destroy, 2, 2, 1, "stream", "5.0.0", "write stream slow",
+        "Destroys a consumer group."),
+    CMD("setid", -5, W, resp_c_xgroup_setid, 2, 2, 1, "stream", "5.0.0", "write stream slow",
+        "Sets the last-delivered ID of a consumer group."),
+    END,
 };
 
 static const resp_cmd_t xinfo_subs[] = {
-	CMD("consumers", 4, R, resp_c_xinfo_consumers, 2, 2, 1, "stream", "5.0.0", "read stream slow", "Returns a list of the consumers in a consumer group."),
-	CMD("groups", 3, R, resp_c_xinfo_groups, 2, 2, 1, "stream", "5.0.0", "read stream slow", "Returns a list of the consumer groups of a stream."),
-	CMD("help", 2, L | S, resp_c_xinfo_help, 0, 0, 0, "stream", "5.0.0", "stream slow", "Returns helpful text about the different subcommands."),
-	CMD("stream", -3, R, resp_c_xinfo_stream, 2, 2, 1, "stream", "5.0.0", "read stream slow", "Returns information about a stream."),
-	END,
+    CMD("consumers", 4, R, resp_c_xinfo_consumers, 2, 2, 1, "stream", "5.0.0", "read stream slow",
+        "Returns a list of the consumers in a consumer group."),
+    CMD("groups", 3, R, resp_c_xinfo_groups, 2, 2, 1, "stream", "5.0.0", "read stream slow",
+        "Returns a list of the consumer groups of a stream."),
+    CMD("help", 2, L | S, resp_c_xinfo_help, 0, 0, 0, "stream", "5.0.0", "stream slow",
+        "Returns helpful text about the different subcommands."),
+    CMD("stream", -3, R, resp_c_xinfo_stream, 2, 2, 1, "stream", "5.0.0", "read stream slow",
+        "Returns information about a stream."),
+    END,
 };
 
 static const resp_cmd_t pubsub_subs[] = {
-	CMD("channels", -2, P | L | S, resp_c_pubsub_channels, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns the active channels."),
-	CMD("help", 2, L | S, resp_c_pubsub_help, 0, 0, 0, "pubsub", "6.2.0", "slow", "Returns helpful text about the different subcommands."),
-	CMD("numpat", 2, P | L | S, resp_c_pubsub_numpat, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns a count of unique pattern subscriptions."),
-	CMD("numsub", -2, P | L | S, resp_c_pubsub_numsub, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow", "Returns a count of subscribers to channels."),
-	END,
+    CMD("channels", -2, P | L | S, resp_c_pubsub_channels, 0, 0, 0, "pubsub", "2.8.0",
+        "pubsub slow", "Returns the active channels."),
+    CMD("help", 2, L | S, resp_c_pubsub_help, 0, 0, 0, "pubsub", "6.2.0", "slow",
+        "Returns helpful text about the different subcommands."),
+    CMD("numpat", 2, P | L | S, resp_c_pubsub_numpat, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow",
+        "Returns a count of unique pattern subscriptions."),
+    CMD("numsub", -2, P | L | S, resp_c_pubsub_numsub, 0, 0, 0, "pubsub", "2.8.0", "pubsub slow",
+        "Returns a count of subscribers to channels."),
+    END,
 };
 
 static const resp_cmd_t table[] = {
-	/* lists, strings, expiry, pub/sub, transactions (c_list.c,
+    /* lists, strings, expiry, pub/sub, transactions (c_list.c,
 	 * c_list_block.c, c_string.c, c_expire.c, c_pubsub.c, c_multi.c): one
 	 * block, sorted within, ahead of the rest. A name listed twice resolves
 	 * to its first entry (resp_cmds_index keeps the first). */
-	CMD("append", 3, W | M | F, resp_c_append, 1, 1, 1, "string", "2.0.0", "write string fast", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
-	CMD("blmove", 6, W | M | NS | B, resp_c_blmove, 1, 2, 1, "list", "6.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
-	CMD("blmpop", -5, W | B, resp_c_blmpop, 0, 0, 0, "list", "7.0.0", "write list slow blocking", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-	CMD("blpop", -3, W | NS | B, resp_c_blpop, 1, -2, 1, "list", "2.0.0", "write list slow blocking", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-	CMD("brpop", -3, W | NS | B, resp_c_brpop, 1, -2, 1, "list", "2.0.0", "write list slow blocking", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-	CMD("brpoplpush", 4, W | M | NS | B, resp_c_brpoplpush, 1, 2, 1, "list", "2.2.0", "write list slow blocking", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
-	CMD("decr", 2, W | M | F, resp_c_decr, 1, 1, 1, "string", "1.0.0", "write string fast", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-	CMD("decrby", 3, W | M | F, resp_c_decrby, 1, 1, 1, "string", "1.0.0", "write string fast", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
-	CMD("discard", 1, NS | L | S | F, resp_c_discard, 0, 0, 0, "transactions", "2.0.0", "fast transaction", "Discards a transaction."),
-	CMD("exec", 1, NS | L | S, resp_c_exec, 0, 0, 0, "transactions", "1.2.0", "slow transaction", "Executes all commands in a transaction."),
-	CMD("expire", -3, W | F, resp_c_expire, 1, 1, 1, "generic", "1.0.0", "keyspace write fast", "Sets the expiration time of a key in seconds."),
-	CMD("expireat", -3, W | F, resp_c_expireat, 1, 1, 1, "generic", "1.2.0", "keyspace write fast", "Sets the expiration time of a key to a Unix timestamp."),
-	CMD("get", 2, R | F, resp_c_get, 1, 1, 1, "string", "1.0.0", "read string fast", "Returns the string value of a key."),
-	CMD("getdel", 2, W | F, resp_c_getdel, 1, 1, 1, "string", "6.2.0", "write string fast", "Returns the string value of a key after deleting the key."),
-	CMD("getex", -2, W | F, resp_c_getex, 1, 1, 1, "string", "6.2.0", "write string fast", "Returns the string value of a key after setting its expiration time."),
-	CMD("incr", 2, W | M | F, resp_c_incr, 1, 1, 1, "string", "1.0.0", "write string fast", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
-	CMD("incrby", 3, W | M | F, resp_c_incrby, 1, 1, 1, "string", "1.0.0", "write string fast", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
-	CMD("lindex", 3, R, resp_c_lindex, 1, 1, 1, "list", "1.0.0", "read list slow", "Returns an element from a list by its index."),
-	CMD("linsert", 5, W | M, resp_c_linsert, 1, 1, 1, "list", "2.2.0", "write list slow", "Inserts an element before or after another element in a list."),
-	CMD("llen", 2, R | F, resp_c_llen, 1, 1, 1, "list", "1.0.0", "read list fast", "Returns the length of a list."),
-	CMD("lmove", 5, W | M, resp_c_lmove, 1, 2, 1, "list", "6.2.0", "write list slow", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
-	CMD("lmpop", -4, W, resp_c_lmpop, 0, 0, 0, "list", "7.0.0", "write list slow", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
-	CMD("lpop", -2, W | F, resp_c_lpop, 1, 1, 1, "list", "1.0.0", "write list fast", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
-	CMD("lpos", -3, R, resp_c_lpos, 1, 1, 1, "list", "6.0.6", "read list slow", "Returns the index of matching elements in a list."),
-	CMD("lpush", -3, W | M | F, resp_c_lpush, 1, 1, 1, "list", "1.0.0", "write list fast", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
-	CMD("lpushx", -3, W | M | F, resp_c_lpushx, 1, 1, 1, "list", "2.2.0", "write list fast", "Prepends one or more elements to a list only when the list exists."),
-	CMD("lrange", 4, R, resp_c_lrange, 1, 1, 1, "list", "1.0.0", "read list slow", "Returns a range of elements from a list."),
-	CMD("lrem", 4, W, resp_c_lrem, 1, 1, 1, "list", "1.0.0", "write list slow", "Removes elements from a list. Deletes the list if the last element was removed."),
-	CMD("lset", 4, W | M, resp_c_lset, 1, 1, 1, "list", "1.0.0", "write list slow", "Sets the value of an element in a list by its index."),
-	CMD("ltrim", 4, W, resp_c_ltrim, 1, 1, 1, "list", "1.0.0", "write list slow", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
-	CMD("mget", -2, R | F, resp_c_mget, 1, -1, 1, "string", "1.0.0", "read string fast", "Atomically returns the string values of one or more keys."),
-	CMD("mset", -3, W | M, resp_c_mset, 1, -1, 2, "string", "1.0.1", "write string slow", "Atomically creates or modifies the string values of one or more keys."),
-	CMD("multi", 1, NS | L | S | F, resp_c_multi, 0, 0, 0, "transactions", "1.2.0", "fast transaction", "Starts a transaction."),
-	CMD("persist", 2, W | F, resp_c_persist, 1, 1, 1, "generic", "2.2.0", "keyspace write fast", "Removes the expiration time of a key."),
-	CMD("pexpire", -3, W | F, resp_c_pexpire, 1, 1, 1, "generic", "2.6.0", "keyspace write fast", "Sets the expiration time of a key in milliseconds."),
-	CMD("pexpireat", -3, W | F, resp_c_pexpireat, 1, 1, 1, "generic", "2.6.0", "keyspace write fast", "Sets the expiration time of a key to a Unix milliseconds timestamp."),
-	CMD("psetex", 4, W | M, resp_c_psetex, 1, 1, 1, "string", "2.6.0", "write string slow", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."),
-	CMD("psubscribe", -2, P | NS | L | S, resp_c_psubscribe, 0, 0, 0, "pubsub", "2.0.0", "pubsub slow", "Listens for messages published to channels that match one or more patterns."),
-	CMD("pttl", 2, R | F, resp_c_pttl, 1, 1, 1, "generic", "2.6.0", "keyspace read fast", "Returns the expiration time in milliseconds of a key."),
-	CMD("publish", 3, P | L | S | F, resp_c_publish, 0, 0, 0, "pubsub", "2.0.0", "pubsub fast", "Posts a message to a channel."),
-	CONTAINER("pubsub", -2, 0, NULL, "pubsub", "2.8.0", "slow", "A container for Pub/Sub commands.", pubsub_subs),
-	CMD("punsubscribe", -1, P | NS | L | S, resp_c_punsubscribe, 0, 0, 0, "pubsub", "2.0.0", "pubsub slow", "Stops listening to messages published to channels that match one or more patterns."),
-	CMD("rename", 3, W, resp_c_rename, 1, 2, 1, "generic", "1.0.0", "keyspace write slow", "Renames a key and overwrites the destination."),
-	CMD("rpop", -2, W | F, resp_c_rpop, 1, 1, 1, "list", "1.0.0", "write list fast", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
-	CMD("rpoplpush", 3, W | M, resp_c_rpoplpush, 1, 2, 1, "list", "1.2.0", "write list slow", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
-	CMD("rpush", -3, W | M | F, resp_c_rpush, 1, 1, 1, "list", "1.0.0", "write list fast", "Appends one or more elements to a list. Creates the key if it doesn't exist."),
-	CMD("rpushx", -3, W | M | F, resp_c_rpushx, 1, 1, 1, "list", "2.2.0", "write list fast", "Appends an element to a list only when the list exists."),
-	CMD("set", -3, W | M, resp_c_set, 1, 1, 1, "string", "1.0.0", "write string slow", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
-	CMD("setex", 4, W | M, resp_c_setex, 1, 1, 1, "string", "2.0.0", "write string slow", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
-	CMD("setnx", 3, W | M | F, resp_c_setnx, 1, 1, 1, "string", "1.0.0", "write string fast", "Set the string value of a key only when the key doesn't exist."),
-	CMD("strlen", 2, R | F, resp_c_strlen, 1, 1, 1, "string", "2.2.0", "read string fast", "Returns the length of a string value."),
-	CMD("subscribe", -2, P | NS | L | S, resp_c_subscribe, 0, 0, 0, "pubsub", "2.0.0", "pubsub slow", "Listens for messages published to channels."),
-	CMD("ttl", 2, R | F, resp_c_ttl, 1, 1, 1, "generic", "1.0.0", "keyspace read fast", "Returns the expiration time in seconds of a key."),
-	CMD("unlink", -2, W | F, resp_c_unlink, 1, -1, 1, "generic", "4.0.0", "keyspace write fast", "Asynchronously deletes one or more keys."),
-	CMD("unsubscribe", -1, P | NS | L | S, resp_c_unsubscribe, 0, 0, 0, "pubsub", "2.0.0", "pubsub slow", "Stops listening to messages posted to channels."),
-	CMD("unwatch", 1, NS | L | S | F, resp_c_unwatch, 0, 0, 0, "transactions", "2.2.0", "fast transaction", "Forgets about watched keys of a transaction."),
-	CMD("watch", -2, NS | L | S | F, resp_c_watch, 1, -1, 1, "transactions", "2.2.0", "fast transaction", "Monitors changes to keys to determine the execution of a transaction."),
-	/* end of the lists/strings/pub-sub/transactions block */
-	CMD("auth", -2, NS | L | S | NA | F, resp_c_auth, 0, 0, 0, "connection", "1.0.0", "fast connection", "Authenticates the connection."),
-	CONTAINER("client", -2, 0, NULL, "connection", "2.4.0", "slow", "A container for client connection commands.", client_subs),
-	CONTAINER("command", -1, L | S, resp_c_command, "server", "2.8.13", "slow connection", "Returns detailed information about all commands.", command_subs),
-	CONTAINER("config", -2, 0, NULL, "server", "2.0.0", "slow", "A container for server configuration commands.", config_subs),
-	CMD("dbsize", 1, R | F, resp_c_dbsize, 0, 0, 0, "server", "1.0.0", "keyspace read fast", "Returns the number of keys in the database."),
-	CMD("del", -2, W, resp_c_del, 1, -1, 1, "generic", "1.0.0", "keyspace write slow", "Deletes one or more keys."),
-	CMD("echo", 2, F, resp_c_echo, 0, 0, 0, "connection", "1.0.0", "fast connection", "Returns the given string."),
-	CMD("exists", -2, R | F, resp_c_exists, 1, -1, 1, "generic", "1.0.0", "keyspace read fast", "Determines whether one or more keys exist."),
-	CMD("flushall", -1, W, resp_c_flushdb, 0, 0, 0, "server", "1.0.0", "keyspace write slow dangerous", "Removes all keys from all databases."),
-	CMD("flushdb", -1, W, resp_c_flushdb, 0, 0, 0, "server", "1.0.0", "keyspace write slow dangerous", "Remove all keys from the current database."),
-	CMD("hello", -1, NS | L | S | NA | F, resp_c_hello, 0, 0, 0, "connection", "6.0.0", "fast connection", "Handshakes with the Redis server."),
-	CMD("info", -1, L | S, resp_c_info, 0, 0, 0, "server", "1.0.0", "slow dangerous", "Returns information and statistics about the server."),
-	CMD("keys", 2, R, resp_c_keys, 0, 0, 0, "generic", "1.0.0", "keyspace read slow dangerous", "Returns all key names that match a pattern."),
-	CMD("ping", -1, F, resp_c_ping, 0, 0, 0, "connection", "1.0.0", "fast connection", "Returns the server's liveliness response."),
-	CMD("quit", -1, NS | L | S | NA | F, resp_c_quit, 0, 0, 0, "connection", "1.0.0", "fast connection", "Closes the connection."),
-	CMD("reset", 1, NS | L | S | NA | F, resp_c_reset, 0, 0, 0, "connection", "6.2.0", "fast connection", "Resets the connection."),
-	CMD("scan", -2, R, resp_c_scan, 0, 0, 0, "generic", "2.8.0", "keyspace read slow", "Iterates over the key names in the database."),
-	CMD("select", 2, L | S | F, resp_c_select, 0, 0, 0, "connection", "1.0.0", "fast connection", "Changes the selected database."),
-	CMD("time", 1, L | S | F, resp_c_time, 0, 0, 0, "server", "2.6.0", "fast", "Returns the server time."),
-	CMD("type", 2, R | F, resp_c_type, 1, 1, 1, "generic", "1.0.0", "keyspace read fast", "Determines the type of value stored at a key."),
-	CMD("xack", -4, W | F, resp_c_xack, 1, 1, 1, "stream", "5.0.0", "write stream fast", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream."),
-	CMD("xadd", -5, W | M | F, resp_c_xadd, 1, 1, 1, "stream", "5.0.0", "write stream fast", "Appends a new message to a stream. Creates the key if it doesn't exist."),
-	CMD("xautoclaim", -6, W | F, resp_c_xautoclaim, 1, 1, 1, "stream", "6.2.0", "write stream fast", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member."),
-	CMD("xclaim", -6, W | F, resp_c_xclaim, 1, 1, 1, "stream", "5.0.0", "write stream fast", "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member."),
-	CMD("xdel", -3, W | F, resp_c_xdel, 1, 1, 1, "stream", "5.0.0", "write stream fast", "Returns the number of messages after removing them from a stream."),
-	CONTAINER("xgroup", -2, 0, NULL, "stream", "5.0.0", "slow", "A container for consumer groups commands.", xgroup_subs),
-	CONTAINER("xinfo", -2, 0, NULL, "stream", "5.0.0", "slow", "A container for stream introspection commands.", xinfo_subs),
-	CMD("xlen", 2, R | F, resp_c_xlen, 1, 1, 1, "stream", "5.0.0", "read stream fast", "Return the number of messages in a stream."),
-	CMD("xpending", -3, R, resp_c_xpending, 1, 1, 1, "stream", "5.0.0", "read stream slow", "Returns the information and entries from a stream consumer group's pending entries list."),
-	CMD("xrange", -4, R, resp_c_xrange, 1, 1, 1, "stream", "5.0.0", "read stream slow", "Returns the messages from a stream within a range of IDs."),
-	CMD("xread", -4, R | B, resp_c_xread, 0, 0, 1, "stream", "5.0.0", "read stream slow blocking", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise."),
-	CMD("xreadgroup", -7, W | B, resp_c_xreadgroup, 0, 0, 1, "stream", "5.0.0", "write stream slow blocking", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise."),
-	CMD("xrevrange", -4, R, resp_c_xrevrange, 1, 1, 1, "stream", "5.0.0", "read stream slow", "Returns the messages from a stream within a range of IDs in reverse order."),
-	CMD("xsetid", -3, W | M | F, resp_c_xsetid, 1, 1, 1, "stream", "5.0.0", "write stream fast", "An internal command for replicating stream values."),
-	CMD("xtrim", -4, W, resp_c_xtrim, 1, 1, 1, "stream", "5.0.0", "write stream slow", "Deletes messages from the beginning of a stream."),
-	END,
+    CMD("append", 3, W | M | F, resp_c_append, 1, 1, 1, "string", "2.0.0", "write string fast",
+        "Appends a string to the value of a key. Creates the key if it doesn't exist."),
+    CMD("blmove", 6, W | M | NS | B, resp_c_blmove, 1, 2, 1, "list", "6.2.0",
+        "write list slow blocking",
+        "Pops an element from a list, pushes it to another list and returns it. Blocks until an "
+        "element is available otherwise. Deletes the list if the last element was moved."),
+    CMD("blmpop", -5, W | B, resp_c_blmpop, 0, 0, 0, "list", "7.0.0", "write list slow blocking",
+        "Pops the first element from one of multiple lists. Blocks until an element is available "
+        "otherwise. Deletes the list if the last element was popped."),
+    CMD("blpop", -3, W | NS | B, resp_c_blpop, 1, -2, 1, "list", "2.0.0",
+        "write list slow blocking",
+        "Removes and returns the first element in a list. Blocks until an element is available "
+        "otherwise. Deletes the list if the last element was popped."),
+    CMD("brpop", -3, W | NS | B, resp_c_brpop, 1, -2, 1, "list", "2.0.0",
+        "write list slow blocking",
+        "Removes and returns the last element in a list. Blocks until an element is available "
+        "otherwise. Deletes the list if the last element was popped."),
+    CMD("brpoplpush", 4, W | M | NS | B, resp_c_brpoplpush, 1, 2, 1, "list", "2.2.0",
+        "write list slow blocking",
+        "Pops an element from a list, pushes it to another list and returns it. Block until an "
+        "element is available otherwise. Deletes the list if the last element was popped."),
+    CMD("decr", 2, W | M | F, resp_c_decr, 1, 1, 1, "string", "1.0.0", "write string fast",
+        "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+        "exist."),
+    CMD("decrby", 3, W | M | F, resp_c_decrby, 1, 1, 1, "string", "1.0.0", "write string fast",
+        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
+        "doesn't exist."),
+    CMD("discard", 1, NS | L | S | F, resp_c_discard, 0, 0, 0, "transactions", "2.0.0",
+        "fast transaction", "Discards a transaction."),
+    CMD("exec", 1, NS | L | S, resp_c_exec, 0, 0, 0, "transactions", "1.2.0", "slow transaction",
+        "Executes all commands in a transaction."),
+    CMD("expire", -3, W | F, resp_c_expire, 1, 1, 1, "generic", "1.0.0", "keyspace write fast",
+        "Sets the expiration time of a key in seconds."),
+    CMD("expireat", -3, W | F, resp_c_expireat, 1, 1, 1, "generic", "1.2.0", "keyspace write fast",
+        "Sets the expiration time of a key to a Unix timestamp."),
+    CMD("get", 2, R | F, resp_c_get, 1, 1, 1, "string", "1.0.0", "read string fast",
+        "Returns the string value of a key."),
+    CMD("getdel", 2, W | F, resp_c_getdel, 1, 1, 1, "string", "6.2.0", "write string fast",
+        "Returns the string value of a key after deleting the key."),
+    CMD("getex", -2, W | F, resp_c_getex, 1, 1, 1, "string", "6.2.0", "write string fast",
+        "Returns the string value of a key after setting its expiration time."),
+    CMD("incr", 2, W | M | F, resp_c_incr, 1, 1, 1, "string", "1.0.0", "write string fast",
+        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+        "exist."),
+    CMD("incrby", 3, W | M | F, resp_c_incrby, 1, 1, 1, "string", "1.0.0", "write string fast",
+        "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
+        "doesn't exist."),
+    CMD("lindex", 3, R, resp_c_lindex, 1, 1, 1, "list", "1.0.0", "read list slow",
+        "Returns an element from a list by its index."),
+    CMD("linsert", 5, W | M, resp_c_linsert, 1, 1, 1, "list", "2.2.0", "write list slow",
+        "Inserts an element before or after another element in a list."),
+    CMD("llen", 2, R | F, resp_c_llen, 1, 1, 1, "list", "1.0.0", "read list fast",
+        "Returns the length of a list."),
+    CMD("lmove", 5, W | M, resp_c_lmove, 1, 2, 1, "list", "6.2.0", "write list slow",
+        "Returns an element after popping it from one list and pushing it to another. Deletes the "
+        "list if the last element was moved."),
+    CMD("lmpop", -4, W, resp_c_lmpop, 0, 0, 0, "list", "7.0.0", "write list slow",
+        "Returns multiple elements from a list after removing them. Deletes the list if the last "
+        "element was popped."),
+    CMD("lpop", -2, W | F, resp_c_lpop, 1, 1, 1, "list", "1.0.0", "write list fast",
+        "Returns the first elements in a list after removing it. Deletes the list if the last "
+        "element was popped."),
+    CMD("lpos", -3, R, resp_c_lpos, 1, 1, 1, "list", "6.0.6", "read list slow",
+        "Returns the index of matching elements in a list."),
+    CMD("lpush", -3, W | M | F, resp_c_lpush, 1, 1, 1, "list", "1.0.0", "write list fast",
+        "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
+    CMD("lpushx", -3, W | M | F, resp_c_lpushx, 1, 1, 1, "list", "2.2.0", "write list fast",
+        "Prepends one or more elements to a list only when the list exists."),
+    CMD("lrange", 4, R, resp_c_lrange, 1, 1, 1, "list", "1.0.0", "read list slow",
+        "Returns a range of elements from a list."),
+    CMD("lrem", 4, W, resp_c_lrem, 1, 1, 1, "list", "1.0.0", "write list slow",
+        "Removes elements from a list. Deletes the list if the last element was removed."),
+    CMD("lset", 4, W | M, resp_c_lset, 1, 1, 1, "list", "1.0.0", "write list slow",
+        "Sets the value of an element in a list by its index."),
+    CMD("ltrim", 4, W, resp_c_ltrim, 1, 1, 1, "list", "1.0.0", "write list slow",
+        "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+    CMD("mget", -2, R | F, resp_c_mget, 1, -1, 1, "string", "1.0.0", "read string fast",
+        "Atomically returns the string values of one or more keys."),
+    CMD("mset", -3, W | M, resp_c_mset, 1, -1, 2, "string", "1.0.1", "write string slow",
+        "Atomically creates or modifies the string values of one or more keys."),
+    CMD("multi", 1, NS | L | S | F, resp_c_multi, 0, 0, 0, "transactions", "1.2.0",
+        "fast transaction", "Starts a transaction."),
+    CMD("persist", 2, W | F, resp_c_persist, 1, 1, 1, "generic", "2.2.0", "keyspace write fast",
+        "Removes the expiration time of a key."),
+    CMD("pexpire", -3, W | F, resp_c_pexpire, 1, 1, 1, "generic", "2.6.0", "keyspace write fast",
+        "Sets the expiration time of a key in milliseconds."),
+    CMD("pexpireat", -3, W | F, resp_c_pexpireat, 1, 1, 1, "generic", "2.6.0",
+        "keyspace write fast",
+        "Sets the expiration time of a key to a Unix milliseconds timestamp."),
+    CMD("psetex", 4, W | M, resp_c_psetex, 1, 1, 1, "string", "2.6.0", "write string slow",
+        "Sets both string value and expiration time in milliseconds of a key. The key is created "
+        "if it doesn't exist."),
+    CMD("psubscribe", -2, P | NS | L | S, resp_c_psubscribe, 0, 0, 0, "pubsub", "2.0.0",
+        "pubsub slow",
+        "Listens for messages published to channels that match one or more patterns."),
+    CMD("pttl", 2, R | F, resp_c_pttl, 1, 1, 1, "generic", "2.6.0", "keyspace read fast",
+        "Returns the expiration time in milliseconds of a key."),
+    CMD("publish", 3, P | L | S | F, resp_c_publish, 0, 0, 0, "pubsub", "2.0.0", "pubsub fast",
+        "Posts a message to a channel."),
+    CONTAINER("pubsub", -2, 0, NULL, "pubsub", "2.8.0", "slow", "A container for Pub/Sub commands.",
+              pubsub_subs),
+    CMD("punsubscribe", -1, P | NS | L | S, resp_c_punsubscribe, 0, 0, 0, "pubsub", "2.0.0",
+        "pubsub slow",
+        "Stops listening to messages published to channels that match one or more patterns."),
+    CMD("rename", 3, W, resp_c_rename, 1, 2, 1, "generic", "1.0.0", "keyspace write slow",
+        "Renames a key and overwrites the destination."),
+    CMD("rpop", -2, W | F, resp_c_rpop, 1, 1, 1, "list", "1.0.0", "write list fast",
+        "Returns and removes the last elements of a list. Deletes the list if the last element was "
+        "popped."),
+    CMD("rpoplpush", 3, W | M, resp_c_rpoplpush, 1, 2, 1, "list", "1.2.0", "write list slow",
+        "Returns the last element of a list after removing and pushing it to another list. Deletes "
+        "the list if the last element was popped."),
+    CMD("rpush", -3, W | M | F, resp_c_rpush, 1, 1, 1, "list", "1.0.0", "write list fast",
+        "Appends one or more elements to a list. Creates the key if it doesn't exist."),
+    CMD("rpushx", -3, W | M | F, resp_c_rpushx, 1, 1, 1, "list", "2.2.0", "write list fast",
+        "Appends an element to a list only when the list exists."),
+    CMD("set", -3, W | M, resp_c_set, 1, 1, 1, "string", "1.0.0", "write string slow",
+        "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
+        "exist."),
+    CMD("setex", 4, W | M, resp_c_setex, 1, 1, 1, "string", "2.0.0", "write string slow",
+        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
+    CMD("setnx", 3, W | M | F, resp_c_setnx, 1, 1, 1, "string", "1.0.0", "write string fast",
+        "Set the string value of a key only when the key doesn't exist."),
+    CMD("strlen", 2, R | F, resp_c_strlen, 1, 1, 1, "string", "2.2.0", "read string fast",
+        "Returns the length of a string value."),
+    CMD("subscribe", -2, P | NS | L | S, resp_c_subscribe, 0, 0, 0, "pubsub", "2.0.0",
+        "pubsub slow", "Listens for messages published to channels."),
+    CMD("ttl", 2, R | F, resp_c_ttl, 1, 1, 1, "generic", "1.0.0", "keyspace read fast",
+        "Returns the expiration time in seconds of a key."),
+    CMD("unlink", -2, W | F, resp_c_unlink, 1, -1, 1, "generic", "4.0.0", "keyspace write fast",
+        "Asynchronously deletes one or more keys."),
+    CMD("unsubscribe", -1, P | NS | L | S, resp_c_unsubscribe, 0, 0, 0, "pubsub", "2.0.0",
+        "pubsub slow", "Stops listening to messages posted to channels."),
+    CMD("unwatch", 1, NS | L | S | F, resp_c_unwatch, 0, 0, 0, "transactions", "2.2.0",
+        "fast transaction", "Forgets about watched keys of a transaction."),
+    CMD("watch", -2, NS | L | S | F, resp_c_watch, 1, -1, 1, "transactions", "2.2.0",
+        "fast transaction",
+        "Monitors changes to keys to determine the execution of a transaction."),
+    /* end of the lists/strings/pub-sub/transactions block */
+    CMD("auth", -2, NS | L | S | NA | F, resp_c_auth, 0, 0, 0, "connection", "1.0.0",
+        "fast connection", "Authenticates the connection."),
+    CONTAINER("client", -2, 0, NULL, "connection", "2.4.0", "slow",
+              "A container for client connection commands.", client_subs),
+    CONTAINER("command", -1, L | S, resp_c_command, "server", "2.8.13", "slow connection",
+              "Returns detailed information about all commands.", command_subs),
+    CONTAINER("config", -2, 0, NULL, "server", "2.0.0", "slow",
+              "A container for server configuration commands.", config_subs),
+    CMD("dbsize", 1, R | F, resp_c_dbsize, 0, 0, 0, "server", "1.0.0", "keyspace read fast",
+        "Returns the number of keys in the database."),
+    CMD("del", -2, W, resp_c_del, 1, -1, 1, "generic", "1.0.0", "keyspace write slow",
+        "Deletes one or more keys."),
+    CMD("echo", 2, F, resp_c_echo, 0, 0, 0, "connection", "1.0.0", "fast connection",
+        "Returns the given string."),
+    CMD("exists", -2, R | F, resp_c_exists, 1, -1, 1, "generic", "1.0.0", "keyspace read fast",
+        "Determines whether one or more keys exist."),
+    CMD("flushall", -1, W, resp_c_flushdb, 0, 0, 0, "server", "1.0.0",
+        "keyspace write slow dangerous", "Removes all keys from all databases."),
+    CMD("flushdb", -1, W, resp_c_flushdb, 0, 0, 0, "server", "1.0.0",
+        "keyspace write slow dangerous", "Remove all keys from the current database."),
+    CMD("hello", -1, NS | L | S | NA | F, resp_c_hello, 0, 0, 0, "connection", "6.0.0",
+        "fast connection", "Handshakes with the Redis server."),
+    CMD("info", -1, L | S, resp_c_info, 0, 0, 0, "server", "1.0.0", "slow dangerous",
+        "Returns information and statistics about the server."),
+    CMD("keys", 2, R, resp_c_keys, 0, 0, 0, "generic", "1.0.0", "keyspace read slow dangerous",
+        "Returns all key names that match a pattern."),
+    CMD("ping", -1, F, resp_c_ping, 0, 0, 0, "connection", "1.0.0", "fast connection",
+        "Returns the server's liveliness response."),
+    CMD("quit", -1, NS | L | S | NA | F, resp_c_quit, 0, 0, 0, "connection", "1.0.0",
+        "fast connection", "Closes the connection."),
+    CMD("reset", 1, NS | L | S | NA | F, resp_c_reset, 0, 0, 0, "connection", "6.2.0",
+        "fast connection", "Resets the connection."),
+    CMD("scan", -2, R, resp_c_scan, 0, 0, 0, "generic", "2.8.0", "keyspace read slow",
+        "Iterates over the key names in the database."),
+    CMD("select", 2, L | S | F, resp_c_select, 0, 0, 0, "connection", "1.0.0", "fast connection",
+        "Changes the selected database."),
+    CMD("time", 1, L | S | F, resp_c_time, 0, 0, 0, "server", "2.6.0", "fast",
+        "Returns the server time."),
+    CMD("type", 2, R | F, resp_c_type, 1, 1, 1, "generic", "1.0.0", "keyspace read fast",
+        "Determines the type of value stored at a key."),
+    CMD("xack", -4, W | F, resp_c_xack, 1, 1, 1, "stream", "5.0.0", "write stream fast",
+        "Returns the number of messages that were successfully acknowledged by the consumer group "
+        "member of a stream."),
+    CMD("xadd", -5, W | M | F, resp_c_xadd, 1, 1, 1, "stream", "5.0.0", "write stream fast",
+        "Appends a new message to a stream. Creates the key if it doesn't exist."),
+    CMD("xautoclaim", -6, W | F, resp_c_xautoclaim, 1, 1, 1, "stream", "6.2.0", "write stream fast",
+        "Changes, or acquires, ownership of messages in a consumer group, as if the messages were "
+        "delivered to as consumer group member."),
+    CMD("xclaim", -6, W | F, resp_c_xclaim, 1, 1, 1, "stream", "5.0.0", "write stream fast",
+        "Changes, or acquires, ownership of a message in a consumer group, as if the message was "
+        "delivered a consumer group member."),
+    CMD("xdel", -3, W | F, resp_c_xdel, 1, 1, 1, "stream", "5.0.0", "write stream fast",
+        "Returns the number of messages after removing them from a stream."),
+    CONTAINER("xgroup", -2, 0, NULL, "stream", "5.0.0", "slow",
+              "A container for consumer groups commands.", xgroup_subs),
+    CONTAINER("xinfo", -2, 0, NULL, "stream", "5.0.0", "slow",
+              "A container for stream introspection commands.", xinfo_subs),
+    CMD("xlen", 2, R | F, resp_c_xlen, 1, 1, 1, "stream", "5.0.0", "read stream fast",
+        "Return the number of messages in a stream."),
+    CMD("xpending", -3, R, resp_c_xpending, 1, 1, 1, "stream", "5.0.0", "read stream slow",
+        "Returns the information and entries from a stream consumer group's pending entries list."),
+    CMD("xrange", -4, R, resp_c_xrange, 1, 1, 1, "stream", "5.0.0", "read stream slow",
+        "Returns the messages from a stream within a range of IDs."),
+    CMD("xread", -4, R | B, resp_c_xread, 0, 0, 1, "stream", "5.0.0", "read stream slow blocking",
+        "Returns messages from multiple streams with IDs greater than the ones requested. Blocks "
+        "until a message is available otherwise."),
+    CMD("xreadgroup", -7, W | B, resp_c_xreadgroup, 0, 0, 1, "stream", "5.0.0",
+        "write stream slow blocking",
+        "Returns new or historical messages from a stream for a consumer in a group. Blocks until "
+        "a message is available otherwise."),
+    CMD("xrevrange", -4, R, resp_c_xrevrange, 1, 1, 1, "stream", "5.0.0", "read stream slow",
+        "Returns the messages from a stream within a range of IDs in reverse order."),
+    CMD("xsetid", -3, W | M | F, resp_c_xsetid, 1, 1, 1, "stream", "5.0.0", "write stream fast",
+        "An internal command for replicating stream values."),
+    CMD("xtrim", -4, W, resp_c_xtrim, 1, 1, 1, "stream", "5.0.0", "write stream slow",
+        "Deletes messages from the beginning of a stream."),
+    END,
 };
 
 void resp_cmds_index(resp_srv_t *srv)
@@ -229,7 +385,10 @@ void resp_err_arity(resp_cli_t *cl, const char *fullname)
 	resp_errorf(cl->out, "ERR wrong number of arguments for '%s' command", fullname);
 }
 
-void resp_err_syntax(resp_cli_t *cl) { resp_error(cl->out, "ERR syntax error"); }
+void resp_err_syntax(resp_cli_t *cl)
+{
+	resp_error(cl->out, "ERR syntax error");
+}
 
 void resp_err_wrongtype(resp_cli_t *cl)
 {
@@ -314,7 +473,7 @@ static void unknown_command(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	}
 	int nl = argv[0].len < 128 ? (int)argv[0].len : 128;
 	resp_errorf(cl->out, "ERR unknown command '%.*s', with args beginning with: %s", nl,
-		    argv[0].p, args);
+	            argv[0].p, args);
 }
 
 /* "parent|sub" or the name alone, for arity errors only: dispatch itself
@@ -369,7 +528,7 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 			return 0;
 		}
 		const resp_cmd_t *sub =
-			argc < 2 ? cmd : resp_cmd_lookup(cmd->subs, argv[1].p, argv[1].len);
+		    argc < 2 ? cmd : resp_cmd_lookup(cmd->subs, argv[1].p, argv[1].len);
 		if (!sub) {
 			char up[32];
 			size_t i;
@@ -377,8 +536,8 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 				up[i] = (char)toupper((unsigned char)cmd->name[i]);
 			up[i] = 0;
 			int n = argv[1].len < 128 ? (int)argv[1].len : 128;
-			resp_errorf(cl->out, "ERR unknown subcommand '%.*s'. Try %s HELP.", n, argv[1].p,
-				    up);
+			resp_errorf(cl->out, "ERR unknown subcommand '%.*s'. Try %s HELP.", n,
+			            argv[1].p, up);
 			return 0;
 		}
 		parent = cmd;
@@ -427,11 +586,11 @@ static void put_flags(resp_cli_t *cl, uint32_t f)
 		uint32_t bit;
 		const char *name;
 	} names[] = {
-		{ RESP_CMD_WRITE, "write" },	 { RESP_CMD_READONLY, "readonly" },
-		{ RESP_CMD_DENYOOM, "denyoom" }, { RESP_CMD_PUBSUB, "pubsub" }, { RESP_CMD_NOSCRIPT, "noscript" },
-		{ RESP_CMD_LOADING, "loading" }, { RESP_CMD_STALE, "stale" },
-		{ RESP_CMD_NOAUTH, "no_auth" },	 { RESP_CMD_FAST, "fast" },
-		{ RESP_CMD_BLOCKING, "blocking" },
+	    {RESP_CMD_WRITE, "write"},       {RESP_CMD_READONLY, "readonly"},
+	    {RESP_CMD_DENYOOM, "denyoom"},   {RESP_CMD_PUBSUB, "pubsub"},
+	    {RESP_CMD_NOSCRIPT, "noscript"}, {RESP_CMD_LOADING, "loading"},
+	    {RESP_CMD_STALE, "stale"},       {RESP_CMD_NOAUTH, "no_auth"},
+	    {RESP_CMD_FAST, "fast"},         {RESP_CMD_BLOCKING, "blocking"},
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -579,8 +738,8 @@ RESP_HANDLER(resp_c_command_list)
 		resp_bulk_str(cl->out, t[i].name);
 		k++;
 		for (const resp_cmd_t *s = t[i].subs; s && s->name; s++) {
-			buf_printf(cl->out, "$%zu\r\n%s|%s\r\n", strlen(t[i].name) + 1 + strlen(s->name),
-				   t[i].name, s->name);
+			buf_printf(cl->out, "$%zu\r\n%s|%s\r\n",
+			           strlen(t[i].name) + 1 + strlen(s->name), t[i].name, s->name);
 			k++;
 		}
 	}
