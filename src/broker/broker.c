@@ -128,7 +128,8 @@ int broker_open(broker_t *b)
 
 int broker_busy(const broker_t *b)
 {
-	return b->jobs && dur_busy(b->jobs->dur) > 0;
+	/* Kafka's held replies are counted by its front (busy()). */
+	return (b->jobs && dur_busy(b->jobs->dur) > 0) || (b->ks && ks_busy(b->ks) > 0);
 }
 
 void broker_close(broker_t *b)

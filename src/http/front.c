@@ -8,7 +8,8 @@
  *                   disk use and free space, and what the broker holds
  *                   (read from its live state, whichever listeners are
  *                   on): each Kafka topic's partitions, log bytes and
- *                   readable messages; the beanstalkd job counts.
+ *                   readable messages; the beanstalkd job counts; the
+ *                   Redis key counts.
  *
  * HTTP/1.0 and 1.1 requests without bodies only; keep-alive is honoured.
  * Anything else gets 400/404/405/413 and, for malformed input, a close. The
@@ -16,6 +17,7 @@
  * Loop thread only.
  */
 #include "broker/job.h"
+#include "broker/keyspace.h"
 #include "broker/topic.h"
 #include "core/err.h"
 #include "core/time.h"
@@ -150,6 +152,17 @@ static void topics_json(buf_t *b, const broker_t *br)
 	buf_puts(b, "]");
 }
 
+/* "keys":{"total":N,"expiring":N} from the broker's Redis keyspace. */
+static void keys_json(buf_t *b, const broker_t *br)
+{
+	if (!br->ks) {
+		buf_puts(b, "\"keys\":null");
+		return;
+	}
+	buf_printf(b, "\"keys\":{\"total\":%zu,\"expiring\":%zu}", ks_size(br->ks),
+	           ks_expires_count(br->ks));
+}
+
 /* "jobs":{"ready":N,…,"tubes":N} from the broker's jobs. */
 static void jobs_json(buf_t *b, const broker_t *br)
 {
@@ -190,6 +203,8 @@ static void status(conn_t *c, http_srv_t *h, int keep_alive)
 	topics_json(&body, br);
 	buf_puts(&body, ",");
 	jobs_json(&body, br);
+	buf_puts(&body, ",");
+	keys_json(&body, br);
 	buf_puts(&body, "}\n");
 	reply(c, 200, "OK", "application/json", (const char *)buf_data(&body), buf_len(&body),
 	      keep_alive);

@@ -42,12 +42,18 @@ def test_status_reads_the_broker_not_the_directory(tmp_path):
             assert b.cmd(b"put 1 0 10 1\r\nx\r\n").startswith(b"INSERTED")
         assert b.cmd(b"bury 1 1\r\n") == b"NOT_FOUND\r\n"
         b.close()
-    # Kafka and beanstalkd listeners off: the broker still holds both.
-    with sluice.Sluiced(data_dir=data, listeners=("resp", "http")) as sl:
+        import redis
+        r = redis.Redis(port=sl.port("resp"))
+        r.set("a", 1)
+        r.set("b", 2, ex=100)
+        r.rpush("l", 1, 2)
+    # Only HTTP on: the broker still holds everything.
+    with sluice.Sluiced(data_dir=data, listeners=("http",)) as sl:
         # Looks like a partition directory, but no topic owns it.
         os.makedirs(os.path.join(data, "topics", "ghost-0"))
         st = status(sl)
         assert st["ports"]["kafka"] == -1 and st["ports"]["beanstalk"] == -1
+        assert st["ports"]["resp"] == -1
         topics = {t["name"]: t for t in st["topics"]}
         assert set(topics) == {"st"}, topics
         assert topics["st"]["partitions"] == 3
@@ -55,3 +61,4 @@ def test_status_reads_the_broker_not_the_directory(tmp_path):
         assert topics["st"]["bytes"] > 0
         assert st["jobs"]["ready"] == 4
         assert st["jobs"]["next_id"] == 5
+        assert st["keys"] == {"total": 3, "expiring": 1}
