@@ -20,8 +20,12 @@ const char *proto_sniff(const uint8_t *p, size_t n)
 	                                   "stats", "list-tubes", "peek",    "delete ", "kick"};
 	if (n == 0)
 		return NULL;
+	/* A method and, on the same line, the version: "GET foo" typed at a
+	 * Redis prompt is not HTTP. */
+	const uint8_t *eol = memchr(p, '\n', n);
+	size_t line = eol ? (size_t)(eol - p) : n;
 	for (size_t i = 0; i < sizeof http / sizeof http[0]; i++)
-		if (starts(p, n, http[i]))
+		if (starts(p, n, http[i]) && memmem(p, line, " HTTP/1.", 8))
 			return "an HTTP request";
 	for (size_t i = 0; i < sizeof bstk / sizeof bstk[0]; i++)
 		if (starts(p, n, bstk[i]))

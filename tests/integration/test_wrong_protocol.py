@@ -51,6 +51,13 @@ def test_wrong_protocol_on_each_listener_is_named(tmp_path):
         peer = "127.0.0.1:%d" % b.getsockname()[1]
         assert wait_log(sl, "beanstalk: %s: looks like a Kafka request on the beanstalkd listener" % peer)
         b.close()
+        r = socket.create_connection(("127.0.0.1", sl.port("resp")), timeout=5)
+        r.sendall(kafka_request(18, 3))
+        peer = "127.0.0.1:%d" % r.getsockname()[1]
+        assert wait_log(sl, "resp: %s: looks like a Kafka request on the Redis listener" % peer)
+        r.close()
+        peer = send(sl.port("resp"), b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert wait_log(sl, "resp: %s: looks like an HTTP request on the Redis listener" % peer)
         peer = send(sl.port("kafka"), kafka_request(9999, 0))
         assert wait_log(sl, "kafka: %s: unsupported API key 9999 (v0), closing" % peer)
         peer = send(sl.port("kafka"), kafka_request(3, 99))

@@ -34,6 +34,7 @@
 #include "proto/front.h"
 #include "proto/resp/c_lists.h"
 #include "proto/resp/resp.h"
+#include "proto/sniff.h"
 
 #include "core/err.h"
 #include "core/time.h"
@@ -150,6 +151,20 @@ static void quiet_forget(resp_cli_t *cl)
 	cl->quieted = 0;
 }
 
+/* The first thing a connection sends is no Redis request: log once, with
+ * the peer, what it looks like (another protocol on the wrong port). */
+static void sniff_first(resp_cli_t *cl, const uint8_t *p, size_t n)
+{
+	if (cl->nreq || cl->sniffed)
+		return;
+	const char *what = proto_sniff(p, n);
+	if (!what || strcmp(what, "a Redis command") == 0)
+		return;
+	cl->sniffed = 1;
+	log_info(cl->srv->b->log, "resp: %s: looks like %s on the Redis listener", cl->c->peer,
+	         what);
+}
+
 static int on_input(conn_t *c)
 {
 	resp_cli_t *cl = c->pdata;
@@ -162,9 +177,13 @@ static int on_input(conn_t *c)
 		}
 		size_t argc;
 		int64_t n = resp_parse(&cl->parser, buf_data(&c->in), buf_len(&c->in), &argc);
-		if (n == SL_EAGAIN)
+		if (n == SL_EAGAIN) {
+			/* A binary client (Kafka, TLS) may never end a line. */
+			sniff_first(cl, buf_data(&c->in), buf_len(&c->in));
 			break;
+		}
 		if (n == SL_EPROTO) {
+			sniff_first(cl, buf_data(&c->in), buf_len(&c->in));
 			/* Not an answer about data: it goes out behind whatever is
 			 * held, then the connection closes. */
 			resp_errorf(conn_out(c), "ERR %s", cl->parser.err);
@@ -174,6 +193,9 @@ static int on_input(conn_t *c)
 		/* Idle time has second resolution: the turn's cached clock is
 		 * enough and saves a clock read per pipelined request. */
 		cl->last_ms = loop_now_ms(c->loop);
+		if (!cl->nreq)
+			sniff_first(cl, buf_data(&c->in), buf_len(&c->in));
+		cl->nreq++;
 		rc = run_request(cl, (int)argc, cl->parser.argv, &scratch);
 		buf_consume(&c->in, (size_t)n);
 		if (cl->srv->nready)

@@ -132,6 +132,8 @@ struct resp_cli {
 	resp_block_t *blk;          /* non-NULL while blocked */
 	int quieted;                /* paused until the keyspace is quiet */
 	struct resp_lxcli *lx;      /* pub/sub, MULTI, WATCH state (c_lists.h) */
+	uint64_t nreq;              /* requests run (0: the first decides the log hint) */
+	int sniffed;                /* the wrong-protocol hint was logged */
 };
 
 /* The reply path (front.c). A request's reply is written to the buffer
