@@ -14,8 +14,10 @@ import socket
 import threading
 import time
 
-# Values of `stats` that legitimately differ between two servers.
-MASK_STATS = {"total-connections", "pid", "version", "rusage-utime", "rusage-stime", "uptime", "id", "hostname",
+# Values of `stats` that legitimately differ between two servers
+# (cmd-stats: the runner's probe connection polls stats a varying number of
+# times).
+MASK_STATS = {"cmd-stats", "total-connections", "pid", "version", "rusage-utime", "rusage-stime", "uptime", "id", "hostname",
               "os", "platform", "binlog-records-written", "binlog-oldest-index",
               "binlog-current-index", "binlog-records-migrated", "binlog-max-size"}
 
@@ -94,10 +96,38 @@ def mask_stats(reply):
     return b"OK %d\r\n" % len(yaml) + yaml + b"\r\n"
 
 
+def _stats(c):
+    """The server's stats as a dict of ints (non-numeric values dropped)."""
+    r = c.cmd(b"stats\r\n")
+    out = {}
+    for line in r.split(b"\r\n", 1)[1].split(b"\n"):
+        k, sep, v = line.partition(b": ")
+        if sep and v.isdigit():
+            out[k.decode()] = int(v)
+    return out
+
+
+def _settled(probe, before, key_fn, timeout=2.0):
+    """Polls stats until key_fn(before, now) says the server acted on what
+    was just sent (a deadline, not a sleep: some steps leave no trace)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if key_fn(before, _stats(probe)):
+            return
+        time.sleep(0.005)
+
+
+def _cmds(st):
+    return sum(v for k, v in st.items() if k.startswith("cmd-"))
+
+
 def run_script(port, script):
-    """Runs a script against one server; returns the transcript."""
+    """Runs a script against one server; returns the transcript. A probe
+    connection (the same on both servers of a differential run) watches
+    stats so that each step is seen by the server before the next acts."""
     conns = {}
     out = []
+    probe = Client(port)
 
     def conn(i):
         if i not in conns:
@@ -109,12 +139,14 @@ def run_script(port, script):
         if kind == "send":
             _, i, data, n = step
             c = conn(i)
+            before = _stats(probe) if n == 0 else None
             c.send(data)
             if n == 0:
-                # A command that blocks: give the server time to register
-                # the wait before other connections act, so both servers
-                # see the same order.
-                time.sleep(0.1)
+                # A command that blocks: wait until the server registered
+                # it (a waiter, or a counted command) before other
+                # connections act, so both servers see the same order.
+                _settled(probe, before, lambda b, a: a.get("current-waiting", 0) >
+                         b.get("current-waiting", 0) or _cmds(a) > _cmds(b) + 1)
             for _ in range(n):
                 try:
                     out.append((i, mask_stats(c.reply())))
@@ -134,15 +166,19 @@ def run_script(port, script):
         elif kind == "sleep":
             time.sleep(step[1])
         elif kind == "close":
+            before = _stats(probe)
             conn(step[1]).close()
             del conns[step[1]]
-            time.sleep(0.05)  # let the server see the close before the next step
+            # The server has seen the close once its connection count fell.
+            _settled(probe, before, lambda b, a: a.get("current-connections", 0) <
+                     b.get("current-connections", 0))
         elif kind == "eof":
             out.append((step[1], conn(step[1]).expect_eof()))
         else:
             raise ValueError(kind)
     for c in conns.values():
         c.close()
+    probe.close()
     return out
 
 

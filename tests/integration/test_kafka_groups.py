@@ -197,6 +197,25 @@ def all_values(ms):
     return out
 
 
+def settle(server, topic, partitions, group):
+    """Waits until nothing older can still arrive at the group: a sentinel
+    per partition, produced after everything else; partitions are read in
+    order, so once the group has each sentinel (and no rebalance is under
+    way) a stray duplicate would already be there. Polling, not a sleep."""
+    tag = "~%d" % time.monotonic_ns()
+    p = Producer({"bootstrap.servers": "127.0.0.1:%d" % server.port("kafka")})
+    for i in range(partitions):
+        p.produce(topic, value=("%s-%d" % (tag, i)).encode(), partition=i)
+    assert p.flush(30) == 0
+    want = {"%s-%d" % (tag, i) for i in range(partitions)}
+    wait_for(lambda: want <= set(all_values(group)), what="the sentinels")
+
+
+def real(values):
+    """The values without settle()'s sentinels."""
+    return [v for v in values if not v.startswith("~")]
+
+
 def stable_assignment(ms, total):
     """Every member has an assignment and together they cover total partitions."""
     return all(m.assignment() is not None for m in ms) and sum(nparts(m.assignment()) for m in ms) == total
@@ -212,11 +231,11 @@ def test_three_members_share_partitions_then_one_closes_then_one_is_killed(gserv
              what="three members with two partitions each")
     expected = produce(gserver, topic, 0, 30000, 6)
     wait_for(lambda: len(all_values(members)) >= 30000, what="30,000 messages")
-    time.sleep(0.5)  # let any stray duplicate arrive before counting
-    got = all_values(members)
+    settle(gserver, topic, 6, members)
+    got = real(all_values(members))
     assert sorted(got) == expected, "each message exactly once across the group"
     for m in members:
-        assert len(m.values()) == 10000
+        assert len(real(m.values())) == 10000
     # Offsets within each partition arrive in order, without gaps.
     for m in members:
         per = {}
@@ -235,7 +254,7 @@ def test_three_members_share_partitions_then_one_closes_then_one_is_killed(gserv
     before = len(all_values(members))
     expected += produce(gserver, topic, 30000, 3000, 6)
     wait_for(lambda: len(all_values(members)) >= before + 3000, what="messages after the close")
-    assert sorted(set(all_values(members))) == expected, "nothing lost after a member left"
+    assert sorted(set(real(all_values(members)))) == expected, "nothing lost after a member left"
 
     # One member is killed: its session expires, the survivor takes all six
     # partitions and gets the killed member's uncommitted messages again.
@@ -249,7 +268,7 @@ def test_three_members_share_partitions_then_one_closes_then_one_is_killed(gserv
     print("rebalance after a member was killed (session.timeout.ms=%d): %.0f ms" % (SESSION_MS, kill_ms))
     expected += produce(gserver, topic, 33600, 600, 6)
     wait_for(lambda: set(expected) <= set(all_values(members)), what="every message after the kill")
-    assert sorted(set(all_values(members))) == expected
+    assert sorted(set(real(all_values(members)))) == expected
 
 
 def test_killed_member_uncommitted_messages_are_redelivered(gserver, members):
@@ -290,8 +309,8 @@ def test_restarted_consumer_resumes_from_committed_offset(gserver, members):
     m2 = Member(gserver, "g-resume", topic)
     members.append(m2)
     wait_for(lambda: len(m2.values()) >= 300, what="the new messages")
-    time.sleep(0.3)
-    assert sorted(m2.values()) == more, "resumed exactly at the committed offsets"
+    settle(gserver, topic, 3, [m2])
+    assert sorted(real(m2.values())) == more, "resumed exactly at the committed offsets"
 
 
 def test_auto_offset_reset_earliest_and_latest(gserver, members):
@@ -342,9 +361,10 @@ def test_two_groups_each_receive_everything(gserver, members):
     g2 = [Member(gserver, "g-two", topic)]
     members += g1 + g2
     wait_for(lambda: len(all_values(g1)) >= 2000 and len(all_values(g2)) >= 2000, what="both groups")
-    time.sleep(0.3)
-    assert sorted(all_values(g1)) == expected
-    assert sorted(all_values(g2)) == expected
+    settle(gserver, topic, 4, g1)
+    wait_for(lambda: len(all_values(g2)) >= 2004, what="the sentinels in the other group")
+    assert sorted(real(all_values(g1))) == expected
+    assert sorted(real(all_values(g2))) == expected
 
 
 def test_cooperative_sticky_rebalance_loses_nothing(gserver, members):
@@ -431,8 +451,8 @@ def test_offsets_survive_server_restart_and_kill(tmp_path, members):
         members.append(m)
         rest = ["v%07d" % i for i in range(300) if i // 3 >= max(before[i % 3], 0)]
         wait_for(lambda: len(m.values()) >= len(rest), what="the rest")
-        time.sleep(0.3)
-        assert sorted(m.values()) == rest
+        settle(s, topic, 3, [m])
+        assert sorted(real(m.values())) == rest
     finally:
         for m in members:
             m.stop()

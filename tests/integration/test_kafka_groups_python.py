@@ -67,6 +67,24 @@ def produce(bs, topic, start, n, parts):
     return ["v%06d" % i for i in range(start, start + n)]
 
 
+def settle(bs, topic, parts, members):
+    """Waits until nothing older can still arrive: a sentinel per partition,
+    produced after everything else (partitions are read in order). Polling,
+    not a sleep; the sentinels are one more offset per partition."""
+    tag = "~%d" % time.monotonic_ns()
+    p = KafkaProducer(bootstrap_servers=bs)
+    for i in range(parts):
+        p.send(topic, value=("%s-%d" % (tag, i)).encode(), partition=i)
+    p.flush(30)
+    p.close()
+    want = {"%s-%d" % (tag, i) for i in range(parts)}
+    wait_for(lambda: want <= set(v for m in members for v in m.values), what="the sentinels")
+
+
+def real(values):
+    return [v for v in values if not v.startswith("~")]
+
+
 def test_kafka_python_group_consumers_share_commit_and_resume(tmp_path):
     d = tmp_path / "data"
     d.mkdir()
@@ -80,9 +98,9 @@ def test_kafka_python_group_consumers_share_commit_and_resume(tmp_path):
                      len(a.listener.assigned) + len(b.listener.assigned) == 4, what="assignment")
             expected = produce(bs, "kpg", 0, 2000, 4)
             wait_for(lambda: len(a.values) + len(b.values) >= 2000, what="consumption")
-            time.sleep(0.3)
-            assert sorted(a.values + b.values) == expected
-            assert a.values and b.values
+            settle(bs, "kpg", 4, [a, b])
+            assert sorted(real(a.values + b.values)) == expected
+            assert real(a.values) and real(b.values)
 
             groups = dict(admin.list_consumer_groups())
             assert groups.get("kp-group") == "consumer"
@@ -93,9 +111,10 @@ def test_kafka_python_group_consumers_share_commit_and_resume(tmp_path):
             a.close()
             b.close()
 
-        # Both closed with their offsets committed: 500 per partition.
+        # Both closed with their offsets committed: 500 per partition and
+        # the sentinel.
         offs = admin.list_consumer_group_offsets("kp-group")
-        assert {tp.partition: om.offset for tp, om in offs.items()} == {0: 500, 1: 500, 2: 500, 3: 500}
+        assert {tp.partition: om.offset for tp, om in offs.items()} == {0: 501, 1: 501, 2: 501, 3: 501}
         (desc,) = admin.describe_consumer_groups(["kp-group"])
         assert desc.state == "Empty" and desc.members == []
 
@@ -104,13 +123,13 @@ def test_kafka_python_group_consumers_share_commit_and_resume(tmp_path):
         c = Member(bs, "kp-group", "kpg")
         try:
             wait_for(lambda: len(c.values) >= 400, what="resumed consumption")
-            time.sleep(0.3)
-            assert sorted(c.values) == more
+            settle(bs, "kpg", 4, [c])
+            assert sorted(real(c.values)) == more
         finally:
             c.close()
         c2 = KafkaConsumer(bootstrap_servers=bs, group_id="kp-group")
         tp = TopicPartition("kpg", 1)
-        assert c2.committed(tp) == 600
+        assert c2.committed(tp) == 602
         c2.close()
 
         # An empty group can be deleted; a deleted one is gone.
