@@ -125,6 +125,7 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 			if (have_data && fp->reg.len > limit)
 				fp->reg.len = 0;
 			fp->bytes = fp->reg.len;
+			p->bytes_out += fp->bytes;
 			if (fp->bytes)
 				have_data = 1;
 			total += fp->bytes;
