@@ -133,6 +133,16 @@ static void process(buf_t *b, http_req_t *r)
 
 static const char *const proto_names[STATS_NPROTO] = {"kafka", "resp", "beanstalk"};
 
+/* A command's label: its table name without trailing spaces (beanstalkd's
+ * table names commands that take arguments "put "). */
+static void cmd_label(buf_t *b, const char *name)
+{
+	size_t n = strlen(name);
+	while (n && name[n - 1] == ' ')
+		n--;
+	lv(b, name, n);
+}
+
 static int cmp_slot(const void *x, const void *y)
 {
 	const stats_cmd_t *a = *(stats_cmd_t *const *)x, *b = *(stats_cmd_t *const *)y;
@@ -162,7 +172,7 @@ static void requests(buf_t *b, const broker_t *br)
 		for (size_t i = 0; i < nv[p]; i++) {
 			buf_printf(b, "sluice_requests_total{protocol=\"%s\",command=\"",
 			           proto_names[p]);
-			lvz(b, all[p][i]->name);
+			cmd_label(b, all[p][i]->name);
 			buf_printf(b, "\"} %llu\n", (unsigned long long)all[p][i]->requests);
 		}
 	help(b, "sluice_request_errors_total", "counter",
@@ -172,7 +182,7 @@ static void requests(buf_t *b, const broker_t *br)
 		for (size_t i = 0; i < nv[p]; i++) {
 			buf_printf(b, "sluice_request_errors_total{protocol=\"%s\",command=\"",
 			           proto_names[p]);
-			lvz(b, all[p][i]->name);
+			cmd_label(b, all[p][i]->name);
 			buf_printf(b, "\"} %llu\n", (unsigned long long)all[p][i]->errors);
 		}
 	help(b, "sluice_request_duration_seconds", "histogram",
@@ -183,7 +193,7 @@ static void requests(buf_t *b, const broker_t *br)
 		for (size_t i = 0; i < nv[p]; i++) {
 			buf_reset(&labels);
 			buf_printf(&labels, "protocol=\"%s\",command=\"", proto_names[p]);
-			lvz(&labels, all[p][i]->name);
+			cmd_label(&labels, all[p][i]->name);
 			buf_puts(&labels, "\",");
 			buf_put_u8(&labels, 0);
 			hist_series(b, "sluice_request_duration_seconds",
