@@ -314,8 +314,8 @@ void api_group_reset(http_req_t *r)
 			off = hw;
 		else if (!strcmp(to, "offset"))
 			off = want < start ? start : want > hw ? hw : want;
-		else if (plog_find_by_time(log, want, &off) < 0)
-			off = hw;
+		else
+			off = http_offset_for_time(log, want);
 		parts[i].topic = grp_s(t->name);
 		parts[i].partition = (int32_t)pi;
 		parts[i].offset = off;

@@ -258,10 +258,13 @@ void api_topic_get(http_req_t *r)
 	buf_deinit(&b);
 }
 
-/* Reads an object of string values ({"retention.ms":"1000", "x": null})
- * into kv (values NULL for null when allow_null), each checked with
- * topics_config_check. Returns the count, or -1 after a 400 reply. */
-static int read_configs(http_req_t *r, const jv_t *cfg, topic_kv_t *kv, int max, int allow_null)
+/* Reads an object of config values ({"retention.ms":"1000", "x": null};
+ * integers are taken as their decimal text) into kv, each checked with
+ * topics_config_check; a null value (removal) only when allow_null. The
+ * values point into the tree, or into num[i] for integers. Returns the
+ * count, or -1 after a 400 reply. */
+static int read_configs(http_req_t *r, const jv_t *cfg, topic_kv_t *kv, char (*num)[32], int max,
+                        int allow_null)
 {
 	if (!cfg || cfg->t == JV_NULL)
 		return 0;
@@ -275,27 +278,19 @@ static int read_configs(http_req_t *r, const jv_t *cfg, topic_kv_t *kv, int max,
 	}
 	for (size_t i = 0; i < cfg->n; i++) {
 		const jv_t *v = cfg->v[i];
-		if (v->t == JV_NULL && allow_null) {
-			if (topics_config_check(cfg->k[i], "0") == SL_ENOENT) {
-				http_error(r, 400, "unknown topic config %s", cfg->k[i]);
-				return -1;
-			}
-			kv[i].key = cfg->k[i];
-			kv[i].value = NULL;
-			continue;
-		}
-		char num[32];
-		const char *val = v->t == JV_STR ? v->s : NULL;
-		if (v->t == JV_NUM && v->is_int) {
-			snprintf(num, sizeof num, "%lld", (long long)v->i);
-			val = num;
-		}
-		if (!val) {
+		const char *val = NULL;
+		if (v->t == JV_STR) {
+			val = v->s;
+		} else if (v->t == JV_NUM && v->is_int) {
+			snprintf(num[i], sizeof num[i], "%lld", (long long)v->i);
+			val = num[i];
+		} else if (!(v->t == JV_NULL && allow_null)) {
 			http_error(r, 400, "config %s: the value must be a string", cfg->k[i]);
 			return -1;
 		}
-		int rc = topics_config_check(cfg->k[i], val);
-		if (rc < 0) {
+		/* A removal is checked for the key only. */
+		int rc = topics_config_check(cfg->k[i], val ? val : "0");
+		if (rc == SL_ENOENT || (rc < 0 && val)) {
 			http_error(r, 400,
 			           rc == SL_ENOENT ? "unknown topic config %s"
 			                           : "bad value for topic config %s",
@@ -303,16 +298,7 @@ static int read_configs(http_req_t *r, const jv_t *cfg, topic_kv_t *kv, int max,
 			return -1;
 		}
 		kv[i].key = cfg->k[i];
-		kv[i].value = v->t == JV_STR ? v->s : strdup(val);
-		if (!kv[i].value)
-			abort();
-		if (v->t != JV_STR) /* keep the copy alive in the tree */
-		{
-			jv_t *m = (jv_t *)v;
-			m->t = JV_STR;
-			m->s = (char *)kv[i].value;
-			m->slen = strlen(m->s);
-		}
+		kv[i].value = (char *)val;
 	}
 	return (int)cfg->n;
 }
@@ -329,6 +315,7 @@ void api_topic_create(http_req_t *r)
 	size_t nl = 0;
 	int64_t np = r->h->b->cfg->num_partitions;
 	topic_kv_t kv[MAX_CONFIGS];
+	char num[MAX_CONFIGS][32];
 	int n;
 	if (json_get_str(body, "name", &name, &nl) != 1 || !topics_name_valid(name, nl)) {
 		http_error(r, 400,
@@ -340,7 +327,7 @@ void api_topic_create(http_req_t *r)
 		           TOPIC_MAX_PARTITIONS);
 		goto out;
 	}
-	if ((n = read_configs(r, json_get(body, "configs"), kv, MAX_CONFIGS, 0)) < 0)
+	if ((n = read_configs(r, json_get(body, "configs"), kv, num, MAX_CONFIGS, 0)) < 0)
 		goto out;
 	if (topics_find(ts, name, nl)) {
 		http_error(r, 409, "topic %s already exists", name);
@@ -424,8 +411,9 @@ void api_topic_configs(http_req_t *r)
 	if (!body)
 		return;
 	topic_kv_t kv[MAX_CONFIGS];
+	char num[MAX_CONFIGS][32];
 	const jv_t *cfg = json_get(body, "configs");
-	int n = cfg ? read_configs(r, cfg, kv, MAX_CONFIGS, 1) : -2;
+	int n = cfg ? read_configs(r, cfg, kv, num, MAX_CONFIGS, 1) : -2;
 	if (n == -2)
 		http_error(r, 400, "configs: an object of name: value (null removes) is required");
 	if (n < 0)
@@ -498,6 +486,45 @@ static int on_record(void *arg, const http_rec_t *rec)
 	return w->n >= w->limit;
 }
 
+typedef struct time_find {
+	int64_t ts, found;
+} time_find_t;
+
+static int on_time(void *arg, const http_rec_t *rec)
+{
+	time_find_t *f = arg;
+	if (rec->timestamp < f->ts)
+		return 0;
+	f->found = rec->offset;
+	return 1;
+}
+
+int64_t http_offset_for_time(plog_t *log, int64_t ts)
+{
+	int64_t off;
+	if (plog_find_by_time(log, ts, &off) < 0)
+		return plog_hw(log);
+	/* That batch's largest timestamp is >= ts: the record is in it, as
+	 * Kafka's ListOffsets finds it (the first record at or after ts). */
+	plog_region_t rg;
+	if (plog_read(log, off, 1, &rg) < 0 || rg.len < BATCH_HDR_SIZE)
+		return off;
+	batch_hdr_t h;
+	uint8_t hdr[BATCH_HDR_SIZE];
+	if (pread(rg.fd, hdr, sizeof hdr, rg.pos) != (ssize_t)sizeof hdr ||
+	    batch_peek(hdr, sizeof hdr, &h) < 0 || batch_size(&h) > rg.len)
+		return off;
+	buf_t b = BUF_INIT;
+	uint8_t *dst = buf_reserve(&b, batch_size(&h));
+	time_find_t f = {ts, off};
+	const char *codec;
+	if (pread(rg.fd, dst, batch_size(&h), rg.pos) == (ssize_t)batch_size(&h))
+		(void)http_batch_records(dst, batch_size(&h), off, BROWSE_INFLATE_MAX, on_time, &f,
+		                         &codec);
+	buf_deinit(&b);
+	return f.found;
+}
+
 static partition_t *find_partition(http_req_t *r, topic_t *t, int64_t *pi)
 {
 	*pi = 0;
@@ -526,8 +553,7 @@ void api_messages_get(http_req_t *r)
 	plog_t *log = p->log;
 	int64_t start = plog_start_offset(log), hw = plog_hw(log);
 	if (ts >= 0) {
-		if (plog_find_by_time(log, ts, &off) < 0)
-			off = hw;
+		off = http_offset_for_time(log, ts);
 	} else if (off < 0) {
 		off = hw - limit; /* the newest page */
 	}

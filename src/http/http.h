@@ -145,6 +145,10 @@ void api_job_get(http_req_t *r);
 void api_job_delete(http_req_t *r);
 void api_job_kick(http_req_t *r);
 
+/* The offset of the first record of log with a timestamp >= ts (the
+ * high watermark when there is none), as Kafka's ListOffsets by time. */
+int64_t http_offset_for_time(plog_t *log, int64_t ts);
+
 /* The request body as a JSON object: the tree (caller frees) or NULL after
  * a 400 reply. An empty body is an empty object. */
 jv_t *api_body(http_req_t *r);

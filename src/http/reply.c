@@ -159,12 +159,12 @@ static int fin_durable(dur_hold_t *hold, buf_t *reply, int status, void *arg)
 
 void http_json_durable(http_req_t *r, dur_t *d, int force, int code, const buf_t *body)
 {
-	r->h->responses[code / 100]++;
 	void *arg = (void *)(intptr_t)r->keep_alive;
 	if (!d) {
 		http_json(r, code, body);
 		return;
 	}
+	r->h->responses[code / 100]++;
 	if (force) {
 		dur_hold_t *hold = dur_hold_new(r->c, fin_durable, arg);
 		build(dur_hold_buf(hold), code, "application/json", NULL, buf_data(body),
