@@ -222,3 +222,28 @@ def test_metrics_label_values_are_escaped(tmp_path):
         assert value(fams, "sluice_stream_length", key=key) == 1
         # The listeners that are off are not reported.
         assert value(fams, "sluice_listener_connections", listener="kafka") is None
+
+
+def test_grafana_dashboard_uses_only_metrics_sluiced_serves(tmp_path):
+    """Every sluice_* series docs/grafana-dashboard.json queries is one
+    /metrics serves (a renamed metric must not leave the dashboard blank)."""
+    import json
+    import re
+    with open(os.path.join(sluice.ROOT, "docs", "grafana-dashboard.json")) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    used = set()
+    for e in exprs:
+        used.update(re.findall(r"\b(sluice_[a-z_]+)", e))
+    assert len(used) >= 15, used
+    with sluice.Sluiced(data_dir=str(tmp_path / "data")) as sl:
+        fams, text = scrape(sl)
+    served = set()
+    for f in fams.values():
+        served.update(s.name for s in f.samples)
+        served.add(f.name)
+    # Families without samples yet (no topic, no group) still announce themselves.
+    served.update(re.findall(r"^# TYPE (\S+)", text, re.M))
+    for name in used:
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in served or base in served, name
