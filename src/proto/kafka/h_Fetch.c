@@ -125,7 +125,6 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 			if (have_data && fp->reg.len > limit)
 				fp->reg.len = 0;
 			fp->bytes = fp->reg.len;
-			p->bytes_out += fp->bytes;
 			if (fp->bytes)
 				have_data = 1;
 			total += fp->bytes;
@@ -182,6 +181,10 @@ static int respond(kafka_fetch_t *f, buf_t *direct)
 			size_t bytes = fp->err ? 0 : fp->bytes;
 			kw_bytes_len(&m, flex, (int32_t)bytes);
 			if (bytes) {
+				int16_t e;
+				partition_t *pp = resolve(f->srv, t, fp, &e);
+				if (pp)
+					pp->bytes_out += bytes; /* /metrics: bytes sent */
 				ins[nins].pos = buf_len(&m);
 				ins[nins].reg = &fp->reg;
 				nins++;
