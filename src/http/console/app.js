@@ -351,7 +351,8 @@ async function topic(name) {
       h('a', { href: '#/messages/' + encodeURIComponent(t.name) }, 'Browse messages'),
       h('form', { class: 'inline', onsubmit: (e) => {
         e.preventDefault();
-        act('Add partitions', () => api('POST', '/topics/' + encodeURIComponent(name) + '/partitions', { count: Number(count.value) }));
+        act('Add partitions', () => api('POST', '/topics/' + encodeURIComponent(name) + '/partitions', { count: Number(count.value) }),
+          'Grow topic ' + name + ' to ' + count.value + ' partitions? Partitions cannot be removed again, and keyed records will map to other partitions.');
       } }, h('label', {}, 'Partitions', count), h('button', { type: 'submit' }, 'Add partitions')),
       h('button', { class: 'danger', id: 'delete-topic', onclick: () => act('Delete topic ' + name,
         async () => { await api('DELETE', '/topics/' + encodeURIComponent(name)); location.hash = '#/topics'; },
@@ -367,7 +368,8 @@ async function topic(name) {
       return [h('code', {}, c.name), input, c.default ? h('span', { class: 'muted' }, 'default') : h('span', { class: 'pill' }, 'topic'),
         h('span', {},
           h('button', { onclick: () => act('Set ' + c.name, () => api('PATCH', '/topics/' + encodeURIComponent(name) + '/configs',
-            { configs: { [c.name]: input.value } })) }, 'Save'), ' ',
+            { configs: { [c.name]: input.value } }), 'Set ' + c.name + ' of topic ' + name + ' to ' + input.value +
+            '? A shorter retention deletes old segments at the next retention check.') }, 'Save'), ' ',
           c.default ? null : h('button', { onclick: () => act('Reset ' + c.name, () => api('PATCH', '/topics/' + encodeURIComponent(name) + '/configs',
             { configs: { [c.name]: null } })) }, 'Reset'))];
     })));
