@@ -258,7 +258,9 @@ static int start(broker_t *b, void **srv)
 
 static void stop(void *srv)
 {
-	free(srv);
+	http_srv_t *h = srv;
+	buf_deinit(&h->scrape);
+	free(h);
 }
 
 const front_t http_front = {

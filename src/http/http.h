@@ -44,6 +44,7 @@ typedef struct http_srv {
 	int64_t started_ms;
 	uint64_t requests;
 	uint64_t responses[6]; /* by status class: [2] = 2xx ... [5] = 5xx */
+	buf_t scrape;          /* /metrics text, reused (metrics.c) */
 	int64_t disk_at;       /* when disk_used was measured (status.c) */
 	uint64_t disk_used;
 } http_srv_t;
