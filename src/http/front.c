@@ -196,29 +196,23 @@ static int on_input(conn_t *c)
 {
 	http_srv_t *h = c->srv;
 	while (!conn_is_closed(c)) {
-		http_req_t *r = calloc(1, sizeof *r);
-		if (!r)
-			abort();
+		http_req_t req, *r = &req;
+		memset(r, 0, sizeof *r);
 		r->c = c;
 		r->h = h;
 		long n = http_parse(buf_data(&c->in), buf_len(&c->in), r);
-		if (n == 0) {
-			free(r);
+		if (n == 0)
 			return 0;
-		}
 		if (n < 0) {
 			int code = (int)-n;
 			r->keep_alive = 0;
 			http_error(r, code, "%s", http_reason(code));
-			free(r);
 			return -1;
 		}
 		h->requests++;
 		route(r);
-		int keep = r->keep_alive;
-		free(r);
 		buf_consume(&c->in, (size_t)n);
-		if (!keep) {
+		if (!r->keep_alive) {
 			conn_close(c, 1);
 			return 0;
 		}
