@@ -28,7 +28,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -g -fno-omit-frame-pointer \
 ifdef CI
 CFLAGS_BASE += -Werror
 endif
-LDLIBS  := -lpthread
+LDLIBS  := -lpthread -lz -llz4 -lzstd -lsnappy
 
 MODE    ?= release
 ifeq ($(MODE),fuzz)
@@ -61,6 +61,9 @@ rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) $(filter $(
 
 SRC      := $(filter-out src/main.c,$(call rwildcard,src,*.c))
 OBJ      := $(SRC:%.c=$(B)/%.o)
+# The web console's files (src/http/console/), compiled in as C arrays.
+CONSOLE_ASSETS := $(sort $(wildcard src/http/console/*))
+OBJ      += $(B)/gen/console_assets.o
 UNIT_SRC := $(call rwildcard,tests/unit,*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
 HELPERS  := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(wildcard tests/helpers/*.c))
@@ -115,6 +118,15 @@ $(B)/sluice: $(CLI_OBJ) $(B)/libsluice.a
 $(B)/libtests/%: $(B)/tests/lib/%.o $(B)/libsluice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS) -lm
+
+$(B)/gen/console_assets.c: $(CONSOLE_ASSETS) src/http/embed_assets.sh
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@src/http/embed_assets.sh $@ $(CONSOLE_ASSETS)
+
+$(B)/gen/%.o: $(B)/gen/%.c
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libsluiced.a: $(OBJ)
 	@rm -f $@

@@ -14,13 +14,15 @@ set -eu
 cd "$(dirname "$0")/.."
 what=${1:-run}
 
-RUN_PKGS="gcc make libc6-dev librdkafka-dev libyaml-dev pkgconf"
+RUN_PKGS="gcc make libc6-dev librdkafka-dev libyaml-dev pkgconf
+  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev"
 TEST_PKGS="$RUN_PKGS
   redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3
   python3 python3-pytest python3-pytest-timeout python3-pytest-xdist
   python3-confluent-kafka python3-kafka python3-redis
   golang-go golang-github-shopify-sarama-dev golang-github-gomodule-redigo-dev
-  php-cli php-pda-pheanstalk php-predis ruby ruby-beaneater nodejs npm"
+  php-cli php-pda-pheanstalk php-predis ruby ruby-beaneater nodejs npm
+  chromium fonts-dejavu-core python3-prometheus-client"
 
 case $what in
 run) pkgs=$RUN_PKGS ;;

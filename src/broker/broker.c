@@ -14,6 +14,7 @@
 #include "broker/group.h"
 #include "broker/job.h"
 #include "broker/keyspace.h"
+#include "broker/stats.h"
 #include "broker/topic.h"
 #include "core/err.h"
 #include "core/time.h"
@@ -90,6 +91,8 @@ static int arm_start_fault(broker_t *b)
 int broker_open(broker_t *b)
 {
 	b->started_ms = time_mono_ms();
+	if (!b->stats && !(b->stats = calloc(1, sizeof *b->stats)))
+		abort(); /* the server's own bookkeeping */
 	loop_timer_init(&b->housekeep, housekeep, b);
 	loop_timer_init(&b->verify, verify_tick, b);
 	if (!b->io)
@@ -156,6 +159,8 @@ void broker_close(broker_t *b)
 	b->topics = NULL;
 	/* Let callbacks queued by the final syncs run. */
 	loop_run_once(b->loop, 0);
+	free(b->stats);
+	b->stats = NULL;
 	int rc = sio_sync_deferred(b->io, b->data_dir);
 	if (rc < 0)
 		log_error(b->log, "cannot sync the data directory at shutdown: %s",

@@ -27,6 +27,7 @@ struct topics;
 struct grp_coord;
 struct jobs;
 struct keyspace;
+struct broker_stats;
 
 typedef struct broker {
 	/* Services, set by the caller before broker_open. */
@@ -57,6 +58,9 @@ typedef struct broker {
 	loop_timer_t housekeep;   /* retention and rolling of every log */
 	loop_timer_t verify;      /* background CRC check of older logs */
 	int64_t started_ms;       /* monotonic */
+	/* Request counters of the fronts (broker/stats.h), owned; read by
+	 * /metrics. NULL in brokers built by hand (unit tests). */
+	struct broker_stats *stats;
 } broker_t;
 
 /* Opens every domain. On failure everything opened is closed again and the

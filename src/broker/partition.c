@@ -171,6 +171,8 @@ int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *
 	if (rc < 0)
 		return rc;
 	res->log_append_time = lat;
+	p->msgs_in += (uint64_t)h.count;
+	p->bytes_in += len;
 	if (idem)
 		pstate_record(&p->pstate, h.producer_id, h.producer_epoch, h.base_sequence,
 		              last_seq, res->base_offset);

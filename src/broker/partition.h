@@ -43,6 +43,9 @@ typedef struct partition {
 	dur_t *dur;             /* owned: the partition's durability domain */
 	dur_mem_t *mem;         /* the log's membership in dur */
 	struct fwlink *waiters; /* fetches waiting for data (fetchwait.c) */
+	/* Traffic since start, for /metrics: records and bytes appended,
+	 * bytes handed to Fetch responses. */
+	uint64_t msgs_in, bytes_in, bytes_out;
 } partition_t;
 
 /* Result of an append. */

@@ -45,6 +45,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct waiter {
@@ -75,6 +76,7 @@ struct sync_file {
 	sync_file_t *next_req;
 	uint64_t req_pos;
 	int req_status;
+	uint64_t req_us; /* how long the fdatasync took */
 	/* Registry of live files (loop thread). */
 	sync_file_t *prev, *next;
 	/* The owner's failure hook (sync_file_on_error), run from a task. */
@@ -98,6 +100,7 @@ struct syncer {
 	int thread_started;
 	loop_async_t async;
 	_Atomic uint64_t nsyncs;
+	syncer_stats_t stats; /* loop thread */
 	sync_file_t *files;
 	sio_t *io; /* borrowed; NULL: plain system calls */
 };
@@ -147,13 +150,18 @@ static void *helper_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 
 		uint64_t pos = atomic_load(&f->written);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int rc = sio_fdatasync(s->io, f->fd);
 		int e = rc < 0 ? errno : 0;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		atomic_fetch_add(&s->nsyncs, 1);
 
 		pthread_mutex_lock(&s->mu);
 		f->req_pos = pos;
 		f->req_status = rc < 0 ? sync_errno(e) : 0;
+		f->req_us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+		                       (t1.tv_nsec - t0.tv_nsec) / 1000);
 		fifo_push(&s->d_head, &s->d_tail, f);
 		pthread_mutex_unlock(&s->mu);
 		loop_async_send(&s->async);
@@ -316,6 +324,12 @@ static void report_error(sync_file_t *f)
 static void complete(sync_file_t *f)
 {
 	f->in_flight = 0;
+	syncer_stats_t *st = &f->s->stats;
+	st->failures += f->req_status < 0;
+	if (f->req_status == 0) {
+		hist_observe(&st->lat_us, f->req_us);
+		hist_observe(&st->bytes, f->req_pos > f->synced ? f->req_pos - f->synced : 0);
+	}
 	if (f->req_status < 0) {
 		if (!f->err)
 			log_error(f->s->log, "syncer: fdatasync of %s failed at position %llu: %s",
@@ -635,4 +649,9 @@ void sync_file_release(sync_file_t *f)
 	if (f->nw && !f->in_flight && !f->fire_queued)
 		schedule_fire(f);
 	file_unref(f);
+}
+
+const syncer_stats_t *syncer_stats(const syncer_t *s)
+{
+	return &s->stats;
 }

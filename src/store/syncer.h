@@ -23,6 +23,7 @@
 #define SL_STORE_SYNCER_H
 
 #include "core/config.h"
+#include "core/hist.h"
 #include "core/log.h"
 #include "net/loop.h"
 #include "store/sio.h"
@@ -93,5 +94,15 @@ void sync_file_release(sync_file_t *f);
 /* Number of fdatasync calls made so far (helper thread and sync_now), for
  * stats and tests (group commit shows as fewer syncs than waiters). */
 uint64_t syncer_sync_count(const syncer_t *s);
+
+/* What the helper thread's fdatasync calls took (microseconds) and made
+ * durable (bytes past the file's previous synced position), for /metrics.
+ * Updated and read on the loop thread. */
+typedef struct syncer_stats {
+	hist_t lat_us;
+	hist_t bytes;
+	uint64_t failures;
+} syncer_stats_t;
+const syncer_stats_t *syncer_stats(const syncer_t *s);
 
 #endif

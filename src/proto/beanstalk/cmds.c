@@ -11,6 +11,7 @@
  */
 #include "proto/beanstalk/bstk.h"
 
+#include "broker/stats.h"
 #include "core/err.h"
 #include "proto/beanstalk/parse.h"
 
@@ -90,6 +91,20 @@ const bstk_cmd_t *bstk_cmd_find(const char *line)
 	return NULL;
 }
 
+/* Whether the reply written to o from `at` on is one of beanstalkd's
+ * error lines (for /metrics). */
+static int err_reply(const buf_t *o, size_t at)
+{
+	static const char *const errs[] = {"NOT_FOUND",     "NOT_IGNORED",    "BAD_FORMAT",
+	                                   "OUT_OF_MEMORY", "INTERNAL_ERROR", "UNKNOWN_COMMAND",
+	                                   "DRAINING",      "JOB_TOO_BIG",    "EXPECTED_CRLF"};
+	size_t n = buf_len(o) - at;
+	for (size_t i = 0; n && i < sizeof errs / sizeof *errs; i++)
+		if (n >= strlen(errs[i]) && !memcmp(buf_data(o) + at, errs[i], strlen(errs[i])))
+			return 1;
+	return 0;
+}
+
 int bstk_dispatch(bstk_conn_t *bc, char *line, size_t len)
 {
 	if (strlen(line) != len) {
@@ -126,7 +141,13 @@ int bstk_dispatch(bstk_conn_t *bc, char *line, size_t len)
 	if (cmd->shape != ARG_RAW)
 		bc->srv->op_ct[cmd->op]++;
 	bc->journaled = cmd->journaled;
-	return cmd->h(bc, args, id);
+	stats_cmd_t *st = stats_cmd(STATS_TAB(bc->srv->b, STATS_BSTK), cmd, cmd->name);
+	buf_t *o = bstk_out(bc);
+	size_t at = buf_len(o);
+	int64_t t0 = stats_begin(st, 1);
+	int rc = cmd->h(bc, args, id);
+	stats_end(st, t0, rc < 0 || err_reply(o, at));
+	return rc;
 }
 
 /* The reply to a job change: its acknowledgement, NOT_FOUND, or

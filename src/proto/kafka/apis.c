@@ -20,6 +20,8 @@
  */
 #include "proto/kafka/kafka.h"
 
+#include "broker/stats.h"
+
 #define NOFLEX INT16_MAX
 
 const kafka_api_t kafka_apis[] = {
@@ -98,7 +100,10 @@ int kafka_dispatch(kafka_srv_t *srv, conn_t *c, buf_t *out, uint8_t *frame, size
 	rq.body = frame + (len - rd_left(&r));
 	rq.body_len = rd_left(&r);
 	rq.r = r;
+	stats_cmd_t *st = stats_cmd(STATS_TAB(srv ? srv->b : NULL, STATS_KAFKA), api, api->name);
+	int64_t t0 = stats_begin(st, 0);
 	int rc = api->fn(&rq);
+	stats_end(st, t0, rc < 0);
 	if (rc < 0)
 		log_info(log, "kafka: %s: malformed %s v%d request (%s), closing",
 		         c ? c->peer : "-", api->name, rq.h.ApiVersion, sl_strerror(rc));

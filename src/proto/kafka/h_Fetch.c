@@ -181,6 +181,10 @@ static int respond(kafka_fetch_t *f, buf_t *direct)
 			size_t bytes = fp->err ? 0 : fp->bytes;
 			kw_bytes_len(&m, flex, (int32_t)bytes);
 			if (bytes) {
+				int16_t e;
+				partition_t *pp = resolve(f->srv, t, fp, &e);
+				if (pp)
+					pp->bytes_out += bytes; /* /metrics: bytes sent */
 				ins[nins].pos = buf_len(&m);
 				ins[nins].reg = &fp->reg;
 				nins++;

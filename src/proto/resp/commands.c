@@ -10,6 +10,7 @@
  * MISCONF for writes while the keyspace recovers from a storage failure
  * included. Loop thread only.
  */
+#include "broker/stats.h"
 #include "proto/resp/c_lists.h"
 #include "proto/resp/resp.h"
 
@@ -560,7 +561,15 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	}
 	cl->last_cmd = cmd->name;
 	srv->total_cmds++;
-	return cmd->fn(cl, argc, argv);
+	/* /metrics: an error reply is one that starts with '-'. */
+	const resp_cmd_t *top = parent ? parent : cmd;
+	stats_cmd_t *sc = stats_cmd(STATS_TAB(srv->b, STATS_RESP), top, top->name);
+	buf_t *o = cl->out;
+	size_t at = o ? buf_len(o) : 0;
+	int64_t t0 = stats_begin(sc, 1);
+	int rc = cmd->fn(cl, argc, argv);
+	stats_end(sc, t0, rc < 0 || (o && buf_len(o) > at && buf_data(o)[at] == '-'));
+	return rc;
 }
 
 /* --- COMMAND ---------------------------------------------------------------- */
