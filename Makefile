@@ -90,6 +90,10 @@ NPROC   := $(shell nproc 2>/dev/null || echo 2)
 .PHONY: all build lib fuzz benches run test test-build bench torture clean deps-run deps-test \
 	install check check-format check-includes check-clang check-tsan deps-check
 all: build
+# Keep every object: by default make deletes the ones a pattern chain made
+# (tests/lib, helpers, fuzzers), so the next `make` relinks their programs;
+# `make install` from a test would then rewrite a binary another test runs.
+.SECONDARY:
 build: $(B)/sluiced $(HELPERS) $(FUZZERS) lib $(B)/sluice $(LIBTESTS)
 lib: $(B)/libsluice.a $(B)/libsluice.so.$(LIBVERSION)
 
@@ -207,7 +211,7 @@ bench: deps-test
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 install:
-	$(MAKE) MODE=$(MODE) build
+	$(MAKE) MODE=$(MODE) $(B)/sluiced $(B)/sluice lib
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/sluice
 	install -m 755 $(B)/sluiced $(B)/sluice $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(B)/libsluice.a $(DESTDIR)$(LIBDIR)/
