@@ -606,6 +606,8 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
 	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
 	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + 4096,
+	    .clean_stop = b->clean_start,
+	    .strict = b->cfg->strict_recovery,
 	};
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "streams", &o, replay, st);
 	if (rc < 0) {

@@ -602,6 +602,8 @@ int topics_open(topics_t **out, broker_t *b)
 	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
 	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
 	    .max_record = 1 << 20,
+	    .clean_stop = b->clean_start,
+	    .strict = b->cfg->strict_recovery,
 	};
 	ts->replaying = 1;
 	int rc =
