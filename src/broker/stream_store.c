@@ -641,14 +641,16 @@ static int adopt_log(sstore_t *st, uint64_t num, int64_t entries, int damaged)
 	char *key = read_key_file(st, num, &klen);
 	const char *why = damaged ? " (it was damaged)" : "";
 	if (st->b->cfg->strict_recovery) {
+		char also[64] = "";
+		if (key)
+			snprintf(also, sizeof also, " (and %" PRIu64 ".key)", num);
 		log_error(st->log,
 		          "streams: log %s/%" PRIu64 " holds %lld entries%s%s%s that "
 		          "streams.journal%s does not account for; refusing to start "
-		          "(strict.recovery): move %s/%" PRIu64 " (and %" PRIu64
-		          ".key) out of %s, or "
-		          "start without strict.recovery to adopt it",
+		          "(strict.recovery): move %s/%" PRIu64 "%s out of %s, or start without "
+		          "strict.recovery to adopt it",
 		          st->dir, num, (long long)entries, key ? " of stream '" : "",
-		          key ? key : "", key ? "'" : "", why, st->dir, num, num, st->dir);
+		          key ? key : "", key ? "'" : "", why, st->dir, num, also, st->dir);
 		free(key);
 		return SL_ECORRUPT;
 	}
