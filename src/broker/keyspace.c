@@ -1157,6 +1157,12 @@ int ks_open(keyspace_t **out, broker_t *b)
 		log_error(b->log, "resp: cannot open the keys store: %s", sl_strerror(rc));
 		goto fail;
 	}
+	/* Stream logs the journal lost are adopted once every key is known. */
+	rc = sstore_settle(ks->ss);
+	if (rc < 0) {
+		log_error(b->log, "resp: cannot open the stream store: %s", sl_strerror(rc));
+		goto fail;
+	}
 	ks->kj = kvs_jrnl(ks->kv);
 	ks->sj = sstore_jrnl(ks->ss);
 	dur_add_jrnl(ks->dur, ks->kj);

@@ -830,13 +830,8 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	map_init(&st->created);
 	st->opening = 1;
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "streams", &o, replay, st);
-	if (rc == 0)
-		rc = recover_logs(st);
-	map_deinit(&st->created);
-	st->opening = 0;
 	if (rc < 0) {
-		if (st->j)
-			jrnl_close(st->j);
+		map_deinit(&st->created);
 		buf_deinit(&st->tmp);
 		free(st);
 		return rc;
@@ -845,10 +840,20 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	return 0;
 }
 
+int sstore_settle(sstore_t *st)
+{
+	int rc = recover_logs(st);
+	map_deinit(&st->created);
+	map_init(&st->created);
+	st->opening = 0;
+	return rc;
+}
+
 void sstore_close(sstore_t *st)
 {
 	if (!st)
 		return;
+	map_deinit(&st->created);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);

@@ -46,10 +46,14 @@ typedef struct sstore_sink {
 	void *arg;
 } sstore_sink_t;
 
-/* Opens <data-dir>/streams/streams.journal, replays it into sink and
- * settles the logs no stream refers to (removes those the journal proves
- * deleted or never used, adopts the others: stream_store.c). */
+/* Opens <data-dir>/streams/streams.journal and replays it into sink. */
 int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink);
+/* Settles the logs no stream refers to (removes those the journal proves
+ * deleted or never used, adopts the others: stream_store.c). The owner
+ * calls it once every other record of its keyspace is replayed, so that an
+ * adopted log never takes a name the keys journal gives another key.
+ * Returns 0 or SL_ECORRUPT (strict.recovery refused). */
+int sstore_settle(sstore_t *st);
 void sstore_close(sstore_t *st);
 /* The journal (to reserve space and register it with the domain). */
 jrnl_t *sstore_jrnl(sstore_t *st);

@@ -10,6 +10,7 @@
 #include "../test.h"
 
 #include "broker/keyspace.h"
+#include "core/crc32c.h"
 #include "core/err.h"
 #include "net/memconn.h"
 #include "store/sio.h"
@@ -488,12 +489,21 @@ TEST(keyspace_stray_logs_adopted_or_finished)
 	kfx_open(&f, "always");
 	xadd_n(&f, "taken", 3);
 	xadd_n(&f, "gone", 2);
+	CHECK_EQ(push(&f, "lst", "a"), 0);
+	CHECK_EQ(settle(&f), 0);
 	kfx_close(&f);
 	/* Copies of log 0 ("taken") the journal never saw: one named, one
-	 * nameless; and an empty one. */
+	 * nameless, one named after a list of the keys journal; and an empty
+	 * one. */
 	CHECK_EQ(system("cp -r streams/0 streams/7 && cp streams/0.key streams/7.key && "
-	                "cp -r streams/0 streams/8 && mkdir streams/9"),
+	                "cp -r streams/0 streams/8 && cp -r streams/0 streams/10 && "
+	                "mkdir streams/9"),
 	         0);
+	uint8_t kf[4 + 4 + 3 + 4] = {'S', 'L', 'S', 'K', 0, 0, 0, 3, 'l', 's', 't'};
+	be32_store(kf + 11, crc32c(0, kf, 11));
+	FILE *kfp = fopen("streams/10.key", "wb");
+	CHECK(kfp && fwrite(kf, 1, sizeof kf, kfp) == sizeof kf);
+	fclose(kfp);
 	kfx_open(&f, "always");
 	/* The deletion is journaled, its removal fails. */
 	fault(&f, "op=unlink,path=streams/1/,count=-1,errno=EIO");
@@ -510,6 +520,8 @@ TEST(keyspace_stray_logs_adopted_or_finished)
 	CHECK_EQ(stream_len(&f, "taken"), 3);
 	CHECK_EQ(stream_len(&f, "sluice:recovered:7"), 3);
 	CHECK_EQ(stream_len(&f, "sluice:recovered:8"), 3);
+	CHECK_EQ(stream_len(&f, "sluice:recovered:10"), 3);
+	check_list(&f, "lst", "a");
 	CHECK(!isdir("streams/9"));
 	kfx_close(&f);
 	/* Strict: a stray log stops the open, untouched. */
