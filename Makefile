@@ -5,6 +5,8 @@
 #   make test       install test dependencies, build with ASan+UBSan, run
 #                   every test, end with "N passed, N failed"
 #   make bench      build optimised and run the benchmarks (bench/run.sh)
+#   make fuzz-run   build the libFuzzer targets with clang and run each for
+#                   SECONDS=N seconds (default 60); reports exec/s
 #   make torture    crash sluiced (SIGKILL, simulated power loss) again and
 #                   again while every protocol writes; CYCLES=N (default 12)
 #   make check      the static checks CI runs before the tests
@@ -87,7 +89,7 @@ LIBS_kafka_load := -lrdkafka
 # Parallel sub-builds: `make test` on a fresh machine is mostly compiling.
 NPROC   := $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build lib fuzz benches run test test-build bench torture clean deps-run deps-test \
+.PHONY: all build lib fuzz fuzz-run benches run test test-build bench torture clean deps-run deps-test \
 	install check check-format check-includes check-clang check-tsan deps-check
 all: build
 # Keep every object: by default make deletes the ones a pattern chain made
@@ -164,6 +166,14 @@ fuzz:
 build/fuzz/lf/%: build/fuzz/tests/fuzz/%.o $(FUZZ_SUPPORT) build/fuzz/libsluiced.a
 	@mkdir -p $(dir $@)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+# make fuzz-run SECONDS=N: every libFuzzer target for N seconds (default
+# 60), one after the other (tests/fuzz/run.sh): new inputs go to
+# build/fuzz/corpus/<target>, crashes to build/fuzz/crashes/<target>; the
+# committed corpora are read, never written. Prints each target's
+# executions per second and whether it found anything.
+fuzz-run: fuzz
+	tests/fuzz/run.sh $(or $(SECONDS),60)
 
 run: deps-run
 	$(MAKE) MODE=release build

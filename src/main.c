@@ -410,7 +410,7 @@ int main(int argc, char **argv)
 		config_deinit(&s.cfg);
 		return EXIT_CONFIG;
 	}
-	int status = 1;
+	int status = 1, refused = 0;
 	int fresh = data_dir_is_new(s.cfg.data_dir);
 	rc = fs_mkdir_p(s.cfg.data_dir);
 	if (rc) {
@@ -438,8 +438,15 @@ int main(int argc, char **argv)
 		log_error(&s.log, "cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
-	if (open_broker(&s))
+	if (open_broker(&s)) {
+		/* Refused before serving anything (strict.recovery, a file that
+		 * cannot be opened): every store was closed cleanly again, so
+		 * after a clean stop the next start may still trust it — the
+		 * refusal changes nothing, not even how the next start reads a
+		 * damaged tail. */
+		refused = s.broker.clean_start;
 		goto out;
+	}
 	if (start_fronts(&s))
 		goto out;
 	write_ready(&s);
@@ -464,14 +471,18 @@ out:
 	if (s.broker.syncer)
 		syncer_free(s.broker.syncer);
 	/* What the syncer synced last was deferred too (broker_close). */
-	if (sio_sync_deferred(s.broker.io, s.cfg.data_dir) < 0)
+	if (sio_sync_deferred(s.broker.io, s.cfg.data_dir) < 0) {
 		status = status ? status : 1;
+		refused = 0;
+	}
 	sio_free(s.broker.io);
 	if (s.broker.loop)
 		loop_free(s.broker.loop);
 	if (status == 0) {
 		write_clean_marker(&s);
 		log_info(&s.log, "clean shutdown");
+	} else if (refused) {
+		write_clean_marker(&s);
 	}
 	if (s.lock_fd >= 0)
 		close(s.lock_fd);

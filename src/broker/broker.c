@@ -60,6 +60,7 @@ static int open_groups(broker_t *b)
 {
 	grp_opts_t o;
 	grp_opts_from_config(&o, b->cfg);
+	o.clean_stop = b->clean_start;
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/groups", b->data_dir);
 	int rc = grp_coord_open(&b->groups, b->loop, b->syncer, b->log, &o, dir);

@@ -87,6 +87,7 @@ void grp_opts_from_config(grp_opts_t *o, const sl_config_t *cfg)
 	o->fsync = cfg->fsync;
 	o->compact_ratio_pct = (int)cfg->journal_compact_ratio;
 	o->compact_min_bytes = cfg->journal_compact_min_bytes;
+	o->strict_recovery = cfg->strict_recovery;
 }
 
 /* --- strings ------------------------------------------------------------------ */

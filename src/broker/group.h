@@ -141,6 +141,8 @@ typedef struct grp_opts {
 	fsync_policy_t fsync;
 	int compact_ratio_pct;
 	int64_t compact_min_bytes;
+	int strict_recovery; /* strict.recovery (journal.h opts.strict) */
+	int clean_stop;      /* the previous run stopped cleanly (the caller's to set) */
 } grp_opts_t;
 
 /* Fills opts from the server configuration. */

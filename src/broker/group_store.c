@@ -398,6 +398,8 @@ int grp_store_open(grp_coord_t *gc, const char *dir)
 	o.fsync = gc->opts.fsync;
 	o.compact_ratio_pct = gc->opts.compact_ratio_pct;
 	o.compact_min_bytes = gc->opts.compact_min_bytes;
+	o.clean_stop = gc->opts.clean_stop;
+	o.strict = gc->opts.strict_recovery;
 	o.max_record = 64u * 1024 * 1024;
 	jrnl_t *j = NULL;
 	int rc = jrnl_open(&j, gc->loop, gc->syncer, gc->log, dir, "groups", &o, on_replay, gc);

@@ -132,6 +132,8 @@ int jobs_open(jobs_t **out, broker_t *b)
 	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
 	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
 	    .max_record = (size_t)b->cfg->max_job_size + 1024,
+	    .clean_stop = b->clean_start,
+	    .strict = b->cfg->strict_recovery,
 	};
 	jrnl_t *jr = NULL;
 	s->replaying = 1;

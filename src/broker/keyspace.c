@@ -522,10 +522,10 @@ static void list_del(stream_t **v, size_t *n, stream_t *s)
 	}
 }
 
-static void log_destroy(keyspace_t *ks, plog_t *p, dur_mem_t *dmem)
+static void log_destroy(keyspace_t *ks, plog_t *p, dur_mem_t *dmem, uint64_t num)
 {
 	dur_del(ks->dur, dmem);
-	int rc = plog_destroy(p);
+	int rc = sstore_destroy_log(ks->b, num, p);
 	if (rc < 0)
 		log_warn(ks->log, "streams: removing the log of a deleted key: %s",
 		         sl_strerror(rc));
@@ -552,7 +552,7 @@ void ks_stream_free(keyspace_t *ks, stream_t *s, int now)
 		list_del(ks->rel, &ks->nrel, s);
 	if (s->log) {
 		if (now) {
-			log_destroy(ks, s->log, s->dmem);
+			log_destroy(ks, s->log, s->dmem, s->num);
 		} else {
 			/* Its deletion may still be undone (a failed sync): keep the
 			 * log until the DELKEY record is durable. */
@@ -609,7 +609,7 @@ static void settle_logs(keyspace_t *ks)
 	for (size_t i = 0; i < ks->ngraves; i++) {
 		grave_t *g = &ks->graves[i];
 		if (g->jpos <= synced)
-			log_destroy(ks, g->log, g->dmem);
+			log_destroy(ks, g->log, g->dmem, g->num);
 		else
 			ks->graves[j++] = *g;
 	}
@@ -971,10 +971,17 @@ static int ss_attach(void *arg, sstore_t *st, stream_t *s, uint64_t num)
 	}
 	s->num = num;
 	int rc = stream_attach_log(s, p);
-	s->dmem = dmem ? dmem : dur_add_plog(ks->dur, p);
-	if (rc < 0)
+	if (rc < 0) {
 		log_error(ks->log, "streams: cannot load log %llu: %s", (unsigned long long)num,
 		          sl_strerror(rc));
+		if (!dmem) {
+			/* Opened here: closed again, never removed with the key. */
+			plog_close(p);
+			s->log = NULL;
+			return rc;
+		}
+	}
+	s->dmem = dmem ? dmem : dur_add_plog(ks->dur, p);
 	return rc;
 }
 
@@ -1085,7 +1092,7 @@ static int reload(void *arg)
 		uint64_t num;
 		memcpy(&num, k, sizeof num);
 		if (rc == 0)
-			log_destroy(ks, r->log, r->dmem);
+			log_destroy(ks, r->log, r->dmem, num);
 		else /* the next attempt takes it from the graves again */
 			bury(ks, r->log, r->dmem, num, UINT64_MAX);
 		free(r);
@@ -1148,6 +1155,12 @@ int ks_open(keyspace_t **out, broker_t *b)
 	rc = kvs_open(&ks->kv, b, &ksink);
 	if (rc < 0) {
 		log_error(b->log, "resp: cannot open the keys store: %s", sl_strerror(rc));
+		goto fail;
+	}
+	/* Stream logs the journal lost are adopted once every key is known. */
+	rc = sstore_settle(ks->ss);
+	if (rc < 0) {
+		log_error(b->log, "resp: cannot open the stream store: %s", sl_strerror(rc));
 		goto fail;
 	}
 	ks->kj = kvs_jrnl(ks->kv);

@@ -527,6 +527,8 @@ int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
 	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
 	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
 	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + REC_SPLIT + 4096,
+	    .clean_stop = b->clean_start,
+	    .strict = b->cfg->strict_recovery,
 	};
 	st->replaying = 1;
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "keys", &o, replay, st);

@@ -916,7 +916,25 @@ int stream_pel_ack(sgroup_t *g, sid_t id)
 
 /* --- the partition log ----------------------------------------------------------- */
 
-/* Reads the batches starting at position pos into the cache. */
+/* Reads bytes [pos, pos + len) of fd into a fresh buffer. */
+static int read_region(int fd, off_t pos, size_t len, buf_t *raw)
+{
+	uint8_t *d = buf_reserve(raw, len);
+	size_t got = 0;
+	while (got < len) {
+		ssize_t k = pread(fd, d + got, len - got, pos + (off_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return SL_EIO;
+		got += (size_t)k;
+	}
+	buf_commit(raw, len);
+	return 0;
+}
+
+/* Reads the batches starting at position pos into the cache: the payloads
+ * of consecutive positions from the region's first one. */
 static int fill_cache(stream_t *s, uint64_t pos)
 {
 	plog_region_t rg;
@@ -926,37 +944,30 @@ static int fill_cache(stream_t *s, uint64_t pos)
 	if (rg.len == 0)
 		return SL_ERANGE;
 	buf_t raw = BUF_INIT;
-	uint8_t *p = buf_reserve(&raw, rg.len);
-	size_t got = 0;
-	while (got < rg.len) {
-		ssize_t k = pread(rg.fd, p + got, rg.len - got, rg.pos + (off_t)got);
-		if (k <= 0) {
-			buf_deinit(&raw);
-			return SL_EIO;
-		}
-		got += (size_t)k;
+	rc = read_region(rg.fd, rg.pos, rg.len, &raw);
+	if (rc < 0) {
+		buf_deinit(&raw);
+		return rc;
 	}
+	const uint8_t *p = buf_data(&raw);
 	buf_reset(&s->rbuf);
 	s->rn = 0;
 	s->rfirst = (uint64_t)rg.first_offset;
 	size_t off = 0;
-	rc = 0;
-	while (off < rg.len && rc == 0) {
+	int more = 1;
+	while (more && off < rg.len) {
 		batch_hdr_t h;
-		if (batch_peek(p + off, rg.len - off, &h) < 0 || batch_size(&h) > rg.len - off) {
-			rc = SL_ECORRUPT;
-			break;
-		}
 		batch_iter_t it;
 		batch_record_t rec;
-		if (batch_iter_init(&it, p + off, batch_size(&h)) < 0) {
-			rc = SL_ECORRUPT;
+		if (batch_peek(p + off, rg.len - off, &h) < 0 || batch_size(&h) > rg.len - off ||
+		    batch_iter_init(&it, p + off, batch_size(&h)) < 0)
 			break;
-		}
 		int r;
 		while ((r = batch_iter_next(&it, &rec)) == 1) {
+			/* Consecutive positions only (a region never spans a hole):
+			 * anything else ends the cache here. */
 			if ((uint64_t)rec.offset != s->rfirst + s->rn) {
-				rc = SL_ECORRUPT;
+				more = 0;
 				break;
 			}
 			if (s->rn == s->rcap) {
@@ -968,13 +979,11 @@ static int fill_cache(stream_t *s, uint64_t pos)
 			           rec.value_len > 0 ? (size_t)rec.value_len : 0);
 		}
 		if (r < 0)
-			rc = SL_ECORRUPT;
+			more = 0;
 		off += batch_size(&h);
 	}
 	buf_deinit(&raw);
-	if (rc < 0)
-		s->rn = 0;
-	return rc;
+	return 0;
 }
 
 const uint8_t *stream_entry_data(stream_t *s, const sentry_t *e)
@@ -992,42 +1001,23 @@ const uint8_t *stream_entry_data(stream_t *s, const sentry_t *e)
 	return buf_data(&s->rbuf) + s->roff[e->pos - s->rfirst];
 }
 
-int stream_attach_log(stream_t *s, struct plog *p)
+/* Indexes the entries of the batches in d[0..len) at positions >= *pos and
+ * moves *pos past the last batch it could read. */
+static void index_region(stream_t *s, const uint8_t *d, size_t len, int64_t *pos)
 {
-	s->log = p;
-	int64_t pos = plog_start_offset(p), end = plog_end_offset(p);
-	s->next_pos = (uint64_t)pos;
-	while (pos < end) {
-		plog_region_t rg;
-		int rc = plog_read(p, pos, 1 << 20, &rg);
-		if (rc < 0)
-			return rc;
-		if (rg.len == 0)
-			break;
-		buf_t raw = BUF_INIT;
-		uint8_t *d = buf_reserve(&raw, rg.len);
-		size_t got = 0;
-		while (got < rg.len) {
-			ssize_t k = pread(rg.fd, d + got, rg.len - got, rg.pos + (off_t)got);
-			if (k <= 0) {
-				buf_deinit(&raw);
-				return SL_EIO;
-			}
-			got += (size_t)k;
-		}
-		size_t off = 0;
-		while (off < rg.len) {
-			batch_hdr_t h;
-			batch_iter_t it;
-			batch_record_t rec;
-			if (batch_peek(d + off, rg.len - off, &h) < 0 ||
-			    batch_size(&h) > rg.len - off ||
-			    batch_iter_init(&it, d + off, batch_size(&h)) < 0) {
-				buf_deinit(&raw);
-				return SL_ECORRUPT;
-			}
+	size_t off = 0;
+	while (off < len) {
+		batch_hdr_t h;
+		batch_iter_t it;
+		batch_record_t rec;
+		/* Whatever plog_read serves passed its CRC check: a batch that does
+		 * not parse here is not one streams wrote. Its offsets are lost
+		 * (counted by the caller), never guessed at. */
+		if (batch_peek(d + off, len - off, &h) < 0 || batch_size(&h) > len - off)
+			return;
+		if (batch_iter_init(&it, d + off, batch_size(&h)) == 0) {
 			while (batch_iter_next(&it, &rec) == 1) {
-				if (rec.key_len != REC_KEY_LEN)
+				if (rec.key_len != REC_KEY_LEN || rec.offset < *pos)
 					continue;
 				sentry_t *e = xmalloc(sizeof *e);
 				e->id.ms = be64_load(rec.key);
@@ -1036,16 +1026,52 @@ int stream_attach_log(stream_t *s, struct plog *p)
 				e->len = 0;
 				e->ondisk = 1;
 				e->pos = (uint64_t)rec.offset;
-				s->next_pos = e->pos + 1;
+				/* IDs only grow: an entry that does not is not served. */
+				if (s->length && sid_cmp(e->id, s->last_id) <= 0) {
+					free(e);
+					continue;
+				}
 				push_entry(s, e);
 			}
-			off += batch_size(&h);
-			pos = (int64_t)s->next_pos;
 		}
+		if (batch_last_offset(&h) + 1 > *pos)
+			*pos = batch_last_offset(&h) + 1;
+		off += batch_size(&h);
+	}
+}
+
+int stream_attach_log(stream_t *s, struct plog *p)
+{
+	s->log = p;
+	int64_t start = plog_start_offset(p), end = plog_end_offset(p), pos = start;
+	s->next_pos = (uint64_t)start;
+	s->lost = 0;
+	while (pos < end) {
+		plog_region_t rg;
+		int rc = plog_read(p, pos, 1 << 20, &rg);
+		if (rc < 0)
+			return rc;
+		if (rg.len == 0)
+			break; /* the rest is damage (a hole up to the end) */
+		if (rg.first_offset > pos)
+			pos = rg.first_offset; /* a hole: damaged entries, skipped */
+		buf_t raw = BUF_INIT;
+		rc = read_region(rg.fd, rg.pos, rg.len, &raw);
+		int64_t was = pos;
+		if (rc == 0)
+			index_region(s, buf_data(&raw), rg.len, &pos);
 		buf_deinit(&raw);
+		if (rc < 0)
+			return rc;
+		/* Always forward, whatever the bytes held. */
+		if (pos <= was)
+			pos = was + 1;
 	}
 	s->next_pos = (uint64_t)end;
 	s->entries_added = (uint64_t)end;
+	/* Every position below the end is an entry in the log (XDEL and trims
+	 * are replayed afterwards): those not indexed were damaged. */
+	s->lost = (uint64_t)(end - start) - s->length;
 	return 0;
 }
 

@@ -143,6 +143,9 @@ typedef struct stream {
 	 * handed out for an entry whose write failed, so it is never reused. */
 	sid_t id_floor;
 	uint64_t ndeleted; /* entries ever removed by XDEL (0: no gaps between live entries) */
+	/* Entries of the log found damaged when it was attached: not indexed,
+	 * never served (the segment logged where). */
+	uint64_t lost;
 	/* Read cache: payloads of positions [rfirst, rfirst + rn) in rbuf. */
 	buf_t rbuf;
 	uint64_t rfirst;
@@ -188,7 +191,10 @@ size_t stream_pending_bytes(const stream_t *s, uint32_t npairs, size_t payload_l
  * the owner calls this once the trim is durable. */
 void stream_release_log(stream_t *s, uint64_t below);
 /* Attaches a partition log and loads the index (IDs and positions) of
- * every entry it holds; payloads stay on disk. Returns 0 or SL_ECORRUPT. */
+ * every entry it holds; payloads stay on disk. Entries in damaged parts
+ * of the log (holes plog_read skips, batches that do not parse) are left
+ * out and counted in s->lost, so that what is indexed (XLEN) is exactly
+ * what can be served. Returns 0 or the log's read error. */
 int stream_attach_log(stream_t *s, struct plog *p);
 /* The packed payload of e (RAM or read back from the log); a view valid
  * until the next call on this stream, or NULL if the log read failed. */

@@ -32,6 +32,15 @@
  * RAM index keeps only ID and position per entry; payloads are read back
  * from the log when replied.
  *
+ * Each log's directory has a sidecar file <data-dir>/streams/<number>.key
+ * naming the key it was created for (written with the CREATE record, not
+ * synced on its own; removed with the log):
+ *   off 0  4  magic "SLSK"
+ *       4  4  u32 key length K
+ *       8  K  the key
+ *    8+K   4  u32 CRC-32C of bytes [0, 8+K)
+ * It only matters when the journal lost the CREATE (below).
+ *
  * Every journal record states a result, not a command, so replay is plain
  * application through stream.h and needs no clock. CREATE opens the log
  * (through the owner, which may already hold it open) and loads the index
@@ -43,7 +52,19 @@
  * only while the owner's durability domain is idle (sstore_maintain).
  * Recovery rule: replay everything the journal returns (it has already cut
  * a torn tail; each log recovers its own tail); a record naming a missing
- * key, group or consumer is skipped (a later deletion made it moot).
+ * key, group or consumer is skipped (a later deletion made it moot). Then
+ * every log directory no stream refers to is settled; metadata damage never
+ * deletes entries:
+ *   - the journal ended cleanly (jrnl_open_damaged() is 0) and a CREATE of
+ *     its number was replayed: its deletion is journaled (DELKEY, FLUSH, a
+ *     later CREATE of the key) and its removal was interrupted: removed;
+ *   - the journal ended cleanly and the log never held an entry: a
+ *     creation whose CREATE never became durable: removed;
+ *   - otherwise it is adopted, journaled with a new CREATE and logged at
+ *     warn: as the key its .key file names, or, when that name is unknown
+ *     or taken, as "sluice:recovered:<number>" (to RENAME). Its groups and
+ *     deletions were in the lost records and do not come back.
+ *   - strict.recovery refuses the adoption instead, naming the directory.
  * Compaction snapshot: CREATE, TRIM, DELRANGE per gap, META, then per
  * group GROUP, CONSUMER per consumer, NACK per pending entry.
  *
@@ -53,6 +74,7 @@
 #include "broker/stream_store.h"
 
 #include "core/buf.h"
+#include "core/crc32c.h"
 #include "core/err.h"
 #include "core/rd.h"
 #include "store/journal.h"
@@ -63,6 +85,7 @@
 #include <inttypes.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +117,8 @@ struct sstore {
 	sstore_sink_t sink;
 	const log_t *log;
 	buf_t tmp;
+	map_t created; /* open: numbers of every CREATE replayed */
+	int opening;   /* in sstore_open (not a reload's replay) */
 };
 
 static void put_str(buf_t *b, const void *p, size_t n)
@@ -143,10 +168,79 @@ uint64_t sstore_new_num(sstore_t *st)
 	return st->next_num++;
 }
 
+/* The path of log num's key file. */
+static void key_path(const broker_t *b, uint64_t num, char *out, size_t n)
+{
+	snprintf(out, n, "%s/streams/%" PRIu64 ".key", b->data_dir, num);
+}
+
+/* Writes log num's key file (best effort: it only helps after damage). */
+static void write_key_file(sstore_t *st, uint64_t num, const char *key, size_t klen)
+{
+	char path[4200];
+	key_path(st->b, num, path, sizeof path);
+	buf_t b = BUF_INIT;
+	buf_append(&b, "SLSK", 4);
+	buf_put_be32(&b, (uint32_t)klen);
+	buf_append(&b, key, klen);
+	buf_put_be32(&b, crc32c(0, buf_data(&b), buf_len(&b)));
+	sio_t *io = st->b->io;
+	int fd = sio_open(io, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || sio_pwrite_all(io, fd, buf_data(&b), buf_len(&b), 0, NULL) < 0)
+		log_warn(st->log, "streams: cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		sio_close(io, fd);
+	buf_deinit(&b);
+}
+
+/* Reads log num's key file into an owned string; NULL when absent or
+ * damaged. */
+static char *read_key_file(const sstore_t *st, uint64_t num, size_t *klen)
+{
+	char path[4200];
+	key_path(st->b, num, path, sizeof path);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	uint8_t h[8];
+	char *key = NULL;
+	if (fread(h, 1, 8, f) == 8 && memcmp(h, "SLSK", 4) == 0 && be32_load(h + 4) <= 65536) {
+		uint32_t n = be32_load(h + 4);
+		uint8_t *d = malloc((size_t)n + 8 + 4 + 1);
+		if (!d)
+			abort();
+		memcpy(d, h, 8);
+		if (fread(d + 8, 1, (size_t)n + 4, f) == (size_t)n + 4 &&
+		    crc32c(0, d, (size_t)n + 8) == be32_load(d + 8 + n)) {
+			key = malloc((size_t)n + 1);
+			if (!key)
+				abort();
+			memcpy(key, d + 8, n);
+			key[n] = 0;
+			*klen = n;
+		}
+		free(d);
+	}
+	fclose(f);
+	return key;
+}
+
 void sstore_log_create(sstore_t *st, const char *key, size_t klen, uint64_t num)
 {
 	buf_put_be64(begin(st, key, klen), num);
 	emit(st, R_CREATE);
+	write_key_file(st, num, key, klen);
+}
+
+int sstore_destroy_log(broker_t *b, uint64_t num, plog_t *p)
+{
+	char path[4200];
+	key_path(b, num, path, sizeof path);
+	/* The name first: a log left without it after a crash is adopted
+	 * under a recovery name rather than resurrected as its key. */
+	if (sio_unlink(b->io, path) < 0 && errno != ENOENT)
+		log_warn(b->log, "streams: cannot remove %s: %s", path, strerror(errno));
+	return plog_destroy(p);
 }
 
 void sstore_log_del(sstore_t *st, const char *key, size_t klen, sid_t id)
@@ -295,10 +389,20 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		/* A CREATE for a key that exists can only come from a journal
 		 * written before its DELKEY was; start over from this one. */
 		st->sink.del(st->sink.arg, key, klen);
+		if (st->opening)
+			map_put(&st->created, &num, sizeof num, st);
 		stream_t *ns = st->sink.get(st->sink.arg, key, klen, 1);
 		if (num >= st->next_num)
 			st->next_num = num + 1;
-		return st->sink.attach(st->sink.arg, st, ns, num);
+		int rc = st->sink.attach(st->sink.arg, st, ns, num);
+		if (rc == 0 && ns->lost && st->opening)
+			log_warn(st->log,
+			         "streams: stream '%.*s' (log %s/%" PRIu64 "): %" PRIu64
+			         " entries are damaged and not served (the segment's warning says "
+			         "where); %" PRIu64 " are",
+			         (int)(klen > 200 ? 200 : klen), key, st->dir, num, ns->lost,
+			         ns->length);
+		return rc;
 	}
 	stream_t *s = st->sink.get(st->sink.arg, key, klen, 0);
 	if (!s)
@@ -529,17 +633,94 @@ static void collect_num(void *arg, const char *key, size_t klen, stream_t *s)
 	x->v[x->n++] = s->num;
 }
 
-/* Removes logs no stream refers to: their CREATE never became durable, or
- * their DELKEY did while the directory removal did not finish. */
-static void remove_orphans(sstore_t *st)
+/* Adopts log num (the recovery rule at the top): under its key file's
+ * name when that is free, else under a recovery name; journaled. */
+static int adopt_log(sstore_t *st, uint64_t num, int64_t entries, int damaged)
+{
+	size_t klen = 0;
+	char *key = read_key_file(st, num, &klen);
+	const char *why = damaged ? " (it was damaged)" : "";
+	if (st->b->cfg->strict_recovery) {
+		char also[64] = "";
+		if (key)
+			snprintf(also, sizeof also, " (and %" PRIu64 ".key)", num);
+		log_error(st->log,
+		          "streams: log %s/%" PRIu64 " holds %lld entries%s%s%s that "
+		          "streams.journal%s does not account for; refusing to start "
+		          "(strict.recovery): move %s/%" PRIu64 "%s out of %s, or start without "
+		          "strict.recovery to adopt it",
+		          st->dir, num, (long long)entries, key ? " of stream '" : "",
+		          key ? key : "", key ? "'" : "", why, st->dir, num, also, st->dir);
+		free(key);
+		return SL_ECORRUPT;
+	}
+	stream_t *s = NULL;
+	const char *taken = NULL;
+	if (key && !st->sink.get(st->sink.arg, key, klen, 0))
+		s = st->sink.get(st->sink.arg, key, klen, 1); /* NULL: another type */
+	if (key && !s)
+		taken = key;
+	char alt[64];
+	if (!s) {
+		for (int k = 1; !s && k < 100; k++) {
+			if (k == 1)
+				snprintf(alt, sizeof alt, "sluice:recovered:%" PRIu64, num);
+			else
+				snprintf(alt, sizeof alt, "sluice:recovered:%" PRIu64 ":%d", num,
+				         k);
+			if (!st->sink.get(st->sink.arg, alt, strlen(alt), 0))
+				s = st->sink.get(st->sink.arg, alt, strlen(alt), 1);
+		}
+		if (!s) {
+			free(key);
+			return SL_EEXIST;
+		}
+	}
+	const char *name = s && !taken && key ? key : alt;
+	size_t nlen = name == key ? klen : strlen(alt);
+	int rc = st->sink.attach(st->sink.arg, st, s, num);
+	if (rc < 0) {
+		st->sink.del(st->sink.arg, name, nlen);
+		free(key);
+		return rc;
+	}
+	/* Journaled like a new stream of that name (synced with the next
+	 * write; a crash before only means adopting it again). */
+	buf_put_be64(begin(st, name, nlen), num);
+	rc = jrnl_append(st->j, R_CREATE, buf_data(&st->tmp), buf_len(&st->tmp));
+	buf_reset(&st->tmp);
+	if (rc == 0)
+		write_key_file(st, num, name, nlen);
+	if (name == key)
+		log_warn(st->log,
+		         "streams: log %s/%" PRIu64 " holds %llu entries of stream '%s' that "
+		         "streams.journal%s does not know: adopted (its groups and deletions "
+		         "were not in the journal)",
+		         st->dir, num, (unsigned long long)s->length, key, why);
+	else
+		log_warn(st->log,
+		         "streams: log %s/%" PRIu64 " holds %llu entries that streams.journal%s "
+		         "does not know, of %s%s%s: adopted as key '%s' (RENAME it)",
+		         st->dir, num, (unsigned long long)s->length, why,
+		         taken ? "stream '" : "a stream whose name is lost", taken ? taken : "",
+		         taken ? "', a name now taken" : "", alt);
+	free(key);
+	return rc;
+}
+
+/* Settles the log directories no stream refers to (the recovery rule at
+ * the top). Returns 0, or SL_ECORRUPT when strict.recovery refuses. */
+static int recover_logs(sstore_t *st)
 {
 	nums_t used = {NULL, 0, 0};
 	st->sink.each(st->sink.arg, collect_num, &used);
+	int damaged = jrnl_open_damaged(st->j);
 	DIR *d = opendir(st->dir);
 	if (!d) {
 		free(used.v);
-		return;
+		return 0;
 	}
+	nums_t strays = {NULL, 0, 0};
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		char *end;
@@ -549,18 +730,55 @@ static void remove_orphans(sstore_t *st)
 		int live = 0;
 		for (size_t i = 0; i < used.n && !live; i++)
 			live = used.v[i] == n;
-		if (live)
-			continue;
-		char path[4096 + 300];
-		snprintf(path, sizeof path, "%s/%s", st->dir, de->d_name);
-		plog_t *p;
-		if (plog_open(&p, path, &st->popts, st->b->syncer, st->log, 0) == 0) {
-			log_info(st->log, "streams: removing orphaned log %s", path);
-			plog_destroy(p);
+		if (!live) {
+			stream_t tmp = {.num = n};
+			collect_num(&strays, NULL, 0, &tmp);
 		}
 	}
 	closedir(d);
+	int rc = 0;
+	for (size_t i = 0; i < strays.n && rc == 0; i++) {
+		uint64_t n = strays.v[i];
+		char path[4096 + 300];
+		snprintf(path, sizeof path, "%s/%" PRIu64, st->dir, n);
+		plog_t *p;
+		if (plog_open(&p, path, &st->popts, st->b->syncer, st->log, st->b->clean_start) <
+		    0) {
+			log_error(st->log, "streams: cannot open %s; left as it is", path);
+			continue;
+		}
+		int64_t entries = plog_end_offset(p) - plog_start_offset(p);
+		int journaled = map_get(&st->created, &n, sizeof n) != NULL;
+		if (!damaged && (journaled || plog_end_offset(p) == 0)) {
+			log_warn(st->log,
+			         journaled
+			             ? "streams: deleting %s: its stream's deletion is "
+			               "journaled, the removal was interrupted"
+			             : "streams: deleting %s: an empty log of a stream creation "
+			               "that never completed",
+			         path);
+			if (sstore_destroy_log(st->b, n, p) < 0)
+				log_warn(st->log,
+				         "streams: cannot delete %s; tried again at the next start",
+				         path);
+			continue;
+		}
+		plog_close(p);
+		rc = adopt_log(st, n, entries, damaged);
+		if (rc == SL_EEXIST) {
+			log_error(st->log,
+			          "streams: cannot adopt %s: no free recovery name; left as it is",
+			          path);
+			rc = 0;
+		} else if (rc < 0 && rc != SL_ECORRUPT) {
+			log_error(st->log, "streams: cannot adopt %s: %s; left as it is", path,
+			          sl_strerror(rc));
+			rc = 0;
+		}
+	}
+	free(strays.v);
 	free(used.v);
+	return rc;
 }
 
 int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
@@ -606,21 +824,36 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
 	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
 	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + 4096,
+	    .clean_stop = b->clean_start,
+	    .strict = b->cfg->strict_recovery,
 	};
+	map_init(&st->created);
+	st->opening = 1;
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "streams", &o, replay, st);
 	if (rc < 0) {
+		map_deinit(&st->created);
+		buf_deinit(&st->tmp);
 		free(st);
 		return rc;
 	}
-	remove_orphans(st);
 	*out = st;
 	return 0;
+}
+
+int sstore_settle(sstore_t *st)
+{
+	int rc = recover_logs(st);
+	map_deinit(&st->created);
+	map_init(&st->created);
+	st->opening = 0;
+	return rc;
 }
 
 void sstore_close(sstore_t *st)
 {
 	if (!st)
 		return;
+	map_deinit(&st->created);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);

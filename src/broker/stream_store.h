@@ -46,9 +46,14 @@ typedef struct sstore_sink {
 	void *arg;
 } sstore_sink_t;
 
-/* Opens <data-dir>/streams/streams.journal, replays it into sink and
- * removes logs no stream refers to. */
+/* Opens <data-dir>/streams/streams.journal and replays it into sink. */
 int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink);
+/* Settles the logs no stream refers to (removes those the journal proves
+ * deleted or never used, adopts the others: stream_store.c). The owner
+ * calls it once every other record of its keyspace is replayed, so that an
+ * adopted log never takes a name the keys journal gives another key.
+ * Returns 0 or SL_ECORRUPT (strict.recovery refused). */
+int sstore_settle(sstore_t *st);
 void sstore_close(sstore_t *st);
 /* The journal (to reserve space and register it with the domain). */
 jrnl_t *sstore_jrnl(sstore_t *st);
@@ -76,8 +81,12 @@ static inline uint64_t sstore_rec_bytes(size_t klen, size_t strs)
 
 /* Mutations, logged after they were applied to the model (and their
  * space reserved). */
-/* A new stream key whose log is numbered num. */
+/* A new stream key whose log is numbered num (also names the log's
+ * directory after the key, for recovery). */
 void sstore_log_create(sstore_t *st, const char *key, size_t klen, uint64_t num);
+/* Removes log num (closing p) with its key file: the owner's way to
+ * delete a stream's log (usable while the store is still opening). */
+int sstore_destroy_log(broker_t *b, uint64_t num, plog_t *p);
 void sstore_log_del(sstore_t *st, const char *key, size_t klen, sid_t id);
 /* Entries were trimmed from the front of s. */
 void sstore_log_trim(sstore_t *st, const char *key, size_t klen, const stream_t *s);

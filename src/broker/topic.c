@@ -15,10 +15,34 @@
  *   6 PRODUCER_ID i64 next                        — next producer id to hand out
  *
  * Replay applies records in order; a record naming an unknown topic is
- * skipped (it can only follow a DELETE). After replay, partition
- * directories that belong to no topic are removed: they are leftovers of a
- * deletion interrupted by a crash, or of a creation whose record never
- * became durable.
+ * skipped (it can only follow a DELETE).
+ *
+ * Recovery rule for partition directories the journal does not account
+ * for (topics/<name>-<n> whose topic is unknown, or whose n is past its
+ * partition count), applied after replay. Metadata damage never deletes
+ * data: only a journaled deletion removes a log.
+ *   - The journal ended cleanly (jrnl_open_damaged() is 0) and its last
+ *     word on the name is a DELETE: a deletion interrupted by a crash (the
+ *     record was durable, the removal was not finished): removed.
+ *   - The journal ended cleanly and none of the topic's unknown directories
+ *     holds a record: a creation whose record never became durable (the
+ *     logs are opened first): removed. Nothing was in them.
+ *   - Otherwise (records in them, or a journal that was cut, kept aside or
+ *     set aside, which may have lost the TOPIC, PARTITIONS or DELETE record):
+ *     adopted. An unknown topic is recreated with partitions 0..max(n)
+ *     (missing ones created empty), a new id and default configs; a known
+ *     one grows to max(n) + 1 partitions; either is journaled and logged
+ *     at warn. A deleted topic may so come back: deleting it again is
+ *     cheap, data deleted by mistake is not.
+ *   - strict.recovery: adoption is refused instead (the error names the
+ *     directories to move away).
+ *   - Names that are not <valid topic name>-<decimal n> are left alone
+ *     (warn).
+ * Deletions whose removal failed while running are remembered (`unfinished`)
+ * and written into compaction snapshots as DELETE records, so that the next
+ * start still finishes them. After a damaged journal the producer-id counter
+ * is also moved past every producer id the logs hold, so that no id is
+ * handed out twice.
  *
  * Write-ahead: every mutation appends its record(s) and makes them durable
  * at once (jrnl_commit_now: one write and, unless fsync=never, one
@@ -60,6 +84,8 @@ struct topics {
 	int64_t next_pid;
 	char topics_dir[4096];
 	int replaying;
+	map_t deleted;    /* replay: names whose last record is a DELETE */
+	map_t unfinished; /* deleted names whose directories are still there */
 };
 
 /* --- config keys ----------------------------------------------------------- */
@@ -350,15 +376,21 @@ static int remove_leftover(topics_t *ts, const char *path)
 	return rc;
 }
 
-/* Destroys partitions [from, to) of t (a creation being undone). */
-static void destroy_partitions(topics_t *ts, topic_t *t, int32_t from, int32_t to)
+/* Destroys partitions [from, to) of t (a creation being undone, or a
+ * deletion). Returns whether every directory went. */
+static int destroy_partitions(topics_t *ts, topic_t *t, int32_t from, int32_t to)
 {
-	for (int32_t i = from; i < to; i++)
-		if (partition_destroy(t->parts[i]) < 0)
+	int all = 1;
+	for (int32_t i = from; i < to; i++) {
+		if (partition_destroy(t->parts[i]) < 0) {
+			all = 0;
 			log_warn(
 			    ts->b->log,
 			    "kafka: files of partition %s-%d are left; removed at the next start",
 			    t->name, (int)i);
+		}
+	}
+	return all;
 }
 
 /* Opens partitions [from, to) of t into t->parts (grown as needed; t->npart
@@ -489,6 +521,7 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		topic_t *old = map_put(&ts->byname, name, strlen(name), t);
 		if (old)
 			topic_free(old);
+		map_del(&ts->deleted, name, strlen(name));
 		break;
 	}
 	case REC_DELETE: {
@@ -496,6 +529,8 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		topic_t *t = name ? map_del(&ts->byname, name, strlen(name)) : NULL;
 		if (t)
 			topic_free(t);
+		if (name)
+			map_put(&ts->deleted, name, strlen(name), ts);
 		break;
 	}
 	case REC_PARTITIONS: {
@@ -542,7 +577,21 @@ static int snapshot(void *arg, jrnl_t *j)
 	buf_put_be64(&b, (uint64_t)ts->next_pid);
 	if (rc == 0)
 		rc = jrnl_append(j, REC_PRODUCER_ID, buf_data(&b), buf_len(&b));
+	/* Deletions not finished on disk stay in the journal, so that the
+	 * next start finishes them instead of adopting their logs. */
 	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (rc == 0 && map_next(&ts->unfinished, &it, &k, &kl, &v)) {
+		if (map_get(&ts->byname, k, kl))
+			continue;
+		buf_reset(&b);
+		buf_put_be16(&b, (uint16_t)kl);
+		buf_append(&b, k, kl);
+		rc = jrnl_append(j, REC_DELETE, buf_data(&b), buf_len(&b));
+	}
+	it = 0;
 	topic_t *t;
 	while (rc == 0 && (t = topics_next(ts, &it))) {
 		buf_reset(&b);
@@ -553,34 +602,277 @@ static int snapshot(void *arg, jrnl_t *j)
 	return rc;
 }
 
-/* Removes partition directories that belong to no topic. */
-static void sweep_orphans(topics_t *ts)
+/* --- directories the journal does not account for ---------------------------- */
+
+/* A partition directory the journal does not account for. */
+typedef struct stray {
+	char *name; /* topic name */
+	int32_t idx;
+	int64_t records; /* end offset of its log, -1 if it cannot be opened */
+} stray_t;
+
+/* Parses "<topic>-<n>" as part_dir() writes it. 0 or SL_EINVAL. */
+static int parse_part_dir(const char *d, size_t *nlen, int32_t *idx)
 {
+	const char *dash = strrchr(d, '-');
+	if (!dash || !topics_name_valid(d, (size_t)(dash - d)))
+		return SL_EINVAL;
+	const char *n = dash + 1;
+	if (!*n || (n[0] == '0' && n[1]) || strspn(n, "0123456789") != strlen(n) || strlen(n) > 5)
+		return SL_EINVAL;
+	long v = strtol(n, NULL, 10);
+	if (v >= TOPIC_MAX_PARTITIONS)
+		return SL_EINVAL;
+	*nlen = (size_t)(dash - d);
+	*idx = (int32_t)v;
+	return 0;
+}
+
+/* The end offset of the log in dir (how many offsets it ever held), or -1
+ * when it cannot be opened. */
+static int64_t log_records(topics_t *ts, const char *dir)
+{
+	plog_opts_t o;
+	plog_opts_from_config(&o, ts->b->cfg);
+	plog_t *p = NULL;
+	if (plog_open(&p, dir, &o, ts->b->syncer, ts->b->log, ts->b->clean_start) < 0)
+		return -1;
+	int64_t n = plog_end_offset(p);
+	plog_close(p);
+	return n;
+}
+
+/* Lists the directories under topics/ that no topic accounts for. */
+static size_t list_strays(topics_t *ts, stray_t **out)
+{
+	stray_t *v = NULL;
+	size_t n = 0;
 	DIR *d = opendir(ts->topics_dir);
-	if (!d)
-		return;
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	while (d && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		char *dash = strrchr(e->d_name, '-');
-		int orphan = 1;
-		if (dash) {
-			topic_t *t = map_get(&ts->byname, e->d_name, (size_t)(dash - e->d_name));
-			char *end;
-			long idx = strtol(dash + 1, &end, 10);
-			if (t && !*end && idx >= 0 && idx < t->npart)
-				orphan = 0;
-		}
-		if (!orphan)
+		size_t nlen;
+		int32_t idx;
+		if (parse_part_dir(e->d_name, &nlen, &idx) < 0) {
+			log_warn(ts->b->log,
+			         "kafka: %s/%s is not a partition directory (<topic>-<partition>); "
+			         "left alone",
+			         ts->topics_dir, e->d_name);
 			continue;
+		}
+		topic_t *t = map_get(&ts->byname, e->d_name, nlen);
+		if (t && idx < t->npart)
+			continue;
+		v = realloc(v, (n + 1) * sizeof *v);
+		if (!v)
+			abort();
+		v[n].name = strndup(e->d_name, nlen);
+		if (!v[n].name)
+			abort();
+		v[n].idx = idx;
 		char path[4352];
 		snprintf(path, sizeof path, "%s/%s", ts->topics_dir, e->d_name);
-		if (remove_leftover(ts, path) < 0)
-			log_warn(ts->b->log, "kafka: cannot remove leftover partition directory %s",
-			         path);
+		v[n].records = log_records(ts, path);
+		n++;
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	*out = v;
+	return n;
+}
+
+/* Adopts the stray directories v[0..n) of one topic name: recreates the
+ * topic, or grows it, journaled. */
+static int adopt(topics_t *ts, const stray_t *v, size_t n, int damaged)
+{
+	const char *name = v[0].name;
+	size_t len = strlen(name);
+	int32_t np = 0;
+	int64_t records = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].idx + 1 > np)
+			np = v[i].idx + 1;
+		records += v[i].records > 0 ? v[i].records : 0;
+	}
+	const char *why = damaged ? " (it was damaged)" : "";
+	topic_t *t = map_get(&ts->byname, name, len);
+	if (ts->b->cfg->strict_recovery) {
+		log_error(ts->b->log,
+		          "kafka: %zu partition director%s of topic %s (%s/%s-%d...) hold%s data "
+		          "that kafka.journal%s does not account for; refusing to start "
+		          "(strict.recovery): move %s out of %s, or start without "
+		          "strict.recovery to adopt them",
+		          n, n == 1 ? "y" : "ies", name, ts->topics_dir, name, (int)v[0].idx,
+		          n == 1 ? "s" : "", why, n == 1 ? "it" : "them", ts->topics_dir);
+		return SL_ECORRUPT;
+	}
+	int rc;
+	if (t) {
+		int32_t from = t->npart;
+		rc = open_partitions(ts, t, from, np, 0);
+		if (rc == 0) {
+			buf_t b = BUF_INIT;
+			put_str(&b, name);
+			buf_put_be32(&b, (uint32_t)np);
+			rc = commit1(ts, REC_PARTITIONS, &b);
+			if (rc < 0)
+				for (int32_t i = from; i < np; i++)
+					partition_close(t->parts[i]);
+		}
+		if (rc == 0) {
+			t->npart = np;
+			log_warn(
+			    ts->b->log,
+			    "kafka: topic %s had %d partitions in kafka.journal%s but directories "
+			    "up to %s-%d holding %lld offsets: adopted, it has %d partitions now",
+			    name, (int)from, why, name, (int)(np - 1), (long long)records, (int)np);
+		}
+	} else {
+		uint8_t id[16];
+		random_bytes(id, 16);
+		id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
+		id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+		t = topic_new(name, id, 0);
+		topic_apply_config(ts, t);
+		rc = open_partitions(ts, t, 0, np, 0);
+		if (rc == 0) {
+			t->npart = np;
+			buf_t b = BUF_INIT;
+			encode_topic(t, &b);
+			rc = commit1(ts, REC_TOPIC, &b);
+			if (rc < 0)
+				for (int32_t i = 0; i < np; i++)
+					partition_close(t->parts[i]);
+		}
+		if (rc == 0) {
+			map_put(&ts->byname, name, len, t);
+			log_warn(
+			    ts->b->log,
+			    "kafka: topic %s is not in kafka.journal%s but %zu partition "
+			    "director%s of it hold%s %lld offsets: adopted with %d partitions and "
+			    "default settings",
+			    name, why, n, n == 1 ? "y" : "ies", n == 1 ? "s" : "",
+			    (long long)records, (int)np);
+		} else {
+			t->npart = 0;
+			topic_free(t);
+		}
+	}
+	if (rc < 0)
+		log_error(ts->b->log,
+		          "kafka: cannot adopt the partition directories of topic %s (%s); left as "
+		          "they are until the next start",
+		          name, sl_strerror(rc));
+	return 0;
+}
+
+/* Applies the recovery rule (top of this file) to every partition
+ * directory the journal does not account for. Returns 0, or SL_ECORRUPT
+ * when strict.recovery refuses an adoption. */
+static int recover_strays(topics_t *ts)
+{
+	int damaged = jrnl_open_damaged(ts->j);
+	stray_t *v = NULL;
+	size_t n = list_strays(ts, &v);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!v[i].name)
+			continue; /* handled with an earlier one of its topic */
+		/* Gather the directories of this name. */
+		size_t m = 0;
+		stray_t *grp = malloc((n - i) * sizeof *grp);
+		if (!grp)
+			abort();
+		int has_data = 0, unreadable = 0;
+		for (size_t k = i; k < n; k++) {
+			if (!v[k].name || strcmp(v[k].name, v[i].name))
+				continue;
+			grp[m++] = v[k];
+			has_data |= v[k].records > 0;
+			unreadable |= v[k].records < 0;
+		}
+		const char *name = grp[0].name;
+		int known = map_get(&ts->byname, name, strlen(name)) != NULL;
+		int deleted = !known && map_get(&ts->deleted, name, strlen(name)) != NULL;
+		if (unreadable) {
+			log_error(ts->b->log,
+			          "kafka: a partition directory of topic %s cannot be opened; its "
+			          "directories are left as they are",
+			          name);
+		} else if (!damaged && (deleted || !has_data)) {
+			for (size_t k = 0; k < m; k++) {
+				char dir[4352];
+				snprintf(dir, sizeof dir, "%s/%s-%d", ts->topics_dir, name,
+				         (int)grp[k].idx);
+				log_warn(
+				    ts->b->log,
+				    deleted
+				        ? "kafka: finishing the deletion of topic %s (journaled, "
+				          "interrupted): deleting %s"
+				        : "kafka: deleting the empty directory %s of topic %s's "
+				          "creation that never completed",
+				    deleted ? name : dir, deleted ? dir : name);
+				plog_opts_t o;
+				plog_opts_from_config(&o, ts->b->cfg);
+				plog_t *p = NULL;
+				if (plog_open(&p, dir, &o, ts->b->syncer, ts->b->log, 0) < 0 ||
+				    plog_destroy(p) < 0)
+					log_warn(ts->b->log,
+					         "kafka: cannot delete %s; tried again at the "
+					         "next start",
+					         dir);
+			}
+			if (deleted)
+				map_del(&ts->deleted, name, strlen(name));
+		} else {
+			rc = adopt(ts, grp, m, damaged);
+		}
+		for (size_t k = i; k < n; k++)
+			if (v[k].name && k != i && !strcmp(v[k].name, name)) {
+				free(v[k].name);
+				v[k].name = NULL;
+			}
+		free(v[i].name);
+		v[i].name = NULL;
+		free(grp);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	return rc;
+}
+
+/* After a damaged journal the producer-id counter may have gone back:
+ * moves it past every producer id the logs remember. */
+static int bump_producer_ids(topics_t *ts)
+{
+	int64_t max = -1;
+	size_t it = 0;
+	topic_t *t;
+	while ((t = topics_next(ts, &it)))
+		for (int32_t i = 0; i < t->npart; i++) {
+			size_t pit = 0;
+			const char *k;
+			size_t kl;
+			void *v;
+			while (map_next(&t->parts[i]->pstate.by_pid, &pit, &k, &kl, &v))
+				if (kl == 8 && (int64_t)be64_load((const uint8_t *)k) > max)
+					max = (int64_t)be64_load((const uint8_t *)k);
+		}
+	if (max < ts->next_pid)
+		return 0;
+	buf_t b = BUF_INIT;
+	buf_put_be64(&b, (uint64_t)(max + 1));
+	int rc = commit1(ts, REC_PRODUCER_ID, &b);
+	if (rc == 0) {
+		log_warn(ts->b->log,
+		         "kafka: producer ids continue from %lld, past those in the logs (the "
+		         "journal was damaged)",
+		         (long long)(max + 1));
+		ts->next_pid = max + 1;
+	}
+	return rc;
 }
 
 int topics_open(topics_t **out, broker_t *b)
@@ -591,6 +883,8 @@ int topics_open(topics_t **out, broker_t *b)
 	ts->b = b;
 	ts->next_pid = 1000;
 	map_init(&ts->byname);
+	map_init(&ts->deleted);
+	map_init(&ts->unfinished);
 	snprintf(ts->topics_dir, sizeof ts->topics_dir, "%s/topics", b->data_dir);
 	if (mkdir(ts->topics_dir, 0755) < 0 && errno != EEXIST) {
 		log_error(b->log, "kafka: cannot create %s: %s", ts->topics_dir, strerror(errno));
@@ -602,6 +896,8 @@ int topics_open(topics_t **out, broker_t *b)
 	    .compact_ratio_pct = (int)b->cfg->journal_compact_ratio,
 	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
 	    .max_record = 1 << 20,
+	    .clean_stop = b->clean_start,
+	    .strict = b->cfg->strict_recovery,
 	};
 	ts->replaying = 1;
 	int rc =
@@ -644,7 +940,16 @@ int topics_open(topics_t **out, broker_t *b)
 		}
 		t->npart = np;
 	}
-	sweep_orphans(ts);
+	rc = recover_strays(ts);
+	if (rc == 0 && jrnl_open_damaged(ts->j) && bump_producer_ids(ts) < 0)
+		log_warn(b->log, "kafka: producer ids may repeat ids from before the damage");
+	if (rc < 0) {
+		topics_close(ts);
+		return rc;
+	}
+	/* Only needed while replaying and recovering. */
+	map_deinit(&ts->deleted);
+	map_init(&ts->deleted);
 	*out = ts;
 	return 0;
 }
@@ -662,6 +967,8 @@ void topics_close(topics_t *ts)
 		topic_free(t);
 	}
 	map_deinit(&ts->byname);
+	map_deinit(&ts->deleted);
+	map_deinit(&ts->unfinished);
 	if (ts->j)
 		jrnl_close(ts->j);
 	free(ts);
@@ -732,6 +1039,8 @@ int topics_create(topics_t *ts, const char *name, int32_t npart, const topic_kv_
 		return rc;
 	}
 	map_put(&ts->byname, name, len, t);
+	/* Its leftovers, if any, were removed by open_partitions. */
+	map_del(&ts->unfinished, name, len);
 	log_info(ts->b->log, "kafka: created topic %s with %d partition(s)", name, (int)npart);
 	if (out)
 		*out = t;
@@ -751,8 +1060,10 @@ int topics_delete(topics_t *ts, const char *name)
 		return rc;
 	map_del(&ts->byname, name, len);
 	/* Replies still held on the partitions are finished (SL_ECLOSED);
-	 * files that cannot be removed now are swept at the next start. */
-	destroy_partitions(ts, t, 0, t->npart);
+	 * files that cannot be removed now are removed at the next start
+	 * (compactions keep the DELETE record until then). */
+	if (!destroy_partitions(ts, t, 0, t->npart))
+		map_put(&ts->unfinished, name, len, ts);
 	jrnl_garbage(ts->j, 64 + len * 2 + (size_t)t->ncfg * 32);
 	topic_free(t);
 	maybe_compact(ts);

@@ -10,7 +10,9 @@
  * returned. Creating a topic opens its partition logs and then commits the
  * record (removing the logs again if that fails); deleting commits the
  * deletion and then destroys the logs, so a crash in between is repaired
- * on the next start (logs of unknown topics are removed).
+ * on the next start. Partition directories the journal does not account
+ * for are adopted, never removed, unless the journal proves they are a
+ * deletion's or an empty creation's leftovers (topic.c).
  *
  * Errors are domain errors (SL_E*); protocol fronts map them.
  * Loop thread only.

@@ -168,6 +168,17 @@ static int set_keylen(sl_config_t *c, const char *key, size_t klen, const char *
 	return SL_ENOENT;
 }
 
+/* Whether key names a BOOL setting (a flag that may come without a value). */
+static int key_is_bool(const char *key, size_t klen)
+{
+#define CFG_BOOL(type, field, name, def, min, max, help) \
+	if (key_eq(name, key, klen))                     \
+		return !strcmp(#type, "BOOL");
+	SL_CONFIG(CFG_BOOL)
+#undef CFG_BOOL
+	return 0;
+}
+
 int config_set(sl_config_t *c, const char *key, const char *value, char *err, size_t errn)
 {
 	return set_keylen(c, key, strlen(key), value, err, errn);
@@ -299,6 +310,10 @@ int config_parse_args(sl_config_t *c, int argc, char **argv, char *err, size_t e
 		int rc;
 		if (eq) {
 			rc = set_keylen(c, a, (size_t)(eq - a), eq + 1, err, errn);
+		} else if (key_is_bool(a, strlen(a)) &&
+		           (i + 1 == argc || !strncmp(argv[i + 1], "--", 2))) {
+			/* A switch: `--strict-recovery` alone turns it on. */
+			rc = set_keylen(c, a, strlen(a), "true", err, errn);
 		} else if (i + 1 < argc) {
 			rc = set_keylen(c, a, strlen(a), argv[++i], err, errn);
 		} else {

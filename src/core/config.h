@@ -9,7 +9,8 @@
  *
  * Types:  STR  — string (owned copy)
  *         INT  — int64 within [min, max]
- *         BOOL — true/false/yes/no/on/off/1/0
+ *         BOOL — true/false/yes/no/on/off/1/0; a flag without a value
+ *                (`--strict-recovery`) means true
  *         PORT — a TCP port number, 0 for an ephemeral port, `off` (-1)
  *         FSYNC— always | interval:MS | never
  *         LEVEL— error | warn | info | debug
@@ -91,6 +92,8 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	  "never compact a journal smaller than this")                                            \
 	X(INT, log_verify_bytes_per_sec, "log.verify.bytes.per.sec", "67108864", 0, CFG_I64MAX,   \
 	  "background CRC check of logs written before this start (0: only as they are read)")    \
+	X(BOOL, strict_recovery, "strict.recovery", "false", 0, 0,                                \
+	  "refuse to start over a damaged or unknown file (naming it) instead of setting it aside") \
 	X(BOOL, debug_faults, "debug.faults", "false", 0, 0,                                      \
 	  "tests only: let PUT /debug/faults on the HTTP listener inject storage failures")        \
 	X(STR, debug_fault, "debug.fault", "", 0, 0,                                              \

@@ -241,8 +241,9 @@ int batch_iter_next(batch_iter_t *it, batch_record_t *rec)
 		return iter_fail(it);
 	rec->headers_raw_len = (size_t)(r.p - rec->headers_raw);
 	rec->nheaders = nh;
-	rec->offset = it->hdr.base_offset + off_delta;
-	/* Wrapping arithmetic: a hostile delta must not be UB. */
+	/* Wrapping arithmetic: a hostile base offset or delta (fuzz_batch
+	 * found INT64_MAX + 1) must not be UB; readers check offsets. */
+	rec->offset = (int64_t)((uint64_t)it->hdr.base_offset + (uint64_t)(int64_t)off_delta);
 	rec->timestamp = (int64_t)((uint64_t)it->hdr.base_ts + (uint64_t)ts_delta);
 	it->left--;
 	return 1;

@@ -27,8 +27,14 @@
  *      fsynced, renamed into place and the directory fsynced.
  *   3. A file shorter than the header whose bytes are a prefix of it (a
  *      damaged or truncated new journal) is reset to an empty journal. A
- *      wrong magic or an unknown version refuses the open with SL_ECORRUPT:
- *      that file is not ours to cut.
+ *      damaged magic with a valid record at offset 8 gets its header
+ *      rewritten (warn). Any other file that is not a journal we can read
+ *      (wrong magic, an unknown version, a short file that is not a prefix
+ *      of the header) is renamed to NAME.journal.damaged-<unix time>
+ *      (error logged; never deleted, never cut: it may be a newer format)
+ *      and a new empty journal takes its place, so one damaged file never
+ *      stops the server; with opts.strict the open is refused instead
+ *      (SL_ECORRUPT) and the error line says what to move aside.
  *   4. Records are replayed from offset 8. If the first invalid frame
  *      starts a run of zero bytes that reaches the end of the file, that run
  *      is preallocated space (see Writes): the journal ends there, nothing is
@@ -36,15 +42,18 @@
  *      invalid frame (short frame, L = 0, bad CRC, type 0) the file is
  *      truncated to the end of the last valid record, fsynced, and one
  *      warning says how many bytes were cut. New appends continue from
- *      there. If a whole valid frame follows the invalid one somewhere, the
- *      invalid bytes are damage rather than a torn append: the records after
- *      it cannot be replayed safely (each may depend on the lost one), so
- *      the tail from the damage on is first copied, synced, to
- *      NAME.journal.damaged-<unix time> (error logged; never deleted) and
- *      only then cut. A frame whose L is over the record limit is invalid unless it
- *      is whole with a matching CRC: then it was written under a larger
- *      limit, and the open is refused (SL_ETOOBIG) rather than cutting
- *      acknowledged data.
+ *      there. The invalid bytes are damage rather than a torn append when
+ *      a whole valid frame follows them somewhere, or when the previous run
+ *      stopped cleanly (opts.clean_stop: nothing was being appended): the
+ *      records after it cannot be replayed safely (each may depend on the
+ *      lost one), so the tail from the damage on is first copied, synced,
+ *      to NAME.journal.damaged-<unix time> (error logged; never deleted)
+ *      and only then cut — or, with opts.strict, the open is refused. A
+ *      torn append after a crash is cut without a copy. A frame whose L is
+ *      over the record limit is invalid unless it is whole with a matching
+ *      CRC: then it was written under a larger limit, and the open is
+ *      refused (SL_ETOOBIG) rather than cutting acknowledged data. Names
+ *      set aside never overwrite an earlier one (-2, -3... are appended).
  *
  * Writes. Appends are framed into a memory buffer and written with pwrite()
  * at the end of the loop turn (loop_defer), or at once when the buffer
@@ -112,6 +121,7 @@ struct jrnl {
 	loop_task_t flush_task;
 	sio_t *io;           /* the syncer's file interface (may be NULL) */
 	store_watch_t watch; /* the owner's hooks (zeroed: none) */
+	int damaged;         /* the open cut, kept aside or set aside something */
 };
 
 static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
@@ -640,15 +650,32 @@ static int valid_frame_after(jrnl_t *j, uint64_t from, uint64_t size)
 	return found;
 }
 
+/* Returns an owned DIR/NAME.journal.damaged-<unix time>, with -2, -3...
+ * appended while that name is taken: a copy set aside is never
+ * overwritten, even by two damaged starts within one second. */
+static char *aside_path(const jrnl_t *j)
+{
+	long long now = (long long)time(NULL);
+	for (int k = 1;; k++) {
+		char suffix[64];
+		if (k == 1)
+			snprintf(suffix, sizeof suffix, ".journal.damaged-%lld", now);
+		else
+			snprintf(suffix, sizeof suffix, ".journal.damaged-%lld-%d", now, k);
+		char *p = path_of(j->dir, j->name, suffix);
+		struct stat st;
+		if (lstat(p, &st) < 0 && errno == ENOENT)
+			return p;
+		free(p);
+	}
+}
+
 /* Copies bytes [from, size) to DIR/NAME.journal.damaged-<unix time>,
  * synced, before the journal is cut there. */
 static int keep_aside(jrnl_t *j, uint64_t from, uint64_t size)
 {
-	char *aside = NULL;
-	char suffix[64];
-	snprintf(suffix, sizeof suffix, ".journal.damaged-%lld", (long long)time(NULL));
-	aside = path_of(j->dir, j->name, suffix);
-	int fd = sio_open(j->io, aside, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	char *aside = aside_path(j);
+	int fd = sio_open(j->io, aside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	int rc = fd < 0 ? sl_from_errno(errno) : 0;
 	uint8_t chunk[65536];
 	for (uint64_t off = from; rc == 0 && off < size;) {
@@ -668,15 +695,15 @@ static int keep_aside(jrnl_t *j, uint64_t from, uint64_t size)
 	if (rc == 0)
 		log_error(
 		    j->log,
-		    "journal %s: damaged record at offset %llu with valid records after it; "
-		    "they cannot be replayed safely (each may depend on the damaged one): the "
-		    "%llu bytes from there are kept in %s, the records before it are in use",
+		    "journal %s: damaged record at offset %llu; it and any records after it "
+		    "cannot be replayed safely (each may depend on the damaged one): the %llu "
+		    "bytes from there are kept in %s, the records before it are in use",
 		    j->path, (unsigned long long)from, (unsigned long long)(size - from), aside);
 	else
 		log_error(j->log,
-		          "journal %s: damaged record at offset %llu with valid records after it, "
-		          "and they cannot be kept aside in %s (%s); refusing to open: copy the "
-		          "file elsewhere, then start again",
+		          "journal %s: damaged record at offset %llu, and the bytes from there "
+		          "cannot be kept aside in %s (%s); refusing to open: copy the file "
+		          "elsewhere, then start again",
 		          j->path, (unsigned long long)from, aside, sl_strerror(rc));
 	free(aside);
 	return rc;
@@ -702,8 +729,31 @@ static int create_file(jrnl_t *j)
 	return rc;
 }
 
-/* Checks the header; resets a file that holds only a prefix of one. */
-static int check_header(jrnl_t *j, uint64_t *size)
+/* Whether a whole valid record starts at offset 8: the records of a
+ * journal whose magic alone was damaged. */
+static int valid_first_frame(jrnl_t *j, uint64_t size)
+{
+	uint8_t h[JRNL_FRAME];
+	if (size < JRNL_HDR + JRNL_FRAME ||
+	    pread(j->fd, h, sizeof h, JRNL_HDR) != (ssize_t)sizeof h)
+		return 0;
+	uint32_t len = be32_load(h);
+	if (len == 0 || (uint64_t)len - 1 > j->opts.max_record ||
+	    JRNL_HDR + 8 + (uint64_t)len > size || h[8] == 0)
+		return 0;
+	uint8_t *body = malloc(len);
+	if (!body)
+		abort();
+	int ok = pread(j->fd, body, len, JRNL_HDR + 8) == (ssize_t)len &&
+	         crc32c(0, body, len) == be32_load(h + 4);
+	free(body);
+	return ok;
+}
+
+/* Checks the header; resets a file that holds only a prefix of one and
+ * rewrites a damaged magic in front of valid records. SL_ECORRUPT (why
+ * set) when the file is not a journal this version can read. */
+static int check_header(jrnl_t *j, uint64_t *size, const char **why)
 {
 	uint8_t h[JRNL_HDR];
 	size_t n = *size < JRNL_HDR ? (size_t)*size : JRNL_HDR;
@@ -711,8 +761,10 @@ static int check_header(jrnl_t *j, uint64_t *size)
 	if (k != (ssize_t)n)
 		return SL_EIO;
 	if (n < JRNL_HDR) {
-		if (memcmp(h, header, n) != 0)
-			goto bad;
+		if (memcmp(h, header, n) != 0) {
+			*why = "a short file that is not a journal header";
+			return SL_ECORRUPT;
+		}
 		log_warn(j->log,
 		         "journal %s: %zu-byte file holds no complete header; starting empty",
 		         j->path, n);
@@ -722,18 +774,56 @@ static int check_header(jrnl_t *j, uint64_t *size)
 		*size = JRNL_HDR;
 		return 0;
 	}
-	if (memcmp(h, JRNL_MAGIC, 6) != 0)
-		goto bad;
-	if (be16_load(h + 6) != JRNL_VERSION) {
-		log_error(j->log, "journal %s: unsupported format version %u", j->path,
-		          (unsigned)be16_load(h + 6));
-		return SL_ECORRUPT;
+	if (memcmp(h, JRNL_MAGIC, 6) == 0 && be16_load(h + 6) == JRNL_VERSION)
+		return 0;
+	if (memcmp(h, JRNL_MAGIC, 6) != 0 && be16_load(h + 6) == JRNL_VERSION &&
+	    valid_first_frame(j, *size) && !j->opts.strict) {
+		/* Only the magic is hit and the records are ours: keep them. */
+		log_warn(j->log, "journal %s: damaged magic in front of valid records; rewritten",
+		         j->path);
+		if (write_all(j, j->fd, header, JRNL_HDR, 0, NULL) || sio_fsync(j->io, j->fd) < 0)
+			return SL_EIO;
+		j->damaged = 1;
+		return 0;
 	}
-	return 0;
-bad:
-	log_error(j->log, "journal %s: not a sluice journal (bad magic); refusing to open it",
-	          j->path);
+	*why = memcmp(h, JRNL_MAGIC, 6) != 0 ? "not a sluice journal (bad magic)"
+	                                     : "unsupported format version";
 	return SL_ECORRUPT;
+}
+
+/* The file is not a journal we can read: renames it aside (never deleted:
+ * it may be a newer format, or hold what an operator can still save) and
+ * starts an empty journal in its place. */
+static int set_aside(jrnl_t *j, const char *why, uint64_t *size)
+{
+	char *aside = aside_path(j);
+	sio_close(j->io, j->fd);
+	j->fd = -1;
+	int rc = 0;
+	if (sio_rename(j->io, j->path, aside) < 0 || sio_fsync_dir(j->io, j->dir) < 0) {
+		rc = SL_EIO;
+		log_error(j->log,
+		          "journal %s: %s, and it cannot be set aside as %s (%s); refusing to "
+		          "start: move it elsewhere by hand",
+		          j->path, why, aside, strerror(errno));
+	}
+	if (rc == 0)
+		rc = create_file(j);
+	if (rc == 0) {
+		j->fd = sio_open(j->io, j->path, O_RDWR | O_CLOEXEC, 0);
+		if (j->fd < 0)
+			rc = sl_from_errno(errno);
+	}
+	if (rc == 0) {
+		log_error(j->log,
+		          "journal %s: %s; set aside as %s, starting with an empty journal: the "
+		          "state it held is missing until it is restored",
+		          j->path, why, aside);
+		*size = JRNL_HDR;
+		j->damaged = 1;
+	}
+	free(aside);
+	return rc;
 }
 
 static void jrnl_destroy(jrnl_t *j)
@@ -744,6 +834,11 @@ static void jrnl_destroy(jrnl_t *j)
 	free(j->path);
 	free(j->tmp_path);
 	free(j);
+}
+
+int jrnl_open_damaged(const jrnl_t *j)
+{
+	return j->damaged;
 }
 
 int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
@@ -796,7 +891,16 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		goto fail;
 	}
 	uint64_t size = (uint64_t)st.st_size;
-	rc = check_header(j, &size);
+	const char *hwhy = NULL;
+	rc = check_header(j, &size, &hwhy);
+	if (rc == SL_ECORRUPT && j->opts.strict)
+		log_error(log,
+		          "journal %s: %s; refusing to start (strict.recovery): move %s aside to "
+		          "start with an empty journal, or start without strict.recovery to have "
+		          "it set aside as %s.damaged-<time>",
+		          j->path, hwhy, j->path, j->path);
+	else if (rc == SL_ECORRUPT)
+		rc = set_aside(j, hwhy, &size);
 	if (rc)
 		goto fail;
 	uint64_t end;
@@ -813,14 +917,32 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		          (unsigned long long)(size - end));
 	} else if (end < size) {
 		j->alloc_end = end;
+		j->damaged = 1;
+		/* Not a torn write when good records follow the damage, or when
+		 * nothing was being written (a clean stop). The records after it
+		 * cannot be replayed safely (each may depend on the one lost),
+		 * but they are never deleted either. */
+		int after = valid_frame_after(j, end, size);
+		int damage = after || (j->opts.clean_stop && !zero_tail(j, end, size));
+		if (damage && j->opts.strict) {
+			log_error(log,
+			          "journal %s: damaged record at offset %llu (%s), %s; refusing to "
+			          "start (strict.recovery): start without strict.recovery to go on "
+			          "with the %llu records before it (the %llu bytes from there are "
+			          "kept in %s.damaged-<time>), or move %s aside to start with an "
+			          "empty journal",
+			          j->path, (unsigned long long)end, why ? why : "unreadable",
+			          after ? "with valid records after it" : "after a clean stop",
+			          (unsigned long long)count, (unsigned long long)(size - end),
+			          j->path, j->path);
+			rc = SL_ECORRUPT;
+			goto fail;
+		}
 		log_warn(log,
 		         "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
 		         j->path, (unsigned long long)(size - end), (unsigned long long)end,
 		         why ? why : "unreadable");
-		if (valid_frame_after(j, end, size)) {
-			/* Not a torn write: good records follow the damage. They
-			 * cannot be replayed safely (each may depend on the one
-			 * lost), but they are never deleted either. */
+		if (damage) {
 			rc = keep_aside(j, end, size);
 			if (rc < 0)
 				goto fail;

@@ -49,10 +49,22 @@ typedef struct jrnl_opts {
 	int compact_ratio_pct; /* compact when garbage*100/size >= this */
 	int64_t compact_min_bytes;
 	size_t max_record; /* largest payload accepted on append or replay (0: 64 MiB) */
+	/* The previous run stopped cleanly, so no append can have been torn:
+	 * an invalid tail is damage, and its bytes are kept aside before the
+	 * cut (after a crash only a tail with valid records after it is). */
+	int clean_stop;
+	/* strict.recovery: refuse to open over damage (an unreadable header,
+	 * a damaged record that is not a torn append) instead of setting the
+	 * file or its tail aside, saying what to move. */
+	int strict;
 } jrnl_opts_t;
 
 /* Opens (creating if needed) DIR/NAME.journal, replays it into fn, and
- * returns an owned journal in *out. Borrows loop, syncer and log. */
+ * returns an owned journal in *out. Borrows loop, syncer and log. A file
+ * that is not a readable journal (bad magic, unknown version) is set aside
+ * as NAME.journal.damaged-<time> and a new one started; damage in the
+ * records is cut after its bytes were kept aside the same way (see
+ * journal.c). Refused instead under opts->strict (SL_ECORRUPT). */
 int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
               const char *name, const jrnl_opts_t *opts, jrnl_replay_fn fn, void *arg);
 
@@ -125,6 +137,12 @@ int jrnl_cut(jrnl_t *j, uint64_t pos);
 /* Replays every record of the file again into fn (after jrnl_cut, to
  * rebuild the owner's state from what is on disk). */
 int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg);
+
+/* Whether jrnl_open found damage or a torn tail — cut bytes, a tail kept
+ * aside, a whole file set aside, a header rewritten — rather than a
+ * journal that ended cleanly: records may be missing, so an owner must not
+ * delete anything because the journal does not mention it. */
+int jrnl_open_damaged(const jrnl_t *j);
 
 /* Flushes, syncs and closes. */
 void jrnl_close(jrnl_t *j);

@@ -546,14 +546,14 @@ static int load(plog_t *p, int clean)
 			seg_close(s);
 			continue;
 		}
+		if (prev && prev->next != s->base && prev->size)
+			log_warn(p->log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
+			         prev->next, s->base - 1);
 		if (prev && prev->size == 0) {
 			/* An empty non-last segment (cut to nothing by recovery). */
 			seg_remove(prev);
 			p->nsegs--;
 		}
-		if (prev && prev->next != s->base && prev->size)
-			log_warn(p->log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
-			         prev->next, s->base - 1);
 		segs_push(p, s);
 		/* Map the previous one's indexes now, so that opening a long log
 		 * never holds every index in memory at once. */

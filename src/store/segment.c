@@ -44,8 +44,11 @@
  * (SEG_VERIFY_TAIL with `from`), or none (SEG_VERIFY_ALL: the whole
  * segment) — and step back while the batch header at the entry does not
  * carry the entry's offset. Walk from there to the end of the file,
- * recomputing index entries as appends would, and stop at the first
- * invalid batch (CRC-checked unless NONE). The file is truncated there —
+ * recomputing index entries as appends would. An invalid batch
+ * (CRC-checked unless NONE) with a valid one somewhere after it is damage,
+ * not a torn append: it becomes a hole (never served, logged at warn) and
+ * the walk goes on from the valid batch. At the first invalid batch with
+ * nothing valid after it the walk stops and the file is truncated there —
  * this also removes a preallocated zero tail — and what was cut is logged;
  * a read error stops the open instead (nothing is cut for it). The index
  * files are rewritten only if the walk disagrees with them. Which mode
@@ -600,10 +603,17 @@ static void hole_add(seg_t *s, uint64_t from, uint64_t to, int64_t off_from, int
 	v[i] = (seg_hole_t){from, to, off_from, off_to};
 	s->holes = v;
 	s->nholes++;
-	log_warn(s->log,
-	         "segment %s: damaged bytes %" PRIu64 "..%" PRIu64 " (offsets %" PRId64 "..%" PRId64
-	         " missing): %s; serving the batches around them",
-	         s->path, from, to, off_from, off_to - 1, why);
+	if (off_to > off_from)
+		log_warn(s->log,
+		         "segment %s: damaged bytes %" PRIu64 "..%" PRIu64 " (offsets %" PRId64
+		         "..%" PRId64 " missing): %s; serving the batches around them",
+		         s->path, from, to, off_from, off_to - 1, why);
+	else
+		log_warn(s->log,
+		         "segment %s: damaged bytes %" PRIu64 "..%" PRIu64
+		         " at its end (offsets from "
+		         "%" PRId64 " missing): %s; serving the batches before them",
+		         s->path, from, to, off_from, why);
 }
 
 /* --- walking batches ------------------------------------------------------------ */
@@ -666,8 +676,18 @@ static int find_resume(seg_t *s, scan_t *sc, uint64_t pos, int64_t next, uint64_
 		const uint8_t *p = scan_get(sc, q, BATCH_HDR_SIZE, &err);
 		if (!p)
 			return err == SL_EIO ? SL_EIO : SL_ENOENT;
-		if (p[BATCH_OFF_MAGIC] != 2)
+		if (p[BATCH_OFF_MAGIC] != 2) {
+			/* Jump to the next magic byte in the buffered view: a
+			 * torn tail is followed by megabytes of preallocated
+			 * zeros. */
+			size_t left = (size_t)(sc->bpos + sc->blen - (q + BATCH_OFF_MAGIC));
+			const uint8_t *m = memchr(p + BATCH_OFF_MAGIC, 2, left);
+			if (m && m > p + BATCH_OFF_MAGIC)
+				q += (uint64_t)(m - (p + BATCH_OFF_MAGIC)) - 1;
+			else if (!m && left > 1)
+				q += left - 1;
 			continue;
+		}
 		uint64_t len;
 		if (check_batch(s, sc, q, -1, 1, out, &len) || out->base_offset < next)
 			continue;
@@ -681,11 +701,15 @@ enum { W_CRC = 1, W_INDEX = 2 };
 
 /* One step of a walk from *pos (a batch start whose BaseOffset should be
  * *next): past a known hole, past one valid batch (indexed when W_INDEX),
- * or — at damage before durable_end, where the bytes were once durable
- * and are not a torn tail — past a new hole up to the next valid batch.
+ * or — at damage with a valid batch after it — past a new hole up to that
+ * batch. That holds where the bytes are known durable and also past that
+ * point (after a crash the recovery point is often stale or missing): a
+ * torn append is followed by nothing valid, only zeros, so damage with a
+ * valid batch after it is not one, and cutting there would drop the
+ * acknowledged batches after one damaged batch. Damage with nothing valid
+ * after it stops the walk (the caller cuts there: a torn tail).
  * Returns NULL after a step, or why the walk stops there. */
-static const char *step(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int flags,
-                        uint64_t durable_end)
+static const char *step(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int flags)
 {
 	const seg_hole_t *hl = hole_at(s, *pos);
 	if (hl) {
@@ -703,7 +727,7 @@ static const char *step(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 		*next = batch_last_offset(&h) + 1;
 		return NULL;
 	}
-	if (!strcmp(why, "read error") || *pos >= durable_end)
+	if (!strcmp(why, "read error"))
 		return why;
 	if (!strcmp(why, "zero tail") && zeros_to_end(sc, *pos))
 		return why;
@@ -711,8 +735,8 @@ static const char *step(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 	int rc = find_resume(s, sc, *pos, *next, &at, &h);
 	if (rc == SL_EIO)
 		return "read error";
-	if (rc < 0)
-		return why; /* nothing valid after it: cut there */
+	if (rc < 0) /* nothing valid after it: the walk ends there */
+		return strcmp(why, "zero tail") ? why : "zeroed bytes";
 	hole_add(s, *pos, at, *next, h.base_offset, why);
 	*pos = at;
 	*next = h.base_offset;
@@ -721,11 +745,10 @@ static const char *step(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int 
 
 /* Walks batches from *pos to the scan limit. Returns NULL at a clean end,
  * or why it stopped. */
-static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int flags,
-                        uint64_t durable_end)
+static const char *walk(seg_t *s, scan_t *sc, uint64_t *pos, int64_t *next, int flags)
 {
 	while (*pos < sc->limit) {
-		const char *why = step(s, sc, pos, next, flags, durable_end);
+		const char *why = step(s, sc, pos, next, flags);
 		if (why)
 			return why;
 	}
@@ -745,7 +768,7 @@ int seg_verify(seg_t *s, uint64_t upto, uint64_t budget)
 	while (s->vpos < goal) {
 		uint64_t pos = s->vpos;
 		int64_t next = s->vnext;
-		const char *why = step(s, &sc, &pos, &next, W_CRC, s->vend);
+		const char *why = step(s, &sc, &pos, &next, W_CRC);
 		if (why && !strcmp(why, "read error")) {
 			log_error(s->log, "segment %s: read error at %" PRIu64 " while checking it",
 			          s->path, s->vpos);
@@ -869,17 +892,30 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 		idx_push(s, old_idx[i].rel, old_idx[i].pos);
 	for (size_t i = 0; i < keep_tn; i++)
 		tidx_push(s, old_tidx[i].ts, old_tidx[i].rel);
-	/* Damage in bytes that were durable (all of them after a clean stop,
-	 * those below the recovery point otherwise) becomes a hole and the
-	 * batches after it stay; past that point it is a torn tail: cut. */
+	/* Damage with a valid batch after it becomes a hole and the batches
+	 * after it stay. With nothing valid after it, it is a torn tail — cut —
+	 * past the point known durable (all of it after a clean stop, up to
+	 * the recovery point otherwise, nothing without one); before that
+	 * point the bytes were once durable: a hole to the end of the file,
+	 * never cut (the offsets it held are missing up to the next segment's
+	 * base; appends to an active one go after it). */
 	uint64_t durable_end = fsize;
 	if (verify == SEG_VERIFY_ALL)
 		durable_end = 0;
 	else if (verify == SEG_VERIFY_TAIL && from < UINT64_MAX)
 		durable_end = from;
 	int walk_from_start = pos == 0;
-	why = walk(s, &sc, &pos, &next, (verify != SEG_VERIFY_NONE ? W_CRC : 0) | W_INDEX,
-	           durable_end);
+	why = walk(s, &sc, &pos, &next, (verify != SEG_VERIFY_NONE ? W_CRC : 0) | W_INDEX);
+	if (why && strcmp(why, "read error") && pos < durable_end) {
+		hole_add(s, pos, fsize, next, next, why);
+		/* Index entries into the hole go. */
+		while (s->nidx && s->idx[s->nidx - 1].pos >= pos)
+			s->nidx--;
+		while (s->ntidx && base + s->tidx[s->ntidx - 1].rel >= next)
+			s->ntidx--;
+		pos = fsize;
+		why = NULL;
+	}
 	if (why && strcmp(why, "read error") == 0) {
 		/* Never cut data because the disk failed to return it. */
 		log_error(log, "segment %s: read error at position %" PRIu64 ": %s", s->path, pos,
@@ -1035,7 +1071,7 @@ int seg_rebuild_index(seg_t *s)
 	scan_init(&sc, s->fd, s->size);
 	uint64_t pos = 0;
 	int64_t next = s->base;
-	const char *why = walk(s, &sc, &pos, &next, W_INDEX, s->size);
+	const char *why = walk(s, &sc, &pos, &next, W_INDEX);
 	scan_deinit(&sc);
 	if (why || pos != s->size || next != s->next) {
 		log_error(s->log, "segment %s: log changed under us at %" PRIu64 ": %s", s->path,

@@ -48,8 +48,17 @@ static void setup(void)
 {
 	config_init(&cfg);
 	log_init(&quiet, LOG_ERROR, 2);
-	snprintf(dir, sizeof dir, "/tmp/sluice-fuzz-kafka.XXXXXX");
+	/* Like the front harness: in memory when possible and without
+	 * fdatasync, so that a request creating thousands of partitions (a
+	 * CreatePartitions to 9,223 took 33 s with fsync=always in /tmp) costs
+	 * what the code costs, not what the disk does. */
+	snprintf(dir, sizeof dir, "%s/sluice-fuzz-kafka.XXXXXX",
+	         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(dir))
+		abort();
+	char err[256];
+	if (config_set(&cfg, "fsync", "never", err, sizeof err) != 0 ||
+	    config_set(&cfg, "log.verify.bytes.per.sec", "0", err, sizeof err) != 0)
 		abort();
 	broker.cfg = &cfg;
 	broker.log = &quiet;

@@ -156,7 +156,10 @@ int main(int argc, char **argv)
 	syncer_t *syncer = a.loop ? syncer_new(a.loop, &log) : NULL;
 	if (!syncer)
 		return 1;
-	jrnl_opts_t o = {{FSYNC_ALWAYS, 0}, 50, 64 * 1024, 4096};
+	jrnl_opts_t o = {.fsync = {FSYNC_ALWAYS, 0},
+	                 .compact_ratio_pct = 50,
+	                 .compact_min_bytes = 64 * 1024,
+	                 .max_record = 4096};
 	crash_state_t st = {0, 0};
 	int rc = jrnl_open(&a.j, a.loop, syncer, &log, argv[1], "crash", &o, crash_replay, &st);
 	if (rc) {

@@ -22,12 +22,23 @@
  * (broker/fetchwait.h) and the connection paused, so later requests on it
  * wait their turn; a produce or the timer re-runs it. Parked fetches keep
  * topic names, not pointers, so a topic deleted meanwhile is simply
- * reported unknown. Loop thread.
+ * reported unknown.
+ *
+ * Damage: plog_read never serves damaged bytes; a fetch at an offset in a
+ * hole gets the next batch after it and skips forward, as at a compacted
+ * gap. A hole that reaches the high watermark has no batch after it, so
+ * such a fetch gets one empty batch (61 bytes, RecordsCount 0, valid CRC)
+ * covering the missing offsets instead of nothing for ever: consumers
+ * continue at its last offset + 1, as they do over a batch compaction
+ * emptied (KAFKA-5443). Loop thread.
  */
 #include "broker/fetchwait.h"
+#include "core/crc32c.h"
 #include "proto/kafka/kafka.h"
+#include "store/batch.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 typedef struct fpart {
@@ -39,6 +50,8 @@ typedef struct fpart {
 	int64_t hw, log_start;
 	plog_region_t reg; /* one segment's worth, as Kafka reads */
 	size_t bytes;
+	int filler; /* the records are `skip`: an empty batch over damage */
+	uint8_t skip[BATCH_HDR_SIZE];
 } fpart_t;
 
 typedef struct ftopic {
@@ -81,6 +94,27 @@ static partition_t *resolve(kafka_srv_t *srv, const ftopic_t *t, const fpart_t *
 	return tp->parts[p->index];
 }
 
+/* An empty RecordBatch v2 over offsets [from, to): nothing but a header
+ * whose LastOffsetDelta carries the reader past them. */
+static void empty_batch(uint8_t *b, int64_t from, int64_t to)
+{
+	int64_t delta = to - from - 1 > INT32_MAX ? INT32_MAX : to - from - 1;
+	memset(b, 0, BATCH_HDR_SIZE);
+	be64_store(b + BATCH_OFF_BASE_OFFSET, (uint64_t)from);
+	be32_store(b + BATCH_OFF_LENGTH, BATCH_HDR_SIZE - 12);
+	be32_store(b + BATCH_OFF_LEADER_EPOCH, 0);
+	b[BATCH_OFF_MAGIC] = 2;
+	be32_store(b + BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)delta);
+	be64_store(b + BATCH_OFF_BASE_TIMESTAMP, (uint64_t)-1);
+	be64_store(b + BATCH_OFF_MAX_TIMESTAMP, (uint64_t)-1);
+	be64_store(b + BATCH_OFF_PRODUCER_ID, (uint64_t)-1);
+	be16_store(b + BATCH_OFF_PRODUCER_EPOCH, (uint16_t)-1);
+	be32_store(b + BATCH_OFF_BASE_SEQUENCE, (uint32_t)-1);
+	be32_store(b + BATCH_OFF_RECORDS_COUNT, 0);
+	be32_store(b + BATCH_OFF_CRC,
+	           crc32c(0, b + BATCH_OFF_ATTRIBUTES, BATCH_HDR_SIZE - BATCH_OFF_ATTRIBUTES));
+}
+
 /* Reads what each partition has to offer; returns the total byte count. */
 static size_t evaluate(kafka_fetch_t *f, int *any_error)
 {
@@ -92,6 +126,7 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 		for (int k = 0; k < f->topics[i].npart; k++) {
 			fpart_t *fp = &f->topics[i].parts[k];
 			fp->bytes = 0;
+			fp->filler = 0;
 			fp->hw = fp->log_start = -1;
 			partition_t *p = resolve(f->srv, &f->topics[i], fp, &fp->err);
 			if (!p) {
@@ -119,6 +154,16 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 			if (rc < 0) {
 				fp->err = kafka_err_from_sl(rc);
 				*any_error = 1;
+				continue;
+			}
+			if (fp->reg.len == 0 && fp->offset < fp->hw) {
+				/* Damage up to the high watermark: step over it. */
+				empty_batch(fp->skip, fp->offset, fp->hw);
+				fp->filler = 1;
+				fp->bytes = BATCH_HDR_SIZE;
+				have_data = 1;
+				total += fp->bytes;
+				budget = budget > fp->bytes ? budget - fp->bytes : 0;
 				continue;
 			}
 			/* Only the first partition with data may exceed the limits. */
@@ -185,6 +230,10 @@ static int respond(kafka_fetch_t *f, buf_t *direct)
 				partition_t *pp = resolve(f->srv, t, fp, &e);
 				if (pp)
 					pp->bytes_out += bytes; /* /metrics: bytes sent */
+			}
+			if (bytes && fp->filler) {
+				buf_append(&m, fp->skip, bytes);
+			} else if (bytes) {
 				ins[nins].pos = buf_len(&m);
 				ins[nins].reg = &fp->reg;
 				nins++;

@@ -76,7 +76,7 @@ typedef struct fx {
 
 static jrnl_t *open_jrnl(fx_t *f, const char *name, fsync_mode_t mode, owner_t *o)
 {
-	jrnl_opts_t jo = {{mode, 0}, 50, 0, 1 << 20};
+	jrnl_opts_t jo = {.fsync = {mode, 0}, .compact_ratio_pct = 50, .max_record = 1 << 20};
 	jrnl_t *j = NULL;
 	o->replayed = 0;
 	CHECK_EQ(jrnl_open(&j, f->loop, f->syncer, &f->log, ".", name, &jo, count_rec, o), 0);

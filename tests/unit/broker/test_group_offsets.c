@@ -412,7 +412,10 @@ TEST_T(group_offsets_journal_compacts_and_keeps_the_latest, 120)
 	/* Without compaction the journal would hold 5000 offset records. */
 	int nrec = 0;
 	jrnl_t *j = NULL;
-	jrnl_opts_t o = {{FSYNC_NEVER, 0}, 50, 1 << 30, 1 << 20};
+	jrnl_opts_t o = {.fsync = {FSYNC_NEVER, 0},
+	                 .compact_ratio_pct = 50,
+	                 .compact_min_bytes = 1 << 30,
+	                 .max_record = 1 << 20};
 	CHECK_EQ(
 	    jrnl_open(&j, fx.loop, fx.syncer, NULL, "groups", "groups", &o, count_record, &nrec),
 	    0);
@@ -440,7 +443,8 @@ TEST(group_offsets_unknown_record_refuses_open)
 	/* A record of a type this version does not know, in a valid frame:
 	 * the coordinator refuses to start rather than drop state. */
 	jrnl_t *j = NULL;
-	jrnl_opts_t o = {{FSYNC_ALWAYS, 0}, 50, 0, 1 << 20};
+	jrnl_opts_t o = {
+	    .fsync = {FSYNC_ALWAYS, 0}, .compact_ratio_pct = 50, .max_record = 1 << 20};
 	CHECK_EQ(
 	    jrnl_open(&j, fx.loop, fx.syncer, NULL, "groups", "groups", &o, ignore_record, NULL),
 	    0);

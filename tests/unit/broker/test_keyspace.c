@@ -10,10 +10,12 @@
 #include "../test.h"
 
 #include "broker/keyspace.h"
+#include "core/crc32c.h"
 #include "core/err.h"
 #include "net/memconn.h"
 #include "store/sio.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct kfx {
@@ -57,7 +59,7 @@ static void kfx_open(kfx_t *f, const char *fsync)
 	memset(f, 0, sizeof *f);
 	config_init(&f->cfg);
 	CHECK(config_set(&f->cfg, "fsync", fsync, err, sizeof err) == 0);
-	log_init(&f->log, LOG_ERROR, 2);
+	log_init(&f->log, LOG_WARN, 2);
 	f->b.cfg = &f->cfg;
 	f->b.log = &f->log;
 	f->b.data_dir = ".";
@@ -404,5 +406,187 @@ TEST(keyspace_failure_under_never_keeps_what_was_acknowledged)
 	CHECK_EQ(push(&f, "q", "d"), 0);
 	kfx_reopen(&f);
 	check_list(&f, "q", "a,b,d");
+	kfx_close(&f);
+}
+
+/* --- metadata damage never deletes stream entries --------------------------------- */
+
+static int64_t flen(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+static int isdir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* n entries with explicit IDs 1-1, 2-1, ...; each settled (its own batch). */
+static void xadd_n(kfx_t *f, const char *key, int n)
+{
+	for (int i = 1; i <= n; i++) {
+		sid_t id;
+		CHECK_EQ(xadd(f, key, (sid_t){(uint64_t)i, 1}, KS_ID_EXPLICIT, &id), 0);
+		CHECK_EQ(settle(f), 0);
+	}
+}
+
+/* Every indexed entry of key reads back intact; returns how many. */
+static uint64_t check_entries(kfx_t *f, const char *key)
+{
+	stream_t *s;
+	CHECK_EQ(ks_stream(f->ks, key, strlen(key), &s), 0);
+	CHECK(s != NULL);
+	siter_t it;
+	stream_iter(&it, s, SID_MIN, SID_MAX, 0);
+	uint64_t n = 0;
+	for (sentry_t *e; (e = stream_iter_next(&it)) != NULL; n++) {
+		const uint8_t *p = stream_entry_data(s, e);
+		CHECK_MSG(p != NULL, "entry %llu unreadable", (unsigned long long)e->id.ms);
+		const uint8_t *v;
+		uint32_t vn;
+		p = sentry_field(p, &v, &vn);
+		CHECK(vn == 1 && v[0] == 'f');
+		sentry_field(p, &v, &vn);
+		CHECK(vn == 1 && v[0] == 'v');
+	}
+	CHECK_EQ(n, s->length);
+	return n;
+}
+
+/* A torn streams.journal (even one cut to its header) costs no entries:
+ * each log is adopted under the key its key file names, journaled. */
+TEST(keyspace_torn_streams_journal_adopts_the_logs)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	xadd_n(&f, "s1", 30);
+	xadd_n(&f, "s2", 5);
+	kfx_close(&f);
+	CHECK(flen("streams/0.key") > 0 && flen("streams/1.key") > 0);
+	CHECK_EQ(truncate("streams/streams.journal", 20), 0);
+	kfx_open(&f, "always");
+	CHECK_EQ(stream_len(&f, "s1"), 30);
+	CHECK_EQ(stream_len(&f, "s2"), 5);
+	CHECK_EQ(check_entries(&f, "s1"), 30);
+	sid_t id;
+	CHECK_EQ(xadd(&f, "s1", (sid_t){31, 1}, KS_ID_EXPLICIT, &id), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	CHECK_EQ(stream_len(&f, "s1"), 31);
+	CHECK_EQ(stream_len(&f, "s2"), 5);
+	kfx_close(&f);
+}
+
+/* A log whose key is unknown or taken is adopted under a recovery name;
+ * a log whose deletion is journaled is removed; one the journal never
+ * knew that holds nothing is removed; strict recovery refuses. */
+TEST(keyspace_stray_logs_adopted_or_finished)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	xadd_n(&f, "taken", 3);
+	xadd_n(&f, "gone", 2);
+	CHECK_EQ(push(&f, "lst", "a"), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_close(&f);
+	/* Copies of log 0 ("taken") the journal never saw: one named, one
+	 * nameless, one named after a list of the keys journal; and an empty
+	 * one. */
+	CHECK_EQ(system("cp -r streams/0 streams/7 && cp streams/0.key streams/7.key && "
+	                "cp -r streams/0 streams/8 && cp -r streams/0 streams/10 && "
+	                "mkdir streams/9"),
+	         0);
+	uint8_t kf[4 + 4 + 3 + 4] = {'S', 'L', 'S', 'K', 0, 0, 0, 3, 'l', 's', 't'};
+	be32_store(kf + 11, crc32c(0, kf, 11));
+	FILE *kfp = fopen("streams/10.key", "wb");
+	CHECK(kfp && fwrite(kf, 1, sizeof kf, kfp) == sizeof kf);
+	fclose(kfp);
+	kfx_open(&f, "always");
+	/* The deletion is journaled, its removal fails. */
+	fault(&f, "op=unlink,path=streams/1/,count=-1,errno=EIO");
+	const char *k = "gone";
+	size_t kl = 4;
+	int64_t deleted = 0;
+	CHECK_EQ(ks_del(f.ks, 1, &k, &kl, &deleted), 0);
+	CHECK_EQ(deleted, 1);
+	CHECK_EQ(settle(&f), 0);
+	for (int i = 0; i < 5; i++)
+		loop_run_once(f.b.loop, 1);
+	sio_fault_clear(f.io);
+	CHECK(isdir("streams/1"));
+	CHECK_EQ(stream_len(&f, "taken"), 3);
+	CHECK_EQ(stream_len(&f, "sluice:recovered:7"), 3);
+	CHECK_EQ(stream_len(&f, "sluice:recovered:8"), 3);
+	CHECK_EQ(stream_len(&f, "sluice:recovered:10"), 3);
+	check_list(&f, "lst", "a");
+	CHECK(!isdir("streams/9"));
+	kfx_close(&f);
+	/* Strict: a stray log stops the open, untouched. */
+	CHECK_EQ(system("cp -r streams/0 streams/12"), 0);
+	memset(&f, 0, sizeof f);
+	config_init(&f.cfg);
+	f.cfg.strict_recovery = 1;
+	log_init(&f.log, LOG_ERROR, 2);
+	f.b.cfg = &f.cfg;
+	f.b.log = &f.log;
+	f.b.data_dir = ".";
+	f.b.loop = loop_new(NULL);
+	f.b.syncer = syncer_new(f.b.loop, &f.log);
+	f.io = sio_new();
+	syncer_set_io(f.b.syncer, f.io);
+	f.b.io = f.io;
+	CHECK_EQ(ks_open(&f.ks, &f.b), SL_ECORRUPT);
+	CHECK(isdir("streams/12"));
+	syncer_free(f.b.syncer);
+	sio_free(f.io);
+	loop_free(f.b.loop);
+	config_deinit(&f.cfg);
+	/* Without it: the interrupted deletion is finished, 12 adopted. */
+	kfx_open(&f, "always");
+	CHECK(!isdir("streams/1"));
+	CHECK_EQ(flen("streams/1.key"), -1);
+	CHECK(ks_find(f.ks, "gone", 4) == NULL);
+	CHECK_EQ(stream_len(&f, "sluice:recovered:12"), 3);
+	CHECK_EQ(stream_len(&f, "sluice:recovered:7"), 3);
+	kfx_close(&f);
+}
+
+/* A damaged stream log: the damaged entries are left out, every other one
+ * reads back intact, XLEN counts what is served, and the open ends. */
+TEST(keyspace_damaged_stream_log_serves_the_rest)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	xadd_n(&f, "s", 60);
+	kfx_close(&f);
+	const char *seg = "streams/0/00000000000000000000.log";
+	int64_t n = flen(seg);
+	CHECK(n > 1000);
+	FILE *fp = fopen(seg, "r+b");
+	CHECK(fp);
+	for (int64_t at = n / 3; at < n; at += n / 3) {
+		fseek(fp, (long)at, SEEK_SET);
+		int c = fgetc(fp);
+		fseek(fp, (long)at, SEEK_SET);
+		fputc(c ^ 0x40, fp);
+	}
+	fclose(fp);
+	kfx_open(&f, "always");
+	uint64_t len = stream_len(&f, "s");
+	CHECK_MSG(len >= 57 && len < 60, "len %llu", (unsigned long long)len);
+	CHECK_EQ(check_entries(&f, "s"), len);
+	stream_t *s;
+	CHECK_EQ(ks_stream(f.ks, "s", 1, &s), 0);
+	CHECK_EQ(s->lost, 60 - len);
+	/* New entries go on after the damaged ones. */
+	sid_t id;
+	CHECK_EQ(xadd(&f, "s", (sid_t){61, 1}, KS_ID_EXPLICIT, &id), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	CHECK_EQ(stream_len(&f, "s"), len + 1);
+	CHECK_EQ(check_entries(&f, "s"), len + 1);
 	kfx_close(&f);
 }

@@ -1,7 +1,8 @@
 /*
  * test_topic.c — the topic registry: create, configs, partitions, delete,
- * everything persisted across reopen through the journal; leftover
- * partition directories swept; idempotent producer state rebuilt from the
+ * everything persisted across reopen through the journal; directories the
+ * journal does not account for adopted (never deleted unless a journaled
+ * deletion or an empty creation); idempotent producer state rebuilt from the
  * log on reopen; every change written ahead, so that a storage failure
  * (injected through store/sio.h) changes nothing, in memory or on disk.
  */
@@ -11,6 +12,7 @@
 #include "store/batch.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct tfix {
 	sl_config_t cfg;
@@ -114,21 +116,189 @@ TEST(topics_persist_across_reopen)
 	tf_deinit(&f);
 }
 
-TEST(topics_sweep_leftover_partition_dirs)
+/* Appends one batch of n records to partition i of t. */
+static void put(topic_t *t, int32_t i, int n)
+{
+	buf_t b = BUF_INIT;
+	batch_record_t r[8];
+	memset(r, 0, sizeof r);
+	for (int k = 0; k < n && k < 8; k++) {
+		r[k].key_len = -1;
+		r[k].value = (const uint8_t *)"v";
+		r[k].value_len = 1;
+	}
+	batch_build_opts_t o = {-1, -1, -1, 0, 0};
+	CHECK_EQ(batch_build(&b, &o, r, (size_t)n), 0);
+	part_append_t a;
+	CHECK_EQ(partition_append(t->parts[i], buf_data(&b), buf_len(&b), &a), 0);
+	buf_deinit(&b);
+}
+
+static int64_t file_len(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/* Directories the journal does not account for, with an intact journal:
+ * empty ones (a creation that never completed) are removed, ones holding
+ * records adopted, names that are not partitions left alone. */
+TEST(topics_stray_dirs_removed_only_when_empty)
 {
 	tfix_t f;
 	tf_init(&f);
 	topics_t *ts;
 	CHECK_EQ(topics_open(&ts, &f.b), 0);
-	CHECK_EQ(topics_create(ts, "keep", 1, NULL, 0, NULL), 0);
+	topic_t *t;
+	CHECK_EQ(topics_create(ts, "keep", 1, NULL, 0, &t), 0);
+	CHECK_EQ(topics_create(ts, "data", 1, NULL, 0, &t), 0);
+	put(t, 0, 3);
 	topics_close(ts);
-	/* As if a deletion had been journaled but its directories not removed. */
+	/* Move data-0 away from the journal's knowledge: as topic "moved". */
+	CHECK_EQ(rename("topics/data-0", "topics/moved-1"), 0);
 	CHECK_EQ(mkdir("topics/ghost-0", 0755), 0);
 	CHECK_EQ(mkdir("topics/keep-5", 0755), 0);
+	CHECK_EQ(mkdir("topics/not a partition", 0755), 0);
 	CHECK_EQ(topics_open(&ts, &f.b), 0);
 	CHECK(!isdir("topics/ghost-0"));
 	CHECK(!isdir("topics/keep-5"));
 	CHECK(isdir("topics/keep-0"));
+	CHECK(isdir("topics/not a partition"));
+	t = topics_find(ts, "keep", 4);
+	CHECK(t && t->npart == 1);
+	/* Adopted: partitions 0..1, the records in 1. */
+	t = topics_find(ts, "moved", 5);
+	CHECK(t && t->npart == 2);
+	CHECK_EQ(plog_end_offset(t->parts[1]->log), 3);
+	CHECK_EQ(plog_end_offset(t->parts[0]->log), 0);
+	uint8_t id[16];
+	memcpy(id, t->id, 16);
+	topics_close(ts);
+	/* Journaled: the same topic, same id, next time. */
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	t = topics_find(ts, "moved", 5);
+	CHECK(t && t->npart == 2 && memcmp(t->id, id, 16) == 0);
+	topics_close(ts);
+	tf_deinit(&f);
+}
+
+/* A torn kafka.journal (its last record gone) must not cost the topics it
+ * forgot: their directories hold records, so they are adopted with their
+ * partitions, a known topic whose growth was lost grows again, and the
+ * producer-id counter moves past the ids the logs hold. */
+TEST(topics_torn_journal_adopts_forgotten_topics)
+{
+	tfix_t f;
+	tf_init(&f);
+	topics_t *ts;
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	topic_t *t;
+	CHECK_EQ(topics_create(ts, "grow", 1, NULL, 0, &t), 0);
+	put(t, 0, 1);
+	/* Closed, the journal is exactly its records. */
+	topics_close(ts);
+	int64_t before = file_len("kafka.journal");
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	t = topics_find(ts, "grow", 4);
+	CHECK_EQ(topics_add_partitions(ts, t, 3), 0);
+	put(t, 2, 2);
+	CHECK_EQ(topics_create(ts, "lost", 3, NULL, 0, &t), 0);
+	put(t, 0, 4);
+	put(t, 2, 5);
+	/* An idempotent producer's batch, whose id the journal will forget. */
+	int64_t pid = -1;
+	CHECK_EQ(topics_next_producer_id(ts, &pid), 0);
+	buf_t b = BUF_INIT;
+	batch_record_t r = {0};
+	r.key_len = -1;
+	batch_build_opts_t o = {pid + 50, 0, 0, 0, 0};
+	CHECK_EQ(batch_build(&b, &o, &r, 1), 0);
+	part_append_t a;
+	CHECK_EQ(partition_append(t->parts[1], buf_data(&b), buf_len(&b), &a), 0);
+	buf_deinit(&b);
+	topics_close(ts);
+	/* Torn: everything after the first topic's creation is gone. */
+	CHECK_EQ(truncate("kafka.journal", before + 5), 0);
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	t = topics_find(ts, "grow", 4);
+	CHECK(t && t->npart == 3);
+	CHECK_EQ(plog_end_offset(t->parts[2]->log), 2);
+	t = topics_find(ts, "lost", 4);
+	CHECK(t && t->npart == 3);
+	CHECK_EQ(plog_end_offset(t->parts[0]->log), 4);
+	CHECK_EQ(plog_end_offset(t->parts[1]->log), 1);
+	CHECK_EQ(plog_end_offset(t->parts[2]->log), 5);
+	int64_t pid2 = -1;
+	CHECK_EQ(topics_next_producer_id(ts, &pid2), 0);
+	CHECK(pid2 > pid + 50);
+	topics_close(ts);
+	tf_deinit(&f);
+}
+
+/* A deletion journaled but not finished on disk (its files could not be
+ * removed) is finished at the next start, even after a compaction dropped
+ * the DELETE record's neighbours; a re-created topic of that name is not
+ * touched. */
+TEST(topics_unfinished_deletion_finished_at_start)
+{
+	tfix_t f;
+	memset(&f, 0, sizeof f);
+	tf_init(&f);
+	f.cfg.journal_compact_min_bytes = 0;
+	f.cfg.journal_compact_ratio = 1;
+	topics_t *ts;
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	topic_t *t;
+	CHECK_EQ(topics_create(ts, "gone", 2, NULL, 0, &t), 0);
+	put(t, 0, 3);
+	CHECK_EQ(topics_create(ts, "other", 1, NULL, 0, &t), 0);
+	tf_fault(&f, "op=unlink,path=gone-,count=-1,errno=EIO");
+	CHECK_EQ(topics_delete(ts, "gone"), 0);
+	sio_fault_clear(f.io);
+	CHECK(isdir("topics/gone-0"));
+	/* Churn so that the journal compacts: only snapshots remain. */
+	for (int i = 0; i < 20; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "tmp%d", i);
+		CHECK_EQ(topics_create(ts, name, 1, NULL, 0, NULL), 0);
+		CHECK_EQ(topics_delete(ts, name), 0);
+	}
+	topics_housekeep(ts, 0);
+	topics_close(ts);
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	CHECK(!topics_find(ts, "gone", 4));
+	CHECK(!isdir("topics/gone-0") && !isdir("topics/gone-1"));
+	CHECK(topics_find(ts, "other", 5));
+	/* Deleted and created again: the new one is the journal's last word. */
+	CHECK_EQ(topics_create(ts, "gone", 1, NULL, 0, &t), 0);
+	put(t, 0, 2);
+	topics_close(ts);
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	t = topics_find(ts, "gone", 4);
+	CHECK(t && plog_end_offset(t->parts[0]->log) == 2);
+	topics_close(ts);
+	tf_deinit(&f);
+}
+
+/* strict.recovery: a directory that would be adopted stops the open, and
+ * nothing is touched. */
+TEST(topics_strict_recovery_refuses_to_adopt)
+{
+	tfix_t f;
+	tf_init(&f);
+	topics_t *ts;
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	topic_t *t;
+	CHECK_EQ(topics_create(ts, "s", 1, NULL, 0, &t), 0);
+	put(t, 0, 1);
+	topics_close(ts);
+	CHECK_EQ(rename("topics/s-0", "topics/orphan-0"), 0);
+	f.cfg.strict_recovery = 1;
+	CHECK_EQ(topics_open(&ts, &f.b), SL_ECORRUPT);
+	CHECK(isdir("topics/orphan-0"));
+	f.cfg.strict_recovery = 0;
+	CHECK_EQ(topics_open(&ts, &f.b), 0);
+	CHECK(topics_find(ts, "orphan", 6) && topics_find(ts, "s", 1));
 	topics_close(ts);
 	tf_deinit(&f);
 }

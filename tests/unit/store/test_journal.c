@@ -6,6 +6,8 @@
  */
 #include "test_journal_util.h"
 
+#include <dirent.h>
+
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -221,31 +223,164 @@ TEST(jrnl_replay_error_stops_open)
 	fx_deinit(&fx);
 }
 
-TEST(jrnl_refuses_foreign_files)
+/* How many files in the current directory start with prefix. */
+static int count_prefixed(const char *prefix)
+{
+	DIR *d = opendir(".");
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A file that is not a journal this version reads is never cut or
+ * deleted: set aside whole (NAME.journal.damaged-<time>, a new name each
+ * time) while the journal starts empty, or, under strict recovery, left
+ * untouched with the open refused. */
+TEST(jrnl_sets_foreign_files_aside)
 {
 	fixture_t fx;
 	fx_init(&fx);
 	jrnl_opts_t o = opts_default();
 	collector_t c = {0};
 	jrnl_t *j;
-	FILE *f = fopen("x.journal", "w");
-	fputs("this is not a journal at all\n", f);
-	fclose(f);
-	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "x", &o, collect, &c),
-	         SL_ECORRUPT);
-	CHECK_EQ(file_size("x.journal"), 29);
-
-	/* A future format version is refused too, not cut. */
-	uint8_t hdr[12] = {'S', 'L', 'J', 'R', 'N', 'L', 0, 2, 1, 2, 3, 4};
-	f = fopen("v.journal", "w");
-	fwrite(hdr, 1, sizeof hdr, f);
-	fclose(f);
-	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "v", &o, collect, &c),
-	         SL_ECORRUPT);
-	CHECK_EQ(file_size("v.journal"), 12);
-
+	static const char junk[] = "this is not a journal at all\n";
+	/* A future format version is not guessed at either. */
+	static const uint8_t v2[12] = {'S', 'L', 'J', 'R', 'N', 'L', 0, 2, 1, 2, 3, 4};
+	/* Neither is a short file that is not the start of a header. */
+	static const char shortf[] = "SLX";
+	const struct {
+		const char *name;
+		const void *data;
+		size_t len;
+	} cases[] = {{"x", junk, sizeof junk - 1}, {"v", v2, sizeof v2}, {"s", shortf, 3}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char path[64], aside[64];
+		snprintf(path, sizeof path, "%s.journal", cases[i].name);
+		snprintf(aside, sizeof aside, "%s.journal.damaged-", cases[i].name);
+		write_all_file(path, cases[i].data, cases[i].len);
+		o.strict = 1;
+		CHECK_EQ(
+		    jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", cases[i].name, &o, collect, &c),
+		    SL_ECORRUPT);
+		CHECK_EQ(file_size(path), (long long)cases[i].len);
+		CHECK_EQ(count_prefixed(aside), 0);
+		o.strict = 0;
+		for (int round = 1; round <= 2; round++) {
+			/* Twice within a second: the second copy gets its own name. */
+			write_all_file(path, cases[i].data, cases[i].len);
+			CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", cases[i].name, &o,
+			                   collect, &c),
+			         0);
+			CHECK_EQ(jrnl_open_damaged(j), 1);
+			CHECK_EQ(c.n, 0);
+			CHECK_EQ(jrnl_append(j, 5, "new", 3), 0);
+			jrnl_close(j);
+			CHECK_EQ(count_prefixed(aside), round);
+		}
+		collector_free(&c);
+		CHECK_EQ(
+		    jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", cases[i].name, &o, collect, &c),
+		    0);
+		CHECK_EQ(jrnl_open_damaged(j), 0);
+		CHECK_EQ(c.n, 1);
+		jrnl_close(j);
+		collector_free(&c);
+	}
 	/* A missing directory is an error, not a crash. */
 	CHECK(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, "nodir", "y", &o, collect, &c) < 0);
+	collector_free(&c);
+	fx_deinit(&fx);
+}
+
+/* Writes n records of 100 bytes to NAME.journal and closes it; returns
+ * the file size. */
+static long long write_records(fixture_t *fx, const char *name, int n)
+{
+	jrnl_opts_t o = opts_default();
+	jrnl_t *j;
+	collector_t c = {0};
+	CHECK_EQ(jrnl_open(&j, fx->loop, fx->syncer, &fx->log, ".", name, &o, collect, &c), 0);
+	uint8_t rec[100];
+	for (int i = 0; i < n; i++) {
+		memset(rec, 'a' + i % 26, sizeof rec);
+		CHECK_EQ(jrnl_append(j, 1, rec, sizeof rec), 0);
+	}
+	jrnl_close(j);
+	collector_free(&c);
+	char path[64];
+	snprintf(path, sizeof path, "%s.journal", name);
+	return file_size(path);
+}
+
+/* A damaged last record: after a crash it may be a torn append, cut without
+ * a copy; after a clean stop nothing was being written, so it is damage,
+ * and its bytes are kept aside before the cut (or, strict, the open is
+ * refused). Damage followed by valid records is kept aside either way. */
+TEST(jrnl_damaged_tail_kept_aside_after_a_clean_stop)
+{
+	fixture_t fx;
+	fx_init(&fx);
+	collector_t c = {0};
+	jrnl_t *j;
+	long long size = write_records(&fx, "t", 5);
+	CHECK_EQ(size, 8 + 5 * 109);
+	jrnl_opts_t o = opts_default();
+
+	/* Unclean: the flipped last record is cut, nothing kept. */
+	uint8_t b = 0x55;
+	size_t n;
+	uint8_t *orig = read_all("t.journal", &n);
+	uint8_t *d = malloc(n);
+	memcpy(d, orig, n);
+	d[n - 10] ^= b;
+	write_all_file("t.journal", d, n);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 4);
+	CHECK_EQ(jrnl_open_damaged(j), 1);
+	jrnl_close(j);
+	CHECK_EQ(count_prefixed("t.journal.damaged-"), 0);
+
+	/* Clean stop, strict: refused, file untouched. */
+	write_all_file("t.journal", d, n);
+	o.clean_stop = 1;
+	o.strict = 1;
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c),
+	         SL_ECORRUPT);
+	CHECK_EQ(file_size("t.journal"), (long long)n);
+
+	/* Clean stop: the 109 damaged bytes are kept, then cut. */
+	o.strict = 0;
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
+	CHECK_EQ(c.n, 4);
+	jrnl_close(j);
+	CHECK_EQ(file_size("t.journal"), (long long)n - 109);
+	CHECK_EQ(count_prefixed("t.journal.damaged-"), 1);
+
+	/* A clean journal after a clean stop: nothing set aside, not damaged. */
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c), 0);
+	CHECK_EQ(jrnl_open_damaged(j), 0);
+	jrnl_close(j);
+	CHECK_EQ(count_prefixed("t.journal.damaged-"), 1);
+
+	/* Mid-file damage, strict, even after a crash: refused. */
+	memcpy(d, orig, n);
+	d[8 + 109 + 20] ^= b;
+	write_all_file("t.journal", d, n);
+	o.clean_stop = 0;
+	o.strict = 1;
+	collector_free(&c);
+	CHECK_EQ(jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "t", &o, collect, &c),
+	         SL_ECORRUPT);
+	CHECK_EQ(file_size("t.journal"), (long long)n);
+	free(d);
+	free(orig);
 	collector_free(&c);
 	fx_deinit(&fx);
 }

@@ -118,7 +118,10 @@ TEST_T(jrnl_kill9_keeps_every_acknowledged_record, 120)
 		/* Reopen here, as the server would after the crash. */
 		fx_init(&fx);
 		crash_state_t st = {0, 0};
-		jrnl_opts_t o = {{FSYNC_ALWAYS, 0}, 50, 64 * 1024, 4096};
+		jrnl_opts_t o = {.fsync = {FSYNC_ALWAYS, 0},
+		                 .compact_ratio_pct = 50,
+		                 .compact_min_bytes = 64 * 1024,
+		                 .max_record = 4096};
 		jrnl_t *j;
 		int rc =
 		    jrnl_open(&j, fx.loop, fx.syncer, &fx.log, ".", "crash", &o, crash_replay, &st);

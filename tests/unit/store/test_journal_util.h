@@ -53,7 +53,8 @@ static inline void fx_fault(fixture_t *fx, const char *spec)
 
 static inline jrnl_opts_t opts_default(void)
 {
-	jrnl_opts_t o = {{FSYNC_ALWAYS, 0}, 50, 0, 1 << 20};
+	jrnl_opts_t o = {
+	    .fsync = {FSYNC_ALWAYS, 0}, .compact_ratio_pct = 50, .max_record = 1 << 20};
 	return o;
 }
 
@@ -157,6 +158,27 @@ static inline int64_t file_size(const char *path)
 	if (stat(path, &st) < 0)
 		return -1;
 	return st.st_size;
+}
+
+static inline uint8_t *read_all(const char *path, size_t *n)
+{
+	int64_t size = file_size(path);
+	CHECK(size >= 0);
+	uint8_t *p = malloc((size_t)size + 1);
+	FILE *f = fopen(path, "rb");
+	CHECK(p && f);
+	CHECK_EQ(fread(p, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	*n = (size_t)size;
+	return p;
+}
+
+static inline void write_all_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	CHECK(f);
+	CHECK_EQ(fwrite(p, 1, n, f), n);
+	fclose(f);
 }
 
 static inline void drain(fixture_t *fx, int turns)

@@ -3,8 +3,10 @@
  * truncate or flip a byte in the active segment (a crash image, still
  * carrying its preallocated zero tail) or in one of its index files, reopen
  * unclean, and check that every batch entirely before the damage is intact
- * and readable, nothing from the damaged batch on is served, and the log
- * accepts appends again. ASan/UBSan watch every case.
+ * and readable, nothing from a truncated batch on is served, a flipped
+ * batch with valid batches after it is a hole (those after it stay, a read
+ * in it gets the next one), and the log accepts appends again. ASan/UBSan
+ * watch every case.
  */
 #include "test_plog_util.h"
 
@@ -56,7 +58,9 @@ static void make_image(image_t *im)
 	plog_close(p);
 }
 
-static void check_case(const image_t *im, const char *dir, int64_t want_end, int time_ok)
+/* victim: the batch a flip made a hole of, or -1. */
+static void check_case(const image_t *im, const char *dir, int64_t want_end, int time_ok,
+                       int victim)
 {
 	plog_opts_t o = t_opts();
 	o.index_interval_bytes = 1024;
@@ -66,6 +70,15 @@ static void check_case(const image_t *im, const char *dir, int64_t want_end, int
 	          (long long)plog_end_offset(p), (long long)want_end);
 	buf_t want = BUF_INIT;
 	for (int i = 0; i < NB && im->base[i] < want_end; i++) {
+		if (i == victim) {
+			/* Never served: a read in it gets the next batch. */
+			plog_region_t h;
+			CHECK_EQ(plog_read(p, im->base[i], 1, &h), 0);
+			CHECK_MSG(h.len > 0 && h.first_offset == im->base[i + 1],
+			          "%s: read in the hole at %lld gave %lld", dir,
+			          (long long)im->base[i], (long long)h.first_offset);
+			continue;
+		}
 		buf_reset(&want);
 		t_stored(&want, i, im->base[i]);
 		int64_t last = im->base[i] + t_nrec(i) - 1;
@@ -123,7 +136,7 @@ TEST_T(plog_corruption_random_positions, 120)
 		buf_append(&files[1], buf_data(&im.idx), buf_len(&im.idx));
 		buf_append(&files[2], buf_data(&im.tidx), buf_len(&im.tidx));
 		int64_t want_end = im.end;
-		int time_ok = 1;
+		int time_ok = 1, victim = -1;
 		if (mode == 0 || mode == 1) {
 			/* Log damage: mostly inside the data, sometimes in the
 			 * zero tail, which must cost nothing. */
@@ -136,6 +149,12 @@ TEST_T(plog_corruption_random_positions, 120)
 			for (int i = 0; i < NB; i++)
 				if (im.pos[i] + im.size[i] > x) {
 					want_end = im.base[i];
+					if (mode == 1 && i + 1 < NB) {
+						/* Valid batches follow: a hole. */
+						victim = i;
+						want_end = im.end;
+						time_ok = 0;
+					}
 					break;
 				}
 		} else {
@@ -154,7 +173,7 @@ TEST_T(plog_corruption_random_positions, 120)
 			t_spit(path, buf_data(&files[e]), buf_len(&files[e]));
 			buf_deinit(&files[e]);
 		}
-		check_case(&im, dir, want_end, time_ok);
+		check_case(&im, dir, want_end, time_ok, victim);
 	}
 	for (int m = 0; m < 5; m++)
 		CHECK(counts[m] > 10);
