@@ -2,17 +2,27 @@
  * fdcache.c — the bounded descriptor cache (see fdcache.h). Loop thread
  * only.
  *
- * State of a file: closed (fd -1); cached (fd open, unpinned, in the LRU
- * list, may be closed to make room); pinned (fd open or not, never
- * closed by the cache, not in the list); kept (the owner let go while other
- * references remained: open until the last one goes, not in the list).
+ * State of a file: closed (fd -1); cached (fd open, unpinned, in one of
+ * the two LRU lists, may be closed to make room); pinned (fd open or not,
+ * never closed by the cache, in no list); kept (the owner let go while
+ * other references remained: open until the last one goes, in no list).
+ * A cached file is clean or dirty (fdc_mark_dirty), and sits in the list
+ * of its kind.
+ *
+ * Making room: the capacity is enforced on clean files only, least
+ * recently used first. Dirty files are closed only when the process is
+ * out of descriptors and no clean one is left, after their owner's flush
+ * (a sync through the descriptor that wrote) — so at the limit appends
+ * slow down instead of failing, and below it nothing is synced early.
+ * Dirty files beyond the capacity are closed once they are clean again.
  *
  * Invariants: c->nopen counts every open descriptor of the cache's files
- * (cached, pinned or kept); the LRU list holds exactly the cached ones,
- * most recently used first; c->refs is one for the owner plus one per
- * file not yet freed. Making room closes from the list's tail only, so
- * a descriptor handed out by fdc_fd() stays valid until the next call
- * that opens something.
+ * (cached, pinned or kept); the lists hold exactly the cached ones, most
+ * recently used first; c->refs is one for the owner plus one per file not
+ * yet freed. Making room closes from the lists' tails only, so a
+ * descriptor handed out by fdc_fd() stays valid until the next call that
+ * opens something. A flush runs with c->flushing set: whatever it calls
+ * back into the cache (it marks the file clean) closes nothing.
  */
 #include "core/fdcache.h"
 
@@ -35,21 +45,31 @@ struct fdc_file {
 	int fd;
 	int pins;
 	int refs;
-	int kept; /* the owner let go; open until the last reference */
+	int kept;  /* the owner let go; open until the last reference */
+	int dirty; /* written but not synced: closed only after flush */
+	int (*flush)(void *arg);
+	void *flush_arg;
 	int in_lru;
 	fdc_file_t *prev, *next; /* LRU links (most recent at the head) */
 };
+
+/* One LRU list. */
+typedef struct lru {
+	fdc_file_t *head, *tail;
+} lru_t;
 
 struct fdc {
 	size_t cap;
 	size_t nopen;
 	size_t npinned;
+	size_t ndirty;
 	size_t nfiles;
-	fdc_file_t *head, *tail;
+	lru_t clean, dirty;
 	fdc_ops_t ops;
 	const log_t *log;
 	int refs;
-	uint64_t hits, opens, evictions, emfile;
+	int flushing; /* a dirty file's flush is running: close nothing */
+	uint64_t hits, opens, evictions, flushes, emfile;
 	int64_t warned_ms; /* last "out of descriptors" warning */
 };
 
@@ -113,6 +133,8 @@ void fdc_stats(const fdc_t *c, fdc_stats_t *out)
 	out->cap = c->cap;
 	out->open = c->nopen;
 	out->pinned = c->npinned;
+	out->dirty = c->ndirty;
+	out->flushes = c->flushes;
 	out->files = c->nfiles;
 	out->hits = c->hits;
 	out->opens = c->opens;
@@ -122,33 +144,38 @@ void fdc_stats(const fdc_t *c, fdc_stats_t *out)
 
 /* --- the LRU list ------------------------------------------------------------- */
 
+static lru_t *list_of(fdc_file_t *f)
+{
+	return f->dirty ? &f->c->dirty : &f->c->clean;
+}
+
 static void lru_unlink(fdc_file_t *f)
 {
-	fdc_t *c = f->c;
 	if (!f->in_lru)
 		return;
+	lru_t *l = list_of(f);
 	if (f->prev)
 		f->prev->next = f->next;
 	else
-		c->head = f->next;
+		l->head = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
 	else
-		c->tail = f->prev;
+		l->tail = f->prev;
 	f->prev = f->next = NULL;
 	f->in_lru = 0;
 }
 
 static void lru_push(fdc_file_t *f)
 {
-	fdc_t *c = f->c;
+	lru_t *l = list_of(f);
 	f->prev = NULL;
-	f->next = c->head;
-	if (c->head)
-		c->head->prev = f;
+	f->next = l->head;
+	if (l->head)
+		l->head->prev = f;
 	else
-		c->tail = f;
-	c->head = f;
+		l->tail = f;
+	l->head = f;
 	f->in_lru = 1;
 }
 
@@ -167,20 +194,41 @@ static void close_fd(fdc_file_t *f)
 	c->nopen--;
 }
 
-/* Closes the least recently used cached descriptor; 0 if there is none. */
-static int evict_one(fdc_t *c)
+/* Closes the least recently used clean cached descriptor; 0 if there is
+ * none (or a flush is running). */
+static int evict_clean(fdc_t *c)
 {
-	fdc_file_t *f = c->tail;
-	if (!f)
+	fdc_file_t *f = c->clean.tail;
+	if (!f || c->flushing)
 		return 0;
 	close_fd(f);
 	c->evictions++;
 	return 1;
 }
 
+/* Out of descriptors: a clean one if any, else the least recently used
+ * dirty one after its owner synced it. 0 if nothing can be closed. */
+static int evict_any(fdc_t *c)
+{
+	if (evict_clean(c))
+		return 1;
+	fdc_file_t *f = c->dirty.tail;
+	if (!f || c->flushing)
+		return 0;
+	c->flushing = 1;
+	(void)f->flush(f->flush_arg); /* a failure is the owner's to report */
+	c->flushing = 0;
+	c->flushes++;
+	/* The flush marked it clean (or failed): either way it goes now. */
+	if (cacheable(f))
+		close_fd(f);
+	c->evictions++;
+	return 1;
+}
+
 static void fit(fdc_t *c)
 {
-	while (c->nopen > c->cap && evict_one(c))
+	while (c->nopen > c->cap && evict_clean(c))
 		;
 }
 
@@ -190,10 +238,15 @@ void fdc_set_cap(fdc_t *c, size_t cap)
 	fit(c);
 }
 
+void fdc_fit(fdc_t *c)
+{
+	fit(c);
+}
+
 size_t fdc_trim(fdc_t *c, size_t n)
 {
 	size_t k = 0;
-	while (k < n && evict_one(c))
+	while (k < n && evict_clean(c))
 		k++;
 	return k;
 }
@@ -207,7 +260,7 @@ static int open_evicting(fdc_t *c, const char *path, int flags, mode_t mode)
 		if (fd >= 0)
 			return fd;
 		int e = errno;
-		if ((e == EMFILE || e == ENFILE) && evict_one(c))
+		if ((e == EMFILE || e == ENFILE) && evict_any(c))
 			continue;
 		if (e == EMFILE || e == ENFILE) {
 			c->emfile++;
@@ -275,8 +328,8 @@ void fdc_file_adopt(fdc_file_t *f, int fd)
 	if (cacheable(f))
 		lru_push(f);
 	/* Make room from the other end: this file is the most recent. */
-	while (c->nopen > c->cap && c->tail && c->tail != f)
-		evict_one(c);
+	while (c->nopen > c->cap && c->clean.tail && c->clean.tail != f && evict_clean(c))
+		;
 }
 
 int fdc_fd(fdc_file_t *f)
@@ -284,13 +337,13 @@ int fdc_fd(fdc_file_t *f)
 	fdc_t *c = f->c;
 	if (f->fd >= 0) {
 		c->hits++;
-		if (f->in_lru && c->head != f) {
+		if (f->in_lru && list_of(f)->head != f) {
 			lru_unlink(f);
 			lru_push(f);
 		}
 		return f->fd;
 	}
-	while (c->nopen >= c->cap && evict_one(c))
+	while (c->nopen >= c->cap && evict_clean(c))
 		;
 	int fd = open_evicting(c, f->path, f->flags, 0);
 	if (fd < 0)
@@ -305,7 +358,7 @@ int fdc_fd(fdc_file_t *f)
 
 void fdc_file_drop(fdc_file_t *f)
 {
-	if (cacheable(f))
+	if (cacheable(f) && !f->dirty)
 		close_fd(f);
 }
 
@@ -324,10 +377,38 @@ void fdc_unpin(fdc_file_t *f)
 	if (--f->pins)
 		return;
 	f->c->npinned--;
-	if (cacheable(f)) {
+	/* Back in the cache, as the most recent; nothing is closed here
+	 * (the caller may still use a descriptor of the cache): the next
+	 * miss makes room. */
+	if (cacheable(f))
 		lru_push(f);
-		fit(f->c);
-	}
+}
+
+void fdc_mark_dirty(fdc_file_t *f, int (*flush)(void *arg), void *arg)
+{
+	f->flush = flush;
+	f->flush_arg = arg;
+	if (f->dirty)
+		return;
+	int listed = f->in_lru;
+	lru_unlink(f);
+	f->dirty = 1;
+	f->c->ndirty++;
+	if (listed)
+		lru_push(f);
+}
+
+void fdc_mark_clean(fdc_file_t *f)
+{
+	if (!f->dirty)
+		return;
+	int listed = f->in_lru;
+	lru_unlink(f);
+	f->dirty = 0;
+	f->c->ndirty--;
+	if (listed)
+		lru_push(f);
+	fit(f->c);
 }
 
 void fdc_file_ref(fdc_file_t *f)
@@ -344,6 +425,8 @@ void fdc_file_unref(fdc_file_t *f)
 		close_fd(f);
 	if (f->pins)
 		c->npinned--;
+	if (f->dirty)
+		c->ndirty--;
 	c->nfiles--;
 	free(f->path);
 	free(f);

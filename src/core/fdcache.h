@@ -11,12 +11,20 @@
  * open (a hit costs a few pointer moves) and idle ones cost no descriptor.
  *
  * Pinning. A pinned file is never closed by the cache: its owner pins it
- * while it must not be reopened — a segment with written but not yet
- * synced data (closing it would let a writeback error go unseen: the
- * "fsyncgate" lesson, see plog.c), a file the syncer's helper thread is
- * syncing. Pins may take the cache over its capacity: the capacity bounds
- * what is kept for speed, never what correctness needs; the process limit
- * then bounds it (fdc_fd fails with SL_EMFILE, an error for that request).
+ * while its descriptor is in use by another thread (the syncer's helper)
+ * or across calls that open other files. Pins may take the cache over
+ * its capacity; the process limit then bounds them (fdc_fd fails with
+ * SL_EMFILE, an error for that request).
+ *
+ * Dirty files. A file written but not yet synced is marked dirty by its
+ * owner, with a flush callback. Closing its descriptor before a sync
+ * could let a writeback error go unseen (the "fsyncgate" lesson: the next
+ * fdatasync, through a new descriptor, may "succeed" without the data),
+ * so the cache never closes a dirty file to respect its capacity — dirty
+ * files may take it over — and at the process limit, with no clean file
+ * left to close, it calls the flush (the owner syncs through the
+ * descriptor that wrote) before closing one. The owner marks the file
+ * clean again when a sync covered everything written.
  *
  * References. The owner holds one reference; anybody who needs the file to
  * stay reachable beyond the owner's life takes another (a connection's
@@ -28,9 +36,10 @@
  * owner and every file are gone.
  *
  * Borrowed descriptors. A descriptor from fdc_fd() is valid until the next
- * call into the same cache that may open a file (fdc_fd of another file,
- * fdc_open_temp, fdc_file_adopt, fdc_unpin, fdc_set_cap), or until the
- * file is closed: use it at once, or pin the file.
+ * call into the same cache that may close one (fdc_fd of another file,
+ * fdc_open_temp, fdc_file_adopt, fdc_mark_clean, fdc_set_cap, fdc_trim),
+ * or until the file is closed: use it at once, or pin the file (pinning
+ * and unpinning close nothing).
  *
  * The cache opens and closes through ops (the store routes them through
  * its faultable file interface, store/sio.h). Loop thread only: another
@@ -60,6 +69,8 @@ typedef struct fdc_stats {
 	size_t cap;         /* descriptors kept for speed */
 	size_t open;        /* descriptors open now (cached, pinned, kept) */
 	size_t pinned;      /* files pinned now */
+	size_t dirty;       /* files marked dirty now */
+	uint64_t flushes;   /* dirty files synced early to be closed */
 	size_t files;       /* cached files that exist */
 	uint64_t hits;      /* fdc_fd found the file open */
 	uint64_t opens;     /* fdc_fd had to open it */
@@ -78,6 +89,9 @@ void fdc_set_cap(fdc_t *c, size_t cap);
 /* Changes the ops' argument (the store's file interface). */
 void fdc_set_ops_arg(fdc_t *c, void *arg);
 void fdc_stats(const fdc_t *c, fdc_stats_t *out);
+/* Closes clean cached descriptors over the capacity (unpinning leaves
+ * them, see above): for a point where no borrowed descriptor is in use. */
+void fdc_fit(fdc_t *c);
 /* Closes up to n unpinned cached descriptors, least recently used first
  * (to hand descriptors back to something else). Returns how many. */
 size_t fdc_trim(fdc_t *c, size_t n);
@@ -99,11 +113,17 @@ void fdc_file_adopt(fdc_file_t *f, int fd);
 int fdc_fd(fdc_file_t *f);
 /* Whether the file holds a descriptor now. */
 int fdc_is_open(const fdc_file_t *f);
-/* Closes the file's descriptor now unless it is pinned or kept (a file
- * about to be renamed over, or tests). */
+/* Closes the file's descriptor now unless it is pinned, dirty or kept
+ * (tests). */
 void fdc_file_drop(fdc_file_t *f);
 void fdc_pin(fdc_file_t *f);
 void fdc_unpin(fdc_file_t *f);
+/* The file has unsynced writes (see above); flush(arg) syncs it, returning
+ * 0 or an error it reports to its owner itself. It may call
+ * fdc_mark_clean and fdc_fd on this file, nothing that opens another. */
+void fdc_mark_dirty(fdc_file_t *f, int (*flush)(void *arg), void *arg);
+/* A sync covered everything written. */
+void fdc_mark_clean(fdc_file_t *f);
 void fdc_file_ref(fdc_file_t *f);
 void fdc_file_unref(fdc_file_t *f);
 /* The owner is done with the file: keeps it readable for the other

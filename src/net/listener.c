@@ -103,16 +103,39 @@ static void brake(listener_t *l, int e)
 		struct rlimit rl;
 		unsigned long long lim =
 		    getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (unsigned long long)rl.rlim_cur : 0;
-		log_warn(llog(l),
-		         "%s listener%s: cannot accept: %s (descriptor limit %llu); %llu "
-		         "connection(s) dropped, accepting paused %d ms at a time; raise ulimit -n",
-		         l->proto->name ? l->proto->name : "?", l->path ? " (unix)" : "",
-		         strerror(e), lim, (unsigned long long)l->dropped, ACCEPT_BACKOFF_MS);
+		const char *name = l->proto->name ? l->proto->name : "?";
+		if (l->warned_ms < 0)
+			log_warn(
+			    llog(l),
+			    "%s listener%s: cannot accept: %s (descriptor limit %llu): dropping "
+			    "new connections, accepting paused %d ms at a time; raise ulimit -n",
+			    name, l->path ? " (unix)" : "", strerror(e), lim, ACCEPT_BACKOFF_MS);
+		else
+			log_warn(llog(l),
+			         "%s listener%s: still out of descriptors (limit %llu): %llu "
+			         "connection(s) dropped since the last warning; raise ulimit -n",
+			         name, l->path ? " (unix)" : "", lim,
+			         (unsigned long long)l->dropped);
 		l->warned_ms = now;
 		l->dropped = 0;
 	}
 	loop_watch_mod(l->loop, &l->watch, 0);
 	loop_timer_start(l->loop, &l->backoff, ACCEPT_BACKOFF_MS);
+}
+
+/* Accepting works again, long enough after the last warning: close the
+ * episode (the next shortage warns afresh). */
+static void recovered(listener_t *l)
+{
+	if (l->dropped)
+		log_warn(
+		    llog(l),
+		    "%s listener%s: accepting again; %llu connection(s) dropped since the last "
+		    "warning",
+		    l->proto->name ? l->proto->name : "?", l->path ? " (unix)" : "",
+		    (unsigned long long)l->dropped);
+	l->warned_ms = -1;
+	l->dropped = 0;
 }
 
 static void on_backoff(loop_t *loop, loop_timer_t *t)
@@ -142,6 +165,8 @@ static void on_accept(loop_t *loop, loop_watch_t *w, uint32_t events)
 			          l->proto->name ? l->proto->name : "?", strerror(e));
 			return;
 		}
+		if (l->warned_ms >= 0 && loop_now_ms(loop) - l->warned_ms >= ACCEPT_WARN_MS)
+			recovered(l);
 		conn_new(loop, fd, l->proto, l->srv, &l->limits);
 	}
 }

@@ -51,21 +51,24 @@
  * every .log is a file of the syncer's descriptor cache, so ten thousand
  * partitions run under a limit of a few thousand descriptors, the hot ones
  * staying open. Two rules keep the durability guarantees:
- *   - The active segment's file is pinned in the cache from the first
- *     write after its last sync until a sync covers everything written
- *     (fsync=always and interval; under never nothing is promised). A
- *     descriptor closed over dirty pages could let the kernel report a
- *     writeback failure to nobody — the inode may be dropped before the
- *     next open and the next fdatasync "succeed" without the data — so
- *     an acknowledgement could be sent for bytes that never reached the
- *     disk. Pinned, the descriptor the next fdatasync goes through is the
- *     one that saw the writes.
+ *   - The active segment's file is marked dirty in the cache from the
+ *     first write after its last sync until a sync covers everything
+ *     written (fsync=always and interval; under never nothing is
+ *     promised). A descriptor closed over dirty pages could let the
+ *     kernel report a writeback failure to nobody — the inode may be
+ *     dropped before the next open and the next fdatasync "succeed"
+ *     without the data — so an acknowledgement could be sent for bytes
+ *     that never reached the disk. The cache closes a dirty file only at
+ *     the process limit, and only after flush_dirty() synced it through
+ *     the descriptor that wrote (a failure there is a sync failure like
+ *     any other: the syncer reports it and the owner's policy runs).
  *   - The syncer syncs the active segment through the cache (pinned while
  *     the sync is in flight) instead of holding a dup() per partition.
- * Pins can take the cache over its capacity (a turn that writes to more
- * partitions than it holds); the process limit then bounds them, and an
- * append that cannot get a descriptor fails before it writes anything
- * (SL_EMFILE), like a full disk.
+ * Dirty files can take the cache over its capacity (a turn that writes to
+ * more partitions than it holds); at the process limit appends then wait
+ * for early syncs instead of failing. An append that still cannot get a
+ * descriptor fails before it writes anything (SL_EMFILE), like a full
+ * disk.
  */
 #include "store/plog.h"
 
@@ -114,10 +117,10 @@ struct plog {
 	sio_t *io;
 	seg_t **segs; /* sorted by base; segs[nsegs - 1] is active */
 	size_t nsegs, csegs;
-	fdc_t *fdc;         /* the descriptor cache (the syncer's or own_fdc) */
-	fdc_t *own_fdc;     /* without a syncer: a small private one */
-	fdc_file_t *pinned; /* the active segment's file while it is dirty */
-	sync_file_t *sf;    /* the active segment's registration (NULL without syncer) */
+	fdc_t *fdc;        /* the descriptor cache (the syncer's or own_fdc) */
+	fdc_t *own_fdc;    /* without a syncer: a small private one */
+	fdc_file_t *dirty; /* the active segment's file while it is dirty */
+	sync_file_t *sf;   /* the active segment's registration (NULL without syncer) */
 	int64_t start;
 	int64_t rp_base; /* recovery point last written, or -1 */
 	uint64_t rp_pos;
@@ -184,21 +187,31 @@ static void on_sync_error(void *arg, int err)
 
 static void on_synced(void *arg, uint64_t pos);
 
-/* The active segment holds written, unsynced data: keep its descriptor
- * (see the top of the file). Only where syncs are tracked. */
-static void pin_dirty(plog_t *p)
+static int sync_active_now(plog_t *p);
+
+/* The cache must close the dirty active file (the process is out of
+ * descriptors): sync it first, through the descriptor that wrote. */
+static int flush_dirty(void *arg)
 {
-	if (!p->track_hw || p->pinned)
-		return;
-	p->pinned = active(p)->file;
-	fdc_pin(p->pinned);
+	return sync_active_now(arg);
 }
 
-static void unpin(plog_t *p)
+/* The active segment holds written, unsynced data: its descriptor stays
+ * until a sync covers it (see the top of the file). Only where syncs are
+ * tracked. */
+static void mark_dirty(plog_t *p)
 {
-	if (p->pinned)
-		fdc_unpin(p->pinned);
-	p->pinned = NULL;
+	if (!p->track_hw || p->dirty)
+		return;
+	p->dirty = active(p)->file;
+	fdc_mark_dirty(p->dirty, flush_dirty, p);
+}
+
+static void mark_clean(plog_t *p)
+{
+	if (p->dirty)
+		fdc_mark_clean(p->dirty);
+	p->dirty = NULL;
 }
 
 static int sync_register(plog_t *p)
@@ -270,8 +283,8 @@ static void on_synced(void *arg, uint64_t pos)
 {
 	plog_t *p = arg;
 	hw_advance(p, pos);
-	if (p->pinned && p->pinned == active(p)->file && pos >= active(p)->size)
-		unpin(p);
+	if (p->dirty && p->dirty == active(p)->file && pos >= active(p)->size)
+		mark_clean(p);
 }
 
 static void hw_wait_register(plog_t *p);
@@ -550,7 +563,7 @@ static void close_segs(plog_t *p)
 static void free_segs(plog_t *p)
 {
 	hw_orphan(p);
-	unpin(p);
+	mark_clean(p);
 	close_segs(p);
 	fdc_free(p->own_fdc);
 	free(p->pend);
@@ -716,7 +729,7 @@ void plog_close(plog_t *p)
 	seg_t *a = active(p);
 	(void)seg_seal(a, 1);
 	if (!p->err && sync_active_now(p) == 0)
-		unpin(p);
+		mark_clean(p);
 	for (size_t i = 0; i + 1 < p->nsegs; i++)
 		if (p->segs[i]->unsynced)
 			(void)sync_seg(p, p->segs[i]);
@@ -826,9 +839,9 @@ int plog_cut(plog_t *p, int64_t offset)
 		}
 	}
 	/* What lies past the cut is given up, what lies before it is synced
-	 * by the cut itself: the active file need not stay pinned (and may
+	 * by the cut itself: the active file is not dirty any more (and may
 	 * be removed below). */
-	unpin(p);
+	mark_clean(p);
 	/* Later segments hold nothing below the cut. */
 	int removed = 0;
 	while (p->nsegs > i + 1) {
@@ -896,7 +909,7 @@ static int roll(plog_t *p)
 			p->err = rc;
 			return rc;
 		}
-		unpin(p);
+		mark_clean(p);
 	} else {
 		a->unsynced = 1;
 	}
@@ -951,7 +964,7 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 	rc = seg_append(a, batch, len, &h, &prm);
 	if (rc < 0)
 		return rc;
-	pin_dirty(p);
+	mark_dirty(p);
 	if (p->sf)
 		sync_file_written(p->sf, a->size);
 	if (p->track_hw)

@@ -322,7 +322,14 @@ void seg_idle(seg_t *s)
 {
 	s->sealed = 1;
 	int ifd, tfd;
-	if (seg_flush_index(s) < 0 || s->index_dirty || open_indexes(s, O_RDONLY, &ifd, &tfd) < 0)
+	if (seg_flush_index(s) < 0 || s->index_dirty)
+		return;
+	/* A rebuild in the middle of a read gets here with the .log
+	 * descriptor in use: opening the index files must not close it. */
+	fdc_pin(s->file);
+	int rc = open_indexes(s, O_RDONLY, &ifd, &tfd);
+	fdc_unpin(s->file);
+	if (rc < 0)
 		return;
 	if (!s->imap && (s->imap = map_file(ifd, s->nidx, IDX_ENTRY)) != NULL) {
 		free(s->idx);

@@ -435,8 +435,12 @@ static int drain_done(syncer_t *s)
 		f = next;
 		n++;
 	}
-	if (n)
+	if (n) {
 		pump(s);
+		/* Files unpinned by these completions may leave the cache over
+		 * its capacity; nobody holds a borrowed descriptor here. */
+		fdc_fit(s->fdc);
+	}
 	return n;
 }
 
