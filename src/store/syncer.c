@@ -668,6 +668,9 @@ static sync_file_t *file_new(syncer_t *s, int dfd, fdc_file_t *file, fsync_polic
 sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name)
 {
 	int dfd = sio_dup(s->io, fd);
+	/* Out of descriptors: cached log files give theirs back first. */
+	while (dfd < 0 && (errno == EMFILE || errno == ENFILE) && fdc_trim(s->fdc, 1))
+		dfd = sio_dup(s->io, fd);
 	if (dfd < 0) {
 		log_error(s->log, "syncer: cannot register %s: dup: %s", name, strerror(errno));
 		return NULL;

@@ -73,7 +73,8 @@ fdc_t *syncer_fdc(const syncer_t *s);
 /* Registers an open fd (borrowed: the caller closes it after
  * sync_file_release(); the syncer syncs through its own dup of it, so a sync
  * still in flight after the release is safe). name is for log lines.
- * Returns NULL if the fd cannot be duplicated. */
+ * Returns NULL if the fd cannot be duplicated (out of descriptors even
+ * after the descriptor cache gave back what it could). */
 sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name);
 /* Registers a file of the syncer's descriptor cache (takes a reference on
  * file; holds no descriptor while no sync is in flight, see above). */
