@@ -95,7 +95,7 @@ check_clang() {
 }
 
 # Substrings selecting the threaded unit tests, and the ones left out.
-TSAN_TESTS="syncer tests/unit/lib/ tests/unit/net/test_loop.c tests/unit/net/test_memconn.c"
+TSAN_TESTS="syncer tests/unit/store/test_plog_fdcache.c tests/unit/lib/ tests/unit/net/test_loop.c tests/unit/net/test_memconn.c"
 TSAN_SKIP="queue_api_extreme_fetch_settings_start"
 
 check_tsan() {

@@ -14,11 +14,19 @@
  * the fronts (which sync their logs and journals), write the clean-shutdown
  * marker, exit 0.
  *
+ * Limits: the soft descriptor limit is raised to the hard one (as Redis
+ * does); half of it goes to the store's descriptor cache (max.open.files),
+ * which every log file is opened through, the rest to clients. A start
+ * that runs out of descriptors says so, with the limit and what the data
+ * directory needs, instead of a bare I/O error. max.client.memory caps what
+ * clients hold in the event loop (net/conn.c).
+ *
  * Everything runs on the one loop thread; the syncer owns a helper thread.
  */
 #include "broker/broker.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/fdcache.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -189,6 +197,8 @@ static int setup_signals(server_t *s)
 	return loop_watch_add(s->broker.loop, &s->sig_watch, s->sig_fd, EPOLLIN, on_signal, s);
 }
 
+static void say_fd_shortage(server_t *s);
+
 /* Binds front i's TCP listener (port >= 0) and unix-socket listener
  * (path non-empty). A failure is one line: the listener, the address and
  * the setting that chooses it. */
@@ -203,6 +213,10 @@ static int listen_front(server_t *s, int i, int port, const char *path, unsigned
 		s->fronts[i].listener =
 		    listener_new(s->broker.loop, c->bind, port, f->proto, s->fronts[i].srv, limits,
 		                 why, sizeof why, &rc);
+		if (!s->fronts[i].listener && rc == SL_EMFILE) {
+			say_fd_shortage(s);
+			return rc;
+		}
 		if (!s->fronts[i].listener) {
 			log_error(&s->log,
 			          "%s listener: cannot listen: %s (choose another with --%s-port)",
@@ -251,6 +265,8 @@ static int start_fronts(server_t *s)
 		if (rc) {
 			log_error(&s->log, "%s: cannot start: %s", fronts[i]->name,
 			          sl_strerror(rc));
+			if (rc == SL_EMFILE)
+				say_fd_shortage(s);
 			return rc;
 		}
 		rc = listen_front(s, i, ports[i], paths[i], modes[i], &limits);
@@ -329,8 +345,22 @@ static void shutdown_server(server_t *s)
 	loop_run_once(loop, 0);
 }
 
-/* Raises the soft descriptor limit to the hard one, as Redis does: each
- * partition holds a few files open, each client a socket. */
+/* Descriptors a server needs whatever its data: stdio, the lock, epoll,
+ * the signalfd and eventfds, listeners with their spares, the state
+ * journals with their syncer dups, and the smallest descriptor cache —
+ * plus some room for clients. Partitions need none of their own. */
+#define FDS_NEEDED 128
+
+static uint64_t fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return (uint64_t)rl.rlim_cur;
+}
+
+/* Raises the soft descriptor limit to the hard one, as Redis does: log
+ * files and clients share it. */
 static void raise_fd_limit(server_t *s)
 {
 	struct rlimit rl;
@@ -343,13 +373,30 @@ static void raise_fd_limit(server_t *s)
 		         (unsigned long long)was, (unsigned long long)rl.rlim_max);
 }
 
+/* Sizes the store's descriptor cache from the limit (or max.open.files). */
+static void size_fd_cache(server_t *s)
+{
+	uint64_t lim = fd_limit();
+	size_t cap = s->cfg.max_open_files > 0
+	                 ? (size_t)s->cfg.max_open_files
+	                 : fdc_cap_for_limit(lim == UINT64_MAX ? 1u << 21 : lim);
+	fdc_set_cap(syncer_fdc(s->broker.syncer), cap);
+}
+
+/* The one line for a start that ran out of descriptors. */
+static void say_fd_shortage(server_t *s)
+{
+	log_error(&s->log,
+	          "too many open files: limit %llu, this data directory needs about %d; "
+	          "raise ulimit -n (or LimitNOFILE= in a systemd unit)",
+	          (unsigned long long)fd_limit(), FDS_NEEDED);
+}
+
 /* After the broker opened: how many descriptors it holds against the limit,
  * with a warning when clients would soon find none left. */
 static void report_fds(server_t *s)
 {
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return;
+	uint64_t lim = fd_limit();
 	size_t n = 0;
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
@@ -357,14 +404,18 @@ static void report_fds(server_t *s)
 		n += e->d_name[0] != '.';
 	if (d)
 		closedir(d);
-	if (rl.rlim_cur != RLIM_INFINITY && n + 256 > rl.rlim_cur)
+	fdc_stats_t st;
+	fdc_stats(syncer_fdc(s->broker.syncer), &st);
+	if (lim != UINT64_MAX && lim < 2 * FDS_NEEDED)
 		log_warn(&s->log,
-		         "%zu file descriptors in use of a limit of %llu: raise it (ulimit -n) "
-		         "so that clients and new partitions find some",
-		         n, (unsigned long long)rl.rlim_cur);
+		         "file descriptor limit %llu is low: %zu in use, up to %zu kept for log "
+		         "files; clients may find none left: raise ulimit -n",
+		         (unsigned long long)lim, n, st.cap);
 	else
-		log_info(&s->log, "%zu file descriptors in use (limit %llu)", n,
-		         (unsigned long long)rl.rlim_cur);
+		log_info(&s->log,
+		         "%zu file descriptors in use (limit %llu; up to %zu kept open for the %zu "
+		         "log files, the rest for clients)",
+		         n, (unsigned long long)lim, st.cap, st.files);
 }
 
 /* Every domain is the broker's and opens whatever listeners are on. */
@@ -373,10 +424,14 @@ static int open_broker(server_t *s)
 	s->broker.io = sio_new();
 	syncer_set_io(s->broker.syncer, s->broker.io);
 	raise_fd_limit(s);
+	size_fd_cache(s);
+	conn_set_memory_cap(s->broker.loop, (size_t)s->cfg.max_client_memory);
 	int rc = broker_open(&s->broker);
 	if (rc == 0) {
 		s->broker_open = 1;
 		report_fds(s);
+	} else if (rc == SL_EMFILE) {
+		say_fd_shortage(s);
 	}
 	return rc;
 }

@@ -30,7 +30,8 @@
 	X(ESTATE, -14, "operation not valid in this state") \
 	X(ETIMEDOUT, -15, "timed out")                      \
 	X(EREMOTE, -16, "the server refused the request")   \
-	X(ECONF, -17, "invalid configuration")
+	X(ECONF, -17, "invalid configuration")              \
+	X(EMFILE, -18, "too many open files")
 
 enum {
 	SL_OK = 0,

@@ -68,6 +68,11 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(LEVEL, log_level, "log.level", "info", 0, 0, "error | warn | info | debug")              \
 	X(INT, max_request_bytes, "max.request.bytes", "104857600", 1024, 1073741824,             \
 	  "largest request any protocol buffers before closing the connection")                   \
+	X(INT, max_client_memory, "max.client.memory", "1073741824", 0, CFG_I64MAX,              \
+	  "memory all clients may hold for incomplete requests and unsent replies; past it the "   \
+	  "clients holding most are closed (0: no limit)")                                        \
+	X(INT, max_open_files, "max.open.files", "0", 0, 1048576,                                 \
+	  "log files kept open at once (0: half the descriptor limit)")                           \
 	X(INT, output_high_water, "output.high.water", "8388608", 4096, CFG_I64MAX,               \
 	  "stop reading a connection whose unsent output exceeds this")                           \
 	X(INT, output_low_water, "output.low.water", "1048576", 0, CFG_I64MAX,                    \

@@ -31,6 +31,9 @@ int sl_from_errno(int e)
 		return SL_EEXIST;
 	case EINVAL:
 		return SL_EINVAL;
+	case EMFILE:
+	case ENFILE:
+		return SL_EMFILE;
 	default:
 		return SL_EIO;
 	}

@@ -13,7 +13,7 @@
 #include "sluice/errors.h"
 
 /* Maps an errno value to the closest SL_E* code (ENOSPC/EDQUOT → SL_ENOSPC,
- * ENOENT → SL_ENOENT, anything else → SL_EIO). */
+ * ENOENT → SL_ENOENT, EMFILE/ENFILE → SL_EMFILE, anything else → SL_EIO). */
 int sl_from_errno(int e);
 
 #endif

@@ -6,7 +6,10 @@
  * Output queue: a singly linked list of chunks, oldest first. Every chunk is
  * a struct conn_hold; the kind says what it carries:
  *   OUT_MEM   bytes in b (consecutive writes coalesce into the tail chunk),
- *   OUT_FILE  a dup()ed fd with an offset and length, sent with sendfile(2),
+ *   OUT_FILE  a file region sent with sendfile(2): a dup()ed fd, or a
+ *             reference to a file of the descriptor cache (core/fdcache.h),
+ *             whose descriptor is taken only when the bytes go out, so
+ *             queued regions of ten thousand segments cost no descriptors,
  *   OUT_HOLD  a placeholder whose bytes (in b) are not final yet; nothing
  *             behind it is sent. conn_hold_done() turns it into OUT_MEM.
  *
@@ -22,6 +25,20 @@
  * bounded), applies the watermarks, and finishes a close. So replies for
  * pipelined requests leave in one burst and a close takes effect only at
  * the end of the turn.
+ *
+ * Client memory (Redis's maxmemory-clients is the model): each connection
+ * counts what it holds for requests not yet complete and replies not yet
+ * sent — its input buffer's allocation, its unsent output in memory (file
+ * regions are not memory), and what its protocol reports holding beyond
+ * them (conn_set_held: a RESP parser's argument table, a beanstalkd job
+ * body being received). The loop keeps the sum. Whenever a connection's
+ * count changes (after a read and its processing, at the end of its turn,
+ * when the protocol reports) and the sum passes max.client.memory, the
+ * connections holding the most are closed, without flushing, one log line
+ * each, until the sum is back under the cap: the client pushing memory up
+ * is normally the one holding most, and clients using little are never
+ * touched. A closed connection's memory leaves the sum at once (it is
+ * freed at the end of the turn).
  *
  * Lifetime: the loop holds one reference while the connection is open
  * (state OPEN or CLOSING), and every outstanding hold holds one. Finishing a
@@ -71,6 +88,7 @@ struct conn_hold {
 	conn_t *c;
 	buf_t b;
 	int fd;
+	fdc_file_t *file; /* OUT_FILE from the descriptor cache (a reference) */
 	off_t off;
 	size_t len;
 };
@@ -90,8 +108,11 @@ struct conn_priv {
 
 	chunk_t *head, *tail;
 	size_t sealed;
-	unsigned holds; /* holds in the queue not yet done */
-	buf_t discard;  /* what conn_out() hands out once the connection closed */
+	unsigned holds;      /* holds in the queue not yet done */
+	buf_t discard;       /* what conn_out() hands out once the connection closed */
+	size_t file_pending; /* unsent bytes of file regions (part of sealed) */
+	size_t mem;          /* what this connection counts in the loop's sum */
+	size_t held;         /* what the protocol reported (conn_set_held) */
 
 	unsigned paused : 1;
 	unsigned close_flush : 1;
@@ -101,7 +122,8 @@ struct conn_priv {
 	unsigned write_blocked : 1; /* the socket said EAGAIN: wait for EPOLLOUT */
 	unsigned input_pending : 1; /* run on_input for buffered input at turn end */
 	unsigned in_input : 1;
-	unsigned opened : 1; /* on_open accepted: on_close is owed */
+	unsigned opened : 1;  /* on_open accepted: on_close is owed */
+	unsigned evicted : 1; /* closed for client memory: no longer counted */
 };
 
 typedef struct conn_full {
@@ -148,6 +170,7 @@ static void chunk_free(chunk_t *ch)
 {
 	if (ch->fd >= 0)
 		close(ch->fd);
+	fdc_file_unref(ch->file);
 	buf_deinit(&ch->b);
 	free(ch);
 }
@@ -172,6 +195,8 @@ static void queue_push(conn_t *c, chunk_t *ch)
 	if (p->tail && p->tail->kind == OUT_MEM)
 		p->sealed += buf_len(&p->tail->b);
 	p->sealed += chunk_bytes(ch);
+	if (ch->kind == OUT_FILE)
+		p->file_pending += ch->len;
 	if (p->tail)
 		p->tail->next = ch;
 	else
@@ -239,6 +264,20 @@ int conn_send_file(conn_t *c, int fd, off_t off, size_t len)
 	return 0;
 }
 
+int conn_send_region(conn_t *c, fdc_file_t *file, off_t off, size_t len)
+{
+	if (len == 0 || c->priv->state == CONN_CLOSED)
+		return 0;
+	chunk_t *ch = chunk_new(c, OUT_FILE);
+	fdc_file_ref(file);
+	ch->file = file;
+	ch->off = off;
+	ch->len = len;
+	queue_push(c, ch);
+	schedule(c);
+	return 0;
+}
+
 conn_hold_t *conn_hold(conn_t *c)
 {
 	chunk_t *h = chunk_new(c, OUT_HOLD);
@@ -293,7 +332,16 @@ static int flush(conn_t *c)
 			break;
 		if (ch->kind == OUT_FILE) {
 			size_t want = ch->len < budget ? ch->len : budget;
-			ssize_t n = sendfile(c->fd, ch->fd, &ch->off, want);
+			/* Taken from the cache just before it is used: nothing
+			 * else opens a file of the cache until sendfile returns. */
+			int in = ch->file ? fdc_fd(ch->file) : ch->fd;
+			if (in < 0) {
+				log_warn(conn_log(c), "conn %llu %s: cannot open %s to send it: %s",
+				         (unsigned long long)c->id, c->peer,
+				         fdc_file_path(ch->file), sl_strerror(in));
+				return SL_EIO;
+			}
+			ssize_t n = sendfile(c->fd, in, &ch->off, want);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -315,6 +363,7 @@ static int flush(conn_t *c)
 			}
 			ch->len -= (size_t)n;
 			p->sealed -= (size_t)n;
+			p->file_pending -= (size_t)n;
 			budget -= (size_t)n;
 			if (ch->len == 0)
 				chunk_free(queue_pop(c));
@@ -389,6 +438,97 @@ static int sendable(const conn_t *c)
 			return 1;
 	}
 	return 0;
+}
+
+/* --- client memory ----------------------------------------------------------- */
+
+static void fmt_bytes(char *out, size_t n, size_t v)
+{
+	if (v >= (size_t)1 << 20)
+		snprintf(out, n, "%.1f MiB", (double)v / (1 << 20));
+	else if (v >= 1024)
+		snprintf(out, n, "%.1f KiB", (double)v / 1024);
+	else
+		snprintf(out, n, "%zu bytes", v);
+}
+
+static size_t out_mem(const conn_t *c)
+{
+	return conn_out_pending(c) - c->priv->file_pending;
+}
+
+/* What c holds now (see the top of the file). */
+static size_t mem_now(const conn_t *c)
+{
+	return c->in.cap + out_mem(c) + c->priv->held;
+}
+
+/* Closes the connection holding the most; 0 when none holds anything. */
+static int evict_largest(loop_t *loop)
+{
+	loop_conns_t *lc = loop_conns(loop);
+	conn_t *big = NULL;
+	for (conn_t *x = lc->head; x; x = x->priv->next)
+		if (!x->priv->evicted && x->priv->state != CONN_CLOSED &&
+		    (!big || x->priv->mem > big->priv->mem))
+			big = x;
+	if (!big || big->priv->mem == 0)
+		return 0;
+	struct conn_priv *p = big->priv;
+	char all[32], cap[32], in[32], out[32], held[32], total[32];
+	fmt_bytes(all, sizeof all, lc->mem_total);
+	fmt_bytes(cap, sizeof cap, lc->mem_cap);
+	fmt_bytes(in, sizeof in, big->in.cap);
+	fmt_bytes(out, sizeof out, out_mem(big));
+	fmt_bytes(held, sizeof held, p->held);
+	fmt_bytes(total, sizeof total, p->mem);
+	log_warn(conn_log(big),
+	         "conn %llu %s (%s): closed: clients hold %s, over max.client.memory %s; this "
+	         "one holds the most, %s (input %s, unsent output %s, requests in progress %s)",
+	         (unsigned long long)big->id, big->peer, big->proto->name ? big->proto->name : "?",
+	         all, cap, total, in, out, held);
+	lc->mem_total -= p->mem;
+	lc->mem_evicted++;
+	p->mem = 0;
+	p->evicted = 1;
+	p->dead = 1; /* its memory is what must go: no flush */
+	conn_close(big, 0);
+	return 1;
+}
+
+/* Brings c's count up to date and enforces the cap. */
+static void mem_update(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (p->evicted || p->state == CONN_CLOSED)
+		return;
+	loop_conns_t *lc = loop_conns(c->loop);
+	size_t now = mem_now(c);
+	lc->mem_total = lc->mem_total - p->mem + now;
+	p->mem = now;
+	while (lc->mem_cap && lc->mem_total > lc->mem_cap && evict_largest(c->loop))
+		;
+}
+
+void conn_set_held(conn_t *c, size_t bytes)
+{
+	c->priv->held = bytes;
+	mem_update(c);
+}
+
+void conn_set_memory_cap(loop_t *loop, size_t bytes)
+{
+	loop_conns(loop)->mem_cap = bytes;
+}
+
+size_t conn_memory(loop_t *loop)
+{
+	return loop_conns(loop)->mem_total;
+}
+
+uint64_t conn_memory_evictions(loop_t *loop)
+{
+	return loop_conns(loop)->mem_evicted;
 }
 
 /* --- readiness and watermarks ---------------------------------------------- */
@@ -506,6 +646,7 @@ static void do_read(conn_t *c)
 	}
 	if (got > 0)
 		process_input(c);
+	mem_update(c);
 	if (p->eof && p->state == CONN_OPEN) {
 		log_debug(conn_log(c), "conn %llu %s: peer closed its side",
 		          (unsigned long long)c->id, c->peer);
@@ -566,6 +707,7 @@ static void conn_task(loop_t *loop, loop_task_t *task)
 		if (p->state == CONN_OPEN)
 			conn_close(c, 0);
 	}
+	mem_update(c);
 	if (p->state == CONN_OPEN) {
 		check_high_water(c);
 		check_low_water(c);
@@ -656,6 +798,9 @@ static void finish_close(conn_t *c)
 		set_state(c, CONN_CLOSING);
 	log_debug(conn_log(c), "conn %llu %s: closed", (unsigned long long)c->id, c->peer);
 	list_unlink(c);
+	loop_conns(c->loop)->mem_total -= p->mem;
+	p->mem = 0;
+	p->evicted = 1; /* counted no more */
 	/* on_close runs while the queue and holds are intact (it may complete
 	 * holds itself) and before the state says CLOSED. */
 	if (p->opened && c->proto->on_close)
@@ -676,6 +821,7 @@ static void finish_close(conn_t *c)
 			chunk_free(ch);
 	}
 	p->sealed = 0;
+	p->file_pending = 0;
 	p->holds = 0;
 	buf_deinit(&c->in);
 	conn_unref(c);

@@ -19,6 +19,10 @@
  * runs. A protocol can also pause input itself (a blocked Redis client must
  * not run its pipelined commands until it is served).
  *
+ * Client memory: what connections hold for incomplete requests and unsent
+ * replies is summed per loop and capped (conn_set_memory_cap); past the
+ * cap the connections holding most are closed.
+ *
  * Lifetime: conn_close() is deferred to the end of the turn; on_close() runs
  * then and the memory is freed once the last reference (conn_ref) is
  * dropped, so callbacks that outlive the socket (sync waits, timers) can
@@ -28,6 +32,7 @@
 #define SL_NET_CONN_H
 
 #include "core/buf.h"
+#include "core/fdcache.h"
 #include "net/loop.h"
 
 #include <stddef.h>
@@ -99,6 +104,13 @@ buf_t *conn_out(conn_t *c);
  * the file turns out shorter than the region when it is sent, the
  * connection is closed (the promised bytes do not exist). */
 int conn_send_file(conn_t *c, int fd, off_t off, size_t len);
+/* Queues a region of a file of the descriptor cache: takes a reference
+ * on file and its descriptor only when the bytes are sent, so queued
+ * regions hold no descriptors; the file stays readable if its owner
+ * closes, truncates or unlinks it meanwhile (fdc_file_close). If no
+ * descriptor can be had when it is sent, the connection is closed.
+ * Returns 0. */
+int conn_send_region(conn_t *c, fdc_file_t *file, off_t off, size_t len);
 /* Bytes queued but not yet sent (memory + file regions). */
 size_t conn_out_pending(const conn_t *c);
 
@@ -128,6 +140,22 @@ void conn_hold_done(conn_t *c, conn_hold_t *h);
 void conn_pause(conn_t *c);
 void conn_resume(conn_t *c);
 int conn_paused(const conn_t *c);
+
+/* --- client memory -------------------------------------------------------- */
+
+/* Memory the protocol holds for this connection beyond its input buffer
+ * and output queue (a parser's argument table, a request body being
+ * received), in bytes; replaces the previous report. Counted in the
+ * loop's client memory (see conn.c); may close connections, c included,
+ * when the sum passes the cap (conn_is_closed says so afterwards). */
+void conn_set_held(conn_t *c, size_t bytes);
+/* The cap on client memory summed over the loop's connections: the
+ * connections holding the most are closed (one warning each) whenever the
+ * sum passes it. 0: no cap. */
+void conn_set_memory_cap(loop_t *loop, size_t bytes);
+/* The sum now, and how many connections were closed for it. */
+size_t conn_memory(loop_t *loop);
+uint64_t conn_memory_evictions(loop_t *loop);
 
 /* --- lifetime -------------------------------------------------------------- */
 

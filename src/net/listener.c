@@ -5,10 +5,14 @@
  * Each readable event accepts up to ACCEPTS_PER_TURN connections with
  * accept4(SOCK_NONBLOCK | SOCK_CLOEXEC), so one busy port cannot starve the
  * rest of the turn. Running out of descriptors (EMFILE/ENFILE) must not make
- * the level-triggered listener spin: the listener keeps one spare
- * descriptor, gives it up to accept the waiting connection and close it at
- * once (the client sees the connection end instead of hanging), then takes
- * it back. If even that fails, accepting is paused for ACCEPT_BACKOFF_MS.
+ * the level-triggered listener spin at 100% CPU on a readiness it cannot
+ * act on, which is what accepting one connection per wake-up does while
+ * clients keep connecting. So it brakes, as beanstalkd does: the
+ * connections already waiting are accepted and closed at once through one
+ * spare descriptor the listener keeps for this (their clients see the
+ * connection end and retry, instead of hanging in the backlog), and then
+ * the listener stops watching its socket for ACCEPT_BACKOFF_MS. One
+ * warning per ACCEPT_WARN_MS says how many were dropped and what to raise.
  *
  * Binding failures are reported, not logged: the caller names the
  * listener and the setting to change in one line ("port 9092 is already
@@ -36,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -43,6 +48,7 @@
 
 #define ACCEPTS_PER_TURN 64
 #define ACCEPT_BACKOFF_MS 100
+#define ACCEPT_WARN_MS 10000
 #define LISTEN_BACKLOG 511
 
 struct listener {
@@ -59,6 +65,8 @@ struct listener {
 	loop_watch_t watch;
 	int watching; /* watch added */
 	loop_timer_t backoff;
+	int64_t warned_ms; /* last out-of-descriptors warning, or -1 */
+	uint64_t dropped;  /* connections shed since that warning */
 };
 
 static const log_t *llog(const listener_t *l)
@@ -72,23 +80,62 @@ static void take_spare(listener_t *l)
 		l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-/* Out of descriptors with connections waiting: accept and drop them. */
-static void shed(listener_t *l)
+/* Out of descriptors with connections waiting: drop the ones waiting now
+ * and stop accepting for a moment (see the top of the file). */
+static void brake(listener_t *l, int e)
 {
-	if (l->spare_fd >= 0) {
+	int shed = 0;
+	while (shed < ACCEPTS_PER_TURN && l->spare_fd >= 0) {
 		close(l->spare_fd);
 		l->spare_fd = -1;
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
+			shed++;
+		}
 		take_spare(l);
-		if (fd >= 0)
-			return;
+		if (fd < 0)
+			break;
 	}
-	/* No spare to give up: stop listening for a moment instead of
-	 * spinning on a readiness we cannot act on. */
+	l->dropped += (uint64_t)shed;
+	int64_t now = loop_now_ms(l->loop);
+	if (l->warned_ms < 0 || now - l->warned_ms >= ACCEPT_WARN_MS) {
+		struct rlimit rl;
+		unsigned long long lim =
+		    getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (unsigned long long)rl.rlim_cur : 0;
+		const char *name = l->proto->name ? l->proto->name : "?";
+		if (l->warned_ms < 0)
+			log_warn(
+			    llog(l),
+			    "%s listener%s: cannot accept: %s (descriptor limit %llu): dropping "
+			    "new connections, accepting paused %d ms at a time; raise ulimit -n",
+			    name, l->path ? " (unix)" : "", strerror(e), lim, ACCEPT_BACKOFF_MS);
+		else
+			log_warn(llog(l),
+			         "%s listener%s: still out of descriptors (limit %llu): %llu "
+			         "connection(s) dropped since the last warning; raise ulimit -n",
+			         name, l->path ? " (unix)" : "", lim,
+			         (unsigned long long)l->dropped);
+		l->warned_ms = now;
+		l->dropped = 0;
+	}
 	loop_watch_mod(l->loop, &l->watch, 0);
 	loop_timer_start(l->loop, &l->backoff, ACCEPT_BACKOFF_MS);
+}
+
+/* Accepting works again, long enough after the last warning: close the
+ * episode (the next shortage warns afresh). */
+static void recovered(listener_t *l)
+{
+	if (l->dropped)
+		log_warn(
+		    llog(l),
+		    "%s listener%s: accepting again; %llu connection(s) dropped since the last "
+		    "warning",
+		    l->proto->name ? l->proto->name : "?", l->path ? " (unix)" : "",
+		    (unsigned long long)l->dropped);
+	l->warned_ms = -1;
+	l->dropped = 0;
 }
 
 static void on_backoff(loop_t *loop, loop_timer_t *t)
@@ -111,17 +158,15 @@ static void on_accept(loop_t *loop, loop_watch_t *w, uint32_t events)
 			if (e == EINTR)
 				continue;
 			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-				log_warn(llog(l),
-				         "listener %s port %d: accept: %s; dropping a connection",
-				         l->proto->name ? l->proto->name : "?", l->port,
-				         strerror(e));
-				shed(l);
+				brake(l, e);
 				return;
 			}
 			log_error(llog(l), "listener %s: accept: %s",
 			          l->proto->name ? l->proto->name : "?", strerror(e));
 			return;
 		}
+		if (l->warned_ms >= 0 && loop_now_ms(loop) - l->warned_ms >= ACCEPT_WARN_MS)
+			recovered(l);
 		conn_new(loop, fd, l->proto, l->srv, &l->limits);
 	}
 }
@@ -153,6 +198,10 @@ static int bind_error(int e, const char *what, char *why, size_t why_len)
 	case EADDRNOTAVAIL:
 		say(why, why_len, "%s: no such local address", what);
 		return SL_EINVAL;
+	case EMFILE:
+	case ENFILE:
+		say(why, why_len, "%s: too many open files", what);
+		return SL_EMFILE;
 	default:
 		say(why, why_len, "%s: %s", what, strerror(e));
 		return SL_EIO;
@@ -170,6 +219,7 @@ static listener_t *wrap(loop_t *loop, int fd, int port, const char *path, const 
 	l->fd = fd;
 	l->port = port;
 	l->spare_fd = -1;
+	l->warned_ms = -1;
 	l->proto = proto;
 	l->srv = srv;
 	if (limits)

@@ -18,6 +18,12 @@ typedef struct loop_conns {
 	struct conn *head; /* doubly linked through conn_priv; open connections only */
 	size_t n;
 	uint64_t next_id; /* last id handed out; ids start at 1 */
+	/* Client memory (conn.c): what every open connection holds for
+	 * requests not yet complete and replies not yet sent, the cap on it
+	 * (max.client.memory, 0: none) and how many were closed for it. */
+	size_t mem_total;
+	size_t mem_cap;
+	uint64_t mem_evicted;
 } loop_conns_t;
 
 loop_conns_t *loop_conns(loop_t *loop);

@@ -46,6 +46,29 @@
  *
  * Without a syncer (NULL, for tools and tests) syncs run inline and
  * plog_when_durable calls back before returning.
+ *
+ * Descriptors. Segments hold no descriptors of their own (segment.c):
+ * every .log is a file of the syncer's descriptor cache, so ten thousand
+ * partitions run under a limit of a few thousand descriptors, the hot ones
+ * staying open. Two rules keep the durability guarantees:
+ *   - The active segment's file is marked dirty in the cache from the
+ *     first write after its last sync until a sync covers everything
+ *     written (fsync=always and interval; under never nothing is
+ *     promised). A descriptor closed over dirty pages could let the
+ *     kernel report a writeback failure to nobody — the inode may be
+ *     dropped before the next open and the next fdatasync "succeed"
+ *     without the data — so an acknowledgement could be sent for bytes
+ *     that never reached the disk. The cache closes a dirty file only at
+ *     the process limit, and only after flush_dirty() synced it through
+ *     the descriptor that wrote (a failure there is a sync failure like
+ *     any other: the syncer reports it and the owner's policy runs).
+ *   - The syncer syncs the active segment through the cache (pinned while
+ *     the sync is in flight) instead of holding a dup() per partition.
+ * Dirty files can take the cache over its capacity (a turn that writes to
+ * more partitions than it holds); at the process limit appends then wait
+ * for early syncs instead of failing. An append that still cannot get a
+ * descriptor fails before it writes anything (SL_EMFILE), like a full
+ * disk.
  */
 #include "store/plog.h"
 
@@ -94,7 +117,10 @@ struct plog {
 	sio_t *io;
 	seg_t **segs; /* sorted by base; segs[nsegs - 1] is active */
 	size_t nsegs, csegs;
-	sync_file_t *sf; /* the active segment's registration (NULL without syncer) */
+	fdc_t *fdc;        /* the descriptor cache (the syncer's or own_fdc) */
+	fdc_t *own_fdc;    /* without a syncer: a small private one */
+	fdc_file_t *dirty; /* the active segment's file while it is dirty */
+	sync_file_t *sf;   /* the active segment's registration (NULL without syncer) */
 	int64_t start;
 	int64_t rp_base; /* recovery point last written, or -1 */
 	uint64_t rp_pos;
@@ -161,14 +187,39 @@ static void on_sync_error(void *arg, int err)
 
 static void on_synced(void *arg, uint64_t pos);
 
+static int sync_active_now(plog_t *p);
+
+/* The cache must close the dirty active file (the process is out of
+ * descriptors): sync it first, through the descriptor that wrote. */
+static int flush_dirty(void *arg)
+{
+	return sync_active_now(arg);
+}
+
+/* The active segment holds written, unsynced data: its descriptor stays
+ * until a sync covers it (see the top of the file). Only where syncs are
+ * tracked. */
+static void mark_dirty(plog_t *p)
+{
+	if (!p->track_hw || p->dirty)
+		return;
+	p->dirty = active(p)->file;
+	fdc_mark_dirty(p->dirty, flush_dirty, p);
+}
+
+static void mark_clean(plog_t *p)
+{
+	if (p->dirty)
+		fdc_mark_clean(p->dirty);
+	p->dirty = NULL;
+}
+
 static int sync_register(plog_t *p)
 {
 	if (!p->syncer)
 		return 0;
 	seg_t *a = active(p);
-	p->sf = sync_file_new(p->syncer, a->fd, p->o.fsync, a->path);
-	if (!p->sf)
-		return SL_EIO;
+	p->sf = sync_file_new_cached(p->syncer, a->file, p->o.fsync, a->path);
 	sync_file_on_error(p->sf, on_sync_error, p);
 	if (p->track_hw)
 		sync_file_on_synced(p->sf, on_synced, p);
@@ -180,7 +231,19 @@ static int sync_active_now(plog_t *p)
 {
 	if (p->sf)
 		return sync_file_sync_now(p->sf);
-	return sio_fdatasync(p->io, active(p)->fd) < 0 ? sl_from_errno(errno) : 0;
+	int fd = seg_fd(active(p));
+	if (fd < 0)
+		return fd;
+	return sio_fdatasync(p->io, fd) < 0 ? sl_from_errno(errno) : 0;
+}
+
+/* fdatasync of a sealed segment (fsync=never sealed it unsynced). */
+static int sync_seg(plog_t *p, seg_t *s)
+{
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
+	return sio_fdatasync(p->io, fd) < 0 ? sl_from_errno(errno) : 0;
 }
 
 static void sync_release(plog_t *p)
@@ -218,7 +281,10 @@ static void hw_advance(plog_t *p, uint64_t synced)
 
 static void on_synced(void *arg, uint64_t pos)
 {
-	hw_advance(arg, pos);
+	plog_t *p = arg;
+	hw_advance(p, pos);
+	if (p->dirty && p->dirty == active(p)->file && pos >= active(p)->size)
+		mark_clean(p);
 }
 
 static void hw_wait_register(plog_t *p);
@@ -293,13 +359,13 @@ static int small_write(plog_t *p, const char *name, const uint8_t *b, size_t n)
 	char tmp[4096], path[4096];
 	snprintf(tmp, sizeof tmp, "%s/%s.tmp", p->dir, name);
 	snprintf(path, sizeof path, "%s/%s", p->dir, name);
-	int fd = sio_open(p->io, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = fdc_open_temp(p->fdc, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return sl_from_errno(errno);
 	int rc = sio_pwrite_all(p->io, fd, b, n, 0, NULL);
 	if (rc == 0 && sio_fsync(p->io, fd) < 0)
 		rc = sl_from_errno(errno);
-	sio_close(p->io, fd);
+	fdc_close_temp(p->fdc, fd);
 	if (rc == 0 && sio_rename(p->io, tmp, path) < 0)
 		rc = sl_from_errno(errno);
 	if (rc == 0)
@@ -474,7 +540,8 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 
 static int new_segment(plog_t *p, int64_t base, seg_t **out)
 {
-	int rc = seg_create(out, p->dir, base, (uint64_t)p->o.index_interval_bytes, p->log, p->io);
+	int rc = seg_create(out, p->dir, base, (uint64_t)p->o.index_interval_bytes, p->fdc, p->log,
+	                    p->io);
 	if (rc == 0 && p->o.fsync.mode != FSYNC_NEVER)
 		rc = sio_fsync_dir(p->io, p->dir);
 	if (rc < 0 && *out) {
@@ -496,7 +563,9 @@ static void close_segs(plog_t *p)
 static void free_segs(plog_t *p)
 {
 	hw_orphan(p);
+	mark_clean(p);
 	close_segs(p);
+	fdc_free(p->own_fdc);
 	free(p->pend);
 	free(p->dir);
 	free(p);
@@ -532,7 +601,7 @@ static int load(plog_t *p, int clean)
 			verify = i + 1 == nb ? SEG_VERIFY_ALL : SEG_VERIFY_TAIL;
 		}
 		rc = seg_open(&s, dir, bases[i], verify, from, (uint64_t)p->o.index_interval_bytes,
-		              p->log, p->io);
+		              p->fdc, p->log, p->io);
 		if (rc < 0)
 			break;
 		seg_t *prev = p->nsegs ? active(p) : NULL;
@@ -581,7 +650,7 @@ static int load(plog_t *p, int clean)
 		/* What survived a process crash may still be only in the page
 		 * cache: make it durable before building on it. */
 		for (size_t i = 0; i + 1 < p->nsegs; i++)
-			(void)sio_fdatasync(p->io, p->segs[i]->fd);
+			(void)sync_seg(p, p->segs[i]);
 		(void)sync_active_now(p);
 	}
 	p->err = 0;
@@ -589,10 +658,36 @@ static int load(plog_t *p, int clean)
 	return 0;
 }
 
+/* Removes what a failed open created in a directory that did not exist
+ * before it: the first segment's files, the small files, the directory.
+ * By name, so that it works with no descriptor to spare (a creation that
+ * failed for lack of them); a directory that still holds anything else is
+ * left alone. */
+static void remove_created(sio_t *io, const char *dir, const log_t *log)
+{
+	static const char *const names[] = {"00000000000000000000.log",
+	                                    "00000000000000000000.index",
+	                                    "00000000000000000000.timeindex",
+	                                    CKPT_NAME,
+	                                    CKPT_NAME ".tmp",
+	                                    RP_NAME,
+	                                    RP_NAME ".tmp"};
+	char path[4096];
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		(void)sio_unlink(io, path);
+	}
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		log_warn(log, "%s: cannot remove the directory of a failed creation: %s", dir,
+		         strerror(errno));
+}
+
 int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
               const log_t *log, int clean)
 {
 	sio_t *io = syncer_io(syncer);
+	struct stat st;
+	int existed = stat(dir, &st) == 0;
 	int rc = sio_mkdir_p(io, dir);
 	if (rc < 0) {
 		log_error(log, "%s: cannot create directory: %s", dir, sl_strerror(rc));
@@ -610,12 +705,17 @@ int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *
 	p->syncer = syncer;
 	p->log = log;
 	p->io = io;
+	p->fdc = syncer_fdc(syncer);
+	if (!p->fdc)
+		p->fdc = p->own_fdc = fdc_new(64, NULL, log);
 	p->track_hw = syncer && p->o.fsync.mode != FSYNC_NEVER;
 	p->gate = syncer && p->o.fsync.mode == FSYNC_ALWAYS && p->o.gate_reads;
 	rc = load(p, clean);
 	if (rc < 0) {
 		sync_release(p);
 		free_segs(p);
+		if (!existed)
+			remove_created(io, dir, log);
 		return rc;
 	}
 	*out = p;
@@ -628,11 +728,11 @@ void plog_close(plog_t *p)
 		return;
 	seg_t *a = active(p);
 	(void)seg_seal(a, 1);
-	if (!p->err)
-		(void)sync_active_now(p);
+	if (!p->err && sync_active_now(p) == 0)
+		mark_clean(p);
 	for (size_t i = 0; i + 1 < p->nsegs; i++)
 		if (p->segs[i]->unsynced)
-			(void)sio_fdatasync(p->io, p->segs[i]->fd);
+			(void)sync_seg(p, p->segs[i]);
 	sync_release(p);
 	free_segs(p);
 }
@@ -643,20 +743,45 @@ int plog_destroy(plog_t *p)
 	if (!dir)
 		abort();
 	sio_t *io = p->io;
+	/* The files this log knows are removed by name (no descriptor
+	 * needed, so a creation undone for lack of descriptors leaves
+	 * nothing); anything else is found by listing the directory. */
+	size_t n = p->nsegs;
+	int64_t *bases = malloc((n ? n : 1) * sizeof *bases);
+	if (!bases)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		bases[i] = p->segs[i]->base;
 	sync_release(p);
 	free_segs(p);
 	int rc = 0;
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL)
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-			    sio_unlinkat(io, dirfd(d), dir, e->d_name) < 0 && rc == 0)
+	static const char *const exts[] = {".log", ".index", ".timeindex"};
+	static const char *const names[] = {CKPT_NAME, CKPT_NAME ".tmp", RP_NAME, RP_NAME ".tmp"};
+	char path[4352];
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < 3; k++) {
+			seg_path(path, sizeof path, dir, bases[i], exts[k]);
+			if (sio_unlink(io, path) < 0 && errno != ENOENT && rc == 0)
 				rc = sl_from_errno(errno);
-		closedir(d);
+		}
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+		(void)sio_unlink(io, path);
 	}
-	if (rmdir(dir) < 0 && rc == 0)
-		rc = sl_from_errno(errno);
+	free(bases);
+	if (rmdir(dir) < 0 && errno != ENOENT) {
+		DIR *d = opendir(dir);
+		if (d) {
+			struct dirent *e;
+			while ((e = readdir(d)) != NULL)
+				if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+				    sio_unlinkat(io, dirfd(d), dir, e->d_name) < 0 && rc == 0)
+					rc = sl_from_errno(errno);
+			closedir(d);
+		}
+		if (rmdir(dir) < 0 && rc == 0)
+			rc = sl_from_errno(errno);
+	}
 	free(dir);
 	return rc;
 }
@@ -713,6 +838,10 @@ int plog_cut(plog_t *p, int64_t offset)
 			return SL_EINVAL;
 		}
 	}
+	/* What lies past the cut is given up, what lies before it is synced
+	 * by the cut itself: the active file is not dirty any more (and may
+	 * be removed below). */
+	mark_clean(p);
 	/* Later segments hold nothing below the cut. */
 	int removed = 0;
 	while (p->nsegs > i + 1) {
@@ -722,9 +851,12 @@ int plog_cut(plog_t *p, int64_t offset)
 	sync_release(p);
 	hw_orphan(p);
 	int rc = 0, truncated = 0;
-	if (sio_ftruncate(p->io, s->fd, (off_t)pos) < 0)
+	int fd = seg_fd(s);
+	if (fd < 0)
+		rc = fd;
+	else if (sio_ftruncate(p->io, fd, (off_t)pos) < 0)
 		rc = sl_from_errno(errno) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
-	else if ((truncated = 1) && sio_fdatasync(p->io, s->fd) < 0)
+	else if ((truncated = 1) && sio_fdatasync(p->io, fd) < 0)
 		rc = sl_from_errno(errno) == SL_ENOSPC ? SL_ENOSPC : SL_EIO;
 	if (rc == 0 && removed)
 		rc = sio_fsync_dir(p->io, p->dir);
@@ -748,7 +880,7 @@ int plog_cut(plog_t *p, int64_t offset)
 	         "%s: cut back from offset %" PRId64 " to %" PRId64 " (writes not made durable)",
 	         p->dir, end, offset);
 	/* Reopen from the files: the same recovery as a start, so indexes and
-	 * offsets follow what is on disk. */
+	 * offsets follow what is on disk (which the cut just synced). */
 	close_segs(p);
 	rc = load(p, 0);
 	if (rc < 0) {
@@ -771,10 +903,13 @@ static int roll(plog_t *p)
 		/* A failed sync leaves the segment's tail unknowable: nothing may
 		 * be built after it (the owner cuts the log back). */
 		int rc = sync_active_now(p);
+		if (rc == SL_EMFILE)
+			return rc; /* not synced, nothing failed: try again later */
 		if (rc < 0) {
 			p->err = rc;
 			return rc;
 		}
+		mark_clean(p);
 	} else {
 		a->unsynced = 1;
 	}
@@ -829,6 +964,7 @@ int plog_append(plog_t *p, uint8_t *batch, size_t len, int64_t log_append_time_m
 	rc = seg_append(a, batch, len, &h, &prm);
 	if (rc < 0)
 		return rc;
+	mark_dirty(p);
 	if (p->sf)
 		sync_file_written(p->sf, a->size);
 	if (p->track_hw)
@@ -905,6 +1041,7 @@ int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region
 	if (offset < p->start || offset > end)
 		return SL_ERANGE;
 	region->fd = -1;
+	region->file = NULL;
 	region->pos = 0;
 	region->len = 0;
 	region->first_offset = hw;
@@ -939,7 +1076,11 @@ int plog_read(plog_t *p, int64_t offset, size_t max_bytes, plog_region_t *region
 			len = p->hw_pos > pos ? (size_t)(p->hw_pos - pos) : 0;
 		if (len == 0)
 			return 0;
-		region->fd = s->fd;
+		int fd = seg_fd(s);
+		if (fd < 0)
+			return fd;
+		region->fd = fd;
+		region->file = s->file;
 		region->pos = (off_t)pos;
 		region->len = len;
 		region->first_offset = first;
@@ -1008,7 +1149,7 @@ void plog_when_durable(plog_t *p, int64_t end_offset, sync_cb fn, void *arg)
 		for (size_t i = 0; i + 1 < p->nsegs; i++) {
 			seg_t *s = p->segs[i];
 			if (s->unsynced && s->base < end_offset) {
-				if (sio_fdatasync(p->io, s->fd) == 0)
+				if (sync_seg(p, s) == 0)
 					s->unsynced = 0;
 			}
 		}
@@ -1040,13 +1181,15 @@ static void drop_first(plog_t *p)
 }
 
 /* Age basis: the segment's largest timestamp, or its file time when no
- * batch carries one. */
+ * batch carries one (by name: housekeeping must not open every file). */
 static int64_t seg_age_ts(const seg_t *s)
 {
 	if (s->max_ts >= 0)
 		return s->max_ts;
+	char path[4096];
+	snprintf(path, sizeof path, "%s.log", s->path);
 	struct stat st;
-	if (fstat(s->fd, &st) < 0)
+	if (stat(path, &st) < 0)
 		return -1;
 	return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
@@ -1082,6 +1225,9 @@ int plog_housekeep(plog_t *p, int64_t now_wall_ms)
 			deleted++;
 		}
 	}
+	/* The active segment's new index entries reach the files now and
+	 * then, so a crash costs a short walk (segment.c). */
+	(void)seg_flush_index(active(p));
 	rp_update(p);
 	return deleted;
 }

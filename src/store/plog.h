@@ -12,12 +12,18 @@
  * written batch is "replicated"). Durable offset: what the syncer has put on
  * disk.
  *
+ * Descriptors: a log holds none while idle. Its segments' files live in
+ * the store's descriptor cache (the syncer's, fdcache.h; a private small
+ * one without a syncer); the active segment's file is pinned there only
+ * while it holds written but unsynced data (see plog.c).
+ *
  * Loop thread only.
  */
 #ifndef SL_STORE_PLOG_H
 #define SL_STORE_PLOG_H
 
 #include "core/config.h"
+#include "core/fdcache.h"
 #include "core/log.h"
 #include "store/syncer.h"
 #include "store/watch.h"
@@ -55,7 +61,9 @@ void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg);
 /* Opens or creates the log in dir. clean: the server shut down cleanly, so
  * the active segment's tail need not be scanned. Returns an owned log.
  * Borrows syncer and log. syncer may be NULL (tools and tests): syncs then
- * run inline and plog_when_durable calls back before returning. */
+ * run inline and plog_when_durable calls back before returning. A log that
+ * cannot be opened in a directory this call created (SL_EMFILE, a full
+ * disk) removes it again, so a failed creation leaves nothing behind. */
 int plog_open(plog_t **out, const char *dir, const plog_opts_t *opts, syncer_t *syncer,
               const log_t *log, int clean);
 /* Trims the active segment's preallocated tail, syncs everything (whatever
@@ -109,10 +117,13 @@ int plog_cut(plog_t *p, int64_t offset);
 /* Largest timestamp and its offset in the log (ListOffsets -3), or -1s. */
 void plog_max_timestamp(const plog_t *p, int64_t *ts, int64_t *offset);
 
-/* A stored range of whole batches. fd is borrowed: valid until the loop
- * turn ends (queue it with conn_send_file before returning to the loop). */
+/* A stored range of whole batches. fd is borrowed: valid until the next
+ * call into any log (the descriptor cache may close it to open another
+ * file), so read it at once; to send it later, queue `file` (borrowed:
+ * valid until the loop turn ends; conn_send_region takes a reference). */
 typedef struct plog_region {
 	int fd;
+	fdc_file_t *file;
 	off_t pos;
 	size_t len;
 	int64_t first_offset; /* BaseOffset of the first batch in the region */

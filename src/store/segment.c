@@ -62,6 +62,20 @@
  *
  * Memory: the active segment's indexes are heap arrays; a sealed
  * segment's are read-only mappings of its files (seg_idle).
+ *
+ * Descriptors: the .log is a file of the store's descriptor cache
+ * (core/fdcache.h): opened when a call needs it, closed when the cache
+ * needs room, so an idle partition holds none. Every function that reads
+ * or writes the .log takes the descriptor once (seg_fd) and uses it only
+ * for that one file, so no cache eviction can close it under the call.
+ * The index files are not kept open at all: the active segment's new
+ * entries stay in memory and are appended to the files every
+ * FLUSH_ENTRIES entries (one open, write, close per ~1 MiB of log at the
+ * default interval), at housekeeping, at seal and at close. The files may
+ * therefore lag the log after a crash; they are then a valid prefix of
+ * what a walk computes, and the recovery rule above walks from their
+ * last entry and appends the rest (the same rule as a missing tail), so
+ * the lag costs a longer walk, never a wrong answer.
  */
 #include "store/segment.h"
 #include "store/sio.h"
@@ -85,6 +99,8 @@
 #define SCAN_CHUNK (16 * 1024)
 #define PREALLOC_MIN (64u << 10)
 #define PREALLOC_MAX (64u << 20)
+/* Unwritten index entries that make an append write them out. */
+#define FLUSH_ENTRIES 256
 
 /* --- small file helpers --------------------------------------------------- */
 
@@ -273,16 +289,25 @@ static void tidx_encode(uint8_t *p, const seg_tidx_t *e)
 }
 
 static int open_ext(seg_t *s, const char *ext, int flags);
+static void close_ext(seg_t *s, int fd);
 
-/* Index files are open only while needed (active segment, rewrites): a
- * sealed segment keeps just its .log descriptor. */
-static int ensure_index_fds(seg_t *s)
+int seg_fd(seg_t *s)
 {
-	if (s->ifd < 0)
-		s->ifd = open_ext(s, ".index", O_RDWR | O_CREAT);
-	if (s->tfd < 0)
-		s->tfd = open_ext(s, ".timeindex", O_RDWR | O_CREAT);
-	return s->ifd >= 0 && s->tfd >= 0 ? 0 : sl_from_errno(errno);
+	return fdc_fd(s->file);
+}
+
+/* Opens both index files (flags as open(2)); 0, or the error with
+ * neither open. */
+static int open_indexes(seg_t *s, int flags, int *ifd, int *tfd)
+{
+	*ifd = open_ext(s, ".index", flags);
+	*tfd = *ifd >= 0 ? open_ext(s, ".timeindex", flags) : -1;
+	if (*tfd >= 0)
+		return 0;
+	int rc = sl_from_errno(errno);
+	close_ext(s, *ifd);
+	*ifd = -1;
+	return rc;
 }
 
 /* Maps an index file of n entries of size esz, or returns NULL (then the
@@ -299,21 +324,28 @@ static const uint8_t *map_file(int fd, size_t n, size_t esz)
 void seg_idle(seg_t *s)
 {
 	s->sealed = 1;
-	if (s->index_dirty || ensure_index_fds(s) < 0)
+	int ifd, tfd;
+	if (seg_flush_index(s) < 0 || s->index_dirty)
 		return;
-	if (!s->imap && (s->imap = map_file(s->ifd, s->nidx, IDX_ENTRY)) != NULL) {
+	/* A rebuild in the middle of a read gets here with the .log
+	 * descriptor in use: opening the index files must not close it. */
+	fdc_pin(s->file);
+	int rc = open_indexes(s, O_RDONLY, &ifd, &tfd);
+	fdc_unpin(s->file);
+	if (rc < 0)
+		return;
+	if (!s->imap && (s->imap = map_file(ifd, s->nidx, IDX_ENTRY)) != NULL) {
 		free(s->idx);
 		s->idx = NULL;
 		s->cidx = 0;
 	}
-	if (!s->tmap && (s->tmap = map_file(s->tfd, s->ntidx, TIDX_ENTRY)) != NULL) {
+	if (!s->tmap && (s->tmap = map_file(tfd, s->ntidx, TIDX_ENTRY)) != NULL) {
 		free(s->tidx);
 		s->tidx = NULL;
 		s->ctidx = 0;
 	}
-	sio_close(s->io, s->ifd);
-	sio_close(s->io, s->tfd);
-	s->ifd = s->tfd = -1;
+	close_ext(s, ifd);
+	close_ext(s, tfd);
 }
 
 void seg_activate(seg_t *s)
@@ -345,41 +377,84 @@ void seg_activate(seg_t *s)
 		s->ctidx = n ? n : 1;
 	}
 	s->sealed = 0;
-	(void)ensure_index_fds(s);
+}
+
+/* Writes entries [ifrom, nidx) and [tfrom, ntidx) at their places in the
+ * index files and cuts the files there (from 0: a full rewrite), fsyncing
+ * them when sync. */
+static int write_index_range(seg_t *s, size_t ifrom, size_t tfrom, int sync)
+{
+	size_t n = (s->nidx - ifrom) * IDX_ENTRY, m = (s->ntidx - tfrom) * TIDX_ENTRY;
+	uint8_t *b = malloc((n > m ? n : m) + 1);
+	if (!b)
+		abort();
+	for (size_t i = ifrom; i < s->nidx; i++) {
+		seg_idx_t e = {ix_rel(s, i), ix_pos(s, i)};
+		idx_encode(b + (i - ifrom) * IDX_ENTRY, &e);
+	}
+	/* Callers may hold the .log descriptor across this call (a rebuild
+	 * in the middle of a read): opening the index files must not let
+	 * the cache close it. */
+	if (s->file)
+		fdc_pin(s->file);
+	int ifd, tfd;
+	int rc = open_indexes(s, O_RDWR | O_CREAT, &ifd, &tfd);
+	if (rc == 0)
+		rc = pwrite_full(s, ifd, b, n, (uint64_t)ifrom * IDX_ENTRY);
+	if (rc == 0 && sio_ftruncate(s->io, ifd, (off_t)(s->nidx * IDX_ENTRY)) < 0)
+		rc = sl_from_errno(errno);
+	for (size_t i = tfrom; rc == 0 && i < s->ntidx; i++) {
+		seg_tidx_t e = {tx_ts(s, i), tx_rel(s, i)};
+		tidx_encode(b + (i - tfrom) * TIDX_ENTRY, &e);
+	}
+	if (rc == 0)
+		rc = pwrite_full(s, tfd, b, m, (uint64_t)tfrom * TIDX_ENTRY);
+	if (rc == 0 && sio_ftruncate(s->io, tfd, (off_t)(s->ntidx * TIDX_ENTRY)) < 0)
+		rc = sl_from_errno(errno);
+	if (rc == 0 && sync && (sio_fsync(s->io, ifd) < 0 || sio_fsync(s->io, tfd) < 0))
+		rc = sl_from_errno(errno);
+	if (rc == 0) {
+		close_ext(s, ifd);
+		close_ext(s, tfd);
+	}
+	free(b);
+	if (rc == 0) {
+		s->index_dirty = 0;
+		s->iflushed = s->nidx;
+		s->tflushed = s->ntidx;
+	} else {
+		if (ifd >= 0) {
+			close_ext(s, ifd);
+			close_ext(s, tfd);
+		}
+		/* Whatever reached the files is unknown now: rewrite them. */
+		s->index_dirty = 1;
+		log_warn(s->log, "segment %s: cannot write index files (%s); rewritten later",
+		         s->path, sl_strerror(rc));
+	}
+	if (s->file)
+		fdc_unpin(s->file);
+	return rc;
 }
 
 /* Rewrites both index files from memory. */
 static int write_indexes(seg_t *s)
 {
-	size_t n = s->nidx * IDX_ENTRY, m = s->ntidx * TIDX_ENTRY;
-	uint8_t *b = malloc((n > m ? n : m) + 1);
-	if (!b)
-		abort();
-	for (size_t i = 0; i < s->nidx; i++)
-		idx_encode(b + i * IDX_ENTRY, &s->idx[i]);
-	int rc = ensure_index_fds(s);
-	if (rc == 0)
-		rc = pwrite_full(s, s->ifd, b, n, 0);
-	if (rc == 0 && sio_ftruncate(s->io, s->ifd, (off_t)n) < 0)
-		rc = sl_from_errno(errno);
-	for (size_t i = 0; rc == 0 && i < s->ntidx; i++)
-		tidx_encode(b + i * TIDX_ENTRY, &s->tidx[i]);
-	if (rc == 0)
-		rc = pwrite_full(s, s->tfd, b, m, 0);
-	if (rc == 0 && sio_ftruncate(s->io, s->tfd, (off_t)m) < 0)
-		rc = sl_from_errno(errno);
-	free(b);
-	if (rc == 0)
-		s->index_dirty = 0;
-	else
-		log_warn(s->log, "segment %s: cannot write index files: %s", s->path,
-		         sl_strerror(rc));
-	return rc;
+	return write_index_range(s, 0, 0, 0);
+}
+
+int seg_flush_index(seg_t *s)
+{
+	if (s->index_dirty)
+		return write_indexes(s);
+	if (s->iflushed == s->nidx && s->tflushed == s->ntidx)
+		return 0;
+	return write_index_range(s, s->iflushed, s->tflushed, 0);
 }
 
 /* Accounts one batch at pos as an append does: maybe an index entry (and a
- * time entry) first, then the running counters. write: also append the new
- * entries to the index files (otherwise they are marked dirty). */
+ * time entry) first, then the running counters. write: an append (which
+ * writes entries out every FLUSH_ENTRIES), not a walk. */
 static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len, int write)
 {
 	if (s->since_index >= s->index_interval && pos <= UINT32_MAX) {
@@ -389,27 +464,11 @@ static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len
 		    s->max_ts >= 0 && (s->ntidx == 0 || s->max_ts > s->tidx[s->ntidx - 1].ts);
 		if (add_t)
 			tidx_push(s, s->max_ts, (uint32_t)(s->max_ts_off - s->base));
-		if (write && !s->index_dirty) {
-			uint8_t b[TIDX_ENTRY];
-			idx_encode(b, &e);
-			int rc = ensure_index_fds(s);
-			if (rc == 0)
-				rc =
-				    pwrite_full(s, s->ifd, b, IDX_ENTRY, (s->nidx - 1) * IDX_ENTRY);
-			if (rc == 0 && add_t) {
-				tidx_encode(b, &s->tidx[s->ntidx - 1]);
-				rc = pwrite_full(s, s->tfd, b, TIDX_ENTRY,
-				                 (s->ntidx - 1) * TIDX_ENTRY);
-			}
-			if (rc < 0) {
-				log_warn(s->log,
-				         "segment %s: index write failed (%s); rewritten on seal",
-				         s->path, sl_strerror(rc));
-				s->index_dirty = 1;
-			}
-		} else {
-			s->index_dirty = 1;
-		}
+		/* Appends keep entries in memory and write them out now and
+		 * then (a failure is retried at the next flush or the seal);
+		 * a walk's entries are compared with the files by its caller. */
+		if (write && s->nidx - s->iflushed >= FLUSH_ENTRIES)
+			(void)seg_flush_index(s);
 		s->since_index = 0;
 	}
 	s->since_index += len;
@@ -423,10 +482,10 @@ static void index_batch(seg_t *s, uint64_t pos, const batch_hdr_t *h, size_t len
 
 /* Loads an index file into memory; returns 0 (possibly with no entries),
  * SL_ENOENT when missing, SL_ECORRUPT when inconsistent. */
-static int load_index(seg_t *s, uint64_t fsize)
+static int load_index(seg_t *s, int fd, uint64_t fsize)
 {
 	struct stat st;
-	if (fstat(s->ifd, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return SL_EIO;
 	uint64_t n = (uint64_t)st.st_size;
 	if (n % IDX_ENTRY || n / IDX_ENTRY > fsize / BATCH_HDR_SIZE + 1)
@@ -435,7 +494,7 @@ static int load_index(seg_t *s, uint64_t fsize)
 	if (!b)
 		abort();
 	int rc = 0;
-	if (pread_full(s->ifd, b, n, 0) != (ssize_t)n)
+	if (pread_full(fd, b, n, 0) != (ssize_t)n)
 		rc = SL_EIO;
 	for (uint64_t i = 0; rc == 0 && i < n / IDX_ENTRY; i++) {
 		uint32_t rel = be32_load(b + i * IDX_ENTRY), pos = be32_load(b + i * IDX_ENTRY + 4);
@@ -449,10 +508,10 @@ static int load_index(seg_t *s, uint64_t fsize)
 	return rc;
 }
 
-static int load_tindex(seg_t *s, uint64_t fsize)
+static int load_tindex(seg_t *s, int fd, uint64_t fsize)
 {
 	struct stat st;
-	if (fstat(s->tfd, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return SL_EIO;
 	uint64_t n = (uint64_t)st.st_size;
 	if (n % TIDX_ENTRY || n / TIDX_ENTRY > fsize / BATCH_HDR_SIZE + 1)
@@ -461,7 +520,7 @@ static int load_tindex(seg_t *s, uint64_t fsize)
 	if (!b)
 		abort();
 	int rc = 0;
-	if (pread_full(s->tfd, b, n, 0) != (ssize_t)n)
+	if (pread_full(fd, b, n, 0) != (ssize_t)n)
 		rc = SL_EIO;
 	for (uint64_t i = 0; rc == 0 && i < n / TIDX_ENTRY; i++) {
 		int64_t ts = (int64_t)be64_load(b + i * TIDX_ENTRY);
@@ -489,7 +548,6 @@ static seg_t *seg_alloc(const char *dir, int64_t base, uint64_t index_interval, 
 		abort();
 	seg_path(s->path, n, dir, base, "");
 	s->base = s->next = base;
-	s->fd = s->ifd = s->tfd = -1;
 	s->max_ts = s->max_ts_off = s->first_ts = -1;
 	s->index_interval = index_interval ? index_interval : 1;
 	s->prealloc_step = PREALLOC_MIN;
@@ -497,29 +555,51 @@ static seg_t *seg_alloc(const char *dir, int64_t base, uint64_t index_interval, 
 	return s;
 }
 
+/* Index files and new segments are opened outside the cache, but through
+ * it, so that a process out of descriptors closes cached ones first. */
 static int open_ext(seg_t *s, const char *ext, int flags)
 {
 	char p[4096];
 	snprintf(p, sizeof p, "%s%s", s->path, ext);
-	return sio_open(s->io, p, flags | O_CLOEXEC, 0644);
+	return fdc_open_temp(s->fdc, p, flags | O_CLOEXEC, 0644);
 }
 
-int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
+static void close_ext(seg_t *s, int fd)
+{
+	if (fd >= 0)
+		fdc_close_temp(s->fdc, fd);
+}
+
+/* The .log as a file of the cache. */
+static void attach_log(seg_t *s)
+{
+	char p[4096];
+	snprintf(p, sizeof p, "%s.log", s->path);
+	s->file = fdc_file_new(s->fdc, p, O_RDWR);
+}
+
+int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval, fdc_t *fdc,
                const log_t *log, sio_t *io)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
 	s->io = io;
-	s->fd = open_ext(s, ".log", O_RDWR | O_CREAT | O_TRUNC);
-	if (s->fd >= 0)
-		s->ifd = open_ext(s, ".index", O_RDWR | O_CREAT | O_TRUNC);
-	if (s->ifd >= 0)
-		s->tfd = open_ext(s, ".timeindex", O_RDWR | O_CREAT | O_TRUNC);
-	if (s->tfd < 0) {
-		int rc = sl_from_errno(errno);
-		log_error(log, "segment %s: cannot create: %s", s->path, strerror(errno));
+	s->fdc = fdc;
+	attach_log(s);
+	int fd = open_ext(s, ".log", O_RDWR | O_CREAT | O_TRUNC);
+	int ifd = -1, tfd = -1, rc = 0;
+	if (fd >= 0) {
+		fdc_file_adopt(s->file, fd);
+		rc = open_indexes(s, O_RDWR | O_CREAT | O_TRUNC, &ifd, &tfd);
+	} else {
+		rc = sl_from_errno(errno);
+	}
+	if (rc < 0) {
+		log_error(log, "segment %s: cannot create: %s", s->path, sl_strerror(rc));
 		seg_close(s);
 		return rc;
 	}
+	close_ext(s, ifd);
+	close_ext(s, tfd);
 	*out = s;
 	return 0;
 }
@@ -762,8 +842,11 @@ int seg_verify(seg_t *s, uint64_t upto, uint64_t budget)
 	uint64_t goal = upto < s->vend ? upto : s->vend;
 	if (budget && s->vpos + budget < goal)
 		goal = s->vpos + budget;
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
 	scan_t sc;
-	scan_init(&sc, s->fd, s->vend);
+	scan_init(&sc, fd, s->vend);
 	int rc = 0;
 	while (s->vpos < goal) {
 		uint64_t pos = s->vpos;
@@ -783,7 +866,7 @@ int seg_verify(seg_t *s, uint64_t upto, uint64_t budget)
 			int64_t off_to = s->next;
 			if (s->vend < s->size) {
 				scan_t tail;
-				scan_init(&tail, s->fd, s->size);
+				scan_init(&tail, fd, s->size);
 				if (scan_hdr(&tail, s->vend, &h) == 0)
 					off_to = h.base_offset;
 				scan_deinit(&tail);
@@ -800,48 +883,58 @@ int seg_verify(seg_t *s, uint64_t upto, uint64_t budget)
 }
 
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
-             uint64_t index_interval, const log_t *log, sio_t *io)
+             uint64_t index_interval, fdc_t *fdc, const log_t *log, sio_t *io)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
 	s->io = io;
-	int rc = 0;
-	s->fd = open_ext(s, ".log", O_RDWR);
-	if (s->fd < 0) {
-		rc = sl_from_errno(errno);
-		log_error(log, "segment %s: cannot open: %s", s->path, strerror(errno));
+	s->fdc = fdc;
+	attach_log(s);
+	int fd = seg_fd(s);
+	if (fd < 0) {
+		log_error(log, "segment %s: cannot open: %s", s->path, sl_strerror(fd));
 		seg_close(s);
-		return rc;
+		return fd;
 	}
 	struct stat st;
-	if (fstat(s->fd, &st) < 0) {
+	if (fstat(fd, &st) < 0) {
 		seg_close(s);
 		return SL_EIO;
 	}
 	uint64_t fsize = (uint64_t)st.st_size;
 
-	s->ifd = open_ext(s, ".index", O_RDWR);
-	s->tfd = open_ext(s, ".timeindex", O_RDWR);
+	/* Pinned while other files open, so that a process out of
+	 * descriptors cannot close the .log under this walk. */
+	fdc_pin(s->file);
+	int ifd = open_ext(s, ".index", O_RDONLY);
+	int tfd = open_ext(s, ".timeindex", O_RDONLY);
 	int rebuild = 0;
 	const char *why = NULL;
-	if (s->ifd < 0 || s->tfd < 0) {
+	if ((ifd < 0 || tfd < 0) && (errno == EMFILE || errno == ENFILE)) {
+		/* Out of descriptors is not a missing index: rebuilding
+		 * would write files it cannot open either. */
+		close_ext(s, ifd);
+		fdc_unpin(s->file);
+		seg_close(s);
+		return SL_EMFILE;
+	}
+	if (ifd < 0 || tfd < 0) {
 		rebuild = 1;
 		why = "missing";
-		if (s->ifd < 0)
-			s->ifd = open_ext(s, ".index", O_RDWR | O_CREAT | O_TRUNC);
-		if (s->tfd < 0)
-			s->tfd = open_ext(s, ".timeindex", O_RDWR | O_CREAT | O_TRUNC);
-		if (s->ifd < 0 || s->tfd < 0) {
-			rc = sl_from_errno(errno);
-			seg_close(s);
-			return rc;
-		}
-	} else if (load_index(s, fsize) < 0 || load_tindex(s, fsize) < 0) {
+	} else if (load_index(s, ifd, fsize) < 0 || load_tindex(s, tfd, fsize) < 0) {
 		rebuild = 1;
 		why = "inconsistent";
 	}
+	close_ext(s, ifd);
+	close_ext(s, tfd);
+	fdc_unpin(s->file);
+	fd = seg_fd(s);
+	if (fd < 0) {
+		seg_close(s);
+		return fd;
+	}
 
 	scan_t sc;
-	scan_init(&sc, s->fd, fsize);
+	scan_init(&sc, fd, fsize);
 	uint64_t pos = 0;
 	int64_t next = base;
 	/* The loaded index entries the walk will recompute, kept to rewrite
@@ -925,6 +1018,13 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 		seg_close(s);
 		return SL_EIO;
 	}
+	fd = seg_fd(s);
+	if (fd < 0) {
+		free(old_idx);
+		free(old_tidx);
+		seg_close(s);
+		return fd;
+	}
 	s->size = pos;
 	s->next = next;
 	s->alloc = fsize;
@@ -943,7 +1043,7 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 			         "segment %s: cut %" PRIu64 " bytes at position %" PRIu64
 			         " (offset %" PRId64 "): %s",
 			         s->path, fsize - pos, pos, next, why ? why : "?");
-		if (sio_ftruncate(s->io, s->fd, (off_t)pos) == 0)
+		if (sio_ftruncate(s->io, fd, (off_t)pos) == 0)
 			s->alloc = pos;
 		else
 			log_error(log, "segment %s: cannot truncate: %s", s->path, strerror(errno));
@@ -966,6 +1066,10 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 	for (size_t i = keep_tn; same && i < old_tn; i++)
 		same = s->tidx[i].ts == old_tidx[i].ts && s->tidx[i].rel == old_tidx[i].rel;
 	s->index_dirty = !same;
+	if (same) {
+		s->iflushed = s->nidx;
+		s->tflushed = s->ntidx;
+	}
 	if (!same && !rebuild)
 		log_info(log, "segment %s: index files updated to match the log", s->path);
 	free(old_idx);
@@ -1002,7 +1106,10 @@ static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 		want = cap;
 	if (want < end)
 		want = end;
-	if (sio_fallocate(s->io, s->fd, 0, (off_t)s->alloc, (off_t)(want - s->alloc)) == 0) {
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
+	if (sio_fallocate(s->io, fd, 0, (off_t)s->alloc, (off_t)(want - s->alloc)) == 0) {
 		s->alloc = want;
 		return 0;
 	}
@@ -1012,7 +1119,7 @@ static int prealloc(seg_t *s, uint64_t end, uint64_t max_size)
 	}
 	/* Near a full disk: take exactly what this batch needs. */
 	if (want > end &&
-	    sio_fallocate(s->io, s->fd, 0, (off_t)s->alloc, (off_t)(end - s->alloc)) == 0) {
+	    sio_fallocate(s->io, fd, 0, (off_t)s->alloc, (off_t)(end - s->alloc)) == 0) {
 		s->alloc = end;
 		return 0;
 	}
@@ -1033,7 +1140,10 @@ int seg_append(seg_t *s, const uint8_t *batch, size_t len, const batch_hdr_t *h,
 	int rc = prealloc(s, pos + len, prm->max_size);
 	if (rc < 0)
 		return rc;
-	rc = pwrite_full(s, s->fd, batch, len, pos);
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
+	rc = pwrite_full(s, fd, batch, len, pos);
 	if (rc < 0) {
 		log_warn(s->log, "segment %s: write of %zu bytes at %" PRIu64 " failed: %s",
 		         s->path, len, pos, sl_strerror(rc));
@@ -1054,7 +1164,10 @@ int seg_read_hdr(seg_t *s, uint64_t pos, batch_hdr_t *h)
 	uint8_t b[BATCH_HDR_SIZE];
 	if (pos + BATCH_HDR_SIZE > s->size)
 		return SL_EIO;
-	if (pread_full(s->fd, b, sizeof b, pos) != (ssize_t)sizeof b)
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
+	if (pread_full(fd, b, sizeof b, pos) != (ssize_t)sizeof b)
 		return SL_EIO;
 	return batch_peek(b, sizeof b, h) < 0 ? SL_EIO : 0;
 }
@@ -1067,8 +1180,11 @@ int seg_rebuild_index(seg_t *s)
 	s->since_index = 0;
 	s->max_ts = s->max_ts_off = -1;
 	s->index_dirty = 1;
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
 	scan_t sc;
-	scan_init(&sc, s->fd, s->size);
+	scan_init(&sc, fd, s->size);
 	uint64_t pos = 0;
 	int64_t next = s->base;
 	const char *why = walk(s, &sc, &pos, &next, W_INDEX);
@@ -1111,8 +1227,11 @@ int seg_locate(seg_t *s, int64_t offset, uint64_t *pos, int64_t *batch_base)
 		return SL_ENOENT;
 	if (offset < s->base)
 		offset = s->base;
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
 	scan_t sc;
-	scan_init(&sc, s->fd, s->size);
+	scan_init(&sc, fd, s->size);
 	uint64_t p = 0;
 	int rc = idx_start(s, &sc, offset, &p);
 	while (rc == 0) {
@@ -1162,8 +1281,11 @@ int seg_extent(seg_t *s, uint64_t pos, size_t max_bytes, size_t *len)
 		return 0;
 	}
 	uint64_t target = pos + max_bytes;
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
 	scan_t sc;
-	scan_init(&sc, s->fd, end);
+	scan_init(&sc, fd, end);
 	uint64_t cur = pos + first;
 	ssize_t k = idx_floor_pos(s, target);
 	if (k >= 0 && ix_pos(s, (size_t)k) > cur) {
@@ -1208,8 +1330,11 @@ int seg_find_by_time(seg_t *s, int64_t ts, int64_t min_offset, int64_t *offset)
 	uint64_t p = 0;
 	int64_t first;
 	int rc = from > s->base ? seg_locate(s, from, &p, &first) : 0;
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
 	scan_t sc;
-	scan_init(&sc, s->fd, s->size);
+	scan_init(&sc, fd, s->size);
 	while (rc == 0) {
 		batch_hdr_t h;
 		const seg_hole_t *hl = p < s->size ? hole_at(s, p) : NULL;
@@ -1244,8 +1369,11 @@ int seg_max_ts_from(seg_t *s, int64_t min_offset, int64_t *ts, int64_t *offset)
 	int rc = seg_locate(s, min_offset, &p, &first);
 	if (rc == SL_ENOENT)
 		return 0;
+	int fd = seg_fd(s);
+	if (fd < 0)
+		return fd;
 	scan_t sc;
-	scan_init(&sc, s->fd, s->size);
+	scan_init(&sc, fd, s->size);
 	while (rc == 0 && p < s->size) {
 		batch_hdr_t h;
 		const seg_hole_t *hl = hole_at(s, p);
@@ -1273,16 +1401,22 @@ int seg_seal(seg_t *s, int sync)
 {
 	int rc = 0;
 	if (s->alloc != s->size) {
-		if (sio_ftruncate(s->io, s->fd, (off_t)s->size) == 0)
+		int fd = seg_fd(s);
+		if (fd < 0)
+			rc = fd;
+		else if (sio_ftruncate(s->io, fd, (off_t)s->size) == 0)
 			s->alloc = s->size;
 		else
 			rc = sl_from_errno(errno);
 	}
-	if (s->index_dirty && write_indexes(s) < 0)
-		rc = rc ? rc : SL_EIO;
-	if (sync && !s->index_dirty && s->ifd >= 0 &&
-	    (sio_fsync(s->io, s->ifd) < 0 || sio_fsync(s->io, s->tfd) < 0))
-		rc = rc ? rc : sl_from_errno(errno);
+	/* The whole index, synced with the log when asked: a sealed
+	 * segment's files are trusted after a clean stop. */
+	int irc = 0;
+	if (s->index_dirty)
+		irc = write_index_range(s, 0, 0, sync);
+	else if (sync || s->iflushed != s->nidx || s->tflushed != s->ntidx)
+		irc = write_index_range(s, s->iflushed, s->tflushed, sync);
+	rc = rc ? rc : irc;
 	if (rc < 0)
 		log_warn(s->log, "segment %s: seal: %s", s->path, sl_strerror(rc));
 	return rc;
@@ -1292,12 +1426,7 @@ void seg_close(seg_t *s)
 {
 	if (!s)
 		return;
-	if (s->fd >= 0)
-		sio_close(s->io, s->fd);
-	if (s->ifd >= 0)
-		sio_close(s->io, s->ifd);
-	if (s->tfd >= 0)
-		sio_close(s->io, s->tfd);
+	fdc_file_close(s->file);
 	unmap_indexes(s);
 	free(s->idx);
 	free(s->tidx);
@@ -1311,6 +1440,10 @@ int seg_remove(seg_t *s)
 	static const char *const exts[] = {".log", ".index", ".timeindex"};
 	int rc = 0;
 	char p[4096];
+	/* A connection still sending from the file keeps it open (and so
+	 * readable) past the unlink, as a dup()ed descriptor would. */
+	fdc_file_close(s->file);
+	s->file = NULL;
 	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
 		snprintf(p, sizeof p, "%s%s", s->path, exts[i]);
 		if (sio_unlink(s->io, p) < 0 && errno != ENOENT && rc == 0)

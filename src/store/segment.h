@@ -8,11 +8,18 @@
  * file is preallocated beyond it with zeros, so the file size is not the
  * end. Only bytes [0, size) are ever served.
  *
+ * Descriptors: a segment holds none of its own. Its .log is a file of the
+ * store's descriptor cache (core/fdcache.h), opened on demand and closed
+ * when the cache needs room; the index files are opened only to be read
+ * at open, written (seg_flush_index, seal, close) or mapped (seg_idle).
+ * So a partition costs a descriptor only while it is being used.
+ *
  * Loop thread only (the syncer thread only fdatasyncs the log fd).
  */
 #ifndef SL_STORE_SEGMENT_H
 #define SL_STORE_SEGMENT_H
 
+#include "core/fdcache.h"
 #include "core/log.h"
 #include "store/batch.h"
 #include "store/sio.h"
@@ -46,14 +53,13 @@ typedef struct seg_hole {
 } seg_hole_t;
 
 typedef struct seg {
-	int64_t base;   /* base offset (the file name) */
-	int64_t next;   /* offset after the last batch; == base when empty */
-	uint64_t size;  /* logical end: bytes of whole, valid batches */
-	uint64_t alloc; /* file size, >= size (preallocated zero tail) */
-	int fd;         /* .log, O_RDWR */
-	int ifd;        /* .index */
-	int tfd;        /* .timeindex */
-	char *path;     /* DIR/<20-digit base>, without extension */
+	int64_t base;     /* base offset (the file name) */
+	int64_t next;     /* offset after the last batch; == base when empty */
+	uint64_t size;    /* logical end: bytes of whole, valid batches */
+	uint64_t alloc;   /* file size, >= size (preallocated zero tail) */
+	fdc_file_t *file; /* .log, O_RDWR, through the descriptor cache */
+	fdc_t *fdc;       /* that cache (borrowed) */
+	char *path;       /* DIR/<20-digit base>, without extension */
 	seg_idx_t *idx;
 	size_t nidx, cidx;
 	seg_tidx_t *tidx;
@@ -69,8 +75,13 @@ typedef struct seg {
 	int64_t prealloc_at; /* monotonic ms of the last preallocation */
 	uint64_t index_interval;
 	int no_prealloc; /* the filesystem refused fallocate */
-	int index_dirty; /* files lag the in-memory indexes: rewrite on seal */
-	int unsynced;    /* sealed without fdatasync (fsync=never) */
+	/* The index files hold the first iflushed / tflushed entries of the
+	 * in-memory indexes (appends add to memory only; seg_flush_index
+	 * appends the rest); index_dirty: their content is unknown, rewrite
+	 * them whole. */
+	size_t iflushed, tflushed;
+	int index_dirty;
+	int unsynced; /* sealed without fdatasync (fsync=never) */
 	const log_t *log;
 	sio_t *io; /* file calls go through it (borrowed; may be NULL) */
 	/* Verification (seg_verify): bytes [0, vend) were written before this
@@ -94,8 +105,10 @@ void seg_path(char *out, size_t n, const char *dir, int64_t base, const char *ex
  * (".log", ".index", ".timeindex") or NULL when the name is not one. */
 const char *seg_parse_name(const char *name, int64_t *base);
 
-/* Creates an empty segment (truncating leftovers). Returns an owned segment. */
-int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval,
+/* Creates an empty segment (truncating leftovers): the .log and empty
+ * index files. fdc (borrowed) is the descriptor cache its .log lives in.
+ * Returns an owned segment; SL_EMFILE when no descriptor could be had. */
+int seg_create(seg_t **out, const char *dir, int64_t base, uint64_t index_interval, fdc_t *fdc,
                const log_t *log, sio_t *io);
 
 /* How much of a segment seg_open checks. */
@@ -113,7 +126,12 @@ enum {
  * Returns an owned segment; SL_EIO when the file cannot be read (nothing
  * is cut then). */
 int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t from,
-             uint64_t index_interval, const log_t *log, sio_t *io);
+             uint64_t index_interval, fdc_t *fdc, const log_t *log, sio_t *io);
+
+/* The .log descriptor (borrowed: valid until the next call that may open
+ * another file of the cache, see fdcache.h), opened on demand; or
+ * SL_EMFILE / SL_EIO when it cannot be opened. */
+int seg_fd(seg_t *s);
 
 /* CRC-checks batches from the verified prefix on, up to byte `upto` (at
  * least) and at most `budget` bytes (0: no bound), so that reads below
@@ -158,9 +176,13 @@ int seg_max_ts_from(seg_t *s, int64_t min_offset, int64_t *ts, int64_t *offset);
  * fsyncs them when sync. The log data itself is synced by the caller (it
  * is registered with the syncer). */
 int seg_seal(seg_t *s, int sync);
+/* Appends the index entries not yet in the files (the active segment keeps
+ * new entries in memory; this bounds how much a recovery after a crash
+ * walks). No sync: the files are checked against the log at open. */
+int seg_flush_index(seg_t *s);
 /* Marks a segment sealed for good: its indexes are served from read-only
  * mappings of the files (the heap arrays are freed) and the index files
- * are closed, so a sealed segment holds one descriptor and little memory.
+ * are closed, so a sealed segment holds no descriptor and little memory.
  * A later rebuild goes back to arrays, rewrites the files and maps again.
  * No-op on the mapping while the files lag memory. */
 void seg_idle(seg_t *s);

@@ -9,11 +9,20 @@
  *     read was in the page cache before the sync began, so the sync covers
  *     it (this is the "position recorded when the sync starts").
  *   - the request queue and the done list (s->q_*, s->d_*) and the result
- *     fields f->req_pos / f->req_status are guarded by s->mu.
+ *     fields f->req_pos / f->req_status are guarded by s->mu; f->work_fd is
+ *     set before the file enters the request queue and read by the helper
+ *     after it takes it out (the mutex orders the two).
  *   - s->nsyncs is an atomic counter (stats and tests).
  * The helper thread never touches reference counts, waiters or timers.
  *
  * Invariants (loop thread).
+ *   - A requested sync first waits in the loop's pending list (s->p_*) until
+ *     fewer than SYNC_WINDOW syncs are with the helper; handing one over
+ *     takes its descriptor: the file's own dup, or the cached file's
+ *     descriptor, pinned in the cache until the sync completes, so neither
+ *     eviction nor the owner closing the file can close it under the
+ *     helper. If no descriptor can be had (out of descriptors), the sync
+ *     waits and is tried again after SYNC_RETRY_MS; nothing fails for it.
  *   - At most one sync per file is queued or running (f->in_flight). A
  *     waiter that arrives meanwhile is simply kept; when the running sync
  *     completes, any waiter it did not cover triggers exactly one more sync,
@@ -38,6 +47,8 @@
 #include "core/err.h"
 #include "store/sio.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -48,6 +59,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Syncs handed to the helper at a time; see the top of the file. */
+#define SYNC_WINDOW 64
+#define SYNC_RETRY_MS 20
+
 typedef struct waiter {
 	uint64_t pos;
 	sync_cb fn;
@@ -56,7 +71,10 @@ typedef struct waiter {
 
 struct sync_file {
 	syncer_t *s;
-	int fd; /* our own dup of the caller's fd */
+	int fd;           /* our own dup of the caller's fd, or -1 (cached) */
+	fdc_file_t *file; /* the cached file (a reference), or NULL */
+	int work_fd;      /* what the helper syncs for the request in flight */
+	int pinned;       /* file pinned for the sync in flight */
 	char *name;
 	fsync_policy_t policy;
 	int refs;
@@ -72,7 +90,8 @@ struct sync_file {
 	int req_queued; /* a sync request waits for the end of the turn */
 	loop_task_t req_task;
 	loop_timer_t timer;
-	/* Guarded by s->mu while in the request queue or the done list. */
+	/* Guarded by s->mu while in the request queue or the done list; the
+	 * loop thread's while in the pending list. */
 	sync_file_t *next_req;
 	uint64_t req_pos;
 	int req_status;
@@ -96,6 +115,10 @@ struct syncer {
 	pthread_cond_t cv;
 	sync_file_t *q_head, *q_tail; /* requests for the helper */
 	sync_file_t *d_head, *d_tail; /* results for the loop */
+	sync_file_t *p_head, *p_tail; /* requests waiting for the window (loop) */
+	unsigned handed;              /* requests with the helper (loop) */
+	loop_timer_t retry;           /* a descriptor could not be had */
+	fdc_t *fdc;                   /* the store's descriptor cache (owned) */
 	int stop;
 	int thread_started;
 	loop_async_t async;
@@ -152,7 +175,7 @@ static void *helper_main(void *arg)
 		uint64_t pos = atomic_load(&f->written);
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		int rc = sio_fdatasync(s->io, f->fd);
+		int rc = sio_fdatasync(s->io, f->work_fd);
 		int e = rc < 0 ? errno : 0;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		atomic_fetch_add(&s->nsyncs, 1);
@@ -186,7 +209,11 @@ static void file_destroy(sync_file_t *f)
 		loop_timer_stop(s->loop, &f->timer);
 	if (f->error_reported == 1)
 		loop_task_cancel(s->loop, &f->error_task);
-	sio_close(s->io, f->fd);
+	if (f->fd >= 0)
+		sio_close(s->io, f->fd);
+	if (f->pinned)
+		fdc_unpin(f->file);
+	fdc_file_unref(f->file);
 	free(f->w);
 	free(f->name);
 	free(f);
@@ -290,15 +317,72 @@ static void schedule_request(sync_file_t *f)
 	loop_defer(f->s->loop, &f->req_task);
 }
 
+/* The descriptor the helper will sync for f: its own dup, or the cached
+ * file's, pinned until the sync completes. 0 or a negative code. */
+static int take_fd(sync_file_t *f)
+{
+	if (f->fd >= 0) {
+		f->work_fd = f->fd;
+		return 0;
+	}
+	int fd = fdc_fd(f->file);
+	if (fd < 0)
+		return fd;
+	fdc_pin(f->file);
+	f->pinned = 1;
+	f->work_fd = fd;
+	return 0;
+}
+
+static void give_back_fd(sync_file_t *f)
+{
+	if (f->pinned)
+		fdc_unpin(f->file);
+	f->pinned = 0;
+	f->work_fd = -1;
+}
+
+/* Hands pending requests to the helper while the window has room. */
+static void pump(syncer_t *s)
+{
+	int handed = 0;
+	while (s->handed < SYNC_WINDOW && s->p_head) {
+		sync_file_t *f = s->p_head;
+		int rc = take_fd(f);
+		if (rc < 0) {
+			/* Out of descriptors: try again shortly (a completion
+			 * pumps too). Nothing is lost by waiting. */
+			if (!loop_timer_armed(&s->retry))
+				loop_timer_start(s->loop, &s->retry, SYNC_RETRY_MS);
+			break;
+		}
+		s->p_head = f->next_req;
+		if (!s->p_head)
+			s->p_tail = NULL;
+		s->handed++;
+		if (!handed++)
+			pthread_mutex_lock(&s->mu);
+		fifo_push(&s->q_head, &s->q_tail, f);
+	}
+	if (handed) {
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
+static void on_retry(loop_t *loop, loop_timer_t *t)
+{
+	(void)loop;
+	pump(t->arg);
+}
+
 static void request_sync(sync_file_t *f)
 {
 	syncer_t *s = f->s;
 	f->in_flight = 1;
 	f->refs++;
-	pthread_mutex_lock(&s->mu);
-	fifo_push(&s->q_head, &s->q_tail, f);
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	fifo_push(&s->p_head, &s->p_tail, f);
+	pump(s);
 }
 
 static void on_error_task(loop_t *loop, loop_task_t *t)
@@ -330,6 +414,8 @@ static void complete(sync_file_t *f)
 		hist_observe(&st->lat_us, f->req_us);
 		hist_observe(&st->bytes, f->req_pos > f->synced ? f->req_pos - f->synced : 0);
 	}
+	f->s->handed--;
+	give_back_fd(f);
 	if (f->req_status < 0) {
 		if (!f->err)
 			log_error(f->s->log, "syncer: fdatasync of %s failed at position %llu: %s",
@@ -362,6 +448,12 @@ static int drain_done(syncer_t *s)
 		complete(f);
 		f = next;
 		n++;
+	}
+	if (n) {
+		pump(s);
+		/* Files unpinned by these completions may leave the cache over
+		 * its capacity; nobody holds a borrowed descriptor here. */
+		fdc_fit(s->fdc);
 	}
 	return n;
 }
@@ -399,6 +491,17 @@ static void on_interval(loop_t *loop, loop_timer_t *t)
 		request_sync(f);
 }
 
+/* The descriptor cache opens and closes through the store's interface. */
+static int fdc_sio_open(void *arg, const char *path, int flags, mode_t mode)
+{
+	return sio_open(arg, path, flags, mode);
+}
+
+static void fdc_sio_close(void *arg, int fd)
+{
+	sio_close(arg, fd);
+}
+
 syncer_t *syncer_new(loop_t *loop, const log_t *log)
 {
 	syncer_t *s = calloc(1, sizeof *s);
@@ -409,6 +512,13 @@ syncer_t *syncer_new(loop_t *loop, const log_t *log)
 	atomic_init(&s->nsyncs, 0);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	loop_timer_init(&s->retry, on_retry, s);
+	struct rlimit rl;
+	uint64_t nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+	                      ? (uint64_t)rl.rlim_cur
+	                      : 1024;
+	fdc_ops_t ops = {fdc_sio_open, fdc_sio_close, NULL};
+	s->fdc = fdc_new(fdc_cap_for_limit(nofile), &ops, log);
 	if (loop_async_init(loop, &s->async, on_async, s) < 0) {
 		log_error(log, "syncer: cannot create the completion eventfd");
 		goto fail;
@@ -421,6 +531,7 @@ syncer_t *syncer_new(loop_t *loop, const log_t *log)
 	s->thread_started = 1;
 	return s;
 fail:
+	fdc_free(s->fdc);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -440,15 +551,34 @@ void syncer_free(syncer_t *s)
 
 	/* The helper is gone: run what it left queued here, report, and repeat
 	 * until completions stop asking for more syncs. */
+	if (loop_timer_armed(&s->retry))
+		loop_timer_stop(s->loop, &s->retry);
 	for (;;) {
 		pthread_mutex_lock(&s->mu);
 		sync_file_t *f = s->q_head;
 		s->q_head = s->q_tail = NULL;
 		pthread_mutex_unlock(&s->mu);
+		/* Requests still waiting for the window go last, in order. */
+		while (s->p_head) {
+			sync_file_t *p = s->p_head;
+			s->p_head = p->next_req;
+			if (!s->p_head)
+				s->p_tail = NULL;
+			s->handed++;
+			if (take_fd(p) < 0)
+				p->work_fd = -1;
+			p->next_req = NULL;
+			sync_file_t **tail = &f;
+			while (*tail)
+				tail = &(*tail)->next_req;
+			*tail = p;
+		}
 		while (f) {
 			sync_file_t *next = f->next_req;
 			f->req_pos = atomic_load(&f->written);
-			f->req_status = sio_fdatasync(s->io, f->fd) < 0 ? sync_errno(errno) : 0;
+			f->req_status = f->work_fd < 0                         ? SL_EMFILE
+			                : sio_fdatasync(s->io, f->work_fd) < 0 ? sync_errno(errno)
+			                                                       : 0;
 			atomic_fetch_add(&s->nsyncs, 1);
 			pthread_mutex_lock(&s->mu);
 			fifo_push(&s->d_head, &s->d_tail, f);
@@ -479,8 +609,11 @@ void syncer_free(syncer_t *s)
 		sync_file_t *f = s->files;
 		if (!f->released)
 			log_error(s->log, "syncer: %s was never released", f->name);
-		if (atomic_load(&f->written) > f->synced && !f->err)
-			(void)sio_fdatasync(s->io, f->fd);
+		if (atomic_load(&f->written) > f->synced && !f->err) {
+			int fd = f->fd >= 0 ? f->fd : fdc_fd(f->file);
+			if (fd >= 0)
+				(void)sio_fdatasync(s->io, fd);
+		}
 		if (f->fire_queued)
 			loop_task_cancel(s->loop, &f->fire_task);
 		if (f->req_queued)
@@ -492,6 +625,7 @@ void syncer_free(syncer_t *s)
 		file_destroy(f);
 	}
 	loop_async_deinit(s->loop, &s->async);
+	fdc_free(s->fdc);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -500,6 +634,12 @@ void syncer_free(syncer_t *s)
 void syncer_set_io(syncer_t *s, sio_t *io)
 {
 	s->io = io;
+	fdc_set_ops_arg(s->fdc, io);
+}
+
+fdc_t *syncer_fdc(const syncer_t *s)
+{
+	return s ? s->fdc : NULL;
 }
 
 sio_t *syncer_io(const syncer_t *s)
@@ -512,13 +652,9 @@ uint64_t syncer_sync_count(const syncer_t *s)
 	return atomic_load(&((syncer_t *)s)->nsyncs);
 }
 
-sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name)
+static sync_file_t *file_new(syncer_t *s, int dfd, fdc_file_t *file, fsync_policy_t policy,
+                             const char *name)
 {
-	int dfd = sio_dup(s->io, fd);
-	if (dfd < 0) {
-		log_error(s->log, "syncer: cannot register %s: dup: %s", name, strerror(errno));
-		return NULL;
-	}
 	sync_file_t *f = calloc(1, sizeof *f);
 	if (!f)
 		abort();
@@ -527,6 +663,8 @@ sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const cha
 		abort();
 	f->s = s;
 	f->fd = dfd;
+	f->file = file;
+	f->work_fd = -1;
 	f->policy = policy;
 	f->refs = 1;
 	atomic_init(&f->written, 0);
@@ -539,6 +677,26 @@ sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const cha
 		s->files->prev = f;
 	s->files = f;
 	return f;
+}
+
+sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name)
+{
+	int dfd = sio_dup(s->io, fd);
+	/* Out of descriptors: cached log files give theirs back first. */
+	while (dfd < 0 && (errno == EMFILE || errno == ENFILE) && fdc_trim(s->fdc, 1))
+		dfd = sio_dup(s->io, fd);
+	if (dfd < 0) {
+		log_error(s->log, "syncer: cannot register %s: dup: %s", name, strerror(errno));
+		return NULL;
+	}
+	return file_new(s, dfd, NULL, policy, name);
+}
+
+sync_file_t *sync_file_new_cached(syncer_t *s, fdc_file_t *file, fsync_policy_t policy,
+                                  const char *name)
+{
+	fdc_file_ref(file);
+	return file_new(s, -1, file, policy, name);
 }
 
 void sync_file_written(sync_file_t *f, uint64_t pos)
@@ -580,8 +738,11 @@ int sync_file_sync_now(sync_file_t *f)
 {
 	if (f->err)
 		return f->err;
+	int fd = f->fd >= 0 ? f->fd : fdc_fd(f->file);
+	if (fd < 0)
+		return fd; /* nothing synced, nothing failed: not sticky */
 	uint64_t pos = atomic_load(&f->written);
-	int rc = sio_fdatasync(f->s->io, f->fd);
+	int rc = sio_fdatasync(f->s->io, fd);
 	int e = errno;
 	atomic_fetch_add(&f->s->nsyncs, 1);
 	if (rc < 0) {

@@ -15,6 +15,17 @@
  * request and on close. sync_file_when_durable() always forces a sync,
  * whatever the policy (Kafka acks=-1 needs it even under `never`).
  *
+ * Descriptors. A file registered with sync_file_new holds a dup() of the
+ * caller's descriptor for its whole life (state journals: a handful). One
+ * registered with sync_file_new_cached holds none: it names a file of the
+ * store's descriptor cache (fdcache.h, syncer_fdc), and the syncer takes
+ * the descriptor from the cache when it hands a sync to the helper thread,
+ * pinning the file until that sync completes. At most SYNC_WINDOW such
+ * syncs are handed over at a time (the helper runs them one after
+ * another anyway), so ten thousand partition logs written in one turn
+ * pin no more descriptors for syncing than that; the rest wait their
+ * turn in order, still as one group commit each.
+ *
  * Threads: everything here is loop-thread only, except the helper thread's
  * internals. A sync_file_t is reference-counted so that a file closed while
  * its sync is in flight stays valid until the sync finishes.
@@ -23,6 +34,7 @@
 #define SL_STORE_SYNCER_H
 
 #include "core/config.h"
+#include "core/fdcache.h"
 #include "core/hist.h"
 #include "core/log.h"
 #include "net/loop.h"
@@ -47,17 +59,28 @@ syncer_t *syncer_new(loop_t *loop, const log_t *log);
 void syncer_free(syncer_t *s);
 
 /* Routes the syncer's file calls (dup, fdatasync, close) through io
- * (borrowed; it must outlive the syncer). Stores opened with this syncer
- * use the same io for their own file calls. Call before registering files. */
+ * (borrowed; it must outlive the syncer and every file of its descriptor
+ * cache). Stores opened with this syncer use the same io for their own
+ * file calls, and its descriptor cache opens through it. Call before
+ * registering files. */
 void syncer_set_io(syncer_t *s, sio_t *io);
 /* The io set above, or NULL (also for s NULL). */
 sio_t *syncer_io(const syncer_t *s);
+/* The store's descriptor cache, shared by every log opened with this
+ * syncer (created with the syncer, capacity from RLIMIT_NOFILE; adjust it
+ * with fdc_set_cap). Borrowed; NULL for s NULL. */
+fdc_t *syncer_fdc(const syncer_t *s);
 
 /* Registers an open fd (borrowed: the caller closes it after
  * sync_file_release(); the syncer syncs through its own dup of it, so a sync
  * still in flight after the release is safe). name is for log lines.
- * Returns NULL if the fd cannot be duplicated. */
+ * Returns NULL if the fd cannot be duplicated (out of descriptors even
+ * after the descriptor cache gave back what it could). */
 sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const char *name);
+/* Registers a file of the syncer's descriptor cache (takes a reference on
+ * file; holds no descriptor while no sync is in flight, see above). */
+sync_file_t *sync_file_new_cached(syncer_t *s, fdc_file_t *file, fsync_policy_t policy,
+                                  const char *name);
 /* Bytes [0, pos) of the file are written to the page cache. Monotonic. */
 void sync_file_written(sync_file_t *f, uint64_t pos);
 uint64_t sync_file_synced_pos(const sync_file_t *f);
@@ -65,7 +88,9 @@ uint64_t sync_file_synced_pos(const sync_file_t *f);
  * (in a later turn, never re-entrantly). */
 void sync_file_when_durable(sync_file_t *f, uint64_t pos, sync_cb fn, void *arg);
 /* Syncs now, blocking the caller (shutdown, segment seal). Waiters it
- * satisfies fire in a later turn. Returns 0 or the file's sync error. */
+ * satisfies fire in a later turn. Returns 0 or the file's sync error, or
+ * SL_EMFILE (not sticky: nothing was synced, nothing failed) when a cached
+ * file could not be opened. */
 int sync_file_sync_now(sync_file_t *f);
 /* Declares bytes [0, pos) durable by other means (the journal after a
  * compaction: their content is in a file that was fsynced and renamed in).

@@ -27,7 +27,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 class Sluiced:
     """One sluiced process. Use as a context manager or call stop()."""
 
-    def __init__(self, data_dir=None, fsync="always", extra=None, listeners=("kafka", "resp", "beanstalk", "http"), ready_timeout=30, faults=False):
+    def __init__(self, data_dir=None, fsync="always", extra=None, listeners=("kafka", "resp", "beanstalk", "http"), ready_timeout=30, faults=False, preexec_fn=None):
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="sluiced-")
         self.fsync = fsync
@@ -37,6 +37,8 @@ class Sluiced:
             self.extra.append("--debug.faults=true")
         self.listeners = listeners
         self.ready_timeout = ready_timeout
+        # Runs in the child before exec (e.g. resource.setrlimit).
+        self.preexec_fn = preexec_fn
         self.proc = None
         self.ports = {}
         self.stderr_path = None
@@ -53,7 +55,8 @@ class Sluiced:
         self.stderr_path = os.path.join(os.path.dirname(d), os.path.basename(d) + ".stderr")
         self.stderr_file = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(args, pass_fds=(wfd,), stdin=subprocess.DEVNULL,
-                                     stdout=self.stderr_file, stderr=self.stderr_file)
+                                     stdout=self.stderr_file, stderr=self.stderr_file,
+                                     preexec_fn=self.preexec_fn)
         os.close(wfd)
         line = b""
         deadline = time.monotonic() + self.ready_timeout

@@ -122,8 +122,13 @@ static int on_input(conn_t *c)
 			memcpy(j->body + bc->in_got, p, k);
 			bc->in_got += (uint32_t)k;
 			buf_consume(&c->in, k);
-			if (bc->in_got < j->body_len)
+			if (bc->in_got < j->body_len) {
+				/* A body in progress counts in the client-memory
+				 * cap (net/conn.h) until it is complete. */
+				conn_set_held(c, j->body_len);
 				break;
+			}
+			conn_set_held(c, 0);
 			bstk_reply_begin(bc, 1);
 			bstk_put_done(bc);
 			bstk_reply_end(bc);

@@ -257,13 +257,17 @@ static int respond(kafka_fetch_t *f, buf_t *direct)
 		if (i == nins)
 			break;
 		const plog_region_t *rg = ins[i].reg;
+		/* The region's descriptor may have been closed by the
+		 * descriptor cache while later partitions were read: go
+		 * through its file. */
 		if (f->c) {
-			rc = conn_send_file(f->c, rg->fd, rg->pos, rg->len);
+			rc = conn_send_region(f->c, rg->file, rg->pos, rg->len);
 			if (rc < 0)
 				break;
 		} else {
 			uint8_t *dst = buf_reserve(direct, rg->len);
-			if (pread(rg->fd, dst, rg->len, rg->pos) != (ssize_t)rg->len) {
+			int fd = fdc_fd(rg->file);
+			if (fd < 0 || pread(fd, dst, rg->len, rg->pos) != (ssize_t)rg->len) {
 				rc = SL_EIO;
 				break;
 			}

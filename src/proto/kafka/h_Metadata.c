@@ -31,7 +31,7 @@ topic_t *kafka_topic_get(kafka_srv_t *srv, kstr_t name, int allow_create, int16_
 	memcpy(z, name.p, (size_t)name.len);
 	z[name.len] = 0;
 	int rc = topics_create(srv->topics, z, (int32_t)srv->b->cfg->num_partitions, NULL, 0, &t);
-	if (rc == SL_EIO || rc == SL_ENOSPC) {
+	if (rc == SL_EIO || rc == SL_ENOSPC || rc == SL_EMFILE) {
 		/* Nothing was created. As Kafka answers a topic whose creation
 		 * is under way: retriable, so the client asks again (and the
 		 * creation is tried again) without failing its messages. */

@@ -113,6 +113,7 @@ static int on_open(conn_t *c, void *srvp)
 	cl->srv = srv;
 	cl->proto = 2;
 	resp_parser_init(&cl->parser, srv->cfg->proto_max_bulk_len);
+	cl->parser.max_request = (size_t)srv->cfg->max_request_bytes;
 	cl->authed = !(srv->cfg->requirepass && *srv->cfg->requirepass);
 	cl->parser.unauth = !cl->authed;
 	cl->ctime_ms = time_wall_ms();
@@ -204,6 +205,8 @@ static int on_input(conn_t *c)
 			break;
 	}
 	buf_deinit(&scratch);
+	/* The parser's tables count in the client-memory cap (net/conn.h). */
+	conn_set_held(c, resp_parser_mem(&cl->parser));
 	if (cl->closing)
 		return -1;
 	return rc;

@@ -35,6 +35,36 @@ void resp_parser_deinit(resp_parser_t *p)
 	memset(p, 0, sizeof *p);
 }
 
+size_t resp_parser_mem(const resp_parser_t *p)
+{
+	return p->cap * 2 * sizeof(size_t) + p->argv_cap * sizeof(resp_arg_t) + p->inline_cap;
+}
+
+/* Tables larger than this are given back between requests. */
+#define KEEP_ARGS 1024
+#define KEEP_INLINE (64 * 1024)
+
+/* At the start of a request, nothing points into the tables any more. */
+static void shrink(resp_parser_t *p)
+{
+	if (p->cap > KEEP_ARGS) {
+		free(p->off);
+		free(p->len);
+		p->off = p->len = NULL;
+		p->cap = 0;
+	}
+	if (p->argv_cap > KEEP_ARGS) {
+		free(p->argv);
+		p->argv = NULL;
+		p->argv_cap = 0;
+	}
+	if (p->inline_cap > KEEP_INLINE) {
+		free(p->inline_buf);
+		p->inline_buf = NULL;
+		p->inline_cap = 0;
+	}
+}
+
 static void reset_request(resp_parser_t *p)
 {
 	p->pos = 0;
@@ -90,12 +120,23 @@ static int strict_ll(const uint8_t *s, size_t n, int64_t *out)
 	return 1;
 }
 
+/* Whether one more argument keeps the request within max_request. */
+static int arg_fits(const resp_parser_t *p, size_t req_bytes)
+{
+	if (!p->max_request)
+		return 1;
+	size_t args = p->max_request / RESP_ARG_COST;
+	return p->nargs < args && req_bytes <= p->max_request - (p->nargs + 1) * RESP_ARG_COST;
+}
+
 static void push_arg(resp_parser_t *p, size_t off, size_t len)
 {
 	if (p->nargs == p->cap) {
 		/* Grows with arguments actually received, never with the count a
-		 * client announced. */
+		 * client announced, and never past what max_request allows. */
 		size_t cap = p->cap ? p->cap * 2 : 8;
+		if (p->max_request && cap > p->max_request / RESP_ARG_COST + 1)
+			cap = p->max_request / RESP_ARG_COST + 1;
 		p->off = realloc(p->off, cap * sizeof *p->off);
 		p->len = realloc(p->len, cap * sizeof *p->len);
 		if (!p->off || !p->len)
@@ -152,26 +193,40 @@ static int split_inline(resp_parser_t *p, const uint8_t *s, size_t n)
 			i++;
 		if (i >= n)
 			return 0;
+		if (!arg_fits(p, n))
+			return -2;
 		size_t start = o;
 		int inq = 0, insq = 0, done = 0;
 		while (!done) {
 			if (inq) {
 				if (i >= n)
 					return -1;
-				if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-				    hexval(s[i + 3]) >= 0) {
+				if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' &&
+				    hexval(s[i + 2]) >= 0 && hexval(s[i + 3]) >= 0) {
 					out[o++] = (char)(hexval(s[i + 2]) * 16 + hexval(s[i + 3]));
 					i += 3;
 				} else if (s[i] == '\\' && i + 1 < n) {
 					char c;
 					i++;
 					switch (s[i]) {
-					case 'n': c = '\n'; break;
-					case 'r': c = '\r'; break;
-					case 't': c = '\t'; break;
-					case 'b': c = '\b'; break;
-					case 'a': c = '\a'; break;
-					default: c = (char)s[i]; break;
+					case 'n':
+						c = '\n';
+						break;
+					case 'r':
+						c = '\r';
+						break;
+					case 't':
+						c = '\t';
+						break;
+					case 'b':
+						c = '\b';
+						break;
+					case 'a':
+						c = '\a';
+						break;
+					default:
+						c = (char)s[i];
+						break;
 					}
 					out[o++] = c;
 				} else if (s[i] == '"') {
@@ -201,12 +256,22 @@ static int split_inline(resp_parser_t *p, const uint8_t *s, size_t n)
 					break;
 				}
 				switch (s[i]) {
-				case ' ': case '\n': case '\r': case '\t': case '\0':
+				case ' ':
+				case '\n':
+				case '\r':
+				case '\t':
+				case '\0':
 					done = 1;
 					break;
-				case '"': inq = 1; break;
-				case '\'': insq = 1; break;
-				default: out[o++] = (char)s[i]; break;
+				case '"':
+					inq = 1;
+					break;
+				case '\'':
+					insq = 1;
+					break;
+				default:
+					out[o++] = (char)s[i];
+					break;
 				}
 			}
 			if (i < n)
@@ -228,7 +293,10 @@ static int64_t parse_inline(resp_parser_t *p, const uint8_t *data, size_t n, siz
 	size_t total = linelen + 1;
 	if (linelen > 0 && data[linelen - 1] == '\r')
 		linelen--;
-	if (split_inline(p, data, linelen) < 0)
+	int sr = split_inline(p, data, linelen);
+	if (sr == -2)
+		return fail(p, "Protocol error: too big request (max.request.bytes)");
+	if (sr < 0)
 		return fail(p, "Protocol error: unbalanced quotes in request");
 	fill_argv(p, p->inline_buf);
 	*argc = p->nargs;
@@ -242,6 +310,7 @@ int64_t resp_parse(resp_parser_t *p, const uint8_t *data, size_t n, size_t *argc
 	*argc = 0;
 	p->err = NULL;
 	if (p->pos == 0 && p->mbulk_left == 0) {
+		shrink(p);
 		if (n == 0)
 			return SL_EAGAIN;
 		if (data[0] != '*')
@@ -283,20 +352,23 @@ int64_t resp_parse(resp_parser_t *p, const uint8_t *data, size_t n, size_t *argc
 			if ((size_t)(cr - s) + 2 > left)
 				return SL_EAGAIN;
 			if (s[0] != '$') {
-				snprintf(p->err_buf, sizeof p->err_buf, "Protocol error: expected '$', got '%c'",
-					 s[0]);
+				snprintf(p->err_buf, sizeof p->err_buf,
+				         "Protocol error: expected '$', got '%c'", s[0]);
 				int rc = fail(p, p->err_buf);
 				p->err = p->err_buf;
 				return rc;
 			}
 			int64_t ll;
-			if (!strict_ll(s + 1, (size_t)(cr - s) - 1, &ll) || ll < 0 || ll > p->max_bulk)
+			if (!strict_ll(s + 1, (size_t)(cr - s) - 1, &ll) || ll < 0 ||
+			    ll > p->max_bulk)
 				return fail(p, "Protocol error: invalid bulk length");
 			if (ll > 16384 && p->unauth)
 				return fail(p, "Protocol error: unauthenticated bulk length");
 			p->pos += (size_t)(cr - s) + 2;
 			p->bulk_len = ll;
 		}
+		if (!arg_fits(p, p->pos + (size_t)p->bulk_len + 2))
+			return fail(p, "Protocol error: too big request (max.request.bytes)");
 		if (n - p->pos < (size_t)p->bulk_len + 2)
 			return SL_EAGAIN;
 		push_arg(p, p->pos, (size_t)p->bulk_len);

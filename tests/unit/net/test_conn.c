@@ -591,3 +591,94 @@ TEST(conn_out_buffer_builds_replies_in_place)
 	memconn_free(m);
 	tcheck_no_leaks();
 }
+
+/* Client memory: three connections hold input without a complete request;
+ * past the cap the one holding the most is closed (only it), its memory
+ * leaves the sum at once, and the others keep working. */
+TEST(conn_memory_cap_closes_the_largest_only)
+{
+	tsrv_t s = {0};
+	memconn_t *a = memconn_new(NULL, &tproto, &s, NULL);
+	memconn_t *b = memconn_new(a->loop, &tproto, &s, NULL);
+	memconn_t *c = memconn_new(a->loop, &tproto, &s, NULL);
+	/* Input buffers grow by doubling: a comes to hold 2 MiB, c 512 KiB,
+	 * b 64 KiB: 2.56 MiB in all. */
+	conn_set_memory_cap(a->loop, 5 << 19);
+	static char junk[1100000];
+	memset(junk, 'j', sizeof junk);
+	memconn_send(a, junk, 1100000); /* no newline: an incomplete request */
+	memconn_pump(a);
+	memconn_send(b, "x", 1);
+	memconn_pump(b);
+	CHECK(conn_memory(a->loop) >= 1100000);
+	CHECK_EQ(conn_memory_evictions(a->loop), 0);
+	memconn_send(c, junk, 500000);
+	memconn_pump(c);
+	/* Over 2.5 MiB together: a (the largest) goes, b and c stay. */
+	CHECK(conn_is_closed(a->conn));
+	CHECK(!conn_is_closed(b->conn));
+	CHECK(!conn_is_closed(c->conn));
+	CHECK_EQ(conn_memory_evictions(a->loop), 1);
+	CHECK(conn_memory(a->loop) < 5 << 19);
+	CHECK(memconn_server_closed(a));
+	memconn_send_str(b, "\n");
+	recv_expect(b, "x\n");
+	/* A protocol's own report counts too. */
+	conn_set_held(b->conn, 3 << 20);
+	CHECK(conn_is_closed(b->conn));
+	CHECK(!conn_is_closed(c->conn));
+	memconn_send_str(c, "\n");
+	buf_t out = BUF_INIT;
+	memconn_recv(c, &out);
+	CHECK_EQ(buf_len(&out), 500001);
+	buf_deinit(&out);
+	/* Idle again: nothing held. */
+	CHECK(conn_memory(a->loop) < 64 * 1024);
+	memconn_free(c);
+	memconn_free(b);
+	memconn_free(a);
+	tcheck_no_leaks();
+}
+
+/* Regions of cached files hold no descriptor while queued and stay
+ * readable after their owner closed and unlinked them. */
+TEST(conn_cached_file_regions_hold_no_descriptor_and_survive_unlink)
+{
+	tsrv_t s = {0};
+	memconn_t *m = memconn_new(NULL, &tproto, &s, NULL);
+	fdc_t *cache = fdc_new(1, NULL, NULL);
+	fdc_file_t *f[3];
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "region%d.bin", i);
+		write_pattern_file(name, 100000 * (i + 1));
+		f[i] = fdc_file_new(cache, name, O_RDONLY);
+	}
+	conn_t *c = m->conn;
+	for (int i = 0; i < 3; i++) {
+		conn_write(c, "|", 1);
+		CHECK_EQ(conn_send_region(c, f[i], 1000, 90000), 0);
+	}
+	fdc_stats_t st;
+	fdc_stats(cache, &st);
+	CHECK_EQ(st.open, 0);
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "region%d.bin", i);
+		fdc_file_close(f[i]); /* the owner goes: kept open for the sends */
+		CHECK_EQ(unlink(name), 0);
+	}
+	fdc_free(cache);
+	buf_t out = BUF_INIT;
+	memconn_recv(m, &out);
+	CHECK_EQ(buf_len(&out), 3 * 90001);
+	for (int i = 0; i < 3; i++) {
+		const uint8_t *p = buf_data(&out) + (size_t)i * 90001;
+		CHECK_EQ(p[0], '|');
+		for (size_t k = 0; k < 90000; k++)
+			CHECK_EQ(p[1 + k], file_byte(1000 + k));
+	}
+	buf_deinit(&out);
+	memconn_free(m);
+	tcheck_no_leaks();
+}

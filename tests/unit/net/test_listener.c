@@ -479,6 +479,64 @@ TEST(listener_out_of_descriptors_does_not_spin)
 	tcheck_no_leaks();
 }
 
+/* Many connections waiting while the process is out of descriptors: the
+ * listener drops them all at once and pauses, instead of taking one per
+ * turn (a loop spinning as fast as clients connect). */
+TEST(listener_out_of_descriptors_brakes)
+{
+	enum { N = 50 };
+	tsrv_t s = {0};
+	loop_t *loop = loop_new(NULL);
+	listener_t *l = listen_any(loop, &s, NULL);
+	/* Connected before the server runs: they wait in the backlog. */
+	int cli[N];
+	for (int i = 0; i < N; i++)
+		cli[i] = tcli_connect(listener_port(l), 0);
+	struct rlimit rl;
+	CHECK_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	int hi = 0;
+	for (int i = 0; i < N; i++)
+		hi = cli[i] > hi ? cli[i] : hi;
+	struct rlimit low = {.rlim_cur = (rlim_t)hi + 1, .rlim_max = rl.rlim_max};
+	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int fill[1024], nfill = 0;
+	for (;;) {
+		int x = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (x < 0)
+			break;
+		CHECK(nfill < 1024);
+		fill[nfill++] = x;
+	}
+	unsigned work = 0;
+	int64_t until = time_mono_ms() + 350;
+	while (time_mono_ms() < until) {
+		CHECK_EQ(loop_run_once(loop, 10), 0);
+		work += loop_turn_work(loop);
+	}
+	/* One accept pass that shed everything, and the pause's timers. */
+	CHECK_MSG(work <= 10, "%u callbacks in 350 ms", work);
+	CHECK_EQ(s.opens, 0);
+	for (int i = 0; i < N; i++) {
+		buf_t b = BUF_INIT;
+		CHECK_EQ(tcli_read(cli[i], &b, 0), 1); /* dropped: EOF or reset */
+		buf_deinit(&b);
+		close(cli[i]);
+	}
+	while (nfill > 0)
+		close(fill[--nfill]);
+	CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	int fd = tcli_connect(listener_port(l), 0);
+	tcli_send(loop, fd, "again\n", 6);
+	buf_t b = BUF_INIT;
+	CHECK_EQ(tcli_read_until(loop, fd, &b, 6), 0);
+	CHECK_MEM(buf_data(&b), "again\n", 6);
+	buf_deinit(&b);
+	close(fd);
+	listener_free(l);
+	loop_free(loop);
+	tcheck_no_leaks();
+}
+
 TEST(listener_flushing_close_ends_with_fin_despite_unread_input)
 {
 	tsrv_t s = {.sndbuf = 16 * 1024};

@@ -46,6 +46,9 @@ static void make_image(image_t *im)
 	}
 	im->end = plog_end_offset(p);
 	im->data = pos;
+	/* The active segment's index entries reach the files at housekeeping
+	 * (or every few hundred entries): a crash image taken after it. */
+	plog_housekeep(p, T_TS0);
 	buf_t *dst[3] = {&im->log, &im->idx, &im->tidx};
 	for (int e = 0; e < 3; e++) {
 		char path[256];

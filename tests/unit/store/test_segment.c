@@ -726,7 +726,10 @@ static int count_nonempty_sealed(const model_t *m, const char *ext)
 	return n;
 }
 
-TEST(plog_sealed_segments_keep_one_fd_and_rebuild_lazily)
+/* Index files are never held open (the active segment's entries live in
+ * memory; sealed ones are mappings), and the .log files are the
+ * descriptor cache's: at most its capacity are open. */
+TEST(plog_segments_hold_no_index_fds_and_rebuild_lazily)
 {
 	plog_opts_t o = t_opts();
 	o.segment_bytes = 20000;
@@ -738,9 +741,9 @@ TEST(plog_sealed_segments_keep_one_fd_and_rebuild_lazily)
 		m_append(&m, p, i);
 	int n = plog_segment_count(p);
 	CHECK(n > 4);
-	CHECK_EQ(count_fds(".log"), n);
-	CHECK_EQ(count_fds(".index"), 1);
-	CHECK_EQ(count_fds(".timeindex"), 1);
+	CHECK(count_fds(".log") >= 1 && count_fds(".log") <= n);
+	CHECK_EQ(count_fds(".index"), 0);
+	CHECK_EQ(count_fds(".timeindex"), 0);
 	/* Sealed segments' indexes are mapped files, not heap. */
 	int mapped = count_nonempty_sealed(&m, ".index");
 	CHECK(mapped > 3);
@@ -757,9 +760,9 @@ TEST(plog_sealed_segments_keep_one_fd_and_rebuild_lazily)
 	be32_store(buf_data(&x) + 8 + 4, be32_load(buf_data(&x) + 8 + 4) + 3);
 	t_spit("log/00000000000000000000.index", buf_data(&x), buf_len(&x));
 	CHECK_EQ(plog_open(&p, "log", &o, NULL, NULL, 1), 0);
-	CHECK_EQ(count_fds(".index"), 1);
+	CHECK_EQ(count_fds(".index"), 0);
 	m_verify(&m, p, 0);
-	CHECK_EQ(count_fds(".index"), 1);
+	CHECK_EQ(count_fds(".index"), 0);
 	CHECK_EQ(count_maps(".index"), mapped);
 	plog_close(p);
 	CHECK(t_slurp("log/00000000000000000000.index", &x) >= 0);
@@ -775,7 +778,8 @@ TEST(segment_idle_and_activate)
 {
 	CHECK_EQ(mkdir("s", 0755), 0);
 	seg_t *s;
-	CHECK_EQ(seg_create(&s, "s", 0, 400, NULL, NULL), 0);
+	fdc_t *fdc = fdc_new(8, NULL, NULL);
+	CHECK_EQ(seg_create(&s, "s", 0, 400, fdc, NULL, NULL), 0);
 	seg_params_t prm = {1 << 20};
 	static model_t m;
 	int64_t next = 0;
@@ -807,9 +811,10 @@ TEST(segment_idle_and_activate)
 	}
 	size_t nidx = s->nidx;
 	seg_close(s);
-	CHECK_EQ(seg_open(&s, "s", 0, SEG_VERIFY_ALL, UINT64_MAX, 400, NULL, NULL), 0);
+	CHECK_EQ(seg_open(&s, "s", 0, SEG_VERIFY_ALL, UINT64_MAX, 400, fdc, NULL, NULL), 0);
 	CHECK_EQ(s->next, next);
 	CHECK_EQ(s->nidx, nidx);
 	CHECK_EQ(s->index_dirty, 0); /* the files matched what the walk computed */
 	seg_close(s);
+	fdc_free(fdc);
 }
