@@ -131,9 +131,9 @@ typedef struct jobs {
 	uint32_t conns_n, conns_total, producers_n, workers_n;
 	/* durability (job_journal.c, job_store.c) */
 	struct jrnl *jr;
-	struct dur *dur; /* the journal's durability domain */
+	struct dur *dur;      /* the journal's durability domain */
 	const log_t *log;
-	uint64_t jseq; /* records appended (stats: binlog-records-written) */
+	uint64_t jseq;        /* records appended (stats: binlog-records-written) */
 	uint64_t replay_garbage;
 	int replaying;
 	loop_task_t maint_task; /* compaction check at the end of a turn */
