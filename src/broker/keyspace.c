@@ -391,6 +391,15 @@ ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen)
 	return o;
 }
 
+ks_obj_t *ks_peek(keyspace_t *ks, const char *key, size_t klen)
+{
+	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+		(void)expire_now(ks, key, klen);
+		return NULL;
+	}
+	return map_get(&ks->keys, key, klen);
+}
+
 /* The value at key if it has type t; *wrong when another type. */
 static void *typed(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, int *wrong)
 {
@@ -1360,7 +1369,8 @@ int ks_open(keyspace_t **out, broker_t *b)
 		log_error(b->log, "resp: cannot open the stream store: %s", sl_strerror(rc));
 		goto fail;
 	}
-	ks->enc = (kvs_enc_t){128, 64, 512, 128, 64};
+	/* Redis 7.0's defaults (config.c). */
+	ks->enc = (kvs_enc_t){512, 64, 512, 128, 64};
 	kvs_sink_t ksink = {
 	    .list = kv_list,
 	    .set = kv_set,

@@ -140,6 +140,8 @@ void ks_reply(keyspace_t *ks, conn_t *c, const void *p, size_t n, dur_fin_fn fin
 
 /* The object at key, or NULL. A view valid until the next mutation. */
 ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen);
+/* ks_find without updating the key's access time (OBJECT). */
+ks_obj_t *ks_peek(keyspace_t *ks, const char *key, size_t klen);
 /* The list at key (NULL if absent); *wrong set when another type. */
 qlist_t *ks_list(keyspace_t *ks, const char *key, size_t klen, int *wrong);
 /* Absolute expiry time (wall ms) of key, or 0. No lazy expiry. */

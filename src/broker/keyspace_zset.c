@@ -105,6 +105,7 @@ int ks_zadd(keyspace_t *ks, const char *key, size_t klen, int flags, size_t n, c
 				s += x->score;
 			if ((lt && s >= x->score) || (gt && s <= x->score))
 				continue;
+			s = zset_lp_score(z, s);
 			done = 1;
 			if (s != x->score) {
 				zset_update(z, x, s);
@@ -113,8 +114,9 @@ int ks_zadd(keyspace_t *ks, const char *key, size_t klen, int flags, size_t n, c
 		} else {
 			if (xx)
 				continue;
-			zset_add(z, m[i], lens[i], s);
 			zset_enc(z, ks->enc.zset_entries, ks->enc.zset_value, lens[i]);
+			s = zset_lp_score(z, s);
+			zset_add(z, m[i], lens[i], s);
 			(*added)++;
 			(*changed)++;
 			done = 1;
@@ -274,15 +276,19 @@ int ks_zstore(keyspace_t *ks, const char *dst, size_t dlen, zset_t *res)
 		return rc;
 	}
 	size_t n = zset_len(res), i = 0, maxlen = 0;
+	for (znode_t *x = zset_first(res); x; x = zset_next(x))
+		if (x->mlen > maxlen)
+			maxlen = x->mlen;
+	res->big = n > ks->enc.zset_entries || maxlen > ks->enc.zset_value;
 	const char **lm = xmalloc(n * sizeof *lm);
 	size_t *ll = xmalloc(n * sizeof *ll);
 	double *ls = xmalloc(n * sizeof *ls);
 	for (znode_t *x = zset_first(res); x; x = zset_next(x), i++) {
+		/* In place: -0 and 0 sort alike. */
+		x->score = zset_lp_score(res, x->score);
 		lm[i] = x->m;
 		ll[i] = x->mlen;
 		ls[i] = x->score;
-		if (x->mlen > maxlen)
-			maxlen = x->mlen;
 	}
 	uint64_t kv = 0, ss = 0;
 	if (o)
@@ -293,7 +299,6 @@ int ks_zstore(keyspace_t *ks, const char *dst, size_t dlen, zset_t *res)
 		if (o)
 			ks_del_key(ks, dst, dlen, o);
 		if (n) {
-			res->big = n > ks->enc.zset_entries || maxlen > ks->enc.zset_value;
 			ks_obj_add(ks, dst, dlen, KS_ZSET, res);
 			kvs_log_items(ks->kv, KVS_R_ZADD, dst, dlen, n, lm, ll, ls, res->bytes, 0);
 			ks_event(ks, dst, dlen, KS_EV_DATA);

@@ -487,11 +487,12 @@ static void replay_items(kvs_t *st, uint8_t type, const char *key, size_t klen, 
 		case R_ZADD: {
 			uint64_t b = z->bytes;
 			znode_t *x = zset_find(z, m, mlen);
-			if (!x)
+			if (!x) {
+				zset_enc(z, enc->zset_entries, enc->zset_value, mlen);
 				zset_add(z, m, mlen, score);
-			else if (x->score != score)
+			} else if (x->score != score) {
 				zset_update(z, x, score);
-			zset_enc(z, enc->zset_entries, enc->zset_value, mlen);
+			}
 			live_delta(st, b, z->bytes);
 			break;
 		}

@@ -136,6 +136,17 @@ size_t num_d2str(char *buf, size_t len, double v)
 	return (size_t)snprintf(buf, len, "%.17g", v);
 }
 
+int num_d2ll(double d, long long *out)
+{
+	if (d < (double)(-INT64_MAX / 2) || d > (double)(INT64_MAX / 2))
+		return 0;
+	long long ll = (long long)d;
+	if ((double)ll != d)
+		return 0;
+	*out = ll;
+	return 1;
+}
+
 size_t num_d2string(char *buf, size_t len, double v)
 {
 	if (isnan(v))
@@ -144,7 +155,8 @@ size_t num_d2string(char *buf, size_t len, double v)
 		return (size_t)snprintf(buf, len, "%s", v > 0 ? "inf" : "-inf");
 	if (v == 0)
 		return (size_t)snprintf(buf, len, "%s", signbit(v) ? "-0" : "0");
-	if (v > -4503599627370495.0 && v < 4503599627370496.0 && v == (double)(long long)v)
-		return (size_t)snprintf(buf, len, "%lld", (long long)v);
+	long long ll;
+	if (num_d2ll(v, &ll))
+		return (size_t)snprintf(buf, len, "%lld", ll);
 	return (size_t)snprintf(buf, len, "%.17g", v);
 }

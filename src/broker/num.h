@@ -31,8 +31,11 @@ int num_str2ld(const char *p, size_t n, long double *out);
 size_t num_ld2str_human(char *buf, size_t len, long double v);
 /* %.17g with "inf"/"-inf" (addReplyDouble's text). buf >= NUM_D_CHARS. */
 size_t num_d2str(char *buf, size_t len, double v);
-/* Redis's d2string: integers in +-2^52 without exponent, else %.17g;
- * "-0" and "0"; "nan", "inf", "-inf". */
+/* Redis's double2ll: whether d is an integer within +-INT64_MAX/2 (what a
+ * listpack stores as an integer), and which. */
+int num_d2ll(double d, long long *out);
+/* Redis 7.0's d2string: such integers without exponent, else %.17g; "-0"
+ * and "0"; "nan", "inf", "-inf". */
 size_t num_d2string(char *buf, size_t len, double v);
 
 #endif

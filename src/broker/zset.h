@@ -108,12 +108,20 @@ znode_t *zset_last_in_lex(const zset_t *z, const zlex_t *r);
 int zset_lex_gte_min(const znode_t *x, const zlex_t *r);
 int zset_lex_lte_max(const znode_t *x, const zlex_t *r);
 
-/* After adding a member of mlen bytes: the set leaves the listpack
- * encoding past max_entries members or a member longer than max_value. */
+/* Before adding a member of mlen bytes: the set leaves the listpack
+ * encoding when it would pass max_entries members or the member is longer
+ * than max_value (Redis converts before inserting). */
 static inline void zset_enc(zset_t *z, size_t max_entries, size_t max_value, size_t mlen)
 {
-	if (!z->big && (z->len > max_entries || mlen > max_value))
+	if (!z->big && (z->len + 1 > max_entries || mlen > max_value))
 		z->big = 1;
+}
+
+/* The score a member gets in a listpack-encoded set: Redis stores
+ * integral scores there as integers, so -0 comes back as 0. */
+static inline double zset_lp_score(const zset_t *z, double s)
+{
+	return !z->big && s == 0 ? 0.0 : s;
 }
 
 /* Journal cost of one member (its text and its score). */

@@ -148,7 +148,6 @@ void resp_reply_end(resp_cli_t *cl, buf_t *scratch);
 
 /* Dispatch one parsed request (commands.c). */
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv);
-const resp_cmd_t *resp_cmd_table(size_t *n);
 const resp_cmd_t *resp_cmd_lookup(const resp_cmd_t *table, const char *name, size_t len);
 /* Top-level command by name, any case, through srv->cmds (the hash index
  * of the table): what dispatch, MULTI queueing and WATCH use. */
