@@ -366,7 +366,8 @@ enum {
  * write failed), then the trim (NULL or KS_TRIM_NONE: none). Creates the
  * stream unless nomkstream (then SL_ENOENT). *out is the entry's ID.
  * SL_ERANGE: the stream exhausted the ID space; SL_EINVAL: the ID is not
- * above the stream's last ID. */
+ * above the stream's last ID; SL_ETOOBIG: <ms>-* when ms's sequence is
+ * used up. */
 int ks_xadd(keyspace_t *ks, const char *key, size_t klen, sid_t id, int idmode, int nomkstream,
             uint32_t npairs, const char *const *ptrs, const size_t *lens, const ks_trim_t *trim,
             sid_t *out);

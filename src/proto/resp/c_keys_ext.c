@@ -102,7 +102,7 @@ RESP_HANDLER(resp_c_object_help)
 	    "    Return the number of references of the value associated with the specified",
 	    "    <key>.",
 	    "HELP",
-	    "    Print this help.",
+	    "    Prints this help.",
 	    NULL,
 	};
 	resp_help(cl, lines);
