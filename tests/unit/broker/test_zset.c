@@ -161,9 +161,9 @@ TEST(odict_order_removals_and_random)
 {
 	odict_t d;
 	odict_init(&d, int_key);
-	static char keys[2000][12];
+	static char keys[2000][16];
 	for (int i = 0; i < 2000; i++) {
-		snprintf(keys[i], sizeof keys[i], "k%d", i);
+		snprintf(keys[i], sizeof keys[i], "k%d", i % 100000);
 		odict_add(&d, keys[i]);
 	}
 	/* Remove all but every tenth: compactions happen on the way. */
