@@ -323,7 +323,14 @@ void ks_del_cost(const keyspace_t *ks, const char *key, size_t klen, const ks_ob
 	}
 }
 
+static void del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o, int ev);
+
 void ks_del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o)
+{
+	del_key(ks, key, klen, o, KS_EV_DELETED);
+}
+
+static void del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o, int ev)
 {
 	if (o->type == KS_STREAM) {
 		sstore_log_delkey(ks->ss, key, klen);
@@ -335,7 +342,7 @@ void ks_del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o)
 		kvs_log_del(ks->kv, key, klen, ks_obj_cost(o) + klen);
 	}
 	ks_obj_drop(ks, key, klen);
-	ks_event(ks, key, klen, KS_EV_DELETED);
+	ks_event(ks, key, klen, ev);
 }
 
 static int is_expired(const keyspace_t *ks, const char *key, size_t klen)
@@ -360,7 +367,7 @@ static int expire_now(keyspace_t *ks, const char *key, size_t klen)
 	if (rc < 0)
 		return rc;
 	ks->expired_keys++;
-	ks_del_key(ks, key, klen, o);
+	del_key(ks, key, klen, o, KS_EV_EXPIRED);
 	return 0;
 }
 

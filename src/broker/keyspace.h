@@ -102,6 +102,7 @@ enum ks_event {
 	KS_EV_CHANGED, /* any other modification */
 	KS_EV_DELETED, /* the key is gone (DEL, expiry, overwrite by another type) */
 	KS_EV_GROUP,   /* a stream consumer group was destroyed */
+	KS_EV_EXPIRED, /* the key is gone because its time passed */
 };
 
 typedef struct ks_hooks {

@@ -99,3 +99,43 @@ def test_randomkey_and_scan_types(pair):
              C("DEL", "s", "z"), C("RANDOMKEY")]
     for proto in (2, 3):
         diff(pair, steps, proto)
+
+
+CONFIG = [
+    C("CONFIG", "SET", "hash-max-ziplist-entries", "2", "set-max-intset-entries", "3"),
+    S("CONFIG", "GET", "*max-*-entries") if False else C("CONFIG", "GET", "set-max-intset-entries"),
+    C("CONFIG", "GET", "hash-max-ziplist-entries"), C("HSET", "h", "a", "1", "b", "2"), C("OBJECT", "ENCODING", "h"),
+    C("HSET", "h", "c", "3"), C("OBJECT", "ENCODING", "h"), C("SADD", "s", "1", "2", "3"), C("OBJECT", "ENCODING", "s"),
+    C("SADD", "s", "4"), C("OBJECT", "ENCODING", "s"), C("CONFIG", "SET", "zset-max-listpack-value", "3"),
+    C("ZADD", "z", "1", "abcd"), C("OBJECT", "ENCODING", "z"), C("CONFIG", "SET", "hash-max-ziplist-entries", "x"),
+    C("CONFIG", "SET", "hash-max-ziplist-entries", "-1"), C("CONFIG", "SET", "foo", "bar"),
+    C("CONFIG", "SET", "hash-max-ziplist-entries", "5", "hash-max-listpack-entries", "6"),
+    C("CONFIG", "SET", "hash-max-ziplist-entries"), C("CONFIG", "SET", "notify-keyspace-events", "KEQ"),
+    C("CONFIG", "SET", "notify-keyspace-events", "Kx$l"), C("CONFIG", "GET", "notify-keyspace-events"),
+    C("CONFIG", "SET", "notify-keyspace-events", "KEA"), C("CONFIG", "GET", "notify-keyspace-events"),
+    C("CONFIG", "SET", "notify-keyspace-events", ""), C("CONFIG", "GET", "notify-keyspace-events"),
+    C("CONFIG", "SET", "lua-time-limit", "100"), C("CONFIG", "GET", "lua-time-limit"), C("CONFIG", "GET", "busy-reply-threshold"),
+    C("CONFIG", "SET", "maxmemory-policy", "noeviction"), C("CONFIG", "GET", "maxmemory-policy"),
+    C("CONFIG", "SET", "hash-max-ziplist-entries", "512", "set-max-intset-entries", "512",
+      "zset-max-listpack-value", "64"),
+]
+
+
+def test_config_set_differential(pair):
+    for proto in (2, 3):
+        diff(pair, CONFIG, proto)
+
+
+def test_keyspace_notifications(pair):
+    def R():
+        return ("rr", 1)
+    steps = [("c", 0, "CONFIG", "SET", "notify-keyspace-events", "KEA"), ("c", 1, "PSUBSCRIBE", "__key*"),
+             ("c", 0, "HSET", "h", "a", "1"), R(), R(), ("c", 0, "HDEL", "h", "a"), R(), R(), R(), R(),
+             ("c", 0, "ZADD", "z", "1", "a"), R(), R(), ("c", 0, "RENAME", "z", "z2"), R(), R(), R(), R(),
+             ("c", 0, "SET", "k", "v", "EX", "100"), R(), R(), R(), R(), ("c", 0, "SADD", "s", "x"), R(), R(),
+             ("c", 0, "SMOVE", "s", "t", "x"), R(), R(), R(), R(), R(), R(), ("c", 0, "RPUSH", "l", "1", "2"), R(), R(),
+             ("c", 0, "LMOVE", "l", "m", "LEFT", "RIGHT"), R(), R(), R(), R(), ("c", 0, "DEL", "m", "t"), R(), R(), R(), R(),
+             ("c", 0, "EXPIRE", "k", "100"), R(), R(), ("c", 0, "INCR", "n"), R(), R(),
+             ("c", 0, "CONFIG", "SET", "notify-keyspace-events", "Kz"), ("c", 0, "SADD", "s2", "x"),
+             ("c", 0, "ZADD", "z3", "1", "a"), R(), ("c", 0, "CONFIG", "SET", "notify-keyspace-events", "")]
+    diff(pair, steps, 2, nclients=2)

@@ -59,6 +59,13 @@ int resp_zpop_reply(resp_cli_t *cl, const resp_arg_t *key, int max, int64_t coun
 int resp_zmpop_args(resp_cli_t *cl, int argc, resp_arg_t *argv, int numidx, int64_t *numkeys,
                     int *max, int64_t *count);
 
+/* notify-keyspace-events (notify.c): the flags of a class string (-1 when
+ * a character is not a class), the string of flags (buf >= 20), and the
+ * notification of one change of a key (the keyspace's key hook). */
+int resp_notify_parse(const char *s, size_t n);
+size_t resp_notify_format(int flags, char *buf);
+void resp_notify_key(resp_srv_t *srv, const char *key, size_t klen, int ev);
+
 /* A subcommand HELP reply: the lines (NULL-terminated) as simple
  * strings (c_keys_ext.c). */
 void resp_help(resp_cli_t *cl, const char *const *lines);

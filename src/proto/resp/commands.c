@@ -561,5 +561,18 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	}
 	cl->last_cmd = cmd->name;
 	srv->total_cmds++;
-	return cmd->fn(cl, argc, argv);
+	if (!srv->notify)
+		return cmd->fn(cl, argc, argv);
+	/* Keyspace notifications name their events after the command. */
+	const resp_cmd_t *ncmd = srv->ncmd;
+	resp_arg_t *nargv = srv->nargv;
+	int nargc = srv->nargc;
+	srv->ncmd = parent ? parent : cmd;
+	srv->nargv = argv;
+	srv->nargc = argc;
+	int rc = cmd->fn(cl, argc, argv);
+	srv->ncmd = ncmd;
+	srv->nargv = nargv;
+	srv->nargc = nargc;
+	return rc;
 }
