@@ -32,11 +32,14 @@ typedef const char *(*odict_key_fn)(const void *e, size_t *klen);
 
 typedef struct odict {
 	void **ents;       /* dense, insertion order; NULL marks a removed one */
-	uint32_t *hashes;  /* low 32 bits of each element's hash */
 	size_t nents, cap; /* positions used / allocated */
 	size_t live;       /* elements present */
-	uint32_t *idx;     /* index slots: 0 empty, else position + 1 */
-	size_t icap;       /* power of two, or 0 */
+	/* Index slots: 0 empty, else (32-bit hash << 32) | (position + 1). The
+	 * hash beside the position spares a lookup one cache miss per probe
+	 * (no element is read unless its hash matches) and lets the index be
+	 * rebuilt without hashing any key again. */
+	uint64_t *idx;
+	size_t icap; /* power of two, or 0 */
 	uint64_t seed;
 	uint64_t gen; /* bumped when positions move */
 	odict_key_fn key;
