@@ -359,7 +359,7 @@ static void store(resp_cli_t *cl, const resp_arg_t *dst, rset_t *res)
 static int sinter_generic(resp_cli_t *cl, int n, const resp_arg_t *keys, const resp_arg_t *dst,
                           int count_only, uint64_t limit)
 {
-	rset_t **sets = malloc((size_t)n * sizeof *sets);
+	rset_t **sets = calloc((size_t)n, sizeof *sets);
 	if (!sets)
 		abort();
 	int missing;
@@ -427,7 +427,7 @@ RESP_HANDLER(resp_c_sintercard)
 static int union_diff_generic(resp_cli_t *cl, int n, const resp_arg_t *keys, const resp_arg_t *dst,
                               int op)
 {
-	rset_t **sets = malloc((size_t)n * sizeof *sets);
+	rset_t **sets = calloc((size_t)n, sizeof *sets);
 	if (!sets)
 		abort();
 	int missing;
