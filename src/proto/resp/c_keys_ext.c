@@ -217,3 +217,88 @@ RESP_HANDLER(resp_c_pexpiretime)
 	(void)argc;
 	return expiretime(cl, &argv[1], 1);
 }
+
+/* --- MEMORY -------------------------------------------------------------------------- */
+
+/* An estimate of what key and its value take in RAM: the bytes of the
+ * content plus a per-element bookkeeping cost of this implementation
+ * (allocation headers, index slots, skip-list levels on average). */
+static int64_t mem_usage(size_t klen, const ks_obj_t *o)
+{
+	int64_t n = (int64_t)klen + 64; /* the key's map slot, copy and object */
+	switch (o->type) {
+	case KS_STRING:
+		return n + (int64_t)((const qlv_t *)o->ptr)->len + 24;
+	case KS_LIST: {
+		const qlist_t *l = o->ptr;
+		return n + (int64_t)l->bytes + 32 * (int64_t)qlist_len(l);
+	}
+	case KS_HASH: {
+		const rhash_t *h = o->ptr;
+		return n + (int64_t)h->bytes + 40 * (int64_t)rhash_len(h);
+	}
+	case KS_SET: {
+		const rset_t *s = o->ptr;
+		if (rset_is_intset(s))
+			return n + 8 * (int64_t)s->icap;
+		return n + (int64_t)s->bytes + 40 * (int64_t)rset_len(s);
+	}
+	case KS_ZSET: {
+		const zset_t *z = o->ptr;
+		return n + (int64_t)z->bytes + 72 * (int64_t)zset_len(z);
+	}
+	case KS_STREAM:
+		return n + 56 * (int64_t)((const stream_t *)o->ptr)->length + 256;
+	}
+	return n;
+}
+
+RESP_HANDLER(resp_c_memory_usage)
+{
+	for (int j = 3; j < argc; j++) {
+		if (resp_arg_is(&argv[j], "samples") && j + 1 < argc) {
+			int64_t samples;
+			if (resp_arg_ll_or_reply(cl, &argv[j + 1], &samples) < 0)
+				return 0;
+			if (samples < 0) {
+				resp_err_syntax(cl);
+				return 0;
+			}
+			j++;
+		} else {
+			resp_err_syntax(cl);
+			return 0;
+		}
+	}
+	ks_obj_t *o = ks_peek(cl->srv->ks, argv[2].p, argv[2].len);
+	if (!o)
+		resp_null(cl->out, cl->proto);
+	else
+		resp_int(cl->out, mem_usage(argv[2].len, o));
+	return 0;
+}
+
+RESP_HANDLER(resp_c_memory_help)
+{
+	(void)argc;
+	(void)argv;
+	static const char *const lines[] = {
+	    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	    "DOCTOR",
+	    "    Return memory problems reports.",
+	    "MALLOC-STATS",
+	    "    Return internal statistics report from the memory allocator.",
+	    "PURGE",
+	    "    Attempt to purge dirty pages for reclamation by the allocator.",
+	    "STATS",
+	    "    Return information about the memory usage of the server.",
+	    "USAGE <key> [SAMPLES <count>]",
+	    "    Return memory in bytes used by <key> and its value. Nested values are",
+	    "    sampled up to <count> times (default: 5, 0 means sample all).",
+	    "HELP",
+	    "    Prints this help.",
+	    NULL,
+	};
+	resp_help(cl, lines);
+	return 0;
+}

@@ -75,6 +75,8 @@ RESP_HANDLER(resp_c_object_freq);
 RESP_HANDLER(resp_c_object_help);
 RESP_HANDLER(resp_c_object_idletime);
 RESP_HANDLER(resp_c_object_refcount);
+RESP_HANDLER(resp_c_memory_usage);
+RESP_HANDLER(resp_c_memory_help);
 RESP_HANDLER(resp_c_copy);
 RESP_HANDLER(resp_c_renamenx);
 RESP_HANDLER(resp_c_randomkey);

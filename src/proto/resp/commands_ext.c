@@ -22,7 +22,17 @@ static const resp_cmd_t object_subs[] = {
     END,
 };
 
+static const resp_cmd_t memory_subs[] = {
+    CMD("help", 2, L | S, resp_c_memory_help, 0, 0, 0, "server", "4.0.0", "slow",
+        "Show helpful text about the different subcommands"),
+    CMD("usage", -3, R, resp_c_memory_usage, 2, 2, 1, "server", "4.0.0", "read slow",
+        "Estimate the memory usage of a key"),
+    END,
+};
+
 const resp_cmd_t resp_cmds_ext[] = {
+    CONTAINER("memory", -2, 0, NULL, "server", "4.0.0", "slow",
+              "A container for memory diagnostics commands", memory_subs),
     CONTAINER("object", -2, 0, NULL, "generic", "2.2.3", "slow",
               "A container for object introspection commands", object_subs),
     /* keys (c_keys_ext.c, c_sort.c) */
