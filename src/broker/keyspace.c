@@ -41,6 +41,7 @@
  */
 #include "broker/keyspace_priv.h"
 
+#include "broker/num.h"
 #include "core/err.h"
 #include "core/time.h"
 
@@ -53,17 +54,149 @@
 #define EXPIRE_SAMPLE 64
 #define EXPIRE_ROUNDS 16
 
+/* The type registry: what every generic path (deletion, snapshots,
+ * COPY, the rebuild, close) needs to know about a value of each type.
+ * Streams are special everywhere (their own journal and log), so their
+ * row only names them. */
+typedef struct type_ops {
+	const char *name;
+	int kind;                        /* kv_store.h KVS_*: the snapshot's kind */
+	void (*free)(void *v);           /* NULL: streams (ks_stream_free) */
+	uint64_t (*cost)(const void *v); /* journal cost of the whole value */
+	void *(*dup)(const void *v);
+} type_ops_t;
+
+static uint64_t list_cost(const void *v)
+{
+	const qlist_t *l = v;
+	return l->bytes + 4 * qlist_len(l);
+}
+static uint64_t string_cost(const void *v)
+{
+	return kvs_cost(((const qlv_t *)v)->len);
+}
+static uint64_t hash_cost(const void *v)
+{
+	return ((const rhash_t *)v)->bytes;
+}
+static uint64_t set_cost(const void *v)
+{
+	return ((const rset_t *)v)->bytes;
+}
+static uint64_t zset_cost_all(const void *v)
+{
+	return ((const zset_t *)v)->bytes;
+}
+static void list_free_v(void *v)
+{
+	qlist_free(v);
+}
+static void hash_free_v(void *v)
+{
+	rhash_free(v);
+}
+static void set_free_v(void *v)
+{
+	rset_free(v);
+}
+static void zset_free_v(void *v)
+{
+	zset_free(v);
+}
+static void *list_dup(const void *v)
+{
+	qlist_t *c = qlist_new();
+	qlist_iter_t it;
+	if (qlist_len(v)) {
+		qlist_iter_init(v, &it, 0, 0);
+		for (qlv_t *e; (e = qlist_iter_next(&it)) != NULL;)
+			qlist_push(c, 1, qlv_new(e->p, e->len));
+	}
+	return c;
+}
+static void *string_dup(const void *v)
+{
+	const qlv_t *q = v;
+	return qlv_new(q->p, q->len);
+}
+static void *hash_dup_v(const void *v)
+{
+	return rhash_dup(v);
+}
+static void *set_dup_v(const void *v)
+{
+	return rset_dup(v);
+}
+static void *zset_dup_v(const void *v)
+{
+	return zset_dup(v);
+}
+
+static const type_ops_t types[] = {
+    [KS_STREAM] = {"stream", KVS_OTHER, NULL, NULL, NULL},
+    [KS_LIST] = {"list", KVS_LIST, list_free_v, list_cost, list_dup},
+    [KS_STRING] = {"string", KVS_STRING, free, string_cost, string_dup},
+    [KS_HASH] = {"hash", KVS_HASH, hash_free_v, hash_cost, hash_dup_v},
+    [KS_SET] = {"set", KVS_SET, set_free_v, set_cost, set_dup_v},
+    [KS_ZSET] = {"zset", KVS_ZSET, zset_free_v, zset_cost_all, zset_dup_v},
+};
+
 const char *ks_type_name(ks_type_t t)
 {
-	switch (t) {
+	if ((size_t)t < sizeof types / sizeof types[0] && types[t].name)
+		return types[t].name;
+	return "none";
+}
+
+/* Frees a value of a type other than stream. */
+static void val_free(ks_type_t t, void *v)
+{
+	types[t].free(v);
+}
+
+void *ks_val_dup(ks_type_t t, const void *v)
+{
+	return types[t].dup(v);
+}
+
+const char *ks_obj_encoding(const ks_obj_t *o)
+{
+	switch (o->type) {
 	case KS_STREAM:
 		return "stream";
 	case KS_LIST:
-		return "list";
-	case KS_STRING:
-		return "string";
+		return "quicklist";
+	case KS_STRING: {
+		/* Redis: an integer that fits a long is stored as one; other
+		 * values of up to 44 bytes are embedded in the object. */
+		const qlv_t *v = o->ptr;
+		int64_t n;
+		if (o->raw)
+			return "raw";
+		if (v->len <= 20 && num_str2ll(v->p, v->len, &n) == 0)
+			return "int";
+		return v->len <= 44 ? "embstr" : "raw";
 	}
-	return "none";
+	case KS_HASH:
+		return ((const rhash_t *)o->ptr)->big ? "hashtable" : "listpack";
+	case KS_SET:
+		return rset_is_intset(o->ptr) ? "intset" : "hashtable";
+	case KS_ZSET:
+		return ((const zset_t *)o->ptr)->big ? "skiplist" : "listpack";
+	}
+	return "unknown";
+}
+
+int64_t ks_obj_idle(const keyspace_t *ks, const ks_obj_t *o)
+{
+	uint32_t now = (uint32_t)(loop_now_ms(ks->loop) / 1000);
+	return now >= o->atime ? (int64_t)(now - o->atime) : 0;
+}
+
+static void touch(const keyspace_t *ks, ks_obj_t *o)
+{
+	if (o)
+		o->atime = (uint32_t)(loop_now_ms(ks->loop) / 1000);
 }
 
 static void *xgrow(void *p, size_t *cap, size_t elem)
@@ -104,39 +237,27 @@ void ks_exp_set(keyspace_t *ks, const char *key, size_t klen, int64_t at)
 
 ks_obj_t *ks_obj_add(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, void *ptr)
 {
-	ks_obj_t *o = malloc(sizeof *o);
+	ks_obj_t *o = calloc(1, sizeof *o);
 	if (!o)
 		abort();
 	o->type = t;
 	o->ptr = ptr;
+	touch(ks, o);
 	map_put(&ks->keys, key, klen, o);
 	return o;
 }
 
 uint64_t ks_obj_cost(const ks_obj_t *o)
 {
-	if (o->type == KS_LIST) {
-		const qlist_t *l = o->ptr;
-		return l->bytes + 4 * qlist_len(l);
-	}
-	if (o->type == KS_STRING)
-		return kvs_cost(((const qlv_t *)o->ptr)->len);
-	return 0;
+	return types[o->type].cost ? types[o->type].cost(o->ptr) : 0;
 }
 
 static void obj_free(keyspace_t *ks, ks_obj_t *o, int now)
 {
-	switch (o->type) {
-	case KS_STREAM:
+	if (o->type == KS_STREAM)
 		ks_stream_free(ks, o->ptr, now);
-		break;
-	case KS_LIST:
-		qlist_free(o->ptr);
-		break;
-	case KS_STRING:
-		free(o->ptr);
-		break;
-	}
+	else
+		val_free(o->type, o->ptr);
 	free(o);
 }
 
@@ -202,7 +323,14 @@ void ks_del_cost(const keyspace_t *ks, const char *key, size_t klen, const ks_ob
 	}
 }
 
+static void del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o, int ev);
+
 void ks_del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o)
+{
+	del_key(ks, key, klen, o, KS_EV_DELETED);
+}
+
+static void del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o, int ev)
 {
 	if (o->type == KS_STREAM) {
 		sstore_log_delkey(ks->ss, key, klen);
@@ -214,7 +342,7 @@ void ks_del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o)
 		kvs_log_del(ks->kv, key, klen, ks_obj_cost(o) + klen);
 	}
 	ks_obj_drop(ks, key, klen);
-	ks_event(ks, key, klen, KS_EV_DELETED);
+	ks_event(ks, key, klen, ev);
 }
 
 static int is_expired(const keyspace_t *ks, const char *key, size_t klen)
@@ -239,7 +367,7 @@ static int expire_now(keyspace_t *ks, const char *key, size_t klen)
 	if (rc < 0)
 		return rc;
 	ks->expired_keys++;
-	ks_del_key(ks, key, klen, o);
+	del_key(ks, key, klen, o, KS_EV_EXPIRED);
 	return 0;
 }
 
@@ -250,7 +378,9 @@ ks_obj_t *ks_lookup_w(keyspace_t *ks, const char *key, size_t klen, int *rc)
 		*rc = expire_now(ks, key, klen);
 		return NULL;
 	}
-	return map_get(&ks->keys, key, klen);
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	touch(ks, o);
+	return o;
 }
 
 /* --- lookups -------------------------------------------------------------------------- */
@@ -263,14 +393,56 @@ ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen)
 		(void)expire_now(ks, key, klen);
 		return NULL;
 	}
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	touch(ks, o);
+	return o;
+}
+
+ks_obj_t *ks_peek(keyspace_t *ks, const char *key, size_t klen)
+{
+	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+		(void)expire_now(ks, key, klen);
+		return NULL;
+	}
 	return map_get(&ks->keys, key, klen);
+}
+
+/* The value at key if it has type t; *wrong when another type. */
+static void *typed(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, int *wrong)
+{
+	ks_obj_t *o = ks_find(ks, key, klen);
+	*wrong = o && o->type != t;
+	return o && o->type == t ? o->ptr : NULL;
 }
 
 qlist_t *ks_list(keyspace_t *ks, const char *key, size_t klen, int *wrong)
 {
-	ks_obj_t *o = ks_find(ks, key, klen);
-	*wrong = o && o->type != KS_LIST;
-	return o && o->type == KS_LIST ? o->ptr : NULL;
+	return typed(ks, key, klen, KS_LIST, wrong);
+}
+
+rhash_t *ks_hash(keyspace_t *ks, const char *key, size_t klen, int *wrong)
+{
+	return typed(ks, key, klen, KS_HASH, wrong);
+}
+
+rset_t *ks_rset(keyspace_t *ks, const char *key, size_t klen, int *wrong)
+{
+	return typed(ks, key, klen, KS_SET, wrong);
+}
+
+zset_t *ks_zset(keyspace_t *ks, const char *key, size_t klen, int *wrong)
+{
+	return typed(ks, key, klen, KS_ZSET, wrong);
+}
+
+uint64_t *ks_rng(keyspace_t *ks)
+{
+	return &ks->rng;
+}
+
+kvs_enc_t *ks_enc(keyspace_t *ks)
+{
+	return &ks->enc;
 }
 
 int ks_stream(keyspace_t *ks, const char *key, size_t klen, stream_t **s)
@@ -359,6 +531,26 @@ int ks_del(keyspace_t *ks, int n, const char *const *keys, const size_t *klens, 
 			continue;
 		ks_del_key(ks, keys[i], klens[i], o);
 		(*deleted)++;
+	}
+	return 0;
+}
+
+int ks_randomkey(keyspace_t *ks, const char **key, size_t *klen)
+{
+	/* A random slot of the key map, then the next key from there (keys
+	 * after long empty runs come up more often; Redis's pick is not fair
+	 * either). An expired key is deleted and the draw retried. */
+	for (int tries = 0; tries < 100 && map_len(&ks->keys); tries++) {
+		const map_t *m = &ks->keys;
+		size_t i = (size_t)(odict_rand(&ks->rng) & (m->cap - 1));
+		while (!m->slots[i].key)
+			i = (i + 1) & (m->cap - 1);
+		*key = m->slots[i].key;
+		*klen = m->slots[i].klen;
+		if (!ks_expired(ks, *key, *klen))
+			return 1;
+		if (expire_now(ks, *key, *klen) < 0)
+			return 1; /* cannot be deleted now: Redis would show it too */
 	}
 	return 0;
 }
@@ -874,13 +1066,55 @@ static void kv_each(void *arg, kvs_each_fn fn, void *farg)
 	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
 		ks_obj_t *o = v;
 		int64_t at = ks_exp_get(ks, k, kl);
-		if (o->type == KS_LIST)
-			fn(farg, k, kl, KVS_LIST, o->ptr, at);
-		else if (o->type == KS_STRING)
-			fn(farg, k, kl, KVS_STRING, o->ptr, at);
+		int kind = types[o->type].kind;
+		if (kind != KVS_OTHER)
+			fn(farg, k, kl, kind, o->ptr, at);
 		else if (at)
 			fn(farg, k, kl, KVS_OTHER, NULL, at);
 	}
+}
+
+/* The value of type t at key for replay, created when asked. */
+static void *kv_typed(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, int create)
+{
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (o)
+		return o->type == t ? o->ptr : NULL;
+	if (!create)
+		return NULL;
+	void *v = t == KS_HASH  ? (void *)rhash_new()
+	          : t == KS_SET ? (void *)rset_new()
+	                        : (void *)zset_new();
+	ks_obj_add(ks, key, klen, t, v);
+	return v;
+}
+
+static rhash_t *kv_hash(void *arg, const char *key, size_t klen, int create)
+{
+	return kv_typed(arg, key, klen, KS_HASH, create);
+}
+
+static rset_t *kv_sset(void *arg, const char *key, size_t klen, int create)
+{
+	return kv_typed(arg, key, klen, KS_SET, create);
+}
+
+static zset_t *kv_zset(void *arg, const char *key, size_t klen, int create)
+{
+	return kv_typed(arg, key, klen, KS_ZSET, create);
+}
+
+static void kv_copy(void *arg, const char *src, size_t slen, const char *dst, size_t dlen)
+{
+	keyspace_t *ks = arg;
+	ks_obj_t *s = map_get(&ks->keys, src, slen), *d = map_get(&ks->keys, dst, dlen);
+	if (!s || s->type == KS_STREAM || (d && d->type == KS_STREAM))
+		return;
+	if (d)
+		sink_drop(ks, dst, dlen);
+	ks_obj_t *o = ks_obj_add(ks, dst, dlen, s->type, ks_val_dup(s->type, s->ptr));
+	o->raw = s->raw;
+	ks_exp_set(ks, dst, dlen, ks_exp_get(ks, src, slen));
 }
 
 /* Deletes every key of the given types (type 0: streams; else lists and
@@ -1048,10 +1282,8 @@ static void drop_model(keyspace_t *ks, map_t *reuse)
 			s->log = NULL;
 			s->inflush = s->inrelease = 0;
 			stream_free(s);
-		} else if (o->type == KS_LIST) {
-			qlist_free(o->ptr);
 		} else {
-			free(o->ptr);
+			val_free(o->type, o->ptr);
 		}
 		free(o);
 	}
@@ -1134,6 +1366,7 @@ int ks_open(keyspace_t **out, broker_t *b)
 	ks->log = b->log;
 	ks->loop = b->loop;
 	ks->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
+	ks->rng = (uint64_t)time_wall_us() ^ (uint64_t)(uintptr_t)ks;
 	map_init(&ks->keys);
 	map_init(&ks->expires);
 	map_init(&ks->floors);
@@ -1150,8 +1383,24 @@ int ks_open(keyspace_t **out, broker_t *b)
 		log_error(b->log, "resp: cannot open the stream store: %s", sl_strerror(rc));
 		goto fail;
 	}
-	kvs_sink_t ksink = {kv_list, kv_set,   kv_del,          kv_expire, kv_rename,
-	                    kv_each, kv_flush, on_store_failed, ks};
+	/* Redis 7.0's defaults (config.c). */
+	ks->enc = (kvs_enc_t){512, 64, 512, 128, 64};
+	kvs_sink_t ksink = {
+	    .list = kv_list,
+	    .set = kv_set,
+	    .del = kv_del,
+	    .expire = kv_expire,
+	    .rename = kv_rename,
+	    .hash = kv_hash,
+	    .sset = kv_sset,
+	    .zset = kv_zset,
+	    .copy = kv_copy,
+	    .each = kv_each,
+	    .flush = kv_flush,
+	    .failed = on_store_failed,
+	    .enc = &ks->enc,
+	    .arg = ks,
+	};
 	rc = kvs_open(&ks->kv, b, &ksink);
 	if (rc < 0) {
 		log_error(b->log, "resp: cannot open the keys store: %s", sl_strerror(rc));
@@ -1198,10 +1447,8 @@ void ks_close(keyspace_t *ks)
 		ks_obj_t *o = v;
 		if (o->type == KS_STREAM)
 			stream_free(o->ptr); /* closes its log */
-		else if (o->type == KS_LIST)
-			qlist_free(o->ptr);
 		else
-			free(o->ptr);
+			val_free(o->type, o->ptr);
 		free(o);
 	}
 	/* Logs of deleted streams whose deletion was not durable yet: closed,

@@ -5,6 +5,10 @@
  * the streams journal and one partition log per stream), the pub/sub
  * registry, and the one durability domain all of them belong to.
  *
+ * Types: streams, lists, strings, hashes, sets and sorted sets (the
+ * mutations of each in keyspace_<type>.c; models in stream.h, list.h,
+ * hash.h, set.h, zset.h).
+ *
  * The RESP front is an adapter: it parses, calls the functions below and
  * encodes their results; it keeps connection state only (blocked clients,
  * MULTI queues, WATCH lists, each connection's subscriptions).
@@ -44,9 +48,13 @@
 
 #include "broker/broker.h"
 #include "broker/dur.h"
+#include "broker/hash.h"
+#include "broker/kv_store.h"
 #include "broker/list.h"
 #include "broker/pubsub.h"
+#include "broker/set.h"
 #include "broker/stream.h"
+#include "broker/zset.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -57,14 +65,23 @@ typedef enum ks_type {
 	KS_STREAM = 1,
 	KS_LIST,   /* qlist_t */
 	KS_STRING, /* qlv_t (immutable: writes replace it) */
+	KS_HASH,   /* rhash_t */
+	KS_SET,    /* rset_t */
+	KS_ZSET,   /* zset_t */
 } ks_type_t;
 
 typedef struct ks_obj {
 	ks_type_t type;
 	void *ptr;
+	uint32_t atime; /* loop clock seconds of the last lookup (OBJECT IDLETIME) */
+	uint8_t raw;    /* a string edited in place (APPEND, SETRANGE, SETBIT) */
 } ks_obj_t;
 
 const char *ks_type_name(ks_type_t t);
+/* What OBJECT ENCODING answers for o (Redis 7.0's names). */
+const char *ks_obj_encoding(const ks_obj_t *o);
+/* Seconds since o was last looked up (OBJECT IDLETIME). */
+int64_t ks_obj_idle(const keyspace_t *ks, const ks_obj_t *o);
 
 /* --- lifecycle (broker.c) ------------------------------------------------- */
 
@@ -85,6 +102,7 @@ enum ks_event {
 	KS_EV_CHANGED, /* any other modification */
 	KS_EV_DELETED, /* the key is gone (DEL, expiry, overwrite by another type) */
 	KS_EV_GROUP,   /* a stream consumer group was destroyed */
+	KS_EV_EXPIRED, /* the key is gone because its time passed */
 };
 
 typedef struct ks_hooks {
@@ -123,6 +141,8 @@ void ks_reply(keyspace_t *ks, conn_t *c, const void *p, size_t n, dur_fin_fn fin
 
 /* The object at key, or NULL. A view valid until the next mutation. */
 ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen);
+/* ks_find without updating the key's access time (OBJECT). */
+ks_obj_t *ks_peek(keyspace_t *ks, const char *key, size_t klen);
 /* The list at key (NULL if absent); *wrong set when another type. */
 qlist_t *ks_list(keyspace_t *ks, const char *key, size_t klen, int *wrong);
 /* Absolute expiry time (wall ms) of key, or 0. No lazy expiry. */
@@ -177,6 +197,21 @@ enum { KS_GETEX_KEEP, KS_GETEX_PERSIST, KS_GETEX_AT, KS_GETEX_DEL };
 int ks_getex(keyspace_t *ks, const char *key, size_t klen, int mode, int64_t at, ks_val_fn fn,
              void *arg);
 
+/* SETRANGE: writes v at offset (zero-padding), *len the new length;
+ * SL_ETOOBIG past max bytes. An absent key with an empty v is left absent
+ * (*len 0). */
+int ks_setrange(keyspace_t *ks, const char *key, size_t klen, size_t offset, const void *v,
+                size_t n, size_t max, int64_t *len);
+/* SETBIT: *old the previous bit. */
+int ks_setbit(keyspace_t *ks, const char *key, size_t klen, uint64_t bit, int on, int *old);
+/* INCRBYFLOAT: the new value's text in out (>= NUM_LD_CHARS bytes).
+ * SL_EINVAL not a float, SL_ERANGE NaN or infinity. */
+int ks_incrbyfloat(keyspace_t *ks, const char *key, size_t klen, long double by, char *out,
+                   size_t *outlen);
+/* MSETNX: 1 when set (no key existed), 0 when nothing was set. */
+int ks_msetnx(keyspace_t *ks, int n, const char *const *keys, const size_t *klens,
+              const char *const *vals, const size_t *vlens);
+
 /* --- lists ---------------------------------------------------------------- */
 
 /* LPUSH/RPUSH (tail 1) of n values; only_existing: LPUSHX/RPUSHX. *len is
@@ -203,6 +238,110 @@ int ks_ltrim(keyspace_t *ks, const char *key, size_t klen, int64_t start, int64_
 int ks_lmove(keyspace_t *ks, const char *src, size_t slen, const char *dst, size_t dlen, int from,
              int to, ks_val_fn fn, void *arg);
 
+/* --- hashes (keyspace_hash.c) ---------------------------------------------- */
+
+/* The hash / set / sorted set at key (NULL if absent; *wrong set when the
+ * key holds another type). Views valid until the next mutation. */
+rhash_t *ks_hash(keyspace_t *ks, const char *key, size_t klen, int *wrong);
+rset_t *ks_rset(keyspace_t *ks, const char *key, size_t klen, int *wrong);
+zset_t *ks_zset(keyspace_t *ks, const char *key, size_t klen, int *wrong);
+
+/* HSET of n field/value pairs (fv[2n], lens[2n]); *added counts new
+ * fields. nx (HSETNX, n == 1): an existing field is left alone. */
+int ks_hset(keyspace_t *ks, const char *key, size_t klen, size_t n, const char *const *fv,
+            const size_t *lens, int nx, int64_t *added);
+/* HDEL; the hash is deleted when it empties. */
+int ks_hdel(keyspace_t *ks, const char *key, size_t klen, size_t n, const char *const *f,
+            const size_t *lens, int64_t *removed);
+/* HINCRBY: SL_EINVAL the value is no integer, SL_ERANGE overflow. */
+int ks_hincrby(keyspace_t *ks, const char *key, size_t klen, const char *f, size_t flen, int64_t by,
+               int64_t *out);
+/* HINCRBYFLOAT: the new value's text in out (>= NUM_LD_CHARS bytes);
+ * SL_EINVAL the value is no float, SL_ERANGE NaN or infinity. */
+int ks_hincrbyfloat(keyspace_t *ks, const char *key, size_t klen, const char *f, size_t flen,
+                    long double by, char *out, size_t *outlen);
+
+/* --- sets (keyspace_set.c) -------------------------------------------------- */
+
+int ks_sadd(keyspace_t *ks, const char *key, size_t klen, size_t n, const char *const *m,
+            const size_t *lens, int64_t *added);
+int ks_srem(keyspace_t *ks, const char *key, size_t klen, size_t n, const char *const *m,
+            const size_t *lens, int64_t *removed);
+/* SPOP of up to count random members (all of them, in order, when count
+ * reaches the size), each given to fn before it is freed; *popped counts
+ * them. The set is deleted when it empties. */
+int ks_spop(keyspace_t *ks, const char *key, size_t klen, int64_t count, ks_val_fn fn, void *arg,
+            int64_t *popped);
+/* SMOVE: 1 moved, 0 not a member (or no src); SL_ESTATE src or dst of
+ * another type. */
+int ks_smove(keyspace_t *ks, const char *src, size_t slen, const char *dst, size_t dlen,
+             const char *m, size_t mlen);
+/* *STORE: dst (whatever it held) becomes res, taking ownership; an empty
+ * res deletes dst. */
+int ks_sstore(keyspace_t *ks, const char *dst, size_t dlen, rset_t *res);
+/* Random draws (SRANDMEMBER, SPOP, HRANDFIELD, ZRANDMEMBER, RANDOMKEY):
+ * the keyspace's generator state. */
+uint64_t *ks_rng(keyspace_t *ks);
+/* The encoding thresholds (CONFIG SET *-max-* changes them). */
+kvs_enc_t *ks_enc(keyspace_t *ks);
+
+/* --- sorted sets (keyspace_zset.c) ------------------------------------------ */
+
+enum {
+	KS_Z_NX = 1 << 0,
+	KS_Z_XX = 1 << 1,
+	KS_Z_GT = 1 << 2,
+	KS_Z_LT = 1 << 3,
+	KS_Z_INCR = 1 << 4,
+};
+
+/* ZADD of n score/member pairs under flags; *added counts new members,
+ * *changed new or updated ones. With KS_Z_INCR (n == 1) *score is the new
+ * score, and the return is 0 when the condition kept it from being set
+ * (Redis replies nil), else 1. SL_ERANGE: the increment made NaN. */
+int ks_zadd(keyspace_t *ks, const char *key, size_t klen, int flags, size_t n, const double *scores,
+            const char *const *m, const size_t *lens, int64_t *added, int64_t *changed,
+            double *score);
+int ks_zrem(keyspace_t *ks, const char *key, size_t klen, size_t n, const char *const *m,
+            const size_t *lens, int64_t *removed);
+
+enum { KS_ZR_RANK, KS_ZR_SCORE, KS_ZR_LEX };
+
+typedef struct ks_zsel {
+	int kind;
+	int64_t start, stop; /* KS_ZR_RANK, as given (negative from the end) */
+	zrange_t score;
+	zlex_t lex;
+} ks_zsel_t;
+
+/* ZREMRANGEBY*: *removed counts them; the set is deleted when it empties. */
+int ks_zremrange(keyspace_t *ks, const char *key, size_t klen, const ks_zsel_t *sel,
+                 int64_t *removed);
+
+typedef void (*ks_zval_fn)(void *arg, const char *m, size_t n, double score);
+
+/* ZPOPMIN (max 0) / ZPOPMAX of up to count members, each given to fn in
+ * order before it is freed; *popped counts them. */
+int ks_zpop(keyspace_t *ks, const char *key, size_t klen, int max, int64_t count, ks_zval_fn fn,
+            void *arg, int64_t *popped);
+/* ZRANGESTORE, Z*STORE: dst (whatever it held) becomes res, taking
+ * ownership; an empty res deletes dst. The result's encoding follows
+ * Redis (listpack when small enough). */
+int ks_zstore(keyspace_t *ks, const char *dst, size_t dlen, zset_t *res);
+
+/* --- generic key commands --------------------------------------------------- */
+
+/* COPY: 1 copied, 0 when dst exists and !replace (or src is missing);
+ * SL_EINVAL src is a stream (not supported). */
+int ks_copy(keyspace_t *ks, const char *src, size_t slen, const char *dst, size_t dlen,
+            int replace);
+/* A random key (expired keys are deleted on sight); 0 when empty. */
+int ks_randomkey(keyspace_t *ks, const char **key, size_t *klen);
+/* SORT ... STORE: dst (whatever it held) becomes a list of the n values;
+ * none deletes dst. */
+int ks_lstore(keyspace_t *ks, const char *dst, size_t dlen, size_t n, const char *const *vals,
+              const size_t *lens);
+
 /* --- streams -------------------------------------------------------------- */
 
 enum { KS_TRIM_NONE, KS_TRIM_MAXLEN, KS_TRIM_MINID };
@@ -228,7 +367,8 @@ enum {
  * write failed), then the trim (NULL or KS_TRIM_NONE: none). Creates the
  * stream unless nomkstream (then SL_ENOENT). *out is the entry's ID.
  * SL_ERANGE: the stream exhausted the ID space; SL_EINVAL: the ID is not
- * above the stream's last ID. */
+ * above the stream's last ID; SL_ETOOBIG: <ms>-* when ms's sequence is
+ * used up. */
 int ks_xadd(keyspace_t *ks, const char *key, size_t klen, sid_t id, int idmode, int nomkstream,
             uint32_t npairs, const char *const *ptrs, const size_t *lens, const ks_trim_t *trim,
             sid_t *out);

@@ -198,7 +198,6 @@ int ks_lmove(keyspace_t *ks, const char *src, size_t slen, const char *dst, size
 	qlv_t *v = qlist_pop(sl, from);
 	kvs_log_pop(ks->kv, src, slen, from, 1, kvs_cost(v->len));
 	fn(arg, v->p, v->len);
-	ks_event(ks, src, slen, KS_EV_CHANGED);
 	const void *vp = v->p;
 	size_t vl = v->len;
 	if (!dl) { /* (src == dst gives dl == sl, so this is another key) */
@@ -207,8 +206,10 @@ int ks_lmove(keyspace_t *ks, const char *src, size_t slen, const char *dst, size
 	}
 	qlist_push(dl, to, v);
 	kvs_log_push(ks->kv, dst, dlen, to, 1, &vp, &vl);
+	/* Redis's order of events: the push, the pop, the deletion. */
+	ks_event(ks, dst, dlen, KS_EV_DATA);
+	ks_event(ks, src, slen, KS_EV_CHANGED);
 	if (sl != dl)
 		drop_if_empty(ks, src, slen, sl);
-	ks_event(ks, dst, dlen, KS_EV_DATA);
 	return 1;
 }

@@ -1,7 +1,9 @@
 /*
  * keyspace_priv.h — what the keyspace's files share (keyspace.c: the key
- * map, expiry, replies, the domain and its reload; keyspace_list.c,
- * keyspace_string.c, keyspace_stream.c: the mutations of each type).
+ * map, expiry, replies, the domain and its reload, the type registry;
+ * keyspace_list.c, keyspace_string.c, keyspace_hash.c, keyspace_set.c,
+ * keyspace_zset.c, keyspace_stream.c: the mutations of each type;
+ * keyspace_keys.c: COPY, RANDOMKEY and the stores of computed values).
  *
  * Invariants (between calls):
  *   - keys holds each key once, with a ks_obj_t; expires holds a time only
@@ -68,6 +70,8 @@ struct keyspace {
 	/* A compaction of this journal failed at this size: not due again
 	 * before it grew by a step (a full disk must not stall every turn). */
 	uint64_t kj_failed_at, sj_failed_at;
+	kvs_enc_t enc; /* encoding thresholds (OBJECT ENCODING) */
+	uint64_t rng;  /* random draws (SPOP, RANDOMKEY...) */
 	int closing;
 };
 
@@ -77,8 +81,10 @@ int64_t ks_exp_get(const keyspace_t *ks, const char *key, size_t klen);
 void ks_exp_set(keyspace_t *ks, const char *key, size_t klen, int64_t at);
 /* Adds a key that does not exist. */
 ks_obj_t *ks_obj_add(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, void *ptr);
-/* Journal cost of a list or string value (what its snapshot takes). */
+/* Journal cost of a value (what its snapshot takes; 0 for streams). */
 uint64_t ks_obj_cost(const ks_obj_t *o);
+/* A deep copy of a value of any type but stream (COPY). */
+void *ks_val_dup(ks_type_t t, const void *v);
 /* Removes a key from the map and frees its value without journaling (the
  * caller logged it); a stream's log goes to the graves. */
 void ks_obj_drop(keyspace_t *ks, const char *key, size_t klen);

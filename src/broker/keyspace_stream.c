@@ -81,9 +81,12 @@ static int xadd_id(const keyspace_t *ks, const char *key, size_t klen, const str
 				return SL_ERANGE;
 		}
 	} else if (idmode == KS_ID_AUTOSEQ && base.ms == id.ms) {
+		/* The sequence of this ms is used up: Redis 7.0 answers "Elements
+		 * are too large to be stored" (its streamAppendItem fails without
+		 * EDOM). */
 		sid_t next = base;
 		if (sid_incr(&next) < 0 || next.ms != id.ms)
-			return SL_EINVAL;
+			return SL_ETOOBIG;
 		id = next;
 	} else if (idmode == KS_ID_AUTOSEQ) {
 		id.seq = 0;

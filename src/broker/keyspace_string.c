@@ -1,21 +1,35 @@
 /*
  * keyspace_string.c — the string mutations of the keyspace (see
- * keyspace.h): SET (and its forms), MSET, INCRBY, APPEND, GETDEL/GETEX.
+ * keyspace.h): SET (and its forms), MSET, MSETNX, INCRBY, INCRBYFLOAT,
+ * APPEND, SETRANGE, SETBIT, GETDEL/GETEX.
  *
  * A string value is an immutable qlv_t; writes replace it. Each write logs
  * the resulting value with its absolute expiry (kv_store.h), so replay
  * needs no clock. A string written over a stream deletes the stream
  * through its own journal (DELKEY), reserved together with the SET.
- * Loop thread only.
+ * Values edited in place in Redis (APPEND, SETRANGE, SETBIT) are marked
+ * raw for OBJECT ENCODING. Loop thread only.
  */
 #include "broker/keyspace_priv.h"
 
+#include "broker/num.h"
 #include "core/err.h"
 #include "core/time.h"
+
+#include <math.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The string at key was edited in place in Redis: OBJECT ENCODING says
+ * raw until it is replaced. */
+static void mark_raw(keyspace_t *ks, const char *key, size_t klen)
+{
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (o)
+		o->raw = 1;
+}
 
 /* The records a SET of key (a value of vlen bytes) takes. */
 static void set_cost(const keyspace_t *ks, const char *key, size_t klen, size_t vlen, uint64_t *kv,
@@ -39,6 +53,7 @@ static void set_apply(keyspace_t *ks, const char *key, size_t klen, qlv_t *v, in
 		freed = ks_obj_cost(o) + klen;
 		free(o->ptr);
 		o->ptr = v;
+		o->raw = 0;
 	} else {
 		if (o && o->type == KS_STREAM) {
 			ks_del_key(ks, key, klen, o);
@@ -107,47 +122,6 @@ static int str_w(keyspace_t *ks, const char *key, size_t klen, qlv_t **v)
 	return 0;
 }
 
-/* Redis's string2ll: a strict decimal integer (no sign before 0, no
- * leading zeros, no spaces), in range. */
-static int parse_ll(const char *s, size_t n, int64_t *out)
-{
-	size_t i = 0;
-	int neg = 0;
-	uint64_t v = 0;
-	if (n == 0 || n > 20)
-		return -1;
-	if (n == 1 && s[0] == '0') {
-		*out = 0;
-		return 0;
-	}
-	if (s[0] == '-') {
-		neg = 1;
-		i = 1;
-		if (n == 1)
-			return -1;
-	}
-	if (s[i] < '1' || s[i] > '9')
-		return -1;
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		uint64_t d = (uint64_t)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	if (neg) {
-		if (v > (uint64_t)INT64_MAX + 1)
-			return -1;
-		*out = (int64_t)(0 - v);
-	} else {
-		if (v > (uint64_t)INT64_MAX)
-			return -1;
-		*out = (int64_t)v;
-	}
-	return 0;
-}
-
 int ks_incrby(keyspace_t *ks, const char *key, size_t klen, int64_t by, int64_t *out)
 {
 	qlv_t *v;
@@ -155,7 +129,7 @@ int ks_incrby(keyspace_t *ks, const char *key, size_t klen, int64_t by, int64_t 
 	if (rc < 0)
 		return rc;
 	int64_t cur = 0;
-	if (v && parse_ll(v->p, v->len, &cur) < 0)
+	if (v && num_str2ll(v->p, v->len, &cur) < 0)
 		return SL_EINVAL;
 	if ((by < 0 && cur < 0 && by < INT64_MIN - cur) ||
 	    (by > 0 && cur > 0 && by > INT64_MAX - cur))
@@ -191,8 +165,108 @@ int ks_append(keyspace_t *ks, const char *key, size_t klen, const void *p, size_
 	memcpy(nv->p + old, p, n);
 	nv->p[nv->len] = 0;
 	set_apply(ks, key, klen, nv, -1);
+	if (v) /* a new key holds the argument as given */
+		mark_raw(ks, key, klen);
 	*len = (int64_t)nv->len;
 	return 0;
+}
+
+int ks_setrange(keyspace_t *ks, const char *key, size_t klen, size_t offset, const void *p,
+                size_t n, size_t max, int64_t *len)
+{
+	qlv_t *v;
+	int rc = str_w(ks, key, klen, &v);
+	*len = 0;
+	if (rc < 0)
+		return rc;
+	size_t old = v ? v->len : 0;
+	if (n == 0) {
+		*len = (int64_t)old;
+		return 0;
+	}
+	if (offset > max || n > max - offset)
+		return SL_ETOOBIG;
+	size_t nlen = offset + n > old ? offset + n : old;
+	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, nlen), 0)) < 0)
+		return rc;
+	qlv_t *nv = malloc(sizeof *nv + nlen + 1);
+	if (!nv)
+		abort();
+	nv->len = nlen;
+	memset(nv->p, 0, nlen + 1);
+	if (old)
+		memcpy(nv->p, v->p, old);
+	memcpy(nv->p + offset, p, n);
+	set_apply(ks, key, klen, nv, -1);
+	mark_raw(ks, key, klen);
+	*len = (int64_t)nlen;
+	return 0;
+}
+
+int ks_setbit(keyspace_t *ks, const char *key, size_t klen, uint64_t bit, int on, int *oldbit)
+{
+	qlv_t *v;
+	int rc = str_w(ks, key, klen, &v);
+	if (rc < 0)
+		return rc;
+	size_t byte = (size_t)(bit >> 3), old = v ? v->len : 0;
+	size_t nlen = byte + 1 > old ? byte + 1 : old;
+	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, nlen), 0)) < 0)
+		return rc;
+	qlv_t *nv = malloc(sizeof *nv + nlen + 1);
+	if (!nv)
+		abort();
+	nv->len = nlen;
+	memset(nv->p, 0, nlen + 1);
+	if (old)
+		memcpy(nv->p, v->p, old);
+	/* Bit 0 is the most significant bit of byte 0 (Redis's order). */
+	int shift = 7 - (int)(bit & 7);
+	*oldbit = ((unsigned char)nv->p[byte] >> shift) & 1;
+	if (on)
+		nv->p[byte] = (char)((unsigned char)nv->p[byte] | (1u << shift));
+	else
+		nv->p[byte] = (char)((unsigned char)nv->p[byte] & ~(1u << shift));
+	set_apply(ks, key, klen, nv, -1);
+	mark_raw(ks, key, klen);
+	return 0;
+}
+
+int ks_incrbyfloat(keyspace_t *ks, const char *key, size_t klen, long double by, char *out,
+                   size_t *outlen)
+{
+	qlv_t *v;
+	int rc = str_w(ks, key, klen, &v);
+	if (rc < 0)
+		return rc;
+	long double cur = 0;
+	if (v && num_str2ld(v->p, v->len, &cur) < 0)
+		return SL_EINVAL;
+	cur += by;
+	if (isnan(cur) || isinf(cur))
+		return SL_ERANGE;
+	size_t n = num_ld2str_human(out, NUM_LD_CHARS, cur);
+	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, n), 0)) < 0)
+		return rc;
+	set_apply(ks, key, klen, qlv_new(out, n), -1);
+	*outlen = n;
+	return 0;
+}
+
+int ks_msetnx(keyspace_t *ks, int n, const char *const *keys, const size_t *klens,
+              const char *const *vals, const size_t *vlens)
+{
+	int rc = ks_writable(ks);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		if (ks_lookup_w(ks, keys[i], klens[i], &rc))
+			return 0;
+		if (rc < 0)
+			return rc;
+	}
+	rc = ks_mset(ks, n, keys, klens, vals, vlens);
+	return rc < 0 ? rc : 1;
 }
 
 int ks_getex(keyspace_t *ks, const char *key, size_t klen, int mode, int64_t at, ks_val_fn fn,

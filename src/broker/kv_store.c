@@ -22,6 +22,25 @@
  *   10    RENAME   str src, str dst
  *   11    FLUSH    (empty)                          (every list and string key
  *                                                   and every expiry time gone)
+ *   12    HSET     str key, u32 n, n*(str field, str value)
+ *   13    HDEL     str key, u32 n, n*str field
+ *   14    SADD     str key, u32 n, n*str member
+ *   15    SREM     str key, u32 n, n*str member
+ *   16    ZADD     str key, u32 n, n*(u64 score, str member)  (score: the IEEE
+ *                                                   754 bits of the double;
+ *                                                   adds the member or gives
+ *                                                   it the score)
+ *   17    ZREM     str key, u32 n, n*str member
+ *   18    COPY     str src, str dst                 (dst, whatever it held,
+ *                                                   becomes a copy of src's
+ *                                                   value and expiry time)
+ *
+ * FLUSH deletes hashes, sets and sorted sets too. HSET, SADD and ZADD
+ * create their key when it is missing; a hash, set or sorted set left
+ * empty by HDEL, SREM or ZREM is deleted, as Redis does. Records of many
+ * items are split past 1 MiB like PUSH (each part is a valid change of
+ * its own, so a torn tail leaves a prefix of the change, which the
+ * journal's cut makes moot: the change's reply was never released).
  *
  * Replay applies each record to the model in order; the list operations
  * are deterministic, so the model ends where it was. Expiry times are
@@ -51,10 +70,16 @@
  * queue that pushes and pops compacts once the dead history passes the
  * ratio; after replay `live` is recounted from the model. Compaction
  * snapshot: PUSH records of up to SNAP_BATCH values per
- * list, SET per string, EXPIRE per list or other key with a time.
+ * list, SET per string, HSET / SADD / ZADD records of up to SNAP_BATCH
+ * items per hash, set and sorted set, EXPIRE per list, hash, set,
+ * sorted set or other key with a time.
  * Loop thread only.
  */
 #include "broker/kv_store.h"
+
+#include "broker/hash.h"
+#include "broker/set.h"
+#include "broker/zset.h"
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -80,7 +105,17 @@ enum {
 	R_EXPIRE,
 	R_RENAME,
 	R_FLUSH,
+	R_HSET,
+	R_HDEL,
+	R_SADD,
+	R_SREM,
+	R_ZADD,
+	R_ZREM,
+	R_COPY,
 };
+
+_Static_assert((int)R_HSET == (int)KVS_R_HSET && (int)R_ZREM == (int)KVS_R_ZREM,
+               "item record numbers");
 
 #define SNAP_BATCH 1024
 #define REC_SPLIT (1024 * 1024) /* a PUSH record is split past this */
@@ -292,6 +327,78 @@ void kvs_log_flush(kvs_t *st)
 	account(st);
 }
 
+static int rec_per(int rec)
+{
+	return rec == R_HSET ? 2 : 1;
+}
+
+uint64_t kvs_items_bytes(int rec, size_t klen, size_t n, const size_t *lens)
+{
+	/* Split like PUSH (kvs_push_bytes): records <= 1 + 2 * total /
+	 * REC_SPLIT. */
+	int per = rec_per(rec);
+	uint64_t total = 0;
+	for (size_t i = 0; i < n * (size_t)per; i++)
+		total += 4 + (uint64_t)lens[i];
+	if (rec == R_ZADD)
+		total += 8 * (uint64_t)n;
+	uint64_t nrec = 1 + 2 * total / REC_SPLIT;
+	return total + nrec * jrnl_record_size(4 + klen + 4);
+}
+
+static void put_double(buf_t *b, double d)
+{
+	uint64_t bits;
+	memcpy(&bits, &d, sizeof bits);
+	buf_put_be64(b, bits);
+}
+
+void kvs_log_items(kvs_t *st, int rec, const char *key, size_t klen, size_t n,
+                   const char *const *strs, const size_t *lens, const double *scores,
+                   uint64_t added, uint64_t freed)
+{
+	if (!st || !n)
+		return;
+	int per = rec_per(rec);
+	size_t i = 0;
+	while (i < n) {
+		buf_t *b = begin(st, key, klen);
+		size_t cnt_at = buf_len(b);
+		buf_put_be32(b, 0);
+		uint32_t cnt = 0;
+		size_t next = 0;
+		do {
+			if (rec == R_ZADD)
+				put_double(b, scores[i]);
+			for (int k = 0; k < per; k++)
+				put_str(b, strs[i * (size_t)per + (size_t)k],
+				        lens[i * (size_t)per + (size_t)k]);
+			i++;
+			cnt++;
+			next = 0;
+			for (int k = 0; i < n && k < per; k++)
+				next += lens[i * (size_t)per + (size_t)k];
+		} while (i < n && buf_len(b) + next < REC_SPLIT);
+		be32_store(buf_data(b) + cnt_at, cnt);
+		emit(st, (uint8_t)rec);
+	}
+	st->live += added;
+	sub_live(st, freed);
+	account(st);
+}
+
+void kvs_log_copy(kvs_t *st, const char *src, size_t slen, const char *dst, size_t dlen,
+                  uint64_t added, uint64_t freed)
+{
+	if (!st)
+		return;
+	put_str(begin(st, src, slen), dst, dlen);
+	emit(st, R_COPY);
+	st->live += added;
+	sub_live(st, freed);
+	account(st);
+}
+
 /* --- replay ------------------------------------------------------------------- */
 
 static const char *rd_str(rd_t *r, size_t *n)
@@ -306,6 +413,102 @@ static void drop_if_empty(kvs_t *st, const char *key, size_t klen, qlist_t *l)
 {
 	if (l && qlist_len(l) == 0)
 		st->sink.del(st->sink.arg, key, klen);
+}
+
+static void live_delta(kvs_t *st, uint64_t before, uint64_t after)
+{
+	if (after >= before)
+		st->live += after - before;
+	else
+		sub_live(st, before - after);
+}
+
+/* HSET, HDEL, SADD, SREM, ZADD, ZREM: n items applied in turn to the
+ * key's value (created by the adding records; deleted when a removal
+ * empties it). A key of another type skips the record. */
+static void replay_items(kvs_t *st, uint8_t type, const char *key, size_t klen, rd_t *r)
+{
+	const kvs_sink_t *s = &st->sink;
+	const kvs_enc_t *enc = s->enc;
+	int add = type == R_HSET || type == R_SADD || type == R_ZADD;
+	uint32_t n = rd_be32(r);
+	rhash_t *h = NULL;
+	rset_t *set = NULL;
+	zset_t *z = NULL;
+	void *obj = NULL;
+	for (uint32_t i = 0; i < n && !r->err; i++) {
+		double score = 0;
+		if (type == R_ZADD) {
+			uint64_t bits = rd_be64(r);
+			memcpy(&score, &bits, sizeof score);
+		}
+		size_t mlen, vlen = 0;
+		const char *m = rd_str(r, &mlen), *v = NULL;
+		if (type == R_HSET)
+			v = rd_str(r, &vlen);
+		if (r->err)
+			break;
+		if (!obj) {
+			if (type == R_HSET || type == R_HDEL)
+				obj = h = s->hash(s->arg, key, klen, add);
+			else if (type == R_SADD || type == R_SREM)
+				obj = set = s->sset(s->arg, key, klen, add);
+			else
+				obj = z = s->zset(s->arg, key, klen, add);
+			if (!obj)
+				return; /* missing (a removal) or another type */
+		}
+		switch (type) {
+		case R_HSET: {
+			uint64_t b = h->bytes;
+			rhash_set(h, m, mlen, v, vlen);
+			rhash_enc(h, enc->hash_entries, enc->hash_value, mlen, vlen);
+			live_delta(st, b, h->bytes);
+			break;
+		}
+		case R_HDEL: {
+			uint64_t b = h->bytes;
+			rhash_del(h, m, mlen);
+			live_delta(st, b, h->bytes);
+			break;
+		}
+		case R_SADD: {
+			uint64_t b = set->bytes;
+			rset_add(set, m, mlen, enc->set_intset);
+			live_delta(st, b, set->bytes);
+			break;
+		}
+		case R_SREM: {
+			uint64_t b = set->bytes;
+			rset_del(set, m, mlen);
+			live_delta(st, b, set->bytes);
+			break;
+		}
+		case R_ZADD: {
+			uint64_t b = z->bytes;
+			znode_t *x = zset_find(z, m, mlen);
+			if (!x) {
+				zset_enc(z, enc->zset_entries, enc->zset_value, mlen);
+				zset_add(z, m, mlen, score);
+			} else if (x->score != score) {
+				zset_update(z, x, score);
+			}
+			live_delta(st, b, z->bytes);
+			break;
+		}
+		case R_ZREM: {
+			uint64_t b = z->bytes;
+			znode_t *x = zset_find(z, m, mlen);
+			if (x)
+				zset_del(z, x);
+			live_delta(st, b, z->bytes);
+			break;
+		}
+		}
+	}
+	size_t left = h ? rhash_len(h) : set ? rset_len(set) : z ? zset_len(z) : 1;
+	if (!left)
+		s->del(s->arg, key, klen);
 }
 
 static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
@@ -415,6 +618,20 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 			s->rename(s->arg, key, klen, dst, vlen);
 		break;
 	}
+	case R_COPY: {
+		const char *dst = rd_str(&r, &vlen);
+		if (!r.err)
+			s->copy(s->arg, key, klen, dst, vlen);
+		break;
+	}
+	case R_HSET:
+	case R_HDEL:
+	case R_SADD:
+	case R_SREM:
+	case R_ZADD:
+	case R_ZREM:
+		replay_items(st, type, key, klen, &r);
+		break;
 	default:
 		log_error(st->log, "keys: unknown journal record type %u", type);
 		return SL_EPROTO;
@@ -441,6 +658,78 @@ static void snap_emit(snap_t *sn, uint8_t type)
 	if (rc < 0 && !sn->rc)
 		sn->rc = rc;
 	buf_reset(b);
+}
+
+/* Opens a snapshot record of items for key: returns where its count goes. */
+static size_t snap_open(kvs_t *st, const char *key, size_t klen)
+{
+	buf_t *b = begin(st, key, klen);
+	size_t at = buf_len(b);
+	buf_put_be32(b, 0);
+	return at;
+}
+
+/* Writes the item count at `at` and appends the record. */
+static void snap_close(snap_t *sn, uint8_t type, size_t at, uint32_t cnt)
+{
+	be32_store(buf_data(&sn->st->tmp) + at, cnt);
+	snap_emit(sn, type);
+}
+
+static void snap_items(snap_t *sn, int kind, const char *key, size_t klen, const void *val)
+{
+	kvs_t *st = sn->st;
+	buf_t *b = &st->tmp;
+	uint8_t type = kind == KVS_HASH ? R_HSET : kind == KVS_SET ? R_SADD : R_ZADD;
+	size_t at = 0;
+	uint32_t cnt = 0;
+	size_t it = 0;
+	rset_iter_t si;
+	const znode_t *x = NULL;
+	if (kind == KVS_SET)
+		rset_iter_init(val, &si);
+	else if (kind == KVS_ZSET)
+		x = zset_first(val);
+	for (;;) {
+		const char *m = NULL, *v = NULL;
+		size_t mlen = 0, vlen = 0;
+		double score = 0;
+		if (kind == KVS_HASH) {
+			const rhent_t *e = rhash_next(val, &it);
+			if (e) {
+				m = e->d;
+				mlen = e->flen;
+				v = rhent_val(e);
+				vlen = e->vlen;
+			}
+		} else if (kind == KVS_SET) {
+			m = rset_iter_next(&si, &mlen);
+		} else if (x) {
+			m = x->m;
+			mlen = x->mlen;
+			score = x->score;
+			x = zset_next(x);
+		}
+		if (!m)
+			break;
+		if (cnt && (cnt >= SNAP_BATCH || buf_len(b) + mlen + vlen >= REC_SPLIT)) {
+			snap_close(sn, type, at, cnt);
+			cnt = 0;
+		}
+		if (!cnt)
+			at = snap_open(st, key, klen);
+		if (kind == KVS_ZSET)
+			put_double(b, score);
+		put_str(b, m, mlen);
+		if (kind == KVS_HASH)
+			put_str(b, v, vlen);
+		cnt++;
+	}
+	if (cnt)
+		snap_close(sn, type, at, cnt);
+	st->live += kind == KVS_HASH  ? ((const rhash_t *)val)->bytes
+	            : kind == KVS_SET ? ((const rset_t *)val)->bytes
+	                              : ((const zset_t *)val)->bytes;
 }
 
 static void snap_one(void *farg, const char *key, size_t klen, int kind, const void *val,
@@ -476,6 +765,8 @@ static void snap_one(void *farg, const char *key, size_t klen, int kind, const v
 		st->live += kvs_cost(v->len) + klen;
 		snap_emit(sn, R_SET);
 		return;
+	} else if (kind == KVS_HASH || kind == KVS_SET || kind == KVS_ZSET) {
+		snap_items(sn, kind, key, klen, val);
 	}
 	if (expire_at) {
 		buf_put_be64(begin(st, key, klen), (uint64_t)expire_at);
@@ -503,6 +794,12 @@ static void count_live(void *farg, const char *key, size_t klen, int kind, const
 		st->live += l->bytes + 4 * qlist_len(l);
 	} else if (kind == KVS_STRING) {
 		st->live += kvs_cost(((const qlv_t *)val)->len) + klen;
+	} else if (kind == KVS_HASH) {
+		st->live += ((const rhash_t *)val)->bytes;
+	} else if (kind == KVS_SET) {
+		st->live += ((const rset_t *)val)->bytes;
+	} else if (kind == KVS_ZSET) {
+		st->live += ((const zset_t *)val)->bytes;
 	}
 }
 

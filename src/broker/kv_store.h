@@ -18,12 +18,27 @@
 #define SL_BROKER_KV_STORE_H
 
 #include "broker/broker.h"
+#include "broker/hash.h"
 #include "broker/list.h"
+#include "broker/set.h"
+#include "broker/zset.h"
 #include "store/journal.h"
 
 typedef struct kvs kvs_t;
 
-enum { KVS_OTHER = 0, KVS_LIST = 1, KVS_STRING = 2 };
+enum { KVS_OTHER = 0, KVS_LIST = 1, KVS_STRING = 2, KVS_HASH = 3, KVS_SET = 4, KVS_ZSET = 5 };
+
+/* The records of many items (kvs_log_items): their numbers in the file. */
+enum { KVS_R_HSET = 12, KVS_R_HDEL, KVS_R_SADD, KVS_R_SREM, KVS_R_ZADD, KVS_R_ZREM };
+
+/* The encoding thresholds (Redis's hash-max-listpack-entries/-value,
+ * set-max-intset-entries, zset-max-listpack-entries/-value): replay keeps
+ * the encodings OBJECT ENCODING reports the way live writes do. */
+typedef struct kvs_enc {
+	size_t hash_entries, hash_value;
+	size_t set_intset;
+	size_t zset_entries, zset_value;
+} kvs_enc_t;
 
 typedef void (*kvs_each_fn)(void *farg, const char *key, size_t klen, int kind, const void *val,
                             int64_t expire_at_ms);
@@ -39,14 +54,23 @@ typedef struct kvs_sink {
 	void (*del)(void *arg, const char *key, size_t klen);
 	void (*expire)(void *arg, const char *key, size_t klen, int64_t at_ms);
 	void (*rename)(void *arg, const char *src, size_t slen, const char *dst, size_t dlen);
-	/* Every list and string, and the expiry of every other key, for
-	 * snapshots. */
+	/* The hash / set / sorted set at key, created empty when create is
+	 * set; NULL if absent or of another type. */
+	rhash_t *(*hash)(void *arg, const char *key, size_t klen, int create);
+	rset_t *(*sset)(void *arg, const char *key, size_t klen, int create);
+	zset_t *(*zset)(void *arg, const char *key, size_t klen, int create);
+	/* COPY: dst (any type but a stream) becomes a copy of src's value and
+	 * expiry; skipped when src is missing or a stream. */
+	void (*copy)(void *arg, const char *src, size_t slen, const char *dst, size_t dlen);
+	/* Every list, string, hash, set and sorted set, and the expiry of
+	 * every other key, for snapshots. */
 	void (*each)(void *arg, kvs_each_fn fn, void *farg);
 	/* FLUSH: deletes every list and string key and every expiry time. */
 	void (*flush)(void *arg);
 	/* A log call failed after its space was reserved: the journal itself
 	 * failed (write or sync error). */
 	void (*failed)(void *arg, int err);
+	const kvs_enc_t *enc; /* the owner's, read at each replay */
 	void *arg;
 } kvs_sink_t;
 
@@ -95,6 +119,20 @@ void kvs_log_rename(kvs_t *st, const char *src, size_t slen, const char *dst, si
                     uint64_t freed);
 /* Every list and string key and every expiry time are gone (FLUSHDB). */
 void kvs_log_flush(kvs_t *st);
+
+/* Journal bytes of the record(s) of one item change (rec a KVS_R_*): n
+ * items, each a field and a value (lens[2n]) for HSET, one member
+ * (lens[n]) otherwise. */
+uint64_t kvs_items_bytes(int rec, size_t klen, size_t n, const size_t *lens);
+/* Logs n items of rec: strs/lens as for kvs_items_bytes, scores[n] for
+ * ZADD (else NULL); added / freed: the change of the live estimate (the
+ * value's `bytes` before and after). */
+void kvs_log_items(kvs_t *st, int rec, const char *key, size_t klen, size_t n,
+                   const char *const *strs, const size_t *lens, const double *scores,
+                   uint64_t added, uint64_t freed);
+/* COPY of src to dst; added: the copy's cost; freed: what dst held. */
+void kvs_log_copy(kvs_t *st, const char *src, size_t slen, const char *dst, size_t dlen,
+                  uint64_t added, uint64_t freed);
 
 /* Live payload estimate of one element (what a snapshot costs for it). */
 static inline uint64_t kvs_cost(size_t n)

@@ -15,6 +15,9 @@
 
 #include "broker/keyspace.h"
 #include "broker/keyspace_glob.h"
+#include "broker/hash.h"
+#include "broker/set.h"
+#include "broker/zset.h"
 #include "core/err.h"
 #include "core/time.h"
 
@@ -53,6 +56,12 @@ static int64_t length_of(const ks_obj_t *o)
 		return (int64_t)qlist_len(o->ptr);
 	case KS_STRING:
 		return (int64_t)((const qlv_t *)o->ptr)->len;
+	case KS_HASH:
+		return (int64_t)rhash_len(o->ptr);
+	case KS_SET:
+		return (int64_t)rset_len(o->ptr);
+	case KS_ZSET:
+		return (int64_t)zset_len(o->ptr);
 	}
 	return 0;
 }
@@ -71,8 +80,9 @@ void api_redis_keys(http_req_t *r)
 		http_error(r, 400, "cursor must be an integer >= 0, limit 1 to %d", KEYS_MAX);
 		return;
 	}
-	if (type[0] && strcmp(type, "string") && strcmp(type, "list") && strcmp(type, "stream")) {
-		http_error(r, 400, "type must be string, list or stream");
+	if (type[0] && strcmp(type, "string") && strcmp(type, "list") && strcmp(type, "stream") &&
+	    strcmp(type, "hash") && strcmp(type, "set") && strcmp(type, "zset")) {
+		http_error(r, 400, "type must be string, list, hash, set, zset or stream");
 		return;
 	}
 	int64_t now = time_wall_ms();

@@ -59,7 +59,11 @@ int resp_lx_timeout(resp_cli_t *cl, const resp_arg_t *a, int64_t *ms)
 		resp_error(cl->out, "ERR timeout is negative");
 		return -1;
 	}
-	*ms = (int64_t)(f * 1000.0L);
+	/* Redis 7.0 rounds up (ceill): 0.0001 is 1 ms, not "forever". */
+	long double msf = f * 1000.0L;
+	*ms = (int64_t)msf;
+	if ((long double)*ms < msf)
+		(*ms)++;
 	if (*ms > INT64_MAX / 2 && *ms > INT64_MAX - time_wall_ms()) {
 		resp_error(cl->out, "ERR timeout is out of range");
 		return -1;
@@ -173,9 +177,14 @@ static int serve(resp_cli_t *cl, resp_block_t *bk)
 		qlist_t *sl = ks_list(cl->srv->ks, w->keys[0].p, w->keys[0].len, &wrong);
 		if (!sl)
 			return 0;
+		/* A destination of another type: the waiter gets WRONGTYPE and
+		 * is unblocked, the element stays (Redis 7.0's
+		 * serveClientBlockedOnList). */
 		ks_obj_t *d = ks_find(cl->srv->ks, w->keys[1].p, w->keys[1].len);
-		if (d && d->type != KS_LIST)
-			return 0;
+		if (d && d->type != KS_LIST) {
+			resp_err_wrongtype(cl);
+			return 1;
+		}
 		return resp_lx_move(cl, &w->keys[0], &w->keys[1], w->from, w->to);
 	}
 	}

@@ -8,6 +8,7 @@
  * clients read, with the values that describe sluice. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
+#include "proto/resp/c_types.h"
 #include "broker/keyspace_glob.h"
 #include "proto/resp/resp.h"
 
@@ -15,6 +16,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 
 static void sec_server(buf_t *b, resp_srv_t *srv)
@@ -203,7 +205,6 @@ static const char *const config_keys[] = {
     "dir",
     "maxclients",
     "maxmemory",
-    "maxmemory-policy",
     "port",
     "proto-max-bulk-len",
     "requirepass",
@@ -213,10 +214,122 @@ static const char *const config_keys[] = {
     NULL,
 };
 
+/* CONFIG SET's parameters (names and Redis 7.0 aliases): the encoding
+ * thresholds OBJECT ENCODING follows (the keyspace's), notifications, and
+ * values kept for clients that read them back. */
+enum {
+	P_HASH_ENTRIES,
+	P_HASH_VALUE,
+	P_SET_INTSET,
+	P_ZSET_ENTRIES,
+	P_ZSET_VALUE,
+	P_LIST_SIZE,
+	P_LIST_DEPTH,
+	P_BUSY,
+	P_NOTIFY,
+	P_POLICY,
+};
+
+static const struct setp {
+	const char *name, *alias;
+	int id;
+	int64_t min, max;
+} setps[] = {
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", P_HASH_ENTRIES, 0, INT64_MAX},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", P_HASH_VALUE, 0, INT64_MAX},
+    {"set-max-intset-entries", NULL, P_SET_INTSET, 0, INT64_MAX},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", P_ZSET_ENTRIES, 0, INT64_MAX},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", P_ZSET_VALUE, 0, INT64_MAX},
+    {"list-max-listpack-size", "list-max-ziplist-size", P_LIST_SIZE, INT32_MIN, INT32_MAX},
+    {"list-compress-depth", NULL, P_LIST_DEPTH, 0, INT32_MAX},
+    {"busy-reply-threshold", "lua-time-limit", P_BUSY, 0, INT64_MAX},
+    {"notify-keyspace-events", NULL, P_NOTIFY, 0, 0},
+    {"maxmemory-policy", NULL, P_POLICY, 0, 0},
+};
+
+#define NSETP (sizeof setps / sizeof setps[0])
+
+static const struct setp *setp_find(const resp_arg_t *a)
+{
+	for (size_t i = 0; i < NSETP; i++)
+		if (resp_arg_is(a, setps[i].name) ||
+		    (setps[i].alias && resp_arg_is(a, setps[i].alias)))
+			return &setps[i];
+	return NULL;
+}
+
+static int64_t *setp_int(resp_srv_t *srv, int id)
+{
+	switch (id) {
+	case P_LIST_SIZE:
+		return &srv->list_max_listpack_size;
+	case P_LIST_DEPTH:
+		return &srv->list_compress_depth;
+	case P_BUSY:
+		return &srv->busy_reply_threshold;
+	}
+	return NULL;
+}
+
+static void setp_value(resp_srv_t *srv, int id, char *out, size_t n)
+{
+	kvs_enc_t *e = ks_enc(srv->ks);
+	switch (id) {
+	case P_HASH_ENTRIES:
+		snprintf(out, n, "%zu", e->hash_entries);
+		break;
+	case P_HASH_VALUE:
+		snprintf(out, n, "%zu", e->hash_value);
+		break;
+	case P_SET_INTSET:
+		snprintf(out, n, "%zu", e->set_intset);
+		break;
+	case P_ZSET_ENTRIES:
+		snprintf(out, n, "%zu", e->zset_entries);
+		break;
+	case P_ZSET_VALUE:
+		snprintf(out, n, "%zu", e->zset_value);
+		break;
+	case P_NOTIFY:
+		resp_notify_format(srv->notify, out);
+		break;
+	case P_POLICY:
+		snprintf(out, n, "noeviction");
+		break;
+	default:
+		snprintf(out, n, "%lld", (long long)*setp_int(srv, id));
+	}
+}
+
+static int config_match(int argc, resp_arg_t *argv, const char *name)
+{
+	for (int a = 2; a < argc; a++)
+		if (ks_glob_match(argv[a].p, argv[a].len, name, strlen(name), 1))
+			return 1;
+	return 0;
+}
+
+static void config_get_setps(resp_cli_t *cl, int argc, resp_arg_t *argv, size_t *n)
+{
+	char val[64];
+	for (size_t i = 0; i < NSETP; i++) {
+		for (int k = 0; k < 2; k++) {
+			const char *name = k ? setps[i].alias : setps[i].name;
+			if (!name || !config_match(argc, argv, name))
+				continue;
+			setp_value(cl->srv, setps[i].id, val, sizeof val);
+			resp_bulk_str(cl->out, name);
+			resp_bulk_str(cl->out, val);
+			(*n)++;
+		}
+	}
+}
+
 RESP_HANDLER(resp_c_config_get)
 {
 	size_t mark = resp_defer(cl->out), n = 0;
 	char val[256];
+	config_get_setps(cl, argc, argv, &n);
 	for (size_t k = 0; config_keys[k]; k++) {
 		int hit = 0;
 		for (int a = 2; a < argc && !hit; a++)
@@ -240,9 +353,97 @@ RESP_HANDLER(resp_c_config_get)
 
 RESP_HANDLER(resp_c_config_set)
 {
-	(void)argc;
-	resp_errorf(cl->out, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-	            (int)argv[2].len, argv[2].p);
+	resp_srv_t *srv = cl->srv;
+	if (argc % 2) {
+		resp_err_syntax(cl);
+		return 0;
+	}
+	int n = (argc - 2) / 2;
+	const struct setp *ps[64];
+	int64_t vals[64];
+	if (n > 64) {
+		resp_error(cl->out, "ERR CONFIG SET: too many parameters");
+		return 0;
+	}
+	/* All or nothing: check every pair, then apply. */
+	for (int i = 0; i < n; i++) {
+		const resp_arg_t *name = &argv[2 + 2 * i], *val = &argv[3 + 2 * i];
+		const struct setp *p = setp_find(name);
+		if (!p) {
+			resp_errorf(
+			    cl->out,
+			    "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+			    (int)name->len, name->p);
+			return 0;
+		}
+		for (int j = 0; j < i; j++) {
+			const resp_arg_t *prev = &argv[2 + 2 * j];
+			/* The same name twice (a name and its alias may both come). */
+			if (prev->len == name->len &&
+			    strncasecmp(prev->p, name->p, name->len) == 0) {
+				resp_errorf(
+				    cl->out,
+				    "ERR CONFIG SET failed (possibly related to argument '%.*s') - "
+				    "duplicate parameter",
+				    (int)name->len, name->p);
+				return 0;
+			}
+		}
+		ps[i] = p;
+		const char *err = NULL;
+		if (p->id == P_NOTIFY) {
+			int f = resp_notify_parse(val->p, val->len);
+			if (f < 0)
+				err = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+			vals[i] = f;
+		} else if (p->id == P_POLICY) {
+			if (!resp_arg_is(val, "noeviction"))
+				err = "sluice: only noeviction is supported";
+		} else if (resp_arg_ll(val, &vals[i]) < 0) {
+			err = "argument couldn't be parsed into an integer";
+		} else if (vals[i] < p->min || vals[i] > p->max) {
+			resp_errorf(cl->out,
+			            "ERR CONFIG SET failed (possibly related to argument '%.*s') - "
+			            "argument must be between %lld and %lld inclusive",
+			            (int)name->len, name->p, (long long)p->min, (long long)p->max);
+			return 0;
+		}
+		if (err) {
+			resp_errorf(
+			    cl->out,
+			    "ERR CONFIG SET failed (possibly related to argument '%.*s') - %s",
+			    (int)name->len, name->p, err);
+			return 0;
+		}
+	}
+	kvs_enc_t *e = ks_enc(srv->ks);
+	for (int i = 0; i < n; i++) {
+		switch (ps[i]->id) {
+		case P_HASH_ENTRIES:
+			e->hash_entries = (size_t)vals[i];
+			break;
+		case P_HASH_VALUE:
+			e->hash_value = (size_t)vals[i];
+			break;
+		case P_SET_INTSET:
+			e->set_intset = (size_t)vals[i];
+			break;
+		case P_ZSET_ENTRIES:
+			e->zset_entries = (size_t)vals[i];
+			break;
+		case P_ZSET_VALUE:
+			e->zset_value = (size_t)vals[i];
+			break;
+		case P_NOTIFY:
+			srv->notify = (int)vals[i];
+			break;
+		case P_POLICY:
+			break;
+		default:
+			*setp_int(srv, ps[i]->id) = vals[i];
+		}
+	}
+	resp_ok(cl->out);
 	return 0;
 }
 

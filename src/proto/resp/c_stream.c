@@ -237,6 +237,8 @@ RESP_HANDLER(resp_c_xadd)
 		resp_error(cl->out,
 		           "ERR The ID specified in XADD is equal or smaller than the target "
 		           "stream top item");
+	else if (rc == SL_ETOOBIG)
+		resp_error(cl->out, "ERR Elements are too large to be stored");
 	else if (rc < 0)
 		resp_err_ks(cl, rc);
 	else

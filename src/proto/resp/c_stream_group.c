@@ -124,9 +124,11 @@ RESP_HANDLER(resp_c_xgroup_setid)
 		return 0;
 	}
 	sid_t id;
+	/* Not strict, unlike CREATE: "-" and "+" are IDs here (Redis 7.0's
+	 * streamParseIDOrReply). */
 	if (argv[4].len == 1 && argv[4].p[0] == '$')
 		id = s->last_id;
-	else if (xs_parse_id(cl, &argv[4], &id, 0, 1, NULL) < 0)
+	else if (xs_parse_id(cl, &argv[4], &id, 0, 0, NULL) < 0)
 		return 0;
 	int rc = ks_xgroup_setid(cl->srv->ks, argv[2].p, argv[2].len, g, id, er);
 	if (rc < 0)

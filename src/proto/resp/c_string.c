@@ -1,7 +1,7 @@
 /*
  * c_string.c — string keys: SET (NX XX GET EX PX EXAT PXAT KEEPTTL), GET,
- * GETDEL, GETEX, SETNX, SETEX, PSETEX, MGET, MSET, INCR/DECR(BY), APPEND,
- * STRLEN. Replies and error texts follow Redis 7.0 (t_string.c).
+ * GETDEL, GETEX, GETSET, SETNX, SETEX, PSETEX, MGET, MSET, INCR/DECR(BY),
+ * APPEND, STRLEN (the rest: c_string_ext.c). Replies and error texts follow Redis 7.0 (t_string.c).
  *
  * Options are checked here; every write is one keyspace call
  * (broker/keyspace.h), which journals the value with its absolute expiry.
@@ -10,6 +10,7 @@
  * is certain. Loop thread only.
  */
 #include "proto/resp/c_lists.h"
+#include "proto/resp/c_types.h"
 
 #include "core/err.h"
 #include "core/time.h"
@@ -181,6 +182,12 @@ RESP_HANDLER(resp_c_set)
 	if (parse_opts(cl, argc, argv, 3, 1, &flags, &expire) < 0)
 		return 0;
 	return set_generic(cl, &argv[1], &argv[2], flags, expire, "set", 0);
+}
+
+RESP_HANDLER(resp_c_getset)
+{
+	(void)argc;
+	return set_generic(cl, &argv[1], &argv[2], F_GET, NULL, "getset", 0);
 }
 
 RESP_HANDLER(resp_c_setnx)

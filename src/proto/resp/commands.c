@@ -1,49 +1,28 @@
 /*
- * commands.c — the one RESP command table, dispatch, and COMMAND.
+ * commands.c — the RESP command table, dispatch, the shared argument
+ * helpers and error replies.
  *
- * Each row is a command (name, arity, flags, handler, key positions, docs);
+ * The table is split by family for size (this file: connection, server,
+ * keys, streams, lists, strings, pub/sub, transactions; commands_types.c:
+ * hashes, sets, sorted sets; commands_ext.c: the rest of the 7.0 string,
+ * key and server commands), indexed together at start. Each row is a command (name, arity, flags, handler, key positions, docs);
  * a container (CLIENT, CONFIG, XGROUP, XINFO, COMMAND) has a table of
  * subcommands instead of a handler. Dispatch, arity errors, NOAUTH and the
  * COMMAND / COMMAND COUNT / DOCS / INFO / LIST replies all come from these
- * rows, so adding a command is one line here plus its handler in a c_*.c
- * file. Error texts and check order follow Redis 7.0's processCommand,
+ * rows, so adding a command is one line in a table plus its handler in a
+ * c_*.c file (COMMAND itself: c_command.c). Error texts and check order follow Redis 7.0's processCommand,
  * MISCONF for writes while the keyspace recovers from a storage failure
  * included. Loop thread only.
  */
 #include "broker/stats.h"
 #include "proto/resp/c_lists.h"
+#include "proto/resp/commands.h"
 #include "proto/resp/resp.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
-
-#define W RESP_CMD_WRITE
-#define R RESP_CMD_READONLY
-#define NA RESP_CMD_NOAUTH
-#define F RESP_CMD_FAST
-#define B RESP_CMD_BLOCKING
-#define L RESP_CMD_LOADING
-#define S RESP_CMD_STALE
-#define M RESP_CMD_DENYOOM
-#define NS RESP_CMD_NOSCRIPT
-#define P RESP_CMD_PUBSUB
-
-/* name, arity, flags, handler, first key, last key, step, group, since,
- * acl categories, summary, subcommands */
-#define CMD(n, a, f, h, fk, lk, st, g, since, acl, sum)          \
-	{                                                        \
-		n, a, f, h, fk, lk, st, g, since, sum, acl, NULL \
-	}
-#define CONTAINER(n, a, f, h, g, since, acl, sum, subs)       \
-	{                                                     \
-		n, a, f, h, 0, 0, 0, g, since, sum, acl, subs \
-	}
-#define END                                                             \
-	{                                                               \
-		NULL, 0, 0, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL \
-	}
 
 static const resp_cmd_t client_subs[] = {
     CMD("getname", 2, NS | L | S, resp_c_client_getname, 0, 0, 0, "connection", "2.6.9",
@@ -346,12 +325,40 @@ static const resp_cmd_t table[] = {
     END,
 };
 
+/* Every table of top-level commands: this file's, then the families that
+ * keep their rows beside them (commands_types.c, commands_ext.c). */
+static const resp_cmd_t *const tables[] = {table, resp_cmds_types, resp_cmds_ext};
+
+#define NTABLES (sizeof tables / sizeof tables[0])
+
+const resp_cmd_t *resp_cmd_at(size_t i)
+{
+	for (size_t t = 0; t < NTABLES; t++) {
+		const resp_cmd_t *c = tables[t];
+		for (; c->name && i; c++, i--)
+			;
+		if (c->name)
+			return c;
+	}
+	return NULL;
+}
+
+size_t resp_cmd_count(void)
+{
+	size_t n = 0;
+	for (size_t t = 0; t < NTABLES; t++)
+		for (const resp_cmd_t *c = tables[t]; c->name; c++)
+			n++;
+	return n;
+}
+
 void resp_cmds_index(resp_srv_t *srv)
 {
 	map_init(&srv->cmds);
-	for (const resp_cmd_t *t = table; t->name; t++)
-		if (!map_get(&srv->cmds, t->name, strlen(t->name)))
-			map_put(&srv->cmds, t->name, strlen(t->name), (void *)t);
+	for (size_t t = 0; t < NTABLES; t++)
+		for (const resp_cmd_t *c = tables[t]; c->name; c++)
+			if (!map_get(&srv->cmds, c->name, strlen(c->name)))
+				map_put(&srv->cmds, c->name, strlen(c->name), (void *)c);
 }
 
 const resp_cmd_t *resp_cmd_find(const resp_srv_t *srv, const char *name, size_t len)
@@ -363,12 +370,6 @@ const resp_cmd_t *resp_cmd_find(const resp_srv_t *srv, const char *name, size_t 
 	for (size_t i = 0; i < len; i++)
 		lower[i] = (char)tolower((unsigned char)name[i]);
 	return map_get(&srv->cmds, lower, len);
-}
-
-const resp_cmd_t *resp_cmd_table(size_t *n)
-{
-	*n = sizeof table / sizeof table[0] - 1;
-	return table;
 }
 
 const resp_cmd_t *resp_cmd_lookup(const resp_cmd_t *t, const char *name, size_t len)
@@ -567,191 +568,22 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	buf_t *o = cl->out;
 	size_t at = o ? buf_len(o) : 0;
 	int64_t t0 = stats_begin(sc, 1);
-	int rc = cmd->fn(cl, argc, argv);
+	int rc;
+	if (!srv->notify) {
+		rc = cmd->fn(cl, argc, argv);
+	} else {
+		/* Keyspace notifications name their events after the command. */
+		const resp_cmd_t *ncmd = srv->ncmd;
+		resp_arg_t *nargv = srv->nargv;
+		int nargc = srv->nargc;
+		srv->ncmd = top;
+		srv->nargv = argv;
+		srv->nargc = argc;
+		rc = cmd->fn(cl, argc, argv);
+		srv->ncmd = ncmd;
+		srv->nargv = nargv;
+		srv->nargc = nargc;
+	}
 	stats_end(sc, t0, rc < 0 || (o && buf_len(o) > at && buf_data(o)[at] == '-'));
 	return rc;
-}
-
-/* --- COMMAND ---------------------------------------------------------------- */
-
-static size_t count_words(const char *s)
-{
-	size_t n = 0;
-	for (const char *p = s; *p;) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			break;
-		n++;
-		while (*p && *p != ' ')
-			p++;
-	}
-	return n;
-}
-
-static void put_flags(resp_cli_t *cl, uint32_t f)
-{
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} names[] = {
-	    {RESP_CMD_WRITE, "write"},       {RESP_CMD_READONLY, "readonly"},
-	    {RESP_CMD_DENYOOM, "denyoom"},   {RESP_CMD_PUBSUB, "pubsub"},
-	    {RESP_CMD_NOSCRIPT, "noscript"}, {RESP_CMD_LOADING, "loading"},
-	    {RESP_CMD_STALE, "stale"},       {RESP_CMD_NOAUTH, "no_auth"},
-	    {RESP_CMD_FAST, "fast"},         {RESP_CMD_BLOCKING, "blocking"},
-	};
-	size_t n = 0;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		n += (f & names[i].bit) != 0;
-	resp_set(cl->out, cl->proto, n);
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (f & names[i].bit)
-			resp_simple(cl->out, names[i].name);
-}
-
-static void put_info(resp_cli_t *cl, const resp_cmd_t *c, const char *parent)
-{
-	buf_t *o = cl->out;
-	char name[96];
-	if (parent)
-		snprintf(name, sizeof name, "%s|%s", parent, c->name);
-	else
-		snprintf(name, sizeof name, "%s", c->name);
-	resp_array(o, 10);
-	resp_bulk_str(o, name);
-	resp_int(o, c->arity);
-	put_flags(cl, c->flags);
-	resp_int(o, c->first_key);
-	resp_int(o, c->last_key);
-	resp_int(o, c->key_step);
-	size_t nacl = count_words(c->acl);
-	resp_set(o, cl->proto, nacl);
-	for (const char *p = c->acl; *p;) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			break;
-		const char *e = p;
-		while (*e && *e != ' ')
-			e++;
-		buf_printf(o, "+@%.*s\r\n", (int)(e - p), p);
-		p = e;
-	}
-	resp_array(o, 0); /* tips */
-	resp_array(o, 0); /* key specs */
-	size_t nsub = 0;
-	for (const resp_cmd_t *s = c->subs; s && s->name; s++)
-		nsub++;
-	resp_array(o, nsub);
-	for (const resp_cmd_t *s = c->subs; s && s->name; s++)
-		put_info(cl, s, c->name);
-}
-
-RESP_HANDLER(resp_c_command)
-{
-	(void)argc;
-	(void)argv;
-	size_t n;
-	const resp_cmd_t *t = resp_cmd_table(&n);
-	resp_array(cl->out, n);
-	for (size_t i = 0; i < n; i++)
-		put_info(cl, &t[i], NULL);
-	return 0;
-}
-
-RESP_HANDLER(resp_c_command_count)
-{
-	(void)argc;
-	(void)argv;
-	size_t n;
-	resp_cmd_table(&n);
-	resp_int(cl->out, (int64_t)n);
-	return 0;
-}
-
-RESP_HANDLER(resp_c_command_info)
-{
-	size_t n;
-	const resp_cmd_t *t = resp_cmd_table(&n);
-	if (argc == 2)
-		return resp_c_command(cl, argc, argv);
-	resp_array(cl->out, (size_t)(argc - 2));
-	for (int i = 2; i < argc; i++) {
-		const resp_cmd_t *c = resp_cmd_lookup(t, argv[i].p, argv[i].len);
-		if (c)
-			put_info(cl, c, NULL);
-		else
-			resp_null_array(cl->out, cl->proto);
-	}
-	return 0;
-}
-
-static void put_docs(resp_cli_t *cl, const resp_cmd_t *c, const char *parent)
-{
-	buf_t *o = cl->out;
-	char name[96];
-	if (parent)
-		snprintf(name, sizeof name, "%s|%s", parent, c->name);
-	else
-		snprintf(name, sizeof name, "%s", c->name);
-	resp_bulk_str(o, name);
-	size_t nsub = 0;
-	for (const resp_cmd_t *s = c->subs; s && s->name; s++)
-		nsub++;
-	resp_map(o, cl->proto, nsub ? 4 : 3);
-	resp_bulk_str(o, "summary");
-	resp_bulk_str(o, c->summary);
-	resp_bulk_str(o, "since");
-	resp_bulk_str(o, c->since);
-	resp_bulk_str(o, "group");
-	resp_bulk_str(o, c->group);
-	if (nsub) {
-		resp_bulk_str(o, "subcommands");
-		resp_map(o, cl->proto, nsub);
-		for (const resp_cmd_t *s = c->subs; s->name; s++)
-			put_docs(cl, s, c->name);
-	}
-}
-
-RESP_HANDLER(resp_c_command_docs)
-{
-	size_t n;
-	const resp_cmd_t *t = resp_cmd_table(&n);
-	if (argc == 2) {
-		resp_map(cl->out, cl->proto, n);
-		for (size_t i = 0; i < n; i++)
-			put_docs(cl, &t[i], NULL);
-		return 0;
-	}
-	size_t mark = resp_defer(cl->out), found = 0;
-	for (int i = 2; i < argc; i++) {
-		const resp_cmd_t *c = resp_cmd_lookup(t, argv[i].p, argv[i].len);
-		if (c) {
-			put_docs(cl, c, NULL);
-			found++;
-		}
-	}
-	resp_defer_map(cl->out, mark, cl->proto, found);
-	return 0;
-}
-
-RESP_HANDLER(resp_c_command_list)
-{
-	(void)argc;
-	(void)argv;
-	size_t n;
-	const resp_cmd_t *t = resp_cmd_table(&n);
-	size_t mark = resp_defer(cl->out), k = 0;
-	for (size_t i = 0; i < n; i++) {
-		resp_bulk_str(cl->out, t[i].name);
-		k++;
-		for (const resp_cmd_t *s = t[i].subs; s && s->name; s++) {
-			buf_printf(cl->out, "$%zu\r\n%s|%s\r\n",
-			           strlen(t[i].name) + 1 + strlen(s->name), t[i].name, s->name);
-			k++;
-		}
-	}
-	resp_defer_set(cl->out, mark, '*', k);
-	return 0;
 }

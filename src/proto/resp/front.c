@@ -33,6 +33,7 @@
  */
 #include "proto/front.h"
 #include "proto/resp/c_lists.h"
+#include "proto/resp/c_types.h"
 #include "proto/resp/resp.h"
 #include "proto/sniff.h"
 
@@ -245,11 +246,13 @@ static void on_key(void *arg, const char *key, size_t klen, int ev)
 {
 	resp_srv_t *srv = arg;
 	resp_lx_touch(srv, key, klen);
+	if (srv->notify)
+		resp_notify_key(srv, key, klen, ev);
 	if (!map_len(&srv->waiting))
 		return;
 	if (ev == KS_EV_DATA)
 		resp_lx_signal(srv, key, klen);
-	else if (ev == KS_EV_DELETED || ev == KS_EV_GROUP)
+	else if (ev == KS_EV_DELETED || ev == KS_EV_GROUP || ev == KS_EV_EXPIRED)
 		resp_signal_key(srv, key, klen);
 }
 
@@ -305,6 +308,8 @@ static int start(broker_t *b, void **out)
 	srv->ks = b->ks;
 	srv->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
 	srv->start_wall_ms = time_wall_ms();
+	srv->list_max_listpack_size = -2; /* Redis 7.0's defaults */
+	srv->busy_reply_threshold = 5000;
 	map_init(&srv->waiting);
 	loop_task_init(&srv->serve_task, serve_task, srv);
 	resp_cmds_index(srv);

@@ -114,6 +114,14 @@ struct resp_srv {
 	size_t nclients, nblocked;
 	struct resp_lx *lx; /* WATCH registry, ready order (c_lists.h) */
 	map_t cmds;         /* lower-case name → top-level resp_cmd_t (dispatch) */
+	/* Keyspace notifications (notify.c): the enabled classes, and the
+	 * command being run (its events are named after it). */
+	int notify;
+	const resp_cmd_t *ncmd;
+	resp_arg_t *nargv;
+	int nargc;
+	/* CONFIG SET values sluice keeps but does not act on (c_server.c). */
+	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
 };
 
 struct resp_cli {
@@ -148,7 +156,6 @@ void resp_reply_end(resp_cli_t *cl, buf_t *scratch);
 
 /* Dispatch one parsed request (commands.c). */
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv);
-const resp_cmd_t *resp_cmd_table(size_t *n);
 const resp_cmd_t *resp_cmd_lookup(const resp_cmd_t *table, const char *name, size_t len);
 /* Top-level command by name, any case, through srv->cmds (the hash index
  * of the table): what dispatch, MULTI queueing and WATCH use. */

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bench_36_redis_types.sh — Redis hashes, sets and sorted sets: sluiced vs
+# Debian's redis-server in the same run, printed as ratios (sluice / redis,
+# higher is better).
+#
+#   redis-benchmark, 50 clients, pipeline 1 and 16:
+#     HSET (random fields of one hash, 100-byte values), SADD (random
+#     members of one set), ZADD (random scores and members of one sorted
+#     set), ZPOPMIN (from the sorted set the ZADD runs filled: they run
+#     twice, so the pops find members throughout);
+#   sluice fsync=never vs redis appendonly no, and sluice fsync=always vs
+#   redis appendonly yes + appendfsync always.
+#
+# Goal (issue 15): at least 1.0x with never, 1.5x with always.
+# Uses $SLUICE_BUILD/sluiced (bench/run.sh exports build/release).
+set -u
+export BENCH_TIME_LIMIT=${BENCH_TIME_LIMIT:-600}
+cd "$(dirname "$0")/.."
+BUILD=${SLUICE_BUILD:-$PWD/build/release}
+SLUICED=$BUILD/sluiced
+N_NEVER=${BENCH_TYPES_N:-200000}
+N_ALWAYS=${BENCH_TYPES_N_ALWAYS:-50000}
+[ -x "$SLUICED" ] || { echo "missing $SLUICED (make MODE=release build)"; exit 1; }
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
+	{ echo "redis-server/redis-benchmark missing"; exit 1; }
+
+TMP=$(mktemp -d /tmp/bench-types.XXXXXX)
+. bench/redis_lib.sh
+
+rps() { # PORT PIPELINE N COMMAND...
+	local port=$1 pl=$2 n=$3
+	shift 3
+	timeout -k 5 "$BENCH_TIME_LIMIT" redis-benchmark -p "$port" -c 50 -n "$n" -P "$pl" -r 100000 -q "$@" 2>/dev/null |
+		tr '\r' '\n' | grep -Eo '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1
+}
+
+printf "%-44s %12s %12s %9s\n" "hashes, sets, sorted sets (ops/s)" "sluice" "redis" "ratio"
+for mode in never always; do
+	if [ "$mode" = never ]; then
+		sp=$(start_sluice never); rp=$(start_redis no everysec); n=$N_NEVER; ref="aof no"
+	else
+		sp=$(start_sluice always); rp=$(start_redis yes always); n=$N_ALWAYS; ref="fsync always"
+	fi
+	for pl in 1 16; do
+		for p in "$sp" "$rp"; do redis-cli -p "$p" del bh bs bz >/dev/null; done
+		s=$(rps "$sp" "$pl" "$n" HSET bh f:__rand_int__ "$VAL")
+		r=$(rps "$rp" "$pl" "$n" HSET bh f:__rand_int__ "$VAL")
+		row "HSET P$pl fsync=$mode vs $ref" "$s" "$r"
+		s=$(rps "$sp" "$pl" "$n" SADD bs m:__rand_int__)
+		r=$(rps "$rp" "$pl" "$n" SADD bs m:__rand_int__)
+		row "SADD P$pl fsync=$mode vs $ref" "$s" "$r"
+		s=$(rps "$sp" "$pl" "$n" ZADD bz __rand_int__ m:__rand_int__)
+		r=$(rps "$rp" "$pl" "$n" ZADD bz __rand_int__ m:__rand_int__)
+		row "ZADD P$pl fsync=$mode vs $ref" "$s" "$r"
+		rps "$sp" "$pl" "$n" ZADD bz __rand_int__ n:__rand_int__ >/dev/null
+		rps "$rp" "$pl" "$n" ZADD bz __rand_int__ n:__rand_int__ >/dev/null
+		s=$(rps "$sp" "$pl" "$n" ZPOPMIN bz)
+		r=$(rps "$rp" "$pl" "$n" ZPOPMIN bz)
+		row "ZPOPMIN P$pl fsync=$mode vs $ref" "$s" "$r"
+	done
+	stop_servers
+done
