@@ -287,7 +287,14 @@ def test_redis(sl):
         if not cur:
             break
     assert sorted(seen) == ["ev", "jobs", "user:1", "user:2"]
-    api.err("GET", "/api/v1/redis/keys?type=hash")
+    r.hset("h", mapping={"a": "1", "b": "2"})
+    r.sadd("s", "x")
+    r.zadd("z", {"m": 1.5})
+    for t, k, n in (("hash", "h", 2), ("set", "s", 1), ("zset", "z", 1)):
+        d = api.ok("GET", "/api/v1/redis/keys?type=" + t)
+        assert d["keys"] == [{"key": k, "type": t, "length": n, "ttl_ms": -1}], d
+    r.delete("h", "s", "z")
+    api.err("GET", "/api/v1/redis/keys?type=bitmap")
     api.err("GET", "/api/v1/redis/keys?limit=0")
 
     s = api.ok("GET", "/api/v1/redis/streams")["streams"]

@@ -488,7 +488,7 @@ async function redis(q) {
   const k = await api('GET', '/redis/keys?limit=200&pattern=' + encodeURIComponent(pattern) + (type ? '&type=' + type : ''));
   const s = await api('GET', '/redis/streams');
   const pat = h('input', { id: 'keys-pattern', value: pattern });
-  const tsel = h('select', { id: 'keys-type' }, ['', 'string', 'list', 'stream'].map((t) => h('option', { value: t, selected: t === type }, t || 'any type')));
+  const tsel = h('select', { id: 'keys-type' }, ['', 'string', 'list', 'hash', 'set', 'zset', 'stream'].map((t) => h('option', { value: t, selected: t === type }, t || 'any type')));
   const ttl = (ms) => (ms < 0 ? h('span', { class: 'muted' }, 'none') : fmtDuration(ms / 1000));
   show(h('h1', {}, 'Redis'),
     h('h2', {}, 'Streams'),
