@@ -379,6 +379,20 @@ void seg_activate(seg_t *s)
 	s->sealed = 0;
 }
 
+/* Cuts an index file to len bytes unless it has that size already: an
+ * append leaves it exact, and a truncate that changes nothing still costs
+ * a metadata transaction (two per partition at a clean stop: 4,000
+ * partitions spent 3 s of their stop in them). */
+static int cut_at(seg_t *s, int fd, uint64_t len)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == len)
+		return 0;
+	if (sio_ftruncate(s->io, fd, (off_t)len) < 0)
+		return sl_from_errno(errno);
+	return 0;
+}
+
 /* Writes entries [ifrom, nidx) and [tfrom, ntidx) at their places in the
  * index files and cuts the files there (from 0: a full rewrite), fsyncing
  * them when sync. */
@@ -401,16 +415,16 @@ static int write_index_range(seg_t *s, size_t ifrom, size_t tfrom, int sync)
 	int rc = open_indexes(s, O_RDWR | O_CREAT, &ifd, &tfd);
 	if (rc == 0)
 		rc = pwrite_full(s, ifd, b, n, (uint64_t)ifrom * IDX_ENTRY);
-	if (rc == 0 && sio_ftruncate(s->io, ifd, (off_t)(s->nidx * IDX_ENTRY)) < 0)
-		rc = sl_from_errno(errno);
+	if (rc == 0)
+		rc = cut_at(s, ifd, s->nidx * IDX_ENTRY);
 	for (size_t i = tfrom; rc == 0 && i < s->ntidx; i++) {
 		seg_tidx_t e = {tx_ts(s, i), tx_rel(s, i)};
 		tidx_encode(b + (i - tfrom) * TIDX_ENTRY, &e);
 	}
 	if (rc == 0)
 		rc = pwrite_full(s, tfd, b, m, (uint64_t)tfrom * TIDX_ENTRY);
-	if (rc == 0 && sio_ftruncate(s->io, tfd, (off_t)(s->ntidx * TIDX_ENTRY)) < 0)
-		rc = sl_from_errno(errno);
+	if (rc == 0)
+		rc = cut_at(s, tfd, s->ntidx * TIDX_ENTRY);
 	if (rc == 0 && sync && (sio_fsync(s->io, ifd) < 0 || sio_fsync(s->io, tfd) < 0))
 		rc = sl_from_errno(errno);
 	if (rc == 0) {
