@@ -483,6 +483,29 @@ static void register_redis(lua_State *L)
 	lua_pop(L, 1);
 }
 
+/* Lua's pcall as Redis 7.0 replaces it: an error table raised by the
+ * redis API comes back as its err string. */
+static int l_lua_pcall(lua_State *L)
+{
+	int argc = lua_gettop(L);
+	luaL_checkany(L, 1);
+	lua_pushboolean(L, 1);
+	lua_insert(L, 1);
+	if (lua_pcall(L, argc - 1, LUA_MULTRET, 0)) {
+		lua_remove(L, 1);
+		if (lua_istable(L, -1)) {
+			lua_getfield(L, -1, "err");
+			if (lua_isstring(L, -1))
+				lua_replace(L, -2);
+			else
+				lua_pop(L, 1);
+		}
+		lua_pushboolean(L, 0);
+		lua_insert(L, 1);
+	}
+	return lua_gettop(L);
+}
+
 /* --- the sandbox ------------------------------------------------------------------- */
 
 /* Globals a script may read even when nil (Redis's allow list: reading
@@ -580,6 +603,8 @@ static lua_State *new_state(resp_lua_t *e)
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_SCRIPTS);
 	register_redis(L);
+	lua_pushcfunction(L, l_lua_pcall);
+	lua_setglobal(L, "pcall");
 	build_sandbox(L);
 	return L;
 }
