@@ -281,3 +281,27 @@ def test_write_refused_mid_script_keeps_nothing_acknowledged(tmp_path):
         assert redis.Redis(port=s.port("resp")).get("y") == b"2"
     finally:
         s.stop()
+
+
+def raw_eval(port, body):
+    import socket
+    s = socket.create_connection(("127.0.0.1", port))
+    try:
+        b = body.encode()
+        s.sendall(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(b), b))
+        buf = b""
+        while not buf.endswith(b"stack limit\r\n"):
+            chunk = s.recv(1 << 16)
+            assert chunk, buf[-100:]
+            buf += chunk
+        return buf
+    finally:
+        s.close()
+
+
+def test_self_referencing_table_ends_at_the_same_depth(servers):
+    body = "local a = {}; local b = {a}; a[1] = b; return a"
+    ref, ours = servers
+    x, y = raw_eval(ref, body), raw_eval(ours, body)
+    assert x.count(b"*1\r\n") > 1000
+    assert y == x

@@ -736,7 +736,9 @@ static void table_to_resp(resp_lua_t *e, lua_State *L, buf_t *out, int level)
 {
 	int proto = e->run->proto;
 	int t = lua_gettop(L);
-	if (!lua_checkstack(L, 8) || level > 1000) {
+	/* Redis's limit: what Lua's stack allows (a self-referencing table
+	 * ends in this error some 8,000 arrays deep). */
+	if (!lua_checkstack(L, 4)) {
 		resp_error(out, "ERR reached lua stack limit");
 		return;
 	}
