@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 what=${1:-run}
 
 RUN_PKGS="gcc make libc6-dev librdkafka-dev libyaml-dev pkgconf
-  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev"
+  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev"
 TEST_PKGS="$RUN_PKGS
   redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3
   python3 python3-pytest python3-pytest-timeout python3-pytest-xdist

@@ -167,4 +167,17 @@ RESP_HANDLER(resp_c_zintercard);
 RESP_HANDLER(resp_c_zrandmember);
 RESP_HANDLER(resp_c_zscan);
 
+/* Scripting (c_script.c). */
+RESP_HANDLER(resp_c_eval);
+RESP_HANDLER(resp_c_evalsha);
+RESP_HANDLER(resp_c_eval_ro);
+RESP_HANDLER(resp_c_evalsha_ro);
+RESP_HANDLER(resp_c_script_load);
+RESP_HANDLER(resp_c_script_exists);
+RESP_HANDLER(resp_c_script_flush);
+RESP_HANDLER(resp_c_script_kill);
+RESP_HANDLER(resp_c_script_help);
+/* Frees the front's Lua engine (front stop). */
+void resp_script_free(resp_srv_t *srv);
+
 #endif

@@ -504,6 +504,40 @@ static int name_is(const char *lc, const char *p, size_t n)
 	return lc[n] == 0;
 }
 
+/* Runs a checked command: statistics, the notification context, the
+ * handler (dispatch and scripts). */
+static int run_cmd(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc,
+                   resp_arg_t *argv)
+{
+	resp_srv_t *srv = cl->srv;
+	cl->last_cmd = cmd->name;
+	srv->total_cmds++;
+	/* /metrics: an error reply is one that starts with '-'. */
+	const resp_cmd_t *top = parent ? parent : cmd;
+	stats_cmd_t *sc = stats_cmd(STATS_TAB(srv->b, STATS_RESP), top, top->name);
+	buf_t *o = cl->out;
+	size_t at = o ? buf_len(o) : 0;
+	int64_t t0 = stats_begin(sc, 1);
+	int rc;
+	if (!srv->notify) {
+		rc = cmd->fn(cl, argc, argv);
+	} else {
+		/* Keyspace notifications name their events after the command. */
+		const resp_cmd_t *ncmd = srv->ncmd;
+		resp_arg_t *nargv = srv->nargv;
+		int nargc = srv->nargc;
+		srv->ncmd = top;
+		srv->nargv = argv;
+		srv->nargc = argc;
+		rc = cmd->fn(cl, argc, argv);
+		srv->ncmd = ncmd;
+		srv->nargv = nargv;
+		srv->nargc = nargc;
+	}
+	stats_end(sc, t0, rc < 0 || (o && buf_len(o) > at && buf_data(o)[at] == '-'));
+	return rc;
+}
+
 int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 {
 	resp_srv_t *srv = cl->srv;
@@ -560,30 +594,35 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		resp_misconf(cl->out, st);
 		return 0;
 	}
-	cl->last_cmd = cmd->name;
-	srv->total_cmds++;
-	/* /metrics: an error reply is one that starts with '-'. */
-	const resp_cmd_t *top = parent ? parent : cmd;
-	stats_cmd_t *sc = stats_cmd(STATS_TAB(srv->b, STATS_RESP), top, top->name);
-	buf_t *o = cl->out;
-	size_t at = o ? buf_len(o) : 0;
-	int64_t t0 = stats_begin(sc, 1);
-	int rc;
-	if (!srv->notify) {
-		rc = cmd->fn(cl, argc, argv);
-	} else {
-		/* Keyspace notifications name their events after the command. */
-		const resp_cmd_t *ncmd = srv->ncmd;
-		resp_arg_t *nargv = srv->nargv;
-		int nargc = srv->nargc;
-		srv->ncmd = top;
-		srv->nargv = argv;
-		srv->nargc = argc;
-		rc = cmd->fn(cl, argc, argv);
-		srv->ncmd = ncmd;
-		srv->nargv = nargv;
-		srv->nargc = nargc;
+	return run_cmd(cl, parent, cmd, argc, argv);
+}
+
+/* The script's refusals, as Redis 7.0's scriptCall words them. */
+int resp_dispatch_script(resp_cli_t *cl, int argc, resp_arg_t *argv, int ro)
+{
+	const resp_cmd_t *cmd = resp_cmd_find(cl->srv, argv[0].p, argv[0].len), *parent = NULL;
+	if (cmd && cmd->subs && argc >= 2) {
+		parent = cmd;
+		cmd = resp_cmd_lookup(cmd->subs, argv[1].p, argv[1].len);
 	}
-	stats_end(sc, t0, rc < 0 || (o && buf_len(o) > at && buf_data(o)[at] == '-'));
-	return rc;
+	const char *refuse = NULL;
+	if (!cmd)
+		refuse = "Unknown Redis command called from script";
+	else if (!arity_ok(cmd, argc) || !cmd->fn)
+		refuse = "Wrong number of args calling Redis command from script";
+	else if (cmd->flags & RESP_CMD_NOSCRIPT)
+		refuse = "This Redis command is not allowed from script";
+	else if (ro && (cmd->flags & RESP_CMD_WRITE))
+		refuse = "Write commands are not allowed from read-only scripts.";
+	if (refuse) {
+		buf_puts(cl->out, refuse);
+		return -1;
+	}
+	int st = ks_state(cl->srv->ks);
+	if (st && (cmd->flags & RESP_CMD_WRITE)) {
+		resp_misconf(cl->out, st);
+		return -1;
+	}
+	int rc = run_cmd(cl, parent, cmd, argc, argv);
+	return rc < 0 ? 0 : rc;
 }

@@ -30,7 +30,32 @@ static const resp_cmd_t memory_subs[] = {
     END,
 };
 
+static const resp_cmd_t script_subs[] = {
+    CMD("exists", -3, NS, resp_c_script_exists, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
+        "Check existence of scripts in the script cache."),
+    CMD("flush", -2, NS, resp_c_script_flush, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
+        "Remove all the scripts from the script cache."),
+    CMD("help", 2, L | S, resp_c_script_help, 0, 0, 0, "scripting", "5.0.0", "slow scripting",
+        "Show helpful text about the different subcommands"),
+    CMD("kill", 2, NS, resp_c_script_kill, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
+        "Kill the script currently in execution."),
+    CMD("load", 3, NS | S, resp_c_script_load, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
+        "Load the specified Lua script into the script cache."),
+    END,
+};
+
 const resp_cmd_t resp_cmds_ext[] = {
+    /* scripting (c_script.c) */
+    CMD("eval", -3, NS | S, resp_c_eval, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
+        "Execute a Lua script server side"),
+    CMD("evalsha", -3, NS | S, resp_c_evalsha, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
+        "Execute a Lua script server side"),
+    CMD("eval_ro", -3, R | NS | S, resp_c_eval_ro, 0, 0, 0, "scripting", "7.0.0", "slow scripting",
+        "Execute a read-only Lua script server side"),
+    CMD("evalsha_ro", -3, R | NS | S, resp_c_evalsha_ro, 0, 0, 0, "scripting", "7.0.0",
+        "slow scripting", "Execute a read-only Lua script server side"),
+    CONTAINER("script", -2, 0, NULL, "scripting", "2.6.0", "slow",
+              "A container for Lua scripts management commands", script_subs),
     CONTAINER("memory", -2, 0, NULL, "server", "4.0.0", "slow",
               "A container for memory diagnostics commands", memory_subs),
     CONTAINER("object", -2, 0, NULL, "generic", "2.2.3", "slow",

@@ -333,6 +333,7 @@ static void stop(void *p)
 	ks_set_hooks(srv->ks, NULL);
 	loop_task_cancel(srv->b->loop, &srv->serve_task);
 	resp_lx_stop(srv);
+	resp_script_free(srv);
 	map_deinit(&srv->waiting);
 	map_deinit(&srv->cmds);
 	free(srv->quiet);

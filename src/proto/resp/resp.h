@@ -122,6 +122,7 @@ struct resp_srv {
 	int nargc;
 	/* CONFIG SET values sluice keeps but does not act on (c_server.c). */
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
+	struct resp_lua *lua; /* the Lua engine (c_script.c), made on first use */
 };
 
 struct resp_cli {
@@ -162,6 +163,12 @@ const resp_cmd_t *resp_cmd_lookup(const resp_cmd_t *table, const char *name, siz
 const resp_cmd_t *resp_cmd_find(const resp_srv_t *srv, const char *name, size_t len);
 /* Builds srv->cmds from the table (front start) / frees it (stop). */
 void resp_cmds_index(resp_srv_t *srv);
+
+/* Runs one command for a script (c_script.c): Redis's scriptCall checks
+ * (unknown command, arity, noscript, writes from a read-only script,
+ * MISCONF), then the handler as dispatch runs it. A refused command
+ * returns -1 with the refusal's text in cl->out; else 0 and the reply. */
+int resp_dispatch_script(resp_cli_t *cl, int argc, resp_arg_t *argv, int ro);
 
 /* Shared error replies (Redis's texts). */
 void resp_err_arity(resp_cli_t *cl, const char *fullname);

@@ -1,0 +1,71 @@
+/*
+ * script_lua.h — the Lua 5.1 engine behind EVAL and SCRIPT (c_script.c).
+ *
+ * The engine knows Lua, Redis's scripting API and its type conversions; it
+ * knows nothing of the keyspace or of clients. A script's redis.call()
+ * goes through the run's call hook, which runs the command through the
+ * RESP front's one command table (commands.c: resp_dispatch_script) and
+ * hands back the command's RESP reply, which the engine turns into Lua
+ * values as Redis 7.0 does (RESP2 or RESP3, per redis.setresp). The
+ * script's result is written as a RESP reply for the calling client.
+ *
+ * Scripts are kept by SHA1 until SCRIPT FLUSH, which recreates the Lua
+ * state. Loop thread only; one engine per RESP front.
+ */
+#ifndef SL_PROTO_RESP_SCRIPT_LUA_H
+#define SL_PROTO_RESP_SCRIPT_LUA_H
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "proto/resp/parse.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct resp_lua resp_lua_t;
+
+/* Runs one command for a script. On success returns 0 with the command's
+ * reply (RESP, protocol version proto, an error reply included) in out;
+ * a command the script may not run returns -1 with Redis's refusal text
+ * in out: "msg" (the engine prefixes ERR) or "-CODE msg". */
+typedef int (*resp_lua_call_fn)(void *ctx, int argc, resp_arg_t *argv, int proto, buf_t *out);
+
+typedef struct {
+	int proto;             /* the calling client's RESP version */
+	int64_t time_limit_ms; /* lua-time-limit: a warning is logged past it */
+	resp_lua_call_fn call; /* redis.call / redis.pcall */
+	void *ctx;             /* for call */
+	int nkeys, nargs;      /* KEYS and ARGV */
+	const resp_arg_t *keys, *args;
+} resp_lua_run_t;
+
+/* log: where redis.log() and the lua-time-limit warning go. */
+resp_lua_t *resp_lua_new(const struct log *log);
+void resp_lua_free(resp_lua_t *e);
+
+/* SHA1 of p[0..n) as 40 lower-case hex digits and a NUL. */
+void resp_lua_sha1hex(const void *p, size_t n, char out[41]);
+
+/* Compiles body (if its SHA1 is not known yet) and keeps it; sha gets its
+ * SHA1. Returns 0, or -1 with Redis's error reply (without '-' and CRLF)
+ * in err. */
+int resp_lua_load(resp_lua_t *e, const char *body, size_t n, char sha[41], buf_t *err);
+/* Whether the script with this SHA1 (40 hex digits, any case) is known. */
+int resp_lua_exists(resp_lua_t *e, const char *sha, size_t len);
+size_t resp_lua_count(const resp_lua_t *e);
+/* Forgets every script (a fresh Lua state). */
+void resp_lua_flush(resp_lua_t *e);
+
+/* Runs the known script sha (lower-case) and writes its result, converted
+ * as Redis does, or its error, as one RESP reply to out. */
+void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf_t *out);
+
+/* The libraries Redis gives scripts that Debian does not package for Lua
+ * 5.1 (script_lib.c): struct and cmsgpack, and the math.random generator
+ * (Redis's rand48; state in the engine). */
+struct lua_State;
+int resp_lua_open_struct(struct lua_State *L);
+int resp_lua_open_cmsgpack(struct lua_State *L);
+void resp_lua_rand_install(struct lua_State *L, uint64_t *state);
+
+#endif
