@@ -124,6 +124,7 @@ struct conn_priv {
 	unsigned in_input : 1;
 	unsigned opened : 1;  /* on_open accepted: on_close is owed */
 	unsigned evicted : 1; /* closed for client memory: no longer counted */
+	unsigned local : 1;   /* the peer is loopback or a unix socket */
 };
 
 typedef struct conn_full {
@@ -740,6 +741,14 @@ void conn_close(conn_t *c, int flush_first)
 	schedule(c);
 }
 
+void conn_abort(conn_t *c)
+{
+	if (c->priv->state == CONN_CLOSED)
+		return;
+	c->priv->dead = 1;
+	conn_close(c, 0);
+}
+
 int conn_is_closed(const conn_t *c)
 {
 	return c->priv->state != CONN_OPEN;
@@ -856,23 +865,32 @@ int conn_paused(const conn_t *c)
 
 /* --- creation -------------------------------------------------------------- */
 
-static void format_peer(int fd, char *out, size_t size)
+/* Writes the peer's printable name; returns whether it is local (see
+ * conn_peer_is_local). */
+static int format_peer(int fd, char *out, size_t size)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	char host[INET6_ADDRSTRLEN];
 	snprintf(out, size, "unknown");
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
+		return 0;
+	int local = 0;
 	if (ss.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
 		snprintf(out, size, "%s:%u", host, ntohs(sin->sin_port));
+		local = ntohl(sin->sin_addr.s_addr) == INADDR_LOOPBACK;
 	} else if (ss.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
 		snprintf(out, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		static const uint8_t mapped_lo[16] = {0, 0, 0,    0,    0,   0, 0, 0,
+		                                      0, 0, 0xff, 0xff, 127, 0, 0, 1};
+		local = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
+		        memcmp(&sin6->sin6_addr, mapped_lo, 16) == 0;
 	} else if (ss.ss_family == AF_UNIX) {
+		local = 1;
 		/* A unix client is unnamed; the socket it came through (the
 		 * listener's path) is what tells connections apart in logs. */
 		struct sockaddr_un sun;
@@ -884,6 +902,7 @@ static void format_peer(int fd, char *out, size_t size)
 		else
 			snprintf(out, size, "unix");
 	}
+	return local;
 }
 
 conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const conn_limits_t *limits)
@@ -901,7 +920,7 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const co
 	c->proto = proto;
 	c->loop = loop;
 	buf_init(&c->in);
-	format_peer(fd, c->peer, sizeof c->peer);
+	p->local = format_peer(fd, c->peer, sizeof c->peer) ? 1 : 0;
 	p->refs = 1;
 	p->state = CONN_OPEN;
 	p->limits.max_input = limits && limits->max_input ? limits->max_input : DEFAULT_MAX_INPUT;
@@ -945,6 +964,11 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const co
 	}
 	p->opened = 1;
 	return c;
+}
+
+int conn_peer_is_local(const conn_t *c)
+{
+	return c->priv->local;
 }
 
 const conn_limits_t *conn_get_limits(const conn_t *c)

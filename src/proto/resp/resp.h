@@ -122,6 +122,7 @@ struct resp_srv {
 	int nargc;
 	/* CONFIG SET values sluice keeps but does not act on (c_server.c). */
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
+	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
 };
 
 struct resp_cli {
