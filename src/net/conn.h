@@ -41,6 +41,7 @@
 
 typedef struct conn conn_t;
 typedef struct conn_hold conn_hold_t;
+struct tls_ctx; /* net/tls.h */
 
 typedef struct proto {
 	const char *name;
@@ -185,6 +186,19 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
 /* Whether the peer is on this host as Redis 7.0's protected mode counts
  * it: a unix socket, 127.0.0.1 or ::1 (also as ::ffff:127.0.0.1). */
 int conn_peer_is_local(const conn_t *c);
+
+/* As conn_new, over TLS when tls is not NULL (borrowed; it must outlive
+ * the handshake, OpenSSL keeps what it needs after that). The handshake
+ * runs in the loop before any byte reaches on_input; on_open runs at once
+ * and what it queues is sent once the handshake is done. A handshake that
+ * fails or does not finish in time closes the connection (logged at info
+ * with the peer). listener names the listener for the protocol
+ * (conn_listener: Kafka's "SSL", "SASL_SSL"…); may be NULL. */
+conn_t *conn_new_tls(loop_t *loop, int fd, const proto_t *proto, void *srv,
+                     const conn_limits_t *limits, struct tls_ctx *tls, const char *listener);
+/* Whether the connection runs over TLS; the listener's name ("" if none). */
+int conn_is_tls(const conn_t *c);
+const char *conn_listener(const conn_t *c);
 
 /* The limits in force (defaults filled in). */
 const conn_limits_t *conn_get_limits(const conn_t *c);
