@@ -182,7 +182,14 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(STR, http_tls_key_file, "http.tls.key.file", "", 0, 0, "HTTP: overrides tls.key.file")   \
 	X(STR, http_tls_ca_file, "http.tls.ca.file", "", 0, 0, "HTTP: overrides tls.ca.file")      \
 	X(STR, http_tls_client_auth, "http.tls.client.auth", "", 0, 0,                             \
-	  "HTTP: overrides tls.client.auth")
+	  "HTTP: overrides tls.client.auth")                                                       \
+	X(STR, http_auth_token, "http.auth.token", "", 0, 0,                                       \
+	  "HTTP admin token (Authorization: Bearer); empty: none")                                 \
+	X(STR, http_auth_user, "http.auth.user", "admin", 0, 0, "HTTP basic-auth user")            \
+	X(STR, http_auth_password, "http.auth.password", "", 0, 0,                                 \
+	  "HTTP basic-auth password; empty: no basic auth")                                        \
+	X(BOOL, http_metrics_auth, "http.metrics.auth", "false", 0, 0,                             \
+	  "require the HTTP credentials for /metrics too")
 
 #define SL_CONFIG(X)           \
 	SL_CONFIG_CORE(X)      \
