@@ -244,3 +244,6 @@ def test_bad_tls_config_is_one_line(tmp_path, certs):
     args[2] = "--kafka-port=0"
     out = subprocess.run(args, capture_output=True, text=True, timeout=30)
     assert out.returncode != 0 and "unknown security protocol 'TLS'" in out.stderr
+    args[-1] = "--kafka.listeners=SSL://127.0.0.1:0,SSL://127.0.0.1:0"
+    out = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    assert out.returncode != 0 and "SSL is listed twice" in out.stderr
