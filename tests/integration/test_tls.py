@@ -191,14 +191,14 @@ def test_https_and_tls_versions(tmp_path, certs):
 
 def test_stalled_handshake_times_out_others_unaffected(tmp_path, certs):
     with tls_server(tmp_path, certs, listeners=("resp",),
-                    extra=["--tls.handshake.timeout.ms=300"]) as sl:
+                    extra=["--tls.handshake.timeout.ms=2000"]) as sl:
         port = sl.port("resp.tls")
         idle = socket.create_connection(("127.0.0.1", port), timeout=10)
         r = redis.Redis(host="127.0.0.1", port=port, ssl=True, ssl_ca_certs=certs["ca"])
         assert r.set("k", "v")
         t0 = time.monotonic()
         assert idle.recv(10) == b""  # closed by the server
-        assert time.monotonic() - t0 < 8
+        assert time.monotonic() - t0 < 15
         idle.close()
         assert wait_log(sl, "TLS handshake failed (tls listener): not finished in time")
         assert r.get("k") == b"v"
