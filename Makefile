@@ -30,7 +30,8 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -g -fno-omit-frame-pointer \
 ifdef CI
 CFLAGS_BASE += -Werror
 endif
-LDLIBS  := -lpthread -lz -llz4 -lzstd -lsnappy -llua5.1 -llua5.1-cjson -llua5.1-bitop -lm
+LDLIBS  := -lpthread -lz -llz4 -lzstd -lsnappy -llua5.1 -llua5.1-cjson -llua5.1-bitop -lm \
+           -lssl -lcrypto
 
 MODE    ?= release
 ifeq ($(MODE),fuzz)

@@ -59,6 +59,8 @@ typedef struct opts {
 	long rate;
 	int seconds;
 	int max_seconds;
+	const char *extra[8]; /* --conf K=V: librdkafka settings for every client (TLS) */
+	int nextra;
 } opts_t;
 
 /* Past this (now_us), a run gives up instead of waiting on a broker that
@@ -85,6 +87,20 @@ static void set(rd_kafka_conf_t *c, const char *k, const char *v)
 		die(k, err);
 }
 
+/* The --conf settings (e.g. security.protocol=SSL for bench_40_tls.sh). */
+static void set_extra(rd_kafka_conf_t *c, const opts_t *o)
+{
+	for (int i = 0; i < o->nextra; i++) {
+		char kv[512];
+		snprintf(kv, sizeof kv, "%s", o->extra[i]);
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			die("--conf needs K=V", kv);
+		*eq = 0;
+		set(c, kv, eq + 1);
+	}
+}
+
 static long delivered, failed;
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -102,6 +118,7 @@ static rd_kafka_t *producer(const opts_t *o, const char *acks, const char *linge
 	char err[256];
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
 	set(c, "bootstrap.servers", o->bootstrap);
+	set_extra(c, o);
 	set(c, "acks", acks);
 	set(c, "linger.ms", linger);
 	set(c, "batch.size", "1000000");
@@ -123,6 +140,7 @@ static rd_kafka_t *consumer(const opts_t *o, int64_t start)
 	char err[256];
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
 	set(c, "bootstrap.servers", o->bootstrap);
+	set_extra(c, o);
 	set(c, "group.id", "kafka_load");
 	set(c, "enable.auto.commit", "false");
 	set(c, "fetch.wait.max.ms", "100");
@@ -417,6 +435,8 @@ int main(int argc, char **argv)
 			o.seconds = atoi(argv[++i]);
 		else if (!strcmp(a, "--max-seconds") && v)
 			o.max_seconds = atoi(argv[++i]);
+		else if (!strcmp(a, "--conf") && v && o.nextra < 8)
+			o.extra[o.nextra++] = argv[++i];
 		else if (a[0] != '-')
 			o.mode = a;
 		else
@@ -426,7 +446,7 @@ int main(int argc, char **argv)
 		die("usage",
 		    "kafka_load (--bootstrap H:P | --mock) [--topic T] throughput|latency|sustain "
 		    "[--count N --consume-count N --size B --acks A --rate R --seconds S "
-		    "--max-seconds S]");
+		    "--max-seconds S --conf K=V]");
 	if (o.max_seconds < 1)
 		o.max_seconds = 300;
 	/* The soft bound gives up cleanly; bound.h's alarm is the hard one. */

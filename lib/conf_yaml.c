@@ -175,8 +175,6 @@ static int load_mapping(const loader *l, const yaml_node_t *m)
 			rc = set_redis(l, v);
 		else if (!strcmp(key, "Topics"))
 			rc = set_list(l, conf_index("topic"), key, v, false);
-		else if (!strcmp(key, "CaFile"))
-			rc = fail(l, k, key, "TLS is not supported by libsluice yet");
 		else {
 			int idx = conf_index(key);
 			if (idx < 0)

@@ -29,9 +29,15 @@ rd_kafka_conf_t *lib_rdk_conf(const sl_conf *c)
 	}
 	rd_kafka_conf_set_log_cb(rc, quiet_log);
 	const char *user = lib_conf_str(c, "username");
+	const char *ca = lib_conf_str(c, "ca.file");
+	/* A CA file means TLS (go-zero's KqConf.CaFile): SSL, or SASL_SSL
+	 * with a user. */
+	const char *proto = *ca ? (*user ? "sasl_ssl" : "ssl") : "sasl_plaintext";
 	if (lib_rdk_set(rc, "bootstrap.servers", lib_conf_str(c, "brokers")) ||
 	    lib_rdk_set(rc, "client.id", lib_conf_str(c, "client.id")) ||
-	    (*user && (lib_rdk_set(rc, "security.protocol", "sasl_plaintext") ||
+	    (*ca && (lib_rdk_set(rc, "security.protocol", proto) ||
+	             lib_rdk_set(rc, "ssl.ca.location", ca))) ||
+	    (*user && (lib_rdk_set(rc, "security.protocol", proto) ||
 	               lib_rdk_set(rc, "sasl.mechanisms", "PLAIN") ||
 	               lib_rdk_set(rc, "sasl.username", user) ||
 	               lib_rdk_set(rc, "sasl.password", lib_conf_str(c, "password"))))) {

@@ -15,10 +15,10 @@ cd "$(dirname "$0")/.."
 what=${1:-run}
 
 RUN_PKGS="gcc make libc6-dev librdkafka-dev libyaml-dev pkgconf
-  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev
+  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libssl-dev
   liblua5.1-0-dev lua-cjson-dev lua-bitop-dev"
 TEST_PKGS="$RUN_PKGS
-  redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3
+  redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3 openssl
   python3 python3-pytest python3-pytest-timeout python3-pytest-xdist
   python3-confluent-kafka python3-kafka python3-redis python3-rq
   golang-go golang-github-shopify-sarama-dev golang-github-gomodule-redigo-dev

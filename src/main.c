@@ -21,6 +21,20 @@
  * directory needs, instead of a bare I/O error. max.client.memory caps what
  * clients hold in the event loop (net/conn.c).
  *
+ * Listeners (docs/security.md): each front has up to MAX_LISTENERS TCP
+ * listeners, each plaintext or TLS with its own context (certificate, key,
+ * CA, client-certificate policy: the front's tls keys, else the tls.*
+ * defaults). Kafka's come from kafka.listeners, Kafka's own syntax
+ * (SSL://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092), else one PLAINTEXT
+ * listener on bind:kafka.port; the others have a plaintext port and a TLS
+ * port (resp.tls.port…). Every connection carries its listener's name
+ * (conn_listener), which is how the Kafka front knows a SASL_* listener.
+ * The READY line names a plaintext listener by its front ("kafka=9092")
+ * and the others with their name ("kafka.SSL=9093", "resp.tls=6380").
+ * SIGHUP reloads every TLS context from its files; a context whose files
+ * fail to load keeps the old one (logged), and connections already open
+ * keep theirs.
+ *
  * Everything runs on the one loop thread; the syncer owns a helper thread.
  */
 #include "broker/broker.h"
@@ -33,6 +47,7 @@
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/loop.h"
+#include "net/tls.h"
 #include "proto/front.h"
 #include "store/sio.h"
 #include "store/syncer.h"
@@ -44,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <dirent.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -58,6 +74,17 @@ enum { EXIT_CONFIG = 2 };
 #define CLEAN_MARKER "CLEAN"
 #define LOCK_FILE "LOCK"
 #define SHUTDOWN_GRACE_MS 10000
+#define MAX_LISTENERS 8
+/* Whether the Kafka front authenticates SASL_PLAINTEXT / SASL_SSL
+ * connections (conn_listener() tells it which they are). Set to 1 where
+ * SASL is merged in (issue 14's user database and Kafka SASL). */
+#define SASL_AVAILABLE 0
+
+typedef struct tcp_listener {
+	listener_t *l;
+	tls_ctx_t *tls; /* NULL: plaintext */
+	char name[24];  /* "" (the front's plaintext port), "tls", or Kafka's name */
+} tcp_listener_t;
 
 typedef struct server {
 	sl_config_t cfg;
@@ -71,7 +98,8 @@ typedef struct server {
 		const front_t *front;
 		int port;  /* configured: -1 off, 0 ephemeral, N */
 		void *srv; /* front state, NULL until started */
-		listener_t *listener;
+		tcp_listener_t tcp[MAX_LISTENERS];
+		int ntcp;
 		listener_t *unix_listener; /* --resp-unixsocket, --beanstalk-unixsocket */
 	} fronts[4];
 	int nfronts;
@@ -154,12 +182,41 @@ static void write_clean_marker(server_t *s)
 	(void)fs_fsync_dir(s->cfg.data_dir);
 }
 
+/* SIGHUP: every TLS listener reloads its files (see the top). */
+static void reload_tls(server_t *s)
+{
+	int n = 0, failed = 0;
+	for (int i = 0; i < s->nfronts; i++) {
+		for (int j = 0; j < s->fronts[i].ntcp; j++) {
+			tls_ctx_t *t = s->fronts[i].tcp[j].tls;
+			if (!t)
+				continue;
+			char why[512] = "";
+			if (tls_ctx_reload(t, why, sizeof why)) {
+				log_error(&s->log,
+				          "%s: TLS reload failed, keeping the previous "
+				          "certificates: %s",
+				          tls_ctx_name(t), why);
+				failed++;
+			} else {
+				n++;
+			}
+		}
+	}
+	log_info(&s->log, "received SIGHUP: TLS certificates reloaded for %d listener(s)%s", n,
+	         failed ? "; some failed (see above)" : "");
+}
+
 static void on_signal(loop_t *loop, loop_watch_t *w, uint32_t events)
 {
 	(void)events;
 	server_t *s = w->arg;
 	struct signalfd_siginfo si;
 	while (read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			reload_tls(s);
+			continue;
+		}
 		if (si.ssi_signo == SIGUSR1) {
 			/* beanstalkd's drain mode: new jobs are refused, the rest
 			 * keeps working, so workers can empty the server. */
@@ -183,6 +240,7 @@ static void block_signals(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -199,32 +257,187 @@ static int setup_signals(server_t *s)
 
 static void say_fd_shortage(server_t *s);
 
-/* Binds front i's TCP listener (port >= 0) and unix-socket listener
- * (path non-empty). A failure is one line: the listener, the address and
- * the setting that chooses it. */
-static int listen_front(server_t *s, int i, int port, const char *path, unsigned mode,
-                        const conn_limits_t *limits)
+/* One TCP listener to bind for a front. */
+typedef struct listen_spec {
+	const char *host;
+	int port;
+	const char *name;    /* see tcp_listener_t */
+	int tls;             /* needs a TLS context */
+	const char *setting; /* what chooses it, for the error line */
+} listen_spec_t;
+
+/* The TLS settings of front i: its own keys where set, else tls.*. */
+static int tls_conf_for(const server_t *s, int i, const char *name, tls_conf_t *out, char *why,
+                        size_t why_len)
 {
 	const sl_config_t *c = &s->cfg;
+	const char *cert[] = {c->kafka_tls_cert_file, c->resp_tls_cert_file,
+	                      c->beanstalk_tls_cert_file, c->http_tls_cert_file};
+	const char *key[] = {c->kafka_tls_key_file, c->resp_tls_key_file, c->beanstalk_tls_key_file,
+	                     c->http_tls_key_file};
+	const char *ca[] = {c->kafka_tls_ca_file, c->resp_tls_ca_file, c->beanstalk_tls_ca_file,
+	                    c->http_tls_ca_file};
+	const char *auth[] = {c->kafka_tls_client_auth, c->resp_tls_client_auth,
+	                      c->beanstalk_tls_client_auth, c->http_tls_client_auth};
+#define PICK(a, dflt) ((a)[i] && *(a)[i] ? (a)[i] : (dflt))
+	out->name = name;
+	out->cert_file = PICK(cert, c->tls_cert_file);
+	out->key_file = PICK(key, c->tls_key_file);
+	out->ca_file = PICK(ca, c->tls_ca_file);
+	const char *a = PICK(auth, c->tls_client_auth);
+#undef PICK
+	out->handshake_timeout_ms = (int)c->tls_handshake_timeout_ms;
+	if (tls_auth_parse(a, &out->auth)) {
+		snprintf(why, why_len, "bad client.auth value '%s' (none | requested | required)",
+		         a);
+		return SL_EINVAL;
+	}
+	return 0;
+}
+
+/* Parses kafka.listeners: NAME://HOST:PORT[,...], NAME one of PLAINTEXT,
+ * SSL, SASL_PLAINTEXT, SASL_SSL (Kafka's security protocols, used as the
+ * listener names); an empty HOST binds the bind setting; [v6]:port is
+ * accepted. host strings point into store. */
+static int parse_kafka_listeners(const char *text, char *store, size_t store_len,
+                                 listen_spec_t *out, int max, int *n, char *why, size_t why_len)
+{
+	static const char *const names[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"};
+	snprintf(store, store_len, "%s", text);
+	*n = 0;
+	char *save = NULL;
+	for (char *item = strtok_r(store, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+		char *sep = strstr(item, "://");
+		if (!sep) {
+			snprintf(why, why_len, "kafka.listeners: '%s' is not NAME://HOST:PORT",
+			         item);
+			return SL_EINVAL;
+		}
+		*sep = 0;
+		int known = -1;
+		for (int k = 0; k < 4; k++)
+			if (strcasecmp(item, names[k]) == 0)
+				known = k;
+		if (known < 0) {
+			snprintf(why, why_len,
+			         "kafka.listeners: unknown security protocol '%s' (PLAINTEXT, SSL, "
+			         "SASL_PLAINTEXT or SASL_SSL)",
+			         item);
+			return SL_EINVAL;
+		}
+		if (known >= 2 && !SASL_AVAILABLE) {
+			/* Fail closed: a SASL listener that authenticated nobody
+			 * would be an open one. */
+			snprintf(why, why_len,
+			         "kafka.listeners: %s needs SASL, which this build does not have",
+			         names[known]);
+			return SL_EINVAL;
+		}
+		char *host = sep + 3;
+		char *colon = strrchr(host, ':');
+		char *end = NULL;
+		long port = colon ? strtol(colon + 1, &end, 10) : -1;
+		if (!colon || !end || *end || end == colon + 1 || port < 0 || port > 65535) {
+			snprintf(why, why_len, "kafka.listeners: %s://%s needs :PORT (0-65535)",
+			         names[known], host);
+			return SL_EINVAL;
+		}
+		*colon = 0;
+		if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') {
+			colon[-1] = 0;
+			host++;
+		}
+		for (int j = 0; j < *n; j++) {
+			if (strcmp(out[j].name, names[known]) == 0) {
+				snprintf(why, why_len, "kafka.listeners: %s is listed twice",
+				         names[known]);
+				return SL_EINVAL;
+			}
+		}
+		if (*n == max) {
+			snprintf(why, why_len, "kafka.listeners: at most %d listeners", max);
+			return SL_EINVAL;
+		}
+		out[*n] = (listen_spec_t){.host = *host ? host : NULL,
+		                          .port = (int)port,
+		                          .name = names[known],
+		                          .tls = known == 1 || known == 3,
+		                          .setting = "kafka.listeners"};
+		(*n)++;
+	}
+	if (*n == 0) {
+		snprintf(why, why_len, "kafka.listeners is set but names no listener");
+		return SL_EINVAL;
+	}
+	return 0;
+}
+
+/* The TCP listeners of front i (see the top of the file). */
+static int listen_specs(server_t *s, int i, listen_spec_t *out, char *store, size_t store_len,
+                        int *n, char *why, size_t why_len)
+{
+	const sl_config_t *c = &s->cfg;
+	static const char *const port_keys[] = {"--kafka-port", "--resp-port", "--beanstalk-port",
+	                                        "--http-port"};
+	static const char *const tls_keys[] = {"", "--resp-tls-port", "--beanstalk-tls-port",
+	                                       "--http-tls-port"};
+	const int ports[] = {c->kafka_port, c->resp_port, c->beanstalk_port, c->http_port};
+	const int tls_ports[] = {-1, c->resp_tls_port, c->beanstalk_tls_port, c->http_tls_port};
+	*n = 0;
+	if (i == 0 && c->kafka_listeners && *c->kafka_listeners)
+		return parse_kafka_listeners(c->kafka_listeners, store, store_len, out,
+		                             MAX_LISTENERS, n, why, why_len);
+	if (ports[i] >= 0)
+		out[(*n)++] = (listen_spec_t){c->bind, ports[i], "", 0, port_keys[i]};
+	if (tls_ports[i] >= 0)
+		out[(*n)++] = (listen_spec_t){c->bind, tls_ports[i], "tls", 1, tls_keys[i]};
+	return 0;
+}
+
+/* Binds front i's TCP listeners and unix-socket listener (path
+ * non-empty). A failure is one line: the listener, the address and the
+ * setting that chooses it. */
+static int listen_front(server_t *s, int i, const listen_spec_t *specs, int nspecs,
+                        const char *path, unsigned mode, const conn_limits_t *limits)
+{
 	const front_t *f = s->fronts[i].front;
-	char why[256] = "";
+	char why[512] = "";
 	int rc = 0;
-	if (port >= 0) {
-		s->fronts[i].listener =
-		    listener_new(s->broker.loop, c->bind, port, f->proto, s->fronts[i].srv, limits,
-		                 why, sizeof why, &rc);
-		if (!s->fronts[i].listener && rc == SL_EMFILE) {
+	for (int j = 0; j < nspecs; j++) {
+		const listen_spec_t *sp = &specs[j];
+		char label[64];
+		snprintf(label, sizeof label, "%s%s%s", f->name, sp->name[0] ? " " : "", sp->name);
+		tcp_listener_t *t = &s->fronts[i].tcp[s->fronts[i].ntcp];
+		snprintf(t->name, sizeof t->name, "%s", sp->name);
+		if (sp->tls) {
+			tls_conf_t conf;
+			rc = tls_conf_for(s, i, label, &conf, why, sizeof why);
+			if (rc == 0) {
+				t->tls = tls_ctx_new(&conf, why, sizeof why);
+				rc = t->tls ? 0 : SL_EINVAL;
+			}
+			if (rc) {
+				log_error(&s->log, "%s listener: %s", label, why);
+				return rc;
+			}
+		}
+		s->fronts[i].ntcp++;
+		const char *host = sp->host ? sp->host : s->cfg.bind;
+		t->l = listener_new(s->broker.loop, host, sp->port, f->proto, s->fronts[i].srv,
+		                    limits, why, sizeof why, &rc);
+		if (!t->l && rc == SL_EMFILE) {
 			say_fd_shortage(s);
 			return rc;
 		}
-		if (!s->fronts[i].listener) {
+		if (!t->l) {
 			log_error(&s->log,
-			          "%s listener: cannot listen: %s (choose another with --%s-port)",
-			          f->name, why[0] ? why : sl_strerror(rc), f->name);
+			          "%s listener: cannot listen: %s (choose another with %s)", label,
+			          why[0] ? why : sl_strerror(rc), sp->setting);
 			return rc ? rc : SL_EIO;
 		}
-		log_info(&s->log, "%s: listening on %s:%d", f->name, c->bind,
-		         listener_port(s->fronts[i].listener));
+		listener_set_tls(t->l, t->tls, sp->name[0] ? sp->name : (sp->tls ? "tls" : ""));
+		log_info(&s->log, "%s: listening on %s:%d%s", label, host, listener_port(t->l),
+		         t->tls ? " (TLS)" : "");
 	}
 	if (path && *path) {
 		s->fronts[i].unix_listener =
@@ -259,7 +472,14 @@ static int start_fronts(server_t *s)
 		s->fronts[i].port = ports[i];
 		s->nfronts = i + 1;
 		*bound[i] = -1;
-		if (ports[i] < 0 && !(paths[i] && *paths[i]))
+		listen_spec_t specs[MAX_LISTENERS];
+		char store[1024], why[512];
+		int nspecs = 0;
+		if (listen_specs(s, i, specs, store, sizeof store, &nspecs, why, sizeof why)) {
+			log_error(&s->log, "config: %s", why);
+			return SL_EINVAL;
+		}
+		if (nspecs == 0 && !(paths[i] && *paths[i]))
 			continue;
 		int rc = fronts[i]->start(&s->broker, &s->fronts[i].srv);
 		if (rc) {
@@ -269,11 +489,14 @@ static int start_fronts(server_t *s)
 				say_fd_shortage(s);
 			return rc;
 		}
-		rc = listen_front(s, i, ports[i], paths[i], modes[i], &limits);
+		rc = listen_front(s, i, specs, nspecs, paths[i], modes[i], &limits);
 		if (rc)
 			return rc;
-		if (s->fronts[i].listener)
-			*bound[i] = listener_port(s->fronts[i].listener);
+		/* The front's port for /status and the Kafka default: its
+		 * plaintext listener, else the first. */
+		for (int j = s->fronts[i].ntcp - 1; j >= 0; j--)
+			if (!s->fronts[i].tcp[j].tls || *bound[i] < 0)
+				*bound[i] = listener_port(s->fronts[i].tcp[j].l);
 	}
 	return 0;
 }
@@ -282,13 +505,16 @@ static void write_ready(server_t *s)
 {
 	if (s->cfg.ready_fd < 0)
 		return;
-	char line[256];
+	char line[1024];
 	size_t n = (size_t)snprintf(line, sizeof line, "READY");
 	for (int i = 0; i < s->nfronts; i++) {
-		if (s->fronts[i].listener)
-			n += (size_t)snprintf(line + n, sizeof line - n, " %s=%d",
-			                      s->fronts[i].front->name,
-			                      listener_port(s->fronts[i].listener));
+		for (int j = 0; j < s->fronts[i].ntcp && n < sizeof line; j++) {
+			const tcp_listener_t *t = &s->fronts[i].tcp[j];
+			int plain = !t->tls && (!t->name[0] || strcmp(t->name, "PLAINTEXT") == 0);
+			n += (size_t)snprintf(line + n, sizeof line - n, " %s%s%s=%d",
+			                      s->fronts[i].front->name, plain ? "" : ".",
+			                      plain ? "" : t->name, listener_port(t->l));
+		}
 	}
 	n += (size_t)snprintf(line + n, sizeof line - n, "\n");
 	int fd = (int)s->cfg.ready_fd;
@@ -321,8 +547,10 @@ static void shutdown_server(server_t *s)
 {
 	loop_t *loop = s->broker.loop;
 	for (int i = 0; i < s->nfronts; i++) {
-		listener_free(s->fronts[i].listener);
-		s->fronts[i].listener = NULL;
+		for (int j = 0; j < s->fronts[i].ntcp; j++) {
+			listener_free(s->fronts[i].tcp[j].l);
+			s->fronts[i].tcp[j].l = NULL;
+		}
 		listener_free(s->fronts[i].unix_listener);
 		s->fronts[i].unix_listener = NULL;
 	}
@@ -512,11 +740,17 @@ int main(int argc, char **argv)
 	status = rc ? 1 : 0;
 out:
 	for (int i = 0; i < s.nfronts; i++) {
-		listener_free(s.fronts[i].listener);
+		for (int j = 0; j < s.fronts[i].ntcp; j++)
+			listener_free(s.fronts[i].tcp[j].l);
 		listener_free(s.fronts[i].unix_listener);
 		if (s.fronts[i].srv)
 			s.fronts[i].front->stop(s.fronts[i].srv);
 	}
+	/* After the connections: sessions started from a context never use
+	 * it again, but the listeners borrowed it. */
+	for (int i = 0; i < s.nfronts; i++)
+		for (int j = 0; j < s.fronts[i].ntcp; j++)
+			tls_ctx_free(s.fronts[i].tcp[j].tls);
 	if (s.broker_open)
 		broker_close(&s.broker);
 	if (s.sig_fd >= 0) {

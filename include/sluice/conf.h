@@ -10,6 +10,8 @@
  *     brokers          host:port list, comma-separated   localhost:9092  [Brokers]
  *     username         SASL/PLAIN user ("" = no SASL)     ""              [Username]
  *     password         SASL/PLAIN password                ""              [Password]
+ *     ca.file          PEM CA bundle: connect over TLS     ""              [CaFile]
+ *                      (SSL, or SASL_SSL with a username)
  *     client.id        Kafka client id                    sluice          [ClientId]
  *     topic            topic (queue: comma-separated list) ""             [Topic, Topics]
  *   pusher

@@ -139,11 +139,64 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 #define SL_CONFIG_BEANSTALK(X)                                                                   \
 	X(INT, max_job_size, "max-job-size", "65535", 0, 1073741824, "largest beanstalkd job body")
 
+/* Transport security and access (docs/security.md). A TLS listener's
+ * certificate, key, CA and client-certificate policy come from its own
+ * keys (resp.tls.cert.file…) when set, else from the tls.* defaults. */
+#define SL_CONFIG_SECURITY(X)                                                                    \
+	X(BOOL, protected_mode, "protected-mode", "yes", 0, 0,                                     \
+	  "Redis: with no requirepass, refuse clients not on loopback or a unix socket")           \
+	X(STR, kafka_listeners, "kafka.listeners", "", 0, 0,                                       \
+	  "Kafka listeners, e.g. SSL://127.0.0.1:9093,PLAINTEXT://127.0.0.1:9092 (empty: "         \
+	  "PLAINTEXT on bind:kafka.port)")                                                         \
+	X(PORT, resp_tls_port, "resp.tls.port", "off", 0, 0, "Redis over TLS: N, 0 or off")         \
+	X(PORT, beanstalk_tls_port, "beanstalk.tls.port", "off", 0, 0,                             \
+	  "beanstalkd over TLS: N, 0 or off")                                                      \
+	X(PORT, http_tls_port, "http.tls.port", "off", 0, 0, "HTTPS: N, 0 or off")                  \
+	X(STR, tls_cert_file, "tls.cert.file", "", 0, 0, "PEM certificate (chain) of TLS listeners") \
+	X(STR, tls_key_file, "tls.key.file", "", 0, 0, "PEM private key of TLS listeners")          \
+	X(STR, tls_ca_file, "tls.ca.file", "", 0, 0,                                               \
+	  "PEM CA bundle verifying client certificates (empty: none asked)")                       \
+	X(STR, tls_client_auth, "tls.client.auth", "none", 0, 0,                                   \
+	  "client certificates: none | requested | required")                                     \
+	X(INT, tls_handshake_timeout_ms, "tls.handshake.timeout.ms", "10000", 100, 3600000,        \
+	  "close a connection whose TLS handshake has not finished by then")                       \
+	X(STR, kafka_tls_cert_file, "kafka.tls.cert.file", "", 0, 0, "Kafka: overrides tls.cert.file") \
+	X(STR, kafka_tls_key_file, "kafka.tls.key.file", "", 0, 0, "Kafka: overrides tls.key.file") \
+	X(STR, kafka_tls_ca_file, "kafka.tls.ca.file", "", 0, 0, "Kafka: overrides tls.ca.file")   \
+	X(STR, kafka_tls_client_auth, "kafka.tls.client.auth", "", 0, 0,                           \
+	  "Kafka: overrides tls.client.auth")                                                      \
+	X(STR, resp_tls_cert_file, "resp.tls.cert.file", "", 0, 0, "Redis: overrides tls.cert.file") \
+	X(STR, resp_tls_key_file, "resp.tls.key.file", "", 0, 0, "Redis: overrides tls.key.file")  \
+	X(STR, resp_tls_ca_file, "resp.tls.ca.file", "", 0, 0, "Redis: overrides tls.ca.file")     \
+	X(STR, resp_tls_client_auth, "resp.tls.client.auth", "", 0, 0,                             \
+	  "Redis: overrides tls.client.auth")                                                      \
+	X(STR, beanstalk_tls_cert_file, "beanstalk.tls.cert.file", "", 0, 0,                       \
+	  "beanstalkd: overrides tls.cert.file")                                                   \
+	X(STR, beanstalk_tls_key_file, "beanstalk.tls.key.file", "", 0, 0,                         \
+	  "beanstalkd: overrides tls.key.file")                                                    \
+	X(STR, beanstalk_tls_ca_file, "beanstalk.tls.ca.file", "", 0, 0,                           \
+	  "beanstalkd: overrides tls.ca.file")                                                     \
+	X(STR, beanstalk_tls_client_auth, "beanstalk.tls.client.auth", "", 0, 0,                   \
+	  "beanstalkd: overrides tls.client.auth")                                                 \
+	X(STR, http_tls_cert_file, "http.tls.cert.file", "", 0, 0, "HTTP: overrides tls.cert.file") \
+	X(STR, http_tls_key_file, "http.tls.key.file", "", 0, 0, "HTTP: overrides tls.key.file")   \
+	X(STR, http_tls_ca_file, "http.tls.ca.file", "", 0, 0, "HTTP: overrides tls.ca.file")      \
+	X(STR, http_tls_client_auth, "http.tls.client.auth", "", 0, 0,                             \
+	  "HTTP: overrides tls.client.auth")                                                       \
+	X(STR, http_auth_token, "http.auth.token", "", 0, 0,                                       \
+	  "HTTP admin token (Authorization: Bearer); empty: none")                                 \
+	X(STR, http_auth_user, "http.auth.user", "admin", 0, 0, "HTTP basic-auth user")            \
+	X(STR, http_auth_password, "http.auth.password", "", 0, 0,                                 \
+	  "HTTP basic-auth password; empty: no basic auth")                                        \
+	X(BOOL, http_metrics_auth, "http.metrics.auth", "false", 0, 0,                             \
+	  "require the HTTP credentials for /metrics too")
+
 #define SL_CONFIG(X)           \
 	SL_CONFIG_CORE(X)      \
 	SL_CONFIG_KAFKA(X)     \
 	SL_CONFIG_RESP(X)      \
-	SL_CONFIG_BEANSTALK(X)
+	SL_CONFIG_BEANSTALK(X) \
+	SL_CONFIG_SECURITY(X)
 
 #define CFG_CTYPE_STR char *
 #define CFG_CTYPE_INT int64_t

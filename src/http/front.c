@@ -147,19 +147,27 @@ static int match(const http_req_t *r, const char *pattern)
 	return i == r->nseg;
 }
 
-/* The hook of issue 14 (security): HTTP authentication, when configured,
- * is checked here for every request (console, API, metrics). Until then
- * every request is allowed; the listener binds 127.0.0.1 by default. */
-static int authorized(const http_req_t *r)
+/* Authentication (auth.c): what may be asked without credentials when
+ * some are configured — the health check, /status (which then shows only
+ * that the server is up) and /metrics unless http.metrics.auth. */
+static int public_route(const http_req_t *r)
 {
-	(void)r;
-	return 1;
+	if (strcmp(r->method, "GET") != 0 && !r->head)
+		return 0;
+	if (r->nseg != 1)
+		return 0;
+	if (!strcmp(r->seg[0], "health") || !strcmp(r->seg[0], "status"))
+		return 1;
+	return !strcmp(r->seg[0], "metrics") && !r->h->b->cfg->http_metrics_auth;
 }
 
 static void route(http_req_t *r)
 {
-	if (!authorized(r)) {
-		http_error(r, 401, "authentication required");
+	/* Credentials sent are checked even on a public route (a wrong
+	 * token is logged, and /status shows more to the right one). */
+	r->authed = (!http_auth_configured(r->h) || r->authz) ? http_auth_ok(r) : 0;
+	if (!r->authed && !public_route(r)) {
+		http_auth_required(r);
 		return;
 	}
 	if (r->nseg >= 1 && strcmp(r->seg[0], "debug") == 0 && r->nseg == 2) {

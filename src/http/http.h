@@ -63,7 +63,10 @@ typedef struct http_req {
 	const uint8_t *body; /* borrowed from the connection's input */
 	size_t body_len;
 	int keep_alive;
-	int head; /* HEAD: headers only */
+	int head;          /* HEAD: headers only */
+	const char *authz; /* the Authorization value, borrowed like body; NULL */
+	size_t authz_len;
+	int authed; /* passed http_auth_ok (or no credentials are configured) */
 } http_req_t;
 
 /* --- request.c ------------------------------------------------------------- */
@@ -110,6 +113,16 @@ void http_json_ks(http_req_t *r, struct keyspace *ks, int code, const buf_t *bod
 typedef void (*http_handler_fn)(http_req_t *r);
 
 void http_health(http_req_t *r);
+
+/* --- auth.c ---------------------------------------------------------------- */
+
+/* Whether any credential is configured (http.auth.token or a password). */
+int http_auth_configured(const http_srv_t *h);
+/* Whether r carries valid credentials, or none are configured; a failure
+ * is logged with the peer. */
+int http_auth_ok(const http_req_t *r);
+/* The 401 reply, asking browsers for Basic credentials. */
+void http_auth_required(http_req_t *r);
 void http_status(http_req_t *r);
 /* The data directory's disk use (cached for a few seconds) and the free
  * space of its filesystem. */

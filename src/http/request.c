@@ -145,6 +145,7 @@ long http_parse(const uint8_t *in, size_t n, http_req_t *r)
 	const char *conn = header(in, hl, "Connection", &vl);
 	r->keep_alive = strcmp(version, "HTTP/1.1") == 0 &&
 	                !(conn && vl >= 5 && strncasecmp(conn, "close", 5) == 0);
+	r->authz = header(in, hl, "Authorization", &r->authz_len);
 	if (header(in, hl, "Transfer-Encoding", &vl))
 		return -411;
 	r->body = in + hl;

@@ -3,7 +3,9 @@
  * /status and the console's overview report.
  *
  *   GET /health   → 200 "ok"
- *   GET /status   → 200, JSON for `sluice status`: uptime, connections, the
+ *   GET /status   → 200, JSON for `sluice status` (without credentials when
+ *                   some are configured: only {"status":"ok","uptime_s"}):
+ *                   uptime, connections, the
  *                   bound listener ports (-1 = off), the data directory's
  *                   disk use and free space, and what the broker holds
  *                   (read from its live state, whichever listeners are
@@ -149,8 +151,17 @@ void http_status(http_req_t *r)
 	const broker_t *br = h->b;
 	const sl_config_t *cfg = br->cfg;
 	uint64_t used, avail;
-	http_disk(h, &used, &avail);
 	buf_t body = BUF_INIT;
+	if (!r->authed) {
+		/* Credentials are configured and none were sent: that it is up,
+		 * nothing about the machine or the data. */
+		buf_printf(&body, "{\"status\":\"ok\",\"uptime_s\":%.3f}\n",
+		           (double)(time_mono_ms() - h->started_ms) / 1000.0);
+		http_json(r, 200, &body);
+		buf_deinit(&body);
+		return;
+	}
+	http_disk(h, &used, &avail);
 	buf_printf(&body, "{\"uptime_s\":%.3f,\"connections\":%zu,\"draining\":%s,\"bind\":",
 	           (double)(time_mono_ms() - h->started_ms) / 1000.0, conn_count(r->c->loop),
 	           br->draining ? "true" : "false");

@@ -48,6 +48,7 @@
  */
 #include "net/conn.h"
 #include "net/loop_priv.h"
+#include "net/tls.h"
 
 #include "core/err.h"
 
@@ -124,6 +125,18 @@ struct conn_priv {
 	unsigned in_input : 1;
 	unsigned opened : 1;  /* on_open accepted: on_close is owed */
 	unsigned evicted : 1; /* closed for client memory: no longer counted */
+	unsigned local : 1;   /* the peer is loopback or a unix socket */
+
+	/* TLS (net/tls.h): the session, whether its handshake is done, and
+	 * which readiness OpenSSL waits for besides the obvious one: a
+	 * handshake or a read that must write first, a write that must read
+	 * first. */
+	tls_ssl_t *ssl;
+	unsigned hs_done : 1;
+	unsigned tls_want_out : 1;
+	unsigned tls_write_wants_in : 1;
+	loop_timer_t hs_timer;
+	char listener[24]; /* the listener's name, e.g. "SASL_SSL" */
 };
 
 typedef struct conn_full {
@@ -312,6 +325,46 @@ void conn_hold_done(conn_t *c, conn_hold_t *h)
 	conn_unref(c); /* the loop's reference keeps c alive while it is queued */
 }
 
+/* The socket's side of flush(): sendmsg/sendfile, or TLS. Same results as
+ * the system calls (-1 with errno EAGAIN when the socket is full). */
+static int tls_fail_errno(conn_t *c, ssize_t r, int want)
+{
+	struct conn_priv *p = c->priv;
+	if (r == TLS_AGAIN) {
+		p->tls_write_wants_in = want == TLS_WANT_READ;
+		errno = EAGAIN;
+	} else {
+		errno = EPROTO;
+	}
+	return -1;
+}
+
+static ssize_t sock_writev(conn_t *c, struct iovec *iov, int niov)
+{
+	struct conn_priv *p = c->priv;
+	if (!p->ssl) {
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+		return sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	int want = 0;
+	ssize_t r = tls_writev(p->ssl, iov, niov, &want);
+	return r > 0 ? r : tls_fail_errno(c, r, want);
+}
+
+static ssize_t sock_sendfile(conn_t *c, int in, off_t *off, size_t n)
+{
+	struct conn_priv *p = c->priv;
+	if (!p->ssl)
+		return sendfile(c->fd, in, off, n);
+	int want = 0;
+	ssize_t r = tls_sendfile(p->ssl, in, *off, n, &want);
+	if (r >= 0) {
+		*off += r;
+		return r;
+	}
+	return tls_fail_errno(c, r, want);
+}
+
 /* Sends from the head of the queue: consecutive memory chunks with one
  * sendmsg, file regions with sendfile, until the socket is full, a hold is
  * reached, the queue is empty or the turn's budget is spent. Returns 0, or
@@ -341,7 +394,7 @@ static int flush(conn_t *c)
 				         fdc_file_path(ch->file), sl_strerror(in));
 				return SL_EIO;
 			}
-			ssize_t n = sendfile(c->fd, in, &ch->off, want);
+			ssize_t n = sock_sendfile(c, in, &ch->off, want);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
@@ -388,8 +441,7 @@ static int flush(conn_t *c)
 			niov++;
 			total += len;
 		}
-		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
-		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = sock_writev(c, iov, niov);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -539,10 +591,19 @@ static void update_events(conn_t *c)
 	if (p->state == CONN_CLOSED)
 		return;
 	uint32_t ev = 0;
+	if (p->ssl && !p->hs_done) {
+		/* The handshake decides: readable always, writable when it
+		 * said so. */
+		ev = EPOLLIN | (p->tls_want_out ? EPOLLOUT : 0);
+		loop_watch_mod(c->loop, &p->watch, ev);
+		return;
+	}
 	if (p->state == CONN_OPEN && !p->eof && !p->above &&
 	    !(p->paused && buf_len(&c->in) >= p->limits.max_input))
 		ev |= EPOLLIN;
 	if (p->write_blocked && sendable(c))
+		ev |= p->tls_write_wants_in ? EPOLLIN : EPOLLOUT;
+	if (p->tls_want_out)
 		ev |= EPOLLOUT;
 	loop_watch_mod(c->loop, &p->watch, ev);
 }
@@ -610,20 +671,44 @@ static void process_input(conn_t *c)
 	check_high_water(c);
 }
 
+/* read(2), or a TLS read: bytes, 0 at the end of stream, or -1 with
+ * errno (EAGAIN when nothing is there yet). */
+static ssize_t sock_read(conn_t *c, void *buf, size_t n)
+{
+	struct conn_priv *p = c->priv;
+	if (!p->ssl)
+		return read(c->fd, buf, n);
+	int want = 0;
+	ssize_t r = tls_read(p->ssl, buf, n, &want);
+	if (r >= 0)
+		return r;
+	if (r == TLS_AGAIN) {
+		/* A read that must write first (a TLS 1.3 key update answer):
+		 * wait for writability too. */
+		p->tls_want_out = want == TLS_WANT_WRITE;
+		errno = EAGAIN;
+	} else {
+		errno = EPROTO;
+	}
+	return -1;
+}
+
 static void do_read(conn_t *c)
 {
 	struct conn_priv *p = c->priv;
 	size_t got = 0;
-	for (int i = 0; i < READS_PER_TURN; i++) {
+	/* A TLS record is at most 16 KiB: more reads fit the same bound. */
+	int reads = p->ssl ? READS_PER_TURN * 4 : READS_PER_TURN;
+	for (int i = 0; i < reads; i++) {
 		if (p->paused && buf_len(&c->in) >= p->limits.max_input)
 			break;
 		buf_reserve(&c->in, READ_CHUNK);
 		size_t room = c->in.cap - c->in.end;
-		ssize_t n = read(c->fd, c->in.data + c->in.end, room);
+		ssize_t n = sock_read(c, c->in.data + c->in.end, room);
 		if (n > 0) {
 			buf_commit(&c->in, (size_t)n);
 			got += (size_t)n;
-			if ((size_t)n < room || buf_len(&c->in) >= p->limits.max_input)
+			if (((size_t)n < room && !p->ssl) || buf_len(&c->in) >= p->limits.max_input)
 				break;
 			continue;
 		}
@@ -656,6 +741,64 @@ static void do_read(conn_t *c)
 	update_events(c);
 }
 
+/* --- TLS handshake ---------------------------------------------------------- */
+
+/* A failed handshake concerns this connection only: logged at info with
+ * the peer, closed without a flush (nothing can be sent over a session
+ * that never started). */
+static void handshake_failed(conn_t *c, const char *why)
+{
+	struct conn_priv *p = c->priv;
+	log_info(conn_log(c), "conn %llu %s: TLS handshake failed (%s listener): %s",
+	         (unsigned long long)c->id, c->peer, p->listener[0] ? p->listener : "?", why);
+	p->dead = 1;
+	conn_close(c, 0);
+}
+
+static void on_handshake_timeout(loop_t *loop, loop_timer_t *t)
+{
+	(void)loop;
+	conn_t *c = t->arg;
+	if (c->priv->state == CONN_CLOSED || c->priv->hs_done)
+		return;
+	handshake_failed(c, "not finished in time");
+}
+
+static void do_read(conn_t *c);
+
+static void handshake(conn_t *c)
+{
+	struct conn_priv *p = c->priv;
+	if (p->state == CONN_CLOSED || p->dead)
+		return;
+	int want = 0;
+	char why[256] = "";
+	int r = tls_handshake(p->ssl, &want, why, sizeof why);
+	if (r == TLS_AGAIN) {
+		p->tls_want_out = want == TLS_WANT_WRITE;
+		update_events(c);
+		return;
+	}
+	if (r == TLS_FAIL) {
+		handshake_failed(c, why);
+		return;
+	}
+	p->hs_done = 1;
+	p->tls_want_out = 0;
+	loop_timer_stop(c->loop, &p->hs_timer);
+	char desc[128];
+	tls_describe(p->ssl, desc, sizeof desc);
+	log_debug(conn_log(c), "conn %llu %s: TLS handshake done: %s", (unsigned long long)c->id,
+	          c->peer, desc);
+	/* Output queued meanwhile (on_open's) goes out now, and the client's
+	 * first request may have come with its last handshake message. */
+	schedule(c);
+	if (p->state == CONN_OPEN)
+		do_read(c);
+	else
+		update_events(c);
+}
+
 static void on_io(loop_t *loop, loop_watch_t *w, uint32_t events)
 {
 	(void)loop;
@@ -664,6 +807,21 @@ static void on_io(loop_t *loop, loop_watch_t *w, uint32_t events)
 	if (p->state == CONN_CLOSED)
 		return;
 	conn_ref(c);
+	if (p->ssl && !p->hs_done) {
+		handshake(c);
+		conn_unref(c);
+		return;
+	}
+	if (p->tls_write_wants_in && (events & EPOLLIN)) {
+		p->tls_write_wants_in = 0;
+		p->write_blocked = 0;
+		schedule(c);
+	}
+	if (p->tls_want_out && (events & EPOLLOUT)) {
+		/* The read that had to write first runs again. */
+		p->tls_want_out = 0;
+		events |= EPOLLIN;
+	}
 	if (events & EPOLLOUT) {
 		p->write_blocked = 0;
 		schedule(c);
@@ -702,7 +860,10 @@ static void conn_task(loop_t *loop, loop_task_t *task)
 		p->input_pending = 0;
 		process_input(c);
 	}
-	if (!p->dead && !p->write_blocked && flush(c) < 0) {
+	if (p->ssl && p->hs_done && p->state == CONN_OPEN && !p->eof && !p->above &&
+	    !(p->paused && buf_len(&c->in) >= p->limits.max_input) && tls_pending(p->ssl))
+		do_read(c); /* decrypted bytes the socket will not signal again */
+	if (!p->dead && !p->write_blocked && (!p->ssl || p->hs_done) && flush(c) < 0) {
 		p->dead = 1;
 		if (p->state == CONN_OPEN)
 			conn_close(c, 0);
@@ -738,6 +899,14 @@ void conn_close(conn_t *c, int flush_first)
 		p->close_flush = 0; /* a hard close overrides a flushing one */
 	}
 	schedule(c);
+}
+
+void conn_abort(conn_t *c)
+{
+	if (c->priv->state == CONN_CLOSED)
+		return;
+	c->priv->dead = 1;
+	conn_close(c, 0);
 }
 
 int conn_is_closed(const conn_t *c)
@@ -808,7 +977,12 @@ static void finish_close(conn_t *c)
 	set_state(c, CONN_CLOSED);
 	loop_task_cancel(c->loop, &p->task);
 	loop_timer_stop(c->loop, &p->linger);
+	loop_timer_stop(c->loop, &p->hs_timer);
 	loop_watch_del(c->loop, &p->watch);
+	if (p->ssl) {
+		tls_ssl_free(p->ssl, p->hs_done && !p->dead);
+		p->ssl = NULL;
+	}
 	if (p->close_flush && !p->dead)
 		discard_unread(c);
 	close(c->fd);
@@ -856,23 +1030,32 @@ int conn_paused(const conn_t *c)
 
 /* --- creation -------------------------------------------------------------- */
 
-static void format_peer(int fd, char *out, size_t size)
+/* Writes the peer's printable name; returns whether it is local (see
+ * conn_peer_is_local). */
+static int format_peer(int fd, char *out, size_t size)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	char host[INET6_ADDRSTRLEN];
 	snprintf(out, size, "unknown");
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
+		return 0;
+	int local = 0;
 	if (ss.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
 		snprintf(out, size, "%s:%u", host, ntohs(sin->sin_port));
+		local = ntohl(sin->sin_addr.s_addr) == INADDR_LOOPBACK;
 	} else if (ss.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
 		snprintf(out, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		static const uint8_t mapped_lo[16] = {0, 0, 0,    0,    0,   0, 0, 0,
+		                                      0, 0, 0xff, 0xff, 127, 0, 0, 1};
+		local = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
+		        memcmp(&sin6->sin6_addr, mapped_lo, 16) == 0;
 	} else if (ss.ss_family == AF_UNIX) {
+		local = 1;
 		/* A unix client is unnamed; the socket it came through (the
 		 * listener's path) is what tells connections apart in logs. */
 		struct sockaddr_un sun;
@@ -884,9 +1067,16 @@ static void format_peer(int fd, char *out, size_t size)
 		else
 			snprintf(out, size, "unix");
 	}
+	return local;
 }
 
 conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const conn_limits_t *limits)
+{
+	return conn_new_tls(loop, fd, proto, srv, limits, NULL, NULL);
+}
+
+conn_t *conn_new_tls(loop_t *loop, int fd, const proto_t *proto, void *srv,
+                     const conn_limits_t *limits, tls_ctx_t *tls, const char *listener)
 {
 	conn_full_t *full = calloc(1, sizeof *full);
 	if (!full)
@@ -901,7 +1091,7 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const co
 	c->proto = proto;
 	c->loop = loop;
 	buf_init(&c->in);
-	format_peer(fd, c->peer, sizeof c->peer);
+	p->local = format_peer(fd, c->peer, sizeof c->peer) ? 1 : 0;
 	p->refs = 1;
 	p->state = CONN_OPEN;
 	p->limits.max_input = limits && limits->max_input ? limits->max_input : DEFAULT_MAX_INPUT;
@@ -913,6 +1103,9 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const co
 	buf_init(&p->discard);
 	loop_task_init(&p->task, conn_task, c);
 	loop_timer_init(&p->linger, on_linger, c);
+	loop_timer_init(&p->hs_timer, on_handshake_timeout, c);
+	if (listener)
+		snprintf(p->listener, sizeof p->listener, "%s", listener);
 
 	/* Everything here assumes a non-blocking socket; accept4 gives one,
 	 * but a caller-made socket (tests) may not be. */
@@ -925,11 +1118,23 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const co
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
+	if (tls) {
+		p->ssl = tls_ssl_new(tls, fd);
+		if (!p->ssl) {
+			log_warn(loop_log(loop), "conn %s: cannot start a TLS session", c->peer);
+			close(fd);
+			free(full);
+			return NULL;
+		}
+	}
 	if (loop_watch_add(loop, &p->watch, fd, EPOLLIN, on_io, c) < 0) {
+		tls_ssl_free(p->ssl, 0);
 		close(fd);
 		free(full);
 		return NULL;
 	}
+	if (tls)
+		loop_timer_start(loop, &p->hs_timer, tls_ctx_handshake_timeout_ms(tls));
 	p->next = lc->head;
 	if (lc->head)
 		lc->head->priv->prev = c;
@@ -945,6 +1150,21 @@ conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv, const co
 	}
 	p->opened = 1;
 	return c;
+}
+
+int conn_is_tls(const conn_t *c)
+{
+	return c->priv->ssl != NULL;
+}
+
+const char *conn_listener(const conn_t *c)
+{
+	return c->priv->listener;
+}
+
+int conn_peer_is_local(const conn_t *c)
+{
+	return c->priv->local;
 }
 
 const conn_limits_t *conn_get_limits(const conn_t *c)

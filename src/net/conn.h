@@ -41,6 +41,7 @@
 
 typedef struct conn conn_t;
 typedef struct conn_hold conn_hold_t;
+struct tls_ctx; /* net/tls.h */
 
 typedef struct proto {
 	const char *name;
@@ -165,6 +166,10 @@ uint64_t conn_memory_evictions(loop_t *loop);
  * The peer's EOF acts as conn_close(c, 1) (a half-closed client still gets
  * its replies); a reset or error as conn_close(c, 0). */
 void conn_close(conn_t *c, int flush);
+/* Closes at the end of this turn without sending anything more: output
+ * still queued (replies of earlier pipelined requests too) is dropped.
+ * For a client that is treated as hostile. */
+void conn_abort(conn_t *c);
 /* True from conn_close() (or the peer's EOF/error) on: start no new work
  * for this connection. c->pdata stays valid until on_close has run. */
 int conn_is_closed(const conn_t *c);
@@ -177,6 +182,23 @@ void conn_unref(conn_t *c);
  * (fd closed) if on_open refused. */
 conn_t *conn_new(loop_t *loop, int fd, const proto_t *proto, void *srv,
                  const conn_limits_t *limits);
+
+/* Whether the peer is on this host as Redis 7.0's protected mode counts
+ * it: a unix socket, 127.0.0.1 or ::1 (also as ::ffff:127.0.0.1). */
+int conn_peer_is_local(const conn_t *c);
+
+/* As conn_new, over TLS when tls is not NULL (borrowed; it must outlive
+ * the handshake, OpenSSL keeps what it needs after that). The handshake
+ * runs in the loop before any byte reaches on_input; on_open runs at once
+ * and what it queues is sent once the handshake is done. A handshake that
+ * fails or does not finish in time closes the connection (logged at info
+ * with the peer). listener names the listener for the protocol
+ * (conn_listener: Kafka's "SSL", "SASL_SSL"…); may be NULL. */
+conn_t *conn_new_tls(loop_t *loop, int fd, const proto_t *proto, void *srv,
+                     const conn_limits_t *limits, struct tls_ctx *tls, const char *listener);
+/* Whether the connection runs over TLS; the listener's name ("" if none). */
+int conn_is_tls(const conn_t *c);
+const char *conn_listener(const conn_t *c);
 
 /* The limits in force (defaults filled in). */
 const conn_limits_t *conn_get_limits(const conn_t *c);

@@ -28,6 +28,7 @@
  * removed only if it is still the one this listener created (same inode).
  */
 #include "net/listener.h"
+#include "net/tls.h"
 
 #include "core/err.h"
 
@@ -67,6 +68,8 @@ struct listener {
 	loop_timer_t backoff;
 	int64_t warned_ms; /* last out-of-descriptors warning, or -1 */
 	uint64_t dropped;  /* connections shed since that warning */
+	tls_ctx_t *tls;    /* borrowed; NULL: plaintext */
+	char name[24];     /* given to its connections (conn_listener) */
 };
 
 static const log_t *llog(const listener_t *l)
@@ -167,7 +170,7 @@ static void on_accept(loop_t *loop, loop_watch_t *w, uint32_t events)
 		}
 		if (l->warned_ms >= 0 && loop_now_ms(loop) - l->warned_ms >= ACCEPT_WARN_MS)
 			recovered(l);
-		conn_new(loop, fd, l->proto, l->srv, &l->limits);
+		conn_new_tls(loop, fd, l->proto, l->srv, &l->limits, l->tls, l->name);
 	}
 }
 
@@ -381,6 +384,12 @@ listener_t *listener_new_unix(loop_t *loop, const char *path, unsigned mode, con
 		log_debug(loop_log(loop), "listening on unix:%s (%s)", path,
 		          proto->name ? proto->name : "?");
 	return l;
+}
+
+void listener_set_tls(listener_t *l, tls_ctx_t *tls, const char *name)
+{
+	l->tls = tls;
+	snprintf(l->name, sizeof l->name, "%s", name ? name : "");
 }
 
 int listener_port(const listener_t *l)

@@ -36,6 +36,11 @@ listener_t *listener_new_unix(loop_t *loop, const char *path, unsigned mode, con
                               void *srv, const conn_limits_t *limits, char *why, size_t why_len,
                               int *err);
 
+/* Connections accepted from now on run TLS with tls (borrowed, must
+ * outlive the listener; NULL: plaintext) and carry name (copied, e.g.
+ * Kafka's "SASL_SSL"; see conn_listener). */
+void listener_set_tls(listener_t *l, struct tls_ctx *tls, const char *name);
+
 /* The TCP port actually bound; 0 for a unix socket. */
 int listener_port(const listener_t *l);
 /* The unix socket's path, or NULL for TCP. Borrowed, valid until free. */

@@ -28,11 +28,17 @@ enum {
 	OPT_CONFIG = CLI_OPT_CONFIG,
 	OPT_CONF_FILE = 201,
 	OPT_TIMEOUT,
+	OPT_TLS_CA,
 };
 
 static const cli_opt COMMON[] = {
-    {"brokers", OPT_BROKERS, 1},    {"config", OPT_CONFIG, 1}, {"conf-file", OPT_CONF_FILE, 1},
-    {"timeout-ms", OPT_TIMEOUT, 1}, {"help", OPT_HELP, 0},     {NULL, 0, 0},
+    {"brokers", OPT_BROKERS, 1},
+    {"config", OPT_CONFIG, 1},
+    {"conf-file", OPT_CONF_FILE, 1},
+    {"timeout-ms", OPT_TIMEOUT, 1},
+    {"help", OPT_HELP, 0},
+    {"tls-ca", OPT_TLS_CA, 1},
+    {NULL, 0, 0},
 };
 
 int cli_fail(const char *fmt, ...)
@@ -76,6 +82,7 @@ void cli_print_usage(const cli_cmd *cmd, FILE *f)
 	      "  --conf-file FILE.yaml    the same, never taken for a topic config\n"
 	      "  -o KEY=VALUE             set any libsluice conf key (repeatable)\n"
 	      "  --timeout-ms MS          per-request timeout (default 10000)\n"
+	      "  --tls-ca FILE            connect over TLS, trusting this CA (conf ca.file)\n"
 	      "  -h, --help               this help\n"
 	      "exit status: 0 ok, 1 failure, 2 usage error\n",
 	      f);
@@ -229,9 +236,12 @@ int cli_parse(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn
 			return cli_usage(cli, "option '%s' needs a value", argv[optind - 1]);
 		case OPT_BROKERS:
 		case OPT_SET:
+		case OPT_TLS_CA:
 			if (nsets == MAX_SETS)
 				return cli_usage(cli, "too many -o/--brokers");
-			set_key[nsets] = c == OPT_BROKERS ? "brokers" : NULL;
+			set_key[nsets] = c == OPT_BROKERS  ? "brokers"
+			                 : c == OPT_TLS_CA ? "ca.file"
+			                                   : NULL;
 			set_val[nsets++] = optarg;
 			break;
 		case OPT_CONFIG:

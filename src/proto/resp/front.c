@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* --- replies -------------------------------------------------------------------- */
 
@@ -104,6 +105,65 @@ static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratc
 
 /* --- connections ------------------------------------------------------------------ */
 
+/* Protected mode, as redis-server 7.0.15 (its text, typo included, so
+ * clients and scanners that match it keep working): with no password, a client that is
+ * neither on loopback nor on a unix socket gets this one error and the
+ * connection closes. Whether the listener binds loopback does not matter
+ * (as in 7.0): a loopback bind only makes this unreachable. */
+static int protected_refuse(conn_t *c, const resp_srv_t *srv)
+{
+	if (!srv->cfg->protected_mode || (srv->cfg->requirepass && *srv->cfg->requirepass) ||
+	    conn_peer_is_local(c))
+		return 0;
+	static const char denied[] =
+	    "-DENIED Redis is running in protected mode because protected mode is enabled and "
+	    "no password is set for the default user. In this mode connections are only "
+	    "accepted from the loopback interface. If you want to connect from external "
+	    "computers to Redis you may adopt one of the following solutions: 1) Just disable "
+	    "protected mode sending the command 'CONFIG SET protected-mode no' from the "
+	    "loopback interface by connecting to Redis from the same host the server is "
+	    "running, however MAKE SURE Redis is not publicly accessible from internet if you "
+	    "do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can "
+	    "just disable the protected mode by editing the Redis configuration file, and "
+	    "setting the protected mode option to 'no', and then restarting the server. 3) If "
+	    "you started the server manually just for testing, restart it with the "
+	    "'--protected-mode no' option. 4) Setup a an authentication password for the "
+	    "default user. NOTE: You only need to do one of the above things in order for the "
+	    "server to start accepting connections from the outside.\r\n";
+	conn_write(c, denied, sizeof denied - 1);
+	log_info(srv->b->log, "resp: %s: refused by protected mode (no requirepass)", c->peer);
+	return 1;
+}
+
+/* An HTTP request sent to the Redis port (cross-protocol scripting: a web
+ * page posting to localhost:6379) parses as inline commands, its body as
+ * more commands. As redis-server 7.0 does, a request named POST or Host:
+ * closes the connection at once, before anything after it runs; the
+ * warning is logged at most once a minute so the attack cannot flood the
+ * log. The wording is Redis 7.0's ("Setup a an" included) so that log
+ * watchers written for redis-server match. */
+static int http_attack(resp_cli_t *cl, const resp_arg_t *name)
+{
+	if (!((name->len == 4 && strncasecmp(name->p, "post", 4) == 0) ||
+	      (name->len == 5 && strncasecmp(name->p, "host:", 5) == 0)))
+		return 0;
+	int64_t now = time_mono_ms();
+	if (!cl->srv->attack_logged_ms || now - cl->srv->attack_logged_ms > 60000) {
+		log_warn(
+		    cl->srv->b->log,
+		    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST "
+		    "or Host: commands to Redis. This is likely due to an attacker attempting to "
+		    "use Cross Protocol Scripting to compromise your Redis instance. Connection "
+		    "aborted. (peer %s)",
+		    cl->c->peer);
+		cl->srv->attack_logged_ms = now;
+	}
+	/* Redis sends nothing more to a client it closes so (not even the
+	 * replies of commands before it in the same read). */
+	conn_abort(cl->c);
+	return 1;
+}
+
 static int on_open(conn_t *c, void *srvp)
 {
 	resp_srv_t *srv = srvp;
@@ -122,6 +182,8 @@ static int on_open(conn_t *c, void *srvp)
 	c->pdata = cl;
 	srv->nclients++;
 	srv->total_conns++;
+	if (protected_refuse(c, srv))
+		conn_close(c, 1);
 	return 0;
 }
 
@@ -198,6 +260,8 @@ static int on_input(conn_t *c)
 		if (!cl->nreq)
 			sniff_first(cl, buf_data(&c->in), buf_len(&c->in));
 		cl->nreq++;
+		if (argc > 0 && http_attack(cl, &cl->parser.argv[0]))
+			break;
 		rc = run_request(cl, (int)argc, cl->parser.argv, &scratch);
 		buf_consume(&c->in, (size_t)n);
 		if (cl->srv->nready)

@@ -122,7 +122,8 @@ struct resp_srv {
 	int nargc;
 	/* CONFIG SET values sluice keeps but does not act on (c_server.c). */
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
-	struct resp_lua *lua; /* the Lua engine (c_script.c), made on first use */
+	struct resp_lua *lua;      /* the Lua engine (c_script.c), made on first use */
+	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
 };
 
 struct resp_cli {
