@@ -4,8 +4,8 @@
  *
  * "Latest" is the high watermark (plog_hw: under fsync=always the end of the
  * last synced batch), and lookups by time find only batches below it, as
- * Kafka answers consumers. No transactions, so read_committed "latest" is
- * the high watermark too.
+ * Kafka answers consumers. For read_committed (IsolationLevel 1) "latest"
+ * is the last stable offset (broker/partition.h), as in Kafka.
  * For a timestamp lookup sluice answers the first batch whose MaxTimestamp
  * is at or after the time (the partition log's time index) and returns the
  * requested timestamp, where Kafka returns the found record's own timestamp
@@ -14,7 +14,7 @@
  */
 #include "proto/kafka/kafka.h"
 
-static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t *b, int16_t v,
+static void lookup(int8_t iso, topic_t *t, int32_t idx, int64_t ts, buf_t *b, int16_t v,
                    int16_t terr)
 {
 	int16_t err = terr;
@@ -24,7 +24,7 @@ static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t 
 	if (!err) {
 		plog_t *p = t->parts[idx]->log;
 		if (ts == -1) {
-			off = plog_hw(p);
+			off = iso == 1 ? partition_lso(t->parts[idx]) : plog_hw(p);
 		} else if (ts == -2) {
 			off = plog_start_offset(p);
 		} else if (ts == -3) {
@@ -44,7 +44,6 @@ static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t 
 				err = kafka_err_from_sl(rc);
 		}
 	}
-	(void)srv;
 	kw_i16(b, err);
 	kw_i64(b, err ? -1 : rts);
 	kw_i64(b, err ? -1 : off);
@@ -58,8 +57,7 @@ int kafka_h_ListOffsets(kreq_t *rq)
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
 	(void)kr_i32(r); /* ReplicaId */
-	if (v >= 2)
-		(void)kr_i8(r); /* IsolationLevel */
+	int8_t iso = v >= 2 ? kr_i8(r) : 0;
 	int32_t nt = kr_arr(r, flex, 2);
 	rd_t tr = *r;
 	for (int32_t i = 0; i < nt && !r->err; i++) {
@@ -96,7 +94,7 @@ int kafka_h_ListOffsets(kreq_t *rq)
 			int64_t ts = kr_i64(&tr);
 			kr_tags(&tr, flex);
 			kw_i32(b, idx);
-			lookup(rq->srv, t, idx, ts, b, v, terr);
+			lookup(iso, t, idx, ts, b, v, terr);
 			kw_tags(b, flex);
 		}
 		kr_tags(&tr, flex);
