@@ -484,7 +484,9 @@ static void on_prepared(void *arg, int status)
 		int want = x->commit ? TXN_PREPARE_COMMIT : TXN_PREPARE_ABORT;
 		if (t && t->epoch == x->epoch && t->state == want) {
 			t->completing = 0;
-			if (status == 0 && finish(tc, t, &done.doms, &done.ndoms) == 0)
+			if (status < 0)
+				t->state = TXN_ONGOING; /* not durable: undecided (reload agrees) */
+			else if (finish(tc, t, &done.doms, &done.ndoms) == 0)
 				done.err = TXN_OK;
 		}
 		if (x->cb)
@@ -559,6 +561,11 @@ static void on_tick(loop_t *loop, loop_timer_t *tm)
 {
 	txn_coord_t *tc = tm->arg;
 	int64_t now = time_mono_ms();
+	if (dur_state(tc->dur) < 0) {
+		/* Recovering: the state in memory is about to be replaced. */
+		loop_timer_start(loop, tm, TXN_TICK_MS);
+		return;
+	}
 	size_t it = 0;
 	const char *k;
 	size_t kl;

@@ -210,14 +210,14 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 	return total;
 }
 
-/* AbortedTransactions (null for read_uncommitted, as Kafka): those
- * overlapping [offset, lso). */
+/* AbortedTransactions: for read_committed those overlapping [offset, lso);
+ * empty for read_uncommitted (Kafka sends null; every client takes both). */
 static void write_aborted(kafka_fetch_t *f, const ftopic_t *t, const fpart_t *fp, buf_t *m)
 {
 	int16_t e;
 	partition_t *p = fp->err ? NULL : resolve(f->srv, t, fp, &e);
 	if (f->isolation != 1 || !p) {
-		kw_arr(m, f->flex, f->isolation == 1 ? 0 : -1);
+		kw_arr(m, f->flex, 0);
 		return;
 	}
 	const part_aborted_t *a;
