@@ -226,3 +226,23 @@ def test_sigkill_mid_transaction(kserver):
     assert b"after" in values(read_all(kserver, "kill", 2, "read_committed"))
     assert not any(v.startswith(b"open") for v in
                    values(read_all(kserver, "kill", 2, "read_committed")))
+
+
+def test_kafkajs_transactions_with_send_offsets(kserver):
+    import json
+    import os
+    import subprocess
+    client = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients",
+                          "kafka-node")
+    r = subprocess.run(["node", os.path.join(client, "kafkajs_txn.js"), bootstrap(kserver), "kjt"],
+                       capture_output=True, timeout=150, cwd=client)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    out = json.loads(r.stdout)
+    assert sorted(out["seen"]) == sorted(["ok-%d" % i for i in range(5)] + ["last-0", "last-1"])
+    parts = out["committed"][0]["partitions"]
+    assert [(p["partition"], p["offset"]) for p in parts] == [(0, "10")]
+    # read_uncommitted sees the aborted records too (kafkajs hides markers).
+    unc = read_all(kserver, "kjt-out", 2, "read_uncommitted")
+    assert sorted(v for _, _, v in unc) == sorted(
+        [b"ok-%d" % i for i in range(5)] + [b"aborted-%d" % i for i in range(3)] +
+        [b"last-0", b"last-1"])
