@@ -175,6 +175,20 @@ int batch_iter_init(batch_iter_t *it, const uint8_t *p, size_t len);
  * (sticky). */
 int batch_iter_next(batch_iter_t *it, batch_record_t *rec);
 
+/* --- inside a batch (batch_codec.c) --------------------------------------------- */
+
+/* The records of the batch p (header h) in plain form: *recs and *rn point into
+ * p when it is uncompressed, else into `plain` (decompressed, at most
+ * max_out bytes). Returns 0, SL_ECORRUPT, SL_ETOOBIG or SL_EINVAL (unknown
+ * codec). */
+int batch_records_plain(const uint8_t *p, const batch_hdr_t *h, size_t max_out, buf_t *plain,
+                        const uint8_t **recs, size_t *rn);
+/* The first record of batch p[0..len) whose timestamp is at or after ts
+ * (ts = the batch's MaxTimestamp finds the record holding it): its offset
+ * and timestamp. Returns 0, SL_ENOENT (none), or a decoding error. */
+int batch_find_time(const uint8_t *p, size_t len, int64_t ts, size_t max_out, int64_t *offset,
+                    int64_t *rts);
+
 /* --- control batches (transaction markers, KIP-98) ------------------------------ */
 
 /* A control record's key is (i16 version 0, i16 type); type 0 is ABORT,
