@@ -4,6 +4,7 @@
  */
 #include "broker/producer_state.h"
 #include "core/buf.h"
+#include "core/err.h"
 
 #include <stdlib.h>
 
@@ -106,4 +107,13 @@ void pstate_fence(pstate_t *s, int64_t pid, int16_t epoch)
 		e->epoch = epoch;
 		e->n = 0;
 	}
+}
+
+int pstate_epoch(const pstate_t *s, int64_t pid, int16_t *epoch)
+{
+	const pstate_entry_t *e = find(s, pid);
+	if (!e)
+		return SL_ENOENT;
+	*epoch = e->epoch;
+	return 0;
 }

@@ -63,6 +63,8 @@ void pstate_record(pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, i
  * epochs are fenced from now on (the sequence starts again at a newer
  * epoch). */
 void pstate_fence(pstate_t *s, int64_t pid, int16_t epoch);
+/* The producer's current epoch: 0, or SL_ENOENT when it is not tracked. */
+int pstate_epoch(const pstate_t *s, int64_t pid, int16_t *epoch);
 /* Number of producers tracked. */
 size_t pstate_count(const pstate_t *s);
 

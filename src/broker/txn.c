@@ -30,7 +30,8 @@
  *     has an open transaction, so redoing is harmless) and step 3 written;
  *   - a partition whose log holds an open transaction of a producer whose
  *     transaction is complete (a marker cut back after a failed partition
- *     sync) gets the marker of the last decision again (the tick).
+ *     sync) gets the marker of the last decision again (the tick); one of
+ *     a producer no id knows (the journal was lost) is aborted.
  * Nothing reaches a partition before its decision is durable, so a crash
  * or failure leaves each transaction committed everywhere or aborted
  * everywhere; read_committed readers stop at the last stable offset, below
@@ -529,13 +530,16 @@ static int complete(txn_coord_t *tc, txn_t *t, int commit, int bump, txn_end_cb 
 }
 
 /* A partition holds an open transaction of pid: unless pid's transaction
- * is Ongoing with this partition, write the last decision's marker. */
+ * is Ongoing with this partition, write the last decision's marker; a
+ * producer no transactional id knows (its journal was lost) is aborted at
+ * its current epoch, so that the partition's last stable offset moves on. */
 static void repair(txn_coord_t *tc, partition_t *p, const char *topic, int64_t pid)
 {
 	size_t it = 0;
 	const char *k;
 	size_t kl;
 	void *v;
+	int wrote;
 	while (map_next(&tc->txns, &it, &k, &kl, &v)) {
 		txn_t *t = v;
 		if (t->pid != pid)
@@ -548,13 +552,21 @@ static void repair(txn_coord_t *tc, partition_t *p, const char *topic, int64_t p
 				if (t->tps[i].partition == p->index &&
 				    strcmp(t->tps[i].topic, topic) == 0)
 					return;
-		int wrote;
 		(void)partition_append_marker(p, pid, t->epoch, t->last_commit, &wrote);
 		if (wrote)
 			log_warn(tc->b->log, "txn: %s: %s marker written again to %s-%d", t->id,
 			         t->last_commit ? "commit" : "abort", topic, (int)p->index);
 		return;
 	}
+	int16_t epoch;
+	if (pstate_epoch(&p->pstate, pid, &epoch) < 0)
+		return;
+	(void)partition_append_marker(p, pid, epoch, 0, &wrote);
+	if (wrote)
+		log_warn(tc->b->log,
+		         "txn: %s-%d: open transaction of producer %lld, unknown to the "
+		         "coordinator, aborted",
+		         topic, (int)p->index, (long long)pid);
 }
 
 static void on_tick(loop_t *loop, loop_timer_t *tm)
@@ -851,8 +863,8 @@ int txn_open(txn_coord_t **out, broker_t *b)
 	jrnl_opts_t o;
 	memset(&o, 0, sizeof o);
 	o.fsync = b->cfg->fsync;
-	o.compact_ratio_pct = 50;
-	o.compact_min_bytes = 1 << 20;
+	o.compact_ratio_pct = b->cfg->journal_compact_ratio;
+	o.compact_min_bytes = b->cfg->journal_compact_min_bytes;
 	o.clean_stop = b->clean_start;
 	o.strict = b->cfg->strict_recovery;
 	o.max_record = 64u * 1024 * 1024;

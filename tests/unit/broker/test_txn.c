@@ -341,3 +341,20 @@ TEST(txn_failed_decision_sync_writes_no_marker)
 	CHECK_EQ(partition_aborted_from(t->parts[0], 0, &a), 0);
 	tf_deinit(&f);
 }
+
+TEST(txn_open_transaction_of_an_unknown_producer_is_aborted)
+{
+	tfix_t f;
+	tf_init(&f);
+	/* As after txn.journal was lost: no id knows producer 999. */
+	append(f.p, 999, 4, 0);
+	settle(&f);
+	CHECK_EQ(partition_lso(f.p), 0);
+	for (int i = 0; i < 300 && partition_lso(f.p) < 2; i++)
+		loop_run_once(f.b.loop, 10);
+	CHECK_EQ(partition_lso(f.p), 2);
+	const part_aborted_t *a;
+	CHECK_EQ(partition_aborted_from(f.p, 0, &a), 1);
+	CHECK_EQ(a[0].pid, 999);
+	tf_deinit(&f);
+}
