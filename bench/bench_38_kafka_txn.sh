@@ -7,7 +7,11 @@
 # the aborted-transactions list). Drives build/release/sluiced
 # (fsync=always) with bench/kafka_txn_load.c (librdkafka). Goals (issue 17):
 # transactional >= 0.7x idempotent, read_committed >= 0.95x
-# read_uncommitted. Measured, never asserted. KAFKA_BENCH_SCALE=0.2 for a
+# read_uncommitted. Measured, never asserted. A transaction costs one
+# producer four sequential syncs under fsync=always (AddPartitionsToTxn's
+# journal record, the produce, the decision, then the markers with
+# Complete), which bounds one producer's transactional rate by the disk's
+# sync latency, not by bandwidth. KAFKA_BENCH_SCALE=0.2 for a
 # quick run.
 set -u
 export BENCH_TIME_LIMIT=${BENCH_TIME_LIMIT:-600}
@@ -49,8 +53,15 @@ COUNT=$(n 200000)
 echo "kafka transactions: sluiced at $BS (fsync=always), $COUNT records of 1 KiB, scale $SCALE"
 IDEM=$(run --topic idem produce --count "$COUNT" --size 1024)
 TXN=$(run --topic txn produce --count "$COUNT" --size 1024 --txn 100)
-RC=$(run --topic txn consume --count "$COUNT" --isolation read_committed)
-RU=$(run --topic txn consume --count "$COUNT" --isolation read_uncommitted)
+# Consumes are short: alternate the two levels three times, keep each
+# level's best run (the page cache is warm for both).
+best() { awk -v a="$(field mps "$1")" -v b="$(field mps "$2")" 'BEGIN { exit !(b > a) }' && echo "$2" || echo "$1"; }
+RC="mps=0"
+RU="mps=0"
+for i in 1 2 3; do
+	RU=$(best "$RU" "$(run --topic txn consume --count "$COUNT" --isolation read_uncommitted)")
+	RC=$(best "$RC" "$(run --topic txn consume --count "$COUNT" --isolation read_committed)")
+done
 for v in IDEM TXN RC RU; do
 	[ -n "${!v}" ] || { echo "load run $v failed:"; tail -5 "$TMP/load.log"; exit 1; }
 done

@@ -296,6 +296,12 @@ int partition_txn_open(const partition_t *p, int64_t pid)
 	return open_find(p, pid) >= 0;
 }
 
+int64_t partition_txn_first(const partition_t *p, int64_t pid)
+{
+	int i = open_find(p, pid);
+	return i < 0 ? -1 : p->topen[i].first;
+}
+
 size_t partition_aborted_from(const partition_t *p, int64_t from, const part_aborted_t **out)
 {
 	size_t lo = 0, hi = p->naborted;

@@ -112,6 +112,8 @@ int partition_append_marker(partition_t *p, int64_t pid, int16_t epoch, int comm
 int64_t partition_lso(const partition_t *p);
 /* Whether pid has an open transaction here. */
 int partition_txn_open(const partition_t *p, int64_t pid);
+/* The first offset of pid's open transaction here, or -1. */
+int64_t partition_txn_first(const partition_t *p, int64_t pid);
 /* The aborted transactions whose marker is at or after `from`: *out points
  * at the first, the count is returned (in marker order; the caller drops
  * those starting at or after its upper bound). */

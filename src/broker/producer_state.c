@@ -117,3 +117,15 @@ int pstate_epoch(const pstate_t *s, int64_t pid, int16_t *epoch)
 	*epoch = e->epoch;
 	return 0;
 }
+
+int pstate_next(const pstate_t *s, size_t *it, int64_t *pid, const pstate_entry_t **e)
+{
+	const char *k;
+	size_t kl;
+	void *v;
+	if (!map_next(&s->by_pid, it, &k, &kl, &v))
+		return 0;
+	*pid = (int64_t)be64_load((const uint8_t *)k);
+	*e = v;
+	return 1;
+}

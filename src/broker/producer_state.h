@@ -65,6 +65,8 @@ void pstate_record(pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, i
 void pstate_fence(pstate_t *s, int64_t pid, int16_t epoch);
 /* The producer's current epoch: 0, or SL_ENOENT when it is not tracked. */
 int pstate_epoch(const pstate_t *s, int64_t pid, int16_t *epoch);
+/* Iterates the producers: size_t it = 0; while (pstate_next(s, &it, &pid, &e)) */
+int pstate_next(const pstate_t *s, size_t *it, int64_t *pid, const pstate_entry_t **e);
 /* Number of producers tracked. */
 size_t pstate_count(const pstate_t *s);
 

@@ -246,3 +246,55 @@ def test_kafkajs_transactions_with_send_offsets(kserver):
     assert sorted(v for _, _, v in unc) == sorted(
         [b"ok-%d" % i for i in range(5)] + [b"aborted-%d" % i for i in range(3)] +
         [b"last-0", b"last-1"])
+
+
+def describe_producers(server, topic, partition):
+    """Raw DescribeProducers v0 (flexible): [(pid, epoch, last_seq,
+    current_txn_start_offset)] of one partition, and its error code."""
+    import socket
+    import struct
+
+    from kafka_util import read_response
+    t = topic.encode()
+    body = b"\x02" + bytes([len(t) + 1]) + t + b"\x02" + struct.pack(">i", partition) + \
+        b"\x00" + b"\x00"
+    hdr = struct.pack(">hhih", 61, 0, 5, 3) + b"raw" + b"\x00"
+    s = socket.create_connection(("127.0.0.1", server.port("kafka")), timeout=10)
+    try:
+        s.sendall(struct.pack(">i", len(hdr + body)) + hdr + body)
+        r = read_response(s)
+    finally:
+        s.close()
+    pos = 4 + 1 + 4 + 1  # corr, tags, throttle, topics(1)
+    pos += 1 + (r[pos] - 1)  # name
+    pos += 1  # partitions(1)
+    idx, err = struct.unpack(">ih", r[pos:pos + 6])
+    assert idx == partition
+    pos += 6
+    pos += 1  # ErrorMessage null
+    n = r[pos] - 1
+    pos += 1
+    out = []
+    for _ in range(n):
+        pid, epoch, seq, _ts, _ce, start = struct.unpack(">qiiqiq", r[pos:pos + 36])
+        out.append((pid, epoch, seq, start))
+        pos += 37
+    return err, out
+
+
+def test_describe_producers_shows_open_transaction(kserver):
+    create(kserver, "dp", 1)
+    p = txn_producer(kserver, "tx-dp")
+    p.begin_transaction()
+    for i in range(3):
+        p.produce("dp", value=b"%d" % i, partition=0)
+    p.flush(30)
+    err, prods = describe_producers(kserver, "dp", 0)
+    assert err == 0 and len(prods) == 1
+    pid, epoch, seq, start = prods[0]
+    assert pid >= 0 and epoch == 0 and seq >= 0 and start == 0
+    p.commit_transaction(30)
+    err, prods = describe_producers(kserver, "dp", 0)
+    assert err == 0 and [x[3] for x in prods] == [-1]
+    err, _ = describe_producers(kserver, "dp", 7)
+    assert err == 3  # UNKNOWN_TOPIC_OR_PARTITION

@@ -54,6 +54,7 @@ const kafka_api_t kafka_apis[] = {
     {44, "IncrementalAlterConfigs", 0, 1, 1, kafka_h_IncrementalAlterConfigs, 0},
     {47, "OffsetDelete", 0, 0, NOFLEX, kafka_h_OffsetDelete, 0},
     {60, "DescribeCluster", 0, 1, 0, kafka_h_DescribeCluster, 0},
+    {61, "DescribeProducers", 0, 0, 0, kafka_h_DescribeProducers, 0},
     {-1, NULL, 0, 0, NOFLEX, NULL, 0},
 };
 

@@ -144,6 +144,7 @@ int kafka_h_AddPartitionsToTxn(kreq_t *rq);
 int kafka_h_AddOffsetsToTxn(kreq_t *rq);
 int kafka_h_EndTxn(kreq_t *rq);
 int kafka_h_TxnOffsetCommit(kreq_t *rq);
+int kafka_h_DescribeProducers(kreq_t *rq);
 int kafka_h_DescribeConfigs(kreq_t *rq);
 int kafka_h_AlterConfigs(kreq_t *rq);
 int kafka_h_IncrementalAlterConfigs(kreq_t *rq);

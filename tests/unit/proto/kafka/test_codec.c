@@ -183,6 +183,7 @@ TEST(kafka_apis_table_matches_schemas)
 	    {42, 2, 2},
 	    {44, 1, 1},
 	    {60, 1, 0},
+	    {61, 0, 0},
 	    /* OffsetDelete (47): v0 only, never flexible (Apache Kafka's
 		 * OffsetDeleteRequest.json: validVersions 0, flexibleVersions none). */
 	    {47, 0, INT16_MAX},
