@@ -1,7 +1,9 @@
 /*
  * txn.c — the Kafka transaction coordinator; see txn.h.
  *
- * Journal `<data-dir>/txn.journal` (store/journal.h frames). One record
+ * Journal `<data-dir>/txn.journal` (store/journal.h frames), created with
+ * the first transactional id (opening a broker that never sees one costs
+ * no file and no sync). One record
  * type, the whole state of one transactional id; the last record of an id
  * wins on replay (earlier ones are garbage for compaction, which re-appends
  * one record per id). All integers big-endian:
@@ -55,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REC_STATE 1
 
@@ -92,7 +95,8 @@ struct end_ctx;
 
 struct txn_coord {
 	broker_t *b;
-	jrnl_t *j;
+	jrnl_t *j; /* NULL until the first transactional id (open_journal) */
+	jrnl_opts_t jopts;
 	dur_t *dur;
 	dur_mem_t *mem;
 	map_t txns; /* id -> txn_t* */
@@ -261,10 +265,14 @@ static void encode(const txn_t *t, buf_t *b)
 
 /* Journals t's current state. Returns 0 or the storage error (memory is
  * the caller's to restore). */
+static int open_journal(txn_coord_t *tc);
+
 static int store(txn_coord_t *tc, txn_t *t)
 {
 	int rc = dur_state(tc->dur);
 	if (rc < 0)
+		return rc;
+	if (!tc->j && (rc = open_journal(tc)) < 0)
 		return rc;
 	buf_t b = BUF_INIT;
 	encode(t, &b);
@@ -362,6 +370,8 @@ static int snapshot(void *arg, jrnl_t *j)
 static void on_idle(void *arg)
 {
 	txn_coord_t *tc = arg;
+	if (!tc->j)
+		return;
 	int rc = jrnl_maybe_compact(tc->j, snapshot, tc);
 	if (rc)
 		log_error(tc->b->log, "txn: journal compaction failed: %s", sl_strerror(rc));
@@ -384,6 +394,8 @@ static void clear_all(txn_coord_t *tc)
 static int reload(void *arg)
 {
 	txn_coord_t *tc = arg;
+	if (!tc->j)
+		return 0;
 	clear_all(tc);
 	tc->replay_garbage = 0;
 	int rc = jrnl_replay(tc->j, on_replay, tc);
@@ -853,6 +865,25 @@ txn_err_t txn_end(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid, i
 
 /* --- open / close -------------------------------------------------------------------- */
 
+/* Opens (creating) txn.journal, replaying it, and makes it the domain's
+ * member. */
+static int open_journal(txn_coord_t *tc)
+{
+	broker_t *b = tc->b;
+	int rc = jrnl_open(&tc->j, b->loop, b->syncer, b->log, b->data_dir, "txn", &tc->jopts,
+	                   on_replay, tc);
+	if (rc < 0) {
+		log_error(b->log, "txn: cannot open %s/txn.journal: %s", b->data_dir,
+		          sl_strerror(rc));
+		tc->j = NULL;
+		return rc;
+	}
+	jrnl_garbage(tc->j, tc->replay_garbage);
+	tc->replay_garbage = 0;
+	tc->mem = dur_add_jrnl(tc->dur, tc->j);
+	return 0;
+}
+
 int txn_open(txn_coord_t **out, broker_t *b)
 {
 	txn_coord_t *tc = calloc(1, sizeof *tc);
@@ -860,29 +891,29 @@ int txn_open(txn_coord_t **out, broker_t *b)
 		abort();
 	tc->b = b;
 	map_init(&tc->txns);
-	jrnl_opts_t o;
-	memset(&o, 0, sizeof o);
-	o.fsync = b->cfg->fsync;
-	o.compact_ratio_pct = b->cfg->journal_compact_ratio;
-	o.compact_min_bytes = b->cfg->journal_compact_min_bytes;
-	o.clean_stop = b->clean_start;
-	o.strict = b->cfg->strict_recovery;
-	o.max_record = 64u * 1024 * 1024;
-	int rc =
-	    jrnl_open(&tc->j, b->loop, b->syncer, b->log, b->data_dir, "txn", &o, on_replay, tc);
-	if (rc < 0) {
-		log_error(b->log, "txn: cannot open %s/txn.journal: %s", b->data_dir,
-		          sl_strerror(rc));
-		clear_all(tc);
-		map_deinit(&tc->txns);
-		free(tc);
-		return rc;
-	}
-	jrnl_garbage(tc->j, tc->replay_garbage);
-	tc->replay_garbage = 0;
+	jrnl_opts_t *o = &tc->jopts;
+	o->fsync = b->cfg->fsync;
+	o->compact_ratio_pct = b->cfg->journal_compact_ratio;
+	o->compact_min_bytes = b->cfg->journal_compact_min_bytes;
+	o->clean_stop = b->clean_start;
+	o->strict = b->cfg->strict_recovery;
+	o->max_record = 64u * 1024 * 1024;
 	dur_hooks_t hooks = {reload, on_idle, tc};
 	tc->dur = dur_new(b->loop, b->log, "kafka transactions", b->cfg->fsync, &hooks);
-	tc->mem = dur_add_jrnl(tc->dur, tc->j);
+	/* The journal is created with the first transactional id: a broker
+	 * that never sees one (most) keeps no file for it. */
+	char path[4096];
+	snprintf(path, sizeof path, "%s/txn.journal", b->data_dir);
+	if (access(path, F_OK) == 0) {
+		int rc = open_journal(tc);
+		if (rc < 0) {
+			dur_free(tc->dur);
+			clear_all(tc);
+			map_deinit(&tc->txns);
+			free(tc);
+			return rc;
+		}
+	}
 	/* Recovery: Ongoing ones are aborted, Prepare* ones completed. */
 	size_t it = 0, aborted = 0, finished = 0;
 	const char *k;
@@ -896,10 +927,11 @@ int txn_open(txn_coord_t **out, broker_t *b)
 			finished += finish(tc, t, NULL, NULL) == 0;
 		}
 	}
-	log_info(b->log,
-	         "txn: %zu transactional ids restored from %s/txn.journal (%zu open ones "
-	         "aborted, %zu decided ones completed)",
-	         map_len(&tc->txns), b->data_dir, aborted, finished);
+	if (tc->j)
+		log_info(b->log,
+		         "txn: %zu transactional ids restored from %s/txn.journal (%zu open ones "
+		         "aborted, %zu decided ones completed)",
+		         map_len(&tc->txns), b->data_dir, aborted, finished);
 	loop_timer_init(&tc->tick, on_tick, tc);
 	loop_timer_start(b->loop, &tc->tick, TXN_TICK_MS);
 	*out = tc;
@@ -925,7 +957,8 @@ void txn_close(txn_coord_t *tc)
 	}
 	dur_del(tc->dur, tc->mem);
 	dur_free(tc->dur);
-	jrnl_close(tc->j);
+	if (tc->j)
+		jrnl_close(tc->j);
 	clear_all(tc);
 	map_deinit(&tc->txns);
 	free(tc);
