@@ -86,6 +86,7 @@ LIBTESTS := $(patsubst tests/lib/%.c,$(B)/libtests/%,$(wildcard tests/lib/*.c))
 
 # Extra libraries for individual programs: LIBS_<name> = ...
 LIBS_kafka_load := -lrdkafka
+LIBS_kafka_txn_load := -lrdkafka
 
 # Parallel sub-builds: `make test` on a fresh machine is mostly compiling.
 NPROC   := $(shell nproc 2>/dev/null || echo 2)

@@ -16,6 +16,7 @@
 #include "broker/keyspace.h"
 #include "broker/stats.h"
 #include "broker/topic.h"
+#include "broker/txn.h"
 #include "core/err.h"
 #include "core/time.h"
 
@@ -116,6 +117,8 @@ int broker_open(broker_t *b)
 		log_error(b->log, "kafka: cannot open the topics: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = open_groups(b)) < 0)
 		log_error(b->log, "kafka: cannot open the consumer groups: %s", sl_strerror(rc));
+	if (rc == 0 && (rc = txn_open(&b->txns, b)) < 0)
+		log_error(b->log, "kafka: cannot open the transactions: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = jobs_open(&b->jobs, b)) < 0)
 		log_error(b->log, "beanstalk: cannot open the jobs: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = ks_open(&b->ks, b)) < 0)
@@ -152,6 +155,9 @@ void broker_close(broker_t *b)
 	if (b->jobs)
 		jobs_close(b->jobs);
 	b->jobs = NULL;
+	if (b->txns)
+		txn_close(b->txns);
+	b->txns = NULL;
 	if (b->groups)
 		grp_coord_close(b->groups);
 	b->groups = NULL;

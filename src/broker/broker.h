@@ -25,6 +25,7 @@
 
 struct topics;
 struct grp_coord;
+struct txn_coord;
 struct jobs;
 struct keyspace;
 struct broker_stats;
@@ -53,6 +54,7 @@ typedef struct broker {
 	/* Owned, opened by broker_open. */
 	struct topics *topics;    /* Kafka topics, partitions, producer ids */
 	struct grp_coord *groups; /* Kafka consumer groups and offsets */
+	struct txn_coord *txns;   /* Kafka transactions (broker/txn.h) */
 	struct jobs *jobs;        /* beanstalkd jobs and tubes */
 	struct keyspace *ks;      /* the Redis keyspace (NULL until opened) */
 	loop_timer_t housekeep;   /* retention and rolling of every log */

@@ -287,6 +287,11 @@ typedef struct grp_commit_part {
 void grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_part_t *parts,
                        size_t n);
 
+/* Applies the offsets of a committed transaction (broker/txn.h) to group
+ * group_id, creating it when needed, without member checks. Results and
+ * acknowledgement as grp_offset_commit. */
+void grp_offset_commit_txn(grp_coord_t *gc, grp_str_t group_id, grp_commit_part_t *parts, size_t n);
+
 typedef struct grp_offset {
 	grp_str_t topic;
 	int32_t partition;

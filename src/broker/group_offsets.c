@@ -196,6 +196,38 @@ void grp_offset_commit(grp_coord_t *gc, const grp_commit_req_t *req, grp_commit_
 		grp_store_maybe_compact(gc);
 }
 
+/* Transactional offsets (broker/txn.h) become visible here only when their
+ * transaction commits: no member or generation check then (it was the
+ * producer's to pass when it sent them), and no expiry. */
+void grp_offset_commit_txn(grp_coord_t *gc, grp_str_t group_id, grp_commit_part_t *parts, size_t n)
+{
+	grp_err_t top = GRP_ERR_OK;
+	grp_t *g = NULL;
+	if (group_id.len <= 0)
+		top = GRP_ERR_INVALID_GROUP_ID;
+	else if (gc->closing)
+		top = GRP_ERR_COORDINATOR_NOT_AVAILABLE;
+	else if ((top = grp_writable(gc)) == GRP_ERR_OK) {
+		g = grp_find(gc, group_id);
+		if (!g)
+			g = grp_create(gc, group_id);
+		if (g->state == GRP_DEAD)
+			top = GRP_ERR_COORDINATOR_NOT_AVAILABLE;
+	}
+	int64_t now = time_wall_ms();
+	size_t wrote = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].err != GRP_ERR_OK)
+			continue;
+		parts[i].err = top ? top : commit_one(g, &parts[i], now, -1);
+		wrote += parts[i].err == GRP_ERR_OK;
+	}
+	if (g)
+		grp_drop_if_unused(g);
+	if (wrote)
+		grp_store_maybe_compact(gc);
+}
+
 /* --- OffsetFetch ------------------------------------------------------------------------ */
 
 static void fill_view(const goffset_t *o, grp_offset_t *out)

@@ -29,8 +29,74 @@ static int32_t seq_add(int32_t seq, int32_t delta)
 	return (int32_t)(v > INT32_MAX ? v - INT32_MAX - 1 : v);
 }
 
+static int open_find(const partition_t *p, int64_t pid)
+{
+	for (int i = 0; i < p->ntopen; i++)
+		if (p->topen[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* A transactional batch at `base` from pid: opens its transaction. */
+static void txn_note_batch(partition_t *p, int64_t pid, int64_t base)
+{
+	if (open_find(p, pid) >= 0)
+		return;
+	if (p->ntopen == p->captopen) {
+		p->captopen = p->captopen ? p->captopen * 2 : 4;
+		p->topen = realloc(p->topen, (size_t)p->captopen * sizeof *p->topen);
+		if (!p->topen)
+			abort();
+	}
+	p->topen[p->ntopen++] = (part_open_txn_t){pid, base};
+}
+
+/* A marker at `off` for pid: closes its transaction. */
+static void txn_note_marker(partition_t *p, int64_t pid, int16_t epoch, int commit, int64_t off)
+{
+	pstate_fence(&p->pstate, pid, epoch);
+	int i = open_find(p, pid);
+	if (i < 0)
+		return;
+	int64_t first = p->topen[i].first;
+	p->topen[i] = p->topen[--p->ntopen];
+	if (commit)
+		return;
+	if (p->naborted == p->capaborted) {
+		p->capaborted = p->capaborted ? p->capaborted * 2 : 8;
+		p->aborted = realloc(p->aborted, p->capaborted * sizeof *p->aborted);
+		if (!p->aborted)
+			abort();
+	}
+	p->aborted[p->naborted++] = (part_aborted_t){pid, first, off};
+}
+
+static void txn_reset(partition_t *p)
+{
+	p->ntopen = 0;
+	p->naborted = 0;
+}
+
+/* A control batch in the log at pos: read it whole (one small record) for
+ * its marker type. */
+static void rebuild_marker(partition_t *p, int fd, off_t pos, const batch_hdr_t *h)
+{
+	size_t n = batch_size(h);
+	if (n > 4096)
+		return;
+	uint8_t buf[4096];
+	if (pread(fd, buf, n, pos) != (ssize_t)n)
+		return;
+	int type = batch_control_type(buf, n);
+	if (type < 0)
+		return;
+	txn_note_marker(p, h->producer_id, h->producer_epoch, type == BATCH_CONTROL_COMMIT,
+	                h->base_offset);
+}
+
 static void rebuild_pstate(partition_t *p)
 {
+	txn_reset(p);
 	int64_t end = plog_end_offset(p->log);
 	int64_t off = plog_start_offset(p->log);
 	if (end - off > PSTATE_SCAN_OFFSETS)
@@ -48,6 +114,10 @@ static void rebuild_pstate(partition_t *p)
 			if (pread(reg.fd, hb, sizeof hb, pos) != (ssize_t)sizeof hb ||
 			    batch_peek(hb, sizeof hb, &h) < 0)
 				return;
+			if (h.producer_id >= 0 && (h.attributes & BATCH_ATTR_CONTROL))
+				rebuild_marker(p, reg.fd, pos, &h);
+			else if (h.producer_id >= 0 && (h.attributes & BATCH_ATTR_TRANSACTIONAL))
+				txn_note_batch(p, h.producer_id, h.base_offset);
 			if (h.producer_id >= 0 && h.base_sequence >= 0)
 				pstate_record(
 				    &p->pstate, h.producer_id, h.producer_epoch, h.base_sequence,
@@ -115,6 +185,8 @@ static void partition_free(partition_t *p)
 	dur_del(p->dur, p->mem);
 	dur_free(p->dur);
 	pstate_deinit(&p->pstate);
+	free(p->topen);
+	free(p->aborted);
 }
 
 void partition_close(partition_t *p)
@@ -176,9 +248,70 @@ int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *
 	if (idem)
 		pstate_record(&p->pstate, h.producer_id, h.producer_epoch, h.base_sequence,
 		              last_seq, res->base_offset);
+	if (idem && (h.attributes & BATCH_ATTR_TRANSACTIONAL))
+		txn_note_batch(p, h.producer_id, res->base_offset);
 	/* Readable at once unless reads wait for the sync (then the high
 	 * watermark moving wakes the fetches: on_hw). */
 	if (plog_hw(p->log) == plog_end_offset(p->log))
 		fetchwait_notify(p);
 	return 0;
+}
+
+int partition_append_marker(partition_t *p, int64_t pid, int16_t epoch, int commit, int *wrote)
+{
+	*wrote = 0;
+	if (open_find(p, pid) < 0) {
+		/* Nothing of pid here: fence its older epochs all the same. */
+		pstate_fence(&p->pstate, pid, epoch);
+		return 0;
+	}
+	int rc = dur_state(p->dur);
+	if (rc < 0)
+		return rc;
+	buf_t b = BUF_INIT;
+	batch_build_control(&b, pid, epoch, commit, 0, time_wall_ms());
+	int64_t off = -1;
+	rc = plog_append(p->log, buf_data(&b), buf_len(&b), -1, &off);
+	buf_deinit(&b);
+	if (rc < 0)
+		return rc;
+	txn_note_marker(p, pid, epoch, commit, off);
+	*wrote = 1;
+	if (plog_hw(p->log) == plog_end_offset(p->log))
+		fetchwait_notify(p);
+	return 0;
+}
+
+int64_t partition_lso(const partition_t *p)
+{
+	int64_t lso = plog_hw(p->log);
+	for (int i = 0; i < p->ntopen; i++)
+		if (p->topen[i].first < lso)
+			lso = p->topen[i].first;
+	return lso;
+}
+
+int partition_txn_open(const partition_t *p, int64_t pid)
+{
+	return open_find(p, pid) >= 0;
+}
+
+int64_t partition_txn_first(const partition_t *p, int64_t pid)
+{
+	int i = open_find(p, pid);
+	return i < 0 ? -1 : p->topen[i].first;
+}
+
+size_t partition_aborted_from(const partition_t *p, int64_t from, const part_aborted_t **out)
+{
+	size_t lo = 0, hi = p->naborted;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->aborted[mid].last < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*out = p->aborted + lo;
+	return p->naborted - lo;
 }

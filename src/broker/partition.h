@@ -20,6 +20,16 @@
  *     idempotent producer state from the cut log, so a producer's retry of
  *     a failed batch (same sequence) is accepted once the log recovered.
  *     Reads continue throughout; writes resume without a restart.
+ *
+ * Transactions (KIP-98, broker/txn.h): a transactional batch opens the
+ * producer's transaction in the partition at its base offset; a control
+ * batch (commit or abort marker, partition_append_marker) closes it, and
+ * an aborted one is remembered in the aborted-transactions index
+ * (producer id, first offset, marker offset) that read_committed fetches
+ * receive. The last stable offset is the first offset of the oldest open
+ * transaction, else the high watermark. Both are rebuilt on open and
+ * reload from the batch headers (and the markers' keys) of the scanned
+ * log tail, like the idempotent producer state: the log is the record.
  * Loop thread only.
  */
 #ifndef SL_BROKER_PARTITION_H
@@ -35,6 +45,19 @@ typedef struct topic topic_t;
 typedef struct fetchwait fetchwait_t;
 struct broker;
 
+/* An aborted transaction: the producer's batches in [first, last] are
+ * to be skipped by read_committed consumers (last is the abort marker). */
+typedef struct part_aborted {
+	int64_t pid;
+	int64_t first;
+	int64_t last;
+} part_aborted_t;
+
+typedef struct part_open_txn {
+	int64_t pid;
+	int64_t first; /* base offset of its first batch here */
+} part_open_txn_t;
+
 typedef struct partition {
 	topic_t *topic; /* borrowed back pointer */
 	int32_t index;
@@ -46,6 +69,11 @@ typedef struct partition {
 	/* Traffic since start, for /metrics: records and bytes appended,
 	 * bytes handed to Fetch responses. */
 	uint64_t msgs_in, bytes_in, bytes_out;
+	/* Transactions: open ones (few), aborted ones in marker order. */
+	part_open_txn_t *topen;
+	int ntopen, captopen;
+	part_aborted_t *aborted;
+	size_t naborted, capaborted;
 } partition_t;
 
 /* Result of an append. */
@@ -73,5 +101,22 @@ int partition_destroy(partition_t *p);
  * duplicate (res->duplicate) is answered with the original's offset: its
  * acknowledgement must wait for the domain like the original's. */
 int partition_append(partition_t *p, uint8_t *batch, size_t len, part_append_t *res);
+
+/* Writes a transaction marker (commit or abort) for producer pid at epoch
+ * when pid has an open transaction here (*wrote = 1), else nothing.
+ * Returns 0, the domain's error while it recovers, or the plog_append
+ * error. The epoch fences older producer epochs (pstate_fence). */
+int partition_append_marker(partition_t *p, int64_t pid, int16_t epoch, int commit, int *wrote);
+/* The last stable offset: the first offset of the oldest open transaction,
+ * or the high watermark. */
+int64_t partition_lso(const partition_t *p);
+/* Whether pid has an open transaction here. */
+int partition_txn_open(const partition_t *p, int64_t pid);
+/* The first offset of pid's open transaction here, or -1. */
+int64_t partition_txn_first(const partition_t *p, int64_t pid);
+/* The aborted transactions whose marker is at or after `from`: *out points
+ * at the first, the count is returned (in marker order; the caller drops
+ * those starting at or after its upper bound). */
+size_t partition_aborted_from(const partition_t *p, int64_t from, const part_aborted_t **out);
 
 #endif

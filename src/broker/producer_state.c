@@ -4,6 +4,7 @@
  */
 #include "broker/producer_state.h"
 #include "core/buf.h"
+#include "core/err.h"
 
 #include <stdlib.h>
 
@@ -45,10 +46,14 @@ int pstate_check(const pstate_t *s, int64_t pid, int16_t epoch, int32_t first_se
                  int64_t *dup_offset)
 {
 	const pstate_entry_t *e = find(s, pid);
-	if (!e || e->n == 0)
+	if (!e)
 		return PS_OK;
+	/* Checked before the empty case: a transaction marker written with a
+	 * bumped epoch (pstate_fence) fences the old producer out. */
 	if (epoch < e->epoch)
 		return PS_FENCED;
+	if (e->n == 0)
+		return PS_OK;
 	if (epoch > e->epoch)
 		return first_seq == 0 ? PS_OK : PS_OUT_OF_ORDER;
 	for (int i = 0; i < e->n; i++) {
@@ -83,4 +88,44 @@ void pstate_record(pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, i
 		e->n--;
 	}
 	e->b[e->n++] = (pstate_batch_t){first_seq, last_seq, base_offset};
+}
+
+void pstate_fence(pstate_t *s, int64_t pid, int16_t epoch)
+{
+	pstate_entry_t *e = find(s, pid);
+	if (!e) {
+		e = calloc(1, sizeof *e);
+		if (!e)
+			abort();
+		uint8_t key[8];
+		be64_store(key, (uint64_t)pid);
+		map_put(&s->by_pid, key, 8, e);
+		e->epoch = epoch;
+		return;
+	}
+	if (epoch > e->epoch) {
+		e->epoch = epoch;
+		e->n = 0;
+	}
+}
+
+int pstate_epoch(const pstate_t *s, int64_t pid, int16_t *epoch)
+{
+	const pstate_entry_t *e = find(s, pid);
+	if (!e)
+		return SL_ENOENT;
+	*epoch = e->epoch;
+	return 0;
+}
+
+int pstate_next(const pstate_t *s, size_t *it, int64_t *pid, const pstate_entry_t **e)
+{
+	const char *k;
+	size_t kl;
+	void *v;
+	if (!map_next(&s->by_pid, it, &k, &kl, &v))
+		return 0;
+	*pid = (int64_t)be64_load((const uint8_t *)k);
+	*e = v;
+	return 1;
 }

@@ -59,6 +59,14 @@ int pstate_check(const pstate_t *s, int64_t pid, int16_t epoch, int32_t first_se
  * rebuilding from the log). */
 void pstate_record(pstate_t *s, int64_t pid, int16_t epoch, int32_t first_seq, int32_t last_seq,
                    int64_t base_offset);
+/* A transaction marker of pid at epoch was written: batches of older
+ * epochs are fenced from now on (the sequence starts again at a newer
+ * epoch). */
+void pstate_fence(pstate_t *s, int64_t pid, int16_t epoch);
+/* The producer's current epoch: 0, or SL_ENOENT when it is not tracked. */
+int pstate_epoch(const pstate_t *s, int64_t pid, int16_t *epoch);
+/* Iterates the producers: size_t it = 0; while (pstate_next(s, &it, &pid, &e)) */
+int pstate_next(const pstate_t *s, size_t *it, int64_t *pid, const pstate_entry_t **e);
 /* Number of producers tracked. */
 size_t pstate_count(const pstate_t *s);
 

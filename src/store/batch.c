@@ -9,6 +9,7 @@
 #include "core/varint.h"
 
 #include <limits.h>
+#include <string.h>
 
 int batch_peek(const uint8_t *p, size_t n, batch_hdr_t *h)
 {
@@ -265,4 +266,46 @@ int batch_rec_headers_next(batch_rec_headers_t *hi, batch_rec_header_t *h)
 		return SL_ECORRUPT;
 	hi->left--;
 	return 1;
+}
+
+/* --- control batches ------------------------------------------------------------- */
+
+int batch_build_control(buf_t *out, int64_t pid, int16_t epoch, int commit, int32_t coord_epoch,
+                        int64_t ts)
+{
+	uint8_t key[4], val[6];
+	be16_store(key, 0);
+	be16_store(key + 2, (uint16_t)(commit ? BATCH_CONTROL_COMMIT : BATCH_CONTROL_ABORT));
+	be16_store(val, 0);
+	be32_store(val + 2, (uint32_t)coord_epoch);
+	batch_record_t rec;
+	memset(&rec, 0, sizeof rec);
+	rec.timestamp = ts;
+	rec.key = key;
+	rec.key_len = 4;
+	rec.value = val;
+	rec.value_len = 6;
+	batch_build_opts_t o = {pid, epoch, -1, 0, 0};
+	size_t start = buf_len(out);
+	int rc = batch_build(out, &o, &rec, 1);
+	if (rc < 0)
+		return rc;
+	uint8_t *b = buf_data(out) + start;
+	size_t len = buf_len(out) - start;
+	be16_store(b + BATCH_OFF_ATTRIBUTES, BATCH_ATTR_TRANSACTIONAL | BATCH_ATTR_CONTROL);
+	be32_store(b + BATCH_OFF_CRC,
+	           crc32c(0, b + BATCH_OFF_ATTRIBUTES, len - BATCH_OFF_ATTRIBUTES));
+	return 0;
+}
+
+int batch_control_type(const uint8_t *p, size_t len)
+{
+	batch_iter_t it;
+	batch_record_t rec;
+	if (batch_iter_init(&it, p, len) < 0 || !(it.hdr.attributes & BATCH_ATTR_CONTROL))
+		return SL_ECORRUPT;
+	if (batch_iter_next(&it, &rec) != 1 || rec.key_len < 4)
+		return SL_ECORRUPT;
+	int type = (int16_t)be16_load(rec.key + 2);
+	return type == BATCH_CONTROL_COMMIT ? BATCH_CONTROL_COMMIT : BATCH_CONTROL_ABORT;
 }

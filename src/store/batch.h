@@ -175,6 +175,37 @@ int batch_iter_init(batch_iter_t *it, const uint8_t *p, size_t len);
  * (sticky). */
 int batch_iter_next(batch_iter_t *it, batch_record_t *rec);
 
+/* --- inside a batch (batch_codec.c) --------------------------------------------- */
+
+/* The records of the batch p (header h) in plain form: *recs and *rn point into
+ * p when it is uncompressed, else into `plain` (decompressed, at most
+ * max_out bytes). Returns 0, SL_ECORRUPT, SL_ETOOBIG or SL_EINVAL (unknown
+ * codec). */
+int batch_records_plain(const uint8_t *p, const batch_hdr_t *h, size_t max_out, buf_t *plain,
+                        const uint8_t **recs, size_t *rn);
+/* The first record of batch p[0..len) whose timestamp is at or after ts
+ * (ts = the batch's MaxTimestamp finds the record holding it): its offset
+ * and timestamp. Returns 0, SL_ENOENT (none), or a decoding error. */
+int batch_find_time(const uint8_t *p, size_t len, int64_t ts, size_t max_out, int64_t *offset,
+                    int64_t *rts);
+
+/* --- control batches (transaction markers, KIP-98) ------------------------------ */
+
+/* A control record's key is (i16 version 0, i16 type); type 0 is ABORT,
+ * 1 COMMIT. Its value is (i16 version 0, i32 coordinator epoch). The batch
+ * carries attributes transactional|control, the producer's id and epoch,
+ * BaseSequence -1, and one record. */
+#define BATCH_CONTROL_ABORT 0
+#define BATCH_CONTROL_COMMIT 1
+
+/* Appends one control batch (a commit or abort marker of producer pid at
+ * epoch) with timestamp ts and a valid CRC to out. Returns 0. */
+int batch_build_control(buf_t *out, int64_t pid, int16_t epoch, int commit, int32_t coord_epoch,
+                        int64_t ts);
+/* The marker type of the control batch p[0..len) (BATCH_CONTROL_*), or
+ * SL_ECORRUPT when it is not a readable control batch. */
+int batch_control_type(const uint8_t *p, size_t len);
+
 /* Reads the headers of a record from the iterator. */
 typedef struct batch_rec_headers {
 	rd_t r;

@@ -12,6 +12,7 @@
  * Loop thread only.
  */
 #include "broker/group.h"
+#include "broker/txn.h"
 #include "proto/front.h"
 #include "proto/kafka/kafka.h"
 #include "proto/sniff.h"
@@ -104,13 +105,15 @@ static int start(broker_t *b, void **out)
 	return 0;
 }
 
-/* Replies waiting for a sync in the partitions' or the groups' domains
- * (parked JoinGroups may wait minutes and are answered at close). */
+/* Replies waiting for a sync in the partitions', the groups' or the
+ * transaction coordinator's domains (parked JoinGroups may wait minutes and
+ * are answered at close). */
 static int busy(void *p)
 {
 	kafka_srv_t *srv = p;
 	return topics_busy(srv->topics) > 0 ||
-	       (srv->groups && dur_busy(grp_coord_dur(srv->groups)) > 0);
+	       (srv->groups && dur_busy(grp_coord_dur(srv->groups)) > 0) ||
+	       (srv->b && srv->b->txns && txn_busy(srv->b->txns) > 0);
 }
 
 static void stop(void *p)

@@ -3,8 +3,11 @@
  * UNSUPPORTED_VERSION (advertised from v0 for librdkafka's probes).
  *
  * Sessionless (SessionId 0 in every answer, so clients keep sending full
- * fetches), no transactions (LastStableOffset = high watermark, empty
- * AbortedTransactions), PreferredReadReplica -1. The high watermark is
+ * fetches), PreferredReadReplica -1. Transactions (broker/partition.h):
+ * every answer carries the last stable offset; a read_committed fetch
+ * (IsolationLevel 1) reads only below it (the region is cut at the first
+ * batch at or past it) and gets the aborted transactions that overlap
+ * what it may read, which the client skips. The high watermark is
  * plog_hw: under fsync=always the end of the last synced batch, so a
  * consumer never receives (or is told of) data that could still be lost;
  * a fetch between it and the log end gets no records (as in Kafka), and
@@ -47,7 +50,7 @@ typedef struct fpart {
 	int32_t max_bytes;
 	/* Results of the last evaluation. */
 	int16_t err;
-	int64_t hw, log_start;
+	int64_t hw, lso, log_start;
 	plog_region_t reg; /* one segment's worth, as Kafka reads */
 	size_t bytes;
 	int filler; /* the records are `skip`: an empty batch over damage */
@@ -67,6 +70,7 @@ typedef struct kafka_fetch {
 	int flex;
 	int32_t min_bytes;
 	int32_t max_bytes;
+	int8_t isolation; /* 1: read_committed */
 	int ntopics;
 	ftopic_t *topics;
 	fetchwait_t wait;
@@ -115,6 +119,27 @@ static void empty_batch(uint8_t *b, int64_t from, int64_t to)
 	           crc32c(0, b + BATCH_OFF_ATTRIBUTES, BATCH_HDR_SIZE - BATCH_OFF_ATTRIBUTES));
 }
 
+/* read_committed: drops the batches at or past the last stable offset
+ * from a region (headers read from the file). */
+static void cut_at(plog_region_t *reg, int64_t lso)
+{
+	off_t pos = reg->pos;
+	off_t stop = reg->pos + (off_t)reg->len;
+	while (pos + BATCH_HDR_SIZE <= stop) {
+		uint8_t hb[BATCH_HDR_SIZE];
+		batch_hdr_t h;
+		if (pread(reg->fd, hb, sizeof hb, pos) != (ssize_t)sizeof hb ||
+		    batch_peek(hb, sizeof hb, &h) < 0)
+			break;
+		if (h.base_offset >= lso)
+			break;
+		pos += (off_t)batch_size(&h);
+	}
+	if (pos > stop)
+		pos = stop;
+	reg->len = (size_t)(pos - reg->pos);
+}
+
 /* Reads what each partition has to offer; returns the total byte count. */
 static size_t evaluate(kafka_fetch_t *f, int *any_error)
 {
@@ -127,7 +152,7 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 			fpart_t *fp = &f->topics[i].parts[k];
 			fp->bytes = 0;
 			fp->filler = 0;
-			fp->hw = fp->log_start = -1;
+			fp->hw = fp->lso = fp->log_start = -1;
 			partition_t *p = resolve(f->srv, &f->topics[i], fp, &fp->err);
 			if (!p) {
 				*any_error = 1;
@@ -136,13 +161,15 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 			/* The high watermark: under fsync=always the last synced
 			 * batch, so nothing that could still be lost is served. */
 			fp->hw = plog_hw(p->log);
+			fp->lso = partition_lso(p);
 			fp->log_start = plog_start_offset(p->log);
+			int64_t upto = f->isolation == 1 ? fp->lso : fp->hw;
 			if (fp->offset < fp->log_start || fp->offset > plog_end_offset(p->log)) {
 				fp->err = KERR_OFFSET_OUT_OF_RANGE;
 				*any_error = 1;
 				continue;
 			}
-			if (fp->offset >= fp->hw)
+			if (fp->offset >= upto)
 				continue;
 			size_t limit = fp->max_bytes > 0 ? (size_t)fp->max_bytes : 0;
 			if (budget < limit)
@@ -156,6 +183,10 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 				*any_error = 1;
 				continue;
 			}
+			if (upto < fp->hw && fp->reg.len > 0)
+				cut_at(&fp->reg, upto);
+			if (fp->reg.len == 0 && upto < fp->hw)
+				continue; /* an open transaction starts here */
 			if (fp->reg.len == 0 && fp->offset < fp->hw) {
 				/* Damage up to the high watermark: step over it. */
 				empty_batch(fp->skip, fp->offset, fp->hw);
@@ -177,6 +208,31 @@ static size_t evaluate(kafka_fetch_t *f, int *any_error)
 		}
 	}
 	return total;
+}
+
+/* AbortedTransactions: for read_committed those overlapping [offset, lso);
+ * empty for read_uncommitted (Kafka sends null; every client takes both). */
+static void write_aborted(kafka_fetch_t *f, const ftopic_t *t, const fpart_t *fp, buf_t *m)
+{
+	int16_t e;
+	partition_t *p = fp->err ? NULL : resolve(f->srv, t, fp, &e);
+	if (f->isolation != 1 || !p) {
+		kw_arr(m, f->flex, 0);
+		return;
+	}
+	const part_aborted_t *a;
+	size_t n = partition_aborted_from(p, fp->offset, &a);
+	int32_t cnt = 0;
+	for (size_t i = 0; i < n; i++)
+		cnt += a[i].first < fp->lso;
+	kw_arr(m, f->flex, cnt);
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].first >= fp->lso)
+			continue;
+		kw_i64(m, a[i].pid);
+		kw_i64(m, a[i].first);
+		kw_tags(m, f->flex);
+	}
 }
 
 typedef struct insert {
@@ -217,10 +273,10 @@ static int respond(kafka_fetch_t *f, buf_t *direct)
 			kw_i32(&m, fp->index);
 			kw_i16(&m, fp->err);
 			kw_i64(&m, fp->hw);
-			kw_i64(&m, fp->hw); /* LastStableOffset: no transactions */
+			kw_i64(&m, fp->lso);
 			if (v >= 5)
 				kw_i64(&m, fp->log_start);
-			kw_arr(&m, flex, 0); /* AbortedTransactions */
+			write_aborted(f, t, fp, &m);
 			if (v >= 11)
 				kw_i32(&m, -1); /* PreferredReadReplica */
 			size_t bytes = fp->err ? 0 : fp->bytes;
@@ -349,7 +405,7 @@ int kafka_h_Fetch(kreq_t *rq)
 	f->min_bytes = kr_i32(r);
 	f->max_bytes = v >= 3 ? kr_i32(r) : INT32_MAX;
 	if (v >= 4)
-		(void)kr_i8(r); /* IsolationLevel: no transactions, both levels read the same */
+		f->isolation = kr_i8(r);
 	if (v >= 7) {
 		(void)kr_i32(r); /* SessionId */
 		(void)kr_i32(r); /* SessionEpoch */

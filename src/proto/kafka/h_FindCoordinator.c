@@ -3,15 +3,14 @@
  * v4 batches several keys, KIP-699). On a single node the coordinator of
  * every group is this node. Advertised from v0 because librdkafka 2.0.2
  * enables its consumer groups only when FindCoordinator v0 is in range.
- * Transactions are not implemented, so transaction keys get
- * COORDINATOR_NOT_AVAILABLE. Loop thread.
+ * The transaction coordinator (key type 1, broker/txn.h) is this node
+ * too. Loop thread.
  */
 #include "proto/kafka/kafka.h"
 
 #include <stdlib.h>
 
 enum { KEY_GROUP = 0, KEY_TXN = 1 };
-enum { ERR_COORDINATOR_NOT_AVAILABLE = 15 };
 
 static int16_t key_error(int8_t type, const char **msg)
 {
@@ -20,8 +19,8 @@ static int16_t key_error(int8_t type, const char **msg)
 		return KERR_NONE;
 	}
 	if (type == KEY_TXN) {
-		*msg = "transactions are not supported";
-		return ERR_COORDINATOR_NOT_AVAILABLE;
+		*msg = NULL; /* this broker coordinates transactions too */
+		return KERR_NONE;
 	}
 	*msg = "unknown key type";
 	return KERR_INVALID_REQUEST;

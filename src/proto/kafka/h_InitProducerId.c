@@ -5,12 +5,12 @@
  * restarts; when it cannot be written the answer is
  * COORDINATOR_LOAD_IN_PROGRESS, which clients retry. A v3+ request that names its current id and
  * epoch (KIP-360, recovering after an error) gets the same id with the
- * next epoch. Transactional ids are refused: sluice has no transactions.
+ * next epoch. A transactional id goes to the transaction coordinator
+ * (broker/txn.h): its reply waits for the coordinator's journal.
  * Loop thread.
  */
+#include "broker/txn.h"
 #include "proto/kafka/kafka.h"
-
-#define KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED 53
 
 int kafka_h_InitProducerId(kreq_t *rq)
 {
@@ -18,7 +18,7 @@ int kafka_h_InitProducerId(kreq_t *rq)
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
 	kstr_t txn = kr_str(r, flex);
-	(void)kr_i32(r);
+	int32_t timeout_ms = kr_i32(r);
 	int64_t pid = -1;
 	int16_t epoch = -1;
 	if (v >= 3) {
@@ -30,9 +30,25 @@ int kafka_h_InitProducerId(kreq_t *rq)
 		return SL_EPROTO;
 	int16_t err = KERR_NONE;
 	if (txn.len >= 0) {
-		err = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-		pid = -1;
-		epoch = -1;
+		txn_coord_t *tc = rq->srv->b->txns;
+		txn_err_t e =
+		    txn_init_pid(tc, txn.p, txn.len, timeout_ms, pid, epoch, &pid, &epoch);
+		/* PRODUCER_FENCED is v3+ (KIP-588); older clients know
+		 * INVALID_PRODUCER_EPOCH. */
+		if (e == TXN_ERR_FENCED && v < 3)
+			e = TXN_ERR_INVALID_EPOCH;
+		dur_t *d = txn_dur(tc);
+		kdur_t k;
+		kdur_begin(&k, rq, d);
+		size_t mark = kafka_reply_begin(rq, k.b);
+		kw_i32(k.b, 0);
+		kdur_err(&k, (int16_t)e);
+		kw_i64(k.b, pid);
+		kw_i16(k.b, epoch);
+		kw_tags(k.b, flex);
+		kafka_reply_end(k.b, mark);
+		kdur_end(&k, d, KERR_COORDINATOR_NOT_AVAILABLE);
+		return 0;
 	} else if (pid >= 0 && epoch >= 0 && epoch < INT16_MAX - 1) {
 		epoch++;
 	} else if (topics_next_producer_id(rq->srv->topics, &pid) < 0) {

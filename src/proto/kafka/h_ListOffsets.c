@@ -4,17 +4,49 @@
  *
  * "Latest" is the high watermark (plog_hw: under fsync=always the end of the
  * last synced batch), and lookups by time find only batches below it, as
- * Kafka answers consumers. No transactions, so read_committed "latest" is
- * the high watermark too.
- * For a timestamp lookup sluice answers the first batch whose MaxTimestamp
- * is at or after the time (the partition log's time index) and returns the
- * requested timestamp, where Kafka returns the found record's own timestamp
- * (clients use only the offset). No match: offset -1, timestamp -1.
- * Loop thread.
+ * Kafka answers consumers. For read_committed (IsolationLevel 1) "latest"
+ * is the last stable offset (broker/partition.h), as in Kafka.
+ * A timestamp lookup finds the first batch whose MaxTimestamp is at or
+ * after the time (the partition log's time index), then decodes that one
+ * batch (decompressing it if need be: store/batch.h batch_find_time) for
+ * the first record at or after the time, and answers that record's offset
+ * and timestamp, as Kafka. Max timestamp (-3) finds the batch the same way
+ * and answers the record holding the maximum. No match: offset -1,
+ * timestamp -1. A batch that cannot be decoded is answered at its first
+ * offset (the batch-level answer). Loop thread.
  */
 #include "proto/kafka/kafka.h"
+#include "store/batch.h"
 
-static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t *b, int16_t v,
+#include <stdlib.h>
+#include <unistd.h>
+
+/* The batch starting at *off holds the answer: move *off (and *rts) to the
+ * first record at or after ts. */
+static void exact(plog_t *p, int64_t ts, int64_t *off, int64_t *rts)
+{
+	plog_region_t reg;
+	if (plog_read(p, *off, 1, &reg) < 0 || reg.len < BATCH_HDR_SIZE)
+		return;
+	uint8_t hb[BATCH_HDR_SIZE];
+	batch_hdr_t h;
+	if (pread(reg.fd, hb, sizeof hb, reg.pos) != (ssize_t)sizeof hb ||
+	    batch_peek(hb, sizeof hb, &h) < 0 || batch_size(&h) > reg.len)
+		return;
+	size_t n = batch_size(&h);
+	uint8_t *b = malloc(n);
+	if (!b)
+		abort();
+	int64_t o, t;
+	if (pread(reg.fd, b, n, reg.pos) == (ssize_t)n &&
+	    batch_find_time(b, n, ts, (size_t)64 << 20, &o, &t) == 0) {
+		*off = o;
+		*rts = t;
+	}
+	free(b);
+}
+
+static void lookup(int8_t iso, topic_t *t, int32_t idx, int64_t ts, buf_t *b, int16_t v,
                    int16_t terr)
 {
 	int16_t err = terr;
@@ -24,7 +56,7 @@ static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t 
 	if (!err) {
 		plog_t *p = t->parts[idx]->log;
 		if (ts == -1) {
-			off = plog_hw(p);
+			off = iso == 1 ? partition_lso(t->parts[idx]) : plog_hw(p);
 		} else if (ts == -2) {
 			off = plog_start_offset(p);
 		} else if (ts == -3) {
@@ -32,19 +64,21 @@ static void lookup(kafka_srv_t *srv, topic_t *t, int32_t idx, int64_t ts, buf_t 
 			/* As Kafka: only what a consumer may read counts. */
 			if (off >= plog_hw(p))
 				rts = off = -1;
+			else if (off >= 0)
+				exact(p, rts, &off, &rts);
 		} else if (ts < 0) {
 			err = KERR_INVALID_REQUEST;
 		} else {
 			int rc = plog_find_by_time(p, ts, &off);
-			if (rc == 0)
+			if (rc == 0) {
 				rts = ts;
-			else if (rc == SL_ENOENT)
+				exact(p, ts, &off, &rts);
+			} else if (rc == SL_ENOENT)
 				off = -1;
 			else
 				err = kafka_err_from_sl(rc);
 		}
 	}
-	(void)srv;
 	kw_i16(b, err);
 	kw_i64(b, err ? -1 : rts);
 	kw_i64(b, err ? -1 : off);
@@ -58,8 +92,7 @@ int kafka_h_ListOffsets(kreq_t *rq)
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
 	(void)kr_i32(r); /* ReplicaId */
-	if (v >= 2)
-		(void)kr_i8(r); /* IsolationLevel */
+	int8_t iso = v >= 2 ? kr_i8(r) : 0;
 	int32_t nt = kr_arr(r, flex, 2);
 	rd_t tr = *r;
 	for (int32_t i = 0; i < nt && !r->err; i++) {
@@ -96,7 +129,7 @@ int kafka_h_ListOffsets(kreq_t *rq)
 			int64_t ts = kr_i64(&tr);
 			kr_tags(&tr, flex);
 			kw_i32(b, idx);
-			lookup(rq->srv, t, idx, ts, b, v, terr);
+			lookup(iso, t, idx, ts, b, v, terr);
 			kw_tags(b, flex);
 		}
 		kr_tags(&tr, flex);

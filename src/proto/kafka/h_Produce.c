@@ -65,8 +65,12 @@ static int16_t check_batch(const uint8_t *p, size_t len, int16_t v)
 		return KERR_INVALID_RECORD; /* more than one batch */
 	if (batch_size(&h) > len)
 		return KERR_CORRUPT_MESSAGE;
-	if (h.attributes & (BATCH_ATTR_TRANSACTIONAL | BATCH_ATTR_CONTROL))
-		return KERR_INVALID_RECORD; /* transactions are not supported */
+	/* Markers are the coordinator's to write (broker/txn.h); a
+	 * transactional batch needs a producer id and sequence. */
+	if (h.attributes & BATCH_ATTR_CONTROL)
+		return KERR_INVALID_RECORD;
+	if ((h.attributes & BATCH_ATTR_TRANSACTIONAL) && (h.producer_id < 0 || h.base_sequence < 0))
+		return KERR_INVALID_RECORD;
 	if ((h.attributes & BATCH_ATTR_CODEC_MASK) > 4)
 		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
 	if ((h.attributes & BATCH_ATTR_CODEC_MASK) == 4 && v < 7)
@@ -200,7 +204,7 @@ int kafka_h_Produce(kreq_t *rq)
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
 	if (v >= 3)
-		(void)kr_str(r, flex); /* TransactionalId: transactions are not supported */
+		(void)kr_str(r, flex); /* TransactionalId: the batches carry the producer */
 	int16_t acks = kr_i16(r);
 	(void)kr_i32(r); /* TimeoutMs */
 	int32_t ntopics = kr_arr(r, flex, 2);

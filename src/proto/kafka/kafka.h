@@ -140,6 +140,11 @@ int kafka_h_ApiVersions(kreq_t *rq);
 int kafka_h_CreateTopics(kreq_t *rq);
 int kafka_h_DeleteTopics(kreq_t *rq);
 int kafka_h_InitProducerId(kreq_t *rq);
+int kafka_h_AddPartitionsToTxn(kreq_t *rq);
+int kafka_h_AddOffsetsToTxn(kreq_t *rq);
+int kafka_h_EndTxn(kreq_t *rq);
+int kafka_h_TxnOffsetCommit(kreq_t *rq);
+int kafka_h_DescribeProducers(kreq_t *rq);
 int kafka_h_DescribeConfigs(kreq_t *rq);
 int kafka_h_AlterConfigs(kreq_t *rq);
 int kafka_h_IncrementalAlterConfigs(kreq_t *rq);
@@ -185,6 +190,10 @@ void kdur_begin(kdur_t *k, kreq_t *rq, dur_t *d);
 void kdur_hold(kdur_t *k, conn_t *c);
 void kdur_err(kdur_t *k, int16_t code);
 void kdur_end(kdur_t *k, dur_t *d, int16_t fail_code);
+/* The same for a reply that waits (forced, as acks=-1) for every domain of
+ * doms[0..n) (EndTxn: the partitions that got markers, the groups, the
+ * coordinator). */
+void kdur_end_multi(kdur_t *k, dur_t *const *doms, int n, int16_t fail_code);
 
 /* Auto-creation used by Metadata and Produce. Returns the topic or NULL
  * (with *err a Kafka error code). */

@@ -81,3 +81,15 @@ void kdur_end(kdur_t *k, dur_t *d, int16_t fail_code)
 	k->h = NULL;
 	k->patch = NULL;
 }
+
+void kdur_end_multi(kdur_t *k, dur_t *const *doms, int n, int16_t fail_code)
+{
+	if (!k->h)
+		return;
+	k->patch->code = fail_code;
+	for (int i = 0; i < n; i++)
+		dur_hold_join(k->h, doms[i], 1);
+	dur_hold_arm(k->h);
+	k->h = NULL;
+	k->patch = NULL;
+}

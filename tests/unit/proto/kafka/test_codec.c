@@ -173,12 +173,17 @@ TEST(kafka_apis_table_matches_schemas)
 	    {20, 6, 4},
 	    {21, 2, 2},
 	    {22, 5, 2},
+	    {24, 5, 3},
+	    {25, 4, 3},
+	    {26, 4, 3},
+	    {28, 4, 3},
 	    {32, 4, 4},
 	    {33, 2, 2},
 	    {37, 3, 2},
 	    {42, 2, 2},
 	    {44, 1, 1},
 	    {60, 1, 0},
+	    {61, 0, 0},
 	    /* OffsetDelete (47): v0 only, never flexible (Apache Kafka's
 		 * OffsetDeleteRequest.json: validVersions 0, flexibleVersions none). */
 	    {47, 0, INT16_MAX},
