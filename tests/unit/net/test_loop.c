@@ -40,7 +40,8 @@ TEST(loop_timers_fire_in_due_order)
 	loop_t *loop = loop_new(NULL);
 	rec_t rec = {{0}, 0};
 	tagged_timer_t t[4];
-	int delays[4] = {30, 10, 20, 0};
+	int delays[4] = {300, 100, 200,
+	                 0}; /* 100 ms apart: a loaded machine may pause the starts */
 	for (int i = 0; i < 4; i++) {
 		t[i].rec = &rec;
 		t[i].tag = i;
