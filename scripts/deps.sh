@@ -62,8 +62,11 @@ if [ "$what" = test ]; then
 	for pj in tests/clients/*/package.json; do
 		[ -e "$pj" ] || continue
 		d=$(dirname "$pj")
-		if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules" ]; then
-			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+		# npm writes node_modules/.package-lock.json last: without it an
+		# install was cut short (an empty node_modules is not an install).
+		done_mark="$d/node_modules/.package-lock.json"
+		if [ ! -f "$done_mark" ] || [ "$d/package-lock.json" -nt "$done_mark" ]; then
+			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error) && touch "$done_mark"
 		fi
 	done
 fi
