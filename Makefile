@@ -30,7 +30,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -g -fno-omit-frame-pointer \
 ifdef CI
 CFLAGS_BASE += -Werror
 endif
-LDLIBS  := -lpthread -lz -llz4 -lzstd -lsnappy
+LDLIBS  := -lpthread -lz -llz4 -lzstd -lsnappy -lcrypto
 
 MODE    ?= release
 ifeq ($(MODE),fuzz)

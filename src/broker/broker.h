@@ -28,6 +28,7 @@ struct grp_coord;
 struct jobs;
 struct keyspace;
 struct broker_stats;
+struct users;
 
 typedef struct broker {
 	/* Services, set by the caller before broker_open. */
@@ -55,6 +56,7 @@ typedef struct broker {
 	struct grp_coord *groups; /* Kafka consumer groups and offsets */
 	struct jobs *jobs;        /* beanstalkd jobs and tubes */
 	struct keyspace *ks;      /* the Redis keyspace (NULL until opened) */
+	struct users *users;      /* the user database of every protocol */
 	loop_timer_t housekeep;   /* retention and rolling of every log */
 	loop_timer_t verify;      /* background CRC check of older logs */
 	int64_t started_ms;       /* monotonic */

@@ -34,6 +34,8 @@ static int on_open(conn_t *c, void *srv)
 		else if (ss.ss_family == AF_INET6)
 			kc->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
+	if (kc->srv->sasl)
+		kc->sasl = kafka_sasl_new();
 	c->pdata = kc;
 	return 0;
 }
@@ -63,7 +65,9 @@ static int on_input(conn_t *c)
 		}
 		kc->requests++;
 		/* dispatch logs why it refuses a request (with the peer). */
-		int rc = kafka_dispatch(srv, c, NULL, buf_data(&c->in) + 4, len);
+		int rc = kc->sasl ? kafka_sasl_gate(srv, c, buf_data(&c->in) + 4, len) : 0;
+		if (rc == 0)
+			rc = kafka_dispatch(srv, c, NULL, buf_data(&c->in) + 4, len);
 		buf_consume(&c->in, (size_t)n);
 		if (rc < 0)
 			return -1;
@@ -78,6 +82,7 @@ static void on_close(conn_t *c)
 		return;
 	if (kc->parked)
 		kafka_fetch_abandon(kc->parked);
+	kafka_sasl_free(kc->sasl);
 	free(kc);
 	c->pdata = NULL;
 }
@@ -96,6 +101,25 @@ static int start(broker_t *b, void **out)
 		abort();
 	srv->b = b;
 	srv->port = b->cfg->kafka_port > 0 ? b->cfg->kafka_port : 9092;
+	/* The listener's security protocol: SASL here, TLS in the net layer. */
+	int tls = 0;
+	if (kafka_sasl_parse_protocol(b->cfg->kafka_security_protocol, &srv->sasl, &tls) < 0 ||
+	    tls) {
+		log_error(b->log, "kafka.security.protocol: %s is not %s",
+		          b->cfg->kafka_security_protocol,
+		          tls ? "available (no TLS transport in this build)"
+		              : "PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL");
+		free(srv);
+		return SL_ECONF;
+	}
+	srv->sasl_mechs = kafka_sasl_parse_mechanisms(b->cfg->sasl_enabled_mechanisms);
+	if (!srv->sasl_mechs) {
+		log_error(b->log,
+		          "sasl.enabled.mechanisms: '%s': use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+		          b->cfg->sasl_enabled_mechanisms);
+		free(srv);
+		return SL_ECONF;
+	}
 	/* The broker owns topics and groups (broker_open); the front only
 	 * speaks the protocol. */
 	srv->topics = b->topics;
