@@ -92,6 +92,9 @@ void resp_unblock(resp_cli_t *cl);
  * commands). */
 void resp_signal_key(resp_srv_t *srv, const char *key, size_t klen);
 void resp_serve_ready(resp_srv_t *srv);
+/* c_conn.c: whether new connections must AUTH (requirepass, or users in
+ * the broker's user database). */
+int resp_auth_required(const resp_srv_t *srv);
 
 /* --- server and client ------------------------------------------------------- */
 
