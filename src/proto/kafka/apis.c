@@ -51,6 +51,8 @@ const kafka_api_t kafka_apis[] = {
     {42, "DeleteGroups", 0, 2, 2, kafka_h_DeleteGroups, 0},
     {44, "IncrementalAlterConfigs", 0, 1, 1, kafka_h_IncrementalAlterConfigs, 0},
     {47, "OffsetDelete", 0, 0, NOFLEX, kafka_h_OffsetDelete, 0},
+    {50, "DescribeUserScramCredentials", 0, 0, 0, kafka_h_DescribeUserScramCredentials, 0},
+    {51, "AlterUserScramCredentials", 0, 0, 0, kafka_h_AlterUserScramCredentials, 0},
     {60, "DescribeCluster", 0, 1, 0, kafka_h_DescribeCluster, 0},
     {-1, NULL, 0, 0, NOFLEX, NULL, 0},
 };

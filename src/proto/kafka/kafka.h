@@ -182,6 +182,9 @@ const char *kafka_sasl_principal(const kafka_sasl_t *s);
 int kafka_sasl_gate(kafka_srv_t *srv, conn_t *c, const uint8_t *frame, size_t len);
 int kafka_h_SaslHandshake(kreq_t *rq);
 int kafka_h_SaslAuthenticate(kreq_t *rq);
+/* h_UserScram.c: the user database's Kafka API. */
+int kafka_h_DescribeUserScramCredentials(kreq_t *rq);
+int kafka_h_AlterUserScramCredentials(kreq_t *rq);
 
 /* ApiVersions' answer to a version it does not support (KIP-511): a v0
  * body with UNSUPPORTED_VERSION and the ApiVersions entry. */
