@@ -1,9 +1,12 @@
 """Kafka SASL against the real sluiced (kafka.security.protocol=SASL_PLAINTEXT,
 a bootstrap admin and a second user): confluent-kafka-python (librdkafka
-2.0.2), kafka-python 2.0.2 (SaslHandshake v0, bare tokens) and kcat with
-PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 produce and consume; a wrong
+2.0.2), kafka-python 2.0.2 (SaslHandshake v0, bare tokens), kcat, kafkajs
+2.2.4 and Sarama 1.22.1 with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 produce
+and consume; a wrong
 password gives each client its normal authentication error; a client
 that skips SASL is disconnected; users survive a restart (the journal)."""
+import json
+import os
 import socket
 import struct
 import subprocess
@@ -223,3 +226,59 @@ def test_users_survive_restart(tmp_path):
         assert b"first" not in raw and b"admin" in raw
     finally:
         s.stop()
+
+
+KJS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "kafka-node",
+                   "kafkajs_sasl.js")
+
+
+def kafkajs(s, mech, pw, topic):
+    r = subprocess.run(["node", KJS, boot(s), mech, ADMIN, pw, topic], capture_output=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("mech", ["plain", "scram-sha-512"])
+def test_kafkajs(sasl_server, mech):
+    assert kafkajs(sasl_server, mech, ADMIN_PW, "kjs-" + mech) == {"got": ["one", "two"]}
+
+
+def test_kafkajs_wrong_password(fail_server):
+    out = kafkajs(fail_server, "scram-sha-512", "nope", "kjs-bad")
+    assert out["error"] == "KafkaJSSASLAuthenticationError", out
+    assert "SASL SCRAM SHA512 authentication failed" in out["message"], out
+
+
+GOSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients", "kafka-go")
+
+
+@pytest.fixture(scope="module")
+def saramasasl(tmp_path_factory):
+    d = tmp_path_factory.mktemp("saramasasl")
+    exe = str(d / "saramasasl")
+    env = dict(os.environ, GO111MODULE="off", GOPATH=os.path.abspath(GOSRC) + ":/usr/share/gocode",
+               GOCACHE=str(d / "cache"), GOFLAGS="")
+    r = subprocess.run(["go", "build", "-o", exe, "saramasasl"], cwd=GOSRC, env=env,
+                       capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return exe
+
+
+def sarama(exe, s, mech, pw, topic):
+    r = subprocess.run([exe, boot(s), mech, ADMIN, pw, topic], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "SCRAM-SHA-512"])
+def test_sarama(sasl_server, saramasasl, mech):
+    assert sarama(saramasasl, sasl_server, mech, ADMIN_PW, "sar-" + mech.lower()) == \
+        {"got": ["one", "two"]}
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "SCRAM-SHA-512"])
+def test_sarama_wrong_password(fail_server, saramasasl, mech):
+    out = sarama(saramasasl, fail_server, mech, "nope", "sar-bad")
+    # Sarama's ErrSASLAuthenticationFailed, from the broker's error code.
+    assert out == {"error": "kafka server: SASL Authentication failed."}
