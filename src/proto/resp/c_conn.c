@@ -79,6 +79,8 @@ RESP_HANDLER(resp_c_reset)
 	free(cl->name);
 	cl->name = NULL;
 	set_authed(cl, !has_password(cl));
+	free(cl->user);
+	cl->user = NULL;
 	resp_simple(cl->out, "RESET");
 	return 0;
 }
@@ -109,18 +111,34 @@ static int check_auth(resp_cli_t *cl, const resp_arg_t *user, const resp_arg_t *
 	const char *name = user ? user->p : "default";
 	size_t namelen = user ? user->len : 7;
 	int is_default = namelen == 7 && memcmp(name, "default", 7) == 0;
-	if (db && (!is_default || users_find(db, name, namelen)))
-		return users_check_password(db, name, namelen, pass->p, pass->len, cl->c->peer) ==
-		       0;
+	if (db && (!is_default || users_find(db, name, namelen))) {
+		if (users_check_password(db, name, namelen, pass->p, pass->len, cl->c->peer) < 0 ||
+		    !resp_acl_user_on(cl, name, namelen))
+			return 0;
+		free(cl->user); /* commands are checked against this user's rules */
+		cl->user = strndup(name, namelen);
+		if (!cl->user)
+			abort();
+		return 1;
+	}
 	if (!is_default)
 		return 0;
-	if (!has_requirepass(cl->srv))
-		return !has_password(cl); /* "default" is nopass unless users exist */
+	if (!has_requirepass(cl->srv)) {
+		if (has_password(cl))
+			return 0; /* users exist: the default user is disabled */
+		free(cl->user);   /* "default" is nopass */
+		cl->user = NULL;
+		return 1;
+	}
 	const char *want = cl->srv->cfg->requirepass;
 	size_t wl = strlen(want);
 	int ok = pass->len == wl && CRYPTO_memcmp(pass->p, want, wl) == 0;
 	if (!ok && db)
 		users_login_result(db, "default", 7, 0, "requirepass", cl->c->peer);
+	if (ok) { /* now the default user: no per-user rules */
+		free(cl->user);
+		cl->user = NULL;
+	}
 	return ok;
 }
 

@@ -227,6 +227,7 @@ static void on_close(conn_t *c)
 	cl->srv->nclients--;
 	resp_parser_deinit(&cl->parser);
 	free(cl->name);
+	free(cl->user);
 	free(cl->lib_name);
 	free(cl->lib_ver);
 	free(cl);
