@@ -570,7 +570,7 @@ int users_open(users_t **out, broker_t *b)
 	map_init(&u->fails);
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/users", b->data_dir);
-	int rc = b->io ? sio_mkdir_p(b->io, dir) : 0;
+	int rc = sio_mkdir_p(b->io, dir);
 	jrnl_opts_t o;
 	memset(&o, 0, sizeof o);
 	/* Changes write ahead whatever the fsync policy: an acknowledged
