@@ -23,6 +23,7 @@ const conf_key CONF_KEYS[] = {
     {"brokers", "Brokers", CONF_HOSTPORTS, "localhost:9092", 0, 0, NULL},
     {"username", "Username", CONF_STR, "", 0, 0, NULL},
     {"password", "Password", CONF_STR, "", 0, 0, NULL},
+    {"sasl.mechanism", "SaslMechanism", CONF_STR, "PLAIN", 0, 0, NULL},
     {"client.id", "ClientId", CONF_STR, "sluice", 0, 0, NULL},
     {"topic", "Topic", CONF_LIST, "", 0, 0, NULL},
     /* pusher */

@@ -32,7 +32,7 @@ rd_kafka_conf_t *lib_rdk_conf(const sl_conf *c)
 	if (lib_rdk_set(rc, "bootstrap.servers", lib_conf_str(c, "brokers")) ||
 	    lib_rdk_set(rc, "client.id", lib_conf_str(c, "client.id")) ||
 	    (*user && (lib_rdk_set(rc, "security.protocol", "sasl_plaintext") ||
-	               lib_rdk_set(rc, "sasl.mechanisms", "PLAIN") ||
+	               lib_rdk_set(rc, "sasl.mechanisms", lib_conf_str(c, "sasl.mechanism")) ||
 	               lib_rdk_set(rc, "sasl.username", user) ||
 	               lib_rdk_set(rc, "sasl.password", lib_conf_str(c, "password"))))) {
 		rd_kafka_conf_destroy(rc);

@@ -10,6 +10,7 @@
  *     brokers          host:port list, comma-separated   localhost:9092  [Brokers]
  *     username         SASL/PLAIN user ("" = no SASL)     ""              [Username]
  *     password         SASL/PLAIN password                ""              [Password]
+ *     sasl.mechanism   PLAIN|SCRAM-SHA-256|SCRAM-SHA-512  PLAIN           [SaslMechanism]
  *     client.id        Kafka client id                    sluice          [ClientId]
  *     topic            topic (queue: comma-separated list) ""             [Topic, Topics]
  *   pusher

@@ -282,3 +282,33 @@ def test_sarama_wrong_password(fail_server, saramasasl, mech):
     out = sarama(saramasasl, fail_server, mech, "nope", "sar-bad")
     # Sarama's ErrSASLAuthenticationFailed, from the broker's error code.
     assert out == {"error": "kafka server: SASL Authentication failed."}
+
+
+def test_sluice_tool_user_password(sasl_server):
+    # The tool (libsluice's librdkafka settings) over SASL_PLAINTEXT.
+    env = dict(os.environ)
+    env.pop("SLUICE_BROKERS", None)
+    base = [sluice.SLUICE_CLI, "produce", "-b", boot(sasl_server), "--user", ADMIN,
+            "--sasl-mechanism", "SCRAM-SHA-512", "-t", "tool-t"]
+    r = subprocess.run(base + ["--password", ADMIN_PW], input=b"x1\nx2\n", capture_output=True,
+                       timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    got = consume_all(sasl_server, "tool-t", 2)
+    assert got == [b"x1", b"x2"]
+    r = subprocess.run(base + ["--password", "bad-pw", "--timeout-ms", "5000"], input=b"y\n",
+                       capture_output=True, timeout=60, env=env)
+    assert r.returncode != 0
+
+
+def consume_all(s, topic, n):
+    c = Consumer(dict(conf(s, "PLAIN"), **{"group.id": "tool-" + topic,
+                                           "auto.offset.reset": "earliest"}))
+    c.subscribe([topic])
+    got = []
+    deadline = time.monotonic() + 60
+    while len(got) < n and time.monotonic() < deadline:
+        m = c.poll(1.0)
+        if m is not None and not m.error():
+            got.append(m.value())
+    c.close()
+    return got

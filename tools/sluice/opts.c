@@ -28,11 +28,21 @@ enum {
 	OPT_CONFIG = CLI_OPT_CONFIG,
 	OPT_CONF_FILE = 201,
 	OPT_TIMEOUT,
+	OPT_USER,
+	OPT_PASSWORD,
+	OPT_SASL_MECHANISM,
 };
 
 static const cli_opt COMMON[] = {
-    {"brokers", OPT_BROKERS, 1},    {"config", OPT_CONFIG, 1}, {"conf-file", OPT_CONF_FILE, 1},
-    {"timeout-ms", OPT_TIMEOUT, 1}, {"help", OPT_HELP, 0},     {NULL, 0, 0},
+    {"brokers", OPT_BROKERS, 1},
+    {"config", OPT_CONFIG, 1},
+    {"conf-file", OPT_CONF_FILE, 1},
+    {"timeout-ms", OPT_TIMEOUT, 1},
+    {"help", OPT_HELP, 0},
+    {"user", OPT_USER, 1},
+    {"password", OPT_PASSWORD, 1},
+    {"sasl-mechanism", OPT_SASL_MECHANISM, 1},
+    {NULL, 0, 0},
 };
 
 int cli_fail(const char *fmt, ...)
@@ -229,9 +239,18 @@ int cli_parse(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn
 			return cli_usage(cli, "option '%s' needs a value", argv[optind - 1]);
 		case OPT_BROKERS:
 		case OPT_SET:
+		case OPT_USER:
+		case OPT_PASSWORD:
+		case OPT_SASL_MECHANISM:
 			if (nsets == MAX_SETS)
 				return cli_usage(cli, "too many -o/--brokers");
-			set_key[nsets] = c == OPT_BROKERS ? "brokers" : NULL;
+			/* --user/--password/--sasl-mechanism: SASL to a secured
+			 * sluiced (docs/security.md), as the conf keys. */
+			set_key[nsets] = c == OPT_BROKERS          ? "brokers"
+			                 : c == OPT_USER           ? "username"
+			                 : c == OPT_PASSWORD       ? "password"
+			                 : c == OPT_SASL_MECHANISM ? "sasl.mechanism"
+			                                           : NULL;
 			set_val[nsets++] = optarg;
 			break;
 		case OPT_CONFIG:
