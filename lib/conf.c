@@ -24,6 +24,7 @@ const conf_key CONF_KEYS[] = {
     {"username", "Username", CONF_STR, "", 0, 0, NULL},
     {"password", "Password", CONF_STR, "", 0, 0, NULL},
     {"ca.file", "CaFile", CONF_STR, "", 0, 0, NULL},
+    {"sasl.mechanism", "SaslMechanism", CONF_STR, "PLAIN", 0, 0, NULL},
     {"client.id", "ClientId", CONF_STR, "sluice", 0, 0, NULL},
     {"topic", "Topic", CONF_LIST, "", 0, 0, NULL},
     /* pusher */

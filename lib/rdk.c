@@ -38,7 +38,7 @@ rd_kafka_conf_t *lib_rdk_conf(const sl_conf *c)
 	    (*ca && (lib_rdk_set(rc, "security.protocol", proto) ||
 	             lib_rdk_set(rc, "ssl.ca.location", ca))) ||
 	    (*user && (lib_rdk_set(rc, "security.protocol", proto) ||
-	               lib_rdk_set(rc, "sasl.mechanisms", "PLAIN") ||
+	               lib_rdk_set(rc, "sasl.mechanisms", lib_conf_str(c, "sasl.mechanism")) ||
 	               lib_rdk_set(rc, "sasl.username", user) ||
 	               lib_rdk_set(rc, "sasl.password", lib_conf_str(c, "password"))))) {
 		rd_kafka_conf_destroy(rc);

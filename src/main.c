@@ -75,10 +75,6 @@ enum { EXIT_CONFIG = 2 };
 #define LOCK_FILE "LOCK"
 #define SHUTDOWN_GRACE_MS 10000
 #define MAX_LISTENERS 8
-/* Whether the Kafka front authenticates SASL_PLAINTEXT / SASL_SSL
- * connections (conn_listener() tells it which they are). Set to 1 where
- * SASL is merged in (issue 14's user database and Kafka SASL). */
-#define SASL_AVAILABLE 0
 
 typedef struct tcp_listener {
 	listener_t *l;
@@ -323,14 +319,6 @@ static int parse_kafka_listeners(const char *text, char *store, size_t store_len
 			         "kafka.listeners: unknown security protocol '%s' (PLAINTEXT, SSL, "
 			         "SASL_PLAINTEXT or SASL_SSL)",
 			         item);
-			return SL_EINVAL;
-		}
-		if (known >= 2 && !SASL_AVAILABLE) {
-			/* Fail closed: a SASL listener that authenticated nobody
-			 * would be an open one. */
-			snprintf(why, why_len,
-			         "kafka.listeners: %s needs SASL, which this build does not have",
-			         names[known]);
 			return SL_EINVAL;
 		}
 		char *host = sep + 3;

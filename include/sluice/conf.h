@@ -12,6 +12,7 @@
  *     password         SASL/PLAIN password                ""              [Password]
  *     ca.file          PEM CA bundle: connect over TLS     ""              [CaFile]
  *                      (SSL, or SASL_SSL with a username)
+ *     sasl.mechanism   PLAIN|SCRAM-SHA-256|SCRAM-SHA-512  PLAIN           [SaslMechanism]
  *     client.id        Kafka client id                    sluice          [ClientId]
  *     topic            topic (queue: comma-separated list) ""             [Topic, Topics]
  *   pusher

@@ -17,6 +17,7 @@
 #include "broker/stats.h"
 #include "broker/topic.h"
 #include "broker/txn.h"
+#include "broker/users.h"
 #include "core/err.h"
 #include "core/time.h"
 
@@ -113,6 +114,8 @@ int broker_open(broker_t *b)
 	if (rc == 0 && (rc = sio_mkdir_p(b->io, b->data_dir)) < 0)
 		log_error(b->log, "cannot create the data directory %s: %s", b->data_dir,
 		          sl_strerror(rc));
+	if (rc == 0 && (rc = users_open(&b->users, b)) < 0)
+		log_error(b->log, "cannot open the user database: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = topics_open(&b->topics, b)) < 0)
 		log_error(b->log, "kafka: cannot open the topics: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = open_groups(b)) < 0)
@@ -164,6 +167,8 @@ void broker_close(broker_t *b)
 	if (b->topics)
 		topics_close(b->topics);
 	b->topics = NULL;
+	users_close(b->users);
+	b->users = NULL;
 	/* Let callbacks queued by the final syncs run. */
 	loop_run_once(b->loop, 0);
 	free(b->stats);

@@ -29,6 +29,7 @@ struct txn_coord;
 struct jobs;
 struct keyspace;
 struct broker_stats;
+struct users;
 
 typedef struct broker {
 	/* Services, set by the caller before broker_open. */
@@ -57,6 +58,7 @@ typedef struct broker {
 	struct txn_coord *txns;   /* Kafka transactions (broker/txn.h) */
 	struct jobs *jobs;        /* beanstalkd jobs and tubes */
 	struct keyspace *ks;      /* the Redis keyspace (NULL until opened) */
+	struct users *users;      /* the user database of every protocol */
 	loop_timer_t housekeep;   /* retention and rolling of every log */
 	loop_timer_t verify;      /* background CRC check of older logs */
 	int64_t started_ms;       /* monotonic */

@@ -190,9 +190,19 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	  "HTTP basic-auth password; empty: no basic auth")                                        \
 	X(BOOL, http_metrics_auth, "http.metrics.auth", "false", 0, 0,                             \
 	  "require the HTTP credentials for /metrics too")
+#define SL_CONFIG_AUTH(X)                                                                        \
+	X(STR, auth_admin_user, "auth.admin.user", "admin", 0, 0,                                 \
+	  "bootstrap admin created on first start when auth.admin.password is set")              \
+	X(STR, auth_admin_password, "auth.admin.password", "", 0, 0,                             \
+	  "bootstrap admin's password (or SLUICE_ADMIN_PASSWORD); empty: no admin")              \
+	X(STR, kafka_security_protocol, "kafka.security.protocol", "PLAINTEXT", 0, 0,             \
+	  "Kafka listener protocol: PLAINTEXT | SASL_PLAINTEXT (| SSL | SASL_SSL with TLS)")       \
+	X(STR, sasl_enabled_mechanisms, "sasl.enabled.mechanisms",                               \
+	  "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", 0, 0, "SASL mechanisms offered on SASL listeners")
 
 #define SL_CONFIG(X)           \
 	SL_CONFIG_CORE(X)      \
+	SL_CONFIG_AUTH(X)      \
 	SL_CONFIG_KAFKA(X)     \
 	SL_CONFIG_RESP(X)      \
 	SL_CONFIG_BEANSTALK(X) \

@@ -13,7 +13,7 @@
 
 #include "cli.h"
 
-#define KAFKA_OPTS "[-b BROKERS] "
+#define KAFKA_OPTS "[-b BROKERS] [--user U --password P [--sasl-mechanism M]] "
 #define BSTK                                                                           \
 	"  --beanstalk HOST:PORT    beanstalkd server (env SLUICE_BEANSTALK, default " \
 	"localhost:11300)\n"

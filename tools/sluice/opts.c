@@ -29,6 +29,9 @@ enum {
 	OPT_CONF_FILE = 201,
 	OPT_TIMEOUT,
 	OPT_TLS_CA,
+	OPT_USER,
+	OPT_PASSWORD,
+	OPT_SASL_MECHANISM,
 };
 
 static const cli_opt COMMON[] = {
@@ -38,6 +41,9 @@ static const cli_opt COMMON[] = {
     {"timeout-ms", OPT_TIMEOUT, 1},
     {"help", OPT_HELP, 0},
     {"tls-ca", OPT_TLS_CA, 1},
+    {"user", OPT_USER, 1},
+    {"password", OPT_PASSWORD, 1},
+    {"sasl-mechanism", OPT_SASL_MECHANISM, 1},
     {NULL, 0, 0},
 };
 
@@ -237,11 +243,19 @@ int cli_parse(cli_t *cli, int argc, char **argv, const cli_opt *opts, cli_opt_fn
 		case OPT_BROKERS:
 		case OPT_SET:
 		case OPT_TLS_CA:
+		case OPT_USER:
+		case OPT_PASSWORD:
+		case OPT_SASL_MECHANISM:
 			if (nsets == MAX_SETS)
 				return cli_usage(cli, "too many -o/--brokers");
-			set_key[nsets] = c == OPT_BROKERS  ? "brokers"
-			                 : c == OPT_TLS_CA ? "ca.file"
-			                                   : NULL;
+			/* --tls-ca, --user/--password/--sasl-mechanism: TLS and SASL
+			 * to a secured sluiced (docs/security.md), as the conf keys. */
+			set_key[nsets] = c == OPT_BROKERS          ? "brokers"
+			                 : c == OPT_TLS_CA         ? "ca.file"
+			                 : c == OPT_USER           ? "username"
+			                 : c == OPT_PASSWORD       ? "password"
+			                 : c == OPT_SASL_MECHANISM ? "sasl.mechanism"
+			                                           : NULL;
 			set_val[nsets++] = optarg;
 			break;
 		case OPT_CONFIG:

@@ -19,6 +19,7 @@
 
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 static int on_open(conn_t *c, void *srv)
@@ -35,6 +36,13 @@ static int on_open(conn_t *c, void *srv)
 		else if (ss.ss_family == AF_INET6)
 			kc->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
+	/* SASL per listener: kafka.listeners names each one by its security
+	 * protocol; the single default listener follows
+	 * kafka.security.protocol. */
+	const char *ln = conn_listener(c);
+	int sasl = ln && *ln ? strncmp(ln, "SASL_", 5) == 0 : kc->srv->sasl;
+	if (sasl)
+		kc->sasl = kafka_sasl_new();
 	c->pdata = kc;
 	return 0;
 }
@@ -64,7 +72,9 @@ static int on_input(conn_t *c)
 		}
 		kc->requests++;
 		/* dispatch logs why it refuses a request (with the peer). */
-		int rc = kafka_dispatch(srv, c, NULL, buf_data(&c->in) + 4, len);
+		int rc = kc->sasl ? kafka_sasl_gate(srv, c, buf_data(&c->in) + 4, len) : 0;
+		if (rc == 0)
+			rc = kafka_dispatch(srv, c, NULL, buf_data(&c->in) + 4, len);
 		buf_consume(&c->in, (size_t)n);
 		if (rc < 0)
 			return -1;
@@ -79,6 +89,7 @@ static void on_close(conn_t *c)
 		return;
 	if (kc->parked)
 		kafka_fetch_abandon(kc->parked);
+	kafka_sasl_free(kc->sasl);
 	free(kc);
 	c->pdata = NULL;
 }
@@ -97,6 +108,25 @@ static int start(broker_t *b, void **out)
 		abort();
 	srv->b = b;
 	srv->port = b->cfg->kafka_port > 0 ? b->cfg->kafka_port : 9092;
+	/* The listener's security protocol: SASL here, TLS in the net layer. */
+	int tls = 0;
+	if (kafka_sasl_parse_protocol(b->cfg->kafka_security_protocol, &srv->sasl, &tls) < 0 ||
+	    tls) {
+		log_error(b->log, "kafka.security.protocol: %s %s", b->cfg->kafka_security_protocol,
+		          tls ? "needs a TLS listener: name it in kafka.listeners "
+		                "(e.g. SASL_SSL://0.0.0.0:9093, docs/security.md)"
+		              : "is not PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL");
+		free(srv);
+		return SL_ECONF;
+	}
+	srv->sasl_mechs = kafka_sasl_parse_mechanisms(b->cfg->sasl_enabled_mechanisms);
+	if (!srv->sasl_mechs) {
+		log_error(b->log,
+		          "sasl.enabled.mechanisms: '%s': use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+		          b->cfg->sasl_enabled_mechanisms);
+		free(srv);
+		return SL_ECONF;
+	}
 	/* The broker owns topics and groups (broker_open); the front only
 	 * speaks the protocol. */
 	srv->topics = b->topics;

@@ -31,14 +31,19 @@ typedef struct kafka_srv {
 	topics_t *topics;
 	int port;                 /* advertised port when no connection tells (tests) */
 	struct grp_coord *groups; /* consumer groups (the broker's) */
+	int sasl;                 /* the listener is SASL_PLAINTEXT / SASL_SSL (h_Sasl.c) */
+	unsigned sasl_mechs;      /* enabled mechanisms, bit per h_Sasl.c's numbering */
 } kafka_srv_t;
+
+typedef struct kafka_sasl kafka_sasl_t;
 
 /* Per-connection state. */
 typedef struct kafka_conn {
 	kafka_srv_t *srv;
 	int port;                   /* local port the client connected to (advertised) */
 	struct kafka_fetch *parked; /* a long-poll fetch holding the connection paused */
-	uint64_t requests; /* complete frames seen (0: the first one decides the log hint) */
+	uint64_t requests;  /* complete frames seen (0: the first one decides the log hint) */
+	kafka_sasl_t *sasl; /* login state on a SASL listener, else NULL */
 } kafka_conn_t;
 
 typedef struct kreq {
@@ -167,6 +172,24 @@ int kafka_h_ListGroups(kreq_t *rq);
 int kafka_h_DescribeGroups(kreq_t *rq);
 int kafka_h_DeleteGroups(kreq_t *rq);
 int16_t kafka_err_from_grp(int grp_err);
+
+/* h_Sasl.c: SASL on the Kafka listener. A listener's security protocol
+ * (Kafka's names) → whether it wants SASL and TLS; SL_EINVAL if unknown. */
+int kafka_sasl_parse_protocol(const char *s, int *sasl, int *tls);
+/* "PLAIN,SCRAM-SHA-512" → mechanism mask (0: an unknown name). */
+unsigned kafka_sasl_parse_mechanisms(const char *s);
+kafka_sasl_t *kafka_sasl_new(void);
+void kafka_sasl_free(kafka_sasl_t *s);
+/* The authenticated user, or NULL. */
+const char *kafka_sasl_principal(const kafka_sasl_t *s);
+/* Called by front.c for every frame of a connection with SASL state:
+ * 0 dispatch it, 1 consumed (a bare v0 token), negative close. */
+int kafka_sasl_gate(kafka_srv_t *srv, conn_t *c, const uint8_t *frame, size_t len);
+int kafka_h_SaslHandshake(kreq_t *rq);
+int kafka_h_SaslAuthenticate(kreq_t *rq);
+/* h_UserScram.c: the user database's Kafka API. */
+int kafka_h_DescribeUserScramCredentials(kreq_t *rq);
+int kafka_h_AlterUserScramCredentials(kreq_t *rq);
 
 /* ApiVersions' answer to a version it does not support (KIP-511): a v0
  * body with UNSUPPORTED_VERSION and the ApiVersions entry. */

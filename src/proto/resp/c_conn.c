@@ -6,8 +6,10 @@
  */
 #include "proto/resp/resp.h"
 
+#include "broker/users.h"
 #include "core/time.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +45,24 @@ RESP_HANDLER(resp_c_quit)
 	return 0;
 }
 
+static int has_requirepass(const resp_srv_t *srv)
+{
+	const char *p = srv->cfg->requirepass;
+	return p && *p;
+}
+
+/* Whether a new connection starts unauthenticated: requirepass is set, or
+ * the broker's user database has users (then the "default" user has no
+ * password unless requirepass gives it one or the database holds a user
+ * named "default": it is disabled, not open to everyone). */
+int resp_auth_required(const resp_srv_t *srv)
+{
+	return has_requirepass(srv) || (srv->b && users_enabled(srv->b->users));
+}
+
 static int has_password(const resp_cli_t *cl)
 {
-	const char *p = cl->srv->cfg->requirepass;
-	return p && *p;
+	return resp_auth_required(cl->srv);
 }
 
 static void set_authed(resp_cli_t *cl, int authed)
@@ -63,6 +79,8 @@ RESP_HANDLER(resp_c_reset)
 	free(cl->name);
 	cl->name = NULL;
 	set_authed(cl, !has_password(cl));
+	free(cl->user);
+	cl->user = NULL;
 	resp_simple(cl->out, "RESET");
 	return 0;
 }
@@ -83,16 +101,45 @@ RESP_HANDLER(resp_c_select)
 	return 0;
 }
 
-/* Checks user/password against requirepass (the only user is "default").
- * Returns 1 when they match. */
+/* Checks user/password: a user of the broker's database (users.h, the
+ * same users as Kafka SASL), or "default" with requirepass. Returns 1 when
+ * they match. Comparisons are constant-time; failures are logged with the
+ * user and the peer by users.c (requirepass failures here). */
 static int check_auth(resp_cli_t *cl, const resp_arg_t *user, const resp_arg_t *pass)
 {
-	if (user && !(user->len == 7 && memcmp(user->p, "default", 7) == 0))
+	users_t *db = cl->srv->b ? cl->srv->b->users : NULL;
+	const char *name = user ? user->p : "default";
+	size_t namelen = user ? user->len : 7;
+	int is_default = namelen == 7 && memcmp(name, "default", 7) == 0;
+	if (db && (!is_default || users_find(db, name, namelen))) {
+		if (users_check_password(db, name, namelen, pass->p, pass->len, cl->c->peer) < 0 ||
+		    !resp_acl_user_on(cl, name, namelen))
+			return 0;
+		free(cl->user); /* commands are checked against this user's rules */
+		cl->user = strndup(name, namelen);
+		if (!cl->user)
+			abort();
+		return 1;
+	}
+	if (!is_default)
 		return 0;
-	if (!has_password(cl))
-		return 1; /* "default" is nopass */
+	if (!has_requirepass(cl->srv)) {
+		if (has_password(cl))
+			return 0; /* users exist: the default user is disabled */
+		free(cl->user);   /* "default" is nopass */
+		cl->user = NULL;
+		return 1;
+	}
 	const char *want = cl->srv->cfg->requirepass;
-	return pass->len == strlen(want) && memcmp(pass->p, want, pass->len) == 0;
+	size_t wl = strlen(want);
+	int ok = pass->len == wl && CRYPTO_memcmp(pass->p, want, wl) == 0;
+	if (!ok && db)
+		users_login_result(db, "default", 7, 0, "requirepass", cl->c->peer);
+	if (ok) { /* now the default user: no per-user rules */
+		free(cl->user);
+		cl->user = NULL;
+	}
+	return ok;
 }
 
 RESP_HANDLER(resp_c_auth)
@@ -101,13 +148,16 @@ RESP_HANDLER(resp_c_auth)
 		resp_err_syntax(cl);
 		return 0;
 	}
-	if (argc == 2 && !has_password(cl)) {
-		resp_error(cl->out, "ERR AUTH <password> called without any password configured for "
-				    "the default user. Are you sure your configuration is correct?");
+	if (argc == 2 && !has_password(cl) &&
+	    !(cl->srv->b && cl->srv->b->users && users_find(cl->srv->b->users, "default", 7))) {
+		resp_error(cl->out,
+		           "ERR AUTH <password> called without any password configured for "
+		           "the default user. Are you sure your configuration is correct?");
 		return 0;
 	}
 	if (!check_auth(cl, argc == 3 ? &argv[1] : NULL, &argv[argc - 1])) {
-		resp_error(cl->out, "WRONGPASS invalid username-password pair or user is disabled.");
+		resp_error(cl->out,
+		           "WRONGPASS invalid username-password pair or user is disabled.");
 		return 0;
 	}
 	set_authed(cl, 1);
@@ -120,8 +170,9 @@ static int set_name(resp_cli_t *cl, const resp_arg_t *a)
 {
 	for (size_t i = 0; i < a->len; i++) {
 		if (a->p[i] < '!' || a->p[i] > '~') {
-			resp_error(cl->out, "ERR Client names cannot contain spaces, newlines or special "
-					    "characters.");
+			resp_error(cl->out,
+			           "ERR Client names cannot contain spaces, newlines or special "
+			           "characters.");
 			return -1;
 		}
 	}
@@ -144,7 +195,8 @@ RESP_HANDLER(resp_c_hello)
 	const resp_arg_t *user = NULL, *pass = NULL, *name = NULL;
 	if (argc >= 2) {
 		if (resp_arg_ll(&argv[1], &ver) < 0) {
-			resp_error(cl->out, "ERR Protocol version is not an integer or out of range");
+			resp_error(cl->out,
+			           "ERR Protocol version is not an integer or out of range");
 			return 0;
 		}
 		next = 2;
@@ -163,24 +215,25 @@ RESP_HANDLER(resp_c_hello)
 			name = &argv[j + 1];
 			j++;
 		} else {
-			resp_errorf(cl->out, "ERR Syntax error in HELLO option '%.*s'", (int)argv[j].len,
-				    argv[j].p);
+			resp_errorf(cl->out, "ERR Syntax error in HELLO option '%.*s'",
+			            (int)argv[j].len, argv[j].p);
 			return 0;
 		}
 	}
 	if (user) {
 		if (!check_auth(cl, user, pass)) {
 			resp_error(cl->out,
-				   "WRONGPASS invalid username-password pair or user is disabled.");
+			           "WRONGPASS invalid username-password pair or user is disabled.");
 			return 0;
 		}
 		set_authed(cl, 1);
 	}
 	if (!cl->authed) {
-		resp_error(cl->out, "NOAUTH HELLO must be called with the client already authenticated, "
-				    "otherwise the HELLO AUTH <user> <pass> option can be used to "
-				    "authenticate the client and select the RESP protocol version at the "
-				    "same time");
+		resp_error(cl->out,
+		           "NOAUTH HELLO must be called with the client already authenticated, "
+		           "otherwise the HELLO AUTH <user> <pass> option can be used to "
+		           "authenticate the client and select the RESP protocol version at the "
+		           "same time");
 		return 0;
 	}
 	if (name && set_name(cl, name) < 0)
@@ -236,15 +289,16 @@ RESP_HANDLER(resp_c_client_id)
 static void client_line(buf_t *b, resp_cli_t *cl, int64_t now_wall, int64_t now_mono)
 {
 	buf_printf(b,
-		   "id=%llu addr=%s laddr=- fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-		   "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-		   "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d "
-		   "lib-name=%s lib-ver=%s\n",
-		   (unsigned long long)cl->c->id, cl->c->peer, cl->c->fd, cl->name ? cl->name : "",
-		   (long long)((now_wall - cl->ctime_ms) / 1000),
-		   (long long)((now_mono - cl->last_ms) / 1000), cl->blk ? "b" : "N",
-		   buf_len(&cl->c->in), conn_out_pending(cl->c), cl->last_cmd ? cl->last_cmd : "NULL",
-		   cl->proto, cl->lib_name ? cl->lib_name : "", cl->lib_ver ? cl->lib_ver : "");
+	           "id=%llu addr=%s laddr=- fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
+	           "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
+	           "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d "
+	           "lib-name=%s lib-ver=%s\n",
+	           (unsigned long long)cl->c->id, cl->c->peer, cl->c->fd, cl->name ? cl->name : "",
+	           (long long)((now_wall - cl->ctime_ms) / 1000),
+	           (long long)((now_mono - cl->last_ms) / 1000), cl->blk ? "b" : "N",
+	           buf_len(&cl->c->in), conn_out_pending(cl->c),
+	           cl->last_cmd ? cl->last_cmd : "NULL", cl->proto,
+	           cl->lib_name ? cl->lib_name : "", cl->lib_ver ? cl->lib_ver : "");
 }
 
 struct list_ctx {
@@ -270,7 +324,7 @@ RESP_HANDLER(resp_c_client_list)
 			return 0;
 		}
 	}
-	struct list_ctx x = { &tmp, cl->srv };
+	struct list_ctx x = {&tmp, cl->srv};
 	conn_foreach(cl->c->loop, list_one, &x);
 	resp_verbatim(cl->out, cl->proto, buf_data(&tmp), buf_len(&tmp));
 	buf_deinit(&tmp);
@@ -317,8 +371,9 @@ RESP_HANDLER(resp_c_client_setinfo)
 		return 0;
 	}
 	if (set_str(dst, &argv[3]) < 0) {
-		resp_errorf(cl->out, "ERR %s cannot contain spaces, newlines or special characters.",
-			    dst == &cl->lib_name ? "lib-name" : "lib-ver");
+		resp_errorf(cl->out,
+		            "ERR %s cannot contain spaces, newlines or special characters.",
+		            dst == &cl->lib_name ? "lib-name" : "lib-ver");
 		return 0;
 	}
 	resp_ok(cl->out);

@@ -24,6 +24,24 @@
 #include <stdlib.h>
 #include <strings.h>
 
+static const resp_cmd_t acl_subs[] = {
+    CMD("cat", -2, NS | L | S, resp_c_acl_cat, 0, 0, 0, "server", "6.0.0", "slow",
+        "Lists the ACL categories, or the commands inside a category."),
+    CMD("deluser", -3, NS | L | S, resp_c_acl_deluser, 0, 0, 0, "server", "6.0.0",
+        "admin slow dangerous", "Deletes ACL users, and terminates their connections."),
+    CMD("getuser", 3, NS | L | S, resp_c_acl_getuser, 0, 0, 0, "server", "6.0.0",
+        "admin slow dangerous", "Lists the ACL rules of a user."),
+    CMD("list", 2, NS | L | S, resp_c_acl_list, 0, 0, 0, "server", "6.0.0", "admin slow dangerous",
+        "Dumps the effective rules in ACL file format."),
+    CMD("setuser", -3, NS | L | S, resp_c_acl_setuser, 0, 0, 0, "server", "6.0.0",
+        "admin slow dangerous", "Creates and modifies an ACL user and its rules."),
+    CMD("users", 2, NS | L | S, resp_c_acl_users, 0, 0, 0, "server", "6.0.0",
+        "admin slow dangerous", "Lists all ACL users."),
+    CMD("whoami", 2, NS | L | S, resp_c_acl_whoami, 0, 0, 0, "server", "6.0.0", "slow",
+        "Returns the authenticated username of the current connection."),
+    END,
+};
+
 static const resp_cmd_t client_subs[] = {
     CMD("getname", 2, NS | L | S, resp_c_client_getname, 0, 0, 0, "connection", "2.6.9",
         "slow connection", "Returns the name of the connection."),
@@ -248,6 +266,8 @@ static const resp_cmd_t table[] = {
     /* end of the lists/strings/pub-sub/transactions block */
     CMD("auth", -2, NS | L | S | NA | F, resp_c_auth, 0, 0, 0, "connection", "1.0.0",
         "fast connection", "Authenticates the connection."),
+    CONTAINER("acl", -2, 0, NULL, "server", "6.0.0", "slow",
+              "A container for Access List Control commands.", acl_subs),
     CONTAINER("client", -2, 0, NULL, "connection", "2.4.0", "slow",
               "A container for client connection commands.", client_subs),
     CONTAINER("command", -1, L | S, resp_c_command, "server", "2.8.13", "slow connection",
@@ -587,6 +607,9 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		resp_error(cl->out, "NOAUTH Authentication required.");
 		return 0;
 	}
+	int perm = cl->user ? resp_acl_check(cl, parent, cmd, argc) : 0; /* c_acl.c */
+	if (perm)
+		return perm < 0 ? -1 : 0;
 	/* Redis's processCommand: while persistence is failing, writes (and
 	 * PING) are refused before they run. */
 	int st = ks_state(srv->ks);

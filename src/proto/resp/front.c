@@ -175,7 +175,7 @@ static int on_open(conn_t *c, void *srvp)
 	cl->proto = 2;
 	resp_parser_init(&cl->parser, srv->cfg->proto_max_bulk_len);
 	cl->parser.max_request = (size_t)srv->cfg->max_request_bytes;
-	cl->authed = !(srv->cfg->requirepass && *srv->cfg->requirepass);
+	cl->authed = !resp_auth_required(srv);
 	cl->parser.unauth = !cl->authed;
 	cl->ctime_ms = time_wall_ms();
 	cl->last_ms = time_mono_ms();
@@ -291,6 +291,7 @@ static void on_close(conn_t *c)
 	cl->srv->nclients--;
 	resp_parser_deinit(&cl->parser);
 	free(cl->name);
+	free(cl->user);
 	free(cl->lib_name);
 	free(cl->lib_ver);
 	free(cl);

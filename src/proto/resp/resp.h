@@ -92,6 +92,15 @@ void resp_unblock(resp_cli_t *cl);
  * commands). */
 void resp_signal_key(resp_srv_t *srv, const char *key, size_t klen);
 void resp_serve_ready(resp_srv_t *srv);
+/* c_conn.c: whether new connections must AUTH (requirepass, or users in
+ * the broker's user database). */
+int resp_auth_required(const resp_srv_t *srv);
+/* c_acl.c: the ACL check of dispatch for a client logged in as a user:
+ * 0 allowed, 1 refused (NOPERM written), -1 close (the user is gone). */
+int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc);
+/* Whether the user's rules say "on" (unknown users: yes, the password
+ * check decides). */
+int resp_acl_user_on(resp_cli_t *cl, const char *name, size_t n);
 
 /* --- server and client ------------------------------------------------------- */
 
@@ -132,6 +141,7 @@ struct resp_cli {
 	resp_parser_t parser;
 	int proto; /* 2 or 3 */
 	int authed;
+	char *user; /* authenticated as this user of the database (NULL: default) */
 	int closing;
 	char *name, *lib_name, *lib_ver;
 	int64_t ctime_ms; /* wall */
@@ -197,6 +207,13 @@ RESP_HANDLER(resp_c_quit);
 RESP_HANDLER(resp_c_reset);
 RESP_HANDLER(resp_c_select);
 RESP_HANDLER(resp_c_auth);
+RESP_HANDLER(resp_c_acl_whoami);
+RESP_HANDLER(resp_c_acl_users);
+RESP_HANDLER(resp_c_acl_list);
+RESP_HANDLER(resp_c_acl_getuser);
+RESP_HANDLER(resp_c_acl_setuser);
+RESP_HANDLER(resp_c_acl_deluser);
+RESP_HANDLER(resp_c_acl_cat);
 RESP_HANDLER(resp_c_hello);
 RESP_HANDLER(resp_c_client_setname);
 RESP_HANDLER(resp_c_client_getname);

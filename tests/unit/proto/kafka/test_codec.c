@@ -184,6 +184,11 @@ TEST(kafka_apis_table_matches_schemas)
 	    {44, 1, 1},
 	    {60, 1, 0},
 	    {61, 0, 0},
+	    /* SASL and SCRAM users (h_Sasl.c, h_UserScram.c). */
+	    {17, 1, INT16_MAX},
+	    {36, 2, 2},
+	    {50, 0, 0},
+	    {51, 0, 0},
 	    /* OffsetDelete (47): v0 only, never flexible (Apache Kafka's
 		 * OffsetDeleteRequest.json: validVersions 0, flexibleVersions none). */
 	    {47, 0, INT16_MAX},
