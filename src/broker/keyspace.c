@@ -55,6 +55,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define EXPIRE_TICK_MS 100
 #define EXPIRE_SAMPLE 20
@@ -275,8 +278,10 @@ void ks_obj_drop(keyspace_t *ks, const char *key, size_t klen)
 {
 	ks_obj_t *o = map_del(&ks->keys, key, klen);
 	ks_exp_set(ks, key, klen, 0);
-	if (o)
+	if (o) {
 		obj_free(ks, o, 0);
+		ks->dropped++;
+	}
 }
 
 /* --- events ------------------------------------------------------------------------ */
@@ -1000,6 +1005,35 @@ static int expire_sample(keyspace_t *ks, int64_t now, int *expired, int *failed)
 	return seen;
 }
 
+/* Memory after mass deletion (DEL, expiry, FLUSHALL): the maps give back
+ * their slots once under an eighth is used (they never shrank, so 1 M
+ * deleted keys kept 128 MiB of empty slots), and, once TRIM_KEYS keys were
+ * dropped, at most every TRIM_EVERY_MS, the allocator returns its free
+ * pages to the system (glibc keeps them otherwise: RSS stayed at its peak
+ * after every key was deleted; the maps' large slot arrays are mapped
+ * separately and go back when freed). Shrinking moves slots: SCAN
+ * cursors, which are slot indexes, may then miss keys, as they may
+ * across a growth. */
+#define TRIM_KEYS 65536
+#define TRIM_EVERY_MS 1000
+
+static void give_back(keyspace_t *ks)
+{
+	(void)map_shrink(&ks->keys);
+	if (map_shrink(&ks->expires))
+		ks->expire_cursor = 0;
+	if (ks->dropped < TRIM_KEYS)
+		return;
+	int64_t now = time_mono_ms();
+	if (now - ks->trimmed_at < TRIM_EVERY_MS)
+		return;
+	ks->trimmed_at = now;
+	ks->dropped = 0;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 static void expire_tick(loop_t *loop, loop_timer_t *t)
 {
 	keyspace_t *ks = t->arg;
@@ -1016,6 +1050,7 @@ static void expire_tick(loop_t *loop, loop_timer_t *t)
 			break;
 		}
 	}
+	give_back(ks);
 	/* Under interval and never nothing else may come by to settle. */
 	settle_logs(ks);
 	maintain(ks);
