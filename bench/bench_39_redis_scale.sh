@@ -6,7 +6,7 @@
 # Per server and round (sluice fsync=never vs redis appendonly no):
 #   bytes/key  RSS growth after loading BENCH_SCALE_N (default 1M) string
 #              keys "key:<n>" with 16-byte values and an expiry time (PX
-#              BENCH_SCALE_TTL_MS, default 15000, long enough that none
+#              BENCH_SCALE_TTL_MS, default 30000, long enough that none
 #              expires during the load on a loaded machine: the count is
 #              checked), over N (lower is better, so the ratio printed is
 #              redis/sluice);
@@ -30,7 +30,7 @@ SLUICED=$BUILD/sluiced
 N=${BENCH_SCALE_N:-1000000}
 ROUNDS=${BENCH_SCALE_ROUNDS:-3}
 EXPIRE_LIMIT=${BENCH_SCALE_EXPIRE_LIMIT:-120}
-TTL=${BENCH_SCALE_TTL_MS:-15000}
+TTL=${BENCH_SCALE_TTL_MS:-30000}
 [ -x "$SLUICED" ] || { echo "missing $SLUICED (make MODE=release build)"; exit 1; }
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
 	{ echo "redis-server/redis-cli missing"; exit 1; }
