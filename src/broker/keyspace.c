@@ -31,11 +31,17 @@
  *
  * Expiry times are absolute wall-clock milliseconds, for keys of any type.
  * A key whose time has passed is deleted (journaled) by the first lookup
- * that sees it, or by the active cycle: every EXPIRE_TICK_MS it checks up
- * to EXPIRE_SAMPLE keys with a time from a rolling cursor and repeats
- * (bounded) while more than a quarter of them had expired. When the
- * deletion cannot be written (a full disk), the key is still reported
- * gone to reads and a write to it is refused.
+ * that sees it, or by the active cycle (expire_tick, Redis's approach):
+ * every EXPIRE_TICK_MS it checks EXPIRE_SAMPLE keys with a time from a
+ * rolling cursor, deletes the expired ones, and repeats while more than
+ * EXPIRE_STALE_PCT percent of a sample had expired, within a CPU-time
+ * budget per tick (EXPIRE_BUDGET_NS: a quarter of the tick). A tick that
+ * ran out of budget with expired keys still found is followed by the next
+ * one sooner (EXPIRE_FAST_MS), keeping the same quarter share of time, so
+ * the rate of reclaim follows the rate keys expire instead of a fixed
+ * number of keys per tick. When the deletion cannot be written (a full
+ * disk), the key is still reported gone to reads and a write to it is
+ * refused.
  *
  * Loop thread only.
  */
@@ -49,10 +55,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define EXPIRE_TICK_MS 100
-#define EXPIRE_SAMPLE 64
-#define EXPIRE_ROUNDS 16
+#define EXPIRE_SAMPLE 20
+#define EXPIRE_STALE_PCT 10
+/* 25 ms of every 100: the share of one core Redis's slow cycle allows. */
+#define EXPIRE_BUDGET_NS (25 * 1000 * 1000)
+/* After a tick that used its whole budget: 25 ms of work, 75 ms of rest. */
+#define EXPIRE_FAST_MS 75
 
 /* The type registry: what every generic path (deletion, snapshots,
  * COPY, the rebuild, close) needs to know about a value of each type.
@@ -73,7 +86,7 @@ static uint64_t list_cost(const void *v)
 }
 static uint64_t string_cost(const void *v)
 {
-	return kvs_cost(((const qlv_t *)v)->len);
+	return kvs_str_cost(((const qlv_t *)v)->len);
 }
 static uint64_t hash_cost(const void *v)
 {
@@ -265,8 +278,10 @@ void ks_obj_drop(keyspace_t *ks, const char *key, size_t klen)
 {
 	ks_obj_t *o = map_del(&ks->keys, key, klen);
 	ks_exp_set(ks, key, klen, 0);
-	if (o)
+	if (o) {
 		obj_free(ks, o, 0);
+		ks->dropped++;
+	}
 }
 
 /* --- events ------------------------------------------------------------------------ */
@@ -954,40 +969,92 @@ static void on_idle(void *arg)
 
 /* --- active expiry ------------------------------------------------------------------------- */
 
+/* One sample from the rolling cursor: deletes the expired keys among up to
+ * EXPIRE_SAMPLE keys with a time. Returns how many it saw, *expired how
+ * many had expired, *failed when a deletion could not be written (the
+ * rest wait for the next tick). The keys are copied before deleting: a
+ * deletion moves entries of the map (backward shift), which only makes the
+ * cursor pass some of them this round; they are seen on the next pass. */
+static int expire_sample(keyspace_t *ks, int64_t now, int *expired, int *failed)
+{
+	char *keys[EXPIRE_SAMPLE];
+	size_t lens[EXPIRE_SAMPLE];
+	int n = 0, seen = 0, wrapped = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (seen < EXPIRE_SAMPLE) {
+		if (!map_next(&ks->expires, &ks->expire_cursor, &k, &kl, &v)) {
+			ks->expire_cursor = 0;
+			if (wrapped++)
+				break;
+			continue;
+		}
+		seen++;
+		if ((int64_t)(uintptr_t)v <= now) {
+			keys[n] = xmemdup(k, kl);
+			lens[n++] = kl;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (!*failed && expire_now(ks, keys[i], lens[i]) < 0)
+			*failed = 1;
+		free(keys[i]);
+	}
+	*expired = n;
+	return seen;
+}
+
+/* Memory after mass deletion (DEL, expiry, FLUSHALL): the maps give back
+ * their slots once under an eighth is used (they never shrank, so 1 M
+ * deleted keys kept 128 MiB of empty slots), and, once TRIM_KEYS keys were
+ * dropped, at most every TRIM_EVERY_MS, the allocator returns its free
+ * pages to the system (glibc keeps them otherwise: RSS stayed at its peak
+ * after every key was deleted; the maps' large slot arrays are mapped
+ * separately and go back when freed). Shrinking moves slots: SCAN
+ * cursors, which are slot indexes, may then miss keys, as they may
+ * across a growth. */
+#define TRIM_KEYS 65536
+#define TRIM_EVERY_MS 1000
+
+static void give_back(keyspace_t *ks)
+{
+	(void)map_shrink(&ks->keys);
+	if (map_shrink(&ks->expires))
+		ks->expire_cursor = 0;
+	if (ks->dropped < TRIM_KEYS)
+		return;
+	int64_t now = time_mono_ms();
+	if (now - ks->trimmed_at < TRIM_EVERY_MS)
+		return;
+	ks->trimmed_at = now;
+	ks->dropped = 0;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 static void expire_tick(loop_t *loop, loop_timer_t *t)
 {
 	keyspace_t *ks = t->arg;
+	int64_t start = time_mono_ns();
 	int64_t now = time_wall_ms();
-	char *keys[EXPIRE_SAMPLE];
-	size_t lens[EXPIRE_SAMPLE];
-	for (int round = 0; round < EXPIRE_ROUNDS && map_len(&ks->expires); round++) {
-		int n = 0, seen = 0, failed = 0;
-		const char *k;
-		size_t kl;
-		void *v;
-		while (seen < EXPIRE_SAMPLE) {
-			if (!map_next(&ks->expires, &ks->expire_cursor, &k, &kl, &v)) {
-				ks->expire_cursor = 0;
-				break;
-			}
-			seen++;
-			if ((int64_t)(uintptr_t)v <= now) {
-				keys[n] = xmemdup(k, kl);
-				lens[n++] = kl;
-			}
-		}
-		for (int i = 0; i < n; i++) {
-			if (!failed && expire_now(ks, keys[i], lens[i]) < 0)
-				failed = 1; /* retried next tick */
-			free(keys[i]);
-		}
-		if (failed || n * 4 <= seen)
+	int failed = 0, capped = 0;
+	while (map_len(&ks->expires) && !failed) {
+		int expired;
+		int seen = expire_sample(ks, now, &expired, &failed);
+		if (seen == 0 || expired * 100 <= seen * EXPIRE_STALE_PCT)
+			break; /* few expired keys left: the next tick is soon enough */
+		if (time_mono_ns() - start >= EXPIRE_BUDGET_NS) {
+			capped = 1;
 			break;
+		}
 	}
+	give_back(ks);
 	/* Under interval and never nothing else may come by to settle. */
 	settle_logs(ks);
 	maintain(ks);
-	loop_timer_start(loop, t, EXPIRE_TICK_MS);
+	loop_timer_start(loop, t, capped ? EXPIRE_FAST_MS : EXPIRE_TICK_MS);
 }
 
 /* --- replay sinks ----------------------------------------------------------------------- */

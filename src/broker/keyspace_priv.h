@@ -42,6 +42,8 @@ struct keyspace {
 	size_t expire_cursor;
 	loop_timer_t expire_timer;
 	uint64_t expired_keys;
+	uint64_t dropped;   /* keys dropped since memory was last given back */
+	int64_t trimmed_at; /* monotonic ms of that */
 	kvs_t *kv;
 	sstore_t *ss;
 	jrnl_t *kj, *sj; /* their journals */

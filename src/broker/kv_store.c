@@ -282,7 +282,7 @@ void kvs_log_set(kvs_t *st, const char *key, size_t klen, const void *v, size_t 
 	buf_put_be64(b, (uint64_t)expire_at_ms);
 	put_str(b, v, n);
 	emit(st, R_SET);
-	st->live += kvs_cost(n) + klen;
+	st->live += kvs_str_cost(n) + klen;
 	sub_live(st, freed);
 	account(st);
 }
@@ -599,7 +599,7 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		const char *v = rd_str(&r, &vlen);
 		if (!r.err) {
 			s->set(s->arg, key, klen, qlv_new(v, vlen), at);
-			st->live += kvs_cost(vlen) + klen;
+			st->live += kvs_str_cost(vlen) + klen;
 		}
 		break;
 	}
@@ -762,7 +762,7 @@ static void snap_one(void *farg, const char *key, size_t klen, int kind, const v
 		buf_t *b = begin(st, key, klen);
 		buf_put_be64(b, (uint64_t)expire_at);
 		put_str(b, v->p, v->len);
-		st->live += kvs_cost(v->len) + klen;
+		st->live += kvs_str_cost(v->len) + klen;
 		snap_emit(sn, R_SET);
 		return;
 	} else if (kind == KVS_HASH || kind == KVS_SET || kind == KVS_ZSET) {
@@ -793,7 +793,7 @@ static void count_live(void *farg, const char *key, size_t klen, int kind, const
 		const qlist_t *l = val;
 		st->live += l->bytes + 4 * qlist_len(l);
 	} else if (kind == KVS_STRING) {
-		st->live += kvs_cost(((const qlv_t *)val)->len) + klen;
+		st->live += kvs_str_cost(((const qlv_t *)val)->len) + klen;
 	} else if (kind == KVS_HASH) {
 		st->live += ((const rhash_t *)val)->bytes;
 	} else if (kind == KVS_SET) {

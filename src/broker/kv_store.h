@@ -140,4 +140,16 @@ static inline uint64_t kvs_cost(size_t n)
 	return 4 + (uint64_t)n;
 }
 
+/* What a snapshot costs for a string value of n bytes besides its key's
+ * bytes: its whole SET record (the journal's 9-byte frame, the key's
+ * length, the expiry time, the value's length and bytes). Counting the
+ * record's overhead matters: with only the value counted, a keyspace of
+ * small strings looked 40% garbage right after a compaction and compacted
+ * again after a few deletions (issue 18: 15 full snapshots while 1 M keys
+ * expired). */
+static inline uint64_t kvs_str_cost(size_t n)
+{
+	return 9 + 4 + 8 + kvs_cost(n);
+}
+
 #endif

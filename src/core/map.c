@@ -60,13 +60,12 @@ static size_t find(const map_t *m, const void *key, size_t klen, uint64_t h)
 	}
 }
 
-static void grow(map_t *m)
+static void rehash(map_t *m, size_t cap)
 {
-	size_t cap = m->cap ? m->cap * 2 : 16;
 	map_slot_t *old = m->slots;
 	size_t oldcap = m->cap;
-	m->slots = calloc(cap, sizeof *m->slots);
-	if (!m->slots)
+	m->slots = cap ? calloc(cap, sizeof *m->slots) : NULL;
+	if (cap && !m->slots)
 		abort();
 	m->cap = cap;
 	for (size_t i = 0; i < oldcap; i++) {
@@ -74,6 +73,25 @@ static void grow(map_t *m)
 			m->slots[find(m, old[i].key, old[i].klen, old[i].hash)] = old[i];
 	}
 	free(old);
+}
+
+static void grow(map_t *m)
+{
+	rehash(m, m->cap ? m->cap * 2 : 16);
+}
+
+int map_shrink(map_t *m)
+{
+	if (m->cap <= 16 || m->n * 8 >= m->cap)
+		return 0;
+	size_t cap = 0;
+	if (m->n) {
+		cap = 16;
+		while (cap < m->n * 2)
+			cap *= 2;
+	}
+	rehash(m, cap);
+	return 1;
 }
 
 void *map_get(const map_t *m, const void *key, size_t klen)

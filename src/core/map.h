@@ -44,6 +44,12 @@ void *map_put(map_t *m, const void *key, size_t klen, void *val);
 /* Removes key; returns its value, or NULL when absent. */
 void *map_del(map_t *m, const void *key, size_t klen);
 
+/* Gives back the slots of a map that lost most of its members: when under
+ * an eighth of the slots are used, rehashes into a table at most half
+ * full (none when empty). Returns whether it did. Slot positions change,
+ * so an iteration (or a cursor kept across calls) must not span it. */
+int map_shrink(map_t *m);
+
 /* Iteration: size_t it = 0; while (map_next(m, &it, &k, &kl, &v)) ...
  * k is a NUL-terminated view valid until the entry is removed. */
 int map_next(const map_t *m, size_t *it, const char **key, size_t *klen, void **val);

@@ -71,3 +71,45 @@ TEST(map_binary_keys)
 	CHECK(map_get(&m, "", 0) == &a);
 	map_deinit(&m);
 }
+
+TEST(map_shrink_after_mass_deletion)
+{
+	/* 10,000 members, 9,950 deleted: the table shrinks to one at most half
+	 * full, every survivor is still found, and an emptied map frees its
+	 * slots yet takes new members. */
+	map_t m;
+	map_init(&m);
+	static int vals[10000];
+	char key[16];
+	for (int i = 0; i < 10000; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		map_put(&m, key, strlen(key), &vals[i]);
+	}
+	CHECK_EQ(map_shrink(&m), 0); /* full enough */
+	size_t before = m.cap;
+	for (int i = 0; i < 9950; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		CHECK(map_del(&m, key, strlen(key)) == &vals[i]);
+	}
+	CHECK_EQ(map_shrink(&m), 1);
+	CHECK(m.cap < before);
+	CHECK(m.cap >= 2 * map_len(&m));
+	CHECK_EQ(map_shrink(&m), 0);
+	for (int i = 0; i < 10000; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		void *v = map_get(&m, key, strlen(key));
+		CHECK(v == (i < 9950 ? NULL : &vals[i]));
+	}
+	for (int i = 9950; i < 10000; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		CHECK(map_del(&m, key, strlen(key)) == &vals[i]);
+	}
+	CHECK_EQ(map_shrink(&m), 1);
+	CHECK_EQ(m.cap, 0);
+	size_t it = 0;
+	CHECK_EQ(map_next(&m, &it, NULL, NULL, NULL), 0);
+	CHECK(map_get(&m, "k1", 2) == NULL);
+	CHECK(map_put(&m, "k1", 2, &vals[1]) == NULL);
+	CHECK(map_get(&m, "k1", 2) == &vals[1]);
+	map_deinit(&m);
+}
