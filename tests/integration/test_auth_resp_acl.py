@@ -55,6 +55,12 @@ SEQUENCE = [
     ("nokeys", ["MSET", "a", "1", "b", "2"]),
     ("nokeys", ["PUBLISH", "news", "x"]),
     ("nokeys", ["PING"]),
+    # A script runs its commands under its caller's ACL.
+    ("nokeys", ["EVAL", "return redis.call('GET', 'k')", "0"]),
+    ("nokeys", ["EVAL", "return redis.pcall('SET', 'k', 'x')", "0"]),
+    ("nokeys", ["EVAL", "return redis.call('PUBLISH', 'news', 'x')", "0"]),
+    ("nokeys", ["EVAL", "return redis.call('PING')", "0"]),
+    ("admin", ["GET", "k"]),
     ("nokeys", ["ACL", "WHOAMI"]),
     ("off1", ["AUTH", "off1", "p3"]),
     ("off1", ["AUTH", "nokeys", "wrong"]),

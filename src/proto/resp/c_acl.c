@@ -87,18 +87,31 @@ static int is_chan_cmd(const char *name)
 	       !strcmp(name, "ssubscribe");
 }
 
-int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc)
+int resp_acl_denied(resp_cli_t *cl, const resp_cmd_t *cmd, int argc, int parent)
 {
 	if (!cl->user)
-		return 0;
+		return RESP_ACL_OK;
 	const user_t *x = db(cl) ? users_find(db(cl), cl->user, strlen(cl->user)) : NULL;
-	if (!x) {
-		resp_error(cl->out, "ERR the user of this connection was deleted");
-		return -1; /* Redis disconnects a deleted user's clients */
-	}
+	if (!x)
+		return RESP_ACL_GONE;
 	acl_rules_t r;
 	rules_parse(x->acl, &r);
-	if (!r.allcmds && !(cmd->flags & RESP_CMD_NOAUTH)) {
+	if (!r.allcmds && !(cmd->flags & RESP_CMD_NOAUTH))
+		return RESP_ACL_CMD;
+	if (!r.allkeys && cmd->first_key > 0 && argc > cmd->first_key)
+		return RESP_ACL_KEY;
+	if (!r.allchans && !parent && is_chan_cmd(cmd->name) && argc > 1)
+		return RESP_ACL_CHANNEL;
+	return RESP_ACL_OK;
+}
+
+int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc)
+{
+	switch (resp_acl_denied(cl, cmd, argc, parent != NULL)) {
+	case RESP_ACL_GONE:
+		resp_error(cl->out, "ERR the user of this connection was deleted");
+		return -1; /* Redis disconnects a deleted user's clients */
+	case RESP_ACL_CMD:
 		if (parent)
 			resp_errorf(
 			    cl->out,
@@ -109,13 +122,11 @@ int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *c
 			            "NOPERM this user has no permissions to run the '%s' command",
 			            cmd->name);
 		return 1;
-	}
-	if (!r.allkeys && cmd->first_key > 0 && argc > cmd->first_key) {
+	case RESP_ACL_KEY:
 		resp_error(cl->out, "NOPERM this user has no permissions to access one of the keys "
 		                    "used as arguments");
 		return 1;
-	}
-	if (!r.allchans && !parent && is_chan_cmd(cmd->name) && argc > 1) {
+	case RESP_ACL_CHANNEL:
 		resp_error(cl->out, "NOPERM this user has no permissions to access one of the "
 		                    "channels used as arguments");
 		return 1;

@@ -637,6 +637,22 @@ int resp_dispatch_script(resp_cli_t *cl, int argc, resp_arg_t *argv, int ro)
 		refuse = "This Redis command is not allowed from script";
 	else if (ro && (cmd->flags & RESP_CMD_WRITE))
 		refuse = "Write commands are not allowed from read-only scripts.";
+	/* A script runs its commands under its caller's ACL (Redis 7.0's
+	 * scriptVerifyACL texts). */
+	switch (refuse ? RESP_ACL_OK : resp_acl_denied(cl, cmd, argc, parent != NULL)) {
+	case RESP_ACL_CMD:
+	case RESP_ACL_GONE:
+		refuse = "The user executing the script can't run this command or subcommand";
+		break;
+	case RESP_ACL_KEY:
+		refuse = "The user executing the script can't access at least one of the keys "
+		         "mentioned in the command arguments";
+		break;
+	case RESP_ACL_CHANNEL:
+		refuse = "The user executing the script can't publish to the channel mentioned in "
+		         "the command";
+		break;
+	}
 	if (refuse) {
 		buf_puts(cl->out, refuse);
 		return -1;

@@ -95,6 +95,10 @@ void resp_serve_ready(resp_srv_t *srv);
 /* c_conn.c: whether new connections must AUTH (requirepass, or users in
  * the broker's user database). */
 int resp_auth_required(const resp_srv_t *srv);
+/* The ACL verdict on running cmd (c_acl.c): why not, without replying
+ * (scripts word refusals their own way), or checked and answered. */
+enum { RESP_ACL_OK, RESP_ACL_CMD, RESP_ACL_KEY, RESP_ACL_CHANNEL, RESP_ACL_GONE };
+int resp_acl_denied(resp_cli_t *cl, const resp_cmd_t *cmd, int argc, int parent);
 /* c_acl.c: the ACL check of dispatch for a client logged in as a user:
  * 0 allowed, 1 refused (NOPERM written), -1 close (the user is gone). */
 int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc);
@@ -131,7 +135,7 @@ struct resp_srv {
 	int nargc;
 	/* CONFIG SET values sluice keeps but does not act on (c_server.c). */
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
-	struct resp_lua *lua;      /* the Lua engine (c_script.c), made on first use */
+	struct resp_lua *lua;     /* the Lua engine (c_script.c), made on first use */
 	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
 };
 
