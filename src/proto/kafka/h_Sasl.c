@@ -262,10 +262,12 @@ int kafka_h_SaslAuthenticate(kreq_t *rq)
 	kw_tags(b, rq->flex);
 	kafka_reply_end(b, mark);
 	free(reply);
-	if (err != KERR_NONE && rq->c)
-		conn_close(rq->c, 1);
-	else if (s->authed)
+	if (err != KERR_NONE) {
+		if (rq->c)
+			conn_close(rq->c, 1);
+	} else if (s->authed) {
 		authed_log(rq->srv, rq->c, s);
+	}
 	return 0;
 }
 
