@@ -221,7 +221,7 @@ static void *xgrow(void *p, size_t *cap, size_t elem)
 	return p;
 }
 
-static char *xmemdup(const char *s, size_t n)
+char *ks_memdup(const char *s, size_t n)
 {
 	char *p = malloc(n + 1);
 	if (!p)
@@ -367,7 +367,7 @@ static int is_expired(const keyspace_t *ks, const char *key, size_t klen)
 }
 
 /* Deletes an expired key (journaled). 0, or why it could not be written. */
-static int expire_now(keyspace_t *ks, const char *key, size_t klen)
+int ks_expire_now(keyspace_t *ks, const char *key, size_t klen)
 {
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	if (!o) {
@@ -390,7 +390,7 @@ ks_obj_t *ks_lookup_w(keyspace_t *ks, const char *key, size_t klen, int *rc)
 {
 	*rc = 0;
 	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
-		*rc = expire_now(ks, key, klen);
+		*rc = ks_expire_now(ks, key, klen);
 		return NULL;
 	}
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
@@ -405,7 +405,7 @@ ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen)
 	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
 		/* Gone for every reader, even when its deletion cannot be
 		 * written now (it is retried by the next lookup or sweep). */
-		(void)expire_now(ks, key, klen);
+		(void)ks_expire_now(ks, key, klen);
 		return NULL;
 	}
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
@@ -416,7 +416,7 @@ ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen)
 ks_obj_t *ks_peek(keyspace_t *ks, const char *key, size_t klen)
 {
 	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
-		(void)expire_now(ks, key, klen);
+		(void)ks_expire_now(ks, key, klen);
 		return NULL;
 	}
 	return map_get(&ks->keys, key, klen);
@@ -520,174 +520,6 @@ dur_t *ks_dur(keyspace_t *ks)
 int ks_state(const keyspace_t *ks)
 {
 	return dur_state(ks->dur);
-}
-
-/* --- generic key commands ------------------------------------------------------------------ */
-
-int ks_del(keyspace_t *ks, int n, const char *const *keys, const size_t *klens, int64_t *deleted)
-{
-	*deleted = 0;
-	int rc = ks_writable(ks);
-	if (rc < 0)
-		return rc;
-	uint64_t kv = 0, ss = 0;
-	for (int i = 0; i < n; i++) {
-		ks_obj_t *o = ks_lookup_w(ks, keys[i], klens[i], &rc);
-		if (rc < 0)
-			return rc;
-		if (o)
-			ks_del_cost(ks, keys[i], klens[i], o, &kv, &ss);
-	}
-	if ((rc = ks_reserve(ks, kv, ss)) < 0)
-		return rc;
-	for (int i = 0; i < n; i++) {
-		ks_obj_t *o = map_get(&ks->keys, keys[i], klens[i]);
-		if (!o)
-			continue;
-		ks_del_key(ks, keys[i], klens[i], o);
-		(*deleted)++;
-	}
-	return 0;
-}
-
-int ks_randomkey(keyspace_t *ks, const char **key, size_t *klen)
-{
-	/* A random slot of the key map, then the next key from there (keys
-	 * after long empty runs come up more often; Redis's pick is not fair
-	 * either). An expired key is deleted and the draw retried. */
-	for (int tries = 0; tries < 100 && map_len(&ks->keys); tries++) {
-		const map_t *m = &ks->keys;
-		size_t i = (size_t)(odict_rand(&ks->rng) & (m->cap - 1));
-		while (!m->slots[i].key)
-			i = (i + 1) & (m->cap - 1);
-		*key = m->slots[i].key;
-		*klen = m->slots[i].klen;
-		if (!ks_expired(ks, *key, *klen))
-			return 1;
-		if (expire_now(ks, *key, *klen) < 0)
-			return 1; /* cannot be deleted now: Redis would show it too */
-	}
-	return 0;
-}
-
-int ks_flush(keyspace_t *ks)
-{
-	int rc = ks_writable(ks);
-	if (rc == 0)
-		rc = ks_reserve(ks, kvs_rec_bytes(0, 0), sstore_rec_bytes(0, 0));
-	if (rc < 0)
-		return rc;
-	kvs_log_flush(ks->kv);
-	sstore_log_flush(ks->ss);
-	/* Collect first: deleting while iterating the map is not allowed. */
-	size_t n = map_len(&ks->keys), i = 0, it = 0;
-	char **keys = malloc((n ? n : 1) * sizeof *keys);
-	size_t *lens = malloc((n ? n : 1) * sizeof *lens);
-	if (!keys || !lens)
-		abort();
-	const char *k;
-	size_t kl;
-	void *v;
-	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
-		keys[i] = xmemdup(k, kl);
-		lens[i++] = kl;
-	}
-	for (size_t j = 0; j < i; j++) {
-		ks_obj_drop(ks, keys[j], lens[j]);
-		ks_event(ks, keys[j], lens[j], KS_EV_DELETED);
-		free(keys[j]);
-	}
-	free(keys);
-	free(lens);
-	map_deinit(&ks->expires);
-	map_init(&ks->expires);
-	ks_changed(ks);
-	return 0;
-}
-
-int ks_expire(keyspace_t *ks, const char *key, size_t klen, int64_t at)
-{
-	int rc = ks_writable(ks);
-	if (rc < 0)
-		return rc;
-	ks_obj_t *o = ks_lookup_w(ks, key, klen, &rc);
-	if (rc < 0)
-		return rc;
-	if (!o)
-		return 0;
-	if (at <= time_wall_ms()) {
-		uint64_t kv = 0, ss = 0;
-		ks_del_cost(ks, key, klen, o, &kv, &ss);
-		if ((rc = ks_reserve(ks, kv, ss)) < 0)
-			return rc;
-		ks_del_key(ks, key, klen, o);
-		return 1;
-	}
-	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, 0), 0)) < 0)
-		return rc;
-	ks_exp_set(ks, key, klen, at);
-	kvs_log_expire(ks->kv, key, klen, at);
-	ks_event(ks, key, klen, KS_EV_CHANGED);
-	return 1;
-}
-
-int ks_persist(keyspace_t *ks, const char *key, size_t klen)
-{
-	int rc = ks_writable(ks);
-	if (rc < 0)
-		return rc;
-	ks_obj_t *o = ks_lookup_w(ks, key, klen, &rc);
-	if (rc < 0)
-		return rc;
-	if (!o || !ks_exp_get(ks, key, klen))
-		return 0;
-	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, 0), 0)) < 0)
-		return rc;
-	ks_exp_set(ks, key, klen, 0);
-	kvs_log_expire(ks->kv, key, klen, 0);
-	ks_event(ks, key, klen, KS_EV_CHANGED);
-	return 1;
-}
-
-int ks_rename(keyspace_t *ks, const char *src, size_t slen, const char *dst, size_t dlen)
-{
-	int rc = ks_writable(ks);
-	if (rc < 0)
-		return rc;
-	ks_obj_t *o = ks_lookup_w(ks, src, slen, &rc);
-	if (rc < 0)
-		return rc;
-	if (!o)
-		return SL_ENOENT;
-	if (slen == dlen && memcmp(src, dst, slen) == 0)
-		return 0;
-	if (o->type == KS_STREAM)
-		return SL_EINVAL;
-	ks_obj_t *d = ks_lookup_w(ks, dst, dlen, &rc);
-	if (rc < 0)
-		return rc;
-	uint64_t kv = kvs_rec_bytes(slen, dlen), ss = 0, freed = 0;
-	if (d && d->type == KS_STREAM)
-		ks_del_cost(ks, dst, dlen, d, &kv, &ss);
-	if ((rc = ks_reserve(ks, kv, ss)) < 0)
-		return rc;
-	if (d && d->type == KS_STREAM) {
-		/* A stream is deleted through its own journal; an overwritten
-		 * list or string is implied by the RENAME record. */
-		ks_del_key(ks, dst, dlen, d);
-	} else if (d) {
-		freed = ks_obj_cost(d) + dlen;
-		ks_obj_drop(ks, dst, dlen);
-	}
-	int64_t at = ks_exp_get(ks, src, slen);
-	o = map_del(&ks->keys, src, slen);
-	ks_exp_set(ks, src, slen, 0);
-	map_put(&ks->keys, dst, dlen, o);
-	ks_exp_set(ks, dst, dlen, at);
-	kvs_log_rename(ks->kv, src, slen, dst, dlen, freed);
-	ks_event(ks, src, slen, KS_EV_DELETED);
-	ks_event(ks, dst, dlen, KS_EV_DATA);
-	return 0;
 }
 
 /* --- streams' logs ---------------------------------------------------------------------- */
@@ -992,12 +824,12 @@ static int expire_sample(keyspace_t *ks, int64_t now, int *expired, int *failed)
 		}
 		seen++;
 		if ((int64_t)(uintptr_t)v <= now) {
-			keys[n] = xmemdup(k, kl);
+			keys[n] = ks_memdup(k, kl);
 			lens[n++] = kl;
 		}
 	}
 	for (int i = 0; i < n; i++) {
-		if (!*failed && expire_now(ks, keys[i], lens[i]) < 0)
+		if (!*failed && ks_expire_now(ks, keys[i], lens[i]) < 0)
 			*failed = 1;
 		free(keys[i]);
 	}
@@ -1199,7 +1031,7 @@ static void drop_all(keyspace_t *ks, int streams)
 	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
 		if ((((ks_obj_t *)v)->type == KS_STREAM) != streams)
 			continue;
-		keys[i] = xmemdup(k, kl);
+		keys[i] = ks_memdup(k, kl);
 		lens[i++] = kl;
 	}
 	for (size_t j = 0; j < i; j++) {

@@ -96,6 +96,10 @@ void ks_obj_drop(keyspace_t *ks, const char *key, size_t klen);
 /* 0, or why no write can be made now (the domain recovers, a journal
  * failed). */
 int ks_writable(const keyspace_t *ks);
+/* Deletes an expired key (journaled): 0, or why it could not be written. */
+int ks_expire_now(keyspace_t *ks, const char *key, size_t klen);
+/* A NUL-terminated copy of n bytes (aborts when out of memory). */
+char *ks_memdup(const char *s, size_t n);
 /* Reserves the records of one change: kv bytes in the keys journal, ss in
  * the streams journal. */
 int ks_reserve(keyspace_t *ks, uint64_t kv, uint64_t ss);
