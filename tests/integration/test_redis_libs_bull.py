@@ -8,58 +8,22 @@ restarted with nothing lost.
 bull moves jobs between its lists and sorted sets in Lua scripts. The
 scenario script is tests/clients/resp-bull-bee-rsmq/bull.js."""
 import json
-import os
 import signal
-import subprocess
-import time
 
 import pytest
 import redis
 
-import sluice
+import node_scenario
 
-DIR = os.path.join(sluice.ROOT, "tests", "clients", "resp-bull-bee-rsmq")
-
-
-def bull(*args, timeout=60):
-    p = subprocess.run(["/usr/bin/node", "bull.js"] + [str(a) for a in args], cwd=DIR,
-                       capture_output=True, text=True, timeout=timeout)
-    assert p.returncode == 0, p.stdout + p.stderr
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
-def spawn(*args, ready):
-    p = subprocess.Popen(["/usr/bin/node", "bull.js"] + [str(a) for a in args], cwd=DIR,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    assert json.loads(line) == ready, line + p.stderr.read()
-    return p
-
-
-def wait_for(pred, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)  # polling server state, not a readiness guess
-    raise AssertionError("timed out waiting for " + what)
+SCRIPT = node_scenario.NodeScript("resp-bull-bee-rsmq", "bull.js")
+bull = SCRIPT.run
+spawn = SCRIPT.spawn
+wait_for = node_scenario.wait_for
 
 
 @pytest.fixture
 def srv(tmp_path):
-    d = tmp_path / "data"
-    d.mkdir()
-    s = sluice.Sluiced(data_dir=str(d), fsync="always", listeners=("resp",))
-    procs = []
-    try:
-        yield s, procs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-        s.stop()
+    yield from node_scenario.resp_server(tmp_path)
 
 
 def all_ids(ids):
