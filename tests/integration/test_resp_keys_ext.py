@@ -54,7 +54,7 @@ KEYS_EXT = [
     C("RENAMENX", "s", "s2"), C("RENAMENX", "s", "fresh"), C("GET", "fresh"), C("RENAMENX", "nosuch", "a"),
     C("RENAMENX", "fresh", "fresh"), C("RENAME", "h2", "hr"), C("HGETALL", "hr"), C("RENAME", "st2", "sr"),
     C("TYPE", "sr"), C("RENAME", "z2", "zr"), C("ZSCORE", "zr", "a"), C("RENAME", "zr", "sr"), C("TYPE", "sr"),
-    C("TOUCH", "sr", "nosuch", "l"), C("EXPIRETIME", "h"), C("PEXPIRETIME", "nosuch"), C("EXPIRETIME", "sr"),
+    C("TOUCH", "sr", "nosuch", "l"), C("EXPIRETIME", "l"), C("PEXPIRETIME", "nosuch"), C("EXPIRETIME", "sr"),
     C("EXPIREAT", "sr", "99999999999"), C("EXPIRETIME", "sr"), C("PEXPIRETIME", "sr"),
     C("TYPE", "h"), C("TYPE", "st"), C("TYPE", "z"), C("DEL", "h", "st", "z", "nosuch"), C("EXISTS", "h", "st", "z"),
     C("OBJECT", "ENCODING", "l"), C("SET", "n", "123"), C("OBJECT", "ENCODING", "n"), C("SET", "n2", "-0"),
