@@ -24,6 +24,11 @@ typedef struct loop_conns {
 	size_t mem_total;
 	size_t mem_cap;
 	uint64_t mem_evicted;
+	/* Where a connection with no partial request reads (conn.c): one
+	 * READ_CHUNK for the whole loop, allocated on first use, so a small
+	 * request costs a small input buffer rather than a 64 KiB one
+	 * allocated and freed around every read. */
+	uint8_t *scratch;
 } loop_conns_t;
 
 loop_conns_t *loop_conns(loop_t *loop);
