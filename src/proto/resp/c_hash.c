@@ -114,6 +114,35 @@ int resp_scan_match(const resp_arg_t *pat, const char *s, size_t n)
 	return !pat || ks_glob_match(pat->p, pat->len, s, n, 0);
 }
 
+void resp_scan_reply(resp_cli_t *cl, uint64_t next, size_t n, buf_t *tmp)
+{
+	resp_array(cl->out, 2);
+	resp_bulk_u64(cl->out, next);
+	resp_array(cl->out, n);
+	buf_append(cl->out, buf_data(tmp), buf_len(tmp));
+	buf_deinit(tmp);
+}
+
+int resp_randmember_args(resp_cli_t *cl, int argc, resp_arg_t *argv, const char *with_word,
+                         int64_t *count, int *with)
+{
+	*with = 0;
+	if (resp_arg_range(cl, &argv[2], -INT64_MAX, INT64_MAX, count, NULL) < 0)
+		return -1;
+	if (argc > 4 || (argc == 4 && !resp_arg_is(&argv[3], with_word))) {
+		resp_err_syntax(cl);
+		return -1;
+	}
+	if (argc == 4) {
+		*with = 1;
+		if (*count < -INT64_MAX / 2 || *count > INT64_MAX / 2) {
+			resp_error(cl->out, "ERR value is out of range");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void resp_sample(uint64_t *rng, size_t n, size_t k, size_t *out)
 {
 	if (k * 3 > n) {
@@ -412,20 +441,9 @@ RESP_HANDLER(resp_c_hrandfield)
 		return 0;
 	}
 	int64_t l;
-	int withvalues = 0;
-	if (resp_arg_range(cl, &argv[2], -INT64_MAX, INT64_MAX, &l, NULL) < 0)
+	int withvalues;
+	if (resp_randmember_args(cl, argc, argv, "withvalues", &l, &withvalues) < 0)
 		return 0;
-	if (argc > 4 || (argc == 4 && !resp_arg_is(&argv[3], "withvalues"))) {
-		resp_err_syntax(cl);
-		return 0;
-	}
-	if (argc == 4) {
-		withvalues = 1;
-		if (l < -INT64_MAX / 2 || l > INT64_MAX / 2) {
-			resp_error(cl->out, "ERR value is out of range");
-			return 0;
-		}
-	}
 	rhash_t *h = get_hash(cl, &argv[1], &bad);
 	if (bad)
 		return 0;
@@ -500,10 +518,6 @@ RESP_HANDLER(resp_c_hscan)
 	size_t probe = it;
 	if (!h->big || !rhash_next(h, &probe))
 		it = 0;
-	resp_array(cl->out, 2);
-	resp_bulk_u64(cl->out, it);
-	resp_array(cl->out, n);
-	buf_append(cl->out, buf_data(&tmp), buf_len(&tmp));
-	buf_deinit(&tmp);
+	resp_scan_reply(cl, it, n, &tmp);
 	return 0;
 }

@@ -511,10 +511,6 @@ RESP_HANDLER(resp_c_sscan)
 		size_t probe = it;
 		next = odict_next(s->d, &probe) ? it : 0;
 	}
-	resp_array(cl->out, 2);
-	resp_bulk_u64(cl->out, next);
-	resp_array(cl->out, n);
-	buf_append(cl->out, buf_data(&tmp), buf_len(&tmp));
-	buf_deinit(&tmp);
+	resp_scan_reply(cl, next, n, &tmp);
 	return 0;
 }

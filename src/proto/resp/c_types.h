@@ -33,6 +33,14 @@ int resp_scan_opts(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t *count,
                    const resp_arg_t **pat);
 /* The pattern test of the scans (NULL matches everything). */
 int resp_scan_match(const resp_arg_t *pat, const char *s, size_t n);
+/* The scans' reply: the next cursor, then the n items already encoded in
+ * tmp (which it frees). */
+void resp_scan_reply(resp_cli_t *cl, uint64_t next, size_t n, buf_t *tmp);
+/* HRANDFIELD's and ZRANDMEMBER's arguments after the key: the count and
+ * the optional WITH<word> (with_word, e.g. "withscores"), whose doubled
+ * replies bound the count as Redis does; -1 after the error reply. */
+int resp_randmember_args(resp_cli_t *cl, int argc, resp_arg_t *argv, const char *with_word,
+                         int64_t *count, int *with);
 /* k distinct random positions among [0, n) into out (k <= n), for the
  * random picks with a positive count. */
 void resp_sample(uint64_t *rng, size_t n, size_t k, size_t *out);

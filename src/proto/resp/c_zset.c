@@ -444,20 +444,9 @@ RESP_HANDLER(resp_c_zrandmember)
 		return 0;
 	}
 	int64_t l;
-	int withscores = 0;
-	if (resp_arg_range(cl, &argv[2], -INT64_MAX, INT64_MAX, &l, NULL) < 0)
+	int withscores;
+	if (resp_randmember_args(cl, argc, argv, "withscores", &l, &withscores) < 0)
 		return 0;
-	if (argc > 4 || (argc == 4 && !resp_arg_is(&argv[3], "withscores"))) {
-		resp_err_syntax(cl);
-		return 0;
-	}
-	if (argc == 4) {
-		withscores = 1;
-		if (l < -INT64_MAX / 2 || l > INT64_MAX / 2) {
-			resp_error(cl->out, "ERR value is out of range");
-			return 0;
-		}
-	}
 	zset_t *z = resp_get_zset(cl, &argv[1], &bad);
 	if (bad)
 		return 0;
@@ -540,10 +529,6 @@ RESP_HANDLER(resp_c_zscan)
 		size_t probe = it;
 		next = odict_next(&z->d, &probe) ? it : 0;
 	}
-	resp_array(cl->out, 2);
-	resp_bulk_u64(cl->out, next);
-	resp_array(cl->out, n);
-	buf_append(cl->out, buf_data(&tmp), buf_len(&tmp));
-	buf_deinit(&tmp);
+	resp_scan_reply(cl, next, n, &tmp);
 	return 0;
 }
