@@ -112,8 +112,7 @@ static int check_auth(resp_cli_t *cl, const resp_arg_t *user, const resp_arg_t *
 	size_t namelen = user ? user->len : 7;
 	int is_default = namelen == 7 && memcmp(name, "default", 7) == 0;
 	if (db && (!is_default || users_find(db, name, namelen))) {
-		if (users_check_password(db, name, namelen, pass->p, pass->len, cl->c->peer) < 0 ||
-		    !resp_acl_user_on(cl, name, namelen))
+		if (!resp_acl_auth(cl, name, namelen, pass->p, pass->len)) /* c_acl_check.c */
 			return 0;
 		free(cl->user); /* commands are checked against this user's rules */
 		cl->user = strndup(name, namelen);
@@ -135,6 +134,8 @@ static int check_auth(resp_cli_t *cl, const resp_arg_t *user, const resp_arg_t *
 	int ok = pass->len == wl && CRYPTO_memcmp(pass->p, want, wl) == 0;
 	if (!ok && db)
 		users_login_result(db, "default", 7, 0, "requirepass", cl->c->peer);
+	if (!ok)
+		resp_acl_log(cl, "auth", 0, "AUTH", 4, "default");
 	if (ok) { /* now the default user: no per-user rules */
 		free(cl->user);
 		cl->user = NULL;
@@ -286,18 +287,19 @@ RESP_HANDLER(resp_c_client_id)
 	return 0;
 }
 
-static void client_line(buf_t *b, resp_cli_t *cl, int64_t now_wall, int64_t now_mono)
+void resp_client_line(buf_t *b, resp_cli_t *cl)
 {
+	int64_t now_wall = time_wall_ms(), now_mono = time_mono_ms();
 	buf_printf(b,
 	           "id=%llu addr=%s laddr=- fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
 	           "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-	           "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d "
+	           "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d "
 	           "lib-name=%s lib-ver=%s\n",
 	           (unsigned long long)cl->c->id, cl->c->peer, cl->c->fd, cl->name ? cl->name : "",
 	           (long long)((now_wall - cl->ctime_ms) / 1000),
 	           (long long)((now_mono - cl->last_ms) / 1000), cl->blk ? "b" : "N",
 	           buf_len(&cl->c->in), conn_out_pending(cl->c),
-	           cl->last_cmd ? cl->last_cmd : "NULL", cl->proto,
+	           cl->last_cmd ? cl->last_cmd : "NULL", cl->user ? cl->user : "default", cl->proto,
 	           cl->lib_name ? cl->lib_name : "", cl->lib_ver ? cl->lib_ver : "");
 }
 
@@ -312,7 +314,7 @@ static void list_one(conn_t *c, void *arg)
 	resp_cli_t *cl = c->pdata;
 	if (!cl || cl->srv != x->srv || conn_is_closed(c))
 		return;
-	client_line(x->b, cl, time_wall_ms(), time_mono_ms());
+	resp_client_line(x->b, cl);
 }
 
 RESP_HANDLER(resp_c_client_list)
@@ -336,7 +338,7 @@ RESP_HANDLER(resp_c_client_info)
 	(void)argc;
 	(void)argv;
 	buf_t tmp = BUF_INIT;
-	client_line(&tmp, cl, time_wall_ms(), time_mono_ms());
+	resp_client_line(&tmp, cl);
 	resp_verbatim(cl->out, cl->proto, buf_data(&tmp), buf_len(&tmp));
 	buf_deinit(&tmp);
 	return 0;

@@ -374,6 +374,7 @@ static int start(broker_t *b, void **out)
 	srv->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
 	srv->start_wall_ms = time_wall_ms();
 	srv->list_max_listpack_size = -2; /* Redis 7.0's defaults */
+	srv->acllog_max_len = 128;
 	srv->busy_reply_threshold = 5000;
 	map_init(&srv->waiting);
 	loop_task_init(&srv->serve_task, serve_task, srv);
@@ -399,6 +400,7 @@ static void stop(void *p)
 	loop_task_cancel(srv->b->loop, &srv->serve_task);
 	resp_lx_stop(srv);
 	resp_script_free(srv);
+	resp_acl_free(srv);
 	map_deinit(&srv->waiting);
 	map_deinit(&srv->cmds);
 	free(srv->quiet);
