@@ -221,6 +221,14 @@ RULES = [
     ("alice", ["GET", "app:1"]),
     ("alice", ["GET", "other"]),
     ("alice", ["EXEC"]),
+    # Checked again at EXEC: a right taken away meanwhile (context multi).
+    ("alice", ["MULTI"]),
+    ("alice", ["GET", "app:1"]),
+    ("alice", ["SET", "app:1", "v"]),
+    ("alice", ["PUBLISH", "news.x", "m"]),
+    ("admin", ["ACL", "SETUSER", "alice", "-get", "resetchannels"]),
+    ("alice", ["EXEC"]),
+    ("admin", ["ACL", "SETUSER", "alice", "+get", "&news.*"]),
     ("alice", ["AUTH", "alice", "wrong"]),
     ("alice", ["ACL", "WHOAMI"]),
     # bob: +@all -@dangerous; carol: -@all +@read with nopass.

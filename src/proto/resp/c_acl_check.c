@@ -270,7 +270,23 @@ int resp_acl_denied(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *
 int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc,
                    const resp_arg_t *argv, int ctx)
 {
-	switch (resp_acl_denied(cl, parent, cmd, argc, argv, ctx)) {
+	int v = resp_acl_denied(cl, parent, cmd, argc, argv, ctx);
+	if (v != RESP_ACL_OK && v != RESP_ACL_GONE && resp_lx_in_exec(cl)) {
+		/* Redis 7.0's execCommand checks again: the rules changed since
+		 * the command was queued. */
+		static const char *const why[] = {
+		    [RESP_ACL_CMD] = "no permission to execute the command or subcommand",
+		    [RESP_ACL_KEY] = "no permission to touch the specified keys",
+		    [RESP_ACL_CHANNEL] = "no permission to access one of the channels used as "
+		                         "arguments"};
+		resp_errorf(cl->out,
+		            "NOPERM ACLs rules changed between the moment the transaction was "
+		            "accumulated and the EXEC call. This command is no longer allowed for "
+		            "the following reason: %s",
+		            why[v]);
+		return 1;
+	}
+	switch (v) {
 	case RESP_ACL_GONE:
 		resp_error(cl->out, "ERR the user of this connection was deleted");
 		return -1; /* Redis disconnects a deleted user's clients */

@@ -618,8 +618,8 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		resp_error(cl->out, "NOAUTH Authentication required.");
 		return 0;
 	}
-	int perm =
-	    cl->user ? resp_acl_check(cl, parent, cmd, argc, argv, 0) : 0; /* c_acl_check.c */
+	/* c_acl_check.c; inside EXEC the context is "multi", as Redis logs it */
+	int perm = cl->user ? resp_acl_check(cl, parent, cmd, argc, argv, resp_lx_in_exec(cl)) : 0;
 	if (perm)
 		return perm < 0 ? -1 : 0;
 	/* Redis's processCommand: while persistence is failing, writes (and
