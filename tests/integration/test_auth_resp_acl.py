@@ -265,6 +265,14 @@ RULES = [
     ("admin", ["ACL", "SAVE"]),
     ("admin", ["ACL", "LOG", "x"]),
     ("admin", ["ACL", "LOG", "1", "2"]),
+    # The default user's rules apply to connections that never AUTH.
+    ("admin", ["ACL", "SETUSER", "default", "on", "nopass", "-@all", "+ping"]),
+    ("anon", ["PING"]),
+    ("anon", ["GET", "k"]),
+    ("anon", ["ACL", "WHOAMI"]),
+    ("admin", ["ACL", "GETUSER", "default"]),
+    ("admin", ["ACL", "SETUSER", "default", "off"]),
+    ("anon2", ["PING"]),
 ]
 
 

@@ -4,6 +4,7 @@
  * reports version 7.0.15 so that clients enable the features sluice has
  * (RESP3, XAUTOCLAIM's three-element reply). Loop thread only.
  */
+#include "proto/resp/acl_rules.h"
 #include "proto/resp/resp.h"
 
 #include "broker/users.h"
@@ -71,6 +72,22 @@ static void set_authed(resp_cli_t *cl, int authed)
 	cl->parser.unauth = !authed;
 }
 
+void resp_conn_default(resp_cli_t *cl)
+{
+	free(cl->user);
+	cl->user = NULL;
+	users_t *db = cl->srv->b ? cl->srv->b->users : NULL;
+	if (db && users_find(db, "default", 7)) {
+		const acl_user_t *u = resp_acl_user(cl->srv, "default", 7);
+		int open = u && u->on && u->nopass;
+		set_authed(cl, open);
+		if (open && !(cl->user = strdup("default")))
+			abort();
+		return;
+	}
+	set_authed(cl, !resp_auth_required(cl->srv));
+}
+
 RESP_HANDLER(resp_c_reset)
 {
 	(void)argc;
@@ -78,9 +95,7 @@ RESP_HANDLER(resp_c_reset)
 	cl->proto = 2;
 	free(cl->name);
 	cl->name = NULL;
-	set_authed(cl, !has_password(cl));
-	free(cl->user);
-	cl->user = NULL;
+	resp_conn_default(cl);
 	resp_simple(cl->out, "RESET");
 	return 0;
 }

@@ -175,8 +175,7 @@ static int on_open(conn_t *c, void *srvp)
 	cl->proto = 2;
 	resp_parser_init(&cl->parser, srv->cfg->proto_max_bulk_len);
 	cl->parser.max_request = (size_t)srv->cfg->max_request_bytes;
-	cl->authed = !resp_auth_required(srv);
-	cl->parser.unauth = !cl->authed;
+	resp_conn_default(cl); /* c_conn.c */
 	cl->ctime_ms = time_wall_ms();
 	cl->last_ms = time_mono_ms();
 	c->pdata = cl;

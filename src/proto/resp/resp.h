@@ -95,6 +95,10 @@ void resp_serve_ready(resp_srv_t *srv);
 /* c_conn.c: whether new connections must AUTH (requirepass, or users in
  * the broker's user database). */
 int resp_auth_required(const resp_srv_t *srv);
+/* A new or RESET connection is the default user: logged in at once unless
+ * it needs a password. A "default" user in the database (ACL SETUSER
+ * default ...) brings its rules, and on + nopass logs in, as in Redis. */
+void resp_conn_default(resp_cli_t *cl);
 /* The ACL verdict on running cmd (c_acl_check.c), for a client logged in
  * as a user: why not, without replying (scripts word refusals their own
  * way), or checked and answered (0 allowed, 1 refused with NOPERM, -1
