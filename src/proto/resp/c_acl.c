@@ -8,8 +8,9 @@
  * user created through Kafka (no text) has full access. Redis passwords
  * are kept as Redis keeps them, SHA-256 hashes in the rules (what ACL LIST
  * shows); the last password set with >pass is also the user's SCRAM
- * credential, so it works over Kafka SASL; removing passwords removes the
- * SCRAM credential unless the removed one is known not to be it.
+ * credential, so it works over Kafka SASL; removing any password removes
+ * the SCRAM credential (a hash does not tell whether it was that one),
+ * unless the same command sets a new one with >password.
  * Loop thread only.
  */
 #include "broker/users.h"
@@ -131,8 +132,8 @@ RESP_HANDLER(resp_c_acl_getuser)
 }
 
 /* Mirrors the Redis passwords into the SCRAM credentials (Kafka SASL):
- * the last >password set becomes them; when passwords were removed, they
- * go, unless the user keeps the very password (checked by deriving it). */
+ * the last >password set becomes them; when passwords were removed and
+ * none was set, they go (the removed one may have been theirs). */
 static int mirror_scram(users_t *d, const char *name, size_t n, const acl_user_t *u)
 {
 	if (u->last_pass)
