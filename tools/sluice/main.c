@@ -19,9 +19,9 @@
 	"localhost:11300)\n"
 
 #define USERS_OPTS "[--redis HOST:PORT] [--user ADMIN --password P] [--tls-ca FILE] "
-#define USERS_HELP                                                                       \
-	"  --redis HOST:PORT        sluiced's RESP port (env SLUICE_REDIS, default "     \
-	"localhost:6379)\n"                                                              \
+#define USERS_HELP                                                                          \
+	"  --redis HOST:PORT        sluiced's RESP port (env SLUICE_REDIS, default "        \
+	"localhost:6379)\n"                                                                 \
 	"  --user, --password       the admin's credentials (a user allowed ACL SETUSER)\n" \
 	"  --tls-ca FILE            connect over TLS, trusting this CA\n"
 
