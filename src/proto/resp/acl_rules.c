@@ -46,6 +46,10 @@ static char *dupn(const char *p, size_t n)
 	return s;
 }
 
+#define TOO_MANY                                                                             \
+	"sluice keeps at most 128 command rules and 1024 key patterns and channel patterns " \
+	"per user"
+
 /* Patterns are stored space-separated: Redis refuses spaces in them too. */
 static int has_space(const char *p, size_t n)
 {
@@ -263,8 +267,6 @@ static int known_target(const char *w, size_t n, int allow)
 	return allow; /* first-arg rule: "+select|0" */
 }
 
-static void minimize(acl_user_t *u);
-
 static void add_rule(acl_user_t *u, int allow, const char *w, size_t n)
 {
 	char *what = dupn(w, n);
@@ -285,7 +287,6 @@ static void add_rule(acl_user_t *u, int allow, const char *w, size_t n)
 	u->nrules = k;
 	u->rules = grow(u->rules, u->nrules, sizeof *u->rules);
 	u->rules[u->nrules++] = (acl_cmdrule_t){allow, what};
-	minimize(u);
 }
 
 static int rule_matches(const char *what, const resp_cmd_t *top, const resp_cmd_t *cmd, int has_sub,
@@ -335,8 +336,10 @@ static size_t perms(const acl_user_t *u, unsigned char *out)
 
 /* Drops the rules that change no permission ("+get" after "+@all", "-get
  * +get", "+@read -@read"), as Redis's recomputed description has none.
- * First-argument rules ("+select|0") are kept: the table cannot show them. */
-static void minimize(acl_user_t *u)
+ * First-argument rules ("+select|0") are kept: the table cannot show them.
+ * Each removal keeps every permission as it was, so the result is
+ * equivalent; the cost is rules^2 x commands, hence ACL_MAX_RULES. */
+void acl_minimize(acl_user_t *u)
 {
 	size_t n = perms(u, NULL);
 	unsigned char *want = malloc(n), *now = malloc(n);
@@ -390,6 +393,10 @@ static int key_pattern(acl_user_t *u, const char *m, size_t n, const char **why)
 	} else {
 		flags = ACL_R | ACL_W;
 	}
+	if (u->nkeys >= ACL_MAX_ITEMS) {
+		*why = TOO_MANY;
+		return -1;
+	}
 	if (u->allkeys) {
 		*why = "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid "
 		       "and does not have any effect. Try 'resetkeys' to start with an empty list "
@@ -416,6 +423,10 @@ static int key_pattern(acl_user_t *u, const char *m, size_t n, const char **why)
 
 static int chan_pattern(acl_user_t *u, const char *p, size_t n, const char **why)
 {
+	if (u->nchans >= ACL_MAX_ITEMS) {
+		*why = TOO_MANY;
+		return -1;
+	}
 	if (u->allchans) {
 		*why = "Adding a pattern after the * pattern (or the 'allchannels' flag) is not "
 		       "valid and does not have any effect. Try 'resetchannels' to start with an "
@@ -635,6 +646,10 @@ int acl_apply(acl_user_t *u, const char *m, size_t n, const char **why)
 		clear_rules(u);
 		u->allcmds = is(m, n, "allcommands") || is(m, n, "+@all");
 	} else if ((m[0] == '+' || m[0] == '-') && !has_space(m, n)) {
+		if (u->nrules >= ACL_MAX_RULES) {
+			*why = TOO_MANY;
+			return -1;
+		}
 		if (!known_target(m + 1, n - 1, m[0] == '+')) {
 			*why = "Unknown command or category name in ACL";
 			return -1;

@@ -16,7 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { ACL_R = 1, ACL_W = 2 }; /* key pattern permissions (%R~, %W~, ~ = both) */
+enum { ACL_R = 1, ACL_W = 2 };
+
+/* At most this many key patterns and channel patterns (each), and command
+ * rules, per user: SETUSER's work and the stored text stay bounded. */
+#define ACL_MAX_ITEMS 1024
+#define ACL_MAX_RULES 128
+/* The longest stored rules text (ACL SETUSER refuses more). */
+#define ACL_MAX_TEXT 65536 /* key pattern permissions (%R~, %W~, ~ = both) */
 
 typedef struct acl_pat {
 	char *p;
@@ -57,6 +64,9 @@ void acl_user_from_text(acl_user_t *u, const char *text);
 /* Applies one modifier. 0, or -1 with Redis's reason in *why (the caller
  * formats "ERR Error in ACL SETUSER modifier '<m>': <why>"). */
 int acl_apply(acl_user_t *u, const char *m, size_t n, const char **why);
+/* Drops the command rules that change no permission, as Redis's
+ * description has none: once, after a SETUSER's modifiers. */
+void acl_minimize(acl_user_t *u);
 /* The canonical text (malloc'd): flags, #passwords, keys, channels,
  * commands, as ACL LIST prints after "user <name> ". */
 char *acl_describe(const acl_user_t *u);

@@ -183,7 +183,15 @@ RESP_HANDLER(resp_c_acl_setuser)
 			return 0;
 		}
 	}
+	acl_minimize(&u);
 	char *text = acl_describe(&u);
+	if (strlen(text) > ACL_MAX_TEXT) {
+		resp_errorf(cl->out, "ERR the rules of a user are limited to %d bytes in sluice",
+		            ACL_MAX_TEXT);
+		free(text);
+		acl_user_deinit(&u);
+		return 0;
+	}
 	int rc = mirror_scram(d, nm->p, nm->len, &u);
 	if (rc == 0)
 		rc = users_set_acl(d, nm->p, nm->len, text);

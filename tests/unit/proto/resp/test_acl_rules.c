@@ -21,6 +21,7 @@ static acl_user_t user_of(const char *mods)
 		const char *why;
 		CHECK_MSG(acl_apply(&u, m, strlen(m), &why) == 0, "%s: %s", m, why);
 	}
+	acl_minimize(&u);
 	return u;
 }
 
@@ -137,5 +138,30 @@ TEST(acl_rules_checks)
 	CHECK_EQ(verdict(&u, "auth x y", &bad), RESP_ACL_OK); /* no-auth commands */
 	CHECK(acl_pass_ok(&u, "pw", 2));
 	CHECK(!acl_pass_ok(&u, "pw2", 3));
+	acl_user_deinit(&u);
+}
+
+TEST(acl_rules_bounded)
+{
+	acl_user_t u;
+	acl_user_init(&u);
+	char m[32];
+	const char *why = "";
+	int i;
+	for (i = 0; i < ACL_MAX_ITEMS; i++) {
+		snprintf(m, sizeof m, "~k%d", i);
+		CHECK_EQ(acl_apply(&u, m, strlen(m), &why), 0);
+	}
+	CHECK_EQ(acl_apply(&u, "~one-more", 9, &why), -1);
+	CHECK(strstr(why, "at most 128 command rules and 1024") != NULL);
+	/* 128 command rules, minimized once, stay quick. */
+	const resp_cmd_t *c;
+	for (size_t k = 0, n = 0; (c = resp_cmd_at(k)) && n < ACL_MAX_RULES; k++, n++) {
+		snprintf(m, sizeof m, "%c%s", n % 2 ? '+' : '-', c->name);
+		CHECK_EQ(acl_apply(&u, m, strlen(m), &why), 0);
+	}
+	CHECK_EQ(acl_apply(&u, "+@read", 6, &why), -1);
+	acl_minimize(&u);
+	CHECK(u.nrules > 0 && u.nrules <= ACL_MAX_RULES / 2 + 1);
 	acl_user_deinit(&u);
 }
