@@ -265,8 +265,12 @@ RULES = [
     ("admin", ["ACL", "SAVE"]),
     ("admin", ["ACL", "LOG", "x"]),
     ("admin", ["ACL", "LOG", "1", "2"]),
-    # The default user's rules apply to connections that never AUTH.
-    ("admin", ["ACL", "SETUSER", "default", "on", "nopass", "-@all", "+ping"]),
+    # The default user's rules apply to connections that never AUTH, and
+    # at once to one logged in as default already.
+    ("admin", ["ACL", "SETUSER", "default", "on", "nopass", "+@all"]),
+    ("anon0", ["GET", "k"]),
+    ("admin", ["ACL", "SETUSER", "default", "-@all", "+ping"]),
+    ("anon0", ["GET", "k"]),
     ("anon", ["PING"]),
     ("anon", ["GET", "k"]),
     ("anon", ["ACL", "WHOAMI"]),
@@ -408,3 +412,31 @@ def test_acllog_max_len_and_grouping(tmp_path):
         assert b"user=u " in dict(zip(log[0][::2], log[0][1::2]))[b"client-info"]
     finally:
         s.stop()
+
+
+def default_user_session(port):
+    a, b = raw(port), raw(port)
+    out = [cmd(a, "AUTH", "rp"), cmd(b, "AUTH", "rp"), cmd(a, "SET", "k", "1"),
+           cmd(a, "ACL", "SETUSER", "default", "-@all", "+ping", "+acl", "+get", "resetkeys",
+               "~k"),
+           cmd(b, "SET", "k", "2"), cmd(b, "GET", "k"), cmd(b, "GET", "other"),
+           cmd(a, "ACL", "WHOAMI"), cmd(a, "ACL", "GETUSER", "default")]
+    for sk, _ in (a, b):
+        sk.close()
+    return out
+
+
+def test_requirepass_connections_follow_default_rules(tmp_path):
+    """Connections logged in with requirepass are the default user: rules
+    given to it apply to them at once, as in Redis."""
+    with sluice.redis_ref(["--requirepass", "rp"]) as ref:
+        want = default_user_session(ref.port)
+    s = sluice.Sluiced(data_dir=str(tmp_path / "d"), listeners=("resp",),
+                       extra=["--requirepass=rp"])
+    try:
+        got = default_user_session(s.port("resp"))
+    finally:
+        s.stop()
+    # (GETUSER's command rules in Redis's random hash order: compared sorted)
+    assert got[:8] == want[:8] and commands_sorted(got[8]) == commands_sorted(want[8])
+    assert want[4].startswith(b"-NOPERM") and want[5] == b"$1\r\n1\r\n"

@@ -377,8 +377,15 @@ static void kick_one(conn_t *c, void *arg)
 {
 	struct kick *k = arg;
 	resp_cli_t *cl = c->pdata;
-	if (!cl || cl->srv != k->srv || conn_is_closed(c) || !cl->user ||
-	    strcmp(cl->user, k->user) != 0)
+	if (!cl || cl->srv != k->srv || conn_is_closed(c))
+		return;
+	/* Connections logged in as the built-in default user (requirepass, or
+	 * no AUTH) become the database's "default" once it has rules, as in
+	 * Redis where they always were that user. */
+	if (!cl->user && cl->authed && !strcmp(k->user, "default") &&
+	    users_find(db(k->srv), "default", 7) && !(cl->user = strdup("default")))
+		abort();
+	if (!cl->user || strcmp(cl->user, k->user) != 0)
 		return;
 	const acl_user_t *u = resp_acl_user(k->srv, cl->user, strlen(cl->user));
 	if (!u || !subs_allowed(cl, u))
