@@ -165,3 +165,32 @@ TEST(acl_rules_bounded)
 	CHECK(u.nrules > 0 && u.nrules <= ACL_MAX_RULES / 2 + 1);
 	acl_user_deinit(&u);
 }
+
+/* Odd modifiers never crash, and whatever is accepted survives the stored
+ * text unchanged. */
+TEST(acl_rules_odd_modifiers_round_trip)
+{
+	static const char *const odd[] = {
+	    "",       "%",        "%R",          "%R~",       "%RW~",  "%WR~x",    "~",
+	    "&",      "+",        "-",           "+|",        "+get|", "+client|", "+client|id|x",
+	    "+@",     "-@",       "#",           "!",         ">",     "<",        "(",
+	    ")",      "+GET",     "+Client|ID",  "~\xff\x01", "&\x7f", ">\xff",    "ON",
+	    "NoPass", "+select|", "+select|0|1", "%r~lower",  "~a*",   "~a*"};
+	acl_user_t u;
+	acl_user_init(&u);
+	for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+		const char *why = "";
+		int rc = acl_apply(&u, odd[i], strlen(odd[i]), &why);
+		CHECK_MSG(rc == 0 || (why && *why), "%s", odd[i]);
+	}
+	acl_minimize(&u);
+	char *t = acl_describe(&u);
+	acl_user_t v;
+	acl_user_from_text(&v, t);
+	char *t2 = acl_describe(&v);
+	CHECK_STR(t2, t);
+	free(t);
+	free(t2);
+	acl_user_deinit(&u);
+	acl_user_deinit(&v);
+}
