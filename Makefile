@@ -77,7 +77,7 @@ FUZZERS  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c
 # error table). Position-independent, symbols hidden unless marked SL_API.
 LIB_SRC  := $(call rwildcard,lib,*.c) src/core/err.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/pic/%.o)
-LIB_LIBS := -lrdkafka -lyaml -lpthread
+LIB_LIBS := -lrdkafka -lyaml -lpthread -lssl -lcrypto
 SOVERSION := 0
 LIBVERSION := 0.1.0
 CLI_SRC  := $(call rwildcard,tools/sluice,*.c)

@@ -55,6 +55,9 @@ const conf_key CONF_KEYS[] = {
     {"beanstalks", "Beanstalks", CONF_LIST, "", 0, 0, NULL},
     {"redis", "Redis", CONF_STR, "", 0, 0, NULL},
     {"redis.password", "RedisPass", CONF_STR, "", 0, 0, NULL},
+    {"redis.user", "RedisUser", CONF_STR, "", 0, 0, NULL},
+    {"redis.tls", "RedisTls", CONF_BOOL, "false", 0, 0, NULL},
+    {"beanstalks.tls", "BeanstalkTls", CONF_BOOL, "false", 0, 0, NULL},
     {"dedupe.ttl", "DedupeTtl", CONF_INT, "3600", 1, 31536000, NULL},
 };
 const int CONF_NKEYS = (int)(sizeof CONF_KEYS / sizeof CONF_KEYS[0]);

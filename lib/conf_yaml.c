@@ -8,7 +8,8 @@
  *   Brokers: [a, b]                      -> brokers = "a,b"
  *   Topics:  [a, b]                      -> topic = "a,b"
  *   Beanstalks: [{Endpoint: e, Tube: t}] -> beanstalks = "e/t,…"
- *   Redis: {Host: h, Pass: p, Type: node} -> redis = h, redis.password = p
+ *   Redis: {Host: h, Pass: p, Type: node, User: u, Tls: b} -> redis = h,
+ *       redis.password = p, redis.user = u, redis.tls = b
  * go-zero's service keys are accepted and ignored so a whole service file
  * loads; so are kq's ForceCommit and CommitInOrder (sluice always commits
  * in order, and always moves on after the last attempt). Anything else
@@ -141,12 +142,15 @@ static int set_redis(const loader *l, const yaml_node_t *v)
 			rc = set_scalar(l, conf_index("redis"), shown, val);
 		else if (!strcmp(kn, "Pass"))
 			rc = set_scalar(l, conf_index("redis.password"), shown, val);
+		else if (!strcmp(kn, "User"))
+			rc = set_scalar(l, conf_index("redis.user"), shown, val);
+		else if (!strcmp(kn, "Tls"))
+			rc = set_scalar(l, conf_index("redis.tls"), shown, val);
 		else if (!strcmp(kn, "Type"))
 			rc = strcmp((char *)val->data.scalar.value, "node") == 0
 			         ? 0
 			         : fail(l, val, shown, "only node is supported");
-		else if (!strcmp(kn, "Tls") || !strcmp(kn, "NonBlock") ||
-		         !strcmp(kn, "PingTimeout"))
+		else if (!strcmp(kn, "NonBlock") || !strcmp(kn, "PingTimeout"))
 			rc = 0;
 		else
 			rc = fail(l, k, shown, "unknown key");

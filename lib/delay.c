@@ -37,6 +37,9 @@ int lib_dq_nodes(const sl_conf *c, dq_node_addr *out, int max)
 			               items[i], tube);
 		snprintf(out[i].endpoint, sizeof out[i].endpoint, "%.255s", items[i]);
 		snprintf(out[i].tube, sizeof out[i].tube, "%.203s", tube);
+		out[i].tls = lib_conf_bool(c, "beanstalks.tls");
+		snprintf(out[i].ca_file, sizeof out[i].ca_file, "%.511s",
+		         lib_conf_str(c, "ca.file"));
 		for (int k = 0; k < i; k++) {
 			/* Two copies on one node would count as two replicas. */
 			if (!strcmp(out[k].endpoint, out[i].endpoint) && !strcmp(out[k].tube, tube))
@@ -45,6 +48,12 @@ int lib_dq_nodes(const sl_conf *c, dq_node_addr *out, int max)
 		}
 	}
 	return n;
+}
+
+sl_jobs *lib_dq_connect(const dq_node_addr *a, int timeout_ms)
+{
+	return a->tls ? sl_jobs_connect_tls(a->endpoint, a->ca_file, timeout_ms)
+	              : sl_jobs_connect(a->endpoint, timeout_ms);
 }
 
 size_t lib_dq_frame(int64_t due_ns, char *buf, size_t cap)

@@ -54,7 +54,8 @@ struct sl_dq_consumer {
 	sl_job_error_cb err_cb; /* set before start; read by node threads */
 	void *err_user;
 	char redis[256]; /* "" = no de-duplication */
-	char *redis_pass;
+	char *redis_pass, *redis_user, *ca_file;
+	bool redis_tls;
 	int64_t ttl_s;
 
 	pthread_mutex_t mu; /* guards stop; cv wakes backoff waits */
@@ -103,7 +104,7 @@ static void report(sl_dq_consumer *c, int err, const char *fmt, ...)
 
 static sl_jobs *node_connect(cnode *cn, int *err)
 {
-	sl_jobs *j = sl_jobs_connect(cn->a.endpoint, IO_TIMEOUT_MS);
+	sl_jobs *j = lib_dq_connect(&cn->a, IO_TIMEOUT_MS);
 	if (!j) {
 		*err = SL_EIO;
 		return NULL;
@@ -125,7 +126,8 @@ static bool first_copy(cnode *cn, lib_resp **r, const char *body, size_t len)
 	sl_dq_consumer *c = cn->c;
 	if (!*r) {
 		int err = 0;
-		*r = lib_resp_connect(c->redis, c->redis_pass, IO_TIMEOUT_MS, &err);
+		lib_resp_opts o = {c->redis_user, c->redis_pass, c->redis_tls, c->ca_file};
+		*r = lib_resp_connect_opts(c->redis, &o, IO_TIMEOUT_MS, &err);
 		if (!*r) {
 			report(c, err, "%s/%s: redis %s: %s; job skipped", cn->a.endpoint,
 			       cn->a.tube, c->redis, sl_last_error());
@@ -263,7 +265,14 @@ sl_dq_consumer *sl_dq_consumer_new(const sl_conf *conf, sl_job_handler handler, 
 		return NULL;
 	}
 	snprintf(c->redis, sizeof c->redis, "%s", redis);
-	if (!(c->redis_pass = strdup(lib_conf_str(conf, "redis.password")))) {
+	c->redis_tls = lib_conf_bool(conf, "redis.tls");
+	c->redis_pass = strdup(lib_conf_str(conf, "redis.password"));
+	c->redis_user = strdup(lib_conf_str(conf, "redis.user"));
+	c->ca_file = strdup(lib_conf_str(conf, "ca.file"));
+	if (!c->redis_pass || !c->redis_user || !c->ca_file) {
+		free(c->redis_pass);
+		free(c->redis_user);
+		free(c->ca_file);
 		free(c);
 		lib_err(SL_ENOMEM, "out of memory");
 		return NULL;
@@ -340,6 +349,8 @@ void sl_dq_consumer_free(sl_dq_consumer *c)
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c->redis_pass);
+	free(c->redis_user);
+	free(c->ca_file);
 	free(c);
 }
 

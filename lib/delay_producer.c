@@ -53,7 +53,7 @@ static int node_open(pnode *pn)
 	if (lib_now_ms() < pn->retry_at)
 		return lib_err(pn->down_rc, "%s (retrying soon)", pn->down_why);
 	int rc = SL_EIO;
-	pn->j = sl_jobs_connect(pn->a.endpoint, IO_TIMEOUT_MS);
+	pn->j = lib_dq_connect(&pn->a, IO_TIMEOUT_MS);
 	if (pn->j && (rc = sl_jobs_use(pn->j, pn->a.tube)) == 0)
 		return 0;
 	sl_jobs_close(pn->j);

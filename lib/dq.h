@@ -23,7 +23,13 @@
 typedef struct dq_node_addr {
 	char endpoint[256]; /* host:port */
 	char tube[204];
+	bool tls;          /* beanstalks.tls (BeanstalkTls): connect over TLS */
+	char ca_file[512]; /* ca.file (CaFile): what TLS trusts; "" the system's CAs */
 } dq_node_addr;
+
+/* Connects to a node as its address says, plaintext or TLS (NULL with
+ * sl_last_error() on failure). */
+sl_jobs *lib_dq_connect(const dq_node_addr *a, int timeout_ms);
 
 /* Parses the beanstalks key ("host:port/tube" list; tube "default" when
  * there is no '/'). Returns the node count (>= 1) or SL_ECONF naming the

@@ -143,7 +143,7 @@ static int read_body(sl_jobs *j, const char *cmd, uint64_t size, char **out)
 	return 0;
 }
 
-sl_jobs *sl_jobs_connect(const char *addr, int timeout_ms)
+static sl_jobs *jobs_open(const char *addr, int tls, const char *ca_file, int timeout_ms)
 {
 	if (!addr) {
 		lib_err(SL_EINVAL, "sl_jobs_connect: NULL address");
@@ -156,11 +156,23 @@ sl_jobs *sl_jobs_connect(const char *addr, int timeout_ms)
 	}
 	j->io_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
 	snprintf(j->addr, sizeof j->addr, "%s", addr);
-	if (lib_net_open(&j->conn, addr, j->io_ms)) {
+	int rc = tls ? lib_net_open_tls(&j->conn, addr, ca_file, j->io_ms)
+	             : lib_net_open(&j->conn, addr, j->io_ms);
+	if (rc) {
 		free(j);
 		return NULL;
 	}
 	return j;
+}
+
+sl_jobs *sl_jobs_connect(const char *addr, int timeout_ms)
+{
+	return jobs_open(addr, 0, NULL, timeout_ms);
+}
+
+sl_jobs *sl_jobs_connect_tls(const char *addr, const char *ca_file, int timeout_ms)
+{
+	return jobs_open(addr, 1, ca_file, timeout_ms);
 }
 
 bool lib_jobs_is_open(const sl_jobs *j)

@@ -10,6 +10,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +102,7 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline, int *out)
 int lib_net_open(lib_conn *c, const char *addr, int timeout_ms)
 {
 	c->fd = -1;
+	c->ssl = NULL;
 	c->start = c->end = 0;
 	char host[256], port[8];
 	int p;
@@ -128,16 +132,135 @@ int lib_net_open(lib_conn *c, const char *addr, int timeout_ms)
 
 void lib_net_close(lib_conn *c)
 {
+	if (c->ssl)
+		SSL_free(c->ssl); /* no close_notify: the socket closes next */
+	c->ssl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
 	c->start = c->end = 0;
 }
 
+/* --- TLS ---------------------------------------------------------------------- */
+
+/* Waits for what OpenSSL asked for after ret; 0 to retry, else the error. */
+static int tls_wait(lib_conn *c, int ret, int64_t deadline, const char *what)
+{
+	int e = SSL_get_error(c->ssl, ret);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		int rc = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+		if (rc == SL_ETIMEDOUT)
+			return lib_err(SL_ETIMEDOUT, "%s: timed out", what);
+		return rc ? lib_err(SL_EIO, "%s: %s", what, strerror(errno)) : 0;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
+		return lib_err(SL_EIO, "connection closed by the server");
+	char msg[256];
+	ERR_error_string_n(ERR_get_error(), msg, sizeof msg);
+	ERR_clear_error();
+	return lib_err(SL_EIO, "%s: TLS: %s", what, msg);
+}
+
+static int tls_writev(lib_conn *c, struct iovec *iov, int n, int64_t deadline)
+{
+	for (int i = 0; i < n; i++) {
+		const char *p = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+		while (left > 0) {
+			int chunk = left > (1 << 30) ? 1 << 30 : (int)left;
+			int w = SSL_write(c->ssl, p, chunk);
+			if (w > 0) {
+				p += w;
+				left -= (size_t)w;
+				continue;
+			}
+			int rc = tls_wait(c, w, deadline, "write");
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int tls_fill(lib_conn *c, int64_t deadline)
+{
+	for (;;) {
+		int r = SSL_read(c->ssl, c->buf + c->end, (int)(sizeof c->buf - c->end));
+		if (r > 0) {
+			c->end += (size_t)r;
+			return 0;
+		}
+		int rc = tls_wait(c, r, deadline, "read");
+		if (rc == SL_ETIMEDOUT)
+			return lib_err(SL_ETIMEDOUT, "no reply from the server in time");
+		if (rc)
+			return rc;
+	}
+}
+
+int lib_net_open_tls(lib_conn *c, const char *addr, const char *ca_file, int timeout_ms)
+{
+	int rc = lib_net_open(c, addr, timeout_ms);
+	if (rc)
+		return rc;
+	char host[256];
+	int port;
+	(void)lib_net_split(addr, host, sizeof host, &port);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		lib_net_close(c);
+		return lib_err(SL_ENOMEM, "TLS: out of memory");
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	int ok = ca_file && *ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+	                             : SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		SSL_CTX_free(ctx);
+		lib_net_close(c);
+		ERR_clear_error();
+		return lib_err(SL_EINVAL, "TLS: cannot load the CA file %.200s",
+		               ca_file && *ca_file ? ca_file : "(system default)");
+	}
+	c->ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx); /* the SSL holds its own reference */
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+		lib_net_close(c);
+		return lib_err(SL_ENOMEM, "TLS: out of memory");
+	}
+	/* The certificate must name what was dialled: an IP address against
+	 * its IP SANs, a host name against its DNS names (and SNI). */
+	X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+	if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
+		X509_VERIFY_PARAM_set1_host(vp, host, 0);
+		SSL_set_tlsext_host_name(c->ssl, host);
+	}
+	int64_t deadline = lib_net_deadline(timeout_ms);
+	for (;;) {
+		int r = SSL_connect(c->ssl);
+		if (r == 1)
+			return 0;
+		long v = SSL_get_verify_result(c->ssl);
+		rc = v != X509_V_OK
+		         ? lib_err(SL_EIO, "TLS %.200s: certificate verification failed: %s", addr,
+		                   X509_verify_cert_error_string(v))
+		         : tls_wait(c, r, deadline, "TLS handshake");
+		if (rc) {
+			ERR_clear_error();
+			lib_net_close(c);
+			return rc;
+		}
+	}
+}
+
+/* --- plaintext and TLS ---------------------------------------------------------- */
+
 int lib_net_writev(lib_conn *c, struct iovec *iov, int n, int64_t deadline)
 {
 	if (c->fd < 0)
 		return lib_err(SL_ECLOSED, "connection is closed");
+	if (c->ssl)
+		return tls_writev(c, iov, n, deadline);
 	while (n > 0) {
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
 		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
@@ -177,6 +300,8 @@ static int fill(lib_conn *c, int64_t deadline)
 		c->end -= c->start;
 		c->start = 0;
 	}
+	if (c->ssl)
+		return tls_fill(c, deadline);
 	for (;;) {
 		ssize_t r = recv(c->fd, c->buf + c->end, sizeof c->buf - c->end, 0);
 		if (r > 0) {
@@ -234,7 +359,7 @@ int lib_net_read_exact(lib_conn *c, void *dst, size_t n, int64_t deadline)
 		size_t have = c->end - c->start;
 		if (have == 0) {
 			/* Large bodies go straight to dst, skipping the buffer. */
-			if (n >= sizeof c->buf) {
+			if (n >= sizeof c->buf && !c->ssl) {
 				ssize_t r = recv(c->fd, out, n, 0);
 				if (r > 0) {
 					out += r;

@@ -7,6 +7,10 @@
  * deadline) and waits with poll(), so a dead server costs at most the
  * caller's timeout. Writes use MSG_NOSIGNAL: a closed peer is SL_EIO, never
  * SIGPIPE. A lib_conn belongs to one thread at a time.
+ *
+ * TLS (OpenSSL, 1.2 or 1.3) when opened with lib_net_open_tls: the server's
+ * certificate is verified against a CA file (or the system's store) and
+ * its name or IP address, as go-zero's CaFile does.
  */
 #ifndef SL_LIB_NETIO_H
 #define SL_LIB_NETIO_H
@@ -18,8 +22,9 @@
 #include "lib.h"
 
 typedef struct lib_conn {
-	int fd;            /* -1 when closed */
-	size_t start, end; /* unread bytes are buf[start..end) */
+	int fd;             /* -1 when closed */
+	struct ssl_st *ssl; /* NULL: plaintext */
+	size_t start, end;  /* unread bytes are buf[start..end) */
 	char buf[8192];
 } lib_conn;
 
@@ -30,6 +35,9 @@ int lib_net_split(const char *addr, char *host, size_t cap, int *port);
 /* Connects c to addr, waiting up to timeout_ms. SL_EINVAL (bad address),
  * SL_ETIMEDOUT or SL_EIO with sl_last_error() naming addr. */
 int lib_net_open(lib_conn *c, const char *addr, int timeout_ms);
+/* lib_net_open, then a TLS handshake trusting ca_file ("" or NULL: the
+ * system's CAs). SL_EIO with the verification error in sl_last_error(). */
+int lib_net_open_tls(lib_conn *c, const char *addr, const char *ca_file, int timeout_ms);
 void lib_net_close(lib_conn *c);
 
 /* Writes every byte of iov[0..n). */

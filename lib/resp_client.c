@@ -105,21 +105,29 @@ static int call(lib_resp *r, const char *cmd, int argc, const char *const *argv)
 
 lib_resp *lib_resp_connect(const char *addr, const char *password, int timeout_ms, int *err)
 {
+	lib_resp_opts o = {.password = password};
+	return lib_resp_connect_opts(addr, &o, timeout_ms, err);
+}
+
+lib_resp *lib_resp_connect_opts(const char *addr, const lib_resp_opts *o, int timeout_ms, int *err)
+{
 	lib_resp *r = malloc(sizeof *r);
 	if (!r) {
 		*err = lib_err(SL_ENOMEM, "out of memory");
 		return NULL;
 	}
 	r->io_ms = timeout_ms > 0 ? timeout_ms : 5000;
-	int rc = lib_net_open(&r->conn, addr, r->io_ms);
+	int rc = o->tls ? lib_net_open_tls(&r->conn, addr, o->ca_file, r->io_ms)
+	                : lib_net_open(&r->conn, addr, r->io_ms);
 	if (rc) {
 		free(r);
 		*err = rc;
 		return NULL;
 	}
-	if (password && *password) {
-		const char *argv[] = {"AUTH", password};
-		if ((rc = call(r, "AUTH", 2, argv)) < 0) {
+	if (o->password && *o->password) {
+		int with_user = o->user && *o->user;
+		const char *argv[] = {"AUTH", with_user ? o->user : o->password, o->password};
+		if ((rc = call(r, "AUTH", with_user ? 3 : 2, argv)) < 0) {
 			lib_resp_close(r);
 			*err = rc;
 			return NULL;
@@ -142,4 +150,99 @@ int lib_resp_set_nx_ex(lib_resp *r, const char *key, const char *value, int64_t 
 	snprintf(ttl, sizeof ttl, "%" PRId64, ttl_s);
 	const char *argv[] = {"SET", key, value, "NX", "EX", ttl};
 	return call(r, "SET", 6, argv);
+}
+
+/* --- one command, its reply as text ------------------------------------------------ */
+
+#define TEXT_MAX (16u << 20)
+
+typedef struct text_buf {
+	char *p;
+	size_t n, cap;
+} text_buf;
+
+static int text_add(text_buf *t, const char *p, size_t n)
+{
+	if (t->n + n + 2 > TEXT_MAX)
+		return lib_err(SL_ETOOBIG, "reply larger than %u bytes", TEXT_MAX);
+	if (t->n + n + 2 > t->cap) {
+		size_t cap = (t->n + n + 2) * 2;
+		char *q = realloc(t->p, cap);
+		if (!q)
+			return lib_err(SL_ENOMEM, "out of memory");
+		t->p = q;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->n, p, n);
+	t->n += n;
+	t->p[t->n] = 0;
+	return 0;
+}
+
+/* Appends one reply (arrays flattened, one element per line). */
+static int read_text(lib_resp *r, text_buf *t, int depth, int64_t deadline)
+{
+	char line[LINE_CAP];
+	int n = lib_net_read_line(&r->conn, line, sizeof line, deadline);
+	if (n < 0)
+		return closed(r, n);
+	char *end;
+	long long len = strtoll(line + 1, &end, 10);
+	switch (line[0]) {
+	case '+':
+	case ':':
+		return text_add(t, line + 1, (size_t)n - 1);
+	case '-':
+		return lib_err(SL_EREMOTE, "%.400s", line + 1);
+	case '$':
+		if (*end || len < -1 || len > (long long)TEXT_MAX)
+			break;
+		if (len >= 0) {
+			char *v = malloc((size_t)len + 2);
+			if (!v)
+				return closed(r, lib_err(SL_ENOMEM, "out of memory"));
+			int rc = lib_net_read_exact(&r->conn, v, (size_t)len + 2, deadline);
+			if (rc == 0)
+				rc = text_add(t, v, (size_t)len);
+			free(v);
+			if (rc)
+				return closed(r, rc);
+		}
+		return 0;
+	case '*':
+		if (*end || len < -1 || len > 1 << 24 || depth > 8)
+			break;
+		for (long long i = 0; i < len; i++) {
+			int rc = i ? text_add(t, "\n", 1) : 0;
+			if (rc == 0)
+				rc = read_text(r, t, depth + 1, deadline);
+			if (rc)
+				return rc == SL_EREMOTE ? rc : closed(r, rc);
+		}
+		return 0;
+	default:
+		break;
+	}
+	return closed(r, lib_err(SL_EPROTO, "unexpected reply \"%.100s\"", line));
+}
+
+int lib_resp_command(lib_resp *r, int argc, const char *const *argv, char **text)
+{
+	*text = NULL;
+	if (r->conn.fd < 0)
+		return lib_err(SL_ECLOSED, "%s: connection is closed", argv[0]);
+	int64_t deadline = lib_net_deadline(r->io_ms);
+	int rc = send_cmd(r, argc, argv, deadline);
+	if (rc)
+		return closed(r, rc);
+	text_buf t = {0};
+	rc = text_add(&t, "", 0);
+	if (rc == 0)
+		rc = read_text(r, &t, 0, deadline);
+	if (rc) {
+		free(t.p);
+		return rc;
+	}
+	*text = t.p;
+	return 0;
 }

@@ -43,6 +43,10 @@ typedef struct sl_jobs sl_jobs;
  * 10 s). The same timeout bounds the wait for each reply, beyond the
  * timeout a reserve asks for. NULL with sl_last_error() on failure. */
 SL_API sl_jobs *sl_jobs_connect(const char *addr, int timeout_ms);
+/* sl_jobs_connect over TLS (1.2 or 1.3; sluiced's beanstalkd listener with
+ * TLS): the server's certificate is verified against ca_file (NULL or "":
+ * the system's CAs) and against the host or IP address of addr. */
+SL_API sl_jobs *sl_jobs_connect_tls(const char *addr, const char *ca_file, int timeout_ms);
 SL_API void sl_jobs_close(sl_jobs *j);
 
 SL_API int sl_jobs_use(sl_jobs *j, const char *tube);

@@ -13,11 +13,17 @@
  * Comparison is constant-time and hides the length: both sides are
  * hashed with SHA-256 and the digests compared with CRYPTO_memcmp, so the
  * time a wrong guess takes says nothing about how much of it was right.
- * Failures are logged at info with the peer, never with what was sent.
+ * Failed logins are rate-limited and logged through the broker's user
+ * database (users_may_try / users_login_result, as Kafka SASL and Redis
+ * AUTH are): per user name (Basic's, or "(token)" for a bearer token) and
+ * peer host, after a few free failures each further one locks that pair
+ * out for a growing while, during which even the right credentials are
+ * refused; the log line has the user and the peer, never what was sent.
  * Loop thread only.
  */
 #include "http/http.h"
 
+#include "broker/users.h"
 #include "core/log.h"
 
 #include <openssl/crypto.h>
@@ -53,10 +59,11 @@ static int bearer_ok(const sl_config_t *c, const char *v, size_t n)
 	return ct_equal(v, n, c->http_auth_token, strlen(c->http_auth_token));
 }
 
-/* Basic base64(user:password) against http.auth.user/password. */
-static int basic_ok(const sl_config_t *c, const char *v, size_t n)
+/* Basic base64(user:password) against http.auth.user/password; the user
+ * name sent goes to who (truncated to whon - 1 bytes) for the rate limit. */
+static int basic_ok(const sl_config_t *c, const char *v, size_t n, char *who, size_t whon)
 {
-	if (!c->http_auth_password || !*c->http_auth_password || n == 0 || n > 1024 || n % 4)
+	if (n == 0 || n > 1024 || n % 4)
 		return 0;
 	unsigned char dec[1024];
 	int dn = EVP_DecodeBlock(dec, (const unsigned char *)v, (int)n);
@@ -67,6 +74,11 @@ static int basic_ok(const sl_config_t *c, const char *v, size_t n)
 		dn--;
 	if (n >= 2 && v[n - 2] == '=')
 		dn--;
+	const unsigned char *colon = memchr(dec, ':', (size_t)dn);
+	size_t un = colon ? (size_t)(colon - dec) : 0;
+	snprintf(who, whon, "%.*s", (int)(un < whon ? un : whon - 1), (const char *)dec);
+	if (!c->http_auth_password || !*c->http_auth_password)
+		return 0;
 	char want[1100];
 	int wn = snprintf(want, sizeof want, "%s:%s", c->http_auth_user ? c->http_auth_user : "",
 	                  c->http_auth_password);
@@ -85,12 +97,26 @@ int http_auth_ok(const http_req_t *r)
 	const char *v = r->authz;
 	size_t n = r->authz_len;
 	const sl_config_t *c = h->b->cfg;
-	int ok = 0;
-	if (n > 7 && strncasecmp(v, "Bearer ", 7) == 0)
+	users_t *u = h->b->users;
+	const char *mech = "http";
+	char who[USERS_NAME_MAX / 4] = "(token)";
+	int ok = 0, basic = n > 6 && strncasecmp(v, "Basic ", 6) == 0;
+	if (basic) {
+		mech = "http-basic";
+		who[0] = 0;
+		ok = basic_ok(c, v + 6, n - 6, who, sizeof who);
+	} else if (n > 7 && strncasecmp(v, "Bearer ", 7) == 0) {
+		mech = "http-token";
 		ok = bearer_ok(c, v + 7, n - 7);
-	else if (n > 6 && strncasecmp(v, "Basic ", 6) == 0)
-		ok = basic_ok(c, v + 6, n - 6);
-	if (!ok)
+	}
+	/* The lock is checked after the comparison so that a locked request
+	 * takes the same time as any other. */
+	size_t wn = strlen(who);
+	if (u && users_may_try(u, who, wn, r->c->peer) < 0)
+		ok = 0, mech = "locked";
+	if (u)
+		users_login_result(u, who, wn, ok, mech, r->c->peer);
+	else if (!ok)
 		log_info(h->b->log, "http: %s: authentication failed for %s %s", r->c->peer,
 		         r->method, r->path);
 	return ok;

@@ -59,11 +59,40 @@ def test_token_and_basic_protect_everything_but_health(tmp_path):
                     {"Authorization": "Basic !!!!"}):
             assert get(port, "/api/v1/overview", bad)[0] == 401, bad
         deadline = time.monotonic() + 10
-        while "authentication failed" not in sl.stderr():
+        while "failed login of user 'ops'" not in sl.stderr():
             assert time.monotonic() < deadline
             time.sleep(0.02)
         log = sl.stderr()
         assert "127.0.0.1:" in log and TOKEN[:-1] not in log and "wrong" not in log
+
+
+def test_failed_logins_are_rate_limited_per_user_and_peer(tmp_path):
+    """As Kafka SASL and Redis AUTH (users.c): after a few free failures the
+    user is locked out from that host for a growing while (up to 5 s), even
+    with the right password; logged with the user and the peer, never the
+    password; the lock ends by itself and another user is not affected."""
+    extra = ["--http.auth.token=" + TOKEN, "--http.auth.user=ops", "--http.auth.password=right-pw"]
+    with sluice.Sluiced(data_dir=str(tmp_path / "d"), listeners=("http",), extra=extra) as sl:
+        port = sl.port("http")
+        assert get(port, "/api/v1/overview", basic("ops", "right-pw"))[0] == 200
+        for _ in range(12):  # 5 free, then locks of 0.1 s doubling up to 5 s
+            assert get(port, "/api/v1/overview", basic("ops", "guess-pw"))[0] == 401
+        # Locked: the right password is refused too (the lock is 5 s now).
+        assert get(port, "/api/v1/overview", basic("ops", "right-pw"))[0] == 401
+        # The token is another identity: not locked.
+        assert get(port, "/api/v1/overview", {"Authorization": "Bearer " + TOKEN})[0] == 200
+        # Every try while locked counts as a failure (as users.c does for
+        # every protocol), so wait out the longest lock before each try.
+        deadline = time.monotonic() + 40
+        while True:
+            time.sleep(5.5)
+            if get(port, "/api/v1/overview", basic("ops", "right-pw"))[0] == 200:
+                break
+            assert time.monotonic() < deadline, "the lock never ended"
+        log = sl.stderr()
+        assert "failed login of user 'ops' from 127.0.0.1" in log
+        assert "(locked," in log and "(http-basic," in log
+        assert "guess-pw" not in log and "right-pw" not in log
 
 
 def test_metrics_auth_and_no_auth_configured(tmp_path):

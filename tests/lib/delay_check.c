@@ -151,6 +151,19 @@ static sl_conf *make_conf(const char *beanstalks, const char *redis)
 		fprintf(stderr, "conf: %s\n", sl_last_error());
 		exit(2);
 	}
+	/* DELAY_CHECK_CONF: more "key=value" settings, ';'-separated (TLS, the
+	 * Redis user), as a go-zero config would carry them. */
+	const char *more = getenv("DELAY_CHECK_CONF");
+	char buf[2048];
+	snprintf(buf, sizeof buf, "%s", more ? more : "");
+	for (char *save = NULL, *kv = strtok_r(buf, ";", &save); kv;
+	     kv = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq || (*eq = 0, sl_conf_set(c, kv, eq + 1))) {
+			fprintf(stderr, "conf: DELAY_CHECK_CONF: %s\n", sl_last_error());
+			exit(2);
+		}
+	}
 	return c;
 }
 
@@ -424,6 +437,7 @@ static int mode_produce(const char *beanstalks, const char *delay_ms, const char
 	sl_dq_producer *p = sl_dq_producer_new(c);
 	if (!p) {
 		fprintf(stderr, "producer: %s\n", sl_last_error());
+		sl_conf_free(c);
 		return 2;
 	}
 	char id[1024];

@@ -152,6 +152,10 @@ int cmd_jobs_kick(cli_t *cli, int argc, char **argv);
 int cmd_jobs_stats(cli_t *cli, int argc, char **argv);
 int cmd_jobs_tubes(cli_t *cli, int argc, char **argv);
 int cmd_status(cli_t *cli, int argc, char **argv);
+int cmd_users_add(cli_t *cli, int argc, char **argv);
+int cmd_users_list(cli_t *cli, int argc, char **argv);
+int cmd_users_delete(cli_t *cli, int argc, char **argv);
+int cmd_users_passwd(cli_t *cli, int argc, char **argv);
 int cmd_bench(cli_t *cli, int argc, char **argv);
 
 #endif

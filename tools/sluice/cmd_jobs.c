@@ -90,7 +90,9 @@ static int open_jobs(cli_t *cli, int argc, char **argv, jobs_opts *o, sl_jobs **
 		o->addr = getenv("SLUICE_BEANSTALK");
 	if (!o->addr || !*o->addr)
 		o->addr = "localhost:11300";
-	*j = sl_jobs_connect(o->addr, cli->timeout_ms);
+	const char *ca = sl_conf_get(cli->conf, "ca.file"); /* --tls-ca: TLS */
+	*j = ca && *ca ? sl_jobs_connect_tls(o->addr, ca, cli->timeout_ms)
+	               : sl_jobs_connect(o->addr, cli->timeout_ms);
 	if (!*j)
 		return cli_fail("jobs: %s", sl_last_error());
 	if (o->tube && (rc = sl_jobs_use(*j, o->tube)))

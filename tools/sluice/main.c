@@ -18,6 +18,13 @@
 	"  --beanstalk HOST:PORT    beanstalkd server (env SLUICE_BEANSTALK, default " \
 	"localhost:11300)\n"
 
+#define USERS_OPTS "[--redis HOST:PORT] [--user ADMIN --password P] [--tls-ca FILE] "
+#define USERS_HELP                                                                          \
+	"  --redis HOST:PORT        sluiced's RESP port (env SLUICE_REDIS, default "        \
+	"localhost:6379)\n"                                                                 \
+	"  --user, --password       the admin's credentials (a user allowed ACL SETUSER)\n" \
+	"  --tls-ca FILE            connect over TLS, trusting this CA\n"
+
 /* clang-format off */
 const cli_cmd CLI_COMMANDS[] = {
     {"produce", "produce one message per line of stdin (or --value) to a topic", cmd_produce,
@@ -107,6 +114,19 @@ const cli_cmd CLI_COMMANDS[] = {
      "[--beanstalk HOST:PORT] [--tube TUBE | --id ID]\n\n" BSTK
      "Prints the server's YAML reply as it is."},
     {"jobs tubes", "list tubes", cmd_jobs_tubes, "[--beanstalk HOST:PORT]\n\n" BSTK},
+    {"users add", "add a user (Kafka SASL, Redis AUTH and ACL, one database)", cmd_users_add,
+     USERS_OPTS "USER [--new-password P] [--rules RULES]\n\n" USERS_HELP
+     "  --new-password P         the user's password (default: asked on the terminal\n"
+     "                           without echo, or one line of stdin)\n"
+     "  --rules RULES            Redis ACL rules (default \"~* &* +@all\")"},
+    {"users list", "list the users", cmd_users_list,
+     USERS_OPTS "[--long]\n\n" USERS_HELP
+     "  --long                   print each user's rules (ACL LIST)"},
+    {"users delete", "delete a user (its connections are closed)", cmd_users_delete,
+     USERS_OPTS "USER\n\n" USERS_HELP},
+    {"users passwd", "set a user's password (replacing its passwords)", cmd_users_passwd,
+     USERS_OPTS "USER [--new-password P]\n\n" USERS_HELP
+     "  --new-password P         the new password (default: asked without echo)"},
     {"status", "show what a sluiced serves: ports, topics, groups, tubes, disk use", cmd_status,
      "[--http HOST:PORT] [--json]\n\n"
      "  --http HOST:PORT         sluiced's HTTP port (env SLUICE_HTTP, default localhost:8080)\n"

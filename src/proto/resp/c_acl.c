@@ -1,137 +1,32 @@
 /*
- * c_acl.c — ACL WHOAMI, USERS, LIST, GETUSER, SETUSER, DELUSER, CAT on the
- * broker's one user database (broker/users.h), and the permission check of
- * dispatch (resp_acl_check).
+ * c_acl.c — ACL WHOAMI, USERS, LIST, GETUSER, SETUSER, DELUSER, CAT,
+ * DRYRUN, GENPASS, LOAD and SAVE on the broker's one user database
+ * (broker/users.h). The rules themselves are acl_rules.c; their
+ * enforcement, AUTH and ACL LOG are c_acl_check.c.
  *
- * Rules subset: sluice enforces all-or-nothing grants per dimension —
- * on/off, nopass, >password, resetpass, allcommands/+@all vs -@all/
- * nocommands, allkeys/~* vs resetkeys, allchannels/&* vs resetchannels,
- * reset. A rule that would grant part of a dimension (~app:*, +get,
- * -@dangerous, &news.*) is refused with Redis's SETUSER error format and a
- * reason, never stored unenforced. The rules live in the user's record as
- * canonical text ("on ~* &* +@all"); a user created through Kafka (no
- * text) has full access. A password set here sets the user's SCRAM
- * credentials, so the same password works over Kafka SASL.
- *
- * Enforcement (Redis 7.0 order and texts): the command, unless it needs no
- * authentication (AUTH, HELLO); then its keys, from the table's key
- * positions; then the channels of PUBLISH/SUBSCRIBE/PSUBSCRIBE. Rules are
- * read at every command, so a change applies at once to connected
- * clients; a deleted user's connections are closed, as Redis does.
+ * A user's rules are stored as their canonical text (ACL LIST's form); a
+ * user created through Kafka (no text) has full access. Redis passwords
+ * are kept as Redis keeps them, SHA-256 hashes in the rules (what ACL LIST
+ * shows); the last password set with >pass is also the user's SCRAM
+ * credential, so it works over Kafka SASL; removing any password removes
+ * the SCRAM credential (a hash does not tell whether it was that one),
+ * unless the same command sets a new one with >password.
  * Loop thread only.
  */
 #include "broker/users.h"
+#include "proto/resp/acl_rules.h"
 #include "proto/resp/commands.h"
 #include "proto/resp/resp.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-typedef struct acl_rules {
-	int on, nopass, allcmds, allkeys, allchans;
-} acl_rules_t;
-
-static void rules_parse(const char *text, acl_rules_t *r)
-{
-	if (!*text) { /* no rules: a user made over Kafka has full access */
-		*r = (acl_rules_t){1, 0, 1, 1, 1};
-		return;
-	}
-	*r = (acl_rules_t){0};
-	char tok[64];
-	const char *p = text;
-	while (*p) {
-		size_t n = strcspn(p, " ");
-		snprintf(tok, sizeof tok, "%.*s", (int)(n < 63 ? n : 63), p);
-		if (!strcmp(tok, "on"))
-			r->on = 1;
-		else if (!strcmp(tok, "nopass"))
-			r->nopass = 1;
-		else if (!strcmp(tok, "~*"))
-			r->allkeys = 1;
-		else if (!strcmp(tok, "&*"))
-			r->allchans = 1;
-		else if (!strcmp(tok, "+@all"))
-			r->allcmds = 1;
-		p += n;
-		p += strspn(p, " ");
-	}
-}
-
-static void rules_format(const acl_rules_t *r, char *out, size_t n)
-{
-	snprintf(out, n, "%s%s%s %s %s", r->on ? "on" : "off", r->nopass ? " nopass" : "",
-	         r->allkeys ? " ~*" : "", r->allchans ? "&*" : "resetchannels",
-	         r->allcmds ? "+@all" : "-@all");
-}
-
 static users_t *db(resp_cli_t *cl)
 {
 	return cl->srv->b ? cl->srv->b->users : NULL;
-}
-
-int resp_acl_user_on(resp_cli_t *cl, const char *name, size_t n)
-{
-	const user_t *x = db(cl) ? users_find(db(cl), name, n) : NULL;
-	acl_rules_t r;
-	rules_parse(x ? x->acl : "", &r);
-	return !x || r.on;
-}
-
-static int is_chan_cmd(const char *name)
-{
-	return !strcmp(name, "publish") || !strcmp(name, "subscribe") ||
-	       !strcmp(name, "psubscribe") || !strcmp(name, "spublish") ||
-	       !strcmp(name, "ssubscribe");
-}
-
-int resp_acl_denied(resp_cli_t *cl, const resp_cmd_t *cmd, int argc, int parent)
-{
-	if (!cl->user)
-		return RESP_ACL_OK;
-	const user_t *x = db(cl) ? users_find(db(cl), cl->user, strlen(cl->user)) : NULL;
-	if (!x)
-		return RESP_ACL_GONE;
-	acl_rules_t r;
-	rules_parse(x->acl, &r);
-	if (!r.allcmds && !(cmd->flags & RESP_CMD_NOAUTH))
-		return RESP_ACL_CMD;
-	if (!r.allkeys && cmd->first_key > 0 && argc > cmd->first_key)
-		return RESP_ACL_KEY;
-	if (!r.allchans && !parent && is_chan_cmd(cmd->name) && argc > 1)
-		return RESP_ACL_CHANNEL;
-	return RESP_ACL_OK;
-}
-
-int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc)
-{
-	switch (resp_acl_denied(cl, cmd, argc, parent != NULL)) {
-	case RESP_ACL_GONE:
-		resp_error(cl->out, "ERR the user of this connection was deleted");
-		return -1; /* Redis disconnects a deleted user's clients */
-	case RESP_ACL_CMD:
-		if (parent)
-			resp_errorf(
-			    cl->out,
-			    "NOPERM this user has no permissions to run the '%s|%s' command",
-			    parent->name, cmd->name);
-		else
-			resp_errorf(cl->out,
-			            "NOPERM this user has no permissions to run the '%s' command",
-			            cmd->name);
-		return 1;
-	case RESP_ACL_KEY:
-		resp_error(cl->out, "NOPERM this user has no permissions to access one of the keys "
-		                    "used as arguments");
-		return 1;
-	case RESP_ACL_CHANNEL:
-		resp_error(cl->out, "NOPERM this user has no permissions to access one of the "
-		                    "channels used as arguments");
-		return 1;
-	}
-	return 0;
 }
 
 RESP_HANDLER(resp_c_acl_whoami)
@@ -168,24 +63,6 @@ static const char **names(resp_cli_t *cl, size_t *n)
 	return v;
 }
 
-/* The default user as requirepass makes it, when the database has none. */
-static void default_rules(resp_cli_t *cl, acl_rules_t *r)
-{
-	const char *rp = cl->srv->cfg->requirepass;
-	*r = (acl_rules_t){1, !(rp && *rp), 1, 1, 1};
-	if (!(rp && *rp) && db(cl) && users_enabled(db(cl)))
-		r->on = 0; /* disabled while users exist (c_conn.c) */
-}
-
-static void rules_of(resp_cli_t *cl, const char *name, acl_rules_t *r)
-{
-	const user_t *x = db(cl) ? users_find(db(cl), name, strlen(name)) : NULL;
-	if (x)
-		rules_parse(x->acl, r);
-	else
-		default_rules(cl, r);
-}
-
 RESP_HANDLER(resp_c_acl_users)
 {
 	(void)argc, (void)argv;
@@ -205,12 +82,13 @@ RESP_HANDLER(resp_c_acl_list)
 	const char **v = names(cl, &n);
 	resp_array(cl->out, n);
 	for (size_t i = 0; i < n; i++) {
-		acl_rules_t r;
-		rules_of(cl, v[i], &r);
-		char rules[128], line[700];
-		rules_format(&r, rules, sizeof rules);
-		snprintf(line, sizeof line, "user %s %s", v[i], rules);
-		resp_bulk_str(cl->out, line);
+		const acl_user_t *u = resp_acl_user(cl->srv, v[i], strlen(v[i]));
+		char *rules = acl_describe(u);
+		buf_t line = BUF_INIT;
+		buf_printf(&line, "user %s %s", v[i], rules);
+		resp_bulk(cl->out, buf_data(&line), buf_len(&line));
+		buf_deinit(&line);
+		free(rules);
 	}
 	free(v);
 	return 0;
@@ -219,107 +97,115 @@ RESP_HANDLER(resp_c_acl_list)
 RESP_HANDLER(resp_c_acl_getuser)
 {
 	(void)argc;
-	char name[USERS_NAME_MAX + 1];
-	snprintf(name, sizeof name, "%.*s", (int)argv[2].len, argv[2].p);
-	const user_t *x = db(cl) ? users_find(db(cl), argv[2].p, argv[2].len) : NULL;
-	if (!x && strcmp(name, "default")) {
+	const acl_user_t *u = resp_acl_user(cl->srv, argv[2].p, argv[2].len);
+	if (!u) {
 		resp_null(cl->out, cl->proto);
 		return 0;
 	}
-	acl_rules_t r;
-	rules_of(cl, name, &r);
 	buf_t *o = cl->out;
 	resp_map(o, cl->proto, 6);
 	resp_bulk_str(o, "flags");
-	resp_array(o, (size_t)(1 + r.nopass));
-	resp_bulk_str(o, r.on ? "on" : "off");
-	if (r.nopass)
+	resp_array(o, (size_t)(1 + u->nopass + (u->sanitize > 0)));
+	resp_bulk_str(o, u->on ? "on" : "off");
+	if (u->nopass)
 		resp_bulk_str(o, "nopass");
-	/* Redis lists SHA-256 hashes of the passwords; sluice keeps SCRAM
-	 * keys only, so it names the mechanisms that are set. */
+	if (u->sanitize)
+		resp_bulk_str(o, u->sanitize == 1 ? "sanitize-payload" : "skip-sanitize-payload");
 	resp_bulk_str(o, "passwords");
-	size_t np = x ? (size_t)(x->scram[0].set + x->scram[1].set) : 0;
-	resp_array(o, np);
-	for (int m = 0; x && m < USERS_NMECH; m++)
-		if (x->scram[m].set)
-			resp_bulk_str(o, users_mech_name(m));
-	resp_bulk_str(o, "commands");
-	resp_bulk_str(o, r.allcmds ? "+@all" : "-@all");
-	resp_bulk_str(o, "keys");
-	resp_bulk_str(o, r.allkeys ? "~*" : "");
-	resp_bulk_str(o, "channels");
-	resp_bulk_str(o, r.allchans ? "&*" : "");
+	resp_array(o, u->npw);
+	for (size_t i = 0; i < u->npw; i++) {
+		char hex[65];
+		for (int k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", u->pw[i][k]);
+		resp_bulk_str(o, hex);
+	}
+	char *parts[3] = {acl_describe_cmds(u), acl_describe_keys(u), acl_describe_chans(u)};
+	static const char *const what[3] = {"commands", "keys", "channels"};
+	for (int i = 0; i < 3; i++) {
+		resp_bulk_str(o, what[i]);
+		resp_bulk_str(o, parts[i]);
+		free(parts[i]);
+	}
 	resp_bulk_str(o, "selectors");
 	resp_array(o, 0);
 	return 0;
 }
 
+/* Mirrors the Redis passwords into the SCRAM credentials (Kafka SASL):
+ * the last >password set becomes them; when passwords were removed and
+ * none was set, they go (the removed one may have been theirs). */
+static int mirror_scram(users_t *d, const char *name, size_t n, const acl_user_t *u)
+{
+	if (u->last_pass)
+		return users_set_password(d, name, n, u->last_pass, u->last_pass_len);
+	const user_t *x = users_find(d, name, n);
+	if (!u->pw_removed || !x)
+		return 0;
+	for (int m = 0; m < USERS_NMECH; m++) {
+		x = users_find(d, name, n);
+		if (x && x->scram[m].set) {
+			int rc = users_delete_scram(d, name, n, m);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 RESP_HANDLER(resp_c_acl_setuser)
 {
-	users_t *u = db(cl);
+	users_t *d = db(cl);
 	const resp_arg_t *nm = &argv[2];
-	if (!u || nm->len == 0 || nm->len > USERS_NAME_MAX || memchr(nm->p, ' ', nm->len)) {
+	if (!d || nm->len == 0 || nm->len > USERS_NAME_MAX || memchr(nm->p, ' ', nm->len) ||
+	    memchr(nm->p, 0, nm->len)) {
 		resp_error(cl->out, "ERR Usernames can't contain spaces or null characters");
 		return 0;
 	}
-	const user_t *x = users_find(u, nm->p, nm->len);
-	acl_rules_t r = {0};
-	if (x)
-		rules_parse(x->acl, &r);
-	const resp_arg_t *pass = NULL;
-	int resetpass = 0;
+	/* Applied to a copy, stored only when every modifier is valid (Redis
+	 * applies SETUSER atomically). */
+	const user_t *x = users_find(d, nm->p, nm->len);
+	const acl_user_t *cur =
+	    x || resp_arg_is(nm, "default") ? resp_acl_user(cl->srv, nm->p, nm->len) : NULL;
+	acl_user_t u;
+	if (cur) {
+		char *t = acl_describe(cur);
+		acl_user_from_text(&u, t);
+		free(t);
+	} else {
+		acl_user_init(&u);
+	}
 	for (int i = 3; i < argc; i++) {
-		const resp_arg_t *a = &argv[i];
-		const char *why = NULL;
-		if (resp_arg_is(a, "on"))
-			r.on = 1;
-		else if (resp_arg_is(a, "off"))
-			r.on = 0;
-		else if (resp_arg_is(a, "nopass"))
-			r.nopass = 1, pass = NULL, resetpass = 1;
-		else if (resp_arg_is(a, "resetpass"))
-			r.nopass = 0, pass = NULL, resetpass = 1;
-		else if (a->len >= 1 && a->p[0] == '>')
-			pass = a, r.nopass = 0;
-		else if (resp_arg_is(a, "allcommands") || resp_arg_is(a, "+@all"))
-			r.allcmds = 1;
-		else if (resp_arg_is(a, "nocommands") || resp_arg_is(a, "-@all"))
-			r.allcmds = 0;
-		else if (resp_arg_is(a, "allkeys") || resp_arg_is(a, "~*"))
-			r.allkeys = 1;
-		else if (resp_arg_is(a, "resetkeys"))
-			r.allkeys = 0;
-		else if (resp_arg_is(a, "allchannels") || resp_arg_is(a, "&*"))
-			r.allchans = 1;
-		else if (resp_arg_is(a, "resetchannels"))
-			r.allchans = 0;
-		else if (resp_arg_is(a, "reset"))
-			r = (acl_rules_t){0}, pass = NULL, resetpass = 1;
-		else if (a->len >= 1 && strchr("~&+-%<#!", a->p[0]))
-			why = "sluice grants all or none of commands, keys and channels";
-		else
-			why = "Syntax error";
-		if (why) {
+		const char *why;
+		if (acl_apply(&u, argv[i].p, argv[i].len, &why) < 0) {
 			resp_errorf(cl->out, "ERR Error in ACL SETUSER modifier '%.*s': %s",
-			            (int)(a->len < 128 ? a->len : 128), a->p, why);
+			            (int)(argv[i].len < 128 ? argv[i].len : 128), argv[i].p, why);
+			acl_user_deinit(&u);
 			return 0;
 		}
 	}
-	char text[128];
-	rules_format(&r, text, sizeof text);
-	int rc = 0;
-	if (pass)
-		rc = users_set_password(u, nm->p, nm->len, pass->p + 1, pass->len - 1);
-	else if (resetpass && x)
-		for (int m = 0; m < USERS_NMECH && rc == 0; m++)
-			if (users_find(u, nm->p, nm->len)->scram[m].set)
-				rc = users_delete_scram(u, nm->p, nm->len, m);
+	acl_minimize(&u);
+	char *text = acl_describe(&u);
+	if (strlen(text) > ACL_MAX_TEXT) {
+		resp_errorf(cl->out, "ERR the rules of a user are limited to %d bytes in sluice",
+		            ACL_MAX_TEXT);
+		free(text);
+		acl_user_deinit(&u);
+		return 0;
+	}
+	int rc = mirror_scram(d, nm->p, nm->len, &u);
 	if (rc == 0)
-		rc = users_set_acl(u, nm->p, nm->len, text);
+		rc = users_set_acl(d, nm->p, nm->len, text);
+	free(text);
+	acl_user_deinit(&u);
 	if (rc < 0) {
 		resp_error(cl->out, "ERR the user database could not be written");
 		return 0;
 	}
+	char *name = strndup(nm->p, nm->len);
+	if (!name)
+		abort();
+	resp_acl_kick(cl, name); /* subscribers to channels no longer allowed */
+	free(name);
 	resp_ok(cl->out);
 	return 0;
 }
@@ -333,21 +219,102 @@ RESP_HANDLER(resp_c_acl_deluser)
 			return 0;
 		}
 	}
-	for (int i = 2; i < argc && db(cl); i++)
-		n += users_delete(db(cl), argv[i].p, argv[i].len) == 0;
+	for (int i = 2; i < argc && db(cl); i++) {
+		if (users_delete(db(cl), argv[i].p, argv[i].len) != 0)
+			continue;
+		n++;
+		char *name = strndup(argv[i].p, argv[i].len);
+		if (!name)
+			abort();
+		resp_acl_kick(cl, name); /* Redis closes a deleted user's clients */
+		free(name);
+	}
 	resp_int(cl->out, n);
+	return 0;
+}
+
+RESP_HANDLER(resp_c_acl_dryrun)
+{
+	const acl_user_t *u = resp_acl_user(cl->srv, argv[2].p, argv[2].len);
+	if (!u) {
+		resp_errorf(cl->out, "ERR User '%.*s' not found",
+		            (int)(argv[2].len < 128 ? argv[2].len : 128), argv[2].p);
+		return 0;
+	}
+	int cargc = argc - 3;
+	resp_arg_t *cargv = argv + 3;
+	const resp_cmd_t *cmd = resp_cmd_find(cl->srv, cargv[0].p, cargv[0].len), *parent = NULL;
+	if (cmd && cmd->subs && cargc >= 2) {
+		parent = cmd;
+		cmd = resp_cmd_lookup(cmd->subs, cargv[1].p, cargv[1].len);
+	}
+	if (!cmd || (!cmd->fn && !cmd->subs)) {
+		resp_errorf(cl->out, "ERR Command '%.*s' not found",
+		            (int)(cargv[0].len < 128 ? cargv[0].len : 128), cargv[0].p);
+		return 0;
+	}
+	if (cmd->arity > 0 ? cargc != cmd->arity : cargc < -cmd->arity) {
+		char full[160];
+		snprintf(full, sizeof full, parent ? "%s|%s" : "%s%s", parent ? parent->name : "",
+		         cmd->name);
+		resp_err_arity(cl, full);
+		return 0;
+	}
+	int bad, v = acl_check(u, parent, cmd, cargc, cargv, &bad);
+	buf_t t = BUF_INIT;
+	if (v == RESP_ACL_CMD)
+		buf_printf(&t, "This user has no permissions to run the '%s%s%s' command",
+		           parent ? parent->name : "", parent ? "|" : "", cmd->name);
+	else if (v == RESP_ACL_KEY || v == RESP_ACL_CHANNEL)
+		buf_printf(&t, "This user has no permissions to access the '%.*s' %s",
+		           (int)cargv[bad].len, cargv[bad].p,
+		           v == RESP_ACL_KEY ? "key" : "channel");
+	if (v == RESP_ACL_OK)
+		resp_ok(cl->out);
+	else
+		resp_bulk(cl->out, buf_data(&t), buf_len(&t));
+	buf_deinit(&t);
+	return 0;
+}
+
+RESP_HANDLER(resp_c_acl_genpass)
+{
+	int64_t bits = 256;
+	if (argc == 3 && (resp_arg_ll(&argv[2], &bits) < 0 || bits <= 0 || bits > 4096)) {
+		resp_error(cl->out, "ERR ACL GENPASS argument must be the number of bits for the "
+		                    "output password, a positive number up to 4096");
+		return 0;
+	}
+	size_t chars = (size_t)(bits + 3) / 4;
+	unsigned char raw[512];
+	char hex[1025];
+	if (RAND_bytes(raw, (int)(chars + 1) / 2) != 1)
+		abort();
+	for (size_t i = 0; i < chars; i++)
+		hex[i] = "0123456789abcdef"[(raw[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	resp_bulk(cl->out, hex, chars);
+	return 0;
+}
+
+/* ACL LOAD and ACL SAVE: sluice keeps users in its journaled database, never
+ * in an ACL file, so both answer as Redis does without aclfile. */
+RESP_HANDLER(resp_c_acl_load)
+{
+	(void)argc, (void)argv;
+	resp_error(cl->out,
+	           "ERR This Redis instance is not configured to use an ACL file. You may want to "
+	           "specify users via the ACL SETUSER command and then issue a CONFIG REWRITE "
+	           "(assuming you have a Redis configuration file set) in order to store users in "
+	           "the Redis configuration.");
 	return 0;
 }
 
 RESP_HANDLER(resp_c_acl_cat)
 {
-	/* Redis 7.0's categories, in its order. */
-	static const char *const cats[] = {
-	    "keyspace",   "read",        "write",    "set",         "sortedset", "list",
-	    "hash",       "string",      "bitmap",   "hyperloglog", "geo",       "stream",
-	    "pubsub",     "admin",       "fast",     "slow",        "blocking",  "dangerous",
-	    "connection", "transaction", "scripting"};
-	size_t nc = sizeof cats / sizeof cats[0];
+	const char *const *cats = acl_categories;
+	size_t nc = 0;
+	while (cats[nc])
+		nc++;
 	if (argc == 2) {
 		resp_array(cl->out, nc);
 		for (size_t i = 0; i < nc; i++)

@@ -4,6 +4,7 @@
  * reports version 7.0.15 so that clients enable the features sluice has
  * (RESP3, XAUTOCLAIM's three-element reply). Loop thread only.
  */
+#include "proto/resp/acl_rules.h"
 #include "proto/resp/resp.h"
 
 #include "broker/users.h"
@@ -71,6 +72,22 @@ static void set_authed(resp_cli_t *cl, int authed)
 	cl->parser.unauth = !authed;
 }
 
+void resp_conn_default(resp_cli_t *cl)
+{
+	free(cl->user);
+	cl->user = NULL;
+	users_t *db = cl->srv->b ? cl->srv->b->users : NULL;
+	if (db && users_find(db, "default", 7)) {
+		const acl_user_t *u = resp_acl_user(cl->srv, "default", 7);
+		int open = u && u->on && u->nopass;
+		set_authed(cl, open);
+		if (open && !(cl->user = strdup("default")))
+			abort();
+		return;
+	}
+	set_authed(cl, !resp_auth_required(cl->srv));
+}
+
 RESP_HANDLER(resp_c_reset)
 {
 	(void)argc;
@@ -78,9 +95,7 @@ RESP_HANDLER(resp_c_reset)
 	cl->proto = 2;
 	free(cl->name);
 	cl->name = NULL;
-	set_authed(cl, !has_password(cl));
-	free(cl->user);
-	cl->user = NULL;
+	resp_conn_default(cl);
 	resp_simple(cl->out, "RESET");
 	return 0;
 }
@@ -112,8 +127,7 @@ static int check_auth(resp_cli_t *cl, const resp_arg_t *user, const resp_arg_t *
 	size_t namelen = user ? user->len : 7;
 	int is_default = namelen == 7 && memcmp(name, "default", 7) == 0;
 	if (db && (!is_default || users_find(db, name, namelen))) {
-		if (users_check_password(db, name, namelen, pass->p, pass->len, cl->c->peer) < 0 ||
-		    !resp_acl_user_on(cl, name, namelen))
+		if (!resp_acl_auth(cl, name, namelen, pass->p, pass->len)) /* c_acl_check.c */
 			return 0;
 		free(cl->user); /* commands are checked against this user's rules */
 		cl->user = strndup(name, namelen);
@@ -135,6 +149,8 @@ static int check_auth(resp_cli_t *cl, const resp_arg_t *user, const resp_arg_t *
 	int ok = pass->len == wl && CRYPTO_memcmp(pass->p, want, wl) == 0;
 	if (!ok && db)
 		users_login_result(db, "default", 7, 0, "requirepass", cl->c->peer);
+	if (!ok)
+		resp_acl_log(cl, "auth", 0, "AUTH", 4, "default");
 	if (ok) { /* now the default user: no per-user rules */
 		free(cl->user);
 		cl->user = NULL;
@@ -286,18 +302,19 @@ RESP_HANDLER(resp_c_client_id)
 	return 0;
 }
 
-static void client_line(buf_t *b, resp_cli_t *cl, int64_t now_wall, int64_t now_mono)
+void resp_client_line(buf_t *b, resp_cli_t *cl)
 {
+	int64_t now_wall = time_wall_ms(), now_mono = time_mono_ms();
 	buf_printf(b,
 	           "id=%llu addr=%s laddr=- fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
 	           "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-	           "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d "
+	           "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d "
 	           "lib-name=%s lib-ver=%s\n",
 	           (unsigned long long)cl->c->id, cl->c->peer, cl->c->fd, cl->name ? cl->name : "",
 	           (long long)((now_wall - cl->ctime_ms) / 1000),
 	           (long long)((now_mono - cl->last_ms) / 1000), cl->blk ? "b" : "N",
 	           buf_len(&cl->c->in), conn_out_pending(cl->c),
-	           cl->last_cmd ? cl->last_cmd : "NULL", cl->proto,
+	           cl->last_cmd ? cl->last_cmd : "NULL", cl->user ? cl->user : "default", cl->proto,
 	           cl->lib_name ? cl->lib_name : "", cl->lib_ver ? cl->lib_ver : "");
 }
 
@@ -312,7 +329,7 @@ static void list_one(conn_t *c, void *arg)
 	resp_cli_t *cl = c->pdata;
 	if (!cl || cl->srv != x->srv || conn_is_closed(c))
 		return;
-	client_line(x->b, cl, time_wall_ms(), time_mono_ms());
+	resp_client_line(x->b, cl);
 }
 
 RESP_HANDLER(resp_c_client_list)
@@ -336,7 +353,7 @@ RESP_HANDLER(resp_c_client_info)
 	(void)argc;
 	(void)argv;
 	buf_t tmp = BUF_INIT;
-	client_line(&tmp, cl, time_wall_ms(), time_mono_ms());
+	resp_client_line(&tmp, cl);
 	resp_verbatim(cl->out, cl->proto, buf_data(&tmp), buf_len(&tmp));
 	buf_deinit(&tmp);
 	return 0;

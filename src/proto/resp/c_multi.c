@@ -279,6 +279,16 @@ int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	}
 	if (!x->in_multi || is_one_of(cmd->name, not_queued))
 		return 0;
+	/* Redis 7.0 checks the ACL when a command is queued: a refusal
+	 * answers NOPERM and aborts the transaction at EXEC. */
+	const resp_cmd_t *top = resp_cmd_find(cl->srv, argv[0].p, argv[0].len);
+	int perm = cl->user ? resp_acl_check(cl, top != cmd ? top : NULL, cmd, argc, argv, 1) : 0;
+	if (perm) {
+		x->multi_err = 1;
+		if (perm < 0)
+			cl->closing = 1;
+		return 1;
+	}
 	int st = ks_state(cl->srv->ks);
 	if (st && ((cmd->flags & RESP_CMD_WRITE) || cmd->fn == resp_c_ping)) {
 		resp_misconf(cl->out, st);

@@ -228,6 +228,7 @@ enum {
 	P_BUSY,
 	P_NOTIFY,
 	P_POLICY,
+	P_ACLLOG,
 };
 
 static const struct setp {
@@ -245,6 +246,7 @@ static const struct setp {
     {"busy-reply-threshold", "lua-time-limit", P_BUSY, 0, INT64_MAX},
     {"notify-keyspace-events", NULL, P_NOTIFY, 0, 0},
     {"maxmemory-policy", NULL, P_POLICY, 0, 0},
+    {"acllog-max-len", NULL, P_ACLLOG, 0, INT64_MAX},
 };
 
 #define NSETP (sizeof setps / sizeof setps[0])
@@ -267,6 +269,8 @@ static int64_t *setp_int(resp_srv_t *srv, int id)
 		return &srv->list_compress_depth;
 	case P_BUSY:
 		return &srv->busy_reply_threshold;
+	case P_ACLLOG:
+		return &srv->acllog_max_len;
 	}
 	return NULL;
 }

@@ -29,10 +29,21 @@ static const resp_cmd_t acl_subs[] = {
         "Lists the ACL categories, or the commands inside a category."),
     CMD("deluser", -3, NS | L | S, resp_c_acl_deluser, 0, 0, 0, "server", "6.0.0",
         "admin slow dangerous", "Deletes ACL users, and terminates their connections."),
+    CMD("dryrun", -4, NS | L | S, resp_c_acl_dryrun, 0, 0, 0, "server", "7.0.0",
+        "admin slow dangerous",
+        "Simulates the execution of a command by a user, without executing the command."),
+    CMD("genpass", -2, NS | L | S, resp_c_acl_genpass, 0, 0, 0, "server", "6.0.0", "slow",
+        "Generates a pseudorandom, secure password that can be used to identify ACL users."),
     CMD("getuser", 3, NS | L | S, resp_c_acl_getuser, 0, 0, 0, "server", "6.0.0",
         "admin slow dangerous", "Lists the ACL rules of a user."),
     CMD("list", 2, NS | L | S, resp_c_acl_list, 0, 0, 0, "server", "6.0.0", "admin slow dangerous",
         "Dumps the effective rules in ACL file format."),
+    CMD("load", 2, NS | L | S, resp_c_acl_load, 0, 0, 0, "server", "6.0.0", "admin slow dangerous",
+        "Reloads the rules from the configured ACL file."),
+    CMD("log", -2, NS | L | S, resp_c_acl_log, 0, 0, 0, "server", "6.0.0", "admin slow dangerous",
+        "Lists recent security events generated due to commands rejected by ACL rules."),
+    CMD("save", 2, NS | L | S, resp_c_acl_load, 0, 0, 0, "server", "6.0.0", "admin slow dangerous",
+        "Saves the effective ACL rules in the configured ACL file."),
     CMD("setuser", -3, NS | L | S, resp_c_acl_setuser, 0, 0, 0, "server", "6.0.0",
         "admin slow dangerous", "Creates and modifies an ACL user and its rules."),
     CMD("users", 2, NS | L | S, resp_c_acl_users, 0, 0, 0, "server", "6.0.0",
@@ -607,7 +618,8 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		resp_error(cl->out, "NOAUTH Authentication required.");
 		return 0;
 	}
-	int perm = cl->user ? resp_acl_check(cl, parent, cmd, argc) : 0; /* c_acl.c */
+	/* c_acl_check.c; inside EXEC the context is "multi", as Redis logs it */
+	int perm = cl->user ? resp_acl_check(cl, parent, cmd, argc, argv, resp_lx_in_exec(cl)) : 0;
 	if (perm)
 		return perm < 0 ? -1 : 0;
 	/* Redis's processCommand: while persistence is failing, writes (and
@@ -639,7 +651,7 @@ int resp_dispatch_script(resp_cli_t *cl, int argc, resp_arg_t *argv, int ro)
 		refuse = "Write commands are not allowed from read-only scripts.";
 	/* A script runs its commands under its caller's ACL (Redis 7.0's
 	 * scriptVerifyACL texts). */
-	switch (refuse ? RESP_ACL_OK : resp_acl_denied(cl, cmd, argc, parent != NULL)) {
+	switch (refuse ? RESP_ACL_OK : resp_acl_denied(cl, parent, cmd, argc, argv, 2)) {
 	case RESP_ACL_CMD:
 	case RESP_ACL_GONE:
 		refuse = "The user executing the script can't run this command or subcommand";

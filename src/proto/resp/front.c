@@ -175,8 +175,7 @@ static int on_open(conn_t *c, void *srvp)
 	cl->proto = 2;
 	resp_parser_init(&cl->parser, srv->cfg->proto_max_bulk_len);
 	cl->parser.max_request = (size_t)srv->cfg->max_request_bytes;
-	cl->authed = !resp_auth_required(srv);
-	cl->parser.unauth = !cl->authed;
+	resp_conn_default(cl); /* c_conn.c */
 	cl->ctime_ms = time_wall_ms();
 	cl->last_ms = time_mono_ms();
 	c->pdata = cl;
@@ -374,6 +373,7 @@ static int start(broker_t *b, void **out)
 	srv->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
 	srv->start_wall_ms = time_wall_ms();
 	srv->list_max_listpack_size = -2; /* Redis 7.0's defaults */
+	srv->acllog_max_len = 128;
 	srv->busy_reply_threshold = 5000;
 	map_init(&srv->waiting);
 	loop_task_init(&srv->serve_task, serve_task, srv);
@@ -399,6 +399,7 @@ static void stop(void *p)
 	loop_task_cancel(srv->b->loop, &srv->serve_task);
 	resp_lx_stop(srv);
 	resp_script_free(srv);
+	resp_acl_free(srv);
 	map_deinit(&srv->waiting);
 	map_deinit(&srv->cmds);
 	free(srv->quiet);

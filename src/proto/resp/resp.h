@@ -95,16 +95,30 @@ void resp_serve_ready(resp_srv_t *srv);
 /* c_conn.c: whether new connections must AUTH (requirepass, or users in
  * the broker's user database). */
 int resp_auth_required(const resp_srv_t *srv);
-/* The ACL verdict on running cmd (c_acl.c): why not, without replying
- * (scripts word refusals their own way), or checked and answered. */
+/* A new or RESET connection is the default user: logged in at once unless
+ * it needs a password. A "default" user in the database (ACL SETUSER
+ * default ...) brings its rules, and on + nopass logs in, as in Redis. */
+void resp_conn_default(resp_cli_t *cl);
+/* The ACL verdict on running cmd (c_acl_check.c), for a client logged in
+ * as a user: why not, without replying (scripts word refusals their own
+ * way), or checked and answered (0 allowed, 1 refused with NOPERM, -1
+ * close: the user is gone). Refusals go to the ACL LOG with the context
+ * ctx: 0 top level, 1 MULTI, 2 a script. */
 enum { RESP_ACL_OK, RESP_ACL_CMD, RESP_ACL_KEY, RESP_ACL_CHANNEL, RESP_ACL_GONE };
-int resp_acl_denied(resp_cli_t *cl, const resp_cmd_t *cmd, int argc, int parent);
-/* c_acl.c: the ACL check of dispatch for a client logged in as a user:
- * 0 allowed, 1 refused (NOPERM written), -1 close (the user is gone). */
-int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc);
-/* Whether the user's rules say "on" (unknown users: yes, the password
- * check decides). */
-int resp_acl_user_on(resp_cli_t *cl, const char *name, size_t n);
+int resp_acl_denied(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc,
+                    const resp_arg_t *argv, int ctx);
+int resp_acl_check(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc,
+                   const resp_arg_t *argv, int ctx);
+/* AUTH/HELLO as a user of the database against its ACL rules (on/off,
+ * nopass, the rules' passwords, else its SCRAM credential): 1 when
+ * accepted. Rate-limited and logged by users.c, failures in the ACL LOG. */
+int resp_acl_auth(resp_cli_t *cl, const char *name, size_t n, const char *pass, size_t passn);
+/* Adds an ACL LOG entry (reason "auth", "command", "key", "channel"). */
+void resp_acl_log(resp_cli_t *cl, const char *reason, int ctx, const char *obj, size_t objn,
+                  const char *user);
+void resp_acl_free(resp_srv_t *srv);
+/* CLIENT INFO's line of cl, "\n"-terminated (c_conn.c). */
+void resp_client_line(buf_t *b, resp_cli_t *cl);
 
 /* --- server and client ------------------------------------------------------- */
 
@@ -137,6 +151,8 @@ struct resp_srv {
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
 	struct resp_lua *lua;     /* the Lua engine (c_script.c), made on first use */
 	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
+	struct resp_acl *acl;     /* rules cache and ACL LOG (c_acl_check.c) */
+	int64_t acllog_max_len;   /* CONFIG acllog-max-len */
 };
 
 struct resp_cli {
@@ -218,6 +234,10 @@ RESP_HANDLER(resp_c_acl_getuser);
 RESP_HANDLER(resp_c_acl_setuser);
 RESP_HANDLER(resp_c_acl_deluser);
 RESP_HANDLER(resp_c_acl_cat);
+RESP_HANDLER(resp_c_acl_log);
+RESP_HANDLER(resp_c_acl_dryrun);
+RESP_HANDLER(resp_c_acl_genpass);
+RESP_HANDLER(resp_c_acl_load);
 RESP_HANDLER(resp_c_hello);
 RESP_HANDLER(resp_c_client_setname);
 RESP_HANDLER(resp_c_client_getname);

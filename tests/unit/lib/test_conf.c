@@ -98,13 +98,21 @@ TEST(conf_yaml_dqconf_section)
 	                        "  Redis:\n"
 	                        "    Host: 127.0.0.1:6379\n"
 	                        "    Type: node\n"
-	                        "    Pass: secret\n";
+	                        "    Pass: secret\n"
+	                        "    User: dq\n"
+	                        "    Tls: true\n"
+	                        "  BeanstalkTls: true\n"
+	                        "  CaFile: /etc/ca.crt\n";
 	sl_conf *c = sl_conf_new();
 	CHECK_MSG(sl_conf_load_yaml_string(c, y, strlen(y), "dq.yaml", "DqConf") == 0, "%s",
 	          sl_last_error());
 	CHECK_STR(sl_conf_get(c, "beanstalks"), "127.0.0.1:11300/tube,127.0.0.1:11301/default");
 	CHECK_STR(sl_conf_get(c, "redis"), "127.0.0.1:6379");
 	CHECK_STR(sl_conf_get(c, "redis.password"), "secret");
+	CHECK_STR(sl_conf_get(c, "redis.user"), "dq");
+	CHECK_STR(sl_conf_get(c, "redis.tls"), "true");
+	CHECK_STR(sl_conf_get(c, "beanstalks.tls"), "true");
+	CHECK_STR(sl_conf_get(c, "ca.file"), "/etc/ca.crt");
 	CHECK_EQ(sl_conf_load_yaml_string(c, y, strlen(y), "dq.yaml", "KqConf"), SL_ECONF);
 	CHECK_STR(sl_last_error(), "dq.yaml: KqConf: missing");
 	sl_conf_free(c);
