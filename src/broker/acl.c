@@ -34,6 +34,7 @@
 #include "broker/acl.h"
 
 #include "broker/broker.h"
+#include "broker/users.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/rd.h"
@@ -477,23 +478,9 @@ int acl_open(acls_t **out, broker_t *b)
 	a->b = b;
 	a->log = b->log;
 	read_config(a);
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/users", b->data_dir);
-	int rc = sio_mkdir_p(b->io, dir);
-	jrnl_opts_t o;
-	memset(&o, 0, sizeof o);
-	/* Changes write ahead whatever the fsync policy: an acknowledged
-	 * restriction must not come undone. */
-	o.fsync = (fsync_policy_t){FSYNC_ALWAYS, 0};
-	o.compact_ratio_pct = (int)b->cfg->journal_compact_ratio;
-	o.compact_min_bytes = 64 * 1024;
-	o.clean_stop = b->clean_start;
-	o.strict = b->cfg->strict_recovery;
-	o.max_record = 1u << 16;
-	if (rc == 0)
-		rc = jrnl_open(&a->j, b->loop, b->syncer, b->log, dir, "acls", &o, on_replay, a);
+	/* The user database's directory and settings (write-ahead, synced). */
+	int rc = users_journal_open(b, "acls", 1u << 16, on_replay, a, &a->j);
 	if (rc < 0) {
-		log_error(b->log, "acls: cannot open the ACLs in %s: %s", dir, sl_strerror(rc));
 		acl_close(a);
 		return rc;
 	}

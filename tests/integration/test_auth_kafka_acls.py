@@ -358,3 +358,52 @@ def test_raw_v3_create_describe_delete_and_bad_filter(srv):
     k, off = read_uvarint(r, off)
     assert k - 1 == 1
     assert describe_v3(c, 1, None, 1, None, None, 1, 1) == (0, [])
+
+
+def test_plaintext_listener_is_anonymous(tmp_path):
+    # Users exist: a PLAINTEXT client is User:ANONYMOUS and needs ACLs
+    # like anyone (allow.everyone.if.no.acl.found is false by default).
+    s = sluice.Sluiced(data_dir=str(tmp_path / "d"), listeners=("kafka",),
+                       extra=["--kafka.listeners=SASL_PLAINTEXT://127.0.0.1:0,"
+                              "PLAINTEXT://127.0.0.1:0",
+                              "--auth.admin.user=" + ADMIN, "--auth.admin.password=" + ADMIN_PW])
+    try:
+        sasl = "127.0.0.1:%d" % s.port("kafka.SASL_PLAINTEXT")
+        plain = {"bootstrap.servers": "127.0.0.1:%d" % s.port("kafka")}
+        a = KafkaAdminClient(bootstrap_servers=sasl, security_protocol="SASL_PLAINTEXT",
+                             sasl_mechanism="PLAIN", sasl_plain_username=ADMIN,
+                             sasl_plain_password=ADMIN_PW, request_timeout_ms=20000)
+        a.create_topics([NewTopic("anon", 1, 1)])
+
+        def send():
+            errs = []
+            p = Producer(dict(plain, **{"acks": "all", "message.timeout.ms": 20000}))
+            p.produce("anon", value=b"x", on_delivery=lambda e, m: errs.append(
+                e.code() if e else 0))
+            p.flush(60)
+            return errs
+
+        assert send() == [KafkaError.TOPIC_AUTHORIZATION_FAILED]
+        allow(a, "ANONYMOUS", ResourceType.TOPIC, "anon", ACLOperation.WRITE)
+        assert send() == [0]
+        a.close()
+    finally:
+        s.stop()
+
+
+def test_no_users_means_no_authorization(tmp_path):
+    # With an empty user database authentication is off, and so are ACLs:
+    # a Deny for everyone changes nothing until the first user exists.
+    s = sluice.Sluiced(data_dir=str(tmp_path / "d"), listeners=("kafka",))
+    try:
+        a = KafkaAdminClient(bootstrap_servers=boot(s), request_timeout_ms=20000)
+        a.create_topics([NewTopic("open", 1, 1)])
+        allow(a, "*", ResourceType.TOPIC, "open", ACLOperation.ALL, perm=ACLPermissionType.DENY)
+        errs = []
+        p = Producer({"bootstrap.servers": boot(s), "acks": "all"})
+        p.produce("open", value=b"x", on_delivery=lambda e, m: errs.append(e.code() if e else 0))
+        p.flush(60)
+        assert errs == [0]
+        a.close()
+    finally:
+        s.stop()

@@ -104,40 +104,50 @@ static int list_read(kreq_t *rq, size_t min_elem, blist_t *l)
 	return 0;
 }
 
-int kafka_h_CreateAcls(kreq_t *rq)
+/* One entry of CreateAcls or DeleteAcls: its result. auth is the
+ * request's authorization (Alter on the cluster). */
+typedef void (*alter_one_fn)(kreq_t *rq, buf_t *b, acl_binding_t *x, int bad, int16_t auth);
+
+/* CreateAcls and DeleteAcls: the list, then one result per entry. */
+static int alter_acls(kreq_t *rq, size_t min_elem, alter_one_fn one)
 {
-	int flex = rq->flex;
 	blist_t l;
-	if (list_read(rq, 9, &l) < 0)
+	if (list_read(rq, min_elem, &l) < 0)
 		return SL_EPROTO;
-	int32_t n = l.n;
-	acl_binding_t *v = l.v;
-	int *bad = l.bad;
 	int16_t auth = kafka_authz_cluster(rq, ACL_OP_ALTER);
 	buf_t *b = kreq_out(rq);
 	size_t mark = kafka_reply_begin(rq, b);
 	kw_i32(b, 0);
-	kw_arr(b, flex, n);
-	for (int32_t i = 0; i < n; i++) {
-		const char *msg = bad[i] ? "Invalid string field" : acl_binding_invalid(&v[i]);
-		int16_t err = auth;
-		if (err == KERR_NONE && msg) {
-			err = KERR_INVALID_REQUEST;
-		} else if (err == KERR_NONE) {
-			int e = acl_create(rq->srv->b->acls, &v[i]);
-			err = e == 0 ? KERR_NONE : kafka_err_from_sl(e);
-			msg = e == 0 ? NULL : "The ACL could not be stored";
-		} else {
-			msg = NULL;
-		}
-		kw_i16(b, err);
-		kw_str(b, flex, msg);
-		kw_tags(b, flex);
-	}
-	kw_tags(b, flex);
+	kw_arr(b, rq->flex, l.n);
+	for (int32_t i = 0; i < l.n; i++)
+		one(rq, b, &l.v[i], l.bad[i], auth);
+	kw_tags(b, rq->flex);
 	kafka_reply_end(b, mark);
 	list_free(&l);
 	return 0;
+}
+
+static void create_one(kreq_t *rq, buf_t *b, acl_binding_t *x, int bad, int16_t auth)
+{
+	const char *msg = bad ? "Invalid string field" : acl_binding_invalid(x);
+	int16_t err = auth;
+	if (err == KERR_NONE && msg) {
+		err = KERR_INVALID_REQUEST;
+	} else if (err == KERR_NONE) {
+		int e = acl_create(rq->srv->b->acls, x);
+		err = e == 0 ? KERR_NONE : kafka_err_from_sl(e);
+		msg = e == 0 ? NULL : "The ACL could not be stored";
+	} else {
+		msg = NULL;
+	}
+	kw_i16(b, err);
+	kw_str(b, rq->flex, msg);
+	kw_tags(b, rq->flex);
+}
+
+int kafka_h_CreateAcls(kreq_t *rq)
+{
+	return alter_acls(rq, 9, create_one);
 }
 
 int kafka_h_DescribeAcls(kreq_t *rq)
@@ -235,51 +245,39 @@ static void write_deleted(void *arg, const acl_binding_t *x)
 	d->count++;
 }
 
-int kafka_h_DeleteAcls(kreq_t *rq)
+static void delete_one(kreq_t *rq, buf_t *b, acl_binding_t *f, int bad, int16_t auth)
 {
 	int flex = rq->flex;
-	blist_t l;
-	if (list_read(rq, 7, &l) < 0)
-		return SL_EPROTO;
-	int32_t n = l.n;
-	acl_binding_t *v = l.v;
-	int *bad = l.bad;
-	int16_t auth = kafka_authz_cluster(rq, ACL_OP_ALTER);
-	buf_t *b = kreq_out(rq);
-	size_t mark = kafka_reply_begin(rq, b);
-	kw_i32(b, 0);
-	kw_arr(b, flex, n);
-	for (int32_t i = 0; i < n; i++) {
-		const char *msg = bad[i] ? "Invalid string field" : acl_filter_invalid(&v[i]);
-		int16_t err = auth != KERR_NONE ? auth : msg ? KERR_INVALID_REQUEST : KERR_NONE;
-		if (err == KERR_NONE) {
-			/* The matches go to a side buffer first: their count
-			 * precedes them. */
-			buf_t tmp;
-			buf_init(&tmp);
-			delctx_t d = {&tmp, flex, rq->h.ApiVersion >= 1, 0};
-			int e = acl_delete(rq->srv->b->acls, &v[i], write_deleted, &d);
-			if (e == 0) {
-				kw_i16(b, KERR_NONE);
-				kw_str(b, flex, NULL);
-				kw_arr(b, flex, d.count);
-				buf_append(b, buf_data(&tmp), buf_len(&tmp));
-				kw_tags(b, flex);
-			}
-			buf_deinit(&tmp);
-			if (e == 0)
-				continue;
-			/* Nothing was deleted. */
-			err = kafka_err_from_sl(e);
-			msg = "The ACLs could not be deleted";
+	const char *msg = bad ? "Invalid string field" : acl_filter_invalid(f);
+	int16_t err = auth != KERR_NONE ? auth : msg ? KERR_INVALID_REQUEST : KERR_NONE;
+	if (err == KERR_NONE) {
+		/* The matches go to a side buffer first: their count precedes
+		 * them. */
+		buf_t tmp;
+		buf_init(&tmp);
+		delctx_t d = {&tmp, flex, rq->h.ApiVersion >= 1, 0};
+		int e = acl_delete(rq->srv->b->acls, f, write_deleted, &d);
+		if (e == 0) {
+			kw_i16(b, KERR_NONE);
+			kw_str(b, flex, NULL);
+			kw_arr(b, flex, d.count);
+			buf_append(b, buf_data(&tmp), buf_len(&tmp));
+			kw_tags(b, flex);
 		}
-		kw_i16(b, err);
-		kw_str(b, flex, auth != KERR_NONE ? NULL : msg);
-		kw_arr(b, flex, 0);
-		kw_tags(b, flex);
+		buf_deinit(&tmp);
+		if (e == 0)
+			return;
+		/* Nothing was deleted. */
+		err = kafka_err_from_sl(e);
+		msg = "The ACLs could not be deleted";
 	}
+	kw_i16(b, err);
+	kw_str(b, flex, auth != KERR_NONE ? NULL : msg);
+	kw_arr(b, flex, 0);
 	kw_tags(b, flex);
-	kafka_reply_end(b, mark);
-	list_free(&l);
-	return 0;
+}
+
+int kafka_h_DeleteAcls(kreq_t *rq)
+{
+	return alter_acls(rq, 7, delete_one);
 }
