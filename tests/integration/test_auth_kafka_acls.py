@@ -407,3 +407,41 @@ def test_no_users_means_no_authorization(tmp_path):
         a.close()
     finally:
         s.stop()
+
+
+def test_transactional_id_acl(srv):
+    from confluent_kafka import KafkaException
+    create_topic(srv, "tx-t")
+    a = kp_admin(srv)
+    allow(a, "alice", ResourceType.TOPIC, "tx-t", ACLOperation.WRITE)
+    conf = dict(ck_conf(srv, "alice"), **{"transactional.id": "tx-alice"})
+    p = Producer(conf)
+    with pytest.raises(KafkaException) as ei:
+        p.init_transactions(30)
+    assert ei.value.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    allow(a, "alice", ResourceType.TRANSACTIONAL_ID, "tx-", ACLOperation.WRITE,
+          pattern=ACLResourcePatternType.PREFIXED)
+    p = Producer(conf)
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce("tx-t", value=b"in-txn")
+    p.commit_transaction(30)
+    r = kcat(srv, "root", ["-C", "-t", "tx-t", "-o", "beginning", "-e",
+                           "-X", "isolation.level=read_committed"])
+    assert r.returncode == 0 and r.stdout.split() == [b"in-txn"], r.stderr
+    a.close()
+
+
+def test_idempotent_producer_needs_write_somewhere(srv):
+    create_topic(srv, "idem-t")
+    a = kp_admin(srv)
+    allow(a, "bob", ResourceType.TOPIC, "idem-t", ACLOperation.WRITE)
+    errs = []
+    p = Producer(dict(ck_conf(srv, "bob"), **{"enable.idempotence": True,
+                                              "message.timeout.ms": 20000}))
+    for i in range(3):
+        p.produce("idem-t", value=b"i%d" % i,
+                  on_delivery=lambda e, m: errs.append(e.code() if e else 0))
+    p.flush(60)
+    assert errs == [0, 0, 0]
+    a.close()
