@@ -37,6 +37,10 @@ static int who(const kreq_t *rq, char *principal, size_t pn, char *host, size_t 
 	size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
 	if (n >= 2 && peer[0] == '[' && peer[n - 1] == ']')
 		peer++, n -= 2;
+	/* An IPv4 client of a dual-stack socket is named by its IPv4
+	 * address, as Kafka (Java) reports it. */
+	if (n > 7 && !strncmp(peer, "::ffff:", 7) && memchr(peer + 7, '.', n - 7))
+		peer += 7, n -= 7;
 	if (n >= hn)
 		n = hn - 1;
 	memcpy(host, peer, n);
