@@ -147,7 +147,7 @@ static void create_one(kreq_t *rq, buf_t *b, acl_binding_t *x, int bad, int16_t 
 
 int kafka_h_CreateAcls(kreq_t *rq)
 {
-	return alter_acls(rq, 9, create_one);
+	return alter_acls(rq, 8, create_one);
 }
 
 int kafka_h_DescribeAcls(kreq_t *rq)
