@@ -445,3 +445,47 @@ def test_idempotent_producer_needs_write_somewhere(srv):
     p.flush(60)
     assert errs == [0, 0, 0]
     a.close()
+
+
+def test_offset_delete_checks_group_and_topics(srv):
+    from confluent_kafka import TopicPartition
+    for t in ("od-a", "od-b"):
+        create_topic(srv, t)
+    # Root (a super user) commits offsets of both topics for group od-g.
+    c = Consumer(dict(ck_conf(srv, "root"), **{"group.id": "od-g", "enable.auto.commit": False}))
+    c.commit(offsets=[TopicPartition("od-a", 0, 0), TopicPartition("od-b", 0, 0)],
+             asynchronous=False)
+    c.close()
+    a = kp_admin(srv)
+    raw = Conn(srv.port("kafka"))
+    raw.login("bob", USERS["bob"])
+
+    def offset_delete():
+        s16 = lambda s: struct.pack(">h", len(s)) + s.encode()  # noqa: E731
+        body = s16("od-g") + struct.pack(">i", 2) + \
+            s16("od-a") + struct.pack(">ii", 1, 0) + s16("od-b") + struct.pack(">ii", 1, 0)
+        r = raw.call(47, 0, body, False)
+        top, _, nt = struct.unpack(">hii", r[:10])
+        off, out = 10, {}
+        for _ in range(nt):
+            n, = struct.unpack(">h", r[off:off + 2])
+            name = r[off + 2:off + 2 + n].decode()
+            off += 2 + n
+            k, = struct.unpack(">i", r[off:off + 4])
+            off += 4
+            for _ in range(k):
+                _, err = struct.unpack(">ih", r[off:off + 6])
+                off += 6
+                out[name] = err
+        return top, out
+
+    assert offset_delete() == (30, {})  # no Delete on the group
+    allow(a, "bob", ResourceType.GROUP, "od-g", ACLOperation.DELETE)
+    allow(a, "bob", ResourceType.TOPIC, "od-a", ACLOperation.READ)
+    assert offset_delete() == (0, {"od-a": 0, "od-b": 29})
+    # od-b's offset is still there; od-a's is gone.
+    c = Consumer(dict(ck_conf(srv, "root"), **{"group.id": "od-g"}))
+    got = c.committed([TopicPartition("od-a", 0), TopicPartition("od-b", 0)], timeout=20)
+    c.close()
+    assert [tp.offset for tp in got] == [-1001, 0]
+    a.close()

@@ -19,6 +19,7 @@
 #include "proto/kafka/kafka.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The request's principal ("User:x") and host; 0 when auth is off. */
@@ -211,4 +212,33 @@ int kafka_authz_txn_group(const kreq_t *rq, kstr_t id, kstr_t group)
 {
 	int16_t e = kafka_authz_txn(rq, id, ACL_OP_WRITE);
 	return e ? e : kafka_authz_group(rq, group, ACL_OP_READ);
+}
+
+int kafka_offset_delete_authorized(const kreq_t *rq, const char *group, int32_t len, grp_tp_t *tps,
+                                   size_t n)
+{
+	int top = kafka_authz_grp(rq, group, len, ACL_OP_DELETE);
+	if (top != GRP_ERR_OK)
+		return top;
+	/* Only the partitions of readable topics reach the coordinator. */
+	grp_tp_t *ok = calloc(n + 1, sizeof *ok);
+	size_t *at = calloc(n + 1, sizeof *at);
+	if (!ok || !at)
+		abort();
+	size_t nok = 0;
+	for (size_t i = 0; i < n; i++) {
+		kstr_t topic = {tps[i].topic.p, tps[i].topic.len};
+		if (kafka_authz_topic(rq, topic, ACL_OP_READ) != KERR_NONE) {
+			tps[i].err = GRP_ERR_TOPIC_AUTHORIZATION_FAILED;
+			continue;
+		}
+		at[nok] = i;
+		ok[nok++] = tps[i];
+	}
+	top = grp_offset_delete(rq->srv->groups, (grp_str_t){group, len}, ok, nok);
+	for (size_t k = 0; k < nok; k++)
+		tps[at[k]].err = ok[k].err;
+	free(ok);
+	free(at);
+	return top;
 }

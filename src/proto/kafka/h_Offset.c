@@ -353,9 +353,7 @@ int kafka_h_OffsetDelete(kreq_t *rq)
 		free(tps);
 		return SL_EPROTO;
 	}
-	grp_err_t top = kafka_authz_grp(rq, group.p, group.len, ACL_OP_DELETE);
-	if (!top)
-		top = grp_offset_delete(rq->srv->groups, group, tps, np);
+	grp_err_t top = kafka_offset_delete_authorized(rq, group.p, group.len, tps, np);
 	dur_t *d = grp_coord_dur(rq->srv->groups);
 	kdur_t kd;
 	kdur_begin(&kd, rq, d);

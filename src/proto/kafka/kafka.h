@@ -216,6 +216,12 @@ int16_t kafka_authz_txn(const kreq_t *rq, kstr_t id, int op);
  * GRP_ERR_TOPIC_AUTHORIZATION_FAILED for the topic. */
 int kafka_authz_grp(const kreq_t *rq, const char *group, int32_t len, int op);
 int kafka_authz_offsets(const kreq_t *rq, const char *group, int32_t len, kstr_t topic, int op);
+/* OffsetDelete: Delete on the group (else GRP_ERR_GROUP_AUTHORIZATION_FAILED,
+ * nothing deleted), then grp_offset_delete() of the partitions whose topic
+ * the principal may Read; the others get GRP_ERR_TOPIC_AUTHORIZATION_FAILED. */
+struct grp_tp;
+int kafka_offset_delete_authorized(const kreq_t *rq, const char *group, int32_t len,
+                                   struct grp_tp *tps, size_t n);
 /* ListGroups: whether the group is listed (Describe on the cluster or on
  * the group). */
 int kafka_authz_listed_group(const kreq_t *rq, const char *group, int32_t len);
