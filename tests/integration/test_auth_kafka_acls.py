@@ -489,3 +489,32 @@ def test_offset_delete_checks_group_and_topics(srv):
     c.close()
     assert [tp.offset for tp in got] == [-1001, 0]
     a.close()
+
+
+def test_txn_offset_commit_checks_topics(srv):
+    from confluent_kafka import KafkaException, TopicPartition
+    for t in ("txo-out", "txo-a", "txo-b"):
+        create_topic(srv, t)
+    a = kp_admin(srv)
+    allow(a, "alice", ResourceType.TRANSACTIONAL_ID, "txo", ACLOperation.WRITE)
+    allow(a, "alice", ResourceType.TOPIC, "txo-out", ACLOperation.WRITE)
+    allow(a, "alice", ResourceType.GROUP, "txo-g", ACLOperation.READ)
+    allow(a, "alice", ResourceType.TOPIC, "txo-a", ACLOperation.READ)
+    c = Consumer(dict(ck_conf(srv, "alice"), **{"group.id": "txo-g"}))
+    meta = c.consumer_group_metadata()
+    p = Producer(dict(ck_conf(srv, "alice"), **{"transactional.id": "txo"}))
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce("txo-out", value=b"o")
+    with pytest.raises(KafkaException) as ei:
+        p.send_offsets_to_transaction([TopicPartition("txo-b", 0, 5)], meta, 30)
+    assert ei.value.args[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    p.abort_transaction(30)
+    p.begin_transaction()
+    p.produce("txo-out", value=b"o2")
+    p.send_offsets_to_transaction([TopicPartition("txo-a", 0, 7)], meta, 30)
+    p.commit_transaction(30)
+    got = c.committed([TopicPartition("txo-a", 0)], timeout=20)
+    assert got[0].offset == 7
+    c.close()
+    a.close()

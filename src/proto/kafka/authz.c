@@ -242,3 +242,27 @@ int kafka_offset_delete_authorized(const kreq_t *rq, const char *group, int32_t 
 	free(at);
 	return top;
 }
+
+txn_err_t kafka_txn_offset_commit_authorized(const kreq_t *rq, kstr_t id, int64_t pid,
+                                             int16_t epoch, kstr_t group, const txn_off_t *offs,
+                                             int n, int16_t *deny)
+{
+	txn_err_t e = (txn_err_t)kafka_authz_txn_group(rq, id, group);
+	if (e != TXN_OK)
+		return e;
+	txn_off_t *ok = calloc((size_t)n + 1, sizeof *ok);
+	if (!ok)
+		abort();
+	int nok = 0;
+	for (int i = 0; i < n; i++) {
+		kstr_t topic = {offs[i].topic, offs[i].topic_len};
+		if ((deny[i] = kafka_authz_topic(rq, topic, ACL_OP_READ)) == KERR_NONE)
+			ok[nok++] = offs[i];
+	}
+	/* Nothing readable: nothing to commit, every partition refused. */
+	if (nok > 0 || n == 0)
+		e = txn_offset_commit(rq->srv->b->txns, id.p, id.len, pid, epoch, group.p,
+		                      group.len, ok, nok);
+	free(ok);
+	return e;
+}

@@ -175,9 +175,10 @@ int kafka_h_TxnOffsetCommit(kreq_t *rq)
 		kr_tags(&topics_r, flex);
 	}
 	txn_coord_t *tc = rq->srv->b->txns;
-	txn_err_t e = kafka_authz_txn_group(rq, id, group);
-	if (!e)
-		e = txn_offset_commit(tc, id.p, id.len, pid, epoch, group.p, group.len, offs, n);
+	int16_t *deny = calloc((size_t)n + 1, sizeof *deny);
+	if (!deny)
+		abort();
+	txn_err_t e = kafka_txn_offset_commit_authorized(rq, id, pid, epoch, group, offs, n, deny);
 	dur_t *d = txn_dur(tc);
 	kdur_t k;
 	kdur_begin(&k, rq, d);
@@ -190,7 +191,7 @@ int kafka_h_TxnOffsetCommit(kreq_t *rq)
 		kw_arr(k.b, flex, counts[i]);
 		for (int32_t j = 0; j < counts[i]; j++, n++) {
 			kw_i32(k.b, offs[n].partition);
-			kdur_err(&k, (int16_t)e);
+			kdur_err(&k, deny[n] ? deny[n] : (int16_t)e);
 			kw_tags(k.b, flex);
 		}
 		kw_tags(k.b, flex);
@@ -198,6 +199,7 @@ int kafka_h_TxnOffsetCommit(kreq_t *rq)
 	kw_tags(k.b, flex);
 	kafka_reply_end(k.b, mark);
 	kdur_end(&k, d, ERR_FAIL);
+	free(deny);
 	free(offs);
 	free(names);
 	free(counts);

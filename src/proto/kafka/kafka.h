@@ -233,6 +233,12 @@ int kafka_authz_listed_group(const kreq_t *rq, const char *group, int32_t len);
 int kafka_authz_txn_parts(const kreq_t *rq, kstr_t id, const kstr_t *names, const int32_t *counts,
                           int32_t nt, txn_err_t *errs);
 int kafka_authz_txn_group(const kreq_t *rq, kstr_t id, kstr_t group);
+/* TxnOffsetCommit: the id and group checks above, then txn_offset_commit()
+ * of the partitions whose topic the principal may Read; deny[i] is set to
+ * TOPIC_AUTHORIZATION_FAILED for the others (Kafka commits the rest). */
+txn_err_t kafka_txn_offset_commit_authorized(const kreq_t *rq, kstr_t id, int64_t pid,
+                                             int16_t epoch, kstr_t group, const txn_off_t *offs,
+                                             int n, int16_t *deny);
 /* FindCoordinator: Describe on the group (key type 0) or transactional id
  * (1). */
 int16_t kafka_authz_coordinator(const kreq_t *rq, int8_t key_type, kstr_t key);
