@@ -27,8 +27,11 @@
  * (jrnl_commit_now) before it is applied; if that fails nothing changes.
  * Compaction re-appends one ADD per live binding.
  *
- * Bindings live in one array scanned per check: ACL counts are small
- * (hundreds), and a scan of them costs less than the request it guards.
+ * Bindings live in one array. A check looks at the bindings that can
+ * match its resource only, through an index built after each change: a
+ * hash of (resource type, literal name) → bindings, plus per resource type
+ * the prefixed bindings (few in practice) and the literal "*" ones. So a
+ * Produce of one small batch does not scan hundreds of ACLs.
  * Loop thread only.
  */
 #include "broker/acl.h"
@@ -37,6 +40,7 @@
 #include "broker/users.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/map.h"
 #include "core/rd.h"
 #include "store/journal.h"
 
@@ -48,6 +52,12 @@
 #define REC_ADD 1
 #define REC_DELETE 2
 
+/* Indices into acls.v of the bindings one index entry covers. */
+typedef struct bucket {
+	uint32_t *ix;
+	size_t n, cap;
+} bucket_t;
+
 struct acls {
 	broker_t *b;
 	const log_t *log;
@@ -58,6 +68,10 @@ struct acls {
 	size_t nsupers;
 	int allow_if_none;   /* allow.everyone.if.no.acl.found */
 	uint64_t replay_gar; /* garbage seen during replay */
+	/* The index (see the top): rebuilt on the first check after a change. */
+	int dirty;
+	map_t lit; /* u8 resource type + literal name → bucket_t */
+	bucket_t pre[ACL_RES_MAX + 1];
 };
 
 /* --- validity and matching ----------------------------------------------------- */
@@ -170,17 +184,74 @@ int acl_is_super(const acls_t *a, const char *principal)
 	return 0;
 }
 
-int acl_authorize(const acls_t *a, const char *principal, const char *host, int rtype,
-                  const char *name, size_t n, int op)
+static void bucket_add(bucket_t *k, size_t i)
 {
-	if (acl_is_super(a, principal))
-		return 1;
-	int any = 0, allow = 0;
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 4;
+		if (!(k->ix = realloc(k->ix, k->cap * sizeof *k->ix)))
+			abort();
+	}
+	k->ix[k->n++] = (uint32_t)i;
+}
+
+static void index_drop(acls_t *a)
+{
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&a->lit, &it, &k, &kl, &v)) {
+		free(((bucket_t *)v)->ix);
+		free(v);
+	}
+	map_deinit(&a->lit);
+	map_init(&a->lit);
+	for (int t = 0; t <= ACL_RES_MAX; t++) {
+		free(a->pre[t].ix);
+		a->pre[t] = (bucket_t){0};
+	}
+}
+
+/* The index key of (rtype, name): the type byte, then the name. */
+static size_t lit_key(char *out, int rtype, const char *name, size_t n)
+{
+	out[0] = (char)rtype;
+	memcpy(out + 1, name, n);
+	return n + 1;
+}
+
+static void index_build(acls_t *a)
+{
+	index_drop(a);
+	char key[ACL_STR_MAX + 1];
 	for (size_t i = 0; i < a->n; i++) {
 		const acl_binding_t *x = &a->v[i];
-		if (x->rtype != rtype || !pattern_covers(x->ptype, x->name, name, n))
+		if (x->ptype == ACL_PAT_PREFIXED) {
+			bucket_add(&a->pre[x->rtype], i);
 			continue;
-		any = 1;
+		}
+		size_t kl = lit_key(key, x->rtype, x->name, strlen(x->name));
+		bucket_t *k = map_get(&a->lit, key, kl);
+		if (!k) {
+			if (!(k = calloc(1, sizeof *k)))
+				abort();
+			map_put(&a->lit, key, kl, k);
+		}
+		bucket_add(k, i);
+	}
+	a->dirty = 0;
+}
+
+/* Applies the bindings of bucket k that match the resource to *any (the
+ * resource has bindings) and *allow; returns 1 when one denies. */
+static int bucket_check(const acls_t *a, const bucket_t *k, const char *principal, const char *host,
+                        const char *name, size_t n, int op, int *any, int *allow)
+{
+	for (size_t j = 0; k && j < k->n; j++) {
+		const acl_binding_t *x = &a->v[k->ix[j]];
+		if (!pattern_covers(x->ptype, x->name, name, n))
+			continue;
+		*any = 1;
 		if (strcmp(x->principal, principal) != 0 && strcmp(x->principal, "User:*") != 0)
 			continue;
 		if (strcmp(x->host, "*") != 0 && strcmp(x->host, host) != 0)
@@ -188,9 +259,33 @@ int acl_authorize(const acls_t *a, const char *principal, const char *host, int 
 		if (!op_covers(x, op))
 			continue;
 		if (x->perm == ACL_PERM_DENY)
-			return 0; /* deny wins */
-		allow = 1;
+			return 1;
+		*allow = 1;
 	}
+	return 0;
+}
+
+int acl_authorize(acls_t *a, const char *principal, const char *host, int rtype, const char *name,
+                  size_t n, int op)
+{
+	if (acl_is_super(a, principal))
+		return 1;
+	if (rtype < 0 || rtype > ACL_RES_MAX)
+		return 0;
+	if (a->dirty)
+		index_build(a);
+	char key[ACL_STR_MAX + 1];
+	int any = 0, allow = 0;
+	/* A name longer than any binding's can only match "*" or a prefix. */
+	const bucket_t *exact =
+	    n <= ACL_STR_MAX ? map_get(&a->lit, key, lit_key(key, rtype, name, n)) : NULL;
+	const bucket_t *star = map_get(&a->lit, key, lit_key(key, rtype, "*", 1));
+	/* A deny anywhere wins (the resource named "*" finds one bucket twice:
+	 * harmless). */
+	if (bucket_check(a, exact, principal, host, name, n, op, &any, &allow) ||
+	    bucket_check(a, star, principal, host, name, n, op, &any, &allow) ||
+	    bucket_check(a, &a->pre[rtype], principal, host, name, n, op, &any, &allow))
+		return 0;
 	return any ? allow : a->allow_if_none;
 }
 
@@ -310,6 +405,7 @@ static void apply_add(acls_t *a, acl_binding_t *x, uint64_t rec_bytes)
 	}
 	x->rec_bytes = rec_bytes;
 	a->v[a->n++] = *x;
+	a->dirty = 1;
 }
 
 static void apply_delete(acls_t *a, size_t i, uint64_t rec_bytes)
@@ -317,6 +413,7 @@ static void apply_delete(acls_t *a, size_t i, uint64_t rec_bytes)
 	garbage(a, a->v[i].rec_bytes + rec_bytes);
 	binding_deinit(&a->v[i]);
 	a->v[i] = a->v[--a->n];
+	a->dirty = 1;
 }
 
 static int on_replay(void *arg, uint8_t type, const uint8_t *p, size_t len)
@@ -477,6 +574,8 @@ int acl_open(acls_t **out, broker_t *b)
 		abort();
 	a->b = b;
 	a->log = b->log;
+	map_init(&a->lit);
+	a->dirty = 1;
 	read_config(a);
 	/* The user database's directory and settings (write-ahead, synced). */
 	int rc = users_journal_open(b, "acls", 1u << 16, on_replay, a, &a->j);
@@ -498,6 +597,8 @@ void acl_close(acls_t *a)
 		return;
 	if (a->j)
 		jrnl_close(a->j);
+	index_drop(a);
+	map_deinit(&a->lit);
 	for (size_t i = 0; i < a->n; i++)
 		binding_deinit(&a->v[i]);
 	free(a->v);

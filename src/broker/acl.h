@@ -110,8 +110,8 @@ int acl_delete(acls_t *a, const acl_binding_t *f, void (*fn)(void *arg, const ac
 
 /* Whether principal ("User:alice") from host may do op on the resource
  * (rtype, name[0..n)). 1 allowed, 0 denied. */
-int acl_authorize(const acls_t *a, const char *principal, const char *host, int rtype,
-                  const char *name, size_t n, int op);
+int acl_authorize(acls_t *a, const char *principal, const char *host, int rtype, const char *name,
+                  size_t n, int op);
 /* Whether principal may do op on some resource of the type: a super
  * user, an Allow for it on any pattern, or no binding of the type at all
  * with allow.everyone.if.no.acl.found (Kafka's authorizeByResourceType,

@@ -185,6 +185,13 @@ TEST(acl_authorizer_rules)
 	x = B(ACL_RES_GROUP, ACL_PAT_LITERAL, "*", BOB, "*", ACL_OP_READ, ACL_PERM_ALLOW);
 	CHECK_EQ(acl_create(f.a, &x), 0);
 	CHECK(can(&f, BOB, ACL_RES_GROUP, "anything", ACL_OP_READ));
+	/* A name longer than any binding can still match "*" or a prefix. */
+	char *big = malloc(ACL_STR_MAX + 10);
+	memset(big, 'g', ACL_STR_MAX + 9);
+	big[ACL_STR_MAX + 9] = 0;
+	CHECK(can(&f, BOB, ACL_RES_GROUP, big, ACL_OP_READ));
+	CHECK(!can(&f, ALICE, ACL_RES_GROUP, big, ACL_OP_READ));
+	free(big);
 	/* By resource type (KIP-679): any Allow of Write on some topic. */
 	CHECK(acl_authorize_any(f.a, ALICE, "1.2.3.4", ACL_RES_TOPIC, ACL_OP_WRITE));
 	CHECK(!acl_authorize_any(f.a, BOB, "1.2.3.4", ACL_RES_TOPIC, ACL_OP_WRITE));
@@ -234,6 +241,7 @@ TEST(acl_journal_replay_and_delete)
 	aopen(&f, NULL, 0);
 	CHECK_EQ(acl_count(f.a), 3);
 	CHECK(can(&f, BOB, ACL_RES_TOPIC, "t9", ACL_OP_WRITE));
+	CHECK(can(&f, ALICE, ACL_RES_TOPIC, "t1", ACL_OP_READ));
 	/* Delete everything of alice's. */
 	acl_binding_t filt =
 	    B(ACL_RES_ANY, ACL_PAT_ANY, NULL, ALICE, NULL, ACL_OP_ANY, ACL_PERM_ANY);
@@ -241,6 +249,9 @@ TEST(acl_journal_replay_and_delete)
 	CHECK_EQ(acl_delete(f.a, &filt, count_cb, &n), 0);
 	CHECK_EQ(n, 2);
 	CHECK_EQ(acl_count(f.a), 1);
+	/* The check sees the deletion at once (the index is rebuilt). */
+	CHECK(!can(&f, ALICE, ACL_RES_TOPIC, "t1", ACL_OP_READ));
+	CHECK(can(&f, BOB, ACL_RES_TOPIC, "t1", ACL_OP_WRITE));
 	aclose(&f);
 
 	aopen(&f, NULL, 0);
