@@ -109,7 +109,8 @@ int acl_delete(acls_t *a, const acl_binding_t *f, void (*fn)(void *arg, const ac
                void *arg);
 
 /* Whether principal ("User:alice") from host may do op on the resource
- * (rtype, name[0..n)). 1 allowed, 0 denied. */
+ * (rtype, name[0..n)). 1 allowed, 0 denied. The first check after a
+ * change rebuilds the lookup index (acl.c). */
 int acl_authorize(acls_t *a, const char *principal, const char *host, int rtype, const char *name,
                   size_t n, int op);
 /* Whether principal may do op on some resource of the type: a super
