@@ -3,7 +3,8 @@
  * filter matching (literal, prefixed, MATCH, ANY), the authorizer's rules
  * (super users, deny wins, implied Describe/DescribeConfigs, wildcard
  * principal and resource, allow.everyone.if.no.acl.found), deletion by
- * filter and the journal's replay across reopenings.
+ * filter, the journal's replay across reopenings, and write failures that
+ * change nothing.
  */
 #include "broker/acl.h"
 #include "broker/broker.h"
@@ -260,5 +261,46 @@ TEST(acl_journal_replay_and_delete)
 	const acl_binding_t *x = acl_next(f.a, &it);
 	CHECK(x && !strcmp(x->principal, BOB) && x->ptype == ACL_PAT_PREFIXED);
 	CHECK(!can(&f, ALICE, ACL_RES_TOPIC, "t1", ACL_OP_READ));
+	aclose(&f);
+}
+
+static void fault(afx_t *f, const char *spec)
+{
+	sio_fault_t sf;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &sf, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(f->io, &sf), 0);
+}
+
+TEST(acl_write_failure_changes_nothing)
+{
+	afx_t f;
+	aopen(&f, NULL, 0);
+	acl_binding_t a =
+	    B(ACL_RES_TOPIC, ACL_PAT_LITERAL, "t", ALICE, "*", ACL_OP_READ, ACL_PERM_ALLOW);
+	acl_binding_t b =
+	    B(ACL_RES_TOPIC, ACL_PAT_LITERAL, "u", ALICE, "*", ACL_OP_READ, ACL_PERM_ALLOW);
+	CHECK_EQ(acl_create(f.a, &a), 0);
+	/* A failed sync: the creation is refused and not applied. */
+	fault(&f, "op=fsync,path=acls.journal,count=1,errno=EIO");
+	CHECK(acl_create(f.a, &b) < 0);
+	CHECK_EQ(acl_count(f.a), 1);
+	CHECK(!can(&f, ALICE, ACL_RES_TOPIC, "u", ACL_OP_READ));
+	sio_fault_clear(f.io);
+	/* A failed deletion leaves every binding in place. */
+	acl_binding_t all = B(ACL_RES_ANY, ACL_PAT_ANY, NULL, NULL, NULL, ACL_OP_ANY, ACL_PERM_ANY);
+	fault(&f, "op=fsync,path=acls.journal,count=1,errno=ENOSPC");
+	CHECK(acl_delete(f.a, &all, NULL, NULL) < 0);
+	CHECK_EQ(acl_count(f.a), 1);
+	CHECK(can(&f, ALICE, ACL_RES_TOPIC, "t", ACL_OP_READ));
+	sio_fault_clear(f.io);
+	/* The journal works again, and a reopening sees exactly what was
+	 * acknowledged. */
+	CHECK_EQ(acl_create(f.a, &b), 0);
+	aclose(&f);
+	aopen(&f, NULL, 0);
+	CHECK_EQ(acl_count(f.a), 2);
+	CHECK(can(&f, ALICE, ACL_RES_TOPIC, "t", ACL_OP_READ));
+	CHECK(can(&f, ALICE, ACL_RES_TOPIC, "u", ACL_OP_READ));
 	aclose(&f);
 }
