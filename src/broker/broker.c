@@ -17,6 +17,7 @@
 #include "broker/stats.h"
 #include "broker/topic.h"
 #include "broker/txn.h"
+#include "broker/acl.h"
 #include "broker/users.h"
 #include "core/err.h"
 #include "core/time.h"
@@ -116,6 +117,8 @@ int broker_open(broker_t *b)
 		          sl_strerror(rc));
 	if (rc == 0 && (rc = users_open(&b->users, b)) < 0)
 		log_error(b->log, "cannot open the user database: %s", sl_strerror(rc));
+	if (rc == 0 && (rc = acl_open(&b->acls, b)) < 0)
+		log_error(b->log, "cannot open the Kafka ACLs: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = topics_open(&b->topics, b)) < 0)
 		log_error(b->log, "kafka: cannot open the topics: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = open_groups(b)) < 0)
@@ -167,6 +170,8 @@ void broker_close(broker_t *b)
 	if (b->topics)
 		topics_close(b->topics);
 	b->topics = NULL;
+	acl_close(b->acls);
+	b->acls = NULL;
 	users_close(b->users);
 	b->users = NULL;
 	/* Let callbacks queued by the final syncs run. */

@@ -30,6 +30,7 @@ struct jobs;
 struct keyspace;
 struct broker_stats;
 struct users;
+struct acls;
 
 typedef struct broker {
 	/* Services, set by the caller before broker_open. */
@@ -59,6 +60,7 @@ typedef struct broker {
 	struct jobs *jobs;        /* beanstalkd jobs and tubes */
 	struct keyspace *ks;      /* the Redis keyspace (NULL until opened) */
 	struct users *users;      /* the user database of every protocol */
+	struct acls *acls;        /* Kafka ACLs (broker/acl.h) */
 	loop_timer_t housekeep;   /* retention and rolling of every log */
 	loop_timer_t verify;      /* background CRC check of older logs */
 	int64_t started_ms;       /* monotonic */

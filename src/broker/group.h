@@ -117,7 +117,9 @@ const char *grp_state_name(grp_state_t s);
 	X(GROUP_ID_NOT_FOUND, "group id not found")                      \
 	X(NON_EMPTY_GROUP, "group is not empty")                         \
 	X(GROUP_SUBSCRIBED_TO_TOPIC, "group is subscribed to the topic") \
-	X(STORAGE_ERROR, "the state journal failed or is recovering")
+	X(STORAGE_ERROR, "the state journal failed or is recovering")    \
+	X(GROUP_AUTHORIZATION_FAILED, "not authorized for the group")    \
+	X(TOPIC_AUTHORIZATION_FAILED, "not authorized for the topic")
 
 typedef enum grp_err {
 #define GRP_ERR_ENUM(name, text) GRP_ERR_##name,

@@ -559,15 +559,9 @@ static int bootstrap(users_t *u)
 	return rc;
 }
 
-int users_open(users_t **out, broker_t *b)
+int users_journal_open(broker_t *b, const char *name, uint32_t max_record, jrnl_replay_fn fn,
+                       void *arg, jrnl_t **out)
 {
-	users_t *u = calloc(1, sizeof *u);
-	if (!u)
-		abort();
-	u->b = b;
-	u->log = b->log;
-	map_init(&u->users);
-	map_init(&u->fails);
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/users", b->data_dir);
 	int rc = sio_mkdir_p(b->io, dir);
@@ -580,12 +574,26 @@ int users_open(users_t **out, broker_t *b)
 	o.compact_min_bytes = 64 * 1024;
 	o.clean_stop = b->clean_start;
 	o.strict = b->cfg->strict_recovery;
-	o.max_record = 1u << 20;
+	o.max_record = max_record;
 	if (rc == 0)
-		rc = jrnl_open(&u->j, b->loop, b->syncer, b->log, dir, "users", &o, on_replay, u);
-	if (rc < 0) {
-		log_error(b->log, "users: cannot open the user database in %s: %s", dir,
+		rc = jrnl_open(out, b->loop, b->syncer, b->log, dir, name, &o, fn, arg);
+	if (rc < 0)
+		log_error(b->log, "users: cannot open %s/%s.journal: %s", dir, name,
 		          sl_strerror(rc));
+	return rc;
+}
+
+int users_open(users_t **out, broker_t *b)
+{
+	users_t *u = calloc(1, sizeof *u);
+	if (!u)
+		abort();
+	u->b = b;
+	u->log = b->log;
+	map_init(&u->users);
+	map_init(&u->fails);
+	int rc = users_journal_open(b, "users", 1u << 20, on_replay, u, &u->j);
+	if (rc < 0) {
 		users_close(u);
 		return rc;
 	}

@@ -23,6 +23,8 @@
 #ifndef SL_BROKER_USERS_H
 #define SL_BROKER_USERS_H
 
+#include "store/journal.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +62,11 @@ typedef struct users users_t;
  * bootstrap admin when the database is empty and one is configured. */
 int users_open(users_t **out, struct broker *b);
 void users_close(users_t *u);
+/* Opens the journal DATA_DIR/users/NAME.journal with the user database's
+ * settings (every change synced before it is applied, whatever fsync
+ * says), replaying it through fn: the users' and the Kafka ACLs'. */
+int users_journal_open(struct broker *b, const char *name, uint32_t max_record, jrnl_replay_fn fn,
+                       void *arg, jrnl_t **out);
 
 size_t users_count(const users_t *u);
 /* Whether any client must authenticate (the database is not empty). */

@@ -198,7 +198,11 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(STR, kafka_security_protocol, "kafka.security.protocol", "PLAINTEXT", 0, 0,             \
 	  "Kafka listener protocol: PLAINTEXT | SASL_PLAINTEXT (| SSL | SASL_SSL with TLS)")       \
 	X(STR, sasl_enabled_mechanisms, "sasl.enabled.mechanisms",                               \
-	  "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", 0, 0, "SASL mechanisms offered on SASL listeners")
+	  "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", 0, 0, "SASL mechanisms offered on SASL listeners") \
+	X(STR, super_users, "super.users", "", 0, 0,                                             \
+	  "Kafka principals allowed everything, ';'-separated (User:alice;User:bob)")            \
+	X(BOOL, allow_everyone_if_no_acl_found, "allow.everyone.if.no.acl.found", "false", 0, 0, \
+	  "Kafka: allow a resource no ACL names (when users exist)")
 
 #define SL_CONFIG(X)           \
 	SL_CONFIG_CORE(X)      \

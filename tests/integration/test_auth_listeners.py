@@ -26,7 +26,10 @@ def server(tmp_path):
         extra=tls_util.tls_args(certs) + [
             "--kafka.listeners=SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,"
             "PLAINTEXT://127.0.0.1:0",
-            "--auth.admin.user=" + ADMIN, "--auth.admin.password=" + ADMIN_PW])
+            "--auth.admin.user=" + ADMIN, "--auth.admin.password=" + ADMIN_PW,
+            # The PLAINTEXT listener's clients are User:ANONYMOUS: with no
+            # ACLs, Kafka's switch lets them in (docs/security.md, ACLs).
+            "--allow.everyone.if.no.acl.found=true"])
     yield s, certs
     s.stop()
 
@@ -64,7 +67,8 @@ def test_sasl_on_the_listeners_that_name_it(server):
         [b"over-tls-%d" % i for i in range(5)]
     assert roundtrip(conf(sasl_port, "SASL_PLAINTEXT", "PLAIN", ADMIN_PW, certs), "over-tcp") == \
         [b"over-tcp-%d" % i for i in range(5)]
-    # The PLAINTEXT listener asks nothing and sees the same topics.
+    # The PLAINTEXT listener asks nothing and sees the same topics
+    # (allowed by allow.everyone.if.no.acl.found: no ACL names them).
     got = roundtrip({"bootstrap.servers": "127.0.0.1:%d" % plain_port}, "over-tls")
     assert got[:5] == [b"over-tls-%d" % i for i in range(5)]
     # A client that skips SASL on a SASL listener is disconnected: a

@@ -141,14 +141,14 @@ int kafka_h_DescribeConfigs(kreq_t *rq)
 			(void)kr_str(&rr, flex);
 		kr_tags(&rr, flex);
 		topic_t *t = NULL;
-		int16_t err = KERR_NONE;
+		int16_t err = kafka_authz_configs(rq, type, name, ACL_OP_DESCRIBE_CONFIGS);
 		const char *msg = NULL;
-		if (type == RES_TOPIC) {
+		if (!err && type == RES_TOPIC) {
 			t = name.len >= 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len)
 			                  : NULL;
 			if (!t)
 				err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-		} else if (type != RES_BROKER) {
+		} else if (!err && type != RES_BROKER) {
 			err = KERR_INVALID_REQUEST;
 			msg = "only topic and broker resources are supported";
 		}
@@ -278,6 +278,8 @@ static int alter(kreq_t *rq, int incremental)
 		}
 		kr_tags(&rr, flex);
 		const char *msg = NULL;
+		if (!err)
+			err = kafka_authz_configs(rq, type, name, ACL_OP_ALTER_CONFIGS);
 		if (!err) {
 			if (type == RES_TOPIC) {
 				topic_t *t = name.len >= 0 ? topics_find(rq->srv->topics, name.p,

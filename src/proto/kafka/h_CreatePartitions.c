@@ -48,8 +48,10 @@ int kafka_h_CreatePartitions(kreq_t *rq)
 		kr_tags(&tr, flex);
 		topic_t *t =
 		    name.len >= 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len) : NULL;
+		t = kafka_authz_topic_or_null(rq, name, ACL_OP_ALTER, t, &err);
 		if (!t) {
-			err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			if (err != KERR_TOPIC_AUTHORIZATION_FAILED)
+				err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		} else if (!err && (count <= t->npart || count > TOPIC_MAX_PARTITIONS)) {
 			err = KERR_INVALID_PARTITIONS;
 			msg = count <= t->npart ? "the partition count can only grow"

@@ -129,6 +129,8 @@ int kafka_h_CreateTopics(kreq_t *rq)
 			err = KERR_INVALID_PARTITIONS;
 		if (!err && (name.len < 0 || !topics_name_valid(name.p, (size_t)name.len)))
 			err = KERR_INVALID_TOPIC_EXCEPTION;
+		if (!err)
+			err = kafka_authz_create_topic(rq, name);
 		for (int c = 0; c < ncfg && !err; c++) {
 			if (topics_config_check(cfg[c].key, cfg[c].value) < 0) {
 				err = KERR_INVALID_CONFIG;

@@ -38,16 +38,19 @@ int kafka_h_DeleteRecords(kreq_t *rq)
 		int32_t np = kr_arr(&tr, flex, 12);
 		topic_t *t =
 		    name.len >= 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len) : NULL;
+		int16_t terr = KERR_NONE;
+		t = kafka_authz_topic_or_null(rq, name, ACL_OP_DELETE, t, &terr);
 		kw_kstr(b, flex, name);
 		kw_arr(b, flex, np);
 		for (int32_t k = 0; k < np; k++) {
 			int32_t idx = kr_i32(&tr);
 			int64_t off = kr_i64(&tr);
 			kr_tags(&tr, flex);
-			int16_t err = KERR_NONE;
+			int16_t err = terr;
 			int64_t low = -1;
 			if (!t || idx < 0 || idx >= t->npart) {
-				err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				if (!err)
+					err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 			} else {
 				partition_t *part = t->parts[idx];
 				plog_t *p = part->log;

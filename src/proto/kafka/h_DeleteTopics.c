@@ -34,6 +34,10 @@ static void delete_one(kreq_t *rq, buf_t *b, kstr_t name, const uint8_t *id)
 		t = by_id(rq->srv, id);
 	if (!t)
 		err = name.len >= 0 ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
+	if (t || name.len >= 0)
+		t = kafka_authz_topic_or_null(
+		    rq, t ? (kstr_t){t->name, (int32_t)strlen(t->name)} : name, ACL_OP_DELETE, t,
+		    &err);
 	char z[TOPIC_NAME_MAX + 1] = "";
 	uint8_t tid[16] = {0};
 	if (t) {

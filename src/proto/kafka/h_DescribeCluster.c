@@ -16,7 +16,8 @@ int kafka_h_DescribeCluster(kreq_t *rq)
 	buf_t *b = kreq_out(rq);
 	size_t mark = kafka_reply_begin(rq, b);
 	kw_i32(b, 0);
-	kw_i16(b, endpoint == 1 ? KERR_NONE : KERR_UNSUPPORTED_VERSION);
+	kw_i16(b,
+	       endpoint == 1 ? kafka_authz_cluster(rq, ACL_OP_DESCRIBE) : KERR_UNSUPPORTED_VERSION);
 	kw_str(b, 1, endpoint == 1 ? NULL : "only broker endpoints are described");
 	if (v >= 1)
 		kw_i8(b, endpoint);

@@ -81,8 +81,10 @@ int kafka_h_DescribeGroups(kreq_t *rq)
 		kw_i32(b, 0);
 	kw_arr(b, flex, n);
 	for (int32_t i = 0; i < n; i++) {
-		grp_desc_t d;
-		grp_err_t e = grp_describe(rq->srv->groups, gs(ids[i]), &d);
+		grp_desc_t d = {0};
+		grp_err_t e = kafka_authz_grp(rq, ids[i].p, ids[i].len, ACL_OP_DESCRIBE);
+		if (!e)
+			e = grp_describe(rq->srv->groups, gs(ids[i]), &d);
 		kdur_err(&kd, kafka_err_from_grp(e));
 		kw_kstr(b, flex, ids[i]);
 		kw_str(b, flex, e ? "" : grp_state_name(d.state));
@@ -139,7 +141,7 @@ int kafka_h_ListGroups(kreq_t *rq)
 		for (int32_t k = 0; k < nf && !ok; k++)
 			ok = (size_t)filter[k].len == strlen(name) &&
 			     strncasecmp(filter[k].p, name, (size_t)filter[k].len) == 0;
-		if (ok)
+		if (ok && kafka_authz_listed_group(rq, l[i].group_id.p, l[i].group_id.len))
 			l[keep++] = l[i];
 	}
 	dur_t *d = grp_coord_dur(rq->srv->groups);
@@ -185,7 +187,8 @@ int kafka_h_DeleteGroups(kreq_t *rq)
 	if (!res)
 		abort();
 	for (int32_t i = 0; i < n; i++)
-		res[i] = grp_delete(rq->srv->groups, gs(ids[i]));
+		if (!(res[i] = kafka_authz_grp(rq, ids[i].p, ids[i].len, ACL_OP_DELETE)))
+			res[i] = grp_delete(rq->srv->groups, gs(ids[i]));
 	dur_t *d = grp_coord_dur(rq->srv->groups);
 	kdur_t kd;
 	kdur_begin(&kd, rq, d);

@@ -31,13 +31,15 @@ int kafka_h_DescribeProducers(kreq_t *rq)
 		int32_t np = kr_arr(&tr, flex, 4);
 		topic_t *t =
 		    name.len > 0 ? topics_find(rq->srv->topics, name.p, (size_t)name.len) : NULL;
+		int16_t terr = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		t = kafka_authz_topic_or_null(rq, name, ACL_OP_READ, t, &terr);
 		kw_kstr(b, flex, name);
 		kw_arr(b, flex, np);
 		for (int32_t k = 0; k < np; k++) {
 			int32_t idx = kr_i32(&tr);
 			kw_i32(b, idx);
 			partition_t *p = t && idx >= 0 && idx < t->npart ? t->parts[idx] : NULL;
-			kw_i16(b, p ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION);
+			kw_i16(b, p ? KERR_NONE : terr);
 			kw_str(b, flex, NULL);
 			kw_arr(b, flex, p ? (int32_t)pstate_count(&p->pstate) : 0);
 			size_t it = 0;

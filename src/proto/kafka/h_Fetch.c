@@ -59,6 +59,7 @@ typedef struct fpart {
 
 typedef struct ftopic {
 	char *name;
+	int16_t denied; /* TOPIC_AUTHORIZATION_FAILED when the principal may not Read */
 	int npart;
 	fpart_t *parts;
 } ftopic_t;
@@ -90,6 +91,10 @@ static void fetch_free(kafka_fetch_t *f)
 static partition_t *resolve(kafka_srv_t *srv, const ftopic_t *t, const fpart_t *p, int16_t *err)
 {
 	topic_t *tp = topics_find(srv->topics, t->name, strlen(t->name));
+	if (t->denied) {
+		*err = t->denied;
+		return NULL;
+	}
 	if (!tp || p->index < 0 || p->index >= tp->npart) {
 		*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		return NULL;
@@ -426,6 +431,7 @@ int kafka_h_Fetch(kreq_t *rq)
 			break;
 		}
 		t->name = strndup(name.p, (size_t)name.len);
+		t->denied = kafka_authz_topic(rq, name, ACL_OP_READ);
 		if (!t->name)
 			abort();
 		if (np > 0) {

@@ -41,6 +41,8 @@ int kafka_h_FindCoordinator(kreq_t *rq)
 			return SL_EPROTO;
 		const char *msg;
 		int16_t err = key_error(type, &msg);
+		if (!err)
+			err = kafka_authz_coordinator(rq, type, key);
 		buf_t *b = kreq_out(rq);
 		size_t mark = kafka_reply_begin(rq, b);
 		if (v >= 1)
@@ -79,11 +81,12 @@ int kafka_h_FindCoordinator(kreq_t *rq)
 	kw_i32(b, 0);
 	kw_arr(b, flex, n);
 	for (int32_t i = 0; i < n; i++) {
+		int16_t e = err ? err : kafka_authz_coordinator(rq, type, keys[i]);
 		kw_kstr(b, flex, keys[i]);
-		kw_i32(b, err ? -1 : KAFKA_NODE_ID);
-		kw_str(b, flex, err ? "" : host);
-		kw_i32(b, err ? -1 : port);
-		kw_i16(b, err);
+		kw_i32(b, e ? -1 : KAFKA_NODE_ID);
+		kw_str(b, flex, e ? "" : host);
+		kw_i32(b, e ? -1 : port);
+		kw_i16(b, e);
 		kw_str(b, flex, msg);
 		kw_tags(b, flex);
 	}

@@ -28,8 +28,11 @@ int kafka_h_InitProducerId(kreq_t *rq)
 	kr_tags(r, flex);
 	if (r->err)
 		return SL_EPROTO;
-	int16_t err = KERR_NONE;
-	if (txn.len >= 0) {
+	int16_t err = kafka_authz_init_pid(rq, txn);
+	if (err) {
+		pid = -1;
+		epoch = -1;
+	} else if (txn.len >= 0) {
 		txn_coord_t *tc = rq->srv->b->txns;
 		txn_err_t e =
 		    txn_init_pid(tc, txn.p, txn.len, timeout_ms, pid, epoch, &pid, &epoch);

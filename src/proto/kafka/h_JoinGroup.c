@@ -63,6 +63,10 @@ int16_t kafka_err_from_grp(int e)
 		return 82;
 	case GRP_ERR_GROUP_SUBSCRIBED_TO_TOPIC:
 		return 86;
+	case GRP_ERR_GROUP_AUTHORIZATION_FAILED: /* the front's ACL check (authz.c) */
+		return KERR_GROUP_AUTHORIZATION_FAILED;
+	case GRP_ERR_TOPIC_AUTHORIZATION_FAILED:
+		return KERR_TOPIC_AUTHORIZATION_FAILED;
 	}
 	return 15;
 }
@@ -253,7 +257,11 @@ int kafka_h_JoinGroup(kreq_t *rq)
 	req.client_host = grp_s(peer_host(rq, host, sizeof host));
 	req.require_known_member_id = v >= 4;
 	gwait_t *w = gwait_new(rq);
-	grp_join(rq->srv->groups, &req, join_reply, w);
+	if (kafka_authz_grp(rq, req.group_id.p, req.group_id.len, ACL_OP_READ))
+		join_reply(w, &(grp_join_res_t){GRP_ERR_GROUP_AUTHORIZATION_FAILED, -1, GRP_NULL,
+		                                GRP_NULL, grp_s(""), req.member_id, 0, NULL, 0});
+	else
+		grp_join(rq->srv->groups, &req, join_reply, w);
 	free(protos);
 	gwait_park(w, rq);
 	return 0;
@@ -316,7 +324,11 @@ int kafka_h_SyncGroup(kreq_t *rq)
 	req.assignments = a;
 	req.nassignments = (size_t)n;
 	gwait_t *w = gwait_new(rq);
-	grp_sync(rq->srv->groups, &req, sync_reply, w);
+	if (kafka_authz_grp(rq, req.group_id.p, req.group_id.len, ACL_OP_READ))
+		sync_reply(w, &(grp_sync_res_t){GRP_ERR_GROUP_AUTHORIZATION_FAILED, GRP_NULL,
+		                                GRP_NULL, GRP_NULL});
+	else
+		grp_sync(rq->srv->groups, &req, sync_reply, w);
 	free(a);
 	gwait_park(w, rq);
 	return 0;
@@ -336,7 +348,9 @@ int kafka_h_Heartbeat(kreq_t *rq)
 	kr_tags(r, flex);
 	if (r->err || group.len < 0 || member.len < 0)
 		return SL_EPROTO;
-	grp_err_t e = grp_heartbeat(rq->srv->groups, group, member, instance, gen);
+	grp_err_t e = kafka_authz_grp(rq, group.p, group.len, ACL_OP_READ);
+	if (!e)
+		e = grp_heartbeat(rq->srv->groups, group, member, instance, gen);
 	dur_t *d = grp_coord_dur(rq->srv->groups);
 	kdur_t k;
 	kdur_begin(&k, rq, d);
@@ -388,7 +402,9 @@ int kafka_h_LeaveGroup(kreq_t *rq)
 		free(ms);
 		return SL_EPROTO;
 	}
-	grp_err_t top = grp_leave(rq->srv->groups, group, ms, (size_t)n);
+	grp_err_t top = kafka_authz_grp(rq, group.p, group.len, ACL_OP_READ);
+	if (!top)
+		top = grp_leave(rq->srv->groups, group, ms, (size_t)n);
 	dur_t *d = grp_coord_dur(rq->srv->groups);
 	kdur_t k;
 	kdur_begin(&k, rq, d);

@@ -120,6 +120,7 @@ int kafka_h_ListOffsets(kreq_t *rq)
 		int32_t np = kr_arr(&tr, flex, 12);
 		int16_t terr;
 		topic_t *t = kafka_topic_get(rq->srv, name, 0, &terr);
+		t = kafka_authz_topic_or_null(rq, name, ACL_OP_DESCRIBE, t, &terr);
 		kw_kstr(b, flex, name);
 		kw_arr(b, flex, np);
 		for (int32_t k = 0; k < np; k++) {

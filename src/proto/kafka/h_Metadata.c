@@ -128,11 +128,13 @@ int kafka_h_Metadata(kreq_t *rq)
 	if (v >= 1)
 		kw_i32(b, KAFKA_NODE_ID);
 	if (all) {
-		kw_arr(b, flex, (int32_t)topics_count(rq->srv->topics));
+		kw_arr(b, flex, kafka_authz_described_topics(rq));
 		size_t it = 0;
 		topic_t *t;
 		while ((t = topics_next(rq->srv->topics, &it)))
-			write_topic(b, v, flex, KERR_NONE, KSTR_NULL, t);
+			if (kafka_authz(rq, ACL_RES_TOPIC, t->name, strlen(t->name),
+			                ACL_OP_DESCRIBE))
+				write_topic(b, v, flex, KERR_NONE, KSTR_NULL, t);
 	} else {
 		kw_arr(b, flex, n);
 		for (int32_t i = 0; i < n; i++) {
@@ -145,7 +147,7 @@ int kafka_h_Metadata(kreq_t *rq)
 				t = find_by_id(rq->srv, id);
 				err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_ID;
 			} else {
-				t = kafka_topic_get(rq->srv, name, allow_auto, &err);
+				t = kafka_authz_metadata_topic(rq, name, allow_auto, &err);
 			}
 			write_topic(b, v, flex, err, name, t);
 		}

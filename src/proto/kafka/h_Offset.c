@@ -115,9 +115,12 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 				(void)kr_i64(r); /* CommitTimestamp: ignored since Kafka 2.1 */
 			p->metadata = gs(kr_str(r, flex));
 			kr_tags(r, flex);
-			p->err = tp && p->partition >= 0 && p->partition < tp->npart
-			             ? GRP_ERR_OK
-			             : GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+			p->err = kafka_authz_offsets(rq, req.group_id.p, req.group_id.len,
+			                             topics[t].name, ACL_OP_READ);
+			if (!p->err)
+				p->err = tp && p->partition >= 0 && p->partition < tp->npart
+				             ? GRP_ERR_OK
+				             : GRP_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 		}
 		kr_tags(r, flex);
 	}
@@ -140,12 +143,13 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 
 /* --- OffsetFetch ------------------------------------------------------------------------- */
 
+/* deny: the ACL check's error for this partition (authz.c), or 0. */
 static void write_partition(kdur_t *k, int16_t v, int flex, grp_coord_t *gc, grp_str_t group,
-                            grp_str_t topic, int32_t partition)
+                            grp_str_t topic, int32_t partition, int16_t deny)
 {
 	buf_t *b = k->b;
 	grp_offset_t o;
-	int found = grp_offset_get(gc, group, topic, partition, &o) == 0;
+	int found = !deny && grp_offset_get(gc, group, topic, partition, &o) == 0;
 	kw_i32(b, partition);
 	kw_i64(b, found ? o.offset : -1);
 	if (v >= 5)
@@ -154,28 +158,43 @@ static void write_partition(kdur_t *k, int16_t v, int flex, grp_coord_t *gc, grp
 		kw_strn(b, flex, o.metadata.p, o.metadata.len);
 	else
 		kw_str(b, flex, "");
-	kdur_err(k, KERR_NONE);
+	if (deny)
+		kw_i16(b, deny);
+	else
+		kdur_err(k, KERR_NONE);
 	kw_tags(b, flex);
 }
 
 /* Every committed offset of the group, grouped by topic. */
-static void write_all(kdur_t *k, int16_t v, int flex, grp_coord_t *gc, grp_str_t group)
+/* Every committed offset of the group, grouped by topic; topics the
+ * principal may not Describe are left out, as Kafka does. */
+static void write_all(const kreq_t *rq, kdur_t *k, int16_t v, int flex, grp_coord_t *gc,
+                      grp_str_t group)
 {
 	buf_t *b = k->b;
 	size_t n;
 	grp_offset_t *all = grp_offsets_all(gc, group, &n);
 	int32_t nt = 0;
 	for (size_t i = 0; i < n; i++)
-		nt += i == 0 || !grp_str_eq(all[i].topic, all[i - 1].topic);
+		nt += (i == 0 || !grp_str_eq(all[i].topic, all[i - 1].topic)) &&
+		      !kafka_authz_offsets(rq, group.p, group.len,
+		                           (kstr_t){all[i].topic.p, all[i].topic.len},
+		                           ACL_OP_DESCRIBE);
 	kw_arr(b, flex, nt);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		while (j < n && grp_str_eq(all[j].topic, all[i].topic))
 			j++;
+		if (kafka_authz_offsets(rq, group.p, group.len,
+		                        (kstr_t){all[i].topic.p, all[i].topic.len},
+		                        ACL_OP_DESCRIBE)) {
+			i = j;
+			continue;
+		}
 		kw_strn(b, flex, all[i].topic.p, all[i].topic.len);
 		kw_arr(b, flex, (int32_t)(j - i));
 		for (size_t x = i; x < j; x++)
-			write_partition(k, v, flex, gc, group, all[x].topic, all[x].partition);
+			write_partition(k, v, flex, gc, group, all[x].topic, all[x].partition, 0);
 		kw_tags(b, flex);
 		i = j;
 	}
@@ -185,8 +204,8 @@ static void write_all(kdur_t *k, int16_t v, int flex, grp_coord_t *gc, grp_str_t
 /* Reads a topic list ([]{Name, PartitionIndexes []int32}) and, when k is
  * set, writes the group's offsets for it. Returns the topic count (-1:
  * null) or SL_EPROTO. */
-static int32_t fetch_topics(rd_t *r, kdur_t *k, int16_t v, int flex, grp_coord_t *gc,
-                            grp_str_t group, int nullable)
+static int32_t fetch_topics(const kreq_t *rq, rd_t *r, kdur_t *k, int16_t v, int flex,
+                            grp_coord_t *gc, grp_str_t group, int nullable)
 {
 	buf_t *b = k ? k->b : NULL;
 	int32_t nt = kr_arr(r, flex, flex ? 2 : 6);
@@ -194,7 +213,7 @@ static int32_t fetch_topics(rd_t *r, kdur_t *k, int16_t v, int flex, grp_coord_t
 		return SL_EPROTO;
 	if (nt < 0) {
 		if (k)
-			write_all(k, v, flex, gc, group);
+			write_all(rq, k, v, flex, gc, group);
 		return -1;
 	}
 	if (b)
@@ -208,10 +227,13 @@ static int32_t fetch_topics(rd_t *r, kdur_t *k, int16_t v, int flex, grp_coord_t
 			kw_kstr(b, flex, name);
 			kw_arr(b, flex, np);
 		}
+		int deny =
+		    k ? kafka_authz_offsets(rq, group.p, group.len, name, ACL_OP_DESCRIBE) : 0;
 		for (int32_t i = 0; i < np; i++) {
 			int32_t p = kr_i32(r);
 			if (k)
-				write_partition(k, v, flex, gc, group, gs(name), p);
+				write_partition(k, v, flex, gc, group, gs(name), p,
+				                kafka_err_from_grp(deny));
 		}
 		kr_tags(r, flex);
 		if (b)
@@ -245,10 +267,11 @@ int kafka_h_OffsetFetch(kreq_t *rq)
 			grp_str_t group = gs(kr_str(&r, flex));
 			if (r.err || group.len < 0)
 				return SL_EPROTO;
-			if (fetch_topics(&r, kp, v, flex, gc, group, v >= 2) == SL_EPROTO)
+			if (fetch_topics(rq, &r, kp, v, flex, gc, group, v >= 2) == SL_EPROTO)
 				return SL_EPROTO;
 			if (b && v >= 2)
-				kdur_err(kp, KERR_NONE);
+				kdur_err(kp, kafka_err_from_grp(kafka_authz_grp(
+				                 rq, group.p, group.len, ACL_OP_READ)));
 		} else {
 			int32_t ng = kr_arr(&r, flex, 3);
 			if (r.err || ng < 0)
@@ -265,11 +288,12 @@ int kafka_h_OffsetFetch(kreq_t *rq)
 					return SL_EPROTO;
 				if (b)
 					kw_strn(b, flex, group.p, group.len);
-				if (fetch_topics(&r, kp, v, flex, gc, group, 1) == SL_EPROTO)
+				if (fetch_topics(rq, &r, kp, v, flex, gc, group, 1) == SL_EPROTO)
 					return SL_EPROTO;
 				kr_tags(&r, flex);
 				if (b) {
-					kdur_err(kp, KERR_NONE);
+					kdur_err(kp, kafka_err_from_grp(kafka_authz_grp(
+					                 rq, group.p, group.len, ACL_OP_READ)));
 					kw_tags(b, flex);
 				}
 			}
@@ -329,7 +353,7 @@ int kafka_h_OffsetDelete(kreq_t *rq)
 		free(tps);
 		return SL_EPROTO;
 	}
-	grp_err_t top = grp_offset_delete(rq->srv->groups, group, tps, np);
+	grp_err_t top = kafka_offset_delete_authorized(rq, group.p, group.len, tps, np);
 	dur_t *d = grp_coord_dur(rq->srv->groups);
 	kdur_t kd;
 	kdur_begin(&kd, rq, d);

@@ -203,8 +203,9 @@ int kafka_h_Produce(kreq_t *rq)
 	rd_t *r = &rq->r;
 	int16_t v = rq->h.ApiVersion;
 	int flex = rq->flex;
-	if (v >= 3)
-		(void)kr_str(r, flex); /* TransactionalId: the batches carry the producer */
+	/* TransactionalId: the batches carry the producer; only the ACL
+	 * check reads it. */
+	kstr_t txnid = v >= 3 ? kr_str(r, flex) : KSTR_NULL;
 	int16_t acks = kr_i16(r);
 	(void)kr_i32(r); /* TimeoutMs */
 	int32_t ntopics = kr_arr(r, flex, 2);
@@ -242,6 +243,8 @@ int kafka_h_Produce(kreq_t *rq)
 		/* As Kafka: Produce never creates a topic (UNKNOWN_TOPIC_OR_PARTITION);
 		 * clients create one through Metadata's allow_auto_topic_creation,
 		 * so a client that turned that off is not overruled here. */
+		if (!terr)
+			terr = kafka_authz_produce(rq, txnid, name);
 		if (!terr)
 			t = kafka_topic_get(rq->srv, name, 0, &terr);
 		int first = n;

@@ -60,7 +60,8 @@ int kafka_h_AddPartitionsToTxn(kreq_t *rq)
 		kr_tags(&topics_r, flex);
 	}
 	txn_coord_t *tc = rq->srv->b->txns;
-	(void)txn_add_partitions(tc, id.p, id.len, pid, epoch, tps, n, errs);
+	if (!kafka_authz_txn_parts(rq, id, names, counts, nt, errs))
+		(void)txn_add_partitions(tc, id.p, id.len, pid, epoch, tps, n, errs);
 	dur_t *d = txn_dur(tc);
 	kdur_t k;
 	kdur_begin(&k, rq, d);
@@ -101,7 +102,9 @@ int kafka_h_AddOffsetsToTxn(kreq_t *rq)
 	if (r->err || id.len < 0)
 		return SL_EPROTO;
 	txn_coord_t *tc = rq->srv->b->txns;
-	txn_err_t e = txn_add_offsets(tc, id.p, id.len, pid, epoch, group.p, group.len);
+	txn_err_t e = kafka_authz_txn_group(rq, id, group);
+	if (!e)
+		e = txn_add_offsets(tc, id.p, id.len, pid, epoch, group.p, group.len);
 	dur_t *d = txn_dur(tc);
 	kdur_t k;
 	kdur_begin(&k, rq, d);
@@ -172,7 +175,10 @@ int kafka_h_TxnOffsetCommit(kreq_t *rq)
 		kr_tags(&topics_r, flex);
 	}
 	txn_coord_t *tc = rq->srv->b->txns;
-	txn_err_t e = txn_offset_commit(tc, id.p, id.len, pid, epoch, group.p, group.len, offs, n);
+	int16_t *deny = calloc((size_t)n + 1, sizeof *deny);
+	if (!deny)
+		abort();
+	txn_err_t e = kafka_txn_offset_commit_authorized(rq, id, pid, epoch, group, offs, n, deny);
 	dur_t *d = txn_dur(tc);
 	kdur_t k;
 	kdur_begin(&k, rq, d);
@@ -185,7 +191,7 @@ int kafka_h_TxnOffsetCommit(kreq_t *rq)
 		kw_arr(k.b, flex, counts[i]);
 		for (int32_t j = 0; j < counts[i]; j++, n++) {
 			kw_i32(k.b, offs[n].partition);
-			kdur_err(&k, (int16_t)e);
+			kdur_err(&k, deny[n] ? deny[n] : (int16_t)e);
 			kw_tags(k.b, flex);
 		}
 		kw_tags(k.b, flex);
@@ -193,6 +199,7 @@ int kafka_h_TxnOffsetCommit(kreq_t *rq)
 	kw_tags(k.b, flex);
 	kafka_reply_end(k.b, mark);
 	kdur_end(&k, d, ERR_FAIL);
+	free(deny);
 	free(offs);
 	free(names);
 	free(counts);
@@ -243,9 +250,12 @@ int kafka_h_EndTxn(kreq_t *rq)
 	if (r->err || id.len < 0)
 		return SL_EPROTO;
 	txn_coord_t *tc = rq->srv->b->txns;
+	txn_err_t deny = (txn_err_t)kafka_authz_txn(rq, id, ACL_OP_WRITE);
 	if (!rq->c || rq->out) {
 		/* No connection to hold a reply on (handler tests, fuzzing). */
-		txn_err_t e = txn_end(tc, id.p, id.len, pid, epoch, commit, on_end_nowait, NULL);
+		txn_err_t e =
+		    deny ? deny
+		         : txn_end(tc, id.p, id.len, pid, epoch, commit, on_end_nowait, NULL);
 		kdur_t k = {kreq_out(rq), NULL, NULL};
 		end_reply(rq, &k, (int16_t)e);
 		return 0;
@@ -259,7 +269,7 @@ int kafka_h_EndTxn(kreq_t *rq)
 	w->c = rq->c;
 	conn_ref(w->c);
 	kdur_hold(&w->k, rq->c);
-	txn_err_t e = txn_end(tc, id.p, id.len, pid, epoch, commit, on_end, w);
+	txn_err_t e = deny ? deny : txn_end(tc, id.p, id.len, pid, epoch, commit, on_end, w);
 	if (e != TXN_OK) {
 		txn_done_t d = {e, NULL, 0};
 		on_end(w, &d);

@@ -11,11 +11,11 @@
  * or credentials, UNSUPPORTED_SASL_MECHANISM, UNACCEPTABLE_CREDENTIAL for
  * iterations outside 4096..16384, DUPLICATE_RESOURCE for a user named twice.
  *
- * Who may call them: without ACLs (not built yet) any authenticated user;
- * once the database has users, an unauthenticated connection (a PLAINTEXT
- * listener) gets CLUSTER_AUTHORIZATION_FAILED, so that an open listener
- * cannot change passwords. An empty database accepts the first user from
- * anyone who can reach the listener (how `kafka-configs.sh` bootstraps).
+ * Who may call them, as Kafka: Describe (Alter) on the cluster by the ACLs
+ * (authz.c), so an unauthenticated connection (User:ANONYMOUS on a
+ * PLAINTEXT listener) gets CLUSTER_AUTHORIZATION_FAILED unless an ACL
+ * grants it. An empty database accepts the first user from anyone who can
+ * reach the listener (how `kafka-configs.sh` bootstraps).
  * Loop thread only.
  */
 #include "broker/users.h"
@@ -23,19 +23,14 @@
 
 #include <string.h>
 
-#define KERR_CLUSTER_AUTHORIZATION_FAILED 31
 #define KERR_UNSUPPORTED_SASL_MECHANISM 33
 #define KERR_RESOURCE_NOT_FOUND 91
 #define KERR_DUPLICATE_RESOURCE 92
 #define KERR_UNACCEPTABLE_CREDENTIAL 93
 
-static int authorized(kreq_t *rq)
+static int authorized(kreq_t *rq, int op)
 {
-	users_t *u = rq->srv->b->users;
-	if (!users_enabled(u))
-		return 1;
-	const kafka_conn_t *kc = rq->c ? rq->c->pdata : NULL;
-	return kc && kafka_sasl_principal(kc->sasl) != NULL;
+	return kafka_authz_cluster(rq, op) == KERR_NONE;
 }
 
 static int same(kstr_t x, kstr_t y)
@@ -64,7 +59,7 @@ int kafka_h_DescribeUserScramCredentials(kreq_t *rq)
 	kr_tags(r, 1);
 	if (r->err)
 		return SL_EPROTO;
-	int ok = authorized(rq);
+	int ok = authorized(rq, ACL_OP_DESCRIBE);
 	buf_t *b = kreq_out(rq);
 	size_t mark = kafka_reply_begin(rq, b);
 	kw_i32(b, 0);
@@ -180,7 +175,7 @@ int kafka_h_AlterUserScramCredentials(kreq_t *rq)
 	kr_tags(r, 1);
 	if (r->err || (nd > 0 ? nd : 0) + (nu > 0 ? nu : 0) > 256)
 		return SL_EPROTO;
-	int ok = authorized(rq);
+	int ok = authorized(rq, ACL_OP_ALTER);
 	buf_t *b = kreq_out(rq);
 	size_t mark = kafka_reply_begin(rq, b);
 	kw_i32(b, 0);

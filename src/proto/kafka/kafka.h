@@ -16,9 +16,11 @@
 #ifndef SL_PROTO_KAFKA_KAFKA_H
 #define SL_PROTO_KAFKA_KAFKA_H
 
+#include "broker/acl.h"
 #include "broker/broker.h"
 #include "broker/dur.h"
 #include "broker/topic.h"
+#include "broker/txn.h"
 #include "net/conn.h"
 #include "proto/kafka/codec.h"
 
@@ -117,12 +119,17 @@ enum {
 	KERR_UNSUPPORTED_VERSION = 35,
 	KERR_TOPIC_ALREADY_EXISTS = 36,
 	KERR_INVALID_PARTITIONS = 37,
+	KERR_TOPIC_AUTHORIZATION_FAILED = 29,
+	KERR_GROUP_AUTHORIZATION_FAILED = 30,
+	KERR_CLUSTER_AUTHORIZATION_FAILED = 31,
 	KERR_INVALID_REPLICATION_FACTOR = 38,
 	KERR_INVALID_REPLICA_ASSIGNMENT = 39,
 	KERR_INVALID_CONFIG = 40,
 	KERR_INVALID_REQUEST = 42,
 	KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
 	KERR_INVALID_PRODUCER_EPOCH = 47,
+	KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53,
+	KERR_OPERATION_NOT_ATTEMPTED = 55,
 	KERR_KAFKA_STORAGE_ERROR = 56,
 	KERR_UNKNOWN_PRODUCER_ID = 59,
 	KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
@@ -190,6 +197,72 @@ int kafka_h_SaslAuthenticate(kreq_t *rq);
 /* h_UserScram.c: the user database's Kafka API. */
 int kafka_h_DescribeUserScramCredentials(kreq_t *rq);
 int kafka_h_AlterUserScramCredentials(kreq_t *rq);
+
+/* h_Acls.c: CreateAcls, DescribeAcls, DeleteAcls (broker/acl.h). */
+int kafka_h_CreateAcls(kreq_t *rq);
+int kafka_h_DescribeAcls(kreq_t *rq);
+int kafka_h_DeleteAcls(kreq_t *rq);
+/* authz.c: whether the request's principal may do op (broker/acl.h's
+ * ACL_OP_*) on a resource. kafka_authz returns 1 (allowed) or 0; the
+ * others KERR_NONE or the API's authorization error code (29, 30, 31, 53).
+ * Everything is allowed while the user database is empty. */
+int kafka_authz(const kreq_t *rq, int rtype, const char *name, size_t n, int op);
+int16_t kafka_authz_topic(const kreq_t *rq, kstr_t topic, int op);
+int16_t kafka_authz_group(const kreq_t *rq, kstr_t group, int op);
+int16_t kafka_authz_cluster(const kreq_t *rq, int op);
+int16_t kafka_authz_txn(const kreq_t *rq, kstr_t id, int op);
+/* Group APIs: a grp_err_t, GRP_ERR_OK or GRP_ERR_GROUP_AUTHORIZATION_FAILED
+ * (group given as the coordinator's views, p/len); the offset APIs also
+ * GRP_ERR_TOPIC_AUTHORIZATION_FAILED for the topic. */
+int kafka_authz_grp(const kreq_t *rq, const char *group, int32_t len, int op);
+int kafka_authz_offsets(const kreq_t *rq, const char *group, int32_t len, kstr_t topic, int op);
+/* OffsetDelete: Delete on the group (else GRP_ERR_GROUP_AUTHORIZATION_FAILED,
+ * nothing deleted), then grp_offset_delete() of the partitions whose topic
+ * the principal may Read; the others get GRP_ERR_TOPIC_AUTHORIZATION_FAILED. */
+struct grp_tp;
+int kafka_offset_delete_authorized(const kreq_t *rq, const char *group, int32_t len,
+                                   struct grp_tp *tps, size_t n);
+/* ListGroups: whether the group is listed (Describe on the cluster or on
+ * the group). */
+int kafka_authz_listed_group(const kreq_t *rq, const char *group, int32_t len);
+/* Transactions (the results are txn_err_t, which are Kafka's codes):
+ * AddPartitionsToTxn: Write on the transactional id and on each topic;
+ * when refused, fills errs (53 for all, or 29 for the refused topics and
+ * OPERATION_NOT_ATTEMPTED for the rest) and returns 1, else 0.
+ * AddOffsetsToTxn/TxnOffsetCommit: Write on the id, Read on the group. */
+int kafka_authz_txn_parts(const kreq_t *rq, kstr_t id, const kstr_t *names, const int32_t *counts,
+                          int32_t nt, txn_err_t *errs);
+int kafka_authz_txn_group(const kreq_t *rq, kstr_t id, kstr_t group);
+/* TxnOffsetCommit: the id and group checks above, then txn_offset_commit()
+ * of the partitions whose topic the principal may Read; deny[i] is set to
+ * TOPIC_AUTHORIZATION_FAILED for the others (Kafka commits the rest). */
+txn_err_t kafka_txn_offset_commit_authorized(const kreq_t *rq, kstr_t id, int64_t pid,
+                                             int16_t epoch, kstr_t group, const txn_off_t *offs,
+                                             int n, int16_t *deny);
+/* FindCoordinator: Describe on the group (key type 0) or transactional id
+ * (1). */
+int16_t kafka_authz_coordinator(const kreq_t *rq, int8_t key_type, kstr_t key);
+/* InitProducerId: Write on the transactional id; without one (an
+ * idempotent producer) IdempotentWrite on the cluster or Write on some
+ * topic (KIP-679), else CLUSTER_AUTHORIZATION_FAILED. */
+int16_t kafka_authz_init_pid(const kreq_t *rq, kstr_t txnid);
+/* The config APIs: op on the topic (resource type 2) or on the cluster
+ * (4, a broker); other types pass (the handler refuses them). */
+int16_t kafka_authz_configs(const kreq_t *rq, int8_t res_type, kstr_t name, int op);
+/* Create on the cluster or on the topic (CreateTopics, auto-creation). */
+int16_t kafka_authz_create_topic(const kreq_t *rq, kstr_t topic);
+/* Produce: Write on the transactional id (when not null), then on the
+ * topic. */
+int16_t kafka_authz_produce(const kreq_t *rq, kstr_t txnid, kstr_t topic);
+/* t when the principal may do op on the topic, else NULL with *err
+ * TOPIC_AUTHORIZATION_FAILED (checked before existence, as Kafka). */
+struct topic *kafka_authz_topic_or_null(const kreq_t *rq, kstr_t name, int op, struct topic *t,
+                                        int16_t *err);
+/* Metadata: how many topics the principal may Describe; a topic asked by
+ * name (Describe, and Create for an auto-creation). */
+int32_t kafka_authz_described_topics(const kreq_t *rq);
+struct topic *kafka_authz_metadata_topic(const kreq_t *rq, kstr_t name, int allow_auto,
+                                         int16_t *err);
 
 /* ApiVersions' answer to a version it does not support (KIP-511): a v0
  * body with UNSUPPORTED_VERSION and the ApiVersions entry. */

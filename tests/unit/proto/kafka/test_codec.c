@@ -189,6 +189,10 @@ TEST(kafka_apis_table_matches_schemas)
 	    {36, 2, 2},
 	    {50, 0, 0},
 	    {51, 0, 0},
+	    /* ACLs (h_Acls.c). */
+	    {29, 3, 2},
+	    {30, 3, 2},
+	    {31, 3, 2},
 	    /* OffsetDelete (47): v0 only, never flexible (Apache Kafka's
 		 * OffsetDeleteRequest.json: validVersions 0, flexibleVersions none). */
 	    {47, 0, INT16_MAX},
