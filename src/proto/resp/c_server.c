@@ -228,6 +228,8 @@ enum {
 	P_BUSY,
 	P_NOTIFY,
 	P_POLICY,
+	P_SLOW_THAN,
+	P_SLOW_LEN,
 };
 
 static const struct setp {
@@ -245,6 +247,8 @@ static const struct setp {
     {"busy-reply-threshold", "lua-time-limit", P_BUSY, 0, INT64_MAX},
     {"notify-keyspace-events", NULL, P_NOTIFY, 0, 0},
     {"maxmemory-policy", NULL, P_POLICY, 0, 0},
+    {"slowlog-log-slower-than", NULL, P_SLOW_THAN, -1, INT64_MAX},
+    {"slowlog-max-len", NULL, P_SLOW_LEN, 0, INT64_MAX},
 };
 
 #define NSETP (sizeof setps / sizeof setps[0])
@@ -267,6 +271,10 @@ static int64_t *setp_int(resp_srv_t *srv, int id)
 		return &srv->list_compress_depth;
 	case P_BUSY:
 		return &srv->busy_reply_threshold;
+	case P_SLOW_THAN:
+		return &srv->slowlog_slower_than;
+	case P_SLOW_LEN:
+		return &srv->slowlog_max_len;
 	}
 	return NULL;
 }

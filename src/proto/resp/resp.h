@@ -137,6 +137,9 @@ struct resp_srv {
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
 	struct resp_lua *lua;     /* the Lua engine (c_script.c), made on first use */
 	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
+	/* MONITOR, SLOWLOG, CLIENT PAUSE (c_admin.h); the slowlog configs. */
+	struct resp_admin *adm;
+	int64_t slowlog_slower_than, slowlog_max_len;
 };
 
 struct resp_cli {
@@ -158,6 +161,9 @@ struct resp_cli {
 	struct resp_lxcli *lx;      /* pub/sub, MULTI, WATCH state (c_lists.h) */
 	uint64_t nreq;              /* requests run (0: the first decides the log hint) */
 	int sniffed;                /* the wrong-protocol hint was logged */
+	/* c_admin.h: a MONITOR, CLIENT REPLY mode, CLIENT NO-EVICT, held by
+	 * CLIENT PAUSE. */
+	int monitor, reply_mode, no_evict, held;
 };
 
 /* The reply path (front.c). A request's reply is written to the buffer

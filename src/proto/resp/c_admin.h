@@ -1,0 +1,78 @@
+/*
+ * c_admin.h — the RESP front's administration state: MONITOR feeds and
+ * the SLOWLOG (c_monitor.c), CLIENT PAUSE / KILL / UNBLOCK / REPLY and the
+ * other CLIENT subcommands that act on connections (c_client.c). The
+ * hooks here are what dispatch (commands.c) and the connection code
+ * (front.c) call; none of this state is persistent (Redis keeps it in
+ * memory too). Loop thread only.
+ */
+#ifndef SL_PROTO_RESP_C_ADMIN_H
+#define SL_PROTO_RESP_C_ADMIN_H
+
+#include "proto/resp/resp.h"
+
+/* CLIENT REPLY modes (cl->reply_mode). */
+enum { RESP_REPLY_ON, RESP_REPLY_OFF, RESP_REPLY_SKIP_NEXT, RESP_REPLY_SKIP };
+
+/* dispatch's return for a request held back by CLIENT PAUSE: the input
+ * is not consumed and the connection stays paused until the pause ends. */
+#define RESP_POSTPONED 2
+
+typedef struct slow_entry slow_entry_t;
+
+/* Per-server state (srv->adm), made on first use. */
+struct resp_admin {
+	resp_cli_t **monitors;
+	size_t nmon, mon_cap;
+	slow_entry_t *slow; /* oldest first */
+	size_t nslow, slow_cap;
+	uint64_t slow_next_id;
+	/* CLIENT PAUSE: until (mono ms), whether writes only, the clients
+	 * held back meanwhile. */
+	int64_t pause_until;
+	int pause_all;
+	loop_timer_t pause_timer;
+	resp_cli_t **held;
+	size_t nheld, held_cap;
+};
+
+/* Before a command runs: MONITOR shows scripts before their commands. */
+void resp_admin_before(resp_cli_t *cl, const resp_cmd_t *top, int argc, const resp_arg_t *argv);
+/* After a command ran (run_cmd): MONITOR lines and the SLOWLOG entry.
+ * script: the command came from redis.call(). dur_us < 0: not timed. */
+void resp_admin_after(resp_cli_t *cl, const resp_cmd_t *top, const resp_cmd_t *cmd, int argc,
+                      const resp_arg_t *argv, int script, int64_t dur_us);
+/* Whether the slowlog needs commands timed. */
+static inline int resp_slowlog_on(const resp_srv_t *srv)
+{
+	return srv->slowlog_slower_than >= 0;
+}
+/* Whether cmd must wait for the end of CLIENT PAUSE (then cl is held and
+ * its connection paused). */
+int resp_pause_hold(resp_cli_t *cl, const resp_cmd_t *cmd);
+/* The pause timer's callback (arg: the server). */
+void resp_pause_timer(loop_t *loop, loop_timer_t *t);
+/* A connection goes away: forget it as a monitor and as a held client. */
+void resp_admin_cli_close(resp_cli_t *cl);
+void resp_admin_free(resp_srv_t *srv);
+struct resp_admin *resp_admin(resp_srv_t *srv);
+/* p grown (doubling) so that it holds more than n elements of size. */
+void *resp_admin_grow(void *p, size_t *cap, size_t n, size_t size);
+
+RESP_HANDLER(resp_c_monitor);
+RESP_HANDLER(resp_c_slowlog_get);
+RESP_HANDLER(resp_c_slowlog_len);
+RESP_HANDLER(resp_c_slowlog_reset);
+RESP_HANDLER(resp_c_slowlog_help);
+RESP_HANDLER(resp_c_client_kill);
+RESP_HANDLER(resp_c_client_pause);
+RESP_HANDLER(resp_c_client_unpause);
+RESP_HANDLER(resp_c_client_unblock);
+RESP_HANDLER(resp_c_client_reply);
+RESP_HANDLER(resp_c_client_no_evict);
+RESP_HANDLER(resp_c_client_tracking);
+RESP_HANDLER(resp_c_client_trackinginfo);
+RESP_HANDLER(resp_c_client_getredir);
+RESP_HANDLER(resp_c_client_help);
+
+#endif
