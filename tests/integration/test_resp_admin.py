@@ -331,3 +331,34 @@ def pause_session(port):
 def test_client_pause(servers):
     out = assert_same(servers, pause_session)
     assert out[-3:] == [b"+OK\r\n", b"$1\r\n1\r\n", b":2\r\n"]
+
+
+# --- INFO errorstats, cpu -------------------------------------------------------
+
+
+def info_fields(c, section):
+    raw, v = c.call("INFO", section)
+    text = v[1].decode() if v[0] == "bulk" else raw.decode()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def errorstats_session(port):
+    c = Conn(port)
+    try:
+        c.call("CONFIG", "RESETSTAT")
+        for args in (("NOSUCH",), ("GET",), ("SET", "ek", "v"), ("LPUSH", "ek", "x"),
+                     ("INCR", "ek"), ("INCR", "ek"), ("XADD", "s", "0-0", "f", "v")):
+            c.call(*args)
+        errs = {k: v for k, v in info_fields(c, "errorstats").items() if k.startswith("errorstat_")}
+        total = info_fields(c, "stats")["total_error_replies"]
+        cpu = info_fields(c, "cpu")
+        assert all(re.match(r"^\d+\.\d{6}$", cpu[k]) for k in (
+            "used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children"))
+        return errs, total
+    finally:
+        c.close()
+
+
+def test_info_errorstats(servers):
+    errs, total = assert_same(servers, errorstats_session)
+    assert errs["errorstat_WRONGTYPE"] == "count=1" and total == "6"

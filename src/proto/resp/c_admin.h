@@ -34,6 +34,9 @@ struct resp_admin {
 	loop_timer_t pause_timer;
 	resp_cli_t **held;
 	size_t nheld, held_cap;
+	/* INFO errorstats: error prefix → count (as uintptr_t); the total. */
+	map_t errs;
+	uint64_t total_errors;
 };
 
 /* Before a command runs: MONITOR shows scripts before their commands. */
@@ -47,6 +50,14 @@ static inline int resp_slowlog_on(const resp_srv_t *srv)
 {
 	return srv->slowlog_slower_than >= 0;
 }
+/* A request was answered with the error text p[0..n) (after the '-'). */
+void resp_errorstat(resp_srv_t *srv, const char *p, size_t n);
+/* INFO's "# CPU" and "# Errorstats" sections; total_error_replies. */
+void resp_info_cpu(buf_t *b);
+void resp_info_errorstats(buf_t *b, resp_srv_t *srv);
+uint64_t resp_total_errors(const resp_srv_t *srv);
+/* CONFIG RESETSTAT: the error counts. */
+void resp_errorstats_reset(resp_srv_t *srv);
 /* Whether cmd must wait for the end of CLIENT PAUSE (then cl is held and
  * its connection paused). */
 int resp_pause_hold(resp_cli_t *cl, const resp_cmd_t *cmd);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 
 #define SLOW_MAX_ARGC 32
@@ -53,6 +54,7 @@ struct resp_admin *resp_admin(resp_srv_t *srv)
 			abort();
 		/* Unarmed until CLIENT PAUSE (a zeroed node would look armed). */
 		loop_timer_init(&srv->adm->pause_timer, resp_pause_timer, srv);
+		map_init(&srv->adm->errs);
 	}
 	return srv->adm;
 }
@@ -317,6 +319,66 @@ RESP_HANDLER(resp_c_slowlog_help)
 	return 0;
 }
 
+/* --- INFO: errorstats, CPU ---------------------------------------------------------- */
+
+/* Redis keeps at most 128 error kinds (then stops adding new ones). */
+#define ERRSTAT_MAX 128
+
+void resp_errorstat(resp_srv_t *srv, const char *p, size_t n)
+{
+	struct resp_admin *a = resp_admin(srv);
+	size_t k = 0;
+	while (k < n && k < 64 && p[k] != ' ' && p[k] != '\r')
+		k++;
+	a->total_errors++;
+	uintptr_t c = (uintptr_t)map_get(&a->errs, p, k);
+	if (c || map_len(&a->errs) < ERRSTAT_MAX)
+		map_put(&a->errs, p, k, (void *)(c + 1));
+}
+
+void resp_info_errorstats(buf_t *b, resp_srv_t *srv)
+{
+	buf_puts(b, "# Errorstats\r\n");
+	if (!srv->adm)
+		return;
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&srv->adm->errs, &it, &k, &kl, &v))
+		buf_printf(b, "errorstat_%.*s:count=%llu\r\n", (int)kl, k,
+		           (unsigned long long)(uintptr_t)v);
+}
+
+uint64_t resp_total_errors(const resp_srv_t *srv)
+{
+	return srv->adm ? srv->adm->total_errors : 0;
+}
+
+void resp_errorstats_reset(resp_srv_t *srv)
+{
+	struct resp_admin *a = srv->adm;
+	if (!a)
+		return;
+	map_deinit(&a->errs);
+	map_init(&a->errs);
+	a->total_errors = 0;
+}
+
+void resp_info_cpu(buf_t *b)
+{
+	struct rusage self, kids;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	buf_printf(b,
+	           "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
+	           "used_cpu_sys_children:%ld.%06ld\r\nused_cpu_user_children:%ld.%06ld\r\n",
+	           (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+	           (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+	           (long)kids.ru_stime.tv_sec, (long)kids.ru_stime.tv_usec,
+	           (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec);
+}
+
 /* --- hooks --------------------------------------------------------------------- */
 
 static int is_admin(const resp_cmd_t *cmd)
@@ -386,6 +448,7 @@ void resp_admin_free(resp_srv_t *srv)
 	free(a->slow);
 	free(a->monitors);
 	free(a->held);
+	map_deinit(&a->errs);
 	free(a);
 	srv->adm = NULL;
 }

@@ -100,6 +100,10 @@ static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratc
 	cl->out = resp_reply_begin(cl, scratch);
 	size_t mark = buf_len(cl->out);
 	int rc = resp_dispatch(cl, argc, argv);
+	buf_t *o = cl->out;
+	if (rc != RESP_POSTPONED && buf_len(o) > mark && buf_data(o)[mark] == '-')
+		resp_errorstat(cl->srv, (const char *)buf_data(o) + mark + 1,
+		               buf_len(o) - mark - 1);
 	/* CLIENT REPLY OFF / SKIP: the reply is dropped (Redis's
 	 * prepareClientToWrite); SKIP applies to the command after it. */
 	if (cl->reply_mode != RESP_REPLY_ON && rc != RESP_POSTPONED) {
