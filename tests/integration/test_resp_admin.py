@@ -362,3 +362,51 @@ def errorstats_session(port):
 def test_info_errorstats(servers):
     errs, total = assert_same(servers, errorstats_session)
     assert errs["errorstat_WRONGTYPE"] == "count=1" and total == "6"
+
+
+# --- CLIENT LIST / INFO fields ----------------------------------------------------
+
+FIELDS = ("flags", "sub", "psub", "multi", "cmd", "user", "db", "resp", "name")
+
+
+def parse_line(line):
+    return dict(kv.split("=", 1) for kv in line.split(" ") if "=" in kv)
+
+
+def client_fields_session(port):
+    out = {}
+    sub, mul, blk, me = Conn(port), Conn(port), Conn(port), Conn(port)
+    try:
+        ids = {n: client_id(c) for n, c in (("mul", mul), ("me", me), ("sub", sub))}
+        sub.call("SUBSCRIBE", "a", "b")
+        sub.call("PSUBSCRIBE", "p*")
+        mul.call("MULTI")
+        mul.call("SET", "x", "1")
+        mul.call("INCR", "x")
+        blk.send("BLPOP", "nolist", "0")
+        wait_blocked(port, 1)
+        me.call("CLIENT", "NO-EVICT", "on")
+        me.call("CLIENT", "SETNAME", "me")
+        raw, v = me.call("CLIENT", "LIST")
+        lines = [parse_line(x) for x in v[1].decode().splitlines()]
+        keys = list(lines[0].keys())
+        for ln in lines:
+            role = {str(i): n for n, i in ids.items()}.get(ln["id"], "blk")
+            out[role] = {f: ln[f] for f in FIELDS}
+        out["info"] = {f: parse_line(me.call("CLIENT", "INFO")[1][1].decode().strip())[f] for f in FIELDS}
+        out["pubsub_only"] = me.call("CLIENT", "LIST", "TYPE", "pubsub")[1][1].count(b"\n")
+        out["by_id"] = me.call("CLIENT", "LIST", "ID", str(ids["me"]), "999999")[1][1].count(b"\n")
+        out["errors"] = [me.call(*a)[0] for a in (("CLIENT", "LIST", "TYPE", "x"), ("CLIENT", "LIST", "ID", "x"),
+                                                  ("CLIENT", "LIST", "FOO"))]
+        return out, keys
+    finally:
+        for c in (sub, mul, blk, me):
+            c.close()
+
+
+def test_client_list_fields(servers):
+    (a, ka), (b, kb) = both(servers, client_fields_session)
+    assert b == a
+    assert ka == kb[:len(ka)]  # redis 7.0's fields, in its order (sluice adds 7.2's lib-name/lib-ver)
+    assert a["sub"]["flags"] == "P" and a["sub"]["sub"] == "2" and a["mul"]["flags"] == "x"
+    assert a["mul"]["multi"] == "2" and a["blk"]["flags"] == "b" and a["info"]["cmd"] == "client|info"

@@ -63,6 +63,12 @@ void resp_errorstats_reset(resp_srv_t *srv);
 int resp_pause_hold(resp_cli_t *cl, const resp_cmd_t *cmd);
 /* The pause timer's callback (arg: the server). */
 void resp_pause_timer(loop_t *loop, loop_timer_t *t);
+/* CLIENT KILL / LIST TYPE: a client's type, a type's name (-2 unknown). */
+enum { RESP_CT_NORMAL, RESP_CT_REPLICA, RESP_CT_PUBSUB, RESP_CT_MASTER };
+int resp_cli_type(const resp_cli_t *cl);
+int resp_cli_type_by_name(const resp_arg_t *a);
+/* CLIENT LIST / INFO's laddr: "ip:port" of the local end. */
+void resp_cli_sockname(const resp_cli_t *cl, char *out, size_t n);
 /* A connection goes away: forget it as a monitor and as a held client. */
 void resp_admin_cli_close(resp_cli_t *cl);
 void resp_admin_free(resp_srv_t *srv);

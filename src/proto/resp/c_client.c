@@ -180,7 +180,7 @@ static resp_cli_t *find_id(resp_cli_t *cl, uint64_t id)
 }
 
 /* The local address "ip:port" as Redis's getClientSockname prints it. */
-static void sockname(const resp_cli_t *cl, char *out, size_t n)
+void resp_cli_sockname(const resp_cli_t *cl, char *out, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
@@ -200,25 +200,25 @@ static void sockname(const resp_cli_t *cl, char *out, size_t n)
 	snprintf(out, n, "%s:%d", ip, port);
 }
 
-enum { T_ANY = -1, T_NORMAL, T_REPLICA, T_PUBSUB, T_MASTER };
+#define T_ANY (-1)
 
-static int cli_type(const resp_cli_t *cl)
+int resp_cli_type(const resp_cli_t *cl)
 {
 	if (cl->lx && (map_len(&cl->lx->chans) || cl->lx->npats))
-		return T_PUBSUB;
-	return T_NORMAL;
+		return RESP_CT_PUBSUB;
+	return RESP_CT_NORMAL;
 }
 
-static int type_by_name(const resp_arg_t *a)
+int resp_cli_type_by_name(const resp_arg_t *a)
 {
 	if (resp_arg_is(a, "normal"))
-		return T_NORMAL;
+		return RESP_CT_NORMAL;
 	if (resp_arg_is(a, "slave") || resp_arg_is(a, "replica"))
-		return T_REPLICA;
+		return RESP_CT_REPLICA;
 	if (resp_arg_is(a, "pubsub"))
-		return T_PUBSUB;
+		return RESP_CT_PUBSUB;
 	if (resp_arg_is(a, "master"))
-		return T_MASTER;
+		return RESP_CT_MASTER;
 	return -2;
 }
 
@@ -241,11 +241,11 @@ static int kill_matches(resp_cli_t *self, resp_cli_t *t, const kill_filter_t *f)
 		return 0;
 	if (f->laddr) {
 		char la[80];
-		sockname(t, la, sizeof la);
+		resp_cli_sockname(t, la, sizeof la);
 		if (!arg_eq(f->laddr, la))
 			return 0;
 	}
-	if (f->type != T_ANY && cli_type(t) != f->type)
+	if (f->type != T_ANY && resp_cli_type(t) != f->type)
 		return 0;
 	if (f->id && t->c->id != f->id)
 		return 0;
@@ -271,7 +271,7 @@ static int kill_parse(resp_cli_t *cl, int argc, resp_arg_t *argv, kill_filter_t 
 			}
 			f->id = (uint64_t)id;
 		} else if (resp_arg_is(o, "type")) {
-			f->type = type_by_name(v);
+			f->type = resp_cli_type_by_name(v);
 			if (f->type == -2) {
 				resp_errorf(cl->out, "ERR Unknown client type '%.*s'", (int)v->len,
 				            v->p);

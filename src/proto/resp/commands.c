@@ -570,6 +570,7 @@ static int run_cmd(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *c
 {
 	resp_srv_t *srv = cl->srv;
 	cl->last_cmd = cmd->name;
+	cl->last_parent = parent;
 	srv->total_cmds++;
 	/* /metrics: an error reply is one that starts with '-'. */
 	const resp_cmd_t *top = parent ? parent : cmd;
@@ -614,6 +615,14 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	if (srv->adm && srv->adm->pause_until &&
 	    resp_pause_hold(cl, resp_cmd_find(srv, argv[0].p, argv[0].len)))
 		return RESP_POSTPONED;
+	if (cl->lx && cl->lx->in_multi) {
+		/* CLIENT LIST's cmd= names a queued command too, as in 7.0. */
+		const resp_cmd_t *q = resp_cmd_find(srv, argv[0].p, argv[0].len);
+		if (q) {
+			cl->last_cmd = q->name;
+			cl->last_parent = NULL;
+		}
+	}
 	if (cl->lx && resp_lx_intercept(cl, argc, argv))
 		return 0;
 	/* Pipelines mostly repeat one command: checking the client's last one

@@ -154,13 +154,14 @@ struct resp_cli {
 	int64_t ctime_ms; /* wall */
 	int64_t last_ms;  /* mono, last command */
 	const char *last_cmd;
-	const resp_cmd_t *last_top; /* dispatch cache: the last top-level command found */
-	buf_t *out;                 /* where the current reply goes */
-	resp_block_t *blk;          /* non-NULL while blocked */
-	int quieted;                /* paused until the keyspace is quiet */
-	struct resp_lxcli *lx;      /* pub/sub, MULTI, WATCH state (c_lists.h) */
-	uint64_t nreq;              /* requests run (0: the first decides the log hint) */
-	int sniffed;                /* the wrong-protocol hint was logged */
+	const resp_cmd_t *last_parent; /* last_cmd's container, if it is a subcommand */
+	const resp_cmd_t *last_top;    /* dispatch cache: the last top-level command found */
+	buf_t *out;                    /* where the current reply goes */
+	resp_block_t *blk;             /* non-NULL while blocked */
+	int quieted;                   /* paused until the keyspace is quiet */
+	struct resp_lxcli *lx;         /* pub/sub, MULTI, WATCH state (c_lists.h) */
+	uint64_t nreq;                 /* requests run (0: the first decides the log hint) */
+	int sniffed;                   /* the wrong-protocol hint was logged */
 	/* c_admin.h: a MONITOR, CLIENT REPLY mode, CLIENT NO-EVICT, held by
 	 * CLIENT PAUSE. */
 	int monitor, reply_mode, no_evict, held;
