@@ -18,6 +18,7 @@
 #include "proto/resp/c_admin.h"
 #include "proto/resp/c_lists.h"
 #include "proto/resp/commands.h"
+#include "proto/resp/commands_docs.h"
 #include "proto/resp/resp.h"
 
 #include <ctype.h>
@@ -96,6 +97,10 @@ static const resp_cmd_t command_subs[] = {
         "Returns a count of commands."),
     CMD("docs", -2, L | S, resp_c_command_docs, 0, 0, 0, "server", "7.0.0", "slow connection",
         "Returns documentary information about one, multiple or all commands."),
+    CMD("getkeys", -4, L | S, resp_c_command_getkeys, 0, 0, 0, "server", "2.8.13",
+        "slow connection", "Extract keys given a full Redis command"),
+    CMD("getkeysandflags", -4, L | S, resp_c_command_getkeysandflags, 0, 0, 0, "server", "7.0.0",
+        "slow connection", "Extract keys and access flags given a full Redis command"),
     CMD("info", -2, L | S, resp_c_command_info, 0, 0, 0, "server", "2.8.13", "slow connection",
         "Returns information about one, multiple or all commands."),
     CMD("list", -2, L | S, resp_c_command_list, 0, 0, 0, "server", "7.0.0", "slow connection",
