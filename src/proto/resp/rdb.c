@@ -64,8 +64,29 @@ int rdb_verify(const uint8_t *p, size_t n)
 
 /* --- values -------------------------------------------------------------------------- */
 
+static void stream_free(rdb_stream_t *st)
+{
+	if (!st)
+		return;
+	for (size_t g = 0; g < st->ngroups; g++) {
+		rdb_group_t *gr = &st->groups[g];
+		for (size_t c = 0; c < gr->ncons; c++) {
+			free(gr->cons[c].name);
+			free(gr->cons[c].pel);
+		}
+		free(gr->name);
+		free(gr->pel);
+		free(gr->cons);
+	}
+	free(st->groups);
+	free(st->ids);
+	free(st->npairs);
+	free(st);
+}
+
 void rdb_val_free(rdb_val_t *v)
 {
+	stream_free(v->st);
 	for (size_t i = 0; i < v->n; i++)
 		free(v->items[i]);
 	free(v->items);
@@ -492,6 +513,324 @@ static int rd_text_double(rd_t *r, double *d)
 	return end == t + len && len ? 0 : -1;
 }
 
+static void put_le(buf_t *b, uint64_t v, int n);
+void rdb_put_str(buf_t *b, const void *p, size_t n);
+
+/* --- streams ---------------------------------------------------------------------------- */
+
+/* An integer element of a decoded listpack (they come back as text). */
+static int item_ll(const rdb_val_t *t, size_t i, int64_t *out)
+{
+	if (i >= t->n || t->lens[i] == 0 || t->lens[i] > 20)
+		return -1;
+	char *e;
+	long long x = strtoll(t->items[i], &e, 10);
+	if (e != t->items[i] + t->lens[i])
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int rd_id16(rd_t *r, rdb_id_t *id)
+{
+	if (rd_need(r, 16) < 0)
+		return -1;
+	const uint8_t *p = r->p + r->off;
+	id->ms = id->seq = 0;
+	for (int i = 0; i < 8; i++) {
+		id->ms = (id->ms << 8) | p[i];
+		id->seq = (id->seq << 8) | p[8 + i];
+	}
+	r->off += 16;
+	return 0;
+}
+
+static int rd_ms(rd_t *r, int64_t *ms)
+{
+	if (rd_need(r, 8) < 0)
+		return -1;
+	*ms = (int64_t)le_load(r->p + r->off, 8);
+	r->off += 8;
+	return 0;
+}
+
+static int rd_id(rd_t *r, rdb_id_t *id)
+{
+	return rd_len(r, &id->ms, NULL) < 0 || rd_len(r, &id->seq, NULL) < 0 ? -1 : 0;
+}
+
+static int id_cmp(rdb_id_t a, rdb_id_t b)
+{
+	if (a.ms != b.ms)
+		return a.ms < b.ms ? -1 : 1;
+	return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+/* One live entry: its ID and its pairs (copied from the listpack's
+ * items: fields at f[0], f[step]..., values likewise). */
+static int add_entry_x(rdb_val_t *v, rdb_id_t id, const rdb_val_t *t, const size_t *fi,
+                       const size_t *vi, int64_t nf)
+{
+	rdb_stream_t *st = v->st;
+	if (nf < 1 || (id.ms == 0 && id.seq == 0) ||
+	    (st->nent && id_cmp(id, st->ids[st->nent - 1]) <= 0))
+		return -1; /* entries must go up, from above 0-0 */
+	if (st->nent == st->entcap) {
+		st->entcap = st->entcap ? st->entcap * 2 : 16;
+		st->ids = xrealloc(st->ids, st->entcap * sizeof *st->ids);
+		st->npairs = xrealloc(st->npairs, st->entcap * sizeof *st->npairs);
+	}
+	st->ids[st->nent] = id;
+	st->npairs[st->nent++] = (uint32_t)nf;
+	for (int64_t k = 0; k < nf; k++) {
+		val_add(v, t->items[fi[k]], t->lens[fi[k]]);
+		val_add(v, t->items[vi[k]], t->lens[vi[k]]);
+	}
+	return 0;
+}
+
+/* A node: master entry (count, deleted, master fields, 0), then entries
+ * (flags, ID deltas, [field count, pairs | values of the master fields],
+ * element count). */
+static int stream_node(rdb_val_t *v, rdb_id_t master, const rdb_val_t *t)
+{
+	int64_t nmaster, flags, dms, dseq, nf, x;
+	if (item_ll(t, 2, &nmaster) < 0 || nmaster < 0 || (uint64_t)nmaster + 4 > t->n)
+		return -1;
+	size_t i = 3 + (size_t)nmaster;
+	if (item_ll(t, i++, &x) < 0 || x != 0)
+		return -1;
+	size_t *fi = malloc(t->n * sizeof *fi), *vi = malloc(t->n * sizeof *vi);
+	if (!fi || !vi)
+		abort();
+	int rc = 0;
+	while (i < t->n && rc == 0) {
+		rc = -1;
+		if (item_ll(t, i, &flags) < 0 || item_ll(t, i + 1, &dms) < 0 ||
+		    item_ll(t, i + 2, &dseq) < 0)
+			break;
+		i += 3;
+		if (flags & 2) { /* SAMEFIELDS: the master's fields */
+			nf = nmaster;
+			if ((uint64_t)nf > t->n - i)
+				break;
+			for (int64_t k = 0; k < nf; k++) {
+				fi[k] = 3 + (size_t)k;
+				vi[k] = i++;
+			}
+		} else {
+			if (item_ll(t, i++, &nf) < 0 || nf < 0 || (uint64_t)nf > (t->n - i) / 2)
+				break;
+			for (int64_t k = 0; k < nf; k++) {
+				fi[k] = i++;
+				vi[k] = i++;
+			}
+		}
+		if (i++ >= t->n) /* the element count */
+			break;
+		rdb_id_t id = {master.ms + (uint64_t)dms, master.seq + (uint64_t)dseq};
+		rc = (flags & 1) ? 0 : add_entry_x(v, id, t, fi, vi, nf);
+	}
+	free(fi);
+	free(vi);
+	return rc;
+}
+
+static int rd_group(rd_t *r, rdb_group_t *g, int v2)
+{
+	uint64_t n, x;
+	if (rd_str(r, &g->name, &g->nlen) < 0 || rd_id(r, &g->last) < 0)
+		return -1;
+	g->entries_read = -1;
+	if (v2) {
+		if (rd_len(r, &x, NULL) < 0)
+			return -1;
+		g->entries_read = (int64_t)x;
+	}
+	/* the group's PEL: ID, delivery time, count (25+ bytes each) */
+	if (rd_len(r, &n, NULL) < 0 || rd_need(r, n * 25) < 0 || n > r->n)
+		return -1;
+	g->pel = calloc(n ? n : 1, sizeof *g->pel);
+	if (!g->pel)
+		abort();
+	for (; g->npel < n; g->npel++) {
+		rdb_nack_t *k = &g->pel[g->npel];
+		if (rd_id16(r, &k->id) < 0 || rd_ms(r, &k->dtime) < 0 ||
+		    rd_len(r, &k->count, NULL) < 0)
+			return -1;
+	}
+	if (rd_len(r, &n, NULL) < 0 || rd_need(r, n * 10) < 0 || n > r->n)
+		return -1;
+	g->cons = calloc(n ? n : 1, sizeof *g->cons);
+	if (!g->cons)
+		abort();
+	for (; g->ncons < n; g->ncons++) {
+		rdb_consumer_t *c = &g->cons[g->ncons];
+		uint64_t np;
+		if (rd_str(r, &c->name, &c->nlen) < 0 || rd_ms(r, &c->seen) < 0 ||
+		    rd_len(r, &np, NULL) < 0 || rd_need(r, np * 16) < 0 || np > r->n)
+			return -1;
+		c->pel = calloc(np ? np : 1, sizeof *c->pel);
+		if (!c->pel)
+			abort();
+		for (; c->npel < np; c->npel++)
+			if (rd_id16(r, &c->pel[c->npel]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int rd_stream(rd_t *r, rdb_val_t *v, int v2)
+{
+	uint64_t nodes, x;
+	v->kind = 'x';
+	v->st = calloc(1, sizeof *v->st);
+	if (!v->st)
+		abort();
+	rdb_stream_t *st = v->st;
+	if (rd_len(r, &nodes, NULL) < 0 || rd_need(r, nodes) < 0)
+		return -1;
+	for (uint64_t i = 0; i < nodes; i++) {
+		char *key, *lp;
+		size_t klen, lplen;
+		if (rd_str(r, &key, &klen) < 0)
+			return -1;
+		rd_t kr = {(const uint8_t *)key, klen, 0};
+		rdb_id_t master;
+		int bad = klen != 16 || rd_id16(&kr, &master) < 0;
+		free(key);
+		if (bad || rd_str(r, &lp, &lplen) < 0)
+			return -1;
+		rdb_val_t t = {0};
+		int rc = listpack_each((const uint8_t *)lp, lplen, &t);
+		free(lp);
+		if (rc == 0)
+			rc = t.n ? stream_node(v, master, &t) : -1; /* no empty nodes */
+		rdb_val_free(&t);
+		if (rc < 0)
+			return -1;
+	}
+	rdb_id_t first;
+	if (rd_len(r, &x, NULL) < 0 || rd_id(r, &st->last) < 0)
+		return -1;
+	st->entries_added = -1;
+	if (v2) {
+		if (rd_id(r, &first) < 0 || rd_id(r, &st->maxdel) < 0 || rd_len(r, &x, NULL) < 0)
+			return -1;
+		st->entries_added = (int64_t)x;
+	}
+	if (st->nent && id_cmp(st->last, st->ids[st->nent - 1]) < 0)
+		return -1;
+	uint64_t ng;
+	if (rd_len(r, &ng, NULL) < 0 || rd_need(r, ng) < 0)
+		return -1;
+	st->groups = calloc(ng ? ng : 1, sizeof *st->groups);
+	if (!st->groups)
+		abort();
+	for (; st->ngroups < ng; st->ngroups++)
+		if (rd_group(r, &st->groups[st->ngroups], v2) < 0) {
+			st->ngroups++; /* freed with the rest */
+			return -1;
+		}
+	return 0;
+}
+
+/* --- stream encoding ----------------------------------------------------------------------- */
+
+void rdb_lp_init(rdb_lp_t *lp)
+{
+	buf_init(&lp->b);
+	buf_append(&lp->b, "\0\0\0\0\0\0", 6); /* header, filled by rdb_lp_put */
+	lp->n = 0;
+}
+
+/* The element's back length: its size in 7-bit groups, most significant
+ * first, the continuation bit on all but the first byte. */
+static void lp_backlen(buf_t *b, size_t l)
+{
+	uint8_t t[5];
+	int k = l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
+	for (int i = k - 1; i >= 0; i--) {
+		t[i] = (uint8_t)((l & 127) | (i == 0 ? 0 : 128));
+		l >>= 7;
+	}
+	buf_append(b, t, (size_t)k);
+}
+
+void rdb_lp_int(rdb_lp_t *lp, int64_t v)
+{
+	uint8_t t[9];
+	size_t k;
+	if (v >= 0 && v <= 127) {
+		t[0] = (uint8_t)v;
+		k = 1;
+	} else if (v >= -4096 && v <= 4095) {
+		uint16_t u = (uint16_t)(v < 0 ? (1 << 13) + v : v);
+		t[0] = (uint8_t)(0xc0 | (u >> 8));
+		t[1] = (uint8_t)u;
+		k = 2;
+	} else {
+		int w = v >= -32768 && v <= 32767          ? 2
+		        : v >= -8388608 && v <= 8388607    ? 3
+		        : v >= INT32_MIN && v <= INT32_MAX ? 4
+		                                           : 8;
+		t[0] = w == 2 ? 0xf1 : w == 3 ? 0xf2 : w == 4 ? 0xf3 : 0xf4;
+		for (int i = 0; i < w; i++)
+			t[1 + i] = (uint8_t)((uint64_t)v >> (8 * i));
+		k = 1 + (size_t)w;
+	}
+	buf_append(&lp->b, t, k);
+	lp_backlen(&lp->b, k);
+	lp->n++;
+}
+
+void rdb_lp_str(rdb_lp_t *lp, const void *p, size_t n)
+{
+	uint8_t t[5];
+	size_t h;
+	if (n < 64) {
+		t[0] = (uint8_t)(0x80 | n);
+		h = 1;
+	} else if (n < 4096) {
+		t[0] = (uint8_t)(0xe0 | (n >> 8));
+		t[1] = (uint8_t)n;
+		h = 2;
+	} else {
+		t[0] = 0xf0;
+		for (int i = 0; i < 4; i++)
+			t[1 + i] = (uint8_t)(n >> (8 * i));
+		h = 5;
+	}
+	buf_append(&lp->b, t, h);
+	buf_append(&lp->b, p, n);
+	lp_backlen(&lp->b, h + n);
+	lp->n++;
+}
+
+void rdb_lp_put(buf_t *b, rdb_lp_t *lp)
+{
+	buf_put_u8(&lp->b, 0xff);
+	uint8_t *h = buf_data(&lp->b);
+	size_t total = buf_len(&lp->b), cnt = lp->n < 65535 ? lp->n : 65535;
+	for (int i = 0; i < 4; i++)
+		h[i] = (uint8_t)(total >> (8 * i));
+	h[4] = (uint8_t)cnt;
+	h[5] = (uint8_t)(cnt >> 8);
+	rdb_put_str(b, buf_data(&lp->b), total);
+	buf_deinit(&lp->b);
+}
+
+void rdb_put_id16(buf_t *b, uint64_t ms, uint64_t seq)
+{
+	buf_put_be64(b, ms);
+	buf_put_be64(b, seq);
+}
+
+void rdb_put_ms(buf_t *b, int64_t ms)
+{
+	put_le(b, (uint64_t)ms, 8);
+}
+
 /* --- decoding ------------------------------------------------------------------------- */
 
 /* count strings (per element: `per` of them) into v. */
@@ -595,8 +934,11 @@ static int decode_value(rd_t *r, int type, rdb_val_t *v)
 		    0)
 			return -1;
 		return v->n % 2 ? -1 : 0;
+	case RDB_TYPE_STREAM_LISTPACKS:
+	case RDB_TYPE_STREAM_LISTPACKS_2:
+		return rd_stream(r, v, type == RDB_TYPE_STREAM_LISTPACKS_2);
 	}
-	return -1; /* streams, modules, zipmaps */
+	return -1; /* modules, zipmaps, 7.2's types */
 }
 
 int rdb_decode(const uint8_t *p, size_t n, rdb_val_t *v)
@@ -606,7 +948,7 @@ int rdb_decode(const uint8_t *p, size_t n, rdb_val_t *v)
 		return -1;
 	/* Redis reads the value from the whole buffer, footer included. */
 	rd_t r = {p, n, 1};
-	if (decode_value(&r, p[0], v) < 0 || v->n == 0) {
+	if (decode_value(&r, p[0], v) < 0 || (v->n == 0 && v->kind != 'x')) {
 		rdb_val_free(v);
 		return -1;
 	}
