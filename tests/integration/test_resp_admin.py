@@ -144,14 +144,15 @@ def slowlog_session(port):
         c.call("MULTI")
         c.call("INCR", "n")
         c.call("EXEC")
+        c.call("EVAL", "redis.call('set', 'sk', 'sv') return 1", "0")
         _, v = c.call("SLOWLOG", "GET", "-1")
         _, n = c.call("SLOWLOG", "LEN")
         entries = []
         for e in v[2]:
             kind, _, (eid, ts, dur, args, peer, name) = e
             assert eid[0] == ts[0] == dur[0] == "int"
-            assert re.match(rb"^127\.0\.0\.1:\d+$", peer[1]), peer
-            entries.append(([a[1] for a in args[2]], name[1]))
+            assert re.match(rb"^(127\.0\.0\.1:\d+|\?:0)$", peer[1]), peer
+            entries.append(([a[1] for a in args[2]], name[1], peer[1] == b"?:0"))
         c.call("CONFIG", "SET", "slowlog-max-len", "2")
         c.call("PING")
         _, n2 = c.call("SLOWLOG", "LEN")
@@ -168,7 +169,7 @@ def slowlog_session(port):
 
 def test_slowlog_entries(servers):
     entries, n, n2, n3 = assert_same(servers, slowlog_session)
-    args = [a for a, _ in entries]
+    args = [a for a, _, _ in entries]
     assert [b"SET", b"a", b"b"] in args
     many = [a for a in args if a[:2] == [b"RPUSH", b"many"]][0]
     assert len(many) == 32 and many[-1] == b"... (11 more arguments)"
@@ -176,7 +177,9 @@ def test_slowlog_entries(servers):
     assert big[2] == b"x" * 128 + b"... (172 more bytes)"
     assert [b"AUTH", b"(redacted)"] in args
     assert [b"EXEC"] not in args and [b"INCR", b"n"] in args
-    assert all(name == b"slowpoke" for _, name in entries)
+    # a script's commands run as the Lua client: no address, no name
+    assert ([b"set", b"sk", b"sv"], b"", True) in entries
+    assert all(name == b"slowpoke" for _, name, lua in entries if not lua)
     assert n2 == ("int", "2") and n3 == ("int", "0")
 
 

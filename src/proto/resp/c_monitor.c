@@ -202,7 +202,7 @@ static void slow_trim(resp_srv_t *srv)
 }
 
 static void slow_push(resp_cli_t *cl, const resp_cmd_t *top, int argc, const resp_arg_t *argv,
-                      int64_t dur_us)
+                      int64_t dur_us, int script)
 {
 	resp_srv_t *srv = cl->srv;
 	struct resp_admin *a = resp_admin(srv);
@@ -231,8 +231,10 @@ static void slow_push(resp_cli_t *cl, const resp_cmd_t *top, int argc, const res
 		e->argv[i].len = buf_len(&s);
 		buf_deinit(&s);
 	}
-	e->peer = dup_n(cl->c->peer, strlen(cl->c->peer));
-	e->name = cl->name ? dup_n(cl->name, strlen(cl->name)) : dup_n("", 0);
+	/* A script's commands run as Redis's Lua client: no address, no name. */
+	const char *peer = script ? "?:0" : cl->c->peer;
+	e->peer = dup_n(peer, strlen(peer));
+	e->name = cl->name && !script ? dup_n(cl->name, strlen(cl->name)) : dup_n("", 0);
 	slow_trim(srv);
 }
 
@@ -407,11 +409,10 @@ void resp_admin_after(resp_cli_t *cl, const resp_cmd_t *top, const resp_cmd_t *c
 	struct resp_admin *a = srv->adm;
 	if (a && a->nmon && !is_admin(cmd) && !is_script_cmd(top))
 		feed_monitors(cl, top, argc, argv, script);
-	/* EXEC is skip_slowlog in 7.0; a script's own commands are logged
-	 * as the EVAL that ran them. */
-	if (dur_us >= 0 && !script && dur_us >= srv->slowlog_slower_than && srv->slowlog_max_len &&
+	/* EXEC is skip_slowlog in 7.0 (its commands are logged). */
+	if (dur_us >= 0 && dur_us >= srv->slowlog_slower_than && srv->slowlog_max_len &&
 	    strcmp(top->name, "exec") != 0 && !cl->blk)
-		slow_push(cl, top, argc, argv, dur_us);
+		slow_push(cl, top, argc, argv, dur_us, script);
 }
 
 static void forget(resp_cli_t **v, size_t *n, resp_cli_t *cl)
