@@ -413,3 +413,28 @@ def test_client_list_fields(servers):
     assert ka == kb[:len(ka)]  # redis 7.0's fields, in its order (sluice adds 7.2's lib-name/lib-ver)
     assert a["sub"]["flags"] == "P" and a["sub"]["sub"] == "2" and a["mul"]["flags"] == "x"
     assert a["mul"]["multi"] == "2" and a["blk"]["flags"] == "b" and a["info"]["cmd"] == "client|info"
+
+
+def test_monitor_and_client_list_over_unix_socket(tmp_path):
+    """A client on the unix socket shows as Redis shows it: "[0 unix:<path>]"
+    in MONITOR, laddr "<path>:0" in CLIENT INFO."""
+    path = str(tmp_path / "r.sock")
+    srv = sluice.Sluiced(fsync="never", listeners=("resp",), extra=["--resp.unixsocket=" + path])
+    try:
+        m = Conn(srv.port("resp"))
+        assert m.call("MONITOR")[0] == b"+OK\r\n"
+        u = socket.socket(socket.AF_UNIX)
+        u.settimeout(10)
+        u.connect(path)
+        c = Conn.__new__(Conn)
+        c.s, c.buf = u, b""
+        assert c.call("SET", "k", "v")[0] == b"+OK\r\n"
+        info = parse_line(c.call("CLIENT", "INFO")[1][1].decode().strip())
+        assert info["laddr"] == path + ":0"
+        _, v = m.read()
+        assert MON_LINE.match(v[1]) is None  # not an ip:port
+        assert re.match(r"^\d+\.\d{6} \[0 unix:%s\] \"SET\" \"k\" \"v\"$" % re.escape(path), v[1]), v
+        u.close()
+        m.close()
+    finally:
+        srv.stop()

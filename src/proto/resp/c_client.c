@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 /* --- PAUSE ---------------------------------------------------------------------- */
 
@@ -191,6 +192,11 @@ void resp_cli_sockname(const resp_cli_t *cl, char *out, size_t n)
 			struct sockaddr_in *s = (struct sockaddr_in *)&ss;
 			inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
 			port = ntohs(s->sin_port);
+		} else if (ss.ss_family == AF_UNIX) {
+			/* Redis prints a unix socket's local end as "<path>:0". */
+			struct sockaddr_un *s = (struct sockaddr_un *)&ss;
+			snprintf(out, n, "%.*s:0", (int)sizeof s->sun_path, s->sun_path);
+			return;
 		} else if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
 			inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
@@ -240,7 +246,7 @@ static int kill_matches(resp_cli_t *self, resp_cli_t *t, const kill_filter_t *f)
 	if (f->addr && !arg_eq(f->addr, t->c->peer))
 		return 0;
 	if (f->laddr) {
-		char la[80];
+		char la[128];
 		resp_cli_sockname(t, la, sizeof la);
 		if (!arg_eq(f->laddr, la))
 			return 0;

@@ -331,7 +331,7 @@ static void client_cmd(const resp_cli_t *cl, char *out, size_t n)
 
 static void client_line(buf_t *b, resp_cli_t *cl, int64_t now_wall, int64_t now_mono)
 {
-	char flags[16], laddr[80], cmd[80];
+	char flags[16], laddr[128], cmd[80];
 	client_flags(cl, flags);
 	resp_cli_sockname(cl, laddr, sizeof laddr);
 	client_cmd(cl, cmd, sizeof cmd);

@@ -143,8 +143,14 @@ static void feed_monitors(resp_cli_t *cl, const resp_cmd_t *top, int argc, const
 	buf_t line = BUF_INIT;
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	buf_printf(&line, "+%ld.%06ld [0 %s] ", (long)tv.tv_sec, (long)tv.tv_usec,
-	           script ? "lua" : cl->c->peer);
+	/* A unix client: Redis names the socket (the peer field may be cut). */
+	const char *peer = cl->c->peer, *sock = cl->srv->cfg->resp_unixsocket;
+	if (!script && !strncmp(peer, "unix", 4) && sock && *sock)
+		buf_printf(&line, "+%ld.%06ld [0 unix:%s] ", (long)tv.tv_sec, (long)tv.tv_usec,
+		           sock);
+	else
+		buf_printf(&line, "+%ld.%06ld [0 %s] ", (long)tv.tv_sec, (long)tv.tv_usec,
+		           script ? "lua" : peer);
 	for (int i = 0; i < argc; i++) {
 		if (redacted(top, argc, argv, i))
 			cat_repr(&line, "(redacted)", 10);
