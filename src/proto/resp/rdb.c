@@ -664,11 +664,14 @@ static int rd_group(rd_t *r, rdb_group_t *g, int v2)
 	g->cons = calloc(n ? n : 1, sizeof *g->cons);
 	if (!g->cons)
 		abort();
-	for (; g->ncons < n; g->ncons++) {
+	while (g->ncons < n) {
 		rdb_consumer_t *c = &g->cons[g->ncons];
 		uint64_t np;
-		if (rd_str(r, &c->name, &c->nlen) < 0 || rd_ms(r, &c->seen) < 0 ||
-		    rd_len(r, &np, NULL) < 0 || rd_need(r, np * 16) < 0 || np > r->n)
+		if (rd_str(r, &c->name, &c->nlen) < 0)
+			return -1;
+		g->ncons++; /* from here on freed with the group */
+		if (rd_ms(r, &c->seen) < 0 || rd_len(r, &np, NULL) < 0 ||
+		    rd_need(r, np * 16) < 0 || np > r->n)
 			return -1;
 		c->pel = calloc(np ? np : 1, sizeof *c->pel);
 		if (!c->pel)
