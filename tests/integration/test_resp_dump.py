@@ -265,3 +265,25 @@ def test_cross_restore_stream(servers, big):
         dst.delete("es")
         assert dst.restore("es", 0, src.dump("es")) == b"OK"
         assert read_stream(dst, "es")[:2] == read_stream(src, "es")[:2]
+
+
+def test_restore_notification(servers):
+    """RESTORE raises the generic "restore" event, as Redis's."""
+    outs = []
+    for r in clients(servers):
+        r.config_set("notify-keyspace-events", "Eg")
+        p = r.pubsub()
+        p.subscribe("__keyevent@0__:restore")
+        assert p.get_message(timeout=10)["type"] == "subscribe"
+        r.delete("nk")
+        r.set("src", "v")
+        assert r.restore("nk", 0, r.dump("src")) == b"OK"
+        msg = None
+        deadline = 100
+        while msg is None and deadline:
+            msg = p.get_message(timeout=0.1)
+            deadline -= 1
+        outs.append((msg["channel"], msg["data"]))
+        p.close()
+        r.config_set("notify-keyspace-events", "")
+    assert outs[1] == outs[0] == (b"__keyevent@0__:restore", b"nk")
