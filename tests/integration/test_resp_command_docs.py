@@ -83,3 +83,26 @@ def test_getkeys(servers, proto):
         outs.append(got)
     for line, x, y in zip([l for l in GETKEYS for _ in (0, 1)], outs[0], outs[1]):
         assert y == x, line
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_info_key_specs_match_redis(servers, proto):
+    """COMMAND INFO's key specifications (what cluster clients read) are
+    7.0's for every command both servers have."""
+    ref, ours = servers
+    a, b = Conn(ref), Conn(ours)
+    if proto == 3:
+        a.call("HELLO", "3")
+        b.call("HELLO", "3")
+    checked = 0
+    for name in names(ours):
+        x = a.call("COMMAND", "INFO", name)[1][2][0]
+        if x[0] == "null":
+            continue
+        y = b.call("COMMAND", "INFO", name)[1][2][0]
+        assert y[2][8] == x[2][8], "RESP%d COMMAND INFO %s key specs" % (proto, name)
+        assert y[2][3:6] == x[2][3:6], "RESP%d COMMAND INFO %s key positions" % (proto, name)
+        checked += 1
+    assert checked > 200
+    a.close()
+    b.close()

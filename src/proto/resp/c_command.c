@@ -78,7 +78,12 @@ static void put_info(resp_cli_t *cl, const resp_cmd_t *c, const char *parent)
 		p = e;
 	}
 	resp_array(o, 0); /* tips */
-	resp_array(o, 0); /* key specs */
+	/* Redis 7.0's key specifications (commands_docs.h), when it has the
+	 * command. */
+	const resp_docs_t *d = resp_docs_find(name);
+	const char *specs = d ? d->specs : NULL;
+	if (!specs || resp_docs_put(o, cl->proto, &specs) < 0)
+		resp_set(o, cl->proto, 0);
 	size_t nsub = 0;
 	for (const resp_cmd_t *s = c->subs; s && s->name; s++)
 		nsub++;
@@ -106,15 +111,30 @@ RESP_HANDLER(resp_c_command_count)
 	return 0;
 }
 
+/* A command by name, "parent|sub" naming a subcommand (7.0's
+ * lookupCommandBySds); *par its container or NULL. */
+static const resp_cmd_t *find_full(resp_srv_t *srv, const resp_arg_t *a, const resp_cmd_t **par)
+{
+	const char *bar = memchr(a->p, '|', a->len);
+	size_t top = bar ? (size_t)(bar - a->p) : a->len;
+	const resp_cmd_t *c = resp_cmd_find(srv, a->p, top);
+	*par = NULL;
+	if (c && bar) {
+		*par = c;
+		c = c->subs ? resp_cmd_lookup(c->subs, bar + 1, a->len - top - 1) : NULL;
+	}
+	return c;
+}
+
 RESP_HANDLER(resp_c_command_info)
 {
 	if (argc == 2)
 		return resp_c_command(cl, argc, argv);
 	resp_array(cl->out, (size_t)(argc - 2));
 	for (int i = 2; i < argc; i++) {
-		const resp_cmd_t *c = resp_cmd_find(cl->srv, argv[i].p, argv[i].len);
+		const resp_cmd_t *par, *c = find_full(cl->srv, &argv[i], &par);
 		if (c)
-			put_info(cl, c, NULL);
+			put_info(cl, c, par ? par->name : NULL);
 		else
 			resp_null_array(cl->out, cl->proto);
 	}
@@ -169,15 +189,7 @@ RESP_HANDLER(resp_c_command_docs)
 	}
 	size_t mark = resp_defer(cl->out), found = 0;
 	for (int i = 2; i < argc; i++) {
-		/* "parent|sub" names a subcommand (7.0's lookupCommandBySds). */
-		const char *bar = memchr(argv[i].p, '|', argv[i].len);
-		size_t top = bar ? (size_t)(bar - argv[i].p) : argv[i].len;
-		const resp_cmd_t *c = resp_cmd_find(cl->srv, argv[i].p, top), *par = NULL;
-		if (c && bar) {
-			par = c;
-			c = c->subs ? resp_cmd_lookup(c->subs, bar + 1, argv[i].len - top - 1)
-			            : NULL;
-		}
+		const resp_cmd_t *par, *c = find_full(cl->srv, &argv[i], &par);
 		if (c) {
 			put_docs(cl, c, par ? par->name : NULL);
 			found++;

@@ -373,10 +373,10 @@ static const resp_cmd_t table[] = {
         "Returns the information and entries from a stream consumer group's pending entries list."),
     CMD("xrange", -4, R, resp_c_xrange, 1, 1, 1, "stream", "5.0.0", "read stream slow",
         "Returns the messages from a stream within a range of IDs."),
-    CMD("xread", -4, R | B, resp_c_xread, 0, 0, 1, "stream", "5.0.0", "read stream slow blocking",
+    CMD("xread", -4, R | B, resp_c_xread, 0, 0, 0, "stream", "5.0.0", "read stream slow blocking",
         "Returns messages from multiple streams with IDs greater than the ones requested. Blocks "
         "until a message is available otherwise."),
-    CMD("xreadgroup", -7, W | B, resp_c_xreadgroup, 0, 0, 1, "stream", "5.0.0",
+    CMD("xreadgroup", -7, W | B, resp_c_xreadgroup, 0, 0, 0, "stream", "5.0.0",
         "write stream slow blocking",
         "Returns new or historical messages from a stream for a consumer in a group. Blocks until "
         "a message is available otherwise."),
