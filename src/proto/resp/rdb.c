@@ -670,8 +670,8 @@ static int rd_group(rd_t *r, rdb_group_t *g, int v2)
 		if (rd_str(r, &c->name, &c->nlen) < 0)
 			return -1;
 		g->ncons++; /* from here on freed with the group */
-		if (rd_ms(r, &c->seen) < 0 || rd_len(r, &np, NULL) < 0 ||
-		    rd_need(r, np * 16) < 0 || np > r->n)
+		if (rd_ms(r, &c->seen) < 0 || rd_len(r, &np, NULL) < 0 || rd_need(r, np * 16) < 0 ||
+		    np > r->n)
 			return -1;
 		c->pel = calloc(np ? np : 1, sizeof *c->pel);
 		if (!c->pel)
