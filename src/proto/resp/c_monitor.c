@@ -1,22 +1,26 @@
 /*
  * c_monitor.c — MONITOR and SLOWLOG, as Redis 7.0 (replicationFeedMonitors,
- * slowlog.c).
+ * slowlog.c), and INFO errorstats / cpu.
  *
  * Both are fed after a command ran (resp_admin_after, from dispatch):
  * a monitor sees commands in execution order, the queued commands of a
  * transaction as EXEC runs them, a script's redis.call() commands as
- * "[0 lua]". The line is a status reply
+ * "[0 lua]" after the EVAL (shown before it runs: resp_admin_before). The
+ * line is a status reply
  *   +<sec>.<usec> [0 <addr>] "arg" "arg"...
  * with every argument quoted and escaped as Redis's sdscatrepr. Commands
- * of the admin category (CONFIG, CLIENT KILL, ...) and EVAL/EVALSHA (their
- * scripts' commands are shown instead) are not shown, and AUTH / HELLO
+ * of the admin category (CONFIG, CLIENT KILL, ...) are not shown, and AUTH / HELLO
  * AUTH passwords are redacted, as in 7.0.
  *
  * The slowlog keeps the last slowlog-max-len commands that ran for at
  * least slowlog-log-slower-than µs (negative: none), newest first in
  * SLOWLOG GET, each with its arguments cut as Redis cuts them (32
- * arguments, 128 bytes each). Nothing here is persistent: Redis keeps
- * both in memory too. Loop thread only.
+ * arguments, 128 bytes each).
+ *
+ * Also here, being the same per-server bookkeeping: INFO's errorstats
+ * (error replies counted by their first word, as 7.0) and cpu sections.
+ * Nothing here is persistent: Redis keeps all of it in memory too. Loop
+ * thread only.
  */
 #include "proto/resp/c_admin.h"
 #include "proto/resp/c_types.h"
