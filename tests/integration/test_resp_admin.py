@@ -12,10 +12,12 @@ import sluice
 from resp_util import Conn, mask, wait_blocked
 
 
-@pytest.fixture(scope="module")
-def servers():
+@pytest.fixture(scope="module", params=["never", "always"])
+def servers(request):
+    """redis-server and sluiced, under both reply paths (fsync=always holds
+    replies in scratch buffers until durable)."""
     ref = sluice.redis_ref()
-    srv = sluice.Sluiced(fsync="never", listeners=("resp",))
+    srv = sluice.Sluiced(fsync=request.param, listeners=("resp",))
     yield ref.port, srv.port("resp")
     srv.stop()
     ref.stop()
