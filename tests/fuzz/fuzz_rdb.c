@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	rdb_val_t v;
 	(void)rdb_verify(data, size);
-	if (rdb_decode(data, size, &v) < 0)
+	if (rdb_decode(data, size, 1 << 24, &v) < 0)
 		return 0;
 	size_t total = 0;
 	for (size_t i = 0; i < v.n; i++)

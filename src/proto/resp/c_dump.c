@@ -399,7 +399,7 @@ RESP_HANDLER(resp_c_restore)
 		return 0;
 	}
 	rdb_val_t v;
-	if (rdb_decode(p, argv[3].len, &v) < 0) {
+	if (rdb_decode(p, argv[3].len, (uint64_t)cl->srv->cfg->proto_max_bulk_len, &v) < 0) {
 		resp_error(cl->out, "ERR Bad data format");
 		return 0;
 	}

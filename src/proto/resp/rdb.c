@@ -137,6 +137,7 @@ static void val_add_int(rdb_val_t *v, int64_t x)
 typedef struct {
 	const uint8_t *p;
 	size_t n, off;
+	uint64_t budget; /* bytes LZF strings may still expand to */
 } rd_t;
 
 static int rd_need(const rd_t *r, uint64_t k)
@@ -257,8 +258,9 @@ static int rd_str(rd_t *r, char **out, size_t *outlen)
 		if (rd_len(r, &clen, NULL) < 0 || rd_len(r, &ulen, NULL) < 0 ||
 		    rd_need(r, clen) < 0)
 			return -1;
-		if (ulen == 0 || ulen / 88 > clen)
+		if (ulen == 0 || ulen / 88 > clen || ulen > r->budget)
 			return -1;
+		r->budget -= ulen;
 		uint8_t *d = malloc(ulen + 1);
 		if (!d)
 			abort();
@@ -698,7 +700,7 @@ static int rd_stream(rd_t *r, rdb_val_t *v, int v2)
 		size_t klen, lplen;
 		if (rd_str(r, &key, &klen) < 0)
 			return -1;
-		rd_t kr = {(const uint8_t *)key, klen, 0};
+		rd_t kr = {(const uint8_t *)key, klen, 0, 0};
 		rdb_id_t master;
 		int bad = klen != 16 || rd_id16(&kr, &master) < 0;
 		free(key);
@@ -944,13 +946,13 @@ static int decode_value(rd_t *r, int type, rdb_val_t *v)
 	return -1; /* modules, zipmaps, 7.2's types */
 }
 
-int rdb_decode(const uint8_t *p, size_t n, rdb_val_t *v)
+int rdb_decode(const uint8_t *p, size_t n, uint64_t max_expand, rdb_val_t *v)
 {
 	memset(v, 0, sizeof *v);
 	if (n < 10)
 		return -1;
 	/* Redis reads the value from the whole buffer, footer included. */
-	rd_t r = {p, n, 1};
+	rd_t r = {p, n, 1, max_expand};
 	if (decode_value(&r, p[0], v) < 0 || (v->n == 0 && v->kind != 'x')) {
 		rdb_val_free(v);
 		return -1;

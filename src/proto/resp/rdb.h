@@ -106,8 +106,10 @@ uint64_t rdb_crc64(uint64_t crc, const uint8_t *p, size_t n);
 /* Redis's verifyDumpPayload: version not above ours, checksum right. */
 int rdb_verify(const uint8_t *p, size_t n);
 /* Decodes a verified payload: 0, or -1 (bad data format; v is freed).
- * An empty collection is bad data, as in 7.0. */
-int rdb_decode(const uint8_t *p, size_t n, rdb_val_t *v);
+ * An empty collection is bad data, as in 7.0. LZF-compressed strings may
+ * expand to max_expand bytes in all (a small payload must not make us
+ * allocate gigabytes). */
+int rdb_decode(const uint8_t *p, size_t n, uint64_t max_expand, rdb_val_t *v);
 
 /* Encoding: begin with the type, add lengths and strings, then finish
  * (version and CRC). */

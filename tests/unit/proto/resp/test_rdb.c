@@ -41,7 +41,7 @@ TEST(rdb_round_trip_every_kind)
 	}
 	rdb_finish(&b);
 	CHECK(rdb_verify(buf_data(&b), buf_len(&b)) == 0);
-	CHECK(rdb_decode(buf_data(&b), buf_len(&b), &v) == 0);
+	CHECK(rdb_decode(buf_data(&b), buf_len(&b), 1 << 30, &v) == 0);
 	CHECK(v.kind == 'h' && v.n == 140);
 	CHECK(v.lens[138] == 3 && memcmp(v.items[138], "f69", 3) == 0);
 	rdb_val_free(&v);
@@ -54,7 +54,7 @@ TEST(rdb_round_trip_every_kind)
 	rdb_put_str(&b, "b", 1);
 	rdb_put_double(&b, INFINITY);
 	rdb_finish(&b);
-	CHECK(rdb_decode(buf_data(&b), buf_len(&b), &v) == 0);
+	CHECK(rdb_decode(buf_data(&b), buf_len(&b), 1 << 30, &v) == 0);
 	CHECK(v.kind == 'z' && v.n == 2 && v.scores[0] == -1.5 && isinf(v.scores[1]));
 	rdb_val_free(&v);
 	/* a 70000-byte string: the 32-bit length form */
@@ -64,7 +64,7 @@ TEST(rdb_round_trip_every_kind)
 	rdb_put_type(&b, RDB_TYPE_STRING);
 	rdb_put_str(&b, big, 70000);
 	rdb_finish(&b);
-	CHECK(rdb_decode(buf_data(&b), buf_len(&b), &v) == 0);
+	CHECK(rdb_decode(buf_data(&b), buf_len(&b), 1 << 30, &v) == 0);
 	CHECK(v.kind == 's' && v.n == 1 && v.lens[0] == 70000);
 	rdb_val_free(&v);
 	free(big);
@@ -89,7 +89,7 @@ TEST(rdb_older_encodings)
 	memcpy(body + 2, zl, sizeof zl);
 	body[2] = sizeof zl; /* zlbytes */
 	forge(&b, body, 2 + sizeof zl);
-	CHECK(rdb_decode(buf_data(&b), buf_len(&b), &v) == 0);
+	CHECK(rdb_decode(buf_data(&b), buf_len(&b), 1 << 30, &v) == 0);
 	CHECK(v.kind == 'l' && v.n == 4);
 	CHECK(strcmp(v.items[0], "ab") == 0 && strcmp(v.items[1], "5") == 0);
 	CHECK(strcmp(v.items[2], "300") == 0 && strcmp(v.items[3], "x") == 0);
@@ -97,16 +97,18 @@ TEST(rdb_older_encodings)
 	/* ZSET with text scores: "m" 2.5, "n" +inf */
 	static const uint8_t z1[] = {RDB_TYPE_ZSET, 2, 1, 'm', 3, '2', '.', '5', 1, 'n', 254};
 	forge(&b, z1, sizeof z1);
-	CHECK(rdb_decode(buf_data(&b), buf_len(&b), &v) == 0);
+	CHECK(rdb_decode(buf_data(&b), buf_len(&b), 1 << 30, &v) == 0);
 	CHECK(v.kind == 'z' && v.scores[0] == 2.5 && isinf(v.scores[1]));
 	rdb_val_free(&v);
 	/* LZF: "aaaaaaaaaa" as a literal 'a' then a back reference of 7 +
 	 * 0 + 2 = 9 bytes at distance 1 (5 compressed bytes, 10 out) */
 	static const uint8_t fixed[] = {RDB_TYPE_STRING, 0xc3, 5, 10, 0x00, 'a', 0xe0, 0x00, 0x00};
 	forge(&b, fixed, sizeof fixed);
-	CHECK(rdb_decode(buf_data(&b), buf_len(&b), &v) == 0);
+	CHECK(rdb_decode(buf_data(&b), buf_len(&b), 1 << 30, &v) == 0);
 	CHECK(v.lens[0] == 10 && memcmp(v.items[0], "aaaaaaaaaa", 10) == 0);
 	rdb_val_free(&v);
+	/* the same past the expansion budget: refused before allocating */
+	CHECK(rdb_decode(buf_data(&b), buf_len(&b), 9, &v) < 0);
 	buf_deinit(&b);
 }
 
@@ -124,7 +126,7 @@ TEST(rdb_damaged_payloads_never_crash)
 	 * stands between it and the keyspace */
 	for (size_t cut = 1; cut < body; cut++) {
 		forge(&d, buf_data(&b), cut);
-		CHECK(rdb_decode(buf_data(&d), buf_len(&d), &v) <= 0);
+		CHECK(rdb_decode(buf_data(&d), buf_len(&d), 1 << 30, &v) <= 0);
 		rdb_val_free(&v);
 	}
 	/* every single-byte change */
@@ -134,7 +136,7 @@ TEST(rdb_damaged_payloads_never_crash)
 			memcpy(tmp, buf_data(&b), body);
 			tmp[i] = (uint8_t)x;
 			forge(&d, tmp, body);
-			if (rdb_decode(buf_data(&d), buf_len(&d), &v) == 0)
+			if (rdb_decode(buf_data(&d), buf_len(&d), 1 << 30, &v) == 0)
 				rdb_val_free(&v);
 		}
 	}
@@ -197,7 +199,7 @@ TEST(rdb_stream_round_trip_and_damage)
 	rdb_val_t v;
 	stream_payload(&b);
 	CHECK(rdb_verify(buf_data(&b), buf_len(&b)) == 0);
-	CHECK(rdb_decode(buf_data(&b), buf_len(&b), &v) == 0);
+	CHECK(rdb_decode(buf_data(&b), buf_len(&b), 1 << 30, &v) == 0);
 	CHECK(v.kind == 'x' && v.st->nent == 2 && v.n == 4);
 	CHECK(v.st->ids[0].ms == 1000 && v.st->ids[0].seq == 0);
 	CHECK(v.st->ids[1].ms == 6000 && v.st->ids[1].seq == 1);
@@ -209,7 +211,7 @@ TEST(rdb_stream_round_trip_and_damage)
 	size_t body = buf_len(&b) - 10;
 	for (size_t cut = 1; cut < body; cut++) {
 		forge(&d, buf_data(&b), cut);
-		if (rdb_decode(buf_data(&d), buf_len(&d), &v) == 0)
+		if (rdb_decode(buf_data(&d), buf_len(&d), 1 << 30, &v) == 0)
 			rdb_val_free(&v);
 	}
 	uint8_t *tmp = malloc(body);
@@ -219,7 +221,7 @@ TEST(rdb_stream_round_trip_and_damage)
 			memcpy(tmp, buf_data(&b), body);
 			tmp[i] = (uint8_t)x;
 			forge(&d, tmp, body);
-			if (rdb_decode(buf_data(&d), buf_len(&d), &v) == 0)
+			if (rdb_decode(buf_data(&d), buf_len(&d), 1 << 30, &v) == 0)
 				rdb_val_free(&v);
 		}
 	}
