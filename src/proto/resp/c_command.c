@@ -1,10 +1,13 @@
 /*
  * c_command.c — COMMAND, COMMAND COUNT / DOCS / INFO / LIST, from the
  * command tables (commands.c): names, arity, flags, legacy key positions
- * and ACL categories for INFO; summary, version and group for DOCS.
+ * and ACL categories for INFO; for DOCS redis-server 7.0's documentation
+ * (commands_docs.h: arguments, complexity, history) or the row's summary,
+ * version and group.
  * Loop thread only.
  */
 #include "proto/resp/commands.h"
+#include "proto/resp/commands_docs.h"
 #include "proto/resp/resp.h"
 
 #include <stdio.h>
@@ -75,7 +78,12 @@ static void put_info(resp_cli_t *cl, const resp_cmd_t *c, const char *parent)
 		p = e;
 	}
 	resp_array(o, 0); /* tips */
-	resp_array(o, 0); /* key specs */
+	/* Redis 7.0's key specifications (commands_docs.h), when it has the
+	 * command. */
+	const resp_docs_t *d = resp_docs_find(name);
+	const char *specs = d ? d->specs : NULL;
+	if (!specs || resp_docs_put(o, cl->proto, &specs) < 0)
+		resp_set(o, cl->proto, 0);
 	size_t nsub = 0;
 	for (const resp_cmd_t *s = c->subs; s && s->name; s++)
 		nsub++;
@@ -103,15 +111,30 @@ RESP_HANDLER(resp_c_command_count)
 	return 0;
 }
 
+/* A command by name, "parent|sub" naming a subcommand (7.0's
+ * lookupCommandBySds); *par its container or NULL. */
+static const resp_cmd_t *find_full(resp_srv_t *srv, const resp_arg_t *a, const resp_cmd_t **par)
+{
+	const char *bar = memchr(a->p, '|', a->len);
+	size_t top = bar ? (size_t)(bar - a->p) : a->len;
+	const resp_cmd_t *c = resp_cmd_find(srv, a->p, top);
+	*par = NULL;
+	if (c && bar) {
+		*par = c;
+		c = c->subs ? resp_cmd_lookup(c->subs, bar + 1, a->len - top - 1) : NULL;
+	}
+	return c;
+}
+
 RESP_HANDLER(resp_c_command_info)
 {
 	if (argc == 2)
 		return resp_c_command(cl, argc, argv);
 	resp_array(cl->out, (size_t)(argc - 2));
 	for (int i = 2; i < argc; i++) {
-		const resp_cmd_t *c = resp_cmd_find(cl->srv, argv[i].p, argv[i].len);
+		const resp_cmd_t *par, *c = find_full(cl->srv, &argv[i], &par);
 		if (c)
-			put_info(cl, c, NULL);
+			put_info(cl, c, par ? par->name : NULL);
 		else
 			resp_null_array(cl->out, cl->proto);
 	}
@@ -130,13 +153,23 @@ static void put_docs(resp_cli_t *cl, const resp_cmd_t *c, const char *parent)
 	size_t nsub = 0;
 	for (const resp_cmd_t *s = c->subs; s && s->name; s++)
 		nsub++;
-	resp_map(o, cl->proto, nsub ? 4 : 3);
-	resp_bulk_str(o, "summary");
-	resp_bulk_str(o, c->summary);
-	resp_bulk_str(o, "since");
-	resp_bulk_str(o, c->since);
-	resp_bulk_str(o, "group");
-	resp_bulk_str(o, c->group);
+	/* Redis 7.0's own documentation when it has the command (arguments,
+	 * complexity, history: commands_docs.h), else the row's. */
+	const resp_docs_t *d = resp_docs_find(name);
+	if (d) {
+		resp_map(o, cl->proto, (size_t)d->npairs + (nsub ? 1 : 0));
+		const char *p = d->docs;
+		for (int i = 0; i < 2 * d->npairs; i++)
+			resp_docs_put(o, cl->proto, &p);
+	} else {
+		resp_map(o, cl->proto, nsub ? 4 : 3);
+		resp_bulk_str(o, "summary");
+		resp_bulk_str(o, c->summary);
+		resp_bulk_str(o, "since");
+		resp_bulk_str(o, c->since);
+		resp_bulk_str(o, "group");
+		resp_bulk_str(o, c->group);
+	}
 	if (nsub) {
 		resp_bulk_str(o, "subcommands");
 		resp_map(o, cl->proto, nsub);
@@ -156,9 +189,9 @@ RESP_HANDLER(resp_c_command_docs)
 	}
 	size_t mark = resp_defer(cl->out), found = 0;
 	for (int i = 2; i < argc; i++) {
-		const resp_cmd_t *c = resp_cmd_find(cl->srv, argv[i].p, argv[i].len);
+		const resp_cmd_t *par, *c = find_full(cl->srv, &argv[i], &par);
 		if (c) {
-			put_docs(cl, c, NULL);
+			put_docs(cl, c, par ? par->name : NULL);
 			found++;
 		}
 	}

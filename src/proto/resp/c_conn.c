@@ -5,6 +5,8 @@
  * (RESP3, XAUTOCLAIM's three-element reply). Loop thread only.
  */
 #include "proto/resp/acl_rules.h"
+#include "proto/resp/c_admin.h"
+#include "proto/resp/c_lists.h"
 #include "proto/resp/resp.h"
 
 #include "broker/users.h"
@@ -302,26 +304,91 @@ RESP_HANDLER(resp_c_client_id)
 	return 0;
 }
 
+/* Redis 7.0's flag letters, in its order. */
+static void client_flags(const resp_cli_t *cl, char *f)
+{
+	char *p = f;
+	if (cl->monitor)
+		*p++ = 'O';
+	if (resp_cli_type(cl) == RESP_CT_PUBSUB)
+		*p++ = 'P';
+	if (cl->lx && cl->lx->in_multi)
+		*p++ = 'x';
+	if (cl->blk || cl->held)
+		*p++ = 'b';
+	if (cl->lx && cl->lx->watch_dirty)
+		*p++ = 'd';
+	if (cl->closing)
+		*p++ = 'c';
+	if (cl->no_evict)
+		*p++ = 'e';
+	if (p == f)
+		*p++ = 'N';
+	*p = 0;
+}
+
+/* The last command's name, "parent|sub" for a subcommand (7.0's
+ * fullname). */
+static void client_cmd(const resp_cli_t *cl, char *out, size_t n)
+{
+	const resp_cmd_t *par = cl->last_parent;
+	if (!cl->last_cmd) {
+		snprintf(out, n, "NULL");
+		return;
+	}
+	for (const resp_cmd_t *s = par ? par->subs : NULL; s && s->name; s++) {
+		if (s->name == cl->last_cmd) {
+			snprintf(out, n, "%s|%s", par->name, s->name);
+			return;
+		}
+	}
+	snprintf(out, n, "%s", cl->last_cmd);
+}
+
+static void client_line(buf_t *b, resp_cli_t *cl, int64_t now_wall, int64_t now_mono)
+{
+	char flags[16], laddr[128], cmd[80];
+	client_flags(cl, flags);
+	resp_cli_sockname(cl, laddr, sizeof laddr);
+	client_cmd(cl, cmd, sizeof cmd);
+	const resp_lxcli_t *x = cl->lx;
+	size_t out = conn_out_pending(cl->c);
+	buf_printf(
+	    b,
+	    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+	    "psub=%zu ssub=0 multi=%lld qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 "
+	    "rbp=0 obl=0 oll=0 omem=%zu tot-mem=0 events=%s cmd=%s user=%s redir=-1 resp=%d "
+	    "lib-name=%s lib-ver=%s\n",
+	    (unsigned long long)cl->c->id, cl->c->peer, laddr, cl->c->fd, cl->name ? cl->name : "",
+	    (long long)((now_wall - cl->ctime_ms) / 1000),
+	    (long long)((now_mono - cl->last_ms) / 1000), flags, x ? map_len(&x->chans) : 0,
+	    x ? x->npats : 0, x && x->in_multi ? (long long)x->nq : -1LL, buf_len(&cl->c->in), out,
+	    out ? "rw" : "r", cmd, cl->user ? cl->user : "default", cl->proto,
+	    cl->lib_name ? cl->lib_name : "", cl->lib_ver ? cl->lib_ver : "");
+
 void resp_client_line(buf_t *b, resp_cli_t *cl)
 {
-	int64_t now_wall = time_wall_ms(), now_mono = time_mono_ms();
-	buf_printf(b,
-	           "id=%llu addr=%s laddr=- fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-	           "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-	           "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d "
-	           "lib-name=%s lib-ver=%s\n",
-	           (unsigned long long)cl->c->id, cl->c->peer, cl->c->fd, cl->name ? cl->name : "",
-	           (long long)((now_wall - cl->ctime_ms) / 1000),
-	           (long long)((now_mono - cl->last_ms) / 1000), cl->blk ? "b" : "N",
-	           buf_len(&cl->c->in), conn_out_pending(cl->c),
-	           cl->last_cmd ? cl->last_cmd : "NULL", cl->user ? cl->user : "default", cl->proto,
-	           cl->lib_name ? cl->lib_name : "", cl->lib_ver ? cl->lib_ver : "");
+	client_line(b, cl, time_wall_ms(), time_mono_ms());
+}
 }
 
 struct list_ctx {
 	buf_t *b;
 	resp_srv_t *srv;
+	int type; /* -1: any */
+	const resp_arg_t *ids;
+	int nids;
 };
+
+static int id_listed(const struct list_ctx *x, uint64_t id)
+{
+	for (int i = 0; i < x->nids; i++) {
+		int64_t v;
+		if (resp_arg_ll(&x->ids[i], &v) == 0 && (uint64_t)v == id)
+			return 1;
+	}
+	return 0;
+}
 
 static void list_one(conn_t *c, void *arg)
 {
@@ -329,19 +396,39 @@ static void list_one(conn_t *c, void *arg)
 	resp_cli_t *cl = c->pdata;
 	if (!cl || cl->srv != x->srv || conn_is_closed(c))
 		return;
-	resp_client_line(x->b, cl);
+	if (x->type >= 0 && resp_cli_type(cl) != x->type)
+		return;
+	if (x->ids && !id_listed(x, cl->c->id))
+		return;
+	client_line(x->b, cl, time_wall_ms(), time_mono_ms());
 }
 
+/* CLIENT LIST [TYPE type] [ID id...], Redis 7.0's checks and texts. */
 RESP_HANDLER(resp_c_client_list)
 {
 	buf_t tmp = BUF_INIT;
-	if (argc > 2) {
-		if (!(argc >= 4 && resp_arg_is(&argv[2], "type"))) {
-			resp_err_syntax(cl);
+	struct list_ctx x = {&tmp, cl->srv, -1, NULL, 0};
+	if (argc == 4 && resp_arg_is(&argv[2], "type")) {
+		x.type = resp_cli_type_by_name(&argv[3]);
+		if (x.type == -2) {
+			resp_errorf(cl->out, "ERR Unknown client type '%.*s'", (int)argv[3].len,
+			            argv[3].p);
 			return 0;
 		}
+	} else if (argc > 3 && resp_arg_is(&argv[2], "id")) {
+		for (int j = 3; j < argc; j++) {
+			int64_t v;
+			if (resp_arg_ll(&argv[j], &v) < 0 || v <= 0) {
+				resp_error(cl->out, "ERR Invalid client ID");
+				return 0;
+			}
+		}
+		x.ids = &argv[3];
+		x.nids = argc - 3;
+	} else if (argc != 2) {
+		resp_err_syntax(cl);
+		return 0;
 	}
-	struct list_ctx x = {&tmp, cl->srv};
 	conn_foreach(cl->c->loop, list_one, &x);
 	resp_verbatim(cl->out, cl->proto, buf_data(&tmp), buf_len(&tmp));
 	buf_deinit(&tmp);

@@ -7,6 +7,7 @@
  * plus a "# Sluice" section. CONFIG GET serves a fixed table of the keys
  * clients read, with the values that describe sluice. Loop thread only.
  */
+#include "proto/resp/c_admin.h"
 #include "proto/resp/c_lists.h"
 #include "proto/resp/c_types.h"
 #include "broker/keyspace_glob.h"
@@ -65,6 +66,9 @@ static void sec_stats(buf_t *b, resp_srv_t *srv)
 	buf_printf(
 	    b, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n",
 	    (unsigned long long)srv->total_conns, (unsigned long long)srv->total_cmds);
+	buf_printf(b, "expired_keys:%llu\r\ntotal_error_replies:%llu\r\n",
+	           (unsigned long long)ks_expired_keys(srv->ks),
+	           (unsigned long long)resp_total_errors(srv));
 }
 
 static void sec_replication(buf_t *b)
@@ -96,8 +100,8 @@ typedef struct section {
 } section_t;
 
 static const section_t sections[] = {
-    {"server", 1}, {"clients", 1},     {"memory", 1},   {"persistence", 1},
-    {"stats", 1},  {"replication", 1}, {"keyspace", 1}, {"sluice", 1},
+    {"server", 1},      {"clients", 1},  {"memory", 1}, {"persistence", 1}, {"stats", 1},
+    {"replication", 1}, {"keyspace", 1}, {"sluice", 1}, {"cpu", 1},         {"errorstats", 1},
 };
 
 static void put_section(buf_t *b, resp_srv_t *srv, size_t i)
@@ -127,6 +131,12 @@ static void put_section(buf_t *b, resp_srv_t *srv, size_t i)
 	case 7:
 		sec_sluice(b, srv);
 		break;
+	case 8:
+		resp_info_cpu(b);
+		break;
+	case 9:
+		resp_info_errorstats(b, srv);
+		break;
 	}
 }
 
@@ -134,7 +144,7 @@ RESP_HANDLER(resp_c_info)
 {
 	buf_t tmp = BUF_INIT;
 	size_t ns = sizeof sections / sizeof sections[0];
-	int want[8] = {0};
+	int want[sizeof sections / sizeof sections[0]] = {0};
 	if (argc == 1) {
 		for (size_t i = 0; i < ns; i++)
 			want[i] = sections[i].dflt;
@@ -229,6 +239,8 @@ enum {
 	P_NOTIFY,
 	P_POLICY,
 	P_ACLLOG,
+	P_SLOW_THAN,
+	P_SLOW_LEN,
 };
 
 static const struct setp {
@@ -247,6 +259,8 @@ static const struct setp {
     {"notify-keyspace-events", NULL, P_NOTIFY, 0, 0},
     {"maxmemory-policy", NULL, P_POLICY, 0, 0},
     {"acllog-max-len", NULL, P_ACLLOG, 0, INT64_MAX},
+    {"slowlog-log-slower-than", NULL, P_SLOW_THAN, -1, INT64_MAX},
+    {"slowlog-max-len", NULL, P_SLOW_LEN, 0, INT64_MAX},
 };
 
 #define NSETP (sizeof setps / sizeof setps[0])
@@ -271,6 +285,10 @@ static int64_t *setp_int(resp_srv_t *srv, int id)
 		return &srv->busy_reply_threshold;
 	case P_ACLLOG:
 		return &srv->acllog_max_len;
+	case P_SLOW_THAN:
+		return &srv->slowlog_slower_than;
+	case P_SLOW_LEN:
+		return &srv->slowlog_max_len;
 	}
 	return NULL;
 }
@@ -457,6 +475,7 @@ RESP_HANDLER(resp_c_config_resetstat)
 	(void)argv;
 	cl->srv->total_cmds = 0;
 	cl->srv->total_conns = 0;
+	resp_errorstats_reset(cl->srv);
 	resp_ok(cl->out);
 	return 0;
 }

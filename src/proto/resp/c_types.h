@@ -78,6 +78,8 @@ void resp_notify_key(resp_srv_t *srv, const char *key, size_t klen, int ev);
  * strings (c_keys_ext.c). */
 void resp_help(resp_cli_t *cl, const char *const *lines);
 
+RESP_HANDLER(resp_c_dump);
+RESP_HANDLER(resp_c_restore);
 RESP_HANDLER(resp_c_object_encoding);
 RESP_HANDLER(resp_c_object_freq);
 RESP_HANDLER(resp_c_object_help);

@@ -15,8 +15,10 @@
  * included. Loop thread only.
  */
 #include "broker/stats.h"
+#include "proto/resp/c_admin.h"
 #include "proto/resp/c_lists.h"
 #include "proto/resp/commands.h"
+#include "proto/resp/commands_docs.h"
 #include "proto/resp/resp.h"
 
 #include <ctype.h>
@@ -54,6 +56,28 @@ static const resp_cmd_t acl_subs[] = {
 };
 
 static const resp_cmd_t client_subs[] = {
+    CMD("getredir", 2, NS | L | S, resp_c_client_getredir, 0, 0, 0, "connection", "6.0.0",
+        "slow connection", "Get tracking notifications redirection client ID if any"),
+    CMD("help", 2, L | S, resp_c_client_help, 0, 0, 0, "connection", "5.0.0", "slow connection",
+        "Show helpful text about the different subcommands"),
+    CMD("kill", -3, NS | L | S, resp_c_client_kill, 0, 0, 0, "connection", "2.4.0",
+        "admin slow dangerous connection", "Kill the connection of a client"),
+    CMD("no-evict", 3, NS | L | S, resp_c_client_no_evict, 0, 0, 0, "connection", "7.0.0",
+        "admin slow dangerous connection", "Set client eviction mode for the current connection"),
+    CMD("pause", -3, NS | L | S, resp_c_client_pause, 0, 0, 0, "connection", "3.0.0",
+        "admin slow dangerous connection", "Stop processing commands from clients for some time"),
+    CMD("reply", 3, NS | L | S, resp_c_client_reply, 0, 0, 0, "connection", "3.2.0",
+        "slow connection", "Instruct the server whether to reply to commands"),
+    CMD("tracking", -3, NS | L | S, resp_c_client_tracking, 0, 0, 0, "connection", "6.0.0",
+        "slow connection", "Enable or disable server assisted client side caching support"),
+    CMD("trackinginfo", 2, NS | L | S, resp_c_client_trackinginfo, 0, 0, 0, "connection", "6.2.0",
+        "slow connection",
+        "Return information about server assisted client side caching for the current connection"),
+    CMD("unblock", -3, NS | L | S, resp_c_client_unblock, 0, 0, 0, "connection", "5.0.0",
+        "admin slow dangerous connection",
+        "Unblock a client blocked in a blocking command from a different connection"),
+    CMD("unpause", 2, NS | L | S, resp_c_client_unpause, 0, 0, 0, "connection", "6.2.0",
+        "admin slow dangerous connection", "Resume processing of clients that were paused"),
     CMD("getname", 2, NS | L | S, resp_c_client_getname, 0, 0, 0, "connection", "2.6.9",
         "slow connection", "Returns the name of the connection."),
     CMD("id", 2, NS | L | S, resp_c_client_id, 0, 0, 0, "connection", "5.0.0", "slow connection",
@@ -84,10 +108,26 @@ static const resp_cmd_t command_subs[] = {
         "Returns a count of commands."),
     CMD("docs", -2, L | S, resp_c_command_docs, 0, 0, 0, "server", "7.0.0", "slow connection",
         "Returns documentary information about one, multiple or all commands."),
+    CMD("getkeys", -4, L | S, resp_c_command_getkeys, 0, 0, 0, "server", "2.8.13",
+        "slow connection", "Extract keys given a full Redis command"),
+    CMD("getkeysandflags", -4, L | S, resp_c_command_getkeysandflags, 0, 0, 0, "server", "7.0.0",
+        "slow connection", "Extract keys and access flags given a full Redis command"),
     CMD("info", -2, L | S, resp_c_command_info, 0, 0, 0, "server", "2.8.13", "slow connection",
         "Returns information about one, multiple or all commands."),
     CMD("list", -2, L | S, resp_c_command_list, 0, 0, 0, "server", "7.0.0", "slow connection",
         "Returns a list of command names."),
+    END,
+};
+
+static const resp_cmd_t slowlog_subs[] = {
+    CMD("get", -2, L | S, resp_c_slowlog_get, 0, 0, 0, "server", "2.2.12", "admin slow dangerous",
+        "Get the slow log's entries"),
+    CMD("help", 2, L | S, resp_c_slowlog_help, 0, 0, 0, "server", "6.2.0", "slow",
+        "Show helpful text about the different subcommands"),
+    CMD("len", 2, L | S, resp_c_slowlog_len, 0, 0, 0, "server", "2.2.12", "admin slow dangerous",
+        "Get the slow log's length"),
+    CMD("reset", 2, L | S, resp_c_slowlog_reset, 0, 0, 0, "server", "2.2.12",
+        "admin slow dangerous", "Clear all entries from the slow log"),
     END,
 };
 
@@ -303,6 +343,8 @@ static const resp_cmd_t table[] = {
         "Returns information and statistics about the server."),
     CMD("keys", 2, R, resp_c_keys, 0, 0, 0, "generic", "1.0.0", "keyspace read slow dangerous",
         "Returns all key names that match a pattern."),
+    CMD("monitor", 1, NS | L | S, resp_c_monitor, 0, 0, 0, "server", "1.0.0",
+        "admin slow dangerous", "Listen for all requests received by the server in real time"),
     CMD("ping", -1, F, resp_c_ping, 0, 0, 0, "connection", "1.0.0", "fast connection",
         "Returns the server's liveliness response."),
     CMD("quit", -1, NS | L | S | NA | F, resp_c_quit, 0, 0, 0, "connection", "1.0.0",
@@ -311,6 +353,8 @@ static const resp_cmd_t table[] = {
         "fast connection", "Resets the connection."),
     CMD("scan", -2, R, resp_c_scan, 0, 0, 0, "generic", "2.8.0", "keyspace read slow",
         "Iterates over the key names in the database."),
+    CONTAINER("slowlog", -2, 0, NULL, "server", "2.2.12", "slow",
+              "A container for slow log commands.", slowlog_subs),
     CMD("select", 2, L | S | F, resp_c_select, 0, 0, 0, "connection", "1.0.0", "fast connection",
         "Changes the selected database."),
     CMD("time", 1, L | S | F, resp_c_time, 0, 0, 0, "server", "2.6.0", "fast",
@@ -340,10 +384,10 @@ static const resp_cmd_t table[] = {
         "Returns the information and entries from a stream consumer group's pending entries list."),
     CMD("xrange", -4, R, resp_c_xrange, 1, 1, 1, "stream", "5.0.0", "read stream slow",
         "Returns the messages from a stream within a range of IDs."),
-    CMD("xread", -4, R | B, resp_c_xread, 0, 0, 1, "stream", "5.0.0", "read stream slow blocking",
+    CMD("xread", -4, R | B, resp_c_xread, 0, 0, 0, "stream", "5.0.0", "read stream slow blocking",
         "Returns messages from multiple streams with IDs greater than the ones requested. Blocks "
         "until a message is available otherwise."),
-    CMD("xreadgroup", -7, W | B, resp_c_xreadgroup, 0, 0, 1, "stream", "5.0.0",
+    CMD("xreadgroup", -7, W | B, resp_c_xreadgroup, 0, 0, 0, "stream", "5.0.0",
         "write stream slow blocking",
         "Returns new or historical messages from a stream for a consumer in a group. Blocks until "
         "a message is available otherwise."),
@@ -538,10 +582,11 @@ static int name_is(const char *lc, const char *p, size_t n)
 /* Runs a checked command: statistics, the notification context, the
  * handler (dispatch and scripts). */
 static int run_cmd(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *cmd, int argc,
-                   resp_arg_t *argv)
+                   resp_arg_t *argv, int script)
 {
 	resp_srv_t *srv = cl->srv;
 	cl->last_cmd = cmd->name;
+	cl->last_parent = parent;
 	srv->total_cmds++;
 	/* /metrics: an error reply is one that starts with '-'. */
 	const resp_cmd_t *top = parent ? parent : cmd;
@@ -549,6 +594,10 @@ static int run_cmd(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *c
 	buf_t *o = cl->out;
 	size_t at = o ? buf_len(o) : 0;
 	int64_t t0 = stats_begin(sc, 1);
+	/* SLOWLOG times every command while it is on (c_admin.h). */
+	int64_t s0 = resp_slowlog_on(srv) ? stats_now_us() : -1;
+	if (srv->adm)
+		resp_admin_before(cl, top, argc, argv);
 	int rc;
 	if (!srv->notify) {
 		rc = cmd->fn(cl, argc, argv);
@@ -566,6 +615,9 @@ static int run_cmd(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *c
 		srv->nargc = nargc;
 	}
 	stats_end(sc, t0, rc < 0 || (o && buf_len(o) > at && buf_data(o)[at] == '-'));
+	if (srv->adm || s0 >= 0)
+		resp_admin_after(cl, top, cmd, argc, argv, script,
+		                 s0 >= 0 ? stats_now_us() - s0 : -1);
 	return rc;
 }
 
@@ -574,6 +626,19 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	resp_srv_t *srv = cl->srv;
 	if (argc == 0)
 		return 0;
+	/* CLIENT PAUSE holds requests back before MULTI queues them, as
+	 * Redis's processCommand does (c_client.c). */
+	if (srv->adm && srv->adm->pause_until &&
+	    resp_pause_hold(cl, resp_cmd_find(srv, argv[0].p, argv[0].len)))
+		return RESP_POSTPONED;
+	if (cl->lx && cl->lx->in_multi) {
+		/* CLIENT LIST's cmd= names a queued command too, as in 7.0. */
+		const resp_cmd_t *q = resp_cmd_find(srv, argv[0].p, argv[0].len);
+		if (q) {
+			cl->last_cmd = q->name;
+			cl->last_parent = NULL;
+		}
+	}
 	if (cl->lx && resp_lx_intercept(cl, argc, argv))
 		return 0;
 	/* Pipelines mostly repeat one command: checking the client's last one
@@ -629,7 +694,7 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		resp_misconf(cl->out, st);
 		return 0;
 	}
-	return run_cmd(cl, parent, cmd, argc, argv);
+	return run_cmd(cl, parent, cmd, argc, argv, 0);
 }
 
 /* The script's refusals, as Redis 7.0's scriptCall words them. */
@@ -674,6 +739,6 @@ int resp_dispatch_script(resp_cli_t *cl, int argc, resp_arg_t *argv, int ro)
 		resp_misconf(cl->out, st);
 		return -1;
 	}
-	int rc = run_cmd(cl, parent, cmd, argc, argv);
+	int rc = run_cmd(cl, parent, cmd, argc, argv, 1);
 	return rc < 0 ? 0 : rc;
 }

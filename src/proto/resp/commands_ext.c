@@ -1,7 +1,7 @@
 /*
  * commands_ext.c — the command table rows of the rest of Redis 7.0's
  * string, key and server commands (handlers in c_string_ext.c,
- * c_keys_ext.c, c_sort.c, c_server_ext.c). Arity, flags, legacy key
+ * c_keys_ext.c, c_sort.c, c_dump.c, c_server_ext.c). Arity, flags, legacy key
  * positions, ACL categories, versions and summaries are Redis 7.0.15's
  * (the JSON files of its src/commands). Loop thread only.
  */
@@ -63,6 +63,11 @@ const resp_cmd_t resp_cmds_ext[] = {
     /* keys (c_keys_ext.c, c_sort.c) */
     CMD("copy", -3, W | M, resp_c_copy, 1, 2, 1, "generic", "6.2.0", "keyspace write slow",
         "Copy a key"),
+    CMD("dump", 2, R, resp_c_dump, 1, 1, 1, "generic", "2.6.0", "keyspace read slow",
+        "Return a serialized version of the value stored at the specified key."),
+    CMD("restore", -4, W | M, resp_c_restore, 1, 1, 1, "generic", "2.6.0",
+        "keyspace write slow dangerous",
+        "Create a key using the provided serialized value, previously obtained using DUMP."),
     CMD("renamenx", 3, W | F, resp_c_renamenx, 1, 2, 1, "generic", "1.0.0", "keyspace write fast",
         "Rename a key, only if the new key does not exist"),
     CMD("randomkey", 1, R, resp_c_randomkey, 0, 0, 0, "generic", "1.0.0", "keyspace read slow",

@@ -32,6 +32,7 @@
  * quiet hook): one sync's wait. Loop thread only.
  */
 #include "proto/front.h"
+#include "proto/resp/c_admin.h"
 #include "proto/resp/c_lists.h"
 #include "proto/resp/c_types.h"
 #include "proto/resp/resp.h"
@@ -97,7 +98,22 @@ void resp_reply_end(resp_cli_t *cl, buf_t *scratch)
 static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratch)
 {
 	cl->out = resp_reply_begin(cl, scratch);
+	size_t mark = buf_len(cl->out);
 	int rc = resp_dispatch(cl, argc, argv);
+	buf_t *o = cl->out;
+	if (rc != RESP_POSTPONED && buf_len(o) > mark && buf_data(o)[mark] == '-')
+		resp_errorstat(cl->srv, (const char *)buf_data(o) + mark + 1,
+		               buf_len(o) - mark - 1);
+	/* CLIENT REPLY OFF / SKIP: the reply is dropped (Redis's
+	 * prepareClientToWrite); SKIP applies to the command after it. */
+	if (cl->reply_mode != RESP_REPLY_ON && rc != RESP_POSTPONED) {
+		if (cl->reply_mode == RESP_REPLY_OFF || cl->reply_mode == RESP_REPLY_SKIP)
+			resp_undo(cl->out, mark);
+		if (cl->reply_mode == RESP_REPLY_SKIP)
+			cl->reply_mode = RESP_REPLY_ON;
+		else if (cl->reply_mode == RESP_REPLY_SKIP_NEXT)
+			cl->reply_mode = RESP_REPLY_SKIP;
+	}
 	resp_reply_end(cl, scratch);
 	cl->out = NULL;
 	return rc;
@@ -262,6 +278,11 @@ static int on_input(conn_t *c)
 		if (argc > 0 && http_attack(cl, &cl->parser.argv[0]))
 			break;
 		rc = run_request(cl, (int)argc, cl->parser.argv, &scratch);
+		if (rc == RESP_POSTPONED) {
+			/* Held by CLIENT PAUSE: parsed again when it ends. */
+			rc = 0;
+			break;
+		}
 		buf_consume(&c->in, (size_t)n);
 		if (cl->srv->nready)
 			resp_serve_ready(cl->srv);
@@ -285,6 +306,7 @@ static void on_close(conn_t *c)
 		resp_unblock(cl);
 	if (cl->quieted)
 		quiet_forget(cl);
+	resp_admin_cli_close(cl);
 	if (cl->lx)
 		resp_lx_cli_close(cl);
 	cl->srv->nclients--;
@@ -375,6 +397,8 @@ static int start(broker_t *b, void **out)
 	srv->list_max_listpack_size = -2; /* Redis 7.0's defaults */
 	srv->acllog_max_len = 128;
 	srv->busy_reply_threshold = 5000;
+	srv->slowlog_slower_than = 10000;
+	srv->slowlog_max_len = 128;
 	map_init(&srv->waiting);
 	loop_task_init(&srv->serve_task, serve_task, srv);
 	resp_cmds_index(srv);
@@ -400,6 +424,7 @@ static void stop(void *p)
 	resp_lx_stop(srv);
 	resp_script_free(srv);
 	resp_acl_free(srv);
+	resp_admin_free(srv);
 	map_deinit(&srv->waiting);
 	map_deinit(&srv->cmds);
 	free(srv->quiet);

@@ -158,6 +158,10 @@ static const char *event_of(resp_srv_t *srv, const char *key, size_t klen, int e
 		*cls = N_GENERIC;
 		return "copy_to";
 	}
+	if (strcmp(name, "restore") == 0) {
+		*cls = N_GENERIC;
+		return "restore";
+	}
 	if (strcmp(name, "persist") == 0 || strcmp(name, "expire") == 0 ||
 	    strcmp(name, "pexpire") == 0 || strcmp(name, "expireat") == 0 ||
 	    strcmp(name, "pexpireat") == 0) {

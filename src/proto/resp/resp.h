@@ -153,6 +153,9 @@ struct resp_srv {
 	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
 	struct resp_acl *acl;     /* rules cache and ACL LOG (c_acl_check.c) */
 	int64_t acllog_max_len;   /* CONFIG acllog-max-len */
+	/* MONITOR, SLOWLOG, CLIENT PAUSE (c_admin.h); the slowlog configs. */
+	struct resp_admin *adm;
+	int64_t slowlog_slower_than, slowlog_max_len;
 };
 
 struct resp_cli {
@@ -167,13 +170,17 @@ struct resp_cli {
 	int64_t ctime_ms; /* wall */
 	int64_t last_ms;  /* mono, last command */
 	const char *last_cmd;
-	const resp_cmd_t *last_top; /* dispatch cache: the last top-level command found */
-	buf_t *out;                 /* where the current reply goes */
-	resp_block_t *blk;          /* non-NULL while blocked */
-	int quieted;                /* paused until the keyspace is quiet */
-	struct resp_lxcli *lx;      /* pub/sub, MULTI, WATCH state (c_lists.h) */
-	uint64_t nreq;              /* requests run (0: the first decides the log hint) */
-	int sniffed;                /* the wrong-protocol hint was logged */
+	const resp_cmd_t *last_parent; /* last_cmd's container, if it is a subcommand */
+	const resp_cmd_t *last_top;    /* dispatch cache: the last top-level command found */
+	buf_t *out;                    /* where the current reply goes */
+	resp_block_t *blk;             /* non-NULL while blocked */
+	int quieted;                   /* paused until the keyspace is quiet */
+	struct resp_lxcli *lx;         /* pub/sub, MULTI, WATCH state (c_lists.h) */
+	uint64_t nreq;                 /* requests run (0: the first decides the log hint) */
+	int sniffed;                   /* the wrong-protocol hint was logged */
+	/* c_admin.h: a MONITOR, CLIENT REPLY mode, CLIENT NO-EVICT, held by
+	 * CLIENT PAUSE. */
+	int monitor, reply_mode, no_evict, held;
 };
 
 /* The reply path (front.c). A request's reply is written to the buffer
