@@ -365,11 +365,11 @@ static void client_line(buf_t *b, resp_cli_t *cl, int64_t now_wall, int64_t now_
 	    x ? x->npats : 0, x && x->in_multi ? (long long)x->nq : -1LL, buf_len(&cl->c->in), out,
 	    out ? "rw" : "r", cmd, cl->user ? cl->user : "default", cl->proto,
 	    cl->lib_name ? cl->lib_name : "", cl->lib_ver ? cl->lib_ver : "");
+}
 
 void resp_client_line(buf_t *b, resp_cli_t *cl)
 {
 	client_line(b, cl, time_wall_ms(), time_mono_ms());
-}
 }
 
 struct list_ctx {

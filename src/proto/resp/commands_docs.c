@@ -24,6 +24,7 @@ const char *const resp_docs_dict[] = {
     "O(1) for each element added, so O(N) to add N elements when the command is called with multi"
     "ple arguments.",
     "O(N) where N is the total number of elements in all given sets.",
+    "O(N). Where N is the number of configured users.",
     "O(log(N)) with N being the number of elements in the sorted set.",
     "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elemen"
     "ts being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT"
@@ -73,1272 +74,1290 @@ const char *const resp_docs_dict[] = {
     "summary",
     "token",
     "type",
-    "unix-time-milliseconds",
     NULL,
 };
 
 const resp_docs_t resp_docs[] = {
     {"acl", 4, 0,
-	    "@6$45:A container for Access List Control commands @1@E@g@0@V@J",
+	    "@7$45:A container for Access List Control commands @2@E@h@1@W@J",
 	    "~0,"},
     {"acl|cat", 5, 0,
-	    "@6$57:List the ACL categories or the commands inside a category@1@E@g@0@V$55:O(1) since the "
-	    "categories and commands are a fixed set.@S*1,%3,@r$12:categoryname@8@5@e~1,+8:optional",
+	    "@7$57:List the ACL categories or the commands inside a category@2@E@h@1@W$55:O(1) since the "
+	    "categories and commands are a fixed set.@T*1,%3,@s$12:categoryname@9@6@f~1,+8:optional",
 	    "~0,"},
     {"acl|deluser", 5, 0,
-	    "@6$55:Remove the specified ACL users and the associated rules@1@E@g@0@V$49:O(1) amortized ti"
-	    "me considering the typical user.@S*1,%3,@r$8:username@8@5@e~1,+8:multiple",
+	    "@7$55:Remove the specified ACL users and the associated rules@2@E@h@1@W$49:O(1) amortized ti"
+	    "me considering the typical user.@T*1,%3,@s$8:username@9@6@f~1,+8:multiple",
+	    "~0,"},
+    {"acl|dryrun", 5, 0,
+	    "@7$85:Returns whether the user can execute the given command without executing the command.@"
+	    "2@G@h@1@W$5:O(1).@T*3,%2,@s$8:username@9@6%2,@s$7:command@9@6%3,@s$3:arg@9@6@f~2,+8:optional"
+	    "+8:multiple",
+	    "~0,"},
+    {"acl|genpass", 5, 0,
+	    "@7$60:Generate a pseudorandom secure password to use for ACL users@2@E@h@1@W@L@T*1,%3,@s$4:b"
+	    "its@9@k@f~1,+8:optional",
 	    "~0,"},
     {"acl|getuser", 6, 0,
-	    "@6$37:Get the rules for a specific ACL user@1@E@g@0@V$85:O(N). Where N is the number of pass"
-	    "word, command and pattern rules that the user has.@h~2,*2,@F$31:Added Pub/Sub channel patter"
+	    "@7$37:Get the rules for a specific ACL user@2@E@h@1@W$85:O(N). Where N is the number of pass"
+	    "word, command and pattern rules that the user has.@i~2,*2,@F$31:Added Pub/Sub channel patter"
 	    "ns.*2,@G$108:Added selectors and changed the format of key and channel patterns from a list "
-	    "to their rule representation.@S*1,%2,@r$8:username@8@5",
+	    "to their rule representation.@T*1,%2,@s$8:username@9@6",
 	    "~0,"},
     {"acl|list", 4, 0,
-	    "@6$52:List the current ACL rules in ACL config file format@1@E@g@0@V$48:O(N). Where N is the"
-	    " number of configured users.",
+	    "@7$52:List the current ACL rules in ACL config file format@2@E@h@1@W@O",
+	    "~0,"},
+    {"acl|load", 4, 0,
+	    "@7$44:Reload the ACLs from the configured ACL file@2@E@h@1@W@O",
+	    "~0,"},
+    {"acl|log", 5, 0,
+	    "@7$50:List latest events denied because of ACLs in place@2@E@h@1@W$46:O(N) with N being the "
+	    "number of entries shown.@T*1,%4,@s$9:operation@9@v@f~1,+8:optional@T*2,%2,@s@Y@9@k%3,@s$5:re"
+	    "set@9@x@8$5:RESET",
+	    "~0,"},
+    {"acl|save", 4, 0,
+	    "@7$53:Save the current ACL rules in the configured ACL file@2@E@h@1@W@O",
 	    "~0,"},
     {"acl|setuser", 6, 0,
-	    "@6$50:Modify or create the rules for a specific ACL user@1@E@g@0@V$46:O(N). Where N is the n"
-	    "umber of rules provided.@h~2,*2,@F$31:Added Pub/Sub channel patterns.*2,@G$42:Added selector"
-	    "s and key based permissions.@S*2,%2,@r$8:username@8@5%3,@r$4:rule@8@5@e~2,+8:optional+8:mult"
+	    "@7$50:Modify or create the rules for a specific ACL user@2@E@h@1@W$46:O(N). Where N is the n"
+	    "umber of rules provided.@i~2,*2,@F$31:Added Pub/Sub channel patterns.*2,@G$42:Added selector"
+	    "s and key based permissions.@T*2,%2,@s$8:username@9@6%3,@s$4:rule@9@6@f~2,+8:optional+8:mult"
 	    "iple",
 	    "~0,"},
     {"acl|users", 4, 0,
-	    "@6$49:List the username of all the configured ACL rules@1@E@g@0@V$48:O(N). Where N is the nu"
-	    "mber of configured users.",
+	    "@7$49:List the username of all the configured ACL rules@2@E@h@1@W@O",
 	    "~0,"},
     {"acl|whoami", 4, 0,
-	    "@6$64:Return the name of the user associated to the current connection@1@E@g@0@V@L",
+	    "@7$64:Return the name of the user associated to the current connection@2@E@h@1@W@L",
 	    "~0,"},
     {"append", 5, 0,
-	    "@6$23:Append a value to a key@1@B@g@5@V$233:O(1). The amortized time complexity is O(1) assu"
+	    "@7$23:Append a value to a key@2@B@h@6@W$233:O(1). The amortized time complexity is O(1) assu"
 	    "ming the appended value is small and the already present value is of any size, since the dyn"
 	    "amic string library used by Redis will double the free space available on every reallocation"
-	    ".@S*2,%3,@r@k@8@k@l:0;%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    ".@T*2,%3,@s@l@9@l@m:0;%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"auth", 6, 0,
-	    "@6$26:Authenticate to the server@1@A@g@W@V$60:O(N) where N is the number of passwords define"
-	    "d for the user@h~1,*2,@E$40:Added ACL style (username and password).@S*2,%4,@r$8:username@8@"
-	    "5@1@E@e~1,+8:optional%2,@r$8:password@8@5",
+	    "@7$26:Authenticate to the server@2@A@h@X@W$60:O(N) where N is the number of passwords define"
+	    "d for the user@i~1,*2,@E$40:Added ACL style (username and password).@T*2,%4,@s$8:username@9@"
+	    "6@2@E@f~1,+8:optional%2,@s$8:password@9@6",
 	    "~0,"},
     {"bitcount", 6, 0,
-	    "@6$26:Count set bits in a string@1@C@g$6:bitmap@V$4:O(N)@h~1,*2,@G$28:Added the `BYTE|BIT` o"
-	    "ption.@S*2,%3,@r@k@8@k@l:0;%4,@r@i@8@U@e~1,+8:optional@S*3,%2,@r$5:start@8@j%2,@r$3:end@8@j%"
-	    "5,@r$10:index_unit@8@u@1@G@e~1,+8:optional@S*2,%3,@r$4:byte@8@w@7$4:BYTE%3,@r$3:bit@8@w@7$3:"
+	    "@7$26:Count set bits in a string@2@C@h$6:bitmap@W$4:O(N)@i~1,*2,@G$28:Added the `BYTE|BIT` o"
+	    "ption.@T*2,%3,@s@l@9@l@m:0;%4,@s@j@9@V@f~1,+8:optional@T*3,%2,@s$5:start@9@k%2,@s$3:end@9@k%"
+	    "5,@s$10:index_unit@9@v@2@G@f~1,+8:optional@T*2,%3,@s$4:byte@9@x@8$4:BYTE%3,@s$3:bit@9@x@8$3:"
 	    "BIT",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"bitpos", 6, 0,
-	    "@6$39:Find first bit set or clear in a string@1$5:2.8.7@g$6:bitmap@V$4:O(N)@h~1,*2,@G$28:Add"
-	    "ed the `BYTE|BIT` option.@S*3,%3,@r@k@8@k@l:0;%2,@r$3:bit@8@j%4,@r@i@8@U@e~1,+8:optional@S*2"
-	    ",%2,@r$5:start@8@j%4,@r$9:end_index@8@U@e~1,+8:optional@S*2,%2,@r$3:end@8@j%5,@r$10:index_un"
-	    "it@8@u@1@G@e~1,+8:optional@S*2,%3,@r$4:byte@8@w@7$4:BYTE%3,@r$3:bit@8@w@7$3:BIT",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$39:Find first bit set or clear in a string@2$5:2.8.7@h$6:bitmap@W$4:O(N)@i~1,*2,@G$28:Add"
+	    "ed the `BYTE|BIT` option.@T*3,%3,@s@l@9@l@m:0;%2,@s$3:bit@9@k%4,@s@j@9@V@f~1,+8:optional@T*2"
+	    ",%2,@s$5:start@9@k%4,@s$9:end_index@9@V@f~1,+8:optional@T*2,%2,@s$3:end@9@k%5,@s$10:index_un"
+	    "it@9@v@2@G@f~1,+8:optional@T*2,%3,@s$4:byte@9@x@8$4:BYTE%3,@s$3:bit@9@x@8$3:BIT",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"blmove", 5, 0,
-	    "@6$98:Pop an element from a list, push it to another list and return it; or block until one "
-	    "is available@1@F@g$4:list@V@L@S*5,%3,@r$6:source@8@k@l:0;%3,@r@Z@8@k@l:1;%3,@r$9:wherefrom@8"
-	    "@u@S*2,%3,@r$4:left@8@w@7$4:LEFT%3,@r$5:right@8@w@7$5:RIGHT%3,@r$7:whereto@8@u@S*2,%3,@r$4:l"
-	    "eft@8@w@7$4:LEFT%3,@r$5:right@8@w@7$5:RIGHT%2,@r$7:timeout@8@b",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$98:Pop an element from a list, push it to another list and return it; or block until one "
+	    "is available@2@F@h$4:list@W@L@T*5,%3,@s$6:source@9@l@m:0;%3,@s@a@9@l@m:1;%3,@s$9:wherefrom@9"
+	    "@v@T*2,%3,@s$4:left@9@x@8$4:LEFT%3,@s$5:right@9@x@8$5:RIGHT%3,@s$7:whereto@9@v@T*2,%3,@s$4:l"
+	    "eft@9@x@8$4:LEFT%3,@s$5:right@9@x@8$5:RIGHT%2,@s$7:timeout@9@c",
+	    "~2,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2"
+	    ":RW+6:insert@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"blmpop", 5, 0,
-	    "@6$57:Pop elements from a list, or block until one is available@1@G@g$4:list@V$87:O(N+M) whe"
-	    "re N is the number of provided keys and M is the number of elements returned.@S*5,%2,@r$7:ti"
-	    "meout@8@b%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple%3,@r$5:where@8@u@S*2,%3,@r$4:left@8@w@7"
-	    "$4:LEFT%3,@r$5:right@8@w@7$5:RIGHT%4,@r@X@8@j@7$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "@7$57:Pop elements from a list, or block until one is available@2@G@h$4:list@W$87:O(N+M) whe"
+	    "re N is the number of provided keys and M is the number of elements returned.@T*5,%2,@s$7:ti"
+	    "meout@9@c%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple%3,@s$5:where@9@v@T*2,%3,@s$4:left@9@x@8"
+	    "$4:LEFT%3,@s$5:right@9@x@8$5:RIGHT%4,@s@Y@9@k@8$5:COUNT@f~1,+8:optional",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"blpop", 6, 0,
-	    "@6$75:Remove and get the first element in a list, or block until one is available@1@B@g$4:li"
-	    "st@V$44:O(N) where N is the number of provided keys.@h~1,*2,@E@R@S*2,%4,@r@k@8@k@l:0;@e~1,+8"
-	    ":multiple%2,@r$7:timeout@8@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-2;@o:1;@q:0;"},
+	    "@7$75:Remove and get the first element in a list, or block until one is available@2@B@h$4:li"
+	    "st@W$44:O(N) where N is the number of provided keys.@i~1,*2,@E@S@T*2,%4,@s@l@9@l@m:0;@f~1,+8"
+	    ":multiple%2,@s$7:timeout@9@c",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-2;@p:1;@r:0;"},
     {"brpop", 6, 0,
-	    "@6$74:Remove and get the last element in a list, or block until one is available@1@B@g$4:lis"
-	    "t@V$44:O(N) where N is the number of provided keys.@h~1,*2,@E@R@S*2,%4,@r@k@8@k@l:0;@e~1,+8:"
-	    "multiple%2,@r$7:timeout@8@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-2;@o:1;@q:0;"},
+	    "@7$74:Remove and get the last element in a list, or block until one is available@2@B@h$4:lis"
+	    "t@W$44:O(N) where N is the number of provided keys.@i~1,*2,@E@S@T*2,%4,@s@l@9@l@m:0;@f~1,+8:"
+	    "multiple%2,@s$7:timeout@9@c",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-2;@p:1;@r:0;"},
     {"brpoplpush", 9, 0,
-	    "@6$98:Pop an element from a list, push it to another list and return it; or block until one "
-	    "is available@1$5:2.2.0@g$4:list@V@L@a~1,+10:deprecated@Y@F@y$46:`BLMOVE` with the `RIGHT` an"
-	    "d `LEFT` arguments@h~1,*2,@E@R@S*3,%3,@r$6:source@8@k@l:0;%3,@r@Z@8@k@l:1;%2,@r$7:timeout@8@"
-	    "b",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$98:Pop an element from a list, push it to another list and return it; or block until one "
+	    "is available@2$5:2.2.0@h$4:list@W@L@b~1,+10:deprecated@Z@F@z$46:`BLMOVE` with the `RIGHT` an"
+	    "d `LEFT` arguments@i~1,*2,@E@S@T*3,%3,@s$6:source@9@l@m:0;%3,@s@a@9@l@m:1;%2,@s$7:timeout@9@"
+	    "c",
+	    "~2,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2"
+	    ":RW+6:insert@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"bzmpop", 5, 0,
-	    "@6$85:Remove and return members with scores in a sorted set or block until one is available@"
-	    "1@G@g@2@V$151:O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
-	    "of elements in the sorted set, and M being the number of elements popped.@S*5,%2,@r$7:timeou"
-	    "t@8@b%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple%3,@r$5:where@8@u@S*2,%3,@r$3:min@8@w@7$3:MI"
-	    "N%3,@r$3:max@8@w@7$3:MAX%4,@r@X@8@j@7$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "@7$85:Remove and return members with scores in a sorted set or block until one is available@"
+	    "2@G@h@3@W$151:O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
+	    "of elements in the sorted set, and M being the number of elements popped.@T*5,%2,@s$7:timeou"
+	    "t@9@c%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple%3,@s$5:where@9@v@T*2,%3,@s$3:min@9@x@8$3:MI"
+	    "N%3,@s$3:max@9@x@8$3:MAX%4,@s@Y@9@k@8$5:COUNT@f~1,+8:optional",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"bzpopmax", 6, 0,
-	    "@6$113:Remove and return the member with the highest score from one or more sorted sets, or "
-	    "block until one is available@1@D@g@2@V@O@h~1,*2,@E@R@S*2,%4,@r@k@8@k@l:0;@e~1,+8:multiple%2,"
-	    "@r$7:timeout@8@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-2;@o:1;@q:0;"},
+	    "@7$113:Remove and return the member with the highest score from one or more sorted sets, or "
+	    "block until one is available@2@D@h@3@W@P@i~1,*2,@E@S@T*2,%4,@s@l@9@l@m:0;@f~1,+8:multiple%2,"
+	    "@s$7:timeout@9@c",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-2;@p:1;@r:0;"},
     {"bzpopmin", 6, 0,
-	    "@6$112:Remove and return the member with the lowest score from one or more sorted sets, or b"
-	    "lock until one is available@1@D@g@2@V@O@h~1,*2,@E@R@S*2,%4,@r@k@8@k@l:0;@e~1,+8:multiple%2,@"
-	    "r$7:timeout@8@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-2;@o:1;@q:0;"},
+	    "@7$112:Remove and return the member with the lowest score from one or more sorted sets, or b"
+	    "lock until one is available@2@D@h@3@W@P@i~1,*2,@E@S@T*2,%4,@s@l@9@l@m:0;@f~1,+8:multiple%2,@"
+	    "s$7:timeout@9@c",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-2;@p:1;@r:0;"},
     {"client", 4, 0,
-	    "@6$42:A container for client connection commands@1$5:2.4.0@g@W@V@J",
+	    "@7$42:A container for client connection commands@2$5:2.4.0@h@X@W@J",
 	    "~0,"},
     {"client|getname", 4, 0,
-	    "@6$31:Get the current connection name@1$5:2.6.9@g@W@V@L",
+	    "@7$31:Get the current connection name@2$5:2.6.9@h@X@W@L",
 	    "~0,"},
     {"client|getredir", 4, 0,
-	    "@6$55:Get tracking notifications redirection client ID if any@1@E@g@W@V@L",
+	    "@7$55:Get tracking notifications redirection client ID if any@2@E@h@X@W@L",
 	    "~0,"},
     {"client|help", 4, 0,
-	    "@6@Q@1@D@g@W@V@L",
+	    "@7@R@2@D@h@X@W@L",
 	    "~0,"},
     {"client|id", 4, 0,
-	    "@6$48:Returns the client ID for the current connection@1@D@g@W@V@L",
+	    "@7$48:Returns the client ID for the current connection@2@D@h@X@W@L",
 	    "~0,"},
     {"client|info", 4, 0,
-	    "@6$56:Returns information about the current client connection.@1@F@g@W@V@L",
+	    "@7$56:Returns information about the current client connection.@2@F@h@X@W@L",
 	    "~0,"},
     {"client|kill", 6, 0,
-	    "@6$31:Kill the connection of a client@1$5:2.4.0@g@W@V$48:O(N) where N is the number of clien"
-	    "t connections@h~5,*2,$6:2.8.12$24:Added new filter format.*2,$6:2.8.12$12:`ID` option.*2,$5:"
+	    "@7$31:Kill the connection of a client@2$5:2.4.0@h@X@W$48:O(N) where N is the number of clien"
+	    "t connections@i~5,*2,$6:2.8.12$24:Added new filter format.*2,$6:2.8.12$12:`ID` option.*2,$5:"
 	    "3.2.0$41:Added `master` type in for `TYPE` option.*2,@D$91:Replaced `slave` `TYPE` with `rep"
-	    "lica`. `slave` still supported for backward compatibility.*2,@F$15:`LADDR` option.@S*1,%3,@r"
-	    "$6:filter@8@u@S*2,%3,@r$7:ip:port@8@5@Y$6:2.8.12%4,@r$10:new-format@8@u@e~1,+8:multiple@S*6,"
-	    "%5,@r$9:client-id@8@j@7$2:ID@1$6:2.8.12@e~1,+8:optional%6,@r$26:normal_master_slave_pubsub@8"
-	    "@u@7$4:TYPE@1$6:2.8.12@e~1,+8:optional@S*5,%3,@r$6:normal@8@w@7$6:NORMAL%4,@r$6:master@8@w@7"
-	    "$6:MASTER@1$5:3.2.0%3,@r$5:slave@8@w@7$5:SLAVE%4,@r$7:replica@8@w@7$7:REPLICA@1@D%3,@r$6:pub"
-	    "sub@8@w@7$6:PUBSUB%4,@r$8:username@8@5@7$4:USER@e~1,+8:optional%4,@r$7:ip:port@8@5@7$4:ADDR@"
-	    "e~1,+8:optional%5,@r$7:ip:port@8@5@7$5:LADDR@1@F@e~1,+8:optional%4,@r$6:yes/no@8@5@7$6:SKIPM"
-	    "E@e~1,+8:optional",
+	    "lica`. `slave` still supported for backward compatibility.*2,@F$15:`LADDR` option.@T*1,%3,@s"
+	    "$6:filter@9@v@T*2,%3,@s$7:ip:port@9@6@Z$6:2.8.12%4,@s$10:new-format@9@v@f~1,+8:multiple@T*6,"
+	    "%5,@s$9:client-id@9@k@8$2:ID@2$6:2.8.12@f~1,+8:optional%6,@s$26:normal_master_slave_pubsub@9"
+	    "@v@8$4:TYPE@2$6:2.8.12@f~1,+8:optional@T*5,%3,@s$6:normal@9@x@8$6:NORMAL%4,@s$6:master@9@x@8"
+	    "$6:MASTER@2$5:3.2.0%3,@s$5:slave@9@x@8$5:SLAVE%4,@s$7:replica@9@x@8$7:REPLICA@2@D%3,@s$6:pub"
+	    "sub@9@x@8$6:PUBSUB%4,@s$8:username@9@6@8$4:USER@f~1,+8:optional%4,@s$7:ip:port@9@6@8$4:ADDR@"
+	    "f~1,+8:optional%5,@s$7:ip:port@9@6@8$5:LADDR@2@F@f~1,+8:optional%4,@s$6:yes/no@9@6@8$6:SKIPM"
+	    "E@f~1,+8:optional",
 	    "~0,"},
     {"client|list", 6, 0,
-	    "@6$34:Get the list of client connections@1$5:2.4.0@g@W@V$48:O(N) where N is the number of cl"
-	    "ient connections@h~6,*2,$6:2.8.12$31:Added unique client `id` field.*2,@D$29:Added optional "
+	    "@7$34:Get the list of client connections@2$5:2.4.0@h@X@W$48:O(N) where N is the number of cl"
+	    "ient connections@i~6,*2,$6:2.8.12$31:Added unique client `id` field.*2,@D$29:Added optional "
 	    "`TYPE` filter.*2,@E$19:Added `user` field.*2,@F$85:Added `argv-mem`, `tot-mem`, `laddr` and "
 	    "`redir` fields and the optional `ID` filter.*2,@G$50:Added `resp`, `multi-mem`, `rbs` and `r"
-	    "bp` fields.*2,$5:7.0.3$19:Added `ssub` field.@S*2,%6,@r$28:normal_master_replica_pubsub@8@u@"
-	    "7$4:TYPE@1@D@e~1,+8:optional@S*4,%3,@r$6:normal@8@w@7$6:NORMAL%3,@r$6:master@8@w@7$6:MASTER%"
-	    "3,@r$7:replica@8@w@7$7:REPLICA%3,@r$6:pubsub@8@w@7$6:PUBSUB%6,@r$2:id@8@U@7$2:ID@1@F@e~1,+8:"
-	    "optional@S*1,%3,@r$9:client-id@8@j@e~1,+8:multiple",
+	    "bp` fields.*2,$5:7.0.3$19:Added `ssub` field.@T*2,%6,@s$28:normal_master_replica_pubsub@9@v@"
+	    "8$4:TYPE@2@D@f~1,+8:optional@T*4,%3,@s$6:normal@9@x@8$6:NORMAL%3,@s$6:master@9@x@8$6:MASTER%"
+	    "3,@s$7:replica@9@x@8$7:REPLICA%3,@s$6:pubsub@9@x@8$6:PUBSUB%6,@s$2:id@9@V@8$2:ID@2@F@f~1,+8:"
+	    "optional@T*1,%3,@s$9:client-id@9@k@f~1,+8:multiple",
 	    "~0,"},
     {"client|no-evict", 5, 0,
-	    "@6$51:Set client eviction mode for the current connection@1@G@g@W@V@L@S*1,%3,@r$7:enabled@8@"
-	    "u@S*2,%3,@r$2:on@8@w@7$2:ON%3,@r$3:off@8@w@7$3:OFF",
+	    "@7$51:Set client eviction mode for the current connection@2@G@h@X@W@L@T*1,%3,@s$7:enabled@9@"
+	    "v@T*2,%3,@s$2:on@9@x@8$2:ON%3,@s$3:off@9@x@8$3:OFF",
 	    "~0,"},
     {"client|pause", 6, 0,
-	    "@6$51:Stop processing commands from clients for some time@1$6:2.9.50@g@W@V@L@h~1,*2,@F$61:`C"
-	    "LIENT PAUSE WRITE` mode added along with the `mode` option.@S*2,%2,@r$7:timeout@8@j%5,@r$4:m"
-	    "ode@8@u@1@F@e~1,+8:optional@S*2,%3,@r$5:write@8@w@7$5:WRITE%3,@r$3:all@8@w@7$3:ALL",
+	    "@7$51:Stop processing commands from clients for some time@2$6:2.9.50@h@X@W@L@i~1,*2,@F$61:`C"
+	    "LIENT PAUSE WRITE` mode added along with the `mode` option.@T*2,%2,@s$7:timeout@9@k%5,@s$4:m"
+	    "ode@9@v@2@F@f~1,+8:optional@T*2,%3,@s$5:write@9@x@8$5:WRITE%3,@s$3:all@9@x@8$3:ALL",
 	    "~0,"},
     {"client|reply", 5, 0,
-	    "@6$48:Instruct the server whether to reply to commands@1$5:3.2.0@g@W@V@L@S*1,%3,@r$11:on_off"
-	    "_skip@8@u@S*3,%3,@r$2:on@8@w@7$2:ON%3,@r$3:off@8@w@7$3:OFF%3,@r$4:skip@8@w@7$4:SKIP",
+	    "@7$48:Instruct the server whether to reply to commands@2$5:3.2.0@h@X@W@L@T*1,%3,@s$11:on_off"
+	    "_skip@9@v@T*3,%3,@s$2:on@9@x@8$2:ON%3,@s$3:off@9@x@8$3:OFF%3,@s$4:skip@9@x@8$4:SKIP",
 	    "~0,"},
     {"client|setname", 5, 0,
-	    "@6$31:Set the current connection name@1$5:2.6.9@g@W@V@L@S*1,%2,@r$15:connection-name@8@5",
+	    "@7$31:Set the current connection name@2$5:2.6.9@h@X@W@L@T*1,%2,@s$15:connection-name@9@6",
 	    "~0,"},
     {"client|tracking", 5, 0,
-	    "@6$61:Enable or disable server assisted client side caching support@1@E@g@W@V$55:O(1). Some "
-	    "options may introduce additional complexity.@S*7,%3,@r$6:status@8@u@S*2,%3,@r$2:on@8@w@7$2:O"
-	    "N%3,@r$3:off@8@w@7$3:OFF%4,@r$9:client-id@8@j@7$8:REDIRECT@e~1,+8:optional%4,@r$6:prefix@8@5"
-	    "@7$6:PREFIX@e~3,+8:optional+8:multiple+14:multiple_token%4,@r$5:bcast@8@w@7$5:BCAST@e~1,+8:o"
-	    "ptional%4,@r$5:optin@8@w@7$5:OPTIN@e~1,+8:optional%4,@r$6:optout@8@w@7$6:OPTOUT@e~1,+8:optio"
-	    "nal%4,@r$6:noloop@8@w@7$6:NOLOOP@e~1,+8:optional",
+	    "@7$61:Enable or disable server assisted client side caching support@2@E@h@X@W$55:O(1). Some "
+	    "options may introduce additional complexity.@T*7,%3,@s$6:status@9@v@T*2,%3,@s$2:on@9@x@8$2:O"
+	    "N%3,@s$3:off@9@x@8$3:OFF%4,@s$9:client-id@9@k@8$8:REDIRECT@f~1,+8:optional%4,@s$6:prefix@9@6"
+	    "@8$6:PREFIX@f~3,+8:optional+8:multiple+14:multiple_token%4,@s$5:bcast@9@x@8$5:BCAST@f~1,+8:o"
+	    "ptional%4,@s$5:optin@9@x@8$5:OPTIN@f~1,+8:optional%4,@s$6:optout@9@x@8$6:OPTOUT@f~1,+8:optio"
+	    "nal%4,@s$6:noloop@9@x@8$6:NOLOOP@f~1,+8:optional",
 	    "~0,"},
     {"client|trackinginfo", 4, 0,
-	    "@6$87:Return information about server assisted client side caching for the current connectio"
-	    "n@1@F@g@W@V@L",
+	    "@7$87:Return information about server assisted client side caching for the current connectio"
+	    "n@2@F@h@X@W@L",
 	    "~0,"},
     {"client|unblock", 5, 0,
-	    "@6$74:Unblock a client blocked in a blocking command from a different connection@1@D@g@W@V$5"
-	    "2:O(log N) where N is the number of client connections@S*2,%2,@r$9:client-id@8@j%4,@r$13:tim"
-	    "eout_error@8@u@e~1,+8:optional@S*2,%3,@r$7:timeout@8@w@7$7:TIMEOUT%3,@r$5:error@8@w@7$5:ERRO"
+	    "@7$74:Unblock a client blocked in a blocking command from a different connection@2@D@h@X@W$5"
+	    "2:O(log N) where N is the number of client connections@T*2,%2,@s$9:client-id@9@k%4,@s$13:tim"
+	    "eout_error@9@v@f~1,+8:optional@T*2,%3,@s$7:timeout@9@x@8$7:TIMEOUT%3,@s$5:error@9@x@8$5:ERRO"
 	    "R",
 	    "~0,"},
     {"client|unpause", 4, 0,
-	    "@6$45:Resume processing of clients that were paused@1@F@g@W@V$44:O(N) Where N is the number "
+	    "@7$45:Resume processing of clients that were paused@2@F@h@X@W$44:O(N) Where N is the number "
 	    "of paused clients",
 	    "~0,"},
     {"command", 4, 0,
-	    "@6$34:Get array of Redis command details@1$6:2.8.13@g@0@V$50:O(N) where N is the total numbe"
+	    "@7$34:Get array of Redis command details@2$6:2.8.13@h@1@W$50:O(N) where N is the total numbe"
 	    "r of Redis commands",
 	    "~0,"},
     {"command|count", 4, 0,
-	    "@6$34:Get total number of Redis commands@1$6:2.8.13@g@0@V@L",
+	    "@7$34:Get total number of Redis commands@2$6:2.8.13@h@1@W@L",
 	    "~0,"},
     {"command|docs", 5, 0,
-	    "@6$49:Get array of specific Redis command documentation@1@G@g@0@V$49:O(N) where N is the num"
-	    "ber of commands to look up@S*1,%3,@r$12:command-name@8@5@e~2,+8:optional+8:multiple",
+	    "@7$49:Get array of specific Redis command documentation@2@G@h@1@W$49:O(N) where N is the num"
+	    "ber of commands to look up@T*1,%3,@s$12:command-name@9@6@f~2,+8:optional+8:multiple",
 	    "~0,"},
     {"command|getkeys", 4, 0,
-	    "@6$39:Extract keys given a full Redis command@1$6:2.8.13@g@0@V$54:O(N) where N is the number"
+	    "@7$39:Extract keys given a full Redis command@2$6:2.8.13@h@1@W$54:O(N) where N is the number"
 	    " of arguments to the command",
 	    "~0,"},
     {"command|getkeysandflags", 4, 0,
-	    "@6$56:Extract keys and access flags given a full Redis command@1@G@g@0@V$54:O(N) where N is "
+	    "@7$56:Extract keys and access flags given a full Redis command@2@G@h@1@W$54:O(N) where N is "
 	    "the number of arguments to the command",
 	    "~0,"},
     {"command|info", 6, 0,
-	    "@6$78:Get array of specific Redis command details, or all when no argument is given.@1$6:2.8"
-	    ".13@g@0@V$49:O(N) where N is the number of commands to look up@h~1,*2,@G$66:Allowed to be ca"
-	    "lled with no argument to get info on all commands.@S*1,%3,@r$12:command-name@8@5@e~2,+8:opti"
+	    "@7$78:Get array of specific Redis command details, or all when no argument is given.@2$6:2.8"
+	    ".13@h@1@W$49:O(N) where N is the number of commands to look up@i~1,*2,@G$66:Allowed to be ca"
+	    "lled with no argument to get info on all commands.@T*1,%3,@s$12:command-name@9@6@f~2,+8:opti"
 	    "onal+8:multiple",
 	    "~0,"},
     {"command|list", 5, 0,
-	    "@6$35:Get an array of Redis command names@1@G@g@0@V$50:O(N) where N is the total number of R"
-	    "edis commands@S*1,%5,@r$8:filterby@8@u@7$8:FILTERBY@e~1,+8:optional@S*3,%3,@r$11:module-name"
-	    "@8@5@7$6:MODULE%3,@r$8:category@8@5@7$6:ACLCAT%3,@r@v@8@v@7$7:PATTERN",
+	    "@7$35:Get an array of Redis command names@2@G@h@1@W$50:O(N) where N is the total number of R"
+	    "edis commands@T*1,%5,@s$8:filterby@9@v@8$8:FILTERBY@f~1,+8:optional@T*3,%3,@s$11:module-name"
+	    "@9@6@8$6:MODULE%3,@s$8:category@9@6@8$6:ACLCAT%3,@s@w@9@w@8$7:PATTERN",
 	    "~0,"},
     {"config", 4, 0,
-	    "@6$45:A container for server configuration commands@1@B@g@0@V@J",
+	    "@7$45:A container for server configuration commands@2@B@h@1@W@J",
 	    "~0,"},
     {"config|get", 6, 0,
-	    "@6$42:Get the values of configuration parameters@1@B@g@0@V$62:O(N) when N is the number of c"
-	    "onfiguration parameters provided@h~1,*2,@G$65:Added the ability to pass multiple pattern par"
-	    "ameters in one call@S*1,%4,@r$9:parameter@8@U@e~1,+8:multiple@S*1,%2,@r$9:parameter@8@5",
+	    "@7$42:Get the values of configuration parameters@2@B@h@1@W$62:O(N) when N is the number of c"
+	    "onfiguration parameters provided@i~1,*2,@G$65:Added the ability to pass multiple pattern par"
+	    "ameters in one call@T*1,%4,@s$9:parameter@9@V@f~1,+8:multiple@T*1,%2,@s$9:parameter@9@6",
 	    "~0,"},
     {"config|resetstat", 4, 0,
-	    "@6$32:Reset the stats returned by INFO@1@B@g@0@V@L",
+	    "@7$32:Reset the stats returned by INFO@2@B@h@1@W@L",
 	    "~0,"},
     {"config|set", 6, 0,
-	    "@6$48:Set configuration parameters to the given values@1@B@g@0@V$62:O(N) when N is the numbe"
-	    "r of configuration parameters provided@h~1,*2,@G$57:Added the ability to set multiple parame"
-	    "ters in one call.@S*1,%4,@r$15:parameter_value@8@U@e~1,+8:multiple@S*2,%2,@r$9:parameter@8@5"
-	    "%2,@r$5:value@8@5",
+	    "@7$48:Set configuration parameters to the given values@2@B@h@1@W$62:O(N) when N is the numbe"
+	    "r of configuration parameters provided@i~1,*2,@G$57:Added the ability to set multiple parame"
+	    "ters in one call.@T*1,%4,@s$15:parameter_value@9@V@f~1,+8:multiple@T*2,%2,@s$9:parameter@9@6"
+	    "%2,@s$5:value@9@6",
 	    "~0,"},
     {"copy", 5, 0,
-	    "@6$10:Copy a key@1@F@g@f@V$95:O(N) worst case for collections, where N is the number of nest"
-	    "ed items. O(1) for string values.@S*4,%3,@r$6:source@8@k@l:0;%3,@r@Z@8@k@l:1;%4,@r$14:destin"
-	    "ation-db@8@j@7$2:DB@e~1,+8:optional%4,@r$7:replace@8@w@7$7:REPLACE@e~1,+8:optional",
-	    "~2,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2:OW+6:upd"
-	    "ate@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$10:Copy a key@2@F@h@g@W$95:O(N) worst case for collections, where N is the number of nest"
+	    "ed items. O(1) for string values.@T*4,%3,@s$6:source@9@l@m:0;%3,@s@a@9@l@m:1;%4,@s$14:destin"
+	    "ation-db@9@k@8$2:DB@f~1,+8:optional%4,@s$7:replace@9@x@8$7:REPLACE@f~1,+8:optional",
+	    "~2,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:OW+6:upd"
+	    "ate@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"dbsize", 4, 0,
-	    "@6$50:Return the number of keys in the selected database@1@A@g@0@V@L",
+	    "@7$50:Return the number of keys in the selected database@2@A@h@1@W@L",
 	    "~0,"},
     {"decr", 5, 0,
-	    "@6$43:Decrement the integer value of a key by one@1@A@g@5@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Decrement the integer value of a key by one@2@A@h@6@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"decrby", 5, 0,
-	    "@6$56:Decrement the integer value of a key by the given number@1@A@g@5@V@L@S*2,%3,@r@k@8@k@l"
-	    ":0;%2,@r$9:decrement@8@j",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$56:Decrement the integer value of a key by the given number@2@A@h@6@W@L@T*2,%3,@s@l@9@l@m"
+	    ":0;%2,@s$9:decrement@9@k",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"del", 5, 0,
-	    "@6$12:Delete a key@1@A@g@f@V$288:O(N) where N is the number of keys that will be removed. Wh"
+	    "@7$12:Delete a key@2@A@h@g@W$288:O(N) where N is the number of keys that will be removed. Wh"
 	    "en a key to remove holds a value other than a string, the individual complexity for this key"
 	    " is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a "
-	    "single key that holds a string value is O(1).@S*1,%4,@r@k@8@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RM+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "single key that holds a string value is O(1).@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RM+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"discard", 4, 0,
-	    "@6$39:Discard all commands issued after MULTI@1@B@g$12:transactions@V$45:O(N), when N is the"
+	    "@7$39:Discard all commands issued after MULTI@2@B@h$12:transactions@W$45:O(N), when N is the"
 	    " number of queued commands",
 	    "~0,"},
     {"dump", 5, 0,
-	    "@6$69:Return a serialized version of the value stored at the specified key.@1@C@g@f@V$244:O("
+	    "@7$69:Return a serialized version of the value stored at the specified key.@2@C@h@g@W$244:O("
 	    "1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis o"
 	    "bjects composing the value and M their average size. For small string values the time comple"
-	    "xity is thus O(1)+O(1*M) where M is small, so simply O(1).@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "xity is thus O(1)+O(1*M) where M is small, so simply O(1).@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"echo", 5, 0,
-	    "@6$21:Echo the given string@1@A@g@W@V@L@S*1,%2,@r$7:message@8@5",
+	    "@7$21:Echo the given string@2@A@h@X@W@L@T*1,%2,@s$7:message@9@6",
 	    "~0,"},
     {"eval", 5, 1,
-	    "@6$32:Execute a Lua script server side@1@C@g@z@V@K@S*4,%2,@r$6:script@8@5%2,@r@s@8@j%4,@r@k@"
-	    "8@k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@8@5@e~2,+8:optional+8:multiple",
+	    "@7$32:Execute a Lua script server side@2@C@h@0@W@K@T*4,%2,@s$6:script@9@6%2,@s@t@9@k%4,@s@l@"
+	    "9@l@m:0;@f~2,+8:optional+8:multiple%3,@s$3:arg@9@6@f~2,+8:optional+8:multiple",
 	    "~1,%4,$5:notes$78:We cannot tell how the keys will be used so we assume the worst, RW and UP"
-	    "DATE@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "DATE@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"eval_ro", 5, 1,
-	    "@6$42:Execute a read-only Lua script server side@1@G@g@z@V@K@S*4,%2,@r$6:script@8@5%2,@r@s@8"
-	    "@j%4,@r@k@8@k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@8@5@e~2,+8:optional+8:multiple",
+	    "@7$42:Execute a read-only Lua script server side@2@G@h@0@W@K@T*4,%2,@s$6:script@9@6%2,@s@t@9"
+	    "@k%4,@s@l@9@l@m:0;@f~2,+8:optional+8:multiple%3,@s$3:arg@9@6@f~2,+8:optional+8:multiple",
 	    "~1,%4,$5:notes$78:We cannot tell how the keys will be used so we assume the worst, RO and AC"
-	    "CESS@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "CESS@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"evalsha", 5, 1,
-	    "@6$32:Execute a Lua script server side@1@C@g@z@V@K@S*4,%2,@r$4:sha1@8@5%2,@r@s@8@j%4,@r@k@8@"
-	    "k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@8@5@e~2,+8:optional+8:multiple",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "@7$32:Execute a Lua script server side@2@C@h@0@W@K@T*4,%2,@s$4:sha1@9@6%2,@s@t@9@k%4,@s@l@9@"
+	    "l@m:0;@f~2,+8:optional+8:multiple%3,@s$3:arg@9@6@f~2,+8:optional+8:multiple",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"evalsha_ro", 5, 1,
-	    "@6$42:Execute a read-only Lua script server side@1@G@g@z@V@K@S*4,%2,@r$4:sha1@8@5%2,@r@s@8@j"
-	    "%4,@r@k@8@k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@8@5@e~2,+8:optional+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "@7$42:Execute a read-only Lua script server side@2@G@h@0@W@K@T*4,%2,@s$4:sha1@9@6%2,@s@t@9@k"
+	    "%4,@s@l@9@l@m:0;@f~2,+8:optional+8:multiple%3,@s$3:arg@9@6@f~2,+8:optional+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"exec", 4, 0,
-	    "@6$39:Execute all commands issued after MULTI@1$5:1.2.0@g$12:transactions@V$38:Depends on co"
+	    "@7$39:Execute all commands issued after MULTI@2$5:1.2.0@h$12:transactions@W$38:Depends on co"
 	    "mmands in the transaction",
 	    "~0,"},
     {"exists", 6, 0,
-	    "@6$25:Determine if a key exists@1@A@g@f@V$44:O(N) where N is the number of keys to check.@h~"
-	    "1,*2,$5:3.0.3$33:Accepts multiple `key` arguments.@S*1,%4,@r@k@8@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$25:Determine if a key exists@2@A@h@g@W$44:O(N) where N is the number of keys to check.@i~"
+	    "1,*2,$5:3.0.3$33:Accepts multiple `key` arguments.@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"expire", 6, 0,
-	    "@6$35:Set a key's time to live in seconds@1@A@g@f@V@L@h~1,*2,@G@I@S*3,%3,@r@k@8@k@l:0;%2,@r$"
-	    "7:seconds@8@j%5,@r$9:condition@8@u@1@G@e~1,+8:optional@S*4,%3,@r$2:nx@8@w@7$2:NX%3,@r$2:xx@8"
-	    "@w@7$2:XX%3,@r$2:gt@8@w@7$2:GT%3,@r$2:lt@8@w@7$2:LT",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$35:Set a key's time to live in seconds@2@A@h@g@W@L@i~1,*2,@G@I@T*3,%3,@s@l@9@l@m:0;%2,@s$"
+	    "7:seconds@9@k%5,@s$9:condition@9@v@2@G@f~1,+8:optional@T*4,%3,@s$2:nx@9@x@8$2:NX%3,@s$2:xx@9"
+	    "@x@8$2:XX%3,@s$2:gt@9@x@8$2:GT%3,@s$2:lt@9@x@8$2:LT",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"expireat", 6, 0,
-	    "@6$48:Set the expiration for a key as a UNIX timestamp@1$5:1.2.0@g@f@V@L@h~1,*2,@G@I@S*3,%3,"
-	    "@r@k@8@k@l:0;%2,@r$17:unix-time-seconds@8$9:unix-time%5,@r$9:condition@8@u@1@G@e~1,+8:option"
-	    "al@S*4,%3,@r$2:nx@8@w@7$2:NX%3,@r$2:xx@8@w@7$2:XX%3,@r$2:gt@8@w@7$2:GT%3,@r$2:lt@8@w@7$2:LT",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$48:Set the expiration for a key as a UNIX timestamp@2$5:1.2.0@h@g@W@L@i~1,*2,@G@I@T*3,%3,"
+	    "@s@l@9@l@m:0;%2,@s$17:unix-time-seconds@9$9:unix-time%5,@s$9:condition@9@v@2@G@f~1,+8:option"
+	    "al@T*4,%3,@s$2:nx@9@x@8$2:NX%3,@s$2:xx@9@x@8$2:XX%3,@s$2:gt@9@x@8$2:GT%3,@s$2:lt@9@x@8$2:LT",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"expiretime", 5, 0,
-	    "@6$43:Get the expiration Unix timestamp for a key@1@G@g@f@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Get the expiration Unix timestamp for a key@2@G@h@g@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"flushall", 6, 0,
-	    "@6$34:Remove all keys from all databases@1@A@g@0@V$57:O(N) where N is the total number of ke"
-	    "ys in all databases@h~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,@F$40:Add"
-	    "ed the `SYNC` flushing mode modifier.@S*1,%4,@r$5:async@8@u@e~1,+8:optional@S*2,%4,@r$5:asyn"
-	    "c@8@w@7$5:ASYNC@1$5:4.0.0%4,@r$4:sync@8@w@7$4:SYNC@1@F",
+	    "@7$34:Remove all keys from all databases@2@A@h@1@W$57:O(N) where N is the total number of ke"
+	    "ys in all databases@i~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,@F$40:Add"
+	    "ed the `SYNC` flushing mode modifier.@T*1,%4,@s$5:async@9@v@f~1,+8:optional@T*2,%4,@s$5:asyn"
+	    "c@9@x@8$5:ASYNC@2$5:4.0.0%4,@s$4:sync@9@x@8$4:SYNC@2@F",
 	    "~0,"},
     {"flushdb", 6, 0,
-	    "@6$41:Remove all keys from the current database@1@A@g@0@V$59:O(N) where N is the number of k"
-	    "eys in the selected database@h~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,"
-	    "@F$40:Added the `SYNC` flushing mode modifier.@S*1,%4,@r$5:async@8@u@e~1,+8:optional@S*2,%4,"
-	    "@r$5:async@8@w@7$5:ASYNC@1$5:4.0.0%4,@r$4:sync@8@w@7$4:SYNC@1@F",
+	    "@7$41:Remove all keys from the current database@2@A@h@1@W$59:O(N) where N is the number of k"
+	    "eys in the selected database@i~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,"
+	    "@F$40:Added the `SYNC` flushing mode modifier.@T*1,%4,@s$5:async@9@v@f~1,+8:optional@T*2,%4,"
+	    "@s$5:async@9@x@8$5:ASYNC@2$5:4.0.0%4,@s$4:sync@9@x@8$4:SYNC@2@F",
 	    "~0,"},
     {"get", 5, 0,
-	    "@6$22:Get the value of a key@1@A@g@5@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$22:Get the value of a key@2@A@h@6@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"getbit", 5, 0,
-	    "@6$65:Returns the bit value at offset in the string value stored at key@1$5:2.2.0@g$6:bitmap"
-	    "@V@L@S*2,%3,@r@k@8@k@l:0;%2,@r$6:offset@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$65:Returns the bit value at offset in the string value stored at key@2$5:2.2.0@h$6:bitmap"
+	    "@W@L@T*2,%3,@s@l@9@l@m:0;%2,@s$6:offset@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"getdel", 5, 0,
-	    "@6$41:Get the value of a key and delete the key@1@F@g@5@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Get the value of a key and delete the key@2@F@h@6@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"getex", 5, 0,
-	    "@6$56:Get the value of a key and optionally set its expiration@1@F@g@5@V@L@S*2,%3,@r@k@8@k@l"
-	    ":0;%4,@r$10:expiration@8@u@e~1,+8:optional@S*5,%3,@r$7:seconds@8@j@7$2:EX%3,@r$12:millisecon"
-	    "ds@8@j@7$2:PX%3,@r$17:unix-time-seconds@8$9:unix-time@7$4:EXAT%3,@r@9@8$9:unix-time@7$4:PXAT"
-	    "%3,@r$7:persist@8@w@7$7:PERSIST",
-	    "~1,%4,$5:notes$40:RW and UPDATE because it changes the TTL@e~3,+2:RW+6:access+6:update@T%2,@"
-	    "8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$56:Get the value of a key and optionally set its expiration@2@F@h@6@W@L@T*2,%3,@s@l@9@l@m"
+	    ":0;%4,@s$10:expiration@9@v@f~1,+8:optional@T*5,%3,@s$7:seconds@9@k@8$2:EX%3,@s$12:millisecon"
+	    "ds@9@k@8$2:PX%3,@s$17:unix-time-seconds@9$9:unix-time@8$4:EXAT%3,@s$22:unix-time-millisecond"
+	    "s@9$9:unix-time@8$4:PXAT%3,@s$7:persist@9@x@8$7:PERSIST",
+	    "~1,%4,$5:notes$40:RW and UPDATE because it changes the TTL@f~3,+2:RW+6:access+6:update@U%2,@"
+	    "9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"getrange", 5, 0,
-	    "@6$45:Get a substring of the string stored at a key@1$5:2.4.0@g@5@V$231:O(N) where N is the "
+	    "@7$45:Get a substring of the string stored at a key@2$5:2.4.0@h@6@W$231:O(N) where N is the "
 	    "length of the returned string. The complexity is ultimately determined by the returned lengt"
 	    "h, but because creating a substring from an existing string is very cheap, it can be conside"
-	    "red O(1) for small strings.@S*3,%3,@r@k@8@k@l:0;%2,@r$5:start@8@j%2,@r$3:end@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "red O(1) for small strings.@T*3,%3,@s@l@9@l@m:0;%2,@s$5:start@9@k%2,@s$3:end@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"getset", 8, 0,
-	    "@6$54:Set the string value of a key and return its old value@1@A@g@5@V@L@a~1,+10:deprecated@"
-	    "Y@F@y$30:`SET` with the `!GET` argument@S*2,%3,@r@k@8@k@l:0;%2,@r$5:value@8@5",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$54:Set the string value of a key and return its old value@2@A@h@6@W@L@b~1,+10:deprecated@"
+	    "Z@F@z$30:`SET` with the `!GET` argument@T*2,%3,@s@l@9@l@m:0;%2,@s$5:value@9@6",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hdel", 6, 0,
-	    "@6$30:Delete one or more hash fields@1@B@g$4:hash@V$51:O(N) where N is the number of fields "
-	    "to be removed.@h~1,*2,$5:2.4.0$35:Accepts multiple `field` arguments.@S*2,%3,@r@k@8@k@l:0;%3"
-	    ",@r$5:field@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$30:Delete one or more hash fields@2@B@h$4:hash@W$51:O(N) where N is the number of fields "
+	    "to be removed.@i~1,*2,$5:2.4.0$35:Accepts multiple `field` arguments.@T*2,%3,@s@l@9@l@m:0;%3"
+	    ",@s$5:field@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hello", 6, 0,
-	    "@6$20:Handshake with Redis@1@E@g@W@V@L@h~1,*2,@F$109:`protover` made optional; when called w"
-	    "ithout arguments the command reports the current connection's context.@S*1,%4,@r@S@8@U@e~1,+"
-	    "8:optional@S*3,%2,@r$8:protover@8@j%5,@r$17:username_password@8@U@7$4:AUTH@e~1,+8:optional@S"
-	    "*2,%2,@r$8:username@8@5%2,@r$8:password@8@5%4,@r$10:clientname@8@5@7$7:SETNAME@e~1,+8:option"
+	    "@7$20:Handshake with Redis@2@E@h@X@W@L@i~1,*2,@F$109:`protover` made optional; when called w"
+	    "ithout arguments the command reports the current connection's context.@T*1,%4,@s@T@9@V@f~1,+"
+	    "8:optional@T*3,%2,@s$8:protover@9@k%5,@s$17:username_password@9@V@8$4:AUTH@f~1,+8:optional@T"
+	    "*2,%2,@s$8:username@9@6%2,@s$8:password@9@6%4,@s$10:clientname@9@6@8$7:SETNAME@f~1,+8:option"
 	    "al",
 	    "~0,"},
     {"hexists", 5, 0,
-	    "@6$32:Determine if a hash field exists@1@B@g$4:hash@V@L@S*2,%3,@r@k@8@k@l:0;%2,@r$5:field@8@"
-	    "5",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$32:Determine if a hash field exists@2@B@h$4:hash@W@L@T*2,%3,@s@l@9@l@m:0;%2,@s$5:field@9@"
+	    "6",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hget", 5, 0,
-	    "@6$29:Get the value of a hash field@1@B@g$4:hash@V@L@S*2,%3,@r@k@8@k@l:0;%2,@r$5:field@8@5",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$29:Get the value of a hash field@2@B@h$4:hash@W@L@T*2,%3,@s@l@9@l@m:0;%2,@s$5:field@9@6",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hgetall", 5, 0,
-	    "@6$39:Get all the fields and values in a hash@1@B@g$4:hash@V$37:O(N) where N is the size of "
-	    "the hash.@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$39:Get all the fields and values in a hash@2@B@h$4:hash@W$37:O(N) where N is the size of "
+	    "the hash.@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hincrby", 5, 0,
-	    "@6$63:Increment the integer value of a hash field by the given number@1@B@g$4:hash@V@L@S*3,%"
-	    "3,@r@k@8@k@l:0;%2,@r$5:field@8@5%2,@r$9:increment@8@j",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$63:Increment the integer value of a hash field by the given number@2@B@h$4:hash@W@L@T*3,%"
+	    "3,@s@l@9@l@m:0;%2,@s$5:field@9@6%2,@s$9:increment@9@k",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hincrbyfloat", 5, 0,
-	    "@6$61:Increment the float value of a hash field by the given amount@1@C@g$4:hash@V@L@S*3,%3,"
-	    "@r@k@8@k@l:0;%2,@r$5:field@8@5%2,@r$9:increment@8@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$61:Increment the float value of a hash field by the given amount@2@C@h$4:hash@W@L@T*3,%3,"
+	    "@s@l@9@l@m:0;%2,@s$5:field@9@6%2,@s$9:increment@9@c",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hkeys", 5, 0,
-	    "@6$28:Get all the fields in a hash@1@B@g$4:hash@V$37:O(N) where N is the size of the hash.@S"
-	    "*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$28:Get all the fields in a hash@2@B@h$4:hash@W$37:O(N) where N is the size of the hash.@T"
+	    "*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hlen", 5, 0,
-	    "@6$34:Get the number of fields in a hash@1@B@g$4:hash@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$34:Get the number of fields in a hash@2@B@h$4:hash@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hmget", 5, 0,
-	    "@6$43:Get the values of all the given hash fields@1@B@g$4:hash@V$53:O(N) where N is the numb"
-	    "er of fields being requested.@S*2,%3,@r@k@8@k@l:0;%3,@r$5:field@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Get the values of all the given hash fields@2@B@h$4:hash@W$53:O(N) where N is the numb"
+	    "er of fields being requested.@T*2,%3,@s@l@9@l@m:0;%3,@s$5:field@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hmset", 8, 0,
-	    "@6$43:Set multiple hash fields to multiple values@1@B@g$4:hash@V$47:O(N) where N is the numb"
-	    "er of fields being set.@a~1,+10:deprecated@Y$5:4.0.0@y$38:`HSET` with multiple field-value p"
-	    "airs@S*2,%3,@r@k@8@k@l:0;%4,@r$11:field_value@8@U@e~1,+8:multiple@S*2,%2,@r$5:field@8@5%2,@r"
-	    "$5:value@8@5",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Set multiple hash fields to multiple values@2@B@h$4:hash@W$47:O(N) where N is the numb"
+	    "er of fields being set.@b~1,+10:deprecated@Z$5:4.0.0@z$38:`HSET` with multiple field-value p"
+	    "airs@T*2,%3,@s@l@9@l@m:0;%4,@s$11:field_value@9@V@f~1,+8:multiple@T*2,%2,@s$5:field@9@6%2,@s"
+	    "$5:value@9@6",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hrandfield", 5, 0,
-	    "@6$45:Get one or multiple random fields from a hash@1@F@g$4:hash@V$45:O(N) where N is the nu"
-	    "mber of fields returned@S*2,%3,@r@k@8@k@l:0;%4,@r$7:options@8@U@e~1,+8:optional@S*2,%2,@r@X@"
-	    "8@j%4,@r$10:withvalues@8@w@7$10:WITHVALUES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$45:Get one or multiple random fields from a hash@2@F@h$4:hash@W$45:O(N) where N is the nu"
+	    "mber of fields returned@T*2,%3,@s@l@9@l@m:0;%4,@s$7:options@9@V@f~1,+8:optional@T*2,%2,@s@Y@"
+	    "9@k%4,@s$10:withvalues@9@x@8$10:WITHVALUES@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hscan", 5, 0,
-	    "@6$55:Incrementally iterate hash fields and associated values@1$5:2.8.0@g$4:hash@V$170:O(1) "
+	    "@7$55:Incrementally iterate hash fields and associated values@2$5:2.8.0@h$4:hash@W$170:O(1) "
 	    "for every call. O(N) for a complete iteration, including enough command calls for the cursor"
-	    " to return back to 0. N is the number of elements inside the collection..@S*4,%3,@r@k@8@k@l:"
-	    "0;%2,@r$6:cursor@8@j%4,@r@v@8@v@7$5:MATCH@e~1,+8:optional%4,@r@X@8@j@7$5:COUNT@e~1,+8:option"
+	    " to return back to 0. N is the number of elements inside the collection..@T*4,%3,@s@l@9@l@m:"
+	    "0;%2,@s$6:cursor@9@k%4,@s@w@9@w@8$5:MATCH@f~1,+8:optional%4,@s@Y@9@k@8$5:COUNT@f~1,+8:option"
 	    "al",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hset", 6, 0,
-	    "@6$36:Set the string value of a hash field@1@B@g$4:hash@V$132:O(1) for each field/value pair"
+	    "@7$36:Set the string value of a hash field@2@B@h$4:hash@W$132:O(1) for each field/value pair"
 	    " added, so O(N) to add N field/value pairs when the command is called with multiple field/va"
-	    "lue pairs.@h~1,*2,$5:4.0.0$47:Accepts multiple `field` and `value` arguments.@S*2,%3,@r@k@8@"
-	    "k@l:0;%4,@r$11:field_value@8@U@e~1,+8:multiple@S*2,%2,@r$5:field@8@5%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "lue pairs.@i~1,*2,$5:4.0.0$47:Accepts multiple `field` and `value` arguments.@T*2,%3,@s@l@9@"
+	    "l@m:0;%4,@s$11:field_value@9@V@f~1,+8:multiple@T*2,%2,@s$5:field@9@6%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hsetnx", 5, 0,
-	    "@6$63:Set the value of a hash field, only if the field does not exist@1@B@g$4:hash@V@L@S*3,%"
-	    "3,@r@k@8@k@l:0;%2,@r$5:field@8@5%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$63:Set the value of a hash field, only if the field does not exist@2@B@h$4:hash@W@L@T*3,%"
+	    "3,@s@l@9@l@m:0;%2,@s$5:field@9@6%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hstrlen", 5, 0,
-	    "@6$43:Get the length of the value of a hash field@1$5:3.2.0@g$4:hash@V@L@S*2,%3,@r@k@8@k@l:0"
-	    ";%2,@r$5:field@8@5",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Get the length of the value of a hash field@2$5:3.2.0@h$4:hash@W@L@T*2,%3,@s@l@9@l@m:0"
+	    ";%2,@s$5:field@9@6",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"hvals", 5, 0,
-	    "@6$28:Get all the values in a hash@1@B@g$4:hash@V$37:O(N) where N is the size of the hash.@S"
-	    "*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$28:Get all the values in a hash@2@B@h$4:hash@W$37:O(N) where N is the size of the hash.@T"
+	    "*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"incr", 5, 0,
-	    "@6$43:Increment the integer value of a key by one@1@A@g@5@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Increment the integer value of a key by one@2@A@h@6@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"incrby", 5, 0,
-	    "@6$56:Increment the integer value of a key by the given amount@1@A@g@5@V@L@S*2,%3,@r@k@8@k@l"
-	    ":0;%2,@r$9:increment@8@j",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$56:Increment the integer value of a key by the given amount@2@A@h@6@W@L@T*2,%3,@s@l@9@l@m"
+	    ":0;%2,@s$9:increment@9@k",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"incrbyfloat", 5, 0,
-	    "@6$54:Increment the float value of a key by the given amount@1@C@g@5@V@L@S*2,%3,@r@k@8@k@l:0"
-	    ";%2,@r$9:increment@8@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$54:Increment the float value of a key by the given amount@2@C@h@6@W@L@T*2,%3,@s@l@9@l@m:0"
+	    ";%2,@s$9:increment@9@c",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"info", 6, 0,
-	    "@6$47:Get information and statistics about the server@1@A@g@0@V@L@h~1,*2,@G$52:Added support"
-	    " for taking multiple section arguments.@S*1,%3,@r$7:section@8@5@e~2,+8:optional+8:multiple",
+	    "@7$47:Get information and statistics about the server@2@A@h@1@W@L@i~1,*2,@G$52:Added support"
+	    " for taking multiple section arguments.@T*1,%3,@s$7:section@9@6@f~2,+8:optional+8:multiple",
 	    "~0,"},
     {"keys", 5, 0,
-	    "@6$40:Find all keys matching the given pattern@1@A@g@f@V$152:O(N) with N being the number of"
+	    "@7$40:Find all keys matching the given pattern@2@A@h@g@W$152:O(N) with N being the number of"
 	    " keys in the database, under the assumption that the key names in the database and the given"
-	    " pattern have limited length.@S*1,%2,@r@v@8@v",
+	    " pattern have limited length.@T*1,%2,@s@w@9@w",
 	    "~0,"},
     {"lcs", 5, 0,
-	    "@6$29:Find longest common substring@1@G@g@5@V$63:O(N*M) where N and M are the lengths of s1 "
-	    "and s2, respectively@S*6,%3,@r$4:key1@8@k@l:0;%3,@r$4:key2@8@k@l:0;%4,@r$3:len@8@w@7$3:LEN@e"
-	    "~1,+8:optional%4,@r$3:idx@8@w@7$3:IDX@e~1,+8:optional%4,@r$3:len@8@j@7$11:MINMATCHLEN@e~1,+8"
-	    ":optional%4,@r$12:withmatchlen@8@w@7$12:WITHMATCHLEN@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:1;@o:1;@q:0;"},
+	    "@7$29:Find longest common substring@2@G@h@6@W$63:O(N*M) where N and M are the lengths of s1 "
+	    "and s2, respectively@T*6,%3,@s$4:key1@9@l@m:0;%3,@s$4:key2@9@l@m:0;%4,@s$3:len@9@x@8$3:LEN@f"
+	    "~1,+8:optional%4,@s$3:idx@9@x@8$3:IDX@f~1,+8:optional%4,@s$3:len@9@k@8$11:MINMATCHLEN@f~1,+8"
+	    ":optional%4,@s$12:withmatchlen@9@x@8$12:WITHMATCHLEN@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:1;@p:1;@r:0;"},
     {"lindex", 5, 0,
-	    "@6$39:Get an element from a list by its index@1@A@g$4:list@V$152:O(N) where N is the number "
+	    "@7$39:Get an element from a list by its index@2@A@h$4:list@W$152:O(N) where N is the number "
 	    "of elements to traverse to get to the element at index. This makes asking for the first or t"
-	    "he last element of the list O(1).@S*2,%3,@r@k@8@k@l:0;%2,@r@i@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "he last element of the list O(1).@T*2,%3,@s@l@9@l@m:0;%2,@s@j@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"linsert", 5, 0,
-	    "@6$59:Insert an element before or after another element in a list@1$5:2.2.0@g$4:list@V$232:O"
+	    "@7$59:Insert an element before or after another element in a list@2$5:2.2.0@h$4:list@W$232:O"
 	    "(N) where N is the number of elements to traverse before seeing the value pivot. This means "
 	    "that inserting somewhere on the left end on the list (head) can be considered O(1) and inser"
-	    "ting somewhere on the right end (tail) is O(N).@S*4,%3,@r@k@8@k@l:0;%3,@r$5:where@8@u@S*2,%3"
-	    ",@r$6:before@8@w@7$6:BEFORE%3,@r$5:after@8@w@7$5:AFTER%2,@r$5:pivot@8@5%2,@r$7:element@8@5",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "ting somewhere on the right end (tail) is O(N).@T*4,%3,@s@l@9@l@m:0;%3,@s$5:where@9@v@T*2,%3"
+	    ",@s$6:before@9@x@8$6:BEFORE%3,@s$5:after@9@x@8$5:AFTER%2,@s$5:pivot@9@6%2,@s$7:element@9@6",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"llen", 5, 0,
-	    "@6$24:Get the length of a list@1@A@g$4:list@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$24:Get the length of a list@2@A@h$4:list@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"lmove", 5, 0,
-	    "@6$65:Pop an element from a list, push it to another list and return it@1@F@g$4:list@V@L@S*4"
-	    ",%3,@r$6:source@8@k@l:0;%3,@r@Z@8@k@l:1;%3,@r$9:wherefrom@8@u@S*2,%3,@r$4:left@8@w@7$4:LEFT%"
-	    "3,@r$5:right@8@w@7$5:RIGHT%3,@r$7:whereto@8@u@S*2,%3,@r$4:left@8@w@7$4:LEFT%3,@r$5:right@8@w"
-	    "@7$5:RIGHT",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$65:Pop an element from a list, push it to another list and return it@2@F@h$4:list@W@L@T*4"
+	    ",%3,@s$6:source@9@l@m:0;%3,@s@a@9@l@m:1;%3,@s$9:wherefrom@9@v@T*2,%3,@s$4:left@9@x@8$4:LEFT%"
+	    "3,@s$5:right@9@x@8$5:RIGHT%3,@s$7:whereto@9@v@T*2,%3,@s$4:left@9@x@8$4:LEFT%3,@s$5:right@9@x"
+	    "@8$5:RIGHT",
+	    "~2,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2"
+	    ":RW+6:insert@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"lmpop", 5, 0,
-	    "@6$24:Pop elements from a list@1@G@g$4:list@V$87:O(N+M) where N is the number of provided ke"
-	    "ys and M is the number of elements returned.@S*4,%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple"
-	    "%3,@r$5:where@8@u@S*2,%3,@r$4:left@8@w@7$4:LEFT%3,@r$5:right@8@w@7$5:RIGHT%4,@r@X@8@j@7$5:CO"
-	    "UNT@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "@7$24:Pop elements from a list@2@G@h$4:list@W$87:O(N+M) where N is the number of provided ke"
+	    "ys and M is the number of elements returned.@T*4,%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple"
+	    "%3,@s$5:where@9@v@T*2,%3,@s$4:left@9@x@8$4:LEFT%3,@s$5:right@9@x@8$5:RIGHT%4,@s@Y@9@k@8$5:CO"
+	    "UNT@f~1,+8:optional",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"lpop", 6, 0,
-	    "@6$43:Remove and get the first elements in a list@1@A@g$4:list@V$47:O(N) where N is the numb"
-	    "er of elements returned@h~1,*2,@F$27:Added the `count` argument.@S*2,%3,@r@k@8@k@l:0;%4,@r@X"
-	    "@8@j@1@F@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Remove and get the first elements in a list@2@A@h$4:list@W$47:O(N) where N is the numb"
+	    "er of elements returned@i~1,*2,@F$27:Added the `count` argument.@T*2,%3,@s@l@9@l@m:0;%4,@s@Y"
+	    "@9@k@2@F@f~1,+8:optional",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"lpos", 5, 0,
-	    "@6$47:Return the index of matching elements on a list@1$5:6.0.6@g$4:list@V$217:O(N) where N "
+	    "@7$47:Return the index of matching elements on a list@2$5:6.0.6@h$4:list@W$217:O(N) where N "
 	    "is the number of elements in the list, for the average case. When searching for elements nea"
 	    "r the head or the tail of the list, or when the MAXLEN option is provided, the command may r"
-	    "un in constant time.@S*5,%3,@r@k@8@k@l:0;%2,@r$7:element@8@5%4,@r$4:rank@8@j@7$4:RANK@e~1,+8"
-	    ":optional%4,@r$11:num-matches@8@j@7$5:COUNT@e~1,+8:optional%4,@r$3:len@8@j@7$6:MAXLEN@e~1,+8"
+	    "un in constant time.@T*5,%3,@s@l@9@l@m:0;%2,@s$7:element@9@6%4,@s$4:rank@9@k@8$4:RANK@f~1,+8"
+	    ":optional%4,@s$11:num-matches@9@k@8$5:COUNT@f~1,+8:optional%4,@s$3:len@9@k@8$6:MAXLEN@f~1,+8"
 	    ":optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"lpush", 6, 0,
-	    "@6$42:Prepend one or multiple elements to a list@1@A@g$4:list@V@M@h~1,*2,$5:2.4.0@H@S*2,%3,@"
-	    "r@k@8@k@l:0;%3,@r$7:element@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$42:Prepend one or multiple elements to a list@2@A@h$4:list@W@M@i~1,*2,$5:2.4.0@H@T*2,%3,@"
+	    "s@l@9@l@m:0;%3,@s$7:element@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"lpushx", 6, 0,
-	    "@6$53:Prepend an element to a list, only if the list exists@1$5:2.2.0@g$4:list@V@M@h~1,*2,$5"
-	    ":4.0.0@H@S*2,%3,@r@k@8@k@l:0;%3,@r$7:element@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$53:Prepend an element to a list, only if the list exists@2$5:2.2.0@h$4:list@W@M@i~1,*2,$5"
+	    ":4.0.0@H@T*2,%3,@s@l@9@l@m:0;%3,@s$7:element@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"lrange", 5, 0,
-	    "@6$35:Get a range of elements from a list@1@A@g$4:list@V$178:O(S+N) where S is the distance "
+	    "@7$35:Get a range of elements from a list@2@A@h$4:list@W$178:O(S+N) where S is the distance "
 	    "of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; "
-	    "and N is the number of elements in the specified range.@S*3,%3,@r@k@8@k@l:0;%2,@r$5:start@8@"
-	    "j%2,@r$4:stop@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "and N is the number of elements in the specified range.@T*3,%3,@s@l@9@l@m:0;%2,@s$5:start@9@"
+	    "k%2,@s$4:stop@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"lrem", 5, 0,
-	    "@6$27:Remove elements from a list@1@A@g$4:list@V$81:O(N+M) where N is the length of the list"
-	    " and M is the number of elements removed.@S*3,%3,@r@k@8@k@l:0;%2,@r@X@8@j%2,@r$7:element@8@5",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$27:Remove elements from a list@2@A@h$4:list@W$81:O(N+M) where N is the length of the list"
+	    " and M is the number of elements removed.@T*3,%3,@s@l@9@l@m:0;%2,@s@Y@9@k%2,@s$7:element@9@6",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"lset", 5, 0,
-	    "@6$50:Set the value of an element in a list by its index@1@A@g$4:list@V$105:O(N) where N is "
-	    "the length of the list. Setting either the first or the last element of the list is O(1).@S*"
-	    "3,%3,@r@k@8@k@l:0;%2,@r@i@8@j%2,@r$7:element@8@5",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$50:Set the value of an element in a list by its index@2@A@h$4:list@W$105:O(N) where N is "
+	    "the length of the list. Setting either the first or the last element of the list is O(1).@T*"
+	    "3,%3,@s@l@9@l@m:0;%2,@s@j@9@k%2,@s$7:element@9@6",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"ltrim", 5, 0,
-	    "@6$34:Trim a list to the specified range@1@A@g$4:list@V$70:O(N) where N is the number of ele"
-	    "ments to be removed by the operation.@S*3,%3,@r@k@8@k@l:0;%2,@r$5:start@8@j%2,@r$4:stop@8@j",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$34:Trim a list to the specified range@2@A@h$4:list@W$70:O(N) where N is the number of ele"
+	    "ments to be removed by the operation.@T*3,%3,@s@l@9@l@m:0;%2,@s$5:start@9@k%2,@s$4:stop@9@k",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"memory", 4, 0,
-	    "@6$43:A container for memory diagnostics commands@1$5:4.0.0@g@0@V@J",
+	    "@7$43:A container for memory diagnostics commands@2$5:4.0.0@h@1@W@J",
 	    "~0,"},
     {"memory|help", 4, 0,
-	    "@6@Q@1$5:4.0.0@g@0@V@L",
+	    "@7@R@2$5:4.0.0@h@1@W@L",
 	    "~0,"},
     {"memory|usage", 5, 0,
-	    "@6$34:Estimate the memory usage of a key@1$5:4.0.0@g@0@V$38:O(N) where N is the number of sa"
-	    "mples.@S*2,%3,@r@k@8@k@l:0;%4,@r@X@8@j@7$7:SAMPLES@e~1,+8:optional",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$34:Estimate the memory usage of a key@2$5:4.0.0@h@1@W$38:O(N) where N is the number of sa"
+	    "mples.@T*2,%3,@s@l@9@l@m:0;%4,@s@Y@9@k@8$7:SAMPLES@f~1,+8:optional",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"mget", 5, 0,
-	    "@6$36:Get the values of all the given keys@1@A@g@5@V$47:O(N) where N is the number of keys t"
-	    "o retrieve.@S*1,%4,@r@k@8@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$36:Get the values of all the given keys@2@A@h@6@W$47:O(N) where N is the number of keys t"
+	    "o retrieve.@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"monitor", 3, 0,
-	    "@6$59:Listen for all requests received by the server in real time@1@A@g@0",
+	    "@7$59:Listen for all requests received by the server in real time@2@A@h@1",
 	    "~0,"},
     {"mset", 5, 0,
-	    "@6$36:Set multiple keys to multiple values@1$5:1.0.1@g@5@V$42:O(N) where N is the number of "
-	    "keys to set.@S*1,%4,@r$9:key_value@8@U@e~1,+8:multiple@S*2,%3,@r@k@8@k@l:0;%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:2;@q:0;"},
+	    "@7$36:Set multiple keys to multiple values@2$5:1.0.1@h@6@W$42:O(N) where N is the number of "
+	    "keys to set.@T*1,%4,@s$9:key_value@9@V@f~1,+8:multiple@T*2,%3,@s@l@9@l@m:0;%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:2;@r:0;"},
     {"msetnx", 5, 0,
-	    "@6$68:Set multiple keys to multiple values, only if none of the keys exist@1$5:1.0.1@g@5@V$4"
-	    "2:O(N) where N is the number of keys to set.@S*1,%4,@r$9:key_value@8@U@e~1,+8:multiple@S*2,%"
-	    "3,@r@k@8@k@l:0;%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:OW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:2;@q:0;"},
+	    "@7$68:Set multiple keys to multiple values, only if none of the keys exist@2$5:1.0.1@h@6@W$4"
+	    "2:O(N) where N is the number of keys to set.@T*1,%4,@s$9:key_value@9@V@f~1,+8:multiple@T*2,%"
+	    "3,@s@l@9@l@m:0;%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:OW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:2;@r:0;"},
     {"multi", 4, 0,
-	    "@6$37:Mark the start of a transaction block@1$5:1.2.0@g$12:transactions@V@L",
+	    "@7$37:Mark the start of a transaction block@2$5:1.2.0@h$12:transactions@W@L",
 	    "~0,"},
     {"object", 4, 0,
-	    "@6$45:A container for object introspection commands@1$5:2.2.3@g@f@V@J",
+	    "@7$45:A container for object introspection commands@2$5:2.2.3@h@g@W@J",
 	    "~0,"},
     {"object|encoding", 5, 0,
-	    "@6$47:Inspect the internal encoding of a Redis object@1$5:2.2.3@g@f@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$47:Inspect the internal encoding of a Redis object@2$5:2.2.3@h@g@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"object|freq", 5, 0,
-	    "@6$62:Get the logarithmic access frequency counter of a Redis object@1$5:4.0.0@g@f@V@L@S*1,%"
-	    "3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$62:Get the logarithmic access frequency counter of a Redis object@2$5:4.0.0@h@g@W@L@T*1,%"
+	    "3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"object|help", 4, 0,
-	    "@6@Q@1@F@g@f@V@L",
+	    "@7@R@2@F@h@g@W@L",
 	    "~0,"},
     {"object|idletime", 5, 0,
-	    "@6$51:Get the time since a Redis object was last accessed@1$5:2.2.3@g@f@V@L@S*1,%3,@r@k@8@k@"
-	    "l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$51:Get the time since a Redis object was last accessed@2$5:2.2.3@h@g@W@L@T*1,%3,@s@l@9@l@"
+	    "m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"object|refcount", 5, 0,
-	    "@6$52:Get the number of references to the value of the key@1$5:2.2.3@g@f@V@L@S*1,%3,@r@k@8@k"
-	    "@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$52:Get the number of references to the value of the key@2$5:2.2.3@h@g@W@L@T*1,%3,@s@l@9@l"
+	    "@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"persist", 5, 0,
-	    "@6$32:Remove the expiration from a key@1$5:2.2.0@g@f@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$32:Remove the expiration from a key@2$5:2.2.0@h@g@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"pexpire", 6, 0,
-	    "@6$40:Set a key's time to live in milliseconds@1@C@g@f@V@L@h~1,*2,@G@I@S*3,%3,@r@k@8@k@l:0;%"
-	    "2,@r$12:milliseconds@8@j%5,@r$9:condition@8@u@1@G@e~1,+8:optional@S*4,%3,@r$2:nx@8@w@7$2:NX%"
-	    "3,@r$2:xx@8@w@7$2:XX%3,@r$2:gt@8@w@7$2:GT%3,@r$2:lt@8@w@7$2:LT",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$40:Set a key's time to live in milliseconds@2@C@h@g@W@L@i~1,*2,@G@I@T*3,%3,@s@l@9@l@m:0;%"
+	    "2,@s$12:milliseconds@9@k%5,@s$9:condition@9@v@2@G@f~1,+8:optional@T*4,%3,@s$2:nx@9@x@8$2:NX%"
+	    "3,@s$2:xx@9@x@8$2:XX%3,@s$2:gt@9@x@8$2:GT%3,@s$2:lt@9@x@8$2:LT",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"pexpireat", 6, 0,
-	    "@6$74:Set the expiration for a key as a UNIX timestamp specified in milliseconds@1@C@g@f@V@L"
-	    "@h~1,*2,@G@I@S*3,%3,@r@k@8@k@l:0;%2,@r@9@8$9:unix-time%5,@r$9:condition@8@u@1@G@e~1,+8:optio"
-	    "nal@S*4,%3,@r$2:nx@8@w@7$2:NX%3,@r$2:xx@8@w@7$2:XX%3,@r$2:gt@8@w@7$2:GT%3,@r$2:lt@8@w@7$2:LT",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$74:Set the expiration for a key as a UNIX timestamp specified in milliseconds@2@C@h@g@W@L"
+	    "@i~1,*2,@G@I@T*3,%3,@s@l@9@l@m:0;%2,@s$22:unix-time-milliseconds@9$9:unix-time%5,@s$9:condit"
+	    "ion@9@v@2@G@f~1,+8:optional@T*4,%3,@s$2:nx@9@x@8$2:NX%3,@s$2:xx@9@x@8$2:XX%3,@s$2:gt@9@x@8$2"
+	    ":GT%3,@s$2:lt@9@x@8$2:LT",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"pexpiretime", 5, 0,
-	    "@6$59:Get the expiration Unix timestamp for a key in milliseconds@1@G@g@f@V@L@S*1,%3,@r@k@8@"
-	    "k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$59:Get the expiration Unix timestamp for a key in milliseconds@2@G@h@g@W@L@T*1,%3,@s@l@9@"
+	    "l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"ping", 5, 0,
-	    "@6$15:Ping the server@1@A@g@W@V@L@S*1,%3,@r$7:message@8@5@e~1,+8:optional",
+	    "@7$15:Ping the server@2@A@h@X@W@L@T*1,%3,@s$7:message@9@6@f~1,+8:optional",
 	    "~0,"},
     {"psetex", 5, 0,
-	    "@6$53:Set the value and expiration in milliseconds of a key@1@C@g@5@V@L@S*3,%3,@r@k@8@k@l:0;"
-	    "%2,@r$12:milliseconds@8@j%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$53:Set the value and expiration in milliseconds of a key@2@C@h@6@W@L@T*3,%3,@s@l@9@l@m:0;"
+	    "%2,@s$12:milliseconds@9@k%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"psubscribe", 5, 0,
-	    "@6$69:Listen for messages published to channels matching the given patterns@1@B@g$6:pubsub@V"
-	    "$75:O(N) where N is the number of patterns the client is already subscribed to.@S*1,%4,@r@v@"
-	    "8@U@e~1,+8:multiple@S*1,%2,@r@v@8@v",
+	    "@7$69:Listen for messages published to channels matching the given patterns@2@B@h$6:pubsub@W"
+	    "$75:O(N) where N is the number of patterns the client is already subscribed to.@T*1,%4,@s@w@"
+	    "9@V@f~1,+8:multiple@T*1,%2,@s@w@9@w",
 	    "~0,"},
     {"pttl", 6, 0,
-	    "@6$46:Get the time to live for a key in milliseconds@1@C@g@f@V@L@h~1,*2,$5:2.8.0$19:Added th"
-	    "e -2 reply.@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$46:Get the time to live for a key in milliseconds@2@C@h@g@W@L@i~1,*2,$5:2.8.0$19:Added th"
+	    "e -2 reply.@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"publish", 5, 0,
-	    "@6$27:Post a message to a channel@1@B@g$6:pubsub@V$141:O(N+M) where N is the number of clien"
+	    "@7$27:Post a message to a channel@2@B@h$6:pubsub@W$141:O(N+M) where N is the number of clien"
 	    "ts subscribed to the receiving channel and M is the total number of subscribed patterns (by "
-	    "any client).@S*2,%2,@r$7:channel@8@5%2,@r$7:message@8@5",
+	    "any client).@T*2,%2,@s$7:channel@9@6%2,@s$7:message@9@6",
 	    "~0,"},
     {"pubsub", 4, 0,
-	    "@6$32:A container for Pub/Sub commands@1$5:2.8.0@g$6:pubsub@V@J",
+	    "@7$32:A container for Pub/Sub commands@2$5:2.8.0@h$6:pubsub@W@J",
 	    "~0,"},
     {"pubsub|channels", 5, 0,
-	    "@6$20:List active channels@1$5:2.8.0@g$6:pubsub@V$131:O(N) where N is the number of active c"
+	    "@7$20:List active channels@2$5:2.8.0@h$6:pubsub@W$131:O(N) where N is the number of active c"
 	    "hannels, and assuming constant time pattern matching (relatively short channels and patterns"
-	    ")@S*1,%3,@r@v@8@v@e~1,+8:optional",
+	    ")@T*1,%3,@s@w@9@w@f~1,+8:optional",
 	    "~0,"},
     {"pubsub|help", 4, 0,
-	    "@6@Q@1@F@g$6:pubsub@V@L",
+	    "@7@R@2@F@h$6:pubsub@W@L",
 	    "~0,"},
     {"pubsub|numpat", 4, 0,
-	    "@6$54:Get the count of unique patterns pattern subscriptions@1$5:2.8.0@g$6:pubsub@V@L",
+	    "@7$54:Get the count of unique patterns pattern subscriptions@2$5:2.8.0@h$6:pubsub@W@L",
 	    "~0,"},
     {"pubsub|numsub", 5, 0,
-	    "@6$41:Get the count of subscribers for channels@1$5:2.8.0@g$6:pubsub@V$75:O(N) for the NUMSU"
-	    "B subcommand, where N is the number of requested channels@S*1,%3,@r$7:channel@8@5@e~2,+8:opt"
+	    "@7$41:Get the count of subscribers for channels@2$5:2.8.0@h$6:pubsub@W$75:O(N) for the NUMSU"
+	    "B subcommand, where N is the number of requested channels@T*1,%3,@s$7:channel@9@6@f~2,+8:opt"
 	    "ional+8:multiple",
 	    "~0,"},
     {"punsubscribe", 5, 0,
-	    "@6$74:Stop listening for messages posted to channels matching the given patterns@1@B@g$6:pub"
-	    "sub@V$153:O(N+M) where N is the number of patterns the client is already subscribed and M is"
-	    " the number of total patterns subscribed in the system (by any client).@S*1,%3,@r@v@8@v@e~2,"
+	    "@7$74:Stop listening for messages posted to channels matching the given patterns@2@B@h$6:pub"
+	    "sub@W$153:O(N+M) where N is the number of patterns the client is already subscribed and M is"
+	    " the number of total patterns subscribed in the system (by any client).@T*1,%3,@s@w@9@w@f~2,"
 	    "+8:optional+8:multiple",
 	    "~0,"},
     {"quit", 4, 0,
-	    "@6$20:Close the connection@1@A@g@W@V@L",
+	    "@7$20:Close the connection@2@A@h@X@W@L",
 	    "~0,"},
     {"randomkey", 4, 0,
-	    "@6$37:Return a random key from the keyspace@1@A@g@f@V@L",
+	    "@7$37:Return a random key from the keyspace@2@A@h@g@W@L",
 	    "~0,"},
     {"rename", 5, 0,
-	    "@6$12:Rename a key@1@A@g@f@V@L@S*2,%3,@r@k@8@k@l:0;%3,@r$6:newkey@8@k@l:1;",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":OW+6:update@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$12:Rename a key@2@A@h@g@W@L@T*2,%3,@s@l@9@l@m:0;%3,@s$6:newkey@9@l@m:1;",
+	    "~2,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2"
+	    ":OW+6:update@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"renamenx", 6, 0,
-	    "@6$48:Rename a key, only if the new key does not exist@1@A@g@f@V@L@h~1,*2,$5:3.2.0$86:The co"
-	    "mmand no longer returns an error when source and destination names are the same.@S*2,%3,@r@k"
-	    "@8@k@l:0;%3,@r$6:newkey@8@k@l:1;",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":OW+6:insert@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$48:Rename a key, only if the new key does not exist@2@A@h@g@W@L@i~1,*2,$5:3.2.0$86:The co"
+	    "mmand no longer returns an error when source and destination names are the same.@T*2,%3,@s@l"
+	    "@9@l@m:0;%3,@s$6:newkey@9@l@m:1;",
+	    "~2,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2"
+	    ":OW+6:insert@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"reset", 4, 0,
-	    "@6$20:Reset the connection@1@F@g@W@V@L",
+	    "@7$20:Reset the connection@2@F@h@X@W@L",
 	    "~0,"},
     {"restore", 6, 0,
-	    "@6$81:Create a key using the provided serialized value, previously obtained using DUMP.@1@C@"
-	    "g@f@V$386:O(1) to create the new key and additional O(N*M) to reconstruct the serialized val"
+	    "@7$81:Create a key using the provided serialized value, previously obtained using DUMP.@2@C@"
+	    "h@g@W$386:O(1) to create the new key and additional O(N*M) to reconstruct the serialized val"
 	    "ue, where N is the number of Redis objects composing the value and M their average size. For"
 	    " small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1"
 	    "). However for sorted set values the complexity is O(N*M*log(N)) because inserting values in"
-	    "to sorted sets is O(log(N)).@h~3,*2,$5:3.0.0$29:Added the `REPLACE` modifier.*2,@D$28:Added "
-	    "the `ABSTTL` modifier.*2,@D$40:Added the `IDLETIME` and `FREQ` options.@S*7,%3,@r@k@8@k@l:0;"
-	    "%2,@r$3:ttl@8@j%2,@r$16:serialized-value@8@5%5,@r$7:replace@8@w@7$7:REPLACE@1$5:3.0.0@e~1,+8"
-	    ":optional%5,@r$6:absttl@8@w@7$6:ABSTTL@1@D@e~1,+8:optional%5,@r$7:seconds@8@j@7$8:IDLETIME@1"
-	    "@D@e~1,+8:optional%5,@r$9:frequency@8@j@7$4:FREQ@1@D@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "to sorted sets is O(log(N)).@i~3,*2,$5:3.0.0$29:Added the `REPLACE` modifier.*2,@D$28:Added "
+	    "the `ABSTTL` modifier.*2,@D$40:Added the `IDLETIME` and `FREQ` options.@T*7,%3,@s@l@9@l@m:0;"
+	    "%2,@s$3:ttl@9@k%2,@s$16:serialized-value@9@6%5,@s$7:replace@9@x@8$7:REPLACE@2$5:3.0.0@f~1,+8"
+	    ":optional%5,@s$6:absttl@9@x@8$6:ABSTTL@2@D@f~1,+8:optional%5,@s$7:seconds@9@k@8$8:IDLETIME@2"
+	    "@D@f~1,+8:optional%5,@s$9:frequency@9@k@8$4:FREQ@2@D@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"rpop", 6, 0,
-	    "@6$42:Remove and get the last elements in a list@1@A@g$4:list@V$47:O(N) where N is the numbe"
-	    "r of elements returned@h~1,*2,@F$27:Added the `count` argument.@S*2,%3,@r@k@8@k@l:0;%4,@r@X@"
-	    "8@j@1@F@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$42:Remove and get the last elements in a list@2@A@h$4:list@W$47:O(N) where N is the numbe"
+	    "r of elements returned@i~1,*2,@F$27:Added the `count` argument.@T*2,%3,@s@l@9@l@m:0;%4,@s@Y@"
+	    "9@k@2@F@f~1,+8:optional",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"rpoplpush", 8, 0,
-	    "@6$75:Remove the last element in a list, prepend it to another list and return it@1$5:1.2.0@"
-	    "g$4:list@V@L@a~1,+10:deprecated@Y@F@y$45:`LMOVE` with the `RIGHT` and `LEFT` arguments@S*2,%"
-	    "3,@r$6:source@8@k@l:0;%3,@r@Z@8@k@l:1;",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$75:Remove the last element in a list, prepend it to another list and return it@2$5:1.2.0@"
+	    "h$4:list@W@L@b~1,+10:deprecated@Z@F@z$45:`LMOVE` with the `RIGHT` and `LEFT` arguments@T*2,%"
+	    "3,@s$6:source@9@l@m:0;%3,@s@a@9@l@m:1;",
+	    "~2,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2"
+	    ":RW+6:insert@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"rpush", 6, 0,
-	    "@6$41:Append one or multiple elements to a list@1@A@g$4:list@V@M@h~1,*2,$5:2.4.0@H@S*2,%3,@r"
-	    "@k@8@k@l:0;%3,@r$7:element@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Append one or multiple elements to a list@2@A@h$4:list@W@M@i~1,*2,$5:2.4.0@H@T*2,%3,@s"
+	    "@l@9@l@m:0;%3,@s$7:element@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"rpushx", 6, 0,
-	    "@6$52:Append an element to a list, only if the list exists@1$5:2.2.0@g$4:list@V@M@h~1,*2,$5:"
-	    "4.0.0@H@S*2,%3,@r@k@8@k@l:0;%3,@r$7:element@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$52:Append an element to a list, only if the list exists@2$5:2.2.0@h$4:list@W@M@i~1,*2,$5:"
+	    "4.0.0@H@T*2,%3,@s@l@9@l@m:0;%3,@s$7:element@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"sadd", 6, 0,
-	    "@6$32:Add one or more members to a set@1@A@g$3:set@V@M@h~1,*2,$5:2.4.0$36:Accepts multiple `"
-	    "member` arguments.@S*2,%3,@r@k@8@k@l:0;%3,@r$6:member@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$32:Add one or more members to a set@2@A@h$3:set@W@M@i~1,*2,$5:2.4.0$36:Accepts multiple `"
+	    "member` arguments.@T*2,%3,@s@l@9@l@m:0;%3,@s$6:member@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"scan", 6, 0,
-	    "@6$36:Incrementally iterate the keys space@1$5:2.8.0@g@f@V$169:O(1) for every call. O(N) for"
+	    "@7$36:Incrementally iterate the keys space@2$5:2.8.0@h@g@W$169:O(1) for every call. O(N) for"
 	    " a complete iteration, including enough command calls for the cursor to return back to 0. N "
-	    "is the number of elements inside the collection.@h~1,*2,@E$28:Added the `TYPE` subcommand.@S"
-	    "*4,%2,@r$6:cursor@8@j%4,@r@v@8@v@7$5:MATCH@e~1,+8:optional%4,@r@X@8@j@7$5:COUNT@e~1,+8:optio"
-	    "nal%5,@r@8@8@5@7$4:TYPE@1@E@e~1,+8:optional",
+	    "is the number of elements inside the collection.@i~1,*2,@E$28:Added the `TYPE` subcommand.@T"
+	    "*4,%2,@s$6:cursor@9@k%4,@s@w@9@w@8$5:MATCH@f~1,+8:optional%4,@s@Y@9@k@8$5:COUNT@f~1,+8:optio"
+	    "nal%5,@s@9@9@6@8$4:TYPE@2@E@f~1,+8:optional",
 	    "~0,"},
     {"scard", 5, 0,
-	    "@6$34:Get the number of members in a set@1@A@g$3:set@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$34:Get the number of members in a set@2@A@h$3:set@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"script", 4, 0,
-	    "@6$47:A container for Lua scripts management commands@1@C@g@z@V@J",
+	    "@7$47:A container for Lua scripts management commands@2@C@h@0@W@J",
 	    "~0,"},
     {"script|exists", 5, 0,
-	    "@6$47:Check existence of scripts in the script cache.@1@C@g@z@V$100:O(N) with N being the nu"
-	    "mber of scripts to check (so checking a single script is an O(1) operation).@S*1,%3,@r$4:sha"
-	    "1@8@5@e~1,+8:multiple",
+	    "@7$47:Check existence of scripts in the script cache.@2@C@h@0@W$100:O(N) with N being the nu"
+	    "mber of scripts to check (so checking a single script is an O(1) operation).@T*1,%3,@s$4:sha"
+	    "1@9@6@f~1,+8:multiple",
 	    "~0,"},
     {"script|flush", 6, 0,
-	    "@6$45:Remove all the scripts from the script cache.@1@C@g@z@V$48:O(N) with N being the numbe"
-	    "r of scripts in cache@h~1,*2,@F$53:Added the `ASYNC` and `SYNC` flushing mode modifiers.@S*1"
-	    ",%5,@r$5:async@8@u@1@F@e~1,+8:optional@S*2,%3,@r$5:async@8@w@7$5:ASYNC%3,@r$4:sync@8@w@7$4:S"
+	    "@7$45:Remove all the scripts from the script cache.@2@C@h@0@W$48:O(N) with N being the numbe"
+	    "r of scripts in cache@i~1,*2,@F$53:Added the `ASYNC` and `SYNC` flushing mode modifiers.@T*1"
+	    ",%5,@s$5:async@9@v@2@F@f~1,+8:optional@T*2,%3,@s$5:async@9@x@8$5:ASYNC%3,@s$4:sync@9@x@8$4:S"
 	    "YNC",
 	    "~0,"},
     {"script|help", 4, 0,
-	    "@6@Q@1@D@g@z@V@L",
+	    "@7@R@2@D@h@0@W@L",
 	    "~0,"},
     {"script|kill", 4, 0,
-	    "@6$39:Kill the script currently in execution.@1@C@g@z@V@L",
+	    "@7$39:Kill the script currently in execution.@2@C@h@0@W@L",
 	    "~0,"},
     {"script|load", 5, 0,
-	    "@6$52:Load the specified Lua script into the script cache.@1@C@g@z@V$57:O(N) with N being th"
-	    "e length in bytes of the script body.@S*1,%2,@r$6:script@8@5",
+	    "@7$52:Load the specified Lua script into the script cache.@2@C@h@0@W$57:O(N) with N being th"
+	    "e length in bytes of the script body.@T*1,%2,@s$6:script@9@6",
 	    "~0,"},
     {"sdiff", 5, 0,
-	    "@6$22:Subtract multiple sets@1@A@g$3:set@V@N@S*1,%4,@r@k@8@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$22:Subtract multiple sets@2@A@h$3:set@W@N@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"sdiffstore", 5, 0,
-	    "@6$59:Subtract multiple sets and store the resulting set in a key@1@A@g$3:set@V@N@S*2,%3,@r@"
-	    "Z@8@k@l:0;%4,@r@k@8@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$59:Subtract multiple sets and store the resulting set in a key@2@A@h$3:set@W@N@T*2,%3,@s@"
+	    "a@9@l@m:0;%4,@s@l@9@l@m:1;@f~1,+8:multiple",
+	    "~2,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:RO+6:acc"
+	    "ess@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"select", 5, 0,
-	    "@6$55:Change the selected database for the current connection@1@A@g@W@V@L@S*1,%2,@r@i@8@j",
+	    "@7$55:Change the selected database for the current connection@2@A@h@X@W@L@T*1,%2,@s@j@9@k",
 	    "~0,"},
     {"set", 6, 0,
-	    "@6$29:Set the string value of a key@1@A@g@5@V@L@h~4,*2,$6:2.6.12$44:Added the `EX`, `PX`, `N"
+	    "@7$29:Set the string value of a key@2@A@h@6@W@L@i~4,*2,$6:2.6.12$44:Added the `EX`, `PX`, `N"
 	    "X` and `XX` options.*2,@E$27:Added the `KEEPTTL` option.*2,@F$42:Added the `GET`, `EXAT` and"
-	    " `PXAT` option.*2,@G$55:Allowed the `NX` and `GET` options to be used together.@S*5,%3,@r@k@"
-	    "8@k@l:0;%2,@r$5:value@8@5%5,@r$9:condition@8@u@1$6:2.6.12@e~1,+8:optional@S*2,%3,@r$2:nx@8@w"
-	    "@7$2:NX%3,@r$2:xx@8@w@7$2:XX%5,@r$3:get@8@w@7$3:GET@1@F@e~1,+8:optional%4,@r$10:expiration@8"
-	    "@u@e~1,+8:optional@S*5,%4,@r$7:seconds@8@j@7$2:EX@1$6:2.6.12%4,@r$12:milliseconds@8@j@7$2:PX"
-	    "@1$6:2.6.12%4,@r$17:unix-time-seconds@8$9:unix-time@7$4:EXAT@1@F%4,@r@9@8$9:unix-time@7$4:PX"
-	    "AT@1@F%4,@r$7:keepttl@8@w@7$7:KEEPTTL@1@E",
-	    "~1,%4,$5:notes$48:RW and ACCESS due to the optional `GET` argument@e~4,+2:RW+6:access+6:upda"
-	    "te+14:variable_flags@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    " `PXAT` option.*2,@G$55:Allowed the `NX` and `GET` options to be used together.@T*5,%3,@s@l@"
+	    "9@l@m:0;%2,@s$5:value@9@6%5,@s$9:condition@9@v@2$6:2.6.12@f~1,+8:optional@T*2,%3,@s$2:nx@9@x"
+	    "@8$2:NX%3,@s$2:xx@9@x@8$2:XX%5,@s$3:get@9@x@8$3:GET@2@F@f~1,+8:optional%4,@s$10:expiration@9"
+	    "@v@f~1,+8:optional@T*5,%4,@s$7:seconds@9@k@8$2:EX@2$6:2.6.12%4,@s$12:milliseconds@9@k@8$2:PX"
+	    "@2$6:2.6.12%4,@s$17:unix-time-seconds@9$9:unix-time@8$4:EXAT@2@F%4,@s$22:unix-time-milliseco"
+	    "nds@9$9:unix-time@8$4:PXAT@2@F%4,@s$7:keepttl@9@x@8$7:KEEPTTL@2@E",
+	    "~1,%4,$5:notes$48:RW and ACCESS due to the optional `GET` argument@f~4,+2:RW+6:access+6:upda"
+	    "te+14:variable_flags@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"setbit", 5, 0,
-	    "@6$66:Sets or clears the bit at offset in the string value stored at key@1$5:2.2.0@g$6:bitma"
-	    "p@V@L@S*3,%3,@r@k@8@k@l:0;%2,@r$6:offset@8@j%2,@r$5:value@8@j",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$66:Sets or clears the bit at offset in the string value stored at key@2$5:2.2.0@h$6:bitma"
+	    "p@W@L@T*3,%3,@s@l@9@l@m:0;%2,@s$6:offset@9@k%2,@s$5:value@9@k",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"setex", 5, 0,
-	    "@6$37:Set the value and expiration of a key@1@B@g@5@V@L@S*3,%3,@r@k@8@k@l:0;%2,@r$7:seconds@"
-	    "8@j%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$37:Set the value and expiration of a key@2@B@h@6@W@L@T*3,%3,@s@l@9@l@m:0;%2,@s$7:seconds@"
+	    "9@k%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"setnx", 5, 0,
-	    "@6$54:Set the value of a key, only if the key does not exist@1@A@g@5@V@L@S*2,%3,@r@k@8@k@l:0"
-	    ";%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:OW+6:insert@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$54:Set the value of a key, only if the key does not exist@2@A@h@6@W@L@T*2,%3,@s@l@9@l@m:0"
+	    ";%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:OW+6:insert@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"setrange", 5, 0,
-	    "@6$66:Overwrite part of a string at key starting at the specified offset@1$5:2.2.0@g@5@V$215"
+	    "@7$66:Overwrite part of a string at key starting at the specified offset@2$5:2.2.0@h@6@W$215"
 	    ":O(1), not counting the time taken to copy the new string in place. Usually, this string is "
 	    "very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being t"
-	    "he length of the value argument.@S*3,%3,@r@k@8@k@l:0;%2,@r$6:offset@8@j%2,@r$5:value@8@5",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "he length of the value argument.@T*3,%3,@s@l@9@l@m:0;%2,@s$6:offset@9@k%2,@s$5:value@9@6",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"sinter", 5, 0,
-	    "@6$23:Intersect multiple sets@1@A@g$3:set@V$93:O(N*M) worst case where N is the cardinality "
-	    "of the smallest set and M is the number of sets.@S*1,%4,@r@k@8@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$23:Intersect multiple sets@2@A@h$3:set@W$93:O(N*M) worst case where N is the cardinality "
+	    "of the smallest set and M is the number of sets.@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"sintercard", 5, 0,
-	    "@6$64:Intersect multiple sets and return the cardinality of the result@1@G@g$3:set@V$93:O(N*"
-	    "M) worst case where N is the cardinality of the smallest set and M is the number of sets.@S*"
-	    "3,%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple%4,@r@q@8@j@7$5:LIMIT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "@7$64:Intersect multiple sets and return the cardinality of the result@2@G@h$3:set@W$93:O(N*"
+	    "M) worst case where N is the cardinality of the smallest set and M is the number of sets.@T*"
+	    "3,%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple%4,@s@r@9@k@8$5:LIMIT@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"sinterstore", 5, 0,
-	    "@6$60:Intersect multiple sets and store the resulting set in a key@1@A@g$3:set@V$93:O(N*M) w"
-	    "orst case where N is the cardinality of the smallest set and M is the number of sets.@S*2,%3"
-	    ",@r@Z@8@k@l:0;%4,@r@k@8@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$60:Intersect multiple sets and store the resulting set in a key@2@A@h$3:set@W$93:O(N*M) w"
+	    "orst case where N is the cardinality of the smallest set and M is the number of sets.@T*2,%3"
+	    ",@s@a@9@l@m:0;%4,@s@l@9@l@m:1;@f~1,+8:multiple",
+	    "~2,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:RO+6:acc"
+	    "ess@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"sismember", 5, 0,
-	    "@6$47:Determine if a given value is a member of a set@1@A@g$3:set@V@L@S*2,%3,@r@k@8@k@l:0;%2"
-	    ",@r$6:member@8@5",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$47:Determine if a given value is a member of a set@2@A@h$3:set@W@L@T*2,%3,@s@l@9@l@m:0;%2"
+	    ",@s$6:member@9@6",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"slowlog", 4, 0,
-	    "@6$33:A container for slow log commands@1$6:2.2.12@g@0@V@J",
+	    "@7$33:A container for slow log commands@2$6:2.2.12@h@1@W@J",
 	    "~0,"},
     {"slowlog|get", 6, 0,
-	    "@6$26:Get the slow log's entries@1$6:2.2.12@g@0@V$46:O(N) where N is the number of entries r"
-	    "eturned@h~1,*2,$5:4.0.0$52:Added client IP address, port and name to the reply.@S*1,%3,@r@X@"
-	    "8@j@e~1,+8:optional",
+	    "@7$26:Get the slow log's entries@2$6:2.2.12@h@1@W$46:O(N) where N is the number of entries r"
+	    "eturned@i~1,*2,$5:4.0.0$52:Added client IP address, port and name to the reply.@T*1,%3,@s@Y@"
+	    "9@k@f~1,+8:optional",
 	    "~0,"},
     {"slowlog|help", 4, 0,
-	    "@6@Q@1@F@g@0@V@L",
+	    "@7@R@2@F@h@1@W@L",
 	    "~0,"},
     {"slowlog|len", 4, 0,
-	    "@6$25:Get the slow log's length@1$6:2.2.12@g@0@V@L",
+	    "@7$25:Get the slow log's length@2$6:2.2.12@h@1@W@L",
 	    "~0,"},
     {"slowlog|reset", 4, 0,
-	    "@6$35:Clear all entries from the slow log@1$6:2.2.12@g@0@V$52:O(N) where N is the number of "
+	    "@7$35:Clear all entries from the slow log@2$6:2.2.12@h@1@W$52:O(N) where N is the number of "
 	    "entries in the slowlog",
 	    "~0,"},
     {"smembers", 5, 0,
-	    "@6$28:Get all the members in a set@1@A@g$3:set@V$36:O(N) where N is the set cardinality.@S*1"
-	    ",%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$28:Get all the members in a set@2@A@h$3:set@W$36:O(N) where N is the set cardinality.@T*1"
+	    ",%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"smismember", 5, 0,
-	    "@6$67:Returns the membership associated with the given elements for a set@1@F@g$3:set@V$67:O"
-	    "(N) where N is the number of elements being checked for membership@S*2,%3,@r@k@8@k@l:0;%3,@r"
-	    "$6:member@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$67:Returns the membership associated with the given elements for a set@2@F@h$3:set@W$67:O"
+	    "(N) where N is the number of elements being checked for membership@T*2,%3,@s@l@9@l@m:0;%3,@s"
+	    "$6:member@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"smove", 5, 0,
-	    "@6$37:Move a member from one set to another@1@A@g$3:set@V@L@S*3,%3,@r$6:source@8@k@l:0;%3,@r"
-	    "@Z@8@k@l:1;%2,@r$6:member@8@5",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$37:Move a member from one set to another@2@A@h$3:set@W@L@T*3,%3,@s$6:source@9@l@m:0;%3,@s"
+	    "@a@9@l@m:1;%2,@s$6:member@9@6",
+	    "~2,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2"
+	    ":RW+6:insert@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"sort", 5, 0,
-	    "@6$46:Sort the elements in a list, set or sorted set@1@A@g@f@V$168:O(N+M*log(M)) where N is "
+	    "@7$46:Sort the elements in a list, set or sorted set@2@A@h@g@W$168:O(N+M*log(M)) where N is "
 	    "the number of elements in the list or set to sort, and M the number of returned elements. Wh"
-	    "en the elements are not sorted, complexity is O(N).@S*7,%3,@r@k@8@k@l:0;%5,@r@v@8@v@l:1;@7$2"
-	    ":BY@e~1,+8:optional%5,@r@t@8@U@7$5:LIMIT@e~1,+8:optional@S*2,%2,@r$6:offset@8@j%2,@r@X@8@j%5"
-	    ",@r@v@8@v@l:1;@7$3:GET@e~3,+8:optional+8:multiple+14:multiple_token%4,@r$5:order@8@u@e~1,+8:"
-	    "optional@S*2,%3,@r$3:asc@8@w@7$3:ASC%3,@r$4:desc@8@w@7$4:DESC%4,@r$7:sorting@8@w@7$5:ALPHA@e"
-	    "~1,+8:optional%5,@r@Z@8@k@l:2;@7$5:STORE@e~1,+8:optional",
-	    "~3,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%4,$5:notes$120:For"
+	    "en the elements are not sorted, complexity is O(N).@T*7,%3,@s@l@9@l@m:0;%5,@s@w@9@w@m:1;@8$2"
+	    ":BY@f~1,+8:optional%5,@s@u@9@V@8$5:LIMIT@f~1,+8:optional@T*2,%2,@s$6:offset@9@k%2,@s@Y@9@k%5"
+	    ",@s@w@9@w@m:1;@8$3:GET@f~3,+8:optional+8:multiple+14:multiple_token%4,@s$5:order@9@v@f~1,+8:"
+	    "optional@T*2,%3,@s$3:asc@9@x@8$3:ASC%3,@s$4:desc@9@x@8$4:DESC%4,@s$7:sorting@9@x@8$5:ALPHA@f"
+	    "~1,+8:optional%5,@s@a@9@l@m:2;@8$5:STORE@f~1,+8:optional",
+	    "~3,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%4,$5:notes$120:For"
 	    " the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the c"
-	    "ontent of the key we sort@e~2,+2:RO+6:access@T%2,@8$7:unknown@3%0,@c%2,@8$7:unknown@3%0,%4,$"
+	    "ontent of the key we sort@f~2,+2:RO+6:access@U%2,@9$7:unknown@4%0,@d%2,@9$7:unknown@4%0,%4,$"
 	    "5:notes$116:For the optional STORE keyword. It is marked 'unknown' because the keyword can a"
-	    "ppear anywhere in the argument array@e~2,+2:OW+6:update@T%2,@8$7:unknown@3%0,@c%2,@8$7:unkno"
-	    "wn@3%0,"},
+	    "ppear anywhere in the argument array@f~2,+2:OW+6:update@U%2,@9$7:unknown@4%0,@d%2,@9$7:unkno"
+	    "wn@4%0,"},
     {"sort_ro", 5, 0,
-	    "@6$74:Sort the elements in a list, set or sorted set. Read-only variant of SORT.@1@G@g@f@V$1"
+	    "@7$74:Sort the elements in a list, set or sorted set. Read-only variant of SORT.@2@G@h@g@W$1"
 	    "68:O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the num"
-	    "ber of returned elements. When the elements are not sorted, complexity is O(N).@S*6,%3,@r@k@"
-	    "8@k@l:0;%5,@r@v@8@v@l:1;@7$2:BY@e~1,+8:optional%5,@r@t@8@U@7$5:LIMIT@e~1,+8:optional@S*2,%2,"
-	    "@r$6:offset@8@j%2,@r@X@8@j%5,@r@v@8@v@l:1;@7$3:GET@e~3,+8:optional+8:multiple+14:multiple_to"
-	    "ken%4,@r$5:order@8@u@e~1,+8:optional@S*2,%3,@r$3:asc@8@w@7$3:ASC%3,@r$4:desc@8@w@7$4:DESC%4,"
-	    "@r$7:sorting@8@w@7$5:ALPHA@e~1,+8:optional",
-	    "~2,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%4,$5:notes$120:For"
+	    "ber of returned elements. When the elements are not sorted, complexity is O(N).@T*6,%3,@s@l@"
+	    "9@l@m:0;%5,@s@w@9@w@m:1;@8$2:BY@f~1,+8:optional%5,@s@u@9@V@8$5:LIMIT@f~1,+8:optional@T*2,%2,"
+	    "@s$6:offset@9@k%2,@s@Y@9@k%5,@s@w@9@w@m:1;@8$3:GET@f~3,+8:optional+8:multiple+14:multiple_to"
+	    "ken%4,@s$5:order@9@v@f~1,+8:optional@T*2,%3,@s$3:asc@9@x@8$3:ASC%3,@s$4:desc@9@x@8$4:DESC%4,"
+	    "@s$7:sorting@9@x@8$5:ALPHA@f~1,+8:optional",
+	    "~2,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%4,$5:notes$120:For"
 	    " the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the c"
-	    "ontent of the key we sort@e~2,+2:RO+6:access@T%2,@8$7:unknown@3%0,@c%2,@8$7:unknown@3%0,"},
+	    "ontent of the key we sort@f~2,+2:RO+6:access@U%2,@9$7:unknown@4%0,@d%2,@9$7:unknown@4%0,"},
     {"spop", 6, 0,
-	    "@6$59:Remove and return one or multiple random members from a set@1@A@g$3:set@V$89:Without t"
-	    "he count argument O(1), otherwise O(N) where N is the value of the passed count.@h~1,*2,$5:3"
-	    ".2.0$27:Added the `count` argument.@S*2,%3,@r@k@8@k@l:0;%4,@r@X@8@j@1$5:3.2.0@e~1,+8:optiona"
+	    "@7$59:Remove and return one or multiple random members from a set@2@A@h$3:set@W$89:Without t"
+	    "he count argument O(1), otherwise O(N) where N is the value of the passed count.@i~1,*2,$5:3"
+	    ".2.0$27:Added the `count` argument.@T*2,%3,@s@l@9@l@m:0;%4,@s@Y@9@k@2$5:3.2.0@f~1,+8:optiona"
 	    "l",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"srandmember", 6, 0,
-	    "@6$45:Get one or multiple random members from a set@1@A@g$3:set@V$98:Without the count argum"
-	    "ent O(1), otherwise O(N) where N is the absolute value of the passed count.@h~1,*2,@C$36:Add"
-	    "ed the optional `count` argument.@S*2,%3,@r@k@8@k@l:0;%4,@r@X@8@j@1@C@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$45:Get one or multiple random members from a set@2@A@h$3:set@W$98:Without the count argum"
+	    "ent O(1), otherwise O(N) where N is the absolute value of the passed count.@i~1,*2,@C$36:Add"
+	    "ed the optional `count` argument.@T*2,%3,@s@l@9@l@m:0;%4,@s@Y@9@k@2@C@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"srem", 6, 0,
-	    "@6$37:Remove one or more members from a set@1@A@g$3:set@V$52:O(N) where N is the number of m"
-	    "embers to be removed.@h~1,*2,$5:2.4.0$36:Accepts multiple `member` arguments.@S*2,%3,@r@k@8@"
-	    "k@l:0;%3,@r$6:member@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$37:Remove one or more members from a set@2@A@h$3:set@W$52:O(N) where N is the number of m"
+	    "embers to be removed.@i~1,*2,$5:2.4.0$36:Accepts multiple `member` arguments.@T*2,%3,@s@l@9@"
+	    "l@m:0;%3,@s$6:member@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"sscan", 5, 0,
-	    "@6$34:Incrementally iterate Set elements@1$5:2.8.0@g$3:set@V$170:O(1) for every call. O(N) f"
+	    "@7$34:Incrementally iterate Set elements@2$5:2.8.0@h$3:set@W$170:O(1) for every call. O(N) f"
 	    "or a complete iteration, including enough command calls for the cursor to return back to 0. "
-	    "N is the number of elements inside the collection..@S*4,%3,@r@k@8@k@l:0;%2,@r$6:cursor@8@j%4"
-	    ",@r@v@8@v@7$5:MATCH@e~1,+8:optional%4,@r@X@8@j@7$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "N is the number of elements inside the collection..@T*4,%3,@s@l@9@l@m:0;%2,@s$6:cursor@9@k%4"
+	    ",@s@w@9@w@8$5:MATCH@f~1,+8:optional%4,@s@Y@9@k@8$5:COUNT@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"strlen", 5, 0,
-	    "@6$43:Get the length of the value stored in a key@1$5:2.2.0@g@5@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Get the length of the value stored in a key@2$5:2.2.0@h@6@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"subscribe", 5, 0,
-	    "@6$51:Listen for messages published to the given channels@1@B@g$6:pubsub@V$55:O(N) where N i"
-	    "s the number of channels to subscribe to.@S*1,%3,@r$7:channel@8@5@e~1,+8:multiple",
+	    "@7$51:Listen for messages published to the given channels@2@B@h$6:pubsub@W$55:O(N) where N i"
+	    "s the number of channels to subscribe to.@T*1,%3,@s$7:channel@9@6@f~1,+8:multiple",
 	    "~0,"},
     {"substr", 8, 0,
-	    "@6$45:Get a substring of the string stored at a key@1@A@g@5@V$231:O(N) where N is the length"
+	    "@7$45:Get a substring of the string stored at a key@2@A@h@6@W$231:O(N) where N is the length"
 	    " of the returned string. The complexity is ultimately determined by the returned length, but"
 	    " because creating a substring from an existing string is very cheap, it can be considered O("
-	    "1) for small strings.@a~1,+10:deprecated@Y@B@y$10:`GETRANGE`@S*3,%3,@r@k@8@k@l:0;%2,@r$5:sta"
-	    "rt@8@j%2,@r$3:end@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "1) for small strings.@b~1,+10:deprecated@Z@B@z$10:`GETRANGE`@T*3,%3,@s@l@9@l@m:0;%2,@s$5:sta"
+	    "rt@9@k%2,@s$3:end@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"sunion", 5, 0,
-	    "@6$17:Add multiple sets@1@A@g$3:set@V@N@S*1,%4,@r@k@8@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$17:Add multiple sets@2@A@h$3:set@W@N@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"sunionstore", 5, 0,
-	    "@6$54:Add multiple sets and store the resulting set in a key@1@A@g$3:set@V@N@S*2,%3,@r@Z@8@k"
-	    "@l:0;%4,@r@k@8@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$54:Add multiple sets and store the resulting set in a key@2@A@h$3:set@W@N@T*2,%3,@s@a@9@l"
+	    "@m:0;%4,@s@l@9@l@m:1;@f~1,+8:multiple",
+	    "~2,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:RO+6:acc"
+	    "ess@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"time", 4, 0,
-	    "@6$30:Return the current server time@1@C@g@0@V@L",
+	    "@7$30:Return the current server time@2@C@h@1@W@L",
 	    "~0,"},
     {"touch", 5, 0,
-	    "@6$87:Alters the last access time of a key(s). Returns the number of existing keys specified"
-	    ".@1$5:3.2.1@g@f@V$56:O(N) where N is the number of keys that will be touched.@S*1,%4,@r@k@8@"
-	    "k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$87:Alters the last access time of a key(s). Returns the number of existing keys specified"
+	    ".@2$5:3.2.1@h@g@W$56:O(N) where N is the number of keys that will be touched.@T*1,%4,@s@l@9@"
+	    "l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"ttl", 6, 0,
-	    "@6$41:Get the time to live for a key in seconds@1@A@g@f@V@L@h~1,*2,$5:2.8.0$19:Added the -2 "
-	    "reply.@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Get the time to live for a key in seconds@2@A@h@g@W@L@i~1,*2,$5:2.8.0$19:Added the -2 "
+	    "reply.@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"type", 5, 0,
-	    "@6$32:Determine the type stored at key@1@A@g@f@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$32:Determine the type stored at key@2@A@h@g@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"unlink", 5, 0,
-	    "@6$93:Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non bl"
-	    "ocking.@1$5:4.0.0@g@f@V$207:O(1) for each key removed regardless of its size. Then the comma"
+	    "@7$93:Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non bl"
+	    "ocking.@2$5:4.0.0@h@g@W$207:O(1) for each key removed regardless of its size. Then the comma"
 	    "nd does O(N) work in a different thread in order to reclaim memory, where N is the number of"
-	    " allocations the deleted objects where composed of.@S*1,%4,@r@k@8@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RM+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    " allocations the deleted objects where composed of.@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RM+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"unsubscribe", 5, 0,
-	    "@6$56:Stop listening for messages posted to the given channels@1@B@g$6:pubsub@V$70:O(N) wher"
-	    "e N is the number of clients already subscribed to a channel.@S*1,%3,@r$7:channel@8@5@e~2,+8"
+	    "@7$56:Stop listening for messages posted to the given channels@2@B@h$6:pubsub@W$70:O(N) wher"
+	    "e N is the number of clients already subscribed to a channel.@T*1,%3,@s$7:channel@9@6@f~2,+8"
 	    ":optional+8:multiple",
 	    "~0,"},
     {"unwatch", 4, 0,
-	    "@6$29:Forget about all watched keys@1$5:2.2.0@g$12:transactions@V@L",
+	    "@7$29:Forget about all watched keys@2$5:2.2.0@h$12:transactions@W@L",
 	    "~0,"},
     {"watch", 5, 0,
-	    "@6$67:Watch the given keys to determine execution of the MULTI/EXEC block@1$5:2.2.0@g$12:tra"
-	    "nsactions@V$19:O(1) for every key.@S*1,%4,@r@k@8@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:-1;@o:1;@q:0;"},
+	    "@7$67:Watch the given keys to determine execution of the MULTI/EXEC block@2$5:2.2.0@h$12:tra"
+	    "nsactions@W$19:O(1) for every key.@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"xack", 5, 0,
-	    "@6$267:Marks a pending message as correctly processed, effectively removing it from the pend"
+	    "@7$267:Marks a pending message as correctly processed, effectively removing it from the pend"
 	    "ing entries list of the consumer group. Return value of the command is the number of message"
-	    "s successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.@1"
-	    "@D@g@4@V$35:O(1) for each message ID processed.@S*3,%3,@r@k@8@k@l:0;%2,@r@g@8@5%3,@r$2:id@8@"
-	    "5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "s successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.@2"
+	    "@D@h@5@W$35:O(1) for each message ID processed.@T*3,%3,@s@l@9@l@m:0;%2,@s@h@9@6%3,@s$2:id@9@"
+	    "6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xadd", 6, 0,
-	    "@6$31:Appends a new entry to a stream@1@D@g@4@V$93:O(1) when adding a new entry, O(N) when t"
-	    "rimming where N being the number of entries evicted.@h~2,*2,@F$80:Added the `NOMKSTREAM` opt"
+	    "@7$31:Appends a new entry to a stream@2@D@h@5@W$93:O(1) when adding a new entry, O(N) when t"
+	    "rimming where N being the number of entries evicted.@i~2,*2,@F$80:Added the `NOMKSTREAM` opt"
 	    "ion, `MINID` trimming strategy and the `LIMIT` option.*2,@G$48:Added support for the `<ms>-*"
-	    "` explicit ID form.@S*5,%3,@r@k@8@k@l:0;%5,@r$10:nomkstream@8@w@7$10:NOMKSTREAM@1@F@e~1,+8:o"
-	    "ptional%4,@r$4:trim@8@U@e~1,+8:optional@S*4,%3,@r$8:strategy@8@u@S*2,%3,@r$6:maxlen@8@w@7$6:"
-	    "MAXLEN%4,@r$5:minid@8@w@7$5:MINID@1@F%4,@r$8:operator@8@u@e~1,+8:optional@S*2,%3,@r$5:equal@"
-	    "8@w@7$1:=%3,@r$13:approximately@8@w@7$1:~%2,@r$9:threshold@8@5%5,@r@X@8@j@7$5:LIMIT@1@F@e~1,"
-	    "+8:optional%3,@r$10:id_or_auto@8@u@S*2,%3,@r$7:auto_id@8@w@7$1:*%2,@r$2:id@8@5%4,@r$11:field"
-	    "_value@8@U@e~1,+8:multiple@S*2,%2,@r$5:field@8@5%2,@r$5:value@8@5",
-	    "~1,%4,$5:notes$65:UPDATE instead of INSERT because of the optional trimming feature@e~2,+2:R"
-	    "W+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "` explicit ID form.@T*5,%3,@s@l@9@l@m:0;%5,@s$10:nomkstream@9@x@8$10:NOMKSTREAM@2@F@f~1,+8:o"
+	    "ptional%4,@s$4:trim@9@V@f~1,+8:optional@T*4,%3,@s$8:strategy@9@v@T*2,%3,@s$6:maxlen@9@x@8$6:"
+	    "MAXLEN%4,@s$5:minid@9@x@8$5:MINID@2@F%4,@s$8:operator@9@v@f~1,+8:optional@T*2,%3,@s$5:equal@"
+	    "9@x@8$1:=%3,@s$13:approximately@9@x@8$1:~%2,@s$9:threshold@9@6%5,@s@Y@9@k@8$5:LIMIT@2@F@f~1,"
+	    "+8:optional%3,@s$10:id_or_auto@9@v@T*2,%3,@s$7:auto_id@9@x@8$1:*%2,@s$2:id@9@6%4,@s$11:field"
+	    "_value@9@V@f~1,+8:multiple@T*2,%2,@s$5:field@9@6%2,@s$5:value@9@6",
+	    "~1,%4,$5:notes$65:UPDATE instead of INSERT because of the optional trimming feature@f~2,+2:R"
+	    "W+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xautoclaim", 6, 0,
-	    "@6$125:Changes (or acquires) ownership of messages in a consumer group, as if the messages w"
-	    "ere delivered to the specified consumer.@1@F@g@4@V$23:O(1) if COUNT is small.@h~1,*2,@G$96:A"
+	    "@7$125:Changes (or acquires) ownership of messages in a consumer group, as if the messages w"
+	    "ere delivered to the specified consumer.@2@F@h@5@W$23:O(1) if COUNT is small.@i~1,*2,@G$96:A"
 	    "dded an element to the reply array, containing deleted entries the command cleared from the "
-	    "PEL@S*7,%3,@r@k@8@k@l:0;%2,@r@g@8@5%2,@r$8:consumer@8@5%2,@r$13:min-idle-time@8@5%2,@r$5:sta"
-	    "rt@8@5%4,@r@X@8@j@7$5:COUNT@e~1,+8:optional%4,@r$6:justid@8@w@7$6:JUSTID@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "PEL@T*7,%3,@s@l@9@l@m:0;%2,@s@h@9@6%2,@s$8:consumer@9@6%2,@s$13:min-idle-time@9@6%2,@s$5:sta"
+	    "rt@9@6%4,@s@Y@9@k@8$5:COUNT@f~1,+8:optional%4,@s$6:justid@9@x@8$6:JUSTID@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xclaim", 5, 0,
-	    "@6$124:Changes (or acquires) ownership of a message in a consumer group, as if the message w"
-	    "as delivered to the specified consumer.@1@D@g@4@V$78:O(log N) with N being the number of mes"
-	    "sages in the PEL of the consumer group.@S*11,%3,@r@k@8@k@l:0;%2,@r@g@8@5%2,@r$8:consumer@8@5"
-	    "%2,@r$13:min-idle-time@8@5%3,@r$2:id@8@5@e~1,+8:multiple%4,@r$2:ms@8@j@7$4:IDLE@e~1,+8:optio"
-	    "nal%4,@r@9@8$9:unix-time@7$4:TIME@e~1,+8:optional%4,@r@X@8@j@7$10:RETRYCOUNT@e~1,+8:optional"
-	    "%4,@r$5:force@8@w@7$5:FORCE@e~1,+8:optional%4,@r$6:justid@8@w@7$6:JUSTID@e~1,+8:optional%4,@"
-	    "r$2:id@8@5@7$6:LASTID@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$124:Changes (or acquires) ownership of a message in a consumer group, as if the message w"
+	    "as delivered to the specified consumer.@2@D@h@5@W$78:O(log N) with N being the number of mes"
+	    "sages in the PEL of the consumer group.@T*11,%3,@s@l@9@l@m:0;%2,@s@h@9@6%2,@s$8:consumer@9@6"
+	    "%2,@s$13:min-idle-time@9@6%3,@s$2:id@9@6@f~1,+8:multiple%4,@s$2:ms@9@k@8$4:IDLE@f~1,+8:optio"
+	    "nal%4,@s$22:unix-time-milliseconds@9$9:unix-time@8$4:TIME@f~1,+8:optional%4,@s@Y@9@k@8$10:RE"
+	    "TRYCOUNT@f~1,+8:optional%4,@s$5:force@9@x@8$5:FORCE@f~1,+8:optional%4,@s$6:justid@9@x@8$6:JU"
+	    "STID@f~1,+8:optional%4,@s$2:id@9@6@8$6:LASTID@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xdel", 5, 0,
-	    "@6$178:Removes the specified entries from the stream. Returns the number of items actually d"
+	    "@7$178:Removes the specified entries from the stream. Returns the number of items actually d"
 	    "eleted, that may be different from the number of IDs passed in case certain IDs do not exist"
-	    ".@1@D@g@4@V$81:O(1) for each single item to delete in the stream, regardless of the stream s"
-	    "ize.@S*2,%3,@r@k@8@k@l:0;%3,@r$2:id@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    ".@2@D@h@5@W$81:O(1) for each single item to delete in the stream, regardless of the stream s"
+	    "ize.@T*2,%3,@s@l@9@l@m:0;%3,@s$2:id@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xgroup", 4, 0,
-	    "@6$40:A container for consumer groups commands@1@D@g@4@V@J",
+	    "@7$40:A container for consumer groups commands@2@D@h@5@W@J",
 	    "~0,"},
     {"xgroup|create", 6, 0,
-	    "@6$24:Create a consumer group.@1@D@g@4@V@L@h~1,*2,@G$40:Added the `entries_read` named argum"
-	    "ent.@S*5,%3,@r@k@8@k@l:0;%2,@r$9:groupname@8@5%3,@r$2:id@8@u@S*2,%2,@r$2:id@8@5%3,@r$6:new_i"
-	    "d@8@w@7$1:$%4,@r$8:mkstream@8@w@7$8:MKSTREAM@e~1,+8:optional%4,@r$12:entries_read@8@j@7$11:E"
-	    "NTRIESREAD@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$24:Create a consumer group.@2@D@h@5@W@L@i~1,*2,@G$40:Added the `entries_read` named argum"
+	    "ent.@T*5,%3,@s@l@9@l@m:0;%2,@s$9:groupname@9@6%3,@s$2:id@9@v@T*2,%2,@s$2:id@9@6%3,@s$6:new_i"
+	    "d@9@x@8$1:$%4,@s$8:mkstream@9@x@8$8:MKSTREAM@f~1,+8:optional%4,@s$12:entries_read@9@k@8$11:E"
+	    "NTRIESREAD@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xgroup|createconsumer", 5, 0,
-	    "@6$38:Create a consumer in a consumer group.@1@F@g@4@V@L@S*3,%3,@r@k@8@k@l:0;%2,@r$9:groupna"
-	    "me@8@5%2,@r$12:consumername@8@5",
-	    "~1,%3,@e~2,+2:RW+6:insert@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$38:Create a consumer in a consumer group.@2@F@h@5@W@L@T*3,%3,@s@l@9@l@m:0;%2,@s$9:groupna"
+	    "me@9@6%2,@s$12:consumername@9@6",
+	    "~1,%3,@f~2,+2:RW+6:insert@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xgroup|delconsumer", 5, 0,
-	    "@6$40:Delete a consumer from a consumer group.@1@D@g@4@V@L@S*3,%3,@r@k@8@k@l:0;%2,@r$9:group"
-	    "name@8@5%2,@r$12:consumername@8@5",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$40:Delete a consumer from a consumer group.@2@D@h@5@W@L@T*3,%3,@s@l@9@l@m:0;%2,@s$9:group"
+	    "name@9@6%2,@s$12:consumername@9@6",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xgroup|destroy", 5, 0,
-	    "@6$25:Destroy a consumer group.@1@D@g@4@V$80:O(N) where N is the number of entries in the gr"
-	    "oup's pending entries list (PEL).@S*2,%3,@r@k@8@k@l:0;%2,@r$9:groupname@8@5",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$25:Destroy a consumer group.@2@D@h@5@W$80:O(N) where N is the number of entries in the gr"
+	    "oup's pending entries list (PEL).@T*2,%3,@s@l@9@l@m:0;%2,@s$9:groupname@9@6",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xgroup|help", 4, 0,
-	    "@6@Q@1@D@g@4@V@L",
+	    "@7@R@2@D@h@5@W@L",
 	    "~0,"},
     {"xgroup|setid", 6, 0,
-	    "@6$61:Set a consumer group to an arbitrary last delivered ID value.@1@D@g@4@V@L@h~1,*2,@G$43"
-	    ":Added the optional `entries_read` argument.@S*4,%3,@r@k@8@k@l:0;%2,@r$9:groupname@8@5%3,@r$"
-	    "2:id@8@u@S*2,%2,@r$2:id@8@5%3,@r$6:new_id@8@w@7$1:$%4,@r$12:entries_read@8@j@7$11:ENTRIESREA"
-	    "D@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$61:Set a consumer group to an arbitrary last delivered ID value.@2@D@h@5@W@L@i~1,*2,@G$43"
+	    ":Added the optional `entries_read` argument.@T*4,%3,@s@l@9@l@m:0;%2,@s$9:groupname@9@6%3,@s$"
+	    "2:id@9@v@T*2,%2,@s$2:id@9@6%3,@s$6:new_id@9@x@8$1:$%4,@s$12:entries_read@9@k@8$11:ENTRIESREA"
+	    "D@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xinfo", 4, 0,
-	    "@6$45:A container for stream introspection commands@1@D@g@4@V@J",
+	    "@7$45:A container for stream introspection commands@2@D@h@5@W@J",
 	    "~0,"},
     {"xinfo|consumers", 5, 0,
-	    "@6$38:List the consumers in a consumer group@1@D@g@4@V@L@S*2,%3,@r@k@8@k@l:0;%2,@r$9:groupna"
-	    "me@8@5",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$38:List the consumers in a consumer group@2@D@h@5@W@L@T*2,%3,@s@l@9@l@m:0;%2,@s$9:groupna"
+	    "me@9@6",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xinfo|groups", 6, 0,
-	    "@6$36:List the consumer groups of a stream@1@D@g@4@V@L@h~1,*2,@G$41:Added the `entries-read`"
-	    " and `lag` fields@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$36:List the consumer groups of a stream@2@D@h@5@W@L@i~1,*2,@G$41:Added the `entries-read`"
+	    " and `lag` fields@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xinfo|help", 4, 0,
-	    "@6@Q@1@D@g@4@V@L",
+	    "@7@R@2@D@h@5@W@L",
 	    "~0,"},
     {"xinfo|stream", 6, 0,
-	    "@6$30:Get information about a stream@1@D@g@4@V@L@h~2,*2,@E$26:Added the `FULL` modifier.*2,@"
+	    "@7$30:Get information about a stream@2@D@h@5@W@L@i~2,*2,@E$26:Added the `FULL` modifier.*2,@"
 	    "G$109:Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries"
-	    "-read` and `lag` fields@S*2,%3,@r@k@8@k@l:0;%5,@r$4:full@8@U@7$4:FULL@e~1,+8:optional@S*1,%4"
-	    ",@r@X@8@j@7$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "-read` and `lag` fields@T*2,%3,@s@l@9@l@m:0;%5,@s$4:full@9@V@8$4:FULL@f~1,+8:optional@T*1,%4"
+	    ",@s@Y@9@k@8$5:COUNT@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xlen", 5, 0,
-	    "@6$40:Return the number of entries in a stream@1@D@g@4@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$40:Return the number of entries in a stream@2@D@h@5@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xpending", 6, 0,
-	    "@6$131:Return information and entries from a stream consumer group pending entries list, tha"
-	    "t are messages fetched but never acknowledged.@1@D@g@4@V$364:O(N) with N being the number of"
+	    "@7$131:Return information and entries from a stream consumer group pending entries list, tha"
+	    "t are messages fetched but never acknowledged.@2@D@h@5@W$364:O(N) with N being the number of"
 	    " elements returned, so asking for a small fixed number of entries per call is O(1). O(M), wh"
 	    "ere M is the total number of entries scanned when used with the IDLE filter. When the comman"
 	    "d returns just the summary and the list of consumers is small, it runs in O(1) time; otherwi"
-	    "se, an additional O(N) time for iterating every consumer.@h~1,*2,@F$54:Added the `IDLE` opti"
-	    "on and exclusive range intervals.@S*3,%3,@r@k@8@k@l:0;%2,@r@g@8@5%4,@r$7:filters@8@U@e~1,+8:"
-	    "optional@S*5,%5,@r$13:min-idle-time@8@j@7$4:IDLE@1@F@e~1,+8:optional%2,@r$5:start@8@5%2,@r$3"
-	    ":end@8@5%2,@r@X@8@j%3,@r$8:consumer@8@5@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "se, an additional O(N) time for iterating every consumer.@i~1,*2,@F$54:Added the `IDLE` opti"
+	    "on and exclusive range intervals.@T*3,%3,@s@l@9@l@m:0;%2,@s@h@9@6%4,@s$7:filters@9@V@f~1,+8:"
+	    "optional@T*5,%5,@s$13:min-idle-time@9@k@8$4:IDLE@2@F@f~1,+8:optional%2,@s$5:start@9@6%2,@s$3"
+	    ":end@9@6%2,@s@Y@9@k%3,@s$8:consumer@9@6@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xrange", 6, 0,
-	    "@6$84:Return a range of elements in a stream, with IDs matching the specified IDs interval@1"
-	    "@D@g@4@V$158:O(N) with N being the number of elements being returned. If N is constant (e.g."
-	    " always asking for the first 10 elements with COUNT), you can consider it O(1).@h~1,*2,@F$23"
-	    ":Added exclusive ranges.@S*4,%3,@r@k@8@k@l:0;%2,@r$5:start@8@5%2,@r$3:end@8@5%4,@r@X@8@j@7$5"
-	    ":COUNT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$84:Return a range of elements in a stream, with IDs matching the specified IDs interval@2"
+	    "@D@h@5@W$158:O(N) with N being the number of elements being returned. If N is constant (e.g."
+	    " always asking for the first 10 elements with COUNT), you can consider it O(1).@i~1,*2,@F$23"
+	    ":Added exclusive ranges.@T*4,%3,@s@l@9@l@m:0;%2,@s$5:start@9@6%2,@s$3:end@9@6%4,@s@Y@9@k@8$5"
+	    ":COUNT@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xread", 5, 0,
-	    "@6$129:Return never seen elements in multiple streams, with IDs greater than the ones report"
-	    "ed by the caller for each stream. Can block.@1@D@g@4@V$272:For each stream mentioned: O(N) w"
+	    "@7$129:Return never seen elements in multiple streams, with IDs greater than the ones report"
+	    "ed by the caller for each stream. Can block.@2@D@h@5@W$272:For each stream mentioned: O(N) w"
 	    "ith N being the number of elements being returned, it means that XREAD-ing with a fixed COUN"
 	    "T is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serv"
-	    "e the M clients blocked on the stream getting new data.@S*3,%4,@r@X@8@j@7$5:COUNT@e~1,+8:opt"
-	    "ional%4,@r$12:milliseconds@8@j@7$5:BLOCK@e~1,+8:optional%4,@r$7:streams@8@U@7$7:STREAMS@S*2,"
-	    "%4,@r@k@8@k@l:0;@e~1,+8:multiple%3,@r$2:id@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8$7:keyword@3%2,$7:keyword$7:STREAMS$9:startfrom:1;@c%2,@8@x@"
-	    "3%3,@p:-1;@o:1;@q:2;"},
+	    "e the M clients blocked on the stream getting new data.@T*3,%4,@s@Y@9@k@8$5:COUNT@f~1,+8:opt"
+	    "ional%4,@s$12:milliseconds@9@k@8$5:BLOCK@f~1,+8:optional%4,@s$7:streams@9@V@8$7:STREAMS@T*2,"
+	    "%4,@s@l@9@l@m:0;@f~1,+8:multiple%3,@s$2:id@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9$7:keyword@4%2,$7:keyword$7:STREAMS$9:startfrom:1;@d%2,@9@y@"
+	    "4%3,@q:-1;@p:1;@r:2;"},
     {"xreadgroup", 5, 0,
-	    "@6$134:Return new entries from a stream using a consumer group, or access the history of the"
-	    " pending entries for a given consumer. Can block.@1@D@g@4@V$321:For each stream mentioned: O"
+	    "@7$134:Return new entries from a stream using a consumer group, or access the history of the"
+	    " pending entries for a given consumer. Can block.@2@D@h@5@W$321:For each stream mentioned: O"
 	    "(M) with M being the number of elements returned. If M is constant (e.g. always asking for t"
 	    "he first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROU"
 	    "P blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream "
-	    "getting new data.@S*5,%4,@r$14:group_consumer@8@U@7$5:GROUP@S*2,%2,@r@g@8@5%2,@r$8:consumer@"
-	    "8@5%4,@r@X@8@j@7$5:COUNT@e~1,+8:optional%4,@r$12:milliseconds@8@j@7$5:BLOCK@e~1,+8:optional%"
-	    "4,@r$5:noack@8@w@7$5:NOACK@e~1,+8:optional%4,@r$7:streams@8@U@7$7:STREAMS@S*2,%4,@r@k@8@k@l:"
-	    "0;@e~1,+8:multiple%3,@r$2:id@8@5@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8$7:keyword@3%2,$7:keyword$7:STREAMS$9:startfrom:4;@c%2,@8@x@"
-	    "3%3,@p:-1;@o:1;@q:2;"},
+	    "getting new data.@T*5,%4,@s$14:group_consumer@9@V@8$5:GROUP@T*2,%2,@s@h@9@6%2,@s$8:consumer@"
+	    "9@6%4,@s@Y@9@k@8$5:COUNT@f~1,+8:optional%4,@s$12:milliseconds@9@k@8$5:BLOCK@f~1,+8:optional%"
+	    "4,@s$5:noack@9@x@8$5:NOACK@f~1,+8:optional%4,@s$7:streams@9@V@8$7:STREAMS@T*2,%4,@s@l@9@l@m:"
+	    "0;@f~1,+8:multiple%3,@s$2:id@9@6@f~1,+8:multiple",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9$7:keyword@4%2,$7:keyword$7:STREAMS$9:startfrom:4;@d%2,@9@y@"
+	    "4%3,@q:-1;@p:1;@r:2;"},
     {"xrevrange", 6, 0,
-	    "@6$151:Return a range of elements in a stream, with IDs matching the specified IDs interval,"
-	    " in reverse order (from greater to smaller IDs) compared to XRANGE@1@D@g@4@V$152:O(N) with N"
+	    "@7$151:Return a range of elements in a stream, with IDs matching the specified IDs interval,"
+	    " in reverse order (from greater to smaller IDs) compared to XRANGE@2@D@h@5@W$152:O(N) with N"
 	    " being the number of elements returned. If N is constant (e.g. always asking for the first 1"
-	    "0 elements with COUNT), you can consider it O(1).@h~1,*2,@F$23:Added exclusive ranges.@S*4,%"
-	    "3,@r@k@8@k@l:0;%2,@r$3:end@8@5%2,@r$5:start@8@5%4,@r@X@8@j@7$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "0 elements with COUNT), you can consider it O(1).@i~1,*2,@F$23:Added exclusive ranges.@T*4,%"
+	    "3,@s@l@9@l@m:0;%2,@s$3:end@9@6%2,@s$5:start@9@6%4,@s@Y@9@k@8$5:COUNT@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xsetid", 6, 0,
-	    "@6$49:An internal command for replicating stream values@1@D@g@4@V@L@h~1,*2,@G$63:Added the `"
-	    "entries_added` and `max_deleted_entry_id` arguments.@S*4,%3,@r@k@8@k@l:0;%2,@r$7:last-id@8@5"
-	    "%5,@r$13:entries_added@8@j@7$12:ENTRIESADDED@1@G@e~1,+8:optional%5,@r$20:max_deleted_entry_i"
-	    "d@8@5@7$12:MAXDELETEDID@1@G@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$49:An internal command for replicating stream values@2@D@h@5@W@L@i~1,*2,@G$63:Added the `"
+	    "entries_added` and `max_deleted_entry_id` arguments.@T*4,%3,@s@l@9@l@m:0;%2,@s$7:last-id@9@6"
+	    "%5,@s$13:entries_added@9@k@8$12:ENTRIESADDED@2@G@f~1,+8:optional%5,@s$20:max_deleted_entry_i"
+	    "d@9@6@8$12:MAXDELETEDID@2@G@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"xtrim", 6, 0,
-	    "@6$67:Trims the stream to (approximately if '~' is passed) a certain size@1@D@g@4@V$208:O(N)"
+	    "@7$67:Trims the stream to (approximately if '~' is passed) a certain size@2@D@h@5@W$208:O(N)"
 	    ", with N being the number of evicted entries. Constant times are very small however, since e"
 	    "ntries are organized in macro nodes containing multiple entries that can be released with a "
-	    "single deallocation.@h~1,*2,@F$59:Added the `MINID` trimming strategy and the `LIMIT` option"
-	    ".@S*2,%3,@r@k@8@k@l:0;%3,@r$4:trim@8@U@S*4,%3,@r$8:strategy@8@u@S*2,%3,@r$6:maxlen@8@w@7$6:M"
-	    "AXLEN%4,@r$5:minid@8@w@7$5:MINID@1@F%4,@r$8:operator@8@u@e~1,+8:optional@S*2,%3,@r$5:equal@8"
-	    "@w@7$1:=%3,@r$13:approximately@8@w@7$1:~%2,@r$9:threshold@8@5%5,@r@X@8@j@7$5:LIMIT@1@F@e~1,+"
+	    "single deallocation.@i~1,*2,@F$59:Added the `MINID` trimming strategy and the `LIMIT` option"
+	    ".@T*2,%3,@s@l@9@l@m:0;%3,@s$4:trim@9@V@T*4,%3,@s$8:strategy@9@v@T*2,%3,@s$6:maxlen@9@x@8$6:M"
+	    "AXLEN%4,@s$5:minid@9@x@8$5:MINID@2@F%4,@s$8:operator@9@v@f~1,+8:optional@T*2,%3,@s$5:equal@9"
+	    "@x@8$1:=%3,@s$13:approximately@9@x@8$1:~%2,@s$9:threshold@9@6%5,@s@Y@9@k@8$5:LIMIT@2@F@f~1,+"
 	    "8:optional",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zadd", 6, 0,
-	    "@6$81:Add one or more members to a sorted set, or update its score if it already exists@1$5:"
-	    "1.2.0@g@2@V$83:O(log(N)) for each item added, where N is the number of elements in the sorte"
-	    "d set.@h~3,*2,$5:2.4.0$26:Accepts multiple elements.*2,$5:3.0.2$46:Added the `XX`, `NX`, `CH"
-	    "` and `INCR` options.*2,@F$32:Added the `GT` and `LT` options.@S*6,%3,@r@k@8@k@l:0;%5,@r$9:c"
-	    "ondition@8@u@1$5:3.0.2@e~1,+8:optional@S*2,%3,@r$2:nx@8@w@7$2:NX%3,@r$2:xx@8@w@7$2:XX%5,@r$1"
-	    "0:comparison@8@u@1@F@e~1,+8:optional@S*2,%3,@r$2:gt@8@w@7$2:GT%3,@r$2:lt@8@w@7$2:LT%5,@r$6:c"
-	    "hange@8@w@7$2:CH@1$5:3.0.2@e~1,+8:optional%5,@r$9:increment@8@w@7$4:INCR@1$5:3.0.2@e~1,+8:op"
-	    "tional%4,@r$12:score_member@8@U@e~1,+8:multiple@S*2,%2,@r$5:score@8@b%2,@r$6:member@8@5",
-	    "~1,%3,@e~2,+2:RW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$81:Add one or more members to a sorted set, or update its score if it already exists@2$5:"
+	    "1.2.0@h@3@W$83:O(log(N)) for each item added, where N is the number of elements in the sorte"
+	    "d set.@i~3,*2,$5:2.4.0$26:Accepts multiple elements.*2,$5:3.0.2$46:Added the `XX`, `NX`, `CH"
+	    "` and `INCR` options.*2,@F$32:Added the `GT` and `LT` options.@T*6,%3,@s@l@9@l@m:0;%5,@s$9:c"
+	    "ondition@9@v@2$5:3.0.2@f~1,+8:optional@T*2,%3,@s$2:nx@9@x@8$2:NX%3,@s$2:xx@9@x@8$2:XX%5,@s$1"
+	    "0:comparison@9@v@2@F@f~1,+8:optional@T*2,%3,@s$2:gt@9@x@8$2:GT%3,@s$2:lt@9@x@8$2:LT%5,@s$6:c"
+	    "hange@9@x@8$2:CH@2$5:3.0.2@f~1,+8:optional%5,@s$9:increment@9@x@8$4:INCR@2$5:3.0.2@f~1,+8:op"
+	    "tional%4,@s$12:score_member@9@V@f~1,+8:multiple@T*2,%2,@s$5:score@9@c%2,@s$6:member@9@6",
+	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zcard", 5, 0,
-	    "@6$41:Get the number of members in a sorted set@1$5:1.2.0@g@2@V@L@S*1,%3,@r@k@8@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Get the number of members in a sorted set@2$5:1.2.0@h@3@W@L@T*1,%3,@s@l@9@l@m:0;",
+	    "~1,%3,@f~1,+2:RO@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zcount", 5, 0,
-	    "@6$69:Count the members in a sorted set with scores within the given values@1@B@g@2@V@O@S*3,"
-	    "%3,@r@k@8@k@l:0;%2,@r$3:min@8@b%2,@r$3:max@8@b",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$69:Count the members in a sorted set with scores within the given values@2@B@h@3@W@P@T*3,"
+	    "%3,@s@l@9@l@m:0;%2,@s$3:min@9@c%2,@s$3:max@9@c",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zdiff", 5, 0,
-	    "@6$29:Subtract multiple sorted sets@1@F@g@2@V$155:O(L + (N-K)log(N)) worst case where L is t"
+	    "@7$29:Subtract multiple sorted sets@2@F@h@3@W$155:O(L + (N-K)log(N)) worst case where L is t"
 	    "he total number of elements in all the sets, N is the size of the first set, and K is the si"
-	    "ze of the result set.@S*3,%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple%4,@r$10:withscores@8@w"
-	    "@7$10:WITHSCORES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "ze of the result set.@T*3,%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple%4,@s$10:withscores@9@x"
+	    "@8$10:WITHSCORES@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"zdiffstore", 5, 0,
-	    "@6$77:Subtract multiple sorted sets and store the resulting sorted set in a new key@1@F@g@2@"
-	    "V$155:O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets,"
-	    " N is the size of the first set, and K is the size of the result set.@S*3,%3,@r@Z@8@k@l:0;%2"
-	    ",@r@s@8@j%4,@r@k@8@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "@7$77:Subtract multiple sorted sets and store the resulting sorted set in a new key@2@F@h@3@"
+	    "W$155:O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets,"
+	    " N is the size of the first set, and K is the size of the result set.@T*3,%3,@s@a@9@l@m:0;%2"
+	    ",@s@t@9@k%4,@s@l@9@l@m:1;@f~1,+8:multiple",
+	    "~2,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:RO+6:acc"
+	    "ess@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"zincrby", 5, 0,
-	    "@6$47:Increment the score of a member in a sorted set@1$5:1.2.0@g@2@V$62:O(log(N)) where N i"
-	    "s the number of elements in the sorted set.@S*3,%3,@r@k@8@k@l:0;%2,@r$9:increment@8@j%2,@r$6"
-	    ":member@8@5",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$47:Increment the score of a member in a sorted set@2$5:1.2.0@h@3@W$62:O(log(N)) where N i"
+	    "s the number of elements in the sorted set.@T*3,%3,@s@l@9@l@m:0;%2,@s$9:increment@9@k%2,@s$6"
+	    ":member@9@6",
+	    "~1,%3,@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zinter", 5, 0,
-	    "@6$30:Intersect multiple sorted sets@1@F@g@2@V$177:O(N*K)+O(M*log(M)) worst case with N bein"
+	    "@7$30:Intersect multiple sorted sets@2@F@h@3@W$177:O(N*K)+O(M*log(M)) worst case with N bein"
 	    "g the smallest input sorted set, K being the number of input sorted sets and M being the num"
-	    "ber of elements in the resulting sorted set.@S*5,%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple"
-	    "%4,@r$6:weight@8@j@7$7:WEIGHTS@e~2,+8:optional+8:multiple%5,@r$9:aggregate@8@u@7$9:AGGREGATE"
-	    "@e~1,+8:optional@S*3,%3,@r$3:sum@8@w@7$3:SUM%3,@r$3:min@8@w@7$3:MIN%3,@r$3:max@8@w@7$3:MAX%4"
-	    ",@r$10:withscores@8@w@7$10:WITHSCORES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "ber of elements in the resulting sorted set.@T*5,%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple"
+	    "%4,@s$6:weight@9@k@8$7:WEIGHTS@f~2,+8:optional+8:multiple%5,@s$9:aggregate@9@v@8$9:AGGREGATE"
+	    "@f~1,+8:optional@T*3,%3,@s$3:sum@9@x@8$3:SUM%3,@s$3:min@9@x@8$3:MIN%3,@s$3:max@9@x@8$3:MAX%4"
+	    ",@s$10:withscores@9@x@8$10:WITHSCORES@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"zintercard", 5, 0,
-	    "@6$71:Intersect multiple sorted sets and return the cardinality of the result@1@G@g@2@V$102:"
+	    "@7$71:Intersect multiple sorted sets and return the cardinality of the result@2@G@h@3@W$102:"
 	    "O(N*K) worst case with N being the smallest input sorted set, K being the number of input so"
-	    "rted sets.@S*3,%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple%4,@r@q@8@j@7$5:LIMIT@e~1,+8:optio"
+	    "rted sets.@T*3,%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple%4,@s@r@9@k@8$5:LIMIT@f~1,+8:optio"
 	    "nal",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"zinterstore", 5, 0,
-	    "@6$78:Intersect multiple sorted sets and store the resulting sorted set in a new key@1@B@g@2"
-	    "@V$177:O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the"
+	    "@7$78:Intersect multiple sorted sets and store the resulting sorted set in a new key@2@B@h@3"
+	    "@W$177:O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the"
 	    " number of input sorted sets and M being the number of elements in the resulting sorted set."
-	    "@S*5,%3,@r@Z@8@k@l:0;%2,@r@s@8@j%4,@r@k@8@k@l:1;@e~1,+8:multiple%4,@r$6:weight@8@j@7$7:WEIGH"
-	    "TS@e~2,+8:optional+8:multiple%5,@r$9:aggregate@8@u@7$9:AGGREGATE@e~1,+8:optional@S*3,%3,@r$3"
-	    ":sum@8@w@7$3:SUM%3,@r$3:min@8@w@7$3:MIN%3,@r$3:max@8@w@7$3:MAX",
-	    "~2,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "@T*5,%3,@s@a@9@l@m:0;%2,@s@t@9@k%4,@s@l@9@l@m:1;@f~1,+8:multiple%4,@s$6:weight@9@k@8$7:WEIGH"
+	    "TS@f~2,+8:optional+8:multiple%5,@s$9:aggregate@9@v@8$9:AGGREGATE@f~1,+8:optional@T*3,%3,@s$3"
+	    ":sum@9@x@8$3:SUM%3,@s$3:min@9@x@8$3:MIN%3,@s$3:max@9@x@8$3:MAX",
+	    "~2,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:RO+6:acc"
+	    "ess@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"zlexcount", 5, 0,
-	    "@6$81:Count the number of members in a sorted set between a given lexicographical range@1$5:"
-	    "2.8.9@g@2@V@O@S*3,%3,@r@k@8@k@l:0;%2,@r$3:min@8@5%2,@r$3:max@8@5",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$81:Count the number of members in a sorted set between a given lexicographical range@2$5:"
+	    "2.8.9@h@3@W@P@T*3,%3,@s@l@9@l@m:0;%2,@s$3:min@9@6%2,@s$3:max@9@6",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zmpop", 5, 0,
-	    "@6$53:Remove and return members with scores in a sorted set@1@G@g@2@V$151:O(K) + O(M*log(N))"
+	    "@7$53:Remove and return members with scores in a sorted set@2@G@h@3@W$151:O(K) + O(M*log(N))"
 	    " where K is the number of provided keys, N being the number of elements in the sorted set, a"
-	    "nd M being the number of elements popped.@S*4,%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple%3,"
-	    "@r$5:where@8@u@S*2,%3,@r$3:min@8@w@7$3:MIN%3,@r$3:max@8@w@7$3:MAX%4,@r@X@8@j@7$5:COUNT@e~1,+"
+	    "nd M being the number of elements popped.@T*4,%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple%3,"
+	    "@s$5:where@9@v@T*2,%3,@s$3:min@9@x@8$3:MIN%3,@s$3:max@9@x@8$3:MAX%4,@s@Y@9@k@8$5:COUNT@f~1,+"
 	    "8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"zmscore", 5, 0,
-	    "@6$63:Get the score associated with the given members in a sorted set@1@F@g@2@V$54:O(N) wher"
-	    "e N is the number of members being requested.@S*2,%3,@r@k@8@k@l:0;%3,@r$6:member@8@5@e~1,+8:"
+	    "@7$63:Get the score associated with the given members in a sorted set@2@F@h@3@W$54:O(N) wher"
+	    "e N is the number of members being requested.@T*2,%3,@s@l@9@l@m:0;%3,@s$6:member@9@6@f~1,+8:"
 	    "multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zpopmax", 5, 0,
-	    "@6$65:Remove and return members with the highest scores in a sorted set@1@D@g@2@V$109:O(log("
+	    "@7$65:Remove and return members with the highest scores in a sorted set@2@D@h@3@W$109:O(log("
 	    "N)*M) with N being the number of elements in the sorted set, and M being the number of eleme"
-	    "nts popped.@S*2,%3,@r@k@8@k@l:0;%3,@r@X@8@j@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "nts popped.@T*2,%3,@s@l@9@l@m:0;%3,@s@Y@9@k@f~1,+8:optional",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zpopmin", 5, 0,
-	    "@6$64:Remove and return members with the lowest scores in a sorted set@1@D@g@2@V$109:O(log(N"
+	    "@7$64:Remove and return members with the lowest scores in a sorted set@2@D@h@3@W$109:O(log(N"
 	    ")*M) with N being the number of elements in the sorted set, and M being the number of elemen"
-	    "ts popped.@S*2,%3,@r@k@8@k@l:0;%3,@r@X@8@j@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "ts popped.@T*2,%3,@s@l@9@l@m:0;%3,@s@Y@9@k@f~1,+8:optional",
+	    "~1,%3,@f~3,+2:RW+6:access+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrandmember", 5, 0,
-	    "@6$53:Get one or multiple random elements from a sorted set@1@F@g@2@V$47:O(N) where N is the"
-	    " number of elements returned@S*2,%3,@r@k@8@k@l:0;%4,@r$7:options@8@U@e~1,+8:optional@S*2,%2,"
-	    "@r@X@8@j%4,@r$10:withscores@8@w@7$10:WITHSCORES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$53:Get one or multiple random elements from a sorted set@2@F@h@3@W$47:O(N) where N is the"
+	    " number of elements returned@T*2,%3,@s@l@9@l@m:0;%4,@s$7:options@9@V@f~1,+8:optional@T*2,%2,"
+	    "@s@Y@9@k%4,@s$10:withscores@9@x@8$10:WITHSCORES@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrange", 6, 0,
-	    "@6$41:Return a range of members in a sorted set@1$5:1.2.0@g@2@V$104:O(log(N)+M) with N being"
-	    " the number of elements in the sorted set and M the number of elements returned.@h~1,*2,@F$5"
-	    "6:Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.@S*7,%3,@r@k@8@k@l:0;%2,@r$5:start"
-	    "@8@5%2,@r$4:stop@8@5%5,@r$6:sortby@8@u@1@F@e~1,+8:optional@S*2,%3,@r$7:byscore@8@w@7$7:BYSCO"
-	    "RE%3,@r$5:bylex@8@w@7$5:BYLEX%5,@r$3:rev@8@w@7$3:REV@1@F@e~1,+8:optional%6,@r@t@8@U@7$5:LIMI"
-	    "T@1@F@e~1,+8:optional@S*2,%2,@r$6:offset@8@j%2,@r@X@8@j%4,@r$10:withscores@8@w@7$10:WITHSCOR"
-	    "ES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Return a range of members in a sorted set@2$5:1.2.0@h@3@W$104:O(log(N)+M) with N being"
+	    " the number of elements in the sorted set and M the number of elements returned.@i~1,*2,@F$5"
+	    "6:Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.@T*7,%3,@s@l@9@l@m:0;%2,@s$5:start"
+	    "@9@6%2,@s$4:stop@9@6%5,@s$6:sortby@9@v@2@F@f~1,+8:optional@T*2,%3,@s$7:byscore@9@x@8$7:BYSCO"
+	    "RE%3,@s$5:bylex@9@x@8$5:BYLEX%5,@s$3:rev@9@x@8$3:REV@2@F@f~1,+8:optional%6,@s@u@9@V@8$5:LIMI"
+	    "T@2@F@f~1,+8:optional@T*2,%2,@s$6:offset@9@k%2,@s@Y@9@k%4,@s$10:withscores@9@x@8$10:WITHSCOR"
+	    "ES@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrangebylex", 8, 0,
-	    "@6$67:Return a range of members in a sorted set, by lexicographical range@1$5:2.8.9@g@2@V@P@"
-	    "a~1,+10:deprecated@Y@F@y$34:`ZRANGE` with the `BYLEX` argument@S*4,%3,@r@k@8@k@l:0;%2,@r$3:m"
-	    "in@8@5%2,@r$3:max@8@5%5,@r@t@8@U@7$5:LIMIT@e~1,+8:optional@S*2,%2,@r$6:offset@8@j%2,@r@X@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$67:Return a range of members in a sorted set, by lexicographical range@2$5:2.8.9@h@3@W@Q@"
+	    "b~1,+10:deprecated@Z@F@z$34:`ZRANGE` with the `BYLEX` argument@T*4,%3,@s@l@9@l@m:0;%2,@s$3:m"
+	    "in@9@6%2,@s$3:max@9@6%5,@s@u@9@V@8$5:LIMIT@f~1,+8:optional@T*2,%2,@s$6:offset@9@k%2,@s@Y@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrangebyscore", 9, 0,
-	    "@6$51:Return a range of members in a sorted set, by score@1$5:1.0.5@g@2@V@P@a~1,+10:deprecat"
-	    "ed@Y@F@y$36:`ZRANGE` with the `BYSCORE` argument@h~1,*2,@B$32:Added the `WITHSCORES` modifie"
-	    "r.@S*5,%3,@r@k@8@k@l:0;%2,@r$3:min@8@b%2,@r$3:max@8@b%5,@r$10:withscores@8@w@7$10:WITHSCORES"
-	    "@1@B@e~1,+8:optional%5,@r@t@8@U@7$5:LIMIT@e~1,+8:optional@S*2,%2,@r$6:offset@8@j%2,@r@X@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$51:Return a range of members in a sorted set, by score@2$5:1.0.5@h@3@W@Q@b~1,+10:deprecat"
+	    "ed@Z@F@z$36:`ZRANGE` with the `BYSCORE` argument@i~1,*2,@B$32:Added the `WITHSCORES` modifie"
+	    "r.@T*5,%3,@s@l@9@l@m:0;%2,@s$3:min@9@c%2,@s$3:max@9@c%5,@s$10:withscores@9@x@8$10:WITHSCORES"
+	    "@2@B@f~1,+8:optional%5,@s@u@9@V@8$5:LIMIT@f~1,+8:optional@T*2,%2,@s$6:offset@9@k%2,@s@Y@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrangestore", 5, 0,
-	    "@6$57:Store a range of members from sorted set into another key@1@F@g@2@V$127:O(log(N)+M) wi"
+	    "@7$57:Store a range of members from sorted set into another key@2@F@h@3@W$127:O(log(N)+M) wi"
 	    "th N being the number of elements in the sorted set and M the number of elements stored into"
-	    " the destination key.@S*7,%3,@r$3:dst@8@k@l:0;%3,@r$3:src@8@k@l:1;%2,@r$3:min@8@5%2,@r$3:max"
-	    "@8@5%4,@r$6:sortby@8@u@e~1,+8:optional@S*2,%3,@r$7:byscore@8@w@7$7:BYSCORE%3,@r$5:bylex@8@w@"
-	    "7$5:BYLEX%4,@r$3:rev@8@w@7$3:REV@e~1,+8:optional%5,@r@t@8@U@7$5:LIMIT@e~1,+8:optional@S*2,%2"
-	    ",@r$6:offset@8@j%2,@r@X@8@j",
-	    "~2,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@T%2,@8@i@3%1,@i:2;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    " the destination key.@T*7,%3,@s$3:dst@9@l@m:0;%3,@s$3:src@9@l@m:1;%2,@s$3:min@9@6%2,@s$3:max"
+	    "@9@6%4,@s$6:sortby@9@v@f~1,+8:optional@T*2,%3,@s$7:byscore@9@x@8$7:BYSCORE%3,@s$5:bylex@9@x@"
+	    "8$5:BYLEX%4,@s$3:rev@9@x@8$3:REV@f~1,+8:optional%5,@s@u@9@V@8$5:LIMIT@f~1,+8:optional@T*2,%2"
+	    ",@s$6:offset@9@k%2,@s@Y@9@k",
+	    "~2,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:RO+6:acc"
+	    "ess@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrank", 5, 0,
-	    "@6$47:Determine the index of a member in a sorted set@1@B@g@2@V$9:O(log(N))@S*2,%3,@r@k@8@k@"
-	    "l:0;%2,@r$6:member@8@5",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$47:Determine the index of a member in a sorted set@2@B@h@3@W$9:O(log(N))@T*2,%3,@s@l@9@l@"
+	    "m:0;%2,@s$6:member@9@6",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrem", 6, 0,
-	    "@6$44:Remove one or more members from a sorted set@1$5:1.2.0@g@2@V$109:O(M*log(N)) with N be"
-	    "ing the number of elements in the sorted set and M the number of elements to be removed.@h~1"
-	    ",*2,$5:2.4.0$26:Accepts multiple elements.@S*2,%3,@r@k@8@k@l:0;%3,@r$6:member@8@5@e~1,+8:mul"
+	    "@7$44:Remove one or more members from a sorted set@2$5:1.2.0@h@3@W$109:O(M*log(N)) with N be"
+	    "ing the number of elements in the sorted set and M the number of elements to be removed.@i~1"
+	    ",*2,$5:2.4.0$26:Accepts multiple elements.@T*2,%3,@s@l@9@l@m:0;%3,@s$6:member@9@6@f~1,+8:mul"
 	    "tiple",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zremrangebylex", 5, 0,
-	    "@6$74:Remove all members in a sorted set between the given lexicographical range@1$5:2.8.9@g"
-	    "@2@V$120:O(log(N)+M) with N being the number of elements in the sorted set and M the number "
-	    "of elements removed by the operation.@S*3,%3,@r@k@8@k@l:0;%2,@r$3:min@8@5%2,@r$3:max@8@5",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$74:Remove all members in a sorted set between the given lexicographical range@2$5:2.8.9@h"
+	    "@3@W$120:O(log(N)+M) with N being the number of elements in the sorted set and M the number "
+	    "of elements removed by the operation.@T*3,%3,@s@l@9@l@m:0;%2,@s$3:min@9@6%2,@s$3:max@9@6",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zremrangebyrank", 5, 0,
-	    "@6$59:Remove all members in a sorted set within the given indexes@1@B@g@2@V$120:O(log(N)+M) "
+	    "@7$59:Remove all members in a sorted set within the given indexes@2@B@h@3@W$120:O(log(N)+M) "
 	    "with N being the number of elements in the sorted set and M the number of elements removed b"
-	    "y the operation.@S*3,%3,@r@k@8@k@l:0;%2,@r$5:start@8@j%2,@r$4:stop@8@j",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "y the operation.@T*3,%3,@s@l@9@l@m:0;%2,@s$5:start@9@k%2,@s$4:stop@9@k",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zremrangebyscore", 5, 0,
-	    "@6$58:Remove all members in a sorted set within the given scores@1$5:1.2.0@g@2@V$120:O(log(N"
+	    "@7$58:Remove all members in a sorted set within the given scores@2$5:1.2.0@h@3@W$120:O(log(N"
 	    ")+M) with N being the number of elements in the sorted set and M the number of elements remo"
-	    "ved by the operation.@S*3,%3,@r@k@8@k@l:0;%2,@r$3:min@8@b%2,@r$3:max@8@b",
-	    "~1,%3,@e~2,+2:RW+6:delete@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "ved by the operation.@T*3,%3,@s@l@9@l@m:0;%2,@s$3:min@9@c%2,@s$3:max@9@c",
+	    "~1,%3,@f~2,+2:RW+6:delete@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrevrange", 8, 0,
-	    "@6$89:Return a range of members in a sorted set, by index, with scores ordered from high to "
-	    "low@1$5:1.2.0@g@2@V$104:O(log(N)+M) with N being the number of elements in the sorted set an"
-	    "d M the number of elements returned.@a~1,+10:deprecated@Y@F@y$32:`ZRANGE` with the `REV` arg"
-	    "ument@S*4,%3,@r@k@8@k@l:0;%2,@r$5:start@8@j%2,@r$4:stop@8@j%4,@r$10:withscores@8@w@7$10:WITH"
-	    "SCORES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$89:Return a range of members in a sorted set, by index, with scores ordered from high to "
+	    "low@2$5:1.2.0@h@3@W$104:O(log(N)+M) with N being the number of elements in the sorted set an"
+	    "d M the number of elements returned.@b~1,+10:deprecated@Z@F@z$32:`ZRANGE` with the `REV` arg"
+	    "ument@T*4,%3,@s@l@9@l@m:0;%2,@s$5:start@9@k%2,@s$4:stop@9@k%4,@s$10:withscores@9@x@8$10:WITH"
+	    "SCORES@f~1,+8:optional",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrevrangebylex", 8, 0,
-	    "@6$106:Return a range of members in a sorted set, by lexicographical range, ordered from hig"
-	    "her to lower strings.@1$5:2.8.9@g@2@V@P@a~1,+10:deprecated@Y@F@y$45:`ZRANGE` with the `REV` "
-	    "and `BYLEX` arguments@S*4,%3,@r@k@8@k@l:0;%2,@r$3:max@8@5%2,@r$3:min@8@5%5,@r@t@8@U@7$5:LIMI"
-	    "T@e~1,+8:optional@S*2,%2,@r$6:offset@8@j%2,@r@X@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$106:Return a range of members in a sorted set, by lexicographical range, ordered from hig"
+	    "her to lower strings.@2$5:2.8.9@h@3@W@Q@b~1,+10:deprecated@Z@F@z$45:`ZRANGE` with the `REV` "
+	    "and `BYLEX` arguments@T*4,%3,@s@l@9@l@m:0;%2,@s$3:max@9@6%2,@s$3:min@9@6%5,@s@u@9@V@8$5:LIMI"
+	    "T@f~1,+8:optional@T*2,%2,@s$6:offset@9@k%2,@s@Y@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrevrangebyscore", 9, 0,
-	    "@6$89:Return a range of members in a sorted set, by score, with scores ordered from high to "
-	    "low@1$5:2.2.0@g@2@V@P@a~1,+10:deprecated@Y@F@y$47:`ZRANGE` with the `REV` and `BYSCORE` argu"
-	    "ments@h~1,*2,$5:2.1.6$33:`min` and `max` can be exclusive.@S*5,%3,@r@k@8@k@l:0;%2,@r$3:max@8"
-	    "@b%2,@r$3:min@8@b%4,@r$10:withscores@8@w@7$10:WITHSCORES@e~1,+8:optional%5,@r@t@8@U@7$5:LIMI"
-	    "T@e~1,+8:optional@S*2,%2,@r$6:offset@8@j%2,@r@X@8@j",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$89:Return a range of members in a sorted set, by score, with scores ordered from high to "
+	    "low@2$5:2.2.0@h@3@W@Q@b~1,+10:deprecated@Z@F@z$47:`ZRANGE` with the `REV` and `BYSCORE` argu"
+	    "ments@i~1,*2,$5:2.1.6$33:`min` and `max` can be exclusive.@T*5,%3,@s@l@9@l@m:0;%2,@s$3:max@9"
+	    "@c%2,@s$3:min@9@c%4,@s$10:withscores@9@x@8$10:WITHSCORES@f~1,+8:optional%5,@s@u@9@V@8$5:LIMI"
+	    "T@f~1,+8:optional@T*2,%2,@s$6:offset@9@k%2,@s@Y@9@k",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zrevrank", 5, 0,
-	    "@6$85:Determine the index of a member in a sorted set, with scores ordered from high to low@"
-	    "1@B@g@2@V$9:O(log(N))@S*2,%3,@r@k@8@k@l:0;%2,@r$6:member@8@5",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$85:Determine the index of a member in a sorted set, with scores ordered from high to low@"
+	    "2@B@h@3@W$9:O(log(N))@T*2,%3,@s@l@9@l@m:0;%2,@s$6:member@9@6",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zscan", 5, 0,
-	    "@6$64:Incrementally iterate sorted sets elements and associated scores@1$5:2.8.0@g@2@V$170:O"
+	    "@7$64:Incrementally iterate sorted sets elements and associated scores@2$5:2.8.0@h@3@W$170:O"
 	    "(1) for every call. O(N) for a complete iteration, including enough command calls for the cu"
-	    "rsor to return back to 0. N is the number of elements inside the collection..@S*4,%3,@r@k@8@"
-	    "k@l:0;%2,@r$6:cursor@8@j%4,@r@v@8@v@7$5:MATCH@e~1,+8:optional%4,@r@X@8@j@7$5:COUNT@e~1,+8:op"
+	    "rsor to return back to 0. N is the number of elements inside the collection..@T*4,%3,@s@l@9@"
+	    "l@m:0;%2,@s$6:cursor@9@k%4,@s@w@9@w@8$5:MATCH@f~1,+8:optional%4,@s@Y@9@k@8$5:COUNT@f~1,+8:op"
 	    "tional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zscore", 5, 0,
-	    "@6$62:Get the score associated with the given member in a sorted set@1$5:1.2.0@g@2@V@L@S*2,%"
-	    "3,@r@k@8@k@l:0;%2,@r$6:member@8@5",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;"},
+	    "@7$62:Get the score associated with the given member in a sorted set@2$5:1.2.0@h@3@W@L@T*2,%"
+	    "3,@s@l@9@l@m:0;%2,@s$6:member@9@6",
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
     {"zunion", 5, 0,
-	    "@6$24:Add multiple sorted sets@1@F@g@2@V$140:O(N)+O(M*log(M)) with N being the sum of the si"
+	    "@7$24:Add multiple sorted sets@2@F@h@3@W$140:O(N)+O(M*log(M)) with N being the sum of the si"
 	    "zes of the input sorted sets, and M being the number of elements in the resulting sorted set"
-	    ".@S*5,%2,@r@s@8@j%4,@r@k@8@k@l:0;@e~1,+8:multiple%4,@r$6:weight@8@j@7$7:WEIGHTS@e~2,+8:optio"
-	    "nal+8:multiple%5,@r$9:aggregate@8@u@7$9:AGGREGATE@e~1,+8:optional@S*3,%3,@r$3:sum@8@w@7$3:SU"
-	    "M%3,@r$3:min@8@w@7$3:MIN%3,@r$3:max@8@w@7$3:MAX%4,@r$10:withscores@8@w@7$10:WITHSCORES@e~1,+"
+	    ".@T*5,%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~1,+8:multiple%4,@s$6:weight@9@k@8$7:WEIGHTS@f~2,+8:optio"
+	    "nal+8:multiple%5,@s$9:aggregate@9@v@8$9:AGGREGATE@f~1,+8:optional@T*3,%3,@s$3:sum@9@x@8$3:SU"
+	    "M%3,@s$3:min@9@x@8$3:MIN%3,@s$3:max@9@x@8$3:MAX%4,@s$10:withscores@9@x@8$10:WITHSCORES@f~1,+"
 	    "8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@T%2,@8@i@3%1,@i:1;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"zunionstore", 5, 0,
-	    "@6$72:Add multiple sorted sets and store the resulting sorted set in a new key@1@B@g@2@V$140"
+	    "@7$72:Add multiple sorted sets and store the resulting sorted set in a new key@2@B@h@3@W$140"
 	    ":O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being th"
-	    "e number of elements in the resulting sorted set.@S*5,%3,@r@Z@8@k@l:0;%2,@r@s@8@j%4,@r@k@8@k"
-	    "@l:1;@e~1,+8:multiple%4,@r$6:weight@8@j@7$7:WEIGHTS@e~2,+8:optional+8:multiple%5,@r$9:aggreg"
-	    "ate@8@u@7$9:AGGREGATE@e~1,+8:optional@S*3,%3,@r$3:sum@8@w@7$3:SUM%3,@r$3:min@8@w@7$3:MIN%3,@"
-	    "r$3:max@8@w@7$3:MAX",
-	    "~2,%3,@e~2,+2:OW+6:update@T%2,@8@i@3%1,@i:1;@c%2,@8@x@3%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@T%2,@8@i@3%1,@i:2;@c%2,@8@m@3%3,@n:0;@d:1;@o:1;"},
+	    "e number of elements in the resulting sorted set.@T*5,%3,@s@a@9@l@m:0;%2,@s@t@9@k%4,@s@l@9@l"
+	    "@m:1;@f~1,+8:multiple%4,@s$6:weight@9@k@8$7:WEIGHTS@f~2,+8:optional+8:multiple%5,@s$9:aggreg"
+	    "ate@9@v@8$9:AGGREGATE@f~1,+8:optional@T*3,%3,@s$3:sum@9@x@8$3:SUM%3,@s$3:min@9@x@8$3:MIN%3,@"
+	    "s$3:max@9@x@8$3:MAX",
+	    "~2,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:RO+6:acc"
+	    "ess@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
 };
 
 const size_t resp_docs_count = sizeof resp_docs / sizeof resp_docs[0];
