@@ -1,0 +1,347 @@
+/*
+ * test_plog_clean.c — the log cleaner (plog_clean.c) on a partition log:
+ * latest record per key kept with its offset, tombstones kept then
+ * dropped after delete.retention.ms, aborted transactional batches and
+ * keyless records dropped, compressed batches re-encoded, the result
+ * readable after a reopen (gaps in offsets), and leftovers of an
+ * interrupted swap removed at open.
+ */
+#include "test_plog_util.h"
+
+#include "core/crc32c.h"
+#include "core/time.h"
+
+#include <dirent.h>
+
+#define NKEYS 40
+
+typedef struct model {
+	int64_t off[NKEYS]; /* latest offset of key i, -1 none */
+	int ver[NKEYS];     /* its version; -1 tombstone */
+} model_t;
+
+/* One batch of n records: key (k + j) % NKEYS at version ver, a tombstone
+ * when tomb, or keyless when k < 0. codec != 0 compresses it. */
+static void kbatch(buf_t *out, int k, int n, int ver, int tomb, int codec, int64_t pid, int txn)
+{
+	batch_record_t recs[8];
+	char key[8][16], val[8][32];
+	for (int j = 0; j < n; j++) {
+		memset(&recs[j], 0, sizeof recs[j]);
+		snprintf(key[j], sizeof key[j], "k%d", (k + j) % NKEYS);
+		snprintf(val[j], sizeof val[j], "v%d-%d", (k + j) % NKEYS, ver);
+		recs[j].timestamp = T_TS0 + ver;
+		recs[j].key = k < 0 ? NULL : (const uint8_t *)key[j];
+		recs[j].key_len = k < 0 ? -1 : (int32_t)strlen(key[j]);
+		recs[j].value = tomb ? NULL : (const uint8_t *)val[j];
+		recs[j].value_len = tomb ? -1 : (int32_t)strlen(val[j]);
+	}
+	batch_build_opts_t bo = {pid, 0, pid >= 0 ? 0 : -1, 0, 0};
+	size_t at = buf_len(out);
+	CHECK_EQ(batch_build(out, &bo, recs, (size_t)n), 0);
+	uint8_t *b = buf_data(out) + at;
+	int16_t attr = (int16_t)(codec | (txn ? BATCH_ATTR_TRANSACTIONAL : 0));
+	if (!codec && !txn)
+		return;
+	/* Re-frame: compress the records, set the attributes, fix the CRC. */
+	buf_t recs_c = BUF_INIT;
+	size_t len = buf_len(out) - at;
+	CHECK_EQ(batch_compress(codec, b + BATCH_HDR_SIZE, len - BATCH_HDR_SIZE, &recs_c), 0);
+	buf_t nb = BUF_INIT;
+	buf_append(&nb, b, BATCH_HDR_SIZE);
+	buf_append(&nb, buf_data(&recs_c), buf_len(&recs_c));
+	uint8_t *q = buf_data(&nb);
+	be16_store(q + BATCH_OFF_ATTRIBUTES, (uint16_t)attr);
+	be32_store(q + BATCH_OFF_LENGTH, (uint32_t)(buf_len(&nb) - BATCH_LOG_OVERHEAD));
+	be32_store(q + BATCH_OFF_CRC,
+	           crc32c(0, q + BATCH_OFF_ATTRIBUTES, buf_len(&nb) - BATCH_OFF_ATTRIBUTES));
+	out->end = out->start + at; /* drop the plain one */
+	buf_append(out, buf_data(&nb), buf_len(&nb));
+	buf_deinit(&nb);
+	buf_deinit(&recs_c);
+}
+
+static int64_t kappend(plog_t *p, model_t *m, int k, int n, int ver, int tomb, int codec)
+{
+	buf_t b = BUF_INIT;
+	kbatch(&b, k, n, ver, tomb, codec, -1, 0);
+	int64_t base;
+	CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &base), 0);
+	buf_deinit(&b);
+	for (int j = 0; m && k >= 0 && j < n; j++) {
+		m->off[(k + j) % NKEYS] = base + j;
+		m->ver[(k + j) % NKEYS] = tomb ? -1 : ver;
+	}
+	return base;
+}
+
+/* Reads the whole log: for every key the last record seen (offset and
+ * version), how many records each key has in sealed segments, and checks
+ * that offsets increase. Returns the records read. */
+static int scan(plog_t *p, model_t *seen, int *count, int *keyless)
+{
+	for (int i = 0; i < NKEYS; i++)
+		seen->off[i] = -1, seen->ver[i] = -2, count[i] = 0;
+	*keyless = 0;
+	int64_t off = plog_start_offset(p), last = -1;
+	int n = 0;
+	buf_t b = BUF_INIT, plain = BUF_INIT;
+	while (off < plog_end_offset(p)) {
+		plog_region_t r;
+		CHECK_EQ(plog_read(p, off, 1 << 20, &r), 0);
+		if (r.len == 0)
+			break;
+		t_read_region(&r, &b);
+		size_t at = 0;
+		while (at < r.len) {
+			batch_hdr_t h;
+			CHECK_EQ(batch_peek(buf_data(&b) + at, r.len - at, &h), 0);
+			CHECK(batch_crc_ok(buf_data(&b) + at, batch_size(&h)));
+			const uint8_t *recs;
+			size_t rn;
+			buf_reset(&plain);
+			CHECK_EQ(
+			    batch_records_plain(buf_data(&b) + at, &h, 1 << 24, &plain, &recs, &rn),
+			    0);
+			/* Re-wrap as an uncompressed batch to iterate it. */
+			buf_t u = BUF_INIT;
+			buf_append(&u, buf_data(&b) + at, BATCH_HDR_SIZE);
+			buf_append(&u, recs, rn);
+			be16_store(buf_data(&u) + BATCH_OFF_ATTRIBUTES,
+			           (uint16_t)(h.attributes & ~BATCH_ATTR_CODEC_MASK));
+			be32_store(buf_data(&u) + BATCH_OFF_LENGTH,
+			           (uint32_t)(buf_len(&u) - BATCH_LOG_OVERHEAD));
+			batch_iter_t it;
+			CHECK_EQ(batch_iter_init(&it, buf_data(&u), buf_len(&u)), 0);
+			batch_record_t rec;
+			int rc;
+			while ((rc = batch_iter_next(&it, &rec)) == 1) {
+				CHECK(rec.offset > last);
+				CHECK(rec.offset <= batch_last_offset(&h));
+				last = rec.offset;
+				n++;
+				if (rec.key_len < 0) {
+					(*keyless)++;
+					continue;
+				}
+				int k = atoi((const char *)rec.key + 1);
+				seen->off[k] = rec.offset;
+				seen->ver[k] = -1;
+				if (rec.value_len >= 0) {
+					const char *dash =
+					    memchr(rec.value, '-', (size_t)rec.value_len);
+					seen->ver[k] = atoi(dash + 1);
+				}
+				count[k]++;
+			}
+			CHECK_EQ(rc, 0);
+			buf_deinit(&u);
+			at += batch_size(&h);
+			off = batch_last_offset(&h) + 1;
+		}
+	}
+	buf_deinit(&b);
+	buf_deinit(&plain);
+	return n;
+}
+
+static plog_clean_opts_t copts(const plog_t *p)
+{
+	plog_clean_opts_t o;
+	memset(&o, 0, sizeof o);
+	o.now_ms = time_wall_ms();
+	o.delete_retention_ms = 3600 * 1000;
+	o.max_lag_ms = INT64_MAX;
+	o.limit = plog_end_offset(p);
+	return o;
+}
+
+static void check_model(plog_t *p, const model_t *m, int max_per_key)
+{
+	model_t seen;
+	int count[NKEYS], keyless;
+	scan(p, &seen, count, &keyless);
+	CHECK_EQ(keyless, 0);
+	for (int i = 0; i < NKEYS; i++) {
+		CHECK_MSG(seen.off[i] == m->off[i], "key %d: offset %lld, want %lld", i,
+		          (long long)seen.off[i], (long long)m->off[i]);
+		CHECK_MSG(seen.ver[i] == m->ver[i], "key %d: version %d, want %d", i, seen.ver[i],
+		          m->ver[i]);
+		CHECK_MSG(count[i] <= max_per_key, "key %d: %d records", i, count[i]);
+	}
+}
+
+static log_t tlog;
+
+static plog_t *open_log(int clean)
+{
+	plog_opts_t o = t_opts();
+	o.segment_bytes = 4096;
+	log_init(&tlog, LOG_WARN, 2);
+	plog_t *p;
+	CHECK_EQ(plog_open(&p, "log", &o, NULL, &tlog, clean), 0);
+	return p;
+}
+
+static void fill(plog_t *p, model_t *m, int rounds, int codec)
+{
+	for (int v = 0; v < rounds; v++)
+		for (int k = 0; k < NKEYS; k += 3)
+			kappend(p, m, k, 3, v, (v % 7 == 3 && k % 2 == 0), codec);
+}
+
+static void clean_updates(int codec)
+{
+	plog_t *p = open_log(1);
+	model_t m;
+	for (int i = 0; i < NKEYS; i++)
+		m.off[i] = -1;
+	fill(p, &m, 30, codec);
+	kappend(p, NULL, -1, 2, 0, 0, codec); /* keyless: dropped */
+	fill(p, &m, 2, codec);
+	int64_t end = plog_end_offset(p);
+	uint64_t before = plog_size_bytes(p);
+	CHECK(plog_segment_count(p) > 5);
+	plog_clean_opts_t o = copts(p);
+	plog_clean_stats_t st;
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	CHECK(st.segments > 0);
+	CHECK(st.records_out < st.records_in);
+	CHECK(plog_size_bytes(p) < before / 2);
+	CHECK_EQ(plog_end_offset(p), end);
+	/* The active segment is never cleaned: a key may appear there and
+	 * once in the sealed part. */
+	check_model(p, &m, 6);
+	/* Nothing new is dirty: a second pass has nothing to do. */
+	CHECK_EQ(plog_clean(p, &o, &st), 0);
+	plog_close(p);
+	/* Reopened after a clean stop and after a crash (every batch
+	 * checked): the same records, with their gaps. */
+	p = open_log(1);
+	check_model(p, &m, 6);
+	plog_close(p);
+	p = open_log(0);
+	check_model(p, &m, 6);
+	CHECK_EQ(plog_end_offset(p), end);
+	kappend(p, &m, 0, 3, 99, 0, codec); /* appends go on after a reopen */
+	check_model(p, &m, 6);
+	plog_close(p);
+}
+
+TEST(plog_clean_keeps_latest_per_key)
+{
+	clean_updates(0);
+}
+
+TEST(plog_clean_reencodes_compressed_batches)
+{
+	for (int codec = 1; codec <= 4; codec++) {
+		clean_updates(codec);
+		CHECK_EQ(system("rm -rf log"), 0);
+	}
+}
+
+TEST(plog_clean_tombstones_expire)
+{
+	plog_t *p = open_log(1);
+	model_t m;
+	for (int i = 0; i < NKEYS; i++)
+		m.off[i] = -1;
+	fill(p, &m, 10, 0);
+	kappend(p, &m, 0, 3, 100, 1, 0); /* keys 0..2 deleted */
+	for (int i = 0; i < 60; i++)
+		kappend(p, &m, 3 + i % 30, 3, 200 + i, 0, 0); /* rolls past the tombstones */
+	plog_clean_opts_t o = copts(p);
+	plog_clean_stats_t st;
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	model_t seen;
+	int count[NKEYS], keyless;
+	scan(p, &seen, count, &keyless);
+	CHECK_EQ(seen.ver[0], -1); /* the tombstone stays for delete.retention.ms */
+	/* More updates, then a pass past the horizon: the tombstones go. */
+	for (int i = 0; i < 60; i++)
+		kappend(p, &m, 3 + i % 30, 3, 300 + i, 0, 0);
+	o = copts(p);
+	o.now_ms += 2 * o.delete_retention_ms;
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	scan(p, &seen, count, &keyless);
+	for (int k = 0; k < 3; k++)
+		CHECK_MSG(seen.off[k] == -1, "key %d still has a record", k);
+	CHECK_EQ(seen.ver[5], m.ver[5]);
+	plog_close(p);
+}
+
+TEST(plog_clean_drops_aborted_and_respects_limit)
+{
+	plog_t *p = open_log(1);
+	model_t m;
+	for (int i = 0; i < NKEYS; i++)
+		m.off[i] = -1;
+	fill(p, &m, 5, 0);
+	/* An aborted transaction of producer 7 writing keys 0..2 at a newer
+	 * version: it must neither survive nor shadow the committed values. */
+	buf_t b = BUF_INIT;
+	kbatch(&b, 0, 3, 50, 0, 0, 7, 1);
+	int64_t ab;
+	CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &ab), 0);
+	buf_deinit(&b);
+	for (int i = 0; i < 80; i++)
+		kappend(p, &m, 3 + i % 30, 3, 100 + i, 0, 0);
+	plog_clean_opts_t o = copts(p);
+	plog_aborted_t a = {7, ab, ab + 2};
+	o.aborted = &a;
+	o.naborted = 1;
+	/* Limit (the LSO) at the aborted batch: nothing at or past it is
+	 * cleaned, so the segments up to it only. */
+	o.limit = ab;
+	plog_clean_stats_t st;
+	int rc = plog_clean(p, &o, &st);
+	CHECK(rc == 0 || rc == 1);
+	model_t seen;
+	int count[NKEYS], keyless;
+	scan(p, &seen, count, &keyless);
+	CHECK_EQ(seen.ver[0], 50); /* still there: past the limit */
+	o.limit = plog_end_offset(p);
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	scan(p, &seen, count, &keyless);
+	for (int k = 0; k < NKEYS; k++)
+		CHECK_MSG(seen.ver[k] == m.ver[k], "key %d: version %d, want %d", k, seen.ver[k],
+		          m.ver[k]);
+	plog_close(p);
+}
+
+TEST(plog_clean_open_removes_unfinished_swap)
+{
+	plog_t *p = open_log(1);
+	model_t m;
+	for (int i = 0; i < NKEYS; i++)
+		m.off[i] = -1;
+	fill(p, &m, 20, 0);
+	plog_clean_opts_t o = copts(p);
+	plog_clean_stats_t st;
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	plog_close(p);
+	CHECK(t_file_size("log/compacted") == 0);
+	/* A crash after the copy was written (step a) and after the old
+	 * indexes went (step c): the copy is removed, indexes rebuilt. */
+	char first[64] = "", path[128];
+	DIR *d = opendir("log");
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".log") && (!first[0] || strcmp(e->d_name, first) < 0))
+			snprintf(first, sizeof first, "%.20s", e->d_name);
+	closedir(d);
+	CHECK(first[0]);
+	snprintf(path, sizeof path, "log/%s.cleaned", first);
+	t_spit(path, "garbage", 7);
+	snprintf(path, sizeof path, "log/%s.timeindex", first);
+	CHECK_EQ(unlink(path), 0);
+	snprintf(path, sizeof path, "log/%s.index", first);
+	CHECK_EQ(unlink(path), 0);
+	p = open_log(0);
+	CHECK(t_file_size(path) != (uint64_t)-1);
+	snprintf(path, sizeof path, "log/%s.cleaned", first);
+	CHECK(t_file_size(path) == (uint64_t)-1);
+	check_model(p, &m, 6);
+	plog_close(p);
+}
