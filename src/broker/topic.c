@@ -199,6 +199,12 @@ static int list_ok(const char *choices, const char *value)
 	return items > 0;
 }
 
+int topics_config_is_list(const char *key)
+{
+	const cfgkey_t *k = cfgkey_find(key);
+	return k && k->kind == CK_LIST;
+}
+
 int topics_config_check(const char *key, const char *value)
 {
 	const cfgkey_t *k = cfgkey_find(key);

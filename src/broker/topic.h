@@ -74,6 +74,9 @@ size_t topics_count(const topics_t *ts);
  * 1..249 chars, not "." or ".."). */
 int topics_name_valid(const char *name, size_t len);
 
+/* Whether key is a list-valued config (IncrementalAlterConfigs APPEND and
+ * SUBTRACT apply to it). */
+int topics_config_is_list(const char *key);
 /* Whether the comma-separated list (spaces allowed) holds item. */
 int topics_list_has(const char *list, const char *item);
 /* Validates one config key/value (SL_ENOENT unknown key, SL_EINVAL bad

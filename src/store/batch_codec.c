@@ -320,3 +320,36 @@ int batch_compress(int codec, const uint8_t *p, size_t n, buf_t *out)
 		return SL_EINVAL;
 	}
 }
+
+int batch_keyless(const uint8_t *p, size_t len, size_t max_out, int32_t *idx, size_t max_idx,
+                  size_t *n)
+{
+	batch_hdr_t h;
+	*n = 0;
+	if (batch_peek(p, len, &h) < 0 || batch_size(&h) > len)
+		return SL_ECORRUPT;
+	buf_t plain = BUF_INIT;
+	const uint8_t *recs;
+	size_t rn;
+	int rc = batch_records_plain(p, &h, max_out, &plain, &recs, &rn);
+	const uint8_t *q = recs, *end = recs + (rc == 0 ? rn : 0);
+	for (int32_t i = 0; rc == 0 && i < h.count; i++) {
+		int64_t rlen, v;
+		if (rdv(&q, end, &rlen) < 0 || rlen < 1 || rlen > end - q) {
+			rc = SL_ECORRUPT;
+			break;
+		}
+		const uint8_t *r = q + 1, *rend = q + rlen; /* past the attributes */
+		q = rend;
+		/* timestampDelta, offsetDelta, then the key length */
+		if (rdv(&r, rend, &v) < 0 || rdv(&r, rend, &v) < 0 || rdv(&r, rend, &v) < 0) {
+			rc = SL_ECORRUPT;
+			break;
+		}
+		if (v < 0 && *n < max_idx)
+			idx[*n] = i;
+		*n += v < 0;
+	}
+	buf_deinit(&plain);
+	return rc;
+}
