@@ -13,7 +13,8 @@
  *      pass). Nothing to do unless dirty bytes / cleanable bytes >=
  *      min.cleanable.dirty.ratio, or the first dirty segment is older than
  *      max.compaction.lag.ms.
- *   3. Offset map: key → latest offset, over the dirty section (committed
+ *   3. Aborted transactions: from the ABORT markers of the whole log (a
+ *      walk over batch headers), with the owner's list. Offset map: key → latest offset, over the dirty section (committed
  *      data records only); keys are held as a 128-bit hash, so two keys
  *      could only be confused by a 2^-128 accident (Kafka uses MD5). When
  *      the map is full the dirty section ends at that segment.
@@ -22,7 +23,8 @@
  *      the key's latest; records without a key, transactional batches of
  *      aborted transactions, and tombstones (null value) in segments
  *      cleaned before whose last rewrite is older than delete.retention.ms
- *      go. Control batches (transaction markers) are kept. A batch whose
+ *      go. Control batches (transaction markers) and each producer's last
+ *      batch (its idempotence state) are kept whole. A batch whose
  *      records all stay is copied as it is; a shrunk one keeps its header
  *      (BaseOffset, LastOffsetDelta, timestamps, producer fields) with the
  *      kept records' bytes (their offset and timestamp deltas are relative
@@ -240,6 +242,71 @@ static int walker_next(walker_t *w, batch_hdr_t *h)
 	return 1;
 }
 
+/* --- transactions and producers over the whole log ------------------------------ */
+
+/* What a walk over every batch header of the log finds: the aborted
+ * transactions (an ABORT marker of producer P aborts P's transactional
+ * batches after P's previous marker), and each producer's last batch. */
+typedef struct txscan {
+	omap_t last_batch;  /* pid → base offset of its last batch */
+	omap_t last_marker; /* pid → offset of its last marker */
+	plog_aborted_t *ab;
+	size_t nab, cab;
+} txscan_t;
+
+static void txscan_marker(txscan_t *x, seg_t *s, uint64_t pos, const batch_hdr_t *h)
+{
+	uint8_t buf[4096];
+	size_t n = batch_size(h);
+	int fd = seg_fd(s);
+	if (n > sizeof buf || fd < 0 || pread(fd, buf, n, (off_t)pos) != (ssize_t)n ||
+	    batch_control_type(buf, n) != BATCH_CONTROL_ABORT)
+		return;
+	if (x->nab == x->cab) {
+		x->cab = x->cab ? x->cab * 2 : 16;
+		x->ab = realloc(x->ab, x->cab * sizeof *x->ab);
+		if (!x->ab)
+			abort();
+	}
+	int64_t prev = omap_get(&x->last_marker, (uint64_t)h->producer_id, 1);
+	x->ab[x->nab++] = (plog_aborted_t){h->producer_id, prev + 1, h->base_offset};
+}
+
+static int txscan_run(plog_t *p, txscan_t *x)
+{
+	for (size_t i = 0; i < p->nsegs; i++) {
+		seg_t *s = p->segs[i];
+		uint64_t pos = 0;
+		size_t hole = 0;
+		while (pos + BATCH_HDR_SIZE <= s->size) {
+			while (hole < s->nholes && s->holes[hole].to <= pos)
+				hole++;
+			if (hole < s->nholes && s->holes[hole].from <= pos) {
+				pos = s->holes[hole].to;
+				continue;
+			}
+			uint8_t hb[BATCH_HDR_SIZE];
+			batch_hdr_t h;
+			int fd = seg_fd(s);
+			if (fd < 0)
+				return fd;
+			if (pread(fd, hb, sizeof hb, (off_t)pos) != (ssize_t)sizeof hb ||
+			    batch_peek(hb, sizeof hb, &h) < 0)
+				break;
+			if (h.producer_id >= 0) {
+				omap_put(&x->last_batch, (uint64_t)h.producer_id, 1, h.base_offset);
+				if (h.attributes & BATCH_ATTR_CONTROL) {
+					txscan_marker(x, s, pos, &h);
+					omap_put(&x->last_marker, (uint64_t)h.producer_id, 1,
+					         h.base_offset);
+				}
+			}
+			pos += batch_size(&h);
+		}
+	}
+	return 0;
+}
+
 static int is_aborted(const plog_clean_opts_t *o, const batch_hdr_t *h)
 {
 	if (!(h->attributes & BATCH_ATTR_TRANSACTIONAL) || (h->attributes & BATCH_ATTR_CONTROL))
@@ -293,6 +360,7 @@ typedef struct rewrite {
 	plog_t *p;
 	const plog_clean_opts_t *o;
 	const omap_t *m;
+	const txscan_t *x;
 	int drop_tombstones;
 	int kept_tombstones; /* out: some tombstone stayed */
 	int changed;         /* out: something was dropped */
@@ -353,6 +421,16 @@ static int filter_batch(rewrite_t *rw, walker_t *w, const batch_hdr_t *h, plog_c
 		return 0;
 	}
 	st->records_in += (uint64_t)h->count;
+	if (h->producer_id >= 0 &&
+	    omap_get(&rw->x->last_batch, (uint64_t)h->producer_id, 1) == h->base_offset) {
+		/* A producer's last batch stays whole: after a restart the
+		 * idempotent producer state is rebuilt from it (Kafka keeps it
+		 * too). Its superseded records are older than their keys'
+		 * latest, so readers still end with the latest value. */
+		st->records_out += (uint64_t)h->count;
+		buf_append(&rw->out, src, len);
+		return 0;
+	}
 	if (is_aborted(rw->o, h)) {
 		rw->changed = 1;
 		return 0;
@@ -429,8 +507,8 @@ static int reopen_segment(plog_t *p, size_t i)
 	int64_t base = p->segs[i]->base;
 	seg_close(p->segs[i]);
 	seg_t *s = NULL;
-	int rc = seg_open(&s, p->dir, base, SEG_VERIFY_NONE | SEG_OPEN_GAPS, UINT64_MAX,
-	                  (uint64_t)p->o.index_interval_bytes, p->fdc, p->log, p->io);
+	int rc = seg_open(&s, p->dir, base, SEG_VERIFY_NONE | SEG_OPEN_GAPS | SEG_OPEN_NO_INDEX,
+	                  UINT64_MAX, (uint64_t)p->o.index_interval_bytes, p->fdc, p->log, p->io);
 	if (rc < 0) {
 		/* The data is on disk; the next open serves it again. */
 		log_error(p->log, "%s: cannot reopen cleaned segment %020" PRId64 ": %s", p->dir,
@@ -593,6 +671,27 @@ int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
 	}
 	if (d >= n)
 		return 0;
+	/* Aborted transactions from the markers of the whole log (the
+	 * owner's list covers only what it scanned since its start). */
+	txscan_t x = {{NULL, 64, 0, SIZE_MAX}, {NULL, 64, 0, SIZE_MAX}, NULL, 0, 0};
+	x.last_batch.s = calloc(64, sizeof(omap_slot_t));
+	x.last_marker.s = calloc(64, sizeof(omap_slot_t));
+	if (!x.last_batch.s || !x.last_marker.s)
+		abort();
+	int rc = txscan_run(p, &x);
+	for (size_t i = 0; i < o->naborted; i++) {
+		if (x.nab == x.cab) {
+			x.cab = x.cab ? x.cab * 2 : 16;
+			x.ab = realloc(x.ab, x.cab * sizeof *x.ab);
+			if (!x.ab)
+				abort();
+		}
+		x.ab[x.nab++] = o->aborted[i];
+	}
+	plog_clean_opts_t oo = *o;
+	oo.aborted = x.ab;
+	oo.naborted = x.nab;
+	o = &oo;
 	omap_t m = {NULL, 1024, 0, o->max_keys ? o->max_keys : DEFAULT_MAX_KEYS};
 	m.s = calloc(m.cap, sizeof *m.s);
 	if (!m.s)
@@ -600,7 +699,6 @@ int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
 	walker_t w = {0};
 	buf_init(&w.batch);
 	buf_init(&w.plain);
-	int rc = 0;
 	size_t end = d;
 	while (end < n && rc == 0) {
 		rc = map_segment(&m, p->segs[end], o, &w);
@@ -611,7 +709,7 @@ int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
 	int64_t new_from = rc == 0 ? p->segs[end - 1]->next : p->clean_from;
 	if (rc == 0 && end < p->nsegs && p->segs[end]->base > new_from)
 		new_from = p->segs[end]->base;
-	rewrite_t rw = {.p = p, .o = o, .m = &m};
+	rewrite_t rw = {.p = p, .o = o, .m = &m, .x = &x};
 	buf_init(&rw.out);
 	buf_init(&rw.recs);
 	buf_init(&rw.enc);
@@ -638,6 +736,9 @@ int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
 	buf_deinit(&w.batch);
 	buf_deinit(&w.plain);
 	free(m.s);
+	free(x.last_batch.s);
+	free(x.last_marker.s);
+	free(x.ab);
 	st->elapsed_us = time_mono_ns() / 1000 - t0;
 	return rc < 0 ? rc : 1;
 }

@@ -904,7 +904,8 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
 	s->gaps = (verify & SEG_OPEN_GAPS) != 0;
-	verify &= ~SEG_OPEN_GAPS;
+	int quiet = (verify & SEG_OPEN_NO_INDEX) != 0;
+	verify &= ~(SEG_OPEN_GAPS | SEG_OPEN_NO_INDEX);
 	s->io = io;
 	s->fdc = fdc;
 	attach_log(s);
@@ -962,7 +963,7 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 	seg_idx_t *old_idx = s->idx;
 	seg_tidx_t *old_tidx = s->tidx;
 	if (rebuild) {
-		if (fsize > 0)
+		if (fsize > 0 && !quiet)
 			log_warn(log, "segment %s: index files %s; rebuilding", s->path, why);
 		old_n = old_tn = 0;
 	} else {

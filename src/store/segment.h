@@ -126,6 +126,9 @@ enum {
  * batches are valid with offset gaps before them (BaseOffset past the
  * expected next offset) and 1 <= RecordsCount <= LastOffsetDelta + 1. */
 #define SEG_OPEN_GAPS 0x100
+/* Or'ed into verify: the index files are missing on purpose (a cleaned
+ * segment just swapped in): build them without a warning. */
+#define SEG_OPEN_NO_INDEX 0x200
 
 /* Opens an existing segment and recovers it (see segment.c): indexes are
  * loaded and checked (rebuilt when missing or inconsistent), batches are

@@ -97,6 +97,11 @@ static int scan(plog_t *p, model_t *seen, int *count, int *keyless)
 			batch_hdr_t h;
 			CHECK_EQ(batch_peek(buf_data(&b) + at, r.len - at, &h), 0);
 			CHECK(batch_crc_ok(buf_data(&b) + at, batch_size(&h)));
+			if (h.attributes & BATCH_ATTR_CONTROL) { /* a transaction marker */
+				at += batch_size(&h);
+				off = batch_last_offset(&h) + 1;
+				continue;
+			}
 			const uint8_t *recs;
 			size_t rn;
 			buf_reset(&plain);
@@ -284,11 +289,17 @@ TEST(plog_clean_drops_aborted_and_respects_limit)
 	kbatch(&b, 0, 3, 50, 0, 0, 7, 1);
 	int64_t ab;
 	CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &ab), 0);
+	buf_reset(&b);
+	CHECK_EQ(batch_build_control(&b, 7, 0, 0, 0, T_TS0), 0); /* its ABORT marker */
+	int64_t mk;
+	CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &mk), 0);
 	buf_deinit(&b);
 	for (int i = 0; i < 80; i++)
 		kappend(p, &m, 3 + i % 30, 3, 100 + i, 0, 0);
+	/* The cleaner finds the aborted transaction from its marker; the
+	 * owner's list (partition.c) may name it too. */
 	plog_clean_opts_t o = copts(p);
-	plog_aborted_t a = {7, ab, ab + 2};
+	plog_aborted_t a = {7, ab, mk};
 	o.aborted = &a;
 	o.naborted = 1;
 	/* Limit (the LSO) at the aborted batch: nothing at or past it is
@@ -302,6 +313,7 @@ TEST(plog_clean_drops_aborted_and_respects_limit)
 	scan(p, &seen, count, &keyless);
 	CHECK_EQ(seen.ver[0], 50); /* still there: past the limit */
 	o.limit = plog_end_offset(p);
+	o.naborted = 0;
 	CHECK_EQ(plog_clean(p, &o, &st), 1);
 	scan(p, &seen, count, &keyless);
 	for (int k = 0; k < NKEYS; k++)
@@ -342,6 +354,33 @@ TEST(plog_clean_open_removes_unfinished_swap)
 	CHECK(t_file_size(path) != (uint64_t)-1);
 	snprintf(path, sizeof path, "log/%s.cleaned", first);
 	CHECK(t_file_size(path) == (uint64_t)-1);
+	check_model(p, &m, 6);
+	plog_close(p);
+}
+
+TEST(plog_clean_keeps_last_batch_of_each_producer)
+{
+	plog_t *p = open_log(1);
+	model_t m;
+	for (int i = 0; i < NKEYS; i++)
+		m.off[i] = -1;
+	fill(p, &m, 3, 0);
+	/* Producer 9's only batch (its idempotence state after a restart),
+	 * then newer values of its keys from others. */
+	buf_t b = BUF_INIT;
+	kbatch(&b, 0, 3, 7, 0, 0, 9, 0);
+	int64_t pb;
+	CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &pb), 0);
+	buf_deinit(&b);
+	for (int i = 0; i < 80; i++)
+		kappend(p, &m, i % 30, 3, 100 + i, 0, 0);
+	plog_clean_opts_t o = copts(p);
+	plog_clean_stats_t st;
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	/* Still readable at its offset, and the latest values win. */
+	plog_region_t r;
+	CHECK_EQ(plog_read(p, pb, 1, &r), 0);
+	CHECK_EQ(r.first_offset, pb);
 	check_model(p, &m, 6);
 	plog_close(p);
 }
