@@ -85,9 +85,10 @@ struct topics {
 	int64_t next_pid;
 	char topics_dir[4096];
 	int replaying;
-	map_t deleted;    /* replay: names whose last record is a DELETE */
-	int clean_crash;  /* test hook: PLOG_CLEAN_CRASH_* (SLUICE_TEST_CLEANER_CRASH) */
-	map_t unfinished; /* deleted names whose directories are still there */
+	map_t deleted;            /* replay: names whose last record is a DELETE */
+	int clean_crash;          /* test hook: PLOG_CLEAN_CRASH_* (SLUICE_TEST_CLEANER_CRASH) */
+	loop_timer_t clean_timer; /* the log cleaner (clean_tick) */
+	map_t unfinished;         /* deleted names whose directories are still there */
 };
 
 /* --- config keys ----------------------------------------------------------- */
@@ -973,6 +974,8 @@ static int bump_producer_ids(topics_t *ts)
 	return rc;
 }
 
+static void clean_tick(loop_t *loop, loop_timer_t *tm);
+
 int topics_open(topics_t **out, broker_t *b)
 {
 	topics_t *ts = calloc(1, sizeof *ts);
@@ -980,6 +983,7 @@ int topics_open(topics_t **out, broker_t *b)
 		abort();
 	ts->b = b;
 	ts->next_pid = 1000;
+	loop_timer_init(&ts->clean_timer, clean_tick, ts);
 	/* Crash tests of the cleaner's swap (tests/integration/test_kafka_compact.py). */
 	const char *crash = getenv("SLUICE_TEST_CLEANER_CRASH");
 	if (crash)
@@ -1055,6 +1059,7 @@ int topics_open(topics_t **out, broker_t *b)
 	/* Only needed while replaying and recovering. */
 	map_deinit(&ts->deleted);
 	map_init(&ts->deleted);
+	loop_timer_start(b->loop, &ts->clean_timer, b->cfg->log_cleaner_backoff_ms);
 	*out = ts;
 	return 0;
 }
@@ -1063,6 +1068,8 @@ void topics_close(topics_t *ts)
 {
 	if (!ts)
 		return;
+	if (loop_timer_armed(&ts->clean_timer))
+		loop_timer_stop(ts->b->loop, &ts->clean_timer);
 	size_t it = 0;
 	topic_t *t;
 	while ((t = topics_next(ts, &it))) {
@@ -1261,9 +1268,11 @@ size_t topics_busy(const topics_t *ts)
 	return n;
 }
 
-/* Runs the log cleaner on the partitions of a compacted topic. */
-static void clean_topic(topics_t *ts, topic_t *t, int64_t now_wall_ms)
+/* Runs a step of the log cleaner on the partitions of a compacted topic.
+ * Returns how many have a pass under way. */
+static int clean_topic(topics_t *ts, topic_t *t, int64_t now_wall_ms)
 {
+	int busy = 0;
 	plog_clean_opts_t o = {
 	    .now_ms = now_wall_ms,
 	    .delete_retention_ms = t->delete_retention_ms,
@@ -1271,10 +1280,13 @@ static void clean_topic(topics_t *ts, topic_t *t, int64_t now_wall_ms)
 	    .max_lag_ms = t->max_compaction_lag_ms,
 	    .min_dirty_ratio = t->min_cleanable_dirty_ratio,
 	    .crash_at = ts->clean_crash,
+	    .step_bytes = (uint64_t)ts->b->cfg->log_cleaner_step_bytes,
 	};
 	for (int32_t i = 0; i < t->npart; i++) {
 		plog_clean_stats_t st;
-		if (partition_clean(t->parts[i], &o, &st) <= 0)
+		int rc = partition_clean(t->parts[i], &o, &st);
+		busy += rc == 2;
+		if (rc != 1)
 			continue;
 		double secs = st.elapsed_us > 0 ? (double)st.elapsed_us / 1e6 : 1e-6;
 		log_info(ts->b->log,
@@ -1283,17 +1295,32 @@ static void clean_topic(topics_t *ts, topic_t *t, int64_t now_wall_ms)
 		         t->name, (int)i, st.segments, st.bytes_read, st.bytes_written,
 		         st.records_in, st.records_out, secs, (double)st.bytes_read / secs / 1e6);
 	}
+	return busy;
+}
+
+/* The cleaner's timer (DESIGN.md process model: on the loop, bounded
+ * work per turn): every log.cleaner.backoff.ms it looks for partitions to
+ * clean; while a pass is under way it comes back at the next turn, each
+ * partition doing log.cleaner.step.bytes of segments per turn. */
+static void clean_tick(loop_t *loop, loop_timer_t *tm)
+{
+	topics_t *ts = tm->arg;
+	int64_t now = time_wall_ms();
+	size_t it = 0;
+	topic_t *t;
+	int busy = 0;
+	while ((t = topics_next(ts, &it)))
+		if (t->compact)
+			busy += clean_topic(ts, t, now);
+	loop_timer_start(loop, tm, busy ? 0 : ts->b->cfg->log_cleaner_backoff_ms);
 }
 
 void topics_housekeep(topics_t *ts, int64_t now_wall_ms)
 {
 	size_t it = 0;
 	topic_t *t;
-	while ((t = topics_next(ts, &it))) {
+	while ((t = topics_next(ts, &it)))
 		for (int32_t i = 0; i < t->npart; i++)
 			plog_housekeep(t->parts[i]->log, now_wall_ms);
-		if (t->compact)
-			clean_topic(ts, t, now_wall_ms);
-	}
 	maybe_compact(ts);
 }

@@ -526,6 +526,7 @@ static void close_segs(plog_t *p)
 
 static void free_segs(plog_t *p)
 {
+	plog_clean_abandon(p);
 	hw_orphan(p);
 	mark_clean(p);
 	close_segs(p);

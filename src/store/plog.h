@@ -201,8 +201,9 @@ typedef struct plog_clean_opts {
 	int64_t limit;               /* clean only below (the last stable offset) */
 	const plog_aborted_t *aborted;
 	size_t naborted;
-	size_t max_keys; /* offset map bound (0: 1 << 20 keys) */
-	int crash_at;    /* PLOG_CLEAN_CRASH_* (tests) */
+	size_t max_keys;     /* offset map bound (0: 1 << 20 keys) */
+	uint64_t step_bytes; /* work per call, in segment bytes (0: the whole pass) */
+	int crash_at;        /* PLOG_CLEAN_CRASH_* (tests) */
 } plog_clean_opts_t;
 
 typedef struct plog_clean_stats {
@@ -213,14 +214,18 @@ typedef struct plog_clean_stats {
 	int64_t elapsed_us;
 } plog_clean_stats_t;
 
-/* One cleaning pass (Kafka's log compaction) over the sealed segments
+/* A step of a cleaning pass (Kafka's log compaction) over the sealed segments
  * below o->limit, when the dirty part (everything past the last pass's
  * end) is at least min_dirty_ratio of them or older than max_lag_ms: the
  * latest record of every key is kept, older ones, aborted transactional
  * batches, keyless records and (after delete_retention_ms) tombstones
  * go. Offsets are preserved. Each segment is swapped crash-safely (see
- * plog_clean.c). Returns 1 after a pass, 0 when there was nothing to do,
- * or a storage error (the log stays as it was at the failed segment). */
+ * plog_clean.c). A pass is planned by the first call (o's settings hold
+ * for the whole pass) and then does about step_bytes of segments per
+ * call, whole segments at least. Returns 1 when a pass ended in this call
+ * (*st: the pass's totals), 2 while one is under way, 0 when there was
+ * nothing to do, or a storage error (the pass is dropped; the log stays
+ * as it was at the failed segment). */
 int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st);
 /* The first offset the next pass treats as dirty. */
 int64_t plog_clean_from(const plog_t *p);

@@ -639,11 +639,81 @@ static size_t cleanable(plog_t *p, const plog_clean_opts_t *o)
 	return n;
 }
 
-int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
+/* A pass under way: planned in one call, then mapped and rewritten a
+ * budget of bytes per call. Segments are found again by base offset each
+ * call: retention may delete from the front meanwhile, nothing else
+ * touches sealed segments. */
+struct plog_clean_job {
+	plog_clean_opts_t o; /* the plan's settings; aborted → x.ab */
+	txscan_t x;
+	omap_t m;
+	walker_t w;
+	rewrite_t rw;
+	int64_t d_base;   /* segments below it were cleaned before (clean section) */
+	int64_t end_base; /* the pass covers segments below it */
+	int64_t cursor;   /* next segment to map or rewrite (base at or after) */
+	int mapping;      /* phase: building the map, then rewriting */
+	int64_t new_from; /* clean_from once the pass is done */
+	plog_clean_stats_t st;
+};
+
+static void job_free(plog_t *p)
 {
-	memset(st, 0, sizeof *st);
-	if (p->err)
-		return 0;
+	plog_clean_job_t *j = p->cjob;
+	if (!j)
+		return;
+	buf_deinit(&j->rw.out);
+	buf_deinit(&j->rw.recs);
+	buf_deinit(&j->rw.enc);
+	buf_deinit(&j->w.batch);
+	buf_deinit(&j->w.plain);
+	free(j->m.s);
+	free(j->x.last_batch.s);
+	free(j->x.last_marker.s);
+	free(j->x.ab);
+	free(j);
+	p->cjob = NULL;
+}
+
+void plog_clean_abandon(plog_t *p)
+{
+	job_free(p);
+}
+
+/* The index of the first segment whose base is at or after base. */
+static size_t seg_at(const plog_t *p, int64_t base)
+{
+	size_t i = 0;
+	while (i < p->nsegs && p->segs[i]->base < base)
+		i++;
+	return i;
+}
+
+static void omap_init(omap_t *m, size_t cap, size_t max)
+{
+	m->s = calloc(cap, sizeof *m->s);
+	if (!m->s)
+		abort();
+	m->cap = cap;
+	m->n = 0;
+	m->max = max;
+}
+
+static void ab_push(txscan_t *x, const plog_aborted_t *a)
+{
+	if (x->nab == x->cab) {
+		x->cab = x->cab ? x->cab * 2 : 16;
+		x->ab = realloc(x->ab, x->cab * sizeof *x->ab);
+		if (!x->ab)
+			abort();
+	}
+	x->ab[x->nab++] = *a;
+}
+
+/* Steps 1–2 and the transaction walk: a new job, or 0 when there is
+ * nothing to do. */
+static int plan(plog_t *p, const plog_clean_opts_t *o)
+{
 	size_t n = cleanable(p, o);
 	size_t d = 0; /* first dirty segment */
 	while (d < n && p->segs[d]->next <= p->clean_from)
@@ -658,7 +728,6 @@ int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
 	if (!overdue &&
 	    (double)dirty_bytes < o->min_dirty_ratio * (double)(clean_bytes + dirty_bytes))
 		return 0;
-	int64_t t0 = time_mono_ns() / 1000;
 	/* Reads serve only CRC-checked bytes; so does the cleaner. */
 	for (size_t i = 0; i < n; i++) {
 		int rc = seg_verify(p->segs[i], p->segs[i]->size, 0);
@@ -671,74 +740,114 @@ int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
 	}
 	if (d >= n)
 		return 0;
-	/* Aborted transactions from the markers of the whole log (the
-	 * owner's list covers only what it scanned since its start). */
-	txscan_t x = {{NULL, 64, 0, SIZE_MAX}, {NULL, 64, 0, SIZE_MAX}, NULL, 0, 0};
-	x.last_batch.s = calloc(64, sizeof(omap_slot_t));
-	x.last_marker.s = calloc(64, sizeof(omap_slot_t));
-	if (!x.last_batch.s || !x.last_marker.s)
+	plog_clean_job_t *j = calloc(1, sizeof *j);
+	if (!j)
 		abort();
-	int rc = txscan_run(p, &x);
-	for (size_t i = 0; i < o->naborted; i++) {
-		if (x.nab == x.cab) {
-			x.cab = x.cab ? x.cab * 2 : 16;
-			x.ab = realloc(x.ab, x.cab * sizeof *x.ab);
-			if (!x.ab)
-				abort();
-		}
-		x.ab[x.nab++] = o->aborted[i];
-	}
-	plog_clean_opts_t oo = *o;
-	oo.aborted = x.ab;
-	oo.naborted = x.nab;
-	o = &oo;
-	omap_t m = {NULL, 1024, 0, o->max_keys ? o->max_keys : DEFAULT_MAX_KEYS};
-	m.s = calloc(m.cap, sizeof *m.s);
-	if (!m.s)
-		abort();
-	walker_t w = {0};
-	buf_init(&w.batch);
-	buf_init(&w.plain);
-	size_t end = d;
-	while (end < n && rc == 0) {
-		rc = map_segment(&m, p->segs[end], o, &w);
-		end++;
-		if (m.n >= m.max)
+	p->cjob = j;
+	omap_init(&j->x.last_batch, 64, SIZE_MAX);
+	omap_init(&j->x.last_marker, 64, SIZE_MAX);
+	omap_init(&j->m, 1024, o->max_keys ? o->max_keys : DEFAULT_MAX_KEYS);
+	int rc = txscan_run(p, &j->x);
+	if (rc < 0)
+		return rc;
+	/* The owner's list too (it may know aborts whose marker is gone). */
+	for (size_t i = 0; i < o->naborted; i++)
+		ab_push(&j->x, &o->aborted[i]);
+	j->o = *o;
+	j->o.aborted = j->x.ab;
+	j->o.naborted = j->x.nab;
+	buf_init(&j->w.batch);
+	buf_init(&j->w.plain);
+	j->rw = (rewrite_t){.p = p, .o = &j->o, .m = &j->m, .x = &j->x};
+	buf_init(&j->rw.out);
+	buf_init(&j->rw.recs);
+	buf_init(&j->rw.enc);
+	j->d_base = p->segs[d]->base;
+	j->end_base = n < p->nsegs ? p->segs[n]->base : INT64_MAX;
+	j->cursor = j->d_base;
+	j->new_from = p->clean_from;
+	j->mapping = 1;
+	j->st.elapsed_us = 0;
+	return 1;
+}
+
+/* Step 3 for up to budget bytes. */
+static int map_step(plog_t *p, plog_clean_job_t *j, uint64_t budget)
+{
+	uint64_t done = 0;
+	size_t i = seg_at(p, j->cursor);
+	while (i + 1 < p->nsegs && p->segs[i]->base < j->end_base) {
+		int rc = map_segment(&j->m, p->segs[i], &j->o, &j->w);
+		if (rc < 0)
+			return rc;
+		done += p->segs[i]->size;
+		j->new_from = p->segs[i]->next;
+		i++;
+		j->cursor = i < p->nsegs ? p->segs[i]->base : INT64_MAX;
+		if (j->m.n >= j->m.max)
 			break; /* a full map: the rest waits for the next pass */
+		if (budget && done >= budget)
+			return 0;
 	}
-	int64_t new_from = rc == 0 ? p->segs[end - 1]->next : p->clean_from;
-	if (rc == 0 && end < p->nsegs && p->segs[end]->base > new_from)
-		new_from = p->segs[end]->base;
-	rewrite_t rw = {.p = p, .o = o, .m = &m, .x = &x};
-	buf_init(&rw.out);
-	buf_init(&rw.recs);
-	buf_init(&rw.enc);
-	for (size_t i = 0; i < end && rc == 0;) {
-		int64_t mt = seg_mtime_ms(p->segs[i]);
-		rw.drop_tombstones = i < d && mt >= 0 && mt <= o->now_ms - o->delete_retention_ms;
+	/* Mapped: the pass covers what was mapped. */
+	j->end_base = j->cursor;
+	if (j->end_base > j->new_from && j->end_base != INT64_MAX)
+		j->new_from = j->end_base;
+	j->mapping = 0;
+	j->cursor = INT64_MIN;
+	return 0;
+}
+
+/* Step 4 for up to budget bytes; 1 once every segment is rewritten. */
+static int rewrite_step(plog_t *p, plog_clean_job_t *j, uint64_t budget)
+{
+	uint64_t done = 0;
+	size_t i = seg_at(p, j->cursor);
+	while (i + 1 < p->nsegs && p->segs[i]->base < j->end_base) {
+		if (budget && done >= budget)
+			return 0;
+		seg_t *s = p->segs[i];
+		int64_t mt = seg_mtime_ms(s);
+		j->rw.drop_tombstones =
+		    s->base < j->d_base && mt >= 0 && mt <= j->o.now_ms - j->o.delete_retention_ms;
+		done += s->size;
+		int64_t next_base = i + 1 < p->nsegs ? p->segs[i + 1]->base : INT64_MAX;
 		int removed = 0;
-		rc = rewrite_segment(p, i, &rw, &w, st, &removed);
-		if (removed) {
-			end--;
-			if (i < d)
-				d--;
-		} else {
-			i++;
-		}
+		int rc = rewrite_segment(p, i, &j->rw, &j->w, &j->st, &removed);
+		if (rc < 0)
+			return rc;
+		j->cursor = next_base;
+		i = seg_at(p, j->cursor);
+	}
+	return 1;
+}
+
+int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
+{
+	memset(st, 0, sizeof *st);
+	if (p->err)
+		return 0;
+	int64_t t0 = time_mono_ns() / 1000;
+	int rc = 0;
+	if (!p->cjob && (rc = plan(p, o)) <= 0) {
+		job_free(p);
+		return rc;
+	}
+	plog_clean_job_t *j = p->cjob;
+	if (j->mapping)
+		rc = map_step(p, j, o->step_bytes);
+	if (rc == 0 && !j->mapping)
+		rc = rewrite_step(p, j, o->step_bytes);
+	j->st.elapsed_us += time_mono_ns() / 1000 - t0;
+	if (rc < 0) {
+		log_error(p->log, "%s: cleaning stopped: %s", p->dir, sl_strerror(rc));
+		job_free(p);
+		return rc;
 	}
 	if (rc == 0)
-		p->clean_from = new_from;
-	else
-		log_error(p->log, "%s: cleaning stopped: %s", p->dir, sl_strerror(rc));
-	buf_deinit(&rw.out);
-	buf_deinit(&rw.recs);
-	buf_deinit(&rw.enc);
-	buf_deinit(&w.batch);
-	buf_deinit(&w.plain);
-	free(m.s);
-	free(x.last_batch.s);
-	free(x.last_marker.s);
-	free(x.ab);
-	st->elapsed_us = time_mono_ns() / 1000 - t0;
-	return rc < 0 ? rc : 1;
+		return 2;
+	p->clean_from = j->new_from;
+	*st = j->st;
+	job_free(p);
+	return 1;
 }

@@ -10,6 +10,8 @@
 #include "store/plog.h"
 #include "store/segment.h"
 
+typedef struct plog_clean_job plog_clean_job_t;
+
 /* Marker file: the cleaner has rewritten segments of this log, so every
  * segment is opened with SEG_OPEN_GAPS (see docs/formats-log.md). */
 #define PLOG_COMPACTED_NAME "compacted"
@@ -62,6 +64,7 @@ struct plog {
 	 * open, so a restart cleans everything once more). */
 	int gaps;
 	int64_t clean_from;
+	plog_clean_job_t *cjob; /* a cleaning pass under way, or NULL */
 };
 
 static inline seg_t *active(const plog_t *p)
@@ -69,6 +72,8 @@ static inline seg_t *active(const plog_t *p)
 	return p->segs[p->nsegs - 1];
 }
 
+/* Drops a cleaning pass under way (the log closes). */
+void plog_clean_abandon(plog_t *p);
 /* Whether a directory entry is a cleaner's temporary output. */
 int plog_clean_is_temp(const char *name);
 

@@ -24,7 +24,7 @@ from kafka_util import (bootstrap, incremental_alter_configs_v0, kstr,
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NODE_CLIENT = os.path.join(HERE, "..", "clients", "kafka-node")
-FAST = ["--log.retention.check.interval.ms=100"]
+FAST = ["--log.cleaner.backoff.ms=100", "--log.cleaner.step.bytes=40000"]
 KEYS = 30
 ROUNDS = 40
 TOMBS = range(5)

@@ -195,6 +195,16 @@ static void fill(plog_t *p, model_t *m, int rounds, int codec)
 			kappend(p, m, k, 3, v, (v % 7 == 3 && k % 2 == 0), codec);
 }
 
+/* A fresh log holding `rounds` rounds of updates (model in *m). */
+static plog_t *start(model_t *m, int rounds)
+{
+	plog_t *p = open_log(1);
+	for (int i = 0; i < NKEYS; i++)
+		m->off[i] = -1;
+	fill(p, m, rounds, 0);
+	return p;
+}
+
 static void clean_updates(int codec)
 {
 	plog_t *p = open_log(1);
@@ -248,11 +258,8 @@ TEST(plog_clean_reencodes_compressed_batches)
 
 TEST(plog_clean_tombstones_expire)
 {
-	plog_t *p = open_log(1);
 	model_t m;
-	for (int i = 0; i < NKEYS; i++)
-		m.off[i] = -1;
-	fill(p, &m, 10, 0);
+	plog_t *p = start(&m, 10);
 	kappend(p, &m, 0, 3, 100, 1, 0); /* keys 0..2 deleted */
 	for (int i = 0; i < 60; i++)
 		kappend(p, &m, 3 + i % 30, 3, 200 + i, 0, 0); /* rolls past the tombstones */
@@ -278,11 +285,8 @@ TEST(plog_clean_tombstones_expire)
 
 TEST(plog_clean_drops_aborted_and_respects_limit)
 {
-	plog_t *p = open_log(1);
 	model_t m;
-	for (int i = 0; i < NKEYS; i++)
-		m.off[i] = -1;
-	fill(p, &m, 5, 0);
+	plog_t *p = start(&m, 5);
 	/* An aborted transaction of producer 7 writing keys 0..2 at a newer
 	 * version: it must neither survive nor shadow the committed values. */
 	buf_t b = BUF_INIT;
@@ -324,11 +328,8 @@ TEST(plog_clean_drops_aborted_and_respects_limit)
 
 TEST(plog_clean_open_removes_unfinished_swap)
 {
-	plog_t *p = open_log(1);
 	model_t m;
-	for (int i = 0; i < NKEYS; i++)
-		m.off[i] = -1;
-	fill(p, &m, 20, 0);
+	plog_t *p = start(&m, 20);
 	plog_clean_opts_t o = copts(p);
 	plog_clean_stats_t st;
 	CHECK_EQ(plog_clean(p, &o, &st), 1);
@@ -360,11 +361,8 @@ TEST(plog_clean_open_removes_unfinished_swap)
 
 TEST(plog_clean_keeps_last_batch_of_each_producer)
 {
-	plog_t *p = open_log(1);
 	model_t m;
-	for (int i = 0; i < NKEYS; i++)
-		m.off[i] = -1;
-	fill(p, &m, 3, 0);
+	plog_t *p = start(&m, 3);
 	/* Producer 9's only batch (its idempotence state after a restart),
 	 * then newer values of its keys from others. */
 	buf_t b = BUF_INIT;
@@ -381,6 +379,33 @@ TEST(plog_clean_keeps_last_batch_of_each_producer)
 	plog_region_t r;
 	CHECK_EQ(plog_read(p, pb, 1, &r), 0);
 	CHECK_EQ(r.first_offset, pb);
+	check_model(p, &m, 6);
+	plog_close(p);
+}
+
+TEST(plog_clean_in_steps_with_appends_between)
+{
+	model_t m;
+	plog_t *p = start(&m, 30);
+	plog_clean_opts_t o = copts(p);
+	o.step_bytes = 5000; /* about one segment per call */
+	plog_clean_stats_t st;
+	int rc, calls = 0, v = 1000;
+	while ((rc = plog_clean(p, &o, &st)) == 2) {
+		calls++;
+		kappend(p, &m, calls % NKEYS, 1, v++, 0, 0); /* the log grows meanwhile */
+		check_model(p, &m, 1000);
+	}
+	CHECK_EQ(rc, 1);
+	CHECK(calls > 3);
+	CHECK(st.segments > 3);
+	check_model(p, &m, 1000);
+	/* What was sealed during the pass is the next one's dirty part. */
+	o = copts(p);
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	check_model(p, &m, 6);
+	plog_close(p);
+	p = open_log(0);
 	check_model(p, &m, 6);
 	plog_close(p);
 }
