@@ -349,22 +349,38 @@ static int small_read(plog_t *p, const char *name, const char *magic, uint8_t *b
 	return 0;
 }
 
-static int64_t ckpt_read(plog_t *p)
+/* An offset checkpoint (start-offset, cleaner-offset): magic, i64, CRC. */
+static int64_t off_read(plog_t *p, const char *name, const char *magic)
 {
 	uint8_t b[CKPT_SIZE];
-	if (small_read(p, CKPT_NAME, "SLSO", b, sizeof b) < 0)
+	if (small_read(p, name, magic, b, sizeof b) < 0)
 		return 0;
 	int64_t v = (int64_t)be64_load(b + 4);
 	return v < 0 ? 0 : v;
 }
 
-static int ckpt_write(plog_t *p, int64_t start)
+static int off_write(plog_t *p, const char *name, const char *magic, int64_t v)
 {
 	uint8_t b[CKPT_SIZE];
-	memcpy(b, "SLSO", 4);
-	be64_store(b + 4, (uint64_t)start);
+	memcpy(b, magic, 4);
+	be64_store(b + 4, (uint64_t)v);
 	be32_store(b + 12, crc32c(0, b, 12));
-	return small_write(p, CKPT_NAME, b, sizeof b);
+	return small_write(p, name, b, sizeof b);
+}
+
+static int64_t ckpt_read(plog_t *p)
+{
+	return off_read(p, CKPT_NAME, "SLSO");
+}
+
+static int ckpt_write(plog_t *p, int64_t start)
+{
+	return off_write(p, CKPT_NAME, "SLSO", start);
+}
+
+int plog_clean_ckpt_write(plog_t *p, int64_t offset)
+{
+	return off_write(p, PLOG_CLEAN_CKPT_NAME, "SLCO", offset);
 }
 
 /* Reads and removes the recovery point: it describes one run only (a
@@ -446,7 +462,8 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 		int64_t base;
 		const char *ext;
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-		    !strcmp(e->d_name, CKPT_NAME) || !strcmp(e->d_name, RP_NAME))
+		    !strcmp(e->d_name, CKPT_NAME) || !strcmp(e->d_name, RP_NAME) ||
+		    !strcmp(e->d_name, PLOG_CLEAN_CKPT_NAME))
 			continue;
 		if (!strcmp(e->d_name, PLOG_COMPACTED_NAME)) {
 			p->gaps = 1;
@@ -460,7 +477,8 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 			(void)sio_unlinkat(p->io, dirfd(d), p->dir, e->d_name);
 			continue;
 		}
-		if (!strcmp(e->d_name, CKPT_NAME ".tmp") || !strcmp(e->d_name, RP_NAME ".tmp")) {
+		if (!strcmp(e->d_name, CKPT_NAME ".tmp") || !strcmp(e->d_name, RP_NAME ".tmp") ||
+		    !strcmp(e->d_name, PLOG_CLEAN_CKPT_NAME ".tmp")) {
 			(void)sio_unlinkat(p->io, dirfd(d), p->dir, e->d_name);
 			continue;
 		}
@@ -608,7 +626,11 @@ static int load(plog_t *p, int clean)
 	seg_activate(active(p));
 	int64_t end = active(p)->next;
 	p->start = p->segs[0]->base > ckpt ? p->segs[0]->base : ckpt;
-	p->clean_from = p->start;
+	/* Where the last cleaning pass ended (a compacted log), never below
+	 * the start. */
+	p->clean_from = off_read(p, PLOG_CLEAN_CKPT_NAME, "SLCO");
+	if (p->clean_from < p->start || p->clean_from > end)
+		p->clean_from = p->start;
 	if (p->start > end)
 		p->start = end;
 	rc = sync_register(p);
@@ -724,8 +746,13 @@ int plog_destroy(plog_t *p)
 	free_segs(p);
 	int rc = 0;
 	static const char *const exts[] = {".log", ".index", ".timeindex"};
-	static const char *const names[] = {CKPT_NAME, CKPT_NAME ".tmp", RP_NAME, RP_NAME ".tmp",
-	                                    PLOG_COMPACTED_NAME};
+	static const char *const names[] = {CKPT_NAME,
+	                                    CKPT_NAME ".tmp",
+	                                    RP_NAME,
+	                                    RP_NAME ".tmp",
+	                                    PLOG_COMPACTED_NAME,
+	                                    PLOG_CLEAN_CKPT_NAME,
+	                                    PLOG_CLEAN_CKPT_NAME ".tmp"};
 	char path[4352];
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < 3; k++) {

@@ -846,6 +846,10 @@ int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
 	}
 	if (rc == 0)
 		return 2;
+	/* Saved so that a restart neither cleans everything again nor
+	 * restarts tombstone ages; failing to save only costs that. */
+	if (j->new_from != p->clean_from)
+		(void)plog_clean_ckpt_write(p, j->new_from);
 	p->clean_from = j->new_from;
 	*st = j->st;
 	job_free(p);

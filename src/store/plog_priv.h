@@ -15,6 +15,10 @@ typedef struct plog_clean_job plog_clean_job_t;
 /* Marker file: the cleaner has rewritten segments of this log, so every
  * segment is opened with SEG_OPEN_GAPS (see docs/formats-log.md). */
 #define PLOG_COMPACTED_NAME "compacted"
+/* Where the last cleaning pass ended (16 bytes: "SLCO", i64 offset, CRC-32C
+ * of bytes 0-11; written atomically like start-offset). Absent or invalid:
+ * the log start (everything is dirty once more). */
+#define PLOG_CLEAN_CKPT_NAME "cleaner-offset"
 
 /* A sync waiter that advances the high watermark. It may fire after the
  * log is closed (the syncer answers waiters of released files later), so
@@ -60,8 +64,8 @@ struct plog {
 	void *on_hw_arg;
 	/* Compaction (plog_clean.c): gaps — the log holds cleaned segments
 	 * (the marker file exists); clean_from — the first offset not yet
-	 * cleaned (the dirty section starts there; the log start after an
-	 * open, so a restart cleans everything once more). */
+	 * cleaned (the dirty section starts there; cleaner-offset after an
+	 * open). */
 	int gaps;
 	int64_t clean_from;
 	plog_clean_job_t *cjob; /* a cleaning pass under way, or NULL */
@@ -72,6 +76,8 @@ static inline seg_t *active(const plog_t *p)
 	return p->segs[p->nsegs - 1];
 }
 
+/* Records where the last pass ended (PLOG_CLEAN_CKPT_NAME). */
+int plog_clean_ckpt_write(plog_t *p, int64_t offset);
 /* Drops a cleaning pass under way (the log closes). */
 void plog_clean_abandon(plog_t *p);
 /* Whether a directory entry is a cleaner's temporary output. */

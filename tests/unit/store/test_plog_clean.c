@@ -234,6 +234,9 @@ static void clean_updates(int codec)
 	 * checked): the same records, with their gaps. */
 	p = open_log(1);
 	check_model(p, &m, 6);
+	/* Progress survives the restart (cleaner-offset): nothing is dirty. */
+	o = copts(p);
+	CHECK_EQ(plog_clean(p, &o, &st), 0);
 	plog_close(p);
 	p = open_log(0);
 	check_model(p, &m, 6);
