@@ -7,6 +7,7 @@
  *   <20-digit base>.log / .index / .timeindex   segments (segment.c)
  *   start-offset                                log start checkpoint
  *   recovery-point                              how far the log is durable
+ *   compacted, cleaner-offset, <base>.cleaned   the log cleaner's (plog_clean.c)
  *
  * start-offset (16 bytes, big-endian):
  *   off 0  4  magic "SLSO"
