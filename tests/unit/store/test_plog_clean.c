@@ -412,3 +412,34 @@ TEST(plog_clean_in_steps_with_appends_between)
 	check_model(p, &m, 6);
 	plog_close(p);
 }
+
+TEST(plog_clean_readers_of_the_old_segment_stay_valid)
+{
+	model_t m;
+	plog_t *p = start(&m, 20);
+	/* A fetch's queued region: the first batch, its file referenced. */
+	plog_region_t r;
+	CHECK_EQ(plog_read(p, 0, 1 << 20, &r), 0);
+	CHECK(r.len > 0);
+	buf_t before = BUF_INIT, after = BUF_INIT;
+	t_read_region(&r, &before);
+	fdc_file_t *f = r.file;
+	fdc_file_ref(f);
+	plog_clean_opts_t o = copts(p);
+	plog_clean_stats_t st;
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	/* The segment was swapped (or deleted), yet the region reads the
+	 * bytes it was given. */
+	int fd = fdc_fd(f);
+	CHECK(fd >= 0);
+	buf_reset(&after);
+	uint8_t *q = buf_reserve(&after, r.len);
+	CHECK_EQ(pread(fd, q, r.len, r.pos), (ssize_t)r.len);
+	buf_commit(&after, r.len);
+	CHECK_MEM(buf_data(&after), buf_data(&before), r.len);
+	fdc_file_unref(f);
+	check_model(p, &m, 6);
+	buf_deinit(&before);
+	buf_deinit(&after);
+	plog_close(p);
+}
