@@ -23,8 +23,10 @@
  *      the key's latest; records without a key, transactional batches of
  *      aborted transactions, and tombstones (null value) in segments
  *      cleaned before whose last rewrite is older than delete.retention.ms
- *      go. Control batches (transaction markers) and each producer's last
- *      batch (its idempotence state) are kept whole. A batch whose
+ *      go; so do transaction markers whose transaction kept no data
+ *      (aborted, or all superseded), past the same horizon as tombstones.
+ *      Each producer's last batch (its idempotence state) is kept whole.
+ *      A batch whose
  *      records all stay is copied as it is; a shrunk one keeps its header
  *      (BaseOffset, LastOffsetDelta, timestamps, producer fields) with the
  *      kept records' bytes (their offset and timestamp deltas are relative
@@ -361,6 +363,9 @@ typedef struct rewrite {
 	const plog_clean_opts_t *o;
 	const omap_t *m;
 	const txscan_t *x;
+	/* Walking the pass in offset order: pid → offset of its last kept
+	 * transactional data batch, and of its last marker walked. */
+	omap_t *txn_data, *txn_marker;
 	int drop_tombstones;
 	int kept_tombstones; /* out: some tombstone stayed */
 	int changed;         /* out: something was dropped */
@@ -416,19 +421,33 @@ static int filter_batch(rewrite_t *rw, walker_t *w, const batch_hdr_t *h, plog_c
 {
 	const uint8_t *src = buf_data(&w->batch);
 	size_t len = buf_len(&w->batch);
+	uint64_t pid = (uint64_t)h->producer_id;
+	int last = h->producer_id >= 0 && omap_get(&rw->x->last_batch, pid, 1) == h->base_offset;
 	if (h->attributes & BATCH_ATTR_CONTROL) {
+		/* A marker whose transaction kept no data here is no longer
+		 * needed (Kafka's rule), once past the tombstone horizon;
+		 * unless it is its producer's last batch. */
+		int64_t prev = omap_get(rw->txn_marker, pid, 1);
+		int empty = omap_get(rw->txn_data, pid, 1) <= prev;
+		omap_put(rw->txn_marker, pid, 1, h->base_offset);
+		if (h->producer_id >= 0 && empty && rw->drop_tombstones && !last) {
+			rw->changed = 1;
+			return 0;
+		}
 		buf_append(&rw->out, src, len);
 		return 0;
 	}
 	st->records_in += (uint64_t)h->count;
-	if (h->producer_id >= 0 &&
-	    omap_get(&rw->x->last_batch, (uint64_t)h->producer_id, 1) == h->base_offset) {
+	int txn = h->producer_id >= 0 && (h->attributes & BATCH_ATTR_TRANSACTIONAL);
+	if (last) {
 		/* A producer's last batch stays whole: after a restart the
 		 * idempotent producer state is rebuilt from it (Kafka keeps it
 		 * too). Its superseded records are older than their keys'
 		 * latest, so readers still end with the latest value. */
 		st->records_out += (uint64_t)h->count;
 		buf_append(&rw->out, src, len);
+		if (txn)
+			omap_put(rw->txn_data, pid, 1, h->base_offset);
 		return 0;
 	}
 	if (is_aborted(rw->o, h)) {
@@ -464,6 +483,8 @@ static int filter_batch(rewrite_t *rw, walker_t *w, const batch_hdr_t *h, plog_c
 		}
 	}
 	st->records_out += (uint64_t)kept;
+	if (kept && txn)
+		omap_put(rw->txn_data, pid, 1, h->base_offset);
 	if (kept == h->count) {
 		buf_append(&rw->out, src, len);
 		return 0;
@@ -647,6 +668,7 @@ struct plog_clean_job {
 	plog_clean_opts_t o; /* the plan's settings; aborted → x.ab */
 	txscan_t x;
 	omap_t m;
+	omap_t txn_data, txn_marker; /* rewrite_t's */
 	walker_t w;
 	rewrite_t rw;
 	int64_t d_base;   /* segments below it were cleaned before (clean section) */
@@ -668,6 +690,8 @@ static void job_free(plog_t *p)
 	buf_deinit(&j->w.batch);
 	buf_deinit(&j->w.plain);
 	free(j->m.s);
+	free(j->txn_data.s);
+	free(j->txn_marker.s);
 	free(j->x.last_batch.s);
 	free(j->x.last_marker.s);
 	free(j->x.ab);
@@ -758,7 +782,14 @@ static int plan(plog_t *p, const plog_clean_opts_t *o)
 	j->o.naborted = j->x.nab;
 	buf_init(&j->w.batch);
 	buf_init(&j->w.plain);
-	j->rw = (rewrite_t){.p = p, .o = &j->o, .m = &j->m, .x = &j->x};
+	omap_init(&j->txn_data, 64, SIZE_MAX);
+	omap_init(&j->txn_marker, 64, SIZE_MAX);
+	j->rw = (rewrite_t){.p = p,
+	                    .o = &j->o,
+	                    .m = &j->m,
+	                    .x = &j->x,
+	                    .txn_data = &j->txn_data,
+	                    .txn_marker = &j->txn_marker};
 	buf_init(&j->rw.out);
 	buf_init(&j->rw.recs);
 	buf_init(&j->rw.enc);

@@ -150,6 +150,30 @@ static int scan(plog_t *p, model_t *seen, int *count, int *keyless)
 	return n;
 }
 
+/* The control batches of producer pid in the log. */
+static int count_markers(plog_t *p, int64_t pid)
+{
+	int n = 0;
+	int64_t off = plog_start_offset(p);
+	buf_t b = BUF_INIT;
+	while (off < plog_end_offset(p)) {
+		plog_region_t r;
+		CHECK_EQ(plog_read(p, off, 1 << 20, &r), 0);
+		if (r.len == 0)
+			break;
+		t_read_region(&r, &b);
+		for (size_t at = 0; at < r.len;) {
+			batch_hdr_t h;
+			CHECK_EQ(batch_peek(buf_data(&b) + at, r.len - at, &h), 0);
+			n += (h.attributes & BATCH_ATTR_CONTROL) && h.producer_id == pid;
+			at += batch_size(&h);
+			off = batch_last_offset(&h) + 1;
+		}
+	}
+	buf_deinit(&b);
+	return n;
+}
+
 static plog_clean_opts_t copts(const plog_t *p)
 {
 	plog_clean_opts_t o;
@@ -326,6 +350,24 @@ TEST(plog_clean_drops_aborted_and_respects_limit)
 	for (int k = 0; k < NKEYS; k++)
 		CHECK_MSG(seen.ver[k] == m.ver[k], "key %d: version %d, want %d", k, seen.ver[k],
 		          m.ver[k]);
+	CHECK_EQ(count_markers(p, 7), 1); /* within delete.retention.ms: kept */
+	/* Producer 7 commits a later transaction; past the horizon the abort
+	 * marker (its transaction kept nothing) goes, the commit stays. */
+	b = (buf_t)BUF_INIT;
+	kbatch(&b, 35, 1, 60, 0, 0, 7, 1);
+	CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &ab), 0);
+	m.off[35] = ab, m.ver[35] = 60;
+	buf_reset(&b);
+	CHECK_EQ(batch_build_control(&b, 7, 0, 1, 0, T_TS0), 0);
+	CHECK_EQ(plog_append(p, buf_data(&b), buf_len(&b), -1, &mk), 0);
+	buf_deinit(&b);
+	for (int i = 0; i < 80; i++)
+		kappend(p, &m, i % 30, 3, 300 + i, 0, 0);
+	o = copts(p);
+	o.now_ms += 2 * o.delete_retention_ms;
+	CHECK_EQ(plog_clean(p, &o, &st), 1);
+	CHECK_EQ(count_markers(p, 7), 1);
+	check_model(p, &m, 6);
 	plog_close(p);
 }
 
