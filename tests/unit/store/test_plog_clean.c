@@ -75,85 +75,10 @@ static int64_t kappend(plog_t *p, model_t *m, int k, int n, int ver, int tomb, i
 	return base;
 }
 
-/* Reads the whole log: for every key the last record seen (offset and
- * version), how many records each key has in sealed segments, and checks
- * that offsets increase. Returns the records read. */
-static int scan(plog_t *p, model_t *seen, int *count, int *keyless)
+/* Calls fn on every stored batch (CRC-checked), in offset order. */
+typedef void (*batch_fn)(void *arg, const uint8_t *b, const batch_hdr_t *h);
+static void each_batch(plog_t *p, batch_fn fn, void *arg)
 {
-	for (int i = 0; i < NKEYS; i++)
-		seen->off[i] = -1, seen->ver[i] = -2, count[i] = 0;
-	*keyless = 0;
-	int64_t off = plog_start_offset(p), last = -1;
-	int n = 0;
-	buf_t b = BUF_INIT, plain = BUF_INIT;
-	while (off < plog_end_offset(p)) {
-		plog_region_t r;
-		CHECK_EQ(plog_read(p, off, 1 << 20, &r), 0);
-		if (r.len == 0)
-			break;
-		t_read_region(&r, &b);
-		size_t at = 0;
-		while (at < r.len) {
-			batch_hdr_t h;
-			CHECK_EQ(batch_peek(buf_data(&b) + at, r.len - at, &h), 0);
-			CHECK(batch_crc_ok(buf_data(&b) + at, batch_size(&h)));
-			if (h.attributes & BATCH_ATTR_CONTROL) { /* a transaction marker */
-				at += batch_size(&h);
-				off = batch_last_offset(&h) + 1;
-				continue;
-			}
-			const uint8_t *recs;
-			size_t rn;
-			buf_reset(&plain);
-			CHECK_EQ(
-			    batch_records_plain(buf_data(&b) + at, &h, 1 << 24, &plain, &recs, &rn),
-			    0);
-			/* Re-wrap as an uncompressed batch to iterate it. */
-			buf_t u = BUF_INIT;
-			buf_append(&u, buf_data(&b) + at, BATCH_HDR_SIZE);
-			buf_append(&u, recs, rn);
-			be16_store(buf_data(&u) + BATCH_OFF_ATTRIBUTES,
-			           (uint16_t)(h.attributes & ~BATCH_ATTR_CODEC_MASK));
-			be32_store(buf_data(&u) + BATCH_OFF_LENGTH,
-			           (uint32_t)(buf_len(&u) - BATCH_LOG_OVERHEAD));
-			batch_iter_t it;
-			CHECK_EQ(batch_iter_init(&it, buf_data(&u), buf_len(&u)), 0);
-			batch_record_t rec;
-			int rc;
-			while ((rc = batch_iter_next(&it, &rec)) == 1) {
-				CHECK(rec.offset > last);
-				CHECK(rec.offset <= batch_last_offset(&h));
-				last = rec.offset;
-				n++;
-				if (rec.key_len < 0) {
-					(*keyless)++;
-					continue;
-				}
-				int k = atoi((const char *)rec.key + 1);
-				seen->off[k] = rec.offset;
-				seen->ver[k] = -1;
-				if (rec.value_len >= 0) {
-					const char *dash =
-					    memchr(rec.value, '-', (size_t)rec.value_len);
-					seen->ver[k] = atoi(dash + 1);
-				}
-				count[k]++;
-			}
-			CHECK_EQ(rc, 0);
-			buf_deinit(&u);
-			at += batch_size(&h);
-			off = batch_last_offset(&h) + 1;
-		}
-	}
-	buf_deinit(&b);
-	buf_deinit(&plain);
-	return n;
-}
-
-/* The control batches of producer pid in the log. */
-static int count_markers(plog_t *p, int64_t pid)
-{
-	int n = 0;
 	int64_t off = plog_start_offset(p);
 	buf_t b = BUF_INIT;
 	while (off < plog_end_offset(p)) {
@@ -165,13 +90,90 @@ static int count_markers(plog_t *p, int64_t pid)
 		for (size_t at = 0; at < r.len;) {
 			batch_hdr_t h;
 			CHECK_EQ(batch_peek(buf_data(&b) + at, r.len - at, &h), 0);
-			n += (h.attributes & BATCH_ATTR_CONTROL) && h.producer_id == pid;
+			CHECK(batch_crc_ok(buf_data(&b) + at, batch_size(&h)));
+			fn(arg, buf_data(&b) + at, &h);
 			at += batch_size(&h);
 			off = batch_last_offset(&h) + 1;
 		}
 	}
 	buf_deinit(&b);
-	return n;
+}
+
+typedef struct scan_state {
+	model_t *seen;
+	int *count, *keyless, n;
+	int64_t last;
+	int64_t pid; /* count_markers */
+} scan_state_t;
+
+static void scan_batch(void *arg, const uint8_t *b, const batch_hdr_t *h)
+{
+	scan_state_t *ss = arg;
+	if (h->attributes & BATCH_ATTR_CONTROL) /* a transaction marker */
+		return;
+	const uint8_t *recs;
+	size_t rn;
+	buf_t plain = BUF_INIT, u = BUF_INIT;
+	CHECK_EQ(batch_records_plain(b, h, 1 << 24, &plain, &recs, &rn), 0);
+	/* Re-wrap as an uncompressed batch to iterate it. */
+	buf_append(&u, b, BATCH_HDR_SIZE);
+	buf_append(&u, recs, rn);
+	be16_store(buf_data(&u) + BATCH_OFF_ATTRIBUTES,
+	           (uint16_t)(h->attributes & ~BATCH_ATTR_CODEC_MASK));
+	be32_store(buf_data(&u) + BATCH_OFF_LENGTH, (uint32_t)(buf_len(&u) - BATCH_LOG_OVERHEAD));
+	batch_iter_t it;
+	CHECK_EQ(batch_iter_init(&it, buf_data(&u), buf_len(&u)), 0);
+	batch_record_t rec;
+	int rc;
+	while ((rc = batch_iter_next(&it, &rec)) == 1) {
+		CHECK(rec.offset > ss->last);
+		CHECK(rec.offset <= batch_last_offset(h));
+		ss->last = rec.offset;
+		ss->n++;
+		if (rec.key_len < 0) {
+			(*ss->keyless)++;
+			continue;
+		}
+		int k = atoi((const char *)rec.key + 1);
+		ss->seen->off[k] = rec.offset;
+		ss->seen->ver[k] = -1;
+		if (rec.value_len >= 0) {
+			const char *dash = memchr(rec.value, '-', (size_t)rec.value_len);
+			ss->seen->ver[k] = atoi(dash + 1);
+		}
+		ss->count[k]++;
+	}
+	CHECK_EQ(rc, 0);
+	buf_deinit(&u);
+	buf_deinit(&plain);
+}
+
+/* Reads the whole log: for every key the last record seen (offset and
+ * version) and how many records it has, checking that offsets increase.
+ * Returns the records read. */
+static int scan(plog_t *p, model_t *seen, int *count, int *keyless)
+{
+	for (int i = 0; i < NKEYS; i++)
+		seen->off[i] = -1, seen->ver[i] = -2, count[i] = 0;
+	*keyless = 0;
+	scan_state_t ss = {seen, count, keyless, 0, -1, -1};
+	each_batch(p, scan_batch, &ss);
+	return ss.n;
+}
+
+static void marker_batch(void *arg, const uint8_t *b, const batch_hdr_t *h)
+{
+	scan_state_t *ss = arg;
+	(void)b;
+	ss->n += (h->attributes & BATCH_ATTR_CONTROL) && h->producer_id == ss->pid;
+}
+
+/* The control batches of producer pid in the log. */
+static int count_markers(plog_t *p, int64_t pid)
+{
+	scan_state_t ss = {NULL, NULL, NULL, 0, -1, pid};
+	each_batch(p, marker_batch, &ss);
+	return ss.n;
 }
 
 static plog_clean_opts_t copts(const plog_t *p)
