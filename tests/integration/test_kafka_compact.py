@@ -88,11 +88,11 @@ def wait_cleaned(server, topic, n=1, timeout=90):
         time.sleep(0.1)
 
 
-def consume_all(server, topic, timeout=60):
+def consume_all(server, topic, timeout=60, isolation="read_committed"):
     """Every record from offset 0 to the end: [(offset, key, value)]."""
     c = Consumer({"bootstrap.servers": bootstrap(server), "group.id": "g-" + topic,
                   "enable.auto.commit": False, "enable.partition.eof": True,
-                  "auto.offset.reset": "earliest"})
+                  "auto.offset.reset": "earliest", "isolation.level": isolation})
     c.assign([TopicPartition(topic, 0, 0)])
     out = []
     deadline = time.monotonic() + timeout
@@ -334,5 +334,49 @@ def test_compaction_configs(tmp_path):
         # CreateTopics takes both policies at once.
         create(s, "both", {"cleanup.policy": "compact,delete"})
         assert describe(s, "both")["cleanup.policy"] == "compact,delete"
+    finally:
+        s.stop()
+
+
+def test_cleaner_drops_aborted_transactions(tmp_path):
+    """An aborted transaction's records on a compacted topic are gone after
+    a clean even for read_uncommitted consumers, and do not shadow the
+    committed values of their keys; committed ones stay."""
+    s = start_server(tmp_path, extra=FAST)
+    try:
+        # Not cleaned until min.compaction.lag.ms is lowered below.
+        create(s, "ctx", compact_cfg(min_compaction_lag_ms="3600000"))
+        p = Producer({"bootstrap.servers": bootstrap(s), "transactional.id": "ctx-t",
+                      "linger.ms": 5, "batch.size": 4096})
+        p.init_transactions(30)
+        p.begin_transaction()
+        for k in range(KEYS):
+            p.produce("ctx", key=b"k%d" % k, value=b"committed-%d" % k)
+        p.commit_transaction(30)
+        p.begin_transaction()
+        for k in range(KEYS):
+            p.produce("ctx", key=b"k%d" % k, value=b"aborted-%d" % k)
+        assert p.flush(30) == 0
+        p.abort_transaction(30)
+        p.begin_transaction()
+        for i in range(400):  # pushes the aborted ones out of the active segment
+            p.produce("ctx", key=b"filler%d" % (i % 10), value=b"f" * 100)
+        p.commit_transaction(30)
+        before = consume_all(s, "ctx", isolation="read_uncommitted")
+        assert sum(v.startswith(b"aborted-") for _o, _k, v in before if v) == KEYS
+        _c, res = parse_incremental_alter_configs_v0(roundtrip(
+            s, incremental_alter_configs_v0(1, "ctx", {"min.compaction.lag.ms": "0"})))
+        assert res[0][0] == 0, res
+        wait_cleaned(s, "ctx")
+        deadline = time.monotonic() + 60
+        while True:
+            recs = consume_all(s, "ctx", isolation="read_uncommitted")
+            if not any(v.startswith(b"aborted-") for _o, _k, v in recs if v):
+                break
+            assert time.monotonic() < deadline, "aborted records still served"
+            time.sleep(0.2)
+        got = latest(recs)
+        for k in range(KEYS):
+            assert got[b"k%d" % k] == b"committed-%d" % k
     finally:
         s.stop()
