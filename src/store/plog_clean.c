@@ -49,10 +49,11 @@
  * (its .log first). Readers that hold the old file (a queued sendfile
  * region, fdcache.h references) keep reading the old inode.
  *
- * Tombstone horizon: the segment file's modification time. A rewrite
- * sets it; a dirty segment that keeps tombstones without being rewritten
- * is touched, so a tombstone survives at least delete.retention.ms after
- * the pass that first saw it.
+ * Tombstone horizon: the segment file's modification time, set when the
+ * segment is cleaned the first time (its rewrite, or a touch when it keeps
+ * tombstones without being rewritten) and carried over by later rewrites,
+ * so a tombstone survives at least delete.retention.ms after the pass that
+ * first saw it, and not much longer.
  */
 #include "store/plog_priv.h"
 
@@ -366,6 +367,7 @@ typedef struct rewrite {
 	/* Walking the pass in offset order: pid → offset of its last kept
 	 * transactional data batch, and of its last marker walked. */
 	omap_t *txn_data, *txn_marker;
+	int dirty; /* the segment is in the dirty section (cleaned the first time) */
 	int drop_tombstones;
 	int kept_tombstones; /* out: some tombstone stayed */
 	int changed;         /* out: something was dropped */
@@ -597,6 +599,12 @@ static int rewrite_segment(plog_t *p, size_t i, rewrite_t *rw, walker_t *w, plog
 		return sl_from_errno(errno);
 	rw->written = 0;
 	rw->changed = rw->kept_tombstones = 0;
+	/* A segment cleaned before keeps its tombstone horizon (its file
+	 * time) through a rewrite; a dirty one's starts now. */
+	char path[4096];
+	seg_path(path, sizeof path, p->dir, s->base, ".log");
+	struct stat old;
+	int keep_time = !rw->dirty && stat(path, &old) == 0;
 	buf_reset(&rw->out);
 	w->s = s;
 	w->pos = 0;
@@ -609,6 +617,10 @@ static int rewrite_segment(plog_t *p, size_t i, rewrite_t *rw, walker_t *w, plog
 	if (rc == 0)
 		rc = out_flush(rw, 1);
 	st->bytes_read += s->size;
+	if (rc == 0 && rw->changed && rw->written && keep_time) {
+		struct timespec times[2] = {old.st_atim, old.st_mtim};
+		(void)futimens(rw->fd, times);
+	}
 	if (rc == 0 && rw->changed && rw->written && sio_fdatasync(p->io, rw->fd) < 0)
 		rc = sl_from_errno(errno);
 	fdc_close_temp(p->fdc, rw->fd);
@@ -616,10 +628,8 @@ static int rewrite_segment(plog_t *p, size_t i, rewrite_t *rw, walker_t *w, plog
 		crash_if(rw->o, PLOG_CLEAN_CRASH_COPIED);
 	if (rc < 0 || !rw->changed) {
 		(void)sio_unlink(p->io, tmp);
-		if (rc == 0 && rw->kept_tombstones && !rw->drop_tombstones) {
+		if (rc == 0 && rw->kept_tombstones && rw->dirty) {
 			/* The tombstone horizon starts now (see the top). */
-			char path[4096];
-			seg_path(path, sizeof path, p->dir, s->base, ".log");
 			(void)utimensat(AT_FDCWD, path, NULL, 0);
 		}
 		return rc;
@@ -839,8 +849,9 @@ static int rewrite_step(plog_t *p, plog_clean_job_t *j, uint64_t budget)
 			return 0;
 		seg_t *s = p->segs[i];
 		int64_t mt = seg_mtime_ms(s);
+		j->rw.dirty = s->base >= j->d_base;
 		j->rw.drop_tombstones =
-		    s->base < j->d_base && mt >= 0 && mt <= j->o.now_ms - j->o.delete_retention_ms;
+		    !j->rw.dirty && mt >= 0 && mt <= j->o.now_ms - j->o.delete_retention_ms;
 		done += s->size;
 		int64_t next_base = i + 1 < p->nsegs ? p->segs[i + 1]->base : INT64_MAX;
 		int removed = 0;
