@@ -308,7 +308,8 @@ TEST(plog_clean_tombstones_expire)
 {
 	model_t m;
 	plog_t *p = start(&m, 10);
-	kappend(p, &m, 0, 3, 100, 1, 0); /* keys 0..2 deleted */
+	kappend(p, &m, 0, 3, 100, 1, 0);  /* keys 0..2 deleted */
+	kappend(p, &m, 35, 1, 150, 0, 0); /* beside them, superseded later */
 	for (int i = 0; i < 60; i++)
 		kappend(p, &m, 3 + i % 30, 3, 200 + i, 0, 0); /* rolls past the tombstones */
 	plog_clean_opts_t o = copts(p);
@@ -323,7 +324,8 @@ TEST(plog_clean_tombstones_expire)
 	 * tombstones without restarting their time. */
 	int64_t r = o.delete_retention_ms;
 	set_log_times(time_wall_ms() - r * 8 / 10);
-	for (int i = 0; i < 60; i++)
+	kappend(p, &m, 35, 1, 350, 0, 0);
+	for (int i = 0; i < 150; i++)
 		kappend(p, &m, 3 + i % 30, 3, 300 + i, 0, 0);
 	o = copts(p);
 	CHECK_EQ(plog_clean(p, &o, &st), 1);
