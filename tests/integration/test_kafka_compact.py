@@ -334,6 +334,18 @@ def test_compaction_configs(tmp_path):
         # CreateTopics takes both policies at once.
         create(s, "both", {"cleanup.policy": "compact,delete"})
         assert describe(s, "both")["cleanup.policy"] == "compact,delete"
+        # segment.bytes altered at run time applies at once (the cleaner
+        # only sees sealed segments).
+        create(s, "live", {})
+        _c, res = parse_incremental_alter_configs_v0(roundtrip(
+            s, incremental_alter_configs_v0(1, "live", {"segment.bytes": "16384"})))
+        assert res[0][0] == 0, res
+        p = Producer({"bootstrap.servers": bootstrap(s), "linger.ms": 5, "batch.size": 4096})
+        for i in range(1000):
+            p.produce("live", key=b"k%d" % i, value=b"v" * 100)
+        assert p.flush(30) == 0
+        d = os.path.join(s.data_dir, "topics", "live-0")
+        assert len([f for f in os.listdir(d) if f.endswith(".log")]) > 3
     finally:
         s.stop()
 
