@@ -315,3 +315,23 @@ size_t partition_aborted_from(const partition_t *p, int64_t from, const part_abo
 	*out = p->aborted + lo;
 	return p->naborted - lo;
 }
+
+int partition_clean(partition_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st)
+{
+	plog_clean_opts_t c = *o;
+	c.limit = partition_lso(p);
+	plog_aborted_t *ab = NULL;
+	if (p->naborted) {
+		ab = malloc(p->naborted * sizeof *ab);
+		if (!ab)
+			abort();
+		for (size_t i = 0; i < p->naborted; i++)
+			ab[i] = (plog_aborted_t){p->aborted[i].pid, p->aborted[i].first,
+			                         p->aborted[i].last};
+	}
+	c.aborted = ab;
+	c.naborted = p->naborted;
+	int rc = plog_clean(p->log, &c, st);
+	free(ab);
+	return rc;
+}

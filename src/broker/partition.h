@@ -119,4 +119,9 @@ int64_t partition_txn_first(const partition_t *p, int64_t pid);
  * those starting at or after its upper bound). */
 size_t partition_aborted_from(const partition_t *p, int64_t from, const part_aborted_t **out);
 
+/* Runs one log-cleaner pass (plog_clean) on the partition: o's settings,
+ * with the limit set to the last stable offset and the aborted
+ * transactions known here. Returns plog_clean's result. */
+int partition_clean(partition_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st);
+
 #endif

@@ -67,6 +67,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,13 +85,17 @@ struct topics {
 	int64_t next_pid;
 	char topics_dir[4096];
 	int replaying;
-	map_t deleted;    /* replay: names whose last record is a DELETE */
-	map_t unfinished; /* deleted names whose directories are still there */
+	map_t deleted;            /* replay: names whose last record is a DELETE */
+	int clean_crash;          /* test hook: PLOG_CLEAN_CRASH_* (SLUICE_TEST_CLEANER_CRASH) */
+	loop_timer_t clean_timer; /* the log cleaner (clean_tick) */
+	map_t unfinished;         /* deleted names whose directories are still there */
 };
 
 /* --- config keys ----------------------------------------------------------- */
 
-typedef enum { CK_INT, CK_ENUM } ckind_t;
+/* CK_LIST: a comma-separated, non-empty list of choices (Kafka's list
+ * configs); CK_RATIO: a decimal in [0, 1]. */
+typedef enum { CK_INT, CK_ENUM, CK_LIST, CK_RATIO } ckind_t;
 
 typedef struct cfgkey {
 	const char *key;
@@ -100,10 +105,14 @@ typedef struct cfgkey {
 } cfgkey_t;
 
 static const cfgkey_t cfgkeys[] = {
-    {"cleanup.policy", CK_ENUM, 0, 0, "delete"},
+    {"cleanup.policy", CK_LIST, 0, 0, "delete|compact"},
     {"compression.type", CK_ENUM, 0, 0, "producer"},
+    {"delete.retention.ms", CK_INT, 0, INT64_MAX, NULL},
+    {"max.compaction.lag.ms", CK_INT, 1, INT64_MAX, NULL},
     {"max.message.bytes", CK_INT, 64, 1073741824, NULL},
     {"message.timestamp.type", CK_ENUM, 0, 0, "CreateTime|LogAppendTime"},
+    {"min.cleanable.dirty.ratio", CK_RATIO, 0, 0, NULL},
+    {"min.compaction.lag.ms", CK_INT, 0, INT64_MAX, NULL},
     {"min.insync.replicas", CK_INT, 1, 1, NULL},
     {"retention.bytes", CK_INT, -1, INT64_MAX, NULL},
     {"retention.ms", CK_INT, -1, INT64_MAX, NULL},
@@ -141,6 +150,62 @@ static int parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Whether value[0..n) is one of the '|'-separated choices. */
+static int is_choice(const char *choices, const char *value, size_t n)
+{
+	for (const char *c = choices; c && *c;) {
+		const char *bar = strchr(c, '|');
+		size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+		if (cl == n && memcmp(c, value, n) == 0)
+			return 1;
+		c = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+int topics_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *c = list; c && *c;) {
+		while (*c == ' ')
+			c++;
+		const char *comma = strchr(c, ',');
+		size_t cl = comma ? (size_t)(comma - c) : strlen(c);
+		while (cl && c[cl - 1] == ' ')
+			cl--;
+		if (cl == n && memcmp(c, item, n) == 0)
+			return 1;
+		c = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+/* A list value: items separated by commas (spaces around them allowed, as
+ * Kafka trims them), each a choice, at least one. */
+static int list_ok(const char *choices, const char *value)
+{
+	int items = 0;
+	for (const char *c = value; c;) {
+		while (*c == ' ')
+			c++;
+		const char *comma = strchr(c, ',');
+		size_t cl = comma ? (size_t)(comma - c) : strlen(c);
+		while (cl && c[cl - 1] == ' ')
+			cl--;
+		if (!is_choice(choices, c, cl))
+			return 0;
+		items++;
+		c = comma ? comma + 1 : NULL;
+	}
+	return items > 0;
+}
+
+int topics_config_is_list(const char *key)
+{
+	const cfgkey_t *k = cfgkey_find(key);
+	return k && k->kind == CK_LIST;
+}
+
 int topics_config_check(const char *key, const char *value)
 {
 	const cfgkey_t *k = cfgkey_find(key);
@@ -154,15 +219,15 @@ int topics_config_check(const char *key, const char *value)
 			return SL_EINVAL;
 		return 0;
 	}
-	size_t n = strlen(value);
-	for (const char *c = k->choices; c && *c;) {
-		const char *bar = strchr(c, '|');
-		size_t cl = bar ? (size_t)(bar - c) : strlen(c);
-		if (cl == n && memcmp(c, value, n) == 0)
-			return 0;
-		c = bar ? bar + 1 : NULL;
+	if (k->kind == CK_RATIO) {
+		char *end;
+		errno = 0;
+		double d = strtod(value, &end);
+		return !*value || *end || errno || !(d >= 0.0 && d <= 1.0) ? SL_EINVAL : 0;
 	}
-	return SL_EINVAL;
+	if (k->kind == CK_LIST)
+		return list_ok(k->choices, value) ? 0 : SL_EINVAL;
+	return is_choice(k->choices, value, strlen(value)) ? 0 : SL_EINVAL;
 }
 
 const char *topic_config(const topic_t *t, const char *key)
@@ -197,6 +262,14 @@ const char *topics_config_value(const topics_t *ts, const topic_t *t, const char
 		d = cfg->log_roll_ms;
 	else if (strcmp(key, "min.insync.replicas") == 0)
 		d = 1;
+	else if (strcmp(key, "delete.retention.ms") == 0)
+		d = TOPIC_DELETE_RETENTION_MS;
+	else if (strcmp(key, "min.compaction.lag.ms") == 0)
+		d = 0;
+	else if (strcmp(key, "max.compaction.lag.ms") == 0)
+		d = INT64_MAX;
+	else if (strcmp(key, "min.cleanable.dirty.ratio") == 0)
+		return "0.5";
 	else {
 		/* Enumerations default to their first choice. */
 		const char *bar = strchr(k->choices, '|');
@@ -208,9 +281,31 @@ const char *topics_config_value(const topics_t *ts, const topic_t *t, const char
 	return tmp;
 }
 
-/* Applies the configs that take effect at once. */
+static int64_t cfg_i64(const topic_t *t, const char *key, int64_t dflt)
+{
+	const char *s = topic_config(t, key);
+	int64_t v;
+	return s && parse_i64(s, &v) == 0 ? v : dflt;
+}
+
+static void plog_opts_for(const topics_t *ts, const topic_t *t, plog_opts_t *o);
+
+/* Applies the configs that take effect at once (the log options too, once
+ * the partitions are open). */
 static void topic_apply_config(const topics_t *ts, topic_t *t)
 {
+	const char *pol = topic_config(t, "cleanup.policy");
+	t->compact = pol && topics_list_has(pol, "compact");
+	t->delete_retention_ms = cfg_i64(t, "delete.retention.ms", TOPIC_DELETE_RETENTION_MS);
+	t->min_compaction_lag_ms = cfg_i64(t, "min.compaction.lag.ms", 0);
+	t->max_compaction_lag_ms = cfg_i64(t, "max.compaction.lag.ms", INT64_MAX);
+	const char *ratio = topic_config(t, "min.cleanable.dirty.ratio");
+	t->min_cleanable_dirty_ratio = ratio ? strtod(ratio, NULL) : 0.5;
+	plog_opts_t o;
+	plog_opts_for(ts, t, &o);
+	for (int32_t i = 0; i < t->npart; i++)
+		if (t->parts && t->parts[i])
+			plog_set_opts(t->parts[i]->log, &o);
 	const char *ts_type = topic_config(t, "message.timestamp.type");
 	t->log_append_time = ts_type && strcmp(ts_type, "LogAppendTime") == 0;
 	const char *mm = topic_config(t, "max.message.bytes");
@@ -233,6 +328,10 @@ static void plog_opts_for(const topics_t *ts, const topic_t *t, plog_opts_t *o)
 		o->segment_bytes = v;
 	if ((s = topic_config(t, "segment.ms")) && parse_i64(s, &v) == 0)
 		o->roll_ms = v;
+	/* compact without delete: nothing expires (Kafka). */
+	const char *pol = topic_config(t, "cleanup.policy");
+	if (pol && !topics_list_has(pol, "delete"))
+		o->retention_ms = o->retention_bytes = -1;
 	/* The topic's max.message.bytes is enforced by partition_append, so
 	 * it can change without reopening the log. */
 	o->max_batch_bytes = 1073741824;
@@ -875,6 +974,8 @@ static int bump_producer_ids(topics_t *ts)
 	return rc;
 }
 
+static void clean_tick(loop_t *loop, loop_timer_t *tm);
+
 int topics_open(topics_t **out, broker_t *b)
 {
 	topics_t *ts = calloc(1, sizeof *ts);
@@ -882,6 +983,14 @@ int topics_open(topics_t **out, broker_t *b)
 		abort();
 	ts->b = b;
 	ts->next_pid = 1000;
+	loop_timer_init(&ts->clean_timer, clean_tick, ts);
+	/* Crash tests of the cleaner's swap (tests/integration/test_kafka_compact.py). */
+	const char *crash = getenv("SLUICE_TEST_CLEANER_CRASH");
+	if (crash)
+		ts->clean_crash = !strcmp(crash, "copied")     ? PLOG_CLEAN_CRASH_COPIED
+		                  : !strcmp(crash, "unlinked") ? PLOG_CLEAN_CRASH_UNLINKED
+		                  : !strcmp(crash, "swapped")  ? PLOG_CLEAN_CRASH_SWAPPED
+		                                               : PLOG_CLEAN_CRASH_NONE;
 	map_init(&ts->byname);
 	map_init(&ts->deleted);
 	map_init(&ts->unfinished);
@@ -950,6 +1059,7 @@ int topics_open(topics_t **out, broker_t *b)
 	/* Only needed while replaying and recovering. */
 	map_deinit(&ts->deleted);
 	map_init(&ts->deleted);
+	loop_timer_start(b->loop, &ts->clean_timer, b->cfg->log_cleaner_backoff_ms);
 	*out = ts;
 	return 0;
 }
@@ -958,6 +1068,8 @@ void topics_close(topics_t *ts)
 {
 	if (!ts)
 		return;
+	if (loop_timer_armed(&ts->clean_timer))
+		loop_timer_stop(ts->b->loop, &ts->clean_timer);
 	size_t it = 0;
 	topic_t *t;
 	while ((t = topics_next(ts, &it))) {
@@ -1154,6 +1266,53 @@ size_t topics_busy(const topics_t *ts)
 		for (int32_t i = 0; i < t->npart; i++)
 			n += dur_busy(t->parts[i]->dur);
 	return n;
+}
+
+/* Runs a step of the log cleaner on the partitions of a compacted topic.
+ * Returns how many have a pass under way. */
+static int clean_topic(topics_t *ts, topic_t *t, int64_t now_wall_ms)
+{
+	int busy = 0;
+	plog_clean_opts_t o = {
+	    .now_ms = now_wall_ms,
+	    .delete_retention_ms = t->delete_retention_ms,
+	    .min_lag_ms = t->min_compaction_lag_ms,
+	    .max_lag_ms = t->max_compaction_lag_ms,
+	    .min_dirty_ratio = t->min_cleanable_dirty_ratio,
+	    .crash_at = ts->clean_crash,
+	    .step_bytes = (uint64_t)ts->b->cfg->log_cleaner_step_bytes,
+	};
+	for (int32_t i = 0; i < t->npart; i++) {
+		plog_clean_stats_t st;
+		int rc = partition_clean(t->parts[i], &o, &st);
+		busy += rc == 2;
+		if (rc != 1)
+			continue;
+		double secs = st.elapsed_us > 0 ? (double)st.elapsed_us / 1e6 : 1e-6;
+		log_info(ts->b->log,
+		         "kafka: cleaned %s-%d: %d segments, %" PRIu64 " -> %" PRIu64
+		         " bytes, %" PRIu64 " -> %" PRIu64 " records in %.3f s (%.1f MB/s)",
+		         t->name, (int)i, st.segments, st.bytes_read, st.bytes_written,
+		         st.records_in, st.records_out, secs, (double)st.bytes_read / secs / 1e6);
+	}
+	return busy;
+}
+
+/* The cleaner's timer (DESIGN.md process model: on the loop, bounded
+ * work per turn): every log.cleaner.backoff.ms it looks for partitions to
+ * clean; while a pass is under way it comes back at the next turn, each
+ * partition doing log.cleaner.step.bytes of segments per turn. */
+static void clean_tick(loop_t *loop, loop_timer_t *tm)
+{
+	topics_t *ts = tm->arg;
+	int64_t now = time_wall_ms();
+	size_t it = 0;
+	topic_t *t;
+	int busy = 0;
+	while ((t = topics_next(ts, &it)))
+		if (t->compact)
+			busy += clean_topic(ts, t, now);
+	loop_timer_start(loop, tm, busy ? 0 : ts->b->cfg->log_cleaner_backoff_ms);
 }
 
 void topics_housekeep(topics_t *ts, int64_t now_wall_ms)

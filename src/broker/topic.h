@@ -44,7 +44,15 @@ typedef struct topic {
 	int ncfg;
 	int log_append_time;       /* message.timestamp.type=LogAppendTime */
 	int64_t max_message_bytes; /* effective max.message.bytes */
+	/* cleanup.policy includes compact: the log cleaner runs (housekeeping)
+	 * with these settings, and Produce refuses keyless records. */
+	int compact;
+	int64_t delete_retention_ms, min_compaction_lag_ms, max_compaction_lag_ms;
+	double min_cleanable_dirty_ratio;
 } topic_t;
+
+/* Kafka's delete.retention.ms default: one day. */
+#define TOPIC_DELETE_RETENTION_MS 86400000
 
 typedef struct topics topics_t;
 
@@ -66,6 +74,11 @@ size_t topics_count(const topics_t *ts);
  * 1..249 chars, not "." or ".."). */
 int topics_name_valid(const char *name, size_t len);
 
+/* Whether key is a list-valued config (IncrementalAlterConfigs APPEND and
+ * SUBTRACT apply to it). */
+int topics_config_is_list(const char *key);
+/* Whether the comma-separated list (spaces allowed) holds item. */
+int topics_list_has(const char *list, const char *item);
 /* Validates one config key/value (SL_ENOENT unknown key, SL_EINVAL bad
  * value). */
 int topics_config_check(const char *key, const char *value);

@@ -87,6 +87,10 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	  "delete segments older than this (-1: keep forever)")                                   \
 	X(INT, log_retention_check_interval_ms, "log.retention.check.interval.ms", "300000", 1,    \
 	  CFG_I64MAX, "how often retention runs")                                                 \
+	X(INT, log_cleaner_backoff_ms, "log.cleaner.backoff.ms", "15000", 1, CFG_I64MAX,          \
+	  "how often the log cleaner looks for compacted partitions to clean")                   \
+	X(INT, log_cleaner_step_bytes, "log.cleaner.step.bytes", "16777216", 1, CFG_I64MAX,       \
+	  "log cleaner work per loop turn (segment bytes)")                                       \
 	X(INT, log_index_interval_bytes, "log.index.interval.bytes", "4096", 1, 1073741824,       \
 	  "bytes of log between sparse index entries")                                            \
 	X(INT, message_max_bytes, "message.max.bytes", "1048588", 64, 1073741824,                 \

@@ -183,6 +183,15 @@ int batch_iter_next(batch_iter_t *it, batch_record_t *rec);
  * codec). */
 int batch_records_plain(const uint8_t *p, const batch_hdr_t *h, size_t max_out, buf_t *plain,
                         const uint8_t **recs, size_t *rn);
+/* Appends records p[0..n) compressed with codec (batch attributes bits
+ * 0-2: 0 none, 1 gzip, 2 snappy in the xerial framing, 3 lz4 frame, 4
+ * zstd) to out. Returns 0, or SL_EINVAL (unknown codec, encoder failure). */
+int batch_compress(int codec, const uint8_t *p, size_t n, buf_t *out);
+/* The indexes (in the batch, from 0) of the records of batch p[0..len)
+ * that have no key: the first max_idx of them in idx, how many in all in *n.
+ * Decompresses (at most max_out bytes). Returns 0 or a decoding error. */
+int batch_keyless(const uint8_t *p, size_t len, size_t max_out, int32_t *idx, size_t max_idx,
+                  size_t *n);
 /* The first record of batch p[0..len) whose timestamp is at or after ts
  * (ts = the batch's MaxTimestamp finds the record holding it): its offset
  * and timestamp. Returns 0, SL_ENOENT (none), or a decoding error. */

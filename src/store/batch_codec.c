@@ -236,3 +236,120 @@ out:
 	buf_deinit(&plain);
 	return rc;
 }
+
+/* --- compressing (the log cleaner re-encodes batches it shrank) ---------------- */
+
+static int gzip_out(const uint8_t *p, size_t n, buf_t *out)
+{
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	/* 15 + 16: a gzip wrapper, as Kafka writes (GZIPOutputStream). */
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK)
+		return SL_ENOMEM;
+	size_t room = deflateBound(&z, (uLong)n);
+	z.next_in = (Bytef *)(uintptr_t)p;
+	z.avail_in = (uInt)n;
+	z.next_out = buf_reserve(out, room);
+	z.avail_out = (uInt)room;
+	int zr = deflate(&z, Z_FINISH);
+	size_t done = room - z.avail_out;
+	deflateEnd(&z);
+	if (zr != Z_STREAM_END)
+		return SL_EINVAL;
+	buf_commit(out, done);
+	return 0;
+}
+
+/* The xerial framing (magic, version 1, compatible 1, then length-prefixed
+ * raw blocks): what the Java client writes and every client reads. */
+static int snappy_out(const uint8_t *p, size_t n, buf_t *out)
+{
+	static const uint8_t magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
+	buf_append(out, magic, sizeof magic);
+	buf_put_be32(out, 1);
+	buf_put_be32(out, 1);
+	const size_t block = 32768;
+	for (size_t at = 0; at < n; at += block) {
+		size_t len = n - at < block ? n - at : block;
+		size_t room = snappy_max_compressed_length(len);
+		uint8_t *dst = buf_reserve(out, 4 + room);
+		if (snappy_compress((const char *)p + at, len, (char *)dst + 4, &room) != SNAPPY_OK)
+			return SL_EINVAL;
+		be32_store(dst, (uint32_t)room);
+		buf_commit(out, 4 + room);
+	}
+	return 0;
+}
+
+static int lz4_out(const uint8_t *p, size_t n, buf_t *out)
+{
+	size_t room = LZ4F_compressFrameBound(n, NULL);
+	size_t r = LZ4F_compressFrame(buf_reserve(out, room), room, p, n, NULL);
+	if (LZ4F_isError(r))
+		return SL_EINVAL;
+	buf_commit(out, r);
+	return 0;
+}
+
+static int zstd_out(const uint8_t *p, size_t n, buf_t *out)
+{
+	size_t room = ZSTD_compressBound(n);
+	size_t r = ZSTD_compress(buf_reserve(out, room), room, p, n, 3);
+	if (ZSTD_isError(r))
+		return SL_EINVAL;
+	buf_commit(out, r);
+	return 0;
+}
+
+int batch_compress(int codec, const uint8_t *p, size_t n, buf_t *out)
+{
+	switch (codec) {
+	case 0:
+		buf_append(out, p, n);
+		return 0;
+	case 1:
+		return gzip_out(p, n, out);
+	case 2:
+		return snappy_out(p, n, out);
+	case 3:
+		return lz4_out(p, n, out);
+	case 4:
+		return zstd_out(p, n, out);
+	default:
+		return SL_EINVAL;
+	}
+}
+
+int batch_keyless(const uint8_t *p, size_t len, size_t max_out, int32_t *idx, size_t max_idx,
+                  size_t *n)
+{
+	batch_hdr_t h;
+	*n = 0;
+	if (batch_peek(p, len, &h) < 0 || batch_size(&h) > len)
+		return SL_ECORRUPT;
+	buf_t plain = BUF_INIT;
+	const uint8_t *recs;
+	size_t rn;
+	int rc = batch_records_plain(p, &h, max_out, &plain, &recs, &rn);
+	const uint8_t *q = recs, *end = recs + (rc == 0 ? rn : 0);
+	for (int32_t i = 0; rc == 0 && i < h.count; i++) {
+		int64_t rlen, v;
+		if (rdv(&q, end, &rlen) < 0 || rlen < 1 || rlen > end - q) {
+			rc = SL_ECORRUPT;
+			break;
+		}
+		const uint8_t *r = q + 1, *rend = q + rlen; /* past the attributes */
+		q = rend;
+		/* timestampDelta, offsetDelta, then the key length */
+		if (rdv(&r, rend, &v) < 0 || rdv(&r, rend, &v) < 0 || rdv(&r, rend, &v) < 0) {
+			rc = SL_ECORRUPT;
+			break;
+		}
+		if (v < 0 && *n < max_idx)
+			idx[*n] = i;
+		*n += v < 0;
+	}
+	buf_deinit(&plain);
+	return rc;
+}

@@ -7,6 +7,7 @@
  *   <20-digit base>.log / .index / .timeindex   segments (segment.c)
  *   start-offset                                log start checkpoint
  *   recovery-point                              how far the log is durable
+ *   compacted, cleaner-offset, <base>.cleaned   the log cleaner's (plog_clean.c)
  *
  * start-offset (16 bytes, big-endian):
  *   off 0  4  magic "SLSO"
@@ -71,6 +72,7 @@
  * disk.
  */
 #include "store/plog.h"
+#include "store/plog_priv.h"
 
 #include "core/crc32c.h"
 #include "core/err.h"
@@ -96,50 +98,6 @@ _Static_assert(PLOG_LEADER_EPOCH == SEG_LEADER_EPOCH, "one leader epoch");
 #define RP_NAME "recovery-point"
 #define RP_SIZE 24
 
-/* A sync waiter that advances the high watermark. It may fire after the
- * log is closed (the syncer answers waiters of released files later), so
- * it points back through this small box, which the log orphans on close. */
-typedef struct hw_wait {
-	plog_t *p; /* NULL once the log is gone */
-} hw_wait_t;
-
-/* A batch appended to the active segment but not yet known durable. */
-typedef struct pend {
-	uint64_t pos; /* end of the batch in the active segment */
-	int64_t end;  /* offset after the batch */
-} pend_t;
-
-struct plog {
-	char *dir;
-	plog_opts_t o;
-	syncer_t *syncer;
-	const log_t *log;
-	sio_t *io;
-	seg_t **segs; /* sorted by base; segs[nsegs - 1] is active */
-	size_t nsegs, csegs;
-	fdc_t *fdc;        /* the descriptor cache (the syncer's or own_fdc) */
-	fdc_t *own_fdc;    /* without a syncer: a small private one */
-	fdc_file_t *dirty; /* the active segment's file while it is dirty */
-	sync_file_t *sf;   /* the active segment's registration (NULL without syncer) */
-	int64_t start;
-	int64_t rp_base; /* recovery point last written, or -1 */
-	uint64_t rp_pos;
-	int err;             /* sticky sync failure: appends refused until plog_cut */
-	store_watch_t watch; /* the owner's hooks */
-	/* High watermark: with fsync=always (and a syncer) readers get only
-	 * offsets below hw, which are on disk; hw_pos is its byte position in
-	 * the active segment. pend (a ring) holds the batches past it. */
-	int track_hw; /* pend is kept: fsync=always or interval */
-	int gate;     /* reads stop at hw: fsync=always */
-	int64_t hw;
-	uint64_t hw_pos;
-	pend_t *pend;
-	size_t pend_head, pend_n, pend_cap;
-	hw_wait_t *hww; /* the registered waiter, or NULL */
-	void (*on_hw)(void *arg);
-	void *on_hw_arg;
-};
-
 void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
 {
 	o->segment_bytes = cfg->log_segment_bytes;
@@ -150,11 +108,6 @@ void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
 	o->index_interval_bytes = cfg->log_index_interval_bytes;
 	o->fsync = cfg->fsync;
 	o->gate_reads = 1;
-}
-
-static seg_t *active(const plog_t *p)
-{
-	return p->segs[p->nsegs - 1];
 }
 
 static void segs_push(plog_t *p, seg_t *s)
@@ -397,22 +350,38 @@ static int small_read(plog_t *p, const char *name, const char *magic, uint8_t *b
 	return 0;
 }
 
-static int64_t ckpt_read(plog_t *p)
+/* An offset checkpoint (start-offset, cleaner-offset): magic, i64, CRC. */
+static int64_t off_read(plog_t *p, const char *name, const char *magic)
 {
 	uint8_t b[CKPT_SIZE];
-	if (small_read(p, CKPT_NAME, "SLSO", b, sizeof b) < 0)
+	if (small_read(p, name, magic, b, sizeof b) < 0)
 		return 0;
 	int64_t v = (int64_t)be64_load(b + 4);
 	return v < 0 ? 0 : v;
 }
 
-static int ckpt_write(plog_t *p, int64_t start)
+static int off_write(plog_t *p, const char *name, const char *magic, int64_t v)
 {
 	uint8_t b[CKPT_SIZE];
-	memcpy(b, "SLSO", 4);
-	be64_store(b + 4, (uint64_t)start);
+	memcpy(b, magic, 4);
+	be64_store(b + 4, (uint64_t)v);
 	be32_store(b + 12, crc32c(0, b, 12));
-	return small_write(p, CKPT_NAME, b, sizeof b);
+	return small_write(p, name, b, sizeof b);
+}
+
+static int64_t ckpt_read(plog_t *p)
+{
+	return off_read(p, CKPT_NAME, "SLSO");
+}
+
+static int ckpt_write(plog_t *p, int64_t start)
+{
+	return off_write(p, CKPT_NAME, "SLSO", start);
+}
+
+int plog_clean_ckpt_write(plog_t *p, int64_t offset)
+{
+	return off_write(p, PLOG_CLEAN_CKPT_NAME, "SLCO", offset);
 }
 
 /* Reads and removes the recovery point: it describes one run only (a
@@ -494,9 +463,23 @@ static int list_dir(plog_t *p, int64_t **bases, size_t *n)
 		int64_t base;
 		const char *ext;
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-		    !strcmp(e->d_name, CKPT_NAME) || !strcmp(e->d_name, RP_NAME))
+		    !strcmp(e->d_name, CKPT_NAME) || !strcmp(e->d_name, RP_NAME) ||
+		    !strcmp(e->d_name, PLOG_CLEAN_CKPT_NAME))
 			continue;
-		if (!strcmp(e->d_name, CKPT_NAME ".tmp") || !strcmp(e->d_name, RP_NAME ".tmp")) {
+		if (!strcmp(e->d_name, PLOG_COMPACTED_NAME)) {
+			p->gaps = 1;
+			continue;
+		}
+		if (plog_clean_is_temp(e->d_name)) {
+			/* A cleaned copy whose swap never happened (plog_clean.c):
+			 * the segment it was made from is intact. */
+			log_info(p->log, "%s: removing unfinished cleaner output %s", p->dir,
+			         e->d_name);
+			(void)sio_unlinkat(p->io, dirfd(d), p->dir, e->d_name);
+			continue;
+		}
+		if (!strcmp(e->d_name, CKPT_NAME ".tmp") || !strcmp(e->d_name, RP_NAME ".tmp") ||
+		    !strcmp(e->d_name, PLOG_CLEAN_CKPT_NAME ".tmp")) {
 			(void)sio_unlinkat(p->io, dirfd(d), p->dir, e->d_name);
 			continue;
 		}
@@ -562,6 +545,7 @@ static void close_segs(plog_t *p)
 
 static void free_segs(plog_t *p)
 {
+	plog_clean_abandon(p);
 	hw_orphan(p);
 	mark_clean(p);
 	close_segs(p);
@@ -600,6 +584,8 @@ static int load(plog_t *p, int clean)
 		} else if (!clean) {
 			verify = i + 1 == nb ? SEG_VERIFY_ALL : SEG_VERIFY_TAIL;
 		}
+		if (p->gaps)
+			verify |= SEG_OPEN_GAPS;
 		rc = seg_open(&s, dir, bases[i], verify, from, (uint64_t)p->o.index_interval_bytes,
 		              p->fdc, p->log, p->io);
 		if (rc < 0)
@@ -615,7 +601,7 @@ static int load(plog_t *p, int clean)
 			seg_close(s);
 			continue;
 		}
-		if (prev && prev->next != s->base && prev->size)
+		if (prev && prev->next != s->base && prev->size && !p->gaps)
 			log_warn(p->log, "%s: offsets %" PRId64 "..%" PRId64 " are missing", dir,
 			         prev->next, s->base - 1);
 		if (prev && prev->size == 0) {
@@ -641,6 +627,11 @@ static int load(plog_t *p, int clean)
 	seg_activate(active(p));
 	int64_t end = active(p)->next;
 	p->start = p->segs[0]->base > ckpt ? p->segs[0]->base : ckpt;
+	/* Where the last cleaning pass ended (a compacted log), never below
+	 * the start. */
+	p->clean_from = off_read(p, PLOG_CLEAN_CKPT_NAME, "SLCO");
+	if (p->clean_from < p->start || p->clean_from > end)
+		p->clean_from = p->start;
 	if (p->start > end)
 		p->start = end;
 	rc = sync_register(p);
@@ -756,7 +747,13 @@ int plog_destroy(plog_t *p)
 	free_segs(p);
 	int rc = 0;
 	static const char *const exts[] = {".log", ".index", ".timeindex"};
-	static const char *const names[] = {CKPT_NAME, CKPT_NAME ".tmp", RP_NAME, RP_NAME ".tmp"};
+	static const char *const names[] = {CKPT_NAME,
+	                                    CKPT_NAME ".tmp",
+	                                    RP_NAME,
+	                                    RP_NAME ".tmp",
+	                                    PLOG_COMPACTED_NAME,
+	                                    PLOG_CLEAN_CKPT_NAME,
+	                                    PLOG_CLEAN_CKPT_NAME ".tmp"};
 	char path[4352];
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < 3; k++) {
@@ -1258,4 +1255,13 @@ uint64_t plog_size_bytes(const plog_t *p)
 int plog_segment_count(const plog_t *p)
 {
 	return (int)p->nsegs;
+}
+
+void plog_set_opts(plog_t *p, const plog_opts_t *opts)
+{
+	plog_opts_t o = *opts;
+	o.fsync = p->o.fsync;
+	o.index_interval_bytes = p->o.index_interval_bytes;
+	o.gate_reads = p->o.gate_reads;
+	p->o = o;
 }

@@ -169,6 +169,67 @@ int plog_housekeep(plog_t *p, int64_t now_wall_ms);
  * before it takes effect (SL_EIO/SL_ENOSPC if that fails). */
 int plog_delete_before(plog_t *p, int64_t offset);
 
+/* Applies changed options (retention, roll, segment size: topic configs
+ * altered at run time); the syncing policy and index interval stay. */
+void plog_set_opts(plog_t *p, const plog_opts_t *opts);
+
+/* --- compaction (plog_clean.c) ------------------------------------------------- */
+
+/* An aborted transaction: producer pid's transactional batches in
+ * [first, last] are dropped by the cleaner. */
+typedef struct plog_aborted {
+	int64_t pid;
+	int64_t first;
+	int64_t last;
+} plog_aborted_t;
+
+/* Test hook: where plog_clean kills the process (SIGKILL), to prove that
+ * a crash at that point loses nothing. */
+enum {
+	PLOG_CLEAN_CRASH_NONE = 0,
+	PLOG_CLEAN_CRASH_COPIED = 1,   /* the cleaned copy is written and synced */
+	PLOG_CLEAN_CRASH_UNLINKED = 2, /* the old index files are gone */
+	PLOG_CLEAN_CRASH_SWAPPED = 3,  /* the copy replaced the segment */
+};
+
+typedef struct plog_clean_opts {
+	int64_t now_ms;              /* wall clock */
+	int64_t delete_retention_ms; /* tombstones live this long after a clean */
+	int64_t min_lag_ms;          /* records younger than this are not cleaned */
+	int64_t max_lag_ms;          /* dirty records older than this force a clean */
+	double min_dirty_ratio;      /* dirty / (clean + dirty) bytes that start a clean */
+	int64_t limit;               /* clean only below (the last stable offset) */
+	const plog_aborted_t *aborted;
+	size_t naborted;
+	size_t max_keys;     /* offset map bound (0: 1 << 20 keys) */
+	uint64_t step_bytes; /* work per call, in segment bytes (0: the whole pass) */
+	int crash_at;        /* PLOG_CLEAN_CRASH_* (tests) */
+} plog_clean_opts_t;
+
+typedef struct plog_clean_stats {
+	int segments;        /* segments rewritten or removed */
+	uint64_t bytes_read; /* of the segments cleaned */
+	uint64_t bytes_written;
+	uint64_t records_in, records_out;
+	int64_t elapsed_us;
+} plog_clean_stats_t;
+
+/* A step of a cleaning pass (Kafka's log compaction) over the sealed segments
+ * below o->limit, when the dirty part (everything past the last pass's
+ * end) is at least min_dirty_ratio of them or older than max_lag_ms: the
+ * latest record of every key is kept, older ones, aborted transactional
+ * batches, keyless records and (after delete_retention_ms) tombstones
+ * go. Offsets are preserved. Each segment is swapped crash-safely (see
+ * plog_clean.c). A pass is planned by the first call (o's settings hold
+ * for the whole pass) and then does about step_bytes of segments per
+ * call, whole segments at least. Returns 1 when a pass ended in this call
+ * (*st: the pass's totals), 2 while one is under way, 0 when there was
+ * nothing to do, or a storage error (the pass is dropped; the log stays
+ * as it was at the failed segment). */
+int plog_clean(plog_t *p, const plog_clean_opts_t *o, plog_clean_stats_t *st);
+/* The first offset the next pass treats as dirty. */
+int64_t plog_clean_from(const plog_t *p);
+
 /* Disk usage (all segments) and segment count, for stats and tests. */
 uint64_t plog_size_bytes(const plog_t *p);
 int plog_segment_count(const plog_t *p);

@@ -33,7 +33,9 @@
  * >= 49), it lies entirely inside the file, its BaseOffset is the expected
  * next offset, its PartitionLeaderEpoch is SEG_LEADER_EPOCH (both fields
  * are outside the CRC), RecordsCount == LastOffsetDelta + 1, and (when
- * verifying) its CRC-32C matches. An index file is valid when its size is
+ * verifying) its CRC-32C matches. In a compacted log (SEG_OPEN_GAPS, the
+ * cleaner's output: plog_clean.c) BaseOffset may be past the expected
+ * offset and 1 <= RecordsCount <= LastOffsetDelta + 1. An index file is valid when its size is
  * a multiple of the entry size, its columns increase, and its positions
  * lie inside the file.
  *
@@ -724,11 +726,12 @@ static const char *check_batch(seg_t *s, scan_t *sc, uint64_t pos, int64_t next,
 		return "read error";
 	if (rc < 0)
 		return h->length == 0 && h->base_offset == 0 ? "zero tail" : "bad header";
-	if (next >= 0 && h->base_offset != next)
+	if (next >= 0 && (s->gaps ? h->base_offset < next : h->base_offset != next))
 		return "unexpected offset";
 	if (h->leader_epoch != SEG_LEADER_EPOCH)
 		return "unexpected leader epoch";
-	if (h->count <= 0 || (int64_t)h->count != (int64_t)h->last_offset_delta + 1)
+	if (h->count <= 0 || (int64_t)h->count > (int64_t)h->last_offset_delta + 1 ||
+	    (!s->gaps && (int64_t)h->count != (int64_t)h->last_offset_delta + 1))
 		return "bad record count";
 	*len = batch_size(h);
 	if (*len > sc->limit - pos)
@@ -900,6 +903,9 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
              uint64_t index_interval, fdc_t *fdc, const log_t *log, sio_t *io)
 {
 	seg_t *s = seg_alloc(dir, base, index_interval, log);
+	s->gaps = (verify & SEG_OPEN_GAPS) != 0;
+	int quiet = (verify & SEG_OPEN_NO_INDEX) != 0;
+	verify &= ~(SEG_OPEN_GAPS | SEG_OPEN_NO_INDEX);
 	s->io = io;
 	s->fdc = fdc;
 	attach_log(s);
@@ -957,7 +963,7 @@ int seg_open(seg_t **out, const char *dir, int64_t base, int verify, uint64_t fr
 	seg_idx_t *old_idx = s->idx;
 	seg_tidx_t *old_tidx = s->tidx;
 	if (rebuild) {
-		if (fsize > 0)
+		if (fsize > 0 && !quiet)
 			log_warn(log, "segment %s: index files %s; rebuilding", s->path, why);
 		old_n = old_tn = 0;
 	} else {

@@ -92,6 +92,10 @@ typedef struct seg {
 	int64_t vnext;
 	seg_hole_t *holes; /* sorted, disjoint */
 	size_t nholes;
+	/* Written by the log cleaner (plog_clean.c): batches may leave offset
+	 * gaps between them and hold fewer records than LastOffsetDelta + 1
+	 * (a compacted Kafka segment). */
+	int gaps;
 } seg_t;
 
 /* Settings an append needs. */
@@ -118,6 +122,13 @@ enum {
 	                      * below `from` (UINT64_MAX: the last entry) */
 	SEG_VERIFY_ALL = 2,  /* headers and CRCs of every batch */
 };
+/* Or'ed into seg_open's verify: the segment belongs to a compacted log, so
+ * batches are valid with offset gaps before them (BaseOffset past the
+ * expected next offset) and 1 <= RecordsCount <= LastOffsetDelta + 1. */
+#define SEG_OPEN_GAPS 0x100
+/* Or'ed into verify: the index files are missing on purpose (a cleaned
+ * segment just swapped in): build them without a warning. */
+#define SEG_OPEN_NO_INDEX 0x200
 
 /* Opens an existing segment and recovers it (see segment.c): indexes are
  * loaded and checked (rebuilt when missing or inconsistent), batches are

@@ -18,6 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)batch_validate(data, size, 1 << 20, &h);
 	if (batch_peek(data, size, &h) < 0)
 		return 0;
+	/* Produce's check on compacted topics (any codec, bounded output). */
+	int32_t idx[4];
+	size_t nkeyless;
+	(void)batch_keyless(data, size, 1 << 20, idx, 4, &nkeyless);
 	batch_iter_t it;
 	if (batch_iter_init(&it, data, size) != 0)
 		return 0;

@@ -7,8 +7,10 @@
  * the rest DEFAULT_CONFIG (5). The broker resource (type 4) is described
  * read-only from the server settings and cannot be altered. AlterConfigs
  * replaces a topic's whole override set, as in Kafka; the incremental form
- * supports SET and DELETE (no list-valued topic configs exist here, so
- * APPEND/SUBTRACT answer INVALID_CONFIG). A resource's changes are one
+ * supports SET, DELETE, and APPEND/SUBTRACT on list-valued configs
+ * (cleanup.policy): items added to or removed from the effective value,
+ * which then becomes an override (other keys answer INVALID_CONFIG, as
+ * Kafka). A resource's changes are one
  * write-ahead commit (topics_set_configs): should the disk fail, none is
  * applied and the resource answers KAFKA_STORAGE_ERROR. Loop thread.
  */
@@ -16,10 +18,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { RES_TOPIC = 2, RES_BROKER = 4 };
 enum { SRC_DYNAMIC_TOPIC = 1, SRC_STATIC_BROKER = 4, SRC_DEFAULT = 5 };
-enum { TYPE_STRING = 2, TYPE_LONG = 5, TYPE_BOOLEAN = 1 };
+enum { TYPE_STRING = 2, TYPE_LONG = 5, TYPE_BOOLEAN = 1, TYPE_DOUBLE = 6, TYPE_LIST = 7 };
+enum { OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3 };
 
 static int wanted(rd_t keys, int32_t nkeys, int flex, const char *name)
 {
@@ -76,6 +80,10 @@ static void describe_topic(kreq_t *rq, buf_t *b, topic_t *t, rd_t keys, int32_t 
 		    topics_config_value(rq->srv->topics, t, k, &dflt, tmp, sizeof tmp);
 		int type =
 		    (val[0] == '-' || (val[0] >= '0' && val[0] <= '9')) ? TYPE_LONG : TYPE_STRING;
+		if (type == TYPE_LONG && strchr(val, '.'))
+			type = TYPE_DOUBLE;
+		else if (topics_config_is_list(k))
+			type = TYPE_LIST;
 		write_entry(b, v, rq->flex, k, val, 0, dflt, dflt ? SRC_DEFAULT : SRC_DYNAMIC_TOPIC,
 		            type, synonyms);
 	}
@@ -189,13 +197,58 @@ static char *zdup(kstr_t s)
 	return z;
 }
 
-/* Applies changes to topic t. incremental: ops are SET (0) / DELETE (1);
- * otherwise the changes replace every override. */
+/* Turns an APPEND or SUBTRACT of list items into the SET of the
+ * resulting list (the effective value with the items added, in order and
+ * once each, or removed). 0, or -1 when the key is not a list. */
+static int list_op(kafka_srv_t *srv, topic_t *t, change_t *c)
+{
+	if (!topics_config_is_list(c->key) || !c->value)
+		return -1;
+	char tmp[64];
+	int dflt;
+	const char *cur = topics_config_value(srv->topics, t, c->key, &dflt, tmp, sizeof tmp);
+	buf_t out = BUF_INIT;
+	const char *src[2] = {cur, c->op == OP_APPEND ? c->value : NULL};
+	for (int s = 0; s < 2; s++) {
+		for (const char *p = src[s]; p && *p;) {
+			while (*p == ' ')
+				p++;
+			const char *comma = strchr(p, ',');
+			size_t n = comma ? (size_t)(comma - p) : strlen(p);
+			while (n && p[n - 1] == ' ')
+				n--;
+			char item[64];
+			snprintf(item, sizeof item, "%.*s", (int)(n < 63 ? n : 63), p);
+			buf_put_u8(&out, 0);
+			out.end--;
+			int have = topics_list_has((const char *)buf_data(&out), item);
+			int drop = c->op == OP_SUBTRACT && topics_list_has(c->value, item);
+			if (n && !have && !drop)
+				buf_printf(&out, "%s%s", buf_len(&out) ? "," : "", item);
+			p = comma ? comma + 1 : NULL;
+		}
+	}
+	buf_put_u8(&out, 0);
+	free(c->value);
+	c->value = strdup((const char *)buf_data(&out));
+	if (!c->value)
+		abort();
+	buf_deinit(&out);
+	c->op = OP_SET;
+	return 0;
+}
+
+/* Applies changes to topic t. incremental: ops are SET / DELETE, or APPEND
+ * / SUBTRACT on list configs; otherwise the changes replace every
+ * override. */
 static int16_t apply(kafka_srv_t *srv, topic_t *t, change_t *ch, int n, int incremental,
                      int validate_only)
 {
 	for (int i = 0; i < n; i++) {
-		if (incremental && ch[i].op != 0 && ch[i].op != 1)
+		if (incremental && (ch[i].op == OP_APPEND || ch[i].op == OP_SUBTRACT) &&
+		    list_op(srv, t, &ch[i]) < 0)
+			return KERR_INVALID_CONFIG;
+		if (incremental && ch[i].op != OP_SET && ch[i].op != OP_DELETE)
 			return KERR_INVALID_CONFIG;
 		const char *val = (incremental && ch[i].op == 1) ? NULL : ch[i].value;
 		if (topics_config_check(ch[i].key, val) < 0)

@@ -26,12 +26,16 @@
  * producer's retry is accepted once the partition recovered. The topic
  * journal needs no wait: it writes ahead (Produce never creates a topic;
  * a Metadata request that did answered only after its record was
- * durable). Loop thread.
+ * durable). A compacted topic (cleanup.policy compact) refuses a batch
+ * holding records without a key, INVALID_RECORD with v8+ RecordErrors as
+ * Kafka; only such topics look inside (and decompress) batches. Loop
+ * thread.
  */
 #include "proto/kafka/kafka.h"
 #include "store/batch.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct presult {
 	kstr_t topic;    /* view into the request */
@@ -43,7 +47,78 @@ typedef struct presult {
 	int64_t log_start;
 	partition_t *p; /* set when the batch was appended (or a duplicate) */
 	size_t err_pos; /* where ErrorCode sits in the response buffer */
+	/* v8+ RecordErrors: keyless records refused by a compacted topic
+	 * (the first MAX_RECORD_ERRORS batch indexes; nkeyless in all). */
+	int32_t *keyless;
+	size_t nkeyless;
 } presult_t;
+
+#define MAX_RECORD_ERRORS 1000
+
+/* As Kafka's LogValidator: a compacted topic refuses records without a
+ * key, naming each one. Only compacted topics pay for looking inside the
+ * batch (decompressing it). Returns KERR_NONE or INVALID_RECORD. */
+static int16_t check_keys(topic_t *t, presult_t *res, const uint8_t *batch, size_t len)
+{
+	if (!t->compact)
+		return KERR_NONE;
+	int32_t idx[MAX_RECORD_ERRORS];
+	size_t n = 0;
+	if (batch_keyless(batch, len, (size_t)t->max_message_bytes * 4 + (1 << 20), idx,
+	                  MAX_RECORD_ERRORS, &n) < 0)
+		return KERR_CORRUPT_MESSAGE;
+	if (n == 0)
+		return KERR_NONE;
+	size_t keep = n < MAX_RECORD_ERRORS ? n : MAX_RECORD_ERRORS;
+	res->keyless = malloc(keep * sizeof *res->keyless);
+	if (!res->keyless)
+		abort();
+	memcpy(res->keyless, idx, keep * sizeof *idx);
+	res->nkeyless = n;
+	return KERR_INVALID_RECORD;
+}
+
+/* Kafka's per-record message and the partition's ErrorMessage (Kafka 3's
+ * RecordValidationException text, showing the first three). */
+static void record_error_msg(buf_t *b, const presult_t *r)
+{
+	buf_printf(b,
+	           "Compacted topic cannot accept message without key in topic partition %.*s-%d.",
+	           (int)r->topic.len, r->topic.p, (int)r->index);
+}
+
+static void write_record_errors(buf_t *b, int flex, const presult_t *r)
+{
+	size_t n = r->nkeyless < MAX_RECORD_ERRORS ? r->nkeyless : MAX_RECORD_ERRORS;
+	buf_t m = BUF_INIT;
+	record_error_msg(&m, r);
+	buf_put_u8(&m, 0);
+	const char *msg = (const char *)buf_data(&m);
+	kw_arr(b, flex, (int32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		kw_i32(b, r->keyless[i]);
+		kw_str(b, flex, msg);
+		kw_tags(b, flex);
+	}
+	if (!n) {
+		kw_str(b, flex, NULL);
+		buf_deinit(&m);
+		return;
+	}
+	buf_t all = BUF_INIT;
+	buf_printf(&all,
+	           "One or more records have been rejected due to %zu record errors in total, and "
+	           "only showing the first three errors at most: [",
+	           r->nkeyless);
+	for (size_t i = 0; i < n && i < 3; i++)
+		buf_printf(&all, "%sRecordError(batchIndex=%d, message='%s')", i ? ", " : "",
+		           (int)r->keyless[i], msg);
+	buf_puts(&all, "]");
+	buf_put_u8(&all, 0);
+	kw_str(b, flex, (const char *)buf_data(&all));
+	buf_deinit(&all);
+	buf_deinit(&m);
+}
 
 /* A held acks=-1 response: one allocation, one entry per partition that
  * waits (the hold's arg, freed by produce_fin). */
@@ -92,6 +167,8 @@ static void append_one(kreq_t *rq, topic_t *t, presult_t *res, kstr_t rec)
 	/* The records lie inside the request body, which this request owns. */
 	uint8_t *batch = rq->body + ((const uint8_t *)rec.p - rq->body);
 	res->err = check_batch(batch, (size_t)rec.len, rq->h.ApiVersion);
+	if (!res->err)
+		res->err = check_keys(t, res, batch, (size_t)rec.len);
 	if (res->err)
 		return;
 	part_append_t a;
@@ -110,6 +187,13 @@ static void append_one(kreq_t *rq, topic_t *t, presult_t *res, kstr_t rec)
 	res->log_append_time = a.log_append_time;
 	res->log_start = plog_start_offset(p->log);
 	res->p = p;
+}
+
+static void results_free(presult_t *res, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(res[i].keyless);
+	free(res);
 }
 
 static void write_response(const kreq_t *rq, buf_t *b, presult_t *res, int n)
@@ -136,10 +220,9 @@ static void write_response(const kreq_t *rq, buf_t *b, presult_t *res, int n)
 				kw_i64(b, res[k].err ? -1 : res[k].log_append_time);
 			if (v >= 5)
 				kw_i64(b, res[k].err ? -1 : res[k].log_start);
-			if (v >= 8) {
-				kw_arr(b, flex, 0);    /* RecordErrors */
-				kw_str(b, flex, NULL); /* ErrorMessage */
-			}
+			if (v >= 8)
+				write_record_errors(b, flex,
+				                    &res[k]); /* RecordErrors, ErrorMessage */
 			kw_tags(b, flex);
 		}
 		kw_tags(b, flex);
@@ -262,7 +345,7 @@ int kafka_h_Produce(kreq_t *rq)
 		kr_tags(&topics_r, flex);
 	}
 	if (acks == 0) {
-		free(res);
+		results_free(res, n);
 		return 0;
 	}
 	int waits = 0;
@@ -270,7 +353,7 @@ int kafka_h_Produce(kreq_t *rq)
 		waits += acks == -1 && res[i].p != NULL;
 	if (waits == 0 || !rq->c || rq->out) {
 		write_response(rq, kreq_out(rq), res, n);
-		free(res);
+		results_free(res, n);
 		return 0;
 	}
 	pwait_t *w = malloc(sizeof *w + (size_t)waits * sizeof w->e[0]);
@@ -288,7 +371,7 @@ int kafka_h_Produce(kreq_t *rq)
 		dur_hold_join_status(h, res[i].p->dur, 1, &w->e[k].status);
 		k++;
 	}
-	free(res);
+	results_free(res, n);
 	dur_hold_arm(h);
 	return 0;
 }

@@ -228,3 +228,55 @@ TEST(batch_build_rejects_bad_input)
 	CHECK_EQ(batch_validate(buf_data(&b), buf_len(&b), 1 << 20, &h), 0);
 	buf_deinit(&b);
 }
+
+/* A batch of n records; record i has no key when its bit in keyless is set.
+ * codec != 0 compresses the records with batch_compress. */
+static void keyed_batch(buf_t *out, int n, unsigned keyless, int codec)
+{
+	batch_record_t recs[8];
+	for (int i = 0; i < n; i++) {
+		memset(&recs[i], 0, sizeof recs[i]);
+		int none = (keyless >> i) & 1;
+		recs[i].key = none ? NULL : (const uint8_t *)"key";
+		recs[i].key_len = none ? -1 : 3;
+		recs[i].value = (const uint8_t *)"value";
+		recs[i].value_len = 5;
+	}
+	buf_t plain = BUF_INIT;
+	CHECK_EQ(batch_build(&plain, NULL, recs, (size_t)n), 0);
+	buf_append(out, buf_data(&plain), BATCH_HDR_SIZE);
+	CHECK_EQ(batch_compress(codec, buf_data(&plain) + BATCH_HDR_SIZE,
+	                        buf_len(&plain) - BATCH_HDR_SIZE, out),
+	         0);
+	uint8_t *q = buf_data(out);
+	be16_store(q + BATCH_OFF_ATTRIBUTES, (uint16_t)codec);
+	be32_store(q + BATCH_OFF_LENGTH, (uint32_t)(buf_len(out) - BATCH_LOG_OVERHEAD));
+	be32_store(q + BATCH_OFF_CRC,
+	           crc32c(0, q + BATCH_OFF_ATTRIBUTES, buf_len(out) - BATCH_OFF_ATTRIBUTES));
+	buf_deinit(&plain);
+}
+
+TEST(batch_keyless_finds_records_without_key)
+{
+	for (int codec = 0; codec <= 4; codec++) {
+		buf_t b = BUF_INIT;
+		keyed_batch(&b, 6, 0x25, codec); /* records 0, 2 and 5 */
+		int32_t idx[8];
+		size_t n;
+		CHECK_EQ(batch_keyless(buf_data(&b), buf_len(&b), 1 << 20, idx, 2, &n), 0);
+		CHECK_EQ(n, 3);
+		CHECK_EQ(idx[0], 0);
+		CHECK_EQ(idx[1], 2);
+		buf_reset(&b);
+		keyed_batch(&b, 4, 0, codec);
+		CHECK_EQ(batch_keyless(buf_data(&b), buf_len(&b), 1 << 20, idx, 8, &n), 0);
+		CHECK_EQ(n, 0);
+		/* Records that do not parse (or decompress) are an error. */
+		if (codec == 0)
+			buf_data(&b)[BATCH_HDR_SIZE] = 0x7f; /* first record's length */
+		else
+			memset(buf_data(&b) + BATCH_HDR_SIZE, 0xa5, 8);
+		CHECK(batch_keyless(buf_data(&b), buf_len(&b), 1 << 20, idx, 8, &n) < 0);
+		buf_deinit(&b);
+	}
+}
