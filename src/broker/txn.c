@@ -86,9 +86,10 @@ typedef struct txn {
 	int ntp, captp;
 	off_t_ *offs;
 	int noff, capoff;
-	int64_t started_ms; /* monotonic: when it became Ongoing */
-	int completing;     /* a Prepare* waits for its sync */
-	uint64_t rec_bytes; /* its last record, garbage once replaced */
+	int64_t started_ms;      /* monotonic: when it became Ongoing */
+	int64_t started_wall_ms; /* the same on the wall clock (Describe); -1 none */
+	int completing;          /* a Prepare* waits for its sync */
+	uint64_t rec_bytes;      /* its last record, garbage once replaced */
 } txn_t;
 
 struct end_ctx;
@@ -163,6 +164,7 @@ static txn_t *create(txn_coord_t *tc, const char *id, int32_t len)
 	t->id = dupn(id, len);
 	t->pid = -1;
 	t->epoch = -1;
+	t->started_wall_ms = -1;
 	map_put(&tc->txns, t->id, (size_t)len, t);
 	return t;
 }
@@ -708,6 +710,7 @@ static void begin(txn_t *t)
 		txn_clear(t);
 		t->state = TXN_ONGOING;
 		t->started_ms = time_mono_ms();
+		t->started_wall_ms = time_wall_ms();
 	}
 }
 
@@ -760,6 +763,21 @@ txn_err_t txn_add_partitions(txn_coord_t *tc, const char *id, int32_t idlen, int
 		return TXN_ERR_STORAGE;
 	}
 	return TXN_OK;
+}
+
+void txn_verify_partitions(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid,
+                           int16_t epoch, const txn_tp_t *tps, int n, txn_err_t *errs)
+{
+	txn_t *t = find(tc, id, idlen);
+	txn_err_t e = check(t, pid, epoch);
+	for (int i = 0; i < n; i++) {
+		errs[i] = e ? e : TXN_ERR_INVALID_STATE;
+		for (int j = 0; !e && t->state == TXN_ONGOING && j < t->ntp; j++)
+			if (t->tps[j].partition == tps[i].partition &&
+			    (int32_t)strlen(t->tps[j].topic) == tps[i].topic_len &&
+			    memcmp(t->tps[j].topic, tps[i].topic, (size_t)tps[i].topic_len) == 0)
+				errs[i] = TXN_OK;
+	}
 }
 
 txn_err_t txn_add_offsets(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid,
@@ -861,6 +879,73 @@ txn_err_t txn_end(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid, i
 		return TXN_ERR_INVALID_STATE;
 	}
 	return complete(tc, t, commit, 0, cb, arg) < 0 ? TXN_ERR_STORAGE : TXN_OK;
+}
+
+/* --- inspection (DescribeTransactions, ListTransactions) ---------------------------- */
+
+static const char *const state_names[] = {"Empty",        "Ongoing",        "PrepareCommit",
+                                          "PrepareAbort", "CompleteCommit", "CompleteAbort"};
+
+const char *txn_state_name(int state)
+{
+	return state >= 0 && state <= TXN_COMPLETE_ABORT ? state_names[state] : "Dead";
+}
+
+int txn_state_parse(const char *name, int32_t len)
+{
+	for (int i = 0; i <= TXN_COMPLETE_ABORT; i++)
+		if ((int32_t)strlen(state_names[i]) == len &&
+		    memcmp(state_names[i], name, (size_t)len) == 0)
+			return i;
+	return -1;
+}
+
+static void info_of(const txn_t *t, txn_info_t *out)
+{
+	out->id = t->id;
+	out->pid = t->pid;
+	out->epoch = t->epoch;
+	out->timeout_ms = t->timeout_ms;
+	/* A decision whose sync is pending is already Prepare* in memory. */
+	out->state = t->state;
+	out->start_ms = t->started_wall_ms;
+	out->ntp = t->ntp;
+	out->tps = NULL;
+}
+
+int txn_describe(txn_coord_t *tc, const char *id, int32_t idlen, txn_info_t *out)
+{
+	txn_t *t = find(tc, id, idlen);
+	if (!t)
+		return -1;
+	info_of(t, out);
+	txn_tp_t *tps = calloc((size_t)t->ntp + 1, sizeof *tps);
+	if (!tps)
+		abort();
+	for (int i = 0; i < t->ntp; i++)
+		tps[i] = (txn_tp_t){t->tps[i].topic, (int32_t)strlen(t->tps[i].topic),
+		                    t->tps[i].partition};
+	out->tps = tps;
+	return 0;
+}
+
+void txn_info_release(txn_info_t *info)
+{
+	free((void *)info->tps);
+	info->tps = NULL;
+}
+
+void txn_each(txn_coord_t *tc, void (*cb)(void *arg, const txn_info_t *info), void *arg)
+{
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&tc->txns, &it, &k, &kl, &v)) {
+		txn_info_t info;
+		info_of(v, &info);
+		cb(arg, &info);
+	}
 }
 
 /* --- open / close -------------------------------------------------------------------- */
