@@ -6,11 +6,12 @@
  * Every reply waits for the transaction journal's domain (the change it
  * acknowledges is journaled there); a failure turns its ErrorCode fields
  * into COORDINATOR_NOT_AVAILABLE, which clients retry. EndTxn answers once
- * its decision is synced and its markers written: its reply is held in the
- * connection's output (later replies queue behind it) and joined to the
- * domains of every partition that got a marker, the groups' (offsets
- * applied) and the coordinator's (Complete written), so a successful
- * EndTxn means the whole transaction is durable. Loop thread.
+ * its decision (Prepare*) is synced and its markers appended, as Kafka's
+ * coordinator does: a crash from then on completes the markers at
+ * recovery (broker/txn.c). The syncs of the markers and of the group
+ * offsets start at once, behind an empty hold in the connection's output,
+ * so the producer's next request (its next transaction) is answered only
+ * once they are durable, while its own sync runs alongside. Loop thread.
  */
 #include "broker/txn.h"
 #include "proto/kafka/kafka.h"
@@ -295,11 +296,31 @@ static void end_reply(const kreq_t *rq, kdur_t *k, int16_t err)
 	kafka_reply_end(k->b, mark);
 }
 
+static int markers_fin(dur_hold_t *h, buf_t *reply, int status, void *arg)
+{
+	(void)h;
+	(void)reply;
+	(void)status; /* the markers are the coordinator's to write again */
+	(void)arg;
+	return 0;
+}
+
 static void on_end(void *arg, const txn_done_t *d)
 {
 	endw_t *w = arg;
 	end_reply(&w->rq, &w->k, d->err == TXN_OK ? KERR_NONE : (int16_t)d->err);
-	kdur_end_multi(&w->k, d->doms, d->ndoms, ERR_FAIL);
+	/* The decision is durable: the reply leaves now (as Kafka's
+	 * coordinator answers once PrepareCommit is written). The markers'
+	 * syncs start at once behind an empty hold, so this connection's
+	 * next replies (the next transaction's AddPartitionsToTxn) wait for
+	 * them while their own syncs run alongside. */
+	kdur_end_multi(&w->k, NULL, 0, ERR_FAIL);
+	if (d->ndoms > 0 && !conn_is_closed(w->c)) {
+		dur_hold_t *h = dur_hold_new(w->c, markers_fin, NULL);
+		for (int i = 0; i < d->ndoms; i++)
+			dur_hold_join(h, d->doms[i], 1);
+		dur_hold_arm(h);
+	}
 	conn_unref(w->c);
 	free(w);
 }
