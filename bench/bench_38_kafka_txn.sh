@@ -8,11 +8,13 @@
 # (fsync=always) with bench/kafka_txn_load.c (librdkafka). Goals (issue 17):
 # transactional >= 0.7x idempotent, read_committed >= 0.95x
 # read_uncommitted. Measured, never asserted. A transaction costs one
-# producer four sequential syncs under fsync=always (AddPartitionsToTxn's
-# journal record, the produce, the decision, then the markers with
-# Complete), which bounds one producer's transactional rate by the disk's
-# sync latency, not by bandwidth. KAFKA_BENCH_SCALE=0.2 for a
-# quick run.
+# producer three sequential syncs under fsync=always (AddPartitionsToTxn's
+# journal record, the produce, the decision; EndTxn is answered once the
+# decision is durable and the markers' syncs overlap the next
+# transaction's first), plus three client round trips, which bounds one
+# producer's transactional rate by the disk's sync latency, not by
+# bandwidth, while idempotent produce pipelines its syncs.
+# KAFKA_BENCH_SCALE=0.2 for a quick run.
 set -u
 export BENCH_TIME_LIMIT=${BENCH_TIME_LIMIT:-600}
 cd "$(dirname "$0")/.."
