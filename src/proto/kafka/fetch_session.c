@@ -12,6 +12,7 @@
 #include <string.h>
 
 struct kfs {
+	struct kfs_cache *cache;
 	int32_t id;
 	int32_t epoch;
 	const void *owner;
@@ -25,6 +26,7 @@ struct kfs_cache {
 	int refs; /* the front and every open connection (which may outlive it) */
 	int slots;
 	int32_t next_id;
+	size_t parts;   /* partitions held by all sessions (KFS_MAX_TOTAL_PARTS) */
 	map_t sessions; /* be32 id -> kfs_t* */
 };
 
@@ -42,6 +44,7 @@ kfs_cache_t *kfs_cache_new(int slots)
 
 static void session_free(kfs_t *s)
 {
+	s->cache->parts -= s->n;
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->order[i]->topic);
 		free(s->order[i]);
@@ -131,6 +134,7 @@ kfs_t *kfs_create(kfs_cache_t *c, const void *owner, int nparts, int64_t now_ms)
 		c->next_id = c->next_id == INT32_MAX ? 1 : c->next_id + 1;
 		be32_store(key, (uint32_t)s->id);
 	} while (map_get(&c->sessions, key, sizeof key));
+	s->cache = c;
 	s->epoch = 1;
 	s->owner = owner;
 	s->last_used_ms = now_ms;
@@ -213,8 +217,9 @@ kfs_part_t *kfs_set(kfs_t *s, const char *topic, size_t tlen, int32_t partition,
 {
 	kfs_part_t *p = lookup(s, topic, tlen, partition, 0);
 	if (!p) {
-		if (s->n >= KFS_MAX_PARTS)
+		if (s->n >= KFS_MAX_PARTS || s->cache->parts >= KFS_MAX_TOTAL_PARTS)
 			return NULL;
+		s->cache->parts++;
 		p = calloc(1, sizeof *p);
 		if (!p)
 			abort();
@@ -259,6 +264,7 @@ void kfs_forget(kfs_t *s, const char *topic, size_t tlen, int32_t partition)
 	if (!p)
 		return;
 	unlink_order(s, p);
+	s->cache->parts--;
 	free(p->topic);
 	free(p);
 }

@@ -27,6 +27,9 @@
 
 #define KFS_EVICT_MS 120000  /* Kafka's min.incremental.fetch.session.eviction.ms */
 #define KFS_MAX_PARTS 100000 /* partitions one session may hold */
+/* Partitions all sessions together may hold (about 100 bytes each): a
+ * session that would pass it is not created, or ended. */
+#define KFS_MAX_TOTAL_PARTS 1000000
 
 typedef struct kfs_part {
 	char *topic;
@@ -64,7 +67,8 @@ int32_t kfs_epoch(const kfs_t *s);
 void kfs_next_epoch(kfs_t *s, int64_t now_ms);
 
 /* Adds a partition, or updates its fetch offset and max bytes. Returns
- * the partition, or NULL when the session is full (KFS_MAX_PARTS). */
+ * the partition, or NULL when the session or the cache is full
+ * (KFS_MAX_PARTS, KFS_MAX_TOTAL_PARTS). */
 kfs_part_t *kfs_set(kfs_t *s, const char *topic, size_t tlen, int32_t partition, int64_t offset,
                     int32_t max_bytes);
 kfs_part_t *kfs_get(kfs_t *s, const char *topic, size_t tlen, int32_t partition);

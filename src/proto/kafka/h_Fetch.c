@@ -493,6 +493,20 @@ static void topics_from_session(kafka_fetch_t *f, const kfs_t *s)
 	}
 }
 
+/* Sets the request's partitions (fetch offset, max bytes) in session s.
+ * Returns 0, or -1 when a bound of fetch_session.h was reached. */
+static int session_update(const kafka_fetch_t *f, kfs_t *s)
+{
+	for (int i = 0; i < f->ntopics; i++)
+		for (int k = 0; k < f->topics[i].npart; k++) {
+			const fpart_t *fp = &f->topics[i].parts[k];
+			if (!kfs_set(s, f->topics[i].name, strlen(f->topics[i].name), fp->index,
+			             fp->offset, fp->max_bytes))
+				return -1;
+		}
+	return 0;
+}
+
 /* KIP-227: the request's session fields (fg at its validated
  * ForgottenTopicsData). SessionEpoch -1 is a sessionless full fetch (and
  * ends session sid, if any), 0 a full fetch that ends sid and opens a new
@@ -518,12 +532,10 @@ static int16_t session_apply(kreq_t *rq, kafka_fetch_t *f, int32_t sid, int32_t 
 			n += f->topics[i].npart;
 		if (!(s = kfs_create(cache, owner, n, now)))
 			return 0; /* no room: answered without a session */
-		for (int i = 0; i < f->ntopics; i++)
-			for (int k = 0; k < f->topics[i].npart; k++) {
-				const fpart_t *fp = &f->topics[i].parts[k];
-				(void)kfs_set(s, f->topics[i].name, strlen(f->topics[i].name),
-				              fp->index, fp->offset, fp->max_bytes);
-			}
+		if (session_update(f, s) < 0) {
+			kfs_remove(cache, s); /* the cache is full: sessionless */
+			return 0;
+		}
 		f->session_id = kfs_id(s);
 		return 0;
 	}
@@ -531,16 +543,11 @@ static int16_t session_apply(kreq_t *rq, kafka_fetch_t *f, int32_t sid, int32_t 
 		return KERR_FETCH_SESSION_ID_NOT_FOUND;
 	if (kfs_epoch(s) != epoch)
 		return KERR_INVALID_FETCH_SESSION_EPOCH;
-	for (int i = 0; i < f->ntopics; i++)
-		for (int k = 0; k < f->topics[i].npart; k++) {
-			const fpart_t *fp = &f->topics[i].parts[k];
-			if (!kfs_set(s, f->topics[i].name, strlen(f->topics[i].name), fp->index,
-			             fp->offset, fp->max_bytes)) {
-				/* Past KFS_MAX_PARTS: the client starts over. */
-				kfs_remove(cache, s);
-				return KERR_FETCH_SESSION_ID_NOT_FOUND;
-			}
-		}
+	if (session_update(f, s) < 0) {
+		/* Past the partition bounds: the client starts over. */
+		kfs_remove(cache, s);
+		return KERR_FETCH_SESSION_ID_NOT_FOUND;
+	}
 	int flex = rq->flex;
 	int32_t nf = kr_arr(fg, flex, 2);
 	for (int32_t i = 0; i < nf; i++) {
