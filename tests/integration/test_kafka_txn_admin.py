@@ -134,7 +134,7 @@ def list_txns(raw, states=(), pids=(), duration=None):
 
 
 def end_txn(raw, tid, pid, epoch, commit):
-    r = raw.call(26, 3, cstr(tid) + struct.pack(">qhb", pid, epoch, commit) + b"\x00")
+    r = raw.call(26, 4, cstr(tid) + struct.pack(">qhb", pid, epoch, commit) + b"\x00")
     r.take(">i")
     return r.take(">h")
 
@@ -156,6 +156,7 @@ def test_api_versions_lists_the_new_apis(kserver):
         apis[key] = (lo, hi)
     raw.close()
     assert apis[24] == (0, 5)
+    assert apis[25] == apis[26] == apis[28] == (0, 4)
     assert apis[65] == (0, 0)
     assert apis[66] == (0, 1)
 

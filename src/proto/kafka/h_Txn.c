@@ -1,7 +1,9 @@
 /*
  * h_Txn.c — the transaction coordinator's APIs (KIP-98), adapters over
- * broker/txn.h: AddPartitionsToTxn (key 24, v0–5; v4+ batched, KIP-890), AddOffsetsToTxn (25,
- * v0–3), EndTxn (26, v0–3) and TxnOffsetCommit (28, v0–3).
+ * broker/txn.h: AddPartitionsToTxn (key 24, v0–5; v4+ batched, KIP-890),
+ * AddOffsetsToTxn (25, v0–4), EndTxn (26, v0–4) and TxnOffsetCommit (28,
+ * v0–4); the v4s only allow KIP-890's TRANSACTION_ABORTABLE, which the
+ * coordinator never answers, so they are served as v3.
  *
  * Every reply waits for the transaction journal's domain (the change it
  * acknowledges is journaled there); a failure turns its ErrorCode fields
@@ -169,7 +171,7 @@ int kafka_h_AddPartitionsToTxn(kreq_t *rq)
 	return 0;
 }
 
-/* AddOffsetsToTxn v0–3. */
+/* AddOffsetsToTxn v0–4 (v4: KIP-890's TRANSACTION_ABORTABLE, never sent). */
 int kafka_h_AddOffsetsToTxn(kreq_t *rq)
 {
 	rd_t *r = &rq->r;
@@ -195,7 +197,7 @@ int kafka_h_AddOffsetsToTxn(kreq_t *rq)
 	return 0;
 }
 
-/* TxnOffsetCommit v0–3. */
+/* TxnOffsetCommit v0–4 (v4 as v3). */
 int kafka_h_TxnOffsetCommit(kreq_t *rq)
 {
 	rd_t *r = &rq->r;
@@ -331,7 +333,7 @@ static void on_end_nowait(void *arg, const txn_done_t *d)
 	(void)d;
 }
 
-/* EndTxn v0–3. */
+/* EndTxn v0–4 (v4 as v3). */
 int kafka_h_EndTxn(kreq_t *rq)
 {
 	rd_t *r = &rq->r;
