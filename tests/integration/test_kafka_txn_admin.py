@@ -227,3 +227,27 @@ def test_real_producer_shows_in_listing(kserver):
     _, _, got = list_txns(raw, pids=[d["pid"]])
     assert got["tr-real"][1] in ("PrepareCommit", "CompleteCommit")
     raw.close()
+
+
+def test_malformed_requests_close_only_their_connection(kserver):
+    """Truncated bodies and huge array counts of the new APIs (and of Fetch
+    with session fields) close the connection; the server goes on."""
+    from kafka_util import is_closed
+    huge = uvarint(0x7FFFFFF0)
+    bodies = [
+        (65, 0, huge + b"\x00"),                        # DescribeTransactions ids
+        (66, 1, carr([]) + huge),                       # ListTransactions producer ids
+        (66, 1, carr([]) + carr([])),                   # v1 without DurationFilter
+        (24, 5, carr([cstr("x") + struct.pack(">qh", 1, 0)])),  # cut in a transaction
+        (24, 5, huge),                                  # transactions count
+        (1, 12, struct.pack(">iiiib", -1, 0, 0, 1, 0) + struct.pack(">ii", 5, 1) + huge),
+    ]
+    for key, version, body in bodies:
+        s = socket.create_connection(("127.0.0.1", kserver.port("kafka")), timeout=30)
+        hdr = struct.pack(">hhih", key, version, 1, 3) + b"raw" + b"\x00"
+        s.sendall(struct.pack(">i", len(hdr + body)) + hdr + body)
+        assert is_closed(s), (key, version)
+        s.close()
+    raw = Raw(kserver)
+    assert list_txns(raw)[0] == 0
+    raw.close()
