@@ -345,7 +345,7 @@ static void prune_marks(txn_coord_t *tc, txn_t *t)
 {
 	for (int i = 0; i < t->nmark;) {
 		partition_t *p = part_of(tc, t->marks[i].topic, t->marks[i].partition);
-		if (p && plog_hw(p->log) <= t->marks[i].offset) {
+		if (p && plog_synced_offset(p->log) <= t->marks[i].offset) {
 			i++;
 			continue;
 		}
