@@ -23,9 +23,9 @@ FETCH_SESSION_ID_NOT_FOUND = 70
 INVALID_FETCH_SESSION_EPOCH = 71
 
 
-def fetch_v12(corr, sid, epoch, parts, forgotten=(), max_wait=0, min_bytes=0):
+def fetch_v12(corr, sid, epoch, parts, forgotten=(), max_wait=0, min_bytes=0, isolation=0):
     """parts: [(topic, partition, offset)], forgotten: [(topic, [partitions])]."""
-    body = struct.pack(">iiiib", -1, max_wait, min_bytes, 1 << 20, 0)
+    body = struct.pack(">iiiib", -1, max_wait, min_bytes, 1 << 20, isolation)
     body += struct.pack(">ii", sid, epoch)
     topics = {}
     for t, p, off in parts:
@@ -248,3 +248,44 @@ def test_slots_zero_means_sessionless(tmp_path):
         err, sid, parts = c.fetch(0, 0, [("fz", 0, 0)])
         assert (err, sid, parts) == (0, 0, {("fz", 0): (0, 2, 2)})
         c.close()
+
+
+def test_read_committed_session_answers_when_the_lso_moves(kserver):
+    """A read_committed session sees nothing of an open transaction; its
+    commit moves the last stable offset, which alone makes the partition
+    news for the next incremental fetch."""
+    setup_topic(kserver, "fr", 1, {})
+    p = Producer({"bootstrap.servers": bootstrap(kserver), "transactional.id": "fr-tx",
+                  "linger.ms": 0})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce("fr", value=b"a", partition=0)
+    p.produce("fr", value=b"b", partition=0)
+    assert p.flush(30) == 0
+    c = Conn(kserver)
+    err, sid, parts = c.fetch(0, 0, [("fr", 0, 0)], isolation=1)
+    assert (err, parts[("fr", 0)][2]) == (0, 0) and sid != 0
+    assert c.fetch(sid, 1, [], isolation=1) == (0, sid, {})
+    p.commit_transaction(30)
+    epoch, deadline = 2, time.monotonic() + 30
+    while True:
+        err, _, parts = c.fetch(sid, epoch, [], isolation=1)
+        epoch += 1
+        if parts:
+            break
+        assert time.monotonic() < deadline, "the commit never showed"
+        time.sleep(0.05)
+    # The two records become readable once the decision is durable (the
+    # marker's own sync may still run: the high watermark then stops
+    # before it)...
+    err, hw, count = parts[("fr", 0)]
+    assert err == 0 and (hw, count) in ((2, 2), (3, 3))
+    # ... and the watermark passing the marker is news again.
+    while hw != 3:
+        err, _, parts = c.fetch(sid, epoch, [("fr", 0, 2)], isolation=1)
+        epoch += 1
+        if parts:
+            err, hw, count = parts[("fr", 0)]
+            assert (err, hw, count) == (0, 3, 1)
+        assert time.monotonic() < deadline, "the marker never became stable"
+    c.close()
