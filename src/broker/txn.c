@@ -86,7 +86,7 @@ typedef struct off {
 	char *meta; /* NULL: null */
 } off_t_;
 
-/* A marker of the last decision: where it went and at which offset. */
+/* A decision's marker: where it went, at which offset, which decision. */
 typedef struct mark {
 	char *topic;
 	int32_t partition;
@@ -105,7 +105,7 @@ typedef struct txn {
 	int ntp, captp;
 	off_t_ *offs;
 	int noff, capoff;
-	mark_t *marks; /* the last decision's markers (kept until the next one) */
+	mark_t *marks; /* markers not yet known durable (prune_marks) */
 	int nmark, capmark;
 	int has_marks;           /* its record carries them (older records do not) */
 	int64_t started_ms;      /* monotonic: when it became Ongoing */
