@@ -61,7 +61,7 @@ kfs_cache_t *kfs_cache_ref(kfs_cache_t *c)
 	return c;
 }
 
-void kfs_cache_free(kfs_cache_t *c)
+void kfs_cache_unref(kfs_cache_t *c)
 {
 	if (!c || --c->refs > 0)
 		return;
@@ -207,7 +207,7 @@ static kfs_part_t *lookup(kfs_t *s, const char *topic, size_t tlen, int32_t part
 	return p;
 }
 
-kfs_part_t *kfs_get(kfs_t *s, const char *topic, size_t tlen, int32_t partition)
+kfs_part_t *kfs_part_find(kfs_t *s, const char *topic, size_t tlen, int32_t partition)
 {
 	return lookup(s, topic, tlen, partition, 0);
 }

@@ -45,10 +45,10 @@ typedef struct kfs_cache kfs_cache_t;
 
 kfs_cache_t *kfs_cache_new(int slots);
 /* Connections hold a reference (they may close after the front stopped);
- * kfs_cache_free drops one, the last frees the cache. NULL-safe. */
+ * kfs_cache_unref drops one, the last frees the cache. NULL-safe. */
 kfs_cache_t *kfs_cache_ref(kfs_cache_t *c);
-void kfs_cache_free(kfs_cache_t *c);
-/* Sessions held now (tests, /metrics). */
+void kfs_cache_unref(kfs_cache_t *c);
+/* Sessions held now (tests). */
 size_t kfs_cache_len(const kfs_cache_t *c);
 
 /* A new session of owner with room for nparts partitions, or NULL when the
@@ -71,7 +71,7 @@ void kfs_next_epoch(kfs_t *s, int64_t now_ms);
  * (KFS_MAX_PARTS, KFS_MAX_TOTAL_PARTS). */
 kfs_part_t *kfs_set(kfs_t *s, const char *topic, size_t tlen, int32_t partition, int64_t offset,
                     int32_t max_bytes);
-kfs_part_t *kfs_get(kfs_t *s, const char *topic, size_t tlen, int32_t partition);
+kfs_part_t *kfs_part_find(kfs_t *s, const char *topic, size_t tlen, int32_t partition);
 void kfs_forget(kfs_t *s, const char *topic, size_t tlen, int32_t partition);
 /* The partitions in fetch order. */
 size_t kfs_count(const kfs_t *s);

@@ -92,7 +92,7 @@ static void on_close(conn_t *c)
 	if (kc->parked)
 		kafka_fetch_abandon(kc->parked);
 	kfs_owner_gone(kc->fsessions, kc);
-	kfs_cache_free(kc->fsessions);
+	kfs_cache_unref(kc->fsessions);
 	kafka_sasl_free(kc->sasl);
 	free(kc);
 	c->pdata = NULL;
@@ -154,7 +154,7 @@ static int busy(void *p)
 static void stop(void *p)
 {
 	kafka_srv_t *srv = p;
-	kfs_cache_free(srv->fsessions);
+	kfs_cache_unref(srv->fsessions);
 	free(srv);
 }
 

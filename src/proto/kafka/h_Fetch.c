@@ -258,7 +258,8 @@ static void select_parts(kafka_fetch_t *f)
 		for (int k = 0; k < t->npart; k++) {
 			fpart_t *fp = &t->parts[k];
 			fp->include = 1;
-			kfs_part_t *sp = s ? kfs_get(s, t->name, strlen(t->name), fp->index) : NULL;
+			kfs_part_t *sp =
+			    s ? kfs_part_find(s, t->name, strlen(t->name), fp->index) : NULL;
 			if (!sp)
 				continue;
 			size_t bytes = fp->err ? 0 : fp->bytes;

@@ -37,11 +37,11 @@ TEST(kafka_fetch_session_partitions_and_epochs)
 	kfs_forget(s, "t", 1, 1);
 	kfs_forget(s, "nope", 4, 1);
 	CHECK_EQ(kfs_count(s), 2);
-	CHECK(kfs_get(s, "t", 1, 1) == NULL);
-	CHECK(kfs_get(s, "u", 1, 0) != NULL);
+	CHECK(kfs_part_find(s, "t", 1, 1) == NULL);
+	CHECK(kfs_part_find(s, "u", 1, 0) != NULL);
 	kfs_next_epoch(s, 1);
 	CHECK_EQ(kfs_epoch(s), 2);
-	kfs_cache_free(c);
+	kfs_cache_unref(c);
 }
 
 TEST(kafka_fetch_session_eviction_and_owners)
@@ -81,8 +81,8 @@ TEST(kafka_fetch_session_eviction_and_owners)
 	kfs_cache_t *z = kfs_cache_new(0);
 	CHECK(kfs_create(z, &owner_a, 1, 0) == NULL);
 	CHECK(kfs_cache_ref(z) == z);
-	kfs_cache_free(z);
+	kfs_cache_unref(z);
 	kfs_owner_gone(z, &owner_a); /* still valid: one reference left */
-	kfs_cache_free(z);
-	kfs_cache_free(c);
+	kfs_cache_unref(z);
+	kfs_cache_unref(c);
 }
