@@ -30,9 +30,10 @@
  *      commit its offsets are applied to the groups (groups.journal);
  *   3. then Complete{Commit,Abort} is appended. The EndTxn reply leaves
  *      after step 1's sync (as Kafka's coordinator answers once
- *      PrepareCommit is written); the markers' syncs run behind it, and
- *      every marker is listed (partition, offset, decision) in the id's
- *      records until its partition's synced end passes it.
+ *      PrepareCommit is written); the markers' syncs are started at once
+ *      but nothing waits for them, and every marker is listed (partition,
+ *      offset, decision) in the id's records until its partition's synced
+ *      end passes it.
  * Recovery (open, and after this domain was cut back by a failed sync):
  *   - Ongoing: aborted (its epoch bumped so the old instance is fenced);
  *   - Prepare*: step 2 is redone (markers go only where the producer still
@@ -519,10 +520,20 @@ static partition_t *part_of(txn_coord_t *tc, const char *topic, int32_t index)
 	return t->parts[index];
 }
 
+static void marker_synced(void *arg, int status)
+{
+	/* A failure is the partition's domain's to handle (it cuts the log
+	 * back; the tick then writes the marker again). */
+	(void)arg;
+	(void)status;
+}
+
 /* Step 2 and 3 of a Prepare*: markers, offsets, Complete. Fills the
- * domains to wait for when doms is given (caller frees). Returns 0, or the
- * storage error when a marker could not be written (the transaction stays
- * Prepare*: the tick retries). */
+ * domains to wait for when doms is given (caller frees): the groups' when
+ * offsets were applied (nothing else would make them durable; the
+ * markers' syncs are started here and listed in the id's records).
+ * Returns 0, or the storage error when a marker could not be written (the
+ * transaction stays Prepare*: the tick retries). */
 static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 {
 	int commit = t->state == TXN_PREPARE_COMMIT;
@@ -546,7 +557,9 @@ static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 			continue;
 		}
 		if (wrote) {
-			d[n++] = p->dur;
+			/* Its sync starts now; nothing waits for it (a lost
+			 * marker is written again from the list: redo_mark). */
+			plog_when_durable(p->log, plog_end_offset(p->log), marker_synced, NULL);
 			add_mark(t, t->tps[i].topic, t->tps[i].partition, at, commit);
 		}
 	}

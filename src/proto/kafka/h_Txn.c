@@ -10,10 +10,11 @@
  * into COORDINATOR_NOT_AVAILABLE, which clients retry. EndTxn answers once
  * its decision (Prepare*) is synced and its markers appended, as Kafka's
  * coordinator does: a crash from then on completes the markers at
- * recovery (broker/txn.c). The syncs of the markers and of the group
- * offsets start at once, behind an empty hold in the connection's output,
- * so the producer's next request (its next transaction) is answered only
- * once they are durable, while its own sync runs alongside. Loop thread.
+ * recovery (broker/txn.c). The markers' syncs start at once and nothing
+ * waits for them (a lost one is written again from the coordinator's
+ * list); committed group offsets are synced behind an empty hold in the
+ * connection's output, so the producer's next request is answered only
+ * once they are durable. Loop thread.
  */
 #include "broker/txn.h"
 #include "proto/kafka/kafka.h"
@@ -312,10 +313,10 @@ static void on_end(void *arg, const txn_done_t *d)
 	endw_t *w = arg;
 	end_reply(&w->rq, &w->k, d->err == TXN_OK ? KERR_NONE : (int16_t)d->err);
 	/* The decision is durable: the reply leaves now (as Kafka's
-	 * coordinator answers once PrepareCommit is written). The markers'
-	 * syncs start at once behind an empty hold, so this connection's
-	 * next replies (the next transaction's AddPartitionsToTxn) wait for
-	 * them while their own syncs run alongside. */
+	 * coordinator answers once PrepareCommit is written). Committed group
+	 * offsets (d->doms: the groups' domain) are synced behind an empty
+	 * hold, so this connection's next replies wait for them; the markers'
+	 * syncs run on their own (broker/txn.c lists them until durable). */
 	kdur_end_multi(&w->k, NULL, 0, ERR_FAIL);
 	if (d->ndoms > 0 && !conn_is_closed(w->c)) {
 		dur_hold_t *h = dur_hold_new(w->c, markers_fin, NULL);
