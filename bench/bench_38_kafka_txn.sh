@@ -10,8 +10,8 @@
 # read_uncommitted. Measured, never asserted. A transaction costs one
 # producer three sequential syncs under fsync=always (AddPartitionsToTxn's
 # journal record, the produce, the decision; EndTxn is answered once the
-# decision is durable and the markers' syncs overlap the next
-# transaction's first), plus three client round trips, which bounds one
+# decision is durable and the markers' syncs run alongside the next
+# transaction), plus three client round trips, which bounds one
 # producer's transactional rate by the disk's sync latency, not by
 # bandwidth, while idempotent produce pipelines its syncs.
 # KAFKA_BENCH_SCALE=0.2 for a quick run.
