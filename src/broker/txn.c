@@ -18,18 +18,30 @@
  *     u32 offsets:    { u16 group length, group, u16 topic length, topic,
  *                       i32 partition, i64 offset, i32 leader epoch,
  *                       i32 metadata length (-1 null), metadata }
+ *     (optional, absent in older records)
+ *     u32 markers:    { u16 topic length, topic, i32 partition,
+ *                       i64 marker offset, u8 decision (1 commit) } —
+ *                     markers of decisions not yet known durable
  *
  * Write order of a transaction's end (the recovery rule follows from it):
  *   1. Prepare{Commit,Abort} is appended and synced (jrnl_when_durable);
  *   2. then a marker is appended to every partition of the transaction in
  *      which the producer has an open transaction (partition.h), and on
  *      commit its offsets are applied to the groups (groups.journal);
- *   3. then Complete{Commit,Abort} is appended; the EndTxn reply waits for
- *      the partitions', the groups' and this journal's domains.
+ *   3. then Complete{Commit,Abort} is appended. The EndTxn reply leaves
+ *      after step 1's sync (as Kafka's coordinator answers once
+ *      PrepareCommit is written); the markers' syncs are started at once
+ *      but nothing waits for them, and every marker is listed (partition,
+ *      offset, decision) in the id's records until its partition's synced
+ *      end passes it.
  * Recovery (open, and after this domain was cut back by a failed sync):
  *   - Ongoing: aborted (its epoch bumped so the old instance is fenced);
  *   - Prepare*: step 2 is redone (markers go only where the producer still
  *     has an open transaction, so redoing is harmless) and step 3 written;
+ *   - first, a listed marker whose partition shows the producer's open
+ *     transaction beginning before the marker's offset was lost (the log
+ *     is a prefix: that transaction is the decided one): it is written
+ *     again, before any abort below could close the decided records;
  *   - a partition whose log holds an open transaction of a producer whose
  *     transaction is complete (a marker cut back after a failed partition
  *     sync) gets the marker of the last decision again (the tick); one of
@@ -75,6 +87,14 @@ typedef struct off {
 	char *meta; /* NULL: null */
 } off_t_;
 
+/* A decision's marker: where it went, at which offset, which decision. */
+typedef struct mark {
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+	int commit;
+} mark_t;
+
 typedef struct txn {
 	char *id;
 	int64_t pid;
@@ -86,9 +106,13 @@ typedef struct txn {
 	int ntp, captp;
 	off_t_ *offs;
 	int noff, capoff;
-	int64_t started_ms; /* monotonic: when it became Ongoing */
-	int completing;     /* a Prepare* waits for its sync */
-	uint64_t rec_bytes; /* its last record, garbage once replaced */
+	mark_t *marks; /* markers not yet known durable (prune_marks) */
+	int nmark, capmark;
+	int has_marks;           /* its record carries them (older records do not) */
+	int64_t started_ms;      /* monotonic: when it became Ongoing */
+	int64_t started_wall_ms; /* the same on the wall clock (Describe); -1 none */
+	int completing;          /* a Prepare* waits for its sync */
+	uint64_t rec_bytes;      /* its last record, garbage once replaced */
 } txn_t;
 
 struct end_ctx;
@@ -130,9 +154,18 @@ static void txn_clear(txn_t *t)
 	t->noff = 0;
 }
 
+static void marks_clear(txn_t *t)
+{
+	for (int i = 0; i < t->nmark; i++)
+		free(t->marks[i].topic);
+	t->nmark = 0;
+}
+
 static void txn_free(txn_t *t)
 {
 	txn_clear(t);
+	marks_clear(t);
+	free(t->marks);
 	free(t->tps);
 	free(t->offs);
 	free(t->id);
@@ -163,6 +196,8 @@ static txn_t *create(txn_coord_t *tc, const char *id, int32_t len)
 	t->id = dupn(id, len);
 	t->pid = -1;
 	t->epoch = -1;
+	t->started_wall_ms = -1;
+	t->has_marks = 1;
 	map_put(&tc->txns, t->id, (size_t)len, t);
 	return t;
 }
@@ -209,6 +244,33 @@ static void add_off(txn_t *t, const char *group, int32_t glen, const txn_off_t *
 	d->offset = o->offset;
 	d->leader_epoch = o->leader_epoch;
 	d->meta = o->meta_len >= 0 ? dupn(o->meta, o->meta_len) : NULL;
+}
+
+static mark_t *mark_of(txn_t *t, const char *topic, int32_t partition)
+{
+	for (int i = 0; i < t->nmark; i++)
+		if (t->marks[i].partition == partition && strcmp(t->marks[i].topic, topic) == 0)
+			return &t->marks[i];
+	return NULL;
+}
+
+/* Remembers (or moves) the marker a decision wrote to a partition. */
+static void add_mark(txn_t *t, const char *topic, int32_t partition, int64_t offset, int commit)
+{
+	mark_t *m = mark_of(t, topic, partition);
+	if (m) {
+		m->offset = offset;
+		m->commit = commit;
+		return;
+	}
+	if (t->nmark == t->capmark) {
+		t->capmark = t->capmark ? t->capmark * 2 : 4;
+		t->marks = realloc(t->marks, (size_t)t->capmark * sizeof *t->marks);
+		if (!t->marks)
+			abort();
+	}
+	t->marks[t->nmark++] =
+	    (mark_t){dupn(topic, (int32_t)strlen(topic)), partition, offset, commit};
 }
 
 /* --- journal ---------------------------------------------------------------------- */
@@ -261,17 +323,44 @@ static void encode(const txn_t *t, buf_t *b)
 			w_u(b, (uint32_t)-1, 4);
 		}
 	}
+	if (!t->has_marks)
+		return;
+	w_u(b, (uint32_t)t->nmark, 4);
+	for (int i = 0; i < t->nmark; i++) {
+		w_str(b, t->marks[i].topic);
+		w_u(b, (uint32_t)t->marks[i].partition, 4);
+		w_u(b, (uint64_t)t->marks[i].offset, 8);
+		w_u(b, (uint8_t)t->marks[i].commit, 1);
+	}
 }
 
 /* Journals t's current state. Returns 0 or the storage error (memory is
  * the caller's to restore). */
 static int open_journal(txn_coord_t *tc);
 
+static partition_t *part_of(txn_coord_t *tc, const char *topic, int32_t index);
+
+/* Drops the markers known durable (below their partition's synced end)
+ * or whose partition is gone: the rest may still be lost. */
+static void prune_marks(txn_coord_t *tc, txn_t *t)
+{
+	for (int i = 0; i < t->nmark;) {
+		partition_t *p = part_of(tc, t->marks[i].topic, t->marks[i].partition);
+		if (p && plog_synced_offset(p->log) <= t->marks[i].offset) {
+			i++;
+			continue;
+		}
+		free(t->marks[i].topic);
+		t->marks[i] = t->marks[--t->nmark];
+	}
+}
+
 static int store(txn_coord_t *tc, txn_t *t)
 {
 	int rc = dur_state(tc->dur);
 	if (rc < 0)
 		return rc;
+	prune_marks(tc, t);
 	if (!tc->j && (rc = open_journal(tc)) < 0)
 		return rc;
 	buf_t b = BUF_INIT;
@@ -310,6 +399,7 @@ static int on_replay(void *arg, uint8_t type, const uint8_t *payload, size_t len
 		tc->replay_garbage += t->rec_bytes;
 	free(id);
 	txn_clear(t);
+	marks_clear(t);
 	t->pid = (int64_t)rd_be64(&r);
 	t->epoch = (int16_t)rd_be16(&r);
 	t->timeout_ms = (int32_t)rd_be32(&r);
@@ -337,6 +427,18 @@ static int on_replay(void *arg, uint8_t type, const uint8_t *payload, size_t len
 		if (!r.err && group && topic)
 			add_off(t, group, (int32_t)strlen(group), &o);
 		free(group);
+		free(topic);
+	}
+	/* The markers of the last decision: absent from older records. */
+	t->has_marks = !r.err && rd_left(&r) > 0;
+	uint32_t nmark = t->has_marks ? rd_be32(&r) : 0;
+	for (uint32_t i = 0; i < nmark && !r.err; i++) {
+		char *topic = r_str(&r);
+		int32_t part = (int32_t)rd_be32(&r);
+		int64_t off = (int64_t)rd_be64(&r);
+		int commit = rd_u8(&r);
+		if (topic)
+			add_mark(t, topic, part, off, commit);
 		free(topic);
 	}
 	if (r.err || t->state > TXN_COMPLETE_ABORT)
@@ -418,13 +520,24 @@ static partition_t *part_of(txn_coord_t *tc, const char *topic, int32_t index)
 	return t->parts[index];
 }
 
+static void marker_synced(void *arg, int status)
+{
+	/* A failure is the partition's domain's to handle (it cuts the log
+	 * back; the tick then writes the marker again). */
+	(void)arg;
+	(void)status;
+}
+
 /* Step 2 and 3 of a Prepare*: markers, offsets, Complete. Fills the
- * domains to wait for when doms is given (caller frees). Returns 0, or the
- * storage error when a marker could not be written (the transaction stays
- * Prepare*: the tick retries). */
+ * domains to wait for when doms is given (caller frees): the groups' when
+ * offsets were applied (nothing else would make them durable; the
+ * markers' syncs are started here and listed in the id's records).
+ * Returns 0, or the storage error when a marker could not be written (the
+ * transaction stays Prepare*: the tick retries). */
 static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 {
 	int commit = t->state == TXN_PREPARE_COMMIT;
+	t->has_marks = 1; /* from here on its record lists its markers */
 	int n = 0;
 	dur_t **d = calloc((size_t)t->ntp + 2, sizeof *d);
 	if (!d)
@@ -435,6 +548,7 @@ static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 		if (!p)
 			continue; /* deleted meanwhile: nothing left to mark */
 		int wrote = 0;
+		int64_t at = plog_end_offset(p->log);
 		int prc = partition_append_marker(p, t->pid, t->epoch, commit, &wrote);
 		if (prc < 0) {
 			log_warn(tc->b->log, "txn: %s: marker for %s-%d not written: %s", t->id,
@@ -442,8 +556,12 @@ static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 			rc = prc;
 			continue;
 		}
-		if (wrote)
-			d[n++] = p->dur;
+		if (wrote) {
+			/* Its sync starts now; nothing waits for it (a lost
+			 * marker is written again from the list: redo_mark). */
+			plog_when_durable(p->log, plog_end_offset(p->log), marker_synced, NULL);
+			add_mark(t, t->tps[i].topic, t->tps[i].partition, at, commit);
+		}
 	}
 	if (rc == 0 && commit && t->noff > 0) {
 		for (int i = 0; i < t->noff; i++) {
@@ -469,8 +587,9 @@ static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 		if (rc < 0) {
 			t->state = old; /* the tick writes Complete again */
 		} else {
+			/* Complete needs no wait: Prepare is durable, and the
+			 * record rides on the id's next sync. */
 			txn_clear(t);
-			d[n++] = tc->dur;
 		}
 	}
 	if (doms && rc == 0) {
@@ -541,6 +660,34 @@ static int complete(txn_coord_t *tc, txn_t *t, int commit, int bump, txn_end_cb 
 	return 0;
 }
 
+/* A decision's marker on p may have been lost (crash, a failed sync)
+ * while the decision is durable: the producer's open transaction there
+ * began before it. Writes it again; returns whether p was such a case. */
+static int redo_mark(txn_coord_t *tc, txn_t *t, partition_t *p, const char *topic)
+{
+	const mark_t *m = mark_of(t, topic, p->index);
+	int64_t first = partition_txn_first(p, t->pid);
+	if (!m || first < 0 || first >= m->offset)
+		return 0;
+	int wrote = 0;
+	(void)partition_append_marker(p, t->pid, t->epoch, m->commit, &wrote);
+	if (wrote)
+		log_warn(tc->b->log, "txn: %s: lost %s marker written again to %s-%d", t->id,
+		         m->commit ? "commit" : "abort", topic, (int)p->index);
+	return 1;
+}
+
+/* Every marker of t that may have been lost (recovery, before anything
+ * else is decided for t). */
+static void redo_marks(txn_coord_t *tc, txn_t *t)
+{
+	for (int i = 0; i < t->nmark; i++) {
+		partition_t *p = part_of(tc, t->marks[i].topic, t->marks[i].partition);
+		if (p)
+			(void)redo_mark(tc, t, p, t->marks[i].topic);
+	}
+}
+
 /* A partition holds an open transaction of pid: unless pid's transaction
  * is Ongoing with this partition, write the last decision's marker; a
  * producer no transactional id knows (its journal was lost) is aborted at
@@ -556,6 +703,8 @@ static void repair(txn_coord_t *tc, partition_t *p, const char *topic, int64_t p
 		txn_t *t = v;
 		if (t->pid != pid)
 			continue;
+		if (redo_mark(tc, t, p, topic))
+			return;
 		if (t->completing || t->state == TXN_PREPARE_COMMIT ||
 		    t->state == TXN_PREPARE_ABORT)
 			return;
@@ -708,6 +857,7 @@ static void begin(txn_t *t)
 		txn_clear(t);
 		t->state = TXN_ONGOING;
 		t->started_ms = time_mono_ms();
+		t->started_wall_ms = time_wall_ms();
 	}
 }
 
@@ -760,6 +910,21 @@ txn_err_t txn_add_partitions(txn_coord_t *tc, const char *id, int32_t idlen, int
 		return TXN_ERR_STORAGE;
 	}
 	return TXN_OK;
+}
+
+void txn_verify_partitions(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid,
+                           int16_t epoch, const txn_tp_t *tps, int n, txn_err_t *errs)
+{
+	txn_t *t = find(tc, id, idlen);
+	txn_err_t e = check(t, pid, epoch);
+	for (int i = 0; i < n; i++) {
+		errs[i] = e ? e : TXN_ERR_INVALID_STATE;
+		for (int j = 0; !e && t->state == TXN_ONGOING && j < t->ntp; j++)
+			if (t->tps[j].partition == tps[i].partition &&
+			    (int32_t)strlen(t->tps[j].topic) == tps[i].topic_len &&
+			    memcmp(t->tps[j].topic, tps[i].topic, (size_t)tps[i].topic_len) == 0)
+				errs[i] = TXN_OK;
+	}
 }
 
 txn_err_t txn_add_offsets(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid,
@@ -863,6 +1028,73 @@ txn_err_t txn_end(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid, i
 	return complete(tc, t, commit, 0, cb, arg) < 0 ? TXN_ERR_STORAGE : TXN_OK;
 }
 
+/* --- inspection (DescribeTransactions, ListTransactions) ---------------------------- */
+
+static const char *const state_names[] = {"Empty",        "Ongoing",        "PrepareCommit",
+                                          "PrepareAbort", "CompleteCommit", "CompleteAbort"};
+
+const char *txn_state_name(int state)
+{
+	return state >= 0 && state <= TXN_COMPLETE_ABORT ? state_names[state] : "Dead";
+}
+
+int txn_state_parse(const char *name, int32_t len)
+{
+	for (int i = 0; i <= TXN_COMPLETE_ABORT; i++)
+		if ((int32_t)strlen(state_names[i]) == len &&
+		    memcmp(state_names[i], name, (size_t)len) == 0)
+			return i;
+	return -1;
+}
+
+static void info_of(const txn_t *t, txn_info_t *out)
+{
+	out->id = t->id;
+	out->pid = t->pid;
+	out->epoch = t->epoch;
+	out->timeout_ms = t->timeout_ms;
+	/* A decision whose sync is pending is already Prepare* in memory. */
+	out->state = t->state;
+	out->start_ms = t->started_wall_ms;
+	out->ntp = t->ntp;
+	out->tps = NULL;
+}
+
+int txn_describe(txn_coord_t *tc, const char *id, int32_t idlen, txn_info_t *out)
+{
+	txn_t *t = find(tc, id, idlen);
+	if (!t)
+		return -1;
+	info_of(t, out);
+	txn_tp_t *tps = calloc((size_t)t->ntp + 1, sizeof *tps);
+	if (!tps)
+		abort();
+	for (int i = 0; i < t->ntp; i++)
+		tps[i] = (txn_tp_t){t->tps[i].topic, (int32_t)strlen(t->tps[i].topic),
+		                    t->tps[i].partition};
+	out->tps = tps;
+	return 0;
+}
+
+void txn_info_release(txn_info_t *info)
+{
+	free((void *)info->tps);
+	info->tps = NULL;
+}
+
+void txn_each(txn_coord_t *tc, void (*cb)(void *arg, const txn_info_t *info), void *arg)
+{
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&tc->txns, &it, &k, &kl, &v)) {
+		txn_info_t info;
+		info_of(v, &info);
+		cb(arg, &info);
+	}
+}
+
 /* --- open / close -------------------------------------------------------------------- */
 
 /* Opens (creating) txn.journal, replaying it, and makes it the domain's
@@ -919,6 +1151,9 @@ int txn_open(txn_coord_t **out, broker_t *b)
 	const char *k;
 	size_t kl;
 	void *v;
+	while (map_next(&tc->txns, &it, &k, &kl, &v))
+		redo_marks(tc, v); /* first: an abort below would close their records */
+	it = 0;
 	while (map_next(&tc->txns, &it, &k, &kl, &v)) {
 		txn_t *t = v;
 		if (t->state == TXN_ONGOING) {

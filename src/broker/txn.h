@@ -91,6 +91,11 @@ txn_err_t txn_init_pid(txn_coord_t *tc, const char *id, int32_t idlen, int32_t t
 /* AddPartitionsToTxn: results per partition in errs[0..n). */
 txn_err_t txn_add_partitions(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid,
                              int16_t epoch, const txn_tp_t *tps, int n, txn_err_t *errs);
+/* AddPartitionsToTxn VerifyOnly (KIP-890): errs[i] 0 when tps[i] is in
+ * the producer's Ongoing transaction, INVALID_TXN_STATE when not, or the
+ * producer's error. Changes nothing. */
+void txn_verify_partitions(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid,
+                           int16_t epoch, const txn_tp_t *tps, int n, txn_err_t *errs);
 /* AddOffsetsToTxn. */
 txn_err_t txn_add_offsets(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid,
                           int16_t epoch, const char *group, int32_t glen);
@@ -112,5 +117,28 @@ typedef void (*txn_end_cb)(void *arg, const txn_done_t *d);
  * written), or at txn_close with TXN_ERR_STORAGE. */
 txn_err_t txn_end(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid, int16_t epoch,
                   int commit, txn_end_cb cb, void *arg);
+
+/* DescribeTransactions / ListTransactions: one id as the coordinator sees
+ * it. Views valid until the next call into the coordinator. */
+typedef struct txn_info {
+	const char *id;
+	int64_t pid;
+	int16_t epoch;
+	int32_t timeout_ms;
+	int state;           /* txn_state_t */
+	int64_t start_ms;    /* wall clock of the last begin; -1: none since start */
+	int ntp;             /* partitions of the current (or ending) transaction */
+	const txn_tp_t *tps; /* txn_describe only (NULL from txn_each) */
+} txn_info_t;
+/* Kafka's name of a state ("Ongoing", "PrepareCommit", ...). */
+const char *txn_state_name(int state);
+/* The state name's value, or -1 for a name Kafka does not know. */
+int txn_state_parse(const char *name, int32_t len);
+/* Fills *out for id; returns 0, or -1 when the coordinator does not know
+ * it. out->tps is allocated: txn_info_release frees it. */
+int txn_describe(txn_coord_t *tc, const char *id, int32_t idlen, txn_info_t *out);
+void txn_info_release(txn_info_t *info);
+/* Calls cb for every transactional id (without partitions). */
+void txn_each(txn_coord_t *tc, void (*cb)(void *arg, const txn_info_t *info), void *arg);
 
 #endif

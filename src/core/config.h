@@ -118,6 +118,9 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(INT, num_partitions, "num.partitions", "1", 1, 100000, "partitions of an auto-created topic") \
 	X(INT, socket_request_max_bytes, "socket.request.max.bytes", "104857600", 1024,            \
 	  1073741824, "largest Kafka request frame")                                               \
+	X(INT, max_incremental_fetch_session_cache_slots,                                          \
+	  "max.incremental.fetch.session.cache.slots", "1000", 0, 1000000,                         \
+	  "incremental fetch sessions (KIP-227) kept at most; 0: none")                            \
 	X(INT, group_initial_rebalance_delay_ms, "group.initial.rebalance.delay.ms", "3000", 0,    \
 	  CFG_I64MAX, "wait before the first rebalance of a new group")                           \
 	X(INT, group_min_session_timeout_ms, "group.min.session.timeout.ms", "6000", 1,            \

@@ -170,6 +170,56 @@ def parse_produce_v3_response(resp):
 # --- raw requests for the write paths no installed client exposes --------------------
 
 
+def uvarint(n):
+    """An unsigned varint (flexible versions' lengths and tag counts)."""
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def cstr(s):
+    """A compact (flexible-version) string."""
+    s = s.encode() if isinstance(s, str) else s
+    return uvarint(len(s) + 1) + s
+
+
+class FlexReader:
+    """Reads a response body field by field (flexible versions)."""
+
+    def __init__(self, data):
+        self.d = data
+        self.p = 0
+
+    def take(self, fmt):
+        v = struct.unpack_from(fmt, self.d, self.p)
+        self.p += struct.calcsize(fmt)
+        return v if len(v) > 1 else v[0]
+
+    def uvarint(self):
+        n = shift = 0
+        while True:
+            b = self.d[self.p]
+            self.p += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+    def cstr(self):
+        n = self.uvarint() - 1
+        s = self.d[self.p:self.p + n].decode()
+        self.p += n
+        return s
+
+    def tags(self):
+        assert self.uvarint() == 0, "unexpected tagged fields"
+
+
 def kstr(s):
     """A (non-compact) Kafka string; None is null."""
     if s is None:

@@ -94,7 +94,12 @@ def test_end_txn_marker_sync_failure(fserver):
     p = open_transaction(fserver, "fm", "tx-fm")
     fserver.fault("op=fdatasync,path=fm-1/,count=1,errno=EIO")
     ok = try_commit(p)
-    assert fserver.fault_hits() >= 1
+    # The marker's sync runs after the EndTxn answer (the decision was
+    # durable): wait for it to fail.
+    deadline = time.monotonic() + 30
+    while fserver.fault_hits() < 1:
+        assert time.monotonic() < deadline, "the marker sync never ran"
+        time.sleep(0.05)
     # The decision was durable: the marker cut back from partition 1 is
     # written again (the coordinator's repair), so the transaction becomes
     # committed in both partitions, as in Kafka, where markers reach the
@@ -110,3 +115,29 @@ def test_end_txn_marker_sync_failure(fserver):
     fserver.stop(signal.SIGKILL, check=False)
     fserver.start()
     check_whole(read_committed(fserver, "fm", 2), True)
+
+
+def test_crash_with_markers_unsynced_and_next_transaction_open(fserver):
+    """EndTxn is answered once the decision is durable; the markers follow.
+    Partition 1 cannot sync its commit marker; the producer's next
+    transaction begins on both partitions; then sluiced is SIGKILLed. At
+    restart the lost marker is written again (the coordinator listed it)
+    before the open transaction is aborted, so the committed transaction is
+    whole and the open one invisible."""
+    p = open_transaction(fserver, "fk", "tx-fk")
+    fserver.fault("op=fdatasync,path=fk-1/,count=-1,errno=EIO")
+    ok = try_commit(p)
+    assert ok is True, ok
+    deadline = time.monotonic() + 30
+    while fserver.fault_hits() < 1:
+        assert time.monotonic() < deadline, "the marker sync never ran"
+        time.sleep(0.05)
+    p.begin_transaction()
+    for i in range(4):
+        p.produce("fk", value=b"next-%d" % i, partition=i % 2)
+    p.flush(3)  # partition 1 cannot be acknowledged: do not wait for it
+    fserver.stop(signal.SIGKILL, check=False)
+    fserver.start()  # the fault is not armed in the new process
+    got = read_committed(fserver, "fk", 2)
+    assert sorted(v for _, v in got) == sorted(b"v%d" % i for i in range(10))
+    assert {q for q, _ in got} == {0, 1}

@@ -44,10 +44,10 @@ const kafka_api_t kafka_apis[] = {
     {20, "DeleteTopics", 1, 6, 4, kafka_h_DeleteTopics, 0},
     {21, "DeleteRecords", 0, 2, 2, kafka_h_DeleteRecords, 0},
     {22, "InitProducerId", 0, 5, 2, kafka_h_InitProducerId, 0},
-    {24, "AddPartitionsToTxn", 0, 3, 3, kafka_h_AddPartitionsToTxn, 0},
-    {25, "AddOffsetsToTxn", 0, 3, 3, kafka_h_AddOffsetsToTxn, 0},
-    {26, "EndTxn", 0, 3, 3, kafka_h_EndTxn, 0},
-    {28, "TxnOffsetCommit", 0, 3, 3, kafka_h_TxnOffsetCommit, 0},
+    {24, "AddPartitionsToTxn", 0, 5, 3, kafka_h_AddPartitionsToTxn, 0},
+    {25, "AddOffsetsToTxn", 0, 4, 3, kafka_h_AddOffsetsToTxn, 0},
+    {26, "EndTxn", 0, 4, 3, kafka_h_EndTxn, 0},
+    {28, "TxnOffsetCommit", 0, 4, 3, kafka_h_TxnOffsetCommit, 0},
     {29, "DescribeAcls", 0, 3, 2, kafka_h_DescribeAcls, 0},
     {30, "CreateAcls", 0, 3, 2, kafka_h_CreateAcls, 0},
     {31, "DeleteAcls", 0, 3, 2, kafka_h_DeleteAcls, 0},
@@ -62,6 +62,8 @@ const kafka_api_t kafka_apis[] = {
     {51, "AlterUserScramCredentials", 0, 0, 0, kafka_h_AlterUserScramCredentials, 0},
     {60, "DescribeCluster", 0, 1, 0, kafka_h_DescribeCluster, 0},
     {61, "DescribeProducers", 0, 0, 0, kafka_h_DescribeProducers, 0},
+    {65, "DescribeTransactions", 0, 0, 0, kafka_h_DescribeTransactions, 0},
+    {66, "ListTransactions", 0, 1, 0, kafka_h_ListTransactions, 0},
     {-1, NULL, 0, 0, NOFLEX, NULL, 0},
 };
 

@@ -14,6 +14,7 @@
 #include "broker/group.h"
 #include "broker/txn.h"
 #include "proto/front.h"
+#include "proto/kafka/fetch_session.h"
 #include "proto/kafka/kafka.h"
 #include "proto/sniff.h"
 
@@ -28,6 +29,7 @@ static int on_open(conn_t *c, void *srv)
 	if (!kc)
 		abort();
 	kc->srv = srv;
+	kc->fsessions = kfs_cache_ref(kc->srv->fsessions);
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 	if (c->fd >= 0 && getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0) {
@@ -89,6 +91,8 @@ static void on_close(conn_t *c)
 		return;
 	if (kc->parked)
 		kafka_fetch_abandon(kc->parked);
+	kfs_owner_gone(kc->fsessions, kc);
+	kfs_cache_unref(kc->fsessions);
 	kafka_sasl_free(kc->sasl);
 	free(kc);
 	c->pdata = NULL;
@@ -131,6 +135,7 @@ static int start(broker_t *b, void **out)
 	 * speaks the protocol. */
 	srv->topics = b->topics;
 	srv->groups = b->groups;
+	srv->fsessions = kfs_cache_new((int)b->cfg->max_incremental_fetch_session_cache_slots);
 	*out = srv;
 	return 0;
 }
@@ -148,7 +153,9 @@ static int busy(void *p)
 
 static void stop(void *p)
 {
-	free(p);
+	kafka_srv_t *srv = p;
+	kfs_cache_unref(srv->fsessions);
+	free(srv);
 }
 
 const front_t kafka_front = {

@@ -2,8 +2,12 @@
  * h_Fetch.c — Fetch (key 1), v4–12 served, v0–3 answered with
  * UNSUPPORTED_VERSION (advertised from v0 for librdkafka's probes).
  *
- * Sessionless (SessionId 0 in every answer, so clients keep sending full
- * fetches), PreferredReadReplica -1. Transactions (broker/partition.h):
+ * Fetch sessions (KIP-227, v7+, fetch_session.h): a full fetch with
+ * SessionEpoch 0 opens a session, incremental ones (epoch 1, 2, ...) name
+ * only changed partitions and get only partitions with news; a wrong id
+ * or epoch gets FETCH_SESSION_ID_NOT_FOUND / INVALID_FETCH_SESSION_EPOCH
+ * with no topics. A parked incremental fetch keeps the session's id and
+ * selects what changed when it is answered. PreferredReadReplica -1. Transactions (broker/partition.h):
  * every answer carries the last stable offset; a read_committed fetch
  * (IsolationLevel 1) reads only below it (the region is cut at the first
  * batch at or past it) and gets the aborted transactions that overlap
@@ -37,6 +41,8 @@
  */
 #include "broker/fetchwait.h"
 #include "core/crc32c.h"
+#include "core/time.h"
+#include "proto/kafka/fetch_session.h"
 #include "proto/kafka/kafka.h"
 #include "store/batch.h"
 
@@ -53,7 +59,8 @@ typedef struct fpart {
 	int64_t hw, lso, log_start;
 	plog_region_t reg; /* one segment's worth, as Kafka reads */
 	size_t bytes;
-	int filler; /* the records are `skip`: an empty batch over damage */
+	int filler;  /* the records are `skip`: an empty batch over damage */
+	int include; /* in the response (an incremental one leaves out the unchanged) */
 	uint8_t skip[BATCH_HDR_SIZE];
 } fpart_t;
 
@@ -76,6 +83,8 @@ typedef struct kafka_fetch {
 	ftopic_t *topics;
 	fetchwait_t wait;
 	int parked;
+	int32_t session_id; /* KIP-227: 0 sessionless */
+	int incremental;    /* the topics are the session's; answer only changes */
 } kafka_fetch_t;
 
 static void fetch_free(kafka_fetch_t *f)
@@ -240,6 +249,47 @@ static void write_aborted(kafka_fetch_t *f, const ftopic_t *t, const fpart_t *fp
 	}
 }
 
+/* KIP-227: marks the partitions the response carries (fp->include) and
+ * records in the session what it tells the client. A full fetch carries
+ * all; an incremental one those with records, an error, or a watermark or
+ * offset that changed since the session last sent them. */
+static void select_parts(kafka_fetch_t *f)
+{
+	kfs_t *s = NULL;
+	if (f->session_id && f->c && !conn_is_closed(f->c))
+		s = kfs_find(f->srv->fsessions, f->session_id, f->c->pdata);
+	for (int i = 0; i < f->ntopics; i++) {
+		ftopic_t *t = &f->topics[i];
+		for (int k = 0; k < t->npart; k++) {
+			fpart_t *fp = &t->parts[k];
+			fp->include = 1;
+			kfs_part_t *sp =
+			    s ? kfs_part_find(s, t->name, strlen(t->name), fp->index) : NULL;
+			if (!sp)
+				continue;
+			size_t bytes = fp->err ? 0 : fp->bytes;
+			if (f->incremental && sp->sent && !fp->err && !bytes && sp->hw == fp->hw &&
+			    sp->lso == fp->lso && sp->log_start == fp->log_start)
+				fp->include = 0;
+			sp->sent = 1;
+			sp->hw = fp->hw;
+			sp->lso = fp->lso;
+			sp->log_start = fp->log_start;
+			/* Kafka's fairness: what returned data waits behind the rest. */
+			if (bytes && f->incremental)
+				kfs_to_end(s, sp);
+		}
+	}
+}
+
+static int32_t topic_included(const ftopic_t *t)
+{
+	int32_t n = 0;
+	for (int k = 0; k < t->npart; k++)
+		n += t->parts[k].include;
+	return n;
+}
+
 typedef struct insert {
 	size_t pos; /* in the memory part */
 	const plog_region_t *reg;
@@ -261,20 +311,29 @@ static int respond(kafka_fetch_t *f, buf_t *direct)
 		abort();
 	nins = 0;
 	size_t file_bytes = 0;
+	select_parts(f);
 	size_t mark = kafka_resp_begin(&m, f->h.CorrelationId, flex);
 	if (v >= 1)
 		kw_i32(&m, 0);
 	if (v >= 7) {
 		kw_i16(&m, KERR_NONE);
-		kw_i32(&m, 0); /* SessionId: sessionless */
+		kw_i32(&m, f->session_id);
 	}
-	kw_arr(&m, flex, f->ntopics);
+	int32_t ntopics = 0;
+	for (int i = 0; i < f->ntopics; i++)
+		ntopics += topic_included(&f->topics[i]) > 0;
+	kw_arr(&m, flex, ntopics);
 	for (int i = 0; i < f->ntopics; i++) {
 		ftopic_t *t = &f->topics[i];
+		int32_t nparts = topic_included(t);
+		if (!nparts)
+			continue;
 		kw_str(&m, flex, t->name);
-		kw_arr(&m, flex, t->npart);
+		kw_arr(&m, flex, nparts);
 		for (int k = 0; k < t->npart; k++) {
 			fpart_t *fp = &t->parts[k];
+			if (!fp->include)
+				continue;
 			kw_i32(&m, fp->index);
 			kw_i16(&m, fp->err);
 			kw_i64(&m, fp->hw);
@@ -393,6 +452,131 @@ static void fetch_old(kreq_t *rq, kafka_fetch_t *f)
 	kafka_reply_end(b, mark);
 }
 
+/* A fetch refused for its session: the error, SessionId 0, no topics. */
+static void session_error(kreq_t *rq, int16_t err)
+{
+	buf_t *b = kreq_out(rq);
+	size_t mark = kafka_reply_begin(rq, b);
+	kw_i32(b, 0);
+	kw_i16(b, err);
+	kw_i32(b, 0);
+	kw_arr(b, rq->flex, 0);
+	kw_tags(b, rq->flex);
+	kafka_reply_end(b, mark);
+}
+
+/* Replaces f's topics with the session's partitions, in its order (runs
+ * of one topic become one topic entry). Each topic's Read permission is
+ * checked again, as for the request's own topics: a session remembers
+ * partitions, not what the principal was allowed when it named them. */
+static void topics_from_session(kreq_t *rq, kafka_fetch_t *f, const kfs_t *s)
+{
+	for (int i = 0; i < f->ntopics; i++) {
+		free(f->topics[i].name);
+		free(f->topics[i].parts);
+	}
+	free(f->topics);
+	size_t n = kfs_count(s);
+	f->topics = calloc(n + 1, sizeof *f->topics);
+	if (!f->topics)
+		abort();
+	f->ntopics = 0;
+	for (size_t i = 0; i < n;) {
+		const kfs_part_t *p0 = kfs_at(s, i);
+		size_t j = i;
+		while (j < n && strcmp(kfs_at(s, j)->topic, p0->topic) == 0)
+			j++;
+		ftopic_t *t = &f->topics[f->ntopics++];
+		t->name = strdup(p0->topic);
+		t->parts = calloc(j - i, sizeof *t->parts);
+		if (!t->name || !t->parts)
+			abort();
+		t->denied = kafka_authz_topic(
+		    rq, (kstr_t){.p = t->name, .len = (int32_t)strlen(t->name)}, ACL_OP_READ);
+		for (; i < j; i++) {
+			const kfs_part_t *p = kfs_at(s, i);
+			fpart_t *fp = &t->parts[t->npart++];
+			fp->index = p->partition;
+			fp->offset = p->offset;
+			fp->max_bytes = p->max_bytes;
+		}
+	}
+}
+
+/* Sets the request's partitions (fetch offset, max bytes) in session s.
+ * Returns 0, or -1 when a bound of fetch_session.h was reached. */
+static int session_update(const kafka_fetch_t *f, kfs_t *s)
+{
+	for (int i = 0; i < f->ntopics; i++)
+		for (int k = 0; k < f->topics[i].npart; k++) {
+			const fpart_t *fp = &f->topics[i].parts[k];
+			if (!kfs_set(s, f->topics[i].name, strlen(f->topics[i].name), fp->index,
+			             fp->offset, fp->max_bytes))
+				return -1;
+		}
+	return 0;
+}
+
+/* KIP-227: the request's session fields (fg at its validated
+ * ForgottenTopicsData). SessionEpoch -1 is a sessionless full fetch (and
+ * ends session sid, if any), 0 a full fetch that ends sid and opens a new
+ * session when the cache has room, above 0 an incremental fetch of
+ * session sid: its partitions are updated with the request's, the
+ * forgotten ones dropped, and f then fetches all of the session's.
+ * Returns 0 or the error to answer. */
+static int16_t session_apply(kreq_t *rq, kafka_fetch_t *f, int32_t sid, int32_t epoch, rd_t *fg)
+{
+	kfs_cache_t *cache = rq->srv->fsessions;
+	const void *owner = rq->c ? rq->c->pdata : NULL;
+	int64_t now = time_mono_ms();
+	if (!cache || !owner)
+		return epoch > 0 ? KERR_FETCH_SESSION_ID_NOT_FOUND : 0;
+	kfs_t *s = sid ? kfs_find(cache, sid, owner) : NULL;
+	if (epoch <= 0) {
+		if (s)
+			kfs_remove(cache, s);
+		if (epoch < 0)
+			return 0;
+		int n = 0;
+		for (int i = 0; i < f->ntopics; i++)
+			n += f->topics[i].npart;
+		if (!(s = kfs_create(cache, owner, n, now)))
+			return 0; /* no room: answered without a session */
+		if (session_update(f, s) < 0) {
+			kfs_remove(cache, s); /* the cache is full: sessionless */
+			return 0;
+		}
+		f->session_id = kfs_id(s);
+		return 0;
+	}
+	if (!s)
+		return KERR_FETCH_SESSION_ID_NOT_FOUND;
+	if (kfs_epoch(s) != epoch)
+		return KERR_INVALID_FETCH_SESSION_EPOCH;
+	if (session_update(f, s) < 0) {
+		/* Past the partition bounds: the client starts over. */
+		kfs_remove(cache, s);
+		return KERR_FETCH_SESSION_ID_NOT_FOUND;
+	}
+	int flex = rq->flex;
+	int32_t nf = kr_arr(fg, flex, 2);
+	for (int32_t i = 0; i < nf; i++) {
+		kstr_t name = kr_str(fg, flex);
+		int32_t np = kr_arr(fg, flex, 4);
+		for (int32_t k = 0; k < np; k++) {
+			int32_t idx = kr_i32(fg);
+			if (name.len >= 0)
+				kfs_forget(s, name.p, (size_t)name.len, idx);
+		}
+		kr_tags(fg, flex);
+	}
+	kfs_next_epoch(s, now);
+	topics_from_session(rq, f, s);
+	f->session_id = sid;
+	f->incremental = 1;
+	return 0;
+}
+
 int kafka_h_Fetch(kreq_t *rq)
 {
 	rd_t *r = &rq->r;
@@ -411,9 +595,10 @@ int kafka_h_Fetch(kreq_t *rq)
 	f->max_bytes = v >= 3 ? kr_i32(r) : INT32_MAX;
 	if (v >= 4)
 		f->isolation = kr_i8(r);
+	int32_t sid = 0, sepoch = -1;
 	if (v >= 7) {
-		(void)kr_i32(r); /* SessionId */
-		(void)kr_i32(r); /* SessionEpoch */
+		sid = kr_i32(r);
+		sepoch = kr_i32(r);
 	}
 	int32_t nt = kr_arr(r, flex, 2);
 	if (nt > 0) {
@@ -455,6 +640,7 @@ int kafka_h_Fetch(kreq_t *rq)
 		}
 		kr_tags(r, flex);
 	}
+	rd_t forgotten = *r;
 	if (v >= 7) {
 		int32_t nf = kr_arr(r, flex, 2);
 		for (int32_t i = 0; i < nf && !r->err; i++) {
@@ -475,6 +661,14 @@ int kafka_h_Fetch(kreq_t *rq)
 		fetch_old(rq, f);
 		fetch_free(f);
 		return 0;
+	}
+	if (v >= 7) {
+		int16_t serr = session_apply(rq, f, sid, sepoch, &forgotten);
+		if (serr) {
+			session_error(rq, serr);
+			fetch_free(f);
+			return 0;
+		}
 	}
 	int any_error;
 	size_t total = evaluate(f, &any_error);

@@ -31,10 +31,11 @@
 typedef struct kafka_srv {
 	broker_t *b;
 	topics_t *topics;
-	int port;                 /* advertised port when no connection tells (tests) */
-	struct grp_coord *groups; /* consumer groups (the broker's) */
-	int sasl;                 /* the listener is SASL_PLAINTEXT / SASL_SSL (h_Sasl.c) */
-	unsigned sasl_mechs;      /* enabled mechanisms, bit per h_Sasl.c's numbering */
+	int port;                    /* advertised port when no connection tells (tests) */
+	struct grp_coord *groups;    /* consumer groups (the broker's) */
+	int sasl;                    /* the listener is SASL_PLAINTEXT / SASL_SSL (h_Sasl.c) */
+	unsigned sasl_mechs;         /* enabled mechanisms, bit per h_Sasl.c's numbering */
+	struct kfs_cache *fsessions; /* fetch sessions (fetch_session.h); NULL: none */
 } kafka_srv_t;
 
 typedef struct kafka_sasl kafka_sasl_t;
@@ -46,6 +47,7 @@ typedef struct kafka_conn {
 	struct kafka_fetch *parked; /* a long-poll fetch holding the connection paused */
 	uint64_t requests;  /* complete frames seen (0: the first one decides the log hint) */
 	kafka_sasl_t *sasl; /* login state on a SASL listener, else NULL */
+	struct kfs_cache *fsessions; /* a reference: its sessions end with it */
 } kafka_conn_t;
 
 typedef struct kreq {
@@ -134,6 +136,8 @@ enum {
 	KERR_UNKNOWN_PRODUCER_ID = 59,
 	KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
 	KERR_INVALID_RECORD = 87,
+	KERR_FETCH_SESSION_ID_NOT_FOUND = 70,
+	KERR_INVALID_FETCH_SESSION_EPOCH = 71,
 	KERR_UNKNOWN_TOPIC_ID = 100,
 };
 /* Maps an SL_E* code from the broker/store layers (0 → 0). */
@@ -157,6 +161,8 @@ int kafka_h_AddOffsetsToTxn(kreq_t *rq);
 int kafka_h_EndTxn(kreq_t *rq);
 int kafka_h_TxnOffsetCommit(kreq_t *rq);
 int kafka_h_DescribeProducers(kreq_t *rq);
+int kafka_h_DescribeTransactions(kreq_t *rq);
+int kafka_h_ListTransactions(kreq_t *rq);
 int kafka_h_DescribeConfigs(kreq_t *rq);
 int kafka_h_AlterConfigs(kreq_t *rq);
 int kafka_h_IncrementalAlterConfigs(kreq_t *rq);

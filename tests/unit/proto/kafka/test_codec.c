@@ -184,6 +184,10 @@ TEST(kafka_apis_table_matches_schemas)
 	    {44, 1, 1},
 	    {60, 1, 0},
 	    {61, 0, 0},
+	    /* DescribeTransactions (65) and ListTransactions (66), KIP-664 and
+	     * KIP-994 (not in reference/kafka-schemas): flexible from v0. */
+	    {65, 0, 0},
+	    {66, 1, 0},
 	    /* SASL and SCRAM users (h_Sasl.c, h_UserScram.c). */
 	    {17, 1, INT16_MAX},
 	    {36, 2, 2},
