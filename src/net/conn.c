@@ -885,6 +885,46 @@ static void conn_task(loop_t *loop, loop_task_t *task)
 	conn_unref(c);
 }
 
+/* --- busy passes ----------------------------------------------------------- */
+
+typedef struct {
+	int (*admit)(conn_t *c, void *arg);
+	void *arg;
+} busy_ctx_t;
+
+static int busy_admit(loop_watch_t *w, void *arg)
+{
+	busy_ctx_t *x = arg;
+	if (w->fn != on_io)
+		return 0;
+	conn_t *c = w->arg;
+	return c->priv->state == CONN_OPEN && x->admit(c, x->arg);
+}
+
+/* The pass runs no end-of-turn tasks: what the admitted connections have
+ * queued, in this pass or earlier in the turn that is still running, is
+ * sent now (their task, still queued, runs after the turn). */
+static void busy_flush(conn_t *c, void *arg)
+{
+	busy_ctx_t *x = arg;
+	struct conn_priv *p = c->priv;
+	if (p->state != CONN_OPEN || p->dead || p->write_blocked || (p->ssl && !p->hs_done) ||
+	    !conn_out_pending(c) || !x->admit(c, x->arg))
+		return;
+	if (flush(c) < 0) {
+		p->dead = 1;
+		conn_close(c, 0);
+	}
+}
+
+int conn_busy_pass(loop_t *loop, int (*admit)(conn_t *c, void *arg), void *arg)
+{
+	busy_ctx_t x = {.admit = admit, .arg = arg};
+	int r = loop_busy_pass(loop, busy_admit, &x);
+	conn_foreach(loop, busy_flush, &x);
+	return r;
+}
+
 /* --- lifetime ------------------------------------------------------------ */
 
 void conn_close(conn_t *c, int flush_first)

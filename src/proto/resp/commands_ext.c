@@ -37,7 +37,7 @@ static const resp_cmd_t script_subs[] = {
         "Remove all the scripts from the script cache."),
     CMD("help", 2, L | S, resp_c_script_help, 0, 0, 0, "scripting", "5.0.0", "slow scripting",
         "Show helpful text about the different subcommands"),
-    CMD("kill", 2, NS, resp_c_script_kill, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
+    CMD("kill", 2, NS | AB, resp_c_script_kill, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
         "Kill the script currently in execution."),
     CMD("load", 3, NS | S, resp_c_script_load, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
         "Load the specified Lua script into the script cache."),

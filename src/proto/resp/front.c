@@ -96,9 +96,14 @@ void resp_reply_end(resp_cli_t *cl, buf_t *scratch)
 /* Runs one request, its reply through the reply path. */
 static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratch)
 {
-	cl->out = resp_reply_begin(cl, scratch);
+	/* While a script is busy (another client's, c_script.c) the answers
+	 * are refusals and KILL's: they depend on no unsynced write and must
+	 * not wait for the script's own sync. */
+	int busy = cl->srv->run != NULL;
+	cl->out = busy ? conn_out(cl->c) : resp_reply_begin(cl, scratch);
 	int rc = resp_dispatch(cl, argc, argv);
-	resp_reply_end(cl, scratch);
+	if (!busy)
+		resp_reply_end(cl, scratch);
 	cl->out = NULL;
 	return rc;
 }
@@ -235,7 +240,8 @@ static int on_input(conn_t *c)
 	buf_t scratch = BUF_INIT;
 	int rc = 0;
 	while (!cl->blk && !cl->closing && !conn_is_closed(c)) {
-		if (cl->srv->always && ks_wants_quiet(cl->srv->ks)) {
+		/* While a script is busy nothing runs but refusals and KILL. */
+		if (cl->srv->always && !cl->srv->run && ks_wants_quiet(cl->srv->ks)) {
 			quiet_pause(cl);
 			break;
 		}
@@ -264,7 +270,7 @@ static int on_input(conn_t *c)
 			break;
 		rc = run_request(cl, (int)argc, cl->parser.argv, &scratch);
 		buf_consume(&c->in, (size_t)n);
-		if (cl->srv->nready)
+		if (cl->srv->nready && !cl->srv->run)
 			resp_serve_ready(cl->srv);
 		if (rc < 0)
 			break;

@@ -47,6 +47,7 @@ enum {
 	RESP_CMD_DENYOOM = 1 << 7,
 	RESP_CMD_NOSCRIPT = 1 << 8,
 	RESP_CMD_PUBSUB = 1 << 9,
+	RESP_CMD_ALLOW_BUSY = 1 << 10, /* runs while a script is busy (others: -BUSY) */
 };
 
 struct resp_cmd {
@@ -136,6 +137,7 @@ struct resp_srv {
 	/* CONFIG SET values sluice keeps but does not act on (c_server.c). */
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
 	struct resp_lua *lua;     /* the Lua engine (c_script.c), made on first use */
+	struct resp_run *run;     /* the script running (c_script.c), NULL between scripts */
 	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
 };
 
@@ -159,6 +161,25 @@ struct resp_cli {
 	uint64_t nreq;              /* requests run (0: the first decides the log hint) */
 	int sniffed;                /* the wrong-protocol hint was logged */
 };
+
+/* The script running (c_script.c). Past busy-reply-threshold it is busy:
+ * its hook serves the other RESP clients (net/conn.h busy passes), which
+ * get -BUSY for every command without RESP_CMD_ALLOW_BUSY. */
+typedef struct resp_run {
+	resp_cli_t *cl; /* the caller; its connection is not read meanwhile */
+	int busy;
+	int is_fn; /* FCALL: FUNCTION KILL stops it; EVAL: SCRIPT KILL */
+	int dirty; /* ran a write command: it can no longer be killed */
+	int kill;  /* a KILL asked it to stop */
+} resp_run_t;
+/* While a script is busy: the -BUSY refusal of cmd (without '-'), or NULL
+ * (not busy, or cmd has RESP_CMD_ALLOW_BUSY). refuse_busy writes it and
+ * returns 1, or returns 0. */
+const char *resp_script_busy_err(const resp_srv_t *srv, const resp_cmd_t *cmd);
+int resp_script_refuse_busy(resp_cli_t *cl, const resp_cmd_t *cmd);
+/* SCRIPT KILL (is_fn 0) / FUNCTION KILL (1): stops the busy script if it
+ * may be stopped, and answers as Redis 7.0. */
+void resp_script_kill(resp_cli_t *cl, int is_fn);
 
 /* The reply path (front.c). A request's reply is written to the buffer
  * resp_reply_begin() returns: the connection itself while replies can

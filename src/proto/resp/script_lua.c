@@ -30,10 +30,12 @@
  * status, double/map/set/big_number/verbatim_string → the RESP3 types,
  * other tables → arrays up to the first nil, nil → null.
  *
- * Time: a count hook checks the clock every 100,000 instructions and logs
- * once when a script passes lua-time-limit. The loop thread runs the
- * script to its end: other clients wait (they are not answered -BUSY) and
- * SCRIPT KILL cannot reach a running script.
+ * Time: a count hook checks the clock every 100,000 instructions. Past
+ * lua-time-limit (busy-reply-threshold) it logs once and from then on
+ * calls the run's busy hook each time (c_script.c: other clients are
+ * answered -BUSY, SCRIPT KILL can reach the script). A killed script gets
+ * Redis's error from the hook, and the hook then fires on every line so a
+ * pcall in the script cannot swallow it for good.
  * Loop thread only.
  */
 #include "proto/resp/script_lua.h"
@@ -64,6 +66,7 @@ struct resp_lua {
 	int resp;         /* redis.setresp */
 	int64_t start_ms; /* mono */
 	int warned;
+	int killed;
 	buf_t scratch; /* a command's reply */
 };
 
@@ -696,15 +699,24 @@ static void hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	resp_lua_t *e = engine_of(L);
-	if (!e->run || e->warned || e->run->time_limit_ms <= 0)
+	if (!e->run || e->run->time_limit_ms <= 0)
 		return;
-	if (time_mono_ms() - e->start_ms > e->run->time_limit_ms) {
+	if (!e->warned) {
+		if (time_mono_ms() - e->start_ms <= e->run->time_limit_ms)
+			return;
 		e->warned = 1;
-		log_warn(
-		    e->log,
-		    "a script has run for more than lua-time-limit (%lld ms); it runs to its end",
-		    (long long)e->run->time_limit_ms);
+		log_warn(e->log,
+		         "a script has run for more than lua-time-limit (%lld ms); other clients "
+		         "are answered -BUSY until it ends or SCRIPT KILL stops it",
+		         (long long)e->run->time_limit_ms);
 	}
+	if (!e->killed && e->run->busy && e->run->busy(e->run->ctx)) {
+		e->killed = 1;
+		log_warn(e->log, "Lua script killed by user with SCRIPT KILL.");
+		lua_sethook(L, hook, LUA_MASKLINE, 0);
+	}
+	if (e->killed)
+		raise_err(L, "Script killed by user with SCRIPT KILL...");
 }
 
 static void set_array(lua_State *L, const char *name, int n, const resp_arg_t *a)
@@ -913,6 +925,7 @@ void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf
 	e->resp = 2;
 	e->start_ms = time_mono_ms();
 	e->warned = 0;
+	e->killed = 0;
 	set_array(L, "KEYS", run->nkeys, run->keys);
 	set_array(L, "ARGV", run->nargs, run->args);
 	lua_pushcfunction(L, err_handler);

@@ -32,10 +32,15 @@ typedef int (*resp_lua_call_fn)(void *ctx, int argc, resp_arg_t *argv, int proto
 
 typedef struct {
 	int proto;             /* the calling client's RESP version */
-	int64_t time_limit_ms; /* lua-time-limit: a warning is logged past it */
+	int64_t time_limit_ms; /* lua-time-limit / busy-reply-threshold */
 	resp_lua_call_fn call; /* redis.call / redis.pcall */
-	void *ctx;             /* for call */
-	int nkeys, nargs;      /* KEYS and ARGV */
+	/* Called from the script's hook (every 100,000 instructions) once it
+	 * has run time_limit_ms: serves other clients; returns nonzero when
+	 * the script must stop (SCRIPT or FUNCTION KILL), which fails it with
+	 * "Script killed by user with SCRIPT KILL..." that pcall cannot keep. */
+	int (*busy)(void *ctx);
+	void *ctx;        /* for call and busy */
+	int nkeys, nargs; /* KEYS and ARGV */
 	const resp_arg_t *keys, *args;
 } resp_lua_run_t;
 

@@ -1,0 +1,161 @@
+"""Busy scripts (Redis 7.0): a script past busy-reply-threshold lets the
+server answer other clients, which get -BUSY for everything but the
+commands Redis allows while busy; SCRIPT KILL stops a script that has not
+written and is refused (UNKILLABLE) for one that has. Each session runs
+on two connections against Debian's redis-server 7.0 and sluiced, the
+replies compared byte for byte, in RESP2 and RESP3.
+
+No timing is asserted: the second connection's first request is simply
+answered once the script has passed the threshold (the server cannot
+answer it earlier), and a script that must outlive a few requests runs
+for seconds by the server clock (redis.call('TIME'))."""
+import pytest
+
+import sluice
+from resp_util import Conn
+
+LOOP = "local i = 0 while true do i = i + 1 end"
+# Writes, then runs by the server's clock: unkillable, ends by itself.
+WRITE_THEN_WAIT = """
+redis.call('set', KEYS[1], 'v')
+local t0 = tonumber(redis.call('time')[1])
+while tonumber(redis.call('time')[1]) - t0 < 3 do end
+return redis.call('get', KEYS[1])
+"""
+
+
+@pytest.fixture(scope="module")
+def servers():
+    ref = sluice.redis_ref()
+    srv = sluice.Sluiced(fsync="never", listeners=("resp",))
+    yield ref.port, srv.port("resp")
+    srv.stop()
+    ref.stop()
+
+
+def conns(port, proto):
+    a, b = Conn(port, timeout=60), Conn(port, timeout=60)
+    a.call("CONFIG", "SET", "busy-reply-threshold", "100")
+    a.call("FLUSHALL")
+    if proto == 3:
+        b.call("HELLO", "3")
+    b.call("PING")  # connected and served before the script starts
+    return a, b
+
+
+# While busy: everything is refused but what 7.0 flags allow_busy.
+WHILE_BUSY = [
+    ("GET", "x"),
+    ("SET", "x", "1"),
+    ("EVAL", "return 1", "0"),
+    ("SCRIPT", "LOAD", "return 1"),
+    ("NOSUCHCOMMAND",),
+    ("GET",),
+    ("AUTH", "pw"),
+    ("WATCH", "x"),
+    ("UNWATCH",),
+    ("MULTI",),
+    ("GET", "x"),
+    ("DISCARD",),
+    ("MULTI",),
+    ("SET", "x", "1"),
+    ("EXEC",),
+    ("DISCARD",),
+    ("PING",),
+]
+
+
+def kill_session(port, proto):
+    a, b = conns(port, proto)
+    out = []
+    try:
+        a.send("EVAL", LOOP, "0")
+        for line in WHILE_BUSY:
+            out.append((line, b.call(*line)[0]))
+        out.append(("SCRIPT KILL", b.call("SCRIPT", "KILL")[0]))
+        out.append(("EVAL reply", a.read()[0]))
+        for line in [("SCRIPT", "KILL"), ("PING",), ("GET", "x"), ("EXISTS", "x")]:
+            out.append((line, b.call(*line)[0]))
+        out.append(("caller PING", a.call("PING")[0]))
+    finally:
+        a.close()
+        b.close()
+    return out
+
+
+def unkillable_session(port, proto):
+    a, b = conns(port, proto)
+    out = []
+    try:
+        a.send("EVAL", WRITE_THEN_WAIT, "1", "k")
+        for line in [("GET", "k"), ("SCRIPT", "KILL"), ("SCRIPT", "KILL"), ("PING",)]:
+            out.append((line, b.call(*line)[0]))
+        out.append(("EVAL reply", a.read()[0]))
+        for line in [("GET", "k"), ("SCRIPT", "KILL")]:
+            out.append((line, b.call(*line)[0]))
+    finally:
+        a.close()
+        b.close()
+    return out
+
+
+def compare(servers, session, proto):
+    ref, ours = servers
+    a = session(ref, proto)
+    b = session(ours, proto)
+    assert len(a) == len(b)
+    for (line, x), (_, y) in zip(a, b):
+        assert y == x, "RESP%d %r:\n redis:  %r\n sluice: %r" % (proto, line, x, y)
+    return b
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_busy_script_killed(servers, proto):
+    out = compare(servers, kill_session, proto)
+    assert out[0][1].startswith(b"-BUSY Redis is busy running a script.")
+    assert b"Script killed by user with SCRIPT KILL" in dict(out)["EVAL reply"]
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_busy_script_that_wrote_is_unkillable(servers, proto):
+    out = compare(servers, unkillable_session, proto)
+    assert dict(out)["EVAL reply"] == b"$1\r\nv\r\n"
+    assert out[1][1].startswith(b"-UNKILLABLE")
+
+
+def test_no_script_running(servers):
+    for port in servers:
+        c = Conn(port)
+        try:
+            assert c.call("SCRIPT", "KILL")[0] == b"-NOTBUSY No scripts in execution right now.\r\n"
+        finally:
+            c.close()
+
+
+def test_unkillable_script_is_durable_and_killed_one_wrote_nothing(tmp_path):
+    """fsync=always: the busy script's reply waits for its sync, the other
+    clients' -BUSY replies do not wait for it; after a restart the
+    unkillable script's write is there and the killed one left nothing."""
+    d = tmp_path / "data"
+    d.mkdir()
+    srv = sluice.Sluiced(data_dir=str(d), fsync="always", listeners=("resp",))
+    try:
+        port = srv.port("resp")
+        a, b = conns(port, 2)
+        a.send("EVAL", "redis.call('get', 'nothing') " + LOOP, "0")
+        assert b.call("SET", "killed", "1")[0].startswith(b"-BUSY")
+        assert b.call("SCRIPT", "KILL")[0] == b"+OK\r\n"
+        assert b"Script killed" in a.read()[0]
+        a.send("EVAL", WRITE_THEN_WAIT, "1", "k")
+        assert b.call("GET", "k")[0].startswith(b"-BUSY")
+        assert a.read()[0] == b"$1\r\nv\r\n"
+        a.close()
+        b.close()
+        srv.stop()
+        srv.start()
+        c = Conn(srv.port("resp"))
+        assert c.call("GET", "k")[0] == b"$1\r\nv\r\n"
+        assert c.call("EXISTS", "killed")[0] == b":0\r\n"
+        c.close()
+    finally:
+        srv.stop()
