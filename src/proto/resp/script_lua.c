@@ -10,8 +10,11 @@
  * not exist raises "Script attempted to access nonexistent global
  * variable", any assignment "Attempt to modify a readonly table" (Redis
  * 7.0 gets this from its patched Lua VM; the stock 5.1 from Debian gets
- * it from the proxy's metatable, so a library table itself, e.g. string,
- * stays writable here).
+ * it from the proxy's metatable). The library tables (redis, string,
+ * math, table, cjson, bit, struct, cmsgpack) are read-only proxies the
+ * same way, and rawset, setmetatable, rawget, next, pairs and ipairs see
+ * through (or refuse on) every proxy, so the library tables behave as
+ * Redis's read-only tables; only '#' of a library table differs (0).
  *
  * Errors: a failing redis.call, error() or a runtime error unwind to an
  * error handler (C, so debug stays hidden) that turns the error into
@@ -74,6 +77,7 @@ struct resp_lua {
 #define REG_ENGINE "sluice.engine"
 #define REG_SCRIPTS "sluice.scripts"
 #define REG_ENV "sluice.env"
+#define REG_RO "sluice.readonly" /* read-only proxy → the table it shows */
 
 static resp_lua_t *engine_of(lua_State *L)
 {
@@ -516,8 +520,7 @@ static int l_lua_pcall(lua_State *L)
  * them never raises). */
 static int allowed_nil(const char *k)
 {
-	static const char *const names[] = {"loadstring", "gcinfo", "newproxy",
-	                                    "KEYS",       "ARGV",   NULL};
+	static const char *const names[] = {"loadstring", "gcinfo", "KEYS", "ARGV", NULL};
 	for (int i = 0; names[i]; i++)
 		if (strcmp(k, names[i]) == 0)
 			return 1;
@@ -545,10 +548,132 @@ static int env_newindex(lua_State *L)
 	return luaL_error(L, "Attempt to modify a readonly table");
 }
 
+/* The table a read-only proxy shows, or the argument itself. */
+static void unproxy(lua_State *L, int idx)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
+	lua_pushvalue(L, idx);
+	lua_rawget(L, -2);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 2);
+		return;
+	}
+	lua_replace(L, idx);
+	lua_pop(L, 1);
+}
+
+static int is_proxy(lua_State *L, int idx)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
+	lua_pushvalue(L, idx);
+	lua_rawget(L, -2);
+	int r = !lua_isnil(L, -1);
+	lua_pop(L, 2);
+	return r;
+}
+
+/* Raised from C as Redis's patched VM does: no "user_script:1:" prefix. */
+static int readonly_error(lua_State *L)
+{
+	lua_pushstring(L, "Attempt to modify a readonly table");
+	return lua_error(L);
+}
+
+/* rawset / setmetatable: refused on a read-only table, else the base
+ * library's own (saved as upvalue 1). */
+static int ro_guarded(lua_State *L)
+{
+	if (lua_gettop(L) >= 1 && is_proxy(L, 1))
+		return readonly_error(L);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* rawget / next / pairs / ipairs: on the table a proxy shows. */
+static int ro_through(lua_State *L)
+{
+	if (lua_gettop(L) >= 1)
+		unproxy(L, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* getmetatable: a library table has none (nil, as Redis's); _G's is its
+ * protecting metatable (a table, as Redis's). */
+static int ro_getmetatable(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_ENV);
+	int env = lua_gettop(L) >= 2 && lua_rawequal(L, 1, -1);
+	lua_pop(L, 1);
+	if (!env && lua_gettop(L) >= 1)
+		unproxy(L, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+static void wrap_base(lua_State *L, const char *name, lua_CFunction f)
+{
+	lua_getglobal(L, name);
+	lua_pushcclosure(L, f, 1);
+	lua_setglobal(L, name);
+}
+
+/* Replaces the global library name by a read-only proxy of it. */
+static void protect_lib(lua_State *L, const char *name)
+{
+	lua_getglobal(L, name);
+	int real = lua_gettop(L);
+	lua_newtable(L); /* the proxy */
+	lua_newtable(L); /* its metatable */
+	lua_pushvalue(L, real);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, env_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_newtable(L);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, real);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+	if (strcmp(name, "string") == 0) {
+		/* ("x"):upper() goes through the proxy too, as in Redis
+		 * (getmetatable("").__index == string). */
+		lua_pushliteral(L, "");
+		lua_getmetatable(L, -1);
+		lua_pushvalue(L, -3);
+		lua_setfield(L, -2, "__index");
+		lua_pop(L, 2);
+	}
+	lua_setglobal(L, name);
+	lua_pop(L, 1);
+}
+
 static void build_sandbox(lua_State *L)
 {
-	static const char *const removed[] = {"print",   "dofile", "loadfile", "require", "module",
-	                                      "package", "os",     "io",       "debug",   NULL};
+	static const char *const libs[] = {"redis", "string", "math",     "table", "cjson",
+	                                   "bit",   "struct", "cmsgpack", NULL};
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_RO);
+	for (int i = 0; libs[i]; i++)
+		protect_lib(L, libs[i]);
+	wrap_base(L, "rawset", ro_guarded);
+	wrap_base(L, "setmetatable", ro_guarded);
+	wrap_base(L, "rawget", ro_through);
+	wrap_base(L, "next", ro_through);
+	wrap_base(L, "pairs", ro_through);
+	wrap_base(L, "ipairs", ro_through);
+	wrap_base(L, "getmetatable", ro_getmetatable);
+	static const char *const removed[] = {"print",  "dofile",   "loadfile", "require",
+	                                      "module", "package",  "os",       "io",
+	                                      "debug",  "newproxy", NULL};
 	for (int i = 0; removed[i]; i++) {
 		lua_pushnil(L);
 		lua_setglobal(L, removed[i]);
@@ -562,9 +687,14 @@ static void build_sandbox(lua_State *L)
 	lua_setfield(L, -2, "__newindex");
 	lua_pushvalue(L, LUA_GLOBALSINDEX);
 	lua_setfield(L, -2, "__globals");
-	lua_pushboolean(L, 0);
+	lua_newtable(L);
 	lua_setfield(L, -2, "__metatable");
 	lua_setmetatable(L, -2);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, LUA_GLOBALSINDEX);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
 	/* _G seen from a script is the proxy. */
 	lua_pushvalue(L, -1);
 	lua_setglobal(L, "_G");
