@@ -624,17 +624,23 @@ static void wrap_base(lua_State *L, const char *name, lua_CFunction f)
 	lua_setglobal(L, name);
 }
 
-/* Replaces the global library name by a read-only proxy of it. */
-static void protect_lib(lua_State *L, const char *name)
+/* Pushes a read-only proxy of the table at index real (an absolute or
+ * pseudo index): reads go to index (the table itself when NULL), writes
+ * fail; its metatable keeps the table as __globals (env_index) and hides
+ * itself behind an empty __metatable; REG_RO maps it to the table. */
+static void push_proxy(lua_State *L, int real, lua_CFunction index)
 {
-	lua_getglobal(L, name);
-	int real = lua_gettop(L);
-	lua_newtable(L); /* the proxy */
-	lua_newtable(L); /* its metatable */
-	lua_pushvalue(L, real);
+	lua_newtable(L);
+	lua_newtable(L);
+	if (index)
+		lua_pushcfunction(L, index);
+	else
+		lua_pushvalue(L, real);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, env_newindex);
 	lua_setfield(L, -2, "__newindex");
+	lua_pushvalue(L, real);
+	lua_setfield(L, -2, "__globals");
 	lua_newtable(L);
 	lua_setfield(L, -2, "__metatable");
 	lua_setmetatable(L, -2);
@@ -643,6 +649,13 @@ static void protect_lib(lua_State *L, const char *name)
 	lua_pushvalue(L, real);
 	lua_rawset(L, -3);
 	lua_pop(L, 1);
+}
+
+/* Replaces the global library name by a read-only proxy of it. */
+static void protect_lib(lua_State *L, const char *name)
+{
+	lua_getglobal(L, name);
+	push_proxy(L, lua_gettop(L), NULL);
 	if (strcmp(name, "string") == 0) {
 		/* ("x"):upper() goes through the proxy too, as in Redis
 		 * (getmetatable("").__index == string). */
@@ -678,23 +691,9 @@ static void build_sandbox(lua_State *L)
 		lua_pushnil(L);
 		lua_setglobal(L, removed[i]);
 	}
-	/* proxy = {}, setmetatable(proxy, {__index, __newindex, __globals = _G}) */
-	lua_newtable(L);
-	lua_newtable(L);
-	lua_pushcfunction(L, env_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, env_newindex);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushvalue(L, LUA_GLOBALSINDEX);
-	lua_setfield(L, -2, "__globals");
-	lua_newtable(L);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
-	lua_pushvalue(L, -2);
-	lua_pushvalue(L, LUA_GLOBALSINDEX);
-	lua_rawset(L, -3);
-	lua_pop(L, 1);
+	/* The scripts' environment: a proxy of the globals whose reads of a
+	 * missing name fail. */
+	push_proxy(L, LUA_GLOBALSINDEX, env_index);
 	/* _G seen from a script is the proxy. */
 	lua_pushvalue(L, -1);
 	lua_setglobal(L, "_G");
