@@ -30,6 +30,7 @@ struct jobs;
 struct keyspace;
 struct broker_stats;
 struct users;
+struct funcs;
 
 typedef struct broker {
 	/* Services, set by the caller before broker_open. */
@@ -59,6 +60,7 @@ typedef struct broker {
 	struct jobs *jobs;        /* beanstalkd jobs and tubes */
 	struct keyspace *ks;      /* the Redis keyspace (NULL until opened) */
 	struct users *users;      /* the user database of every protocol */
+	struct funcs *funcs;      /* the Redis function libraries (broker/funcs.h) */
 	loop_timer_t housekeep;   /* retention and rolling of every log */
 	loop_timer_t verify;      /* background CRC check of older logs */
 	int64_t started_ms;       /* monotonic */
@@ -66,6 +68,11 @@ typedef struct broker {
 	 * /metrics. NULL in brokers built by hand (unit tests). */
 	struct broker_stats *stats;
 } broker_t;
+
+/* The options of a small state journal whose changes are written ahead
+ * and synced whatever the fsync policy (users, functions). */
+struct jrnl_opts;
+void broker_ahead_jrnl_opts(const broker_t *b, struct jrnl_opts *o);
 
 /* Opens every domain. On failure everything opened is closed again and the
  * error returned (logged). */

@@ -5,14 +5,17 @@ written and is refused (UNKILLABLE) for one that has. Each session runs
 on two connections against Debian's redis-server 7.0 and sluiced, the
 replies compared byte for byte, in RESP2 and RESP3.
 
-No timing is asserted: the second connection's first request is simply
-answered once the script has passed the threshold (the server cannot
-answer it earlier), and a script that must outlive a few requests runs
-for seconds by the server clock (redis.call('TIME'))."""
+No timing is asserted: the second connection polls with PING until it is
+answered -BUSY (its request may be read before the script's), and a
+script that must outlive a few requests runs for seconds by the server
+clock (redis.call('TIME'))."""
+import time
+
 import pytest
 
 import sluice
 from resp_util import Conn
+from test_redis_lua import servers  # noqa: F401 (the module fixture: redis-server 7.0 and sluiced)
 
 LOOP = "local i = 0 while true do i = i + 1 end"
 # Writes, then runs by the server's clock: unkillable, ends by itself.
@@ -24,13 +27,6 @@ return redis.call('get', KEYS[1])
 """
 
 
-@pytest.fixture(scope="module")
-def servers():
-    ref = sluice.redis_ref()
-    srv = sluice.Sluiced(fsync="never", listeners=("resp",))
-    yield ref.port, srv.port("resp")
-    srv.stop()
-    ref.stop()
 
 
 def conns(port, proto):
@@ -41,6 +37,18 @@ def conns(port, proto):
         b.call("HELLO", "3")
     b.call("PING")  # connected and served before the script starts
     return a, b
+
+
+def wait_busy(b, deadline=60):
+    """Polls with PING until the server answers -BUSY: the script sent on
+    the other connection may be read after this connection's request."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        raw = b.call("PING")[0]
+        if raw.startswith(b"-BUSY"):
+            return raw
+        assert raw in (b"+PONG\r\n",), raw
+    raise AssertionError("the script never became busy")
 
 
 # While busy: everything is refused but what 7.0 flags allow_busy.
@@ -70,6 +78,7 @@ def kill_session(port, proto):
     out = []
     try:
         a.send("EVAL", LOOP, "0")
+        out.append(("PING", wait_busy(b)))
         for line in WHILE_BUSY:
             out.append((line, b.call(*line)[0]))
         out.append(("SCRIPT KILL", b.call("SCRIPT", "KILL")[0]))
@@ -88,6 +97,7 @@ def unkillable_session(port, proto):
     out = []
     try:
         a.send("EVAL", WRITE_THEN_WAIT, "1", "k")
+        out.append(("PING", wait_busy(b)))
         for line in [("GET", "k"), ("SCRIPT", "KILL"), ("SCRIPT", "KILL"), ("PING",)]:
             out.append((line, b.call(*line)[0]))
         out.append(("EVAL reply", a.read()[0]))
@@ -112,7 +122,7 @@ def compare(servers, session, proto):
 @pytest.mark.parametrize("proto", [2, 3])
 def test_busy_script_killed(servers, proto):
     out = compare(servers, kill_session, proto)
-    assert out[0][1].startswith(b"-BUSY Redis is busy running a script.")
+    assert out[1][1].startswith(b"-BUSY Redis is busy running a script.")
     assert b"Script killed by user with SCRIPT KILL" in dict(out)["EVAL reply"]
 
 
@@ -120,7 +130,7 @@ def test_busy_script_killed(servers, proto):
 def test_busy_script_that_wrote_is_unkillable(servers, proto):
     out = compare(servers, unkillable_session, proto)
     assert dict(out)["EVAL reply"] == b"$1\r\nv\r\n"
-    assert out[1][1].startswith(b"-UNKILLABLE")
+    assert out[2][1].startswith(b"-UNKILLABLE")
 
 
 def test_no_script_running(servers):
@@ -143,10 +153,12 @@ def test_unkillable_script_is_durable_and_killed_one_wrote_nothing(tmp_path):
         port = srv.port("resp")
         a, b = conns(port, 2)
         a.send("EVAL", "redis.call('get', 'nothing') " + LOOP, "0")
+        wait_busy(b)
         assert b.call("SET", "killed", "1")[0].startswith(b"-BUSY")
         assert b.call("SCRIPT", "KILL")[0] == b"+OK\r\n"
         assert b"Script killed" in a.read()[0]
         a.send("EVAL", WRITE_THEN_WAIT, "1", "k")
+        wait_busy(b)
         assert b.call("GET", "k")[0].startswith(b"-BUSY")
         assert a.read()[0] == b"$1\r\nv\r\n"
         a.close()

@@ -46,6 +46,8 @@
 #include "proto/resp/c_types.h"
 #include "proto/resp/script_lua.h"
 
+#include "core/time.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,20 +161,59 @@ static int script_call(void *ctx, int argc, resp_arg_t *argv, int proto, buf_t *
 	return rc;
 }
 
+int resp_script_numkeys(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t *numkeys)
+{
+	if (resp_arg_ll_or_reply(cl, &argv[2], numkeys) < 0)
+		return -1;
+	if (*numkeys > argc - 3) {
+		resp_error(cl->out, "ERR Number of keys can't be greater than number of args");
+		return -1;
+	}
+	if (*numkeys < 0) {
+		resp_error(cl->out, "ERR Number of keys can't be negative");
+		return -1;
+	}
+	return 0;
+}
+
+void resp_script_exec(resp_cli_t *cl, struct resp_lua *e, const char *name, int is_fn, int ro,
+                      int64_t numkeys, int argc, resp_arg_t *argv)
+{
+	script_ctx_t ctx = {.cl = cl, .ro = ro, .run = {.cl = cl, .is_fn = is_fn}};
+	resp_lua_run_t run = {
+	    .proto = cl->proto,
+	    .time_limit_ms = cl->srv->busy_reply_threshold,
+	    .call = script_call,
+	    .busy = script_busy,
+	    .ctx = &ctx,
+	    .fn = is_fn,
+	    .nkeys = (int)numkeys,
+	    .keys = argv + 3,
+	    .nargs = argc - 3 - (int)numkeys,
+	    .args = argv + 3 + numkeys,
+	};
+	ctx.run.name = name;
+	ctx.run.argc = argc;
+	ctx.run.argv = argv;
+	ctx.run.start_ms = time_mono_ms();
+	/* Blocking commands must not block inside a script: they see the
+	 * client as inside EXEC. */
+	resp_lxcli_t *x = resp_lx_cli(cl);
+	int was = x->in_exec;
+	x->in_exec = 1;
+	resp_run_t *outer = cl->srv->run;
+	cl->srv->run = &ctx.run;
+	resp_lua_run(e, name, &run, cl->out);
+	cl->srv->run = outer;
+	x->in_exec = was;
+}
+
 /* EVAL-family common part: argv[1] body or SHA1, argv[2] numkeys. */
 static int eval_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int bysha, int ro)
 {
 	int64_t numkeys;
-	if (resp_arg_ll_or_reply(cl, &argv[2], &numkeys) < 0)
+	if (resp_script_numkeys(cl, argc, argv, &numkeys) < 0)
 		return 0;
-	if (numkeys > argc - 3) {
-		resp_error(cl->out, "ERR Number of keys can't be greater than number of args");
-		return 0;
-	}
-	if (numkeys < 0) {
-		resp_error(cl->out, "ERR Number of keys can't be negative");
-		return 0;
-	}
 	resp_lua_t *e = engine(cl);
 	char sha[41];
 	if (bysha) {
@@ -195,28 +236,7 @@ static int eval_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int bysha, i
 		}
 		buf_deinit(&err);
 	}
-	script_ctx_t ctx = {.cl = cl, .ro = ro, .run = {.cl = cl}};
-	resp_lua_run_t run = {
-	    .proto = cl->proto,
-	    .time_limit_ms = cl->srv->busy_reply_threshold,
-	    .call = script_call,
-	    .busy = script_busy,
-	    .ctx = &ctx,
-	    .nkeys = (int)numkeys,
-	    .keys = argv + 3,
-	    .nargs = argc - 3 - (int)numkeys,
-	    .args = argv + 3 + numkeys,
-	};
-	/* Blocking commands must not block inside a script: they see the
-	 * client as inside EXEC. */
-	resp_lxcli_t *x = resp_lx_cli(cl);
-	int was = x->in_exec;
-	x->in_exec = 1;
-	resp_run_t *outer = cl->srv->run;
-	cl->srv->run = &ctx.run;
-	resp_lua_run(e, sha, &run, cl->out);
-	cl->srv->run = outer;
-	x->in_exec = was;
+	resp_script_exec(cl, e, sha, 0, ro, numkeys, argc, argv);
 	return 0;
 }
 

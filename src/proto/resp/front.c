@@ -405,6 +405,7 @@ static void stop(void *p)
 	loop_task_cancel(srv->b->loop, &srv->serve_task);
 	resp_lx_stop(srv);
 	resp_script_free(srv);
+	resp_function_free(srv);
 	map_deinit(&srv->waiting);
 	map_deinit(&srv->cmds);
 	free(srv->quiet);

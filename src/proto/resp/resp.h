@@ -138,6 +138,7 @@ struct resp_srv {
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
 	struct resp_lua *lua;     /* the Lua engine (c_script.c), made on first use */
 	struct resp_run *run;     /* the script running (c_script.c), NULL between scripts */
+	struct resp_fns *fns;     /* function libraries (c_function.c), made on first use */
 	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
 };
 
@@ -171,6 +172,11 @@ typedef struct resp_run {
 	int is_fn; /* FCALL: FUNCTION KILL stops it; EVAL: SCRIPT KILL */
 	int dirty; /* ran a write command: it can no longer be killed */
 	int kill;  /* a KILL asked it to stop */
+	/* For FUNCTION STATS: the function or SHA1, the command, the start. */
+	const char *name;
+	int argc;
+	resp_arg_t *argv;
+	int64_t start_ms; /* mono */
 } resp_run_t;
 /* While a script is busy: the -BUSY refusal of cmd (without '-'), or NULL
  * (not busy, or cmd has RESP_CMD_ALLOW_BUSY). refuse_busy writes it and
@@ -180,6 +186,13 @@ int resp_script_refuse_busy(resp_cli_t *cl, const resp_cmd_t *cmd);
 /* SCRIPT KILL (is_fn 0) / FUNCTION KILL (1): stops the busy script if it
  * may be stopped, and answers as Redis 7.0. */
 void resp_script_kill(resp_cli_t *cl, int is_fn);
+/* EVAL and FCALL: parses numkeys (argv[2]) or replies the error (-1). */
+int resp_script_numkeys(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t *numkeys);
+/* Runs the script (sha) or function (is_fn: name) of engine e with the
+ * keys and arguments of argv[3..], its reply to cl->out. */
+struct resp_lua;
+void resp_script_exec(resp_cli_t *cl, struct resp_lua *e, const char *name, int is_fn, int ro,
+                      int64_t numkeys, int argc, resp_arg_t *argv);
 
 /* The reply path (front.c). A request's reply is written to the buffer
  * resp_reply_begin() returns: the connection itself while replies can

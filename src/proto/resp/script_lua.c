@@ -70,6 +70,9 @@ struct resp_lua {
 	int64_t start_ms; /* mono */
 	int warned;
 	int killed;
+	int loading; /* a library's code runs: globals are the load API */
+	resp_lua_reg_fn reg;
+	void *reg_ctx;
 	buf_t scratch; /* a command's reply */
 };
 
@@ -77,7 +80,11 @@ struct resp_lua {
 #define REG_ENGINE "sluice.engine"
 #define REG_SCRIPTS "sluice.scripts"
 #define REG_ENV "sluice.env"
-#define REG_RO "sluice.readonly" /* read-only proxy → the table it shows */
+#define REG_FUNCS "sluice.functions" /* function name → callback */
+#define REG_PENDING "sluice.pending" /* registered by the library loading */
+#define REG_LOADAPI "sluice.loadapi" /* the load-time globals: {redis = ...} */
+#define REG_FENV "sluice.fenv"       /* the environment of library code */
+#define REG_RO "sluice.readonly"     /* read-only proxy → the table it shows */
 
 static resp_lua_t *engine_of(lua_State *L)
 {
@@ -848,13 +855,18 @@ static void hook(lua_State *L, lua_Debug *ar)
 		raise_err(L, "Script killed by user with SCRIPT KILL...");
 }
 
-static void set_array(lua_State *L, const char *name, int n, const resp_arg_t *a)
+static void push_array(lua_State *L, int n, const resp_arg_t *a)
 {
-	lua_newtable(L);
+	lua_createtable(L, n, 0);
 	for (int i = 0; i < n; i++) {
 		lua_pushlstring(L, a[i].p, a[i].len);
 		lua_rawseti(L, -2, i + 1);
 	}
+}
+
+static void set_array(lua_State *L, const char *name, int n, const resp_arg_t *a)
+{
+	push_array(L, n, a);
 	lua_setglobal(L, name);
 }
 
@@ -1055,13 +1067,25 @@ void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf
 	e->start_ms = time_mono_ms();
 	e->warned = 0;
 	e->killed = 0;
-	set_array(L, "KEYS", run->nkeys, run->keys);
-	set_array(L, "ARGV", run->nargs, run->args);
+	int nargs = 0;
+	if (!run->fn) {
+		set_array(L, "KEYS", run->nkeys, run->keys);
+		set_array(L, "ARGV", run->nargs, run->args);
+	}
 	lua_pushcfunction(L, err_handler);
 	int eh = lua_gettop(L);
-	get_script(L, sha);
+	if (run->fn) {
+		lua_getfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
+		lua_getfield(L, -1, sha);
+		lua_remove(L, -2);
+		push_array(L, run->nkeys, run->keys);
+		push_array(L, run->nargs, run->args);
+		nargs = 2;
+	} else {
+		get_script(L, sha);
+	}
 	lua_sethook(L, hook, LUA_MASKCOUNT, 100000);
-	int rc = lua_pcall(L, 0, 1, eh);
+	int rc = lua_pcall(L, nargs, 1, eh);
 	lua_sethook(L, NULL, 0, 0);
 	if (rc)
 		error_reply(L, sha, out);
@@ -1074,4 +1098,251 @@ void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf
 	if (++e->runs % 50 == 0)
 		lua_gc(L, LUA_GCSTEP, 50);
 	e->run = NULL;
+}
+
+/* --- functions -------------------------------------------------------------------- */
+
+const char *const resp_fn_flag_names[] = {
+    "no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys", NULL};
+
+static int fn_flags(lua_State *L, int idx, uint32_t *flags)
+{
+	if (!lua_istable(L, idx))
+		return raise_err(L, "flags argument to redis.register_function must be a table "
+		                    "representing function flags");
+	for (int i = 1;; i++) {
+		lua_rawgeti(L, idx, i);
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			return 0;
+		}
+		const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		int bit = -1;
+		for (int b = 0; s && resp_fn_flag_names[b]; b++)
+			if (strcmp(s, resp_fn_flag_names[b]) == 0)
+				bit = b;
+		if (bit < 0)
+			return raise_err(L, "unknown flag given");
+		*flags |= 1u << bit;
+		lua_pop(L, 1);
+	}
+}
+
+/* redis.register_function{function_name=, callback=, flags=, description=}:
+ * the named arguments in table 1; leaves the callback on top. */
+static int named_args(lua_State *L, const char **name, size_t *nlen, const char **desc,
+                      size_t *dlen, uint32_t *flags)
+{
+	int cb = 0;
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+		int v = lua_gettop(L);
+		if (strcmp(k, "function_name") == 0) {
+			if (!lua_isstring(L, v))
+				return raise_err(L, "function_name argument given to "
+				                    "redis.register_function must be a string");
+			*name = lua_tolstring(L, v, nlen);
+		} else if (strcmp(k, "description") == 0) {
+			if (lua_type(L, v) != LUA_TSTRING)
+				return raise_err(L, "description argument given to "
+				                    "redis.register_function must be a string");
+			*desc = lua_tolstring(L, v, dlen);
+		} else if (strcmp(k, "callback") == 0) {
+			if (!lua_isfunction(L, v))
+				return raise_err(L, "callback argument given to "
+				                    "redis.register_function must be a function");
+			cb = 1;
+		} else if (strcmp(k, "flags") == 0) {
+			fn_flags(L, v, flags);
+		} else {
+			return raise_err(L, "unknown argument given to redis.register_function");
+		}
+		/* The strings stay referenced by table 1. */
+		lua_pop(L, 1);
+	}
+	if (!*name)
+		return raise_err(L, "redis.register_function must get a function name argument");
+	if (!cb)
+		return raise_err(L, "redis.register_function must get a callback argument");
+	lua_getfield(L, 1, "callback");
+	return 0;
+}
+
+/* redis.register_function(name, callback) or (named arguments), with
+ * Redis 7.0's texts. */
+static int l_register_function(lua_State *L)
+{
+	resp_lua_t *e = engine_of(L);
+	int argc = lua_gettop(L);
+	uint32_t flags = 0;
+	const char *name = NULL, *desc = NULL;
+	size_t nlen = 0, dlen = 0;
+	if (argc == 1) {
+		if (!lua_istable(L, 1))
+			return raise_err(
+			    L, "calling redis.register_function with a single argument is "
+			       "only applicable to Lua table (representing named arguments).");
+		named_args(L, &name, &nlen, &desc, &dlen, &flags);
+	} else if (argc == 2) {
+		if (!lua_isstring(L, 1))
+			return raise_err(
+			    L, "first argument to redis.register_function must be a string");
+		if (!lua_isfunction(L, 2))
+			return raise_err(
+			    L, "second argument to redis.register_function must be a function");
+		name = lua_tolstring(L, 1, &nlen);
+		lua_pushvalue(L, 2);
+	} else {
+		return raise_err(L, "wrong number of arguments to redis.register_function");
+	}
+	int cb = lua_gettop(L);
+	const char *err = e->reg ? e->reg(e->reg_ctx, name, nlen, flags, desc, dlen) : NULL;
+	if (err)
+		return raise_err(L, err);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_PENDING);
+	lua_pushlstring(L, name, nlen);
+	lua_pushvalue(L, cb);
+	lua_rawset(L, -3);
+	return 0;
+}
+
+static int nonexistent(lua_State *L, int key)
+{
+	const char *k = lua_type(L, key) == LUA_TSTRING ? lua_tostring(L, key) : "?";
+	return luaL_error(L, "Script attempted to access nonexistent global variable '%s'", k);
+}
+
+/* The environment of library code and of the functions it defines: the
+ * load API while the library loads, the scripts' globals afterwards (as
+ * 7.0 switches its globals' __index). */
+static int fenv_index(lua_State *L)
+{
+	resp_lua_t *e = engine_of(L);
+	const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+	if (!e->loading && (strcmp(k, "KEYS") == 0 || strcmp(k, "ARGV") == 0))
+		return nonexistent(L, 2); /* a function gets them as arguments */
+	if (!e->loading) {
+		lua_getfield(L, LUA_REGISTRYINDEX, REG_ENV);
+		lua_pushvalue(L, 2);
+		lua_gettable(L, -2);
+		return 1;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LOADAPI);
+	lua_pushvalue(L, 2);
+	lua_rawget(L, -2);
+	return lua_isnil(L, -1) ? nonexistent(L, 2) : 1;
+}
+
+/* A table whose missing keys raise, as 7.0's luaSetErrorMetatable. */
+static int strict_index(lua_State *L)
+{
+	return nonexistent(L, 2);
+}
+
+/* Sets on the table on top a metatable: index for reads, writes fail. */
+static void guard_table(lua_State *L, lua_CFunction index)
+{
+	lua_newtable(L);
+	lua_pushcfunction(L, index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, env_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_setmetatable(L, -2);
+}
+
+/* Builds the load API and the functions' environment (once per state). */
+static void fn_setup(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LOADAPI);
+	int done = !lua_isnil(L, -1);
+	lua_pop(L, 1);
+	if (done)
+		return;
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_PENDING);
+	/* {redis = {register_function, log, LOG_*, REDIS_VERSION*}} */
+	static const char *const copy[] = {
+	    "log",         "LOG_DEBUG",     "LOG_VERBOSE",       "LOG_NOTICE",
+	    "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM", NULL};
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_pushcfunction(L, l_register_function);
+	lua_setfield(L, -2, "register_function");
+	lua_getglobal(L, "redis");
+	for (int i = 0; copy[i]; i++) {
+		lua_getfield(L, -1, copy[i]);
+		lua_setfield(L, -3, copy[i]);
+	}
+	lua_pop(L, 1);
+	guard_table(L, strict_index);
+	lua_setfield(L, -2, "redis");
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_LOADAPI);
+	lua_newtable(L);
+	guard_table(L, fenv_index);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_FENV);
+}
+
+int resp_lua_lib_load(resp_lua_t *e, const char *code, size_t n, resp_lua_reg_fn reg, void *ctx,
+                      buf_t *err)
+{
+	lua_State *L = e->L;
+	fn_setup(L);
+	resp_lua_lib_abort(e);
+	if (luaL_loadbuffer(L, code, n, "@user_function")) {
+		buf_printf(err, "ERR Error compiling function: %s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_FENV);
+	lua_setfenv(L, -2);
+	e->loading = 1;
+	e->reg = reg;
+	e->reg_ctx = ctx;
+	int rc = lua_pcall(L, 0, 0, 0);
+	e->loading = 0;
+	e->reg = NULL;
+	if (!rc)
+		return 0;
+	/* An API error is a table {err = "CODE msg"}, a Lua error a string. */
+	const char *pre = "ERR ";
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "err");
+		lua_remove(L, -2);
+		pre = "";
+	}
+	const char *msg = lua_tostring(L, -1);
+	buf_printf(err, "ERR Error registering functions: %s%s", pre, msg ? msg : "");
+	lua_pop(L, 1);
+	resp_lua_lib_abort(e);
+	return -1;
+}
+
+void resp_lua_lib_commit(resp_lua_t *e, const char *const *drop, size_t ndrop)
+{
+	lua_State *L = e->L;
+	fn_setup(L);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
+	for (size_t i = 0; i < ndrop; i++) {
+		lua_pushnil(L);
+		lua_setfield(L, -2, drop[i]);
+	}
+	/* funcs[k] = v for each (k, v) of the pending table. */
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_PENDING);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -5);
+	}
+	lua_pop(L, 2);
+	resp_lua_lib_abort(e);
+}
+
+void resp_lua_lib_abort(resp_lua_t *e)
+{
+	lua_newtable(e->L);
+	lua_setfield(e->L, LUA_REGISTRYINDEX, REG_PENDING);
 }

@@ -40,6 +40,7 @@ typedef struct {
 	 * "Script killed by user with SCRIPT KILL..." that pcall cannot keep. */
 	int (*busy)(void *ctx);
 	void *ctx;        /* for call and busy */
+	int fn;           /* run a function (FCALL; its name is the sha) */
 	int nkeys, nargs; /* KEYS and ARGV */
 	const resp_arg_t *keys, *args;
 } resp_lua_run_t;
@@ -64,6 +65,36 @@ void resp_lua_flush(resp_lua_t *e);
 /* Runs the known script sha (lower-case) and writes its result, converted
  * as Redis does, or its error, as one RESP reply to out. */
 void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf_t *out);
+
+/* --- functions (c_function.c) ---------------------------------------------
+ * A function engine is an engine of its own (functions outlive SCRIPT
+ * FLUSH). A library's code runs once at load in Redis 7.0's load-time
+ * environment: its only global is a redis table with register_function,
+ * log, the LOG_* levels and the version; functions then run with the
+ * scripts' environment, called with (KEYS, ARGV) tables. */
+enum {
+	RESP_FN_NO_WRITES = 1 << 0,
+	RESP_FN_ALLOW_OOM = 1 << 1,
+	RESP_FN_ALLOW_STALE = 1 << 2,
+	RESP_FN_NO_CLUSTER = 1 << 3,
+	RESP_FN_ALLOW_CROSS_SLOT = 1 << 4,
+};
+/* Names of the flags by bit (NULL-terminated). */
+extern const char *const resp_fn_flag_names[];
+/* Told of each redis.register_function of the library being loaded;
+ * returns NULL to accept it, or the error message (without "ERR "). */
+typedef const char *(*resp_lua_reg_fn)(void *ctx, const char *name, size_t n, uint32_t flags,
+                                       const char *desc, size_t dlen);
+/* Compiles and runs a library's code (code: everything after the "#!lua"
+ * line, which starts with its newline so line numbers hold) and keeps the
+ * functions it registered aside. Returns 0, or -1 with Redis's error
+ * reply (without '-') in err and nothing kept. */
+int resp_lua_lib_load(resp_lua_t *e, const char *code, size_t n, resp_lua_reg_fn reg, void *ctx,
+                      buf_t *err);
+/* Drops the functions named drop[0..ndrop) and makes the ones kept aside
+ * by the last load callable (commit), or forgets those (abort). */
+void resp_lua_lib_commit(resp_lua_t *e, const char *const *drop, size_t ndrop);
+void resp_lua_lib_abort(resp_lua_t *e);
 
 /* The libraries Redis gives scripts that Debian does not package for Lua
  * 5.1 (script_lib.c): struct and cmsgpack, and the math.random generator
