@@ -109,6 +109,36 @@ def unkillable_session(port, proto):
     return out
 
 
+FN_LOOP = "#!lua name=busylib\nredis.register_function('spin', function() %s end)" % LOOP
+
+
+def function_session(port, proto):
+    """A busy FCALL: -BUSY names FUNCTION KILL, SCRIPT KILL refuses to stop
+    a function, FUNCTION STATS answers (its running_script is checked for
+    shape only: the duration differs), FUNCTION KILL stops it."""
+    a, b = conns(port, proto)
+    out = []
+    try:
+        a.call("FUNCTION", "FLUSH")
+        a.call("FUNCTION", "LOAD", FN_LOOP)
+        a.send("FCALL", "spin", "0")
+        out.append(("PING", wait_busy(b)))
+        for line in [("GET", "x"), ("SCRIPT", "KILL"), ("EVAL", "return 1", "0")]:
+            out.append((line, b.call(*line)[0]))
+        stats = b.call("FUNCTION", "STATS")[1]
+        assert stats[0] == "agg" and stats[2][0] == ("bulk", b"running_script")
+        running = stats[2][1]
+        assert running[0] == "agg" and running[2][:2] == [("bulk", b"name"), ("bulk", b"spin")]
+        out.append(("FUNCTION KILL", b.call("FUNCTION", "KILL")[0]))
+        out.append(("FCALL reply", a.read()[0]))
+        for line in [("FUNCTION", "KILL"), ("FUNCTION", "STATS"), ("FUNCTION", "DELETE", "busylib")]:
+            out.append((line, b.call(*line)[0]))
+    finally:
+        a.close()
+        b.close()
+    return out
+
+
 def compare(servers, session, proto):
     ref, ours = servers
     a = session(ref, proto)
@@ -171,3 +201,10 @@ def test_unkillable_script_is_durable_and_killed_one_wrote_nothing(tmp_path):
         c.close()
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_busy_function_killed(servers, proto):
+    out = compare(servers, function_session, proto)
+    assert b"FUNCTION KILL" in out[0][1]
+    assert dict(out)["FUNCTION KILL"] == b"+OK\r\n"
