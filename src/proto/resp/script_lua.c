@@ -1285,6 +1285,21 @@ static void fn_setup(lua_State *L)
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_FENV);
 }
 
+/* A library's code gets 500 ms to load (7.0's LOAD_TIMEOUT_MS): the
+ * server answers nobody meanwhile. The hook then fires on every line so a
+ * pcall in the code cannot keep it going. */
+#define LOAD_TIMEOUT_MS 500
+
+static void load_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	resp_lua_t *e = engine_of(L);
+	if (time_mono_ms() - e->start_ms <= LOAD_TIMEOUT_MS)
+		return;
+	lua_sethook(L, load_hook, LUA_MASKLINE, 0);
+	raise_err(L, "FUNCTION LOAD timeout");
+}
+
 int resp_lua_lib_load(resp_lua_t *e, const char *code, size_t n, resp_lua_reg_fn reg, void *ctx,
                       buf_t *err)
 {
@@ -1301,7 +1316,10 @@ int resp_lua_lib_load(resp_lua_t *e, const char *code, size_t n, resp_lua_reg_fn
 	e->loading = 1;
 	e->reg = reg;
 	e->reg_ctx = ctx;
+	e->start_ms = time_mono_ms();
+	lua_sethook(L, load_hook, LUA_MASKCOUNT, 100000);
 	int rc = lua_pcall(L, 0, 0, 0);
+	lua_sethook(L, NULL, 0, 0);
 	e->loading = 0;
 	e->reg = NULL;
 	if (!rc)
