@@ -137,6 +137,10 @@ SESSIONS = {
         ev("for i, v in ipairs(KEYS) do end return #KEYS", 1, "k"),
         ev("rawset({}, 'a', 1) return 1"), ev("return redis.call('ping')"),
         ev("local t = setmetatable({}, {}) return type(getmetatable(t))"),
+        ev("return redis.acl_check_cmd('set', 'k', 'v')"), ev("return redis.acl_check_cmd('get')"),
+        ev("return redis.acl_check_cmd('nosuch')"), ev("return redis.acl_check_cmd()"),
+        ev("return redis.acl_check_cmd('config', 'nosub')"), ev("return redis.acl_check_cmd({})"),
+        ev("local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return t"),
     ],
     "libraries": [
         ev("return cjson.encode({1,2,{a=1}})"), ev("return cjson.encode({a='x\"y', b={true, false}})"),
@@ -322,3 +326,4 @@ def test_self_referencing_table_ends_at_the_same_depth(servers):
     x, y = raw_eval(ref, body), raw_eval(ours, body)
     assert x.count(b"*1\r\n") > 1000
     assert y == x
+

@@ -108,6 +108,19 @@ static int script_busy(void *ctx)
 	return x->run.kill;
 }
 
+static int script_acl(void *ctx, int argc, resp_arg_t *argv)
+{
+	script_ctx_t *x = ctx;
+	const resp_cmd_t *cmd = resp_cmd_find(x->cl->srv, argv[0].p, argv[0].len), *parent = NULL;
+	if (cmd && cmd->subs && argc >= 2) {
+		parent = cmd;
+		cmd = resp_cmd_lookup(cmd->subs, argv[1].p, argv[1].len);
+	}
+	if (!cmd || !cmd->fn)
+		return -1;
+	return resp_acl_denied(x->cl, cmd, argc, parent != NULL) == RESP_ACL_OK;
+}
+
 /* SCRIPT KILL (is_fn 0) and FUNCTION KILL (1), Redis 7.0's scriptKill. */
 void resp_script_kill(resp_cli_t *cl, int is_fn)
 {
@@ -185,6 +198,7 @@ void resp_script_exec(resp_cli_t *cl, struct resp_lua *e, const char *name, int 
 	    .time_limit_ms = cl->srv->busy_reply_threshold,
 	    .call = script_call,
 	    .busy = script_busy,
+	    .acl = script_acl,
 	    .ctx = &ctx,
 	    .fn = is_fn,
 	    .nkeys = (int)numkeys,

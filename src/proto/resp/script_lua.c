@@ -287,10 +287,10 @@ static int raise_err(lua_State *L, const char *msg)
 	return lua_error(L);
 }
 
-/* redis.call / redis.pcall. */
-static int redis_generic_call(lua_State *L, int raise)
+/* The arguments of a redis lib call as a command (*argv, with the text of
+ * numbers in *nums; both to free): NULL, or Redis's error text. */
+static const char *call_args(lua_State *L, resp_arg_t **argvp, char (**numsp)[32])
 {
-	resp_lua_t *e = engine_of(L);
 	int argc = lua_gettop(L);
 	const char *bad = NULL;
 	if (argc == 0)
@@ -317,11 +317,25 @@ static int redis_generic_call(lua_State *L, int raise)
 			}
 		}
 	}
+	*argvp = argv;
+	*numsp = nums;
+	return bad;
+}
+
+static int l_acl_check_cmd(lua_State *L);
+
+/* redis.call / redis.pcall. */
+static int redis_generic_call(lua_State *L, int raise)
+{
+	resp_lua_t *e = engine_of(L);
+	int argc = lua_gettop(L);
+	char(*nums)[32];
+	resp_arg_t *argv;
+	const char *bad = call_args(L, &argv, &nums);
 	if (bad) {
 		free(argv);
 		free(nums);
-		push_error_table(L, bad, strlen(bad));
-		return lua_error(L);
+		return raise_err(L, bad);
 	}
 	buf_t *out = &e->scratch;
 	buf_reset(out);
@@ -473,6 +487,7 @@ static void register_redis(lua_State *L)
 	static const luaL_Reg fns[] = {{"call", l_call},
 	                               {"pcall", l_pcall},
 	                               {"sha1hex", l_sha1hex},
+	                               {"acl_check_cmd", l_acl_check_cmd},
 	                               {"error_reply", l_error_reply},
 	                               {"status_reply", l_status_reply},
 	                               {"log", l_log},
@@ -519,6 +534,25 @@ static int l_lua_pcall(lua_State *L)
 		lua_insert(L, 1);
 	}
 	return lua_gettop(L);
+}
+
+/* redis.acl_check_cmd(cmd, args...): whether the script's user may run it. */
+static int l_acl_check_cmd(lua_State *L)
+{
+	resp_lua_t *e = engine_of(L);
+	int argc = lua_gettop(L);
+	char(*nums)[32];
+	resp_arg_t *argv;
+	const char *bad = call_args(L, &argv, &nums);
+	int ok = bad ? 0 : e->run && e->run->acl ? e->run->acl(e->run->ctx, argc, argv) : 1;
+	free(argv);
+	free(nums);
+	if (bad)
+		return raise_err(L, bad);
+	if (ok < 0)
+		return raise_err(L, "Invalid command passed to redis.acl_check_cmd()");
+	lua_pushboolean(L, ok);
+	return 1;
 }
 
 /* --- the sandbox ------------------------------------------------------------------- */

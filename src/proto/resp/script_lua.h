@@ -39,6 +39,9 @@ typedef struct {
 	 * the script must stop (SCRIPT or FUNCTION KILL), which fails it with
 	 * "Script killed by user with SCRIPT KILL..." that pcall cannot keep. */
 	int (*busy)(void *ctx);
+	/* redis.acl_check_cmd: 1 the caller's user may run the command, 0
+	 * not, -1 no such command. */
+	int (*acl)(void *ctx, int argc, resp_arg_t *argv);
 	void *ctx;        /* for call and busy */
 	int fn;           /* run a function (FCALL; its name is the sha) */
 	int nkeys, nargs; /* KEYS and ARGV */
