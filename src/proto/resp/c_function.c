@@ -250,7 +250,7 @@ static int state_load(fstate_t *s, broker_t *b, const char *code, size_t len, in
                       buf_t *err, const char **lib_name)
 {
 	const char *name;
-	size_t nlen, body;
+	size_t nlen = 0, body = 0;
 	if (parse_meta(code, len, &name, &nlen, &body, err) < 0)
 		return -1;
 	if (!valid_name(name, nlen)) {
