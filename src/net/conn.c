@@ -47,6 +47,7 @@
  * and drops the loop's reference.
  */
 #include "net/conn.h"
+#include "net/listener.h"
 #include "net/loop_priv.h"
 #include "net/tls.h"
 
@@ -888,6 +889,7 @@ static void conn_task(loop_t *loop, loop_task_t *task)
 /* --- busy passes ----------------------------------------------------------- */
 
 typedef struct {
+	const proto_t *accept;
 	int (*admit)(conn_t *c, void *arg);
 	void *arg;
 } busy_ctx_t;
@@ -896,7 +898,7 @@ static int busy_admit(loop_watch_t *w, void *arg)
 {
 	busy_ctx_t *x = arg;
 	if (w->fn != on_io)
-		return 0;
+		return x->accept && listener_watch_proto(w) == x->accept;
 	conn_t *c = w->arg;
 	return c->priv->state == CONN_OPEN && x->admit(c, x->arg);
 }
@@ -917,9 +919,10 @@ static void busy_flush(conn_t *c, void *arg)
 	}
 }
 
-int conn_busy_pass(loop_t *loop, int (*admit)(conn_t *c, void *arg), void *arg)
+int conn_busy_pass(loop_t *loop, const proto_t *accept, int (*admit)(conn_t *c, void *arg),
+                   void *arg)
 {
-	busy_ctx_t x = {.admit = admit, .arg = arg};
+	busy_ctx_t x = {.accept = accept, .admit = admit, .arg = arg};
 	int r = loop_busy_pass(loop, busy_admit, &x);
 	conn_foreach(loop, busy_flush, &x);
 	return r;

@@ -81,7 +81,13 @@ def kill_session(port, proto):
         out.append(("PING", wait_busy(b)))
         for line in WHILE_BUSY:
             out.append((line, b.call(*line)[0]))
-        out.append(("SCRIPT KILL", b.call("SCRIPT", "KILL")[0]))
+        # As redis-cli does: a connection opened while the script is busy.
+        k = Conn(port, timeout=60)
+        try:
+            out.append(("new conn PING", k.call("PING")[0]))
+            out.append(("SCRIPT KILL", k.call("SCRIPT", "KILL")[0]))
+        finally:
+            k.close()
         out.append(("EVAL reply", a.read()[0]))
         for line in [("SCRIPT", "KILL"), ("PING",), ("GET", "x"), ("EXISTS", "x")]:
             out.append((line, b.call(*line)[0]))

@@ -31,8 +31,8 @@
  * answers at once (they depend on no unsynced write) and serves no
  * blocked client meanwhile. Nothing else runs during a pass: no timers,
  * no end-of-turn tasks (sync completions, blocked-client wake-ups), no
- * other protocol, no new connection (accepted when the script ends); so
- * no request can observe or change the keyspace in the middle of the
+ * other protocol (new RESP connections are accepted, and read in the next
+ * pass); so no request can observe or change the keyspace in the middle of the
  * script. SCRIPT KILL stops a script that has not run a write command
  * (its caller gets Redis's "Script killed by user" error; it wrote
  * nothing, so nothing is journaled); one that has written is UNKILLABLE
@@ -104,7 +104,7 @@ static int script_busy(void *ctx)
 {
 	script_ctx_t *x = ctx;
 	x->run.busy = 1;
-	conn_busy_pass(x->cl->c->loop, busy_admit, x->cl->c);
+	conn_busy_pass(x->cl->c->loop, x->cl->c->proto, busy_admit, x->cl->c);
 	return x->run.kill;
 }
 
