@@ -11,6 +11,7 @@
 #include "broker/broker.h"
 
 #include "broker/dur.h"
+#include "broker/funcs.h"
 #include "broker/group.h"
 #include "broker/job.h"
 #include "broker/keyspace.h"
@@ -21,6 +22,7 @@
 #include "broker/users.h"
 #include "core/err.h"
 #include "core/time.h"
+#include "store/journal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +131,8 @@ int broker_open(broker_t *b)
 		log_error(b->log, "beanstalk: cannot open the jobs: %s", sl_strerror(rc));
 	if (rc == 0 && (rc = ks_open(&b->ks, b)) < 0)
 		log_error(b->log, "resp: cannot open the keyspace: %s", sl_strerror(rc));
+	if (rc == 0)
+		rc = funcs_open(&b->funcs, b);
 	if (rc < 0) {
 		broker_close(b);
 		return rc;
@@ -137,6 +141,16 @@ int broker_open(broker_t *b)
 	if (b->cfg->log_verify_bytes_per_sec > 0)
 		loop_timer_start(b->loop, &b->verify, VERIFY_TICK_MS);
 	return 0;
+}
+
+void broker_ahead_jrnl_opts(const broker_t *b, jrnl_opts_t *o)
+{
+	memset(o, 0, sizeof *o);
+	o->fsync = (fsync_policy_t){FSYNC_ALWAYS, 0};
+	o->compact_ratio_pct = (int)b->cfg->journal_compact_ratio;
+	o->compact_min_bytes = 64 * 1024;
+	o->clean_stop = b->clean_start;
+	o->strict = b->cfg->strict_recovery;
 }
 
 int broker_busy(const broker_t *b)
@@ -155,6 +169,8 @@ void broker_close(broker_t *b)
 		loop_timer_stop(b->loop, &b->housekeep);
 	if (loop_timer_armed(&b->verify))
 		loop_timer_stop(b->loop, &b->verify);
+	funcs_close(b->funcs);
+	b->funcs = NULL;
 	if (b->ks)
 		ks_close(b->ks);
 	b->ks = NULL;

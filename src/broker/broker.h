@@ -31,6 +31,7 @@ struct keyspace;
 struct broker_stats;
 struct users;
 struct acls;
+struct funcs;
 
 typedef struct broker {
 	/* Services, set by the caller before broker_open. */
@@ -61,6 +62,7 @@ typedef struct broker {
 	struct keyspace *ks;      /* the Redis keyspace (NULL until opened) */
 	struct users *users;      /* the user database of every protocol */
 	struct acls *acls;        /* Kafka ACLs (broker/acl.h) */
+	struct funcs *funcs;      /* the Redis function libraries (broker/funcs.h) */
 	loop_timer_t housekeep;   /* retention and rolling of every log */
 	loop_timer_t verify;      /* background CRC check of older logs */
 	int64_t started_ms;       /* monotonic */
@@ -68,6 +70,11 @@ typedef struct broker {
 	 * /metrics. NULL in brokers built by hand (unit tests). */
 	struct broker_stats *stats;
 } broker_t;
+
+/* The options of a small state journal whose changes are written ahead
+ * and synced whatever the fsync policy (users, functions). */
+struct jrnl_opts;
+void broker_ahead_jrnl_opts(const broker_t *b, struct jrnl_opts *o);
 
 /* Opens every domain. On failure everything opened is closed again and the
  * error returned (logged). */

@@ -565,15 +565,10 @@ int users_journal_open(broker_t *b, const char *name, uint32_t max_record, jrnl_
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/users", b->data_dir);
 	int rc = sio_mkdir_p(b->io, dir);
-	jrnl_opts_t o;
-	memset(&o, 0, sizeof o);
 	/* Changes write ahead whatever the fsync policy: an acknowledged
 	 * password change or ACL restriction must not come undone. */
-	o.fsync = (fsync_policy_t){FSYNC_ALWAYS, 0};
-	o.compact_ratio_pct = (int)b->cfg->journal_compact_ratio;
-	o.compact_min_bytes = 64 * 1024;
-	o.clean_stop = b->clean_start;
-	o.strict = b->cfg->strict_recovery;
+	jrnl_opts_t o;
+	broker_ahead_jrnl_opts(b, &o);
 	o.max_record = max_record;
 	if (rc == 0)
 		rc = jrnl_open(out, b->loop, b->syncer, b->log, dir, name, &o, fn, arg);

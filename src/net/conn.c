@@ -47,6 +47,7 @@
  * and drops the loop's reference.
  */
 #include "net/conn.h"
+#include "net/listener.h"
 #include "net/loop_priv.h"
 #include "net/tls.h"
 
@@ -908,6 +909,48 @@ static void conn_task(loop_t *loop, loop_task_t *task)
 		}
 	}
 	conn_unref(c);
+}
+
+/* --- busy passes ----------------------------------------------------------- */
+
+typedef struct {
+	const proto_t *accept;
+	int (*admit)(conn_t *c, void *arg);
+	void *arg;
+} busy_ctx_t;
+
+static int busy_admit(loop_watch_t *w, void *arg)
+{
+	busy_ctx_t *x = arg;
+	if (w->fn != on_io)
+		return x->accept && listener_watch_proto(w) == x->accept;
+	conn_t *c = w->arg;
+	return c->priv->state == CONN_OPEN && x->admit(c, x->arg);
+}
+
+/* The pass runs no end-of-turn tasks: what the admitted connections have
+ * queued, in this pass or earlier in the turn that is still running, is
+ * sent now (their task, still queued, runs after the turn). */
+static void busy_flush(conn_t *c, void *arg)
+{
+	busy_ctx_t *x = arg;
+	struct conn_priv *p = c->priv;
+	if (p->state != CONN_OPEN || p->dead || p->write_blocked || (p->ssl && !p->hs_done) ||
+	    !conn_out_pending(c) || !x->admit(c, x->arg))
+		return;
+	if (flush(c) < 0) {
+		p->dead = 1;
+		conn_close(c, 0);
+	}
+}
+
+int conn_busy_pass(loop_t *loop, const proto_t *accept, int (*admit)(conn_t *c, void *arg),
+                   void *arg)
+{
+	busy_ctx_t x = {.accept = accept, .admit = admit, .arg = arg};
+	int r = loop_busy_pass(loop, busy_admit, &x);
+	conn_foreach(loop, busy_flush, &x);
+	return r;
 }
 
 /* --- lifetime ------------------------------------------------------------ */

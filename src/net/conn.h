@@ -130,6 +130,20 @@ buf_t *conn_hold_buf(conn_hold_t *h);
  * end of the turn). Exactly once per hold; h is invalid afterwards. */
 void conn_hold_done(conn_t *c, conn_hold_t *h);
 
+/* --- busy passes ----------------------------------------------------------- */
+
+/* A busy pass (loop_busy_pass) over connections, for a protocol that holds
+ * the loop thread for long and must still answer its other clients: every
+ * ready open connection admit() accepts is read (its on_input runs), and
+ * what the accepted connections have queued (in the pass, or earlier in
+ * the turn the pass interrupts) is sent at once; the listeners of protocol
+ * accept (NULL: none) take their new connections (read in a later pass);
+ * other watches, timers and end-of-turn tasks wait for the next turn.
+ * admit() must refuse a connection whose on_input is on the stack.
+ * Returns how many watches were served or a negative code. */
+int conn_busy_pass(loop_t *loop, const proto_t *accept, int (*admit)(conn_t *c, void *arg),
+                   void *arg);
+
 /* --- input control -------------------------------------------------------- */
 
 /* Stops calling on_input (data stays buffered; the socket is still read

@@ -174,6 +174,11 @@ static void on_accept(loop_t *loop, loop_watch_t *w, uint32_t events)
 	}
 }
 
+const proto_t *listener_watch_proto(const loop_watch_t *w)
+{
+	return w->fn == on_accept ? ((const listener_t *)w->arg)->proto : NULL;
+}
+
 static void say(char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

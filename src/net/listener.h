@@ -45,6 +45,9 @@ void listener_set_tls(listener_t *l, struct tls_ctx *tls, const char *name);
 int listener_port(const listener_t *l);
 /* The unix socket's path, or NULL for TCP. Borrowed, valid until free. */
 const char *listener_path(const listener_t *l);
+/* The protocol of the listener whose watch w is, or NULL for any other
+ * watch (busy passes: conn_busy_pass). */
+const proto_t *listener_watch_proto(const loop_watch_t *w);
 /* Stops accepting (closes the socket, removes a unix socket's file);
  * existing connections stay. */
 void listener_free(listener_t *l);

@@ -45,6 +45,10 @@ struct loop {
 	struct epoll_event events[LOOP_MAX_EVENTS];
 	int ev_n;
 	int ev_i;
+	/* The batch of a busy pass (loop_busy_pass), blanked the same way. */
+	struct epoll_event *busy_events;
+	int busy_n;
+	int busy_i;
 
 	heap_t timers;
 	uint64_t timer_seq;
@@ -98,6 +102,9 @@ void loop_watch_del(loop_t *loop, loop_watch_t *w)
 	for (int i = loop->ev_i + 1; i < loop->ev_n; i++)
 		if (loop->events[i].data.ptr == w)
 			loop->events[i].data.ptr = NULL;
+	for (int i = loop->busy_i + 1; i < loop->busy_n; i++)
+		if (loop->busy_events[i].data.ptr == w)
+			loop->busy_events[i].data.ptr = NULL;
 	w->fd = -1;
 }
 
@@ -322,6 +329,32 @@ int loop_run(loop_t *loop)
 			return r;
 	}
 	return 0;
+}
+
+int loop_busy_pass(loop_t *loop, int (*admit)(loop_watch_t *w, void *arg), void *arg)
+{
+	/* Own batch: the outer turn's batch (loop->events) is still being
+	 * dispatched further up the stack. */
+	struct epoll_event ev[LOOP_BUSY_MAX];
+	if (loop->busy_events)
+		return SL_ESTATE; /* not nested */
+	int n = epoll_wait(loop->epfd, ev, LOOP_BUSY_MAX, 0);
+	if (n < 0)
+		return errno == EINTR ? 0 : SL_EIO;
+	loop->busy_events = ev;
+	loop->busy_n = n;
+	int ran = 0;
+	for (loop->busy_i = 0; loop->busy_i < n; loop->busy_i++) {
+		loop_watch_t *w = ev[loop->busy_i].data.ptr;
+		/* Left alone: level-triggered, it is reported again next turn. */
+		if (!w || !admit(w, arg))
+			continue;
+		ran++;
+		w->fn(loop, w, ev[loop->busy_i].events);
+	}
+	loop->busy_events = NULL;
+	loop->busy_n = loop->busy_i = 0;
+	return ran;
 }
 
 void loop_stop(loop_t *loop)

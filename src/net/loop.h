@@ -108,6 +108,16 @@ int loop_run_once(loop_t *loop, int timeout_ms);
  * turn found nothing to do. Lets tests run the loop until it is idle. */
 unsigned loop_turn_work(const loop_t *loop);
 void loop_stop(loop_t *loop);
+/* A busy pass, for work that holds the loop thread for long (a Redis
+ * script past busy-reply-threshold) and must still answer some clients:
+ * one epoll_wait that does not wait, whose ready watches are offered to
+ * admit(); those it accepts get their callback now, the others stay ready
+ * (level-triggered) for the next turn. No timers, no end-of-turn tasks
+ * run, so nothing else the loop drives can change state meanwhile.
+ * Called from inside a callback of the current turn; not nested. Returns
+ * how many callbacks ran, or a negative code. */
+#define LOOP_BUSY_MAX 64 /* events one busy pass looks at */
+int loop_busy_pass(loop_t *loop, int (*admit)(loop_watch_t *w, void *arg), void *arg);
 int loop_stopped(const loop_t *loop);
 
 /* Cross-thread wake-up. A loop_async_t is an eventfd-backed signal: another

@@ -121,6 +121,27 @@ SESSIONS = {
         ev("return redis.sha1hex(string.rep('x', 1000))"), ev("return redis.sha1hex()"),
         ev("return redis.replicate_commands()"),
     ],
+    "readonly_tables": [
+        # 7.0's read-only library tables and globals (script_lua.c proxies).
+        ev("x = 1"), ev("_G.x = 1"), ev("redis = 1"), ev("redis.call = nil"),
+        ev("redis.setresp = nil"), ev("string.foo = 1"), ev("local t = string; t.x = 1"),
+        ev("math.x = 1"), ev("table.insert = 1"), ev("cjson.encode = nil"), ev("bit.band = 1"),
+        ev("struct.pack = 1"), ev("cmsgpack.pack = 1"), ev("setmetatable(_G, nil)"),
+        ev("setmetatable(string, {})"), ev("rawset(_G, 'x', 1)"), ev("rawset(string, 'x', 1)"),
+        ev("return type(getmetatable(string))"), ev("return type(getmetatable(_G))"),
+        ev("return getmetatable('').__index == string"), ev("return ('a'):upper()"),
+        ev("return rawget(_G, 'zz')"), ev("return rawget(string, 'len') ~= nil"),
+        ev("return next(string) ~= nil"), ev("return newproxy"), ev("return gcinfo ~= nil"),
+        ev("local n = 0 for k in pairs(math) do n = n + 1 end return n"),
+        ev("local t = {} for k in pairs(cjson) do t[#t+1] = k end table.sort(t) return t"),
+        ev("for i, v in ipairs(KEYS) do end return #KEYS", 1, "k"),
+        ev("rawset({}, 'a', 1) return 1"), ev("return redis.call('ping')"),
+        ev("local t = setmetatable({}, {}) return type(getmetatable(t))"),
+        ev("return redis.acl_check_cmd('set', 'k', 'v')"), ev("return redis.acl_check_cmd('get')"),
+        ev("return redis.acl_check_cmd('nosuch')"), ev("return redis.acl_check_cmd()"),
+        ev("return redis.acl_check_cmd('config', 'nosub')"), ev("return redis.acl_check_cmd({})"),
+        ev("local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return t"),
+    ],
     "libraries": [
         ev("return cjson.encode({1,2,{a=1}})"), ev("return cjson.encode({a='x\"y', b={true, false}})"),
         ev("return cjson.decode('[1,2,{\"a\":null}]')[3].a == cjson.null"),
@@ -305,3 +326,4 @@ def test_self_referencing_table_ends_at_the_same_depth(servers):
     x, y = raw_eval(ref, body), raw_eval(ours, body)
     assert x.count(b"*1\r\n") > 1000
     assert y == x
+

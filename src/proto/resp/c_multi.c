@@ -260,6 +260,8 @@ int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		return 1;
 	}
 	if (subscribed2 && !x->in_multi && strcmp(cmd->name, "ping") == 0) {
+		if (cl->srv->run && resp_script_refuse_busy(cl, cmd))
+			return 1;
 		if (argc > 2) {
 			resp_err_arity(cl, "ping");
 			return 1;
@@ -277,6 +279,13 @@ int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		resp_lx_pubsub_reset(cl);
 		return 0;
 	}
+	/* A refused EXEC ends the transaction (7.0's rejectCommand). */
+	const char *busy = cl->srv->run ? resp_script_busy_err(cl->srv, cmd) : NULL;
+	if (busy && x->in_multi && strcmp(cmd->name, "exec") == 0) {
+		resp_errorf(cl->out, "EXECABORT Transaction discarded because of: %s", busy);
+		discard(cl);
+		return 1;
+	}
 	if (!x->in_multi || is_one_of(cmd->name, not_queued))
 		return 0;
 	/* Redis 7.0 checks the ACL when a command is queued: a refusal
@@ -292,6 +301,10 @@ int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	int st = ks_state(cl->srv->ks);
 	if (st && ((cmd->flags & RESP_CMD_WRITE) || cmd->fn == resp_c_ping)) {
 		resp_misconf(cl->out, st);
+		x->multi_err = 1;
+		return 1;
+	}
+	if (cl->srv->run && resp_script_refuse_busy(cl, cmd)) {
 		x->multi_err = 1;
 		return 1;
 	}

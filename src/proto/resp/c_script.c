@@ -20,12 +20,34 @@
  * acknowledged before its sync. A write refused mid-script (MISCONF)
  * raises the script error; what ran before stays, as in Redis.
  *
+ * Long scripts (Redis 7.0's busy scripts). Once a script has run for
+ * busy-reply-threshold (lua-time-limit) ms, the engine's hook calls
+ * script_busy() every 100,000 instructions: one busy pass of the event
+ * loop (net/conn.h conn_busy_pass) over the RESP connections other than
+ * the caller's. Those clients' requests go through the normal dispatch,
+ * which answers -BUSY to everything but the commands flagged
+ * RESP_CMD_ALLOW_BUSY (AUTH, HELLO, MULTI, DISCARD, WATCH, UNWATCH, RESET,
+ * QUIT, SCRIPT KILL, FUNCTION KILL/STATS, as 7.0); front.c sends those
+ * answers at once (they depend on no unsynced write) and serves no
+ * blocked client meanwhile. Nothing else runs during a pass: no timers,
+ * no end-of-turn tasks (sync completions, blocked-client wake-ups), no
+ * other protocol (new RESP connections are accepted, and read in the next
+ * pass); so no request can observe or change the keyspace in the middle of the
+ * script. SCRIPT KILL stops a script that has not run a write command
+ * (its caller gets Redis's "Script killed by user" error; it wrote
+ * nothing, so nothing is journaled); one that has written is UNKILLABLE
+ * and runs to its end, and its writes become durable together as any
+ * script's (above).
+ *
  * The engine is made on the first use and lives with the front (srv->lua).
  * Loop thread only.
  */
+#include "proto/resp/acl_rules.h"
 #include "proto/resp/c_lists.h"
 #include "proto/resp/c_types.h"
 #include "proto/resp/script_lua.h"
+
+#include "core/time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +69,82 @@ void resp_script_free(resp_srv_t *srv)
 typedef struct {
 	resp_cli_t *cl;
 	int ro;
+	resp_run_t run;
 } script_ctx_t;
+
+static const char busy_eval[] =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+static const char busy_fn[] =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+const char *resp_script_busy_err(const resp_srv_t *srv, const resp_cmd_t *cmd)
+{
+	const resp_run_t *r = srv->run;
+	if (!r || !r->busy || (cmd->flags & RESP_CMD_ALLOW_BUSY))
+		return NULL;
+	return r->is_fn ? busy_fn : busy_eval;
+}
+
+int resp_script_refuse_busy(resp_cli_t *cl, const resp_cmd_t *cmd)
+{
+	const char *e = resp_script_busy_err(cl->srv, cmd);
+	if (e)
+		resp_error(cl->out, e);
+	return e != NULL;
+}
+
+/* Only RESP connections, and never the caller's: its request (the
+ * script's arguments) lives in its input buffer. */
+static int busy_admit(conn_t *c, void *arg)
+{
+	const conn_t *caller = arg;
+	return c != caller && c->proto == caller->proto;
+}
+
+static int script_busy(void *ctx)
+{
+	script_ctx_t *x = ctx;
+	x->run.busy = 1;
+	conn_busy_pass(x->cl->c->loop, x->cl->c->proto, busy_admit, x->cl->c);
+	return x->run.kill;
+}
+
+static int script_acl(void *ctx, int argc, resp_arg_t *argv)
+{
+	script_ctx_t *x = ctx;
+	const resp_cmd_t *cmd = resp_cmd_find(x->cl->srv, argv[0].p, argv[0].len), *parent = NULL;
+	if (cmd && cmd->subs && argc >= 2) {
+		parent = cmd;
+		cmd = resp_cmd_lookup(cmd->subs, argv[1].p, argv[1].len);
+	}
+	if (!cmd || !cmd->fn)
+		return -1;
+	/* redis.acl_check_cmd asks without logging, as Redis's does. */
+	resp_cli_t *cl = x->cl;
+	if (!cl->user)
+		return 1;
+	const acl_user_t *u = resp_acl_user(cl->srv, cl->user, strlen(cl->user));
+	int bad;
+	return u && acl_check(u, parent, cmd, argc, argv, &bad) == RESP_ACL_OK;
+}
+
+/* SCRIPT KILL (is_fn 0) and FUNCTION KILL (1), Redis 7.0's scriptKill. */
+void resp_script_kill(resp_cli_t *cl, int is_fn)
+{
+	resp_run_t *r = cl->srv->run;
+	if (!r || !r->busy)
+		resp_error(cl->out, "NOTBUSY No scripts in execution right now.");
+	else if (r->dirty)
+		resp_error(
+		    cl->out,
+		    "UNKILLABLE Sorry the script already executed write commands against the "
+		    "dataset. You can either wait the script termination or kill the server in "
+		    "a hard way using the SHUTDOWN NOSAVE command.");
+	else if (r->is_fn != is_fn)
+		resp_error(cl->out, r->is_fn ? busy_fn : busy_eval);
+	else
+		r->kill = 1, resp_ok(cl->out);
+}
 
 static int script_call(void *ctx, int argc, resp_arg_t *argv, int proto, buf_t *out)
 {
@@ -69,6 +166,12 @@ static int script_call(void *ctx, int argc, resp_arg_t *argv, int proto, buf_t *
 	buf_t *saved_out = cl->out;
 	int saved_proto = cl->proto;
 	const char *saved_cmd = cl->last_cmd;
+	/* Redis marks the script dirty before the write runs: from then on
+	 * SCRIPT KILL refuses. */
+	if (!x->run.dirty && !x->ro) {
+		const resp_cmd_t *cmd = resp_cmd_find(cl->srv, argv[0].p, argv[0].len);
+		x->run.dirty = cmd && (cmd->flags & RESP_CMD_WRITE);
+	}
 	cl->out = out;
 	cl->proto = proto;
 	int rc = resp_dispatch_script(cl, argc, argv, x->ro);
@@ -78,20 +181,60 @@ static int script_call(void *ctx, int argc, resp_arg_t *argv, int proto, buf_t *
 	return rc;
 }
 
+int resp_script_numkeys(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t *numkeys)
+{
+	if (resp_arg_ll_or_reply(cl, &argv[2], numkeys) < 0)
+		return -1;
+	if (*numkeys > argc - 3) {
+		resp_error(cl->out, "ERR Number of keys can't be greater than number of args");
+		return -1;
+	}
+	if (*numkeys < 0) {
+		resp_error(cl->out, "ERR Number of keys can't be negative");
+		return -1;
+	}
+	return 0;
+}
+
+void resp_script_exec(resp_cli_t *cl, struct resp_lua *e, const char *name, int is_fn, int ro,
+                      int64_t numkeys, int argc, resp_arg_t *argv)
+{
+	script_ctx_t ctx = {.cl = cl, .ro = ro, .run = {.cl = cl, .is_fn = is_fn}};
+	resp_lua_run_t run = {
+	    .proto = cl->proto,
+	    .time_limit_ms = cl->srv->busy_reply_threshold,
+	    .call = script_call,
+	    .busy = script_busy,
+	    .acl = script_acl,
+	    .ctx = &ctx,
+	    .fn = is_fn,
+	    .nkeys = (int)numkeys,
+	    .keys = argv + 3,
+	    .nargs = argc - 3 - (int)numkeys,
+	    .args = argv + 3 + numkeys,
+	};
+	ctx.run.name = name;
+	ctx.run.argc = argc;
+	ctx.run.argv = argv;
+	ctx.run.start_ms = time_mono_ms();
+	/* Blocking commands must not block inside a script: they see the
+	 * client as inside EXEC. */
+	resp_lxcli_t *x = resp_lx_cli(cl);
+	int was = x->in_exec;
+	x->in_exec = 1;
+	resp_run_t *outer = cl->srv->run;
+	cl->srv->run = &ctx.run;
+	resp_lua_run(e, name, &run, cl->out);
+	cl->srv->run = outer;
+	x->in_exec = was;
+}
+
 /* EVAL-family common part: argv[1] body or SHA1, argv[2] numkeys. */
 static int eval_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int bysha, int ro)
 {
 	int64_t numkeys;
-	if (resp_arg_ll_or_reply(cl, &argv[2], &numkeys) < 0)
+	if (resp_script_numkeys(cl, argc, argv, &numkeys) < 0)
 		return 0;
-	if (numkeys > argc - 3) {
-		resp_error(cl->out, "ERR Number of keys can't be greater than number of args");
-		return 0;
-	}
-	if (numkeys < 0) {
-		resp_error(cl->out, "ERR Number of keys can't be negative");
-		return 0;
-	}
 	resp_lua_t *e = engine(cl);
 	char sha[41];
 	if (bysha) {
@@ -114,24 +257,7 @@ static int eval_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int bysha, i
 		}
 		buf_deinit(&err);
 	}
-	script_ctx_t ctx = {cl, ro};
-	resp_lua_run_t run = {
-	    .proto = cl->proto,
-	    .time_limit_ms = cl->srv->busy_reply_threshold,
-	    .call = script_call,
-	    .ctx = &ctx,
-	    .nkeys = (int)numkeys,
-	    .keys = argv + 3,
-	    .nargs = argc - 3 - (int)numkeys,
-	    .args = argv + 3 + numkeys,
-	};
-	/* Blocking commands must not block inside a script: they see the
-	 * client as inside EXEC. */
-	resp_lxcli_t *x = resp_lx_cli(cl);
-	int was = x->in_exec;
-	x->in_exec = 1;
-	resp_lua_run(e, sha, &run, cl->out);
-	x->in_exec = was;
+	resp_script_exec(cl, e, sha, 0, ro, numkeys, argc, argv);
 	return 0;
 }
 
@@ -196,9 +322,7 @@ RESP_HANDLER(resp_c_script_kill)
 {
 	(void)argc;
 	(void)argv;
-	/* A script runs to its end on the loop thread: none is ever running
-	 * when another request is read. */
-	resp_error(cl->out, "NOTBUSY No scripts in execution right now.");
+	resp_script_kill(cl, 0);
 	return 0;
 }
 

@@ -189,5 +189,18 @@ RESP_HANDLER(resp_c_script_kill);
 RESP_HANDLER(resp_c_script_help);
 /* Frees the front's Lua engine (front stop). */
 void resp_script_free(resp_srv_t *srv);
+/* c_function.c */
+RESP_HANDLER(resp_c_fcall);
+RESP_HANDLER(resp_c_fcall_ro);
+RESP_HANDLER(resp_c_function_load);
+RESP_HANDLER(resp_c_function_list);
+RESP_HANDLER(resp_c_function_delete);
+RESP_HANDLER(resp_c_function_flush);
+RESP_HANDLER(resp_c_function_dump);
+RESP_HANDLER(resp_c_function_restore);
+RESP_HANDLER(resp_c_function_stats);
+RESP_HANDLER(resp_c_function_kill);
+RESP_HANDLER(resp_c_function_help);
+void resp_function_free(resp_srv_t *srv);
 
 #endif

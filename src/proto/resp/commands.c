@@ -203,7 +203,7 @@ static const resp_cmd_t table[] = {
     CMD("decrby", 3, W | M | F, resp_c_decrby, 1, 1, 1, "string", "1.0.0", "write string fast",
         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
         "doesn't exist."),
-    CMD("discard", 1, NS | L | S | F, resp_c_discard, 0, 0, 0, "transactions", "2.0.0",
+    CMD("discard", 1, NS | L | S | F | AB, resp_c_discard, 0, 0, 0, "transactions", "2.0.0",
         "fast transaction", "Discards a transaction."),
     CMD("exec", 1, NS | L | S, resp_c_exec, 0, 0, 0, "transactions", "1.2.0", "slow transaction",
         "Executes all commands in a transaction."),
@@ -256,7 +256,7 @@ static const resp_cmd_t table[] = {
         "Atomically returns the string values of one or more keys."),
     CMD("mset", -3, W | M, resp_c_mset, 1, -1, 2, "string", "1.0.1", "write string slow",
         "Atomically creates or modifies the string values of one or more keys."),
-    CMD("multi", 1, NS | L | S | F, resp_c_multi, 0, 0, 0, "transactions", "1.2.0",
+    CMD("multi", 1, NS | L | S | F | AB, resp_c_multi, 0, 0, 0, "transactions", "1.2.0",
         "fast transaction", "Starts a transaction."),
     CMD("persist", 2, W | F, resp_c_persist, 1, 1, 1, "generic", "2.2.0", "keyspace write fast",
         "Removes the expiration time of a key."),
@@ -309,13 +309,13 @@ static const resp_cmd_t table[] = {
         "Asynchronously deletes one or more keys."),
     CMD("unsubscribe", -1, P | NS | L | S, resp_c_unsubscribe, 0, 0, 0, "pubsub", "2.0.0",
         "pubsub slow", "Stops listening to messages posted to channels."),
-    CMD("unwatch", 1, NS | L | S | F, resp_c_unwatch, 0, 0, 0, "transactions", "2.2.0",
+    CMD("unwatch", 1, NS | L | S | F | AB, resp_c_unwatch, 0, 0, 0, "transactions", "2.2.0",
         "fast transaction", "Forgets about watched keys of a transaction."),
-    CMD("watch", -2, NS | L | S | F, resp_c_watch, 1, -1, 1, "transactions", "2.2.0",
+    CMD("watch", -2, NS | L | S | F | AB, resp_c_watch, 1, -1, 1, "transactions", "2.2.0",
         "fast transaction",
         "Monitors changes to keys to determine the execution of a transaction."),
     /* end of the lists/strings/pub-sub/transactions block */
-    CMD("auth", -2, NS | L | S | NA | F, resp_c_auth, 0, 0, 0, "connection", "1.0.0",
+    CMD("auth", -2, NS | L | S | NA | F | AB, resp_c_auth, 0, 0, 0, "connection", "1.0.0",
         "fast connection", "Authenticates the connection."),
     CONTAINER("acl", -2, 0, NULL, "server", "6.0.0", "slow",
               "A container for Access List Control commands.", acl_subs),
@@ -337,7 +337,7 @@ static const resp_cmd_t table[] = {
         "keyspace write slow dangerous", "Removes all keys from all databases."),
     CMD("flushdb", -1, W, resp_c_flushdb, 0, 0, 0, "server", "1.0.0",
         "keyspace write slow dangerous", "Remove all keys from the current database."),
-    CMD("hello", -1, NS | L | S | NA | F, resp_c_hello, 0, 0, 0, "connection", "6.0.0",
+    CMD("hello", -1, NS | L | S | NA | F | AB, resp_c_hello, 0, 0, 0, "connection", "6.0.0",
         "fast connection", "Handshakes with the Redis server."),
     CMD("info", -1, L | S, resp_c_info, 0, 0, 0, "server", "1.0.0", "slow dangerous",
         "Returns information and statistics about the server."),
@@ -347,9 +347,9 @@ static const resp_cmd_t table[] = {
         "admin slow dangerous", "Listen for all requests received by the server in real time"),
     CMD("ping", -1, F, resp_c_ping, 0, 0, 0, "connection", "1.0.0", "fast connection",
         "Returns the server's liveliness response."),
-    CMD("quit", -1, NS | L | S | NA | F, resp_c_quit, 0, 0, 0, "connection", "1.0.0",
+    CMD("quit", -1, NS | L | S | NA | F | AB, resp_c_quit, 0, 0, 0, "connection", "1.0.0",
         "fast connection", "Closes the connection."),
-    CMD("reset", 1, NS | L | S | NA | F, resp_c_reset, 0, 0, 0, "connection", "6.2.0",
+    CMD("reset", 1, NS | L | S | NA | F | AB, resp_c_reset, 0, 0, 0, "connection", "6.2.0",
         "fast connection", "Resets the connection."),
     CMD("scan", -2, R, resp_c_scan, 0, 0, 0, "generic", "2.8.0", "keyspace read slow",
         "Iterates over the key names in the database."),
@@ -694,6 +694,8 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 		resp_misconf(cl->out, st);
 		return 0;
 	}
+	if (srv->run && resp_script_refuse_busy(cl, cmd))
+		return 0;
 	return run_cmd(cl, parent, cmd, argc, argv, 0);
 }
 

@@ -20,6 +20,7 @@
 #define M RESP_CMD_DENYOOM
 #define NS RESP_CMD_NOSCRIPT
 #define P RESP_CMD_PUBSUB
+#define AB RESP_CMD_ALLOW_BUSY
 
 /* name, arity, flags, handler, first key, last key, step, group, since,
  * acl categories, summary, subcommands */

@@ -37,14 +37,44 @@ static const resp_cmd_t script_subs[] = {
         "Remove all the scripts from the script cache."),
     CMD("help", 2, L | S, resp_c_script_help, 0, 0, 0, "scripting", "5.0.0", "slow scripting",
         "Show helpful text about the different subcommands"),
-    CMD("kill", 2, NS, resp_c_script_kill, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
+    CMD("kill", 2, NS | AB, resp_c_script_kill, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
         "Kill the script currently in execution."),
     CMD("load", 3, NS | S, resp_c_script_load, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
         "Load the specified Lua script into the script cache."),
     END,
 };
 
+static const resp_cmd_t function_subs[] = {
+    CMD("delete", 3, W | NS, resp_c_function_delete, 0, 0, 0, "scripting", "7.0.0",
+        "write slow scripting", "Delete a function by name"),
+    CMD("dump", 2, NS, resp_c_function_dump, 0, 0, 0, "scripting", "7.0.0", "slow scripting",
+        "Dump all functions into a serialized binary payload"),
+    CMD("flush", -2, W | NS, resp_c_function_flush, 0, 0, 0, "scripting", "7.0.0",
+        "write slow scripting", "Deleting all functions"),
+    CMD("help", 2, L | S, resp_c_function_help, 0, 0, 0, "scripting", "7.0.0", "slow scripting",
+        "Show helpful text about the different subcommands"),
+    CMD("kill", 2, NS | AB, resp_c_function_kill, 0, 0, 0, "scripting", "7.0.0", "slow scripting",
+        "Kill the function currently in execution."),
+    CMD("list", -2, NS, resp_c_function_list, 0, 0, 0, "scripting", "7.0.0", "slow scripting",
+        "List information about all the functions"),
+    CMD("load", -3, W | M | NS, resp_c_function_load, 0, 0, 0, "scripting", "7.0.0",
+        "write slow scripting",
+        "Create a function with the given arguments (name, code, description)"),
+    CMD("restore", -3, W | M | NS, resp_c_function_restore, 0, 0, 0, "scripting", "7.0.0",
+        "write slow scripting", "Restore all the functions on the given payload"),
+    CMD("stats", 2, NS | AB, resp_c_function_stats, 0, 0, 0, "scripting", "7.0.0", "slow scripting",
+        "Return information about the function currently running (name, description, duration)"),
+    END,
+};
+
 const resp_cmd_t resp_cmds_ext[] = {
+    /* functions (c_function.c) */
+    CMD("fcall", -3, NS | S, resp_c_fcall, 0, 0, 0, "scripting", "7.0.0", "slow scripting",
+        "Invoke a function"),
+    CMD("fcall_ro", -3, R | NS | S, resp_c_fcall_ro, 0, 0, 0, "scripting", "7.0.0",
+        "slow scripting", "Invoke a read-only function"),
+    CONTAINER("function", -2, 0, NULL, "scripting", "7.0.0", "slow",
+              "A container for function commands", function_subs),
     /* scripting (c_script.c) */
     CMD("eval", -3, NS | S, resp_c_eval, 0, 0, 0, "scripting", "2.6.0", "slow scripting",
         "Execute a Lua script server side"),

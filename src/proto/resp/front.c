@@ -97,7 +97,11 @@ void resp_reply_end(resp_cli_t *cl, buf_t *scratch)
 /* Runs one request, its reply through the reply path. */
 static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratch)
 {
-	cl->out = resp_reply_begin(cl, scratch);
+	/* While a script is busy (another client's, c_script.c) the answers
+	 * are refusals and KILL's: they depend on no unsynced write and must
+	 * not wait for the script's own sync. */
+	int busy = cl->srv->run != NULL;
+	cl->out = busy ? conn_out(cl->c) : resp_reply_begin(cl, scratch);
 	size_t mark = buf_len(cl->out);
 	int rc = resp_dispatch(cl, argc, argv);
 	buf_t *o = cl->out;
@@ -114,7 +118,8 @@ static int run_request(resp_cli_t *cl, int argc, resp_arg_t *argv, buf_t *scratc
 		else if (cl->reply_mode == RESP_REPLY_SKIP_NEXT)
 			cl->reply_mode = RESP_REPLY_SKIP;
 	}
-	resp_reply_end(cl, scratch);
+	if (!busy)
+		resp_reply_end(cl, scratch);
 	cl->out = NULL;
 	return rc;
 }
@@ -250,7 +255,8 @@ static int on_input(conn_t *c)
 	buf_t scratch = BUF_INIT;
 	int rc = 0;
 	while (!cl->blk && !cl->closing && !conn_is_closed(c)) {
-		if (cl->srv->always && ks_wants_quiet(cl->srv->ks)) {
+		/* While a script is busy nothing runs but refusals and KILL. */
+		if (cl->srv->always && !cl->srv->run && ks_wants_quiet(cl->srv->ks)) {
 			quiet_pause(cl);
 			break;
 		}
@@ -284,7 +290,7 @@ static int on_input(conn_t *c)
 			break;
 		}
 		buf_consume(&c->in, (size_t)n);
-		if (cl->srv->nready)
+		if (cl->srv->nready && !cl->srv->run)
 			resp_serve_ready(cl->srv);
 		if (rc < 0)
 			break;
@@ -425,6 +431,7 @@ static void stop(void *p)
 	resp_script_free(srv);
 	resp_acl_free(srv);
 	resp_admin_free(srv);
+	resp_function_free(srv);
 	map_deinit(&srv->waiting);
 	map_deinit(&srv->cmds);
 	free(srv->quiet);

@@ -47,6 +47,7 @@ enum {
 	RESP_CMD_DENYOOM = 1 << 7,
 	RESP_CMD_NOSCRIPT = 1 << 8,
 	RESP_CMD_PUBSUB = 1 << 9,
+	RESP_CMD_ALLOW_BUSY = 1 << 10, /* runs while a script is busy (others: -BUSY) */
 };
 
 struct resp_cmd {
@@ -150,6 +151,8 @@ struct resp_srv {
 	/* CONFIG SET values sluice keeps but does not act on (c_server.c). */
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
 	struct resp_lua *lua;     /* the Lua engine (c_script.c), made on first use */
+	struct resp_run *run;     /* the script running (c_script.c), NULL between scripts */
+	struct resp_fns *fns;     /* function libraries (c_function.c), made on first use */
 	int64_t attack_logged_ms; /* last "SECURITY ATTACK" warning (front.c), mono */
 	struct resp_acl *acl;     /* rules cache and ACL LOG (c_acl_check.c) */
 	int64_t acllog_max_len;   /* CONFIG acllog-max-len */
@@ -182,6 +185,37 @@ struct resp_cli {
 	 * CLIENT PAUSE. */
 	int monitor, reply_mode, no_evict, held;
 };
+
+/* The script running (c_script.c). Past busy-reply-threshold it is busy:
+ * its hook serves the other RESP clients (net/conn.h busy passes), which
+ * get -BUSY for every command without RESP_CMD_ALLOW_BUSY. */
+typedef struct resp_run {
+	resp_cli_t *cl; /* the caller; its connection is not read meanwhile */
+	int busy;
+	int is_fn; /* FCALL: FUNCTION KILL stops it; EVAL: SCRIPT KILL */
+	int dirty; /* ran a write command: it can no longer be killed */
+	int kill;  /* a KILL asked it to stop */
+	/* For FUNCTION STATS: the function or SHA1, the command, the start. */
+	const char *name;
+	int argc;
+	resp_arg_t *argv;
+	int64_t start_ms; /* mono */
+} resp_run_t;
+/* While a script is busy: the -BUSY refusal of cmd (without '-'), or NULL
+ * (not busy, or cmd has RESP_CMD_ALLOW_BUSY). refuse_busy writes it and
+ * returns 1, or returns 0. */
+const char *resp_script_busy_err(const resp_srv_t *srv, const resp_cmd_t *cmd);
+int resp_script_refuse_busy(resp_cli_t *cl, const resp_cmd_t *cmd);
+/* SCRIPT KILL (is_fn 0) / FUNCTION KILL (1): stops the busy script if it
+ * may be stopped, and answers as Redis 7.0. */
+void resp_script_kill(resp_cli_t *cl, int is_fn);
+/* EVAL and FCALL: parses numkeys (argv[2]) or replies the error (-1). */
+int resp_script_numkeys(resp_cli_t *cl, int argc, resp_arg_t *argv, int64_t *numkeys);
+/* Runs the script (sha) or function (is_fn: name) of engine e with the
+ * keys and arguments of argv[3..], its reply to cl->out. */
+struct resp_lua;
+void resp_script_exec(resp_cli_t *cl, struct resp_lua *e, const char *name, int is_fn, int ro,
+                      int64_t numkeys, int argc, resp_arg_t *argv);
 
 /* The reply path (front.c). A request's reply is written to the buffer
  * resp_reply_begin() returns: the connection itself while replies can

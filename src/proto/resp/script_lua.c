@@ -10,8 +10,11 @@
  * not exist raises "Script attempted to access nonexistent global
  * variable", any assignment "Attempt to modify a readonly table" (Redis
  * 7.0 gets this from its patched Lua VM; the stock 5.1 from Debian gets
- * it from the proxy's metatable, so a library table itself, e.g. string,
- * stays writable here).
+ * it from the proxy's metatable). The library tables (redis, string,
+ * math, table, cjson, bit, struct, cmsgpack) are read-only proxies the
+ * same way, and rawset, setmetatable, rawget, next, pairs and ipairs see
+ * through (or refuse on) every proxy, so the library tables behave as
+ * Redis's read-only tables; only '#' of a library table differs (0).
  *
  * Errors: a failing redis.call, error() or a runtime error unwind to an
  * error handler (C, so debug stays hidden) that turns the error into
@@ -30,10 +33,12 @@
  * status, double/map/set/big_number/verbatim_string → the RESP3 types,
  * other tables → arrays up to the first nil, nil → null.
  *
- * Time: a count hook checks the clock every 100,000 instructions and logs
- * once when a script passes lua-time-limit. The loop thread runs the
- * script to its end: other clients wait (they are not answered -BUSY) and
- * SCRIPT KILL cannot reach a running script.
+ * Time: a count hook checks the clock every 100,000 instructions. Past
+ * lua-time-limit (busy-reply-threshold) it logs once and from then on
+ * calls the run's busy hook each time (c_script.c: other clients are
+ * answered -BUSY, SCRIPT KILL can reach the script). A killed script gets
+ * Redis's error from the hook, and the hook then fires on every line so a
+ * pcall in the script cannot swallow it for good.
  * Loop thread only.
  */
 #include "proto/resp/script_lua.h"
@@ -64,6 +69,10 @@ struct resp_lua {
 	int resp;         /* redis.setresp */
 	int64_t start_ms; /* mono */
 	int warned;
+	int killed;
+	int loading; /* a library's code runs: globals are the load API */
+	resp_lua_reg_fn reg;
+	void *reg_ctx;
 	buf_t scratch; /* a command's reply */
 };
 
@@ -71,6 +80,11 @@ struct resp_lua {
 #define REG_ENGINE "sluice.engine"
 #define REG_SCRIPTS "sluice.scripts"
 #define REG_ENV "sluice.env"
+#define REG_FUNCS "sluice.functions" /* function name → callback */
+#define REG_PENDING "sluice.pending" /* registered by the library loading */
+#define REG_LOADAPI "sluice.loadapi" /* the load-time globals: {redis = ...} */
+#define REG_FENV "sluice.fenv"       /* the environment of library code */
+#define REG_RO "sluice.readonly"     /* read-only proxy → the table it shows */
 
 static resp_lua_t *engine_of(lua_State *L)
 {
@@ -273,10 +287,10 @@ static int raise_err(lua_State *L, const char *msg)
 	return lua_error(L);
 }
 
-/* redis.call / redis.pcall. */
-static int redis_generic_call(lua_State *L, int raise)
+/* The arguments of a redis lib call as a command (*argv, with the text of
+ * numbers in *nums; both to free): NULL, or Redis's error text. */
+static const char *call_args(lua_State *L, resp_arg_t **argvp, char (**numsp)[32])
 {
-	resp_lua_t *e = engine_of(L);
 	int argc = lua_gettop(L);
 	const char *bad = NULL;
 	if (argc == 0)
@@ -303,11 +317,25 @@ static int redis_generic_call(lua_State *L, int raise)
 			}
 		}
 	}
+	*argvp = argv;
+	*numsp = nums;
+	return bad;
+}
+
+static int l_acl_check_cmd(lua_State *L);
+
+/* redis.call / redis.pcall. */
+static int redis_generic_call(lua_State *L, int raise)
+{
+	resp_lua_t *e = engine_of(L);
+	int argc = lua_gettop(L);
+	char(*nums)[32];
+	resp_arg_t *argv;
+	const char *bad = call_args(L, &argv, &nums);
 	if (bad) {
 		free(argv);
 		free(nums);
-		push_error_table(L, bad, strlen(bad));
-		return lua_error(L);
+		return raise_err(L, bad);
 	}
 	buf_t *out = &e->scratch;
 	buf_reset(out);
@@ -459,6 +487,7 @@ static void register_redis(lua_State *L)
 	static const luaL_Reg fns[] = {{"call", l_call},
 	                               {"pcall", l_pcall},
 	                               {"sha1hex", l_sha1hex},
+	                               {"acl_check_cmd", l_acl_check_cmd},
 	                               {"error_reply", l_error_reply},
 	                               {"status_reply", l_status_reply},
 	                               {"log", l_log},
@@ -507,14 +536,32 @@ static int l_lua_pcall(lua_State *L)
 	return lua_gettop(L);
 }
 
+/* redis.acl_check_cmd(cmd, args...): whether the script's user may run it. */
+static int l_acl_check_cmd(lua_State *L)
+{
+	resp_lua_t *e = engine_of(L);
+	int argc = lua_gettop(L);
+	char(*nums)[32];
+	resp_arg_t *argv;
+	const char *bad = call_args(L, &argv, &nums);
+	int ok = bad ? 0 : e->run && e->run->acl ? e->run->acl(e->run->ctx, argc, argv) : 1;
+	free(argv);
+	free(nums);
+	if (bad)
+		return raise_err(L, bad);
+	if (ok < 0)
+		return raise_err(L, "Invalid command passed to redis.acl_check_cmd()");
+	lua_pushboolean(L, ok);
+	return 1;
+}
+
 /* --- the sandbox ------------------------------------------------------------------- */
 
 /* Globals a script may read even when nil (Redis's allow list: reading
  * them never raises). */
 static int allowed_nil(const char *k)
 {
-	static const char *const names[] = {"loadstring", "gcinfo", "newproxy",
-	                                    "KEYS",       "ARGV",   NULL};
+	static const char *const names[] = {"loadstring", "gcinfo", "KEYS", "ARGV", NULL};
 	for (int i = 0; names[i]; i++)
 		if (strcmp(k, names[i]) == 0)
 			return 1;
@@ -542,26 +589,152 @@ static int env_newindex(lua_State *L)
 	return luaL_error(L, "Attempt to modify a readonly table");
 }
 
+/* The table a read-only proxy shows, or the argument itself. */
+static void unproxy(lua_State *L, int idx)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
+	lua_pushvalue(L, idx);
+	lua_rawget(L, -2);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 2);
+		return;
+	}
+	lua_replace(L, idx);
+	lua_pop(L, 1);
+}
+
+static int is_proxy(lua_State *L, int idx)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
+	lua_pushvalue(L, idx);
+	lua_rawget(L, -2);
+	int r = !lua_isnil(L, -1);
+	lua_pop(L, 2);
+	return r;
+}
+
+/* Raised from C as Redis's patched VM does: no "user_script:1:" prefix. */
+static int readonly_error(lua_State *L)
+{
+	lua_pushstring(L, "Attempt to modify a readonly table");
+	return lua_error(L);
+}
+
+/* rawset / setmetatable: refused on a read-only table, else the base
+ * library's own (saved as upvalue 1). */
+static int ro_guarded(lua_State *L)
+{
+	if (lua_gettop(L) >= 1 && is_proxy(L, 1))
+		return readonly_error(L);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* rawget / next / pairs / ipairs: on the table a proxy shows. */
+static int ro_through(lua_State *L)
+{
+	if (lua_gettop(L) >= 1)
+		unproxy(L, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* getmetatable: a library table has none (nil, as Redis's); _G's is its
+ * protecting metatable (a table, as Redis's). */
+static int ro_getmetatable(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_ENV);
+	int env = lua_gettop(L) >= 2 && lua_rawequal(L, 1, -1);
+	lua_pop(L, 1);
+	if (!env && lua_gettop(L) >= 1)
+		unproxy(L, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+static void wrap_base(lua_State *L, const char *name, lua_CFunction f)
+{
+	lua_getglobal(L, name);
+	lua_pushcclosure(L, f, 1);
+	lua_setglobal(L, name);
+}
+
+/* Pushes a read-only proxy of the table at index real (an absolute or
+ * pseudo index): reads go to index (the table itself when NULL), writes
+ * fail; its metatable keeps the table as __globals (env_index) and hides
+ * itself behind an empty __metatable; REG_RO maps it to the table. */
+static void push_proxy(lua_State *L, int real, lua_CFunction index)
+{
+	lua_newtable(L);
+	lua_newtable(L);
+	if (index)
+		lua_pushcfunction(L, index);
+	else
+		lua_pushvalue(L, real);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, env_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushvalue(L, real);
+	lua_setfield(L, -2, "__globals");
+	lua_newtable(L);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, real);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+}
+
+/* Replaces the global library name by a read-only proxy of it. */
+static void protect_lib(lua_State *L, const char *name)
+{
+	lua_getglobal(L, name);
+	push_proxy(L, lua_gettop(L), NULL);
+	if (strcmp(name, "string") == 0) {
+		/* ("x"):upper() goes through the proxy too, as in Redis
+		 * (getmetatable("").__index == string). */
+		lua_pushliteral(L, "");
+		lua_getmetatable(L, -1);
+		lua_pushvalue(L, -3);
+		lua_setfield(L, -2, "__index");
+		lua_pop(L, 2);
+	}
+	lua_setglobal(L, name);
+	lua_pop(L, 1);
+}
+
 static void build_sandbox(lua_State *L)
 {
-	static const char *const removed[] = {"print",   "dofile", "loadfile", "require", "module",
-	                                      "package", "os",     "io",       "debug",   NULL};
+	static const char *const libs[] = {"redis", "string", "math",     "table", "cjson",
+	                                   "bit",   "struct", "cmsgpack", NULL};
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_RO);
+	for (int i = 0; libs[i]; i++)
+		protect_lib(L, libs[i]);
+	wrap_base(L, "rawset", ro_guarded);
+	wrap_base(L, "setmetatable", ro_guarded);
+	wrap_base(L, "rawget", ro_through);
+	wrap_base(L, "next", ro_through);
+	wrap_base(L, "pairs", ro_through);
+	wrap_base(L, "ipairs", ro_through);
+	wrap_base(L, "getmetatable", ro_getmetatable);
+	static const char *const removed[] = {"print",  "dofile",   "loadfile", "require",
+	                                      "module", "package",  "os",       "io",
+	                                      "debug",  "newproxy", NULL};
 	for (int i = 0; removed[i]; i++) {
 		lua_pushnil(L);
 		lua_setglobal(L, removed[i]);
 	}
-	/* proxy = {}, setmetatable(proxy, {__index, __newindex, __globals = _G}) */
-	lua_newtable(L);
-	lua_newtable(L);
-	lua_pushcfunction(L, env_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, env_newindex);
-	lua_setfield(L, -2, "__newindex");
-	lua_pushvalue(L, LUA_GLOBALSINDEX);
-	lua_setfield(L, -2, "__globals");
-	lua_pushboolean(L, 0);
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
+	/* The scripts' environment: a proxy of the globals whose reads of a
+	 * missing name fail. */
+	push_proxy(L, LUA_GLOBALSINDEX, env_index);
 	/* _G seen from a script is the proxy. */
 	lua_pushvalue(L, -1);
 	lua_setglobal(L, "_G");
@@ -696,24 +869,38 @@ static void hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	resp_lua_t *e = engine_of(L);
-	if (!e->run || e->warned || e->run->time_limit_ms <= 0)
+	if (!e->run || e->run->time_limit_ms <= 0)
 		return;
-	if (time_mono_ms() - e->start_ms > e->run->time_limit_ms) {
+	if (!e->warned) {
+		if (time_mono_ms() - e->start_ms <= e->run->time_limit_ms)
+			return;
 		e->warned = 1;
-		log_warn(
-		    e->log,
-		    "a script has run for more than lua-time-limit (%lld ms); it runs to its end",
-		    (long long)e->run->time_limit_ms);
+		log_warn(e->log,
+		         "a script has run for more than lua-time-limit (%lld ms); other clients "
+		         "are answered -BUSY until it ends or SCRIPT KILL stops it",
+		         (long long)e->run->time_limit_ms);
+	}
+	if (!e->killed && e->run->busy && e->run->busy(e->run->ctx)) {
+		e->killed = 1;
+		log_warn(e->log, "Lua script killed by user with SCRIPT KILL.");
+		lua_sethook(L, hook, LUA_MASKLINE, 0);
+	}
+	if (e->killed)
+		raise_err(L, "Script killed by user with SCRIPT KILL...");
+}
+
+static void push_array(lua_State *L, int n, const resp_arg_t *a)
+{
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_pushlstring(L, a[i].p, a[i].len);
+		lua_rawseti(L, -2, i + 1);
 	}
 }
 
 static void set_array(lua_State *L, const char *name, int n, const resp_arg_t *a)
 {
-	lua_newtable(L);
-	for (int i = 0; i < n; i++) {
-		lua_pushlstring(L, a[i].p, a[i].len);
-		lua_rawseti(L, -2, i + 1);
-	}
+	push_array(L, n, a);
 	lua_setglobal(L, name);
 }
 
@@ -913,13 +1100,26 @@ void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf
 	e->resp = 2;
 	e->start_ms = time_mono_ms();
 	e->warned = 0;
-	set_array(L, "KEYS", run->nkeys, run->keys);
-	set_array(L, "ARGV", run->nargs, run->args);
+	e->killed = 0;
+	int nargs = 0;
+	if (!run->fn) {
+		set_array(L, "KEYS", run->nkeys, run->keys);
+		set_array(L, "ARGV", run->nargs, run->args);
+	}
 	lua_pushcfunction(L, err_handler);
 	int eh = lua_gettop(L);
-	get_script(L, sha);
+	if (run->fn) {
+		lua_getfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
+		lua_getfield(L, -1, sha);
+		lua_remove(L, -2);
+		push_array(L, run->nkeys, run->keys);
+		push_array(L, run->nargs, run->args);
+		nargs = 2;
+	} else {
+		get_script(L, sha);
+	}
 	lua_sethook(L, hook, LUA_MASKCOUNT, 100000);
-	int rc = lua_pcall(L, 0, 1, eh);
+	int rc = lua_pcall(L, nargs, 1, eh);
 	lua_sethook(L, NULL, 0, 0);
 	if (rc)
 		error_reply(L, sha, out);
@@ -932,4 +1132,269 @@ void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf
 	if (++e->runs % 50 == 0)
 		lua_gc(L, LUA_GCSTEP, 50);
 	e->run = NULL;
+}
+
+/* --- functions -------------------------------------------------------------------- */
+
+const char *const resp_fn_flag_names[] = {
+    "no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys", NULL};
+
+static int fn_flags(lua_State *L, int idx, uint32_t *flags)
+{
+	if (!lua_istable(L, idx))
+		return raise_err(L, "flags argument to redis.register_function must be a table "
+		                    "representing function flags");
+	for (int i = 1;; i++) {
+		lua_rawgeti(L, idx, i);
+		if (lua_isnil(L, -1)) {
+			lua_pop(L, 1);
+			return 0;
+		}
+		const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+		int bit = -1;
+		for (int b = 0; s && resp_fn_flag_names[b]; b++)
+			if (strcmp(s, resp_fn_flag_names[b]) == 0)
+				bit = b;
+		if (bit < 0)
+			return raise_err(L, "unknown flag given");
+		*flags |= 1u << bit;
+		lua_pop(L, 1);
+	}
+}
+
+/* redis.register_function{function_name=, callback=, flags=, description=}:
+ * the named arguments in table 1; leaves the callback on top. */
+static int named_args(lua_State *L, const char **name, size_t *nlen, const char **desc,
+                      size_t *dlen, uint32_t *flags)
+{
+	int cb = 0;
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+		int v = lua_gettop(L);
+		if (strcmp(k, "function_name") == 0) {
+			if (!lua_isstring(L, v))
+				return raise_err(L, "function_name argument given to "
+				                    "redis.register_function must be a string");
+			*name = lua_tolstring(L, v, nlen);
+		} else if (strcmp(k, "description") == 0) {
+			if (lua_type(L, v) != LUA_TSTRING)
+				return raise_err(L, "description argument given to "
+				                    "redis.register_function must be a string");
+			*desc = lua_tolstring(L, v, dlen);
+		} else if (strcmp(k, "callback") == 0) {
+			if (!lua_isfunction(L, v))
+				return raise_err(L, "callback argument given to "
+				                    "redis.register_function must be a function");
+			cb = 1;
+		} else if (strcmp(k, "flags") == 0) {
+			fn_flags(L, v, flags);
+		} else {
+			return raise_err(L, "unknown argument given to redis.register_function");
+		}
+		/* The strings stay referenced by table 1. */
+		lua_pop(L, 1);
+	}
+	if (!*name)
+		return raise_err(L, "redis.register_function must get a function name argument");
+	if (!cb)
+		return raise_err(L, "redis.register_function must get a callback argument");
+	lua_getfield(L, 1, "callback");
+	return 0;
+}
+
+/* redis.register_function(name, callback) or (named arguments), with
+ * Redis 7.0's texts. */
+static int l_register_function(lua_State *L)
+{
+	resp_lua_t *e = engine_of(L);
+	int argc = lua_gettop(L);
+	uint32_t flags = 0;
+	const char *name = NULL, *desc = NULL;
+	size_t nlen = 0, dlen = 0;
+	if (argc == 1) {
+		if (!lua_istable(L, 1))
+			return raise_err(
+			    L, "calling redis.register_function with a single argument is "
+			       "only applicable to Lua table (representing named arguments).");
+		named_args(L, &name, &nlen, &desc, &dlen, &flags);
+	} else if (argc == 2) {
+		if (!lua_isstring(L, 1))
+			return raise_err(
+			    L, "first argument to redis.register_function must be a string");
+		if (!lua_isfunction(L, 2))
+			return raise_err(
+			    L, "second argument to redis.register_function must be a function");
+		name = lua_tolstring(L, 1, &nlen);
+		lua_pushvalue(L, 2);
+	} else {
+		return raise_err(L, "wrong number of arguments to redis.register_function");
+	}
+	int cb = lua_gettop(L);
+	const char *err = e->reg ? e->reg(e->reg_ctx, name, nlen, flags, desc, dlen) : NULL;
+	if (err)
+		return raise_err(L, err);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_PENDING);
+	lua_pushlstring(L, name, nlen);
+	lua_pushvalue(L, cb);
+	lua_rawset(L, -3);
+	return 0;
+}
+
+static int nonexistent(lua_State *L, int key)
+{
+	const char *k = lua_type(L, key) == LUA_TSTRING ? lua_tostring(L, key) : "?";
+	return luaL_error(L, "Script attempted to access nonexistent global variable '%s'", k);
+}
+
+/* The environment of library code and of the functions it defines: the
+ * load API while the library loads, the scripts' globals afterwards (as
+ * 7.0 switches its globals' __index). */
+static int fenv_index(lua_State *L)
+{
+	resp_lua_t *e = engine_of(L);
+	const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+	if (!e->loading && (strcmp(k, "KEYS") == 0 || strcmp(k, "ARGV") == 0))
+		return nonexistent(L, 2); /* a function gets them as arguments */
+	if (!e->loading) {
+		lua_getfield(L, LUA_REGISTRYINDEX, REG_ENV);
+		lua_pushvalue(L, 2);
+		lua_gettable(L, -2);
+		return 1;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LOADAPI);
+	lua_pushvalue(L, 2);
+	lua_rawget(L, -2);
+	return lua_isnil(L, -1) ? nonexistent(L, 2) : 1;
+}
+
+/* A table whose missing keys raise, as 7.0's luaSetErrorMetatable. */
+static int strict_index(lua_State *L)
+{
+	return nonexistent(L, 2);
+}
+
+/* Sets on the table on top a metatable: index for reads, writes fail. */
+static void guard_table(lua_State *L, lua_CFunction index)
+{
+	lua_newtable(L);
+	lua_pushcfunction(L, index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, env_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_setmetatable(L, -2);
+}
+
+/* Builds the load API and the functions' environment (once per state). */
+static void fn_setup(lua_State *L)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_LOADAPI);
+	int done = !lua_isnil(L, -1);
+	lua_pop(L, 1);
+	if (done)
+		return;
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_PENDING);
+	/* {redis = {register_function, log, LOG_*, REDIS_VERSION*}} */
+	static const char *const copy[] = {
+	    "log",         "LOG_DEBUG",     "LOG_VERBOSE",       "LOG_NOTICE",
+	    "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM", NULL};
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_pushcfunction(L, l_register_function);
+	lua_setfield(L, -2, "register_function");
+	lua_getglobal(L, "redis");
+	for (int i = 0; copy[i]; i++) {
+		lua_getfield(L, -1, copy[i]);
+		lua_setfield(L, -3, copy[i]);
+	}
+	lua_pop(L, 1);
+	guard_table(L, strict_index);
+	lua_setfield(L, -2, "redis");
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_LOADAPI);
+	lua_newtable(L);
+	guard_table(L, fenv_index);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_FENV);
+}
+
+/* A library's code gets 500 ms to load (7.0's LOAD_TIMEOUT_MS): the
+ * server answers nobody meanwhile. The hook then fires on every line so a
+ * pcall in the code cannot keep it going. */
+#define LOAD_TIMEOUT_MS 500
+
+static void load_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	resp_lua_t *e = engine_of(L);
+	if (time_mono_ms() - e->start_ms <= LOAD_TIMEOUT_MS)
+		return;
+	lua_sethook(L, load_hook, LUA_MASKLINE, 0);
+	raise_err(L, "FUNCTION LOAD timeout");
+}
+
+int resp_lua_lib_load(resp_lua_t *e, const char *code, size_t n, resp_lua_reg_fn reg, void *ctx,
+                      buf_t *err)
+{
+	lua_State *L = e->L;
+	fn_setup(L);
+	resp_lua_lib_abort(e);
+	if (luaL_loadbuffer(L, code, n, "@user_function")) {
+		buf_printf(err, "ERR Error compiling function: %s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -1;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_FENV);
+	lua_setfenv(L, -2);
+	e->loading = 1;
+	e->reg = reg;
+	e->reg_ctx = ctx;
+	e->start_ms = time_mono_ms();
+	lua_sethook(L, load_hook, LUA_MASKCOUNT, 100000);
+	int rc = lua_pcall(L, 0, 0, 0);
+	lua_sethook(L, NULL, 0, 0);
+	e->loading = 0;
+	e->reg = NULL;
+	if (!rc)
+		return 0;
+	/* An API error is a table {err = "CODE msg"}, a Lua error a string. */
+	const char *pre = "ERR ";
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "err");
+		lua_remove(L, -2);
+		pre = "";
+	}
+	const char *msg = lua_tostring(L, -1);
+	buf_printf(err, "ERR Error registering functions: %s%s", pre, msg ? msg : "");
+	lua_pop(L, 1);
+	resp_lua_lib_abort(e);
+	return -1;
+}
+
+void resp_lua_lib_commit(resp_lua_t *e, const char *const *drop, size_t ndrop)
+{
+	lua_State *L = e->L;
+	fn_setup(L);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_FUNCS);
+	for (size_t i = 0; i < ndrop; i++) {
+		lua_pushnil(L);
+		lua_setfield(L, -2, drop[i]);
+	}
+	/* funcs[k] = v for each (k, v) of the pending table. */
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_PENDING);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_rawset(L, -5);
+	}
+	lua_pop(L, 2);
+	resp_lua_lib_abort(e);
+}
+
+void resp_lua_lib_abort(resp_lua_t *e)
+{
+	lua_newtable(e->L);
+	lua_setfield(e->L, LUA_REGISTRYINDEX, REG_PENDING);
 }

@@ -32,10 +32,19 @@ typedef int (*resp_lua_call_fn)(void *ctx, int argc, resp_arg_t *argv, int proto
 
 typedef struct {
 	int proto;             /* the calling client's RESP version */
-	int64_t time_limit_ms; /* lua-time-limit: a warning is logged past it */
+	int64_t time_limit_ms; /* lua-time-limit / busy-reply-threshold */
 	resp_lua_call_fn call; /* redis.call / redis.pcall */
-	void *ctx;             /* for call */
-	int nkeys, nargs;      /* KEYS and ARGV */
+	/* Called from the script's hook (every 100,000 instructions) once it
+	 * has run time_limit_ms: serves other clients; returns nonzero when
+	 * the script must stop (SCRIPT or FUNCTION KILL), which fails it with
+	 * "Script killed by user with SCRIPT KILL..." that pcall cannot keep. */
+	int (*busy)(void *ctx);
+	/* redis.acl_check_cmd: 1 the caller's user may run the command, 0
+	 * not, -1 no such command. */
+	int (*acl)(void *ctx, int argc, resp_arg_t *argv);
+	void *ctx;        /* for call and busy */
+	int fn;           /* run a function (FCALL; its name is the sha) */
+	int nkeys, nargs; /* KEYS and ARGV */
 	const resp_arg_t *keys, *args;
 } resp_lua_run_t;
 
@@ -59,6 +68,36 @@ void resp_lua_flush(resp_lua_t *e);
 /* Runs the known script sha (lower-case) and writes its result, converted
  * as Redis does, or its error, as one RESP reply to out. */
 void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf_t *out);
+
+/* --- functions (c_function.c) ---------------------------------------------
+ * A function engine is an engine of its own (functions outlive SCRIPT
+ * FLUSH). A library's code runs once at load in Redis 7.0's load-time
+ * environment: its only global is a redis table with register_function,
+ * log, the LOG_* levels and the version; functions then run with the
+ * scripts' environment, called with (KEYS, ARGV) tables. */
+enum {
+	RESP_FN_NO_WRITES = 1 << 0,
+	RESP_FN_ALLOW_OOM = 1 << 1,
+	RESP_FN_ALLOW_STALE = 1 << 2,
+	RESP_FN_NO_CLUSTER = 1 << 3,
+	RESP_FN_ALLOW_CROSS_SLOT = 1 << 4,
+};
+/* Names of the flags by bit (NULL-terminated). */
+extern const char *const resp_fn_flag_names[];
+/* Told of each redis.register_function of the library being loaded;
+ * returns NULL to accept it, or the error message (without "ERR "). */
+typedef const char *(*resp_lua_reg_fn)(void *ctx, const char *name, size_t n, uint32_t flags,
+                                       const char *desc, size_t dlen);
+/* Compiles and runs a library's code (code: everything after the "#!lua"
+ * line, which starts with its newline so line numbers hold) and keeps the
+ * functions it registered aside. Returns 0, or -1 with Redis's error
+ * reply (without '-') in err and nothing kept. */
+int resp_lua_lib_load(resp_lua_t *e, const char *code, size_t n, resp_lua_reg_fn reg, void *ctx,
+                      buf_t *err);
+/* Drops the functions named drop[0..ndrop) and makes the ones kept aside
+ * by the last load callable (commit), or forgets those (abort). */
+void resp_lua_lib_commit(resp_lua_t *e, const char *const *drop, size_t ndrop);
+void resp_lua_lib_abort(resp_lua_t *e);
 
 /* The libraries Redis gives scripts that Debian does not package for Lua
  * 5.1 (script_lib.c): struct and cmsgpack, and the math.random generator
