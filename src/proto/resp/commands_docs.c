@@ -400,6 +400,18 @@ const resp_docs_t resp_docs[] = {
     {"expiretime", 5, 0,
 	    "@7$43:Get the expiration Unix timestamp for a key@2@G@h@g@W@L@T*1,%3,@s@l@9@l@m:0;",
 	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
+    {"fcall", 5, 1,
+	    "@7$17:Invoke a function@2@G@h@0@W$41:Depends on the function that is executed.@T*4,%2,@s$8:f"
+	    "unction@9@6%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~2,+8:optional+8:multiple%3,@s$3:arg@9@6@f~2,+8:opti"
+	    "onal+8:multiple",
+	    "~1,%4,$5:notes$78:We cannot tell how the keys will be used so we assume the worst, RW and UP"
+	    "DATE@f~3,+2:RW+6:access+6:update@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
+    {"fcall_ro", 5, 1,
+	    "@7$27:Invoke a read-only function@2@G@h@0@W$41:Depends on the function that is executed.@T*4"
+	    ",%2,@s$8:function@9@6%2,@s@t@9@k%4,@s@l@9@l@m:0;@f~2,+8:optional+8:multiple%3,@s$3:arg@9@6@f"
+	    "~2,+8:optional+8:multiple",
+	    "~1,%4,$5:notes$78:We cannot tell how the keys will be used so we assume the worst, RO and AC"
+	    "CESS@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:2;@d%2,@9@n@4%3,@o:0;@e:1;@p:1;"},
     {"flushall", 6, 0,
 	    "@7$34:Remove all keys from all databases@2@A@h@1@W$57:O(N) where N is the total number of ke"
 	    "ys in all databases@i~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,@F$40:Add"
@@ -411,6 +423,46 @@ const resp_docs_t resp_docs[] = {
 	    "eys in the selected database@i~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,"
 	    "@F$40:Added the `SYNC` flushing mode modifier.@T*1,%4,@s$5:async@9@v@f~1,+8:optional@T*2,%4,"
 	    "@s$5:async@9@x@8$5:ASYNC@2$5:4.0.0%4,@s$4:sync@9@x@8$4:SYNC@2@F",
+	    "~0,"},
+    {"function", 4, 0,
+	    "@7$33:A container for function commands@2@G@h@0@W@J",
+	    "~0,"},
+    {"function|delete", 5, 0,
+	    "@7$25:Delete a function by name@2@G@h@0@W@L@T*1,%2,@s$12:library-name@9@6",
+	    "~0,"},
+    {"function|dump", 4, 0,
+	    "@7$51:Dump all functions into a serialized binary payload@2@G@h@0@W$39:O(N) where N is the n"
+	    "umber of functions",
+	    "~0,"},
+    {"function|flush", 5, 0,
+	    "@7$22:Deleting all functions@2@G@h@0@W$47:O(N) where N is the number of functions deleted@T*"
+	    "1,%4,@s$5:async@9@v@f~1,+8:optional@T*2,%3,@s$5:async@9@x@8$5:ASYNC%3,@s$4:sync@9@x@8$4:SYNC",
+	    "~0,"},
+    {"function|help", 4, 0,
+	    "@7@R@2@G@h@0@W@L",
+	    "~0,"},
+    {"function|kill", 4, 0,
+	    "@7$41:Kill the function currently in execution.@2@G@h@0@W@L",
+	    "~0,"},
+    {"function|list", 5, 0,
+	    "@7$40:List information about all the functions@2@G@h@0@W$39:O(N) where N is the number of fu"
+	    "nctions@T*2,%4,@s$20:library-name-pattern@9@6@8$11:LIBRARYNAME@f~1,+8:optional%4,@s$8:withco"
+	    "de@9@x@8$8:WITHCODE@f~1,+8:optional",
+	    "~0,"},
+    {"function|load", 5, 0,
+	    "@7$68:Create a function with the given arguments (name, code, description)@2@G@h@0@W$48:O(1)"
+	    " (considering compilation time is redundant)@T*2,%4,@s$7:replace@9@x@8$7:REPLACE@f~1,+8:opti"
+	    "onal%2,@s$13:function-code@9@6",
+	    "~0,"},
+    {"function|restore", 5, 0,
+	    "@7$46:Restore all the functions on the given payload@2@G@h@0@W$54:O(N) where N is the number"
+	    " of functions on the payload@T*2,%2,@s$16:serialized-value@9@6%4,@s$6:policy@9@v@f~1,+8:opti"
+	    "onal@T*3,%3,@s$5:flush@9@x@8$5:FLUSH%3,@s$6:append@9@x@8$6:APPEND%3,@s$7:replace@9@x@8$7:REP"
+	    "LACE",
+	    "~0,"},
+    {"function|stats", 4, 0,
+	    "@7$85:Return information about the function currently running (name, description, duration)@"
+	    "2@G@h@0@W@L",
 	    "~0,"},
     {"get", 5, 0,
 	    "@7$22:Get the value of a key@2@A@h@6@W@L@T*1,%3,@s@l@9@l@m:0;",
