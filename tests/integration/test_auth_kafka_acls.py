@@ -518,3 +518,66 @@ def test_txn_offset_commit_checks_topics(srv):
     assert got[0].offset == 7
     c.close()
     a.close()
+
+
+def test_fetch_session_partitions_are_checked_at_every_fetch(srv):
+    """A fetch session (KIP-227) remembers the partitions a full fetch
+    named, including one the principal may not Read: an incremental fetch
+    that re-reads the session's partitions must refuse it again, not serve
+    its records."""
+    from test_kafka_fetch_session import fetch_v12, parse_fetch_v12
+    for t in ("open", "secret"):
+        create_topic(srv, t)
+        assert produce(srv, ADMIN, t, 3) == [0, 0, 0]
+    a = kp_admin(srv)
+    allow(a, "alice", ResourceType.TOPIC, "open", ACLOperation.READ)
+    a.close()
+    c = Conn(srv.port("kafka"))
+    c.login("alice", USERS["alice"])
+
+    def fetch(sid, epoch, parts):
+        body = fetch_v12(0, sid, epoch, parts)[4 + 14:]  # after size and header v2
+        return parse_fetch_v12(struct.pack(">i", 0) + b"\0" + c.call(1, 12, body, True))
+
+    err, sid, parts = fetch(0, 0, [("open", 0, 0), ("secret", 0, 0)])
+    assert err == 0 and sid != 0
+    assert parts[("open", 0)] == (0, 3, 3)
+    assert parts[("secret", 0)][0] == 29 and parts[("secret", 0)][2] == 0
+    # Incremental, nothing named: the session's partitions are fetched.
+    for epoch in (1, 2):
+        err, sid2, parts = fetch(sid, epoch, [])
+        assert (err, sid2) == (0, sid)
+        assert parts.get(("secret", 0), (29, -1, 0))[0] == 29, parts
+        assert parts.get(("secret", 0), (29, -1, 0))[2] == 0, parts
+
+
+def test_describe_and_list_transactions_need_describe_on_the_id(srv):
+    """DescribeTransactions answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    for an id the principal may not Describe (before looking it up, as
+    Kafka); ListTransactions leaves such ids out."""
+    create_topic(srv, "tx-topic")
+    p = Producer(dict(ck_conf(srv, ADMIN), **{"transactional.id": "tx-secret"}))
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce("tx-topic", value=b"x")
+    p.flush(30)
+    c = Conn(srv.port("kafka"))
+    c.login("alice", USERS["alice"])
+    # DescribeTransactions v0: [ids], tags -> throttle, [error ...].
+    r = c.call(65, 0, uvarint(2) + cstr("tx-secret") + b"\0", True)
+    n, off = read_uvarint(r, 4)
+    assert n - 1 == 1 and struct.unpack_from(">h", r, off)[0] == 53
+    # ListTransactions v0: no filters -> throttle, error, unknown filters, [states].
+    r = c.call(66, 0, uvarint(1) + uvarint(1) + b"\0", True)
+    assert struct.unpack_from(">h", r, 4)[0] == 0
+    _, off = read_uvarint(r, 6)
+    n, off = read_uvarint(r, off)
+    assert n - 1 == 0
+    # The admin (a super user) sees it listed.
+    c2 = Conn(srv.port("kafka"))
+    c2.login(ADMIN, ADMIN_PW)
+    r = c2.call(66, 0, uvarint(1) + uvarint(1) + b"\0", True)
+    _, off = read_uvarint(r, 6)
+    n, off = read_uvarint(r, off)
+    assert n - 1 == 1 and b"tx-secret" in r
+    p.abort_transaction(30)
