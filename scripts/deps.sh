@@ -20,9 +20,9 @@ RUN_PKGS="gcc make libc6-dev librdkafka-dev libyaml-dev pkgconf
 TEST_PKGS="$RUN_PKGS
   redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3 openssl
   python3 python3-pytest python3-pytest-timeout python3-pytest-xdist
-  python3-confluent-kafka python3-kafka python3-redis python3-rq
+  python3-confluent-kafka python3-kafka python3-redis python3-rq python3-celery
   golang-go golang-github-shopify-sarama-dev golang-github-gomodule-redigo-dev
-  php-cli php-pda-pheanstalk php-predis ruby ruby-beaneater nodejs npm
+  php-cli php-pda-pheanstalk php-predis ruby ruby-beaneater ruby-sidekiq nodejs npm
   chromium fonts-dejavu-core python3-prometheus-client"
 
 case $what in

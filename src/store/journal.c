@@ -959,7 +959,8 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 	j->file_pos = end;
 	j->sf = sync_file_new(syncer, j->fd, j->opts.fsync, j->path);
 	if (!j->sf) {
-		rc = SL_EIO;
+		/* Out of descriptors is said as such: the start names the limit. */
+		rc = sl_from_errno(errno) == SL_EMFILE ? SL_EMFILE : SL_EIO;
 		goto fail;
 	}
 	sync_file_on_error(j->sf, on_sync_error, j);

@@ -686,7 +686,9 @@ sync_file_t *sync_file_new(syncer_t *s, int fd, fsync_policy_t policy, const cha
 	while (dfd < 0 && (errno == EMFILE || errno == ENFILE) && fdc_trim(s->fdc, 1))
 		dfd = sio_dup(s->io, fd);
 	if (dfd < 0) {
-		log_error(s->log, "syncer: cannot register %s: dup: %s", name, strerror(errno));
+		int e = errno;
+		log_error(s->log, "syncer: cannot register %s: dup: %s", name, strerror(e));
+		errno = e; /* the caller names the cause (EMFILE: the fd limit) */
 		return NULL;
 	}
 	return file_new(s, dfd, NULL, policy, name);
