@@ -36,6 +36,7 @@ void map_init(map_t *m)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	m->slots = NULL;
 	m->cap = m->n = 0;
+	m->scan = NULL;
 	m->seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)m;
 }
 
@@ -73,6 +74,11 @@ static void rehash(map_t *m, size_t cap)
 			m->slots[find(m, old[i].key, old[i].klen, old[i].hash)] = old[i];
 	}
 	free(old);
+	/* Every key may have moved: visit them all again (a growth halves
+	 * how often the next one comes, so a scan does at most about twice
+	 * the final number of keys). */
+	if (m->scan)
+		m->scan->pos = 0;
 }
 
 static void grow(map_t *m)
@@ -82,7 +88,7 @@ static void grow(map_t *m)
 
 int map_shrink(map_t *m)
 {
-	if (m->cap <= 16 || m->n * 8 >= m->cap)
+	if (m->cap <= 16 || m->n * 8 >= m->cap || m->scan)
 		return 0;
 	size_t cap = 0;
 	if (m->n) {
@@ -126,6 +132,23 @@ void *map_put(map_t *m, const void *key, size_t klen, void *val)
 	return NULL;
 }
 
+/* A key moves from the scan's unvisited slots to its visited ones. */
+static void scan_late(map_scan_t *sc, const map_slot_t *s)
+{
+	if (sc->nlate == sc->late_cap) {
+		sc->late_cap = sc->late_cap ? sc->late_cap * 2 : 16;
+		sc->late = realloc(sc->late, sc->late_cap * sizeof *sc->late);
+		if (!sc->late)
+			abort();
+	}
+	char *c = malloc(sizeof(size_t) + s->klen);
+	if (!c)
+		abort();
+	memcpy(c, &s->klen, sizeof(size_t));
+	memcpy(c + sizeof(size_t), s->key, s->klen);
+	sc->late[sc->nlate++] = c;
+}
+
 void *map_del(map_t *m, const void *key, size_t klen)
 {
 	if (!m->n)
@@ -143,6 +166,8 @@ void *map_del(map_t *m, const void *key, size_t klen)
 		size_t home = m->slots[j].hash & mask;
 		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
 		if (movable) {
+			if (m->scan && j >= m->scan->pos && i < m->scan->pos)
+				scan_late(m->scan, &m->slots[j]);
 			m->slots[i] = m->slots[j];
 			m->slots[j].key = NULL;
 			i = j;
@@ -162,6 +187,58 @@ int map_next(const map_t *m, size_t *it, const char **key, size_t *klen, void **
 				*klen = s->klen;
 			if (val)
 				*val = s->val;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void map_scan_begin(map_t *m, map_scan_t *sc)
+{
+	m->scan = sc;
+}
+
+void map_scan_end(map_t *m, map_scan_t *sc)
+{
+	if (m->scan == sc)
+		m->scan = NULL;
+	for (size_t i = 0; i < sc->nlate; i++)
+		free(sc->late[i]);
+	free(sc->late);
+	free(sc->cur);
+	memset(sc, 0, sizeof *sc);
+}
+
+int map_scan_next(map_t *m, const char **key, size_t *klen, void **val)
+{
+	map_scan_t *sc = m->scan;
+	if (!sc)
+		return 0;
+	free(sc->cur);
+	sc->cur = NULL;
+	/* The late keys first, while they are few: each is looked up again
+	 * (it may have been deleted since it moved). */
+	while (sc->nlate) {
+		char *c = sc->late[--sc->nlate];
+		size_t kl;
+		memcpy(&kl, c, sizeof kl);
+		void *v = map_get(m, c + sizeof(size_t), kl);
+		if (!v) {
+			free(c);
+			continue;
+		}
+		sc->cur = c;
+		*key = c + sizeof(size_t);
+		*klen = kl;
+		*val = v;
+		return 1;
+	}
+	while (sc->pos < m->cap) {
+		const map_slot_t *s = &m->slots[sc->pos++];
+		if (s->key) {
+			*key = s->key;
+			*klen = s->klen;
+			*val = s->val;
 			return 1;
 		}
 	}

@@ -101,6 +101,7 @@
 #define READ_CHUNK (1024 * 1024)
 #define PREALLOC (1024 * 1024)
 #define DEFAULT_MAX_RECORD (64u * 1024 * 1024)
+#define SNAP_SYNC_STEP (4u * 1024 * 1024) /* background syncs of a new file */
 
 struct jrnl {
 	loop_t *loop;
@@ -122,6 +123,14 @@ struct jrnl {
 	sio_t *io;           /* the syncer's file interface (may be NULL) */
 	store_watch_t watch; /* the owner's hooks (zeroed: none) */
 	int damaged;         /* the open cut, kept aside or set aside something */
+	/* The incremental compaction (jrnl_snap_begin), when snap_fd >= 0. */
+	int snap_fd;
+	int snap_err;
+	int snap_mirror;     /* appends are copied into the new file too */
+	uint64_t snap_pos;   /* bytes of the new file written */
+	uint64_t snap_asked; /* background sync asked up to here */
+	buf_t snap_buf;      /* new-file records not yet written */
+	sync_file_t *snap_sf;
 };
 
 static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
@@ -229,10 +238,35 @@ static void flush(jrnl_t *j)
 		fail(j, rc, "write");
 }
 
+static void snap_write(jrnl_t *j);
+
 static void on_flush_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
-	flush(t->arg);
+	jrnl_t *j = t->arg;
+	flush(j);
+	if (j->snap_fd >= 0)
+		snap_write(j);
+}
+
+static void snap_add(jrnl_t *j, const void *frame, size_t n);
+
+/* Frames a record (type, a then b as its payload) at the end of b; returns
+ * where the frame starts (valid until b changes). */
+static const uint8_t *frame(buf_t *out, uint8_t type, const void *a, size_t alen, const void *b,
+                            size_t blen)
+{
+	size_t len = alen + blen;
+	uint8_t *p = buf_reserve(out, JRNL_FRAME + len);
+	be32_store(p, (uint32_t)(len + 1));
+	p[8] = type;
+	if (alen)
+		memcpy(p + 9, a, alen);
+	if (blen)
+		memcpy(p + 9 + alen, b, blen);
+	be32_store(p + 4, crc32c(0, p + 8, len + 1));
+	buf_commit(out, JRNL_FRAME + len);
+	return p;
 }
 
 int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void *b, size_t blen)
@@ -247,15 +281,9 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	int rc = reserve(j, jrnl_size(j) + JRNL_FRAME + len);
 	if (rc < 0)
 		return rc;
-	uint8_t *p = buf_reserve(&j->wbuf, JRNL_FRAME + len);
-	be32_store(p, (uint32_t)(len + 1));
-	p[8] = type;
-	if (alen)
-		memcpy(p + 9, a, alen);
-	if (blen)
-		memcpy(p + 9 + alen, b, blen);
-	be32_store(p + 4, crc32c(0, p + 8, len + 1));
-	buf_commit(&j->wbuf, JRNL_FRAME + len);
+	const uint8_t *p = frame(&j->wbuf, type, a, alen, b, blen);
+	if (j->snap_fd >= 0 && j->snap_mirror)
+		snap_add(j, p, JRNL_FRAME + len);
 	if (buf_len(&j->wbuf) >= FLUSH_AT)
 		flush(j);
 	else if (!j->compacting)
@@ -358,6 +386,8 @@ int jrnl_cut(jrnl_t *j, uint64_t pos)
 {
 	if (j->compacting)
 		return SL_ESTATE;
+	/* The new file holds copies of the records being undone. */
+	jrnl_snap_abort(j);
 	buf_reset(&j->wbuf);
 	if (pos < JRNL_HDR)
 		pos = JRNL_HDR;
@@ -393,47 +423,14 @@ int jrnl_cut(jrnl_t *j, uint64_t pos)
 
 /* --- compaction ---------------------------------------------------------- */
 
-static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
+/* The new file tfd (new_pos bytes written), fsynced and renamed over the
+ * journal, becomes the journal; old_fd, old_pos: the old file and what it
+ * had written. */
+static int adopt(jrnl_t *j, int old_fd, int tfd, uint64_t new_pos, uint64_t old_pos,
+                 uint64_t old_size)
 {
-	uint64_t old_size = jrnl_size(j);
-	flush(j);
-	if (j->err)
-		return j->err;
-	int tfd = sio_open(j->io, j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (tfd < 0) {
-		int rc = sl_from_errno(errno);
-		log_warn(j->log, "journal %s: compaction skipped: cannot create %s: %s", j->path,
-		         j->tmp_path, strerror(errno));
-		return rc;
-	}
-	int old_fd = j->fd;
-	uint64_t old_pos = j->file_pos;
 	j->fd = tfd;
-	j->file_pos = 0;
-	j->compacting = 1;
-	j->compact_err = 0;
-	buf_append(&j->wbuf, header, JRNL_HDR);
-	int rc = snapshot(arg, j);
-	if (rc == 0)
-		flush(j);
-	j->compacting = 0;
-	if (rc == 0)
-		rc = j->compact_err;
-	if (rc == 0 && sio_fsync(j->io, tfd) < 0)
-		rc = SL_EIO;
-	if (rc == 0 && sio_rename(j->io, j->tmp_path, j->path) < 0)
-		rc = sl_from_errno(errno);
-	if (rc) {
-		log_warn(j->log, "journal %s: compaction abandoned, the old journal stays: %s",
-		         j->path, sl_strerror(rc));
-		buf_reset(&j->wbuf);
-		sio_close(j->io, tfd);
-		(void)sio_unlink(j->io, j->tmp_path);
-		j->fd = old_fd;
-		j->file_pos = old_pos;
-		return rc;
-	}
-
+	j->file_pos = new_pos;
 	/* Committed: from here on the new file is the journal. */
 	int drc = sio_fsync_dir(j->io, j->dir);
 	sync_file_t *nsf = sync_file_new(j->syncer, tfd, j->opts.fsync, j->path);
@@ -469,6 +466,69 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	return j->err;
 }
 
+/* Creates the compaction's new file: its descriptor, or an SL_E* code. */
+static int open_tmp(jrnl_t *j)
+{
+	int tfd = sio_open(j->io, j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (tfd < 0) {
+		int rc = sl_from_errno(errno);
+		log_warn(j->log, "journal %s: compaction skipped: cannot create %s: %s", j->path,
+		         j->tmp_path, strerror(errno));
+		return rc;
+	}
+	return tfd;
+}
+
+/* Unless rc (a failure so far) is set: fsyncs the new file tfd and renames
+ * it over the journal, the commit point. Returns 0, or the failure (logged)
+ * that leaves the old journal in use. */
+static int install_tmp(jrnl_t *j, int tfd, int rc)
+{
+	if (rc == 0 && sio_fsync(j->io, tfd) < 0)
+		rc = SL_EIO;
+	if (rc == 0 && sio_rename(j->io, j->tmp_path, j->path) < 0)
+		rc = sl_from_errno(errno);
+	if (rc)
+		log_warn(j->log, "journal %s: compaction abandoned, the old journal stays: %s",
+		         j->path, sl_strerror(rc));
+	return rc;
+}
+
+static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
+{
+	uint64_t old_size = jrnl_size(j);
+	flush(j);
+	if (j->err)
+		return j->err;
+	int tfd = open_tmp(j);
+	if (tfd < 0)
+		return tfd;
+	int old_fd = j->fd;
+	uint64_t old_pos = j->file_pos;
+	j->fd = tfd;
+	j->file_pos = 0;
+	j->compacting = 1;
+	j->compact_err = 0;
+	buf_append(&j->wbuf, header, JRNL_HDR);
+	int rc = snapshot(arg, j);
+	if (rc == 0)
+		flush(j);
+	j->compacting = 0;
+	if (rc == 0)
+		rc = j->compact_err;
+	rc = install_tmp(j, tfd, rc);
+	if (rc) {
+		buf_reset(&j->wbuf);
+		sio_close(j->io, tfd);
+		(void)sio_unlink(j->io, j->tmp_path);
+		j->fd = old_fd;
+		j->file_pos = old_pos;
+		return rc;
+	}
+
+	return adopt(j, old_fd, tfd, j->file_pos, old_pos, old_size);
+}
+
 int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 {
 	if (j->err)
@@ -481,6 +541,136 @@ int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	if (j->garbage * 100 / size < (uint64_t)j->opts.compact_ratio_pct)
 		return 0;
 	return compact(j, snapshot, arg);
+}
+
+/* --- incremental compaction ---------------------------------------------- */
+
+static void snap_noop(void *arg, int status)
+{
+	(void)arg;
+	(void)status;
+}
+
+/* Writes the new file's pending records and asks the syncer to sync them
+ * in the background, so the commit's own fsync has little left to do. A
+ * failure abandons the compaction at its commit (the old file stays). */
+static void snap_write(jrnl_t *j)
+{
+	size_t n = buf_len(&j->snap_buf), done = 0;
+	if (n == 0 || j->snap_err) {
+		buf_reset(&j->snap_buf);
+		return;
+	}
+	int rc = write_all(j, j->snap_fd, buf_data(&j->snap_buf), n, j->snap_pos, &done);
+	j->snap_pos += done;
+	buf_reset(&j->snap_buf);
+	if (rc) {
+		j->snap_err = rc;
+		return;
+	}
+	if (j->snap_sf && j->snap_pos >= j->snap_asked + SNAP_SYNC_STEP) {
+		sync_file_written(j->snap_sf, j->snap_pos);
+		sync_file_when_durable(j->snap_sf, j->snap_pos, snap_noop, NULL);
+		j->snap_asked = j->snap_pos;
+	}
+}
+
+/* Writes the new file's buffer now if it is large, else at the turn's end. */
+static void snap_kick(jrnl_t *j)
+{
+	if (buf_len(&j->snap_buf) >= FLUSH_AT)
+		snap_write(j);
+	else
+		loop_defer(j->loop, &j->flush_task);
+}
+
+static void snap_add(jrnl_t *j, const void *frame, size_t n)
+{
+	buf_append(&j->snap_buf, frame, n);
+	snap_kick(j);
+}
+
+int jrnl_snap_begin(jrnl_t *j)
+{
+	if (j->err)
+		return j->err;
+	if (j->compacting || j->snap_fd >= 0)
+		return SL_ESTATE;
+	int tfd = open_tmp(j);
+	if (tfd < 0)
+		return tfd;
+	fsync_policy_t always = {.mode = FSYNC_ALWAYS};
+	j->snap_sf = sync_file_new(j->syncer, tfd, always, j->tmp_path);
+	j->snap_fd = tfd;
+	j->snap_err = 0;
+	j->snap_mirror = 1;
+	j->snap_pos = j->snap_asked = 0;
+	buf_reset(&j->snap_buf);
+	buf_append(&j->snap_buf, header, JRNL_HDR);
+	return 0;
+}
+
+int jrnl_snap_active(const jrnl_t *j)
+{
+	return j->snap_fd >= 0;
+}
+
+void jrnl_snap_mirror(jrnl_t *j, int on)
+{
+	j->snap_mirror = on;
+}
+
+int jrnl_snap_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
+{
+	if (j->snap_fd < 0)
+		return SL_ESTATE;
+	if (type == 0)
+		return SL_EINVAL;
+	if (len > j->opts.max_record)
+		return SL_ETOOBIG;
+	frame(&j->snap_buf, type, payload, len, NULL, 0);
+	snap_kick(j);
+	return 0;
+}
+
+static void snap_close(jrnl_t *j, int unlink_tmp)
+{
+	buf_reset(&j->snap_buf);
+	if (j->snap_sf)
+		sync_file_release(j->snap_sf);
+	j->snap_sf = NULL;
+	if (unlink_tmp) {
+		sio_close(j->io, j->snap_fd);
+		(void)sio_unlink(j->io, j->tmp_path);
+	}
+	j->snap_fd = -1;
+}
+
+void jrnl_snap_abort(jrnl_t *j)
+{
+	if (j->snap_fd < 0)
+		return;
+	log_info(j->log, "journal %s: incremental compaction abandoned", j->path);
+	snap_close(j, 1);
+}
+
+int jrnl_snap_commit(jrnl_t *j)
+{
+	if (j->snap_fd < 0)
+		return SL_ESTATE;
+	uint64_t old_size = jrnl_size(j);
+	flush(j);
+	snap_write(j);
+	/* Most of the file was synced in the background already. */
+	int rc = install_tmp(j, j->snap_fd, j->err ? j->err : j->snap_err);
+	if (rc) {
+		snap_close(j, 1);
+		return rc;
+	}
+	int tfd = j->snap_fd;
+	uint64_t new_pos = j->snap_pos;
+	snap_close(j, 0);
+	return adopt(j, j->fd, tfd, new_pos, j->file_pos, old_size);
 }
 
 /* --- open and replay ----------------------------------------------------- */
@@ -829,6 +1019,7 @@ static int set_aside(jrnl_t *j, const char *why, uint64_t *size)
 static void jrnl_destroy(jrnl_t *j)
 {
 	buf_deinit(&j->wbuf);
+	buf_deinit(&j->snap_buf);
 	free(j->dir);
 	free(j->name);
 	free(j->path);
@@ -863,8 +1054,10 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 	j->path = path_of(dir, name, ".journal");
 	j->tmp_path = path_of(dir, name, ".journal.tmp");
 	j->fd = -1;
+	j->snap_fd = -1;
 	j->io = syncer_io(syncer);
 	buf_init(&j->wbuf);
+	buf_init(&j->snap_buf);
 	loop_task_init(&j->flush_task, on_flush_task, j);
 
 	int rc = 0;
@@ -987,6 +1180,7 @@ void jrnl_close(jrnl_t *j)
 	if (!j)
 		return;
 	loop_task_cancel(j->loop, &j->flush_task);
+	jrnl_snap_abort(j);
 	flush(j);
 	/* Give back the preallocated space: a closed journal is exactly its
 	 * records (the sync below commits the new size). */
