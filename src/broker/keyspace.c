@@ -799,12 +799,14 @@ static void turn_task(loop_t *loop, loop_task_t *t)
  * turn (SNAP_STEP_NS of work), so a client waits at most about that for
  * it whatever the keyspace's size; the commit waits for an idle domain. */
 #define SNAP_STEP_NS 1000000
+#define SNAP_SYNC_POLL_MS 2 /* while the finished snapshot is being synced */
 
 static void snap_tick(loop_t *loop, loop_timer_t *t)
 {
 	keyspace_t *ks = t->arg;
-	if (kvs_snap_step(ks->kv, SNAP_STEP_NS))
-		loop_timer_start(loop, t, 0);
+	int more = kvs_snap_step(ks->kv, SNAP_STEP_NS);
+	if (more)
+		loop_timer_start(loop, t, more == 1 ? 0 : SNAP_SYNC_POLL_MS);
 	else
 		maintain(ks);
 }

@@ -68,11 +68,33 @@
  * Garbage: `live` estimates what a snapshot would hold (kvs_cost per
  * value); whatever the file holds beyond that is reported as garbage, so a
  * queue that pushes and pops compacts once the dead history passes the
- * ratio; after replay `live` is recounted from the model. Compaction
- * snapshot: PUSH records of up to SNAP_BATCH values per
- * list, SET per string, HSET / SADD / ZADD records of up to SNAP_BATCH
- * items per hash, set and sorted set, EXPIRE per list, hash, set,
- * sorted set or other key with a time.
+ * ratio; after replay `live` is recounted from the model. Snapshot
+ * records: PUSH records of up to SNAP_BATCH values per list, SET per
+ * string, HSET / SADD / ZADD records of up to SNAP_BATCH items per hash,
+ * set and sorted set, EXPIRE per list, hash, set, sorted set or other key
+ * with a time.
+ *
+ * Compaction is incremental (docs/formats-journal.md, "Incremental
+ * compaction"): kvs_maintain opens keys.journal.tmp (jrnl_snap_begin);
+ * kvs_snap_step writes the snapshot records of the next keys of the
+ * owner's scan (sink scan_next), a bounded piece per loop turn, each key
+ * replacing what the new file holds for it: a DEL record first for a list,
+ * hash, set or sorted set (a SET replaces by itself; a key of another type
+ * gets EXPIRE with its time or 0). Every change logged meanwhile goes to
+ * the journal and is copied into the new file after the snapshot records
+ * written so far, except RENAME and COPY, which the new file gets as their
+ * result (RENAME: DEL src; both: dst's whole value as replacing records;
+ * emit_two_key), since src may not have been written there yet. So each
+ * key's last snapshot records carry its value at the time they were
+ * written and every later change follows them; changes copied before them
+ * act on a partial or missing key, which replay tolerates (skips what does
+ * not apply), and are then replaced. The scan visits every key present
+ * from its start to its end at least once (map_scan_*: deletions, growth).
+ * Once it is done, the next idle call commits: fsync, rename over the
+ * journal (the commit point), directory fsync. Recovery rule: as for any
+ * journal; a crash before the rename leaves the complete old journal and
+ * a .tmp that the open deletes. A cut (kvs_replay after a storage
+ * failure) or close abandons the .tmp.
  * Loop thread only.
  */
 #include "broker/kv_store.h"
@@ -129,7 +151,8 @@ struct kvs {
 	uint64_t live;
 	int replaying;
 	int snapping;   /* an incremental compaction runs (jrnl_snap_*) */
-	int scan_done;  /* its scan visited every key: commit when idle */
+	int scan_done;  /* its scan visited every key */
+	int synced;     /* ... and the new file is synced that far: commit when idle */
 	uint64_t nsnap; /* keys written by the scan so far */
 };
 
@@ -924,7 +947,7 @@ static void end_scan(kvs_t *st)
 {
 	if (st->snapping)
 		st->sink.scan_end(st->sink.arg);
-	st->snapping = st->scan_done = 0;
+	st->snapping = st->scan_done = st->synced = 0;
 	st->nsnap = 0;
 }
 
@@ -935,7 +958,7 @@ int kvs_snapping(const kvs_t *st)
 
 int kvs_snap_ready(const kvs_t *st)
 {
-	return st->snapping && st->scan_done;
+	return st->snapping && st->scan_done && st->synced;
 }
 
 int kvs_snap_step(kvs_t *st, int64_t budget_ns)
@@ -946,8 +969,12 @@ int kvs_snap_step(kvs_t *st, int64_t budget_ns)
 		end_scan(st);
 		return 0;
 	}
-	if (st->scan_done)
-		return 0;
+	if (st->scan_done) {
+		/* The commit waits for the background sync of the new file, so
+		 * that its own fsync has little left to write. */
+		st->synced = jrnl_snap_flush(st->j);
+		return st->synced ? 0 : 2;
+	}
 	snap_t sn = {st, st->j, 0, 1};
 	uint64_t live = st->live;
 	int64_t until = time_mono_ns() + budget_ns;
@@ -961,7 +988,7 @@ int kvs_snap_step(kvs_t *st, int64_t budget_ns)
 			break;
 	}
 	st->live = live;
-	return !st->scan_done;
+	return st->scan_done ? kvs_snap_step(st, 0) : 1;
 }
 
 int kvs_maintain(kvs_t *st)
@@ -973,13 +1000,15 @@ int kvs_maintain(kvs_t *st)
 			st->snapping = 1;
 			st->sink.scan_begin(st->sink.arg);
 		}
-	} else if (st->scan_done) {
+	} else if (kvs_snap_ready(st)) {
 		uint64_t n = st->nsnap;
+		int64_t t0 = time_mono_ns();
 		rc = jrnl_snap_active(st->j) ? jrnl_snap_commit(st->j) : 0;
 		end_scan(st);
 		if (rc == 0)
-			log_debug(st->log, "keys: incremental compaction wrote %llu keys",
-			          (unsigned long long)n);
+			log_info(st->log,
+			         "keys: incremental compaction wrote %llu keys; commit %.1f ms",
+			         (unsigned long long)n, (double)(time_mono_ns() - t0) / 1e6);
 		account(st);
 	}
 	if (rc < 0)

@@ -100,7 +100,9 @@ int kvs_replay(kvs_t *st);
  * Returns 0 or the error that abandoned the compaction. */
 int kvs_maintain(kvs_t *st);
 /* Writes snapshot pieces for about budget_ns; returns 1 while the scan
- * has more to do, 0 when it is done or no compaction runs. */
+ * has more to do, 2 while the finished snapshot waits for its background
+ * sync (call again a little later), 0 when it is ready to commit
+ * (kvs_maintain at the next idle moment) or no compaction runs. */
 int kvs_snap_step(kvs_t *st, int64_t budget_ns);
 int kvs_snapping(const kvs_t *st);
 int kvs_snap_ready(const kvs_t *st);

@@ -75,6 +75,14 @@
  * are answered with success right after the switch: the snapshot, fsynced
  * and renamed in, holds every record they covered. They fire before any
  * waiter on the new file, so jrnl_when_durable callbacks stay in order.
+ *
+ * Incremental compaction (jrnl_snap_*, for owners whose state is too large
+ * to write in one turn): the owner writes its snapshot into the .tmp a
+ * piece at a time while appends keep going to the journal and are copied
+ * into the .tmp as well (snap_buf, written at the end of the turn like
+ * wbuf, synced in the background every SNAP_SYNC_STEP); the commit is the
+ * same fsync, rename, directory fsync and switch as above (adopt). The
+ * journal stays the only file durability waits on until then.
  */
 #include "store/journal.h"
 
@@ -85,6 +93,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +140,7 @@ struct jrnl {
 	uint64_t snap_asked; /* background sync asked up to here */
 	buf_t snap_buf;      /* new-file records not yet written */
 	sync_file_t *snap_sf;
+	struct snap_cell *snap_cell;
 };
 
 static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
@@ -423,6 +433,24 @@ int jrnl_cut(jrnl_t *j, uint64_t pos)
 
 /* --- compaction ---------------------------------------------------------- */
 
+static void *closer(void *arg)
+{
+	close((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* Closes the last descriptor of the replaced journal on a short-lived
+ * thread: that close frees the file's blocks, which took 65 ms on the loop
+ * thread for a 100 MiB keys journal (ext4). Inline if no thread can be had. */
+static void close_later(int fd)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, closer, (void *)(intptr_t)fd) == 0)
+		pthread_detach(t);
+	else
+		close(fd);
+}
+
 /* The new file tfd (new_pos bytes written), fsynced and renamed over the
  * journal, becomes the journal; old_fd, old_pos: the old file and what it
  * had written. */
@@ -434,6 +462,7 @@ static int adopt(jrnl_t *j, int old_fd, int tfd, uint64_t new_pos, uint64_t old_
 	/* Committed: from here on the new file is the journal. */
 	int drc = sio_fsync_dir(j->io, j->dir);
 	sync_file_t *nsf = sync_file_new(j->syncer, tfd, j->opts.fsync, j->path);
+	int last = dup(old_fd);
 	sio_close(j->io, old_fd);
 	j->garbage = 0;
 	j->alloc_end = j->file_pos;
@@ -461,6 +490,8 @@ static int adopt(jrnl_t *j, int old_fd, int tfd, uint64_t new_pos, uint64_t old_
 	}
 	log_info(j->log, "journal %s: compacted %llu -> %llu bytes", j->path,
 	         (unsigned long long)old_size, (unsigned long long)j->file_pos);
+	if (last >= 0)
+		close_later(last);
 	if (!j->err && j->watch.rebased)
 		j->watch.rebased(j->watch.arg);
 	return j->err;
@@ -545,10 +576,47 @@ int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 
 /* --- incremental compaction ---------------------------------------------- */
 
-static void snap_noop(void *arg, int status)
+/* Where the syncer's callbacks for the new file report how far it is
+ * synced: shared with them, since they may fire after the compaction was
+ * abandoned and even after the journal was closed (journal NULL then). */
+typedef struct snap_cell {
+	jrnl_t *j;
+	int refs; /* callbacks pending */
+	uint64_t synced;
+} snap_cell_t;
+
+typedef struct snap_wait {
+	snap_cell_t *cell;
+	uint64_t pos;
+} snap_wait_t;
+
+static void snap_synced(void *arg, int status)
 {
-	(void)arg;
-	(void)status;
+	snap_wait_t *w = arg;
+	snap_cell_t *c = w->cell;
+	if (c->j && status == 0 && w->pos > c->synced)
+		c->synced = w->pos;
+	else if (c->j && status && !c->j->snap_err)
+		c->j->snap_err = status;
+	if (--c->refs == 0 && !c->j)
+		free(c);
+	free(w);
+}
+
+/* Asks the syncer to sync the new file up to what was written. */
+static void snap_ask_sync(jrnl_t *j)
+{
+	if (!j->snap_sf || j->snap_asked == j->snap_pos)
+		return;
+	snap_wait_t *w = malloc(sizeof *w);
+	if (!w)
+		abort();
+	w->cell = j->snap_cell;
+	w->pos = j->snap_pos;
+	j->snap_cell->refs++;
+	sync_file_written(j->snap_sf, j->snap_pos);
+	sync_file_when_durable(j->snap_sf, j->snap_pos, snap_synced, w);
+	j->snap_asked = j->snap_pos;
 }
 
 /* Writes the new file's pending records and asks the syncer to sync them
@@ -568,11 +636,8 @@ static void snap_write(jrnl_t *j)
 		j->snap_err = rc;
 		return;
 	}
-	if (j->snap_sf && j->snap_pos >= j->snap_asked + SNAP_SYNC_STEP) {
-		sync_file_written(j->snap_sf, j->snap_pos);
-		sync_file_when_durable(j->snap_sf, j->snap_pos, snap_noop, NULL);
-		j->snap_asked = j->snap_pos;
-	}
+	if (j->snap_pos >= j->snap_asked + SNAP_SYNC_STEP)
+		snap_ask_sync(j);
 }
 
 /* Writes the new file's buffer now if it is large, else at the turn's end. */
@@ -601,6 +666,10 @@ int jrnl_snap_begin(jrnl_t *j)
 		return tfd;
 	fsync_policy_t always = {.mode = FSYNC_ALWAYS};
 	j->snap_sf = sync_file_new(j->syncer, tfd, always, j->tmp_path);
+	j->snap_cell = calloc(1, sizeof *j->snap_cell);
+	if (!j->snap_cell)
+		abort();
+	j->snap_cell->j = j;
 	j->snap_fd = tfd;
 	j->snap_err = 0;
 	j->snap_mirror = 1;
@@ -639,6 +708,10 @@ static void snap_close(jrnl_t *j, int unlink_tmp)
 	if (j->snap_sf)
 		sync_file_release(j->snap_sf);
 	j->snap_sf = NULL;
+	j->snap_cell->j = NULL;
+	if (j->snap_cell->refs == 0)
+		free(j->snap_cell);
+	j->snap_cell = NULL;
 	if (unlink_tmp) {
 		sio_close(j->io, j->snap_fd);
 		(void)sio_unlink(j->io, j->tmp_path);
@@ -652,6 +725,15 @@ void jrnl_snap_abort(jrnl_t *j)
 		return;
 	log_info(j->log, "journal %s: incremental compaction abandoned", j->path);
 	snap_close(j, 1);
+}
+
+int jrnl_snap_flush(jrnl_t *j)
+{
+	if (j->snap_fd < 0)
+		return 0;
+	snap_write(j);
+	snap_ask_sync(j);
+	return j->snap_cell->synced >= j->snap_asked;
 }
 
 int jrnl_snap_commit(jrnl_t *j)

@@ -123,7 +123,7 @@ int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg);
  * (jrnl_snap_mirror). The owner's records must make the new file replay to
  * its model whatever order the copies and snapshot pieces came in (see
  * kv_store.c). jrnl_snap_commit writes and fsyncs the new file (synced in
- * the background as it grew), renames it over the journal and fsyncs the
+ * the background as it grew, and to its end with jrnl_snap_flush), renames it over the journal and fsyncs the
  * directory, answering the old file's waiters: the rename is the commit
  * point, and a crash before it leaves the old journal (the .tmp is
  * deleted on open). jrnl_cut and jrnl_close abandon it; so does a failed
@@ -132,6 +132,10 @@ int jrnl_snap_begin(jrnl_t *j);
 int jrnl_snap_active(const jrnl_t *j);
 void jrnl_snap_mirror(jrnl_t *j, int on);
 int jrnl_snap_append(jrnl_t *j, uint8_t type, const void *payload, size_t len);
+/* Writes the new file and asks the syncer (its helper thread) to sync it;
+ * 1 once what was written at the last call is synced: the commit's own
+ * fsync then covers only what was appended since. */
+int jrnl_snap_flush(jrnl_t *j);
 int jrnl_snap_commit(jrnl_t *j);
 void jrnl_snap_abort(jrnl_t *j);
 
