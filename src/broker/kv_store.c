@@ -141,6 +141,9 @@ _Static_assert((int)R_HSET == (int)KVS_R_HSET && (int)R_ZREM == (int)KVS_R_ZREM,
                "item record numbers");
 
 #define SNAP_BATCH 1024
+/* What a compaction may write and sync in the call that starts it. */
+#define INLINE_NS 1000000
+#define INLINE_BYTES (4u * 1024 * 1024)
 #define REC_SPLIT (1024 * 1024) /* a PUSH record is split past this */
 
 struct kvs {
@@ -999,8 +1002,16 @@ int kvs_maintain(kvs_t *st)
 		if (rc == 0) {
 			st->snapping = 1;
 			st->sink.scan_begin(st->sink.arg);
+			/* A small keyspace is written and committed at once, as
+			 * one piece would: nothing is gained by waiting, and the
+			 * changes copied meanwhile would only make the new file
+			 * bigger. */
+			kvs_snap_step(st, INLINE_NS);
+			if (st->scan_done && jrnl_snap_size(st->j) <= INLINE_BYTES)
+				st->synced = 1;
 		}
-	} else if (kvs_snap_ready(st)) {
+	}
+	if (rc == 0 && kvs_snap_ready(st)) {
 		uint64_t n = st->nsnap;
 		int64_t t0 = time_mono_ns();
 		rc = jrnl_snap_active(st->j) ? jrnl_snap_commit(st->j) : 0;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+_Static_assert(sizeof(map_slot_t) == 24, "a slot is 24 bytes (see map.h)");
+
 uint64_t map_hash(uint64_t seed, const void *key, size_t klen)
 {
 	/* FNV-1a over 8-byte words mixed with a seed, finished by a
@@ -49,7 +51,7 @@ void map_deinit(map_t *m)
 	m->cap = m->n = 0;
 }
 
-static size_t find(const map_t *m, const void *key, size_t klen, uint64_t h)
+static size_t find(const map_t *m, const void *key, size_t klen, uint32_t h)
 {
 	size_t mask = m->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -104,7 +106,7 @@ void *map_get(const map_t *m, const void *key, size_t klen)
 {
 	if (!m->n)
 		return NULL;
-	uint64_t h = map_hash(m->seed, key, klen);
+	uint32_t h = (uint32_t)map_hash(m->seed, key, klen);
 	const map_slot_t *s = &m->slots[find(m, key, klen, h)];
 	return s->key ? s->val : NULL;
 }
@@ -113,7 +115,9 @@ void *map_put(map_t *m, const void *key, size_t klen, void *val)
 {
 	if ((m->n + 1) * 4 > m->cap * 3)
 		grow(m);
-	uint64_t h = map_hash(m->seed, key, klen);
+	if (klen > UINT32_MAX)
+		abort();
+	uint32_t h = (uint32_t)map_hash(m->seed, key, klen);
 	map_slot_t *s = &m->slots[find(m, key, klen, h)];
 	if (s->key) {
 		void *old = s->val;
@@ -125,7 +129,7 @@ void *map_put(map_t *m, const void *key, size_t klen, void *val)
 		abort();
 	memcpy(s->key, key, klen);
 	s->key[klen] = 0;
-	s->klen = klen;
+	s->klen = (uint32_t)klen;
 	s->hash = h;
 	s->val = val;
 	m->n++;
@@ -141,10 +145,11 @@ static void scan_late(map_scan_t *sc, const map_slot_t *s)
 		if (!sc->late)
 			abort();
 	}
-	char *c = malloc(sizeof(size_t) + s->klen);
+	size_t klen = s->klen;
+	char *c = malloc(sizeof(size_t) + klen);
 	if (!c)
 		abort();
-	memcpy(c, &s->klen, sizeof(size_t));
+	memcpy(c, &klen, sizeof(size_t));
 	memcpy(c + sizeof(size_t), s->key, s->klen);
 	sc->late[sc->nlate++] = c;
 }
@@ -153,7 +158,7 @@ void *map_del(map_t *m, const void *key, size_t klen)
 {
 	if (!m->n)
 		return NULL;
-	uint64_t h = map_hash(m->seed, key, klen);
+	uint32_t h = (uint32_t)map_hash(m->seed, key, klen);
 	size_t i = find(m, key, klen, h), mask = m->cap - 1;
 	if (!m->slots[i].key)
 		return NULL;

@@ -14,11 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 24 bytes: a map is about twice its key count in slots, and the keyspace
+ * has two maps per key with a time (issue 18: memory per key). The low 32
+ * bits of the hash are enough to place a key in any table this size and
+ * to skip most key comparisons; keys are at most proto-max-bulk-len. */
 typedef struct map_slot {
 	char *key; /* NUL-terminated copy; NULL marks an empty slot */
-	size_t klen;
-	uint64_t hash;
 	void *val;
+	uint32_t hash; /* low bits of map_hash */
+	uint32_t klen;
 } map_slot_t;
 
 typedef struct map_scan map_scan_t;

@@ -727,6 +727,11 @@ void jrnl_snap_abort(jrnl_t *j)
 	snap_close(j, 1);
 }
 
+uint64_t jrnl_snap_size(const jrnl_t *j)
+{
+	return j->snap_fd < 0 ? 0 : j->snap_pos + buf_len(&j->snap_buf);
+}
+
 int jrnl_snap_flush(jrnl_t *j)
 {
 	if (j->snap_fd < 0)

@@ -136,6 +136,8 @@ int jrnl_snap_append(jrnl_t *j, uint8_t type, const void *payload, size_t len);
  * 1 once what was written at the last call is synced: the commit's own
  * fsync then covers only what was appended since. */
 int jrnl_snap_flush(jrnl_t *j);
+/* Bytes of the new file so far (0 when no incremental compaction runs). */
+uint64_t jrnl_snap_size(const jrnl_t *j);
 int jrnl_snap_commit(jrnl_t *j);
 void jrnl_snap_abort(jrnl_t *j);
 
