@@ -90,7 +90,9 @@
  * act on a partial or missing key, which replay tolerates (skips what does
  * not apply), and are then replaced. The scan visits every key present
  * from its start to its end at least once (map_scan_*: deletions, growth).
- * Once it is done, the next idle call commits: fsync, rename over the
+ * A snapshot that fits in the first step (INLINE_NS, INLINE_BYTES) is
+ * committed at once. Otherwise, once the scan is done and the new file's
+ * background sync caught up, the next idle call commits: fsync, rename over the
  * journal (the commit point), directory fsync. Recovery rule: as for any
  * journal; a crash before the rename leaves the complete old journal and
  * a .tmp that the open deletes. A cut (kvs_replay after a storage
