@@ -762,8 +762,11 @@ static void maintain(keyspace_t *ks)
 {
 	if (!dur_idle(ks->dur) || ks->closing)
 		return;
-	if (compact_due(ks, ks->kj, ks->kj_failed_at))
+	if (kvs_snap_ready(ks->kv) ||
+	    (!kvs_snapping(ks->kv) && compact_due(ks, ks->kj, ks->kj_failed_at)))
 		ks->kj_failed_at = kvs_maintain(ks->kv) < 0 ? jrnl_size(ks->kj) : 0;
+	if (kvs_snapping(ks->kv) && !kvs_snap_ready(ks->kv) && !loop_timer_armed(&ks->snap_timer))
+		loop_timer_start(ks->loop, &ks->snap_timer, 0);
 	if (!ks->nflush && compact_due(ks, ks->sj, ks->sj_failed_at)) {
 		int rc = sstore_maintain(ks->ss);
 		ks->sj_failed_at = rc < 0 ? jrnl_size(ks->sj) : 0;
@@ -790,6 +793,22 @@ static void turn_task(loop_t *loop, loop_task_t *t)
 	release_late(ks);
 	settle_logs(ks);
 	maintain(ks);
+}
+
+/* The keys journal's compaction writes its snapshot a piece per loop
+ * turn (SNAP_STEP_NS of work), so a client waits at most about that for
+ * it whatever the keyspace's size; the commit waits for an idle domain. */
+#define SNAP_STEP_NS 1000000
+#define SNAP_SYNC_POLL_MS 2 /* while the finished snapshot is being synced */
+
+static void snap_tick(loop_t *loop, loop_timer_t *t)
+{
+	keyspace_t *ks = t->arg;
+	int more = kvs_snap_step(ks->kv, SNAP_STEP_NS);
+	if (more)
+		loop_timer_start(loop, t, more == 1 ? 0 : SNAP_SYNC_POLL_MS);
+	else
+		maintain(ks);
 }
 
 static void on_idle(void *arg)
@@ -933,11 +952,18 @@ static void kv_del(void *arg, const char *key, size_t klen)
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	if (o && o->type != KS_STREAM)
 		sink_drop(ks, key, klen);
+	else if (!o)
+		ks_exp_set(ks, key, klen, 0);
 }
 
 static void kv_expire(void *arg, const char *key, size_t klen, int64_t at)
 {
-	ks_exp_set(arg, key, klen, at);
+	keyspace_t *ks = arg;
+	/* A compaction's new file may carry a copy of an EXPIRE before the
+	 * key's own snapshot (kv_store.c): no time without a key. */
+	if (!map_get(&ks->keys, key, klen))
+		return;
+	ks_exp_set(ks, key, klen, at);
 }
 
 static void kv_rename(void *arg, const char *src, size_t slen, const char *dst, size_t dlen)
@@ -955,6 +981,17 @@ static void kv_rename(void *arg, const char *src, size_t slen, const char *dst, 
 	ks_exp_set(ks, dst, dlen, at);
 }
 
+static void each_one(keyspace_t *ks, const char *k, size_t kl, ks_obj_t *o, kvs_each_fn fn,
+                     void *farg, int always)
+{
+	int64_t at = ks_exp_get(ks, k, kl);
+	int kind = types[o->type].kind;
+	if (kind != KVS_OTHER)
+		fn(farg, k, kl, kind, o->ptr, at);
+	else if (at || always)
+		fn(farg, k, kl, KVS_OTHER, NULL, at);
+}
+
 static void kv_each(void *arg, kvs_each_fn fn, void *farg)
 {
 	keyspace_t *ks = arg;
@@ -962,15 +999,45 @@ static void kv_each(void *arg, kvs_each_fn fn, void *farg)
 	const char *k;
 	size_t kl;
 	void *v;
-	while (map_next(&ks->keys, &it, &k, &kl, &v)) {
-		ks_obj_t *o = v;
-		int64_t at = ks_exp_get(ks, k, kl);
-		int kind = types[o->type].kind;
-		if (kind != KVS_OTHER)
-			fn(farg, k, kl, kind, o->ptr, at);
-		else if (at)
-			fn(farg, k, kl, KVS_OTHER, NULL, at);
-	}
+	while (map_next(&ks->keys, &it, &k, &kl, &v))
+		each_one(ks, k, kl, v, fn, farg, 0);
+}
+
+static void kv_scan_begin(void *arg)
+{
+	keyspace_t *ks = arg;
+	memset(&ks->snap_scan, 0, sizeof ks->snap_scan);
+	map_scan_begin(&ks->keys, &ks->snap_scan);
+}
+
+static int kv_scan_next(void *arg, kvs_each_fn fn, void *farg)
+{
+	keyspace_t *ks = arg;
+	const char *k;
+	size_t kl;
+	void *v;
+	if (!map_scan_next(&ks->keys, &k, &kl, &v))
+		return 0;
+	each_one(ks, k, kl, v, fn, farg, 0);
+	return 1;
+}
+
+static void kv_scan_end(void *arg)
+{
+	keyspace_t *ks = arg;
+	map_scan_end(&ks->keys, &ks->snap_scan);
+	if (loop_timer_armed(&ks->snap_timer))
+		loop_timer_stop(ks->loop, &ks->snap_timer);
+}
+
+static int kv_one(void *arg, const char *key, size_t klen, kvs_each_fn fn, void *farg)
+{
+	keyspace_t *ks = arg;
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (!o)
+		return 0;
+	each_one(ks, key, klen, o, fn, farg, 1);
+	return 1;
 }
 
 /* The value of type t at key for replay, created when asked. */
@@ -1272,6 +1339,7 @@ int ks_open(keyspace_t **out, broker_t *b)
 	ks->ps = ps_new();
 	loop_task_init(&ks->turn_task, turn_task, ks);
 	loop_timer_init(&ks->expire_timer, expire_tick, ks);
+	loop_timer_init(&ks->snap_timer, snap_tick, ks);
 	dur_hooks_t hooks = {reload, on_idle, ks};
 	ks->dur = dur_new(b->loop, b->log, "keyspace", b->cfg->fsync, &hooks);
 	/* Streams first: the keys journal's records on a key defer to a
@@ -1295,6 +1363,10 @@ int ks_open(keyspace_t **out, broker_t *b)
 	    .zset = kv_zset,
 	    .copy = kv_copy,
 	    .each = kv_each,
+	    .scan_begin = kv_scan_begin,
+	    .scan_next = kv_scan_next,
+	    .scan_end = kv_scan_end,
+	    .one = kv_one,
 	    .flush = kv_flush,
 	    .failed = on_store_failed,
 	    .enc = &ks->enc,
@@ -1332,6 +1404,8 @@ void ks_close(keyspace_t *ks)
 	memset(&ks->hooks, 0, sizeof ks->hooks);
 	if (loop_timer_armed(&ks->expire_timer))
 		loop_timer_stop(ks->loop, &ks->expire_timer);
+	if (loop_timer_armed(&ks->snap_timer))
+		loop_timer_stop(ks->loop, &ks->snap_timer);
 	loop_task_cancel(ks->loop, &ks->turn_task);
 	write_pending(ks);
 	release_late(ks);

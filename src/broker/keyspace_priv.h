@@ -41,6 +41,8 @@ struct keyspace {
 	map_t expires; /* key → (void *)(uintptr_t)absolute wall ms */
 	size_t expire_cursor;
 	loop_timer_t expire_timer;
+	loop_timer_t snap_timer; /* steps of the keys journal's compaction */
+	map_scan_t snap_scan;    /* its scan of keys */
 	uint64_t expired_keys;
 	uint64_t dropped;   /* keys dropped since memory was last given back */
 	int64_t trimmed_at; /* monotonic ms of that */

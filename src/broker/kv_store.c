@@ -68,11 +68,35 @@
  * Garbage: `live` estimates what a snapshot would hold (kvs_cost per
  * value); whatever the file holds beyond that is reported as garbage, so a
  * queue that pushes and pops compacts once the dead history passes the
- * ratio; after replay `live` is recounted from the model. Compaction
- * snapshot: PUSH records of up to SNAP_BATCH values per
- * list, SET per string, HSET / SADD / ZADD records of up to SNAP_BATCH
- * items per hash, set and sorted set, EXPIRE per list, hash, set,
- * sorted set or other key with a time.
+ * ratio; after replay `live` is recounted from the model. Snapshot
+ * records: PUSH records of up to SNAP_BATCH values per list, SET per
+ * string, HSET / SADD / ZADD records of up to SNAP_BATCH items per hash,
+ * set and sorted set, EXPIRE per list, hash, set, sorted set or other key
+ * with a time.
+ *
+ * Compaction is incremental (docs/formats-journal.md, "Incremental
+ * compaction"): kvs_maintain opens keys.journal.tmp (jrnl_snap_begin);
+ * kvs_snap_step writes the snapshot records of the next keys of the
+ * owner's scan (sink scan_next), a bounded piece per loop turn, each key
+ * replacing what the new file holds for it: a DEL record first for a list,
+ * hash, set or sorted set (a SET replaces by itself; a key of another type
+ * gets EXPIRE with its time or 0). Every change logged meanwhile goes to
+ * the journal and is copied into the new file after the snapshot records
+ * written so far, except RENAME and COPY, which the new file gets as their
+ * result (RENAME: DEL src; both: dst's whole value as replacing records;
+ * emit_two_key), since src may not have been written there yet. So each
+ * key's last snapshot records carry its value at the time they were
+ * written and every later change follows them; changes copied before them
+ * act on a partial or missing key, which replay tolerates (skips what does
+ * not apply), and are then replaced. The scan visits every key present
+ * from its start to its end at least once (map_scan_*: deletions, growth).
+ * A snapshot that fits in the first step (INLINE_NS, INLINE_BYTES) is
+ * committed at once. Otherwise, once the scan is done and the new file's
+ * background sync caught up, the next idle call commits: fsync, rename over the
+ * journal (the commit point), directory fsync. Recovery rule: as for any
+ * journal; a crash before the rename leaves the complete old journal and
+ * a .tmp that the open deletes. A cut (kvs_replay after a storage
+ * failure) or close abandons the .tmp.
  * Loop thread only.
  */
 #include "broker/kv_store.h"
@@ -84,6 +108,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/rd.h"
+#include "core/time.h"
 #include "store/journal.h"
 #include "store/sio.h"
 
@@ -118,6 +143,9 @@ _Static_assert((int)R_HSET == (int)KVS_R_HSET && (int)R_ZREM == (int)KVS_R_ZREM,
                "item record numbers");
 
 #define SNAP_BATCH 1024
+/* What a compaction may write and sync in the call that starts it. */
+#define INLINE_NS 1000000
+#define INLINE_BYTES (4u * 1024 * 1024)
 #define REC_SPLIT (1024 * 1024) /* a PUSH record is split past this */
 
 struct kvs {
@@ -127,6 +155,10 @@ struct kvs {
 	buf_t tmp;
 	uint64_t live;
 	int replaying;
+	int snapping;   /* an incremental compaction runs (jrnl_snap_*) */
+	int scan_done;  /* its scan visited every key */
+	int synced;     /* ... and the new file is synced that far: commit when idle */
+	uint64_t nsnap; /* keys written by the scan so far */
 };
 
 static void put_str(buf_t *b, const void *p, size_t n)
@@ -169,6 +201,31 @@ static buf_t *begin(kvs_t *st, const char *key, size_t klen)
 static void sub_live(kvs_t *st, uint64_t freed)
 {
 	st->live = st->live > freed ? st->live - freed : 0;
+}
+
+static void snap_key_now(kvs_t *st, const char *key, size_t klen);
+
+/* RENAME and COPY: the record goes to the journal, but an incremental
+ * compaction's new file gets the result instead (src deleted for RENAME,
+ * dst's whole value): there src may not have been written yet, and a copy
+ * of the record would then move nothing into a dst the scan has passed. */
+static void emit_two_key(kvs_t *st, uint8_t type, const char *src, size_t slen, const char *dst,
+                         size_t dlen)
+{
+	if (!st->snapping) {
+		emit(st, type);
+		return;
+	}
+	jrnl_snap_mirror(st->j, 0);
+	emit(st, type);
+	jrnl_snap_mirror(st->j, 1);
+	if (src) {
+		begin(st, src, slen);
+		int rc = jrnl_snap_append(st->j, R_DEL, buf_data(&st->tmp), buf_len(&st->tmp));
+		(void)rc; /* a failed new file is abandoned at its commit */
+		buf_reset(&st->tmp);
+	}
+	snap_key_now(st, dst, dlen);
 }
 
 /* --- logging ------------------------------------------------------------------ */
@@ -312,7 +369,7 @@ void kvs_log_rename(kvs_t *st, const char *src, size_t slen, const char *dst, si
 	if (!st)
 		return;
 	put_str(begin(st, src, slen), dst, dlen);
-	emit(st, R_RENAME);
+	emit_two_key(st, R_RENAME, src, slen, dst, dlen);
 	sub_live(st, freed);
 	account(st);
 }
@@ -393,7 +450,7 @@ void kvs_log_copy(kvs_t *st, const char *src, size_t slen, const char *dst, size
 	if (!st)
 		return;
 	put_str(begin(st, src, slen), dst, dlen);
-	emit(st, R_COPY);
+	emit_two_key(st, R_COPY, NULL, 0, dst, dlen);
 	st->live += added;
 	sub_live(st, freed);
 	account(st);
@@ -649,12 +706,14 @@ typedef struct snap {
 	kvs_t *st;
 	jrnl_t *j;
 	int rc;
+	int incr; /* into an incremental compaction's new file (replacing) */
 } snap_t;
 
 static void snap_emit(snap_t *sn, uint8_t type)
 {
 	buf_t *b = &sn->st->tmp;
-	int rc = jrnl_append(sn->j, type, buf_data(b), buf_len(b));
+	int rc = sn->incr ? jrnl_snap_append(sn->j, type, buf_data(b), buf_len(b))
+	                  : jrnl_append(sn->j, type, buf_data(b), buf_len(b));
 	if (rc < 0 && !sn->rc)
 		sn->rc = rc;
 	buf_reset(b);
@@ -737,6 +796,12 @@ static void snap_one(void *farg, const char *key, size_t klen, int kind, const v
 {
 	snap_t *sn = farg;
 	kvs_t *st = sn->st;
+	if (sn->incr && kind != KVS_STRING && kind != KVS_OTHER) {
+		/* Replaces what the new file holds for the key: copies of
+		 * changes made before the scan reached it. */
+		begin(st, key, klen);
+		snap_emit(sn, R_DEL);
+	}
 	if (kind == KVS_LIST) {
 		const qlist_t *l = val;
 		qlist_iter_t it;
@@ -768,19 +833,10 @@ static void snap_one(void *farg, const char *key, size_t klen, int kind, const v
 	} else if (kind == KVS_HASH || kind == KVS_SET || kind == KVS_ZSET) {
 		snap_items(sn, kind, key, klen, val);
 	}
-	if (expire_at) {
+	if (expire_at || (sn->incr && kind == KVS_OTHER)) {
 		buf_put_be64(begin(st, key, klen), (uint64_t)expire_at);
 		snap_emit(sn, R_EXPIRE);
 	}
-}
-
-static int snapshot(void *arg, jrnl_t *j)
-{
-	kvs_t *st = arg;
-	snap_t sn = {st, j, 0};
-	st->live = 0;
-	st->sink.each(st->sink.arg, snap_one, &sn);
-	return sn.rc;
 }
 
 static void count_live(void *farg, const char *key, size_t klen, int kind, const void *val,
@@ -802,6 +858,8 @@ static void count_live(void *farg, const char *key, size_t klen, int kind, const
 		st->live += ((const zset_t *)val)->bytes;
 	}
 }
+
+static void end_scan(kvs_t *st);
 
 /* --- lifecycle ------------------------------------------------------------------ */
 
@@ -851,6 +909,8 @@ jrnl_t *kvs_jrnl(kvs_t *st)
 
 int kvs_replay(kvs_t *st)
 {
+	jrnl_snap_abort(st->j);
+	end_scan(st);
 	st->live = 0;
 	st->replaying = 1;
 	int rc = jrnl_replay(st->j, replay, st);
@@ -865,14 +925,105 @@ void kvs_close(kvs_t *st)
 {
 	if (!st)
 		return;
+	end_scan(st);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);
 }
 
+/* --- incremental compaction ------------------------------------------------------ */
+
+/* Writes key's current value (or nothing if it is gone) into the new file
+ * as a replacing snapshot. The live estimate is the model's, not the
+ * snapshot's: it is kept as it is. */
+static void snap_key_now(kvs_t *st, const char *key, size_t klen)
+{
+	snap_t sn = {st, st->j, 0, 1};
+	uint64_t live = st->live;
+	int found = st->sink.one(st->sink.arg, key, klen, snap_one, &sn);
+	st->live = live;
+	if (!found) {
+		begin(st, key, klen);
+		snap_emit(&sn, R_DEL);
+	}
+}
+
+static void end_scan(kvs_t *st)
+{
+	if (st->snapping)
+		st->sink.scan_end(st->sink.arg);
+	st->snapping = st->scan_done = st->synced = 0;
+	st->nsnap = 0;
+}
+
+int kvs_snapping(const kvs_t *st)
+{
+	return st->snapping;
+}
+
+int kvs_snap_ready(const kvs_t *st)
+{
+	return st->snapping && st->scan_done && st->synced;
+}
+
+int kvs_snap_step(kvs_t *st, int64_t budget_ns)
+{
+	if (!st->snapping)
+		return 0;
+	if (!jrnl_snap_active(st->j)) { /* abandoned by a cut */
+		end_scan(st);
+		return 0;
+	}
+	if (st->scan_done) {
+		/* The commit waits for the background sync of the new file, so
+		 * that its own fsync has little left to write. */
+		st->synced = jrnl_snap_flush(st->j);
+		return st->synced ? 0 : 2;
+	}
+	snap_t sn = {st, st->j, 0, 1};
+	uint64_t live = st->live;
+	int64_t until = time_mono_ns() + budget_ns;
+	for (int n = 1;; n++) {
+		if (!st->sink.scan_next(st->sink.arg, snap_one, &sn)) {
+			st->scan_done = 1;
+			break;
+		}
+		st->nsnap++;
+		if (n % 32 == 0 && time_mono_ns() >= until)
+			break;
+	}
+	st->live = live;
+	return st->scan_done ? kvs_snap_step(st, 0) : 1;
+}
+
 int kvs_maintain(kvs_t *st)
 {
-	int rc = jrnl_maybe_compact(st->j, snapshot, st);
+	int rc = 0;
+	if (!st->snapping) {
+		rc = jrnl_snap_begin(st->j);
+		if (rc == 0) {
+			st->snapping = 1;
+			st->sink.scan_begin(st->sink.arg);
+			/* A small keyspace is written and committed at once, as
+			 * one piece would: nothing is gained by waiting, and the
+			 * changes copied meanwhile would only make the new file
+			 * bigger. */
+			kvs_snap_step(st, INLINE_NS);
+			if (st->scan_done && jrnl_snap_size(st->j) <= INLINE_BYTES)
+				st->synced = 1;
+		}
+	}
+	if (rc == 0 && kvs_snap_ready(st)) {
+		uint64_t n = st->nsnap;
+		int64_t t0 = time_mono_ns();
+		rc = jrnl_snap_active(st->j) ? jrnl_snap_commit(st->j) : 0;
+		end_scan(st);
+		if (rc == 0)
+			log_info(st->log,
+			         "keys: incremental compaction wrote %llu keys; commit %.1f ms",
+			         (unsigned long long)n, (double)(time_mono_ns() - t0) / 1e6);
+		account(st);
+	}
 	if (rc < 0)
 		log_warn(st->log, "keys: journal compaction failed: %s", sl_strerror(rc));
 	return rc;

@@ -65,6 +65,16 @@ typedef struct kvs_sink {
 	/* Every list, string, hash, set and sorted set, and the expiry of
 	 * every other key, for snapshots. */
 	void (*each)(void *arg, kvs_each_fn fn, void *farg);
+	/* The incremental compaction's scan (map_scan semantics: every key
+	 * present from begin to end is visited at least once): scan_next
+	 * calls fn for the next key (as `each` would) and returns 1, or 0
+	 * when every key was visited. */
+	void (*scan_begin)(void *arg);
+	int (*scan_next)(void *arg, kvs_each_fn fn, void *farg);
+	void (*scan_end)(void *arg);
+	/* Calls fn for key as `each` would (for a key of another type too,
+	 * with its time or 0) and returns 1, or returns 0 if key is absent. */
+	int (*one)(void *arg, const char *key, size_t klen, kvs_each_fn fn, void *farg);
 	/* FLUSH: deletes every list and string key and every expiry time. */
 	void (*flush)(void *arg);
 	/* A log call failed after its space was reserved: the journal itself
@@ -82,10 +92,20 @@ jrnl_t *kvs_jrnl(kvs_t *st);
 /* Replays the journal again into the sink (after the owner dropped its
  * keys: the rebuild after a storage failure). */
 int kvs_replay(kvs_t *st);
-/* Compacts when enough of the journal is garbage. Only while the
- * keyspace's domain is idle and the model matches the journal. Returns 0
- * (compacted or not needed) or the error that abandoned it. */
+/* Compaction, incremental: the first call starts it (the owner calls
+ * this when enough of the journal is garbage), kvs_snap_step writes the
+ * snapshot a bounded piece at a time, and the call after the scan is done
+ * (kvs_snap_ready) commits the new file; in between it does nothing. Only
+ * while the keyspace's domain is idle and the model matches the journal.
+ * Returns 0 or the error that abandoned the compaction. */
 int kvs_maintain(kvs_t *st);
+/* Writes snapshot pieces for about budget_ns; returns 1 while the scan
+ * has more to do, 2 while the finished snapshot waits for its background
+ * sync (call again a little later), 0 when it is ready to commit
+ * (kvs_maintain at the next idle moment) or no compaction runs. */
+int kvs_snap_step(kvs_t *st, int64_t budget_ns);
+int kvs_snapping(const kvs_t *st);
+int kvs_snap_ready(const kvs_t *st);
 
 /* Journal bytes (frames included) one record naming a key of klen bytes
  * and carrying at most one more string of vlen bytes takes: what an owner

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+_Static_assert(sizeof(map_slot_t) == 24, "a slot is 24 bytes (see map.h)");
+
 uint64_t map_hash(uint64_t seed, const void *key, size_t klen)
 {
 	/* FNV-1a over 8-byte words mixed with a seed, finished by a
@@ -36,6 +38,7 @@ void map_init(map_t *m)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	m->slots = NULL;
 	m->cap = m->n = 0;
+	m->scan = NULL;
 	m->seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)m;
 }
 
@@ -48,7 +51,7 @@ void map_deinit(map_t *m)
 	m->cap = m->n = 0;
 }
 
-static size_t find(const map_t *m, const void *key, size_t klen, uint64_t h)
+static size_t find(const map_t *m, const void *key, size_t klen, uint32_t h)
 {
 	size_t mask = m->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -73,6 +76,11 @@ static void rehash(map_t *m, size_t cap)
 			m->slots[find(m, old[i].key, old[i].klen, old[i].hash)] = old[i];
 	}
 	free(old);
+	/* Every key may have moved: visit them all again (a growth halves
+	 * how often the next one comes, so a scan does at most about twice
+	 * the final number of keys). */
+	if (m->scan)
+		m->scan->pos = 0;
 }
 
 static void grow(map_t *m)
@@ -82,7 +90,7 @@ static void grow(map_t *m)
 
 int map_shrink(map_t *m)
 {
-	if (m->cap <= 16 || m->n * 8 >= m->cap)
+	if (m->cap <= 16 || m->n * 8 >= m->cap || m->scan)
 		return 0;
 	size_t cap = 0;
 	if (m->n) {
@@ -98,7 +106,7 @@ void *map_get(const map_t *m, const void *key, size_t klen)
 {
 	if (!m->n)
 		return NULL;
-	uint64_t h = map_hash(m->seed, key, klen);
+	uint32_t h = (uint32_t)map_hash(m->seed, key, klen);
 	const map_slot_t *s = &m->slots[find(m, key, klen, h)];
 	return s->key ? s->val : NULL;
 }
@@ -107,7 +115,9 @@ void *map_put(map_t *m, const void *key, size_t klen, void *val)
 {
 	if ((m->n + 1) * 4 > m->cap * 3)
 		grow(m);
-	uint64_t h = map_hash(m->seed, key, klen);
+	if (klen > UINT32_MAX)
+		abort();
+	uint32_t h = (uint32_t)map_hash(m->seed, key, klen);
 	map_slot_t *s = &m->slots[find(m, key, klen, h)];
 	if (s->key) {
 		void *old = s->val;
@@ -119,18 +129,36 @@ void *map_put(map_t *m, const void *key, size_t klen, void *val)
 		abort();
 	memcpy(s->key, key, klen);
 	s->key[klen] = 0;
-	s->klen = klen;
+	s->klen = (uint32_t)klen;
 	s->hash = h;
 	s->val = val;
 	m->n++;
 	return NULL;
 }
 
+/* A key moves from the scan's unvisited slots to its visited ones. */
+static void scan_late(map_scan_t *sc, const map_slot_t *s)
+{
+	if (sc->nlate == sc->late_cap) {
+		sc->late_cap = sc->late_cap ? sc->late_cap * 2 : 16;
+		sc->late = realloc(sc->late, sc->late_cap * sizeof *sc->late);
+		if (!sc->late)
+			abort();
+	}
+	size_t klen = s->klen;
+	char *c = malloc(sizeof(size_t) + klen);
+	if (!c)
+		abort();
+	memcpy(c, &klen, sizeof(size_t));
+	memcpy(c + sizeof(size_t), s->key, s->klen);
+	sc->late[sc->nlate++] = c;
+}
+
 void *map_del(map_t *m, const void *key, size_t klen)
 {
 	if (!m->n)
 		return NULL;
-	uint64_t h = map_hash(m->seed, key, klen);
+	uint32_t h = (uint32_t)map_hash(m->seed, key, klen);
 	size_t i = find(m, key, klen, h), mask = m->cap - 1;
 	if (!m->slots[i].key)
 		return NULL;
@@ -143,6 +171,8 @@ void *map_del(map_t *m, const void *key, size_t klen)
 		size_t home = m->slots[j].hash & mask;
 		int movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
 		if (movable) {
+			if (m->scan && j >= m->scan->pos && i < m->scan->pos)
+				scan_late(m->scan, &m->slots[j]);
 			m->slots[i] = m->slots[j];
 			m->slots[j].key = NULL;
 			i = j;
@@ -162,6 +192,58 @@ int map_next(const map_t *m, size_t *it, const char **key, size_t *klen, void **
 				*klen = s->klen;
 			if (val)
 				*val = s->val;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void map_scan_begin(map_t *m, map_scan_t *sc)
+{
+	m->scan = sc;
+}
+
+void map_scan_end(map_t *m, map_scan_t *sc)
+{
+	if (m->scan == sc)
+		m->scan = NULL;
+	for (size_t i = 0; i < sc->nlate; i++)
+		free(sc->late[i]);
+	free(sc->late);
+	free(sc->cur);
+	memset(sc, 0, sizeof *sc);
+}
+
+int map_scan_next(map_t *m, const char **key, size_t *klen, void **val)
+{
+	map_scan_t *sc = m->scan;
+	if (!sc)
+		return 0;
+	free(sc->cur);
+	sc->cur = NULL;
+	/* The late keys first, while they are few: each is looked up again
+	 * (it may have been deleted since it moved). */
+	while (sc->nlate) {
+		char *c = sc->late[--sc->nlate];
+		size_t kl;
+		memcpy(&kl, c, sizeof kl);
+		void *v = map_get(m, c + sizeof(size_t), kl);
+		if (!v) {
+			free(c);
+			continue;
+		}
+		sc->cur = c;
+		*key = c + sizeof(size_t);
+		*klen = kl;
+		*val = v;
+		return 1;
+	}
+	while (sc->pos < m->cap) {
+		const map_slot_t *s = &m->slots[sc->pos++];
+		if (s->key) {
+			*key = s->key;
+			*klen = s->klen;
+			*val = s->val;
 			return 1;
 		}
 	}

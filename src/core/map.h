@@ -14,19 +14,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 24 bytes: a map is about twice its key count in slots, and the keyspace
+ * has two maps per key with a time (issue 18: memory per key). The low 32
+ * bits of the hash are enough to place a key in any table this size and
+ * to skip most key comparisons; keys are at most proto-max-bulk-len. */
 typedef struct map_slot {
 	char *key; /* NUL-terminated copy; NULL marks an empty slot */
-	size_t klen;
-	uint64_t hash;
 	void *val;
+	uint32_t hash; /* low bits of map_hash */
+	uint32_t klen;
 } map_slot_t;
+
+typedef struct map_scan map_scan_t;
 
 typedef struct map {
 	map_slot_t *slots;
 	size_t cap; /* power of two, or 0 */
 	size_t n;
 	uint64_t seed;
+	map_scan_t *scan; /* the incremental scan in progress, or NULL */
 } map_t;
+
+/* An incremental scan (map_scan_next) that sees every key present from
+ * its start to its end at least once while the map changes between its
+ * steps: keys a deletion's backward shift moves from the unvisited slots
+ * to the visited ones are remembered (copied) and handed out later, a
+ * growth restarts the scan from slot 0, and map_shrink does nothing while
+ * a scan runs. A key may be seen more than once. The caller owns the
+ * struct; zero it before map_scan_begin. */
+struct map_scan {
+	size_t pos;  /* slots below pos were visited */
+	char **late; /* keys moved below pos, each [size_t len][bytes] */
+	size_t nlate, late_cap;
+	char *cur; /* the late key handed out last (freed on the next call) */
+};
 
 void map_init(map_t *m);
 /* Frees the keys and slots; the values are the caller's to free first. */
@@ -55,5 +76,12 @@ int map_shrink(map_t *m);
 int map_next(const map_t *m, size_t *it, const char **key, size_t *klen, void **val);
 
 uint64_t map_hash(uint64_t seed, const void *key, size_t klen);
+
+/* Starts (sc zeroed) and ends an incremental scan of m; one at a time. */
+void map_scan_begin(map_t *m, map_scan_t *sc);
+void map_scan_end(map_t *m, map_scan_t *sc);
+/* The next key of the scan (pointers valid until the map changes or the
+ * next call): 1, or 0 when every slot was visited. */
+int map_scan_next(map_t *m, const char **key, size_t *klen, void **val);
 
 #endif

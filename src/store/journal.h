@@ -115,6 +115,32 @@ void jrnl_garbage(jrnl_t *j, uint64_t bytes);
  * snapshot's write and fsync. */
 int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg);
 
+/* Incremental compaction: the owner writes its snapshot into a new file a
+ * bounded piece at a time (jrnl_snap_append), between its other work.
+ * Meanwhile every jrnl_append still goes to the journal (durability waits
+ * are the journal's alone) and is copied into the new file too, unless
+ * the owner turned the copy off for a record it writes differently there
+ * (jrnl_snap_mirror). The owner's records must make the new file replay to
+ * its model whatever order the copies and snapshot pieces came in (see
+ * kv_store.c). jrnl_snap_commit writes and fsyncs the new file (synced in
+ * the background as it grew, and to its end with jrnl_snap_flush), renames it over the journal and fsyncs the
+ * directory, answering the old file's waiters: the rename is the commit
+ * point, and a crash before it leaves the old journal (the .tmp is
+ * deleted on open). jrnl_cut and jrnl_close abandon it; so does a failed
+ * write of the new file (at its commit, which then returns the error). */
+int jrnl_snap_begin(jrnl_t *j);
+int jrnl_snap_active(const jrnl_t *j);
+void jrnl_snap_mirror(jrnl_t *j, int on);
+int jrnl_snap_append(jrnl_t *j, uint8_t type, const void *payload, size_t len);
+/* Writes the new file and asks the syncer (its helper thread) to sync it;
+ * 1 once what was written at the last call is synced: the commit's own
+ * fsync then covers only what was appended since. */
+int jrnl_snap_flush(jrnl_t *j);
+/* Bytes of the new file so far (0 when no incremental compaction runs). */
+uint64_t jrnl_snap_size(const jrnl_t *j);
+int jrnl_snap_commit(jrnl_t *j);
+void jrnl_snap_abort(jrnl_t *j);
+
 /* Size of the journal file (header and appends not yet written included)
  * and of its garbage, for stats and tests. */
 uint64_t jrnl_size(const jrnl_t *j);

@@ -113,3 +113,66 @@ TEST(map_shrink_after_mass_deletion)
 	CHECK(map_get(&m, "k1", 2) == &vals[1]);
 	map_deinit(&m);
 }
+
+/* An incremental scan while keys come and go between its steps: every key
+ * present from the scan's start to its end is seen at least once, across
+ * deletions that shift keys behind the cursor and growths that move them
+ * all; shrinking waits for the scan's end. */
+TEST(map_scan_sees_every_key_that_stays)
+{
+	enum { N = 4000 };
+	static int present[N], stayed[N], seen[N];
+	static int vals[N];
+	uint64_t seed = 7;
+	for (int round = 0; round < 20; round++) {
+		map_t m;
+		map_init(&m);
+		char key[32];
+		for (int k = 0; k < N; k++) {
+			present[k] = stayed[k] = seen[k] = 0;
+			vals[k] = k;
+		}
+		for (int k = 0; k < N; k++) {
+			if (test_rand(&seed) % 4 == 0)
+				continue;
+			int klen = snprintf(key, sizeof key, "key:%d", k);
+			map_put(&m, key, (size_t)klen, &vals[k]);
+			present[k] = stayed[k] = 1;
+		}
+		map_scan_t sc = {0};
+		map_scan_begin(&m, &sc);
+		for (;;) {
+			/* A few changes, then a step of the scan. */
+			for (int c = 0; c < 6; c++) {
+				int k = (int)(test_rand(&seed) % N);
+				int klen = snprintf(key, sizeof key, "key:%d", k);
+				if (test_rand(&seed) % 3 == 0) {
+					map_put(&m, key, (size_t)klen, &vals[k]);
+					present[k] = 1;
+				} else if (map_del(&m, key, (size_t)klen)) {
+					present[k] = stayed[k] = 0;
+				}
+			}
+			CHECK_EQ(map_shrink(&m), 0);
+			const char *k;
+			size_t kl;
+			void *v;
+			int more = 0;
+			for (int s = 0; s < 8 && (more = map_scan_next(&m, &k, &kl, &v)); s++) {
+				int idx = *(int *)v;
+				CHECK_EQ(kl, (size_t)snprintf(key, sizeof key, "key:%d", idx));
+				CHECK(memcmp(k, key, kl) == 0);
+				CHECK(present[idx]);
+				seen[idx] = 1;
+			}
+			if (!more)
+				break;
+		}
+		for (int k = 0; k < N; k++)
+			if (stayed[k])
+				CHECK(seen[k]);
+		map_scan_end(&m, &sc);
+		CHECK(m.scan == NULL);
+		map_deinit(&m);
+	}
+}
