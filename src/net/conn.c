@@ -757,6 +757,11 @@ static void do_read(conn_t *c)
 	}
 	if (got > 0)
 		process_input(c);
+	/* TLS input OpenSSL already holds (read ahead, or a record larger than
+	 * what was asked) will not be signalled by the socket again: the end
+	 * of the turn reads it (conn_task), whatever else is scheduled. */
+	if (p->ssl && p->state == CONN_OPEN && tls_pending(p->ssl))
+		schedule(c);
 	mem_update(c);
 	if (p->eof && p->state == CONN_OPEN) {
 		log_debug(conn_log(c), "conn %llu %s: peer closed its side",

@@ -140,6 +140,7 @@ def slowlog_session(port):
         c.call("CONFIG", "SET", "slowlog-max-len", "128")
         c.call("SLOWLOG", "RESET")
         c.call("SET", "a", "b")
+        c.call("SET", "empty", "")
         c.call("RPUSH", "many", *["e%d" % i for i in range(40)])
         c.call("SET", "big", "x" * 300)
         c.call("AUTH", "nopass")
@@ -173,6 +174,7 @@ def test_slowlog_entries(servers):
     entries, n, n2, n3 = assert_same(servers, slowlog_session)
     args = [a for a, _, _ in entries]
     assert [b"SET", b"a", b"b"] in args
+    assert [b"SET", b"empty", b""] in args
     many = [a for a in args if a[:2] == [b"RPUSH", b"many"]][0]
     assert len(many) == 32 and many[-1] == b"... (11 more arguments)"
     big = [a for a in args if a[:2] == [b"SET", b"big"]][0]

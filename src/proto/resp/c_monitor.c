@@ -76,7 +76,7 @@ void *resp_admin_grow(void *p, size_t *cap, size_t n, size_t size)
 
 static char *dup_n(const char *p, size_t n)
 {
-	char *s = strndup(p, n);
+	char *s = strndup(n ? p : "", n); /* an empty argument's buffer may be NULL */
 	if (!s)
 		abort();
 	return s;
