@@ -409,7 +409,8 @@ static int emit_shrunk(rewrite_t *rw, const uint8_t *src, const batch_hdr_t *h, 
 		return SL_ETOOBIG;
 	uint8_t *b = buf_reserve(&rw->out, n);
 	memcpy(b, src, BATCH_HDR_SIZE);
-	memcpy(b + BATCH_HDR_SIZE, buf_data(body), buf_len(body));
+	if (buf_len(body) > 0) /* an empty buffer's data may be NULL */
+		memcpy(b + BATCH_HDR_SIZE, buf_data(body), buf_len(body));
 	be32_store(b + BATCH_OFF_LENGTH, (uint32_t)(n - BATCH_LOG_OVERHEAD));
 	be32_store(b + BATCH_OFF_RECORDS_COUNT, (uint32_t)count);
 	be32_store(b + BATCH_OFF_CRC,

@@ -120,7 +120,8 @@ static void val_add(rdb_val_t *v, const void *p, size_t n)
 	char *s = malloc(n + 1);
 	if (!s)
 		abort();
-	memcpy(s, p, n);
+	if (n > 0) /* an empty value may come with no pointer */
+		memcpy(s, p, n);
 	s[n] = 0;
 	val_take(v, s, n);
 }
