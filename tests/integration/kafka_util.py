@@ -117,15 +117,7 @@ def crc32c(data):
 
 
 def zigzag_varint(v):
-    v = (v << 1) ^ (v >> 63)
-    out = b""
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
+    return uvarint((v << 1) ^ (v >> 63))
 
 
 def record_batch(values, producer_id=-1, epoch=-1, base_seq=-1, ts=1_700_000_000_000):
@@ -186,6 +178,26 @@ def cstr(s):
     """A compact (flexible-version) string."""
     s = s.encode() if isinstance(s, str) else s
     return uvarint(len(s) + 1) + s
+
+
+def read_uvarint(b, off):
+    """(value, offset after it) of the unsigned varint at b[off]."""
+    n = shift = 0
+    while True:
+        x = b[off]
+        off += 1
+        n |= (x & 0x7F) << shift
+        shift += 7
+        if not x & 0x80:
+            return n, off
+
+
+def read_cstr(b, off):
+    """(text or None, offset after it) of the compact string at b[off]."""
+    n, off = read_uvarint(b, off)
+    if n == 0:
+        return None, off
+    return b[off:off + n - 1].decode(), off + n - 1
 
 
 class FlexReader:

@@ -1,8 +1,9 @@
-"""What the job-queue library scenarios share (bull, bullmq, bee-queue,
-rsmq): a node script in a tests/clients/ npm project run to a JSON answer
-or started as a process that says it is ready, polling with a deadline, and
-a sluiced with only the RESP listener whose spawned processes are killed
-at the end."""
+"""What the job-queue library scenarios share: for the node ones (bull,
+bullmq, bee-queue, rsmq) a node script in a tests/clients/ npm project run
+to a JSON answer or started as a process that says it is ready; for them and
+kue, polling with a deadline, and a sluiced
+with only the RESP listener whose spawned processes are killed at the
+end."""
 import json
 import os
 import subprocess

@@ -21,7 +21,8 @@ from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType,
                          ResourcePatternFilter, ResourceType)
 
 import sluice
-from test_auth_kafka_users import Conn, cstr, read_cstr, read_uvarint, scram512, uvarint
+from kafka_util import cstr, read_cstr, read_uvarint, uvarint
+from test_auth_kafka_users import Conn, scram512
 
 ADMIN, ADMIN_PW = "admin", "acl-admin-pw"
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "root": "root-pw"}

@@ -16,42 +16,9 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 import sluice
+from kafka_util import cstr, read_cstr, read_uvarint, uvarint
 
 ADMIN_PW = "adm-pw-1"
-
-
-def uvarint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
-
-
-def cstr(s):
-    b = s.encode() if isinstance(s, str) else s
-    return uvarint(len(b) + 1) + b
-
-
-def read_uvarint(b, off):
-    n = shift = 0
-    while True:
-        x = b[off]
-        off += 1
-        n |= (x & 0x7F) << shift
-        shift += 7
-        if not x & 0x80:
-            return n, off
-
-
-def read_cstr(b, off):
-    n, off = read_uvarint(b, off)
-    if n == 0:
-        return None, off
-    return b[off:off + n - 1].decode(), off + n - 1
 
 
 class Conn:

@@ -10,7 +10,7 @@ import socket
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from kafka_util import bootstrap, kserver, read_response, request  # noqa: F401
+from kafka_util import bootstrap, kserver, read_response, request, uvarint  # noqa: F401
 
 
 def produce_one_batch(server, topic, stamps, codec):
@@ -47,17 +47,8 @@ def test_offsets_for_times_inside_a_batch(kserver, codec):
 
 def list_offsets_v7(server, topic, ts):
     """Raw ListOffsets v7 (flexible): (error, timestamp, offset)."""
-    def uvar(n):
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            if n:
-                out += bytes([b | 0x80])
-            else:
-                return out + bytes([b])
     t = topic.encode()
-    body = struct.pack(">ib", -1, 0) + uvar(2) + uvar(len(t) + 1) + t + uvar(2) + \
+    body = struct.pack(">ib", -1, 0) + uvarint(2) + uvarint(len(t) + 1) + t + uvarint(2) + \
         struct.pack(">iiq", 0, -1, ts) + b"\x00" + b"\x00" + b"\x00"
     hdr = struct.pack(">hhih", 2, 7, 9, 3) + b"raw" + b"\x00"
     s = socket.create_connection(("127.0.0.1", server.port("kafka")), timeout=10)

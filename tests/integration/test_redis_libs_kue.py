@@ -12,11 +12,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 import redis
 
+import node_scenario
 import sluice
 
 KUE = os.path.join(sluice.ROOT, "tests", "clients", "resp-kue")
@@ -37,30 +37,12 @@ def spawn(*args, ready):
     return p
 
 
-def wait_for(pred, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)  # polling server state, not a readiness guess
-    raise AssertionError("timed out waiting for " + what)
+wait_for = node_scenario.wait_for
 
 
 @pytest.fixture
 def srv(tmp_path):
-    d = tmp_path / "data"
-    d.mkdir()
-    s = sluice.Sluiced(data_dir=str(d), fsync="always", listeners=("resp",))
-    procs = []
-    try:
-        yield s, procs
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-        s.stop()
+    yield from node_scenario.resp_server(tmp_path)
 
 
 def by_id(state):

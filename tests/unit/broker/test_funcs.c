@@ -160,3 +160,42 @@ TEST(funcs_a_torn_last_set_is_cut_and_the_previous_one_stays)
 	CHECK(has(x.f, "a", "#!lua name=a\nA"));
 	fclose_fx(&x);
 }
+
+static void ffault(ffx_t *x, const char *spec)
+{
+	sio_fault_t sf;
+	char err[128];
+	CHECK_MSG(sio_fault_parse(spec, &sf, err, sizeof err) == 0, "%s", err);
+	CHECK_EQ(sio_fault_add(x->io, &sf), 0);
+}
+
+/* FUNCTION LOAD/DELETE/FLUSH write ahead: a failed write or sync refuses
+ * the change (the client gets the error), the set in memory stays what it
+ * was, the journal takes changes again, and a reopening finds exactly the
+ * acknowledged set. */
+TEST(funcs_write_failure_changes_nothing)
+{
+	ffx_t x;
+	CHECK_EQ(fopen_fx(&x), 0);
+	funcs_lib_t a = lib("a", "#!lua name=a\nA");
+	CHECK_EQ(funcs_replace(x.f, &a, 1), 0);
+	funcs_lib_t ab[2] = {lib("a", "#!lua name=a\nA"), lib("b", "#!lua name=b\nB")};
+	ffault(&x, "op=pwrite,path=functions.journal,count=1,errno=ENOSPC");
+	CHECK(funcs_replace(x.f, NULL, 0) < 0);
+	CHECK_EQ(funcs_count(x.f), 1);
+	CHECK(has(x.f, "a", "#!lua name=a\nA"));
+	sio_fault_clear(x.io);
+	ffault(&x, "op=fsync,path=functions.journal,count=1,errno=EIO");
+	CHECK(funcs_replace(x.f, ab, 2) < 0);
+	CHECK_EQ(funcs_count(x.f), 1);
+	CHECK(!has(x.f, "b", "#!lua name=b\nB"));
+	sio_fault_clear(x.io);
+	CHECK_EQ(funcs_replace(x.f, ab, 2), 0);
+	fclose_fx(&x);
+
+	CHECK_EQ(fopen_fx(&x), 0);
+	CHECK_EQ(funcs_count(x.f), 2);
+	CHECK(has(x.f, "a", "#!lua name=a\nA"));
+	CHECK(has(x.f, "b", "#!lua name=b\nB"));
+	fclose_fx(&x);
+}
