@@ -38,7 +38,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define COPY_CHUNK (16 * 1024) /* one TLS record: SSL_write sends one per call */
+#define COPY_CHUNK (64 * 1024) /* file bytes read per pread, sent as 4 records */
+#define READ_BUF (64 * 1024)   /* OpenSSL's read buffer with read-ahead */
 
 struct tls_ctx {
 	SSL_CTX *ctx;
@@ -94,6 +95,11 @@ static SSL_CTX *build(const tls_ctx_t *t, char *why, size_t why_len)
 	                          SSL_MODE_RELEASE_BUFFERS);
 	static const unsigned char sid[] = "sluiced";
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+	/* Read ahead: one read(2) takes what the socket holds, up to
+	 * READ_BUF, instead of two (header, body) per record: clients send
+	 * records of a Kafka message each, down to a few bytes. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, READ_BUF);
 	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert_file) != 1) {
 		snprintf(what, sizeof what, "certificate %s", t->cert_file);
 		ssl_reason(why, why_len, what);
@@ -294,13 +300,26 @@ int tls_pending(tls_ssl_t *s)
 
 ssize_t tls_read(tls_ssl_t *s, void *p, size_t n, int *want)
 {
-	ERR_clear_error();
-	errno = 0;
-	size_t got = 0;
-	int r = SSL_read_ex(s, p, n, &got);
-	if (r == 1)
-		return (ssize_t)got;
-	return classify(s, r, want);
+	/* One SSL_read returns one record's bytes at most, and clients write
+	 * small records (librdkafka one per message part: 1 KiB values come
+	 * as 1 KiB records): keep reading until the buffer is full or the
+	 * socket is drained, so a turn's work is not one record. */
+	size_t total = 0;
+	while (total < n) {
+		ERR_clear_error();
+		errno = 0;
+		size_t got = 0;
+		int r = SSL_read_ex(s, (char *)p + total, n - total, &got);
+		if (r == 1) {
+			total += got;
+			continue;
+		}
+		int c = classify(s, r, want);
+		if (total > 0 && c != TLS_FAIL)
+			break; /* the end of stream or the wait is met by the next call */
+		return c;
+	}
+	return (ssize_t)total;
 }
 
 ssize_t tls_writev(tls_ssl_t *s, const struct iovec *iov, int niov, int *want)
@@ -346,6 +365,8 @@ ssize_t tls_sendfile(tls_ssl_t *s, int fd, off_t off, size_t n, int *want)
 	while (got < 0 && errno == EINTR);
 	if (got <= 0)
 		return got == 0 ? 0 : TLS_FAIL;
+	/* Records the socket does not take now are read again from their
+	 * offset by the retry: the same bytes, as OpenSSL requires. */
 	struct iovec iov = {.iov_base = tmp, .iov_len = (size_t)got};
 	return tls_writev(s, &iov, 1, want);
 }
