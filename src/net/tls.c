@@ -295,7 +295,15 @@ int tls_ktls_send(tls_ssl_t *s)
 
 int tls_pending(tls_ssl_t *s)
 {
-	return SSL_has_pending(s);
+	if (SSL_pending(s) > 0)
+		return 1; /* decrypted bytes not yet taken */
+	/* Undecrypted bytes count only if the last read stopped with its
+	 * buffer full. After a read that wanted more from the socket they
+	 * are the start of a record whose rest the socket will signal: a
+	 * client that sends part of a record and waits must not make the
+	 * loop read again and again (end-of-turn tasks run until none is
+	 * queued, so that spun and starved every other connection). */
+	return SSL_has_pending(s) && SSL_want(s) != SSL_READING;
 }
 
 ssize_t tls_read(tls_ssl_t *s, void *p, size_t n, int *want)
