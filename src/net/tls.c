@@ -19,11 +19,18 @@
  * queue keeps them at its head, but the buffer holding them may move when
  * a protocol appends to it).
  *
- * Without kTLS a file region is read into a stack buffer of one record
- * (16 KiB: with partial writes SSL_write sends at most one record per
- * call, so a larger read would be read again) with pread and written
- * through SSL_write: a retry after TLS_AGAIN re-reads the same offset, so
- * it carries the same bytes as OpenSSL requires.
+ * Reads: read-ahead with a 64 KiB buffer, and tls_read loops SSL_read
+ * until its buffer is full or the socket is drained. Clients write small
+ * records (librdkafka one per message part: a 1 KiB value is a 1 KiB
+ * record plus a 10-byte one), and one SSL_read returns one record: without
+ * both, a produce of 1 KiB records cost two read(2) per record and a loop
+ * turn per few records (275,000 reads and 55,000 epoll waits per GB; now
+ * 15,000 and 1,000).
+ *
+ * Without kTLS a file region is read in 64 KiB pieces into a stack buffer
+ * with pread and written through SSL_write, piece after piece until the
+ * socket is full; a retry after TLS_AGAIN re-reads from the offset of the
+ * first byte not sent, so it carries the same bytes as OpenSSL requires.
  */
 #include "net/tls.h"
 
