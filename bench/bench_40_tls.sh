@@ -24,9 +24,12 @@ for t in "$B/sluiced" "$LOAD" redis-benchmark openssl; do
 	command -v "$t" >/dev/null || { echo "bench_40_tls: missing $t"; exit 1; }
 done
 TMP=$(mktemp -d /tmp/sluice-bench-tls.XXXXXX)
-PID=
+PID='' PID2='' SPID=''
 cleanup() {
-	[ -n "$PID" ] && { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
+	for p in $SPID $PID2 $PID; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -157,6 +160,7 @@ done
 KST=$(kl "127.0.0.1:$P2" "$PID2" "${SSLCONF[@]}")
 kill "$SPID" "$PID2" 2>/dev/null
 wait "$SPID" "$PID2" 2>/dev/null
+SPID='' PID2=''
 if [ -z "$KST" ]; then
 	echo "  kafka via stunnel: load failed:"
 	tail -n 3 "$TMP/load.log" "$TMP/stunnel.log"
