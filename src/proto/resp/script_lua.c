@@ -1141,7 +1141,7 @@ void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf
 	lua_State *L = e->L;
 	e->run = run;
 	e->resp = 2;
-	e->start_ms = time_mono_ms();
+	e->start_ms = run->start_ms ? run->start_ms : time_mono_ms();
 	e->warned = 0;
 	e->killed = 0;
 	int nargs = 0;
