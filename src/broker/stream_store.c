@@ -801,6 +801,7 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	/* Replies that read a stream are held by the keyspace's durability
 	 * domain instead (broker/dur.h): entries must stay readable. */
 	st->popts.gate_reads = 0;
+	st->popts.start_replayed = 1; /* TRIM records say where a stream starts */
 	/* Streams are trimmed by their owners, never by time or size. */
 	st->popts.retention_bytes = -1;
 	st->popts.retention_ms = -1;

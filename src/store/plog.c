@@ -13,7 +13,8 @@
  *   off 0  4  magic "SLSO"
  *   off 4  8  i64 log start offset
  *   off 12 4  u32 CRC-32C of bytes [0, 12)
- * Written by plog_delete_before before the start offset moves. Recovery
+ * Written by plog_delete_before before the start offset moves (not for a
+ * log whose owner replays its trims: opts.start_replayed). Recovery
  * rule: start = max(checkpoint, base of the first segment), clamped to the
  * end offset; a missing or invalid checkpoint counts as 0 (with a warning
  * when invalid).
@@ -108,6 +109,7 @@ void plog_opts_from_config(plog_opts_t *o, const sl_config_t *cfg)
 	o->index_interval_bytes = cfg->log_index_interval_bytes;
 	o->fsync = cfg->fsync;
 	o->gate_reads = 1;
+	o->start_replayed = 0;
 }
 
 static void segs_push(plog_t *p, seg_t *s)
@@ -1235,9 +1237,11 @@ int plog_delete_before(plog_t *p, int64_t offset)
 		return SL_ERANGE;
 	if (offset <= p->start)
 		return 0;
-	int rc = ckpt_write(p, offset);
-	if (rc < 0)
-		return rc;
+	if (!p->o.start_replayed) {
+		int rc = ckpt_write(p, offset);
+		if (rc < 0)
+			return rc;
+	}
 	p->start = offset;
 	while (p->nsegs > 1 && p->segs[0]->next <= offset)
 		drop_first(p);
@@ -1263,5 +1267,6 @@ void plog_set_opts(plog_t *p, const plog_opts_t *opts)
 	o.fsync = p->o.fsync;
 	o.index_interval_bytes = p->o.index_interval_bytes;
 	o.gate_reads = p->o.gate_reads;
+	o.start_replayed = p->o.start_replayed;
 	p->o = o;
 }

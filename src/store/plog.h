@@ -52,6 +52,13 @@ typedef struct plog_opts {
 	 * set it (plog_opts_from_config does); a log whose readers are held
 	 * back by their owner instead (Redis streams) leaves it 0. */
 	int gate_reads;
+	/* The owner replays its own trims (Redis streams: TRIM records in
+	 * streams.journal, which its compaction snapshot repeats), so the
+	 * start offset is only a hint: plog_delete_before moves it in memory
+	 * and drops whole segments, without writing the start-offset file and
+	 * its two fsyncs on the loop thread. Kafka partitions leave it 0
+	 * (DeleteRecords' low watermark must survive a crash). */
+	int start_replayed;
 } plog_opts_t;
 
 /* Options from the server config (per-topic overrides are applied by the

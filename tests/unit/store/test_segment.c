@@ -389,6 +389,37 @@ TEST(plog_delete_before_persists)
 	plog_close(p);
 }
 
+/* A log whose owner replays its trims (Redis streams) moves its start in
+ * memory and drops whole segments, but writes no start-offset file: a
+ * reopening starts at the first segment kept, below the cut, and the
+ * owner's TRIM records take it from there. */
+TEST(plog_delete_before_replayed_start_writes_nothing)
+{
+	plog_opts_t o = t_opts();
+	o.segment_bytes = 16384;
+	o.start_replayed = 1;
+	plog_t *p;
+	CHECK_EQ(plog_open(&p, "log", &o, NULL, NULL, 0), 0);
+	static model_t m;
+	for (int i = 0; i < 120; i++)
+		m_append(&m, p, i);
+	int nseg = plog_segment_count(p);
+	int64_t cut = m.base[51] + 1;
+	CHECK_EQ(plog_delete_before(p, cut), 0);
+	CHECK_EQ(plog_start_offset(p), cut);
+	CHECK(plog_segment_count(p) < nseg);
+	plog_region_t r;
+	CHECK_EQ(plog_read(p, cut - 1, 100, &r), SL_ERANGE);
+	CHECK(access("log/start-offset", F_OK) < 0);
+	plog_close(p);
+	CHECK_EQ(plog_open(&p, "log", &o, NULL, NULL, 1), 0);
+	int64_t start = plog_start_offset(p);
+	CHECK(start < cut);
+	CHECK(start > 0);
+	m_verify(&m, p, 52);
+	plog_close(p);
+}
+
 static void copy_file(const char *from, const char *to)
 {
 	buf_t b = BUF_INIT;
