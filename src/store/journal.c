@@ -103,7 +103,8 @@
 #include <unistd.h>
 
 #define JRNL_MAGIC "SLJRNL"
-#define JRNL_VERSION 1
+#define JRNL_VERSION 1       /* a journal with no unit markers */
+#define JRNL_VERSION_UNITS 2 /* one that may hold them */
 #define JRNL_HDR 8
 #define JRNL_FRAME 9 /* length + crc + type */
 #define FLUSH_AT (256 * 1024)
@@ -141,9 +142,32 @@ struct jrnl {
 	buf_t snap_buf;      /* new-file records not yet written */
 	sync_file_t *snap_sf;
 	struct snap_cell *snap_cell;
+	/* Units (jrnl_unit_*): the current one, and the highest ids seen. */
+	int version;     /* the file's header version */
+	int in_unit;     /* between jrnl_unit_begin and jrnl_unit_end */
+	int unit_open;   /* its BEGIN marker was appended */
+	int unit_snap;   /* ... and copied into the new file */
+	uint64_t unit_id;
+	uint64_t unit_at;      /* jrnl_size where its BEGIN starts */
+	uint64_t unit_snap_at; /* jrnl_snap_size where its copy starts */
+	uint64_t unit_nrec;    /* owner records appended in it */
+	uint64_t max_id, max_cross;
 };
 
 static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
+static const uint8_t header2[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION_UNITS};
+
+/* Unit markers: frames of type 0 (never an owner's type), payload u8 kind,
+ * u64 unit id, then per kind: COMMIT u8 flags, WATERMARK u64 max cross. */
+enum { MK_BEGIN = 1, MK_COMMIT = 2, MK_WATERMARK = 3 };
+#define MK_CROSS 1 /* COMMIT flag: the unit has parts in other journals */
+#define BEGIN_LEN (JRNL_FRAME + 9)
+
+/* The header a new file of this journal gets. */
+static const uint8_t *header_of(const jrnl_t *j)
+{
+	return j->version >= JRNL_VERSION_UNITS ? header2 : header;
+}
 
 /* Returns an owned "DIR/NAME<suffix>". */
 static char *path_of(const char *dir, const char *name, const char *suffix)
@@ -260,6 +284,8 @@ static void on_flush_task(loop_t *loop, loop_task_t *t)
 }
 
 static void snap_add(jrnl_t *j, const void *frame, size_t n);
+static void unit_open(jrnl_t *j);
+static void watermark(jrnl_t *j, buf_t *out);
 
 /* Frames a record (type, a then b as its payload) at the end of b; returns
  * where the frame starts (valid until b changes). */
@@ -288,9 +314,14 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	if (alen > j->opts.max_record || blen > j->opts.max_record - alen)
 		return SL_ETOOBIG;
 	size_t len = alen + blen;
-	int rc = reserve(j, jrnl_size(j) + JRNL_FRAME + len);
+	int opening = j->in_unit && !j->unit_open && !j->compacting;
+	int rc = reserve(j, jrnl_size(j) + JRNL_FRAME + len + (opening ? BEGIN_LEN : 0));
 	if (rc < 0)
 		return rc;
+	if (opening)
+		unit_open(j);
+	if (j->in_unit)
+		j->unit_nrec++;
 	const uint8_t *p = frame(&j->wbuf, type, a, alen, b, blen);
 	if (j->snap_fd >= 0 && j->snap_mirror)
 		snap_add(j, p, JRNL_FRAME + len);
@@ -301,6 +332,126 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	if (!j->compacting && j->watch.appended)
 		j->watch.appended(j->watch.arg);
 	return 0;
+}
+
+/* --- units ----------------------------------------------------------------- */
+
+/* Frames marker kind with the unit id (and extra) as a type-0 record. */
+static const uint8_t *marker(buf_t *out, uint8_t kind, uint64_t id, const void *extra,
+                             size_t elen)
+{
+	uint8_t m[9];
+	m[0] = kind;
+	be64_store(m + 1, id);
+	return frame(out, 0, m, sizeof m, extra, elen);
+}
+
+/* A compacted file starts with the highest ids, so that unit ids stay
+ * increasing and its peers' check (jrnl_unit_cut_after) still sees the
+ * cross-journal units it folded into its snapshot. */
+static void watermark(jrnl_t *j, buf_t *out)
+{
+	if (!j->max_id)
+		return;
+	uint8_t e[8];
+	be64_store(e, j->max_cross);
+	marker(out, MK_WATERMARK, j->max_id, e, sizeof e);
+}
+
+/* The first marker makes this a version-2 file: a binary that predates
+ * units then sets the file aside (never deletes it) rather than cutting it
+ * at the first marker. The header is rewritten in place; a crash that
+ * keeps the marker but loses this write leaves a version-1 file with
+ * markers, which this version reads all the same. */
+static void upgrade(jrnl_t *j)
+{
+	if (j->version >= JRNL_VERSION_UNITS)
+		return;
+	j->version = JRNL_VERSION_UNITS;
+	if (write_all(j, j->fd, header2, JRNL_HDR, 0, NULL))
+		log_warn(j->log, "journal %s: cannot mark the header as version 2", j->path);
+	if (j->snap_fd >= 0 && j->snap_pos >= JRNL_HDR)
+		(void)write_all(j, j->snap_fd, header2, JRNL_HDR, 0, NULL);
+	else if (j->snap_fd >= 0)
+		memcpy(buf_data(&j->snap_buf), header2, JRNL_HDR);
+}
+
+/* Appends the current unit's BEGIN (space reserved by the caller). */
+static void unit_open(jrnl_t *j)
+{
+	upgrade(j);
+	j->unit_open = 1;
+	j->unit_at = jrnl_size(j);
+	marker(&j->wbuf, MK_BEGIN, j->unit_id, NULL, 0);
+	j->unit_snap = j->snap_fd >= 0;
+	if (j->unit_snap) {
+		j->unit_snap_at = jrnl_snap_size(j);
+		marker(&j->snap_buf, MK_BEGIN, j->unit_id, NULL, 0);
+	}
+}
+
+void jrnl_unit_begin(jrnl_t *j, uint64_t id)
+{
+	j->in_unit = 1;
+	j->unit_open = 0;
+	j->unit_snap = 0;
+	j->unit_nrec = 0;
+	j->unit_id = id;
+	if (id > j->max_id)
+		j->max_id = id;
+}
+
+int jrnl_unit_written(const jrnl_t *j)
+{
+	return j->in_unit && j->unit_open;
+}
+
+/* Removes n bytes at offset off of b (off + n <= buf_len). */
+static void buf_cut(buf_t *b, size_t off, size_t n)
+{
+	uint8_t *d = buf_data(b);
+	memmove(d + off, d + off + n, buf_len(b) - off - n);
+	b->end -= n;
+}
+
+void jrnl_unit_end(jrnl_t *j, int cross)
+{
+	int open = j->in_unit && j->unit_open;
+	j->in_unit = 0;
+	j->unit_open = 0;
+	if (!open)
+		return;
+	/* A unit of one record needs no markers: a record is all or nothing
+	 * by itself. Dropping its BEGIN while still buffered keeps the common
+	 * one-record command as small as before units (opts.unit_strip: only
+	 * for owners that note no journal position inside a unit). */
+	if (j->opts.unit_strip && j->unit_nrec == 1 && !cross && j->unit_at >= j->file_pos &&
+	    (!j->unit_snap || j->unit_snap_at >= j->snap_pos)) {
+		buf_cut(&j->wbuf, (size_t)(j->unit_at - j->file_pos), BEGIN_LEN);
+		if (j->unit_snap)
+			buf_cut(&j->snap_buf, (size_t)(j->unit_snap_at - j->snap_pos), BEGIN_LEN);
+		return;
+	}
+	uint8_t f = cross ? MK_CROSS : 0;
+	/* The COMMIT's space is not reserved: if the disk cannot take it, its
+	 * write fails and the owner's domain undoes the unit (nothing of it
+	 * was acknowledged), as for any failed write. */
+	(void)reserve(j, jrnl_size(j) + JRNL_FRAME + 10);
+	const uint8_t *p = marker(&j->wbuf, MK_COMMIT, j->unit_id, &f, 1);
+	if (j->unit_snap && j->snap_fd >= 0)
+		snap_add(j, p, JRNL_FRAME + 10);
+	if (cross && j->unit_id > j->max_cross)
+		j->max_cross = j->unit_id;
+	if (buf_len(&j->wbuf) >= FLUSH_AT)
+		flush(j);
+	else
+		loop_defer(j->loop, &j->flush_task);
+}
+
+void jrnl_unit_ids(const jrnl_t *j, uint64_t *max_id, uint64_t *max_cross)
+{
+	*max_id = j->max_id;
+	*max_cross = j->max_cross;
 }
 
 int jrnl_reserve(jrnl_t *j, uint64_t bytes)
@@ -540,7 +691,8 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	j->file_pos = 0;
 	j->compacting = 1;
 	j->compact_err = 0;
-	buf_append(&j->wbuf, header, JRNL_HDR);
+	buf_append(&j->wbuf, header_of(j), JRNL_HDR);
+	watermark(j, &j->wbuf);
 	int rc = snapshot(arg, j);
 	if (rc == 0)
 		flush(j);
@@ -566,6 +718,10 @@ int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 		return j->err;
 	if (j->compacting)
 		return SL_ESTATE;
+	/* A snapshot taken inside a unit would hold the effects of its first
+	 * records outside any unit: wait for its end. */
+	if (j->in_unit)
+		return 0;
 	uint64_t size = jrnl_size(j);
 	if (size == 0 || size < (uint64_t)j->opts.compact_min_bytes)
 		return 0;
@@ -675,7 +831,8 @@ int jrnl_snap_begin(jrnl_t *j)
 	j->snap_mirror = 1;
 	j->snap_pos = j->snap_asked = 0;
 	buf_reset(&j->snap_buf);
-	buf_append(&j->snap_buf, header, JRNL_HDR);
+	buf_append(&j->snap_buf, header_of(j), JRNL_HDR);
+	watermark(j, &j->snap_buf);
 	return 0;
 }
 
@@ -809,29 +966,78 @@ static int zero_tail(jrnl_t *j, uint64_t from, uint64_t to)
 	return 1;
 }
 
-/* Reads the file from offset 8, replaying valid records; returns 0 with
- * *valid_end set to the end of the last valid record, or the replay fn's
- * error, or an I/O error. */
-static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64_t *valid_end,
-                  const char **why, uint64_t *count)
+/* One pass over the records (replay): what to call and what it found. */
+typedef struct rp {
+	jrnl_replay_fn fn;
+	void *arg;
+	uint64_t from;        /* file offset of the first frame */
+	uint64_t cross_limit; /* a cross-journal unit above this id ends the pass */
+	int apply_open;       /* records of a unit left open at the end go to fn too */
+	/* results */
+	uint64_t valid_end; /* end of what counts: the last whole record or unit */
+	uint64_t stop;      /* where reading stopped (the invalid frame, or the end) */
+	uint64_t count;     /* records applied */
+	uint64_t open_recs; /* records of the unit left open at the stop */
+	int open_unit;      /* the stop is inside a unit (valid_end is its BEGIN) */
+	int peer_missing;   /* stopped at a unit its peer journal lacks */
+	const char *why;
+} rp_t;
+
+static int noop_record(void *arg, uint8_t type, const uint8_t *payload, size_t len)
+{
+	(void)arg;
+	(void)type;
+	(void)payload;
+	(void)len;
+	return 0;
+}
+
+/* Calls fn on the owner records among the frames in [p, p + n). */
+static int apply_held(jrnl_t *j, rp_t *x, const uint8_t *p, size_t n)
+{
+	for (size_t o = 0; o < n;) {
+		uint32_t len = be32_load(p + o);
+		if (p[o + 8] != 0) {
+			int rc = x->fn(x->arg, p[o + 8], p + o + 9, len - 1);
+			if (rc) {
+				log_error(j->log, "journal %s: the owner refused a record of a unit: %s",
+				          j->path, sl_strerror(rc));
+				return rc;
+			}
+			x->count++;
+		}
+		o += 8 + (size_t)len;
+	}
+	return 0;
+}
+
+/* Reads the file from x->from, replaying valid records into x->fn; the
+ * records of a unit (BEGIN ... COMMIT) only once its COMMIT was read, so
+ * a unit cut short by a crash applies none. Returns 0 (results in x), the
+ * replay fn's error, or an I/O error. */
+static int replay(jrnl_t *j, uint64_t size, rp_t *x)
 {
 	buf_t rb = BUF_INIT;
-	uint64_t off = JRNL_HDR; /* file offset of the next record */
-	uint64_t rd = JRNL_HDR;  /* file offset of the next byte to read */
-	int rc = 0;
-	*why = NULL;
+	uint64_t off = x->from; /* file offset of the next frame */
+	uint64_t rd = x->from;  /* file offset of the next byte to read */
+	uint64_t ustart = 0, uid = 0;
+	size_t held = 0; /* bytes of rb that belong to the open unit */
+	int open = 0, rc = 0;
+	x->why = NULL;
+	x->count = x->open_recs = 0;
+	x->open_unit = x->peer_missing = 0;
 	for (;;) {
-		size_t have = buf_len(&rb);
+		size_t have = buf_len(&rb) - held;
 		size_t need = JRNL_FRAME;
 		uint32_t len = 0;
 		if (have >= 4) {
-			len = be32_load(buf_data(&rb));
+			len = be32_load(buf_data(&rb) + held);
 			if (len == 0) {
-				*why = "zero length";
+				x->why = "zero length";
 				break;
 			}
 			if ((uint64_t)len - 1 > j->opts.max_record) {
-				rc = oversized(j, off, len, size, why);
+				rc = oversized(j, off, len, size, &x->why);
 				break;
 			}
 			need = 8 + (size_t)len;
@@ -839,7 +1045,7 @@ static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64
 		if (have < need) {
 			if (rd >= size) {
 				if (have)
-					*why = "short frame";
+					x->why = "short frame";
 				break;
 			}
 			size_t want = need - have > READ_CHUNK ? need - have : READ_CHUNK;
@@ -863,28 +1069,96 @@ static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64
 			rd += (uint64_t)k;
 			continue;
 		}
-		const uint8_t *p = buf_data(&rb);
+		const uint8_t *p = buf_data(&rb) + held;
 		if (crc32c(0, p + 8, len) != be32_load(p + 4)) {
-			*why = "checksum mismatch";
+			x->why = "checksum mismatch";
 			break;
 		}
-		if (p[8] == 0) {
-			*why = "type 0";
+		if (p[8] != 0) {
+			if (open) {
+				held += need;
+				x->open_recs++;
+			} else {
+				rc = x->fn(x->arg, p[8], p + 9, len - 1);
+				if (rc) {
+					log_error(j->log,
+					          "journal %s: the owner refused the record at offset %llu: %s",
+					          j->path, (unsigned long long)off, sl_strerror(rc));
+					break;
+				}
+				buf_consume(&rb, need);
+				++x->count;
+			}
+			off += need;
+			continue;
+		}
+		/* A unit marker. */
+		uint8_t kind = len >= 10 ? p[9] : 0;
+		uint64_t id = len >= 10 ? be64_load(p + 10) : 0;
+		if (kind == MK_BEGIN && len == 10 && !open) {
+			open = 1;
+			ustart = off;
+			uid = id;
+			held = need;
+			x->open_recs = 0;
+		} else if (kind == MK_COMMIT && len == 11 && (!open || id == uid)) {
+			int cross = p[18] & MK_CROSS;
+			if (open && id == uid && cross && id > x->cross_limit) {
+				x->peer_missing = 1;
+				x->why = "unit missing in its peer journal";
+				break;
+			}
+			if (open && id == uid) {
+				rc = apply_held(j, x, buf_data(&rb), held);
+				if (rc)
+					break;
+				open = 0;
+				buf_consume(&rb, held);
+				held = 0;
+			}
+			/* A COMMIT with no BEGIN before it: a unit begun before an
+			 * incremental compaction started copying; its records are
+			 * in the snapshot. */
+			if (!open)
+				buf_consume(&rb, need);
+			if (id > j->max_id)
+				j->max_id = id;
+			if (cross && id > j->max_cross)
+				j->max_cross = id;
+		} else if (kind == MK_WATERMARK && len == 18 && !open) {
+			if (id > j->max_id)
+				j->max_id = id;
+			uint64_t c = be64_load(p + 18);
+			if (c > j->max_cross)
+				j->max_cross = c;
+			buf_consume(&rb, need);
+		} else {
+			x->why = open && kind == MK_BEGIN ? "unit begun inside a unit" : "bad unit marker";
 			break;
 		}
-		rc = fn(arg, p[8], p + 9, len - 1);
-		if (rc) {
-			log_error(j->log,
-			          "journal %s: the owner refused the record at offset %llu: %s",
-			          j->path, (unsigned long long)off, sl_strerror(rc));
-			break;
-		}
-		buf_consume(&rb, need);
 		off += need;
-		++*count;
+	}
+	x->stop = off;
+	x->valid_end = off;
+	if (rc == 0 && open) {
+		x->open_unit = 1;
+		x->valid_end = ustart;
+		if (x->apply_open)
+			rc = apply_held(j, x, buf_data(&rb), held);
 	}
 	buf_deinit(&rb);
-	*valid_end = off;
+	return rc;
+}
+
+/* The records of [from, to) (valid frames; units not required to end) to
+ * fn: what an owner must know of records it will never see applied. */
+static int each_record(jrnl_t *j, uint64_t from, uint64_t to, jrnl_replay_fn fn, void *arg)
+{
+	uint64_t mid = j->max_id, mc = j->max_cross;
+	rp_t x = {.fn = fn, .arg = arg, .from = from, .cross_limit = UINT64_MAX, .apply_open = 1};
+	int rc = replay(j, to, &x);
+	j->max_id = mid;
+	j->max_cross = mc;
 	return rc;
 }
 
@@ -893,16 +1167,45 @@ int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg)
 	flush(j);
 	if (j->err)
 		return j->err;
-	uint64_t end, count = 0;
-	const char *why;
-	int rc = replay(j, j->file_pos, fn, arg, &end, &why, &count);
-	if (rc == 0 && end < j->file_pos) {
+	j->max_id = j->max_cross = 0;
+	rp_t x = {.fn = fn, .arg = arg, .from = JRNL_HDR, .cross_limit = UINT64_MAX};
+	int rc = replay(j, j->file_pos, &x);
+	if (rc == 0 && x.open_unit && x.stop == j->file_pos) {
+		/* A cut back to the last synced point can end inside a unit whose
+		 * first records were written (a large one) and synced with
+		 * someone else's: the rest of it was undone, so it goes too. */
+		log_warn(j->log, "journal %s: dropping an unfinished unit of %llu records", j->path,
+		         (unsigned long long)x.open_recs);
+		return jrnl_cut(j, x.valid_end);
+	}
+	if (rc == 0 && x.valid_end < j->file_pos) {
 		log_error(j->log, "journal %s: replay stopped at %llu of %llu bytes (%s)", j->path,
-		          (unsigned long long)end, (unsigned long long)j->file_pos,
-		          why ? why : "unreadable");
+		          (unsigned long long)x.valid_end, (unsigned long long)j->file_pos,
+		          x.why ? x.why : "unreadable");
 		rc = SL_ECORRUPT;
 	}
 	return rc;
+}
+
+int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, jrnl_replay_fn discard, void *arg)
+{
+	flush(j);
+	if (j->err)
+		return j->err;
+	j->max_id = j->max_cross = 0;
+	rp_t x = {.fn = noop_record, .from = JRNL_HDR, .cross_limit = limit};
+	int rc = replay(j, j->file_pos, &x);
+	if (rc || !x.peer_missing)
+		return rc;
+	log_warn(j->log,
+	         "journal %s: a unit at offset %llu is missing from its peer journal (a crash "
+	         "between their writes): it and the %llu bytes after it are dropped",
+	         j->path, (unsigned long long)x.valid_end,
+	         (unsigned long long)(j->file_pos - x.valid_end));
+	if (discard && (rc = each_record(j, x.valid_end, j->file_pos, discard, arg)) < 0)
+		return rc;
+	rc = jrnl_cut(j, x.valid_end);
+	return rc < 0 ? rc : 1;
 }
 
 /* Whether a whole valid frame starts anywhere in (from, size): the sign of
@@ -1051,14 +1354,18 @@ static int check_header(jrnl_t *j, uint64_t *size, const char **why)
 		*size = JRNL_HDR;
 		return 0;
 	}
-	if (memcmp(h, JRNL_MAGIC, 6) == 0 && be16_load(h + 6) == JRNL_VERSION)
+	uint16_t v = be16_load(h + 6);
+	if (v == JRNL_VERSION || v == JRNL_VERSION_UNITS)
+		j->version = v;
+	if (memcmp(h, JRNL_MAGIC, 6) == 0 && j->version)
 		return 0;
-	if (memcmp(h, JRNL_MAGIC, 6) != 0 && be16_load(h + 6) == JRNL_VERSION &&
+	if (memcmp(h, JRNL_MAGIC, 6) != 0 && j->version &&
 	    valid_first_frame(j, *size) && !j->opts.strict) {
 		/* Only the magic is hit and the records are ours: keep them. */
 		log_warn(j->log, "journal %s: damaged magic in front of valid records; rewritten",
 		         j->path);
-		if (write_all(j, j->fd, header, JRNL_HDR, 0, NULL) || sio_fsync(j->io, j->fd) < 0)
+		if (write_all(j, j->fd, header_of(j), JRNL_HDR, 0, NULL) ||
+		    sio_fsync(j->io, j->fd) < 0)
 			return SL_EIO;
 		j->damaged = 1;
 		return 0;
@@ -1183,15 +1490,19 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		rc = set_aside(j, hwhy, &size);
 	if (rc)
 		goto fail;
-	uint64_t end;
-	const char *why;
-	uint64_t count = 0;
-	rc = replay(j, size, fn, arg, &end, &why, &count);
+	rp_t x = {.fn = fn, .arg = arg, .from = JRNL_HDR, .cross_limit = UINT64_MAX};
+	rc = replay(j, size, &x);
 	if (rc)
 		goto fail;
+	uint64_t end = x.valid_end, count = x.count;
+	const char *why = x.why;
+	/* Where the bytes that are not records start: after a unit left open,
+	 * at the frame that stopped the reading. */
+	uint64_t stop = x.stop;
 	j->alloc_end = size;
 	j->prealloc = 1;
-	if (end < size && why && strcmp(why, "zero length") == 0 && zero_tail(j, end, size)) {
+	if (!x.open_unit && end < size && why && strcmp(why, "zero length") == 0 &&
+	    zero_tail(j, end, size)) {
 		/* Preallocated space, not damage: keep it for the next writes. */
 		log_debug(log, "journal %s: %llu preallocated bytes after the records", j->path,
 		          (unsigned long long)(size - end));
@@ -1201,8 +1512,10 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		/* Not a torn write when good records follow the damage, or when
 		 * nothing was being written (a clean stop). The records after it
 		 * cannot be replayed safely (each may depend on the one lost),
-		 * but they are never deleted either. */
-		int after = valid_frame_after(j, end, size);
+		 * but they are never deleted either. A unit left open by a crash
+		 * (its records whole, its COMMIT never written) is a torn append
+		 * too: none of it is applied. */
+		int after = valid_frame_after(j, stop, size);
 		int damage = after || (j->opts.clean_stop && !zero_tail(j, end, size));
 		if (damage && j->opts.strict) {
 			log_error(log,
@@ -1211,17 +1524,25 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 			          "with the %llu records before it (the %llu bytes from there are "
 			          "kept in %s.damaged-<time>), or move %s aside to start with an "
 			          "empty journal",
-			          j->path, (unsigned long long)end, why ? why : "unreadable",
+			          j->path, (unsigned long long)stop, why ? why : "unreadable",
 			          after ? "with valid records after it" : "after a clean stop",
 			          (unsigned long long)count, (unsigned long long)(size - end),
 			          j->path, j->path);
 			rc = SL_ECORRUPT;
 			goto fail;
 		}
+		if (x.open_unit)
+			log_warn(log,
+			         "journal %s: dropped an unfinished unit of %llu records at offset "
+			         "%llu (its COMMIT was never written: none of it applies)",
+			         j->path, (unsigned long long)x.open_recs, (unsigned long long)end);
 		log_warn(log,
 		         "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
 		         j->path, (unsigned long long)(size - end), (unsigned long long)end,
-		         why ? why : "unreadable");
+		         why ? why : "end of file inside a unit");
+		if (!damage && x.open_unit && opts->discard &&
+		    (rc = each_record(j, end, stop, opts->discard, opts->discard_arg)) < 0)
+			goto fail;
 		if (damage) {
 			rc = keep_aside(j, end, size);
 			if (rc < 0)
