@@ -611,6 +611,7 @@ void ks_stream_pending(keyspace_t *ks, stream_t *s)
 		ks->flush[ks->nflush++] = s;
 		s->inflush = 1;
 	}
+	ks_unit_stream(ks, s);
 	ks_changed(ks);
 }
 
@@ -1320,6 +1321,16 @@ static int reload(void *arg)
 	return 0;
 }
 
+void ks_write_pending(keyspace_t *ks)
+{
+	write_pending(ks);
+}
+
+int ks_rebuild(keyspace_t *ks)
+{
+	return reload(ks);
+}
+
 /* --- lifecycle ---------------------------------------------------------------------------- */
 
 int ks_open(keyspace_t **out, broker_t *b)
@@ -1375,6 +1386,14 @@ int ks_open(keyspace_t **out, broker_t *b)
 	rc = kvs_open(&ks->kv, b, &ksink);
 	if (rc < 0) {
 		log_error(b->log, "resp: cannot open the keys store: %s", sl_strerror(rc));
+		goto fail;
+	}
+	/* A unit a crash left in one journal only goes (keyspace_unit.c)
+	 * before logs no stream names are settled. */
+	rc = ks_unit_settle(ks);
+	if (rc < 0) {
+		log_error(b->log, "resp: cannot settle the units of the journals: %s",
+		          sl_strerror(rc));
 		goto fail;
 	}
 	/* Stream logs the journal lost are adopted once every key is known. */
@@ -1441,5 +1460,6 @@ void ks_close(keyspace_t *ks)
 	free(ks->late);
 	free(ks->graves);
 	free(ks->rel);
+	ks_unit_free(ks);
 	free(ks);
 }

@@ -77,7 +77,26 @@ struct keyspace {
 	kvs_enc_t enc; /* encoding thresholds (OBJECT ENCODING) */
 	uint64_t rng;  /* random draws (SPOP, RANDOMKEY...) */
 	int closing;
+	/* Units (keyspace_unit.c): nesting depth, whether the current one may
+	 * run several commands, the last id handed out, and the stream logs
+	 * (numbers) the current one appended to. */
+	int unit_depth, unit_multi;
+	uint64_t unit_last;
+	uint64_t *unit_logs;
+	size_t nunit_logs, unit_logs_cap;
 };
+
+/* Units (keyspace_unit.c) ---------------------------------------------------- */
+
+/* A stream got pending entries (from ks_stream_pending). */
+void ks_unit_stream(keyspace_t *ks, stream_t *s);
+/* At open, once both journals were replayed: drops a unit only one of
+ * them holds and rebuilds the model if anything was dropped. */
+int ks_unit_settle(keyspace_t *ks);
+void ks_unit_free(keyspace_t *ks);
+/* keyspace.c's turn work and rebuild, for the units. */
+void ks_write_pending(keyspace_t *ks);
+int ks_rebuild(keyspace_t *ks);
 
 /* Keys ----------------------------------------------------------------------- */
 

@@ -883,6 +883,8 @@ int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
 	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
 	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + REC_SPLIT + 4096,
 	    .clean_stop = b->clean_start,
+	    /* No position of this journal is kept inside a unit. */
+	    .unit_strip = 1,
 	    .strict = b->cfg->strict_recovery,
 	};
 	st->replaying = 1;

@@ -24,6 +24,7 @@
  *   12    ACK            str key, str group, id
  *   13    DELRANGE       str key, u64 from, u64 to      (positions [from,to) gone)
  *   14    FLUSH          (empty)                        (every stream gone)
+ *   15    UNITLOG        u64 number, u64 pos            (a unit appends from pos)
  *
  * Entries themselves are records in the stream's own partition log
  * (<data-dir>/streams/<number>/, store/plog.h): record key = ID (u64 ms,
@@ -68,6 +69,21 @@
  * Compaction snapshot: CREATE, TRIM, DELRANGE per gap, META, then per
  * group GROUP, CONSUMER per consumer, NACK per pending entry.
  *
+ * Units (store/journal.h: a script, a transaction, a command that writes
+ * several records, possibly in the keys journal too): their records here
+ * replay all or none, but their entries are in the logs, which replay
+ * does not gate. So before a unit's first entry goes to a log, an
+ * UNITLOG record names the log and the position the unit's entries start
+ * at, and is written (not synced) at once; the unit's entries are written
+ * to the logs before its COMMIT is appended. After a kill, then, a log
+ * holds entries of a unit only if its UNITLOG is on disk, and a unit whose
+ * COMMIT made it has all its entries in the logs. When the journal drops
+ * a unit (its COMMIT never written, or its part in the keys journal
+ * missing), the UNITLOG records it drops come to on_discard, which cuts
+ * each log back to the position named (or removes a log the unit
+ * created), and the owner rebuilds its model from the files. Replay
+ * proper skips UNITLOG.
+ *
  * Durability: the owner's domain (broker/dur.h) syncs the journal and the
  * logs and decides when replies go. Loop thread only.
  */
@@ -106,6 +122,7 @@ enum {
 	R_ACK,
 	R_DELRANGE,
 	R_FLUSH,
+	R_UNITLOG,
 };
 
 struct sstore {
@@ -117,8 +134,9 @@ struct sstore {
 	sstore_sink_t sink;
 	const log_t *log;
 	buf_t tmp;
-	map_t created; /* open: numbers of every CREATE replayed */
-	int opening;   /* in sstore_open (not a reload's replay) */
+	map_t created;      /* open: numbers of every CREATE replayed */
+	int opening;        /* in sstore_open (not a reload's replay) */
+	uint64_t unit_cuts; /* logs cut back for dropped units */
 };
 
 static void put_str(buf_t *b, const void *p, size_t n)
@@ -374,6 +392,8 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		st->sink.flush(st->sink.arg);
 		return 0;
 	}
+	if (type == R_UNITLOG)
+		return 0; /* only a dropped one matters (on_discard) */
 	uint32_t klen;
 	const char *key = (const char *)get_str(&r, &klen);
 	if (!key)
@@ -517,6 +537,88 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		log_warn(st->log, "streams: unknown journal record type %u skipped", type);
 		return 0;
 	}
+}
+
+/* --- units ---------------------------------------------------------------------- */
+
+void sstore_log_unitmark(sstore_t *st, uint64_t num, uint64_t pos)
+{
+	buf_reset(&st->tmp);
+	buf_put_be64(&st->tmp, num);
+	buf_put_be64(&st->tmp, pos);
+	emit(st, R_UNITLOG);
+	/* On disk before any entry of the unit can be (see the top). */
+	jrnl_write_now(st->j);
+}
+
+typedef struct find_num {
+	uint64_t num;
+	stream_t *s;
+} find_num_t;
+
+static void match_num(void *arg, const char *key, size_t klen, stream_t *s)
+{
+	(void)key;
+	(void)klen;
+	find_num_t *f = arg;
+	if (s->num == f->num && s->log)
+		f->s = s;
+}
+
+/* A record of a unit the journal drops: an UNITLOG cuts its log back to
+ * where the unit's entries began. A log the unit created (position 0,
+ * held by no stream: its CREATE is dropped too) is removed, so that the
+ * adoption of logs no stream names does not bring its entries back. */
+static int on_discard(void *arg, uint8_t type, const uint8_t *payload, size_t len)
+{
+	sstore_t *st = arg;
+	if (type != R_UNITLOG)
+		return 0;
+	rd_t r;
+	rd_init(&r, payload, len);
+	find_num_t f = {rd_be64(&r), NULL};
+	uint64_t pos = rd_be64(&r);
+	if (r.err)
+		return SL_ECORRUPT;
+	st->sink.each(st->sink.arg, match_num, &f);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%" PRIu64, st->dir, f.num);
+	struct stat sb;
+	int rc = 0;
+	if (f.s) {
+		rc = plog_cut(f.s->log, (int64_t)pos);
+	} else if (stat(path, &sb) == 0) {
+		plog_t *p;
+		rc = sstore_open_log(st, f.num, &p);
+		if (rc == 0 && pos == 0)
+			rc = sstore_destroy_log(st->b, f.num, p);
+		else if (rc == 0) {
+			rc = plog_cut(p, (int64_t)pos);
+			plog_close(p);
+		}
+	}
+	if (rc < 0) {
+		log_error(st->log,
+		          "streams: cannot cut log %s back to %" PRIu64 " for a dropped unit: %s",
+		          path, pos, sl_strerror(rc));
+		return rc;
+	}
+	log_warn(st->log,
+	         "streams: log %s cut back to %" PRIu64
+	         ": its entries after that were a dropped unit's",
+	         path, pos);
+	st->unit_cuts++;
+	return 0;
+}
+
+int sstore_unit_cut_after(sstore_t *st, uint64_t limit)
+{
+	return jrnl_unit_cut_after(st->j, limit, on_discard, st);
+}
+
+uint64_t sstore_unit_cuts(const sstore_t *st)
+{
+	return st->unit_cuts;
 }
 
 /* --- snapshot ------------------------------------------------------------------ */
@@ -826,6 +928,8 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + 4096,
 	    .clean_stop = b->clean_start,
 	    .strict = b->cfg->strict_recovery,
+	    .discard = on_discard,
+	    .discard_arg = st,
 	};
 	map_init(&st->created);
 	st->opening = 1;

@@ -143,10 +143,10 @@ struct jrnl {
 	sync_file_t *snap_sf;
 	struct snap_cell *snap_cell;
 	/* Units (jrnl_unit_*): the current one, and the highest ids seen. */
-	int version;     /* the file's header version */
-	int in_unit;     /* between jrnl_unit_begin and jrnl_unit_end */
-	int unit_open;   /* its BEGIN marker was appended */
-	int unit_snap;   /* ... and copied into the new file */
+	int version;   /* the file's header version */
+	int in_unit;   /* between jrnl_unit_begin and jrnl_unit_end */
+	int unit_open; /* its BEGIN marker was appended */
+	int unit_snap; /* ... and copied into the new file */
 	uint64_t unit_id;
 	uint64_t unit_at;      /* jrnl_size where its BEGIN starts */
 	uint64_t unit_snap_at; /* jrnl_snap_size where its copy starts */
@@ -337,8 +337,7 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 /* --- units ----------------------------------------------------------------- */
 
 /* Frames marker kind with the unit id (and extra) as a type-0 record. */
-static const uint8_t *marker(buf_t *out, uint8_t kind, uint64_t id, const void *extra,
-                             size_t elen)
+static const uint8_t *marker(buf_t *out, uint8_t kind, uint64_t id, const void *extra, size_t elen)
 {
 	uint8_t m[9];
 	m[0] = kind;
@@ -490,6 +489,12 @@ int jrnl_commit_now(jrnl_t *j)
 	if (jrnl_cut(j, was) < 0)
 		log_error(j->log, "journal %s: left failed until it can be cut back", j->path);
 	return rc;
+}
+
+void jrnl_write_now(jrnl_t *j)
+{
+	if (!j->compacting)
+		flush(j);
 }
 
 int jrnl_sync_required(const jrnl_t *j)
@@ -1000,7 +1005,8 @@ static int apply_held(jrnl_t *j, rp_t *x, const uint8_t *p, size_t n)
 		if (p[o + 8] != 0) {
 			int rc = x->fn(x->arg, p[o + 8], p + o + 9, len - 1);
 			if (rc) {
-				log_error(j->log, "journal %s: the owner refused a record of a unit: %s",
+				log_error(j->log,
+				          "journal %s: the owner refused a record of a unit: %s",
 				          j->path, sl_strerror(rc));
 				return rc;
 			}
@@ -1082,8 +1088,10 @@ static int replay(jrnl_t *j, uint64_t size, rp_t *x)
 				rc = x->fn(x->arg, p[8], p + 9, len - 1);
 				if (rc) {
 					log_error(j->log,
-					          "journal %s: the owner refused the record at offset %llu: %s",
-					          j->path, (unsigned long long)off, sl_strerror(rc));
+					          "journal %s: the owner refused the record at "
+					          "offset %llu: %s",
+					          j->path, (unsigned long long)off,
+					          sl_strerror(rc));
 					break;
 				}
 				buf_consume(&rb, need);
@@ -1133,7 +1141,8 @@ static int replay(jrnl_t *j, uint64_t size, rp_t *x)
 				j->max_cross = c;
 			buf_consume(&rb, need);
 		} else {
-			x->why = open && kind == MK_BEGIN ? "unit begun inside a unit" : "bad unit marker";
+			x->why = open && kind == MK_BEGIN ? "unit begun inside a unit"
+			                                  : "bad unit marker";
 			break;
 		}
 		off += need;
@@ -1359,8 +1368,8 @@ static int check_header(jrnl_t *j, uint64_t *size, const char **why)
 		j->version = v;
 	if (memcmp(h, JRNL_MAGIC, 6) == 0 && j->version)
 		return 0;
-	if (memcmp(h, JRNL_MAGIC, 6) != 0 && j->version &&
-	    valid_first_frame(j, *size) && !j->opts.strict) {
+	if (memcmp(h, JRNL_MAGIC, 6) != 0 && j->version && valid_first_frame(j, *size) &&
+	    !j->opts.strict) {
 		/* Only the magic is hit and the records are ours: keep them. */
 		log_warn(j->log, "journal %s: damaged magic in front of valid records; rewritten",
 		         j->path);

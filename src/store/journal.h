@@ -104,6 +104,9 @@ void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg);
  * the caller must not apply the change, and nothing else was appended
  * since its own jrnl_append. */
 int jrnl_commit_now(jrnl_t *j);
+/* Writes the buffered appends to the file now (no sync): for an owner
+ * whose record must be on disk before some other file's write. */
+void jrnl_write_now(jrnl_t *j);
 /* Whether acknowledgements must wait for jrnl_when_durable (policy always). */
 int jrnl_sync_required(const jrnl_t *j);
 
