@@ -79,10 +79,10 @@ struct keyspace {
 	int closing;
 	/* Units (keyspace_unit.c): nesting depth, whether the current one may
 	 * run several commands, the last id handed out, and the stream logs
-	 * (numbers) the current one appended to. */
+	 * the current one appended to: {number, end} pairs. */
 	int unit_depth, unit_multi;
 	uint64_t unit_last;
-	uint64_t *unit_logs;
+	uint64_t (*unit_logs)[2];
 	size_t nunit_logs, unit_logs_cap;
 };
 

@@ -52,7 +52,11 @@ void ks_unit_end(keyspace_t *ks)
 {
 	if (ks->unit_depth == 0 || --ks->unit_depth > 0)
 		return;
-	/* The entries first: a COMMIT on disk then means they are too. */
+	/* Where its entries end in each log, then the entries: a COMMIT
+	 * written after them is never on disk without them after a kill,
+	 * and after a power loss the open checks the ends (on_check). */
+	for (size_t i = 0; i < ks->nunit_logs; i++)
+		sstore_log_unitend(ks->ss, ks->unit_logs[i][0], ks->unit_logs[i][1], ks->unit_last);
 	if (ks->nunit_logs)
 		ks_write_pending(ks);
 	int cross = jrnl_unit_written(ks->kj) && jrnl_unit_written(ks->sj);
@@ -66,15 +70,18 @@ void ks_unit_stream(keyspace_t *ks, stream_t *s)
 	if (!ks->unit_depth || !ks->unit_multi || !s->log)
 		return;
 	for (size_t i = 0; i < ks->nunit_logs; i++)
-		if (ks->unit_logs[i] == s->num)
+		if (ks->unit_logs[i][0] == s->num) {
+			ks->unit_logs[i][1] = s->next_pos;
 			return;
+		}
 	if (ks->nunit_logs == ks->unit_logs_cap) {
 		ks->unit_logs_cap = ks->unit_logs_cap ? 2 * ks->unit_logs_cap : 8;
 		ks->unit_logs = realloc(ks->unit_logs, ks->unit_logs_cap * sizeof *ks->unit_logs);
 		if (!ks->unit_logs)
 			abort();
 	}
-	ks->unit_logs[ks->nunit_logs++] = s->num;
+	ks->unit_logs[ks->nunit_logs][0] = s->num;
+	ks->unit_logs[ks->nunit_logs++][1] = s->next_pos;
 	/* The entry just appended (one per call) is the unit's first here. */
 	sstore_log_unitmark(ks->ss, s->num, s->next_pos - 1);
 }
@@ -86,6 +93,13 @@ int ks_unit_settle(keyspace_t *ks)
 	jrnl_unit_ids(kj, &kid, &kcross);
 	jrnl_unit_ids(sj, &sid, &scross);
 	int rc = 0, cut = sstore_unit_cuts(ks->ss) > 0;
+	uint64_t lost = sstore_unit_shortfall(ks->ss);
+	if (lost) {
+		if ((rc = sstore_unit_cut_from(ks->ss, lost)) < 0)
+			return rc;
+		cut |= rc;
+		jrnl_unit_ids(sj, &sid, &scross);
+	}
 	if (kcross > scross)
 		rc = jrnl_unit_cut_after(kj, scross, NULL, NULL);
 	else if (scross > kcross)

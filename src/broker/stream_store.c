@@ -25,6 +25,7 @@
  *   13    DELRANGE       str key, u64 from, u64 to      (positions [from,to) gone)
  *   14    FLUSH          (empty)                        (every stream gone)
  *   15    UNITLOG        u64 number, u64 pos            (a unit appends from pos)
+ *   16    UNITEND        u64 number, u64 end, u64 unit  (... and up to end)
  *
  * Entries themselves are records in the stream's own partition log
  * (<data-dir>/streams/<number>/, store/plog.h): record key = ID (u64 ms,
@@ -82,7 +83,13 @@
  * missing), the UNITLOG records it drops come to on_discard, which cuts
  * each log back to the position named (or removes a log the unit
  * created), and the owner rebuilds its model from the files. Replay
- * proper skips UNITLOG.
+ * proper skips UNITLOG. Before its COMMIT, a unit also writes one UNITEND
+ * per log: where its entries there end. The logs are not synced before
+ * the COMMIT, so after a power loss (not a kill) a COMMIT may be on disk
+ * and the entries not: at open, the first unit whose UNITEND points past
+ * the end of a log that still has its stream once everything was replayed
+ * (sstore_unit_shortfall) is dropped with everything after it (nothing of
+ * it was acknowledged: replies wait for the logs' syncs too).
  *
  * Durability: the owner's domain (broker/dur.h) syncs the journal and the
  * logs and decides when replies go. Loop thread only.
@@ -123,6 +130,7 @@ enum {
 	R_DELRANGE,
 	R_FLUSH,
 	R_UNITLOG,
+	R_UNITEND,
 };
 
 struct sstore {
@@ -134,10 +142,30 @@ struct sstore {
 	sstore_sink_t sink;
 	const log_t *log;
 	buf_t tmp;
-	map_t created;      /* open: numbers of every CREATE replayed */
-	int opening;        /* in sstore_open (not a reload's replay) */
-	uint64_t unit_cuts; /* logs cut back for dropped units */
+	map_t created;         /* open: numbers of every CREATE replayed */
+	int opening;           /* in sstore_open (not a reload's replay) */
+	uint64_t unit_cuts;    /* logs cut back for dropped units */
+	map_t numkeys;         /* open: log number → its CREATE's key (keycopy_t) */
+	uint64_t (*shorts)[2]; /* open: {log, unit} of UNITENDs past the log's end */
+	size_t nshort, short_cap;
 };
+
+typedef struct keycopy {
+	size_t len;
+	char key[];
+} keycopy_t;
+
+static void numkeys_clear(sstore_t *st)
+{
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&st->numkeys, &it, &k, &kl, &v))
+		free(v);
+	map_deinit(&st->numkeys);
+	map_init(&st->numkeys);
+}
 
 static void put_str(buf_t *b, const void *p, size_t n)
 {
@@ -383,6 +411,8 @@ static sid_t get_id(rd_t *r)
 	return id;
 }
 
+static int unit_end(sstore_t *st, const uint8_t *payload, size_t len);
+
 static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 {
 	sstore_t *st = arg;
@@ -394,6 +424,8 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 	}
 	if (type == R_UNITLOG)
 		return 0; /* only a dropped one matters (on_discard) */
+	if (type == R_UNITEND)
+		return unit_end(st, payload, len);
 	uint32_t klen;
 	const char *key = (const char *)get_str(&r, &klen);
 	if (!key)
@@ -409,8 +441,15 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		/* A CREATE for a key that exists can only come from a journal
 		 * written before its DELKEY was; start over from this one. */
 		st->sink.del(st->sink.arg, key, klen);
-		if (st->opening)
+		if (st->opening) {
 			map_put(&st->created, &num, sizeof num, st);
+			keycopy_t *kc = malloc(sizeof *kc + klen);
+			if (!kc)
+				abort();
+			kc->len = klen;
+			memcpy(kc->key, key, klen);
+			free(map_put(&st->numkeys, &num, sizeof num, kc));
+		}
 		stream_t *ns = st->sink.get(st->sink.arg, key, klen, 1);
 		if (num >= st->next_num)
 			st->next_num = num + 1;
@@ -551,6 +590,68 @@ void sstore_log_unitmark(sstore_t *st, uint64_t num, uint64_t pos)
 	jrnl_write_now(st->j);
 }
 
+void sstore_log_unitend(sstore_t *st, uint64_t num, uint64_t end, uint64_t unit)
+{
+	buf_reset(&st->tmp);
+	buf_put_be64(&st->tmp, num);
+	buf_put_be64(&st->tmp, end);
+	buf_put_be64(&st->tmp, unit);
+	emit(st, R_UNITEND);
+}
+
+/* Replay of an UNITEND at open: the unit's entries must be in the log
+ * (see the top); a shortfall is remembered and judged once every record
+ * was replayed (sstore_unit_shortfall). */
+static int unit_end(sstore_t *st, const uint8_t *payload, size_t len)
+{
+	rd_t r;
+	rd_init(&r, payload, len);
+	uint64_t num = rd_be64(&r), end = rd_be64(&r), unit = rd_be64(&r);
+	if (r.err)
+		return SL_ECORRUPT;
+	keycopy_t *kc = st->opening ? map_get(&st->numkeys, &num, sizeof num) : NULL;
+	stream_t *s = kc ? st->sink.get(st->sink.arg, kc->key, kc->len, 0) : NULL;
+	if (!s || s->num != num || !s->log || plog_end_offset(s->log) >= (int64_t)end)
+		return 0;
+	if (st->nshort == st->short_cap) {
+		st->short_cap = st->short_cap ? 2 * st->short_cap : 4;
+		st->shorts = realloc(st->shorts, st->short_cap * sizeof *st->shorts);
+		if (!st->shorts)
+			abort();
+	}
+	st->shorts[st->nshort][0] = num;
+	st->shorts[st->nshort++][1] = unit;
+	return 0;
+}
+
+typedef struct live_num {
+	uint64_t num;
+	int live;
+} live_num_t;
+
+static void is_live(void *arg, const char *key, size_t klen, stream_t *s)
+{
+	(void)key;
+	(void)klen;
+	live_num_t *l = arg;
+	l->live |= s->num == l->num && s->log;
+}
+
+uint64_t sstore_unit_shortfall(sstore_t *st)
+{
+	uint64_t unit = 0;
+	for (size_t i = 0; i < st->nshort && !unit; i++) {
+		/* A log whose stream was deleted later may be half removed (its
+		 * removal interrupted): only a live stream's log is evidence. */
+		live_num_t l = {st->shorts[i][0], 0};
+		st->sink.each(st->sink.arg, is_live, &l);
+		if (l.live)
+			unit = st->shorts[i][1];
+	}
+	st->nshort = 0;
+	return unit;
+}
+
 typedef struct find_num {
 	uint64_t num;
 	stream_t *s;
@@ -609,6 +710,11 @@ static int on_discard(void *arg, uint8_t type, const uint8_t *payload, size_t le
 	         path, pos);
 	st->unit_cuts++;
 	return 0;
+}
+
+int sstore_unit_cut_from(sstore_t *st, uint64_t unit)
+{
+	return jrnl_unit_cut_from(st->j, unit, on_discard, st);
 }
 
 int sstore_unit_cut_after(sstore_t *st, uint64_t limit)
@@ -932,10 +1038,14 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	    .discard_arg = st,
 	};
 	map_init(&st->created);
+	map_init(&st->numkeys);
 	st->opening = 1;
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "streams", &o, replay, st);
 	if (rc < 0) {
 		map_deinit(&st->created);
+		numkeys_clear(st);
+		map_deinit(&st->numkeys);
+		free(st->shorts);
 		buf_deinit(&st->tmp);
 		free(st);
 		return rc;
@@ -949,6 +1059,7 @@ int sstore_settle(sstore_t *st)
 	int rc = recover_logs(st);
 	map_deinit(&st->created);
 	map_init(&st->created);
+	numkeys_clear(st);
 	st->opening = 0;
 	return rc;
 }
@@ -958,6 +1069,9 @@ void sstore_close(sstore_t *st)
 	if (!st)
 		return;
 	map_deinit(&st->created);
+	numkeys_clear(st);
+	map_deinit(&st->numkeys);
+	free(st->shorts);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);

@@ -977,6 +977,7 @@ typedef struct rp {
 	void *arg;
 	uint64_t from;        /* file offset of the first frame */
 	uint64_t cross_limit; /* a cross-journal unit above this id ends the pass */
+	uint64_t cut_id;      /* so does a unit whose id is at least this (0: none) */
 	int apply_open;       /* records of a unit left open at the end go to fn too */
 	/* results */
 	uint64_t valid_end; /* end of what counts: the last whole record or unit */
@@ -1103,7 +1104,11 @@ static int replay(jrnl_t *j, uint64_t size, rp_t *x)
 		/* A unit marker. */
 		uint8_t kind = len >= 10 ? p[9] : 0;
 		uint64_t id = len >= 10 ? be64_load(p + 10) : 0;
-		if (kind == MK_BEGIN && len == 10 && !open) {
+		if (kind == MK_BEGIN && len == 10 && !open && x->cut_id && id >= x->cut_id) {
+			x->peer_missing = 1;
+			x->why = "unit dropped by its owner";
+			break;
+		} else if (kind == MK_BEGIN && len == 10 && !open) {
 			open = 1;
 			ustart = off;
 			uid = id;
@@ -1196,25 +1201,41 @@ int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg)
 	return rc;
 }
 
-int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, jrnl_replay_fn discard, void *arg)
+/* Cuts the journal at the first unit the pass x stops at (see rp_t). */
+static int unit_cut(jrnl_t *j, rp_t *x, jrnl_replay_fn discard, void *arg)
 {
 	flush(j);
 	if (j->err)
 		return j->err;
 	j->max_id = j->max_cross = 0;
-	rp_t x = {.fn = noop_record, .from = JRNL_HDR, .cross_limit = limit};
-	int rc = replay(j, j->file_pos, &x);
-	if (rc || !x.peer_missing)
+	x->fn = noop_record;
+	x->from = JRNL_HDR;
+	int rc = replay(j, j->file_pos, x);
+	if (rc || !x->peer_missing)
 		return rc;
-	log_warn(j->log,
-	         "journal %s: a unit at offset %llu is missing from its peer journal (a crash "
-	         "between their writes): it and the %llu bytes after it are dropped",
-	         j->path, (unsigned long long)x.valid_end,
-	         (unsigned long long)(j->file_pos - x.valid_end));
-	if (discard && (rc = each_record(j, x.valid_end, j->file_pos, discard, arg)) < 0)
+	log_warn(
+	    j->log, "journal %s: %s at offset %llu: it and the %llu bytes after it are dropped",
+	    j->path,
+	    x->cut_id ? "a unit whose data elsewhere did not survive"
+	              : "a unit missing from its peer journal (a crash between their writes)",
+	    (unsigned long long)x->valid_end, (unsigned long long)(j->file_pos - x->valid_end));
+	uint64_t at = x->valid_end;
+	if (discard && (rc = each_record(j, at, j->file_pos, discard, arg)) < 0)
 		return rc;
-	rc = jrnl_cut(j, x.valid_end);
+	rc = jrnl_cut(j, at);
 	return rc < 0 ? rc : 1;
+}
+
+int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, jrnl_replay_fn discard, void *arg)
+{
+	rp_t x = {.cross_limit = limit};
+	return unit_cut(j, &x, discard, arg);
+}
+
+int jrnl_unit_cut_from(jrnl_t *j, uint64_t id, jrnl_replay_fn discard, void *arg)
+{
+	rp_t x = {.cross_limit = UINT64_MAX, .cut_id = id};
+	return unit_cut(j, &x, discard, arg);
 }
 
 /* Whether a whole valid frame starts anywhere in (from, size): the sign of

@@ -205,6 +205,10 @@ void jrnl_unit_ids(const jrnl_t *j, uint64_t *max_id, uint64_t *max_cross);
  * when it cut (the owner rebuilds its state with jrnl_replay), 0 when no
  * such unit is there, or an error. */
 int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, jrnl_replay_fn discard, void *arg);
+/* The same, at the first unit whose id is at least id: for an owner that
+ * finds, after the replay, that a unit's data kept elsewhere did not
+ * survive (nothing from there on was acknowledged). */
+int jrnl_unit_cut_from(jrnl_t *j, uint64_t id, jrnl_replay_fn discard, void *arg);
 
 /* Flushes, syncs and closes. */
 void jrnl_close(jrnl_t *j);

@@ -15,6 +15,7 @@
 #include "net/memconn.h"
 #include "store/sio.h"
 
+#include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -598,6 +599,20 @@ static int set(kfx_t *f, const char *key, const char *v)
 	return ks_set(f->ks, key, strlen(key), v, strlen(v), 0);
 }
 
+/* The segment file of stream "s" (the first log, number 0). */
+static const char *seg_path(void)
+{
+	static char path[512];
+	glob_t g;
+	CHECK_EQ(glob("streams/0/*.log", 0, NULL, &g), 0);
+	CHECK_EQ(g.gl_pathc, 1);
+	snprintf(path, sizeof path, "%s", g.gl_pathv[0]);
+	globfree(&g);
+	return path;
+}
+
+static int64_t unit_log_size; /* the segment's size before the unit */
+
 /* One unit that writes strings "a" and "b" and entry 2-1 of stream "s",
  * settled; the journals' sizes before and after it in *k0, *k1, *s0, *s1
  * (after a reopen that trimmed them, so they are the files' sizes). */
@@ -608,6 +623,7 @@ static void unit_across(kfx_t *f, int64_t *k0, int64_t *k1, int64_t *s0, int64_t
 	kfx_reopen(f);
 	*k0 = flen("resp/keys.journal");
 	*s0 = flen("streams/streams.journal");
+	unit_log_size = flen(seg_path());
 	ks_unit_begin(f->ks, 1);
 	CHECK_EQ(set(f, "a", "1"), 0);
 	sid_t id;
@@ -666,6 +682,21 @@ TEST(keyspace_unit_torn_in_streams_journal_drops_it_everywhere)
 	int64_t k0, k1, s0, s1;
 	unit_across(&f, &k0, &k1, &s0, &s1);
 	CHECK_EQ(truncate("streams/streams.journal", s1 - 19), 0); /* its COMMIT */
+	kfx_open(&f, "always");
+	check_unit_dropped(&f);
+	kfx_close(&f);
+}
+
+/* A power loss kept both journals' COMMITs but not the entry in the log
+ * (written before the COMMIT, not synced before it): dropped too. */
+TEST(keyspace_unit_whose_entry_the_log_lost_is_dropped)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	int64_t k0, k1, s0, s1;
+	unit_across(&f, &k0, &k1, &s0, &s1);
+	CHECK(flen(seg_path()) > unit_log_size);
+	CHECK_EQ(truncate(seg_path(), unit_log_size), 0);
 	kfx_open(&f, "always");
 	check_unit_dropped(&f);
 	kfx_close(&f);
