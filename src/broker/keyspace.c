@@ -790,7 +790,8 @@ static void turn_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
 	keyspace_t *ks = t->arg;
-	write_pending(ks);
+	if (ks_unit_gate(ks) == 0)
+		write_pending(ks);
 	release_late(ks);
 	settle_logs(ks);
 	maintain(ks);
@@ -1319,11 +1320,6 @@ static int reload(void *arg)
 	if (ks->hooks.reloaded)
 		ks->hooks.reloaded(ks->hooks.arg);
 	return 0;
-}
-
-void ks_write_pending(keyspace_t *ks)
-{
-	write_pending(ks);
 }
 
 int ks_rebuild(keyspace_t *ks)

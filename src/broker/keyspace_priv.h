@@ -81,6 +81,7 @@ struct keyspace {
 	 * run several commands, the last id handed out, and the stream logs
 	 * the current one appended to: {number, end} pairs. */
 	int unit_depth, unit_multi;
+	int unit_gated; /* this turn's entries include a multi unit's */
 	uint64_t unit_last;
 	uint64_t (*unit_logs)[2];
 	size_t nunit_logs, unit_logs_cap;
@@ -94,8 +95,10 @@ void ks_unit_stream(keyspace_t *ks, stream_t *s);
  * them holds and rebuilds the model if anything was dropped. */
 int ks_unit_settle(keyspace_t *ks);
 void ks_unit_free(keyspace_t *ks);
-/* keyspace.c's turn work and rebuild, for the units. */
-void ks_write_pending(keyspace_t *ks);
+/* At the end of a turn, before the stream entries are written: 0 when
+ * they may be (see keyspace_unit.c), else the error that stops them. */
+int ks_unit_gate(keyspace_t *ks);
+/* keyspace.c's rebuild, for the units. */
 int ks_rebuild(keyspace_t *ks);
 
 /* Keys ----------------------------------------------------------------------- */

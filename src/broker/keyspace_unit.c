@@ -52,17 +52,28 @@ void ks_unit_end(keyspace_t *ks)
 {
 	if (ks->unit_depth == 0 || --ks->unit_depth > 0)
 		return;
-	/* Where its entries end in each log, then the entries: a COMMIT
-	 * written after them is never on disk without them after a kill,
-	 * and after a power loss the open checks the ends (on_check). */
+	/* Where its entries end in each log: the open checks the logs hold
+	 * them (sstore_unit_shortfall). */
 	for (size_t i = 0; i < ks->nunit_logs; i++)
 		sstore_log_unitend(ks->ss, ks->unit_logs[i][0], ks->unit_logs[i][1], ks->unit_last);
 	if (ks->nunit_logs)
-		ks_write_pending(ks);
+		ks->unit_gated = 1;
 	int cross = jrnl_unit_written(ks->kj) && jrnl_unit_written(ks->sj);
 	jrnl_unit_end(ks->kj, cross);
 	jrnl_unit_end(ks->sj, cross);
 	ks->nunit_logs = 0;
+}
+
+int ks_unit_gate(keyspace_t *ks)
+{
+	if (!ks->unit_gated)
+		return 0;
+	ks->unit_gated = 0;
+	/* The UNITLOGs on disk before any entry they cover can be: one
+	 * blocking sync per turn that had such units (their COMMITs go with
+	 * it; the entries follow, so a COMMIT may be durable before them: the
+	 * open's shortfall check covers that). */
+	return jrnl_sync_now(ks->sj);
 }
 
 void ks_unit_stream(keyspace_t *ks, stream_t *s)

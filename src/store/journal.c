@@ -497,6 +497,19 @@ void jrnl_write_now(jrnl_t *j)
 		flush(j);
 }
 
+int jrnl_sync_now(jrnl_t *j)
+{
+	if (j->err)
+		return j->err;
+	flush(j);
+	if (j->err || j->opts.fsync.mode == FSYNC_NEVER)
+		return j->err;
+	int rc = sync_file_sync_now(j->sf);
+	if (rc)
+		fail(j, rc, "fdatasync");
+	return rc;
+}
+
 int jrnl_sync_required(const jrnl_t *j)
 {
 	return j->opts.fsync.mode == FSYNC_ALWAYS;
@@ -1570,7 +1583,9 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		         "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
 		         j->path, (unsigned long long)(size - end), (unsigned long long)end,
 		         why ? why : "end of file inside a unit");
-		if (!damage && x.open_unit && opts->discard &&
+		/* The open unit's records are never applied, damage after them
+		 * or not: its owner undoes what it keeps elsewhere. */
+		if (x.open_unit && opts->discard &&
 		    (rc = each_record(j, end, stop, opts->discard, opts->discard_arg)) < 0)
 			goto fail;
 		if (damage) {

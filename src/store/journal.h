@@ -107,6 +107,11 @@ int jrnl_commit_now(jrnl_t *j);
 /* Writes the buffered appends to the file now (no sync): for an owner
  * whose record must be on disk before some other file's write. */
 void jrnl_write_now(jrnl_t *j);
+/* Writes the buffered appends and, unless the policy is `never`, syncs
+ * them now, blocking the loop thread: for an owner whose other file must
+ * not be synced before these records are. A failure fails the journal as
+ * a failed background sync does (the owner's failed hook, then a cut). */
+int jrnl_sync_now(jrnl_t *j);
 /* Whether acknowledgements must wait for jrnl_when_durable (policy always). */
 int jrnl_sync_required(const jrnl_t *j);
 
