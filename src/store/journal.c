@@ -3,21 +3,35 @@
  * replayed on open, compacted by snapshot-and-rename. See journal.h for the
  * API. Loop thread only; syncs go through the syncer's helper thread.
  *
- * File DIR/NAME.journal, format version 1 (all integers big-endian):
+ * File DIR/NAME.journal, format version 1 or 2 (all integers big-endian):
  *
  *   offset  size  field
  *   0       6     magic "SLJRNL"
- *   6       2     u16 format version (1)
+ *   6       2     u16 format version (1; 2 once a unit marker was written)
  *   8       ...   records, back to back, each:
  *     +0    4     u32 length L: bytes of type + payload (1 <= L <= max_record+1)
  *     +4    4     u32 CRC-32C (Castagnoli) over the L bytes that follow
- *     +8    1     u8 type, 1..255 (owner-defined; 0 is never written)
+ *     +8    1     u8 type, 1..255 (owner-defined; 0: a unit marker)
  *     +9    L-1   payload
  *
+ * Unit markers (type 0), payload: u8 kind, u64 unit id, then
+ *   kind 1 BEGIN      (nothing more)                          L = 10
+ *   kind 2 COMMIT     u8 flags (bit 0: cross-journal unit)     L = 11
+ *   kind 3 WATERMARK  u64 highest cross-journal id (the id     L = 18
+ *                     field: highest unit id), first in a compacted file
+ * The records between a BEGIN and the COMMIT of its id are one unit:
+ * replay holds them and applies them at the COMMIT, so a unit a crash cut
+ * short applies none (jrnl_unit_*, journal.h). A one-record unit may go
+ * without markers (opts.unit_strip). Version 1 files (no markers) are
+ * read as ever; the first marker rewrites the header to version 2 in
+ * place, so that an older binary sets the file aside (an unknown version)
+ * instead of cutting it at the marker.
+ *
  * A record is valid when its whole frame is inside the file, L is in range,
- * the CRC matches and the type is not 0. The journal is the header followed
- * by the longest run of valid records; nothing after the first invalid byte
- * is ever replayed, because a record after a damaged one may depend on it.
+ * the CRC matches and the type is not 0 (or is a well-formed marker). The
+ * journal is the header followed by the longest run of valid records;
+ * nothing after the first invalid byte is ever replayed, because a record
+ * after a damaged one may depend on it.
  *
  * Recovery rule, applied by jrnl_open in this order:
  *   1. DIR/NAME.journal.tmp is deleted if present: it is an unfinished
@@ -35,7 +49,11 @@
  *      and a new empty journal takes its place, so one damaged file never
  *      stops the server; with opts.strict the open is refused instead
  *      (SL_ECORRUPT) and the error line says what to move aside.
- *   4. Records are replayed from offset 8. If the first invalid frame
+ *   4. Records are replayed from offset 8 (a unit's at its COMMIT). When
+ *      the records end inside a unit (its COMMIT never written), the unit
+ *      counts as part of the invalid tail: the cut below is at its BEGIN,
+ *      its records go to opts.discard, and whether the tail is damage is
+ *      judged from the frame that stopped the reading. If the first invalid frame
  *      starts a run of zero bytes that reaches the end of the file, that run
  *      is preallocated space (see Writes): the journal ends there, nothing is
  *      cut and nothing is logged above debug level. Otherwise, at the first
