@@ -1036,6 +1036,9 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	    .strict = b->cfg->strict_recovery,
 	    .discard = on_discard,
 	    .discard_arg = st,
+	    /* The positions the owner notes inside a unit are compared with
+	     * the synced end only (keyspace.c settle_logs). */
+	    .unit_strip = 1,
 	};
 	map_init(&st->created);
 	map_init(&st->numkeys);
