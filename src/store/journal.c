@@ -102,7 +102,7 @@
  * same fsync, rename, directory fsync and switch as above (adopt). The
  * journal stays the only file durability waits on until then.
  */
-#include "store/journal.h"
+#include "store/journal_priv.h"
 
 #include "core/buf.h"
 #include "core/crc32c.h"
@@ -120,71 +120,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JRNL_MAGIC "SLJRNL"
-#define JRNL_VERSION 1       /* a journal with no unit markers */
-#define JRNL_VERSION_UNITS 2 /* one that may hold them */
-#define JRNL_HDR 8
-#define JRNL_FRAME 9 /* length + crc + type */
-#define FLUSH_AT (256 * 1024)
-#define READ_CHUNK (1024 * 1024)
-#define PREALLOC (1024 * 1024)
-#define DEFAULT_MAX_RECORD (64u * 1024 * 1024)
-#define SNAP_SYNC_STEP (4u * 1024 * 1024) /* background syncs of a new file */
-
-struct jrnl {
-	loop_t *loop;
-	syncer_t *syncer;
-	const log_t *log;
-	char *dir, *name, *path, *tmp_path;
-	jrnl_opts_t opts;
-	int fd;
-	sync_file_t *sf;
-	uint64_t file_pos;  /* bytes of the file written so far */
-	uint64_t alloc_end; /* file size: [file_pos, alloc_end) is zeros */
-	int prealloc;       /* fallocate works here */
-	buf_t wbuf;         /* framed appends not yet written */
-	uint64_t garbage;
-	int err;         /* sticky write/sync failure */
-	int compacting;  /* appends go to the .tmp file */
-	int compact_err; /* first write failure into the .tmp */
-	loop_task_t flush_task;
-	sio_t *io;           /* the syncer's file interface (may be NULL) */
-	store_watch_t watch; /* the owner's hooks (zeroed: none) */
-	int damaged;         /* the open cut, kept aside or set aside something */
-	/* The incremental compaction (jrnl_snap_begin), when snap_fd >= 0. */
-	int snap_fd;
-	int snap_err;
-	int snap_mirror;     /* appends are copied into the new file too */
-	uint64_t snap_pos;   /* bytes of the new file written */
-	uint64_t snap_asked; /* background sync asked up to here */
-	buf_t snap_buf;      /* new-file records not yet written */
-	sync_file_t *snap_sf;
-	struct snap_cell *snap_cell;
-	/* Units (jrnl_unit_*): the current one, and the highest ids seen. */
-	int version;   /* the file's header version */
-	int in_unit;   /* between jrnl_unit_begin and jrnl_unit_end */
-	int unit_open; /* its BEGIN marker was appended */
-	int unit_snap; /* ... and copied into the new file */
-	uint64_t unit_id;
-	uint64_t unit_at;      /* jrnl_size where its BEGIN starts */
-	uint64_t unit_snap_at; /* jrnl_snap_size where its copy starts */
-	uint64_t unit_nrec;    /* owner records appended in it */
-	uint64_t max_id, max_cross;
-};
-
 static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
 static const uint8_t header2[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION_UNITS};
 
-/* Unit markers: frames of type 0 (never an owner's type), payload u8 kind,
- * u64 unit id, then per kind: COMMIT u8 flags, WATERMARK u64 max cross. */
-enum { MK_BEGIN = 1, MK_COMMIT = 2, MK_WATERMARK = 3 };
-#define MK_CROSS 1 /* COMMIT flag: the unit has parts in other journals */
-#define BEGIN_LEN (JRNL_FRAME + 9)
+const uint8_t *jrnl_header(int version)
+{
+	return version >= JRNL_VERSION_UNITS ? header2 : header;
+}
 
 /* The header a new file of this journal gets. */
 static const uint8_t *header_of(const jrnl_t *j)
 {
-	return j->version >= JRNL_VERSION_UNITS ? header2 : header;
+	return jrnl_header(j->version);
 }
 
 /* Returns an owned "DIR/NAME<suffix>". */
@@ -198,7 +145,7 @@ static char *path_of(const char *dir, const char *name, const char *suffix)
 	return s;
 }
 
-static int write_all(jrnl_t *j, int fd, const uint8_t *p, size_t n, uint64_t off, size_t *done)
+int jrnl_write_all(jrnl_t *j, int fd, const uint8_t *p, size_t n, uint64_t off, size_t *done)
 {
 	return sio_pwrite_all(j->io, fd, p, n, (off_t)off, done);
 }
@@ -214,7 +161,7 @@ static int write_all(jrnl_t *j, int fd, const uint8_t *p, size_t n, uint64_t off
  * as the end. Returns 0, or SL_ENOSPC / SL_EIO when the space cannot be had
  * (nothing changed). A filesystem without fallocate gets plain appends
  * (their failures then arrive with the write). */
-static int reserve(jrnl_t *j, uint64_t need)
+int jrnl_reserve_to(jrnl_t *j, uint64_t need)
 {
 	if (!j->prealloc || j->compacting || need <= j->alloc_end)
 		return 0;
@@ -250,7 +197,7 @@ static int write_buffer(jrnl_t *j)
 	size_t n = buf_len(&j->wbuf), done = 0;
 	if (n == 0)
 		return 0;
-	int rc = write_all(j, j->fd, buf_data(&j->wbuf), n, j->file_pos, &done);
+	int rc = jrnl_write_all(j, j->fd, buf_data(&j->wbuf), n, j->file_pos, &done);
 	j->file_pos += done;
 	buf_reset(&j->wbuf);
 	if (rc == 0 && j->sf && !j->compacting)
@@ -272,8 +219,7 @@ static void fail(jrnl_t *j, int err, const char *what)
 	          j->path, what, (unsigned long long)j->file_pos, sl_strerror(err));
 }
 
-/* Writes pending appends; a failure makes the journal refuse appends. */
-static void flush(jrnl_t *j)
+void jrnl_flush_wbuf(jrnl_t *j)
 {
 	if (j->compacting) {
 		int rc = write_buffer(j);
@@ -296,19 +242,15 @@ static void on_flush_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
 	jrnl_t *j = t->arg;
-	flush(j);
+	jrnl_flush_wbuf(j);
 	if (j->snap_fd >= 0)
 		snap_write(j);
 }
 
-static void snap_add(jrnl_t *j, const void *frame, size_t n);
-static void unit_open(jrnl_t *j);
-static void watermark(jrnl_t *j, buf_t *out);
-
 /* Frames a record (type, a then b as its payload) at the end of b; returns
  * where the frame starts (valid until b changes). */
-static const uint8_t *frame(buf_t *out, uint8_t type, const void *a, size_t alen, const void *b,
-                            size_t blen)
+const uint8_t *jrnl_frame(buf_t *out, uint8_t type, const void *a, size_t alen, const void *b,
+                          size_t blen)
 {
 	size_t len = alen + blen;
 	uint8_t *p = buf_reserve(out, JRNL_FRAME + len);
@@ -333,18 +275,18 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 		return SL_ETOOBIG;
 	size_t len = alen + blen;
 	int opening = j->in_unit && !j->unit_open && !j->compacting;
-	int rc = reserve(j, jrnl_size(j) + JRNL_FRAME + len + (opening ? BEGIN_LEN : 0));
+	int rc = jrnl_reserve_to(j, jrnl_size(j) + JRNL_FRAME + len + (opening ? BEGIN_LEN : 0));
 	if (rc < 0)
 		return rc;
 	if (opening)
-		unit_open(j);
+		jrnl_unit_open(j);
 	if (j->in_unit)
 		j->unit_nrec++;
-	const uint8_t *p = frame(&j->wbuf, type, a, alen, b, blen);
+	const uint8_t *p = jrnl_frame(&j->wbuf, type, a, alen, b, blen);
 	if (j->snap_fd >= 0 && j->snap_mirror)
-		snap_add(j, p, JRNL_FRAME + len);
+		jrnl_snap_add(j, p, JRNL_FRAME + len);
 	if (buf_len(&j->wbuf) >= FLUSH_AT)
-		flush(j);
+		jrnl_flush_wbuf(j);
 	else if (!j->compacting)
 		loop_defer(j->loop, &j->flush_task);
 	if (!j->compacting && j->watch.appended)
@@ -352,130 +294,11 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	return 0;
 }
 
-/* --- units ----------------------------------------------------------------- */
-
-/* Frames marker kind with the unit id (and extra) as a type-0 record. */
-static const uint8_t *marker(buf_t *out, uint8_t kind, uint64_t id, const void *extra, size_t elen)
-{
-	uint8_t m[9];
-	m[0] = kind;
-	be64_store(m + 1, id);
-	return frame(out, 0, m, sizeof m, extra, elen);
-}
-
-/* A compacted file starts with the highest ids, so that unit ids stay
- * increasing and its peers' check (jrnl_unit_cut_after) still sees the
- * cross-journal units it folded into its snapshot. */
-static void watermark(jrnl_t *j, buf_t *out)
-{
-	if (!j->max_id)
-		return;
-	uint8_t e[8];
-	be64_store(e, j->max_cross);
-	marker(out, MK_WATERMARK, j->max_id, e, sizeof e);
-}
-
-/* The first marker makes this a version-2 file: a binary that predates
- * units then sets the file aside (never deletes it) rather than cutting it
- * at the first marker. The header is rewritten in place; a crash that
- * keeps the marker but loses this write leaves a version-1 file with
- * markers, which this version reads all the same. */
-static void upgrade(jrnl_t *j)
-{
-	if (j->version >= JRNL_VERSION_UNITS)
-		return;
-	j->version = JRNL_VERSION_UNITS;
-	if (write_all(j, j->fd, header2, JRNL_HDR, 0, NULL))
-		log_warn(j->log, "journal %s: cannot mark the header as version 2", j->path);
-	if (j->snap_fd >= 0 && j->snap_pos >= JRNL_HDR)
-		(void)write_all(j, j->snap_fd, header2, JRNL_HDR, 0, NULL);
-	else if (j->snap_fd >= 0)
-		memcpy(buf_data(&j->snap_buf), header2, JRNL_HDR);
-}
-
-/* Appends the current unit's BEGIN (space reserved by the caller). */
-static void unit_open(jrnl_t *j)
-{
-	upgrade(j);
-	j->unit_open = 1;
-	j->unit_at = jrnl_size(j);
-	marker(&j->wbuf, MK_BEGIN, j->unit_id, NULL, 0);
-	j->unit_snap = j->snap_fd >= 0;
-	if (j->unit_snap) {
-		j->unit_snap_at = jrnl_snap_size(j);
-		marker(&j->snap_buf, MK_BEGIN, j->unit_id, NULL, 0);
-	}
-}
-
-void jrnl_unit_begin(jrnl_t *j, uint64_t id)
-{
-	j->in_unit = 1;
-	j->unit_open = 0;
-	j->unit_snap = 0;
-	j->unit_nrec = 0;
-	j->unit_id = id;
-	if (id > j->max_id)
-		j->max_id = id;
-}
-
-int jrnl_unit_written(const jrnl_t *j)
-{
-	return j->in_unit && j->unit_open;
-}
-
-/* Removes n bytes at offset off of b (off + n <= buf_len). */
-static void buf_cut(buf_t *b, size_t off, size_t n)
-{
-	uint8_t *d = buf_data(b);
-	memmove(d + off, d + off + n, buf_len(b) - off - n);
-	b->end -= n;
-}
-
-void jrnl_unit_end(jrnl_t *j, int cross)
-{
-	int open = j->in_unit && j->unit_open;
-	j->in_unit = 0;
-	j->unit_open = 0;
-	if (!open)
-		return;
-	/* A unit of one record needs no markers: a record is all or nothing
-	 * by itself. Dropping its BEGIN while still buffered keeps the common
-	 * one-record command as small as before units (opts.unit_strip: only
-	 * for owners that note no journal position inside a unit). */
-	if (j->opts.unit_strip && j->unit_nrec == 1 && !cross && j->unit_at >= j->file_pos &&
-	    (!j->unit_snap || j->unit_snap_at >= j->snap_pos)) {
-		buf_cut(&j->wbuf, (size_t)(j->unit_at - j->file_pos), BEGIN_LEN);
-		if (j->unit_snap)
-			buf_cut(&j->snap_buf, (size_t)(j->unit_snap_at - j->snap_pos), BEGIN_LEN);
-		return;
-	}
-	uint8_t f = cross ? MK_CROSS : 0;
-	/* The COMMIT's space is not reserved: if the disk cannot take it, its
-	 * write fails and the owner's domain undoes the unit (nothing of it
-	 * was acknowledged), as for any failed write. */
-	(void)reserve(j, jrnl_size(j) + JRNL_FRAME + 10);
-	const uint8_t *p = marker(&j->wbuf, MK_COMMIT, j->unit_id, &f, 1);
-	if (j->unit_snap && j->snap_fd >= 0)
-		snap_add(j, p, JRNL_FRAME + 10);
-	if (cross && j->unit_id > j->max_cross)
-		j->max_cross = j->unit_id;
-	if (buf_len(&j->wbuf) >= FLUSH_AT)
-		flush(j);
-	else
-		loop_defer(j->loop, &j->flush_task);
-}
-
-void jrnl_unit_ids(const jrnl_t *j, uint64_t *max_id, uint64_t *max_cross)
-{
-	*max_id = j->max_id;
-	*max_cross = j->max_cross;
-}
-
 int jrnl_reserve(jrnl_t *j, uint64_t bytes)
 {
 	if (j->err && !j->compacting)
 		return j->err;
-	return reserve(j, jrnl_size(j) + bytes);
+	return jrnl_reserve_to(j, jrnl_size(j) + bytes);
 }
 
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
@@ -487,7 +310,7 @@ void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg)
 {
 	/* After a write failure the sync file is failed too, so this answers
 	 * with the error, in order with earlier waiters. */
-	flush(j);
+	jrnl_flush_wbuf(j);
 	sync_file_when_durable(j->sf, j->file_pos, fn, arg);
 }
 
@@ -496,7 +319,7 @@ int jrnl_commit_now(jrnl_t *j)
 	if (j->err)
 		return j->err;
 	uint64_t was = j->file_pos;
-	flush(j);
+	jrnl_flush_wbuf(j);
 	int rc = j->err;
 	if (rc == 0 && j->opts.fsync.mode != FSYNC_NEVER)
 		rc = sync_file_sync_now(j->sf);
@@ -512,14 +335,14 @@ int jrnl_commit_now(jrnl_t *j)
 void jrnl_write_now(jrnl_t *j)
 {
 	if (!j->compacting)
-		flush(j);
+		jrnl_flush_wbuf(j);
 }
 
 int jrnl_sync_now(jrnl_t *j)
 {
 	if (j->err)
 		return j->err;
-	flush(j);
+	jrnl_flush_wbuf(j);
 	if (j->err || j->opts.fsync.mode == FSYNC_NEVER)
 		return j->err;
 	int rc = sync_file_sync_now(j->sf);
@@ -715,7 +538,7 @@ static int install_tmp(jrnl_t *j, int tfd, int rc)
 static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 {
 	uint64_t old_size = jrnl_size(j);
-	flush(j);
+	jrnl_flush_wbuf(j);
 	if (j->err)
 		return j->err;
 	int tfd = open_tmp(j);
@@ -728,10 +551,10 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	j->compacting = 1;
 	j->compact_err = 0;
 	buf_append(&j->wbuf, header_of(j), JRNL_HDR);
-	watermark(j, &j->wbuf);
+	jrnl_watermark(j, &j->wbuf);
 	int rc = snapshot(arg, j);
 	if (rc == 0)
-		flush(j);
+		jrnl_flush_wbuf(j);
 	j->compacting = 0;
 	if (rc == 0)
 		rc = j->compact_err;
@@ -821,7 +644,7 @@ static void snap_write(jrnl_t *j)
 		buf_reset(&j->snap_buf);
 		return;
 	}
-	int rc = write_all(j, j->snap_fd, buf_data(&j->snap_buf), n, j->snap_pos, &done);
+	int rc = jrnl_write_all(j, j->snap_fd, buf_data(&j->snap_buf), n, j->snap_pos, &done);
 	j->snap_pos += done;
 	buf_reset(&j->snap_buf);
 	if (rc) {
@@ -841,7 +664,7 @@ static void snap_kick(jrnl_t *j)
 		loop_defer(j->loop, &j->flush_task);
 }
 
-static void snap_add(jrnl_t *j, const void *frame, size_t n)
+void jrnl_snap_add(jrnl_t *j, const void *frame, size_t n)
 {
 	buf_append(&j->snap_buf, frame, n);
 	snap_kick(j);
@@ -868,7 +691,7 @@ int jrnl_snap_begin(jrnl_t *j)
 	j->snap_pos = j->snap_asked = 0;
 	buf_reset(&j->snap_buf);
 	buf_append(&j->snap_buf, header_of(j), JRNL_HDR);
-	watermark(j, &j->snap_buf);
+	jrnl_watermark(j, &j->snap_buf);
 	return 0;
 }
 
@@ -890,7 +713,7 @@ int jrnl_snap_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
 		return SL_EINVAL;
 	if (len > j->opts.max_record)
 		return SL_ETOOBIG;
-	frame(&j->snap_buf, type, payload, len, NULL, 0);
+	jrnl_frame(&j->snap_buf, type, payload, len, NULL, 0);
 	snap_kick(j);
 	return 0;
 }
@@ -939,7 +762,7 @@ int jrnl_snap_commit(jrnl_t *j)
 	if (j->snap_fd < 0)
 		return SL_ESTATE;
 	uint64_t old_size = jrnl_size(j);
-	flush(j);
+	jrnl_flush_wbuf(j);
 	snap_write(j);
 	/* Most of the file was synced in the background already. */
 	int rc = install_tmp(j, j->snap_fd, j->err ? j->err : j->snap_err);
@@ -954,37 +777,6 @@ int jrnl_snap_commit(jrnl_t *j)
 }
 
 /* --- open and replay ----------------------------------------------------- */
-
-/* A length over max_record at off: either damage (cut it) or a whole valid
- * record written under a larger limit. Cutting the latter would lose
- * acknowledged data, so it refuses the open instead (the operator raises the
- * limit). The CRC is checked in chunks, never allocating the claimed size. */
-static int oversized(jrnl_t *j, uint64_t off, uint32_t len, uint64_t size, const char **why)
-{
-	*why = "length over the record limit";
-	if (off + 8 + len > size)
-		return 0;
-	uint8_t h[8], chunk[65536];
-	if (pread(j->fd, h, 8, (off_t)off) != 8)
-		return 0;
-	uint32_t crc = 0;
-	for (uint64_t done = 0; done < len;) {
-		size_t n = len - done < sizeof chunk ? (size_t)(len - done) : sizeof chunk;
-		if (pread(j->fd, chunk, n, (off_t)(off + 8 + done)) != (ssize_t)n)
-			return 0;
-		if (done == 0 && chunk[0] == 0)
-			return 0;
-		crc = crc32c(crc, chunk, n);
-		done += n;
-	}
-	if (crc != be32_load(h + 4))
-		return 0;
-	log_error(j->log,
-	          "journal %s: valid %u-byte record at offset %llu is over the record limit "
-	          "(%zu); refusing to open: raise the limit",
-	          j->path, len - 1, (unsigned long long)off, j->opts.max_record);
-	return SL_ETOOBIG;
-}
 
 /* Whether bytes [from, to) of the file are all zero (preallocated space). */
 static int zero_tail(jrnl_t *j, uint64_t from, uint64_t to)
@@ -1002,219 +794,14 @@ static int zero_tail(jrnl_t *j, uint64_t from, uint64_t to)
 	return 1;
 }
 
-/* One pass over the records (replay): what to call and what it found. */
-typedef struct rp {
-	jrnl_replay_fn fn;
-	void *arg;
-	uint64_t from;        /* file offset of the first frame */
-	uint64_t cross_limit; /* a cross-journal unit above this id ends the pass */
-	uint64_t cut_id;      /* so does a unit whose id is at least this (0: none) */
-	int apply_open;       /* records of a unit left open at the end go to fn too */
-	/* results */
-	uint64_t valid_end; /* end of what counts: the last whole record or unit */
-	uint64_t stop;      /* where reading stopped (the invalid frame, or the end) */
-	uint64_t count;     /* records applied */
-	uint64_t open_recs; /* records of the unit left open at the stop */
-	int open_unit;      /* the stop is inside a unit (valid_end is its BEGIN) */
-	int peer_missing;   /* stopped at a unit its peer journal lacks */
-	const char *why;
-} rp_t;
-
-static int noop_record(void *arg, uint8_t type, const uint8_t *payload, size_t len)
-{
-	(void)arg;
-	(void)type;
-	(void)payload;
-	(void)len;
-	return 0;
-}
-
-/* Calls fn on the owner records among the frames in [p, p + n). */
-static int apply_held(jrnl_t *j, rp_t *x, const uint8_t *p, size_t n)
-{
-	for (size_t o = 0; o < n;) {
-		uint32_t len = be32_load(p + o);
-		if (p[o + 8] != 0) {
-			int rc = x->fn(x->arg, p[o + 8], p + o + 9, len - 1);
-			if (rc) {
-				log_error(j->log,
-				          "journal %s: the owner refused a record of a unit: %s",
-				          j->path, sl_strerror(rc));
-				return rc;
-			}
-			x->count++;
-		}
-		o += 8 + (size_t)len;
-	}
-	return 0;
-}
-
-/* Reads the file from x->from, replaying valid records into x->fn; the
- * records of a unit (BEGIN ... COMMIT) only once its COMMIT was read, so
- * a unit cut short by a crash applies none. Returns 0 (results in x), the
- * replay fn's error, or an I/O error. */
-static int replay(jrnl_t *j, uint64_t size, rp_t *x)
-{
-	buf_t rb = BUF_INIT;
-	uint64_t off = x->from; /* file offset of the next frame */
-	uint64_t rd = x->from;  /* file offset of the next byte to read */
-	uint64_t ustart = 0, uid = 0;
-	size_t held = 0; /* bytes of rb that belong to the open unit */
-	int open = 0, rc = 0;
-	x->why = NULL;
-	x->count = x->open_recs = 0;
-	x->open_unit = x->peer_missing = 0;
-	for (;;) {
-		size_t have = buf_len(&rb) - held;
-		size_t need = JRNL_FRAME;
-		uint32_t len = 0;
-		if (have >= 4) {
-			len = be32_load(buf_data(&rb) + held);
-			if (len == 0) {
-				x->why = "zero length";
-				break;
-			}
-			if ((uint64_t)len - 1 > j->opts.max_record) {
-				rc = oversized(j, off, len, size, &x->why);
-				break;
-			}
-			need = 8 + (size_t)len;
-		}
-		if (have < need) {
-			if (rd >= size) {
-				if (have)
-					x->why = "short frame";
-				break;
-			}
-			size_t want = need - have > READ_CHUNK ? need - have : READ_CHUNK;
-			if ((uint64_t)want > size - rd)
-				want = (size_t)(size - rd);
-			uint8_t *p = buf_reserve(&rb, want);
-			ssize_t k = pread(j->fd, p, want, (off_t)rd);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				rc = SL_EIO;
-				log_error(j->log, "journal %s: read at %llu failed: %s", j->path,
-				          (unsigned long long)rd, strerror(errno));
-				break;
-			}
-			if (k == 0) {
-				size = rd; /* the file shrank under us */
-				continue;
-			}
-			buf_commit(&rb, (size_t)k);
-			rd += (uint64_t)k;
-			continue;
-		}
-		const uint8_t *p = buf_data(&rb) + held;
-		if (crc32c(0, p + 8, len) != be32_load(p + 4)) {
-			x->why = "checksum mismatch";
-			break;
-		}
-		if (p[8] != 0) {
-			if (open) {
-				held += need;
-				x->open_recs++;
-			} else {
-				rc = x->fn(x->arg, p[8], p + 9, len - 1);
-				if (rc) {
-					log_error(j->log,
-					          "journal %s: the owner refused the record at "
-					          "offset %llu: %s",
-					          j->path, (unsigned long long)off,
-					          sl_strerror(rc));
-					break;
-				}
-				buf_consume(&rb, need);
-				++x->count;
-			}
-			off += need;
-			continue;
-		}
-		/* A unit marker. */
-		uint8_t kind = len >= 10 ? p[9] : 0;
-		uint64_t id = len >= 10 ? be64_load(p + 10) : 0;
-		if (kind == MK_BEGIN && len == 10 && !open && x->cut_id && id >= x->cut_id) {
-			x->peer_missing = 1;
-			x->why = "unit dropped by its owner";
-			break;
-		} else if (kind == MK_BEGIN && len == 10 && !open) {
-			open = 1;
-			ustart = off;
-			uid = id;
-			held = need;
-			x->open_recs = 0;
-		} else if (kind == MK_COMMIT && len == 11 && (!open || id == uid)) {
-			int cross = p[18] & MK_CROSS;
-			if (open && id == uid && cross && id > x->cross_limit) {
-				x->peer_missing = 1;
-				x->why = "unit missing in its peer journal";
-				break;
-			}
-			if (open && id == uid) {
-				rc = apply_held(j, x, buf_data(&rb), held);
-				if (rc)
-					break;
-				open = 0;
-				buf_consume(&rb, held);
-				held = 0;
-			}
-			/* A COMMIT with no BEGIN before it: a unit begun before an
-			 * incremental compaction started copying; its records are
-			 * in the snapshot. */
-			if (!open)
-				buf_consume(&rb, need);
-			if (id > j->max_id)
-				j->max_id = id;
-			if (cross && id > j->max_cross)
-				j->max_cross = id;
-		} else if (kind == MK_WATERMARK && len == 18 && !open) {
-			if (id > j->max_id)
-				j->max_id = id;
-			uint64_t c = be64_load(p + 18);
-			if (c > j->max_cross)
-				j->max_cross = c;
-			buf_consume(&rb, need);
-		} else {
-			x->why = open && kind == MK_BEGIN ? "unit begun inside a unit"
-			                                  : "bad unit marker";
-			break;
-		}
-		off += need;
-	}
-	x->stop = off;
-	x->valid_end = off;
-	if (rc == 0 && open) {
-		x->open_unit = 1;
-		x->valid_end = ustart;
-		if (x->apply_open)
-			rc = apply_held(j, x, buf_data(&rb), held);
-	}
-	buf_deinit(&rb);
-	return rc;
-}
-
-/* The records of [from, to) (valid frames; units not required to end) to
- * fn: what an owner must know of records it will never see applied. */
-static int each_record(jrnl_t *j, uint64_t from, uint64_t to, jrnl_replay_fn fn, void *arg)
-{
-	uint64_t mid = j->max_id, mc = j->max_cross;
-	rp_t x = {.fn = fn, .arg = arg, .from = from, .cross_limit = UINT64_MAX, .apply_open = 1};
-	int rc = replay(j, to, &x);
-	j->max_id = mid;
-	j->max_cross = mc;
-	return rc;
-}
-
 int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg)
 {
-	flush(j);
+	jrnl_flush_wbuf(j);
 	if (j->err)
 		return j->err;
 	j->max_id = j->max_cross = 0;
 	rp_t x = {.fn = fn, .arg = arg, .from = JRNL_HDR, .cross_limit = UINT64_MAX};
-	int rc = replay(j, j->file_pos, &x);
+	int rc = jrnl_pass(j, j->file_pos, &x);
 	if (rc == 0 && x.open_unit && x.stop == j->file_pos) {
 		/* A cut back to the last synced point can end inside a unit whose
 		 * first records were written (a large one) and synced with
@@ -1230,43 +817,6 @@ int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg)
 		rc = SL_ECORRUPT;
 	}
 	return rc;
-}
-
-/* Cuts the journal at the first unit the pass x stops at (see rp_t). */
-static int unit_cut(jrnl_t *j, rp_t *x, jrnl_replay_fn discard, void *arg)
-{
-	flush(j);
-	if (j->err)
-		return j->err;
-	j->max_id = j->max_cross = 0;
-	x->fn = noop_record;
-	x->from = JRNL_HDR;
-	int rc = replay(j, j->file_pos, x);
-	if (rc || !x->peer_missing)
-		return rc;
-	log_warn(
-	    j->log, "journal %s: %s at offset %llu: it and the %llu bytes after it are dropped",
-	    j->path,
-	    x->cut_id ? "a unit whose data elsewhere did not survive"
-	              : "a unit missing from its peer journal (a crash between their writes)",
-	    (unsigned long long)x->valid_end, (unsigned long long)(j->file_pos - x->valid_end));
-	uint64_t at = x->valid_end;
-	if (discard && (rc = each_record(j, at, j->file_pos, discard, arg)) < 0)
-		return rc;
-	rc = jrnl_cut(j, at);
-	return rc < 0 ? rc : 1;
-}
-
-int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, jrnl_replay_fn discard, void *arg)
-{
-	rp_t x = {.cross_limit = limit};
-	return unit_cut(j, &x, discard, arg);
-}
-
-int jrnl_unit_cut_from(jrnl_t *j, uint64_t id, jrnl_replay_fn discard, void *arg)
-{
-	rp_t x = {.cross_limit = UINT64_MAX, .cut_id = id};
-	return unit_cut(j, &x, discard, arg);
 }
 
 /* Whether a whole valid frame starts anywhere in (from, size): the sign of
@@ -1357,7 +907,7 @@ static int create_file(jrnl_t *j)
 	int fd = sio_open(j->io, j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return sl_from_errno(errno);
-	int rc = write_all(j, fd, header, JRNL_HDR, 0, NULL);
+	int rc = jrnl_write_all(j, fd, header, JRNL_HDR, 0, NULL);
 	if (rc == 0 && sio_fsync(j->io, fd) < 0)
 		rc = SL_EIO;
 	if (rc == 0 && sio_rename(j->io, j->tmp_path, j->path) < 0)
@@ -1410,7 +960,8 @@ static int check_header(jrnl_t *j, uint64_t *size, const char **why)
 		         "journal %s: %zu-byte file holds no complete header; starting empty",
 		         j->path, n);
 		if (sio_ftruncate(j->io, j->fd, 0) < 0 ||
-		    write_all(j, j->fd, header, JRNL_HDR, 0, NULL) || sio_fsync(j->io, j->fd) < 0)
+		    jrnl_write_all(j, j->fd, header, JRNL_HDR, 0, NULL) ||
+		    sio_fsync(j->io, j->fd) < 0)
 			return SL_EIO;
 		*size = JRNL_HDR;
 		return 0;
@@ -1425,7 +976,7 @@ static int check_header(jrnl_t *j, uint64_t *size, const char **why)
 		/* Only the magic is hit and the records are ours: keep them. */
 		log_warn(j->log, "journal %s: damaged magic in front of valid records; rewritten",
 		         j->path);
-		if (write_all(j, j->fd, header_of(j), JRNL_HDR, 0, NULL) ||
+		if (jrnl_write_all(j, j->fd, header_of(j), JRNL_HDR, 0, NULL) ||
 		    sio_fsync(j->io, j->fd) < 0)
 			return SL_EIO;
 		j->damaged = 1;
@@ -1552,7 +1103,7 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 	if (rc)
 		goto fail;
 	rp_t x = {.fn = fn, .arg = arg, .from = JRNL_HDR, .cross_limit = UINT64_MAX};
-	rc = replay(j, size, &x);
+	rc = jrnl_pass(j, size, &x);
 	if (rc)
 		goto fail;
 	uint64_t end = x.valid_end, count = x.count;
@@ -1604,7 +1155,7 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		/* The open unit's records are never applied, damage after them
 		 * or not: its owner undoes what it keeps elsewhere. */
 		if (x.open_unit && opts->discard &&
-		    (rc = each_record(j, end, stop, opts->discard, opts->discard_arg)) < 0)
+		    (rc = jrnl_each_record(j, end, stop, opts->discard, opts->discard_arg)) < 0)
 			goto fail;
 		if (damage) {
 			rc = keep_aside(j, end, size);
@@ -1653,7 +1204,7 @@ void jrnl_close(jrnl_t *j)
 		return;
 	loop_task_cancel(j->loop, &j->flush_task);
 	jrnl_snap_abort(j);
-	flush(j);
+	jrnl_flush_wbuf(j);
 	/* Give back the preallocated space: a closed journal is exactly its
 	 * records (the sync below commits the new size). */
 	if (j->alloc_end > j->file_pos && sio_ftruncate(j->io, j->fd, (off_t)j->file_pos) < 0)
