@@ -15,6 +15,7 @@ count, and simulated power losses (PUT /debug/powerloss, store/sio.h) that
 drop every unsynced write or tear them sector by sector, seeded.
 """
 import http.client
+import socket
 import threading
 
 import redis
@@ -165,12 +166,20 @@ def test_units_all_or_nothing_across_crashes(tmp_path):
         s.stop(check=False)
 
 
-def test_restore_of_a_stream_is_one_unit(tmp_path):
-    """RESTORE of a stream with groups writes several records and entries;
-    a SIGKILL right after it is acknowledged finds it whole."""
+def restore_cmd(key, dump):
+    parts = [b"RESTORE", key.encode(), b"0", dump]
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in parts)
+
+
+def test_restore_of_a_stream_is_all_or_nothing(tmp_path):
+    """RESTORE of a stream with a group writes several records (CREATE,
+    entries, META, GROUP, CONSUMER, NACKs) in the streams journal and its
+    log. A power loss tearing the unsynced writes right after the RESTORE
+    was sent (before or after it ran) leaves the copy whole or absent."""
     d = tmp_path / "data"
     d.mkdir()
-    s = sluice.Sluiced(data_dir=str(d), listeners=("resp", "http"))
+    s = sluice.Sluiced(data_dir=str(d), listeners=("resp", "http"),
+                       extra=["--debug.powerloss=true"])
     try:
         r = redis.Redis(port=s.port("resp"))
         for i in range(1, 51):
@@ -179,10 +188,28 @@ def test_restore_of_a_stream_is_one_unit(tmp_path):
         r.xreadgroup("g", "c", {"src": ">"}, count=10)
         dump = r.dump("src")
         want = (r.xrange("src"), r.xpending("src", "g"))
-        r.restore("dst", 0, dump)
+        r.close()
+        seen = set()
+        for seed in range(1, 7):
+            key = "dst%d" % seed
+            c = socket.create_connection(("127.0.0.1", s.port("resp")))
+            c.sendall(restore_cmd(key, dump))
+            powerloss(s, 1, seed)
+            c.close()
+            s.start()
+            r = redis.Redis(port=s.port("resp"))
+            if r.exists(key):
+                assert (r.xrange(key), r.xpending(key, "g")) == want, "half a RESTORE"
+                seen.add("whole")
+            else:
+                seen.add("absent")
+            r.close()
+        # Acknowledged, it survives a kill whole.
+        r = redis.Redis(port=s.port("resp"))
+        r.restore("last", 0, dump)
         s.kill()
         s.start()
         r = redis.Redis(port=s.port("resp"))
-        assert (r.xrange("dst"), r.xpending("dst", "g")) == want
+        assert (r.xrange("last"), r.xpending("last", "g")) == want
     finally:
         s.stop(check=False)
