@@ -111,10 +111,12 @@ int ks_unit_settle(keyspace_t *ks)
 		cut |= rc;
 		jrnl_unit_ids(sj, &sid, &scross);
 	}
+	/* A journal whose damage was set aside lost its units after it by
+	 * damage, not a crash: what the other drops to agree is kept aside. */
 	if (kcross > scross)
-		rc = jrnl_unit_cut_after(kj, scross, NULL, NULL);
+		rc = jrnl_unit_cut_after(kj, scross, jrnl_open_set_aside(sj), NULL, NULL);
 	else if (scross > kcross)
-		rc = sstore_unit_cut_after(ks->ss, kcross);
+		rc = sstore_unit_cut_after(ks->ss, kcross, jrnl_open_set_aside(kj));
 	if (rc < 0)
 		return rc;
 	cut |= rc;

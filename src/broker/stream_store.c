@@ -714,12 +714,12 @@ static int on_discard(void *arg, uint8_t type, const uint8_t *payload, size_t le
 
 int sstore_unit_cut_from(sstore_t *st, uint64_t unit)
 {
-	return jrnl_unit_cut_from(st->j, unit, on_discard, st);
+	return jrnl_unit_cut_from(st->j, unit, 0, on_discard, st);
 }
 
-int sstore_unit_cut_after(sstore_t *st, uint64_t limit)
+int sstore_unit_cut_after(sstore_t *st, uint64_t limit, int keep)
 {
-	return jrnl_unit_cut_after(st->j, limit, on_discard, st);
+	return jrnl_unit_cut_after(st->j, limit, keep, on_discard, st);
 }
 
 uint64_t sstore_unit_cuts(const sstore_t *st)

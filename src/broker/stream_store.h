@@ -108,7 +108,7 @@ uint64_t sstore_unit_shortfall(sstore_t *st);
 int sstore_unit_cut_from(sstore_t *st, uint64_t unit);
 /* jrnl_unit_cut_after on the journal, cutting the logs of what it drops:
  * 1 when it cut (the owner rebuilds), 0, or an error. */
-int sstore_unit_cut_after(sstore_t *st, uint64_t limit);
+int sstore_unit_cut_after(sstore_t *st, uint64_t limit, int keep);
 /* How many logs were cut back for dropped units (at the open, or by
  * sstore_unit_cut_after): the model must be rebuilt from the files. */
 uint64_t sstore_unit_cuts(const sstore_t *st);

@@ -863,7 +863,7 @@ static char *aside_path(const jrnl_t *j)
 
 /* Copies bytes [from, size) to DIR/NAME.journal.damaged-<unix time>,
  * synced, before the journal is cut there. */
-static int keep_aside(jrnl_t *j, uint64_t from, uint64_t size)
+int jrnl_keep_aside(jrnl_t *j, uint64_t from, uint64_t size, const char *why)
 {
 	char *aside = aside_path(j);
 	int fd = sio_open(j->io, aside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -883,7 +883,13 @@ static int keep_aside(jrnl_t *j, uint64_t from, uint64_t size)
 		sio_close(j->io, fd);
 	if (rc == 0)
 		rc = sio_fsync_dir(j->io, j->dir);
-	if (rc == 0)
+	if (rc == 0 && why)
+		log_error(j->log,
+		          "journal %s: %s: the %llu bytes from offset %llu are kept in %s before "
+		          "the cut",
+		          j->path, why, (unsigned long long)(size - from), (unsigned long long)from,
+		          aside);
+	else if (rc == 0)
 		log_error(
 		    j->log,
 		    "journal %s: damaged record at offset %llu; it and any records after it "
@@ -1017,6 +1023,7 @@ static int set_aside(jrnl_t *j, const char *why, uint64_t *size)
 		          j->path, why, aside);
 		*size = JRNL_HDR;
 		j->damaged = 1;
+		j->aside = 1;
 	}
 	free(aside);
 	return rc;
@@ -1036,6 +1043,11 @@ static void jrnl_destroy(jrnl_t *j)
 int jrnl_open_damaged(const jrnl_t *j)
 {
 	return j->damaged;
+}
+
+int jrnl_open_set_aside(const jrnl_t *j)
+{
+	return j->aside;
 }
 
 int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
@@ -1158,7 +1170,8 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		    (rc = jrnl_each_record(j, end, stop, opts->discard, opts->discard_arg)) < 0)
 			goto fail;
 		if (damage) {
-			rc = keep_aside(j, end, size);
+			rc = jrnl_keep_aside(j, end, size, NULL);
+			j->aside = rc == 0;
 			if (rc < 0)
 				goto fail;
 		}

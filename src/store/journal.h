@@ -186,6 +186,8 @@ int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg);
  * journal that ended cleanly: records may be missing, so an owner must not
  * delete anything because the journal does not mention it. */
 int jrnl_open_damaged(const jrnl_t *j);
+/* Whether jrnl_open kept or set damage aside (not a torn tail alone). */
+int jrnl_open_set_aside(const jrnl_t *j);
 
 /* Units: the records an owner appends between jrnl_unit_begin and
  * jrnl_unit_end are replayed all or none (a script, a transaction, a
@@ -206,14 +208,16 @@ void jrnl_unit_end(jrnl_t *j, int cross);
 /* The highest unit id, and cross-journal unit id, the journal holds. */
 void jrnl_unit_ids(const jrnl_t *j, uint64_t *max_id, uint64_t *max_cross);
 /* Cuts the journal at the first cross-journal unit with an id above limit
- * (every record from there goes to discard first, if not NULL). Returns 1
- * when it cut (the owner rebuilds its state with jrnl_replay), 0 when no
- * such unit is there, or an error. */
-int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, jrnl_replay_fn discard, void *arg);
+ * (every record from there goes to discard first, if not NULL; with keep
+ * the bytes are first copied to NAME.journal.damaged-<time>, for a cut
+ * that follows damage in the peer rather than a crash). Returns 1 when it
+ * cut (the owner rebuilds its state with jrnl_replay), 0 when no such
+ * unit is there, or an error. */
+int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, int keep, jrnl_replay_fn discard, void *arg);
 /* The same, at the first unit whose id is at least id: for an owner that
  * finds, after the replay, that a unit's data kept elsewhere did not
  * survive (nothing from there on was acknowledged). */
-int jrnl_unit_cut_from(jrnl_t *j, uint64_t id, jrnl_replay_fn discard, void *arg);
+int jrnl_unit_cut_from(jrnl_t *j, uint64_t id, int keep, jrnl_replay_fn discard, void *arg);
 
 /* Flushes, syncs and closes. */
 void jrnl_close(jrnl_t *j);

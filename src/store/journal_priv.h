@@ -42,6 +42,7 @@ struct jrnl {
 	sio_t *io;           /* the syncer's file interface (may be NULL) */
 	store_watch_t watch; /* the owner's hooks (zeroed: none) */
 	int damaged;         /* the open cut, kept aside or set aside something */
+	int aside;           /* ... kept or set aside damage (not a torn tail) */
 	/* The incremental compaction (jrnl_snap_begin), when snap_fd >= 0. */
 	int snap_fd;
 	int snap_err;
@@ -82,6 +83,9 @@ void jrnl_flush_wbuf(jrnl_t *j);
 /* Copies a framed record into the incremental compaction's new file. */
 void jrnl_snap_add(jrnl_t *j, const void *frame, size_t n);
 int jrnl_write_all(jrnl_t *j, int fd, const uint8_t *p, size_t n, uint64_t off, size_t *done);
+/* Copies bytes [from, size) to NAME.journal.damaged-<time>, synced, before
+ * a cut there; why (NULL: a damaged record) goes into the error line. */
+int jrnl_keep_aside(jrnl_t *j, uint64_t from, uint64_t size, const char *why);
 
 /* journal_unit.c */
 

@@ -353,7 +353,7 @@ int jrnl_each_record(jrnl_t *j, uint64_t from, uint64_t to, jrnl_replay_fn fn, v
 }
 
 /* Cuts the journal at the first unit the pass x stops at (see rp_t). */
-static int unit_cut(jrnl_t *j, rp_t *x, jrnl_replay_fn discard, void *arg)
+static int unit_cut(jrnl_t *j, rp_t *x, int keep, jrnl_replay_fn discard, void *arg)
 {
 	jrnl_flush_wbuf(j);
 	if (j->err)
@@ -373,18 +373,21 @@ static int unit_cut(jrnl_t *j, rp_t *x, jrnl_replay_fn discard, void *arg)
 	uint64_t at = x->valid_end;
 	if (discard && (rc = jrnl_each_record(j, at, j->file_pos, discard, arg)) < 0)
 		return rc;
+	if (keep && (rc = jrnl_keep_aside(j, at, j->file_pos,
+	                                  "units dropped to agree with a damaged journal")) < 0)
+		return rc;
 	rc = jrnl_cut(j, at);
 	return rc < 0 ? rc : 1;
 }
 
-int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, jrnl_replay_fn discard, void *arg)
+int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, int keep, jrnl_replay_fn discard, void *arg)
 {
 	rp_t x = {.cross_limit = limit};
-	return unit_cut(j, &x, discard, arg);
+	return unit_cut(j, &x, keep, discard, arg);
 }
 
-int jrnl_unit_cut_from(jrnl_t *j, uint64_t id, jrnl_replay_fn discard, void *arg)
+int jrnl_unit_cut_from(jrnl_t *j, uint64_t id, int keep, jrnl_replay_fn discard, void *arg)
 {
 	rp_t x = {.cross_limit = UINT64_MAX, .cut_id = id};
-	return unit_cut(j, &x, discard, arg);
+	return unit_cut(j, &x, keep, discard, arg);
 }

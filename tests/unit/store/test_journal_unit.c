@@ -173,9 +173,12 @@ TEST(jrnl_unit_missing_in_peer_is_cut_with_what_follows)
 	CHECK_EQ(ca, 2);
 	CHECK_EQ(cb, 1);
 	seen_t s = {0};
-	CHECK_EQ(jrnl_unit_cut_after(b, ca, count_discard, &s), 0);
-	CHECK_EQ(jrnl_unit_cut_after(a, cb, count_discard, &s), 1);
+	CHECK_EQ(jrnl_unit_cut_after(b, ca, 0, count_discard, &s), 0);
+	CHECK_EQ(jrnl_unit_cut_after(a, cb, 1, count_discard, &s), 1);
 	CHECK_EQ(s.n, 4); /* unit 2's three records and the one after */
+	/* keep: the dropped bytes were copied aside first. */
+	CHECK_EQ(files_named("a.journal.damaged"), 1);
+	CHECK_EQ(files_named("b.journal.damaged"), 0);
 	collector_t again = {0};
 	CHECK_EQ(jrnl_replay(a, collect, &again), 0);
 	CHECK_EQ(recs_of(&again, 1), 2);
