@@ -611,6 +611,7 @@ void ks_stream_pending(keyspace_t *ks, stream_t *s)
 		ks->flush[ks->nflush++] = s;
 		s->inflush = 1;
 	}
+	ks_unit_stream(ks, s);
 	ks_changed(ks);
 }
 
@@ -644,6 +645,10 @@ static void settle_logs(keyspace_t *ks)
 	if (jrnl_error(ks->sj) || dur_state(ks->dur))
 		return;
 	uint64_t synced = jrnl_synced(ks->sj);
+	/* All of it durable: so is every position noted (one may lie past
+	 * the end: a one-record unit drops its BEGIN, keyspace_unit.c). */
+	if (synced >= jrnl_size(ks->sj))
+		synced = UINT64_MAX;
 	size_t j = 0;
 	for (size_t i = 0; i < ks->ngraves; i++) {
 		grave_t *g = &ks->graves[i];
@@ -789,7 +794,8 @@ static void turn_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
 	keyspace_t *ks = t->arg;
-	write_pending(ks);
+	if (ks_unit_gate(ks) == 0)
+		write_pending(ks);
 	release_late(ks);
 	settle_logs(ks);
 	maintain(ks);
@@ -1320,6 +1326,11 @@ static int reload(void *arg)
 	return 0;
 }
 
+int ks_rebuild(keyspace_t *ks)
+{
+	return reload(ks);
+}
+
 /* --- lifecycle ---------------------------------------------------------------------------- */
 
 int ks_open(keyspace_t **out, broker_t *b)
@@ -1375,6 +1386,14 @@ int ks_open(keyspace_t **out, broker_t *b)
 	rc = kvs_open(&ks->kv, b, &ksink);
 	if (rc < 0) {
 		log_error(b->log, "resp: cannot open the keys store: %s", sl_strerror(rc));
+		goto fail;
+	}
+	/* A unit a crash left in one journal only goes (keyspace_unit.c)
+	 * before logs no stream names are settled. */
+	rc = ks_unit_settle(ks);
+	if (rc < 0) {
+		log_error(b->log, "resp: cannot settle the units of the journals: %s",
+		          sl_strerror(rc));
 		goto fail;
 	}
 	/* Stream logs the journal lost are adopted once every key is known. */
@@ -1441,5 +1460,6 @@ void ks_close(keyspace_t *ks)
 	free(ks->late);
 	free(ks->graves);
 	free(ks->rel);
+	ks_unit_free(ks);
 	free(ks);
 }

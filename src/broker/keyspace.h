@@ -92,6 +92,17 @@ int ks_open(keyspace_t **out, broker_t *b);
 /* Writes what is buffered, syncs and closes everything. Held replies
  * should have been released (ks_busy() == 0). */
 void ks_close(keyspace_t *ks);
+
+/* Units: every journal record the keyspace writes between ks_unit_begin
+ * and the matching ks_unit_end — in the keys journal, the streams
+ * journal and the stream logs — survives a crash all or none (a command,
+ * a script, a transaction; see keyspace_unit.c). They nest: the outermost
+ * pair is the unit. multi: the unit may write several records (a slow
+ * command, a script, EXEC): stream entries it appends are then framed so
+ * that a dropped unit takes them back; a fast one-record command is not
+ * charged for that. */
+void ks_unit_begin(keyspace_t *ks, int multi);
+void ks_unit_end(keyspace_t *ks);
 /* Replies still waiting for durability. */
 size_t ks_busy(const keyspace_t *ks);
 

@@ -77,7 +77,29 @@ struct keyspace {
 	kvs_enc_t enc; /* encoding thresholds (OBJECT ENCODING) */
 	uint64_t rng;  /* random draws (SPOP, RANDOMKEY...) */
 	int closing;
+	/* Units (keyspace_unit.c): nesting depth, whether the current one may
+	 * run several commands, the last id handed out, and the stream logs
+	 * the current one appended to: {number, end} pairs. */
+	int unit_depth, unit_multi;
+	int unit_gated; /* this turn's entries include a multi unit's */
+	uint64_t unit_last;
+	uint64_t (*unit_logs)[2];
+	size_t nunit_logs, unit_logs_cap;
 };
+
+/* Units (keyspace_unit.c) ---------------------------------------------------- */
+
+/* A stream got pending entries (from ks_stream_pending). */
+void ks_unit_stream(keyspace_t *ks, stream_t *s);
+/* At open, once both journals were replayed: drops a unit only one of
+ * them holds and rebuilds the model if anything was dropped. */
+int ks_unit_settle(keyspace_t *ks);
+void ks_unit_free(keyspace_t *ks);
+/* At the end of a turn, before the stream entries are written: 0 when
+ * they may be (see keyspace_unit.c), else the error that stops them. */
+int ks_unit_gate(keyspace_t *ks);
+/* keyspace.c's rebuild, for the units. */
+int ks_rebuild(keyspace_t *ks);
 
 /* Keys ----------------------------------------------------------------------- */
 

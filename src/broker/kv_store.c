@@ -46,7 +46,11 @@
  * are deterministic, so the model ends where it was. Expiry times are
  * absolute wall-clock milliseconds: a key whose time passed while the
  * server was down is gone on its first lookup after restart. A list left
- * empty by a record is deleted, as Redis does. Recovery rule: replay
+ * empty by a record is deleted, as Redis does. The records of one command,
+ * script or transaction form a unit (store/journal.h; keyspace_unit.c):
+ * the journal hands them over only once the unit's COMMIT was read, and
+ * the keyspace drops a cross-journal unit the streams journal lacks.
+ * Recovery rule: replay
  * everything the journal returns (it has already cut a torn tail); a
  * record naming a missing key or a key of another type is skipped (it can
  * only follow a deletion that made it moot); a malformed record stops the
@@ -883,6 +887,8 @@ int kvs_open(kvs_t **out, broker_t *b, const kvs_sink_t *sink)
 	    .compact_min_bytes = b->cfg->journal_compact_min_bytes,
 	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + REC_SPLIT + 4096,
 	    .clean_stop = b->clean_start,
+	    /* No position of this journal is kept inside a unit. */
+	    .unit_strip = 1,
 	    .strict = b->cfg->strict_recovery,
 	};
 	st->replaying = 1;

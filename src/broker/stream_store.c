@@ -24,6 +24,8 @@
  *   12    ACK            str key, str group, id
  *   13    DELRANGE       str key, u64 from, u64 to      (positions [from,to) gone)
  *   14    FLUSH          (empty)                        (every stream gone)
+ *   15    UNITLOG        u64 number, u64 pos            (a unit appends from pos)
+ *   16    UNITEND        u64 number, u64 end, u64 unit  (... and up to end)
  *
  * Entries themselves are records in the stream's own partition log
  * (<data-dir>/streams/<number>/, store/plog.h): record key = ID (u64 ms,
@@ -68,6 +70,27 @@
  * Compaction snapshot: CREATE, TRIM, DELRANGE per gap, META, then per
  * group GROUP, CONSUMER per consumer, NACK per pending entry.
  *
+ * Units (store/journal.h: a script, a transaction, a command that writes
+ * several records, possibly in the keys journal too): their records here
+ * replay all or none, but their entries are in the logs, which replay
+ * does not gate. So before a unit's first entry goes to a log, an
+ * UNITLOG record names the log and the position the unit's entries start
+ * at, and is written (not synced) at once; the unit's entries are written
+ * to the logs before its COMMIT is appended. After a kill, then, a log
+ * holds entries of a unit only if its UNITLOG is on disk, and a unit whose
+ * COMMIT made it has all its entries in the logs. When the journal drops
+ * a unit (its COMMIT never written, or its part in the keys journal
+ * missing), the UNITLOG records it drops come to on_discard, which cuts
+ * each log back to the position named (or removes a log the unit
+ * created), and the owner rebuilds its model from the files. Replay
+ * proper skips UNITLOG. Before its COMMIT, a unit also writes one UNITEND
+ * per log: where its entries there end. The logs are not synced before
+ * the COMMIT, so after a power loss (not a kill) a COMMIT may be on disk
+ * and the entries not: at open, the first unit whose UNITEND points past
+ * the end of a log that still has its stream once everything was replayed
+ * (sstore_unit_shortfall) is dropped with everything after it (nothing of
+ * it was acknowledged: replies wait for the logs' syncs too).
+ *
  * Durability: the owner's domain (broker/dur.h) syncs the journal and the
  * logs and decides when replies go. Loop thread only.
  */
@@ -106,6 +129,8 @@ enum {
 	R_ACK,
 	R_DELRANGE,
 	R_FLUSH,
+	R_UNITLOG,
+	R_UNITEND,
 };
 
 struct sstore {
@@ -117,9 +142,30 @@ struct sstore {
 	sstore_sink_t sink;
 	const log_t *log;
 	buf_t tmp;
-	map_t created; /* open: numbers of every CREATE replayed */
-	int opening;   /* in sstore_open (not a reload's replay) */
+	map_t created;         /* open: numbers of every CREATE replayed */
+	int opening;           /* in sstore_open (not a reload's replay) */
+	uint64_t unit_cuts;    /* logs cut back for dropped units */
+	map_t numkeys;         /* open: log number → its CREATE's key (keycopy_t) */
+	uint64_t (*shorts)[2]; /* open: {log, unit} of UNITENDs past the log's end */
+	size_t nshort, short_cap;
 };
+
+typedef struct keycopy {
+	size_t len;
+	char key[];
+} keycopy_t;
+
+static void numkeys_clear(sstore_t *st)
+{
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&st->numkeys, &it, &k, &kl, &v))
+		free(v);
+	map_deinit(&st->numkeys);
+	map_init(&st->numkeys);
+}
 
 static void put_str(buf_t *b, const void *p, size_t n)
 {
@@ -365,6 +411,8 @@ static sid_t get_id(rd_t *r)
 	return id;
 }
 
+static int unit_end(sstore_t *st, const uint8_t *payload, size_t len);
+
 static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 {
 	sstore_t *st = arg;
@@ -374,6 +422,10 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		st->sink.flush(st->sink.arg);
 		return 0;
 	}
+	if (type == R_UNITLOG)
+		return 0; /* only a dropped one matters (on_discard) */
+	if (type == R_UNITEND)
+		return unit_end(st, payload, len);
 	uint32_t klen;
 	const char *key = (const char *)get_str(&r, &klen);
 	if (!key)
@@ -389,8 +441,15 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		/* A CREATE for a key that exists can only come from a journal
 		 * written before its DELKEY was; start over from this one. */
 		st->sink.del(st->sink.arg, key, klen);
-		if (st->opening)
+		if (st->opening) {
 			map_put(&st->created, &num, sizeof num, st);
+			keycopy_t *kc = malloc(sizeof *kc + klen);
+			if (!kc)
+				abort();
+			kc->len = klen;
+			memcpy(kc->key, key, klen);
+			free(map_put(&st->numkeys, &num, sizeof num, kc));
+		}
 		stream_t *ns = st->sink.get(st->sink.arg, key, klen, 1);
 		if (num >= st->next_num)
 			st->next_num = num + 1;
@@ -517,6 +576,155 @@ static int replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 		log_warn(st->log, "streams: unknown journal record type %u skipped", type);
 		return 0;
 	}
+}
+
+/* --- units ---------------------------------------------------------------------- */
+
+void sstore_log_unitmark(sstore_t *st, uint64_t num, uint64_t pos)
+{
+	buf_reset(&st->tmp);
+	buf_put_be64(&st->tmp, num);
+	buf_put_be64(&st->tmp, pos);
+	emit(st, R_UNITLOG);
+	/* On disk before any entry of the unit can be (see the top). */
+	jrnl_write_now(st->j);
+}
+
+void sstore_log_unitend(sstore_t *st, uint64_t num, uint64_t end, uint64_t unit)
+{
+	buf_reset(&st->tmp);
+	buf_put_be64(&st->tmp, num);
+	buf_put_be64(&st->tmp, end);
+	buf_put_be64(&st->tmp, unit);
+	emit(st, R_UNITEND);
+}
+
+/* Replay of an UNITEND at open: the unit's entries must be in the log
+ * (see the top); a shortfall is remembered and judged once every record
+ * was replayed (sstore_unit_shortfall). */
+static int unit_end(sstore_t *st, const uint8_t *payload, size_t len)
+{
+	rd_t r;
+	rd_init(&r, payload, len);
+	uint64_t num = rd_be64(&r), end = rd_be64(&r), unit = rd_be64(&r);
+	if (r.err)
+		return SL_ECORRUPT;
+	keycopy_t *kc = st->opening ? map_get(&st->numkeys, &num, sizeof num) : NULL;
+	stream_t *s = kc ? st->sink.get(st->sink.arg, kc->key, kc->len, 0) : NULL;
+	if (!s || s->num != num || !s->log || plog_end_offset(s->log) >= (int64_t)end)
+		return 0;
+	if (st->nshort == st->short_cap) {
+		st->short_cap = st->short_cap ? 2 * st->short_cap : 4;
+		st->shorts = realloc(st->shorts, st->short_cap * sizeof *st->shorts);
+		if (!st->shorts)
+			abort();
+	}
+	st->shorts[st->nshort][0] = num;
+	st->shorts[st->nshort++][1] = unit;
+	return 0;
+}
+
+typedef struct live_num {
+	uint64_t num;
+	int live;
+} live_num_t;
+
+static void is_live(void *arg, const char *key, size_t klen, stream_t *s)
+{
+	(void)key;
+	(void)klen;
+	live_num_t *l = arg;
+	l->live |= s->num == l->num && s->log;
+}
+
+uint64_t sstore_unit_shortfall(sstore_t *st)
+{
+	uint64_t unit = 0;
+	for (size_t i = 0; i < st->nshort && !unit; i++) {
+		/* A log whose stream was deleted later may be half removed (its
+		 * removal interrupted): only a live stream's log is evidence. */
+		live_num_t l = {st->shorts[i][0], 0};
+		st->sink.each(st->sink.arg, is_live, &l);
+		if (l.live)
+			unit = st->shorts[i][1];
+	}
+	st->nshort = 0;
+	return unit;
+}
+
+typedef struct find_num {
+	uint64_t num;
+	stream_t *s;
+} find_num_t;
+
+static void match_num(void *arg, const char *key, size_t klen, stream_t *s)
+{
+	(void)key;
+	(void)klen;
+	find_num_t *f = arg;
+	if (s->num == f->num && s->log)
+		f->s = s;
+}
+
+/* A record of a unit the journal drops: an UNITLOG cuts its log back to
+ * where the unit's entries began. A log the unit created (position 0,
+ * held by no stream: its CREATE is dropped too) is removed, so that the
+ * adoption of logs no stream names does not bring its entries back. */
+static int on_discard(void *arg, uint8_t type, const uint8_t *payload, size_t len)
+{
+	sstore_t *st = arg;
+	if (type != R_UNITLOG)
+		return 0;
+	rd_t r;
+	rd_init(&r, payload, len);
+	find_num_t f = {rd_be64(&r), NULL};
+	uint64_t pos = rd_be64(&r);
+	if (r.err)
+		return SL_ECORRUPT;
+	st->sink.each(st->sink.arg, match_num, &f);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/%" PRIu64, st->dir, f.num);
+	struct stat sb;
+	int rc = 0;
+	if (f.s) {
+		rc = plog_cut(f.s->log, (int64_t)pos);
+	} else if (stat(path, &sb) == 0) {
+		plog_t *p;
+		rc = sstore_open_log(st, f.num, &p);
+		if (rc == 0 && pos == 0)
+			rc = sstore_destroy_log(st->b, f.num, p);
+		else if (rc == 0) {
+			rc = plog_cut(p, (int64_t)pos);
+			plog_close(p);
+		}
+	}
+	if (rc < 0) {
+		log_error(st->log,
+		          "streams: cannot cut log %s back to %" PRIu64 " for a dropped unit: %s",
+		          path, pos, sl_strerror(rc));
+		return rc;
+	}
+	log_warn(st->log,
+	         "streams: log %s cut back to %" PRIu64
+	         ": its entries after that were a dropped unit's",
+	         path, pos);
+	st->unit_cuts++;
+	return 0;
+}
+
+int sstore_unit_cut_from(sstore_t *st, uint64_t unit)
+{
+	return jrnl_unit_cut_from(st->j, unit, 0, on_discard, st);
+}
+
+int sstore_unit_cut_after(sstore_t *st, uint64_t limit, int keep)
+{
+	return jrnl_unit_cut_after(st->j, limit, keep, on_discard, st);
+}
+
+uint64_t sstore_unit_cuts(const sstore_t *st)
+{
+	return st->unit_cuts;
 }
 
 /* --- snapshot ------------------------------------------------------------------ */
@@ -827,12 +1035,21 @@ int sstore_open(sstore_t **out, broker_t *b, const sstore_sink_t *sink)
 	    .max_record = (size_t)b->cfg->proto_max_bulk_len * 2 + 4096,
 	    .clean_stop = b->clean_start,
 	    .strict = b->cfg->strict_recovery,
+	    .discard = on_discard,
+	    .discard_arg = st,
+	    /* The positions the owner notes inside a unit are compared with
+	     * the synced end only (keyspace.c settle_logs). */
+	    .unit_strip = 1,
 	};
 	map_init(&st->created);
+	map_init(&st->numkeys);
 	st->opening = 1;
 	int rc = jrnl_open(&st->j, b->loop, b->syncer, b->log, dir, "streams", &o, replay, st);
 	if (rc < 0) {
 		map_deinit(&st->created);
+		numkeys_clear(st);
+		map_deinit(&st->numkeys);
+		free(st->shorts);
 		buf_deinit(&st->tmp);
 		free(st);
 		return rc;
@@ -846,6 +1063,7 @@ int sstore_settle(sstore_t *st)
 	int rc = recover_logs(st);
 	map_deinit(&st->created);
 	map_init(&st->created);
+	numkeys_clear(st);
 	st->opening = 0;
 	return rc;
 }
@@ -855,6 +1073,9 @@ void sstore_close(sstore_t *st)
 	if (!st)
 		return;
 	map_deinit(&st->created);
+	numkeys_clear(st);
+	map_deinit(&st->numkeys);
+	free(st->shorts);
 	jrnl_close(st->j);
 	buf_deinit(&st->tmp);
 	free(st);

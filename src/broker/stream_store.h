@@ -95,6 +95,23 @@ void sstore_log_trim(sstore_t *st, const char *key, size_t klen, const stream_t 
 void sstore_log_delkey(sstore_t *st, const char *key, size_t klen);
 /* Every stream is deleted (FLUSHDB). */
 void sstore_log_flush(sstore_t *st);
+/* Inside a unit, before its first entry goes to log num (the entry at
+ * pos): written to the file at once (see stream_store.c, Units). */
+void sstore_log_unitmark(sstore_t *st, uint64_t num, uint64_t pos);
+/* At the end of unit `unit`, before its COMMIT: its entries in log num
+ * end at end. */
+void sstore_log_unitend(sstore_t *st, uint64_t num, uint64_t end, uint64_t unit);
+/* After the open's replay: the first unit whose entries a live stream's
+ * log lacks (a power loss kept its COMMIT, not its entries), or 0. */
+uint64_t sstore_unit_shortfall(sstore_t *st);
+/* jrnl_unit_cut_from on the journal, cutting the logs of what it drops. */
+int sstore_unit_cut_from(sstore_t *st, uint64_t unit);
+/* jrnl_unit_cut_after on the journal, cutting the logs of what it drops:
+ * 1 when it cut (the owner rebuilds), 0, or an error. */
+int sstore_unit_cut_after(sstore_t *st, uint64_t limit, int keep);
+/* How many logs were cut back for dropped units (at the open, or by
+ * sstore_unit_cut_after): the model must be rebuilt from the files. */
+uint64_t sstore_unit_cuts(const sstore_t *st);
 void sstore_log_meta(sstore_t *st, const char *key, size_t klen, const stream_t *s);
 /* A group was created or its last ID / read counter changed. */
 void sstore_log_group(sstore_t *st, const char *key, size_t klen, const sgroup_t *g);

@@ -3,21 +3,35 @@
  * replayed on open, compacted by snapshot-and-rename. See journal.h for the
  * API. Loop thread only; syncs go through the syncer's helper thread.
  *
- * File DIR/NAME.journal, format version 1 (all integers big-endian):
+ * File DIR/NAME.journal, format version 1 or 2 (all integers big-endian):
  *
  *   offset  size  field
  *   0       6     magic "SLJRNL"
- *   6       2     u16 format version (1)
+ *   6       2     u16 format version (1; 2 once a unit marker was written)
  *   8       ...   records, back to back, each:
  *     +0    4     u32 length L: bytes of type + payload (1 <= L <= max_record+1)
  *     +4    4     u32 CRC-32C (Castagnoli) over the L bytes that follow
- *     +8    1     u8 type, 1..255 (owner-defined; 0 is never written)
+ *     +8    1     u8 type, 1..255 (owner-defined; 0: a unit marker)
  *     +9    L-1   payload
  *
+ * Unit markers (type 0), payload: u8 kind, u64 unit id, then
+ *   kind 1 BEGIN      (nothing more)                          L = 10
+ *   kind 2 COMMIT     u8 flags (bit 0: cross-journal unit)     L = 11
+ *   kind 3 WATERMARK  u64 highest cross-journal id (the id     L = 18
+ *                     field: highest unit id), first in a compacted file
+ * The records between a BEGIN and the COMMIT of its id are one unit:
+ * replay holds them and applies them at the COMMIT, so a unit a crash cut
+ * short applies none (jrnl_unit_*, journal.h). A one-record unit may go
+ * without markers (opts.unit_strip). Version 1 files (no markers) are
+ * read as ever; the first marker rewrites the header to version 2 in
+ * place, so that an older binary sets the file aside (an unknown version)
+ * instead of cutting it at the marker.
+ *
  * A record is valid when its whole frame is inside the file, L is in range,
- * the CRC matches and the type is not 0. The journal is the header followed
- * by the longest run of valid records; nothing after the first invalid byte
- * is ever replayed, because a record after a damaged one may depend on it.
+ * the CRC matches and the type is not 0 (or is a well-formed marker). The
+ * journal is the header followed by the longest run of valid records;
+ * nothing after the first invalid byte is ever replayed, because a record
+ * after a damaged one may depend on it.
  *
  * Recovery rule, applied by jrnl_open in this order:
  *   1. DIR/NAME.journal.tmp is deleted if present: it is an unfinished
@@ -35,7 +49,11 @@
  *      and a new empty journal takes its place, so one damaged file never
  *      stops the server; with opts.strict the open is refused instead
  *      (SL_ECORRUPT) and the error line says what to move aside.
- *   4. Records are replayed from offset 8. If the first invalid frame
+ *   4. Records are replayed from offset 8 (a unit's at its COMMIT). When
+ *      the records end inside a unit (its COMMIT never written), the unit
+ *      counts as part of the invalid tail: the cut below is at its BEGIN,
+ *      its records go to opts.discard, and whether the tail is damage is
+ *      judged from the frame that stopped the reading. If the first invalid frame
  *      starts a run of zero bytes that reaches the end of the file, that run
  *      is preallocated space (see Writes): the journal ends there, nothing is
  *      cut and nothing is logged above debug level. Otherwise, at the first
@@ -84,7 +102,7 @@
  * same fsync, rename, directory fsync and switch as above (adopt). The
  * journal stays the only file durability waits on until then.
  */
-#include "store/journal.h"
+#include "store/journal_priv.h"
 
 #include "core/buf.h"
 #include "core/crc32c.h"
@@ -102,48 +120,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JRNL_MAGIC "SLJRNL"
-#define JRNL_VERSION 1
-#define JRNL_HDR 8
-#define JRNL_FRAME 9 /* length + crc + type */
-#define FLUSH_AT (256 * 1024)
-#define READ_CHUNK (1024 * 1024)
-#define PREALLOC (1024 * 1024)
-#define DEFAULT_MAX_RECORD (64u * 1024 * 1024)
-#define SNAP_SYNC_STEP (4u * 1024 * 1024) /* background syncs of a new file */
-
-struct jrnl {
-	loop_t *loop;
-	syncer_t *syncer;
-	const log_t *log;
-	char *dir, *name, *path, *tmp_path;
-	jrnl_opts_t opts;
-	int fd;
-	sync_file_t *sf;
-	uint64_t file_pos;  /* bytes of the file written so far */
-	uint64_t alloc_end; /* file size: [file_pos, alloc_end) is zeros */
-	int prealloc;       /* fallocate works here */
-	buf_t wbuf;         /* framed appends not yet written */
-	uint64_t garbage;
-	int err;         /* sticky write/sync failure */
-	int compacting;  /* appends go to the .tmp file */
-	int compact_err; /* first write failure into the .tmp */
-	loop_task_t flush_task;
-	sio_t *io;           /* the syncer's file interface (may be NULL) */
-	store_watch_t watch; /* the owner's hooks (zeroed: none) */
-	int damaged;         /* the open cut, kept aside or set aside something */
-	/* The incremental compaction (jrnl_snap_begin), when snap_fd >= 0. */
-	int snap_fd;
-	int snap_err;
-	int snap_mirror;     /* appends are copied into the new file too */
-	uint64_t snap_pos;   /* bytes of the new file written */
-	uint64_t snap_asked; /* background sync asked up to here */
-	buf_t snap_buf;      /* new-file records not yet written */
-	sync_file_t *snap_sf;
-	struct snap_cell *snap_cell;
-};
-
 static const uint8_t header[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION};
+static const uint8_t header2[JRNL_HDR] = {'S', 'L', 'J', 'R', 'N', 'L', 0, JRNL_VERSION_UNITS};
+
+const uint8_t *jrnl_header(int version)
+{
+	return version >= JRNL_VERSION_UNITS ? header2 : header;
+}
+
+/* The header a new file of this journal gets. */
+static const uint8_t *header_of(const jrnl_t *j)
+{
+	return jrnl_header(j->version);
+}
 
 /* Returns an owned "DIR/NAME<suffix>". */
 static char *path_of(const char *dir, const char *name, const char *suffix)
@@ -156,7 +145,7 @@ static char *path_of(const char *dir, const char *name, const char *suffix)
 	return s;
 }
 
-static int write_all(jrnl_t *j, int fd, const uint8_t *p, size_t n, uint64_t off, size_t *done)
+int jrnl_write_all(jrnl_t *j, int fd, const uint8_t *p, size_t n, uint64_t off, size_t *done)
 {
 	return sio_pwrite_all(j->io, fd, p, n, (off_t)off, done);
 }
@@ -172,7 +161,7 @@ static int write_all(jrnl_t *j, int fd, const uint8_t *p, size_t n, uint64_t off
  * as the end. Returns 0, or SL_ENOSPC / SL_EIO when the space cannot be had
  * (nothing changed). A filesystem without fallocate gets plain appends
  * (their failures then arrive with the write). */
-static int reserve(jrnl_t *j, uint64_t need)
+int jrnl_reserve_to(jrnl_t *j, uint64_t need)
 {
 	if (!j->prealloc || j->compacting || need <= j->alloc_end)
 		return 0;
@@ -208,7 +197,7 @@ static int write_buffer(jrnl_t *j)
 	size_t n = buf_len(&j->wbuf), done = 0;
 	if (n == 0)
 		return 0;
-	int rc = write_all(j, j->fd, buf_data(&j->wbuf), n, j->file_pos, &done);
+	int rc = jrnl_write_all(j, j->fd, buf_data(&j->wbuf), n, j->file_pos, &done);
 	j->file_pos += done;
 	buf_reset(&j->wbuf);
 	if (rc == 0 && j->sf && !j->compacting)
@@ -230,8 +219,7 @@ static void fail(jrnl_t *j, int err, const char *what)
 	          j->path, what, (unsigned long long)j->file_pos, sl_strerror(err));
 }
 
-/* Writes pending appends; a failure makes the journal refuse appends. */
-static void flush(jrnl_t *j)
+void jrnl_flush_wbuf(jrnl_t *j)
 {
 	if (j->compacting) {
 		int rc = write_buffer(j);
@@ -254,17 +242,15 @@ static void on_flush_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
 	jrnl_t *j = t->arg;
-	flush(j);
+	jrnl_flush_wbuf(j);
 	if (j->snap_fd >= 0)
 		snap_write(j);
 }
 
-static void snap_add(jrnl_t *j, const void *frame, size_t n);
-
 /* Frames a record (type, a then b as its payload) at the end of b; returns
  * where the frame starts (valid until b changes). */
-static const uint8_t *frame(buf_t *out, uint8_t type, const void *a, size_t alen, const void *b,
-                            size_t blen)
+const uint8_t *jrnl_frame(buf_t *out, uint8_t type, const void *a, size_t alen, const void *b,
+                          size_t blen)
 {
 	size_t len = alen + blen;
 	uint8_t *p = buf_reserve(out, JRNL_FRAME + len);
@@ -288,14 +274,19 @@ int jrnl_append2(jrnl_t *j, uint8_t type, const void *a, size_t alen, const void
 	if (alen > j->opts.max_record || blen > j->opts.max_record - alen)
 		return SL_ETOOBIG;
 	size_t len = alen + blen;
-	int rc = reserve(j, jrnl_size(j) + JRNL_FRAME + len);
+	int opening = j->in_unit && !j->unit_open && !j->compacting;
+	int rc = jrnl_reserve_to(j, jrnl_size(j) + JRNL_FRAME + len + (opening ? BEGIN_LEN : 0));
 	if (rc < 0)
 		return rc;
-	const uint8_t *p = frame(&j->wbuf, type, a, alen, b, blen);
+	if (opening)
+		jrnl_unit_open(j);
+	if (j->in_unit)
+		j->unit_nrec++;
+	const uint8_t *p = jrnl_frame(&j->wbuf, type, a, alen, b, blen);
 	if (j->snap_fd >= 0 && j->snap_mirror)
-		snap_add(j, p, JRNL_FRAME + len);
+		jrnl_snap_add(j, p, JRNL_FRAME + len);
 	if (buf_len(&j->wbuf) >= FLUSH_AT)
-		flush(j);
+		jrnl_flush_wbuf(j);
 	else if (!j->compacting)
 		loop_defer(j->loop, &j->flush_task);
 	if (!j->compacting && j->watch.appended)
@@ -307,7 +298,7 @@ int jrnl_reserve(jrnl_t *j, uint64_t bytes)
 {
 	if (j->err && !j->compacting)
 		return j->err;
-	return reserve(j, jrnl_size(j) + bytes);
+	return jrnl_reserve_to(j, jrnl_size(j) + bytes);
 }
 
 int jrnl_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
@@ -319,7 +310,7 @@ void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg)
 {
 	/* After a write failure the sync file is failed too, so this answers
 	 * with the error, in order with earlier waiters. */
-	flush(j);
+	jrnl_flush_wbuf(j);
 	sync_file_when_durable(j->sf, j->file_pos, fn, arg);
 }
 
@@ -328,7 +319,7 @@ int jrnl_commit_now(jrnl_t *j)
 	if (j->err)
 		return j->err;
 	uint64_t was = j->file_pos;
-	flush(j);
+	jrnl_flush_wbuf(j);
 	int rc = j->err;
 	if (rc == 0 && j->opts.fsync.mode != FSYNC_NEVER)
 		rc = sync_file_sync_now(j->sf);
@@ -338,6 +329,25 @@ int jrnl_commit_now(jrnl_t *j)
 	 * the failure may build on pages the kernel may have dropped. */
 	if (jrnl_cut(j, was) < 0)
 		log_error(j->log, "journal %s: left failed until it can be cut back", j->path);
+	return rc;
+}
+
+void jrnl_write_now(jrnl_t *j)
+{
+	if (!j->compacting)
+		jrnl_flush_wbuf(j);
+}
+
+int jrnl_sync_now(jrnl_t *j)
+{
+	if (j->err)
+		return j->err;
+	jrnl_flush_wbuf(j);
+	if (j->err || j->opts.fsync.mode == FSYNC_NEVER)
+		return j->err;
+	int rc = sync_file_sync_now(j->sf);
+	if (rc)
+		fail(j, rc, "fdatasync");
 	return rc;
 }
 
@@ -528,7 +538,7 @@ static int install_tmp(jrnl_t *j, int tfd, int rc)
 static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 {
 	uint64_t old_size = jrnl_size(j);
-	flush(j);
+	jrnl_flush_wbuf(j);
 	if (j->err)
 		return j->err;
 	int tfd = open_tmp(j);
@@ -540,10 +550,11 @@ static int compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 	j->file_pos = 0;
 	j->compacting = 1;
 	j->compact_err = 0;
-	buf_append(&j->wbuf, header, JRNL_HDR);
+	buf_append(&j->wbuf, header_of(j), JRNL_HDR);
+	jrnl_watermark(j, &j->wbuf);
 	int rc = snapshot(arg, j);
 	if (rc == 0)
-		flush(j);
+		jrnl_flush_wbuf(j);
 	j->compacting = 0;
 	if (rc == 0)
 		rc = j->compact_err;
@@ -566,6 +577,10 @@ int jrnl_maybe_compact(jrnl_t *j, jrnl_snapshot_fn snapshot, void *arg)
 		return j->err;
 	if (j->compacting)
 		return SL_ESTATE;
+	/* A snapshot taken inside a unit would hold the effects of its first
+	 * records outside any unit: wait for its end. */
+	if (j->in_unit)
+		return 0;
 	uint64_t size = jrnl_size(j);
 	if (size == 0 || size < (uint64_t)j->opts.compact_min_bytes)
 		return 0;
@@ -629,7 +644,7 @@ static void snap_write(jrnl_t *j)
 		buf_reset(&j->snap_buf);
 		return;
 	}
-	int rc = write_all(j, j->snap_fd, buf_data(&j->snap_buf), n, j->snap_pos, &done);
+	int rc = jrnl_write_all(j, j->snap_fd, buf_data(&j->snap_buf), n, j->snap_pos, &done);
 	j->snap_pos += done;
 	buf_reset(&j->snap_buf);
 	if (rc) {
@@ -649,7 +664,7 @@ static void snap_kick(jrnl_t *j)
 		loop_defer(j->loop, &j->flush_task);
 }
 
-static void snap_add(jrnl_t *j, const void *frame, size_t n)
+void jrnl_snap_add(jrnl_t *j, const void *frame, size_t n)
 {
 	buf_append(&j->snap_buf, frame, n);
 	snap_kick(j);
@@ -675,7 +690,8 @@ int jrnl_snap_begin(jrnl_t *j)
 	j->snap_mirror = 1;
 	j->snap_pos = j->snap_asked = 0;
 	buf_reset(&j->snap_buf);
-	buf_append(&j->snap_buf, header, JRNL_HDR);
+	buf_append(&j->snap_buf, header_of(j), JRNL_HDR);
+	jrnl_watermark(j, &j->snap_buf);
 	return 0;
 }
 
@@ -697,7 +713,7 @@ int jrnl_snap_append(jrnl_t *j, uint8_t type, const void *payload, size_t len)
 		return SL_EINVAL;
 	if (len > j->opts.max_record)
 		return SL_ETOOBIG;
-	frame(&j->snap_buf, type, payload, len, NULL, 0);
+	jrnl_frame(&j->snap_buf, type, payload, len, NULL, 0);
 	snap_kick(j);
 	return 0;
 }
@@ -746,7 +762,7 @@ int jrnl_snap_commit(jrnl_t *j)
 	if (j->snap_fd < 0)
 		return SL_ESTATE;
 	uint64_t old_size = jrnl_size(j);
-	flush(j);
+	jrnl_flush_wbuf(j);
 	snap_write(j);
 	/* Most of the file was synced in the background already. */
 	int rc = install_tmp(j, j->snap_fd, j->err ? j->err : j->snap_err);
@@ -761,37 +777,6 @@ int jrnl_snap_commit(jrnl_t *j)
 }
 
 /* --- open and replay ----------------------------------------------------- */
-
-/* A length over max_record at off: either damage (cut it) or a whole valid
- * record written under a larger limit. Cutting the latter would lose
- * acknowledged data, so it refuses the open instead (the operator raises the
- * limit). The CRC is checked in chunks, never allocating the claimed size. */
-static int oversized(jrnl_t *j, uint64_t off, uint32_t len, uint64_t size, const char **why)
-{
-	*why = "length over the record limit";
-	if (off + 8 + len > size)
-		return 0;
-	uint8_t h[8], chunk[65536];
-	if (pread(j->fd, h, 8, (off_t)off) != 8)
-		return 0;
-	uint32_t crc = 0;
-	for (uint64_t done = 0; done < len;) {
-		size_t n = len - done < sizeof chunk ? (size_t)(len - done) : sizeof chunk;
-		if (pread(j->fd, chunk, n, (off_t)(off + 8 + done)) != (ssize_t)n)
-			return 0;
-		if (done == 0 && chunk[0] == 0)
-			return 0;
-		crc = crc32c(crc, chunk, n);
-		done += n;
-	}
-	if (crc != be32_load(h + 4))
-		return 0;
-	log_error(j->log,
-	          "journal %s: valid %u-byte record at offset %llu is over the record limit "
-	          "(%zu); refusing to open: raise the limit",
-	          j->path, len - 1, (unsigned long long)off, j->opts.max_record);
-	return SL_ETOOBIG;
-}
 
 /* Whether bytes [from, to) of the file are all zero (preallocated space). */
 static int zero_tail(jrnl_t *j, uint64_t from, uint64_t to)
@@ -809,97 +794,26 @@ static int zero_tail(jrnl_t *j, uint64_t from, uint64_t to)
 	return 1;
 }
 
-/* Reads the file from offset 8, replaying valid records; returns 0 with
- * *valid_end set to the end of the last valid record, or the replay fn's
- * error, or an I/O error. */
-static int replay(jrnl_t *j, uint64_t size, jrnl_replay_fn fn, void *arg, uint64_t *valid_end,
-                  const char **why, uint64_t *count)
-{
-	buf_t rb = BUF_INIT;
-	uint64_t off = JRNL_HDR; /* file offset of the next record */
-	uint64_t rd = JRNL_HDR;  /* file offset of the next byte to read */
-	int rc = 0;
-	*why = NULL;
-	for (;;) {
-		size_t have = buf_len(&rb);
-		size_t need = JRNL_FRAME;
-		uint32_t len = 0;
-		if (have >= 4) {
-			len = be32_load(buf_data(&rb));
-			if (len == 0) {
-				*why = "zero length";
-				break;
-			}
-			if ((uint64_t)len - 1 > j->opts.max_record) {
-				rc = oversized(j, off, len, size, why);
-				break;
-			}
-			need = 8 + (size_t)len;
-		}
-		if (have < need) {
-			if (rd >= size) {
-				if (have)
-					*why = "short frame";
-				break;
-			}
-			size_t want = need - have > READ_CHUNK ? need - have : READ_CHUNK;
-			if ((uint64_t)want > size - rd)
-				want = (size_t)(size - rd);
-			uint8_t *p = buf_reserve(&rb, want);
-			ssize_t k = pread(j->fd, p, want, (off_t)rd);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				rc = SL_EIO;
-				log_error(j->log, "journal %s: read at %llu failed: %s", j->path,
-				          (unsigned long long)rd, strerror(errno));
-				break;
-			}
-			if (k == 0) {
-				size = rd; /* the file shrank under us */
-				continue;
-			}
-			buf_commit(&rb, (size_t)k);
-			rd += (uint64_t)k;
-			continue;
-		}
-		const uint8_t *p = buf_data(&rb);
-		if (crc32c(0, p + 8, len) != be32_load(p + 4)) {
-			*why = "checksum mismatch";
-			break;
-		}
-		if (p[8] == 0) {
-			*why = "type 0";
-			break;
-		}
-		rc = fn(arg, p[8], p + 9, len - 1);
-		if (rc) {
-			log_error(j->log,
-			          "journal %s: the owner refused the record at offset %llu: %s",
-			          j->path, (unsigned long long)off, sl_strerror(rc));
-			break;
-		}
-		buf_consume(&rb, need);
-		off += need;
-		++*count;
-	}
-	buf_deinit(&rb);
-	*valid_end = off;
-	return rc;
-}
-
 int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg)
 {
-	flush(j);
+	jrnl_flush_wbuf(j);
 	if (j->err)
 		return j->err;
-	uint64_t end, count = 0;
-	const char *why;
-	int rc = replay(j, j->file_pos, fn, arg, &end, &why, &count);
-	if (rc == 0 && end < j->file_pos) {
+	j->max_id = j->max_cross = 0;
+	rp_t x = {.fn = fn, .arg = arg, .from = JRNL_HDR, .cross_limit = UINT64_MAX};
+	int rc = jrnl_pass(j, j->file_pos, &x);
+	if (rc == 0 && x.open_unit && x.stop == j->file_pos) {
+		/* A cut back to the last synced point can end inside a unit whose
+		 * first records were written (a large one) and synced with
+		 * someone else's: the rest of it was undone, so it goes too. */
+		log_warn(j->log, "journal %s: dropping an unfinished unit of %llu records", j->path,
+		         (unsigned long long)x.open_recs);
+		return jrnl_cut(j, x.valid_end);
+	}
+	if (rc == 0 && x.valid_end < j->file_pos) {
 		log_error(j->log, "journal %s: replay stopped at %llu of %llu bytes (%s)", j->path,
-		          (unsigned long long)end, (unsigned long long)j->file_pos,
-		          why ? why : "unreadable");
+		          (unsigned long long)x.valid_end, (unsigned long long)j->file_pos,
+		          x.why ? x.why : "unreadable");
 		rc = SL_ECORRUPT;
 	}
 	return rc;
@@ -949,7 +863,7 @@ static char *aside_path(const jrnl_t *j)
 
 /* Copies bytes [from, size) to DIR/NAME.journal.damaged-<unix time>,
  * synced, before the journal is cut there. */
-static int keep_aside(jrnl_t *j, uint64_t from, uint64_t size)
+int jrnl_keep_aside(jrnl_t *j, uint64_t from, uint64_t size, const char *why)
 {
 	char *aside = aside_path(j);
 	int fd = sio_open(j->io, aside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -969,7 +883,13 @@ static int keep_aside(jrnl_t *j, uint64_t from, uint64_t size)
 		sio_close(j->io, fd);
 	if (rc == 0)
 		rc = sio_fsync_dir(j->io, j->dir);
-	if (rc == 0)
+	if (rc == 0 && why)
+		log_error(j->log,
+		          "journal %s: %s: the %llu bytes from offset %llu are kept in %s before "
+		          "the cut",
+		          j->path, why, (unsigned long long)(size - from), (unsigned long long)from,
+		          aside);
+	else if (rc == 0)
 		log_error(
 		    j->log,
 		    "journal %s: damaged record at offset %llu; it and any records after it "
@@ -993,7 +913,7 @@ static int create_file(jrnl_t *j)
 	int fd = sio_open(j->io, j->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return sl_from_errno(errno);
-	int rc = write_all(j, fd, header, JRNL_HDR, 0, NULL);
+	int rc = jrnl_write_all(j, fd, header, JRNL_HDR, 0, NULL);
 	if (rc == 0 && sio_fsync(j->io, fd) < 0)
 		rc = SL_EIO;
 	if (rc == 0 && sio_rename(j->io, j->tmp_path, j->path) < 0)
@@ -1046,19 +966,24 @@ static int check_header(jrnl_t *j, uint64_t *size, const char **why)
 		         "journal %s: %zu-byte file holds no complete header; starting empty",
 		         j->path, n);
 		if (sio_ftruncate(j->io, j->fd, 0) < 0 ||
-		    write_all(j, j->fd, header, JRNL_HDR, 0, NULL) || sio_fsync(j->io, j->fd) < 0)
+		    jrnl_write_all(j, j->fd, header, JRNL_HDR, 0, NULL) ||
+		    sio_fsync(j->io, j->fd) < 0)
 			return SL_EIO;
 		*size = JRNL_HDR;
 		return 0;
 	}
-	if (memcmp(h, JRNL_MAGIC, 6) == 0 && be16_load(h + 6) == JRNL_VERSION)
+	uint16_t v = be16_load(h + 6);
+	if (v == JRNL_VERSION || v == JRNL_VERSION_UNITS)
+		j->version = v;
+	if (memcmp(h, JRNL_MAGIC, 6) == 0 && j->version)
 		return 0;
-	if (memcmp(h, JRNL_MAGIC, 6) != 0 && be16_load(h + 6) == JRNL_VERSION &&
-	    valid_first_frame(j, *size) && !j->opts.strict) {
+	if (memcmp(h, JRNL_MAGIC, 6) != 0 && j->version && valid_first_frame(j, *size) &&
+	    !j->opts.strict) {
 		/* Only the magic is hit and the records are ours: keep them. */
 		log_warn(j->log, "journal %s: damaged magic in front of valid records; rewritten",
 		         j->path);
-		if (write_all(j, j->fd, header, JRNL_HDR, 0, NULL) || sio_fsync(j->io, j->fd) < 0)
+		if (jrnl_write_all(j, j->fd, header_of(j), JRNL_HDR, 0, NULL) ||
+		    sio_fsync(j->io, j->fd) < 0)
 			return SL_EIO;
 		j->damaged = 1;
 		return 0;
@@ -1098,6 +1023,7 @@ static int set_aside(jrnl_t *j, const char *why, uint64_t *size)
 		          j->path, why, aside);
 		*size = JRNL_HDR;
 		j->damaged = 1;
+		j->aside = 1;
 	}
 	free(aside);
 	return rc;
@@ -1117,6 +1043,11 @@ static void jrnl_destroy(jrnl_t *j)
 int jrnl_open_damaged(const jrnl_t *j)
 {
 	return j->damaged;
+}
+
+int jrnl_open_set_aside(const jrnl_t *j)
+{
+	return j->aside;
 }
 
 int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, const char *dir,
@@ -1183,15 +1114,19 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		rc = set_aside(j, hwhy, &size);
 	if (rc)
 		goto fail;
-	uint64_t end;
-	const char *why;
-	uint64_t count = 0;
-	rc = replay(j, size, fn, arg, &end, &why, &count);
+	rp_t x = {.fn = fn, .arg = arg, .from = JRNL_HDR, .cross_limit = UINT64_MAX};
+	rc = jrnl_pass(j, size, &x);
 	if (rc)
 		goto fail;
+	uint64_t end = x.valid_end, count = x.count;
+	const char *why = x.why;
+	/* Where the bytes that are not records start: after a unit left open,
+	 * at the frame that stopped the reading. */
+	uint64_t stop = x.stop;
 	j->alloc_end = size;
 	j->prealloc = 1;
-	if (end < size && why && strcmp(why, "zero length") == 0 && zero_tail(j, end, size)) {
+	if (!x.open_unit && end < size && why && strcmp(why, "zero length") == 0 &&
+	    zero_tail(j, end, size)) {
 		/* Preallocated space, not damage: keep it for the next writes. */
 		log_debug(log, "journal %s: %llu preallocated bytes after the records", j->path,
 		          (unsigned long long)(size - end));
@@ -1201,8 +1136,10 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 		/* Not a torn write when good records follow the damage, or when
 		 * nothing was being written (a clean stop). The records after it
 		 * cannot be replayed safely (each may depend on the one lost),
-		 * but they are never deleted either. */
-		int after = valid_frame_after(j, end, size);
+		 * but they are never deleted either. A unit left open by a crash
+		 * (its records whole, its COMMIT never written) is a torn append
+		 * too: none of it is applied. */
+		int after = valid_frame_after(j, stop, size);
 		int damage = after || (j->opts.clean_stop && !zero_tail(j, end, size));
 		if (damage && j->opts.strict) {
 			log_error(log,
@@ -1211,19 +1148,30 @@ int jrnl_open(jrnl_t **out, loop_t *loop, syncer_t *syncer, const log_t *log, co
 			          "with the %llu records before it (the %llu bytes from there are "
 			          "kept in %s.damaged-<time>), or move %s aside to start with an "
 			          "empty journal",
-			          j->path, (unsigned long long)end, why ? why : "unreadable",
+			          j->path, (unsigned long long)stop, why ? why : "unreadable",
 			          after ? "with valid records after it" : "after a clean stop",
 			          (unsigned long long)count, (unsigned long long)(size - end),
 			          j->path, j->path);
 			rc = SL_ECORRUPT;
 			goto fail;
 		}
+		if (x.open_unit)
+			log_warn(log,
+			         "journal %s: dropped an unfinished unit of %llu records at offset "
+			         "%llu (its COMMIT was never written: none of it applies)",
+			         j->path, (unsigned long long)x.open_recs, (unsigned long long)end);
 		log_warn(log,
 		         "journal %s: cut %llu bytes of torn or corrupt tail at offset %llu (%s)",
 		         j->path, (unsigned long long)(size - end), (unsigned long long)end,
-		         why ? why : "unreadable");
+		         why ? why : "end of file inside a unit");
+		/* The open unit's records are never applied, damage after them
+		 * or not: its owner undoes what it keeps elsewhere. */
+		if (x.open_unit && opts->discard &&
+		    (rc = jrnl_each_record(j, end, stop, opts->discard, opts->discard_arg)) < 0)
+			goto fail;
 		if (damage) {
-			rc = keep_aside(j, end, size);
+			rc = jrnl_keep_aside(j, end, size, NULL);
+			j->aside = rc == 0;
 			if (rc < 0)
 				goto fail;
 		}
@@ -1269,7 +1217,7 @@ void jrnl_close(jrnl_t *j)
 		return;
 	loop_task_cancel(j->loop, &j->flush_task);
 	jrnl_snap_abort(j);
-	flush(j);
+	jrnl_flush_wbuf(j);
 	/* Give back the preallocated space: a closed journal is exactly its
 	 * records (the sync below commits the new size). */
 	if (j->alloc_end > j->file_pos && sio_ftruncate(j->io, j->fd, (off_t)j->file_pos) < 0)

@@ -57,6 +57,15 @@ typedef struct jrnl_opts {
 	 * a damaged record that is not a torn append) instead of setting the
 	 * file or its tail aside, saying what to move. */
 	int strict;
+	/* Called during jrnl_open on each record of a unit a crash left
+	 * unfinished (never applied, then cut), and by jrnl_unit_cut_after on
+	 * those it drops: for an owner whose records point at data kept
+	 * elsewhere (stream logs). NULL: not told. */
+	jrnl_replay_fn discard;
+	void *discard_arg;
+	/* The owner notes no journal position inside a unit (jrnl_size), so
+	 * a unit of one record may drop its BEGIN marker (see jrnl_unit_end). */
+	int unit_strip;
 } jrnl_opts_t;
 
 /* Opens (creating if needed) DIR/NAME.journal, replays it into fn, and
@@ -95,6 +104,14 @@ void jrnl_when_durable(jrnl_t *j, sync_cb fn, void *arg);
  * the caller must not apply the change, and nothing else was appended
  * since its own jrnl_append. */
 int jrnl_commit_now(jrnl_t *j);
+/* Writes the buffered appends to the file now (no sync): for an owner
+ * whose record must be on disk before some other file's write. */
+void jrnl_write_now(jrnl_t *j);
+/* Writes the buffered appends and, unless the policy is `never`, syncs
+ * them now, blocking the loop thread: for an owner whose other file must
+ * not be synced before these records are. A failure fails the journal as
+ * a failed background sync does (the owner's failed hook, then a cut). */
+int jrnl_sync_now(jrnl_t *j);
 /* Whether acknowledgements must wait for jrnl_when_durable (policy always). */
 int jrnl_sync_required(const jrnl_t *j);
 
@@ -169,6 +186,38 @@ int jrnl_replay(jrnl_t *j, jrnl_replay_fn fn, void *arg);
  * journal that ended cleanly: records may be missing, so an owner must not
  * delete anything because the journal does not mention it. */
 int jrnl_open_damaged(const jrnl_t *j);
+/* Whether jrnl_open kept or set damage aside (not a torn tail alone). */
+int jrnl_open_set_aside(const jrnl_t *j);
+
+/* Units: the records an owner appends between jrnl_unit_begin and
+ * jrnl_unit_end are replayed all or none (a script, a transaction, a
+ * command of several records). The first append of a unit writes a BEGIN
+ * marker, the end a COMMIT; replay holds the records from a BEGIN until
+ * its COMMIT, and a crash that leaves a unit without its COMMIT drops the
+ * whole unit (cut like a torn tail). Units do not nest; ids come from the
+ * owner, increasing (jrnl_unit_ids tells the highest seen on replay).
+ * A unit whose records go to several journals passes cross = 1 to every
+ * jrnl_unit_end of it, with the same id: after opening all of them the
+ * owner calls jrnl_unit_cut_after on each with the lowest max_cross of
+ * the others, and a cross-journal unit above it (its part in some other
+ * journal never got written) is dropped with everything after it. */
+void jrnl_unit_begin(jrnl_t *j, uint64_t id);
+/* Whether the current unit appended to this journal. */
+int jrnl_unit_written(const jrnl_t *j);
+void jrnl_unit_end(jrnl_t *j, int cross);
+/* The highest unit id, and cross-journal unit id, the journal holds. */
+void jrnl_unit_ids(const jrnl_t *j, uint64_t *max_id, uint64_t *max_cross);
+/* Cuts the journal at the first cross-journal unit with an id above limit
+ * (every record from there goes to discard first, if not NULL; with keep
+ * the bytes are first copied to NAME.journal.damaged-<time>, for a cut
+ * that follows damage in the peer rather than a crash). Returns 1 when it
+ * cut (the owner rebuilds its state with jrnl_replay), 0 when no such
+ * unit is there, or an error. */
+int jrnl_unit_cut_after(jrnl_t *j, uint64_t limit, int keep, jrnl_replay_fn discard, void *arg);
+/* The same, at the first unit whose id is at least id: for an owner that
+ * finds, after the replay, that a unit's data kept elsewhere did not
+ * survive (nothing from there on was acknowledged). */
+int jrnl_unit_cut_from(jrnl_t *j, uint64_t id, int keep, jrnl_replay_fn discard, void *arg);
 
 /* Flushes, syncs and closes. */
 void jrnl_close(jrnl_t *j);

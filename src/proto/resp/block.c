@@ -179,7 +179,11 @@ void resp_serve_ready(resp_srv_t *srv)
 			 * reply takes the reply path like any other write's. */
 			buf_t scratch = BUF_INIT;
 			cl->out = resp_reply_begin(cl, &scratch);
+			/* One unit, as the command would be sent now (BLMOVE
+			 * writes two records: keyspace_unit.c). */
+			ks_unit_begin(srv->ks, 1);
 			int served = cl->blk->serve(cl, cl->blk);
+			ks_unit_end(srv->ks);
 			resp_reply_end(cl, &scratch);
 			buf_deinit(&scratch);
 			cl->out = NULL;

@@ -696,7 +696,13 @@ int resp_dispatch(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	}
 	if (srv->run && resp_script_refuse_busy(cl, cmd))
 		return 0;
-	return run_cmd(cl, parent, cmd, argc, argv, 0);
+	/* Whatever the command writes survives a crash all or none; EXEC's
+	 * commands and a script's calls are inside its unit (slow commands
+	 * may write several records: keyspace_unit.c). */
+	ks_unit_begin(srv->ks, !(cmd->flags & RESP_CMD_FAST));
+	int rc = run_cmd(cl, parent, cmd, argc, argv, 0);
+	ks_unit_end(srv->ks);
+	return rc;
 }
 
 /* The script's refusals, as Redis 7.0's scriptCall words them. */

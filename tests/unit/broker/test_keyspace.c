@@ -15,6 +15,7 @@
 #include "net/memconn.h"
 #include "store/sio.h"
 
+#include <glob.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -589,4 +590,154 @@ TEST(keyspace_damaged_stream_log_serves_the_rest)
 	CHECK_EQ(stream_len(&f, "s"), len + 1);
 	CHECK_EQ(check_entries(&f, "s"), len + 1);
 	kfx_close(&f);
+}
+
+/* --- units (keyspace_unit.c) ---------------------------------------------------------------- */
+
+static int set(kfx_t *f, const char *key, const char *v)
+{
+	return ks_set(f->ks, key, strlen(key), v, strlen(v), 0);
+}
+
+/* The segment file of stream "s" (the first log, number 0). */
+static const char *seg_path(void)
+{
+	static char path[512];
+	glob_t g;
+	CHECK_EQ(glob("streams/0/*.log", 0, NULL, &g), 0);
+	CHECK_EQ(g.gl_pathc, 1);
+	snprintf(path, sizeof path, "%s", g.gl_pathv[0]);
+	globfree(&g);
+	return path;
+}
+
+static int64_t unit_log_size; /* the segment's size before the unit */
+
+/* One unit that writes strings "a" and "b" and entry 2-1 of stream "s",
+ * settled; the journals' sizes before and after it in *k0, *k1, *s0, *s1
+ * (after a reopen that trimmed them, so they are the files' sizes). */
+static void unit_across(kfx_t *f, int64_t *k0, int64_t *k1, int64_t *s0, int64_t *s1)
+{
+	CHECK_EQ(set(f, "pre", "x"), 0);
+	xadd_n(f, "s", 1);
+	kfx_reopen(f);
+	*k0 = flen("resp/keys.journal");
+	*s0 = flen("streams/streams.journal");
+	unit_log_size = flen(seg_path());
+	ks_unit_begin(f->ks, 1);
+	CHECK_EQ(set(f, "a", "1"), 0);
+	sid_t id;
+	CHECK_EQ(xadd(f, "s", (sid_t){2, 1}, KS_ID_EXPLICIT, &id), 0);
+	CHECK_EQ(set(f, "b", "1"), 0);
+	ks_unit_end(f->ks);
+	CHECK_EQ(settle(f), 0);
+	kfx_close(f);
+	*k1 = flen("resp/keys.journal");
+	*s1 = flen("streams/streams.journal");
+	CHECK(*k1 > *k0 && *s1 > *s0);
+}
+
+/* What a unit that was dropped leaves: the state before it, its stream
+ * entry cut from the log too; and writing goes on. */
+static void check_unit_dropped(kfx_t *f)
+{
+	CHECK(ks_find(f->ks, "pre", 3) != NULL);
+	CHECK(ks_find(f->ks, "a", 1) == NULL);
+	CHECK(ks_find(f->ks, "b", 1) == NULL);
+	CHECK_EQ(stream_len(f, "s"), 1);
+	CHECK_EQ(check_entries(f, "s"), 1);
+	stream_t *s;
+	CHECK_EQ(ks_stream(f->ks, "s", 1, &s), 0);
+	CHECK_EQ(plog_end_offset(s->log), 1);
+	CHECK_EQ(set(f, "c", "1"), 0);
+	sid_t id;
+	CHECK_EQ(xadd(f, "s", (sid_t){3, 1}, KS_ID_EXPLICIT, &id), 0);
+	CHECK_EQ(settle(f), 0);
+	kfx_reopen(f);
+	CHECK(ks_find(f->ks, "a", 1) == NULL);
+	CHECK(ks_find(f->ks, "c", 1) != NULL);
+	CHECK_EQ(stream_len(f, "s"), 2);
+}
+
+/* A kill between the two journals' writes: the streams journal (and the
+ * log) got the unit, the keys journal did not. */
+TEST(keyspace_unit_missing_from_keys_journal_drops_it_everywhere)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	int64_t k0, k1, s0, s1;
+	unit_across(&f, &k0, &k1, &s0, &s1);
+	CHECK_EQ(truncate("resp/keys.journal", k0), 0);
+	kfx_open(&f, "always");
+	check_unit_dropped(&f);
+	kfx_close(&f);
+}
+
+/* The other order: the keys journal has the unit whole, the streams
+ * journal its UNITLOG (written before the entry) but not its COMMIT. */
+TEST(keyspace_unit_torn_in_streams_journal_drops_it_everywhere)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	int64_t k0, k1, s0, s1;
+	unit_across(&f, &k0, &k1, &s0, &s1);
+	CHECK_EQ(truncate("streams/streams.journal", s1 - 19), 0); /* its COMMIT */
+	kfx_open(&f, "always");
+	check_unit_dropped(&f);
+	kfx_close(&f);
+}
+
+/* A power loss kept both journals' COMMITs but not the entry in the log
+ * (written before the COMMIT, not synced before it): dropped too. */
+TEST(keyspace_unit_whose_entry_the_log_lost_is_dropped)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	int64_t k0, k1, s0, s1;
+	unit_across(&f, &k0, &k1, &s0, &s1);
+	CHECK(flen(seg_path()) > unit_log_size);
+	CHECK_EQ(truncate(seg_path(), unit_log_size), 0);
+	kfx_open(&f, "always");
+	check_unit_dropped(&f);
+	kfx_close(&f);
+}
+
+/* Every cut of the keys journal inside a unit of keys only: all or none. */
+TEST(keyspace_unit_torn_keys_journal_applies_none)
+{
+	kfx_t f;
+	kfx_open(&f, "always");
+	CHECK_EQ(set(&f, "pre", "x"), 0);
+	CHECK_EQ(settle(&f), 0);
+	kfx_reopen(&f);
+	int64_t k0 = flen("resp/keys.journal");
+	ks_unit_begin(f.ks, 0);
+	CHECK_EQ(set(&f, "a", "1"), 0);
+	CHECK_EQ(push(&f, "l", "v"), 0);
+	CHECK_EQ(set(&f, "b", "1"), 0);
+	ks_unit_end(f.ks);
+	CHECK_EQ(settle(&f), 0);
+	kfx_close(&f);
+	int64_t k1 = flen("resp/keys.journal");
+	FILE *in = fopen("resp/keys.journal", "rb");
+	CHECK(in);
+	uint8_t *all = malloc((size_t)k1);
+	CHECK_EQ(fread(all, 1, (size_t)k1, in), (size_t)k1);
+	fclose(in);
+	for (int64_t len = k0; len <= k1; len += 7) {
+		FILE *out = fopen("resp/keys.journal", "wb");
+		CHECK(out);
+		CHECK_EQ(fwrite(all, 1, (size_t)len, out), (size_t)len);
+		fclose(out);
+		kfx_open(&f, "always");
+		int whole = len == k1;
+		CHECK(ks_find(f.ks, "pre", 3) != NULL);
+		CHECK_EQ(ks_find(f.ks, "a", 1) != NULL, whole);
+		CHECK_EQ(ks_find(f.ks, "l", 1) != NULL, whole);
+		CHECK_EQ(ks_find(f.ks, "b", 1) != NULL, whole);
+		kfx_close(&f);
+		if (len < k1 && len + 7 > k1)
+			len = k1 - 7;
+	}
+	free(all);
 }

@@ -249,14 +249,14 @@ TEST(jrnl_sets_foreign_files_aside)
 	jrnl_t *j;
 	static const char junk[] = "this is not a journal at all\n";
 	/* A future format version is not guessed at either. */
-	static const uint8_t v2[12] = {'S', 'L', 'J', 'R', 'N', 'L', 0, 2, 1, 2, 3, 4};
+	static const uint8_t v3[12] = {'S', 'L', 'J', 'R', 'N', 'L', 0, 3, 1, 2, 3, 4};
 	/* Neither is a short file that is not the start of a header. */
 	static const char shortf[] = "SLX";
 	const struct {
 		const char *name;
 		const void *data;
 		size_t len;
-	} cases[] = {{"x", junk, sizeof junk - 1}, {"v", v2, sizeof v2}, {"s", shortf, 3}};
+	} cases[] = {{"x", junk, sizeof junk - 1}, {"v", v3, sizeof v3}, {"s", shortf, 3}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char path[64], aside[64];
 		snprintf(path, sizeof path, "%s.journal", cases[i].name);

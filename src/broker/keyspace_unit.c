@@ -1,0 +1,136 @@
+/*
+ * keyspace_unit.c — crash atomicity of the keyspace's units (a command, a
+ * script, MULTI/EXEC, FCALL, RESTORE), across its three kinds of files.
+ *
+ * In memory a unit is atomic already (it runs to its end on the loop
+ * thread) and its replies wait for the syncs; what this file adds is that
+ * a crash (SIGKILL, power loss) while the unit's records are partly on
+ * disk leaves none of it after the restart.
+ *
+ *   - Each journal frames the unit's records (store/journal.h, units):
+ *     BEGIN ... COMMIT, replayed all or none; one id per unit, the same in
+ *     both journals, increasing (from the highest either journal holds).
+ *   - A unit that wrote to both journals is cross-journal: its COMMITs say
+ *     so. Their writes are two pwrites at the end of the turn, so a kill
+ *     between them leaves the unit in one journal only. After both were
+ *     replayed at open (ks_unit_settle), each is cut at its first
+ *     cross-journal unit above the other's highest: that unit and all after
+ *     it go (nothing of it was acknowledged: replies wait for both syncs),
+ *     and the model is rebuilt from the files.
+ *   - Stream entries are in the logs, which replay does not gate: a multi
+ *     unit writes an UNITLOG record (stream_store.c) before its first entry
+ *     in each log, writes its entries to the logs at its end before its
+ *     COMMITs, and a dropped unit's UNITLOG cuts the log back. A fast
+ *     command (one XADD) skips this: its entries are its only effect.
+ *
+ * Power loss: the journals are each a synced prefix plus whatever of the
+ * rest reached the disk, and the cut above covers any mix of them. The
+ * logs are written before the COMMIT but not synced before it, so after a
+ * power loss (not a kill) a committed unit's entries can be missing from
+ * its log, as an unacknowledged XADD's can; acknowledged units are whole.
+ *
+ * Loop thread only.
+ */
+#include "broker/keyspace_priv.h"
+
+#include <stdlib.h>
+
+void ks_unit_begin(keyspace_t *ks, int multi)
+{
+	if (ks->unit_depth++ == 0) {
+		ks->unit_multi = multi;
+		ks->nunit_logs = 0;
+		ks->unit_last++;
+		jrnl_unit_begin(ks->kj, ks->unit_last);
+		jrnl_unit_begin(ks->sj, ks->unit_last);
+	} else if (multi) {
+		ks->unit_multi = 1;
+	}
+}
+
+void ks_unit_end(keyspace_t *ks)
+{
+	if (ks->unit_depth == 0 || --ks->unit_depth > 0)
+		return;
+	/* Where its entries end in each log: the open checks the logs hold
+	 * them (sstore_unit_shortfall). */
+	for (size_t i = 0; i < ks->nunit_logs; i++)
+		sstore_log_unitend(ks->ss, ks->unit_logs[i][0], ks->unit_logs[i][1], ks->unit_last);
+	if (ks->nunit_logs)
+		ks->unit_gated = 1;
+	int cross = jrnl_unit_written(ks->kj) && jrnl_unit_written(ks->sj);
+	jrnl_unit_end(ks->kj, cross);
+	jrnl_unit_end(ks->sj, cross);
+	ks->nunit_logs = 0;
+}
+
+int ks_unit_gate(keyspace_t *ks)
+{
+	if (!ks->unit_gated)
+		return 0;
+	ks->unit_gated = 0;
+	/* The UNITLOGs on disk before any entry they cover can be: one
+	 * blocking sync per turn that had such units (their COMMITs go with
+	 * it; the entries follow, so a COMMIT may be durable before them: the
+	 * open's shortfall check covers that). */
+	return jrnl_sync_now(ks->sj);
+}
+
+void ks_unit_stream(keyspace_t *ks, stream_t *s)
+{
+	if (!ks->unit_depth || !ks->unit_multi || !s->log)
+		return;
+	for (size_t i = 0; i < ks->nunit_logs; i++)
+		if (ks->unit_logs[i][0] == s->num) {
+			ks->unit_logs[i][1] = s->next_pos;
+			return;
+		}
+	if (ks->nunit_logs == ks->unit_logs_cap) {
+		ks->unit_logs_cap = ks->unit_logs_cap ? 2 * ks->unit_logs_cap : 8;
+		ks->unit_logs = realloc(ks->unit_logs, ks->unit_logs_cap * sizeof *ks->unit_logs);
+		if (!ks->unit_logs)
+			abort();
+	}
+	ks->unit_logs[ks->nunit_logs][0] = s->num;
+	ks->unit_logs[ks->nunit_logs++][1] = s->next_pos;
+	/* The entry just appended (one per call) is the unit's first here. */
+	sstore_log_unitmark(ks->ss, s->num, s->next_pos - 1);
+}
+
+int ks_unit_settle(keyspace_t *ks)
+{
+	jrnl_t *kj = kvs_jrnl(ks->kv), *sj = sstore_jrnl(ks->ss);
+	uint64_t kid, kcross, sid, scross;
+	jrnl_unit_ids(kj, &kid, &kcross);
+	jrnl_unit_ids(sj, &sid, &scross);
+	int rc = 0, cut = sstore_unit_cuts(ks->ss) > 0;
+	uint64_t lost = sstore_unit_shortfall(ks->ss);
+	if (lost) {
+		if ((rc = sstore_unit_cut_from(ks->ss, lost)) < 0)
+			return rc;
+		cut |= rc;
+		jrnl_unit_ids(sj, &sid, &scross);
+	}
+	/* A journal whose damage was set aside lost its units after it by
+	 * damage, not a crash: what the other drops to agree is kept aside. */
+	if (kcross > scross)
+		rc = jrnl_unit_cut_after(kj, scross, jrnl_open_set_aside(sj), NULL, NULL);
+	else if (scross > kcross)
+		rc = sstore_unit_cut_after(ks->ss, kcross, jrnl_open_set_aside(kj));
+	if (rc < 0)
+		return rc;
+	cut |= rc;
+	if (cut && (rc = ks_rebuild(ks)) < 0)
+		return rc;
+	jrnl_unit_ids(kj, &kid, &kcross);
+	jrnl_unit_ids(sj, &sid, &scross);
+	ks->unit_last = kid > sid ? kid : sid;
+	return 0;
+}
+
+void ks_unit_free(keyspace_t *ks)
+{
+	free(ks->unit_logs);
+	ks->unit_logs = NULL;
+	ks->nunit_logs = ks->unit_logs_cap = 0;
+}
