@@ -34,17 +34,12 @@ static void put_flags(resp_cli_t *cl, uint32_t f)
 		uint32_t bit;
 		const char *name;
 	} names[] = {
-	    {RESP_CMD_WRITE, "write"},
-	    {RESP_CMD_READONLY, "readonly"},
-	    {RESP_CMD_DENYOOM, "denyoom"},
-	    {RESP_CMD_PUBSUB, "pubsub"},
-	    {RESP_CMD_NOSCRIPT, "noscript"},
-	    {RESP_CMD_LOADING, "loading"},
-	    {RESP_CMD_STALE, "stale"},
-	    {RESP_CMD_NOAUTH, "no_auth"},
-	    {RESP_CMD_FAST, "fast"},
-	    {RESP_CMD_BLOCKING, "blocking"},
-	    {RESP_CMD_ALLOW_BUSY, "allow_busy"},
+	    {RESP_CMD_WRITE, "write"},       {RESP_CMD_READONLY, "readonly"},
+	    {RESP_CMD_DENYOOM, "denyoom"},   {RESP_CMD_PUBSUB, "pubsub"},
+	    {RESP_CMD_NOSCRIPT, "noscript"}, {RESP_CMD_LOADING, "loading"},
+	    {RESP_CMD_STALE, "stale"},       {RESP_CMD_NOAUTH, "no_auth"},
+	    {RESP_CMD_FAST, "fast"},         {RESP_CMD_BLOCKING, "blocking"},
+	    {RESP_CMD_NO_MULTI, "no_multi"}, {RESP_CMD_ALLOW_BUSY, "allow_busy"},
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -381,9 +381,13 @@ static int getkeys(resp_cli_t *cl, int argc, resp_arg_t *argv, int with_flags)
 	keyref_t *keys = malloc((size_t)cargc * sizeof *keys);
 	if (!keys)
 		abort();
-	int n = !strcmp(full, "sort")  ? sort_keys(cargc, cargv, keys)
-	        : !strcmp(full, "set") ? set_keys(cargc, cargv, keys)
-	                               : keys_by_specs(d->specs, cargc, cargv, keys, cargc);
+	/* SORT_RO's BY/GET spec is incomplete: 7.0 falls back to its
+	 * sortROGetKeys, which names the sorted key alone. */
+	static const char ro_access[] = "~2,+2:RO+6:access";
+	int n = !strcmp(full, "sort")      ? sort_keys(cargc, cargv, keys)
+	        : !strcmp(full, "set")     ? set_keys(cargc, cargv, keys)
+	        : !strcmp(full, "sort_ro") ? (keys[0] = (keyref_t){1, ro_access}, 1)
+	                                   : keys_by_specs(d->specs, cargc, cargv, keys, cargc);
 	if (n <= 0) {
 		/* The commands 7.0 flags no_mandatory_keys may have none. */
 		if (d->no_mandatory_keys)

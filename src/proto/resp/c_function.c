@@ -184,12 +184,18 @@ static int parse_meta(const char *code, size_t len, const char **name, size_t *n
 		if (i == s)
 			break;
 		if (tok++ == 0) {
-			if (i - s != 3 || memcmp(code + s, "lua", 3) != 0) {
+			/* Redis looks engines up case-insensitively ("#!LUA"). */
+			if (i - s != 3 || strncasecmp(code + s, "lua", 3) != 0) {
 				buf_printf(err, "ERR Engine '%.*s' not found", (int)(i - s),
 				           code + s);
 				return -1;
 			}
-		} else if (i - s > 5 && memcmp(code + s, "name=", 5) == 0 && !*name) {
+		} else if (i - s >= 5 && strncasecmp(code + s, "name=", 5) == 0) {
+			if (*name) {
+				buf_puts(err, "ERR Invalid metadata value, name argument was "
+				              "given multiple times");
+				return -1;
+			}
 			*name = code + s + 5;
 			*nlen = i - s - 5;
 		} else {

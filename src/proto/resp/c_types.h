@@ -104,6 +104,7 @@ RESP_HANDLER(resp_c_setbit);
 RESP_HANDLER(resp_c_getbit);
 RESP_HANDLER(resp_c_bitcount);
 RESP_HANDLER(resp_c_bitpos);
+RESP_HANDLER(resp_c_bitop);
 RESP_HANDLER(resp_c_lcs);
 
 RESP_HANDLER(resp_c_hset);

@@ -147,6 +147,11 @@ const resp_docs_t resp_docs[] = {
 	    "5,@s$10:index_unit@9@v@2@G@f~1,+8:optional@T*2,%3,@s$4:byte@9@x@8$4:BYTE%3,@s$3:bit@9@x@8$3:"
 	    "BIT",
 	    "~1,%3,@f~2,+2:RO+6:access@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
+    {"bitop", 5, 0,
+	    "@7$42:Perform bitwise operations between strings@2@C@h$6:bitmap@W$4:O(N)@T*3,%2,@s$9:operati"
+	    "on@9@6%3,@s$7:destkey@9@l@m:0;%4,@s@l@9@l@m:1;@f~1,+8:multiple",
+	    "~2,%3,@f~2,+2:OW+6:update@U%2,@9@j@4%1,@j:2;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;%3,@f~2,+2:RO+6:acc"
+	    "ess@U%2,@9@j@4%1,@j:3;@d%2,@9@y@4%3,@q:-1;@p:1;@r:0;"},
     {"bitpos", 6, 0,
 	    "@7$39:Find first bit set or clear in a string@2$5:2.8.7@h$6:bitmap@W$4:O(N)@i~1,*2,@G$28:Add"
 	    "ed the `BYTE|BIT` option.@T*3,%3,@s@l@9@l@m:0;%2,@s$3:bit@9@k%4,@s@j@9@V@f~1,+8:optional@T*2"
@@ -905,6 +910,14 @@ const resp_docs_t resp_docs[] = {
 	    "very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being t"
 	    "he length of the value argument.@T*3,%3,@s@l@9@l@m:0;%2,@s$6:offset@9@k%2,@s$5:value@9@6",
 	    "~1,%3,@f~2,+2:RW+6:update@U%2,@9@j@4%1,@j:1;@d%2,@9@y@4%3,@q:0;@p:1;@r:0;"},
+    {"shutdown", 6, 0,
+	    "@7$68:Synchronously save the dataset to disk and then shut down the server@2@A@h@1@W$103:O(N"
+	    ") when saving, where N is the total number of keys in all databases when saving data, otherw"
+	    "ise O(1)@i~1,*2,@G$47:Added the `NOW`, `FORCE` and `ABORT` modifiers.@T*4,%4,@s$11:nosave_sa"
+	    "ve@9@v@f~1,+8:optional@T*2,%3,@s$6:nosave@9@x@8$6:NOSAVE%3,@s$4:save@9@x@8$4:SAVE%5,@s$3:now"
+	    "@9@x@8$3:NOW@2@G@f~1,+8:optional%5,@s$5:force@9@x@8$5:FORCE@2@G@f~1,+8:optional%5,@s$5:abort"
+	    "@9@x@8$5:ABORT@2@G@f~1,+8:optional",
+	    "~0,"},
     {"sinter", 5, 0,
 	    "@7$23:Intersect multiple sets@2@A@h$3:set@W$93:O(N*M) worst case where N is the cardinality "
 	    "of the smallest set and M is the number of sets.@T*1,%4,@s@l@9@l@m:0;@f~1,+8:multiple",

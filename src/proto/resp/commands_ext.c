@@ -135,6 +135,8 @@ const resp_cmd_t resp_cmds_ext[] = {
         "Count set bits in a string"),
     CMD("bitpos", -3, R, resp_c_bitpos, 1, 1, 1, "bitmap", "2.8.7", "read bitmap slow",
         "Find first bit set or clear in a string"),
+    CMD("bitop", -4, W | M, resp_c_bitop, 2, -1, 1, "bitmap", "2.6.0", "write bitmap slow",
+        "Perform bitwise operations between strings"),
     CMD("lcs", -3, R, resp_c_lcs, 1, 2, 1, "string", "7.0.0", "read string slow",
         "Find longest common substring"),
     END,
