@@ -80,6 +80,9 @@ void resp_help(resp_cli_t *cl, const char *const *lines);
 
 RESP_HANDLER(resp_c_dump);
 RESP_HANDLER(resp_c_restore);
+/* COPY of a stream key (c_dump.c): a DUMP of src RESTOREd at dst with
+ * src's TTL. 1 copied, 0 when dst exists and !replace, or <0. */
+int resp_copy_stream(keyspace_t *ks, const resp_arg_t *src, const resp_arg_t *dst, int replace);
 RESP_HANDLER(resp_c_object_encoding);
 RESP_HANDLER(resp_c_object_freq);
 RESP_HANDLER(resp_c_object_help);
