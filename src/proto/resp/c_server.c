@@ -12,6 +12,7 @@
 #include "proto/resp/c_types.h"
 #include "broker/keyspace_glob.h"
 #include "proto/resp/resp.h"
+#include "proto/resp/script_lua.h"
 
 #include "core/time.h"
 
@@ -41,10 +42,14 @@ static void sec_clients(buf_t *b, resp_srv_t *srv)
 	           srv->nclients, srv->nblocked);
 }
 
-static void sec_memory(buf_t *b)
+static void sec_memory(buf_t *b, resp_srv_t *srv)
 {
-	buf_printf(b, "# Memory\r\nused_memory:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
-	              "maxmemory_policy:noeviction\r\n");
+	/* number_of_cached_scripts: what SCRIPT LOAD / EVAL keep (SCRIPT FLUSH
+	 * empties it). */
+	buf_printf(b,
+	           "# Memory\r\nused_memory:0\r\nnumber_of_cached_scripts:%zu\r\nmaxmemory:0\r\n"
+	           "maxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n",
+	           srv->lua ? resp_lua_count(srv->lua) : 0);
 }
 
 static void sec_persistence(buf_t *b, resp_srv_t *srv)
@@ -114,7 +119,7 @@ static void put_section(buf_t *b, resp_srv_t *srv, size_t i)
 		sec_clients(b, srv);
 		break;
 	case 2:
-		sec_memory(b);
+		sec_memory(b, srv);
 		break;
 	case 3:
 		sec_persistence(b, srv);
