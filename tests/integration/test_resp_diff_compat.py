@@ -31,6 +31,27 @@ SESSIONS = {
         "BITOP AND l a", "TYPE l", "SET e 1", "EXPIRE e 100", "BITOP OR e a", "TTL e",
         "SET n 123", "BITOP XOR n n n", "STRLEN n", "BITCOUNT n",
     ],
+    "bitfield": [
+        "BITFIELD bf SET u8 0 255", "GET bf", "BITFIELD bf GET u8 0 GET i8 0 GET u4 4 GET i64 0 GET u63 1",
+        "BITFIELD bf INCRBY u2 100 1 OVERFLOW SAT INCRBY u2 102 5 OVERFLOW FAIL INCRBY u2 104 5",
+        "STRLEN bf", "BITFIELD bf SET i8 #1 -100 GET i8 #1 SET u8 #2 300 OVERFLOW SAT SET u8 #3 300 SET i8 #4 -300",
+        "BITFIELD bf OVERFLOW FAIL SET i8 #5 200 SET u8 #5 -1 INCRBY i64 0 9223372036854775807",
+        "BITFIELD bf OVERFLOW WRAP INCRBY i64 0 9223372036854775807 INCRBY i64 0 9223372036854775807",
+        "BITFIELD bf OVERFLOW SAT INCRBY i64 64 -9223372036854775808 INCRBY i64 64 -1 INCRBY u63 128 -1",
+        "BITFIELD bf GET i1 0 GET u1 0 GET i64 #100 GET u1 4294967295",
+        "BITFIELD bf", "BITFIELD bf GET", "BITFIELD bf GET u8", "BITFIELD bf FOO u8 0",
+        "BITFIELD bf GET u64 0", "BITFIELD bf GET i65 0", "BITFIELD bf GET u0 0", "BITFIELD bf GET x8 0",
+        "BITFIELD bf GET u8 -1", "BITFIELD bf GET u8 x", "BITFIELD bf GET u8 4294967296",
+        "BITFIELD bf GET u8 #536870912", "BITFIELD bf GET i64 #9223372036854775807",
+        "BITFIELD bf SET u8 0 x", "BITFIELD bf OVERFLOW x SET u8 0 1", "BITFIELD bf OVERFLOW",
+        "BITFIELD bf GET u8 0 SET u8", "BITFIELD bf SET u8 0 1 GET u8 0 BADOP",
+        "BITFIELD_RO bf GET u8 0 GET i4 4", "BITFIELD_RO bf SET u8 0 1", "BITFIELD_RO bf OVERFLOW SAT GET u8 0",
+        "BITFIELD_RO nokey GET u8 0", "BITFIELD nokey GET u8 0", "EXISTS nokey",
+        "BITFIELD new OVERFLOW FAIL SET u2 16 7 SET u2 0 9", "GET new", "EXISTS new",
+        "RPUSH l x", "BITFIELD l GET u8 0", "BITFIELD l SET u8 0 1", "BITFIELD_RO l GET u8 0",
+        "BITFIELD_RO l SET u8 0 1", "SET t abc EX 100", "BITFIELD t SET u8 0 65", "GET t", "TTL t",
+        "SET n 12", "BITFIELD n GET u8 0 INCRBY u8 8 1", "GET n",
+    ],
     "config_save": [
         "CONFIG SET save ''", "CONFIG GET save", "CONFIG GET sav*", "CONFIG SET save",
     ],
@@ -63,6 +84,33 @@ SESSIONS = {
 @pytest.mark.parametrize("name", sorted(SESSIONS))
 def test_session(servers, name, proto):
     compare(servers, SESSIONS[name], proto)
+
+
+def test_bitfield_random_ops(servers):
+    """A few hundred random BITFIELD operations (widths, signedness, #
+    offsets, overflow policies, values near the limits) give the same
+    replies and the same string on both servers."""
+    import random
+    rnd = random.Random(15)
+    edges = [0, 1, -1, 2, 127, 128, -128, 255, 256, 32767, -32768, 2**31, -2**31,
+             2**62, -2**62, 2**63 - 1, -2**63]
+    lines = []
+    for _ in range(400):
+        words = []
+        for _ in range(rnd.randint(1, 4)):
+            if rnd.random() < 0.2:
+                words += ["OVERFLOW", rnd.choice(["WRAP", "SAT", "FAIL"])]
+            sign = rnd.choice("iu")
+            bits = rnd.randint(1, 64 if sign == "i" else 63)
+            off = ("#%d" % rnd.randint(0, 8)) if rnd.random() < 0.3 else str(rnd.randint(0, 200))
+            op = rnd.choice(["GET", "SET", "INCRBY"])
+            words += [op, "%s%d" % (sign, bits), off]
+            if op != "GET":
+                v = rnd.choice(edges) if rnd.random() < 0.5 else rnd.randint(-1000, 1000)
+                words.append(str(v))
+        lines.append("BITFIELD k " + " ".join(words))
+    lines += ["GET k", "STRLEN k"]
+    compare(servers, lines, 2)
 
 
 def test_shutdown_needs_admin(servers):

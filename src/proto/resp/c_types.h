@@ -108,6 +108,8 @@ RESP_HANDLER(resp_c_getbit);
 RESP_HANDLER(resp_c_bitcount);
 RESP_HANDLER(resp_c_bitpos);
 RESP_HANDLER(resp_c_bitop);
+RESP_HANDLER(resp_c_bitfield);
+RESP_HANDLER(resp_c_bitfield_ro);
 RESP_HANDLER(resp_c_lcs);
 
 RESP_HANDLER(resp_c_hset);

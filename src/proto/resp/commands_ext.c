@@ -137,6 +137,12 @@ const resp_cmd_t resp_cmds_ext[] = {
         "Find first bit set or clear in a string"),
     CMD("bitop", -4, W | M, resp_c_bitop, 2, -1, 1, "bitmap", "2.6.0", "write bitmap slow",
         "Perform bitwise operations between strings"),
+    CMD("bitfield", -2, W | M, resp_c_bitfield, 1, 1, 1, "bitmap", "3.2.0", "write bitmap slow",
+        "Perform arbitrary bitfield integer operations on strings"),
+    CMD("bitfield_ro", -2, R | F, resp_c_bitfield_ro, 1, 1, 1, "bitmap", "6.0.0",
+        "read bitmap fast",
+        "Perform arbitrary bitfield integer operations on strings. Read-only variant of "
+        "BITFIELD"),
     CMD("lcs", -3, R, resp_c_lcs, 1, 2, 1, "string", "7.0.0", "read string slow",
         "Find longest common substring"),
     END,
