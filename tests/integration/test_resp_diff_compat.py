@@ -6,18 +6,10 @@ server running). Each session runs against Debian's redis-server 7.0 and
 sluiced, in RESP2 and RESP3, replies compared byte for byte."""
 import pytest
 
-import sluice
 from resp_util import Conn
-from test_resp_diff import compare
-
-
-@pytest.fixture(scope="module")
-def servers():
-    ref = sluice.redis_ref()
-    srv = sluice.Sluiced(fsync="never", listeners=("resp",))
-    yield ref.port, srv.port("resp")
-    srv.stop()
-    ref.stop()
+# The servers fixture (redis-server and sluiced, one pair per module) and
+# the session comparison are test_resp_diff's.
+from test_resp_diff import compare, servers  # noqa: F401
 
 
 LIB = "'#!%s %s\nredis.register_function(\"f_%s\", function() return 1 end)'"
