@@ -117,3 +117,52 @@ def test_refused_shutdown_keeps_serving(tmp_path):
             p.execute()
         assert r.ping()
         assert s.proc.poll() is None
+
+
+def test_shutdown_while_script_busy_then_after_kill(tmp_path):
+    """While a script is busy SHUTDOWN answers the busy error (sluice asks
+    for SCRIPT KILL first; Redis would kill it under NOSAVE); once the
+    script is killed, SHUTDOWN stops the server. No timing: the second
+    connection polls with PING until it is answered -BUSY."""
+    data = tmp_path / "d"
+    data.mkdir()
+    s = sluice.Sluiced(data_dir=str(data), fsync="always", listeners=("resp",))
+    try:
+        a, b = Conn(s.port("resp"), timeout=60), Conn(s.port("resp"), timeout=60)
+        a.call("CONFIG", "SET", "busy-reply-threshold", "100")
+        b.call("SET", "kept", "1")
+        a.send("EVAL", "local i = 0 while true do i = i + 1 end", "0")
+        while not b.call("PING")[0].startswith(b"-BUSY"):
+            pass
+        busy = (b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                b"SHUTDOWN NOSAVE.\r\n")
+        assert b.call("SHUTDOWN", "NOSAVE")[0] == busy
+        assert b.call("SHUTDOWN")[0] == busy
+        assert b.call("SCRIPT", "KILL")[0] == b"+OK\r\n"
+        assert a.read()[0].startswith(b"-ERR Script killed by user with SCRIPT KILL")
+        b.send("SHUTDOWN", "NOSAVE")
+        with pytest.raises(EOFError):
+            b.read()
+        wait_exit(s)
+        s.start()
+        assert redis.Redis(port=s.port("resp")).get("kept") == b"1"
+    finally:
+        s.stop()
+
+
+def test_shutdown_with_blocked_clients(tmp_path):
+    """Clients blocked in BLPOP and XREAD do not hold the stop up."""
+    with sluice.Sluiced(fsync="always", listeners=("resp",)) as s:
+        blocked = [Conn(s.port("resp")) for _ in range(3)]
+        blocked[0].send("BLPOP", "nothing", "0")
+        blocked[1].send("XREAD", "BLOCK", "0", "STREAMS", "nostream", "$")
+        blocked[2].send("BZPOPMIN", "nozset", "0")
+        r = redis.Redis(port=s.port("resp"))
+        # Served after the blocking requests were read (one loop, in order).
+        while r.execute_command("CLIENT", "LIST").count(b"flags=b") < 3:
+            pass
+        assert r.shutdown() is None
+        wait_exit(s)
+        for c in blocked:
+            with pytest.raises(EOFError):
+                c.read()
