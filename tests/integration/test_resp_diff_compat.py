@@ -105,6 +105,31 @@ def test_bitfield_random_ops(servers):
     compare(servers, lines, 2)
 
 
+def test_scan_guarantee_under_writes(servers):
+    """Redis's unit/scan guarantee: the 100 keys there from the start are
+    all returned while ten new keys are written between SCAN calls (the
+    key map grows under the cursor). Both servers must keep it."""
+    import random
+    for port in servers:
+        rnd = random.Random(port)
+        c = Conn(port)
+        c.call("FLUSHALL")
+        for i in range(100):
+            c.call("SET", "key:%d" % i, "v")
+        seen, cursor = set(), b"0"
+        while True:
+            _, v = c.call("SCAN", cursor)
+            cursor = v[2][0][1]
+            seen.update(x[1] for x in v[2][1][2])
+            if cursor == b"0":
+                break
+            for _ in range(10):
+                c.call("SET", "added:%d" % rnd.randint(0, 5000), "x")
+        assert {b"key:%d" % i for i in range(100)} <= seen
+        c.call("FLUSHALL")
+        c.close()
+
+
 def command_flags(port):
     """{full name: flags} of every command and subcommand in COMMAND."""
     c = Conn(port)

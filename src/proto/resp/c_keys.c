@@ -78,8 +78,24 @@ RESP_HANDLER(resp_c_keys)
 	return 0;
 }
 
-/* SCAN's cursor is a slot index of the key map: keys present for the whole
- * scan are returned at least once unless the map grows meanwhile. */
+/* SCAN collects the keys of whole home slots (ks_scan) until COUNT keys
+ * or ten times COUNT slots, then filters them, as 7.0's
+ * scanGenericCommand does; the cursor survives the map's growth, so keys
+ * present for the whole scan are returned at least once. */
+typedef struct {
+	buf_t names; /* [ks_obj_t *][size_t len][bytes] per key */
+	int64_t n;
+} scan_keys_t;
+
+static void scan_collect(void *arg, const char *key, size_t klen, void *val)
+{
+	scan_keys_t *sk = arg;
+	buf_append(&sk->names, &val, sizeof val);
+	buf_append(&sk->names, &klen, sizeof klen);
+	buf_append(&sk->names, key, klen);
+	sk->n++;
+}
+
 RESP_HANDLER(resp_c_scan)
 {
 	uint64_t cursor = 0;
@@ -122,28 +138,33 @@ RESP_HANDLER(resp_c_scan)
 		}
 	}
 	keyspace_t *ks = cl->srv->ks;
+	scan_keys_t sk = {BUF_INIT, 0};
+	int64_t steps = count > INT64_MAX / 10 ? INT64_MAX : count * 10;
+	do
+		cursor = ks_scan(ks, cursor, scan_collect, &sk);
+	while (cursor && --steps > 0 && sk.n < count);
 	buf_t keys = BUF_INIT;
-	size_t it = (size_t)cursor, n = 0;
-	const char *k;
-	size_t kl;
-	ks_obj_t *o;
-	int64_t seen = 0;
-	while (seen < count && ks_next(ks, &it, &k, &kl, &o)) {
-		seen++;
-		if (ks_expired(ks, k, kl))
-			continue;
+	size_t n = 0;
+	for (size_t off = 0; off < buf_len(&sk.names);) {
+		ks_obj_t *o;
+		size_t kl;
+		memcpy(&o, buf_data(&sk.names) + off, sizeof o);
+		memcpy(&kl, buf_data(&sk.names) + off + sizeof o, sizeof kl);
+		const char *k = (const char *)buf_data(&sk.names) + off + sizeof o + sizeof kl;
+		off += sizeof o + sizeof kl + kl;
 		if (pat && !ks_glob_match(pat->p, pat->len, k, kl, 0))
+			continue;
+		/* Logically expired keys are left out, as Redis does. */
+		if (ks_expired(ks, k, kl))
 			continue;
 		if (type && !resp_arg_is(type, ks_type_name(o->type)))
 			continue;
 		resp_bulk(&keys, k, kl);
 		n++;
 	}
-	size_t probe = it;
-	if (!ks_next(ks, &probe, NULL, NULL, NULL))
-		it = 0;
+	buf_deinit(&sk.names);
 	resp_array(cl->out, 2);
-	resp_bulk_u64(cl->out, it);
+	resp_bulk_u64(cl->out, cursor);
 	resp_array(cl->out, n);
 	buf_append(cl->out, buf_data(&keys), buf_len(&keys));
 	buf_deinit(&keys);
