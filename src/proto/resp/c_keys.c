@@ -79,20 +79,31 @@ RESP_HANDLER(resp_c_keys)
 }
 
 /* SCAN collects the keys of whole home slots (ks_scan) until COUNT keys
- * or ten times COUNT slots, then filters them, as 7.0's
- * scanGenericCommand does; the cursor survives the map's growth, so keys
+ * or ten times COUNT slots, filtering them as 7.0's scanGenericCommand
+ * does; the cursor survives the map's growth, so keys
  * present for the whole scan are returned at least once. */
 typedef struct {
-	buf_t names; /* [ks_obj_t *][size_t len][bytes] per key */
-	int64_t n;
+	keyspace_t *ks;
+	const resp_arg_t *pat, *type;
+	buf_t out;    /* the keys that pass, as bulk strings */
+	int64_t seen; /* keys collected, before filtering (COUNT's measure) */
+	size_t n;     /* keys in out */
 } scan_keys_t;
 
+/* MATCH, then expiry (logically expired keys are left out, as Redis does),
+ * then TYPE, as 7.0 filters its collected keys. */
 static void scan_collect(void *arg, const char *key, size_t klen, void *val)
 {
 	scan_keys_t *sk = arg;
-	buf_append(&sk->names, &val, sizeof val);
-	buf_append(&sk->names, &klen, sizeof klen);
-	buf_append(&sk->names, key, klen);
+	const ks_obj_t *o = val;
+	sk->seen++;
+	if (sk->pat && !ks_glob_match(sk->pat->p, sk->pat->len, key, klen, 0))
+		return;
+	if (ks_expired(sk->ks, key, klen))
+		return;
+	if (sk->type && !resp_arg_is(sk->type, ks_type_name(o->type)))
+		return;
+	resp_bulk(&sk->out, key, klen);
 	sk->n++;
 }
 
@@ -137,36 +148,15 @@ RESP_HANDLER(resp_c_scan)
 			return 0;
 		}
 	}
-	keyspace_t *ks = cl->srv->ks;
-	scan_keys_t sk = {BUF_INIT, 0};
+	scan_keys_t sk = {cl->srv->ks, pat, type, BUF_INIT, 0, 0};
 	int64_t steps = count > INT64_MAX / 10 ? INT64_MAX : count * 10;
 	do
-		cursor = ks_scan(ks, cursor, scan_collect, &sk);
-	while (cursor && --steps > 0 && sk.n < count);
-	buf_t keys = BUF_INIT;
-	size_t n = 0;
-	for (size_t off = 0; off < buf_len(&sk.names);) {
-		ks_obj_t *o;
-		size_t kl;
-		memcpy(&o, buf_data(&sk.names) + off, sizeof o);
-		memcpy(&kl, buf_data(&sk.names) + off + sizeof o, sizeof kl);
-		const char *k = (const char *)buf_data(&sk.names) + off + sizeof o + sizeof kl;
-		off += sizeof o + sizeof kl + kl;
-		if (pat && !ks_glob_match(pat->p, pat->len, k, kl, 0))
-			continue;
-		/* Logically expired keys are left out, as Redis does. */
-		if (ks_expired(ks, k, kl))
-			continue;
-		if (type && !resp_arg_is(type, ks_type_name(o->type)))
-			continue;
-		resp_bulk(&keys, k, kl);
-		n++;
-	}
-	buf_deinit(&sk.names);
+		cursor = ks_scan(sk.ks, cursor, scan_collect, &sk);
+	while (cursor && --steps > 0 && sk.seen < count);
 	resp_array(cl->out, 2);
 	resp_bulk_u64(cl->out, cursor);
-	resp_array(cl->out, n);
-	buf_append(cl->out, buf_data(&keys), buf_len(&keys));
-	buf_deinit(&keys);
+	resp_array(cl->out, sk.n);
+	buf_append(cl->out, buf_data(&sk.out), buf_len(&sk.out));
+	buf_deinit(&sk.out);
 	return 0;
 }
