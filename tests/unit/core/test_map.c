@@ -217,7 +217,8 @@ TEST(map_scan_cursor_survives_growth_and_shrink)
 			for (int c = 0; c < 12; c++) {
 				int k = 300 + (int)(test_rand(&seed) % (N - 300));
 				int klen = snprintf(key, sizeof key, "key:%d", k);
-				if (round % 2 && test_rand(&seed) % 2 && map_del(&m, key, (size_t)klen))
+				if (round % 2 && test_rand(&seed) % 2 &&
+				    map_del(&m, key, (size_t)klen))
 					continue;
 				map_put(&m, key, (size_t)klen, &vals[k]);
 			}
