@@ -24,9 +24,12 @@ for t in "$B/sluiced" "$LOAD" redis-benchmark openssl; do
 	command -v "$t" >/dev/null || { echo "bench_40_tls: missing $t"; exit 1; }
 done
 TMP=$(mktemp -d /tmp/sluice-bench-tls.XXXXXX)
-PID=
+PID='' PID2='' SPID=''
 cleanup() {
-	[ -n "$PID" ] && { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
+	for p in $SPID $PID2 $PID; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -75,16 +78,96 @@ for cmd in SET GET; do
 		"${a:-n/a}" "${b:-n/a}" "$(ratio "${b:-0}" "${a:-0}")"
 done
 
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+# kl ADDR SERVER_PID [kafka_load options]: kafka_load's line, then
+# "srv_cpu=S cli_cpu=S" (CPU seconds of that sluiced and of the client).
 kl() {
-	timeout -k 5 $((LIMIT + 60)) "$LOAD" --bootstrap "$1" --max-seconds "$LIMIT" \
-		--topic "t-$(date +%s%N)" "${@:2}" throughput --size 1024 --count "$(n 200000)" \
-		--acks 1 2>>"$TMP/load.log" | tail -n 1
+	local s0 s1 out
+	s0=$(ticks "$2")
+	out=$({
+		timeout -k 5 $((LIMIT + 60)) "$LOAD" --bootstrap "$1" --max-seconds "$LIMIT" \
+			--topic "t-$(date +%s%N)" "${@:3}" throughput --size 1024 --count "$(n 200000)" \
+			--acks 1 2>>"$TMP/load.log" | tail -n 1
+		times # two lines: this shell's time, then its children's
+	})
+	s1=$(ticks "$2")
+	# The children's line of times: "0m1.234s 0m0.567s", user and system.
+	awk -v s="$((s1 - s0))" -v hz="$hz" 'NR == 1 { line = $0 }
+		NR == 3 && line ~ /produce_mbps/ { gsub(/[ms]/, " ");
+			printf "%s srv_cpu=%.2f cli_cpu=%.2f\n", line, s / hz, $1 * 60 + $2 + $3 * 60 + $4 }' <<<"$out"
 }
-KPLAIN=$(kl "127.0.0.1:$KP")
-KTLS=$(kl "127.0.0.1:$KS" --conf security.protocol=SSL --conf "ssl.ca.location=$TMP/ca.crt")
-[ -n "$KPLAIN" ] && [ -n "$KTLS" ] || { echo "kafka load failed:"; tail -5 "$TMP/load.log"; exit 1; }
+SSLCONF=(--conf security.protocol=SSL --conf "ssl.ca.location=$TMP/ca.crt")
+# Produce-only runs first (consume 50 records): their CPU is produce's.
+KPLAIN_P=$(kl "127.0.0.1:$KP" "$PID" --consume-count 50)
+KTLS_P=$(kl "127.0.0.1:$KS" "$PID" "${SSLCONF[@]}" --consume-count 50)
+KPLAIN=$(kl "127.0.0.1:$KP" "$PID")
+KTLS=$(kl "127.0.0.1:$KS" "$PID" "${SSLCONF[@]}")
+[ -n "$KPLAIN" ] && [ -n "$KTLS" ] && [ -n "$KPLAIN_P" ] && [ -n "$KTLS_P" ] ||
+	{ echo "kafka load failed:"; tail -5 "$TMP/load.log"; exit 1; }
 for what in produce consume; do
 	a=$(field ${what}_mbps "$KPLAIN") b=$(field ${what}_mbps "$KTLS")
 	printf "  kafka %-8s plain %7s MB/s   ssl %7s MB/s   ratio %s\n" "$what" "$a" "$b" \
 		"$(ratio "$b" "$a")"
+done
+
+# CPU seconds per GB: produce moves 3 rounds of count records, consume 3
+# rounds of all 3 * count; consume's CPU is the full run's less the
+# produce-only run's.
+gb_p=$(awk -v c="$(n 200000)" 'BEGIN { print 3 * c * 1024 / 1e9 }')
+gb_c=$(awk -v c="$(n 200000)" 'BEGIN { print 9 * c * 1024 / 1e9 }')
+cpu_row() { # what plain_srv plain_cli tls_srv tls_cli gb
+	awk -v w="$1" -v ps="$2" -v pc="$3" -v ts="$4" -v tc="$5" -v gb="$6" 'BEGIN {
+		printf "  kafka %-8s cpu s/GB   plain: sluiced %5.2f client %5.2f   ssl: sluiced %5.2f client %5.2f   cpu-bound ratio %.2f\n",
+			w, ps / gb, pc / gb, ts / gb, tc / gb, (ts + tc > 0 ? (ps + pc) / (ts + tc) : 0) }'
+}
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { v = a - b; print (v > 0 ? v : 0) }'; }
+cpu_row produce "$(field srv_cpu "$KPLAIN_P")" "$(field cli_cpu "$KPLAIN_P")" \
+	"$(field srv_cpu "$KTLS_P")" "$(field cli_cpu "$KTLS_P")" "$gb_p"
+cpu_row consume "$(minus "$(field srv_cpu "$KPLAIN")" "$(field srv_cpu "$KPLAIN_P")")" \
+	"$(minus "$(field cli_cpu "$KPLAIN")" "$(field cli_cpu "$KPLAIN_P")")" \
+	"$(minus "$(field srv_cpu "$KTLS")" "$(field srv_cpu "$KTLS_P")")" \
+	"$(minus "$(field cli_cpu "$KTLS")" "$(field cli_cpu "$KTLS_P")")" "$gb_c"
+
+# The reference: stunnel terminating TLS in front of a second, plaintext
+# sluiced. Metadata advertises advertised.host and the port the client
+# connected to, so that sluiced listens on 127.0.0.2:P and stunnel on
+# 127.0.0.1:P: clients sent to 127.0.0.1:P by Metadata reach stunnel.
+ST=$(command -v stunnel4 || command -v stunnel || true)
+if [ -z "$ST" ]; then
+	echo "  kafka via stunnel: stunnel4 not installed (scripts/deps.sh test)"
+	exit 0
+fi
+mkfifo "$TMP/ready2"
+"$B/sluiced" --data-dir="$TMP/data2" --fsync=never --log.level=warn \
+	--kafka.listeners=PLAINTEXT://127.0.0.2:0 --advertised.host=127.0.0.1 \
+	--resp-port=off --beanstalk-port=off --http-port=off \
+	--ready-fd=3 3>"$TMP/ready2" 2>"$TMP/sluiced2.log" &
+PID2=$!
+read -r ready2 <"$TMP/ready2"
+P2=$(sed -nE "s/.* kafka=([0-9]+).*/\1/p" <<<"$ready2")
+[ -n "$P2" ] || { echo "second sluiced did not start: $ready2"; exit 1; }
+printf 'foreground = yes\npid =\n[kafka]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.2:%s\ncert = %s\nkey = %s\n' \
+	"$P2" "$P2" "$TMP/server.crt" "$TMP/server.key" >"$TMP/stunnel.conf"
+"$ST" "$TMP/stunnel.conf" 2>"$TMP/stunnel.log" &
+SPID=$!
+# stunnel has no readiness signal: poll (bounded) until its port accepts.
+for _ in $(seq 200); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$P2") 2>/dev/null && break
+	kill -0 "$SPID" 2>/dev/null || break
+	sleep 0.05
+done
+KST=$(kl "127.0.0.1:$P2" "$PID2" "${SSLCONF[@]}")
+kill "$SPID" "$PID2" 2>/dev/null
+wait "$SPID" "$PID2" 2>/dev/null
+SPID='' PID2=''
+if [ -z "$KST" ]; then
+	echo "  kafka via stunnel: load failed:"
+	tail -n 3 "$TMP/load.log" "$TMP/stunnel.log"
+	exit 0
+fi
+for what in produce consume; do
+	a=$(field ${what}_mbps "$KPLAIN") b=$(field ${what}_mbps "$KST")
+	printf "  kafka %-8s plain %7s MB/s   stunnel %7s MB/s   ratio %s (TLS terminator before a plaintext sluiced)\n" \
+		"$what" "$a" "$b" "$(ratio "$b" "$a")"
 done

@@ -18,7 +18,7 @@ RUN_PKGS="gcc make libc6-dev librdkafka-dev libyaml-dev pkgconf
   zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libssl-dev
   liblua5.1-0-dev lua-cjson-dev lua-bitop-dev"
 TEST_PKGS="$RUN_PKGS
-  redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3 openssl
+  redis-server redis-tools beanstalkd kcat librdkafka-dev iperf3 openssl stunnel4
   python3 python3-pytest python3-pytest-timeout python3-pytest-xdist
   python3-confluent-kafka python3-kafka python3-redis python3-rq python3-celery
   golang-go golang-github-shopify-sarama-dev golang-github-gomodule-redigo-dev

@@ -19,11 +19,18 @@
  * queue keeps them at its head, but the buffer holding them may move when
  * a protocol appends to it).
  *
- * Without kTLS a file region is read into a stack buffer of one record
- * (16 KiB: with partial writes SSL_write sends at most one record per
- * call, so a larger read would be read again) with pread and written
- * through SSL_write: a retry after TLS_AGAIN re-reads the same offset, so
- * it carries the same bytes as OpenSSL requires.
+ * Reads: read-ahead with a 64 KiB buffer, and tls_read loops SSL_read
+ * until its buffer is full or the socket is drained. Clients write small
+ * records (librdkafka one per message part: a 1 KiB value is a 1 KiB
+ * record plus a 10-byte one), and one SSL_read returns one record: without
+ * both, a produce of 1 KiB records cost two read(2) per record and a loop
+ * turn per few records (275,000 reads and 55,000 epoll waits per GB; now
+ * 15,000 and 1,000).
+ *
+ * Without kTLS a file region is read in 64 KiB pieces into a stack buffer
+ * with pread and written through SSL_write, piece after piece until the
+ * socket is full; a retry after TLS_AGAIN re-reads from the offset of the
+ * first byte not sent, so it carries the same bytes as OpenSSL requires.
  */
 #include "net/tls.h"
 
@@ -38,7 +45,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define COPY_CHUNK (16 * 1024) /* one TLS record: SSL_write sends one per call */
+#define COPY_CHUNK (64 * 1024) /* file bytes read per pread, sent as 4 records */
+#define READ_BUF (64 * 1024)   /* OpenSSL's read buffer with read-ahead */
 
 struct tls_ctx {
 	SSL_CTX *ctx;
@@ -94,6 +102,11 @@ static SSL_CTX *build(const tls_ctx_t *t, char *why, size_t why_len)
 	                          SSL_MODE_RELEASE_BUFFERS);
 	static const unsigned char sid[] = "sluiced";
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+	/* Read ahead: one read(2) takes what the socket holds, up to
+	 * READ_BUF, instead of two (header, body) per record: clients send
+	 * records of a Kafka message each, down to a few bytes. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, READ_BUF);
 	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert_file) != 1) {
 		snprintf(what, sizeof what, "certificate %s", t->cert_file);
 		ssl_reason(why, why_len, what);
@@ -289,18 +302,41 @@ int tls_ktls_send(tls_ssl_t *s)
 
 int tls_pending(tls_ssl_t *s)
 {
-	return SSL_has_pending(s);
+	if (SSL_pending(s) > 0)
+		return 1; /* decrypted bytes not yet taken */
+	/* Undecrypted bytes count only if the last read stopped with its
+	 * buffer full. After a read that wanted more from the socket they
+	 * are the start of a record whose rest the socket will signal: a
+	 * client that sends part of a record and waits must not make the
+	 * loop read again and again (end-of-turn tasks run until none is
+	 * queued, so that spun and starved every other connection). */
+	return SSL_has_pending(s) && SSL_want(s) != SSL_READING;
 }
 
 ssize_t tls_read(tls_ssl_t *s, void *p, size_t n, int *want)
 {
+	/* One SSL_read returns one record's bytes at most, and clients write
+	 * small records (librdkafka one per message part: 1 KiB values come
+	 * as 1 KiB records): keep reading until the buffer is full or the
+	 * socket is drained, so a turn's work is not one record. */
+	size_t total = 0;
+	/* Cleared once: a read that succeeds leaves the queue empty, and
+	 * clearing it per record cost 3% of a TLS produce's time. */
 	ERR_clear_error();
-	errno = 0;
-	size_t got = 0;
-	int r = SSL_read_ex(s, p, n, &got);
-	if (r == 1)
-		return (ssize_t)got;
-	return classify(s, r, want);
+	while (total < n) {
+		errno = 0;
+		size_t got = 0;
+		int r = SSL_read_ex(s, (char *)p + total, n - total, &got);
+		if (r == 1) {
+			total += got;
+			continue;
+		}
+		int c = classify(s, r, want);
+		if (total > 0 && c != TLS_FAIL)
+			break; /* the end of stream or the wait is met by the next call */
+		return c;
+	}
+	return (ssize_t)total;
 }
 
 ssize_t tls_writev(tls_ssl_t *s, const struct iovec *iov, int niov, int *want)
@@ -338,14 +374,30 @@ ssize_t tls_sendfile(tls_ssl_t *s, int fd, off_t off, size_t n, int *want)
 		int c = classify(s, (int)r, want);
 		return c == 0 ? TLS_FAIL : c;
 	}
+	/* Piece after piece until n is sent or the socket is full: conn.c
+	 * takes a short count as a full socket (as from sendfile) and waits
+	 * for it to drain, so returning after one piece would cost a loop
+	 * turn and an epoll wakeup per 64 KiB. */
 	char tmp[COPY_CHUNK];
-	size_t want_n = n < sizeof tmp ? n : sizeof tmp;
-	ssize_t got;
-	do
-		got = pread(fd, tmp, want_n, off);
-	while (got < 0 && errno == EINTR);
-	if (got <= 0)
-		return got == 0 ? 0 : TLS_FAIL;
-	struct iovec iov = {.iov_base = tmp, .iov_len = (size_t)got};
-	return tls_writev(s, &iov, 1, want);
+	size_t total = 0;
+	while (total < n) {
+		size_t want_n = n - total < sizeof tmp ? n - total : sizeof tmp;
+		ssize_t got;
+		do
+			got = pread(fd, tmp, want_n, off + (off_t)total);
+		while (got < 0 && errno == EINTR);
+		if (got <= 0) /* the end of the file, or an error, reported next call */
+			return total > 0 ? (ssize_t)total : got == 0 ? 0 : TLS_FAIL;
+		/* Records the socket does not take now are read again from
+		 * their offset by the retry: the same bytes, as OpenSSL
+		 * requires. */
+		struct iovec iov = {.iov_base = tmp, .iov_len = (size_t)got};
+		ssize_t w = tls_writev(s, &iov, 1, want);
+		if (w < 0)
+			return total > 0 ? (ssize_t)total : w;
+		total += (size_t)w;
+		if (w < got)
+			break; /* the socket is full */
+	}
+	return (ssize_t)total;
 }

@@ -75,16 +75,22 @@ int tls_handshake(tls_ssl_t *s, int *want, char *why, size_t why_len);
  * kernel encrypts what is sent (kTLS). */
 void tls_describe(tls_ssl_t *s, char *out, size_t n);
 int tls_ktls_send(tls_ssl_t *s);
-/* Decrypted bytes OpenSSL holds that the socket no longer signals. */
+/* Input OpenSSL holds that the socket no longer signals: decrypted bytes,
+ * or records read ahead past a read that filled its buffer (not the start
+ * of a record whose rest is still to come: the socket signals that). */
 int tls_pending(tls_ssl_t *s);
 
+/* Reads records until n bytes came or the socket has no more: a short
+ * count means the socket is drained (or the stream ended: the next call
+ * says so). */
 ssize_t tls_read(tls_ssl_t *s, void *p, size_t n, int *want);
 /* Writes the iovecs in order, as much as the socket takes. A retry after
  * TLS_AGAIN must start with the same bytes (conn.c's queue keeps them). */
 ssize_t tls_writev(tls_ssl_t *s, const struct iovec *iov, int niov, int *want);
-/* Sends n bytes of fd from off: with kTLS by SSL_sendfile, else through a
- * bounded copy. Returns bytes sent, 0 if the file ended first, or the
- * codes above. */
+/* Sends n bytes of fd from off: with kTLS by SSL_sendfile, else read in
+ * 64 KiB pieces and written through OpenSSL until n are sent or the socket
+ * is full (a short count, as from sendfile). Returns bytes sent, 0 if the
+ * file ended first, or the codes above. */
 ssize_t tls_sendfile(tls_ssl_t *s, int fd, off_t off, size_t n, int *want);
 
 #endif

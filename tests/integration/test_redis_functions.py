@@ -201,6 +201,47 @@ def test_dump_restore_own_payload_and_refuse_redis_payload(servers):
         c.close()
 
 
+def _libraries(v):
+    """FUNCTION LIST's parsed reply as [(library name, entry)], each entry's
+    functions sorted by name (Redis keeps them in a hash table too)."""
+    out = []
+    for lib_entry in v[2]:
+        items = lib_entry[2]
+        fields = dict((items[i][1], items[i + 1]) for i in range(0, len(items), 2))
+        fns = fields[b"functions"]
+        fields[b"functions"] = ("agg", fns[1], sorted(fns[2], key=repr))
+        out.append((fields[b"library_name"][1], sorted(fields.items())))
+    return out
+
+
+def test_list_order_of_several_libraries(servers):
+    """Redis 7.0 lists libraries in the order of a dict keyed with a random
+    per-process SipHash seed (functions.c: librariesDictType, dictSdsHash),
+    so only the entries compare; sluice lists them in load order, a
+    REPLACE moving the library last (docs/redis.md, Functions)."""
+    ref, ours = servers
+    names = ["lib_%s" % n for n in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta")]
+    r, c = Conn(ref), Conn(ours)
+    try:
+        for conn in (r, c):
+            conn.call("FUNCTION", "FLUSH")
+            for n in names:
+                body = "".join("redis.register_function{function_name='%s_%s', callback="
+                               "function() return 1 end, description='%s'}\n" % (n, f, f)
+                               for f in ("f", "g", "h"))
+                assert conn.call("FUNCTION", "LOAD", lib(n, body))[1] == ("bulk", n.encode())
+            assert conn.call("FUNCTION", "LOAD", "REPLACE", lib(
+                "lib_beta", "redis.register_function('lib_beta_f', function() return 2 end)"))[1] \
+                == ("bulk", b"lib_beta")
+        theirs = _libraries(r.call("FUNCTION", "LIST")[1])
+        mine = _libraries(c.call("FUNCTION", "LIST")[1])
+        assert sorted(mine) == sorted(theirs)
+        assert [n for n, _ in mine] == [n.encode() for n in names if n != "lib_beta"] + [b"lib_beta"]
+    finally:
+        r.close()
+        c.close()
+
+
 def test_libraries_survive_restart(tmp_path):
     d = tmp_path / "data"
     d.mkdir()

@@ -166,12 +166,6 @@ static int script_call(void *ctx, int argc, resp_arg_t *argv, int proto, buf_t *
 	buf_t *saved_out = cl->out;
 	int saved_proto = cl->proto;
 	const char *saved_cmd = cl->last_cmd;
-	/* Redis marks the script dirty before the write runs: from then on
-	 * SCRIPT KILL refuses. */
-	if (!x->run.dirty && !x->ro) {
-		const resp_cmd_t *cmd = resp_cmd_find(cl->srv, argv[0].p, argv[0].len);
-		x->run.dirty = cmd && (cmd->flags & RESP_CMD_WRITE);
-	}
 	cl->out = out;
 	cl->proto = proto;
 	int rc = resp_dispatch_script(cl, argc, argv, x->ro);
@@ -216,7 +210,7 @@ void resp_script_exec(resp_cli_t *cl, struct resp_lua *e, const char *name, int 
 	ctx.run.name = name;
 	ctx.run.argc = argc;
 	ctx.run.argv = argv;
-	ctx.run.start_ms = time_mono_ms();
+	ctx.run.start_ms = run.start_ms = time_mono_ms(); /* one clock read for both */
 	/* Blocking commands must not block inside a script: they see the
 	 * client as inside EXEC. */
 	resp_lxcli_t *x = resp_lx_cli(cl);

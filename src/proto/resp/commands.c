@@ -744,6 +744,10 @@ int resp_dispatch_script(resp_cli_t *cl, int argc, resp_arg_t *argv, int ro)
 		resp_misconf(cl->out, st);
 		return -1;
 	}
+	/* Redis marks the script dirty before the write runs (here, where
+	 * the command is already found): from then on SCRIPT KILL refuses. */
+	if ((cmd->flags & RESP_CMD_WRITE) && cl->srv->run)
+		cl->srv->run->dirty = 1;
 	int rc = run_cmd(cl, parent, cmd, argc, argv, 1);
 	return rc < 0 ? 0 : rc;
 }

@@ -44,6 +44,7 @@
 #include "proto/resp/script_lua.h"
 
 #include "core/log.h"
+#include "proto/resp/script_alloc.h"
 #include "core/time.h"
 #include "proto/resp/reply.h"
 
@@ -54,12 +55,15 @@
 #include <lua5.1/lualib.h>
 
 #include <ctype.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct resp_lua {
 	lua_State *L;
+	script_pool_t pool; /* the state's allocator; its address finds the engine */
 	const log_t *log;
 	size_t nscripts;
 	uint64_t rand; /* math.random's rand48 state */
@@ -77,7 +81,6 @@ struct resp_lua {
 };
 
 /* Registry keys. */
-#define REG_ENGINE "sluice.engine"
 #define REG_SCRIPTS "sluice.scripts"
 #define REG_ENV "sluice.env"
 #define REG_FUNCS "sluice.functions" /* function name → callback */
@@ -86,12 +89,13 @@ struct resp_lua {
 #define REG_FENV "sluice.fenv"       /* the environment of library code */
 #define REG_RO "sluice.readonly"     /* read-only proxy → the table it shows */
 
+/* Every redis.call needs the engine: the allocator's data is inside it,
+ * which is cheaper to reach than a registry field. */
 static resp_lua_t *engine_of(lua_State *L)
 {
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_ENGINE);
-	resp_lua_t *e = lua_touserdata(L, -1);
-	lua_pop(L, 1);
-	return e;
+	void *ud;
+	lua_getallocf(L, &ud);
+	return (resp_lua_t *)((char *)ud - offsetof(resp_lua_t, pool));
 }
 
 /* --- RESP → Lua --------------------------------------------------------------------- */
@@ -287,39 +291,74 @@ static int raise_err(lua_State *L, const char *msg)
 	return lua_error(L);
 }
 
-/* The arguments of a redis lib call as a command (*argv, with the text of
- * numbers in *nums; both to free): NULL, or Redis's error text. */
-static const char *call_args(lua_State *L, resp_arg_t **argvp, char (**numsp)[32])
+/* A call's arguments as a command: the usual few fit on the C stack. */
+#define CALL_ARGS_INLINE 16
+
+typedef struct {
+	resp_arg_t *argv;
+	char (*nums)[32]; /* the text of number arguments */
+	resp_arg_t argv_in[CALL_ARGS_INLINE];
+	char nums_in[CALL_ARGS_INLINE][32];
+} call_args_t;
+
+static void call_args_free(call_args_t *a)
+{
+	if (a->argv != a->argv_in) {
+		free(a->argv);
+		free(a->nums);
+	}
+}
+
+/* A number as redis.call sends it: %.17g (not Lua's %.14g), so numbers
+ * keep their precision; an integer below 1e17 prints as %.17g would, so it
+ * skips printf (bullmq passes timestamps and counters this way). */
+static size_t number_text(lua_Number d, char out[32])
+{
+	if (d > -1e17 && d < 1e17 && d == (lua_Number)(long long)d && !(d == 0 && signbit(d))) {
+		long long v = (long long)d;
+		unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+		char tmp[24];
+		size_t n = 0, k = 0;
+		do
+			tmp[n++] = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			out[k++] = '-';
+		while (n)
+			out[k++] = tmp[--n];
+		out[k] = 0;
+		return k;
+	}
+	return (size_t)snprintf(out, 32, "%.17g", d);
+}
+
+/* The arguments of a redis lib call as a command (a->argv, call_args_free
+ * after): NULL, or Redis's error text. */
+static const char *call_args(lua_State *L, call_args_t *a)
 {
 	int argc = lua_gettop(L);
-	const char *bad = NULL;
+	a->argv = a->argv_in;
+	a->nums = a->nums_in;
 	if (argc == 0)
-		bad = "Please specify at least one argument for this redis lib call";
-	char(*nums)[32] = NULL;
-	resp_arg_t *argv = NULL;
-	if (!bad) {
-		argv = calloc((size_t)argc, sizeof *argv);
-		nums = calloc((size_t)argc, sizeof *nums);
-		if (!argv || !nums)
+		return "Please specify at least one argument for this redis lib call";
+	if (argc > CALL_ARGS_INLINE) {
+		a->argv = calloc((size_t)argc, sizeof *a->argv);
+		a->nums = calloc((size_t)argc, sizeof *a->nums);
+		if (!a->argv || !a->nums)
 			abort();
-		for (int j = 0; j < argc && !bad; j++) {
-			int t = lua_type(L, j + 1);
-			if (t == LUA_TNUMBER) {
-				/* %.17g, not Lua's %.14g, so numbers keep their precision. */
-				int n = snprintf(nums[j], sizeof nums[j], "%.17g",
-				                 lua_tonumber(L, j + 1));
-				argv[j].p = nums[j];
-				argv[j].len = (size_t)n;
-			} else if (t == LUA_TSTRING) {
-				argv[j].p = lua_tolstring(L, j + 1, &argv[j].len);
-			} else {
-				bad = "Lua redis lib command arguments must be strings or integers";
-			}
+	}
+	for (int j = 0; j < argc; j++) {
+		int t = lua_type(L, j + 1);
+		if (t == LUA_TNUMBER) {
+			a->argv[j].len = number_text(lua_tonumber(L, j + 1), a->nums[j]);
+			a->argv[j].p = a->nums[j];
+		} else if (t == LUA_TSTRING) {
+			a->argv[j].p = lua_tolstring(L, j + 1, &a->argv[j].len);
+		} else {
+			return "Lua redis lib command arguments must be strings or integers";
 		}
 	}
-	*argvp = argv;
-	*numsp = nums;
-	return bad;
+	return NULL;
 }
 
 static int l_acl_check_cmd(lua_State *L);
@@ -329,19 +368,16 @@ static int redis_generic_call(lua_State *L, int raise)
 {
 	resp_lua_t *e = engine_of(L);
 	int argc = lua_gettop(L);
-	char(*nums)[32];
-	resp_arg_t *argv;
-	const char *bad = call_args(L, &argv, &nums);
+	call_args_t a;
+	const char *bad = call_args(L, &a);
 	if (bad) {
-		free(argv);
-		free(nums);
+		call_args_free(&a);
 		return raise_err(L, bad);
 	}
 	buf_t *out = &e->scratch;
 	buf_reset(out);
-	int rc = e->run->call(e->run->ctx, argc, argv, e->resp, out);
-	free(argv);
-	free(nums);
+	int rc = e->run->call(e->run->ctx, argc, a.argv, e->resp, out);
+	call_args_free(&a);
 	if (rc < 0) {
 		push_error_table(L, (const char *)buf_data(out), buf_len(out));
 		return raise ? lua_error(L) : 1;
@@ -541,12 +577,10 @@ static int l_acl_check_cmd(lua_State *L)
 {
 	resp_lua_t *e = engine_of(L);
 	int argc = lua_gettop(L);
-	char(*nums)[32];
-	resp_arg_t *argv;
-	const char *bad = call_args(L, &argv, &nums);
-	int ok = bad ? 0 : e->run && e->run->acl ? e->run->acl(e->run->ctx, argc, argv) : 1;
-	free(argv);
-	free(nums);
+	call_args_t a;
+	const char *bad = call_args(L, &a);
+	int ok = bad ? 0 : e->run && e->run->acl ? e->run->acl(e->run->ctx, argc, a.argv) : 1;
+	call_args_free(&a);
 	if (bad)
 		return raise_err(L, bad);
 	if (ok < 0)
@@ -570,11 +604,10 @@ static int allowed_nil(const char *k)
 
 static int env_index(lua_State *L)
 {
-	/* (proxy, key): the real globals are the metatable's __globals. */
-	lua_getmetatable(L, 1);
-	lua_getfield(L, -1, "__globals");
+	/* (proxy, key): the real globals are upvalue 1 (every global a
+	 * script reads comes here: no metatable or field lookup first). */
 	lua_pushvalue(L, 2);
-	lua_rawget(L, -2);
+	lua_rawget(L, lua_upvalueindex(1));
 	if (!lua_isnil(L, -1))
 		return 1;
 	const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
@@ -667,15 +700,17 @@ static void wrap_base(lua_State *L, const char *name, lua_CFunction f)
 
 /* Pushes a read-only proxy of the table at index real (an absolute or
  * pseudo index): reads go to index (the table itself when NULL), writes
- * fail; its metatable keeps the table as __globals (env_index) and hides
- * itself behind an empty __metatable; REG_RO maps it to the table. */
+ * fail (index gets the table as upvalue 1); its metatable keeps the
+ * table as __globals and hides itself behind an empty __metatable; REG_RO
+ * maps it to the table. */
 static void push_proxy(lua_State *L, int real, lua_CFunction index)
 {
 	lua_newtable(L);
 	lua_newtable(L);
-	if (index)
-		lua_pushcfunction(L, index);
-	else
+	if (index) {
+		lua_pushvalue(L, real);
+		lua_pushcclosure(L, index, 1);
+	} else
 		lua_pushvalue(L, real);
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, env_newindex);
@@ -757,11 +792,20 @@ static void open_global(lua_State *L, lua_CFunction f, const char *name)
 	lua_setglobal(L, name);
 }
 
+/* As lauxlib's: an error outside any pcall (a bug) ends the process. */
+static int panic(lua_State *L)
+{
+	fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n",
+	        lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+	return 0;
+}
+
 static lua_State *new_state(resp_lua_t *e)
 {
-	lua_State *L = luaL_newstate();
+	lua_State *L = lua_newstate(script_alloc, &e->pool);
 	if (!L)
 		abort();
+	lua_atpanic(L, panic);
 	open_lib(L, luaopen_base, "");
 	open_lib(L, luaopen_table, LUA_TABLIBNAME);
 	open_lib(L, luaopen_string, LUA_STRLIBNAME);
@@ -772,8 +816,6 @@ static lua_State *new_state(resp_lua_t *e)
 	open_lib(L, resp_lua_open_cmsgpack, "cmsgpack");
 	lua_settop(L, 0);
 	resp_lua_rand_install(L, &e->rand);
-	lua_pushlightuserdata(L, e);
-	lua_setfield(L, LUA_REGISTRYINDEX, REG_ENGINE);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_SCRIPTS);
 	register_redis(L);
@@ -802,6 +844,7 @@ void resp_lua_free(resp_lua_t *e)
 	if (!e)
 		return;
 	lua_close(e->L);
+	script_pool_drain(&e->pool);
 	buf_deinit(&e->scratch);
 	free(e);
 }
@@ -1098,7 +1141,7 @@ void resp_lua_run(resp_lua_t *e, const char *sha, const resp_lua_run_t *run, buf
 	lua_State *L = e->L;
 	e->run = run;
 	e->resp = 2;
-	e->start_ms = time_mono_ms();
+	e->start_ms = run->start_ms ? run->start_ms : time_mono_ms();
 	e->warned = 0;
 	e->killed = 0;
 	int nargs = 0;

@@ -44,6 +44,7 @@ typedef struct {
 	int (*acl)(void *ctx, int argc, resp_arg_t *argv);
 	void *ctx;        /* for call and busy */
 	int fn;           /* run a function (FCALL; its name is the sha) */
+	int64_t start_ms; /* when the run began (mono); 0: the engine reads the clock */
 	int nkeys, nargs; /* KEYS and ARGV */
 	const resp_arg_t *keys, *args;
 } resp_lua_run_t;
