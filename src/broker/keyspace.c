@@ -507,6 +507,11 @@ int ks_next(const keyspace_t *ks, size_t *it, const char **key, size_t *klen, ks
 	return 1;
 }
 
+uint64_t ks_scan(const keyspace_t *ks, uint64_t cursor, map_visit_fn fn, void *arg)
+{
+	return map_scan_cursor(&ks->keys, cursor, fn, arg);
+}
+
 ps_t *ks_pubsub(keyspace_t *ks)
 {
 	return ks->ps;

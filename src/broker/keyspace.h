@@ -167,6 +167,10 @@ uint64_t ks_expired_keys(const keyspace_t *ks);
  * size_t it = 0; while (ks_next(ks, &it, &k, &kl, &o)) ... No mutation
  * during the walk. */
 int ks_next(const keyspace_t *ks, size_t *it, const char **key, size_t *klen, ks_obj_t **o);
+/* SCAN's cursor step (map_scan_cursor over the keys, includes keys whose
+ * time passed): fn gets each key of one home slot; returns the next
+ * cursor, 0 when done. */
+uint64_t ks_scan(const keyspace_t *ks, uint64_t cursor, map_visit_fn fn, void *arg);
 
 /* --- keys ----------------------------------------------------------------- */
 

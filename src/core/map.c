@@ -198,6 +198,31 @@ int map_next(const map_t *m, size_t *it, const char **key, size_t *klen, void **
 	return 0;
 }
 
+static uint64_t rev64(uint64_t v)
+{
+	uint64_t r = 0;
+	for (int i = 0; i < 64; i++, v >>= 1)
+		r = r << 1 | (v & 1);
+	return r;
+}
+
+uint64_t map_scan_cursor(const map_t *m, uint64_t cursor, map_visit_fn fn, void *arg)
+{
+	if (!m->cap)
+		return 0;
+	uint64_t mask = m->cap - 1, home = cursor & mask;
+	/* Linear probing keeps every key of this home in the run of used
+	 * slots that starts there. */
+	for (uint64_t i = home; m->slots[i].key; i = (i + 1) & mask) {
+		const map_slot_t *s = &m->slots[i];
+		if ((s->hash & mask) == home)
+			fn(arg, s->key, s->klen, s->val);
+	}
+	/* Increment the reversed cursor: the bits above the mask first. */
+	cursor |= ~mask;
+	return rev64(rev64(cursor) + 1);
+}
+
 void map_scan_begin(map_t *m, map_scan_t *sc)
 {
 	m->scan = sc;

@@ -77,6 +77,16 @@ int map_next(const map_t *m, size_t *it, const char **key, size_t *klen, void **
 
 uint64_t map_hash(uint64_t seed, const void *key, size_t klen);
 
+/* A stateless scan step (Redis's SCAN cursor, dictScan): calls fn for
+ * every key whose home slot is cursor's, and returns the next cursor (0
+ * when done). Home slots are visited in reverse-binary order, so a key
+ * present from the first call to the last is seen at least once even if
+ * the map grows or shrinks between calls (a key may then be seen twice);
+ * a deletion's backward shift keeps a key in its home slot's run. fn must
+ * not change the map. */
+typedef void (*map_visit_fn)(void *arg, const char *key, size_t klen, void *val);
+uint64_t map_scan_cursor(const map_t *m, uint64_t cursor, map_visit_fn fn, void *arg);
+
 /* Starts (sc zeroed) and ends an incremental scan of m; one at a time. */
 void map_scan_begin(map_t *m, map_scan_t *sc);
 void map_scan_end(map_t *m, map_scan_t *sc);

@@ -28,24 +28,41 @@ static size_t count_words(const char *s)
 	return n;
 }
 
-static void put_flags(resp_cli_t *cl, uint32_t f)
+/* 7.0's CMD_ADMIN: the tables give it as the @admin category, which Redis
+ * derives from the flag (setImplicitACLCategories). The key-spec flags
+ * come from 7.0's specifications (commands_docs.h). */
+#define FLAG_ADMIN (1u << 31)
+#define FLAG_NO_MANDATORY_KEYS (1u << 30)
+#define FLAG_MOVABLE_KEYS (1u << 29)
+
+static int has_word(const char *s, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = s; (p = strstr(p, w)) != NULL; p += n)
+		if ((p == s || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* The flags in 7.0's addCommandFlags order. */
+static void put_flags(resp_cli_t *cl, const resp_cmd_t *c, const resp_docs_t *d)
 {
 	static const struct {
 		uint32_t bit;
 		const char *name;
 	} names[] = {
-	    {RESP_CMD_WRITE, "write"},
-	    {RESP_CMD_READONLY, "readonly"},
-	    {RESP_CMD_DENYOOM, "denyoom"},
-	    {RESP_CMD_PUBSUB, "pubsub"},
-	    {RESP_CMD_NOSCRIPT, "noscript"},
-	    {RESP_CMD_LOADING, "loading"},
-	    {RESP_CMD_STALE, "stale"},
-	    {RESP_CMD_NOAUTH, "no_auth"},
-	    {RESP_CMD_FAST, "fast"},
-	    {RESP_CMD_BLOCKING, "blocking"},
+	    {RESP_CMD_WRITE, "write"},           {RESP_CMD_READONLY, "readonly"},
+	    {RESP_CMD_DENYOOM, "denyoom"},       {FLAG_ADMIN, "admin"},
+	    {RESP_CMD_PUBSUB, "pubsub"},         {RESP_CMD_NOSCRIPT, "noscript"},
+	    {RESP_CMD_BLOCKING, "blocking"},     {RESP_CMD_LOADING, "loading"},
+	    {RESP_CMD_STALE, "stale"},           {RESP_CMD_FAST, "fast"},
+	    {RESP_CMD_NOAUTH, "no_auth"},        {FLAG_NO_MANDATORY_KEYS, "no_mandatory_keys"},
+	    {RESP_CMD_NO_MULTI, "no_multi"},     {FLAG_MOVABLE_KEYS, "movablekeys"},
 	    {RESP_CMD_ALLOW_BUSY, "allow_busy"},
 	};
+	uint32_t f = c->flags | (has_word(c->acl, "admin") ? FLAG_ADMIN : 0) |
+	             (d && d->no_mandatory_keys ? FLAG_NO_MANDATORY_KEYS : 0) |
+	             (resp_docs_movablekeys(d) ? FLAG_MOVABLE_KEYS : 0);
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		n += (f & names[i].bit) != 0;
@@ -63,10 +80,13 @@ static void put_info(resp_cli_t *cl, const resp_cmd_t *c, const char *parent)
 		snprintf(name, sizeof name, "%s|%s", parent, c->name);
 	else
 		snprintf(name, sizeof name, "%s", c->name);
+	/* Redis 7.0's key specifications (commands_docs.h), when it has the
+	 * command. */
+	const resp_docs_t *d = resp_docs_find(name);
 	resp_array(o, 10);
 	resp_bulk_str(o, name);
 	resp_int(o, c->arity);
-	put_flags(cl, c->flags);
+	put_flags(cl, c, d);
 	resp_int(o, c->first_key);
 	resp_int(o, c->last_key);
 	resp_int(o, c->key_step);
@@ -83,17 +103,18 @@ static void put_info(resp_cli_t *cl, const resp_cmd_t *c, const char *parent)
 		buf_printf(o, "+@%.*s\r\n", (int)(e - p), p);
 		p = e;
 	}
-	resp_array(o, 0); /* tips */
-	/* Redis 7.0's key specifications (commands_docs.h), when it has the
-	 * command. */
-	const resp_docs_t *d = resp_docs_find(name);
+	resp_set(o, cl->proto, 0); /* tips: 7.0's addReplyCommandTips, none here */
 	const char *specs = d ? d->specs : NULL;
 	if (!specs || resp_docs_put(o, cl->proto, &specs) < 0)
 		resp_set(o, cl->proto, 0);
 	size_t nsub = 0;
 	for (const resp_cmd_t *s = c->subs; s && s->name; s++)
 		nsub++;
-	resp_array(o, nsub);
+	/* addReplyCommandSubCommands: a set when there are none. */
+	if (nsub)
+		resp_array(o, nsub);
+	else
+		resp_set(o, cl->proto, 0);
 	for (const resp_cmd_t *s = c->subs; s && s->name; s++)
 		put_info(cl, s, c->name);
 }

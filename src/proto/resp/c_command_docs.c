@@ -253,6 +253,38 @@ static int read_spec(const char **p, kspec_t *s)
 	return 0;
 }
 
+int resp_docs_movablekeys(const resp_docs_t *d)
+{
+	const char *p = d ? d->specs : NULL;
+	tok_t a;
+	if (!p || next_tok(&p, &a) < 0 || (a.t != '*' && a.t != '~') || a.n == 0)
+		return 0;
+	int movable = 0, ranges = 0;
+	long long prev_last = 0;
+	for (long long j = 0; j < a.n; j++) {
+		kspec_t s;
+		if (read_spec(&p, &s) < 0)
+			return movable;
+		/* "unknown" searches are read as incomplete. */
+		if (s.bs_keyword || s.fk_keynum || s.incomplete) {
+			movable = 1;
+			if (s.bs_keyword || s.fk_keynum || a.n > 1)
+				continue;
+		}
+		/* One plain spec is taken whole; several must be step-1 ranges
+		 * that follow each other. */
+		if (a.n > 1 && (s.keystep != 1 || (prev_last && prev_last != s.index - 1))) {
+			movable = 1;
+			continue;
+		}
+		ranges++;
+		long long last = s.lastkey >= 0 ? s.index + s.lastkey : s.lastkey;
+		if ((unsigned long long)last > (unsigned long long)prev_last)
+			prev_last = last;
+	}
+	return movable || !ranges;
+}
+
 typedef struct {
 	int pos;
 	const char *flags;
@@ -381,9 +413,13 @@ static int getkeys(resp_cli_t *cl, int argc, resp_arg_t *argv, int with_flags)
 	keyref_t *keys = malloc((size_t)cargc * sizeof *keys);
 	if (!keys)
 		abort();
-	int n = !strcmp(full, "sort")  ? sort_keys(cargc, cargv, keys)
-	        : !strcmp(full, "set") ? set_keys(cargc, cargv, keys)
-	                               : keys_by_specs(d->specs, cargc, cargv, keys, cargc);
+	/* SORT_RO's BY/GET spec is incomplete: 7.0 falls back to its
+	 * sortROGetKeys, which names the sorted key alone. */
+	static const char ro_access[] = "~2,+2:RO+6:access";
+	int n = !strcmp(full, "sort")      ? sort_keys(cargc, cargv, keys)
+	        : !strcmp(full, "set")     ? set_keys(cargc, cargv, keys)
+	        : !strcmp(full, "sort_ro") ? (keys[0] = (keyref_t){1, ro_access}, 1)
+	                                   : keys_by_specs(d->specs, cargc, cargv, keys, cargc);
 	if (n <= 0) {
 		/* The commands 7.0 flags no_mandatory_keys may have none. */
 		if (d->no_mandatory_keys)

@@ -12,7 +12,8 @@
  * (sluice keeps no LRU/LFU to set). A stream is restored as XADDs of its
  * entries, XSETID, XGROUP CREATE, CREATECONSUMER and XCLAIM ... FORCE of
  * each pending entry: one durable reply, but not one record, so a crash
- * in between leaves part of it. Loop thread only.
+ * in between leaves part of it. COPY of a stream key is the same DUMP and
+ * RESTORE (resp_copy_stream). Loop thread only.
  */
 #include "proto/resp/c_types.h"
 #include "proto/resp/rdb.h"
@@ -422,4 +423,31 @@ RESP_HANDLER(resp_c_restore)
 	else
 		resp_ok(cl->out);
 	return 0;
+}
+
+/* --- COPY of a stream --------------------------------------------------------------- */
+
+int resp_copy_stream(keyspace_t *ks, const resp_arg_t *src, const resp_arg_t *dst, int replace)
+{
+	ks_obj_t *o = ks_find(ks, src->p, src->len);
+	if (!o || o->type != KS_STREAM)
+		return 0;
+	if (!replace && ks_find(ks, dst->p, dst->len))
+		return 0;
+	buf_t b = BUF_INIT;
+	rdb_val_t v;
+	int rc = dump_obj(o, &b);
+	if (rc == 0) {
+		rdb_finish(&b);
+		/* Our own payload: no client-chosen size to bound. */
+		rc = rdb_decode((const uint8_t *)buf_data(&b), buf_len(&b), UINT64_MAX, &v);
+	}
+	if (rc < 0) {
+		buf_deinit(&b);
+		return SL_EIO;
+	}
+	rc = restore_write(ks, dst, &v, ks_expire_at(ks, src->p, src->len));
+	rdb_val_free(&v);
+	buf_deinit(&b);
+	return rc < 0 ? rc : 1;
 }

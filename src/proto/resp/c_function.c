@@ -25,6 +25,7 @@
  * Loop thread only.
  */
 #include "proto/resp/c_types.h"
+#include "proto/resp/parse.h"
 #include "proto/resp/script_lua.h"
 
 #include "broker/broker.h"
@@ -117,7 +118,8 @@ static const fn_t *find_fn(const fstate_t *s, const char *name, size_t n, const 
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t j = 0; j < s->libs[i].nfns; j++) {
 			const fn_t *f = &s->libs[i].fns[j];
-			if (strlen(f->name) == n && memcmp(f->name, name, n) == 0) {
+			/* 7.0's function dictionary compares names without case. */
+			if (strlen(f->name) == n && strncasecmp(f->name, name, n) == 0) {
 				if (lib)
 					*lib = &s->libs[i];
 				return f;
@@ -161,48 +163,74 @@ static const char *on_register(void *ctx, const char *name, size_t n, uint32_t f
 	return NULL;
 }
 
-/* "#!lua name=<lib>" on the first line: the name, and where the body
- * starts (at the line's newline, so line numbers hold). */
-static int parse_meta(const char *code, size_t len, const char **name, size_t *nlen, size_t *body,
+/* "#!lua name=<lib>" on the first line, split as 7.0's
+ * functionExtractLibMetaData splits it (sdssplitargs: quotes and escapes;
+ * the inline-request splitter does the same) and checked in its order,
+ * then the name and the engine (functionsCreateWithLibraryCtx). *name:
+ * owned; *body: where the body starts (at the line's newline, so line
+ * numbers hold). */
+static int parse_meta(const char *code, size_t len, char **name, size_t *nlen, size_t *body,
                       buf_t *err)
 {
+	*name = NULL;
 	if (len < 2 || code[0] != '#' || code[1] != '!') {
 		buf_puts(err, "ERR Missing library metadata");
 		return -1;
 	}
 	const char *nl = memchr(code, '\n', len);
-	size_t end = nl ? (size_t)(nl - code) : len;
-	*body = end;
-	*name = NULL;
-	size_t i = 2, tok = 0;
-	while (i < end) {
-		while (i < end && code[i] == ' ')
-			i++;
-		size_t s = i;
-		while (i < end && code[i] != ' ')
-			i++;
-		if (i == s)
-			break;
-		if (tok++ == 0) {
-			if (i - s != 3 || memcmp(code + s, "lua", 3) != 0) {
-				buf_printf(err, "ERR Engine '%.*s' not found", (int)(i - s),
-				           code + s);
-				return -1;
+	if (!nl) {
+		buf_puts(err, "ERR Invalid library metadata");
+		return -1;
+	}
+	*body = (size_t)(nl - code);
+	resp_parser_t p;
+	resp_parser_init(&p, INT64_MAX);
+	size_t argc = 0;
+	int rc = -1;
+	int lua = 0;
+	if (resp_parse(&p, (const uint8_t *)code, *body + 1, &argc) <= 0 || argc == 0) {
+		buf_puts(err, "ERR Invalid library metadata");
+		goto out;
+	}
+	/* The engine is the first word less its "#!". */
+	const resp_arg_t *eng = &p.argv[0];
+	size_t elen = eng->len > 2 ? eng->len - 2 : 0;
+	lua = elen == 3 && strncasecmp(eng->p + 2, "lua", 3) == 0;
+	for (size_t i = 1; i < argc; i++) {
+		const resp_arg_t *a = &p.argv[i];
+		if (a->len >= 5 && strncasecmp(a->p, "name=", 5) == 0) {
+			if (*name) {
+				buf_puts(err, "ERR Invalid metadata value, name argument was "
+				              "given multiple times");
+				goto out;
 			}
-		} else if (i - s > 5 && memcmp(code + s, "name=", 5) == 0 && !*name) {
-			*name = code + s + 5;
-			*nlen = i - s - 5;
-		} else {
-			buf_printf(err, "ERR Invalid metadata value given: %.*s", (int)(i - s),
-			           code + s);
-			return -1;
+			*nlen = a->len - 5;
+			*name = dupn(a->p + 5, *nlen);
+			continue;
 		}
+		buf_printf(err, "ERR Invalid metadata value given: %.*s", (int)a->len, a->p);
+		goto out;
 	}
 	if (!*name) {
 		buf_puts(err, "ERR Library name was not given");
-		return -1;
+		goto out;
 	}
-	return 0;
+	if (!valid_name(*name, *nlen)) {
+		buf_printf(err, "ERR %s", bad_name);
+		goto out;
+	}
+	if (!lua) {
+		buf_printf(err, "ERR Engine '%.*s' not found", (int)elen, eng->p + 2);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		free(*name);
+		*name = NULL;
+	}
+	resp_parser_deinit(&p);
+	return rc;
 }
 
 /* Persists the libraries of s with lib (replacing the one of its name, if
@@ -249,14 +277,10 @@ enum { LOAD_NEW, LOAD_REPLACE, LOAD_RESTORE };
 static int state_load(fstate_t *s, broker_t *b, const char *code, size_t len, int replace,
                       buf_t *err, const char **lib_name)
 {
-	const char *name;
+	char *name;
 	size_t nlen = 0, body = 0;
 	if (parse_meta(code, len, &name, &nlen, &body, err) < 0)
 		return -1;
-	if (!valid_name(name, nlen)) {
-		buf_printf(err, "ERR %s", bad_name);
-		return -1;
-	}
 	lib_t *old = find_lib(s, name, nlen);
 	if (old && replace != LOAD_REPLACE) {
 		/* FUNCTION LOAD quotes the name, RESTORE does not (7.0). */
@@ -264,10 +288,11 @@ static int state_load(fstate_t *s, broker_t *b, const char *code, size_t len, in
 		           replace == LOAD_NEW ? "ERR Library '%.*s' already exists"
 		                               : "ERR Library %.*s already exists",
 		           (int)nlen, name);
+		free(name);
 		return -1;
 	}
 	lib_free(&s->pending);
-	s->pending.name = dupn(name, nlen);
+	s->pending.name = name;
 	if (resp_lua_lib_load(s->e, code + body, len - body, on_register, s, err) < 0)
 		goto fail;
 	if (!s->pending.nfns) {
@@ -349,16 +374,14 @@ static void reply_err(resp_cli_t *cl, buf_t *err)
 RESP_HANDLER(resp_c_function_load)
 {
 	int replace = LOAD_NEW;
-	if (argc == 4) {
-		if (!resp_arg_is(&argv[2], "replace")) {
-			resp_errorf(cl->out, "ERR Unknown option given: %.*s", (int)argv[2].len,
-			            argv[2].p);
+	/* functionLoadCommand: every argument before the code is an option. */
+	for (int i = 2; i < argc - 1; i++) {
+		if (!resp_arg_is(&argv[i], "replace")) {
+			resp_errorf(cl->out, "ERR Unknown option given: %.*s", (int)argv[i].len,
+			            argv[i].p);
 			return 0;
 		}
 		replace = LOAD_REPLACE;
-	} else if (argc != 3) {
-		resp_err_arity(cl, "function|load");
-		return 0;
 	}
 	const resp_arg_t *code = &argv[argc - 1];
 	buf_t err = BUF_INIT;
@@ -505,10 +528,22 @@ static void swap_state(resp_cli_t *cl, fstate_t *next)
 	resp_ok(cl->out);
 }
 
+/* 7.0's addReplySubcommandSyntaxError, for FUNCTION's subcommands. */
+static void err_subcmd(resp_cli_t *cl, const resp_arg_t *sub)
+{
+	resp_errorf(cl->out,
+	            "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+	            "FUNCTION HELP.",
+	            sub->len > 128 ? 128 : (int)sub->len, sub->p);
+}
+
 RESP_HANDLER(resp_c_function_flush)
 {
-	if (argc > 3 ||
-	    (argc == 3 && !resp_arg_is(&argv[2], "sync") && !resp_arg_is(&argv[2], "async"))) {
+	if (argc > 3) {
+		err_subcmd(cl, &argv[1]);
+		return 0;
+	}
+	if (argc == 3 && !resp_arg_is(&argv[2], "sync") && !resp_arg_is(&argv[2], "async")) {
 		resp_error(cl->out, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
 		return 0;
 	}
@@ -540,7 +575,7 @@ RESP_HANDLER(resp_c_function_restore)
 {
 	enum { APPEND, REPLACE, FLUSH } policy = APPEND;
 	if (argc > 4) {
-		resp_err_syntax(cl);
+		err_subcmd(cl, &argv[1]);
 		return 0;
 	}
 	if (argc == 4) {

@@ -78,8 +78,35 @@ RESP_HANDLER(resp_c_keys)
 	return 0;
 }
 
-/* SCAN's cursor is a slot index of the key map: keys present for the whole
- * scan are returned at least once unless the map grows meanwhile. */
+/* SCAN collects the keys of whole home slots (ks_scan) until COUNT keys
+ * or ten times COUNT slots, filtering them as 7.0's scanGenericCommand
+ * does; the cursor survives the map's growth, so keys
+ * present for the whole scan are returned at least once. */
+typedef struct {
+	keyspace_t *ks;
+	const resp_arg_t *pat, *type;
+	buf_t out;    /* the keys that pass, as bulk strings */
+	int64_t seen; /* keys collected, before filtering (COUNT's measure) */
+	size_t n;     /* keys in out */
+} scan_keys_t;
+
+/* MATCH, then expiry (logically expired keys are left out, as Redis does),
+ * then TYPE, as 7.0 filters its collected keys. */
+static void scan_collect(void *arg, const char *key, size_t klen, void *val)
+{
+	scan_keys_t *sk = arg;
+	const ks_obj_t *o = val;
+	sk->seen++;
+	if (sk->pat && !ks_glob_match(sk->pat->p, sk->pat->len, key, klen, 0))
+		return;
+	if (ks_expired(sk->ks, key, klen))
+		return;
+	if (sk->type && !resp_arg_is(sk->type, ks_type_name(o->type)))
+		return;
+	resp_bulk(&sk->out, key, klen);
+	sk->n++;
+}
+
 RESP_HANDLER(resp_c_scan)
 {
 	uint64_t cursor = 0;
@@ -121,31 +148,15 @@ RESP_HANDLER(resp_c_scan)
 			return 0;
 		}
 	}
-	keyspace_t *ks = cl->srv->ks;
-	buf_t keys = BUF_INIT;
-	size_t it = (size_t)cursor, n = 0;
-	const char *k;
-	size_t kl;
-	ks_obj_t *o;
-	int64_t seen = 0;
-	while (seen < count && ks_next(ks, &it, &k, &kl, &o)) {
-		seen++;
-		if (ks_expired(ks, k, kl))
-			continue;
-		if (pat && !ks_glob_match(pat->p, pat->len, k, kl, 0))
-			continue;
-		if (type && !resp_arg_is(type, ks_type_name(o->type)))
-			continue;
-		resp_bulk(&keys, k, kl);
-		n++;
-	}
-	size_t probe = it;
-	if (!ks_next(ks, &probe, NULL, NULL, NULL))
-		it = 0;
+	scan_keys_t sk = {cl->srv->ks, pat, type, BUF_INIT, 0, 0};
+	int64_t steps = count > INT64_MAX / 10 ? INT64_MAX : count * 10;
+	do
+		cursor = ks_scan(sk.ks, cursor, scan_collect, &sk);
+	while (cursor && --steps > 0 && sk.seen < count);
 	resp_array(cl->out, 2);
-	resp_bulk_u64(cl->out, it);
-	resp_array(cl->out, n);
-	buf_append(cl->out, buf_data(&keys), buf_len(&keys));
-	buf_deinit(&keys);
+	resp_bulk_u64(cl->out, cursor);
+	resp_array(cl->out, sk.n);
+	buf_append(cl->out, buf_data(&sk.out), buf_len(&sk.out));
+	buf_deinit(&sk.out);
 	return 0;
 }

@@ -135,9 +135,9 @@ RESP_HANDLER(resp_c_copy)
 		return 0;
 	}
 	int rc = ks_copy(cl->srv->ks, s->p, s->len, d->p, d->len, replace);
-	if (rc == SL_EINVAL)
-		resp_error(cl->out, "ERR sluice: COPY of a stream key is not supported");
-	else if (rc < 0)
+	if (rc == SL_EINVAL) /* a stream: its entries live in a log of their own */
+		rc = resp_copy_stream(cl->srv->ks, s, d, replace);
+	if (rc < 0)
 		resp_err_ks(cl, rc);
 	else
 		resp_int(cl->out, rc);

@@ -288,6 +288,12 @@ int resp_lx_intercept(resp_cli_t *cl, int argc, resp_arg_t *argv)
 	}
 	if (!x->in_multi || is_one_of(cmd->name, not_queued))
 		return 0;
+	/* 7.0's processCommand refuses CMD_NO_MULTI commands when queued. */
+	if (cmd->flags & RESP_CMD_NO_MULTI) {
+		resp_error(cl->out, "ERR Command not allowed inside a transaction");
+		x->multi_err = 1;
+		return 1;
+	}
 	/* Redis 7.0 checks the ACL when a command is queued: a refusal
 	 * answers NOPERM and aborts the transaction at EXEC. */
 	const resp_cmd_t *top = resp_cmd_find(cl->srv, argv[0].p, argv[0].len);

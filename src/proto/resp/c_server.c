@@ -1,6 +1,6 @@
 /*
  * c_server.c — server commands: INFO, CONFIG GET/SET/RESETSTAT, TIME,
- * DBSIZE, FLUSHDB/FLUSHALL.
+ * DBSIZE, FLUSHDB/FLUSHALL, SHUTDOWN.
  *
  * INFO answers in Redis's format with the fields clients parse on connect
  * (redis_version 7.0.15, loading:0, maxmemory_policy:noeviction, role)
@@ -12,6 +12,7 @@
 #include "proto/resp/c_types.h"
 #include "broker/keyspace_glob.h"
 #include "proto/resp/resp.h"
+#include "proto/resp/script_lua.h"
 
 #include "core/time.h"
 
@@ -41,10 +42,14 @@ static void sec_clients(buf_t *b, resp_srv_t *srv)
 	           srv->nclients, srv->nblocked);
 }
 
-static void sec_memory(buf_t *b)
+static void sec_memory(buf_t *b, resp_srv_t *srv)
 {
-	buf_printf(b, "# Memory\r\nused_memory:0\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
-	              "maxmemory_policy:noeviction\r\n");
+	/* number_of_cached_scripts: what SCRIPT LOAD / EVAL keep (SCRIPT FLUSH
+	 * empties it). */
+	buf_printf(b,
+	           "# Memory\r\nused_memory:0\r\nnumber_of_cached_scripts:%zu\r\nmaxmemory:0\r\n"
+	           "maxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n",
+	           srv->lua ? resp_lua_count(srv->lua) : 0);
 }
 
 static void sec_persistence(buf_t *b, resp_srv_t *srv)
@@ -114,7 +119,7 @@ static void put_section(buf_t *b, resp_srv_t *srv, size_t i)
 		sec_clients(b, srv);
 		break;
 	case 2:
-		sec_memory(b);
+		sec_memory(b, srv);
 		break;
 	case 3:
 		sec_persistence(b, srv);
@@ -207,21 +212,13 @@ static void config_value(resp_srv_t *srv, const char *key, char *out, size_t n)
 }
 
 static const char *const config_keys[] = {
-    "appendfsync",
-    "appendonly",
-    "bind",
-    "client-output-buffer-limit",
-    "databases",
-    "dir",
-    "maxclients",
-    "maxmemory",
-    "port",
-    "proto-max-bulk-len",
-    "requirepass",
-    "save",
-    "stream-node-max-entries",
-    "timeout",
-    NULL,
+    "appendfsync", "appendonly",
+    "bind",        "client-output-buffer-limit",
+    "databases",   "dir",
+    "maxclients",  "maxmemory",
+    "port",        "proto-max-bulk-len",
+    "requirepass", "stream-node-max-entries",
+    "timeout",     NULL,
 };
 
 /* CONFIG SET's parameters (names and Redis 7.0 aliases): the encoding
@@ -241,6 +238,7 @@ enum {
 	P_ACLLOG,
 	P_SLOW_THAN,
 	P_SLOW_LEN,
+	P_SAVE,
 };
 
 static const struct setp {
@@ -261,6 +259,7 @@ static const struct setp {
     {"acllog-max-len", NULL, P_ACLLOG, 0, INT64_MAX},
     {"slowlog-log-slower-than", NULL, P_SLOW_THAN, -1, INT64_MAX},
     {"slowlog-max-len", NULL, P_SLOW_LEN, 0, INT64_MAX},
+    {"save", NULL, P_SAVE, 0, 0},
 };
 
 #define NSETP (sizeof setps / sizeof setps[0])
@@ -318,6 +317,10 @@ static void setp_value(resp_srv_t *srv, int id, char *out, size_t n)
 	case P_POLICY:
 		snprintf(out, n, "noeviction");
 		break;
+	case P_SAVE:
+		/* Every write is in the journals already: there are no snapshots. */
+		snprintf(out, n, "%s", "");
+		break;
 	default:
 		snprintf(out, n, "%lld", (long long)*setp_int(srv, id));
 	}
@@ -359,9 +362,7 @@ RESP_HANDLER(resp_c_config_get)
 			                    strlen(config_keys[k]), 1);
 		if (!hit)
 			continue;
-		if (!strcmp(config_keys[k], "save"))
-			snprintf(val, sizeof val, "%s", "");
-		else if (!strcmp(config_keys[k], "maxclients"))
+		if (!strcmp(config_keys[k], "maxclients"))
 			snprintf(val, sizeof val, "%s", "10000");
 		else
 			config_value(cl->srv, config_keys[k], val, sizeof val);
@@ -421,6 +422,12 @@ RESP_HANDLER(resp_c_config_set)
 		} else if (p->id == P_POLICY) {
 			if (!resp_arg_is(val, "noeviction"))
 				err = "sluice: only noeviction is supported";
+		} else if (p->id == P_SAVE) {
+			/* Clients (and Redis's own test suite) turn snapshots off with
+			 * save ""; sluice has none to turn on. */
+			if (val->len)
+				err = "sluice: RDB snapshots are not supported (every write is "
+				      "journaled)";
 		} else if (resp_arg_ll(val, &vals[i]) < 0) {
 			err = "argument couldn't be parsed into an integer";
 		} else if (vals[i] < p->min || vals[i] > p->max) {
@@ -460,6 +467,7 @@ RESP_HANDLER(resp_c_config_set)
 			srv->notify = (int)vals[i];
 			break;
 		case P_POLICY:
+		case P_SAVE:
 			break;
 		default:
 			*setp_int(srv, ps[i]->id) = vals[i];
@@ -513,5 +521,55 @@ RESP_HANDLER(resp_c_flushdb)
 		resp_err_ks(cl, rc);
 	else
 		resp_ok(cl->out);
+	return 0;
+}
+
+/* --- SHUTDOWN ------------------------------------------------------------ */
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: 7.0's shutdownCommand
+ * checks, then the stop SIGTERM makes (main.c): listeners close, held
+ * replies and queued output drain, logs and journals sync, exit 0. The
+ * caller's connection closes with no reply, as Redis's process exits under
+ * it. SAVE/NOSAVE/NOW/FORCE change nothing: every acknowledged write is
+ * already journaled and there are no replicas to wait for, so there is no
+ * shutdown in progress for ABORT to cancel either. */
+RESP_HANDLER(resp_c_shutdown)
+{
+	int save = 0, nosave = 0, other = 0, abort_ = 0;
+	for (int i = 1; i < argc; i++) {
+		if (resp_arg_is(&argv[i], "nosave"))
+			nosave = 1;
+		else if (resp_arg_is(&argv[i], "save"))
+			save = 1;
+		else if (resp_arg_is(&argv[i], "now") || resp_arg_is(&argv[i], "force"))
+			other = 1;
+		else if (resp_arg_is(&argv[i], "abort"))
+			abort_ = 1;
+		else {
+			resp_err_syntax(cl);
+			return 0;
+		}
+	}
+	if ((abort_ && (save || nosave || other)) || (save && nosave)) {
+		resp_err_syntax(cl);
+		return 0;
+	}
+	if (abort_) {
+		resp_error(cl->out, "ERR No shutdown in progress.");
+		return 0;
+	}
+	/* A busy script is mid-call on this thread; Redis would kill it under
+	 * NOSAVE, sluice asks for SCRIPT/FUNCTION KILL first (docs/redis.md). */
+	static const resp_cmd_t not_allow_busy = {0};
+	const char *busy = resp_script_busy_err(cl->srv, &not_allow_busy);
+	if (busy) {
+		resp_error(cl->out, busy);
+		return 0;
+	}
+	broker_t *b = cl->srv->b;
+	log_info(b->log, "resp: SHUTDOWN from %s, shutting down", cl->c->peer);
+	b->shutting_down = 1;
+	loop_stop(b->loop);
+	cl->closing = 1;
 	return 0;
 }

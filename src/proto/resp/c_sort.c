@@ -8,8 +8,8 @@
  * reads a hash field. Numeric sorting compares scores, ties broken by the
  * elements' bytes, as Redis does, so the order is deterministic; ALPHA
  * compares bytes (strcoll in the C locale, as sluiced runs). A set sorted
- * by a constant pattern into STORE is sorted ALPHA, as Redis forces for
- * replication. STORE writes one list (keyspace.h: ks_lstore); nothing is
+ * by a constant pattern into STORE or for a script is sorted ALPHA, as
+ * Redis forces for replication and script determinism. STORE writes one list (keyspace.h: ks_lstore); nothing is
  * written when the sort fails. Loop thread only.
  */
 #include "proto/resp/c_types.h"
@@ -174,7 +174,9 @@ static int sort_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int readonly
 		resp_err_wrongtype(cl);
 		goto done;
 	}
-	if (dontsort && o && o->type == KS_SET && store) {
+	/* A script's call: srv->run names this client (7.0's CLIENT_SCRIPT). */
+	int from_script = cl->srv->run && cl->srv->run->cl == cl;
+	if (dontsort && o && o->type == KS_SET && (store || from_script)) {
 		dontsort = 0;
 		ctx.alpha = 1;
 		by = NULL;

@@ -1,7 +1,7 @@
 /*
  * c_string_ext.c — the rest of Redis 7.0's string commands: INCRBYFLOAT,
  * GETRANGE (and SUBSTR), SETRANGE, MSETNX, SETBIT, GETBIT, BITCOUNT,
- * BITPOS, LCS.
+ * BITPOS, BITOP, LCS.
  *
  * Checks come in Redis's order (t_string.c, bitops.c), so the same wrong
  * request gets the same first error. Bits are numbered from the most
@@ -283,6 +283,74 @@ RESP_HANDLER(resp_c_bitcount)
 	if (last)
 		n -= popcount8(p[end] & last);
 	resp_int(cl->out, n);
+	return 0;
+}
+
+/* BITOP AND|OR|XOR|NOT dest key...: bitops.c's bitopCommand. Missing
+ * sources are empty strings and shorter ones are zero-padded to the
+ * longest; an all-empty result deletes dest. The result is never longer
+ * than an existing string, so no client-chosen size is allocated. */
+RESP_HANDLER(resp_c_bitop)
+{
+	const resp_arg_t *op = &argv[1];
+	int nsrc = argc - 3;
+	char kind;
+	if (resp_arg_is(op, "and"))
+		kind = '&';
+	else if (resp_arg_is(op, "or"))
+		kind = '|';
+	else if (resp_arg_is(op, "xor"))
+		kind = '^';
+	else if (resp_arg_is(op, "not"))
+		kind = '~';
+	else {
+		resp_err_syntax(cl);
+		return 0;
+	}
+	if (kind == '~' && nsrc != 1) {
+		resp_error(cl->out, "ERR BITOP NOT must be called with a single source key.");
+		return 0;
+	}
+	const qlv_t **src = malloc((size_t)nsrc * sizeof *src);
+	if (!src)
+		abort();
+	size_t max = 0;
+	for (int i = 0; i < nsrc; i++) {
+		if (get_str(cl, &argv[3 + i], &src[i]) < 0) {
+			free(src);
+			return 0;
+		}
+		if (src[i] && src[i]->len > max)
+			max = src[i]->len;
+	}
+	int rc = 0;
+	if (max == 0) {
+		const char *k = argv[2].p;
+		size_t kl = argv[2].len;
+		int64_t gone;
+		rc = ks_del(cl->srv->ks, 1, &k, &kl, &gone);
+	} else {
+		unsigned char *res = malloc(max);
+		if (!res)
+			abort();
+		for (size_t j = 0; j < max; j++) {
+			unsigned char b =
+			    src[0] && j < src[0]->len ? (unsigned char)src[0]->p[j] : 0;
+			for (int i = 1; i < nsrc; i++) {
+				unsigned char c =
+				    src[i] && j < src[i]->len ? (unsigned char)src[i]->p[j] : 0;
+				b = kind == '&' ? b & c : kind == '|' ? b | c : b ^ c;
+			}
+			res[j] = kind == '~' ? (unsigned char)~b : b;
+		}
+		rc = ks_set(cl->srv->ks, argv[2].p, argv[2].len, res, max, 0);
+		free(res);
+	}
+	free(src);
+	if (rc < 0)
+		resp_err_ks(cl, rc);
+	else
+		resp_int(cl->out, (int64_t)max);
 	return 0;
 }
 

@@ -80,6 +80,9 @@ void resp_help(resp_cli_t *cl, const char *const *lines);
 
 RESP_HANDLER(resp_c_dump);
 RESP_HANDLER(resp_c_restore);
+/* COPY of a stream key (c_dump.c): a DUMP of src RESTOREd at dst with
+ * src's TTL. 1 copied, 0 when dst exists and !replace, or <0. */
+int resp_copy_stream(keyspace_t *ks, const resp_arg_t *src, const resp_arg_t *dst, int replace);
 RESP_HANDLER(resp_c_object_encoding);
 RESP_HANDLER(resp_c_object_freq);
 RESP_HANDLER(resp_c_object_help);
@@ -104,6 +107,9 @@ RESP_HANDLER(resp_c_setbit);
 RESP_HANDLER(resp_c_getbit);
 RESP_HANDLER(resp_c_bitcount);
 RESP_HANDLER(resp_c_bitpos);
+RESP_HANDLER(resp_c_bitop);
+RESP_HANDLER(resp_c_bitfield);
+RESP_HANDLER(resp_c_bitfield_ro);
 RESP_HANDLER(resp_c_lcs);
 
 RESP_HANDLER(resp_c_hset);

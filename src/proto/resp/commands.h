@@ -21,6 +21,7 @@
 #define NS RESP_CMD_NOSCRIPT
 #define P RESP_CMD_PUBSUB
 #define AB RESP_CMD_ALLOW_BUSY
+#define NM RESP_CMD_NO_MULTI
 
 /* name, arity, flags, handler, first key, last key, step, group, since,
  * acl categories, summary, subcommands */

@@ -34,6 +34,10 @@ extern const char *const resp_docs_dict[];
 
 /* The entry of a full command name (lower case), or NULL. */
 const resp_docs_t *resp_docs_find(const char *fullname);
+/* Whether 7.0 flags the command movablekeys (populateCommandLegacyRangeSpec):
+ * a key spec that is not an index + range one, an incomplete one, or range
+ * specs that do not glue into one legacy range. 0 for d NULL. */
+int resp_docs_movablekeys(const resp_docs_t *d);
 /* Writes the encoded value at *p as RESP (proto 2 or 3); advances *p.
  * Returns -1 on a malformed encoding (a bug in the generated data). */
 int resp_docs_put(buf_t *o, int proto, const char **p);

@@ -107,6 +107,7 @@ static const struct {
     {"zincrby", "zincr"},    {"bzpopmin", "zpopmin"},
     {"bzpopmax", "zpopmax"}, {"sort", "sortstore"},
     {"xgroup", "xgroup"},    {"hincrbyfloat", "hincrbyfloat"},
+    {"bitop", "set"},        {"bitfield", "setbit"},
 };
 
 static int type_class(ks_type_t t)

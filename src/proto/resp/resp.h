@@ -48,6 +48,7 @@ enum {
 	RESP_CMD_NOSCRIPT = 1 << 8,
 	RESP_CMD_PUBSUB = 1 << 9,
 	RESP_CMD_ALLOW_BUSY = 1 << 10, /* runs while a script is busy (others: -BUSY) */
+	RESP_CMD_NO_MULTI = 1 << 11,   /* refused inside MULTI (7.0's CMD_NO_MULTI) */
 };
 
 struct resp_cmd {
@@ -293,6 +294,7 @@ RESP_HANDLER(resp_c_config_resetstat);
 RESP_HANDLER(resp_c_time);
 RESP_HANDLER(resp_c_dbsize);
 RESP_HANDLER(resp_c_flushdb);
+RESP_HANDLER(resp_c_shutdown);
 RESP_HANDLER(resp_c_command);
 RESP_HANDLER(resp_c_command_count);
 RESP_HANDLER(resp_c_command_docs);

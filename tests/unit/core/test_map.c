@@ -176,3 +176,65 @@ TEST(map_scan_sees_every_key_that_stays)
 		map_deinit(&m);
 	}
 }
+
+static void cursor_seen(void *arg, const char *key, size_t klen, void *val)
+{
+	int *seen = arg;
+	int idx = *(int *)val;
+	char want[32];
+	CHECK_EQ(klen, (size_t)snprintf(want, sizeof want, "key:%d", idx));
+	CHECK(memcmp(key, want, klen) == 0);
+	seen[idx]++;
+}
+
+/* SCAN's stateless cursor: keys that stay from the first step to the last
+ * are visited at least once while keys are added (the map grows several
+ * times), deleted (backward shifts) and the map shrinks between steps. */
+TEST(map_scan_cursor_survives_growth_and_shrink)
+{
+	enum { N = 6000 };
+	static int vals[N], stayed[N], seen[N];
+	uint64_t seed = 11;
+	for (int round = 0; round < 12; round++) {
+		map_t m;
+		map_init(&m);
+		char key[32];
+		for (int k = 0; k < N; k++) {
+			vals[k] = k;
+			stayed[k] = seen[k] = 0;
+		}
+		/* A small map that grows past 16x during the scan... */
+		for (int k = 0; k < 300; k++) {
+			int klen = snprintf(key, sizeof key, "key:%d", k);
+			map_put(&m, key, (size_t)klen, &vals[k]);
+			stayed[k] = 1;
+		}
+		uint64_t cursor = 0;
+		int steps = 0;
+		do {
+			cursor = map_scan_cursor(&m, cursor, cursor_seen, seen);
+			steps++;
+			for (int c = 0; c < 12; c++) {
+				int k = 300 + (int)(test_rand(&seed) % (N - 300));
+				int klen = snprintf(key, sizeof key, "key:%d", k);
+				if (round % 2 && test_rand(&seed) % 2 &&
+				    map_del(&m, key, (size_t)klen))
+					continue;
+				map_put(&m, key, (size_t)klen, &vals[k]);
+			}
+			/* ...and, in odd rounds, loses keys that did not stay and
+			 * shrinks. */
+			if (round % 2 && steps % 64 == 0) {
+				for (int k = 300; k < N; k++) {
+					int klen = snprintf(key, sizeof key, "key:%d", k);
+					map_del(&m, key, (size_t)klen);
+				}
+				map_shrink(&m);
+			}
+		} while (cursor != 0);
+		for (int k = 0; k < N; k++)
+			if (stayed[k])
+				CHECK(seen[k] >= 1);
+		map_deinit(&m);
+	}
+}
