@@ -430,15 +430,26 @@ static int l_error_reply(lua_State *L)
 {
 	if (lua_gettop(L) != 1 || lua_type(L, -1) != LUA_TSTRING)
 		return raise_err(L, "wrong number or type of arguments");
-	/* 7.0 prefixes '-' when the text has none, so the code survives. */
+	/* 7.0 takes the first word as the error code ("-CODE msg", the '-'
+	 * optional); a text of one word is a message with the code ERR
+	 * ("foo" → "ERR foo", "" → "ERR "). Trailing CR/LF are trimmed. */
 	size_t n;
 	const char *s = lua_tolstring(L, 1, &n);
+	if (n && s[0] == '-') {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
 	lua_newtable(L);
 	lua_pushstring(L, "err");
-	if (n && s[0] == '-')
-		lua_pushlstring(L, s + 1, n - 1);
-	else
-		lua_pushvalue(L, 1);
+	if (memchr(s, ' ', n)) {
+		lua_pushlstring(L, s, n);
+	} else {
+		lua_pushliteral(L, "ERR ");
+		lua_pushlstring(L, s, n);
+		lua_concat(L, 2);
+	}
 	lua_settable(L, -3);
 	return 1;
 }
@@ -691,11 +702,56 @@ static int ro_getmetatable(lua_State *L)
 	return lua_gettop(L);
 }
 
+/* loadstring: binary chunks are refused as Redis's patched Lua refuses
+ * them (it parses every chunk as text, so precompiled code gives a syntax
+ * error, nil and the message, and calling the result fails). The message
+ * names the chunk as Lua 5.1's luaO_chunkid does for a string source. */
+static int no_binary(lua_State *L)
+{
+	size_t n;
+	const char *src = lua_tolstring(L, 1, &n);
+	if (!src || n == 0 || src[0] != '\033' || !lua_isnoneornil(L, 2)) {
+		lua_pushvalue(L, lua_upvalueindex(1));
+		lua_insert(L, 1);
+		lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+		return lua_gettop(L);
+	}
+	size_t len = strcspn(src, "\n\r"), cap = 60 - sizeof(" [string \"...\"] ");
+	if (len > cap)
+		len = cap;
+	lua_pushnil(L);
+	lua_pushlstring(L, src, len);
+	lua_pushfstring(L, "[string \"%s%s\"]:1: unexpected symbol near 'char(27)'",
+	                lua_tostring(L, -1), src[len] ? "..." : "");
+	lua_remove(L, -2);
+	return 2;
+}
+
 static void wrap_base(lua_State *L, const char *name, lua_CFunction f)
 {
 	lua_getglobal(L, name);
 	lua_pushcclosure(L, f, 1);
 	lua_setglobal(L, name);
+}
+
+/* Pushes what getmetatable shows of a protected table: an empty table
+ * that cannot be changed either (Redis's metatables are read-only, so
+ * `getmetatable(_G).__index = {}` fails there too); REG_RO knows it, so
+ * rawset refuses it as well. */
+static void push_frozen(lua_State *L)
+{
+	lua_newtable(L);
+	lua_newtable(L);
+	lua_pushcfunction(L, env_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
+	lua_pushvalue(L, -2);
+	lua_pushvalue(L, -1);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
 }
 
 /* Pushes a read-only proxy of the table at index real (an absolute or
@@ -717,7 +773,7 @@ static void push_proxy(lua_State *L, int real, lua_CFunction index)
 	lua_setfield(L, -2, "__newindex");
 	lua_pushvalue(L, real);
 	lua_setfield(L, -2, "__globals");
-	lua_newtable(L);
+	push_frozen(L);
 	lua_setfield(L, -2, "__metatable");
 	lua_setmetatable(L, -2);
 	lua_getfield(L, LUA_REGISTRYINDEX, REG_RO);
@@ -760,6 +816,7 @@ static void build_sandbox(lua_State *L)
 	wrap_base(L, "pairs", ro_through);
 	wrap_base(L, "ipairs", ro_through);
 	wrap_base(L, "getmetatable", ro_getmetatable);
+	wrap_base(L, "loadstring", no_binary);
 	static const char *const removed[] = {"print",  "dofile",   "loadfile", "require",
 	                                      "module", "package",  "os",       "io",
 	                                      "debug",  "newproxy", NULL};
