@@ -106,6 +106,25 @@ SESSIONS = {
         ev("return tonumber('0x10')"), ev("return unpack({1,2})"),
         ev("local t = redis.call('hgetall','h'); return #t"),
     ],
+    # 7.0's shebang line: engine, flags= options, flag names; no-writes
+    # makes a read-only script, EVAL_RO wants it once a shebang is there.
+    "shebang": [
+        ev("#!not-lua\nreturn 1"), ev("#!lua\nreturn 1"), ev("#!lua badger=data\nreturn 1"),
+        ev("#!lua flags=allow-oom,what?\nreturn 1"),
+        ev("#!lua flags=no-writes\nredis.call('set','x',1)\nreturn 1", "1", "x"),
+        ev("#!lua flags=no-writes\nreturn redis.call('get','x')", "1", "x"),
+        ("EVAL_RO", "#!lua\nreturn 2", "0"), ("EVAL_RO", "#!lua flags=no-writes\nreturn 3", "0"),
+        ("EVAL_RO", "return 7", "0"), ev("#!lua flags=\nreturn 4"),
+        ev("#!lua flags=no-writes,\nreturn 4"), ev("#!lua"), ev("#!lua\nerror('x')"),
+        ev("#!lua \"flags=no-writes\"\nreturn 5"), ev("#!LUA\nreturn 1"),
+        ("SCRIPT", "LOAD", "#!lua flags=bad\nreturn 1"),
+        ("SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn 6"),
+        ("EVALSHA_RO", "37d509a92da52297d6df9f4e56f524f7dceba400", "0"),
+        ("SCRIPT", "LOAD", "#!lua\nreturn redis.call('set','y','1')"),
+        ("EVALSHA_RO", "220c5c72406118ce9f60a5757900cd60179f90cf", "0"),
+        ev("#!lua flags=allow-oom,allow-stale,no-cluster,allow-cross-slot-keys\n"
+           "return redis.call('set','y','1')", "1", "y"),
+    ],
     "sandbox": [
         ev("return loadstring"), ev("return type(print)"), ev("return type(loadstring)"),
         ev("return type(debug)"), ev("return type(io)"), ev("return type(require)"),

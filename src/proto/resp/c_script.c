@@ -45,6 +45,7 @@
 #include "proto/resp/acl_rules.h"
 #include "proto/resp/c_lists.h"
 #include "proto/resp/c_types.h"
+#include "proto/resp/parse.h"
 #include "proto/resp/script_lua.h"
 
 #include "core/time.h"
@@ -223,6 +224,91 @@ void resp_script_exec(resp_cli_t *cl, struct resp_lua *e, const char *name, int 
 	x->in_exec = was;
 }
 
+/* A body's "#!lua flags=a,b" first line, split and checked as 7.0's
+ * evalExtractShebangFlags does (the line split like an inline request,
+ * quotes included; the engine exactly "#!lua"; only flags= options; the
+ * flags by name). *flags gets the RESP_FN_* bits and RESP_SCRIPT_SHEBANG,
+ * *skip the shebang's length (up to its newline); a body without one gets
+ * 0 and 0. Returns 0, or -1 with the error reply in err. */
+static int shebang(const char *body, size_t n, uint32_t *flags, size_t *skip, buf_t *err)
+{
+	*flags = 0;
+	*skip = 0;
+	if (n < 2 || body[0] != '#' || body[1] != '!')
+		return 0;
+	const char *nl = memchr(body, '\n', n);
+	if (!nl) {
+		buf_puts(err, "ERR Invalid script shebang");
+		return -1;
+	}
+	resp_parser_t p;
+	resp_parser_init(&p, INT64_MAX);
+	size_t argc = 0;
+	int rc = -1;
+	if (resp_parse(&p, (const uint8_t *)body, (size_t)(nl - body) + 1, &argc) <= 0 ||
+	    argc == 0) {
+		buf_puts(err, "ERR Invalid engine in script shebang");
+		goto out;
+	}
+	if (p.argv[0].len != 5 || memcmp(p.argv[0].p, "#!lua", 5) != 0) {
+		buf_printf(err, "ERR Unexpected engine in script shebang: %.*s", (int)p.argv[0].len,
+		           p.argv[0].p);
+		goto out;
+	}
+	uint32_t f = RESP_SCRIPT_SHEBANG;
+	for (size_t i = 1; i < argc; i++) {
+		const resp_arg_t *a = &p.argv[i];
+		if (a->len < 6 || memcmp(a->p, "flags=", 6) != 0) {
+			buf_printf(err, "ERR Unknown lua shebang option: %.*s", (int)a->len, a->p);
+			goto out;
+		}
+		const char *s = a->p + 6, *end = a->p + a->len;
+		while (s <= end) {
+			const char *c = memchr(s, ',', (size_t)(end - s));
+			size_t len = (size_t)((c ? c : end) - s);
+			int bit = -1;
+			for (int b = 0; resp_fn_flag_names[b]; b++)
+				if (strlen(resp_fn_flag_names[b]) == len &&
+				    memcmp(resp_fn_flag_names[b], s, len) == 0)
+					bit = b;
+			/* 7.0 splits "flags=" into no parts: no flag at all. */
+			if (bit < 0 && !(len == 0 && a->len == 6)) {
+				buf_printf(err, "ERR Unexpected flag in script shebang: %.*s",
+				           (int)len, s);
+				goto out;
+			}
+			if (bit >= 0)
+				f |= 1u << bit;
+			if (!c)
+				break;
+			s = c + 1;
+		}
+	}
+	*flags = f;
+	*skip = (size_t)(nl - body);
+	rc = 0;
+out:
+	resp_parser_deinit(&p);
+	return rc;
+}
+
+/* Compiles an EVAL / SCRIPT LOAD body with its shebang's flags. */
+static int load_body(resp_cli_t *cl, resp_lua_t *e, const resp_arg_t *body, char sha[41])
+{
+	buf_t err = BUF_INIT;
+	uint32_t flags;
+	size_t skip;
+	int rc = shebang(body->p, body->len, &flags, &skip, &err);
+	if (rc == 0)
+		rc = resp_lua_load_ex(e, body->p, body->len, skip, flags, sha, &err);
+	if (rc < 0) {
+		buf_put_u8(&err, 0);
+		resp_error(cl->out, (const char *)buf_data(&err));
+	}
+	buf_deinit(&err);
+	return rc;
+}
+
 /* EVAL-family common part: argv[1] body or SHA1, argv[2] numkeys. */
 static int eval_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int bysha, int ro)
 {
@@ -241,17 +327,17 @@ static int eval_generic(resp_cli_t *cl, int argc, resp_arg_t *argv, int bysha, i
 			sha[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 		}
 		sha[40] = 0;
-	} else {
-		buf_t err = BUF_INIT;
-		if (resp_lua_load(e, argv[1].p, argv[1].len, sha, &err) < 0) {
-			buf_put_u8(&err, 0);
-			resp_error(cl->out, (const char *)buf_data(&err));
-			buf_deinit(&err);
-			return 0;
-		}
-		buf_deinit(&err);
+	} else if (load_body(cl, e, &argv[1], sha) < 0) {
+		return 0;
 	}
-	resp_script_exec(cl, e, sha, 0, ro, numkeys, argc, argv);
+	uint32_t flags = resp_lua_script_flags(e, sha);
+	int no_writes = (flags & RESP_FN_NO_WRITES) != 0;
+	if (ro && (flags & RESP_SCRIPT_SHEBANG) && !no_writes) {
+		resp_error(cl->out,
+		           "ERR Can not execute a script with write flag using *_ro command.");
+		return 0;
+	}
+	resp_script_exec(cl, e, sha, 0, ro || no_writes, numkeys, argc, argv);
 	return 0;
 }
 
@@ -279,14 +365,8 @@ RESP_HANDLER(resp_c_script_load)
 {
 	(void)argc;
 	char sha[41];
-	buf_t err = BUF_INIT;
-	if (resp_lua_load(engine(cl), argv[2].p, argv[2].len, sha, &err) < 0) {
-		buf_put_u8(&err, 0);
-		resp_error(cl->out, (const char *)buf_data(&err));
-	} else {
+	if (load_body(cl, engine(cl), &argv[2], sha) == 0)
 		resp_bulk(cl->out, sha, 40);
-	}
-	buf_deinit(&err);
 	return 0;
 }
 

@@ -82,6 +82,7 @@ struct resp_lua {
 
 /* Registry keys. */
 #define REG_SCRIPTS "sluice.scripts"
+#define REG_SFLAGS "sluice.script_flags" /* sha → the flags of its shebang */
 #define REG_ENV "sluice.env"
 #define REG_FUNCS "sluice.functions" /* function name → callback */
 #define REG_PENDING "sluice.pending" /* registered by the library loading */
@@ -875,6 +876,8 @@ static lua_State *new_state(resp_lua_t *e)
 	resp_lua_rand_install(L, &e->rand);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_SCRIPTS);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_SFLAGS);
 	register_redis(L);
 	lua_pushcfunction(L, l_lua_pcall);
 	lua_setglobal(L, "pcall");
@@ -942,6 +945,22 @@ int resp_lua_exists(resp_lua_t *e, const char *sha, size_t len)
 
 int resp_lua_load(resp_lua_t *e, const char *body, size_t n, char sha[41], buf_t *err)
 {
+	return resp_lua_load_ex(e, body, n, 0, 0, sha, err);
+}
+
+uint32_t resp_lua_script_flags(resp_lua_t *e, const char *sha)
+{
+	lua_State *L = e->L;
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_SFLAGS);
+	lua_getfield(L, -1, sha);
+	uint32_t f = (uint32_t)lua_tonumber(L, -1);
+	lua_pop(L, 2);
+	return f;
+}
+
+int resp_lua_load_ex(resp_lua_t *e, const char *body, size_t n, size_t skip, uint32_t flags,
+                     char sha[41], buf_t *err)
+{
 	lua_State *L = e->L;
 	resp_lua_sha1hex(body, n, sha);
 	get_script(L, sha);
@@ -949,7 +968,13 @@ int resp_lua_load(resp_lua_t *e, const char *body, size_t n, char sha[41], buf_t
 	lua_pop(L, 1);
 	if (known)
 		return 0;
-	if (luaL_loadbuffer(L, body, n, "@user_script")) {
+	if (flags) {
+		lua_getfield(L, LUA_REGISTRYINDEX, REG_SFLAGS);
+		lua_pushnumber(L, (lua_Number)flags);
+		lua_setfield(L, -2, sha);
+		lua_pop(L, 1);
+	}
+	if (luaL_loadbuffer(L, body + skip, n - skip, "@user_script")) {
 		buf_printf(err, "ERR Error compiling script (new function): %s",
 		           lua_tostring(L, -1));
 		lua_pop(L, 1);

@@ -60,6 +60,14 @@ void resp_lua_sha1hex(const void *p, size_t n, char out[41]);
  * SHA1. Returns 0, or -1 with Redis's error reply (without '-' and CRLF)
  * in err. */
 int resp_lua_load(resp_lua_t *e, const char *body, size_t n, char sha[41], buf_t *err);
+/* The same for an EVAL body with a shebang line ("#!lua flags=..."):
+ * the SHA1 covers the whole body, the first skip bytes (the shebang up to
+ * its newline, so line numbers hold) are not compiled, and flags (the
+ * RESP_FN_* bits and RESP_SCRIPT_SHEBANG) are kept with the script. */
+int resp_lua_load_ex(resp_lua_t *e, const char *body, size_t n, size_t skip, uint32_t flags,
+                     char sha[41], buf_t *err);
+/* The flags kept with a loaded script (0: none, no shebang). */
+uint32_t resp_lua_script_flags(resp_lua_t *e, const char *sha);
 /* Whether the script with this SHA1 (40 hex digits, any case) is known. */
 int resp_lua_exists(resp_lua_t *e, const char *sha, size_t len);
 size_t resp_lua_count(const resp_lua_t *e);
@@ -82,6 +90,9 @@ enum {
 	RESP_FN_ALLOW_STALE = 1 << 2,
 	RESP_FN_NO_CLUSTER = 1 << 3,
 	RESP_FN_ALLOW_CROSS_SLOT = 1 << 4,
+	/* An EVAL script that declared its flags in a shebang (7.0's
+	 * non-compatibility mode; EVAL_RO then needs no-writes). */
+	RESP_SCRIPT_SHEBANG = 1u << 31,
 };
 /* Names of the flags by bit (NULL-terminated). */
 extern const char *const resp_fn_flag_names[];
