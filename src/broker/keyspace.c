@@ -161,10 +161,12 @@ const char *ks_type_name(ks_type_t t)
 	return "none";
 }
 
-/* Frees a value of a type other than stream. */
-static void val_free(ks_type_t t, void *v)
+/* Frees the value of o, of a type other than stream (a short string is
+ * part of o). */
+static void val_free(ks_obj_t *o)
 {
-	types[t].free(v);
+	if (!o->emb)
+		types[o->type].free(o->ptr);
 }
 
 void *ks_val_dup(ks_type_t t, const void *v)
@@ -233,31 +235,148 @@ char *ks_memdup(const char *s, size_t n)
 
 /* --- expiry times and objects ---------------------------------------------------------- */
 
+/* Strings of up to this many bytes live in their key's object (one
+ * allocation per key, issue 18); a longer one keeps its own, so that
+ * replacing it moves no key and a large value is not copied again. */
+#define EMB_MAX 64
+
+/* Where a short string's qlv_t starts in an object with a klen-byte key. */
+static size_t emb_off(size_t klen)
+{
+	return (offsetof(ks_obj_t, key) + klen + 1 + 7) & ~(size_t)7;
+}
+
+/* A new object for key (not in the map yet, header zeroed) holding a value
+ * of type t: a string's qlv_t short enough is copied into it (emb set, the
+ * caller frees the qlv_t); any other value is referred to by ptr. */
+static ks_obj_t *obj_new(const char *key, size_t klen, ks_type_t t, void *ptr)
+{
+	const qlv_t *v = t == KS_STRING ? ptr : NULL;
+	int emb = v && v->len <= EMB_MAX;
+	if (klen > UINT32_MAX)
+		abort(); /* keys are at most proto-max-bulk-len */
+	size_t size = emb ? emb_off(klen) + sizeof *v + v->len + 1 : offsetof(ks_obj_t, key) + klen + 1;
+	ks_obj_t *o = malloc(size);
+	if (!o)
+		abort();
+	memset(o, 0, offsetof(ks_obj_t, key));
+	o->type = (uint8_t)t;
+	o->klen = (uint32_t)klen;
+	memcpy(o->key, key, klen);
+	o->key[klen] = 0;
+	o->ptr = ptr;
+	if (emb) {
+		qlv_t *e = (qlv_t *)(void *)((char *)o + emb_off(klen));
+		e->len = v->len;
+		memcpy(e->p, v->p, v->len);
+		e->p[v->len] = 0;
+		o->ptr = e;
+		o->emb = 1;
+	}
+	return o;
+}
+
+/* n takes o's place: its header (time, index place, access time, raw)
+ * and its slot in the time index. The map is the caller's. */
+static void obj_moved(keyspace_t *ks, const ks_obj_t *o, ks_obj_t *n)
+{
+	n->at = o->at;
+	n->xpos = o->xpos;
+	n->atime = o->atime;
+	n->raw = o->raw;
+	if (n->at)
+		ks->xs[n->xpos] = n;
+}
+
+void ks_obj_set_at(keyspace_t *ks, ks_obj_t *o, int64_t at)
+{
+	if (at < 0)
+		at = 0;
+	if (at && !o->at) {
+		if (ks->nxs == ks->xs_cap)
+			ks->xs = xgrow(ks->xs, &ks->xs_cap, sizeof *ks->xs);
+		if (ks->nxs >= UINT32_MAX)
+			abort();
+		o->xpos = (uint32_t)ks->nxs;
+		ks->xs[ks->nxs++] = o;
+	} else if (!at && o->at) {
+		ks_obj_t *last = ks->xs[--ks->nxs];
+		ks->xs[o->xpos] = last;
+		last->xpos = o->xpos;
+	}
+	o->at = at;
+}
+
+void ks_exp_clear(keyspace_t *ks)
+{
+	for (size_t i = 0; i < ks->nxs; i++)
+		ks->xs[i]->at = 0;
+	ks->nxs = 0;
+	ks->expire_cursor = 0;
+}
+
 int64_t ks_exp_get(const keyspace_t *ks, const char *key, size_t klen)
 {
-	if (!map_len(&ks->expires))
+	if (!ks->nxs)
 		return 0;
-	return (int64_t)(uintptr_t)map_get(&ks->expires, key, klen);
+	const ks_obj_t *o = map_get(&ks->keys, key, klen);
+	return o ? o->at : 0;
 }
 
 void ks_exp_set(keyspace_t *ks, const char *key, size_t klen, int64_t at)
 {
-	if (at > 0)
-		map_put(&ks->expires, key, klen, (void *)(uintptr_t)at);
-	else if (map_len(&ks->expires))
-		map_del(&ks->expires, key, klen);
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (o)
+		ks_obj_set_at(ks, o, at);
 }
 
 ks_obj_t *ks_obj_add(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, void *ptr)
 {
-	ks_obj_t *o = calloc(1, sizeof *o);
-	if (!o)
-		abort();
-	o->type = t;
-	o->ptr = ptr;
+	ks_obj_t *o = obj_new(key, klen, t, ptr);
+	if (o->emb)
+		free(ptr);
 	touch(ks, o);
-	map_put(&ks->keys, key, klen, o);
+	map_put(&ks->keys, o->key, klen, o);
 	return o;
+}
+
+ks_obj_t *ks_obj_set_str(keyspace_t *ks, ks_obj_t *o, qlv_t *v)
+{
+	const qlv_t *old = o->ptr;
+	o->raw = 0;
+	if (!o->emb && v->len > EMB_MAX) {
+		free(o->ptr);
+		o->ptr = v;
+		return o;
+	}
+	if (o->emb && v->len == old->len) {
+		/* Same size (a counter, a rewritten token): in place. */
+		memcpy(o->ptr, v, sizeof *v + v->len + 1);
+		free(v);
+		return o;
+	}
+	ks_obj_t *n = obj_new(o->key, o->klen, KS_STRING, v);
+	if (n->emb)
+		free(v);
+	obj_moved(ks, o, n);
+	n->raw = 0;
+	map_put(&ks->keys, n->key, n->klen, n); /* the slot takes n's key */
+	val_free(o);
+	free(o);
+	return n;
+}
+
+ks_obj_t *ks_obj_rekey(keyspace_t *ks, const char *src, size_t slen, const char *dst, size_t dlen)
+{
+	ks_obj_t *o = map_del(&ks->keys, src, slen);
+	if (!o)
+		return NULL;
+	/* A short string is copied along; any other value keeps its ptr. */
+	ks_obj_t *n = obj_new(dst, dlen, o->type, o->ptr);
+	obj_moved(ks, o, n);
+	map_put(&ks->keys, n->key, dlen, n);
+	free(o);
+	return n;
 }
 
 uint64_t ks_obj_cost(const ks_obj_t *o)
@@ -270,14 +389,23 @@ static void obj_free(keyspace_t *ks, ks_obj_t *o, int now)
 	if (o->type == KS_STREAM)
 		ks_stream_free(ks, o->ptr, now);
 	else
-		val_free(o->type, o->ptr);
+		val_free(o);
 	free(o);
+}
+
+/* Takes key out of the map and the time index: its object, or NULL. key
+ * may be the object's own (it is not freed here). */
+static ks_obj_t *obj_unlink(keyspace_t *ks, const char *key, size_t klen)
+{
+	ks_obj_t *o = map_del(&ks->keys, key, klen);
+	if (o)
+		ks_obj_set_at(ks, o, 0);
+	return o;
 }
 
 void ks_obj_drop(keyspace_t *ks, const char *key, size_t klen)
 {
-	ks_obj_t *o = map_del(&ks->keys, key, klen);
-	ks_exp_set(ks, key, klen, 0);
+	ks_obj_t *o = obj_unlink(ks, key, klen);
 	if (o) {
 		obj_free(ks, o, 0);
 		ks->dropped++;
@@ -329,9 +457,11 @@ int ks_reserve(keyspace_t *ks, uint64_t kv, uint64_t ss)
 void ks_del_cost(const keyspace_t *ks, const char *key, size_t klen, const ks_obj_t *o,
                  uint64_t *kv, uint64_t *ss)
 {
+	(void)ks;
+	(void)key;
 	if (o->type == KS_STREAM) {
 		*ss += sstore_rec_bytes(klen, 0);
-		if (ks_exp_get(ks, key, klen))
+		if (o->at)
 			*kv += kvs_rec_bytes(klen, 0);
 	} else {
 		*kv += kvs_rec_bytes(klen, 0);
@@ -351,13 +481,17 @@ static void del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o, i
 		sstore_log_delkey(ks->ss, key, klen);
 		/* The keys journal holds the times of streams too: a later stream
 		 * of this key must not inherit this one's. */
-		if (ks_exp_get(ks, key, klen))
+		if (o->at)
 			kvs_log_expire(ks->kv, key, klen, 0);
 	} else {
 		kvs_log_del(ks->kv, key, klen, ks_obj_cost(o) + klen);
 	}
-	ks_obj_drop(ks, key, klen);
+	/* key may be o's own (the active cycle, RANDOMKEY): o is freed once
+	 * the hooks heard of it. */
+	(void)obj_unlink(ks, key, klen);
 	ks_event(ks, key, klen, ev);
+	obj_free(ks, o, 0);
+	ks->dropped++;
 }
 
 static int is_expired(const keyspace_t *ks, const char *key, size_t klen)
@@ -366,14 +500,18 @@ static int is_expired(const keyspace_t *ks, const char *key, size_t klen)
 	return at && at <= time_wall_ms();
 }
 
+/* o (at key) has a time that passed. */
+static int obj_expired(const ks_obj_t *o)
+{
+	return o && o->at && o->at <= time_wall_ms();
+}
+
 /* Deletes an expired key (journaled). 0, or why it could not be written. */
 int ks_expire_now(keyspace_t *ks, const char *key, size_t klen)
 {
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
-	if (!o) {
-		ks_exp_set(ks, key, klen, 0);
+	if (!o)
 		return 0;
-	}
 	uint64_t kv = 0, ss = 0;
 	ks_del_cost(ks, key, klen, o, &kv, &ss);
 	int rc = ks_writable(ks);
@@ -389,11 +527,11 @@ int ks_expire_now(keyspace_t *ks, const char *key, size_t klen)
 ks_obj_t *ks_lookup_w(keyspace_t *ks, const char *key, size_t klen, int *rc)
 {
 	*rc = 0;
-	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (obj_expired(o)) {
 		*rc = ks_expire_now(ks, key, klen);
 		return NULL;
 	}
-	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	touch(ks, o);
 	return o;
 }
@@ -402,24 +540,25 @@ ks_obj_t *ks_lookup_w(keyspace_t *ks, const char *key, size_t klen, int *rc)
 
 ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen)
 {
-	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (obj_expired(o)) {
 		/* Gone for every reader, even when its deletion cannot be
 		 * written now (it is retried by the next lookup or sweep). */
 		(void)ks_expire_now(ks, key, klen);
 		return NULL;
 	}
-	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	touch(ks, o);
 	return o;
 }
 
 ks_obj_t *ks_peek(keyspace_t *ks, const char *key, size_t klen)
 {
-	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (obj_expired(o)) {
 		(void)ks_expire_now(ks, key, klen);
 		return NULL;
 	}
-	return map_get(&ks->keys, key, klen);
+	return o;
 }
 
 /* The value at key if it has type t; *wrong when another type. */
@@ -479,7 +618,7 @@ int64_t ks_expire_at(const keyspace_t *ks, const char *key, size_t klen)
 
 int ks_expired(const keyspace_t *ks, const char *key, size_t klen)
 {
-	return map_len(&ks->expires) && is_expired(ks, key, klen);
+	return ks->nxs && is_expired(ks, key, klen);
 }
 
 size_t ks_size(const keyspace_t *ks)
@@ -489,7 +628,7 @@ size_t ks_size(const keyspace_t *ks)
 
 size_t ks_expires_count(const keyspace_t *ks)
 {
-	return map_len(&ks->expires);
+	return ks->nxs;
 }
 
 uint64_t ks_expired_keys(const keyspace_t *ks)
@@ -820,40 +959,54 @@ static void on_idle(void *arg)
 
 /* --- active expiry ------------------------------------------------------------------------- */
 
-/* One sample from the rolling cursor: deletes the expired keys among up to
- * EXPIRE_SAMPLE keys with a time. Returns how many it saw, *expired how
- * many had expired, *failed when a deletion could not be written (the
- * rest wait for the next tick). The keys are copied before deleting: a
- * deletion moves entries of the map (backward shift), which only makes the
- * cursor pass some of them this round; they are seen on the next pass. */
+/* One sample from the rolling cursor over the time index: deletes the
+ * expired keys among up to EXPIRE_SAMPLE keys with a time. Returns how
+ * many it saw, *expired how many had expired, *failed when a deletion
+ * could not be written (the rest wait for the next tick). A deletion
+ * moves the index's last object to the cursor, which is looked at next;
+ * hooks that delete other keys only shorten the index (checked each
+ * step). */
 static int expire_sample(keyspace_t *ks, int64_t now, int *expired, int *failed)
 {
-	char *keys[EXPIRE_SAMPLE];
-	size_t lens[EXPIRE_SAMPLE];
 	int n = 0, seen = 0, wrapped = 0;
-	const char *k;
-	size_t kl;
-	void *v;
 	while (seen < EXPIRE_SAMPLE) {
-		if (!map_next(&ks->expires, &ks->expire_cursor, &k, &kl, &v)) {
+		if (ks->expire_cursor >= ks->nxs) {
 			ks->expire_cursor = 0;
-			if (wrapped++)
+			if (!ks->nxs || wrapped++)
 				break;
 			continue;
 		}
+		ks_obj_t *o = ks->xs[ks->expire_cursor];
 		seen++;
-		if ((int64_t)(uintptr_t)v <= now) {
-			keys[n] = ks_memdup(k, kl);
-			lens[n++] = kl;
+		if (o->at > now) {
+			ks->expire_cursor++;
+			continue;
 		}
-	}
-	for (int i = 0; i < n; i++) {
-		if (!*failed && ks_expire_now(ks, keys[i], lens[i]) < 0)
+		n++;
+		/* The key is o's own: del_key frees o last. */
+		if (*failed || ks_expire_now(ks, o->key, o->klen) < 0) {
 			*failed = 1;
-		free(keys[i]);
+			ks->expire_cursor++;
+		}
 	}
 	*expired = n;
 	return seen;
+}
+
+/* Gives back the time index's room once under an eighth is used. */
+static int xs_shrink(keyspace_t *ks)
+{
+	if (ks->xs_cap <= 16 || ks->nxs * 8 >= ks->xs_cap)
+		return 0;
+	size_t cap = 16;
+	while (cap < ks->nxs * 2)
+		cap *= 2;
+	ks_obj_t **xs = realloc(ks->xs, cap * sizeof *xs);
+	if (!xs)
+		return 0;
+	ks->xs = xs;
+	ks->xs_cap = cap;
+	return 1;
 }
 
 /* Memory after mass deletion (DEL, expiry, FLUSHALL): the maps give back
@@ -871,8 +1024,7 @@ static int expire_sample(keyspace_t *ks, int64_t now, int *expired, int *failed)
 static void give_back(keyspace_t *ks)
 {
 	(void)map_shrink(&ks->keys);
-	if (map_shrink(&ks->expires))
-		ks->expire_cursor = 0;
+	(void)xs_shrink(ks);
 	if (ks->dropped < TRIM_KEYS)
 		return;
 	int64_t now = time_mono_ms();
@@ -891,7 +1043,7 @@ static void expire_tick(loop_t *loop, loop_timer_t *t)
 	int64_t start = time_mono_ns();
 	int64_t now = time_wall_ms();
 	int failed = 0, capped = 0;
-	while (map_len(&ks->expires) && !failed) {
+	while (ks->nxs && !failed) {
 		int expired;
 		int seen = expire_sample(ks, now, &expired, &failed);
 		if (seen == 0 || expired * 100 <= seen * EXPIRE_STALE_PCT)
@@ -913,8 +1065,7 @@ static void expire_tick(loop_t *loop, loop_timer_t *t)
 static void sink_drop(keyspace_t *ks, const char *key, size_t klen)
 {
 	/* Replay: what a record deletes is deleted for good. */
-	ks_obj_t *o = map_del(&ks->keys, key, klen);
-	ks_exp_set(ks, key, klen, 0);
+	ks_obj_t *o = obj_unlink(ks, key, klen);
 	if (o)
 		obj_free(ks, o, 1);
 }
@@ -942,8 +1093,7 @@ static void kv_set(void *arg, const char *key, size_t klen, qlv_t *v, int64_t at
 	}
 	if (o)
 		sink_drop(ks, key, klen);
-	ks_obj_add(ks, key, klen, KS_STRING, v);
-	ks_exp_set(ks, key, klen, at);
+	ks_obj_set_at(ks, ks_obj_add(ks, key, klen, KS_STRING, v), at);
 }
 
 static void kv_del(void *arg, const char *key, size_t klen)
@@ -952,8 +1102,6 @@ static void kv_del(void *arg, const char *key, size_t klen)
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	if (o && o->type != KS_STREAM)
 		sink_drop(ks, key, klen);
-	else if (!o)
-		ks_exp_set(ks, key, klen, 0);
 }
 
 static void kv_expire(void *arg, const char *key, size_t klen, int64_t at)
@@ -970,21 +1118,17 @@ static void kv_rename(void *arg, const char *src, size_t slen, const char *dst, 
 {
 	keyspace_t *ks = arg;
 	ks_obj_t *s = map_get(&ks->keys, src, slen), *d = map_get(&ks->keys, dst, dlen);
-	if (!s || s->type == KS_STREAM || (d && d->type == KS_STREAM))
+	if (!s || s == d || s->type == KS_STREAM || (d && d->type == KS_STREAM))
 		return;
-	int64_t at = ks_exp_get(ks, src, slen);
-	ks_obj_t *o = map_del(&ks->keys, src, slen);
-	ks_exp_set(ks, src, slen, 0);
 	if (d)
 		sink_drop(ks, dst, dlen);
-	map_put(&ks->keys, dst, dlen, o);
-	ks_exp_set(ks, dst, dlen, at);
+	(void)ks_obj_rekey(ks, src, slen, dst, dlen);
 }
 
-static void each_one(keyspace_t *ks, const char *k, size_t kl, ks_obj_t *o, kvs_each_fn fn,
-                     void *farg, int always)
+static void each_one(const char *k, size_t kl, ks_obj_t *o, kvs_each_fn fn, void *farg,
+                     int always)
 {
-	int64_t at = ks_exp_get(ks, k, kl);
+	int64_t at = o->at;
 	int kind = types[o->type].kind;
 	if (kind != KVS_OTHER)
 		fn(farg, k, kl, kind, o->ptr, at);
@@ -1000,7 +1144,7 @@ static void kv_each(void *arg, kvs_each_fn fn, void *farg)
 	size_t kl;
 	void *v;
 	while (map_next(&ks->keys, &it, &k, &kl, &v))
-		each_one(ks, k, kl, v, fn, farg, 0);
+		each_one(k, kl, v, fn, farg, 0);
 }
 
 static void kv_scan_begin(void *arg)
@@ -1018,7 +1162,7 @@ static int kv_scan_next(void *arg, kvs_each_fn fn, void *farg)
 	void *v;
 	if (!map_scan_next(&ks->keys, &k, &kl, &v))
 		return 0;
-	each_one(ks, k, kl, v, fn, farg, 0);
+	each_one(k, kl, v, fn, farg, 0);
 	return 1;
 }
 
@@ -1036,7 +1180,7 @@ static int kv_one(void *arg, const char *key, size_t klen, kvs_each_fn fn, void 
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	if (!o)
 		return 0;
-	each_one(ks, key, klen, o, fn, farg, 1);
+	each_one(key, klen, o, fn, farg, 1);
 	return 1;
 }
 
@@ -1080,7 +1224,7 @@ static void kv_copy(void *arg, const char *src, size_t slen, const char *dst, si
 		sink_drop(ks, dst, dlen);
 	ks_obj_t *o = ks_obj_add(ks, dst, dlen, s->type, ks_val_dup(s->type, s->ptr));
 	o->raw = s->raw;
-	ks_exp_set(ks, dst, dlen, ks_exp_get(ks, src, slen));
+	ks_obj_set_at(ks, o, s->at);
 }
 
 /* Deletes every key of the given types (type 0: streams; else lists and
@@ -1114,8 +1258,7 @@ static void kv_flush(void *arg)
 	keyspace_t *ks = arg;
 	drop_all(ks, 0);
 	/* Every time, streams' included (see kv_store.c). */
-	map_deinit(&ks->expires);
-	map_init(&ks->expires);
+	ks_exp_clear(ks);
 }
 
 static void on_store_failed(void *arg, int err)
@@ -1249,14 +1392,13 @@ static void drop_model(keyspace_t *ks, map_t *reuse)
 			s->inflush = s->inrelease = 0;
 			stream_free(s);
 		} else {
-			val_free(o->type, o->ptr);
+			val_free(o);
 		}
 		free(o);
 	}
 	map_deinit(&ks->keys);
-	map_init(&ks->keys);
-	map_deinit(&ks->expires);
-	map_init(&ks->expires);
+	map_init_borrowed(&ks->keys);
+	ks->nxs = 0;
 	ks->expire_cursor = 0;
 	for (size_t i = 0; i < ks->ngraves; i++)
 		reuse_put(reuse, ks->graves[i].num, ks->graves[i].log, ks->graves[i].dmem);
@@ -1333,8 +1475,7 @@ int ks_open(keyspace_t **out, broker_t *b)
 	ks->loop = b->loop;
 	ks->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
 	ks->rng = (uint64_t)time_wall_us() ^ (uint64_t)(uintptr_t)ks;
-	map_init(&ks->keys);
-	map_init(&ks->expires);
+	map_init_borrowed(&ks->keys);
 	map_init(&ks->floors);
 	ks->ps = ps_new();
 	loop_task_init(&ks->turn_task, turn_task, ks);
@@ -1421,7 +1562,7 @@ void ks_close(keyspace_t *ks)
 		if (o->type == KS_STREAM)
 			stream_free(o->ptr); /* closes its log */
 		else
-			val_free(o->type, o->ptr);
+			val_free(o);
 		free(o);
 	}
 	/* Logs of deleted streams whose deletion was not durable yet: closed,
@@ -1435,7 +1576,7 @@ void ks_close(keyspace_t *ks)
 		free(v);
 	map_deinit(&ks->floors);
 	map_deinit(&ks->keys);
-	map_deinit(&ks->expires);
+	free(ks->xs);
 	ps_free(ks->ps);
 	free(ks->flush);
 	free(ks->late);

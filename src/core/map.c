@@ -39,12 +39,19 @@ void map_init(map_t *m)
 	m->slots = NULL;
 	m->cap = m->n = 0;
 	m->scan = NULL;
+	m->borrowed = 0;
 	m->seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)m;
+}
+
+void map_init_borrowed(map_t *m)
+{
+	map_init(m);
+	m->borrowed = 1;
 }
 
 void map_deinit(map_t *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
+	for (size_t i = 0; !m->borrowed && i < m->cap; i++)
 		free(m->slots[i].key);
 	free(m->slots);
 	m->slots = NULL;
@@ -122,13 +129,19 @@ void *map_put(map_t *m, const void *key, size_t klen, void *val)
 	if (s->key) {
 		void *old = s->val;
 		s->val = val;
+		if (m->borrowed)
+			s->key = (char *)key;
 		return old;
 	}
-	s->key = malloc(klen + 1);
-	if (!s->key)
-		abort();
-	memcpy(s->key, key, klen);
-	s->key[klen] = 0;
+	if (m->borrowed) {
+		s->key = (char *)key;
+	} else {
+		s->key = malloc(klen + 1);
+		if (!s->key)
+			abort();
+		memcpy(s->key, key, klen);
+		s->key[klen] = 0;
+	}
 	s->klen = (uint32_t)klen;
 	s->hash = h;
 	s->val = val;
@@ -163,7 +176,8 @@ void *map_del(map_t *m, const void *key, size_t klen)
 	if (!m->slots[i].key)
 		return NULL;
 	void *val = m->slots[i].val;
-	free(m->slots[i].key);
+	if (!m->borrowed)
+		free(m->slots[i].key);
 	m->slots[i].key = NULL;
 	m->n--;
 	/* Backward-shift: pull later members of the probe run into the hole. */

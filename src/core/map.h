@@ -2,8 +2,10 @@
  * map.h — hash map from byte-string keys to pointers.
  *
  * Open addressing with linear probing and backward-shift deletion (no
- * tombstones). Keys are copied into the map; values are borrowed pointers the
- * caller owns. The hash is seeded per map so that clients cannot predict
+ * tombstones). Keys are copied into the map (or, in a map made with
+ * map_init_borrowed, borrowed from the caller: the keyspace's keys live in
+ * their objects, so the map keeps no second copy); values are borrowed
+ * pointers the caller owns. The hash is seeded per map so that clients cannot predict
  * collisions (topic names, Redis keys and tube names are client-chosen).
  * Iteration order is unspecified; the map must not be modified during
  * iteration except through map_iter_del(). Not thread-safe.
@@ -14,12 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 24 bytes: a map is about twice its key count in slots, and the keyspace
- * has two maps per key with a time (issue 18: memory per key). The low 32
+/* 24 bytes: a map is about twice its key count in slots (issue 18:
+ * memory per key). The low 32
  * bits of the hash are enough to place a key in any table this size and
  * to skip most key comparisons; keys are at most proto-max-bulk-len. */
 typedef struct map_slot {
-	char *key; /* NUL-terminated copy; NULL marks an empty slot */
+	char *key; /* NUL-terminated (copy or borrowed); NULL: an empty slot */
 	void *val;
 	uint32_t hash; /* low bits of map_hash */
 	uint32_t klen;
@@ -33,6 +35,7 @@ typedef struct map {
 	size_t n;
 	uint64_t seed;
 	map_scan_t *scan; /* the incremental scan in progress, or NULL */
+	int borrowed;     /* keys are the caller's (map_init_borrowed) */
 } map_t;
 
 /* An incremental scan (map_scan_next) that sees every key present from
@@ -50,6 +53,12 @@ struct map_scan {
 };
 
 void map_init(map_t *m);
+/* A map that keeps the key pointers it is given instead of copies: each
+ * must stay valid, unchanged and NUL-terminated (key[klen] == 0) while it
+ * is in the map. map_put of a present key takes the new pointer too (the
+ * caller may move a key: replace its holder with map_put, then free the
+ * old one); map_del and map_deinit free no key. */
+void map_init_borrowed(map_t *m);
 /* Frees the keys and slots; the values are the caller's to free first. */
 void map_deinit(map_t *m);
 
