@@ -255,7 +255,8 @@ static ks_obj_t *obj_new(const char *key, size_t klen, ks_type_t t, void *ptr)
 	int emb = v && v->len <= EMB_MAX;
 	if (klen > UINT32_MAX)
 		abort(); /* keys are at most proto-max-bulk-len */
-	size_t size = emb ? emb_off(klen) + sizeof *v + v->len + 1 : offsetof(ks_obj_t, key) + klen + 1;
+	size_t size =
+	    emb ? emb_off(klen) + sizeof *v + v->len + 1 : offsetof(ks_obj_t, key) + klen + 1;
 	ks_obj_t *o = malloc(size);
 	if (!o)
 		abort();
@@ -1125,8 +1126,7 @@ static void kv_rename(void *arg, const char *src, size_t slen, const char *dst, 
 	(void)ks_obj_rekey(ks, src, slen, dst, dlen);
 }
 
-static void each_one(const char *k, size_t kl, ks_obj_t *o, kvs_each_fn fn, void *farg,
-                     int always)
+static void each_one(const char *k, size_t kl, ks_obj_t *o, kvs_each_fn fn, void *farg, int always)
 {
 	int64_t at = o->at;
 	int kind = types[o->type].kind;
@@ -1397,7 +1397,7 @@ static void drop_model(keyspace_t *ks, map_t *reuse)
 		free(o);
 	}
 	map_deinit(&ks->keys);
-	map_init_borrowed(&ks->keys);
+	map_init_borrowed(&ks->keys, offsetof(ks_obj_t, key));
 	ks->nxs = 0;
 	ks->expire_cursor = 0;
 	for (size_t i = 0; i < ks->ngraves; i++)
@@ -1475,7 +1475,7 @@ int ks_open(keyspace_t **out, broker_t *b)
 	ks->loop = b->loop;
 	ks->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
 	ks->rng = (uint64_t)time_wall_us() ^ (uint64_t)(uintptr_t)ks;
-	map_init_borrowed(&ks->keys);
+	map_init_borrowed(&ks->keys, offsetof(ks_obj_t, key));
 	map_init(&ks->floors);
 	ks->ps = ps_new();
 	loop_task_init(&ks->turn_task, turn_task, ks);

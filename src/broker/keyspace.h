@@ -79,10 +79,10 @@ typedef struct ks_obj {
 	uint32_t atime; /* loop clock seconds of the last lookup (OBJECT IDLETIME) */
 	uint32_t xpos;  /* its place in the keyspace's index of keys with a time */
 	uint32_t klen;
-	uint8_t type;   /* ks_type_t */
-	uint8_t raw;    /* a string edited in place (APPEND, SETRANGE, SETBIT) */
-	uint8_t emb;    /* ptr points into this object (not freed by itself) */
-	char key[];     /* klen bytes and a NUL */
+	uint8_t type; /* ks_type_t */
+	uint8_t raw;  /* a string edited in place (APPEND, SETRANGE, SETBIT) */
+	uint8_t emb;  /* ptr points into this object (not freed by itself) */
+	char key[];   /* klen bytes and a NUL */
 } ks_obj_t;
 
 const char *ks_type_name(ks_type_t t);
