@@ -1109,9 +1109,8 @@ static void kv_expire(void *arg, const char *key, size_t klen, int64_t at)
 {
 	keyspace_t *ks = arg;
 	/* A compaction's new file may carry a copy of an EXPIRE before the
-	 * key's own snapshot (kv_store.c): no time without a key. */
-	if (!map_get(&ks->keys, key, klen))
-		return;
+	 * key's own snapshot (kv_store.c): no time without a key (a time
+	 * lives in its key's object). */
 	ks_exp_set(ks, key, klen, at);
 }
 
