@@ -1010,13 +1010,13 @@ static int xs_shrink(keyspace_t *ks)
 	return 1;
 }
 
-/* Memory after mass deletion (DEL, expiry, FLUSHALL): the maps give back
- * their slots once under an eighth is used (they never shrank, so 1 M
- * deleted keys kept 128 MiB of empty slots), and, once TRIM_KEYS keys were
- * dropped, at most every TRIM_EVERY_MS, the allocator returns its free
- * pages to the system (glibc keeps them otherwise: RSS stayed at its peak
- * after every key was deleted; the maps' large slot arrays are mapped
- * separately and go back when freed). Shrinking moves slots: SCAN
+/* Memory after mass deletion (DEL, expiry, FLUSHALL): the key map and the
+ * time index give back their room once under an eighth is used (they
+ * never shrank, so 1 M deleted keys kept 128 MiB of empty slots), and,
+ * once TRIM_KEYS keys were dropped, at most every TRIM_EVERY_MS, the
+ * allocator returns its free pages to the system (glibc keeps them
+ * otherwise: RSS stayed at its peak after every key was deleted; large
+ * arrays are mapped separately and go back when freed). Shrinking moves slots: SCAN
  * cursors, which are slot indexes, may then miss keys, as they may
  * across a growth. */
 #define TRIM_KEYS 65536
