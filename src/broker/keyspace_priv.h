@@ -3,7 +3,8 @@
  * map, expiry, replies, the domain and its reload, the type registry;
  * keyspace_list.c, keyspace_string.c, keyspace_hash.c, keyspace_set.c,
  * keyspace_zset.c, keyspace_stream.c: the mutations of each type;
- * keyspace_keys.c: COPY, RANDOMKEY and the stores of computed values).
+ * keyspace_keys.c: COPY, RANDOMKEY and the stores of computed values;
+ * keyspace_obj.c: the objects and the index of those with a time).
  *
  * Invariants (between calls):
  *   - keys holds each key once, with a ks_obj_t whose key the map borrows;
@@ -89,6 +90,12 @@ void ks_exp_set(keyspace_t *ks, const char *key, size_t klen, int64_t at);
 /* Adds a key that does not exist (a string's qlv_t is owned: a short one
  * is copied into the object and freed). */
 ks_obj_t *ks_obj_add(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, void *ptr);
+/* A new object for key (not in the map yet, its header zeroed) holding a
+ * value of type t (keyspace_obj.c): a short string's qlv_t is copied into
+ * it (emb set: the caller frees the qlv_t), any other value is ptr. */
+ks_obj_t *ks_obj_new(const char *key, size_t klen, ks_type_t t, void *ptr);
+/* Gives back the time index's room once under an eighth is used. */
+int ks_xs_shrink(keyspace_t *ks);
 /* Sets the time of an object in the map (0: none). */
 void ks_obj_set_at(keyspace_t *ks, ks_obj_t *o, int64_t at);
 /* Replaces the string value of o (in the map) by v (owned): o may move,
