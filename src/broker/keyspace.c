@@ -161,10 +161,12 @@ const char *ks_type_name(ks_type_t t)
 	return "none";
 }
 
-/* Frees a value of a type other than stream. */
-static void val_free(ks_type_t t, void *v)
+/* Frees the value of o, of a type other than stream (a short string is
+ * part of o). */
+static void val_free(ks_obj_t *o)
 {
-	types[t].free(v);
+	if (!o->emb)
+		types[o->type].free(o->ptr);
 }
 
 void *ks_val_dup(ks_type_t t, const void *v)
@@ -233,30 +235,13 @@ char *ks_memdup(const char *s, size_t n)
 
 /* --- expiry times and objects ---------------------------------------------------------- */
 
-int64_t ks_exp_get(const keyspace_t *ks, const char *key, size_t klen)
-{
-	if (!map_len(&ks->expires))
-		return 0;
-	return (int64_t)(uintptr_t)map_get(&ks->expires, key, klen);
-}
-
-void ks_exp_set(keyspace_t *ks, const char *key, size_t klen, int64_t at)
-{
-	if (at > 0)
-		map_put(&ks->expires, key, klen, (void *)(uintptr_t)at);
-	else if (map_len(&ks->expires))
-		map_del(&ks->expires, key, klen);
-}
-
 ks_obj_t *ks_obj_add(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, void *ptr)
 {
-	ks_obj_t *o = calloc(1, sizeof *o);
-	if (!o)
-		abort();
-	o->type = t;
-	o->ptr = ptr;
+	ks_obj_t *o = ks_obj_new(key, klen, t, ptr);
+	if (o->emb)
+		free(ptr);
 	touch(ks, o);
-	map_put(&ks->keys, key, klen, o);
+	map_put(&ks->keys, o->key, klen, o);
 	return o;
 }
 
@@ -270,14 +255,23 @@ static void obj_free(keyspace_t *ks, ks_obj_t *o, int now)
 	if (o->type == KS_STREAM)
 		ks_stream_free(ks, o->ptr, now);
 	else
-		val_free(o->type, o->ptr);
+		val_free(o);
 	free(o);
+}
+
+/* Takes key out of the map and the time index: its object, or NULL. key
+ * may be the object's own (it is not freed here). */
+static ks_obj_t *obj_unlink(keyspace_t *ks, const char *key, size_t klen)
+{
+	ks_obj_t *o = map_del(&ks->keys, key, klen);
+	if (o)
+		ks_obj_set_at(ks, o, 0);
+	return o;
 }
 
 void ks_obj_drop(keyspace_t *ks, const char *key, size_t klen)
 {
-	ks_obj_t *o = map_del(&ks->keys, key, klen);
-	ks_exp_set(ks, key, klen, 0);
+	ks_obj_t *o = obj_unlink(ks, key, klen);
 	if (o) {
 		obj_free(ks, o, 0);
 		ks->dropped++;
@@ -329,9 +323,11 @@ int ks_reserve(keyspace_t *ks, uint64_t kv, uint64_t ss)
 void ks_del_cost(const keyspace_t *ks, const char *key, size_t klen, const ks_obj_t *o,
                  uint64_t *kv, uint64_t *ss)
 {
+	(void)ks;
+	(void)key;
 	if (o->type == KS_STREAM) {
 		*ss += sstore_rec_bytes(klen, 0);
-		if (ks_exp_get(ks, key, klen))
+		if (o->at)
 			*kv += kvs_rec_bytes(klen, 0);
 	} else {
 		*kv += kvs_rec_bytes(klen, 0);
@@ -351,13 +347,17 @@ static void del_key(keyspace_t *ks, const char *key, size_t klen, ks_obj_t *o, i
 		sstore_log_delkey(ks->ss, key, klen);
 		/* The keys journal holds the times of streams too: a later stream
 		 * of this key must not inherit this one's. */
-		if (ks_exp_get(ks, key, klen))
+		if (o->at)
 			kvs_log_expire(ks->kv, key, klen, 0);
 	} else {
 		kvs_log_del(ks->kv, key, klen, ks_obj_cost(o) + klen);
 	}
-	ks_obj_drop(ks, key, klen);
+	/* key may be o's own (the active cycle, RANDOMKEY): o is freed once
+	 * the hooks heard of it. */
+	(void)obj_unlink(ks, key, klen);
 	ks_event(ks, key, klen, ev);
+	obj_free(ks, o, 0);
+	ks->dropped++;
 }
 
 static int is_expired(const keyspace_t *ks, const char *key, size_t klen)
@@ -366,14 +366,18 @@ static int is_expired(const keyspace_t *ks, const char *key, size_t klen)
 	return at && at <= time_wall_ms();
 }
 
+/* o (at key) has a time that passed. */
+static int obj_expired(const ks_obj_t *o)
+{
+	return o && o->at && o->at <= time_wall_ms();
+}
+
 /* Deletes an expired key (journaled). 0, or why it could not be written. */
 int ks_expire_now(keyspace_t *ks, const char *key, size_t klen)
 {
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
-	if (!o) {
-		ks_exp_set(ks, key, klen, 0);
+	if (!o)
 		return 0;
-	}
 	uint64_t kv = 0, ss = 0;
 	ks_del_cost(ks, key, klen, o, &kv, &ss);
 	int rc = ks_writable(ks);
@@ -389,11 +393,11 @@ int ks_expire_now(keyspace_t *ks, const char *key, size_t klen)
 ks_obj_t *ks_lookup_w(keyspace_t *ks, const char *key, size_t klen, int *rc)
 {
 	*rc = 0;
-	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (obj_expired(o)) {
 		*rc = ks_expire_now(ks, key, klen);
 		return NULL;
 	}
-	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	touch(ks, o);
 	return o;
 }
@@ -402,24 +406,25 @@ ks_obj_t *ks_lookup_w(keyspace_t *ks, const char *key, size_t klen, int *rc)
 
 ks_obj_t *ks_find(keyspace_t *ks, const char *key, size_t klen)
 {
-	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (obj_expired(o)) {
 		/* Gone for every reader, even when its deletion cannot be
 		 * written now (it is retried by the next lookup or sweep). */
 		(void)ks_expire_now(ks, key, klen);
 		return NULL;
 	}
-	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	touch(ks, o);
 	return o;
 }
 
 ks_obj_t *ks_peek(keyspace_t *ks, const char *key, size_t klen)
 {
-	if (map_len(&ks->expires) && is_expired(ks, key, klen)) {
+	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	if (obj_expired(o)) {
 		(void)ks_expire_now(ks, key, klen);
 		return NULL;
 	}
-	return map_get(&ks->keys, key, klen);
+	return o;
 }
 
 /* The value at key if it has type t; *wrong when another type. */
@@ -479,7 +484,7 @@ int64_t ks_expire_at(const keyspace_t *ks, const char *key, size_t klen)
 
 int ks_expired(const keyspace_t *ks, const char *key, size_t klen)
 {
-	return map_len(&ks->expires) && is_expired(ks, key, klen);
+	return ks->nxs && is_expired(ks, key, klen);
 }
 
 size_t ks_size(const keyspace_t *ks)
@@ -489,7 +494,7 @@ size_t ks_size(const keyspace_t *ks)
 
 size_t ks_expires_count(const keyspace_t *ks)
 {
-	return map_len(&ks->expires);
+	return ks->nxs;
 }
 
 uint64_t ks_expired_keys(const keyspace_t *ks)
@@ -831,49 +836,47 @@ static void on_idle(void *arg)
 
 /* --- active expiry ------------------------------------------------------------------------- */
 
-/* One sample from the rolling cursor: deletes the expired keys among up to
- * EXPIRE_SAMPLE keys with a time. Returns how many it saw, *expired how
- * many had expired, *failed when a deletion could not be written (the
- * rest wait for the next tick). The keys are copied before deleting: a
- * deletion moves entries of the map (backward shift), which only makes the
- * cursor pass some of them this round; they are seen on the next pass. */
+/* One sample from the rolling cursor over the time index: deletes the
+ * expired keys among up to EXPIRE_SAMPLE keys with a time. Returns how
+ * many it saw, *expired how many had expired, *failed when a deletion
+ * could not be written (the rest wait for the next tick). A deletion
+ * moves the index's last object to the cursor, which is looked at next;
+ * hooks that delete other keys only shorten the index (checked each
+ * step). */
 static int expire_sample(keyspace_t *ks, int64_t now, int *expired, int *failed)
 {
-	char *keys[EXPIRE_SAMPLE];
-	size_t lens[EXPIRE_SAMPLE];
 	int n = 0, seen = 0, wrapped = 0;
-	const char *k;
-	size_t kl;
-	void *v;
 	while (seen < EXPIRE_SAMPLE) {
-		if (!map_next(&ks->expires, &ks->expire_cursor, &k, &kl, &v)) {
+		if (ks->expire_cursor >= ks->nxs) {
 			ks->expire_cursor = 0;
-			if (wrapped++)
+			if (!ks->nxs || wrapped++)
 				break;
 			continue;
 		}
+		ks_obj_t *o = ks->xs[ks->expire_cursor];
 		seen++;
-		if ((int64_t)(uintptr_t)v <= now) {
-			keys[n] = ks_memdup(k, kl);
-			lens[n++] = kl;
+		if (o->at > now) {
+			ks->expire_cursor++;
+			continue;
 		}
-	}
-	for (int i = 0; i < n; i++) {
-		if (!*failed && ks_expire_now(ks, keys[i], lens[i]) < 0)
+		n++;
+		/* The key is o's own: del_key frees o last. */
+		if (*failed || ks_expire_now(ks, o->key, o->klen) < 0) {
 			*failed = 1;
-		free(keys[i]);
+			ks->expire_cursor++;
+		}
 	}
 	*expired = n;
 	return seen;
 }
 
-/* Memory after mass deletion (DEL, expiry, FLUSHALL): the maps give back
- * their slots once under an eighth is used (they never shrank, so 1 M
- * deleted keys kept 128 MiB of empty slots), and, once TRIM_KEYS keys were
- * dropped, at most every TRIM_EVERY_MS, the allocator returns its free
- * pages to the system (glibc keeps them otherwise: RSS stayed at its peak
- * after every key was deleted; the maps' large slot arrays are mapped
- * separately and go back when freed). Shrinking moves slots: SCAN
+/* Memory after mass deletion (DEL, expiry, FLUSHALL): the key map and the
+ * time index give back their room once under an eighth is used (they
+ * never shrank, so 1 M deleted keys kept 128 MiB of empty slots), and,
+ * once TRIM_KEYS keys were dropped, at most every TRIM_EVERY_MS, the
+ * allocator returns its free pages to the system (glibc keeps them
+ * otherwise: RSS stayed at its peak after every key was deleted; large
+ * arrays are mapped separately and go back when freed). Shrinking moves slots: SCAN
  * cursors, which are slot indexes, may then miss keys, as they may
  * across a growth. */
 #define TRIM_KEYS 65536
@@ -882,8 +885,7 @@ static int expire_sample(keyspace_t *ks, int64_t now, int *expired, int *failed)
 static void give_back(keyspace_t *ks)
 {
 	(void)map_shrink(&ks->keys);
-	if (map_shrink(&ks->expires))
-		ks->expire_cursor = 0;
+	(void)ks_xs_shrink(ks);
 	if (ks->dropped < TRIM_KEYS)
 		return;
 	int64_t now = time_mono_ms();
@@ -902,7 +904,7 @@ static void expire_tick(loop_t *loop, loop_timer_t *t)
 	int64_t start = time_mono_ns();
 	int64_t now = time_wall_ms();
 	int failed = 0, capped = 0;
-	while (map_len(&ks->expires) && !failed) {
+	while (ks->nxs && !failed) {
 		int expired;
 		int seen = expire_sample(ks, now, &expired, &failed);
 		if (seen == 0 || expired * 100 <= seen * EXPIRE_STALE_PCT)
@@ -924,8 +926,7 @@ static void expire_tick(loop_t *loop, loop_timer_t *t)
 static void sink_drop(keyspace_t *ks, const char *key, size_t klen)
 {
 	/* Replay: what a record deletes is deleted for good. */
-	ks_obj_t *o = map_del(&ks->keys, key, klen);
-	ks_exp_set(ks, key, klen, 0);
+	ks_obj_t *o = obj_unlink(ks, key, klen);
 	if (o)
 		obj_free(ks, o, 1);
 }
@@ -953,8 +954,7 @@ static void kv_set(void *arg, const char *key, size_t klen, qlv_t *v, int64_t at
 	}
 	if (o)
 		sink_drop(ks, key, klen);
-	ks_obj_add(ks, key, klen, KS_STRING, v);
-	ks_exp_set(ks, key, klen, at);
+	ks_obj_set_at(ks, ks_obj_add(ks, key, klen, KS_STRING, v), at);
 }
 
 static void kv_del(void *arg, const char *key, size_t klen)
@@ -963,17 +963,14 @@ static void kv_del(void *arg, const char *key, size_t klen)
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	if (o && o->type != KS_STREAM)
 		sink_drop(ks, key, klen);
-	else if (!o)
-		ks_exp_set(ks, key, klen, 0);
 }
 
 static void kv_expire(void *arg, const char *key, size_t klen, int64_t at)
 {
 	keyspace_t *ks = arg;
 	/* A compaction's new file may carry a copy of an EXPIRE before the
-	 * key's own snapshot (kv_store.c): no time without a key. */
-	if (!map_get(&ks->keys, key, klen))
-		return;
+	 * key's own snapshot (kv_store.c): no time without a key (a time
+	 * lives in its key's object). */
 	ks_exp_set(ks, key, klen, at);
 }
 
@@ -981,21 +978,16 @@ static void kv_rename(void *arg, const char *src, size_t slen, const char *dst, 
 {
 	keyspace_t *ks = arg;
 	ks_obj_t *s = map_get(&ks->keys, src, slen), *d = map_get(&ks->keys, dst, dlen);
-	if (!s || s->type == KS_STREAM || (d && d->type == KS_STREAM))
+	if (!s || s == d || s->type == KS_STREAM || (d && d->type == KS_STREAM))
 		return;
-	int64_t at = ks_exp_get(ks, src, slen);
-	ks_obj_t *o = map_del(&ks->keys, src, slen);
-	ks_exp_set(ks, src, slen, 0);
 	if (d)
 		sink_drop(ks, dst, dlen);
-	map_put(&ks->keys, dst, dlen, o);
-	ks_exp_set(ks, dst, dlen, at);
+	(void)ks_obj_rekey(ks, src, slen, dst, dlen);
 }
 
-static void each_one(keyspace_t *ks, const char *k, size_t kl, ks_obj_t *o, kvs_each_fn fn,
-                     void *farg, int always)
+static void each_one(const char *k, size_t kl, ks_obj_t *o, kvs_each_fn fn, void *farg, int always)
 {
-	int64_t at = ks_exp_get(ks, k, kl);
+	int64_t at = o->at;
 	int kind = types[o->type].kind;
 	if (kind != KVS_OTHER)
 		fn(farg, k, kl, kind, o->ptr, at);
@@ -1011,7 +1003,7 @@ static void kv_each(void *arg, kvs_each_fn fn, void *farg)
 	size_t kl;
 	void *v;
 	while (map_next(&ks->keys, &it, &k, &kl, &v))
-		each_one(ks, k, kl, v, fn, farg, 0);
+		each_one(k, kl, v, fn, farg, 0);
 }
 
 static void kv_scan_begin(void *arg)
@@ -1029,7 +1021,7 @@ static int kv_scan_next(void *arg, kvs_each_fn fn, void *farg)
 	void *v;
 	if (!map_scan_next(&ks->keys, &k, &kl, &v))
 		return 0;
-	each_one(ks, k, kl, v, fn, farg, 0);
+	each_one(k, kl, v, fn, farg, 0);
 	return 1;
 }
 
@@ -1047,7 +1039,7 @@ static int kv_one(void *arg, const char *key, size_t klen, kvs_each_fn fn, void 
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	if (!o)
 		return 0;
-	each_one(ks, key, klen, o, fn, farg, 1);
+	each_one(key, klen, o, fn, farg, 1);
 	return 1;
 }
 
@@ -1091,7 +1083,7 @@ static void kv_copy(void *arg, const char *src, size_t slen, const char *dst, si
 		sink_drop(ks, dst, dlen);
 	ks_obj_t *o = ks_obj_add(ks, dst, dlen, s->type, ks_val_dup(s->type, s->ptr));
 	o->raw = s->raw;
-	ks_exp_set(ks, dst, dlen, ks_exp_get(ks, src, slen));
+	ks_obj_set_at(ks, o, s->at);
 }
 
 /* Deletes every key of the given types (type 0: streams; else lists and
@@ -1125,8 +1117,7 @@ static void kv_flush(void *arg)
 	keyspace_t *ks = arg;
 	drop_all(ks, 0);
 	/* Every time, streams' included (see kv_store.c). */
-	map_deinit(&ks->expires);
-	map_init(&ks->expires);
+	ks_exp_clear(ks);
 }
 
 static void on_store_failed(void *arg, int err)
@@ -1260,14 +1251,13 @@ static void drop_model(keyspace_t *ks, map_t *reuse)
 			s->inflush = s->inrelease = 0;
 			stream_free(s);
 		} else {
-			val_free(o->type, o->ptr);
+			val_free(o);
 		}
 		free(o);
 	}
 	map_deinit(&ks->keys);
-	map_init(&ks->keys);
-	map_deinit(&ks->expires);
-	map_init(&ks->expires);
+	map_init_borrowed(&ks->keys, offsetof(ks_obj_t, key));
+	ks->nxs = 0;
 	ks->expire_cursor = 0;
 	for (size_t i = 0; i < ks->ngraves; i++)
 		reuse_put(reuse, ks->graves[i].num, ks->graves[i].log, ks->graves[i].dmem);
@@ -1349,8 +1339,7 @@ int ks_open(keyspace_t **out, broker_t *b)
 	ks->loop = b->loop;
 	ks->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
 	ks->rng = (uint64_t)time_wall_us() ^ (uint64_t)(uintptr_t)ks;
-	map_init(&ks->keys);
-	map_init(&ks->expires);
+	map_init_borrowed(&ks->keys, offsetof(ks_obj_t, key));
 	map_init(&ks->floors);
 	ks->ps = ps_new();
 	loop_task_init(&ks->turn_task, turn_task, ks);
@@ -1445,7 +1434,7 @@ void ks_close(keyspace_t *ks)
 		if (o->type == KS_STREAM)
 			stream_free(o->ptr); /* closes its log */
 		else
-			val_free(o->type, o->ptr);
+			val_free(o);
 		free(o);
 	}
 	/* Logs of deleted streams whose deletion was not durable yet: closed,
@@ -1459,7 +1448,7 @@ void ks_close(keyspace_t *ks)
 		free(v);
 	map_deinit(&ks->floors);
 	map_deinit(&ks->keys);
-	map_deinit(&ks->expires);
+	free(ks->xs);
 	ps_free(ks->ps);
 	free(ks->flush);
 	free(ks->late);

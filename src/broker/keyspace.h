@@ -70,11 +70,19 @@ typedef enum ks_type {
 	KS_ZSET,   /* zset_t */
 } ks_type_t;
 
+/* One allocation per key (issue 18: memory per key): this header, the
+ * key (the key map borrows it: no second copy), and for a short string
+ * its qlv_t too (ptr points at it; Redis's embstr). */
 typedef struct ks_obj {
-	ks_type_t type;
-	void *ptr;
+	void *ptr;      /* the value (a short string's is inside this object) */
+	int64_t at;     /* absolute expiry time (wall ms), 0: none */
 	uint32_t atime; /* loop clock seconds of the last lookup (OBJECT IDLETIME) */
-	uint8_t raw;    /* a string edited in place (APPEND, SETRANGE, SETBIT) */
+	uint32_t xpos;  /* its place in the keyspace's index of keys with a time */
+	uint32_t klen;
+	uint8_t type; /* ks_type_t */
+	uint8_t raw;  /* a string edited in place (APPEND, SETRANGE, SETBIT) */
+	uint8_t emb;  /* ptr points into this object (not freed by itself) */
+	char key[];   /* klen bytes and a NUL */
 } ks_obj_t;
 
 const char *ks_type_name(ks_type_t t);

@@ -51,7 +51,7 @@ int ks_copy(keyspace_t *ks, const char *src, size_t slen, const char *dst, size_
 	}
 	ks_obj_t *o = ks_obj_add(ks, dst, dlen, s->type, ks_val_dup(s->type, s->ptr));
 	o->raw = s->raw;
-	ks_exp_set(ks, dst, dlen, ks_exp_get(ks, src, slen));
+	ks_obj_set_at(ks, o, s->at);
 	kvs_log_copy(ks->kv, src, slen, dst, dlen, ks_obj_cost(o), freed);
 	ks_event(ks, dst, dlen, KS_EV_DATA);
 	return 1;
@@ -163,8 +163,7 @@ int ks_flush(keyspace_t *ks)
 	}
 	free(keys);
 	free(lens);
-	map_deinit(&ks->expires);
-	map_init(&ks->expires);
+	ks_exp_clear(ks);
 	ks_changed(ks);
 	return 0;
 }
@@ -189,7 +188,7 @@ int ks_expire(keyspace_t *ks, const char *key, size_t klen, int64_t at)
 	}
 	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, 0), 0)) < 0)
 		return rc;
-	ks_exp_set(ks, key, klen, at);
+	ks_obj_set_at(ks, o, at);
 	kvs_log_expire(ks->kv, key, klen, at);
 	ks_event(ks, key, klen, KS_EV_CHANGED);
 	return 1;
@@ -203,11 +202,11 @@ int ks_persist(keyspace_t *ks, const char *key, size_t klen)
 	ks_obj_t *o = ks_lookup_w(ks, key, klen, &rc);
 	if (rc < 0)
 		return rc;
-	if (!o || !ks_exp_get(ks, key, klen))
+	if (!o || !o->at)
 		return 0;
 	if ((rc = ks_reserve(ks, kvs_rec_bytes(klen, 0), 0)) < 0)
 		return rc;
-	ks_exp_set(ks, key, klen, 0);
+	ks_obj_set_at(ks, o, 0);
 	kvs_log_expire(ks->kv, key, klen, 0);
 	ks_event(ks, key, klen, KS_EV_CHANGED);
 	return 1;
@@ -243,11 +242,7 @@ int ks_rename(keyspace_t *ks, const char *src, size_t slen, const char *dst, siz
 		freed = ks_obj_cost(d) + dlen;
 		ks_obj_drop(ks, dst, dlen);
 	}
-	int64_t at = ks_exp_get(ks, src, slen);
-	o = map_del(&ks->keys, src, slen);
-	ks_exp_set(ks, src, slen, 0);
-	map_put(&ks->keys, dst, dlen, o);
-	ks_exp_set(ks, dst, dlen, at);
+	(void)ks_obj_rekey(ks, src, slen, dst, dlen); /* its time goes along */
 	kvs_log_rename(ks->kv, src, slen, dst, dlen, freed);
 	ks_event(ks, src, slen, KS_EV_DELETED);
 	ks_event(ks, dst, dlen, KS_EV_DATA);

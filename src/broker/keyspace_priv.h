@@ -3,12 +3,13 @@
  * map, expiry, replies, the domain and its reload, the type registry;
  * keyspace_list.c, keyspace_string.c, keyspace_hash.c, keyspace_set.c,
  * keyspace_zset.c, keyspace_stream.c: the mutations of each type;
- * keyspace_keys.c: COPY, RANDOMKEY and the stores of computed values).
+ * keyspace_keys.c: COPY, RANDOMKEY and the stores of computed values;
+ * keyspace_obj.c: the objects and the index of those with a time).
  *
  * Invariants (between calls):
- *   - keys holds each key once, with a ks_obj_t; expires holds a time only
- *     for keys that exist (a time left by replay for a missing key is
- *     dropped by the active cycle);
+ *   - keys holds each key once, with a ks_obj_t whose key the map borrows;
+ *     xs holds exactly the objects with a time (at != 0), each at its
+ *     xpos;
  *   - the model equals what the journals' records say, plus the stream
  *     entries listed in `flush` (written to their logs at the end of the
  *     turn, their room reserved);
@@ -37,8 +38,11 @@ struct keyspace {
 	const sl_config_t *cfg;
 	const log_t *log;
 	loop_t *loop;
-	map_t keys;    /* key → ks_obj_t * */
-	map_t expires; /* key → (void *)(uintptr_t)absolute wall ms */
+	map_t keys; /* key (borrowed from the object) → ks_obj_t * */
+	/* The objects with an expiry time, in no order (removal swaps the
+	 * last one in): the active cycle walks it with a rolling cursor. */
+	ks_obj_t **xs;
+	size_t nxs, xs_cap;
 	size_t expire_cursor;
 	loop_timer_t expire_timer;
 	loop_timer_t snap_timer; /* steps of the keys journal's compaction */
@@ -105,8 +109,26 @@ int ks_rebuild(keyspace_t *ks);
 
 int64_t ks_exp_get(const keyspace_t *ks, const char *key, size_t klen);
 void ks_exp_set(keyspace_t *ks, const char *key, size_t klen, int64_t at);
-/* Adds a key that does not exist. */
+/* Adds a key that does not exist (a string's qlv_t is owned: a short one
+ * is copied into the object and freed). */
 ks_obj_t *ks_obj_add(keyspace_t *ks, const char *key, size_t klen, ks_type_t t, void *ptr);
+/* A new object for key (not in the map yet, its header zeroed) holding a
+ * value of type t (keyspace_obj.c): a short string's qlv_t is copied into
+ * it (emb set: the caller frees the qlv_t), any other value is ptr. */
+ks_obj_t *ks_obj_new(const char *key, size_t klen, ks_type_t t, void *ptr);
+/* Gives back the time index's room once under an eighth is used. */
+int ks_xs_shrink(keyspace_t *ks);
+/* Sets the time of an object in the map (0: none). */
+void ks_obj_set_at(keyspace_t *ks, ks_obj_t *o, int64_t at);
+/* Replaces the string value of o (in the map) by v (owned): o may move,
+ * the new object is returned. */
+ks_obj_t *ks_obj_set_str(keyspace_t *ks, ks_obj_t *o, qlv_t *v);
+/* Moves the object at src to the key dst, which must not exist (RENAME):
+ * it is reallocated with the new key, its time goes along. Returns it, or
+ * NULL when src does not exist. */
+ks_obj_t *ks_obj_rekey(keyspace_t *ks, const char *src, size_t slen, const char *dst, size_t dlen);
+/* Removes every key's time (FLUSHALL: streams' too). */
+void ks_exp_clear(keyspace_t *ks);
 /* Journal cost of a value (what its snapshot takes; 0 for streams). */
 uint64_t ks_obj_cost(const ks_obj_t *o);
 /* A deep copy of a value of any type but stream (COPY). */

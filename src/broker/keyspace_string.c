@@ -41,19 +41,18 @@ static void set_cost(const keyspace_t *ks, const char *key, size_t klen, size_t 
 	*kv += kvs_rec_bytes(klen, vlen);
 }
 
-/* Stores v (owned) at key with expiry at (0: none; -1: keep the current
- * one), replacing any value of any type; its records are reserved. */
+/* Stores v (owned: it may be freed at once) at key with expiry at (0:
+ * none; -1: keep the current one), replacing any value of any type; its
+ * records are reserved. */
 static void set_apply(keyspace_t *ks, const char *key, size_t klen, qlv_t *v, int64_t at)
 {
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	uint64_t freed = 0;
 	if (at < 0)
-		at = ks_exp_get(ks, key, klen);
+		at = o ? o->at : 0;
 	if (o && o->type == KS_STRING) {
 		freed = ks_obj_cost(o) + klen;
-		free(o->ptr);
-		o->ptr = v;
-		o->raw = 0;
+		o = ks_obj_set_str(ks, o, v);
 	} else {
 		if (o && o->type == KS_STREAM) {
 			ks_del_key(ks, key, klen, o);
@@ -62,9 +61,10 @@ static void set_apply(keyspace_t *ks, const char *key, size_t klen, qlv_t *v, in
 			freed = ks_obj_cost(o) + klen;
 			ks_obj_drop(ks, key, klen);
 		}
-		ks_obj_add(ks, key, klen, KS_STRING, v);
+		o = ks_obj_add(ks, key, klen, KS_STRING, v);
 	}
-	ks_exp_set(ks, key, klen, at);
+	ks_obj_set_at(ks, o, at);
+	v = o->ptr; /* a short value was copied into o (and freed) */
 	kvs_log_set(ks->kv, key, klen, v->p, v->len, at, freed);
 	ks_event(ks, key, klen, KS_EV_CHANGED);
 }
@@ -164,10 +164,10 @@ int ks_append(keyspace_t *ks, const char *key, size_t klen, const void *p, size_
 		memcpy(nv->p, v->p, old);
 	memcpy(nv->p + old, p, n);
 	nv->p[nv->len] = 0;
+	*len = (int64_t)nv->len;
 	set_apply(ks, key, klen, nv, -1);
 	if (v) /* a new key holds the argument as given */
 		mark_raw(ks, key, klen);
-	*len = (int64_t)nv->len;
 	return 0;
 }
 
@@ -292,7 +292,7 @@ int ks_getex(keyspace_t *ks, const char *key, size_t klen, int mode, int64_t at,
 	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	if (mode == KS_GETEX_AT && at <= time_wall_ms())
 		mode = KS_GETEX_DEL;
-	if (mode == KS_GETEX_PERSIST && !ks_exp_get(ks, key, klen)) {
+	if (mode == KS_GETEX_PERSIST && !o->at) {
 		fn(arg, v->p, v->len);
 		return 1;
 	}
@@ -311,7 +311,7 @@ int ks_getex(keyspace_t *ks, const char *key, size_t klen, int mode, int64_t at,
 		return 1;
 	}
 	int64_t t = mode == KS_GETEX_AT ? at : 0;
-	ks_exp_set(ks, key, klen, t);
+	ks_obj_set_at(ks, o, t);
 	kvs_log_expire(ks->kv, key, klen, t);
 	ks_event(ks, key, klen, KS_EV_CHANGED);
 	return 1;

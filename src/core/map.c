@@ -5,7 +5,31 @@
 #include <string.h>
 #include <time.h>
 
-_Static_assert(sizeof(map_slot_t) == 24, "a slot is 24 bytes (see map.h)");
+_Static_assert(sizeof(map_slot_t) == 16, "a slot is 16 bytes (see map.h)");
+
+/* A copying map's entry: [void *val][key bytes][NUL]; the slot points at
+ * the key. */
+#define VAL_SIZE sizeof(void *)
+
+static void *slot_val(const map_t *m, const map_slot_t *s)
+{
+	if (m->borrowed)
+		return s->key - m->koff;
+	void *v;
+	memcpy(&v, s->key - VAL_SIZE, sizeof v);
+	return v;
+}
+
+static void slot_set_val(map_slot_t *s, void *val)
+{
+	memcpy(s->key - VAL_SIZE, &val, sizeof val);
+}
+
+static void slot_free(const map_t *m, map_slot_t *s)
+{
+	if (!m->borrowed)
+		free(s->key - VAL_SIZE);
+}
 
 uint64_t map_hash(uint64_t seed, const void *key, size_t klen)
 {
@@ -39,13 +63,24 @@ void map_init(map_t *m)
 	m->slots = NULL;
 	m->cap = m->n = 0;
 	m->scan = NULL;
+	m->borrowed = 0;
+	m->koff = 0;
 	m->seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)m;
+}
+
+void map_init_borrowed(map_t *m, size_t koff)
+{
+	map_init(m);
+	m->borrowed = 1;
+	m->koff = koff;
 }
 
 void map_deinit(map_t *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->slots[i].key);
+	for (size_t i = 0; !m->borrowed && i < m->cap; i++) {
+		if (m->slots[i].key)
+			slot_free(m, &m->slots[i]);
+	}
 	free(m->slots);
 	m->slots = NULL;
 	m->cap = m->n = 0;
@@ -108,30 +143,38 @@ void *map_get(const map_t *m, const void *key, size_t klen)
 		return NULL;
 	uint32_t h = (uint32_t)map_hash(m->seed, key, klen);
 	const map_slot_t *s = &m->slots[find(m, key, klen, h)];
-	return s->key ? s->val : NULL;
+	return s->key ? slot_val(m, s) : NULL;
 }
 
 void *map_put(map_t *m, const void *key, size_t klen, void *val)
 {
 	if ((m->n + 1) * 4 > m->cap * 3)
 		grow(m);
-	if (klen > UINT32_MAX)
+	if (klen > UINT32_MAX || (m->borrowed && (const char *)key != (char *)val + m->koff))
 		abort();
 	uint32_t h = (uint32_t)map_hash(m->seed, key, klen);
 	map_slot_t *s = &m->slots[find(m, key, klen, h)];
 	if (s->key) {
-		void *old = s->val;
-		s->val = val;
+		void *old = slot_val(m, s);
+		if (m->borrowed)
+			s->key = (char *)key;
+		else
+			slot_set_val(s, val);
 		return old;
 	}
-	s->key = malloc(klen + 1);
-	if (!s->key)
-		abort();
-	memcpy(s->key, key, klen);
-	s->key[klen] = 0;
+	if (m->borrowed) {
+		s->key = (char *)key;
+	} else {
+		char *e = malloc(VAL_SIZE + klen + 1);
+		if (!e)
+			abort();
+		s->key = e + VAL_SIZE;
+		memcpy(s->key, key, klen);
+		s->key[klen] = 0;
+		slot_set_val(s, val);
+	}
 	s->klen = (uint32_t)klen;
 	s->hash = h;
-	s->val = val;
 	m->n++;
 	return NULL;
 }
@@ -162,8 +205,8 @@ void *map_del(map_t *m, const void *key, size_t klen)
 	size_t i = find(m, key, klen, h), mask = m->cap - 1;
 	if (!m->slots[i].key)
 		return NULL;
-	void *val = m->slots[i].val;
-	free(m->slots[i].key);
+	void *val = slot_val(m, &m->slots[i]);
+	slot_free(m, &m->slots[i]);
 	m->slots[i].key = NULL;
 	m->n--;
 	/* Backward-shift: pull later members of the probe run into the hole. */
@@ -191,7 +234,7 @@ int map_next(const map_t *m, size_t *it, const char **key, size_t *klen, void **
 			if (klen)
 				*klen = s->klen;
 			if (val)
-				*val = s->val;
+				*val = slot_val(m, s);
 			return 1;
 		}
 	}
@@ -216,7 +259,7 @@ uint64_t map_scan_cursor(const map_t *m, uint64_t cursor, map_visit_fn fn, void 
 	for (uint64_t i = home; m->slots[i].key; i = (i + 1) & mask) {
 		const map_slot_t *s = &m->slots[i];
 		if ((s->hash & mask) == home)
-			fn(arg, s->key, s->klen, s->val);
+			fn(arg, s->key, s->klen, slot_val(m, s));
 	}
 	/* Increment the reversed cursor: the bits above the mask first. */
 	cursor |= ~mask;
@@ -268,7 +311,7 @@ int map_scan_next(map_t *m, const char **key, size_t *klen, void **val)
 		if (s->key) {
 			*key = s->key;
 			*klen = s->klen;
-			*val = s->val;
+			*val = slot_val(m, s);
 			return 1;
 		}
 	}

@@ -2,8 +2,10 @@
  * map.h — hash map from byte-string keys to pointers.
  *
  * Open addressing with linear probing and backward-shift deletion (no
- * tombstones). Keys are copied into the map; values are borrowed pointers the
- * caller owns. The hash is seeded per map so that clients cannot predict
+ * tombstones). Keys are copied into the map, each with its value in one
+ * allocation (or, in a map made with map_init_borrowed, the key is part of
+ * the value: the keyspace's keys live in their objects, so the map keeps no
+ * second copy and no value pointer); values are pointers the caller owns. The hash is seeded per map so that clients cannot predict
  * collisions (topic names, Redis keys and tube names are client-chosen).
  * Iteration order is unspecified; the map must not be modified during
  * iteration except through map_iter_del(). Not thread-safe.
@@ -14,13 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 24 bytes: a map is about twice its key count in slots, and the keyspace
- * has two maps per key with a time (issue 18: memory per key). The low 32
- * bits of the hash are enough to place a key in any table this size and
- * to skip most key comparisons; keys are at most proto-max-bulk-len. */
+/* 16 bytes: a map is about twice its key count in slots (issue 18:
+ * memory per key), so the value is not in the slot but found from the
+ * key: in a copying map it is stored just before the copy, in a borrowing
+ * map the key is at a fixed offset inside the value. The low 32 bits of
+ * the hash are enough to place a key in any table this size and to skip
+ * most key comparisons; keys are at most proto-max-bulk-len. */
 typedef struct map_slot {
-	char *key; /* NUL-terminated copy; NULL marks an empty slot */
-	void *val;
+	char *key;     /* NUL-terminated; NULL marks an empty slot */
 	uint32_t hash; /* low bits of map_hash */
 	uint32_t klen;
 } map_slot_t;
@@ -33,6 +36,8 @@ typedef struct map {
 	size_t n;
 	uint64_t seed;
 	map_scan_t *scan; /* the incremental scan in progress, or NULL */
+	size_t koff;      /* borrowing: the key's offset in its value */
+	int borrowed;     /* keys are the values' (map_init_borrowed) */
 } map_t;
 
 /* An incremental scan (map_scan_next) that sees every key present from
@@ -50,6 +55,12 @@ struct map_scan {
 };
 
 void map_init(map_t *m);
+/* A map whose keys are inside their values: map_put(m, key, klen, val)
+ * requires key == (char *)val + koff, NUL-terminated (key[klen] == 0) and
+ * unchanged while in the map. map_put of a present key takes the new
+ * value (the caller may move a value: put the new one, then free the
+ * old); map_del and map_deinit free no key. */
+void map_init_borrowed(map_t *m, size_t koff);
 /* Frees the keys and slots; the values are the caller's to free first. */
 void map_deinit(map_t *m);
 

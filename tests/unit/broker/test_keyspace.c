@@ -12,6 +12,7 @@
 #include "broker/keyspace.h"
 #include "core/crc32c.h"
 #include "core/err.h"
+#include "core/time.h"
 #include "net/memconn.h"
 #include "store/sio.h"
 
@@ -740,4 +741,129 @@ TEST(keyspace_unit_torn_keys_journal_applies_none)
 			len = k1 - 7;
 	}
 	free(all);
+}
+
+/* --- one allocation per key (issue 18) ----------------------------------- */
+
+enum { MK = 64 };
+
+typedef struct mkey {
+	int live;
+	char v[160];
+	size_t n;
+	int64_t at;
+} mkey_t;
+
+static size_t mk_name(int i, char *out)
+{
+	return (size_t)snprintf(out, 16, "mk:%d", i);
+}
+
+/* Every model key against the keyspace: value, time, and the counts. */
+static void check_model(kfx_t *f, const mkey_t *m)
+{
+	size_t live = 0, timed = 0;
+	for (int i = 0; i < MK; i++) {
+		char k[16];
+		size_t kl = mk_name(i, k);
+		ks_obj_t *o = ks_find(f->ks, k, kl);
+		CHECK_MSG((o != NULL) == m[i].live, "key %s", k);
+		if (!o)
+			continue;
+		live++;
+		timed += m[i].at != 0;
+		CHECK_EQ(o->type, KS_STRING);
+		const qlv_t *v = o->ptr;
+		CHECK_EQ(v->len, m[i].n);
+		CHECK(memcmp(v->p, m[i].v, v->len) == 0);
+		CHECK_EQ(v->p[v->len], 0);
+		CHECK_EQ(ks_expire_at(f->ks, k, kl), m[i].at);
+		CHECK_EQ(o->klen, kl);
+		CHECK(memcmp(o->key, k, kl + 1) == 0);
+	}
+	CHECK_EQ(ks_size(f->ks), live);
+	CHECK_EQ(ks_expires_count(f->ks), timed);
+}
+
+/* Strings short (in the key's object) and long (their own allocation),
+ * rewritten to other sizes, renamed, copied, appended to, given and
+ * stripped of times: the objects move, their times and values follow,
+ * and a reopen (the journal replayed) finds the same. */
+TEST(keyspace_objects_move_with_their_times)
+{
+	kfx_t f;
+	static mkey_t m[MK];
+	memset(m, 0, sizeof m);
+	kfx_open(&f, "never");
+	uint64_t seed = 11;
+	int64_t base = time_wall_ms() + 3600 * 1000;
+	for (int step = 0; step < 6000; step++) {
+		int a = (int)(test_rand(&seed) % MK), b = (int)(test_rand(&seed) % MK);
+		char ka[16], kb[16];
+		size_t la = mk_name(a, ka), lb = mk_name(b, kb);
+		int64_t n64;
+		switch (test_rand(&seed) % 8) {
+		case 0:
+		case 1: { /* SET, sizes on both sides of what is embedded */
+			size_t n = (size_t)(test_rand(&seed) % 100);
+			for (size_t i = 0; i < n; i++)
+				m[a].v[i] = (char)('a' + (step + i) % 26);
+			int64_t at = test_rand(&seed) % 2 ? base + step : 0;
+			CHECK_EQ(ks_set(f.ks, ka, la, m[a].v, n, at), 0);
+			m[a].n = n;
+			m[a].at = at;
+			m[a].live = 1;
+			break;
+		}
+		case 2: {
+			const char *k = ka;
+			int64_t del;
+			CHECK_EQ(ks_del(f.ks, 1, &k, &la, &del), 0);
+			CHECK_EQ(del, m[a].live);
+			m[a].live = 0;
+			break;
+		}
+		case 3:
+			CHECK_EQ(ks_expire(f.ks, ka, la, base + 7 * step), m[a].live);
+			if (m[a].live)
+				m[a].at = base + 7 * step;
+			break;
+		case 4:
+			CHECK_EQ(ks_persist(f.ks, ka, la), m[a].live && m[a].at != 0);
+			m[a].at = 0;
+			break;
+		case 5:
+			if (a == b)
+				break;
+			CHECK_EQ(ks_rename(f.ks, ka, la, kb, lb), m[a].live ? 0 : SL_ENOENT);
+			if (m[a].live) {
+				m[b] = m[a];
+				m[a].live = 0;
+			}
+			break;
+		case 6:
+			if (a == b)
+				break;
+			CHECK_EQ(ks_copy(f.ks, ka, la, kb, lb, 1), m[a].live);
+			if (m[a].live)
+				m[b] = m[a];
+			break;
+		default:
+			if (m[a].n + 3 > sizeof m[a].v)
+				break;
+			CHECK_EQ(ks_append(f.ks, ka, la, "xyz", 3, 1 << 20, &n64), 0);
+			if (!m[a].live)
+				m[a].n = m[a].at = 0;
+			memcpy(m[a].v + m[a].n, "xyz", 3);
+			m[a].n += 3;
+			m[a].live = 1;
+			CHECK_EQ(n64, (int64_t)m[a].n);
+		}
+		if (step % 500 == 0)
+			check_model(&f, m);
+	}
+	check_model(&f, m);
+	kfx_reopen(&f);
+	check_model(&f, m);
+	kfx_close(&f);
 }

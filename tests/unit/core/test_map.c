@@ -238,3 +238,58 @@ TEST(map_scan_cursor_survives_growth_and_shrink)
 		map_deinit(&m);
 	}
 }
+
+/* A borrowing map (the keyspace's): the key is inside its value, the map
+ * keeps no copy; a put of a present key moves the slot to the new value
+ * (a reallocated holder), and deletion frees nothing of the caller's. */
+typedef struct holder {
+	int id;
+	char key[16];
+} holder_t;
+
+TEST(map_borrowed_keys_live_in_their_values)
+{
+	enum { N = 3000 };
+	static holder_t *h[N];
+	map_t m;
+	map_init_borrowed(&m, offsetof(holder_t, key));
+	uint64_t seed = 5;
+	for (int step = 0; step < 40000; step++) {
+		int k = (int)(test_rand(&seed) % N);
+		char key[16];
+		size_t klen = (size_t)snprintf(key, sizeof key, "b:%d", k);
+		switch (test_rand(&seed) % 3) {
+		case 0: { /* a new holder for k (the old one, if any, is replaced) */
+			holder_t *n = calloc(1, sizeof *n);
+			CHECK(n);
+			n->id = step;
+			memcpy(n->key, key, klen + 1);
+			CHECK(map_put(&m, n->key, klen, n) == h[k]);
+			free(h[k]);
+			h[k] = n;
+			break;
+		}
+		case 1:
+			CHECK(map_del(&m, key, klen) == h[k]);
+			free(h[k]);
+			h[k] = NULL;
+			break;
+		default:
+			CHECK(map_get(&m, key, klen) == h[k]);
+		}
+	}
+	size_t it = 0, n = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&m, &it, &k, &kl, &v)) {
+		holder_t *x = v;
+		CHECK(k == x->key);
+		CHECK_EQ(kl, strlen(x->key));
+		n++;
+	}
+	CHECK_EQ(n, map_len(&m));
+	map_deinit(&m);
+	for (int i = 0; i < N; i++)
+		free(h[i]);
+}
