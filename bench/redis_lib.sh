@@ -2,12 +2,23 @@
 # Debian's redis-server on free loopback ports, stop them on exit, ratios.
 # The sourcing script sets SLUICED and TMP (a fresh temp dir) first.
 
-# Servers are started inside $(...) subshells, so their pids go to files.
+# Servers are started inside $(...) subshells, so their pids go to files;
+# they are not this shell's children, so `wait` cannot wait for them: each
+# is polled until gone (bounded), or the cleanup's rm races the server's
+# last writes ("Directory not empty").
 stop_servers() {
+	local pids=() f pid
 	for f in "$TMP"/*.pid; do
 		[ -e "$f" ] || continue
-		kill "$(cat "$f")" 2>/dev/null
+		pid=$(cat "$f")
+		kill "$pid" 2>/dev/null && pids+=("$pid")
 		rm -f "$f"
+	done
+	for pid in "${pids[@]}"; do
+		for _ in $(seq 200); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05 # a stopping foreign process: no fd to wait on
+		done
 	done
 	wait 2>/dev/null
 }
