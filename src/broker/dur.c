@@ -85,6 +85,10 @@ struct dur_hold {
 	int status;
 	int armed;
 	dur_t *counted; /* the domain whose busy count includes this hold */
+	/* Replies that share this hold (dur_reply): where each but the last
+	 * ends in the buffer; none while it carries one reply. */
+	size_t *ends;
+	size_t nends, ends_cap;
 };
 
 struct dur {
@@ -97,6 +101,7 @@ struct dur {
 	dur_mem_t *dirty;
 	size_t ndirty;
 	dur_batch_t *open;
+	dur_hold_t *last; /* dur_reply's newest hold, waiting for open alone */
 	dur_batch_t *head, *tail;
 	loop_task_t flush_task;
 	loop_task_t recover_task;
@@ -251,11 +256,38 @@ buf_t *dur_hold_buf(dur_hold_t *h)
 	return conn_hold_buf(h->ch);
 }
 
+/* fin runs once per reply a shared hold carries, each on its own bytes,
+ * as if every reply had had its own hold. Returns whether one of them
+ * asked to close the connection. */
+static int fin_each(dur_hold_t *h, buf_t *b)
+{
+	buf_t out = BUF_INIT, one = BUF_INIT;
+	int close = 0;
+	size_t from = 0;
+	for (size_t i = 0; i <= h->nends; i++) {
+		size_t to = i < h->nends ? h->ends[i] : buf_len(b);
+		buf_reset(&one);
+		buf_append(&one, buf_data(b) + from, to - from);
+		if (h->fin(h, &one, h->status, h->arg) < 0)
+			close = 1;
+		buf_append(&out, buf_data(&one), buf_len(&one));
+		from = to;
+	}
+	buf_deinit(&one);
+	buf_deinit(b);
+	*b = out;
+	return close;
+}
+
 static void release(dur_hold_t *h)
 {
 	buf_t *b = conn_hold_buf(h->ch);
 	int close = 0;
-	if (h->fin)
+	if (h->counted && h->counted->last == h)
+		h->counted->last = NULL;
+	if (h->fin && h->nends)
+		close = fin_each(h, b);
+	else if (h->fin)
 		close = h->fin(h, b, h->status, h->arg) < 0;
 	else if (h->status < 0) {
 		buf_reset(b);
@@ -267,6 +299,7 @@ static void release(dur_hold_t *h)
 	conn_unref(h->c);
 	if (h->counted)
 		h->counted->busy--;
+	free(h->ends);
 	free(h);
 }
 
@@ -412,6 +445,7 @@ static void flush_task(loop_t *loop, loop_task_t *t)
 	if (!b)
 		return;
 	d->open = NULL;
+	d->last = NULL; /* a reply from now on waits for a later batch */
 	if (d->failed) {
 		batch_settle(b, d->failed);
 		batch_free(b);
@@ -627,10 +661,32 @@ void dur_reply(dur_t *d, conn_t *c, const void *p, size_t n, dur_fin_fn fin, voi
 		conn_write(c, p, n);
 		return;
 	}
+	/* Pipelined requests of one connection in one turn wait for the same
+	 * batch: while nothing was queued behind the previous reply's hold,
+	 * the next reply joins it (one hold, one chunk, one allocation of
+	 * each per read instead of per request) and both leave together when
+	 * that batch lands. */
+	dur_hold_t *last = d->last;
+	if (last && last->c == c && last->fin == fin && last->arg == arg && d->open && !d->failed &&
+	    conn_hold_is_last(c, last->ch)) {
+		buf_t *b = dur_hold_buf(last);
+		if (last->nends == last->ends_cap) {
+			last->ends_cap = last->ends_cap ? last->ends_cap * 2 : 16;
+			last->ends = realloc(last->ends, last->ends_cap * sizeof *last->ends);
+			if (!last->ends)
+				abort();
+		}
+		last->ends[last->nends++] = buf_len(b);
+		buf_append(b, p, n);
+		return;
+	}
 	dur_hold_t *h = dur_hold_new(c, fin, arg);
 	buf_append(dur_hold_buf(h), p, n);
 	dur_hold_join(h, d, 0);
+	/* Joined the open batch, so arming cannot release it yet. */
+	int shareable = h->pending == 1 && d->open && !d->failed;
 	dur_hold_arm(h);
+	d->last = shareable ? h : NULL;
 }
 
 uint64_t dur_batches(const dur_t *d)

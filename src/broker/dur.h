@@ -133,7 +133,10 @@ void dur_hold_join_status(dur_hold_t *h, dur_t *d, int force, int *status);
 void dur_hold_arm(dur_hold_t *h);
 
 /* The common case: the reply p[0..n) of a request in d leaves now when
- * nothing is pending, else is held (copied) with fin. */
+ * nothing is pending, else is held (copied) with fin. Consecutive held
+ * replies of one connection waiting for the same batch (same fin and arg,
+ * nothing queued between them) share one hold and leave in one write;
+ * fin still runs once per reply, on that reply's bytes alone. */
 void dur_reply(dur_t *d, conn_t *c, const void *p, size_t n, dur_fin_fn fin, void *arg);
 
 /* --- tests ----------------------------------------------------------------- */

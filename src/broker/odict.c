@@ -97,7 +97,8 @@ static void compact(odict_t *d, size_t icap)
 	free(remap);
 }
 
-int64_t odict_find(const odict_t *d, const void *k, size_t klen)
+/* Position of the element with key k and its index slot in *slot, or -1. */
+static int64_t find_slot(const odict_t *d, const void *k, size_t klen, size_t *slot)
 {
 	if (!d->live)
 		return -1;
@@ -109,10 +110,18 @@ int64_t odict_find(const odict_t *d, const void *k, size_t klen)
 			continue;
 		size_t pos = SLOT_POS(v), el;
 		const char *ek = d->key(d->ents[pos], &el);
-		if (el == klen && memcmp(ek, k, klen) == 0)
+		if (el == klen && memcmp(ek, k, klen) == 0) {
+			*slot = s;
 			return (int64_t)pos;
+		}
 	}
 	return -1;
+}
+
+int64_t odict_find(const odict_t *d, const void *k, size_t klen)
+{
+	size_t slot;
+	return find_slot(d, k, klen, &slot);
 }
 
 size_t odict_add(odict_t *d, void *e)
@@ -142,16 +151,11 @@ void odict_replace(odict_t *d, size_t pos, void *e)
 	d->ents[pos] = e;
 }
 
-void *odict_remove(odict_t *d, size_t pos)
+/* Removes the element at pos, whose index slot is s. */
+static void *remove_at(odict_t *d, size_t s, size_t pos)
 {
 	void *e = d->ents[pos];
-	size_t mask = d->icap - 1, s = 0;
-	/* The slot of pos: its hash is the element's key's. */
-	size_t klen;
-	const char *k = d->key(e, &klen);
-	uint64_t want = SLOT(hash_of(d, k, klen), pos);
-	for (s = SLOT_HASH(want) & mask; d->idx[s] != want; s = (s + 1) & mask)
-		;
+	size_t mask = d->icap - 1;
 	/* Backward shift: pull later members of the probe run into the gap
 	 * when the gap lies on their way from their home slot. */
 	size_t gap = s;
@@ -185,6 +189,25 @@ void *odict_remove(odict_t *d, size_t pos)
 		}
 	}
 	return e;
+}
+
+void *odict_remove(odict_t *d, size_t pos)
+{
+	size_t mask = d->icap - 1, s = 0;
+	/* The slot of pos: its hash is the element's key's. */
+	size_t klen;
+	const char *k = d->key(d->ents[pos], &klen);
+	uint64_t want = SLOT(hash_of(d, k, klen), pos);
+	for (s = SLOT_HASH(want) & mask; d->idx[s] != want; s = (s + 1) & mask)
+		;
+	return remove_at(d, s, pos);
+}
+
+void *odict_take(odict_t *d, const void *k, size_t klen)
+{
+	size_t slot;
+	int64_t pos = find_slot(d, k, klen, &slot);
+	return pos < 0 ? NULL : remove_at(d, slot, (size_t)pos);
 }
 
 void odict_clear(odict_t *d)

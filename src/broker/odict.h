@@ -67,6 +67,9 @@ size_t odict_add(odict_t *d, void *e);
 void odict_replace(odict_t *d, size_t pos, void *e);
 /* Removes the element at pos and returns it (the caller frees it). */
 void *odict_remove(odict_t *d, size_t pos);
+/* Removes the element with key k and returns it, or NULL: one hash and
+ * one probe, where odict_find then odict_remove take two of each. */
+void *odict_take(odict_t *d, const void *k, size_t klen);
 /* Removes every element (the caller freed them). */
 void odict_clear(odict_t *d);
 

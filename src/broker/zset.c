@@ -188,8 +188,7 @@ void zset_del(zset_t *z, znode_t *x)
 	znode_t *update[ZSET_MAXLEVEL];
 	find_update(z, x, update);
 	sl_unlink(z, x, update);
-	int64_t pos = odict_find(&z->d, x->m, x->mlen);
-	odict_remove(&z->d, (size_t)pos);
+	odict_take(&z->d, x->m, x->mlen);
 	z->bytes -= zset_cost(x->mlen);
 	free(x);
 }

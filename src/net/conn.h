@@ -126,6 +126,9 @@ size_t conn_out_pending(const conn_t *c);
 conn_hold_t *conn_hold(conn_t *c);
 /* The buffer to write the deferred reply into. */
 buf_t *conn_hold_buf(conn_hold_t *h);
+/* Whether h is still the last thing queued on an open connection: bytes
+ * appended to its buffer then leave exactly where a new hold would. */
+int conn_hold_is_last(const conn_t *c, const conn_hold_t *h);
 /* The reply in the hold is complete; output can flow past it (sent at the
  * end of the turn). Exactly once per hold; h is invalid afterwards. */
 void conn_hold_done(conn_t *c, conn_hold_t *h);

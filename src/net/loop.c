@@ -225,9 +225,10 @@ static void run_tasks(loop_t *loop)
 
 loop_t *loop_new(const log_t *log)
 {
-	/* A peer that resets its connection must not kill the server: writes
-	 * use MSG_NOSIGNAL, but sendfile(2) has no such flag, so SIGPIPE is
-	 * ignored process-wide. Idempotent, and every loop wants it. */
+	/* A peer that resets its connection must not kill the server:
+	 * sendfile(2) has no MSG_NOSIGNAL, and conn.c sends replies with plain
+	 * write(2)/writev(2), so SIGPIPE is ignored process-wide. Idempotent,
+	 * and every loop wants it. */
 	signal(SIGPIPE, SIG_IGN);
 	loop_t *loop = calloc(1, sizeof *loop);
 	if (!loop)

@@ -34,7 +34,10 @@ static void put_len(buf_t *b, char type, int64_t n)
 	buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-void resp_ok(buf_t *b) { buf_append(b, "+OK\r\n", 5); }
+void resp_ok(buf_t *b)
+{
+	buf_append(b, "+OK\r\n", 5);
+}
 
 void resp_simple(buf_t *b, const char *s)
 {
@@ -65,7 +68,10 @@ void resp_errorf(buf_t *b, const char *fmt, ...)
 	resp_error(b, tmp);
 }
 
-void resp_int(buf_t *b, int64_t v) { put_len(b, ':', v); }
+void resp_int(buf_t *b, int64_t v)
+{
+	put_len(b, ':', v);
+}
 
 void resp_bulk(buf_t *b, const void *p, size_t n)
 {
@@ -78,7 +84,10 @@ void resp_bulk(buf_t *b, const void *p, size_t n)
 	buf_commit(b, n + 2);
 }
 
-void resp_bulk_str(buf_t *b, const char *s) { resp_bulk(b, s, strlen(s)); }
+void resp_bulk_str(buf_t *b, const char *s)
+{
+	resp_bulk(b, s, strlen(s));
+}
 
 void resp_bulk_i64(buf_t *b, int64_t v)
 {
@@ -98,7 +107,10 @@ void resp_bulk_u64(buf_t *b, uint64_t v)
 	resp_bulk(b, p, (size_t)(end - p));
 }
 
-void resp_array(buf_t *b, size_t n) { put_len(b, '*', (int64_t)n); }
+void resp_array(buf_t *b, size_t n)
+{
+	put_len(b, '*', (int64_t)n);
+}
 
 void resp_null(buf_t *b, int proto)
 {
@@ -124,18 +136,36 @@ void resp_map(buf_t *b, int proto, size_t n)
 		put_len(b, '*', (int64_t)(2 * n));
 }
 
-void resp_set(buf_t *b, int proto, size_t n) { put_len(b, proto >= 3 ? '~' : '*', (int64_t)n); }
+void resp_set(buf_t *b, int proto, size_t n)
+{
+	put_len(b, proto >= 3 ? '~' : '*', (int64_t)n);
+}
 
-void resp_push(buf_t *b, int proto, size_t n) { put_len(b, proto >= 3 ? '>' : '*', (int64_t)n); }
+void resp_push(buf_t *b, int proto, size_t n)
+{
+	put_len(b, proto >= 3 ? '>' : '*', (int64_t)n);
+}
 
 void resp_double(buf_t *b, int proto, double d)
 {
 	char tmp[64];
 	int k;
-	if (isinf(d))
+	if (d > -1e17 && d < 1e17 && d == (double)(int64_t)d && !(d == 0 && signbit(d))) {
+		/* An integral score (sorted-set scores mostly are): %.17g would
+		 * print exactly its digits, and printf's floating-point path
+		 * was most of a ZPOPMIN reply's cost. -0 keeps its sign there. */
+		int64_t v = (int64_t)d;
+		char *end = tmp + sizeof tmp;
+		char *p = u64_digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+		if (v < 0)
+			*--p = '-';
+		k = (int)(end - p);
+		memmove(tmp, p, (size_t)k);
+	} else if (isinf(d)) {
 		k = snprintf(tmp, sizeof tmp, "%s", d > 0 ? "inf" : "-inf");
-	else
+	} else {
 		k = snprintf(tmp, sizeof tmp, "%.17g", d);
+	}
 	if (proto >= 3) {
 		buf_put_u8(b, ',');
 		buf_append(b, tmp, (size_t)k);
@@ -157,7 +187,10 @@ void resp_verbatim(buf_t *b, int proto, const void *p, size_t n)
 	buf_append(b, "\r\n", 2);
 }
 
-size_t resp_defer(buf_t *b) { return buf_len(b); }
+size_t resp_defer(buf_t *b)
+{
+	return buf_len(b);
+}
 
 void resp_defer_set(buf_t *b, size_t mark, char type, size_t n)
 {

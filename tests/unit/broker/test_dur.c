@@ -249,6 +249,47 @@ TEST(dur_failure_fails_replies_cuts_and_reloads)
 	fx_deinit(&f);
 }
 
+/* Pipelined replies of one connection in one turn share a hold (one busy
+ * count) and leave in order; output queued between them, or a reply with
+ * another fin, starts a new hold; a failure still gives every reply its
+ * own error (fin once per reply). */
+TEST(dur_pipelined_replies_share_a_hold)
+{
+	fx_t f;
+	fx_init(&f, FSYNC_ALWAYS);
+	memconn_t *a = memconn_new(f.loop, &nop, NULL, NULL);
+	rec(f.j, 1);
+	dur_reply(f.d, a->conn, "1", 1, fin_err, NULL);
+	dur_reply(f.d, a->conn, "2", 1, fin_err, NULL);
+	dur_reply(f.d, a->conn, "3", 1, fin_err, NULL);
+	CHECK_EQ(dur_busy(f.d), 1);
+	conn_write(a->conn, "-", 1);
+	dur_reply(f.d, a->conn, "4", 1, fin_err, NULL);
+	dur_reply(f.d, a->conn, "5", 1, NULL, NULL);
+	CHECK_EQ(dur_busy(f.d), 3);
+	expect(a, "123-45");
+	settle(&f);
+	fault(&f, "op=fdatasync,path=a.journal,count=1");
+	rec(f.j, 2);
+	dur_reply(f.d, a->conn, "w", 1, fin_err, NULL);
+	dur_reply(f.d, a->conn, "x", 1, fin_err, NULL);
+	dur_reply(f.d, a->conn, "y", 1, fin_err, NULL);
+	CHECK_EQ(dur_busy(f.d), 1);
+	expect(a, "EwExEy");
+	settle(&f);
+	/* The next turn's reply waits for a later batch: a hold of its own. */
+	rec(f.j, 3);
+	dur_reply(f.d, a->conn, "6", 1, fin_err, NULL);
+	loop_run_once(f.loop, 0);
+	rec(f.j, 4);
+	dur_reply(f.d, a->conn, "7", 1, fin_err, NULL);
+	CHECK(dur_busy(f.d) <= 2);
+	expect(a, "67");
+	settle(&f);
+	memconn_free(a);
+	fx_deinit(&f);
+}
+
 /* Two journals in one domain; only the second one's sync fails. The first
  * one's records of the failed batch are cut too: its reply failed, so the
  * write must not survive a restart. */
