@@ -1,6 +1,8 @@
 """Producer and state for tests/integration/test_redis_libs_celery.py:
-   python3 client.py produce       send the tasks, print their ids as JSON
-   python3 client.py state ID...   print each task's state and result"""
+   python3 client.py produce [noslow]  send the tasks (all but the slow one
+                                       with noslow), print their ids as JSON
+   python3 client.py slow              send the slow task, print its id
+   python3 client.py state ID...       print each task's state and result"""
 import json
 import sys
 
@@ -11,8 +13,11 @@ if sys.argv[1] == "produce":
     ids["flaky"] = flaky.delay("f1").id
     ids["boom"] = boom.delay().id
     ids["later"] = later.apply_async((40,), countdown=1).id
-    ids["slow"] = slow.delay("victim").id
+    if sys.argv[2:] != ["noslow"]:
+        ids["slow"] = slow.delay("victim").id
     print(json.dumps(ids))
+elif sys.argv[1] == "slow":
+    print(json.dumps({"slow": slow.delay("victim").id}))
 else:
     out = {}
     for tid in sys.argv[2:]:
