@@ -32,10 +32,11 @@ static void mark_raw(keyspace_t *ks, const char *key, size_t klen)
 }
 
 /* The records a SET of key (a value of vlen bytes) takes. */
-static void set_cost(const keyspace_t *ks, const char *key, size_t klen, size_t vlen, uint64_t *kv,
-                     uint64_t *ss)
+/* The _o forms take the key's object (or NULL) already looked up: SET is
+ * the hottest write, and each map lookup of a cold key is a cache miss. */
+static void set_cost_o(const keyspace_t *ks, ks_obj_t *o, const char *key, size_t klen, size_t vlen,
+                       uint64_t *kv, uint64_t *ss)
 {
-	ks_obj_t *o = map_get(&ks->keys, key, klen);
 	if (o && o->type == KS_STREAM)
 		ks_del_cost(ks, key, klen, o, kv, ss);
 	*kv += kvs_rec_bytes(klen, vlen);
@@ -44,9 +45,15 @@ static void set_cost(const keyspace_t *ks, const char *key, size_t klen, size_t 
 /* Stores v (owned: it may be freed at once) at key with expiry at (0:
  * none; -1: keep the current one), replacing any value of any type; its
  * records are reserved. */
-static void set_apply(keyspace_t *ks, const char *key, size_t klen, qlv_t *v, int64_t at)
+static void set_cost(const keyspace_t *ks, const char *key, size_t klen, size_t vlen, uint64_t *kv,
+                     uint64_t *ss)
 {
-	ks_obj_t *o = map_get(&ks->keys, key, klen);
+	set_cost_o(ks, map_get(&ks->keys, key, klen), key, klen, vlen, kv, ss);
+}
+
+static void set_apply_o(keyspace_t *ks, ks_obj_t *o, const char *key, size_t klen, qlv_t *v,
+                        int64_t at)
+{
 	uint64_t freed = 0;
 	if (at < 0)
 		at = o ? o->at : 0;
@@ -69,19 +76,25 @@ static void set_apply(keyspace_t *ks, const char *key, size_t klen, qlv_t *v, in
 	ks_event(ks, key, klen, KS_EV_CHANGED);
 }
 
+static void set_apply(keyspace_t *ks, const char *key, size_t klen, qlv_t *v, int64_t at)
+{
+	set_apply_o(ks, map_get(&ks->keys, key, klen), key, klen, v, at);
+}
+
 int ks_set(keyspace_t *ks, const char *key, size_t klen, const void *v, size_t n, int64_t at)
 {
 	int rc = ks_writable(ks);
 	if (rc < 0)
 		return rc;
-	ks_lookup_w(ks, key, klen, &rc);
+	ks_obj_t *o = ks_lookup_w(ks, key, klen, &rc);
 	if (rc < 0)
 		return rc;
 	uint64_t kv = 0, ss = 0;
-	set_cost(ks, key, klen, n, &kv, &ss);
+	set_cost_o(ks, o, key, klen, n, &kv, &ss);
 	if ((rc = ks_reserve(ks, kv, ss)) < 0)
 		return rc;
-	set_apply(ks, key, klen, qlv_new(v, n), at);
+	/* ks_reserve only takes file space: o is still the key's object. */
+	set_apply_o(ks, o, key, klen, qlv_new(v, n), at);
 	return 0;
 }
 

@@ -150,7 +150,9 @@ static int set_generic(resp_cli_t *cl, const resp_arg_t *key, const resp_arg_t *
 		else
 			resp_null(&old, cl->proto);
 	}
-	int found = ks_find(cl->srv->ks, key->p, key->len) != NULL;
+	/* Only NX and XX need to know whether it exists (ks_set looks the
+	 * key up itself). */
+	int found = (flags & (F_NX | F_XX)) && ks_find(cl->srv->ks, key->p, key->len) != NULL;
 	if (((flags & F_NX) && found) || ((flags & F_XX) && !found)) {
 		if (nx_int_reply)
 			resp_int(cl->out, 0);
