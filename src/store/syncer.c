@@ -1,6 +1,8 @@
 /*
- * syncer.c — fdatasync on a helper thread, group commit, durability
- * callbacks. See syncer.h for the contract.
+ * syncer.c — fdatasync on helper threads (SYNC_THREADS, any of which
+ * takes the next request), group commit, durability callbacks. See
+ * syncer.h for the contract. Completions of different files may arrive in
+ * any order; one file's never overlap (f->in_flight).
  *
  * Threads. The loop thread owns every sync_file_t field except three
  * hand-off points:
@@ -62,6 +64,11 @@
 /* Syncs handed to the helper at a time; see the top of the file. */
 #define SYNC_WINDOW 64
 #define SYNC_RETRY_MS 20
+/* Helper threads: a group commit that spans several files (a script's
+ * keys journal, streams journal and stream log; a produce to several
+ * partitions) waits for the slowest of their fdatasyncs, not their sum.
+ * Each file still has at most one sync in flight. */
+#define SYNC_THREADS 4
 
 typedef struct waiter {
 	uint64_t pos;
@@ -110,7 +117,7 @@ struct sync_file {
 struct syncer {
 	loop_t *loop;
 	const log_t *log;
-	pthread_t thread;
+	pthread_t threads[SYNC_THREADS];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	sync_file_t *q_head, *q_tail; /* requests for the helper */
@@ -120,7 +127,7 @@ struct syncer {
 	loop_timer_t retry;           /* a descriptor could not be had */
 	fdc_t *fdc;                   /* the store's descriptor cache (owned) */
 	int stop;
-	int thread_started;
+	int threads_started;
 	loop_async_t async;
 	_Atomic uint64_t nsyncs;
 	syncer_stats_t stats; /* loop thread */
@@ -365,7 +372,10 @@ static void pump(syncer_t *s)
 		fifo_push(&s->q_head, &s->q_tail, f);
 	}
 	if (handed) {
-		pthread_cond_signal(&s->cv);
+		if (handed > 1)
+			pthread_cond_broadcast(&s->cv);
+		else
+			pthread_cond_signal(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 	}
 }
@@ -523,12 +533,16 @@ syncer_t *syncer_new(loop_t *loop, const log_t *log)
 		log_error(log, "syncer: cannot create the completion eventfd");
 		goto fail;
 	}
-	if (pthread_create(&s->thread, NULL, helper_main, s) != 0) {
+	for (int i = 0; i < SYNC_THREADS; i++) {
+		if (pthread_create(&s->threads[i], NULL, helper_main, s) != 0)
+			break;
+		s->threads_started++;
+	}
+	if (s->threads_started == 0) {
 		log_error(log, "syncer: cannot start the sync thread");
 		loop_async_deinit(loop, &s->async);
 		goto fail;
 	}
-	s->thread_started = 1;
 	return s;
 fail:
 	fdc_free(s->fdc);
@@ -544,10 +558,10 @@ void syncer_free(syncer_t *s)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->stop = 1;
-	pthread_cond_signal(&s->cv);
+	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	if (s->thread_started)
-		pthread_join(s->thread, NULL);
+	for (int i = 0; i < s->threads_started; i++)
+		pthread_join(s->threads[i], NULL);
 
 	/* The helper is gone: run what it left queued here, report, and repeat
 	 * until completions stop asking for more syncs. */
