@@ -78,10 +78,14 @@ async function state(ids) {
     const q = new Queue(qn, { redis });
     res[qn] = await q.getJobCounts();
     for (const id of ids) {
-      const j = await q.getJob(id);
-      if (!j) continue;
+      // The state first, then the job's hash: the other order can see a job
+      // that completes in between as completed without its result.
+      const j0 = await q.getJob(id);
+      if (!j0) continue;
+      const st = await j0.getState();
+      const j = (await q.getJob(id)) || j0;
       res.jobs[qn + ':' + id] = {
-        name: j.name, state: await j.getState(), result: j.returnvalue === undefined ? null : j.returnvalue,
+        name: j.name, state: st, result: j.returnvalue === undefined ? null : j.returnvalue,
         attempts: j.attemptsMade, error: j.failedReason || null, processedOn: j.processedOn || null,
       };
     }

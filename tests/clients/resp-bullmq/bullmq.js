@@ -96,10 +96,14 @@ async function state(ids) {
     const q = new Queue(qn, { connection });
     res[qn] = await q.getJobCounts('completed', 'failed', 'active', 'wait', 'delayed', 'waiting-children');
     for (const id of ids) {
-      const j = await Job.fromId(q, id);
-      if (!j || j.queueName !== qn) continue;
+      // The state first, then the job's hash: the other order can see a job
+      // that completes in between as completed without its result.
+      const j0 = await Job.fromId(q, id);
+      if (!j0 || j0.queueName !== qn) continue;
+      const st = await j0.getState();
+      const j = (await Job.fromId(q, id)) || j0;
       res.jobs[qn + ':' + id] = {
-        name: j.name, state: await j.getState(), result: j.returnvalue === undefined ? null : j.returnvalue,
+        name: j.name, state: st, result: j.returnvalue === undefined ? null : j.returnvalue,
         attempts: j.attemptsMade, error: j.failedReason || null, processedOn: j.processedOn || null,
       };
     }
