@@ -119,4 +119,13 @@ int resp_lua_open_struct(struct lua_State *L);
 int resp_lua_open_cmsgpack(struct lua_State *L);
 void resp_lua_rand_install(struct lua_State *L, uint64_t *state);
 
+/* The sandbox (script_sandbox.c): builds it in a new state (the globals
+ * proxy left in the registry under RESP_LUA_REG_ENV, the read-only proxies
+ * mapped to their tables under RESP_LUA_REG_RO), and the __newindex that
+ * refuses every write with Redis's error. */
+#define RESP_LUA_REG_ENV "sluice.env"
+#define RESP_LUA_REG_RO "sluice.readonly" /* read-only proxy → the table it shows */
+void resp_lua_sandbox_build(struct lua_State *L);
+int resp_lua_readonly_newindex(struct lua_State *L);
+
 #endif
