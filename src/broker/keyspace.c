@@ -1266,9 +1266,9 @@ static void drop_model(keyspace_t *ks, map_t *reuse)
 	ks->nrel = 0;
 }
 
-static int reload(void *arg)
+/* Rebuilds the keyspace from its files; why goes into the log line. */
+static int rebuild(keyspace_t *ks, const char *why)
 {
-	keyspace_t *ks = arg;
 	/* Replies held behind entries that will never be written fail with
 	 * the domain's error (it is still failed while this runs). */
 	release_late(ks);
@@ -1314,16 +1314,21 @@ static int reload(void *arg)
 		log_error(ks->log, "keyspace: rebuilding from disk failed: %s", sl_strerror(rc));
 		return rc;
 	}
-	log_warn(ks->log, "keyspace: rebuilt from disk after a storage failure (%zu keys)",
-	         map_len(&ks->keys));
+	log_warn(ks->log, "keyspace: rebuilt from disk %s (%zu keys)", why, map_len(&ks->keys));
 	if (ks->hooks.reloaded)
 		ks->hooks.reloaded(ks->hooks.arg);
 	return 0;
 }
 
+/* The domain's recovery after a failed write or sync. */
+static int reload(void *arg)
+{
+	return rebuild(arg, "after a storage failure");
+}
+
 int ks_rebuild(keyspace_t *ks)
 {
-	return reload(ks);
+	return rebuild(ks, "after cutting a unit only partly on disk");
 }
 
 /* --- lifecycle ---------------------------------------------------------------------------- */
