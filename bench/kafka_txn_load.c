@@ -2,8 +2,12 @@
  * kafka_txn_load.c — transactional vs idempotent produce, read_committed vs
  * read_uncommitted consume, with librdkafka (bench/bench_38_kafka_txn.sh).
  *
- *   kafka_txn_load --bootstrap HOST:PORT --topic T MODE [options]
+ *   kafka_txn_load (--bootstrap HOST:PORT | --mock) --topic T MODE [options]
  *
+ * --mock produces to librdkafka's in-process mock broker
+ *   (test.mock.num.brokers=1: no disk, no sync, answers at once), which
+ *   measures what the client itself allows: the ceiling any server's
+ *   transactional/idempotent ratio can reach with this client.
  * MODE produce: --count messages of --size bytes to partition 0, acks=all,
  *   idempotent; with --txn N (N > 0) in transactions of N records each
  *   (begin, N produces, commit — the commit waits for every delivery);
@@ -77,7 +81,10 @@ static void *produce_one(void *arg)
 {
 	pjob_t *j = arg;
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
-	set(c, "bootstrap.servers", j->bs);
+	if (j->bs)
+		set(c, "bootstrap.servers", j->bs);
+	else /* --mock: the client's own ceiling, no server work at all */
+		set(c, "test.mock.num.brokers", "1");
 	set(c, "enable.idempotence", "true");
 	set(c, "linger.ms", "5");
 	if (j->txn > 0) {
@@ -206,11 +213,13 @@ int main(int argc, char **argv)
 {
 	const char *bs = NULL, *topic = "bench-txn", *mode = NULL, *iso = "read_committed";
 	long count = 100000;
-	int size = 1024, txn = 0, max_s = 300, producers = 1;
+	int size = 1024, txn = 0, max_s = 300, producers = 1, mock = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--bootstrap") && v)
 			bs = argv[++i];
+		else if (!strcmp(a, "--mock"))
+			mock = 1;
 		else if (!strcmp(a, "--topic") && v)
 			topic = argv[++i];
 		else if (!strcmp(a, "--count") && v)
@@ -228,12 +237,14 @@ int main(int argc, char **argv)
 		else if (!mode && a[0] != '-')
 			mode = a;
 		else
-			die("usage", "kafka_txn_load --bootstrap H:P [--topic T] produce|consume "
+			die("usage", "kafka_txn_load (--bootstrap H:P | --mock) [--topic T] produce|consume "
 			             "[--count N --size B --txn N --producers N --isolation L "
 			             "--max-seconds S]");
 	}
-	if (!bs || !mode)
-		die("usage", "--bootstrap and a mode are required");
+	if ((!bs && !mock) || !mode)
+		die("usage", "--bootstrap (or --mock) and a mode are required");
+	if (mock && strcmp(mode, "produce"))
+		die("usage", "--mock measures produce only");
 	if (producers < 1 || producers > 64)
 		die("usage", "--producers 1..64");
 	bench_bound("kafka_txn_load", (unsigned)max_s);
