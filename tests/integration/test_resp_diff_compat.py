@@ -69,6 +69,32 @@ SESSIONS = {
         "EVAL \"return redis.call('shutdown')\" 0",
         "COMMAND INFO shutdown", "COMMAND INFO bitop get", "PING",
     ],
+    # A function reaching the load API through a local of its library
+    # (Redis's "LIBRARIES - malicious access test"): no writes to it, no
+    # registering at run time.
+    "function_load_api_at_run_time": [
+        "FUNCTION FLUSH",
+        "FUNCTION LOAD '#!lua name=lib1\nlocal lib = redis\n"
+        "lib.register_function(\"f1\", function() lib.redis = redis return 1 end)\n"
+        "lib.register_function(\"f2\", function() "
+        "lib.register_function(\"f3\", function() return 1 end) end)'",
+        "FCALL f1 0", "FCALL f2 0", "FCALL f3 0",
+        "FUNCTION LOAD '#!lua name=lib2\nredis.math.random()'",
+        "FUNCTION LOAD '#!lua name=lib2\nredis.redis.call(\"ping\")'",
+        "FUNCTION FLUSH",
+    ],
+    # Not a cluster member: every subcommand gets 7.0's cluster-disabled
+    # error, the table's checks (arity, unknown subcommand, CLUSTER RESET
+    # refused in scripts) still apply first.
+    "cluster_disabled": [
+        "CLUSTER INFO", "CLUSTER HELP", "CLUSTER KEYSLOT k", "CLUSTER SLOTS", "CLUSTER RESET HARD",
+        "CLUSTER FOO", "CLUSTER INFO x", "CLUSTER", "cluster myid",
+        "EVAL \"return redis.call('cluster', 'reset', 'hard')\" 0",
+        "EVAL \"return redis.call('cluster', 'info')\" 0",
+        "MULTI", "CLUSTER INFO", "EXEC",
+        "COMMAND INFO cluster|reset cluster|setslot cluster|help cluster|keyslot",
+        "COMMAND DOCS cluster|addslotsrange",
+    ],
 }
 
 

@@ -51,13 +51,21 @@ static void put_flags(resp_cli_t *cl, const resp_cmd_t *c, const resp_docs_t *d)
 		uint32_t bit;
 		const char *name;
 	} names[] = {
-	    {RESP_CMD_WRITE, "write"},           {RESP_CMD_READONLY, "readonly"},
-	    {RESP_CMD_DENYOOM, "denyoom"},       {FLAG_ADMIN, "admin"},
-	    {RESP_CMD_PUBSUB, "pubsub"},         {RESP_CMD_NOSCRIPT, "noscript"},
-	    {RESP_CMD_BLOCKING, "blocking"},     {RESP_CMD_LOADING, "loading"},
-	    {RESP_CMD_STALE, "stale"},           {RESP_CMD_FAST, "fast"},
-	    {RESP_CMD_NOAUTH, "no_auth"},        {FLAG_NO_MANDATORY_KEYS, "no_mandatory_keys"},
-	    {RESP_CMD_NO_MULTI, "no_multi"},     {FLAG_MOVABLE_KEYS, "movablekeys"},
+	    {RESP_CMD_WRITE, "write"},
+	    {RESP_CMD_READONLY, "readonly"},
+	    {RESP_CMD_DENYOOM, "denyoom"},
+	    {FLAG_ADMIN, "admin"},
+	    {RESP_CMD_PUBSUB, "pubsub"},
+	    {RESP_CMD_NOSCRIPT, "noscript"},
+	    {RESP_CMD_BLOCKING, "blocking"},
+	    {RESP_CMD_LOADING, "loading"},
+	    {RESP_CMD_STALE, "stale"},
+	    {RESP_CMD_FAST, "fast"},
+	    {RESP_CMD_NOAUTH, "no_auth"},
+	    {FLAG_NO_MANDATORY_KEYS, "no_mandatory_keys"},
+	    {RESP_CMD_NO_ASYNC_LOADING, "no_async_loading"},
+	    {RESP_CMD_NO_MULTI, "no_multi"},
+	    {FLAG_MOVABLE_KEYS, "movablekeys"},
 	    {RESP_CMD_ALLOW_BUSY, "allow_busy"},
 	};
 	uint32_t f = c->flags | (has_word(c->acl, "admin") ? FLAG_ADMIN : 0) |

@@ -524,6 +524,21 @@ RESP_HANDLER(resp_c_flushdb)
 	return 0;
 }
 
+/* --- CLUSTER -------------------------------------------------------------- */
+
+/* Every CLUSTER subcommand, HELP included, as Redis 7.0 answers them with
+ * cluster-enabled no (clusterCommand's first check): sluice is one node
+ * and never a cluster member. The subcommands are in the table anyway, so
+ * arity, unknown-subcommand and script (CLUSTER RESET is noscript) errors,
+ * COMMAND INFO/DOCS and ACL rules are Redis's. */
+RESP_HANDLER(resp_c_cluster)
+{
+	(void)argc;
+	(void)argv;
+	resp_error(cl->out, "ERR This instance has cluster support disabled");
+	return 0;
+}
+
 /* --- SHUTDOWN ------------------------------------------------------------ */
 
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: 7.0's shutdownCommand

@@ -11,7 +11,7 @@
 const char *const resp_docs_dict[] = {
     "1.0.0",
     "2.0.0",
-    "2.6.0",
+    "3.0.0",
     "5.0.0",
     "6.0.0",
     "6.2.0",
@@ -34,11 +34,13 @@ const char *const resp_docs_dict[] = {
     "arguments",
     "begin_search",
     "block",
+    "cluster",
     "complexity",
     "connection",
     "count",
     "deprecated_since",
     "destination",
+    "doc_flags",
     "double",
     "find_keys",
     "firstkey",
@@ -57,8 +59,6 @@ const char *const resp_docs_dict[] = {
     "limit",
     "name",
     "numkeys",
-    "offset",
-    "offset_count",
     "oneof",
     "pattern",
     "pure-token",
@@ -79,1369 +79,1478 @@ const char *const resp_docs_dict[] = {
 
 const resp_docs_t resp_docs[] = {
     {"acl", 4, 0,
-	    "@7$45:A container for Access List Control commands @2@E@g@1@W@J",
+	    "@7$45:A container for Access List Control commands @2@E@i@1@X@J",
 	    "~0,"},
     {"acl|cat", 5, 0,
-	    "@7$57:List the ACL categories or the commands inside a category@2@E@g@1@W$55:O(1) since the "
-	    "categories and commands are a fixed set.@T*1,%3,@r$12:categoryname@9@6@e~1,+8:optional",
+	    "@7$57:List the ACL categories or the commands inside a category@2@E@i@1@X$55:O(1) since the "
+	    "categories and commands are a fixed set.@T*1,%3,@t$12:categoryname@9@6@g~1,+8:optional",
 	    "~0,"},
     {"acl|deluser", 5, 0,
-	    "@7$55:Remove the specified ACL users and the associated rules@2@E@g@1@W$49:O(1) amortized ti"
-	    "me considering the typical user.@T*1,%3,@r$8:username@9@6@e~1,+8:multiple",
+	    "@7$55:Remove the specified ACL users and the associated rules@2@E@i@1@X$49:O(1) amortized ti"
+	    "me considering the typical user.@T*1,%3,@t$8:username@9@6@g~1,+8:multiple",
 	    "~0,"},
     {"acl|dryrun", 5, 0,
 	    "@7$85:Returns whether the user can execute the given command without executing the command.@"
-	    "2@G@g@1@W$5:O(1).@T*3,%2,@r$8:username@9@6%2,@r$7:command@9@6%3,@r$3:arg@9@6@e~2,+8:optional"
+	    "2@G@i@1@X$5:O(1).@T*3,%2,@t$8:username@9@6%2,@t$7:command@9@6%3,@t$3:arg@9@6@g~2,+8:optional"
 	    "+8:multiple",
 	    "~0,"},
     {"acl|genpass", 5, 0,
-	    "@7$60:Generate a pseudorandom secure password to use for ACL users@2@E@g@1@W@L@T*1,%3,@r$4:b"
-	    "its@9@j@e~1,+8:optional",
+	    "@7$60:Generate a pseudorandom secure password to use for ACL users@2@E@i@1@X@L@T*1,%3,@t$4:b"
+	    "its@9@l@g~1,+8:optional",
 	    "~0,"},
     {"acl|getuser", 6, 0,
-	    "@7$37:Get the rules for a specific ACL user@2@E@g@1@W$85:O(N). Where N is the number of pass"
-	    "word, command and pattern rules that the user has.@h~2,*2,@F$31:Added Pub/Sub channel patter"
+	    "@7$37:Get the rules for a specific ACL user@2@E@i@1@X$85:O(N). Where N is the number of pass"
+	    "word, command and pattern rules that the user has.@j~2,*2,@F$31:Added Pub/Sub channel patter"
 	    "ns.*2,@G$108:Added selectors and changed the format of key and channel patterns from a list "
-	    "to their rule representation.@T*1,%2,@r$8:username@9@6",
+	    "to their rule representation.@T*1,%2,@t$8:username@9@6",
 	    "~0,"},
     {"acl|list", 4, 0,
-	    "@7$52:List the current ACL rules in ACL config file format@2@E@g@1@W@O",
+	    "@7$52:List the current ACL rules in ACL config file format@2@E@i@1@X@O",
 	    "~0,"},
     {"acl|load", 4, 0,
-	    "@7$44:Reload the ACLs from the configured ACL file@2@E@g@1@W@O",
+	    "@7$44:Reload the ACLs from the configured ACL file@2@E@i@1@X@O",
 	    "~0,"},
     {"acl|log", 5, 0,
-	    "@7$50:List latest events denied because of ACLs in place@2@E@g@1@W$46:O(N) with N being the "
-	    "number of entries shown.@T*1,%4,@r$9:operation@9@v@e~1,+8:optional@T*2,%2,@r@Y@9@j%3,@r$5:re"
+	    "@7$50:List latest events denied because of ACLs in place@2@E@i@1@X$46:O(N) with N being the "
+	    "number of entries shown.@T*1,%4,@t$9:operation@9@v@g~1,+8:optional@T*2,%2,@t@Z@9@l%3,@t$5:re"
 	    "set@9@x@8$5:RESET",
 	    "~0,"},
     {"acl|save", 4, 0,
-	    "@7$53:Save the current ACL rules in the configured ACL file@2@E@g@1@W@O",
+	    "@7$53:Save the current ACL rules in the configured ACL file@2@E@i@1@X@O",
 	    "~0,"},
     {"acl|setuser", 6, 0,
-	    "@7$50:Modify or create the rules for a specific ACL user@2@E@g@1@W$46:O(N). Where N is the n"
-	    "umber of rules provided.@h~2,*2,@F$31:Added Pub/Sub channel patterns.*2,@G$42:Added selector"
-	    "s and key based permissions.@T*2,%2,@r$8:username@9@6%3,@r$4:rule@9@6@e~2,+8:optional+8:mult"
+	    "@7$50:Modify or create the rules for a specific ACL user@2@E@i@1@X$46:O(N). Where N is the n"
+	    "umber of rules provided.@j~2,*2,@F$31:Added Pub/Sub channel patterns.*2,@G$42:Added selector"
+	    "s and key based permissions.@T*2,%2,@t$8:username@9@6%3,@t$4:rule@9@6@g~2,+8:optional+8:mult"
 	    "iple",
 	    "~0,"},
     {"acl|users", 4, 0,
-	    "@7$49:List the username of all the configured ACL rules@2@E@g@1@W@O",
+	    "@7$49:List the username of all the configured ACL rules@2@E@i@1@X@O",
 	    "~0,"},
     {"acl|whoami", 4, 0,
-	    "@7$64:Return the name of the user associated to the current connection@2@E@g@1@W@L",
+	    "@7$64:Return the name of the user associated to the current connection@2@E@i@1@X@L",
 	    "~0,"},
     {"append", 5, 0,
-	    "@7$23:Append a value to a key@2@B@g@6@W$233:O(1). The amortized time complexity is O(1) assu"
+	    "@7$23:Append a value to a key@2@B@i@6@X$233:O(1). The amortized time complexity is O(1) assu"
 	    "ming the appended value is small and the already present value is of any size, since the dyn"
 	    "amic string library used by Redis will double the free space available on every reallocation"
-	    ".@T*2,%3,@r@k@9@k@l:0;%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    ".@T*2,%3,@t@m@9@m@n:0;%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"auth", 6, 0,
-	    "@7$26:Authenticate to the server@2@A@g@X@W$60:O(N) where N is the number of passwords define"
-	    "d for the user@h~1,*2,@E$40:Added ACL style (username and password).@T*2,%4,@r$8:username@9@"
-	    "6@2@E@e~1,+8:optional%2,@r$8:password@9@6",
+	    "@7$26:Authenticate to the server@2@A@i@Y@X$60:O(N) where N is the number of passwords define"
+	    "d for the user@j~1,*2,@E$40:Added ACL style (username and password).@T*2,%4,@t$8:username@9@"
+	    "6@2@E@g~1,+8:optional%2,@t$8:password@9@6",
 	    "~0,"},
     {"bitcount", 6, 0,
-	    "@7$26:Count set bits in a string@2@C@g$6:bitmap@W$4:O(N)@h~1,*2,@G$28:Added the `BYTE|BIT` o"
-	    "ption.@T*2,%3,@r@k@9@k@l:0;%4,@r@i@9@V@e~1,+8:optional@T*3,%2,@r$5:start@9@j%2,@r$3:end@9@j%"
-	    "5,@r$10:index_unit@9@v@2@G@e~1,+8:optional@T*2,%3,@r$4:byte@9@x@8$4:BYTE%3,@r$3:bit@9@x@8$3:"
-	    "BIT",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$26:Count set bits in a string@2$5:2.6.0@i$6:bitmap@X$4:O(N)@j~1,*2,@G$28:Added the `BYTE|"
+	    "BIT` option.@T*2,%3,@t@m@9@m@n:0;%4,@t@k@9@V@g~1,+8:optional@T*3,%2,@t$5:start@9@l%2,@t$3:en"
+	    "d@9@l%5,@t$10:index_unit@9@v@2@G@g~1,+8:optional@T*2,%3,@t$4:byte@9@x@8$4:BYTE%3,@t$3:bit@9@"
+	    "x@8$3:BIT",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"bitfield", 5, 0,
-	    "@7$56:Perform arbitrary bitfield integer operations on strings@2$5:3.2.0@g$6:bitmap@W$34:O(1"
-	    ") for each subcommand specified@T*2,%3,@r@k@9@k@l:0;%4,@r$9:operation@9@v@e~2,+8:optional+8:"
-	    "multiple@T*2,%4,@r$15:encoding_offset@9@V@8$3:GET@T*2,%2,@r$8:encoding@9@6%2,@r@t@9@j%3,@r$5"
-	    ":write@9@V@T*2,%5,@r$13:wrap_sat_fail@9@v@8$8:OVERFLOW@e~1,+8:optional@T*3,%3,@r$4:wrap@9@x@"
-	    "8$4:WRAP%3,@r$3:sat@9@x@8$3:SAT%3,@r$4:fail@9@x@8$4:FAIL%3,@r$15:write_operation@9@v@T*2,%4,"
-	    "@r$21:encoding_offset_value@9@V@8$3:SET@T*3,%2,@r$8:encoding@9@6%2,@r@t@9@j%2,@r$5:value@9@j"
-	    "%4,@r$25:encoding_offset_increment@9@V@8$6:INCRBY@T*3,%2,@r$8:encoding@9@6%2,@r@t@9@j%2,@r$9"
-	    ":increment@9@j",
-	    "~1,%4,$5:notes$59:This command allows both access and modification of the key@e~4,+2:RW+6:ac"
-	    "cess+6:update+14:variable_flags@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$56:Perform arbitrary bitfield integer operations on strings@2$5:3.2.0@i$6:bitmap@X$34:O(1"
+	    ") for each subcommand specified@T*2,%3,@t@m@9@m@n:0;%4,@t$9:operation@9@v@g~2,+8:optional+8:"
+	    "multiple@T*2,%4,@t$15:encoding_offset@9@V@8$3:GET@T*2,%2,@t$8:encoding@9@6%2,@t$6:offset@9@l"
+	    "%3,@t$5:write@9@V@T*2,%5,@t$13:wrap_sat_fail@9@v@8$8:OVERFLOW@g~1,+8:optional@T*3,%3,@t$4:wr"
+	    "ap@9@x@8$4:WRAP%3,@t$3:sat@9@x@8$3:SAT%3,@t$4:fail@9@x@8$4:FAIL%3,@t$15:write_operation@9@v@"
+	    "T*2,%4,@t$21:encoding_offset_value@9@V@8$3:SET@T*3,%2,@t$8:encoding@9@6%2,@t$6:offset@9@l%2,"
+	    "@t$5:value@9@l%4,@t$25:encoding_offset_increment@9@V@8$6:INCRBY@T*3,%2,@t$8:encoding@9@6%2,@"
+	    "t$6:offset@9@l%2,@t$9:increment@9@l",
+	    "~1,%4,$5:notes$59:This command allows both access and modification of the key@g~4,+2:RW+6:ac"
+	    "cess+6:update+14:variable_flags@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"bitfield_ro", 5, 0,
 	    "@7$87:Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIEL"
-	    "D@2@E@g$6:bitmap@W$34:O(1) for each subcommand specified@T*2,%3,@r@k@9@k@l:0;%5,@r$15:encodi"
-	    "ng_offset@9@V@8$3:GET@e~3,+8:optional+8:multiple+14:multiple_token@T*2,%2,@r$8:encoding@9@6%"
-	    "2,@r@t@9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "D@2@E@i$6:bitmap@X$34:O(1) for each subcommand specified@T*2,%3,@t@m@9@m@n:0;%5,@t$15:encodi"
+	    "ng_offset@9@V@8$3:GET@g~3,+8:optional+8:multiple+14:multiple_token@T*2,%2,@t$8:encoding@9@6%"
+	    "2,@t$6:offset@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"bitop", 5, 0,
-	    "@7$42:Perform bitwise operations between strings@2@C@g$6:bitmap@W$4:O(N)@T*3,%2,@r$9:operati"
-	    "on@9@6%3,@r$7:destkey@9@k@l:0;%4,@r@k@9@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@U%2,@9@i@4%1,@i:3;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$42:Perform bitwise operations between strings@2$5:2.6.0@i$6:bitmap@X$4:O(N)@T*3,%2,@t$9:o"
+	    "peration@9@6%3,@t$7:destkey@9@m@n:0;%4,@t@m@9@m@n:1;@g~1,+8:multiple",
+	    "~2,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
+	    "ess@U%2,@9@k@4%1,@k:3;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"bitpos", 6, 0,
-	    "@7$39:Find first bit set or clear in a string@2$5:2.8.7@g$6:bitmap@W$4:O(N)@h~1,*2,@G$28:Add"
-	    "ed the `BYTE|BIT` option.@T*3,%3,@r@k@9@k@l:0;%2,@r$3:bit@9@j%4,@r@i@9@V@e~1,+8:optional@T*2"
-	    ",%2,@r$5:start@9@j%4,@r$9:end_index@9@V@e~1,+8:optional@T*2,%2,@r$3:end@9@j%5,@r$10:index_un"
-	    "it@9@v@2@G@e~1,+8:optional@T*2,%3,@r$4:byte@9@x@8$4:BYTE%3,@r$3:bit@9@x@8$3:BIT",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$39:Find first bit set or clear in a string@2$5:2.8.7@i$6:bitmap@X$4:O(N)@j~1,*2,@G$28:Add"
+	    "ed the `BYTE|BIT` option.@T*3,%3,@t@m@9@m@n:0;%2,@t$3:bit@9@l%4,@t@k@9@V@g~1,+8:optional@T*2"
+	    ",%2,@t$5:start@9@l%4,@t$9:end_index@9@V@g~1,+8:optional@T*2,%2,@t$3:end@9@l%5,@t$10:index_un"
+	    "it@9@v@2@G@g~1,+8:optional@T*2,%3,@t$4:byte@9@x@8$4:BYTE%3,@t$3:bit@9@x@8$3:BIT",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"blmove", 5, 0,
 	    "@7$98:Pop an element from a list, push it to another list and return it; or block until one "
-	    "is available@2@F@g$4:list@W@L@T*5,%3,@r$6:source@9@k@l:0;%3,@r@a@9@k@l:1;%3,@r$9:wherefrom@9"
-	    "@v@T*2,%3,@r$4:left@9@x@8$4:LEFT%3,@r$5:right@9@x@8$5:RIGHT%3,@r$7:whereto@9@v@T*2,%3,@r$4:l"
-	    "eft@9@x@8$4:LEFT%3,@r$5:right@9@x@8$5:RIGHT%2,@r$7:timeout@9@b",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "is available@2@F@i$4:list@X@L@T*5,%3,@t$6:source@9@m@n:0;%3,@t@b@9@m@n:1;%3,@t$9:wherefrom@9"
+	    "@v@T*2,%3,@t$4:left@9@x@8$4:LEFT%3,@t$5:right@9@x@8$5:RIGHT%3,@t$7:whereto@9@v@T*2,%3,@t$4:l"
+	    "eft@9@x@8$4:LEFT%3,@t$5:right@9@x@8$5:RIGHT%2,@t$7:timeout@9@d",
+	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
+	    ":RW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"blmpop", 5, 0,
-	    "@7$57:Pop elements from a list, or block until one is available@2@G@g$4:list@W$87:O(N+M) whe"
-	    "re N is the number of provided keys and M is the number of elements returned.@T*5,%2,@r$7:ti"
-	    "meout@9@b%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple%3,@r$5:where@9@v@T*2,%3,@r$4:left@9@x@8"
-	    "$4:LEFT%3,@r$5:right@9@x@8$5:RIGHT%4,@r@Y@9@j@8$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "@7$57:Pop elements from a list, or block until one is available@2@G@i$4:list@X$87:O(N+M) whe"
+	    "re N is the number of provided keys and M is the number of elements returned.@T*5,%2,@t$7:ti"
+	    "meout@9@d%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%3,@t$5:where@9@v@T*2,%3,@t$4:left@9@x@8"
+	    "$4:LEFT%3,@t$5:right@9@x@8$5:RIGHT%4,@t@Z@9@l@8$5:COUNT@g~1,+8:optional",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"blpop", 6, 0,
-	    "@7$75:Remove and get the first element in a list, or block until one is available@2@B@g$4:li"
-	    "st@W$44:O(N) where N is the number of provided keys.@h~1,*2,@E@S@T*2,%4,@r@k@9@k@l:0;@e~1,+8"
-	    ":multiple%2,@r$7:timeout@9@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-2;@o:1;@q:0;"},
+	    "@7$75:Remove and get the first element in a list, or block until one is available@2@B@i$4:li"
+	    "st@X$44:O(N) where N is the number of provided keys.@j~1,*2,@E@S@T*2,%4,@t@m@9@m@n:0;@g~1,+8"
+	    ":multiple%2,@t$7:timeout@9@d",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-2;@q:1;@s:0;"},
     {"brpop", 6, 0,
-	    "@7$74:Remove and get the last element in a list, or block until one is available@2@B@g$4:lis"
-	    "t@W$44:O(N) where N is the number of provided keys.@h~1,*2,@E@S@T*2,%4,@r@k@9@k@l:0;@e~1,+8:"
-	    "multiple%2,@r$7:timeout@9@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-2;@o:1;@q:0;"},
+	    "@7$74:Remove and get the last element in a list, or block until one is available@2@B@i$4:lis"
+	    "t@X$44:O(N) where N is the number of provided keys.@j~1,*2,@E@S@T*2,%4,@t@m@9@m@n:0;@g~1,+8:"
+	    "multiple%2,@t$7:timeout@9@d",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-2;@q:1;@s:0;"},
     {"brpoplpush", 9, 0,
 	    "@7$98:Pop an element from a list, push it to another list and return it; or block until one "
-	    "is available@2$5:2.2.0@g$4:list@W@L$9:doc_flags~1,+10:deprecated@Z@F@z$46:`BLMOVE` with the "
-	    "`RIGHT` and `LEFT` arguments@h~1,*2,@E@S@T*3,%3,@r$6:source@9@k@l:0;%3,@r@a@9@k@l:1;%2,@r$7:"
-	    "timeout@9@b",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "is available@2$5:2.2.0@i$4:list@X@L@c~1,+10:deprecated@a@F@z$46:`BLMOVE` with the `RIGHT` an"
+	    "d `LEFT` arguments@j~1,*2,@E@S@T*3,%3,@t$6:source@9@m@n:0;%3,@t@b@9@m@n:1;%2,@t$7:timeout@9@"
+	    "d",
+	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
+	    ":RW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"bzmpop", 5, 0,
 	    "@7$85:Remove and return members with scores in a sorted set or block until one is available@"
-	    "2@G@g@3@W$151:O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
-	    "of elements in the sorted set, and M being the number of elements popped.@T*5,%2,@r$7:timeou"
-	    "t@9@b%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple%3,@r$5:where@9@v@T*2,%3,@r$3:min@9@x@8$3:MI"
-	    "N%3,@r$3:max@9@x@8$3:MAX%4,@r@Y@9@j@8$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "2@G@i@3@X$151:O(K) + O(M*log(N)) where K is the number of provided keys, N being the number "
+	    "of elements in the sorted set, and M being the number of elements popped.@T*5,%2,@t$7:timeou"
+	    "t@9@d%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%3,@t$5:where@9@v@T*2,%3,@t$3:min@9@x@8$3:MI"
+	    "N%3,@t$3:max@9@x@8$3:MAX%4,@t@Z@9@l@8$5:COUNT@g~1,+8:optional",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"bzpopmax", 6, 0,
 	    "@7$113:Remove and return the member with the highest score from one or more sorted sets, or "
-	    "block until one is available@2@D@g@3@W@P@h~1,*2,@E@S@T*2,%4,@r@k@9@k@l:0;@e~1,+8:multiple%2,"
-	    "@r$7:timeout@9@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-2;@o:1;@q:0;"},
+	    "block until one is available@2@D@i@3@X@P@j~1,*2,@E@S@T*2,%4,@t@m@9@m@n:0;@g~1,+8:multiple%2,"
+	    "@t$7:timeout@9@d",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-2;@q:1;@s:0;"},
     {"bzpopmin", 6, 0,
 	    "@7$112:Remove and return the member with the lowest score from one or more sorted sets, or b"
-	    "lock until one is available@2@D@g@3@W@P@h~1,*2,@E@S@T*2,%4,@r@k@9@k@l:0;@e~1,+8:multiple%2,@"
-	    "r$7:timeout@9@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-2;@o:1;@q:0;"},
+	    "lock until one is available@2@D@i@3@X@P@j~1,*2,@E@S@T*2,%4,@t@m@9@m@n:0;@g~1,+8:multiple%2,@"
+	    "t$7:timeout@9@d",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-2;@q:1;@s:0;"},
     {"client", 4, 0,
-	    "@7$42:A container for client connection commands@2$5:2.4.0@g@X@W@J",
+	    "@7$42:A container for client connection commands@2$5:2.4.0@i@Y@X@J",
 	    "~0,"},
     {"client|getname", 4, 0,
-	    "@7$31:Get the current connection name@2$5:2.6.9@g@X@W@L",
+	    "@7$31:Get the current connection name@2$5:2.6.9@i@Y@X@L",
 	    "~0,"},
     {"client|getredir", 4, 0,
-	    "@7$55:Get tracking notifications redirection client ID if any@2@E@g@X@W@L",
+	    "@7$55:Get tracking notifications redirection client ID if any@2@E@i@Y@X@L",
 	    "~0,"},
     {"client|help", 4, 0,
-	    "@7@R@2@D@g@X@W@L",
+	    "@7@R@2@D@i@Y@X@L",
 	    "~0,"},
     {"client|id", 4, 0,
-	    "@7$48:Returns the client ID for the current connection@2@D@g@X@W@L",
+	    "@7$48:Returns the client ID for the current connection@2@D@i@Y@X@L",
 	    "~0,"},
     {"client|info", 4, 0,
-	    "@7$56:Returns information about the current client connection.@2@F@g@X@W@L",
+	    "@7$56:Returns information about the current client connection.@2@F@i@Y@X@L",
 	    "~0,"},
     {"client|kill", 6, 0,
-	    "@7$31:Kill the connection of a client@2$5:2.4.0@g@X@W$48:O(N) where N is the number of clien"
-	    "t connections@h~5,*2,$6:2.8.12$24:Added new filter format.*2,$6:2.8.12$12:`ID` option.*2,$5:"
+	    "@7$31:Kill the connection of a client@2$5:2.4.0@i@Y@X$48:O(N) where N is the number of clien"
+	    "t connections@j~5,*2,$6:2.8.12$24:Added new filter format.*2,$6:2.8.12$12:`ID` option.*2,$5:"
 	    "3.2.0$41:Added `master` type in for `TYPE` option.*2,@D$91:Replaced `slave` `TYPE` with `rep"
-	    "lica`. `slave` still supported for backward compatibility.*2,@F$15:`LADDR` option.@T*1,%3,@r"
-	    "$6:filter@9@v@T*2,%3,@r$7:ip:port@9@6@Z$6:2.8.12%4,@r$10:new-format@9@v@e~1,+8:multiple@T*6,"
-	    "%5,@r$9:client-id@9@j@8$2:ID@2$6:2.8.12@e~1,+8:optional%6,@r$26:normal_master_slave_pubsub@9"
-	    "@v@8$4:TYPE@2$6:2.8.12@e~1,+8:optional@T*5,%3,@r$6:normal@9@x@8$6:NORMAL%4,@r$6:master@9@x@8"
-	    "$6:MASTER@2$5:3.2.0%3,@r$5:slave@9@x@8$5:SLAVE%4,@r$7:replica@9@x@8$7:REPLICA@2@D%3,@r$6:pub"
-	    "sub@9@x@8$6:PUBSUB%4,@r$8:username@9@6@8$4:USER@e~1,+8:optional%4,@r$7:ip:port@9@6@8$4:ADDR@"
-	    "e~1,+8:optional%5,@r$7:ip:port@9@6@8$5:LADDR@2@F@e~1,+8:optional%4,@r$6:yes/no@9@6@8$6:SKIPM"
-	    "E@e~1,+8:optional",
+	    "lica`. `slave` still supported for backward compatibility.*2,@F$15:`LADDR` option.@T*1,%3,@t"
+	    "$6:filter@9@v@T*2,%3,@t$7:ip:port@9@6@a$6:2.8.12%4,@t$10:new-format@9@v@g~1,+8:multiple@T*6,"
+	    "%5,@t$9:client-id@9@l@8$2:ID@2$6:2.8.12@g~1,+8:optional%6,@t$26:normal_master_slave_pubsub@9"
+	    "@v@8$4:TYPE@2$6:2.8.12@g~1,+8:optional@T*5,%3,@t$6:normal@9@x@8$6:NORMAL%4,@t$6:master@9@x@8"
+	    "$6:MASTER@2$5:3.2.0%3,@t$5:slave@9@x@8$5:SLAVE%4,@t$7:replica@9@x@8$7:REPLICA@2@D%3,@t$6:pub"
+	    "sub@9@x@8$6:PUBSUB%4,@t$8:username@9@6@8$4:USER@g~1,+8:optional%4,@t$7:ip:port@9@6@8$4:ADDR@"
+	    "g~1,+8:optional%5,@t$7:ip:port@9@6@8$5:LADDR@2@F@g~1,+8:optional%4,@t$6:yes/no@9@6@8$6:SKIPM"
+	    "E@g~1,+8:optional",
 	    "~0,"},
     {"client|list", 6, 0,
-	    "@7$34:Get the list of client connections@2$5:2.4.0@g@X@W$48:O(N) where N is the number of cl"
-	    "ient connections@h~6,*2,$6:2.8.12$31:Added unique client `id` field.*2,@D$29:Added optional "
+	    "@7$34:Get the list of client connections@2$5:2.4.0@i@Y@X$48:O(N) where N is the number of cl"
+	    "ient connections@j~6,*2,$6:2.8.12$31:Added unique client `id` field.*2,@D$29:Added optional "
 	    "`TYPE` filter.*2,@E$19:Added `user` field.*2,@F$85:Added `argv-mem`, `tot-mem`, `laddr` and "
 	    "`redir` fields and the optional `ID` filter.*2,@G$50:Added `resp`, `multi-mem`, `rbs` and `r"
-	    "bp` fields.*2,$5:7.0.3$19:Added `ssub` field.@T*2,%6,@r$28:normal_master_replica_pubsub@9@v@"
-	    "8$4:TYPE@2@D@e~1,+8:optional@T*4,%3,@r$6:normal@9@x@8$6:NORMAL%3,@r$6:master@9@x@8$6:MASTER%"
-	    "3,@r$7:replica@9@x@8$7:REPLICA%3,@r$6:pubsub@9@x@8$6:PUBSUB%6,@r$2:id@9@V@8$2:ID@2@F@e~1,+8:"
-	    "optional@T*1,%3,@r$9:client-id@9@j@e~1,+8:multiple",
+	    "bp` fields.*2,$5:7.0.3$19:Added `ssub` field.@T*2,%6,@t$28:normal_master_replica_pubsub@9@v@"
+	    "8$4:TYPE@2@D@g~1,+8:optional@T*4,%3,@t$6:normal@9@x@8$6:NORMAL%3,@t$6:master@9@x@8$6:MASTER%"
+	    "3,@t$7:replica@9@x@8$7:REPLICA%3,@t$6:pubsub@9@x@8$6:PUBSUB%6,@t$2:id@9@V@8$2:ID@2@F@g~1,+8:"
+	    "optional@T*1,%3,@t$9:client-id@9@l@g~1,+8:multiple",
 	    "~0,"},
     {"client|no-evict", 5, 0,
-	    "@7$51:Set client eviction mode for the current connection@2@G@g@X@W@L@T*1,%3,@r$7:enabled@9@"
-	    "v@T*2,%3,@r$2:on@9@x@8$2:ON%3,@r$3:off@9@x@8$3:OFF",
+	    "@7$51:Set client eviction mode for the current connection@2@G@i@Y@X@L@T*1,%3,@t$7:enabled@9@"
+	    "v@T*2,%3,@t$2:on@9@x@8$2:ON%3,@t$3:off@9@x@8$3:OFF",
 	    "~0,"},
     {"client|pause", 6, 0,
-	    "@7$51:Stop processing commands from clients for some time@2$6:2.9.50@g@X@W@L@h~1,*2,@F$61:`C"
-	    "LIENT PAUSE WRITE` mode added along with the `mode` option.@T*2,%2,@r$7:timeout@9@j%5,@r$4:m"
-	    "ode@9@v@2@F@e~1,+8:optional@T*2,%3,@r$5:write@9@x@8$5:WRITE%3,@r$3:all@9@x@8$3:ALL",
+	    "@7$51:Stop processing commands from clients for some time@2$6:2.9.50@i@Y@X@L@j~1,*2,@F$61:`C"
+	    "LIENT PAUSE WRITE` mode added along with the `mode` option.@T*2,%2,@t$7:timeout@9@l%5,@t$4:m"
+	    "ode@9@v@2@F@g~1,+8:optional@T*2,%3,@t$5:write@9@x@8$5:WRITE%3,@t$3:all@9@x@8$3:ALL",
 	    "~0,"},
     {"client|reply", 5, 0,
-	    "@7$48:Instruct the server whether to reply to commands@2$5:3.2.0@g@X@W@L@T*1,%3,@r$11:on_off"
-	    "_skip@9@v@T*3,%3,@r$2:on@9@x@8$2:ON%3,@r$3:off@9@x@8$3:OFF%3,@r$4:skip@9@x@8$4:SKIP",
+	    "@7$48:Instruct the server whether to reply to commands@2$5:3.2.0@i@Y@X@L@T*1,%3,@t$11:on_off"
+	    "_skip@9@v@T*3,%3,@t$2:on@9@x@8$2:ON%3,@t$3:off@9@x@8$3:OFF%3,@t$4:skip@9@x@8$4:SKIP",
 	    "~0,"},
     {"client|setname", 5, 0,
-	    "@7$31:Set the current connection name@2$5:2.6.9@g@X@W@L@T*1,%2,@r$15:connection-name@9@6",
+	    "@7$31:Set the current connection name@2$5:2.6.9@i@Y@X@L@T*1,%2,@t$15:connection-name@9@6",
 	    "~0,"},
     {"client|tracking", 5, 0,
-	    "@7$61:Enable or disable server assisted client side caching support@2@E@g@X@W$55:O(1). Some "
-	    "options may introduce additional complexity.@T*7,%3,@r$6:status@9@v@T*2,%3,@r$2:on@9@x@8$2:O"
-	    "N%3,@r$3:off@9@x@8$3:OFF%4,@r$9:client-id@9@j@8$8:REDIRECT@e~1,+8:optional%4,@r$6:prefix@9@6"
-	    "@8$6:PREFIX@e~3,+8:optional+8:multiple+14:multiple_token%4,@r$5:bcast@9@x@8$5:BCAST@e~1,+8:o"
-	    "ptional%4,@r$5:optin@9@x@8$5:OPTIN@e~1,+8:optional%4,@r$6:optout@9@x@8$6:OPTOUT@e~1,+8:optio"
-	    "nal%4,@r$6:noloop@9@x@8$6:NOLOOP@e~1,+8:optional",
+	    "@7$61:Enable or disable server assisted client side caching support@2@E@i@Y@X$55:O(1). Some "
+	    "options may introduce additional complexity.@T*7,%3,@t$6:status@9@v@T*2,%3,@t$2:on@9@x@8$2:O"
+	    "N%3,@t$3:off@9@x@8$3:OFF%4,@t$9:client-id@9@l@8$8:REDIRECT@g~1,+8:optional%4,@t$6:prefix@9@6"
+	    "@8$6:PREFIX@g~3,+8:optional+8:multiple+14:multiple_token%4,@t$5:bcast@9@x@8$5:BCAST@g~1,+8:o"
+	    "ptional%4,@t$5:optin@9@x@8$5:OPTIN@g~1,+8:optional%4,@t$6:optout@9@x@8$6:OPTOUT@g~1,+8:optio"
+	    "nal%4,@t$6:noloop@9@x@8$6:NOLOOP@g~1,+8:optional",
 	    "~0,"},
     {"client|trackinginfo", 4, 0,
 	    "@7$87:Return information about server assisted client side caching for the current connectio"
-	    "n@2@F@g@X@W@L",
+	    "n@2@F@i@Y@X@L",
 	    "~0,"},
     {"client|unblock", 5, 0,
-	    "@7$74:Unblock a client blocked in a blocking command from a different connection@2@D@g@X@W$5"
-	    "2:O(log N) where N is the number of client connections@T*2,%2,@r$9:client-id@9@j%4,@r$13:tim"
-	    "eout_error@9@v@e~1,+8:optional@T*2,%3,@r$7:timeout@9@x@8$7:TIMEOUT%3,@r$5:error@9@x@8$5:ERRO"
+	    "@7$74:Unblock a client blocked in a blocking command from a different connection@2@D@i@Y@X$5"
+	    "2:O(log N) where N is the number of client connections@T*2,%2,@t$9:client-id@9@l%4,@t$13:tim"
+	    "eout_error@9@v@g~1,+8:optional@T*2,%3,@t$7:timeout@9@x@8$7:TIMEOUT%3,@t$5:error@9@x@8$5:ERRO"
 	    "R",
 	    "~0,"},
     {"client|unpause", 4, 0,
-	    "@7$45:Resume processing of clients that were paused@2@F@g@X@W$44:O(N) Where N is the number "
+	    "@7$45:Resume processing of clients that were paused@2@F@i@Y@X$44:O(N) Where N is the number "
 	    "of paused clients",
 	    "~0,"},
+    {"cluster", 4, 0,
+	    "@7$32:A container for cluster commands@2@C@i@W@X@J",
+	    "~0,"},
+    {"cluster|addslots", 5, 0,
+	    "@7$39:Assign new hash slots to receiving node@2@C@i@W@X$55:O(N) where N is the total number "
+	    "of hash slot arguments@T*1,%3,@t$4:slot@9@l@g~1,+8:multiple",
+	    "~0,"},
+    {"cluster|addslotsrange", 5, 0,
+	    "@7$39:Assign new hash slots to receiving node@2@G@i@W@X$92:O(N) where N is the total number "
+	    "of the slots between the start slot and end slot arguments.@T*1,%4,@t$19:start-slot_end-slot"
+	    "@9@V@g~1,+8:multiple@T*2,%2,@t$10:start-slot@9@l%2,@t$8:end-slot@9@l",
+	    "~0,"},
+    {"cluster|bumpepoch", 4, 0,
+	    "@7$32:Advance the cluster config epoch@2@C@i@W@X@L",
+	    "~0,"},
+    {"cluster|count-failure-reports", 5, 0,
+	    "@7$60:Return the number of failure reports active for a given node@2@C@i@W@X$45:O(N) where N"
+	    " is the number of failure reports@T*1,%2,@t$7:node-id@9@6",
+	    "~0,"},
+    {"cluster|countkeysinslot", 5, 0,
+	    "@7$58:Return the number of local keys in the specified hash slot@2@C@i@W@X@L@T*1,%2,@t$4:slo"
+	    "t@9@l",
+	    "~0,"},
+    {"cluster|delslots", 5, 0,
+	    "@7$43:Set hash slots as unbound in receiving node@2@C@i@W@X$55:O(N) where N is the total num"
+	    "ber of hash slot arguments@T*1,%3,@t$4:slot@9@l@g~1,+8:multiple",
+	    "~0,"},
+    {"cluster|delslotsrange", 5, 0,
+	    "@7$43:Set hash slots as unbound in receiving node@2@G@i@W@X$92:O(N) where N is the total num"
+	    "ber of the slots between the start slot and end slot arguments.@T*1,%4,@t$19:start-slot_end-"
+	    "slot@9@V@g~1,+8:multiple@T*2,%2,@t$10:start-slot@9@l%2,@t$8:end-slot@9@l",
+	    "~0,"},
+    {"cluster|failover", 5, 0,
+	    "@7$60:Forces a replica to perform a manual failover of its master.@2@C@i@W@X@L@T*1,%4,@t$7:o"
+	    "ptions@9@v@g~1,+8:optional@T*2,%3,@t$5:force@9@x@8$5:FORCE%3,@t$8:takeover@9@x@8$8:TAKEOVER",
+	    "~0,"},
+    {"cluster|flushslots", 4, 0,
+	    "@7$37:Delete a node's own slots information@2@C@i@W@X@L",
+	    "~0,"},
+    {"cluster|forget", 5, 0,
+	    "@7$34:Remove a node from the nodes table@2@C@i@W@X@L@T*1,%2,@t$7:node-id@9@6",
+	    "~0,"},
+    {"cluster|getkeysinslot", 5, 0,
+	    "@7$49:Return local key names in the specified hash slot@2@C@i@W@X$49:O(log(N)) where N is th"
+	    "e number of requested keys@T*2,%2,@t$4:slot@9@l%2,@t@Z@9@l",
+	    "~0,"},
+    {"cluster|help", 4, 0,
+	    "@7@R@2@D@i@W@X@L",
+	    "~0,"},
+    {"cluster|info", 4, 0,
+	    "@7$44:Provides info about Redis Cluster node state@2@C@i@W@X@L",
+	    "~0,"},
+    {"cluster|keyslot", 5, 0,
+	    "@7$42:Returns the hash slot of the specified key@2@C@i@W@X$46:O(N) where N is the number of "
+	    "bytes in the key@T*1,%2,@t@m@9@6",
+	    "~0,"},
+    {"cluster|links", 4, 0,
+	    "@7$65:Returns a list of all TCP links to and from peer nodes in cluster@2@G@i@W@X$49:O(N) wh"
+	    "ere N is the total number of Cluster nodes",
+	    "~0,"},
+    {"cluster|meet", 6, 0,
+	    "@7$51:Force a node cluster to handshake with another node@2@C@i@W@X@L@j~1,*2,$5:4.0.0$47:Add"
+	    "ed the optional `cluster_bus_port` argument.@T*3,%2,@t$2:ip@9@6%2,@t$4:port@9@l%4,@t$16:clus"
+	    "ter_bus_port@9@l@2$5:4.0.0@g~1,+8:optional",
+	    "~0,"},
+    {"cluster|myid", 4, 0,
+	    "@7$18:Return the node id@2@C@i@W@X@L",
+	    "~0,"},
+    {"cluster|nodes", 4, 0,
+	    "@7$31:Get Cluster config for the node@2@C@i@W@X$49:O(N) where N is the total number of Clust"
+	    "er nodes",
+	    "~0,"},
+    {"cluster|replicas", 5, 0,
+	    "@7$47:List replica nodes of the specified master node@2@D@i@W@X@L@T*1,%2,@t$7:node-id@9@6",
+	    "~0,"},
+    {"cluster|replicate", 5, 0,
+	    "@7$60:Reconfigure a node as a replica of the specified master node@2@C@i@W@X@L@T*1,%2,@t$7:n"
+	    "ode-id@9@6",
+	    "~0,"},
+    {"cluster|reset", 5, 0,
+	    "@7$26:Reset a Redis Cluster node@2@C@i@W@X$95:O(N) where N is the number of known nodes. The"
+	    " command may execute a FLUSHALL as a side effect.@T*1,%4,@t$9:hard_soft@9@v@g~1,+8:optional@"
+	    "T*2,%3,@t$4:hard@9@x@8$4:HARD%3,@t$4:soft@9@x@8$4:SOFT",
+	    "~0,"},
+    {"cluster|saveconfig", 4, 0,
+	    "@7$45:Forces the node to save cluster state on disk@2@C@i@W@X@L",
+	    "~0,"},
+    {"cluster|set-config-epoch", 5, 0,
+	    "@7$41:Set the configuration epoch in a new node@2@C@i@W@X@L@T*1,%2,@t$12:config-epoch@9@l",
+	    "~0,"},
+    {"cluster|setslot", 5, 0,
+	    "@7$35:Bind a hash slot to a specific node@2@C@i@W@X@L@T*2,%2,@t$4:slot@9@l%3,@t$10:subcomman"
+	    "d@9@v@T*4,%3,@t$7:node-id@9@6@8$9:IMPORTING%3,@t$7:node-id@9@6@8$9:MIGRATING%3,@t$7:node-id@"
+	    "9@6@8$4:NODE%3,@t$6:stable@9@x@8$6:STABLE",
+	    "~0,"},
+    {"cluster|shards", 4, 0,
+	    "@7$43:Get array of cluster slots to node mappings@2@G@i@W@X$49:O(N) where N is the total num"
+	    "ber of cluster nodes",
+	    "~0,"},
+    {"cluster|slaves", 8, 0,
+	    "@7$47:List replica nodes of the specified master node@2@C@i@W@X@L@c~1,+10:deprecated@a@D@z$1"
+	    "8:`CLUSTER REPLICAS`@T*1,%2,@t$7:node-id@9@6",
+	    "~0,"},
+    {"cluster|slots", 8, 0,
+	    "@7$42:Get array of Cluster slot to node mappings@2@C@i@W@X$49:O(N) where N is the total numb"
+	    "er of Cluster nodes@c~1,+10:deprecated@a@G@z$16:`CLUSTER SHARDS`@j~2,*2,$5:4.0.0$15:Added no"
+	    "de IDs.*2,@G$43:Added additional networking metadata field.",
+	    "~0,"},
     {"command", 4, 0,
-	    "@7$34:Get array of Redis command details@2$6:2.8.13@g@1@W$50:O(N) where N is the total numbe"
+	    "@7$34:Get array of Redis command details@2$6:2.8.13@i@1@X$50:O(N) where N is the total numbe"
 	    "r of Redis commands",
 	    "~0,"},
     {"command|count", 4, 0,
-	    "@7$34:Get total number of Redis commands@2$6:2.8.13@g@1@W@L",
+	    "@7$34:Get total number of Redis commands@2$6:2.8.13@i@1@X@L",
 	    "~0,"},
     {"command|docs", 5, 0,
-	    "@7$49:Get array of specific Redis command documentation@2@G@g@1@W$49:O(N) where N is the num"
-	    "ber of commands to look up@T*1,%3,@r$12:command-name@9@6@e~2,+8:optional+8:multiple",
+	    "@7$49:Get array of specific Redis command documentation@2@G@i@1@X$49:O(N) where N is the num"
+	    "ber of commands to look up@T*1,%3,@t$12:command-name@9@6@g~2,+8:optional+8:multiple",
 	    "~0,"},
     {"command|getkeys", 4, 0,
-	    "@7$39:Extract keys given a full Redis command@2$6:2.8.13@g@1@W$54:O(N) where N is the number"
+	    "@7$39:Extract keys given a full Redis command@2$6:2.8.13@i@1@X$54:O(N) where N is the number"
 	    " of arguments to the command",
 	    "~0,"},
     {"command|getkeysandflags", 4, 0,
-	    "@7$56:Extract keys and access flags given a full Redis command@2@G@g@1@W$54:O(N) where N is "
+	    "@7$56:Extract keys and access flags given a full Redis command@2@G@i@1@X$54:O(N) where N is "
 	    "the number of arguments to the command",
 	    "~0,"},
     {"command|info", 6, 0,
 	    "@7$78:Get array of specific Redis command details, or all when no argument is given.@2$6:2.8"
-	    ".13@g@1@W$49:O(N) where N is the number of commands to look up@h~1,*2,@G$66:Allowed to be ca"
-	    "lled with no argument to get info on all commands.@T*1,%3,@r$12:command-name@9@6@e~2,+8:opti"
+	    ".13@i@1@X$49:O(N) where N is the number of commands to look up@j~1,*2,@G$66:Allowed to be ca"
+	    "lled with no argument to get info on all commands.@T*1,%3,@t$12:command-name@9@6@g~2,+8:opti"
 	    "onal+8:multiple",
 	    "~0,"},
     {"command|list", 5, 0,
-	    "@7$35:Get an array of Redis command names@2@G@g@1@W$50:O(N) where N is the total number of R"
-	    "edis commands@T*1,%5,@r$8:filterby@9@v@8$8:FILTERBY@e~1,+8:optional@T*3,%3,@r$11:module-name"
-	    "@9@6@8$6:MODULE%3,@r$8:category@9@6@8$6:ACLCAT%3,@r@w@9@w@8$7:PATTERN",
+	    "@7$35:Get an array of Redis command names@2@G@i@1@X$50:O(N) where N is the total number of R"
+	    "edis commands@T*1,%5,@t$8:filterby@9@v@8$8:FILTERBY@g~1,+8:optional@T*3,%3,@t$11:module-name"
+	    "@9@6@8$6:MODULE%3,@t$8:category@9@6@8$6:ACLCAT%3,@t@w@9@w@8$7:PATTERN",
 	    "~0,"},
     {"config", 4, 0,
-	    "@7$45:A container for server configuration commands@2@B@g@1@W@J",
+	    "@7$45:A container for server configuration commands@2@B@i@1@X@J",
 	    "~0,"},
     {"config|get", 6, 0,
-	    "@7$42:Get the values of configuration parameters@2@B@g@1@W$62:O(N) when N is the number of c"
-	    "onfiguration parameters provided@h~1,*2,@G$65:Added the ability to pass multiple pattern par"
-	    "ameters in one call@T*1,%4,@r$9:parameter@9@V@e~1,+8:multiple@T*1,%2,@r$9:parameter@9@6",
+	    "@7$42:Get the values of configuration parameters@2@B@i@1@X$62:O(N) when N is the number of c"
+	    "onfiguration parameters provided@j~1,*2,@G$65:Added the ability to pass multiple pattern par"
+	    "ameters in one call@T*1,%4,@t$9:parameter@9@V@g~1,+8:multiple@T*1,%2,@t$9:parameter@9@6",
 	    "~0,"},
     {"config|resetstat", 4, 0,
-	    "@7$32:Reset the stats returned by INFO@2@B@g@1@W@L",
+	    "@7$32:Reset the stats returned by INFO@2@B@i@1@X@L",
 	    "~0,"},
     {"config|set", 6, 0,
-	    "@7$48:Set configuration parameters to the given values@2@B@g@1@W$62:O(N) when N is the numbe"
-	    "r of configuration parameters provided@h~1,*2,@G$57:Added the ability to set multiple parame"
-	    "ters in one call.@T*1,%4,@r$15:parameter_value@9@V@e~1,+8:multiple@T*2,%2,@r$9:parameter@9@6"
-	    "%2,@r$5:value@9@6",
+	    "@7$48:Set configuration parameters to the given values@2@B@i@1@X$62:O(N) when N is the numbe"
+	    "r of configuration parameters provided@j~1,*2,@G$57:Added the ability to set multiple parame"
+	    "ters in one call.@T*1,%4,@t$15:parameter_value@9@V@g~1,+8:multiple@T*2,%2,@t$9:parameter@9@6"
+	    "%2,@t$5:value@9@6",
 	    "~0,"},
     {"copy", 5, 0,
-	    "@7$10:Copy a key@2@F@g@f@W$95:O(N) worst case for collections, where N is the number of nest"
-	    "ed items. O(1) for string values.@T*4,%3,@r$6:source@9@k@l:0;%3,@r@a@9@k@l:1;%4,@r$14:destin"
-	    "ation-db@9@j@8$2:DB@e~1,+8:optional%4,@r$7:replace@9@x@8$7:REPLACE@e~1,+8:optional",
-	    "~2,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:OW+6:upd"
-	    "ate@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$10:Copy a key@2@F@i@h@X$95:O(N) worst case for collections, where N is the number of nest"
+	    "ed items. O(1) for string values.@T*4,%3,@t$6:source@9@m@n:0;%3,@t@b@9@m@n:1;%4,@t$14:destin"
+	    "ation-db@9@l@8$2:DB@g~1,+8:optional%4,@t$7:replace@9@x@8$7:REPLACE@g~1,+8:optional",
+	    "~2,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:OW+6:upd"
+	    "ate@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"dbsize", 4, 0,
-	    "@7$50:Return the number of keys in the selected database@2@A@g@1@W@L",
+	    "@7$50:Return the number of keys in the selected database@2@A@i@1@X@L",
 	    "~0,"},
     {"decr", 5, 0,
-	    "@7$43:Decrement the integer value of a key by one@2@A@g@6@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Decrement the integer value of a key by one@2@A@i@6@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"decrby", 5, 0,
-	    "@7$56:Decrement the integer value of a key by the given number@2@A@g@6@W@L@T*2,%3,@r@k@9@k@l"
-	    ":0;%2,@r$9:decrement@9@j",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$56:Decrement the integer value of a key by the given number@2@A@i@6@X@L@T*2,%3,@t@m@9@m@n"
+	    ":0;%2,@t$9:decrement@9@l",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"del", 5, 0,
-	    "@7$12:Delete a key@2@A@g@f@W$288:O(N) where N is the number of keys that will be removed. Wh"
+	    "@7$12:Delete a key@2@A@i@h@X$288:O(N) where N is the number of keys that will be removed. Wh"
 	    "en a key to remove holds a value other than a string, the individual complexity for this key"
 	    " is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a "
-	    "single key that holds a string value is O(1).@T*1,%4,@r@k@9@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RM+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "single key that holds a string value is O(1).@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RM+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"discard", 4, 0,
-	    "@7$39:Discard all commands issued after MULTI@2@B@g$12:transactions@W$45:O(N), when N is the"
+	    "@7$39:Discard all commands issued after MULTI@2@B@i$12:transactions@X$45:O(N), when N is the"
 	    " number of queued commands",
 	    "~0,"},
     {"dump", 5, 0,
-	    "@7$69:Return a serialized version of the value stored at the specified key.@2@C@g@f@W$244:O("
-	    "1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis o"
-	    "bjects composing the value and M their average size. For small string values the time comple"
-	    "xity is thus O(1)+O(1*M) where M is small, so simply O(1).@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$69:Return a serialized version of the value stored at the specified key.@2$5:2.6.0@i@h@X$"
+	    "244:O(1) to access the key and additional O(N*M) to serialize it, where N is the number of R"
+	    "edis objects composing the value and M their average size. For small string values the time "
+	    "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"echo", 5, 0,
-	    "@7$21:Echo the given string@2@A@g@X@W@L@T*1,%2,@r$7:message@9@6",
+	    "@7$21:Echo the given string@2@A@i@Y@X@L@T*1,%2,@t$7:message@9@6",
 	    "~0,"},
     {"eval", 5, 1,
-	    "@7$32:Execute a Lua script server side@2@C@g@0@W@K@T*4,%2,@r$6:script@9@6%2,@r@s@9@j%4,@r@k@"
-	    "9@k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@9@6@e~2,+8:optional+8:multiple",
+	    "@7$32:Execute a Lua script server side@2$5:2.6.0@i@0@X@K@T*4,%2,@t$6:script@9@6%2,@t@u@9@l%4"
+	    ",@t@m@9@m@n:0;@g~2,+8:optional+8:multiple%3,@t$3:arg@9@6@g~2,+8:optional+8:multiple",
 	    "~1,%4,$5:notes$78:We cannot tell how the keys will be used so we assume the worst, RW and UP"
-	    "DATE@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "DATE@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"eval_ro", 5, 1,
-	    "@7$42:Execute a read-only Lua script server side@2@G@g@0@W@K@T*4,%2,@r$6:script@9@6%2,@r@s@9"
-	    "@j%4,@r@k@9@k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@9@6@e~2,+8:optional+8:multiple",
+	    "@7$42:Execute a read-only Lua script server side@2@G@i@0@X@K@T*4,%2,@t$6:script@9@6%2,@t@u@9"
+	    "@l%4,@t@m@9@m@n:0;@g~2,+8:optional+8:multiple%3,@t$3:arg@9@6@g~2,+8:optional+8:multiple",
 	    "~1,%4,$5:notes$78:We cannot tell how the keys will be used so we assume the worst, RO and AC"
-	    "CESS@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "CESS@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"evalsha", 5, 1,
-	    "@7$32:Execute a Lua script server side@2@C@g@0@W@K@T*4,%2,@r$4:sha1@9@6%2,@r@s@9@j%4,@r@k@9@"
-	    "k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@9@6@e~2,+8:optional+8:multiple",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "@7$32:Execute a Lua script server side@2$5:2.6.0@i@0@X@K@T*4,%2,@t$4:sha1@9@6%2,@t@u@9@l%4,@"
+	    "t@m@9@m@n:0;@g~2,+8:optional+8:multiple%3,@t$3:arg@9@6@g~2,+8:optional+8:multiple",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"evalsha_ro", 5, 1,
-	    "@7$42:Execute a read-only Lua script server side@2@G@g@0@W@K@T*4,%2,@r$4:sha1@9@6%2,@r@s@9@j"
-	    "%4,@r@k@9@k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@9@6@e~2,+8:optional+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "@7$42:Execute a read-only Lua script server side@2@G@i@0@X@K@T*4,%2,@t$4:sha1@9@6%2,@t@u@9@l"
+	    "%4,@t@m@9@m@n:0;@g~2,+8:optional+8:multiple%3,@t$3:arg@9@6@g~2,+8:optional+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"exec", 4, 0,
-	    "@7$39:Execute all commands issued after MULTI@2$5:1.2.0@g$12:transactions@W$38:Depends on co"
+	    "@7$39:Execute all commands issued after MULTI@2$5:1.2.0@i$12:transactions@X$38:Depends on co"
 	    "mmands in the transaction",
 	    "~0,"},
     {"exists", 6, 0,
-	    "@7$25:Determine if a key exists@2@A@g@f@W$44:O(N) where N is the number of keys to check.@h~"
-	    "1,*2,$5:3.0.3$33:Accepts multiple `key` arguments.@T*1,%4,@r@k@9@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$25:Determine if a key exists@2@A@i@h@X$44:O(N) where N is the number of keys to check.@j~"
+	    "1,*2,$5:3.0.3$33:Accepts multiple `key` arguments.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"expire", 6, 0,
-	    "@7$35:Set a key's time to live in seconds@2@A@g@f@W@L@h~1,*2,@G@I@T*3,%3,@r@k@9@k@l:0;%2,@r$"
-	    "7:seconds@9@j%5,@r$9:condition@9@v@2@G@e~1,+8:optional@T*4,%3,@r$2:nx@9@x@8$2:NX%3,@r$2:xx@9"
-	    "@x@8$2:XX%3,@r$2:gt@9@x@8$2:GT%3,@r$2:lt@9@x@8$2:LT",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$35:Set a key's time to live in seconds@2@A@i@h@X@L@j~1,*2,@G@I@T*3,%3,@t@m@9@m@n:0;%2,@t$"
+	    "7:seconds@9@l%5,@t$9:condition@9@v@2@G@g~1,+8:optional@T*4,%3,@t$2:nx@9@x@8$2:NX%3,@t$2:xx@9"
+	    "@x@8$2:XX%3,@t$2:gt@9@x@8$2:GT%3,@t$2:lt@9@x@8$2:LT",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"expireat", 6, 0,
-	    "@7$48:Set the expiration for a key as a UNIX timestamp@2$5:1.2.0@g@f@W@L@h~1,*2,@G@I@T*3,%3,"
-	    "@r@k@9@k@l:0;%2,@r$17:unix-time-seconds@9$9:unix-time%5,@r$9:condition@9@v@2@G@e~1,+8:option"
-	    "al@T*4,%3,@r$2:nx@9@x@8$2:NX%3,@r$2:xx@9@x@8$2:XX%3,@r$2:gt@9@x@8$2:GT%3,@r$2:lt@9@x@8$2:LT",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$48:Set the expiration for a key as a UNIX timestamp@2$5:1.2.0@i@h@X@L@j~1,*2,@G@I@T*3,%3,"
+	    "@t@m@9@m@n:0;%2,@t$17:unix-time-seconds@9$9:unix-time%5,@t$9:condition@9@v@2@G@g~1,+8:option"
+	    "al@T*4,%3,@t$2:nx@9@x@8$2:NX%3,@t$2:xx@9@x@8$2:XX%3,@t$2:gt@9@x@8$2:GT%3,@t$2:lt@9@x@8$2:LT",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"expiretime", 5, 0,
-	    "@7$43:Get the expiration Unix timestamp for a key@2@G@g@f@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Get the expiration Unix timestamp for a key@2@G@i@h@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"fcall", 5, 1,
-	    "@7$17:Invoke a function@2@G@g@0@W$41:Depends on the function that is executed.@T*4,%2,@r$8:f"
-	    "unction@9@6%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@9@6@e~2,+8:opti"
+	    "@7$17:Invoke a function@2@G@i@0@X$41:Depends on the function that is executed.@T*4,%2,@t$8:f"
+	    "unction@9@6%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~2,+8:optional+8:multiple%3,@t$3:arg@9@6@g~2,+8:opti"
 	    "onal+8:multiple",
 	    "~1,%4,$5:notes$78:We cannot tell how the keys will be used so we assume the worst, RW and UP"
-	    "DATE@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "DATE@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"fcall_ro", 5, 1,
-	    "@7$27:Invoke a read-only function@2@G@g@0@W$41:Depends on the function that is executed.@T*4"
-	    ",%2,@r$8:function@9@6%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~2,+8:optional+8:multiple%3,@r$3:arg@9@6@e"
+	    "@7$27:Invoke a read-only function@2@G@i@0@X$41:Depends on the function that is executed.@T*4"
+	    ",%2,@t$8:function@9@6%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~2,+8:optional+8:multiple%3,@t$3:arg@9@6@g"
 	    "~2,+8:optional+8:multiple",
 	    "~1,%4,$5:notes$78:We cannot tell how the keys will be used so we assume the worst, RO and AC"
-	    "CESS@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "CESS@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"flushall", 6, 0,
-	    "@7$34:Remove all keys from all databases@2@A@g@1@W$57:O(N) where N is the total number of ke"
-	    "ys in all databases@h~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,@F$40:Add"
-	    "ed the `SYNC` flushing mode modifier.@T*1,%4,@r$5:async@9@v@e~1,+8:optional@T*2,%4,@r$5:asyn"
-	    "c@9@x@8$5:ASYNC@2$5:4.0.0%4,@r$4:sync@9@x@8$4:SYNC@2@F",
+	    "@7$34:Remove all keys from all databases@2@A@i@1@X$57:O(N) where N is the total number of ke"
+	    "ys in all databases@j~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,@F$40:Add"
+	    "ed the `SYNC` flushing mode modifier.@T*1,%4,@t$5:async@9@v@g~1,+8:optional@T*2,%4,@t$5:asyn"
+	    "c@9@x@8$5:ASYNC@2$5:4.0.0%4,@t$4:sync@9@x@8$4:SYNC@2@F",
 	    "~0,"},
     {"flushdb", 6, 0,
-	    "@7$41:Remove all keys from the current database@2@A@g@1@W$59:O(N) where N is the number of k"
-	    "eys in the selected database@h~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,"
-	    "@F$40:Added the `SYNC` flushing mode modifier.@T*1,%4,@r$5:async@9@v@e~1,+8:optional@T*2,%4,"
-	    "@r$5:async@9@x@8$5:ASYNC@2$5:4.0.0%4,@r$4:sync@9@x@8$4:SYNC@2@F",
+	    "@7$41:Remove all keys from the current database@2@A@i@1@X$59:O(N) where N is the number of k"
+	    "eys in the selected database@j~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,"
+	    "@F$40:Added the `SYNC` flushing mode modifier.@T*1,%4,@t$5:async@9@v@g~1,+8:optional@T*2,%4,"
+	    "@t$5:async@9@x@8$5:ASYNC@2$5:4.0.0%4,@t$4:sync@9@x@8$4:SYNC@2@F",
 	    "~0,"},
     {"function", 4, 0,
-	    "@7$33:A container for function commands@2@G@g@0@W@J",
+	    "@7$33:A container for function commands@2@G@i@0@X@J",
 	    "~0,"},
     {"function|delete", 5, 0,
-	    "@7$25:Delete a function by name@2@G@g@0@W@L@T*1,%2,@r$12:library-name@9@6",
+	    "@7$25:Delete a function by name@2@G@i@0@X@L@T*1,%2,@t$12:library-name@9@6",
 	    "~0,"},
     {"function|dump", 4, 0,
-	    "@7$51:Dump all functions into a serialized binary payload@2@G@g@0@W$39:O(N) where N is the n"
+	    "@7$51:Dump all functions into a serialized binary payload@2@G@i@0@X$39:O(N) where N is the n"
 	    "umber of functions",
 	    "~0,"},
     {"function|flush", 5, 0,
-	    "@7$22:Deleting all functions@2@G@g@0@W$47:O(N) where N is the number of functions deleted@T*"
-	    "1,%4,@r$5:async@9@v@e~1,+8:optional@T*2,%3,@r$5:async@9@x@8$5:ASYNC%3,@r$4:sync@9@x@8$4:SYNC",
+	    "@7$22:Deleting all functions@2@G@i@0@X$47:O(N) where N is the number of functions deleted@T*"
+	    "1,%4,@t$5:async@9@v@g~1,+8:optional@T*2,%3,@t$5:async@9@x@8$5:ASYNC%3,@t$4:sync@9@x@8$4:SYNC",
 	    "~0,"},
     {"function|help", 4, 0,
-	    "@7@R@2@G@g@0@W@L",
+	    "@7@R@2@G@i@0@X@L",
 	    "~0,"},
     {"function|kill", 4, 0,
-	    "@7$41:Kill the function currently in execution.@2@G@g@0@W@L",
+	    "@7$41:Kill the function currently in execution.@2@G@i@0@X@L",
 	    "~0,"},
     {"function|list", 5, 0,
-	    "@7$40:List information about all the functions@2@G@g@0@W$39:O(N) where N is the number of fu"
-	    "nctions@T*2,%4,@r$20:library-name-pattern@9@6@8$11:LIBRARYNAME@e~1,+8:optional%4,@r$8:withco"
-	    "de@9@x@8$8:WITHCODE@e~1,+8:optional",
+	    "@7$40:List information about all the functions@2@G@i@0@X$39:O(N) where N is the number of fu"
+	    "nctions@T*2,%4,@t$20:library-name-pattern@9@6@8$11:LIBRARYNAME@g~1,+8:optional%4,@t$8:withco"
+	    "de@9@x@8$8:WITHCODE@g~1,+8:optional",
 	    "~0,"},
     {"function|load", 5, 0,
-	    "@7$68:Create a function with the given arguments (name, code, description)@2@G@g@0@W$48:O(1)"
-	    " (considering compilation time is redundant)@T*2,%4,@r$7:replace@9@x@8$7:REPLACE@e~1,+8:opti"
-	    "onal%2,@r$13:function-code@9@6",
+	    "@7$68:Create a function with the given arguments (name, code, description)@2@G@i@0@X$48:O(1)"
+	    " (considering compilation time is redundant)@T*2,%4,@t$7:replace@9@x@8$7:REPLACE@g~1,+8:opti"
+	    "onal%2,@t$13:function-code@9@6",
 	    "~0,"},
     {"function|restore", 5, 0,
-	    "@7$46:Restore all the functions on the given payload@2@G@g@0@W$54:O(N) where N is the number"
-	    " of functions on the payload@T*2,%2,@r$16:serialized-value@9@6%4,@r$6:policy@9@v@e~1,+8:opti"
-	    "onal@T*3,%3,@r$5:flush@9@x@8$5:FLUSH%3,@r$6:append@9@x@8$6:APPEND%3,@r$7:replace@9@x@8$7:REP"
+	    "@7$46:Restore all the functions on the given payload@2@G@i@0@X$54:O(N) where N is the number"
+	    " of functions on the payload@T*2,%2,@t$16:serialized-value@9@6%4,@t$6:policy@9@v@g~1,+8:opti"
+	    "onal@T*3,%3,@t$5:flush@9@x@8$5:FLUSH%3,@t$6:append@9@x@8$6:APPEND%3,@t$7:replace@9@x@8$7:REP"
 	    "LACE",
 	    "~0,"},
     {"function|stats", 4, 0,
 	    "@7$85:Return information about the function currently running (name, description, duration)@"
-	    "2@G@g@0@W@L",
+	    "2@G@i@0@X@L",
 	    "~0,"},
     {"get", 5, 0,
-	    "@7$22:Get the value of a key@2@A@g@6@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$22:Get the value of a key@2@A@i@6@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"getbit", 5, 0,
-	    "@7$65:Returns the bit value at offset in the string value stored at key@2$5:2.2.0@g$6:bitmap"
-	    "@W@L@T*2,%3,@r@k@9@k@l:0;%2,@r@t@9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$65:Returns the bit value at offset in the string value stored at key@2$5:2.2.0@i$6:bitmap"
+	    "@X@L@T*2,%3,@t@m@9@m@n:0;%2,@t$6:offset@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"getdel", 5, 0,
-	    "@7$41:Get the value of a key and delete the key@2@F@g@6@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Get the value of a key and delete the key@2@F@i@6@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"getex", 5, 0,
-	    "@7$56:Get the value of a key and optionally set its expiration@2@F@g@6@W@L@T*2,%3,@r@k@9@k@l"
-	    ":0;%4,@r$10:expiration@9@v@e~1,+8:optional@T*5,%3,@r$7:seconds@9@j@8$2:EX%3,@r$12:millisecon"
-	    "ds@9@j@8$2:PX%3,@r$17:unix-time-seconds@9$9:unix-time@8$4:EXAT%3,@r$22:unix-time-millisecond"
-	    "s@9$9:unix-time@8$4:PXAT%3,@r$7:persist@9@x@8$7:PERSIST",
-	    "~1,%4,$5:notes$40:RW and UPDATE because it changes the TTL@e~3,+2:RW+6:access+6:update@U%2,@"
-	    "9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$56:Get the value of a key and optionally set its expiration@2@F@i@6@X@L@T*2,%3,@t@m@9@m@n"
+	    ":0;%4,@t$10:expiration@9@v@g~1,+8:optional@T*5,%3,@t$7:seconds@9@l@8$2:EX%3,@t$12:millisecon"
+	    "ds@9@l@8$2:PX%3,@t$17:unix-time-seconds@9$9:unix-time@8$4:EXAT%3,@t$22:unix-time-millisecond"
+	    "s@9$9:unix-time@8$4:PXAT%3,@t$7:persist@9@x@8$7:PERSIST",
+	    "~1,%4,$5:notes$40:RW and UPDATE because it changes the TTL@g~3,+2:RW+6:access+6:update@U%2,@"
+	    "9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"getrange", 5, 0,
-	    "@7$45:Get a substring of the string stored at a key@2$5:2.4.0@g@6@W$231:O(N) where N is the "
+	    "@7$45:Get a substring of the string stored at a key@2$5:2.4.0@i@6@X$231:O(N) where N is the "
 	    "length of the returned string. The complexity is ultimately determined by the returned lengt"
 	    "h, but because creating a substring from an existing string is very cheap, it can be conside"
-	    "red O(1) for small strings.@T*3,%3,@r@k@9@k@l:0;%2,@r$5:start@9@j%2,@r$3:end@9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "red O(1) for small strings.@T*3,%3,@t@m@9@m@n:0;%2,@t$5:start@9@l%2,@t$3:end@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"getset", 8, 0,
-	    "@7$54:Set the string value of a key and return its old value@2@A@g@6@W@L$9:doc_flags~1,+10:d"
-	    "eprecated@Z@F@z$30:`SET` with the `!GET` argument@T*2,%3,@r@k@9@k@l:0;%2,@r$5:value@9@6",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$54:Set the string value of a key and return its old value@2@A@i@6@X@L@c~1,+10:deprecated@"
+	    "a@F@z$30:`SET` with the `!GET` argument@T*2,%3,@t@m@9@m@n:0;%2,@t$5:value@9@6",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hdel", 6, 0,
-	    "@7$30:Delete one or more hash fields@2@B@g$4:hash@W$51:O(N) where N is the number of fields "
-	    "to be removed.@h~1,*2,$5:2.4.0$35:Accepts multiple `field` arguments.@T*2,%3,@r@k@9@k@l:0;%3"
-	    ",@r$5:field@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$30:Delete one or more hash fields@2@B@i$4:hash@X$51:O(N) where N is the number of fields "
+	    "to be removed.@j~1,*2,$5:2.4.0$35:Accepts multiple `field` arguments.@T*2,%3,@t@m@9@m@n:0;%3"
+	    ",@t$5:field@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hello", 6, 0,
-	    "@7$20:Handshake with Redis@2@E@g@X@W@L@h~1,*2,@F$109:`protover` made optional; when called w"
-	    "ithout arguments the command reports the current connection's context.@T*1,%4,@r@T@9@V@e~1,+"
-	    "8:optional@T*3,%2,@r$8:protover@9@j%5,@r$17:username_password@9@V@8$4:AUTH@e~1,+8:optional@T"
-	    "*2,%2,@r$8:username@9@6%2,@r$8:password@9@6%4,@r$10:clientname@9@6@8$7:SETNAME@e~1,+8:option"
+	    "@7$20:Handshake with Redis@2@E@i@Y@X@L@j~1,*2,@F$109:`protover` made optional; when called w"
+	    "ithout arguments the command reports the current connection's context.@T*1,%4,@t@T@9@V@g~1,+"
+	    "8:optional@T*3,%2,@t$8:protover@9@l%5,@t$17:username_password@9@V@8$4:AUTH@g~1,+8:optional@T"
+	    "*2,%2,@t$8:username@9@6%2,@t$8:password@9@6%4,@t$10:clientname@9@6@8$7:SETNAME@g~1,+8:option"
 	    "al",
 	    "~0,"},
     {"hexists", 5, 0,
-	    "@7$32:Determine if a hash field exists@2@B@g$4:hash@W@L@T*2,%3,@r@k@9@k@l:0;%2,@r$5:field@9@"
+	    "@7$32:Determine if a hash field exists@2@B@i$4:hash@X@L@T*2,%3,@t@m@9@m@n:0;%2,@t$5:field@9@"
 	    "6",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hget", 5, 0,
-	    "@7$29:Get the value of a hash field@2@B@g$4:hash@W@L@T*2,%3,@r@k@9@k@l:0;%2,@r$5:field@9@6",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$29:Get the value of a hash field@2@B@i$4:hash@X@L@T*2,%3,@t@m@9@m@n:0;%2,@t$5:field@9@6",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hgetall", 5, 0,
-	    "@7$39:Get all the fields and values in a hash@2@B@g$4:hash@W$37:O(N) where N is the size of "
-	    "the hash.@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$39:Get all the fields and values in a hash@2@B@i$4:hash@X$37:O(N) where N is the size of "
+	    "the hash.@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hincrby", 5, 0,
-	    "@7$63:Increment the integer value of a hash field by the given number@2@B@g$4:hash@W@L@T*3,%"
-	    "3,@r@k@9@k@l:0;%2,@r$5:field@9@6%2,@r$9:increment@9@j",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$63:Increment the integer value of a hash field by the given number@2@B@i$4:hash@X@L@T*3,%"
+	    "3,@t@m@9@m@n:0;%2,@t$5:field@9@6%2,@t$9:increment@9@l",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hincrbyfloat", 5, 0,
-	    "@7$61:Increment the float value of a hash field by the given amount@2@C@g$4:hash@W@L@T*3,%3,"
-	    "@r@k@9@k@l:0;%2,@r$5:field@9@6%2,@r$9:increment@9@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$61:Increment the float value of a hash field by the given amount@2$5:2.6.0@i$4:hash@X@L@T"
+	    "*3,%3,@t@m@9@m@n:0;%2,@t$5:field@9@6%2,@t$9:increment@9@d",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hkeys", 5, 0,
-	    "@7$28:Get all the fields in a hash@2@B@g$4:hash@W$37:O(N) where N is the size of the hash.@T"
-	    "*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$28:Get all the fields in a hash@2@B@i$4:hash@X$37:O(N) where N is the size of the hash.@T"
+	    "*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hlen", 5, 0,
-	    "@7$34:Get the number of fields in a hash@2@B@g$4:hash@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$34:Get the number of fields in a hash@2@B@i$4:hash@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hmget", 5, 0,
-	    "@7$43:Get the values of all the given hash fields@2@B@g$4:hash@W$53:O(N) where N is the numb"
-	    "er of fields being requested.@T*2,%3,@r@k@9@k@l:0;%3,@r$5:field@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Get the values of all the given hash fields@2@B@i$4:hash@X$53:O(N) where N is the numb"
+	    "er of fields being requested.@T*2,%3,@t@m@9@m@n:0;%3,@t$5:field@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hmset", 8, 0,
-	    "@7$43:Set multiple hash fields to multiple values@2@B@g$4:hash@W$47:O(N) where N is the numb"
-	    "er of fields being set.$9:doc_flags~1,+10:deprecated@Z$5:4.0.0@z$38:`HSET` with multiple fie"
-	    "ld-value pairs@T*2,%3,@r@k@9@k@l:0;%4,@r$11:field_value@9@V@e~1,+8:multiple@T*2,%2,@r$5:fiel"
-	    "d@9@6%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Set multiple hash fields to multiple values@2@B@i$4:hash@X$47:O(N) where N is the numb"
+	    "er of fields being set.@c~1,+10:deprecated@a$5:4.0.0@z$38:`HSET` with multiple field-value p"
+	    "airs@T*2,%3,@t@m@9@m@n:0;%4,@t$11:field_value@9@V@g~1,+8:multiple@T*2,%2,@t$5:field@9@6%2,@t"
+	    "$5:value@9@6",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hrandfield", 5, 0,
-	    "@7$45:Get one or multiple random fields from a hash@2@F@g$4:hash@W$45:O(N) where N is the nu"
-	    "mber of fields returned@T*2,%3,@r@k@9@k@l:0;%4,@r$7:options@9@V@e~1,+8:optional@T*2,%2,@r@Y@"
-	    "9@j%4,@r$10:withvalues@9@x@8$10:WITHVALUES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$45:Get one or multiple random fields from a hash@2@F@i$4:hash@X$45:O(N) where N is the nu"
+	    "mber of fields returned@T*2,%3,@t@m@9@m@n:0;%4,@t$7:options@9@V@g~1,+8:optional@T*2,%2,@t@Z@"
+	    "9@l%4,@t$10:withvalues@9@x@8$10:WITHVALUES@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hscan", 5, 0,
-	    "@7$55:Incrementally iterate hash fields and associated values@2$5:2.8.0@g$4:hash@W$170:O(1) "
+	    "@7$55:Incrementally iterate hash fields and associated values@2$5:2.8.0@i$4:hash@X$170:O(1) "
 	    "for every call. O(N) for a complete iteration, including enough command calls for the cursor"
-	    " to return back to 0. N is the number of elements inside the collection..@T*4,%3,@r@k@9@k@l:"
-	    "0;%2,@r$6:cursor@9@j%4,@r@w@9@w@8$5:MATCH@e~1,+8:optional%4,@r@Y@9@j@8$5:COUNT@e~1,+8:option"
+	    " to return back to 0. N is the number of elements inside the collection..@T*4,%3,@t@m@9@m@n:"
+	    "0;%2,@t$6:cursor@9@l%4,@t@w@9@w@8$5:MATCH@g~1,+8:optional%4,@t@Z@9@l@8$5:COUNT@g~1,+8:option"
 	    "al",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hset", 6, 0,
-	    "@7$36:Set the string value of a hash field@2@B@g$4:hash@W$132:O(1) for each field/value pair"
+	    "@7$36:Set the string value of a hash field@2@B@i$4:hash@X$132:O(1) for each field/value pair"
 	    " added, so O(N) to add N field/value pairs when the command is called with multiple field/va"
-	    "lue pairs.@h~1,*2,$5:4.0.0$47:Accepts multiple `field` and `value` arguments.@T*2,%3,@r@k@9@"
-	    "k@l:0;%4,@r$11:field_value@9@V@e~1,+8:multiple@T*2,%2,@r$5:field@9@6%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "lue pairs.@j~1,*2,$5:4.0.0$47:Accepts multiple `field` and `value` arguments.@T*2,%3,@t@m@9@"
+	    "m@n:0;%4,@t$11:field_value@9@V@g~1,+8:multiple@T*2,%2,@t$5:field@9@6%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hsetnx", 5, 0,
-	    "@7$63:Set the value of a hash field, only if the field does not exist@2@B@g$4:hash@W@L@T*3,%"
-	    "3,@r@k@9@k@l:0;%2,@r$5:field@9@6%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$63:Set the value of a hash field, only if the field does not exist@2@B@i$4:hash@X@L@T*3,%"
+	    "3,@t@m@9@m@n:0;%2,@t$5:field@9@6%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hstrlen", 5, 0,
-	    "@7$43:Get the length of the value of a hash field@2$5:3.2.0@g$4:hash@W@L@T*2,%3,@r@k@9@k@l:0"
-	    ";%2,@r$5:field@9@6",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Get the length of the value of a hash field@2$5:3.2.0@i$4:hash@X@L@T*2,%3,@t@m@9@m@n:0"
+	    ";%2,@t$5:field@9@6",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hvals", 5, 0,
-	    "@7$28:Get all the values in a hash@2@B@g$4:hash@W$37:O(N) where N is the size of the hash.@T"
-	    "*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$28:Get all the values in a hash@2@B@i$4:hash@X$37:O(N) where N is the size of the hash.@T"
+	    "*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"incr", 5, 0,
-	    "@7$43:Increment the integer value of a key by one@2@A@g@6@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Increment the integer value of a key by one@2@A@i@6@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"incrby", 5, 0,
-	    "@7$56:Increment the integer value of a key by the given amount@2@A@g@6@W@L@T*2,%3,@r@k@9@k@l"
-	    ":0;%2,@r$9:increment@9@j",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$56:Increment the integer value of a key by the given amount@2@A@i@6@X@L@T*2,%3,@t@m@9@m@n"
+	    ":0;%2,@t$9:increment@9@l",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"incrbyfloat", 5, 0,
-	    "@7$54:Increment the float value of a key by the given amount@2@C@g@6@W@L@T*2,%3,@r@k@9@k@l:0"
-	    ";%2,@r$9:increment@9@b",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$54:Increment the float value of a key by the given amount@2$5:2.6.0@i@6@X@L@T*2,%3,@t@m@9"
+	    "@m@n:0;%2,@t$9:increment@9@d",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"info", 6, 0,
-	    "@7$47:Get information and statistics about the server@2@A@g@1@W@L@h~1,*2,@G$52:Added support"
-	    " for taking multiple section arguments.@T*1,%3,@r$7:section@9@6@e~2,+8:optional+8:multiple",
+	    "@7$47:Get information and statistics about the server@2@A@i@1@X@L@j~1,*2,@G$52:Added support"
+	    " for taking multiple section arguments.@T*1,%3,@t$7:section@9@6@g~2,+8:optional+8:multiple",
 	    "~0,"},
     {"keys", 5, 0,
-	    "@7$40:Find all keys matching the given pattern@2@A@g@f@W$152:O(N) with N being the number of"
+	    "@7$40:Find all keys matching the given pattern@2@A@i@h@X$152:O(N) with N being the number of"
 	    " keys in the database, under the assumption that the key names in the database and the given"
-	    " pattern have limited length.@T*1,%2,@r@w@9@w",
+	    " pattern have limited length.@T*1,%2,@t@w@9@w",
 	    "~0,"},
     {"lcs", 5, 0,
-	    "@7$29:Find longest common substring@2@G@g@6@W$63:O(N*M) where N and M are the lengths of s1 "
-	    "and s2, respectively@T*6,%3,@r$4:key1@9@k@l:0;%3,@r$4:key2@9@k@l:0;%4,@r$3:len@9@x@8$3:LEN@e"
-	    "~1,+8:optional%4,@r$3:idx@9@x@8$3:IDX@e~1,+8:optional%4,@r$3:len@9@j@8$11:MINMATCHLEN@e~1,+8"
-	    ":optional%4,@r$12:withmatchlen@9@x@8$12:WITHMATCHLEN@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:1;@o:1;@q:0;"},
+	    "@7$29:Find longest common substring@2@G@i@6@X$63:O(N*M) where N and M are the lengths of s1 "
+	    "and s2, respectively@T*6,%3,@t$4:key1@9@m@n:0;%3,@t$4:key2@9@m@n:0;%4,@t$3:len@9@x@8$3:LEN@g"
+	    "~1,+8:optional%4,@t$3:idx@9@x@8$3:IDX@g~1,+8:optional%4,@t$3:len@9@l@8$11:MINMATCHLEN@g~1,+8"
+	    ":optional%4,@t$12:withmatchlen@9@x@8$12:WITHMATCHLEN@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:1;@q:1;@s:0;"},
     {"lindex", 5, 0,
-	    "@7$39:Get an element from a list by its index@2@A@g$4:list@W$152:O(N) where N is the number "
+	    "@7$39:Get an element from a list by its index@2@A@i$4:list@X$152:O(N) where N is the number "
 	    "of elements to traverse to get to the element at index. This makes asking for the first or t"
-	    "he last element of the list O(1).@T*2,%3,@r@k@9@k@l:0;%2,@r@i@9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "he last element of the list O(1).@T*2,%3,@t@m@9@m@n:0;%2,@t@k@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"linsert", 5, 0,
-	    "@7$59:Insert an element before or after another element in a list@2$5:2.2.0@g$4:list@W$232:O"
+	    "@7$59:Insert an element before or after another element in a list@2$5:2.2.0@i$4:list@X$232:O"
 	    "(N) where N is the number of elements to traverse before seeing the value pivot. This means "
 	    "that inserting somewhere on the left end on the list (head) can be considered O(1) and inser"
-	    "ting somewhere on the right end (tail) is O(N).@T*4,%3,@r@k@9@k@l:0;%3,@r$5:where@9@v@T*2,%3"
-	    ",@r$6:before@9@x@8$6:BEFORE%3,@r$5:after@9@x@8$5:AFTER%2,@r$5:pivot@9@6%2,@r$7:element@9@6",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "ting somewhere on the right end (tail) is O(N).@T*4,%3,@t@m@9@m@n:0;%3,@t$5:where@9@v@T*2,%3"
+	    ",@t$6:before@9@x@8$6:BEFORE%3,@t$5:after@9@x@8$5:AFTER%2,@t$5:pivot@9@6%2,@t$7:element@9@6",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"llen", 5, 0,
-	    "@7$24:Get the length of a list@2@A@g$4:list@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$24:Get the length of a list@2@A@i$4:list@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lmove", 5, 0,
-	    "@7$65:Pop an element from a list, push it to another list and return it@2@F@g$4:list@W@L@T*4"
-	    ",%3,@r$6:source@9@k@l:0;%3,@r@a@9@k@l:1;%3,@r$9:wherefrom@9@v@T*2,%3,@r$4:left@9@x@8$4:LEFT%"
-	    "3,@r$5:right@9@x@8$5:RIGHT%3,@r$7:whereto@9@v@T*2,%3,@r$4:left@9@x@8$4:LEFT%3,@r$5:right@9@x"
+	    "@7$65:Pop an element from a list, push it to another list and return it@2@F@i$4:list@X@L@T*4"
+	    ",%3,@t$6:source@9@m@n:0;%3,@t@b@9@m@n:1;%3,@t$9:wherefrom@9@v@T*2,%3,@t$4:left@9@x@8$4:LEFT%"
+	    "3,@t$5:right@9@x@8$5:RIGHT%3,@t$7:whereto@9@v@T*2,%3,@t$4:left@9@x@8$4:LEFT%3,@t$5:right@9@x"
 	    "@8$5:RIGHT",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
+	    ":RW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lmpop", 5, 0,
-	    "@7$24:Pop elements from a list@2@G@g$4:list@W$87:O(N+M) where N is the number of provided ke"
-	    "ys and M is the number of elements returned.@T*4,%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple"
-	    "%3,@r$5:where@9@v@T*2,%3,@r$4:left@9@x@8$4:LEFT%3,@r$5:right@9@x@8$5:RIGHT%4,@r@Y@9@j@8$5:CO"
-	    "UNT@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "@7$24:Pop elements from a list@2@G@i$4:list@X$87:O(N+M) where N is the number of provided ke"
+	    "ys and M is the number of elements returned.@T*4,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple"
+	    "%3,@t$5:where@9@v@T*2,%3,@t$4:left@9@x@8$4:LEFT%3,@t$5:right@9@x@8$5:RIGHT%4,@t@Z@9@l@8$5:CO"
+	    "UNT@g~1,+8:optional",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"lpop", 6, 0,
-	    "@7$43:Remove and get the first elements in a list@2@A@g$4:list@W$47:O(N) where N is the numb"
-	    "er of elements returned@h~1,*2,@F$27:Added the `count` argument.@T*2,%3,@r@k@9@k@l:0;%4,@r@Y"
-	    "@9@j@2@F@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Remove and get the first elements in a list@2@A@i$4:list@X$47:O(N) where N is the numb"
+	    "er of elements returned@j~1,*2,@F$27:Added the `count` argument.@T*2,%3,@t@m@9@m@n:0;%4,@t@Z"
+	    "@9@l@2@F@g~1,+8:optional",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lpos", 5, 0,
-	    "@7$47:Return the index of matching elements on a list@2$5:6.0.6@g$4:list@W$217:O(N) where N "
+	    "@7$47:Return the index of matching elements on a list@2$5:6.0.6@i$4:list@X$217:O(N) where N "
 	    "is the number of elements in the list, for the average case. When searching for elements nea"
 	    "r the head or the tail of the list, or when the MAXLEN option is provided, the command may r"
-	    "un in constant time.@T*5,%3,@r@k@9@k@l:0;%2,@r$7:element@9@6%4,@r$4:rank@9@j@8$4:RANK@e~1,+8"
-	    ":optional%4,@r$11:num-matches@9@j@8$5:COUNT@e~1,+8:optional%4,@r$3:len@9@j@8$6:MAXLEN@e~1,+8"
+	    "un in constant time.@T*5,%3,@t@m@9@m@n:0;%2,@t$7:element@9@6%4,@t$4:rank@9@l@8$4:RANK@g~1,+8"
+	    ":optional%4,@t$11:num-matches@9@l@8$5:COUNT@g~1,+8:optional%4,@t$3:len@9@l@8$6:MAXLEN@g~1,+8"
 	    ":optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lpush", 6, 0,
-	    "@7$42:Prepend one or multiple elements to a list@2@A@g$4:list@W@M@h~1,*2,$5:2.4.0@H@T*2,%3,@"
-	    "r@k@9@k@l:0;%3,@r$7:element@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$42:Prepend one or multiple elements to a list@2@A@i$4:list@X@M@j~1,*2,$5:2.4.0@H@T*2,%3,@"
+	    "t@m@9@m@n:0;%3,@t$7:element@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lpushx", 6, 0,
-	    "@7$53:Prepend an element to a list, only if the list exists@2$5:2.2.0@g$4:list@W@M@h~1,*2,$5"
-	    ":4.0.0@H@T*2,%3,@r@k@9@k@l:0;%3,@r$7:element@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$53:Prepend an element to a list, only if the list exists@2$5:2.2.0@i$4:list@X@M@j~1,*2,$5"
+	    ":4.0.0@H@T*2,%3,@t@m@9@m@n:0;%3,@t$7:element@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lrange", 5, 0,
-	    "@7$35:Get a range of elements from a list@2@A@g$4:list@W$178:O(S+N) where S is the distance "
+	    "@7$35:Get a range of elements from a list@2@A@i$4:list@X$178:O(S+N) where S is the distance "
 	    "of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; "
-	    "and N is the number of elements in the specified range.@T*3,%3,@r@k@9@k@l:0;%2,@r$5:start@9@"
-	    "j%2,@r$4:stop@9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "and N is the number of elements in the specified range.@T*3,%3,@t@m@9@m@n:0;%2,@t$5:start@9@"
+	    "l%2,@t$4:stop@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lrem", 5, 0,
-	    "@7$27:Remove elements from a list@2@A@g$4:list@W$81:O(N+M) where N is the length of the list"
-	    " and M is the number of elements removed.@T*3,%3,@r@k@9@k@l:0;%2,@r@Y@9@j%2,@r$7:element@9@6",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$27:Remove elements from a list@2@A@i$4:list@X$81:O(N+M) where N is the length of the list"
+	    " and M is the number of elements removed.@T*3,%3,@t@m@9@m@n:0;%2,@t@Z@9@l%2,@t$7:element@9@6",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lset", 5, 0,
-	    "@7$50:Set the value of an element in a list by its index@2@A@g$4:list@W$105:O(N) where N is "
+	    "@7$50:Set the value of an element in a list by its index@2@A@i$4:list@X$105:O(N) where N is "
 	    "the length of the list. Setting either the first or the last element of the list is O(1).@T*"
-	    "3,%3,@r@k@9@k@l:0;%2,@r@i@9@j%2,@r$7:element@9@6",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "3,%3,@t@m@9@m@n:0;%2,@t@k@9@l%2,@t$7:element@9@6",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"ltrim", 5, 0,
-	    "@7$34:Trim a list to the specified range@2@A@g$4:list@W$70:O(N) where N is the number of ele"
-	    "ments to be removed by the operation.@T*3,%3,@r@k@9@k@l:0;%2,@r$5:start@9@j%2,@r$4:stop@9@j",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$34:Trim a list to the specified range@2@A@i$4:list@X$70:O(N) where N is the number of ele"
+	    "ments to be removed by the operation.@T*3,%3,@t@m@9@m@n:0;%2,@t$5:start@9@l%2,@t$4:stop@9@l",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"memory", 4, 0,
-	    "@7$43:A container for memory diagnostics commands@2$5:4.0.0@g@1@W@J",
+	    "@7$43:A container for memory diagnostics commands@2$5:4.0.0@i@1@X@J",
 	    "~0,"},
     {"memory|help", 4, 0,
-	    "@7@R@2$5:4.0.0@g@1@W@L",
+	    "@7@R@2$5:4.0.0@i@1@X@L",
 	    "~0,"},
     {"memory|usage", 5, 0,
-	    "@7$34:Estimate the memory usage of a key@2$5:4.0.0@g@1@W$38:O(N) where N is the number of sa"
-	    "mples.@T*2,%3,@r@k@9@k@l:0;%4,@r@Y@9@j@8$7:SAMPLES@e~1,+8:optional",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$34:Estimate the memory usage of a key@2$5:4.0.0@i@1@X$38:O(N) where N is the number of sa"
+	    "mples.@T*2,%3,@t@m@9@m@n:0;%4,@t@Z@9@l@8$7:SAMPLES@g~1,+8:optional",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"mget", 5, 0,
-	    "@7$36:Get the values of all the given keys@2@A@g@6@W$47:O(N) where N is the number of keys t"
-	    "o retrieve.@T*1,%4,@r@k@9@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$36:Get the values of all the given keys@2@A@i@6@X$47:O(N) where N is the number of keys t"
+	    "o retrieve.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"monitor", 3, 0,
-	    "@7$59:Listen for all requests received by the server in real time@2@A@g@1",
+	    "@7$59:Listen for all requests received by the server in real time@2@A@i@1",
 	    "~0,"},
     {"mset", 5, 0,
-	    "@7$36:Set multiple keys to multiple values@2$5:1.0.1@g@6@W$42:O(N) where N is the number of "
-	    "keys to set.@T*1,%4,@r$9:key_value@9@V@e~1,+8:multiple@T*2,%3,@r@k@9@k@l:0;%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:2;@q:0;"},
+	    "@7$36:Set multiple keys to multiple values@2$5:1.0.1@i@6@X$42:O(N) where N is the number of "
+	    "keys to set.@T*1,%4,@t$9:key_value@9@V@g~1,+8:multiple@T*2,%3,@t@m@9@m@n:0;%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:2;@s:0;"},
     {"msetnx", 5, 0,
-	    "@7$68:Set multiple keys to multiple values, only if none of the keys exist@2$5:1.0.1@g@6@W$4"
-	    "2:O(N) where N is the number of keys to set.@T*1,%4,@r$9:key_value@9@V@e~1,+8:multiple@T*2,%"
-	    "3,@r@k@9@k@l:0;%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:OW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:2;@q:0;"},
+	    "@7$68:Set multiple keys to multiple values, only if none of the keys exist@2$5:1.0.1@i@6@X$4"
+	    "2:O(N) where N is the number of keys to set.@T*1,%4,@t$9:key_value@9@V@g~1,+8:multiple@T*2,%"
+	    "3,@t@m@9@m@n:0;%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:OW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:2;@s:0;"},
     {"multi", 4, 0,
-	    "@7$37:Mark the start of a transaction block@2$5:1.2.0@g$12:transactions@W@L",
+	    "@7$37:Mark the start of a transaction block@2$5:1.2.0@i$12:transactions@X@L",
 	    "~0,"},
     {"object", 4, 0,
-	    "@7$45:A container for object introspection commands@2$5:2.2.3@g@f@W@J",
+	    "@7$45:A container for object introspection commands@2$5:2.2.3@i@h@X@J",
 	    "~0,"},
     {"object|encoding", 5, 0,
-	    "@7$47:Inspect the internal encoding of a Redis object@2$5:2.2.3@g@f@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$47:Inspect the internal encoding of a Redis object@2$5:2.2.3@i@h@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"object|freq", 5, 0,
-	    "@7$62:Get the logarithmic access frequency counter of a Redis object@2$5:4.0.0@g@f@W@L@T*1,%"
-	    "3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$62:Get the logarithmic access frequency counter of a Redis object@2$5:4.0.0@i@h@X@L@T*1,%"
+	    "3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"object|help", 4, 0,
-	    "@7@R@2@F@g@f@W@L",
+	    "@7@R@2@F@i@h@X@L",
 	    "~0,"},
     {"object|idletime", 5, 0,
-	    "@7$51:Get the time since a Redis object was last accessed@2$5:2.2.3@g@f@W@L@T*1,%3,@r@k@9@k@"
-	    "l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$51:Get the time since a Redis object was last accessed@2$5:2.2.3@i@h@X@L@T*1,%3,@t@m@9@m@"
+	    "n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"object|refcount", 5, 0,
-	    "@7$52:Get the number of references to the value of the key@2$5:2.2.3@g@f@W@L@T*1,%3,@r@k@9@k"
-	    "@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$52:Get the number of references to the value of the key@2$5:2.2.3@i@h@X@L@T*1,%3,@t@m@9@m"
+	    "@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"persist", 5, 0,
-	    "@7$32:Remove the expiration from a key@2$5:2.2.0@g@f@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$32:Remove the expiration from a key@2$5:2.2.0@i@h@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"pexpire", 6, 0,
-	    "@7$40:Set a key's time to live in milliseconds@2@C@g@f@W@L@h~1,*2,@G@I@T*3,%3,@r@k@9@k@l:0;%"
-	    "2,@r$12:milliseconds@9@j%5,@r$9:condition@9@v@2@G@e~1,+8:optional@T*4,%3,@r$2:nx@9@x@8$2:NX%"
-	    "3,@r$2:xx@9@x@8$2:XX%3,@r$2:gt@9@x@8$2:GT%3,@r$2:lt@9@x@8$2:LT",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$40:Set a key's time to live in milliseconds@2$5:2.6.0@i@h@X@L@j~1,*2,@G@I@T*3,%3,@t@m@9@m"
+	    "@n:0;%2,@t$12:milliseconds@9@l%5,@t$9:condition@9@v@2@G@g~1,+8:optional@T*4,%3,@t$2:nx@9@x@8"
+	    "$2:NX%3,@t$2:xx@9@x@8$2:XX%3,@t$2:gt@9@x@8$2:GT%3,@t$2:lt@9@x@8$2:LT",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"pexpireat", 6, 0,
-	    "@7$74:Set the expiration for a key as a UNIX timestamp specified in milliseconds@2@C@g@f@W@L"
-	    "@h~1,*2,@G@I@T*3,%3,@r@k@9@k@l:0;%2,@r$22:unix-time-milliseconds@9$9:unix-time%5,@r$9:condit"
-	    "ion@9@v@2@G@e~1,+8:optional@T*4,%3,@r$2:nx@9@x@8$2:NX%3,@r$2:xx@9@x@8$2:XX%3,@r$2:gt@9@x@8$2"
-	    ":GT%3,@r$2:lt@9@x@8$2:LT",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$74:Set the expiration for a key as a UNIX timestamp specified in milliseconds@2$5:2.6.0@i"
+	    "@h@X@L@j~1,*2,@G@I@T*3,%3,@t@m@9@m@n:0;%2,@t$22:unix-time-milliseconds@9$9:unix-time%5,@t$9:"
+	    "condition@9@v@2@G@g~1,+8:optional@T*4,%3,@t$2:nx@9@x@8$2:NX%3,@t$2:xx@9@x@8$2:XX%3,@t$2:gt@9"
+	    "@x@8$2:GT%3,@t$2:lt@9@x@8$2:LT",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"pexpiretime", 5, 0,
-	    "@7$59:Get the expiration Unix timestamp for a key in milliseconds@2@G@g@f@W@L@T*1,%3,@r@k@9@"
-	    "k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$59:Get the expiration Unix timestamp for a key in milliseconds@2@G@i@h@X@L@T*1,%3,@t@m@9@"
+	    "m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"ping", 5, 0,
-	    "@7$15:Ping the server@2@A@g@X@W@L@T*1,%3,@r$7:message@9@6@e~1,+8:optional",
+	    "@7$15:Ping the server@2@A@i@Y@X@L@T*1,%3,@t$7:message@9@6@g~1,+8:optional",
 	    "~0,"},
     {"psetex", 5, 0,
-	    "@7$53:Set the value and expiration in milliseconds of a key@2@C@g@6@W@L@T*3,%3,@r@k@9@k@l:0;"
-	    "%2,@r$12:milliseconds@9@j%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$53:Set the value and expiration in milliseconds of a key@2$5:2.6.0@i@6@X@L@T*3,%3,@t@m@9@"
+	    "m@n:0;%2,@t$12:milliseconds@9@l%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"psubscribe", 5, 0,
-	    "@7$69:Listen for messages published to channels matching the given patterns@2@B@g$6:pubsub@W"
-	    "$75:O(N) where N is the number of patterns the client is already subscribed to.@T*1,%4,@r@w@"
-	    "9@V@e~1,+8:multiple@T*1,%2,@r@w@9@w",
+	    "@7$69:Listen for messages published to channels matching the given patterns@2@B@i$6:pubsub@X"
+	    "$75:O(N) where N is the number of patterns the client is already subscribed to.@T*1,%4,@t@w@"
+	    "9@V@g~1,+8:multiple@T*1,%2,@t@w@9@w",
 	    "~0,"},
     {"pttl", 6, 0,
-	    "@7$46:Get the time to live for a key in milliseconds@2@C@g@f@W@L@h~1,*2,$5:2.8.0$19:Added th"
-	    "e -2 reply.@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$46:Get the time to live for a key in milliseconds@2$5:2.6.0@i@h@X@L@j~1,*2,$5:2.8.0$19:Ad"
+	    "ded the -2 reply.@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"publish", 5, 0,
-	    "@7$27:Post a message to a channel@2@B@g$6:pubsub@W$141:O(N+M) where N is the number of clien"
+	    "@7$27:Post a message to a channel@2@B@i$6:pubsub@X$141:O(N+M) where N is the number of clien"
 	    "ts subscribed to the receiving channel and M is the total number of subscribed patterns (by "
-	    "any client).@T*2,%2,@r$7:channel@9@6%2,@r$7:message@9@6",
+	    "any client).@T*2,%2,@t$7:channel@9@6%2,@t$7:message@9@6",
 	    "~0,"},
     {"pubsub", 4, 0,
-	    "@7$32:A container for Pub/Sub commands@2$5:2.8.0@g$6:pubsub@W@J",
+	    "@7$32:A container for Pub/Sub commands@2$5:2.8.0@i$6:pubsub@X@J",
 	    "~0,"},
     {"pubsub|channels", 5, 0,
-	    "@7$20:List active channels@2$5:2.8.0@g$6:pubsub@W$131:O(N) where N is the number of active c"
+	    "@7$20:List active channels@2$5:2.8.0@i$6:pubsub@X$131:O(N) where N is the number of active c"
 	    "hannels, and assuming constant time pattern matching (relatively short channels and patterns"
-	    ")@T*1,%3,@r@w@9@w@e~1,+8:optional",
+	    ")@T*1,%3,@t@w@9@w@g~1,+8:optional",
 	    "~0,"},
     {"pubsub|help", 4, 0,
-	    "@7@R@2@F@g$6:pubsub@W@L",
+	    "@7@R@2@F@i$6:pubsub@X@L",
 	    "~0,"},
     {"pubsub|numpat", 4, 0,
-	    "@7$54:Get the count of unique patterns pattern subscriptions@2$5:2.8.0@g$6:pubsub@W@L",
+	    "@7$54:Get the count of unique patterns pattern subscriptions@2$5:2.8.0@i$6:pubsub@X@L",
 	    "~0,"},
     {"pubsub|numsub", 5, 0,
-	    "@7$41:Get the count of subscribers for channels@2$5:2.8.0@g$6:pubsub@W$75:O(N) for the NUMSU"
-	    "B subcommand, where N is the number of requested channels@T*1,%3,@r$7:channel@9@6@e~2,+8:opt"
+	    "@7$41:Get the count of subscribers for channels@2$5:2.8.0@i$6:pubsub@X$75:O(N) for the NUMSU"
+	    "B subcommand, where N is the number of requested channels@T*1,%3,@t$7:channel@9@6@g~2,+8:opt"
 	    "ional+8:multiple",
 	    "~0,"},
     {"punsubscribe", 5, 0,
-	    "@7$74:Stop listening for messages posted to channels matching the given patterns@2@B@g$6:pub"
-	    "sub@W$153:O(N+M) where N is the number of patterns the client is already subscribed and M is"
-	    " the number of total patterns subscribed in the system (by any client).@T*1,%3,@r@w@9@w@e~2,"
+	    "@7$74:Stop listening for messages posted to channels matching the given patterns@2@B@i$6:pub"
+	    "sub@X$153:O(N+M) where N is the number of patterns the client is already subscribed and M is"
+	    " the number of total patterns subscribed in the system (by any client).@T*1,%3,@t@w@9@w@g~2,"
 	    "+8:optional+8:multiple",
 	    "~0,"},
     {"quit", 4, 0,
-	    "@7$20:Close the connection@2@A@g@X@W@L",
+	    "@7$20:Close the connection@2@A@i@Y@X@L",
 	    "~0,"},
     {"randomkey", 4, 0,
-	    "@7$37:Return a random key from the keyspace@2@A@g@f@W@L",
+	    "@7$37:Return a random key from the keyspace@2@A@i@h@X@L",
 	    "~0,"},
     {"rename", 5, 0,
-	    "@7$12:Rename a key@2@A@g@f@W@L@T*2,%3,@r@k@9@k@l:0;%3,@r$6:newkey@9@k@l:1;",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":OW+6:update@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$12:Rename a key@2@A@i@h@X@L@T*2,%3,@t@m@9@m@n:0;%3,@t$6:newkey@9@m@n:1;",
+	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
+	    ":OW+6:update@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"renamenx", 6, 0,
-	    "@7$48:Rename a key, only if the new key does not exist@2@A@g@f@W@L@h~1,*2,$5:3.2.0$86:The co"
-	    "mmand no longer returns an error when source and destination names are the same.@T*2,%3,@r@k"
-	    "@9@k@l:0;%3,@r$6:newkey@9@k@l:1;",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":OW+6:insert@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$48:Rename a key, only if the new key does not exist@2@A@i@h@X@L@j~1,*2,$5:3.2.0$86:The co"
+	    "mmand no longer returns an error when source and destination names are the same.@T*2,%3,@t@m"
+	    "@9@m@n:0;%3,@t$6:newkey@9@m@n:1;",
+	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
+	    ":OW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"reset", 4, 0,
-	    "@7$20:Reset the connection@2@F@g@X@W@L",
+	    "@7$20:Reset the connection@2@F@i@Y@X@L",
 	    "~0,"},
     {"restore", 6, 0,
-	    "@7$81:Create a key using the provided serialized value, previously obtained using DUMP.@2@C@"
-	    "g@f@W$386:O(1) to create the new key and additional O(N*M) to reconstruct the serialized val"
-	    "ue, where N is the number of Redis objects composing the value and M their average size. For"
-	    " small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1"
-	    "). However for sorted set values the complexity is O(N*M*log(N)) because inserting values in"
-	    "to sorted sets is O(log(N)).@h~3,*2,$5:3.0.0$29:Added the `REPLACE` modifier.*2,@D$28:Added "
-	    "the `ABSTTL` modifier.*2,@D$40:Added the `IDLETIME` and `FREQ` options.@T*7,%3,@r@k@9@k@l:0;"
-	    "%2,@r$3:ttl@9@j%2,@r$16:serialized-value@9@6%5,@r$7:replace@9@x@8$7:REPLACE@2$5:3.0.0@e~1,+8"
-	    ":optional%5,@r$6:absttl@9@x@8$6:ABSTTL@2@D@e~1,+8:optional%5,@r$7:seconds@9@j@8$8:IDLETIME@2"
-	    "@D@e~1,+8:optional%5,@r$9:frequency@9@j@8$4:FREQ@2@D@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$81:Create a key using the provided serialized value, previously obtained using DUMP.@2$5:"
+	    "2.6.0@i@h@X$386:O(1) to create the new key and additional O(N*M) to reconstruct the serializ"
+	    "ed value, where N is the number of Redis objects composing the value and M their average siz"
+	    "e. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simp"
+	    "ly O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting val"
+	    "ues into sorted sets is O(log(N)).@j~3,*2,@C$29:Added the `REPLACE` modifier.*2,@D$28:Added "
+	    "the `ABSTTL` modifier.*2,@D$40:Added the `IDLETIME` and `FREQ` options.@T*7,%3,@t@m@9@m@n:0;"
+	    "%2,@t$3:ttl@9@l%2,@t$16:serialized-value@9@6%5,@t$7:replace@9@x@8$7:REPLACE@2@C@g~1,+8:optio"
+	    "nal%5,@t$6:absttl@9@x@8$6:ABSTTL@2@D@g~1,+8:optional%5,@t$7:seconds@9@l@8$8:IDLETIME@2@D@g~1"
+	    ",+8:optional%5,@t$9:frequency@9@l@8$4:FREQ@2@D@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"rpop", 6, 0,
-	    "@7$42:Remove and get the last elements in a list@2@A@g$4:list@W$47:O(N) where N is the numbe"
-	    "r of elements returned@h~1,*2,@F$27:Added the `count` argument.@T*2,%3,@r@k@9@k@l:0;%4,@r@Y@"
-	    "9@j@2@F@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$42:Remove and get the last elements in a list@2@A@i$4:list@X$47:O(N) where N is the numbe"
+	    "r of elements returned@j~1,*2,@F$27:Added the `count` argument.@T*2,%3,@t@m@9@m@n:0;%4,@t@Z@"
+	    "9@l@2@F@g~1,+8:optional",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"rpoplpush", 8, 0,
 	    "@7$75:Remove the last element in a list, prepend it to another list and return it@2$5:1.2.0@"
-	    "g$4:list@W@L$9:doc_flags~1,+10:deprecated@Z@F@z$45:`LMOVE` with the `RIGHT` and `LEFT` argum"
-	    "ents@T*2,%3,@r$6:source@9@k@l:0;%3,@r@a@9@k@l:1;",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "i$4:list@X@L@c~1,+10:deprecated@a@F@z$45:`LMOVE` with the `RIGHT` and `LEFT` arguments@T*2,%"
+	    "3,@t$6:source@9@m@n:0;%3,@t@b@9@m@n:1;",
+	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
+	    ":RW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"rpush", 6, 0,
-	    "@7$41:Append one or multiple elements to a list@2@A@g$4:list@W@M@h~1,*2,$5:2.4.0@H@T*2,%3,@r"
-	    "@k@9@k@l:0;%3,@r$7:element@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Append one or multiple elements to a list@2@A@i$4:list@X@M@j~1,*2,$5:2.4.0@H@T*2,%3,@t"
+	    "@m@9@m@n:0;%3,@t$7:element@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"rpushx", 6, 0,
-	    "@7$52:Append an element to a list, only if the list exists@2$5:2.2.0@g$4:list@W@M@h~1,*2,$5:"
-	    "4.0.0@H@T*2,%3,@r@k@9@k@l:0;%3,@r$7:element@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$52:Append an element to a list, only if the list exists@2$5:2.2.0@i$4:list@X@M@j~1,*2,$5:"
+	    "4.0.0@H@T*2,%3,@t@m@9@m@n:0;%3,@t$7:element@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"sadd", 6, 0,
-	    "@7$32:Add one or more members to a set@2@A@g$3:set@W@M@h~1,*2,$5:2.4.0$36:Accepts multiple `"
-	    "member` arguments.@T*2,%3,@r@k@9@k@l:0;%3,@r$6:member@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$32:Add one or more members to a set@2@A@i$3:set@X@M@j~1,*2,$5:2.4.0$36:Accepts multiple `"
+	    "member` arguments.@T*2,%3,@t@m@9@m@n:0;%3,@t$6:member@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"scan", 6, 0,
-	    "@7$36:Incrementally iterate the keys space@2$5:2.8.0@g@f@W$169:O(1) for every call. O(N) for"
+	    "@7$36:Incrementally iterate the keys space@2$5:2.8.0@i@h@X$169:O(1) for every call. O(N) for"
 	    " a complete iteration, including enough command calls for the cursor to return back to 0. N "
-	    "is the number of elements inside the collection.@h~1,*2,@E$28:Added the `TYPE` subcommand.@T"
-	    "*4,%2,@r$6:cursor@9@j%4,@r@w@9@w@8$5:MATCH@e~1,+8:optional%4,@r@Y@9@j@8$5:COUNT@e~1,+8:optio"
-	    "nal%5,@r@9@9@6@8$4:TYPE@2@E@e~1,+8:optional",
+	    "is the number of elements inside the collection.@j~1,*2,@E$28:Added the `TYPE` subcommand.@T"
+	    "*4,%2,@t$6:cursor@9@l%4,@t@w@9@w@8$5:MATCH@g~1,+8:optional%4,@t@Z@9@l@8$5:COUNT@g~1,+8:optio"
+	    "nal%5,@t@9@9@6@8$4:TYPE@2@E@g~1,+8:optional",
 	    "~0,"},
     {"scard", 5, 0,
-	    "@7$34:Get the number of members in a set@2@A@g$3:set@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$34:Get the number of members in a set@2@A@i$3:set@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"script", 4, 0,
-	    "@7$47:A container for Lua scripts management commands@2@C@g@0@W@J",
+	    "@7$47:A container for Lua scripts management commands@2$5:2.6.0@i@0@X@J",
 	    "~0,"},
     {"script|exists", 5, 0,
-	    "@7$47:Check existence of scripts in the script cache.@2@C@g@0@W$100:O(N) with N being the nu"
-	    "mber of scripts to check (so checking a single script is an O(1) operation).@T*1,%3,@r$4:sha"
-	    "1@9@6@e~1,+8:multiple",
+	    "@7$47:Check existence of scripts in the script cache.@2$5:2.6.0@i@0@X$100:O(N) with N being "
+	    "the number of scripts to check (so checking a single script is an O(1) operation).@T*1,%3,@t"
+	    "$4:sha1@9@6@g~1,+8:multiple",
 	    "~0,"},
     {"script|flush", 6, 0,
-	    "@7$45:Remove all the scripts from the script cache.@2@C@g@0@W$48:O(N) with N being the numbe"
-	    "r of scripts in cache@h~1,*2,@F$53:Added the `ASYNC` and `SYNC` flushing mode modifiers.@T*1"
-	    ",%5,@r$5:async@9@v@2@F@e~1,+8:optional@T*2,%3,@r$5:async@9@x@8$5:ASYNC%3,@r$4:sync@9@x@8$4:S"
-	    "YNC",
+	    "@7$45:Remove all the scripts from the script cache.@2$5:2.6.0@i@0@X$48:O(N) with N being the"
+	    " number of scripts in cache@j~1,*2,@F$53:Added the `ASYNC` and `SYNC` flushing mode modifier"
+	    "s.@T*1,%5,@t$5:async@9@v@2@F@g~1,+8:optional@T*2,%3,@t$5:async@9@x@8$5:ASYNC%3,@t$4:sync@9@x"
+	    "@8$4:SYNC",
 	    "~0,"},
     {"script|help", 4, 0,
-	    "@7@R@2@D@g@0@W@L",
+	    "@7@R@2@D@i@0@X@L",
 	    "~0,"},
     {"script|kill", 4, 0,
-	    "@7$39:Kill the script currently in execution.@2@C@g@0@W@L",
+	    "@7$39:Kill the script currently in execution.@2$5:2.6.0@i@0@X@L",
 	    "~0,"},
     {"script|load", 5, 0,
-	    "@7$52:Load the specified Lua script into the script cache.@2@C@g@0@W$57:O(N) with N being th"
-	    "e length in bytes of the script body.@T*1,%2,@r$6:script@9@6",
+	    "@7$52:Load the specified Lua script into the script cache.@2$5:2.6.0@i@0@X$57:O(N) with N be"
+	    "ing the length in bytes of the script body.@T*1,%2,@t$6:script@9@6",
 	    "~0,"},
     {"sdiff", 5, 0,
-	    "@7$22:Subtract multiple sets@2@A@g$3:set@W@N@T*1,%4,@r@k@9@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$22:Subtract multiple sets@2@A@i$3:set@X@N@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"sdiffstore", 5, 0,
-	    "@7$59:Subtract multiple sets and store the resulting set in a key@2@A@g$3:set@W@N@T*2,%3,@r@"
-	    "a@9@k@l:0;%4,@r@k@9@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$59:Subtract multiple sets and store the resulting set in a key@2@A@i$3:set@X@N@T*2,%3,@t@"
+	    "b@9@m@n:0;%4,@t@m@9@m@n:1;@g~1,+8:multiple",
+	    "~2,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
+	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"select", 5, 0,
-	    "@7$55:Change the selected database for the current connection@2@A@g@X@W@L@T*1,%2,@r@i@9@j",
+	    "@7$55:Change the selected database for the current connection@2@A@i@Y@X@L@T*1,%2,@t@k@9@l",
 	    "~0,"},
     {"set", 6, 0,
-	    "@7$29:Set the string value of a key@2@A@g@6@W@L@h~4,*2,$6:2.6.12$44:Added the `EX`, `PX`, `N"
+	    "@7$29:Set the string value of a key@2@A@i@6@X@L@j~4,*2,$6:2.6.12$44:Added the `EX`, `PX`, `N"
 	    "X` and `XX` options.*2,@E$27:Added the `KEEPTTL` option.*2,@F$42:Added the `GET`, `EXAT` and"
-	    " `PXAT` option.*2,@G$55:Allowed the `NX` and `GET` options to be used together.@T*5,%3,@r@k@"
-	    "9@k@l:0;%2,@r$5:value@9@6%5,@r$9:condition@9@v@2$6:2.6.12@e~1,+8:optional@T*2,%3,@r$2:nx@9@x"
-	    "@8$2:NX%3,@r$2:xx@9@x@8$2:XX%5,@r$3:get@9@x@8$3:GET@2@F@e~1,+8:optional%4,@r$10:expiration@9"
-	    "@v@e~1,+8:optional@T*5,%4,@r$7:seconds@9@j@8$2:EX@2$6:2.6.12%4,@r$12:milliseconds@9@j@8$2:PX"
-	    "@2$6:2.6.12%4,@r$17:unix-time-seconds@9$9:unix-time@8$4:EXAT@2@F%4,@r$22:unix-time-milliseco"
-	    "nds@9$9:unix-time@8$4:PXAT@2@F%4,@r$7:keepttl@9@x@8$7:KEEPTTL@2@E",
-	    "~1,%4,$5:notes$48:RW and ACCESS due to the optional `GET` argument@e~4,+2:RW+6:access+6:upda"
-	    "te+14:variable_flags@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    " `PXAT` option.*2,@G$55:Allowed the `NX` and `GET` options to be used together.@T*5,%3,@t@m@"
+	    "9@m@n:0;%2,@t$5:value@9@6%5,@t$9:condition@9@v@2$6:2.6.12@g~1,+8:optional@T*2,%3,@t$2:nx@9@x"
+	    "@8$2:NX%3,@t$2:xx@9@x@8$2:XX%5,@t$3:get@9@x@8$3:GET@2@F@g~1,+8:optional%4,@t$10:expiration@9"
+	    "@v@g~1,+8:optional@T*5,%4,@t$7:seconds@9@l@8$2:EX@2$6:2.6.12%4,@t$12:milliseconds@9@l@8$2:PX"
+	    "@2$6:2.6.12%4,@t$17:unix-time-seconds@9$9:unix-time@8$4:EXAT@2@F%4,@t$22:unix-time-milliseco"
+	    "nds@9$9:unix-time@8$4:PXAT@2@F%4,@t$7:keepttl@9@x@8$7:KEEPTTL@2@E",
+	    "~1,%4,$5:notes$48:RW and ACCESS due to the optional `GET` argument@g~4,+2:RW+6:access+6:upda"
+	    "te+14:variable_flags@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"setbit", 5, 0,
-	    "@7$66:Sets or clears the bit at offset in the string value stored at key@2$5:2.2.0@g$6:bitma"
-	    "p@W@L@T*3,%3,@r@k@9@k@l:0;%2,@r@t@9@j%2,@r$5:value@9@j",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$66:Sets or clears the bit at offset in the string value stored at key@2$5:2.2.0@i$6:bitma"
+	    "p@X@L@T*3,%3,@t@m@9@m@n:0;%2,@t$6:offset@9@l%2,@t$5:value@9@l",
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"setex", 5, 0,
-	    "@7$37:Set the value and expiration of a key@2@B@g@6@W@L@T*3,%3,@r@k@9@k@l:0;%2,@r$7:seconds@"
-	    "9@j%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$37:Set the value and expiration of a key@2@B@i@6@X@L@T*3,%3,@t@m@9@m@n:0;%2,@t$7:seconds@"
+	    "9@l%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"setnx", 5, 0,
-	    "@7$54:Set the value of a key, only if the key does not exist@2@A@g@6@W@L@T*2,%3,@r@k@9@k@l:0"
-	    ";%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:OW+6:insert@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$54:Set the value of a key, only if the key does not exist@2@A@i@6@X@L@T*2,%3,@t@m@9@m@n:0"
+	    ";%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:OW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"setrange", 5, 0,
-	    "@7$66:Overwrite part of a string at key starting at the specified offset@2$5:2.2.0@g@6@W$215"
+	    "@7$66:Overwrite part of a string at key starting at the specified offset@2$5:2.2.0@i@6@X$215"
 	    ":O(1), not counting the time taken to copy the new string in place. Usually, this string is "
 	    "very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being t"
-	    "he length of the value argument.@T*3,%3,@r@k@9@k@l:0;%2,@r@t@9@j%2,@r$5:value@9@6",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "he length of the value argument.@T*3,%3,@t@m@9@m@n:0;%2,@t$6:offset@9@l%2,@t$5:value@9@6",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"shutdown", 6, 0,
-	    "@7$68:Synchronously save the dataset to disk and then shut down the server@2@A@g@1@W$103:O(N"
+	    "@7$68:Synchronously save the dataset to disk and then shut down the server@2@A@i@1@X$103:O(N"
 	    ") when saving, where N is the total number of keys in all databases when saving data, otherw"
-	    "ise O(1)@h~1,*2,@G$47:Added the `NOW`, `FORCE` and `ABORT` modifiers.@T*4,%4,@r$11:nosave_sa"
-	    "ve@9@v@e~1,+8:optional@T*2,%3,@r$6:nosave@9@x@8$6:NOSAVE%3,@r$4:save@9@x@8$4:SAVE%5,@r$3:now"
-	    "@9@x@8$3:NOW@2@G@e~1,+8:optional%5,@r$5:force@9@x@8$5:FORCE@2@G@e~1,+8:optional%5,@r$5:abort"
-	    "@9@x@8$5:ABORT@2@G@e~1,+8:optional",
+	    "ise O(1)@j~1,*2,@G$47:Added the `NOW`, `FORCE` and `ABORT` modifiers.@T*4,%4,@t$11:nosave_sa"
+	    "ve@9@v@g~1,+8:optional@T*2,%3,@t$6:nosave@9@x@8$6:NOSAVE%3,@t$4:save@9@x@8$4:SAVE%5,@t$3:now"
+	    "@9@x@8$3:NOW@2@G@g~1,+8:optional%5,@t$5:force@9@x@8$5:FORCE@2@G@g~1,+8:optional%5,@t$5:abort"
+	    "@9@x@8$5:ABORT@2@G@g~1,+8:optional",
 	    "~0,"},
     {"sinter", 5, 0,
-	    "@7$23:Intersect multiple sets@2@A@g$3:set@W$93:O(N*M) worst case where N is the cardinality "
-	    "of the smallest set and M is the number of sets.@T*1,%4,@r@k@9@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$23:Intersect multiple sets@2@A@i$3:set@X$93:O(N*M) worst case where N is the cardinality "
+	    "of the smallest set and M is the number of sets.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"sintercard", 5, 0,
-	    "@7$64:Intersect multiple sets and return the cardinality of the result@2@G@g$3:set@W$93:O(N*"
+	    "@7$64:Intersect multiple sets and return the cardinality of the result@2@G@i$3:set@X$93:O(N*"
 	    "M) worst case where N is the cardinality of the smallest set and M is the number of sets.@T*"
-	    "3,%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple%4,@r@q@9@j@8$5:LIMIT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "3,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%4,@t@s@9@l@8$5:LIMIT@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"sinterstore", 5, 0,
-	    "@7$60:Intersect multiple sets and store the resulting set in a key@2@A@g$3:set@W$93:O(N*M) w"
+	    "@7$60:Intersect multiple sets and store the resulting set in a key@2@A@i$3:set@X$93:O(N*M) w"
 	    "orst case where N is the cardinality of the smallest set and M is the number of sets.@T*2,%3"
-	    ",@r@a@9@k@l:0;%4,@r@k@9@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    ",@t@b@9@m@n:0;%4,@t@m@9@m@n:1;@g~1,+8:multiple",
+	    "~2,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
+	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"sismember", 5, 0,
-	    "@7$47:Determine if a given value is a member of a set@2@A@g$3:set@W@L@T*2,%3,@r@k@9@k@l:0;%2"
-	    ",@r$6:member@9@6",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$47:Determine if a given value is a member of a set@2@A@i$3:set@X@L@T*2,%3,@t@m@9@m@n:0;%2"
+	    ",@t$6:member@9@6",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"slowlog", 4, 0,
-	    "@7$33:A container for slow log commands@2$6:2.2.12@g@1@W@J",
+	    "@7$33:A container for slow log commands@2$6:2.2.12@i@1@X@J",
 	    "~0,"},
     {"slowlog|get", 6, 0,
-	    "@7$26:Get the slow log's entries@2$6:2.2.12@g@1@W$46:O(N) where N is the number of entries r"
-	    "eturned@h~1,*2,$5:4.0.0$52:Added client IP address, port and name to the reply.@T*1,%3,@r@Y@"
-	    "9@j@e~1,+8:optional",
+	    "@7$26:Get the slow log's entries@2$6:2.2.12@i@1@X$46:O(N) where N is the number of entries r"
+	    "eturned@j~1,*2,$5:4.0.0$52:Added client IP address, port and name to the reply.@T*1,%3,@t@Z@"
+	    "9@l@g~1,+8:optional",
 	    "~0,"},
     {"slowlog|help", 4, 0,
-	    "@7@R@2@F@g@1@W@L",
+	    "@7@R@2@F@i@1@X@L",
 	    "~0,"},
     {"slowlog|len", 4, 0,
-	    "@7$25:Get the slow log's length@2$6:2.2.12@g@1@W@L",
+	    "@7$25:Get the slow log's length@2$6:2.2.12@i@1@X@L",
 	    "~0,"},
     {"slowlog|reset", 4, 0,
-	    "@7$35:Clear all entries from the slow log@2$6:2.2.12@g@1@W$52:O(N) where N is the number of "
+	    "@7$35:Clear all entries from the slow log@2$6:2.2.12@i@1@X$52:O(N) where N is the number of "
 	    "entries in the slowlog",
 	    "~0,"},
     {"smembers", 5, 0,
-	    "@7$28:Get all the members in a set@2@A@g$3:set@W$36:O(N) where N is the set cardinality.@T*1"
-	    ",%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$28:Get all the members in a set@2@A@i$3:set@X$36:O(N) where N is the set cardinality.@T*1"
+	    ",%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"smismember", 5, 0,
-	    "@7$67:Returns the membership associated with the given elements for a set@2@F@g$3:set@W$67:O"
-	    "(N) where N is the number of elements being checked for membership@T*2,%3,@r@k@9@k@l:0;%3,@r"
-	    "$6:member@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$67:Returns the membership associated with the given elements for a set@2@F@i$3:set@X$67:O"
+	    "(N) where N is the number of elements being checked for membership@T*2,%3,@t@m@9@m@n:0;%3,@t"
+	    "$6:member@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"smove", 5, 0,
-	    "@7$37:Move a member from one set to another@2@A@g$3:set@W@L@T*3,%3,@r$6:source@9@k@l:0;%3,@r"
-	    "@a@9@k@l:1;%2,@r$6:member@9@6",
-	    "~2,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2"
-	    ":RW+6:insert@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$37:Move a member from one set to another@2@A@i$3:set@X@L@T*3,%3,@t$6:source@9@m@n:0;%3,@t"
+	    "@b@9@m@n:1;%2,@t$6:member@9@6",
+	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
+	    ":RW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"sort", 5, 0,
-	    "@7$46:Sort the elements in a list, set or sorted set@2@A@g@f@W$168:O(N+M*log(M)) where N is "
+	    "@7$46:Sort the elements in a list, set or sorted set@2@A@i@h@X$168:O(N+M*log(M)) where N is "
 	    "the number of elements in the list or set to sort, and M the number of returned elements. Wh"
-	    "en the elements are not sorted, complexity is O(N).@T*7,%3,@r@k@9@k@l:0;%5,@r@w@9@w@l:1;@8$2"
-	    ":BY@e~1,+8:optional%5,@r@u@9@V@8$5:LIMIT@e~1,+8:optional@T*2,%2,@r@t@9@j%2,@r@Y@9@j%5,@r@w@9"
-	    "@w@l:1;@8$3:GET@e~3,+8:optional+8:multiple+14:multiple_token%4,@r$5:order@9@v@e~1,+8:optiona"
-	    "l@T*2,%3,@r$3:asc@9@x@8$3:ASC%3,@r$4:desc@9@x@8$4:DESC%4,@r$7:sorting@9@x@8$5:ALPHA@e~1,+8:o"
-	    "ptional%5,@r@a@9@k@l:2;@8$5:STORE@e~1,+8:optional",
-	    "~3,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%4,$5:notes$120:For"
+	    "en the elements are not sorted, complexity is O(N).@T*7,%3,@t@m@9@m@n:0;%5,@t@w@9@w@n:1;@8$2"
+	    ":BY@g~1,+8:optional%5,@t$12:offset_count@9@V@8$5:LIMIT@g~1,+8:optional@T*2,%2,@t$6:offset@9@"
+	    "l%2,@t@Z@9@l%5,@t@w@9@w@n:1;@8$3:GET@g~3,+8:optional+8:multiple+14:multiple_token%4,@t$5:ord"
+	    "er@9@v@g~1,+8:optional@T*2,%3,@t$3:asc@9@x@8$3:ASC%3,@t$4:desc@9@x@8$4:DESC%4,@t$7:sorting@9"
+	    "@x@8$5:ALPHA@g~1,+8:optional%5,@t@b@9@m@n:2;@8$5:STORE@g~1,+8:optional",
+	    "~3,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%4,$5:notes$120:For"
 	    " the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the c"
-	    "ontent of the key we sort@e~2,+2:RO+6:access@U%2,@9$7:unknown@4%0,@c%2,@9$7:unknown@4%0,%4,$"
+	    "ontent of the key we sort@g~2,+2:RO+6:access@U%2,@9$7:unknown@4%0,@e%2,@9$7:unknown@4%0,%4,$"
 	    "5:notes$116:For the optional STORE keyword. It is marked 'unknown' because the keyword can a"
-	    "ppear anywhere in the argument array@e~2,+2:OW+6:update@U%2,@9$7:unknown@4%0,@c%2,@9$7:unkno"
+	    "ppear anywhere in the argument array@g~2,+2:OW+6:update@U%2,@9$7:unknown@4%0,@e%2,@9$7:unkno"
 	    "wn@4%0,"},
     {"sort_ro", 5, 0,
-	    "@7$74:Sort the elements in a list, set or sorted set. Read-only variant of SORT.@2@G@g@f@W$1"
+	    "@7$74:Sort the elements in a list, set or sorted set. Read-only variant of SORT.@2@G@i@h@X$1"
 	    "68:O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the num"
-	    "ber of returned elements. When the elements are not sorted, complexity is O(N).@T*6,%3,@r@k@"
-	    "9@k@l:0;%5,@r@w@9@w@l:1;@8$2:BY@e~1,+8:optional%5,@r@u@9@V@8$5:LIMIT@e~1,+8:optional@T*2,%2,"
-	    "@r@t@9@j%2,@r@Y@9@j%5,@r@w@9@w@l:1;@8$3:GET@e~3,+8:optional+8:multiple+14:multiple_token%4,@"
-	    "r$5:order@9@v@e~1,+8:optional@T*2,%3,@r$3:asc@9@x@8$3:ASC%3,@r$4:desc@9@x@8$4:DESC%4,@r$7:so"
-	    "rting@9@x@8$5:ALPHA@e~1,+8:optional",
-	    "~2,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%4,$5:notes$120:For"
+	    "ber of returned elements. When the elements are not sorted, complexity is O(N).@T*6,%3,@t@m@"
+	    "9@m@n:0;%5,@t@w@9@w@n:1;@8$2:BY@g~1,+8:optional%5,@t$12:offset_count@9@V@8$5:LIMIT@g~1,+8:op"
+	    "tional@T*2,%2,@t$6:offset@9@l%2,@t@Z@9@l%5,@t@w@9@w@n:1;@8$3:GET@g~3,+8:optional+8:multiple+"
+	    "14:multiple_token%4,@t$5:order@9@v@g~1,+8:optional@T*2,%3,@t$3:asc@9@x@8$3:ASC%3,@t$4:desc@9"
+	    "@x@8$4:DESC%4,@t$7:sorting@9@x@8$5:ALPHA@g~1,+8:optional",
+	    "~2,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%4,$5:notes$120:For"
 	    " the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the c"
-	    "ontent of the key we sort@e~2,+2:RO+6:access@U%2,@9$7:unknown@4%0,@c%2,@9$7:unknown@4%0,"},
+	    "ontent of the key we sort@g~2,+2:RO+6:access@U%2,@9$7:unknown@4%0,@e%2,@9$7:unknown@4%0,"},
     {"spop", 6, 0,
-	    "@7$59:Remove and return one or multiple random members from a set@2@A@g$3:set@W$89:Without t"
-	    "he count argument O(1), otherwise O(N) where N is the value of the passed count.@h~1,*2,$5:3"
-	    ".2.0$27:Added the `count` argument.@T*2,%3,@r@k@9@k@l:0;%4,@r@Y@9@j@2$5:3.2.0@e~1,+8:optiona"
+	    "@7$59:Remove and return one or multiple random members from a set@2@A@i$3:set@X$89:Without t"
+	    "he count argument O(1), otherwise O(N) where N is the value of the passed count.@j~1,*2,$5:3"
+	    ".2.0$27:Added the `count` argument.@T*2,%3,@t@m@9@m@n:0;%4,@t@Z@9@l@2$5:3.2.0@g~1,+8:optiona"
 	    "l",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"srandmember", 6, 0,
-	    "@7$45:Get one or multiple random members from a set@2@A@g$3:set@W$98:Without the count argum"
-	    "ent O(1), otherwise O(N) where N is the absolute value of the passed count.@h~1,*2,@C$36:Add"
-	    "ed the optional `count` argument.@T*2,%3,@r@k@9@k@l:0;%4,@r@Y@9@j@2@C@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$45:Get one or multiple random members from a set@2@A@i$3:set@X$98:Without the count argum"
+	    "ent O(1), otherwise O(N) where N is the absolute value of the passed count.@j~1,*2,$5:2.6.0$"
+	    "36:Added the optional `count` argument.@T*2,%3,@t@m@9@m@n:0;%4,@t@Z@9@l@2$5:2.6.0@g~1,+8:opt"
+	    "ional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"srem", 6, 0,
-	    "@7$37:Remove one or more members from a set@2@A@g$3:set@W$52:O(N) where N is the number of m"
-	    "embers to be removed.@h~1,*2,$5:2.4.0$36:Accepts multiple `member` arguments.@T*2,%3,@r@k@9@"
-	    "k@l:0;%3,@r$6:member@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$37:Remove one or more members from a set@2@A@i$3:set@X$52:O(N) where N is the number of m"
+	    "embers to be removed.@j~1,*2,$5:2.4.0$36:Accepts multiple `member` arguments.@T*2,%3,@t@m@9@"
+	    "m@n:0;%3,@t$6:member@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"sscan", 5, 0,
-	    "@7$34:Incrementally iterate Set elements@2$5:2.8.0@g$3:set@W$170:O(1) for every call. O(N) f"
+	    "@7$34:Incrementally iterate Set elements@2$5:2.8.0@i$3:set@X$170:O(1) for every call. O(N) f"
 	    "or a complete iteration, including enough command calls for the cursor to return back to 0. "
-	    "N is the number of elements inside the collection..@T*4,%3,@r@k@9@k@l:0;%2,@r$6:cursor@9@j%4"
-	    ",@r@w@9@w@8$5:MATCH@e~1,+8:optional%4,@r@Y@9@j@8$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "N is the number of elements inside the collection..@T*4,%3,@t@m@9@m@n:0;%2,@t$6:cursor@9@l%4"
+	    ",@t@w@9@w@8$5:MATCH@g~1,+8:optional%4,@t@Z@9@l@8$5:COUNT@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"strlen", 5, 0,
-	    "@7$43:Get the length of the value stored in a key@2$5:2.2.0@g@6@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$43:Get the length of the value stored in a key@2$5:2.2.0@i@6@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"subscribe", 5, 0,
-	    "@7$51:Listen for messages published to the given channels@2@B@g$6:pubsub@W$55:O(N) where N i"
-	    "s the number of channels to subscribe to.@T*1,%3,@r$7:channel@9@6@e~1,+8:multiple",
+	    "@7$51:Listen for messages published to the given channels@2@B@i$6:pubsub@X$55:O(N) where N i"
+	    "s the number of channels to subscribe to.@T*1,%3,@t$7:channel@9@6@g~1,+8:multiple",
 	    "~0,"},
     {"substr", 8, 0,
-	    "@7$45:Get a substring of the string stored at a key@2@A@g@6@W$231:O(N) where N is the length"
+	    "@7$45:Get a substring of the string stored at a key@2@A@i@6@X$231:O(N) where N is the length"
 	    " of the returned string. The complexity is ultimately determined by the returned length, but"
 	    " because creating a substring from an existing string is very cheap, it can be considered O("
-	    "1) for small strings.$9:doc_flags~1,+10:deprecated@Z@B@z$10:`GETRANGE`@T*3,%3,@r@k@9@k@l:0;%"
-	    "2,@r$5:start@9@j%2,@r$3:end@9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "1) for small strings.@c~1,+10:deprecated@a@B@z$10:`GETRANGE`@T*3,%3,@t@m@9@m@n:0;%2,@t$5:sta"
+	    "rt@9@l%2,@t$3:end@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"sunion", 5, 0,
-	    "@7$17:Add multiple sets@2@A@g$3:set@W@N@T*1,%4,@r@k@9@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$17:Add multiple sets@2@A@i$3:set@X@N@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"sunionstore", 5, 0,
-	    "@7$54:Add multiple sets and store the resulting set in a key@2@A@g$3:set@W@N@T*2,%3,@r@a@9@k"
-	    "@l:0;%4,@r@k@9@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$54:Add multiple sets and store the resulting set in a key@2@A@i$3:set@X@N@T*2,%3,@t@b@9@m"
+	    "@n:0;%4,@t@m@9@m@n:1;@g~1,+8:multiple",
+	    "~2,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
+	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"time", 4, 0,
-	    "@7$30:Return the current server time@2@C@g@1@W@L",
+	    "@7$30:Return the current server time@2$5:2.6.0@i@1@X@L",
 	    "~0,"},
     {"touch", 5, 0,
 	    "@7$87:Alters the last access time of a key(s). Returns the number of existing keys specified"
-	    ".@2$5:3.2.1@g@f@W$56:O(N) where N is the number of keys that will be touched.@T*1,%4,@r@k@9@"
-	    "k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    ".@2$5:3.2.1@i@h@X$56:O(N) where N is the number of keys that will be touched.@T*1,%4,@t@m@9@"
+	    "m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"ttl", 6, 0,
-	    "@7$41:Get the time to live for a key in seconds@2@A@g@f@W@L@h~1,*2,$5:2.8.0$19:Added the -2 "
-	    "reply.@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Get the time to live for a key in seconds@2@A@i@h@X@L@j~1,*2,$5:2.8.0$19:Added the -2 "
+	    "reply.@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"type", 5, 0,
-	    "@7$32:Determine the type stored at key@2@A@g@f@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$32:Determine the type stored at key@2@A@i@h@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"unlink", 5, 0,
 	    "@7$93:Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non bl"
-	    "ocking.@2$5:4.0.0@g@f@W$207:O(1) for each key removed regardless of its size. Then the comma"
+	    "ocking.@2$5:4.0.0@i@h@X$207:O(1) for each key removed regardless of its size. Then the comma"
 	    "nd does O(N) work in a different thread in order to reclaim memory, where N is the number of"
-	    " allocations the deleted objects where composed of.@T*1,%4,@r@k@9@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RM+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    " allocations the deleted objects where composed of.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RM+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"unsubscribe", 5, 0,
-	    "@7$56:Stop listening for messages posted to the given channels@2@B@g$6:pubsub@W$70:O(N) wher"
-	    "e N is the number of clients already subscribed to a channel.@T*1,%3,@r$7:channel@9@6@e~2,+8"
+	    "@7$56:Stop listening for messages posted to the given channels@2@B@i$6:pubsub@X$70:O(N) wher"
+	    "e N is the number of clients already subscribed to a channel.@T*1,%3,@t$7:channel@9@6@g~2,+8"
 	    ":optional+8:multiple",
 	    "~0,"},
     {"unwatch", 4, 0,
-	    "@7$29:Forget about all watched keys@2$5:2.2.0@g$12:transactions@W@L",
+	    "@7$29:Forget about all watched keys@2$5:2.2.0@i$12:transactions@X@L",
 	    "~0,"},
     {"watch", 5, 0,
-	    "@7$67:Watch the given keys to determine execution of the MULTI/EXEC block@2$5:2.2.0@g$12:tra"
-	    "nsactions@W$19:O(1) for every key.@T*1,%4,@r@k@9@k@l:0;@e~1,+8:multiple",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:-1;@o:1;@q:0;"},
+	    "@7$67:Watch the given keys to determine execution of the MULTI/EXEC block@2$5:2.2.0@i$12:tra"
+	    "nsactions@X$19:O(1) for every key.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"xack", 5, 0,
 	    "@7$267:Marks a pending message as correctly processed, effectively removing it from the pend"
 	    "ing entries list of the consumer group. Return value of the command is the number of message"
 	    "s successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.@2"
-	    "@D@g@5@W$35:O(1) for each message ID processed.@T*3,%3,@r@k@9@k@l:0;%2,@r@g@9@6%3,@r$2:id@9@"
-	    "6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@D@i@5@X$35:O(1) for each message ID processed.@T*3,%3,@t@m@9@m@n:0;%2,@t@i@9@6%3,@t$2:id@9@"
+	    "6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xadd", 6, 0,
-	    "@7$31:Appends a new entry to a stream@2@D@g@5@W$93:O(1) when adding a new entry, O(N) when t"
-	    "rimming where N being the number of entries evicted.@h~2,*2,@F$80:Added the `NOMKSTREAM` opt"
+	    "@7$31:Appends a new entry to a stream@2@D@i@5@X$93:O(1) when adding a new entry, O(N) when t"
+	    "rimming where N being the number of entries evicted.@j~2,*2,@F$80:Added the `NOMKSTREAM` opt"
 	    "ion, `MINID` trimming strategy and the `LIMIT` option.*2,@G$48:Added support for the `<ms>-*"
-	    "` explicit ID form.@T*5,%3,@r@k@9@k@l:0;%5,@r$10:nomkstream@9@x@8$10:NOMKSTREAM@2@F@e~1,+8:o"
-	    "ptional%4,@r$4:trim@9@V@e~1,+8:optional@T*4,%3,@r$8:strategy@9@v@T*2,%3,@r$6:maxlen@9@x@8$6:"
-	    "MAXLEN%4,@r$5:minid@9@x@8$5:MINID@2@F%4,@r$8:operator@9@v@e~1,+8:optional@T*2,%3,@r$5:equal@"
-	    "9@x@8$1:=%3,@r$13:approximately@9@x@8$1:~%2,@r$9:threshold@9@6%5,@r@Y@9@j@8$5:LIMIT@2@F@e~1,"
-	    "+8:optional%3,@r$10:id_or_auto@9@v@T*2,%3,@r$7:auto_id@9@x@8$1:*%2,@r$2:id@9@6%4,@r$11:field"
-	    "_value@9@V@e~1,+8:multiple@T*2,%2,@r$5:field@9@6%2,@r$5:value@9@6",
-	    "~1,%4,$5:notes$65:UPDATE instead of INSERT because of the optional trimming feature@e~2,+2:R"
-	    "W+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "` explicit ID form.@T*5,%3,@t@m@9@m@n:0;%5,@t$10:nomkstream@9@x@8$10:NOMKSTREAM@2@F@g~1,+8:o"
+	    "ptional%4,@t$4:trim@9@V@g~1,+8:optional@T*4,%3,@t$8:strategy@9@v@T*2,%3,@t$6:maxlen@9@x@8$6:"
+	    "MAXLEN%4,@t$5:minid@9@x@8$5:MINID@2@F%4,@t$8:operator@9@v@g~1,+8:optional@T*2,%3,@t$5:equal@"
+	    "9@x@8$1:=%3,@t$13:approximately@9@x@8$1:~%2,@t$9:threshold@9@6%5,@t@Z@9@l@8$5:LIMIT@2@F@g~1,"
+	    "+8:optional%3,@t$10:id_or_auto@9@v@T*2,%3,@t$7:auto_id@9@x@8$1:*%2,@t$2:id@9@6%4,@t$11:field"
+	    "_value@9@V@g~1,+8:multiple@T*2,%2,@t$5:field@9@6%2,@t$5:value@9@6",
+	    "~1,%4,$5:notes$65:UPDATE instead of INSERT because of the optional trimming feature@g~2,+2:R"
+	    "W+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xautoclaim", 6, 0,
 	    "@7$125:Changes (or acquires) ownership of messages in a consumer group, as if the messages w"
-	    "ere delivered to the specified consumer.@2@F@g@5@W$23:O(1) if COUNT is small.@h~1,*2,@G$96:A"
+	    "ere delivered to the specified consumer.@2@F@i@5@X$23:O(1) if COUNT is small.@j~1,*2,@G$96:A"
 	    "dded an element to the reply array, containing deleted entries the command cleared from the "
-	    "PEL@T*7,%3,@r@k@9@k@l:0;%2,@r@g@9@6%2,@r$8:consumer@9@6%2,@r$13:min-idle-time@9@6%2,@r$5:sta"
-	    "rt@9@6%4,@r@Y@9@j@8$5:COUNT@e~1,+8:optional%4,@r$6:justid@9@x@8$6:JUSTID@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "PEL@T*7,%3,@t@m@9@m@n:0;%2,@t@i@9@6%2,@t$8:consumer@9@6%2,@t$13:min-idle-time@9@6%2,@t$5:sta"
+	    "rt@9@6%4,@t@Z@9@l@8$5:COUNT@g~1,+8:optional%4,@t$6:justid@9@x@8$6:JUSTID@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xclaim", 5, 0,
 	    "@7$124:Changes (or acquires) ownership of a message in a consumer group, as if the message w"
-	    "as delivered to the specified consumer.@2@D@g@5@W$78:O(log N) with N being the number of mes"
-	    "sages in the PEL of the consumer group.@T*11,%3,@r@k@9@k@l:0;%2,@r@g@9@6%2,@r$8:consumer@9@6"
-	    "%2,@r$13:min-idle-time@9@6%3,@r$2:id@9@6@e~1,+8:multiple%4,@r$2:ms@9@j@8$4:IDLE@e~1,+8:optio"
-	    "nal%4,@r$22:unix-time-milliseconds@9$9:unix-time@8$4:TIME@e~1,+8:optional%4,@r@Y@9@j@8$10:RE"
-	    "TRYCOUNT@e~1,+8:optional%4,@r$5:force@9@x@8$5:FORCE@e~1,+8:optional%4,@r$6:justid@9@x@8$6:JU"
-	    "STID@e~1,+8:optional%4,@r$2:id@9@6@8$6:LASTID@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "as delivered to the specified consumer.@2@D@i@5@X$78:O(log N) with N being the number of mes"
+	    "sages in the PEL of the consumer group.@T*11,%3,@t@m@9@m@n:0;%2,@t@i@9@6%2,@t$8:consumer@9@6"
+	    "%2,@t$13:min-idle-time@9@6%3,@t$2:id@9@6@g~1,+8:multiple%4,@t$2:ms@9@l@8$4:IDLE@g~1,+8:optio"
+	    "nal%4,@t$22:unix-time-milliseconds@9$9:unix-time@8$4:TIME@g~1,+8:optional%4,@t@Z@9@l@8$10:RE"
+	    "TRYCOUNT@g~1,+8:optional%4,@t$5:force@9@x@8$5:FORCE@g~1,+8:optional%4,@t$6:justid@9@x@8$6:JU"
+	    "STID@g~1,+8:optional%4,@t$2:id@9@6@8$6:LASTID@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xdel", 5, 0,
 	    "@7$178:Removes the specified entries from the stream. Returns the number of items actually d"
 	    "eleted, that may be different from the number of IDs passed in case certain IDs do not exist"
-	    ".@2@D@g@5@W$81:O(1) for each single item to delete in the stream, regardless of the stream s"
-	    "ize.@T*2,%3,@r@k@9@k@l:0;%3,@r$2:id@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    ".@2@D@i@5@X$81:O(1) for each single item to delete in the stream, regardless of the stream s"
+	    "ize.@T*2,%3,@t@m@9@m@n:0;%3,@t$2:id@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xgroup", 4, 0,
-	    "@7$40:A container for consumer groups commands@2@D@g@5@W@J",
+	    "@7$40:A container for consumer groups commands@2@D@i@5@X@J",
 	    "~0,"},
     {"xgroup|create", 6, 0,
-	    "@7$24:Create a consumer group.@2@D@g@5@W@L@h~1,*2,@G$40:Added the `entries_read` named argum"
-	    "ent.@T*5,%3,@r@k@9@k@l:0;%2,@r$9:groupname@9@6%3,@r$2:id@9@v@T*2,%2,@r$2:id@9@6%3,@r$6:new_i"
-	    "d@9@x@8$1:$%4,@r$8:mkstream@9@x@8$8:MKSTREAM@e~1,+8:optional%4,@r$12:entries_read@9@j@8$11:E"
-	    "NTRIESREAD@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$24:Create a consumer group.@2@D@i@5@X@L@j~1,*2,@G$40:Added the `entries_read` named argum"
+	    "ent.@T*5,%3,@t@m@9@m@n:0;%2,@t$9:groupname@9@6%3,@t$2:id@9@v@T*2,%2,@t$2:id@9@6%3,@t$6:new_i"
+	    "d@9@x@8$1:$%4,@t$8:mkstream@9@x@8$8:MKSTREAM@g~1,+8:optional%4,@t$12:entries_read@9@l@8$11:E"
+	    "NTRIESREAD@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xgroup|createconsumer", 5, 0,
-	    "@7$38:Create a consumer in a consumer group.@2@F@g@5@W@L@T*3,%3,@r@k@9@k@l:0;%2,@r$9:groupna"
-	    "me@9@6%2,@r$12:consumername@9@6",
-	    "~1,%3,@e~2,+2:RW+6:insert@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$38:Create a consumer in a consumer group.@2@F@i@5@X@L@T*3,%3,@t@m@9@m@n:0;%2,@t$9:groupna"
+	    "me@9@6%2,@t$12:consumername@9@6",
+	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xgroup|delconsumer", 5, 0,
-	    "@7$40:Delete a consumer from a consumer group.@2@D@g@5@W@L@T*3,%3,@r@k@9@k@l:0;%2,@r$9:group"
-	    "name@9@6%2,@r$12:consumername@9@6",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$40:Delete a consumer from a consumer group.@2@D@i@5@X@L@T*3,%3,@t@m@9@m@n:0;%2,@t$9:group"
+	    "name@9@6%2,@t$12:consumername@9@6",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xgroup|destroy", 5, 0,
-	    "@7$25:Destroy a consumer group.@2@D@g@5@W$80:O(N) where N is the number of entries in the gr"
-	    "oup's pending entries list (PEL).@T*2,%3,@r@k@9@k@l:0;%2,@r$9:groupname@9@6",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$25:Destroy a consumer group.@2@D@i@5@X$80:O(N) where N is the number of entries in the gr"
+	    "oup's pending entries list (PEL).@T*2,%3,@t@m@9@m@n:0;%2,@t$9:groupname@9@6",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xgroup|help", 4, 0,
-	    "@7@R@2@D@g@5@W@L",
+	    "@7@R@2@D@i@5@X@L",
 	    "~0,"},
     {"xgroup|setid", 6, 0,
-	    "@7$61:Set a consumer group to an arbitrary last delivered ID value.@2@D@g@5@W@L@h~1,*2,@G$43"
-	    ":Added the optional `entries_read` argument.@T*4,%3,@r@k@9@k@l:0;%2,@r$9:groupname@9@6%3,@r$"
-	    "2:id@9@v@T*2,%2,@r$2:id@9@6%3,@r$6:new_id@9@x@8$1:$%4,@r$12:entries_read@9@j@8$11:ENTRIESREA"
-	    "D@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$61:Set a consumer group to an arbitrary last delivered ID value.@2@D@i@5@X@L@j~1,*2,@G$43"
+	    ":Added the optional `entries_read` argument.@T*4,%3,@t@m@9@m@n:0;%2,@t$9:groupname@9@6%3,@t$"
+	    "2:id@9@v@T*2,%2,@t$2:id@9@6%3,@t$6:new_id@9@x@8$1:$%4,@t$12:entries_read@9@l@8$11:ENTRIESREA"
+	    "D@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xinfo", 4, 0,
-	    "@7$45:A container for stream introspection commands@2@D@g@5@W@J",
+	    "@7$45:A container for stream introspection commands@2@D@i@5@X@J",
 	    "~0,"},
     {"xinfo|consumers", 5, 0,
-	    "@7$38:List the consumers in a consumer group@2@D@g@5@W@L@T*2,%3,@r@k@9@k@l:0;%2,@r$9:groupna"
+	    "@7$38:List the consumers in a consumer group@2@D@i@5@X@L@T*2,%3,@t@m@9@m@n:0;%2,@t$9:groupna"
 	    "me@9@6",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xinfo|groups", 6, 0,
-	    "@7$36:List the consumer groups of a stream@2@D@g@5@W@L@h~1,*2,@G$41:Added the `entries-read`"
-	    " and `lag` fields@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$36:List the consumer groups of a stream@2@D@i@5@X@L@j~1,*2,@G$41:Added the `entries-read`"
+	    " and `lag` fields@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xinfo|help", 4, 0,
-	    "@7@R@2@D@g@5@W@L",
+	    "@7@R@2@D@i@5@X@L",
 	    "~0,"},
     {"xinfo|stream", 6, 0,
-	    "@7$30:Get information about a stream@2@D@g@5@W@L@h~2,*2,@E$26:Added the `FULL` modifier.*2,@"
+	    "@7$30:Get information about a stream@2@D@i@5@X@L@j~2,*2,@E$26:Added the `FULL` modifier.*2,@"
 	    "G$109:Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries"
-	    "-read` and `lag` fields@T*2,%3,@r@k@9@k@l:0;%5,@r$4:full@9@V@8$4:FULL@e~1,+8:optional@T*1,%4"
-	    ",@r@Y@9@j@8$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "-read` and `lag` fields@T*2,%3,@t@m@9@m@n:0;%5,@t$4:full@9@V@8$4:FULL@g~1,+8:optional@T*1,%4"
+	    ",@t@Z@9@l@8$5:COUNT@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xlen", 5, 0,
-	    "@7$40:Return the number of entries in a stream@2@D@g@5@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$40:Return the number of entries in a stream@2@D@i@5@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xpending", 6, 0,
 	    "@7$131:Return information and entries from a stream consumer group pending entries list, tha"
-	    "t are messages fetched but never acknowledged.@2@D@g@5@W$364:O(N) with N being the number of"
+	    "t are messages fetched but never acknowledged.@2@D@i@5@X$364:O(N) with N being the number of"
 	    " elements returned, so asking for a small fixed number of entries per call is O(1). O(M), wh"
 	    "ere M is the total number of entries scanned when used with the IDLE filter. When the comman"
 	    "d returns just the summary and the list of consumers is small, it runs in O(1) time; otherwi"
-	    "se, an additional O(N) time for iterating every consumer.@h~1,*2,@F$54:Added the `IDLE` opti"
-	    "on and exclusive range intervals.@T*3,%3,@r@k@9@k@l:0;%2,@r@g@9@6%4,@r$7:filters@9@V@e~1,+8:"
-	    "optional@T*5,%5,@r$13:min-idle-time@9@j@8$4:IDLE@2@F@e~1,+8:optional%2,@r$5:start@9@6%2,@r$3"
-	    ":end@9@6%2,@r@Y@9@j%3,@r$8:consumer@9@6@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "se, an additional O(N) time for iterating every consumer.@j~1,*2,@F$54:Added the `IDLE` opti"
+	    "on and exclusive range intervals.@T*3,%3,@t@m@9@m@n:0;%2,@t@i@9@6%4,@t$7:filters@9@V@g~1,+8:"
+	    "optional@T*5,%5,@t$13:min-idle-time@9@l@8$4:IDLE@2@F@g~1,+8:optional%2,@t$5:start@9@6%2,@t$3"
+	    ":end@9@6%2,@t@Z@9@l%3,@t$8:consumer@9@6@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xrange", 6, 0,
 	    "@7$84:Return a range of elements in a stream, with IDs matching the specified IDs interval@2"
-	    "@D@g@5@W$158:O(N) with N being the number of elements being returned. If N is constant (e.g."
-	    " always asking for the first 10 elements with COUNT), you can consider it O(1).@h~1,*2,@F$23"
-	    ":Added exclusive ranges.@T*4,%3,@r@k@9@k@l:0;%2,@r$5:start@9@6%2,@r$3:end@9@6%4,@r@Y@9@j@8$5"
-	    ":COUNT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@D@i@5@X$158:O(N) with N being the number of elements being returned. If N is constant (e.g."
+	    " always asking for the first 10 elements with COUNT), you can consider it O(1).@j~1,*2,@F$23"
+	    ":Added exclusive ranges.@T*4,%3,@t@m@9@m@n:0;%2,@t$5:start@9@6%2,@t$3:end@9@6%4,@t@Z@9@l@8$5"
+	    ":COUNT@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xread", 5, 0,
 	    "@7$129:Return never seen elements in multiple streams, with IDs greater than the ones report"
-	    "ed by the caller for each stream. Can block.@2@D@g@5@W$272:For each stream mentioned: O(N) w"
+	    "ed by the caller for each stream. Can block.@2@D@i@5@X$272:For each stream mentioned: O(N) w"
 	    "ith N being the number of elements being returned, it means that XREAD-ing with a fixed COUN"
 	    "T is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serv"
-	    "e the M clients blocked on the stream getting new data.@T*3,%4,@r@Y@9@j@8$5:COUNT@e~1,+8:opt"
-	    "ional%4,@r$12:milliseconds@9@j@8$5:BLOCK@e~1,+8:optional%4,@r$7:streams@9@V@8$7:STREAMS@T*2,"
-	    "%4,@r@k@9@k@l:0;@e~1,+8:multiple%3,@r$2:id@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9$7:keyword@4%2,$7:keyword$7:STREAMS$9:startfrom:1;@c%2,@9@y@"
-	    "4%3,@p:-1;@o:1;@q:2;"},
+	    "e the M clients blocked on the stream getting new data.@T*3,%4,@t@Z@9@l@8$5:COUNT@g~1,+8:opt"
+	    "ional%4,@t$12:milliseconds@9@l@8$5:BLOCK@g~1,+8:optional%4,@t$7:streams@9@V@8$7:STREAMS@T*2,"
+	    "%4,@t@m@9@m@n:0;@g~1,+8:multiple%3,@t$2:id@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9$7:keyword@4%2,$7:keyword$7:STREAMS$9:startfrom:1;@e%2,@9@y@"
+	    "4%3,@r:-1;@q:1;@s:2;"},
     {"xreadgroup", 5, 0,
 	    "@7$134:Return new entries from a stream using a consumer group, or access the history of the"
-	    " pending entries for a given consumer. Can block.@2@D@g@5@W$321:For each stream mentioned: O"
+	    " pending entries for a given consumer. Can block.@2@D@i@5@X$321:For each stream mentioned: O"
 	    "(M) with M being the number of elements returned. If M is constant (e.g. always asking for t"
 	    "he first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROU"
 	    "P blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream "
-	    "getting new data.@T*5,%4,@r$14:group_consumer@9@V@8$5:GROUP@T*2,%2,@r@g@9@6%2,@r$8:consumer@"
-	    "9@6%4,@r@Y@9@j@8$5:COUNT@e~1,+8:optional%4,@r$12:milliseconds@9@j@8$5:BLOCK@e~1,+8:optional%"
-	    "4,@r$5:noack@9@x@8$5:NOACK@e~1,+8:optional%4,@r$7:streams@9@V@8$7:STREAMS@T*2,%4,@r@k@9@k@l:"
-	    "0;@e~1,+8:multiple%3,@r$2:id@9@6@e~1,+8:multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9$7:keyword@4%2,$7:keyword$7:STREAMS$9:startfrom:4;@c%2,@9@y@"
-	    "4%3,@p:-1;@o:1;@q:2;"},
+	    "getting new data.@T*5,%4,@t$14:group_consumer@9@V@8$5:GROUP@T*2,%2,@t@i@9@6%2,@t$8:consumer@"
+	    "9@6%4,@t@Z@9@l@8$5:COUNT@g~1,+8:optional%4,@t$12:milliseconds@9@l@8$5:BLOCK@g~1,+8:optional%"
+	    "4,@t$5:noack@9@x@8$5:NOACK@g~1,+8:optional%4,@t$7:streams@9@V@8$7:STREAMS@T*2,%4,@t@m@9@m@n:"
+	    "0;@g~1,+8:multiple%3,@t$2:id@9@6@g~1,+8:multiple",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9$7:keyword@4%2,$7:keyword$7:STREAMS$9:startfrom:4;@e%2,@9@y@"
+	    "4%3,@r:-1;@q:1;@s:2;"},
     {"xrevrange", 6, 0,
 	    "@7$151:Return a range of elements in a stream, with IDs matching the specified IDs interval,"
-	    " in reverse order (from greater to smaller IDs) compared to XRANGE@2@D@g@5@W$152:O(N) with N"
+	    " in reverse order (from greater to smaller IDs) compared to XRANGE@2@D@i@5@X$152:O(N) with N"
 	    " being the number of elements returned. If N is constant (e.g. always asking for the first 1"
-	    "0 elements with COUNT), you can consider it O(1).@h~1,*2,@F$23:Added exclusive ranges.@T*4,%"
-	    "3,@r@k@9@k@l:0;%2,@r$3:end@9@6%2,@r$5:start@9@6%4,@r@Y@9@j@8$5:COUNT@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "0 elements with COUNT), you can consider it O(1).@j~1,*2,@F$23:Added exclusive ranges.@T*4,%"
+	    "3,@t@m@9@m@n:0;%2,@t$3:end@9@6%2,@t$5:start@9@6%4,@t@Z@9@l@8$5:COUNT@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xsetid", 6, 0,
-	    "@7$49:An internal command for replicating stream values@2@D@g@5@W@L@h~1,*2,@G$63:Added the `"
-	    "entries_added` and `max_deleted_entry_id` arguments.@T*4,%3,@r@k@9@k@l:0;%2,@r$7:last-id@9@6"
-	    "%5,@r$13:entries_added@9@j@8$12:ENTRIESADDED@2@G@e~1,+8:optional%5,@r$20:max_deleted_entry_i"
-	    "d@9@6@8$12:MAXDELETEDID@2@G@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$49:An internal command for replicating stream values@2@D@i@5@X@L@j~1,*2,@G$63:Added the `"
+	    "entries_added` and `max_deleted_entry_id` arguments.@T*4,%3,@t@m@9@m@n:0;%2,@t$7:last-id@9@6"
+	    "%5,@t$13:entries_added@9@l@8$12:ENTRIESADDED@2@G@g~1,+8:optional%5,@t$20:max_deleted_entry_i"
+	    "d@9@6@8$12:MAXDELETEDID@2@G@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xtrim", 6, 0,
-	    "@7$67:Trims the stream to (approximately if '~' is passed) a certain size@2@D@g@5@W$208:O(N)"
+	    "@7$67:Trims the stream to (approximately if '~' is passed) a certain size@2@D@i@5@X$208:O(N)"
 	    ", with N being the number of evicted entries. Constant times are very small however, since e"
 	    "ntries are organized in macro nodes containing multiple entries that can be released with a "
-	    "single deallocation.@h~1,*2,@F$59:Added the `MINID` trimming strategy and the `LIMIT` option"
-	    ".@T*2,%3,@r@k@9@k@l:0;%3,@r$4:trim@9@V@T*4,%3,@r$8:strategy@9@v@T*2,%3,@r$6:maxlen@9@x@8$6:M"
-	    "AXLEN%4,@r$5:minid@9@x@8$5:MINID@2@F%4,@r$8:operator@9@v@e~1,+8:optional@T*2,%3,@r$5:equal@9"
-	    "@x@8$1:=%3,@r$13:approximately@9@x@8$1:~%2,@r$9:threshold@9@6%5,@r@Y@9@j@8$5:LIMIT@2@F@e~1,+"
+	    "single deallocation.@j~1,*2,@F$59:Added the `MINID` trimming strategy and the `LIMIT` option"
+	    ".@T*2,%3,@t@m@9@m@n:0;%3,@t$4:trim@9@V@T*4,%3,@t$8:strategy@9@v@T*2,%3,@t$6:maxlen@9@x@8$6:M"
+	    "AXLEN%4,@t$5:minid@9@x@8$5:MINID@2@F%4,@t$8:operator@9@v@g~1,+8:optional@T*2,%3,@t$5:equal@9"
+	    "@x@8$1:=%3,@t$13:approximately@9@x@8$1:~%2,@t$9:threshold@9@6%5,@t@Z@9@l@8$5:LIMIT@2@F@g~1,+"
 	    "8:optional",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zadd", 6, 0,
 	    "@7$81:Add one or more members to a sorted set, or update its score if it already exists@2$5:"
-	    "1.2.0@g@3@W$83:O(log(N)) for each item added, where N is the number of elements in the sorte"
-	    "d set.@h~3,*2,$5:2.4.0$26:Accepts multiple elements.*2,$5:3.0.2$46:Added the `XX`, `NX`, `CH"
-	    "` and `INCR` options.*2,@F$32:Added the `GT` and `LT` options.@T*6,%3,@r@k@9@k@l:0;%5,@r$9:c"
-	    "ondition@9@v@2$5:3.0.2@e~1,+8:optional@T*2,%3,@r$2:nx@9@x@8$2:NX%3,@r$2:xx@9@x@8$2:XX%5,@r$1"
-	    "0:comparison@9@v@2@F@e~1,+8:optional@T*2,%3,@r$2:gt@9@x@8$2:GT%3,@r$2:lt@9@x@8$2:LT%5,@r$6:c"
-	    "hange@9@x@8$2:CH@2$5:3.0.2@e~1,+8:optional%5,@r$9:increment@9@x@8$4:INCR@2$5:3.0.2@e~1,+8:op"
-	    "tional%4,@r$12:score_member@9@V@e~1,+8:multiple@T*2,%2,@r$5:score@9@b%2,@r$6:member@9@6",
-	    "~1,%3,@e~2,+2:RW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "1.2.0@i@3@X$83:O(log(N)) for each item added, where N is the number of elements in the sorte"
+	    "d set.@j~3,*2,$5:2.4.0$26:Accepts multiple elements.*2,$5:3.0.2$46:Added the `XX`, `NX`, `CH"
+	    "` and `INCR` options.*2,@F$32:Added the `GT` and `LT` options.@T*6,%3,@t@m@9@m@n:0;%5,@t$9:c"
+	    "ondition@9@v@2$5:3.0.2@g~1,+8:optional@T*2,%3,@t$2:nx@9@x@8$2:NX%3,@t$2:xx@9@x@8$2:XX%5,@t$1"
+	    "0:comparison@9@v@2@F@g~1,+8:optional@T*2,%3,@t$2:gt@9@x@8$2:GT%3,@t$2:lt@9@x@8$2:LT%5,@t$6:c"
+	    "hange@9@x@8$2:CH@2$5:3.0.2@g~1,+8:optional%5,@t$9:increment@9@x@8$4:INCR@2$5:3.0.2@g~1,+8:op"
+	    "tional%4,@t$12:score_member@9@V@g~1,+8:multiple@T*2,%2,@t$5:score@9@d%2,@t$6:member@9@6",
+	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zcard", 5, 0,
-	    "@7$41:Get the number of members in a sorted set@2$5:1.2.0@g@3@W@L@T*1,%3,@r@k@9@k@l:0;",
-	    "~1,%3,@e~1,+2:RO@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Get the number of members in a sorted set@2$5:1.2.0@i@3@X@L@T*1,%3,@t@m@9@m@n:0;",
+	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zcount", 5, 0,
-	    "@7$69:Count the members in a sorted set with scores within the given values@2@B@g@3@W@P@T*3,"
-	    "%3,@r@k@9@k@l:0;%2,@r$3:min@9@b%2,@r$3:max@9@b",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$69:Count the members in a sorted set with scores within the given values@2@B@i@3@X@P@T*3,"
+	    "%3,@t@m@9@m@n:0;%2,@t$3:min@9@d%2,@t$3:max@9@d",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zdiff", 5, 0,
-	    "@7$29:Subtract multiple sorted sets@2@F@g@3@W$155:O(L + (N-K)log(N)) worst case where L is t"
+	    "@7$29:Subtract multiple sorted sets@2@F@i@3@X$155:O(L + (N-K)log(N)) worst case where L is t"
 	    "he total number of elements in all the sets, N is the size of the first set, and K is the si"
-	    "ze of the result set.@T*3,%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple%4,@r$10:withscores@9@x"
-	    "@8$10:WITHSCORES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "ze of the result set.@T*3,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%4,@t$10:withscores@9@x"
+	    "@8$10:WITHSCORES@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zdiffstore", 5, 0,
-	    "@7$77:Subtract multiple sorted sets and store the resulting sorted set in a new key@2@F@g@3@"
-	    "W$155:O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets,"
-	    " N is the size of the first set, and K is the size of the result set.@T*3,%3,@r@a@9@k@l:0;%2"
-	    ",@r@s@9@j%4,@r@k@9@k@l:1;@e~1,+8:multiple",
-	    "~2,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "@7$77:Subtract multiple sorted sets and store the resulting sorted set in a new key@2@F@i@3@"
+	    "X$155:O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets,"
+	    " N is the size of the first set, and K is the size of the result set.@T*3,%3,@t@b@9@m@n:0;%2"
+	    ",@t@u@9@l%4,@t@m@9@m@n:1;@g~1,+8:multiple",
+	    "~2,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
+	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zincrby", 5, 0,
-	    "@7$47:Increment the score of a member in a sorted set@2$5:1.2.0@g@3@W$62:O(log(N)) where N i"
-	    "s the number of elements in the sorted set.@T*3,%3,@r@k@9@k@l:0;%2,@r$9:increment@9@j%2,@r$6"
+	    "@7$47:Increment the score of a member in a sorted set@2$5:1.2.0@i@3@X$62:O(log(N)) where N i"
+	    "s the number of elements in the sorted set.@T*3,%3,@t@m@9@m@n:0;%2,@t$9:increment@9@l%2,@t$6"
 	    ":member@9@6",
-	    "~1,%3,@e~3,+2:RW+6:access+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zinter", 5, 0,
-	    "@7$30:Intersect multiple sorted sets@2@F@g@3@W$177:O(N*K)+O(M*log(M)) worst case with N bein"
+	    "@7$30:Intersect multiple sorted sets@2@F@i@3@X$177:O(N*K)+O(M*log(M)) worst case with N bein"
 	    "g the smallest input sorted set, K being the number of input sorted sets and M being the num"
-	    "ber of elements in the resulting sorted set.@T*5,%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple"
-	    "%4,@r$6:weight@9@j@8$7:WEIGHTS@e~2,+8:optional+8:multiple%5,@r$9:aggregate@9@v@8$9:AGGREGATE"
-	    "@e~1,+8:optional@T*3,%3,@r$3:sum@9@x@8$3:SUM%3,@r$3:min@9@x@8$3:MIN%3,@r$3:max@9@x@8$3:MAX%4"
-	    ",@r$10:withscores@9@x@8$10:WITHSCORES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "ber of elements in the resulting sorted set.@T*5,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple"
+	    "%4,@t$6:weight@9@l@8$7:WEIGHTS@g~2,+8:optional+8:multiple%5,@t$9:aggregate@9@v@8$9:AGGREGATE"
+	    "@g~1,+8:optional@T*3,%3,@t$3:sum@9@x@8$3:SUM%3,@t$3:min@9@x@8$3:MIN%3,@t$3:max@9@x@8$3:MAX%4"
+	    ",@t$10:withscores@9@x@8$10:WITHSCORES@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zintercard", 5, 0,
-	    "@7$71:Intersect multiple sorted sets and return the cardinality of the result@2@G@g@3@W$102:"
+	    "@7$71:Intersect multiple sorted sets and return the cardinality of the result@2@G@i@3@X$102:"
 	    "O(N*K) worst case with N being the smallest input sorted set, K being the number of input so"
-	    "rted sets.@T*3,%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple%4,@r@q@9@j@8$5:LIMIT@e~1,+8:optio"
+	    "rted sets.@T*3,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%4,@t@s@9@l@8$5:LIMIT@g~1,+8:optio"
 	    "nal",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zinterstore", 5, 0,
-	    "@7$78:Intersect multiple sorted sets and store the resulting sorted set in a new key@2@B@g@3"
-	    "@W$177:O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the"
+	    "@7$78:Intersect multiple sorted sets and store the resulting sorted set in a new key@2@B@i@3"
+	    "@X$177:O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the"
 	    " number of input sorted sets and M being the number of elements in the resulting sorted set."
-	    "@T*5,%3,@r@a@9@k@l:0;%2,@r@s@9@j%4,@r@k@9@k@l:1;@e~1,+8:multiple%4,@r$6:weight@9@j@8$7:WEIGH"
-	    "TS@e~2,+8:optional+8:multiple%5,@r$9:aggregate@9@v@8$9:AGGREGATE@e~1,+8:optional@T*3,%3,@r$3"
-	    ":sum@9@x@8$3:SUM%3,@r$3:min@9@x@8$3:MIN%3,@r$3:max@9@x@8$3:MAX",
-	    "~2,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "@T*5,%3,@t@b@9@m@n:0;%2,@t@u@9@l%4,@t@m@9@m@n:1;@g~1,+8:multiple%4,@t$6:weight@9@l@8$7:WEIGH"
+	    "TS@g~2,+8:optional+8:multiple%5,@t$9:aggregate@9@v@8$9:AGGREGATE@g~1,+8:optional@T*3,%3,@t$3"
+	    ":sum@9@x@8$3:SUM%3,@t$3:min@9@x@8$3:MIN%3,@t$3:max@9@x@8$3:MAX",
+	    "~2,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
+	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zlexcount", 5, 0,
 	    "@7$81:Count the number of members in a sorted set between a given lexicographical range@2$5:"
-	    "2.8.9@g@3@W@P@T*3,%3,@r@k@9@k@l:0;%2,@r$3:min@9@6%2,@r$3:max@9@6",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "2.8.9@i@3@X@P@T*3,%3,@t@m@9@m@n:0;%2,@t$3:min@9@6%2,@t$3:max@9@6",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zmpop", 5, 0,
-	    "@7$53:Remove and return members with scores in a sorted set@2@G@g@3@W$151:O(K) + O(M*log(N))"
+	    "@7$53:Remove and return members with scores in a sorted set@2@G@i@3@X$151:O(K) + O(M*log(N))"
 	    " where K is the number of provided keys, N being the number of elements in the sorted set, a"
-	    "nd M being the number of elements popped.@T*4,%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple%3,"
-	    "@r$5:where@9@v@T*2,%3,@r$3:min@9@x@8$3:MIN%3,@r$3:max@9@x@8$3:MAX%4,@r@Y@9@j@8$5:COUNT@e~1,+"
+	    "nd M being the number of elements popped.@T*4,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%3,"
+	    "@t$5:where@9@v@T*2,%3,@t$3:min@9@x@8$3:MIN%3,@t$3:max@9@x@8$3:MAX%4,@t@Z@9@l@8$5:COUNT@g~1,+"
 	    "8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zmscore", 5, 0,
-	    "@7$63:Get the score associated with the given members in a sorted set@2@F@g@3@W$54:O(N) wher"
-	    "e N is the number of members being requested.@T*2,%3,@r@k@9@k@l:0;%3,@r$6:member@9@6@e~1,+8:"
+	    "@7$63:Get the score associated with the given members in a sorted set@2@F@i@3@X$54:O(N) wher"
+	    "e N is the number of members being requested.@T*2,%3,@t@m@9@m@n:0;%3,@t$6:member@9@6@g~1,+8:"
 	    "multiple",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zpopmax", 5, 0,
-	    "@7$65:Remove and return members with the highest scores in a sorted set@2@D@g@3@W$109:O(log("
+	    "@7$65:Remove and return members with the highest scores in a sorted set@2@D@i@3@X$109:O(log("
 	    "N)*M) with N being the number of elements in the sorted set, and M being the number of eleme"
-	    "nts popped.@T*2,%3,@r@k@9@k@l:0;%3,@r@Y@9@j@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "nts popped.@T*2,%3,@t@m@9@m@n:0;%3,@t@Z@9@l@g~1,+8:optional",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zpopmin", 5, 0,
-	    "@7$64:Remove and return members with the lowest scores in a sorted set@2@D@g@3@W$109:O(log(N"
+	    "@7$64:Remove and return members with the lowest scores in a sorted set@2@D@i@3@X$109:O(log(N"
 	    ")*M) with N being the number of elements in the sorted set, and M being the number of elemen"
-	    "ts popped.@T*2,%3,@r@k@9@k@l:0;%3,@r@Y@9@j@e~1,+8:optional",
-	    "~1,%3,@e~3,+2:RW+6:access+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "ts popped.@T*2,%3,@t@m@9@m@n:0;%3,@t@Z@9@l@g~1,+8:optional",
+	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrandmember", 5, 0,
-	    "@7$53:Get one or multiple random elements from a sorted set@2@F@g@3@W$47:O(N) where N is the"
-	    " number of elements returned@T*2,%3,@r@k@9@k@l:0;%4,@r$7:options@9@V@e~1,+8:optional@T*2,%2,"
-	    "@r@Y@9@j%4,@r$10:withscores@9@x@8$10:WITHSCORES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$53:Get one or multiple random elements from a sorted set@2@F@i@3@X$47:O(N) where N is the"
+	    " number of elements returned@T*2,%3,@t@m@9@m@n:0;%4,@t$7:options@9@V@g~1,+8:optional@T*2,%2,"
+	    "@t@Z@9@l%4,@t$10:withscores@9@x@8$10:WITHSCORES@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrange", 6, 0,
-	    "@7$41:Return a range of members in a sorted set@2$5:1.2.0@g@3@W$104:O(log(N)+M) with N being"
-	    " the number of elements in the sorted set and M the number of elements returned.@h~1,*2,@F$5"
-	    "6:Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.@T*7,%3,@r@k@9@k@l:0;%2,@r$5:start"
-	    "@9@6%2,@r$4:stop@9@6%5,@r$6:sortby@9@v@2@F@e~1,+8:optional@T*2,%3,@r$7:byscore@9@x@8$7:BYSCO"
-	    "RE%3,@r$5:bylex@9@x@8$5:BYLEX%5,@r$3:rev@9@x@8$3:REV@2@F@e~1,+8:optional%6,@r@u@9@V@8$5:LIMI"
-	    "T@2@F@e~1,+8:optional@T*2,%2,@r@t@9@j%2,@r@Y@9@j%4,@r$10:withscores@9@x@8$10:WITHSCORES@e~1,"
-	    "+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$41:Return a range of members in a sorted set@2$5:1.2.0@i@3@X$104:O(log(N)+M) with N being"
+	    " the number of elements in the sorted set and M the number of elements returned.@j~1,*2,@F$5"
+	    "6:Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.@T*7,%3,@t@m@9@m@n:0;%2,@t$5:start"
+	    "@9@6%2,@t$4:stop@9@6%5,@t$6:sortby@9@v@2@F@g~1,+8:optional@T*2,%3,@t$7:byscore@9@x@8$7:BYSCO"
+	    "RE%3,@t$5:bylex@9@x@8$5:BYLEX%5,@t$3:rev@9@x@8$3:REV@2@F@g~1,+8:optional%6,@t$12:offset_coun"
+	    "t@9@V@8$5:LIMIT@2@F@g~1,+8:optional@T*2,%2,@t$6:offset@9@l%2,@t@Z@9@l%4,@t$10:withscores@9@x"
+	    "@8$10:WITHSCORES@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrangebylex", 8, 0,
-	    "@7$67:Return a range of members in a sorted set, by lexicographical range@2$5:2.8.9@g@3@W@Q$"
-	    "9:doc_flags~1,+10:deprecated@Z@F@z$34:`ZRANGE` with the `BYLEX` argument@T*4,%3,@r@k@9@k@l:0"
-	    ";%2,@r$3:min@9@6%2,@r$3:max@9@6%5,@r@u@9@V@8$5:LIMIT@e~1,+8:optional@T*2,%2,@r@t@9@j%2,@r@Y@"
-	    "9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$67:Return a range of members in a sorted set, by lexicographical range@2$5:2.8.9@i@3@X@Q@"
+	    "c~1,+10:deprecated@a@F@z$34:`ZRANGE` with the `BYLEX` argument@T*4,%3,@t@m@9@m@n:0;%2,@t$3:m"
+	    "in@9@6%2,@t$3:max@9@6%5,@t$12:offset_count@9@V@8$5:LIMIT@g~1,+8:optional@T*2,%2,@t$6:offset@"
+	    "9@l%2,@t@Z@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrangebyscore", 9, 0,
-	    "@7$51:Return a range of members in a sorted set, by score@2$5:1.0.5@g@3@W@Q$9:doc_flags~1,+1"
-	    "0:deprecated@Z@F@z$36:`ZRANGE` with the `BYSCORE` argument@h~1,*2,@B$32:Added the `WITHSCORE"
-	    "S` modifier.@T*5,%3,@r@k@9@k@l:0;%2,@r$3:min@9@b%2,@r$3:max@9@b%5,@r$10:withscores@9@x@8$10:"
-	    "WITHSCORES@2@B@e~1,+8:optional%5,@r@u@9@V@8$5:LIMIT@e~1,+8:optional@T*2,%2,@r@t@9@j%2,@r@Y@9"
-	    "@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$51:Return a range of members in a sorted set, by score@2$5:1.0.5@i@3@X@Q@c~1,+10:deprecat"
+	    "ed@a@F@z$36:`ZRANGE` with the `BYSCORE` argument@j~1,*2,@B$32:Added the `WITHSCORES` modifie"
+	    "r.@T*5,%3,@t@m@9@m@n:0;%2,@t$3:min@9@d%2,@t$3:max@9@d%5,@t$10:withscores@9@x@8$10:WITHSCORES"
+	    "@2@B@g~1,+8:optional%5,@t$12:offset_count@9@V@8$5:LIMIT@g~1,+8:optional@T*2,%2,@t$6:offset@9"
+	    "@l%2,@t@Z@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrangestore", 5, 0,
-	    "@7$57:Store a range of members from sorted set into another key@2@F@g@3@W$127:O(log(N)+M) wi"
+	    "@7$57:Store a range of members from sorted set into another key@2@F@i@3@X$127:O(log(N)+M) wi"
 	    "th N being the number of elements in the sorted set and M the number of elements stored into"
-	    " the destination key.@T*7,%3,@r$3:dst@9@k@l:0;%3,@r$3:src@9@k@l:1;%2,@r$3:min@9@6%2,@r$3:max"
-	    "@9@6%4,@r$6:sortby@9@v@e~1,+8:optional@T*2,%3,@r$7:byscore@9@x@8$7:BYSCORE%3,@r$5:bylex@9@x@"
-	    "8$5:BYLEX%4,@r$3:rev@9@x@8$3:REV@e~1,+8:optional%5,@r@u@9@V@8$5:LIMIT@e~1,+8:optional@T*2,%2"
-	    ",@r@t@9@j%2,@r@Y@9@j",
-	    "~2,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@U%2,@9@i@4%1,@i:2;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    " the destination key.@T*7,%3,@t$3:dst@9@m@n:0;%3,@t$3:src@9@m@n:1;%2,@t$3:min@9@6%2,@t$3:max"
+	    "@9@6%4,@t$6:sortby@9@v@g~1,+8:optional@T*2,%3,@t$7:byscore@9@x@8$7:BYSCORE%3,@t$5:bylex@9@x@"
+	    "8$5:BYLEX%4,@t$3:rev@9@x@8$3:REV@g~1,+8:optional%5,@t$12:offset_count@9@V@8$5:LIMIT@g~1,+8:o"
+	    "ptional@T*2,%2,@t$6:offset@9@l%2,@t@Z@9@l",
+	    "~2,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
+	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrank", 5, 0,
-	    "@7$47:Determine the index of a member in a sorted set@2@B@g@3@W$9:O(log(N))@T*2,%3,@r@k@9@k@"
-	    "l:0;%2,@r$6:member@9@6",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$47:Determine the index of a member in a sorted set@2@B@i@3@X$9:O(log(N))@T*2,%3,@t@m@9@m@"
+	    "n:0;%2,@t$6:member@9@6",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrem", 6, 0,
-	    "@7$44:Remove one or more members from a sorted set@2$5:1.2.0@g@3@W$109:O(M*log(N)) with N be"
-	    "ing the number of elements in the sorted set and M the number of elements to be removed.@h~1"
-	    ",*2,$5:2.4.0$26:Accepts multiple elements.@T*2,%3,@r@k@9@k@l:0;%3,@r$6:member@9@6@e~1,+8:mul"
+	    "@7$44:Remove one or more members from a sorted set@2$5:1.2.0@i@3@X$109:O(M*log(N)) with N be"
+	    "ing the number of elements in the sorted set and M the number of elements to be removed.@j~1"
+	    ",*2,$5:2.4.0$26:Accepts multiple elements.@T*2,%3,@t@m@9@m@n:0;%3,@t$6:member@9@6@g~1,+8:mul"
 	    "tiple",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zremrangebylex", 5, 0,
-	    "@7$74:Remove all members in a sorted set between the given lexicographical range@2$5:2.8.9@g"
-	    "@3@W$120:O(log(N)+M) with N being the number of elements in the sorted set and M the number "
-	    "of elements removed by the operation.@T*3,%3,@r@k@9@k@l:0;%2,@r$3:min@9@6%2,@r$3:max@9@6",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$74:Remove all members in a sorted set between the given lexicographical range@2$5:2.8.9@i"
+	    "@3@X$120:O(log(N)+M) with N being the number of elements in the sorted set and M the number "
+	    "of elements removed by the operation.@T*3,%3,@t@m@9@m@n:0;%2,@t$3:min@9@6%2,@t$3:max@9@6",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zremrangebyrank", 5, 0,
-	    "@7$59:Remove all members in a sorted set within the given indexes@2@B@g@3@W$120:O(log(N)+M) "
+	    "@7$59:Remove all members in a sorted set within the given indexes@2@B@i@3@X$120:O(log(N)+M) "
 	    "with N being the number of elements in the sorted set and M the number of elements removed b"
-	    "y the operation.@T*3,%3,@r@k@9@k@l:0;%2,@r$5:start@9@j%2,@r$4:stop@9@j",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "y the operation.@T*3,%3,@t@m@9@m@n:0;%2,@t$5:start@9@l%2,@t$4:stop@9@l",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zremrangebyscore", 5, 0,
-	    "@7$58:Remove all members in a sorted set within the given scores@2$5:1.2.0@g@3@W$120:O(log(N"
+	    "@7$58:Remove all members in a sorted set within the given scores@2$5:1.2.0@i@3@X$120:O(log(N"
 	    ")+M) with N being the number of elements in the sorted set and M the number of elements remo"
-	    "ved by the operation.@T*3,%3,@r@k@9@k@l:0;%2,@r$3:min@9@b%2,@r$3:max@9@b",
-	    "~1,%3,@e~2,+2:RW+6:delete@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "ved by the operation.@T*3,%3,@t@m@9@m@n:0;%2,@t$3:min@9@d%2,@t$3:max@9@d",
+	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrevrange", 8, 0,
 	    "@7$89:Return a range of members in a sorted set, by index, with scores ordered from high to "
-	    "low@2$5:1.2.0@g@3@W$104:O(log(N)+M) with N being the number of elements in the sorted set an"
-	    "d M the number of elements returned.$9:doc_flags~1,+10:deprecated@Z@F@z$32:`ZRANGE` with the"
-	    " `REV` argument@T*4,%3,@r@k@9@k@l:0;%2,@r$5:start@9@j%2,@r$4:stop@9@j%4,@r$10:withscores@9@x"
-	    "@8$10:WITHSCORES@e~1,+8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "low@2$5:1.2.0@i@3@X$104:O(log(N)+M) with N being the number of elements in the sorted set an"
+	    "d M the number of elements returned.@c~1,+10:deprecated@a@F@z$32:`ZRANGE` with the `REV` arg"
+	    "ument@T*4,%3,@t@m@9@m@n:0;%2,@t$5:start@9@l%2,@t$4:stop@9@l%4,@t$10:withscores@9@x@8$10:WITH"
+	    "SCORES@g~1,+8:optional",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrevrangebylex", 8, 0,
 	    "@7$106:Return a range of members in a sorted set, by lexicographical range, ordered from hig"
-	    "her to lower strings.@2$5:2.8.9@g@3@W@Q$9:doc_flags~1,+10:deprecated@Z@F@z$45:`ZRANGE` with "
-	    "the `REV` and `BYLEX` arguments@T*4,%3,@r@k@9@k@l:0;%2,@r$3:max@9@6%2,@r$3:min@9@6%5,@r@u@9@"
-	    "V@8$5:LIMIT@e~1,+8:optional@T*2,%2,@r@t@9@j%2,@r@Y@9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "her to lower strings.@2$5:2.8.9@i@3@X@Q@c~1,+10:deprecated@a@F@z$45:`ZRANGE` with the `REV` "
+	    "and `BYLEX` arguments@T*4,%3,@t@m@9@m@n:0;%2,@t$3:max@9@6%2,@t$3:min@9@6%5,@t$12:offset_coun"
+	    "t@9@V@8$5:LIMIT@g~1,+8:optional@T*2,%2,@t$6:offset@9@l%2,@t@Z@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrevrangebyscore", 9, 0,
 	    "@7$89:Return a range of members in a sorted set, by score, with scores ordered from high to "
-	    "low@2$5:2.2.0@g@3@W@Q$9:doc_flags~1,+10:deprecated@Z@F@z$47:`ZRANGE` with the `REV` and `BYS"
-	    "CORE` arguments@h~1,*2,$5:2.1.6$33:`min` and `max` can be exclusive.@T*5,%3,@r@k@9@k@l:0;%2,"
-	    "@r$3:max@9@b%2,@r$3:min@9@b%4,@r$10:withscores@9@x@8$10:WITHSCORES@e~1,+8:optional%5,@r@u@9@"
-	    "V@8$5:LIMIT@e~1,+8:optional@T*2,%2,@r@t@9@j%2,@r@Y@9@j",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "low@2$5:2.2.0@i@3@X@Q@c~1,+10:deprecated@a@F@z$47:`ZRANGE` with the `REV` and `BYSCORE` argu"
+	    "ments@j~1,*2,$5:2.1.6$33:`min` and `max` can be exclusive.@T*5,%3,@t@m@9@m@n:0;%2,@t$3:max@9"
+	    "@d%2,@t$3:min@9@d%4,@t$10:withscores@9@x@8$10:WITHSCORES@g~1,+8:optional%5,@t$12:offset_coun"
+	    "t@9@V@8$5:LIMIT@g~1,+8:optional@T*2,%2,@t$6:offset@9@l%2,@t@Z@9@l",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrevrank", 5, 0,
 	    "@7$85:Determine the index of a member in a sorted set, with scores ordered from high to low@"
-	    "2@B@g@3@W$9:O(log(N))@T*2,%3,@r@k@9@k@l:0;%2,@r$6:member@9@6",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "2@B@i@3@X$9:O(log(N))@T*2,%3,@t@m@9@m@n:0;%2,@t$6:member@9@6",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zscan", 5, 0,
-	    "@7$64:Incrementally iterate sorted sets elements and associated scores@2$5:2.8.0@g@3@W$170:O"
+	    "@7$64:Incrementally iterate sorted sets elements and associated scores@2$5:2.8.0@i@3@X$170:O"
 	    "(1) for every call. O(N) for a complete iteration, including enough command calls for the cu"
-	    "rsor to return back to 0. N is the number of elements inside the collection..@T*4,%3,@r@k@9@"
-	    "k@l:0;%2,@r$6:cursor@9@j%4,@r@w@9@w@8$5:MATCH@e~1,+8:optional%4,@r@Y@9@j@8$5:COUNT@e~1,+8:op"
+	    "rsor to return back to 0. N is the number of elements inside the collection..@T*4,%3,@t@m@9@"
+	    "m@n:0;%2,@t$6:cursor@9@l%4,@t@w@9@w@8$5:MATCH@g~1,+8:optional%4,@t@Z@9@l@8$5:COUNT@g~1,+8:op"
 	    "tional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zscore", 5, 0,
-	    "@7$62:Get the score associated with the given member in a sorted set@2$5:1.2.0@g@3@W@L@T*2,%"
-	    "3,@r@k@9@k@l:0;%2,@r$6:member@9@6",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;"},
+	    "@7$62:Get the score associated with the given member in a sorted set@2$5:1.2.0@i@3@X@L@T*2,%"
+	    "3,@t@m@9@m@n:0;%2,@t$6:member@9@6",
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zunion", 5, 0,
-	    "@7$24:Add multiple sorted sets@2@F@g@3@W$140:O(N)+O(M*log(M)) with N being the sum of the si"
+	    "@7$24:Add multiple sorted sets@2@F@i@3@X$140:O(N)+O(M*log(M)) with N being the sum of the si"
 	    "zes of the input sorted sets, and M being the number of elements in the resulting sorted set"
-	    ".@T*5,%2,@r@s@9@j%4,@r@k@9@k@l:0;@e~1,+8:multiple%4,@r$6:weight@9@j@8$7:WEIGHTS@e~2,+8:optio"
-	    "nal+8:multiple%5,@r$9:aggregate@9@v@8$9:AGGREGATE@e~1,+8:optional@T*3,%3,@r$3:sum@9@x@8$3:SU"
-	    "M%3,@r$3:min@9@x@8$3:MIN%3,@r$3:max@9@x@8$3:MAX%4,@r$10:withscores@9@x@8$10:WITHSCORES@e~1,+"
+	    ".@T*5,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%4,@t$6:weight@9@l@8$7:WEIGHTS@g~2,+8:optio"
+	    "nal+8:multiple%5,@t$9:aggregate@9@v@8$9:AGGREGATE@g~1,+8:optional@T*3,%3,@t$3:sum@9@x@8$3:SU"
+	    "M%3,@t$3:min@9@x@8$3:MIN%3,@t$3:max@9@x@8$3:MAX%4,@t$10:withscores@9@x@8$10:WITHSCORES@g~1,+"
 	    "8:optional",
-	    "~1,%3,@e~2,+2:RO+6:access@U%2,@9@i@4%1,@i:1;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zunionstore", 5, 0,
-	    "@7$72:Add multiple sorted sets and store the resulting sorted set in a new key@2@B@g@3@W$140"
+	    "@7$72:Add multiple sorted sets and store the resulting sorted set in a new key@2@B@i@3@X$140"
 	    ":O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being th"
-	    "e number of elements in the resulting sorted set.@T*5,%3,@r@a@9@k@l:0;%2,@r@s@9@j%4,@r@k@9@k"
-	    "@l:1;@e~1,+8:multiple%4,@r$6:weight@9@j@8$7:WEIGHTS@e~2,+8:optional+8:multiple%5,@r$9:aggreg"
-	    "ate@9@v@8$9:AGGREGATE@e~1,+8:optional@T*3,%3,@r$3:sum@9@x@8$3:SUM%3,@r$3:min@9@x@8$3:MIN%3,@"
-	    "r$3:max@9@x@8$3:MAX",
-	    "~2,%3,@e~2,+2:OW+6:update@U%2,@9@i@4%1,@i:1;@c%2,@9@y@4%3,@p:0;@o:1;@q:0;%3,@e~2,+2:RO+6:acc"
-	    "ess@U%2,@9@i@4%1,@i:2;@c%2,@9@m@4%3,@n:0;@d:1;@o:1;"},
+	    "e number of elements in the resulting sorted set.@T*5,%3,@t@b@9@m@n:0;%2,@t@u@9@l%4,@t@m@9@m"
+	    "@n:1;@g~1,+8:multiple%4,@t$6:weight@9@l@8$7:WEIGHTS@g~2,+8:optional+8:multiple%5,@t$9:aggreg"
+	    "ate@9@v@8$9:AGGREGATE@g~1,+8:optional@T*3,%3,@t$3:sum@9@x@8$3:SUM%3,@t$3:min@9@x@8$3:MIN%3,@"
+	    "t$3:max@9@x@8$3:MAX",
+	    "~2,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
+	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
 };
 
 const size_t resp_docs_count = sizeof resp_docs / sizeof resp_docs[0];

@@ -47,8 +47,9 @@ enum {
 	RESP_CMD_DENYOOM = 1 << 7,
 	RESP_CMD_NOSCRIPT = 1 << 8,
 	RESP_CMD_PUBSUB = 1 << 9,
-	RESP_CMD_ALLOW_BUSY = 1 << 10, /* runs while a script is busy (others: -BUSY) */
-	RESP_CMD_NO_MULTI = 1 << 11,   /* refused inside MULTI (7.0's CMD_NO_MULTI) */
+	RESP_CMD_ALLOW_BUSY = 1 << 10,       /* runs while a script is busy (others: -BUSY) */
+	RESP_CMD_NO_MULTI = 1 << 11,         /* refused inside MULTI (7.0's CMD_NO_MULTI) */
+	RESP_CMD_NO_ASYNC_LOADING = 1 << 12, /* COMMAND INFO only: sluice never loads async */
 };
 
 struct resp_cmd {
@@ -295,6 +296,7 @@ RESP_HANDLER(resp_c_time);
 RESP_HANDLER(resp_c_dbsize);
 RESP_HANDLER(resp_c_flushdb);
 RESP_HANDLER(resp_c_shutdown);
+RESP_HANDLER(resp_c_cluster);
 RESP_HANDLER(resp_c_command);
 RESP_HANDLER(resp_c_command_count);
 RESP_HANDLER(resp_c_command_docs);

@@ -1099,6 +1099,11 @@ static int named_args(lua_State *L, const char **name, size_t *nlen, const char 
 static int l_register_function(lua_State *L)
 {
 	resp_lua_t *e = engine_of(L);
+	/* A function can still reach the load API through a local the
+	 * library's code kept: it must not add functions at run time. */
+	if (!e->loading)
+		return raise_err(L, "redis.register_function can only be called on FUNCTION LOAD "
+		                    "command");
 	int argc = lua_gettop(L);
 	uint32_t flags = 0;
 	const char *name = NULL, *desc = NULL;
