@@ -707,13 +707,26 @@ size_t ks_busy(const keyspace_t *ks)
 	return dur_busy(ks->dur) + ks->nlate;
 }
 
-static void release_late(keyspace_t *ks)
+/* Joins the first n held replies to the domain (their entries are
+ * written); the others keep their order. */
+static void release_late_n(keyspace_t *ks, size_t n)
 {
-	for (size_t i = 0; i < ks->nlate; i++) {
+	if (n > ks->nlate)
+		n = ks->nlate;
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
 		dur_hold_join(ks->late[i], ks->dur, 0);
 		dur_hold_arm(ks->late[i]);
 	}
-	ks->nlate = 0;
+	memmove(ks->late, ks->late + n, (ks->nlate - n) * sizeof *ks->late);
+	ks->nlate -= n;
+	ks->gate_nlate = ks->gate_nlate > n ? ks->gate_nlate - n : 0;
+}
+
+static void release_late(keyspace_t *ks)
+{
+	release_late_n(ks, ks->nlate);
 }
 
 /* --- the end of a turn ------------------------------------------------------------------- */
@@ -735,6 +748,33 @@ static void write_pending(keyspace_t *ks)
 	ks->nflush = 0;
 	if (err)
 		dur_fail(ks->dur, err);
+}
+
+void ks_gate_landed(keyspace_t *ks)
+{
+	int err = 0;
+	for (size_t i = 0; i < ks->nflush;) {
+		stream_t *s = ks->flush[i];
+		int rc = s->gate_end ? stream_flush_upto(s, s->gate_end) : 0;
+		s->gate_end = 0;
+		if (rc < 0) {
+			log_error(ks->log, "streams: writing the entries of stream %llu failed: %s",
+			          (unsigned long long)s->num, sl_strerror(rc));
+			if (!err)
+				err = rc;
+		}
+		if (s->pn == 0) {
+			s->inflush = 0;
+			ks->flush[i] = ks->flush[--ks->nflush];
+		} else {
+			i++;
+		}
+	}
+	if (err)
+		dur_fail(ks->dur, err);
+	release_late_n(ks, ks->gate_nlate);
+	/* What came meanwhile: written, or gated in its turn. */
+	ks_changed(ks);
 }
 
 #define COMPACT_RETRY_STEP (1u << 20)
@@ -782,7 +822,7 @@ static void maintain(keyspace_t *ks)
 		ks->kj_failed_at = kvs_maintain(ks->kv) < 0 ? jrnl_size(ks->kj) : 0;
 	if (kvs_snapping(ks->kv) && !kvs_snap_ready(ks->kv) && !loop_timer_armed(&ks->snap_timer))
 		loop_timer_start(ks->loop, &ks->snap_timer, 0);
-	if (!ks->nflush && compact_due(ks, ks->sj, ks->sj_failed_at)) {
+	if (!ks->nflush && !ks->gate && compact_due(ks, ks->sj, ks->sj_failed_at)) {
 		int rc = sstore_maintain(ks->ss);
 		ks->sj_failed_at = rc < 0 ? jrnl_size(ks->sj) : 0;
 		if (rc == 0 && jrnl_garbage_bytes(ks->sj) == 0) {
@@ -804,9 +844,11 @@ static void turn_task(loop_t *loop, loop_task_t *t)
 {
 	(void)loop;
 	keyspace_t *ks = t->arg;
-	if (ks_unit_gate(ks) == 0)
+	int gate = ks_unit_gate(ks);
+	if (gate == 0)
 		write_pending(ks);
-	release_late(ks);
+	if (gate <= 0)
+		release_late(ks);
 	settle_logs(ks);
 	maintain(ks);
 }
@@ -1425,6 +1467,7 @@ void ks_close(keyspace_t *ks)
 	if (loop_timer_armed(&ks->snap_timer))
 		loop_timer_stop(ks->loop, &ks->snap_timer);
 	loop_task_cancel(ks->loop, &ks->turn_task);
+	ks_unit_gate_close(ks);
 	write_pending(ks);
 	release_late(ks);
 	/* The domain first (it detaches from the stores), then the stores:

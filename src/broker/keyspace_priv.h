@@ -86,6 +86,10 @@ struct keyspace {
 	 * the current one appended to: {number, end} pairs. */
 	int unit_depth, unit_multi;
 	int unit_gated; /* this turn's entries include a multi unit's */
+	/* The gate's sync in flight (its token), and how many of `late` wait
+	 * for it: the replies of the turns its entries came from. */
+	struct ks_gate *gate;
+	size_t gate_nlate;
 	uint64_t unit_last;
 	uint64_t (*unit_logs)[2];
 	size_t nunit_logs, unit_logs_cap;
@@ -100,8 +104,15 @@ void ks_unit_stream(keyspace_t *ks, stream_t *s);
 int ks_unit_settle(keyspace_t *ks);
 void ks_unit_free(keyspace_t *ks);
 /* At the end of a turn, before the stream entries are written: 0 when
- * they may be (see keyspace_unit.c), else the error that stops them. */
+ * they may be, 1 when they wait for a sync of the streams journal (then
+ * ks_gate_landed writes them), else the error that stops them (see
+ * keyspace_unit.c). */
 int ks_unit_gate(keyspace_t *ks);
+/* At close: makes the gate's records durable now and forgets its sync. */
+void ks_unit_gate_close(keyspace_t *ks);
+/* keyspace.c: the gate's sync landed; writes the entries it covered and
+ * lets their replies join the domain. */
+void ks_gate_landed(keyspace_t *ks);
 /* keyspace.c's rebuild, for the units. */
 int ks_rebuild(keyspace_t *ks);
 

@@ -19,9 +19,13 @@
  *     and the model is rebuilt from the files.
  *   - Stream entries are in the logs, which replay does not gate: a multi
  *     unit writes an UNITLOG record (stream_store.c) before its first entry
- *     in each log, writes its entries to the logs at its end before its
- *     COMMITs, and a dropped unit's UNITLOG cuts the log back. A fast
- *     command (one XADD) skips this: its entries are its only effect.
+ *     in each log, and a dropped unit's UNITLOG cuts the log back. So the
+ *     entries reach their logs only once the UNITLOGs are durable: the
+ *     turn's end asks for a sync of the streams journal (the gate) and the
+ *     entries are written when it lands, without holding up the loop;
+ *     entries appended meanwhile queue behind them, and the replies that
+ *     could have seen them wait too. A fast command (one XADD) skips the
+ *     UNITLOG: its entries are its only effect.
  *
  * Power loss: the journals are each a synced prefix plus whatever of the
  * rest reached the disk, and the cut above covers any mix of them. The
@@ -64,16 +68,63 @@ void ks_unit_end(keyspace_t *ks)
 	ks->nunit_logs = 0;
 }
 
+/* A gate's sync in flight. The waiter can fire after the keyspace closed
+ * (the journal answers it then): the token outlives it. */
+typedef struct ks_gate {
+	keyspace_t *ks; /* NULL once the keyspace closed */
+} ks_gate_t;
+
+static void gate_fired(void *arg, int status)
+{
+	ks_gate_t *g = arg;
+	keyspace_t *ks = g->ks;
+	free(g);
+	if (!ks)
+		return;
+	ks->gate = NULL;
+	/* A failed sync failed the journal: its hook fails the domain and
+	 * rebuilds the model, which drops the entries and fails their held
+	 * replies. */
+	if (status == 0)
+		ks_gate_landed(ks);
+}
+
 int ks_unit_gate(keyspace_t *ks)
 {
+	if (ks->gate)
+		return 1; /* every entry waits behind the ones in flight (log order) */
 	if (!ks->unit_gated)
 		return 0;
 	ks->unit_gated = 0;
-	/* The UNITLOGs on disk before any entry they cover can be: one
-	 * blocking sync per turn that had such units (their COMMITs go with
-	 * it; the entries follow, so a COMMIT may be durable before them: the
-	 * open's shortfall check covers that). */
-	return jrnl_sync_now(ks->sj);
+	/* The UNITLOGs on disk before any entry they cover can be. With
+	 * fsync=never nothing is synced: writing the journal first orders the
+	 * files for a kill, which is all that policy promises. */
+	if (ks->cfg->fsync.mode == FSYNC_NEVER)
+		return jrnl_sync_now(ks->sj);
+	/* Otherwise one sync of the streams journal, off the loop thread: the
+	 * pending entries, every stream's up to here, are written when it
+	 * lands (their COMMITs go with it; a COMMIT may be durable before its
+	 * entries: the open's shortfall check covers that). Meanwhile the
+	 * loop serves everyone; later entries queue behind these. */
+	for (size_t i = 0; i < ks->nflush; i++)
+		ks->flush[i]->gate_end = ks->flush[i]->pfirst + ks->flush[i]->pn;
+	ks->gate_nlate = ks->nlate;
+	ks_gate_t *g = malloc(sizeof *g);
+	if (!g)
+		abort();
+	g->ks = ks;
+	ks->gate = g;
+	jrnl_when_durable(ks->sj, gate_fired, g);
+	return 1;
+}
+
+void ks_unit_gate_close(keyspace_t *ks)
+{
+	if (!ks->gate)
+		return;
+	ks->gate->ks = NULL;
+	ks->gate = NULL;
+	(void)jrnl_sync_now(ks->sj);
 }
 
 void ks_unit_stream(keyspace_t *ks, stream_t *s)

@@ -314,13 +314,14 @@ size_t stream_pending_bytes(const stream_t *s, uint32_t npairs, size_t payload_l
 	return BATCH_HDR_SIZE + pend + 32 + REC_KEY_LEN + payload_len;
 }
 
-int stream_flush(stream_t *s)
+/* Writes the first k pending records as one batch; the rest stay pending. */
+static int flush_first(stream_t *s, size_t k)
 {
-	if (!s->log || s->pn == 0)
+	if (!s->log || k == 0)
 		return 0;
-	batch_record_t *recs = xmalloc(s->pn * sizeof *recs);
+	batch_record_t *recs = xmalloc(k * sizeof *recs);
 	const uint8_t *base = buf_data(&s->pbuf);
-	for (size_t i = 0; i < s->pn; i++) {
+	for (size_t i = 0; i < k; i++) {
 		const uint8_t *r = base + s->poff[i];
 		memset(&recs[i], 0, sizeof recs[i]);
 		recs[i].timestamp = (int64_t)(be64_load(r + 4) & INT64_MAX);
@@ -330,7 +331,7 @@ int stream_flush(stream_t *s)
 		recs[i].value_len = (int32_t)be32_load(r);
 	}
 	buf_t b = BUF_INIT;
-	int rc = batch_build(&b, NULL, recs, s->pn);
+	int rc = batch_build(&b, NULL, recs, k);
 	int64_t first = 0;
 	if (rc == 0)
 		rc = plog_append(s->log, buf_data(&b), buf_len(&b), -1, &first);
@@ -338,11 +339,33 @@ int stream_flush(stream_t *s)
 		rc = SL_ECORRUPT;
 	buf_deinit(&b);
 	free(recs);
-	/* On failure the entries stay indexed but unreadable (their payload
-	 * reads fail); the caller reports the error. */
-	buf_reset(&s->pbuf);
-	s->pn = 0;
-	return rc;
+	if (rc < 0 || k == s->pn) {
+		/* On failure every pending entry stays indexed but unreadable
+		 * (their payload reads fail); the caller reports the error. */
+		buf_reset(&s->pbuf);
+		s->pn = 0;
+		return rc;
+	}
+	uint32_t cut = s->poff[k];
+	buf_consume(&s->pbuf, cut);
+	for (size_t i = k; i < s->pn; i++)
+		s->poff[i - k] = s->poff[i] - cut;
+	s->pn -= k;
+	s->pfirst += k;
+	return 0;
+}
+
+int stream_flush(stream_t *s)
+{
+	return flush_first(s, s->pn);
+}
+
+int stream_flush_upto(stream_t *s, uint64_t end)
+{
+	if (s->pn == 0 || end <= s->pfirst)
+		return 0;
+	uint64_t k = end - s->pfirst;
+	return flush_first(s, k < s->pn ? (size_t)k : s->pn);
 }
 
 static sentry_t *push_entry(stream_t *s, sentry_t *e);

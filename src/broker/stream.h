@@ -158,6 +158,9 @@ typedef struct stream {
 	uint64_t pfirst;
 	size_t pn, pcap;
 	uint32_t *poff; /* offset of each pending record in pbuf */
+	/* Pending entries below this position wait only for the keyspace's
+	 * unit gate in flight (keyspace_unit.c); 0: none. */
+	uint64_t gate_end;
 } stream_t;
 
 stream_t *stream_new(void);
@@ -179,6 +182,9 @@ sentry_t *stream_append(stream_t *s, sid_t id, uint32_t npairs, const void *data
  * batch. Returns 0 or the log's error (the entries then stay indexed but
  * unreadable: the owner must rebuild the stream). */
 int stream_flush(stream_t *s);
+/* The same for the pending entries below position end only (the others
+ * stay pending, readable). */
+int stream_flush_upto(stream_t *s, uint64_t end);
 /* Whether appending an entry with payload_len packed bytes would first
  * write the entries pending now (the batch grew past its limit). */
 int stream_flush_due(const stream_t *s, size_t payload_len);

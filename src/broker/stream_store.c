@@ -60,8 +60,9 @@
  *   - the journal ended cleanly (jrnl_open_damaged() is 0) and a CREATE of
  *     its number was replayed: its deletion is journaled (DELKEY, FLUSH, a
  *     later CREATE of the key) and its removal was interrupted: removed;
- *   - the journal ended cleanly and the log never held an entry: a
- *     creation whose CREATE never became durable: removed;
+ *   - the log never held an entry: a creation whose CREATE never became
+ *     durable (or was lost with a damaged journal): removed, as there is
+ *     nothing in it to keep;
  *   - otherwise it is adopted, journaled with a new CREATE and logged at
  *     warn: as the key its .key file names, or, when that name is unknown
  *     or taken, as "sluice:recovered:<number>" (to RENAME). Its groups and
@@ -957,13 +958,18 @@ static int recover_logs(sstore_t *st)
 		}
 		int64_t entries = plog_end_offset(p) - plog_start_offset(p);
 		int journaled = map_get(&st->created, &n, sizeof n) != NULL;
-		if (!damaged && (journaled || plog_end_offset(p) == 0)) {
+		/* A log that never held an entry holds nothing to keep, even when
+		 * the journal was damaged: a power loss tears the CREATE of a
+		 * stream whose directory was made, and adopting it would bring
+		 * back half of a command nobody was told succeeded (a stream
+		 * without its groups). */
+		if ((!damaged && journaled) || plog_end_offset(p) == 0) {
 			log_warn(st->log,
-			         journaled
+			         !damaged && journaled
 			             ? "streams: deleting %s: its stream's deletion is "
 			               "journaled, the removal was interrupted"
-			             : "streams: deleting %s: an empty log of a stream creation "
-			               "that never completed",
+			             : "streams: deleting %s: an empty log (it never held an "
+			               "entry) of a stream the journal does not know",
 			         path);
 			if (sstore_destroy_log(st->b, n, p) < 0)
 				log_warn(st->log,
