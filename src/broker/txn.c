@@ -51,6 +51,15 @@
  * everywhere; read_committed readers stop at the last stable offset, below
  * any transaction still open, until then.
  *
+ * The offsets of open transactions are also counted in an index keyed by
+ * group, topic and partition (pending: how many open transactions hold an
+ * offset there), so that OffsetFetch with RequireStable (KIP-447) costs one
+ * lookup per partition. A transaction's offsets are counted while it is
+ * Ongoing or Prepare* (txn_t.indexed says whether they are): every change
+ * of its offsets uncounts them first (pend_count 0) and counts them again
+ * after (pend_sync); a completion uncounts them before dropping them. The
+ * index is memory only, rebuilt by replay.
+ *
  * A timer (TXN_TICK_MS) aborts transactions Ongoing for longer than their
  * timeout, retries completions whose markers could not be written, and
  * repairs partitions as above. Loop thread only.
@@ -112,6 +121,7 @@ typedef struct txn {
 	int64_t started_ms;      /* monotonic: when it became Ongoing */
 	int64_t started_wall_ms; /* the same on the wall clock (Describe); -1 none */
 	int completing;          /* a Prepare* waits for its sync */
+	int indexed;             /* its offsets are counted in txn_coord.pending */
 	uint64_t rec_bytes;      /* its last record, garbage once replaced */
 } txn_t;
 
@@ -123,7 +133,8 @@ struct txn_coord {
 	jrnl_opts_t jopts;
 	dur_t *dur;
 	dur_mem_t *mem;
-	map_t txns; /* id -> txn_t* */
+	map_t txns;    /* id -> txn_t* */
+	map_t pending; /* pend_key(group, topic, partition) -> count (as a pointer) */
 	loop_timer_t tick;
 	struct end_ctx *inflight; /* completions waiting for their sync */
 	uint64_t replay_garbage;
@@ -273,6 +284,79 @@ static void add_mark(txn_t *t, const char *topic, int32_t partition, int64_t off
 	    (mark_t){dupn(topic, (int32_t)strlen(topic)), partition, offset, commit};
 }
 
+/* --- pending offsets (KIP-447) ----------------------------------------------------- */
+
+static int is_open(const txn_t *t)
+{
+	return t->state == TXN_ONGOING || t->state == TXN_PREPARE_COMMIT ||
+	       t->state == TXN_PREPARE_ABORT;
+}
+
+/* The index key: u16 lengths before the group and the topic, so that no
+ * byte of a group id (any string) can make two keys alike. Returns its
+ * length; *key is buf, or allocated (caller frees) when buf is short. */
+static size_t pend_key(char *buf, size_t cap, char **key, const char *group, size_t glen,
+                       const char *topic, size_t tlen, int32_t partition)
+{
+	size_t n = 2 + glen + 2 + tlen + 4;
+	char *k = buf;
+	if (n > cap && !(k = malloc(n)))
+		abort();
+	be16_store((uint8_t *)k, (uint16_t)glen);
+	memcpy(k + 2, group, glen);
+	be16_store((uint8_t *)k + 2 + glen, (uint16_t)tlen);
+	memcpy(k + 4 + glen, topic, tlen);
+	be32_store((uint8_t *)k + 4 + glen + tlen, (uint32_t)partition);
+	*key = k;
+	return n;
+}
+
+static void pend_adjust(txn_coord_t *tc, const off_t_ *o, int up)
+{
+	char buf[256], *k;
+	size_t kl = pend_key(buf, sizeof buf, &k, o->group, strlen(o->group), o->topic,
+	                     strlen(o->topic), o->partition);
+	uintptr_t n = (uintptr_t)map_get(&tc->pending, k, kl);
+	n = up ? n + 1 : n - 1;
+	if (n)
+		map_put(&tc->pending, k, kl, (void *)n);
+	else
+		map_del(&tc->pending, k, kl);
+	if (k != buf)
+		free(k);
+}
+
+/* Counts (on) or uncounts t's offsets in the index, once. */
+static void pend_count(txn_coord_t *tc, txn_t *t, int on)
+{
+	if (t->indexed == on)
+		return;
+	for (int i = 0; i < t->noff; i++)
+		pend_adjust(tc, &t->offs[i], on);
+	t->indexed = on;
+}
+
+/* After a change of t's state or offsets: counted exactly while open. */
+static void pend_sync(txn_coord_t *tc, txn_t *t)
+{
+	pend_count(tc, t, is_open(t));
+}
+
+int txn_pending_offset(const txn_coord_t *tc, const char *group, int32_t glen, const char *topic,
+                       int32_t tlen, int32_t partition)
+{
+	if (!tc || glen < 0 || tlen < 0 || glen > UINT16_MAX || tlen > UINT16_MAX ||
+	    map_len(&tc->pending) == 0)
+		return 0;
+	char buf[256], *k;
+	size_t kl =
+	    pend_key(buf, sizeof buf, &k, group, (size_t)glen, topic, (size_t)tlen, partition);
+	int found = map_get(&tc->pending, k, kl) != NULL;
+	if (k != buf)
+		free(k);
+	return found;
+}
+
 /* --- journal ---------------------------------------------------------------------- */
 
 static void w_str(buf_t *b, const char *s)
@@ -398,6 +482,7 @@ static int on_replay(void *arg, uint8_t type, const uint8_t *payload, size_t len
 	else
 		tc->replay_garbage += t->rec_bytes;
 	free(id);
+	pend_count(tc, t, 0);
 	txn_clear(t);
 	marks_clear(t);
 	t->pid = (int64_t)rd_be64(&r);
@@ -441,6 +526,7 @@ static int on_replay(void *arg, uint8_t type, const uint8_t *payload, size_t len
 			add_mark(t, topic, part, off, commit);
 		free(topic);
 	}
+	pend_sync(tc, t);
 	if (r.err || t->state > TXN_COMPLETE_ABORT)
 		return SL_ECORRUPT;
 	t->rec_bytes = jrnl_record_size(len);
@@ -489,6 +575,8 @@ static void clear_all(txn_coord_t *tc)
 		txn_free(v);
 	map_deinit(&tc->txns);
 	map_init(&tc->txns);
+	map_deinit(&tc->pending); /* counts only: nothing to free */
+	map_init(&tc->pending);
 }
 
 /* The domain cut the journal back: what is on disk is the state. The tick
@@ -588,7 +676,9 @@ static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 			t->state = old; /* the tick writes Complete again */
 		} else {
 			/* Complete needs no wait: Prepare is durable, and the
-			 * record rides on the id's next sync. */
+			 * record rides on the id's next sync. The offsets are
+			 * the group's now (or dropped): stable. */
+			pend_count(tc, t, 0);
 			txn_clear(t);
 		}
 	}
@@ -978,6 +1068,7 @@ txn_err_t txn_offset_commit(txn_coord_t *tc, const char *id, int32_t idlen, int6
 			                                : NULL;
 		}
 	}
+	pend_count(tc, t, 0);
 	for (int i = 0; i < n; i++)
 		add_off(t, group, glen, &offs[i]);
 	int rc = store(tc, t);
@@ -991,8 +1082,10 @@ txn_err_t txn_offset_commit(txn_coord_t *tc, const char *id, int32_t idlen, int6
 			t->offs[i] = saved[i];
 		t->noff = onoff;
 		free(saved);
+		pend_sync(tc, t);
 		return err_of(rc);
 	}
+	pend_sync(tc, t);
 	for (int i = 0; i < onoff; i++) {
 		free(saved[i].group);
 		free(saved[i].topic);
@@ -1123,6 +1216,7 @@ int txn_open(txn_coord_t **out, broker_t *b)
 		abort();
 	tc->b = b;
 	map_init(&tc->txns);
+	map_init(&tc->pending);
 	jrnl_opts_t *o = &tc->jopts;
 	o->fsync = b->cfg->fsync;
 	o->compact_ratio_pct = b->cfg->journal_compact_ratio;
@@ -1142,6 +1236,7 @@ int txn_open(txn_coord_t **out, broker_t *b)
 			dur_free(tc->dur);
 			clear_all(tc);
 			map_deinit(&tc->txns);
+			map_deinit(&tc->pending);
 			free(tc);
 			return rc;
 		}
@@ -1196,6 +1291,7 @@ void txn_close(txn_coord_t *tc)
 		jrnl_close(tc->j);
 	clear_all(tc);
 	map_deinit(&tc->txns);
+	map_deinit(&tc->pending);
 	free(tc);
 }
 

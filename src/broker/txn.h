@@ -118,6 +118,14 @@ typedef void (*txn_end_cb)(void *arg, const txn_done_t *d);
 txn_err_t txn_end(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid, int16_t epoch,
                   int commit, txn_end_cb cb, void *arg);
 
+/* Whether an open transaction (Ongoing, PrepareCommit or PrepareAbort:
+ * its offsets not yet applied to the group) holds a TxnOffsetCommit
+ * offset for the group's partition: OffsetFetch with RequireStable
+ * answers UNSTABLE_OFFSET_COMMIT for it (KIP-447). One hash lookup,
+ * whatever the number of open transactions. */
+int txn_pending_offset(const txn_coord_t *tc, const char *group, int32_t glen, const char *topic,
+                       int32_t tlen, int32_t partition);
+
 /* DescribeTransactions / ListTransactions: one id as the coordinator sees
  * it. Views valid until the next call into the coordinator. */
 typedef struct txn_info {
