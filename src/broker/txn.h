@@ -126,6 +126,15 @@ txn_err_t txn_end(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid, i
 int txn_pending_offset(const txn_coord_t *tc, const char *group, int32_t glen, const char *topic,
                        int32_t tlen, int32_t partition);
 
+/* transactional.id.expiration.ms, as Kafka's coordinator: forgets every
+ * id with no transaction open or completing (Empty, Complete*) whose last
+ * change is at least that old at now_wall_ms, journaling a tombstone so
+ * that it stays forgotten after a restart; its next InitProducerId gets
+ * a new producer id, and a producer still using the old one gets
+ * INVALID_PRODUCER_ID_MAPPING. The tick runs it every TXN_TICK_MS.
+ * Returns how many ids were forgotten. */
+size_t txn_expire(txn_coord_t *tc, int64_t now_wall_ms);
+
 /* DescribeTransactions / ListTransactions: one id as the coordinator sees
  * it. Views valid until the next call into the coordinator. */
 typedef struct txn_info {

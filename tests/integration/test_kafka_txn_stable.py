@@ -265,3 +265,50 @@ def test_read_committed_consumer_waits_for_the_transaction(tmp_path):
         assert (first.offset(), first.value()) == (10, b"in-10")
     finally:
         server.stop()
+
+
+def test_idle_transactional_ids_expire(tmp_path):
+    """transactional.id.expiration.ms (1 s here): an id whose last
+    transaction ended that long ago is forgotten (DescribeTransactions:
+    TRANSACTIONAL_ID_NOT_FOUND), one with a transaction open is kept; the
+    forgotten one stays forgotten after a SIGKILL and a restart with the
+    default expiration (its tombstone is journaled), and its next
+    InitProducerId gets a new producer id."""
+    from test_kafka_txn_admin import TRANSACTIONAL_ID_NOT_FOUND, Raw, describe, init_pid
+    server = start_server(tmp_path, extra=["--transactional.id.expiration.ms=1000"])
+    try:
+        create(server, "exp", 1)
+        conf = {"bootstrap.servers": bootstrap(server), "linger.ms": 5}
+        busy = Producer({**conf, "transactional.id": "exp-busy",
+                         "transaction.timeout.ms": 900000})
+        busy.init_transactions(30)
+        busy.begin_transaction()
+        busy.produce("exp", value=b"open", partition=0)
+        busy.flush(30)  # its partition is in the transaction: the last change
+        idle = Producer({**conf, "transactional.id": "exp-idle"})
+        idle.init_transactions(30)
+        idle.begin_transaction()
+        idle.produce("exp", value=b"done", partition=0)
+        idle.commit_transaction(30)
+        raw = Raw(server)
+        old_pid = describe(raw, ["exp-idle"])["exp-idle"]["pid"]
+        # The coordinator checks every second; busy's last change is older
+        # than idle's, so the pass that forgets idle saw busy too.
+        deadline = time.monotonic() + 30
+        while describe(raw, ["exp-idle"])["exp-idle"]["err"] != TRANSACTIONAL_ID_NOT_FOUND:
+            assert time.monotonic() < deadline, "exp-idle not forgotten within 30s"
+            time.sleep(0.1)
+        got = describe(raw, ["exp-busy"])["exp-busy"]
+        assert (got["err"], got["state"]) == (0, "Ongoing")
+        raw.close()
+        server.kill()
+        server.extra = [a for a in server.extra if "expiration" not in a]
+        server.start()
+        raw = Raw(server)
+        assert describe(raw, ["exp-idle"])["exp-idle"]["err"] == TRANSACTIONAL_ID_NOT_FOUND
+        assert describe(raw, ["exp-busy"])["exp-busy"]["err"] == 0
+        pid, epoch = init_pid(raw, "exp-idle")
+        assert (pid != old_pid, epoch) == (True, 0)
+        raw.close()
+    finally:
+        server.stop()

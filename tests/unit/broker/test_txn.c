@@ -15,6 +15,7 @@
 #include "broker/topic.h"
 #include "broker/txn.h"
 #include "core/crc32c.h"
+#include "core/time.h"
 #include "net/memconn.h"
 #include "net/tproto.h"
 #include "store/batch.h"
@@ -465,5 +466,54 @@ TEST(txn_pending_offsets_survive_a_replay)
 	CHECK(!PENDING(tc, "g", 0));
 	CHECK_EQ(grp_offset_get(f.b.groups, grp_s("g"), grp_s("t"), 0, &o), 0);
 	CHECK_EQ(o.offset, 7);
+	tf_deinit(&f);
+}
+
+/* transactional.id.expiration.ms: an id with no transaction open whose
+ * last change is older is forgotten, and stays forgotten after a restart
+ * (its tombstone is journaled); one with a transaction open is kept. The
+ * forgotten id's next InitProducerId gets a new producer id. */
+TEST(txn_idle_ids_expire_and_stay_forgotten)
+{
+	tfix_t f;
+	tf_init(&f);
+	txn_coord_t *tc = f.b.txns;
+	int64_t pid, pid2;
+	int16_t epoch, epoch2;
+	CHECK_EQ(txn_init_pid(tc, "idle", 4, 60000, -1, -1, &pid, &epoch), TXN_OK);
+	CHECK_EQ(txn_init_pid(tc, "busy", 4, 60000, -1, -1, &pid2, &epoch2), TXN_OK);
+	txn_tp_t tp = {"t", 1, 0};
+	txn_err_t errs[1];
+	CHECK_EQ(txn_add_partitions(tc, "busy", 4, pid2, epoch2, &tp, 1, errs), TXN_OK);
+	int64_t now = time_wall_ms();
+	int64_t ttl = f.cfg.transactional_id_expiration_ms;
+	CHECK_EQ(ttl, 604800000);
+	/* Not yet idle long enough: nothing. */
+	CHECK_EQ(txn_expire(tc, now), 0);
+	txn_info_t info;
+	CHECK_EQ(txn_describe(tc, "idle", 4, &info), 0);
+	txn_info_release(&info);
+	/* Past the expiration: the idle id goes, the open transaction stays. */
+	CHECK_EQ(txn_expire(tc, now + ttl + 1000), 1);
+	CHECK_EQ(txn_describe(tc, "idle", 4, &info), -1);
+	CHECK_EQ(txn_describe(tc, "busy", 4, &info), 0);
+	CHECK_EQ(info.state, TXN_ONGOING);
+	txn_info_release(&info);
+	/* The old producer is no longer known. */
+	CHECK_EQ(txn_add_partitions(tc, "idle", 4, pid, epoch, &tp, 1, errs),
+	         TXN_ERR_INVALID_MAPPING);
+	CHECK_EQ(ack(&f, txn_dur(tc)), 0);
+	tf_close(&f);
+	tf_open(&f);
+	settle(&f);
+	tc = f.b.txns;
+	CHECK_EQ(txn_describe(tc, "idle", 4, &info), -1);
+	CHECK_EQ(txn_describe(tc, "busy", 4, &info), 0); /* aborted by recovery */
+	txn_info_release(&info);
+	int64_t pid3;
+	int16_t epoch3;
+	CHECK_EQ(txn_init_pid(tc, "idle", 4, 60000, -1, -1, &pid3, &epoch3), TXN_OK);
+	CHECK(pid3 != pid);
+	CHECK_EQ(epoch3, 0);
 	tf_deinit(&f);
 }
