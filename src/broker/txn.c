@@ -65,10 +65,10 @@
  * after (pend_sync); a completion uncounts them before dropping them. The
  * index is memory only, rebuilt by replay.
  *
- * A timer (TXN_TICK_MS) forgets ids idle for longer than
- * transactional.id.expiration.ms (txn_expire), aborts transactions Ongoing
- * for longer than their timeout, retries completions whose markers could not be written, and
- * repairs partitions as above. Loop thread only.
+ * A timer (TXN_TICK_MS) aborts transactions Ongoing for longer than their
+ * timeout, retries completions whose markers could not be written, forgets
+ * ids idle for longer than transactional.id.expiration.ms (txn_expire),
+ * and repairs partitions as above. Loop thread only.
  */
 #include "broker/txn.h"
 #include "broker/group.h"
