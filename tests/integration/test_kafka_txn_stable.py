@@ -267,6 +267,45 @@ def test_read_committed_consumer_waits_for_the_transaction(tmp_path):
         server.stop()
 
 
+def test_committed_waits_for_the_transaction(tmp_path):
+    """Consumer.committed() of a read_committed consumer (RequireStable)
+    keeps asking while the transaction holds the offset and returns the
+    offset it committed; a read_uncommitted one gets the old offset at once."""
+    import threading
+    server = start_server(tmp_path, listeners=("kafka", "http"))
+    try:
+        p = prepare(server)
+        plain = Consumer({"bootstrap.servers": bootstrap(server), "group.id": GROUP,
+                          "isolation.level": "read_uncommitted"})
+        got = plain.committed([TopicPartition("stable-in", 0)], timeout=30)
+        assert [(tp.offset, tp.error) for tp in got] == [(5, None)]
+        plain.close()
+        before = offset_fetch_count(server)
+        c = Consumer({"bootstrap.servers": bootstrap(server), "group.id": GROUP,
+                      "isolation.level": "read_committed"})
+        out = {}
+
+        def ask():
+            try:
+                out["r"] = c.committed([TopicPartition("stable-in", 0)], timeout=60)
+            except Exception as e:  # reported by the assertion below
+                out["e"] = e
+        th = threading.Thread(target=ask)
+        th.start()
+        deadline = time.monotonic() + 30
+        while offset_fetch_count(server) == before:
+            assert time.monotonic() < deadline, "committed() sent no OffsetFetch"
+            time.sleep(0.05)
+        p.commit_transaction(30)
+        th.join(90)
+        assert not th.is_alive()
+        assert "e" not in out, out.get("e")
+        assert [(tp.offset, tp.error) for tp in out["r"]] == [(10, None)]
+        c.close()
+    finally:
+        server.stop()
+
+
 def test_idle_transactional_ids_expire(tmp_path):
     """transactional.id.expiration.ms (1 s here): an id whose last
     transaction ended that long ago is forgotten (DescribeTransactions:
