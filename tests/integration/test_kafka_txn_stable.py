@@ -5,9 +5,11 @@ not yet committed), OffsetFetch v7 and v8 with RequireStable answer
 UNSTABLE_OFFSET_COMMIT (88) for those partitions and the committed offset
 for the others; without RequireStable the last committed offset. After the
 commit the new offset, after an abort or a SIGKILL mid-transaction (recovery
-aborts it) the old one. And a read_committed consumer of G that takes the
+aborts it) the old one. A read_committed consumer of G that takes the
 partition over while the transaction is open starts, once it commits, from
-the offset the transaction committed, not from the one before it."""
+the offset the transaction committed, not from the one before it, and its
+committed() waits for it too. Last, transactional.id.expiration.ms forgets
+idle transactional ids, for good."""
 import http.client
 import re
 import struct
