@@ -901,11 +901,22 @@ static txn_err_t check(const txn_t *t, int64_t pid, int16_t epoch)
 	return TXN_OK;
 }
 
+/* The journal keeps names with u16 lengths; a flexible request's compact
+ * string may be longer than any Kafka string (Kafka refuses more than
+ * 32767 bytes when it parses the request), so longer ones are refused
+ * before they are kept. */
+static int too_long(int32_t len)
+{
+	return len > INT16_MAX;
+}
+
 txn_err_t txn_init_pid(txn_coord_t *tc, const char *id, int32_t idlen, int32_t timeout_ms,
                        int64_t cur_pid, int16_t cur_epoch, int64_t *pid, int16_t *epoch)
 {
 	*pid = -1;
 	*epoch = -1;
+	if (too_long(idlen))
+		return TXN_ERR_INVALID_REQUEST;
 	if (timeout_ms <= 0 || timeout_ms > TXN_MAX_TIMEOUT_MS)
 		return TXN_ERR_INVALID_TIMEOUT;
 	txn_t *t = find(tc, id, idlen);
@@ -1073,6 +1084,9 @@ txn_err_t txn_offset_commit(txn_coord_t *tc, const char *id, int32_t idlen, int6
 		return e;
 	if (t->state != TXN_ONGOING)
 		return TXN_ERR_INVALID_STATE; /* AddOffsetsToTxn comes first */
+	for (int i = 0; i < n; i++)
+		if (too_long(glen) || too_long(offs[i].topic_len))
+			return TXN_ERR_INVALID_REQUEST;
 	/* Offsets replace earlier ones of the same partition: keep a copy of
 	 * the list to restore should the record not be written. */
 	int onoff = t->noff;

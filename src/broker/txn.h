@@ -45,6 +45,7 @@ typedef enum txn_err {
 	TXN_ERR_CONCURRENT = 51,       /* CONCURRENT_TRANSACTIONS: retriable */
 	TXN_ERR_UNKNOWN_PARTITION = 3, /* UNKNOWN_TOPIC_OR_PARTITION */
 	TXN_ERR_FENCED = 90,           /* PRODUCER_FENCED */
+	TXN_ERR_INVALID_REQUEST = 42,  /* a name longer than Kafka's strings (32767) */
 } txn_err_t;
 
 typedef enum txn_state {

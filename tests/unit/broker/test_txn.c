@@ -517,3 +517,40 @@ TEST(txn_idle_ids_expire_and_stay_forgotten)
 	CHECK_EQ(epoch3, 0);
 	tf_deinit(&f);
 }
+
+/* Names longer than Kafka's strings (a flexible request's compact string
+ * can say more) are refused before the journal, which keeps u16 lengths,
+ * could hold them. */
+TEST(txn_names_longer_than_kafka_strings_are_refused)
+{
+	tfix_t f;
+	tf_init(&f);
+	txn_coord_t *tc = f.b.txns;
+	size_t big = 70000;
+	char *s = malloc(big);
+	CHECK(s);
+	memset(s, 'x', big);
+	int64_t pid;
+	int16_t epoch;
+	CHECK_EQ(txn_init_pid(tc, s, (int32_t)big, 60000, -1, -1, &pid, &epoch),
+	         TXN_ERR_INVALID_REQUEST);
+	txn_info_t info;
+	CHECK_EQ(txn_describe(tc, s, (int32_t)big, &info), -1);
+	CHECK_EQ(txn_init_pid(tc, ID, IDL, 60000, -1, -1, &pid, &epoch), TXN_OK);
+	CHECK_EQ(txn_add_offsets(tc, ID, IDL, pid, epoch, "g", 1), TXN_OK);
+	txn_off_t o = {s, (int32_t)big, 0, 1, -1, NULL, -1};
+	CHECK_EQ(txn_offset_commit(tc, ID, IDL, pid, epoch, "g", 1, &o, 1),
+	         TXN_ERR_INVALID_REQUEST);
+	o = (txn_off_t){"t", 1, 0, 1, -1, NULL, -1};
+	CHECK_EQ(txn_offset_commit(tc, ID, IDL, pid, epoch, s, (int32_t)big, &o, 1),
+	         TXN_ERR_INVALID_REQUEST);
+	CHECK(!txn_pending_offset(tc, s, (int32_t)big, "t", 1, 0));
+	/* The journal replays whole. */
+	CHECK_EQ(ack(&f, txn_dur(tc)), 0);
+	tf_close(&f);
+	tf_open(&f);
+	CHECK_EQ(txn_describe(f.b.txns, ID, IDL, &info), 0);
+	txn_info_release(&info);
+	free(s);
+	tf_deinit(&f);
+}
