@@ -3,10 +3,10 @@
  *
  * Journal `<data-dir>/txn.journal` (store/journal.h frames), created with
  * the first transactional id (opening a broker that never sees one costs
- * no file and no sync). One record
- * type, the whole state of one transactional id; the last record of an id
- * wins on replay (earlier ones are garbage for compaction, which re-appends
- * one record per id). All integers big-endian:
+ * no file and no sync). A record holds the whole state of one
+ * transactional id, or forgets it; the last record of an id wins on replay
+ * (earlier ones are garbage for compaction, which re-appends one record
+ * per id). All integers big-endian:
  *
  *   type 1 TXN_STATE
  *     u16 id length, id bytes
@@ -22,6 +22,11 @@
  *     u32 markers:    { u16 topic length, topic, i32 partition,
  *                       i64 marker offset, u8 decision (1 commit) } —
  *                     markers of decisions not yet known durable
+ *     (optional, absent in older records: the replay's time is taken)
+ *     i64 wall-clock ms of the record (the id's last change, which
+ *         transactional.id.expiration.ms counts from)
+ *   type 2 TXN_FORGET — the id expired (txn_expire)
+ *     u16 id length, id bytes
  *
  * Write order of a transaction's end (the recovery rule follows from it):
  *   1. Prepare{Commit,Abort} is appended and synced (jrnl_when_durable);
@@ -51,9 +56,19 @@
  * everywhere; read_committed readers stop at the last stable offset, below
  * any transaction still open, until then.
  *
+ * The offsets of open transactions are also counted in an index keyed by
+ * group, topic and partition (pending: how many open transactions hold an
+ * offset there), so that OffsetFetch with RequireStable (KIP-447) costs one
+ * lookup per partition. A transaction's offsets are counted while it is
+ * Ongoing or Prepare* (txn_t.indexed says whether they are): every change
+ * of its offsets uncounts them first (pend_count 0) and counts them again
+ * after (pend_sync); a completion uncounts them before dropping them. The
+ * index is memory only, rebuilt by replay.
+ *
  * A timer (TXN_TICK_MS) aborts transactions Ongoing for longer than their
- * timeout, retries completions whose markers could not be written, and
- * repairs partitions as above. Loop thread only.
+ * timeout, retries completions whose markers could not be written, forgets
+ * ids idle for longer than transactional.id.expiration.ms (txn_expire),
+ * and repairs partitions as above. Loop thread only.
  */
 #include "broker/txn.h"
 #include "broker/group.h"
@@ -72,6 +87,7 @@
 #include <unistd.h>
 
 #define REC_STATE 1
+#define REC_FORGET 2
 
 typedef struct tp {
 	char *topic;
@@ -108,10 +124,11 @@ typedef struct txn {
 	int noff, capoff;
 	mark_t *marks; /* markers not yet known durable (prune_marks) */
 	int nmark, capmark;
-	int has_marks;           /* its record carries them (older records do not) */
+	int64_t updated_wall_ms; /* its last journaled change (Kafka's txnLastUpdateTimestamp) */
 	int64_t started_ms;      /* monotonic: when it became Ongoing */
 	int64_t started_wall_ms; /* the same on the wall clock (Describe); -1 none */
 	int completing;          /* a Prepare* waits for its sync */
+	int indexed;             /* its offsets are counted in txn_coord.pending */
 	uint64_t rec_bytes;      /* its last record, garbage once replaced */
 } txn_t;
 
@@ -123,10 +140,12 @@ struct txn_coord {
 	jrnl_opts_t jopts;
 	dur_t *dur;
 	dur_mem_t *mem;
-	map_t txns; /* id -> txn_t* */
+	map_t txns;    /* id -> txn_t* */
+	map_t pending; /* pend_key(group, topic, partition) -> count (as a pointer) */
 	loop_timer_t tick;
 	struct end_ctx *inflight; /* completions waiting for their sync */
 	uint64_t replay_garbage;
+	int64_t expire_ms; /* transactional.id.expiration.ms */
 };
 
 typedef struct end_ctx {
@@ -197,7 +216,7 @@ static txn_t *create(txn_coord_t *tc, const char *id, int32_t len)
 	t->pid = -1;
 	t->epoch = -1;
 	t->started_wall_ms = -1;
-	t->has_marks = 1;
+	t->updated_wall_ms = time_wall_ms();
 	map_put(&tc->txns, t->id, (size_t)len, t);
 	return t;
 }
@@ -273,6 +292,79 @@ static void add_mark(txn_t *t, const char *topic, int32_t partition, int64_t off
 	    (mark_t){dupn(topic, (int32_t)strlen(topic)), partition, offset, commit};
 }
 
+/* --- pending offsets (KIP-447) ----------------------------------------------------- */
+
+static int is_open(const txn_t *t)
+{
+	return t->state == TXN_ONGOING || t->state == TXN_PREPARE_COMMIT ||
+	       t->state == TXN_PREPARE_ABORT;
+}
+
+/* The index key: u16 lengths before the group and the topic, so that no
+ * byte of a group id (any string) can make two keys alike. Returns its
+ * length; *key is buf, or allocated (caller frees) when buf is short. */
+static size_t pend_key(char *buf, size_t cap, char **key, const char *group, size_t glen,
+                       const char *topic, size_t tlen, int32_t partition)
+{
+	size_t n = 2 + glen + 2 + tlen + 4;
+	char *k = buf;
+	if (n > cap && !(k = malloc(n)))
+		abort();
+	be16_store((uint8_t *)k, (uint16_t)glen);
+	memcpy(k + 2, group, glen);
+	be16_store((uint8_t *)k + 2 + glen, (uint16_t)tlen);
+	memcpy(k + 4 + glen, topic, tlen);
+	be32_store((uint8_t *)k + 4 + glen + tlen, (uint32_t)partition);
+	*key = k;
+	return n;
+}
+
+static void pend_adjust(txn_coord_t *tc, const off_t_ *o, int up)
+{
+	char buf[256], *k;
+	size_t kl = pend_key(buf, sizeof buf, &k, o->group, strlen(o->group), o->topic,
+	                     strlen(o->topic), o->partition);
+	uintptr_t n = (uintptr_t)map_get(&tc->pending, k, kl);
+	n = up ? n + 1 : n - 1;
+	if (n)
+		map_put(&tc->pending, k, kl, (void *)n);
+	else
+		map_del(&tc->pending, k, kl);
+	if (k != buf)
+		free(k);
+}
+
+/* Counts (on) or uncounts t's offsets in the index, once. */
+static void pend_count(txn_coord_t *tc, txn_t *t, int on)
+{
+	if (t->indexed == on)
+		return;
+	for (int i = 0; i < t->noff; i++)
+		pend_adjust(tc, &t->offs[i], on);
+	t->indexed = on;
+}
+
+/* After a change of t's state or offsets: counted exactly while open. */
+static void pend_sync(txn_coord_t *tc, txn_t *t)
+{
+	pend_count(tc, t, is_open(t));
+}
+
+int txn_pending_offset(const txn_coord_t *tc, const char *group, int32_t glen, const char *topic,
+                       int32_t tlen, int32_t partition)
+{
+	if (!tc || glen < 0 || tlen < 0 || glen > UINT16_MAX || tlen > UINT16_MAX ||
+	    map_len(&tc->pending) == 0)
+		return 0;
+	char buf[256], *k;
+	size_t kl =
+	    pend_key(buf, sizeof buf, &k, group, (size_t)glen, topic, (size_t)tlen, partition);
+	int found = map_get(&tc->pending, k, kl) != NULL;
+	if (k != buf)
+		free(k);
+	return found;
+}
+
 /* --- journal ---------------------------------------------------------------------- */
 
 static void w_str(buf_t *b, const char *s)
@@ -323,8 +415,6 @@ static void encode(const txn_t *t, buf_t *b)
 			w_u(b, (uint32_t)-1, 4);
 		}
 	}
-	if (!t->has_marks)
-		return;
 	w_u(b, (uint32_t)t->nmark, 4);
 	for (int i = 0; i < t->nmark; i++) {
 		w_str(b, t->marks[i].topic);
@@ -332,6 +422,7 @@ static void encode(const txn_t *t, buf_t *b)
 		w_u(b, (uint64_t)t->marks[i].offset, 8);
 		w_u(b, (uint8_t)t->marks[i].commit, 1);
 	}
+	w_u(b, (uint64_t)t->updated_wall_ms, 8);
 }
 
 /* Journals t's current state. Returns 0 or the storage error (memory is
@@ -363,6 +454,7 @@ static int store(txn_coord_t *tc, txn_t *t)
 	prune_marks(tc, t);
 	if (!tc->j && (rc = open_journal(tc)) < 0)
 		return rc;
+	t->updated_wall_ms = time_wall_ms();
 	buf_t b = BUF_INIT;
 	encode(t, &b);
 	rc = jrnl_append(tc->j, REC_STATE, buf_data(&b), buf_len(&b));
@@ -385,19 +477,33 @@ static char *r_str(rd_t *r)
 static int on_replay(void *arg, uint8_t type, const uint8_t *payload, size_t len)
 {
 	txn_coord_t *tc = arg;
-	if (type != REC_STATE)
+	if (type != REC_STATE && type != REC_FORGET)
 		return SL_ECORRUPT;
 	rd_t r;
 	rd_init(&r, payload, len);
 	char *id = r_str(&r);
 	if (!id)
 		return SL_ECORRUPT;
+	if (type == REC_FORGET) {
+		txn_t *gone = find(tc, id, (int32_t)strlen(id));
+		if (gone) {
+			tc->replay_garbage += gone->rec_bytes;
+			pend_count(tc, gone, 0);
+			map_del(&tc->txns, id, strlen(id));
+			txn_free(gone);
+		}
+		free(id);
+		/* Garbage at once: compaction writes only the ids kept. */
+		tc->replay_garbage += jrnl_record_size(len);
+		return 0;
+	}
 	txn_t *t = find(tc, id, (int32_t)strlen(id));
 	if (!t)
 		t = create(tc, id, (int32_t)strlen(id));
 	else
 		tc->replay_garbage += t->rec_bytes;
 	free(id);
+	pend_count(tc, t, 0);
 	txn_clear(t);
 	marks_clear(t);
 	t->pid = (int64_t)rd_be64(&r);
@@ -430,8 +536,7 @@ static int on_replay(void *arg, uint8_t type, const uint8_t *payload, size_t len
 		free(topic);
 	}
 	/* The markers of the last decision: absent from older records. */
-	t->has_marks = !r.err && rd_left(&r) > 0;
-	uint32_t nmark = t->has_marks ? rd_be32(&r) : 0;
+	uint32_t nmark = !r.err && rd_left(&r) > 0 ? rd_be32(&r) : 0;
 	for (uint32_t i = 0; i < nmark && !r.err; i++) {
 		char *topic = r_str(&r);
 		int32_t part = (int32_t)rd_be32(&r);
@@ -441,6 +546,9 @@ static int on_replay(void *arg, uint8_t type, const uint8_t *payload, size_t len
 			add_mark(t, topic, part, off, commit);
 		free(topic);
 	}
+	/* Older records have no time: the expiration counts from now. */
+	t->updated_wall_ms = !r.err && rd_left(&r) >= 8 ? (int64_t)rd_be64(&r) : time_wall_ms();
+	pend_sync(tc, t);
 	if (r.err || t->state > TXN_COMPLETE_ABORT)
 		return SL_ECORRUPT;
 	t->rec_bytes = jrnl_record_size(len);
@@ -489,6 +597,8 @@ static void clear_all(txn_coord_t *tc)
 		txn_free(v);
 	map_deinit(&tc->txns);
 	map_init(&tc->txns);
+	map_deinit(&tc->pending); /* counts only: nothing to free */
+	map_init(&tc->pending);
 }
 
 /* The domain cut the journal back: what is on disk is the state. The tick
@@ -537,7 +647,6 @@ static void marker_synced(void *arg, int status)
 static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 {
 	int commit = t->state == TXN_PREPARE_COMMIT;
-	t->has_marks = 1; /* from here on its record lists its markers */
 	int n = 0;
 	dur_t **d = calloc((size_t)t->ntp + 2, sizeof *d);
 	if (!d)
@@ -588,7 +697,9 @@ static int finish(txn_coord_t *tc, txn_t *t, dur_t ***doms, int *ndoms)
 			t->state = old; /* the tick writes Complete again */
 		} else {
 			/* Complete needs no wait: Prepare is durable, and the
-			 * record rides on the id's next sync. */
+			 * record rides on the id's next sync. The offsets are
+			 * the group's now (or dropped): stable. */
+			pend_count(tc, t, 0);
 			txn_clear(t);
 		}
 	}
@@ -755,6 +866,7 @@ static void on_tick(loop_t *loop, loop_timer_t *tm)
 			(void)finish(tc, t, NULL, NULL);
 		}
 	}
+	(void)txn_expire(tc, time_wall_ms());
 	size_t ti = 0;
 	topic_t *tp;
 	while ((tp = topics_next(tc->b->topics, &ti)))
@@ -789,11 +901,22 @@ static txn_err_t check(const txn_t *t, int64_t pid, int16_t epoch)
 	return TXN_OK;
 }
 
+/* The journal keeps names with u16 lengths; a flexible request's compact
+ * string may be longer than any Kafka string (Kafka refuses more than
+ * 32767 bytes when it parses the request), so longer ones are refused
+ * before they are kept. */
+static int too_long(int32_t len)
+{
+	return len > INT16_MAX;
+}
+
 txn_err_t txn_init_pid(txn_coord_t *tc, const char *id, int32_t idlen, int32_t timeout_ms,
                        int64_t cur_pid, int16_t cur_epoch, int64_t *pid, int16_t *epoch)
 {
 	*pid = -1;
 	*epoch = -1;
+	if (too_long(idlen))
+		return TXN_ERR_INVALID_REQUEST;
 	if (timeout_ms <= 0 || timeout_ms > TXN_MAX_TIMEOUT_MS)
 		return TXN_ERR_INVALID_TIMEOUT;
 	txn_t *t = find(tc, id, idlen);
@@ -961,6 +1084,9 @@ txn_err_t txn_offset_commit(txn_coord_t *tc, const char *id, int32_t idlen, int6
 		return e;
 	if (t->state != TXN_ONGOING)
 		return TXN_ERR_INVALID_STATE; /* AddOffsetsToTxn comes first */
+	for (int i = 0; i < n; i++)
+		if (too_long(glen) || too_long(offs[i].topic_len))
+			return TXN_ERR_INVALID_REQUEST;
 	/* Offsets replace earlier ones of the same partition: keep a copy of
 	 * the list to restore should the record not be written. */
 	int onoff = t->noff;
@@ -978,6 +1104,7 @@ txn_err_t txn_offset_commit(txn_coord_t *tc, const char *id, int32_t idlen, int6
 			                                : NULL;
 		}
 	}
+	pend_count(tc, t, 0);
 	for (int i = 0; i < n; i++)
 		add_off(t, group, glen, &offs[i]);
 	int rc = store(tc, t);
@@ -991,8 +1118,10 @@ txn_err_t txn_offset_commit(txn_coord_t *tc, const char *id, int32_t idlen, int6
 			t->offs[i] = saved[i];
 		t->noff = onoff;
 		free(saved);
+		pend_sync(tc, t);
 		return err_of(rc);
 	}
+	pend_sync(tc, t);
 	for (int i = 0; i < onoff; i++) {
 		free(saved[i].group);
 		free(saved[i].topic);
@@ -1026,6 +1155,71 @@ txn_err_t txn_end(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid, i
 		return TXN_ERR_INVALID_STATE;
 	}
 	return complete(tc, t, commit, 0, cb, arg) < 0 ? TXN_ERR_STORAGE : TXN_OK;
+}
+
+/* --- expiration (transactional.id.expiration.ms) ------------------------------------ */
+
+static void forget_synced(void *arg, int status)
+{
+	/* Nothing waits: a tombstone lost in a crash is written again at the
+	 * next expiration pass after the restart. */
+	(void)arg;
+	(void)status;
+}
+
+/* Journals the tombstone of t and drops t. */
+static int forget(txn_coord_t *tc, txn_t *t, int64_t idle_ms)
+{
+	buf_t b = BUF_INIT;
+	w_str(&b, t->id);
+	int rc = jrnl_append(tc->j, REC_FORGET, buf_data(&b), buf_len(&b));
+	if (rc == 0) {
+		jrnl_garbage(tc->j, t->rec_bytes + jrnl_record_size(buf_len(&b)));
+		log_info(tc->b->log,
+		         "txn: %s expired after %lld ms without a transaction: forgotten", t->id,
+		         (long long)idle_ms);
+		pend_count(tc, t, 0);
+		map_del(&tc->txns, t->id, strlen(t->id));
+		txn_free(t);
+	}
+	buf_deinit(&b);
+	return rc;
+}
+
+size_t txn_expire(txn_coord_t *tc, int64_t now_wall_ms)
+{
+	if (!tc->j || dur_state(tc->dur) < 0)
+		return 0;
+	txn_t **old = NULL;
+	size_t n = 0, cap = 0, done = 0;
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (map_next(&tc->txns, &it, &k, &kl, &v)) {
+		txn_t *t = v;
+		if (t->completing || is_open(t) || now_wall_ms - t->updated_wall_ms < tc->expire_ms)
+			continue;
+		/* Its list of markers not yet durable is what would write a
+		 * lost one again: kept until they are. */
+		prune_marks(tc, t);
+		if (t->nmark)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			old = realloc(old, cap * sizeof *old);
+			if (!old)
+				abort();
+		}
+		old[n++] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (forget(tc, old[i], now_wall_ms - old[i]->updated_wall_ms) == 0)
+			done++;
+	free(old);
+	if (done)
+		jrnl_when_durable(tc->j, forget_synced, NULL);
+	return done;
 }
 
 /* --- inspection (DescribeTransactions, ListTransactions) ---------------------------- */
@@ -1123,6 +1317,7 @@ int txn_open(txn_coord_t **out, broker_t *b)
 		abort();
 	tc->b = b;
 	map_init(&tc->txns);
+	map_init(&tc->pending);
 	jrnl_opts_t *o = &tc->jopts;
 	o->fsync = b->cfg->fsync;
 	o->compact_ratio_pct = b->cfg->journal_compact_ratio;
@@ -1130,6 +1325,7 @@ int txn_open(txn_coord_t **out, broker_t *b)
 	o->clean_stop = b->clean_start;
 	o->strict = b->cfg->strict_recovery;
 	o->max_record = 64u * 1024 * 1024;
+	tc->expire_ms = b->cfg->transactional_id_expiration_ms;
 	dur_hooks_t hooks = {reload, on_idle, tc};
 	tc->dur = dur_new(b->loop, b->log, "kafka transactions", b->cfg->fsync, &hooks);
 	/* The journal is created with the first transactional id: a broker
@@ -1142,6 +1338,7 @@ int txn_open(txn_coord_t **out, broker_t *b)
 			dur_free(tc->dur);
 			clear_all(tc);
 			map_deinit(&tc->txns);
+			map_deinit(&tc->pending);
 			free(tc);
 			return rc;
 		}
@@ -1196,6 +1393,7 @@ void txn_close(txn_coord_t *tc)
 		jrnl_close(tc->j);
 	clear_all(tc);
 	map_deinit(&tc->txns);
+	map_deinit(&tc->pending);
 	free(tc);
 }
 

@@ -45,6 +45,7 @@ typedef enum txn_err {
 	TXN_ERR_CONCURRENT = 51,       /* CONCURRENT_TRANSACTIONS: retriable */
 	TXN_ERR_UNKNOWN_PARTITION = 3, /* UNKNOWN_TOPIC_OR_PARTITION */
 	TXN_ERR_FENCED = 90,           /* PRODUCER_FENCED */
+	TXN_ERR_INVALID_REQUEST = 42,  /* a name longer than Kafka's strings (32767) */
 } txn_err_t;
 
 typedef enum txn_state {
@@ -117,6 +118,23 @@ typedef void (*txn_end_cb)(void *arg, const txn_done_t *d);
  * written), or at txn_close with TXN_ERR_STORAGE. */
 txn_err_t txn_end(txn_coord_t *tc, const char *id, int32_t idlen, int64_t pid, int16_t epoch,
                   int commit, txn_end_cb cb, void *arg);
+
+/* Whether an open transaction (Ongoing, PrepareCommit or PrepareAbort:
+ * its offsets not yet applied to the group) holds a TxnOffsetCommit
+ * offset for the group's partition: OffsetFetch with RequireStable
+ * answers UNSTABLE_OFFSET_COMMIT for it (KIP-447). One hash lookup,
+ * whatever the number of open transactions. */
+int txn_pending_offset(const txn_coord_t *tc, const char *group, int32_t glen, const char *topic,
+                       int32_t tlen, int32_t partition);
+
+/* transactional.id.expiration.ms, as Kafka's coordinator: forgets every
+ * id with no transaction open or completing (Empty, Complete*) whose last
+ * change is at least that old at now_wall_ms, journaling a tombstone so
+ * that it stays forgotten after a restart; its next InitProducerId gets
+ * a new producer id, and a producer still using the old one gets
+ * INVALID_PRODUCER_ID_MAPPING. The tick runs it every TXN_TICK_MS.
+ * Returns how many ids were forgotten. */
+size_t txn_expire(txn_coord_t *tc, int64_t now_wall_ms);
 
 /* DescribeTransactions / ListTransactions: one id as the coordinator sees
  * it. Views valid until the next call into the coordinator. */

@@ -134,7 +134,9 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	X(INT, offset_metadata_max_bytes, "offset.metadata.max.bytes", "4096", 0, 1048576,         \
 	  "largest metadata string of a committed offset")                                         \
 	X(INT, group_max_size, "group.max.size", "2147483647", 1, 2147483647,                     \
-	  "most members a consumer group may have")
+	  "most members a consumer group may have")                                               \
+	X(INT, transactional_id_expiration_ms, "transactional.id.expiration.ms", "604800000", 1,   \
+	  2147483647, "forget a transactional id idle (no transaction open) for this long")
 
 #define SL_CONFIG_RESP(X)                                                                        \
 	X(STR, requirepass, "requirepass", "", 0, 0, "password for AUTH (empty: no password)")     \

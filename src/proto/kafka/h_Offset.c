@@ -17,6 +17,9 @@
  *
  * OffsetFetch answers -1 with empty metadata for a partition without a
  * commit, and with a null topic list every committed offset of the group.
+ * With RequireStable (v7+, KIP-447) a partition for which an open
+ * transaction holds a TxnOffsetCommit offset answers UNSTABLE_OFFSET_COMMIT
+ * until the transaction ends (txn_pending_offset).
  * Requests are validated in a first pass so a malformed request never
  * leaves half a reply behind. Loop thread only.
  */
@@ -143,44 +146,69 @@ int kafka_h_OffsetCommit(kreq_t *rq)
 
 /* --- OffsetFetch ------------------------------------------------------------------------- */
 
-/* deny: the ACL check's error for this partition (authz.c), or 0. */
-static void write_partition(kdur_t *k, int16_t v, int flex, grp_coord_t *gc, grp_str_t group,
-                            grp_str_t topic, int32_t partition, int16_t deny)
+/* UNSTABLE_OFFSET_COMMIT: OffsetFetch's only use of it (KIP-447). */
+enum { KERR_UNSTABLE_OFFSET_COMMIT = 88 };
+
+/* One OffsetFetch being written. */
+typedef struct ofetch {
+	const kreq_t *rq;
+	kdur_t *k; /* NULL in the validating pass */
+	int16_t v;
+	int flex;
+	grp_coord_t *gc;
+	/* RequireStable (v7+): the coordinator whose open transactions make
+	 * a partition unstable; NULL when not asked. */
+	const txn_coord_t *stable;
+} ofetch_t;
+
+/* deny: the ACL check's error for this partition (authz.c), or 0. A
+ * partition an open transaction holds an offset for answers, when the
+ * client asked for stable offsets, UNSTABLE_OFFSET_COMMIT with offset -1
+ * and empty metadata, as Kafka's GroupMetadataManager.getOffsets: the
+ * client retries until the transaction ended, so a consumer taking over
+ * the partition starts from the offset the transaction commits, not from
+ * the one before it. */
+static void write_partition(const ofetch_t *f, grp_str_t group, grp_str_t topic, int32_t partition,
+                            int16_t deny)
 {
-	buf_t *b = k->b;
+	buf_t *b = f->k->b;
+	int unstable =
+	    !deny && f->stable &&
+	    txn_pending_offset(f->stable, group.p, group.len, topic.p, topic.len, partition);
 	grp_offset_t o;
-	int found = !deny && grp_offset_get(gc, group, topic, partition, &o) == 0;
+	int found = !deny && !unstable && grp_offset_get(f->gc, group, topic, partition, &o) == 0;
 	kw_i32(b, partition);
 	kw_i64(b, found ? o.offset : -1);
-	if (v >= 5)
+	if (f->v >= 5)
 		kw_i32(b, found ? o.leader_epoch : -1);
 	if (found)
-		kw_strn(b, flex, o.metadata.p, o.metadata.len);
+		kw_strn(b, f->flex, o.metadata.p, o.metadata.len);
 	else
-		kw_str(b, flex, "");
+		kw_str(b, f->flex, "");
 	if (deny)
 		kw_i16(b, deny);
 	else
-		kdur_err(k, KERR_NONE);
-	kw_tags(b, flex);
+		kdur_err(f->k, unstable ? KERR_UNSTABLE_OFFSET_COMMIT : KERR_NONE);
+	kw_tags(b, f->flex);
 }
 
-/* Every committed offset of the group, grouped by topic. */
 /* Every committed offset of the group, grouped by topic; topics the
- * principal may not Describe are left out, as Kafka does. */
-static void write_all(const kreq_t *rq, kdur_t *k, int16_t v, int flex, grp_coord_t *gc,
-                      grp_str_t group)
+ * principal may not Describe are left out, as Kafka does. A partition
+ * with only a pending transactional offset is not listed (Kafka lists
+ * the group's committed offsets only). */
+static void write_all(const ofetch_t *f, grp_str_t group)
 {
-	buf_t *b = k->b;
+	buf_t *b = f->k->b;
+	const kreq_t *rq = f->rq;
 	size_t n;
-	grp_offset_t *all = grp_offsets_all(gc, group, &n);
+	grp_offset_t *all = grp_offsets_all(f->gc, group, &n);
 	int32_t nt = 0;
 	for (size_t i = 0; i < n; i++)
 		nt += (i == 0 || !grp_str_eq(all[i].topic, all[i - 1].topic)) &&
 		      !kafka_authz_offsets(rq, group.p, group.len,
 		                           (kstr_t){all[i].topic.p, all[i].topic.len},
 		                           ACL_OP_DESCRIBE);
-	kw_arr(b, flex, nt);
+	kw_arr(b, f->flex, nt);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		while (j < n && grp_str_eq(all[j].topic, all[i].topic))
@@ -191,29 +219,29 @@ static void write_all(const kreq_t *rq, kdur_t *k, int16_t v, int flex, grp_coor
 			i = j;
 			continue;
 		}
-		kw_strn(b, flex, all[i].topic.p, all[i].topic.len);
-		kw_arr(b, flex, (int32_t)(j - i));
+		kw_strn(b, f->flex, all[i].topic.p, all[i].topic.len);
+		kw_arr(b, f->flex, (int32_t)(j - i));
 		for (size_t x = i; x < j; x++)
-			write_partition(k, v, flex, gc, group, all[x].topic, all[x].partition, 0);
-		kw_tags(b, flex);
+			write_partition(f, group, all[x].topic, all[x].partition, 0);
+		kw_tags(b, f->flex);
 		i = j;
 	}
 	free(all);
 }
 
-/* Reads a topic list ([]{Name, PartitionIndexes []int32}) and, when k is
- * set, writes the group's offsets for it. Returns the topic count (-1:
+/* Reads a topic list ([]{Name, PartitionIndexes []int32}) and, when f->k
+ * is set, writes the group's offsets for it. Returns the topic count (-1:
  * null) or SL_EPROTO. */
-static int32_t fetch_topics(const kreq_t *rq, rd_t *r, kdur_t *k, int16_t v, int flex,
-                            grp_coord_t *gc, grp_str_t group, int nullable)
+static int32_t fetch_topics(const ofetch_t *f, rd_t *r, grp_str_t group, int nullable)
 {
-	buf_t *b = k ? k->b : NULL;
+	int flex = f->flex;
+	buf_t *b = f->k ? f->k->b : NULL;
 	int32_t nt = kr_arr(r, flex, flex ? 2 : 6);
 	if (r->err || (nt < 0 && !nullable))
 		return SL_EPROTO;
 	if (nt < 0) {
-		if (k)
-			write_all(rq, k, v, flex, gc, group);
+		if (b)
+			write_all(f, group);
 		return -1;
 	}
 	if (b)
@@ -228,12 +256,11 @@ static int32_t fetch_topics(const kreq_t *rq, rd_t *r, kdur_t *k, int16_t v, int
 			kw_arr(b, flex, np);
 		}
 		int deny =
-		    k ? kafka_authz_offsets(rq, group.p, group.len, name, ACL_OP_DESCRIBE) : 0;
+		    b ? kafka_authz_offsets(f->rq, group.p, group.len, name, ACL_OP_DESCRIBE) : 0;
 		for (int32_t i = 0; i < np; i++) {
 			int32_t p = kr_i32(r);
-			if (k)
-				write_partition(k, v, flex, gc, group, gs(name), p,
-				                kafka_err_from_grp(deny));
+			if (b)
+				write_partition(f, group, gs(name), p, kafka_err_from_grp(deny));
 		}
 		kr_tags(r, flex);
 		if (b)
@@ -249,28 +276,32 @@ int kafka_h_OffsetFetch(kreq_t *rq)
 	grp_coord_t *gc = rq->srv->groups;
 	dur_t *d = grp_coord_dur(gc);
 	kdur_t k;
-	/* Pass 1 validates; pass 2 (same bytes) writes. */
+	int require_stable = 0;
+	/* Pass 1 validates and finds RequireStable (the last field); pass 2
+	 * (same bytes) writes. */
 	for (int pass = 0; pass < 2; pass++) {
 		rd_t r = rq->r;
-		kdur_t *kp = NULL;
+		ofetch_t f = {rq, NULL, v, flex, gc, NULL};
 		buf_t *b = NULL;
 		size_t mark = 0;
 		if (pass == 1) {
 			kdur_begin(&k, rq, d);
-			kp = &k;
+			f.k = &k;
 			b = k.b;
 			mark = kafka_reply_begin(rq, b);
 			if (v >= 3)
 				kw_i32(b, 0);
+			if (require_stable && rq->srv->b)
+				f.stable = rq->srv->b->txns;
 		}
 		if (v <= 7) {
 			grp_str_t group = gs(kr_str(&r, flex));
 			if (r.err || group.len < 0)
 				return SL_EPROTO;
-			if (fetch_topics(rq, &r, kp, v, flex, gc, group, v >= 2) == SL_EPROTO)
+			if (fetch_topics(&f, &r, group, v >= 2) == SL_EPROTO)
 				return SL_EPROTO;
 			if (b && v >= 2)
-				kdur_err(kp, kafka_err_from_grp(kafka_authz_grp(
+				kdur_err(&k, kafka_err_from_grp(kafka_authz_grp(
 				                 rq, group.p, group.len, ACL_OP_READ)));
 		} else {
 			int32_t ng = kr_arr(&r, flex, 3);
@@ -288,18 +319,20 @@ int kafka_h_OffsetFetch(kreq_t *rq)
 					return SL_EPROTO;
 				if (b)
 					kw_strn(b, flex, group.p, group.len);
-				if (fetch_topics(rq, &r, kp, v, flex, gc, group, 1) == SL_EPROTO)
+				if (fetch_topics(&f, &r, group, 1) == SL_EPROTO)
 					return SL_EPROTO;
 				kr_tags(&r, flex);
+				/* The group's ErrorCode: an unstable partition is a
+				 * partition error only, as Kafka's v8+. */
 				if (b) {
-					kdur_err(kp, kafka_err_from_grp(kafka_authz_grp(
+					kdur_err(&k, kafka_err_from_grp(kafka_authz_grp(
 					                 rq, group.p, group.len, ACL_OP_READ)));
 					kw_tags(b, flex);
 				}
 			}
 		}
 		if (v >= 7)
-			(void)kr_i8(&r); /* RequireStable: no transactions, always stable */
+			require_stable = kr_i8(&r) != 0;
 		kr_tags(&r, flex);
 		if (r.err)
 			return SL_EPROTO;

@@ -5,14 +5,17 @@
  * and are rebuilt on reopen; commit and abort write markers; an id's new
  * instance fences the old epoch; a transaction open at a restart is
  * aborted on recovery; a failed sync of the decision writes no marker and
- * leaves the transaction Ongoing, to be committed by the client's retry.
+ * leaves the transaction Ongoing, to be committed by the client's retry;
+ * the offsets of open transactions are pending (KIP-447) until they end.
  */
 #include "test.h"
 
 #include "broker/broker.h"
+#include "broker/group.h"
 #include "broker/topic.h"
 #include "broker/txn.h"
 #include "core/crc32c.h"
+#include "core/time.h"
 #include "net/memconn.h"
 #include "net/tproto.h"
 #include "store/batch.h"
@@ -363,5 +366,191 @@ TEST(txn_open_transaction_of_an_unknown_producer_is_aborted)
 	const part_aborted_t *a;
 	CHECK_EQ(partition_aborted_from(f.p, 0, &a), 1);
 	CHECK_EQ(a[0].pid, 999);
+	tf_deinit(&f);
+}
+
+#define PENDING(tc, g, part) txn_pending_offset(tc, g, (int32_t)strlen(g), "t", 1, part)
+
+/* The offsets of TxnOffsetCommit are pending (OffsetFetch's RequireStable,
+ * KIP-447) while a transaction holding them is open, whichever holds
+ * them, and no longer once it ends; the group then has the committed
+ * ones. */
+TEST(txn_pending_offsets_follow_open_transactions)
+{
+	tfix_t f;
+	tf_init(&f);
+	txn_coord_t *tc = f.b.txns;
+	int64_t pa, pb;
+	int16_t ea, eb;
+	CHECK_EQ(txn_init_pid(tc, "a", 1, 60000, -1, -1, &pa, &ea), TXN_OK);
+	CHECK_EQ(txn_init_pid(tc, "b", 1, 60000, -1, -1, &pb, &eb), TXN_OK);
+	CHECK(!PENDING(tc, "g", 0));
+	txn_off_t offs[2] = {{"t", 1, 0, 10, -1, NULL, -1}, {"t", 1, 1, 20, -1, "m", 1}};
+	CHECK_EQ(txn_add_offsets(tc, "a", 1, pa, ea, "g", 1), TXN_OK);
+	CHECK_EQ(txn_offset_commit(tc, "a", 1, pa, ea, "g", 1, offs, 2), TXN_OK);
+	CHECK(PENDING(tc, "g", 0));
+	CHECK(PENDING(tc, "g", 1));
+	/* Another partition, group, or a key that only concatenates alike. */
+	CHECK(!txn_pending_offset(tc, "g", 1, "t", 1, 2));
+	CHECK(!txn_pending_offset(tc, "h", 1, "t", 1, 0));
+	CHECK(!txn_pending_offset(tc, "gt", 2, "", 0, 0));
+	/* The same offset again, replaced: still one holder. */
+	CHECK_EQ(txn_offset_commit(tc, "a", 1, pa, ea, "g", 1, offs, 1), TXN_OK);
+	/* A second transaction holding partition 0 of the same group. */
+	txn_off_t ob = {"t", 1, 0, 30, -1, NULL, -1};
+	CHECK_EQ(txn_add_offsets(tc, "b", 1, pb, eb, "g", 1), TXN_OK);
+	CHECK_EQ(txn_offset_commit(tc, "b", 1, pb, eb, "g", 1, &ob, 1), TXN_OK);
+	endres_t r = {0};
+	CHECK_EQ(txn_end(tc, "a", 1, pa, ea, 1, on_end, &r), TXN_OK);
+	/* Decided, not yet applied to the group: still pending. */
+	CHECK(PENDING(tc, "g", 1));
+	wait_end(&f, &r);
+	CHECK_EQ(r.err, TXN_OK);
+	CHECK(PENDING(tc, "g", 0)); /* b still holds it */
+	CHECK(!PENDING(tc, "g", 1));
+	grp_offset_t o;
+	CHECK_EQ(grp_offset_get(f.b.groups, grp_s("g"), grp_s("t"), 1, &o), 0);
+	CHECK_EQ(o.offset, 20);
+	CHECK_EQ(grp_offset_get(f.b.groups, grp_s("g"), grp_s("t"), 0, &o), 0);
+	CHECK_EQ(o.offset, 10);
+	endres_t r2 = {0};
+	CHECK_EQ(txn_end(tc, "b", 1, pb, eb, 0, on_end, &r2), TXN_OK);
+	wait_end(&f, &r2);
+	CHECK_EQ(r2.err, TXN_OK);
+	CHECK(!PENDING(tc, "g", 0));
+	CHECK_EQ(grp_offset_get(f.b.groups, grp_s("g"), grp_s("t"), 0, &o), 0);
+	CHECK_EQ(o.offset, 10); /* the abort applied nothing */
+	/* A new transaction of a: pending again, until a restart aborts it. */
+	CHECK_EQ(txn_add_offsets(tc, "a", 1, pa, ea, "g", 1), TXN_OK);
+	CHECK_EQ(txn_offset_commit(tc, "a", 1, pa, ea, "g", 1, &offs[1], 1), TXN_OK);
+	CHECK(PENDING(tc, "g", 1));
+	CHECK_EQ(ack(&f, txn_dur(tc)), 0);
+	tf_close(&f);
+	tf_open(&f);
+	settle(&f);
+	CHECK(!PENDING(f.b.txns, "g", 1));
+	tf_deinit(&f);
+}
+
+/* A failed sync of the decision cuts the journal back and replays it:
+ * the transaction is Ongoing again with its offsets, still pending, until
+ * the client's retried commit applies them. */
+TEST(txn_pending_offsets_survive_a_replay)
+{
+	tfix_t f;
+	tf_init(&f);
+	txn_coord_t *tc = f.b.txns;
+	int64_t pid;
+	int16_t epoch;
+	CHECK_EQ(txn_init_pid(tc, ID, IDL, 60000, -1, -1, &pid, &epoch), TXN_OK);
+	txn_off_t o1 = {"t", 1, 0, 7, -1, NULL, -1};
+	CHECK_EQ(txn_add_offsets(tc, ID, IDL, pid, epoch, "g", 1), TXN_OK);
+	CHECK_EQ(txn_offset_commit(tc, ID, IDL, pid, epoch, "g", 1, &o1, 1), TXN_OK);
+	CHECK_EQ(ack(&f, txn_dur(tc)), 0);
+	settle(&f);
+	tf_fault(&f, "op=fdatasync,path=txn.journal,count=1,errno=EIO");
+	endres_t r = {0};
+	CHECK_EQ(txn_end(tc, ID, IDL, pid, epoch, 1, on_end, &r), TXN_OK);
+	wait_end(&f, &r);
+	CHECK_EQ(r.err, TXN_ERR_STORAGE);
+	for (int i = 0; i < 400 && dur_state(txn_dur(tc)) != 0; i++)
+		loop_run_once(f.b.loop, 10);
+	CHECK_EQ(dur_state(txn_dur(tc)), 0);
+	CHECK(PENDING(tc, "g", 0));
+	grp_offset_t o;
+	CHECK(grp_offset_get(f.b.groups, grp_s("g"), grp_s("t"), 0, &o) != 0);
+	endres_t r2 = {0};
+	CHECK_EQ(txn_end(tc, ID, IDL, pid, epoch, 1, on_end, &r2), TXN_OK);
+	wait_end(&f, &r2);
+	CHECK_EQ(r2.err, TXN_OK);
+	CHECK(!PENDING(tc, "g", 0));
+	CHECK_EQ(grp_offset_get(f.b.groups, grp_s("g"), grp_s("t"), 0, &o), 0);
+	CHECK_EQ(o.offset, 7);
+	tf_deinit(&f);
+}
+
+/* transactional.id.expiration.ms: an id with no transaction open whose
+ * last change is older is forgotten, and stays forgotten after a restart
+ * (its tombstone is journaled); one with a transaction open is kept. The
+ * forgotten id's next InitProducerId gets a new producer id. */
+TEST(txn_idle_ids_expire_and_stay_forgotten)
+{
+	tfix_t f;
+	tf_init(&f);
+	txn_coord_t *tc = f.b.txns;
+	int64_t pid, pid2;
+	int16_t epoch, epoch2;
+	CHECK_EQ(txn_init_pid(tc, "idle", 4, 60000, -1, -1, &pid, &epoch), TXN_OK);
+	CHECK_EQ(txn_init_pid(tc, "busy", 4, 60000, -1, -1, &pid2, &epoch2), TXN_OK);
+	txn_tp_t tp = {"t", 1, 0};
+	txn_err_t errs[1];
+	CHECK_EQ(txn_add_partitions(tc, "busy", 4, pid2, epoch2, &tp, 1, errs), TXN_OK);
+	int64_t now = time_wall_ms();
+	int64_t ttl = f.cfg.transactional_id_expiration_ms;
+	CHECK_EQ(ttl, 604800000);
+	/* Not yet idle long enough: nothing. */
+	CHECK_EQ(txn_expire(tc, now), 0);
+	txn_info_t info;
+	CHECK_EQ(txn_describe(tc, "idle", 4, &info), 0);
+	txn_info_release(&info);
+	/* Past the expiration: the idle id goes, the open transaction stays. */
+	CHECK_EQ(txn_expire(tc, now + ttl + 1000), 1);
+	CHECK_EQ(txn_describe(tc, "idle", 4, &info), -1);
+	CHECK_EQ(txn_describe(tc, "busy", 4, &info), 0);
+	CHECK_EQ(info.state, TXN_ONGOING);
+	txn_info_release(&info);
+	/* The old producer is no longer known. */
+	CHECK_EQ(txn_add_partitions(tc, "idle", 4, pid, epoch, &tp, 1, errs),
+	         TXN_ERR_INVALID_MAPPING);
+	CHECK_EQ(ack(&f, txn_dur(tc)), 0);
+	tf_close(&f);
+	tf_open(&f);
+	settle(&f);
+	tc = f.b.txns;
+	CHECK_EQ(txn_describe(tc, "idle", 4, &info), -1);
+	CHECK_EQ(txn_describe(tc, "busy", 4, &info), 0); /* aborted by recovery */
+	txn_info_release(&info);
+	int64_t pid3;
+	int16_t epoch3;
+	CHECK_EQ(txn_init_pid(tc, "idle", 4, 60000, -1, -1, &pid3, &epoch3), TXN_OK);
+	CHECK(pid3 != pid);
+	CHECK_EQ(epoch3, 0);
+	tf_deinit(&f);
+}
+
+/* Names longer than Kafka's strings (a flexible request's compact string
+ * can say more) are refused before the journal, which keeps u16 lengths,
+ * could hold them. */
+TEST(txn_names_longer_than_kafka_strings_are_refused)
+{
+	tfix_t f;
+	tf_init(&f);
+	txn_coord_t *tc = f.b.txns;
+	size_t big = 70000;
+	char *s = malloc(big);
+	CHECK(s);
+	memset(s, 'x', big);
+	int64_t pid;
+	int16_t epoch;
+	CHECK_EQ(txn_init_pid(tc, s, (int32_t)big, 60000, -1, -1, &pid, &epoch),
+	         TXN_ERR_INVALID_REQUEST);
+	txn_info_t info;
+	CHECK_EQ(txn_describe(tc, s, (int32_t)big, &info), -1);
+	CHECK_EQ(txn_init_pid(tc, ID, IDL, 60000, -1, -1, &pid, &epoch), TXN_OK);
+	CHECK_EQ(txn_add_offsets(tc, ID, IDL, pid, epoch, "g", 1), TXN_OK);
+	txn_off_t o = {s, (int32_t)big, 0, 1, -1, NULL, -1};
+	CHECK_EQ(txn_offset_commit(tc, ID, IDL, pid, epoch, "g", 1, &o, 1),
+	         TXN_ERR_INVALID_REQUEST);
+	o = (txn_off_t){"t", 1, 0, 1, -1, NULL, -1};
+	CHECK_EQ(txn_offset_commit(tc, ID, IDL, pid, epoch, s, (int32_t)big, &o, 1),
+	         TXN_ERR_INVALID_REQUEST);
+	CHECK(!txn_pending_offset(tc, s, (int32_t)big, "t", 1, 0));
+	/* The journal replays whole. */
+	CHECK_EQ(ack(&f, txn_dur(tc)), 0);
+	tf_close(&f);
+	tf_open(&f);
+	CHECK_EQ(txn_describe(f.b.txns, ID, IDL, &info), 0);
+	txn_info_release(&info);
+	free(s);
 	tf_deinit(&f);
 }
