@@ -8,7 +8,8 @@
 #     subscribers), SET, GET; sluice fsync=never vs redis appendonly no, and
 #     sluice fsync=always vs redis appendonly yes + appendfsync always;
 #   a BLPOP worker pool (BENCH_BLPOP_WORKERS threads, default 8) draining
-#     BENCH_BLPOP_N items (default 1M) with BLPOP q 1 (bench/resp_blpop_drain.c).
+#     BENCH_BLPOP_N items (default 1M) with BLPOP q 1 (bench/resp_blpop_drain.c);
+#   each row BENCH_ROUNDS times (default 3) per server, alternately, medians.
 #
 # Uses $SLUICE_BUILD/sluiced (bench/run.sh exports build/release).
 set -u
@@ -39,40 +40,36 @@ rps() { # PORT PIPELINE N COMMAND...
 }
 
 
-printf "%-44s %12s %12s %9s\n" "lists, pub/sub, keys (ops/s)" "sluice" "redis" "ratio"
+# One round of every row on one server (run_rounds, redis_lib.sh).
+group() { # PORT WHO
+	local p=$1 pl
+	for pl in 1 16 64; do
+		redis-cli -p "$p" del bl >/dev/null
+		# LPUSH runs twice (2n items) so that RPOP and LPOP each pop n.
+		record "LPUSH P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" LPUSH bl "$VAL")"
+		rps "$p" "$pl" "$n" LPUSH bl "$VAL" >/dev/null
+		record "RPOP P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" RPOP bl)"
+		record "LPOP P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" LPOP bl)"
+		record "PUBLISH P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" PUBLISH ch "$VAL")"
+		record "SET P$pl fsync=$mode vs $ref" "$2" \
+			"$(rps "$p" "$pl" "$n" -r 100000 SET k:__rand_int__ "$VAL")"
+		record "GET P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" -r 100000 GET k:__rand_int__)"
+	done
+	if [ "$mode" = never ]; then
+		redis-cli -p "$p" del q >/dev/null
+		"$DRAIN" "$p" fill "$N_BLPOP" || exit 1
+		record "BLPOP x$W_BLPOP workers, $N_BLPOP items (items/s)" "$2" \
+			"$("$DRAIN" "$p" drain "$N_BLPOP" "$W_BLPOP")"
+	fi
+}
+
+printf "%-44s %12s %12s %9s\n" "lists, pub/sub, keys (ops/s, median of $ROUNDS)" "sluice" "redis" "ratio"
 for mode in never always; do
 	if [ "$mode" = never ]; then
 		sp=$(start_sluice never); rp=$(start_redis no everysec); n=$N_NEVER; ref="aof no"
 	else
 		sp=$(start_sluice always); rp=$(start_redis yes always); n=$N_ALWAYS; ref="fsync always"
 	fi
-	for pl in 1 16 64; do
-		for p in "$sp" "$rp"; do redis-cli -p "$p" del bl >/dev/null; done
-		# LPUSH runs twice (2n items) so that RPOP and LPOP each pop n.
-		s=$(rps "$sp" "$pl" "$n" LPUSH bl "$VAL"); r=$(rps "$rp" "$pl" "$n" LPUSH bl "$VAL")
-		row "LPUSH P$pl fsync=$mode vs $ref" "$s" "$r"
-		rps "$sp" "$pl" "$n" LPUSH bl "$VAL" >/dev/null; rps "$rp" "$pl" "$n" LPUSH bl "$VAL" >/dev/null
-		s=$(rps "$sp" "$pl" "$n" RPOP bl); r=$(rps "$rp" "$pl" "$n" RPOP bl)
-		row "RPOP P$pl fsync=$mode vs $ref" "$s" "$r"
-		s=$(rps "$sp" "$pl" "$n" LPOP bl); r=$(rps "$rp" "$pl" "$n" LPOP bl)
-		row "LPOP P$pl fsync=$mode vs $ref" "$s" "$r"
-		s=$(rps "$sp" "$pl" "$n" PUBLISH ch "$VAL"); r=$(rps "$rp" "$pl" "$n" PUBLISH ch "$VAL")
-		row "PUBLISH P$pl fsync=$mode vs $ref" "$s" "$r"
-		s=$(rps "$sp" "$pl" "$n" -r 100000 SET k:__rand_int__ "$VAL")
-		r=$(rps "$rp" "$pl" "$n" -r 100000 SET k:__rand_int__ "$VAL")
-		row "SET P$pl fsync=$mode vs $ref" "$s" "$r"
-		s=$(rps "$sp" "$pl" "$n" -r 100000 GET k:__rand_int__)
-		r=$(rps "$rp" "$pl" "$n" -r 100000 GET k:__rand_int__)
-		row "GET P$pl fsync=$mode vs $ref" "$s" "$r"
-	done
-	if [ "$mode" = never ]; then
-		for p in "$sp" "$rp"; do
-			redis-cli -p "$p" del q >/dev/null
-			"$DRAIN" "$p" fill "$N_BLPOP" || exit 1
-		done
-		s=$("$DRAIN" "$sp" drain "$N_BLPOP" "$W_BLPOP")
-		r=$("$DRAIN" "$rp" drain "$N_BLPOP" "$W_BLPOP")
-		row "BLPOP x$W_BLPOP workers, $N_BLPOP items (items/s)" "$s" "$r"
-	fi
+	run_rounds "$sp" "$rp"
 	stop_servers
 done

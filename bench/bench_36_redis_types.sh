@@ -9,7 +9,8 @@
 #     set), ZPOPMIN (from the sorted set the ZADD runs filled: they run
 #     twice, so the pops find members throughout);
 #   sluice fsync=never vs redis appendonly no, and sluice fsync=always vs
-#   redis appendonly yes + appendfsync always.
+#   redis appendonly yes + appendfsync always;
+#   each row BENCH_ROUNDS times (default 3) per server, alternately, medians.
 #
 # Goal (issue 15): at least 1.0x with never, 1.5x with always.
 # Uses $SLUICE_BUILD/sluiced (bench/run.sh exports build/release).
@@ -34,29 +35,28 @@ rps() { # PORT PIPELINE N COMMAND...
 		tr '\r' '\n' | grep -Eo '[0-9.]+ requests per second' | tail -1 | cut -d' ' -f1
 }
 
-printf "%-44s %12s %12s %9s\n" "hashes, sets, sorted sets (ops/s)" "sluice" "redis" "ratio"
+# One round of every row on one server (run_rounds, redis_lib.sh). The
+# sorted set starts each round with the same members (ZADD's m:* and the
+# fill's n:*), so ZPOPMIN pops the same number in every round.
+group() { # PORT WHO
+	local p=$1 pl
+	for pl in 1 16; do
+		redis-cli -p "$p" del bh bs bz >/dev/null
+		record "HSET P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" HSET bh f:__rand_int__ "$VAL")"
+		record "SADD P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" SADD bs m:__rand_int__)"
+		record "ZADD P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" ZADD bz __rand_int__ m:__rand_int__)"
+		rps "$p" "$pl" "$n" ZADD bz __rand_int__ n:__rand_int__ >/dev/null
+		record "ZPOPMIN P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" ZPOPMIN bz)"
+	done
+}
+
+printf "%-44s %12s %12s %9s\n" "hashes, sets, sorted sets (ops/s, median of $ROUNDS)" "sluice" "redis" "ratio"
 for mode in never always; do
 	if [ "$mode" = never ]; then
 		sp=$(start_sluice never); rp=$(start_redis no everysec); n=$N_NEVER; ref="aof no"
 	else
 		sp=$(start_sluice always); rp=$(start_redis yes always); n=$N_ALWAYS; ref="fsync always"
 	fi
-	for pl in 1 16; do
-		for p in "$sp" "$rp"; do redis-cli -p "$p" del bh bs bz >/dev/null; done
-		s=$(rps "$sp" "$pl" "$n" HSET bh f:__rand_int__ "$VAL")
-		r=$(rps "$rp" "$pl" "$n" HSET bh f:__rand_int__ "$VAL")
-		row "HSET P$pl fsync=$mode vs $ref" "$s" "$r"
-		s=$(rps "$sp" "$pl" "$n" SADD bs m:__rand_int__)
-		r=$(rps "$rp" "$pl" "$n" SADD bs m:__rand_int__)
-		row "SADD P$pl fsync=$mode vs $ref" "$s" "$r"
-		s=$(rps "$sp" "$pl" "$n" ZADD bz __rand_int__ m:__rand_int__)
-		r=$(rps "$rp" "$pl" "$n" ZADD bz __rand_int__ m:__rand_int__)
-		row "ZADD P$pl fsync=$mode vs $ref" "$s" "$r"
-		rps "$sp" "$pl" "$n" ZADD bz __rand_int__ n:__rand_int__ >/dev/null
-		rps "$rp" "$pl" "$n" ZADD bz __rand_int__ n:__rand_int__ >/dev/null
-		s=$(rps "$sp" "$pl" "$n" ZPOPMIN bz)
-		r=$(rps "$rp" "$pl" "$n" ZPOPMIN bz)
-		row "ZPOPMIN P$pl fsync=$mode vs $ref" "$s" "$r"
-	done
+	run_rounds "$sp" "$rp"
 	stop_servers
 done

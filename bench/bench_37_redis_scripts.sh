@@ -8,7 +8,8 @@
 #   bullmq jobs/s: N jobs added (addBulk) and processed by 4 Workers
 #   (concurrency 8 each), tests/clients/resp-bullmq/bench.js;
 #   sluice fsync=never vs redis appendonly no, and sluice fsync=always vs
-#   redis appendonly yes + appendfsync always.
+#   redis appendonly yes + appendfsync always;
+#   each row BENCH_ROUNDS times (default 3) per server, alternately, medians.
 #
 # Goal (issue 15): at least 1.0x with never, 1.5x with always.
 # Uses $SLUICE_BUILD/sluiced (bench/run.sh exports build/release) and the
@@ -44,7 +45,17 @@ jobs() { # PORT N
 	(cd "$BULLMQ" && timeout -k 5 "$BENCH_TIME_LIMIT" node bench.js "$1" "$2" 2>/dev/null | tail -1)
 }
 
-printf "%-44s %12s %12s %9s\n" "scripts (ops/s, jobs/s)" "sluice" "redis" "ratio"
+# One round of every row on one server (run_rounds, redis_lib.sh).
+group() { # PORT WHO
+	local p=$1 pl sha
+	sha=$(redis-cli -p "$p" script load "$SCRIPT")
+	for pl in 1 16; do
+		record "EVALSHA P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" EVALSHA "$sha" 1 bench:counter)"
+	done
+	record "bullmq add+process 4 workers fsync=$mode vs $ref" "$2" "$(jobs "$p" "$nj")"
+}
+
+printf "%-44s %12s %12s %9s\n" "scripts (ops/s, jobs/s, median of $ROUNDS)" "sluice" "redis" "ratio"
 for mode in never always; do
 	if [ "$mode" = never ]; then
 		sp=$(start_sluice never); rp=$(start_redis no everysec); n=$N_NEVER; nj=$JOBS_NEVER
@@ -53,15 +64,6 @@ for mode in never always; do
 		sp=$(start_sluice always); rp=$(start_redis yes always); n=$N_ALWAYS; nj=$JOBS_ALWAYS
 		ref="fsync always"
 	fi
-	ssha=$(redis-cli -p "$sp" script load "$SCRIPT")
-	rsha=$(redis-cli -p "$rp" script load "$SCRIPT")
-	for pl in 1 16; do
-		s=$(rps "$sp" "$pl" "$n" EVALSHA "$ssha" 1 bench:counter)
-		r=$(rps "$rp" "$pl" "$n" EVALSHA "$rsha" 1 bench:counter)
-		row "EVALSHA P$pl fsync=$mode vs $ref" "$s" "$r"
-	done
-	s=$(jobs "$sp" "$nj")
-	r=$(jobs "$rp" "$nj")
-	row "bullmq add+process 4 workers fsync=$mode vs $ref" "$s" "$r"
+	run_rounds "$sp" "$rp"
 	stop_servers
 done

@@ -65,3 +65,38 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 row() { # LABEL SLUICE REDIS
 	printf "%-44s %12s %12s %8sx\n" "$1" "$2" "$3" "$(ratio "$2" "$3")"
 }
+
+# Rounds: a single run of a row swings by 10-20% on a shared 2-core
+# machine, which is as much as the differences measured. So each part runs
+# its rows BENCH_ROUNDS times (default 3) on each server, alternating which
+# server goes first, and prints each server's median. A part defines
+# `group PORT WHO` (WHO: s for sluice, r for redis) running every row once
+# on that server and calling `record LABEL WHO VALUE` for each; then
+# `run_rounds SLUICE_PORT REDIS_PORT` measures and prints the rows.
+ROUNDS=${BENCH_ROUNDS:-3}
+declare -A RES=()
+ROW_ORDER=()
+record() { # LABEL WHO VALUE
+	[[ -v "RES[$1|s]" || -v "RES[$1|r]" ]] || ROW_ORDER+=("$1")
+	RES[$1|$2]+="$3 "
+}
+median_of() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+run_rounds() { # SLUICE_PORT REDIS_PORT
+	local i l
+	for ((i = 0; i < ROUNDS; i++)); do
+		if ((i % 2 == 0)); then
+			group "$1" s
+			group "$2" r
+		else
+			group "$2" r
+			group "$1" s
+		fi
+	done
+	for l in "${ROW_ORDER[@]}"; do
+		row "$l" "$(median_of <<<"${RES[$l|s]:-}")" "$(median_of <<<"${RES[$l|r]:-}")"
+		# BENCH_VERBOSE=1: every round's figures (sluice; redis) too.
+		[ -z "${BENCH_VERBOSE:-}" ] || printf '    rounds: %s; %s\n' "${RES[$l|s]:-}" "${RES[$l|r]:-}"
+	done
+	ROW_ORDER=()
+	RES=()
+}

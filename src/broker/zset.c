@@ -102,21 +102,22 @@ znode_t *zset_find(const zset_t *z, const void *m, size_t n)
 	return pos < 0 ? NULL : odict_at(&z->d, (size_t)pos);
 }
 
-/* Links a new node into the list (not into the index). */
-static znode_t *sl_insert(zset_t *z, double score, const void *m, size_t n)
+/* Links node x (its score, member and level set) into the list, not into
+ * the index. */
+static void sl_link(zset_t *z, znode_t *x)
 {
-	znode_t *update[ZSET_MAXLEVEL], *x = z->head;
+	znode_t *update[ZSET_MAXLEVEL], *p = z->head;
 	uint64_t rank[ZSET_MAXLEVEL];
 	for (int i = z->level - 1; i >= 0; i--) {
 		rank[i] = i == z->level - 1 ? 0 : rank[i + 1];
-		while (x->lv[i].fwd && before(x->lv[i].fwd->score, x->lv[i].fwd->m,
-		                              x->lv[i].fwd->mlen, score, m, n)) {
-			rank[i] += x->lv[i].span;
-			x = x->lv[i].fwd;
+		while (p->lv[i].fwd && before(p->lv[i].fwd->score, p->lv[i].fwd->m,
+		                              p->lv[i].fwd->mlen, x->score, x->m, x->mlen)) {
+			rank[i] += p->lv[i].span;
+			p = p->lv[i].fwd;
 		}
-		update[i] = x;
+		update[i] = p;
 	}
-	int level = random_level(z);
+	int level = x->level;
 	if (level > z->level) {
 		for (int i = z->level; i < level; i++) {
 			rank[i] = 0;
@@ -125,7 +126,6 @@ static znode_t *sl_insert(zset_t *z, double score, const void *m, size_t n)
 		}
 		z->level = level;
 	}
-	x = node_new(level, score, m, n);
 	for (int i = 0; i < level; i++) {
 		x->lv[i].fwd = update[i]->lv[i].fwd;
 		update[i]->lv[i].fwd = x;
@@ -140,6 +140,13 @@ static znode_t *sl_insert(zset_t *z, double score, const void *m, size_t n)
 	else
 		z->tail = x;
 	z->len++;
+}
+
+/* Links a new node into the list (not into the index). */
+static znode_t *sl_insert(zset_t *z, double score, const void *m, size_t n)
+{
+	znode_t *x = node_new(random_level(z), score, m, n);
+	sl_link(z, x);
 	return x;
 }
 
@@ -206,14 +213,19 @@ znode_t *zset_update(zset_t *z, znode_t *x, double score)
 		x->score = score;
 		return x;
 	}
-	int64_t pos = odict_find(&z->d, x->m, x->mlen);
+	/* Moves: the same node, unlinked and linked again at its new place
+	 * (its level kept), so the index and its member need no change. */
 	znode_t *update[ZSET_MAXLEVEL];
 	find_update(z, x, update);
 	sl_unlink(z, x, update);
-	znode_t *nx = sl_insert(z, score, x->m, x->mlen);
-	odict_replace(&z->d, (size_t)pos, nx);
-	free(x);
-	return nx;
+	x->score = score;
+	x->back = NULL;
+	for (int i = 0; i < x->level; i++) {
+		x->lv[i].fwd = NULL;
+		x->lv[i].span = 0;
+	}
+	sl_link(z, x);
+	return x;
 }
 
 uint64_t zset_rank(const zset_t *z, const znode_t *t)

@@ -71,7 +71,7 @@ static inline size_t zset_len(const zset_t *z)
 znode_t *zset_find(const zset_t *z, const void *m, size_t n);
 /* Adds m (not present) with score; returns its node. */
 znode_t *zset_add(zset_t *z, const void *m, size_t n, double score);
-/* Gives node x a new score; returns the (possibly new) node. */
+/* Gives node x a new score (moving it in the order); returns x. */
 znode_t *zset_update(zset_t *z, znode_t *x, double score);
 /* Removes node x and frees it. */
 void zset_del(zset_t *z, znode_t *x);
