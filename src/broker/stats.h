@@ -91,6 +91,23 @@ static inline int64_t stats_begin(stats_cmd_t *s, int sample)
 	return stats_now_us();
 }
 
+/* Counts a request; whether it is one of the timed ones (one in
+ * STATS_SAMPLE), for a caller that reads the clock itself (stats_done). */
+static inline int stats_count(stats_cmd_t *s)
+{
+	return s && (s->requests++ % STATS_SAMPLE) == 0;
+}
+
+/* A request counted with stats_count ended; dur_us < 0: not timed. */
+static inline void stats_done(stats_cmd_t *s, int64_t dur_us, int err)
+{
+	if (!s)
+		return;
+	s->errors += err != 0;
+	if (dur_us >= 0)
+		hist_observe(&s->lat_us, (uint64_t)dur_us);
+}
+
 /* The request ended; err: it was answered with an error. */
 static inline void stats_end(stats_cmd_t *s, int64_t t0, int err)
 {

@@ -596,9 +596,13 @@ static int run_cmd(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *c
 	stats_cmd_t *sc = stats_cmd(STATS_TAB(srv->b, STATS_RESP), top, top->name);
 	buf_t *o = cl->out;
 	size_t at = o ? buf_len(o) : 0;
-	int64_t t0 = stats_begin(sc, 1);
-	/* SLOWLOG times every command while it is on (c_admin.h). */
-	int64_t s0 = resp_slowlog_on(srv) ? stats_now_us() : -1;
+	/* SLOWLOG times every command while it is on (c_admin.h), the
+	 * metrics one in STATS_SAMPLE: one clock read at the end of each,
+	 * which starts the next of a pipelined run (srv->chain_us). */
+	int sampled = stats_count(sc), slow = resp_slowlog_on(srv);
+	int64_t s0 = -1;
+	if (sampled || slow)
+		s0 = srv->chain_us > 0 ? srv->chain_us : stats_now_us();
 	if (srv->adm)
 		resp_admin_before(cl, top, argc, argv);
 	int rc;
@@ -617,10 +621,17 @@ static int run_cmd(resp_cli_t *cl, const resp_cmd_t *parent, const resp_cmd_t *c
 		srv->nargv = nargv;
 		srv->nargc = nargc;
 	}
-	stats_end(sc, t0, rc < 0 || (o && buf_len(o) > at && buf_data(o)[at] == '-'));
-	if (srv->adm || s0 >= 0)
-		resp_admin_after(cl, top, cmd, argc, argv, script,
-		                 s0 >= 0 ? stats_now_us() - s0 : -1);
+	int64_t dur = -1, end = 0;
+	if (s0 >= 0) {
+		end = stats_now_us();
+		dur = end - s0;
+	}
+	if (srv->chain_us >= 0)
+		srv->chain_us = end; /* 0 (unknown) after an untimed one */
+	stats_done(sc, sampled ? dur : -1,
+	           rc < 0 || (o && buf_len(o) > at && buf_data(o)[at] == '-'));
+	if (srv->adm || slow)
+		resp_admin_after(cl, top, cmd, argc, argv, script, slow ? dur : -1);
 	return rc;
 }
 

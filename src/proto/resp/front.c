@@ -258,6 +258,10 @@ static int on_input(conn_t *c)
 	resp_cli_t *cl = c->pdata;
 	buf_t scratch = BUF_INIT;
 	int rc = 0;
+	/* A run of requests: each one's end times the next (run_cmd). Not
+	 * across calls, whose gaps are idle time. */
+	int64_t outer = cl->srv->chain_us;
+	cl->srv->chain_us = 0;
 	while (!cl->blk && !cl->closing && !conn_is_closed(c)) {
 		/* While a script is busy nothing runs but refusals and KILL. */
 		if (cl->srv->always && !cl->srv->run && ks_wants_quiet(cl->srv->ks)) {
@@ -299,6 +303,7 @@ static int on_input(conn_t *c)
 		if (rc < 0)
 			break;
 	}
+	cl->srv->chain_us = outer < 0 ? -1 : 0;
 	buf_deinit(&scratch);
 	/* The parser's tables count in the client-memory cap (net/conn.h). */
 	conn_set_held(c, resp_parser_mem(&cl->parser));
@@ -408,6 +413,7 @@ static int start(broker_t *b, void **out)
 	srv->acllog_max_len = 128;
 	srv->busy_reply_threshold = 5000;
 	srv->slowlog_slower_than = 10000;
+	srv->chain_us = -1;
 	srv->slowlog_max_len = 128;
 	map_init(&srv->waiting);
 	loop_task_init(&srv->serve_task, serve_task, srv);

@@ -161,6 +161,11 @@ struct resp_srv {
 	/* MONITOR, SLOWLOG, CLIENT PAUSE (c_admin.h); the slowlog configs. */
 	struct resp_admin *adm;
 	int64_t slowlog_slower_than, slowlog_max_len;
+	/* While one connection's requests run back to back (front.c
+	 * on_input): when the last one ended (monotonic us), which is when
+	 * the next one starts, or 0 when unknown; -1 outside such a run.
+	 * Saves one clock read per pipelined request. */
+	int64_t chain_us;
 };
 
 struct resp_cli {
