@@ -46,24 +46,24 @@ group() { # PORT WHO
 	for pl in 1 16 64; do
 		redis-cli -p "$p" del bl >/dev/null
 		# LPUSH runs twice (2n items) so that RPOP and LPOP each pop n.
-		record "LPUSH P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" LPUSH bl "$VAL")"
+		measure "LPUSH P$pl fsync=$mode vs $ref" "$2" "$p" "$n" rps "$p" "$pl" "$n" LPUSH bl "$VAL"
 		rps "$p" "$pl" "$n" LPUSH bl "$VAL" >/dev/null
-		record "RPOP P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" RPOP bl)"
-		record "LPOP P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" LPOP bl)"
-		record "PUBLISH P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" PUBLISH ch "$VAL")"
-		record "SET P$pl fsync=$mode vs $ref" "$2" \
-			"$(rps "$p" "$pl" "$n" -r 100000 SET k:__rand_int__ "$VAL")"
-		record "GET P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" -r 100000 GET k:__rand_int__)"
+		measure "RPOP P$pl fsync=$mode vs $ref" "$2" "$p" "$n" rps "$p" "$pl" "$n" RPOP bl
+		measure "LPOP P$pl fsync=$mode vs $ref" "$2" "$p" "$n" rps "$p" "$pl" "$n" LPOP bl
+		measure "PUBLISH P$pl fsync=$mode vs $ref" "$2" "$p" "$n" rps "$p" "$pl" "$n" PUBLISH ch "$VAL"
+		measure "SET P$pl fsync=$mode vs $ref" "$2" "$p" "$n" \
+			rps "$p" "$pl" "$n" -r 100000 SET k:__rand_int__ "$VAL"
+		measure "GET P$pl fsync=$mode vs $ref" "$2" "$p" "$n" rps "$p" "$pl" "$n" -r 100000 GET k:__rand_int__
 	done
 	if [ "$mode" = never ]; then
 		redis-cli -p "$p" del q >/dev/null
 		"$DRAIN" "$p" fill "$N_BLPOP" || exit 1
-		record "BLPOP x$W_BLPOP workers, $N_BLPOP items (items/s)" "$2" \
-			"$("$DRAIN" "$p" drain "$N_BLPOP" "$W_BLPOP")"
+		measure "BLPOP x$W_BLPOP workers, $N_BLPOP items (items/s)" "$2" "$p" "$N_BLPOP" \
+			"$DRAIN" "$p" drain "$N_BLPOP" "$W_BLPOP"
 	fi
 }
 
-printf "%-44s %12s %12s %9s\n" "lists, pub/sub, keys (ops/s, median of $ROUNDS)" "sluice" "redis" "ratio"
+header "lists, pub/sub, keys (ops/s)"
 for mode in never always; do
 	if [ "$mode" = never ]; then
 		sp=$(start_sluice never); rp=$(start_redis no everysec); n=$N_NEVER; ref="aof no"

@@ -42,15 +42,16 @@ group() { # PORT WHO
 	local p=$1 pl
 	for pl in 1 16; do
 		redis-cli -p "$p" del bh bs bz >/dev/null
-		record "HSET P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" HSET bh f:__rand_int__ "$VAL")"
-		record "SADD P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" SADD bs m:__rand_int__)"
-		record "ZADD P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" ZADD bz __rand_int__ m:__rand_int__)"
+		measure "HSET P$pl fsync=$mode vs $ref" "$2" "$p" "$n" rps "$p" "$pl" "$n" HSET bh f:__rand_int__ "$VAL"
+		measure "SADD P$pl fsync=$mode vs $ref" "$2" "$p" "$n" rps "$p" "$pl" "$n" SADD bs m:__rand_int__
+		measure "ZADD P$pl fsync=$mode vs $ref" "$2" "$p" "$n" \
+			rps "$p" "$pl" "$n" ZADD bz __rand_int__ m:__rand_int__
 		rps "$p" "$pl" "$n" ZADD bz __rand_int__ n:__rand_int__ >/dev/null
-		record "ZPOPMIN P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" ZPOPMIN bz)"
+		measure "ZPOPMIN P$pl fsync=$mode vs $ref" "$2" "$p" "$n" rps "$p" "$pl" "$n" ZPOPMIN bz
 	done
 }
 
-printf "%-44s %12s %12s %9s\n" "hashes, sets, sorted sets (ops/s, median of $ROUNDS)" "sluice" "redis" "ratio"
+header "hashes, sets, sorted sets (ops/s)"
 for mode in never always; do
 	if [ "$mode" = never ]; then
 		sp=$(start_sluice never); rp=$(start_redis no everysec); n=$N_NEVER; ref="aof no"

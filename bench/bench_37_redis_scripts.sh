@@ -50,12 +50,13 @@ group() { # PORT WHO
 	local p=$1 pl sha
 	sha=$(redis-cli -p "$p" script load "$SCRIPT")
 	for pl in 1 16; do
-		record "EVALSHA P$pl fsync=$mode vs $ref" "$2" "$(rps "$p" "$pl" "$n" EVALSHA "$sha" 1 bench:counter)"
+		measure "EVALSHA P$pl fsync=$mode vs $ref" "$2" "$p" "$n" \
+			rps "$p" "$pl" "$n" EVALSHA "$sha" 1 bench:counter
 	done
-	record "bullmq add+process 4 workers fsync=$mode vs $ref" "$2" "$(jobs "$p" "$nj")"
+	measure "bullmq add+process 4 workers fsync=$mode vs $ref" "$2" "$p" "$nj" jobs "$p" "$nj"
 }
 
-printf "%-44s %12s %12s %9s\n" "scripts (ops/s, jobs/s, median of $ROUNDS)" "sluice" "redis" "ratio"
+header "scripts (ops/s, jobs/s)"
 for mode in never always; do
 	if [ "$mode" = never ]; then
 		sp=$(start_sluice never); rp=$(start_redis no everysec); n=$N_NEVER; nj=$JOBS_NEVER

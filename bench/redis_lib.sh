@@ -38,10 +38,12 @@ start_sluice() {
 	"$SLUICED" --data-dir="$dir" --fsync="$1" --resp-port=0 --kafka-port=off \
 		--beanstalk-port=off --http-port=off --log.level=warn --ready-fd=3 3>"$fifo" \
 		>>"$TMP/sluiced.log" 2>&1 &
-	echo $! >"$TMP/sluice-$RANDOM.pid"
-	local line
+	local pid=$! line port
+	echo "$pid" >"$TMP/sluice-$RANDOM.pid"
 	read -r line <"$fifo"
-	sed -E 's/.*resp=([0-9]+).*/\1/' <<<"$line"
+	port=$(sed -E 's/.*resp=([0-9]+).*/\1/' <<<"$line")
+	echo "$pid" >"$TMP/port-$port.srv"
+	echo "$port"
 }
 
 # start_redis APPENDONLY APPENDFSYNC -> prints the port.
@@ -52,6 +54,7 @@ start_redis() {
 	redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly "$1" \
 		--appendfsync "$2" --dir "$dir" --daemonize no >/dev/null 2>&1 &
 	echo $! >"$TMP/redis-$RANDOM.pid"
+	echo $! >"$TMP/port-$port.srv"
 	for _ in $(seq 200); do
 		redis-cli -p "$port" ping >/dev/null 2>&1 && break
 		sleep 0.05 # a foreign server without a ready fd
@@ -74,11 +77,33 @@ row() { # LABEL SLUICE REDIS
 # on that server and calling `record LABEL WHO VALUE` for each; then
 # `run_rounds SLUICE_PORT REDIS_PORT` measures and prints the rows.
 ROUNDS=${BENCH_ROUNDS:-3}
-declare -A RES=()
+declare -A RES=() CPU=()
 ROW_ORDER=()
 record() { # LABEL WHO VALUE
 	[[ -v "RES[$1|s]" || -v "RES[$1|r]" ]] || ROW_ORDER+=("$1")
 	RES[$1|$2]+="$3 "
+}
+# Throughput on this machine swings with where the scheduler puts the
+# client and the server; the server's own CPU time per operation does not
+# (much), so it is printed beside: microseconds per operation (user +
+# system, from /proc) and redis/sluice (above 1: sluice spends less).
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { # PORT -> clock ticks the server on PORT has used
+	awk '{ print $14 + $15 }' "/proc/$(cat "$TMP/port-$1.srv")/stat" 2>/dev/null || echo 0
+}
+measure() { # LABEL WHO PORT OPS COMMAND...: COMMAND prints the rate; records it and the CPU
+	local label=$1 who=$2 port=$3 ops=$4 t0 t1 v
+	shift 4
+	t0=$(cpu_ticks "$port")
+	v=$("$@")
+	t1=$(cpu_ticks "$port")
+	record "$label" "$who" "$v"
+	CPU[$label|$who]+="$(awk -v t=$((t1 - t0)) -v n="$ops" -v hz="$HZ" \
+		'BEGIN { printf "%.2f", t * 1e6 / hz / n }') "
+}
+header() { # TITLE
+	printf "%-44s %12s %12s %9s %9s %9s %8s\n" "$1 (median of $ROUNDS)" "sluice" "redis" "ratio" \
+		"cpu us/op" "redis" "ratio"
 }
 median_of() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 run_rounds() { # SLUICE_PORT REDIS_PORT
@@ -92,11 +117,19 @@ run_rounds() { # SLUICE_PORT REDIS_PORT
 			group "$1" s
 		fi
 	done
+	local s r cs cr
 	for l in "${ROW_ORDER[@]}"; do
-		row "$l" "$(median_of <<<"${RES[$l|s]:-}")" "$(median_of <<<"${RES[$l|r]:-}")"
+		s=$(median_of <<<"${RES[$l|s]:-}")
+		r=$(median_of <<<"${RES[$l|r]:-}")
+		cs=$(median_of <<<"${CPU[$l|s]:-}")
+		cr=$(median_of <<<"${CPU[$l|r]:-}")
+		printf "%-44s %12s %12s %8sx %9s %9s %7sx\n" "$l" "$s" "$r" "$(ratio "$s" "$r")" \
+			"${cs:--}" "${cr:--}" "$(ratio "$cr" "$cs")"
 		# BENCH_VERBOSE=1: every round's figures (sluice; redis) too.
-		[ -z "${BENCH_VERBOSE:-}" ] || printf '    rounds: %s; %s\n' "${RES[$l|s]:-}" "${RES[$l|r]:-}"
+		[ -z "${BENCH_VERBOSE:-}" ] || printf '    rounds: %s; %s; cpu %s; %s\n' "${RES[$l|s]:-}" \
+			"${RES[$l|r]:-}" "${CPU[$l|s]:-}" "${CPU[$l|r]:-}"
 	done
 	ROW_ORDER=()
 	RES=()
+	CPU=()
 }
