@@ -791,13 +791,17 @@ static int compact_due(const keyspace_t *ks, jrnl_t *j, uint64_t failed_at)
 
 /* Journal garbage past which a compaction that waits for an idle domain
  * no longer waits for one to come by itself (ks_wants_quiet): 64 times the
- * compaction's minimum size, at least 4 MiB. Below it, idle moments come
+ * compaction's minimum size, at least 4 MiB, and at most 64 MiB or that
+ * minimum (a compaction is due at half of it). Below it, idle moments come
  * often enough under any load measured (between bursts, whenever every
  * client waits for its replies); pausing every connection for each
  * compaction would cost throughput for nothing. */
 static uint64_t quiet_garbage(const keyspace_t *ks)
 {
-	uint64_t g = 64 * (uint64_t)ks->cfg->journal_compact_min_bytes;
+	uint64_t min = (uint64_t)ks->cfg->journal_compact_min_bytes, g = 64 * min;
+	uint64_t cap = min > (64u << 20) ? min : (64u << 20);
+	if (g > cap)
+		g = cap;
 	return g > (4u << 20) ? g : (4u << 20);
 }
 

@@ -97,7 +97,7 @@ void fsync_policy_format(const fsync_policy_t *p, char *out, size_t n);
 	  "largest record batch accepted")                                                        \
 	X(INT, journal_compact_ratio, "journal.compact.ratio", "50", 1, 99,                       \
 	  "compact a state journal when this percent of it is garbage")                           \
-	X(INT, journal_compact_min_bytes, "journal.compact.min.bytes", "1048576", 0, CFG_I64MAX,  \
+	X(INT, journal_compact_min_bytes, "journal.compact.min.bytes", "67108864", 0, CFG_I64MAX, \
 	  "never compact a journal smaller than this")                                            \
 	X(INT, log_verify_bytes_per_sec, "log.verify.bytes.per.sec", "67108864", 0, CFG_I64MAX,   \
 	  "background CRC check of logs written before this start (0: only as they are read)")    \
