@@ -83,6 +83,17 @@ SESSIONS = {
         "FUNCTION LOAD '#!lua name=lib2\nredis.redis.call(\"ping\")'",
         "FUNCTION FLUSH",
     ],
+    # A call whose arguments fill the Lua stack (unpack of ~8000 values):
+    # the arguments make room for the reply, as in 7.0.
+    "call_with_unpacked_arguments": [
+        "EVAL \"local a = {} for i=1,7999 do a[i] = 1 end "
+        "return redis.call('lpush', 'l', unpack(a))\" 0",
+        "EVAL \"local a = {} for i=1,7999 do a[i] = 'x' end "
+        "return redis.pcall('lpush', 'l', unpack(a))\" 0",
+        "EVAL \"local a = {} for i=1,7998 do a[i] = 1 end "
+        "return redis.pcall('lpush', 'nokey-wrong-type', 'x', unpack(a))\" 0",
+        "LLEN l",
+    ],
     # Not a cluster member: every subcommand gets 7.0's cluster-disabled
     # error, the table's checks (arity, unknown subcommand, CLUSTER RESET
     # refused in scripts) still apply first.

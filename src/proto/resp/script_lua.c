@@ -378,6 +378,10 @@ static int redis_generic_call(lua_State *L, int raise)
 	buf_reset(out);
 	int rc = e->run->call(e->run->ctx, argc, a.argv, e->resp, out);
 	call_args_free(&a);
+	/* The arguments are done with: their slots hold the reply (a call
+	 * with unpack() of ~8000 values leaves no room otherwise; as 7.0's
+	 * luaRedisGenericCommand pops them). */
+	lua_settop(L, 0);
 	if (rc < 0) {
 		push_error_table(L, (const char *)buf_data(out), buf_len(out));
 		return raise ? lua_error(L) : 1;
