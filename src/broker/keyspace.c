@@ -707,9 +707,7 @@ size_t ks_busy(const keyspace_t *ks)
 	return dur_busy(ks->dur) + ks->nlate;
 }
 
-/* Joins the first n held replies to the domain (their entries are
- * written); the others keep their order. */
-static void release_late_n(keyspace_t *ks, size_t n)
+void ks_release_late(keyspace_t *ks, size_t n)
 {
 	if (n > ks->nlate)
 		n = ks->nlate;
@@ -726,7 +724,7 @@ static void release_late_n(keyspace_t *ks, size_t n)
 
 static void release_late(keyspace_t *ks)
 {
-	release_late_n(ks, ks->nlate);
+	ks_release_late(ks, ks->nlate);
 }
 
 /* --- the end of a turn ------------------------------------------------------------------- */
@@ -748,33 +746,6 @@ static void write_pending(keyspace_t *ks)
 	ks->nflush = 0;
 	if (err)
 		dur_fail(ks->dur, err);
-}
-
-void ks_gate_landed(keyspace_t *ks)
-{
-	int err = 0;
-	for (size_t i = 0; i < ks->nflush;) {
-		stream_t *s = ks->flush[i];
-		int rc = s->gate_end ? stream_flush_upto(s, s->gate_end) : 0;
-		s->gate_end = 0;
-		if (rc < 0) {
-			log_error(ks->log, "streams: writing the entries of stream %llu failed: %s",
-			          (unsigned long long)s->num, sl_strerror(rc));
-			if (!err)
-				err = rc;
-		}
-		if (s->pn == 0) {
-			s->inflush = 0;
-			ks->flush[i] = ks->flush[--ks->nflush];
-		} else {
-			i++;
-		}
-	}
-	if (err)
-		dur_fail(ks->dur, err);
-	release_late_n(ks, ks->gate_nlate);
-	/* What came meanwhile: written, or gated in its turn. */
-	ks_changed(ks);
 }
 
 #define COMPACT_RETRY_STEP (1u << 20)

@@ -110,9 +110,12 @@ void ks_unit_free(keyspace_t *ks);
 int ks_unit_gate(keyspace_t *ks);
 /* At close: makes the gate's records durable now and forgets its sync. */
 void ks_unit_gate_close(keyspace_t *ks);
-/* keyspace.c: the gate's sync landed; writes the entries it covered and
- * lets their replies join the domain. */
+/* The gate's sync landed; writes the entries it covered and lets their
+ * replies join the domain. */
 void ks_gate_landed(keyspace_t *ks);
+/* keyspace.c: joins the first n held replies (`late`) to the domain, their
+ * entries being written; the others keep their order. */
+void ks_release_late(keyspace_t *ks, size_t n);
 /* keyspace.c's rebuild, for the units. */
 int ks_rebuild(keyspace_t *ks);
 

@@ -37,6 +37,8 @@
  */
 #include "broker/keyspace_priv.h"
 
+#include "core/err.h"
+
 #include <stdlib.h>
 
 void ks_unit_begin(keyspace_t *ks, int multi)
@@ -116,6 +118,35 @@ int ks_unit_gate(keyspace_t *ks)
 	ks->gate = g;
 	jrnl_when_durable(ks->sj, gate_fired, g);
 	return 1;
+}
+
+/* The gate's sync landed: the entries it covered are written and their
+ * replies join the domain. */
+void ks_gate_landed(keyspace_t *ks)
+{
+	int err = 0;
+	for (size_t i = 0; i < ks->nflush;) {
+		stream_t *s = ks->flush[i];
+		int rc = s->gate_end ? stream_flush_upto(s, s->gate_end) : 0;
+		s->gate_end = 0;
+		if (rc < 0) {
+			log_error(ks->log, "streams: writing the entries of stream %llu failed: %s",
+			          (unsigned long long)s->num, sl_strerror(rc));
+			if (!err)
+				err = rc;
+		}
+		if (s->pn == 0) {
+			s->inflush = 0;
+			ks->flush[i] = ks->flush[--ks->nflush];
+		} else {
+			i++;
+		}
+	}
+	if (err)
+		dur_fail(ks->dur, err);
+	ks_release_late(ks, ks->gate_nlate);
+	/* What came meanwhile: written, or gated in its turn. */
+	ks_changed(ks);
 }
 
 void ks_unit_gate_close(keyspace_t *ks)
