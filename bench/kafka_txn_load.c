@@ -237,9 +237,10 @@ int main(int argc, char **argv)
 		else if (!mode && a[0] != '-')
 			mode = a;
 		else
-			die("usage", "kafka_txn_load (--bootstrap H:P | --mock) [--topic T] produce|consume "
-			             "[--count N --size B --txn N --producers N --isolation L "
-			             "--max-seconds S]");
+			die("usage",
+			    "kafka_txn_load (--bootstrap H:P | --mock) [--topic T] produce|consume "
+			    "[--count N --size B --txn N --producers N --isolation L "
+			    "--max-seconds S]");
 	}
 	if ((!bs && !mock) || !mode)
 		die("usage", "--bootstrap (or --mock) and a mode are required");
