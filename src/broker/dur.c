@@ -650,6 +650,16 @@ int dur_idle(const dur_t *d)
 	return !d->open && !d->head && !d->failed;
 }
 
+int dur_all_synced(const dur_t *d)
+{
+	if (d->policy.mode == FSYNC_NEVER)
+		return 1;
+	for (const dur_mem_t *m = d->mems; m; m = m->next)
+		if (!m->deleted && mem_synced(m) < mem_pos(m))
+			return 0;
+	return 1;
+}
+
 int dur_must_hold(const dur_t *d)
 {
 	return d->policy.mode == FSYNC_ALWAYS && (d->ndirty || d->head || d->open || d->failed);

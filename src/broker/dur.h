@@ -101,6 +101,10 @@ int dur_idle(const dur_t *d);
  * straight into the connection's output while this is false and nothing
  * it runs can change the domain. */
 int dur_must_hold(const dur_t *d);
+/* Whether everything written to every store of the domain is synced
+ * (always 1 under fsync=never, which promises no more than the writes).
+ * Walks the members: for rare decisions, not per request. */
+int dur_all_synced(const dur_t *d);
 
 /* --- replies ------------------------------------------------------------- */
 

@@ -600,7 +600,11 @@ void ks_stream_free(keyspace_t *ks, stream_t *s, int now)
 	if (s->inrelease)
 		list_del(ks->rel, &ks->nrel, s);
 	if (s->log) {
-		if (now) {
+		if (now && ks->opening) {
+			/* Replayed at start: its unit may yet be dropped (other data
+			 * lost), so the log goes after the settle (ks_open). */
+			bury(ks, s->log, s->dmem, s->num, UINT64_MAX);
+		} else if (now) {
 			log_destroy(ks, s->log, s->dmem, s->num);
 		} else {
 			/* Its deletion may still be undone (a failed sync): keep the
@@ -653,6 +657,12 @@ static void settle_logs(keyspace_t *ks)
 	if (!ks->ngraves && !ks->nrel)
 		return;
 	if (jrnl_error(ks->sj) || dur_state(ks->dur))
+		return;
+	/* The record that allows it may belong to a unit whose other writes
+	 * (a copy's entries in another log) are not durable yet: a crash then
+	 * drops the whole unit at start, and the log must still be there. So
+	 * only once every entry is written and every store synced. */
+	if (ks->nflush || ks->gate || !dur_all_synced(ks->dur))
 		return;
 	uint64_t synced = jrnl_synced(ks->sj);
 	/* All of it durable: so is every position noted (one may lie past
@@ -720,11 +730,6 @@ void ks_release_late(keyspace_t *ks, size_t n)
 	memmove(ks->late, ks->late + n, (ks->nlate - n) * sizeof *ks->late);
 	ks->nlate -= n;
 	ks->gate_nlate = ks->gate_nlate > n ? ks->gate_nlate - n : 0;
-}
-
-static void release_late(keyspace_t *ks)
-{
-	ks_release_late(ks, ks->nlate);
 }
 
 /* --- the end of a turn ------------------------------------------------------------------- */
@@ -823,7 +828,7 @@ static void turn_task(loop_t *loop, loop_task_t *t)
 	if (gate == 0)
 		write_pending(ks);
 	if (gate <= 0)
-		release_late(ks);
+		ks_release_late(ks, ks->nlate);
 	settle_logs(ks);
 	maintain(ks);
 }
@@ -1288,7 +1293,7 @@ static int rebuild(keyspace_t *ks, const char *why)
 {
 	/* Replies held behind entries that will never be written fail with
 	 * the domain's error (it is still failed while this runs). */
-	release_late(ks);
+	ks_release_late(ks, ks->nlate);
 	map_t reuse;
 	map_init(&reuse);
 	drop_model(ks, &reuse);
@@ -1371,6 +1376,7 @@ int ks_open(keyspace_t **out, broker_t *b)
 	ks->dur = dur_new(b->loop, b->log, "keyspace", b->cfg->fsync, &hooks);
 	/* Streams first: the keys journal's records on a key defer to a
 	 * stream there (kv_store.c). */
+	ks->opening = 1;
 	sstore_sink_t ssink = {ss_get, ss_del, ss_attach, ss_each, ss_flush, on_store_failed, ks};
 	int rc = sstore_open(&ks->ss, b, &ssink);
 	if (rc < 0) {
@@ -1412,6 +1418,17 @@ int ks_open(keyspace_t **out, broker_t *b)
 		          sl_strerror(rc));
 		goto fail;
 	}
+	/* The deletions replayed are final now: their logs go. */
+	ks->opening = 0;
+	size_t kept = 0;
+	for (size_t i = 0; i < ks->ngraves; i++) {
+		grave_t *g = &ks->graves[i];
+		if (g->jpos == UINT64_MAX)
+			log_destroy(ks, g->log, g->dmem, g->num);
+		else
+			ks->graves[kept++] = *g;
+	}
+	ks->ngraves = kept;
 	/* Stream logs the journal lost are adopted once every key is known. */
 	rc = sstore_settle(ks->ss);
 	if (rc < 0) {
@@ -1444,7 +1461,7 @@ void ks_close(keyspace_t *ks)
 	loop_task_cancel(ks->loop, &ks->turn_task);
 	ks_unit_gate_close(ks);
 	write_pending(ks);
-	release_late(ks);
+	ks_release_late(ks, ks->nlate);
 	/* The domain first (it detaches from the stores), then the stores:
 	 * each closes with a final sync. */
 	dur_free(ks->dur);

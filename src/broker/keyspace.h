@@ -461,6 +461,17 @@ typedef struct ks_claim {
 /* XCLAIM: fn for each claimed entry. */
 int ks_xclaim(keyspace_t *ks, const char *key, size_t klen, stream_t *s, sgroup_t *g, const char *c,
               size_t clen, const ks_claim_t *a, ks_entry_fn fn, void *arg);
+/* One pending entry as DUMP carries it. */
+typedef struct ks_nack {
+	sid_t id;
+	int64_t dtime;
+	uint64_t count;
+} ks_nack_t;
+/* RESTORE: consumer c of group g with its seen time and its pending
+ * entries (times and counts as given), whether or not the entries exist
+ * (Redis keeps a pending entry whose entry was deleted). */
+int ks_xrestore_consumer(keyspace_t *ks, const char *key, size_t klen, sgroup_t *g, const char *c,
+                         size_t clen, int64_t seen, const ks_nack_t *nacks, size_t n);
 /* XAUTOCLAIM from start: claimed entries to fn, deleted pending IDs (now
  * acknowledged) to del; *next the cursor to continue from (0-0: done). */
 int ks_xautoclaim(keyspace_t *ks, const char *key, size_t klen, stream_t *s, sgroup_t *g,

@@ -81,6 +81,7 @@ struct keyspace {
 	kvs_enc_t enc; /* encoding thresholds (OBJECT ENCODING) */
 	uint64_t rng;  /* random draws (SPOP, RANDOMKEY...) */
 	int closing;
+	int opening; /* replaying at start, before the units are settled */
 	/* Units (keyspace_unit.c): nesting depth, whether the current one may
 	 * run several commands, the last id handed out, and the stream logs
 	 * the current one appended to: {number, end} pairs. */

@@ -501,6 +501,32 @@ int ks_xclaim(keyspace_t *ks, const char *key, size_t klen, stream_t *s, sgroup_
 	return 0;
 }
 
+int ks_xrestore_consumer(keyspace_t *ks, const char *key, size_t klen, sgroup_t *g, const char *c,
+                         size_t clen, int64_t seen, const ks_nack_t *nacks, size_t n)
+{
+	uint64_t rec = sstore_rec_bytes(klen, g->nlen + clen + 32);
+	int rc = group_w(ks, rec * (1 + n));
+	if (rc < 0)
+		return rc;
+	sconsumer_t *cs = stream_consumer_find(g, c, clen);
+	if (!cs)
+		cs = stream_consumer_create(g, c, clen, seen);
+	cs->seen_time = seen;
+	sstore_log_consumer(ks->ss, key, klen, g, cs);
+	for (size_t i = 0; i < n; i++) {
+		snack_t *k = spel_find(&g->pel, nacks[i].id);
+		if (k)
+			stream_pel_move(k, cs);
+		else
+			k = stream_pel_add(g, cs, nacks[i].id, nacks[i].dtime, nacks[i].count);
+		k->delivery_time = nacks[i].dtime;
+		k->delivery_count = nacks[i].count;
+		sstore_log_nack(ks->ss, key, klen, g, k);
+	}
+	ks_event(ks, key, klen, KS_EV_CHANGED);
+	return 0;
+}
+
 int ks_xautoclaim(keyspace_t *ks, const char *key, size_t klen, stream_t *s, sgroup_t *g,
                   const char *c, size_t clen, int64_t minidle, sid_t start, int64_t count,
                   int justid, ks_entry_fn fn, ks_entry_fn del, void *arg, sid_t *next)

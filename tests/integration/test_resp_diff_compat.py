@@ -94,6 +94,19 @@ SESSIONS = {
         "return redis.pcall('lpush', 'nokey-wrong-type', 'x', unpack(a))\" 0",
         "LLEN l",
     ],
+    # RENAME / RENAMENX of a stream key: entries, IDs, groups, consumers,
+    # pending entries and the TTL go along; the destination is replaced.
+    "rename_stream": [
+        "XADD s 1-1 a 1", "XADD s 2-1 b 2", "XADD s 3-1 c 3", "XDEL s 2-1",
+        "XGROUP CREATE s g 0", "XREADGROUP GROUP g alice COUNT 2 STREAMS s >",
+        "XGROUP CREATE s g2 $", "EXPIRE s 1000", "SET t x",
+        "RENAME s t", "EXISTS s", "TYPE t", "XRANGE t - +", "XINFO GROUPS t",
+        "XPENDING t g", "TTL t", "XADD t 4-1 d 4", "XLEN t",
+        "RENAMENX t t", "RENAMENX t u", "RENAMENX nokey u", "HSET h f v", "RENAMENX t h",
+        "RENAME t h", "TYPE h", "XLEN h", "EXISTS t", "XREADGROUP GROUP g bob STREAMS h >",
+        "RENAME h h", "XLEN h",
+        "XADD e 1-1 a 1", "XDEL e 1-1", "RENAME e e2", "XLEN e2", "XINFO STREAM e2",
+    ],
     # Not a cluster member: every subcommand gets 7.0's cluster-disabled
     # error, the table's checks (arity, unknown subcommand, CLUSTER RESET
     # refused in scripts) still apply first.

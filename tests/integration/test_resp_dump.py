@@ -317,3 +317,62 @@ def crc64_fast(data):
     for b in data:
         crc = tab[(crc ^ b) & 0xff] ^ (crc >> 8)
     return crc
+
+
+def cgroups_with_deleted_pending(r, k):
+    """Redis 7.0.15's "COPY basic usage for stream-cgroups" (unit/keyspace):
+    consumers in two groups, a NOACK read, a group moved back with SETID,
+    then an entry that is pending in a group deleted with XDEL."""
+    r.delete(k)
+    for i in (100, 101, 102, 103, 104, 105):
+        r.xadd(k, {"f%d" % i: 1}, id="%d-0" % i)
+    r.xgroup_create(k, "g1", id="0")
+    r.xgroup_create(k, "g2", id="0")
+    r.xreadgroup("g1", "Alice", {k: ">"}, count=1)
+    r.xreadgroup("g1", "Bob", {k: ">"}, count=1)
+    r.xreadgroup("g1", "Bob", {k: ">"}, count=1, noack=True)
+    r.xreadgroup("g2", "Charlie", {k: ">"}, count=4)
+    r.xgroup_setid(k, "g1", "101-0")
+    r.xreadgroup("g1", "Dave", {k: ">"}, count=3)
+    r.xdel(k, "103-0")
+
+
+def test_copy_and_restore_keep_deleted_pending_entries(servers):
+    """COPY and DUMP/RESTORE of a stream keep, as Redis does, pending
+    entries whose stream entry was deleted, and every consumer's seen time
+    and every pending entry's delivery time and count: XINFO STREAM FULL of
+    the copy equals the original's, on both servers, and after a restart of
+    sluiced."""
+    ref, srv = servers
+    shapes = []
+    for r in clients(servers):
+        cgroups_with_deleted_pending(r, "cg{t}")
+        full = r.execute_command("XINFO", "STREAM", "cg{t}", "FULL")
+        r.delete("cg-copy{t}", "cg-restored{t}")
+        assert r.copy("cg{t}", "cg-copy{t}")
+        assert r.execute_command("XINFO", "STREAM", "cg-copy{t}", "FULL") == full
+        assert r.restore("cg-restored{t}", 0, r.dump("cg{t}")) == b"OK"
+        assert r.execute_command("XINFO", "STREAM", "cg-restored{t}", "FULL") == full
+        # the pending entry of the deleted 103-0 is there, with its owner
+        pend = r.xpending_range("cg-copy{t}", "g1", "-", "+", 10)
+        shapes.append([(p["message_id"], p["consumer"], p["times_delivered"]) for p in pend])
+        assert (b"103-0", b"Dave", 1) in shapes[-1]
+    assert shapes[1] == shapes[0]
+    # redis-server's payload restored into sluiced keeps them too
+    ours = redis.Redis(port=srv.port("resp"))
+    theirs = redis.Redis(port=ref.port)
+    ours.delete("cg-ref{t}")
+    assert ours.restore("cg-ref{t}", 0, theirs.dump("cg{t}")) == b"OK"
+    want = theirs.execute_command("XINFO", "STREAM", "cg{t}", "FULL")
+    assert ours.execute_command("XINFO", "STREAM", "cg-ref{t}", "FULL") == want
+    copy = ours.execute_command("XINFO", "STREAM", "cg-copy{t}", "FULL")
+    # RENAME of a stream moves all of it (a copy, then the source deleted)
+    ours.delete("cg-renamed{t}")
+    assert ours.rename("cg-ref{t}", "cg-renamed{t}")
+    assert ours.execute_command("XINFO", "STREAM", "cg-renamed{t}", "FULL") == want
+    assert not ours.exists("cg-ref{t}")
+    srv.restart()
+    ours = redis.Redis(port=srv.port("resp"))
+    assert ours.execute_command("XINFO", "STREAM", "cg-copy{t}", "FULL") == copy
+    assert ours.execute_command("XINFO", "STREAM", "cg-renamed{t}", "FULL") == want
+    assert not ours.exists("cg-ref{t}")

@@ -213,3 +213,47 @@ def test_restore_of_a_stream_is_all_or_nothing(tmp_path):
         assert (r.xrange("last"), r.xpending("last", "g")) == want
     finally:
         s.stop(check=False)
+
+
+def test_rename_of_a_stream_is_all_or_nothing(tmp_path):
+    """RENAME of a stream copies it into a new log and deletes the source,
+    in one unit. A power loss tearing the unsynced writes right after the
+    RENAME was sent leaves the stream under exactly one of its names, whole;
+    acknowledged, the rename survives a kill."""
+    d = tmp_path / "data"
+    d.mkdir()
+    s = sluice.Sluiced(data_dir=str(d), listeners=("resp", "http"),
+                       extra=["--debug.powerloss=true"])
+    try:
+        r = redis.Redis(port=s.port("resp"))
+        for i in range(1, 41):
+            r.xadd("src", {"i": i}, id="%d-1" % i)
+        r.xgroup_create("src", "g", id="0")
+        r.xreadgroup("g", "c", {"src": ">"}, count=7)
+        want = (r.xrange("src"), r.xpending("src", "g"))
+        r.close()
+        seen = set()
+        for seed in range(1, 7):
+            dst = "dst%d" % seed
+            c = socket.create_connection(("127.0.0.1", s.port("resp")))
+            c.sendall(b"*3\r\n$6\r\nRENAME\r\n$3\r\nsrc\r\n$%d\r\n%s\r\n" % (len(dst), dst.encode()))
+            powerloss(s, 1, seed)
+            c.close()
+            s.start()
+            r = redis.Redis(port=s.port("resp"))
+            names = [k for k in (b"src", dst.encode()) if r.exists(k)]
+            assert len(names) == 1, "a stream under %r after a torn RENAME" % (names,)
+            assert (r.xrange(names[0]), r.xpending(names[0], "g")) == want, (seed, names, r.xlen(names[0]))
+            seen.add(names[0] == b"src")
+            if names[0] != b"src":
+                r.rename(names[0], "src")
+            r.close()
+        r = redis.Redis(port=s.port("resp"))
+        assert r.rename("src", "last")
+        s.kill()
+        s.start()
+        r = redis.Redis(port=s.port("resp"))
+        assert not r.exists("src")
+        assert (r.xrange("last"), r.xpending("last", "g")) == want
+    finally:
+        s.stop(check=False)

@@ -251,16 +251,9 @@ static int restore_parse(resp_cli_t *cl, int argc, resp_arg_t *argv, restore_opt
 	return 0;
 }
 
-static void claim_noop(void *arg, stream_t *s, sid_t id, const sentry_t *e)
-{
-	(void)arg;
-	(void)s;
-	(void)id;
-	(void)e;
-}
-
-/* A consumer's pending entries, with their times and counts from the
- * group's PEL, claimed to it as XCLAIM ... FORCE JUSTID would. */
+/* A consumer with its seen time and its pending entries, with their
+ * times and counts from the group's PEL, as Redis loads them: an entry
+ * deleted since is still pending. */
 static int restore_consumer(keyspace_t *ks, const resp_arg_t *key, const rdb_group_t *rg,
                             const rdb_consumer_t *rc)
 {
@@ -269,8 +262,10 @@ static int restore_consumer(keyspace_t *ks, const resp_arg_t *key, const rdb_gro
 	sgroup_t *g = err == 0 && s ? stream_group_find(s, rg->name, rg->nlen) : NULL;
 	if (!g)
 		return err < 0 ? err : SL_EIO;
-	if ((err = ks_xgroup_createconsumer(ks, key->p, key->len, g, rc->name, rc->nlen)) < 0)
-		return err;
+	ks_nack_t *nacks = malloc((rc->npel ? rc->npel : 1) * sizeof *nacks);
+	if (!nacks)
+		abort();
+	size_t n = 0;
 	for (size_t i = 0; i < rc->npel; i++) {
 		const rdb_nack_t *k = NULL;
 		for (size_t j = 0; j < rg->npel && !k; j++)
@@ -279,14 +274,11 @@ static int restore_consumer(keyspace_t *ks, const resp_arg_t *key, const rdb_gro
 				k = &rg->pel[j];
 		if (!k)
 			continue; /* not in the group's PEL: Redis would refuse it too */
-		sid_t id = {k->id.ms, k->id.seq};
-		ks_claim_t c = {&id, 1, 0, k->dtime, (int64_t)k->count, 1, 1, SID_MIN};
-		err =
-		    ks_xclaim(ks, key->p, key->len, s, g, rc->name, rc->nlen, &c, claim_noop, NULL);
-		if (err < 0)
-			return err;
+		nacks[n++] = (ks_nack_t){{k->id.ms, k->id.seq}, k->dtime, k->count};
 	}
-	return 0;
+	err = ks_xrestore_consumer(ks, key->p, key->len, g, rc->name, rc->nlen, rc->seen, nacks, n);
+	free(nacks);
+	return err;
 }
 
 /* A stream: its entries as XADDs, its IDs as XSETID, then each group, its
@@ -450,4 +442,18 @@ int resp_copy_stream(keyspace_t *ks, const resp_arg_t *src, const resp_arg_t *ds
 	rdb_val_free(&v);
 	buf_deinit(&b);
 	return rc < 0 ? rc : 1;
+}
+
+int resp_rename_stream(keyspace_t *ks, const resp_arg_t *src, const resp_arg_t *dst)
+{
+	/* A stream's entries live in a log named by number, with the key in
+	 * the streams journal's records: moving the key is a copy into a new
+	 * log (O(N), where Redis moves a pointer) and the old one's deletion. */
+	int rc = resp_copy_stream(ks, src, dst, 1);
+	if (rc < 0)
+		return rc;
+	const char *k = src->p;
+	size_t kl = src->len;
+	int64_t n;
+	return ks_del(ks, 1, &k, &kl, &n);
 }

@@ -9,6 +9,7 @@
  * Loop thread only.
  */
 #include "proto/resp/c_lists.h"
+#include "proto/resp/c_types.h"
 
 #include "core/err.h"
 #include "core/time.h"
@@ -236,10 +237,10 @@ RESP_HANDLER(resp_c_rename)
 		return 0;
 	}
 	int rc = ks_rename(ks, s->p, s->len, d->p, d->len);
+	if (rc == SL_EINVAL) /* a stream */
+		rc = resp_rename_stream(ks, s, d);
 	if (rc == SL_ENOENT)
 		resp_error(cl->out, "ERR no such key");
-	else if (rc == SL_EINVAL)
-		resp_error(cl->out, "ERR sluice: RENAME of a stream key is not supported");
 	else if (rc < 0)
 		resp_err_ks(cl, rc);
 	else

@@ -83,6 +83,9 @@ RESP_HANDLER(resp_c_restore);
 /* COPY of a stream key (c_dump.c): a DUMP of src RESTOREd at dst with
  * src's TTL. 1 copied, 0 when dst exists and !replace, or <0. */
 int resp_copy_stream(keyspace_t *ks, const resp_arg_t *src, const resp_arg_t *dst, int replace);
+/* RENAME of a stream key (c_dump.c): a copy, then src deleted, in the
+ * command's one unit (all or nothing after a crash). 0 or <0. */
+int resp_rename_stream(keyspace_t *ks, const resp_arg_t *src, const resp_arg_t *dst);
 RESP_HANDLER(resp_c_object_encoding);
 RESP_HANDLER(resp_c_object_freq);
 RESP_HANDLER(resp_c_object_help);
