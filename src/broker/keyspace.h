@@ -375,6 +375,7 @@ typedef struct ks_trim {
 	int64_t maxlen;
 	sid_t minid;
 	int64_t limit; /* approx: at most this many entries (0: no limit) */
+	int64_t node;  /* approx: entries per node (stream-node-max-entries; 0: 100) */
 } ks_trim_t;
 
 /* The stream at key: 0 with *s (NULL when absent), or SL_ESTATE. */

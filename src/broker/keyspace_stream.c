@@ -41,14 +41,22 @@ static int stream_w(keyspace_t *ks, const char *key, size_t klen, stream_t **s)
 	return 0;
 }
 
+/* Entries per node of an approximate trim (0: exact). */
+static int64_t approx_node(const ks_trim_t *t)
+{
+	if (!t->approx)
+		return 0;
+	return t->node > 0 ? t->node : STREAM_NODE_ENTRIES;
+}
+
 static int64_t do_trim(keyspace_t *ks, const char *key, size_t klen, stream_t *s,
                        const ks_trim_t *t)
 {
 	int64_t n;
 	if (t->strategy == KS_TRIM_MAXLEN)
-		n = stream_trim_maxlen(s, t->maxlen, t->approx, t->limit);
+		n = stream_trim_maxlen(s, t->maxlen, approx_node(t), t->limit);
 	else
-		n = stream_trim_minid(s, t->minid, t->approx, t->limit);
+		n = stream_trim_minid(s, t->minid, approx_node(t), t->limit);
 	if (n > 0)
 		ks_stream_trimmed(ks, key, klen, s);
 	return n;

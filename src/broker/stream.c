@@ -586,17 +586,17 @@ int stream_delete(stream_t *s, sid_t id)
 	return 1;
 }
 
-/* Live entries and the last insertion index of the node that starts at
- * slot i (approximate trimming works on nodes of STREAM_NODE_ENTRIES). */
-static size_t node_span(const stream_t *s, size_t i, uint64_t *live, sid_t *last)
+/* Live entries and the last insertion index of the node of `per`
+ * entries that starts at slot i (approximate trimming works on nodes). */
+static size_t node_span(const stream_t *s, size_t i, uint64_t per, uint64_t *live, sid_t *last)
 {
-	uint64_t node = s->v[i]->pos / STREAM_NODE_ENTRIES;
+	uint64_t node = s->v[i]->pos / per;
 	size_t j = i;
 	*live = 0;
 	for (; j < s->head + s->n; j++) {
 		if (!s->v[j])
 			continue;
-		if (s->v[j]->pos / STREAM_NODE_ENTRIES != node)
+		if (s->v[j]->pos / per != node)
 			break;
 		(*live)++;
 		*last = s->v[j]->id;
@@ -619,8 +619,9 @@ void stream_release_log(stream_t *s, uint64_t below)
 		plog_delete_before(s->log, (int64_t)keep);
 }
 
-static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx, int64_t limit)
+static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int64_t approx, int64_t limit)
 {
+	uint64_t per = approx > 0 ? (uint64_t)approx : STREAM_NODE_ENTRIES;
 	int64_t removed = 0;
 	while (s->length > 0) {
 		size_t i = s->head;
@@ -629,7 +630,7 @@ static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx,
 		if (approx) {
 			uint64_t live;
 			sid_t last = SID_MIN;
-			size_t end = node_span(s, i, &live, &last);
+			size_t end = node_span(s, i, per, &live, &last);
 			if (minid) {
 				if (sid_cmp(last, *minid) >= 0)
 					break;
@@ -663,12 +664,12 @@ static int64_t trim(stream_t *s, int64_t maxlen, const sid_t *minid, int approx,
 	return removed;
 }
 
-int64_t stream_trim_maxlen(stream_t *s, int64_t maxlen, int approx, int64_t limit)
+int64_t stream_trim_maxlen(stream_t *s, int64_t maxlen, int64_t approx, int64_t limit)
 {
 	return trim(s, maxlen, NULL, approx, limit);
 }
 
-int64_t stream_trim_minid(stream_t *s, sid_t minid, int approx, int64_t limit)
+int64_t stream_trim_minid(stream_t *s, sid_t minid, int64_t approx, int64_t limit)
 {
 	return trim(s, 0, &minid, approx, limit);
 }

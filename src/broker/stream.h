@@ -235,10 +235,12 @@ sentry_t *stream_iter_next(siter_t *it);
 int stream_delete(stream_t *s, sid_t id);
 
 /* Trimming: strategy MAXLEN keeps at most maxlen entries, MINID drops
- * entries below minid. approx removes whole nodes only, and at most limit
- * entries (0: no limit). Returns the number removed. */
-int64_t stream_trim_maxlen(stream_t *s, int64_t maxlen, int approx, int64_t limit);
-int64_t stream_trim_minid(stream_t *s, sid_t minid, int approx, int64_t limit);
+ * entries below minid. approx > 0 removes whole nodes of that many
+ * entries only (by position, as Redis removes whole radix-tree nodes of
+ * stream-node-max-entries), and at most limit entries (0: no limit); 0 is
+ * exact. Returns the number removed. */
+int64_t stream_trim_maxlen(stream_t *s, int64_t maxlen, int64_t approx, int64_t limit);
+int64_t stream_trim_minid(stream_t *s, sid_t minid, int64_t approx, int64_t limit);
 
 /* Redis 7.0 lag bookkeeping. */
 int64_t stream_estimate_distance(const stream_t *s, sid_t id);

@@ -283,6 +283,29 @@ static int restore_consumer(keyspace_t *ks, const resp_arg_t *key, const rdb_gro
 
 /* A stream: its entries as XADDs, its IDs as XSETID, then each group, its
  * consumers and their pending entries. */
+static int rdb_id_cmp(rdb_id_t a, rdb_id_t b)
+{
+	if (a.ms != b.ms)
+		return a.ms < b.ms ? -1 : 1;
+	return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+/* A group's read counter from a payload older than 7.0 (which has none):
+ * Redis 7.0's estimate from the group's last ID (streamEstimateDistance-
+ * FromFirstEverEntry, with entries_added = the length and no deletion
+ * recorded), -1 when it cannot tell. */
+static int64_t legacy_entries_read(const rdb_stream_t *st, rdb_id_t id)
+{
+	int64_t added = (int64_t)st->nent;
+	if (!added)
+		return 0;
+	int last = rdb_id_cmp(id, st->last);
+	if (last >= 0)
+		return last == 0 ? added : -1;
+	int first = rdb_id_cmp(id, st->ids[0]);
+	return first < 0 ? 0 : first == 0 ? 1 : -1;
+}
+
 static int restore_stream(keyspace_t *ks, const resp_arg_t *key, const rdb_val_t *v)
 {
 	const rdb_stream_t *st = v->st;
@@ -309,8 +332,9 @@ static int restore_stream(keyspace_t *ks, const resp_arg_t *key, const rdb_val_t
 	for (size_t g = 0; g < st->ngroups && rc == 0; g++) {
 		const rdb_group_t *rg = &st->groups[g];
 		sid_t gl = {rg->last.ms, rg->last.seq};
-		rc = ks_xgroup_create(ks, key->p, key->len, rg->name, rg->nlen, gl, 0,
-		                      rg->entries_read, 0);
+		int64_t read =
+		    st->entries_added == -1 ? legacy_entries_read(st, rg->last) : rg->entries_read;
+		rc = ks_xgroup_create(ks, key->p, key->len, rg->name, rg->nlen, gl, 0, read, 0);
 		for (size_t c = 0; c < rg->ncons && rc == 0; c++)
 			rc = restore_consumer(ks, key, rg, &rg->cons[c]);
 	}

@@ -181,8 +181,12 @@ static int parse_add_trim(resp_cli_t *cl, int argc, resp_arg_t *argv, trim_args_
 			return -1;
 		}
 	} else {
-		a->t.limit = a->t.approx ? 100 * STREAM_NODE_ENTRIES : 0;
+		a->t.limit = a->t.approx ? 100 * (cl->srv->stream_node_max_entries > 0
+		                                      ? cl->srv->stream_node_max_entries
+		                                      : STREAM_NODE_ENTRIES)
+		                         : 0;
 	}
+	a->t.node = cl->srv->stream_node_max_entries;
 	return i;
 }
 

@@ -410,6 +410,8 @@ static int start(broker_t *b, void **out)
 	srv->always = b->cfg->fsync.mode == FSYNC_ALWAYS;
 	srv->start_wall_ms = time_wall_ms();
 	srv->list_max_listpack_size = -2; /* Redis 7.0's defaults */
+	srv->stream_node_max_bytes = 4096;
+	srv->stream_node_max_entries = 100;
 	srv->acllog_max_len = 128;
 	srv->busy_reply_threshold = 5000;
 	srv->slowlog_slower_than = 10000;

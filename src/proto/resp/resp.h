@@ -152,6 +152,7 @@ struct resp_srv {
 	int nargc;
 	/* CONFIG SET values sluice keeps but does not act on (c_server.c). */
 	int64_t list_max_listpack_size, list_compress_depth, busy_reply_threshold;
+	int64_t stream_node_max_bytes, stream_node_max_entries; /* accepted, unused */
 	struct resp_lua *lua;     /* the Lua engine (c_script.c), made on first use */
 	struct resp_run *run;     /* the script running (c_script.c), NULL between scripts */
 	struct resp_fns *fns;     /* function libraries (c_function.c), made on first use */

@@ -333,7 +333,7 @@ TEST(keyspace_undone_trim_keeps_the_entries)
 		CHECK_EQ(xadd(&f, "s", (sid_t){(uint64_t)i, 1}, KS_ID_EXPLICIT, &id), 0);
 	CHECK_EQ(settle(&f), 0);
 	fault(&f, "op=fdatasync,path=streams.journal,count=1,errno=EIO");
-	ks_trim_t t = {KS_TRIM_MAXLEN, 0, 1, SID_MIN, 0};
+	ks_trim_t t = {KS_TRIM_MAXLEN, 0, 1, SID_MIN, 0, 0};
 	int64_t n;
 	CHECK_EQ(ks_xtrim(f.ks, "s", 1, &t, &n), 0);
 	CHECK_EQ(n, 4);

@@ -7,12 +7,15 @@
 
 #include "broker/stream.h"
 
-static sid_t id(uint64_t ms, uint64_t seq) { return (sid_t){ ms, seq }; }
+static sid_t id(uint64_t ms, uint64_t seq)
+{
+	return (sid_t){ms, seq};
+}
 
 static void add(stream_t *s, uint64_t ms, uint64_t seq)
 {
-	const char *p[2] = { "f", "v" };
-	size_t l[2] = { 1, 1 };
+	const char *p[2] = {"f", "v"};
+	size_t l[2] = {1, 1};
 	CHECK(stream_append_argv(s, id(ms, seq), 1, p, l) != NULL);
 }
 
@@ -99,21 +102,34 @@ TEST(stream_range_across_holes)
 	stream_free(s);
 }
 
+TEST(stream_trim_approx_nodes_of_another_size)
+{
+	/* stream-node-max-entries 10: ~ removes whole nodes of 10. */
+	stream_t *s = stream_new();
+	for (uint64_t i = 1; i <= 50; i++)
+		add(s, i, 0);
+	CHECK_EQ(stream_trim_maxlen(s, 25, 10, 0), 20);
+	CHECK_EQ(stream_trim_maxlen(s, 25, 10, 0), 0);
+	CHECK_EQ(s->length, 30);
+	CHECK_EQ(stream_trim_maxlen(s, 0, 10, 15), 10); /* LIMIT: whole nodes only */
+	stream_free(s);
+}
+
 TEST(stream_trim_exact_approx_minid_limit)
 {
 	stream_t *s = stream_new();
 	for (uint64_t i = 1; i <= 250; i++)
 		add(s, i, 0);
 	/* ~ removes whole nodes of 100 only. */
-	CHECK_EQ(stream_trim_maxlen(s, 200, 1, 0), 0);
-	CHECK_EQ(stream_trim_maxlen(s, 150, 1, 0), 100);
+	CHECK_EQ(stream_trim_maxlen(s, 200, STREAM_NODE_ENTRIES, 0), 0);
+	CHECK_EQ(stream_trim_maxlen(s, 150, STREAM_NODE_ENTRIES, 0), 100);
 	CHECK_EQ(s->length, 150);
-	CHECK_EQ(stream_trim_maxlen(s, 10, 1, 50), 0); /* LIMIT below a node */
+	CHECK_EQ(stream_trim_maxlen(s, 10, STREAM_NODE_ENTRIES, 50), 0); /* LIMIT below a node */
 	CHECK_EQ(stream_trim_maxlen(s, 140, 0, 0), 10);
 	CHECK_EQ(stream_first(s)->id.ms, 111);
 	CHECK_EQ(stream_trim_minid(s, id(120, 0), 0, 0), 9);
 	CHECK_EQ(stream_first(s)->id.ms, 120);
-	CHECK_EQ(stream_trim_minid(s, id(240, 0), 1, 0), 81); /* node 101..200 */
+	CHECK_EQ(stream_trim_minid(s, id(240, 0), STREAM_NODE_ENTRIES, 0), 81); /* node 101..200 */
 	CHECK_EQ(stream_trim_maxlen(s, 0, 0, 0), 50);
 	CHECK_EQ(s->length, 0);
 	CHECK(stream_first(s) == NULL);
