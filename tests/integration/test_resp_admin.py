@@ -371,6 +371,30 @@ def test_info_errorstats(servers):
     assert errs["errorstat_WRONGTYPE"] == "count=1" and total == "6"
 
 
+def woken_error_session(port):
+    """The error a blocked client gets when it is woken (its group went)
+    counts like a command's own (Redis 7.0's stream-cgroups unit)."""
+    c, b = Conn(port), Conn(port)
+    try:
+        c.call("CONFIG", "RESETSTAT")
+        c.call("DEL", "wk")
+        c.call("XGROUP", "CREATE", "wk", "g", "$", "MKSTREAM")
+        b.send("XREADGROUP", "GROUP", "g", "a", "BLOCK", "0", "STREAMS", "wk", ">")
+        wait_blocked(port, 1)
+        c.call("XGROUP", "DESTROY", "wk", "g")
+        woken = b.read()[0]
+        errs = {k: v for k, v in info_fields(c, "errorstats").items() if k.startswith("errorstat_")}
+        return woken, errs, info_fields(c, "stats")["total_error_replies"]
+    finally:
+        b.close()
+        c.close()
+
+
+def test_error_to_a_woken_client_counts(servers):
+    woken, errs, total = assert_same(servers, woken_error_session)
+    assert woken.startswith(b"-NOGROUP") and errs == {"errorstat_NOGROUP": "count=1"} and total == "1"
+
+
 # --- CLIENT LIST / INFO fields ----------------------------------------------------
 
 FIELDS = ("flags", "sub", "psub", "multi", "cmd", "user", "db", "resp", "name")

@@ -15,6 +15,7 @@
  * fsync=always a served pop's reply waits for its journal sync.
  * Loop thread only.
  */
+#include "proto/resp/c_admin.h"
 #include "proto/resp/resp.h"
 
 #include <stdlib.h>
@@ -182,8 +183,14 @@ void resp_serve_ready(resp_srv_t *srv)
 			/* One unit, as the command would be sent now (BLMOVE
 			 * writes two records: keyspace_unit.c). */
 			ks_unit_begin(srv->ks, 1);
+			size_t mark = buf_len(cl->out);
 			int served = cl->blk->serve(cl, cl->blk);
 			ks_unit_end(srv->ks);
+			/* An error the woken client gets (NOGROUP, UNBLOCKED, WRONGTYPE)
+			 * counts in errorstats as the command's own would. */
+			if (buf_len(cl->out) > mark && buf_data(cl->out)[mark] == '-')
+				resp_errorstat(srv, (const char *)buf_data(cl->out) + mark + 1,
+				               buf_len(cl->out) - mark - 1);
 			resp_reply_end(cl, &scratch);
 			buf_deinit(&scratch);
 			cl->out = NULL;
