@@ -656,23 +656,23 @@ static void settle_logs(keyspace_t *ks)
 {
 	if (!ks->ngraves && !ks->nrel)
 		return;
-	if (jrnl_error(ks->sj) || dur_state(ks->dur))
-		return;
 	/* The record that allows it may belong to a unit whose other writes
-	 * (a copy's entries in another log) are not durable yet: a crash then
-	 * drops the whole unit at start, and the log must still be there. So
-	 * only once every entry is written and every store synced. */
-	if (ks->nflush || ks->gate || !dur_all_synced(ks->dur))
+	 * (entries in another log) are not written or durable yet: a crash
+	 * then drops the whole unit at start. */
+	if (jrnl_error(ks->sj) || dur_state(ks->dur) || ks->nflush || ks->gate)
 		return;
 	uint64_t synced = jrnl_synced(ks->sj);
 	/* All of it durable: so is every position noted (one may lie past
 	 * the end: a one-record unit drops its BEGIN, keyspace_unit.c). */
 	if (synced >= jrnl_size(ks->sj))
 		synced = UINT64_MAX;
+	/* A deleted stream's log (RENAME's source...) must survive such a
+	 * drop: it goes once every store is synced (else at the next start). */
 	size_t j = 0;
+	int all = ks->ngraves && dur_all_synced(ks->dur);
 	for (size_t i = 0; i < ks->ngraves; i++) {
 		grave_t *g = &ks->graves[i];
-		if (g->jpos <= synced)
+		if (all && g->jpos <= synced)
 			log_destroy(ks, g->log, g->dmem, g->num);
 		else
 			ks->graves[j++] = *g;
