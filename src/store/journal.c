@@ -409,6 +409,12 @@ int jrnl_cut(jrnl_t *j, uint64_t pos)
 	/* The new file holds copies of the records being undone. */
 	jrnl_snap_abort(j);
 	buf_reset(&j->wbuf);
+	/* A unit open now (its owner failed mid-command) lost what it wrote
+	 * with the buffer: it has nothing left to end, and a record after the
+	 * cut opens it afresh (jrnl_unit_end would use its stale offsets). */
+	j->unit_open = 0;
+	j->unit_snap = 0;
+	j->unit_nrec = 0;
 	if (pos < JRNL_HDR)
 		pos = JRNL_HDR;
 	if (pos > j->file_pos)

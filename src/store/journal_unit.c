@@ -99,7 +99,9 @@ void jrnl_unit_end(jrnl_t *j, int cross)
 	int open = j->in_unit && j->unit_open;
 	j->in_unit = 0;
 	j->unit_open = 0;
-	if (!open)
+	/* A failed journal dropped its buffer, the unit's BEGIN with it: the
+	 * unit is being undone (its owner cuts back), nothing is left to end. */
+	if (!open || j->err)
 		return;
 	/* A unit of one record needs no markers: a record is all or nothing
 	 * by itself. Dropping its BEGIN while still buffered keeps the common

@@ -77,6 +77,36 @@ def lmove(r):
     return r.lmove("src", "dst", "LEFT", "RIGHT")
 
 
+# A script that writes a stream entry and a string: a multi-record unit
+# whose entry reaches its log only after the streams journal's sync (the
+# unit gate, keyspace_unit.c). The XADD comes first: a call refused for
+# space leaves the calls before it applied (as in EXEC and in Redis).
+SET_XADD = "local id = redis.call('xadd', 's', ARGV[2], 'f', ARGV[1]); redis.call('set', 'k', ARGV[1]); return id"
+
+
+def set_xadd(r, value, id):
+    """The script's error names the script after the storage error (Redis's
+    " script: <sha>, on @user_script:1."): compared without it."""
+    try:
+        return r.eval(SET_XADD, 0, value, id)
+    except redis.ResponseError as e:
+        raise redis.ResponseError(str(e).split(" script: ")[0])
+
+
+def pending_setup(r):
+    streams_setup(r)
+    r.xadd("s", {"f": "v2"}, id="2-1")
+    r.xreadgroup("g", "c", {"s": ">"})
+    r.xdel("s", "2-1")  # pending, its entry deleted: COPY/RENAME keep it
+
+
+def stream_state(r, k):
+    if not r.exists(k):
+        return None
+    pend = r.xpending_range(k, "g", "-", "+", 10)
+    return r.xrange(k), [(p["message_id"], p["consumer"], p["times_delivered"]) for p in pend]
+
+
 def xadd_far(r):
     return r.xadd("s", {"f": "v2"})
 
@@ -126,6 +156,16 @@ CASES = [
          lambda r: r.zunionstore("d", ["z"]), lambda r: r.zrange("d", 0, -1, withscores=True)),
     Case("copy", "keys.journal", lambda r: r.hset("h", "a", "1"),
          lambda r: r.copy("h", "h2"), lambda r: (r.exists("h2"), r.hgetall("h2"))),
+    Case("eval-set-xadd", "streams.journal", lambda r: set_xadd(r, "old", "1-1"),
+         lambda r: set_xadd(r, "new", "2-1"), lambda r: (r.get("k"), r.xrange("s"))),
+    Case("eval-set-xadd-log", ".log", lambda r: set_xadd(r, "old", "1-1"),
+         lambda r: set_xadd(r, "new", "2-1"), lambda r: (r.get("k"), r.xrange("s"))),
+    Case("rename-stream", "streams.journal", pending_setup, lambda r: r.rename("s", "s2"),
+         lambda r: (stream_state(r, "s"), stream_state(r, "s2"))),
+    Case("rename-stream-log", ".log", pending_setup, lambda r: r.rename("s", "s2"),
+         lambda r: (stream_state(r, "s"), stream_state(r, "s2"))),
+    Case("copy-stream", "streams.journal", pending_setup, lambda r: r.copy("s", "s2"),
+         lambda r: stream_state(r, "s2")),
     Case("xgroup-create", "streams.journal", lambda r: r.xadd("s", {"f": "v1"}, id="1-1"),
          lambda r: r.xgroup_create("s", "g2", id="$"),
          lambda r: sorted(g["name"] for g in r.xinfo_groups("s"))),
