@@ -99,8 +99,12 @@ def main():
     print("const resp_docs_t resp_docs[] = {")
     for name, pairs, specs, nmk in rows:
         body = b"".join(enc(k, dic) + enc(v, dic) for k, v in pairs)
-        print('    {"%s", %d, %d,\n%s,\n%s},' % (name, len(pairs), nmk, c_literal(body),
-                                           c_literal(enc(specs, dic))))
+        text, spec = c_literal(body), c_literal(enc(specs, dic)).strip()
+        # Short key specs (most are "~0,") share the body's last line.
+        if "\n" not in spec and len(text.rsplit("\n", 1)[-1]) + len(spec) + 4 <= 100:
+            print('    {"%s", %d, %d,\n%s, %s},' % (name, len(pairs), nmk, text, spec))
+        else:
+            print('    {"%s", %d, %d,\n%s,\n\t    %s},' % (name, len(pairs), nmk, text, spec))
     print("};\n")
     print("const size_t resp_docs_count = sizeof resp_docs / sizeof resp_docs[0];")
     print("/* clang-format on */")

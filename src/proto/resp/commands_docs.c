@@ -79,57 +79,45 @@ const char *const resp_docs_dict[] = {
 
 const resp_docs_t resp_docs[] = {
     {"acl", 4, 0,
-	    "@7$45:A container for Access List Control commands @2@E@i@1@X@J",
-	    "~0,"},
+	    "@7$45:A container for Access List Control commands @2@E@i@1@X@J", "~0,"},
     {"acl|cat", 5, 0,
 	    "@7$57:List the ACL categories or the commands inside a category@2@E@i@1@X$55:O(1) since the "
 	    "categories and commands are a fixed set.@T*1,%3,@t$12:categoryname@9@6@g~1,+8:optional",
 	    "~0,"},
     {"acl|deluser", 5, 0,
 	    "@7$55:Remove the specified ACL users and the associated rules@2@E@i@1@X$49:O(1) amortized ti"
-	    "me considering the typical user.@T*1,%3,@t$8:username@9@6@g~1,+8:multiple",
-	    "~0,"},
+	    "me considering the typical user.@T*1,%3,@t$8:username@9@6@g~1,+8:multiple", "~0,"},
     {"acl|dryrun", 5, 0,
 	    "@7$85:Returns whether the user can execute the given command without executing the command.@"
 	    "2@G@i@1@X$5:O(1).@T*3,%2,@t$8:username@9@6%2,@t$7:command@9@6%3,@t$3:arg@9@6@g~2,+8:optional"
-	    "+8:multiple",
-	    "~0,"},
+	    "+8:multiple", "~0,"},
     {"acl|genpass", 5, 0,
 	    "@7$60:Generate a pseudorandom secure password to use for ACL users@2@E@i@1@X@L@T*1,%3,@t$4:b"
-	    "its@9@l@g~1,+8:optional",
-	    "~0,"},
+	    "its@9@l@g~1,+8:optional", "~0,"},
     {"acl|getuser", 6, 0,
 	    "@7$37:Get the rules for a specific ACL user@2@E@i@1@X$85:O(N). Where N is the number of pass"
 	    "word, command and pattern rules that the user has.@j~2,*2,@F$31:Added Pub/Sub channel patter"
 	    "ns.*2,@G$108:Added selectors and changed the format of key and channel patterns from a list "
-	    "to their rule representation.@T*1,%2,@t$8:username@9@6",
-	    "~0,"},
+	    "to their rule representation.@T*1,%2,@t$8:username@9@6", "~0,"},
     {"acl|list", 4, 0,
-	    "@7$52:List the current ACL rules in ACL config file format@2@E@i@1@X@O",
-	    "~0,"},
+	    "@7$52:List the current ACL rules in ACL config file format@2@E@i@1@X@O", "~0,"},
     {"acl|load", 4, 0,
-	    "@7$44:Reload the ACLs from the configured ACL file@2@E@i@1@X@O",
-	    "~0,"},
+	    "@7$44:Reload the ACLs from the configured ACL file@2@E@i@1@X@O", "~0,"},
     {"acl|log", 5, 0,
 	    "@7$50:List latest events denied because of ACLs in place@2@E@i@1@X$46:O(N) with N being the "
 	    "number of entries shown.@T*1,%4,@t$9:operation@9@v@g~1,+8:optional@T*2,%2,@t@Z@9@l%3,@t$5:re"
-	    "set@9@x@8$5:RESET",
-	    "~0,"},
+	    "set@9@x@8$5:RESET", "~0,"},
     {"acl|save", 4, 0,
-	    "@7$53:Save the current ACL rules in the configured ACL file@2@E@i@1@X@O",
-	    "~0,"},
+	    "@7$53:Save the current ACL rules in the configured ACL file@2@E@i@1@X@O", "~0,"},
     {"acl|setuser", 6, 0,
 	    "@7$50:Modify or create the rules for a specific ACL user@2@E@i@1@X$46:O(N). Where N is the n"
 	    "umber of rules provided.@j~2,*2,@F$31:Added Pub/Sub channel patterns.*2,@G$42:Added selector"
 	    "s and key based permissions.@T*2,%2,@t$8:username@9@6%3,@t$4:rule@9@6@g~2,+8:optional+8:mult"
-	    "iple",
-	    "~0,"},
+	    "iple", "~0,"},
     {"acl|users", 4, 0,
-	    "@7$49:List the username of all the configured ACL rules@2@E@i@1@X@O",
-	    "~0,"},
+	    "@7$49:List the username of all the configured ACL rules@2@E@i@1@X@O", "~0,"},
     {"acl|whoami", 4, 0,
-	    "@7$64:Return the name of the user associated to the current connection@2@E@i@1@X@L",
-	    "~0,"},
+	    "@7$64:Return the name of the user associated to the current connection@2@E@i@1@X@L", "~0,"},
     {"append", 5, 0,
 	    "@7$23:Append a value to a key@2@B@i@6@X$233:O(1). The amortized time complexity is O(1) assu"
 	    "ming the appended value is small and the already present value is of any size, since the dyn"
@@ -139,14 +127,12 @@ const resp_docs_t resp_docs[] = {
     {"auth", 6, 0,
 	    "@7$26:Authenticate to the server@2@A@i@Y@X$60:O(N) where N is the number of passwords define"
 	    "d for the user@j~1,*2,@E$40:Added ACL style (username and password).@T*2,%4,@t$8:username@9@"
-	    "6@2@E@g~1,+8:optional%2,@t$8:password@9@6",
-	    "~0,"},
+	    "6@2@E@g~1,+8:optional%2,@t$8:password@9@6", "~0,"},
     {"bitcount", 6, 0,
 	    "@7$26:Count set bits in a string@2$5:2.6.0@i$6:bitmap@X$4:O(N)@j~1,*2,@G$28:Added the `BYTE|"
 	    "BIT` option.@T*2,%3,@t@m@9@m@n:0;%4,@t@k@9@V@g~1,+8:optional@T*3,%2,@t$5:start@9@l%2,@t$3:en"
 	    "d@9@l%5,@t$10:index_unit@9@v@2@G@g~1,+8:optional@T*2,%3,@t$4:byte@9@x@8$4:BYTE%3,@t$3:bit@9@"
-	    "x@8$3:BIT",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "x@8$3:BIT", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"bitfield", 5, 0,
 	    "@7$56:Perform arbitrary bitfield integer operations on strings@2$5:3.2.0@i$6:bitmap@X$34:O(1"
 	    ") for each subcommand specified@T*2,%3,@t@m@9@m@n:0;%4,@t$9:operation@9@v@g~2,+8:optional+8:"
@@ -223,23 +209,17 @@ const resp_docs_t resp_docs[] = {
 	    "t$7:timeout@9@d",
 	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-2;@q:1;@s:0;"},
     {"client", 4, 0,
-	    "@7$42:A container for client connection commands@2$5:2.4.0@i@Y@X@J",
-	    "~0,"},
+	    "@7$42:A container for client connection commands@2$5:2.4.0@i@Y@X@J", "~0,"},
     {"client|getname", 4, 0,
-	    "@7$31:Get the current connection name@2$5:2.6.9@i@Y@X@L",
-	    "~0,"},
+	    "@7$31:Get the current connection name@2$5:2.6.9@i@Y@X@L", "~0,"},
     {"client|getredir", 4, 0,
-	    "@7$55:Get tracking notifications redirection client ID if any@2@E@i@Y@X@L",
-	    "~0,"},
+	    "@7$55:Get tracking notifications redirection client ID if any@2@E@i@Y@X@L", "~0,"},
     {"client|help", 4, 0,
-	    "@7@R@2@D@i@Y@X@L",
-	    "~0,"},
+	    "@7@R@2@D@i@Y@X@L", "~0,"},
     {"client|id", 4, 0,
-	    "@7$48:Returns the client ID for the current connection@2@D@i@Y@X@L",
-	    "~0,"},
+	    "@7$48:Returns the client ID for the current connection@2@D@i@Y@X@L", "~0,"},
     {"client|info", 4, 0,
-	    "@7$56:Returns information about the current client connection.@2@F@i@Y@X@L",
-	    "~0,"},
+	    "@7$56:Returns information about the current client connection.@2@F@i@Y@X@L", "~0,"},
     {"client|kill", 6, 0,
 	    "@7$31:Kill the connection of a client@2$5:2.4.0@i@Y@X$48:O(N) where N is the number of clien"
 	    "t connections@j~5,*2,$6:2.8.12$24:Added new filter format.*2,$6:2.8.12$12:`ID` option.*2,$5:"
@@ -251,8 +231,7 @@ const resp_docs_t resp_docs[] = {
 	    "$6:MASTER@2$5:3.2.0%3,@t$5:slave@9@x@8$5:SLAVE%4,@t$7:replica@9@x@8$7:REPLICA@2@D%3,@t$6:pub"
 	    "sub@9@x@8$6:PUBSUB%4,@t$8:username@9@6@8$4:USER@g~1,+8:optional%4,@t$7:ip:port@9@6@8$4:ADDR@"
 	    "g~1,+8:optional%5,@t$7:ip:port@9@6@8$5:LADDR@2@F@g~1,+8:optional%4,@t$6:yes/no@9@6@8$6:SKIPM"
-	    "E@g~1,+8:optional",
-	    "~0,"},
+	    "E@g~1,+8:optional", "~0,"},
     {"client|list", 6, 0,
 	    "@7$34:Get the list of client connections@2$5:2.4.0@i@Y@X$48:O(N) where N is the number of cl"
 	    "ient connections@j~6,*2,$6:2.8.12$31:Added unique client `id` field.*2,@D$29:Added optional "
@@ -261,21 +240,17 @@ const resp_docs_t resp_docs[] = {
 	    "bp` fields.*2,$5:7.0.3$19:Added `ssub` field.@T*2,%6,@t$28:normal_master_replica_pubsub@9@v@"
 	    "8$4:TYPE@2@D@g~1,+8:optional@T*4,%3,@t$6:normal@9@x@8$6:NORMAL%3,@t$6:master@9@x@8$6:MASTER%"
 	    "3,@t$7:replica@9@x@8$7:REPLICA%3,@t$6:pubsub@9@x@8$6:PUBSUB%6,@t$2:id@9@V@8$2:ID@2@F@g~1,+8:"
-	    "optional@T*1,%3,@t$9:client-id@9@l@g~1,+8:multiple",
-	    "~0,"},
+	    "optional@T*1,%3,@t$9:client-id@9@l@g~1,+8:multiple", "~0,"},
     {"client|no-evict", 5, 0,
 	    "@7$51:Set client eviction mode for the current connection@2@G@i@Y@X@L@T*1,%3,@t$7:enabled@9@"
-	    "v@T*2,%3,@t$2:on@9@x@8$2:ON%3,@t$3:off@9@x@8$3:OFF",
-	    "~0,"},
+	    "v@T*2,%3,@t$2:on@9@x@8$2:ON%3,@t$3:off@9@x@8$3:OFF", "~0,"},
     {"client|pause", 6, 0,
 	    "@7$51:Stop processing commands from clients for some time@2$6:2.9.50@i@Y@X@L@j~1,*2,@F$61:`C"
 	    "LIENT PAUSE WRITE` mode added along with the `mode` option.@T*2,%2,@t$7:timeout@9@l%5,@t$4:m"
-	    "ode@9@v@2@F@g~1,+8:optional@T*2,%3,@t$5:write@9@x@8$5:WRITE%3,@t$3:all@9@x@8$3:ALL",
-	    "~0,"},
+	    "ode@9@v@2@F@g~1,+8:optional@T*2,%3,@t$5:write@9@x@8$5:WRITE%3,@t$3:all@9@x@8$3:ALL", "~0,"},
     {"client|reply", 5, 0,
 	    "@7$48:Instruct the server whether to reply to commands@2$5:3.2.0@i@Y@X@L@T*1,%3,@t$11:on_off"
-	    "_skip@9@v@T*3,%3,@t$2:on@9@x@8$2:ON%3,@t$3:off@9@x@8$3:OFF%3,@t$4:skip@9@x@8$4:SKIP",
-	    "~0,"},
+	    "_skip@9@v@T*3,%3,@t$2:on@9@x@8$2:ON%3,@t$3:off@9@x@8$3:OFF%3,@t$4:skip@9@x@8$4:SKIP", "~0,"},
     {"client|setname", 5, 0,
 	    "@7$31:Set the current connection name@2$5:2.6.9@i@Y@X@L@T*1,%2,@t$15:connection-name@9@6",
 	    "~0,"},
@@ -285,177 +260,138 @@ const resp_docs_t resp_docs[] = {
 	    "N%3,@t$3:off@9@x@8$3:OFF%4,@t$9:client-id@9@l@8$8:REDIRECT@g~1,+8:optional%4,@t$6:prefix@9@6"
 	    "@8$6:PREFIX@g~3,+8:optional+8:multiple+14:multiple_token%4,@t$5:bcast@9@x@8$5:BCAST@g~1,+8:o"
 	    "ptional%4,@t$5:optin@9@x@8$5:OPTIN@g~1,+8:optional%4,@t$6:optout@9@x@8$6:OPTOUT@g~1,+8:optio"
-	    "nal%4,@t$6:noloop@9@x@8$6:NOLOOP@g~1,+8:optional",
-	    "~0,"},
+	    "nal%4,@t$6:noloop@9@x@8$6:NOLOOP@g~1,+8:optional", "~0,"},
     {"client|trackinginfo", 4, 0,
 	    "@7$87:Return information about server assisted client side caching for the current connectio"
-	    "n@2@F@i@Y@X@L",
-	    "~0,"},
+	    "n@2@F@i@Y@X@L", "~0,"},
     {"client|unblock", 5, 0,
 	    "@7$74:Unblock a client blocked in a blocking command from a different connection@2@D@i@Y@X$5"
 	    "2:O(log N) where N is the number of client connections@T*2,%2,@t$9:client-id@9@l%4,@t$13:tim"
 	    "eout_error@9@v@g~1,+8:optional@T*2,%3,@t$7:timeout@9@x@8$7:TIMEOUT%3,@t$5:error@9@x@8$5:ERRO"
-	    "R",
-	    "~0,"},
+	    "R", "~0,"},
     {"client|unpause", 4, 0,
 	    "@7$45:Resume processing of clients that were paused@2@F@i@Y@X$44:O(N) Where N is the number "
-	    "of paused clients",
-	    "~0,"},
+	    "of paused clients", "~0,"},
     {"cluster", 4, 0,
-	    "@7$32:A container for cluster commands@2@C@i@W@X@J",
-	    "~0,"},
+	    "@7$32:A container for cluster commands@2@C@i@W@X@J", "~0,"},
     {"cluster|addslots", 5, 0,
 	    "@7$39:Assign new hash slots to receiving node@2@C@i@W@X$55:O(N) where N is the total number "
-	    "of hash slot arguments@T*1,%3,@t$4:slot@9@l@g~1,+8:multiple",
-	    "~0,"},
+	    "of hash slot arguments@T*1,%3,@t$4:slot@9@l@g~1,+8:multiple", "~0,"},
     {"cluster|addslotsrange", 5, 0,
 	    "@7$39:Assign new hash slots to receiving node@2@G@i@W@X$92:O(N) where N is the total number "
 	    "of the slots between the start slot and end slot arguments.@T*1,%4,@t$19:start-slot_end-slot"
-	    "@9@V@g~1,+8:multiple@T*2,%2,@t$10:start-slot@9@l%2,@t$8:end-slot@9@l",
-	    "~0,"},
+	    "@9@V@g~1,+8:multiple@T*2,%2,@t$10:start-slot@9@l%2,@t$8:end-slot@9@l", "~0,"},
     {"cluster|bumpepoch", 4, 0,
-	    "@7$32:Advance the cluster config epoch@2@C@i@W@X@L",
-	    "~0,"},
+	    "@7$32:Advance the cluster config epoch@2@C@i@W@X@L", "~0,"},
     {"cluster|count-failure-reports", 5, 0,
 	    "@7$60:Return the number of failure reports active for a given node@2@C@i@W@X$45:O(N) where N"
-	    " is the number of failure reports@T*1,%2,@t$7:node-id@9@6",
-	    "~0,"},
+	    " is the number of failure reports@T*1,%2,@t$7:node-id@9@6", "~0,"},
     {"cluster|countkeysinslot", 5, 0,
 	    "@7$58:Return the number of local keys in the specified hash slot@2@C@i@W@X@L@T*1,%2,@t$4:slo"
-	    "t@9@l",
-	    "~0,"},
+	    "t@9@l", "~0,"},
     {"cluster|delslots", 5, 0,
 	    "@7$43:Set hash slots as unbound in receiving node@2@C@i@W@X$55:O(N) where N is the total num"
-	    "ber of hash slot arguments@T*1,%3,@t$4:slot@9@l@g~1,+8:multiple",
-	    "~0,"},
+	    "ber of hash slot arguments@T*1,%3,@t$4:slot@9@l@g~1,+8:multiple", "~0,"},
     {"cluster|delslotsrange", 5, 0,
 	    "@7$43:Set hash slots as unbound in receiving node@2@G@i@W@X$92:O(N) where N is the total num"
 	    "ber of the slots between the start slot and end slot arguments.@T*1,%4,@t$19:start-slot_end-"
-	    "slot@9@V@g~1,+8:multiple@T*2,%2,@t$10:start-slot@9@l%2,@t$8:end-slot@9@l",
-	    "~0,"},
+	    "slot@9@V@g~1,+8:multiple@T*2,%2,@t$10:start-slot@9@l%2,@t$8:end-slot@9@l", "~0,"},
     {"cluster|failover", 5, 0,
 	    "@7$60:Forces a replica to perform a manual failover of its master.@2@C@i@W@X@L@T*1,%4,@t$7:o"
 	    "ptions@9@v@g~1,+8:optional@T*2,%3,@t$5:force@9@x@8$5:FORCE%3,@t$8:takeover@9@x@8$8:TAKEOVER",
 	    "~0,"},
     {"cluster|flushslots", 4, 0,
-	    "@7$37:Delete a node's own slots information@2@C@i@W@X@L",
-	    "~0,"},
+	    "@7$37:Delete a node's own slots information@2@C@i@W@X@L", "~0,"},
     {"cluster|forget", 5, 0,
-	    "@7$34:Remove a node from the nodes table@2@C@i@W@X@L@T*1,%2,@t$7:node-id@9@6",
-	    "~0,"},
+	    "@7$34:Remove a node from the nodes table@2@C@i@W@X@L@T*1,%2,@t$7:node-id@9@6", "~0,"},
     {"cluster|getkeysinslot", 5, 0,
 	    "@7$49:Return local key names in the specified hash slot@2@C@i@W@X$49:O(log(N)) where N is th"
-	    "e number of requested keys@T*2,%2,@t$4:slot@9@l%2,@t@Z@9@l",
-	    "~0,"},
+	    "e number of requested keys@T*2,%2,@t$4:slot@9@l%2,@t@Z@9@l", "~0,"},
     {"cluster|help", 4, 0,
-	    "@7@R@2@D@i@W@X@L",
-	    "~0,"},
+	    "@7@R@2@D@i@W@X@L", "~0,"},
     {"cluster|info", 4, 0,
-	    "@7$44:Provides info about Redis Cluster node state@2@C@i@W@X@L",
-	    "~0,"},
+	    "@7$44:Provides info about Redis Cluster node state@2@C@i@W@X@L", "~0,"},
     {"cluster|keyslot", 5, 0,
 	    "@7$42:Returns the hash slot of the specified key@2@C@i@W@X$46:O(N) where N is the number of "
-	    "bytes in the key@T*1,%2,@t@m@9@6",
-	    "~0,"},
+	    "bytes in the key@T*1,%2,@t@m@9@6", "~0,"},
     {"cluster|links", 4, 0,
 	    "@7$65:Returns a list of all TCP links to and from peer nodes in cluster@2@G@i@W@X$49:O(N) wh"
-	    "ere N is the total number of Cluster nodes",
-	    "~0,"},
+	    "ere N is the total number of Cluster nodes", "~0,"},
     {"cluster|meet", 6, 0,
 	    "@7$51:Force a node cluster to handshake with another node@2@C@i@W@X@L@j~1,*2,$5:4.0.0$47:Add"
 	    "ed the optional `cluster_bus_port` argument.@T*3,%2,@t$2:ip@9@6%2,@t$4:port@9@l%4,@t$16:clus"
-	    "ter_bus_port@9@l@2$5:4.0.0@g~1,+8:optional",
-	    "~0,"},
+	    "ter_bus_port@9@l@2$5:4.0.0@g~1,+8:optional", "~0,"},
     {"cluster|myid", 4, 0,
-	    "@7$18:Return the node id@2@C@i@W@X@L",
-	    "~0,"},
+	    "@7$18:Return the node id@2@C@i@W@X@L", "~0,"},
     {"cluster|nodes", 4, 0,
 	    "@7$31:Get Cluster config for the node@2@C@i@W@X$49:O(N) where N is the total number of Clust"
-	    "er nodes",
-	    "~0,"},
+	    "er nodes", "~0,"},
     {"cluster|replicas", 5, 0,
 	    "@7$47:List replica nodes of the specified master node@2@D@i@W@X@L@T*1,%2,@t$7:node-id@9@6",
 	    "~0,"},
     {"cluster|replicate", 5, 0,
 	    "@7$60:Reconfigure a node as a replica of the specified master node@2@C@i@W@X@L@T*1,%2,@t$7:n"
-	    "ode-id@9@6",
-	    "~0,"},
+	    "ode-id@9@6", "~0,"},
     {"cluster|reset", 5, 0,
 	    "@7$26:Reset a Redis Cluster node@2@C@i@W@X$95:O(N) where N is the number of known nodes. The"
 	    " command may execute a FLUSHALL as a side effect.@T*1,%4,@t$9:hard_soft@9@v@g~1,+8:optional@"
-	    "T*2,%3,@t$4:hard@9@x@8$4:HARD%3,@t$4:soft@9@x@8$4:SOFT",
-	    "~0,"},
+	    "T*2,%3,@t$4:hard@9@x@8$4:HARD%3,@t$4:soft@9@x@8$4:SOFT", "~0,"},
     {"cluster|saveconfig", 4, 0,
-	    "@7$45:Forces the node to save cluster state on disk@2@C@i@W@X@L",
-	    "~0,"},
+	    "@7$45:Forces the node to save cluster state on disk@2@C@i@W@X@L", "~0,"},
     {"cluster|set-config-epoch", 5, 0,
 	    "@7$41:Set the configuration epoch in a new node@2@C@i@W@X@L@T*1,%2,@t$12:config-epoch@9@l",
 	    "~0,"},
     {"cluster|setslot", 5, 0,
 	    "@7$35:Bind a hash slot to a specific node@2@C@i@W@X@L@T*2,%2,@t$4:slot@9@l%3,@t$10:subcomman"
 	    "d@9@v@T*4,%3,@t$7:node-id@9@6@8$9:IMPORTING%3,@t$7:node-id@9@6@8$9:MIGRATING%3,@t$7:node-id@"
-	    "9@6@8$4:NODE%3,@t$6:stable@9@x@8$6:STABLE",
-	    "~0,"},
+	    "9@6@8$4:NODE%3,@t$6:stable@9@x@8$6:STABLE", "~0,"},
     {"cluster|shards", 4, 0,
 	    "@7$43:Get array of cluster slots to node mappings@2@G@i@W@X$49:O(N) where N is the total num"
-	    "ber of cluster nodes",
-	    "~0,"},
+	    "ber of cluster nodes", "~0,"},
     {"cluster|slaves", 8, 0,
 	    "@7$47:List replica nodes of the specified master node@2@C@i@W@X@L@c~1,+10:deprecated@a@D@z$1"
-	    "8:`CLUSTER REPLICAS`@T*1,%2,@t$7:node-id@9@6",
-	    "~0,"},
+	    "8:`CLUSTER REPLICAS`@T*1,%2,@t$7:node-id@9@6", "~0,"},
     {"cluster|slots", 8, 0,
 	    "@7$42:Get array of Cluster slot to node mappings@2@C@i@W@X$49:O(N) where N is the total numb"
 	    "er of Cluster nodes@c~1,+10:deprecated@a@G@z$16:`CLUSTER SHARDS`@j~2,*2,$5:4.0.0$15:Added no"
-	    "de IDs.*2,@G$43:Added additional networking metadata field.",
-	    "~0,"},
+	    "de IDs.*2,@G$43:Added additional networking metadata field.", "~0,"},
     {"command", 4, 0,
 	    "@7$34:Get array of Redis command details@2$6:2.8.13@i@1@X$50:O(N) where N is the total numbe"
-	    "r of Redis commands",
-	    "~0,"},
+	    "r of Redis commands", "~0,"},
     {"command|count", 4, 0,
-	    "@7$34:Get total number of Redis commands@2$6:2.8.13@i@1@X@L",
-	    "~0,"},
+	    "@7$34:Get total number of Redis commands@2$6:2.8.13@i@1@X@L", "~0,"},
     {"command|docs", 5, 0,
 	    "@7$49:Get array of specific Redis command documentation@2@G@i@1@X$49:O(N) where N is the num"
-	    "ber of commands to look up@T*1,%3,@t$12:command-name@9@6@g~2,+8:optional+8:multiple",
-	    "~0,"},
+	    "ber of commands to look up@T*1,%3,@t$12:command-name@9@6@g~2,+8:optional+8:multiple", "~0,"},
     {"command|getkeys", 4, 0,
 	    "@7$39:Extract keys given a full Redis command@2$6:2.8.13@i@1@X$54:O(N) where N is the number"
-	    " of arguments to the command",
-	    "~0,"},
+	    " of arguments to the command", "~0,"},
     {"command|getkeysandflags", 4, 0,
 	    "@7$56:Extract keys and access flags given a full Redis command@2@G@i@1@X$54:O(N) where N is "
-	    "the number of arguments to the command",
-	    "~0,"},
+	    "the number of arguments to the command", "~0,"},
     {"command|info", 6, 0,
 	    "@7$78:Get array of specific Redis command details, or all when no argument is given.@2$6:2.8"
 	    ".13@i@1@X$49:O(N) where N is the number of commands to look up@j~1,*2,@G$66:Allowed to be ca"
 	    "lled with no argument to get info on all commands.@T*1,%3,@t$12:command-name@9@6@g~2,+8:opti"
-	    "onal+8:multiple",
-	    "~0,"},
+	    "onal+8:multiple", "~0,"},
     {"command|list", 5, 0,
 	    "@7$35:Get an array of Redis command names@2@G@i@1@X$50:O(N) where N is the total number of R"
 	    "edis commands@T*1,%5,@t$8:filterby@9@v@8$8:FILTERBY@g~1,+8:optional@T*3,%3,@t$11:module-name"
-	    "@9@6@8$6:MODULE%3,@t$8:category@9@6@8$6:ACLCAT%3,@t@w@9@w@8$7:PATTERN",
-	    "~0,"},
+	    "@9@6@8$6:MODULE%3,@t$8:category@9@6@8$6:ACLCAT%3,@t@w@9@w@8$7:PATTERN", "~0,"},
     {"config", 4, 0,
-	    "@7$45:A container for server configuration commands@2@B@i@1@X@J",
-	    "~0,"},
+	    "@7$45:A container for server configuration commands@2@B@i@1@X@J", "~0,"},
     {"config|get", 6, 0,
 	    "@7$42:Get the values of configuration parameters@2@B@i@1@X$62:O(N) when N is the number of c"
 	    "onfiguration parameters provided@j~1,*2,@G$65:Added the ability to pass multiple pattern par"
 	    "ameters in one call@T*1,%4,@t$9:parameter@9@V@g~1,+8:multiple@T*1,%2,@t$9:parameter@9@6",
 	    "~0,"},
     {"config|resetstat", 4, 0,
-	    "@7$32:Reset the stats returned by INFO@2@B@i@1@X@L",
-	    "~0,"},
+	    "@7$32:Reset the stats returned by INFO@2@B@i@1@X@L", "~0,"},
     {"config|set", 6, 0,
 	    "@7$48:Set configuration parameters to the given values@2@B@i@1@X$62:O(N) when N is the numbe"
 	    "r of configuration parameters provided@j~1,*2,@G$57:Added the ability to set multiple parame"
 	    "ters in one call.@T*1,%4,@t$15:parameter_value@9@V@g~1,+8:multiple@T*2,%2,@t$9:parameter@9@6"
-	    "%2,@t$5:value@9@6",
-	    "~0,"},
+	    "%2,@t$5:value@9@6", "~0,"},
     {"copy", 5, 0,
 	    "@7$10:Copy a key@2@F@i@h@X$95:O(N) worst case for collections, where N is the number of nest"
 	    "ed items. O(1) for string values.@T*4,%3,@t$6:source@9@m@n:0;%3,@t@b@9@m@n:1;%4,@t$14:destin"
@@ -463,8 +399,7 @@ const resp_docs_t resp_docs[] = {
 	    "~2,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:OW+6:upd"
 	    "ate@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"dbsize", 4, 0,
-	    "@7$50:Return the number of keys in the selected database@2@A@i@1@X@L",
-	    "~0,"},
+	    "@7$50:Return the number of keys in the selected database@2@A@i@1@X@L", "~0,"},
     {"decr", 5, 0,
 	    "@7$43:Decrement the integer value of a key by one@2@A@i@6@X@L@T*1,%3,@t@m@9@m@n:0;",
 	    "~1,%3,@g~3,+2:RW+6:access+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
@@ -480,8 +415,7 @@ const resp_docs_t resp_docs[] = {
 	    "~1,%3,@g~2,+2:RM+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"discard", 4, 0,
 	    "@7$39:Discard all commands issued after MULTI@2@B@i$12:transactions@X$45:O(N), when N is the"
-	    " number of queued commands",
-	    "~0,"},
+	    " number of queued commands", "~0,"},
     {"dump", 5, 0,
 	    "@7$69:Return a serialized version of the value stored at the specified key.@2$5:2.6.0@i@h@X$"
 	    "244:O(1) to access the key and additional O(N*M) to serialize it, where N is the number of R"
@@ -489,8 +423,7 @@ const resp_docs_t resp_docs[] = {
 	    "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).@T*1,%3,@t@m@9@m@n:0;",
 	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"echo", 5, 0,
-	    "@7$21:Echo the given string@2@A@i@Y@X@L@T*1,%2,@t$7:message@9@6",
-	    "~0,"},
+	    "@7$21:Echo the given string@2@A@i@Y@X@L@T*1,%2,@t$7:message@9@6", "~0,"},
     {"eval", 5, 1,
 	    "@7$32:Execute a Lua script server side@2$5:2.6.0@i@0@X@K@T*4,%2,@t$6:script@9@6%2,@t@u@9@l%4"
 	    ",@t@m@9@m@n:0;@g~2,+8:optional+8:multiple%3,@t$3:arg@9@6@g~2,+8:optional+8:multiple",
@@ -511,8 +444,7 @@ const resp_docs_t resp_docs[] = {
 	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"exec", 4, 0,
 	    "@7$39:Execute all commands issued after MULTI@2$5:1.2.0@i$12:transactions@X$38:Depends on co"
-	    "mmands in the transaction",
-	    "~0,"},
+	    "mmands in the transaction", "~0,"},
     {"exists", 6, 0,
 	    "@7$25:Determine if a key exists@2@A@i@h@X$44:O(N) where N is the number of keys to check.@j~"
 	    "1,*2,$5:3.0.3$33:Accepts multiple `key` arguments.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
@@ -546,54 +478,43 @@ const resp_docs_t resp_docs[] = {
 	    "@7$34:Remove all keys from all databases@2@A@i@1@X$57:O(N) where N is the total number of ke"
 	    "ys in all databases@j~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,@F$40:Add"
 	    "ed the `SYNC` flushing mode modifier.@T*1,%4,@t$5:async@9@v@g~1,+8:optional@T*2,%4,@t$5:asyn"
-	    "c@9@x@8$5:ASYNC@2$5:4.0.0%4,@t$4:sync@9@x@8$4:SYNC@2@F",
-	    "~0,"},
+	    "c@9@x@8$5:ASYNC@2$5:4.0.0%4,@t$4:sync@9@x@8$4:SYNC@2@F", "~0,"},
     {"flushdb", 6, 0,
 	    "@7$41:Remove all keys from the current database@2@A@i@1@X$59:O(N) where N is the number of k"
 	    "eys in the selected database@j~2,*2,$5:4.0.0$41:Added the `ASYNC` flushing mode modifier.*2,"
 	    "@F$40:Added the `SYNC` flushing mode modifier.@T*1,%4,@t$5:async@9@v@g~1,+8:optional@T*2,%4,"
-	    "@t$5:async@9@x@8$5:ASYNC@2$5:4.0.0%4,@t$4:sync@9@x@8$4:SYNC@2@F",
-	    "~0,"},
+	    "@t$5:async@9@x@8$5:ASYNC@2$5:4.0.0%4,@t$4:sync@9@x@8$4:SYNC@2@F", "~0,"},
     {"function", 4, 0,
-	    "@7$33:A container for function commands@2@G@i@0@X@J",
-	    "~0,"},
+	    "@7$33:A container for function commands@2@G@i@0@X@J", "~0,"},
     {"function|delete", 5, 0,
-	    "@7$25:Delete a function by name@2@G@i@0@X@L@T*1,%2,@t$12:library-name@9@6",
-	    "~0,"},
+	    "@7$25:Delete a function by name@2@G@i@0@X@L@T*1,%2,@t$12:library-name@9@6", "~0,"},
     {"function|dump", 4, 0,
 	    "@7$51:Dump all functions into a serialized binary payload@2@G@i@0@X$39:O(N) where N is the n"
-	    "umber of functions",
-	    "~0,"},
+	    "umber of functions", "~0,"},
     {"function|flush", 5, 0,
 	    "@7$22:Deleting all functions@2@G@i@0@X$47:O(N) where N is the number of functions deleted@T*"
 	    "1,%4,@t$5:async@9@v@g~1,+8:optional@T*2,%3,@t$5:async@9@x@8$5:ASYNC%3,@t$4:sync@9@x@8$4:SYNC",
 	    "~0,"},
     {"function|help", 4, 0,
-	    "@7@R@2@G@i@0@X@L",
-	    "~0,"},
+	    "@7@R@2@G@i@0@X@L", "~0,"},
     {"function|kill", 4, 0,
-	    "@7$41:Kill the function currently in execution.@2@G@i@0@X@L",
-	    "~0,"},
+	    "@7$41:Kill the function currently in execution.@2@G@i@0@X@L", "~0,"},
     {"function|list", 5, 0,
 	    "@7$40:List information about all the functions@2@G@i@0@X$39:O(N) where N is the number of fu"
 	    "nctions@T*2,%4,@t$20:library-name-pattern@9@6@8$11:LIBRARYNAME@g~1,+8:optional%4,@t$8:withco"
-	    "de@9@x@8$8:WITHCODE@g~1,+8:optional",
-	    "~0,"},
+	    "de@9@x@8$8:WITHCODE@g~1,+8:optional", "~0,"},
     {"function|load", 5, 0,
 	    "@7$68:Create a function with the given arguments (name, code, description)@2@G@i@0@X$48:O(1)"
 	    " (considering compilation time is redundant)@T*2,%4,@t$7:replace@9@x@8$7:REPLACE@g~1,+8:opti"
-	    "onal%2,@t$13:function-code@9@6",
-	    "~0,"},
+	    "onal%2,@t$13:function-code@9@6", "~0,"},
     {"function|restore", 5, 0,
 	    "@7$46:Restore all the functions on the given payload@2@G@i@0@X$54:O(N) where N is the number"
 	    " of functions on the payload@T*2,%2,@t$16:serialized-value@9@6%4,@t$6:policy@9@v@g~1,+8:opti"
 	    "onal@T*3,%3,@t$5:flush@9@x@8$5:FLUSH%3,@t$6:append@9@x@8$6:APPEND%3,@t$7:replace@9@x@8$7:REP"
-	    "LACE",
-	    "~0,"},
+	    "LACE", "~0,"},
     {"function|stats", 4, 0,
 	    "@7$85:Return information about the function currently running (name, description, duration)@"
-	    "2@G@i@0@X@L",
-	    "~0,"},
+	    "2@G@i@0@X@L", "~0,"},
     {"get", 5, 0,
 	    "@7$22:Get the value of a key@2@A@i@6@X@L@T*1,%3,@t@m@9@m@n:0;",
 	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
@@ -631,12 +552,10 @@ const resp_docs_t resp_docs[] = {
 	    "ithout arguments the command reports the current connection's context.@T*1,%4,@t@T@9@V@g~1,+"
 	    "8:optional@T*3,%2,@t$8:protover@9@l%5,@t$17:username_password@9@V@8$4:AUTH@g~1,+8:optional@T"
 	    "*2,%2,@t$8:username@9@6%2,@t$8:password@9@6%4,@t$10:clientname@9@6@8$7:SETNAME@g~1,+8:option"
-	    "al",
-	    "~0,"},
+	    "al", "~0,"},
     {"hexists", 5, 0,
 	    "@7$32:Determine if a hash field exists@2@B@i$4:hash@X@L@T*2,%3,@t@m@9@m@n:0;%2,@t$5:field@9@"
-	    "6",
-	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "6", "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hget", 5, 0,
 	    "@7$29:Get the value of a hash field@2@B@i$4:hash@X@L@T*2,%3,@t@m@9@m@n:0;%2,@t$5:field@9@6",
 	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
@@ -667,8 +586,7 @@ const resp_docs_t resp_docs[] = {
 	    "@7$43:Set multiple hash fields to multiple values@2@B@i$4:hash@X$47:O(N) where N is the numb"
 	    "er of fields being set.@c~1,+10:deprecated@a$5:4.0.0@z$38:`HSET` with multiple field-value p"
 	    "airs@T*2,%3,@t@m@9@m@n:0;%4,@t$11:field_value@9@V@g~1,+8:multiple@T*2,%2,@t$5:field@9@6%2,@t"
-	    "$5:value@9@6",
-	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "$5:value@9@6", "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hrandfield", 5, 0,
 	    "@7$45:Get one or multiple random fields from a hash@2@F@i$4:hash@X$45:O(N) where N is the nu"
 	    "mber of fields returned@T*2,%3,@t@m@9@m@n:0;%4,@t$7:options@9@V@g~1,+8:optional@T*2,%2,@t@Z@"
@@ -679,8 +597,7 @@ const resp_docs_t resp_docs[] = {
 	    "for every call. O(N) for a complete iteration, including enough command calls for the cursor"
 	    " to return back to 0. N is the number of elements inside the collection..@T*4,%3,@t@m@9@m@n:"
 	    "0;%2,@t$6:cursor@9@l%4,@t@w@9@w@8$5:MATCH@g~1,+8:optional%4,@t@Z@9@l@8$5:COUNT@g~1,+8:option"
-	    "al",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "al", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hset", 6, 0,
 	    "@7$36:Set the string value of a hash field@2@B@i$4:hash@X$132:O(1) for each field/value pair"
 	    " added, so O(N) to add N field/value pairs when the command is called with multiple field/va"
@@ -693,8 +610,7 @@ const resp_docs_t resp_docs[] = {
 	    "~1,%3,@g~2,+2:RW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hstrlen", 5, 0,
 	    "@7$43:Get the length of the value of a hash field@2$5:3.2.0@i$4:hash@X@L@T*2,%3,@t@m@9@m@n:0"
-	    ";%2,@t$5:field@9@6",
-	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    ";%2,@t$5:field@9@6", "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"hvals", 5, 0,
 	    "@7$28:Get all the values in a hash@2@B@i$4:hash@X$37:O(N) where N is the size of the hash.@T"
 	    "*1,%3,@t@m@9@m@n:0;",
@@ -717,8 +633,7 @@ const resp_docs_t resp_docs[] = {
     {"keys", 5, 0,
 	    "@7$40:Find all keys matching the given pattern@2@A@i@h@X$152:O(N) with N being the number of"
 	    " keys in the database, under the assumption that the key names in the database and the given"
-	    " pattern have limited length.@T*1,%2,@t@w@9@w",
-	    "~0,"},
+	    " pattern have limited length.@T*1,%2,@t@w@9@w", "~0,"},
     {"lcs", 5, 0,
 	    "@7$29:Find longest common substring@2@G@i@6@X$63:O(N*M) where N and M are the lengths of s1 "
 	    "and s2, respectively@T*6,%3,@t$4:key1@9@m@n:0;%3,@t$4:key2@9@m@n:0;%4,@t$3:len@9@x@8$3:LEN@g"
@@ -764,8 +679,7 @@ const resp_docs_t resp_docs[] = {
 	    "r the head or the tail of the list, or when the MAXLEN option is provided, the command may r"
 	    "un in constant time.@T*5,%3,@t@m@9@m@n:0;%2,@t$7:element@9@6%4,@t$4:rank@9@l@8$4:RANK@g~1,+8"
 	    ":optional%4,@t$11:num-matches@9@l@8$5:COUNT@g~1,+8:optional%4,@t$3:len@9@l@8$6:MAXLEN@g~1,+8"
-	    ":optional",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    ":optional", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"lpush", 6, 0,
 	    "@7$42:Prepend one or multiple elements to a list@2@A@i$4:list@X@M@j~1,*2,$5:2.4.0@H@T*2,%3,@"
 	    "t@m@9@m@n:0;%3,@t$7:element@9@6@g~1,+8:multiple",
@@ -794,11 +708,9 @@ const resp_docs_t resp_docs[] = {
 	    "ments to be removed by the operation.@T*3,%3,@t@m@9@m@n:0;%2,@t$5:start@9@l%2,@t$4:stop@9@l",
 	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"memory", 4, 0,
-	    "@7$43:A container for memory diagnostics commands@2$5:4.0.0@i@1@X@J",
-	    "~0,"},
+	    "@7$43:A container for memory diagnostics commands@2$5:4.0.0@i@1@X@J", "~0,"},
     {"memory|help", 4, 0,
-	    "@7@R@2$5:4.0.0@i@1@X@L",
-	    "~0,"},
+	    "@7@R@2$5:4.0.0@i@1@X@L", "~0,"},
     {"memory|usage", 5, 0,
 	    "@7$34:Estimate the memory usage of a key@2$5:4.0.0@i@1@X$38:O(N) where N is the number of sa"
 	    "mples.@T*2,%3,@t@m@9@m@n:0;%4,@t@Z@9@l@8$7:SAMPLES@g~1,+8:optional",
@@ -808,8 +720,7 @@ const resp_docs_t resp_docs[] = {
 	    "o retrieve.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
 	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"monitor", 3, 0,
-	    "@7$59:Listen for all requests received by the server in real time@2@A@i@1",
-	    "~0,"},
+	    "@7$59:Listen for all requests received by the server in real time@2@A@i@1", "~0,"},
     {"mset", 5, 0,
 	    "@7$36:Set multiple keys to multiple values@2$5:1.0.1@i@6@X$42:O(N) where N is the number of "
 	    "keys to set.@T*1,%4,@t$9:key_value@9@V@g~1,+8:multiple@T*2,%3,@t@m@9@m@n:0;%2,@t$5:value@9@6",
@@ -820,29 +731,23 @@ const resp_docs_t resp_docs[] = {
 	    "3,@t@m@9@m@n:0;%2,@t$5:value@9@6",
 	    "~1,%3,@g~2,+2:OW+6:insert@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:2;@s:0;"},
     {"multi", 4, 0,
-	    "@7$37:Mark the start of a transaction block@2$5:1.2.0@i$12:transactions@X@L",
-	    "~0,"},
+	    "@7$37:Mark the start of a transaction block@2$5:1.2.0@i$12:transactions@X@L", "~0,"},
     {"object", 4, 0,
-	    "@7$45:A container for object introspection commands@2$5:2.2.3@i@h@X@J",
-	    "~0,"},
+	    "@7$45:A container for object introspection commands@2$5:2.2.3@i@h@X@J", "~0,"},
     {"object|encoding", 5, 0,
 	    "@7$47:Inspect the internal encoding of a Redis object@2$5:2.2.3@i@h@X@L@T*1,%3,@t@m@9@m@n:0;",
 	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"object|freq", 5, 0,
 	    "@7$62:Get the logarithmic access frequency counter of a Redis object@2$5:4.0.0@i@h@X@L@T*1,%"
-	    "3,@t@m@9@m@n:0;",
-	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "3,@t@m@9@m@n:0;", "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"object|help", 4, 0,
-	    "@7@R@2@F@i@h@X@L",
-	    "~0,"},
+	    "@7@R@2@F@i@h@X@L", "~0,"},
     {"object|idletime", 5, 0,
 	    "@7$51:Get the time since a Redis object was last accessed@2$5:2.2.3@i@h@X@L@T*1,%3,@t@m@9@m@"
-	    "n:0;",
-	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "n:0;", "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"object|refcount", 5, 0,
 	    "@7$52:Get the number of references to the value of the key@2$5:2.2.3@i@h@X@L@T*1,%3,@t@m@9@m"
-	    "@n:0;",
-	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "@n:0;", "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"persist", 5, 0,
 	    "@7$32:Remove the expiration from a key@2$5:2.2.0@i@h@X@L@T*1,%3,@t@m@9@m@n:0;",
 	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
@@ -859,11 +764,9 @@ const resp_docs_t resp_docs[] = {
 	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"pexpiretime", 5, 0,
 	    "@7$59:Get the expiration Unix timestamp for a key in milliseconds@2@G@i@h@X@L@T*1,%3,@t@m@9@"
-	    "m@n:0;",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "m@n:0;", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"ping", 5, 0,
-	    "@7$15:Ping the server@2@A@i@Y@X@L@T*1,%3,@t$7:message@9@6@g~1,+8:optional",
-	    "~0,"},
+	    "@7$15:Ping the server@2@A@i@Y@X@L@T*1,%3,@t$7:message@9@6@g~1,+8:optional", "~0,"},
     {"psetex", 5, 0,
 	    "@7$53:Set the value and expiration in milliseconds of a key@2$5:2.6.0@i@6@X@L@T*3,%3,@t@m@9@"
 	    "m@n:0;%2,@t$12:milliseconds@9@l%2,@t$5:value@9@6",
@@ -871,8 +774,7 @@ const resp_docs_t resp_docs[] = {
     {"psubscribe", 5, 0,
 	    "@7$69:Listen for messages published to channels matching the given patterns@2@B@i$6:pubsub@X"
 	    "$75:O(N) where N is the number of patterns the client is already subscribed to.@T*1,%4,@t@w@"
-	    "9@V@g~1,+8:multiple@T*1,%2,@t@w@9@w",
-	    "~0,"},
+	    "9@V@g~1,+8:multiple@T*1,%2,@t@w@9@w", "~0,"},
     {"pttl", 6, 0,
 	    "@7$46:Get the time to live for a key in milliseconds@2$5:2.6.0@i@h@X@L@j~1,*2,$5:2.8.0$19:Ad"
 	    "ded the -2 reply.@T*1,%3,@t@m@9@m@n:0;",
@@ -880,39 +782,31 @@ const resp_docs_t resp_docs[] = {
     {"publish", 5, 0,
 	    "@7$27:Post a message to a channel@2@B@i$6:pubsub@X$141:O(N+M) where N is the number of clien"
 	    "ts subscribed to the receiving channel and M is the total number of subscribed patterns (by "
-	    "any client).@T*2,%2,@t$7:channel@9@6%2,@t$7:message@9@6",
-	    "~0,"},
+	    "any client).@T*2,%2,@t$7:channel@9@6%2,@t$7:message@9@6", "~0,"},
     {"pubsub", 4, 0,
-	    "@7$32:A container for Pub/Sub commands@2$5:2.8.0@i$6:pubsub@X@J",
-	    "~0,"},
+	    "@7$32:A container for Pub/Sub commands@2$5:2.8.0@i$6:pubsub@X@J", "~0,"},
     {"pubsub|channels", 5, 0,
 	    "@7$20:List active channels@2$5:2.8.0@i$6:pubsub@X$131:O(N) where N is the number of active c"
 	    "hannels, and assuming constant time pattern matching (relatively short channels and patterns"
-	    ")@T*1,%3,@t@w@9@w@g~1,+8:optional",
-	    "~0,"},
+	    ")@T*1,%3,@t@w@9@w@g~1,+8:optional", "~0,"},
     {"pubsub|help", 4, 0,
-	    "@7@R@2@F@i$6:pubsub@X@L",
-	    "~0,"},
+	    "@7@R@2@F@i$6:pubsub@X@L", "~0,"},
     {"pubsub|numpat", 4, 0,
 	    "@7$54:Get the count of unique patterns pattern subscriptions@2$5:2.8.0@i$6:pubsub@X@L",
 	    "~0,"},
     {"pubsub|numsub", 5, 0,
 	    "@7$41:Get the count of subscribers for channels@2$5:2.8.0@i$6:pubsub@X$75:O(N) for the NUMSU"
 	    "B subcommand, where N is the number of requested channels@T*1,%3,@t$7:channel@9@6@g~2,+8:opt"
-	    "ional+8:multiple",
-	    "~0,"},
+	    "ional+8:multiple", "~0,"},
     {"punsubscribe", 5, 0,
 	    "@7$74:Stop listening for messages posted to channels matching the given patterns@2@B@i$6:pub"
 	    "sub@X$153:O(N+M) where N is the number of patterns the client is already subscribed and M is"
 	    " the number of total patterns subscribed in the system (by any client).@T*1,%3,@t@w@9@w@g~2,"
-	    "+8:optional+8:multiple",
-	    "~0,"},
+	    "+8:optional+8:multiple", "~0,"},
     {"quit", 4, 0,
-	    "@7$20:Close the connection@2@A@i@Y@X@L",
-	    "~0,"},
+	    "@7$20:Close the connection@2@A@i@Y@X@L", "~0,"},
     {"randomkey", 4, 0,
-	    "@7$37:Return a random key from the keyspace@2@A@i@h@X@L",
-	    "~0,"},
+	    "@7$37:Return a random key from the keyspace@2@A@i@h@X@L", "~0,"},
     {"rename", 5, 0,
 	    "@7$12:Rename a key@2@A@i@h@X@L@T*2,%3,@t@m@9@m@n:0;%3,@t$6:newkey@9@m@n:1;",
 	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
@@ -924,8 +818,7 @@ const resp_docs_t resp_docs[] = {
 	    "~2,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2"
 	    ":OW+6:insert@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"reset", 4, 0,
-	    "@7$20:Reset the connection@2@F@i@Y@X@L",
-	    "~0,"},
+	    "@7$20:Reset the connection@2@F@i@Y@X@L", "~0,"},
     {"restore", 6, 0,
 	    "@7$81:Create a key using the provided serialized value, previously obtained using DUMP.@2$5:"
 	    "2.6.0@i@h@X$386:O(1) to create the new key and additional O(N*M) to reconstruct the serializ"
@@ -966,35 +859,28 @@ const resp_docs_t resp_docs[] = {
 	    " a complete iteration, including enough command calls for the cursor to return back to 0. N "
 	    "is the number of elements inside the collection.@j~1,*2,@E$28:Added the `TYPE` subcommand.@T"
 	    "*4,%2,@t$6:cursor@9@l%4,@t@w@9@w@8$5:MATCH@g~1,+8:optional%4,@t@Z@9@l@8$5:COUNT@g~1,+8:optio"
-	    "nal%5,@t@9@9@6@8$4:TYPE@2@E@g~1,+8:optional",
-	    "~0,"},
+	    "nal%5,@t@9@9@6@8$4:TYPE@2@E@g~1,+8:optional", "~0,"},
     {"scard", 5, 0,
 	    "@7$34:Get the number of members in a set@2@A@i$3:set@X@L@T*1,%3,@t@m@9@m@n:0;",
 	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"script", 4, 0,
-	    "@7$47:A container for Lua scripts management commands@2$5:2.6.0@i@0@X@J",
-	    "~0,"},
+	    "@7$47:A container for Lua scripts management commands@2$5:2.6.0@i@0@X@J", "~0,"},
     {"script|exists", 5, 0,
 	    "@7$47:Check existence of scripts in the script cache.@2$5:2.6.0@i@0@X$100:O(N) with N being "
 	    "the number of scripts to check (so checking a single script is an O(1) operation).@T*1,%3,@t"
-	    "$4:sha1@9@6@g~1,+8:multiple",
-	    "~0,"},
+	    "$4:sha1@9@6@g~1,+8:multiple", "~0,"},
     {"script|flush", 6, 0,
 	    "@7$45:Remove all the scripts from the script cache.@2$5:2.6.0@i@0@X$48:O(N) with N being the"
 	    " number of scripts in cache@j~1,*2,@F$53:Added the `ASYNC` and `SYNC` flushing mode modifier"
 	    "s.@T*1,%5,@t$5:async@9@v@2@F@g~1,+8:optional@T*2,%3,@t$5:async@9@x@8$5:ASYNC%3,@t$4:sync@9@x"
-	    "@8$4:SYNC",
-	    "~0,"},
+	    "@8$4:SYNC", "~0,"},
     {"script|help", 4, 0,
-	    "@7@R@2@D@i@0@X@L",
-	    "~0,"},
+	    "@7@R@2@D@i@0@X@L", "~0,"},
     {"script|kill", 4, 0,
-	    "@7$39:Kill the script currently in execution.@2$5:2.6.0@i@0@X@L",
-	    "~0,"},
+	    "@7$39:Kill the script currently in execution.@2$5:2.6.0@i@0@X@L", "~0,"},
     {"script|load", 5, 0,
 	    "@7$52:Load the specified Lua script into the script cache.@2$5:2.6.0@i@0@X$57:O(N) with N be"
-	    "ing the length in bytes of the script body.@T*1,%2,@t$6:script@9@6",
-	    "~0,"},
+	    "ing the length in bytes of the script body.@T*1,%2,@t$6:script@9@6", "~0,"},
     {"sdiff", 5, 0,
 	    "@7$22:Subtract multiple sets@2@A@i$3:set@X@N@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
 	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
@@ -1041,8 +927,7 @@ const resp_docs_t resp_docs[] = {
 	    "ise O(1)@j~1,*2,@G$47:Added the `NOW`, `FORCE` and `ABORT` modifiers.@T*4,%4,@t$11:nosave_sa"
 	    "ve@9@v@g~1,+8:optional@T*2,%3,@t$6:nosave@9@x@8$6:NOSAVE%3,@t$4:save@9@x@8$4:SAVE%5,@t$3:now"
 	    "@9@x@8$3:NOW@2@G@g~1,+8:optional%5,@t$5:force@9@x@8$5:FORCE@2@G@g~1,+8:optional%5,@t$5:abort"
-	    "@9@x@8$5:ABORT@2@G@g~1,+8:optional",
-	    "~0,"},
+	    "@9@x@8$5:ABORT@2@G@g~1,+8:optional", "~0,"},
     {"sinter", 5, 0,
 	    "@7$23:Intersect multiple sets@2@A@i$3:set@X$93:O(N*M) worst case where N is the cardinality "
 	    "of the smallest set and M is the number of sets.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
@@ -1060,26 +945,20 @@ const resp_docs_t resp_docs[] = {
 	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"sismember", 5, 0,
 	    "@7$47:Determine if a given value is a member of a set@2@A@i$3:set@X@L@T*2,%3,@t@m@9@m@n:0;%2"
-	    ",@t$6:member@9@6",
-	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    ",@t$6:member@9@6", "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"slowlog", 4, 0,
-	    "@7$33:A container for slow log commands@2$6:2.2.12@i@1@X@J",
-	    "~0,"},
+	    "@7$33:A container for slow log commands@2$6:2.2.12@i@1@X@J", "~0,"},
     {"slowlog|get", 6, 0,
 	    "@7$26:Get the slow log's entries@2$6:2.2.12@i@1@X$46:O(N) where N is the number of entries r"
 	    "eturned@j~1,*2,$5:4.0.0$52:Added client IP address, port and name to the reply.@T*1,%3,@t@Z@"
-	    "9@l@g~1,+8:optional",
-	    "~0,"},
+	    "9@l@g~1,+8:optional", "~0,"},
     {"slowlog|help", 4, 0,
-	    "@7@R@2@F@i@1@X@L",
-	    "~0,"},
+	    "@7@R@2@F@i@1@X@L", "~0,"},
     {"slowlog|len", 4, 0,
-	    "@7$25:Get the slow log's length@2$6:2.2.12@i@1@X@L",
-	    "~0,"},
+	    "@7$25:Get the slow log's length@2$6:2.2.12@i@1@X@L", "~0,"},
     {"slowlog|reset", 4, 0,
 	    "@7$35:Clear all entries from the slow log@2$6:2.2.12@i@1@X$52:O(N) where N is the number of "
-	    "entries in the slowlog",
-	    "~0,"},
+	    "entries in the slowlog", "~0,"},
     {"smembers", 5, 0,
 	    "@7$28:Get all the members in a set@2@A@i$3:set@X$36:O(N) where N is the set cardinality.@T*1"
 	    ",%3,@t@m@9@m@n:0;",
@@ -1123,14 +1002,12 @@ const resp_docs_t resp_docs[] = {
 	    "@7$59:Remove and return one or multiple random members from a set@2@A@i$3:set@X$89:Without t"
 	    "he count argument O(1), otherwise O(N) where N is the value of the passed count.@j~1,*2,$5:3"
 	    ".2.0$27:Added the `count` argument.@T*2,%3,@t@m@9@m@n:0;%4,@t@Z@9@l@2$5:3.2.0@g~1,+8:optiona"
-	    "l",
-	    "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "l", "~1,%3,@g~3,+2:RW+6:access+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"srandmember", 6, 0,
 	    "@7$45:Get one or multiple random members from a set@2@A@i$3:set@X$98:Without the count argum"
 	    "ent O(1), otherwise O(N) where N is the absolute value of the passed count.@j~1,*2,$5:2.6.0$"
 	    "36:Added the optional `count` argument.@T*2,%3,@t@m@9@m@n:0;%4,@t@Z@9@l@2$5:2.6.0@g~1,+8:opt"
-	    "ional",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "ional", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"srem", 6, 0,
 	    "@7$37:Remove one or more members from a set@2@A@i$3:set@X$52:O(N) where N is the number of m"
 	    "embers to be removed.@j~1,*2,$5:2.4.0$36:Accepts multiple `member` arguments.@T*2,%3,@t@m@9@"
@@ -1147,8 +1024,7 @@ const resp_docs_t resp_docs[] = {
 	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"subscribe", 5, 0,
 	    "@7$51:Listen for messages published to the given channels@2@B@i$6:pubsub@X$55:O(N) where N i"
-	    "s the number of channels to subscribe to.@T*1,%3,@t$7:channel@9@6@g~1,+8:multiple",
-	    "~0,"},
+	    "s the number of channels to subscribe to.@T*1,%3,@t$7:channel@9@6@g~1,+8:multiple", "~0,"},
     {"substr", 8, 0,
 	    "@7$45:Get a substring of the string stored at a key@2@A@i@6@X$231:O(N) where N is the length"
 	    " of the returned string. The complexity is ultimately determined by the returned length, but"
@@ -1165,13 +1041,11 @@ const resp_docs_t resp_docs[] = {
 	    "~2,%3,@g~2,+2:OW+6:update@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;%3,@g~2,+2:RO+6:acc"
 	    "ess@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"time", 4, 0,
-	    "@7$30:Return the current server time@2$5:2.6.0@i@1@X@L",
-	    "~0,"},
+	    "@7$30:Return the current server time@2$5:2.6.0@i@1@X@L", "~0,"},
     {"touch", 5, 0,
 	    "@7$87:Alters the last access time of a key(s). Returns the number of existing keys specified"
 	    ".@2$5:3.2.1@i@h@X$56:O(N) where N is the number of keys that will be touched.@T*1,%4,@t@m@9@"
-	    "m@n:0;@g~1,+8:multiple",
-	    "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
+	    "m@n:0;@g~1,+8:multiple", "~1,%3,@g~1,+2:RO@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:-1;@q:1;@s:0;"},
     {"ttl", 6, 0,
 	    "@7$41:Get the time to live for a key in seconds@2@A@i@h@X@L@j~1,*2,$5:2.8.0$19:Added the -2 "
 	    "reply.@T*1,%3,@t@m@9@m@n:0;",
@@ -1188,11 +1062,9 @@ const resp_docs_t resp_docs[] = {
     {"unsubscribe", 5, 0,
 	    "@7$56:Stop listening for messages posted to the given channels@2@B@i$6:pubsub@X$70:O(N) wher"
 	    "e N is the number of clients already subscribed to a channel.@T*1,%3,@t$7:channel@9@6@g~2,+8"
-	    ":optional+8:multiple",
-	    "~0,"},
+	    ":optional+8:multiple", "~0,"},
     {"unwatch", 4, 0,
-	    "@7$29:Forget about all watched keys@2$5:2.2.0@i$12:transactions@X@L",
-	    "~0,"},
+	    "@7$29:Forget about all watched keys@2$5:2.2.0@i$12:transactions@X@L", "~0,"},
     {"watch", 5, 0,
 	    "@7$67:Watch the given keys to determine execution of the MULTI/EXEC block@2$5:2.2.0@i$12:tra"
 	    "nsactions@X$19:O(1) for every key.@T*1,%4,@t@m@9@m@n:0;@g~1,+8:multiple",
@@ -1239,8 +1111,7 @@ const resp_docs_t resp_docs[] = {
 	    "ize.@T*2,%3,@t@m@9@m@n:0;%3,@t$2:id@9@6@g~1,+8:multiple",
 	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xgroup", 4, 0,
-	    "@7$40:A container for consumer groups commands@2@D@i@5@X@J",
-	    "~0,"},
+	    "@7$40:A container for consumer groups commands@2@D@i@5@X@J", "~0,"},
     {"xgroup|create", 6, 0,
 	    "@7$24:Create a consumer group.@2@D@i@5@X@L@j~1,*2,@G$40:Added the `entries_read` named argum"
 	    "ent.@T*5,%3,@t@m@9@m@n:0;%2,@t$9:groupname@9@6%3,@t$2:id@9@v@T*2,%2,@t$2:id@9@6%3,@t$6:new_i"
@@ -1260,8 +1131,7 @@ const resp_docs_t resp_docs[] = {
 	    "oup's pending entries list (PEL).@T*2,%3,@t@m@9@m@n:0;%2,@t$9:groupname@9@6",
 	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xgroup|help", 4, 0,
-	    "@7@R@2@D@i@5@X@L",
-	    "~0,"},
+	    "@7@R@2@D@i@5@X@L", "~0,"},
     {"xgroup|setid", 6, 0,
 	    "@7$61:Set a consumer group to an arbitrary last delivered ID value.@2@D@i@5@X@L@j~1,*2,@G$43"
 	    ":Added the optional `entries_read` argument.@T*4,%3,@t@m@9@m@n:0;%2,@t$9:groupname@9@6%3,@t$"
@@ -1269,19 +1139,16 @@ const resp_docs_t resp_docs[] = {
 	    "D@g~1,+8:optional",
 	    "~1,%3,@g~2,+2:RW+6:update@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xinfo", 4, 0,
-	    "@7$45:A container for stream introspection commands@2@D@i@5@X@J",
-	    "~0,"},
+	    "@7$45:A container for stream introspection commands@2@D@i@5@X@J", "~0,"},
     {"xinfo|consumers", 5, 0,
 	    "@7$38:List the consumers in a consumer group@2@D@i@5@X@L@T*2,%3,@t@m@9@m@n:0;%2,@t$9:groupna"
-	    "me@9@6",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "me@9@6", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xinfo|groups", 6, 0,
 	    "@7$36:List the consumer groups of a stream@2@D@i@5@X@L@j~1,*2,@G$41:Added the `entries-read`"
 	    " and `lag` fields@T*1,%3,@t@m@9@m@n:0;",
 	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:2;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"xinfo|help", 4, 0,
-	    "@7@R@2@D@i@5@X@L",
-	    "~0,"},
+	    "@7@R@2@D@i@5@X@L", "~0,"},
     {"xinfo|stream", 6, 0,
 	    "@7$30:Get information about a stream@2@D@i@5@X@L@j~2,*2,@E$26:Added the `FULL` modifier.*2,@"
 	    "G$109:Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries"
@@ -1352,8 +1219,7 @@ const resp_docs_t resp_docs[] = {
 	    ".@T*2,%3,@t@m@9@m@n:0;%3,@t$4:trim@9@V@T*4,%3,@t$8:strategy@9@v@T*2,%3,@t$6:maxlen@9@x@8$6:M"
 	    "AXLEN%4,@t$5:minid@9@x@8$5:MINID@2@F%4,@t$8:operator@9@v@g~1,+8:optional@T*2,%3,@t$5:equal@9"
 	    "@x@8$1:=%3,@t$13:approximately@9@x@8$1:~%2,@t$9:threshold@9@6%5,@t@Z@9@l@8$5:LIMIT@2@F@g~1,+"
-	    "8:optional",
-	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "8:optional", "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zadd", 6, 0,
 	    "@7$81:Add one or more members to a sorted set, or update its score if it already exists@2$5:"
 	    "1.2.0@i@3@X$83:O(log(N)) for each item added, where N is the number of elements in the sorte"
@@ -1401,8 +1267,7 @@ const resp_docs_t resp_docs[] = {
 	    "@7$71:Intersect multiple sorted sets and return the cardinality of the result@2@G@i@3@X$102:"
 	    "O(N*K) worst case with N being the smallest input sorted set, K being the number of input so"
 	    "rted sets.@T*3,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%4,@t@s@9@l@8$5:LIMIT@g~1,+8:optio"
-	    "nal",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
+	    "nal", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zinterstore", 5, 0,
 	    "@7$78:Intersect multiple sorted sets and store the resulting sorted set in a new key@2@B@i@3"
 	    "@X$177:O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the"
@@ -1426,8 +1291,7 @@ const resp_docs_t resp_docs[] = {
     {"zmscore", 5, 0,
 	    "@7$63:Get the score associated with the given members in a sorted set@2@F@i@3@X$54:O(N) wher"
 	    "e N is the number of members being requested.@T*2,%3,@t@m@9@m@n:0;%3,@t$6:member@9@6@g~1,+8:"
-	    "multiple",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "multiple", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zpopmax", 5, 0,
 	    "@7$65:Remove and return members with the highest scores in a sorted set@2@D@i@3@X$109:O(log("
 	    "N)*M) with N being the number of elements in the sorted set, and M being the number of eleme"
@@ -1456,15 +1320,13 @@ const resp_docs_t resp_docs[] = {
 	    "@7$67:Return a range of members in a sorted set, by lexicographical range@2$5:2.8.9@i@3@X@Q@"
 	    "c~1,+10:deprecated@a@F@z$34:`ZRANGE` with the `BYLEX` argument@T*4,%3,@t@m@9@m@n:0;%2,@t$3:m"
 	    "in@9@6%2,@t$3:max@9@6%5,@t$12:offset_count@9@V@8$5:LIMIT@g~1,+8:optional@T*2,%2,@t$6:offset@"
-	    "9@l%2,@t@Z@9@l",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "9@l%2,@t@Z@9@l", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrangebyscore", 9, 0,
 	    "@7$51:Return a range of members in a sorted set, by score@2$5:1.0.5@i@3@X@Q@c~1,+10:deprecat"
 	    "ed@a@F@z$36:`ZRANGE` with the `BYSCORE` argument@j~1,*2,@B$32:Added the `WITHSCORES` modifie"
 	    "r.@T*5,%3,@t@m@9@m@n:0;%2,@t$3:min@9@d%2,@t$3:max@9@d%5,@t$10:withscores@9@x@8$10:WITHSCORES"
 	    "@2@B@g~1,+8:optional%5,@t$12:offset_count@9@V@8$5:LIMIT@g~1,+8:optional@T*2,%2,@t$6:offset@9"
-	    "@l%2,@t@Z@9@l",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "@l%2,@t@Z@9@l", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zrangestore", 5, 0,
 	    "@7$57:Store a range of members from sorted set into another key@2@F@i@3@X$127:O(log(N)+M) wi"
 	    "th N being the number of elements in the sorted set and M the number of elements stored into"
@@ -1482,8 +1344,7 @@ const resp_docs_t resp_docs[] = {
 	    "@7$44:Remove one or more members from a sorted set@2$5:1.2.0@i@3@X$109:O(M*log(N)) with N be"
 	    "ing the number of elements in the sorted set and M the number of elements to be removed.@j~1"
 	    ",*2,$5:2.4.0$26:Accepts multiple elements.@T*2,%3,@t@m@9@m@n:0;%3,@t$6:member@9@6@g~1,+8:mul"
-	    "tiple",
-	    "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "tiple", "~1,%3,@g~2,+2:RW+6:delete@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zremrangebylex", 5, 0,
 	    "@7$74:Remove all members in a sorted set between the given lexicographical range@2$5:2.8.9@i"
 	    "@3@X$120:O(log(N)+M) with N being the number of elements in the sorted set and M the number "
@@ -1528,8 +1389,7 @@ const resp_docs_t resp_docs[] = {
 	    "(1) for every call. O(N) for a complete iteration, including enough command calls for the cu"
 	    "rsor to return back to 0. N is the number of elements inside the collection..@T*4,%3,@t@m@9@"
 	    "m@n:0;%2,@t$6:cursor@9@l%4,@t@w@9@w@8$5:MATCH@g~1,+8:optional%4,@t@Z@9@l@8$5:COUNT@g~1,+8:op"
-	    "tional",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
+	    "tional", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@y@4%3,@r:0;@q:1;@s:0;"},
     {"zscore", 5, 0,
 	    "@7$62:Get the score associated with the given member in a sorted set@2$5:1.2.0@i@3@X@L@T*2,%"
 	    "3,@t@m@9@m@n:0;%2,@t$6:member@9@6",
@@ -1540,8 +1400,7 @@ const resp_docs_t resp_docs[] = {
 	    ".@T*5,%2,@t@u@9@l%4,@t@m@9@m@n:0;@g~1,+8:multiple%4,@t$6:weight@9@l@8$7:WEIGHTS@g~2,+8:optio"
 	    "nal+8:multiple%5,@t$9:aggregate@9@v@8$9:AGGREGATE@g~1,+8:optional@T*3,%3,@t$3:sum@9@x@8$3:SU"
 	    "M%3,@t$3:min@9@x@8$3:MIN%3,@t$3:max@9@x@8$3:MAX%4,@t$10:withscores@9@x@8$10:WITHSCORES@g~1,+"
-	    "8:optional",
-	    "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
+	    "8:optional", "~1,%3,@g~2,+2:RO+6:access@U%2,@9@k@4%1,@k:1;@e%2,@9@o@4%3,@p:0;@f:1;@q:1;"},
     {"zunionstore", 5, 0,
 	    "@7$72:Add multiple sorted sets and store the resulting sorted set in a new key@2@B@i@3@X$140"
 	    ":O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being th"
