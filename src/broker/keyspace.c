@@ -734,25 +734,6 @@ void ks_release_late(keyspace_t *ks, size_t n)
 
 /* --- the end of a turn ------------------------------------------------------------------- */
 
-static void write_pending(keyspace_t *ks)
-{
-	int err = 0;
-	for (size_t i = 0; i < ks->nflush; i++) {
-		stream_t *s = ks->flush[i];
-		s->inflush = 0;
-		int rc = stream_flush(s);
-		if (rc < 0) {
-			log_error(ks->log, "streams: writing the entries of stream %llu failed: %s",
-			          (unsigned long long)s->num, sl_strerror(rc));
-			if (!err)
-				err = rc;
-		}
-	}
-	ks->nflush = 0;
-	if (err)
-		dur_fail(ks->dur, err);
-}
-
 #define COMPACT_RETRY_STEP (1u << 20)
 
 static int compact_due(const keyspace_t *ks, jrnl_t *j, uint64_t failed_at)
@@ -826,7 +807,7 @@ static void turn_task(loop_t *loop, loop_task_t *t)
 	keyspace_t *ks = t->arg;
 	int gate = ks_unit_gate(ks);
 	if (gate == 0)
-		write_pending(ks);
+		ks_write_pending(ks);
 	if (gate <= 0)
 		ks_release_late(ks, ks->nlate);
 	settle_logs(ks);
@@ -1460,7 +1441,7 @@ void ks_close(keyspace_t *ks)
 		loop_timer_stop(ks->loop, &ks->snap_timer);
 	loop_task_cancel(ks->loop, &ks->turn_task);
 	ks_unit_gate_close(ks);
-	write_pending(ks);
+	ks_write_pending(ks);
 	ks_release_late(ks, ks->nlate);
 	/* The domain first (it detaches from the stores), then the stores:
 	 * each closes with a final sync. */

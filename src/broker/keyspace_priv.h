@@ -114,6 +114,9 @@ void ks_unit_gate_close(keyspace_t *ks);
 /* The gate's sync landed; writes the entries it covered and lets their
  * replies join the domain. */
 void ks_gate_landed(keyspace_t *ks);
+/* Writes every pending stream entry to its log now (the turn's end when
+ * no gate holds them, or the close); a failure fails the domain. */
+void ks_write_pending(keyspace_t *ks);
 /* keyspace.c: joins the first n held replies (`late`) to the domain, their
  * entries being written; the others keep their order. */
 void ks_release_late(keyspace_t *ks, size_t n);

@@ -120,6 +120,30 @@ int ks_unit_gate(keyspace_t *ks)
 	return 1;
 }
 
+/* Writes s's pending entries below upto (UINT64_MAX: all of them). */
+static int write_entries(keyspace_t *ks, stream_t *s, uint64_t upto)
+{
+	int rc = stream_flush_upto(s, upto);
+	if (rc < 0)
+		log_error(ks->log, "streams: writing the entries of stream %llu failed: %s",
+		          (unsigned long long)s->num, sl_strerror(rc));
+	return rc;
+}
+
+void ks_write_pending(keyspace_t *ks)
+{
+	int err = 0;
+	for (size_t i = 0; i < ks->nflush; i++) {
+		ks->flush[i]->inflush = 0;
+		int rc = write_entries(ks, ks->flush[i], UINT64_MAX);
+		if (rc < 0 && !err)
+			err = rc;
+	}
+	ks->nflush = 0;
+	if (err)
+		dur_fail(ks->dur, err);
+}
+
 /* The gate's sync landed: the entries it covered are written and their
  * replies join the domain. */
 void ks_gate_landed(keyspace_t *ks)
@@ -127,14 +151,10 @@ void ks_gate_landed(keyspace_t *ks)
 	int err = 0;
 	for (size_t i = 0; i < ks->nflush;) {
 		stream_t *s = ks->flush[i];
-		int rc = s->gate_end ? stream_flush_upto(s, s->gate_end) : 0;
+		int rc = s->gate_end ? write_entries(ks, s, s->gate_end) : 0;
 		s->gate_end = 0;
-		if (rc < 0) {
-			log_error(ks->log, "streams: writing the entries of stream %llu failed: %s",
-			          (unsigned long long)s->num, sl_strerror(rc));
-			if (!err)
-				err = rc;
-		}
+		if (rc < 0 && !err)
+			err = rc;
 		if (s->pn == 0) {
 			s->inflush = 0;
 			ks->flush[i] = ks->flush[--ks->nflush];

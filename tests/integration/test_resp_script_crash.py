@@ -171,23 +171,34 @@ def restore_cmd(key, dump):
     return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in parts)
 
 
+def powerloss_server(tmp_path):
+    """A sluiced that can simulate a power loss, and a client of it."""
+    d = tmp_path / "data"
+    d.mkdir()
+    s = sluice.Sluiced(data_dir=str(d), listeners=("resp", "http"),
+                       extra=["--debug.powerloss=true"])
+    return s, redis.Redis(port=s.port("resp"))
+
+
+def stream_with_group(r, n, read):
+    """Stream "src" of n entries, group g with `read` of them pending for
+    consumer c; returns (XRANGE, XPENDING) to compare copies with."""
+    for i in range(1, n + 1):
+        r.xadd("src", {"i": i}, id="%d-1" % i)
+    r.xgroup_create("src", "g", id="0")
+    r.xreadgroup("g", "c", {"src": ">"}, count=read)
+    return r.xrange("src"), r.xpending("src", "g")
+
+
 def test_restore_of_a_stream_is_all_or_nothing(tmp_path):
     """RESTORE of a stream with a group writes several records (CREATE,
     entries, META, GROUP, CONSUMER, NACKs) in the streams journal and its
     log. A power loss tearing the unsynced writes right after the RESTORE
     was sent (before or after it ran) leaves the copy whole or absent."""
-    d = tmp_path / "data"
-    d.mkdir()
-    s = sluice.Sluiced(data_dir=str(d), listeners=("resp", "http"),
-                       extra=["--debug.powerloss=true"])
+    s, r = powerloss_server(tmp_path)
     try:
-        r = redis.Redis(port=s.port("resp"))
-        for i in range(1, 51):
-            r.xadd("src", {"i": i}, id="%d-1" % i)
-        r.xgroup_create("src", "g", id="0")
-        r.xreadgroup("g", "c", {"src": ">"}, count=10)
+        want = stream_with_group(r, 50, 10)
         dump = r.dump("src")
-        want = (r.xrange("src"), r.xpending("src", "g"))
         r.close()
         seen = set()
         for seed in range(1, 7):
@@ -220,17 +231,9 @@ def test_rename_of_a_stream_is_all_or_nothing(tmp_path):
     in one unit. A power loss tearing the unsynced writes right after the
     RENAME was sent leaves the stream under exactly one of its names, whole;
     acknowledged, the rename survives a kill."""
-    d = tmp_path / "data"
-    d.mkdir()
-    s = sluice.Sluiced(data_dir=str(d), listeners=("resp", "http"),
-                       extra=["--debug.powerloss=true"])
+    s, r = powerloss_server(tmp_path)
     try:
-        r = redis.Redis(port=s.port("resp"))
-        for i in range(1, 41):
-            r.xadd("src", {"i": i}, id="%d-1" % i)
-        r.xgroup_create("src", "g", id="0")
-        r.xreadgroup("g", "c", {"src": ">"}, count=7)
-        want = (r.xrange("src"), r.xpending("src", "g"))
+        want = stream_with_group(r, 40, 7)
         r.close()
         seen = set()
         for seed in range(1, 7):
@@ -243,7 +246,7 @@ def test_rename_of_a_stream_is_all_or_nothing(tmp_path):
             r = redis.Redis(port=s.port("resp"))
             names = [k for k in (b"src", dst.encode()) if r.exists(k)]
             assert len(names) == 1, "a stream under %r after a torn RENAME" % (names,)
-            assert (r.xrange(names[0]), r.xpending(names[0], "g")) == want, (seed, names, r.xlen(names[0]))
+            assert (r.xrange(names[0]), r.xpending(names[0], "g")) == want
             seen.add(names[0] == b"src")
             if names[0] != b"src":
                 r.rename(names[0], "src")

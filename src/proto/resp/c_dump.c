@@ -283,13 +283,6 @@ static int restore_consumer(keyspace_t *ks, const resp_arg_t *key, const rdb_gro
 
 /* A stream: its entries as XADDs, its IDs as XSETID, then each group, its
  * consumers and their pending entries. */
-static int rdb_id_cmp(rdb_id_t a, rdb_id_t b)
-{
-	if (a.ms != b.ms)
-		return a.ms < b.ms ? -1 : 1;
-	return a.seq < b.seq ? -1 : a.seq > b.seq;
-}
-
 /* A group's read counter from a payload older than 7.0 (which has none):
  * Redis 7.0's estimate from the group's last ID (streamEstimateDistance-
  * FromFirstEverEntry, with entries_added = the length and no deletion
@@ -299,10 +292,11 @@ static int64_t legacy_entries_read(const rdb_stream_t *st, rdb_id_t id)
 	int64_t added = (int64_t)st->nent;
 	if (!added)
 		return 0;
-	int last = rdb_id_cmp(id, st->last);
+	sid_t g = {id.ms, id.seq};
+	int last = sid_cmp(g, (sid_t){st->last.ms, st->last.seq});
 	if (last >= 0)
 		return last == 0 ? added : -1;
-	int first = rdb_id_cmp(id, st->ids[0]);
+	int first = sid_cmp(g, (sid_t){st->ids[0].ms, st->ids[0].seq});
 	return first < 0 ? 0 : first == 0 ? 1 : -1;
 }
 
